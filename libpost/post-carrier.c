@@ -1,0 +1,2555 @@
+/* post-carrier.c: PostCarrier, where applications send and receive messages
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "post-private.h"
+
+/**
+ * PostCarrier:
+ *
+ * A message carrier (draft section 2.1): the application's handle for
+ * sending and receiving [class@Post.Message]s to and from a remote,
+ * whatever protocol stack carries them.
+ *
+ * Carriers are created by an active open, post_carrier_initiate() (or
+ * post_association_initiate()), by a passive open, post_carrier_listen()
+ * whose #PostCarrier::incoming signal hands out accepted carriers, or in
+ * one of the special roles: a source (post_carrier_new_source()) only
+ * sends, a sink (post_carrier_new_sink()) only receives, and a responder
+ * (post_carrier_respond()) receives from many remotes and answers each
+ * message through a [class@Post.Reply].
+ *
+ * ## Life cycle
+ *
+ * ```
+ *   initiate ──► ESTABLISHING ──► ACTIVE ──► CLOSING ──► CLOSED
+ *                     │             │  ▲                   ▲
+ *                     │             ▼  │ establish_async    │
+ *                     │          DORMANT ──────────────────┤ close/abort
+ *                     └────────── (establishment error) ───┘
+ * ```
+ *
+ * A carrier exists before any transport does: messages sent while it is
+ * ESTABLISHING are queued and go out once it is ACTIVE.  Establishment
+ * resolves the remote, ranks the stacks that satisfy the configuration and
+ * races candidates (RFC 8305); post_carrier_establish_async() reports how it
+ * ended.  When the transport of an initiated carrier fails, the carrier
+ * becomes DORMANT: its association and its queued messages stay, and
+ * post_carrier_establish_async() re-establishes it.  A carrier whose peer
+ * closes it, that the application closes, or that cannot be re-established
+ * (an accepted carrier whose transport failed) becomes CLOSED and emits
+ * #PostCarrier::closed; every later operation fails with %POST_ERROR_CLOSED.
+ *
+ * ## Receiving is a pull
+ *
+ * post_carrier_receive_async() asks for one complete message,
+ * post_carrier_receive_partial_async() for a part of at least `min` and at
+ * most `max` bytes, and post_carrier_ready() installs a function that gets
+ * every message.  Without any of these the carrier reads only a small
+ * read-ahead and then leaves data in the kernel, so the peer is slowed down
+ * (back-pressure) instead of memory growing.
+ *
+ * ## Sending is bounded
+ *
+ * post_carrier_send_async() completes when the message was handed to the
+ * network; post_carrier_send() and post_carrier_send_bytes() queue without
+ * a callback and fail with %POST_ERROR_WOULD_BLOCK once the queue holds
+ * the configuration's `send-queue-limit`; post_carrier_flush_async() waits
+ * until everything queued so far is handed over.
+ */
+
+typedef struct
+{
+  GTask   *task;      /* (owned) */
+  gboolean partial;
+  gsize    min_length;
+  gsize    max_length;
+} ReceiveRequest;
+
+typedef struct
+{
+  PostMessage *handle;  /* (owned) */
+  GBytes      *data;    /* (owned) */
+  gsize        offset;
+  gboolean     end;
+} InboxEntry;
+
+struct _PostCarrier
+{
+  GObject             parent_instance;
+
+  PostCarrierRole     role;
+  PostCarrierState    state;
+  PostLocal          *local;           /* (owned) (nullable) */
+  PostRemote         *remote;          /* (owned) (nullable) */
+  PostConfiguration  *configuration;   /* (owned) frozen */
+  PostAssociation    *association;     /* (owned) (nullable) listeners have none */
+  PostTransient      *transient;       /* (owned) (nullable) */
+  PostPsi            *listen_psi;      /* (owned) (nullable) listener, responder, sink */
+  GMainContext       *context;         /* (owned) */
+  GError             *error;           /* (owned) (nullable) why closed or dormant */
+  char               *stack_name;      /* (owned) (nullable) */
+
+  /* Accepted carriers of a responder or remote-less sink deliver to it. */
+  PostCarrier        *parent;          /* (unowned) (nullable) */
+  GHashTable         *children;        /* (owned) (nullable) (element-type PostCarrier) */
+  PostReply          *reply;           /* (owned) (nullable) a responder child's reply handle */
+
+  /* establishment */
+  GCancellable       *establish_cancellable; /* (owned) (nullable) */
+  GSource            *establish_source;      /* (owned) (nullable) */
+  GSource            *timeout_source;        /* (owned) (nullable) */
+  GQueue              establish_tasks;       /* (element-type GTask) */
+  gint64              initiate_time;
+  gint64              establishment_time;
+  gboolean            close_requested;
+  gboolean            passive;         /* accepted or forked by the peer */
+
+  /* receiving */
+  GQueue              requests;        /* (element-type ReceiveRequest) */
+  GQueue              inbox;           /* (element-type InboxEntry) */
+  gsize               inbox_bytes;
+  PostReadyFunc       ready_func;
+  gpointer            ready_data;
+  GDestroyNotify      ready_notify;
+  PostRespondFunc     respond_func;
+  gpointer            respond_data;
+  GDestroyNotify      respond_notify;
+
+  /* closing */
+  GQueue              close_tasks;     /* (element-type GTask) */
+  gulong              accepted_id;
+  gulong              fork_id;
+  guint64             send_sequence;
+};
+
+G_DEFINE_FINAL_TYPE (PostCarrier, post_carrier, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_ROLE,
+  PROP_STATE,
+  PROP_LOCAL,
+  PROP_REMOTE,
+  PROP_CONFIGURATION,
+  PROP_ASSOCIATION,
+  PROP_STACK_NAME,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_INCOMING,
+  SIGNAL_CLOSED,
+  SIGNAL_SENT,
+  SIGNAL_ACKED,
+  SIGNAL_EXPIRED,
+  SIGNAL_SEND_ERROR,
+  SIGNAL_PATH_CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void start_establishment (PostCarrier *self);
+static void set_closed (PostCarrier *self, const GError *error);
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void
+receive_request_free (ReceiveRequest *request)
+{
+  g_clear_object (&request->task);
+  g_free (request);
+}
+
+static void
+inbox_entry_free (InboxEntry *entry)
+{
+  g_clear_object (&entry->handle);
+  g_clear_pointer (&entry->data, g_bytes_unref);
+  g_free (entry);
+}
+
+static const char *
+role_name (PostCarrierRole role)
+{
+  switch (role)
+    {
+    case POST_CARRIER_ROLE_CARRIER:   return "carrier";
+    case POST_CARRIER_ROLE_LISTENER:  return "listener";
+    case POST_CARRIER_ROLE_SOURCE:    return "source";
+    case POST_CARRIER_ROLE_SINK:      return "sink";
+    case POST_CARRIER_ROLE_RESPONDER: return "responder";
+    default:                          return "carrier";
+    }
+}
+
+static gboolean
+can_send_role (PostCarrier *self)
+{
+  return self->role == POST_CARRIER_ROLE_CARRIER || self->role == POST_CARRIER_ROLE_SOURCE;
+}
+
+static gboolean
+can_receive_role (PostCarrier *self)
+{
+  return self->role == POST_CARRIER_ROLE_CARRIER || self->role == POST_CARRIER_ROLE_SINK;
+}
+
+static gboolean
+check_usable (PostCarrier  *self,
+              gboolean      sending,
+              GError      **error)
+{
+  if (self->state == POST_CARRIER_STATE_CLOSED
+      || (sending && (self->state == POST_CARRIER_STATE_CLOSING || self->close_requested)))
+    {
+      if (self->error != NULL && self->state == POST_CARRIER_STATE_CLOSED)
+        g_set_error (error, POST_ERROR, POST_ERROR_CLOSED,
+                     "The carrier is closed: %s", self->error->message);
+      else
+        g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED,
+                             self->state == POST_CARRIER_STATE_CLOSED
+                             ? "The carrier is closed"
+                             : "The carrier is closing");
+      return FALSE;
+    }
+  if (sending && !can_send_role (self))
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_WRONG_ROLE,
+                   "A %s cannot send%s", role_name (self->role),
+                   self->role == POST_CARRIER_ROLE_RESPONDER ? ": reply with the PostReply" : "");
+      return FALSE;
+    }
+  if (!sending && !can_receive_role (self))
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_WRONG_ROLE,
+                   "A %s cannot receive%s", role_name (self->role),
+                   self->role == POST_CARRIER_ROLE_LISTENER ? ": accepted carriers arrive by the incoming signal" : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+set_state (PostCarrier      *self,
+           PostCarrierState  state)
+{
+  if (self->state == state)
+    return;
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+char *
+_post_socket_address_to_string (GSocketAddress *address)
+{
+  if (address == NULL)
+    return g_strdup ("(none)");
+  if (G_IS_INET_SOCKET_ADDRESS (address))
+    {
+      GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
+      g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
+
+      if (g_inet_address_get_family (g_inet_socket_address_get_address (inet)) == G_SOCKET_FAMILY_IPV6)
+        return g_strdup_printf ("[%s]:%u", ip, g_inet_socket_address_get_port (inet));
+      return g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (inet));
+    }
+  return g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
+}
+
+/* ---- GObject ------------------------------------------------------------- */
+
+static void
+detach_transient (PostCarrier *self)
+{
+  if (self->transient == NULL)
+    return;
+  if (self->fork_id != 0)
+    g_clear_signal_handler (&self->fork_id, post_transient_get_psi (self->transient));
+  g_object_run_dispose (G_OBJECT (self->transient));
+  g_clear_object (&self->transient);
+}
+
+static void
+post_carrier_dispose (GObject *object)
+{
+  PostCarrier *self = POST_CARRIER (object);
+
+  if (self->establish_cancellable != NULL)
+    g_cancellable_cancel (self->establish_cancellable);
+  if (self->establish_source != NULL)
+    {
+      g_source_destroy (self->establish_source);
+      g_clear_pointer (&self->establish_source, g_source_unref);
+    }
+  if (self->timeout_source != NULL)
+    {
+      g_source_destroy (self->timeout_source);
+      g_clear_pointer (&self->timeout_source, g_source_unref);
+    }
+  if (self->listen_psi != NULL)
+    {
+      g_clear_signal_handler (&self->accepted_id, self->listen_psi);
+      post_psi_close (self->listen_psi, FALSE);
+      g_clear_object (&self->listen_psi);
+    }
+  detach_transient (self);
+  if (self->association != NULL)
+    {
+      _post_association_remove_carrier (self->association, self);
+      g_clear_object (&self->association);
+    }
+  g_clear_pointer (&self->children, g_hash_table_unref);
+  g_clear_object (&self->reply);
+  if (self->ready_notify != NULL)
+    g_clear_pointer (&self->ready_data, self->ready_notify);
+  self->ready_func = NULL;
+  if (self->respond_notify != NULL)
+    g_clear_pointer (&self->respond_data, self->respond_notify);
+  self->respond_func = NULL;
+
+  G_OBJECT_CLASS (post_carrier_parent_class)->dispose (object);
+}
+
+static void
+post_carrier_finalize (GObject *object)
+{
+  PostCarrier *self = POST_CARRIER (object);
+
+  g_queue_clear_full (&self->requests, (GDestroyNotify) receive_request_free);
+  g_queue_clear_full (&self->inbox, (GDestroyNotify) inbox_entry_free);
+  g_queue_clear_full (&self->establish_tasks, g_object_unref);
+  g_queue_clear_full (&self->close_tasks, g_object_unref);
+  g_clear_object (&self->establish_cancellable);
+  g_clear_object (&self->local);
+  g_clear_object (&self->remote);
+  g_clear_object (&self->configuration);
+  g_clear_error (&self->error);
+  g_clear_pointer (&self->stack_name, g_free);
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (post_carrier_parent_class)->finalize (object);
+}
+
+static void
+post_carrier_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  PostCarrier *self = POST_CARRIER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ROLE:
+      g_value_set_enum (value, self->role);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_LOCAL:
+      g_value_set_object (value, self->local);
+      break;
+    case PROP_REMOTE:
+      g_value_set_object (value, self->remote);
+      break;
+    case PROP_CONFIGURATION:
+      g_value_set_object (value, self->configuration);
+      break;
+    case PROP_ASSOCIATION:
+      g_value_set_object (value, self->association);
+      break;
+    case PROP_STACK_NAME:
+      g_value_set_string (value, self->stack_name);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+post_carrier_class_init (PostCarrierClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = post_carrier_dispose;
+  object_class->finalize = post_carrier_finalize;
+  object_class->get_property = post_carrier_get_property;
+
+  /**
+   * PostCarrier:role:
+   *
+   * What the carrier can do: see [enum@Post.CarrierRole].
+   */
+  properties[PROP_ROLE] =
+    g_param_spec_enum ("role", NULL, NULL, POST_TYPE_CARRIER_ROLE, POST_CARRIER_ROLE_CARRIER,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostCarrier:state:
+   *
+   * Where the carrier is in its life cycle.
+   */
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, POST_TYPE_CARRIER_STATE, POST_CARRIER_STATE_ESTABLISHING,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostCarrier:local:
+   *
+   * The local endpoint, if one was given or learned.
+   */
+  properties[PROP_LOCAL] =
+    g_param_spec_object ("local", NULL, NULL, POST_TYPE_LOCAL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostCarrier:remote:
+   *
+   * The remote endpoint; %NULL for listeners, responders and remote-less sinks.
+   */
+  properties[PROP_REMOTE] =
+    g_param_spec_object ("remote", NULL, NULL, POST_TYPE_REMOTE,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostCarrier:configuration:
+   *
+   * The carrier's configuration, frozen.
+   */
+  properties[PROP_CONFIGURATION] =
+    g_param_spec_object ("configuration", NULL, NULL, POST_TYPE_CONFIGURATION,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostCarrier:association:
+   *
+   * The association the carrier belongs to.
+   */
+  properties[PROP_ASSOCIATION] =
+    g_param_spec_object ("association", NULL, NULL, POST_TYPE_ASSOCIATION,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostCarrier:stack-name:
+   *
+   * The name of the stack that carries the carrier, once chosen.
+   */
+  properties[PROP_STACK_NAME] =
+    g_param_spec_string ("stack-name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PostCarrier::incoming:
+   * @self: a listener, or a carrier whose peer forked it
+   * @carrier: the new carrier
+   *
+   * A remote opened a carrier to a listener, or the peer forked this
+   * carrier (a fork request, draft 2.1).  Return %TRUE to accept it (and
+   * keep a reference to @carrier); when no handler accepts, it is closed.
+   *
+   * Returns: %TRUE to accept
+   */
+  signals[SIGNAL_INCOMING] =
+    g_signal_new ("incoming", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_true_handled, NULL, NULL,
+                  G_TYPE_BOOLEAN, 1, POST_TYPE_CARRIER);
+  /**
+   * PostCarrier::closed:
+   * @self: the carrier
+   * @error: (nullable): why, or %NULL for an orderly close (either side's)
+   *
+   * The carrier is closed: the peer closed it (passive close), the
+   * application did, establishment failed, or the transport failed and
+   * cannot be re-established.
+   */
+  signals[SIGNAL_CLOSED] =
+    g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
+  /**
+   * PostCarrier::sent:
+   * @self: the carrier
+   * @message: the message
+   *
+   * A message was handed to the network: the carrier-wide `OnSent`
+   * handler, emitted after the message's own #PostMessage::sent.
+   */
+  signals[SIGNAL_SENT] =
+    g_signal_new ("sent", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, POST_TYPE_MESSAGE);
+  /**
+   * PostCarrier::acked:
+   * @self: the carrier
+   * @message: the message
+   *
+   * The peer's transport acknowledged a message (`OnAcked`).  Only stacks
+   * with %POST_STACK_CAP_EVENT_ACKED emit it.
+   */
+  signals[SIGNAL_ACKED] =
+    g_signal_new ("acked", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, POST_TYPE_MESSAGE);
+  /**
+   * PostCarrier::expired:
+   * @self: the carrier
+   * @message: the message
+   *
+   * A message's lifetime passed before it was sent, so it was dropped (`OnExpired`).
+   */
+  signals[SIGNAL_EXPIRED] =
+    g_signal_new ("expired", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, POST_TYPE_MESSAGE);
+  /**
+   * PostCarrier::send-error:
+   * @self: the carrier
+   * @message: the message
+   * @error: why it was not sent
+   *
+   * A message could not be sent.
+   */
+  signals[SIGNAL_SEND_ERROR] =
+    g_signal_new ("send-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, POST_TYPE_MESSAGE, G_TYPE_ERROR);
+  /**
+   * PostCarrier::path-changed:
+   * @self: the carrier
+   * @path: the path in use now
+   *
+   * The carrier's path changed (addresses, interface or measurements).
+   */
+  signals[SIGNAL_PATH_CHANGED] =
+    g_signal_new ("path-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, POST_TYPE_PATH);
+}
+
+static void
+post_carrier_init (PostCarrier *self)
+{
+  self->context = g_main_context_ref_thread_default ();
+  g_queue_init (&self->requests);
+  g_queue_init (&self->inbox);
+  g_queue_init (&self->establish_tasks);
+  g_queue_init (&self->close_tasks);
+}
+
+static PostCarrier *
+carrier_new (PostCarrierRole    role,
+             PostLocal         *local,
+             PostRemote        *remote,
+             PostConfiguration *configuration)
+{
+  PostCarrier *self = g_object_new (POST_TYPE_CARRIER, NULL);
+
+  self->role = role;
+  self->local = local ? g_object_ref (local) : NULL;
+  self->remote = remote ? g_object_ref (remote) : NULL;
+  self->configuration = configuration ? g_object_ref (configuration) : post_configuration_new ();
+  post_configuration_freeze (self->configuration);
+  if (self->local != NULL)
+    _post_local_freeze (self->local);
+  self->transient = _post_transient_new_pending (self, self->configuration);
+  self->initiate_time = g_get_monotonic_time ();
+  return self;
+}
+
+static void
+set_stack_name (PostCarrier *self,
+                const char  *name)
+{
+  if (g_strcmp0 (self->stack_name, name) == 0)
+    return;
+  g_free (self->stack_name);
+  self->stack_name = g_strdup (name);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STACK_NAME]);
+}
+
+/* ---- establishment -------------------------------------------------------- */
+
+static void
+complete_establish_tasks (PostCarrier  *self,
+                          const GError *error)
+{
+  GTask *task;
+
+  while ((task = g_queue_pop_head (&self->establish_tasks)) != NULL)
+    {
+      if (error != NULL)
+        g_task_return_error (task, g_error_copy (error));
+      else
+        g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+    }
+}
+
+static void
+fail_receive_requests (PostCarrier  *self,
+                       const GError *error)
+{
+  ReceiveRequest *request;
+
+  while ((request = g_queue_pop_head (&self->requests)) != NULL)
+    {
+      g_task_return_error (request->task, g_error_copy (error));
+      receive_request_free (request);
+    }
+}
+
+static void
+psi_fork_request_cb (PostPsi     *psi,
+                     PostPsi     *forked,
+                     PostCarrier *self);
+
+static void
+activate (PostCarrier *self,
+          PostPsi     *psi)
+{
+  PostPath *path = NULL;
+
+  g_object_ref (self);
+  set_stack_name (self, post_stack_get_name (post_psi_get_stack (psi)));
+  self->establishment_time = g_get_monotonic_time () - self->initiate_time;
+  if (self->association != NULL)
+    {
+      path = _post_association_ensure_path (self->association, psi);
+      _post_association_record_success (self->association,
+                                        post_stack_get_name (post_psi_get_stack (psi)),
+                                        post_psi_get_remote_address (psi));
+    }
+  g_clear_error (&self->error);
+  self->fork_id = g_signal_connect (psi, "fork-request", G_CALLBACK (psi_fork_request_cb), self);
+  set_state (self, POST_CARRIER_STATE_ACTIVE);
+  _post_transient_attach (self->transient, psi, path);
+  complete_establish_tasks (self, NULL);
+  if (self->close_requested && self->state == POST_CARRIER_STATE_ACTIVE)
+    {
+      set_state (self, POST_CARRIER_STATE_CLOSING);
+      _post_transient_close (self->transient);
+    }
+  g_object_unref (self);
+}
+
+static void
+establishment_failed (PostCarrier *self,
+                      GError      *error)
+{
+  g_autoptr(GError) owned = error;
+
+  if (self->timeout_source != NULL)
+    {
+      g_source_destroy (self->timeout_source);
+      g_clear_pointer (&self->timeout_source, g_source_unref);
+    }
+  if (self->state == POST_CARRIER_STATE_CLOSED)
+    return;
+  g_object_ref (self);
+  g_debug ("Establishment of %s failed: %s",
+           self->remote ? post_remote_get_uri (self->remote) : "carrier", error->message);
+  complete_establish_tasks (self, error);
+  _post_transient_fail_queue (self->transient, error);
+  set_closed (self, error);
+  g_object_unref (self);
+}
+
+typedef struct
+{
+  PostCarrier *carrier;   /* (owned) */
+  GPtrArray   *stacks;    /* (owned) (element-type PostStack) */
+} EstablishData;
+
+static void
+establish_data_free (EstablishData *data)
+{
+  g_clear_object (&data->carrier);
+  g_clear_pointer (&data->stacks, g_ptr_array_unref);
+  g_free (data);
+}
+
+static void
+race_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  EstablishData *data = user_data;
+  PostCarrier *self = data->carrier;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostPsi) psi = NULL;
+
+  psi = _post_racer_run_finish (result, NULL, &error);
+  g_clear_object (&self->establish_cancellable);
+  if (self->timeout_source != NULL)
+    {
+      g_source_destroy (self->timeout_source);
+      g_clear_pointer (&self->timeout_source, g_source_unref);
+    }
+  if (psi == NULL)
+    {
+      if (self->state != POST_CARRIER_STATE_CLOSED)
+        establishment_failed (self, g_steal_pointer (&error));
+    }
+  else if (self->state == POST_CARRIER_STATE_CLOSED)
+    post_psi_close (psi, TRUE);
+  else
+    activate (self, psi);
+  establish_data_free (data);
+}
+
+static gint
+candidate_priority (PostCarrier   *self,
+                    PostCandidate *candidate)
+{
+  const char *last_stack;
+  GSocketAddress *last_address;
+
+  if (self->association == NULL)
+    return 0;
+  last_stack = post_association_get_last_stack (self->association);
+  last_address = _post_association_get_last_address (self->association);
+  if (last_stack != NULL && g_strcmp0 (last_stack, post_stack_get_name (candidate->stack)) == 0)
+    {
+      if (last_address != NULL && G_IS_INET_SOCKET_ADDRESS (last_address)
+          && G_IS_INET_SOCKET_ADDRESS (candidate->remote_address)
+          && g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (last_address)),
+                                   g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (candidate->remote_address))))
+        return 2;
+      return 1;
+    }
+  return 0;
+}
+
+static void
+resolve_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  EstablishData *data = user_data;
+  PostCarrier *self = data->carrier;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) remotes = NULL;
+  g_autoptr(GPtrArray) candidates = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+
+  remotes = post_remote_resolve_fully_finish (POST_REMOTE (source), result, &error);
+  if (remotes == NULL)
+    {
+      if (self->state != POST_CARRIER_STATE_CLOSED
+          && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        establishment_failed (self, g_steal_pointer (&error));
+      else if (self->state != POST_CARRIER_STATE_CLOSED)
+        establishment_failed (self, g_steal_pointer (&error));
+      g_clear_object (&self->establish_cancellable);
+      establish_data_free (data);
+      return;
+    }
+
+  /* Candidates: stack × address, best stack first, addresses in RFC 8305
+   * order; what worked last time on this association goes first. */
+  candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
+  first = g_ptr_array_new ();
+  for (guint s = 0; s < data->stacks->len; s++)
+    {
+      PostStack *stack = data->stacks->pdata[s];
+
+      for (guint r = 0; r < remotes->len; r++)
+        {
+          GSocketAddress *address = post_remote_get_address (remotes->pdata[r]);
+          g_autoptr(GSocketAddress) local_address = NULL;
+
+          if (address == NULL)
+            continue;
+          if (self->local != NULL
+              && (post_local_get_address (self->local) != NULL || post_local_get_port (self->local) != 0))
+            {
+              local_address = post_local_to_socket_address (self->local,
+                                                            g_socket_address_get_family (address));
+              if (local_address == NULL)
+                continue;  /* the local's address is of the other family */
+            }
+          g_ptr_array_add (candidates, _post_candidate_new (stack, address, local_address));
+        }
+    }
+  /* Stable move of the association's previous winner to the front. */
+  {
+    g_autoptr(GPtrArray) ordered = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
+
+    for (gint prio = 2; prio >= 0; prio--)
+      for (guint i = 0; i < candidates->len; i++)
+        if (candidates->pdata[i] != NULL && candidate_priority (self, candidates->pdata[i]) == prio)
+          {
+            g_ptr_array_add (ordered, candidates->pdata[i]);
+            candidates->pdata[i] = NULL;
+          }
+    g_ptr_array_set_free_func (candidates, NULL);
+    g_clear_pointer (&candidates, g_ptr_array_unref);
+    candidates = g_steal_pointer (&ordered);
+  }
+
+  _post_racer_run_async (candidates, self->configuration,
+                         post_configuration_get_attempt_delay (self->configuration),
+                         self->establish_cancellable, race_done_cb, data);
+}
+
+static gboolean
+establish_timeout_cb (gpointer user_data)
+{
+  PostCarrier *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&self->timeout_source, g_source_unref);
+  error = g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
+                       "Establishment timed out after %u ms",
+                       post_configuration_get_conn_timeout (self->configuration));
+  g_object_ref (self);
+  if (self->establish_cancellable != NULL)
+    g_cancellable_cancel (self->establish_cancellable);
+  establishment_failed (self, g_steal_pointer (&error));
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_establishment (PostCarrier *self)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *stacks;
+  EstablishData *data;
+  guint timeout;
+  const char *hint;
+
+  if (self->establish_cancellable != NULL || self->state == POST_CARRIER_STATE_CLOSED)
+    return;
+
+  hint = post_remote_get_stack (self->remote);
+  if (hint == NULL && self->local != NULL)
+    hint = post_local_get_stack (self->local);
+  stacks = _post_selection_rank_stacks (post_registry_get_default (), self->configuration,
+                                        hint, self->role, &error);
+  if (stacks == NULL)
+    {
+      establishment_failed (self, g_steal_pointer (&error));
+      return;
+    }
+
+  self->initiate_time = g_get_monotonic_time ();
+  self->establish_cancellable = g_cancellable_new ();
+  timeout = post_configuration_get_conn_timeout (self->configuration);
+  if (timeout > 0)
+    {
+      self->timeout_source = g_timeout_source_new (timeout);
+      g_source_set_callback (self->timeout_source, establish_timeout_cb, self, NULL);
+      g_source_set_static_name (self->timeout_source, "[libpost] establishment timeout");
+      g_source_attach (self->timeout_source, self->context);
+    }
+
+  data = g_new0 (EstablishData, 1);
+  data->carrier = g_object_ref (self);
+  data->stacks = stacks;
+  post_remote_resolve_fully_async (self->remote, self->establish_cancellable,
+                                   resolve_done_cb, data);
+}
+
+static gboolean
+establish_idle_cb (gpointer user_data)
+{
+  PostCarrier *self = user_data;
+
+  g_clear_pointer (&self->establish_source, g_source_unref);
+  start_establishment (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_establishment (PostCarrier *self)
+{
+  if (self->establish_source != NULL)
+    return;
+  /* Start from the main loop, so the application can connect signals and
+   * queue messages first. */
+  self->establish_source = g_idle_source_new ();
+  g_source_set_priority (self->establish_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->establish_source, establish_idle_cb, self, NULL);
+  g_source_set_static_name (self->establish_source, "[libpost] establish");
+  g_source_attach (self->establish_source, self->context);
+}
+
+static PostCarrier *
+initiate_with_role (PostCarrierRole    role,
+                    PostLocal         *local,
+                    PostRemote        *remote,
+                    PostConfiguration *configuration,
+                    PostAssociation   *association)
+{
+  PostCarrier *self;
+
+  if (association != NULL)
+    {
+      local = post_association_get_local (association);
+      configuration = post_association_get_configuration (association);
+    }
+  self = carrier_new (role, local, remote, configuration);
+  self->association = association ? g_object_ref (association)
+                                  : post_association_lookup (local, remote, self->configuration);
+  _post_association_add_carrier (self->association, self);
+  schedule_establishment (self);
+  return self;
+}
+
+/**
+ * post_carrier_initiate:
+ * @local: (nullable): the local endpoint, or %NULL to let the library choose
+ * @remote: the remote to talk to
+ * @configuration: (nullable): preferences, or %NULL for the defaults
+ *
+ * Creates a carrier to @remote (an active open, draft Figure 5).  The
+ * carrier is returned at once, ESTABLISHING; establishment starts from the
+ * thread-default main context.  Messages sent now are queued until it is
+ * ACTIVE.  The carrier joins the association for @local, @remote and
+ * @configuration, which is created if there is none.
+ *
+ * Returns: (transfer full): a new carrier
+ */
+PostCarrier *
+post_carrier_initiate (PostLocal         *local,
+                       PostRemote        *remote,
+                       PostConfiguration *configuration)
+{
+  g_return_val_if_fail (local == NULL || POST_IS_LOCAL (local), NULL);
+  g_return_val_if_fail (POST_IS_REMOTE (remote), NULL);
+  g_return_val_if_fail (configuration == NULL || POST_IS_CONFIGURATION (configuration), NULL);
+
+  return initiate_with_role (POST_CARRIER_ROLE_CARRIER, local, remote, configuration, NULL);
+}
+
+PostCarrier *
+_post_carrier_initiate_on_association (PostAssociation *association)
+{
+  return initiate_with_role (POST_CARRIER_ROLE_CARRIER, NULL,
+                             post_association_get_remote (association), NULL, association);
+}
+
+/**
+ * post_carrier_new_source:
+ * @local: (nullable): the local endpoint, or %NULL
+ * @remote: where to send
+ * @configuration: (nullable): preferences, or %NULL
+ *
+ * Creates a carrier that only sends (draft 2.1), for instance to a
+ * multicast group.  Receiving on it fails with %POST_ERROR_WRONG_ROLE.
+ *
+ * Returns: (transfer full): a new source
+ */
+PostCarrier *
+post_carrier_new_source (PostLocal         *local,
+                         PostRemote        *remote,
+                         PostConfiguration *configuration)
+{
+  g_return_val_if_fail (local == NULL || POST_IS_LOCAL (local), NULL);
+  g_return_val_if_fail (POST_IS_REMOTE (remote), NULL);
+
+  return initiate_with_role (POST_CARRIER_ROLE_SOURCE, local, remote, configuration, NULL);
+}
+
+/* ---- passive open ---------------------------------------------------------- */
+
+static void
+child_closed_cb (PostCarrier  *child,
+                 const GError *error,
+                 PostCarrier  *parent)
+{
+  if (parent->children != NULL)
+    g_hash_table_remove (parent->children, child);
+}
+
+PostCarrier *
+_post_carrier_new_accepted (PostCarrier *parent,
+                            PostPsi     *psi)
+{
+  PostCarrier *self;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(PostLocal) local = NULL;
+  gboolean owned = parent->role == POST_CARRIER_ROLE_RESPONDER
+                   || (parent->role == POST_CARRIER_ROLE_SINK && parent->listen_psi != NULL);
+
+  if (post_psi_get_remote_address (psi) != NULL)
+    remote = post_remote_new_for_address (post_psi_get_remote_address (psi));
+  if (post_psi_get_local_address (psi) != NULL)
+    local = post_local_new_for_address (post_psi_get_local_address (psi));
+
+  self = carrier_new (parent->role == POST_CARRIER_ROLE_SINK ? POST_CARRIER_ROLE_SINK
+                                                              : POST_CARRIER_ROLE_CARRIER,
+                      local, remote, parent->configuration);
+  self->passive = TRUE;
+  if (remote != NULL)
+    {
+      self->association = parent->association
+                          ? g_object_ref (parent->association)
+                          : post_association_lookup (local, remote, self->configuration);
+      _post_association_add_carrier (self->association, self);
+    }
+  if (owned)
+    {
+      /* The responder (or remote-less sink) owns its per-remote carriers;
+       * their messages are delivered to it.  Set up before the transport is
+       * attached: data may already be waiting. */
+      self->parent = parent;
+      if (parent->role == POST_CARRIER_ROLE_RESPONDER)
+        self->reply = _post_reply_new (self, NULL);
+      if (parent->children == NULL)
+        parent->children = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+      g_hash_table_add (parent->children, g_object_ref (self));
+      g_signal_connect_object (self, "closed", G_CALLBACK (child_closed_cb), parent, 0);
+    }
+  activate (self, psi);
+  return self;
+}
+
+static void
+accept_child (PostCarrier *self,
+              PostPsi     *psi,
+              PostCarrier *signal_target)
+{
+  g_autoptr(PostCarrier) child = NULL;
+  gboolean accepted = FALSE;
+
+  child = _post_carrier_new_accepted (self, psi);
+  if (child->parent != NULL)
+    return;
+
+  g_signal_emit (signal_target, signals[SIGNAL_INCOMING], 0, child, &accepted);
+  if (!accepted)
+    {
+      g_debug ("No handler accepted the incoming carrier; closing it");
+      post_carrier_abort (child);
+    }
+}
+
+static void
+psi_accepted_cb (PostPsi     *psi,
+                 PostPsi     *accepted,
+                 PostCarrier *self)
+{
+  if (self->state != POST_CARRIER_STATE_ACTIVE)
+    {
+      post_psi_close (accepted, TRUE);
+      return;
+    }
+  g_object_ref (self);
+  accept_child (self, accepted, self);
+  g_object_unref (self);
+}
+
+static void
+psi_fork_request_cb (PostPsi     *psi,
+                     PostPsi     *forked,
+                     PostCarrier *self)
+{
+  g_autoptr(PostCarrier) child = NULL;
+  gboolean accepted = FALSE;
+
+  if (self->state != POST_CARRIER_STATE_ACTIVE || self->role != POST_CARRIER_ROLE_CARRIER)
+    {
+      post_psi_close (forked, TRUE);
+      return;
+    }
+  g_object_ref (self);
+  child = _post_carrier_new_accepted (self, forked);
+  g_signal_emit (self, signals[SIGNAL_INCOMING], 0, child, &accepted);
+  if (!accepted)
+    post_carrier_abort (child);
+  g_object_unref (self);
+}
+
+static PostCarrier *
+listen_with_role (PostCarrierRole     role,
+                  PostLocal          *local,
+                  PostConfiguration  *configuration,
+                  GError            **error)
+{
+  g_autoptr(PostCarrier) self = NULL;
+  g_autoptr(GPtrArray) stacks = NULL;
+  g_autoptr(GError) first_error = NULL;
+  g_autoptr(PostLocal) any_local = NULL;
+
+  if (local == NULL)
+    local = any_local = post_local_new ();
+
+  self = carrier_new (role, local, NULL, configuration);
+  g_clear_object (&self->transient);  /* listeners have no transport of their own */
+  stacks = _post_selection_rank_stacks (post_registry_get_default (), self->configuration,
+                                        post_local_get_stack (local),
+                                        role == POST_CARRIER_ROLE_SINK ? POST_CARRIER_ROLE_LISTENER : role,
+                                        error);
+  if (stacks == NULL)
+    return NULL;
+
+  for (guint i = 0; i < stacks->len; i++)
+    {
+      PostStack *stack = stacks->pdata[i];
+      GSocketFamily families[2] = { G_SOCKET_FAMILY_IPV6, G_SOCKET_FAMILY_IPV4 };
+
+      if (post_local_get_address (local) != NULL)
+        families[0] = g_inet_address_get_family (post_local_get_address (local)), families[1] = G_SOCKET_FAMILY_INVALID;
+
+      for (guint f = 0; f < G_N_ELEMENTS (families) && families[f] != G_SOCKET_FAMILY_INVALID; f++)
+        {
+          g_autoptr(GError) local_error = NULL;
+          g_autoptr(GSocketAddress) address = post_local_to_socket_address (local, families[f]);
+          g_autoptr(PostPsi) psi = NULL;
+
+          if (address == NULL)
+            continue;
+          psi = post_stack_create_psi (stack, self->configuration);
+          if (post_psi_listen (psi, address, &local_error))
+            {
+              self->listen_psi = g_steal_pointer (&psi);
+              set_stack_name (self, post_stack_get_name (stack));
+              self->accepted_id = g_signal_connect (self->listen_psi, "accepted",
+                                                    G_CALLBACK (psi_accepted_cb), self);
+              self->state = POST_CARRIER_STATE_ACTIVE;
+              self->establishment_time = g_get_monotonic_time () - self->initiate_time;
+              return g_steal_pointer (&self);
+            }
+          if (first_error == NULL)
+            first_error = g_steal_pointer (&local_error);
+        }
+    }
+
+  if (first_error != NULL)
+    {
+      g_autofree char *what = post_local_to_string (local);
+
+      g_set_error (error, first_error->domain, first_error->code,
+                   "Cannot listen on %s: %s", what, first_error->message);
+    }
+  else
+    g_set_error (error, POST_ERROR, POST_ERROR_NO_CANDIDATES,
+                 "No local address to listen on");
+  return NULL;
+}
+
+/**
+ * post_carrier_listen:
+ * @local: (nullable): where to listen; %NULL for any address on an
+ *   ephemeral port
+ * @configuration: (nullable): preferences, or %NULL
+ * @error: return location for an error
+ *
+ * Creates a listener (a passive open, draft Figure 5).  Each carrier a
+ * remote opens is offered by the #PostCarrier::incoming signal.  The stack
+ * is the one @local's URI names, else the best that can listen and
+ * satisfies @configuration.
+ *
+ * Returns: (transfer full): a new listener, or %NULL with @error set
+ */
+PostCarrier *
+post_carrier_listen (PostLocal          *local,
+                     PostConfiguration  *configuration,
+                     GError            **error)
+{
+  g_return_val_if_fail (local == NULL || POST_IS_LOCAL (local), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return listen_with_role (POST_CARRIER_ROLE_LISTENER, local, configuration, error);
+}
+
+/**
+ * post_carrier_new_sink:
+ * @local: (nullable): the local endpoint
+ * @remote: (nullable): the one remote to receive from, or %NULL to receive
+ *   from any remote that opens a carrier to @local
+ * @configuration: (nullable): preferences, or %NULL
+ * @error: return location for an error
+ *
+ * Creates a carrier that only receives (draft 2.1).  With a @remote it is
+ * initiated like any carrier; without one it listens on @local and delivers
+ * what every remote sends, in arrival order, through the usual receive
+ * calls.  Sending fails with %POST_ERROR_WRONG_ROLE.
+ *
+ * Returns: (transfer full): a new sink, or %NULL with @error set
+ */
+PostCarrier *
+post_carrier_new_sink (PostLocal          *local,
+                       PostRemote         *remote,
+                       PostConfiguration  *configuration,
+                       GError            **error)
+{
+  g_return_val_if_fail (local == NULL || POST_IS_LOCAL (local), NULL);
+  g_return_val_if_fail (remote == NULL || POST_IS_REMOTE (remote), NULL);
+
+  if (remote != NULL)
+    return initiate_with_role (POST_CARRIER_ROLE_SINK, local, remote, configuration, NULL);
+  return listen_with_role (POST_CARRIER_ROLE_SINK, local, configuration, error);
+}
+
+/**
+ * post_carrier_respond:
+ * @local: (nullable): where to listen
+ * @configuration: (nullable): preferences, or %NULL
+ * @func: (scope notified) (closure user_data): called for each message
+ * @user_data: data for @func
+ * @notify: (nullable): frees @user_data when the responder is closed
+ * @error: return location for an error
+ *
+ * Creates a responder (draft Figure 4): it receives messages from any
+ * number of remotes and calls @func with each, with a [class@Post.Reply]
+ * that sends answers back to the message's source.
+ *
+ * Returns: (transfer full): a new responder, or %NULL with @error set
+ */
+PostCarrier *
+post_carrier_respond (PostLocal          *local,
+                      PostConfiguration  *configuration,
+                      PostRespondFunc     func,
+                      gpointer            user_data,
+                      GDestroyNotify      notify,
+                      GError            **error)
+{
+  PostCarrier *self;
+
+  g_return_val_if_fail (func != NULL, NULL);
+
+  self = listen_with_role (POST_CARRIER_ROLE_RESPONDER, local, configuration, error);
+  if (self == NULL)
+    {
+      if (notify != NULL)
+        notify (user_data);
+      return NULL;
+    }
+  self->respond_func = func;
+  self->respond_data = user_data;
+  self->respond_notify = notify;
+  return self;
+}
+
+/* ---- accessors --------------------------------------------------------------- */
+
+/**
+ * post_carrier_get_role:
+ * @self: a #PostCarrier
+ *
+ * Returns: the carrier's role
+ */
+PostCarrierRole
+post_carrier_get_role (PostCarrier *self)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), POST_CARRIER_ROLE_CARRIER);
+  return self->role;
+}
+
+/**
+ * post_carrier_get_state:
+ * @self: a #PostCarrier
+ *
+ * Returns: the carrier's state
+ */
+PostCarrierState
+post_carrier_get_state (PostCarrier *self)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), POST_CARRIER_STATE_CLOSED);
+  return self->state;
+}
+
+/**
+ * post_carrier_get_association:
+ * @self: a #PostCarrier
+ *
+ * Returns: (transfer none) (nullable): the carrier's association (draft
+ *   `.Association()`); %NULL for listeners
+ */
+PostAssociation *
+post_carrier_get_association (PostCarrier *self)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+  return self->association;
+}
+
+/**
+ * post_carrier_get_local:
+ * @self: a #PostCarrier
+ *
+ * Returns: (transfer none) (nullable): the local endpoint
+ */
+PostLocal *
+post_carrier_get_local (PostCarrier *self)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+  return self->local;
+}
+
+/**
+ * post_carrier_get_remote:
+ * @self: a #PostCarrier
+ *
+ * Returns: (transfer none) (nullable): the remote endpoint
+ */
+PostRemote *
+post_carrier_get_remote (PostCarrier *self)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+  return self->remote;
+}
+
+/**
+ * post_carrier_get_configuration:
+ * @self: a #PostCarrier
+ *
+ * Returns: (transfer none): the carrier's (frozen) configuration
+ */
+PostConfiguration *
+post_carrier_get_configuration (PostCarrier *self)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+  return self->configuration;
+}
+
+/**
+ * post_carrier_get_transients:
+ * @self: a #PostCarrier
+ *
+ * The transients serving the carrier now (draft `.Transients()`), for
+ * logging and debugging.
+ *
+ * Returns: (transfer container) (element-type PostTransient): the transients
+ */
+GPtrArray *
+post_carrier_get_transients (PostCarrier *self)
+{
+  GPtrArray *result;
+
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+
+  result = g_ptr_array_new_with_free_func (g_object_unref);
+  if (self->transient != NULL && _post_transient_is_attached (self->transient)
+      && self->state != POST_CARRIER_STATE_CLOSED)
+    g_ptr_array_add (result, g_object_ref (self->transient));
+  return result;
+}
+
+/**
+ * post_carrier_get_stack_name:
+ * @self: a #PostCarrier
+ *
+ * Returns: (nullable): the name of the stack carrying the carrier, once chosen
+ */
+const char *
+post_carrier_get_stack_name (PostCarrier *self)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+  return self->stack_name;
+}
+
+/**
+ * post_carrier_get_capabilities:
+ * @self: a #PostCarrier
+ *
+ * What the carrier can do on its stack: the stack's own capabilities plus
+ * what libpost provides on top (framing, niceness, lifetimes).  Before the
+ * stack is chosen, %POST_STACK_CAP_NONE.
+ *
+ * Returns: the capabilities
+ */
+PostStackCapabilities
+post_carrier_get_capabilities (PostCarrier *self)
+{
+  PostStack *stack = NULL;
+
+  g_return_val_if_fail (POST_IS_CARRIER (self), POST_STACK_CAP_NONE);
+
+  if (self->listen_psi != NULL)
+    stack = post_psi_get_stack (self->listen_psi);
+  else if (self->transient != NULL && _post_transient_is_attached (self->transient))
+    return _post_transient_get_capabilities (self->transient);
+  return stack ? _post_selection_effective_capabilities (stack, self->configuration)
+               : POST_STACK_CAP_NONE;
+}
+
+static PostPsi *
+current_psi (PostCarrier *self)
+{
+  if (self->listen_psi != NULL)
+    return self->listen_psi;
+  if (self->transient != NULL)
+    return post_transient_get_psi (self->transient);
+  return NULL;
+}
+
+/**
+ * post_carrier_get_local_address:
+ * @self: a #PostCarrier
+ *
+ * Returns: (transfer none) (nullable): the local transport address in use
+ *   (a listener's bound address, with its real port)
+ */
+GSocketAddress *
+post_carrier_get_local_address (PostCarrier *self)
+{
+  PostPsi *psi;
+
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+  psi = current_psi (self);
+  return psi ? post_psi_get_local_address (psi) : NULL;
+}
+
+/**
+ * post_carrier_get_remote_address:
+ * @self: a #PostCarrier
+ *
+ * Returns: (transfer none) (nullable): the remote transport address in use
+ */
+GSocketAddress *
+post_carrier_get_remote_address (PostCarrier *self)
+{
+  PostPsi *psi;
+
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+  psi = current_psi (self);
+  return psi ? post_psi_get_remote_address (psi) : NULL;
+}
+
+/**
+ * post_carrier_get_error:
+ * @self: a #PostCarrier
+ *
+ * Returns: (nullable): why the carrier is closed or dormant, if it failed
+ */
+const GError *
+post_carrier_get_error (PostCarrier *self)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+  return self->error;
+}
+
+/**
+ * post_carrier_get_establishment_time:
+ * @self: a #PostCarrier
+ *
+ * Returns: microseconds from the start of establishment to ACTIVE, or 0
+ */
+gint64
+post_carrier_get_establishment_time (PostCarrier *self)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), 0);
+  return self->establishment_time;
+}
+
+/**
+ * post_carrier_get_send_queue_size:
+ * @self: a #PostCarrier
+ *
+ * Returns: how many bytes are queued and not yet handed to the network
+ */
+gsize
+post_carrier_get_send_queue_size (PostCarrier *self)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), 0);
+  return self->transient ? _post_transient_get_queued_bytes (self->transient) : 0;
+}
+
+/* ---- establishment API --------------------------------------------------------- */
+
+/**
+ * post_carrier_establish_async:
+ * @self: a #PostCarrier
+ * @cancellable: (nullable): a #GCancellable (cancels the wait, not the carrier)
+ * @callback: (scope async): called when the carrier is ACTIVE or failed
+ * @user_data: data for @callback
+ *
+ * Waits until the carrier is ACTIVE.  On a DORMANT carrier this
+ * re-establishes it through its association.
+ */
+void
+post_carrier_establish_async (PostCarrier         *self,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (POST_IS_CARRIER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_carrier_establish_async);
+  switch (self->state)
+    {
+    case POST_CARRIER_STATE_ACTIVE:
+      g_task_return_boolean (task, TRUE);
+      return;
+    case POST_CARRIER_STATE_CLOSED:
+    case POST_CARRIER_STATE_CLOSING:
+      {
+        GError *error = NULL;
+
+        check_usable (self, TRUE, &error);
+        if (error == NULL)
+          error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED, "The carrier is closing");
+        g_task_return_error (task, error);
+        return;
+      }
+    case POST_CARRIER_STATE_DORMANT:
+      {
+        g_autoptr(PostTransient) fresh = _post_transient_new_pending (self, self->configuration);
+
+        _post_transient_take_queue (fresh, self->transient);
+        detach_transient (self);
+        self->transient = g_steal_pointer (&fresh);
+        set_state (self, POST_CARRIER_STATE_ESTABLISHING);
+        g_queue_push_tail (&self->establish_tasks, g_steal_pointer (&task));
+        start_establishment (self);
+        return;
+      }
+    case POST_CARRIER_STATE_ESTABLISHING:
+    default:
+      g_queue_push_tail (&self->establish_tasks, g_steal_pointer (&task));
+      return;
+    }
+}
+
+/**
+ * post_carrier_establish_finish:
+ * @self: a #PostCarrier
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: %TRUE when the carrier is ACTIVE; otherwise %FALSE with the
+ *   establishment error (which lists each attempt when all failed)
+ */
+gboolean
+post_carrier_establish_finish (PostCarrier   *self,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- sending -------------------------------------------------------------------- */
+
+static gboolean
+send_internal (PostCarrier     *self,
+               PostMessage     *message,
+               GBytes          *content,
+               gboolean         end_of_message,
+               GTask           *task,
+               GSocketAddress  *destination,
+               gboolean         check_limit,
+               GError         **error)
+{
+  if (!check_usable (self, TRUE, error))
+    return FALSE;
+  if (message != NULL && !_post_message_mark_queued (message, ++self->send_sequence, error))
+    return FALSE;
+  return _post_transient_enqueue (self->transient, message, content, end_of_message,
+                                  task, destination, check_limit, error);
+}
+
+gboolean
+_post_carrier_send_to (PostCarrier     *self,
+                       PostMessage     *message,
+                       GSocketAddress  *destination,
+                       GTask           *task,
+                       GError         **error)
+{
+  /* Replies of a responder: the role check is the responder's business. */
+  if (self->state == POST_CARRIER_STATE_CLOSED || self->state == POST_CARRIER_STATE_CLOSING)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED,
+                           "The source of the message is gone: its carrier is closed");
+      return FALSE;
+    }
+  if (!_post_message_mark_queued (message, ++self->send_sequence, error))
+    return FALSE;
+  return _post_transient_enqueue (self->transient, message, post_message_get_content (message),
+                                  TRUE, task, destination, task == NULL, error);
+}
+
+/**
+ * post_carrier_send_async:
+ * @self: a #PostCarrier
+ * @message: the message to send
+ * @cancellable: (nullable): a #GCancellable; a message cannot be taken
+ *   back once queued (draft 4.2), so this only stops the wait
+ * @callback: (scope async): called when the message was handed to the
+ *   network, or failed
+ * @user_data: data for @callback
+ *
+ * Sends a complete message.  While the carrier is establishing it is
+ * queued.  The callback's timing paces the sender: it runs only once the
+ * message is in the network, so a receiver that stops reading slows it.
+ */
+void
+post_carrier_send_async (PostCarrier         *self,
+                         PostMessage         *message,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (POST_IS_CARRIER (self));
+  g_return_if_fail (POST_IS_MESSAGE (message));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_carrier_send_async);
+  g_task_set_check_cancellable (task, TRUE);
+  if (!send_internal (self, message, post_message_get_content (message), TRUE, task, NULL,
+                      FALSE, &error))
+    g_task_return_error (task, error);
+}
+
+/**
+ * post_carrier_send_finish:
+ * @self: a #PostCarrier
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: %TRUE when the message was handed to the network
+ */
+gboolean
+post_carrier_send_finish (PostCarrier   *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * post_carrier_send:
+ * @self: a #PostCarrier
+ * @message: the message to send
+ * @error: return location for an error
+ *
+ * Queues a complete message without a callback; its events arrive as
+ * signals on @message and on the carrier.
+ *
+ * Returns: %TRUE if queued; %FALSE with %POST_ERROR_WOULD_BLOCK when the
+ *   send queue is full, or another error
+ */
+gboolean
+post_carrier_send (PostCarrier  *self,
+                   PostMessage  *message,
+                   GError      **error)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), FALSE);
+  g_return_val_if_fail (POST_IS_MESSAGE (message), FALSE);
+
+  return send_internal (self, message, post_message_get_content (message), TRUE, NULL, NULL,
+                        TRUE, error);
+}
+
+/**
+ * post_carrier_send_bytes:
+ * @self: a #PostCarrier
+ * @content: the message's bytes
+ * @error: return location for an error
+ *
+ * Queues a message with default properties and no events: the cheapest
+ * way to send.  Small messages are coalesced into few writes.
+ *
+ * Returns: %TRUE if queued; %FALSE with %POST_ERROR_WOULD_BLOCK when the
+ *   send queue is full, or another error
+ */
+gboolean
+post_carrier_send_bytes (PostCarrier  *self,
+                         GBytes       *content,
+                         GError      **error)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), FALSE);
+  g_return_val_if_fail (content != NULL, FALSE);
+
+  return send_internal (self, NULL, content, TRUE, NULL, NULL, TRUE, error);
+}
+
+/**
+ * post_carrier_send_partial_async:
+ * @self: a #PostCarrier
+ * @message: the handle of the whole message; the same for every part
+ * @part: the next bytes of the message
+ * @end_of_message: whether @part is the last
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the part was handed to the network
+ * @user_data: data for @callback
+ *
+ * Sends a message in parts (draft 2.2), for content whose size is not
+ * known or too large to hold.  Until the last part is sent, other messages
+ * on this carrier wait behind it.  In stream mode the end of the message
+ * ends the sending direction (a FIN on TCP).  @message's own content is
+ * not sent; its properties apply to every part.
+ */
+void
+post_carrier_send_partial_async (PostCarrier         *self,
+                                 PostMessage         *message,
+                                 GBytes              *part,
+                                 gboolean             end_of_message,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (POST_IS_CARRIER (self));
+  g_return_if_fail (POST_IS_MESSAGE (message));
+  g_return_if_fail (part != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_carrier_send_partial_async);
+  if (!check_usable (self, TRUE, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (post_message_get_sequence (message) == 0
+      && !_post_message_mark_queued (message, ++self->send_sequence, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (!_post_transient_enqueue (self->transient, message, part, end_of_message, task, NULL,
+                                FALSE, &error))
+    g_task_return_error (task, error);
+}
+
+/**
+ * post_carrier_send_partial_finish:
+ * @self: a #PostCarrier
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: %TRUE when the part was handed to the network
+ */
+gboolean
+post_carrier_send_partial_finish (PostCarrier   *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * post_carrier_flush_async:
+ * @self: a #PostCarrier
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when everything queued before this call
+ *   was handed to the network
+ * @user_data: data for @callback
+ *
+ * Waits until the send queue has drained up to this call.
+ */
+void
+post_carrier_flush_async (PostCarrier         *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (POST_IS_CARRIER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_carrier_flush_async);
+  g_task_set_check_cancellable (task, TRUE);
+  if (!check_usable (self, TRUE, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  _post_transient_flush (self->transient, task);
+}
+
+/**
+ * post_carrier_flush_finish:
+ * @self: a #PostCarrier
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: %TRUE when the queue drained
+ */
+gboolean
+post_carrier_flush_finish (PostCarrier   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- events from the transient ---------------------------------------------------- */
+
+void
+_post_carrier_emit_sent (PostCarrier *self,
+                         PostMessage *message)
+{
+  _post_message_emit_sent (message);
+  g_signal_emit (self, signals[SIGNAL_SENT], 0, message);
+}
+
+void
+_post_carrier_emit_acked (PostCarrier *self,
+                          PostMessage *message)
+{
+  _post_message_emit_acked (message);
+  g_signal_emit (self, signals[SIGNAL_ACKED], 0, message);
+}
+
+void
+_post_carrier_emit_expired (PostCarrier *self,
+                            PostMessage *message)
+{
+  _post_message_emit_expired (message);
+  g_signal_emit (self, signals[SIGNAL_EXPIRED], 0, message);
+}
+
+void
+_post_carrier_emit_send_error (PostCarrier  *self,
+                               PostMessage  *message,
+                               const GError *error)
+{
+  _post_message_emit_send_error (message, error);
+  g_signal_emit (self, signals[SIGNAL_SEND_ERROR], 0, message, error);
+}
+
+void
+_post_carrier_transient_path_changed (PostCarrier   *self,
+                                      PostTransient *transient)
+{
+  g_autoptr(GPtrArray) paths = post_transient_get_paths (transient);
+
+  if (paths->len > 0)
+    g_signal_emit (self, signals[SIGNAL_PATH_CHANGED], 0, paths->pdata[0]);
+}
+
+/* ---- receiving ----------------------------------------------------------------------- */
+
+PostDemand
+_post_carrier_peek_demand (PostCarrier *self,
+                           gsize       *min_length,
+                           gsize       *max_length)
+{
+  ReceiveRequest *request;
+
+  *min_length = *max_length = 0;
+  if (self->parent != NULL)
+    {
+      if (self->parent->role == POST_CARRIER_ROLE_RESPONDER)
+        return self->parent->state == POST_CARRIER_STATE_ACTIVE ? POST_DEMAND_COMPLETE
+                                                                : POST_DEMAND_NONE;
+      return _post_carrier_peek_demand (self->parent, min_length, max_length);
+    }
+  request = g_queue_peek_head (&self->requests);
+  if (request != NULL)
+    {
+      if (!request->partial)
+        return POST_DEMAND_COMPLETE;
+      *min_length = request->min_length;
+      *max_length = request->max_length;
+      return POST_DEMAND_PARTIAL;
+    }
+  if (self->ready_func != NULL)
+    return POST_DEMAND_COMPLETE;
+  return POST_DEMAND_NONE;
+}
+
+gsize
+_post_carrier_get_inbox_size (PostCarrier *self)
+{
+  if (self->parent != NULL && self->parent->role == POST_CARRIER_ROLE_SINK)
+    return self->parent->inbox_bytes;
+  return self->inbox_bytes;
+}
+
+static void
+complete_request (ReceiveRequest *request,
+                  PostMessage    *handle,
+                  GBytes         *data,
+                  gboolean        end)
+{
+  if (request->partial)
+    {
+      g_task_set_task_data (request->task, g_object_ref (handle), g_object_unref);
+      g_object_set_data (G_OBJECT (request->task), "post-end", GINT_TO_POINTER (end));
+      g_task_return_pointer (request->task, g_bytes_ref (data), (GDestroyNotify) g_bytes_unref);
+    }
+  else
+    g_task_return_pointer (request->task, g_object_ref (handle), g_object_unref);
+}
+
+void
+_post_carrier_deliver (PostCarrier *self,
+                       PostMessage *handle,
+                       GBytes      *data,
+                       gboolean     end_of_message)
+{
+  ReceiveRequest *request;
+
+  if (self->parent != NULL)
+    {
+      PostCarrier *parent = self->parent;
+
+      if (parent->role == POST_CARRIER_ROLE_RESPONDER)
+        {
+          if (parent->respond_func != NULL && parent->state == POST_CARRIER_STATE_ACTIVE)
+            {
+              g_object_ref (parent);
+              parent->respond_func (parent, handle, self->reply, parent->respond_data);
+              g_object_unref (parent);
+            }
+          return;
+        }
+      _post_carrier_deliver (parent, handle, data, end_of_message);
+      return;
+    }
+
+  request = g_queue_pop_head (&self->requests);
+  if (request != NULL)
+    {
+      complete_request (request, handle, data, end_of_message);
+      receive_request_free (request);
+      return;
+    }
+  if (self->ready_func != NULL)
+    {
+      PostReadyFunc func = self->ready_func;
+      gboolean keep;
+
+      g_object_ref (self);
+      keep = func (self, handle, self->ready_data);
+      if (!keep && self->ready_func == func)
+        {
+          self->ready_func = NULL;
+          if (self->ready_notify != NULL)
+            g_clear_pointer (&self->ready_data, self->ready_notify);
+        }
+      g_object_unref (self);
+      return;
+    }
+  {
+    InboxEntry *entry = g_new0 (InboxEntry, 1);
+
+    entry->handle = g_object_ref (handle);
+    entry->data = g_bytes_ref (data);
+    entry->end = end_of_message;
+    g_queue_push_tail (&self->inbox, entry);
+    self->inbox_bytes += g_bytes_get_size (data);
+  }
+}
+
+static void
+kick_children (PostCarrier *self)
+{
+  GHashTableIter iter;
+  gpointer child;
+
+  if (self->children == NULL)
+    return;
+  g_hash_table_iter_init (&iter, self->children);
+  while (g_hash_table_iter_next (&iter, &child, NULL))
+    if (POST_CARRIER (child)->transient != NULL)
+      _post_transient_pump_receive (POST_CARRIER (child)->transient);
+}
+
+static void
+kick_receive (PostCarrier *self)
+{
+  if (self->transient != NULL)
+    _post_transient_pump_receive (self->transient);
+  kick_children (self);
+}
+
+/* Serves queued requests from the inbox; returns whether any remain. */
+static void
+serve_from_inbox (PostCarrier *self)
+{
+  ReceiveRequest *request;
+  InboxEntry *entry;
+
+  while ((request = g_queue_peek_head (&self->requests)) != NULL
+         && (entry = g_queue_peek_head (&self->inbox)) != NULL)
+    {
+      gsize size = g_bytes_get_size (entry->data) - entry->offset;
+      gsize take = size;
+      g_autoptr(GBytes) piece = NULL;
+      gboolean end;
+
+      g_queue_pop_head (&self->requests);
+      if (request->partial && request->max_length > 0)
+        take = MIN (size, request->max_length);
+      piece = g_bytes_new_from_bytes (entry->data, entry->offset, take);
+      entry->offset += take;
+      self->inbox_bytes -= take;
+      end = entry->end && entry->offset == g_bytes_get_size (entry->data);
+      if (!request->partial && entry->offset == take)
+        complete_request (request, entry->handle, entry->data, entry->end);
+      else
+        {
+          if (!request->partial)
+            _post_message_set_received_part (entry->handle, piece, end);
+          complete_request (request, entry->handle, piece, end);
+        }
+      receive_request_free (request);
+      if (entry->offset == g_bytes_get_size (entry->data))
+        inbox_entry_free (g_queue_pop_head (&self->inbox));
+    }
+}
+
+static void
+drain_requests_after_close (PostCarrier *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  serve_from_inbox (self);
+  if (g_queue_is_empty (&self->requests))
+    return;
+  if (self->error != NULL)
+    error = g_error_copy (self->error);
+  else
+    error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED,
+                                 "The carrier is closed: no more messages will arrive");
+  fail_receive_requests (self, error);
+}
+
+static void
+queue_receive (PostCarrier  *self,
+               GTask        *task,
+               gboolean      partial,
+               gsize         min_length,
+               gsize         max_length)
+{
+  ReceiveRequest *request;
+  GError *error = NULL;
+
+  if (self->role != POST_CARRIER_ROLE_CARRIER && self->role != POST_CARRIER_ROLE_SINK)
+    {
+      check_usable (self, FALSE, &error);
+      g_task_return_error (task, error);
+      return;
+    }
+  if (self->ready_func != NULL)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_PENDING,
+                               "A ready function already receives every message of this carrier");
+      return;
+    }
+
+  request = g_new0 (ReceiveRequest, 1);
+  request->task = g_object_ref (task);
+  request->partial = partial;
+  request->min_length = min_length;
+  request->max_length = max_length;
+  g_queue_push_tail (&self->requests, request);
+
+  serve_from_inbox (self);
+  if (self->state == POST_CARRIER_STATE_CLOSED || self->state == POST_CARRIER_STATE_DORMANT)
+    {
+      drain_requests_after_close (self);
+      return;
+    }
+  kick_receive (self);
+}
+
+/**
+ * post_carrier_receive_async:
+ * @self: a #PostCarrier
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the next message
+ * @user_data: data for @callback
+ *
+ * Receives the next complete message (draft 2.2).  Requests are served in
+ * the order they were made.  A message larger than the configuration's
+ * `recv-msg-max-len` arrives in parts even here; post_message_is_complete()
+ * tells.  After a passive close, the messages that had arrived are still
+ * delivered, then requests fail with %POST_ERROR_CLOSED.
+ */
+void
+post_carrier_receive_async (PostCarrier         *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (POST_IS_CARRIER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_carrier_receive_async);
+  queue_receive (self, task, FALSE, 0, 0);
+}
+
+/**
+ * post_carrier_receive_finish:
+ * @self: a #PostCarrier
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the message, or %NULL with @error set
+ */
+PostMessage *
+post_carrier_receive_finish (PostCarrier   *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * post_carrier_receive_partial_async:
+ * @self: a #PostCarrier
+ * @min_length: the least number of bytes to return, unless the message ends first
+ * @max_length: the most bytes to return at once, 0 for no limit
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the next part
+ * @user_data: data for @callback
+ *
+ * Receives the next part of a message (draft 2.2): at least @min_length
+ * bytes unless the message ends sooner, at most @max_length.  In stream
+ * mode this is how a byte stream is read.
+ */
+void
+post_carrier_receive_partial_async (PostCarrier         *self,
+                                    gsize                min_length,
+                                    gsize                max_length,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (POST_IS_CARRIER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_carrier_receive_partial_async);
+  if (max_length > 0 && min_length > max_length)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                               "min_length (%" G_GSIZE_FORMAT ") is larger than max_length (%"
+                               G_GSIZE_FORMAT ")", min_length, max_length);
+      return;
+    }
+  queue_receive (self, task, TRUE, min_length, max_length);
+}
+
+/**
+ * post_carrier_receive_partial_finish:
+ * @self: a #PostCarrier
+ * @result: the result passed to the callback
+ * @message: (out) (optional) (transfer full): the handle of the whole message
+ * @end_of_message: (out) (optional): whether this part ends the message
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the part's bytes, or %NULL with @error set
+ */
+GBytes *
+post_carrier_receive_partial_finish (PostCarrier   *self,
+                                     GAsyncResult  *result,
+                                     PostMessage  **message,
+                                     gboolean      *end_of_message,
+                                     GError       **error)
+{
+  GBytes *data;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  data = g_task_propagate_pointer (G_TASK (result), error);
+  if (message != NULL)
+    *message = data ? g_object_ref (g_task_get_task_data (G_TASK (result))) : NULL;
+  if (end_of_message != NULL)
+    *end_of_message = data ? GPOINTER_TO_INT (g_object_get_data (G_OBJECT (result), "post-end")) : FALSE;
+  return data;
+}
+
+/**
+ * post_carrier_ready:
+ * @self: a #PostCarrier
+ * @func: (scope notified) (closure user_data) (nullable): called with each
+ *   received message; %NULL stops receiving
+ * @user_data: data for @func
+ * @notify: (nullable): frees @user_data when @func is no longer used
+ *
+ * Receives every message and calls @func with it (draft `.Ready()`), until
+ * @func returns %FALSE or is replaced.  Messages that arrived before are
+ * delivered first.
+ */
+void
+post_carrier_ready (PostCarrier    *self,
+                    PostReadyFunc   func,
+                    gpointer        user_data,
+                    GDestroyNotify  notify)
+{
+  InboxEntry *entry;
+
+  g_return_if_fail (POST_IS_CARRIER (self));
+
+  if (func != NULL && !can_receive_role (self))
+    {
+      g_critical ("A %s cannot receive", role_name (self->role));
+      if (notify != NULL)
+        notify (user_data);
+      return;
+    }
+  if (self->ready_notify != NULL)
+    g_clear_pointer (&self->ready_data, self->ready_notify);
+  self->ready_func = func;
+  self->ready_data = user_data;
+  self->ready_notify = notify;
+
+  g_object_ref (self);
+  while (self->ready_func == func && func != NULL
+         && (entry = g_queue_pop_head (&self->inbox)) != NULL)
+    {
+      g_autoptr(GBytes) rest = g_bytes_new_from_bytes (entry->data, entry->offset,
+                                                       g_bytes_get_size (entry->data) - entry->offset);
+
+      self->inbox_bytes -= g_bytes_get_size (rest);
+      if (entry->offset > 0)
+        _post_message_set_received_part (entry->handle, rest, entry->end);
+      if (!func (self, entry->handle, self->ready_data) && self->ready_func == func)
+        {
+          self->ready_func = NULL;
+          if (self->ready_notify != NULL)
+            g_clear_pointer (&self->ready_data, self->ready_notify);
+        }
+      inbox_entry_free (entry);
+    }
+  if (self->state != POST_CARRIER_STATE_CLOSED)
+    kick_receive (self);
+  g_object_unref (self);
+}
+
+/* ---- forking ------------------------------------------------------------------------- */
+
+static void
+fork_stream_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PostCarrier *self = g_task_get_source_object (task);
+  GError *error = NULL;
+  g_autoptr(PostPsi) psi = post_psi_fork_finish (POST_PSI (source), result, &error);
+
+  if (psi == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, _post_carrier_new_accepted (self, psi), g_object_unref);
+}
+
+static void
+fork_established_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!post_carrier_establish_finish (POST_CARRIER (source), result, &error))
+    {
+      post_carrier_abort (POST_CARRIER (source));
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, g_object_ref (source), g_object_unref);
+}
+
+/**
+ * post_carrier_fork_async:
+ * @self: an ACTIVE carrier
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the new carrier
+ * @user_data: data for @callback
+ *
+ * Creates a new carrier to the same remote on the same association (draft
+ * 2.1).  On a multistreaming stack it is a new stream of the same transport;
+ * otherwise a new transport of the same stack, which the peer's listener
+ * receives through #PostCarrier::incoming.  The peer must accept the fork
+ * request.  Sources, sinks, responders, listeners, and accepted carriers on
+ * stacks without streams cannot fork: that fails with %POST_ERROR_NOT_SUPPORTED.
+ */
+void
+post_carrier_fork_async (PostCarrier         *self,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  PostPsi *psi;
+
+  g_return_if_fail (POST_IS_CARRIER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_carrier_fork_async);
+
+  if (!check_usable (self, TRUE, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (self->role != POST_CARRIER_ROLE_CARRIER)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                               "A %s cannot be forked", role_name (self->role));
+      return;
+    }
+  if (self->state != POST_CARRIER_STATE_ACTIVE)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                               "Only an active carrier can be forked");
+      return;
+    }
+
+  psi = post_transient_get_psi (self->transient);
+  if (post_psi_can_fork (psi))
+    {
+      post_psi_fork_async (psi, cancellable, fork_stream_cb, g_steal_pointer (&task));
+      return;
+    }
+  if (!self->passive && self->remote != NULL && self->association != NULL
+      && post_stack_has_capabilities (post_psi_get_stack (psi), POST_STACK_CAP_LISTEN))
+    {
+      /* Initiated by us: a new transport of the same stack to the same
+       * remote, on the same association; the peer's listener accepts it. */
+      g_autoptr(PostCarrier) forked = _post_carrier_initiate_on_association (self->association);
+
+      post_carrier_establish_async (forked, cancellable, fork_established_cb, g_steal_pointer (&task));
+      return;
+    }
+  g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                           "Stack %s cannot fork this carrier: it has no streams, and only "
+                           "the side that initiated a carrier can open another transport",
+                           post_stack_get_name (post_psi_get_stack (psi)));
+}
+
+/**
+ * post_carrier_fork_finish:
+ * @self: a #PostCarrier
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the new carrier, or %NULL with @error set
+ */
+PostCarrier *
+post_carrier_fork_finish (PostCarrier   *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- closing ---------------------------------------------------------------------------- */
+
+static void
+complete_close_tasks (PostCarrier *self)
+{
+  GTask *task;
+
+  while ((task = g_queue_pop_head (&self->close_tasks)) != NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+    }
+}
+
+static void
+close_children (PostCarrier *self)
+{
+  GList *children;
+
+  if (self->children == NULL)
+    return;
+  children = g_hash_table_get_keys (self->children);
+  for (GList *l = children; l != NULL; l = l->next)
+    g_object_ref (l->data);
+  for (GList *l = children; l != NULL; l = l->next)
+    post_carrier_close (l->data);
+  g_list_free_full (children, g_object_unref);
+}
+
+static void
+set_closed (PostCarrier  *self,
+            const GError *error)
+{
+  g_autoptr(GError) closed_error = NULL;
+
+  if (self->state == POST_CARRIER_STATE_CLOSED)
+    return;
+
+  g_object_ref (self);
+  if (error != NULL && self->error == NULL)
+    self->error = g_error_copy (error);
+  if (self->listen_psi != NULL)
+    post_psi_close (self->listen_psi, FALSE);
+  set_state (self, POST_CARRIER_STATE_CLOSED);
+  closed_error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED, "The carrier is closed");
+  complete_establish_tasks (self, error ? error : closed_error);
+  drain_requests_after_close (self);
+  if (self->association != NULL)
+    _post_association_remove_carrier (self->association, self);
+  close_children (self);
+  g_signal_emit (self, signals[SIGNAL_CLOSED], 0, error);
+  complete_close_tasks (self);
+  if (self->ready_func != NULL)
+    {
+      self->ready_func = NULL;
+      if (self->ready_notify != NULL)
+        g_clear_pointer (&self->ready_data, self->ready_notify);
+    }
+  g_object_unref (self);
+}
+
+void
+_post_carrier_transient_ended (PostCarrier   *self,
+                               PostTransient *transient,
+                               const GError  *error,
+                               gboolean       peer_closed)
+{
+  if (transient != self->transient || self->state == POST_CARRIER_STATE_CLOSED)
+    return;
+
+  g_object_ref (self);
+  if (error != NULL && self->state == POST_CARRIER_STATE_ACTIVE && self->remote != NULL
+      && !self->passive && !self->close_requested
+      && self->association != NULL && self->listen_psi == NULL
+      && !g_error_matches (error, POST_ERROR, POST_ERROR_CLOSED))
+    {
+      /* The transport of an initiated carrier failed: the association keeps
+       * what is needed to re-establish it; the carrier goes dormant. */
+      g_clear_error (&self->error);
+      self->error = g_error_copy (error);
+      set_state (self, POST_CARRIER_STATE_DORMANT);
+      drain_requests_after_close (self);
+    }
+  else
+    set_closed (self, error);
+  g_object_unref (self);
+}
+
+/**
+ * post_carrier_close:
+ * @self: a #PostCarrier
+ *
+ * Closes the carrier gracefully: what is queued is still sent, the sending
+ * direction ends, and the carrier waits briefly for the peer to end its
+ * own, then emits #PostCarrier::closed.  A carrier still establishing is
+ * closed once its queued messages are sent.  Closing a listener stops
+ * accepting; closing a responder or sink also closes its per-remote
+ * carriers.  Closing twice does nothing.
+ */
+void
+post_carrier_close (PostCarrier *self)
+{
+  g_return_if_fail (POST_IS_CARRIER (self));
+
+  if (self->state == POST_CARRIER_STATE_CLOSED || self->state == POST_CARRIER_STATE_CLOSING)
+    return;
+  g_object_ref (self);
+  self->close_requested = TRUE;
+  switch (self->state)
+    {
+    case POST_CARRIER_STATE_ESTABLISHING:
+      /* Closed once established and drained (activate()). */
+      if (self->establish_cancellable == NULL && self->establish_source == NULL)
+        set_closed (self, NULL);
+      break;
+    case POST_CARRIER_STATE_DORMANT:
+      set_closed (self, NULL);
+      break;
+    case POST_CARRIER_STATE_ACTIVE:
+    default:
+      if (self->listen_psi != NULL || self->transient == NULL)
+        set_closed (self, NULL);
+      else
+        {
+          set_state (self, POST_CARRIER_STATE_CLOSING);
+          _post_transient_close (self->transient);
+        }
+      break;
+    }
+  g_object_unref (self);
+}
+
+/**
+ * post_carrier_close_async:
+ * @self: a #PostCarrier
+ * @cancellable: (nullable): a #GCancellable (cancels the wait)
+ * @callback: (scope async): called when the carrier is CLOSED
+ * @user_data: data for @callback
+ *
+ * Closes the carrier gracefully, as post_carrier_close(), and reports when
+ * it is done.
+ */
+void
+post_carrier_close_async (PostCarrier         *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (POST_IS_CARRIER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_carrier_close_async);
+  if (self->state == POST_CARRIER_STATE_CLOSED)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_queue_push_tail (&self->close_tasks, g_steal_pointer (&task));
+  post_carrier_close (self);
+}
+
+/**
+ * post_carrier_close_finish:
+ * @self: a #PostCarrier
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: %TRUE once closed
+ */
+gboolean
+post_carrier_close_finish (PostCarrier   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * post_carrier_abort:
+ * @self: a #PostCarrier
+ *
+ * Closes the carrier at once: queued messages are dropped (each reports
+ * #PostMessage::send-error) and the transport is reset.
+ */
+void
+post_carrier_abort (PostCarrier *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (POST_IS_CARRIER (self));
+
+  if (self->state == POST_CARRIER_STATE_CLOSED)
+    return;
+  g_object_ref (self);
+  self->close_requested = TRUE;
+  if (self->establish_cancellable != NULL)
+    g_cancellable_cancel (self->establish_cancellable);
+  error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED, "The carrier was aborted");
+  if (self->transient != NULL && _post_transient_is_attached (self->transient))
+    _post_transient_abort (self->transient, error);
+  else if (self->transient != NULL)
+    _post_transient_fail_queue (self->transient, error);
+  set_closed (self, NULL);
+  g_object_unref (self);
+}

@@ -1,0 +1,1233 @@
+/* post-configuration.c: PostConfiguration, path and protocol preferences
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "post-private.h"
+
+#include <string.h>
+
+/**
+ * PostConfiguration:
+ *
+ * What an application asks of the transport (draft section 2.4): a
+ * [enum@Post.Preference] for each RFC 9622 selection property, the stacks
+ * allowed, framing, racing and timeout parameters, queue limits, and
+ * protocol-specific options under namespaced keys such as
+ * `tcp.user-timeout`.
+ *
+ * The defaults are those of RFC 9622: `reliability`, `preserve-order` and
+ * `congestion-control` are required; everything else has no preference.
+ *
+ * A configuration can be changed until it is frozen with
+ * [method@Post.Configuration.freeze] (an association freezes the one it
+ * uses); then every setter fails with %POST_ERROR_IMMUTABLE. Use
+ * [method@Post.Configuration.copy] to derive a new one.
+ */
+struct _PostConfiguration
+{
+  GObject parent_instance;
+
+  PostPreference preferences[POST_SELECTION_LAST];
+  GStrv stacks;                 /* (owned) (nullable): NULL for any */
+  PostFramingMode framing;
+  GType framer_type;
+  guint attempt_delay;          /* ms */
+  guint conn_timeout;           /* ms, 0 for none */
+  gsize send_queue_limit;       /* bytes */
+  gsize recv_msg_max_len;       /* bytes */
+  GHashTable *options;          /* (owned) (element-type utf8 GVariant) */
+  gboolean frozen;
+};
+
+G_DEFINE_FINAL_TYPE (PostConfiguration, post_configuration, G_TYPE_OBJECT)
+
+#define DEFAULT_ATTEMPT_DELAY_MS      250
+#define DEFAULT_CONN_TIMEOUT_MS       30000
+#define DEFAULT_SEND_QUEUE_LIMIT      (4 * 1024 * 1024)
+#define MIN_SEND_QUEUE_LIMIT          (64 * 1024)
+#define DEFAULT_RECV_MSG_MAX_LEN      (16 * 1024 * 1024)
+
+/* The selection properties come first, in PostSelectionProperty order */
+enum {
+  PROP_0,
+  PROP_SELECTION_FIRST,
+  PROP_STACKS = PROP_SELECTION_FIRST + POST_SELECTION_LAST,
+  PROP_FRAMING,
+  PROP_FRAMER_TYPE,
+  PROP_ATTEMPT_DELAY,
+  PROP_CONN_TIMEOUT,
+  PROP_SEND_QUEUE_LIMIT,
+  PROP_RECV_MSG_MAX_LEN,
+  PROP_FROZEN,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static const char * const selection_nicks[POST_SELECTION_LAST] = {
+  [POST_SELECTION_RELIABILITY] = "reliability",
+  [POST_SELECTION_PRESERVE_MSG_BOUNDARIES] = "preserve-msg-boundaries",
+  [POST_SELECTION_PER_MSG_RELIABILITY] = "per-msg-reliability",
+  [POST_SELECTION_PRESERVE_ORDER] = "preserve-order",
+  [POST_SELECTION_ZERO_RTT_MSG] = "zero-rtt-msg",
+  [POST_SELECTION_MULTISTREAMING] = "multistreaming",
+  [POST_SELECTION_CONGESTION_CONTROL] = "congestion-control",
+  [POST_SELECTION_KEEP_ALIVE] = "keep-alive",
+  [POST_SELECTION_MULTIPATH] = "multipath",
+  [POST_SELECTION_SECURE] = "secure",
+  [POST_SELECTION_FORK] = "fork",
+};
+
+static const char * const selection_blurbs[POST_SELECTION_LAST] = {
+  [POST_SELECTION_RELIABILITY] = "Every message is delivered or the carrier fails",
+  [POST_SELECTION_PRESERVE_MSG_BOUNDARIES] = "The stack keeps message boundaries",
+  [POST_SELECTION_PER_MSG_RELIABILITY] = "Reliability can be chosen per message",
+  [POST_SELECTION_PRESERVE_ORDER] = "Messages are delivered in order",
+  [POST_SELECTION_ZERO_RTT_MSG] = "Idempotent messages can be sent before the handshake completes",
+  [POST_SELECTION_MULTISTREAMING] = "Carriers can share one transport as streams",
+  [POST_SELECTION_CONGESTION_CONTROL] = "The stack is congestion controlled",
+  [POST_SELECTION_KEEP_ALIVE] = "The stack can send keep-alives",
+  [POST_SELECTION_MULTIPATH] = "One transport can use several paths",
+  [POST_SELECTION_SECURE] = "Confidentiality and authentication of the peer",
+  [POST_SELECTION_FORK] = "Carriers can be forked",
+};
+
+static const char * const preference_nicks[] = {
+  [POST_PREFERENCE_NO_PREFERENCE] = "no-preference",
+  [POST_PREFERENCE_REQUIRE] = "require",
+  [POST_PREFERENCE_PREFER] = "prefer",
+  [POST_PREFERENCE_AVOID] = "avoid",
+  [POST_PREFERENCE_PROHIBIT] = "prohibit",
+};
+
+static const PostPreference default_preferences[POST_SELECTION_LAST] = {
+  [POST_SELECTION_RELIABILITY] = POST_PREFERENCE_REQUIRE,
+  [POST_SELECTION_PRESERVE_ORDER] = POST_PREFERENCE_REQUIRE,
+  [POST_SELECTION_CONGESTION_CONTROL] = POST_PREFERENCE_REQUIRE,
+  /* the others are 0, POST_PREFERENCE_NO_PREFERENCE */
+};
+
+static gboolean
+check_mutable (PostConfiguration  *self,
+               GError            **error)
+{
+  if (!self->frozen)
+    return TRUE;
+
+  g_set_error_literal (error, POST_ERROR, POST_ERROR_IMMUTABLE,
+                       "the configuration is frozen; copy it to change it");
+  return FALSE;
+}
+
+/* ---- nicks --------------------------------------------------------------- */
+
+/**
+ * post_selection_property_to_nick:
+ * @property: a selection property
+ *
+ * Returns: (nullable): the RFC 9622 name of @property, such as
+ *   `preserve-order`, or %NULL if @property is out of range
+ */
+const char *
+post_selection_property_to_nick (PostSelectionProperty property)
+{
+  if ((guint) property >= POST_SELECTION_LAST)
+    return NULL;
+  return selection_nicks[property];
+}
+
+/**
+ * post_selection_property_from_nick:
+ * @nick: an RFC 9622 name such as `preserve-order`
+ * @property: (out) (optional): where to store the property
+ *
+ * Returns: %TRUE if @nick names a selection property
+ */
+gboolean
+post_selection_property_from_nick (const char            *nick,
+                                   PostSelectionProperty *property)
+{
+  g_return_val_if_fail (nick != NULL, FALSE);
+
+  for (guint i = 0; i < POST_SELECTION_LAST; i++)
+    {
+      if (strcmp (nick, selection_nicks[i]) == 0)
+        {
+          if (property != NULL)
+            *property = (PostSelectionProperty) i;
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+/**
+ * post_preference_to_nick:
+ * @preference: a preference
+ *
+ * Returns: (nullable): `require`, `prefer`, `no-preference`, `avoid` or
+ *   `prohibit`; %NULL if @preference is out of range
+ */
+const char *
+post_preference_to_nick (PostPreference preference)
+{
+  if ((guint) preference >= G_N_ELEMENTS (preference_nicks))
+    return NULL;
+  return preference_nicks[preference];
+}
+
+/**
+ * post_preference_from_nick:
+ * @nick: `require`, `prefer`, `no-preference`, `avoid` or `prohibit`
+ * @preference: (out) (optional): where to store the preference
+ *
+ * Returns: %TRUE if @nick names a preference
+ */
+gboolean
+post_preference_from_nick (const char     *nick,
+                           PostPreference *preference)
+{
+  g_return_val_if_fail (nick != NULL, FALSE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (preference_nicks); i++)
+    {
+      if (strcmp (nick, preference_nicks[i]) == 0)
+        {
+          if (preference != NULL)
+            *preference = (PostPreference) i;
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+/* ---- GObject ------------------------------------------------------------- */
+
+static void
+post_configuration_finalize (GObject *object)
+{
+  PostConfiguration *self = POST_CONFIGURATION (object);
+
+  g_clear_pointer (&self->stacks, g_strfreev);
+  g_clear_pointer (&self->options, g_hash_table_unref);
+
+  G_OBJECT_CLASS (post_configuration_parent_class)->finalize (object);
+}
+
+static void
+post_configuration_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  PostConfiguration *self = POST_CONFIGURATION (object);
+
+  if (prop_id >= PROP_SELECTION_FIRST && prop_id < PROP_STACKS)
+    {
+      g_value_set_enum (value, self->preferences[prop_id - PROP_SELECTION_FIRST]);
+      return;
+    }
+
+  switch (prop_id)
+    {
+    case PROP_STACKS:
+      g_value_set_boxed (value, self->stacks);
+      break;
+    case PROP_FRAMING:
+      g_value_set_enum (value, self->framing);
+      break;
+    case PROP_FRAMER_TYPE:
+      g_value_set_gtype (value, self->framer_type);
+      break;
+    case PROP_ATTEMPT_DELAY:
+      g_value_set_uint (value, self->attempt_delay);
+      break;
+    case PROP_CONN_TIMEOUT:
+      g_value_set_uint (value, self->conn_timeout);
+      break;
+    case PROP_SEND_QUEUE_LIMIT:
+      g_value_set_uint64 (value, self->send_queue_limit);
+      break;
+    case PROP_RECV_MSG_MAX_LEN:
+      g_value_set_uint64 (value, self->recv_msg_max_len);
+      break;
+    case PROP_FROZEN:
+      g_value_set_boolean (value, self->frozen);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+post_configuration_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  PostConfiguration *self = POST_CONFIGURATION (object);
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  if (prop_id >= PROP_SELECTION_FIRST && prop_id < PROP_STACKS)
+    {
+      ok = post_configuration_set_preference (self, prop_id - PROP_SELECTION_FIRST,
+                                              g_value_get_enum (value), &error);
+    }
+  else
+    {
+      switch (prop_id)
+        {
+        case PROP_STACKS:
+          ok = post_configuration_set_stacks (self, g_value_get_boxed (value), &error);
+          break;
+        case PROP_FRAMING:
+          ok = post_configuration_set_framing (self, g_value_get_enum (value), &error);
+          break;
+        case PROP_FRAMER_TYPE:
+          ok = post_configuration_set_framer_type (self, g_value_get_gtype (value), &error);
+          break;
+        case PROP_ATTEMPT_DELAY:
+          ok = post_configuration_set_attempt_delay (self, g_value_get_uint (value), &error);
+          break;
+        case PROP_CONN_TIMEOUT:
+          ok = post_configuration_set_conn_timeout (self, g_value_get_uint (value), &error);
+          break;
+        case PROP_SEND_QUEUE_LIMIT:
+          ok = post_configuration_set_send_queue_limit (self, g_value_get_uint64 (value), &error);
+          break;
+        case PROP_RECV_MSG_MAX_LEN:
+          ok = post_configuration_set_recv_msg_max_len (self, g_value_get_uint64 (value), &error);
+          break;
+        default:
+          G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+          return;
+        }
+    }
+
+  if (!ok)
+    g_warning ("Cannot set PostConfiguration:%s: %s", pspec->name, error->message);
+}
+
+static void
+post_configuration_class_init (PostConfigurationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = post_configuration_finalize;
+  object_class->get_property = post_configuration_get_property;
+  object_class->set_property = post_configuration_set_property;
+
+  /* One property per PostSelectionProperty, named by its nick:
+   * PostConfiguration:reliability, :preserve-msg-boundaries,
+   * :per-msg-reliability, :preserve-order, :zero-rtt-msg,
+   * :multistreaming, :congestion-control, :keep-alive, :multipath,
+   * :secure and :fork.  Each is a PostPreference. */
+  for (guint i = 0; i < POST_SELECTION_LAST; i++)
+    properties[PROP_SELECTION_FIRST + i] =
+      g_param_spec_enum (selection_nicks[i], NULL, selection_blurbs[i],
+                         POST_TYPE_PREFERENCE, default_preferences[i],
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:stacks: (getter get_stacks) (setter set_stacks)
+   *
+   * The names of the stacks allowed, in order of preference; %NULL to
+   * allow every loaded stack.
+   */
+  properties[PROP_STACKS] =
+    g_param_spec_boxed ("stacks", NULL, NULL,
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:framing: (getter get_framing) (setter set_framing)
+   *
+   * How messages map onto byte-stream stacks.
+   */
+  properties[PROP_FRAMING] =
+    g_param_spec_enum ("framing", NULL, NULL,
+                       POST_TYPE_FRAMING_MODE, POST_FRAMING_AUTO,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:framer-type: (getter get_framer_type) (setter set_framer_type)
+   *
+   * The [class@Post.Framer] subclass that frames messages on byte streams
+   * in %POST_FRAMING_AUTO mode; [class@Post.LengthPrefixFramer] by default.
+   */
+  properties[PROP_FRAMER_TYPE] =
+    g_param_spec_gtype ("framer-type", NULL, NULL,
+                        POST_TYPE_FRAMER,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:attempt-delay: (getter get_attempt_delay) (setter set_attempt_delay)
+   *
+   * Milliseconds between the starts of two establishment attempts when
+   * racing (RFC 8305 recommends 250).
+   */
+  properties[PROP_ATTEMPT_DELAY] =
+    g_param_spec_uint ("attempt-delay", NULL, NULL,
+                       0, G_MAXUINT, DEFAULT_ATTEMPT_DELAY_MS,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:conn-timeout: (getter get_conn_timeout) (setter set_conn_timeout)
+   *
+   * Milliseconds establishment may take before it fails; 0 for no limit.
+   */
+  properties[PROP_CONN_TIMEOUT] =
+    g_param_spec_uint ("conn-timeout", NULL, NULL,
+                       0, G_MAXUINT, DEFAULT_CONN_TIMEOUT_MS,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:send-queue-limit: (getter get_send_queue_limit) (setter set_send_queue_limit)
+   *
+   * Bytes a carrier queues before sending fails with
+   * %POST_ERROR_WOULD_BLOCK; at least 64 KiB.
+   */
+  properties[PROP_SEND_QUEUE_LIMIT] =
+    g_param_spec_uint64 ("send-queue-limit", NULL, NULL,
+                         MIN_SEND_QUEUE_LIMIT, G_MAXSIZE, DEFAULT_SEND_QUEUE_LIMIT,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:recv-msg-max-len: (getter get_recv_msg_max_len) (setter set_recv_msg_max_len)
+   *
+   * The largest message accepted from the peer, in bytes.
+   */
+  properties[PROP_RECV_MSG_MAX_LEN] =
+    g_param_spec_uint64 ("recv-msg-max-len", NULL, NULL,
+                         1, G_MAXSIZE, DEFAULT_RECV_MSG_MAX_LEN,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:frozen: (getter is_frozen)
+   *
+   * Whether the configuration can no longer change.
+   */
+  properties[PROP_FROZEN] =
+    g_param_spec_boolean ("frozen", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+post_configuration_init (PostConfiguration *self)
+{
+  memcpy (self->preferences, default_preferences, sizeof self->preferences);
+  self->framing = POST_FRAMING_AUTO;
+  self->framer_type = POST_TYPE_LENGTH_PREFIX_FRAMER;
+  self->attempt_delay = DEFAULT_ATTEMPT_DELAY_MS;
+  self->conn_timeout = DEFAULT_CONN_TIMEOUT_MS;
+  self->send_queue_limit = DEFAULT_SEND_QUEUE_LIMIT;
+  self->recv_msg_max_len = DEFAULT_RECV_MSG_MAX_LEN;
+  self->options = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                         g_free, (GDestroyNotify) g_variant_unref);
+}
+
+/**
+ * post_configuration_new:
+ *
+ * Creates a configuration with the RFC 9622 defaults.
+ *
+ * Returns: (transfer full): a new configuration
+ */
+PostConfiguration *
+post_configuration_new (void)
+{
+  return g_object_new (POST_TYPE_CONFIGURATION, NULL);
+}
+
+/**
+ * post_configuration_copy:
+ * @self: a configuration
+ *
+ * Copies @self, frozen or not.
+ *
+ * Returns: (transfer full): a new configuration equal to @self, not frozen
+ */
+PostConfiguration *
+post_configuration_copy (PostConfiguration *self)
+{
+  PostConfiguration *copy;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+
+  copy = post_configuration_new ();
+  memcpy (copy->preferences, self->preferences, sizeof copy->preferences);
+  copy->stacks = g_strdupv (self->stacks);
+  copy->framing = self->framing;
+  copy->framer_type = self->framer_type;
+  copy->attempt_delay = self->attempt_delay;
+  copy->conn_timeout = self->conn_timeout;
+  copy->send_queue_limit = self->send_queue_limit;
+  copy->recv_msg_max_len = self->recv_msg_max_len;
+
+  g_hash_table_iter_init (&iter, self->options);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (copy->options, g_strdup (key), g_variant_ref (value));
+
+  return copy;
+}
+
+/**
+ * post_configuration_is_frozen:
+ * @self: a configuration
+ *
+ * Returns: %TRUE if @self can no longer change
+ */
+gboolean
+post_configuration_is_frozen (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  return self->frozen;
+}
+
+/**
+ * post_configuration_freeze:
+ * @self: a configuration
+ *
+ * Makes @self immutable: from now on every setter fails with
+ * %POST_ERROR_IMMUTABLE. Associations freeze the configuration they use.
+ */
+void
+post_configuration_freeze (PostConfiguration *self)
+{
+  g_return_if_fail (POST_IS_CONFIGURATION (self));
+
+  if (self->frozen)
+    return;
+
+  self->frozen = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FROZEN]);
+}
+
+/* ---- selection properties ------------------------------------------------ */
+
+/**
+ * post_configuration_get_preference:
+ * @self: a configuration
+ * @property: a selection property
+ *
+ * Returns: the preference for @property
+ */
+PostPreference
+post_configuration_get_preference (PostConfiguration     *self,
+                                   PostSelectionProperty  property)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), POST_PREFERENCE_NO_PREFERENCE);
+  g_return_val_if_fail ((guint) property < POST_SELECTION_LAST, POST_PREFERENCE_NO_PREFERENCE);
+
+  return self->preferences[property];
+}
+
+/**
+ * post_configuration_set_preference:
+ * @self: a configuration
+ * @property: a selection property
+ * @preference: the preference for it
+ * @error: return location for an error
+ *
+ * Sets how much @property matters when stacks are selected.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE if @self
+ *   is frozen, or %POST_ERROR_INVALID_ARGUMENT for a value out of range
+ */
+gboolean
+post_configuration_set_preference (PostConfiguration     *self,
+                                   PostSelectionProperty  property,
+                                   PostPreference         preference,
+                                   GError               **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+
+  if ((guint) property >= POST_SELECTION_LAST)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "%d is not a selection property", (int) property);
+      return FALSE;
+    }
+  if ((guint) preference >= G_N_ELEMENTS (preference_nicks))
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "%d is not a preference", (int) preference);
+      return FALSE;
+    }
+
+  if (self->preferences[property] == preference)
+    return TRUE;
+
+  self->preferences[property] = preference;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTION_FIRST + property]);
+
+  return TRUE;
+}
+
+/**
+ * post_configuration_set_preference_by_name:
+ * @self: a configuration
+ * @name: a selection property's name, such as `preserve-order`
+ * @level: `require`, `prefer`, `no-preference`, `avoid` or `prohibit`
+ * @error: return location for an error
+ *
+ * Sets a preference by names, as read from a command line or a file.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT
+ *   naming the unknown property or level, or %POST_ERROR_IMMUTABLE
+ */
+gboolean
+post_configuration_set_preference_by_name (PostConfiguration  *self,
+                                           const char         *name,
+                                           const char         *level,
+                                           GError            **error)
+{
+  PostSelectionProperty property;
+  PostPreference preference;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+  g_return_val_if_fail (level != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!post_selection_property_from_nick (name, &property))
+    {
+      g_autofree char *known = g_strjoinv (", ", (char **) selection_nicks);
+
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "unknown selection property ‘%s’ (known: %s)", name, known);
+      return FALSE;
+    }
+
+  if (!post_preference_from_nick (level, &preference))
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "unknown preference level ‘%s’ for ‘%s’ "
+                   "(known: require, prefer, no-preference, avoid, prohibit)",
+                   level, name);
+      return FALSE;
+    }
+
+  return post_configuration_set_preference (self, property, preference, error);
+}
+
+/* ---- stacks and framing -------------------------------------------------- */
+
+/**
+ * post_configuration_get_stacks:
+ * @self: a configuration
+ *
+ * Returns: (nullable) (transfer none) (array zero-terminated=1): the names
+ *   of the stacks allowed, best first; %NULL when any stack may be used
+ */
+const char * const *
+post_configuration_get_stacks (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+  return (const char * const *) self->stacks;
+}
+
+/**
+ * post_configuration_set_stacks:
+ * @self: a configuration
+ * @stacks: (nullable) (array zero-terminated=1): stack names, best first;
+ *   %NULL (or an empty array) to allow every loaded stack
+ * @error: return location for an error
+ *
+ * Restricts selection to the named stacks, and orders those that
+ * satisfy the configuration equally. Names are checked against the
+ * loaded stacks when a carrier is established.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT
+ *   for an empty or repeated name, or %POST_ERROR_IMMUTABLE
+ */
+gboolean
+post_configuration_set_stacks (PostConfiguration   *self,
+                               const char * const  *stacks,
+                               GError             **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+
+  if (stacks != NULL && stacks[0] == NULL)
+    stacks = NULL;
+
+  for (guint i = 0; stacks != NULL && stacks[i] != NULL; i++)
+    {
+      if (*stacks[i] == '\0')
+        {
+          g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                               "a stack name in the stacks list is empty");
+          return FALSE;
+        }
+      for (guint j = 0; j < i; j++)
+        {
+          if (strcmp (stacks[i], stacks[j]) == 0)
+            {
+              g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "the stack ‘%s’ appears twice in the stacks list", stacks[i]);
+              return FALSE;
+            }
+        }
+    }
+
+  if (self->stacks == NULL && stacks == NULL)
+    return TRUE;
+  if (self->stacks != NULL && stacks != NULL &&
+      g_strv_equal ((const char * const *) self->stacks, stacks))
+    return TRUE;
+
+  g_strfreev (self->stacks);
+  self->stacks = g_strdupv ((char **) stacks);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STACKS]);
+
+  return TRUE;
+}
+
+/**
+ * post_configuration_get_framing:
+ * @self: a configuration
+ *
+ * Returns: how messages map onto byte streams
+ */
+PostFramingMode
+post_configuration_get_framing (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), POST_FRAMING_AUTO);
+  return self->framing;
+}
+
+/**
+ * post_configuration_set_framing:
+ * @self: a configuration
+ * @mode: the framing mode
+ * @error: return location for an error
+ *
+ * Chooses between framed messages and stream mode on byte-stream stacks.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE if frozen
+ */
+gboolean
+post_configuration_set_framing (PostConfiguration  *self,
+                                PostFramingMode     mode,
+                                GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+
+  if (mode != POST_FRAMING_AUTO && mode != POST_FRAMING_STREAM)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "%d is not a framing mode", (int) mode);
+      return FALSE;
+    }
+
+  if (self->framing == mode)
+    return TRUE;
+
+  self->framing = mode;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMING]);
+
+  return TRUE;
+}
+
+/**
+ * post_configuration_get_framer_type:
+ * @self: a configuration
+ *
+ * Returns: the [class@Post.Framer] subclass used on byte streams
+ */
+GType
+post_configuration_get_framer_type (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), G_TYPE_INVALID);
+  return self->framer_type;
+}
+
+/**
+ * post_configuration_set_framer_type:
+ * @self: a configuration
+ * @framer_type: an instantiable subtype of [class@Post.Framer]
+ * @error: return location for an error
+ *
+ * Sets the framer each byte-stream carrier instantiates.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT if
+ *   @framer_type is not a concrete framer, or %POST_ERROR_IMMUTABLE
+ */
+gboolean
+post_configuration_set_framer_type (PostConfiguration  *self,
+                                    GType               framer_type,
+                                    GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+
+  if (!g_type_is_a (framer_type, POST_TYPE_FRAMER) || G_TYPE_IS_ABSTRACT (framer_type))
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "‘%s’ is not a concrete subtype of PostFramer",
+                   framer_type != G_TYPE_INVALID ? g_type_name (framer_type) : "(invalid)");
+      return FALSE;
+    }
+
+  if (self->framer_type == framer_type)
+    return TRUE;
+
+  self->framer_type = framer_type;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMER_TYPE]);
+
+  return TRUE;
+}
+
+/* ---- racing, timeouts and limits ----------------------------------------- */
+
+/**
+ * post_configuration_get_attempt_delay:
+ * @self: a configuration
+ *
+ * Returns: the delay between establishment attempts, in milliseconds
+ */
+guint
+post_configuration_get_attempt_delay (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), DEFAULT_ATTEMPT_DELAY_MS);
+  return self->attempt_delay;
+}
+
+/**
+ * post_configuration_set_attempt_delay:
+ * @self: a configuration
+ * @delay_ms: milliseconds between the starts of two attempts
+ * @error: return location for an error
+ *
+ * Sets the racing delay (RFC 8305 "Connection Attempt Delay").
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE if frozen
+ */
+gboolean
+post_configuration_set_attempt_delay (PostConfiguration  *self,
+                                      guint               delay_ms,
+                                      GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+
+  if (self->attempt_delay == delay_ms)
+    return TRUE;
+
+  self->attempt_delay = delay_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATTEMPT_DELAY]);
+
+  return TRUE;
+}
+
+/**
+ * post_configuration_get_conn_timeout:
+ * @self: a configuration
+ *
+ * Returns: the establishment timeout in milliseconds, 0 for none
+ */
+guint
+post_configuration_get_conn_timeout (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), DEFAULT_CONN_TIMEOUT_MS);
+  return self->conn_timeout;
+}
+
+/**
+ * post_configuration_set_conn_timeout:
+ * @self: a configuration
+ * @timeout_ms: milliseconds establishment may take, 0 for no limit
+ * @error: return location for an error
+ *
+ * Sets the establishment timeout (RFC 9622 `conn-timeout`).
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE if frozen
+ */
+gboolean
+post_configuration_set_conn_timeout (PostConfiguration  *self,
+                                     guint               timeout_ms,
+                                     GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+
+  if (self->conn_timeout == timeout_ms)
+    return TRUE;
+
+  self->conn_timeout = timeout_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONN_TIMEOUT]);
+
+  return TRUE;
+}
+
+/**
+ * post_configuration_get_send_queue_limit:
+ * @self: a configuration
+ *
+ * Returns: the bytes a carrier queues before it pushes back
+ */
+gsize
+post_configuration_get_send_queue_limit (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), DEFAULT_SEND_QUEUE_LIMIT);
+  return self->send_queue_limit;
+}
+
+/**
+ * post_configuration_set_send_queue_limit:
+ * @self: a configuration
+ * @bytes: the limit, at least 64 KiB
+ * @error: return location for an error
+ *
+ * Bounds each carrier's send queue: beyond it sending fails with
+ * %POST_ERROR_WOULD_BLOCK until post_carrier_flush_async() completes.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT
+ *   below 64 KiB, or %POST_ERROR_IMMUTABLE
+ */
+gboolean
+post_configuration_set_send_queue_limit (PostConfiguration  *self,
+                                         gsize               bytes,
+                                         GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+
+  if (bytes < MIN_SEND_QUEUE_LIMIT)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "a send queue limit of %" G_GSIZE_FORMAT " bytes is below the minimum of %d",
+                   bytes, MIN_SEND_QUEUE_LIMIT);
+      return FALSE;
+    }
+
+  if (self->send_queue_limit == bytes)
+    return TRUE;
+
+  self->send_queue_limit = bytes;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEND_QUEUE_LIMIT]);
+
+  return TRUE;
+}
+
+/**
+ * post_configuration_get_recv_msg_max_len:
+ * @self: a configuration
+ *
+ * Returns: the largest message accepted from the peer, in bytes
+ */
+gsize
+post_configuration_get_recv_msg_max_len (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), DEFAULT_RECV_MSG_MAX_LEN);
+  return self->recv_msg_max_len;
+}
+
+/**
+ * post_configuration_set_recv_msg_max_len:
+ * @self: a configuration
+ * @bytes: the largest message to accept, at least 1
+ * @error: return location for an error
+ *
+ * Bounds received messages (RFC 9622 `recv-msg-max-len`): a larger one
+ * fails the carrier with %POST_ERROR_MESSAGE_TOO_LARGE.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT for
+ *   0, or %POST_ERROR_IMMUTABLE
+ */
+gboolean
+post_configuration_set_recv_msg_max_len (PostConfiguration  *self,
+                                         gsize               bytes,
+                                         GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+
+  if (bytes == 0)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "the maximum received message length must be at least 1 byte");
+      return FALSE;
+    }
+
+  if (self->recv_msg_max_len == bytes)
+    return TRUE;
+
+  self->recv_msg_max_len = bytes;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECV_MSG_MAX_LEN]);
+
+  return TRUE;
+}
+
+/* ---- protocol-specific options ------------------------------------------- */
+
+/* `family.option`: [a-z0-9-]+(\.[a-z0-9-]+)+ */
+static gboolean
+option_key_is_valid (const char *key)
+{
+  gsize component = 0;
+  guint n_components = 1;
+
+  for (const char *p = key; *p != '\0'; p++)
+    {
+      if (*p == '.')
+        {
+          if (component == 0)
+            return FALSE;
+          component = 0;
+          n_components++;
+        }
+      else if (g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '-')
+        component++;
+      else
+        return FALSE;
+    }
+
+  return component > 0 && n_components >= 2;
+}
+
+/**
+ * post_configuration_get_option:
+ * @self: a configuration
+ * @key: a namespaced key such as `tcp.user-timeout`
+ *
+ * Returns: (transfer none) (nullable): the value of the option, or %NULL
+ *   if it is not set
+ */
+GVariant *
+post_configuration_get_option (PostConfiguration *self,
+                               const char        *key)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  return g_hash_table_lookup (self->options, key);
+}
+
+/**
+ * post_configuration_set_option:
+ * @self: a configuration
+ * @key: a namespaced key `family.option`, such as `tcp.user-timeout` or
+ *   `tls.ciphers`: lower-case letters, digits and `-`, in two or more
+ *   parts joined by `.`
+ * @value: (nullable): the value (a floating reference is sunk), or %NULL
+ *   to unset the option
+ * @error: return location for an error
+ *
+ * Sets a protocol-specific option. The stacks of the named family read
+ * it; others ignore it.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT for
+ *   a malformed key, or %POST_ERROR_IMMUTABLE
+ */
+gboolean
+post_configuration_set_option (PostConfiguration  *self,
+                               const char         *key,
+                               GVariant           *value,
+                               GError            **error)
+{
+  g_autoptr(GVariant) owned = NULL;
+  GVariant *old;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (value != NULL)
+    owned = g_variant_ref_sink (value);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+
+  if (!option_key_is_valid (key))
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "invalid option key ‘%s’: expected ‘family.option’ in "
+                   "lower-case letters, digits and ‘-’, such as ‘tcp.user-timeout’", key);
+      return FALSE;
+    }
+
+  if (owned == NULL)
+    {
+      g_hash_table_remove (self->options, key);
+      return TRUE;
+    }
+
+  old = g_hash_table_lookup (self->options, key);
+  if (old != NULL && g_variant_equal (old, owned))
+    return TRUE;
+
+  g_hash_table_replace (self->options, g_strdup (key), g_steal_pointer (&owned));
+
+  return TRUE;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/**
+ * post_configuration_list_options:
+ * @self: a configuration
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the keys of the
+ *   options set, sorted
+ */
+char **
+post_configuration_list_options (PostConfiguration *self)
+{
+  GHashTableIter iter;
+  gpointer key;
+  GPtrArray *keys;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+
+  keys = g_ptr_array_new ();
+  g_hash_table_iter_init (&iter, self->options);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (keys, g_strdup (key));
+  g_ptr_array_sort (keys, compare_strings);
+  g_ptr_array_add (keys, NULL);
+
+  return (char **) g_ptr_array_free (keys, FALSE);
+}
+
+/* ---- canonical form ------------------------------------------------------ */
+
+/**
+ * post_configuration_to_string:
+ * @self: a configuration
+ *
+ * Describes @self, one `name=value` per line: every selection property,
+ * then stacks, framing, framer type, timing and limits, then the options
+ * sorted by key with their values in GVariant text format. Equal
+ * configurations give the same text.
+ *
+ * Returns: (transfer full): the canonical text
+ */
+char *
+post_configuration_to_string (PostConfiguration *self)
+{
+  GString *string;
+  g_auto(GStrv) keys = NULL;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+
+  string = g_string_new (NULL);
+
+  for (guint i = 0; i < POST_SELECTION_LAST; i++)
+    g_string_append_printf (string, "%s=%s\n", selection_nicks[i],
+                            preference_nicks[self->preferences[i]]);
+
+  if (self->stacks != NULL)
+    {
+      g_autofree char *joined = g_strjoinv (",", self->stacks);
+      g_string_append_printf (string, "stacks=%s\n", joined);
+    }
+  else
+    g_string_append (string, "stacks=any\n");
+
+  g_string_append_printf (string, "framing=%s\n",
+                          self->framing == POST_FRAMING_STREAM ? "stream" : "auto");
+  g_string_append_printf (string, "framer-type=%s\n", g_type_name (self->framer_type));
+  g_string_append_printf (string, "attempt-delay=%u\n", self->attempt_delay);
+  g_string_append_printf (string, "conn-timeout=%u\n", self->conn_timeout);
+  g_string_append_printf (string, "send-queue-limit=%" G_GSIZE_FORMAT "\n", self->send_queue_limit);
+  g_string_append_printf (string, "recv-msg-max-len=%" G_GSIZE_FORMAT, self->recv_msg_max_len);
+
+  keys = post_configuration_list_options (self);
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      g_autofree char *text = g_variant_print (g_hash_table_lookup (self->options, keys[i]), TRUE);
+      g_string_append_printf (string, "\n%s=%s", keys[i], text);
+    }
+
+  return g_string_free (string, FALSE);
+}
+
+/**
+ * post_configuration_hash:
+ * @configuration: (type PostConfiguration): a configuration
+ *
+ * Hashes the canonical text of a configuration.
+ *
+ * Returns: the hash
+ */
+guint
+post_configuration_hash (gconstpointer configuration)
+{
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION ((gpointer) configuration), 0);
+
+  text = post_configuration_to_string ((PostConfiguration *) configuration);
+  return g_str_hash (text);
+}
+
+/**
+ * post_configuration_equal:
+ * @a: (type PostConfiguration): a configuration
+ * @b: (type PostConfiguration): another one
+ *
+ * Compares everything but whether the configurations are frozen.
+ *
+ * Returns: %TRUE if @a and @b are equal
+ */
+gboolean
+post_configuration_equal (gconstpointer a,
+                          gconstpointer b)
+{
+  g_autofree char *text_a = NULL;
+  g_autofree char *text_b = NULL;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION ((gpointer) a), FALSE);
+  g_return_val_if_fail (POST_IS_CONFIGURATION ((gpointer) b), FALSE);
+
+  if (a == b)
+    return TRUE;
+
+  text_a = post_configuration_to_string ((PostConfiguration *) a);
+  text_b = post_configuration_to_string ((PostConfiguration *) b);
+
+  return strcmp (text_a, text_b) == 0;
+}

@@ -1,0 +1,208 @@
+/* post-enums.h: enumerations and flags of libpost
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(POST_INSIDE) && !defined(POST_COMPILATION)
+# error "Only <post.h> can be included directly."
+#endif
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/**
+ * PostCarrierRole:
+ * @POST_CARRIER_ROLE_CARRIER: a fully fledged bidirectional carrier
+ * @POST_CARRIER_ROLE_LISTENER: accepts carriers from remotes (passive open)
+ * @POST_CARRIER_ROLE_SOURCE: can only send
+ * @POST_CARRIER_ROLE_SINK: can only receive
+ * @POST_CARRIER_ROLE_RESPONDER: receives from many remotes, each message with a [class@Post.Reply]
+ *
+ * The roles of draft section 2.1.
+ */
+typedef enum {
+  POST_CARRIER_ROLE_CARRIER,
+  POST_CARRIER_ROLE_LISTENER,
+  POST_CARRIER_ROLE_SOURCE,
+  POST_CARRIER_ROLE_SINK,
+  POST_CARRIER_ROLE_RESPONDER,
+} PostCarrierRole;
+
+/**
+ * PostCarrierState:
+ * @POST_CARRIER_STATE_ESTABLISHING: no transport yet; sends are queued
+ * @POST_CARRIER_STATE_ACTIVE: backed by a transient; messages flow
+ * @POST_CARRIER_STATE_DORMANT: the transport was lost; the association keeps its state
+ * @POST_CARRIER_STATE_CLOSING: a graceful close is draining queued messages
+ * @POST_CARRIER_STATE_CLOSED: closed; every operation fails with %POST_ERROR_CLOSED
+ *
+ * The life cycle of a [class@Post.Carrier] (draft Figure 5).
+ */
+typedef enum {
+  POST_CARRIER_STATE_ESTABLISHING,
+  POST_CARRIER_STATE_ACTIVE,
+  POST_CARRIER_STATE_DORMANT,
+  POST_CARRIER_STATE_CLOSING,
+  POST_CARRIER_STATE_CLOSED,
+} PostCarrierState;
+
+/**
+ * PostPreference:
+ * @POST_PREFERENCE_NO_PREFERENCE: no preference (the default)
+ * @POST_PREFERENCE_REQUIRE: only stacks that provide the property are used
+ * @POST_PREFERENCE_PREFER: stacks that provide the property rank higher
+ * @POST_PREFERENCE_AVOID: stacks that provide the property rank lower
+ * @POST_PREFERENCE_PROHIBIT: stacks that provide the property are not used
+ *
+ * The five levels of an RFC 9622 selection property.
+ */
+typedef enum {
+  POST_PREFERENCE_NO_PREFERENCE,
+  POST_PREFERENCE_REQUIRE,
+  POST_PREFERENCE_PREFER,
+  POST_PREFERENCE_AVOID,
+  POST_PREFERENCE_PROHIBIT,
+} PostPreference;
+
+/**
+ * PostStackCapabilities:
+ * @POST_STACK_CAP_NONE: nothing
+ * @POST_STACK_CAP_RELIABLE: every byte is delivered or the carrier fails (`reliability`)
+ * @POST_STACK_CAP_PRESERVE_MSG_BOUNDARIES: the stack keeps message boundaries on the
+ *   wire by itself (`preserve-msg-boundaries`); byte streams get boundaries from a framer
+ * @POST_STACK_CAP_ORDERED: delivery is in order (`preserve-order`)
+ * @POST_STACK_CAP_PER_MSG_RELIABILITY: reliability can be chosen per message (`per-msg-reliability`)
+ * @POST_STACK_CAP_MULTISTREAMING: several carriers share one PSI as streams (`multistreaming`); fork opens a stream
+ * @POST_STACK_CAP_ZERO_RTT: idempotent messages can travel before the handshake completes (`zero-rtt-msg`)
+ * @POST_STACK_CAP_MULTIPATH: one transient can use several paths (`multipath`)
+ * @POST_STACK_CAP_CONGESTION_CONTROL: the stack is congestion controlled (`congestion-control`)
+ * @POST_STACK_CAP_KEEP_ALIVE: the stack can send keep-alives (`keep-alive`)
+ * @POST_STACK_CAP_SECURE: confidentiality and authentication of the peer
+ * @POST_STACK_CAP_LISTEN: the stack can accept carriers (passive open)
+ * @POST_STACK_CAP_FORK: carriers can be forked (with a new stream or a new transient)
+ * @POST_STACK_CAP_HALF_CLOSE: one direction can end while the other goes on (stream mode)
+ * @POST_STACK_CAP_MULTICAST: the stack can join and send to multicast groups
+ * @POST_STACK_CAP_EVENT_SENT: the sent event reflects hand-off to the network
+ * @POST_STACK_CAP_EVENT_ACKED: the acked event reflects the peer's transport acknowledgement
+ * @POST_STACK_CAP_EVENT_EXPIRED: messages whose lifetime passes are dropped and the expired event fires
+ * @POST_STACK_CAP_MSG_LIFETIME: message lifetimes are honoured
+ * @POST_STACK_CAP_MSG_NICENESS: message niceness orders transmission
+ * @POST_STACK_CAP_MSG_ANTECEDENTS: antecedents are sent before their successors
+ * @POST_STACK_CAP_MSG_IMMEDIATE: immediate messages are sent at once, in their own packet when possible
+ * @POST_STACK_CAP_MSG_IDEMPOTENT: idempotent messages may be replayed in 0-RTT data
+ * @POST_STACK_CAP_BYTE_STREAM: the stack carries a byte stream; message boundaries come from a [class@Post.Framer]
+ *
+ * What a stack provides, as the selector and the application see it.
+ * [method@Post.Stack.get_capabilities] tells what the stack alone does;
+ * [method@Post.Carrier.get_capabilities] adds what libpost's core provides
+ * on top of it (framing, niceness ordering, lifetimes before transmission).
+ */
+typedef enum /*< flags >*/ {
+  POST_STACK_CAP_NONE                    = 0,
+  POST_STACK_CAP_RELIABLE                = 1 << 0,
+  POST_STACK_CAP_PRESERVE_MSG_BOUNDARIES = 1 << 1,
+  POST_STACK_CAP_ORDERED                 = 1 << 2,
+  POST_STACK_CAP_PER_MSG_RELIABILITY     = 1 << 3,
+  POST_STACK_CAP_MULTISTREAMING          = 1 << 4,
+  POST_STACK_CAP_ZERO_RTT                = 1 << 5,
+  POST_STACK_CAP_MULTIPATH               = 1 << 6,
+  POST_STACK_CAP_CONGESTION_CONTROL      = 1 << 7,
+  POST_STACK_CAP_KEEP_ALIVE              = 1 << 8,
+  POST_STACK_CAP_SECURE                  = 1 << 9,
+  POST_STACK_CAP_LISTEN                  = 1 << 10,
+  POST_STACK_CAP_FORK                    = 1 << 11,
+  POST_STACK_CAP_HALF_CLOSE              = 1 << 12,
+  POST_STACK_CAP_MULTICAST               = 1 << 13,
+  POST_STACK_CAP_EVENT_SENT              = 1 << 14,
+  POST_STACK_CAP_EVENT_ACKED             = 1 << 15,
+  POST_STACK_CAP_EVENT_EXPIRED           = 1 << 16,
+  POST_STACK_CAP_MSG_LIFETIME            = 1 << 17,
+  POST_STACK_CAP_MSG_NICENESS            = 1 << 18,
+  POST_STACK_CAP_MSG_ANTECEDENTS         = 1 << 19,
+  POST_STACK_CAP_MSG_IMMEDIATE           = 1 << 20,
+  POST_STACK_CAP_MSG_IDEMPOTENT          = 1 << 21,
+  POST_STACK_CAP_BYTE_STREAM             = 1 << 22,
+} PostStackCapabilities;
+
+/**
+ * PostSelectionProperty:
+ * @POST_SELECTION_RELIABILITY: `reliability`
+ * @POST_SELECTION_PRESERVE_MSG_BOUNDARIES: `preserve-msg-boundaries`
+ * @POST_SELECTION_PER_MSG_RELIABILITY: `per-msg-reliability`
+ * @POST_SELECTION_PRESERVE_ORDER: `preserve-order`
+ * @POST_SELECTION_ZERO_RTT_MSG: `zero-rtt-msg`
+ * @POST_SELECTION_MULTISTREAMING: `multistreaming`
+ * @POST_SELECTION_CONGESTION_CONTROL: `congestion-control`
+ * @POST_SELECTION_KEEP_ALIVE: `keep-alive`
+ * @POST_SELECTION_MULTIPATH: `multipath`
+ * @POST_SELECTION_SECURE: `secure` (libpost's name: confidentiality and peer authentication)
+ * @POST_SELECTION_FORK: `fork` (libpost's name: carriers can be forked)
+ * @POST_SELECTION_LAST: the number of selection properties
+ *
+ * The selection properties of RFC 9622 that map to a stack capability.
+ * Each has a [enum@Post.Preference] in a [class@Post.Configuration];
+ * [func@Post.selection_property_to_nick] gives its kebab-case name.
+ */
+typedef enum {
+  POST_SELECTION_RELIABILITY,
+  POST_SELECTION_PRESERVE_MSG_BOUNDARIES,
+  POST_SELECTION_PER_MSG_RELIABILITY,
+  POST_SELECTION_PRESERVE_ORDER,
+  POST_SELECTION_ZERO_RTT_MSG,
+  POST_SELECTION_MULTISTREAMING,
+  POST_SELECTION_CONGESTION_CONTROL,
+  POST_SELECTION_KEEP_ALIVE,
+  POST_SELECTION_MULTIPATH,
+  POST_SELECTION_SECURE,
+  POST_SELECTION_FORK,
+  POST_SELECTION_LAST /*< skip >*/
+} PostSelectionProperty;
+
+/**
+ * PostFramingMode:
+ * @POST_FRAMING_AUTO: on byte-stream stacks, use the configuration's framer
+ *   (by default [class@Post.LengthPrefixFramer]); message stacks keep their own boundaries
+ * @POST_FRAMING_STREAM: stream mode: each direction is one message, completed
+ *   when the sender ends it (a FIN on TCP); draft section 2.2
+ *
+ * How messages map onto a byte-stream stack.
+ */
+typedef enum {
+  POST_FRAMING_AUTO,
+  POST_FRAMING_STREAM,
+} PostFramingMode;
+
+/**
+ * PostRemoteLevel:
+ * @POST_REMOTE_LEVEL_URI: an unparsed identifier such as `tls://example.com:443`
+ * @POST_REMOTE_LEVEL_NAME: a host name with a port (and perhaps a stack)
+ * @POST_REMOTE_LEVEL_ADDRESS: a network address and port: fully resolved
+ *
+ * How far a [class@Post.Remote] is resolved (draft Figure 8).
+ */
+typedef enum {
+  POST_REMOTE_LEVEL_URI,
+  POST_REMOTE_LEVEL_NAME,
+  POST_REMOTE_LEVEL_ADDRESS,
+} PostRemoteLevel;
+
+/**
+ * PostRank:
+ * @POST_RANK_NONE: never chosen unless named explicitly
+ * @POST_RANK_MARGINAL: chosen when nothing better fits
+ * @POST_RANK_SECONDARY: a good second choice
+ * @POST_RANK_PRIMARY: the preferred stack for what it provides
+ *
+ * Ranks break ties between stacks that satisfy a configuration equally, as
+ * in GStreamer. `POST_STACK_RANK=name:rank,...` in the environment overrides them.
+ */
+typedef enum {
+  POST_RANK_NONE      = 0,
+  POST_RANK_MARGINAL  = 64,
+  POST_RANK_SECONDARY = 128,
+  POST_RANK_PRIMARY   = 256,
+} PostRank;
+
+G_END_DECLS

@@ -1,0 +1,9 @@
+/* post-error.c: the post-error GError domain
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "post-private.h"
+
+G_DEFINE_QUARK (post-error-quark, post_error)

@@ -1,0 +1,106 @@
+/* post-framer.h: PostFramer, message framing over byte streams (draft 4.2)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(POST_INSIDE) && !defined(POST_COMPILATION)
+# error "Only <post.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include "post-version.h"
+#include "post-message.h"
+
+G_BEGIN_DECLS
+
+#define POST_TYPE_FRAMER (post_framer_get_type ())
+POST_AVAILABLE_IN_ALL
+G_DECLARE_DERIVABLE_TYPE (PostFramer, post_framer, POST, FRAMER, GObject)
+
+/**
+ * PostFrameChunk:
+ * @consumed: how many input bytes the framer used up (header, payload and
+ *   trailer); 0 with @payload_length 0 asks for more input
+ * @payload_offset: where the message payload starts within the input
+ * @payload_length: how many payload bytes start at @payload_offset; they
+ *   lie within the consumed bytes
+ * @message_start: these bytes begin a new message
+ * @message_end: the message ends with these bytes
+ * @message_length: when @message_start is set, the message's total length if
+ *   the framing tells it, or -1
+ *
+ * What one call of [vfunc@Post.Framer.decode] found. Payload bytes are
+ * reported as they arrive, so a message need not be held whole in memory:
+ * the carrier gathers them for complete receives and hands them out as they
+ * come for partial ones.
+ */
+typedef struct {
+  gsize    consumed;
+  gsize    payload_offset;
+  gsize    payload_length;
+  gboolean message_start;
+  gboolean message_end;
+  gint64   message_length;
+} PostFrameChunk;
+
+/**
+ * PostFramerClass:
+ * @parent_class: the parent class
+ * @encode: appends to @header the bytes that go before @length payload bytes
+ *   (the whole message, or one part of a partial message with @end_of_message
+ *   telling whether it is the last), and to @trailer the bytes that go after
+ *   them. The payload itself is written by the carrier without copying.
+ * @decode: parses @data (@size bytes of input that the previous calls did not
+ *   consume); @end_of_stream says the peer has ended the stream. Returns
+ *   %FALSE with an error for input that violates the framing (the carrier is
+ *   then aborted with %POST_ERROR_PROTOCOL) or for a stream that ended in the
+ *   middle of a message (%POST_ERROR_TRUNCATED).
+ * @reset: forgets any partial state
+ *
+ * A framer turns messages into bytes and back on byte-stream stacks. The
+ * carrier creates one instance of the configuration's framer type for each
+ * transient, so instances may keep parsing state.
+ */
+struct _PostFramerClass
+{
+  GObjectClass parent_class;
+
+  gboolean (*encode) (PostFramer      *self,
+                      PostMessage     *message,
+                      gsize            length,
+                      gboolean         end_of_message,
+                      GByteArray      *header,
+                      GByteArray      *trailer,
+                      GError         **error);
+  gboolean (*decode) (PostFramer      *self,
+                      const guint8    *data,
+                      gsize            size,
+                      gboolean         end_of_stream,
+                      PostFrameChunk  *chunk,
+                      GError         **error);
+  void     (*reset)  (PostFramer      *self);
+
+  /*< private >*/
+  gpointer padding[8];
+};
+
+POST_AVAILABLE_IN_ALL
+gboolean  post_framer_encode  (PostFramer      *self,
+                               PostMessage     *message,
+                               gsize            length,
+                               gboolean         end_of_message,
+                               GByteArray      *header,
+                               GByteArray      *trailer,
+                               GError         **error);
+POST_AVAILABLE_IN_ALL
+gboolean  post_framer_decode  (PostFramer      *self,
+                               const guint8    *data,
+                               gsize            size,
+                               gboolean         end_of_stream,
+                               PostFrameChunk  *chunk,
+                               GError         **error);
+POST_AVAILABLE_IN_ALL
+void      post_framer_reset   (PostFramer      *self);
+
+G_END_DECLS

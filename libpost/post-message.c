@@ -1,0 +1,894 @@
+/* post-message.c: PostMessage, the unit of communication
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "post-private.h"
+
+/**
+ * PostMessage:
+ *
+ * A message (draft section 2.2): content plus the properties that tell the
+ * stack how to treat it — lifetime, niceness, antecedents, idempotence and
+ * immediacy.
+ *
+ * An outgoing message can be changed until it is queued on a carrier; its
+ * setters then fail with %POST_ERROR_IMMUTABLE.  Its #PostMessage::sent,
+ * #PostMessage::acked and #PostMessage::expired signals report what
+ * happened to it; the same events are also emitted on the carrier, whose
+ * handlers serve as carrier-wide defaults (`OnSent`, `OnAcked`,
+ * `OnExpired` in the draft).  A stack that cannot report an event says so
+ * in [method@Post.Carrier.get_capabilities].
+ *
+ * A received message holds what arrived.  When it was received in parts
+ * (post_carrier_receive_partial_async()) the same #PostMessage is the
+ * handle of every part, and post_message_is_complete() tells whether the
+ * last part has arrived.
+ */
+
+struct _PostMessage
+{
+  GObject         parent_instance;
+
+  GBytes         *content;          /* (owned) */
+  gint64          lifetime;         /* µs, 0 = infinite */
+  guint           niceness;
+  GPtrArray      *antecedents;      /* (owned) (element-type PostMessage) (nullable) */
+  gint64          deadline;         /* monotonic µs, 0 = none; set when queued */
+  guint64         sequence;
+  GSocketAddress *remote_address;   /* (owned) (nullable); received messages */
+
+  guint           idempotent : 1;
+  guint           immediate : 1;
+  guint           outgoing : 1;
+  guint           queued : 1;
+  guint           complete : 1;
+  guint           sent : 1;
+  guint           acked : 1;
+  guint           expired : 1;
+  guint           failed : 1;
+};
+
+G_DEFINE_FINAL_TYPE (PostMessage, post_message, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_CONTENT,
+  PROP_LIFETIME,
+  PROP_NICENESS,
+  PROP_IDEMPOTENT,
+  PROP_IMMEDIATE,
+  PROP_COMPLETE,
+  PROP_SENT,
+  PROP_ACKED,
+  PROP_EXPIRED,
+  PROP_REMOTE_ADDRESS,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_SENT,
+  SIGNAL_ACKED,
+  SIGNAL_EXPIRED,
+  SIGNAL_SEND_ERROR,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static GBytes *
+empty_bytes (void)
+{
+  return g_bytes_new_static ("", 0);
+}
+
+static void
+post_message_finalize (GObject *object)
+{
+  PostMessage *self = POST_MESSAGE (object);
+
+  g_clear_pointer (&self->content, g_bytes_unref);
+  g_clear_pointer (&self->antecedents, g_ptr_array_unref);
+  g_clear_object (&self->remote_address);
+
+  G_OBJECT_CLASS (post_message_parent_class)->finalize (object);
+}
+
+static void
+post_message_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  PostMessage *self = POST_MESSAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONTENT:
+      g_value_set_boxed (value, self->content);
+      break;
+    case PROP_LIFETIME:
+      g_value_set_int64 (value, self->lifetime);
+      break;
+    case PROP_NICENESS:
+      g_value_set_uint (value, self->niceness);
+      break;
+    case PROP_IDEMPOTENT:
+      g_value_set_boolean (value, self->idempotent);
+      break;
+    case PROP_IMMEDIATE:
+      g_value_set_boolean (value, self->immediate);
+      break;
+    case PROP_COMPLETE:
+      g_value_set_boolean (value, self->complete);
+      break;
+    case PROP_SENT:
+      g_value_set_boolean (value, self->sent);
+      break;
+    case PROP_ACKED:
+      g_value_set_boolean (value, self->acked);
+      break;
+    case PROP_EXPIRED:
+      g_value_set_boolean (value, self->expired);
+      break;
+    case PROP_REMOTE_ADDRESS:
+      g_value_set_object (value, self->remote_address);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+warn_if_error (GError *error)
+{
+  if (error != NULL)
+    {
+      g_warning ("%s", error->message);
+      g_error_free (error);
+    }
+}
+
+static void
+post_message_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  PostMessage *self = POST_MESSAGE (object);
+  GError *error = NULL;
+
+  switch (prop_id)
+    {
+    case PROP_CONTENT:
+      if (g_value_get_boxed (value) != NULL)
+        post_message_set_content (self, g_value_get_boxed (value), &error);
+      break;
+    case PROP_LIFETIME:
+      post_message_set_lifetime (self, g_value_get_int64 (value), &error);
+      break;
+    case PROP_NICENESS:
+      post_message_set_niceness (self, g_value_get_uint (value), &error);
+      break;
+    case PROP_IDEMPOTENT:
+      post_message_set_idempotent (self, g_value_get_boolean (value), &error);
+      break;
+    case PROP_IMMEDIATE:
+      post_message_set_immediate (self, g_value_get_boolean (value), &error);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+  warn_if_error (error);
+}
+
+static void
+post_message_class_init (PostMessageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = post_message_finalize;
+  object_class->get_property = post_message_get_property;
+  object_class->set_property = post_message_set_property;
+
+  /**
+   * PostMessage:content:
+   *
+   * The message's bytes (for a message received in parts: the latest part).
+   */
+  properties[PROP_CONTENT] =
+    g_param_spec_boxed ("content", NULL, NULL, G_TYPE_BYTES,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostMessage:lifetime:
+   *
+   * How long, in microseconds from when it is queued, the message is worth
+   * delivering; 0 for ever.  A message whose lifetime passes before it is
+   * transmitted is dropped and #PostMessage::expired fires.
+   */
+  properties[PROP_LIFETIME] =
+    g_param_spec_int64 ("lifetime", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostMessage:niceness:
+   *
+   * The message's priority class: 0 (the default) is the most important;
+   * messages of niceness n+1 yield to those of niceness n on the same carrier.
+   */
+  properties[PROP_NICENESS] =
+    g_param_spec_uint ("niceness", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostMessage:idempotent:
+   *
+   * The message is safe to receive more than once, so it may travel as
+   * 0-RTT data.
+   */
+  properties[PROP_IDEMPOTENT] =
+    g_param_spec_boolean ("idempotent", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostMessage:immediate:
+   *
+   * Send the message at once, in its own packet when possible, instead of
+   * waiting to combine it with others.
+   */
+  properties[PROP_IMMEDIATE] =
+    g_param_spec_boolean ("immediate", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostMessage:complete:
+   *
+   * Whether the whole message is here (always, for outgoing messages).
+   */
+  properties[PROP_COMPLETE] =
+    g_param_spec_boolean ("complete", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostMessage:sent:
+   *
+   * The message was handed to the network.
+   */
+  properties[PROP_SENT] =
+    g_param_spec_boolean ("sent", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostMessage:acked:
+   *
+   * The peer's transport acknowledged the message.
+   */
+  properties[PROP_ACKED] =
+    g_param_spec_boolean ("acked", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostMessage:expired:
+   *
+   * The message's lifetime passed before it could be sent.
+   */
+  properties[PROP_EXPIRED] =
+    g_param_spec_boolean ("expired", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostMessage:remote-address:
+   *
+   * For a received message: the address it came from, when known.
+   */
+  properties[PROP_REMOTE_ADDRESS] =
+    g_param_spec_object ("remote-address", NULL, NULL, G_TYPE_SOCKET_ADDRESS,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PostMessage::sent:
+   * @self: the message
+   *
+   * The message was handed to the network.
+   */
+  signals[SIGNAL_SENT] =
+    g_signal_new ("sent", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
+   * PostMessage::acked:
+   * @self: the message
+   *
+   * The peer's transport acknowledged every byte of the message.
+   */
+  signals[SIGNAL_ACKED] =
+    g_signal_new ("acked", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
+   * PostMessage::expired:
+   * @self: the message
+   *
+   * The message's lifetime passed before it was transmitted (or one of its
+   * antecedents expired); it was dropped.
+   */
+  signals[SIGNAL_EXPIRED] =
+    g_signal_new ("expired", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
+   * PostMessage::send-error:
+   * @self: the message
+   * @error: what went wrong
+   *
+   * The message could not be sent (the carrier closed or failed first, or
+   * the stack cannot carry it).
+   */
+  signals[SIGNAL_SEND_ERROR] =
+    g_signal_new ("send-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+static void
+post_message_init (PostMessage *self)
+{
+  self->complete = TRUE;
+  self->outgoing = TRUE;
+}
+
+/**
+ * post_message_new:
+ * @content: (nullable): the message's bytes
+ *
+ * Creates an outgoing message with the default properties: no lifetime,
+ * niceness 0, not idempotent, not immediate.
+ *
+ * Returns: (transfer full): a new #PostMessage
+ */
+PostMessage *
+post_message_new (GBytes *content)
+{
+  PostMessage *self = g_object_new (POST_TYPE_MESSAGE, NULL);
+
+  self->content = content ? g_bytes_ref (content) : empty_bytes ();
+  return self;
+}
+
+/**
+ * post_message_new_from_data:
+ * @data: (array length=size) (element-type guint8) (nullable): the bytes
+ * @size: how many
+ *
+ * Returns: (transfer full): a new message holding a copy of @data
+ */
+PostMessage *
+post_message_new_from_data (const void *data,
+                            gsize       size)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (data, size);
+
+  return post_message_new (bytes);
+}
+
+/**
+ * post_message_new_from_string:
+ * @text: a string; its terminating NUL is not part of the message
+ *
+ * Returns: (transfer full): a new message holding @text
+ */
+PostMessage *
+post_message_new_from_string (const char *text)
+{
+  g_return_val_if_fail (text != NULL, NULL);
+
+  return post_message_new_from_data (text, strlen (text));
+}
+
+PostMessage *
+_post_message_new_received (GBytes         *content,
+                            gboolean        complete,
+                            guint64         sequence,
+                            GSocketAddress *remote_address)
+{
+  PostMessage *self = g_object_new (POST_TYPE_MESSAGE, NULL);
+
+  self->outgoing = FALSE;
+  self->queued = TRUE;   /* received messages are read-only */
+  self->content = content ? g_bytes_ref (content) : empty_bytes ();
+  self->complete = complete;
+  self->sequence = sequence;
+  if (remote_address != NULL)
+    self->remote_address = g_object_ref (remote_address);
+  return self;
+}
+
+void
+_post_message_set_received_part (PostMessage *self,
+                                 GBytes      *part,
+                                 gboolean     complete)
+{
+  g_return_if_fail (!self->outgoing);
+
+  g_bytes_unref (self->content);
+  self->content = g_bytes_ref (part);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONTENT]);
+  if (self->complete != (guint) !!complete)
+    {
+      self->complete = !!complete;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
+    }
+}
+
+static gboolean
+check_mutable (PostMessage  *self,
+               GError      **error)
+{
+  if (self->queued)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_IMMUTABLE,
+                           self->outgoing
+                           ? "The message was already queued for sending and can no longer change"
+                           : "A received message cannot be changed");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * post_message_get_content:
+ * @self: a #PostMessage
+ *
+ * Returns: (transfer none): the message's bytes
+ */
+GBytes *
+post_message_get_content (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), NULL);
+  return self->content;
+}
+
+/**
+ * post_message_set_content:
+ * @self: a #PostMessage
+ * @content: the new bytes
+ * @error: return location for an error
+ *
+ * Returns: %TRUE, or %FALSE if the message was already queued
+ */
+gboolean
+post_message_set_content (PostMessage  *self,
+                          GBytes       *content,
+                          GError      **error)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+  g_return_val_if_fail (content != NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if (self->content != content)
+    {
+      g_bytes_unref (self->content);
+      self->content = g_bytes_ref (content);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONTENT]);
+    }
+  return TRUE;
+}
+
+/**
+ * post_message_get_size:
+ * @self: a #PostMessage
+ *
+ * Returns: the size of the content in bytes
+ */
+gsize
+post_message_get_size (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), 0);
+  return g_bytes_get_size (self->content);
+}
+
+/**
+ * post_message_is_complete:
+ * @self: a #PostMessage
+ *
+ * Returns: whether the whole message has arrived (always %TRUE for
+ *   outgoing messages)
+ */
+gboolean
+post_message_is_complete (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+  return self->complete;
+}
+
+/**
+ * post_message_get_lifetime:
+ * @self: a #PostMessage
+ *
+ * Returns: the lifetime in microseconds, or %POST_MESSAGE_LIFETIME_INFINITE
+ */
+gint64
+post_message_get_lifetime (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), 0);
+  return self->lifetime;
+}
+
+/**
+ * post_message_set_lifetime:
+ * @self: a #PostMessage
+ * @lifetime_us: microseconds, or %POST_MESSAGE_LIFETIME_INFINITE
+ * @error: return location for an error
+ *
+ * Returns: %TRUE, or %FALSE if the message was already queued or the
+ *   lifetime is negative
+ */
+gboolean
+post_message_set_lifetime (PostMessage  *self,
+                           gint64        lifetime_us,
+                           GError      **error)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if (lifetime_us < 0)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "A lifetime cannot be negative (%" G_GINT64_FORMAT " µs)", lifetime_us);
+      return FALSE;
+    }
+  if (self->lifetime != lifetime_us)
+    {
+      self->lifetime = lifetime_us;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIFETIME]);
+    }
+  return TRUE;
+}
+
+/**
+ * post_message_get_niceness:
+ * @self: a #PostMessage
+ *
+ * Returns: the niceness; 0 is the most important
+ */
+guint
+post_message_get_niceness (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), 0);
+  return self->niceness;
+}
+
+/**
+ * post_message_set_niceness:
+ * @self: a #PostMessage
+ * @niceness: the priority class; 0 is the most important
+ * @error: return location for an error
+ *
+ * Returns: %TRUE, or %FALSE if the message was already queued
+ */
+gboolean
+post_message_set_niceness (PostMessage  *self,
+                           guint         niceness,
+                           GError      **error)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if (self->niceness != niceness)
+    {
+      self->niceness = niceness;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NICENESS]);
+    }
+  return TRUE;
+}
+
+/**
+ * post_message_get_idempotent:
+ * @self: a #PostMessage
+ *
+ * Returns: whether the message may be received more than once
+ */
+gboolean
+post_message_get_idempotent (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+  return self->idempotent;
+}
+
+/**
+ * post_message_set_idempotent:
+ * @self: a #PostMessage
+ * @idempotent: whether it is safe to receive the message more than once
+ * @error: return location for an error
+ *
+ * Returns: %TRUE, or %FALSE if the message was already queued
+ */
+gboolean
+post_message_set_idempotent (PostMessage  *self,
+                             gboolean      idempotent,
+                             GError      **error)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if (self->idempotent != (guint) !!idempotent)
+    {
+      self->idempotent = !!idempotent;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDEMPOTENT]);
+    }
+  return TRUE;
+}
+
+/**
+ * post_message_get_immediate:
+ * @self: a #PostMessage
+ *
+ * Returns: whether the message is sent at once
+ */
+gboolean
+post_message_get_immediate (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+  return self->immediate;
+}
+
+/**
+ * post_message_set_immediate:
+ * @self: a #PostMessage
+ * @immediate: whether to send the message at once, on its own
+ * @error: return location for an error
+ *
+ * Returns: %TRUE, or %FALSE if the message was already queued
+ */
+gboolean
+post_message_set_immediate (PostMessage  *self,
+                            gboolean      immediate,
+                            GError      **error)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if (self->immediate != (guint) !!immediate)
+    {
+      self->immediate = !!immediate;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMMEDIATE]);
+    }
+  return TRUE;
+}
+
+/**
+ * post_message_get_antecedents:
+ * @self: a #PostMessage
+ *
+ * Returns: (transfer container) (element-type PostMessage): the messages
+ *   that must be delivered before this one
+ */
+GPtrArray *
+post_message_get_antecedents (PostMessage *self)
+{
+  GPtrArray *result;
+
+  g_return_val_if_fail (POST_IS_MESSAGE (self), NULL);
+
+  result = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; self->antecedents && i < self->antecedents->len; i++)
+    g_ptr_array_add (result, g_object_ref (self->antecedents->pdata[i]));
+  return result;
+}
+
+static gboolean
+depends_on (PostMessage *message,
+            PostMessage *target)
+{
+  if (message == target)
+    return TRUE;
+  for (guint i = 0; message->antecedents && i < message->antecedents->len; i++)
+    if (depends_on (message->antecedents->pdata[i], target))
+      return TRUE;
+  return FALSE;
+}
+
+/**
+ * post_message_add_antecedent:
+ * @self: a #PostMessage
+ * @antecedent: a message that must be delivered before @self
+ * @error: return location for an error
+ *
+ * Makes @self depend on @antecedent: on a carrier, @self is not sent before
+ * @antecedent, and if @antecedent expires or fails, so does @self.
+ *
+ * Returns: %TRUE, or %FALSE if the message was already queued or the
+ *   dependency would form a cycle
+ */
+gboolean
+post_message_add_antecedent (PostMessage  *self,
+                             PostMessage  *antecedent,
+                             GError      **error)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+  g_return_val_if_fail (POST_IS_MESSAGE (antecedent), FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if (!antecedent->outgoing || depends_on (antecedent, self))
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           antecedent->outgoing
+                           ? "The antecedent depends on this message: that would be a cycle"
+                           : "Only outgoing messages can be antecedents");
+      return FALSE;
+    }
+  if (self->antecedents == NULL)
+    self->antecedents = g_ptr_array_new_with_free_func (g_object_unref);
+  g_ptr_array_add (self->antecedents, g_object_ref (antecedent));
+  return TRUE;
+}
+
+/**
+ * post_message_is_outgoing:
+ * @self: a #PostMessage
+ *
+ * Returns: %TRUE for a message to send, %FALSE for a received one
+ */
+gboolean
+post_message_is_outgoing (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+  return self->outgoing;
+}
+
+/**
+ * post_message_is_sent:
+ * @self: a #PostMessage
+ *
+ * Returns: whether the message was handed to the network
+ */
+gboolean
+post_message_is_sent (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+  return self->sent;
+}
+
+/**
+ * post_message_is_acked:
+ * @self: a #PostMessage
+ *
+ * Returns: whether the peer's transport acknowledged the message
+ */
+gboolean
+post_message_is_acked (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+  return self->acked;
+}
+
+/**
+ * post_message_is_expired:
+ * @self: a #PostMessage
+ *
+ * Returns: whether the message expired before it was sent
+ */
+gboolean
+post_message_is_expired (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+  return self->expired;
+}
+
+/**
+ * post_message_get_sequence:
+ * @self: a #PostMessage
+ *
+ * Returns: the message's number on its carrier, counting from 1 in each
+ *   direction; 0 before it is queued
+ */
+guint64
+post_message_get_sequence (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), 0);
+  return self->sequence;
+}
+
+/**
+ * post_message_get_remote_address:
+ * @self: a #PostMessage
+ *
+ * Returns: (transfer none) (nullable): where a received message came from
+ */
+GSocketAddress *
+post_message_get_remote_address (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), NULL);
+  return self->remote_address;
+}
+
+gboolean
+_post_message_mark_queued (PostMessage  *self,
+                           guint64       sequence,
+                           GError      **error)
+{
+  if (!self->outgoing)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "A received message cannot be sent as it is; "
+                           "create a new message from its content");
+      return FALSE;
+    }
+  if (self->queued)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_PENDING,
+                           "The message was already queued for sending");
+      return FALSE;
+    }
+  self->queued = TRUE;
+  self->sequence = sequence;
+  if (self->lifetime > 0)
+    self->deadline = g_get_monotonic_time () + self->lifetime;
+  return TRUE;
+}
+
+gint64
+_post_message_get_deadline (PostMessage *self)
+{
+  return self->deadline;
+}
+
+void
+_post_message_emit_sent (PostMessage *self)
+{
+  if (self->sent)
+    return;
+  self->sent = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SENT]);
+  g_signal_emit (self, signals[SIGNAL_SENT], 0);
+}
+
+void
+_post_message_emit_acked (PostMessage *self)
+{
+  if (self->acked)
+    return;
+  self->acked = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACKED]);
+  g_signal_emit (self, signals[SIGNAL_ACKED], 0);
+}
+
+void
+_post_message_emit_expired (PostMessage *self)
+{
+  if (self->expired)
+    return;
+  self->expired = TRUE;
+  self->failed = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXPIRED]);
+  g_signal_emit (self, signals[SIGNAL_EXPIRED], 0);
+}
+
+void
+_post_message_emit_send_error (PostMessage  *self,
+                               const GError *error)
+{
+  if (self->failed)
+    return;
+  self->failed = TRUE;
+  g_signal_emit (self, signals[SIGNAL_SEND_ERROR], 0, error);
+}
+
+/* Whether every antecedent has been sent; *failed is set when one of them
+ * expired or failed, in which case this message can never be sent. */
+gboolean
+_post_message_antecedents_sent (PostMessage *self,
+                                gboolean    *failed)
+{
+  *failed = FALSE;
+  for (guint i = 0; self->antecedents && i < self->antecedents->len; i++)
+    {
+      PostMessage *a = self->antecedents->pdata[i];
+
+      if (a->failed)
+        {
+          *failed = TRUE;
+          return FALSE;
+        }
+      if (!a->sent)
+        return FALSE;
+    }
+  return TRUE;
+}

@@ -1,0 +1,255 @@
+/* post-private.h: internal interfaces between libpost's own types
+ *
+ * Nothing here is installed or exported.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#ifndef POST_COMPILATION
+# define POST_COMPILATION
+#endif
+#define POST_INSIDE
+#include "post-version.h"
+#include "post-enums.h"
+#include "post-enum-types.h"
+#include "post-error.h"
+#include "post-message.h"
+#include "post-path.h"
+#include "post-local.h"
+#include "post-remote.h"
+#include "post-configuration.h"
+#include "post-reply.h"
+#include "post-carrier.h"
+#include "post-association.h"
+#include "post-framer.h"
+#include "post-length-prefix-framer.h"
+#include "post-stack.h"
+#include "post-psi.h"
+#include "post-transient.h"
+#include "post-plugin.h"
+#include "post-registry.h"
+#undef POST_INSIDE
+
+G_BEGIN_DECLS
+
+/* ---- PostLocal ---------------------------------------------------------- */
+/* Makes the local immutable: its setters then fail with POST_ERROR_IMMUTABLE. */
+void            _post_local_freeze                (PostLocal         *self);
+
+/* ---- Endpoint URIs (post-remote.c, shared with post-local.c) ----------- */
+/* Splits `scheme://host:port` or a bare `host:port` / `[v6%scope]:port`.
+ * @for_local allows an empty or `*` host (any address, returned as NULL)
+ * and a missing port (returned as 0); otherwise both are errors.  The
+ * scheme, if any, must name a known stack family; it is returned in
+ * @stack (NULL without a scheme).  Errors are POST_ERROR_INVALID_ARGUMENT
+ * and quote @uri. */
+gboolean        _post_endpoint_parse_uri          (const char        *uri,
+                                                   gboolean           for_local,
+                                                   char             **stack,
+                                                   char             **host,
+                                                   guint16           *port,
+                                                   GError           **error);
+/* Parses an IP literal, IPv6 with an optional `%scope` (an interface name
+ * or number).  Returns NULL if @literal is no IP literal; sets @error only
+ * when it is one with an unknown scope. */
+GInetAddress   *_post_inet_address_parse          (const char        *literal,
+                                                   guint32           *scope_id,
+                                                   GError           **error);
+
+/* ---- PostStack ---------------------------------------------------------- */
+/* Set by the registry: the plugin that provided the stack, and the rank
+ * after the POST_STACK_RANK override. */
+void            _post_stack_set_plugin_name       (PostStack         *self,
+                                                   const char        *plugin_name);
+void            _post_stack_set_rank              (PostStack         *self,
+                                                   guint              rank);
+
+/* ---- Plugin loading helpers (post-plugin.c) ------------------------------ */
+/* FALSE in setuid/setgid programs: the environment is then ignored. */
+gboolean        _post_plugin_environment_is_trusted (void);
+/* The directories to scan, in order: POST_PLUGIN_PATH, then
+ * POST_PLUGIN_SYSTEM_PATH if set (empty: none) or POST_PLUGIN_DIR. */
+char          **_post_plugin_get_search_path      (void);
+/* The POST_STACK_RANK=name:rank,... override for @stack_name, if any. */
+gboolean        _post_plugin_get_rank_override    (const char        *stack_name,
+                                                   guint             *rank);
+/* Opens @filename and returns its ABI-checked descriptor (nothing in the
+ * plugin is called); POST_ERROR_PLUGIN naming the file on failure. */
+const PostPluginDescriptor *_post_plugin_open     (const char        *filename,
+                                                   GModule          **module,
+                                                   GError           **error);
+
+/* ---- PostMessage -------------------------------------------------------- */
+/* A message received from the peer.  @content is the message (or, for
+ * partial delivery, the latest part); @complete says whether the message
+ * has ended. */
+PostMessage    *_post_message_new_received        (GBytes            *content,
+                                                   gboolean           complete,
+                                                   guint64            sequence,
+                                                   GSocketAddress    *remote_address);
+void            _post_message_set_received_part   (PostMessage       *self,
+                                                   GBytes            *part,
+                                                   gboolean           complete);
+/* Called when the message is queued on a carrier: it becomes immutable. */
+gboolean        _post_message_mark_queued         (PostMessage       *self,
+                                                   guint64            sequence,
+                                                   GError           **error);
+gint64          _post_message_get_deadline        (PostMessage       *self);
+/* Record the event on the message and emit its signal. */
+void            _post_message_emit_sent           (PostMessage       *self);
+void            _post_message_emit_acked          (PostMessage       *self);
+void            _post_message_emit_expired        (PostMessage       *self);
+void            _post_message_emit_send_error     (PostMessage       *self,
+                                                   const GError      *error);
+gboolean        _post_message_antecedents_sent    (PostMessage       *self,
+                                                   gboolean          *failed);
+
+/* ---- PostPath ----------------------------------------------------------- */
+PostPath       *_post_path_new_for_psi            (PostPsi           *psi);
+
+/* ---- Selection (the seam for the policy engine) --------------------------
+ * Returns the loaded stacks that satisfy @configuration (and @stack_hint,
+ * the scheme of the URI, when not NULL), best first.  With none, fails with
+ * POST_ERROR_NO_STACK and a message naming the unmet requirement.
+ * LISTENER and RESPONDER need the LISTEN capability: rank a sink that has
+ * no remote (it listens) with POST_CARRIER_ROLE_LISTENER. */
+GPtrArray      *_post_selection_rank_stacks       (PostRegistry      *registry,
+                                                   PostConfiguration *configuration,
+                                                   const char        *stack_hint,
+                                                   PostCarrierRole    role,
+                                                   GError           **error);
+/* The capabilities a carrier has on @stack with @configuration: the stack's
+ * own plus what the core adds (framing, niceness, lifetimes...). */
+PostStackCapabilities _post_selection_effective_capabilities (PostStack         *stack,
+                                                              PostConfiguration *configuration);
+
+/* ---- PostAssociation ---------------------------------------------------- */
+void            _post_association_add_carrier     (PostAssociation   *self,
+                                                   PostCarrier       *carrier);
+void            _post_association_remove_carrier  (PostAssociation   *self,
+                                                   PostCarrier       *carrier);
+PostPath       *_post_association_ensure_path     (PostAssociation   *self,
+                                                   PostPsi           *psi);
+void            _post_association_record_success  (PostAssociation   *self,
+                                                   const char        *stack_name,
+                                                   GSocketAddress    *remote_address);
+GSocketAddress *_post_association_get_last_address (PostAssociation  *self);
+
+/* ---- PostCarrier -------------------------------------------------------- */
+/* A carrier around an accepted or forked PSI (passive open). */
+PostCarrier    *_post_carrier_new_accepted       (PostCarrier       *parent,
+                                                  PostPsi           *psi);
+
+PostCarrier    *_post_carrier_initiate_on_association (PostAssociation *association);
+/* Sends @message to @destination (NULL: the carrier's remote) without role
+ * checks: how a PostReply answers. */
+gboolean        _post_carrier_send_to            (PostCarrier       *self,
+                                                  PostMessage       *message,
+                                                  GSocketAddress    *destination,
+                                                  GTask             *task,
+                                                  GError           **error);
+
+/* ---- PostReply ---------------------------------------------------------- */
+PostReply      *_post_reply_new                  (PostCarrier       *target,
+                                                  GSocketAddress    *destination);
+
+/* ---- Racing (draft 4.5, RFC 8305) ---------------------------------------- */
+typedef struct {
+  PostStack      *stack;           /* (owned) */
+  GSocketAddress *remote_address;  /* (owned) */
+  GSocketAddress *local_address;   /* (owned) (nullable) */
+} PostCandidate;
+
+PostCandidate  *_post_candidate_new              (PostStack         *stack,
+                                                  GSocketAddress    *remote_address,
+                                                  GSocketAddress    *local_address);
+void            _post_candidate_free             (PostCandidate     *candidate);
+char           *_post_candidate_describe         (const PostCandidate *candidate);
+
+/* Races @candidates (in order, PostCandidate*) with @attempt_delay_ms
+ * between attempt starts; the first PSI that connects wins and every other
+ * attempt is cancelled and closed. */
+void            _post_racer_run_async            (GPtrArray         *candidates,
+                                                  PostConfiguration *configuration,
+                                                  guint              attempt_delay_ms,
+                                                  GCancellable      *cancellable,
+                                                  GAsyncReadyCallback callback,
+                                                  gpointer           user_data);
+PostPsi        *_post_racer_run_finish           (GAsyncResult      *result,
+                                                  PostCandidate    **winner,
+                                                  GError           **error);
+
+/* ---- helpers ------------------------------------------------------------- */
+char           *_post_socket_address_to_string   (GSocketAddress    *address);
+
+G_END_DECLS
+
+/* ---- The transient engine (post-transient.c) and its carrier -------------- */
+G_BEGIN_DECLS
+
+typedef enum {
+  POST_DEMAND_NONE,
+  POST_DEMAND_COMPLETE,
+  POST_DEMAND_PARTIAL,
+} PostDemand;
+
+/* The transient asks its carrier what receive demand there is, delivers to
+ * it, and reports send events and its end. */
+PostDemand      _post_carrier_peek_demand        (PostCarrier       *self,
+                                                  gsize             *min_length,
+                                                  gsize             *max_length);
+gsize           _post_carrier_get_inbox_size     (PostCarrier       *self);
+void            _post_carrier_deliver            (PostCarrier       *self,
+                                                  PostMessage       *handle,
+                                                  GBytes            *data,
+                                                  gboolean           end_of_message);
+void            _post_carrier_emit_sent          (PostCarrier       *self,
+                                                  PostMessage       *message);
+void            _post_carrier_emit_acked         (PostCarrier       *self,
+                                                  PostMessage       *message);
+void            _post_carrier_emit_expired       (PostCarrier       *self,
+                                                  PostMessage       *message);
+void            _post_carrier_emit_send_error    (PostCarrier       *self,
+                                                  PostMessage       *message,
+                                                  const GError      *error);
+/* The transient's PSI ended: @error is NULL for an orderly end (both
+ * directions closed), else why it failed.  @peer_closed: the peer ended it. */
+void            _post_carrier_transient_ended    (PostCarrier       *self,
+                                                  PostTransient     *transient,
+                                                  const GError      *error,
+                                                  gboolean           peer_closed);
+void            _post_carrier_transient_path_changed (PostCarrier   *self,
+                                                      PostTransient *transient);
+
+PostTransient  *_post_transient_new_pending      (PostCarrier       *carrier,
+                                                  PostConfiguration *configuration);
+void            _post_transient_attach           (PostTransient     *self,
+                                                  PostPsi           *psi,
+                                                  PostPath          *path);
+gboolean        _post_transient_is_attached      (PostTransient     *self);
+/* Moves every queued, not yet started send of @from to @self. */
+void            _post_transient_take_queue       (PostTransient     *self,
+                                                  PostTransient     *from);
+gboolean        _post_transient_enqueue          (PostTransient     *self,
+                                                  PostMessage       *message,
+                                                  GBytes            *content,
+                                                  gboolean           end_of_message,
+                                                  GTask             *task,
+                                                  GSocketAddress    *destination,
+                                                  gboolean           check_limit,
+                                                  GError           **error);
+void            _post_transient_flush            (PostTransient     *self,
+                                                  GTask             *task);
+gsize           _post_transient_get_queued_bytes (PostTransient     *self);
+void            _post_transient_pump_receive     (PostTransient     *self);
+/* Graceful: drain the queue, end the sending direction, wait (bounded) for
+ * the peer's end, then close. */
+void            _post_transient_close            (PostTransient     *self);
+void            _post_transient_abort            (PostTransient     *self,
+                                                  const GError      *error);
+void            _post_transient_fail_queue       (PostTransient     *self,
+                                                  const GError      *error);
+PostStackCapabilities _post_transient_get_capabilities (PostTransient *self);
+
+G_END_DECLS

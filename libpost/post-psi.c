@@ -1,0 +1,882 @@
+/* post-psi.c: PostPsi, the Protocol Stack Instance base class
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "post-private.h"
+
+/**
+ * PostPsi:
+ *
+ * A Protocol Stack Instance (draft section 4.1): one instance of a protocol
+ * stack — a TCP connection, a UDP socket, a QUIC stream — that a plugin
+ * implements by subclassing this type.
+ *
+ * The core talks to an instance through the wrappers below and learns about
+ * readiness, accepted transports and fork requests through the signals the
+ * stack raises with post_psi_notify_ready(), post_psi_emit_accepted() and
+ * post_psi_emit_fork_request().  An instance lives on the `GMainContext`
+ * that was thread-default when it was created.
+ */
+
+typedef struct
+{
+  PostStack         *stack;           /* (owned) */
+  PostConfiguration *configuration;   /* (owned) */
+  GMainContext      *context;         /* (owned) */
+  GSocketAddress    *local_address;   /* (owned) (nullable) */
+  GSocketAddress    *remote_address;  /* (owned) (nullable) */
+  char              *interface;       /* (owned) (nullable) */
+  gboolean           closed;
+} PostPsiPrivate;
+
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (PostPsi, post_psi, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_STACK,
+  PROP_CONFIGURATION,
+  PROP_LOCAL_ADDRESS,
+  PROP_REMOTE_ADDRESS,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_READY,
+  SIGNAL_ACCEPTED,
+  SIGNAL_FORK_REQUEST,
+  SIGNAL_PATH_CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+post_psi_dispose (GObject *object)
+{
+  PostPsi *self = POST_PSI (object);
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  if (!priv->closed)
+    post_psi_close (self, FALSE);
+
+  G_OBJECT_CLASS (post_psi_parent_class)->dispose (object);
+}
+
+static void
+post_psi_finalize (GObject *object)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (POST_PSI (object));
+
+  g_clear_object (&priv->stack);
+  g_clear_object (&priv->configuration);
+  g_clear_pointer (&priv->context, g_main_context_unref);
+  g_clear_object (&priv->local_address);
+  g_clear_object (&priv->remote_address);
+  g_clear_pointer (&priv->interface, g_free);
+
+  G_OBJECT_CLASS (post_psi_parent_class)->finalize (object);
+}
+
+static void
+post_psi_get_property (GObject    *object,
+                       guint       prop_id,
+                       GValue     *value,
+                       GParamSpec *pspec)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (POST_PSI (object));
+
+  switch (prop_id)
+    {
+    case PROP_STACK:
+      g_value_set_object (value, priv->stack);
+      break;
+    case PROP_CONFIGURATION:
+      g_value_set_object (value, priv->configuration);
+      break;
+    case PROP_LOCAL_ADDRESS:
+      g_value_set_object (value, priv->local_address);
+      break;
+    case PROP_REMOTE_ADDRESS:
+      g_value_set_object (value, priv->remote_address);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+post_psi_set_property (GObject      *object,
+                       guint         prop_id,
+                       const GValue *value,
+                       GParamSpec   *pspec)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (POST_PSI (object));
+
+  switch (prop_id)
+    {
+    case PROP_STACK:
+      priv->stack = g_value_dup_object (value);
+      break;
+    case PROP_CONFIGURATION:
+      priv->configuration = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+post_psi_constructed (GObject *object)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (POST_PSI (object));
+
+  G_OBJECT_CLASS (post_psi_parent_class)->constructed (object);
+
+  if (priv->configuration == NULL)
+    priv->configuration = post_configuration_new ();
+  post_configuration_freeze (priv->configuration);
+}
+
+static void
+post_psi_class_init (PostPsiClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = post_psi_dispose;
+  object_class->finalize = post_psi_finalize;
+  object_class->get_property = post_psi_get_property;
+  object_class->set_property = post_psi_set_property;
+  object_class->constructed = post_psi_constructed;
+
+  /**
+   * PostPsi:stack:
+   *
+   * The stack this is an instance of.
+   */
+  properties[PROP_STACK] =
+    g_param_spec_object ("stack", NULL, NULL,
+                         POST_TYPE_STACK,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostPsi:configuration:
+   *
+   * The (frozen) configuration the instance follows.
+   */
+  properties[PROP_CONFIGURATION] =
+    g_param_spec_object ("configuration", NULL, NULL,
+                         POST_TYPE_CONFIGURATION,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostPsi:local-address:
+   *
+   * The local transport address, once known.
+   */
+  properties[PROP_LOCAL_ADDRESS] =
+    g_param_spec_object ("local-address", NULL, NULL,
+                         G_TYPE_SOCKET_ADDRESS,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostPsi:remote-address:
+   *
+   * The remote transport address, once known.
+   */
+  properties[PROP_REMOTE_ADDRESS] =
+    g_param_spec_object ("remote-address", NULL, NULL,
+                         G_TYPE_SOCKET_ADDRESS,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PostPsi::ready:
+   * @self: the instance
+   * @condition: `G_IO_IN` and/or `G_IO_OUT`
+   *
+   * The instance can be read from or written to without blocking.
+   */
+  signals[SIGNAL_READY] =
+    g_signal_new ("ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_IO_CONDITION);
+  /**
+   * PostPsi::accepted:
+   * @self: the listening instance
+   * @accepted: the instance of a new transport
+   *
+   * A listening instance accepted a transport from a remote.
+   */
+  signals[SIGNAL_ACCEPTED] =
+    g_signal_new ("accepted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, POST_TYPE_PSI);
+  /**
+   * PostPsi::fork-request:
+   * @self: the instance
+   * @forked: the instance of the new stream
+   *
+   * The peer forked the carrier on this instance (a new stream).
+   */
+  signals[SIGNAL_FORK_REQUEST] =
+    g_signal_new ("fork-request", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, POST_TYPE_PSI);
+  /**
+   * PostPsi::path-changed:
+   * @self: the instance
+   *
+   * The instance's path (addresses, interface or measurements) changed.
+   */
+  signals[SIGNAL_PATH_CHANGED] =
+    g_signal_new ("path-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+}
+
+static void
+post_psi_init (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  priv->context = g_main_context_ref_thread_default ();
+}
+
+/**
+ * post_psi_get_stack:
+ * @self: a #PostPsi
+ *
+ * Returns: (transfer none): the stack this is an instance of
+ */
+PostStack *
+post_psi_get_stack (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  return priv->stack;
+}
+
+/**
+ * post_psi_get_configuration:
+ * @self: a #PostPsi
+ *
+ * Returns: (transfer none): the frozen configuration the instance follows
+ */
+PostConfiguration *
+post_psi_get_configuration (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  return priv->configuration;
+}
+
+/**
+ * post_psi_get_context:
+ * @self: a #PostPsi
+ *
+ * Returns: (transfer none): the main context the instance runs on; stacks
+ *   attach their sources here
+ */
+GMainContext *
+post_psi_get_context (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  return priv->context;
+}
+
+/**
+ * post_psi_get_local_address:
+ * @self: a #PostPsi
+ *
+ * Returns: (transfer none) (nullable): the local address, once known
+ */
+GSocketAddress *
+post_psi_get_local_address (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  return priv->local_address;
+}
+
+/**
+ * post_psi_get_remote_address:
+ * @self: a #PostPsi
+ *
+ * Returns: (transfer none) (nullable): the remote address, once known
+ */
+GSocketAddress *
+post_psi_get_remote_address (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  return priv->remote_address;
+}
+
+/**
+ * post_psi_get_interface:
+ * @self: a #PostPsi
+ *
+ * Returns: (nullable): the name of the local interface, when the stack knows it
+ */
+const char *
+post_psi_get_interface (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  return priv->interface;
+}
+
+/**
+ * post_psi_is_closed:
+ * @self: a #PostPsi
+ *
+ * Returns: whether post_psi_close() was called
+ */
+gboolean
+post_psi_is_closed (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  g_return_val_if_fail (POST_IS_PSI (self), TRUE);
+  return priv->closed;
+}
+
+static gboolean
+check_open (PostPsi  *self,
+            GError  **error)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  if (priv->closed)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_CLOSED,
+                   "The %s instance is closed",
+                   priv->stack ? post_stack_get_name (priv->stack) : "stack");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_vfunc (PostPsi     *self,
+             gconstpointer vfunc,
+             const char  *what,
+             GError     **error)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  if (vfunc == NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                   "Stack %s does not support %s",
+                   priv->stack ? post_stack_get_name (priv->stack) : G_OBJECT_TYPE_NAME (self),
+                   what);
+      return FALSE;
+    }
+  return check_open (self, error);
+}
+
+/**
+ * post_psi_connect_async:
+ * @self: a #PostPsi
+ * @remote: the fully resolved remote address
+ * @local: (nullable): the local address to bind to
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when connected or failed
+ * @user_data: data for @callback
+ *
+ * Opens the transport actively.
+ */
+void
+post_psi_connect_async (PostPsi             *self,
+                        GSocketAddress      *remote,
+                        GSocketAddress      *local,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  PostPsiClass *klass;
+  GError *error = NULL;
+
+  g_return_if_fail (POST_IS_PSI (self));
+  g_return_if_fail (G_IS_SOCKET_ADDRESS (remote));
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->connect_async, "active open", &error))
+    {
+      g_task_report_error (self, callback, user_data, post_psi_connect_async, error);
+      return;
+    }
+  klass->connect_async (self, remote, local, cancellable, callback, user_data);
+}
+
+/**
+ * post_psi_connect_finish:
+ * @self: a #PostPsi
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: %TRUE when the transport is open
+ */
+gboolean
+post_psi_connect_finish (PostPsi       *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+
+  if (g_async_result_is_tagged (result, post_psi_connect_async))
+    return g_task_propagate_boolean (G_TASK (result), error);
+  return POST_PSI_GET_CLASS (self)->connect_finish (self, result, error);
+}
+
+/**
+ * post_psi_listen:
+ * @self: a #PostPsi
+ * @local: the local address to listen on
+ * @error: return location for an error
+ *
+ * Opens the transport passively; accepted transports are announced with
+ * the #PostPsi::accepted signal.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_psi_listen (PostPsi         *self,
+                 GSocketAddress  *local,
+                 GError         **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+  g_return_val_if_fail (G_IS_SOCKET_ADDRESS (local), FALSE);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->listen, "passive open", error))
+    return FALSE;
+  return klass->listen (self, local, error);
+}
+
+/**
+ * post_psi_read:
+ * @self: a #PostPsi
+ * @buffer: (array length=size) (element-type guint8) (out caller-allocates): where to read to
+ * @size: the size of @buffer
+ * @error: return location for an error
+ *
+ * Reads from a byte-stream instance without blocking.
+ *
+ * Returns: the number of bytes read, 0 at the end of the stream, or -1
+ */
+gssize
+post_psi_read (PostPsi  *self,
+               guint8   *buffer,
+               gsize     size,
+               GError  **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), -1);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->read, "byte-stream reads", error))
+    return -1;
+  return klass->read (self, buffer, size, error);
+}
+
+/**
+ * post_psi_write:
+ * @self: a #PostPsi
+ * @vectors: (array length=n_vectors): the data to write
+ * @n_vectors: the number of vectors
+ * @error: return location for an error
+ *
+ * Writes to a byte-stream instance without blocking.
+ *
+ * Returns: the number of bytes written, or -1
+ */
+gssize
+post_psi_write (PostPsi              *self,
+                const GOutputVector  *vectors,
+                gsize                 n_vectors,
+                GError              **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), -1);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->write, "byte-stream writes", error))
+    return -1;
+  return klass->write (self, vectors, n_vectors, error);
+}
+
+/**
+ * post_psi_send_message:
+ * @self: a #PostPsi
+ * @content: the message's bytes
+ * @message: (nullable): the message, for its properties
+ * @destination: (nullable): where to send it, for unconnected instances
+ * @error: return location for an error
+ *
+ * Sends one message on a message-preserving instance without blocking.
+ *
+ * Returns: %TRUE when the message was handed to the network
+ */
+gboolean
+post_psi_send_message (PostPsi         *self,
+                       GBytes          *content,
+                       PostMessage     *message,
+                       GSocketAddress  *destination,
+                       GError         **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+  g_return_val_if_fail (content != NULL, FALSE);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->send_message, "message sends", error))
+    return FALSE;
+  return klass->send_message (self, content, message, destination, error);
+}
+
+/**
+ * post_psi_receive_message:
+ * @self: a #PostPsi
+ * @source: (out) (optional) (transfer full) (nullable): the sender
+ * @error: return location for an error
+ *
+ * Receives one message from a message-preserving instance without blocking.
+ *
+ * Returns: (transfer full) (nullable): the message, or %NULL
+ */
+GBytes *
+post_psi_receive_message (PostPsi         *self,
+                          GSocketAddress **source,
+                          GError         **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->receive_message, "message receives", error))
+    return NULL;
+  return klass->receive_message (self, source, error);
+}
+
+/**
+ * post_psi_set_interest:
+ * @self: a #PostPsi
+ * @condition: `G_IO_IN`, `G_IO_OUT`, both, or 0
+ *
+ * Tells the stack which readiness the core waits for.
+ */
+void
+post_psi_set_interest (PostPsi      *self,
+                       GIOCondition  condition)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+  PostPsiClass *klass;
+
+  g_return_if_fail (POST_IS_PSI (self));
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (priv->closed || klass->set_interest == NULL)
+    return;
+  klass->set_interest (self, condition);
+}
+
+/**
+ * post_psi_shutdown_send:
+ * @self: a #PostPsi
+ * @error: return location for an error
+ *
+ * Ends the sending direction while receiving goes on.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_psi_shutdown_send (PostPsi  *self,
+                        GError  **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->shutdown_send, "half close", error))
+    return FALSE;
+  return klass->shutdown_send (self, error);
+}
+
+/**
+ * post_psi_close:
+ * @self: a #PostPsi
+ * @abort: reset the transport instead of closing it gracefully
+ *
+ * Releases the transport.  Calling it again does nothing.
+ */
+void
+post_psi_close (PostPsi  *self,
+                gboolean  abort)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+  PostPsiClass *klass;
+
+  g_return_if_fail (POST_IS_PSI (self));
+
+  if (priv->closed)
+    return;
+  priv->closed = TRUE;
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->close != NULL)
+    klass->close (self, abort);
+}
+
+/**
+ * post_psi_can_fork:
+ * @self: a #PostPsi
+ *
+ * Returns: whether the instance can open new streams to its peer
+ */
+gboolean
+post_psi_can_fork (PostPsi *self)
+{
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+
+  return POST_PSI_GET_CLASS (self)->fork_async != NULL;
+}
+
+/**
+ * post_psi_fork_async:
+ * @self: a #PostPsi
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the stream is open or failed
+ * @user_data: data for @callback
+ *
+ * Opens a new stream to the peer on a multistreaming instance.
+ */
+void
+post_psi_fork_async (PostPsi             *self,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  PostPsiClass *klass;
+  GError *error = NULL;
+
+  g_return_if_fail (POST_IS_PSI (self));
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->fork_async, "forking a stream", &error))
+    {
+      g_task_report_error (self, callback, user_data, post_psi_fork_async, error);
+      return;
+    }
+  klass->fork_async (self, cancellable, callback, user_data);
+}
+
+/**
+ * post_psi_fork_finish:
+ * @self: a #PostPsi
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the instance of the new stream
+ */
+PostPsi *
+post_psi_fork_finish (PostPsi       *self,
+                      GAsyncResult  *result,
+                      GError       **error)
+{
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+
+  if (g_async_result_is_tagged (result, post_psi_fork_async))
+    return g_task_propagate_pointer (G_TASK (result), error);
+  return POST_PSI_GET_CLASS (self)->fork_finish (self, result, error);
+}
+
+/**
+ * post_psi_get_acked_offset:
+ * @self: a #PostPsi
+ *
+ * Returns: how many of the bytes written so far the peer acknowledged, or
+ *   %POST_PSI_ACKED_UNKNOWN
+ */
+guint64
+post_psi_get_acked_offset (PostPsi *self)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), POST_PSI_ACKED_UNKNOWN);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->get_acked_offset == NULL || post_psi_is_closed (self))
+    return POST_PSI_ACKED_UNKNOWN;
+  return klass->get_acked_offset (self);
+}
+
+/**
+ * post_psi_update_path:
+ * @self: a #PostPsi
+ * @path: the path to fill
+ *
+ * Fills @path with what the stack measures.
+ */
+void
+post_psi_update_path (PostPsi  *self,
+                      PostPath *path)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+  PostPsiClass *klass;
+
+  g_return_if_fail (POST_IS_PSI (self));
+  g_return_if_fail (POST_IS_PATH (path));
+
+  if (priv->interface != NULL)
+    post_path_set_interface (path, priv->interface);
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->update_path != NULL && !priv->closed)
+    klass->update_path (self, path);
+}
+
+/**
+ * post_psi_get_max_message_size:
+ * @self: a #PostPsi
+ *
+ * Returns: the largest message the instance can carry now, 0 for no limit
+ */
+gsize
+post_psi_get_max_message_size (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), 0);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->get_max_message_size != NULL)
+    return klass->get_max_message_size (self);
+  return priv->stack ? post_stack_get_max_message_size (priv->stack) : 0;
+}
+
+/**
+ * post_psi_set_addresses:
+ * @self: a #PostPsi
+ * @local_address: (nullable): the local address
+ * @remote_address: (nullable): the remote address
+ *
+ * For stacks: records the transport's addresses.
+ */
+void
+post_psi_set_addresses (PostPsi        *self,
+                        GSocketAddress *local_address,
+                        GSocketAddress *remote_address)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  g_return_if_fail (POST_IS_PSI (self));
+
+  if (g_set_object (&priv->local_address, local_address))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCAL_ADDRESS]);
+  if (g_set_object (&priv->remote_address, remote_address))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REMOTE_ADDRESS]);
+}
+
+/**
+ * post_psi_set_interface:
+ * @self: a #PostPsi
+ * @interface: (nullable): the local interface's name
+ *
+ * For stacks: records the local interface.
+ */
+void
+post_psi_set_interface (PostPsi    *self,
+                        const char *interface)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  g_return_if_fail (POST_IS_PSI (self));
+
+  g_free (priv->interface);
+  priv->interface = g_strdup (interface);
+}
+
+/**
+ * post_psi_notify_ready:
+ * @self: a #PostPsi
+ * @condition: what became possible
+ *
+ * For stacks: reports readiness the core asked for with post_psi_set_interest().
+ */
+void
+post_psi_notify_ready (PostPsi      *self,
+                       GIOCondition  condition)
+{
+  g_return_if_fail (POST_IS_PSI (self));
+
+  g_object_ref (self);
+  g_signal_emit (self, signals[SIGNAL_READY], 0, condition);
+  g_object_unref (self);
+}
+
+/**
+ * post_psi_emit_accepted:
+ * @self: a listening #PostPsi
+ * @accepted: the instance of the accepted transport
+ *
+ * For stacks: announces a transport accepted by a listening instance.
+ */
+void
+post_psi_emit_accepted (PostPsi *self,
+                        PostPsi *accepted)
+{
+  g_return_if_fail (POST_IS_PSI (self));
+  g_return_if_fail (POST_IS_PSI (accepted));
+
+  g_object_ref (self);
+  g_signal_emit (self, signals[SIGNAL_ACCEPTED], 0, accepted);
+  g_object_unref (self);
+}
+
+/**
+ * post_psi_emit_fork_request:
+ * @self: a #PostPsi
+ * @forked: the instance of the stream the peer opened
+ *
+ * For stacks: announces a stream the peer opened (a fork request).
+ */
+void
+post_psi_emit_fork_request (PostPsi *self,
+                            PostPsi *forked)
+{
+  g_return_if_fail (POST_IS_PSI (self));
+  g_return_if_fail (POST_IS_PSI (forked));
+
+  g_object_ref (self);
+  g_signal_emit (self, signals[SIGNAL_FORK_REQUEST], 0, forked);
+  g_object_unref (self);
+}
+
+/**
+ * post_psi_emit_path_changed:
+ * @self: a #PostPsi
+ *
+ * For stacks: the path's addresses, interface or measurements changed.
+ */
+void
+post_psi_emit_path_changed (PostPsi *self)
+{
+  g_return_if_fail (POST_IS_PSI (self));
+
+  g_signal_emit (self, signals[SIGNAL_PATH_CHANGED], 0);
+}

@@ -1,0 +1,226 @@
+/* post-psi.h: PostPsi, the Protocol Stack Instance that plugins implement
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(POST_INSIDE) && !defined(POST_COMPILATION)
+# error "Only <post.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include "post-version.h"
+#include "post-enums.h"
+#include "post-stack.h"
+#include "post-path.h"
+#include "post-message.h"
+#include "post-configuration.h"
+
+G_BEGIN_DECLS
+
+#define POST_TYPE_PSI (post_psi_get_type ())
+POST_AVAILABLE_IN_ALL
+G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
+
+/**
+ * POST_PSI_ACKED_UNKNOWN:
+ *
+ * What [vfunc@Post.Psi.get_acked_offset] returns when the stack cannot tell.
+ */
+#define POST_PSI_ACKED_UNKNOWN G_MAXUINT64
+
+/**
+ * PostPsiClass:
+ * @parent_class: the parent class
+ * @connect_async: active open towards @remote, bound to @local when it is
+ *   not %NULL. Runs on the thread-default main context; never blocks.
+ * @connect_finish: finishes @connect_async
+ * @listen: passive open on @local; each accepted transport is announced
+ *   with post_psi_emit_accepted()
+ * @read: byte streams: reads up to @size bytes without blocking; returns 0
+ *   at the end of the peer's stream, -1 with `G_IO_ERROR_WOULD_BLOCK` when
+ *   nothing is there
+ * @write: byte streams: writes from @vectors without blocking; returns the
+ *   number of bytes taken, -1 with `G_IO_ERROR_WOULD_BLOCK` when none
+ * @send_message: message stacks: sends @content as one message, to
+ *   @destination when it is not %NULL (responders, unconnected transports);
+ *   `G_IO_ERROR_WOULD_BLOCK` when it cannot now
+ * @receive_message: message stacks: the next message, its sender in @source;
+ *   %NULL with `G_IO_ERROR_WOULD_BLOCK` when none
+ * @set_interest: arms (or disarms) readiness notification for @condition
+ *   (`G_IO_IN`, `G_IO_OUT`); the stack reports readiness with
+ *   post_psi_notify_ready()
+ * @shutdown_send: ends the sending direction (a FIN) while receiving goes on
+ * @close: releases the transport; @abort resets instead of closing gracefully
+ * @fork_async: multistreaming stacks: opens a new stream to the peer, which
+ *   is announced there with post_psi_emit_fork_request()
+ * @fork_finish: finishes @fork_async and returns the new instance
+ * @get_acked_offset: byte streams: how many bytes written so far the peer's
+ *   transport has acknowledged, or %POST_PSI_ACKED_UNKNOWN
+ * @update_path: fills @path with what the stack measures (MTU, RTT, loss, rate)
+ * @get_max_message_size: the largest message this instance can carry now,
+ *   0 for no limit
+ *
+ * The interface every protocol stack implements. libpost's core does the
+ * rest: framing byte streams into messages, queueing by niceness, lifetimes,
+ * antecedents, back-pressure, racing and events.
+ *
+ * The core drives an instance from a single `GMainContext`, the one that
+ * was thread-default when the instance was created; implementations must
+ * attach their sources there and must not block.
+ */
+struct _PostPsiClass
+{
+  GObjectClass parent_class;
+
+  void         (*connect_async)        (PostPsi              *self,
+                                        GSocketAddress       *remote,
+                                        GSocketAddress       *local,
+                                        GCancellable         *cancellable,
+                                        GAsyncReadyCallback   callback,
+                                        gpointer              user_data);
+  gboolean     (*connect_finish)       (PostPsi              *self,
+                                        GAsyncResult         *result,
+                                        GError              **error);
+  gboolean     (*listen)               (PostPsi              *self,
+                                        GSocketAddress       *local,
+                                        GError              **error);
+  gssize       (*read)                 (PostPsi              *self,
+                                        guint8               *buffer,
+                                        gsize                 size,
+                                        GError              **error);
+  gssize       (*write)                (PostPsi              *self,
+                                        const GOutputVector  *vectors,
+                                        gsize                 n_vectors,
+                                        GError              **error);
+  gboolean     (*send_message)         (PostPsi              *self,
+                                        GBytes               *content,
+                                        PostMessage          *message,
+                                        GSocketAddress       *destination,
+                                        GError              **error);
+  GBytes      *(*receive_message)      (PostPsi              *self,
+                                        GSocketAddress      **source,
+                                        GError              **error);
+  void         (*set_interest)         (PostPsi              *self,
+                                        GIOCondition          condition);
+  gboolean     (*shutdown_send)        (PostPsi              *self,
+                                        GError              **error);
+  void         (*close)                (PostPsi              *self,
+                                        gboolean              abort);
+  void         (*fork_async)           (PostPsi              *self,
+                                        GCancellable         *cancellable,
+                                        GAsyncReadyCallback   callback,
+                                        gpointer              user_data);
+  PostPsi     *(*fork_finish)          (PostPsi              *self,
+                                        GAsyncResult         *result,
+                                        GError              **error);
+  guint64      (*get_acked_offset)     (PostPsi              *self);
+  void         (*update_path)          (PostPsi              *self,
+                                        PostPath             *path);
+  gsize        (*get_max_message_size) (PostPsi              *self);
+
+  /*< private >*/
+  gpointer padding[16];
+};
+
+/* Used by the core and by stacks alike. */
+POST_AVAILABLE_IN_ALL
+PostStack         *post_psi_get_stack              (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+PostConfiguration *post_psi_get_configuration      (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+GMainContext      *post_psi_get_context            (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+GSocketAddress    *post_psi_get_local_address      (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+GSocketAddress    *post_psi_get_remote_address     (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+const char        *post_psi_get_interface          (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_is_closed              (PostPsi         *self);
+
+/* Called by the core. */
+POST_AVAILABLE_IN_ALL
+void               post_psi_connect_async          (PostPsi              *self,
+                                                    GSocketAddress       *remote,
+                                                    GSocketAddress       *local,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_connect_finish         (PostPsi              *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_listen                 (PostPsi              *self,
+                                                    GSocketAddress       *local,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+gssize             post_psi_read                   (PostPsi              *self,
+                                                    guint8               *buffer,
+                                                    gsize                 size,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+gssize             post_psi_write                  (PostPsi              *self,
+                                                    const GOutputVector  *vectors,
+                                                    gsize                 n_vectors,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_send_message           (PostPsi              *self,
+                                                    GBytes               *content,
+                                                    PostMessage          *message,
+                                                    GSocketAddress       *destination,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+GBytes            *post_psi_receive_message        (PostPsi              *self,
+                                                    GSocketAddress      **source,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+void               post_psi_set_interest           (PostPsi              *self,
+                                                    GIOCondition          condition);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_shutdown_send          (PostPsi              *self,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+void               post_psi_close                  (PostPsi              *self,
+                                                    gboolean              abort);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_can_fork               (PostPsi              *self);
+POST_AVAILABLE_IN_ALL
+void               post_psi_fork_async             (PostPsi              *self,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+POST_AVAILABLE_IN_ALL
+PostPsi           *post_psi_fork_finish            (PostPsi              *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+guint64            post_psi_get_acked_offset       (PostPsi              *self);
+POST_AVAILABLE_IN_ALL
+void               post_psi_update_path            (PostPsi              *self,
+                                                    PostPath             *path);
+POST_AVAILABLE_IN_ALL
+gsize              post_psi_get_max_message_size   (PostPsi              *self);
+
+/* Called by stacks. */
+POST_AVAILABLE_IN_ALL
+void               post_psi_set_addresses          (PostPsi         *self,
+                                                    GSocketAddress  *local_address,
+                                                    GSocketAddress  *remote_address);
+POST_AVAILABLE_IN_ALL
+void               post_psi_set_interface          (PostPsi         *self,
+                                                    const char      *interface);
+POST_AVAILABLE_IN_ALL
+void               post_psi_notify_ready           (PostPsi         *self,
+                                                    GIOCondition     condition);
+POST_AVAILABLE_IN_ALL
+void               post_psi_emit_accepted          (PostPsi         *self,
+                                                    PostPsi         *accepted);
+POST_AVAILABLE_IN_ALL
+void               post_psi_emit_fork_request      (PostPsi         *self,
+                                                    PostPsi         *forked);
+POST_AVAILABLE_IN_ALL
+void               post_psi_emit_path_changed      (PostPsi         *self);
+
+G_END_DECLS

@@ -1,0 +1,341 @@
+/* post-racer.c: racing candidate paths (draft 4.5, RFC 8305)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "post-private.h"
+
+/*
+ * The race
+ * ========
+ *
+ * The candidates arrive ordered (stack × remote address, best first, with
+ * the association's previous winner in front).  The racer starts the first
+ * attempt at once and each following one when the previous attempt has
+ * been running for the attempt delay (RFC 8305's "Connection Attempt Delay",
+ * 250 ms by default) or as soon as it failed, whichever comes first.  The
+ * first attempt whose PSI connects wins: every other attempt is cancelled
+ * and its PSI closed — never the winner's.  When every attempt failed, the
+ * error lists each candidate and why.  With no candidates, the error says
+ * so at once.  Cancelling the race cancels every attempt.
+ *
+ * One Race per establishment; one refcounted Attempt per candidate, holding
+ * its own GCancellable so losers can be stopped individually.
+ */
+
+typedef struct _Race Race;
+
+typedef struct
+{
+  gint           ref_count;
+  Race          *race;          /* (unowned) valid while !done */
+  PostCandidate *candidate;     /* (unowned) owned by the race */
+  PostPsi       *psi;           /* (owned) */
+  GCancellable  *cancellable;   /* (owned) */
+  gboolean       done;
+} Attempt;
+
+struct _Race
+{
+  GTask        *task;           /* (owned) */
+  GPtrArray    *candidates;     /* (owned) (element-type PostCandidate) */
+  GPtrArray    *attempts;       /* (owned) (element-type Attempt) running */
+  GString      *failures;       /* (owned) */
+  guint         next;
+  guint         failed;
+  guint         delay_ms;
+  GSource      *delay_source;   /* (owned) (nullable) */
+  PostConfiguration *configuration; /* (owned) */
+  GMainContext *context;        /* (owned) */
+  gboolean      finished;
+};
+
+PostCandidate *
+_post_candidate_new (PostStack      *stack,
+                     GSocketAddress *remote_address,
+                     GSocketAddress *local_address)
+{
+  PostCandidate *candidate = g_new0 (PostCandidate, 1);
+
+  candidate->stack = g_object_ref (stack);
+  candidate->remote_address = g_object_ref (remote_address);
+  candidate->local_address = local_address ? g_object_ref (local_address) : NULL;
+  return candidate;
+}
+
+void
+_post_candidate_free (PostCandidate *candidate)
+{
+  if (candidate == NULL)
+    return;
+  g_clear_object (&candidate->stack);
+  g_clear_object (&candidate->remote_address);
+  g_clear_object (&candidate->local_address);
+  g_free (candidate);
+}
+
+char *
+_post_candidate_describe (const PostCandidate *candidate)
+{
+  g_autofree char *remote = _post_socket_address_to_string (candidate->remote_address);
+
+  if (candidate->local_address != NULL)
+    {
+      g_autofree char *local = _post_socket_address_to_string (candidate->local_address);
+
+      return g_strdup_printf ("%s to %s from %s", post_stack_get_name (candidate->stack),
+                              remote, local);
+    }
+  return g_strdup_printf ("%s to %s", post_stack_get_name (candidate->stack), remote);
+}
+
+static Attempt *
+attempt_ref (Attempt *attempt)
+{
+  g_atomic_int_inc (&attempt->ref_count);
+  return attempt;
+}
+
+static void
+attempt_unref (Attempt *attempt)
+{
+  if (!g_atomic_int_dec_and_test (&attempt->ref_count))
+    return;
+  g_clear_object (&attempt->psi);
+  g_clear_object (&attempt->cancellable);
+  g_free (attempt);
+}
+
+static void start_next_attempt (Race *race);
+
+static void
+race_free (Race *race)
+{
+  if (race->delay_source != NULL)
+    {
+      g_source_destroy (race->delay_source);
+      g_source_unref (race->delay_source);
+    }
+  g_clear_pointer (&race->attempts, g_ptr_array_unref);
+  g_clear_pointer (&race->candidates, g_ptr_array_unref);
+  g_string_free (race->failures, TRUE);
+  g_clear_object (&race->configuration);
+  g_clear_pointer (&race->context, g_main_context_unref);
+  g_free (race);
+}
+
+static void
+stop_losers (Race    *race,
+             Attempt *winner)
+{
+  for (guint i = 0; i < race->attempts->len; i++)
+    {
+      Attempt *attempt = race->attempts->pdata[i];
+
+      if (attempt == winner || attempt->done)
+        continue;
+      attempt->done = TRUE;
+      attempt->race = NULL;
+      g_cancellable_cancel (attempt->cancellable);
+      post_psi_close (attempt->psi, TRUE);
+    }
+}
+
+/* Ends the race; @psi is the winner or NULL with @error. */
+static void
+finish_race (Race    *race,
+             PostPsi *psi,
+             GError  *error)
+{
+  GTask *task = race->task;
+
+  race->finished = TRUE;
+  if (race->delay_source != NULL)
+    {
+      g_source_destroy (race->delay_source);
+      g_clear_pointer (&race->delay_source, g_source_unref);
+    }
+  race->task = NULL;
+  if (psi != NULL)
+    g_task_return_pointer (task, g_object_ref (psi), g_object_unref);
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);  /* the race is freed with the task */
+}
+
+static void
+attempt_connected_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  Attempt *attempt = user_data;
+  Race *race = attempt->race;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = post_psi_connect_finish (POST_PSI (source), result, &error);
+  if (attempt->done || race == NULL || race->finished)
+    {
+      /* A loser that finished after the race: close it. */
+      if (ok)
+        post_psi_close (POST_PSI (source), TRUE);
+      attempt_unref (attempt);
+      return;
+    }
+  attempt->done = TRUE;
+
+  if (ok)
+    {
+      g_debug ("Race won by %s", post_stack_get_name (attempt->candidate->stack));
+      stop_losers (race, attempt);
+      g_object_set_data_full (G_OBJECT (race->task), "post-winner",
+                              attempt->candidate, NULL);
+      finish_race (race, attempt->psi, NULL);
+      attempt_unref (attempt);
+      return;
+    }
+
+  {
+    g_autofree char *what = _post_candidate_describe (attempt->candidate);
+
+    g_string_append_printf (race->failures, "\n  %s: %s", what, error->message);
+  }
+  race->failed++;
+  attempt_unref (attempt);
+
+  if (race->failed == race->candidates->len)
+    {
+      GError *all = g_error_new (POST_ERROR,
+                                 race->candidates->len == 1 && error->domain == POST_ERROR
+                                 ? error->code : POST_ERROR_ESTABLISHMENT,
+                                 "Could not establish a carrier; %u attempt%s failed:%s",
+                                 race->candidates->len,
+                                 race->candidates->len == 1 ? "" : "s",
+                                 race->failures->str);
+      finish_race (race, NULL, all);
+      return;
+    }
+  /* RFC 8305: a failed attempt starts the next one at once. */
+  start_next_attempt (race);
+}
+
+static gboolean
+delay_elapsed_cb (gpointer user_data)
+{
+  Race *race = user_data;
+
+  g_clear_pointer (&race->delay_source, g_source_unref);
+  start_next_attempt (race);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_next_attempt (Race *race)
+{
+  Attempt *attempt;
+
+  if (race->delay_source != NULL)
+    {
+      g_source_destroy (race->delay_source);
+      g_clear_pointer (&race->delay_source, g_source_unref);
+    }
+  if (race->finished || race->next >= race->candidates->len)
+    return;
+
+  attempt = g_new0 (Attempt, 1);
+  attempt->ref_count = 1;
+  attempt->race = race;
+  attempt->candidate = race->candidates->pdata[race->next++];
+  attempt->cancellable = g_cancellable_new ();
+  attempt->psi = post_stack_create_psi (attempt->candidate->stack, race->configuration);
+  g_ptr_array_add (race->attempts, attempt);
+
+  {
+    g_autofree char *what = _post_candidate_describe (attempt->candidate);
+    g_debug ("Starting attempt %u: %s", race->next, what);
+  }
+
+  if (race->next < race->candidates->len)
+    {
+      race->delay_source = g_timeout_source_new (race->delay_ms);
+      g_source_set_callback (race->delay_source, delay_elapsed_cb, race, NULL);
+      g_source_set_static_name (race->delay_source, "[libpost] attempt delay");
+      g_source_attach (race->delay_source, race->context);
+    }
+
+  post_psi_connect_async (attempt->psi, attempt->candidate->remote_address,
+                          attempt->candidate->local_address, attempt->cancellable,
+                          attempt_connected_cb, attempt_ref (attempt));
+}
+
+static gboolean
+race_cancel_idle_cb (gpointer user_data)
+{
+  Race *race = user_data;
+
+  if (!race->finished)
+    {
+      stop_losers (race, NULL);
+      finish_race (race, NULL, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                    "Establishment was cancelled"));
+    }
+  return G_SOURCE_REMOVE;
+}
+
+void
+_post_racer_run_async (GPtrArray           *candidates,
+                       PostConfiguration   *configuration,
+                       guint                attempt_delay_ms,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  Race *race;
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, _post_racer_run_async);
+
+  if (candidates->len == 0)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_NO_CANDIDATES,
+                               "Nothing to try: no candidate path (no usable stack, local "
+                               "or remote address)");
+      g_object_unref (task);
+      return;
+    }
+
+  race = g_new0 (Race, 1);
+  race->task = task;
+  race->candidates = g_ptr_array_ref (candidates);
+  race->attempts = g_ptr_array_new_with_free_func ((GDestroyNotify) attempt_unref);
+  race->failures = g_string_new (NULL);
+  race->delay_ms = attempt_delay_ms;
+  race->configuration = g_object_ref (configuration);
+  race->context = g_main_context_ref_thread_default ();
+  g_task_set_task_data (task, race, (GDestroyNotify) race_free);
+  if (cancellable != NULL)
+    {
+      GSource *source = g_cancellable_source_new (cancellable);
+
+      g_source_set_callback (source, race_cancel_idle_cb, race, NULL);
+      g_source_set_static_name (source, "[libpost] race cancelled");
+      g_source_attach (source, race->context);
+      g_object_set_data_full (G_OBJECT (task), "post-cancel-source", source,
+                              (GDestroyNotify) g_source_destroy);
+      g_source_unref (source);
+    }
+  start_next_attempt (race);
+}
+
+PostPsi *
+_post_racer_run_finish (GAsyncResult   *result,
+                        PostCandidate **winner,
+                        GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  if (winner != NULL)
+    *winner = g_object_get_data (G_OBJECT (result), "post-winner");
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

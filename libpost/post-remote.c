@@ -1,0 +1,1249 @@
+/* post-remote.c: PostRemote, the far end of an association
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "post-private.h"
+
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+/**
+ * PostRemote:
+ *
+ * The far end of an association, at one of three levels of resolution
+ * (draft section 3.3, Figure 8):
+ *
+ * - %POST_REMOTE_LEVEL_URI: an identifier such as `tls://example.com:443`;
+ * - %POST_REMOTE_LEVEL_NAME: a host name and a port;
+ * - %POST_REMOTE_LEVEL_ADDRESS: a network address and a port.
+ *
+ * [method@Post.Remote.resolve_async] goes one level down and
+ * [method@Post.Remote.resolve_fully_async] all the way; each remote it
+ * returns remembers the one it came from ([method@Post.Remote.get_parent])
+ * and keeps its port and stack hint. Carriers accept remotes at any level.
+ *
+ * A URI scheme names the stack to use (`tcp`, `tls`, `udp`, `dtls`,
+ * `sctp`, `quic`); a remote without one lets the library choose.
+ *
+ * Remotes are immutable: every property is set at construction.
+ */
+struct _PostRemote
+{
+  GObject parent_instance;
+
+  PostRemoteLevel level;
+  char *uri;                  /* (owned) (nullable): only at URI level */
+  char *hostname;             /* (owned) (nullable) */
+  guint16 port;
+  char *stack;                /* (owned) (nullable): the stack hint */
+  GSocketAddress *address;    /* (owned) (nullable): only at ADDRESS level */
+  PostRemote *parent;         /* (owned) (nullable) */
+  char *canonical;            /* (owned): stack, host-or-address, port */
+};
+
+G_DEFINE_FINAL_TYPE (PostRemote, post_remote, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_LEVEL,
+  PROP_URI,
+  PROP_HOSTNAME,
+  PROP_PORT,
+  PROP_STACK,
+  PROP_ADDRESS,
+  PROP_PARENT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* The URI schemes libpost knows, each naming a stack family.  Whether a
+ * plugin provides the stack is checked at selection time, not here. */
+static const char * const known_schemes[] = {
+  "tcp", "tls", "udp", "dtls", "sctp", "quic", NULL
+};
+
+/* ---- endpoint parsing (shared with PostLocal) ---------------------------- */
+
+GInetAddress *
+_post_inet_address_parse (const char  *literal,
+                          guint32     *scope_id,
+                          GError     **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autofree char *bare = NULL;
+  const char *percent;
+  guint32 scope = 0;
+
+  if (scope_id != NULL)
+    *scope_id = 0;
+
+  if (literal == NULL || *literal == '\0')
+    return NULL;
+
+  percent = strchr (literal, '%');
+  if (percent == NULL)
+    return g_inet_address_new_from_string (literal);
+
+  bare = g_strndup (literal, percent - literal);
+  address = g_inet_address_new_from_string (bare);
+  if (address == NULL || g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV6)
+    return NULL;
+
+  percent++;
+  if (*percent == '\0')
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "the IPv6 address ‘%s’ has an empty scope", literal);
+      return NULL;
+    }
+
+  if (g_ascii_isdigit (*percent))
+    {
+      guint64 number;
+
+      if (!g_ascii_string_to_unsigned (percent, 10, 0, G_MAXUINT32, &number, NULL))
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "the IPv6 address ‘%s’ has an invalid scope", literal);
+          return NULL;
+        }
+      scope = (guint32) number;
+    }
+  else
+    {
+      scope = if_nametoindex (percent);
+      if (scope == 0)
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "the scope of ‘%s’ names no network interface", literal);
+          return NULL;
+        }
+    }
+
+  if (scope_id != NULL)
+    *scope_id = scope;
+
+  return g_steal_pointer (&address);
+}
+
+static gboolean
+is_known_scheme (const char *scheme)
+{
+  return g_strv_contains (known_schemes, scheme);
+}
+
+gboolean
+_post_endpoint_parse_uri (const char  *uri,
+                          gboolean     for_local,
+                          char       **stack,
+                          char       **host,
+                          guint16     *port,
+                          GError     **error)
+{
+  g_autoptr(GUri) parsed = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *scheme = NULL;
+  g_autofree char *with_scheme = NULL;
+  const char *parsed_host;
+  const char *path;
+  int parsed_port;
+
+  g_return_val_if_fail (uri != NULL, FALSE);
+
+  if (*uri == '\0')
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "the URI is empty");
+      return FALSE;
+    }
+
+  /* `host:port` without a scheme looks like `scheme:path` to GUri, so
+   * only `://` makes a scheme; a bare endpoint borrows a dummy one. */
+  if (strstr (uri, "://") != NULL)
+    {
+      parsed = g_uri_parse (uri, G_URI_FLAGS_PARSE_RELAXED, &local_error);
+      if (parsed != NULL)
+        scheme = g_ascii_strdown (g_uri_get_scheme (parsed), -1);
+    }
+  else
+    {
+      with_scheme = g_strconcat ("none://", uri, NULL);
+      parsed = g_uri_parse (with_scheme, G_URI_FLAGS_PARSE_RELAXED, &local_error);
+    }
+
+  if (parsed == NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "invalid URI ‘%s’: %s", uri, local_error->message);
+      return FALSE;
+    }
+
+  if (scheme != NULL && !is_known_scheme (scheme))
+    {
+      g_autofree char *known = g_strjoinv (", ", (char **) known_schemes);
+
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "invalid URI ‘%s’: unknown scheme ‘%s’ (known: %s)",
+                   uri, scheme, known);
+      return FALSE;
+    }
+
+  if (g_uri_get_userinfo (parsed) != NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "invalid URI ‘%s’: user information is not allowed", uri);
+      return FALSE;
+    }
+
+  path = g_uri_get_path (parsed);
+  if ((path != NULL && *path != '\0' && strcmp (path, "/") != 0) ||
+      g_uri_get_query (parsed) != NULL ||
+      g_uri_get_fragment (parsed) != NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "invalid URI ‘%s’: only scheme, host and port are allowed "
+                   "(found a path, query or fragment)", uri);
+      return FALSE;
+    }
+
+  parsed_host = g_uri_get_host (parsed);
+  if (parsed_host != NULL && for_local &&
+      (*parsed_host == '\0' || strcmp (parsed_host, "*") == 0))
+    parsed_host = NULL;
+  else if (parsed_host == NULL || *parsed_host == '\0')
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "invalid URI ‘%s’: the host is empty", uri);
+      return FALSE;
+    }
+
+  parsed_port = g_uri_get_port (parsed);
+  if (parsed_port == -1 && for_local)
+    parsed_port = 0;
+  else if (parsed_port == -1)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "invalid URI ‘%s’: the port is missing", uri);
+      return FALSE;
+    }
+  else if (parsed_port == 0 && !for_local)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "invalid URI ‘%s’: port 0 is not a valid remote port", uri);
+      return FALSE;
+    }
+  else if (parsed_port < 0 || parsed_port > G_MAXUINT16)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "invalid URI ‘%s’: port %d is out of range", uri, parsed_port);
+      return FALSE;
+    }
+
+  if (stack != NULL)
+    *stack = g_steal_pointer (&scheme);
+  if (host != NULL)
+    *host = g_strdup (parsed_host);
+  if (port != NULL)
+    *port = (guint16) parsed_port;
+
+  return TRUE;
+}
+
+/* ---- canonical form ------------------------------------------------------ */
+
+static char *
+inet_socket_address_to_string (GInetSocketAddress *address,
+                               gboolean            with_port)
+{
+  GInetAddress *inet = g_inet_socket_address_get_address (address);
+  g_autofree char *text = g_inet_address_to_string (inet);
+  GString *string = g_string_new (NULL);
+  gboolean v6 = g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6;
+  guint32 scope = v6 ? g_inet_socket_address_get_scope_id (address) : 0;
+
+  if (v6 && with_port)
+    g_string_append_c (string, '[');
+  g_string_append (string, text);
+  if (v6 && scope != 0)
+    {
+      char name[IF_NAMESIZE];
+
+      if (if_indextoname (scope, name) != NULL)
+        g_string_append_printf (string, "%%%s", name);
+      else
+        g_string_append_printf (string, "%%%u", scope);
+    }
+  if (v6 && with_port)
+    g_string_append_c (string, ']');
+  if (with_port)
+    g_string_append_printf (string, ":%u", g_inet_socket_address_get_port (address));
+
+  return g_string_free (string, FALSE);
+}
+
+static char *
+compute_canonical (PostRemote *self)
+{
+  GString *string = g_string_new (NULL);
+
+  if (self->stack != NULL)
+    g_string_append_printf (string, "%s://", self->stack);
+
+  if (self->address != NULL && G_IS_INET_SOCKET_ADDRESS (self->address))
+    {
+      g_autofree char *text = inet_socket_address_to_string (G_INET_SOCKET_ADDRESS (self->address), TRUE);
+      g_string_append (string, text);
+    }
+  else if (self->address != NULL)
+    {
+      g_autofree char *text = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (self->address));
+      g_string_append (string, text);
+    }
+  else
+    {
+      g_autofree char *lower = g_ascii_strdown (self->hostname != NULL ? self->hostname : "", -1);
+      g_autoptr(GInetAddress) literal = NULL;
+      guint32 scope_id = 0;
+
+      /* A URI holding an IP literal: the same text as its ADDRESS child */
+      literal = _post_inet_address_parse (self->hostname, &scope_id, NULL);
+      if (literal != NULL)
+        {
+          g_autoptr(GSocketAddress) address = g_object_new (G_TYPE_INET_SOCKET_ADDRESS,
+                                                            "address", literal,
+                                                            "port", (guint) self->port,
+                                                            "scope-id", scope_id,
+                                                            NULL);
+          g_autofree char *text = inet_socket_address_to_string (G_INET_SOCKET_ADDRESS (address), TRUE);
+
+          g_string_append (string, text);
+          return g_string_free (string, FALSE);
+        }
+
+      if (strchr (lower, ':') != NULL)
+        g_string_append_printf (string, "[%s]:%u", lower, self->port);
+      else
+        g_string_append_printf (string, "%s:%u", lower, self->port);
+    }
+
+  return g_string_free (string, FALSE);
+}
+
+/* ---- GObject ------------------------------------------------------------- */
+
+static void
+post_remote_constructed (GObject *object)
+{
+  PostRemote *self = POST_REMOTE (object);
+
+  G_OBJECT_CLASS (post_remote_parent_class)->constructed (object);
+
+  /* Constructed by g_object_new() with a URI alone, as bindings do */
+  if (self->uri != NULL && self->hostname == NULL && self->address == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!_post_endpoint_parse_uri (self->uri, FALSE, &self->stack,
+                                     &self->hostname, &self->port, &error))
+        g_warning ("%s", error->message);
+    }
+
+  /* An IP literal is an address already (below the URI level) */
+  if (self->uri == NULL && self->address == NULL && self->hostname != NULL)
+    {
+      g_autoptr(GInetAddress) inet = NULL;
+      guint32 scope_id = 0;
+
+      inet = _post_inet_address_parse (self->hostname, &scope_id, NULL);
+      if (inet != NULL)
+        self->address = g_object_new (G_TYPE_INET_SOCKET_ADDRESS,
+                                      "address", inet,
+                                      "port", (guint) self->port,
+                                      "scope-id", scope_id,
+                                      NULL);
+    }
+
+  if (self->address != NULL && G_IS_INET_SOCKET_ADDRESS (self->address))
+    self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (self->address));
+
+  if (self->uri != NULL)
+    self->level = POST_REMOTE_LEVEL_URI;
+  else if (self->address != NULL)
+    self->level = POST_REMOTE_LEVEL_ADDRESS;
+  else
+    self->level = POST_REMOTE_LEVEL_NAME;
+
+  self->canonical = compute_canonical (self);
+}
+
+static void
+post_remote_finalize (GObject *object)
+{
+  PostRemote *self = POST_REMOTE (object);
+
+  g_clear_pointer (&self->uri, g_free);
+  g_clear_pointer (&self->hostname, g_free);
+  g_clear_pointer (&self->stack, g_free);
+  g_clear_object (&self->address);
+  g_clear_object (&self->parent);
+  g_clear_pointer (&self->canonical, g_free);
+
+  G_OBJECT_CLASS (post_remote_parent_class)->finalize (object);
+}
+
+static void
+post_remote_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  PostRemote *self = POST_REMOTE (object);
+
+  switch (prop_id)
+    {
+    case PROP_LEVEL:
+      g_value_set_enum (value, self->level);
+      break;
+    case PROP_URI:
+      g_value_set_string (value, self->uri);
+      break;
+    case PROP_HOSTNAME:
+      g_value_set_string (value, self->hostname);
+      break;
+    case PROP_PORT:
+      g_value_set_uint (value, self->port);
+      break;
+    case PROP_STACK:
+      g_value_set_string (value, self->stack);
+      break;
+    case PROP_ADDRESS:
+      g_value_set_object (value, self->address);
+      break;
+    case PROP_PARENT:
+      g_value_set_object (value, self->parent);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+post_remote_set_property (GObject      *object,
+                          guint         prop_id,
+                          const GValue *value,
+                          GParamSpec   *pspec)
+{
+  PostRemote *self = POST_REMOTE (object);
+
+  switch (prop_id)
+    {
+    case PROP_URI:
+      self->uri = g_value_dup_string (value);
+      break;
+    case PROP_HOSTNAME:
+      self->hostname = g_value_dup_string (value);
+      break;
+    case PROP_PORT:
+      self->port = (guint16) g_value_get_uint (value);
+      break;
+    case PROP_STACK:
+      self->stack = g_value_dup_string (value);
+      break;
+    case PROP_ADDRESS:
+      self->address = g_value_dup_object (value);
+      break;
+    case PROP_PARENT:
+      self->parent = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+post_remote_class_init (PostRemoteClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = post_remote_constructed;
+  object_class->finalize = post_remote_finalize;
+  object_class->get_property = post_remote_get_property;
+  object_class->set_property = post_remote_set_property;
+
+  /**
+   * PostRemote:level: (getter get_level)
+   *
+   * How far the remote is resolved.
+   */
+  properties[PROP_LEVEL] =
+    g_param_spec_enum ("level", NULL, NULL,
+                       POST_TYPE_REMOTE_LEVEL, POST_REMOTE_LEVEL_NAME,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostRemote:uri: (getter get_uri)
+   *
+   * The identifier the remote was made from, at URI level; %NULL otherwise.
+   */
+  properties[PROP_URI] =
+    g_param_spec_string ("uri", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostRemote:hostname: (getter get_hostname)
+   *
+   * The host name (or IP literal) of the remote. Resolved remotes keep
+   * the name they were resolved from, for TLS server name indication.
+   */
+  properties[PROP_HOSTNAME] =
+    g_param_spec_string ("hostname", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostRemote:port: (getter get_port)
+   *
+   * The port.
+   */
+  properties[PROP_PORT] =
+    g_param_spec_uint ("port", NULL, NULL,
+                       0, G_MAXUINT16, 0,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostRemote:stack: (getter get_stack)
+   *
+   * The stack named by the URI scheme, or %NULL to let the library choose.
+   */
+  properties[PROP_STACK] =
+    g_param_spec_string ("stack", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostRemote:address: (getter get_address)
+   *
+   * The network address, at ADDRESS level; %NULL otherwise.
+   */
+  properties[PROP_ADDRESS] =
+    g_param_spec_object ("address", NULL, NULL,
+                         G_TYPE_SOCKET_ADDRESS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostRemote:parent: (getter get_parent)
+   *
+   * The remote this one was resolved from, if any.
+   */
+  properties[PROP_PARENT] =
+    g_param_spec_object ("parent", NULL, NULL,
+                         POST_TYPE_REMOTE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+post_remote_init (PostRemote *self)
+{
+}
+
+/* ---- construction -------------------------------------------------------- */
+
+/**
+ * post_remote_new_from_uri:
+ * @uri: an identifier: `tcp://127.0.0.1:7000`, `tls://example.com:443`,
+ *   `udp://[::1]:5353`, or `host:port` and `[v6%scope]:port` without a scheme
+ * @error: return location for an error
+ *
+ * Creates a remote at URI level. The scheme, if any, names the stack to
+ * use (`tcp`, `tls`, `udp`, `dtls`, `sctp` or `quic`); whether a plugin
+ * provides it is checked when a carrier is established.
+ *
+ * A URI with an unknown scheme, user information, a path, query or
+ * fragment, an empty host, or a missing or zero port fails with
+ * %POST_ERROR_INVALID_ARGUMENT.
+ *
+ * Returns: (transfer full): a new remote, or %NULL on error
+ */
+PostRemote *
+post_remote_new_from_uri (const char  *uri,
+                          GError     **error)
+{
+  g_autofree char *stack = NULL;
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+  g_autoptr(GError) local_error = NULL;
+  guint32 scope_id;
+  g_autoptr(GInetAddress) literal = NULL;
+
+  g_return_val_if_fail (uri != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!_post_endpoint_parse_uri (uri, FALSE, &stack, &host, &port, error))
+    return NULL;
+
+  /* Reject a scoped literal whose scope is unknown now, not at resolution */
+  literal = _post_inet_address_parse (host, &scope_id, &local_error);
+  if (local_error != NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "invalid URI ‘%s’: %s", uri, local_error->message);
+      return NULL;
+    }
+
+  return g_object_new (POST_TYPE_REMOTE,
+                       "uri", uri,
+                       "stack", stack,
+                       "hostname", host,
+                       "port", (guint) port,
+                       NULL);
+}
+
+/**
+ * post_remote_new:
+ * @hostname: a host name or an IP literal
+ * @port: the port
+ *
+ * Creates a remote at NAME level, or at ADDRESS level when @hostname is an
+ * IP literal. The library chooses the stack.
+ *
+ * Returns: (transfer full): a new remote
+ */
+PostRemote *
+post_remote_new (const char *hostname,
+                 guint16     port)
+{
+  g_return_val_if_fail (hostname != NULL && *hostname != '\0', NULL);
+
+  return g_object_new (POST_TYPE_REMOTE,
+                       "hostname", hostname,
+                       "port", (guint) port,
+                       NULL);
+}
+
+/**
+ * post_remote_new_for_address:
+ * @address: a network address with a port
+ *
+ * Creates a remote at ADDRESS level. The library chooses the stack.
+ *
+ * Returns: (transfer full): a new remote
+ */
+PostRemote *
+post_remote_new_for_address (GSocketAddress *address)
+{
+  g_return_val_if_fail (G_IS_SOCKET_ADDRESS (address), NULL);
+
+  return g_object_new (POST_TYPE_REMOTE,
+                       "address", address,
+                       NULL);
+}
+
+/* A remote one level below @parent. */
+static PostRemote *
+post_remote_new_child (PostRemote     *parent,
+                       const char     *hostname,
+                       GSocketAddress *address)
+{
+  return g_object_new (POST_TYPE_REMOTE,
+                       "hostname", hostname,
+                       "port", (guint) parent->port,
+                       "stack", parent->stack,
+                       "address", address,
+                       "parent", parent,
+                       NULL);
+}
+
+/* ---- accessors ----------------------------------------------------------- */
+
+/**
+ * post_remote_get_level:
+ * @self: a remote
+ *
+ * Returns: how far @self is resolved
+ */
+PostRemoteLevel
+post_remote_get_level (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), POST_REMOTE_LEVEL_URI);
+  return self->level;
+}
+
+/**
+ * post_remote_is_resolved:
+ * @self: a remote
+ *
+ * Returns: %TRUE if @self is at ADDRESS level
+ */
+gboolean
+post_remote_is_resolved (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), FALSE);
+  return self->level == POST_REMOTE_LEVEL_ADDRESS;
+}
+
+/**
+ * post_remote_get_uri:
+ * @self: a remote
+ *
+ * Returns: (nullable): the URI @self was made from, at URI level
+ */
+const char *
+post_remote_get_uri (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
+  return self->uri;
+}
+
+/**
+ * post_remote_get_hostname:
+ * @self: a remote
+ *
+ * Returns: (nullable): the host name or IP literal; resolved remotes keep
+ *   the name they came from; %NULL for a remote made from an address
+ */
+const char *
+post_remote_get_hostname (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
+  return self->hostname;
+}
+
+/**
+ * post_remote_get_port:
+ * @self: a remote
+ *
+ * Returns: the port
+ */
+guint16
+post_remote_get_port (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), 0);
+  return self->port;
+}
+
+/**
+ * post_remote_get_stack:
+ * @self: a remote
+ *
+ * Returns: (nullable): the stack named by the URI scheme, or %NULL when
+ *   the library chooses
+ */
+const char *
+post_remote_get_stack (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
+  return self->stack;
+}
+
+/**
+ * post_remote_get_address:
+ * @self: a remote
+ *
+ * Returns: (transfer none) (nullable): the network address, at ADDRESS level
+ */
+GSocketAddress *
+post_remote_get_address (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
+  return self->address;
+}
+
+/**
+ * post_remote_get_parent:
+ * @self: a remote
+ *
+ * Returns: (transfer none) (nullable): the remote @self was resolved from
+ */
+PostRemote *
+post_remote_get_parent (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
+  return self->parent;
+}
+
+/**
+ * post_remote_to_string:
+ * @self: a remote
+ *
+ * Returns the canonical form of @self: the stack (as a scheme, if any),
+ * the address (at ADDRESS level) or the lower-cased host name, and the
+ * port, such as `tcp://[::1]:7000` or `example.com:443`.
+ *
+ * Returns: (transfer full): the canonical text
+ */
+char *
+post_remote_to_string (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
+  return g_strdup (self->canonical);
+}
+
+/**
+ * post_remote_hash:
+ * @remote: (type PostRemote): a remote
+ *
+ * Hashes the canonical form, for `GHashTable`.
+ *
+ * Returns: the hash
+ */
+guint
+post_remote_hash (gconstpointer remote)
+{
+  g_return_val_if_fail (POST_IS_REMOTE ((gpointer) remote), 0);
+  return g_str_hash (((PostRemote *) remote)->canonical);
+}
+
+/**
+ * post_remote_equal:
+ * @a: (type PostRemote): a remote
+ * @b: (type PostRemote): another remote
+ *
+ * Compares the canonical forms: the same stack, host name or address and
+ * port are the same remote whatever the level.
+ *
+ * Returns: %TRUE if @a and @b are equal
+ */
+gboolean
+post_remote_equal (gconstpointer a,
+                   gconstpointer b)
+{
+  g_return_val_if_fail (POST_IS_REMOTE ((gpointer) a), FALSE);
+  g_return_val_if_fail (POST_IS_REMOTE ((gpointer) b), FALSE);
+
+  return strcmp (((PostRemote *) a)->canonical, ((PostRemote *) b)->canonical) == 0;
+}
+
+/* ---- resolution ---------------------------------------------------------- */
+
+/*
+ * One level of resolution (draft Figure 8):
+ *
+ *   URI     → one remote: NAME, or ADDRESS when the host is an IP literal
+ *   NAME    → one ADDRESS remote per address; IPv4 and IPv6 are looked up
+ *             concurrently (two GResolver lookups) and combined, IPv6
+ *             first; it fails only if both lookups fail
+ *   ADDRESS → itself
+ *
+ * Every remote returned keeps the port and stack hint of the one it came
+ * from, and remembers it as its parent.
+ */
+
+typedef struct {
+  PostRemote *remote;       /* (owned) */
+  GList *v6;                /* (owned) (element-type GInetAddress) */
+  GList *v4;                /* (owned) (element-type GInetAddress) */
+  GError *v6_error;         /* (owned) (nullable) */
+  GError *v4_error;         /* (owned) (nullable) */
+  guint pending;
+} ResolveData;
+
+static void
+resolve_data_free (ResolveData *data)
+{
+  g_clear_object (&data->remote);
+  g_resolver_free_addresses (data->v6);
+  g_resolver_free_addresses (data->v4);
+  g_clear_error (&data->v6_error);
+  g_clear_error (&data->v4_error);
+  g_free (data);
+}
+
+static GPtrArray *
+new_remote_array (void)
+{
+  return g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+static void
+append_addresses (GPtrArray  *result,
+                  PostRemote *parent,
+                  GList      *addresses)
+{
+  for (GList *l = addresses; l != NULL; l = l->next)
+    {
+      g_autoptr(GSocketAddress) address = g_inet_socket_address_new (l->data, parent->port);
+      g_autoptr(PostRemote) child = post_remote_new_child (parent, parent->hostname, address);
+      gboolean seen = FALSE;
+
+      for (guint i = 0; i < result->len && !seen; i++)
+        seen = post_remote_equal (result->pdata[i], child);
+
+      if (!seen)
+        g_ptr_array_add (result, g_steal_pointer (&child));
+    }
+}
+
+static void
+lookup_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data,
+           gboolean      v6)
+{
+  g_autoptr(GTask) task = user_data;
+  ResolveData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  GList *addresses;
+  g_autoptr(GPtrArray) remotes = NULL;
+
+  addresses = g_resolver_lookup_by_name_with_flags_finish (G_RESOLVER (source), result, &error);
+  if (v6)
+    {
+      data->v6 = addresses;
+      data->v6_error = error;
+    }
+  else
+    {
+      data->v4 = addresses;
+      data->v4_error = error;
+    }
+
+  if (--data->pending > 0)
+    return;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (data->v6 == NULL && data->v4 == NULL)
+    {
+      GError *cause = data->v4_error != NULL ? data->v4_error : data->v6_error;
+
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_RESOLVE,
+                               "could not resolve ‘%s’: %s",
+                               data->remote->hostname,
+                               cause != NULL ? cause->message : "no addresses");
+      return;
+    }
+
+  remotes = new_remote_array ();
+  append_addresses (remotes, data->remote, data->v6);
+  append_addresses (remotes, data->remote, data->v4);
+  g_task_return_pointer (task, g_steal_pointer (&remotes), (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+lookup_v6_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  lookup_cb (source, result, user_data, TRUE);
+}
+
+static void
+lookup_v4_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  lookup_cb (source, result, user_data, FALSE);
+}
+
+/**
+ * post_remote_resolve_async:
+ * @self: a remote
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called when done
+ * @user_data: data for @callback
+ *
+ * Resolves @self one level down (draft Figure 8): a URI gives one remote
+ * at NAME level (or ADDRESS level for an IP literal); a name gives one
+ * remote per address, looking up IPv6 and IPv4 at once and failing only
+ * if both fail; an address gives itself. Each new remote keeps the port
+ * and stack hint of @self and has @self as its parent.
+ */
+void
+post_remote_resolve_async (PostRemote          *self,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GResolver) resolver = NULL;
+  ResolveData *data;
+
+  g_return_if_fail (POST_IS_REMOTE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_remote_resolve_async);
+  g_task_set_name (task, "[libpost] post_remote_resolve_async");
+
+  if (self->level == POST_REMOTE_LEVEL_ADDRESS)
+    {
+      GPtrArray *remotes = new_remote_array ();
+
+      g_ptr_array_add (remotes, g_object_ref (self));
+      g_task_return_pointer (task, remotes, (GDestroyNotify) g_ptr_array_unref);
+      return;
+    }
+
+  if (self->level == POST_REMOTE_LEVEL_URI)
+    {
+      GPtrArray *remotes;
+
+      if (self->hostname == NULL)
+        {
+          g_task_return_new_error (task, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                                   "invalid URI ‘%s’", self->uri);
+          return;
+        }
+
+      /* An IP literal becomes an ADDRESS remote in constructed() */
+      remotes = new_remote_array ();
+      g_ptr_array_add (remotes, post_remote_new_child (self, self->hostname, NULL));
+      g_task_return_pointer (task, remotes, (GDestroyNotify) g_ptr_array_unref);
+      return;
+    }
+
+  data = g_new0 (ResolveData, 1);
+  data->remote = g_object_ref (self);
+  data->pending = 2;
+  g_task_set_task_data (task, data, (GDestroyNotify) resolve_data_free);
+
+  resolver = g_resolver_get_default ();
+  g_resolver_lookup_by_name_with_flags_async (resolver, self->hostname,
+                                              G_RESOLVER_NAME_LOOKUP_FLAGS_IPV6_ONLY,
+                                              cancellable, lookup_v6_cb,
+                                              g_object_ref (task));
+  g_resolver_lookup_by_name_with_flags_async (resolver, self->hostname,
+                                              G_RESOLVER_NAME_LOOKUP_FLAGS_IPV4_ONLY,
+                                              cancellable, lookup_v4_cb,
+                                              g_object_ref (task));
+}
+
+/**
+ * post_remote_resolve_finish:
+ * @self: a remote
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@Post.Remote.resolve_async]. A name that resolves to
+ * nothing fails with %POST_ERROR_RESOLVE, naming the host.
+ *
+ * Returns: (transfer full) (element-type PostRemote): the remotes one
+ *   level down, or %NULL on error
+ */
+GPtrArray *
+post_remote_resolve_finish (PostRemote    *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == post_remote_resolve_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/*
+ * Full resolution walks the tree of Figure 8 depth first, one level at a
+ * time with post_remote_resolve_async(), collecting the ADDRESS leaves;
+ * a branch that fails is skipped as long as another gives addresses.  The
+ * leaves are then ordered as RFC 8305 section 4 asks: IPv6 first, then
+ * alternating families, each family keeping its own order.
+ */
+
+typedef struct {
+  GQueue pending;        /* (owned) (element-type PostRemote): still to resolve */
+  GPtrArray *addresses;  /* (owned) (element-type PostRemote) */
+  GError *error;         /* (owned) (nullable): the first failure */
+} ResolveFullyData;
+
+static void
+resolve_fully_data_free (ResolveFullyData *data)
+{
+  g_queue_clear_full (&data->pending, g_object_unref);
+  g_clear_pointer (&data->addresses, g_ptr_array_unref);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static GSocketFamily
+remote_family (PostRemote *remote)
+{
+  if (remote->address == NULL)
+    return G_SOCKET_FAMILY_INVALID;
+  return g_socket_address_get_family (remote->address);
+}
+
+static GPtrArray *
+interleave_families (GPtrArray *remotes)
+{
+  GPtrArray *result = new_remote_array ();
+  g_autoptr(GPtrArray) v6 = g_ptr_array_new ();
+  g_autoptr(GPtrArray) v4 = g_ptr_array_new ();
+  g_autoptr(GPtrArray) other = g_ptr_array_new ();
+  guint i6 = 0, i4 = 0;
+
+  for (guint i = 0; i < remotes->len; i++)
+    {
+      PostRemote *remote = remotes->pdata[i];
+
+      switch (remote_family (remote))
+        {
+        case G_SOCKET_FAMILY_IPV6:
+          g_ptr_array_add (v6, remote);
+          break;
+        case G_SOCKET_FAMILY_IPV4:
+          g_ptr_array_add (v4, remote);
+          break;
+        default:
+          g_ptr_array_add (other, remote);
+          break;
+        }
+    }
+
+  while (i6 < v6->len || i4 < v4->len)
+    {
+      if (i6 < v6->len)
+        g_ptr_array_add (result, g_object_ref (v6->pdata[i6++]));
+      if (i4 < v4->len)
+        g_ptr_array_add (result, g_object_ref (v4->pdata[i4++]));
+    }
+  for (guint i = 0; i < other->len; i++)
+    g_ptr_array_add (result, g_object_ref (other->pdata[i]));
+
+  return result;
+}
+
+static void resolve_fully_next (GTask *task);
+
+static void
+resolve_fully_step_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ResolveFullyData *data = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) children = NULL;
+  g_autoptr(GError) error = NULL;
+
+  children = post_remote_resolve_finish (POST_REMOTE (source), result, &error);
+  if (children == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      if (data->error == NULL)
+        data->error = g_steal_pointer (&error);
+    }
+  else
+    {
+      /* Depth first, in order: push the children at the queue's head */
+      for (guint i = children->len; i > 0; i--)
+        {
+          PostRemote *child = children->pdata[i - 1];
+
+          if (child->level == POST_REMOTE_LEVEL_ADDRESS)
+            continue;
+          g_queue_push_head (&data->pending, g_object_ref (child));
+        }
+      for (guint i = 0; i < children->len; i++)
+        {
+          PostRemote *child = children->pdata[i];
+
+          if (child->level == POST_REMOTE_LEVEL_ADDRESS)
+            g_ptr_array_add (data->addresses, g_object_ref (child));
+        }
+    }
+
+  resolve_fully_next (task);
+}
+
+static void
+resolve_fully_next (GTask *task)
+{
+  ResolveFullyData *data = g_task_get_task_data (task);
+  g_autoptr(PostRemote) next = g_queue_pop_head (&data->pending);
+
+  if (next != NULL)
+    {
+      post_remote_resolve_async (next, g_task_get_cancellable (task),
+                                 resolve_fully_step_cb, g_object_ref (task));
+      return;
+    }
+
+  if (data->addresses->len == 0)
+    {
+      if (data->error != NULL)
+        g_task_return_error (task, g_steal_pointer (&data->error));
+      else
+        g_task_return_new_error (task, POST_ERROR, POST_ERROR_RESOLVE,
+                                 "‘%s’ resolved to no addresses",
+                                 POST_REMOTE (g_task_get_source_object (task))->canonical);
+      return;
+    }
+
+  g_task_return_pointer (task, interleave_families (data->addresses),
+                         (GDestroyNotify) g_ptr_array_unref);
+}
+
+/**
+ * post_remote_resolve_fully_async:
+ * @self: a remote
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called when done
+ * @user_data: data for @callback
+ *
+ * Resolves @self down to ADDRESS level, level by level as
+ * [method@Post.Remote.resolve_async] does. The addresses come ordered for
+ * racing as RFC 8305 asks: IPv6 first, then alternating families.
+ */
+void
+post_remote_resolve_fully_async (PostRemote          *self,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ResolveFullyData *data;
+
+  g_return_if_fail (POST_IS_REMOTE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_remote_resolve_fully_async);
+  g_task_set_name (task, "[libpost] post_remote_resolve_fully_async");
+
+  data = g_new0 (ResolveFullyData, 1);
+  g_queue_init (&data->pending);
+  data->addresses = new_remote_array ();
+  g_task_set_task_data (task, data, (GDestroyNotify) resolve_fully_data_free);
+
+  if (self->level == POST_REMOTE_LEVEL_ADDRESS)
+    g_ptr_array_add (data->addresses, g_object_ref (self));
+  else
+    g_queue_push_tail (&data->pending, g_object_ref (self));
+
+  resolve_fully_next (task);
+}
+
+/**
+ * post_remote_resolve_fully_finish:
+ * @self: a remote
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@Post.Remote.resolve_fully_async].
+ *
+ * Returns: (transfer full) (element-type PostRemote): remotes at ADDRESS
+ *   level, in the order to try them, or %NULL on error
+ */
+GPtrArray *
+post_remote_resolve_fully_finish (PostRemote    *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == post_remote_resolve_fully_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -1,0 +1,488 @@
+/* post-stack.c: PostStack, a protocol stack a plugin provides
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "post-private.h"
+
+/**
+ * PostStack:
+ *
+ * A protocol stack a plugin provides, such as `tcp` or `tls`: its name,
+ * what it can do ([flags@Post.StackCapabilities]), a [enum@Post.Rank]
+ * that breaks ties between stacks that fit a configuration equally, and
+ * the [class@Post.Psi] subclass that implements it.
+ *
+ * Plugins create stacks with [ctor@Post.Stack.new] and register them with
+ * [method@Post.Registry.add_stack]. The registry records the plugin's
+ * name and applies `POST_STACK_RANK` overrides to the rank.
+ */
+struct _PostStack
+{
+  GObject parent_instance;
+
+  char *name;                        /* (owned) */
+  char *description;                 /* (owned) (nullable) */
+  GType psi_type;
+  PostStackCapabilities capabilities;
+  guint rank;
+  char *plugin_name;                 /* (owned) (nullable) */
+  gsize max_message_size;            /* 0 for no limit */
+  guint16 default_port;
+};
+
+G_DEFINE_FINAL_TYPE (PostStack, post_stack, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_DESCRIPTION,
+  PROP_PSI_TYPE,
+  PROP_CAPABILITIES,
+  PROP_RANK,
+  PROP_PLUGIN_NAME,
+  PROP_MAX_MESSAGE_SIZE,
+  PROP_DEFAULT_PORT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+post_stack_finalize (GObject *object)
+{
+  PostStack *self = POST_STACK (object);
+
+  g_clear_pointer (&self->name, g_free);
+  g_clear_pointer (&self->description, g_free);
+  g_clear_pointer (&self->plugin_name, g_free);
+
+  G_OBJECT_CLASS (post_stack_parent_class)->finalize (object);
+}
+
+static void
+post_stack_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  PostStack *self = POST_STACK (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      g_value_set_string (value, self->name);
+      break;
+    case PROP_DESCRIPTION:
+      g_value_set_string (value, self->description);
+      break;
+    case PROP_PSI_TYPE:
+      g_value_set_gtype (value, self->psi_type);
+      break;
+    case PROP_CAPABILITIES:
+      g_value_set_flags (value, self->capabilities);
+      break;
+    case PROP_RANK:
+      g_value_set_uint (value, self->rank);
+      break;
+    case PROP_PLUGIN_NAME:
+      g_value_set_string (value, self->plugin_name);
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint64 (value, self->max_message_size);
+      break;
+    case PROP_DEFAULT_PORT:
+      g_value_set_uint (value, self->default_port);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+post_stack_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  PostStack *self = POST_STACK (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      self->name = g_value_dup_string (value);
+      break;
+    case PROP_DESCRIPTION:
+      self->description = g_value_dup_string (value);
+      break;
+    case PROP_PSI_TYPE:
+      self->psi_type = g_value_get_gtype (value);
+      break;
+    case PROP_CAPABILITIES:
+      self->capabilities = g_value_get_flags (value);
+      break;
+    case PROP_RANK:
+      self->rank = g_value_get_uint (value);
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      post_stack_set_max_message_size (self, g_value_get_uint64 (value));
+      break;
+    case PROP_DEFAULT_PORT:
+      post_stack_set_default_port (self, (guint16) g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+post_stack_class_init (PostStackClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = post_stack_finalize;
+  object_class->get_property = post_stack_get_property;
+  object_class->set_property = post_stack_set_property;
+
+  /**
+   * PostStack:name: (getter get_name)
+   *
+   * The stack's name, which is also its URI scheme: `tcp`, `tls`, `udp`…
+   */
+  properties[PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostStack:description: (getter get_description)
+   *
+   * One line saying what the stack is.
+   */
+  properties[PROP_DESCRIPTION] =
+    g_param_spec_string ("description", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostStack:psi-type: (getter get_psi_type)
+   *
+   * The [class@Post.Psi] subclass that implements the stack.
+   */
+  properties[PROP_PSI_TYPE] =
+    g_param_spec_gtype ("psi-type", NULL, NULL,
+                        POST_TYPE_PSI,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostStack:capabilities: (getter get_capabilities)
+   *
+   * What the stack itself provides.
+   */
+  properties[PROP_CAPABILITIES] =
+    g_param_spec_flags ("capabilities", NULL, NULL,
+                        POST_TYPE_STACK_CAPABILITIES, POST_STACK_CAP_NONE,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostStack:rank: (getter get_rank)
+   *
+   * Breaks ties between stacks that fit a configuration equally; see
+   * [enum@Post.Rank]. `POST_STACK_RANK` in the environment overrides it
+   * when the stack is registered.
+   */
+  properties[PROP_RANK] =
+    g_param_spec_uint ("rank", NULL, NULL,
+                       0, G_MAXUINT, POST_RANK_NONE,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostStack:plugin-name: (getter get_plugin_name)
+   *
+   * The name of the plugin that registered the stack, if any.
+   */
+  properties[PROP_PLUGIN_NAME] =
+    g_param_spec_string ("plugin-name", NULL, NULL,
+                         NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostStack:max-message-size: (getter get_max_message_size) (setter set_max_message_size)
+   *
+   * The largest message the stack carries, in bytes; 0 for no limit.
+   */
+  properties[PROP_MAX_MESSAGE_SIZE] =
+    g_param_spec_uint64 ("max-message-size", NULL, NULL,
+                         0, G_MAXSIZE, 0,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostStack:default-port: (getter get_default_port) (setter set_default_port)
+   *
+   * The port a remote without one uses with this stack; 0 for none.
+   */
+  properties[PROP_DEFAULT_PORT] =
+    g_param_spec_uint ("default-port", NULL, NULL,
+                       0, G_MAXUINT16, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+post_stack_init (PostStack *self)
+{
+}
+
+/**
+ * post_stack_new:
+ * @name: the stack's name, also its URI scheme, such as `tcp`
+ * @description: (nullable): one line saying what it is
+ * @psi_type: the [class@Post.Psi] subclass implementing it
+ * @capabilities: what the stack provides by itself
+ * @rank: a [enum@Post.Rank] or any value between
+ *
+ * Creates a stack description for a plugin to register.
+ *
+ * Returns: (transfer full): a new stack
+ */
+PostStack *
+post_stack_new (const char            *name,
+                const char            *description,
+                GType                  psi_type,
+                PostStackCapabilities  capabilities,
+                guint                  rank)
+{
+  g_return_val_if_fail (name != NULL && *name != '\0', NULL);
+  g_return_val_if_fail (g_type_is_a (psi_type, POST_TYPE_PSI), NULL);
+
+  return g_object_new (POST_TYPE_STACK,
+                       "name", name,
+                       "description", description,
+                       "psi-type", psi_type,
+                       "capabilities", capabilities,
+                       "rank", rank,
+                       NULL);
+}
+
+/**
+ * post_stack_get_name:
+ * @self: a stack
+ *
+ * Returns: the stack's name
+ */
+const char *
+post_stack_get_name (PostStack *self)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), NULL);
+  return self->name;
+}
+
+/**
+ * post_stack_get_description:
+ * @self: a stack
+ *
+ * Returns: (nullable): one line saying what the stack is
+ */
+const char *
+post_stack_get_description (PostStack *self)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), NULL);
+  return self->description;
+}
+
+/**
+ * post_stack_get_capabilities:
+ * @self: a stack
+ *
+ * Returns: what the stack provides by itself; a carrier adds what the
+ *   core provides on top (see [method@Post.Carrier.get_capabilities])
+ */
+PostStackCapabilities
+post_stack_get_capabilities (PostStack *self)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), POST_STACK_CAP_NONE);
+  return self->capabilities;
+}
+
+/**
+ * post_stack_has_capabilities:
+ * @self: a stack
+ * @capabilities: the capabilities to check
+ *
+ * Returns: %TRUE if the stack provides every one of @capabilities
+ */
+gboolean
+post_stack_has_capabilities (PostStack             *self,
+                             PostStackCapabilities  capabilities)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), FALSE);
+  return (self->capabilities & capabilities) == capabilities;
+}
+
+/**
+ * post_stack_get_rank:
+ * @self: a stack
+ *
+ * Returns: the rank, after any `POST_STACK_RANK` override
+ */
+guint
+post_stack_get_rank (PostStack *self)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), POST_RANK_NONE);
+  return self->rank;
+}
+
+void
+_post_stack_set_rank (PostStack *self,
+                      guint      rank)
+{
+  g_return_if_fail (POST_IS_STACK (self));
+
+  if (self->rank == rank)
+    return;
+
+  self->rank = rank;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RANK]);
+}
+
+/**
+ * post_stack_get_psi_type:
+ * @self: a stack
+ *
+ * Returns: the [class@Post.Psi] subclass implementing the stack
+ */
+GType
+post_stack_get_psi_type (PostStack *self)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), G_TYPE_INVALID);
+  return self->psi_type;
+}
+
+/**
+ * post_stack_get_plugin_name:
+ * @self: a stack
+ *
+ * Returns: (nullable): the name of the plugin that registered the stack
+ */
+const char *
+post_stack_get_plugin_name (PostStack *self)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), NULL);
+  return self->plugin_name;
+}
+
+void
+_post_stack_set_plugin_name (PostStack  *self,
+                             const char *plugin_name)
+{
+  g_return_if_fail (POST_IS_STACK (self));
+
+  if (g_strcmp0 (self->plugin_name, plugin_name) == 0)
+    return;
+
+  g_free (self->plugin_name);
+  self->plugin_name = g_strdup (plugin_name);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PLUGIN_NAME]);
+}
+
+/**
+ * post_stack_get_max_message_size:
+ * @self: a stack
+ *
+ * Returns: the largest message the stack carries, 0 for no limit
+ */
+gsize
+post_stack_get_max_message_size (PostStack *self)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), 0);
+  return self->max_message_size;
+}
+
+/**
+ * post_stack_set_max_message_size:
+ * @self: a stack
+ * @size: the largest message, 0 for no limit
+ *
+ * For plugins: sets the largest message the stack carries.
+ */
+void
+post_stack_set_max_message_size (PostStack *self,
+                                 gsize      size)
+{
+  g_return_if_fail (POST_IS_STACK (self));
+
+  if (self->max_message_size == size)
+    return;
+
+  self->max_message_size = size;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
+}
+
+/**
+ * post_stack_get_default_port:
+ * @self: a stack
+ *
+ * Returns: the stack's default port, 0 for none
+ */
+guint16
+post_stack_get_default_port (PostStack *self)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), 0);
+  return self->default_port;
+}
+
+/**
+ * post_stack_set_default_port:
+ * @self: a stack
+ * @port: the default port, 0 for none
+ *
+ * For plugins: sets the stack's default port.
+ */
+void
+post_stack_set_default_port (PostStack *self,
+                             guint16    port)
+{
+  g_return_if_fail (POST_IS_STACK (self));
+
+  if (self->default_port == port)
+    return;
+
+  self->default_port = port;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEFAULT_PORT]);
+}
+
+/**
+ * post_stack_create_psi:
+ * @self: a stack
+ * @configuration: (nullable): the configuration the instance follows;
+ *   %NULL for the defaults
+ *
+ * Creates an unconnected instance of the stack. It belongs to the main
+ * context that is thread-default now.
+ *
+ * Returns: (transfer full): a new protocol stack instance
+ */
+PostPsi *
+post_stack_create_psi (PostStack         *self,
+                       PostConfiguration *configuration)
+{
+  g_autoptr(PostConfiguration) defaults = NULL;
+
+  g_return_val_if_fail (POST_IS_STACK (self), NULL);
+  g_return_val_if_fail (configuration == NULL || POST_IS_CONFIGURATION (configuration), NULL);
+
+  if (configuration == NULL)
+    {
+      defaults = post_configuration_new ();
+      post_configuration_freeze (defaults);
+      configuration = defaults;
+    }
+
+  return g_object_new (self->psi_type,
+                       "stack", self,
+                       "configuration", configuration,
+                       NULL);
+}

@@ -1,0 +1,1647 @@
+/* post-transient.c: PostTransient, the data engine of one carrier over one PSI
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "post-private.h"
+
+/**
+ * PostTransient:
+ *
+ * The binding between a [class@Post.Carrier] and the protocol stack
+ * instance that serves it (draft section 2.7), holding the ephemeral state
+ * of the transport: what is queued to send, what was read and not yet
+ * delivered, the framer's parsing state and the paths in use.
+ *
+ * Applications do not need transients; they are exposed through
+ * post_carrier_get_transients() for logging and debugging.
+ */
+
+/*
+ * How the engine works
+ * ====================
+ *
+ * Sending.  post_carrier_send*() put a SendItem on a queue per niceness
+ * (levels[], ascending).  On byte streams the item's framing header is made
+ * when it is queued.  Small messages without events (post_carrier_send_bytes)
+ * are copied, framed, into a shared "coalesced" buffer item so that a burst
+ * of them costs one memcpy each and one write for many.  Writing happens:
+ * at once for an immediate message; otherwise from an idle source (so a
+ * burst queued in one main-loop iteration is coalesced), and whenever the
+ * PSI reports G_IO_OUT after a short write.  A write gathers up to
+ * MAX_VECTORS items into one vectored write.  pick_next() takes the most
+ * important eligible item: an item whose lifetime passed is dropped
+ * (expired), an item whose antecedents are not yet sent waits, and while a
+ * partial message is open only its own parts may go (framing cannot
+ * interleave).  An item partly written stays `current` until done.  When
+ * an item is fully written its message is sent; on stacks that report
+ * acknowledgements it then waits in `unacked` for the PSI's acked offset to
+ * pass its end (polled by a timer while anything waits).
+ *
+ * Receiving is a pull.  The carrier knows the demand (a pending receive,
+ * complete or partial, or a ready function); pump_receive() alternates:
+ * deliver what the assembly buffer allows for the demand, decode more input
+ * into it, read more from the PSI.  It reads only while there is demand, or
+ * while what is buffered stays under READ_AHEAD: an application that stops
+ * receiving leaves bytes in the kernel, so the peer's TCP window closes.
+ * A message larger than recv-msg-max-len is handed out in parts even to a
+ * complete receive (post_message_is_complete() tells).
+ */
+
+#define MAX_VECTORS       512
+#define MAX_BATCH_BYTES   (1024 * 1024)
+#define COALESCE_MAX      (64 * 1024)
+#define COALESCE_LIMIT    1024           /* messages up to this size are copied */
+#define READ_AHEAD        (64 * 1024)
+#define READ_CHUNK        (64 * 1024)
+#define ACK_POLL_MS       5
+#define CLOSE_LINGER_MS   2000
+
+typedef struct
+{
+  guint64         seq;          /* enqueue order */
+  PostMessage    *message;      /* (owned) (nullable) */
+  GTask          *task;         /* (owned) (nullable) */
+  GBytes         *payload;      /* (owned) (nullable) */
+  GByteArray     *coalesced;    /* (owned) (nullable) pre-framed anonymous messages */
+  GSocketAddress *destination;  /* (owned) (nullable) message stacks */
+  guint8          header[16];
+  guint           header_len;
+  GByteArray     *trailer;      /* (owned) (nullable) */
+  gsize           written;
+  gsize           total;
+  guint           niceness;
+  gint64          deadline;
+  guint           end_of_message : 1;
+  guint           shutdown_after : 1;
+  guint           in_partial : 1;   /* part of a message sent in parts */
+} SendItem;
+
+typedef struct
+{
+  guint  niceness;
+  GQueue items;
+} SendLevel;
+
+typedef struct
+{
+  PostMessage *message;  /* (owned) */
+  guint64      end;      /* stream offset of the message's last byte */
+} Unacked;
+
+struct _PostTransient
+{
+  GObject            parent_instance;
+
+  PostCarrier       *carrier;        /* (unowned) the carrier owns us */
+  PostPsi           *psi;            /* (owned) (nullable) until attached */
+  PostPath          *path;           /* (owned) (nullable) */
+  PostConfiguration *configuration;  /* (owned) */
+  PostFramer        *framer;         /* (owned) (nullable): byte streams in AUTO framing */
+  GMainContext      *context;        /* (owned) */
+  PostStackCapabilities caps;
+  gboolean           byte_stream;
+  gboolean           stream_mode;
+  gsize              send_queue_limit;
+  gsize              recv_max;
+
+  /* sending */
+  GPtrArray         *levels;         /* (owned) (element-type SendLevel) ascending niceness */
+  SendItem          *current;        /* (owned) (nullable) partly written */
+  PostMessage       *open_partial;   /* (unowned) a message sent in parts, not ended */
+  gsize              queued_bytes;
+  guint64            next_seq;
+  guint64            next_message_seq;
+  guint64            total_written;
+  GQueue             unacked;        /* (element-type Unacked) */
+  GQueue             flushes;        /* (element-type GTask) task data: target seq */
+  GSource           *write_idle;     /* (owned) (nullable) */
+  GSource           *ack_timer;      /* (owned) (nullable) */
+  GSource           *expiry_timer;   /* (owned) (nullable) */
+  gint64             expiry_deadline;
+  gboolean           want_write;
+  gboolean           send_shut;      /* our FIN was sent */
+
+  /* receiving */
+  GByteArray        *inbuf;          /* (owned) raw input */
+  gsize              inbuf_start;
+  GByteArray        *assembly;       /* (owned) payload of the current message */
+  PostMessage       *handle;         /* (owned) (nullable) handle of a message delivered in parts */
+  GSocketAddress    *assembly_from;  /* (owned) (nullable) */
+  guint64            recv_seq;
+  gboolean           assembly_started;
+  gboolean           assembly_end;
+  gboolean           input_eof;      /* the PSI reported the end of input */
+  gboolean           input_done;     /* ... and all of it was decoded */
+  gboolean           want_read;
+
+  /* closing */
+  gboolean           closing;
+  gboolean           ended;
+  GSource           *linger_timer;   /* (owned) (nullable) */
+  gulong             ready_id;
+  gulong             path_id;
+
+  guint64            bytes_sent;
+  guint64            bytes_received;
+};
+
+G_DEFINE_FINAL_TYPE (PostTransient, post_transient, G_TYPE_OBJECT)
+
+static void write_some (PostTransient *self);
+static void update_interest (PostTransient *self);
+static void end_transient (PostTransient *self, const GError *error, gboolean peer_closed);
+
+/* ------------------------------------------------------------------------ */
+
+static void
+send_item_free (SendItem *item)
+{
+  g_clear_object (&item->message);
+  g_clear_object (&item->task);
+  g_clear_pointer (&item->payload, g_bytes_unref);
+  g_clear_pointer (&item->coalesced, g_byte_array_unref);
+  g_clear_object (&item->destination);
+  g_clear_pointer (&item->trailer, g_byte_array_unref);
+  g_free (item);
+}
+
+static void
+send_level_free (gpointer data)
+{
+  SendLevel *level = data;
+
+  g_queue_clear_full (&level->items, (GDestroyNotify) send_item_free);
+  g_free (level);
+}
+
+static void
+destroy_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static void
+post_transient_dispose (GObject *object)
+{
+  PostTransient *self = POST_TRANSIENT (object);
+
+  destroy_source (&self->write_idle);
+  destroy_source (&self->ack_timer);
+  destroy_source (&self->expiry_timer);
+  destroy_source (&self->linger_timer);
+  if (self->psi != NULL)
+    {
+      g_clear_signal_handler (&self->ready_id, self->psi);
+      g_clear_signal_handler (&self->path_id, self->psi);
+      post_psi_close (self->psi, TRUE);
+    }
+
+  G_OBJECT_CLASS (post_transient_parent_class)->dispose (object);
+}
+
+static void
+post_transient_finalize (GObject *object)
+{
+  PostTransient *self = POST_TRANSIENT (object);
+  Unacked *u;
+  GTask *task;
+
+  g_clear_pointer (&self->levels, g_ptr_array_unref);
+  g_clear_pointer (&self->current, send_item_free);
+  while ((u = g_queue_pop_head (&self->unacked)) != NULL)
+    {
+      g_object_unref (u->message);
+      g_free (u);
+    }
+  while ((task = g_queue_pop_head (&self->flushes)) != NULL)
+    g_object_unref (task);
+  g_clear_pointer (&self->inbuf, g_byte_array_unref);
+  g_clear_pointer (&self->assembly, g_byte_array_unref);
+  g_clear_object (&self->handle);
+  g_clear_object (&self->assembly_from);
+  g_clear_object (&self->psi);
+  g_clear_object (&self->path);
+  g_clear_object (&self->framer);
+  g_clear_object (&self->configuration);
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (post_transient_parent_class)->finalize (object);
+}
+
+static void
+post_transient_class_init (PostTransientClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = post_transient_dispose;
+  object_class->finalize = post_transient_finalize;
+}
+
+static void
+post_transient_init (PostTransient *self)
+{
+  self->levels = g_ptr_array_new_with_free_func (send_level_free);
+  self->inbuf = g_byte_array_sized_new (READ_CHUNK);
+  self->assembly = g_byte_array_new ();
+  g_queue_init (&self->unacked);
+  g_queue_init (&self->flushes);
+  self->context = g_main_context_ref_thread_default ();
+  self->next_message_seq = 1;
+}
+
+PostTransient *
+_post_transient_new_pending (PostCarrier       *carrier,
+                             PostConfiguration *configuration)
+{
+  PostTransient *self = g_object_new (POST_TYPE_TRANSIENT, NULL);
+
+  self->carrier = carrier;
+  self->configuration = g_object_ref (configuration);
+  self->stream_mode = post_configuration_get_framing (configuration) == POST_FRAMING_STREAM;
+  self->send_queue_limit = post_configuration_get_send_queue_limit (configuration);
+  self->recv_max = post_configuration_get_recv_msg_max_len (configuration);
+  /* Until attached we do not know the stack; frame as a byte stream would,
+   * and re-frame on attach if it turns out to carry messages. */
+  self->byte_stream = TRUE;
+  return self;
+}
+
+gboolean
+_post_transient_is_attached (PostTransient *self)
+{
+  return self->psi != NULL;
+}
+
+PostStackCapabilities
+_post_transient_get_capabilities (PostTransient *self)
+{
+  return self->caps;
+}
+
+/* ---- send queue ---------------------------------------------------------- */
+
+static SendLevel *
+get_level (PostTransient *self,
+           guint          niceness)
+{
+  guint i;
+  SendLevel *level;
+
+  for (i = 0; i < self->levels->len; i++)
+    {
+      level = self->levels->pdata[i];
+      if (level->niceness == niceness)
+        return level;
+      if (level->niceness > niceness)
+        break;
+    }
+  level = g_new0 (SendLevel, 1);
+  level->niceness = niceness;
+  g_queue_init (&level->items);
+  g_ptr_array_insert (self->levels, i, level);
+  return level;
+}
+
+static gboolean
+frame_item (PostTransient  *self,
+            SendItem       *item,
+            GError        **error)
+{
+  g_autoptr(GByteArray) header = NULL;
+  g_autoptr(GByteArray) trailer = NULL;
+  gsize length = item->payload ? g_bytes_get_size (item->payload) : 0;
+
+  item->header_len = 0;
+  g_clear_pointer (&item->trailer, g_byte_array_unref);
+  item->total = length;
+  if (!self->byte_stream || self->framer == NULL)
+    return TRUE;
+
+  header = g_byte_array_sized_new (sizeof item->header);
+  trailer = g_byte_array_new ();
+  if (!post_framer_encode (self->framer, item->message, length, item->end_of_message,
+                           header, trailer, error))
+    return FALSE;
+  if (header->len > sizeof item->header)
+    {
+      /* Unusually large header: keep it in front of the payload. */
+      g_autoptr(GByteArray) joined = g_byte_array_sized_new (header->len + length);
+
+      g_byte_array_append (joined, header->data, header->len);
+      if (length > 0)
+        g_byte_array_append (joined, g_bytes_get_data (item->payload, NULL), length);
+      g_bytes_unref (item->payload);
+      item->payload = g_byte_array_free_to_bytes (g_steal_pointer (&joined));
+    }
+  else
+    {
+      memcpy (item->header, header->data, header->len);
+      item->header_len = header->len;
+    }
+  if (trailer->len > 0)
+    item->trailer = g_steal_pointer (&trailer);
+  item->total = item->header_len + g_bytes_get_size (item->payload)
+                + (item->trailer ? item->trailer->len : 0);
+  return TRUE;
+}
+
+static void
+arm_expiry_timer (PostTransient *self,
+                  gint64         deadline);
+
+static void
+schedule_write (PostTransient *self);
+
+static gboolean
+write_idle_cb (gpointer data)
+{
+  PostTransient *self = data;
+
+  g_clear_pointer (&self->write_idle, g_source_unref);
+  g_object_ref (self);
+  write_some (self);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_write (PostTransient *self)
+{
+  if (self->write_idle != NULL || self->psi == NULL || self->want_write)
+    return;
+  self->write_idle = g_idle_source_new ();
+  g_source_set_priority (self->write_idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->write_idle, write_idle_cb, self, NULL);
+  g_source_set_static_name (self->write_idle, "[libpost] coalesced write");
+  g_source_attach (self->write_idle, self->context);
+}
+
+static gboolean
+try_coalesce (PostTransient *self,
+              GBytes        *content)
+{
+  SendLevel *level;
+  SendItem *tail;
+  gsize size = g_bytes_get_size (content);
+  g_autoptr(GByteArray) header = NULL;
+  g_autoptr(GByteArray) trailer = NULL;
+
+  if (!self->byte_stream || self->framer == NULL || size > COALESCE_LIMIT
+      || self->open_partial != NULL)
+    return FALSE;
+
+  level = get_level (self, 0);
+  tail = g_queue_peek_tail (&level->items);
+  if (tail == NULL || tail->coalesced == NULL || tail->coalesced->len + size + 16 > COALESCE_MAX)
+    {
+      tail = g_new0 (SendItem, 1);
+      tail->seq = self->next_seq++;
+      tail->coalesced = g_byte_array_sized_new (MIN (COALESCE_MAX, 4096));
+      tail->end_of_message = TRUE;
+      g_queue_push_tail (&level->items, tail);
+    }
+  else
+    tail->seq = self->next_seq++;
+
+  header = g_byte_array_sized_new (16);
+  trailer = g_byte_array_new ();
+  if (!post_framer_encode (self->framer, NULL, size, TRUE, header, trailer, NULL))
+    return FALSE;
+  g_byte_array_append (tail->coalesced, header->data, header->len);
+  g_byte_array_append (tail->coalesced, g_bytes_get_data (content, NULL), size);
+  if (trailer->len > 0)
+    g_byte_array_append (tail->coalesced, trailer->data, trailer->len);
+  tail->total = tail->coalesced->len;
+  self->queued_bytes += header->len + size + trailer->len;
+  return TRUE;
+}
+
+gboolean
+_post_transient_enqueue (PostTransient   *self,
+                         PostMessage     *message,
+                         GBytes          *content,
+                         gboolean         end_of_message,
+                         GTask           *task,
+                         GSocketAddress  *destination,
+                         gboolean         check_limit,
+                         GError         **error)
+{
+  SendItem *item;
+  gsize max;
+
+  if (self->ended || self->send_shut || (self->closing && self->psi != NULL))
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED,
+                           "The carrier is closing: nothing more can be sent");
+      return FALSE;
+    }
+  if (check_limit && self->queued_bytes >= self->send_queue_limit)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_WOULD_BLOCK,
+                   "The send queue is full (%" G_GSIZE_FORMAT " bytes queued, limit %"
+                   G_GSIZE_FORMAT "); wait with post_carrier_flush_async()",
+                   self->queued_bytes, self->send_queue_limit);
+      return FALSE;
+    }
+  if (self->psi != NULL && !self->byte_stream
+      && (max = post_psi_get_max_message_size (self->psi)) > 0
+      && g_bytes_get_size (content) > max)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
+                   "The message has %" G_GSIZE_FORMAT " bytes; stack %s carries at most %"
+                   G_GSIZE_FORMAT " in one message",
+                   g_bytes_get_size (content),
+                   post_stack_get_name (post_psi_get_stack (self->psi)), max);
+      return FALSE;
+    }
+
+  /* Anonymous small messages: copy into the coalescing buffer. */
+  if (message == NULL && task == NULL && destination == NULL && end_of_message
+      && !self->stream_mode && try_coalesce (self, content))
+    {
+      schedule_write (self);
+      return TRUE;
+    }
+
+  item = g_new0 (SendItem, 1);
+  item->seq = self->next_seq++;
+  item->message = message ? g_object_ref (message) : NULL;
+  item->task = task ? g_object_ref (task) : NULL;
+  item->payload = g_bytes_ref (content);
+  item->destination = destination ? g_object_ref (destination) : NULL;
+  item->end_of_message = end_of_message;
+  item->niceness = message ? post_message_get_niceness (message) : 0;
+  item->deadline = message ? _post_message_get_deadline (message) : 0;
+  item->in_partial = message != NULL && (!end_of_message || message == self->open_partial);
+  if (self->stream_mode && end_of_message)
+    item->shutdown_after = TRUE;
+  if (!frame_item (self, item, error))
+    {
+      send_item_free (item);
+      return FALSE;
+    }
+
+  if (item->in_partial && self->open_partial == NULL && !end_of_message)
+    self->open_partial = message;
+  else if (item->in_partial && end_of_message && self->open_partial == message)
+    self->open_partial = NULL;
+
+  g_queue_push_tail (&get_level (self, item->niceness)->items, item);
+  self->queued_bytes += item->total;
+  if (item->deadline > 0)
+    arm_expiry_timer (self, item->deadline);
+
+  if (message != NULL && post_message_get_immediate (message) && self->psi != NULL)
+    write_some (self);
+  else
+    schedule_write (self);
+  return TRUE;
+}
+
+gsize
+_post_transient_get_queued_bytes (PostTransient *self)
+{
+  return self->queued_bytes;
+}
+
+static guint64
+lowest_unwritten_seq (PostTransient *self)
+{
+  guint64 lowest = G_MAXUINT64;
+
+  if (self->current != NULL)
+    lowest = self->current->seq;
+  for (guint i = 0; i < self->levels->len; i++)
+    {
+      SendLevel *level = self->levels->pdata[i];
+
+      for (GList *l = level->items.head; l != NULL; l = l->next)
+        lowest = MIN (lowest, ((SendItem *) l->data)->seq);
+    }
+  return lowest;
+}
+
+static void
+check_flushes (PostTransient *self)
+{
+  guint64 lowest;
+
+  if (g_queue_is_empty (&self->flushes))
+    return;
+  lowest = lowest_unwritten_seq (self);
+  for (GList *l = self->flushes.head; l != NULL;)
+    {
+      GList *next = l->next;
+      GTask *task = l->data;
+      guint64 target = GPOINTER_TO_SIZE (g_task_get_task_data (task));
+
+      if (lowest >= target)
+        {
+          g_queue_delete_link (&self->flushes, l);
+          g_task_return_boolean (task, TRUE);
+          g_object_unref (task);
+        }
+      l = next;
+    }
+}
+
+void
+_post_transient_flush (PostTransient *self,
+                       GTask         *task)
+{
+  g_task_set_task_data (task, GSIZE_TO_POINTER ((gsize) self->next_seq), NULL);
+  g_queue_push_tail (&self->flushes, g_object_ref (task));
+  check_flushes (self);
+}
+
+static void
+fail_item (PostTransient *self,
+           SendItem      *item,
+           const GError  *error)
+{
+  self->queued_bytes -= MIN (self->queued_bytes, item->total - item->written);
+  if (item->message != NULL)
+    {
+      if (g_error_matches (error, POST_ERROR, POST_ERROR_EXPIRED))
+        _post_carrier_emit_expired (self->carrier, item->message);
+      else
+        _post_carrier_emit_send_error (self->carrier, item->message, error);
+    }
+  if (item->task != NULL)
+    g_task_return_error (g_steal_pointer (&item->task), g_error_copy (error));
+  if (item->message != NULL && item->message == self->open_partial)
+    self->open_partial = NULL;
+  send_item_free (item);
+}
+
+/* Takes the next item to write off its queue, dropping expired ones. */
+static SendItem *
+pick_next (PostTransient *self)
+{
+  gint64 now = 0;
+
+  for (guint i = 0; i < self->levels->len; i++)
+    {
+      SendLevel *level = self->levels->pdata[i];
+      GList *l = level->items.head;
+
+      while (l != NULL)
+        {
+          SendItem *item = l->data;
+          GList *next = l->next;
+          gboolean failed = FALSE;
+
+          if (self->open_partial != NULL && item->message != self->open_partial)
+            {
+              l = next;
+              continue;
+            }
+          if (item->deadline > 0 && item->written == 0)
+            {
+              if (now == 0)
+                now = g_get_monotonic_time ();
+              if (now >= item->deadline)
+                {
+                  g_autoptr(GError) error =
+                    g_error_new_literal (POST_ERROR, POST_ERROR_EXPIRED,
+                                         "The message's lifetime passed before it was sent");
+                  g_queue_delete_link (&level->items, l);
+                  fail_item (self, item, error);
+                  l = next;
+                  continue;
+                }
+            }
+          if (item->message != NULL && !_post_message_antecedents_sent (item->message, &failed))
+            {
+              if (failed)
+                {
+                  g_autoptr(GError) error =
+                    g_error_new_literal (POST_ERROR, POST_ERROR_EXPIRED,
+                                         "An antecedent of the message expired or failed");
+                  g_queue_delete_link (&level->items, l);
+                  fail_item (self, item, error);
+                }
+              l = next;
+              continue;
+            }
+          g_queue_delete_link (&level->items, l);
+          return item;
+        }
+    }
+  return NULL;
+}
+
+static void
+push_back (PostTransient *self,
+           SendItem      *item)
+{
+  g_queue_push_head (&get_level (self, item->niceness)->items, item);
+}
+
+static gboolean
+ack_timer_cb (gpointer data);
+
+static void
+item_written (PostTransient *self,
+              SendItem      *item)
+{
+  if (item->message != NULL && item->end_of_message)
+    {
+      g_autoptr(PostMessage) message = g_object_ref (item->message);
+
+      _post_carrier_emit_sent (self->carrier, message);
+      if ((self->caps & POST_STACK_CAP_EVENT_ACKED) && self->byte_stream)
+        {
+          Unacked *u = g_new0 (Unacked, 1);
+
+          u->message = g_object_ref (message);
+          u->end = self->total_written;
+          g_queue_push_tail (&self->unacked, u);
+          if (self->ack_timer == NULL)
+            {
+              self->ack_timer = g_timeout_source_new (ACK_POLL_MS);
+              g_source_set_callback (self->ack_timer, ack_timer_cb, self, NULL);
+              g_source_set_static_name (self->ack_timer, "[libpost] ack poll");
+              g_source_attach (self->ack_timer, self->context);
+            }
+        }
+      else if (self->caps & POST_STACK_CAP_EVENT_ACKED)
+        _post_carrier_emit_acked (self->carrier, message);
+    }
+  if (item->task != NULL)
+    g_task_return_boolean (g_steal_pointer (&item->task), TRUE);
+  if (item->shutdown_after && self->psi != NULL && !self->send_shut)
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->send_shut = TRUE;
+      if (!post_psi_shutdown_send (self->psi, &error))
+        g_debug ("Ending the sending direction failed: %s", error->message);
+    }
+  send_item_free (item);
+}
+
+static gboolean
+check_acked (PostTransient *self)
+{
+  guint64 acked;
+  Unacked *u;
+
+  if (self->psi == NULL)
+    return FALSE;
+  acked = post_psi_get_acked_offset (self->psi);
+  if (acked == POST_PSI_ACKED_UNKNOWN)
+    return FALSE;
+  while ((u = g_queue_peek_head (&self->unacked)) != NULL && u->end <= acked)
+    {
+      g_queue_pop_head (&self->unacked);
+      _post_carrier_emit_acked (self->carrier, u->message);
+      g_object_unref (u->message);
+      g_free (u);
+    }
+  return !g_queue_is_empty (&self->unacked);
+}
+
+static gboolean
+ack_timer_cb (gpointer data)
+{
+  PostTransient *self = data;
+  gboolean again;
+
+  g_object_ref (self);
+  again = check_acked (self);
+  if (!again)
+    g_clear_pointer (&self->ack_timer, g_source_unref);
+  g_object_unref (self);
+  return again ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+expire_overdue (PostTransient *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 next = 0;
+
+  for (guint i = 0; i < self->levels->len; i++)
+    {
+      SendLevel *level = self->levels->pdata[i];
+
+      for (GList *l = level->items.head; l != NULL;)
+        {
+          SendItem *item = l->data;
+          GList *next_link = l->next;
+
+          if (item->deadline > 0 && item->deadline <= now)
+            {
+              g_autoptr(GError) error =
+                g_error_new_literal (POST_ERROR, POST_ERROR_EXPIRED,
+                                     "The message's lifetime passed before it was sent");
+              g_queue_delete_link (&level->items, l);
+              fail_item (self, item, error);
+            }
+          else if (item->deadline > 0 && (next == 0 || item->deadline < next))
+            next = item->deadline;
+          l = next_link;
+        }
+    }
+  if (next > 0)
+    arm_expiry_timer (self, next);
+  check_flushes (self);
+}
+
+static gboolean
+expiry_timer_cb (gpointer data)
+{
+  PostTransient *self = data;
+
+  g_clear_pointer (&self->expiry_timer, g_source_unref);
+  self->expiry_deadline = 0;
+  g_object_ref (self);
+  expire_overdue (self);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm_expiry_timer (PostTransient *self,
+                  gint64         deadline)
+{
+  if (self->expiry_timer != NULL && self->expiry_deadline <= deadline)
+    return;
+  destroy_source (&self->expiry_timer);
+  self->expiry_deadline = deadline;
+  self->expiry_timer = g_timeout_source_new (0);
+  g_source_set_ready_time (self->expiry_timer, deadline);
+  g_source_set_callback (self->expiry_timer, expiry_timer_cb, self, NULL);
+  g_source_set_static_name (self->expiry_timer, "[libpost] message lifetimes");
+  g_source_attach (self->expiry_timer, self->context);
+}
+
+static void
+add_vector (GOutputVector *vectors,
+            guint         *n,
+            const void    *data,
+            gsize          size,
+            gsize         *skip)
+{
+  if (*skip >= size)
+    {
+      *skip -= size;
+      return;
+    }
+  vectors[*n].buffer = (const guint8 *) data + *skip;
+  vectors[*n].size = size - *skip;
+  (*n)++;
+  *skip = 0;
+}
+
+static guint
+item_vectors (SendItem      *item,
+              GOutputVector *vectors)
+{
+  guint n = 0;
+  gsize skip = item->written;
+
+  if (item->coalesced != NULL)
+    {
+      add_vector (vectors, &n, item->coalesced->data, item->coalesced->len, &skip);
+      return n;
+    }
+  if (item->header_len > 0)
+    add_vector (vectors, &n, item->header, item->header_len, &skip);
+  if (item->payload != NULL && g_bytes_get_size (item->payload) > 0)
+    add_vector (vectors, &n, g_bytes_get_data (item->payload, NULL),
+                g_bytes_get_size (item->payload), &skip);
+  if (item->trailer != NULL)
+    add_vector (vectors, &n, item->trailer->data, item->trailer->len, &skip);
+  return n;
+}
+
+static void
+fail_transport (PostTransient *self,
+                GError        *error)
+{
+  end_transient (self, error, FALSE);
+  g_error_free (error);
+}
+
+static void
+write_messages (PostTransient *self)
+{
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      SendItem *item = self->current ? g_steal_pointer (&self->current) : pick_next (self);
+
+      if (item == NULL)
+        {
+          self->want_write = FALSE;
+          return;
+        }
+      if (!post_psi_send_message (self->psi, item->payload, item->message,
+                                  item->destination, &error))
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              push_back (self, item);
+              self->want_write = TRUE;
+              return;
+            }
+          /* A message the stack refuses fails alone; the carrier goes on. */
+          fail_item (self, item, error);
+          continue;
+        }
+      self->bytes_sent += item->total;
+      self->total_written += item->total;
+      self->queued_bytes -= MIN (self->queued_bytes, item->total);
+      item_written (self, item);
+    }
+}
+
+static void
+write_stream (PostTransient *self)
+{
+  GOutputVector vectors[MAX_VECTORS];
+  SendItem *batch[MAX_VECTORS];
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      guint n_vectors = 0, n_items = 0;
+      gsize batch_bytes = 0;
+      gssize written;
+      SendItem *item;
+
+      item = self->current ? g_steal_pointer (&self->current) : pick_next (self);
+      while (item != NULL)
+        {
+          batch[n_items++] = item;
+          n_vectors += item_vectors (item, vectors + n_vectors);
+          batch_bytes += item->total - item->written;
+          if (item->shutdown_after || n_vectors + 3 > MAX_VECTORS
+              || n_items == MAX_VECTORS || batch_bytes >= MAX_BATCH_BYTES)
+            break;
+          item = pick_next (self);
+        }
+      if (n_items == 0)
+        {
+          self->want_write = FALSE;
+          return;
+        }
+
+      if (n_vectors == 0)
+        written = 0;  /* only empty items (an empty stream-mode end) */
+      else
+        written = post_psi_write (self->psi, vectors, n_vectors, &error);
+      if (written < 0)
+        {
+          for (guint i = n_items; i > 1; i--)
+            push_back (self, batch[i - 1]);
+          self->current = batch[0];
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              self->want_write = TRUE;
+              return;
+            }
+          fail_transport (self, g_steal_pointer (&error));
+          return;
+        }
+
+      self->bytes_sent += written;
+      self->queued_bytes -= MIN (self->queued_bytes, (gsize) written);
+      for (guint i = 0; i < n_items; i++)
+        {
+          SendItem *it = batch[i];
+          gsize left = it->total - it->written;
+
+          if ((gsize) written >= left)
+            {
+              written -= left;
+              it->written = it->total;
+              self->total_written += left;
+              item_written (self, it);
+              if (self->ended)
+                {
+                  for (guint j = i + 1; j < n_items; j++)
+                    send_item_free (batch[j]);
+                  return;
+                }
+            }
+          else
+            {
+              /* A short write: the kernel's buffer is full. */
+              it->written += written;
+              self->total_written += written;
+              for (guint j = n_items; j > i + 1; j--)
+                push_back (self, batch[j - 1]);
+              self->current = it;
+              self->want_write = TRUE;
+              return;
+            }
+        }
+    }
+}
+
+static void
+write_some (PostTransient *self)
+{
+  if (self->psi == NULL || self->ended)
+    return;
+
+  g_object_ref (self);
+  destroy_source (&self->write_idle);
+  if (self->byte_stream)
+    write_stream (self);
+  else
+    write_messages (self);
+  if (!self->ended)
+    {
+      check_flushes (self);
+      if (self->closing && self->current == NULL && lowest_unwritten_seq (self) == G_MAXUINT64)
+        _post_transient_close (self);
+      update_interest (self);
+    }
+  g_object_unref (self);
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+static gboolean
+has_pending_message_bytes (PostTransient *self)
+{
+  return self->assembly->len > 0 || self->assembly_end;
+}
+
+static void
+reset_assembly (PostTransient *self)
+{
+  g_byte_array_set_size (self->assembly, 0);
+  self->assembly_started = FALSE;
+  self->assembly_end = FALSE;
+  g_clear_object (&self->handle);
+  g_clear_object (&self->assembly_from);
+}
+
+static PostMessage *
+ensure_handle (PostTransient *self,
+               GBytes        *data,
+               gboolean       complete)
+{
+  if (self->handle == NULL)
+    self->handle = _post_message_new_received (data, complete, self->recv_seq,
+                                               self->assembly_from);
+  else
+    _post_message_set_received_part (self->handle, data, complete);
+  return self->handle;
+}
+
+/* Hands out what the demand allows; returns whether something was delivered. */
+static gboolean
+try_deliver (PostTransient *self)
+{
+  PostDemand demand;
+  gsize min_len = 0, max_len = 0;
+  gsize take;
+  gboolean end;
+  g_autoptr(GBytes) data = NULL;
+  g_autoptr(PostMessage) handle = NULL;
+
+  if (!has_pending_message_bytes (self))
+    return FALSE;
+
+  demand = _post_carrier_peek_demand (self->carrier, &min_len, &max_len);
+  switch (demand)
+    {
+    case POST_DEMAND_NONE:
+      /* Keep a small inbox of complete messages for latency. */
+      if (!self->assembly_end || _post_carrier_get_inbox_size (self->carrier) >= READ_AHEAD)
+        return FALSE;
+      take = self->assembly->len;
+      break;
+    case POST_DEMAND_COMPLETE:
+      if (!self->assembly_end && self->assembly->len < self->recv_max)
+        return FALSE;
+      take = self->assembly->len;
+      break;
+    case POST_DEMAND_PARTIAL:
+    default:
+      if (!self->assembly_end && self->assembly->len < MAX (min_len, 1))
+        return FALSE;
+      take = max_len > 0 ? MIN (self->assembly->len, max_len) : self->assembly->len;
+      break;
+    }
+
+  end = self->assembly_end && take == self->assembly->len;
+  if (take == self->assembly->len)
+    {
+      data = g_byte_array_free_to_bytes (g_steal_pointer (&self->assembly));
+      self->assembly = g_byte_array_new ();
+    }
+  else
+    {
+      data = g_bytes_new (self->assembly->data, take);
+      g_byte_array_remove_range (self->assembly, 0, take);
+    }
+  handle = g_object_ref (ensure_handle (self, data, end));
+  if (end)
+    reset_assembly (self);
+  _post_carrier_deliver (self->carrier, handle, data, end);
+  return TRUE;
+}
+
+/* Decodes buffered input into the assembly buffer; returns whether it made progress. */
+static gboolean
+decode_some (PostTransient *self)
+{
+  const guint8 *data = self->inbuf->data + self->inbuf_start;
+  gsize size = self->inbuf->len - self->inbuf_start;
+
+  if (self->assembly_end || self->input_done)
+    return FALSE;
+
+  if (self->framer == NULL)
+    {
+      /* Stream mode: the whole direction is one message. */
+      if (size > 0)
+        {
+          if (!self->assembly_started)
+            {
+              self->assembly_started = TRUE;
+              self->recv_seq++;
+            }
+          g_byte_array_append (self->assembly, data, size);
+          self->inbuf_start += size;
+          return TRUE;
+        }
+      if (self->input_eof)
+        {
+          self->input_done = TRUE;
+          if (!self->assembly_started)
+            self->recv_seq++;
+          self->assembly_started = TRUE;
+          self->assembly_end = TRUE;
+          return TRUE;
+        }
+      return FALSE;
+    }
+  else
+    {
+      g_autoptr(GError) error = NULL;
+      PostFrameChunk chunk;
+
+      if (!post_framer_decode (self->framer, data, size, self->input_eof, &chunk, &error))
+        {
+          if (error->domain != POST_ERROR)
+            {
+              GError *wrapped = g_error_new (POST_ERROR, POST_ERROR_PROTOCOL,
+                                             "The peer's data violates the framing: %s",
+                                             error->message);
+              fail_transport (self, wrapped);
+            }
+          else
+            fail_transport (self, g_steal_pointer (&error));
+          return FALSE;
+        }
+      if (chunk.consumed == 0 && chunk.payload_length == 0)
+        {
+          if (self->input_eof && size == 0)
+            self->input_done = TRUE;
+          return FALSE;
+        }
+      if (chunk.message_start)
+        {
+          self->assembly_started = TRUE;
+          self->recv_seq++;
+        }
+      if (chunk.payload_length > 0)
+        g_byte_array_append (self->assembly, data + chunk.payload_offset, chunk.payload_length);
+      if (chunk.message_end)
+        self->assembly_end = TRUE;
+      self->inbuf_start += chunk.consumed;
+      return TRUE;
+    }
+}
+
+static gboolean
+should_read (PostTransient *self)
+{
+  PostDemand demand;
+  gsize min_len, max_len;
+
+  if (self->psi == NULL || self->input_eof || self->ended || self->assembly_end)
+    return FALSE;
+  if (self->closing)
+    return TRUE;  /* draining until the peer's end */
+  demand = _post_carrier_peek_demand (self->carrier, &min_len, &max_len);
+  if (demand != POST_DEMAND_NONE)
+    return TRUE;
+  return _post_carrier_get_inbox_size (self->carrier) + self->assembly->len
+         + (self->inbuf->len - self->inbuf_start) < READ_AHEAD;
+}
+
+/* Returns 1 on progress, 0 when it would block, -1 when the transient ended. */
+static int
+read_some (PostTransient *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!self->byte_stream)
+    {
+      g_autoptr(GSocketAddress) from = NULL;
+      g_autoptr(GBytes) message = post_psi_receive_message (self->psi, &from, &error);
+
+      if (message == NULL)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            return 0;
+          if (error == NULL)
+            {
+              self->input_eof = TRUE;
+              self->input_done = TRUE;
+              return 1;
+            }
+          fail_transport (self, g_steal_pointer (&error));
+          return -1;
+        }
+      self->bytes_received += g_bytes_get_size (message);
+      self->recv_seq++;
+      self->assembly_started = TRUE;
+      self->assembly_end = TRUE;
+      g_byte_array_append (self->assembly, g_bytes_get_data (message, NULL),
+                           g_bytes_get_size (message));
+      g_set_object (&self->assembly_from, from);
+      return 1;
+    }
+  else
+    {
+      gsize used;
+      gssize n;
+
+      if (self->inbuf_start > 0 && (self->inbuf_start == self->inbuf->len
+                                    || self->inbuf_start > self->inbuf->len / 2))
+        {
+          g_byte_array_remove_range (self->inbuf, 0, self->inbuf_start);
+          self->inbuf_start = 0;
+        }
+      used = self->inbuf->len;
+      g_byte_array_set_size (self->inbuf, used + READ_CHUNK);
+      n = post_psi_read (self->psi, self->inbuf->data + used, READ_CHUNK, &error);
+      g_byte_array_set_size (self->inbuf, used + MAX (n, 0));
+      if (n < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            return 0;
+          fail_transport (self, g_steal_pointer (&error));
+          return -1;
+        }
+      if (n == 0)
+        self->input_eof = TRUE;
+      self->bytes_received += n;
+      return 1;
+    }
+}
+
+static void
+input_finished (PostTransient *self)
+{
+  /* The peer ended its direction and everything it sent was decoded. */
+  if (self->ended)
+    return;
+  if (self->closing || self->send_shut || !self->stream_mode)
+    end_transient (self, NULL, !self->closing);
+}
+
+void
+_post_transient_pump_receive (PostTransient *self)
+{
+  if (self->psi == NULL || self->ended)
+    return;
+
+  g_object_ref (self);
+  for (;;)
+    {
+      int r;
+
+      if (try_deliver (self))
+        {
+          if (self->ended)
+            break;
+          continue;
+        }
+      if (self->ended)
+        break;
+      if (decode_some (self))
+        continue;
+      if (self->ended)
+        break;
+      if (self->input_done || (self->input_eof && !self->byte_stream))
+        {
+          if (!has_pending_message_bytes (self))
+            {
+              input_finished (self);
+              break;
+            }
+        }
+      if (!should_read (self))
+        break;
+      r = read_some (self);
+      if (r <= 0)
+        break;
+    }
+  if (!self->ended)
+    update_interest (self);
+  g_object_unref (self);
+}
+
+static void
+update_interest (PostTransient *self)
+{
+  GIOCondition cond = 0;
+
+  if (self->psi == NULL || self->ended)
+    return;
+  if (should_read (self))
+    cond |= G_IO_IN;
+  if (self->want_write)
+    cond |= G_IO_OUT;
+  post_psi_set_interest (self->psi, cond);
+}
+
+static void
+psi_ready_cb (PostPsi       *psi,
+              GIOCondition   condition,
+              PostTransient *self)
+{
+  g_object_ref (self);
+  if (condition & G_IO_OUT)
+    {
+      self->want_write = FALSE;
+      write_some (self);
+    }
+  if ((condition & (G_IO_IN | G_IO_HUP | G_IO_ERR)) && !self->ended)
+    _post_transient_pump_receive (self);
+  g_object_unref (self);
+}
+
+static void
+psi_path_changed_cb (PostPsi       *psi,
+                     PostTransient *self)
+{
+  if (self->path != NULL)
+    post_psi_update_path (psi, self->path);
+  _post_carrier_transient_path_changed (self->carrier, self);
+}
+
+static void
+reframe_queue (PostTransient *self)
+{
+  /* Items queued before the stack was known were framed for a byte stream
+   * with the default framer; frame them for the real stack now. */
+  for (guint i = 0; i < self->levels->len; i++)
+    {
+      SendLevel *level = self->levels->pdata[i];
+
+      for (GList *l = level->items.head; l != NULL;)
+        {
+          SendItem *item = l->data;
+          GList *next = l->next;
+          g_autoptr(GError) error = NULL;
+
+          self->queued_bytes -= MIN (self->queued_bytes, item->total);
+          if (item->coalesced != NULL)
+            {
+              /* Split the coalesced buffer back into messages. */
+              g_autoptr(PostFramer) decoder = post_length_prefix_framer_new ();
+              gsize off = 0;
+
+              g_queue_delete_link (&level->items, l);
+              while (off < item->coalesced->len)
+                {
+                  PostFrameChunk chunk;
+                  g_autoptr(GBytes) content = NULL;
+
+                  if (!post_framer_decode (decoder, item->coalesced->data + off,
+                                           item->coalesced->len - off, TRUE, &chunk, NULL)
+                      || chunk.consumed == 0)
+                    break;
+                  content = g_bytes_new (item->coalesced->data + off + chunk.payload_offset,
+                                         chunk.payload_length);
+                  off += chunk.consumed;
+                  {
+                    SendItem *one = g_new0 (SendItem, 1);
+
+                    one->seq = item->seq;
+                    one->payload = g_steal_pointer (&content);
+                    one->end_of_message = TRUE;
+                    frame_item (self, one, NULL);
+                    self->queued_bytes += one->total;
+                    if (next != NULL)
+                      g_queue_insert_before (&level->items, next, one);
+                    else
+                      g_queue_push_tail (&level->items, one);
+                  }
+                }
+              send_item_free (item);
+            }
+          else if (!frame_item (self, item, &error))
+            {
+              g_queue_delete_link (&level->items, l);
+              fail_item (self, item, error);
+            }
+          else
+            self->queued_bytes += item->total;
+          l = next;
+        }
+    }
+}
+
+void
+_post_transient_attach (PostTransient *self,
+                        PostPsi       *psi,
+                        PostPath      *path)
+{
+  PostStack *stack = post_psi_get_stack (psi);
+  GType framer_type;
+
+  g_return_if_fail (self->psi == NULL);
+
+  self->psi = g_object_ref (psi);
+  g_set_object (&self->path, path);
+  self->caps = _post_selection_effective_capabilities (stack, self->configuration);
+  self->byte_stream = post_stack_has_capabilities (stack, POST_STACK_CAP_BYTE_STREAM);
+  g_clear_object (&self->framer);
+  framer_type = post_configuration_get_framer_type (self->configuration);
+  if (self->byte_stream && !self->stream_mode)
+    self->framer = g_object_new (framer_type ? framer_type : POST_TYPE_LENGTH_PREFIX_FRAMER, NULL);
+  if (!self->byte_stream)
+    self->stream_mode = FALSE;
+  reframe_queue (self);
+
+  self->ready_id = g_signal_connect (psi, "ready", G_CALLBACK (psi_ready_cb), self);
+  self->path_id = g_signal_connect (psi, "path-changed", G_CALLBACK (psi_path_changed_cb), self);
+  if (self->path != NULL)
+    post_psi_update_path (psi, self->path);
+
+  /* Queued messages go out from the main loop, after the carrier's
+   * establishment callbacks. */
+  schedule_write (self);
+  _post_transient_pump_receive (self);
+}
+
+void
+_post_transient_take_queue (PostTransient *self,
+                            PostTransient *from)
+{
+  /* Only what has not started moves: a partly written message is lost with
+   * its transport (and reported as failed by the old transient). */
+  for (guint i = 0; i < from->levels->len; i++)
+    {
+      SendLevel *level = from->levels->pdata[i];
+      SendItem *item;
+
+      while ((item = g_queue_pop_head (&level->items)) != NULL)
+        {
+          from->queued_bytes -= MIN (from->queued_bytes, item->total);
+          item->seq = self->next_seq++;
+          g_queue_push_tail (&get_level (self, item->niceness)->items, item);
+          self->queued_bytes += item->total;
+        }
+    }
+  while (!g_queue_is_empty (&from->flushes))
+    {
+      GTask *task = g_queue_pop_head (&from->flushes);
+
+      _post_transient_flush (self, task);
+      g_object_unref (task);
+    }
+}
+
+/* ---- ending --------------------------------------------------------------- */
+
+void
+_post_transient_fail_queue (PostTransient *self,
+                            const GError  *error)
+{
+  SendItem *item;
+  GTask *task;
+  Unacked *u;
+
+  if (self->current != NULL)
+    fail_item (self, g_steal_pointer (&self->current), error);
+  for (guint i = 0; i < self->levels->len; i++)
+    {
+      SendLevel *level = self->levels->pdata[i];
+
+      while ((item = g_queue_pop_head (&level->items)) != NULL)
+        fail_item (self, item, error);
+    }
+  while ((u = g_queue_pop_head (&self->unacked)) != NULL)
+    {
+      g_object_unref (u->message);
+      g_free (u);
+    }
+  while ((task = g_queue_pop_head (&self->flushes)) != NULL)
+    {
+      g_task_return_error (task, g_error_copy (error));
+      g_object_unref (task);
+    }
+  self->queued_bytes = 0;
+  self->open_partial = NULL;
+}
+
+static void
+end_transient (PostTransient *self,
+               const GError  *error,
+               gboolean       peer_closed)
+{
+  g_autoptr(GError) closed_error = NULL;
+
+  if (self->ended)
+    return;
+  self->ended = TRUE;
+
+  g_object_ref (self);
+  destroy_source (&self->write_idle);
+  destroy_source (&self->expiry_timer);
+  destroy_source (&self->linger_timer);
+  if (self->psi != NULL)
+    {
+      if (self->path != NULL)
+        post_psi_update_path (self->psi, self->path);
+      check_acked (self);
+      destroy_source (&self->ack_timer);
+      post_psi_set_interest (self->psi, 0);
+      post_psi_close (self->psi, error != NULL);
+    }
+
+  if (error == NULL)
+    closed_error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED,
+                                        peer_closed ? "The peer closed the carrier"
+                                                    : "The carrier is closed");
+  _post_transient_fail_queue (self, error ? error : closed_error);
+
+  /* What was fully received stays receivable: the carrier keeps its inbox. */
+  _post_carrier_transient_ended (self->carrier, self, error, peer_closed);
+  g_object_unref (self);
+}
+
+static gboolean
+linger_timeout_cb (gpointer data)
+{
+  PostTransient *self = data;
+
+  g_clear_pointer (&self->linger_timer, g_source_unref);
+  end_transient (self, NULL, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+void
+_post_transient_close (PostTransient *self)
+{
+  if (self->ended)
+    return;
+  self->closing = TRUE;
+  if (self->psi == NULL)
+    {
+      end_transient (self, NULL, FALSE);
+      return;
+    }
+  /* Drain first: write_some() calls us again when the queue is empty. */
+  if (self->current != NULL || lowest_unwritten_seq (self) != G_MAXUINT64)
+    {
+      write_some (self);
+      return;
+    }
+  if (!self->send_shut)
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->send_shut = TRUE;
+      if (self->byte_stream && !post_psi_shutdown_send (self->psi, &error))
+        {
+          end_transient (self, NULL, FALSE);
+          return;
+        }
+      if (!self->byte_stream)
+        {
+          /* Message stacks have no orderly end to wait for. */
+          end_transient (self, NULL, FALSE);
+          return;
+        }
+    }
+  if (self->input_done || self->input_eof)
+    {
+      end_transient (self, NULL, FALSE);
+      return;
+    }
+  /* Wait, bounded, for the peer to end its direction, so that unread data
+   * does not turn the close into a reset. */
+  if (self->linger_timer == NULL)
+    {
+      self->linger_timer = g_timeout_source_new (CLOSE_LINGER_MS);
+      g_source_set_callback (self->linger_timer, linger_timeout_cb, self, NULL);
+      g_source_set_static_name (self->linger_timer, "[libpost] close linger");
+      g_source_attach (self->linger_timer, self->context);
+    }
+  _post_transient_pump_receive (self);
+}
+
+void
+_post_transient_abort (PostTransient *self,
+                       const GError  *error)
+{
+  g_autoptr(GError) aborted = NULL;
+
+  if (error == NULL)
+    error = aborted = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED, "The carrier was aborted");
+  end_transient (self, error, FALSE);
+}
+
+/* ---- public accessors ----------------------------------------------------- */
+
+/**
+ * post_transient_get_psi:
+ * @self: a #PostTransient
+ *
+ * Returns: (transfer none) (nullable): the stack instance, %NULL before
+ *   establishment
+ */
+PostPsi *
+post_transient_get_psi (PostTransient *self)
+{
+  g_return_val_if_fail (POST_IS_TRANSIENT (self), NULL);
+  return self->psi;
+}
+
+/**
+ * post_transient_get_stack_name:
+ * @self: a #PostTransient
+ *
+ * Returns: (nullable): the name of the stack, %NULL before establishment
+ */
+const char *
+post_transient_get_stack_name (PostTransient *self)
+{
+  g_return_val_if_fail (POST_IS_TRANSIENT (self), NULL);
+  return self->psi ? post_stack_get_name (post_psi_get_stack (self->psi)) : NULL;
+}
+
+/**
+ * post_transient_get_paths:
+ * @self: a #PostTransient
+ *
+ * The paths the transient uses (draft Figure 6), with the stack's latest
+ * measurements.
+ *
+ * Returns: (transfer container) (element-type PostPath): the paths
+ */
+GPtrArray *
+post_transient_get_paths (PostTransient *self)
+{
+  GPtrArray *paths;
+
+  g_return_val_if_fail (POST_IS_TRANSIENT (self), NULL);
+
+  paths = g_ptr_array_new_with_free_func (g_object_unref);
+  if (self->path != NULL)
+    {
+      if (self->psi != NULL && !self->ended)
+        post_psi_update_path (self->psi, self->path);
+      g_ptr_array_add (paths, g_object_ref (self->path));
+    }
+  return paths;
+}
+
+/**
+ * post_transient_get_bytes_sent:
+ * @self: a #PostTransient
+ *
+ * Returns: how many bytes (framing included) were handed to the stack
+ */
+guint64
+post_transient_get_bytes_sent (PostTransient *self)
+{
+  g_return_val_if_fail (POST_IS_TRANSIENT (self), 0);
+  return self->bytes_sent;
+}
+
+/**
+ * post_transient_get_bytes_received:
+ * @self: a #PostTransient
+ *
+ * Returns: how many bytes (framing included) were read from the stack
+ */
+guint64
+post_transient_get_bytes_received (PostTransient *self)
+{
+  g_return_val_if_fail (POST_IS_TRANSIENT (self), 0);
+  return self->bytes_received;
+}

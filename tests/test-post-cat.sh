@@ -1,0 +1,135 @@
+#!/bin/bash
+# test-post-cat.sh: post-cat against itself over 127.0.0.1.
+#
+#   test-post-cat.sh POST-CAT
+set -u
+cat_=$1
+tmp=$(mktemp -d)
+pids=()
+failures=0
+n=0
+cleanup () {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok () { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok () {
+  n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
+  shift; for f in "$@"; do [ -s "$f" ] && sed 's/^/# /' "$f"; done
+}
+
+# start_listener NAME ARGS...: post-cat -v --listen ARGS tcp://127.0.0.1:0;
+# sets $port from its "listening on ADDRESS:PORT" line and $listener_pid.
+start_listener () {
+  local name=$1 i; shift
+  timeout 60 "$cat_" -v --listen "$@" tcp://127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  listener_pid=$!
+  pids+=($listener_pid)
+  port=
+  for i in $(seq 100); do
+    port=$(sed -n 's/^post-cat: listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$tmp/$name.err" | head -n1)
+    [ -n "$port" ] && return 0
+    kill -0 "$listener_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+
+# wait_listener: waits (at most 20 s) for the --once listener; its status in $rc
+wait_listener () {
+  local i
+  for i in $(seq 200); do
+    kill -0 "$listener_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  wait "$listener_pid"
+  rc=$?
+}
+
+# one_error_line NAME FILE: FILE holds exactly one line "post-cat: ..."
+one_error_line () {
+  [ "$(wc -l <"$2")" -eq 1 ] && grep -q '^post-cat: ' "$2"
+}
+
+echo "1..7"
+
+# 1-2: lines echoed by --echo --once
+if start_listener echo --echo --once; then
+  printf 'a\nb\n' | timeout 20 "$cat_" "tcp://127.0.0.1:$port" >"$tmp/client.out" 2>"$tmp/client.err"
+  rc=$?
+  if [ $rc -eq 0 ] && [ "$(od -c <"$tmp/client.out")" = "$(printf 'a\nb\n' | od -c)" ]; then
+    ok "lines come back as sent"
+  else
+    not_ok "lines come back as sent (exit $rc)" "$tmp/client.out" "$tmp/client.err" "$tmp/echo.err"
+  fi
+  wait_listener
+  if [ $rc -eq 0 ] && [ "$(cat "$tmp/echo.out")" = "$(printf 'a\nb')" ]; then
+    ok "the --once listener printed the lines and exited 0"
+  else
+    not_ok "the --once listener printed the lines and exited 0 (exit $rc)" "$tmp/echo.out" "$tmp/echo.err"
+  fi
+else
+  not_ok "listener starts" "$tmp/echo.err"
+  not_ok "listener (skipped)"
+fi
+
+# 3: --stream: all of stdin is one message, echoed byte for byte
+if start_listener stream --stream --echo --once; then
+  printf 'one\ntwo\nno newline at the end' | timeout 20 "$cat_" --stream "tcp://127.0.0.1:$port" \
+    >"$tmp/stream-client.out" 2>"$tmp/stream-client.err"
+  rc=$?
+  if [ $rc -eq 0 ] && [ "$(od -c <"$tmp/stream-client.out")" = "$(printf 'one\ntwo\nno newline at the end' | od -c)" ]; then
+    ok "--stream echoes the input byte for byte"
+  else
+    not_ok "--stream echoes the input byte for byte (exit $rc)" "$tmp/stream-client.out" "$tmp/stream-client.err" "$tmp/stream.err"
+  fi
+  wait_listener
+else
+  not_ok "--stream listener starts" "$tmp/stream.err"
+fi
+
+# 4: -v tells the stack and the time to ready
+if start_listener verbose --echo --once; then
+  echo hi | timeout 20 "$cat_" -v --stack tcp "tcp://127.0.0.1:$port" >"$tmp/v.out" 2>"$tmp/v.err"
+  rc=$?
+  if [ $rc -eq 0 ] && grep -q 'via stack tcp from .* ready in .* ms' "$tmp/v.err" &&
+     [ "$(cat "$tmp/v.out")" = hi ]; then
+    ok "-v --stack tcp"
+  else
+    not_ok "-v --stack tcp (exit $rc)" "$tmp/v.out" "$tmp/v.err"
+  fi
+  wait_listener
+else
+  not_ok "-v listener starts" "$tmp/verbose.err"
+fi
+
+# 5-6: bad URIs: exit 1, one line
+for uri in 'tcp://[::1' 'tcp://127.0.0.1:99999'; do
+  timeout 20 "$cat_" "$uri" </dev/null >"$tmp/bad.out" 2>"$tmp/bad.err"
+  rc=$?
+  if [ $rc -eq 1 ] && one_error_line bad "$tmp/bad.err"; then
+    ok "bad URI $uri: exit 1, one line"
+  else
+    not_ok "bad URI $uri: exit 1, one line (exit $rc)" "$tmp/bad.err"
+  fi
+done
+
+# 7: a closed local port: exit 1, one line.  Take a port from a listener,
+# then stop it.
+if start_listener closed; then
+  kill "$listener_pid"; wait "$listener_pid" 2>/dev/null
+  echo x | timeout 20 "$cat_" "tcp://127.0.0.1:$port" >"$tmp/refused.out" 2>"$tmp/refused.err"
+  rc=$?
+  if [ $rc -eq 1 ] && one_error_line refused "$tmp/refused.err"; then
+    ok "closed port: exit 1, one line"
+  else
+    not_ok "closed port: exit 1, one line (exit $rc)" "$tmp/refused.err"
+  fi
+else
+  not_ok "closed port (listener did not start)" "$tmp/closed.err"
+fi
+
+[ "$failures" -eq 0 ]

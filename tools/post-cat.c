@@ -1,0 +1,610 @@
+/* post-cat.c: netcat for libpost
+ *
+ *   post-cat [OPTION…] URI             send stdin, print what comes back
+ *   post-cat --listen [OPTION…] URI    accept carriers, print what arrives
+ *
+ * By default each line of input is one message (without its newline) and
+ * each message received is printed on a line of its own.  With --stream the
+ * carrier uses stream framing: standard input is sent as one message that
+ * ends when the input does, and received bytes are printed as they are.
+ *
+ * After the end of input the client flushes, then waits until every line
+ * sent got a reply (an echo server), the peer closes, or --wait seconds
+ * pass without a reply; then it closes gracefully and exits 0.  On any
+ * failure it prints one line "post-cat: <error>" on stderr and exits 1.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <post.h>
+#include <gio/gunixinputstream.h>
+#include <glib-unix.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define CHUNK_SIZE 65536
+
+static gboolean opt_listen;
+static gboolean opt_echo;
+static gboolean opt_once;
+static gboolean opt_stream;
+static gboolean opt_verbose;
+static char *opt_stack;
+static int opt_wait = 2;
+
+static GOptionEntry entries[] = {
+  { "listen", 'l', 0, G_OPTION_ARG_NONE, &opt_listen, "Listen on URI and accept carriers", NULL },
+  { "echo", 'e', 0, G_OPTION_ARG_NONE, &opt_echo, "With --listen: echo every message back", NULL },
+  { "once", '1', 0, G_OPTION_ARG_NONE, &opt_once, "With --listen: exit when the first carrier closes", NULL },
+  { "stream", 's', 0, G_OPTION_ARG_NONE, &opt_stream, "Stream framing: all of stdin is one message", NULL },
+  { "stack", 'S', 0, G_OPTION_ARG_STRING, &opt_stack, "Use only the stack NAME", "NAME" },
+  { "wait", 'w', 0, G_OPTION_ARG_INT, &opt_wait, "After end of input, wait at most SECONDS of silence for replies (default 2; 0: until the peer closes)", "SECONDS" },
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Tell on stderr what was chosen", NULL },
+  { NULL }
+};
+
+static GMainLoop *loop;
+static int status = EXIT_SUCCESS;
+static gboolean failed;
+
+/* client state */
+static PostCarrier *client;            /* (owned) (nullable) */
+static GInputStream *input;            /* (owned) stdin */
+static GDataInputStream *lines;        /* (owned) (nullable) */
+static GBytes *pending;                /* (owned) (nullable) a line waiting for room */
+static PostMessage *stream_out;        /* (owned) (nullable) the --stream message */
+static guint64 n_sent, n_received;
+static gboolean input_done, peer_done, closing;
+static guint wait_id;
+
+/* listener state */
+static PostCarrier *listener;          /* (owned) (nullable) */
+static GHashTable *carriers;           /* (owned) PostCarrier → itself */
+
+/* Prints "post-cat: <error>" as one line, whatever the message holds. */
+static void
+fail (const char *prefix, const GError *error)
+{
+  if (!failed)
+    {
+      g_auto(GStrv) lines = g_strsplit (error ? error->message : "failed", "\n", -1);
+      g_autofree char *message = NULL;
+
+      for (char **l = lines; *l != NULL; l++)
+        g_strstrip (*l);
+      message = g_strjoinv (" ", lines);
+      g_printerr ("post-cat: %s%s\n", prefix ? prefix : "", message);
+    }
+  failed = TRUE;
+  status = EXIT_FAILURE;
+  g_main_loop_quit (loop);
+}
+
+static char *
+address_string (GSocketAddress *address)
+{
+  if (address == NULL)
+    return g_strdup ("?");
+  return g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
+}
+
+static void
+print_bytes (GBytes *bytes, gboolean newline)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+
+  fwrite (data, 1, size, stdout);
+  if (newline)
+    fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+/* ---- client: closing ----------------------------------------------------- */
+
+static void
+on_close_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!post_carrier_close_finish (POST_CARRIER (source), result, &error))
+    fail (NULL, error);
+  g_main_loop_quit (loop);
+}
+
+static void
+close_client (void)
+{
+  if (closing)
+    return;
+  closing = TRUE;
+  g_clear_handle_id (&wait_id, g_source_remove);
+  post_carrier_close_async (client, NULL, on_close_done, NULL);
+}
+
+static gboolean
+on_wait_expired (gpointer user_data)
+{
+  wait_id = 0;
+  close_client ();
+  return G_SOURCE_REMOVE;
+}
+
+/* Once the input is sent: close when the replies are in, else (re)arm the
+ * silence timer. */
+static void
+maybe_finish (void)
+{
+  if (!input_done || closing)
+    return;
+  if (opt_stream ? peer_done : n_received >= n_sent)
+    {
+      close_client ();
+      return;
+    }
+  g_clear_handle_id (&wait_id, g_source_remove);
+  if (opt_wait > 0)
+    wait_id = g_timeout_add_seconds ((guint) opt_wait, on_wait_expired, NULL);
+}
+
+static void
+on_client_closed (PostCarrier *carrier, const GError *error, gpointer user_data)
+{
+  if (error != NULL)
+    fail (NULL, error);
+  else
+    g_main_loop_quit (loop);   /* our close, or the peer's */
+}
+
+/* ---- client: receiving --------------------------------------------------- */
+
+static gboolean
+on_client_message (PostCarrier *carrier, PostMessage *message, gpointer user_data)
+{
+  print_bytes (post_message_get_content (message), TRUE);
+  n_received++;
+  maybe_finish ();
+  return TRUE;
+}
+
+static void receive_stream_chunk (PostCarrier *carrier);
+
+static void
+on_stream_chunk (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PostCarrier *carrier = POST_CARRIER (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostMessage) message = NULL;
+  g_autoptr(GBytes) chunk = NULL;
+  gboolean end = FALSE;
+
+  chunk = post_carrier_receive_partial_finish (carrier, result, &message, &end, &error);
+  if (chunk == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+          !g_error_matches (error, POST_ERROR, POST_ERROR_CLOSED))
+        fail (NULL, error);
+      return;
+    }
+  print_bytes (chunk, FALSE);
+  if (end)
+    {
+      peer_done = TRUE;
+      maybe_finish ();
+    }
+  else
+    receive_stream_chunk (carrier);
+}
+
+static void
+receive_stream_chunk (PostCarrier *carrier)
+{
+  post_carrier_receive_partial_async (carrier, 1, CHUNK_SIZE, NULL, on_stream_chunk, NULL);
+}
+
+/* ---- client: sending standard input -------------------------------------- */
+
+static void read_input (void);
+
+static void
+on_flushed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!post_carrier_flush_finish (POST_CARRIER (source), result, &error))
+    {
+      fail (NULL, error);
+      return;
+    }
+  if (pending != NULL || !input_done)
+    read_input ();       /* room again: retry the pending line, go on */
+  else
+    maybe_finish ();
+}
+
+/* Queue @line; when the queue is full, wait for a flush and retry. */
+static gboolean
+send_line (GBytes *line)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (post_carrier_send_bytes (client, line, &error))
+    {
+      n_sent++;
+      return TRUE;
+    }
+  if (!g_error_matches (error, POST_ERROR, POST_ERROR_WOULD_BLOCK))
+    {
+      fail (NULL, error);
+      return FALSE;
+    }
+  pending = g_bytes_ref (line);
+  post_carrier_flush_async (client, NULL, on_flushed, NULL);
+  return FALSE;
+}
+
+static void
+on_line (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  gsize length;
+  char *line = g_data_input_stream_read_line_finish (lines, result, &length, &error);
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (line == NULL && error != NULL)
+    {
+      fail ("standard input: ", error);
+      return;
+    }
+  if (line == NULL)
+    {
+      input_done = TRUE;
+      post_carrier_flush_async (client, NULL, on_flushed, NULL);
+      return;
+    }
+  bytes = g_bytes_new_take (line, length);
+  if (send_line (bytes))
+    read_input ();
+}
+
+static void
+on_part_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!post_carrier_send_partial_finish (POST_CARRIER (source), result, &error))
+    fail (NULL, error);
+  else if (input_done)
+    maybe_finish ();
+  else
+    read_input ();
+}
+
+static void
+on_input_chunk (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) chunk = g_input_stream_read_bytes_finish (input, result, &error);
+
+  if (chunk == NULL)
+    {
+      fail ("standard input: ", error);
+      return;
+    }
+  input_done = g_bytes_get_size (chunk) == 0;   /* the end of input ends the message */
+  post_carrier_send_partial_async (client, stream_out, chunk, input_done,
+                                   NULL, on_part_sent, NULL);
+}
+
+static void
+read_input (void)
+{
+  if (opt_stream)
+    {
+      g_input_stream_read_bytes_async (input, CHUNK_SIZE, G_PRIORITY_DEFAULT, NULL,
+                                       on_input_chunk, NULL);
+      return;
+    }
+  if (pending != NULL)
+    {
+      g_autoptr(GBytes) line = g_steal_pointer (&pending);
+
+      if (!send_line (line))
+        return;
+      if (input_done)
+        {
+          post_carrier_flush_async (client, NULL, on_flushed, NULL);
+          return;
+        }
+    }
+  g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_line, NULL);
+}
+
+static void
+on_established (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PostCarrier *carrier = POST_CARRIER (source);
+  g_autoptr(GError) error = NULL;
+
+  if (!post_carrier_establish_finish (carrier, result, &error))
+    {
+      fail (NULL, error);
+      return;
+    }
+  if (opt_verbose)
+    {
+      g_autofree char *local = address_string (post_carrier_get_local_address (carrier));
+      g_autofree char *remote = address_string (post_carrier_get_remote_address (carrier));
+
+      g_printerr ("post-cat: connected via stack %s from %s to %s, ready in %.1f ms\n",
+                  post_carrier_get_stack_name (carrier), local, remote,
+                  post_carrier_get_establishment_time (carrier) / 1000.0);
+    }
+  if (opt_stream)
+    receive_stream_chunk (carrier);
+  else
+    post_carrier_ready (carrier, on_client_message, NULL, NULL);
+  read_input ();
+}
+
+static gboolean
+run_client (const char *uri, PostConfiguration *configuration)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, &error);
+
+  if (remote == NULL)
+    {
+      fail (NULL, error);
+      return FALSE;
+    }
+  input = g_unix_input_stream_new (STDIN_FILENO, FALSE);
+  if (opt_stream)
+    stream_out = post_message_new_from_data ("", 0);
+  else
+    lines = g_data_input_stream_new (input);
+
+  client = post_carrier_initiate (NULL, remote, configuration);
+  g_signal_connect (client, "closed", G_CALLBACK (on_client_closed), NULL);
+  post_carrier_establish_async (client, NULL, on_established, NULL);
+  return TRUE;
+}
+
+/* ---- listener ------------------------------------------------------------- */
+
+static void
+on_echo_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!post_carrier_send_finish (POST_CARRIER (source), result, &error) &&
+      !g_error_matches (error, POST_ERROR, POST_ERROR_CLOSED))
+    g_printerr ("post-cat: echo: %s\n", error->message);
+}
+
+/* Both directions have ended once our final part is out: close. */
+static void
+on_echo_part_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!post_carrier_send_partial_finish (POST_CARRIER (source), result, &error) &&
+      !g_error_matches (error, POST_ERROR, POST_ERROR_CLOSED))
+    g_printerr ("post-cat: echo: %s\n", error->message);
+  if (GPOINTER_TO_INT (user_data))
+    post_carrier_close (POST_CARRIER (source));
+}
+
+static gboolean
+on_listen_message (PostCarrier *carrier, PostMessage *message, gpointer user_data)
+{
+  GBytes *content = post_message_get_content (message);
+
+  print_bytes (content, TRUE);
+  if (opt_echo)
+    {
+      g_autoptr(PostMessage) echo = post_message_new (content);
+
+      post_carrier_send_async (carrier, echo, NULL, on_echo_sent, NULL);
+    }
+  return TRUE;
+}
+
+static void listen_stream_chunk (PostCarrier *carrier);
+
+/* Stream mode: print (and echo) each chunk; end our direction when the
+ * peer ends its, so that the peer knows we are done. */
+static void
+on_listen_chunk (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PostCarrier *carrier = POST_CARRIER (source);
+  PostMessage *out = g_object_get_data (source, "post-cat-out");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostMessage) message = NULL;
+  g_autoptr(GBytes) chunk = NULL;
+  gboolean end = FALSE;
+
+  chunk = post_carrier_receive_partial_finish (carrier, result, &message, &end, &error);
+  if (chunk == NULL)
+    return;   /* the closed signal tells the rest */
+  print_bytes (chunk, FALSE);
+  if (opt_echo || end)
+    {
+      g_autoptr(GBytes) part = opt_echo ? g_bytes_ref (chunk) : g_bytes_new (NULL, 0);
+
+      post_carrier_send_partial_async (carrier, out, part, end, NULL, on_echo_part_sent,
+                                       GINT_TO_POINTER (end));
+    }
+  if (!end)
+    listen_stream_chunk (carrier);
+}
+
+static void
+listen_stream_chunk (PostCarrier *carrier)
+{
+  post_carrier_receive_partial_async (carrier, 1, CHUNK_SIZE, NULL, on_listen_chunk, NULL);
+}
+
+static void
+on_carrier_closed (PostCarrier *carrier, const GError *error, gpointer user_data)
+{
+  if (error != NULL && opt_once)
+    fail (NULL, error);
+  else if (error != NULL)
+    g_printerr ("post-cat: %s\n", error->message);
+  else if (opt_verbose)
+    g_printerr ("post-cat: carrier closed\n");
+  g_hash_table_remove (carriers, carrier);
+  if (opt_once)
+    g_main_loop_quit (loop);
+}
+
+static gboolean
+on_incoming (PostCarrier *self, PostCarrier *carrier, gpointer user_data)
+{
+  if (opt_verbose)
+    {
+      g_autofree char *remote = address_string (post_carrier_get_remote_address (carrier));
+
+      g_printerr ("post-cat: accepted a carrier from %s via stack %s\n",
+                  remote, post_carrier_get_stack_name (carrier));
+    }
+  g_hash_table_add (carriers, g_object_ref (carrier));
+  g_signal_connect (carrier, "closed", G_CALLBACK (on_carrier_closed), NULL);
+  if (opt_stream)
+    {
+      g_object_set_data_full (G_OBJECT (carrier), "post-cat-out",
+                              post_message_new_from_data ("", 0), g_object_unref);
+      listen_stream_chunk (carrier);
+    }
+  else
+    post_carrier_ready (carrier, on_listen_message, NULL, NULL);
+  return TRUE;
+}
+
+static gboolean
+run_listener (const char *uri, PostConfiguration *configuration)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostLocal) local = post_local_new_from_uri (uri, &error);
+
+  if (local != NULL)
+    listener = post_carrier_listen (local, configuration, &error);
+  if (listener == NULL)
+    {
+      fail (NULL, error);
+      return FALSE;
+    }
+  carriers = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  g_signal_connect (listener, "incoming", G_CALLBACK (on_incoming), NULL);
+  if (opt_verbose)
+    {
+      g_autofree char *address = address_string (post_carrier_get_local_address (listener));
+
+      g_printerr ("post-cat: listening on %s via stack %s\n", address,
+                  post_carrier_get_stack_name (listener));
+    }
+  return TRUE;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  status = 128 + GPOINTER_TO_INT (user_data);
+  g_main_loop_quit (loop);
+  return G_SOURCE_CONTINUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostConfiguration) configuration = NULL;
+  gboolean ok;
+
+  setlocale (LC_ALL, "");
+  context = g_option_context_new ("URI");
+  g_option_context_set_summary (context,
+      "Send standard input over a libpost carrier and print what comes back,\n"
+      "or with --listen print what arrives.  URI is like tcp://127.0.0.1:7000.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  loop = g_main_loop_new (NULL, FALSE);
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fail (NULL, error);
+      return EXIT_FAILURE;
+    }
+  if (argc != 2)
+    {
+      g_printerr ("post-cat: expected one URI (see --help)\n");
+      return EXIT_FAILURE;
+    }
+  if ((opt_echo || opt_once) && !opt_listen)
+    {
+      g_printerr ("post-cat: --echo and --once need --listen\n");
+      return EXIT_FAILURE;
+    }
+
+  configuration = post_configuration_new ();
+  if (opt_stack != NULL)
+    {
+      const char *stacks[] = { opt_stack, NULL };
+
+      if (!post_configuration_set_stacks (configuration, stacks, &error))
+        {
+          fail (NULL, error);
+          return EXIT_FAILURE;
+        }
+    }
+  if (opt_stream &&
+      !post_configuration_set_framing (configuration, POST_FRAMING_STREAM, &error))
+    {
+      fail (NULL, error);
+      return EXIT_FAILURE;
+    }
+
+  g_unix_signal_add (SIGINT, on_signal, GINT_TO_POINTER (SIGINT));
+  g_unix_signal_add (SIGTERM, on_signal, GINT_TO_POINTER (SIGTERM));
+
+  ok = opt_listen ? run_listener (argv[1], configuration)
+                  : run_client (argv[1], configuration);
+  if (ok)
+    g_main_loop_run (loop);
+
+  g_clear_handle_id (&wait_id, g_source_remove);
+  if (client != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (client, on_client_closed, NULL);
+      if (post_carrier_get_state (client) != POST_CARRIER_STATE_CLOSED)
+        post_carrier_abort (client);
+    }
+  if (listener != NULL)
+    post_carrier_close (listener);
+  if (carriers != NULL)
+    {
+      GHashTableIter iter;
+      gpointer carrier;
+
+      g_hash_table_iter_init (&iter, carriers);
+      while (g_hash_table_iter_next (&iter, &carrier, NULL))
+        g_signal_handlers_disconnect_by_func (carrier, on_carrier_closed, NULL);
+      g_hash_table_iter_init (&iter, carriers);
+      while (g_hash_table_iter_next (&iter, &carrier, NULL))
+        post_carrier_abort (carrier);
+    }
+  g_clear_pointer (&carriers, g_hash_table_unref);
+  g_clear_object (&client);
+  g_clear_object (&listener);
+  g_clear_object (&lines);
+  g_clear_object (&input);
+  g_clear_object (&stream_out);
+  g_clear_pointer (&pending, g_bytes_unref);
+  g_main_loop_unref (loop);
+  g_free (opt_stack);
+  return status;
+}
