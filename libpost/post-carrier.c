@@ -1541,7 +1541,7 @@ send_internal (PostCarrier     *self,
     return FALSE;
   if (message != NULL && !_post_message_mark_queued (message, ++self->send_sequence, error))
     return FALSE;
-  return _post_transient_enqueue (self->transient, message, content, end_of_message,
+  return _post_transient_enqueue (self->transient, message, content, end_of_message, FALSE,
                                   task, destination, check_limit, error);
 }
 
@@ -1562,7 +1562,7 @@ _post_carrier_send_to (PostCarrier     *self,
   if (!_post_message_mark_queued (message, ++self->send_sequence, error))
     return FALSE;
   return _post_transient_enqueue (self->transient, message, post_message_get_content (message),
-                                  TRUE, task, destination, task == NULL, error);
+                                  TRUE, FALSE, task, destination, task == NULL, error);
 }
 
 /**
@@ -1709,7 +1709,7 @@ post_carrier_send_partial_async (PostCarrier         *self,
       g_task_return_error (task, error);
       return;
     }
-  if (!_post_transient_enqueue (self->transient, message, part, end_of_message, task, NULL,
+  if (!_post_transient_enqueue (self->transient, message, part, end_of_message, TRUE, task, NULL,
                                 FALSE, &error))
     g_task_return_error (task, error);
 }
@@ -1984,14 +1984,8 @@ serve_from_inbox (PostCarrier *self)
       entry->offset += take;
       self->inbox_bytes -= take;
       end = entry->end && entry->offset == g_bytes_get_size (entry->data);
-      if (!request->partial && entry->offset == take)
-        complete_request (request, entry->handle, entry->data, entry->end);
-      else
-        {
-          if (!request->partial)
-            _post_message_set_received_part (entry->handle, piece, end);
-          complete_request (request, entry->handle, piece, end);
-        }
+      _post_message_set_received_part (entry->handle, piece, end);
+      complete_request (request, entry->handle, piece, end);
       receive_request_free (request);
       if (entry->offset == g_bytes_get_size (entry->data))
         inbox_entry_free (g_queue_pop_head (&self->inbox));
@@ -2207,8 +2201,7 @@ post_carrier_ready (PostCarrier    *self,
                                                        g_bytes_get_size (entry->data) - entry->offset);
 
       self->inbox_bytes -= g_bytes_get_size (rest);
-      if (entry->offset > 0)
-        _post_message_set_received_part (entry->handle, rest, entry->end);
+      _post_message_set_received_part (entry->handle, rest, entry->end);
       if (!func (self, entry->handle, self->ready_data) && self->ready_func == func)
         {
           self->ready_func = NULL;

@@ -77,7 +77,7 @@ typedef struct
   gint64          deadline;
   guint           end_of_message : 1;
   guint           shutdown_after : 1;
-  guint           in_partial : 1;   /* part of a message sent in parts */
+  guint           part : 1;           /* one part of a message sent in parts */
 } SendItem;
 
 typedef struct
@@ -394,8 +394,7 @@ try_coalesce (PostTransient *self,
   g_autoptr(GByteArray) header = NULL;
   g_autoptr(GByteArray) trailer = NULL;
 
-  if (!self->byte_stream || self->framer == NULL || size > COALESCE_LIMIT
-      || self->open_partial != NULL)
+  if (!self->byte_stream || self->framer == NULL || size > COALESCE_LIMIT)
     return FALSE;
 
   level = get_level (self, 0);
@@ -429,6 +428,7 @@ _post_transient_enqueue (PostTransient   *self,
                          PostMessage     *message,
                          GBytes          *content,
                          gboolean         end_of_message,
+                         gboolean         part,
                          GTask           *task,
                          GSocketAddress  *destination,
                          gboolean         check_limit,
@@ -464,7 +464,7 @@ _post_transient_enqueue (PostTransient   *self,
     }
 
   /* Anonymous small messages: copy into the coalescing buffer. */
-  if (message == NULL && task == NULL && destination == NULL && end_of_message
+  if (message == NULL && task == NULL && destination == NULL && end_of_message && !part
       && !self->stream_mode && try_coalesce (self, content))
     {
       schedule_write (self);
@@ -478,9 +478,9 @@ _post_transient_enqueue (PostTransient   *self,
   item->payload = g_bytes_ref (content);
   item->destination = destination ? g_object_ref (destination) : NULL;
   item->end_of_message = end_of_message;
+  item->part = part && message != NULL;
   item->niceness = message ? post_message_get_niceness (message) : 0;
   item->deadline = message ? _post_message_get_deadline (message) : 0;
-  item->in_partial = message != NULL && (!end_of_message || message == self->open_partial);
   if (self->stream_mode && end_of_message)
     item->shutdown_after = TRUE;
   if (!frame_item (self, item, error))
@@ -488,11 +488,6 @@ _post_transient_enqueue (PostTransient   *self,
       send_item_free (item);
       return FALSE;
     }
-
-  if (item->in_partial && self->open_partial == NULL && !end_of_message)
-    self->open_partial = message;
-  else if (item->in_partial && end_of_message && self->open_partial == message)
-    self->open_partial = NULL;
 
   g_queue_push_tail (&get_level (self, item->niceness)->items, item);
   self->queued_bytes += item->total;
@@ -633,6 +628,11 @@ pick_next (PostTransient *self)
               continue;
             }
           g_queue_delete_link (&level->items, l);
+          /* Parts of a message sent in parts cannot be interleaved with
+           * other messages: from its first part written to its last, only
+           * its own parts are picked. */
+          if (item->part)
+            self->open_partial = item->end_of_message ? NULL : item->message;
           return item;
         }
     }
@@ -644,6 +644,9 @@ push_back (PostTransient *self,
            SendItem      *item)
 {
   g_queue_push_head (&get_level (self, item->niceness)->items, item);
+  /* Un-picking the last part of a message sent in parts re-opens it. */
+  if (item->part && item->end_of_message && self->open_partial == NULL)
+    self->open_partial = item->message;
 }
 
 static gboolean
@@ -1050,7 +1053,12 @@ try_deliver (PostTransient *self)
       data = g_bytes_new (self->assembly->data, take);
       g_byte_array_remove_range (self->assembly, 0, take);
     }
-  handle = g_object_ref (ensure_handle (self, data, end));
+  if (demand == POST_DEMAND_NONE && self->handle != NULL)
+    /* Into the carrier's inbox: the handle is updated when the part is
+     * handed out, not before. */
+    handle = g_object_ref (self->handle);
+  else
+    handle = g_object_ref (ensure_handle (self, data, end));
   if (end)
     reset_assembly (self);
   _post_carrier_deliver (self->carrier, handle, data, end);

@@ -54,7 +54,7 @@ one_error_line () {
   [ "$(wc -l <"$2")" -eq 1 ] && grep -q '^post-cat: ' "$2"
 }
 
-echo "1..7"
+echo "1..8"
 
 # 1-2: lines echoed by --echo --once
 if start_listener echo --echo --once; then
@@ -87,8 +87,14 @@ if start_listener stream --stream --echo --once; then
     not_ok "--stream echoes the input byte for byte (exit $rc)" "$tmp/stream-client.out" "$tmp/stream-client.err" "$tmp/stream.err"
   fi
   wait_listener
+  if [ $rc -eq 0 ]; then
+    ok "the --stream --once listener exited 0"
+  else
+    not_ok "the --stream --once listener exited 0 (exit $rc)" "$tmp/stream.err"
+  fi
 else
   not_ok "--stream listener starts" "$tmp/stream.err"
+  not_ok "--stream listener (skipped)"
 fi
 
 # 4: -v tells the stack and the time to ready

@@ -95,7 +95,8 @@ print_bytes (GBytes *bytes, gboolean newline)
   gsize size;
   const char *data = g_bytes_get_data (bytes, &size);
 
-  fwrite (data, 1, size, stdout);
+  if (size > 0)
+    fwrite (data, 1, size, stdout);
   if (newline)
     fputc ('\n', stdout);
   fflush (stdout);
