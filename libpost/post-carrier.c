@@ -1790,6 +1790,12 @@ _post_carrier_emit_sent (PostCarrier *self,
   g_signal_emit (self, signals[SIGNAL_SENT], 0, message);
 }
 
+gboolean
+_post_carrier_wants_acked (PostCarrier *self)
+{
+  return g_signal_has_handler_pending (self, signals[SIGNAL_ACKED], 0, TRUE);
+}
+
 void
 _post_carrier_emit_acked (PostCarrier *self,
                           PostMessage *message)
@@ -2281,15 +2287,15 @@ post_carrier_fork_async (PostCarrier         *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, post_carrier_fork_async);
 
-  if (!check_usable (self, TRUE, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
   if (self->role != POST_CARRIER_ROLE_CARRIER)
     {
       g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
                                "A %s cannot be forked", role_name (self->role));
+      return;
+    }
+  if (!check_usable (self, TRUE, &error))
+    {
+      g_task_return_error (task, error);
       return;
     }
   if (self->state != POST_CARRIER_STATE_ACTIVE)

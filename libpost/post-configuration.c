@@ -39,6 +39,7 @@ struct _PostConfiguration
   gsize recv_msg_max_len;       /* bytes */
   GHashTable *options;          /* (owned) (element-type utf8 GVariant) */
   gboolean frozen;
+  char *canonical;              /* (owned) (nullable): to_string(), once frozen */
 };
 
 G_DEFINE_FINAL_TYPE (PostConfiguration, post_configuration, G_TYPE_OBJECT)
@@ -214,6 +215,7 @@ post_configuration_finalize (GObject *object)
 
   g_clear_pointer (&self->stacks, g_strfreev);
   g_clear_pointer (&self->options, g_hash_table_unref);
+  g_clear_pointer (&self->canonical, g_free);
 
   G_OBJECT_CLASS (post_configuration_parent_class)->finalize (object);
 }
@@ -510,6 +512,8 @@ post_configuration_freeze (PostConfiguration *self)
     return;
 
   self->frozen = TRUE;
+  /* Frozen means final: the canonical text (the association key) can be kept. */
+  self->canonical = post_configuration_to_string (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FROZEN]);
 }
 
@@ -1152,6 +1156,9 @@ post_configuration_to_string (PostConfiguration *self)
   g_auto(GStrv) keys = NULL;
 
   g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+
+  if (self->canonical != NULL)
+    return g_strdup (self->canonical);
 
   string = g_string_new (NULL);
 

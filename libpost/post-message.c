@@ -672,15 +672,40 @@ post_message_get_antecedents (PostMessage *self)
   return result;
 }
 
+/* Whether @target is @message or one of its antecedents, transitively.
+ * Iterative, and visiting each message once: antecedent graphs share
+ * nodes (each message after the two before it has Fibonacci-many paths),
+ * and chains can be long. */
 static gboolean
 depends_on (PostMessage *message,
             PostMessage *target)
 {
+  g_autoptr(GPtrArray) stack = NULL;
+  g_autoptr(GHashTable) visited = NULL;
+
   if (message == target)
     return TRUE;
-  for (guint i = 0; message->antecedents && i < message->antecedents->len; i++)
-    if (depends_on (message->antecedents->pdata[i], target))
-      return TRUE;
+  if (message->antecedents == NULL || message->antecedents->len == 0)
+    return FALSE;
+
+  stack = g_ptr_array_new ();
+  visited = g_hash_table_new (NULL, NULL);
+  g_ptr_array_add (stack, message);
+  g_hash_table_add (visited, message);
+  while (stack->len > 0)
+    {
+      PostMessage *m = g_ptr_array_steal_index_fast (stack, stack->len - 1);
+
+      for (guint i = 0; m->antecedents && i < m->antecedents->len; i++)
+        {
+          PostMessage *a = m->antecedents->pdata[i];
+
+          if (a == target)
+            return TRUE;
+          if (g_hash_table_add (visited, a))
+            g_ptr_array_add (stack, a);
+        }
+    }
   return FALSE;
 }
 
@@ -891,4 +916,12 @@ _post_message_antecedents_sent (PostMessage *self,
         return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+_post_message_wants_acked (PostMessage *self)
+{
+  return g_signal_has_handler_pending (self, signals[SIGNAL_ACKED], 0, TRUE)
+         || g_signal_has_handler_pending (self, g_signal_lookup ("notify", G_TYPE_OBJECT),
+                                          g_quark_from_static_string ("acked"), TRUE);
 }

@@ -102,6 +102,8 @@ void            _post_message_emit_acked          (PostMessage       *self);
 void            _post_message_emit_expired        (PostMessage       *self);
 void            _post_message_emit_send_error     (PostMessage       *self,
                                                    const GError      *error);
+/* Whether anyone listens for the acked event (so it is worth tracking). */
+gboolean        _post_message_wants_acked         (PostMessage       *self);
 gboolean        _post_message_antecedents_sent    (PostMessage       *self,
                                                    gboolean          *failed);
 
@@ -206,6 +208,7 @@ void            _post_carrier_deliver            (PostCarrier       *self,
                                                   gboolean           end_of_message);
 void            _post_carrier_emit_sent          (PostCarrier       *self,
                                                   PostMessage       *message);
+gboolean        _post_carrier_wants_acked        (PostCarrier       *self);
 void            _post_carrier_emit_acked         (PostCarrier       *self,
                                                   PostMessage       *message);
 void            _post_carrier_emit_expired       (PostCarrier       *self,

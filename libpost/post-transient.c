@@ -126,6 +126,8 @@ struct _PostTransient
   gboolean           send_shut;      /* our FIN was sent */
 
   /* receiving */
+  GByteArray        *scratch_header;  /* (owned) reused by frame_item() */
+  GByteArray        *scratch_trailer; /* (owned) */
   GByteArray        *inbuf;          /* (owned) raw input */
   gsize              inbuf_start;
   GByteArray        *assembly;       /* (owned) payload of the current message */
@@ -224,6 +226,8 @@ post_transient_finalize (GObject *object)
   while ((task = g_queue_pop_head (&self->flushes)) != NULL)
     g_object_unref (task);
   g_clear_pointer (&self->inbuf, g_byte_array_unref);
+  g_clear_pointer (&self->scratch_header, g_byte_array_unref);
+  g_clear_pointer (&self->scratch_trailer, g_byte_array_unref);
   g_clear_pointer (&self->assembly, g_byte_array_unref);
   g_clear_object (&self->handle);
   g_clear_object (&self->assembly_from);
@@ -250,6 +254,8 @@ post_transient_init (PostTransient *self)
 {
   self->levels = g_ptr_array_new_with_free_func (send_level_free);
   self->inbuf = g_byte_array_sized_new (READ_CHUNK);
+  self->scratch_header = g_byte_array_sized_new (16);
+  self->scratch_trailer = g_byte_array_sized_new (16);
   self->assembly = g_byte_array_new ();
   g_queue_init (&self->unacked);
   g_queue_init (&self->flushes);
@@ -315,8 +321,8 @@ frame_item (PostTransient  *self,
             SendItem       *item,
             GError        **error)
 {
-  g_autoptr(GByteArray) header = NULL;
-  g_autoptr(GByteArray) trailer = NULL;
+  GByteArray *header = self->scratch_header;
+  GByteArray *trailer = self->scratch_trailer;
   gsize length = item->payload ? g_bytes_get_size (item->payload) : 0;
 
   item->header_len = 0;
@@ -325,8 +331,8 @@ frame_item (PostTransient  *self,
   if (!self->byte_stream || self->framer == NULL)
     return TRUE;
 
-  header = g_byte_array_sized_new (sizeof item->header);
-  trailer = g_byte_array_new ();
+  g_byte_array_set_size (header, 0);
+  g_byte_array_set_size (trailer, 0);
   if (!post_framer_encode (self->framer, item->message, length, item->end_of_message,
                            header, trailer, error))
     return FALSE;
@@ -347,7 +353,7 @@ frame_item (PostTransient  *self,
       item->header_len = header->len;
     }
   if (trailer->len > 0)
-    item->trailer = g_steal_pointer (&trailer);
+    item->trailer = g_byte_array_new_take (g_memdup2 (trailer->data, trailer->len), trailer->len);
   item->total = item->header_len + g_bytes_get_size (item->payload)
                 + (item->trailer ? item->trailer->len : 0);
   return TRUE;
@@ -391,8 +397,7 @@ try_coalesce (PostTransient *self,
   SendLevel *level;
   SendItem *tail;
   gsize size = g_bytes_get_size (content);
-  g_autoptr(GByteArray) header = NULL;
-  g_autoptr(GByteArray) trailer = NULL;
+  GByteArray *header, *trailer;
 
   if (!self->byte_stream || self->framer == NULL || size > COALESCE_LIMIT)
     return FALSE;
@@ -410,8 +415,10 @@ try_coalesce (PostTransient *self,
   else
     tail->seq = self->next_seq++;
 
-  header = g_byte_array_sized_new (16);
-  trailer = g_byte_array_new ();
+  header = self->scratch_header;
+  trailer = self->scratch_trailer;
+  g_byte_array_set_size (header, 0);
+  g_byte_array_set_size (trailer, 0);
   if (!post_framer_encode (self->framer, NULL, size, TRUE, header, trailer, NULL))
     return FALSE;
   g_byte_array_append (tail->coalesced, header->data, header->len);
@@ -661,7 +668,8 @@ item_written (PostTransient *self,
       g_autoptr(PostMessage) message = g_object_ref (item->message);
 
       _post_carrier_emit_sent (self->carrier, message);
-      if ((self->caps & POST_STACK_CAP_EVENT_ACKED) && self->byte_stream)
+      if ((self->caps & POST_STACK_CAP_EVENT_ACKED) && self->byte_stream
+          && (_post_message_wants_acked (message) || _post_carrier_wants_acked (self->carrier)))
         {
           Unacked *u = g_new0 (Unacked, 1);
 
@@ -1107,7 +1115,8 @@ decode_some (PostTransient *self)
 
       if (!post_framer_decode (self->framer, data, size, self->input_eof, &chunk, &error))
         {
-          if (error->domain != POST_ERROR)
+          if (!g_error_matches (error, POST_ERROR, POST_ERROR_TRUNCATED)
+              && !g_error_matches (error, POST_ERROR, POST_ERROR_PROTOCOL))
             {
               GError *wrapped = g_error_new (POST_ERROR, POST_ERROR_PROTOCOL,
                                              "The peer's data violates the framing: %s",
@@ -1155,7 +1164,8 @@ should_read (PostTransient *self)
          + (self->inbuf->len - self->inbuf_start) < READ_AHEAD;
 }
 
-/* Returns 1 on progress, 0 when it would block, -1 when the transient ended. */
+/* Returns 1 on progress, 2 on progress after which the PSI is (very likely)
+ * drained, 0 when it would block, -1 when the transient ended. */
 static int
 read_some (PostTransient *self)
 {
@@ -1213,7 +1223,9 @@ read_some (PostTransient *self)
       if (n == 0)
         self->input_eof = TRUE;
       self->bytes_received += n;
-      return 1;
+      /* A short read emptied the socket: wait for readiness rather than
+       * asking again (and getting EAGAIN). */
+      return n > 0 && (gsize) n < READ_CHUNK ? 2 : 1;
     }
 }
 
@@ -1234,7 +1246,7 @@ _post_transient_pump_receive (PostTransient *self)
     return;
 
   g_object_ref (self);
-  for (;;)
+  for (gboolean drained = FALSE;;)
     {
       int r;
 
@@ -1258,11 +1270,12 @@ _post_transient_pump_receive (PostTransient *self)
               break;
             }
         }
-      if (!should_read (self))
+      if (drained || !should_read (self))
         break;
       r = read_some (self);
       if (r <= 0)
         break;
+      drained = r == 2;
     }
   if (!self->ended)
     update_interest (self);
@@ -1395,8 +1408,8 @@ _post_transient_attach (PostTransient *self,
 
   self->ready_id = g_signal_connect (psi, "ready", G_CALLBACK (psi_ready_cb), self);
   self->path_id = g_signal_connect (psi, "path-changed", G_CALLBACK (psi_path_changed_cb), self);
-  if (self->path != NULL)
-    post_psi_update_path (psi, self->path);
+  /* The path's measurements are read when asked for (get_paths) and when
+   * the transient ends, not on every establishment. */
 
   /* Queued messages go out from the main loop, after the carrier's
    * establishment callbacks. */
@@ -1484,7 +1497,8 @@ end_transient (PostTransient *self,
     {
       if (self->path != NULL)
         post_psi_update_path (self->psi, self->path);
-      check_acked (self);
+      if (!g_queue_is_empty (&self->unacked))
+        check_acked (self);
       destroy_source (&self->ack_timer);
       post_psi_set_interest (self->psi, 0);
       post_psi_close (self->psi, error != NULL);

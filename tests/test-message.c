@@ -464,6 +464,36 @@ test_antecedents (void)
   }
 }
 
+/* Each message depending on the two before it is a common pattern; the cycle
+ * check must not walk every path of that graph (there are Fibonacci-many). */
+static void
+test_antecedents_many_paths (void)
+{
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  for (guint i = 0; i < 80; i++)
+    {
+      PostMessage *message = post_message_new_from_string ("m");
+
+      if (i >= 1)
+        g_assert_true (post_message_add_antecedent (message, messages->pdata[i - 1], &error));
+      if (i >= 2)
+        g_assert_true (post_message_add_antecedent (message, messages->pdata[i - 2], &error));
+      g_assert_no_error (error);
+      g_ptr_array_add (messages, message);
+    }
+
+  /* A cycle through the whole graph is still found. */
+  g_assert_false (post_message_add_antecedent (messages->pdata[0], messages->pdata[79], &error));
+  g_assert_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* Linear, not exponential: well under a second even under sanitizers. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+}
+
 /* ---- immutability once queued ------------------------------------------------- */
 
 typedef struct {
@@ -675,6 +705,7 @@ main (int   argc,
   g_test_add_func ("/message/negative-lifetime", test_negative_lifetime);
   g_test_add_func ("/message/gobject-properties", test_gobject_properties);
   g_test_add_func ("/message/antecedents", test_antecedents);
+  g_test_add_func ("/message/antecedents-many-paths", test_antecedents_many_paths);
   g_test_add_func ("/message/immutable-once-queued", test_immutable_once_queued);
   g_test_add_func ("/message/unqueued-stays-mutable", test_unqueued_stays_mutable);
 

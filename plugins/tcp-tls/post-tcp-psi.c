@@ -225,24 +225,25 @@ is_closed_error (PostTcpPsi  *self,
   return FALSE;
 }
 
-/* The name of the interface that carries @address, or NULL. */
-static char *
-find_interface_for_address (GSocketAddress *address)
+/* getifaddrs() dumps every link and address over netlink: far too slow to
+ * do for each connection.  Its answer (address -> interface name) is kept
+ * for a second, process-wide. */
+#define INTERFACE_CACHE_TTL_US G_USEC_PER_SEC
+
+G_LOCK_DEFINE_STATIC (interface_cache);
+static GHashTable *interface_cache;   /* (element-type utf8 utf8) address -> name */
+static gint64      interface_cache_time;
+
+static GHashTable *
+read_interfaces (void)
 {
   struct ifaddrs *ifaddrs = NULL, *ifa;
-  GInetAddress *inet;
-  char *name = NULL;
-
-  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address))
-    return NULL;
-  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  if (g_inet_address_get_is_any (inet))
-    return NULL;
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   if (getifaddrs (&ifaddrs) != 0)
-    return NULL;
+    return table;
 
-  for (ifa = ifaddrs; ifa != NULL && name == NULL; ifa = ifa->ifa_next)
+  for (ifa = ifaddrs; ifa != NULL; ifa = ifa->ifa_next)
     {
       g_autoptr(GSocketAddress) candidate = NULL;
       gsize len;
@@ -257,12 +258,47 @@ find_interface_for_address (GSocketAddress *address)
         continue;
 
       candidate = g_socket_address_new_from_native (ifa->ifa_addr, len);
-      if (candidate != NULL && G_IS_INET_SOCKET_ADDRESS (candidate) &&
-          g_inet_address_equal (inet, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (candidate))))
-        name = g_strdup (ifa->ifa_name);
+      if (candidate != NULL && G_IS_INET_SOCKET_ADDRESS (candidate))
+        {
+          char *key = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (candidate)));
+
+          if (!g_hash_table_contains (table, key))
+            g_hash_table_insert (table, key, g_strdup (ifa->ifa_name));
+          else
+            g_free (key);
+        }
     }
 
   freeifaddrs (ifaddrs);
+  return table;
+}
+
+/* The name of the interface that carries @address, or NULL. */
+static char *
+find_interface_for_address (GSocketAddress *address)
+{
+  g_autofree char *key = NULL;
+  GInetAddress *inet;
+  gint64 now = g_get_monotonic_time ();
+  char *name;
+
+  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address))
+    return NULL;
+  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  if (g_inet_address_get_is_any (inet))
+    return NULL;
+  key = g_inet_address_to_string (inet);
+
+  G_LOCK (interface_cache);
+  if (interface_cache == NULL || now - interface_cache_time > INTERFACE_CACHE_TTL_US
+      || !g_hash_table_contains (interface_cache, key))
+    {
+      g_clear_pointer (&interface_cache, g_hash_table_unref);
+      interface_cache = read_interfaces ();
+      interface_cache_time = now;
+    }
+  name = g_strdup (g_hash_table_lookup (interface_cache, key));
+  G_UNLOCK (interface_cache);
   return name;
 }
 
@@ -426,6 +462,11 @@ add_socket_source (PostTcpPsi        *self,
 
   g_source_set_callback (source, (GSourceFunc) (void (*) (void)) func, self, NULL);
   g_source_set_static_name (source, "[post] tcp socket");
+  /* GLib blocks a non-recursive source while dispatching it, which removes
+   * and re-adds its descriptor and wakes the context up twice: an extra
+   * poll() and eventfd read per readiness event.  Our handlers are safe to
+   * re-enter, so skip that. */
+  g_source_set_can_recurse (source, TRUE);
   g_source_attach (source, self->context);
   return source;
 }
