@@ -1490,11 +1490,6 @@ post_carrier_establish_async (PostCarrier         *self,
       }
     case POST_CARRIER_STATE_DORMANT:
       {
-        g_autoptr(PostTransient) fresh = _post_transient_new_pending (self, self->configuration);
-
-        _post_transient_take_queue (fresh, self->transient);
-        detach_transient (self);
-        self->transient = g_steal_pointer (&fresh);
         set_state (self, POST_CARRIER_STATE_ESTABLISHING);
         g_queue_push_tail (&self->establish_tasks, g_steal_pointer (&task));
         start_establishment (self);
@@ -2405,6 +2400,21 @@ set_closed (PostCarrier  *self,
   g_object_unref (self);
 }
 
+gboolean
+_post_carrier_should_go_dormant (PostCarrier   *self,
+                                 PostTransient *transient,
+                                 const GError  *error)
+{
+  /* The transport of a carrier we initiated failed: the association keeps
+   * what is needed to establish it again, so the carrier goes dormant
+   * rather than closed.  Accepted carriers cannot reach their peer again. */
+  return error != NULL && transient == self->transient
+         && self->state == POST_CARRIER_STATE_ACTIVE && self->remote != NULL
+         && !self->passive && !self->close_requested
+         && self->association != NULL && self->listen_psi == NULL
+         && !g_error_matches (error, POST_ERROR, POST_ERROR_CLOSED);
+}
+
 void
 _post_carrier_transient_ended (PostCarrier   *self,
                                PostTransient *transient,
@@ -2415,15 +2425,16 @@ _post_carrier_transient_ended (PostCarrier   *self,
     return;
 
   g_object_ref (self);
-  if (error != NULL && self->state == POST_CARRIER_STATE_ACTIVE && self->remote != NULL
-      && !self->passive && !self->close_requested
-      && self->association != NULL && self->listen_psi == NULL
-      && !g_error_matches (error, POST_ERROR, POST_ERROR_CLOSED))
+  if (_post_carrier_should_go_dormant (self, transient, error))
     {
-      /* The transport of an initiated carrier failed: the association keeps
-       * what is needed to re-establish it; the carrier goes dormant. */
+      g_autoptr(PostTransient) fresh = _post_transient_new_pending (self, self->configuration);
+
+      /* What was queued and not started waits for the next transient. */
+      _post_transient_take_queue (fresh, transient);
       g_clear_error (&self->error);
       self->error = g_error_copy (error);
+      detach_transient (self);
+      self->transient = g_steal_pointer (&fresh);
       set_state (self, POST_CARRIER_STATE_DORMANT);
       drain_requests_after_close (self);
     }

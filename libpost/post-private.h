@@ -218,6 +218,9 @@ void            _post_carrier_emit_send_error    (PostCarrier       *self,
                                                   const GError      *error);
 /* The transient's PSI ended: @error is NULL for an orderly end (both
  * directions closed), else why it failed.  @peer_closed: the peer ended it. */
+gboolean        _post_carrier_should_go_dormant  (PostCarrier       *self,
+                                                  PostTransient     *transient,
+                                                  const GError      *error);
 void            _post_carrier_transient_ended    (PostCarrier       *self,
                                                   PostTransient     *transient,
                                                   const GError      *error,

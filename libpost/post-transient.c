@@ -1508,7 +1508,15 @@ end_transient (PostTransient *self,
     closed_error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED,
                                         peer_closed ? "The peer closed the carrier"
                                                     : "The carrier is closed");
-  _post_transient_fail_queue (self, error ? error : closed_error);
+  if (_post_carrier_should_go_dormant (self->carrier, self, error))
+    {
+      /* Only the message in flight is lost; the carrier moves the rest of
+       * the queue to its next transient. */
+      if (self->current != NULL)
+        fail_item (self, g_steal_pointer (&self->current), error);
+    }
+  else
+    _post_transient_fail_queue (self, error ? error : closed_error);
 
   /* What was fully received stays receivable: the carrier keeps its inbox. */
   _post_carrier_transient_ended (self->carrier, self, error, peer_closed);

@@ -788,6 +788,57 @@ test_abort_drops_queue (Fixture       *fx,
   g_clear_error (&closed);
 }
 
+static void
+state_changed_cb (GObject    *object,
+                  GParamSpec *pspec,
+                  gboolean   *dormant)
+{
+  if (post_carrier_get_state (POST_CARRIER (object)) == POST_CARRIER_STATE_DORMANT)
+    *dormant = TRUE;
+}
+
+static void
+test_dormant (Fixture       *fx,
+              gconstpointer  data)
+{
+  gboolean dormant = FALSE;
+  g_autoptr(PostMessage) m = post_message_new_from_string ("after the reset");
+  g_autoptr(GError) error = NULL;
+  const GError *why;
+
+  establish (fx->client);
+  wait_until_count (&fx->accepted->len, 1, "accept");
+  g_signal_connect (fx->client, "notify::state", G_CALLBACK (state_changed_cb), &dormant);
+
+  /* The server resets the connection: the client's association can
+   * establish it again, so the carrier goes dormant, not closed. */
+  post_carrier_abort (fx->accepted->pdata[0]);
+  {
+    Received r = { 0 };
+
+    post_carrier_receive_async (fx->client, NULL, received_cb, &r);
+    wait_for (&dormant, "dormant");
+    wait_for (&r.done, "pending receive fails");
+    g_assert_nonnull (r.error);
+    g_clear_error (&r.error);
+  }
+  g_assert_cmpint (post_carrier_get_state (fx->client), ==, POST_CARRIER_STATE_DORMANT);
+  why = post_carrier_get_error (fx->client);
+  g_assert_nonnull (why);
+  g_test_message ("dormant because: %s", why->message);
+
+  /* Sending on a dormant carrier queues; establishing reactivates it. */
+  g_assert_true (post_carrier_send (fx->client, m, &error));
+  g_assert_no_error (error);
+  establish (fx->client);
+  wait_until_count (&fx->accepted->len, 2, "second accept");
+  {
+    g_autoptr(PostMessage) got = receive_one (fx->accepted->pdata[1]);
+    assert_content (got, "after the reset");
+  }
+  g_assert_null (post_carrier_get_error (fx->client));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -810,6 +861,8 @@ main (int   argc,
               fixture_setup, test_passive_close, fixture_teardown);
   g_test_add ("/carrier/tcp/abort", Fixture, GINT_TO_POINTER (FALSE),
               fixture_setup, test_abort_drops_queue, fixture_teardown);
+  g_test_add ("/carrier/tcp/dormant", Fixture, GINT_TO_POINTER (FALSE),
+              fixture_setup, test_dormant, fixture_teardown);
   g_test_add_func ("/carrier/tcp/stream-mode", test_stream_mode);
   g_test_add_func ("/carrier/tcp/roles", test_roles);
   g_test_add_func ("/carrier/tcp/responder", test_responder);
