@@ -952,7 +952,7 @@ post_configuration_set_send_queue_limit (PostConfiguration  *self,
  * post_configuration_get_recv_msg_max_len:
  * @self: a configuration
  *
- * Returns: the largest message accepted from the peer, in bytes
+ * Returns: the most bytes of one message held before it is handed out in parts
  */
 gsize
 post_configuration_get_recv_msg_max_len (PostConfiguration *self)
@@ -967,8 +967,10 @@ post_configuration_get_recv_msg_max_len (PostConfiguration *self)
  * @bytes: the largest message to accept, at least 1
  * @error: return location for an error
  *
- * Bounds received messages (RFC 9622 `recv-msg-max-len`): a larger one
- * fails the carrier with %POST_ERROR_MESSAGE_TOO_LARGE.
+ * Bounds how much of one received message the carrier holds in memory
+ * (RFC 9622 `recv-msg-max-len`): a larger message is handed out in parts,
+ * even to post_carrier_receive_async(), whose result then says
+ * post_message_is_complete() %FALSE; nothing is lost.
  *
  * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT for
  *   0, or %POST_ERROR_IMMUTABLE
