@@ -1,46 +1,75 @@
 /* post-bench.c: libpost against GIO and plain C sockets over loopback
  *
- * Four cases, each run on a libpost `tcp` carrier, on GIO GSockets and on
- * plain C sockets, with the receiver in a second thread:
+ * Four cases, each run on a libpost `tcp` carrier and on baselines, with the
+ * receiver in a second thread:
  *
  *   (a) 64-byte messages one way, messages per second
  *   (b) ping-pong with 64-byte messages (immediate in libpost, TCP_NODELAY
  *       in the baselines): mean and median round trip in µs
  *   (c) bulk transfer of 64 KiB messages, MB/s (10^6 bytes)
- *   (d) connection set-up to ready plus close, per second
- *       (libpost: initiate + close; GIO: GSocketClient connect + close;
- *       C: socket + connect + close)
+ *   (d) connection set-up to ready plus graceful close, one connection at a
+ *       time, per second:
+ *       libpost:   post_carrier_initiate + establish_async + close_async on a
+ *                  main loop, against a libpost listener on a main loop;
+ *       GIO sync:  blocking g_socket_client_connect, shutdown, blocking wait
+ *                  for the peer's EOF, close, against a blocking server thread;
+ *       GIO async: g_socket_client_connect_async, then g_io_stream_close_async
+ *                  with graceful disconnect (shutdown, wait for the peer's EOF
+ *                  from a socket source, close) on a main loop, against a
+ *                  server accepting from a GSocket source on a main loop that
+ *                  waits for each connection's EOF and closes it;
+ *       plain C:   socket + connect, shutdown, blocking wait for EOF, close,
+ *                  against a blocking server thread.
  *
- * The baselines frame messages as libpost's default framer does (a 4-byte
- * big-endian header: top bit "final chunk", low 31 bits the length), send
- * each message with one call, and their receivers parse the frames; every
- * receiver counts and checks what it got.  Rates run from the first send
- * to the receipt of the last message.  Nothing is asserted: the figures are
- * printed next to the project's targets.
+ * In (a)–(c) the GIO baseline is blocking GSocket calls and the C one
+ * blocking send()/recv().  The baselines frame messages as libpost's default
+ * framer does (a 4-byte big-endian header: top bit "final chunk", low 31 bits
+ * the length), send each message with one call, and their receivers parse
+ * the frames; every receiver counts and checks what it got, and a round whose
+ * counts disagree counts as failed.  Rates run from the first send to the
+ * receipt of the last message.
+ *
+ * Method.  A virtual machine drifts a lot from one second to the next, so the
+ * implementations are not measured one after the other: each case runs in
+ * N_ROUNDS rounds, each round runs every implementation once for
+ * --seconds / N_ROUNDS (so --seconds stays the total per implementation and
+ * case), and the order rotates from round to round.  A figure is the median
+ * over the rounds; a ratio is computed within each round, and the median of
+ * those per-round ratios is printed with their range.
+ *
+ * Every blocking call and every wait has a timeout (IO_TIMEOUT_S), and a
+ * watchdog ends the process if one run still does not finish.  Nothing is
+ * asserted: the figures are printed next to the project's targets.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <post.h>
+#include "post-bench-udp.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
-#define SMALL_SIZE 64
-#define BULK_SIZE  (64 * 1024)
-#define FINAL_BIT  0x80000000u
-#define BATCH      64
+#define SMALL_SIZE   64
+#define BULK_SIZE    (64 * 1024)
+#define FINAL_BIT    0x80000000u
+#define BATCH        64
+#define N_ROUNDS     5
+#define IO_TIMEOUT_S 10   /* any one blocking call or wait */
+#define WATCHDOG_S   60   /* beyond the run's own duration */
 
 typedef enum { CASE_MSGS, CASE_RTT, CASE_BULK, CASE_CONN, N_CASES } BenchCase;
-typedef enum { IMPL_POST, IMPL_GIO, IMPL_PLAIN, N_IMPLS } Impl;
+typedef enum { IMPL_POST, IMPL_GIO, IMPL_GIO_ASYNC, IMPL_PLAIN, N_IMPLS } Impl;
 
-static const char *impl_names[N_IMPLS] = { "libpost tcp", "GIO GSocket", "plain C" };
+static const char *impl_names[N_IMPLS] = { "libpost tcp", "GIO sync", "GIO async", "plain C" };
 
 typedef struct {
   gboolean ok;
@@ -48,16 +77,17 @@ typedef struct {
   double   median;    /* RTT only */
   guint64  sent;
   guint64  received;
-  char    *note;      /* (owned) (nullable) an error or a count mismatch */
+  char    *note;      /* (owned) (nullable) why the run failed */
 } Result;
 
 static double opt_seconds = 2.0;
 static gboolean opt_quick;
 static char *opt_cases;
-static gint64 duration_us;
+static gint64 duration_us;   /* of one run: one implementation in one round */
 
 static GOptionEntry entries[] = {
-  { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "Run each case for SECONDS (default 2)", "SECONDS" },
+  { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds,
+    "Run each case for SECONDS per implementation, over all rounds (default 2)", "SECONDS" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Short runs (0.25 s per case), for CI", NULL },
   { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcd)", "LETTERS" },
   { NULL }
@@ -70,6 +100,8 @@ result_fail (Result *r, const char *format, ...)
 {
   va_list args;
 
+  if (!r->ok && r->note != NULL)
+    return;   /* keep the first reason */
   va_start (args, format);
   g_free (r->note);
   r->note = g_strdup_vprintf (format, args);
@@ -77,15 +109,23 @@ result_fail (Result *r, const char *format, ...)
   r->ok = FALSE;
 }
 
+/* An asynchronous operation failed; waiter_wait() cancels at its deadline. */
+static void
+result_fail_async (Result *r, const char *what, const GError *error, GCancellable *cancellable)
+{
+  if (g_cancellable_is_cancelled (cancellable))
+    result_fail (r, "%s: no result within %d s", what, IO_TIMEOUT_S);
+  else
+    result_fail (r, "%s: %s", what, error->message);
+}
+
+/* A round whose receiver did not get exactly what was sent does not count. */
 static void
 result_check_counts (Result *r)
 {
   if (r->ok && r->sent != r->received)
-    {
-      g_free (r->note);
-      r->note = g_strdup_printf ("sent %" G_GUINT64_FORMAT " but received %" G_GUINT64_FORMAT,
-                                 r->sent, r->received);
-    }
+    result_fail (r, "sent %" G_GUINT64_FORMAT " but received %" G_GUINT64_FORMAT,
+                 r->sent, r->received);
 }
 
 static int
@@ -93,6 +133,13 @@ compare_doubles (gconstpointer a, gconstpointer b)
 {
   double x = *(const double *) a, y = *(const double *) b;
   return x < y ? -1 : x > y;
+}
+
+static double
+median_of (double *values, guint n)
+{
+  qsort (values, n, sizeof (double), compare_doubles);
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 static void
@@ -107,10 +154,41 @@ result_set_rtts (Result *r, GArray *rtts)
     }
   for (guint i = 0; i < rtts->len; i++)
     sum += g_array_index (rtts, double, i);
-  g_array_sort (rtts, compare_doubles);
   r->value = sum / rtts->len;
-  r->median = g_array_index (rtts, double, rtts->len / 2);
-  r->sent = r->received = rtts->len;
+  r->median = median_of ((double *) (gpointer) rtts->data, rtts->len);
+  r->sent = rtts->len;
+}
+
+/* ---- the watchdog ----------------------------------------------------------- */
+
+static char watchdog_message[256];
+static gsize watchdog_length;
+
+static void
+watchdog_fired (int signum)
+{
+  gssize n = write (STDERR_FILENO, watchdog_message, watchdog_length);
+
+  (void) signum;
+  (void) n;
+  _exit (EXIT_FAILURE);
+}
+
+static void
+watchdog_arm (const char *what)
+{
+  unsigned int seconds = (unsigned int) (duration_us / G_USEC_PER_SEC) + WATCHDOG_S;
+
+  g_snprintf (watchdog_message, sizeof watchdog_message,
+              "\npost-bench: %s did not finish within %u s; giving up\n", what, seconds);
+  watchdog_length = strlen (watchdog_message);
+  alarm (seconds);
+}
+
+static void
+watchdog_disarm (void)
+{
+  alarm (0);
 }
 
 /* ---- framing shared by the baselines -------------------------------------- */
@@ -246,6 +324,21 @@ conn_set_nodelay (Conn *c)
     setsockopt (c->fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof (int));
 }
 
+/* Bounds every blocking call on the connection (connect, accept, send, recv). */
+static void
+conn_set_timeout (Conn *c)
+{
+  struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+
+  if (c->socket != NULL)
+    {
+      g_socket_set_timeout (c->socket, IO_TIMEOUT_S);
+      return;
+    }
+  setsockopt (c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt (c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
 static void
 conn_close (Conn *c)
 {
@@ -271,17 +364,19 @@ conn_shutdown_write (Conn *c)
 /* A close like libpost's graceful one: end our direction, wait for the
  * peer's end.  (Closing at once would let the client outrun the receiver
  * and overflow the listen backlog.) */
-static void
+static gboolean
 graceful_close (Conn *c)
 {
   guint8 byte;
+  gssize n;
 
   conn_shutdown_write (c);
-  while (conn_recv (c, &byte, 1) > 0)
+  while ((n = conn_recv (c, &byte, 1)) > 0)
     ;
+  return n == 0;
 }
 
-/* ---- baseline receivers ---------------------------------------------------- */
+/* ---- blocking baselines: GIO sync and plain C -------------------------------- */
 
 typedef struct {
   gboolean  gio;
@@ -304,12 +399,13 @@ base_accept (BaseServer *s, Conn *c)
   c->fd = -1;
   c->socket = NULL;
   if (s->gio)
-    {
-      c->socket = g_socket_accept (s->listen_socket, NULL, NULL);
-      return c->socket != NULL;
-    }
-  c->fd = accept (s->listen_fd, NULL, NULL);
-  return c->fd >= 0;
+    c->socket = g_socket_accept (s->listen_socket, NULL, NULL);
+  else
+    c->fd = accept (s->listen_fd, NULL, NULL);
+  if (c->socket == NULL && c->fd < 0)
+    return FALSE;
+  conn_set_timeout (c);
+  return TRUE;
 }
 
 static gpointer
@@ -320,19 +416,17 @@ base_server_thread (gpointer data)
 
   if (s->kind == CASE_CONN)
     {
-      /* Accept, wait for the client's close, close: one at a time. */
+      /* Accept, wait for the client's end, close: one at a time. */
       while (base_accept (s, &c))
         {
-          guint8 byte;
-
           if (g_atomic_int_get (&s->stop))
             {
               conn_close (&c);
               break;
             }
           s->accepted++;
-          while (conn_recv (&c, &byte, 1) > 0)
-            ;
+          if (!graceful_close (&c))
+            s->bad = TRUE;
           conn_close (&c);
         }
       return NULL;
@@ -393,10 +487,11 @@ base_server_start (BaseServer *s, GError **error)
 
       s->listen_socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
                                        G_SOCKET_PROTOCOL_TCP, error);
-      if (s->listen_socket != NULL)
-        g_socket_set_listen_backlog (s->listen_socket, 128);
-      if (s->listen_socket == NULL ||
-          !g_socket_bind (s->listen_socket, address, TRUE, error) ||
+      if (s->listen_socket == NULL)
+        return FALSE;
+      g_socket_set_listen_backlog (s->listen_socket, 128);
+      g_socket_set_timeout (s->listen_socket, IO_TIMEOUT_S);
+      if (!g_socket_bind (s->listen_socket, address, TRUE, error) ||
           !g_socket_listen (s->listen_socket, error) ||
           (bound = g_socket_get_local_address (s->listen_socket, error)) == NULL)
         return FALSE;
@@ -404,6 +499,8 @@ base_server_start (BaseServer *s, GError **error)
       return TRUE;
     }
   s->listen_fd = socket (AF_INET, SOCK_STREAM, 0);
+  if (s->listen_fd >= 0)
+    conn_set_timeout (&(Conn) { .fd = s->listen_fd });
   if (s->listen_fd < 0 ||
       bind (s->listen_fd, (struct sockaddr *) &sin, sizeof sin) < 0 ||
       listen (s->listen_fd, 128) < 0 ||
@@ -431,6 +528,7 @@ base_server_stop (BaseServer *s)
       shutdown (s->listen_fd, SHUT_RDWR);
       close (s->listen_fd);
     }
+  s->listen_fd = -1;
 }
 
 static gboolean
@@ -451,13 +549,84 @@ base_connect (BaseServer *s, Conn *c)
 
       c->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
                                 G_SOCKET_PROTOCOL_TCP, NULL);
-      return c->socket != NULL && g_socket_connect (c->socket, address, NULL, NULL);
+      if (c->socket == NULL)
+        return FALSE;
+      conn_set_timeout (c);
+      return g_socket_connect (c->socket, address, NULL, NULL);
     }
   c->fd = socket (AF_INET, SOCK_STREAM, 0);
-  return c->fd >= 0 && connect (c->fd, (struct sockaddr *) &sin, sizeof sin) == 0;
+  if (c->fd < 0)
+    return FALSE;
+  conn_set_timeout (c);
+  return connect (c->fd, (struct sockaddr *) &sin, sizeof sin) == 0;
 }
 
-/* Runs one case on a baseline (GIO or plain C). */
+/* (d) on a baseline: one blocking connect + graceful close after another. */
+static void
+run_baseline_connect (BaseServer *s, GThread *thread, Result *r)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, s->port);
+  g_autoptr(GError) error = NULL;
+  gint64 t0, end;
+  Conn c;
+
+  g_socket_client_set_timeout (client, IO_TIMEOUT_S);
+  t0 = g_get_monotonic_time ();
+  end = t0 + duration_us;
+  while (g_get_monotonic_time () < end)
+    {
+      gboolean closed;
+
+      if (s->gio)
+        {
+          g_autoptr(GSocketConnection) connection =
+              g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, &error);
+
+          if (connection == NULL)
+            break;
+          c.fd = -1;
+          c.socket = g_socket_connection_get_socket (connection);
+          closed = graceful_close (&c);
+          c.socket = NULL;
+          if (!g_io_stream_close (G_IO_STREAM (connection), NULL, &error))
+            break;
+        }
+      else
+        {
+          if (!base_connect (s, &c))
+            {
+              g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno), "connect: %s",
+                           g_strerror (errno));
+              conn_close (&c);
+              break;
+            }
+          closed = graceful_close (&c);
+          conn_close (&c);
+        }
+      if (!closed)
+        {
+          g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                               "no EOF from the server within the timeout");
+          break;
+        }
+      r->sent++;
+    }
+  r->value = r->sent / ((g_get_monotonic_time () - t0) / 1e6);
+  g_atomic_int_set (&s->stop, 1);
+  base_connect (s, &c);   /* wakes the accept() */
+  conn_close (&c);
+  g_thread_join (thread);
+  r->received = s->accepted;
+  if (error != NULL)
+    result_fail (r, "%s", error->message);
+  if (s->bad)
+    result_fail (r, "the server saw a connection end without EOF");
+  result_check_counts (r);
+}
+
+/* Runs one case on a blocking baseline (GIO sync or plain C). */
 static void
 run_baseline (gboolean gio, BenchCase kind, Result *r)
 {
@@ -479,52 +648,7 @@ run_baseline (gboolean gio, BenchCase kind, Result *r)
 
   if (kind == CASE_CONN)
     {
-      g_autoptr(GSocketClient) client = g_socket_client_new ();
-      g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-      g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, s.port);
-
-      t0 = g_get_monotonic_time ();
-      end = t0 + duration_us;
-      while (g_get_monotonic_time () < end)
-        {
-          if (gio)
-            {
-              g_autoptr(GSocketConnection) connection =
-                  g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, &error);
-
-              if (connection == NULL)
-                break;
-              c.fd = -1;
-              c.socket = g_socket_connection_get_socket (connection);
-              graceful_close (&c);
-              c.socket = NULL;
-              g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-            }
-          else
-            {
-              if (!base_connect (&s, &c))
-                {
-                  g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno), "connect: %s",
-                               g_strerror (errno));
-                  conn_close (&c);
-                  break;
-                }
-              graceful_close (&c);
-              conn_close (&c);
-            }
-          r->sent++;
-        }
-      r->value = r->sent / ((g_get_monotonic_time () - t0) / 1e6);
-      g_atomic_int_set (&s.stop, 1);
-      if (base_connect (&s, &c))   /* wakes the accept() */
-        conn_close (&c);
-      else
-        conn_close (&c);
-      g_thread_join (thread);
-      r->received = s.accepted;
-      if (error != NULL)
-        result_fail (r, "%s", error->message);
-      result_check_counts (r);
+      run_baseline_connect (&s, thread, r);
       base_server_stop (&s);
       return;
     }
@@ -595,6 +719,283 @@ run_baseline (gboolean gio, BenchCase kind, Result *r)
   base_server_stop (&s);
 }
 
+/* ---- waiting in a measuring thread that runs a main context ------------------ */
+
+static gboolean
+tick (gpointer user_data)
+{
+  (void) user_data;
+  return G_SOURCE_CONTINUE;
+}
+
+/* The measuring thread's context for libpost and GIO async alike.  A 100 ms
+ * tick wakes every wait below often enough to check its deadline. */
+static GMainContext *
+measuring_context_new (void)
+{
+  GMainContext *context = g_main_context_new ();
+  GSource *ticker = g_timeout_source_new (100);
+
+  g_source_set_callback (ticker, tick, NULL, NULL);
+  g_source_attach (ticker, context);
+  g_source_unref (ticker);
+  return context;
+}
+
+typedef struct {
+  GAsyncResult *result;   /* (owned) (nullable) */
+} Waiter;
+
+static void
+waiter_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Waiter *w = user_data;
+
+  (void) source;
+  w->result = g_object_ref (result);
+}
+
+/* Runs @context until the operation completes.  Past IO_TIMEOUT_S it cancels
+ * @cancellable, after which the operation completes with an error (or the
+ * watchdog ends the process). */
+static GAsyncResult *
+waiter_wait (Waiter *w, GMainContext *context, GCancellable *cancellable)
+{
+  gint64 deadline = g_get_monotonic_time () + IO_TIMEOUT_S * G_USEC_PER_SEC;
+
+  while (w->result == NULL)
+    {
+      g_main_context_iteration (context, TRUE);
+      if (w->result == NULL && g_get_monotonic_time () >= deadline)
+        g_cancellable_cancel (cancellable);
+    }
+  return w->result;
+}
+
+/* Runs @context until the atomic *@counter reaches @target or @timeout_us
+ * passes; a 1 ms tick notices another thread's increments. */
+static void
+wait_for_count (GMainContext *context, gint *counter, guint64 target, gint64 timeout_us)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_us;
+  GSource *ticker = g_timeout_source_new (1);
+
+  g_source_set_callback (ticker, tick, NULL, NULL);
+  g_source_attach (ticker, context);
+  while ((guint64) g_atomic_int_get (counter) < target && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (ticker);
+  g_source_unref (ticker);
+}
+
+static gboolean
+quit_loop (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- GIO async, (d) only ------------------------------------------------------ */
+
+/* The server: a GSocket source on a main loop in another thread accepts;
+ * per connection another source waits for the EOF, then closes. */
+typedef struct {
+  GMainContext *context;    /* (owned) */
+  GMainLoop    *loop;       /* (owned) */
+  GSocket      *listener;   /* (owned) */
+  GPtrArray    *sources;    /* (owned) one per open connection */
+  guint16       port;
+  gint          accepted;   /* atomic */
+  gint          ended;      /* atomic: connections closed after the peer's EOF */
+  gint          bad;        /* atomic */
+} AsyncServer;
+
+static gboolean
+async_server_on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  AsyncServer *s = user_data;
+  g_autoptr(GError) error = NULL;
+  gchar buffer[256];
+  gssize n;
+
+  (void) condition;
+  while ((n = g_socket_receive (socket, buffer, sizeof buffer, NULL, &error)) > 0)
+    ;
+  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return G_SOURCE_CONTINUE;
+  if (n == 0)
+    g_atomic_int_inc (&s->ended);
+  else
+    g_atomic_int_set (&s->bad, 1);
+  g_socket_close (socket, NULL);
+  g_ptr_array_remove_fast (s->sources, g_main_current_source ());
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+async_server_on_incoming (GSocket *listener, GIOCondition condition, gpointer user_data)
+{
+  AsyncServer *s = user_data;
+
+  (void) condition;
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) socket = g_socket_accept (listener, NULL, &error);
+      GSource *source;
+
+      if (socket == NULL)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            return G_SOURCE_CONTINUE;
+          g_atomic_int_set (&s->bad, 1);
+          return G_SOURCE_REMOVE;
+        }
+      g_socket_set_blocking (socket, FALSE);
+      source = g_socket_create_source (socket, G_IO_IN, NULL);
+      g_source_set_callback (source, G_SOURCE_FUNC (async_server_on_readable), s, NULL);
+      g_source_attach (source, s->context);
+      g_ptr_array_add (s->sources, source);
+      g_atomic_int_inc (&s->accepted);
+    }
+}
+
+static void
+source_destroy_and_unref (gpointer source)
+{
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
+static gpointer
+async_server_thread (gpointer data)
+{
+  AsyncServer *s = data;
+  GSource *source;
+
+  g_main_context_push_thread_default (s->context);
+  source = g_socket_create_source (s->listener, G_IO_IN, NULL);
+  g_source_set_callback (source, G_SOURCE_FUNC (async_server_on_incoming), s, NULL);
+  g_source_attach (source, s->context);
+  g_main_loop_run (s->loop);
+  source_destroy_and_unref (source);
+  g_ptr_array_set_size (s->sources, 0);   /* the sockets close as their sources go */
+  while (g_main_context_iteration (s->context, FALSE))
+    ;
+  g_main_context_pop_thread_default (s->context);
+  return NULL;
+}
+
+static gboolean
+async_server_start (AsyncServer *s, GError **error)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  s->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                              G_SOCKET_PROTOCOL_TCP, error);
+  if (s->listener == NULL)
+    return FALSE;
+  g_socket_set_blocking (s->listener, FALSE);
+  g_socket_set_listen_backlog (s->listener, 128);
+  if (!g_socket_bind (s->listener, address, TRUE, error) ||
+      !g_socket_listen (s->listener, error) ||
+      (bound = g_socket_get_local_address (s->listener, error)) == NULL)
+    return FALSE;
+  s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  return TRUE;
+}
+
+/* The client: connect_async, then a graceful close_async, one at a time, on
+ * the measuring thread's context. */
+static void
+run_gio_async (Result *r)
+{
+  AsyncServer s = { 0 };
+  g_autoptr(GMainContext) context = measuring_context_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GSocketClient) client = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+  gint64 t0, end;
+
+  r->ok = TRUE;
+  s.context = g_main_context_new ();
+  s.loop = g_main_loop_new (s.context, FALSE);
+  s.sources = g_ptr_array_new_with_free_func (source_destroy_and_unref);
+  if (!async_server_start (&s, &error))
+    {
+      result_fail (r, "listen: %s", error->message);
+      goto out;
+    }
+  address = g_inet_socket_address_new (loopback, s.port);
+  thread = g_thread_new ("gio-async-receiver", async_server_thread, &s);
+
+  g_main_context_push_thread_default (context);
+  client = g_socket_client_new ();
+  t0 = g_get_monotonic_time ();
+  end = t0 + duration_us;
+  while (g_get_monotonic_time () < end)
+    {
+      g_autoptr(GSocketConnection) connection = NULL;
+      Waiter w = { NULL };
+      gboolean closed;
+
+      g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address), cancellable,
+                                     waiter_cb, &w);
+      connection = g_socket_client_connect_finish (client, waiter_wait (&w, context, cancellable),
+                                                   &error);
+      g_clear_object (&w.result);
+      if (connection == NULL)
+        {
+          result_fail_async (r, "connect", error, cancellable);
+          break;
+        }
+      /* Shut down our side, wait for the peer's EOF from a socket source,
+       * close: what libpost's graceful close does. */
+      g_tcp_connection_set_graceful_disconnect (G_TCP_CONNECTION (connection), TRUE);
+      g_io_stream_close_async (G_IO_STREAM (connection), G_PRIORITY_DEFAULT, cancellable,
+                               waiter_cb, &w);
+      closed = g_io_stream_close_finish (G_IO_STREAM (connection),
+                                         waiter_wait (&w, context, cancellable), &error);
+      g_clear_object (&w.result);
+      if (!closed)
+        {
+          result_fail_async (r, "close", error, cancellable);
+          break;
+        }
+      r->sent++;
+    }
+  r->value = r->sent / ((g_get_monotonic_time () - t0) / 1e6);
+  /* Each close completed with the server's FIN, sent after it counted. */
+  wait_for_count (context, &s.ended, r->sent, G_USEC_PER_SEC);
+  g_clear_object (&client);
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_pop_thread_default (context);
+
+  g_main_context_invoke (s.context, quit_loop, s.loop);
+  g_thread_join (thread);
+  r->received = g_atomic_int_get (&s.accepted);
+  if (g_atomic_int_get (&s.bad))
+    result_fail (r, "the server failed to accept or saw a connection end without EOF");
+  else if ((guint64) g_atomic_int_get (&s.ended) < r->sent)
+    result_fail (r, "the server saw %d of %" G_GUINT64_FORMAT " connections end",
+                 g_atomic_int_get (&s.ended), r->sent);
+  result_check_counts (r);
+
+out:
+  if (s.listener != NULL)
+    g_socket_close (s.listener, NULL);
+  g_clear_object (&s.listener);
+  g_ptr_array_unref (s.sources);
+  g_main_loop_unref (s.loop);
+  g_main_context_unref (s.context);
+}
+
 /* ---- libpost ----------------------------------------------------------------- */
 
 typedef struct {
@@ -641,6 +1042,7 @@ post_server_on_closed (PostCarrier *carrier, const GError *error, gpointer user_
 {
   PostServer *s = user_data;
 
+  (void) error;
   g_ptr_array_remove_fast (s->carriers, carrier);   /* drops our reference */
   g_main_context_wakeup (s->client_context);
 }
@@ -650,6 +1052,7 @@ post_server_on_incoming (PostCarrier *listener, PostCarrier *carrier, gpointer u
 {
   PostServer *s = user_data;
 
+  (void) listener;
   g_ptr_array_add (s->carriers, g_object_ref (carrier));
   g_signal_connect (carrier, "closed", G_CALLBACK (post_server_on_closed), s);
   g_atomic_int_inc (&s->accepted);
@@ -711,59 +1114,26 @@ post_server_thread (gpointer data)
 }
 
 static gboolean
-quit_loop (gpointer loop)
-{
-  g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
-}
-
-/* Waiting in the measuring thread, with its context running. */
-typedef struct {
-  GAsyncResult *result;   /* (owned) (nullable) */
-} Waiter;
-
-static void
-waiter_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Waiter *w = user_data;
-
-  w->result = g_object_ref (result);
-}
-
-static GAsyncResult *
-waiter_wait (Waiter *w, GMainContext *context)
-{
-  while (w->result == NULL)
-    g_main_context_iteration (context, TRUE);
-  return w->result;
-}
-
-static gboolean
-tick (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-establish (PostCarrier *carrier, GMainContext *context, GError **error)
+establish (PostCarrier *carrier, GMainContext *context, GCancellable *cancellable, GError **error)
 {
   Waiter w = { NULL };
   gboolean ok;
 
-  post_carrier_establish_async (carrier, NULL, waiter_cb, &w);
-  ok = post_carrier_establish_finish (carrier, waiter_wait (&w, context), error);
+  post_carrier_establish_async (carrier, cancellable, waiter_cb, &w);
+  ok = post_carrier_establish_finish (carrier, waiter_wait (&w, context, cancellable), error);
   g_object_unref (w.result);
   return ok;
 }
 
 static gboolean
-close_carrier (PostCarrier *carrier, GMainContext *context, GError **error)
+close_carrier (PostCarrier *carrier, GMainContext *context, GCancellable *cancellable,
+               GError **error)
 {
   Waiter w = { NULL };
   gboolean ok;
 
-  post_carrier_close_async (carrier, NULL, waiter_cb, &w);
-  ok = post_carrier_close_finish (carrier, waiter_wait (&w, context), error);
+  post_carrier_close_async (carrier, cancellable, waiter_cb, &w);
+  ok = post_carrier_close_finish (carrier, waiter_wait (&w, context, cancellable), error);
   g_object_unref (w.result);
   return ok;
 }
@@ -800,6 +1170,7 @@ pong (PostCarrier *carrier, PostMessage *message, gpointer user_data)
   PingPong *pp = user_data;
   gint64 now = g_get_monotonic_time ();
 
+  (void) message;
   g_array_append_val (pp->rtts, (double) { (double) (now - pp->sent_at) });
   if (now >= pp->end)
     {
@@ -813,15 +1184,15 @@ static void
 run_post (BenchCase kind, Result *r)
 {
   PostServer s = { .kind = kind };
-  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GMainContext) context = measuring_context_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(PostConfiguration) configuration = post_configuration_new ();
   g_autoptr(PostRemote) remote = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
   g_autofree char *uri = NULL;
-  GSource *ticker;
   GThread *thread;
-  gint64 t0, end, deadline;
+  gint64 t0, end;
 
   r->ok = TRUE;
   s.size = kind == CASE_BULK ? BULK_SIZE : SMALL_SIZE;
@@ -833,11 +1204,6 @@ run_post (BenchCase kind, Result *r)
   g_cond_init (&s.cond);
 
   g_main_context_push_thread_default (context);
-  /* A 1 ms tick bounds every wait below, so no wake-up can be lost. */
-  ticker = g_timeout_source_new (1);
-  g_source_set_callback (ticker, tick, NULL, NULL);
-  g_source_attach (ticker, context);
-
   thread = g_thread_new ("post-receiver", post_server_thread, &s);
   g_mutex_lock (&s.lock);
   while (!s.started)
@@ -866,26 +1232,25 @@ run_post (BenchCase kind, Result *r)
         {
           g_autoptr(PostCarrier) c = post_carrier_initiate (NULL, remote, configuration);
 
-          if (!establish (c, context, &error) || !close_carrier (c, context, &error))
+          if (!establish (c, context, cancellable, &error) ||
+              !close_carrier (c, context, cancellable, &error))
             {
-              result_fail (r, "%s", error->message);
+              result_fail_async (r, "set-up + close", error, cancellable);
               break;
             }
           r->sent++;
         }
       r->value = r->sent / ((g_get_monotonic_time () - t0) / 1e6);
-      deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
-      while ((guint64) g_atomic_int_get (&s.accepted) < r->sent && g_get_monotonic_time () < deadline)
-        g_main_context_iteration (context, TRUE);
+      wait_for_count (context, &s.accepted, r->sent, G_USEC_PER_SEC);
       r->received = g_atomic_int_get (&s.accepted);
       result_check_counts (r);
       goto out;
     }
 
   carrier = post_carrier_initiate (NULL, remote, configuration);
-  if (!establish (carrier, context, &error))
+  if (!establish (carrier, context, cancellable, &error))
     {
-      result_fail (r, "establish: %s", error->message);
+      result_fail_async (r, "establish", error, cancellable);
       goto out;
     }
 
@@ -899,15 +1264,19 @@ run_post (BenchCase kind, Result *r)
       pp.end = g_get_monotonic_time () + duration_us;
       post_carrier_ready (carrier, pong, &pp, NULL);
       if (ping (carrier, &pp))
-        while (!pp.done && g_get_monotonic_time () < pp.end + 5 * G_USEC_PER_SEC)
+        while (!pp.done && g_get_monotonic_time () < pp.end + IO_TIMEOUT_S * G_USEC_PER_SEC)
           g_main_context_iteration (context, TRUE);
+      /* The receiver counts an echo after sending it: let it catch up. */
+      wait_for_count (context, &s.messages, pp.rtts->len, G_USEC_PER_SEC);
       if (pp.error != NULL)
         result_fail (r, "%s", pp.error);
       else if (!pp.done)
-        result_fail (r, "no reply within 5 s");
+        result_fail (r, "no reply within %d s", IO_TIMEOUT_S);
       else
         result_set_rtts (r, pp.rtts);
       r->received = g_atomic_int_get (&s.messages);
+      if (g_atomic_int_get (&s.bad))
+        result_fail (r, "the receiver saw messages of the wrong size");
       g_array_unref (pp.rtts);
       g_bytes_unref (pp.payload);
       g_free (pp.error);
@@ -932,40 +1301,40 @@ run_post (BenchCase kind, Result *r)
             if (g_error_matches (error, POST_ERROR, POST_ERROR_WOULD_BLOCK))
               {
                 Waiter w = { NULL };
+                gboolean flushed;
 
                 g_clear_error (&error);
-                post_carrier_flush_async (carrier, NULL, waiter_cb, &w);
-                if (post_carrier_flush_finish (carrier, waiter_wait (&w, context), &error))
+                post_carrier_flush_async (carrier, cancellable, waiter_cb, &w);
+                flushed = post_carrier_flush_finish (carrier,
+                                                     waiter_wait (&w, context, cancellable),
+                                                     &error);
+                g_object_unref (w.result);
+                if (flushed)
                   {
-                    g_object_unref (w.result);
                     i--;   /* retry */
                     continue;
                   }
-                g_object_unref (w.result);
               }
-            result_fail (r, "send: %s", error->message);
+            result_fail_async (r, "send", error, cancellable);
             break;
           }
       /* Let the queue drain and the receiver count everything. */
-      deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-      while ((guint64) g_atomic_int_get (&s.messages) < r->sent && g_get_monotonic_time () < deadline)
-        g_main_context_iteration (context, TRUE);
+      wait_for_count (context, &s.messages, r->sent, IO_TIMEOUT_S * G_USEC_PER_SEC);
       r->received = g_atomic_int_get (&s.messages);
       if (s.t_last > t0 && r->received > 0)
         r->value = (double) r->received * (kind == CASE_BULK ? s.size / 1e6 : 1.0)
                    / ((s.t_last - t0) / 1e6);
       if (g_atomic_int_get (&s.bad))
         result_fail (r, "the receiver saw messages of the wrong size");
-      result_check_counts (r);
     }
-  if (!close_carrier (carrier, context, &error) && r->ok)
-    result_fail (r, "close: %s", error->message);
+  result_check_counts (r);
+  g_clear_error (&error);
+  if (!close_carrier (carrier, context, cancellable, &error))
+    result_fail_async (r, "close", error, cancellable);
 
 out:
   g_main_context_invoke (s.context, quit_loop, s.loop);
   g_thread_join (thread);
-  g_source_destroy (ticker);
-  g_source_unref (ticker);
   g_clear_object (&carrier);
   while (g_main_context_iteration (context, FALSE))
     ;
@@ -978,52 +1347,250 @@ out:
   g_free (s.error);
 }
 
-/* ---- the table ---------------------------------------------------------------- */
+/* ---- rounds and the tables ------------------------------------------------------ */
 
 static const struct {
   const char *label;
   const char *unit;
   gboolean    lower_is_better;
   Impl        target_against;
+  const char *target_name;
   double      target;
 } cases[N_CASES] = {
-  { "(a) 64 B messages, one way", "msg/s", FALSE, IMPL_PLAIN, 1.0 },
-  { "(b) ping-pong RTT, 64 B",    "µs",    TRUE,  IMPL_PLAIN, 1.1 },
-  { "(c) bulk, 64 KiB messages",  "MB/s",  FALSE, IMPL_PLAIN, 0.9 },
-  { "(d) set-up + close",         "conn/s", FALSE, IMPL_GIO,  1.0 },
+  { "(a) 64 B messages, one way", "msg/s",         FALSE, IMPL_PLAIN,     "C",   1.0 },
+  { "(b) ping-pong RTT, 64 B",    "µs mean / med", TRUE,  IMPL_PLAIN,     "C",   1.1 },
+  { "(c) bulk, 64 KiB messages",  "MB/s",          FALSE, IMPL_PLAIN,     "C",   0.9 },
+  { "(d) set-up + close",         "conn/s",        FALSE, IMPL_GIO_ASYNC,
+    "GIO GSocketClient (async)", 1.0 },
 };
 
-static char *
-format_value (BenchCase kind, const Result *r)
+static gboolean
+case_selected (BenchCase kind)
 {
-  if (!r->ok)
-    return g_strdup (opt_cases != NULL && strchr (opt_cases, 'a' + kind) == NULL ? "skipped" : "error");
-  if (kind == CASE_RTT)
-    return g_strdup_printf ("%.1f (med %.1f)", r->value, r->median);
-  if (kind == CASE_BULK)
-    return g_strdup_printf ("%.0f", r->value);
-  return g_strdup_printf ("%.0f", r->value);
+  return opt_cases == NULL || strchr (opt_cases, 'a' + kind) != NULL;
+}
+
+static gboolean
+impl_applies (BenchCase kind, Impl impl)
+{
+  return impl != IMPL_GIO_ASYNC || kind == CASE_CONN;
+}
+
+static void
+run_one (BenchCase kind, Impl impl, guint round, Result *r)
+{
+  g_autofree char *what = g_strdup_printf ("%s on %s, round %u", cases[kind].label,
+                                           impl_names[impl], round + 1);
+
+  if (isatty (STDERR_FILENO))
+    g_printerr ("  running %-60s\r", what);
+  watchdog_arm (what);
+  switch (impl)
+    {
+    case IMPL_POST:
+      run_post (kind, r);
+      break;
+    case IMPL_GIO:
+    case IMPL_PLAIN:
+      run_baseline (impl == IMPL_GIO, kind, r);
+      break;
+    case IMPL_GIO_ASYNC:
+      run_gio_async (r);
+      break;
+    case N_IMPLS:
+    default:
+      g_assert_not_reached ();
+    }
+  watchdog_disarm ();
+}
+
+typedef struct {
+  guint  n;        /* rounds that succeeded */
+  double value;    /* median over those rounds */
+  double median;   /* RTT: median over rounds of the per-round medians */
+} Summary;
+
+typedef struct {
+  guint  n;        /* rounds where both succeeded */
+  double median, min, max;
+} RatioSummary;
+
+static Summary
+summarize (const Result *rounds)
+{
+  double values[N_ROUNDS], medians[N_ROUNDS];
+  Summary sum = { 0 };
+
+  for (guint i = 0; i < N_ROUNDS; i++)
+    if (rounds[i].ok)
+      {
+        values[sum.n] = rounds[i].value;
+        medians[sum.n] = rounds[i].median;
+        sum.n++;
+      }
+  if (sum.n > 0)
+    {
+      sum.value = median_of (values, sum.n);
+      sum.median = median_of (medians, sum.n);
+    }
+  return sum;
+}
+
+static RatioSummary
+summarize_ratio (const Result *a, const Result *b)
+{
+  double ratios[N_ROUNDS];
+  RatioSummary sum = { 0 };
+
+  for (guint i = 0; i < N_ROUNDS; i++)
+    if (a[i].ok && b[i].ok && b[i].value > 0)
+      ratios[sum.n++] = a[i].value / b[i].value;
+  if (sum.n > 0)
+    {
+      sum.median = median_of (ratios, sum.n);   /* sorts them */
+      sum.min = ratios[0];
+      sum.max = ratios[sum.n - 1];
+    }
+  return sum;
+}
+
+/* Prints @text padded to @width characters (not bytes: µ, × and – are wider). */
+static void
+print_cell (const char *text, int width, gboolean left)
+{
+  int pad = MAX (width - (int) g_utf8_strlen (text, -1), 0);
+
+  if (left)
+    g_print ("%s%*s", text, pad, "");
+  else
+    g_print ("%*s%s", pad, "", text);
 }
 
 static char *
-format_ratio (const Result *a, const Result *b)
+format_value (BenchCase kind, Impl impl, const Summary *sum)
 {
-  if (!a->ok || !b->ok || b->value <= 0)
+  if (!impl_applies (kind, impl))
     return g_strdup ("-");
-  return g_strdup_printf ("%.2f×", a->value / b->value);
+  if (sum->n == 0)
+    return g_strdup ("error");
+  if (kind == CASE_RTT)
+    return g_strdup_printf ("%.1f / %.1f%s", sum->value, sum->median,
+                            sum->n < N_ROUNDS ? "*" : "");
+  return g_strdup_printf ("%.0f%s", sum->value, sum->n < N_ROUNDS ? "*" : "");
+}
+
+static char *
+format_ratio (const RatioSummary *sum)
+{
+  if (sum->n == 0)
+    return g_strdup ("-");
+  return g_strdup_printf ("%.2f× (%.2f–%.2f)%s", sum->median, sum->min, sum->max,
+                          sum->n < N_ROUNDS ? "*" : "");
+}
+
+static void
+print_tables (Result results[N_CASES][N_IMPLS][N_ROUNDS])
+{
+  static const Impl columns[] = { IMPL_POST, IMPL_GIO, IMPL_GIO_ASYNC, IMPL_PLAIN };
+  static const Impl against[] = { IMPL_PLAIN, IMPL_GIO, IMPL_GIO_ASYNC };
+  static const char *ratio_names[] = { "libpost/C", "libpost/GIO sync", "libpost/GIO async" };
+  gboolean any_partial = FALSE, any_note = FALSE;
+
+  print_cell ("case", 28, TRUE);
+  print_cell ("unit", 14, TRUE);
+  for (guint j = 0; j < G_N_ELEMENTS (columns); j++)
+    print_cell (impl_names[columns[j]], 15, FALSE);
+  g_print ("\n");
+  for (int k = 0; k < N_CASES; k++)
+    {
+      if (!case_selected (k))
+        continue;
+      print_cell (cases[k].label, 28, TRUE);
+      print_cell (cases[k].unit, 14, TRUE);
+      for (guint j = 0; j < G_N_ELEMENTS (columns); j++)
+        {
+          Summary sum = summarize (results[k][columns[j]]);
+          g_autofree char *cell = format_value (k, columns[j], &sum);
+
+          any_partial |= impl_applies (k, columns[j]) && sum.n < N_ROUNDS;
+          print_cell (cell, 15, FALSE);
+        }
+      g_print ("\n");
+    }
+
+  g_print ("\n");
+  print_cell ("case", 28, TRUE);
+  for (guint j = 0; j < G_N_ELEMENTS (against); j++)
+    print_cell (ratio_names[j], 22, TRUE);
+  g_print ("target\n");
+  for (int k = 0; k < N_CASES; k++)
+    {
+      RatioSummary target = { 0 };
+      const char *verdict;
+
+      if (!case_selected (k))
+        continue;
+      print_cell (cases[k].label, 28, TRUE);
+      for (guint j = 0; j < G_N_ELEMENTS (against); j++)
+        {
+          RatioSummary sum = { 0 };
+          g_autofree char *cell = NULL;
+
+          if (impl_applies (k, against[j]))
+            sum = summarize_ratio (results[k][IMPL_POST], results[k][against[j]]);
+          if (against[j] == cases[k].target_against)
+            target = sum;
+          cell = format_ratio (&sum);
+          print_cell (cell, 22, TRUE);
+        }
+      if (target.n == 0)
+        verdict = "-";
+      else if (cases[k].lower_is_better ? target.median <= cases[k].target
+                                        : target.median >= cases[k].target)
+        verdict = "met";
+      else
+        verdict = "NOT met";
+      g_print ("%s %.1f× %s: %s\n", cases[k].lower_is_better ? "≤" : "≥",
+               cases[k].target, cases[k].target_name, verdict);
+    }
+
+  g_print ("\nFigures: medians over %d rounds (RTT: of the per-round mean / median).\n"
+           "Ratios: median (min–max) of the ratios taken within each round; (b) uses the mean.\n"
+           "GIO sync: blocking GSocket calls; in (d) blocking g_socket_client_connect and a\n"
+           "  blocking server thread.  GIO async, (d) only: g_socket_client_connect_async and\n"
+           "  a graceful g_io_stream_close_async on a main loop, server on a main loop.\n",
+           N_ROUNDS);
+  if (any_partial)
+    g_print ("*: some rounds failed and were left out; see the notes.\n");
+
+  for (int k = 0; k < N_CASES; k++)
+    for (int i = 0; i < N_IMPLS; i++)
+      for (guint round = 0; round < N_ROUNDS; round++)
+        {
+          const Result *r = &results[k][i][round];
+
+          if (r->note == NULL)
+            continue;
+          if (!any_note)
+            g_print ("\nnotes:\n");
+          any_note = TRUE;
+          g_print ("  %s on %s, round %u: %s\n", cases[k].label, impl_names[i], round + 1,
+                   r->note);
+        }
 }
 
 int
 main (int argc, char **argv)
 {
+  static Result results[N_CASES][N_IMPLS][N_ROUNDS];
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GError) error = NULL;
-  Result results[N_CASES][N_IMPLS] = { { { 0 } } };
-  gboolean any_note = FALSE;
+  struct sigaction action = { .sa_handler = watchdog_fired };
 
   setlocale (LC_ALL, "");
   g_option_context_set_summary (context,
-      "Measures a libpost tcp carrier against GIO GSockets and plain C sockets over loopback.");
+      "Measures a libpost tcp carrier against GIO GSockets and plain C sockets over loopback,\n"
+      "in alternating rounds.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -1034,71 +1601,43 @@ main (int argc, char **argv)
     opt_seconds = 0.25;
   if (opt_seconds <= 0)
     opt_seconds = 2.0;
-  duration_us = (gint64) (opt_seconds * G_USEC_PER_SEC);
+  duration_us = (gint64) (opt_seconds * G_USEC_PER_SEC / N_ROUNDS);
+  sigaction (SIGALRM, &action, NULL);
 
-  g_print ("post-bench: %.2f s per case and implementation, over 127.0.0.1\n\n", opt_seconds);
+  g_print ("post-bench: %.2f s per case and implementation, in %d alternating rounds of %.2f s, "
+           "over 127.0.0.1\n\n", opt_seconds, N_ROUNDS, opt_seconds / N_ROUNDS);
   for (int k = 0; k < N_CASES; k++)
-    for (int i = 0; i < N_IMPLS; i++)
-      {
-        if (opt_cases != NULL && strchr (opt_cases, 'a' + k) == NULL)
+    {
+      Impl order[N_IMPLS];
+      guint n = 0;
+
+      if (!case_selected (k))
+        continue;
+      for (int i = 0; i < N_IMPLS; i++)
+        if (impl_applies (k, i))
+          order[n++] = i;
+      /* Every round runs each implementation once, starting one further on. */
+      for (guint round = 0; round < N_ROUNDS; round++)
+        for (guint j = 0; j < n; j++)
           {
-            result_fail (&results[k][i], "skipped");
-            g_clear_pointer (&results[k][i].note, g_free);
-            continue;
+            Impl impl = order[(round + j) % n];
+
+            run_one (k, impl, round, &results[k][impl][round]);
           }
-        if (isatty (STDERR_FILENO))
-          g_printerr ("  running %-28s on %-12s\r", cases[k].label, impl_names[i]);
-        if (i == IMPL_POST)
-          run_post (k, &results[k][i]);
-        else
-          run_baseline (i == IMPL_GIO, k, &results[k][i]);
-      }
+    }
   if (isatty (STDERR_FILENO))
     g_printerr ("%-80s\r", "");
 
-  g_print ("%-28s %-7s %19s %19s %19s %8s %8s  %s\n", "case", "unit",
-           impl_names[IMPL_POST], impl_names[IMPL_GIO], impl_names[IMPL_PLAIN],
-           "post/C", "post/GIO", "target");
-  for (int k = 0; k < N_CASES; k++)
-    {
-      Result *row = results[k];
-      g_autofree char *v0 = format_value (k, &row[IMPL_POST]);
-      g_autofree char *v1 = format_value (k, &row[IMPL_GIO]);
-      g_autofree char *v2 = format_value (k, &row[IMPL_PLAIN]);
-      g_autofree char *r_c = format_ratio (&row[IMPL_POST], &row[IMPL_PLAIN]);
-      g_autofree char *r_gio = format_ratio (&row[IMPL_POST], &row[IMPL_GIO]);
-      const Result *against = &row[cases[k].target_against];
-      const char *verdict = "-";
-      g_autofree char *target = NULL;
+  print_tables (results);
 
-      if (row[IMPL_POST].ok && against->ok && against->value > 0)
-        {
-          double ratio = row[IMPL_POST].value / against->value;
-          gboolean met = cases[k].lower_is_better ? ratio <= cases[k].target
-                                                  : ratio >= cases[k].target;
-          verdict = met ? "met" : "NOT met";
-        }
-      target = g_strdup_printf ("%s %.1f× %s: %s",
-                                cases[k].lower_is_better ? "≤" : "≥", cases[k].target,
-                                cases[k].target_against == IMPL_PLAIN ? "C" : "GIO", verdict);
-      g_print ("%-28s %-7s %19s %19s %19s %8s %8s  %s\n", cases[k].label, cases[k].unit,
-               v0, v1, v2, r_c, r_gio, target);
-    }
+  /* (u) udp datagrams against GIO: a table of its own (post-bench-udp.c). */
+  if (opt_cases == NULL || strchr (opt_cases, 'u') != NULL)
+    post_bench_udp_run (opt_seconds);
 
   for (int k = 0; k < N_CASES; k++)
     for (int i = 0; i < N_IMPLS; i++)
-      {
-        Result *r = &results[k][i];
-
-        if (r->note != NULL)
-          {
-            if (!any_note)
-              g_print ("\nnotes:\n");
-            any_note = TRUE;
-            g_print ("  %s on %s: %s\n", cases[k].label, impl_names[i], r->note);
-          }
-        g_free (r->note);
-      }
+      for (guint round = 0; round < N_ROUNDS; round++)
+        g_free (results[k][i][round].note);
   g_free (opt_cases);
   return EXIT_SUCCESS;
 }

@@ -6,6 +6,9 @@
 
 #include "post-private.h"
 
+#include <string.h>
+#include <glib/gstdio.h>
+
 /**
  * PostAssociation:
  *
@@ -34,6 +37,8 @@ struct _PostAssociation
   GPtrArray         *paths;           /* (owned) (element-type PostPath) */
   char              *last_stack;      /* (owned) (nullable) */
   GSocketAddress    *last_address;    /* (owned) (nullable) */
+  char              *psk_identity;    /* (owned) (nullable) */
+  GBytes            *psk;             /* (owned) (nullable) secret: never logged */
 };
 
 G_DEFINE_FINAL_TYPE (PostAssociation, post_association, G_TYPE_OBJECT)
@@ -108,6 +113,8 @@ post_association_finalize (GObject *object)
   g_clear_pointer (&self->paths, g_ptr_array_unref);
   g_clear_pointer (&self->last_stack, g_free);
   g_clear_object (&self->last_address);
+  g_clear_pointer (&self->psk_identity, g_free);
+  g_clear_pointer (&self->psk, g_bytes_unref);
 
   G_OBJECT_CLASS (post_association_parent_class)->finalize (object);
 }
@@ -500,4 +507,332 @@ GSocketAddress *
 _post_association_get_last_address (PostAssociation *self)
 {
   return self->last_address;
+}
+
+/* ---- security state ------------------------------------------------------- */
+
+/*
+ * Session tickets are association state (draft 2.3) that must outlive the
+ * association object itself: an application that initiates one carrier,
+ * closes it and initiates another gets a new PostAssociation for the same
+ * local, remote and configuration, and should resume.  So tickets live in
+ * a process-wide cache keyed by the association key (local, remote,
+ * configuration), and, when the configuration's `tls.session-cache` option
+ * is "disk", in a file per key under $XDG_CACHE_HOME/libpost/sessions
+ * (directory 0700, files 0600, named by a SHA-256 of the key so that no
+ * host name shows).  Expired tickets are dropped when read; each ticket is
+ * used once (TLS 1.3 tickets should not be reused, RFC 8446 C.4).
+ */
+#define TICKETS_PER_KEY 8
+#define TICKET_KEYS_MAX 256
+
+typedef struct {
+  GBytes *ticket;   /* (owned) */
+  gint64  expiry;   /* seconds since the Epoch */
+} Ticket;
+
+G_LOCK_DEFINE_STATIC (tickets);
+static GHashTable *ticket_cache;  /* (element-type utf8 GPtrArray<Ticket>) */
+
+static void
+ticket_free (gpointer data)
+{
+  Ticket *ticket = data;
+
+  g_bytes_unref (ticket->ticket);
+  g_free (ticket);
+}
+
+static gboolean
+uses_disk_cache (PostAssociation *self)
+{
+  GVariant *mode = post_configuration_get_option (self->configuration, "tls.session-cache");
+
+  return mode != NULL && g_variant_is_of_type (mode, G_VARIANT_TYPE_STRING)
+         && g_strcmp0 (g_variant_get_string (mode, NULL), "disk") == 0;
+}
+
+static char *
+cache_file_path (PostAssociation *self,
+                 gboolean         create_dir)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "libpost", "sessions", NULL);
+  g_autofree char *name = g_compute_checksum_for_string (G_CHECKSUM_SHA256, self->key, -1);
+
+  if (create_dir)
+    {
+      g_autofree char *parent = g_path_get_dirname (dir);
+
+      if (g_mkdir_with_parents (dir, 0700) != 0)
+        return NULL;
+      /* Both levels are ours: keep them private even if they existed. */
+      g_chmod (parent, 0700);
+      g_chmod (dir, 0700);
+    }
+  return g_build_filename (dir, name, NULL);
+}
+
+/* Called with the lock held: the tickets of self, loaded from disk the
+ * first time when the disk cache is on. */
+static GPtrArray *
+tickets_locked (PostAssociation *self,
+                gboolean         create)
+{
+  GPtrArray *list;
+
+  if (ticket_cache == NULL)
+    ticket_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) g_ptr_array_unref);
+  list = g_hash_table_lookup (ticket_cache, self->key);
+  if (list != NULL || !create)
+    return list;
+
+  if (g_hash_table_size (ticket_cache) >= TICKET_KEYS_MAX)
+    g_hash_table_remove_all (ticket_cache);
+  list = g_ptr_array_new_with_free_func (ticket_free);
+  g_hash_table_insert (ticket_cache, g_strdup (self->key), list);
+
+  if (uses_disk_cache (self))
+    {
+      g_autofree char *path = cache_file_path (self, FALSE);
+      g_autofree char *contents = NULL;
+      gsize length = 0;
+
+      if (path != NULL && g_file_get_contents (path, &contents, &length, NULL))
+        {
+          g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
+          g_autoptr(GVariant) v = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("a(xay)"), bytes, FALSE));
+          GVariantIter iter;
+          gint64 expiry;
+          GVariant *data;
+
+          g_variant_iter_init (&iter, v);
+          while (g_variant_iter_next (&iter, "(x@ay)", &expiry, &data))
+            {
+              Ticket *ticket = g_new0 (Ticket, 1);
+
+              ticket->expiry = expiry;
+              ticket->ticket = g_variant_get_data_as_bytes (data);
+              g_ptr_array_add (list, ticket);
+              g_variant_unref (data);
+            }
+        }
+    }
+  return list;
+}
+
+static void
+save_locked (PostAssociation *self,
+             GPtrArray       *list)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(GVariant) v = NULL;
+  GVariantBuilder builder;
+  g_autoptr(GError) error = NULL;
+
+  if (!uses_disk_cache (self))
+    return;
+  path = cache_file_path (self, TRUE);
+  if (path == NULL)
+    {
+      g_debug ("Cannot create the session cache directory");
+      return;
+    }
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(xay)"));
+  for (guint i = 0; i < list->len; i++)
+    {
+      Ticket *ticket = list->pdata[i];
+
+      g_variant_builder_add (&builder, "(x@ay)", ticket->expiry,
+                             g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, ticket->ticket, TRUE));
+    }
+  v = g_variant_ref_sink (g_variant_builder_end (&builder));
+  if (!g_file_set_contents_full (path, g_variant_get_data (v), g_variant_get_size (v),
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    g_debug ("Cannot write the session cache: %s", error->message);
+}
+
+static void
+drop_expired (GPtrArray *list)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  for (guint i = list->len; i > 0; i--)
+    if (((Ticket *) list->pdata[i - 1])->expiry <= now)
+      g_ptr_array_remove_index (list, i - 1);
+}
+
+/**
+ * post_association_set_pre_shared_key:
+ * @self: a #PostAssociation
+ * @identity: (nullable): the PSK identity the peer knows the key by, or
+ *   %NULL (with @key %NULL) to remove the key
+ * @key: (nullable): the secret, at least 16 bytes
+ * @error: return location for an error
+ *
+ * Sets a pre-shared key agreed out of band (draft 3.1.5).  Secure stacks
+ * then authenticate with it, with no certificate needed; a listener finds
+ * the keys it accepts with post_local_add_pre_shared_key().  The key is
+ * never logged.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_association_set_pre_shared_key (PostAssociation  *self,
+                                     const char       *identity,
+                                     GBytes           *key,
+                                     GError          **error)
+{
+  g_return_val_if_fail (POST_IS_ASSOCIATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if ((identity == NULL) != (key == NULL)
+      || (identity != NULL && (*identity == '\0' || strlen (identity) > 255))
+      || (key != NULL && g_bytes_get_size (key) < 16))
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "a pre-shared key needs an identity (1 to 255 bytes) and a key of at least 16 bytes");
+      return FALSE;
+    }
+  g_clear_pointer (&self->psk_identity, g_free);
+  g_clear_pointer (&self->psk, g_bytes_unref);
+  if (key != NULL)
+    {
+      self->psk_identity = g_strdup (identity);
+      self->psk = g_bytes_ref (key);
+    }
+  return TRUE;
+}
+
+/**
+ * post_association_get_pre_shared_key:
+ * @self: a #PostAssociation
+ * @identity: (out) (optional) (transfer none): the key's identity
+ *
+ * Returns: (transfer none) (nullable): the pre-shared key, if one is set
+ */
+GBytes *
+post_association_get_pre_shared_key (PostAssociation  *self,
+                                     const char      **identity)
+{
+  g_return_val_if_fail (POST_IS_ASSOCIATION (self), NULL);
+  if (identity != NULL)
+    *identity = self->psk_identity;
+  return self->psk;
+}
+
+/**
+ * post_association_add_session_ticket:
+ * @self: a #PostAssociation
+ * @ticket: resumption state a transient exported (opaque to the core)
+ * @expiry: when it stops being usable, in seconds since the Epoch
+ *
+ * Stores a session ticket for the next carriers of the association (and of
+ * any later association with the same local, remote and configuration).
+ * Secure stacks call this when the peer issues a ticket.
+ */
+void
+post_association_add_session_ticket (PostAssociation *self,
+                                     GBytes          *ticket,
+                                     gint64           expiry)
+{
+  GPtrArray *list;
+  Ticket *entry;
+
+  g_return_if_fail (POST_IS_ASSOCIATION (self));
+  g_return_if_fail (ticket != NULL);
+
+  if (expiry <= g_get_real_time () / G_USEC_PER_SEC)
+    return;
+  entry = g_new0 (Ticket, 1);
+  entry->ticket = g_bytes_ref (ticket);
+  entry->expiry = expiry;
+
+  G_LOCK (tickets);
+  list = tickets_locked (self, TRUE);
+  drop_expired (list);
+  while (list->len >= TICKETS_PER_KEY)
+    g_ptr_array_remove_index (list, 0);
+  g_ptr_array_add (list, entry);
+  save_locked (self, list);
+  G_UNLOCK (tickets);
+}
+
+/**
+ * post_association_take_session_ticket:
+ * @self: a #PostAssociation
+ *
+ * Removes and returns the newest ticket that has not expired.
+ *
+ * Returns: (transfer full) (nullable): a ticket, or %NULL
+ */
+GBytes *
+post_association_take_session_ticket (PostAssociation *self)
+{
+  GPtrArray *list;
+  GBytes *result = NULL;
+
+  g_return_val_if_fail (POST_IS_ASSOCIATION (self), NULL);
+
+  G_LOCK (tickets);
+  list = tickets_locked (self, TRUE);
+  drop_expired (list);
+  if (list->len > 0)
+    {
+      Ticket *ticket = list->pdata[list->len - 1];
+
+      result = g_bytes_ref (ticket->ticket);
+      g_ptr_array_remove_index (list, list->len - 1);
+      save_locked (self, list);
+    }
+  G_UNLOCK (tickets);
+  return result;
+}
+
+/**
+ * post_association_get_session_ticket_count:
+ * @self: a #PostAssociation
+ *
+ * Returns: how many unexpired session tickets the association holds
+ */
+guint
+post_association_get_session_ticket_count (PostAssociation *self)
+{
+  GPtrArray *list;
+  guint count;
+
+  g_return_val_if_fail (POST_IS_ASSOCIATION (self), 0);
+
+  G_LOCK (tickets);
+  list = tickets_locked (self, TRUE);
+  drop_expired (list);
+  count = list->len;
+  G_UNLOCK (tickets);
+  return count;
+}
+
+/**
+ * post_association_forget_session_tickets:
+ * @self: a #PostAssociation
+ *
+ * Drops every session ticket of the association, in memory and on disk.
+ */
+void
+post_association_forget_session_tickets (PostAssociation *self)
+{
+  GPtrArray *list;
+
+  g_return_if_fail (POST_IS_ASSOCIATION (self));
+
+  G_LOCK (tickets);
+  list = tickets_locked (self, TRUE);
+  g_ptr_array_set_size (list, 0);
+  if (uses_disk_cache (self))
+    {
+      g_autofree char *path = cache_file_path (self, FALSE);
+
+      if (path != NULL)
+        g_unlink (path);
+    }
+  G_UNLOCK (tickets);
 }

@@ -45,4 +45,24 @@ GPtrArray         *post_association_get_paths         (PostAssociation    *self)
 POST_AVAILABLE_IN_ALL
 const char        *post_association_get_last_stack    (PostAssociation    *self);
 
+/* Long-term security state (draft 2.3, 3.1.5) */
+POST_AVAILABLE_IN_ALL
+gboolean           post_association_set_pre_shared_key (PostAssociation   *self,
+                                                        const char        *identity,
+                                                        GBytes            *key,
+                                                        GError           **error);
+POST_AVAILABLE_IN_ALL
+GBytes            *post_association_get_pre_shared_key (PostAssociation   *self,
+                                                        const char       **identity);
+POST_AVAILABLE_IN_ALL
+void               post_association_add_session_ticket (PostAssociation   *self,
+                                                        GBytes            *ticket,
+                                                        gint64             expiry);
+POST_AVAILABLE_IN_ALL
+GBytes            *post_association_take_session_ticket (PostAssociation  *self);
+POST_AVAILABLE_IN_ALL
+guint              post_association_get_session_ticket_count (PostAssociation *self);
+POST_AVAILABLE_IN_ALL
+void               post_association_forget_session_tickets (PostAssociation *self);
+
 G_END_DECLS

@@ -687,6 +687,9 @@ race_done_cb (GObject      *source,
     }
   if (psi == NULL)
     {
+      /* Messages offered as 0-RTT data to the failed attempts queue again. */
+      if (self->transient != NULL)
+        _post_transient_return_early_data (self->transient);
       if (self->state != POST_CARRIER_STATE_CLOSED)
         establishment_failed (self, g_steal_pointer (&error));
     }
@@ -771,6 +774,8 @@ resolve_done_cb (GObject      *source,
           g_ptr_array_add (candidates, _post_candidate_new (stack, address, local_address));
         }
     }
+  /* Policy (policy/): drop what it rules out, order the rest by score. */
+  _post_selection_rank_candidates (candidates, self->configuration, self->remote, self->role);
   /* Stable move of the association's previous winner to the front. */
   {
     g_autoptr(GPtrArray) ordered = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
@@ -787,9 +792,10 @@ resolve_done_cb (GObject      *source,
     candidates = g_steal_pointer (&ordered);
   }
 
-  _post_racer_run_async (candidates, self->configuration,
-                         post_configuration_get_attempt_delay (self->configuration),
-                         self->establish_cancellable, race_done_cb, data);
+  _post_racer_run_with_context_async (candidates, self->configuration, self->local,
+                                      self->association, self->transient,
+                                      post_configuration_get_attempt_delay (self->configuration),
+                                      self->establish_cancellable, race_done_cb, data);
 }
 
 static gboolean
@@ -808,6 +814,29 @@ establish_timeout_cb (gpointer user_data)
   establishment_failed (self, g_steal_pointer (&error));
   g_object_unref (self);
   return G_SOURCE_REMOVE;
+}
+
+/* Security on by default: when a secure stack is available and neither the
+ * URI's scheme (@hint) nor the configuration's stacks list names a stack,
+ * and the configuration does not allow cleartext, only secure stacks are
+ * raced, so that a failed handshake never falls back to cleartext. */
+static void
+drop_cleartext_stacks (PostCarrier *self,
+                       GPtrArray   *stacks,
+                       const char  *hint)
+{
+  gboolean any_secure = FALSE;
+
+  if ((hint != NULL && *hint != '\0') || post_configuration_get_stacks (self->configuration) != NULL
+      || post_configuration_get_allow_cleartext (self->configuration))
+    return;
+  for (guint i = 0; i < stacks->len; i++)
+    any_secure |= post_stack_has_capabilities (stacks->pdata[i], POST_STACK_CAP_SECURE);
+  if (!any_secure)
+    return;
+  for (guint i = stacks->len; i > 0; i--)
+    if (!post_stack_has_capabilities (stacks->pdata[i - 1], POST_STACK_CAP_SECURE))
+      g_ptr_array_remove_index (stacks, i - 1);
 }
 
 static void
@@ -832,6 +861,7 @@ start_establishment (PostCarrier *self)
       establishment_failed (self, g_steal_pointer (&error));
       return;
     }
+  drop_cleartext_stacks (self, stacks, hint);
 
   self->initiate_time = g_get_monotonic_time ();
   self->establish_cancellable = g_cancellable_new ();
@@ -1084,6 +1114,11 @@ listen_with_role (PostCarrierRole     role,
                                         error);
   if (stacks == NULL)
     return NULL;
+  /* A listener is secure by default when it has something to be secure
+   * with: an identity or pre-shared keys on its local. */
+  if (post_local_get_identity_pem (local, NULL, NULL)
+      || post_local_lookup_pre_shared_key (local, NULL) != NULL)
+    drop_cleartext_stacks (self, stacks, post_local_get_stack (local));
 
   for (guint i = 0; i < stacks->len; i++)
     {
@@ -1102,6 +1137,28 @@ listen_with_role (PostCarrierRole     role,
           if (address == NULL)
             continue;
           psi = post_stack_create_psi (stack, self->configuration);
+          post_psi_set_context (psi, local, NULL);
+          /* A responder or remote-less sink on a connectionless stack is
+           * served by the listening instance itself: every remote's
+           * messages arrive on the carrier's own transient with their
+           * source, and replies go back to that source, without a carrier
+           * per remote. */
+          if ((role == POST_CARRIER_ROLE_RESPONDER || role == POST_CARRIER_ROLE_SINK)
+              && post_psi_can_listen_unconnected (psi))
+            {
+              if (!post_psi_listen_unconnected (psi, address, &local_error))
+                {
+                  if (first_error == NULL)
+                    first_error = g_steal_pointer (&local_error);
+                  continue;
+                }
+              set_stack_name (self, post_stack_get_name (stack));
+              self->state = POST_CARRIER_STATE_ACTIVE;
+              self->establishment_time = g_get_monotonic_time () - self->initiate_time;
+              self->transient = _post_transient_new_pending (self, self->configuration);
+              _post_transient_attach (self->transient, psi, NULL);
+              return g_steal_pointer (&self);
+            }
           if (post_psi_listen (psi, address, &local_error))
             {
               self->listen_psi = g_steal_pointer (&psi);
@@ -1339,6 +1396,30 @@ post_carrier_get_stack_name (PostCarrier *self)
 {
   g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
   return self->stack_name;
+}
+
+/**
+ * post_carrier_get_security_flags:
+ * @self: a #PostCarrier
+ *
+ * How the carrier's current transport is secured: whether it is
+ * encrypted, whether its session was resumed from the association's
+ * tickets, whether early (0-RTT) data was sent and accepted.
+ *
+ * Returns: the flags; %POST_SECURITY_NONE without a transport or on a
+ *   cleartext stack
+ */
+static PostPsi *current_psi (PostCarrier *self);
+
+PostSecurityFlags
+post_carrier_get_security_flags (PostCarrier *self)
+{
+  PostPsi *psi;
+
+  g_return_val_if_fail (POST_IS_CARRIER (self), POST_SECURITY_NONE);
+
+  psi = current_psi (self);
+  return psi != NULL ? post_psi_get_security_flags (psi) : POST_SECURITY_NONE;
 }
 
 /**
@@ -1836,6 +1917,10 @@ _post_carrier_peek_demand (PostCarrier *self,
   ReceiveRequest *request;
 
   *min_length = *max_length = 0;
+  if (self->role == POST_CARRIER_ROLE_RESPONDER && self->parent == NULL)
+    /* An unconnected responder: every message goes to its function. */
+    return self->respond_func != NULL && self->state == POST_CARRIER_STATE_ACTIVE
+           ? POST_DEMAND_COMPLETE : POST_DEMAND_NONE;
   if (self->parent != NULL)
     {
       if (self->parent->role == POST_CARRIER_ROLE_RESPONDER)
@@ -1889,6 +1974,21 @@ _post_carrier_deliver (PostCarrier *self,
 {
   ReceiveRequest *request;
 
+  if (self->role == POST_CARRIER_ROLE_RESPONDER && self->parent == NULL)
+    {
+      /* An unconnected responder (listen_with_role()): the reply goes to
+       * the message's source through the responder's own transient. */
+      if (self->respond_func != NULL && self->state == POST_CARRIER_STATE_ACTIVE)
+        {
+          g_autoptr(PostReply) reply =
+            _post_reply_new (self, post_message_get_remote_address (handle));
+
+          g_object_ref (self);
+          self->respond_func (self, handle, reply, self->respond_data);
+          g_object_unref (self);
+        }
+      return;
+    }
   if (self->parent != NULL)
     {
       PostCarrier *parent = self->parent;

@@ -100,6 +100,8 @@ const char           *post_carrier_get_stack_name     (PostCarrier        *self)
 POST_AVAILABLE_IN_ALL
 PostStackCapabilities post_carrier_get_capabilities   (PostCarrier        *self);
 POST_AVAILABLE_IN_ALL
+PostSecurityFlags     post_carrier_get_security_flags (PostCarrier        *self);
+POST_AVAILABLE_IN_ALL
 GSocketAddress       *post_carrier_get_local_address  (PostCarrier        *self);
 POST_AVAILABLE_IN_ALL
 GSocketAddress       *post_carrier_get_remote_address (PostCarrier        *self);

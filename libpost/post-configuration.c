@@ -40,6 +40,13 @@ struct _PostConfiguration
   GHashTable *options;          /* (owned) (element-type utf8 GVariant) */
   gboolean frozen;
   char *canonical;              /* (owned) (nullable): to_string(), once frozen */
+  /* connection properties that are no stack capability */
+  PostPreference use_temporary_local_address;
+  PostPreference soft_error_notify;
+  PostDirection direction;
+  GHashTable *interface_prefs;  /* (owned) (element-type utf8 PostPreference) */
+  GHashTable *pvd_prefs;        /* (owned) (element-type utf8 PostPreference) */
+  struct VerifyClosure *verify; /* (owned) (nullable) refcounted, shared by copies */
 };
 
 G_DEFINE_FINAL_TYPE (PostConfiguration, post_configuration, G_TYPE_OBJECT)
@@ -62,6 +69,11 @@ enum {
   PROP_SEND_QUEUE_LIMIT,
   PROP_RECV_MSG_MAX_LEN,
   PROP_FROZEN,
+  PROP_INTERFACE,
+  PROP_PVD,
+  PROP_USE_TEMPORARY_LOCAL_ADDRESS,
+  PROP_DIRECTION,
+  PROP_SOFT_ERROR_NOTIFY,
   N_PROPS
 };
 
@@ -79,6 +91,13 @@ static const char * const selection_nicks[POST_SELECTION_LAST] = {
   [POST_SELECTION_MULTIPATH] = "multipath",
   [POST_SELECTION_SECURE] = "secure",
   [POST_SELECTION_FORK] = "fork",
+};
+
+/* The same, NULL-terminated (for g_strjoinv()) */
+static const char * const selection_nicks_z[POST_SELECTION_LAST + 3] = {
+  "reliability", "preserve-msg-boundaries", "per-msg-reliability", "preserve-order",
+  "zero-rtt-msg", "multistreaming", "congestion-control", "keep-alive", "multipath",
+  "secure", "fork", "use-temporary-local-address", "soft-error-notify", NULL
 };
 
 static const char * const selection_blurbs[POST_SELECTION_LAST] = {
@@ -120,6 +139,36 @@ check_mutable (PostConfiguration  *self,
   g_set_error_literal (error, POST_ERROR, POST_ERROR_IMMUTABLE,
                        "the configuration is frozen; copy it to change it");
   return FALSE;
+}
+
+/* Preference sets (interface, pvd) and the connection properties that are
+ * no stack capability: defined with their accessors at the end. */
+static char   **preference_set_to_strv          (GHashTable        *set);
+static gboolean set_preference_set_from_strv    (PostConfiguration *self,
+                                                 guint              prop_id,
+                                                 const char * const *entries,
+                                                 GError           **error);
+static void     copy_preference_set             (GHashTable        *to,
+                                                 GHashTable        *from);
+static void     append_connection_properties    (PostConfiguration *self,
+                                                 GString           *string);
+
+/* The verification callback, shared (refcounted) between copies. */
+typedef struct VerifyClosure {
+  gint           ref_count;
+  PostVerifyFunc func;
+  gpointer       user_data;
+  GDestroyNotify destroy;
+} VerifyClosure;
+
+static void
+verify_closure_unref (VerifyClosure *closure)
+{
+  if (!g_atomic_int_dec_and_test (&closure->ref_count))
+    return;
+  if (closure->destroy != NULL)
+    closure->destroy (closure->user_data);
+  g_free (closure);
 }
 
 /* ---- nicks --------------------------------------------------------------- */
@@ -216,6 +265,9 @@ post_configuration_finalize (GObject *object)
   g_clear_pointer (&self->stacks, g_strfreev);
   g_clear_pointer (&self->options, g_hash_table_unref);
   g_clear_pointer (&self->canonical, g_free);
+  g_clear_pointer (&self->verify, verify_closure_unref);
+  g_clear_pointer (&self->interface_prefs, g_hash_table_unref);
+  g_clear_pointer (&self->pvd_prefs, g_hash_table_unref);
 
   G_OBJECT_CLASS (post_configuration_parent_class)->finalize (object);
 }
@@ -259,6 +311,21 @@ post_configuration_get_property (GObject    *object,
       break;
     case PROP_FROZEN:
       g_value_set_boolean (value, self->frozen);
+      break;
+    case PROP_INTERFACE:
+      g_value_take_boxed (value, preference_set_to_strv (self->interface_prefs));
+      break;
+    case PROP_PVD:
+      g_value_take_boxed (value, preference_set_to_strv (self->pvd_prefs));
+      break;
+    case PROP_USE_TEMPORARY_LOCAL_ADDRESS:
+      g_value_set_enum (value, self->use_temporary_local_address);
+      break;
+    case PROP_DIRECTION:
+      g_value_set_enum (value, self->direction);
+      break;
+    case PROP_SOFT_ERROR_NOTIFY:
+      g_value_set_enum (value, self->soft_error_notify);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -304,6 +371,21 @@ post_configuration_set_property (GObject      *object,
           break;
         case PROP_RECV_MSG_MAX_LEN:
           ok = post_configuration_set_recv_msg_max_len (self, g_value_get_uint64 (value), &error);
+          break;
+        case PROP_INTERFACE:
+          ok = set_preference_set_from_strv (self, PROP_INTERFACE, g_value_get_boxed (value), &error);
+          break;
+        case PROP_PVD:
+          ok = set_preference_set_from_strv (self, PROP_PVD, g_value_get_boxed (value), &error);
+          break;
+        case PROP_USE_TEMPORARY_LOCAL_ADDRESS:
+          ok = post_configuration_set_use_temporary_local_address (self, g_value_get_enum (value), &error);
+          break;
+        case PROP_DIRECTION:
+          ok = post_configuration_set_direction (self, g_value_get_enum (value), &error);
+          break;
+        case PROP_SOFT_ERROR_NOTIFY:
+          ok = post_configuration_set_soft_error_notify (self, g_value_get_enum (value), &error);
           break;
         default:
           G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -419,6 +501,64 @@ post_configuration_class_init (PostConfigurationClass *klass)
                           FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * PostConfiguration:interface:
+   *
+   * The RFC 9622 `interface` preference set: entries `NAME:LEVEL`, where
+   * NAME is an interface name (`wlan0`, globs such as `wlan*` allowed) or
+   * an interface kind ([enum@Post.InterfaceKind] nick: `wifi`,
+   * `cellular`, `wired`, `loopback`, `vpn`, `other`), and LEVEL a
+   * [enum@Post.Preference] nick.  Kept sorted by name.
+   */
+  properties[PROP_INTERFACE] =
+    g_param_spec_boxed ("interface", NULL, NULL,
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:pvd:
+   *
+   * The RFC 9622 `pvd` preference set: entries `PVD-ID:LEVEL` naming
+   * provisioning domains (RFC 7556) by their identifier (an FQDN).
+   */
+  properties[PROP_PVD] =
+    g_param_spec_boxed ("pvd", NULL, NULL,
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:use-temporary-local-address: (getter get_use_temporary_local_address) (setter set_use_temporary_local_address)
+   *
+   * Whether temporary (RFC 8981 privacy) local addresses are preferred.
+   * No preference means the RFC 9622 default: prefer for carriers,
+   * avoid for listeners.
+   */
+  properties[PROP_USE_TEMPORARY_LOCAL_ADDRESS] =
+    g_param_spec_enum ("use-temporary-local-address", NULL, NULL,
+                       POST_TYPE_PREFERENCE, POST_PREFERENCE_NO_PREFERENCE,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:direction: (getter get_direction) (setter set_direction)
+   *
+   * Whether the carrier sends, receives or both (RFC 9622 `direction`).
+   */
+  properties[PROP_DIRECTION] =
+    g_param_spec_enum ("direction", NULL, NULL,
+                       POST_TYPE_DIRECTION, POST_DIRECTION_BIDIRECTIONAL,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:soft-error-notify: (getter get_soft_error_notify) (setter set_soft_error_notify)
+   *
+   * Whether the application wants to hear of soft errors such as ICMP
+   * messages (RFC 9622 `soft-error-notify`).
+   */
+  properties[PROP_SOFT_ERROR_NOTIFY] =
+    g_param_spec_enum ("soft-error-notify", NULL, NULL,
+                       POST_TYPE_PREFERENCE, POST_PREFERENCE_NO_PREFERENCE,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -434,6 +574,8 @@ post_configuration_init (PostConfiguration *self)
   self->recv_msg_max_len = DEFAULT_RECV_MSG_MAX_LEN;
   self->options = g_hash_table_new_full (g_str_hash, g_str_equal,
                                          g_free, (GDestroyNotify) g_variant_unref);
+  self->interface_prefs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->pvd_prefs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /**
@@ -475,6 +617,16 @@ post_configuration_copy (PostConfiguration *self)
   copy->conn_timeout = self->conn_timeout;
   copy->send_queue_limit = self->send_queue_limit;
   copy->recv_msg_max_len = self->recv_msg_max_len;
+  if (self->verify != NULL)
+    {
+      g_atomic_int_inc (&self->verify->ref_count);
+      copy->verify = self->verify;
+    }
+  copy->use_temporary_local_address = self->use_temporary_local_address;
+  copy->soft_error_notify = self->soft_error_notify;
+  copy->direction = self->direction;
+  copy_preference_set (copy->interface_prefs, self->interface_prefs);
+  copy_preference_set (copy->pvd_prefs, self->pvd_prefs);
 
   g_hash_table_iter_init (&iter, self->options);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -608,9 +760,24 @@ post_configuration_set_preference_by_name (PostConfiguration  *self,
   g_return_val_if_fail (level != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (strcmp (name, "use-temporary-local-address") == 0 || strcmp (name, "soft-error-notify") == 0)
+    {
+      if (!post_preference_from_nick (level, &preference))
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "unknown preference level ‘%s’ for ‘%s’ "
+                       "(known: require, prefer, no-preference, avoid, prohibit)",
+                       level, name);
+          return FALSE;
+        }
+      if (name[0] == 'u')
+        return post_configuration_set_use_temporary_local_address (self, preference, error);
+      return post_configuration_set_soft_error_notify (self, preference, error);
+    }
+
   if (!post_selection_property_from_nick (name, &property))
     {
-      g_autofree char *known = g_strjoinv (", ", (char **) selection_nicks);
+      g_autofree char *known = g_strjoinv (", ", (char **) selection_nicks_z);
 
       g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
                    "unknown selection property ‘%s’ (known: %s)", name, known);
@@ -1184,6 +1351,12 @@ post_configuration_to_string (PostConfiguration *self)
   g_string_append_printf (string, "send-queue-limit=%" G_GSIZE_FORMAT "\n", self->send_queue_limit);
   g_string_append_printf (string, "recv-msg-max-len=%" G_GSIZE_FORMAT, self->recv_msg_max_len);
 
+  /* Connection properties only when set, so that older texts stay valid */
+  append_connection_properties (self, string);
+
+  if (self->verify != NULL)
+    g_string_append_printf (string, "\ntls.verify-func=%p", (gpointer) self->verify);
+
   keys = post_configuration_list_options (self);
   for (guint i = 0; keys[i] != NULL; i++)
     {
@@ -1239,4 +1412,882 @@ post_configuration_equal (gconstpointer a,
   text_b = post_configuration_to_string ((PostConfiguration *) b);
 
   return strcmp (text_a, text_b) == 0;
+}
+
+/* ---- connection properties that are no stack capability ----------------- */
+
+static gboolean
+check_preference (PostPreference   preference,
+                  GError         **error)
+{
+  if ((guint) preference < G_N_ELEMENTS (preference_nicks))
+    return TRUE;
+  g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+               "%d is not a preference", (int) preference);
+  return FALSE;
+}
+
+/**
+ * post_configuration_get_use_temporary_local_address: (get-property use-temporary-local-address)
+ * @self: a configuration
+ *
+ * Returns: whether temporary local addresses are wanted
+ */
+PostPreference
+post_configuration_get_use_temporary_local_address (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), POST_PREFERENCE_NO_PREFERENCE);
+  return self->use_temporary_local_address;
+}
+
+/**
+ * post_configuration_set_use_temporary_local_address: (set-property use-temporary-local-address)
+ * @self: a configuration
+ * @preference: the preference
+ * @error: return location for an error
+ *
+ * Sets RFC 9622 `use-temporary-local-address`.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE or
+ *   %POST_ERROR_INVALID_ARGUMENT
+ */
+gboolean
+post_configuration_set_use_temporary_local_address (PostConfiguration  *self,
+                                                    PostPreference      preference,
+                                                    GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error) || !check_preference (preference, error))
+    return FALSE;
+  if (self->use_temporary_local_address == preference)
+    return TRUE;
+  self->use_temporary_local_address = preference;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_USE_TEMPORARY_LOCAL_ADDRESS]);
+  return TRUE;
+}
+
+/**
+ * post_configuration_get_soft_error_notify: (get-property soft-error-notify)
+ * @self: a configuration
+ *
+ * Returns: whether soft errors should be reported
+ */
+PostPreference
+post_configuration_get_soft_error_notify (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), POST_PREFERENCE_NO_PREFERENCE);
+  return self->soft_error_notify;
+}
+
+/**
+ * post_configuration_set_soft_error_notify: (set-property soft-error-notify)
+ * @self: a configuration
+ * @preference: the preference
+ * @error: return location for an error
+ *
+ * Sets RFC 9622 `soft-error-notify`.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE or
+ *   %POST_ERROR_INVALID_ARGUMENT
+ */
+gboolean
+post_configuration_set_soft_error_notify (PostConfiguration  *self,
+                                          PostPreference      preference,
+                                          GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error) || !check_preference (preference, error))
+    return FALSE;
+  if (self->soft_error_notify == preference)
+    return TRUE;
+  self->soft_error_notify = preference;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOFT_ERROR_NOTIFY]);
+  return TRUE;
+}
+
+/**
+ * post_configuration_get_direction: (get-property direction)
+ * @self: a configuration
+ *
+ * Returns: the direction of the carriers
+ */
+PostDirection
+post_configuration_get_direction (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), POST_DIRECTION_BIDIRECTIONAL);
+  return self->direction;
+}
+
+/**
+ * post_configuration_set_direction: (set-property direction)
+ * @self: a configuration
+ * @direction: the direction
+ * @error: return location for an error
+ *
+ * Sets RFC 9622 `direction`.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE or
+ *   %POST_ERROR_INVALID_ARGUMENT
+ */
+gboolean
+post_configuration_set_direction (PostConfiguration  *self,
+                                  PostDirection       direction,
+                                  GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if ((guint) direction > POST_DIRECTION_UNIDIRECTIONAL_RECEIVE)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "%d is not a direction", (int) direction);
+      return FALSE;
+    }
+  if (self->direction == direction)
+    return TRUE;
+  self->direction = direction;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIRECTION]);
+  return TRUE;
+}
+
+/* Preference-set names: interface names (globs allowed), kinds or PvD ids */
+static gboolean
+preference_set_name_is_valid (const char *name)
+{
+  if (name == NULL || *name == '\0' || strlen (name) > 255)
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    if (g_ascii_isspace (*p) || *p == ':' || *p == ';' || *p == ',' || *p == '=')
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+set_preference_set_entry (PostConfiguration  *self,
+                          guint               prop_id,
+                          const char         *name,
+                          PostPreference      preference,
+                          gboolean            notify,
+                          GError            **error)
+{
+  GHashTable *set = prop_id == PROP_INTERFACE ? self->interface_prefs : self->pvd_prefs;
+  gpointer old;
+
+  if (!check_mutable (self, error) || !check_preference (preference, error))
+    return FALSE;
+  if (!preference_set_name_is_valid (name))
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "invalid %s name ‘%s’", prop_id == PROP_INTERFACE ? "interface" : "PvD",
+                   name != NULL ? name : "(null)");
+      return FALSE;
+    }
+
+  if (g_hash_table_lookup_extended (set, name, NULL, &old) && GPOINTER_TO_INT (old) == (int) preference)
+    return TRUE;
+  if (preference == POST_PREFERENCE_NO_PREFERENCE)
+    {
+      if (!g_hash_table_remove (set, name))
+        return TRUE;
+    }
+  else
+    g_hash_table_replace (set, g_strdup (name), GINT_TO_POINTER (preference));
+
+  if (notify)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+  return TRUE;
+}
+
+static char **
+list_preference_set (GHashTable *set)
+{
+  GHashTableIter iter;
+  gpointer key;
+  GPtrArray *keys = g_ptr_array_new ();
+
+  g_hash_table_iter_init (&iter, set);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (keys, g_strdup (key));
+  g_ptr_array_sort (keys, compare_strings);
+  g_ptr_array_add (keys, NULL);
+  return (char **) g_ptr_array_free (keys, FALSE);
+}
+
+static char **
+preference_set_to_strv (GHashTable *set)
+{
+  g_auto(GStrv) keys = list_preference_set (set);
+  GStrvBuilder *builder = g_strv_builder_new ();
+  char **result;
+
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      PostPreference preference = GPOINTER_TO_INT (g_hash_table_lookup (set, keys[i]));
+
+      g_autofree char *entry = g_strdup_printf ("%s:%s", keys[i], preference_nicks[preference]);
+
+      g_strv_builder_add (builder, entry);
+    }
+  result = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  return result;
+}
+
+static gboolean
+set_preference_set_from_strv (PostConfiguration   *self,
+                              guint                prop_id,
+                              const char * const  *entries,
+                              GError             **error)
+{
+  GHashTable *set = prop_id == PROP_INTERFACE ? self->interface_prefs : self->pvd_prefs;
+  g_autoptr(GHashTable) parsed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+
+  for (guint i = 0; entries != NULL && entries[i] != NULL; i++)
+    {
+      const char *colon = strrchr (entries[i], ':');
+      g_autofree char *name = colon ? g_strndup (entries[i], colon - entries[i]) : NULL;
+      PostPreference preference;
+
+      if (colon == NULL || !preference_set_name_is_valid (name)
+          || !post_preference_from_nick (colon + 1, &preference))
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "invalid preference set entry ‘%s’: expected NAME:LEVEL", entries[i]);
+          return FALSE;
+        }
+      if (preference != POST_PREFERENCE_NO_PREFERENCE)
+        g_hash_table_replace (parsed, g_steal_pointer (&name), GINT_TO_POINTER (preference));
+    }
+
+  g_hash_table_remove_all (set);
+  copy_preference_set (set, parsed);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+  return TRUE;
+}
+
+static void
+copy_preference_set (GHashTable *to,
+                     GHashTable *from)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, from);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_replace (to, g_strdup (key), value);
+}
+
+static void
+append_connection_properties (PostConfiguration *self,
+                              GString           *string)
+{
+  static const char * const direction_nicks[] = {
+    "bidirectional", "unidirectional-send", "unidirectional-receive",
+  };
+
+  if (self->use_temporary_local_address != POST_PREFERENCE_NO_PREFERENCE)
+    g_string_append_printf (string, "\nuse-temporary-local-address=%s",
+                            preference_nicks[self->use_temporary_local_address]);
+  if (self->soft_error_notify != POST_PREFERENCE_NO_PREFERENCE)
+    g_string_append_printf (string, "\nsoft-error-notify=%s",
+                            preference_nicks[self->soft_error_notify]);
+  if (self->direction != POST_DIRECTION_BIDIRECTIONAL)
+    g_string_append_printf (string, "\ndirection=%s", direction_nicks[self->direction]);
+  if (g_hash_table_size (self->interface_prefs) > 0)
+    {
+      g_auto(GStrv) entries = preference_set_to_strv (self->interface_prefs);
+      g_autofree char *joined = g_strjoinv (";", entries);
+
+      g_string_append_printf (string, "\ninterface=%s", joined);
+    }
+  if (g_hash_table_size (self->pvd_prefs) > 0)
+    {
+      g_auto(GStrv) entries = preference_set_to_strv (self->pvd_prefs);
+      g_autofree char *joined = g_strjoinv (";", entries);
+
+      g_string_append_printf (string, "\npvd=%s", joined);
+    }
+}
+
+/**
+ * post_configuration_get_interface_preference:
+ * @self: a configuration
+ * @interface: an interface name or kind, as set
+ *
+ * Returns: the preference of the `interface` set for @interface;
+ *   %POST_PREFERENCE_NO_PREFERENCE if it has none
+ */
+PostPreference
+post_configuration_get_interface_preference (PostConfiguration *self,
+                                             const char        *interface)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), POST_PREFERENCE_NO_PREFERENCE);
+  g_return_val_if_fail (interface != NULL, POST_PREFERENCE_NO_PREFERENCE);
+  return GPOINTER_TO_INT (g_hash_table_lookup (self->interface_prefs, interface));
+}
+
+/**
+ * post_configuration_set_interface_preference:
+ * @self: a configuration
+ * @interface: an interface name (`wlan0`, or a glob such as `wwan*`) or an
+ *   interface kind (`wifi`, `cellular`, `wired`, `loopback`, `vpn`, `other`)
+ * @preference: the preference; %POST_PREFERENCE_NO_PREFERENCE removes the entry
+ * @error: return location for an error
+ *
+ * Sets one entry of the RFC 9622 `interface` preference set: paths over a
+ * required interface are the only ones used, over a prohibited one never,
+ * preferred ones rank higher and avoided ones lower.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT or
+ *   %POST_ERROR_IMMUTABLE
+ */
+gboolean
+post_configuration_set_interface_preference (PostConfiguration  *self,
+                                             const char         *interface,
+                                             PostPreference      preference,
+                                             GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return set_preference_set_entry (self, PROP_INTERFACE, interface, preference, TRUE, error);
+}
+
+/**
+ * post_configuration_list_interface_preferences:
+ * @self: a configuration
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the names in the
+ *   `interface` preference set, sorted
+ */
+char **
+post_configuration_list_interface_preferences (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+  return list_preference_set (self->interface_prefs);
+}
+
+/**
+ * post_configuration_get_pvd_preference:
+ * @self: a configuration
+ * @pvd: a provisioning domain identifier
+ *
+ * Returns: the preference of the `pvd` set for @pvd;
+ *   %POST_PREFERENCE_NO_PREFERENCE if it has none
+ */
+PostPreference
+post_configuration_get_pvd_preference (PostConfiguration *self,
+                                       const char        *pvd)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), POST_PREFERENCE_NO_PREFERENCE);
+  g_return_val_if_fail (pvd != NULL, POST_PREFERENCE_NO_PREFERENCE);
+  return GPOINTER_TO_INT (g_hash_table_lookup (self->pvd_prefs, pvd));
+}
+
+/**
+ * post_configuration_set_pvd_preference:
+ * @self: a configuration
+ * @pvd: a provisioning domain identifier (RFC 7556), such as `pvd.example.com`
+ * @preference: the preference; %POST_PREFERENCE_NO_PREFERENCE removes the entry
+ * @error: return location for an error
+ *
+ * Sets one entry of the RFC 9622 `pvd` preference set.  Until a path
+ * monitor reports provisioning domains, a path's PvD is unknown: requiring
+ * one then rules every path out.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT or
+ *   %POST_ERROR_IMMUTABLE
+ */
+gboolean
+post_configuration_set_pvd_preference (PostConfiguration  *self,
+                                       const char         *pvd,
+                                       PostPreference      preference,
+                                       GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return set_preference_set_entry (self, PROP_PVD, pvd, preference, TRUE, error);
+}
+
+/**
+ * post_configuration_list_pvd_preferences:
+ * @self: a configuration
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the PvD identifiers
+ *   in the `pvd` preference set, sorted
+ */
+char **
+post_configuration_list_pvd_preferences (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+  return list_preference_set (self->pvd_prefs);
+}
+
+/* ---- security ------------------------------------------------------------- */
+
+static gboolean
+get_bool_option (PostConfiguration *self,
+                 const char        *key,
+                 gboolean           fallback)
+{
+  GVariant *value = post_configuration_get_option (self, key);
+
+  if (value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+    return fallback;
+  return g_variant_get_boolean (value);
+}
+
+/**
+ * post_configuration_get_use_system_trust:
+ * @self: a #PostConfiguration
+ *
+ * Returns: whether the system's trust store verifies peers (the default)
+ */
+gboolean
+post_configuration_get_use_system_trust (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), TRUE);
+  return get_bool_option (self, "tls.use-system-trust", TRUE);
+}
+
+/**
+ * post_configuration_set_use_system_trust:
+ * @self: a #PostConfiguration
+ * @use: whether the system's trust store is used
+ * @error: return location for an error
+ *
+ * With %FALSE only the anchors added with
+ * post_configuration_add_trust_anchor() are trusted.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_configuration_set_use_system_trust (PostConfiguration  *self,
+                                         gboolean            use,
+                                         GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  return post_configuration_set_option (self, "tls.use-system-trust",
+                                        use ? NULL : g_variant_new_boolean (FALSE), error);
+}
+
+/**
+ * post_configuration_add_trust_anchor:
+ * @self: a #PostConfiguration
+ * @certificate: one or more certificates, PEM or one DER
+ * @error: return location for an error
+ *
+ * Trusts @certificate as an anchor (draft 3.1.5 `SetTrustedCerts`), in
+ * addition to the system's store unless that is turned off.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_configuration_add_trust_anchor (PostConfiguration  *self,
+                                     GBytes             *certificate,
+                                     GError            **error)
+{
+  GVariant *old;
+  GVariantBuilder builder;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (certificate != NULL, FALSE);
+
+  if (g_bytes_get_size (certificate) == 0)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "an empty trust anchor");
+      return FALSE;
+    }
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aay"));
+  old = post_configuration_get_option (self, "tls.anchors");
+  if (old != NULL && g_variant_is_of_type (old, G_VARIANT_TYPE ("aay")))
+    for (gsize i = 0; i < g_variant_n_children (old); i++)
+      g_variant_builder_add_value (&builder, g_variant_get_child_value (old, i));
+  g_variant_builder_add_value (&builder,
+                               g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, certificate, TRUE));
+  return post_configuration_set_option (self, "tls.anchors", g_variant_builder_end (&builder), error);
+}
+
+/**
+ * post_configuration_add_trust_anchor_file:
+ * @self: a #PostConfiguration
+ * @path: a file of PEM certificates (or one DER certificate)
+ * @error: return location for an error
+ *
+ * Reads @path and calls post_configuration_add_trust_anchor().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_configuration_add_trust_anchor_file (PostConfiguration  *self,
+                                          const char         *path,
+                                          GError            **error)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  gsize length;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if (!g_file_get_contents (path, &contents, &length, error))
+    return FALSE;
+  bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
+  return post_configuration_add_trust_anchor (self, bytes, error);
+}
+
+/**
+ * post_configuration_get_trust_anchors:
+ * @self: a #PostConfiguration
+ *
+ * Returns: (transfer container) (element-type GBytes): the anchors added
+ */
+GPtrArray *
+post_configuration_get_trust_anchors (PostConfiguration *self)
+{
+  GPtrArray *result = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  GVariant *value;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), result);
+
+  value = post_configuration_get_option (self, "tls.anchors");
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE ("aay")))
+    for (gsize i = 0; i < g_variant_n_children (value); i++)
+      {
+        g_autoptr(GVariant) child = g_variant_get_child_value (value, i);
+
+        g_ptr_array_add (result, g_variant_get_data_as_bytes (child));
+      }
+  return result;
+}
+
+static char *
+normalize_pin (const char *pin)
+{
+  gsize len = strlen (pin);
+
+  if (g_str_has_prefix (pin, "sha256/"))
+    pin += 7, len -= 7;
+  if (len == 64)
+    {
+      for (gsize i = 0; i < 64; i++)
+        if (!g_ascii_isxdigit (pin[i]))
+          return NULL;
+      return g_ascii_strdown (pin, -1);
+    }
+  if (len == 44)
+    {
+      g_autofree guchar *raw = NULL;
+      gsize raw_len = 0;
+      GString *hex;
+
+      raw = g_base64_decode (pin, &raw_len);
+      if (raw_len != 32)
+        return NULL;
+      hex = g_string_new (NULL);
+      for (gsize i = 0; i < raw_len; i++)
+        g_string_append_printf (hex, "%02x", raw[i]);
+      return g_string_free (hex, FALSE);
+    }
+  return NULL;
+}
+
+/**
+ * post_configuration_add_pinned_key:
+ * @self: a #PostConfiguration
+ * @spki_sha256: the SHA-256 of a SubjectPublicKeyInfo, in hex (64 digits)
+ *   or base64 (44 characters, optionally after `sha256/`)
+ * @error: return location for an error
+ *
+ * Pins a public key: once any pin is set, a peer is trusted only when its
+ * chain contains a key with one of the pinned digests (in addition to the
+ * chain and name verification).
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_configuration_add_pinned_key (PostConfiguration  *self,
+                                   const char         *spki_sha256,
+                                   GError            **error)
+{
+  g_autofree char *pin = NULL;
+  g_autoptr(GPtrArray) pins = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) old = NULL;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (spki_sha256 != NULL, FALSE);
+
+  pin = normalize_pin (spki_sha256);
+  if (pin == NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "‘%s’ is not a SHA-256 digest in hex or base64", spki_sha256);
+      return FALSE;
+    }
+  old = post_configuration_get_pinned_keys (self);
+  for (guint i = 0; old[i] != NULL; i++)
+    {
+      if (strcmp (old[i], pin) == 0)
+        return check_mutable (self, error);
+      g_ptr_array_add (pins, g_strdup (old[i]));
+    }
+  g_ptr_array_add (pins, g_steal_pointer (&pin));
+  return post_configuration_set_option (self, "tls.pins",
+                                        g_variant_new_strv ((const char * const *) pins->pdata, pins->len),
+                                        error);
+}
+
+static char **
+get_strv_option (PostConfiguration *self,
+                 const char        *key)
+{
+  GVariant *value = post_configuration_get_option (self, key);
+
+  if (value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
+    return g_new0 (char *, 1);
+  return g_variant_dup_strv (value, NULL);
+}
+
+/**
+ * post_configuration_get_pinned_keys:
+ * @self: a #PostConfiguration
+ *
+ * Returns: (transfer full): the pinned SPKI digests, in lower-case hex
+ */
+char **
+post_configuration_get_pinned_keys (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+  return get_strv_option (self, "tls.pins");
+}
+
+/**
+ * post_configuration_set_alpn:
+ * @self: a #PostConfiguration
+ * @protocols: (nullable) (array zero-terminated=1): ALPN protocol ids, most
+ *   preferred first, or %NULL for none
+ * @error: return location for an error
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_configuration_set_alpn (PostConfiguration   *self,
+                             const char * const  *protocols,
+                             GError             **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+
+  if (protocols != NULL)
+    for (guint i = 0; protocols[i] != NULL; i++)
+      if (*protocols[i] == '\0' || strlen (protocols[i]) > 255)
+        {
+          g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                               "an ALPN protocol id has 1 to 255 bytes");
+          return FALSE;
+        }
+  return post_configuration_set_option (self, "tls.alpn",
+                                        protocols && protocols[0] ? g_variant_new_strv (protocols, -1) : NULL,
+                                        error);
+}
+
+/**
+ * post_configuration_get_alpn:
+ * @self: a #PostConfiguration
+ *
+ * Returns: (transfer full): the ALPN protocol ids (empty for none)
+ */
+char **
+post_configuration_get_alpn (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+  return get_strv_option (self, "tls.alpn");
+}
+
+/**
+ * post_configuration_set_tls_versions:
+ * @self: a #PostConfiguration
+ * @min: the oldest version allowed
+ * @max: the newest version allowed
+ * @error: return location for an error
+ *
+ * By default only TLS 1.3 is allowed.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_configuration_set_tls_versions (PostConfiguration  *self,
+                                     PostTlsVersion      min,
+                                     PostTlsVersion      max,
+                                     GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+
+  if ((min != POST_TLS_VERSION_1_2 && min != POST_TLS_VERSION_1_3) ||
+      (max != POST_TLS_VERSION_1_2 && max != POST_TLS_VERSION_1_3) || min > max)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "TLS versions must be 1.2 or 1.3, the minimum not above the maximum");
+      return FALSE;
+    }
+  if (!post_configuration_set_option (self, "tls.min-version",
+                                      min == POST_TLS_VERSION_1_3 ? NULL : g_variant_new_byte (min), error))
+    return FALSE;
+  return post_configuration_set_option (self, "tls.max-version",
+                                        max == POST_TLS_VERSION_1_3 ? NULL : g_variant_new_byte (max), error);
+}
+
+/**
+ * post_configuration_get_tls_versions:
+ * @self: a #PostConfiguration
+ * @min: (out) (optional): the oldest version allowed
+ * @max: (out) (optional): the newest version allowed
+ */
+void
+post_configuration_get_tls_versions (PostConfiguration *self,
+                                     PostTlsVersion    *min,
+                                     PostTlsVersion    *max)
+{
+  GVariant *value;
+
+  g_return_if_fail (POST_IS_CONFIGURATION (self));
+
+  if (min != NULL)
+    {
+      value = post_configuration_get_option (self, "tls.min-version");
+      *min = value && g_variant_is_of_type (value, G_VARIANT_TYPE_BYTE)
+             ? (PostTlsVersion) g_variant_get_byte (value) : POST_TLS_VERSION_1_3;
+    }
+  if (max != NULL)
+    {
+      value = post_configuration_get_option (self, "tls.max-version");
+      *max = value && g_variant_is_of_type (value, G_VARIANT_TYPE_BYTE)
+             ? (PostTlsVersion) g_variant_get_byte (value) : POST_TLS_VERSION_1_3;
+    }
+}
+
+/**
+ * post_configuration_get_allow_cleartext:
+ * @self: a #PostConfiguration
+ *
+ * Returns: whether a carrier may use a stack without security when no
+ *   stack is named explicitly (%FALSE by default)
+ */
+gboolean
+post_configuration_get_allow_cleartext (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  return get_bool_option (self, "tls.allow-cleartext", FALSE);
+}
+
+/**
+ * post_configuration_set_allow_cleartext:
+ * @self: a #PostConfiguration
+ * @allow: whether cleartext stacks may be chosen implicitly
+ * @error: return location for an error
+ *
+ * Security is on by default: when a secure stack is loaded and neither
+ * the URI's scheme nor post_configuration_set_stacks() names a cleartext
+ * stack such as `tcp`, only secure stacks are raced, so a failed
+ * handshake never falls back to cleartext.  %TRUE lifts that rule.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_configuration_set_allow_cleartext (PostConfiguration  *self,
+                                        gboolean            allow,
+                                        GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  return post_configuration_set_option (self, "tls.allow-cleartext",
+                                        allow ? g_variant_new_boolean (TRUE) : NULL, error);
+}
+
+/**
+ * post_configuration_set_verify_func:
+ * @self: a #PostConfiguration
+ * @func: (nullable) (scope notified): decides whether a peer is trusted, or
+ *   %NULL to remove it
+ * @user_data: (closure): data for @func
+ * @destroy: (nullable): frees @user_data
+ * @error: return location for an error
+ *
+ * Lets the application decide trust itself: @func gets the peer's chain
+ * and what libpost's verification found, and its answer is final.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_configuration_set_verify_func (PostConfiguration  *self,
+                                    PostVerifyFunc      func,
+                                    gpointer            user_data,
+                                    GDestroyNotify      destroy,
+                                    GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+
+  if (!check_mutable (self, error))
+    {
+      if (destroy != NULL)
+        destroy (user_data);
+      return FALSE;
+    }
+  g_clear_pointer (&self->verify, verify_closure_unref);
+  if (func != NULL)
+    {
+      self->verify = g_new0 (VerifyClosure, 1);
+      self->verify->ref_count = 1;
+      self->verify->func = func;
+      self->verify->user_data = user_data;
+      self->verify->destroy = destroy;
+    }
+  return TRUE;
+}
+
+/**
+ * post_configuration_has_verify_func:
+ * @self: a #PostConfiguration
+ *
+ * Returns: whether a verification callback is set
+ */
+gboolean
+post_configuration_has_verify_func (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  return self->verify != NULL;
+}
+
+/**
+ * post_configuration_call_verify_func:
+ * @self: a #PostConfiguration
+ * @chain: (element-type GBytes): the peer's chain in DER, leaf first
+ * @server_name: (nullable): the name verified against
+ * @errors: what the stack's own verification found
+ *
+ * For secure stacks: asks the application's callback, if any.
+ *
+ * Returns: the callback's answer, or whether @errors is %POST_TRUST_OK
+ *   when there is no callback
+ */
+gboolean
+post_configuration_call_verify_func (PostConfiguration *self,
+                                     GPtrArray         *chain,
+                                     const char        *server_name,
+                                     PostTrustErrors    errors)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+
+  if (self->verify == NULL)
+    return errors == POST_TRUST_OK;
+  return self->verify->func (chain, server_name, errors, self->verify->user_data);
 }

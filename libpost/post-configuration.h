@@ -115,4 +115,123 @@ POST_AVAILABLE_IN_ALL
 gboolean           post_configuration_equal               (gconstpointer          a,
                                                            gconstpointer          b);
 
+/* Connection properties that are no stack capability (RFC 9622 6.2) */
+POST_AVAILABLE_IN_ALL
+PostPreference     post_configuration_get_use_temporary_local_address (PostConfiguration *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_use_temporary_local_address (PostConfiguration *self,
+                                                                       PostPreference     preference,
+                                                                       GError           **error);
+POST_AVAILABLE_IN_ALL
+PostPreference     post_configuration_get_soft_error_notify (PostConfiguration   *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_soft_error_notify (PostConfiguration   *self,
+                                                             PostPreference       preference,
+                                                             GError             **error);
+POST_AVAILABLE_IN_ALL
+PostDirection      post_configuration_get_direction       (PostConfiguration     *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_direction       (PostConfiguration     *self,
+                                                           PostDirection          direction,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
+PostPreference     post_configuration_get_interface_preference (PostConfiguration *self,
+                                                                const char        *interface);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_interface_preference (PostConfiguration *self,
+                                                                const char        *interface,
+                                                                PostPreference     preference,
+                                                                GError           **error);
+POST_AVAILABLE_IN_ALL
+char             **post_configuration_list_interface_preferences (PostConfiguration *self);
+POST_AVAILABLE_IN_ALL
+PostPreference     post_configuration_get_pvd_preference  (PostConfiguration     *self,
+                                                           const char            *pvd);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_pvd_preference  (PostConfiguration     *self,
+                                                           const char            *pvd,
+                                                           PostPreference         preference,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
+char             **post_configuration_list_pvd_preferences (PostConfiguration    *self);
+
+/* ---- Security (draft 2.6; RFC 9622 security parameters) -------------------
+ * Stored as `tls.*` options, so that they take part in copies, equality
+ * and association keys like every other option. */
+
+/**
+ * PostVerifyFunc:
+ * @chain: (element-type GBytes): the peer's certificates in DER, leaf first
+ * @server_name: (nullable): the name verified against, %NULL on a listener
+ * @errors: what libpost's own verification found, %POST_TRUST_OK if nothing
+ * @user_data: the data given to post_configuration_set_verify_func()
+ *
+ * Decides whether a peer is trusted (RFC 9622 trust verification callback).
+ * It is called on the main context of the carrier, during the handshake,
+ * and must not block.
+ *
+ * Returns: %TRUE to accept the peer
+ */
+typedef gboolean (*PostVerifyFunc) (GPtrArray       *chain,
+                                    const char      *server_name,
+                                    PostTrustErrors  errors,
+                                    gpointer         user_data);
+
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_get_use_system_trust (PostConfiguration   *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_use_system_trust (PostConfiguration   *self,
+                                                            gboolean             use,
+                                                            GError             **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_add_trust_anchor    (PostConfiguration     *self,
+                                                           GBytes                *certificate,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_add_trust_anchor_file (PostConfiguration   *self,
+                                                             const char          *path,
+                                                             GError             **error);
+POST_AVAILABLE_IN_ALL
+GPtrArray         *post_configuration_get_trust_anchors   (PostConfiguration     *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_add_pinned_key      (PostConfiguration     *self,
+                                                           const char            *spki_sha256,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
+char             **post_configuration_get_pinned_keys     (PostConfiguration     *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_alpn            (PostConfiguration     *self,
+                                                           const char * const    *protocols,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
+char             **post_configuration_get_alpn            (PostConfiguration     *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_tls_versions    (PostConfiguration     *self,
+                                                           PostTlsVersion         min,
+                                                           PostTlsVersion         max,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
+void               post_configuration_get_tls_versions    (PostConfiguration     *self,
+                                                           PostTlsVersion        *min,
+                                                           PostTlsVersion        *max);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_get_allow_cleartext (PostConfiguration     *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_allow_cleartext (PostConfiguration     *self,
+                                                           gboolean               allow,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_verify_func     (PostConfiguration     *self,
+                                                           PostVerifyFunc         func,
+                                                           gpointer               user_data,
+                                                           GDestroyNotify         destroy,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_has_verify_func     (PostConfiguration     *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_call_verify_func    (PostConfiguration     *self,
+                                                           GPtrArray             *chain,
+                                                           const char            *server_name,
+                                                           PostTrustErrors        errors);
+
 G_END_DECLS

@@ -205,4 +205,99 @@ typedef enum {
   POST_RANK_PRIMARY   = 256,
 } PostRank;
 
+/**
+ * PostDirection:
+ * @POST_DIRECTION_BIDIRECTIONAL: messages go both ways (the default)
+ * @POST_DIRECTION_UNIDIRECTIONAL_SEND: the local end only sends
+ * @POST_DIRECTION_UNIDIRECTIONAL_RECEIVE: the local end only receives
+ *
+ * The RFC 9622 `direction` connection property of a
+ * [class@Post.Configuration].
+ */
+typedef enum {
+  POST_DIRECTION_BIDIRECTIONAL,
+  POST_DIRECTION_UNIDIRECTIONAL_SEND,
+  POST_DIRECTION_UNIDIRECTIONAL_RECEIVE,
+} PostDirection;
+
+/**
+ * PostInterfaceKind:
+ * @POST_INTERFACE_KIND_UNKNOWN: not known (no interface data)
+ * @POST_INTERFACE_KIND_LOOPBACK: the loopback interface
+ * @POST_INTERFACE_KIND_WIRED: Ethernet and other wired links
+ * @POST_INTERFACE_KIND_WIFI: IEEE 802.11 wireless LAN
+ * @POST_INTERFACE_KIND_CELLULAR: a mobile broadband (WWAN) modem
+ * @POST_INTERFACE_KIND_VPN: a tunnel (tun, WireGuard, IP-in-IP…)
+ * @POST_INTERFACE_KIND_OTHER: anything else (bridges, virtual links…)
+ *
+ * What kind of link a path leaves by, as the policy engine sees it
+ * ([struct@Post.PathInfo]); the nicks (`wifi`, `cellular`…) name kinds in
+ * policy files and in the `interface` preference set.
+ */
+typedef enum {
+  POST_INTERFACE_KIND_UNKNOWN,
+  POST_INTERFACE_KIND_LOOPBACK,
+  POST_INTERFACE_KIND_WIRED,
+  POST_INTERFACE_KIND_WIFI,
+  POST_INTERFACE_KIND_CELLULAR,
+  POST_INTERFACE_KIND_VPN,
+  POST_INTERFACE_KIND_OTHER,
+} PostInterfaceKind;
+
+/**
+ * PostTlsVersion:
+ * @POST_TLS_VERSION_1_2: TLS 1.2 (RFC 5246)
+ * @POST_TLS_VERSION_1_3: TLS 1.3 (RFC 8446), the default minimum and maximum
+ *
+ * TLS protocol versions a [class@Post.Configuration] allows.
+ */
+typedef enum {
+  POST_TLS_VERSION_1_2 = 12,
+  POST_TLS_VERSION_1_3 = 13,
+} PostTlsVersion;
+
+/**
+ * PostTrustErrors:
+ * @POST_TRUST_OK: libpost's own verification passed
+ * @POST_TRUST_UNKNOWN_AUTHORITY: the chain does not lead to a trusted anchor
+ * @POST_TRUST_NAME_MISMATCH: the certificate does not match the server name
+ * @POST_TRUST_EXPIRED: a certificate expired or is not yet valid
+ * @POST_TRUST_PIN_MISMATCH: pins are configured and none matches the chain
+ * @POST_TRUST_OTHER: another problem (revoked, insecure algorithm, malformed)
+ *
+ * What libpost's verification found wrong with a peer's certificate chain,
+ * as handed to a [callback@Post.VerifyFunc].
+ */
+typedef enum /*< flags >*/ {
+  POST_TRUST_OK                = 0,
+  POST_TRUST_UNKNOWN_AUTHORITY = 1 << 0,
+  POST_TRUST_NAME_MISMATCH     = 1 << 1,
+  POST_TRUST_EXPIRED           = 1 << 2,
+  POST_TRUST_PIN_MISMATCH      = 1 << 3,
+  POST_TRUST_OTHER             = 1 << 4,
+} PostTrustErrors;
+
+/**
+ * PostSecurityFlags:
+ * @POST_SECURITY_NONE: no security protocol (a cleartext stack)
+ * @POST_SECURITY_ENCRYPTED: the transport is encrypted and the peer authenticated
+ * @POST_SECURITY_RESUMED: the session was resumed from a ticket the association kept
+ * @POST_SECURITY_EARLY_DATA_SENT: idempotent messages were offered as 0-RTT early data
+ * @POST_SECURITY_EARLY_DATA_ACCEPTED: the peer accepted the early data (else it was resent)
+ * @POST_SECURITY_PSK: the handshake was authenticated by an external pre-shared key
+ * @POST_SECURITY_FAST_OPEN: TCP Fast Open was attempted for the handshake
+ *
+ * How a carrier's current transport is secured, from
+ * [method@Post.Carrier.get_security_flags].
+ */
+typedef enum /*< flags >*/ {
+  POST_SECURITY_NONE                = 0,
+  POST_SECURITY_ENCRYPTED           = 1 << 0,
+  POST_SECURITY_RESUMED             = 1 << 1,
+  POST_SECURITY_EARLY_DATA_SENT     = 1 << 2,
+  POST_SECURITY_EARLY_DATA_ACCEPTED = 1 << 3,
+  POST_SECURITY_PSK                 = 1 << 4,
+  POST_SECURITY_FAST_OPEN           = 1 << 5,
+} PostSecurityFlags;
+
 G_END_DECLS

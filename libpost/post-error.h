@@ -43,6 +43,15 @@ G_BEGIN_DECLS
  * @POST_ERROR_WRONG_ROLE: the operation is not available for this carrier's role (send on a sink, receive on a source)
  * @POST_ERROR_EXPIRED: a message's lifetime passed before it could be sent
  * @POST_ERROR_PENDING: another operation of the same kind is already pending
+ * @POST_ERROR_TLS_UNKNOWN_AUTHORITY: the peer's certificate chain does not lead to a trusted anchor
+ * @POST_ERROR_TLS_NAME_MISMATCH: the peer's certificate is not valid for the name connected to
+ * @POST_ERROR_TLS_EXPIRED: the peer's certificate expired or is not yet valid
+ * @POST_ERROR_TLS_PIN_MISMATCH: no public key in the peer's chain matches a pinned key
+ * @POST_ERROR_TLS_PSK_MISMATCH: the peer does not know the pre-shared key (identity or key differ)
+ * @POST_ERROR_TLS_PROTOCOL_VERSION: the peers have no TLS version in common
+ * @POST_ERROR_TLS_REJECTED: the application's verification callback, or the
+ *   peer, rejected the handshake (a bad or missing certificate, a failed alert)
+ * @POST_ERROR_TLS_HANDSHAKE: the TLS handshake failed for another reason; the message says which
  *
  * Error codes in the %POST_ERROR domain.
  */
@@ -67,6 +76,14 @@ typedef enum {
   POST_ERROR_WRONG_ROLE,
   POST_ERROR_EXPIRED,
   POST_ERROR_PENDING,
+  POST_ERROR_TLS_UNKNOWN_AUTHORITY,
+  POST_ERROR_TLS_NAME_MISMATCH,
+  POST_ERROR_TLS_EXPIRED,
+  POST_ERROR_TLS_PIN_MISMATCH,
+  POST_ERROR_TLS_PSK_MISMATCH,
+  POST_ERROR_TLS_PROTOCOL_VERSION,
+  POST_ERROR_TLS_REJECTED,
+  POST_ERROR_TLS_HANDSHAKE,
 } PostError;
 
 POST_AVAILABLE_IN_ALL

@@ -30,6 +30,9 @@ struct _PostLocal
   guint16 port;
   char *stack;                /* (owned) (nullable) */
   GTlsCertificate *identity;  /* (owned) (nullable) */
+  GBytes *certificate_pem;    /* (owned) (nullable) chain, leaf first */
+  GBytes *key_pem;            /* (owned) (nullable) secret: never logged */
+  GHashTable *psks;           /* (owned) (nullable) (element-type utf8 GBytes) secrets */
   gboolean frozen;
 };
 
@@ -69,6 +72,9 @@ post_local_finalize (GObject *object)
   g_clear_object (&self->address);
   g_clear_pointer (&self->stack, g_free);
   g_clear_object (&self->identity);
+  g_clear_pointer (&self->certificate_pem, g_bytes_unref);
+  g_clear_pointer (&self->key_pem, g_bytes_unref);
+  g_clear_pointer (&self->psks, g_hash_table_unref);
 
   G_OBJECT_CLASS (post_local_parent_class)->finalize (object);
 }
@@ -628,8 +634,17 @@ post_local_to_string (PostLocal *self)
 
   if (self->interface != NULL)
     g_string_append_printf (string, " on %s", self->interface);
-  if (self->identity != NULL)
+  if (self->identity != NULL || self->certificate_pem != NULL)
     g_string_append (string, " with identity");
+  if (self->certificate_pem != NULL)
+    {
+      /* Which identity, without anything secret: a digest of the certificate. */
+      g_autofree char *digest = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, self->certificate_pem);
+
+      g_string_append_printf (string, " %.16s", digest);
+    }
+  if (self->psks != NULL && g_hash_table_size (self->psks) > 0)
+    g_string_append_printf (string, " with %u pre-shared keys", g_hash_table_size (self->psks));
 
   return g_string_free (string, FALSE);
 }
@@ -686,10 +701,210 @@ post_local_equal (gconstpointer a,
       (la->address != NULL && !g_inet_address_equal (la->address, lb->address)))
     return FALSE;
 
+  if ((la->certificate_pem == NULL) != (lb->certificate_pem == NULL)
+      || (la->certificate_pem != NULL && !g_bytes_equal (la->certificate_pem, lb->certificate_pem)))
+    return FALSE;
+
   if (la->identity == lb->identity)
     return TRUE;
   if (la->identity == NULL || lb->identity == NULL)
     return FALSE;
 
   return g_tls_certificate_is_same (la->identity, lb->identity);
+}
+
+static gboolean
+looks_like_pem (GBytes     *bytes,
+                const char *what)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+
+  return data != NULL && g_strstr_len (data, size, what) != NULL;
+}
+
+/**
+ * post_local_set_identity_from_pem:
+ * @self: a #PostLocal
+ * @certificate_pem: (nullable): the certificate chain in PEM, leaf first
+ * @key_pem: (nullable): its private key in PEM (PKCS#8, PKCS#1 or SEC1)
+ * @error: return location for an error
+ *
+ * Sets the identity (draft 2.5) that secure stacks present: a listener's
+ * server certificate, or a client certificate.  Unlike
+ * post_local_set_identity() this needs no GIO TLS backend.  The key is
+ * kept in memory and never logged.  Both %NULL removes the identity.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_local_set_identity_from_pem (PostLocal  *self,
+                                  GBytes     *certificate_pem,
+                                  GBytes     *key_pem,
+                                  GError    **error)
+{
+  g_return_val_if_fail (POST_IS_LOCAL (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if ((certificate_pem == NULL) != (key_pem == NULL))
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "an identity needs both a certificate and its private key");
+      return FALSE;
+    }
+  if (certificate_pem != NULL
+      && (!looks_like_pem (certificate_pem, "-----BEGIN CERTIFICATE-----")
+          || !looks_like_pem (key_pem, "PRIVATE KEY-----")))
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "the identity must be a PEM certificate and a PEM private key");
+      return FALSE;
+    }
+  g_clear_pointer (&self->certificate_pem, g_bytes_unref);
+  g_clear_pointer (&self->key_pem, g_bytes_unref);
+  if (certificate_pem != NULL)
+    {
+      self->certificate_pem = g_bytes_ref (certificate_pem);
+      self->key_pem = g_bytes_ref (key_pem);
+    }
+  return TRUE;
+}
+
+/**
+ * post_local_set_identity_from_files:
+ * @self: a #PostLocal
+ * @certificate_file: a PEM file with the certificate chain, leaf first
+ * @key_file: a PEM file with the private key
+ * @error: return location for an error
+ *
+ * Reads both files and calls post_local_set_identity_from_pem().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_local_set_identity_from_files (PostLocal   *self,
+                                    const char  *certificate_file,
+                                    const char  *key_file,
+                                    GError     **error)
+{
+  g_autofree char *cert = NULL;
+  g_autofree char *key = NULL;
+  gsize cert_len, key_len;
+  g_autoptr(GBytes) cert_bytes = NULL;
+  g_autoptr(GBytes) key_bytes = NULL;
+
+  g_return_val_if_fail (POST_IS_LOCAL (self), FALSE);
+  g_return_val_if_fail (certificate_file != NULL && key_file != NULL, FALSE);
+
+  if (!g_file_get_contents (certificate_file, &cert, &cert_len, error) ||
+      !g_file_get_contents (key_file, &key, &key_len, error))
+    return FALSE;
+  cert_bytes = g_bytes_new_take (g_steal_pointer (&cert), cert_len);
+  key_bytes = g_bytes_new_take (g_steal_pointer (&key), key_len);
+  return post_local_set_identity_from_pem (self, cert_bytes, key_bytes, error);
+}
+
+/**
+ * post_local_get_identity_pem:
+ * @self: a #PostLocal
+ * @certificate_pem: (out) (optional) (transfer none) (nullable): the chain
+ * @key_pem: (out) (optional) (transfer none) (nullable): the private key
+ *
+ * The identity set with post_local_set_identity_from_pem(), or else the
+ * PEM of the #GTlsCertificate set with post_local_set_identity() (when its
+ * backend exposes its key).
+ *
+ * Returns: %TRUE if there is an identity
+ */
+gboolean
+post_local_get_identity_pem (PostLocal  *self,
+                             GBytes    **certificate_pem,
+                             GBytes    **key_pem)
+{
+  g_return_val_if_fail (POST_IS_LOCAL (self), FALSE);
+
+  if (self->certificate_pem == NULL && self->identity != NULL)
+    {
+      g_autofree char *cert = NULL;
+      g_autofree char *key = NULL;
+
+      if (g_object_class_find_property (G_OBJECT_GET_CLASS (self->identity), "private-key-pem") != NULL)
+        g_object_get (self->identity, "certificate-pem", &cert, "private-key-pem", &key, NULL);
+      if (cert != NULL && key != NULL)
+        {
+          self->certificate_pem = g_bytes_new (cert, strlen (cert));
+          self->key_pem = g_bytes_new (key, strlen (key));
+        }
+    }
+  if (certificate_pem != NULL)
+    *certificate_pem = self->certificate_pem;
+  if (key_pem != NULL)
+    *key_pem = self->key_pem;
+  return self->certificate_pem != NULL;
+}
+
+/**
+ * post_local_add_pre_shared_key:
+ * @self: a #PostLocal
+ * @identity: the PSK identity clients present
+ * @key: the secret, at least 16 bytes
+ * @error: return location for an error
+ *
+ * Adds a pre-shared key a listener on this local accepts (the server side
+ * of post_association_set_pre_shared_key()).  A listener with keys and no
+ * certificate authenticates with keys only.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_local_add_pre_shared_key (PostLocal   *self,
+                               const char  *identity,
+                               GBytes      *key,
+                               GError     **error)
+{
+  g_return_val_if_fail (POST_IS_LOCAL (self), FALSE);
+  g_return_val_if_fail (identity != NULL && key != NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if (*identity == '\0' || strlen (identity) > 255 || g_bytes_get_size (key) < 16)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "a pre-shared key needs an identity (1 to 255 bytes) and a key of at least 16 bytes");
+      return FALSE;
+    }
+  if (self->psks == NULL)
+    self->psks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) g_bytes_unref);
+  g_hash_table_replace (self->psks, g_strdup (identity), g_bytes_ref (key));
+  return TRUE;
+}
+
+/**
+ * post_local_lookup_pre_shared_key:
+ * @self: a #PostLocal
+ * @identity: (nullable): a PSK identity, or %NULL to ask whether there is any
+ *
+ * Returns: (transfer none) (nullable): the key for @identity (with
+ *   @identity %NULL: any key, to tell whether the local has keys at all)
+ */
+GBytes *
+post_local_lookup_pre_shared_key (PostLocal  *self,
+                                  const char *identity)
+{
+  g_return_val_if_fail (POST_IS_LOCAL (self), NULL);
+
+  if (self->psks == NULL)
+    return NULL;
+  if (identity == NULL)
+    {
+      GHashTableIter iter;
+      gpointer value = NULL;
+
+      g_hash_table_iter_init (&iter, self->psks);
+      return g_hash_table_iter_next (&iter, NULL, &value) ? value : NULL;
+    }
+  return g_hash_table_lookup (self->psks, identity);
 }

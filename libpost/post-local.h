@@ -52,6 +52,28 @@ gboolean         post_local_set_identity       (PostLocal       *self,
                                                 GTlsCertificate *identity,
                                                 GError         **error);
 POST_AVAILABLE_IN_ALL
+gboolean         post_local_set_identity_from_pem   (PostLocal   *self,
+                                                     GBytes      *certificate_pem,
+                                                     GBytes      *key_pem,
+                                                     GError     **error);
+POST_AVAILABLE_IN_ALL
+gboolean         post_local_set_identity_from_files (PostLocal   *self,
+                                                     const char  *certificate_file,
+                                                     const char  *key_file,
+                                                     GError     **error);
+POST_AVAILABLE_IN_ALL
+gboolean         post_local_get_identity_pem        (PostLocal   *self,
+                                                     GBytes     **certificate_pem,
+                                                     GBytes     **key_pem);
+POST_AVAILABLE_IN_ALL
+gboolean         post_local_add_pre_shared_key      (PostLocal   *self,
+                                                     const char  *identity,
+                                                     GBytes      *key,
+                                                     GError     **error);
+POST_AVAILABLE_IN_ALL
+GBytes          *post_local_lookup_pre_shared_key   (PostLocal   *self,
+                                                     const char  *identity);
+POST_AVAILABLE_IN_ALL
 GSocketAddress  *post_local_to_socket_address  (PostLocal       *self,
                                                 GSocketFamily    family);
 POST_AVAILABLE_IN_ALL

@@ -121,6 +121,15 @@ GPtrArray      *_post_selection_rank_stacks       (PostRegistry      *registry,
                                                    const char        *stack_hint,
                                                    PostCarrierRole    role,
                                                    GError           **error);
+/* System and user policy (policy/, the default engine): removes the
+ * candidates (PostCandidate*) a requirement or prohibition rules out and
+ * orders the rest by score, stably (ties keep their order); sets each
+ * candidate's effective configuration when the policy changes it.  A no-op
+ * without policy rules. */
+void            _post_selection_rank_candidates   (GPtrArray         *candidates,
+                                                   PostConfiguration *configuration,
+                                                   PostRemote        *remote,
+                                                   PostCarrierRole    role);
 /* The capabilities a carrier has on @stack with @configuration: the stack's
  * own plus what the core adds (framing, niceness, lifetimes...). */
 PostStackCapabilities _post_selection_effective_capabilities (PostStack         *stack,
@@ -161,6 +170,8 @@ typedef struct {
   PostStack      *stack;           /* (owned) */
   GSocketAddress *remote_address;  /* (owned) */
   GSocketAddress *local_address;   /* (owned) (nullable) */
+  PostConfiguration *configuration; /* (owned) (nullable): the policy's effective
+                                    * configuration for this candidate's PSI */
 } PostCandidate;
 
 PostCandidate  *_post_candidate_new              (PostStack         *stack,
@@ -174,6 +185,18 @@ char           *_post_candidate_describe         (const PostCandidate *candidate
  * attempt is cancelled and closed. */
 void            _post_racer_run_async            (GPtrArray         *candidates,
                                                   PostConfiguration *configuration,
+                                                  guint              attempt_delay_ms,
+                                                  GCancellable      *cancellable,
+                                                  GAsyncReadyCallback callback,
+                                                  gpointer           user_data);
+/* The same, telling each attempt's PSI its local and association
+ * (post_psi_set_context()) and offering it the 0-RTT early data of
+ * @transient (nullable) when it can send some. */
+void            _post_racer_run_with_context_async (GPtrArray       *candidates,
+                                                  PostConfiguration *configuration,
+                                                  PostLocal         *local,
+                                                  PostAssociation   *association,
+                                                  PostTransient     *transient,
                                                   guint              attempt_delay_ms,
                                                   GCancellable      *cancellable,
                                                   GAsyncReadyCallback callback,
@@ -258,5 +281,11 @@ void            _post_transient_abort            (PostTransient     *self,
 void            _post_transient_fail_queue       (PostTransient     *self,
                                                   const GError      *error);
 PostStackCapabilities _post_transient_get_capabilities (PostTransient *self);
+/* 0-RTT: the idempotent messages at the head of the queue, framed, up to
+ * @limit bytes (NULL if none); they count as sent once a PSI that took them
+ * is attached, else _post_transient_return_early_data() requeues them. */
+GBytes         *_post_transient_take_early_data  (PostTransient     *self,
+                                                  gsize              limit);
+void            _post_transient_return_early_data (PostTransient    *self);
 
 G_END_DECLS

@@ -28,6 +28,9 @@ typedef struct
   GSocketAddress    *local_address;   /* (owned) (nullable) */
   GSocketAddress    *remote_address;  /* (owned) (nullable) */
   char              *interface;       /* (owned) (nullable) */
+  PostLocal         *local;           /* (owned) (nullable) */
+  PostAssociation   *association;     /* (owned) (nullable) */
+  GBytes            *early_data;      /* (owned) (nullable) handed over before connect */
   gboolean           closed;
 } PostPsiPrivate;
 
@@ -76,6 +79,9 @@ post_psi_finalize (GObject *object)
   g_clear_object (&priv->local_address);
   g_clear_object (&priv->remote_address);
   g_clear_pointer (&priv->interface, g_free);
+  g_clear_object (&priv->local);
+  g_clear_object (&priv->association);
+  g_clear_pointer (&priv->early_data, g_bytes_unref);
 
   G_OBJECT_CLASS (post_psi_parent_class)->finalize (object);
 }
@@ -462,6 +468,56 @@ post_psi_listen (PostPsi         *self,
   if (!check_vfunc (self, klass->listen, "passive open", error))
     return FALSE;
   return klass->listen (self, local, error);
+}
+
+/**
+ * post_psi_can_listen_unconnected:
+ * @self: a #PostPsi
+ *
+ * Whether the stack can serve every remote from one listening instance
+ * (connectionless message stacks such as `udp`), see
+ * post_psi_listen_unconnected().
+ *
+ * Returns: %TRUE if the stack implements the unconnected passive open
+ */
+gboolean
+post_psi_can_listen_unconnected (PostPsi *self)
+{
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+
+  return POST_PSI_GET_CLASS (self)->listen_unconnected != NULL;
+}
+
+/**
+ * post_psi_listen_unconnected:
+ * @self: a #PostPsi
+ * @local: the local address to listen on (for a multicast group, the
+ *   group and port to join)
+ * @error: return location for an error
+ *
+ * Opens a connectionless transport passively without a transport per
+ * remote: the instance itself receives what every remote sends
+ * (post_psi_receive_message() gives the source of each message) and sends
+ * to the destination given with each message.  Responders answer through
+ * it (draft Figure 4) and remote-less sinks receive through it; nothing is
+ * announced with #PostPsi::accepted.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_psi_listen_unconnected (PostPsi         *self,
+                             GSocketAddress  *local,
+                             GError         **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+  g_return_val_if_fail (G_IS_SOCKET_ADDRESS (local), FALSE);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->listen_unconnected, "unconnected passive open", error))
+    return FALSE;
+  return klass->listen_unconnected (self, local, error);
 }
 
 /**
@@ -879,4 +935,139 @@ post_psi_emit_path_changed (PostPsi *self)
   g_return_if_fail (POST_IS_PSI (self));
 
   g_signal_emit (self, signals[SIGNAL_PATH_CHANGED], 0);
+}
+
+/**
+ * post_psi_set_context:
+ * @self: a #PostPsi
+ * @local: (nullable): the local endpoint the instance serves (its identity)
+ * @association: (nullable): the association of an active open
+ *
+ * Tells the instance whom it works for, before post_psi_connect_async() or
+ * post_psi_listen(): secure stacks find there the identity to present
+ * (post_local_get_identity_pem()), the server name, the pre-shared key and
+ * the session tickets of the association (draft 2.3).  The core calls it;
+ * a listening stack calls it on the instances it accepts.
+ */
+void
+post_psi_set_context (PostPsi         *self,
+                      PostLocal       *local,
+                      PostAssociation *association)
+{
+  PostPsiPrivate *priv;
+
+  g_return_if_fail (POST_IS_PSI (self));
+  g_return_if_fail (local == NULL || POST_IS_LOCAL (local));
+  g_return_if_fail (association == NULL || POST_IS_ASSOCIATION (association));
+
+  priv = post_psi_get_instance_private (self);
+  g_set_object (&priv->local, local);
+  g_set_object (&priv->association, association);
+}
+
+/**
+ * post_psi_get_local:
+ * @self: a #PostPsi
+ *
+ * Returns: (transfer none) (nullable): the local endpoint set with
+ *   post_psi_set_context()
+ */
+PostLocal *
+post_psi_get_local (PostPsi *self)
+{
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  return ((PostPsiPrivate *) post_psi_get_instance_private (self))->local;
+}
+
+/**
+ * post_psi_get_association:
+ * @self: a #PostPsi
+ *
+ * Returns: (transfer none) (nullable): the association set with
+ *   post_psi_set_context()
+ */
+PostAssociation *
+post_psi_get_association (PostPsi *self)
+{
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  return ((PostPsiPrivate *) post_psi_get_instance_private (self))->association;
+}
+
+/**
+ * post_psi_get_security_flags:
+ * @self: a #PostPsi
+ *
+ * Returns: how the instance is secured; %POST_SECURITY_NONE for cleartext stacks
+ */
+PostSecurityFlags
+post_psi_get_security_flags (PostPsi *self)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), POST_SECURITY_NONE);
+  klass = POST_PSI_GET_CLASS (self);
+  return klass->get_security_flags ? klass->get_security_flags (self) : POST_SECURITY_NONE;
+}
+
+/**
+ * post_psi_get_early_data_limit:
+ * @self: a #PostPsi
+ *
+ * Before an active open: how many bytes of idempotent messages the
+ * instance could send as 0-RTT early data.
+ *
+ * Returns: the limit in bytes, 0 when early data is not possible
+ */
+gsize
+post_psi_get_early_data_limit (PostPsi *self)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), 0);
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->get_early_data_limit == NULL || klass->set_early_data == NULL)
+    return 0;
+  return klass->get_early_data_limit (self);
+}
+
+/**
+ * post_psi_set_early_data:
+ * @self: a #PostPsi
+ * @early_data: framed idempotent messages, at most
+ *   post_psi_get_early_data_limit() bytes
+ *
+ * Hands @early_data to the instance before post_psi_connect_async(): it
+ * sends them as 0-RTT data, or right after the handshake if the peer
+ * rejects early data, so that they are delivered exactly once.
+ */
+void
+post_psi_set_early_data (PostPsi *self,
+                         GBytes  *early_data)
+{
+  PostPsiPrivate *priv;
+  PostPsiClass *klass;
+
+  g_return_if_fail (POST_IS_PSI (self));
+  g_return_if_fail (early_data != NULL);
+
+  priv = post_psi_get_instance_private (self);
+  klass = POST_PSI_GET_CLASS (self);
+  g_return_if_fail (klass->set_early_data != NULL);
+  g_clear_pointer (&priv->early_data, g_bytes_unref);
+  priv->early_data = g_bytes_ref (early_data);
+  klass->set_early_data (self, early_data);
+}
+
+/**
+ * post_psi_get_early_data:
+ * @self: a #PostPsi
+ *
+ * Returns: (transfer none) (nullable): the early data handed to the
+ *   instance with post_psi_set_early_data()
+ */
+GBytes *
+post_psi_get_early_data (PostPsi *self)
+{
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  return ((PostPsiPrivate *) post_psi_get_instance_private (self))->early_data;
 }

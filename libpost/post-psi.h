@@ -15,8 +15,11 @@
 #include "post-path.h"
 #include "post-message.h"
 #include "post-configuration.h"
+#include "post-local.h"
 
 G_BEGIN_DECLS
+
+typedef struct _PostAssociation PostAssociation;
 
 #define POST_TYPE_PSI (post_psi_get_type ())
 POST_AVAILABLE_IN_ALL
@@ -60,6 +63,21 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  * @update_path: fills @path with what the stack measures (MTU, RTT, loss, rate)
  * @get_max_message_size: the largest message this instance can carry now,
  *   0 for no limit
+ * @get_early_data_limit: active open, called before @connect_async: how
+ *   many bytes this instance could send as 0-RTT early data now (after
+ *   post_psi_set_context()), 0 when it cannot; %NULL means 0
+ * @set_early_data: active open, called before @connect_async: framed
+ *   idempotent messages to send before the handshake completes.  Once
+ *   called, the instance owns their delivery: early, or (when the peer
+ *   rejects early data) again right after the handshake, exactly once
+ * @get_security_flags: how the instance is secured ([flags@Post.SecurityFlags]);
+ *   %NULL means %POST_SECURITY_NONE
+ * @listen_unconnected: connectionless message stacks: passive open on
+ *   @local where the instance itself serves every remote, with no accepted
+ *   instance per remote: receive_message gives each message with its
+ *   source and send_message sends to a destination.  Responders and
+ *   remote-less sinks use it when the stack provides it (see
+ *   post_psi_can_listen_unconnected())
  *
  * The interface every protocol stack implements. libpost's core does the
  * rest: framing byte streams into messages, queueing by niceness, lifetimes,
@@ -118,9 +136,16 @@ struct _PostPsiClass
   void         (*update_path)          (PostPsi              *self,
                                         PostPath             *path);
   gsize        (*get_max_message_size) (PostPsi              *self);
+  gboolean     (*listen_unconnected)   (PostPsi              *self,
+                                        GSocketAddress       *local,
+                                        GError              **error);
+  gsize        (*get_early_data_limit) (PostPsi              *self);
+  void         (*set_early_data)       (PostPsi              *self,
+                                        GBytes               *early_data);
+  PostSecurityFlags (*get_security_flags) (PostPsi           *self);
 
   /*< private >*/
-  gpointer padding[16];
+  gpointer padding[12];
 };
 
 /* Used by the core and by stacks alike. */
@@ -138,6 +163,16 @@ POST_AVAILABLE_IN_ALL
 const char        *post_psi_get_interface          (PostPsi         *self);
 POST_AVAILABLE_IN_ALL
 gboolean           post_psi_is_closed              (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+void               post_psi_set_context            (PostPsi         *self,
+                                                    PostLocal       *local,
+                                                    PostAssociation *association);
+POST_AVAILABLE_IN_ALL
+PostLocal         *post_psi_get_local              (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+PostAssociation   *post_psi_get_association        (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+PostSecurityFlags  post_psi_get_security_flags     (PostPsi         *self);
 
 /* Called by the core. */
 POST_AVAILABLE_IN_ALL
@@ -153,6 +188,12 @@ gboolean           post_psi_connect_finish         (PostPsi              *self,
                                                     GError              **error);
 POST_AVAILABLE_IN_ALL
 gboolean           post_psi_listen                 (PostPsi              *self,
+                                                    GSocketAddress       *local,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_can_listen_unconnected (PostPsi              *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_listen_unconnected     (PostPsi              *self,
                                                     GSocketAddress       *local,
                                                     GError              **error);
 POST_AVAILABLE_IN_ALL
@@ -202,6 +243,13 @@ void               post_psi_update_path            (PostPsi              *self,
                                                     PostPath             *path);
 POST_AVAILABLE_IN_ALL
 gsize              post_psi_get_max_message_size   (PostPsi              *self);
+POST_AVAILABLE_IN_ALL
+gsize              post_psi_get_early_data_limit   (PostPsi              *self);
+POST_AVAILABLE_IN_ALL
+void               post_psi_set_early_data         (PostPsi              *self,
+                                                    GBytes               *early_data);
+POST_AVAILABLE_IN_ALL
+GBytes            *post_psi_get_early_data         (PostPsi              *self);
 
 /* Called by stacks. */
 POST_AVAILABLE_IN_ALL

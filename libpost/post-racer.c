@@ -47,6 +47,12 @@ struct _Race
   guint         delay_ms;
   GSource      *delay_source;   /* (owned) (nullable) */
   PostConfiguration *configuration; /* (owned) */
+  PostLocal    *local;          /* (owned) (nullable) */
+  PostAssociation *association; /* (owned) (nullable) */
+  PostTransient *transient;     /* (owned) (nullable) source of 0-RTT early data */
+  GBytes       *early_data;     /* (owned) (nullable) */
+  gboolean      early_taken;
+  gint          security_code;  /* a POST_ERROR_TLS_* code seen, or -1 */
   GMainContext *context;        /* (owned) */
   gboolean      finished;
 };
@@ -72,6 +78,7 @@ _post_candidate_free (PostCandidate *candidate)
   g_clear_object (&candidate->stack);
   g_clear_object (&candidate->remote_address);
   g_clear_object (&candidate->local_address);
+  g_clear_object (&candidate->configuration);
   g_free (candidate);
 }
 
@@ -121,6 +128,10 @@ race_free (Race *race)
   g_clear_pointer (&race->candidates, g_ptr_array_unref);
   g_string_free (race->failures, TRUE);
   g_clear_object (&race->configuration);
+  g_clear_object (&race->local);
+  g_clear_object (&race->association);
+  g_clear_object (&race->transient);
+  g_clear_pointer (&race->early_data, g_bytes_unref);
   g_clear_pointer (&race->context, g_main_context_unref);
   g_free (race);
 }
@@ -203,12 +214,18 @@ attempt_connected_cb (GObject      *source,
   }
   race->failed++;
   attempt_unref (attempt);
+  /* A security failure says more than the refusals of other addresses. */
+  if (error->domain == POST_ERROR && error->code >= POST_ERROR_TLS_UNKNOWN_AUTHORITY
+      && error->code <= POST_ERROR_TLS_HANDSHAKE)
+    race->security_code = error->code;
 
   if (race->failed == race->candidates->len)
     {
       GError *all = g_error_new (POST_ERROR,
                                  race->candidates->len == 1 && error->domain == POST_ERROR
-                                 ? error->code : POST_ERROR_ESTABLISHMENT,
+                                 ? error->code
+                                 : race->security_code >= 0 ? race->security_code
+                                 : POST_ERROR_ESTABLISHMENT,
                                  "Could not establish a carrier; %u attempt%s failed:%s",
                                  race->candidates->len,
                                  race->candidates->len == 1 ? "" : "s",
@@ -248,8 +265,27 @@ start_next_attempt (Race *race)
   attempt->race = race;
   attempt->candidate = race->candidates->pdata[race->next++];
   attempt->cancellable = g_cancellable_new ();
-  attempt->psi = post_stack_create_psi (attempt->candidate->stack, race->configuration);
+  attempt->psi = post_stack_create_psi (attempt->candidate->stack,
+                                        attempt->candidate->configuration != NULL
+                                        ? attempt->candidate->configuration : race->configuration);
   g_ptr_array_add (race->attempts, attempt);
+  if (race->local != NULL || race->association != NULL)
+    post_psi_set_context (attempt->psi, race->local, race->association);
+  if (race->transient != NULL)
+    {
+      gsize limit = post_psi_get_early_data_limit (attempt->psi);
+
+      /* 0-RTT (draft 3.1.2): the idempotent messages at the head of the
+       * queue are taken once per race and offered to every attempt that
+       * can carry them; the winner delivers them. */
+      if (limit > 0 && !race->early_taken)
+        {
+          race->early_taken = TRUE;
+          race->early_data = _post_transient_take_early_data (race->transient, limit);
+        }
+      if (limit > 0 && race->early_data != NULL && g_bytes_get_size (race->early_data) <= limit)
+        post_psi_set_early_data (attempt->psi, race->early_data);
+    }
 
   {
     g_autofree char *what = _post_candidate_describe (attempt->candidate);
@@ -291,6 +327,21 @@ _post_racer_run_async (GPtrArray           *candidates,
                        GAsyncReadyCallback  callback,
                        gpointer             user_data)
 {
+  _post_racer_run_with_context_async (candidates, configuration, NULL, NULL, NULL,
+                                      attempt_delay_ms, cancellable, callback, user_data);
+}
+
+void
+_post_racer_run_with_context_async (GPtrArray           *candidates,
+                                    PostConfiguration   *configuration,
+                                    PostLocal           *local,
+                                    PostAssociation     *association,
+                                    PostTransient       *transient,
+                                    guint                attempt_delay_ms,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
   Race *race;
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
 
@@ -312,6 +363,10 @@ _post_racer_run_async (GPtrArray           *candidates,
   race->failures = g_string_new (NULL);
   race->delay_ms = attempt_delay_ms;
   race->configuration = g_object_ref (configuration);
+  race->local = local ? g_object_ref (local) : NULL;
+  race->association = association ? g_object_ref (association) : NULL;
+  race->transient = transient ? g_object_ref (transient) : NULL;
+  race->security_code = -1;
   race->context = g_main_context_ref_thread_default ();
   g_task_set_task_data (task, race, (GDestroyNotify) race_free);
   if (cancellable != NULL)

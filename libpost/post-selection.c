@@ -1,61 +1,54 @@
-/* post-selection.c: choosing the stacks that fit a configuration
+/* post-selection.c: choosing the stacks and candidates that fit a
+ * configuration and the policy
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
-#include "post-private.h"
+#include "post-policy-private.h"
 
 #include <string.h>
 
 /*
- * This is the seam for the policy engine (issue: keyfile policy).
+ * Ranking
+ * =======
  *
- * Today selection is a pure function of the loaded stacks, the
- * configuration, the URI scheme and the role:
+ * Establishment ranks twice, with the same scoring:
  *
- *   1. candidates: the configuration's `stacks` list if set (each name
- *      must be loaded), narrowed to the URI scheme when there is one;
- *      otherwise every loaded stack with a rank above NONE;
- *   2. filter: each REQUIRE'd property must be among the stack's
- *      effective capabilities, each PROHIBIT'ed one absent, and
- *      listeners and responders need LISTEN;
- *   3. score: +1 per PREFER'ed property present, -1 per AVOID'ed one;
- *   4. order: score, then the position in the `stacks` list, then rank,
- *      then name.
+ *  1. _post_selection_rank_stacks(), before resolving: the stacks that fit
+ *     the configuration, the URI scheme, the role and the policy rules
+ *     that need no remote or path (application, scheme); best first.
+ *     Listeners stop here.
+ *  2. _post_selection_rank_candidates(), once the remote is resolved: each
+ *     candidate (stack × local × remote address) is scored again with every
+ *     rule that matches it — host, port, service, and the path data of the
+ *     candidate (interface, kind, metered, MTU) — and the list is reordered
+ *     stably, so that equal scores keep the RFC 8305 address order.
  *
- * Each candidate is a Candidate with its score and the reasons it was
- * rejected, so that a policy can add terms (path properties, history,
- * system policy) and the error can say exactly what no stack met.
+ * Scoring one candidate:
+ *
+ *   - the effective configuration: the application's, overridden by the
+ *     matching rules in order (vendor < system < user < application
+ *     files; file name; position).  A rule's value replaces the
+ *     application's unless the application holds a hard value (require or
+ *     prohibit, an option it set, a stack list it gave) — then the
+ *     application wins, unless the key is mandatory.  A mandatory key can
+ *     only be replaced by a later mandatory one;
+ *   - each selection property: require / prohibit remove the candidate
+ *     when its stack lacks / has the capability; prefer / avoid add /
+ *     subtract WEIGHT when it has it;
+ *   - the `stacks`, `interface` and `pvd` preference sets: prohibit
+ *     removes, require removes every candidate matching no required
+ *     entry, prefer / avoid add / subtract WEIGHT;
+ *   - `score=N` of each matching rule is added.
+ *
+ * Every term is recorded with where it came from (the application, or a
+ * rule's file:line), which `post-policy explain` prints.  With no policy
+ * rules and no path preferences in the configuration, step 2 returns at
+ * once and step 1 is the plain capability match.
  */
 
-typedef struct {
-  PostStack *stack;        /* (owned) */
-  int score;
-  guint list_position;     /* in the configuration's stacks list, or G_MAXUINT */
-  GPtrArray *reasons;      /* (owned) (element-type utf8): empty if acceptable */
-} Candidate;
-
-static void
-candidate_free (Candidate *candidate)
-{
-  g_clear_object (&candidate->stack);
-  g_clear_pointer (&candidate->reasons, g_ptr_array_unref);
-  g_free (candidate);
-}
-
-static Candidate *
-candidate_new (PostStack *stack,
-               guint      list_position)
-{
-  Candidate *candidate = g_new0 (Candidate, 1);
-
-  candidate->stack = g_object_ref (stack);
-  candidate->list_position = list_position;
-  candidate->reasons = g_ptr_array_new_with_free_func (g_free);
-
-  return candidate;
-}
+#define WEIGHT 10
 
 /* The capability each PostSelectionProperty asks for */
 static const PostStackCapabilities selection_capabilities[POST_SELECTION_LAST] = {
@@ -118,60 +111,596 @@ role_to_string (PostCarrierRole role)
   return role == POST_CARRIER_ROLE_RESPONDER ? "responder" : "listener";
 }
 
+/* ---- the policy applied to one query --------------------------------------- */
+
+typedef struct {
+  const PolicyAction *action;
+  gboolean locked;
+} Slot;
+
+/* What the matching rules make of the application's configuration */
+typedef struct {
+  PostConfiguration *configuration;   /* (owned): effective, or the application's */
+  gboolean changed;                    /* configuration differs from the application's */
+  GHashTable *origins;                 /* (owned) "secure", "interface:wifi"… → PolicyAction */
+  GHashTable *stack_levels;            /* (owned) stack name → PolicyAction (STACK) */
+  GPtrArray *scores;                   /* (owned) (element-type PolicyAction) */
+  GPtrArray *notes;                    /* (owned) (element-type utf8) */
+} Applied;
+
 static void
-evaluate_candidate (Candidate         *candidate,
-                    PostConfiguration *configuration,
-                    PostCarrierRole    role)
+applied_clear (Applied *applied)
 {
-  PostStackCapabilities caps = _post_selection_effective_capabilities (candidate->stack, configuration);
+  g_clear_object (&applied->configuration);
+  g_clear_pointer (&applied->origins, g_hash_table_unref);
+  g_clear_pointer (&applied->stack_levels, g_hash_table_unref);
+  g_clear_pointer (&applied->scores, g_ptr_array_unref);
+  g_clear_pointer (&applied->notes, g_ptr_array_unref);
+}
 
-  if (role_needs_listen (role) && !(caps & POST_STACK_CAP_LISTEN))
-    g_ptr_array_add (candidate->reasons,
-                     g_strdup_printf ("cannot listen (needed by a %s)", role_to_string (role)));
+static gboolean
+is_hard (PostPreference preference)
+{
+  return preference == POST_PREFERENCE_REQUIRE || preference == POST_PREFERENCE_PROHIBIT;
+}
 
-  for (guint i = 0; i < POST_SELECTION_LAST; i++)
+static char *
+slot_key (const PolicyAction *action)
+{
+  switch (action->kind)
     {
-      PostPreference preference = post_configuration_get_preference (configuration, i);
-      gboolean has = (caps & selection_capabilities[i]) != 0;
-      const char *nick = post_selection_property_to_nick (i);
+    case POLICY_ACTION_STACK:
+      return g_strconcat ("stacks:", action->name, NULL);
+    case POLICY_ACTION_INTERFACE:
+      return g_strconcat ("interface:", action->name, NULL);
+    case POLICY_ACTION_PVD:
+      return g_strconcat ("pvd:", action->name, NULL);
+    case POLICY_ACTION_PREFERENCE:
+    case POLICY_ACTION_TEMPORARY:
+    case POLICY_ACTION_SOFT_ERROR:
+    case POLICY_ACTION_DIRECTION:
+    case POLICY_ACTION_OPTION:
+    case POLICY_ACTION_SCORE:
+    default:
+      return g_strdup (action->key);
+    }
+}
 
-      switch (preference)
+static char *
+action_text (const PolicyAction *action)
+{
+  switch (action->kind)
+    {
+    case POLICY_ACTION_STACK:
+    case POLICY_ACTION_INTERFACE:
+    case POLICY_ACTION_PVD:
+      return g_strdup_printf ("%s=%s:%s", action->key, action->name,
+                              post_preference_to_nick (action->value));
+    case POLICY_ACTION_OPTION:
+      {
+        g_autofree char *value = g_variant_print (action->option, FALSE);
+
+        return g_strdup_printf ("%s=%s", action->key, value);
+      }
+    case POLICY_ACTION_DIRECTION:
+      {
+        GEnumClass *klass = g_type_class_ref (POST_TYPE_DIRECTION);
+        GEnumValue *value = g_enum_get_value (klass, action->value);
+        char *text = g_strdup_printf ("%s=%s", action->key, value ? value->value_nick : "?");
+
+        g_type_class_unref (klass);
+        return text;
+      }
+    case POLICY_ACTION_SCORE:
+      return g_strdup_printf ("score=%d", action->value);
+    case POLICY_ACTION_PREFERENCE:
+    case POLICY_ACTION_TEMPORARY:
+    case POLICY_ACTION_SOFT_ERROR:
+    default:
+      return g_strdup_printf ("%s=%s", action->key, post_preference_to_nick (action->value));
+    }
+}
+
+static void
+note_yield (Applied            *applied,
+            const PolicyAction *action,
+            const char         *what)
+{
+  g_autofree char *text = action_text (action);
+  g_autofree char *origin = _post_policy_action_origin (action);
+
+  g_ptr_array_add (applied->notes,
+                   g_strdup_printf ("kept the application's %s over %s (%s; not mandatory)",
+                                    what, text, origin));
+}
+
+static void
+ensure_copy (Applied           *applied,
+             PostConfiguration *configuration)
+{
+  if (applied->changed)
+    return;
+  g_object_unref (applied->configuration);
+  applied->configuration = post_configuration_copy (configuration);
+  applied->changed = TRUE;
+}
+
+/* Applies one winning policy value to the effective configuration */
+static void
+apply_slot (Applied           *applied,
+            PostConfiguration *app,
+            const Slot        *slot)
+{
+  const PolicyAction *action = slot->action;
+  PostPreference current;
+
+  switch (action->kind)
+    {
+    case POLICY_ACTION_PREFERENCE:
+      current = post_configuration_get_preference (app, action->property);
+      if (current == (PostPreference) action->value)
+        break;
+      if (!slot->locked && is_hard (current))
+        {
+          g_autofree char *what = g_strdup_printf ("%s=%s", action->key, post_preference_to_nick (current));
+
+          note_yield (applied, action, what);
+          return;
+        }
+      ensure_copy (applied, app);
+      post_configuration_set_preference (applied->configuration, action->property, action->value, NULL);
+      break;
+
+    case POLICY_ACTION_TEMPORARY:
+    case POLICY_ACTION_SOFT_ERROR:
+      current = action->kind == POLICY_ACTION_TEMPORARY
+                ? post_configuration_get_use_temporary_local_address (app)
+                : post_configuration_get_soft_error_notify (app);
+      if (current == (PostPreference) action->value)
+        break;
+      if (!slot->locked && is_hard (current))
+        {
+          g_autofree char *what = g_strdup_printf ("%s=%s", action->key, post_preference_to_nick (current));
+
+          note_yield (applied, action, what);
+          return;
+        }
+      ensure_copy (applied, app);
+      if (action->kind == POLICY_ACTION_TEMPORARY)
+        post_configuration_set_use_temporary_local_address (applied->configuration, action->value, NULL);
+      else
+        post_configuration_set_soft_error_notify (applied->configuration, action->value, NULL);
+      break;
+
+    case POLICY_ACTION_DIRECTION:
+      if (post_configuration_get_direction (app) == (PostDirection) action->value)
+        break;
+      if (!slot->locked && post_configuration_get_direction (app) != POST_DIRECTION_BIDIRECTIONAL)
+        {
+          note_yield (applied, action, "direction");
+          return;
+        }
+      ensure_copy (applied, app);
+      post_configuration_set_direction (applied->configuration, action->value, NULL);
+      break;
+
+    case POLICY_ACTION_OPTION:
+      {
+        GVariant *value = post_configuration_get_option (app, action->key);
+
+        if (value != NULL && g_variant_equal (value, action->option))
+          break;
+        if (!slot->locked && value != NULL)
+          {
+            note_yield (applied, action, action->key);
+            return;
+          }
+        ensure_copy (applied, app);
+        post_configuration_set_option (applied->configuration, action->key, action->option, NULL);
+      }
+      break;
+
+    case POLICY_ACTION_INTERFACE:
+    case POLICY_ACTION_PVD:
+      current = action->kind == POLICY_ACTION_INTERFACE
+                ? post_configuration_get_interface_preference (app, action->name)
+                : post_configuration_get_pvd_preference (app, action->name);
+      if (current == (PostPreference) action->value)
+        break;
+      if (!slot->locked && is_hard (current))
+        {
+          g_autofree char *what = g_strdup_printf ("%s=%s:%s", action->key, action->name,
+                                                   post_preference_to_nick (current));
+
+          note_yield (applied, action, what);
+          return;
+        }
+      ensure_copy (applied, app);
+      if (action->kind == POLICY_ACTION_INTERFACE)
+        post_configuration_set_interface_preference (applied->configuration, action->name, action->value, NULL);
+      else
+        post_configuration_set_pvd_preference (applied->configuration, action->name, action->value, NULL);
+      break;
+
+    case POLICY_ACTION_STACK:
+      /* A stack list the application gave is hard for membership */
+      if (!slot->locked && post_configuration_get_stacks (app) != NULL
+          && (action->value == POST_PREFERENCE_REQUIRE || action->value == POST_PREFERENCE_PROHIBIT))
+        {
+          note_yield (applied, action, "stack list");
+          return;
+        }
+      g_hash_table_replace (applied->stack_levels, action->name, (gpointer) action);
+      break;
+
+    case POLICY_ACTION_SCORE:
+    default:
+      g_assert_not_reached ();
+    }
+
+  g_hash_table_replace (applied->origins, slot_key (action), (gpointer) action);
+}
+
+static void
+apply_policy (PolicySnapshot     *snapshot,
+              const PolicyQuery  *query,
+              const PostPathInfo *path,
+              PostConfiguration  *app,
+              Applied            *applied)
+{
+  g_autoptr(GHashTable) slots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+
+  applied->configuration = g_object_ref (app);
+  applied->changed = FALSE;
+  applied->origins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  applied->stack_levels = g_hash_table_new (g_str_hash, g_str_equal);
+  applied->scores = g_ptr_array_new ();
+  applied->notes = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint r = 0; r < snapshot->rules->len; r++)
+    {
+      PolicyRule *rule = snapshot->rules->pdata[r];
+
+      if (!_post_policy_rule_matches (rule, query, path))
+        continue;
+      for (guint a = 0; a < rule->actions->len; a++)
+        {
+          PolicyAction *action = rule->actions->pdata[a];
+          g_autofree char *key = NULL;
+          Slot *slot;
+
+          if (action->kind == POLICY_ACTION_SCORE)
+            {
+              g_ptr_array_add (applied->scores, action);
+              continue;
+            }
+          key = slot_key (action);
+          slot = g_hash_table_lookup (slots, key);
+          if (slot == NULL)
+            {
+              slot = g_new0 (Slot, 1);
+              g_hash_table_insert (slots, g_strdup (key), slot);
+              g_ptr_array_add (order, slot);
+            }
+          else if (slot->locked && !action->mandatory)
+            {
+              g_autofree char *text = action_text (action);
+              g_autofree char *origin = _post_policy_action_origin (action);
+              g_autofree char *lock = _post_policy_action_origin (slot->action);
+
+              g_ptr_array_add (applied->notes,
+                               g_strdup_printf ("ignored %s (%s): mandatory at %s", text, origin, lock));
+              continue;
+            }
+          slot->action = action;
+          slot->locked = slot->locked || action->mandatory;
+        }
+    }
+
+  for (guint i = 0; i < order->len; i++)
+    apply_slot (applied, app, order->pdata[i]);
+  if (applied->changed)
+    post_configuration_freeze (applied->configuration);
+}
+
+/* ---- scoring one candidate -------------------------------------------------- */
+
+typedef struct {
+  int score;
+  gboolean removed;
+  GPtrArray *reasons;      /* (owned) removals first ("lacks …"), then terms */
+  GPtrArray *removals;     /* (owned) the removal texts, for errors */
+} Verdict;
+
+static void
+verdict_clear (Verdict *verdict)
+{
+  g_clear_pointer (&verdict->reasons, g_ptr_array_unref);
+  g_clear_pointer (&verdict->removals, g_ptr_array_unref);
+}
+
+static char *
+origin_of (Applied    *applied,
+           const char *key)
+{
+  const PolicyAction *action = applied->origins != NULL ? g_hash_table_lookup (applied->origins, key) : NULL;
+
+  return action != NULL ? _post_policy_action_origin (action) : NULL;
+}
+
+static void
+remove_candidate (Verdict    *verdict,
+                  const char *what,
+                  const char *level,
+                  const char *origin)
+{
+  char *text = origin != NULL
+               ? g_strdup_printf ("%s (%s by %s)", what, level, origin)
+               : g_strdup_printf ("%s (%s)", what, level);
+
+  verdict->removed = TRUE;
+  g_ptr_array_add (verdict->removals, text);
+}
+
+static void
+add_term (Verdict    *verdict,
+          int         delta,
+          const char *what,
+          const char *origin)
+{
+  verdict->score += delta;
+  g_ptr_array_add (verdict->reasons,
+                   g_strdup_printf ("%+d %s (%s)", delta, what, origin != NULL ? origin : "application"));
+}
+
+/* How an entry of a preference set names a path: a kind or an interface glob */
+static gboolean
+interface_entry_matches (const char         *name,
+                         const PostPathInfo *path)
+{
+  PostInterfaceKind kind;
+
+  if (path == NULL)
+    return FALSE;
+  if (post_interface_kind_from_nick (name, &kind))
+    return path->kind == kind;
+  return path->interface != NULL && g_pattern_match_simple (name, path->interface);
+}
+
+static void
+score_preference_set (Verdict            *verdict,
+                      Applied            *applied,
+                      const char         *set_name,
+                      char              **names,
+                      PostConfiguration  *configuration,
+                      const PostPathInfo *path)
+{
+  gboolean any_required = FALSE, required_met = FALSE;
+  g_autofree char *required_origin = NULL;
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      gboolean is_interface = strcmp (set_name, "interface") == 0;
+      PostPreference level = is_interface
+                             ? post_configuration_get_interface_preference (configuration, names[i])
+                             : post_configuration_get_pvd_preference (configuration, names[i]);
+      g_autofree char *key = g_strconcat (set_name, ":", names[i], NULL);
+      g_autofree char *origin = origin_of (applied, key);
+      g_autofree char *what = g_strdup_printf ("%s=%s:%s", set_name, names[i], post_preference_to_nick (level));
+      gboolean matches = is_interface ? interface_entry_matches (names[i], path)
+                                      : (path != NULL && g_strcmp0 (path->pvd, names[i]) == 0);
+
+      switch (level)
         {
         case POST_PREFERENCE_REQUIRE:
-          if (!has)
-            g_ptr_array_add (candidate->reasons,
-                             g_strdup_printf ("lacks %s (required)", nick));
+          any_required = TRUE;
+          required_met = required_met || matches;
+          if (required_origin == NULL)
+            required_origin = g_steal_pointer (&origin);
           break;
         case POST_PREFERENCE_PROHIBIT:
-          if (has)
-            g_ptr_array_add (candidate->reasons,
-                             g_strdup_printf ("has %s (prohibited)", nick));
+          if (matches)
+            {
+              g_autofree char *text = g_strdup_printf ("goes over %s %s", set_name, names[i]);
+
+              remove_candidate (verdict, text, "prohibited", origin);
+            }
           break;
         case POST_PREFERENCE_PREFER:
-          if (has)
-            candidate->score++;
+          if (matches)
+            add_term (verdict, WEIGHT, what, origin);
           break;
         case POST_PREFERENCE_AVOID:
-          if (has)
-            candidate->score--;
+          if (matches)
+            add_term (verdict, -WEIGHT, what, origin);
           break;
         case POST_PREFERENCE_NO_PREFERENCE:
         default:
           break;
         }
     }
+
+  if (any_required && !required_met)
+    {
+      g_autofree char *text = g_strdup_printf ("goes over no required %s%s", set_name,
+                                               path == NULL ? " (path unknown)" : "");
+
+      remove_candidate (verdict, text, "required", required_origin);
+    }
+}
+
+/* Scores @stack (over @path when @path_known) under @applied. */
+static void
+score_candidate (Verdict            *verdict,
+                 Applied            *applied,
+                 PostStack          *stack,
+                 PostCarrierRole     role,
+                 const PolicyQuery  *query,
+                 gboolean            path_known,
+                 const PostPathInfo *path)
+{
+  PostConfiguration *configuration = applied->configuration;
+  PostStackCapabilities caps = _post_selection_effective_capabilities (stack, configuration);
+  const char *stack_name = post_stack_get_name (stack);
+  const PolicyAction *stack_action;
+  const PolicyAction *required_stack = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  verdict->score = 0;
+  verdict->removed = FALSE;
+  verdict->reasons = g_ptr_array_new_with_free_func (g_free);
+  verdict->removals = g_ptr_array_new_with_free_func (g_free);
+
+  if (role_needs_listen (role) && !(caps & POST_STACK_CAP_LISTEN))
+    {
+      g_autofree char *text = g_strdup_printf ("cannot listen (needed by a %s)", role_to_string (role));
+
+      verdict->removed = TRUE;
+      g_ptr_array_add (verdict->removals, g_steal_pointer (&text));
+    }
+
+  for (guint i = 0; i < POST_SELECTION_LAST; i++)
+    {
+      PostPreference preference = post_configuration_get_preference (configuration, i);
+      gboolean has = (caps & selection_capabilities[i]) != 0;
+      const char *nick = post_selection_property_to_nick (i);
+      g_autofree char *origin = NULL;
+      g_autofree char *what = NULL;
+
+      if (preference == POST_PREFERENCE_NO_PREFERENCE)
+        continue;
+      origin = origin_of (applied, nick);
+      switch (preference)
+        {
+        case POST_PREFERENCE_REQUIRE:
+          if (!has)
+            {
+              what = g_strdup_printf ("lacks %s", nick);
+              remove_candidate (verdict, what, "required", origin);
+            }
+          break;
+        case POST_PREFERENCE_PROHIBIT:
+          if (has)
+            {
+              what = g_strdup_printf ("has %s", nick);
+              remove_candidate (verdict, what, "prohibited", origin);
+            }
+          break;
+        case POST_PREFERENCE_PREFER:
+          if (has)
+            {
+              what = g_strdup_printf ("%s=prefer", nick);
+              add_term (verdict, WEIGHT, what, origin);
+            }
+          break;
+        case POST_PREFERENCE_AVOID:
+          if (has)
+            {
+              what = g_strdup_printf ("%s=avoid", nick);
+              add_term (verdict, -WEIGHT, what, origin);
+            }
+          break;
+        case POST_PREFERENCE_NO_PREFERENCE:
+        default:
+          break;
+        }
+    }
+
+  /* The policy's stack preferences */
+  g_hash_table_iter_init (&iter, applied->stack_levels);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((const PolicyAction *) value)->value == POST_PREFERENCE_REQUIRE
+        && (required_stack == NULL || strcmp (((const PolicyAction *) value)->name, required_stack->name) < 0))
+      required_stack = value;
+  stack_action = g_hash_table_lookup (applied->stack_levels, stack_name);
+  if (required_stack != NULL
+      && (stack_action == NULL || stack_action->value != POST_PREFERENCE_REQUIRE))
+    {
+      g_autofree char *origin = _post_policy_action_origin (required_stack);
+
+      remove_candidate (verdict, "is not a required stack", "required", origin);
+    }
+  if (stack_action != NULL)
+    {
+      g_autofree char *origin = _post_policy_action_origin (stack_action);
+      g_autofree char *what = action_text (stack_action);
+
+      if (stack_action->value == POST_PREFERENCE_PROHIBIT)
+        remove_candidate (verdict, "is a stack", "prohibited", origin);
+      else if (stack_action->value == POST_PREFERENCE_PREFER)
+        add_term (verdict, WEIGHT, what, origin);
+      else if (stack_action->value == POST_PREFERENCE_AVOID)
+        add_term (verdict, -WEIGHT, what, origin);
+    }
+
+  /* Path preferences: only once the path is known */
+  if (path_known)
+    {
+      g_auto(GStrv) interfaces = post_configuration_list_interface_preferences (configuration);
+      g_auto(GStrv) pvds = post_configuration_list_pvd_preferences (configuration);
+
+      score_preference_set (verdict, applied, "interface", interfaces, configuration, path);
+      score_preference_set (verdict, applied, "pvd", pvds, configuration, path);
+    }
+
+  for (guint i = 0; i < applied->scores->len; i++)
+    {
+      const PolicyAction *action = applied->scores->pdata[i];
+      g_autofree char *origin = _post_policy_action_origin (action);
+      g_autofree char *what = g_strdup_printf ("score (rule %s%s%s)", action->rule->name,
+                                               action->rule->description ? ": " : "",
+                                               action->rule->description ? action->rule->description : "");
+
+      add_term (verdict, action->value, what, origin);
+    }
+
+  /* The removals come first in the reasons */
+  for (guint i = 0; i < verdict->removals->len; i++)
+    g_ptr_array_insert (verdict->reasons, i,
+                        g_strdup_printf ("removed: %s", (const char *) verdict->removals->pdata[i]));
+  for (guint i = 0; i < applied->notes->len; i++)
+    g_ptr_array_add (verdict->reasons, g_strdup_printf ("note: %s", (const char *) applied->notes->pdata[i]));
+}
+
+/* ---- step 1: stacks ------------------------------------------------------------ */
+
+typedef struct {
+  PostStack *stack;        /* (owned) */
+  guint list_position;     /* in the configuration's stacks list, or G_MAXUINT */
+  Verdict verdict;
+} StackCandidate;
+
+static void
+stack_candidate_free (StackCandidate *candidate)
+{
+  g_clear_object (&candidate->stack);
+  verdict_clear (&candidate->verdict);
+  g_free (candidate);
+}
+
+static StackCandidate *
+stack_candidate_new (PostStack *stack,
+                     guint      list_position)
+{
+  StackCandidate *candidate = g_new0 (StackCandidate, 1);
+
+  candidate->stack = g_object_ref (stack);
+  candidate->list_position = list_position;
+  return candidate;
 }
 
 static int
-compare_candidates (gconstpointer a,
-                    gconstpointer b)
+compare_stack_candidates (gconstpointer a,
+                          gconstpointer b)
 {
-  const Candidate *ca = *(const Candidate * const *) a;
-  const Candidate *cb = *(const Candidate * const *) b;
+  const StackCandidate *ca = *(const StackCandidate * const *) a;
+  const StackCandidate *cb = *(const StackCandidate * const *) b;
   guint ra, rb;
 
-  if (ca->score != cb->score)
-    return ca->score > cb->score ? -1 : 1;
+  if (ca->verdict.score != cb->verdict.score)
+    return ca->verdict.score > cb->verdict.score ? -1 : 1;
 
   if (ca->list_position != cb->list_position)
     return ca->list_position < cb->list_position ? -1 : 1;
@@ -201,16 +730,16 @@ loaded_stack_names (GPtrArray *stacks)
   return g_string_free (names, FALSE);
 }
 
-/* Builds the candidate list (step 1 above), or fails naming the stack
- * that is not loaded or not allowed. */
+/* The stacks to consider, or fails naming the stack that is not loaded or
+ * not allowed. */
 static GPtrArray *
-collect_candidates (PostRegistry       *registry,
-                    PostConfiguration  *configuration,
-                    const char         *stack_hint,
-                    GError            **error)
+collect_stacks (PostRegistry       *registry,
+                PostConfiguration  *configuration,
+                const char         *stack_hint,
+                GError            **error)
 {
   g_autoptr(GPtrArray) loaded = post_registry_list_stacks (registry);
-  g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
+  g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) stack_candidate_free);
   const char * const *allowed = post_configuration_get_stacks (configuration);
 
   if (stack_hint != NULL && post_registry_lookup_stack (registry, stack_hint) == NULL)
@@ -238,7 +767,7 @@ collect_candidates (PostRegistry       *registry,
             }
 
           if (stack_hint == NULL || strcmp (stack_hint, allowed[i]) == 0)
-            g_ptr_array_add (candidates, candidate_new (stack, i));
+            g_ptr_array_add (candidates, stack_candidate_new (stack, i));
         }
 
       if (stack_hint != NULL && candidates->len == 0)
@@ -255,28 +784,34 @@ collect_candidates (PostRegistry       *registry,
     {
       /* Named explicitly: even a stack of rank NONE may be used */
       g_ptr_array_add (candidates,
-                       candidate_new (post_registry_lookup_stack (registry, stack_hint), G_MAXUINT));
+                       stack_candidate_new (post_registry_lookup_stack (registry, stack_hint), G_MAXUINT));
     }
   else
     {
       for (guint i = 0; i < loaded->len; i++)
         if (post_stack_get_rank (loaded->pdata[i]) > POST_RANK_NONE)
-          g_ptr_array_add (candidates, candidate_new (loaded->pdata[i], G_MAXUINT));
+          g_ptr_array_add (candidates, stack_candidate_new (loaded->pdata[i], G_MAXUINT));
     }
 
   return g_steal_pointer (&candidates);
 }
 
 GPtrArray *
-_post_selection_rank_stacks (PostRegistry       *registry,
-                             PostConfiguration  *configuration,
-                             const char         *stack_hint,
-                             PostCarrierRole     role,
-                             GError            **error)
+_post_selection_rank_stacks_with_policy (PostRegistry       *registry,
+                                         PostPolicy         *policy,
+                                         const char         *app_id,
+                                         PostConfiguration  *configuration,
+                                         const char         *stack_hint,
+                                         PostCarrierRole     role,
+                                         GPtrArray          *rejected,
+                                         GError            **error)
 {
   g_autoptr(GPtrArray) candidates = NULL;
   g_autoptr(GPtrArray) accepted = NULL;
   g_autoptr(GString) rejections = NULL;
+  g_autoptr(PolicySnapshot) snapshot = NULL;
+  PolicyQuery query = { app_id, NULL, 0, stack_hint, role };
+  Applied applied = { NULL, };
   GPtrArray *result;
 
   g_return_val_if_fail (POST_IS_REGISTRY (registry), NULL);
@@ -284,9 +819,9 @@ _post_selection_rank_stacks (PostRegistry       *registry,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (stack_hint != NULL && *stack_hint == '\0')
-    stack_hint = NULL;
+    stack_hint = query.scheme = NULL;
 
-  candidates = collect_candidates (registry, configuration, stack_hint, error);
+  candidates = collect_stacks (registry, configuration, stack_hint, error);
   if (candidates == NULL)
     return NULL;
 
@@ -298,26 +833,36 @@ _post_selection_rank_stacks (PostRegistry       *registry,
       return NULL;
     }
 
+  /* Rules that need no remote and no path apply here already */
+  snapshot = _post_policy_get_snapshot (policy);
+  apply_policy (snapshot, &query, NULL, configuration, &applied);
+
   accepted = g_ptr_array_new ();
   rejections = g_string_new (NULL);
   for (guint i = 0; i < candidates->len; i++)
     {
-      Candidate *candidate = candidates->pdata[i];
+      StackCandidate *candidate = candidates->pdata[i];
 
-      evaluate_candidate (candidate, configuration, role);
-      if (candidate->reasons->len == 0)
+      score_candidate (&candidate->verdict, &applied, candidate->stack, role, &query, FALSE, NULL);
+      if (!candidate->verdict.removed)
         {
           g_ptr_array_add (accepted, candidate);
           continue;
         }
 
+      if (rejected != NULL)
+        g_ptr_array_add (rejected,
+                         _post_policy_candidate_new (candidate->stack, NULL, NULL, NULL,
+                                                     applied.configuration, candidate->verdict.score,
+                                                     TRUE, candidate->verdict.reasons));
       g_string_append_printf (rejections, "%s%s ",
                               rejections->len > 0 ? "; " : "",
                               post_stack_get_name (candidate->stack));
-      for (guint j = 0; j < candidate->reasons->len; j++)
+      for (guint j = 0; j < candidate->verdict.removals->len; j++)
         g_string_append_printf (rejections, "%s%s", j > 0 ? ", " : "",
-                                (const char *) candidate->reasons->pdata[j]);
+                                (const char *) candidate->verdict.removals->pdata[j]);
     }
+  applied_clear (&applied);
 
   if (accepted->len == 0)
     {
@@ -326,11 +871,175 @@ _post_selection_rank_stacks (PostRegistry       *registry,
       return NULL;
     }
 
-  g_ptr_array_sort (accepted, compare_candidates);
+  g_ptr_array_sort (accepted, compare_stack_candidates);
 
   result = g_ptr_array_new_full (accepted->len, g_object_unref);
   for (guint i = 0; i < accepted->len; i++)
-    g_ptr_array_add (result, g_object_ref (((Candidate *) accepted->pdata[i])->stack));
+    g_ptr_array_add (result, g_object_ref (((StackCandidate *) accepted->pdata[i])->stack));
 
   return result;
+}
+
+GPtrArray *
+_post_selection_rank_stacks (PostRegistry       *registry,
+                             PostConfiguration  *configuration,
+                             const char         *stack_hint,
+                             PostCarrierRole     role,
+                             GError            **error)
+{
+  return _post_selection_rank_stacks_with_policy (registry, NULL, _post_policy_get_app_id (NULL),
+                                                  configuration, stack_hint, role, NULL, error);
+}
+
+/* ---- step 2: candidates ----------------------------------------------------------- */
+
+typedef struct {
+  PostCandidate *candidate;   /* (unowned) */
+  guint position;
+  PostPathInfo *path;         /* (owned) (nullable) */
+  Verdict verdict;
+} Ranked;
+
+static int
+compare_ranked (gconstpointer a,
+                gconstpointer b)
+{
+  const Ranked *ra = a;
+  const Ranked *rb = b;
+
+  if (ra->verdict.removed != rb->verdict.removed)
+    return ra->verdict.removed ? 1 : -1;
+  if (ra->verdict.score != rb->verdict.score)
+    return ra->verdict.score > rb->verdict.score ? -1 : 1;
+  return ra->position < rb->position ? -1 : ra->position > rb->position;
+}
+
+static gboolean
+configuration_has_path_preferences (PostConfiguration *configuration)
+{
+  g_auto(GStrv) interfaces = post_configuration_list_interface_preferences (configuration);
+  g_auto(GStrv) pvds = post_configuration_list_pvd_preferences (configuration);
+
+  return interfaces[0] != NULL || pvds[0] != NULL;
+}
+
+void
+_post_selection_rank_candidates_full (PostPolicy         *policy,
+                                      const char         *app_id,
+                                      PostConfiguration  *configuration,
+                                      PostRemote         *remote,
+                                      PostCarrierRole     role,
+                                      GPtrArray          *candidates,
+                                      GPtrArray         **explained)
+{
+  g_autoptr(PolicySnapshot) snapshot = _post_policy_get_snapshot (policy);
+  g_autoptr(GArray) ranked = NULL;
+  PolicyQuery query = { app_id, NULL, 0, NULL, role };
+  gboolean needs_path;
+  guint kept = 0;
+
+  g_return_if_fail (POST_IS_CONFIGURATION (configuration));
+  g_return_if_fail (candidates != NULL);
+
+  /* Nothing to do: keep establishment as fast as without a policy */
+  if (explained == NULL && snapshot->rules->len == 0 && !configuration_has_path_preferences (configuration))
+    return;
+
+  if (remote != NULL)
+    {
+      query.host = post_remote_get_hostname (remote);
+      query.port = post_remote_get_port (remote);
+      query.scheme = post_remote_get_stack (remote);
+      if (query.host == NULL && post_remote_get_address (remote) != NULL)
+        {
+          GSocketAddress *address = post_remote_get_address (remote);
+
+          if (G_IS_INET_SOCKET_ADDRESS (address))
+            query.port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+        }
+    }
+  needs_path = snapshot->needs_path || configuration_has_path_preferences (configuration);
+
+  ranked = g_array_sized_new (FALSE, TRUE, sizeof (Ranked), candidates->len);
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      PostCandidate *candidate = candidates->pdata[i];
+      Ranked entry = { candidate, i, NULL, { 0, } };
+      g_autofree char *literal = NULL;
+      Applied applied = { NULL, };
+      PolicyQuery candidate_query = query;
+
+      /* A remote given as an address matches match-host by its literal */
+      if (candidate_query.host == NULL && G_IS_INET_SOCKET_ADDRESS (candidate->remote_address))
+        candidate_query.host = literal =
+          g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (candidate->remote_address)));
+      if (candidate_query.port == 0 && G_IS_INET_SOCKET_ADDRESS (candidate->remote_address))
+        candidate_query.port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (candidate->remote_address));
+
+      if (needs_path)
+        entry.path = _post_policy_lookup_path (policy, candidate->local_address, candidate->remote_address);
+      apply_policy (snapshot, &candidate_query, entry.path, configuration, &applied);
+      score_candidate (&entry.verdict, &applied, candidate->stack, role, &candidate_query,
+                       needs_path, entry.path);
+      if (applied.changed)
+        g_set_object (&candidate->configuration, applied.configuration);
+      applied_clear (&applied);
+      g_array_append_val (ranked, entry);
+    }
+
+  g_array_sort (ranked, compare_ranked);
+
+  if (explained != NULL)
+    {
+      *explained = g_ptr_array_new_with_free_func (g_object_unref);
+      for (guint i = 0; i < ranked->len; i++)
+        {
+          Ranked *entry = &g_array_index (ranked, Ranked, i);
+          PostCandidate *candidate = entry->candidate;
+
+          g_ptr_array_add (*explained,
+                           _post_policy_candidate_new (candidate->stack, candidate->remote_address,
+                                                       candidate->local_address, entry->path,
+                                                       candidate->configuration != NULL
+                                                       ? candidate->configuration : configuration,
+                                                       entry->verdict.score, entry->verdict.removed,
+                                                       entry->verdict.reasons));
+        }
+    }
+
+  /* Reorder @candidates in place; the removed ones are freed */
+  {
+    g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
+
+    for (guint i = 0; i < ranked->len; i++)
+      {
+        Ranked *entry = &g_array_index (ranked, Ranked, i);
+
+        if (entry->verdict.removed)
+          {
+            g_autofree char *what = _post_candidate_describe (entry->candidate);
+
+            g_debug ("policy: %s removed: %s", what,
+                     (const char *) entry->verdict.removals->pdata[0]);
+            g_ptr_array_add (removed, entry->candidate);
+          }
+        else
+          candidates->pdata[kept++] = entry->candidate;
+        post_path_info_free (entry->path);
+        verdict_clear (&entry->verdict);
+      }
+    g_ptr_array_set_free_func (candidates, NULL);
+    g_ptr_array_set_size (candidates, kept);
+    g_ptr_array_set_free_func (candidates, (GDestroyNotify) _post_candidate_free);
+  }
+}
+
+void
+_post_selection_rank_candidates (GPtrArray         *candidates,
+                                 PostConfiguration *configuration,
+                                 PostRemote        *remote,
+                                 PostCarrierRole    role)
+{
+  _post_selection_rank_candidates_full (NULL, _post_policy_get_app_id (NULL), configuration,
+                                        remote, role, candidates, NULL);
 }

@@ -149,6 +149,11 @@ struct _PostTransient
 
   guint64            bytes_sent;
   guint64            bytes_received;
+
+  /* 0-RTT: idempotent items handed to the PSIs of an establishment race as
+   * early data (_post_transient_take_early_data()); on attach they count as
+   * written if the winner took them, else they go back to the queue. */
+  GQueue             early;          /* (element-type SendItem) */
 };
 
 G_DEFINE_FINAL_TYPE (PostTransient, post_transient, G_TYPE_OBJECT)
@@ -218,6 +223,7 @@ post_transient_finalize (GObject *object)
 
   g_clear_pointer (&self->levels, g_ptr_array_unref);
   g_clear_pointer (&self->current, send_item_free);
+  g_queue_clear_full (&self->early, (GDestroyNotify) send_item_free);
   while ((u = g_queue_pop_head (&self->unacked)) != NULL)
     {
       g_object_unref (u->message);
@@ -1384,6 +1390,96 @@ reframe_queue (PostTransient *self)
     }
 }
 
+/* ---- 0-RTT early data ------------------------------------------------------ */
+
+/* Whether @item may travel before the handshake completes: a whole message
+ * marked idempotent (draft 3.1.2), with no destination, no unsent
+ * antecedent and a lifetime left. */
+static gboolean
+early_eligible (SendItem *item,
+                gint64    now)
+{
+  gboolean failed = FALSE;
+
+  return item->message != NULL && post_message_get_idempotent (item->message)
+         && item->end_of_message && !item->part && item->written == 0
+         && item->destination == NULL && item->coalesced == NULL
+         && (item->deadline == 0 || item->deadline > now)
+         && _post_message_antecedents_sent (item->message, &failed) && !failed;
+}
+
+/*
+ * Takes the idempotent messages at the head of the send order, framed for a
+ * byte stream, up to @limit bytes; stops at the first message that is not
+ * idempotent, so that order is kept and nothing else leaves before the
+ * handshake.  Returns NULL when there are none.  The items wait in
+ * self->early until _post_transient_attach() or
+ * _post_transient_return_early_data().
+ */
+GBytes *
+_post_transient_take_early_data (PostTransient *self,
+                                 gsize          limit)
+{
+  g_autoptr(PostFramer) framer = NULL;
+  g_autoptr(GByteArray) out = NULL;
+  gint64 now = g_get_monotonic_time ();
+  GType type;
+
+  if (self->psi != NULL || self->stream_mode || limit == 0
+      || self->current != NULL || !g_queue_is_empty (&self->early))
+    return NULL;
+
+  type = post_configuration_get_framer_type (self->configuration);
+  framer = g_object_new (type ? type : POST_TYPE_LENGTH_PREFIX_FRAMER, NULL);
+  out = g_byte_array_new ();
+  for (guint i = 0; i < self->levels->len; i++)
+    {
+      SendLevel *level = self->levels->pdata[i];
+      SendItem *item;
+
+      while ((item = g_queue_peek_head (&level->items)) != NULL)
+        {
+          gsize size = g_bytes_get_size (item->payload);
+          guint start = out->len;
+
+          if (!early_eligible (item, now))
+            goto done;
+          g_byte_array_set_size (self->scratch_header, 0);
+          g_byte_array_set_size (self->scratch_trailer, 0);
+          if (!post_framer_encode (framer, item->message, size, TRUE,
+                                   self->scratch_header, self->scratch_trailer, NULL)
+              || start + self->scratch_header->len + size + self->scratch_trailer->len > limit)
+            goto done;
+          g_byte_array_append (out, self->scratch_header->data, self->scratch_header->len);
+          g_byte_array_append (out, g_bytes_get_data (item->payload, NULL), size);
+          g_byte_array_append (out, self->scratch_trailer->data, self->scratch_trailer->len);
+          g_queue_pop_head (&level->items);
+          self->queued_bytes -= MIN (self->queued_bytes, item->total);
+          item->total = out->len - start;
+          g_queue_push_tail (&self->early, item);
+        }
+    }
+done:
+  if (out->len == 0)
+    return NULL;
+  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
+}
+
+/* Puts the items taken as early data back at the head of the queue. */
+void
+_post_transient_return_early_data (PostTransient *self)
+{
+  SendItem *item;
+
+  while ((item = g_queue_pop_tail (&self->early)) != NULL)
+    {
+      item->total = g_bytes_get_size (item->payload);
+      item->header_len = 0;
+      g_queue_push_head (&get_level (self, item->niceness)->items, item);
+      self->queued_bytes += item->total;
+    }
+}
+
 void
 _post_transient_attach (PostTransient *self,
                         PostPsi       *psi,
@@ -1404,7 +1500,24 @@ _post_transient_attach (PostTransient *self,
     self->framer = g_object_new (framer_type ? framer_type : POST_TYPE_LENGTH_PREFIX_FRAMER, NULL);
   if (!self->byte_stream)
     self->stream_mode = FALSE;
+  /* Early data the winner took is its to deliver (0-RTT, or resent right
+   * after the handshake): those messages are sent. */
+  if (!g_queue_is_empty (&self->early) && post_psi_get_early_data (psi) == NULL)
+    _post_transient_return_early_data (self);
   reframe_queue (self);
+  {
+    SendItem *item;
+
+    g_object_ref (self);
+    while (!self->ended && (item = g_queue_pop_head (&self->early)) != NULL)
+      {
+        self->bytes_sent += item->total;
+        self->total_written += item->total;
+        item->written = item->total;
+        item_written (self, item);
+      }
+    g_object_unref (self);
+  }
 
   self->ready_id = g_signal_connect (psi, "ready", G_CALLBACK (psi_ready_cb), self);
   self->path_id = g_signal_connect (psi, "path-changed", G_CALLBACK (psi_path_changed_cb), self);
@@ -1457,6 +1570,7 @@ _post_transient_fail_queue (PostTransient *self,
 
   if (self->current != NULL)
     fail_item (self, g_steal_pointer (&self->current), error);
+  _post_transient_return_early_data (self);
   for (guint i = 0; i < self->levels->len; i++)
     {
       SendLevel *level = self->levels->pdata[i];

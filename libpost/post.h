@@ -24,4 +24,7 @@
 # include "post-transient.h"
 # include "post-plugin.h"
 # include "post-registry.h"
+# include "post-path-info.h"
+# include "post-policy.h"
+# include "post-policy-candidate.h"
 #undef POST_INSIDE

@@ -61,6 +61,18 @@ array_contains (GPtrArray *array,
   return g_ptr_array_find (array, item, NULL);
 }
 
+/* The listener is plain TCP; security is on by default (a bare address
+ * races only secure stacks), so name the stack. */
+static PostRemote *
+tcp_remote_for (GSocketAddress *address)
+{
+  GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
+  g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
+  g_autofree char *uri = g_strdup_printf ("tcp://%s:%u", ip, g_inet_socket_address_get_port (inet));
+
+  return post_remote_new_from_uri (uri, NULL);
+}
+
 /* ---- fixture: a TCP listener on loopback ------------------------------------ */
 
 typedef struct {
@@ -116,7 +128,7 @@ fixture_setup (Fixture       *f,
   g_assert_nonnull (f->listener);
   g_signal_connect (f->listener, "incoming", G_CALLBACK (on_incoming), f);
   f->listen_address = g_object_ref (post_carrier_get_local_address (f->listener));
-  f->remote = post_remote_new_for_address (f->listen_address);
+  f->remote = tcp_remote_for (f->listen_address);
   /* A listener has no association. */
   g_assert_null (post_carrier_get_association (f->listener));
 }
@@ -310,7 +322,7 @@ test_explicit (Fixture       *f,
 
   /* The live association is found by value. */
   {
-    g_autoptr(PostRemote) same_remote = post_remote_new_for_address (f->listen_address);
+    g_autoptr(PostRemote) same_remote = tcp_remote_for (f->listen_address);
     g_autoptr(PostConfiguration) same_config = post_configuration_new ();
 
     g_assert_true (post_configuration_set_attempt_delay (same_config, 100, NULL));
@@ -424,8 +436,8 @@ test_implicit_sharing (Fixture       *f,
                        gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PostRemote) remote1 = post_remote_new_for_address (f->listen_address);
-  g_autoptr(PostRemote) remote2 = post_remote_new_for_address (f->listen_address);
+  g_autoptr(PostRemote) remote1 = tcp_remote_for (f->listen_address);
+  g_autoptr(PostRemote) remote2 = tcp_remote_for (f->listen_address);
   g_autoptr(PostConfiguration) config1 = post_configuration_new ();
   g_autoptr(PostConfiguration) config2 = post_configuration_new ();
   g_autoptr(PostConfiguration) config3 = post_configuration_new ();
@@ -469,7 +481,7 @@ test_implicit_sharing (Fixture       *f,
 
   /* lookup returns the live one. */
   {
-    g_autoptr(PostRemote) remote5 = post_remote_new_for_address (f->listen_address);
+    g_autoptr(PostRemote) remote5 = tcp_remote_for (f->listen_address);
     g_autoptr(PostConfiguration) config5 = post_configuration_copy (config1);
 
     looked_up = post_association_lookup (NULL, remote5, config5);
@@ -529,7 +541,7 @@ static void
 test_initiate_joins_explicit (Fixture       *f,
                               gconstpointer  data)
 {
-  g_autoptr(PostRemote) remote = post_remote_new_for_address (f->listen_address);
+  g_autoptr(PostRemote) remote = tcp_remote_for (f->listen_address);
   g_autoptr(PostAssociation) association = post_association_new (NULL, f->remote, NULL);
   g_autoptr(PostCarrier) carrier = NULL;
 

@@ -892,6 +892,8 @@ test_line_end_to_end (void)
   g_assert_cmpuint (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (listen_address)), !=, 0);
 
   remote = post_remote_new_for_address (listen_address);
+  /* The listener is plain tcp: a bare address would race only tls. */
+  g_assert_true (post_configuration_set_stacks (p.client_config, (const char *[]) { "tcp", NULL }, NULL));
   p.client = post_carrier_initiate (NULL, remote, p.client_config);
 
   /* Queued while establishing, framed by the line framer once attached. */

@@ -2,6 +2,12 @@
  *
  *   post-cat [OPTION…] URI             send stdin, print what comes back
  *   post-cat --listen [OPTION…] URI    accept carriers, print what arrives
+ *   post-cat --listen --sink URI       receive from any remote (a multicast
+ *                                      group: udp://239.1.2.3:5000), print
+ *
+ * udp:// and dtls:// URIs (and --stack udp/dtls) lift RFC 9622's default
+ * requirements of reliability, order and congestion control, which
+ * datagram stacks do not meet: naming the stack is the choice.
  *
  * By default each line of input is one message (without its newline) and
  * each message received is printed on a line of its own.  With --stream the
@@ -30,6 +36,7 @@ static gboolean opt_echo;
 static gboolean opt_once;
 static gboolean opt_stream;
 static gboolean opt_verbose;
+static gboolean opt_sink;
 static char *opt_stack;
 static int opt_wait = 2;
 
@@ -40,6 +47,7 @@ static GOptionEntry entries[] = {
   { "stream", 's', 0, G_OPTION_ARG_NONE, &opt_stream, "Stream framing: all of stdin is one message", NULL },
   { "stack", 'S', 0, G_OPTION_ARG_STRING, &opt_stack, "Use only the stack NAME", "NAME" },
   { "wait", 'w', 0, G_OPTION_ARG_INT, &opt_wait, "After end of input, wait at most SECONDS of silence for replies (default 2; 0: until the peer closes)", "SECONDS" },
+  { "sink", 0, 0, G_OPTION_ARG_NONE, &opt_sink, "With --listen: receive from every remote as one sink (multicast: a group URI such as udp://239.1.2.3:5000)", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Tell on stderr what was chosen", NULL },
   { NULL }
 };
@@ -490,12 +498,27 @@ run_listener (const char *uri, PostConfiguration *configuration)
   g_autoptr(GError) error = NULL;
   g_autoptr(PostLocal) local = post_local_new_from_uri (uri, &error);
 
-  if (local != NULL)
+  if (local != NULL && opt_sink)
+    listener = post_carrier_new_sink (local, NULL, configuration, &error);
+  else if (local != NULL)
     listener = post_carrier_listen (local, configuration, &error);
   if (listener == NULL)
     {
       fail (NULL, error);
       return FALSE;
+    }
+  if (opt_sink)
+    {
+      /* One carrier receives what every remote (or the group) sends. */
+      post_carrier_ready (listener, on_listen_message, NULL, NULL);
+      if (opt_verbose)
+        {
+          g_autofree char *address = address_string (post_carrier_get_local_address (listener));
+
+          g_printerr ("post-cat: receiving on %s via stack %s\n", address,
+                      post_carrier_get_stack_name (listener));
+        }
+      return TRUE;
     }
   carriers = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   g_signal_connect (listener, "incoming", G_CALLBACK (on_incoming), NULL);
@@ -545,9 +568,14 @@ main (int argc, char **argv)
       g_printerr ("post-cat: expected one URI (see --help)\n");
       return EXIT_FAILURE;
     }
-  if ((opt_echo || opt_once) && !opt_listen)
+  if ((opt_echo || opt_once || opt_sink) && !opt_listen)
     {
-      g_printerr ("post-cat: --echo and --once need --listen\n");
+      g_printerr ("post-cat: --echo, --once and --sink need --listen\n");
+      return EXIT_FAILURE;
+    }
+  if (opt_sink && (opt_echo || opt_stream))
+    {
+      g_printerr ("post-cat: a sink cannot --echo, and --stream needs a carrier\n");
       return EXIT_FAILURE;
     }
 
@@ -561,6 +589,17 @@ main (int argc, char **argv)
           fail (NULL, error);
           return EXIT_FAILURE;
         }
+    }
+  if (g_str_has_prefix (argv[1], "udp://") || g_str_has_prefix (argv[1], "dtls://")
+      || g_strcmp0 (opt_stack, "udp") == 0 || g_strcmp0 (opt_stack, "dtls") == 0)
+    {
+      /* Datagram stacks are unreliable and unordered by nature. */
+      post_configuration_set_preference (configuration, POST_SELECTION_RELIABILITY,
+                                         POST_PREFERENCE_NO_PREFERENCE, NULL);
+      post_configuration_set_preference (configuration, POST_SELECTION_PRESERVE_ORDER,
+                                         POST_PREFERENCE_NO_PREFERENCE, NULL);
+      post_configuration_set_preference (configuration, POST_SELECTION_CONGESTION_CONTROL,
+                                         POST_PREFERENCE_NO_PREFERENCE, NULL);
     }
   if (opt_stream &&
       !post_configuration_set_framing (configuration, POST_FRAMING_STREAM, &error))

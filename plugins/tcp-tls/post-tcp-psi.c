@@ -94,6 +94,7 @@ struct _PostTcpPsi
   guint64        bytes_written;
   guint64        last_acked;           /* POST_PSI_ACKED_UNKNOWN until known */
   gboolean       closed;
+  gboolean       fast_open;            /* TCP Fast Open on connect or listen */
 };
 
 G_DEFINE_FINAL_TYPE (PostTcpPsi, post_tcp_psi, POST_TYPE_PSI)
@@ -614,6 +615,17 @@ post_tcp_psi_connect_async (PostPsi             *psi,
     }
 
   apply_socket_options (self, socket);
+  if (self->fast_open)
+    {
+      /* connect() then returns at once and the first write goes in the SYN;
+       * without a cookie the kernel falls back to a plain handshake. */
+      if (!g_socket_set_option (socket, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1, &error))
+        {
+          g_debug ("TCP Fast Open is not available: %s", error->message);
+          g_clear_error (&error);
+          self->fast_open = FALSE;
+        }
+    }
 
   if (local != NULL && !g_socket_bind (socket, local, FALSE, &error))
     {
@@ -834,6 +846,15 @@ post_tcp_psi_listen (PostPsi         *psi,
       g_prefix_error (error, "Could not listen on %s: ", where);
       g_socket_close (socket, NULL);
       return FALSE;
+    }
+
+  if (self->fast_open)
+    {
+      g_autoptr(GError) tfo_error = NULL;
+
+      /* Accept data in SYNs, if net.ipv4.tcp_fastopen has the server bit. */
+      if (!g_socket_set_option (socket, IPPROTO_TCP, TCP_FASTOPEN, TCP_LISTEN_BACKLOG, &tfo_error))
+        g_debug ("TCP Fast Open is not available on %s: %s", where, tfo_error->message);
     }
 
   self->socket = g_steal_pointer (&socket);
@@ -1113,4 +1134,19 @@ static void
 post_tcp_psi_init (PostTcpPsi *self)
 {
   self->last_acked = POST_PSI_ACKED_UNKNOWN;
+}
+
+void
+post_tcp_psi_set_fast_open (PostTcpPsi *self,
+                            gboolean    enable)
+{
+  g_return_if_fail (POST_IS_TCP_PSI (self));
+  self->fast_open = !!enable;
+}
+
+gboolean
+post_tcp_psi_get_fast_open (PostTcpPsi *self)
+{
+  g_return_val_if_fail (POST_IS_TCP_PSI (self), FALSE);
+  return self->fast_open;
 }

@@ -24,4 +24,12 @@ G_DECLARE_FINAL_TYPE (PostTcpPsi, post_tcp_psi, POST, TCP_PSI, PostPsi)
 
 char *post_tcp_format_address (GSocketAddress *address);
 
+/* TCP Fast Open (RFC 7413): on an instance about to connect, the first
+ * write rides in the SYN when the kernel has a cookie for the peer
+ * (TCP_FASTOPEN_CONNECT); on one about to listen, SYN data is accepted
+ * (TCP_FASTOPEN) if net.ipv4.tcp_fastopen allows it. */
+void  post_tcp_psi_set_fast_open (PostTcpPsi *self,
+                                  gboolean    enable);
+gboolean post_tcp_psi_get_fast_open (PostTcpPsi *self);
+
 G_END_DECLS

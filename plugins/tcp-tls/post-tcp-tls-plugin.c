@@ -1,23 +1,33 @@
-/* post-tcp-tls-plugin.c: the tcp-tls plugin, TCP (and later TLS over TCP)
+/* post-tcp-tls-plugin.c: the tcp-tls plugin, TCP and TLS over TCP
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include "post-tcp-psi.h"
+#include "post-tls-psi.h"
 
 static gboolean
 plugin_init (PostRegistry  *registry,
              GError       **error)
 {
   g_autoptr(PostStack) tcp = NULL;
+  g_autoptr(PostStack) tls = NULL;
 
-  /* Plain TCP ranks secondary: TLS over TCP becomes the primary choice
-   * once it exists.  No idempotent/0-RTT yet (TCP Fast Open arrives with
-   * TLS), no multistreaming. */
+  /* TLS over TCP is the primary choice; plain TCP ranks secondary and is
+   * only raced when the URI or the configuration names it (or allows
+   * cleartext): see post_configuration_set_allow_cleartext(). */
   tcp = post_stack_new ("tcp", "TCP, a reliable ordered byte stream",
                         POST_TYPE_TCP_PSI, POST_TCP_STACK_CAPABILITIES,
                         POST_RANK_SECONDARY);
-  return post_registry_add_stack (registry, tcp, error);
+  if (!post_registry_add_stack (registry, tcp, error))
+    return FALSE;
+  post_tls_psi_set_tcp_stack (tcp);
+
+  tls = post_stack_new ("tls", "TLS 1.3 over TCP (GnuTLS), with resumption and 0-RTT",
+                        POST_TYPE_TLS_PSI, POST_TLS_STACK_CAPABILITIES,
+                        POST_RANK_PRIMARY);
+  post_stack_set_default_port (tls, 443);
+  return post_registry_add_stack (registry, tls, error);
 }
 
-POST_PLUGIN_DEFINE ("tcp-tls", "TCP (and later TLS over TCP) stacks", plugin_init)
+POST_PLUGIN_DEFINE ("tcp-tls", "TCP and TLS over TCP stacks", plugin_init)

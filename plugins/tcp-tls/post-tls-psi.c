@@ -1,0 +1,1825 @@
+/* post-tls-psi.c: PostTlsPsi, the Protocol Stack Instance of the `tls` stack
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * TLS 1.3 (1.2 when the configuration allows it) over TCP, with GnuTLS
+ * used directly so that the association owns what outlives a connection:
+ * session tickets, the pre-shared key, and early data.
+ *
+ * Layering
+ *   A PostTlsPsi owns an inner PostTcpPsi of the `tcp` stack, which does
+ *   the sockets (options, Fast Open, addresses, SIOCOUTQ, TCP_INFO).  GnuTLS
+ *   reads through post_psi_read() on it; what GnuTLS writes is appended to
+ *   `out` (the push function never blocks) and flushed to the inner
+ *   instance after every GnuTLS call.  So GnuTLS never sees EAGAIN on
+ *   writes, a handshake never has to be resumed for output, and a burst of
+ *   records leaves in one sendmsg().  Writes are refused (WOULD_BLOCK) while
+ *   `out` holds more than OUT_HIGH_WATER bytes: the kernel's buffer is full.
+ *
+ * Active open
+ *   get_early_data_limit (called by the core before connecting) prepares
+ *   the client session: SNI and the name to verify from the association's
+ *   remote, the configuration's trust, versions and ALPN, the
+ *   association's pre-shared key, and the newest ticket it holds (each
+ *   ticket is used once).  When that ticket allows early data and the
+ *   configuration does not avoid 0-RTT, the core hands over its leading
+ *   idempotent messages with set_early_data; they are sent with the
+ *   ClientHello, and the inner TCP connection uses Fast Open so that all
+ *   of it can ride in the SYN.  connect_async connects TCP, then drives
+ *   the handshake; it completes only once the handshake did, so every
+ *   failure is an establishment error naming its reason.  If the server
+ *   rejected the early data, it is sent again at once as ordinary data:
+ *   the peer sees each message once.  New tickets (a GnuTLS hook on
+ *   NewSessionTicket) go into the association.
+ *
+ * Passive open
+ *   listen makes the server state every accepted instance shares: the
+ *   local's certificate and key, its pre-shared keys, a session ticket key,
+ *   and GnuTLS anti-replay for early data.  Each TCP connection the inner
+ *   listener accepts gets a server session; it is announced with
+ *   post_psi_emit_accepted() only once its handshake completed (within
+ *   HANDSHAKE_TIMEOUT_MS), with the early data it received waiting to be
+ *   read first.
+ *
+ * Verification
+ *   A GnuTLS verify function checks the chain against the system store (by
+ *   default) and the configuration's anchors, the name, the validity
+ *   period, and the pinned SubjectPublicKeyInfo digests; the application's
+ *   verification callback, if any, has the last word.  The reason is kept
+ *   so that the handshake error names it.  Secrets are never logged.
+ */
+
+#include "post-tls-psi.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+
+#define OUT_HIGH_WATER       (256 * 1024)
+#define RECORD_SIZE          16384
+#define HANDSHAKE_TIMEOUT_MS 10000
+#define ANTI_REPLAY_MAX      65536
+
+typedef enum {
+  STATE_IDLE,
+  STATE_CONNECTING,     /* TCP */
+  STATE_HANDSHAKING,
+  STATE_ESTABLISHED,
+  STATE_LISTENING,
+  STATE_CLOSED,
+} State;
+
+/* What a listener and the instances it accepts share. */
+typedef struct {
+  gint                              ref_count;
+  gnutls_certificate_credentials_t  cert;      /* (nullable) */
+  gnutls_psk_server_credentials_t   psk;       /* (nullable) */
+  gnutls_datum_t                    ticket_key;
+  gnutls_anti_replay_t              anti_replay;
+  GHashTable                       *seen;      /* anti-replay: ClientHello key -> expiry */
+  PostLocal                        *local;     /* (owned) */
+  char                             *priority;
+} TlsServer;
+
+typedef struct {
+  guint64 cipher_end;
+  guint64 plain_end;
+} AckMark;
+
+struct _PostTlsPsi
+{
+  PostPsi           parent_instance;
+
+  GMainContext     *context;          /* (owned) */
+  PostPsi          *tcp;              /* (owned) (nullable) the inner TCP instance */
+  gulong            tcp_ready_id;
+  gulong            tcp_accepted_id;
+  State             state;
+
+  gnutls_session_t  session;          /* (owned) (nullable) */
+  gnutls_certificate_credentials_t cert;    /* (owned) (nullable) client side */
+  gnutls_psk_client_credentials_t  psk;     /* (owned) (nullable) client side */
+  TlsServer        *server;           /* (owned) (nullable) listener and accepted */
+  PostTlsPsi       *listener;         /* (unowned) while an accepted one handshakes */
+  GPtrArray        *handshaking;      /* (owned) (nullable) listener: accepted, not yet announced */
+
+  char             *server_name;      /* (owned) (nullable) SNI / name verified */
+  gboolean          sni;              /* server_name is a DNS name (not an IP literal) */
+  gboolean          offered_psk;
+  GBytes           *ticket;           /* (owned) (nullable) taken from the association */
+  GBytes           *early_data;       /* (owned) (nullable) */
+  GError           *verify_error;     /* (owned) (nullable) why we refused the peer */
+  GError           *transport_error;  /* (owned) (nullable) */
+  PostSecurityFlags flags;
+  gboolean          session_ready;
+  gboolean          early_sent;       /* early_data went with the ClientHello */
+
+  GTask            *connect_task;     /* (owned) (nullable) */
+  GSocketAddress   *remote;           /* (owned) (nullable) target of the active open */
+  GSource          *timeout_source;   /* (owned) (nullable) */
+  GSource          *idle_source;      /* (owned) (nullable) */
+  GIOCondition      idle_condition;
+
+  GByteArray       *out;              /* (owned) ciphertext not yet taken by TCP */
+  GByteArray       *early_in;         /* (owned) (nullable) server: early data to read first */
+  gsize             early_in_pos;
+  GIOCondition      interest;         /* what the core wants */
+  gboolean          shutdown_pending;
+
+  guint64           cipher_total;
+  guint64           plain_total;
+  guint64           plain_acked;
+  GQueue            ack_marks;        /* (element-type AckMark) */
+};
+
+G_DEFINE_FINAL_TYPE (PostTlsPsi, post_tls_psi, POST_TYPE_PSI)
+
+static PostStack *tcp_stack;  /* (owned) set once at plugin init */
+
+void
+post_tls_psi_set_tcp_stack (PostStack *tcp)
+{
+  g_set_object (&tcp_stack, tcp);
+}
+
+static void handshake_step (PostTlsPsi *self);
+static void update_tcp_interest (PostTlsPsi *self);
+
+/* ---- server state ----------------------------------------------------------- */
+
+static TlsServer *
+tls_server_ref (TlsServer *server)
+{
+  g_atomic_int_inc (&server->ref_count);
+  return server;
+}
+
+static void
+tls_server_unref (TlsServer *server)
+{
+  if (!g_atomic_int_dec_and_test (&server->ref_count))
+    return;
+  if (server->cert != NULL)
+    gnutls_certificate_free_credentials (server->cert);
+  if (server->psk != NULL)
+    gnutls_psk_free_server_credentials (server->psk);
+  if (server->ticket_key.data != NULL)
+    {
+      gnutls_memset (server->ticket_key.data, 0, server->ticket_key.size);
+      gnutls_free (server->ticket_key.data);
+    }
+  if (server->anti_replay != NULL)
+    gnutls_anti_replay_deinit (server->anti_replay);
+  g_clear_pointer (&server->seen, g_hash_table_unref);
+  g_clear_object (&server->local);
+  g_free (server->priority);
+  g_free (server);
+}
+
+/* GnuTLS anti-replay keeps ClientHello digests through this function. */
+static int
+anti_replay_add (void                 *ptr,
+                 time_t                expiry,
+                 const gnutls_datum_t *key,
+                 const gnutls_datum_t *data)
+{
+  TlsServer *server = ptr;
+  g_autoptr(GBytes) k = g_bytes_new (key->data, key->size);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gpointer old;
+
+  old = g_hash_table_lookup (server->seen, k);
+  if (old != NULL && GPOINTER_TO_SIZE (old) > (gsize) now)
+    return GNUTLS_E_DB_ENTRY_EXISTS;
+  if (g_hash_table_size (server->seen) >= ANTI_REPLAY_MAX)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, server->seen);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (GPOINTER_TO_SIZE (value) <= (gsize) now)
+          g_hash_table_iter_remove (&iter);
+      if (g_hash_table_size (server->seen) >= ANTI_REPLAY_MAX)
+        return GNUTLS_E_DB_ENTRY_EXISTS;  /* refuse early data rather than grow */
+    }
+  g_hash_table_replace (server->seen, g_steal_pointer (&k), GSIZE_TO_POINTER ((gsize) expiry));
+  return 0;
+}
+
+static int
+server_psk_cb (gnutls_session_t      session,
+               const gnutls_datum_t *username,
+               gnutls_datum_t       *key)
+{
+  TlsServer *server = gnutls_session_get_ptr (session) != NULL
+                      ? ((PostTlsPsi *) gnutls_session_get_ptr (session))->server : NULL;
+  g_autofree char *identity = NULL;
+  GBytes *found;
+  gsize size;
+  const guint8 *data;
+
+  if (server == NULL || server->local == NULL)
+    return -1;
+  identity = g_strndup ((const char *) username->data, username->size);
+  found = post_local_lookup_pre_shared_key (server->local, identity);
+  if (found == NULL)
+    return -1;
+  data = g_bytes_get_data (found, &size);
+  key->data = gnutls_malloc (size);
+  if (key->data == NULL)
+    return -1;
+  memcpy (key->data, data, size);
+  key->size = size;
+  return 0;
+}
+
+/* ---- configuration -> GnuTLS --------------------------------------------- */
+
+static char *
+build_priority (PostConfiguration *configuration,
+                gboolean           psk)
+{
+  PostTlsVersion min = POST_TLS_VERSION_1_3, max = POST_TLS_VERSION_1_3;
+  GString *priority = g_string_new ("NORMAL:-VERS-ALL");
+
+  if (configuration != NULL)
+    post_configuration_get_tls_versions (configuration, &min, &max);
+  if (max >= POST_TLS_VERSION_1_3)
+    g_string_append (priority, ":+VERS-TLS1.3");
+  if (min <= POST_TLS_VERSION_1_2)
+    g_string_append (priority, ":+VERS-TLS1.2");
+  if (psk)
+    g_string_append (priority, ":+ECDHE-PSK:+DHE-PSK:+PSK");
+  return g_string_free (priority, FALSE);
+}
+
+static gboolean
+gnutls_check (int          ret,
+              const char  *what,
+              GError     **error)
+{
+  if (ret >= 0)
+    return TRUE;
+  g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT, "%s: %s", what, gnutls_strerror (ret));
+  return FALSE;
+}
+
+static gnutls_x509_crt_fmt_t
+guess_format (GBytes *bytes)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+
+  return g_strstr_len (data, size, "-----BEGIN") != NULL ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
+}
+
+/* Certificate credentials with the configuration's trust (and the local's
+ * identity when it has one). */
+static gnutls_certificate_credentials_t
+make_certificate_credentials (PostConfiguration  *configuration,
+                              PostLocal          *local,
+                              gboolean            need_identity,
+                              GError            **error)
+{
+  gnutls_certificate_credentials_t cred = NULL;
+  g_autoptr(GPtrArray) anchors = NULL;
+  GBytes *cert_pem = NULL, *key_pem = NULL;
+
+  if (!gnutls_check (gnutls_certificate_allocate_credentials (&cred), "Cannot allocate TLS credentials", error))
+    return NULL;
+
+  if (post_configuration_get_use_system_trust (configuration))
+    {
+      int ret = gnutls_certificate_set_x509_system_trust (cred);
+
+      if (ret < 0)
+        g_debug ("The system trust store could not be loaded: %s", gnutls_strerror (ret));
+    }
+  anchors = post_configuration_get_trust_anchors (configuration);
+  for (guint i = 0; i < anchors->len; i++)
+    {
+      gsize size;
+      gnutls_datum_t datum;
+      int ret;
+
+      datum.data = (unsigned char *) g_bytes_get_data (anchors->pdata[i], &size);
+      datum.size = size;
+      ret = gnutls_certificate_set_x509_trust_mem (cred, &datum, guess_format (anchors->pdata[i]));
+      if (ret <= 0)
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "Trust anchor %u holds no usable certificate%s%s", i + 1,
+                       ret < 0 ? ": " : "", ret < 0 ? gnutls_strerror (ret) : "");
+          gnutls_certificate_free_credentials (cred);
+          return NULL;
+        }
+    }
+
+  if (local != NULL && post_local_get_identity_pem (local, &cert_pem, &key_pem))
+    {
+      gnutls_datum_t c, k;
+      gsize size;
+      int ret;
+
+      c.data = (unsigned char *) g_bytes_get_data (cert_pem, &size);
+      c.size = size;
+      k.data = (unsigned char *) g_bytes_get_data (key_pem, &size);
+      k.size = size;
+      ret = gnutls_certificate_set_x509_key_mem2 (cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+      if (ret < 0)
+        {
+          /* Say what failed, never what the key is. */
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "The local's identity cannot be used: %s", gnutls_strerror (ret));
+          gnutls_certificate_free_credentials (cred);
+          return NULL;
+        }
+    }
+  else if (need_identity)
+    {
+      gnutls_certificate_free_credentials (cred);
+      return NULL;
+    }
+  return cred;
+}
+
+static gboolean
+apply_alpn (gnutls_session_t   session,
+            PostConfiguration *configuration,
+            gboolean           server,
+            GError           **error)
+{
+  g_auto(GStrv) alpn = post_configuration_get_alpn (configuration);
+  guint n = g_strv_length (alpn);
+  g_autofree gnutls_datum_t *protocols = NULL;
+
+  if (n == 0)
+    return TRUE;
+  protocols = g_new0 (gnutls_datum_t, n);
+  for (guint i = 0; i < n; i++)
+    {
+      protocols[i].data = (unsigned char *) alpn[i];
+      protocols[i].size = strlen (alpn[i]);
+    }
+  return gnutls_check (gnutls_alpn_set_protocols (session, protocols, n,
+                                                  server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0),
+                       "Cannot set ALPN", error);
+}
+
+/* ---- transport ---------------------------------------------------------- */
+
+static ssize_t
+push_cb (gnutls_transport_ptr_t  ptr,
+         const void             *data,
+         size_t                  size)
+{
+  PostTlsPsi *self = ptr;
+
+  /* Never blocks: flush_out() hands it to TCP after the GnuTLS call. */
+  g_byte_array_append (self->out, data, size);
+  self->cipher_total += size;
+  return size;
+}
+
+static ssize_t
+pull_cb (gnutls_transport_ptr_t  ptr,
+         void                   *data,
+         size_t                  size)
+{
+  PostTlsPsi *self = ptr;
+  g_autoptr(GError) error = NULL;
+  gssize n;
+
+  if (self->tcp == NULL)
+    {
+      gnutls_transport_set_errno (self->session, EIO);
+      return -1;
+    }
+  n = post_psi_read (self->tcp, data, size, &error);
+  if (n >= 0)
+    return n;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    {
+      gnutls_transport_set_errno (self->session, EAGAIN);
+      return -1;
+    }
+  if (self->transport_error == NULL)
+    self->transport_error = g_steal_pointer (&error);
+  gnutls_transport_set_errno (self->session, ECONNRESET);
+  return -1;
+}
+
+/* Hands buffered ciphertext to TCP.  FALSE on a transport error (kept in
+ * transport_error). */
+static gboolean
+flush_out (PostTlsPsi *self)
+{
+  while (self->out->len > 0 && self->tcp != NULL && self->transport_error == NULL)
+    {
+      GOutputVector vector = { self->out->data, self->out->len };
+      g_autoptr(GError) error = NULL;
+      gssize n = post_psi_write (self->tcp, &vector, 1, &error);
+
+      if (n < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            return TRUE;
+          self->transport_error = g_steal_pointer (&error);
+          return FALSE;
+        }
+      g_byte_array_remove_range (self->out, 0, n);
+    }
+  if (self->out->len == 0 && self->shutdown_pending && self->tcp != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->shutdown_pending = FALSE;
+      if (!post_psi_shutdown_send (self->tcp, &error))
+        g_debug ("Ending the TCP sending direction failed: %s", error->message);
+    }
+  return self->transport_error == NULL;
+}
+
+/* ---- errors ----------------------------------------------------------------- */
+
+static char *
+describe_peer (PostTlsPsi *self)
+{
+  g_autofree char *address = post_tcp_format_address (self->remote != NULL ? self->remote
+                                                      : self->tcp != NULL ? post_psi_get_remote_address (self->tcp)
+                                                      : post_psi_get_remote_address (POST_PSI (self)));
+
+  if (self->server_name != NULL && self->sni)
+    return g_strdup_printf ("%s (%s)", self->server_name, address);
+  return g_steal_pointer (&address);
+}
+
+static GError *
+handshake_error (PostTlsPsi *self,
+                 int         ret)
+{
+  g_autofree char *peer = describe_peer (self);
+  int code = POST_ERROR_TLS_HANDSHAKE;
+  const char *reason = gnutls_strerror (ret);
+
+  if (self->verify_error != NULL)
+    return g_error_copy (self->verify_error);
+  if (self->transport_error != NULL)
+    {
+      GError *cause = self->transport_error;
+      int tcode = POST_ERROR_CONNECTION_RESET;
+
+      if (cause->domain == POST_ERROR)
+        tcode = cause->code;
+      else if (g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+        tcode = POST_ERROR_CONNECTION_REFUSED;
+      return g_error_new (POST_ERROR, tcode, "TLS handshake with %s failed: %s", peer, cause->message);
+    }
+
+  switch (ret)
+    {
+    case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
+    case GNUTLS_E_UNKNOWN_CIPHER_SUITE:
+      if (ret == GNUTLS_E_UNSUPPORTED_VERSION_PACKET)
+        code = POST_ERROR_TLS_PROTOCOL_VERSION;
+      break;
+    case GNUTLS_E_FATAL_ALERT_RECEIVED:
+      {
+        gnutls_alert_description_t alert = gnutls_alert_get (self->session);
+
+        reason = gnutls_alert_get_name (alert);
+        switch ((int) alert)
+          {
+          case GNUTLS_A_PROTOCOL_VERSION:
+            code = POST_ERROR_TLS_PROTOCOL_VERSION;
+            break;
+          case GNUTLS_A_UNKNOWN_PSK_IDENTITY:
+            code = POST_ERROR_TLS_PSK_MISMATCH;
+            break;
+          case GNUTLS_A_HANDSHAKE_FAILURE:
+            {
+              PostTlsVersion max = POST_TLS_VERSION_1_3;
+
+              /* Servers that require TLS 1.3 answer a 1.2-only hello
+               * with handshake_failure (no suite in common). */
+              post_configuration_get_tls_versions (post_psi_get_configuration (POST_PSI (self)), NULL, &max);
+              if (max < POST_TLS_VERSION_1_3)
+                {
+                  code = POST_ERROR_TLS_PROTOCOL_VERSION;
+                  break;
+                }
+            }
+            G_GNUC_FALLTHROUGH;
+          case GNUTLS_A_DECRYPT_ERROR:
+          case GNUTLS_A_ILLEGAL_PARAMETER:
+            code = self->offered_psk ? POST_ERROR_TLS_PSK_MISMATCH : POST_ERROR_TLS_HANDSHAKE;
+            break;
+          case GNUTLS_A_BAD_CERTIFICATE:
+          case GNUTLS_A_UNKNOWN_CA:
+          case GNUTLS_A_CERTIFICATE_REQUIRED:
+          case GNUTLS_A_ACCESS_DENIED:
+            code = POST_ERROR_TLS_REJECTED;
+            break;
+          default:
+            break;
+          }
+        break;
+      }
+    case GNUTLS_E_DECRYPTION_FAILED:
+    case GNUTLS_E_KEYFILE_ERROR:
+    case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
+      if (self->offered_psk)
+        code = POST_ERROR_TLS_PSK_MISMATCH;
+      break;
+    case GNUTLS_E_PREMATURE_TERMINATION:
+    case GNUTLS_E_PUSH_ERROR:
+    case GNUTLS_E_PULL_ERROR:
+      code = POST_ERROR_CONNECTION_RESET;
+      break;
+    default:
+      break;
+    }
+
+  switch (code)
+    {
+    case POST_ERROR_TLS_PROTOCOL_VERSION:
+      return g_error_new (POST_ERROR, code, "TLS handshake with %s failed: no protocol version in common (%s)",
+                          peer, reason);
+    case POST_ERROR_TLS_PSK_MISMATCH:
+      return g_error_new (POST_ERROR, code, "TLS handshake with %s failed: the peer does not accept the pre-shared key (%s)",
+                          peer, reason);
+    case POST_ERROR_TLS_REJECTED:
+      return g_error_new (POST_ERROR, code, "TLS handshake with %s failed: the peer rejected our certificate (%s)",
+                          peer, reason);
+    default:
+      return g_error_new (POST_ERROR, code, "TLS handshake with %s failed: %s", peer, reason);
+    }
+}
+
+/* ---- verification ----------------------------------------------------------- */
+
+static char *
+spki_sha256_hex (const gnutls_datum_t *der)
+{
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_pubkey_t key = NULL;
+  gnutls_datum_t spki = { NULL, 0 };
+  char *hex = NULL;
+
+  if (gnutls_x509_crt_init (&crt) < 0)
+    return NULL;
+  if (gnutls_x509_crt_import (crt, der, GNUTLS_X509_FMT_DER) >= 0
+      && gnutls_pubkey_init (&key) >= 0
+      && gnutls_pubkey_import_x509 (key, crt, 0) >= 0
+      && gnutls_pubkey_export2 (key, GNUTLS_X509_FMT_DER, &spki) >= 0)
+    hex = g_compute_checksum_for_data (G_CHECKSUM_SHA256, spki.data, spki.size);
+  gnutls_free (spki.data);
+  if (key != NULL)
+    gnutls_pubkey_deinit (key);
+  gnutls_x509_crt_deinit (crt);
+  return hex;
+}
+
+static int
+verify_cb (gnutls_session_t session)
+{
+  PostTlsPsi *self = gnutls_session_get_ptr (session);
+  PostConfiguration *configuration = post_psi_get_configuration (POST_PSI (self));
+  const gnutls_datum_t *certs;
+  unsigned int n_certs = 0, status = 0;
+  gnutls_typed_vdata_st data[2];
+  unsigned int n_data = 0;
+  PostTrustErrors errors = POST_TRUST_OK;
+  g_autoptr(GPtrArray) chain = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_auto(GStrv) pins = NULL;
+  g_autofree char *peer = NULL;
+  int ret;
+
+  certs = gnutls_certificate_get_peers (session, &n_certs);
+  for (unsigned int i = 0; i < n_certs; i++)
+    g_ptr_array_add (chain, g_bytes_new (certs[i].data, certs[i].size));
+
+  if (self->server_name != NULL)
+    {
+      data[n_data].type = GNUTLS_DT_DNS_HOSTNAME;
+      data[n_data].data = (unsigned char *) self->server_name;
+      data[n_data].size = 0;
+      n_data++;
+    }
+  data[n_data].type = GNUTLS_DT_KEY_PURPOSE_OID;
+  data[n_data].data = (unsigned char *) (self->server != NULL ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER);
+  data[n_data].size = 0;
+  n_data++;
+
+  if (n_certs == 0)
+    errors |= POST_TRUST_UNKNOWN_AUTHORITY;
+  else
+    {
+      ret = gnutls_certificate_verify_peers (session, data, n_data, &status);
+      if (ret < 0)
+        errors |= POST_TRUST_OTHER;
+      if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
+        errors |= POST_TRUST_UNKNOWN_AUTHORITY;
+      if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+        errors |= POST_TRUST_NAME_MISMATCH;
+      if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+        errors |= POST_TRUST_EXPIRED;
+      if ((status & GNUTLS_CERT_INVALID) && errors == POST_TRUST_OK)
+        errors |= POST_TRUST_OTHER;
+    }
+
+  pins = post_configuration_get_pinned_keys (configuration);
+  if (pins[0] != NULL)
+    {
+      gboolean matched = FALSE;
+
+      for (unsigned int i = 0; i < n_certs && !matched; i++)
+        {
+          g_autofree char *digest = spki_sha256_hex (&certs[i]);
+
+          matched = digest != NULL && g_strv_contains ((const char * const *) pins, digest);
+        }
+      if (!matched)
+        errors |= POST_TRUST_PIN_MISMATCH;
+    }
+
+  if (post_configuration_call_verify_func (configuration, chain, self->server_name, errors))
+    return 0;
+
+  peer = describe_peer (self);
+  g_clear_error (&self->verify_error);
+  if (errors & POST_TRUST_UNKNOWN_AUTHORITY)
+    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_UNKNOWN_AUTHORITY,
+                                      "The certificate of %s is not issued by a trusted authority", peer);
+  else if (errors & POST_TRUST_EXPIRED)
+    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_EXPIRED,
+                                      "The certificate of %s has expired or is not yet valid", peer);
+  else if (errors & POST_TRUST_NAME_MISMATCH)
+    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_NAME_MISMATCH,
+                                      "The certificate of %s is not valid for the name ‘%s’",
+                                      peer, self->server_name);
+  else if (errors & POST_TRUST_PIN_MISMATCH)
+    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_PIN_MISMATCH,
+                                      "No public key of %s matches a pinned key", peer);
+  else if (errors & POST_TRUST_OTHER)
+    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_HANDSHAKE,
+                                      "The certificate of %s is not acceptable (status 0x%x)", peer, status);
+  else
+    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_REJECTED,
+                                      "The application's verification callback rejected %s", peer);
+  return GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+/* ---- session tickets ---------------------------------------------------------- */
+
+/* `tls.session-cache`: "memory" (the default), "disk" or "none". */
+static gboolean
+session_cache_enabled (PostConfiguration *configuration)
+{
+  GVariant *mode = post_configuration_get_option (configuration, "tls.session-cache");
+
+  return mode == NULL || !g_variant_is_of_type (mode, G_VARIANT_TYPE_STRING)
+         || g_strcmp0 (g_variant_get_string (mode, NULL), "none") != 0;
+}
+
+static void
+export_session (PostTlsPsi *self)
+{
+  PostAssociation *association = post_psi_get_association (POST_PSI (self));
+  gnutls_datum_t data = { NULL, 0 };
+  g_autoptr(GBytes) ticket = NULL;
+  time_t expiry;
+
+  if (association == NULL || self->session == NULL
+      || !session_cache_enabled (post_psi_get_configuration (POST_PSI (self))))
+    return;
+  if (gnutls_session_get_data2 (self->session, &data) < 0 || data.size == 0)
+    return;
+  expiry = gnutls_db_check_entry_expire_time (&data);
+  ticket = g_bytes_new (data.data, data.size);
+  gnutls_memset (data.data, 0, data.size);
+  gnutls_free (data.data);
+  if (expiry <= 0)
+    expiry = g_get_real_time () / G_USEC_PER_SEC + 3600;
+  post_association_add_session_ticket (association, ticket, expiry);
+  g_debug ("Stored a session ticket in the association (valid %" G_GINT64_FORMAT " s)",
+           (gint64) expiry - g_get_real_time () / G_USEC_PER_SEC);
+}
+
+static int
+ticket_hook (gnutls_session_t            session,
+             unsigned int                htype,
+             unsigned                    when,
+             unsigned int                incoming,
+             const gnutls_datum_t       *msg)
+{
+  PostTlsPsi *self = gnutls_session_get_ptr (session);
+
+  if (htype == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && self != NULL)
+    export_session (self);
+  return 0;
+}
+
+/* ---- client session ----------------------------------------------------------- */
+
+static gboolean
+zero_rtt_allowed (PostConfiguration *configuration)
+{
+  PostPreference preference = post_configuration_get_preference (configuration, POST_SELECTION_ZERO_RTT_MSG);
+
+  return preference != POST_PREFERENCE_AVOID && preference != POST_PREFERENCE_PROHIBIT;
+}
+
+static gboolean
+setup_client_session (PostTlsPsi  *self,
+                      GError     **error)
+{
+  PostConfiguration *configuration = post_psi_get_configuration (POST_PSI (self));
+  PostAssociation *association = post_psi_get_association (POST_PSI (self));
+  PostLocal *local = post_psi_get_local (POST_PSI (self));
+  g_autofree char *priority = NULL;
+  GBytes *psk = NULL;
+  const char *psk_identity = NULL;
+  const char *err_pos = NULL;
+  int ret;
+
+  if (self->session_ready)
+    return TRUE;
+  self->session_ready = TRUE;
+
+  if (association != NULL)
+    {
+      PostRemote *remote = post_association_get_remote (association);
+      const char *host = post_remote_get_hostname (remote);
+
+      if (host != NULL)
+        {
+          g_autoptr(GInetAddress) literal = g_inet_address_new_from_string (host);
+
+          self->server_name = g_strdup (host);
+          self->sni = literal == NULL;
+        }
+      psk = post_association_get_pre_shared_key (association, &psk_identity);
+    }
+
+  if (!gnutls_check (gnutls_init (&self->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK
+                                  | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_SIGNAL),
+                     "Cannot start a TLS session", error))
+    return FALSE;
+  gnutls_session_set_ptr (self->session, self);
+  gnutls_transport_set_ptr (self->session, self);
+  gnutls_transport_set_push_function (self->session, push_cb);
+  gnutls_transport_set_pull_function (self->session, pull_cb);
+
+  priority = build_priority (configuration, psk != NULL);
+  ret = gnutls_priority_set_direct (self->session, priority, &err_pos);
+  if (!gnutls_check (ret, "Cannot set the TLS priorities", error))
+    return FALSE;
+
+  self->cert = make_certificate_credentials (configuration, local, FALSE, error);
+  if (self->cert == NULL)
+    return FALSE;
+  gnutls_credentials_set (self->session, GNUTLS_CRD_CERTIFICATE, self->cert);
+  gnutls_session_set_verify_function (self->session, verify_cb);
+
+  if (psk != NULL)
+    {
+      gnutls_datum_t key;
+      gsize size;
+
+      key.data = (unsigned char *) g_bytes_get_data (psk, &size);
+      key.size = size;
+      if (!gnutls_check (gnutls_psk_allocate_client_credentials (&self->psk), "Cannot allocate PSK credentials", error) ||
+          !gnutls_check (gnutls_psk_set_client_credentials (self->psk, psk_identity, &key, GNUTLS_PSK_KEY_RAW),
+                         "Cannot use the pre-shared key", error))
+        return FALSE;
+      gnutls_credentials_set (self->session, GNUTLS_CRD_PSK, self->psk);
+      self->offered_psk = TRUE;
+    }
+
+  if (self->server_name != NULL && self->sni)
+    gnutls_server_name_set (self->session, GNUTLS_NAME_DNS, self->server_name, strlen (self->server_name));
+  if (!apply_alpn (self->session, configuration, FALSE, error))
+    return FALSE;
+  gnutls_handshake_set_hook_function (self->session, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+                                      GNUTLS_HOOK_POST, ticket_hook);
+
+  /* Resumption: the association's newest ticket, used once. */
+  if (association != NULL && session_cache_enabled (configuration))
+    self->ticket = post_association_take_session_ticket (association);
+  if (self->ticket != NULL)
+    {
+      gsize size;
+      const void *data = g_bytes_get_data (self->ticket, &size);
+
+      ret = gnutls_session_set_data (self->session, data, size);
+      if (ret < 0)
+        {
+          g_debug ("Ignoring an unusable session ticket: %s", gnutls_strerror (ret));
+          g_clear_pointer (&self->ticket, g_bytes_unref);
+        }
+    }
+  return TRUE;
+}
+
+static gsize
+post_tls_psi_get_early_data_limit (PostPsi *psi)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+  g_autoptr(GError) error = NULL;
+
+  if (self->state != STATE_IDLE || !zero_rtt_allowed (post_psi_get_configuration (psi)))
+    return 0;
+  if (!setup_client_session (self, &error))
+    {
+      /* connect_async reports it. */
+      return 0;
+    }
+  if (self->ticket == NULL || self->session == NULL)
+    return 0;
+  return MIN (gnutls_record_get_max_early_data_size (self->session), POST_TLS_MAX_EARLY_DATA);
+}
+
+static void
+post_tls_psi_set_early_data (PostPsi *psi,
+                             GBytes  *early_data)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+
+  g_clear_pointer (&self->early_data, g_bytes_unref);
+  self->early_data = g_bytes_ref (early_data);
+}
+
+static PostSecurityFlags
+post_tls_psi_get_security_flags (PostPsi *psi)
+{
+  return POST_TLS_PSI (psi)->flags;
+}
+
+/* ---- readiness ------------------------------------------------------------------ */
+
+static void
+notify_ready (PostTlsPsi   *self,
+              GIOCondition  condition)
+{
+  condition &= self->interest;
+  if (condition == 0)
+    return;
+  g_object_ref (self);
+  post_psi_notify_ready (POST_PSI (self), condition);
+  g_object_unref (self);
+}
+
+static gboolean
+idle_ready_cb (gpointer user_data)
+{
+  PostTlsPsi *self = user_data;
+  GIOCondition condition = self->idle_condition;
+
+  g_clear_pointer (&self->idle_source, g_source_unref);
+  self->idle_condition = 0;
+  if (self->state == STATE_ESTABLISHED)
+    notify_ready (self, condition);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_ready (PostTlsPsi   *self,
+                GIOCondition  condition)
+{
+  self->idle_condition |= condition;
+  if (self->idle_source != NULL)
+    return;
+  self->idle_source = g_idle_source_new ();
+  g_source_set_priority (self->idle_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->idle_source, idle_ready_cb, self, NULL);
+  g_source_set_static_name (self->idle_source, "[post] tls ready");
+  g_source_attach (self->idle_source, self->context);
+}
+
+static gboolean
+has_buffered_input (PostTlsPsi *self)
+{
+  return (self->early_in != NULL && self->early_in_pos < self->early_in->len)
+         || (self->session != NULL && gnutls_record_check_pending (self->session) > 0);
+}
+
+static void
+update_tcp_interest (PostTlsPsi *self)
+{
+  GIOCondition condition = 0;
+
+  if (self->tcp == NULL)
+    return;
+  switch (self->state)
+    {
+    case STATE_HANDSHAKING:
+      condition = G_IO_IN;
+      break;
+    case STATE_ESTABLISHED:
+      if (self->interest & G_IO_IN)
+        condition |= G_IO_IN;
+      break;
+    default:
+      return;
+    }
+  if (self->out->len > 0 || self->shutdown_pending)
+    condition |= G_IO_OUT;
+  post_psi_set_interest (self->tcp, condition);
+}
+
+static void
+tcp_ready_cb (PostPsi      *tcp,
+              GIOCondition  condition,
+              PostTlsPsi   *self)
+{
+  GIOCondition notify = 0;
+
+  g_object_ref (self);
+  if (self->state == STATE_HANDSHAKING)
+    handshake_step (self);
+  else if (self->state == STATE_ESTABLISHED)
+    {
+      if (!flush_out (self))
+        notify |= G_IO_IN | G_IO_OUT;  /* the next read or write sees the error */
+      if (condition & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+        notify |= G_IO_IN;
+      if (self->out->len < OUT_HIGH_WATER)
+        notify |= G_IO_OUT;
+      update_tcp_interest (self);
+      notify_ready (self, notify);
+    }
+  g_object_unref (self);
+}
+
+static void
+post_tls_psi_set_interest (PostPsi      *psi,
+                           GIOCondition  condition)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+
+  self->interest = condition & (G_IO_IN | G_IO_OUT);
+  if (self->state != STATE_ESTABLISHED)
+    return;
+  update_tcp_interest (self);
+  /* What GnuTLS (or early data) already holds is not seen by the socket. */
+  if ((self->interest & G_IO_IN) && has_buffered_input (self))
+    schedule_ready (self, G_IO_IN);
+  if ((self->interest & G_IO_OUT) && self->out->len < OUT_HIGH_WATER)
+    schedule_ready (self, G_IO_OUT);
+}
+
+/* ---- handshake ------------------------------------------------------------------ */
+
+static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+/* Sends @size bytes of plaintext as records (into `out`). */
+static gboolean
+send_plain (PostTlsPsi    *self,
+            const guint8  *data,
+            gsize          size,
+            GError       **error)
+{
+  while (size > 0)
+    {
+      ssize_t n = gnutls_record_send (self->session, data, MIN (size, RECORD_SIZE));
+
+      if (n < 0)
+        {
+          if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+            continue;
+          g_set_error (error, POST_ERROR, POST_ERROR_PROTOCOL, "TLS send failed: %s", gnutls_strerror (n));
+          return FALSE;
+        }
+      data += n;
+      size -= n;
+      self->plain_total += n;
+    }
+  return TRUE;
+}
+
+static void
+record_ack_mark (PostTlsPsi *self)
+{
+  AckMark *mark = g_new0 (AckMark, 1);
+
+  mark->cipher_end = self->cipher_total;
+  mark->plain_end = self->plain_total;
+  g_queue_push_tail (&self->ack_marks, mark);
+}
+
+static void handshake_failed (PostTlsPsi *self, GError *error);
+
+static void
+handshake_done (PostTlsPsi *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  clear_source (&self->timeout_source);
+  self->flags |= POST_SECURITY_ENCRYPTED;
+  if (gnutls_session_is_resumed (self->session))
+    self->flags |= POST_SECURITY_RESUMED;
+  if (gnutls_auth_get_type (self->session) == GNUTLS_CRD_PSK && !(self->flags & POST_SECURITY_RESUMED))
+    self->flags |= POST_SECURITY_PSK;
+
+  if (self->server != NULL)
+    {
+      PostTlsPsi *listener = self->listener;
+
+      /* Early data the client sent: read it first. */
+      if (gnutls_session_get_flags (self->session) & GNUTLS_SFLAGS_EARLY_DATA)
+        {
+          guint8 buffer[4096];
+          ssize_t n;
+
+          self->early_in = g_byte_array_new ();
+          while ((n = gnutls_record_recv_early_data (self->session, buffer, sizeof buffer)) > 0)
+            g_byte_array_append (self->early_in, buffer, n);
+          self->flags |= POST_SECURITY_EARLY_DATA_ACCEPTED;
+        }
+      self->state = STATE_ESTABLISHED;
+      post_psi_set_addresses (POST_PSI (self), post_psi_get_local_address (self->tcp),
+                              post_psi_get_remote_address (self->tcp));
+      update_tcp_interest (self);
+      self->listener = NULL;
+      if (listener != NULL && listener->handshaking != NULL)
+        {
+          g_object_ref (self);
+          g_ptr_array_remove (listener->handshaking, self);
+          if (listener->state == STATE_LISTENING)
+            post_psi_emit_accepted (POST_PSI (listener), POST_PSI (self));
+          else
+            post_psi_close (POST_PSI (self), TRUE);
+          g_object_unref (self);
+        }
+      return;
+    }
+
+  /* Client. */
+  if (self->early_data != NULL)
+    {
+      if (self->early_sent)
+        self->flags |= POST_SECURITY_EARLY_DATA_SENT;
+      if (self->early_sent && (gnutls_session_get_flags (self->session) & GNUTLS_SFLAGS_EARLY_DATA))
+        self->flags |= POST_SECURITY_EARLY_DATA_ACCEPTED;
+      else
+        {
+          gsize size;
+          const guint8 *data = g_bytes_get_data (self->early_data, &size);
+
+          /* Rejected: the core counts these messages as sent, so send them
+           * now, before anything else, exactly once. */
+          g_debug ("The server rejected %" G_GSIZE_FORMAT " bytes of early data; resending them", size);
+          if (!send_plain (self, data, size, &error))
+            {
+              handshake_failed (self, g_steal_pointer (&error));
+              return;
+            }
+        }
+      self->plain_total = g_bytes_get_size (self->early_data);
+    }
+  record_ack_mark (self);
+  if (gnutls_protocol_get_version (self->session) != GNUTLS_TLS1_3)
+    export_session (self);  /* TLS 1.2: the session is resumable at once */
+  flush_out (self);
+
+  self->state = STATE_ESTABLISHED;
+  post_psi_set_addresses (POST_PSI (self), post_psi_get_local_address (self->tcp),
+                          post_psi_get_remote_address (self->tcp) != NULL
+                          ? post_psi_get_remote_address (self->tcp) : self->remote);
+  update_tcp_interest (self);
+  if (self->connect_task != NULL)
+    {
+      g_autoptr(GTask) task = g_steal_pointer (&self->connect_task);
+
+      g_task_return_boolean (task, TRUE);
+    }
+}
+
+static void
+handshake_failed (PostTlsPsi *self,
+                  GError     *error)
+{
+  clear_source (&self->timeout_source);
+  self->state = STATE_CLOSED;
+  if (self->tcp != NULL)
+    {
+      post_psi_set_interest (self->tcp, 0);
+      /* Not a reset: an alert may still be on its way to the peer. */
+      post_psi_close (self->tcp, self->out->len > 0);
+    }
+
+  if (self->server != NULL)
+    {
+      PostTlsPsi *listener = self->listener;
+
+      g_debug ("Dropping an incoming TLS connection: %s", error->message);
+      g_error_free (error);
+      self->listener = NULL;
+      if (listener != NULL && listener->handshaking != NULL)
+        g_ptr_array_remove (listener->handshaking, self);  /* may drop the last reference */
+      return;
+    }
+
+  if (self->connect_task != NULL)
+    {
+      g_autoptr(GTask) task = g_steal_pointer (&self->connect_task);
+
+      g_task_return_error (task, error);
+    }
+  else
+    g_error_free (error);
+}
+
+static void
+handshake_step (PostTlsPsi *self)
+{
+  int ret;
+
+  g_object_ref (self);
+  for (;;)
+    {
+      ret = gnutls_handshake (self->session);
+      if (!flush_out (self) && ret != 0)
+        ret = GNUTLS_E_PUSH_ERROR;
+      if (ret == 0)
+        {
+          handshake_done (self);
+          break;
+        }
+      if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED)
+        {
+          if (self->transport_error != NULL)
+            {
+              handshake_failed (self, handshake_error (self, ret));
+              break;
+            }
+          update_tcp_interest (self);
+          break;
+        }
+      if (!gnutls_error_is_fatal (ret))
+        continue;  /* a warning alert */
+      if (self->transport_error == NULL && ret != GNUTLS_E_FATAL_ALERT_RECEIVED)
+        {
+          /* Tell the peer why (protocol_version, bad_certificate...). */
+          PostTlsVersion min = POST_TLS_VERSION_1_3;
+
+          post_configuration_get_tls_versions (post_psi_get_configuration (POST_PSI (self)), &min, NULL);
+          if (self->server != NULL && min == POST_TLS_VERSION_1_3
+              && (ret == GNUTLS_E_NO_CIPHER_SUITES || ret == GNUTLS_E_UNKNOWN_CIPHER_SUITE))
+            gnutls_alert_send (self->session, GNUTLS_AL_FATAL, GNUTLS_A_PROTOCOL_VERSION);
+          else
+            gnutls_alert_send_appropriate (self->session, ret);
+          flush_out (self);
+        }
+      handshake_failed (self, handshake_error (self, ret));
+      break;
+    }
+  g_object_unref (self);
+}
+
+static void
+start_handshake (PostTlsPsi *self)
+{
+  self->state = STATE_HANDSHAKING;
+  self->tcp_ready_id = g_signal_connect (self->tcp, "ready", G_CALLBACK (tcp_ready_cb), self);
+  handshake_step (self);
+}
+
+/* ---- active open ---------------------------------------------------------------- */
+
+static void
+tcp_connected_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(PostTlsPsi) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!post_psi_connect_finish (POST_PSI (source), result, &error))
+    {
+      if (self->connect_task != NULL)
+        {
+          g_autoptr(GTask) task = g_steal_pointer (&self->connect_task);
+
+          self->state = STATE_CLOSED;
+          g_task_return_error (task, g_steal_pointer (&error));
+        }
+      return;
+    }
+  if (self->state != STATE_CONNECTING || self->connect_task == NULL)
+    return;  /* closed meanwhile */
+
+  if (self->early_data != NULL)
+    {
+      gsize size;
+      const void *data = g_bytes_get_data (self->early_data, &size);
+      /* Buffered for the ClientHello flight (GnuTLS returns 0). */
+      ssize_t ret = gnutls_record_send_early_data (self->session, data, size);
+
+      if (ret < 0)
+        g_debug ("Early data not offered: %s", gnutls_strerror (ret));
+      else
+        self->early_sent = TRUE;
+      /* Either way the handshake's end sends it again if it was not taken. */
+    }
+  start_handshake (self);
+}
+
+static void
+post_tls_psi_connect_async (PostPsi             *psi,
+                            GSocketAddress      *remote,
+                            GSocketAddress      *local,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_tls_psi_connect_async);
+  g_task_set_name (task, "[post] tls connect");
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if (self->state != STATE_IDLE)
+    {
+      g_task_return_new_error (task, POST_ERROR, self->state == STATE_CLOSED ? POST_ERROR_CLOSED : POST_ERROR_PENDING,
+                               "The TLS instance is closed or already in use");
+      return;
+    }
+  if (tcp_stack == NULL)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED, "The tcp stack is missing");
+      return;
+    }
+  if (!setup_client_session (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (self->session == NULL)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_FAILED, "The TLS session could not be set up");
+      return;
+    }
+
+  self->remote = g_object_ref (remote);
+  self->tcp = post_stack_create_psi (tcp_stack, post_psi_get_configuration (psi));
+  /* Fast Open when there is early data to carry in the SYN (RFC 7413);
+   * only resumed connections have any, so the server is known to us. */
+  if (self->early_data != NULL && POST_IS_TCP_PSI (self->tcp))
+    {
+      post_tcp_psi_set_fast_open (POST_TCP_PSI (self->tcp), TRUE);
+      self->flags |= POST_SECURITY_FAST_OPEN;
+    }
+  self->state = STATE_CONNECTING;
+  self->connect_task = g_steal_pointer (&task);
+  post_psi_connect_async (self->tcp, remote, local, cancellable, tcp_connected_cb, g_object_ref (self));
+}
+
+static gboolean
+post_tls_psi_connect_finish (PostPsi       *psi,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, psi), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- passive open --------------------------------------------------------------- */
+
+static gboolean
+handshake_timeout_cb (gpointer user_data)
+{
+  PostTlsPsi *self = user_data;
+
+  g_clear_pointer (&self->timeout_source, g_source_unref);
+  handshake_failed (self, g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
+                                       "TLS handshake not completed within %d ms", HANDSHAKE_TIMEOUT_MS));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+setup_server_session (PostTlsPsi  *self,
+                      GError     **error)
+{
+  TlsServer *server = self->server;
+  PostConfiguration *configuration = post_psi_get_configuration (POST_PSI (self));
+  const char *err_pos = NULL;
+  GVariant *early = post_configuration_get_option (configuration, "tls.server-early-data");
+  unsigned int flags = GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL;
+
+  /* `tls.server-early-data` false: tickets still announce early data (so
+   * clients try), but it is refused and resent after the handshake. */
+  if (early == NULL || !g_variant_is_of_type (early, G_VARIANT_TYPE_BOOLEAN)
+      || g_variant_get_boolean (early))
+    flags |= GNUTLS_ENABLE_EARLY_DATA;
+  if (!gnutls_check (gnutls_init (&self->session, flags), "Cannot start a TLS session", error))
+    return FALSE;
+  gnutls_session_set_ptr (self->session, self);
+  gnutls_transport_set_ptr (self->session, self);
+  gnutls_transport_set_push_function (self->session, push_cb);
+  gnutls_transport_set_pull_function (self->session, pull_cb);
+  if (!gnutls_check (gnutls_priority_set_direct (self->session, server->priority, &err_pos),
+                     "Cannot set the TLS priorities", error))
+    return FALSE;
+  if (server->cert != NULL)
+    gnutls_credentials_set (self->session, GNUTLS_CRD_CERTIFICATE, server->cert);
+  if (server->psk != NULL)
+    gnutls_credentials_set (self->session, GNUTLS_CRD_PSK, server->psk);
+  if (!gnutls_check (gnutls_session_ticket_enable_server (self->session, &server->ticket_key),
+                     "Cannot enable session tickets", error))
+    return FALSE;
+  gnutls_anti_replay_enable (self->session, server->anti_replay);
+  gnutls_record_set_max_early_data_size (self->session, POST_TLS_MAX_EARLY_DATA);
+  /* Client certificates are asked for (not required) when the
+   * configuration names anchors to verify them with. */
+  {
+    g_autoptr(GPtrArray) anchors = post_configuration_get_trust_anchors (configuration);
+
+    if (anchors->len > 0 && server->cert != NULL)
+      {
+        gnutls_certificate_server_set_request (self->session, GNUTLS_CERT_REQUEST);
+        gnutls_session_set_verify_function (self->session, verify_cb);
+      }
+  }
+  return apply_alpn (self->session, configuration, TRUE, error);
+}
+
+static void
+tcp_accepted_cb (PostPsi    *tcp_listener,
+                 PostPsi    *accepted,
+                 PostTlsPsi *self)
+{
+  g_autoptr(PostTlsPsi) child = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->state != STATE_LISTENING)
+    {
+      post_psi_close (accepted, TRUE);
+      return;
+    }
+  child = POST_TLS_PSI (post_stack_create_psi (post_psi_get_stack (POST_PSI (self)),
+                                               post_psi_get_configuration (POST_PSI (self))));
+  post_psi_set_context (POST_PSI (child), post_psi_get_local (POST_PSI (self)), NULL);
+  child->tcp = g_object_ref (accepted);
+  child->server = tls_server_ref (self->server);
+  child->listener = self;
+  if (!setup_server_session (child, &error))
+    {
+      g_message ("Dropping an incoming TLS connection: %s", error->message);
+      post_psi_close (accepted, TRUE);
+      return;
+    }
+  g_ptr_array_add (self->handshaking, g_object_ref (child));
+  child->timeout_source = g_timeout_source_new (HANDSHAKE_TIMEOUT_MS);
+  g_source_set_callback (child->timeout_source, handshake_timeout_cb, child, NULL);
+  g_source_set_static_name (child->timeout_source, "[post] tls handshake timeout");
+  g_source_attach (child->timeout_source, child->context);
+  start_handshake (child);
+}
+
+static gboolean
+post_tls_psi_listen (PostPsi         *psi,
+                     GSocketAddress  *local,
+                     GError         **error)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+  PostConfiguration *configuration = post_psi_get_configuration (psi);
+  PostLocal *endpoint = post_psi_get_local (psi);
+  TlsServer *server;
+  gboolean has_psk;
+
+  if (self->state != STATE_IDLE)
+    {
+      g_set_error_literal (error, POST_ERROR, self->state == STATE_CLOSED ? POST_ERROR_CLOSED : POST_ERROR_PENDING,
+                           "The TLS instance is closed or already in use");
+      return FALSE;
+    }
+  if (tcp_stack == NULL)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED, "The tcp stack is missing");
+      return FALSE;
+    }
+  has_psk = endpoint != NULL && post_local_lookup_pre_shared_key (endpoint, NULL) != NULL;
+  if (endpoint == NULL || (!post_local_get_identity_pem (endpoint, NULL, NULL) && !has_psk))
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "A tls listener needs an identity (post_local_set_identity_from_pem()) "
+                           "or pre-shared keys (post_local_add_pre_shared_key()) on its local");
+      return FALSE;
+    }
+
+  server = g_new0 (TlsServer, 1);
+  server->ref_count = 1;
+  server->local = g_object_ref (endpoint);
+  server->priority = build_priority (configuration, has_psk);
+  server->seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
+  self->server = server;
+  if (post_local_get_identity_pem (endpoint, NULL, NULL))
+    {
+      server->cert = make_certificate_credentials (configuration, endpoint, TRUE, error);
+      if (server->cert == NULL)
+        return FALSE;
+    }
+  if (has_psk)
+    {
+      if (!gnutls_check (gnutls_psk_allocate_server_credentials (&server->psk), "Cannot allocate PSK credentials", error))
+        return FALSE;
+      gnutls_psk_set_server_credentials_function2 (server->psk, server_psk_cb);
+    }
+  if (!gnutls_check (gnutls_session_ticket_key_generate (&server->ticket_key), "Cannot make a ticket key", error) ||
+      !gnutls_check (gnutls_anti_replay_init (&server->anti_replay), "Cannot set up anti-replay", error))
+    return FALSE;
+  gnutls_anti_replay_set_add_function (server->anti_replay, anti_replay_add);
+  gnutls_anti_replay_set_ptr (server->anti_replay, server);
+
+  self->tcp = post_stack_create_psi (tcp_stack, configuration);
+  if (POST_IS_TCP_PSI (self->tcp))
+    post_tcp_psi_set_fast_open (POST_TCP_PSI (self->tcp), zero_rtt_allowed (configuration));
+  if (!post_psi_listen (self->tcp, local, error))
+    return FALSE;
+  self->handshaking = g_ptr_array_new_with_free_func (g_object_unref);
+  self->tcp_accepted_id = g_signal_connect (self->tcp, "accepted", G_CALLBACK (tcp_accepted_cb), self);
+  self->state = STATE_LISTENING;
+  post_psi_set_addresses (psi, post_psi_get_local_address (self->tcp), NULL);
+  if (post_psi_get_interface (self->tcp) != NULL)
+    post_psi_set_interface (psi, post_psi_get_interface (self->tcp));
+  return TRUE;
+}
+
+/* ---- data -------------------------------------------------------------------- */
+
+static gboolean
+check_established (PostTlsPsi  *self,
+                   GError     **error)
+{
+  if (self->state == STATE_ESTABLISHED)
+    return TRUE;
+  g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED,
+                       self->state == STATE_CLOSED ? "The TLS instance is closed"
+                                                   : "The TLS instance is not established");
+  return FALSE;
+}
+
+static GError *
+take_transport_error (PostTlsPsi *self)
+{
+  GError *error = g_error_copy (self->transport_error);
+
+  if (error->domain == G_IO_ERROR)
+    {
+      error->domain = POST_ERROR;
+      error->code = POST_ERROR_CONNECTION_RESET;
+    }
+  return error;
+}
+
+static gssize
+post_tls_psi_read (PostPsi  *psi,
+                   guint8   *buffer,
+                   gsize     size,
+                   GError  **error)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+  ssize_t n;
+
+  if (!check_established (self, error))
+    return -1;
+  if (self->early_in != NULL)
+    {
+      if (self->early_in_pos < self->early_in->len)
+        {
+          gsize take = MIN (size, self->early_in->len - self->early_in_pos);
+
+          memcpy (buffer, self->early_in->data + self->early_in_pos, take);
+          self->early_in_pos += take;
+          return take;
+        }
+      g_clear_pointer (&self->early_in, g_byte_array_unref);
+    }
+
+  n = gnutls_record_recv (self->session, buffer, size);
+  flush_out (self);  /* post-handshake messages may answer */
+  if (n >= 0)
+    return n;
+  switch (n)
+    {
+    case GNUTLS_E_AGAIN:
+    case GNUTLS_E_INTERRUPTED:
+    case GNUTLS_E_REHANDSHAKE:
+    case GNUTLS_E_GOT_APPLICATION_DATA:
+      if (self->transport_error != NULL)
+        {
+          g_propagate_error (error, take_transport_error (self));
+          return -1;
+        }
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "No TLS data yet");
+      return -1;
+    case GNUTLS_E_PREMATURE_TERMINATION:
+      /* The peer closed TCP without close_notify.  The framing above
+       * detects a message cut short, so treat it as the end. */
+      if (self->transport_error == NULL)
+        return 0;
+      G_GNUC_FALLTHROUGH;
+    default:
+      if (self->transport_error != NULL)
+        g_propagate_error (error, take_transport_error (self));
+      else
+        g_set_error (error, POST_ERROR, POST_ERROR_PROTOCOL, "TLS receive failed: %s", gnutls_strerror (n));
+      return -1;
+    }
+}
+
+static gssize
+post_tls_psi_write (PostPsi              *psi,
+                    const GOutputVector  *vectors,
+                    gsize                 n_vectors,
+                    GError              **error)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+  guint8 staging[RECORD_SIZE];
+  gsize staged = 0, taken = 0;
+
+  if (!check_established (self, error))
+    return -1;
+  if (!flush_out (self))
+    {
+      g_propagate_error (error, take_transport_error (self));
+      return -1;
+    }
+  if (self->out->len >= OUT_HIGH_WATER)
+    {
+      update_tcp_interest (self);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The TCP send buffer is full");
+      return -1;
+    }
+
+  /* Gather small vectors into full records; large ones go straight. */
+  for (gsize i = 0; i < n_vectors && self->out->len < OUT_HIGH_WATER; i++)
+    {
+      const guint8 *data = vectors[i].buffer;
+      gsize left = vectors[i].size;
+
+      while (left > 0 && self->out->len < OUT_HIGH_WATER)
+        {
+          if (staged == 0 && left >= RECORD_SIZE)
+            {
+              if (!send_plain (self, data, RECORD_SIZE, error))
+                return -1;
+              data += RECORD_SIZE;
+              left -= RECORD_SIZE;
+              taken += RECORD_SIZE;
+              continue;
+            }
+          {
+            gsize chunk = MIN (left, RECORD_SIZE - staged);
+
+            memcpy (staging + staged, data, chunk);
+            staged += chunk;
+            data += chunk;
+            left -= chunk;
+            taken += chunk;
+            if (staged == RECORD_SIZE)
+              {
+                if (!send_plain (self, staging, staged, error))
+                  return -1;
+                staged = 0;
+              }
+          }
+        }
+      if (left > 0)
+        break;
+    }
+  if (staged > 0 && !send_plain (self, staging, staged, error))
+    return -1;
+  record_ack_mark (self);
+  flush_out (self);
+  update_tcp_interest (self);
+  return taken;
+}
+
+static gboolean
+post_tls_psi_shutdown_send (PostPsi  *psi,
+                            GError  **error)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+  int ret;
+
+  if (!check_established (self, error))
+    return FALSE;
+  ret = gnutls_bye (self->session, GNUTLS_SHUT_WR);  /* close_notify, into `out` */
+  if (ret < 0 && ret != GNUTLS_E_AGAIN)
+    g_debug ("TLS close_notify failed: %s", gnutls_strerror (ret));
+  self->shutdown_pending = TRUE;
+  if (!flush_out (self))
+    {
+      g_propagate_error (error, take_transport_error (self));
+      return FALSE;
+    }
+  update_tcp_interest (self);
+  return TRUE;
+}
+
+static guint64
+post_tls_psi_get_acked_offset (PostPsi *psi)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+  guint64 acked;
+  AckMark *mark;
+
+  if (self->tcp == NULL || self->state == STATE_LISTENING)
+    return POST_PSI_ACKED_UNKNOWN;
+  acked = post_psi_get_acked_offset (self->tcp);
+  if (acked == POST_PSI_ACKED_UNKNOWN)
+    return POST_PSI_ACKED_UNKNOWN;
+  /* TCP acknowledges ciphertext; a write's plaintext is acknowledged once
+   * the records it made are. */
+  while ((mark = g_queue_peek_head (&self->ack_marks)) != NULL && mark->cipher_end <= acked)
+    {
+      self->plain_acked = mark->plain_end;
+      g_free (g_queue_pop_head (&self->ack_marks));
+    }
+  return self->plain_acked;
+}
+
+static void
+post_tls_psi_update_path (PostPsi  *psi,
+                          PostPath *path)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+
+  if (self->tcp != NULL)
+    post_psi_update_path (self->tcp, path);
+}
+
+static gsize
+post_tls_psi_get_max_message_size (PostPsi *psi)
+{
+  return 0;
+}
+
+/* ---- life cycle -------------------------------------------------------------- */
+
+static gboolean
+connect_fail_closed (gpointer user_data)
+{
+  g_task_return_new_error (G_TASK (user_data), POST_ERROR, POST_ERROR_CLOSED,
+                           "The TLS instance was closed while connecting");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+post_tls_psi_close (PostPsi  *psi,
+                    gboolean  abort)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+  gboolean was_connecting = self->state == STATE_CONNECTING || self->state == STATE_HANDSHAKING;
+
+  if (self->state == STATE_CLOSED && self->tcp == NULL)
+    return;
+  self->state = STATE_CLOSED;
+  self->interest = 0;
+  clear_source (&self->timeout_source);
+  clear_source (&self->idle_source);
+
+  if (self->handshaking != NULL)
+    {
+      g_autoptr(GPtrArray) pending = g_steal_pointer (&self->handshaking);
+
+      for (guint i = 0; i < pending->len; i++)
+        {
+          PostTlsPsi *child = pending->pdata[i];
+
+          child->listener = NULL;
+          post_psi_close (POST_PSI (child), TRUE);
+        }
+    }
+  if (self->tcp != NULL)
+    {
+      if (self->tcp_ready_id != 0)
+        g_clear_signal_handler (&self->tcp_ready_id, self->tcp);
+      if (self->tcp_accepted_id != 0)
+        g_clear_signal_handler (&self->tcp_accepted_id, self->tcp);
+      if (!abort && self->out->len > 0)
+        flush_out (self);  /* a last try at the close_notify and what is left */
+      post_psi_close (self->tcp, abort || was_connecting);
+      g_clear_object (&self->tcp);
+    }
+  if (self->connect_task != NULL)
+    {
+      GSource *idle = g_idle_source_new ();
+
+      g_source_set_callback (idle, connect_fail_closed, g_steal_pointer (&self->connect_task), g_object_unref);
+      g_source_set_static_name (idle, "[post] tls connect closed");
+      g_source_attach (idle, self->context);
+      g_source_unref (idle);
+    }
+}
+
+static void
+post_tls_psi_dispose (GObject *object)
+{
+  PostTlsPsi *self = POST_TLS_PSI (object);
+
+  clear_source (&self->timeout_source);
+  clear_source (&self->idle_source);
+  if (self->tcp != NULL)
+    {
+      if (self->tcp_ready_id != 0)
+        g_clear_signal_handler (&self->tcp_ready_id, self->tcp);
+      if (self->tcp_accepted_id != 0)
+        g_clear_signal_handler (&self->tcp_accepted_id, self->tcp);
+    }
+  G_OBJECT_CLASS (post_tls_psi_parent_class)->dispose (object);
+}
+
+static void
+post_tls_psi_finalize (GObject *object)
+{
+  PostTlsPsi *self = POST_TLS_PSI (object);
+
+  g_clear_object (&self->tcp);
+  g_clear_pointer (&self->handshaking, g_ptr_array_unref);
+  if (self->session != NULL)
+    gnutls_deinit (self->session);
+  if (self->cert != NULL)
+    gnutls_certificate_free_credentials (self->cert);
+  if (self->psk != NULL)
+    gnutls_psk_free_client_credentials (self->psk);
+  g_clear_pointer (&self->server, tls_server_unref);
+  g_clear_pointer (&self->server_name, g_free);
+  g_clear_pointer (&self->ticket, g_bytes_unref);
+  g_clear_pointer (&self->early_data, g_bytes_unref);
+  g_clear_error (&self->verify_error);
+  g_clear_error (&self->transport_error);
+  g_clear_object (&self->remote);
+  g_clear_pointer (&self->out, g_byte_array_unref);
+  g_clear_pointer (&self->early_in, g_byte_array_unref);
+  g_queue_clear_full (&self->ack_marks, g_free);
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (post_tls_psi_parent_class)->finalize (object);
+}
+
+static void
+post_tls_psi_constructed (GObject *object)
+{
+  PostTlsPsi *self = POST_TLS_PSI (object);
+  GMainContext *context;
+
+  G_OBJECT_CLASS (post_tls_psi_parent_class)->constructed (object);
+
+  context = post_psi_get_context (POST_PSI (self));
+  self->context = context != NULL ? g_main_context_ref (context)
+                                  : g_main_context_ref_thread_default ();
+}
+
+static void
+post_tls_psi_class_init (PostTlsPsiClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  PostPsiClass *psi_class = POST_PSI_CLASS (klass);
+
+  object_class->constructed = post_tls_psi_constructed;
+  object_class->dispose = post_tls_psi_dispose;
+  object_class->finalize = post_tls_psi_finalize;
+
+  psi_class->connect_async = post_tls_psi_connect_async;
+  psi_class->connect_finish = post_tls_psi_connect_finish;
+  psi_class->listen = post_tls_psi_listen;
+  psi_class->read = post_tls_psi_read;
+  psi_class->write = post_tls_psi_write;
+  psi_class->set_interest = post_tls_psi_set_interest;
+  psi_class->shutdown_send = post_tls_psi_shutdown_send;
+  psi_class->close = post_tls_psi_close;
+  psi_class->get_acked_offset = post_tls_psi_get_acked_offset;
+  psi_class->update_path = post_tls_psi_update_path;
+  psi_class->get_max_message_size = post_tls_psi_get_max_message_size;
+  psi_class->get_early_data_limit = post_tls_psi_get_early_data_limit;
+  psi_class->set_early_data = post_tls_psi_set_early_data;
+  psi_class->get_security_flags = post_tls_psi_get_security_flags;
+}
+
+static void
+post_tls_psi_init (PostTlsPsi *self)
+{
+  self->out = g_byte_array_new ();
+  g_queue_init (&self->ack_marks);
+}

@@ -1,0 +1,1385 @@
+/* post-udp-psi.c: PostUdpPsi, the Protocol Stack Instance of the `udp` stack
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One Message is one datagram.  A PostUdpPsi is in one of four modes:
+ *
+ * CONNECTED (active open: connect_async)
+ *   Its own socket, connect()ed to the remote, so the kernel filters what
+ *   arrives and knows the path MTU (IP_MTU / IPV6_MTU).  Connecting a UDP
+ *   socket sends nothing: the instance is ready at once.  A remote that is
+ *   a multicast group makes a source: TTL / hop limit, loop and interface
+ *   come from the udp.multicast-* options.
+ *
+ * LISTENER (passive open: listen)
+ *   One bound socket serves many remotes.  The listener reads every
+ *   datagram itself and demultiplexes on the source (address, port): a new
+ *   source becomes a PEER instance announced with post_psi_emit_accepted()
+ *   (so an accepted carrier), and later datagrams from it are queued to
+ *   that peer.  A peer neither sending nor receiving for
+ *   udp.peer-idle-timeout expires: its carrier closes with
+ *   POST_ERROR_TIMED_OUT and the source's next datagram is a new carrier.
+ *   Closing the listener stops accepting; peers already accepted go on
+ *   (the socket lives while one does), as accepted TCP connections do.
+ *
+ * PEER (made by a listener)
+ *   Shares the listener's socket: it sends with sendto() to its remote and
+ *   receives from the queue the listener fills (at most PEER_QUEUE_MAX
+ *   datagrams; beyond that datagrams are dropped, as a full socket buffer
+ *   drops them).
+ *
+ * UNCONNECTED (passive open: listen_unconnected)
+ *   A bound socket that is itself the transport of a responder or of a
+ *   remote-less sink: receive_message gives each datagram with its source,
+ *   send_message needs a destination.  No instance per remote.
+ *
+ * A LISTENER or UNCONNECTED instance bound to a multicast group joins it
+ * (MCAST_JOIN_GROUP, or MCAST_JOIN_SOURCE_GROUP per udp.multicast-source),
+ * IPv4 or IPv6, with SO_REUSEADDR so several receivers can share it.
+ *
+ * Maximum message size (draft 2.8): without udp.allow-fragmentation a
+ * connected socket sets IP_PMTUDISC_DO and a message must fit the path MTU
+ * minus the IP and UDP headers; the kernel's estimate is re-read at most
+ * every MTU_REFRESH_US, and at once after EMSGSIZE.  Other modes allow the
+ * largest UDP payload of the family.
+ *
+ * Errors that ICMP reports (port unreachable and friends) are soft for
+ * UDP: they are logged and the instance goes on.  Garbage cannot harm it:
+ * a datagram is a message whatever it holds.
+ */
+
+#include "post-udp-psi.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#define UDP_RECV_BUFFER     65536
+#define UDP_READ_BATCH      64      /* datagrams per dispatch of a listener */
+#define PEER_QUEUE_MAX      1024
+#define MTU_REFRESH_US      G_USEC_PER_SEC
+#define IPV4_UDP_HEADERS    28
+#define IPV6_UDP_HEADERS    48
+
+typedef enum {
+  UDP_MODE_NONE,
+  UDP_MODE_CONNECTED,
+  UDP_MODE_LISTENER,
+  UDP_MODE_PEER,
+  UDP_MODE_UNCONNECTED,
+} UdpMode;
+
+/* A remote transport address, as the hash key of a listener's peers. */
+typedef struct {
+  guint16 family;
+  guint16 port;
+  guint32 scope;
+  guint8  addr[16];
+} PeerKey;
+
+struct _PostUdpPsi
+{
+  PostPsi        parent_instance;
+
+  GMainContext  *context;        /* (owned) */
+  UdpMode        mode;
+  GSocket       *socket;         /* (owned) (nullable); a peer shares its listener's */
+  int            fd;
+  GSocketFamily  family;
+  gboolean       closed;
+
+  /* readiness */
+  GIOCondition   interest;
+  GSource       *in_source;      /* (owned) (nullable) */
+  GSource       *out_source;     /* (owned) (nullable) */
+
+  /* maximum message size */
+  gboolean       allow_fragmentation;
+  gsize          max_message_size;
+  gint64         max_message_time;
+
+  /* UNCONNECTED: the source of the previous datagram, reused while the
+   * same remote sends */
+  PeerKey        last_key;
+  GSocketAddress *last_source;   /* (owned) (nullable) */
+
+  /* LISTENER */
+  GHashTable    *peers;          /* (owned) (nullable) PeerKey* → PostUdpPsi* (unowned) */
+  GSource       *listen_source;  /* (owned) (nullable) */
+  gboolean       accepting;
+  guint          idle_timeout_ms;
+
+  /* PEER */
+  PostUdpPsi    *listener;       /* (owned) (nullable) */
+  PeerKey        key;
+  struct sockaddr_storage peer_sa;
+  socklen_t      peer_sa_len;
+  GQueue         queue;          /* (element-type GBytes) datagrams from the peer */
+  gint64         last_activity;
+  GSource       *idle_source;    /* (owned) (nullable) */
+  GSource       *wake_source;    /* (owned) (nullable) */
+  gboolean       expired;
+  gboolean       notify_pending;
+  guint64        dropped;
+};
+
+G_DEFINE_FINAL_TYPE (PostUdpPsi, post_udp_psi, POST_TYPE_PSI)
+
+static void listener_remove_peer (PostUdpPsi *listener, PostUdpPsi *peer);
+static void listener_maybe_release (PostUdpPsi *self);
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/**
+ * post_udp_format_address:
+ * @address: (nullable): a socket address
+ *
+ * Returns: (transfer full): `ip:port`, or `[ip]:port` for IPv6
+ */
+char *
+post_udp_format_address (GSocketAddress *address)
+{
+  GInetAddress *inet;
+  g_autofree char *ip = NULL;
+
+  if (address == NULL)
+    return g_strdup ("(none)");
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return g_strdup_printf ("(%s)", G_OBJECT_TYPE_NAME (address));
+  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  ip = g_inet_address_to_string (inet);
+  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
+    return g_strdup_printf ("[%s]:%u", ip, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+  return g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+}
+
+static guint
+peer_key_hash (gconstpointer data)
+{
+  const guint8 *p = data;
+  guint32 h = 2166136261u;
+
+  for (gsize i = 0; i < sizeof (PeerKey); i++)
+    h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+static gboolean
+peer_key_equal (gconstpointer a,
+                gconstpointer b)
+{
+  return memcmp (a, b, sizeof (PeerKey)) == 0;
+}
+
+static gboolean
+peer_key_from_native (PeerKey                       *key,
+                      const struct sockaddr_storage *sa,
+                      socklen_t                      len)
+{
+  memset (key, 0, sizeof *key);
+  if (sa->ss_family == AF_INET && len >= sizeof (struct sockaddr_in))
+    {
+      const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
+
+      key->family = AF_INET;
+      key->port = in->sin_port;
+      memcpy (key->addr, &in->sin_addr, 4);
+      return TRUE;
+    }
+  if (sa->ss_family == AF_INET6 && len >= sizeof (struct sockaddr_in6))
+    {
+      const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
+
+      key->family = AF_INET6;
+      key->port = in6->sin6_port;
+      key->scope = in6->sin6_scope_id;
+      memcpy (key->addr, &in6->sin6_addr, 16);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+is_soft_error (int errsv)
+{
+  /* What ICMP reports about earlier datagrams: not this instance's end. */
+  switch (errsv)
+    {
+    case ECONNREFUSED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EPROTO:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+is_closed_error (PostUdpPsi  *self,
+                 GError     **error)
+{
+  if (self->closed || self->fd < 0)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED,
+                           self->closed ? "The UDP instance is closed"
+                                        : "The UDP instance is not open");
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static GVariant *
+get_option (PostUdpPsi *self,
+            const char *key)
+{
+  PostConfiguration *configuration = post_psi_get_configuration (POST_PSI (self));
+
+  return configuration ? post_configuration_get_option (configuration, key) : NULL;
+}
+
+/* Reads a numeric option (uint32, int32, byte, uint64, int64); @fallback
+ * when unset or of another type (which is logged). */
+static guint32
+get_uint_option (PostUdpPsi *self,
+                 const char *key,
+                 guint32     fallback)
+{
+  GVariant *value = get_option (self, key);
+
+  if (value == NULL)
+    return fallback;
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    return g_variant_get_uint32 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32) && g_variant_get_int32 (value) >= 0)
+    return (guint32) g_variant_get_int32 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_BYTE))
+    return g_variant_get_byte (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    return (guint32) MIN (g_variant_get_uint64 (value), G_MAXUINT32);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64) && g_variant_get_int64 (value) >= 0)
+    return (guint32) MIN (g_variant_get_int64 (value), G_MAXUINT32);
+  g_message ("Ignoring option %s of type %s (expected an unsigned number)",
+             key, g_variant_get_type_string (value));
+  return fallback;
+}
+
+static gboolean
+get_bool_option (PostUdpPsi *self,
+                 const char *key,
+                 gboolean    fallback)
+{
+  GVariant *value = get_option (self, key);
+
+  if (value == NULL)
+    return fallback;
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+    return g_variant_get_boolean (value);
+  g_message ("Ignoring option %s of type %s (expected a boolean)",
+             key, g_variant_get_type_string (value));
+  return fallback;
+}
+
+static guint
+get_multicast_interface (PostUdpPsi  *self,
+                         GError     **error)
+{
+  GVariant *value = get_option (self, POST_UDP_OPTION_MULTICAST_INTERFACE);
+  const char *name;
+  guint index;
+
+  if (value == NULL)
+    return 0;
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "Option %s must be a string (an interface name), not %s",
+                   POST_UDP_OPTION_MULTICAST_INTERFACE, g_variant_get_type_string (value));
+      return G_MAXUINT;
+    }
+  name = g_variant_get_string (value, NULL);
+  index = if_nametoindex (name);
+  if (index == 0)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "Option %s names no interface: ‘%s’",
+                   POST_UDP_OPTION_MULTICAST_INTERFACE, name);
+      return G_MAXUINT;
+    }
+  return index;
+}
+
+static GError *
+errno_error (int         errsv,
+             const char *format,
+             ...) G_GNUC_PRINTF (2, 3);
+
+static GError *
+errno_error (int         errsv,
+             const char *format,
+             ...)
+{
+  va_list args;
+  g_autofree char *what = NULL;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  return g_error_new (G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s",
+                      what, g_strerror (errsv));
+}
+
+/* ---- readiness ------------------------------------------------------------ */
+
+static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static void
+notify_ready (PostUdpPsi   *self,
+              GIOCondition  condition)
+{
+  g_object_ref (self);
+  post_psi_notify_ready (POST_PSI (self), condition);
+  g_object_unref (self);
+}
+
+static gboolean
+on_socket_in (GSocket      *socket,
+              GIOCondition  condition,
+              gpointer      user_data)
+{
+  notify_ready (POST_UDP_PSI (user_data), G_IO_IN);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_socket_out (GSocket      *socket,
+               GIOCondition  condition,
+               gpointer      user_data)
+{
+  notify_ready (POST_UDP_PSI (user_data), G_IO_OUT);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSource *
+add_socket_source (PostUdpPsi        *self,
+                   GIOCondition       condition,
+                   GSocketSourceFunc  func,
+                   const char        *name)
+{
+  GSource *source = g_socket_create_source (self->socket, condition, NULL);
+
+  g_source_set_callback (source, (GSourceFunc) (void (*) (void)) func, self, NULL);
+  g_source_set_static_name (source, name);
+  /* As in the tcp stack: our handlers can be re-entered, so spare GLib the
+   * removal and re-addition of the descriptor around each dispatch. */
+  g_source_set_can_recurse (source, TRUE);
+  g_source_attach (source, self->context);
+  return source;
+}
+
+static gboolean
+on_peer_wake (gpointer user_data)
+{
+  PostUdpPsi *self = POST_UDP_PSI (user_data);
+
+  g_clear_pointer (&self->wake_source, g_source_unref);
+  if (!self->closed && (self->interest & G_IO_IN))
+    notify_ready (self, G_IO_IN);
+  return G_SOURCE_REMOVE;
+}
+
+/* A peer has something to read (a datagram, or its expiry) while the core
+ * already waits for G_IO_IN: tell it from the main loop. */
+static void
+peer_schedule_wake (PostUdpPsi *self)
+{
+  if (self->wake_source != NULL || self->closed)
+    return;
+  self->wake_source = g_idle_source_new ();
+  g_source_set_priority (self->wake_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->wake_source, on_peer_wake, self, NULL);
+  g_source_set_static_name (self->wake_source, "[post] udp peer wake");
+  g_source_attach (self->wake_source, self->context);
+}
+
+static void
+post_udp_psi_set_interest (PostPsi      *psi,
+                           GIOCondition  condition)
+{
+  PostUdpPsi *self = POST_UDP_PSI (psi);
+
+  self->interest = condition & (G_IO_IN | G_IO_OUT);
+  if (self->closed || self->socket == NULL)
+    return;
+
+  if (self->mode == UDP_MODE_PEER)
+    {
+      /* The listener reads the socket; the queue tells. */
+      if ((self->interest & G_IO_IN) && (!g_queue_is_empty (&self->queue) || self->expired))
+        peer_schedule_wake (self);
+    }
+  else if (self->mode != UDP_MODE_LISTENER)
+    {
+      if ((self->interest & G_IO_IN) && self->in_source == NULL)
+        self->in_source = add_socket_source (self, G_IO_IN, on_socket_in, "[post] udp socket in");
+      else if (!(self->interest & G_IO_IN))
+        clear_source (&self->in_source);
+    }
+
+  if ((self->interest & G_IO_OUT) && self->out_source == NULL)
+    self->out_source = add_socket_source (self, G_IO_OUT, on_socket_out, "[post] udp socket out");
+  else if (!(self->interest & G_IO_OUT))
+    clear_source (&self->out_source);
+}
+
+/* ---- sockets ------------------------------------------------------------- */
+
+static gboolean
+is_multicast (GSocketAddress *address)
+{
+  return G_IS_INET_SOCKET_ADDRESS (address)
+         && g_inet_address_get_is_multicast (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+}
+
+static gboolean
+is_v4_mapped (GSocketAddress *address)
+{
+  GInetAddress *inet;
+  const guint8 *bytes;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return FALSE;
+  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  if (g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV6)
+    return FALSE;
+  bytes = g_inet_address_to_bytes (inet);
+  return memcmp (bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0;
+}
+
+static GSocket *
+new_socket (GSocketFamily   family,
+            GError        **error)
+{
+  GSocket *socket = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
+
+  if (socket != NULL)
+    g_socket_set_blocking (socket, FALSE);
+  return socket;
+}
+
+static void
+set_pmtu_discovery (PostUdpPsi *self)
+{
+  int value;
+
+  if (self->family == G_SOCKET_FAMILY_IPV4)
+    {
+      value = self->allow_fragmentation ? IP_PMTUDISC_DONT : IP_PMTUDISC_DO;
+      if (setsockopt (self->fd, IPPROTO_IP, IP_MTU_DISCOVER, &value, sizeof value) != 0)
+        g_debug ("Could not set IP_MTU_DISCOVER: %s", g_strerror (errno));
+    }
+  else
+    {
+      value = self->allow_fragmentation ? IPV6_PMTUDISC_DONT : IPV6_PMTUDISC_DO;
+      if (setsockopt (self->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &value, sizeof value) != 0)
+        g_debug ("Could not set IPV6_MTU_DISCOVER: %s", g_strerror (errno));
+    }
+}
+
+/* A source to a group: TTL / hop limit, loop and interface. */
+static gboolean
+set_multicast_send_options (PostUdpPsi  *self,
+                            GError     **error)
+{
+  guint32 ttl = get_uint_option (self, POST_UDP_OPTION_MULTICAST_TTL, 1);
+  int loop = get_bool_option (self, POST_UDP_OPTION_MULTICAST_LOOP, TRUE) ? 1 : 0;
+  guint ifindex = get_multicast_interface (self, error);
+  int value;
+
+  if (ifindex == G_MAXUINT)
+    return FALSE;
+  if (ttl > 255)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "Option %s must be at most 255, not %u", POST_UDP_OPTION_MULTICAST_TTL, ttl);
+      return FALSE;
+    }
+  value = (int) ttl;
+  if (self->family == G_SOCKET_FAMILY_IPV4)
+    {
+      if (setsockopt (self->fd, IPPROTO_IP, IP_MULTICAST_TTL, &value, sizeof value) != 0
+          || setsockopt (self->fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0)
+        {
+          g_propagate_error (error, errno_error (errno, "Could not set the multicast TTL or loop"));
+          return FALSE;
+        }
+      if (ifindex != 0)
+        {
+          struct ip_mreqn mreq = { .imr_ifindex = (int) ifindex };
+
+          if (setsockopt (self->fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) != 0)
+            {
+              g_propagate_error (error, errno_error (errno, "Could not set the multicast interface"));
+              return FALSE;
+            }
+        }
+    }
+  else
+    {
+      if (setsockopt (self->fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &value, sizeof value) != 0
+          || setsockopt (self->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop) != 0)
+        {
+          g_propagate_error (error, errno_error (errno, "Could not set the multicast hop limit or loop"));
+          return FALSE;
+        }
+      if (ifindex != 0)
+        {
+          int index = (int) ifindex;
+
+          if (setsockopt (self->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index) != 0)
+            {
+              g_propagate_error (error, errno_error (errno, "Could not set the multicast interface"));
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
+/* Joins the group @local names, from any source or from each source of
+ * udp.multicast-source (MCAST_JOIN_SOURCE_GROUP, RFC 3678). */
+static gboolean
+join_group (PostUdpPsi      *self,
+            GSocketAddress  *local,
+            GError         **error)
+{
+  GInetAddress *group = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local));
+  GVariant *sources = get_option (self, POST_UDP_OPTION_MULTICAST_SOURCE);
+  g_autofree const char **source_list = NULL;
+  g_autofree char *group_text = g_inet_address_to_string (group);
+  int level = self->family == G_SOCKET_FAMILY_IPV4 ? IPPROTO_IP : IPPROTO_IPV6;
+  struct group_source_req req;
+  guint ifindex = get_multicast_interface (self, error);
+
+  if (ifindex == G_MAXUINT)
+    return FALSE;
+  if (ifindex == 0 && self->family == G_SOCKET_FAMILY_IPV6)
+    ifindex = g_inet_socket_address_get_scope_id (G_INET_SOCKET_ADDRESS (local));
+
+  memset (&req, 0, sizeof req);
+  req.gsr_interface = ifindex;
+  if (!g_socket_address_to_native (local, &req.gsr_group, sizeof req.gsr_group, error))
+    return FALSE;
+
+  if (sources != NULL)
+    {
+      if (g_variant_is_of_type (sources, G_VARIANT_TYPE_STRING))
+        {
+          source_list = g_new0 (const char *, 2);
+          source_list[0] = g_variant_get_string (sources, NULL);
+        }
+      else if (g_variant_is_of_type (sources, G_VARIANT_TYPE_STRING_ARRAY))
+        source_list = g_variant_get_strv (sources, NULL);
+      else
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "Option %s must be a string or an array of strings, not %s",
+                       POST_UDP_OPTION_MULTICAST_SOURCE, g_variant_get_type_string (sources));
+          return FALSE;
+        }
+    }
+
+  /* Linux delivers every group joined on the host to a socket bound to the
+   * port unless told not to. */
+  {
+    int off = 0;
+
+    if (self->family == G_SOCKET_FAMILY_IPV4)
+      (void) setsockopt (self->fd, IPPROTO_IP, IP_MULTICAST_ALL, &off, sizeof off);
+#ifdef IPV6_MULTICAST_ALL
+    else
+      (void) setsockopt (self->fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, &off, sizeof off);
+#endif
+  }
+
+  if (source_list == NULL || source_list[0] == NULL)
+    {
+      struct group_req any;
+
+      memset (&any, 0, sizeof any);
+      any.gr_interface = req.gsr_interface;
+      memcpy (&any.gr_group, &req.gsr_group, sizeof any.gr_group);
+      if (setsockopt (self->fd, level, MCAST_JOIN_GROUP, &any, sizeof any) != 0)
+        {
+          g_propagate_error (error, errno_error (errno, "Could not join multicast group %s", group_text));
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  for (guint i = 0; source_list[i] != NULL; i++)
+    {
+      g_autoptr(GInetAddress) source = g_inet_address_new_from_string (source_list[i]);
+      g_autoptr(GSocketAddress) source_address = NULL;
+
+      if (source == NULL || g_inet_address_get_family (source) != self->family)
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "Option %s: ‘%s’ is no IP%s address (the group %s is)",
+                       POST_UDP_OPTION_MULTICAST_SOURCE, source_list[i],
+                       self->family == G_SOCKET_FAMILY_IPV4 ? "v4" : "v6", group_text);
+          return FALSE;
+        }
+      source_address = g_inet_socket_address_new (source, 0);
+      memset (&req.gsr_source, 0, sizeof req.gsr_source);
+      if (!g_socket_address_to_native (source_address, &req.gsr_source, sizeof req.gsr_source, error))
+        return FALSE;
+      if (setsockopt (self->fd, level, MCAST_JOIN_SOURCE_GROUP, &req, sizeof req) != 0)
+        {
+          g_propagate_error (error, errno_error (errno, "Could not join multicast group %s from source %s",
+                                                 group_text, source_list[i]));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Binds the socket of a LISTENER or UNCONNECTED instance to @local,
+ * joining @local's group when it is one. */
+static gboolean
+open_bound (PostUdpPsi      *self,
+            GSocketAddress  *local,
+            UdpMode          mode,
+            GError         **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autofree char *where = NULL;
+  gboolean multicast;
+
+  if (self->closed)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED, "The UDP instance is closed");
+      return FALSE;
+    }
+  if (self->mode != UDP_MODE_NONE)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_PENDING, "The UDP instance is already in use");
+      return FALSE;
+    }
+  if (local == NULL || !G_IS_INET_SOCKET_ADDRESS (local))
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "A UDP listener needs a local IP address and port");
+      return FALSE;
+    }
+
+  where = post_udp_format_address (local);
+  multicast = is_multicast (local);
+  self->family = g_socket_address_get_family (local);
+  socket = new_socket (self->family, error);
+  if (socket == NULL)
+    return FALSE;
+  self->socket = g_object_ref (socket);
+  self->fd = g_socket_get_fd (socket);
+
+  /* Several receivers may share a group's port; a unicast port is ours. */
+  if (!g_socket_bind (socket, local, multicast, error))
+    {
+      g_prefix_error (error, "Could not listen on udp %s: ", where);
+      goto fail;
+    }
+  if (multicast && !join_group (self, local, error))
+    goto fail;
+
+  self->mode = mode;
+  bound = g_socket_get_local_address (socket, NULL);
+  post_psi_set_addresses (POST_PSI (self), bound ? bound : local, NULL);
+  return TRUE;
+
+fail:
+  g_socket_close (socket, NULL);
+  g_clear_object (&self->socket);
+  self->fd = -1;
+  return FALSE;
+}
+
+/* ---- active open ----------------------------------------------------------- */
+
+static void
+post_udp_psi_connect_async (PostPsi             *psi,
+                            GSocketAddress      *remote,
+                            GSocketAddress      *local,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  PostUdpPsi *self = POST_UDP_PSI (psi);
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autofree char *where = NULL;
+  GError *error = NULL;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_udp_psi_connect_async);
+  g_task_set_name (task, "[post] udp connect");
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if (self->closed || self->mode != UDP_MODE_NONE)
+    {
+      g_task_return_new_error (task, POST_ERROR, self->closed ? POST_ERROR_CLOSED : POST_ERROR_PENDING,
+                               self->closed ? "The UDP instance is closed"
+                                            : "The UDP instance is already in use");
+      return;
+    }
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                               "UDP needs an IP address and port, not a %s",
+                               G_OBJECT_TYPE_NAME (remote));
+      return;
+    }
+
+  where = post_udp_format_address (remote);
+  self->family = g_socket_address_get_family (remote);
+  socket = new_socket (self->family, &error);
+  if (socket == NULL)
+    {
+      g_prefix_error (&error, "UDP socket for %s: ", where);
+      g_task_return_error (task, error);
+      return;
+    }
+  self->socket = g_object_ref (socket);
+  self->fd = g_socket_get_fd (socket);
+
+  if (local != NULL && !g_socket_bind (socket, local, FALSE, &error))
+    {
+      g_autofree char *here = post_udp_format_address (local);
+
+      g_prefix_error (&error, "Could not bind to udp %s: ", here);
+      goto fail;
+    }
+  if (is_multicast (remote) && !set_multicast_send_options (self, &error))
+    goto fail;
+  set_pmtu_discovery (self);
+
+  /* Connecting a UDP socket only records the remote and the route: it
+   * sends nothing and cannot block. */
+  if (!g_socket_connect (socket, remote, NULL, &error))
+    {
+      g_prefix_error (&error, "UDP to %s failed: ", where);
+      goto fail;
+    }
+
+  self->mode = UDP_MODE_CONNECTED;
+  bound = g_socket_get_local_address (socket, NULL);
+  post_psi_set_addresses (psi, bound, remote);
+  if (self->interest != 0)
+    post_udp_psi_set_interest (psi, self->interest);
+  g_task_return_boolean (task, TRUE);
+  return;
+
+fail:
+  g_socket_close (socket, NULL);
+  g_clear_object (&self->socket);
+  self->fd = -1;
+  g_task_return_error (task, error);
+}
+
+static gboolean
+post_udp_psi_connect_finish (PostPsi       *psi,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, psi), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- passive open: the listener and its peers ------------------------------- */
+
+static gboolean
+on_peer_idle (gpointer user_data)
+{
+  PostUdpPsi *self = POST_UDP_PSI (user_data);
+  gint64 deadline;
+  guint timeout_ms = self->listener ? self->listener->idle_timeout_ms : 0;
+
+  deadline = self->last_activity + (gint64) timeout_ms * 1000;
+  if (g_get_monotonic_time () < deadline)
+    {
+      /* Activity since: sleep until the new deadline. */
+      g_source_set_ready_time (self->idle_source, deadline);
+      return G_SOURCE_CONTINUE;
+    }
+
+  g_clear_pointer (&self->idle_source, g_source_unref);
+  self->expired = TRUE;
+  if (self->listener != NULL)
+    listener_remove_peer (self->listener, self);
+  g_debug ("udp peer expired after %u ms without a datagram", timeout_ms);
+  if (self->interest & G_IO_IN)
+    peer_schedule_wake (self);
+  return G_SOURCE_REMOVE;
+}
+
+static PostUdpPsi *
+listener_add_peer (PostUdpPsi                    *self,
+                   const PeerKey                 *key,
+                   const struct sockaddr_storage *sa,
+                   socklen_t                      len)
+{
+  g_autoptr(PostPsi) child = NULL;
+  g_autoptr(GSocketAddress) remote = NULL;
+  PostUdpPsi *peer;
+
+  remote = g_socket_address_new_from_native ((gpointer) sa, len);
+  if (remote == NULL)
+    return NULL;
+  child = post_stack_create_psi (post_psi_get_stack (POST_PSI (self)),
+                                 post_psi_get_configuration (POST_PSI (self)));
+  if (child == NULL || !POST_IS_UDP_PSI (child))
+    {
+      g_message ("Dropping a datagram from a new remote: the stack did not create a UDP instance");
+      return NULL;
+    }
+  peer = POST_UDP_PSI (child);
+  peer->mode = UDP_MODE_PEER;
+  peer->socket = g_object_ref (self->socket);
+  peer->fd = self->fd;
+  peer->family = self->family;
+  peer->listener = g_object_ref (self);
+  peer->key = *key;
+  memcpy (&peer->peer_sa, sa, len);
+  peer->peer_sa_len = len;
+  peer->last_activity = g_get_monotonic_time ();
+  post_psi_set_addresses (child, post_psi_get_local_address (POST_PSI (self)), remote);
+  if (self->idle_timeout_ms > 0)
+    {
+      peer->idle_source = g_timeout_source_new (self->idle_timeout_ms);
+      g_source_set_callback (peer->idle_source, on_peer_idle, peer, NULL);
+      g_source_set_static_name (peer->idle_source, "[post] udp peer idle");
+      g_source_attach (peer->idle_source, self->context);
+    }
+  g_hash_table_insert (self->peers, &peer->key, peer);
+  /* The caller gets our reference. */
+  g_steal_pointer (&child);
+  return peer;
+}
+
+static void
+listener_remove_peer (PostUdpPsi *self,
+                      PostUdpPsi *peer)
+{
+  if (self->peers != NULL && g_hash_table_lookup (self->peers, &peer->key) == peer)
+    g_hash_table_remove (self->peers, &peer->key);
+}
+
+static void
+peer_push (PostUdpPsi *peer,
+           GBytes     *datagram)
+{
+  if (peer->queue.length >= PEER_QUEUE_MAX)
+    {
+      /* The application does not keep up: drop, as a full socket would. */
+      if (peer->dropped++ == 0)
+        g_debug ("udp peer queue full: dropping datagrams");
+      return;
+    }
+  g_queue_push_tail (&peer->queue, g_bytes_ref (datagram));
+  peer->last_activity = g_get_monotonic_time ();
+}
+
+static gboolean
+on_listener_readable (GSocket      *socket,
+                      GIOCondition  condition,
+                      gpointer      user_data)
+{
+  PostUdpPsi *self = POST_UDP_PSI (user_data);
+  g_autoptr(GPtrArray) wake = NULL;
+  guint8 buffer[UDP_RECV_BUFFER];
+
+  g_object_ref (self);
+  for (guint i = 0; i < UDP_READ_BATCH && self->fd >= 0; i++)
+    {
+      struct sockaddr_storage from;
+      socklen_t from_len = sizeof from;
+      g_autoptr(GBytes) datagram = NULL;
+      PeerKey key;
+      PostUdpPsi *peer;
+      gssize n;
+
+      n = recvfrom (self->fd, buffer, sizeof buffer, MSG_TRUNC, (struct sockaddr *) &from, &from_len);
+      if (n < 0)
+        {
+          if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+          if (errno == EINTR || is_soft_error (errno))
+            continue;
+          g_message ("udp listener: receiving failed: %s", g_strerror (errno));
+          break;
+        }
+      if ((gsize) n > sizeof buffer || !peer_key_from_native (&key, &from, from_len))
+        continue;  /* truncated (cannot happen for UDP) or not IP */
+
+      datagram = g_bytes_new (buffer, n);
+      peer = g_hash_table_lookup (self->peers, &key);
+      if (peer == NULL)
+        {
+          if (!self->accepting)
+            continue;
+          peer = listener_add_peer (self, &key, &from, from_len);
+          if (peer == NULL)
+            continue;
+          /* The first datagram is waiting when the core attaches the
+           * carrier and reads. */
+          peer_push (peer, datagram);
+          post_psi_emit_accepted (POST_PSI (self), POST_PSI (peer));
+          /* The core took a reference when it accepted; if nobody did, the
+           * peer is closed and gone from the table already. */
+          g_object_unref (peer);
+          continue;
+        }
+      peer_push (peer, datagram);
+      if ((peer->interest & G_IO_IN) && !peer->notify_pending)
+        {
+          if (wake == NULL)
+            wake = g_ptr_array_new_with_free_func (g_object_unref);
+          peer->notify_pending = TRUE;
+          g_ptr_array_add (wake, g_object_ref (peer));
+        }
+    }
+
+  /* Wake the peers once per batch, not once per datagram. */
+  for (guint i = 0; wake != NULL && i < wake->len; i++)
+    {
+      PostUdpPsi *peer = wake->pdata[i];
+
+      peer->notify_pending = FALSE;
+      if (!peer->closed && (peer->interest & G_IO_IN))
+        notify_ready (peer, G_IO_IN);
+    }
+  g_object_unref (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+post_udp_psi_listen (PostPsi         *psi,
+                     GSocketAddress  *local,
+                     GError         **error)
+{
+  PostUdpPsi *self = POST_UDP_PSI (psi);
+
+  if (!open_bound (self, local, UDP_MODE_LISTENER, error))
+    return FALSE;
+  self->accepting = TRUE;
+  self->idle_timeout_ms = get_uint_option (self, POST_UDP_OPTION_PEER_IDLE_TIMEOUT,
+                                           POST_UDP_DEFAULT_PEER_IDLE_TIMEOUT_MS);
+  self->peers = g_hash_table_new (peer_key_hash, peer_key_equal);
+  self->listen_source = add_socket_source (self, G_IO_IN, on_listener_readable, "[post] udp listener");
+  return TRUE;
+}
+
+static gboolean
+post_udp_psi_listen_unconnected (PostPsi         *psi,
+                                 GSocketAddress  *local,
+                                 GError         **error)
+{
+  return open_bound (POST_UDP_PSI (psi), local, UDP_MODE_UNCONNECTED, error);
+}
+
+/* The listener was closed: once its last peer is gone, so is the socket. */
+static void
+listener_maybe_release (PostUdpPsi *self)
+{
+  if (!self->closed || self->mode != UDP_MODE_LISTENER)
+    return;
+  if (self->peers != NULL && g_hash_table_size (self->peers) > 0)
+    return;
+  clear_source (&self->listen_source);
+  clear_source (&self->out_source);
+  if (self->socket != NULL)
+    g_socket_close (self->socket, NULL);
+  g_clear_object (&self->socket);
+  self->fd = -1;
+}
+
+/* ---- data ----------------------------------------------------------------- */
+
+static gsize
+compute_max_message_size (PostUdpPsi *self)
+{
+  GSocketAddress *remote = post_psi_get_remote_address (POST_PSI (self));
+  gboolean v4 = self->family == G_SOCKET_FAMILY_IPV4 || is_v4_mapped (remote);
+  gsize max = v4 ? POST_UDP_MAX_PAYLOAD_IPV4 : POST_UDP_MAX_PAYLOAD_IPV6;
+  int mtu = 0;
+  socklen_t len = sizeof mtu;
+
+  if (self->mode != UDP_MODE_CONNECTED || self->allow_fragmentation || self->fd < 0)
+    return max;
+  if (self->family == G_SOCKET_FAMILY_IPV4)
+    {
+      if (getsockopt (self->fd, IPPROTO_IP, IP_MTU, &mtu, &len) != 0)
+        mtu = 0;
+    }
+  else if (getsockopt (self->fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &len) != 0)
+    mtu = 0;
+  if (mtu > (v4 ? IPV4_UDP_HEADERS : IPV6_UDP_HEADERS))
+    max = MIN (max, (gsize) mtu - (v4 ? IPV4_UDP_HEADERS : IPV6_UDP_HEADERS));
+  return max;
+}
+
+static gsize
+post_udp_psi_get_max_message_size (PostPsi *psi)
+{
+  PostUdpPsi *self = POST_UDP_PSI (psi);
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->max_message_size == 0 || now - self->max_message_time > MTU_REFRESH_US)
+    {
+      self->max_message_size = compute_max_message_size (self);
+      self->max_message_time = now;
+    }
+  return self->max_message_size;
+}
+
+static gboolean
+post_udp_psi_send_message (PostPsi         *psi,
+                           GBytes          *content,
+                           PostMessage     *message,
+                           GSocketAddress  *destination,
+                           GError         **error)
+{
+  PostUdpPsi *self = POST_UDP_PSI (psi);
+  struct sockaddr_storage sa;
+  const struct sockaddr *to = NULL;
+  socklen_t to_len = 0;
+  gsize size;
+  const void *data = g_bytes_get_data (content, &size);
+
+  if (is_closed_error (self, error))
+    return FALSE;
+
+  if (destination != NULL && self->mode != UDP_MODE_CONNECTED)
+    {
+      if (!g_socket_address_to_native (destination, &sa, sizeof sa, error))
+        return FALSE;
+      to = (const struct sockaddr *) &sa;
+      to_len = g_socket_address_get_native_size (destination);
+    }
+  else if (self->mode == UDP_MODE_PEER)
+    {
+      to = (const struct sockaddr *) &self->peer_sa;
+      to_len = self->peer_sa_len;
+    }
+  else if (self->mode != UDP_MODE_CONNECTED)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "An unconnected UDP instance needs a destination for each message");
+      return FALSE;
+    }
+
+  for (int attempt = 0;; attempt++)
+    {
+      gssize n = sendto (self->fd, data, size, MSG_NOSIGNAL, to, to_len);
+      int errsv;
+
+      if (n >= 0)
+        break;
+      errsv = errno;
+      if (errsv == EINTR)
+        continue;
+      if (errsv == EAGAIN || errsv == EWOULDBLOCK || errsv == ENOBUFS)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The socket buffer is full");
+          return FALSE;
+        }
+      if (errsv == EMSGSIZE)
+        {
+          self->max_message_size = 0;  /* re-read the path MTU */
+          g_set_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
+                       "The message has %" G_GSIZE_FORMAT " bytes; the path carries at most %"
+                       G_GSIZE_FORMAT " in one UDP datagram",
+                       size, post_udp_psi_get_max_message_size (psi));
+          return FALSE;
+        }
+      /* An ICMP error about an earlier datagram is reported (once) by this
+       * call, which sent nothing: try again once. */
+      if (is_soft_error (errsv) && attempt == 0)
+        continue;
+      {
+        g_autofree char *where = post_udp_format_address (destination ? destination
+                                                          : post_psi_get_remote_address (psi));
+
+        g_propagate_error (error, errno_error (errsv, "Sending a UDP datagram to %s failed", where));
+      }
+      return FALSE;
+    }
+
+  if (self->mode == UDP_MODE_PEER)
+    self->last_activity = g_get_monotonic_time ();
+  return TRUE;
+}
+
+static GSocketAddress *
+source_for (PostUdpPsi                    *self,
+            const struct sockaddr_storage *from,
+            socklen_t                      len)
+{
+  PeerKey key;
+
+  if (!peer_key_from_native (&key, from, len))
+    return NULL;
+  if (self->last_source == NULL || memcmp (&key, &self->last_key, sizeof key) != 0)
+    {
+      g_clear_object (&self->last_source);
+      self->last_source = g_socket_address_new_from_native ((gpointer) from, len);
+      self->last_key = key;
+    }
+  return self->last_source ? g_object_ref (self->last_source) : NULL;
+}
+
+static GBytes *
+post_udp_psi_receive_message (PostPsi         *psi,
+                              GSocketAddress **source,
+                              GError         **error)
+{
+  PostUdpPsi *self = POST_UDP_PSI (psi);
+  guint8 buffer[UDP_RECV_BUFFER];
+
+  if (self->mode == UDP_MODE_PEER)
+    {
+      GBytes *datagram;
+
+      if (self->closed)
+        {
+          g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED, "The UDP instance is closed");
+          return NULL;
+        }
+      datagram = g_queue_pop_head (&self->queue);
+      if (datagram != NULL)
+        {
+          if (source != NULL)
+            *source = g_object_ref (post_psi_get_remote_address (psi));
+          return datagram;
+        }
+      if (self->expired)
+        {
+          g_autofree char *where = post_udp_format_address (post_psi_get_remote_address (psi));
+
+          g_set_error (error, POST_ERROR, POST_ERROR_TIMED_OUT,
+                       "The udp peer %s was idle for %u ms and expired (option %s)",
+                       where, self->listener ? self->listener->idle_timeout_ms : 0,
+                       POST_UDP_OPTION_PEER_IDLE_TIMEOUT);
+          return NULL;
+        }
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "No datagram");
+      return NULL;
+    }
+
+  if (is_closed_error (self, error))
+    return NULL;
+  if (self->mode == UDP_MODE_LISTENER)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                           "A UDP listener hands datagrams to its accepted instances");
+      return NULL;
+    }
+
+  for (;;)
+    {
+      struct sockaddr_storage from;
+      socklen_t from_len = sizeof from;
+      gboolean connected = self->mode == UDP_MODE_CONNECTED;
+      gssize n;
+
+      n = recvfrom (self->fd, buffer, sizeof buffer, MSG_TRUNC,
+                    connected ? NULL : (struct sockaddr *) &from, connected ? NULL : &from_len);
+      if (n < 0)
+        {
+          int errsv = errno;
+
+          if (errsv == EAGAIN || errsv == EWOULDBLOCK)
+            {
+              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "No datagram");
+              return NULL;
+            }
+          if (errsv == EINTR)
+            continue;
+          if (is_soft_error (errsv))
+            {
+              g_autofree char *where = post_udp_format_address (post_psi_get_remote_address (psi));
+
+              g_debug ("udp %s: %s (ignored: datagrams are unreliable)", where, g_strerror (errsv));
+              continue;
+            }
+          g_propagate_error (error, errno_error (errsv, "Receiving a UDP datagram failed"));
+          return NULL;
+        }
+      if ((gsize) n > sizeof buffer)
+        continue;
+      if (source != NULL)
+        *source = connected ? g_object_ref (post_psi_get_remote_address (psi))
+                            : source_for (self, &from, from_len);
+      return g_bytes_new (buffer, n);
+    }
+}
+
+/* ---- path ------------------------------------------------------------------ */
+
+static void
+post_udp_psi_update_path (PostPsi  *psi,
+                          PostPath *path)
+{
+  PostUdpPsi *self = POST_UDP_PSI (psi);
+  int mtu = 0;
+  socklen_t len = sizeof mtu;
+
+  if (self->closed || self->fd < 0 || self->mode != UDP_MODE_CONNECTED)
+    return;
+  if (self->family == G_SOCKET_FAMILY_IPV4)
+    {
+      if (getsockopt (self->fd, IPPROTO_IP, IP_MTU, &mtu, &len) != 0)
+        return;
+    }
+  else if (getsockopt (self->fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &len) != 0)
+    return;
+  if (mtu > 0)
+    post_path_set_mtu (path, (guint) mtu);
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+static void
+post_udp_psi_close (PostPsi  *psi,
+                    gboolean  abort)
+{
+  PostUdpPsi *self = POST_UDP_PSI (psi);
+
+  if (self->closed)
+    return;
+  self->closed = TRUE;
+  self->interest = 0;
+  clear_source (&self->in_source);
+  clear_source (&self->out_source);
+  clear_source (&self->idle_source);
+  clear_source (&self->wake_source);
+  g_queue_clear_full (&self->queue, (GDestroyNotify) g_bytes_unref);
+
+  switch (self->mode)
+    {
+    case UDP_MODE_PEER:
+      if (self->listener != NULL)
+        {
+          g_autoptr(PostUdpPsi) listener = g_steal_pointer (&self->listener);
+
+          listener_remove_peer (listener, self);
+          listener_maybe_release (listener);
+        }
+      g_clear_object (&self->socket);   /* the listener's */
+      self->fd = -1;
+      break;
+    case UDP_MODE_LISTENER:
+      /* Stop accepting; accepted peers keep the socket while they live. */
+      self->accepting = FALSE;
+      listener_maybe_release (self);
+      break;
+    case UDP_MODE_NONE:
+    case UDP_MODE_CONNECTED:
+    case UDP_MODE_UNCONNECTED:
+    default:
+      if (self->socket != NULL)
+        g_socket_close (self->socket, NULL);
+      g_clear_object (&self->socket);
+      self->fd = -1;
+      break;
+    }
+}
+
+static void
+post_udp_psi_dispose (GObject *object)
+{
+  PostUdpPsi *self = POST_UDP_PSI (object);
+
+  /* PostPsi's dispose closes the instance (post_udp_psi_close) if needed. */
+  G_OBJECT_CLASS (post_udp_psi_parent_class)->dispose (object);
+
+  clear_source (&self->listen_source);
+  if (self->mode == UDP_MODE_LISTENER && self->socket != NULL)
+    g_socket_close (self->socket, NULL);
+  g_clear_object (&self->socket);
+  g_clear_object (&self->listener);
+  self->fd = -1;
+}
+
+static void
+post_udp_psi_finalize (GObject *object)
+{
+  PostUdpPsi *self = POST_UDP_PSI (object);
+
+  g_queue_clear_full (&self->queue, (GDestroyNotify) g_bytes_unref);
+  g_clear_pointer (&self->peers, g_hash_table_unref);
+  g_clear_object (&self->last_source);
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (post_udp_psi_parent_class)->finalize (object);
+}
+
+static void
+post_udp_psi_constructed (GObject *object)
+{
+  PostUdpPsi *self = POST_UDP_PSI (object);
+
+  G_OBJECT_CLASS (post_udp_psi_parent_class)->constructed (object);
+
+  self->context = g_main_context_ref (post_psi_get_context (POST_PSI (self)));
+  self->allow_fragmentation = get_bool_option (self, POST_UDP_OPTION_ALLOW_FRAGMENTATION, FALSE);
+}
+
+static void
+post_udp_psi_class_init (PostUdpPsiClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  PostPsiClass *psi_class = POST_PSI_CLASS (klass);
+
+  object_class->constructed = post_udp_psi_constructed;
+  object_class->dispose = post_udp_psi_dispose;
+  object_class->finalize = post_udp_psi_finalize;
+
+  psi_class->connect_async = post_udp_psi_connect_async;
+  psi_class->connect_finish = post_udp_psi_connect_finish;
+  psi_class->listen = post_udp_psi_listen;
+  psi_class->listen_unconnected = post_udp_psi_listen_unconnected;
+  psi_class->send_message = post_udp_psi_send_message;
+  psi_class->receive_message = post_udp_psi_receive_message;
+  psi_class->set_interest = post_udp_psi_set_interest;
+  psi_class->close = post_udp_psi_close;
+  psi_class->update_path = post_udp_psi_update_path;
+  psi_class->get_max_message_size = post_udp_psi_get_max_message_size;
+  /* No read/write (not a byte stream), no shutdown_send (no half close),
+   * no get_acked_offset (nothing is acknowledged), no fork. */
+}
+
+static void
+post_udp_psi_init (PostUdpPsi *self)
+{
+  self->fd = -1;
+  g_queue_init (&self->queue);
+}

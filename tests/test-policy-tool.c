@@ -1,0 +1,152 @@
+/* test-policy-tool.c: `post-policy explain`, `check` and `dump` on the
+ * fixed policy set in tests/policy/
+ *
+ * Runs the built tools/post-policy with POST_POLICY_PATH pointing at the
+ * fixtures.  Remotes are loopback literals with a tcp:// scheme, so the
+ * output does not depend on which other stacks are built.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <post.h>
+
+#include <string.h>
+
+static int
+run_tool (const char  *policy_dir,
+          char       **out,
+          const char  *first_arg,
+          ...)
+{
+  g_autofree char *tool = g_test_build_filename (G_TEST_BUILT, "..", "tools", "post-policy", NULL);
+  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "policy", policy_dir, NULL);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *raw = NULL;
+  const char *arg;
+  va_list args;
+
+  g_subprocess_launcher_setenv (launcher, "POST_POLICY_PATH", dir, TRUE);
+  g_ptr_array_add (argv, tool);
+  va_start (args, first_arg);
+  for (arg = first_arg; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &raw, NULL, &error);
+  g_assert_no_error (error);
+
+  /* The fixture directory's path is not fixed: call it DIR */
+  {
+    g_auto(GStrv) parts = g_strsplit (raw, dir, -1);
+
+    *out = g_strjoinv ("DIR", parts);
+  }
+  return g_subprocess_get_exit_status (process);
+}
+
+static void
+test_explain (void)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (run_tool ("explain", &out, "explain", "tcp://127.0.0.1:443", NULL), ==, 0);
+  g_assert_cmpstr (out, ==,
+    "Policy: 5 rules from 3 files (post-policy dump shows them)\n"
+    "Candidates for tcp://127.0.0.1:443 (application post-policy), in the order they are tried:\n"
+    "  1. tcp to 127.0.0.1:443 via lo (loopback, mtu 65536)  score 4\n"
+    "       +5 score (rule local-bonus) (DIR/10-site.conf:8)\n"
+    "       -1 score (rule loopback-path) (DIR/20-loopback.conf:3)\n");
+}
+
+static void
+test_explain_removed (void)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (run_tool ("explain", &out, "explain", "tcp://127.0.0.1:23", NULL), ==, 1);
+  g_assert_cmpstr (out, ==,
+    "Policy: 5 rules from 3 files (post-policy dump shows them)\n"
+    "Candidates for tcp://127.0.0.1:23 (application post-policy), in the order they are tried:\n"
+    "Removed:\n"
+    "  - tcp to 127.0.0.1:23 via lo (loopback, mtu 65536)\n"
+    "       removed: is a stack (prohibited by DIR/10-site.conf:13)\n"
+    "       +5 score (rule local-bonus) (DIR/10-site.conf:8)\n"
+    "       -1 score (rule loopback-path) (DIR/20-loopback.conf:3)\n"
+    "No candidate is left: an initiate to tcp://127.0.0.1:23 fails.\n");
+}
+
+static void
+test_explain_app (void)
+{
+  g_autofree char *out = NULL;
+
+  /* the application file pins tcp: any other stack is removed with the reason */
+  g_assert_cmpint (run_tool ("explain", &out, "explain", "127.0.0.1:443", "--app", "org.example.Pinned", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "(application org.example.Pinned)"));
+  g_assert_nonnull (strstr (out, "  1. tcp to 127.0.0.1:443 via lo"));
+  g_assert_null (strstr (out, "  2. "));
+  if (post_registry_lookup_stack (post_registry_get_default (), "tls") != NULL)
+    g_assert_nonnull (strstr (out, "  - tls\n       removed: is not a required stack "
+                                   "(required by DIR/apps/org.example.Pinned.conf:3)\n"));
+}
+
+static void
+test_check (void)
+{
+  g_autofree char *good = NULL;
+  g_autofree char *bad = NULL;
+
+  g_assert_cmpint (run_tool ("explain", &good, "check", NULL), ==, 0);
+  g_assert_cmpstr (good, ==, "3 files, 5 rules: no problems\n");
+
+  g_assert_cmpint (run_tool ("broken", &bad, "check", NULL), ==, 1);
+  g_assert_cmpstr (bad, ==,
+    "DIR/10-mixed.conf:5: [typo] secure: ‘preferr’ is no level (require, prefer, no-preference, "
+    "avoid, prohibit); the rule is ignored\n"
+    "DIR/10-mixed.conf:8: [unknown] colour: unknown key; the rule is ignored (see docs/policy.md)\n"
+    "DIR/20-syntax.conf:3: [ok] ‘this line is wrong’ is no KEY=VALUE, [RULE] or # comment line\n"
+    "DIR/20-syntax.conf:1: syntax errors; the file is ignored\n"
+    "2 files, 1 rule applied, 4 problems: each broken file or rule is ignored\n");
+}
+
+static void
+test_dump (void)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (run_tool ("explain", &out, "dump", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "# Effective policy: 5 rules from 3 files, in the order they apply.\n"));
+  g_assert_nonnull (strstr (out, "\n# DIR/10-site.conf:10\n[no-telnet]\ndescription=No cleartext telnet\n"
+                                 "match-port=23\nstacks=tcp:prohibit\nmandatory=true\n"));
+  g_assert_nonnull (strstr (out, "\n# DIR/apps/org.example.Pinned.conf:2, only for application org.example.Pinned\n"
+                                 "[pin-tcp]\n"));
+}
+
+/* Under ASan: full unwinding on malloc, so that tests/lsan.supp can match
+ * GLib 2.74's leak in G_TEST_OPTION_ISOLATE_DIRS (g_set_user_dirs). */
+const char *__asan_default_options (void);
+const char *
+__asan_default_options (void)
+{
+  return "fast_unwind_on_malloc=0";
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/policy-tool/explain", test_explain);
+  g_test_add_func ("/policy-tool/explain-removed", test_explain_removed);
+  g_test_add_func ("/policy-tool/explain-app", test_explain_app);
+  g_test_add_func ("/policy-tool/check", test_check);
+  g_test_add_func ("/policy-tool/dump", test_dump);
+
+  return g_test_run ();
+}
