@@ -30,6 +30,7 @@ struct _PostConfiguration
   GObject parent_instance;
 
   PostPreference preferences[POST_SELECTION_LAST];
+  guint32 explicit_preferences;  /* bit i: preferences[i] was set, not a default */
   GStrv stacks;                 /* (owned) (nullable): NULL for any */
   PostFramingMode framing;
   GType framer_type;
@@ -610,6 +611,7 @@ post_configuration_copy (PostConfiguration *self)
 
   copy = post_configuration_new ();
   memcpy (copy->preferences, self->preferences, sizeof copy->preferences);
+  copy->explicit_preferences = self->explicit_preferences;
   copy->stacks = g_strdupv (self->stacks);
   copy->framing = self->framing;
   copy->framer_type = self->framer_type;
@@ -725,6 +727,7 @@ post_configuration_set_preference (PostConfiguration     *self,
       return FALSE;
     }
 
+  self->explicit_preferences |= 1u << property;
   if (self->preferences[property] == preference)
     return TRUE;
 
@@ -732,6 +735,29 @@ post_configuration_set_preference (PostConfiguration     *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTION_FIRST + property]);
 
   return TRUE;
+}
+
+/**
+ * post_configuration_is_preference_explicit:
+ * @self: a configuration
+ * @property: a selection property
+ *
+ * Whether the application (or a policy) set @property, as opposed to it
+ * holding its RFC 9622 default.  A stack the application names explicitly
+ * (by a URI scheme or post_configuration_set_stacks()) is not ruled out by
+ * defaults it did not ask for: `udp://host:port` works although
+ * `reliability` defaults to require.
+ *
+ * Returns: %TRUE if @property was set
+ */
+gboolean
+post_configuration_is_preference_explicit (PostConfiguration     *self,
+                                           PostSelectionProperty  property)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail ((guint) property < POST_SELECTION_LAST, FALSE);
+
+  return (self->explicit_preferences & (1u << property)) != 0;
 }
 
 /**

@@ -36,6 +36,9 @@ gboolean           post_configuration_set_preference      (PostConfiguration    
                                                            PostPreference         preference,
                                                            GError               **error);
 POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_is_preference_explicit (PostConfiguration     *self,
+                                                              PostSelectionProperty  property);
+POST_AVAILABLE_IN_ALL
 gboolean           post_configuration_set_preference_by_name (PostConfiguration  *self,
                                                               const char         *name,
                                                               const char         *level,

@@ -530,6 +530,18 @@ score_preference_set (Verdict            *verdict,
     }
 }
 
+static gboolean
+stack_named_explicitly (PostConfiguration *configuration,
+                        const PolicyQuery *query,
+                        const char        *stack_name)
+{
+  const char * const *stacks = post_configuration_get_stacks (configuration);
+
+  if (query->scheme != NULL && g_strcmp0 (query->scheme, stack_name) == 0)
+    return TRUE;
+  return stacks != NULL && g_strv_contains (stacks, stack_name);
+}
+
 /* Scores @stack (over @path when @path_known) under @applied. */
 static void
 score_candidate (Verdict            *verdict,
@@ -572,6 +584,12 @@ score_candidate (Verdict            *verdict,
       if (preference == POST_PREFERENCE_NO_PREFERENCE)
         continue;
       origin = origin_of (applied, nick);
+      /* A stack the application names itself is not ruled out by a
+       * default it never asked for. */
+      if ((preference == POST_PREFERENCE_REQUIRE || preference == POST_PREFERENCE_PROHIBIT)
+          && origin == NULL && !post_configuration_is_preference_explicit (configuration, i)
+          && stack_named_explicitly (configuration, query, stack_name))
+        continue;
       switch (preference)
         {
         case POST_PREFERENCE_REQUIRE:

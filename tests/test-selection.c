@@ -204,10 +204,35 @@ test_hint (void)
   ASSERT_FAILS (config, "quic", POST_CARRIER_ROLE_CARRIER,
                 "no plugin provides stack ‘quic’ (loaded: tcp, tls, udp, sctp, hidden)");
 
-  /* The URI names a stack that does not satisfy the configuration */
-  ASSERT_FAILS (config, "udp", POST_CARRIER_ROLE_CARRIER,
-                "no stack satisfies the configuration: udp lacks reliability (required), "
-                "lacks preserve-order (required), lacks congestion-control (required)");
+  /* The URI names a stack that lacks what the defaults require: the
+   * defaults do not veto a stack the application names itself... */
+  ASSERT_SELECTS (config, "udp", POST_CARRIER_ROLE_CARRIER, "udp");
+  {
+    g_autoptr(PostConfiguration) strict = post_configuration_new ();
+
+    /* ...but what the application asked for does. */
+    g_assert_false (post_configuration_is_preference_explicit (strict, POST_SELECTION_RELIABILITY));
+    g_assert_true (post_configuration_set_preference (strict, POST_SELECTION_RELIABILITY,
+                                                      POST_PREFERENCE_REQUIRE, NULL));
+    g_assert_true (post_configuration_is_preference_explicit (strict, POST_SELECTION_RELIABILITY));
+    ASSERT_FAILS (strict, "udp", POST_CARRIER_ROLE_CARRIER,
+                  "no stack satisfies the configuration: udp lacks reliability (required)");
+    /* A copy keeps what was explicit. */
+    {
+      g_autoptr(PostConfiguration) copy = post_configuration_copy (strict);
+
+      g_assert_true (post_configuration_is_preference_explicit (copy, POST_SELECTION_RELIABILITY));
+      g_assert_false (post_configuration_is_preference_explicit (copy, POST_SELECTION_PRESERVE_ORDER));
+    }
+  }
+  /* Without a hint, the defaults hold. */
+  {
+    g_autoptr(PostConfiguration) udp_listed = post_configuration_new ();
+    const char * const udp_only[] = { "udp", NULL };
+
+    g_assert_true (post_configuration_set_stacks (udp_listed, udp_only, NULL));
+    ASSERT_SELECTS (udp_listed, NULL, POST_CARRIER_ROLE_CARRIER, "udp");
+  }
 
   /* Hint and stacks list intersect */
   g_assert_true (post_configuration_set_stacks (config, tcp_only, &error));

@@ -792,15 +792,27 @@ test_udp_ipv6 (void)
   g_ptr_array_unref (inbox.texts);
 }
 
-/* The RFC 9622 defaults exclude udp, with an error that says why. */
+/* The RFC 9622 defaults (reliability required...) do not veto udp when the
+ * URI names it; an explicit requirement of the application does, with an
+ * error that says why. */
 static void
 test_udp_defaults_exclude (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PostLocal) local = loopback_local ();
   g_autoptr(PostCarrier) listener = post_carrier_listen (local, NULL, &error);
+  g_autoptr(PostConfiguration) strict = post_configuration_new ();
+  g_autoptr(PostCarrier) refused = NULL;
 
-  g_assert_null (listener);
+  g_assert_no_error (error);
+  g_assert_nonnull (listener);
+  g_assert_cmpstr (post_carrier_get_stack_name (listener), ==, "udp");
+  post_carrier_close (listener);
+
+  g_assert_true (post_configuration_set_preference (strict, POST_SELECTION_RELIABILITY,
+                                                    POST_PREFERENCE_REQUIRE, NULL));
+  refused = post_carrier_listen (local, strict, &error);
+  g_assert_null (refused);
   g_assert_error (error, POST_ERROR, POST_ERROR_NO_STACK);
   g_assert_nonnull (strstr (error->message, "reliability"));
 }
