@@ -45,6 +45,8 @@
  */
 #include <post.h>
 #include "post-bench-udp.h"
+#include "post-bench-tls.h"
+#include "post-bench-paths.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -89,7 +91,7 @@ static GOptionEntry entries[] = {
   { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds,
     "Run each case for SECONDS per implementation, over all rounds (default 2)", "SECONDS" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Short runs (0.25 s per case), for CI", NULL },
-  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcd)", "LETTERS" },
+  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcdutp: u udp, t tls, p path fallback)", "LETTERS" },
   { NULL }
 };
 
@@ -1633,6 +1635,13 @@ main (int argc, char **argv)
   /* (u) udp datagrams against GIO: a table of its own (post-bench-udp.c). */
   if (opt_cases == NULL || strchr (opt_cases, 'u') != NULL)
     post_bench_udp_run (opt_seconds);
+  /* (t) tls bulk against raw GnuTLS, and handshake times (post-bench-tls.c). */
+  if (opt_cases == NULL || strchr (opt_cases, 't') != NULL)
+    post_bench_tls_run (opt_seconds);
+  /* (p) path fallback with a blackholed address against GSocketClient
+   * (post-bench-paths.c; root only, in its own network namespace). */
+  if (opt_cases == NULL || strchr (opt_cases, 'p') != NULL)
+    post_bench_paths_run (opt_seconds);
 
   for (int k = 0; k < N_CASES; k++)
     for (int i = 0; i < N_IMPLS; i++)

@@ -37,6 +37,7 @@ struct _PostAssociation
   GPtrArray         *paths;           /* (owned) (element-type PostPath) */
   char              *last_stack;      /* (owned) (nullable) */
   GSocketAddress    *last_address;    /* (owned) (nullable) */
+  GSocketAddress    *last_local;      /* (owned) (nullable) gathered local of the last winner */
   char              *psk_identity;    /* (owned) (nullable) */
   GBytes            *psk;             /* (owned) (nullable) secret: never logged */
 };
@@ -113,6 +114,7 @@ post_association_finalize (GObject *object)
   g_clear_pointer (&self->paths, g_ptr_array_unref);
   g_clear_pointer (&self->last_stack, g_free);
   g_clear_object (&self->last_address);
+  g_clear_object (&self->last_local);
   g_clear_pointer (&self->psk_identity, g_free);
   g_clear_pointer (&self->psk, g_bytes_unref);
 
@@ -492,9 +494,11 @@ _post_association_ensure_path (PostAssociation *self,
 void
 _post_association_record_success (PostAssociation *self,
                                   const char      *stack_name,
-                                  GSocketAddress  *remote_address)
+                                  GSocketAddress  *remote_address,
+                                  GSocketAddress  *local_address)
 {
   g_set_object (&self->last_address, remote_address);
+  g_set_object (&self->last_local, local_address);
   if (g_strcmp0 (self->last_stack, stack_name) != 0)
     {
       g_free (self->last_stack);
@@ -507,6 +511,12 @@ GSocketAddress *
 _post_association_get_last_address (PostAssociation *self)
 {
   return self->last_address;
+}
+
+GSocketAddress *
+_post_association_get_last_local_address (PostAssociation *self)
+{
+  return self->last_local;
 }
 
 /* ---- security state ------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "post-private.h"
+#include "post-policy-private.h"
 
 /**
  * PostCarrier:
@@ -106,6 +107,7 @@ struct _PostCarrier
   gint64              establishment_time;
   gboolean            close_requested;
   gboolean            passive;         /* accepted or forked by the peer */
+  guint               path_watch;      /* path monitor subscription, 0 if none */
 
   /* receiving */
   GQueue              requests;        /* (element-type ReceiveRequest) */
@@ -147,6 +149,8 @@ enum {
   SIGNAL_EXPIRED,
   SIGNAL_SEND_ERROR,
   SIGNAL_PATH_CHANGED,
+  SIGNAL_PATH_ADDED,
+  SIGNAL_PATH_REMOVED,
   N_SIGNALS
 };
 
@@ -264,6 +268,14 @@ _post_socket_address_to_string (GSocketAddress *address)
 /* ---- GObject ------------------------------------------------------------- */
 
 static void
+stop_path_watch (PostCarrier *self)
+{
+  if (self->path_watch != 0)
+    _post_path_monitor_unwatch (post_path_monitor_get_default (), self->path_watch);
+  self->path_watch = 0;
+}
+
+static void
 detach_transient (PostCarrier *self)
 {
   if (self->transient == NULL)
@@ -297,6 +309,7 @@ post_carrier_dispose (GObject *object)
       post_psi_close (self->listen_psi, FALSE);
       g_clear_object (&self->listen_psi);
     }
+  stop_path_watch (self);
   detach_transient (self);
   if (self->association != NULL)
     {
@@ -524,6 +537,33 @@ post_carrier_class_init (PostCarrierClass *klass)
     g_signal_new ("path-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, POST_TYPE_PATH);
+  /**
+   * PostCarrier::path-added:
+   * @self: the carrier
+   * @path: a path that became available (its local address and remote)
+   *
+   * A new local address appeared on a running interface that could reach
+   * the carrier's remote: another path it could use (draft 2.8).
+   */
+  signals[SIGNAL_PATH_ADDED] =
+    g_signal_new ("path-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, POST_TYPE_PATH);
+  /**
+   * PostCarrier::path-removed:
+   * @self: the carrier
+   * @path: the path that went away
+   *
+   * The interface or the local address of the carrier's active path
+   * disappeared (or the interface went down).  The carrier then moves:
+   * with the option `path.on-loss` set to `'reestablish'` (the default) it
+   * establishes again at once, over what is left, keeping its queue; with
+   * `'dormant'` it goes DORMANT until post_carrier_establish_async().
+   */
+  signals[SIGNAL_PATH_REMOVED] =
+    g_signal_new ("path-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, POST_TYPE_PATH);
 }
 
 static void
@@ -603,9 +643,12 @@ psi_fork_request_cb (PostPsi     *psi,
                      PostPsi     *forked,
                      PostCarrier *self);
 
+static void start_path_watch (PostCarrier *self, PostPsi *psi);
+
 static void
-activate (PostCarrier *self,
-          PostPsi     *psi)
+activate (PostCarrier   *self,
+          PostPsi       *psi,
+          PostCandidate *winner)
 {
   PostPath *path = NULL;
 
@@ -617,12 +660,15 @@ activate (PostCarrier *self,
       path = _post_association_ensure_path (self->association, psi);
       _post_association_record_success (self->association,
                                         post_stack_get_name (post_psi_get_stack (psi)),
-                                        post_psi_get_remote_address (psi));
+                                        post_psi_get_remote_address (psi),
+                                        winner != NULL && winner->interface != NULL
+                                        ? winner->local_address : NULL);
     }
   g_clear_error (&self->error);
   self->fork_id = g_signal_connect (psi, "fork-request", G_CALLBACK (psi_fork_request_cb), self);
   set_state (self, POST_CARRIER_STATE_ACTIVE);
   _post_transient_attach (self->transient, psi, path);
+  start_path_watch (self, psi);
   complete_establish_tasks (self, NULL);
   if (self->close_requested && self->state == POST_CARRIER_STATE_ACTIVE)
     {
@@ -677,8 +723,9 @@ race_done_cb (GObject      *source,
   PostCarrier *self = data->carrier;
   g_autoptr(GError) error = NULL;
   g_autoptr(PostPsi) psi = NULL;
+  PostCandidate *winner = NULL;
 
-  psi = _post_racer_run_finish (result, NULL, &error);
+  psi = _post_racer_run_finish (result, &winner, &error);
   g_clear_object (&self->establish_cancellable);
   if (self->timeout_source != NULL)
     {
@@ -696,31 +743,76 @@ race_done_cb (GObject      *source,
   else if (self->state == POST_CARRIER_STATE_CLOSED)
     post_psi_close (psi, TRUE);
   else
-    activate (self, psi);
+    activate (self, psi, winner);
   establish_data_free (data);
 }
 
+static gboolean
+inet_address_equal (GSocketAddress *a,
+                    GSocketAddress *b)
+{
+  return a != NULL && b != NULL && G_IS_INET_SOCKET_ADDRESS (a) && G_IS_INET_SOCKET_ADDRESS (b)
+         && g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (a)),
+                                  g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (b)));
+}
+
+/* The association's history (draft section 3): 3 for the last winner's
+ * stack, remote address and gathered local; 2 stack and address; 1 stack. */
 static gint
 candidate_priority (PostCarrier   *self,
                     PostCandidate *candidate)
 {
   const char *last_stack;
   GSocketAddress *last_address;
+  GSocketAddress *last_local;
 
   if (self->association == NULL)
     return 0;
   last_stack = post_association_get_last_stack (self->association);
   last_address = _post_association_get_last_address (self->association);
+  last_local = _post_association_get_last_local_address (self->association);
   if (last_stack != NULL && g_strcmp0 (last_stack, post_stack_get_name (candidate->stack)) == 0)
     {
-      if (last_address != NULL && G_IS_INET_SOCKET_ADDRESS (last_address)
-          && G_IS_INET_SOCKET_ADDRESS (candidate->remote_address)
-          && g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (last_address)),
-                                   g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (candidate->remote_address))))
-        return 2;
-      return 1;
+      gint priority = 1;
+
+      if (inet_address_equal (last_address, candidate->remote_address))
+        priority++;
+      if (last_local != NULL && inet_address_equal (last_local, candidate->local_address))
+        priority++;
+      return priority;
     }
   return 0;
+}
+
+/* Gathering locals (draft 4.5) for @remote: one local per usable interface
+ * routing there (post_path_monitor_gather_locals()).  Skipped — the kernel
+ * then picks the source — when the application bound a local, for
+ * loopback remotes, and when nothing can differ: no interface preference
+ * and at most one interface routes to @remote.  Returns an empty array
+ * when not gathering. */
+static GPtrArray *
+gather_locals (PostCarrier    *self,
+               GSocketAddress *remote)
+{
+  GPtrArray *none = g_ptr_array_new_with_free_func (g_object_unref);
+  g_auto(GStrv) preferences = NULL;
+  PostPathMonitor *monitor;
+
+  if (self->local != NULL
+      && (post_local_get_address (self->local) != NULL || post_local_get_port (self->local) != 0))
+    return none;
+  if (!G_IS_INET_SOCKET_ADDRESS (remote)
+      || g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote))))
+    return none;
+  monitor = post_path_monitor_get_default ();
+  if (!post_path_monitor_is_available (monitor))
+    return none;
+  preferences = post_configuration_list_interface_preferences (self->configuration);
+  if (preferences[0] == NULL && _post_path_monitor_count_routes (monitor, remote) < 2)
+    return none;
+  g_ptr_array_unref (none);
+  return post_path_monitor_gather_locals (monitor, remote,
+                                          post_configuration_get_use_temporary_local_address (self->configuration));
 }
 
 static void
@@ -734,6 +826,10 @@ resolve_done_cb (GObject      *source,
   g_autoptr(GPtrArray) remotes = NULL;
   g_autoptr(GPtrArray) candidates = NULL;
   g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) locals = NULL;
+  g_autoptr(GPtrArray) explained = NULL;
+  g_autoptr(GPtrArray) ranked_order = NULL;
+  gboolean gathered = FALSE;
 
   remotes = post_remote_resolve_fully_finish (POST_REMOTE (source), result, &error);
   if (remotes == NULL)
@@ -748,10 +844,21 @@ resolve_done_cb (GObject      *source,
       return;
     }
 
-  /* Candidates: stack × address, best stack first, addresses in RFC 8305
-   * order; what worked last time on this association goes first. */
+  /* Candidates: stack × remote address × local, best stack first,
+   * addresses in RFC 8305 order, gathered locals best route first; then
+   * the policy ranks them and what worked last time on this association
+   * goes first. */
   candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
   first = g_ptr_array_new ();
+  locals = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  for (guint r = 0; r < remotes->len; r++)
+    {
+      GSocketAddress *address = post_remote_get_address (remotes->pdata[r]);
+
+      g_ptr_array_add (locals, address ? gather_locals (self, address)
+                                       : g_ptr_array_new_with_free_func (g_object_unref));
+      gathered |= ((GPtrArray *) locals->pdata[r])->len > 0;
+    }
   for (guint s = 0; s < data->stacks->len; s++)
     {
       PostStack *stack = data->stacks->pdata[s];
@@ -759,10 +866,23 @@ resolve_done_cb (GObject      *source,
       for (guint r = 0; r < remotes->len; r++)
         {
           GSocketAddress *address = post_remote_get_address (remotes->pdata[r]);
+          GPtrArray *gathered_locals = locals->pdata[r];
           g_autoptr(GSocketAddress) local_address = NULL;
 
           if (address == NULL)
             continue;
+          if (gathered_locals->len > 0)
+            {
+              for (guint l = 0; l < gathered_locals->len; l++)
+                {
+                  PostCandidate *candidate = _post_candidate_new (stack, address, gathered_locals->pdata[l]);
+
+                  candidate->interface = _post_path_monitor_interface_of (post_path_monitor_get_default (),
+                                                                          gathered_locals->pdata[l]);
+                  g_ptr_array_add (candidates, candidate);
+                }
+              continue;
+            }
           if (self->local != NULL
               && (post_local_get_address (self->local) != NULL || post_local_get_port (self->local) != 0))
             {
@@ -774,13 +894,25 @@ resolve_done_cb (GObject      *source,
           g_ptr_array_add (candidates, _post_candidate_new (stack, address, local_address));
         }
     }
-  /* Policy (policy/): drop what it rules out, order the rest by score. */
-  _post_selection_rank_candidates (candidates, self->configuration, self->remote, self->role);
+  /* Policy (policy/): drop what it rules out, order the rest by score.
+   * With gathered locals the scores are kept to find equal ranks. */
+  if (gathered)
+    _post_selection_rank_candidates_full (NULL, _post_policy_get_app_id (NULL), self->configuration,
+                                          self->remote, self->role, candidates, &explained);
+  else
+    _post_selection_rank_candidates (candidates, self->configuration, self->remote, self->role);
+  if (explained != NULL)
+    {
+      /* (not g_ptr_array_copy(): it would copy the free function) */
+      ranked_order = g_ptr_array_sized_new (candidates->len);
+      for (guint i = 0; i < candidates->len; i++)
+        g_ptr_array_add (ranked_order, candidates->pdata[i]);
+    }
   /* Stable move of the association's previous winner to the front. */
   {
     g_autoptr(GPtrArray) ordered = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
 
-    for (gint prio = 2; prio >= 0; prio--)
+    for (gint prio = 3; prio >= 0; prio--)
       for (guint i = 0; i < candidates->len; i++)
         if (candidates->pdata[i] != NULL && candidate_priority (self, candidates->pdata[i]) == prio)
           {
@@ -791,6 +923,38 @@ resolve_done_cb (GObject      *source,
     g_clear_pointer (&candidates, g_ptr_array_unref);
     candidates = g_steal_pointer (&ordered);
   }
+  /* Equal rank: neighbours with the same stack, remote address, policy
+   * score and history, over different locals; the racer starts them
+   * together. */
+  if (explained != NULL)
+    {
+      g_autoptr(GHashTable) scores = g_hash_table_new (NULL, NULL);
+      guint group = 0;
+
+      for (guint i = 0; i < explained->len && i < candidates->len; i++)
+        {
+          /* explained is in ranked order; before the history move, the
+           * kept candidates were in the same order */
+          g_hash_table_insert (scores, ranked_order->pdata[i],
+                               GINT_TO_POINTER (post_policy_candidate_get_score (explained->pdata[i])));
+        }
+      for (guint i = 0; i < candidates->len; i++)
+        {
+          PostCandidate *candidate = candidates->pdata[i];
+          PostCandidate *previous = i > 0 ? candidates->pdata[i - 1] : NULL;
+
+          if (previous != NULL && previous->stack == candidate->stack
+              && previous->interface != NULL && candidate->interface != NULL
+              && inet_address_equal (previous->remote_address, candidate->remote_address)
+              && g_hash_table_lookup (scores, previous) == g_hash_table_lookup (scores, candidate)
+              && candidate_priority (self, previous) == candidate_priority (self, candidate))
+            {
+              if (previous->group == 0)
+                previous->group = ++group;
+              candidate->group = previous->group;
+            }
+        }
+    }
 
   _post_racer_run_with_context_async (candidates, self->configuration, self->local,
                                       self->association, self->transient,
@@ -1032,7 +1196,7 @@ _post_carrier_new_accepted (PostCarrier *parent,
       g_hash_table_add (parent->children, g_object_ref (self));
       g_signal_connect_object (self, "closed", G_CALLBACK (child_closed_cb), parent, 0);
     }
-  activate (self, psi);
+  activate (self, psi, NULL);
   return self;
 }
 
@@ -1907,6 +2071,130 @@ _post_carrier_transient_path_changed (PostCarrier   *self,
     g_signal_emit (self, signals[SIGNAL_PATH_CHANGED], 0, paths->pdata[0]);
 }
 
+/* ---- path events (draft 2.8) ---------------------------------------------------------- */
+
+static gboolean
+same_inet (GSocketAddress *socket_address,
+           GInetAddress   *address)
+{
+  return socket_address != NULL && address != NULL && G_IS_INET_SOCKET_ADDRESS (socket_address)
+         && g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (socket_address)),
+                                  address);
+}
+
+/* The active path went away: tell, then go dormant or establish again */
+static void
+path_lost (PostCarrier *self,
+           const char  *why)
+{
+  g_autoptr(GPtrArray) paths = post_transient_get_paths (self->transient);
+  g_autoptr(GError) error = NULL;
+  GVariant *action = post_configuration_get_option (self->configuration, "path.on-loss");
+  gboolean dormant = action != NULL && g_variant_is_of_type (action, G_VARIANT_TYPE_STRING)
+                     && g_strcmp0 (g_variant_get_string (action, NULL), "dormant") == 0;
+
+  g_object_ref (self);
+  stop_path_watch (self);
+  g_debug ("Carrier to %s lost its path: %s", post_remote_get_uri (self->remote), why);
+  if (paths->len > 0)
+    g_signal_emit (self, signals[SIGNAL_PATH_REMOVED], 0, paths->pdata[0]);
+  if (self->state == POST_CARRIER_STATE_ACTIVE && self->transient != NULL)
+    {
+      error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET, "The path went away: %s", why);
+      _post_transient_abort (self->transient, error);
+      if (self->state == POST_CARRIER_STATE_DORMANT && !dormant)
+        {
+          set_state (self, POST_CARRIER_STATE_ESTABLISHING);
+          start_establishment (self);
+        }
+    }
+  g_object_unref (self);
+}
+
+static void
+path_event_cb (PostPathMonitor     *monitor,
+               const PostPathEvent *event,
+               gpointer             user_data)
+{
+  PostCarrier *self = user_data;
+  PostPsi *psi = self->transient != NULL ? post_transient_get_psi (self->transient) : NULL;
+  GSocketAddress *local, *remote;
+  const char *interface;
+
+  if (self->state != POST_CARRIER_STATE_ACTIVE || psi == NULL)
+    return;
+  local = post_psi_get_local_address (psi);
+  remote = post_psi_get_remote_address (psi);
+  interface = post_psi_get_interface (psi);
+
+  switch (event->type)
+    {
+    case POST_PATH_EVENT_ADDRESS_REMOVED:
+      if (same_inet (local, event->address->address))
+        {
+          g_autofree char *text = g_inet_address_to_string (event->address->address);
+          g_autofree char *why = g_strdup_printf ("the local address %s was removed", text);
+
+          path_lost (self, why);
+        }
+      break;
+    case POST_PATH_EVENT_INTERFACE_REMOVED:
+    case POST_PATH_EVENT_INTERFACE_CHANGED:
+      if (interface == NULL || g_strcmp0 (event->interface->name, interface) != 0)
+        break;
+      if (event->type == POST_PATH_EVENT_INTERFACE_REMOVED || !event->interface->running)
+        {
+          g_autofree char *why = g_strdup_printf ("the interface %s %s", interface,
+                                                  event->type == POST_PATH_EVENT_INTERFACE_REMOVED
+                                                  ? "was removed" : "went down");
+
+          path_lost (self, why);
+        }
+      else
+        _post_carrier_transient_path_changed (self, self->transient);
+      break;
+    case POST_PATH_EVENT_ADDRESS_ADDED:
+      {
+        GInetAddress *address = event->address->address;
+        g_autoptr(GSocketAddress) new_local = NULL;
+        g_autoptr(PostPath) path = NULL;
+
+        if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote)
+            || g_inet_address_get_family (address) != g_socket_address_get_family (remote)
+            || g_inet_address_get_is_loopback (address) || g_inet_address_get_is_link_local (address)
+            || (event->address->flags & POST_ADDRESS_FLAGS_DAD_FAILED))
+          break;
+        new_local = g_inet_socket_address_new (address, 0);
+        path = post_path_new (new_local, remote);
+        post_path_set_interface (path, event->address->interface);
+        post_path_set_stack_name (path, self->stack_name);
+        g_signal_emit (self, signals[SIGNAL_PATH_ADDED], 0, path);
+      }
+      break;
+    case POST_PATH_EVENT_INTERFACE_ADDED:
+    case POST_PATH_EVENT_DEFAULT_ROUTE_CHANGED:
+    default:
+      break;
+    }
+}
+
+/* Initiated carriers off the loopback watch their path */
+static void
+start_path_watch (PostCarrier *self,
+                  PostPsi     *psi)
+{
+  GSocketAddress *remote = post_psi_get_remote_address (psi);
+  PostPathMonitor *monitor;
+
+  stop_path_watch (self);
+  if (self->passive || self->listen_psi != NULL || remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote)
+      || g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote))))
+    return;
+  monitor = post_path_monitor_get_default ();
+  if (post_path_monitor_is_available (monitor))
+    self->path_watch = _post_path_monitor_watch (monitor, path_event_cb, self);
+}
+
 /* ---- receiving ----------------------------------------------------------------------- */
 
 PostDemand
@@ -2482,6 +2770,7 @@ set_closed (PostCarrier  *self,
     self->error = g_error_copy (error);
   if (self->listen_psi != NULL)
     post_psi_close (self->listen_psi, FALSE);
+  stop_path_watch (self);
   set_state (self, POST_CARRIER_STATE_CLOSED);
   closed_error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED, "The carrier is closed");
   complete_establish_tasks (self, error ? error : closed_error);
@@ -2533,6 +2822,7 @@ _post_carrier_transient_ended (PostCarrier   *self,
       _post_transient_take_queue (fresh, transient);
       g_clear_error (&self->error);
       self->error = g_error_copy (error);
+      stop_path_watch (self);
       detach_transient (self);
       self->transient = g_steal_pointer (&fresh);
       set_state (self, POST_CARRIER_STATE_DORMANT);

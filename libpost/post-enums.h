@@ -245,6 +245,28 @@ typedef enum {
 } PostInterfaceKind;
 
 /**
+ * PostAddressFlags:
+ * @POST_ADDRESS_FLAGS_NONE: nothing special
+ * @POST_ADDRESS_FLAGS_TEMPORARY: an IPv6 temporary (privacy, RFC 8981) address
+ * @POST_ADDRESS_FLAGS_DEPRECATED: its preferred lifetime is over: kept for
+ *   existing connections, not used for new ones when another is available
+ * @POST_ADDRESS_FLAGS_TENTATIVE: duplicate address detection is still running
+ * @POST_ADDRESS_FLAGS_DAD_FAILED: duplicate address detection failed
+ * @POST_ADDRESS_FLAGS_PERMANENT: configured statically (not by autoconfiguration)
+ *
+ * What the kernel says of one address of an interface
+ * ([struct@Post.AddressInfo]).
+ */
+typedef enum /*< flags >*/ {
+  POST_ADDRESS_FLAGS_NONE       = 0,
+  POST_ADDRESS_FLAGS_TEMPORARY  = 1 << 0,
+  POST_ADDRESS_FLAGS_DEPRECATED = 1 << 1,
+  POST_ADDRESS_FLAGS_TENTATIVE  = 1 << 2,
+  POST_ADDRESS_FLAGS_DAD_FAILED = 1 << 3,
+  POST_ADDRESS_FLAGS_PERMANENT  = 1 << 4,
+} PostAddressFlags;
+
+/**
  * PostTlsVersion:
  * @POST_TLS_VERSION_1_2: TLS 1.2 (RFC 5246)
  * @POST_TLS_VERSION_1_3: TLS 1.3 (RFC 8446), the default minimum and maximum

@@ -29,6 +29,8 @@
 #include "post-transient.h"
 #include "post-plugin.h"
 #include "post-registry.h"
+#include "post-path-monitor.h"
+#include "post-policy.h"
 #undef POST_INSIDE
 
 G_BEGIN_DECLS
@@ -144,8 +146,11 @@ PostPath       *_post_association_ensure_path     (PostAssociation   *self,
                                                    PostPsi           *psi);
 void            _post_association_record_success  (PostAssociation   *self,
                                                    const char        *stack_name,
-                                                   GSocketAddress    *remote_address);
+                                                   GSocketAddress    *remote_address,
+                                                   GSocketAddress    *local_address);
 GSocketAddress *_post_association_get_last_address (PostAssociation  *self);
+/* The local address the last winner was bound to by gathering, or NULL */
+GSocketAddress *_post_association_get_last_local_address (PostAssociation *self);
 
 /* ---- PostCarrier -------------------------------------------------------- */
 /* A carrier around an accepted or forked PSI (passive open). */
@@ -172,6 +177,10 @@ typedef struct {
   GSocketAddress *local_address;   /* (owned) (nullable) */
   PostConfiguration *configuration; /* (owned) (nullable): the policy's effective
                                     * configuration for this candidate's PSI */
+  char           *interface;       /* (owned) (nullable): gathered locals: the
+                                    * interface to bind the attempt to */
+  guint           group;           /* equal-rank candidates share a non-zero
+                                    * group and are started together */
 } PostCandidate;
 
 PostCandidate  *_post_candidate_new              (PostStack         *stack,
@@ -181,8 +190,9 @@ void            _post_candidate_free             (PostCandidate     *candidate);
 char           *_post_candidate_describe         (const PostCandidate *candidate);
 
 /* Races @candidates (in order, PostCandidate*) with @attempt_delay_ms
- * between attempt starts; the first PSI that connects wins and every other
- * attempt is cancelled and closed. */
+ * between attempt starts (candidates of one non-zero group start
+ * together); the first PSI that connects and is usable wins and every
+ * other attempt is cancelled and closed. */
 void            _post_racer_run_async            (GPtrArray         *candidates,
                                                   PostConfiguration *configuration,
                                                   guint              attempt_delay_ms,
@@ -204,6 +214,43 @@ void            _post_racer_run_with_context_async (GPtrArray       *candidates,
 PostPsi        *_post_racer_run_finish           (GAsyncResult      *result,
                                                   PostCandidate    **winner,
                                                   GError           **error);
+
+/* ---- Path monitor (post-path-monitor.c) ------------------------------------ */
+typedef enum {
+  POST_PATH_EVENT_INTERFACE_ADDED,
+  POST_PATH_EVENT_INTERFACE_REMOVED,
+  POST_PATH_EVENT_INTERFACE_CHANGED,
+  POST_PATH_EVENT_ADDRESS_ADDED,
+  POST_PATH_EVENT_ADDRESS_REMOVED,
+  POST_PATH_EVENT_DEFAULT_ROUTE_CHANGED,
+} PostPathEventType;
+
+typedef struct {
+  PostPathEventType  type;
+  PostInterfaceInfo *interface;   /* interface events */
+  PostAddressInfo   *address;     /* address events */
+  GSocketFamily      family;      /* default route events */
+} PostPathEvent;
+
+typedef void  (*PostPathEventFunc)               (PostPathMonitor   *monitor,
+                                                  const PostPathEvent *event,
+                                                  gpointer           user_data);
+/* Calls @func for every event, from idle sources on the thread-default
+ * main context of the caller (never re-entrantly); stop with unwatch,
+ * from that context. */
+guint           _post_path_monitor_watch         (PostPathMonitor   *self,
+                                                  PostPathEventFunc  func,
+                                                  gpointer           data);
+void            _post_path_monitor_unwatch       (PostPathMonitor   *self,
+                                                  guint              id);
+char           *_post_path_monitor_interface_of  (PostPathMonitor   *self,
+                                                  GSocketAddress    *address);
+guint           _post_path_monitor_count_routes  (PostPathMonitor   *self,
+                                                  GSocketAddress    *remote_address);
+/* Sets @func as @policy's path data source unless one was set already. */
+void            _post_policy_install_path_info_func (PostPolicy     *policy,
+                                                  PostPathInfoFunc   func,
+                                                  gpointer           data);
 
 /* ---- helpers ------------------------------------------------------------- */
 char           *_post_socket_address_to_string   (GSocketAddress    *address);

@@ -10,15 +10,31 @@
  * The race
  * ========
  *
- * The candidates arrive ordered (stack × remote address, best first, with
- * the association's previous winner in front).  The racer starts the first
- * attempt at once and each following one when the previous attempt has
- * been running for the attempt delay (RFC 8305's "Connection Attempt Delay",
- * 250 ms by default) or as soon as it failed, whichever comes first.  The
- * first attempt whose PSI connects wins: every other attempt is cancelled
- * and its PSI closed — never the winner's.  When every attempt failed, the
- * error lists each candidate and why.  With no candidates, the error says
- * so at once.  Cancelling the race cancels every attempt.
+ * The candidates arrive ordered (stack × remote address × local, best
+ * first, with the association's previous winner in front).  The racer
+ * starts the first attempt at once and each following one when the
+ * previous attempt has been running for the attempt delay (RFC 8305's
+ * "Connection Attempt Delay", 250 ms by default, the configuration's
+ * `attempt-delay`) or as soon as it failed, whichever comes first.
+ * Candidates of equal rank (the carrier gives them one non-zero group:
+ * the same stack and remote address over different local interfaces,
+ * which neither policy nor history tells apart) start together, and the
+ * next step waits until every one of them failed or the delay passed.
+ *
+ * Each attempt is bound to its candidate's local address, and, for
+ * gathered locals, to its interface (post_psi_set_interface() before
+ * connecting: the tcp stack applies SO_BINDTODEVICE).
+ *
+ * The first attempt whose PSI connects *and is usable* wins.  Usable
+ * means: the PSI reports success (for tcp: the non-blocking connect
+ * completed and SO_ERROR is 0), it is not closed, it knows its remote
+ * address, it is bound to the local address asked for (when one was),
+ * and that local address still exists on the host (path monitor) — an
+ * attempt that connected over an address removed meanwhile counts as
+ * failed.  Every other attempt is cancelled and its PSI closed — never
+ * the winner's.  When every attempt failed, the error lists each
+ * candidate and why.  With no candidates, the error says so at once.
+ * Cancelling the race cancels every attempt.
  *
  * One Race per establishment; one refcounted Attempt per candidate, holding
  * its own GCancellable so losers can be stopped individually.
@@ -34,6 +50,7 @@ typedef struct
   PostPsi       *psi;           /* (owned) */
   GCancellable  *cancellable;   /* (owned) */
   gboolean       done;
+  guint          step;          /* which start step began it */
 } Attempt;
 
 struct _Race
@@ -44,6 +61,7 @@ struct _Race
   GString      *failures;       /* (owned) */
   guint         next;
   guint         failed;
+  guint         step;           /* start steps so far */
   guint         delay_ms;
   GSource      *delay_source;   /* (owned) (nullable) */
   PostConfiguration *configuration; /* (owned) */
@@ -79,6 +97,7 @@ _post_candidate_free (PostCandidate *candidate)
   g_clear_object (&candidate->remote_address);
   g_clear_object (&candidate->local_address);
   g_clear_object (&candidate->configuration);
+  g_free (candidate->interface);
   g_free (candidate);
 }
 
@@ -91,6 +110,9 @@ _post_candidate_describe (const PostCandidate *candidate)
     {
       g_autofree char *local = _post_socket_address_to_string (candidate->local_address);
 
+      if (candidate->interface != NULL)
+        return g_strdup_printf ("%s to %s from %s (%s)", post_stack_get_name (candidate->stack),
+                                remote, local, candidate->interface);
       return g_strdup_printf ("%s to %s from %s", post_stack_get_name (candidate->stack),
                               remote, local);
     }
@@ -115,6 +137,75 @@ attempt_unref (Attempt *attempt)
 }
 
 static void start_next_attempt (Race *race);
+
+static gboolean
+inet_equal (GSocketAddress *a,
+            GSocketAddress *b)
+{
+  return a != NULL && b != NULL && G_IS_INET_SOCKET_ADDRESS (a) && G_IS_INET_SOCKET_ADDRESS (b)
+         && g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (a)),
+                                  g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (b)));
+}
+
+/* A connected attempt may still be unusable: see "The race" above. */
+static gboolean
+attempt_is_usable (Attempt  *attempt,
+                   GError  **error)
+{
+  PostCandidate *candidate = attempt->candidate;
+  GSocketAddress *asked = candidate->local_address;
+
+  if (post_psi_is_closed (attempt->psi))
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_ESTABLISHMENT,
+                           "connected, but the instance closed at once");
+      return FALSE;
+    }
+  if (post_psi_get_remote_address (attempt->psi) == NULL)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_ESTABLISHMENT,
+                           "connected, but without a remote address");
+      return FALSE;
+    }
+  if (asked != NULL && G_IS_INET_SOCKET_ADDRESS (asked)
+      && !g_inet_address_get_is_any (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (asked)))
+      && post_psi_get_local_address (attempt->psi) != NULL
+      && !inet_equal (asked, post_psi_get_local_address (attempt->psi)))
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_ESTABLISHMENT,
+                           "connected, but not from the local address asked for");
+      return FALSE;
+    }
+  if (candidate->interface != NULL)
+    {
+      g_autofree char *holder = _post_path_monitor_interface_of (post_path_monitor_get_default (), asked);
+
+      if (g_strcmp0 (holder, candidate->interface) != 0)
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_ESTABLISHMENT,
+                       "connected, but the local address left %s meanwhile", candidate->interface);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* How many attempts begun in @step are still running */
+static guint
+attempt_step_running (Race  *race,
+                      guint  step)
+{
+  guint running = 0;
+
+  for (guint i = 0; i < race->attempts->len; i++)
+    {
+      Attempt *attempt = race->attempts->pdata[i];
+
+      if (!attempt->done && attempt->step == step)
+        running++;
+    }
+  return running;
+}
 
 static void
 race_free (Race *race)
@@ -183,6 +274,7 @@ attempt_connected_cb (GObject      *source,
   Attempt *attempt = user_data;
   Race *race = attempt->race;
   g_autoptr(GError) error = NULL;
+  guint attempt_step = attempt->step;
   gboolean ok;
 
   ok = post_psi_connect_finish (POST_PSI (source), result, &error);
@@ -196,6 +288,11 @@ attempt_connected_cb (GObject      *source,
     }
   attempt->done = TRUE;
 
+  if (ok && !attempt_is_usable (attempt, &error))
+    {
+      post_psi_close (attempt->psi, TRUE);
+      ok = FALSE;
+    }
   if (ok)
     {
       g_debug ("Race won by %s", post_stack_get_name (attempt->candidate->stack));
@@ -233,8 +330,10 @@ attempt_connected_cb (GObject      *source,
       finish_race (race, NULL, all);
       return;
     }
-  /* RFC 8305: a failed attempt starts the next one at once. */
-  start_next_attempt (race);
+  /* RFC 8305: a failed attempt starts the next one at once — once every
+   * attempt of its step (equal-rank candidates) failed. */
+  if (attempt_step_running (race, attempt_step) == 0)
+    start_next_attempt (race);
 }
 
 static gboolean
@@ -247,10 +346,13 @@ delay_elapsed_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void start_attempt (Race *race);
+
 static void
 start_next_attempt (Race *race)
 {
-  Attempt *attempt;
+  GTask *task;
+  guint group;
 
   if (race->delay_source != NULL)
     {
@@ -260,7 +362,32 @@ start_next_attempt (Race *race)
   if (race->finished || race->next >= race->candidates->len)
     return;
 
+  /* One step: the next candidate and every following one of its group */
+  race->step++;
+  group = ((PostCandidate *) race->candidates->pdata[race->next])->group;
+  task = g_object_ref (race->task);   /* the race lives as long as its task */
+  do
+    start_attempt (race);
+  while (!race->finished && group != 0 && race->next < race->candidates->len
+         && ((PostCandidate *) race->candidates->pdata[race->next])->group == group);
+
+  if (!race->finished && race->next < race->candidates->len && race->delay_source == NULL)
+    {
+      race->delay_source = g_timeout_source_new (race->delay_ms);
+      g_source_set_callback (race->delay_source, delay_elapsed_cb, race, NULL);
+      g_source_set_static_name (race->delay_source, "[libpost] attempt delay");
+      g_source_attach (race->delay_source, race->context);
+    }
+  g_object_unref (task);
+}
+
+static void
+start_attempt (Race *race)
+{
+  Attempt *attempt;
+
   attempt = g_new0 (Attempt, 1);
+  attempt->step = race->step;
   attempt->ref_count = 1;
   attempt->race = race;
   attempt->candidate = race->candidates->pdata[race->next++];
@@ -292,13 +419,9 @@ start_next_attempt (Race *race)
     g_debug ("Starting attempt %u: %s", race->next, what);
   }
 
-  if (race->next < race->candidates->len)
-    {
-      race->delay_source = g_timeout_source_new (race->delay_ms);
-      g_source_set_callback (race->delay_source, delay_elapsed_cb, race, NULL);
-      g_source_set_static_name (race->delay_source, "[libpost] attempt delay");
-      g_source_attach (race->delay_source, race->context);
-    }
+  /* Gathered locals: bind to the interface too (SO_BINDTODEVICE in tcp) */
+  if (attempt->candidate->interface != NULL)
+    post_psi_set_interface (attempt->psi, attempt->candidate->interface);
 
   post_psi_connect_async (attempt->psi, attempt->candidate->remote_address,
                           attempt->candidate->local_address, attempt->cancellable,

@@ -139,6 +139,7 @@ struct _PostTransient
   gboolean           input_eof;      /* the PSI reported the end of input */
   gboolean           input_done;     /* ... and all of it was decoded */
   gboolean           want_read;
+  gboolean           readable;       /* the PSI said IN and no read came back short since */
 
   /* closing */
   gboolean           closing;
@@ -1185,7 +1186,10 @@ read_some (PostTransient *self)
       if (message == NULL)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            return 0;
+            {
+              self->readable = FALSE;
+              return 0;
+            }
           if (error == NULL)
             {
               self->input_eof = TRUE;
@@ -1222,7 +1226,10 @@ read_some (PostTransient *self)
       if (n < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            return 0;
+            {
+              self->readable = FALSE;
+              return 0;
+            }
           fail_transport (self, g_steal_pointer (&error));
           return -1;
         }
@@ -1231,7 +1238,12 @@ read_some (PostTransient *self)
       self->bytes_received += n;
       /* A short read emptied the socket: wait for readiness rather than
        * asking again (and getting EAGAIN). */
-      return n > 0 && (gsize) n < READ_CHUNK ? 2 : 1;
+      if (n > 0 && (gsize) n < READ_CHUNK)
+        {
+          self->readable = FALSE;
+          return 2;
+        }
+      return 1;
     }
 }
 
@@ -1276,7 +1288,10 @@ _post_transient_pump_receive (PostTransient *self)
               break;
             }
         }
-      if (drained || !should_read (self))
+      /* Read only when the PSI said it is readable: otherwise the armed
+       * interest (below) makes the main loop tell us, and an empty read
+       * is saved. */
+      if (drained || !self->readable || !should_read (self))
         break;
       r = read_some (self);
       if (r <= 0)
@@ -1314,7 +1329,10 @@ psi_ready_cb (PostPsi       *psi,
       write_some (self);
     }
   if ((condition & (G_IO_IN | G_IO_HUP | G_IO_ERR)) && !self->ended)
-    _post_transient_pump_receive (self);
+    {
+      self->readable = TRUE;
+      _post_transient_pump_receive (self);
+    }
   g_object_unref (self);
 }
 

@@ -11,6 +11,7 @@
 # include "post-error.h"
 # include "post-message.h"
 # include "post-path.h"
+# include "post-path-monitor.h"
 # include "post-local.h"
 # include "post-remote.h"
 # include "post-configuration.h"

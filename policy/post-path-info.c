@@ -19,11 +19,12 @@
  * The seam for the path monitor
  * =============================
  *
- * Ranking takes one PostPathInfo per candidate.  A netlink path monitor
- * (a later issue) will know interface kinds, metering and MTUs as they
- * change; until then post_path_info_lookup() answers from a snapshot of
- * the host's interfaces, taken with getifaddrs() and /sys/class/net and
- * kept for a couple of seconds:
+ * Ranking takes one PostPathInfo per candidate.  The netlink path monitor
+ * (libpost/post-path-monitor.c) knows interface kinds, metering and MTUs as
+ * they change and is the default engine's source; where netlink is not
+ * available post_path_info_lookup() answers from a snapshot of the host's
+ * interfaces, taken with getifaddrs() and /sys/class/net and kept for a
+ * couple of seconds:
  *
  *  - the interface: the one holding the candidate's local address, or the
  *    one the kernel routes the remote address through (a connect() on a

@@ -774,15 +774,34 @@ post_policy_set_path_info_func (PostPolicy       *self,
   self->path_destroy = destroy;
 }
 
+void
+_post_policy_install_path_info_func (PostPolicy       *self,
+                                     PostPathInfoFunc  func,
+                                     gpointer          data)
+{
+  if (self->path_func == NULL)
+    post_policy_set_path_info_func (self, func, data, NULL);
+}
+
 PostPathInfo *
 _post_policy_lookup_path (PostPolicy     *self,
                           GSocketAddress *local_address,
                           GSocketAddress *remote_address)
 {
+  PostPathMonitor *monitor;
+
   if (self == NULL)
     self = post_policy_get_default ();
   if (self->path_func != NULL)
     return self->path_func (local_address, remote_address, self->path_data);
+  /* The path monitor (netlink) when it works; it installs itself as the
+   * default engine's source on creation.  Otherwise a getifaddrs() and
+   * /sys snapshot. */
+  monitor = post_path_monitor_get_default ();
+  if (self->path_func != NULL)
+    return self->path_func (local_address, remote_address, self->path_data);
+  if (post_path_monitor_is_available (monitor))
+    return post_path_monitor_lookup_path (monitor, local_address, remote_address);
   return post_path_info_lookup (local_address, remote_address);
 }
 

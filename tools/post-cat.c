@@ -19,6 +19,19 @@
  * pass without a reply; then it closes gracefully and exits 0.  On any
  * failure it prints one line "post-cat: <error>" on stderr and exits 1.
  *
+ * tls:// and dtls:// URIs: --ca FILE trusts the certificates of FILE (PEM) instead of
+ * the system store; --pin DIGEST pins a public key (the SHA-256 of its
+ * SubjectPublicKeyInfo, 64 hex digits or 44 base64 characters, optionally
+ * after "sha256/"); --cert FILE --key FILE give the listener (or a client)
+ * its certificate and key in PEM; --psk-file FILE holds pre-shared keys,
+ * one "IDENTITY:HEXKEY" a line (at least 16 bytes; '#' starts a comment):
+ * a listener accepts all of them, a client uses the first.  --idempotent
+ * marks the lines idempotent, so that they may go as 0-RTT early data when
+ * the session is resumed (the first line is read before connecting), and
+ * --session-cache disk keeps session tickets under $XDG_CACHE_HOME so that
+ * the next post-cat resumes.  -v tells whether the session was resumed and
+ * whether early data was accepted.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <post.h>
@@ -28,6 +41,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CHUNK_SIZE 65536
 
@@ -39,6 +53,13 @@ static gboolean opt_verbose;
 static gboolean opt_sink;
 static char *opt_stack;
 static int opt_wait = 2;
+static char **opt_ca;
+static char **opt_pin;
+static char *opt_cert;
+static char *opt_key;
+static char *opt_psk_file;
+static gboolean opt_idempotent;
+static char *opt_session_cache;
 
 static GOptionEntry entries[] = {
   { "listen", 'l', 0, G_OPTION_ARG_NONE, &opt_listen, "Listen on URI and accept carriers", NULL },
@@ -49,6 +70,13 @@ static GOptionEntry entries[] = {
   { "wait", 'w', 0, G_OPTION_ARG_INT, &opt_wait, "After end of input, wait at most SECONDS of silence for replies (default 2; 0: until the peer closes)", "SECONDS" },
   { "sink", 0, 0, G_OPTION_ARG_NONE, &opt_sink, "With --listen: receive from every remote as one sink (multicast: a group URI such as udp://239.1.2.3:5000)", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Tell on stderr what was chosen", NULL },
+  { "ca", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_ca, "tls: trust the certificates in FILE (PEM) instead of the system store (repeatable)", "FILE" },
+  { "pin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_pin, "tls: pin a public key: the SHA-256 of its SubjectPublicKeyInfo, 64 hex digits or base64 (optionally after sha256/) (repeatable)", "DIGEST" },
+  { "cert", 0, 0, G_OPTION_ARG_FILENAME, &opt_cert, "tls: our certificate (PEM), with --key", "FILE" },
+  { "key", 0, 0, G_OPTION_ARG_FILENAME, &opt_key, "tls: the private key of --cert (PEM)", "FILE" },
+  { "psk-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_psk_file, "tls: pre-shared keys, one IDENTITY:HEXKEY a line (a client uses the first)", "FILE" },
+  { "idempotent", 'i', 0, G_OPTION_ARG_NONE, &opt_idempotent, "Mark the lines idempotent: they may be sent as 0-RTT early data (and replayed)", NULL },
+  { "session-cache", 0, 0, G_OPTION_ARG_STRING, &opt_session_cache, "tls: where session tickets are kept: memory (default), disk (resume across runs) or none", "MODE" },
   { NULL }
 };
 
@@ -108,6 +136,147 @@ print_bytes (GBytes *bytes, gboolean newline)
   if (newline)
     fputc ('\n', stdout);
   fflush (stdout);
+}
+
+/* ---- security (tls://) ----------------------------------------------------- */
+
+/* "encrypted, session resumed: yes, early data: accepted", or NULL for a
+ * cleartext carrier. */
+static char *
+describe_security (PostCarrier *carrier)
+{
+  PostSecurityFlags flags = post_carrier_get_security_flags (carrier);
+  const char *early = "none";
+
+  if (!(flags & POST_SECURITY_ENCRYPTED))
+    return NULL;
+  if (flags & POST_SECURITY_EARLY_DATA_ACCEPTED)
+    early = "accepted";
+  else if (flags & POST_SECURITY_EARLY_DATA_SENT)
+    early = "rejected, resent after the handshake";
+  return g_strdup_printf ("encrypted%s, session resumed: %s, early data: %s%s",
+                          (flags & POST_SECURITY_PSK) ? ", pre-shared key" : "",
+                          (flags & POST_SECURITY_RESUMED) ? "yes" : "no", early,
+                          (flags & POST_SECURITY_FAST_OPEN) ? ", TCP Fast Open tried" : "");
+}
+
+typedef struct {
+  char   *identity;
+  GBytes *key;
+} Psk;
+
+static void
+psk_free (Psk *psk)
+{
+  g_free (psk->identity);
+  g_bytes_unref (psk->key);
+  g_free (psk);
+}
+
+/* --psk-file: "IDENTITY:HEXKEY" lines; blank lines and '#' comments are
+ * skipped.  The identity is what precedes the last ':'.  Never prints a key. */
+static GPtrArray *
+load_psk_file (const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GPtrArray) psks = g_ptr_array_new_with_free_func ((GDestroyNotify) psk_free);
+
+  if (!g_file_get_contents (path, &contents, NULL, error))
+    return NULL;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+      char *colon = strrchr (line, ':');
+      gsize hex_len;
+      GByteArray *key;
+      Psk *psk;
+
+      if (*line == '\0' || *line == '#')
+        continue;
+      hex_len = colon != NULL ? strlen (colon + 1) : 0;
+      if (colon == NULL || colon == line || hex_len < 32 || hex_len % 2 != 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s:%u: expected IDENTITY:HEXKEY with a key of at least 16 bytes (32 hex digits)",
+                       path, i + 1);
+          return NULL;
+        }
+      key = g_byte_array_sized_new (hex_len / 2);
+      for (const char *h = colon + 1; *h != '\0'; h += 2)
+        {
+          int hi = g_ascii_xdigit_value (h[0]), lo = g_ascii_xdigit_value (h[1]);
+
+          if (hi < 0 || lo < 0)
+            {
+              g_byte_array_unref (key);
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "%s:%u: the key is not in hex", path, i + 1);
+              return NULL;
+            }
+          g_byte_array_append (key, (guint8[]) { (guint8) (hi << 4 | lo) }, 1);
+        }
+      psk = g_new0 (Psk, 1);
+      psk->identity = g_strndup (line, colon - line);
+      psk->key = g_byte_array_free_to_bytes (key);
+      g_ptr_array_add (psks, psk);
+    }
+  if (psks->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s holds no pre-shared key", path);
+      return NULL;
+    }
+  return g_steal_pointer (&psks);
+}
+
+/* --ca, --pin, --session-cache */
+static gboolean
+configure_security (PostConfiguration *configuration, GError **error)
+{
+  if (opt_ca != NULL && opt_ca[0] != NULL)
+    {
+      if (!post_configuration_set_use_system_trust (configuration, FALSE, error))
+        return FALSE;
+      for (guint i = 0; opt_ca[i] != NULL; i++)
+        if (!post_configuration_add_trust_anchor_file (configuration, opt_ca[i], error))
+          return FALSE;
+    }
+  for (guint i = 0; opt_pin != NULL && opt_pin[i] != NULL; i++)
+    if (!post_configuration_add_pinned_key (configuration, opt_pin[i], error))
+      return FALSE;
+  if (opt_session_cache != NULL)
+    {
+      const char *modes[] = { "memory", "disk", "none", NULL };
+
+      if (!g_strv_contains (modes, opt_session_cache))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--session-cache is memory, disk or none, not ‘%s’", opt_session_cache);
+          return FALSE;
+        }
+      if (!post_configuration_set_option (configuration, "tls.session-cache",
+                                          g_variant_new_string (opt_session_cache), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* --cert/--key, and for a listener every key of --psk-file, on @local. */
+static gboolean
+configure_local (PostLocal *local, GPtrArray *psks, GError **error)
+{
+  if (opt_cert != NULL &&
+      !post_local_set_identity_from_files (local, opt_cert, opt_key, error))
+    return FALSE;
+  for (guint i = 0; psks != NULL && i < psks->len; i++)
+    {
+      Psk *psk = psks->pdata[i];
+
+      if (!post_local_add_pre_shared_key (local, psk->identity, psk->key, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* ---- client: closing ----------------------------------------------------- */
@@ -237,8 +406,12 @@ static gboolean
 send_line (GBytes *line)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(PostMessage) message = post_message_new (line);
 
-  if (post_carrier_send_bytes (client, line, &error))
+  /* Idempotent: may go as 0-RTT early data, which an attacker can replay. */
+  if (opt_idempotent)
+    post_message_set_idempotent (message, TRUE, NULL);
+  if (post_carrier_send (client, message, &error))
     {
       n_sent++;
       return TRUE;
@@ -346,38 +519,126 @@ on_established (GObject *source, GAsyncResult *result, gpointer user_data)
       g_autofree char *local = address_string (post_carrier_get_local_address (carrier));
       g_autofree char *remote = address_string (post_carrier_get_remote_address (carrier));
 
+      g_autofree char *security = describe_security (carrier);
+
       g_printerr ("post-cat: connected via stack %s from %s to %s, ready in %.1f ms\n",
                   post_carrier_get_stack_name (carrier), local, remote,
                   post_carrier_get_establishment_time (carrier) / 1000.0);
+      if (security != NULL)
+        g_printerr ("post-cat: security: %s\n", security);
     }
   if (opt_stream)
     receive_stream_chunk (carrier);
   else
     post_carrier_ready (carrier, on_client_message, NULL, NULL);
-  read_input ();
+  if (!opt_idempotent || opt_stream)
+    read_input ();   /* else it started before the carrier (on_first_line) */
+}
+
+/* Creates the carrier: with --psk-file on an association holding the first
+ * key (draft 3.1.5), else with post_carrier_initiate(). */
+static gboolean
+start_client (const char *uri, PostConfiguration *configuration)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, &error);
+  g_autoptr(PostLocal) local = NULL;
+  g_autoptr(GPtrArray) psks = NULL;
+
+  if (remote == NULL ||
+      (opt_psk_file != NULL && (psks = load_psk_file (opt_psk_file, &error)) == NULL))
+    {
+      fail (NULL, error);
+      return FALSE;
+    }
+  if (opt_cert != NULL)
+    {
+      local = post_local_new ();
+      if (!configure_local (local, NULL, &error))
+        {
+          fail (NULL, error);
+          return FALSE;
+        }
+    }
+  if (psks != NULL)
+    {
+      g_autoptr(PostAssociation) association = post_association_new (local, remote, configuration);
+      Psk *psk = psks->pdata[0];
+
+      if (!post_association_set_pre_shared_key (association, psk->identity, psk->key, &error))
+        {
+          fail (NULL, error);
+          return FALSE;
+        }
+      client = post_association_initiate (association);
+    }
+  else
+    client = post_carrier_initiate (local, remote, configuration);
+  g_signal_connect (client, "closed", G_CALLBACK (on_client_closed), NULL);
+  post_carrier_establish_async (client, NULL, on_established, NULL);
+  return TRUE;
+}
+
+typedef struct {
+  char              *uri;
+  PostConfiguration *configuration;
+} Deferred;
+
+/* --idempotent: the first line is read before the carrier is created, so
+ * that it is queued in time to go as early data. */
+static void
+on_first_line (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Deferred *deferred = user_data;
+  g_autoptr(GError) error = NULL;
+  gsize length;
+  char *line = g_data_input_stream_read_line_finish (lines, result, &length, &error);
+  gboolean started;
+
+  if (line == NULL && error != NULL)
+    fail ("standard input: ", error);
+  started = error == NULL && start_client (deferred->uri, deferred->configuration);
+  g_free (deferred->uri);
+  g_object_unref (deferred->configuration);
+  g_free (deferred);
+  if (!started)
+    {
+      g_free (line);
+      return;
+    }
+  if (line == NULL)
+    {
+      input_done = TRUE;
+      post_carrier_flush_async (client, NULL, on_flushed, NULL);
+      return;
+    }
+  {
+    g_autoptr(GBytes) bytes = g_bytes_new_take (line, length);
+
+    if (send_line (bytes))
+      read_input ();
+  }
 }
 
 static gboolean
 run_client (const char *uri, PostConfiguration *configuration)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, &error);
-
-  if (remote == NULL)
-    {
-      fail (NULL, error);
-      return FALSE;
-    }
   input = g_unix_input_stream_new (STDIN_FILENO, FALSE);
   if (opt_stream)
     stream_out = post_message_new_from_data ("", 0);
   else
     lines = g_data_input_stream_new (input);
 
-  client = post_carrier_initiate (NULL, remote, configuration);
-  g_signal_connect (client, "closed", G_CALLBACK (on_client_closed), NULL);
-  post_carrier_establish_async (client, NULL, on_established, NULL);
-  return TRUE;
+  if (opt_idempotent && !opt_stream)
+    {
+      Deferred *deferred = g_new0 (Deferred, 1);
+
+      deferred->uri = g_strdup (uri);
+      deferred->configuration = g_object_ref (configuration);
+      g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_first_line, deferred);
+      return TRUE;
+    }
+  return start_client (uri, configuration);
 }
 
 /* ---- listener ------------------------------------------------------------- */
@@ -475,9 +736,12 @@ on_incoming (PostCarrier *self, PostCarrier *carrier, gpointer user_data)
   if (opt_verbose)
     {
       g_autofree char *remote = address_string (post_carrier_get_remote_address (carrier));
+      g_autofree char *security = describe_security (carrier);
 
-      g_printerr ("post-cat: accepted a carrier from %s via stack %s\n",
-                  remote, post_carrier_get_stack_name (carrier));
+      g_printerr ("post-cat: accepted a carrier from %s via stack %s%s%s%s\n",
+                  remote, post_carrier_get_stack_name (carrier),
+                  security != NULL ? " (" : "", security != NULL ? security : "",
+                  security != NULL ? ")" : "");
     }
   g_hash_table_add (carriers, g_object_ref (carrier));
   g_signal_connect (carrier, "closed", G_CALLBACK (on_carrier_closed), NULL);
@@ -497,7 +761,16 @@ run_listener (const char *uri, PostConfiguration *configuration)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PostLocal) local = post_local_new_from_uri (uri, &error);
+  g_autoptr(GPtrArray) psks = NULL;
 
+  if (local != NULL && opt_psk_file != NULL)
+    {
+      psks = load_psk_file (opt_psk_file, &error);
+      if (psks == NULL)
+        g_clear_object (&local);
+    }
+  if (local != NULL && !configure_local (local, psks, &error))
+    g_clear_object (&local);
   if (local != NULL && opt_sink)
     listener = post_carrier_new_sink (local, NULL, configuration, &error);
   else if (local != NULL)
@@ -601,6 +874,16 @@ main (int argc, char **argv)
       post_configuration_set_preference (configuration, POST_SELECTION_CONGESTION_CONTROL,
                                          POST_PREFERENCE_NO_PREFERENCE, NULL);
     }
+  if ((opt_cert == NULL) != (opt_key == NULL))
+    {
+      g_printerr ("post-cat: --cert and --key go together\n");
+      return EXIT_FAILURE;
+    }
+  if (!configure_security (configuration, &error))
+    {
+      fail (NULL, error);
+      return EXIT_FAILURE;
+    }
   if (opt_stream &&
       !post_configuration_set_framing (configuration, POST_FRAMING_STREAM, &error))
     {
@@ -646,5 +929,11 @@ main (int argc, char **argv)
   g_clear_pointer (&pending, g_bytes_unref);
   g_main_loop_unref (loop);
   g_free (opt_stack);
+  g_strfreev (opt_ca);
+  g_strfreev (opt_pin);
+  g_free (opt_cert);
+  g_free (opt_key);
+  g_free (opt_psk_file);
+  g_free (opt_session_cache);
   return status;
 }

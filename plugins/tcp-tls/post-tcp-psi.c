@@ -627,6 +627,16 @@ post_tcp_psi_connect_async (PostPsi             *psi,
         }
     }
 
+  /* The racer names an interface for gathered locals: leave by it. */
+  if (local != NULL && post_psi_get_interface (psi) != NULL)
+    {
+      const char *interface = post_psi_get_interface (psi);
+
+      if (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_BINDTODEVICE,
+                      interface, strlen (interface) + 1) != 0)
+        g_debug ("Cannot bind to interface %s: %s", interface, g_strerror (errno));
+    }
+
   if (local != NULL && !g_socket_bind (socket, local, FALSE, &error))
     {
       g_autofree char *where = post_tcp_format_address (local);
@@ -1021,7 +1031,8 @@ post_tcp_psi_close (PostPsi  *psi,
     return;
 
   /* Measure what was acknowledged while the socket is still there. */
-  if (self->socket != NULL && !self->listening && self->connect_task == NULL)
+  if (self->socket != NULL && !self->listening && self->connect_task == NULL
+      && self->bytes_written > self->last_acked)
     post_tcp_psi_get_acked_offset (psi);
 
   self->closed = TRUE;

@@ -1290,6 +1290,7 @@ post_tls_psi_connect_async (PostPsi             *psi,
     }
   self->state = STATE_CONNECTING;
   self->connect_task = g_steal_pointer (&task);
+  post_psi_set_interface (self->tcp, post_psi_get_interface (psi));   /* gathered locals */
   post_psi_connect_async (self->tcp, remote, local, cancellable, tcp_connected_cb, g_object_ref (self));
 }
 

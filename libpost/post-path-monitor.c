@@ -1,0 +1,1589 @@
+/* post-path-monitor.c: PostPathMonitor, the host's links, addresses and
+ * default routes from netlink (libnl-route)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "post-private.h"
+#include "post-path-monitor.h"
+#include "post-policy.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+
+#include <glib-unix.h>
+#include <netlink/netlink.h>
+#include <netlink/cache.h>
+#include <netlink/route/link.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/route.h>
+
+/**
+ * PostPathMonitor:
+ *
+ * What libpost knows of the host's network: its interfaces (with their
+ * kind, MTU and state), their addresses (with the IPv6 flags temporary,
+ * deprecated, tentative) and the default routes, kept current from netlink
+ * notifications (no polling) and announced with signals.
+ *
+ * ## How it works
+ *
+ * One `nl_cache_mngr` holds three libnl caches, `route/link`,
+ * `route/addr` and `route/route`; its socket is watched with
+ * g_unix_fd_add() on the main context the monitor was created in.  Each
+ * notification updates the caches (libnl's v2 change callback marks what
+ * changed); the monitor then rebuilds an immutable snapshot and compares
+ * it with the previous one: what appeared, vanished or changed becomes a
+ * signal.  When the kernel dropped notifications (`ENOBUFS`, the socket
+ * buffer overflowed) every cache is refilled and the same comparison
+ * tells what changed meanwhile, so a resync emits exactly the differences.
+ *
+ * Queries (post_path_monitor_list_interfaces(), path lookups, gathering)
+ * first read whatever notification is already queued on the socket
+ * (without waiting), so they never answer from stale data even when the
+ * monitor's main context has not run yet; their signals still go out from
+ * that context.  Queries may come from any thread: the snapshot is
+ * guarded by a lock, and no signal is emitted while it is held.
+ *
+ * ## Contexts
+ *
+ * post_path_monitor_get_default() lives on the global default main context
+ * (g_main_context_default()), which must be iterated for its signals to be
+ * emitted.  libpost's carriers do not depend on that: each carrier watches
+ * the monitor through an internal subscription whose events are delivered
+ * on the carrier's own main context.  post_path_monitor_new() creates a
+ * monitor on the thread-default context of the caller.
+ *
+ * ## Interface kinds
+ *
+ * Loopback from the flags; `wifi` and `cellular` from the kernel's device
+ * type (`DEVTYPE=wlan` / `wwan` in `/sys/class/net/IF/uevent`, read only
+ * when that sysfs entry has the interface's index, since sysfs shows the
+ * network namespace it was mounted in); tunnels (`tun`, `tap`, `wireguard`,
+ * `ipip`, `gre`, `sit`, `vti`…) are `vpn`; raw-IP and rmnet links are
+ * `cellular`; Ethernet is `wired` except virtual links (veth, bridges,
+ * VLANs, macvlan…) which are `other`.  Cellular links are guessed metered,
+ * as NetworkManager does.
+ */
+
+#define POST_IFF_LOWER_UP 0x10000   /* linux/if.h, which clashes with net/if.h */
+
+typedef struct {
+  PostRouteInfo  info;
+  GInetAddress  *destination;   /* (owned) (nullable) NULL for default routes */
+  guint          prefix_length;
+  guint          type;          /* RTN_* */
+} Route;
+
+typedef struct {
+  gint       ref_count;
+  GPtrArray *interfaces;        /* (element-type PostInterfaceInfo) */
+  GPtrArray *addresses;         /* (element-type PostAddressInfo) */
+  GPtrArray *routes;            /* (element-type Route) */
+} Snapshot;
+
+typedef enum {
+  EVENT_INTERFACE_ADDED,
+  EVENT_INTERFACE_REMOVED,
+  EVENT_INTERFACE_CHANGED,
+  EVENT_ADDRESS_ADDED,
+  EVENT_ADDRESS_REMOVED,
+  EVENT_DEFAULT_ROUTE_CHANGED,
+} EventType;
+
+struct _PostPathMonitor
+{
+  GObject               parent_instance;
+
+  GMutex                lock;
+  GMainContext         *context;        /* (owned) */
+  GSource              *source;         /* (owned) (nullable) */
+  struct nl_cache_mngr *mngr;
+  struct nl_sock       *sync_sock;
+  struct nl_cache      *links;
+  struct nl_cache      *addrs;
+  struct nl_cache      *routes;
+  Snapshot             *snapshot;       /* (owned) */
+  gboolean              dirty;
+  gboolean              refill_routes;
+  GError               *init_error;     /* (owned) (nullable) */
+  GPtrArray            *watches;        /* (element-type Watch) */
+  guint                 next_watch_id;
+};
+
+G_DEFINE_FINAL_TYPE (PostPathMonitor, post_path_monitor, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_INTERFACE_ADDED,
+  SIGNAL_INTERFACE_REMOVED,
+  SIGNAL_INTERFACE_CHANGED,
+  SIGNAL_ADDRESS_ADDED,
+  SIGNAL_ADDRESS_REMOVED,
+  SIGNAL_DEFAULT_ROUTE_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* ---- boxed types ---------------------------------------------------------- */
+
+PostInterfaceInfo *
+post_interface_info_copy (const PostInterfaceInfo *self)
+{
+  PostInterfaceInfo *copy;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  copy = g_memdup2 (self, sizeof *self);
+  copy->name = g_strdup (self->name);
+  copy->link_type = g_strdup (self->link_type);
+  return copy;
+}
+
+void
+post_interface_info_free (PostInterfaceInfo *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->name);
+  g_free (self->link_type);
+  g_free (self);
+}
+
+PostAddressInfo *
+post_address_info_copy (const PostAddressInfo *self)
+{
+  PostAddressInfo *copy;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  copy = g_memdup2 (self, sizeof *self);
+  copy->address = self->address ? g_object_ref (self->address) : NULL;
+  copy->interface = g_strdup (self->interface);
+  return copy;
+}
+
+void
+post_address_info_free (PostAddressInfo *self)
+{
+  if (self == NULL)
+    return;
+  g_clear_object (&self->address);
+  g_free (self->interface);
+  g_free (self);
+}
+
+PostRouteInfo *
+post_route_info_copy (const PostRouteInfo *self)
+{
+  PostRouteInfo *copy;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  copy = g_new0 (PostRouteInfo, 1);
+  *copy = *self;
+  copy->interface = g_strdup (self->interface);
+  copy->gateway = self->gateway ? g_object_ref (self->gateway) : NULL;
+  return copy;
+}
+
+void
+post_route_info_free (PostRouteInfo *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->interface);
+  g_clear_object (&self->gateway);
+  g_free (self);
+}
+
+G_DEFINE_BOXED_TYPE (PostInterfaceInfo, post_interface_info, post_interface_info_copy, post_interface_info_free)
+G_DEFINE_BOXED_TYPE (PostAddressInfo, post_address_info, post_address_info_copy, post_address_info_free)
+G_DEFINE_BOXED_TYPE (PostRouteInfo, post_route_info, post_route_info_copy, post_route_info_free)
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+static void
+route_free (Route *route)
+{
+  g_free (route->info.interface);
+  g_clear_object (&route->info.gateway);
+  g_clear_object (&route->destination);
+  g_free (route);
+}
+
+static Snapshot *
+snapshot_new (void)
+{
+  Snapshot *snapshot = g_new0 (Snapshot, 1);
+
+  snapshot->ref_count = 1;
+  snapshot->interfaces = g_ptr_array_new_with_free_func ((GDestroyNotify) post_interface_info_free);
+  snapshot->addresses = g_ptr_array_new_with_free_func ((GDestroyNotify) post_address_info_free);
+  snapshot->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) route_free);
+  return snapshot;
+}
+
+static Snapshot *
+snapshot_ref (Snapshot *snapshot)
+{
+  g_atomic_int_inc (&snapshot->ref_count);
+  return snapshot;
+}
+
+static void
+snapshot_unref (Snapshot *snapshot)
+{
+  if (snapshot == NULL || !g_atomic_int_dec_and_test (&snapshot->ref_count))
+    return;
+  g_ptr_array_unref (snapshot->interfaces);
+  g_ptr_array_unref (snapshot->addresses);
+  g_ptr_array_unref (snapshot->routes);
+  g_free (snapshot);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Snapshot, snapshot_unref)
+
+static const PostInterfaceInfo *
+snapshot_find_interface (Snapshot *snapshot,
+                         guint     index)
+{
+  for (guint i = 0; i < snapshot->interfaces->len; i++)
+    {
+      const PostInterfaceInfo *info = snapshot->interfaces->pdata[i];
+
+      if (info->index == index)
+        return info;
+    }
+  return NULL;
+}
+
+static const PostInterfaceInfo *
+snapshot_find_interface_by_name (Snapshot   *snapshot,
+                                 const char *name)
+{
+  for (guint i = 0; i < snapshot->interfaces->len; i++)
+    {
+      const PostInterfaceInfo *info = snapshot->interfaces->pdata[i];
+
+      if (g_strcmp0 (info->name, name) == 0)
+        return info;
+    }
+  return NULL;
+}
+
+static GInetAddress *
+inet_from_nl (struct nl_addr *address)
+{
+  if (address == NULL)
+    return NULL;
+  if (nl_addr_get_family (address) == AF_INET && nl_addr_get_len (address) == 4)
+    return g_inet_address_new_from_bytes (nl_addr_get_binary_addr (address), G_SOCKET_FAMILY_IPV4);
+  if (nl_addr_get_family (address) == AF_INET6 && nl_addr_get_len (address) == 16)
+    return g_inet_address_new_from_bytes (nl_addr_get_binary_addr (address), G_SOCKET_FAMILY_IPV6);
+  return NULL;
+}
+
+static char *
+read_sysfs (const char *interface,
+            const char *attribute)
+{
+  g_autofree char *path = g_build_filename ("/sys/class/net", interface, attribute, NULL);
+  char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return NULL;
+  return g_strstrip (contents);
+}
+
+static PostInterfaceKind
+classify (const char *name,
+          guint       index,
+          guint       flags,
+          guint       arp_type,
+          const char *link_type)
+{
+  static const char * const tunnels[] = {
+    "tun", "wireguard", "ipip", "gre", "gretap", "ip6gre", "ip6gretap", "sit",
+    "ip6tnl", "vti", "vti6", "xfrm", "ipsec", "l2tp", "ppp", NULL
+  };
+  g_autofree char *sys_index = NULL;
+
+  if ((flags & IFF_LOOPBACK) || arp_type == 772)
+    return POST_INTERFACE_KIND_LOOPBACK;
+  if (link_type != NULL && g_strv_contains (tunnels, link_type))
+    return POST_INTERFACE_KIND_VPN;
+
+  /* sysfs shows the namespace it was mounted in: trust it only for the
+   * interface with this index. */
+  sys_index = read_sysfs (name, "ifindex");
+  if (sys_index != NULL && g_ascii_strtoull (sys_index, NULL, 10) == index)
+    {
+      g_autofree char *uevent = read_sysfs (name, "uevent");
+      g_autofree char *wireless = g_build_filename ("/sys/class/net", name, "wireless", NULL);
+
+      if (uevent != NULL)
+        {
+          if (strstr (uevent, "DEVTYPE=wlan") != NULL)
+            return POST_INTERFACE_KIND_WIFI;
+          if (strstr (uevent, "DEVTYPE=wwan") != NULL)
+            return POST_INTERFACE_KIND_CELLULAR;
+          if (strstr (uevent, "DEVTYPE=wireguard") != NULL)
+            return POST_INTERFACE_KIND_VPN;
+        }
+      if (g_file_test (wireless, G_FILE_TEST_IS_DIR))
+        return POST_INTERFACE_KIND_WIFI;
+    }
+
+  switch (arp_type)
+    {
+    case 1:     /* ARPHRD_ETHER */
+      if (link_type != NULL)
+        return POST_INTERFACE_KIND_OTHER;   /* veth, bridge, vlan, macvlan, dummy… */
+      if (g_str_has_prefix (name, "veth") || g_str_has_prefix (name, "docker")
+          || g_str_has_prefix (name, "virbr"))
+        return POST_INTERFACE_KIND_OTHER;
+      return POST_INTERFACE_KIND_WIRED;
+    case 519:   /* ARPHRD_RAWIP: QMI/MBIM modems */
+    case 530:   /* ARPHRD_RMNET */
+      return POST_INTERFACE_KIND_CELLULAR;
+    case 65534: /* ARPHRD_NONE: tun, WireGuard */
+    case 768:   /* ARPHRD_TUNNEL */
+    case 769:   /* ARPHRD_TUNNEL6 */
+    case 776:   /* ARPHRD_SIT */
+    case 778:   /* ARPHRD_IPGRE */
+    case 823:   /* ARPHRD_IP6GRE */
+    case 512:   /* ARPHRD_PPP */
+      return POST_INTERFACE_KIND_VPN;
+    default:
+      return POST_INTERFACE_KIND_OTHER;
+    }
+}
+
+static void
+add_link (struct nl_object *object,
+          gpointer          user_data)
+{
+  Snapshot *snapshot = user_data;
+  struct rtnl_link *link = (struct rtnl_link *) object;
+  PostInterfaceInfo *info;
+  guint flags = rtnl_link_get_flags (link);
+
+  /* The kernel also announces per-family link data (AF_INET6, AF_BRIDGE),
+   * which libnl keeps as separate objects: only the AF_UNSPEC one is the link. */
+  if (rtnl_link_get_name (link) == NULL || rtnl_link_get_family (link) != AF_UNSPEC)
+    return;
+  info = g_new0 (PostInterfaceInfo, 1);
+  info->name = g_strdup (rtnl_link_get_name (link));
+  info->index = rtnl_link_get_ifindex (link);
+  info->arp_type = rtnl_link_get_arptype (link);
+  info->link_type = g_strdup (rtnl_link_get_type (link));
+  info->mtu = rtnl_link_get_mtu (link);
+  info->up = (flags & IFF_UP) != 0;
+  /* IFF_LOWER_UP (carrier) is immediate; IFF_RUNNING (operstate) may lag */
+  info->running = (flags & IFF_UP) && (flags & (IFF_RUNNING | POST_IFF_LOWER_UP));
+  info->kind = classify (info->name, info->index, flags, info->arp_type, info->link_type);
+  info->metered = info->kind == POST_INTERFACE_KIND_CELLULAR;
+  g_ptr_array_add (snapshot->interfaces, info);
+}
+
+static void
+add_address (struct nl_object *object,
+             gpointer          user_data)
+{
+  Snapshot *snapshot = user_data;
+  struct rtnl_addr *addr = (struct rtnl_addr *) object;
+  GInetAddress *address = inet_from_nl (rtnl_addr_get_local (addr));
+  PostAddressInfo *info;
+  guint flags = rtnl_addr_get_flags (addr);
+
+  if (address == NULL)
+    return;
+  info = g_new0 (PostAddressInfo, 1);
+  info->address = address;
+  info->prefix_length = rtnl_addr_get_prefixlen (addr);
+  info->interface_index = rtnl_addr_get_ifindex (addr);
+  if (flags & IFA_F_TEMPORARY)
+    info->flags |= POST_ADDRESS_FLAGS_TEMPORARY;
+  if (flags & IFA_F_DEPRECATED)
+    info->flags |= POST_ADDRESS_FLAGS_DEPRECATED;
+  if (flags & IFA_F_TENTATIVE)
+    info->flags |= POST_ADDRESS_FLAGS_TENTATIVE;
+  if (flags & IFA_F_DADFAILED)
+    info->flags |= POST_ADDRESS_FLAGS_DAD_FAILED;
+  if (flags & IFA_F_PERMANENT)
+    info->flags |= POST_ADDRESS_FLAGS_PERMANENT;
+  g_ptr_array_add (snapshot->addresses, info);
+}
+
+static void
+add_route (struct nl_object *object,
+           gpointer          user_data)
+{
+  Snapshot *snapshot = user_data;
+  struct rtnl_route *nl_route = (struct rtnl_route *) object;
+  struct nl_addr *dst = rtnl_route_get_dst (nl_route);
+  int family = rtnl_route_get_family (nl_route);
+  guint table = rtnl_route_get_table (nl_route);
+  guint type = rtnl_route_get_type (nl_route);
+  int n_hops = rtnl_route_get_nnexthops (nl_route);
+
+  if (family != AF_INET && family != AF_INET6)
+    return;
+  if (table == RT_TABLE_LOCAL)
+    return;
+  if (type != RTN_UNICAST && type != RTN_BLACKHOLE && type != RTN_UNREACHABLE
+      && type != RTN_PROHIBIT)
+    return;
+
+  for (int i = 0; i < MAX (n_hops, 1); i++)
+    {
+      struct rtnl_nexthop *hop = n_hops > 0 ? rtnl_route_nexthop_n (nl_route, i) : NULL;
+      Route *route = g_new0 (Route, 1);
+
+      route->info.family = family == AF_INET ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6;
+      route->info.table = table;
+      route->info.metric = rtnl_route_get_priority (nl_route);
+      route->type = type;
+      route->prefix_length = dst ? nl_addr_get_prefixlen (dst) : 0;
+      if (route->prefix_length > 0)
+        route->destination = inet_from_nl (dst);
+      if (hop != NULL)
+        {
+          route->info.interface_index = rtnl_route_nh_get_ifindex (hop);
+          route->info.gateway = inet_from_nl (rtnl_route_nh_get_gateway (hop));
+        }
+      g_ptr_array_add (snapshot->routes, route);
+    }
+}
+
+static Snapshot *
+build_snapshot (PostPathMonitor *self)
+{
+  Snapshot *snapshot = snapshot_new ();
+
+  nl_cache_foreach (self->links, add_link, snapshot);
+  nl_cache_foreach (self->addrs, add_address, snapshot);
+  nl_cache_foreach (self->routes, add_route, snapshot);
+  for (guint i = 0; i < snapshot->addresses->len; i++)
+    {
+      PostAddressInfo *info = snapshot->addresses->pdata[i];
+      const PostInterfaceInfo *link = snapshot_find_interface (snapshot, info->interface_index);
+
+      info->interface = link ? g_strdup (link->name) : NULL;
+    }
+  for (guint i = 0; i < snapshot->routes->len; i++)
+    {
+      Route *route = snapshot->routes->pdata[i];
+      const PostInterfaceInfo *link = snapshot_find_interface (snapshot, route->info.interface_index);
+
+      route->info.interface = link ? g_strdup (link->name) : NULL;
+    }
+  return snapshot;
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+typedef struct {
+  EventType          type;
+  PostInterfaceInfo *interface;   /* (owned) (nullable) */
+  PostAddressInfo   *address;     /* (owned) (nullable) */
+  GSocketFamily      family;
+} Event;
+
+static void
+event_free (Event *event)
+{
+  post_interface_info_free (event->interface);
+  post_address_info_free (event->address);
+  g_free (event);
+}
+
+static void
+push_event (GPtrArray         *events,
+            EventType          type,
+            const PostInterfaceInfo *interface,
+            const PostAddressInfo   *address,
+            GSocketFamily      family)
+{
+  Event *event = g_new0 (Event, 1);
+
+  event->type = type;
+  event->interface = interface ? post_interface_info_copy (interface) : NULL;
+  event->address = address ? post_address_info_copy (address) : NULL;
+  event->family = family;
+  g_ptr_array_add (events, event);
+}
+
+static gboolean
+interface_differs (const PostInterfaceInfo *a,
+                   const PostInterfaceInfo *b)
+{
+  return g_strcmp0 (a->name, b->name) != 0 || a->mtu != b->mtu || a->up != b->up
+         || a->running != b->running || a->kind != b->kind;
+}
+
+static const PostAddressInfo *
+find_address (Snapshot              *snapshot,
+              const PostAddressInfo *wanted)
+{
+  for (guint i = 0; i < snapshot->addresses->len; i++)
+    {
+      const PostAddressInfo *info = snapshot->addresses->pdata[i];
+
+      if (info->interface_index == wanted->interface_index
+          && g_inet_address_equal (info->address, wanted->address))
+        return info;
+    }
+  return NULL;
+}
+
+/* The default routes of @family, as one comparable string */
+static char *
+default_routes_key (Snapshot      *snapshot,
+                    GSocketFamily  family)
+{
+  GString *key = g_string_new (NULL);
+
+  for (guint i = 0; i < snapshot->routes->len; i++)
+    {
+      Route *route = snapshot->routes->pdata[i];
+      g_autofree char *gateway = NULL;
+
+      if (route->info.family != family || route->prefix_length != 0 || route->type != RTN_UNICAST)
+        continue;
+      gateway = route->info.gateway ? g_inet_address_to_string (route->info.gateway) : NULL;
+      g_string_append_printf (key, "%u/%s/%u/%u;", route->info.interface_index,
+                              gateway ? gateway : "-", route->info.table, route->info.metric);
+    }
+  return g_string_free (key, FALSE);
+}
+
+static void
+diff_snapshots (Snapshot  *old,
+                Snapshot  *new,
+                GPtrArray *events)
+{
+  static const GSocketFamily families[] = { G_SOCKET_FAMILY_IPV4, G_SOCKET_FAMILY_IPV6 };
+
+  for (guint i = 0; i < old->addresses->len; i++)
+    if (find_address (new, old->addresses->pdata[i]) == NULL)
+      push_event (events, EVENT_ADDRESS_REMOVED, NULL, old->addresses->pdata[i], 0);
+  for (guint i = 0; i < old->interfaces->len; i++)
+    {
+      const PostInterfaceInfo *was = old->interfaces->pdata[i];
+      const PostInterfaceInfo *now = snapshot_find_interface (new, was->index);
+
+      if (now == NULL)
+        push_event (events, EVENT_INTERFACE_REMOVED, was, NULL, 0);
+      else if (interface_differs (was, now))
+        push_event (events, EVENT_INTERFACE_CHANGED, now, NULL, 0);
+    }
+  for (guint i = 0; i < new->interfaces->len; i++)
+    {
+      const PostInterfaceInfo *now = new->interfaces->pdata[i];
+
+      if (snapshot_find_interface (old, now->index) == NULL)
+        push_event (events, EVENT_INTERFACE_ADDED, now, NULL, 0);
+    }
+  for (guint i = 0; i < new->addresses->len; i++)
+    if (find_address (old, new->addresses->pdata[i]) == NULL)
+      push_event (events, EVENT_ADDRESS_ADDED, NULL, new->addresses->pdata[i], 0);
+  for (guint f = 0; f < G_N_ELEMENTS (families); f++)
+    {
+      g_autofree char *was = default_routes_key (old, families[f]);
+      g_autofree char *now = default_routes_key (new, families[f]);
+
+      if (strcmp (was, now) != 0)
+        push_event (events, EVENT_DEFAULT_ROUTE_CHANGED, NULL, NULL, families[f]);
+    }
+}
+
+/* Watches: internal subscriptions, delivered on their own contexts */
+typedef struct {
+  gint               ref_count;
+  guint              id;
+  gint               removed;     /* atomic */
+  PostPathEventFunc  func;
+  gpointer           data;
+  GMainContext      *context;     /* (owned) */
+} Watch;
+
+static Watch *
+watch_ref (Watch *watch)
+{
+  g_atomic_int_inc (&watch->ref_count);
+  return watch;
+}
+
+static void
+watch_unref (Watch *watch)
+{
+  if (!g_atomic_int_dec_and_test (&watch->ref_count))
+    return;
+  g_main_context_unref (watch->context);
+  g_free (watch);
+}
+
+typedef struct {
+  PostPathMonitor *monitor;       /* (owned) */
+  Watch           *watch;         /* (owned) (nullable) NULL: emit the signals */
+  GPtrArray       *events;        /* (owned) (element-type Event) */
+} Delivery;
+
+static void
+delivery_free (Delivery *delivery)
+{
+  g_object_unref (delivery->monitor);
+  if (delivery->watch != NULL)
+    watch_unref (delivery->watch);
+  g_ptr_array_unref (delivery->events);
+  g_free (delivery);
+}
+
+static gboolean
+deliver_cb (gpointer user_data)
+{
+  Delivery *delivery = user_data;
+
+  for (guint i = 0; i < delivery->events->len; i++)
+    {
+      Event *event = delivery->events->pdata[i];
+
+      if (delivery->watch != NULL)
+        {
+          PostPathEvent public_event = {
+            (PostPathEventType) event->type, event->interface, event->address, event->family
+          };
+
+          if (g_atomic_int_get (&delivery->watch->removed))
+            break;
+          delivery->watch->func (delivery->monitor, &public_event, delivery->watch->data);
+          continue;
+        }
+      switch (event->type)
+        {
+        case EVENT_INTERFACE_ADDED:
+          g_signal_emit (delivery->monitor, signals[SIGNAL_INTERFACE_ADDED], 0, event->interface);
+          break;
+        case EVENT_INTERFACE_REMOVED:
+          g_signal_emit (delivery->monitor, signals[SIGNAL_INTERFACE_REMOVED], 0, event->interface);
+          break;
+        case EVENT_INTERFACE_CHANGED:
+          g_signal_emit (delivery->monitor, signals[SIGNAL_INTERFACE_CHANGED], 0, event->interface);
+          break;
+        case EVENT_ADDRESS_ADDED:
+          g_signal_emit (delivery->monitor, signals[SIGNAL_ADDRESS_ADDED], 0, event->address);
+          break;
+        case EVENT_ADDRESS_REMOVED:
+          g_signal_emit (delivery->monitor, signals[SIGNAL_ADDRESS_REMOVED], 0, event->address);
+          break;
+        case EVENT_DEFAULT_ROUTE_CHANGED:
+        default:
+          g_signal_emit (delivery->monitor, signals[SIGNAL_DEFAULT_ROUTE_CHANGED], 0, event->family);
+          break;
+        }
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_delivery (PostPathMonitor *self,
+                   Watch           *watch,
+                   GPtrArray       *events)
+{
+  Delivery *delivery = g_new0 (Delivery, 1);
+  GSource *source = g_idle_source_new ();
+
+  delivery->monitor = g_object_ref (self);
+  delivery->watch = watch ? watch_ref (watch) : NULL;
+  delivery->events = g_ptr_array_ref (events);
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, deliver_cb, delivery, (GDestroyNotify) delivery_free);
+  g_source_set_static_name (source, "[libpost] path event");
+  g_source_attach (source, watch ? watch->context : self->context);
+  g_source_unref (source);
+}
+
+/* Called without the lock: hands @events to the signal emission and to
+ * every watch, each on its own context, never re-entrantly. */
+static void
+dispatch_events (PostPathMonitor *self,
+                 GPtrArray       *events)
+{
+  g_autoptr(GPtrArray) watches = NULL;
+
+  if (events == NULL || events->len == 0)
+    return;
+  g_mutex_lock (&self->lock);
+  watches = g_ptr_array_new_with_free_func ((GDestroyNotify) watch_unref);
+  for (guint i = 0; i < self->watches->len; i++)
+    g_ptr_array_add (watches, watch_ref (self->watches->pdata[i]));
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < watches->len; i++)
+    schedule_delivery (self, watches->pdata[i], events);
+  schedule_delivery (self, NULL, events);
+}
+
+/* ---- netlink -------------------------------------------------------------- */
+
+static void
+change_cb (struct nl_cache  *cache,
+           struct nl_object *old_object,
+           struct nl_object *new_object,
+           uint64_t          diff,
+           int               action,
+           void             *user_data)
+{
+  PostPathMonitor *self = user_data;
+
+  /* Only what changed matters here: the snapshot comparison names it. */
+  self->dirty = TRUE;
+  /* The kernel flushes the IPv4 routes of a link that goes down, or of a
+   * removed address, without telling: read the routes again then. */
+  if (cache == self->links && new_object != NULL
+      && !(rtnl_link_get_flags ((struct rtnl_link *) new_object) & IFF_UP))
+    self->refill_routes = TRUE;
+  if ((cache == self->links || cache == self->addrs) && action == NL_ACT_DEL)
+    self->refill_routes = TRUE;
+}
+
+/* Reads what netlink has queued; with the lock held.  Returns the events
+ * (NULL if nothing changed). */
+static GPtrArray *
+process_locked (PostPathMonitor *self,
+                gboolean         known_readable)
+{
+  g_autoptr(Snapshot) old = NULL;
+  GPtrArray *events;
+  int err;
+
+  if (self->mngr == NULL)
+    return NULL;
+  if (!known_readable)
+    {
+      struct pollfd pfd = { nl_cache_mngr_get_fd (self->mngr), POLLIN, 0 };
+
+      if (poll (&pfd, 1, 0) <= 0 || !(pfd.revents & POLLIN))
+        return NULL;
+    }
+
+  err = nl_cache_mngr_data_ready (self->mngr);
+  if (err == -NLE_NOMEM || err == -NLE_DUMP_INTR)
+    {
+      /* ENOBUFS: notifications were lost; read everything again. */
+      g_debug ("path monitor: %s, resynchronising", nl_geterror (err));
+      nl_cache_refill (self->sync_sock, self->links);
+      nl_cache_refill (self->sync_sock, self->addrs);
+      nl_cache_refill (self->sync_sock, self->routes);
+      self->dirty = TRUE;
+    }
+  else if (err < 0)
+    g_debug ("path monitor: %s", nl_geterror (err));
+
+  if (!self->dirty)
+    return NULL;
+  self->dirty = FALSE;
+  if (self->refill_routes)
+    {
+      self->refill_routes = FALSE;
+      nl_cache_refill (self->sync_sock, self->routes);
+    }
+  old = self->snapshot;
+  self->snapshot = build_snapshot (self);
+  events = g_ptr_array_new_with_free_func ((GDestroyNotify) event_free);
+  diff_snapshots (old, self->snapshot, events);
+  return events;
+}
+
+static gboolean
+netlink_ready_cb (gint         fd,
+                  GIOCondition condition,
+                  gpointer     user_data)
+{
+  PostPathMonitor *self = user_data;
+  g_autoptr(GPtrArray) events = NULL;
+
+  g_mutex_lock (&self->lock);
+  events = process_locked (self, TRUE);
+  g_mutex_unlock (&self->lock);
+  dispatch_events (self, events);
+  return G_SOURCE_CONTINUE;
+}
+
+/* The current snapshot, after reading any queued notification */
+static Snapshot *
+get_snapshot (PostPathMonitor *self)
+{
+  g_autoptr(GPtrArray) events = NULL;
+  Snapshot *snapshot;
+
+  g_mutex_lock (&self->lock);
+  events = process_locked (self, FALSE);
+  snapshot = snapshot_ref (self->snapshot);
+  g_mutex_unlock (&self->lock);
+  dispatch_events (self, events);
+  return snapshot;
+}
+
+static gboolean
+start_netlink (PostPathMonitor *self,
+               GError         **error)
+{
+  int err;
+
+  int size = 4 * 1024 * 1024;
+
+  if ((err = nl_cache_mngr_alloc (NULL, NETLINK_ROUTE, 0, &self->mngr)) < 0)
+    goto failed;
+  /* A larger buffer makes ENOBUFS (and resyncs) rare on busy hosts */
+  if (setsockopt (nl_cache_mngr_get_fd (self->mngr), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+    (void) setsockopt (nl_cache_mngr_get_fd (self->mngr), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  self->sync_sock = nl_socket_alloc ();
+  if (self->sync_sock == NULL)
+    {
+      err = -NLE_NOMEM;
+      goto failed;
+    }
+  if ((err = nl_connect (self->sync_sock, NETLINK_ROUTE)) < 0)
+    goto failed;
+  if ((err = rtnl_link_alloc_cache (NULL, AF_UNSPEC, &self->links)) < 0)
+    goto failed;
+  if ((err = nl_cache_mngr_add_cache_v2 (self->mngr, self->links, change_cb, self)) < 0)
+    {
+      nl_cache_free (g_steal_pointer (&self->links));
+      goto failed;
+    }
+  if ((err = nl_cache_alloc_name ("route/addr", &self->addrs)) < 0)
+    goto failed;
+  if ((err = nl_cache_mngr_add_cache_v2 (self->mngr, self->addrs, change_cb, self)) < 0)
+    {
+      nl_cache_free (g_steal_pointer (&self->addrs));
+      goto failed;
+    }
+  if ((err = nl_cache_alloc_name ("route/route", &self->routes)) < 0)
+    goto failed;
+  if ((err = nl_cache_mngr_add_cache_v2 (self->mngr, self->routes, change_cb, self)) < 0)
+    {
+      nl_cache_free (g_steal_pointer (&self->routes));
+      goto failed;
+    }
+
+  snapshot_unref (self->snapshot);
+  self->snapshot = build_snapshot (self);
+  self->dirty = FALSE;
+  self->source = g_unix_fd_source_new (nl_cache_mngr_get_fd (self->mngr), G_IO_IN);
+  g_source_set_callback (self->source, (GSourceFunc) (void (*)(void)) netlink_ready_cb, self, NULL);
+  g_source_set_static_name (self->source, "[libpost] netlink");
+  g_source_attach (self->source, self->context);
+  return TRUE;
+
+failed:
+  g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+               "Cannot watch the network over netlink: %s", nl_geterror (err));
+  return FALSE;
+}
+
+static void
+stop_netlink (PostPathMonitor *self)
+{
+  if (self->source != NULL)
+    {
+      g_source_destroy (self->source);
+      g_clear_pointer (&self->source, g_source_unref);
+    }
+  /* The manager frees the caches it was given. */
+  if (self->mngr != NULL)
+    {
+      nl_cache_mngr_free (self->mngr);
+      self->mngr = NULL;
+      self->links = self->addrs = self->routes = NULL;
+    }
+  g_clear_pointer (&self->links, nl_cache_free);
+  g_clear_pointer (&self->addrs, nl_cache_free);
+  g_clear_pointer (&self->routes, nl_cache_free);
+  g_clear_pointer (&self->sync_sock, nl_socket_free);
+}
+
+/* ---- GObject -------------------------------------------------------------- */
+
+static void
+post_path_monitor_finalize (GObject *object)
+{
+  PostPathMonitor *self = POST_PATH_MONITOR (object);
+
+  stop_netlink (self);
+  snapshot_unref (self->snapshot);
+  g_clear_error (&self->init_error);
+  g_ptr_array_unref (self->watches);
+  g_main_context_unref (self->context);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (post_path_monitor_parent_class)->finalize (object);
+}
+
+static void
+post_path_monitor_class_init (PostPathMonitorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = post_path_monitor_finalize;
+
+  /**
+   * PostPathMonitor::interface-added:
+   * @self: the monitor
+   * @interface: the new interface
+   */
+  signals[SIGNAL_INTERFACE_ADDED] =
+    g_signal_new ("interface-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, POST_TYPE_INTERFACE_INFO);
+  /**
+   * PostPathMonitor::interface-removed:
+   * @self: the monitor
+   * @interface: the interface as it was
+   */
+  signals[SIGNAL_INTERFACE_REMOVED] =
+    g_signal_new ("interface-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, POST_TYPE_INTERFACE_INFO);
+  /**
+   * PostPathMonitor::interface-changed:
+   * @self: the monitor
+   * @interface: the interface now (its name, MTU, up or running state or
+   *   kind changed)
+   */
+  signals[SIGNAL_INTERFACE_CHANGED] =
+    g_signal_new ("interface-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, POST_TYPE_INTERFACE_INFO);
+  /**
+   * PostPathMonitor::address-added:
+   * @self: the monitor
+   * @address: the new address
+   */
+  signals[SIGNAL_ADDRESS_ADDED] =
+    g_signal_new ("address-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, POST_TYPE_ADDRESS_INFO);
+  /**
+   * PostPathMonitor::address-removed:
+   * @self: the monitor
+   * @address: the address that went away
+   */
+  signals[SIGNAL_ADDRESS_REMOVED] =
+    g_signal_new ("address-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, POST_TYPE_ADDRESS_INFO);
+  /**
+   * PostPathMonitor::default-route-changed:
+   * @self: the monitor
+   * @family: the address family whose default routes changed
+   *   (#GSocketFamily)
+   */
+  signals[SIGNAL_DEFAULT_ROUTE_CHANGED] =
+    g_signal_new ("default-route-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+}
+
+static void
+post_path_monitor_init (PostPathMonitor *self)
+{
+  g_mutex_init (&self->lock);
+  self->snapshot = snapshot_new ();
+  self->watches = g_ptr_array_new_with_free_func ((GDestroyNotify) watch_unref);
+}
+
+static PostPathMonitor *
+monitor_new_on_context (GMainContext *context)
+{
+  PostPathMonitor *self = g_object_new (POST_TYPE_PATH_MONITOR, NULL);
+
+  self->context = g_main_context_ref (context);
+  if (!start_netlink (self, &self->init_error))
+    {
+      g_debug ("%s", self->init_error->message);
+      stop_netlink (self);
+    }
+  return self;
+}
+
+/**
+ * post_path_monitor_new:
+ * @error: return location for an error
+ *
+ * Creates a path monitor whose signals are emitted on the thread-default
+ * main context of the caller.  Most programs want
+ * post_path_monitor_get_default() instead.
+ *
+ * Returns: (transfer full) (nullable): a new monitor, or %NULL if netlink
+ *   is not available (%POST_ERROR_NOT_SUPPORTED)
+ */
+PostPathMonitor *
+post_path_monitor_new (GError **error)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+  g_autoptr(PostPathMonitor) self = monitor_new_on_context (context);
+
+  if (self->init_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&self->init_error));
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+static PostPathInfo *
+policy_path_func (GSocketAddress *local_address,
+                  GSocketAddress *remote_address,
+                  gpointer        user_data)
+{
+  return post_path_monitor_lookup_path (user_data, local_address, remote_address);
+}
+
+/**
+ * post_path_monitor_get_default:
+ *
+ * The process's path monitor, created on first use.  It lives on the
+ * global default main context (g_main_context_default()): its signals are
+ * emitted there.  When netlink works, it becomes the source of path data
+ * for the default [class@Post.Policy] (unless the application installed
+ * its own with post_policy_set_path_info_func()).
+ *
+ * When netlink is not available (post_path_monitor_is_available() returns
+ * %FALSE) the monitor knows nothing and emits nothing; libpost then falls
+ * back to post_path_info_lookup().
+ *
+ * Returns: (transfer none): the default monitor
+ */
+PostPathMonitor *
+post_path_monitor_get_default (void)
+{
+  static PostPathMonitor *monitor;
+
+  if (g_once_init_enter (&monitor))
+    {
+      PostPathMonitor *created = monitor_new_on_context (g_main_context_default ());
+
+      if (created->mngr != NULL)
+        _post_policy_install_path_info_func (post_policy_get_default (), policy_path_func,
+                                             created);
+      g_once_init_leave (&monitor, created);
+    }
+  return monitor;
+}
+
+/**
+ * post_path_monitor_get_context:
+ * @self: a monitor
+ *
+ * Returns: (transfer none): the main context its signals are emitted on
+ */
+GMainContext *
+post_path_monitor_get_context (PostPathMonitor *self)
+{
+  g_return_val_if_fail (POST_IS_PATH_MONITOR (self), NULL);
+  return self->context;
+}
+
+/**
+ * post_path_monitor_is_available:
+ * @self: a monitor
+ *
+ * Returns: whether the monitor reads netlink (else it knows nothing)
+ */
+gboolean
+post_path_monitor_is_available (PostPathMonitor *self)
+{
+  g_return_val_if_fail (POST_IS_PATH_MONITOR (self), FALSE);
+  return self->mngr != NULL;
+}
+
+/**
+ * post_path_monitor_list_interfaces:
+ * @self: a monitor
+ *
+ * Returns: (transfer container) (element-type PostInterfaceInfo): every
+ *   interface, by index
+ */
+GPtrArray *
+post_path_monitor_list_interfaces (PostPathMonitor *self)
+{
+  g_autoptr(Snapshot) snapshot = NULL;
+  GPtrArray *result;
+
+  g_return_val_if_fail (POST_IS_PATH_MONITOR (self), NULL);
+  snapshot = get_snapshot (self);
+  result = g_ptr_array_new_with_free_func ((GDestroyNotify) post_interface_info_free);
+  for (guint i = 0; i < snapshot->interfaces->len; i++)
+    g_ptr_array_add (result, post_interface_info_copy (snapshot->interfaces->pdata[i]));
+  return result;
+}
+
+/**
+ * post_path_monitor_get_interface:
+ * @self: a monitor
+ * @name: an interface name
+ *
+ * Returns: (transfer full) (nullable): the interface called @name
+ */
+PostInterfaceInfo *
+post_path_monitor_get_interface (PostPathMonitor *self,
+                                 const char      *name)
+{
+  g_autoptr(Snapshot) snapshot = NULL;
+  const PostInterfaceInfo *info;
+
+  g_return_val_if_fail (POST_IS_PATH_MONITOR (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  snapshot = get_snapshot (self);
+  info = snapshot_find_interface_by_name (snapshot, name);
+  return info ? post_interface_info_copy (info) : NULL;
+}
+
+/**
+ * post_path_monitor_list_addresses:
+ * @self: a monitor
+ * @interface: (nullable): an interface name, %NULL for every interface
+ *
+ * Returns: (transfer container) (element-type PostAddressInfo): the addresses
+ */
+GPtrArray *
+post_path_monitor_list_addresses (PostPathMonitor *self,
+                                  const char      *interface)
+{
+  g_autoptr(Snapshot) snapshot = NULL;
+  GPtrArray *result;
+
+  g_return_val_if_fail (POST_IS_PATH_MONITOR (self), NULL);
+  snapshot = get_snapshot (self);
+  result = g_ptr_array_new_with_free_func ((GDestroyNotify) post_address_info_free);
+  for (guint i = 0; i < snapshot->addresses->len; i++)
+    {
+      PostAddressInfo *info = snapshot->addresses->pdata[i];
+
+      if (interface == NULL || g_strcmp0 (info->interface, interface) == 0)
+        g_ptr_array_add (result, post_address_info_copy (info));
+    }
+  return result;
+}
+
+/**
+ * post_path_monitor_list_default_routes:
+ * @self: a monitor
+ *
+ * Returns: (transfer container) (element-type PostRouteInfo): the unicast
+ *   default routes of every table, lowest metric first
+ */
+GPtrArray *
+post_path_monitor_list_default_routes (PostPathMonitor *self)
+{
+  g_autoptr(Snapshot) snapshot = NULL;
+  GPtrArray *result;
+
+  g_return_val_if_fail (POST_IS_PATH_MONITOR (self), NULL);
+  snapshot = get_snapshot (self);
+  result = g_ptr_array_new_with_free_func ((GDestroyNotify) post_route_info_free);
+  for (guint i = 0; i < snapshot->routes->len; i++)
+    {
+      Route *route = snapshot->routes->pdata[i];
+
+      if (route->prefix_length == 0 && route->type == RTN_UNICAST)
+        g_ptr_array_add (result, post_route_info_copy (&route->info));
+    }
+  for (guint i = 1; i < result->len; i++)
+    for (guint j = i; j > 0 && ((PostRouteInfo *) result->pdata[j - 1])->metric
+                                > ((PostRouteInfo *) result->pdata[j])->metric; j--)
+      {
+        gpointer tmp = result->pdata[j];
+
+        result->pdata[j] = result->pdata[j - 1];
+        result->pdata[j - 1] = tmp;
+      }
+  return result;
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+static gboolean
+prefix_contains (GInetAddress *prefix,
+                 guint         length,
+                 GInetAddress *address)
+{
+  const guint8 *a, *b;
+  gsize size;
+
+  if (prefix == NULL || length == 0)
+    return TRUE;
+  if (g_inet_address_get_family (prefix) != g_inet_address_get_family (address))
+    return FALSE;
+  size = g_inet_address_get_native_size (address);
+  a = g_inet_address_to_bytes (prefix);
+  b = g_inet_address_to_bytes (address);
+  for (guint bit = 0; bit < length && bit < size * 8; bit += 8)
+    {
+      guint bits = MIN (8u, length - bit);
+      guint8 mask = (guint8) (0xff << (8 - bits));
+
+      if ((a[bit / 8] & mask) != (b[bit / 8] & mask))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static const PostAddressInfo *
+snapshot_find_local (Snapshot     *snapshot,
+                     GInetAddress *address)
+{
+  for (guint i = 0; i < snapshot->addresses->len; i++)
+    {
+      const PostAddressInfo *info = snapshot->addresses->pdata[i];
+
+      if (g_inet_address_equal (info->address, address))
+        return info;
+    }
+  return NULL;
+}
+
+/* The best route to @address leaving by @index (0: any interface): the
+ * longest prefix, then the lowest metric.  Ignores policy routing. */
+static const Route *
+snapshot_route_to (Snapshot     *snapshot,
+                   GInetAddress *address,
+                   guint         index)
+{
+  const Route *best = NULL;
+
+  for (guint i = 0; i < snapshot->routes->len; i++)
+    {
+      const Route *route = snapshot->routes->pdata[i];
+
+      if (route->info.family != g_inet_address_get_family (address)
+          || (index != 0 && route->info.interface_index != index)
+          || !prefix_contains (route->destination, route->prefix_length, address))
+        continue;
+      if (best == NULL || route->prefix_length > best->prefix_length
+          || (route->prefix_length == best->prefix_length && route->info.metric < best->info.metric))
+        best = route;
+    }
+  return best;
+}
+
+static const PostInterfaceInfo *
+snapshot_loopback (Snapshot *snapshot)
+{
+  for (guint i = 0; i < snapshot->interfaces->len; i++)
+    {
+      const PostInterfaceInfo *info = snapshot->interfaces->pdata[i];
+
+      if (info->kind == POST_INTERFACE_KIND_LOOPBACK)
+        return info;
+    }
+  return NULL;
+}
+
+static GInetAddress *
+inet_of (GSocketAddress *address,
+         guint32        *scope_id)
+{
+  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address))
+    return NULL;
+  if (scope_id != NULL)
+    *scope_id = g_socket_address_get_family (address) == G_SOCKET_FAMILY_IPV6
+                ? g_inet_socket_address_get_scope_id (G_INET_SOCKET_ADDRESS (address)) : 0;
+  return g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+}
+
+/**
+ * post_path_monitor_lookup_path:
+ * @self: a monitor
+ * @local_address: (nullable): the path's local address, if bound
+ * @remote_address: (nullable): its remote address
+ *
+ * The path data ranking uses: the interface holding @local_address (when
+ * it is bound to a specific address), else the one the routing table
+ * sends @remote_address through (longest prefix, lowest metric; the
+ * loopback interface for the host's own addresses), with its kind, MTU and
+ * metering, and whether the local address is temporary.
+ *
+ * Returns: (transfer full) (nullable): the path data, %NULL if unknown
+ */
+PostPathInfo *
+post_path_monitor_lookup_path (PostPathMonitor *self,
+                               GSocketAddress  *local_address,
+                               GSocketAddress  *remote_address)
+{
+  g_autoptr(Snapshot) snapshot = NULL;
+  const PostInterfaceInfo *interface = NULL;
+  const PostAddressInfo *local_info = NULL;
+  GInetAddress *local = inet_of (local_address, NULL);
+  guint32 scope_id = 0;
+  GInetAddress *remote = inet_of (remote_address, &scope_id);
+  PostPathInfo *info;
+
+  g_return_val_if_fail (POST_IS_PATH_MONITOR (self), NULL);
+
+  if (self->mngr == NULL)
+    return post_path_info_lookup (local_address, remote_address);
+  snapshot = get_snapshot (self);
+
+  if (local != NULL && !g_inet_address_get_is_any (local))
+    {
+      local_info = snapshot_find_local (snapshot, local);
+      if (local_info != NULL)
+        interface = snapshot_find_interface (snapshot, local_info->interface_index);
+    }
+  if (interface == NULL && remote != NULL)
+    {
+      if (g_inet_address_get_is_loopback (remote) || snapshot_find_local (snapshot, remote) != NULL)
+        interface = snapshot_loopback (snapshot);
+      else if (scope_id != 0 && g_inet_address_get_is_link_local (remote))
+        interface = snapshot_find_interface (snapshot, scope_id);
+      else
+        {
+          const Route *route = snapshot_route_to (snapshot, remote, 0);
+
+          if (route != NULL && route->type == RTN_UNICAST)
+            interface = snapshot_find_interface (snapshot, route->info.interface_index);
+        }
+    }
+  if (interface == NULL)
+    return NULL;
+
+  info = post_path_info_new (interface->name, interface->kind, interface->metered, interface->mtu);
+  info->temporary = local_info != NULL && (local_info->flags & POST_ADDRESS_FLAGS_TEMPORARY);
+  return info;
+}
+
+static gboolean
+address_usable (const PostAddressInfo *info,
+                GInetAddress          *remote,
+                guint32                scope_id)
+{
+  GInetAddress *address = info->address;
+
+  if (g_inet_address_get_family (address) != g_inet_address_get_family (remote))
+    return FALSE;
+  if (info->flags & (POST_ADDRESS_FLAGS_TENTATIVE | POST_ADDRESS_FLAGS_DAD_FAILED))
+    return FALSE;
+  if (g_inet_address_get_is_loopback (address) || g_inet_address_get_is_multicast (address))
+    return FALSE;
+  if (g_inet_address_get_is_link_local (address) != g_inet_address_get_is_link_local (remote))
+    return FALSE;
+  if (g_inet_address_get_is_link_local (remote) && scope_id != 0 && info->interface_index != scope_id)
+    return FALSE;
+  return TRUE;
+}
+
+/* Lower is better: non-deprecated first, then the temporary preference */
+static int
+address_preference (const PostAddressInfo *info,
+                    PostPreference         use_temporary)
+{
+  gboolean temporary = (info->flags & POST_ADDRESS_FLAGS_TEMPORARY) != 0;
+  int score = (info->flags & POST_ADDRESS_FLAGS_DEPRECATED) ? 4 : 0;
+
+  switch (use_temporary)
+    {
+    case POST_PREFERENCE_REQUIRE:
+      return temporary ? score : -1;
+    case POST_PREFERENCE_PROHIBIT:
+      return temporary ? -1 : score;
+    case POST_PREFERENCE_AVOID:
+      return score + (temporary ? 1 : 0);
+    case POST_PREFERENCE_PREFER:
+    case POST_PREFERENCE_NO_PREFERENCE:
+    default:
+      return score + (temporary ? 0 : 1);
+    }
+}
+
+typedef struct {
+  GSocketAddress *address;
+  guint           metric;
+  guint           index;
+} Gathered;
+
+static int
+compare_gathered (gconstpointer a,
+                  gconstpointer b)
+{
+  const Gathered *ga = a, *gb = b;
+
+  if (ga->metric != gb->metric)
+    return ga->metric < gb->metric ? -1 : 1;
+  return ga->index < gb->index ? -1 : ga->index > gb->index;
+}
+
+/**
+ * post_path_monitor_gather_locals:
+ * @self: a monitor
+ * @remote_address: the remote address to reach
+ * @use_temporary: the RFC 9622 `use-temporary-local-address` preference
+ *   (no preference counts as prefer, RFC 9622's default for connections)
+ *
+ * Gathers local candidates (draft 4.5): for each interface that is up,
+ * has carrier, is no loopback and has a route towards @remote_address,
+ * one local address of @remote_address's family (port 0): no tentative
+ * or failed address, link-local only towards a link-local remote (on its
+ * scope's interface), non-deprecated before deprecated, and temporary
+ * addresses as @use_temporary says (require: only them; prohibit: never).
+ * Interfaces come best route first (lowest metric).
+ *
+ * A loopback remote, or one of the host's own addresses, gathers nothing:
+ * such connections never leave the host.
+ *
+ * Returns: (transfer container) (element-type GSocketAddress): the locals
+ */
+GPtrArray *
+post_path_monitor_gather_locals (PostPathMonitor *self,
+                                 GSocketAddress  *remote_address,
+                                 PostPreference   use_temporary)
+{
+  g_autoptr(Snapshot) snapshot = NULL;
+  g_autoptr(GArray) gathered = g_array_new (FALSE, TRUE, sizeof (Gathered));
+  GPtrArray *result = g_ptr_array_new_with_free_func (g_object_unref);
+  guint32 scope_id = 0;
+  GInetAddress *remote = inet_of (remote_address, &scope_id);
+
+  g_return_val_if_fail (POST_IS_PATH_MONITOR (self), result);
+
+  if (remote == NULL || self->mngr == NULL || g_inet_address_get_is_loopback (remote))
+    return result;
+  snapshot = get_snapshot (self);
+  if (snapshot_find_local (snapshot, remote) != NULL)
+    return result;
+
+  for (guint i = 0; i < snapshot->interfaces->len; i++)
+    {
+      const PostInterfaceInfo *interface = snapshot->interfaces->pdata[i];
+      const PostAddressInfo *best = NULL;
+      const Route *route = NULL;
+      int best_score = G_MAXINT;
+
+      if (!interface->running || interface->kind == POST_INTERFACE_KIND_LOOPBACK)
+        continue;
+      if (g_inet_address_get_is_link_local (remote))
+        {
+          if (scope_id != 0 && interface->index != scope_id)
+            continue;
+        }
+      else
+        {
+          route = snapshot_route_to (snapshot, remote, interface->index);
+          if (route == NULL || route->type != RTN_UNICAST)
+            continue;
+        }
+      for (guint a = 0; a < snapshot->addresses->len; a++)
+        {
+          const PostAddressInfo *info = snapshot->addresses->pdata[a];
+          int score;
+
+          if (info->interface_index != interface->index || !address_usable (info, remote, scope_id))
+            continue;
+          score = address_preference (info, use_temporary);
+          if (score >= 0 && score < best_score)
+            {
+              best = info;
+              best_score = score;
+            }
+        }
+      if (best != NULL)
+        {
+          Gathered entry = {
+            g_object_new (G_TYPE_INET_SOCKET_ADDRESS, "address", best->address, "port", 0,
+                          "scope-id", g_inet_address_get_is_link_local (best->address)
+                                      ? interface->index : 0, NULL),
+            route != NULL ? route->info.metric : 0,
+            interface->index
+          };
+
+          g_array_append_val (gathered, entry);
+        }
+    }
+  g_array_sort (gathered, compare_gathered);
+  for (guint i = 0; i < gathered->len; i++)
+    g_ptr_array_add (result, g_array_index (gathered, Gathered, i).address);
+  return result;
+}
+
+/* ---- internal watches ----------------------------------------------------- */
+
+guint
+_post_path_monitor_watch (PostPathMonitor   *self,
+                          PostPathEventFunc  func,
+                          gpointer           data)
+{
+  Watch *watch = g_new0 (Watch, 1);
+  guint id;
+
+  watch->ref_count = 1;
+  watch->func = func;
+  watch->data = data;
+  watch->context = g_main_context_ref_thread_default ();
+  g_mutex_lock (&self->lock);
+  id = watch->id = ++self->next_watch_id;
+  g_ptr_array_add (self->watches, watch);
+  g_mutex_unlock (&self->lock);
+  return id;
+}
+
+void
+_post_path_monitor_unwatch (PostPathMonitor *self,
+                            guint            id)
+{
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < self->watches->len; i++)
+    {
+      Watch *watch = self->watches->pdata[i];
+
+      if (watch->id == id)
+        {
+          g_atomic_int_set (&watch->removed, 1);
+          g_ptr_array_remove_index (self->watches, i);
+          break;
+        }
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+/* The name of the interface holding @address, or NULL */
+char *
+_post_path_monitor_interface_of (PostPathMonitor *self,
+                                 GSocketAddress  *address)
+{
+  g_autoptr(Snapshot) snapshot = NULL;
+  GInetAddress *inet = inet_of (address, NULL);
+  const PostAddressInfo *info;
+
+  if (inet == NULL || self->mngr == NULL)
+    return NULL;
+  snapshot = get_snapshot (self);
+  info = snapshot_find_local (snapshot, inet);
+  return info ? g_strdup (info->interface) : NULL;
+}
+
+/* How many running, non-loopback interfaces route towards @remote */
+guint
+_post_path_monitor_count_routes (PostPathMonitor *self,
+                                 GSocketAddress  *remote_address)
+{
+  g_autoptr(Snapshot) snapshot = NULL;
+  GInetAddress *remote = inet_of (remote_address, NULL);
+  guint count = 0;
+
+  if (remote == NULL || self->mngr == NULL)
+    return 0;
+  snapshot = get_snapshot (self);
+  for (guint i = 0; i < snapshot->interfaces->len; i++)
+    {
+      const PostInterfaceInfo *interface = snapshot->interfaces->pdata[i];
+      const Route *route;
+
+      if (!interface->running || interface->kind == POST_INTERFACE_KIND_LOOPBACK)
+        continue;
+      route = snapshot_route_to (snapshot, remote, interface->index);
+      if (route != NULL && route->type == RTN_UNICAST)
+        count++;
+    }
+  return count;
+}

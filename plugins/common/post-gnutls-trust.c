@@ -1,0 +1,238 @@
+/* post-gnutls-trust.c: the trust settings of a PostConfiguration applied
+ * to GnuTLS (see post-gnutls-trust.h).  The same rules as the tls stack:
+ * system trust by default, the configuration's anchors, pinned
+ * SubjectPublicKeyInfo digests, the name, the validity period, and the
+ * application's verification callback last.  Secrets are never logged.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "post-gnutls-trust.h"
+
+#include <string.h>
+
+#include <gnutls/x509.h>
+#include <gnutls/abstract.h>
+
+static gboolean
+check (int          ret,
+       const char  *what,
+       GError     **error)
+{
+  if (ret >= 0)
+    return TRUE;
+  g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT, "%s: %s", what, gnutls_strerror (ret));
+  return FALSE;
+}
+
+static gnutls_x509_crt_fmt_t
+guess_format (GBytes *bytes)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+
+  return g_strstr_len (data, size, "-----BEGIN") != NULL ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
+}
+
+gnutls_certificate_credentials_t
+post_gnutls_make_certificate_credentials (PostConfiguration  *configuration,
+                                          PostLocal          *local,
+                                          gboolean            need_identity,
+                                          GError            **error)
+{
+  gnutls_certificate_credentials_t cred = NULL;
+  g_autoptr(GPtrArray) anchors = NULL;
+  GBytes *cert_pem = NULL, *key_pem = NULL;
+
+  if (!check (gnutls_certificate_allocate_credentials (&cred), "Cannot allocate TLS credentials", error))
+    return NULL;
+
+  if (post_configuration_get_use_system_trust (configuration))
+    {
+      int ret = gnutls_certificate_set_x509_system_trust (cred);
+
+      if (ret < 0)
+        g_debug ("The system trust store could not be loaded: %s", gnutls_strerror (ret));
+    }
+  anchors = post_configuration_get_trust_anchors (configuration);
+  for (guint i = 0; i < anchors->len; i++)
+    {
+      gsize size;
+      gnutls_datum_t datum;
+      int ret;
+
+      datum.data = (unsigned char *) g_bytes_get_data (anchors->pdata[i], &size);
+      datum.size = size;
+      ret = gnutls_certificate_set_x509_trust_mem (cred, &datum, guess_format (anchors->pdata[i]));
+      if (ret <= 0)
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "Trust anchor %u holds no usable certificate%s%s", i + 1,
+                       ret < 0 ? ": " : "", ret < 0 ? gnutls_strerror (ret) : "");
+          gnutls_certificate_free_credentials (cred);
+          return NULL;
+        }
+    }
+
+  if (local != NULL && post_local_get_identity_pem (local, &cert_pem, &key_pem))
+    {
+      gnutls_datum_t c, k;
+      gsize size;
+      int ret;
+
+      c.data = (unsigned char *) g_bytes_get_data (cert_pem, &size);
+      c.size = size;
+      k.data = (unsigned char *) g_bytes_get_data (key_pem, &size);
+      k.size = size;
+      ret = gnutls_certificate_set_x509_key_mem2 (cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+      if (ret < 0)
+        {
+          /* Say what failed, never what the key is. */
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "The local's identity cannot be used: %s", gnutls_strerror (ret));
+          gnutls_certificate_free_credentials (cred);
+          return NULL;
+        }
+    }
+  else if (need_identity)
+    {
+      gnutls_certificate_free_credentials (cred);
+      return NULL;
+    }
+  return cred;
+}
+
+gboolean
+post_gnutls_apply_alpn (gnutls_session_t    session,
+                        PostConfiguration  *configuration,
+                        gboolean            server,
+                        GError            **error)
+{
+  g_auto(GStrv) alpn = post_configuration_get_alpn (configuration);
+  guint n = g_strv_length (alpn);
+  g_autofree gnutls_datum_t *protocols = NULL;
+
+  if (n == 0)
+    return TRUE;
+  protocols = g_new0 (gnutls_datum_t, n);
+  for (guint i = 0; i < n; i++)
+    {
+      protocols[i].data = (unsigned char *) alpn[i];
+      protocols[i].size = strlen (alpn[i]);
+    }
+  return check (gnutls_alpn_set_protocols (session, protocols, n,
+                                           server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0),
+                "Cannot set ALPN", error);
+}
+
+char *
+post_gnutls_spki_sha256_hex (const gnutls_datum_t *der)
+{
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_pubkey_t key = NULL;
+  gnutls_datum_t spki = { NULL, 0 };
+  char *hex = NULL;
+
+  if (gnutls_x509_crt_init (&crt) < 0)
+    return NULL;
+  if (gnutls_x509_crt_import (crt, der, GNUTLS_X509_FMT_DER) >= 0
+      && gnutls_pubkey_init (&key) >= 0
+      && gnutls_pubkey_import_x509 (key, crt, 0) >= 0
+      && gnutls_pubkey_export2 (key, GNUTLS_X509_FMT_DER, &spki) >= 0)
+    hex = g_compute_checksum_for_data (G_CHECKSUM_SHA256, spki.data, spki.size);
+  gnutls_free (spki.data);
+  if (key != NULL)
+    gnutls_pubkey_deinit (key);
+  gnutls_x509_crt_deinit (crt);
+  return hex;
+}
+
+int
+post_gnutls_verify_peer (gnutls_session_t    session,
+                         PostConfiguration  *configuration,
+                         const char         *server_name,
+                         gboolean            is_server,
+                         const char         *peer,
+                         GError            **verify_error)
+{
+  const gnutls_datum_t *certs;
+  unsigned int n_certs = 0, status = 0;
+  gnutls_typed_vdata_st data[2];
+  unsigned int n_data = 0;
+  PostTrustErrors errors = POST_TRUST_OK;
+  g_autoptr(GPtrArray) chain = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_auto(GStrv) pins = NULL;
+  int ret;
+
+  certs = gnutls_certificate_get_peers (session, &n_certs);
+  for (unsigned int i = 0; i < n_certs; i++)
+    g_ptr_array_add (chain, g_bytes_new (certs[i].data, certs[i].size));
+
+  if (server_name != NULL)
+    {
+      data[n_data].type = GNUTLS_DT_DNS_HOSTNAME;
+      data[n_data].data = (unsigned char *) server_name;
+      data[n_data].size = 0;
+      n_data++;
+    }
+  data[n_data].type = GNUTLS_DT_KEY_PURPOSE_OID;
+  data[n_data].data = (unsigned char *) (is_server ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER);
+  data[n_data].size = 0;
+  n_data++;
+
+  if (n_certs == 0)
+    errors |= POST_TRUST_UNKNOWN_AUTHORITY;
+  else
+    {
+      ret = gnutls_certificate_verify_peers (session, data, n_data, &status);
+      if (ret < 0)
+        errors |= POST_TRUST_OTHER;
+      if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
+        errors |= POST_TRUST_UNKNOWN_AUTHORITY;
+      if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+        errors |= POST_TRUST_NAME_MISMATCH;
+      if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+        errors |= POST_TRUST_EXPIRED;
+      if ((status & GNUTLS_CERT_INVALID) && errors == POST_TRUST_OK)
+        errors |= POST_TRUST_OTHER;
+    }
+
+  pins = post_configuration_get_pinned_keys (configuration);
+  if (pins[0] != NULL)
+    {
+      gboolean matched = FALSE;
+
+      for (unsigned int i = 0; i < n_certs && !matched; i++)
+        {
+          g_autofree char *digest = post_gnutls_spki_sha256_hex (&certs[i]);
+
+          matched = digest != NULL && g_strv_contains ((const char * const *) pins, digest);
+        }
+      if (!matched)
+        errors |= POST_TRUST_PIN_MISMATCH;
+    }
+
+  if (post_configuration_call_verify_func (configuration, chain, server_name, errors))
+    return 0;
+
+  g_clear_error (verify_error);
+  if (errors & POST_TRUST_UNKNOWN_AUTHORITY)
+    g_set_error (verify_error, POST_ERROR, POST_ERROR_TLS_UNKNOWN_AUTHORITY,
+                 "The certificate of %s is not issued by a trusted authority", peer);
+  else if (errors & POST_TRUST_EXPIRED)
+    g_set_error (verify_error, POST_ERROR, POST_ERROR_TLS_EXPIRED,
+                 "The certificate of %s has expired or is not yet valid", peer);
+  else if (errors & POST_TRUST_NAME_MISMATCH)
+    g_set_error (verify_error, POST_ERROR, POST_ERROR_TLS_NAME_MISMATCH,
+                 "The certificate of %s is not valid for the name ‘%s’", peer, server_name);
+  else if (errors & POST_TRUST_PIN_MISMATCH)
+    g_set_error (verify_error, POST_ERROR, POST_ERROR_TLS_PIN_MISMATCH,
+                 "No public key of %s matches a pinned key", peer);
+  else if (errors & POST_TRUST_OTHER)
+    g_set_error (verify_error, POST_ERROR, POST_ERROR_TLS_HANDSHAKE,
+                 "The certificate of %s is not acceptable (status 0x%x)", peer, status);
+  else
+    g_set_error (verify_error, POST_ERROR, POST_ERROR_TLS_REJECTED,
+                 "The application's verification callback rejected %s", peer);
+  return GNUTLS_E_CERTIFICATE_ERROR;
+}

@@ -1,0 +1,46 @@
+/* post-gnutls-trust.h: the trust settings of a PostConfiguration applied
+ * to GnuTLS, shared by the plugins that use GnuTLS (compiled into each of
+ * them: the core never links GnuTLS)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <post.h>
+#include <gnutls/gnutls.h>
+
+G_BEGIN_DECLS
+
+/* Certificate credentials with @configuration's trust (system store unless
+ * disabled, anchors), and @local's identity when it has one.  With
+ * @need_identity and no identity: NULL without an error. */
+gnutls_certificate_credentials_t
+post_gnutls_make_certificate_credentials (PostConfiguration  *configuration,
+                                          PostLocal          *local,
+                                          gboolean            need_identity,
+                                          GError            **error);
+
+/* ALPN from the configuration (nothing when it names none). */
+gboolean post_gnutls_apply_alpn (gnutls_session_t    session,
+                                 PostConfiguration  *configuration,
+                                 gboolean            server,
+                                 GError            **error);
+
+/* Verifies the peer of @session (from a GnuTLS verify function): chain
+ * against the credentials' trust, @server_name (nullable: not checked),
+ * validity, the configuration's pins, then the application's callback,
+ * which has the last word.  Returns 0 to go on; otherwise
+ * GNUTLS_E_CERTIFICATE_ERROR with *@verify_error set to a POST_ERROR_TLS_*
+ * error naming the reason and @peer (a description for messages). */
+int post_gnutls_verify_peer (gnutls_session_t    session,
+                             PostConfiguration  *configuration,
+                             const char         *server_name,
+                             gboolean            is_server,
+                             const char         *peer,
+                             GError            **verify_error);
+
+/* The hex SHA-256 digest of the SubjectPublicKeyInfo of a DER certificate,
+ * as pins are kept (NULL when it cannot be parsed). */
+char *post_gnutls_spki_sha256_hex (const gnutls_datum_t *der);
+
+G_END_DECLS

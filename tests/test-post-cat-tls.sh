@@ -1,0 +1,187 @@
+#!/bin/bash
+# test-post-cat-tls.sh: post-cat with tls:// URIs against itself over 127.0.0.1.
+#
+#   test-post-cat-tls.sh POST-CAT
+#
+# Certificates (a CA, and a server certificate for localhost / 127.0.0.1
+# that it signed) are made with certtool in a temporary directory, as
+# tests/test-tls.c does.  The session cache goes to that directory too.
+set -u
+cat_=$1
+tmp=$(mktemp -d)
+pids=()
+failures=0
+n=0
+cleanup () {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+export XDG_CACHE_HOME="$tmp/cache"
+
+ok () { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok () {
+  n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
+  shift; for f in "$@"; do [ -s "$f" ] && sed 's/^/# /' "$f"; done
+}
+
+# make_cert NAME CA TEMPLATE: NAME.key and NAME.pem, signed by CA (or self-signed if CA is -)
+make_cert () {
+  local name=$1 ca=$2
+  printf '%b' "$3" >"$tmp/$name.tmpl"
+  certtool --generate-privkey --key-type=ecdsa --outfile "$tmp/$name.key" >/dev/null 2>&1 || return 1
+  if [ "$ca" = - ]; then
+    certtool --generate-self-signed --load-privkey "$tmp/$name.key" --template "$tmp/$name.tmpl" \
+      --outfile "$tmp/$name.pem" >/dev/null 2>&1
+  else
+    certtool --generate-certificate --load-privkey "$tmp/$name.key" --load-ca-privkey "$tmp/$ca.key" \
+      --load-ca-certificate "$tmp/$ca.pem" --template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem" >/dev/null 2>&1
+  fi
+}
+
+# start_listener NAME ARGS...: post-cat -v --listen --echo ARGS tls://127.0.0.1:0;
+# sets $port from its "listening on ADDRESS:PORT" line and $listener_pid.
+start_listener () {
+  local name=$1 i; shift
+  timeout 60 "$cat_" -v --listen --echo "$@" tls://127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  listener_pid=$!
+  pids+=($listener_pid)
+  port=
+  for i in $(seq 100); do
+    port=$(sed -n 's/^post-cat: listening on [^ ]*:\([0-9][0-9]*\) via stack tls$/\1/p' "$tmp/$name.err" | head -n1)
+    [ -n "$port" ] && return 0
+    kill -0 "$listener_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+
+stop_listener () { kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null; }
+
+# one_error_line FILE PATTERN: FILE holds exactly one line "post-cat: ..." matching PATTERN
+one_error_line () {
+  [ "$(wc -l <"$1")" -eq 1 ] && grep -q '^post-cat: ' "$1" && grep -q "$2" "$1"
+}
+
+# client NAME ARGS...: printf 'a\nb\n' | post-cat ARGS tls://127.0.0.1:$port; exit status in $rc
+client () {
+  local name=$1; shift
+  printf 'a\nb\n' | timeout 20 "$cat_" "$@" "tls://127.0.0.1:$port" >"$tmp/$name.out" 2>"$tmp/$name.err"
+  rc=$?
+}
+
+echoed () { [ "$(od -c <"$1")" = "$(printf 'a\nb\n' | od -c)" ]; }
+
+echo "1..11"
+
+if ! command -v certtool >/dev/null ||
+   ! make_cert ca - 'cn = "post-cat test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' ||
+   ! make_cert server ca 'cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\ntls_www_server\nsigning_key\nexpiration_days = 2\n'; then
+  for i in $(seq 11); do echo "not ok $i - certtool could not make the certificates"; done
+  exit 1
+fi
+# The pin of the server's key: the SHA-256 of its SubjectPublicKeyInfo (DER),
+# in hex and in base64 (the usual openssl recipe).
+openssl x509 -in "$tmp/server.pem" -pubkey -noout | openssl pkey -pubin -outform der >"$tmp/server.spki"
+pin_hex=$(openssl dgst -sha256 -r <"$tmp/server.spki" | cut -d' ' -f1)
+pin_b64=$(openssl dgst -sha256 -binary <"$tmp/server.spki" | openssl base64 -A)
+
+# 1-2: a listener with a certificate; a client trusting its CA gets the echo
+if start_listener echo --cert "$tmp/server.pem" --key "$tmp/server.key"; then
+  ok "tls listener with --cert/--key listens"
+  client ca -v --ca "$tmp/ca.pem"
+  if [ $rc -eq 0 ] && echoed "$tmp/ca.out" &&
+     grep -q '^post-cat: connected via stack tls ' "$tmp/ca.err" &&
+     grep -q '^post-cat: security: encrypted, session resumed: no, early data: none$' "$tmp/ca.err"; then
+    ok "client with --ca: lines come back, -v tells a full handshake"
+  else
+    not_ok "client with --ca: lines come back (exit $rc)" "$tmp/ca.out" "$tmp/ca.err" "$tmp/echo.err"
+  fi
+
+  # 3: no --ca: the system store does not know the test CA
+  client noca
+  if [ $rc -eq 1 ] && one_error_line "$tmp/noca.err" 'not issued by a trusted authority'; then
+    ok "client without --ca: exit 1, one line naming the unknown authority"
+  else
+    not_ok "client without --ca: exit 1, one line naming the unknown authority (exit $rc)" "$tmp/noca.err"
+  fi
+
+  # 4: a pin that matches nothing
+  client badpin --ca "$tmp/ca.pem" --pin sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+  if [ $rc -eq 1 ] && one_error_line "$tmp/badpin.err" 'matches a pinned key'; then
+    ok "wrong --pin: exit 1, one line naming the pin mismatch"
+  else
+    not_ok "wrong --pin: exit 1, one line naming the pin mismatch (exit $rc)" "$tmp/badpin.err"
+  fi
+
+  # 5: the right pin, in hex and in base64, and the name localhost
+  printf 'a\nb\n' | timeout 20 "$cat_" --ca "$tmp/ca.pem" --pin "$pin_hex" --pin "sha256/$pin_b64" \
+    "tls://localhost:$port" >"$tmp/pin.out" 2>"$tmp/pin.err"
+  rc=$?
+  if [ -n "$pin_hex" ] && [ $rc -eq 0 ] && echoed "$tmp/pin.out"; then
+    ok "right --pin (hex and base64) to localhost"
+  else
+    not_ok "right --pin (hex $pin_hex, base64 $pin_b64) to localhost (exit $rc)" "$tmp/pin.out" "$tmp/pin.err"
+  fi
+
+  # 6-7: resumption across processes (disk cache), idempotent lines as 0-RTT
+  client first -v -i --session-cache disk --ca "$tmp/ca.pem"
+  client second -v -i --session-cache disk --ca "$tmp/ca.pem"
+  if [ $rc -eq 0 ] && echoed "$tmp/second.out" && echoed "$tmp/first.out" &&
+     grep -q 'session resumed: no' "$tmp/first.err" &&
+     grep -q '^post-cat: security: encrypted, session resumed: yes, early data: accepted' "$tmp/second.err"; then
+    ok "-v: the second run resumes and its early data is accepted"
+  else
+    not_ok "-v: the second run resumes and its early data is accepted (exit $rc)" \
+      "$tmp/first.err" "$tmp/second.out" "$tmp/second.err"
+  fi
+  stop_listener
+  # each line arrived once: 2 (ca) + 2 (pin) + 2 + 2 (first, second)
+  if [ "$(grep -c '^a$' "$tmp/echo.out")" -eq 4 ] && [ "$(grep -c '^b$' "$tmp/echo.out")" -eq 4 ] &&
+     grep -q 'via stack tls (encrypted, session resumed: yes, early data: accepted)' "$tmp/echo.err"; then
+    ok "the listener got each line once and tells the accepted early data"
+  else
+    not_ok "the listener got each line once and tells the accepted early data" "$tmp/echo.out" "$tmp/echo.err"
+  fi
+else
+  not_ok "tls listener with --cert/--key listens" "$tmp/echo.err"
+  for i in 2 3 4 5 6 7; do not_ok "tls listener (skipped)"; done
+fi
+
+# 8-10: pre-shared keys only, no certificate anywhere
+printf '# identity:hex key\nclient-1:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n\nclient-2:ffeeddccbbaa99887766554433221100\n' >"$tmp/psk"
+printf 'client-1:0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f\n' >"$tmp/wrong-psk"
+printf 'client-1:00112233\n' >"$tmp/short-psk"
+if start_listener pskl --psk-file "$tmp/psk"; then
+  ok "tls listener with --psk-file only listens"
+  client psk -v --psk-file "$tmp/psk"
+  if [ $rc -eq 0 ] && echoed "$tmp/psk.out" &&
+     grep -q '^post-cat: security: encrypted, pre-shared key, ' "$tmp/psk.err"; then
+    ok "--psk-file: lines come back, authenticated by the pre-shared key"
+  else
+    not_ok "--psk-file: lines come back (exit $rc)" "$tmp/psk.out" "$tmp/psk.err" "$tmp/pskl.err"
+  fi
+  client wrongpsk --psk-file "$tmp/wrong-psk"
+  if [ $rc -eq 1 ] && one_error_line "$tmp/wrongpsk.err" 'pre-shared key'; then
+    ok "a wrong key: exit 1, one line naming the pre-shared key"
+  else
+    not_ok "a wrong key: exit 1, one line naming the pre-shared key (exit $rc)" "$tmp/wrongpsk.err"
+  fi
+  stop_listener
+else
+  not_ok "tls listener with --psk-file only listens" "$tmp/pskl.err"
+  not_ok "--psk-file (skipped)"
+  not_ok "wrong key (skipped)"
+fi
+
+# 11: a malformed --psk-file: exit 1, one line naming the file and line
+timeout 20 "$cat_" --psk-file "$tmp/short-psk" tls://127.0.0.1:9 </dev/null >"$tmp/short.out" 2>"$tmp/short.err"
+rc=$?
+if [ $rc -eq 1 ] && one_error_line "$tmp/short.err" 'short-psk:1: expected IDENTITY:HEXKEY'; then
+  ok "malformed --psk-file: exit 1, one line"
+else
+  not_ok "malformed --psk-file: exit 1, one line (exit $rc)" "$tmp/short.err"
+fi
+
+[ "$failures" -eq 0 ]

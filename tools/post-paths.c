@@ -1,0 +1,211 @@
+/* post-paths: the host's interfaces, addresses and default routes as
+ * libpost sees them (PostPathMonitor), and with --monitor their changes
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <post.h>
+#include <glib-unix.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static char *
+flags_to_string (PostAddressFlags flags)
+{
+  GString *string = g_string_new (NULL);
+
+  if (flags & POST_ADDRESS_FLAGS_TEMPORARY)
+    g_string_append (string, " temporary");
+  if (flags & POST_ADDRESS_FLAGS_DEPRECATED)
+    g_string_append (string, " deprecated");
+  if (flags & POST_ADDRESS_FLAGS_TENTATIVE)
+    g_string_append (string, " tentative");
+  if (flags & POST_ADDRESS_FLAGS_DAD_FAILED)
+    g_string_append (string, " dadfailed");
+  if (flags & POST_ADDRESS_FLAGS_PERMANENT)
+    g_string_append (string, " permanent");
+  return g_string_free (string, FALSE);
+}
+
+static char *
+describe_interface (const PostInterfaceInfo *info)
+{
+  return g_strdup_printf ("%s (index %u): %s%s%s, %s, mtu %u%s", info->name, info->index,
+                          post_interface_kind_to_nick (info->kind),
+                          info->link_type ? "/" : "", info->link_type ? info->link_type : "",
+                          info->running ? "up" : info->up ? "up, no carrier" : "down",
+                          info->mtu, info->metered ? ", metered" : "");
+}
+
+static char *
+describe_address (const PostAddressInfo *info)
+{
+  g_autofree char *address = g_inet_address_to_string (info->address);
+  g_autofree char *flags = flags_to_string (info->flags);
+
+  return g_strdup_printf ("%s/%u on %s%s", address, info->prefix_length,
+                          info->interface ? info->interface : "?", flags);
+}
+
+static char *
+describe_route (const PostRouteInfo *info)
+{
+  g_autofree char *gateway = info->gateway ? g_inet_address_to_string (info->gateway) : NULL;
+
+  return g_strdup_printf ("%s default%s%s dev %s table %u metric %u",
+                          info->family == G_SOCKET_FAMILY_IPV6 ? "ipv6" : "ipv4",
+                          gateway ? " via " : "", gateway ? gateway : "",
+                          info->interface ? info->interface : "?", info->table, info->metric);
+}
+
+static void
+list_all (PostPathMonitor *monitor)
+{
+  g_autoptr(GPtrArray) interfaces = post_path_monitor_list_interfaces (monitor);
+  g_autoptr(GPtrArray) routes = post_path_monitor_list_default_routes (monitor);
+
+  g_print ("Interfaces:\n");
+  for (guint i = 0; i < interfaces->len; i++)
+    {
+      const PostInterfaceInfo *info = interfaces->pdata[i];
+      g_autoptr(GPtrArray) addresses = post_path_monitor_list_addresses (monitor, info->name);
+      g_autofree char *text = describe_interface (info);
+
+      g_print ("  %s\n", text);
+      for (guint a = 0; a < addresses->len; a++)
+        {
+          const PostAddressInfo *address = addresses->pdata[a];
+          g_autofree char *inet = g_inet_address_to_string (address->address);
+          g_autofree char *flags = flags_to_string (address->flags);
+
+          g_print ("      %s/%u%s\n", inet, address->prefix_length, flags);
+        }
+    }
+  g_print ("Default routes:\n");
+  if (routes->len == 0)
+    g_print ("  (none)\n");
+  for (guint i = 0; i < routes->len; i++)
+    {
+      g_autofree char *text = describe_route (routes->pdata[i]);
+
+      g_print ("  %s\n", text);
+    }
+}
+
+static void
+stamp (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *text = g_date_time_format (now, "%H:%M:%S.%f");
+
+  g_print ("[%.12s] ", text);
+}
+
+static void
+on_interface (PostPathMonitor   *monitor,
+              PostInterfaceInfo *info,
+              gpointer           what)
+{
+  g_autofree char *text = describe_interface (info);
+
+  stamp ();
+  g_print ("interface %s: %s\n", (const char *) what, text);
+}
+
+static void
+on_address (PostPathMonitor *monitor,
+            PostAddressInfo *info,
+            gpointer         what)
+{
+  g_autofree char *text = describe_address (info);
+
+  stamp ();
+  g_print ("address %s: %s\n", (const char *) what, text);
+}
+
+static void
+on_default_route (PostPathMonitor *monitor,
+                  int              family,
+                  gpointer         user_data)
+{
+  g_autoptr(GPtrArray) routes = post_path_monitor_list_default_routes (monitor);
+  gboolean any = FALSE;
+
+  stamp ();
+  g_print ("default route changed (%s):", family == G_SOCKET_FAMILY_IPV6 ? "ipv6" : "ipv4");
+  for (guint i = 0; i < routes->len; i++)
+    {
+      const PostRouteInfo *route = routes->pdata[i];
+      g_autofree char *text = NULL;
+
+      if ((int) route->family != family)
+        continue;
+      text = describe_route (route);
+      g_print ("%s %s", any ? ";" : "", text);
+      any = TRUE;
+    }
+  g_print ("%s\n", any ? "" : " none");
+}
+
+static gboolean
+on_signal (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gboolean monitor_changes = FALSE;
+  gboolean version = FALSE;
+  const GOptionEntry entries[] = {
+    { "monitor", 'm', 0, G_OPTION_ARG_NONE, &monitor_changes, "Print changes as they happen (Ctrl-C ends)", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  PostPathMonitor *monitor;
+
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  g_option_context_set_summary (context,
+                                "Lists the interfaces, their kind, addresses, MTU and the default\n"
+                                "routes as libpost sees them (netlink), and with --monitor prints\n"
+                                "every change.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("post-paths: %s\n", error->message);
+      return 2;
+    }
+  if (version)
+    {
+      g_print ("post-paths %s\n", POST_VERSION_S);
+      return 0;
+    }
+
+  monitor = post_path_monitor_get_default ();
+  if (!post_path_monitor_is_available (monitor))
+    {
+      g_printerr ("post-paths: netlink is not available; libpost falls back to getifaddrs()\n");
+      return 1;
+    }
+  list_all (monitor);
+  if (!monitor_changes)
+    return 0;
+
+  loop = g_main_loop_new (NULL, FALSE);
+  g_signal_connect (monitor, "interface-added", G_CALLBACK (on_interface), "added");
+  g_signal_connect (monitor, "interface-removed", G_CALLBACK (on_interface), "removed");
+  g_signal_connect (monitor, "interface-changed", G_CALLBACK (on_interface), "changed");
+  g_signal_connect (monitor, "address-added", G_CALLBACK (on_address), "added");
+  g_signal_connect (monitor, "address-removed", G_CALLBACK (on_address), "removed");
+  g_signal_connect (monitor, "default-route-changed", G_CALLBACK (on_default_route), NULL);
+  g_unix_signal_add (SIGINT, on_signal, loop);
+  g_unix_signal_add (SIGTERM, on_signal, loop);
+  g_print ("Monitoring (Ctrl-C ends)\n");
+  g_main_loop_run (loop);
+  return 0;
+}
