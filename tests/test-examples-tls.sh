@@ -43,7 +43,7 @@ make_cert () {
 # run NAME PROGRAM ARGS...: stdout, stderr in $tmp/NAME.{out,err}, status in $rc
 run () {
   local name=$1; shift
-  timeout 20 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+  timeout -k 5 20 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
   rc=$?
 }
 
@@ -56,7 +56,7 @@ if ! command -v certtool >/dev/null ||
 fi
 echo "client-1:$psk_hex" >"$tmp/psk"
 
-timeout 60 "$cat_" -v --listen --echo --cert "$tmp/server.pem" --key "$tmp/server.key" --psk-file "$tmp/psk" \
+timeout -k 5 60 "$cat_" -v --listen --echo --cert "$tmp/server.pem" --key "$tmp/server.key" --psk-file "$tmp/psk" \
   tls://127.0.0.1:0 >"$tmp/listener.out" 2>"$tmp/listener.err" &
 pids+=($!)
 port=

@@ -42,7 +42,7 @@ start_server () {
 # client_against NAME: runs fig2-client against $port, expects "Hello!"
 client_against () {
   local name=$1
-  if timeout 20 "$client" 127.0.0.1 "$port" >"$tmp/$name-client.out" 2>"$tmp/$name-client.err" &&
+  if timeout -k 5 20 "$client" 127.0.0.1 "$port" >"$tmp/$name-client.out" 2>"$tmp/$name-client.err" &&
      [ "$(cat "$tmp/$name-client.out")" = "Hello!" ]; then
     ok "fig2-client against $name prints the echo"
   else
@@ -70,7 +70,7 @@ else
   not_ok "fig2-client against fig4-responder (skipped)"
 fi
 
-if timeout 20 "$demo" >"$tmp/demo.out" 2>"$tmp/demo.err" &&
+if timeout -k 5 20 "$demo" >"$tmp/demo.out" 2>"$tmp/demo.err" &&
    grep -q 'received echo "Hello!"' "$tmp/demo.out"; then
   ok "demo"
 else

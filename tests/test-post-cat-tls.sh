@@ -44,7 +44,7 @@ make_cert () {
 # sets $port from its "listening on ADDRESS:PORT" line and $listener_pid.
 start_listener () {
   local name=$1 i; shift
-  timeout 60 "$cat_" -v --listen --echo "$@" tls://127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  timeout -k 5 60 "$cat_" -v --listen --echo "$@" tls://127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
   listener_pid=$!
   pids+=($listener_pid)
   port=
@@ -67,7 +67,7 @@ one_error_line () {
 # client NAME ARGS...: printf 'a\nb\n' | post-cat ARGS tls://127.0.0.1:$port; exit status in $rc
 client () {
   local name=$1; shift
-  printf 'a\nb\n' | timeout 20 "$cat_" "$@" "tls://127.0.0.1:$port" >"$tmp/$name.out" 2>"$tmp/$name.err"
+  printf 'a\nb\n' | timeout -k 5 20 "$cat_" "$@" "tls://127.0.0.1:$port" >"$tmp/$name.out" 2>"$tmp/$name.err"
   rc=$?
 }
 
@@ -116,7 +116,7 @@ if start_listener echo --cert "$tmp/server.pem" --key "$tmp/server.key"; then
   fi
 
   # 5: the right pin, in hex and in base64, and the name localhost
-  printf 'a\nb\n' | timeout 20 "$cat_" --ca "$tmp/ca.pem" --pin "$pin_hex" --pin "sha256/$pin_b64" \
+  printf 'a\nb\n' | timeout -k 5 20 "$cat_" --ca "$tmp/ca.pem" --pin "$pin_hex" --pin "sha256/$pin_b64" \
     "tls://localhost:$port" >"$tmp/pin.out" 2>"$tmp/pin.err"
   rc=$?
   if [ -n "$pin_hex" ] && [ $rc -eq 0 ] && echoed "$tmp/pin.out"; then
@@ -176,7 +176,7 @@ else
 fi
 
 # 11: a malformed --psk-file: exit 1, one line naming the file and line
-timeout 20 "$cat_" --psk-file "$tmp/short-psk" tls://127.0.0.1:9 </dev/null >"$tmp/short.out" 2>"$tmp/short.err"
+timeout -k 5 20 "$cat_" --psk-file "$tmp/short-psk" tls://127.0.0.1:9 </dev/null >"$tmp/short.out" 2>"$tmp/short.err"
 rc=$?
 if [ $rc -eq 1 ] && one_error_line "$tmp/short.err" 'short-psk:1: expected IDENTITY:HEXKEY'; then
   ok "malformed --psk-file: exit 1, one line"

@@ -29,7 +29,7 @@ not_ok () {
 echo "1..4"
 
 # 1: an echo server and a client over udp://
-timeout 60 "$cat_" -v --listen --echo udp://127.0.0.1:0 >"$tmp/echo.out" 2>"$tmp/echo.err" &
+timeout -k 5 60 "$cat_" -v --listen --echo udp://127.0.0.1:0 >"$tmp/echo.out" 2>"$tmp/echo.err" &
 pids+=($!)
 port=
 for i in $(seq 100); do
@@ -38,7 +38,7 @@ for i in $(seq 100); do
   sleep 0.1
 done
 if [ -n "$port" ]; then
-  printf 'one\ntwo\n' | timeout 20 "$cat_" -v "udp://127.0.0.1:$port" >"$tmp/client.out" 2>"$tmp/client.err"
+  printf 'one\ntwo\n' | timeout -k 5 20 "$cat_" -v "udp://127.0.0.1:$port" >"$tmp/client.out" 2>"$tmp/client.err"
   rc=$?
   if [ $rc -eq 0 ] && [ "$(sort "$tmp/client.out")" = "$(printf 'one\ntwo')" ] \
      && grep -q 'via stack udp' "$tmp/client.err"; then
@@ -67,10 +67,10 @@ set -e
 ip link set lo up
 ip link set lo multicast on
 ip route add 224.0.0.0/4 dev lo src 127.0.0.1
-timeout 20 "$cat_" -v --listen --sink udp://239.1.2.3:5000 >"$tmp/sink.out" 2>"$tmp/sink.err" &
+timeout -k 5 20 "$cat_" -v --listen --sink udp://239.1.2.3:5000 >"$tmp/sink.out" 2>"$tmp/sink.err" &
 sink=\$!
 for i in \$(seq 100); do grep -q 'receiving on' "$tmp/sink.err" && break; sleep 0.1; done
-printf 'hello group\n' | timeout 10 "$cat_" --wait 1 udp://239.1.2.3:5000 >/dev/null 2>"$tmp/source.err" &
+printf 'hello group\n' | timeout -k 5 10 "$cat_" --wait 1 udp://239.1.2.3:5000 >/dev/null 2>"$tmp/source.err" &
 for i in \$(seq 100); do [ -s "$tmp/sink.out" ] && break; sleep 0.1; done
 kill \$sink 2>/dev/null || true
 wait \$sink 2>/dev/null || true
@@ -91,10 +91,10 @@ else
 ip link set lo up
 ip link set lo multicast on
 ip route add 224.0.0.0/4 dev lo src 127.0.0.1
-timeout 20 "$receiver" udp://239.255.0.1:5000 1 >"$tmp/ex.out" 2>"$tmp/ex.err" &
+timeout -k 5 20 "$receiver" udp://239.255.0.1:5000 1 >"$tmp/ex.out" 2>"$tmp/ex.err" &
 rx=\$!
 for i in \$(seq 50); do
-  printf 'draft 3.1.4\n' | timeout 10 "$cat_" --wait 1 udp://239.255.0.1:5000 >/dev/null 2>>"$tmp/ex-src.err"
+  printf 'draft 3.1.4\n' | timeout -k 5 10 "$cat_" --wait 1 udp://239.255.0.1:5000 >/dev/null 2>>"$tmp/ex-src.err"
   [ -s "$tmp/ex.out" ] && break
   sleep 0.1
 done

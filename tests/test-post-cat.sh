@@ -25,7 +25,7 @@ not_ok () {
 # sets $port from its "listening on ADDRESS:PORT" line and $listener_pid.
 start_listener () {
   local name=$1 i; shift
-  timeout 60 "$cat_" -v --listen "$@" tcp://127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  timeout -k 5 60 "$cat_" -v --listen "$@" tcp://127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
   listener_pid=$!
   pids+=($listener_pid)
   port=
@@ -58,7 +58,7 @@ echo "1..8"
 
 # 1-2: lines echoed by --echo --once
 if start_listener echo --echo --once; then
-  printf 'a\nb\n' | timeout 20 "$cat_" "tcp://127.0.0.1:$port" >"$tmp/client.out" 2>"$tmp/client.err"
+  printf 'a\nb\n' | timeout -k 5 20 "$cat_" "tcp://127.0.0.1:$port" >"$tmp/client.out" 2>"$tmp/client.err"
   rc=$?
   if [ $rc -eq 0 ] && [ "$(od -c <"$tmp/client.out")" = "$(printf 'a\nb\n' | od -c)" ]; then
     ok "lines come back as sent"
@@ -78,7 +78,7 @@ fi
 
 # 3: --stream: all of stdin is one message, echoed byte for byte
 if start_listener stream --stream --echo --once; then
-  printf 'one\ntwo\nno newline at the end' | timeout 20 "$cat_" --stream "tcp://127.0.0.1:$port" \
+  printf 'one\ntwo\nno newline at the end' | timeout -k 5 20 "$cat_" --stream "tcp://127.0.0.1:$port" \
     >"$tmp/stream-client.out" 2>"$tmp/stream-client.err"
   rc=$?
   if [ $rc -eq 0 ] && [ "$(od -c <"$tmp/stream-client.out")" = "$(printf 'one\ntwo\nno newline at the end' | od -c)" ]; then
@@ -99,7 +99,7 @@ fi
 
 # 4: -v tells the stack and the time to ready
 if start_listener verbose --echo --once; then
-  echo hi | timeout 20 "$cat_" -v --stack tcp "tcp://127.0.0.1:$port" >"$tmp/v.out" 2>"$tmp/v.err"
+  echo hi | timeout -k 5 20 "$cat_" -v --stack tcp "tcp://127.0.0.1:$port" >"$tmp/v.out" 2>"$tmp/v.err"
   rc=$?
   if [ $rc -eq 0 ] && grep -q 'via stack tcp from .* ready in .* ms' "$tmp/v.err" &&
      [ "$(cat "$tmp/v.out")" = hi ]; then
@@ -114,7 +114,7 @@ fi
 
 # 5-6: bad URIs: exit 1, one line
 for uri in 'tcp://[::1' 'tcp://127.0.0.1:99999'; do
-  timeout 20 "$cat_" "$uri" </dev/null >"$tmp/bad.out" 2>"$tmp/bad.err"
+  timeout -k 5 20 "$cat_" "$uri" </dev/null >"$tmp/bad.out" 2>"$tmp/bad.err"
   rc=$?
   if [ $rc -eq 1 ] && one_error_line bad "$tmp/bad.err"; then
     ok "bad URI $uri: exit 1, one line"
@@ -127,7 +127,7 @@ done
 # then stop it.
 if start_listener closed; then
   kill "$listener_pid"; wait "$listener_pid" 2>/dev/null
-  echo x | timeout 20 "$cat_" "tcp://127.0.0.1:$port" >"$tmp/refused.out" 2>"$tmp/refused.err"
+  echo x | timeout -k 5 20 "$cat_" "tcp://127.0.0.1:$port" >"$tmp/refused.out" 2>"$tmp/refused.err"
   rc=$?
   if [ $rc -eq 1 ] && one_error_line refused "$tmp/refused.err"; then
     ok "closed port: exit 1, one line"
