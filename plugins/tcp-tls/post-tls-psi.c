@@ -50,6 +50,7 @@
  */
 
 #include "post-tls-psi.h"
+#include "post-gnutls-trust.h"
 
 #include <errno.h>
 #include <string.h>
@@ -269,108 +270,6 @@ gnutls_check (int          ret,
   return FALSE;
 }
 
-static gnutls_x509_crt_fmt_t
-guess_format (GBytes *bytes)
-{
-  gsize size;
-  const char *data = g_bytes_get_data (bytes, &size);
-
-  return g_strstr_len (data, size, "-----BEGIN") != NULL ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
-}
-
-/* Certificate credentials with the configuration's trust (and the local's
- * identity when it has one). */
-static gnutls_certificate_credentials_t
-make_certificate_credentials (PostConfiguration  *configuration,
-                              PostLocal          *local,
-                              gboolean            need_identity,
-                              GError            **error)
-{
-  gnutls_certificate_credentials_t cred = NULL;
-  g_autoptr(GPtrArray) anchors = NULL;
-  GBytes *cert_pem = NULL, *key_pem = NULL;
-
-  if (!gnutls_check (gnutls_certificate_allocate_credentials (&cred), "Cannot allocate TLS credentials", error))
-    return NULL;
-
-  if (post_configuration_get_use_system_trust (configuration))
-    {
-      int ret = gnutls_certificate_set_x509_system_trust (cred);
-
-      if (ret < 0)
-        g_debug ("The system trust store could not be loaded: %s", gnutls_strerror (ret));
-    }
-  anchors = post_configuration_get_trust_anchors (configuration);
-  for (guint i = 0; i < anchors->len; i++)
-    {
-      gsize size;
-      gnutls_datum_t datum;
-      int ret;
-
-      datum.data = (unsigned char *) g_bytes_get_data (anchors->pdata[i], &size);
-      datum.size = size;
-      ret = gnutls_certificate_set_x509_trust_mem (cred, &datum, guess_format (anchors->pdata[i]));
-      if (ret <= 0)
-        {
-          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                       "Trust anchor %u holds no usable certificate%s%s", i + 1,
-                       ret < 0 ? ": " : "", ret < 0 ? gnutls_strerror (ret) : "");
-          gnutls_certificate_free_credentials (cred);
-          return NULL;
-        }
-    }
-
-  if (local != NULL && post_local_get_identity_pem (local, &cert_pem, &key_pem))
-    {
-      gnutls_datum_t c, k;
-      gsize size;
-      int ret;
-
-      c.data = (unsigned char *) g_bytes_get_data (cert_pem, &size);
-      c.size = size;
-      k.data = (unsigned char *) g_bytes_get_data (key_pem, &size);
-      k.size = size;
-      ret = gnutls_certificate_set_x509_key_mem2 (cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
-      if (ret < 0)
-        {
-          /* Say what failed, never what the key is. */
-          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                       "The local's identity cannot be used: %s", gnutls_strerror (ret));
-          gnutls_certificate_free_credentials (cred);
-          return NULL;
-        }
-    }
-  else if (need_identity)
-    {
-      gnutls_certificate_free_credentials (cred);
-      return NULL;
-    }
-  return cred;
-}
-
-static gboolean
-apply_alpn (gnutls_session_t   session,
-            PostConfiguration *configuration,
-            gboolean           server,
-            GError           **error)
-{
-  g_auto(GStrv) alpn = post_configuration_get_alpn (configuration);
-  guint n = g_strv_length (alpn);
-  g_autofree gnutls_datum_t *protocols = NULL;
-
-  if (n == 0)
-    return TRUE;
-  protocols = g_new0 (gnutls_datum_t, n);
-  for (guint i = 0; i < n; i++)
-    {
-      protocols[i].data = (unsigned char *) alpn[i];
-      protocols[i].size = strlen (alpn[i]);
-    }
-  return gnutls_check (gnutls_alpn_set_protocols (session, protocols, n,
-                                                  server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0),
-                       "Cannot set ALPN", error);
-}
-
 /* ---- transport ---------------------------------------------------------- */
 
 static ssize_t
@@ -563,116 +462,15 @@ handshake_error (PostTlsPsi *self,
 
 /* ---- verification ----------------------------------------------------------- */
 
-static char *
-spki_sha256_hex (const gnutls_datum_t *der)
-{
-  gnutls_x509_crt_t crt = NULL;
-  gnutls_pubkey_t key = NULL;
-  gnutls_datum_t spki = { NULL, 0 };
-  char *hex = NULL;
-
-  if (gnutls_x509_crt_init (&crt) < 0)
-    return NULL;
-  if (gnutls_x509_crt_import (crt, der, GNUTLS_X509_FMT_DER) >= 0
-      && gnutls_pubkey_init (&key) >= 0
-      && gnutls_pubkey_import_x509 (key, crt, 0) >= 0
-      && gnutls_pubkey_export2 (key, GNUTLS_X509_FMT_DER, &spki) >= 0)
-    hex = g_compute_checksum_for_data (G_CHECKSUM_SHA256, spki.data, spki.size);
-  gnutls_free (spki.data);
-  if (key != NULL)
-    gnutls_pubkey_deinit (key);
-  gnutls_x509_crt_deinit (crt);
-  return hex;
-}
-
 static int
 verify_cb (gnutls_session_t session)
 {
   PostTlsPsi *self = gnutls_session_get_ptr (session);
-  PostConfiguration *configuration = post_psi_get_configuration (POST_PSI (self));
-  const gnutls_datum_t *certs;
-  unsigned int n_certs = 0, status = 0;
-  gnutls_typed_vdata_st data[2];
-  unsigned int n_data = 0;
-  PostTrustErrors errors = POST_TRUST_OK;
-  g_autoptr(GPtrArray) chain = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  g_auto(GStrv) pins = NULL;
-  g_autofree char *peer = NULL;
-  int ret;
+  g_autofree char *peer = describe_peer (self);
 
-  certs = gnutls_certificate_get_peers (session, &n_certs);
-  for (unsigned int i = 0; i < n_certs; i++)
-    g_ptr_array_add (chain, g_bytes_new (certs[i].data, certs[i].size));
-
-  if (self->server_name != NULL)
-    {
-      data[n_data].type = GNUTLS_DT_DNS_HOSTNAME;
-      data[n_data].data = (unsigned char *) self->server_name;
-      data[n_data].size = 0;
-      n_data++;
-    }
-  data[n_data].type = GNUTLS_DT_KEY_PURPOSE_OID;
-  data[n_data].data = (unsigned char *) (self->server != NULL ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER);
-  data[n_data].size = 0;
-  n_data++;
-
-  if (n_certs == 0)
-    errors |= POST_TRUST_UNKNOWN_AUTHORITY;
-  else
-    {
-      ret = gnutls_certificate_verify_peers (session, data, n_data, &status);
-      if (ret < 0)
-        errors |= POST_TRUST_OTHER;
-      if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
-        errors |= POST_TRUST_UNKNOWN_AUTHORITY;
-      if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
-        errors |= POST_TRUST_NAME_MISMATCH;
-      if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
-        errors |= POST_TRUST_EXPIRED;
-      if ((status & GNUTLS_CERT_INVALID) && errors == POST_TRUST_OK)
-        errors |= POST_TRUST_OTHER;
-    }
-
-  pins = post_configuration_get_pinned_keys (configuration);
-  if (pins[0] != NULL)
-    {
-      gboolean matched = FALSE;
-
-      for (unsigned int i = 0; i < n_certs && !matched; i++)
-        {
-          g_autofree char *digest = spki_sha256_hex (&certs[i]);
-
-          matched = digest != NULL && g_strv_contains ((const char * const *) pins, digest);
-        }
-      if (!matched)
-        errors |= POST_TRUST_PIN_MISMATCH;
-    }
-
-  if (post_configuration_call_verify_func (configuration, chain, self->server_name, errors))
-    return 0;
-
-  peer = describe_peer (self);
-  g_clear_error (&self->verify_error);
-  if (errors & POST_TRUST_UNKNOWN_AUTHORITY)
-    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_UNKNOWN_AUTHORITY,
-                                      "The certificate of %s is not issued by a trusted authority", peer);
-  else if (errors & POST_TRUST_EXPIRED)
-    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_EXPIRED,
-                                      "The certificate of %s has expired or is not yet valid", peer);
-  else if (errors & POST_TRUST_NAME_MISMATCH)
-    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_NAME_MISMATCH,
-                                      "The certificate of %s is not valid for the name ‘%s’",
-                                      peer, self->server_name);
-  else if (errors & POST_TRUST_PIN_MISMATCH)
-    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_PIN_MISMATCH,
-                                      "No public key of %s matches a pinned key", peer);
-  else if (errors & POST_TRUST_OTHER)
-    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_HANDSHAKE,
-                                      "The certificate of %s is not acceptable (status 0x%x)", peer, status);
-  else
-    self->verify_error = g_error_new (POST_ERROR, POST_ERROR_TLS_REJECTED,
-                                      "The application's verification callback rejected %s", peer);
-  return GNUTLS_E_CERTIFICATE_ERROR;
+  return post_gnutls_verify_peer (session, post_psi_get_configuration (POST_PSI (self)),
+                                  self->server_name, self->server != NULL, peer,
+                                  &self->verify_error);
 }
 
 /* ---- session tickets ---------------------------------------------------------- */
@@ -781,7 +579,7 @@ setup_client_session (PostTlsPsi  *self,
   if (!gnutls_check (ret, "Cannot set the TLS priorities", error))
     return FALSE;
 
-  self->cert = make_certificate_credentials (configuration, local, FALSE, error);
+  self->cert = post_gnutls_make_certificate_credentials (configuration, local, FALSE, error);
   if (self->cert == NULL)
     return FALSE;
   gnutls_credentials_set (self->session, GNUTLS_CRD_CERTIFICATE, self->cert);
@@ -804,7 +602,7 @@ setup_client_session (PostTlsPsi  *self,
 
   if (self->server_name != NULL && self->sni)
     gnutls_server_name_set (self->session, GNUTLS_NAME_DNS, self->server_name, strlen (self->server_name));
-  if (!apply_alpn (self->session, configuration, FALSE, error))
+  if (!post_gnutls_apply_alpn (self->session, configuration, FALSE, error))
     return FALSE;
   gnutls_handshake_set_hook_function (self->session, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
                                       GNUTLS_HOOK_POST, ticket_hook);
@@ -1360,7 +1158,7 @@ setup_server_session (PostTlsPsi  *self,
         gnutls_session_set_verify_function (self->session, verify_cb);
       }
   }
-  return apply_alpn (self->session, configuration, TRUE, error);
+  return post_gnutls_apply_alpn (self->session, configuration, TRUE, error);
 }
 
 static void
@@ -1435,7 +1233,7 @@ post_tls_psi_listen (PostPsi         *psi,
   self->server = server;
   if (post_local_get_identity_pem (endpoint, NULL, NULL))
     {
-      server->cert = make_certificate_credentials (configuration, endpoint, TRUE, error);
+      server->cert = post_gnutls_make_certificate_credentials (configuration, endpoint, TRUE, error);
       if (server->cert == NULL)
         return FALSE;
     }
