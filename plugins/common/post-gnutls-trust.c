@@ -236,3 +236,86 @@ post_gnutls_verify_peer (gnutls_session_t    session,
                  "The application's verification callback rejected %s", peer);
   return GNUTLS_E_CERTIFICATE_ERROR;
 }
+
+GError *
+post_gnutls_handshake_error (gnutls_session_t  session,
+                             int               ret,
+                             const char       *protocol,
+                             const char       *peer,
+                             gboolean          offered_psk,
+                             gboolean          max_below_1_3)
+{
+  int code = POST_ERROR_TLS_HANDSHAKE;
+  const char *reason = gnutls_strerror (ret);
+
+  switch (ret)
+    {
+    case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
+      code = POST_ERROR_TLS_PROTOCOL_VERSION;
+      break;
+    case GNUTLS_E_FATAL_ALERT_RECEIVED:
+      {
+        gnutls_alert_description_t alert = gnutls_alert_get (session);
+
+        reason = gnutls_alert_get_name (alert);
+        switch ((int) alert)
+          {
+          case GNUTLS_A_PROTOCOL_VERSION:
+            code = POST_ERROR_TLS_PROTOCOL_VERSION;
+            break;
+          case GNUTLS_A_UNKNOWN_PSK_IDENTITY:
+            code = POST_ERROR_TLS_PSK_MISMATCH;
+            break;
+          case GNUTLS_A_HANDSHAKE_FAILURE:
+            if (max_below_1_3)
+              {
+                code = POST_ERROR_TLS_PROTOCOL_VERSION;
+                break;
+              }
+            G_GNUC_FALLTHROUGH;
+          case GNUTLS_A_DECRYPT_ERROR:
+          case GNUTLS_A_ILLEGAL_PARAMETER:
+          case GNUTLS_A_BAD_RECORD_MAC:
+            code = offered_psk ? POST_ERROR_TLS_PSK_MISMATCH : POST_ERROR_TLS_HANDSHAKE;
+            break;
+          case GNUTLS_A_BAD_CERTIFICATE:
+          case GNUTLS_A_UNKNOWN_CA:
+          case GNUTLS_A_CERTIFICATE_REQUIRED:
+          case GNUTLS_A_ACCESS_DENIED:
+            code = POST_ERROR_TLS_REJECTED;
+            break;
+          default:
+            break;
+          }
+        break;
+      }
+    case GNUTLS_E_DECRYPTION_FAILED:
+    case GNUTLS_E_KEYFILE_ERROR:
+    case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
+      if (offered_psk)
+        code = POST_ERROR_TLS_PSK_MISMATCH;
+      break;
+    case GNUTLS_E_PREMATURE_TERMINATION:
+    case GNUTLS_E_PUSH_ERROR:
+    case GNUTLS_E_PULL_ERROR:
+      code = POST_ERROR_CONNECTION_RESET;
+      break;
+    default:
+      break;
+    }
+
+  switch (code)
+    {
+    case POST_ERROR_TLS_PROTOCOL_VERSION:
+      return g_error_new (POST_ERROR, code, "%s handshake with %s failed: no protocol version in common (%s)",
+                          protocol, peer, reason);
+    case POST_ERROR_TLS_PSK_MISMATCH:
+      return g_error_new (POST_ERROR, code, "%s handshake with %s failed: the peer does not accept the pre-shared key (%s)",
+                          protocol, peer, reason);
+    case POST_ERROR_TLS_REJECTED:
+      return g_error_new (POST_ERROR, code, "%s handshake with %s failed: the peer rejected our certificate (%s)",
+                          protocol, peer, reason);
+    default:
+      return g_error_new (POST_ERROR, code, "%s handshake with %s failed: %s", protocol, peer, reason);
+    }
+}

@@ -43,4 +43,18 @@ int post_gnutls_verify_peer (gnutls_session_t    session,
  * as pins are kept (NULL when it cannot be parsed). */
 char *post_gnutls_spki_sha256_hex (const gnutls_datum_t *der);
 
+/* The GError for a failed handshake (@ret from gnutls_handshake), naming
+ * the reason: protocol version, pre-shared key, certificate rejected by the
+ * peer, reset...  @protocol is "TLS" or "DTLS"; @offered_psk says we
+ * offered a pre-shared key; @max_below_1_3 that our configuration caps the
+ * version below TLS 1.3 (a server that requires 1.3 then answers
+ * handshake_failure).  Verification and transport errors are the caller's:
+ * it knows them better. */
+GError *post_gnutls_handshake_error (gnutls_session_t  session,
+                                     int               ret,
+                                     const char       *protocol,
+                                     const char       *peer,
+                                     gboolean          offered_psk,
+                                     gboolean          max_below_1_3);
+
 G_END_DECLS

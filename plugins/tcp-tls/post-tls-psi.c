@@ -358,13 +358,20 @@ describe_peer (PostTlsPsi *self)
   return g_steal_pointer (&address);
 }
 
+static gboolean
+tls_max_below_1_3 (PostTlsPsi *self)
+{
+  PostTlsVersion max = POST_TLS_VERSION_1_3;
+
+  post_configuration_get_tls_versions (post_psi_get_configuration (POST_PSI (self)), NULL, &max);
+  return max < POST_TLS_VERSION_1_3;
+}
+
 static GError *
 handshake_error (PostTlsPsi *self,
                  int         ret)
 {
   g_autofree char *peer = describe_peer (self);
-  int code = POST_ERROR_TLS_HANDSHAKE;
-  const char *reason = gnutls_strerror (ret);
 
   if (self->verify_error != NULL)
     return g_error_copy (self->verify_error);
@@ -380,84 +387,8 @@ handshake_error (PostTlsPsi *self,
       return g_error_new (POST_ERROR, tcode, "TLS handshake with %s failed: %s", peer, cause->message);
     }
 
-  switch (ret)
-    {
-    case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
-    case GNUTLS_E_UNKNOWN_CIPHER_SUITE:
-      if (ret == GNUTLS_E_UNSUPPORTED_VERSION_PACKET)
-        code = POST_ERROR_TLS_PROTOCOL_VERSION;
-      break;
-    case GNUTLS_E_FATAL_ALERT_RECEIVED:
-      {
-        gnutls_alert_description_t alert = gnutls_alert_get (self->session);
-
-        reason = gnutls_alert_get_name (alert);
-        switch ((int) alert)
-          {
-          case GNUTLS_A_PROTOCOL_VERSION:
-            code = POST_ERROR_TLS_PROTOCOL_VERSION;
-            break;
-          case GNUTLS_A_UNKNOWN_PSK_IDENTITY:
-            code = POST_ERROR_TLS_PSK_MISMATCH;
-            break;
-          case GNUTLS_A_HANDSHAKE_FAILURE:
-            {
-              PostTlsVersion max = POST_TLS_VERSION_1_3;
-
-              /* Servers that require TLS 1.3 answer a 1.2-only hello
-               * with handshake_failure (no suite in common). */
-              post_configuration_get_tls_versions (post_psi_get_configuration (POST_PSI (self)), NULL, &max);
-              if (max < POST_TLS_VERSION_1_3)
-                {
-                  code = POST_ERROR_TLS_PROTOCOL_VERSION;
-                  break;
-                }
-            }
-            G_GNUC_FALLTHROUGH;
-          case GNUTLS_A_DECRYPT_ERROR:
-          case GNUTLS_A_ILLEGAL_PARAMETER:
-            code = self->offered_psk ? POST_ERROR_TLS_PSK_MISMATCH : POST_ERROR_TLS_HANDSHAKE;
-            break;
-          case GNUTLS_A_BAD_CERTIFICATE:
-          case GNUTLS_A_UNKNOWN_CA:
-          case GNUTLS_A_CERTIFICATE_REQUIRED:
-          case GNUTLS_A_ACCESS_DENIED:
-            code = POST_ERROR_TLS_REJECTED;
-            break;
-          default:
-            break;
-          }
-        break;
-      }
-    case GNUTLS_E_DECRYPTION_FAILED:
-    case GNUTLS_E_KEYFILE_ERROR:
-    case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
-      if (self->offered_psk)
-        code = POST_ERROR_TLS_PSK_MISMATCH;
-      break;
-    case GNUTLS_E_PREMATURE_TERMINATION:
-    case GNUTLS_E_PUSH_ERROR:
-    case GNUTLS_E_PULL_ERROR:
-      code = POST_ERROR_CONNECTION_RESET;
-      break;
-    default:
-      break;
-    }
-
-  switch (code)
-    {
-    case POST_ERROR_TLS_PROTOCOL_VERSION:
-      return g_error_new (POST_ERROR, code, "TLS handshake with %s failed: no protocol version in common (%s)",
-                          peer, reason);
-    case POST_ERROR_TLS_PSK_MISMATCH:
-      return g_error_new (POST_ERROR, code, "TLS handshake with %s failed: the peer does not accept the pre-shared key (%s)",
-                          peer, reason);
-    case POST_ERROR_TLS_REJECTED:
-      return g_error_new (POST_ERROR, code, "TLS handshake with %s failed: the peer rejected our certificate (%s)",
-                          peer, reason);
-    default:
-      return g_error_new (POST_ERROR, code, "TLS handshake with %s failed: %s", peer, reason);
-    }
+  return post_gnutls_handshake_error (self->session, ret, "TLS", peer, self->offered_psk,
+                                      tls_max_below_1_3 (self));
 }
 
 /* ---- verification ----------------------------------------------------------- */
