@@ -2178,7 +2178,8 @@ path_event_cb (PostPathMonitor     *monitor,
     }
 }
 
-/* Initiated carriers off the loopback watch their path */
+/* Carriers off the loopback watch their path: an initiated one moves to
+ * another path (or goes dormant), an accepted one closes with the reason. */
 static void
 start_path_watch (PostCarrier *self,
                   PostPsi     *psi)
@@ -2187,7 +2188,7 @@ start_path_watch (PostCarrier *self,
   PostPathMonitor *monitor;
 
   stop_path_watch (self);
-  if (self->passive || self->listen_psi != NULL || remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote)
+  if (self->listen_psi != NULL || remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote)
       || g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote))))
     return;
   monitor = post_path_monitor_get_default ();

@@ -773,6 +773,74 @@ test_link_down_dormant (Net          *net,
   link_down (net, "dormant", TRUE);
 }
 
+
+static gboolean
+keep_incoming (PostCarrier *listener,
+               PostCarrier *carrier,
+               gpointer     user_data)
+{
+  *(PostCarrier **) user_data = g_object_ref (carrier);
+  return TRUE;
+}
+
+static void
+closed_with_error (PostCarrier  *carrier,
+                   const GError *error,
+                   gpointer      user_data)
+{
+  GError **out = user_data;
+
+  g_assert_nonnull (error);
+  g_clear_error (out);
+  *out = g_error_copy (error);
+}
+
+/* An accepted carrier cannot establish its transport again: when its path
+ * goes away it says so (path-removed) and closes with the reason. */
+static void
+test_link_down_accepted (Net          *net,
+                         gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostLocal) local = NULL;
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) accepted = NULL;
+  g_autoptr(GSocket) peer = NULL;
+  g_autoptr(GError) closed = NULL;
+  g_autofree char *uri = NULL;
+  guint removed = 0;
+
+  if (skip_without_namespaces ())
+    return;
+  local = post_local_new_from_uri ("tcp://10.2.0.1:0", &error);
+  g_assert_no_error (error);
+  listener = post_carrier_listen (local, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (listener, "incoming", G_CALLBACK (keep_incoming), &accepted);
+
+  /* A plain socket in the server namespace connects over c1/s1. */
+  enter (net->server_ns);
+  peer = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  enter (client_ns);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_connect (peer, post_carrier_get_local_address (listener), NULL, &error));
+  g_assert_no_error (error);
+  while (accepted == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_connect (accepted, "path-removed", G_CALLBACK (count_path), &removed);
+  g_signal_connect (accepted, "closed", G_CALLBACK (closed_with_error), &closed);
+  g_assert_cmpint (post_carrier_get_state (accepted), ==, POST_CARRIER_STATE_ACTIVE);
+
+  run ("ip link set c1 down");
+  while (closed == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (removed, ==, 1);
+  g_assert_cmpint (post_carrier_get_state (accepted), ==, POST_CARRIER_STATE_CLOSED);
+  g_test_message ("accepted carrier closed: %s", closed->message);
+  g_assert_nonnull (strstr (closed->message, "c1"));
+  post_carrier_close (listener);
+}
+
 /* ---- main ------------------------------------------------------------------------- */
 
 static void
@@ -821,5 +889,7 @@ main (int   argc,
               test_link_down_reestablishes, net_teardown);
   g_test_add ("/paths/carrier/link-down-dormant", Net, NULL, net_setup,
               test_link_down_dormant, net_teardown);
+  g_test_add ("/paths/carrier/link-down-accepted", Net, NULL, net_setup,
+              test_link_down_accepted, net_teardown);
   return g_test_run ();
 }
