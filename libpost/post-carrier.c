@@ -980,10 +980,11 @@ establish_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Security on by default: when a secure stack is available and neither the
- * URI's scheme (@hint) nor the configuration's stacks list names a stack,
- * and the configuration does not allow cleartext, only secure stacks are
- * raced, so that a failed handshake never falls back to cleartext. */
+/* Security on by default, for listeners (initiated carriers get it from
+ * _post_selection_rank_stacks(), where post-policy explain sees it too):
+ * when a secure stack is available and neither the local's scheme (@hint)
+ * nor the configuration's stacks list names a stack, and the configuration
+ * does not allow cleartext, only secure stacks listen. */
 static void
 drop_cleartext_stacks (PostCarrier *self,
                        GPtrArray   *stacks,
@@ -1025,7 +1026,6 @@ start_establishment (PostCarrier *self)
       establishment_failed (self, g_steal_pointer (&error));
       return;
     }
-  drop_cleartext_stacks (self, stacks, hint);
 
   self->initiate_time = g_get_monotonic_time ();
   self->establish_cancellable = g_cancellable_new ();

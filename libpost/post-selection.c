@@ -880,6 +880,41 @@ _post_selection_rank_stacks_with_policy (PostRegistry       *registry,
         g_string_append_printf (rejections, "%s%s", j > 0 ? ", " : "",
                                 (const char *) candidate->verdict.removals->pdata[j]);
     }
+
+  /* Security is on by default: when a secure stack can serve and nothing
+   * named a stack (no URI scheme, no stacks list) nor allowed cleartext,
+   * cleartext stacks are not raced, so that a failed handshake never falls
+   * back to cleartext.  (Listeners decide this in post-carrier.c: they are
+   * secure by default when their local has an identity.) */
+  if (!role_needs_listen (role) && stack_hint == NULL
+      && post_configuration_get_stacks (configuration) == NULL
+      && !post_configuration_get_allow_cleartext (applied.configuration))
+    {
+      gboolean any_secure = FALSE;
+
+      for (guint i = 0; i < accepted->len; i++)
+        any_secure |= post_stack_has_capabilities (((StackCandidate *) accepted->pdata[i])->stack,
+                                                   POST_STACK_CAP_SECURE);
+      for (guint i = accepted->len; any_secure && i > 0; i--)
+        {
+          StackCandidate *candidate = accepted->pdata[i - 1];
+          const char *why = "cleartext: security is on by default (name the stack, or allow "
+                            "tls.allow-cleartext)";
+
+          if (post_stack_has_capabilities (candidate->stack, POST_STACK_CAP_SECURE))
+            continue;
+          g_ptr_array_remove_index (accepted, i - 1);
+          if (rejected != NULL)
+            {
+              g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
+
+              g_ptr_array_add (reasons, g_strdup_printf ("removed: %s", why));
+              g_ptr_array_add (rejected,
+                               _post_policy_candidate_new (candidate->stack, NULL, NULL, NULL,
+                                                           applied.configuration, 0, TRUE, reasons));
+            }
+        }
+    }
   applied_clear (&applied);
 
   if (accepted->len == 0)

@@ -103,11 +103,50 @@ select_names (PostRegistry      *registry,
     g_assert_cmpstr (_error->message, ==, expected);                              \
   } G_STMT_END
 
+/* The ranking tests below look at how stacks are ordered, so they let
+ * cleartext stacks race beside secure ones; security by default (only
+ * secure stacks when one can serve and none is named) has its own test. */
+static PostConfiguration *
+ranking_config (void)
+{
+  PostConfiguration *config = post_configuration_new ();
+
+  g_assert_true (post_configuration_set_allow_cleartext (config, TRUE, NULL));
+  return config;
+}
+
+static void
+test_secure_by_default (void)
+{
+  g_autoptr(PostRegistry) registry = make_registry ();
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostConfiguration) listed = post_configuration_new ();
+  const char * const tcp_tls[] = { "tcp", "tls", NULL };
+
+  /* A secure stack can serve and nothing named a stack: only it races. */
+  ASSERT_SELECTS (config, NULL, POST_CARRIER_ROLE_CARRIER, "tls");
+  /* The URI's scheme names cleartext: that is the application's choice. */
+  ASSERT_SELECTS (config, "tcp", POST_CARRIER_ROLE_CARRIER, "tcp");
+  /* So does a stacks list. */
+  g_assert_true (post_configuration_set_stacks (listed, tcp_tls, NULL));
+  ASSERT_SELECTS (listed, NULL, POST_CARRIER_ROLE_CARRIER, "tcp,tls");
+  /* Listeners decide by their local's identity (in the carrier). */
+  ASSERT_SELECTS (config, NULL, POST_CARRIER_ROLE_LISTENER, "tcp,tls");
+  /* And the reason is named when nothing else is left. */
+  {
+    g_autoptr(PostConfiguration) strict = post_configuration_new ();
+
+    g_assert_true (post_configuration_set_preference (strict, POST_SELECTION_PER_MSG_RELIABILITY,
+                                                      POST_PREFERENCE_REQUIRE, NULL));
+    ASSERT_SELECTS (strict, NULL, POST_CARRIER_ROLE_CARRIER, "sctp");
+  }
+}
+
 static void
 test_defaults (void)
 {
   g_autoptr(PostRegistry) registry = make_registry ();
-  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = ranking_config ();
 
   /* Reliable, ordered, congestion controlled; rank orders; NONE is left out */
   ASSERT_SELECTS (config, NULL, POST_CARRIER_ROLE_CARRIER, "tcp,tls,sctp");
@@ -118,7 +157,7 @@ static void
 test_require_prohibit (void)
 {
   g_autoptr(PostRegistry) registry = make_registry ();
-  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = ranking_config ();
   g_autoptr(GError) error = NULL;
 
   g_assert_true (post_configuration_set_preference (config, POST_SELECTION_SECURE, POST_PREFERENCE_REQUIRE, &error));
@@ -145,7 +184,7 @@ static void
 test_prefer_avoid (void)
 {
   g_autoptr(PostRegistry) registry = make_registry ();
-  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = ranking_config ();
   g_autoptr(GError) error = NULL;
 
   g_assert_true (post_configuration_set_preference (config, POST_SELECTION_SECURE, POST_PREFERENCE_PREFER, &error));
@@ -167,7 +206,7 @@ static void
 test_stacks_list (void)
 {
   g_autoptr(PostRegistry) registry = make_registry ();
-  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = ranking_config ();
   g_autoptr(GError) error = NULL;
   const char * const ordered[] = { "sctp", "tls", "tcp", NULL };
   const char * const with_hidden[] = { "hidden", "tcp", NULL };
@@ -195,7 +234,7 @@ static void
 test_hint (void)
 {
   g_autoptr(PostRegistry) registry = make_registry ();
-  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = ranking_config ();
   g_autoptr(GError) error = NULL;
   const char * const tcp_only[] = { "tcp", NULL };
 
@@ -246,7 +285,7 @@ static void
 test_roles (void)
 {
   g_autoptr(PostRegistry) registry = make_registry ();
-  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = ranking_config ();
 
   /* sctp cannot listen */
   ASSERT_SELECTS (config, NULL, POST_CARRIER_ROLE_LISTENER, "tcp,tls");
@@ -260,7 +299,7 @@ static void
 test_error_names_requirements (void)
 {
   g_autoptr(PostRegistry) registry = make_registry ();
-  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = ranking_config ();
   g_autoptr(GError) error = NULL;
 
   g_assert_true (post_configuration_set_preference (config, POST_SELECTION_SECURE, POST_PREFERENCE_REQUIRE, &error));
@@ -280,7 +319,7 @@ static void
 test_empty_registry (void)
 {
   g_autoptr(PostRegistry) registry = post_registry_new ();
-  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = ranking_config ();
 
   ASSERT_FAILS (config, NULL, POST_CARRIER_ROLE_CARRIER,
                 "no stack satisfies the configuration: no stack is loaded "
@@ -296,6 +335,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/selection/defaults", test_defaults);
+  g_test_add_func ("/selection/secure-by-default", test_secure_by_default);
   g_test_add_func ("/selection/require-prohibit", test_require_prohibit);
   g_test_add_func ("/selection/prefer-avoid", test_prefer_avoid);
   g_test_add_func ("/selection/stacks-list", test_stacks_list);
