@@ -12,6 +12,8 @@
  */
 
 #include <post.h>
+
+#include "post-test-certs.h"
 #include <string.h>
 #include <unistd.h>
 #include <signal.h>
@@ -69,71 +71,15 @@ path (const char *name)
 }
 
 static void
-run (const char * const *argv)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-                                                | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_wait_check (p, NULL, &error));
-  g_assert_no_error (error);
-}
-
-static void
-make_cert (const char *name,
-           const char *ca,
-           const char *template)
-{
-  g_autofree char *key = g_strdup_printf ("%s/%s.key", dir, name);
-  g_autofree char *cert = g_strdup_printf ("%s/%s.pem", dir, name);
-  g_autofree char *tmpl = g_strdup_printf ("%s/%s.tmpl", dir, name);
-
-  g_assert_true (g_file_set_contents (tmpl, template, -1, NULL));
-  run ((const char *[]) { "certtool", "--generate-privkey", "--key-type=ecdsa", "--outfile", key, NULL });
-  if (ca == NULL)
-    run ((const char *[]) { "certtool", "--generate-self-signed", "--load-privkey", key,
-                            "--template", tmpl, "--outfile", cert, NULL });
-  else
-    {
-      g_autofree char *ca_key = g_strdup_printf ("%s/%s.key", dir, ca);
-      g_autofree char *ca_cert = g_strdup_printf ("%s/%s.pem", dir, ca);
-
-      run ((const char *[]) { "certtool", "--generate-certificate", "--load-privkey", key,
-                              "--load-ca-privkey", ca_key, "--load-ca-certificate", ca_cert,
-                              "--template", tmpl, "--outfile", cert, NULL });
-    }
-}
-
-static void
 make_certificates (void)
 {
-  g_autoptr(GError) error = NULL;
-
-  dir = g_dir_make_tmp ("post-dtls-XXXXXX", &error);
-  g_assert_no_error (error);
-  make_cert ("ca", NULL, "cn = \"libpost test CA\"\nca\ncert_signing_key\nexpiration_days = 2\n");
-  make_cert ("server", "ca", "cn = \"localhost\"\ndns_name = \"localhost\"\nip_address = \"127.0.0.1\"\n"
-             "tls_www_server\nsigning_key\nexpiration_days = 2\n");
-  make_cert ("wrongname", "ca", "cn = \"wrong.example\"\ndns_name = \"wrong.example\"\n"
-             "tls_www_server\nsigning_key\nexpiration_days = 2\n");
-  make_cert ("rogue", NULL, "cn = \"localhost\"\ndns_name = \"localhost\"\nip_address = \"127.0.0.1\"\n"
-             "tls_www_server\nsigning_key\nexpiration_days = 2\n");
+  dir = post_test_certs_make ("post-dtls");
 }
 
 static void
 remove_certificates (void)
 {
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-
-      g_unlink (p);
-    }
-  g_rmdir (dir);
+  post_test_certs_remove (dir);
   g_clear_pointer (&dir, g_free);
 }
 
