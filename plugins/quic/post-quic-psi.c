@@ -1,0 +1,2222 @@
+/* post-quic-psi.c: PostQuicPsi, the Protocol Stack Instance of the `quic`
+ * stack (QUIC v1, RFC 9000, with ngtcp2 and its GnuTLS crypto backend)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Draft Figure 9(b): several carriers multiplexed over one transport.  A
+ * QUIC connection is a QuicConn, shared (refcounted) by the PostQuicPsi of
+ * each of its bidirectional streams; the connection lives while any stream
+ * instance needs it (and, after the last one closed gracefully, until what
+ * it wrote is acknowledged, at most LINGER_MS).  A PostQuicPsi is in one of
+ * these modes:
+ *
+ * CONNECTING (active open: connect_async)
+ *   A new QuicConn on its own non-blocking UDP socket, connect()ed to the
+ *   remote.  When the TLS 1.3 handshake inside QUIC completes, the instance
+ *   opens the connection's first bidirectional stream and becomes a STREAM.
+ *
+ * STREAM
+ *   One bidirectional stream: read/write are stream data, shutdown_send is
+ *   the FIN.  Received data is buffered per stream and flow-control credit
+ *   (MAX_STREAM_DATA, MAX_DATA) is only extended as the core reads it, so a
+ *   slow reader closes the peer's window.  Written data is kept (in chunks
+ *   that never move, as ngtcp2 refers to them until acknowledged) until the
+ *   peer acknowledges it; at most TX_WINDOW bytes are outstanding per stream.
+ *   fork_async opens another stream of the same connection; a stream the
+ *   peer opens is announced as a fork request on a stream instance of the
+ *   connection (the first stream of a connection a listener accepted is
+ *   announced as an accepted instance instead).
+ *
+ * LISTENER (passive open: listen)
+ *   One UDP socket (QuicServer) for every connection it accepts, which are
+ *   demultiplexed by destination connection id.  Each connection applies
+ *   per-connection limits (streams, data) in its transport parameters.
+ *   Closing the listener stops accepting; accepted connections go on.
+ *
+ * Everything runs on the instance's GMainContext: a socket source, one
+ * timer source re-armed from ngtcp2_conn_get_expiry(), and idle sources that
+ * coalesce writes and deliver events to the core outside ngtcp2 callbacks.
+ * No threads.
+ *
+ * Not yet (issue 7): 0-RTT and session tickets, DATAGRAM frames, migration,
+ * Retry / address validation tokens, unidirectional streams for sources and
+ * sinks (streams the peer opens one way are read and discarded).
+ */
+
+#include "post-quic-psi.h"
+#include "post-gnutls-trust.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#define SCID_LEN            18
+#define RECV_BATCH          64
+#define MAX_PACKET          1500
+#define TX_WINDOW           (256 * 1024)     /* unacknowledged bytes per stream */
+#define TX_CHUNK            (16 * 1024)
+#define STREAM_WINDOW       (256 * 1024)     /* receive window per stream */
+#define CONN_WINDOW         (1024 * 1024)    /* receive window per connection */
+#define CLIENT_MAX_STREAMS  16               /* streams the server may open */
+#define SERVER_MAX_STREAMS  100              /* default per-connection stream limit */
+#define MAX_UNI_STREAMS     8                /* accepted, read and discarded */
+#define IDLE_TIMEOUT_MS     30000
+#define LINGER_MS           2000
+
+static const char priority_string[] =
+  "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
+  "+CHACHA20-POLY1305:+AES-128-CCM:%DISABLE_TLS13_COMPAT_MODE";
+
+typedef struct _QuicServer QuicServer;
+typedef struct _QuicConn QuicConn;
+typedef struct _QuicStream QuicStream;
+
+typedef enum {
+  MODE_IDLE,
+  MODE_CONNECTING,
+  MODE_STREAM,
+  MODE_LISTENER,
+  MODE_CLOSED,
+} Mode;
+
+typedef struct {
+  guint8 *data;
+  guint64 start;   /* stream offset of data[0] */
+  gsize   len;
+  gsize   cap;
+} TxChunk;
+
+struct _QuicStream {
+  int64_t      id;
+  PostQuicPsi *psi;            /* (unowned) (nullable) cleared when it closes */
+  GQueue       tx;             /* TxChunk*: written, not yet acknowledged */
+  guint64      tx_end, tx_sent, tx_acked;
+  gboolean     fin_requested, fin_sent;
+  gboolean     blocked;        /* scratch: flow controlled in this write pass */
+  GByteArray  *rx;
+  gsize        rx_pos;
+  gboolean     rx_fin;
+  gboolean     closed;         /* ngtcp2 closed it */
+  GError      *error;          /* reset by the peer */
+};
+
+struct _QuicServer {
+  gint                              ref_count;
+  GMainContext                     *context;
+  GSocket                          *socket;
+  GSource                          *source;
+  GSocketAddress                   *local_address;
+  struct sockaddr_storage           local;
+  socklen_t                         local_len;
+  PostStack                        *stack;
+  PostConfiguration                *configuration;
+  PostLocal                        *endpoint;
+  gnutls_certificate_credentials_t  cred;
+  GHashTable                       *cids;     /* GBytes -> QuicConn* (unowned) */
+  GHashTable                       *conns;    /* QuicConn* (owned) */
+  PostQuicPsi                      *listener; /* (unowned) (nullable) */
+  guint64                           max_streams;
+};
+
+struct _QuicConn {
+  gint                              ref_count;
+  GMainContext                     *context;
+  PostStack                        *stack;
+  PostConfiguration                *configuration;
+  QuicServer                       *server;   /* (owned) (nullable) server side */
+  GSocket                          *socket;   /* client side */
+  GSource                          *socket_source;
+  GSocketAddress                   *local_address;
+  GSocketAddress                   *remote_address;
+  struct sockaddr_storage           local, remote;
+  socklen_t                         local_len, remote_len;
+  ngtcp2_conn                      *conn;
+  ngtcp2_crypto_conn_ref            conn_ref;
+  gnutls_session_t                  session;
+  gnutls_certificate_credentials_t  cred;     /* client side (owned) */
+  GSource                          *timer;
+  GSource                          *write_idle;
+  GSource                          *event_idle;
+  GSource                          *linger;
+  GHashTable                       *streams;  /* int64_t* -> QuicStream* (owned) */
+  GPtrArray                        *cids;     /* GBytes registered with the server */
+  PostQuicPsi                      *connecting; /* (unowned) client: awaiting the handshake */
+  GQueue                            incoming; /* PostQuicPsi* (owned): streams the peer opened */
+  guint                             n_psis;   /* live stream instances */
+  gboolean                          had_stream;
+  gboolean                          announced;
+  gboolean                          handshake_done;
+  gboolean                          closed;
+  GError                           *error;
+  GError                           *verify_error;
+  char                             *server_name;
+  gboolean                          sni;
+  char                             *peer;     /* for messages */
+};
+
+struct _PostQuicPsi
+{
+  PostPsi       parent_instance;
+
+  GMainContext *context;
+  Mode          mode;
+  QuicConn     *qc;           /* (owned) CONNECTING, STREAM */
+  QuicStream   *stream;       /* (unowned) owned by qc->streams */
+  QuicServer   *server;       /* (owned) LISTENER */
+  GIOCondition  interest;
+  GSource      *ready_source;
+  GTask        *connect_task;
+  gulong        cancel_id;
+  GCancellable *cancellable;
+};
+
+G_DEFINE_FINAL_TYPE (PostQuicPsi, post_quic_psi, POST_TYPE_PSI)
+
+static void conn_write (QuicConn *qc);
+static void conn_schedule_write (QuicConn *qc);
+static void conn_schedule_events (QuicConn *qc);
+static void conn_terminate (QuicConn *qc, GError *error, gboolean send_close);
+static void update_ready (PostQuicPsi *self);
+static QuicConn *conn_ref (QuicConn *qc);
+static void conn_unref (QuicConn *qc);
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static ngtcp2_tstamp
+timestamp (void)
+{
+  return (ngtcp2_tstamp) g_get_monotonic_time () * 1000;
+}
+
+static void
+rand_bytes (guint8 *dest,
+            gsize   len)
+{
+  if (gnutls_rnd (GNUTLS_RND_RANDOM, dest, len) != 0)
+    for (gsize i = 0; i < len; i++)
+      dest[i] = g_random_int_range (0, 256);
+}
+
+static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static char *
+format_address (GSocketAddress *address)
+{
+  if (G_IS_INET_SOCKET_ADDRESS (address))
+    {
+      GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
+      g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
+
+      if (g_inet_address_get_family (g_inet_socket_address_get_address (inet)) == G_SOCKET_FAMILY_IPV6)
+        return g_strdup_printf ("[%s]:%u", ip, g_inet_socket_address_get_port (inet));
+      return g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (inet));
+    }
+  return g_strdup ("(unknown)");
+}
+
+static gboolean
+to_native (GSocketAddress           *address,
+           struct sockaddr_storage  *storage,
+           socklen_t                *len,
+           GError                  **error)
+{
+  gssize size = g_socket_address_get_native_size (address);
+
+  if (size < 0 || (gsize) size > sizeof *storage
+      || !g_socket_address_to_native (address, storage, size, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT, "Unusable socket address");
+      return FALSE;
+    }
+  *len = size;
+  return TRUE;
+}
+
+static GError *
+ngtcp2_error (int         rv,
+              const char *what)
+{
+  return g_error_new (POST_ERROR, POST_ERROR_FAILED, "%s: %s", what, ngtcp2_strerror (rv));
+}
+
+/* A transport parameter limit from a `quic.*` option (uint32 or uint64). */
+static guint64
+option_uint (PostConfiguration *configuration,
+             const char        *key,
+             guint64            fallback)
+{
+  GVariant *value = configuration != NULL ? post_configuration_get_option (configuration, key) : NULL;
+
+  if (value == NULL)
+    return fallback;
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    return g_variant_get_uint32 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    return g_variant_get_uint64 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32) && g_variant_get_int32 (value) >= 0)
+    return g_variant_get_int32 (value);
+  return fallback;
+}
+
+/* ---- streams ---------------------------------------------------------------- */
+
+static QuicStream *
+stream_new (int64_t id)
+{
+  QuicStream *s = g_new0 (QuicStream, 1);
+
+  s->id = id;
+  g_queue_init (&s->tx);
+  s->rx = g_byte_array_new ();
+  return s;
+}
+
+static void
+tx_chunk_free (TxChunk *chunk)
+{
+  g_free (chunk->data);
+  g_free (chunk);
+}
+
+static void
+stream_free (QuicStream *s)
+{
+  if (s->psi != NULL)
+    s->psi->stream = NULL;
+  g_queue_clear_full (&s->tx, (GDestroyNotify) tx_chunk_free);
+  g_byte_array_unref (s->rx);
+  g_clear_error (&s->error);
+  g_free (s);
+}
+
+static gboolean
+stream_has_pending (QuicStream *s)
+{
+  return !s->closed && (s->tx_sent < s->tx_end || (s->fin_requested && !s->fin_sent));
+}
+
+static gsize
+stream_append (QuicStream   *s,
+               const guint8 *data,
+               gsize         len)
+{
+  gsize done = 0;
+
+  while (done < len)
+    {
+      TxChunk *last = g_queue_peek_tail (&s->tx);
+      gsize n;
+
+      if (last == NULL || last->len == last->cap)
+        {
+          last = g_new0 (TxChunk, 1);
+          last->cap = TX_CHUNK;
+          last->data = g_malloc (last->cap);
+          last->start = s->tx_end;
+          g_queue_push_tail (&s->tx, last);
+        }
+      n = MIN (len - done, last->cap - last->len);
+      memcpy (last->data + last->len, data + done, n);
+      last->len += n;
+      s->tx_end += n;
+      done += n;
+    }
+  return done;
+}
+
+/* Up to @max vectors of data written but not handed to ngtcp2 yet. */
+static size_t
+stream_unsent (QuicStream *s,
+               ngtcp2_vec *vecs,
+               size_t      max)
+{
+  size_t n = 0;
+
+  for (GList *l = s->tx.head; l != NULL && n < max; l = l->next)
+    {
+      TxChunk *chunk = l->data;
+      guint64 end = chunk->start + chunk->len;
+
+      if (end <= s->tx_sent)
+        continue;
+      vecs[n].base = chunk->data + (s->tx_sent > chunk->start ? s->tx_sent - chunk->start : 0);
+      vecs[n].len = end - MAX (s->tx_sent, chunk->start);
+      n++;
+    }
+  return n;
+}
+
+static void
+stream_acked (QuicStream *s,
+              guint64     offset)
+{
+  TxChunk *chunk;
+
+  if (offset > s->tx_acked)
+    s->tx_acked = offset;
+  while ((chunk = g_queue_peek_head (&s->tx)) != NULL
+         && chunk->start + chunk->len <= s->tx_acked
+         && chunk->len == chunk->cap)
+    tx_chunk_free (g_queue_pop_head (&s->tx));
+  /* A last, partly filled chunk that is entirely acknowledged is reset
+   * rather than freed: appending continues where it stands. */
+}
+
+static QuicStream *
+conn_add_stream (QuicConn *qc,
+                 int64_t   id)
+{
+  QuicStream *s = stream_new (id);
+  gint64 *key = g_new (gint64, 1);
+
+  *key = id;
+  g_hash_table_insert (qc->streams, key, s);
+  ngtcp2_conn_set_stream_user_data (qc->conn, id, s);
+  return s;
+}
+
+static void
+conn_remove_stream (QuicConn   *qc,
+                    QuicStream *s)
+{
+  gint64 key = s->id;
+
+  if (!qc->closed && qc->conn != NULL)
+    ngtcp2_conn_set_stream_user_data (qc->conn, s->id, NULL);
+  g_hash_table_remove (qc->streams, &key);
+}
+
+/* ---- the instance side ---------------------------------------------------------- */
+
+static void
+attach_stream (PostQuicPsi *self,
+               QuicConn    *qc,
+               QuicStream  *s)
+{
+  if (self->qc == NULL)
+    self->qc = conn_ref (qc);
+  self->stream = s;
+  s->psi = self;
+  self->mode = MODE_STREAM;
+  qc->had_stream = TRUE;
+}
+
+static PostQuicPsi *
+new_stream_psi (QuicConn   *qc,
+                QuicStream *s,
+                PostLocal  *local)
+{
+  PostQuicPsi *psi = POST_QUIC_PSI (post_stack_create_psi (qc->stack, qc->configuration));
+
+  post_psi_set_context (POST_PSI (psi), local, NULL);
+  post_psi_set_addresses (POST_PSI (psi), qc->local_address, qc->remote_address);
+  qc->n_psis++;
+  attach_stream (psi, qc, s);
+  return psi;
+}
+
+static GIOCondition
+ready_condition (PostQuicPsi *self)
+{
+  QuicStream *s = self->stream;
+  GIOCondition cond = 0;
+
+  if (self->mode != MODE_STREAM)
+    return 0;
+  if (s == NULL || s->error != NULL || self->qc->error != NULL)
+    return G_IO_IN | G_IO_OUT;
+  if (s->rx->len > s->rx_pos || s->rx_fin || s->closed)
+    cond |= G_IO_IN;
+  if (!s->fin_requested && s->tx_end - s->tx_acked < TX_WINDOW)
+    cond |= G_IO_OUT;
+  return cond;
+}
+
+static gboolean
+ready_cb (gpointer user_data)
+{
+  PostQuicPsi *self = user_data;
+  GIOCondition cond = ready_condition (self) & self->interest;
+
+  if (cond == 0)
+    {
+      g_clear_pointer (&self->ready_source, g_source_unref);
+      return G_SOURCE_REMOVE;
+    }
+  g_object_ref (self);
+  post_psi_notify_ready (POST_PSI (self), cond);
+  if (self->ready_source == NULL || g_source_is_destroyed (self->ready_source))
+    {
+      g_object_unref (self);
+      return G_SOURCE_REMOVE;
+    }
+  g_object_unref (self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Level-triggered readiness: an idle reports it while it holds. */
+static void
+update_ready (PostQuicPsi *self)
+{
+  if (self->ready_source != NULL || self->mode == MODE_CLOSED)
+    return;
+  if ((ready_condition (self) & self->interest) == 0)
+    return;
+  self->ready_source = g_idle_source_new ();
+  g_source_set_callback (self->ready_source, ready_cb, self, NULL);
+  g_source_set_static_name (self->ready_source, "[post] quic ready");
+  g_source_attach (self->ready_source, self->context);
+}
+
+/* ---- ngtcp2 callbacks -------------------------------------------------------------- */
+
+static ngtcp2_conn *
+get_conn_cb (ngtcp2_crypto_conn_ref *ref)
+{
+  QuicConn *qc = ref->user_data;
+
+  return qc->conn;
+}
+
+static void
+rand_cb (uint8_t                *dest,
+         size_t                  destlen,
+         const ngtcp2_rand_ctx  *rand_ctx)
+{
+  rand_bytes (dest, destlen);
+}
+
+static void
+server_register_cid (QuicConn      *qc,
+                     const uint8_t *data,
+                     size_t         len)
+{
+  GBytes *cid;
+
+  if (qc->server == NULL)
+    return;
+  cid = g_bytes_new (data, len);
+  g_hash_table_insert (qc->server->cids, g_bytes_ref (cid), qc);
+  g_ptr_array_add (qc->cids, cid);
+}
+
+static int
+get_new_connection_id_cb (ngtcp2_conn *conn,
+                          ngtcp2_cid  *cid,
+                          uint8_t     *token,
+                          size_t       cidlen,
+                          void        *user_data)
+{
+  QuicConn *qc = user_data;
+
+  rand_bytes (cid->data, cidlen);
+  cid->datalen = cidlen;
+  rand_bytes (token, NGTCP2_STATELESS_RESET_TOKENLEN);
+  server_register_cid (qc, cid->data, cid->datalen);
+  return 0;
+}
+
+static int
+remove_connection_id_cb (ngtcp2_conn      *conn,
+                         const ngtcp2_cid *cid,
+                         void             *user_data)
+{
+  QuicConn *qc = user_data;
+  g_autoptr(GBytes) key = NULL;
+
+  if (qc->server == NULL)
+    return 0;
+  key = g_bytes_new (cid->data, cid->datalen);
+  if (g_hash_table_lookup (qc->server->cids, key) == qc)
+    g_hash_table_remove (qc->server->cids, key);
+  g_ptr_array_remove (qc->cids, key);   /* compares pointers: harmless miss */
+  return 0;
+}
+
+static int
+handshake_completed_cb (ngtcp2_conn *conn,
+                        void        *user_data)
+{
+  QuicConn *qc = user_data;
+
+  qc->handshake_done = TRUE;
+  conn_schedule_events (qc);
+  return 0;
+}
+
+static void
+discard_credit (QuicConn *qc,
+                int64_t   stream_id,
+                gsize     len)
+{
+  ngtcp2_conn_extend_max_stream_offset (qc->conn, stream_id, len);
+  ngtcp2_conn_extend_max_offset (qc->conn, len);
+}
+
+static int
+stream_open_cb (ngtcp2_conn *conn,
+                int64_t      stream_id,
+                void        *user_data)
+{
+  QuicConn *qc = user_data;
+  QuicStream *s;
+  PostQuicPsi *psi;
+
+  if (!ngtcp2_is_bidi_stream (stream_id))
+    return 0;   /* unidirectional: read and discarded (no sources/sinks yet) */
+  s = conn_add_stream (qc, stream_id);
+  psi = new_stream_psi (qc, s, qc->server != NULL ? qc->server->endpoint : NULL);
+  g_queue_push_tail (&qc->incoming, psi);
+  conn_schedule_events (qc);
+  return 0;
+}
+
+static int
+recv_stream_data_cb (ngtcp2_conn   *conn,
+                     uint32_t       flags,
+                     int64_t        stream_id,
+                     uint64_t       offset,
+                     const uint8_t *data,
+                     size_t         datalen,
+                     void          *user_data,
+                     void          *stream_user_data)
+{
+  QuicConn *qc = user_data;
+  QuicStream *s = stream_user_data;
+
+  if (s == NULL || s->psi == NULL)
+    {
+      /* Nobody reads it (a unidirectional stream, or a stream whose
+       * instance closed): consume it. */
+      discard_credit (qc, stream_id, datalen);
+      return 0;
+    }
+  g_byte_array_append (s->rx, data, datalen);
+  if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
+    s->rx_fin = TRUE;
+  conn_schedule_events (qc);
+  return 0;
+}
+
+static int
+acked_stream_data_offset_cb (ngtcp2_conn *conn,
+                             int64_t      stream_id,
+                             uint64_t     offset,
+                             uint64_t     datalen,
+                             void        *user_data,
+                             void        *stream_user_data)
+{
+  QuicConn *qc = user_data;
+  QuicStream *s = stream_user_data;
+
+  if (s == NULL)
+    return 0;
+  stream_acked (s, offset + datalen);
+  conn_schedule_events (qc);
+  return 0;
+}
+
+static int
+stream_reset_cb (ngtcp2_conn *conn,
+                 int64_t      stream_id,
+                 uint64_t     final_size,
+                 uint64_t     app_error_code,
+                 void        *user_data,
+                 void        *stream_user_data)
+{
+  QuicConn *qc = user_data;
+  QuicStream *s = stream_user_data;
+
+  if (s != NULL && s->error == NULL && !s->rx_fin)
+    s->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                            "QUIC stream %" G_GINT64_FORMAT " reset by %s (error %" G_GUINT64_FORMAT ")",
+                            (gint64) stream_id, qc->peer, (guint64) app_error_code);
+  conn_schedule_events (qc);
+  return 0;
+}
+
+static int
+stream_close_cb (ngtcp2_conn *conn,
+                 uint32_t     flags,
+                 int64_t      stream_id,
+                 uint64_t     app_error_code,
+                 void        *user_data,
+                 void        *stream_user_data)
+{
+  QuicConn *qc = user_data;
+  QuicStream *s = stream_user_data;
+
+  if (!ngtcp2_conn_is_local_stream (conn, stream_id))
+    {
+      /* Give the peer its stream credit back (per-connection limits stay). */
+      if (ngtcp2_is_bidi_stream (stream_id))
+        ngtcp2_conn_extend_max_streams_bidi (conn, 1);
+      else
+        ngtcp2_conn_extend_max_streams_uni (conn, 1);
+    }
+  if (s == NULL)
+    return 0;
+  s->closed = TRUE;
+  if (s->psi == NULL)
+    conn_remove_stream (qc, s);
+  else
+    {
+      if (!s->rx_fin && s->error == NULL)
+        s->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                                "QUIC stream %" G_GINT64_FORMAT " closed by %s",
+                                (gint64) stream_id, qc->peer);
+      conn_schedule_events (qc);
+    }
+  return 0;
+}
+
+static int
+extend_max_cb (ngtcp2_conn *conn,
+               uint64_t     max_streams,
+               void        *user_data)
+{
+  conn_schedule_write (user_data);
+  return 0;
+}
+
+static int
+extend_max_stream_data_cb (ngtcp2_conn *conn,
+                           int64_t      stream_id,
+                           uint64_t     max_data,
+                           void        *user_data,
+                           void        *stream_user_data)
+{
+  conn_schedule_write (user_data);
+  return 0;
+}
+
+static void
+init_callbacks (ngtcp2_callbacks *callbacks,
+                gboolean          server)
+{
+  memset (callbacks, 0, sizeof *callbacks);
+  if (server)
+    callbacks->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+  else
+    {
+      callbacks->client_initial = ngtcp2_crypto_client_initial_cb;
+      callbacks->recv_retry = ngtcp2_crypto_recv_retry_cb;
+    }
+  callbacks->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  callbacks->encrypt = ngtcp2_crypto_encrypt_cb;
+  callbacks->decrypt = ngtcp2_crypto_decrypt_cb;
+  callbacks->hp_mask = ngtcp2_crypto_hp_mask_cb;
+  callbacks->update_key = ngtcp2_crypto_update_key_cb;
+  callbacks->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+  callbacks->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+  callbacks->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+  callbacks->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+  callbacks->rand = rand_cb;
+  callbacks->get_new_connection_id = get_new_connection_id_cb;
+  callbacks->remove_connection_id = remove_connection_id_cb;
+  callbacks->handshake_completed = handshake_completed_cb;
+  callbacks->stream_open = stream_open_cb;
+  callbacks->recv_stream_data = recv_stream_data_cb;
+  callbacks->acked_stream_data_offset = acked_stream_data_offset_cb;
+  callbacks->stream_reset = stream_reset_cb;
+  callbacks->stream_close = stream_close_cb;
+  callbacks->extend_max_local_streams_bidi = extend_max_cb;
+  callbacks->extend_max_stream_data = extend_max_stream_data_cb;
+}
+
+static void
+init_params (ngtcp2_transport_params *params,
+             PostConfiguration       *configuration,
+             guint64                  max_streams_bidi)
+{
+  ngtcp2_transport_params_default (params);
+  params->initial_max_stream_data_bidi_local = option_uint (configuration, "quic.max-stream-data", STREAM_WINDOW);
+  params->initial_max_stream_data_bidi_remote = params->initial_max_stream_data_bidi_local;
+  params->initial_max_stream_data_uni = params->initial_max_stream_data_bidi_local;
+  params->initial_max_data = option_uint (configuration, "quic.max-data", CONN_WINDOW);
+  params->initial_max_streams_bidi = max_streams_bidi;
+  params->initial_max_streams_uni = MAX_UNI_STREAMS;
+  params->max_idle_timeout = option_uint (configuration, "quic.idle-timeout", IDLE_TIMEOUT_MS) * NGTCP2_MILLISECONDS;
+}
+
+static void
+init_settings (ngtcp2_settings   *settings,
+               PostConfiguration *configuration)
+{
+  guint timeout = configuration != NULL ? post_configuration_get_conn_timeout (configuration) : 0;
+
+  ngtcp2_settings_default (settings);
+  settings->initial_ts = timestamp ();
+  if (timeout > 0)
+    settings->handshake_timeout = (ngtcp2_duration) timeout * NGTCP2_MILLISECONDS;
+}
+
+/* ---- TLS ------------------------------------------------------------------------------ */
+
+static int
+verify_cb (gnutls_session_t session)
+{
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr (session);
+  QuicConn *qc = ref->user_data;
+
+  return post_gnutls_verify_peer (session, qc->configuration, qc->server_name,
+                                  qc->server != NULL, qc->peer, &qc->verify_error);
+}
+
+static gboolean
+gnutls_ok (int          ret,
+           const char  *what,
+           GError     **error)
+{
+  if (ret >= 0)
+    return TRUE;
+  g_set_error (error, POST_ERROR, POST_ERROR_TLS_HANDSHAKE, "%s: %s", what, gnutls_strerror (ret));
+  return FALSE;
+}
+
+static gboolean
+setup_session (QuicConn  *qc,
+               gboolean   server,
+               GError   **error)
+{
+  g_auto(GStrv) alpn = post_configuration_get_alpn (qc->configuration);
+  gnutls_certificate_credentials_t cred = server ? qc->server->cred : qc->cred;
+
+  if (!gnutls_ok (gnutls_init (&qc->session, (server ? GNUTLS_SERVER : GNUTLS_CLIENT)
+                               | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_END_OF_EARLY_DATA),
+                  "Cannot start a TLS session", error) ||
+      !gnutls_ok (gnutls_priority_set_direct (qc->session, priority_string, NULL),
+                  "Cannot set the TLS priorities", error))
+    return FALSE;
+  if ((server ? ngtcp2_crypto_gnutls_configure_server_session (qc->session)
+              : ngtcp2_crypto_gnutls_configure_client_session (qc->session)) != 0)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_TLS_HANDSHAKE, "Cannot prepare TLS for QUIC");
+      return FALSE;
+    }
+  qc->conn_ref.get_conn = get_conn_cb;
+  qc->conn_ref.user_data = qc;
+  gnutls_session_set_ptr (qc->session, &qc->conn_ref);
+  if (!gnutls_ok (gnutls_credentials_set (qc->session, GNUTLS_CRD_CERTIFICATE, cred),
+                  "Cannot set the TLS credentials", error))
+    return FALSE;
+  if (!server)
+    {
+      gnutls_session_set_verify_function (qc->session, verify_cb);
+      if (qc->server_name != NULL && qc->sni)
+        gnutls_server_name_set (qc->session, GNUTLS_NAME_DNS, qc->server_name, strlen (qc->server_name));
+    }
+  if (alpn[0] != NULL)
+    {
+      if (!post_gnutls_apply_alpn (qc->session, qc->configuration, server, error))
+        return FALSE;
+    }
+  else
+    {
+      gnutls_datum_t proto = { (unsigned char *) POST_QUIC_DEFAULT_ALPN, strlen (POST_QUIC_DEFAULT_ALPN) };
+
+      if (!gnutls_ok (gnutls_alpn_set_protocols (qc->session, &proto, 1, 0), "Cannot set ALPN", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- the connection --------------------------------------------------------------- */
+
+static QuicConn *
+conn_new (PostPsi *psi)
+{
+  QuicConn *qc = g_new0 (QuicConn, 1);
+
+  qc->ref_count = 1;
+  qc->context = g_main_context_ref (POST_QUIC_PSI (psi)->context);
+  qc->stack = g_object_ref (post_psi_get_stack (psi));
+  qc->configuration = g_object_ref (post_psi_get_configuration (psi));
+  qc->streams = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) stream_free);
+  qc->cids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_queue_init (&qc->incoming);
+  return qc;
+}
+
+static QuicConn *
+conn_ref (QuicConn *qc)
+{
+  g_atomic_int_inc (&qc->ref_count);
+  return qc;
+}
+
+static void server_unref (QuicServer *server);
+
+static void
+conn_unref (QuicConn *qc)
+{
+  if (!g_atomic_int_dec_and_test (&qc->ref_count))
+    return;
+  clear_source (&qc->timer);
+  clear_source (&qc->write_idle);
+  clear_source (&qc->event_idle);
+  clear_source (&qc->linger);
+  clear_source (&qc->socket_source);
+  g_queue_clear_full (&qc->incoming, g_object_unref);
+  g_hash_table_unref (qc->streams);
+  if (qc->conn != NULL)
+    ngtcp2_conn_del (qc->conn);
+  if (qc->session != NULL)
+    gnutls_deinit (qc->session);
+  if (qc->cred != NULL)
+    gnutls_certificate_free_credentials (qc->cred);
+  g_ptr_array_unref (qc->cids);
+  if (qc->socket != NULL)
+    g_socket_close (qc->socket, NULL);
+  g_clear_object (&qc->socket);
+  g_clear_pointer (&qc->server, server_unref);
+  g_clear_object (&qc->local_address);
+  g_clear_object (&qc->remote_address);
+  g_clear_object (&qc->stack);
+  g_clear_object (&qc->configuration);
+  g_clear_error (&qc->error);
+  g_clear_error (&qc->verify_error);
+  g_free (qc->server_name);
+  g_free (qc->peer);
+  g_main_context_unref (qc->context);
+  g_free (qc);
+}
+
+static void
+conn_send (QuicConn      *qc,
+           const guint8  *data,
+           gsize          len)
+{
+  int fd;
+  ssize_t n;
+
+  if (qc->server != NULL)
+    {
+      fd = g_socket_get_fd (qc->server->socket);
+      n = sendto (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                  (struct sockaddr *) &qc->remote, qc->remote_len);
+    }
+  else
+    {
+      fd = g_socket_get_fd (qc->socket);
+      n = send (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED)
+    g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (errno));
+  /* A datagram that could not go out is lost; QUIC's loss recovery resends. */
+}
+
+static void
+conn_arm_timer (QuicConn *qc)
+{
+  ngtcp2_tstamp expiry;
+
+  if (qc->timer == NULL || qc->closed)
+    return;
+  expiry = ngtcp2_conn_get_expiry (qc->conn);
+  if (expiry == G_MAXUINT64)
+    g_source_set_ready_time (qc->timer, -1);
+  else
+    g_source_set_ready_time (qc->timer, (gint64) ((expiry + 999) / 1000));
+}
+
+static GError *
+conn_close_error (QuicConn *qc,
+                  int       rv)
+{
+  ngtcp2_connection_close_error ccerr;
+
+  if (qc->verify_error != NULL)
+    return g_error_copy (qc->verify_error);
+  if (rv == NGTCP2_ERR_DRAINING || rv == NGTCP2_ERR_CLOSING)
+    {
+      ngtcp2_conn_get_connection_close_error (qc->conn, &ccerr);
+      if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
+          && (ccerr.error_code & ~(guint64) 0xff) == NGTCP2_CRYPTO_ERROR)
+        return g_error_new (POST_ERROR, ccerr.error_code == (NGTCP2_CRYPTO_ERROR | GNUTLS_A_NO_APPLICATION_PROTOCOL)
+                            ? POST_ERROR_TLS_HANDSHAKE : POST_ERROR_TLS_REJECTED,
+                            "QUIC handshake with %s failed: the peer sent TLS alert %s",
+                            qc->peer, gnutls_alert_get_name ((gnutls_alert_description_t) (ccerr.error_code & 0xff)));
+      if (ccerr.error_code == 0)
+        return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                            "QUIC connection closed by %s", qc->peer);
+      return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                          "QUIC connection closed by %s with error 0x%" G_GINT64_MODIFIER "x%s%.*s",
+                          qc->peer, (guint64) ccerr.error_code, ccerr.reasonlen ? ": " : "",
+                          (int) ccerr.reasonlen, ccerr.reason ? (const char *) ccerr.reason : "");
+    }
+  if (rv == NGTCP2_ERR_IDLE_CLOSE)
+    return g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT, "QUIC connection with %s idle for too long", qc->peer);
+  if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT)
+    return g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT, "QUIC handshake with %s timed out", qc->peer);
+  if (rv == NGTCP2_ERR_CRYPTO)
+    return g_error_new (POST_ERROR, POST_ERROR_TLS_HANDSHAKE, "QUIC handshake with %s failed (TLS alert %s)",
+                        qc->peer, gnutls_alert_get_name ((gnutls_alert_description_t) ngtcp2_conn_get_tls_alert (qc->conn)));
+  return g_error_new (POST_ERROR, POST_ERROR_PROTOCOL, "QUIC connection with %s failed: %s",
+                      qc->peer, ngtcp2_strerror (rv));
+}
+
+/* Fails the connection after an ngtcp2 error @rv. */
+static void
+conn_fail (QuicConn *qc,
+           int       rv)
+{
+  gboolean send_close = rv != NGTCP2_ERR_DRAINING && rv != NGTCP2_ERR_CLOSING
+                        && rv != NGTCP2_ERR_IDLE_CLOSE && rv != NGTCP2_ERR_DROP_CONN;
+  GError *error = conn_close_error (qc, rv);
+
+  if (send_close && qc->conn != NULL)
+    {
+      ngtcp2_connection_close_error ccerr;
+      guint8 buf[MAX_PACKET];
+      ngtcp2_path_storage ps;
+      ngtcp2_ssize n;
+
+      ngtcp2_path_storage_zero (&ps);
+      if (rv == NGTCP2_ERR_CRYPTO)
+        ngtcp2_connection_close_error_set_transport_error_tls_alert (&ccerr, ngtcp2_conn_get_tls_alert (qc->conn), NULL, 0);
+      else
+        ngtcp2_connection_close_error_set_transport_error_liberr (&ccerr, rv, NULL, 0);
+      n = ngtcp2_conn_write_connection_close (qc->conn, &ps.path, NULL, buf, sizeof buf, &ccerr, timestamp ());
+      if (n > 0)
+        conn_send (qc, buf, n);
+    }
+  conn_terminate (qc, error, FALSE);
+}
+
+static void
+conn_write (QuicConn *qc)
+{
+  guint8 buf[MAX_PACKET];
+  ngtcp2_path_storage ps;
+  g_autoptr(GPtrArray) pending = g_ptr_array_new ();
+  GHashTableIter iter;
+  QuicStream *s;
+  guint next = 0;
+  size_t max = ngtcp2_conn_get_path_max_tx_udp_payload_size (qc->conn);
+
+  if (qc->closed || ngtcp2_conn_is_in_closing_period (qc->conn) || ngtcp2_conn_is_in_draining_period (qc->conn))
+    return;
+  if (max > sizeof buf)
+    max = sizeof buf;
+  ngtcp2_path_storage_zero (&ps);
+  g_hash_table_iter_init (&iter, qc->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
+    {
+      s->blocked = FALSE;
+      if (stream_has_pending (s))
+        g_ptr_array_add (pending, s);
+    }
+
+  for (guint packets = 0; packets < 1024; )
+    {
+      ngtcp2_vec vecs[8];
+      size_t nvecs = 0;
+      int64_t stream_id = -1;
+      uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+      ngtcp2_ssize ndatalen = -1, n;
+      ngtcp2_pkt_info pi;
+
+      s = NULL;
+      while (next < pending->len)
+        {
+          QuicStream *candidate = pending->pdata[next];
+
+          if (!candidate->blocked && stream_has_pending (candidate))
+            {
+              s = candidate;
+              break;
+            }
+          next++;
+        }
+      if (s != NULL)
+        {
+          stream_id = s->id;
+          nvecs = stream_unsent (s, vecs, G_N_ELEMENTS (vecs));
+          if (s->fin_requested)
+            {
+              gsize total = 0;
+
+              for (size_t i = 0; i < nvecs; i++)
+                total += vecs[i].len;
+              if (s->tx_sent + total == s->tx_end)
+                flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+            }
+        }
+      n = ngtcp2_conn_writev_stream (qc->conn, &ps.path, &pi, buf, max, &ndatalen, flags,
+                                     stream_id, nvecs ? vecs : NULL, nvecs, timestamp ());
+      if (s != NULL && ndatalen >= 0)
+        {
+          s->tx_sent += ndatalen;
+          if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && s->tx_sent == s->tx_end)
+            s->fin_sent = TRUE;
+        }
+      if (n < 0)
+        {
+          switch (n)
+            {
+            case NGTCP2_ERR_WRITE_MORE:
+              continue;
+            case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+            case NGTCP2_ERR_STREAM_SHUT_WR:
+            case NGTCP2_ERR_STREAM_NOT_FOUND:
+              if (s != NULL)
+                s->blocked = TRUE;
+              continue;
+            default:
+              conn_fail (qc, n);
+              return;
+            }
+        }
+      if (n == 0)
+        break;
+      conn_send (qc, buf, n);
+      packets++;
+    }
+  conn_arm_timer (qc);
+}
+
+static gboolean
+write_idle_cb (gpointer user_data)
+{
+  QuicConn *qc = user_data;
+
+  g_clear_pointer (&qc->write_idle, g_source_unref);
+  conn_ref (qc);
+  if (!qc->closed)
+    conn_write (qc);
+  conn_unref (qc);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+conn_schedule_write (QuicConn *qc)
+{
+  if (qc->write_idle != NULL || qc->closed)
+    return;
+  qc->write_idle = g_idle_source_new ();
+  g_source_set_callback (qc->write_idle, write_idle_cb, qc, NULL);
+  g_source_set_static_name (qc->write_idle, "[post] quic write");
+  g_source_attach (qc->write_idle, qc->context);
+}
+
+static void
+complete_connect (QuicConn *qc)
+{
+  PostQuicPsi *self = qc->connecting;
+  g_autoptr(GTask) task = NULL;
+  int64_t stream_id;
+  int rv;
+
+  qc->connecting = NULL;
+  task = g_steal_pointer (&self->connect_task);
+  if (self->cancel_id != 0)
+    g_cancellable_disconnect (self->cancellable, self->cancel_id);
+  self->cancel_id = 0;
+  g_clear_object (&self->cancellable);
+  rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
+  if (rv != 0)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                               "%s allows no stream on the QUIC connection", qc->peer);
+      return;
+    }
+  attach_stream (self, qc, conn_add_stream (qc, stream_id));
+  post_psi_set_addresses (POST_PSI (self), qc->local_address, qc->remote_address);
+  g_task_return_boolean (task, TRUE);
+  update_ready (self);
+}
+
+static PostQuicPsi *
+conn_primary (QuicConn    *qc,
+              PostQuicPsi *except)
+{
+  GHashTableIter iter;
+  QuicStream *s;
+  PostQuicPsi *best = NULL;
+
+  g_hash_table_iter_init (&iter, qc->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
+    if (s->psi != NULL && s->psi != except && s->psi->mode == MODE_STREAM
+        && !g_queue_find (&qc->incoming, s->psi)
+        && (best == NULL || s->id < best->stream->id))
+      best = s->psi;
+  return best;
+}
+
+static void
+fail_connect (PostQuicPsi *self,
+              GError      *error)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&self->connect_task);
+
+  if (self->cancel_id != 0)
+    g_cancellable_disconnect (self->cancellable, self->cancel_id);
+  self->cancel_id = 0;
+  g_clear_object (&self->cancellable);
+  if (task != NULL)
+    g_task_return_error (task, error);
+  else
+    g_error_free (error);
+}
+
+static gboolean
+event_idle_cb (gpointer user_data)
+{
+  QuicConn *qc = user_data;
+  PostQuicPsi *psi;
+  g_autoptr(GPtrArray) psis = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  QuicStream *s;
+
+  g_clear_pointer (&qc->event_idle, g_source_unref);
+  conn_ref (qc);
+
+  if (qc->connecting != NULL)
+    {
+      PostQuicPsi *self = qc->connecting;
+
+      if (self->cancellable != NULL && g_cancellable_is_cancelled (self->cancellable))
+        {
+          qc->connecting = NULL;
+          fail_connect (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled"));
+          conn_terminate (qc, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled"), TRUE);
+        }
+      else if (qc->closed)
+        {
+          qc->connecting = NULL;
+          fail_connect (self, g_error_copy (qc->error));
+        }
+      else if (qc->handshake_done)
+        complete_connect (qc);
+    }
+
+  while ((psi = g_queue_pop_head (&qc->incoming)) != NULL)
+    {
+      if (qc->closed)
+        post_psi_close (POST_PSI (psi), TRUE);
+      else if (qc->server != NULL && !qc->announced)
+        {
+          /* The first stream of an accepted connection is the accepted
+           * instance; later ones are fork requests. */
+          qc->announced = TRUE;
+          if (qc->server->listener != NULL)
+            post_psi_emit_accepted (POST_PSI (qc->server->listener), POST_PSI (psi));
+          else
+            post_psi_close (POST_PSI (psi), TRUE);
+        }
+      else
+        {
+          PostQuicPsi *target = conn_primary (qc, psi);
+
+          if (target != NULL)
+            {
+              g_object_ref (target);
+              post_psi_emit_fork_request (POST_PSI (target), POST_PSI (psi));
+              g_object_unref (target);
+            }
+          else
+            post_psi_close (POST_PSI (psi), TRUE);
+        }
+      g_object_unref (psi);
+    }
+
+  g_hash_table_iter_init (&iter, qc->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
+    if (s->psi != NULL)
+      g_ptr_array_add (psis, g_object_ref (s->psi));
+  for (guint i = 0; i < psis->len; i++)
+    update_ready (psis->pdata[i]);
+  conn_unref (qc);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+conn_schedule_events (QuicConn *qc)
+{
+  if (qc->event_idle != NULL)
+    return;
+  qc->event_idle = g_idle_source_new ();
+  g_source_set_callback (qc->event_idle, event_idle_cb, qc, NULL);
+  g_source_set_static_name (qc->event_idle, "[post] quic events");
+  g_source_attach (qc->event_idle, qc->context);
+}
+
+/* Ends the connection: CONNECTION_CLOSE (NO_ERROR) when @send_close, every
+ * source stopped, every stream instance told (@error, or end of stream
+ * where the peer had finished). */
+static void
+conn_terminate (QuicConn *qc,
+                GError   *error,
+                gboolean  send_close)
+{
+  if (qc->closed)
+    {
+      g_clear_error (&error);
+      return;
+    }
+  conn_ref (qc);
+  if (send_close && qc->conn != NULL && !ngtcp2_conn_is_in_closing_period (qc->conn)
+      && !ngtcp2_conn_is_in_draining_period (qc->conn))
+    {
+      ngtcp2_connection_close_error ccerr;
+      guint8 buf[MAX_PACKET];
+      ngtcp2_path_storage ps;
+      ngtcp2_ssize n;
+
+      ngtcp2_path_storage_zero (&ps);
+      ngtcp2_connection_close_error_default (&ccerr);
+      n = ngtcp2_conn_write_connection_close (qc->conn, &ps.path, NULL, buf, sizeof buf, &ccerr, timestamp ());
+      if (n > 0)
+        conn_send (qc, buf, n);
+    }
+  qc->closed = TRUE;
+  if (error == NULL)
+    error = g_error_new (POST_ERROR, POST_ERROR_CLOSED, "The QUIC connection with %s is closed", qc->peer);
+  qc->error = error;
+  clear_source (&qc->timer);
+  clear_source (&qc->write_idle);
+  clear_source (&qc->linger);
+  clear_source (&qc->socket_source);
+  if (qc->server != NULL)
+    {
+      for (guint i = 0; i < qc->cids->len; i++)
+        if (g_hash_table_lookup (qc->server->cids, qc->cids->pdata[i]) == qc)
+          g_hash_table_remove (qc->server->cids, qc->cids->pdata[i]);
+      g_hash_table_remove (qc->server->conns, qc);   /* drops the server's reference */
+    }
+  conn_schedule_events (qc);
+  conn_unref (qc);
+}
+
+static gboolean
+linger_cb (gpointer user_data)
+{
+  QuicConn *qc = user_data;
+
+  g_clear_pointer (&qc->linger, g_source_unref);
+  conn_terminate (qc, NULL, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+conn_all_acked (QuicConn *qc)
+{
+  GHashTableIter iter;
+  QuicStream *s;
+
+  g_hash_table_iter_init (&iter, qc->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
+    if (!s->closed && (s->tx_acked < s->tx_end || (s->fin_requested && !s->fin_sent)))
+      return FALSE;
+  return TRUE;
+}
+
+/* The last stream instance is gone: close now, or once what was written
+ * is acknowledged (at most LINGER_MS). */
+static void
+conn_check_idle (QuicConn *qc,
+                 gboolean  abort)
+{
+  if (qc->closed || qc->n_psis > 0 || qc->connecting != NULL)
+    return;
+  if (qc->server != NULL && !qc->had_stream && !abort)
+    return;   /* accepted, no stream yet: the listener keeps it */
+  if (abort || conn_all_acked (qc))
+    {
+      conn_terminate (qc, NULL, TRUE);
+      return;
+    }
+  if (qc->linger == NULL)
+    {
+      qc->linger = g_timeout_source_new (LINGER_MS);
+      g_source_set_callback (qc->linger, linger_cb, qc, NULL);
+      g_source_set_static_name (qc->linger, "[post] quic linger");
+      g_source_attach (qc->linger, qc->context);
+    }
+}
+
+static void
+conn_read_packet (QuicConn              *qc,
+                  const guint8          *data,
+                  gsize                  len,
+                  const struct sockaddr *from,
+                  socklen_t              from_len)
+{
+  ngtcp2_path path;
+  ngtcp2_pkt_info pi = { 0 };
+  int rv;
+
+  if (qc->closed)
+    return;
+  path.local.addr = (ngtcp2_sockaddr *) &qc->local;
+  path.local.addrlen = qc->local_len;
+  path.remote.addr = (ngtcp2_sockaddr *) from;
+  path.remote.addrlen = from_len;
+  path.user_data = NULL;
+  rv = ngtcp2_conn_read_pkt (qc->conn, &path, &pi, data, len, timestamp ());
+  if (rv != 0)
+    {
+      conn_fail (qc, rv);
+      return;
+    }
+}
+
+static gboolean
+timer_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback (user_data);
+}
+
+static GSourceFuncs timer_funcs = { NULL, NULL, timer_dispatch, NULL, NULL, NULL };
+
+static gboolean
+timer_cb (gpointer user_data)
+{
+  QuicConn *qc = user_data;
+  int rv;
+
+  conn_ref (qc);
+  rv = ngtcp2_conn_handle_expiry (qc->conn, timestamp ());
+  if (rv != 0)
+    conn_fail (qc, rv);
+  else
+    conn_write (qc);
+  if (qc->linger != NULL && conn_all_acked (qc))
+    conn_terminate (qc, NULL, TRUE);
+  conn_unref (qc);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+conn_start_timer (QuicConn *qc)
+{
+  qc->timer = g_source_new (&timer_funcs, sizeof (GSource));
+  g_source_set_callback (qc->timer, timer_cb, qc, NULL);
+  g_source_set_static_name (qc->timer, "[post] quic timer");
+  g_source_attach (qc->timer, qc->context);
+}
+
+/* After packets were read: write what they call for, and deliver. */
+static void
+conn_after_read (QuicConn *qc)
+{
+  if (qc->closed)
+    return;
+  conn_write (qc);
+  if (qc->linger != NULL && conn_all_acked (qc))
+    conn_terminate (qc, NULL, TRUE);
+}
+
+static gboolean
+client_socket_cb (GSocket      *socket,
+                  GIOCondition  condition,
+                  gpointer      user_data)
+{
+  QuicConn *qc = user_data;
+  guint8 buf[65536];
+  int fd = g_socket_get_fd (socket);
+
+  conn_ref (qc);
+  for (guint i = 0; i < RECV_BATCH && !qc->closed; i++)
+    {
+      struct sockaddr_storage from;
+      socklen_t from_len = sizeof from;
+      ssize_t n = recvfrom (fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *) &from, &from_len);
+
+      if (n < 0)
+        {
+          if (errno == ECONNREFUSED && !qc->handshake_done)
+            conn_terminate (qc, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                                             "%s refused the QUIC connection (port unreachable)", qc->peer),
+                            FALSE);
+          else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED)
+            g_debug ("QUIC: receiving from %s failed: %s", qc->peer, g_strerror (errno));
+          break;
+        }
+      conn_read_packet (qc, buf, n, (struct sockaddr *) &from, from_len);
+    }
+  conn_after_read (qc);
+  conn_unref (qc);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- the listener's socket ------------------------------------------------------- */
+
+static QuicServer *
+server_ref (QuicServer *server)
+{
+  g_atomic_int_inc (&server->ref_count);
+  return server;
+}
+
+static void
+server_unref (QuicServer *server)
+{
+  if (!g_atomic_int_dec_and_test (&server->ref_count))
+    return;
+  clear_source (&server->source);
+  g_hash_table_unref (server->cids);
+  g_hash_table_unref (server->conns);
+  if (server->socket != NULL)
+    g_socket_close (server->socket, NULL);
+  g_clear_object (&server->socket);
+  g_clear_object (&server->local_address);
+  g_clear_object (&server->stack);
+  g_clear_object (&server->configuration);
+  g_clear_object (&server->endpoint);
+  if (server->cred != NULL)
+    gnutls_certificate_free_credentials (server->cred);
+  g_main_context_unref (server->context);
+  g_free (server);
+}
+
+static void
+server_accept (QuicServer            *server,
+               const guint8          *data,
+               gsize                  len,
+               const struct sockaddr *from,
+               socklen_t              from_len)
+{
+  ngtcp2_pkt_hd hd;
+  ngtcp2_callbacks callbacks;
+  ngtcp2_settings settings;
+  ngtcp2_transport_params params;
+  ngtcp2_cid scid;
+  ngtcp2_path path;
+  QuicConn *qc;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *remote = NULL;
+  int rv;
+
+  if (server->listener == NULL || ngtcp2_accept (&hd, data, len) != 0)
+    return;   /* not an Initial packet: garbage or a stale connection */
+
+  qc = g_new0 (QuicConn, 1);
+  qc->ref_count = 1;
+  qc->context = g_main_context_ref (server->context);
+  qc->stack = g_object_ref (server->stack);
+  qc->configuration = g_object_ref (server->configuration);
+  qc->streams = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) stream_free);
+  qc->cids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_queue_init (&qc->incoming);
+  qc->server = server_ref (server);
+  memcpy (&qc->local, &server->local, server->local_len);
+  qc->local_len = server->local_len;
+  memcpy (&qc->remote, from, from_len);
+  qc->remote_len = from_len;
+  qc->local_address = g_object_ref (server->local_address);
+  qc->remote_address = g_socket_address_new_from_native ((gpointer) from, from_len);
+  qc->peer = format_address (qc->remote_address);
+
+  scid.datalen = SCID_LEN;
+  rand_bytes (scid.data, scid.datalen);
+  init_callbacks (&callbacks, TRUE);
+  init_settings (&settings, server->configuration);
+  init_params (&params, server->configuration, server->max_streams);
+  params.original_dcid = hd.dcid;
+  path.local.addr = (ngtcp2_sockaddr *) &qc->local;
+  path.local.addrlen = qc->local_len;
+  path.remote.addr = (ngtcp2_sockaddr *) &qc->remote;
+  path.remote.addrlen = qc->remote_len;
+  path.user_data = NULL;
+
+  rv = ngtcp2_conn_server_new (&qc->conn, &hd.scid, &scid, &path, hd.version,
+                               &callbacks, &settings, &params, NULL, qc);
+  if (rv != 0)
+    error = ngtcp2_error (rv, "Cannot create a QUIC connection");
+  else if (setup_session (qc, TRUE, &error))
+    ngtcp2_conn_set_tls_native_handle (qc->conn, qc->session);
+  if (error != NULL)
+    {
+      g_message ("Dropping an incoming QUIC connection from %s: %s", qc->peer, error->message);
+      qc->closed = TRUE;
+      conn_unref (qc);
+      return;
+    }
+  g_hash_table_add (server->conns, qc);   /* owns it */
+  server_register_cid (qc, scid.data, scid.datalen);
+  server_register_cid (qc, hd.dcid.data, hd.dcid.datalen);
+  conn_start_timer (qc);
+  conn_read_packet (qc, data, len, from, from_len);
+}
+
+static gboolean
+server_socket_cb (GSocket      *socket,
+                  GIOCondition  condition,
+                  gpointer      user_data)
+{
+  QuicServer *server = user_data;
+  guint8 buf[65536];
+  int fd = g_socket_get_fd (socket);
+  g_autoptr(GPtrArray) touched = g_ptr_array_new_with_free_func ((GDestroyNotify) conn_unref);
+
+  server_ref (server);
+  for (guint i = 0; i < RECV_BATCH; i++)
+    {
+      struct sockaddr_storage from;
+      socklen_t from_len = sizeof from;
+      ssize_t n = recvfrom (fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *) &from, &from_len);
+      ngtcp2_version_cid vc;
+      g_autoptr(GBytes) dcid = NULL;
+      QuicConn *qc;
+
+      if (n < 0)
+        break;
+      if (ngtcp2_pkt_decode_version_cid (&vc, buf, n, SCID_LEN) != 0)
+        continue;   /* garbage, or a version we do not speak */
+      dcid = g_bytes_new (vc.dcid, vc.dcidlen);
+      qc = g_hash_table_lookup (server->cids, dcid);
+      if (qc != NULL)
+        {
+          if (!g_ptr_array_find (touched, qc, NULL))
+            g_ptr_array_add (touched, conn_ref (qc));
+          conn_read_packet (qc, buf, n, (struct sockaddr *) &from, from_len);
+          continue;
+        }
+      server_accept (server, buf, n, (struct sockaddr *) &from, from_len);
+      qc = g_hash_table_lookup (server->cids, dcid);
+      if (qc != NULL && !g_ptr_array_find (touched, qc, NULL))
+        g_ptr_array_add (touched, conn_ref (qc));
+    }
+  for (guint i = 0; i < touched->len; i++)
+    conn_after_read (touched->pdata[i]);
+  g_ptr_array_set_size (touched, 0);
+  server_unref (server);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- PostPsi: establishment ---------------------------------------------------------- */
+
+static gboolean
+connect_cancelled_idle_cb (gpointer user_data)
+{
+  PostQuicPsi *self = user_data;
+
+  if (self->qc != NULL && self->qc->connecting == self)
+    conn_schedule_events (self->qc);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+connect_cancelled_cb (GCancellable *cancellable,
+                      PostQuicPsi  *self)
+{
+  /* May run on another thread: only schedule; the event idle checks. */
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_callback (idle, connect_cancelled_idle_cb, g_object_ref (self), g_object_unref);
+  g_source_set_static_name (idle, "[post] quic connect cancelled");
+  g_source_attach (idle, self->context);
+  g_source_unref (idle);
+}
+
+static void
+post_quic_psi_connect_async (PostPsi             *psi,
+                             GSocketAddress      *remote,
+                             GSocketAddress      *local,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  PostAssociation *association = post_psi_get_association (psi);
+  QuicConn *qc;
+  ngtcp2_callbacks callbacks;
+  ngtcp2_settings settings;
+  ngtcp2_transport_params params;
+  ngtcp2_cid dcid, scid;
+  ngtcp2_path path;
+  int rv;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_quic_psi_connect_async);
+  g_task_set_name (task, "[post] quic connect");
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if (self->mode != MODE_IDLE)
+    {
+      g_task_return_new_error (task, POST_ERROR, self->mode == MODE_CLOSED ? POST_ERROR_CLOSED : POST_ERROR_PENDING,
+                               "The QUIC instance is closed or already in use");
+      return;
+    }
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_INVALID_ARGUMENT, "QUIC needs an IP address");
+      return;
+    }
+
+  qc = conn_new (psi);
+  self->qc = qc;
+  qc->n_psis = 1;
+  qc->remote_address = g_object_ref (remote);
+  qc->peer = format_address (remote);
+  if (association != NULL)
+    {
+      const char *host = post_remote_get_hostname (post_association_get_remote (association));
+
+      if (host != NULL)
+        {
+          g_autoptr(GInetAddress) literal = g_inet_address_new_from_string (host);
+
+          qc->server_name = g_strdup (host);
+          qc->sni = literal == NULL;
+          if (qc->sni)
+            {
+              g_autofree char *address = format_address (remote);
+
+              g_free (qc->peer);
+              qc->peer = g_strdup_printf ("%s (%s)", host, address);
+            }
+        }
+    }
+
+  socket = g_socket_new (g_socket_address_get_family (remote), G_SOCKET_TYPE_DATAGRAM,
+                         G_SOCKET_PROTOCOL_UDP, &error);
+  if (socket == NULL)
+    goto failed;
+  g_socket_set_blocking (socket, FALSE);
+  if (local != NULL && !g_socket_bind (socket, local, FALSE, &error))
+    goto failed;
+  if (!g_socket_connect (socket, remote, NULL, &error))
+    goto failed;
+  qc->local_address = g_socket_get_local_address (socket, &error);
+  if (qc->local_address == NULL
+      || !to_native (qc->local_address, &qc->local, &qc->local_len, &error)
+      || !to_native (remote, &qc->remote, &qc->remote_len, &error))
+    goto failed;
+  qc->socket = g_steal_pointer (&socket);
+
+  qc->cred = post_gnutls_make_certificate_credentials (post_psi_get_configuration (psi),
+                                                       post_psi_get_local (psi), FALSE, &error);
+  if (qc->cred == NULL)
+    goto failed;
+
+  dcid.datalen = NGTCP2_MIN_INITIAL_DCIDLEN + 10;
+  rand_bytes (dcid.data, dcid.datalen);
+  scid.datalen = SCID_LEN;
+  rand_bytes (scid.data, scid.datalen);
+  init_callbacks (&callbacks, FALSE);
+  init_settings (&settings, qc->configuration);
+  init_params (&params, qc->configuration, CLIENT_MAX_STREAMS);
+  path.local.addr = (ngtcp2_sockaddr *) &qc->local;
+  path.local.addrlen = qc->local_len;
+  path.remote.addr = (ngtcp2_sockaddr *) &qc->remote;
+  path.remote.addrlen = qc->remote_len;
+  path.user_data = NULL;
+  rv = ngtcp2_conn_client_new (&qc->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
+                               &callbacks, &settings, &params, NULL, qc);
+  if (rv != 0)
+    {
+      error = ngtcp2_error (rv, "Cannot create a QUIC connection");
+      goto failed;
+    }
+  if (!setup_session (qc, FALSE, &error))
+    goto failed;
+  ngtcp2_conn_set_tls_native_handle (qc->conn, qc->session);
+
+  qc->socket_source = g_socket_create_source (qc->socket, G_IO_IN, NULL);
+  g_source_set_callback (qc->socket_source, (GSourceFunc) (void (*) (void)) client_socket_cb, qc, NULL);
+  g_source_set_static_name (qc->socket_source, "[post] quic socket");
+  g_source_attach (qc->socket_source, self->context);
+  conn_start_timer (qc);
+
+  self->mode = MODE_CONNECTING;
+  self->connect_task = g_steal_pointer (&task);
+  qc->connecting = self;
+  if (cancellable != NULL)
+    {
+      self->cancellable = g_object_ref (cancellable);
+      self->cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (connect_cancelled_cb), self, NULL);
+    }
+  post_psi_set_addresses (psi, qc->local_address, remote);
+  conn_write (qc);
+  return;
+
+failed:
+  self->mode = MODE_CLOSED;
+  qc->closed = TRUE;
+  g_clear_pointer (&self->qc, conn_unref);
+  g_task_return_error (task, g_steal_pointer (&error));
+}
+
+static gboolean
+post_quic_psi_connect_finish (PostPsi       *psi,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, psi), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static gboolean
+post_quic_psi_listen (PostPsi         *psi,
+                      GSocketAddress  *local,
+                      GError         **error)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  PostConfiguration *configuration = post_psi_get_configuration (psi);
+  QuicServer *server;
+  g_autoptr(GSocket) socket = NULL;
+  GError *local_error = NULL;
+
+  if (self->mode != MODE_IDLE)
+    {
+      g_set_error_literal (error, POST_ERROR, self->mode == MODE_CLOSED ? POST_ERROR_CLOSED : POST_ERROR_PENDING,
+                           "The QUIC instance is closed or already in use");
+      return FALSE;
+    }
+  if (!G_IS_INET_SOCKET_ADDRESS (local))
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT, "QUIC needs an IP address");
+      return FALSE;
+    }
+
+  server = g_new0 (QuicServer, 1);
+  server->ref_count = 1;
+  server->context = g_main_context_ref (self->context);
+  server->cids = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
+  server->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) conn_unref, NULL);
+  server->stack = g_object_ref (post_psi_get_stack (psi));
+  server->configuration = g_object_ref (configuration);
+  server->endpoint = post_psi_get_local (psi) ? g_object_ref (post_psi_get_local (psi)) : NULL;
+  server->max_streams = option_uint (configuration, "quic.max-streams", SERVER_MAX_STREAMS);
+  self->server = server;
+
+  server->cred = post_gnutls_make_certificate_credentials (configuration, post_psi_get_local (psi), TRUE, &local_error);
+  if (server->cred == NULL)
+    {
+      if (local_error == NULL)
+        local_error = g_error_new_literal (POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                                           "A QUIC listener needs an identity (a certificate and its key) in its local");
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  socket = g_socket_new (g_socket_address_get_family (local), G_SOCKET_TYPE_DATAGRAM,
+                         G_SOCKET_PROTOCOL_UDP, error);
+  if (socket == NULL)
+    return FALSE;
+  g_socket_set_blocking (socket, FALSE);
+  if (!g_socket_bind (socket, local, FALSE, error))
+    return FALSE;
+  server->local_address = g_socket_get_local_address (socket, error);
+  if (server->local_address == NULL
+      || !to_native (server->local_address, &server->local, &server->local_len, error))
+    return FALSE;
+  server->socket = g_steal_pointer (&socket);
+  server->source = g_socket_create_source (server->socket, G_IO_IN, NULL);
+  g_source_set_callback (server->source, (GSourceFunc) (void (*) (void)) server_socket_cb, server, NULL);
+  g_source_set_static_name (server->source, "[post] quic listener");
+  g_source_attach (server->source, self->context);
+  server->listener = self;
+  self->mode = MODE_LISTENER;
+  post_psi_set_addresses (psi, server->local_address, NULL);
+  return TRUE;
+}
+
+/* ---- PostPsi: streams ---------------------------------------------------------------- */
+
+static gboolean
+check_stream (PostQuicPsi  *self,
+              GError      **error)
+{
+  if (self->mode == MODE_STREAM)
+    return TRUE;
+  g_set_error_literal (error, POST_ERROR, self->mode == MODE_CLOSED ? POST_ERROR_CLOSED : POST_ERROR_CONNECTION_RESET,
+                       "The QUIC instance has no stream");
+  return FALSE;
+}
+
+static gssize
+post_quic_psi_read (PostPsi  *psi,
+                    guint8   *buffer,
+                    gsize     size,
+                    GError  **error)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  QuicStream *s = self->stream;
+  QuicConn *qc = self->qc;
+  gsize avail, n;
+
+  if (!check_stream (self, error))
+    return -1;
+  if (s == NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_CONNECTION_RESET, "The QUIC stream with %s is gone", qc->peer);
+      return -1;
+    }
+  avail = s->rx->len - s->rx_pos;
+  if (avail > 0)
+    {
+      n = MIN (avail, size);
+      memcpy (buffer, s->rx->data + s->rx_pos, n);
+      s->rx_pos += n;
+      if (s->rx_pos == s->rx->len)
+        {
+          g_byte_array_set_size (s->rx, 0);
+          s->rx_pos = 0;
+        }
+      else if (s->rx_pos >= 65536)
+        {
+          g_byte_array_remove_range (s->rx, 0, s->rx_pos);
+          s->rx_pos = 0;
+        }
+      if (!qc->closed)
+        {
+          /* Back-pressure: credit only for what the core took. */
+          if (!s->closed)
+            ngtcp2_conn_extend_max_stream_offset (qc->conn, s->id, n);
+          ngtcp2_conn_extend_max_offset (qc->conn, n);
+          conn_schedule_write (qc);
+        }
+      return n;
+    }
+  if (s->rx_fin)
+    return 0;
+  if (s->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (s->error));
+      return -1;
+    }
+  if (qc->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (qc->error));
+      return -1;
+    }
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "No stream data");
+  return -1;
+}
+
+static gssize
+post_quic_psi_write (PostPsi              *psi,
+                     const GOutputVector  *vectors,
+                     gsize                 n_vectors,
+                     GError              **error)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  QuicStream *s = self->stream;
+  QuicConn *qc = self->qc;
+  gsize room, done = 0;
+
+  if (!check_stream (self, error))
+    return -1;
+  if (qc->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (qc->error));
+      return -1;
+    }
+  if (s == NULL || s->error != NULL || s->closed)
+    {
+      if (s != NULL && s->error != NULL)
+        g_propagate_error (error, g_error_copy (s->error));
+      else
+        g_set_error (error, POST_ERROR, POST_ERROR_CONNECTION_RESET, "The QUIC stream with %s is closed", qc->peer);
+      return -1;
+    }
+  if (s->fin_requested)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED, "The sending side of the QUIC stream is shut down");
+      return -1;
+    }
+  room = TX_WINDOW - MIN (TX_WINDOW, s->tx_end - s->tx_acked);
+  for (gsize i = 0; i < n_vectors && room > 0; i++)
+    {
+      gsize n = MIN (room, vectors[i].size);
+
+      stream_append (s, vectors[i].buffer, n);
+      done += n;
+      room -= n;
+    }
+  if (done == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The QUIC stream's window is full");
+      return -1;
+    }
+  conn_schedule_write (qc);
+  return done;
+}
+
+static void
+post_quic_psi_set_interest (PostPsi      *psi,
+                            GIOCondition  condition)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+
+  self->interest = condition;
+  if (condition == 0)
+    clear_source (&self->ready_source);
+  else
+    update_ready (self);
+}
+
+static gboolean
+post_quic_psi_shutdown_send (PostPsi  *psi,
+                             GError  **error)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+
+  if (!check_stream (self, error))
+    return FALSE;
+  if (self->stream != NULL && !self->stream->fin_requested)
+    {
+      self->stream->fin_requested = TRUE;
+      conn_schedule_write (self->qc);
+    }
+  return TRUE;
+}
+
+static void
+fork_return (GTask       *task,
+             PostQuicPsi *forked)
+{
+  g_task_return_pointer (task, forked, g_object_unref);
+}
+
+static void
+post_quic_psi_fork_async (PostPsi             *psi,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  QuicConn *qc = self->qc;
+  PostQuicPsi *forked;
+  int64_t stream_id;
+  int rv;
+
+  g_task_set_source_tag (task, post_quic_psi_fork_async);
+  if (self->mode != MODE_STREAM || qc == NULL || qc->closed)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_CLOSED, "The QUIC connection is not established");
+      return;
+    }
+  rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
+  if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                               "%s allows no more streams on this QUIC connection", qc->peer);
+      return;
+    }
+  if (rv != 0)
+    {
+      g_task_return_error (task, ngtcp2_error (rv, "Cannot open a QUIC stream"));
+      return;
+    }
+  forked = new_stream_psi (qc, conn_add_stream (qc, stream_id), post_psi_get_local (psi));
+  post_psi_set_context (POST_PSI (forked), post_psi_get_local (psi), post_psi_get_association (psi));
+  fork_return (task, forked);
+}
+
+static PostPsi *
+post_quic_psi_fork_finish (PostPsi       *psi,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, psi), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static guint64
+post_quic_psi_get_acked_offset (PostPsi *psi)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+
+  return self->stream != NULL ? self->stream->tx_acked : POST_PSI_ACKED_UNKNOWN;
+}
+
+static void
+post_quic_psi_update_path (PostPsi  *psi,
+                           PostPath *path)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  ngtcp2_conn_stat stat;
+
+  if (self->qc == NULL || self->qc->conn == NULL || self->qc->closed)
+    return;
+  ngtcp2_conn_get_conn_stat (self->qc->conn, &stat);
+  if (stat.smoothed_rtt > 0)
+    {
+      post_path_set_latency (path, stat.smoothed_rtt / 2000);
+      post_path_set_data_rate (path, (guint64) ((double) stat.cwnd * 8 * NGTCP2_SECONDS / stat.smoothed_rtt));
+    }
+  post_path_set_mtu (path, ngtcp2_conn_get_path_max_tx_udp_payload_size (self->qc->conn));
+}
+
+static gsize
+post_quic_psi_get_max_message_size (PostPsi *psi)
+{
+  return 0;
+}
+
+static PostSecurityFlags
+post_quic_psi_get_security_flags (PostPsi *psi)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+
+  if (self->qc != NULL && self->qc->handshake_done)
+    return POST_SECURITY_ENCRYPTED;
+  return POST_SECURITY_NONE;
+}
+
+static gboolean
+connect_closed_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+
+  g_task_return_new_error (task, POST_ERROR, POST_ERROR_CLOSED, "The QUIC instance was closed while connecting");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+post_quic_psi_close (PostPsi  *psi,
+                     gboolean  abort)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  QuicConn *qc = self->qc;
+  Mode mode = self->mode;
+
+  self->mode = MODE_CLOSED;
+  clear_source (&self->ready_source);
+  if (self->cancel_id != 0)
+    g_cancellable_disconnect (self->cancellable, self->cancel_id);
+  self->cancel_id = 0;
+  g_clear_object (&self->cancellable);
+
+  if (mode == MODE_LISTENER)
+    {
+      QuicServer *server = self->server;
+      g_autoptr(GPtrArray) idle = g_ptr_array_new_with_free_func ((GDestroyNotify) conn_unref);
+      GHashTableIter iter;
+      QuicConn *c;
+
+      server->listener = NULL;
+      /* Connections without a stream instance end with the listener;
+       * accepted carriers go on. */
+      g_hash_table_iter_init (&iter, server->conns);
+      while (g_hash_table_iter_next (&iter, (gpointer *) &c, NULL))
+        if (c->n_psis == 0)
+          g_ptr_array_add (idle, conn_ref (c));
+      for (guint i = 0; i < idle->len; i++)
+        conn_terminate (idle->pdata[i], NULL, TRUE);
+      g_clear_pointer (&self->server, server_unref);
+      return;
+    }
+  if (qc == NULL)
+    return;
+
+  if (mode == MODE_CONNECTING && self->connect_task != NULL)
+    {
+      GSource *idle = g_idle_source_new ();
+
+      g_source_set_callback (idle, connect_closed_cb, g_steal_pointer (&self->connect_task), g_object_unref);
+      g_source_set_static_name (idle, "[post] quic connect closed");
+      g_source_attach (idle, self->context);
+      g_source_unref (idle);
+      qc->connecting = NULL;
+    }
+
+  if (self->stream != NULL)
+    {
+      QuicStream *s = self->stream;
+
+      s->psi = NULL;
+      self->stream = NULL;
+      if (s->closed || qc->closed)
+        conn_remove_stream (qc, s);
+      else if (abort)
+        ngtcp2_conn_shutdown_stream (qc->conn, s->id, 1);
+      else
+        {
+          if (!s->fin_requested)
+            s->fin_requested = TRUE;
+          ngtcp2_conn_shutdown_stream_read (qc->conn, s->id, 0);
+          /* What was received and not read is given back as credit. */
+          if (s->rx->len > s->rx_pos)
+            ngtcp2_conn_extend_max_offset (qc->conn, s->rx->len - s->rx_pos);
+        }
+      conn_schedule_write (qc);
+    }
+  if (qc->n_psis > 0)
+    qc->n_psis--;
+  conn_check_idle (qc, abort);
+  g_clear_pointer (&self->qc, conn_unref);
+}
+
+/* ---- GObject ------------------------------------------------------------------------ */
+
+static void
+post_quic_psi_finalize (GObject *object)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (object);
+
+  clear_source (&self->ready_source);
+  g_clear_object (&self->connect_task);
+  g_clear_pointer (&self->qc, conn_unref);
+  g_clear_pointer (&self->server, server_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  G_OBJECT_CLASS (post_quic_psi_parent_class)->finalize (object);
+}
+
+static void
+post_quic_psi_constructed (GObject *object)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (object);
+
+  G_OBJECT_CLASS (post_quic_psi_parent_class)->constructed (object);
+  self->context = g_main_context_ref (post_psi_get_context (POST_PSI (self)));
+}
+
+static void
+post_quic_psi_class_init (PostQuicPsiClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  PostPsiClass *psi_class = POST_PSI_CLASS (klass);
+
+  object_class->constructed = post_quic_psi_constructed;
+  object_class->finalize = post_quic_psi_finalize;
+
+  psi_class->connect_async = post_quic_psi_connect_async;
+  psi_class->connect_finish = post_quic_psi_connect_finish;
+  psi_class->listen = post_quic_psi_listen;
+  psi_class->read = post_quic_psi_read;
+  psi_class->write = post_quic_psi_write;
+  psi_class->set_interest = post_quic_psi_set_interest;
+  psi_class->shutdown_send = post_quic_psi_shutdown_send;
+  psi_class->close = post_quic_psi_close;
+  psi_class->fork_async = post_quic_psi_fork_async;
+  psi_class->fork_finish = post_quic_psi_fork_finish;
+  psi_class->get_acked_offset = post_quic_psi_get_acked_offset;
+  psi_class->update_path = post_quic_psi_update_path;
+  psi_class->get_max_message_size = post_quic_psi_get_max_message_size;
+  psi_class->get_security_flags = post_quic_psi_get_security_flags;
+}
+
+static void
+post_quic_psi_init (PostQuicPsi *self)
+{
+  self->mode = MODE_IDLE;
+}

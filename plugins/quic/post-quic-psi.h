@@ -1,0 +1,30 @@
+/* post-quic-psi.h: PostQuicPsi, the Protocol Stack Instance of the `quic`
+ * stack: one bidirectional stream of a QUIC connection (or, on a listener,
+ * the UDP port that accepts connections)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <post.h>
+
+G_BEGIN_DECLS
+
+#define POST_TYPE_QUIC_PSI (post_quic_psi_get_type ())
+G_DECLARE_FINAL_TYPE (PostQuicPsi, post_quic_psi, POST, QUIC_PSI, PostPsi)
+
+/* What one stream of a QUIC connection provides by itself.  Messages are
+ * framed by the core on each stream (BYTE_STREAM); several carriers share
+ * one connection (MULTISTREAMING: fork opens a stream).  Not yet: 0-RTT,
+ * DATAGRAM frames, migration (see plugins/quic/README.md). */
+#define POST_QUIC_STACK_CAPABILITIES                                         \
+  (POST_STACK_CAP_RELIABLE | POST_STACK_CAP_ORDERED |                        \
+   POST_STACK_CAP_CONGESTION_CONTROL | POST_STACK_CAP_SECURE |               \
+   POST_STACK_CAP_MULTISTREAMING | POST_STACK_CAP_FORK |                     \
+   POST_STACK_CAP_LISTEN | POST_STACK_CAP_HALF_CLOSE |                       \
+   POST_STACK_CAP_BYTE_STREAM)
+
+/* The ALPN protocol id used when the configuration names none. */
+#define POST_QUIC_DEFAULT_ALPN "libpost"
+
+G_END_DECLS

@@ -1,0 +1,548 @@
+/* test-quic.c: the `quic` stack: echo over a stream carrier, verification
+ * errors, fork as a new stream of the same connection, and interop with
+ * ngtcp2's example programs gtlsserver and gtlsclient (Debian packages
+ * ngtcp2-server and ngtcp2-client), as far as their HTTP/3 protocol allows.
+ *
+ * Certificates are made at test time with certtool in a temporary
+ * directory; peers are child processes on 127.0.0.1 ephemeral ports, always
+ * killed.  Nothing here uses the network beyond the loopback.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <post.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+
+#include "post-test-certs.h"
+
+#define WAIT_TIMEOUT_S 15
+
+static char *dir;  /* the certificates */
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_for (const guint *flag,
+          const char  *what)
+{
+  gboolean timed_out = FALSE;
+  GSource *timeout = g_timeout_source_new_seconds (WAIT_TIMEOUT_S);
+
+  g_source_set_callback (timeout, timeout_cb, &timed_out, NULL);
+  g_source_attach (timeout, NULL);
+  while (*flag == 0 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  if (timed_out)
+    g_error ("timed out waiting for %s", what);
+}
+
+static void
+spin (guint ms)
+{
+  gboolean done = FALSE;
+  GSource *timeout = g_timeout_source_new (ms);
+
+  g_source_set_callback (timeout, timeout_cb, &done, NULL);
+  g_source_attach (timeout, NULL);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_unref (timeout);
+}
+
+static char *
+path (const char *name)
+{
+  return g_build_filename (dir, name, NULL);
+}
+
+static void
+make_certificates (void)
+{
+  dir = post_test_certs_make ("post-quic");
+}
+
+static void
+remove_certificates (void)
+{
+  post_test_certs_remove (dir);
+  g_clear_pointer (&dir, g_free);
+}
+
+/* The client side's configuration: trust only the test CA. */
+static PostConfiguration *
+client_config (void)
+{
+  PostConfiguration *config = post_configuration_new ();
+  g_autofree char *ca = path ("ca.pem");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
+  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
+  g_assert_no_error (error);
+  g_assert_true (post_configuration_set_attempt_delay (config, 50, &error));
+  return config;
+}
+
+static PostLocal *
+server_local (const char *cert)
+{
+  g_autoptr(GError) error = NULL;
+  PostLocal *local = post_local_new_from_uri ("quic://127.0.0.1:0", &error);
+  g_autofree char *c = g_strdup_printf ("%s/%s.pem", dir, cert);
+  g_autofree char *k = g_strdup_printf ("%s/%s.key", dir, cert);
+
+  g_assert_no_error (error);
+  g_assert_true (post_local_set_identity_from_files (local, c, k, &error));
+  g_assert_no_error (error);
+  return local;
+}
+
+static guint16
+port_of (PostCarrier *listener)
+{
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener)));
+}
+
+/* An echo server: every message received on an accepted carrier goes back. */
+typedef struct {
+  guint n_accepted;
+  guint n_messages;
+  GPtrArray *children;  /* (owned) */
+} EchoServer;
+
+static gboolean
+echo_message_cb (PostCarrier *carrier,
+                 PostMessage *message,
+                 gpointer     user_data)
+{
+  EchoServer *echo = user_data;
+  g_autoptr(PostMessage) reply = post_message_new (post_message_get_content (message));
+
+  echo->n_messages++;
+  post_carrier_send (carrier, reply, NULL);
+  return TRUE;
+}
+
+static gboolean
+echo_incoming_cb (PostCarrier *listener,
+                  PostCarrier *carrier,
+                  gpointer     user_data)
+{
+  EchoServer *echo = user_data;
+
+  echo->n_accepted++;
+  g_ptr_array_add (echo->children, g_object_ref (carrier));
+  post_carrier_ready (carrier, echo_message_cb, echo, NULL);
+  /* A stream the peer forks arrives as an incoming carrier of this one. */
+  g_signal_connect (carrier, "incoming", G_CALLBACK (echo_incoming_cb), echo);
+  return TRUE;
+}
+
+static PostCarrier *
+echo_listen (PostLocal         *local,
+             PostConfiguration *config,
+             EchoServer        *echo)
+{
+  g_autoptr(GError) error = NULL;
+  PostCarrier *listener = post_carrier_listen (local, config, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (listener);
+  g_assert_cmpstr (post_carrier_get_stack_name (listener), ==, "quic");
+  echo->children = g_ptr_array_new_with_free_func (g_object_unref);
+  g_signal_connect (listener, "incoming", G_CALLBACK (echo_incoming_cb), echo);
+  return listener;
+}
+
+static void
+echo_clear (EchoServer *echo)
+{
+  for (guint i = 0; echo->children && i < echo->children->len; i++)
+    post_carrier_abort (echo->children->pdata[i]);
+  g_clear_pointer (&echo->children, g_ptr_array_unref);
+}
+
+typedef struct {
+  guint done;
+  GError *error;
+  GString *received;
+  guint n_received;
+} Client;
+
+static void
+established_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Client *c = user_data;
+
+  post_carrier_establish_finish (POST_CARRIER (source), result, &c->error);
+  c->done = 1;
+}
+
+static gboolean
+client_message_cb (PostCarrier *carrier,
+                   PostMessage *message,
+                   gpointer     user_data)
+{
+  Client *c = user_data;
+  gsize size;
+  const char *data = g_bytes_get_data (post_message_get_content (message), &size);
+
+  g_string_append_len (c->received, data, size);
+  c->n_received++;
+  return TRUE;
+}
+
+
+static PostCarrier *
+quic_initiate (guint16            port,
+               PostConfiguration *config)
+{
+  g_autofree char *uri = g_strdup_printf ("quic://127.0.0.1:%u", port);
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, NULL);
+
+  return post_carrier_initiate (NULL, remote, config);
+}
+
+static guint16
+free_udp_port (void)
+{
+  g_autoptr(GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) a = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (s, a, TRUE, NULL));
+  bound = g_socket_get_local_address (s, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static gboolean
+have_quic (void)
+{
+  g_autoptr(GPtrArray) stacks = post_registry_list_stacks (post_registry_get_default ());
+
+  for (guint i = 0; i < stacks->len; i++)
+    if (g_strcmp0 (post_stack_get_name (stacks->pdata[i]), "quic") == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Sends @text on @carrier and waits until @c received one more message. */
+static void
+send_and_wait (PostCarrier *carrier,
+               Client      *c,
+               const char  *text)
+{
+  g_autoptr(PostMessage) message = post_message_new_from_string (text);
+  guint before = c->n_received;
+  gboolean timed_out = FALSE;
+  GSource *timeout = g_timeout_source_new_seconds (WAIT_TIMEOUT_S);
+
+  g_assert_true (post_carrier_send (carrier, message, NULL));
+  g_source_set_callback (timeout, timeout_cb, &timed_out, NULL);
+  g_source_attach (timeout, NULL);
+  while (c->n_received == before && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  if (timed_out)
+    g_error ("timed out waiting for the echo of a %zu-byte message", strlen (text));
+}
+
+static void
+test_echo (void)
+{
+  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostMessage) message = post_message_new_from_string ("hello over quic");
+  g_autofree char *big = NULL;
+  EchoServer echo = { 0 };
+  Client c = { 0 };
+
+  listener = echo_listen (local, NULL, &echo);
+  carrier = quic_initiate (port_of (listener), config);
+  c.received = g_string_new (NULL);
+  g_assert_true (post_carrier_send (carrier, message, NULL));
+  post_carrier_ready (carrier, client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  wait_for (&c.done, "establishment");
+  g_assert_no_error (c.error);
+  g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "quic");
+  g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_ENCRYPTED);
+  wait_for (&c.n_received, "the echo");
+  g_assert_cmpstr (c.received->str, ==, "hello over quic");
+  g_assert_cmpuint (echo.n_accepted, ==, 1);
+
+  /* A message larger than the stream and connection windows: flow
+   * control credit follows the reader. */
+  big = g_strnfill (3 * 1024 * 1024 + 17, 'q');
+  g_string_truncate (c.received, 0);
+  send_and_wait (carrier, &c, big);
+  g_assert_cmpuint (c.received->len, ==, strlen (big));
+  g_assert_true (memcmp (c.received->str, big, c.received->len) == 0);
+
+  post_carrier_close (carrier);
+  spin (50);
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+  g_string_free (c.received, TRUE);
+}
+
+static void
+expect_failure (const char *cert,
+                int         code)
+{
+  g_autoptr(PostLocal) local = server_local (cert);
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  EchoServer echo = { 0 };
+  Client c = { 0 };
+
+  listener = echo_listen (local, NULL, &echo);
+  carrier = quic_initiate (port_of (listener), config);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  wait_for (&c.done, "the failure");
+  g_assert_error (c.error, POST_ERROR, code);
+  g_test_message ("failed as expected: %s", c.error->message);
+  g_clear_error (&c.error);
+  g_assert_cmpuint (echo.n_accepted, ==, 0);
+  spin (20);
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+}
+
+static void
+test_untrusted (void)
+{
+  expect_failure ("rogue", POST_ERROR_TLS_UNKNOWN_AUTHORITY);
+  expect_failure ("wrongname", POST_ERROR_TLS_NAME_MISMATCH);
+}
+
+typedef struct {
+  guint done;
+  GError *error;
+  PostCarrier *carrier;
+} ForkResult;
+
+static void
+forked_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ForkResult *r = user_data;
+
+  r->carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &r->error);
+  r->done = 1;
+}
+
+static void
+test_fork (void)
+{
+  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostMessage) first = post_message_new_from_string ("stream one");
+  EchoServer echo = { 0 };
+  Client c = { 0 }, c2 = { 0 };
+  ForkResult r = { 0 };
+
+  listener = echo_listen (local, NULL, &echo);
+  carrier = quic_initiate (port_of (listener), config);
+  c.received = g_string_new (NULL);
+  c2.received = g_string_new (NULL);
+  g_assert_true (post_carrier_send (carrier, first, NULL));
+  post_carrier_ready (carrier, client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  wait_for (&c.done, "establishment");
+  g_assert_no_error (c.error);
+  wait_for (&c.n_received, "the first echo");
+
+  post_carrier_fork_async (carrier, NULL, forked_cb, &r);
+  wait_for (&r.done, "the fork");
+  g_assert_no_error (r.error);
+  g_assert_nonnull (r.carrier);
+  g_assert_cmpstr (post_carrier_get_stack_name (r.carrier), ==, "quic");
+  post_carrier_ready (r.carrier, client_message_cb, &c2, NULL);
+
+  /* The peer sees the new stream with its first data: a fork request on
+   * its carrier of the same connection, not a new accepted connection. */
+  send_and_wait (r.carrier, &c2, "stream two");
+  g_assert_cmpstr (c2.received->str, ==, "stream two");
+  g_assert_cmpuint (echo.n_accepted, ==, 2);   /* the first carrier and the fork */
+  send_and_wait (carrier, &c, "again on one");
+  g_assert_cmpstr (c.received->str, ==, "stream oneagain on one");
+  send_and_wait (r.carrier, &c2, "again on two");
+  g_assert_cmpstr (c2.received->str, ==, "stream twoagain on two");
+
+  /* Closing the fork leaves the first stream (and the connection) alive. */
+  post_carrier_close (r.carrier);
+  spin (50);
+  send_and_wait (carrier, &c, "!");
+  g_assert_cmpstr (c.received->str, ==, "stream oneagain on one!");
+
+  post_carrier_abort (carrier);
+  g_clear_object (&r.carrier);
+  spin (20);
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+  g_string_free (c.received, TRUE);
+  g_string_free (c2.received, TRUE);
+}
+
+/* ---- interop with ngtcp2's examples ----------------------------------------- */
+
+static GSubprocess *
+spawn (const char * const *argv,
+       gboolean            capture)
+{
+  g_autoptr(GError) error = NULL;
+  GSubprocess *p = g_subprocess_newv (argv, capture ? G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE
+                                                    : G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                      &error);
+
+  g_assert_no_error (error);
+  return p;
+}
+
+static void
+test_gtlsserver (void)
+{
+  g_autofree char *gtlsserver = g_find_program_in_path ("gtlsserver");
+  g_autofree char *key = path ("server.key");
+  g_autofree char *cert = path ("server.pem");
+  g_autofree char *port_s = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) carrier = NULL;
+  guint16 port = free_udp_port ();
+  Client c = { 0 };
+
+  if (gtlsserver == NULL)
+    {
+      g_test_skip ("gtlsserver (ngtcp2-server) is not installed");
+      return;
+    }
+  port_s = g_strdup_printf ("%u", port);
+  server = spawn ((const char *[]) { gtlsserver, "-q", "127.0.0.1", port_s, key, cert, NULL }, FALSE);
+  spin (300);
+
+  /* HTTP/3 is its protocol: ALPN h3.  The handshake completes, the
+   * server opens its control streams (read and discarded), and our first
+   * stream is a carrier. */
+  g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, NULL));
+  carrier = quic_initiate (port, config);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  wait_for (&c.done, "the handshake with gtlsserver");
+  g_assert_no_error (c.error);
+  g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "quic");
+  g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_ENCRYPTED);
+  spin (100);
+  g_assert_true (post_carrier_get_state (carrier) == POST_CARRIER_STATE_ACTIVE);
+  post_carrier_abort (carrier);
+  spin (20);
+  g_subprocess_force_exit (server);
+  g_subprocess_wait (server, NULL, NULL);
+}
+
+typedef struct {
+  guint done;
+  char *out;
+  GError *error;
+} CommunicateResult;
+
+static void
+communicated_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  CommunicateResult *cr = user_data;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &cr->out, NULL, &cr->error);
+  cr->done = 1;
+}
+
+static void
+test_gtlsclient (void)
+{
+  g_autofree char *gtlsclient = g_find_program_in_path ("gtlsclient");
+  g_autoptr(PostLocal) local = NULL;
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(GSubprocess) client = NULL;
+  g_autofree char *port_s = NULL, *uri = NULL, *out = NULL;
+  EchoServer echo = { 0 };
+
+  if (gtlsclient == NULL)
+    {
+      g_test_skip ("gtlsclient (ngtcp2-client) is not installed");
+      return;
+    }
+  local = server_local ("server");
+  g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, NULL));
+  listener = echo_listen (local, config, &echo);
+  port_s = g_strdup_printf ("%u", port_of (listener));
+  uri = g_strdup_printf ("https://127.0.0.1:%u/", port_of (listener));
+  client = spawn ((const char *[]) { gtlsclient, "--exit-on-first-stream-close", "--timeout=2s",
+                                     "127.0.0.1", port_s, uri, NULL }, TRUE);
+  {
+    CommunicateResult cr = { 0 };
+
+    g_subprocess_communicate_utf8_async (client, NULL, NULL, communicated_cb, &cr);
+    wait_for (&cr.done, "gtlsclient");
+    g_assert_no_error (cr.error);
+    out = g_steal_pointer (&cr.out);
+  }
+  if (strstr (out, "Negotiated ALPN is h3") == NULL)
+    g_test_message ("gtlsclient said:\n%s", out);
+  /* Its HTTP/3 request is not a libpost message, but the QUIC handshake
+   * with the listener completes. */
+  g_assert_nonnull (strstr (out, "Negotiated ALPN is h3"));
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  signal (SIGPIPE, SIG_IGN);
+  g_test_init (&argc, &argv, NULL);
+  if (!have_quic ())
+    {
+      g_test_skip ("the quic plugin is not built");
+      return g_test_run ();
+    }
+  make_certificates ();
+
+  g_test_add_func ("/quic/echo", test_echo);
+  g_test_add_func ("/quic/untrusted", test_untrusted);
+  g_test_add_func ("/quic/fork", test_fork);
+  g_test_add_func ("/quic/interop/gtlsserver", test_gtlsserver);
+  g_test_add_func ("/quic/interop/gtlsclient", test_gtlsclient);
+
+  ret = g_test_run ();
+  remove_certificates ();
+  return ret;
+}
