@@ -46,6 +46,7 @@
 #include <post.h>
 #include "post-bench-udp.h"
 #include "post-bench-tls.h"
+#include "post-bench-quic.h"
 #include "post-bench-paths.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,7 +92,7 @@ static GOptionEntry entries[] = {
   { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds,
     "Run each case for SECONDS per implementation, over all rounds (default 2)", "SECONDS" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Short runs (0.25 s per case), for CI", NULL },
-  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcdutp: u udp, t tls, p path fallback)", "LETTERS" },
+  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcdutqp: u udp, t tls, q quic, p path fallback)", "LETTERS" },
   { NULL }
 };
 
@@ -1638,6 +1639,9 @@ main (int argc, char **argv)
   /* (t) tls bulk against raw GnuTLS, and handshake times (post-bench-tls.c). */
   if (opt_cases == NULL || strchr (opt_cases, 't') != NULL)
     post_bench_tls_run (opt_seconds);
+  /* (q) quic bulk against the tls carrier, and handshake times (post-bench-quic.c). */
+  if (opt_cases == NULL || strchr (opt_cases, 'q') != NULL)
+    post_bench_quic_run (opt_seconds);
   /* (p) path fallback with a blackholed address against GSocketClient
    * (post-bench-paths.c; root only, in its own network namespace). */
   if (opt_cases == NULL || strchr (opt_cases, 'p') != NULL)

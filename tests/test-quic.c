@@ -409,6 +409,152 @@ test_fork (void)
   g_string_free (c2.received, TRUE);
 }
 
+/* ---- 0-RTT from the association ---------------------------------------------- */
+
+/* One carrier of @association: sends @text (idempotent or not), waits for
+ * its echo, checks that it came back once, closes; returns the flags. */
+static PostSecurityFlags
+resume_once (PostAssociation *association,
+             EchoServer      *echo,
+             const char      *text,
+             gboolean         idempotent,
+             PostSecurityFlags *server_flags)
+{
+  g_autoptr(PostCarrier) carrier = post_association_initiate (association);
+  g_autoptr(PostMessage) message = post_message_new_from_string (text);
+  guint accepted_before = echo->n_accepted, messages_before = echo->n_messages;
+  PostSecurityFlags flags;
+  Client c = { 0 };
+
+  c.received = g_string_new (NULL);
+  if (idempotent)
+    g_assert_true (post_message_set_idempotent (message, TRUE, NULL));
+  /* Queued before establishment, so that it may go as early data. */
+  g_assert_true (post_carrier_send (carrier, message, NULL));
+  post_carrier_ready (carrier, client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  wait_for (&c.done, "establishment");
+  g_assert_no_error (c.error);
+  wait_for (&c.n_received, "the echo");
+  g_assert_cmpstr (c.received->str, ==, text);
+  flags = post_carrier_get_security_flags (carrier);
+  g_assert_cmpuint (echo->n_accepted, ==, accepted_before + 1);
+  g_assert_cmpuint (echo->n_messages, ==, messages_before + 1);   /* delivered once */
+  *server_flags = post_carrier_get_security_flags (echo->children->pdata[echo->children->len - 1]);
+  /* The tickets of this connection reach the association. */
+  for (guint i = 0; i < 100 && post_association_get_session_ticket_count (association) == 0; i++)
+    spin (10);
+  g_assert_cmpuint (post_association_get_session_ticket_count (association), >, 0);
+  post_carrier_close (carrier);
+  spin (20);
+  g_assert_cmpuint (echo->n_messages, ==, messages_before + 1);
+  g_string_free (c.received, TRUE);
+  return flags;
+}
+
+static void
+test_zero_rtt (void)
+{
+  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autofree char *uri = NULL;
+  PostSecurityFlags flags, server_flags;
+  EchoServer echo = { 0 };
+
+  listener = echo_listen (local, NULL, &echo);
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+  remote = post_remote_new_from_uri (uri, NULL);
+  association = post_association_new (NULL, remote, config);
+
+  /* A full handshake: session tickets (with the server's transport
+   * parameters and a NEW_TOKEN token) go into the association. */
+  flags = resume_once (association, &echo, "full", TRUE, &server_flags);
+  g_assert_true (flags & POST_SECURITY_ENCRYPTED);
+  g_assert_false (flags & (POST_SECURITY_RESUMED | POST_SECURITY_EARLY_DATA_SENT));
+
+  /* Resumed: the idempotent message goes in 0-RTT packets. */
+  flags = resume_once (association, &echo, "early and idempotent", TRUE, &server_flags);
+  g_assert_true (flags & POST_SECURITY_RESUMED);
+  g_assert_true (flags & POST_SECURITY_EARLY_DATA_SENT);
+  g_assert_true (flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
+  g_assert_true (server_flags & POST_SECURITY_RESUMED);
+  g_assert_true (server_flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
+
+  /* Resumed, but never early data for a message that is not idempotent. */
+  flags = resume_once (association, &echo, "not idempotent", FALSE, &server_flags);
+  g_assert_true (flags & POST_SECURITY_RESUMED);
+  g_assert_false (flags & POST_SECURITY_EARLY_DATA_SENT);
+  g_assert_false (server_flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
+
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+}
+
+/* A listener that refuses early data (`tls.server-early-data` false): the
+ * 0-RTT data is resent after the handshake and delivered once. */
+static void
+test_zero_rtt_rejected (void)
+{
+  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) server_config = post_configuration_new ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = NULL;
+  PostSecurityFlags flags, server_flags;
+  EchoServer echo = { 0 };
+
+  g_assert_true (post_configuration_set_option (server_config, "tls.server-early-data",
+                                                g_variant_new_boolean (FALSE), &error));
+  g_assert_no_error (error);
+  listener = echo_listen (local, server_config, &echo);
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+  remote = post_remote_new_from_uri (uri, NULL);
+  association = post_association_new (NULL, remote, config);
+
+  resume_once (association, &echo, "full", FALSE, &server_flags);
+  flags = resume_once (association, &echo, "refused early, resent once", TRUE, &server_flags);
+  g_assert_true (flags & POST_SECURITY_RESUMED);
+  g_assert_true (flags & POST_SECURITY_EARLY_DATA_SENT);
+  g_assert_false (flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
+  g_assert_false (server_flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
+
+  /* A listener with other ticket keys (a restarted server): no resumption,
+   * the early data is refused with the ticket, resent and delivered once. */
+  {
+    g_autoptr(PostCarrier) other = NULL;
+    g_autoptr(PostAssociation) moved = NULL;
+    EchoServer echo2 = { 0 };
+    g_autoptr(PostLocal) local2 = server_local ("server");
+    g_autofree char *uri2 = NULL;
+    g_autoptr(PostRemote) remote2 = NULL;
+    g_autoptr(GBytes) ticket = NULL;
+
+    other = echo_listen (local2, NULL, &echo2);
+    uri2 = g_strdup_printf ("quic://127.0.0.1:%u", port_of (other));
+    remote2 = post_remote_new_from_uri (uri2, NULL);
+    moved = post_association_new (NULL, remote2, config);
+    /* The first listener's ticket, offered to the second one. */
+    ticket = post_association_take_session_ticket (association);
+    g_assert_nonnull (ticket);
+    post_association_add_session_ticket (moved, ticket, g_get_real_time () / G_USEC_PER_SEC + 600);
+    flags = resume_once (moved, &echo2, "stale ticket", TRUE, &server_flags);
+    g_assert_false (flags & POST_SECURITY_RESUMED);
+    g_assert_true (flags & POST_SECURITY_EARLY_DATA_SENT);
+    g_assert_false (flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
+    echo_clear (&echo2);
+    post_carrier_abort (other);
+  }
+
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+}
+
 /* ---- interop with ngtcp2's examples ----------------------------------------- */
 
 static GSubprocess *
@@ -539,6 +685,8 @@ main (int   argc,
   g_test_add_func ("/quic/echo", test_echo);
   g_test_add_func ("/quic/untrusted", test_untrusted);
   g_test_add_func ("/quic/fork", test_fork);
+  g_test_add_func ("/quic/zero-rtt", test_zero_rtt);
+  g_test_add_func ("/quic/zero-rtt-rejected", test_zero_rtt_rejected);
   g_test_add_func ("/quic/interop/gtlsserver", test_gtlsserver);
   g_test_add_func ("/quic/interop/gtlsclient", test_gtlsclient);
 

@@ -19,7 +19,7 @@
  * pass without a reply; then it closes gracefully and exits 0.  On any
  * failure it prints one line "post-cat: <error>" on stderr and exits 1.
  *
- * tls:// and dtls:// URIs: --ca FILE trusts the certificates of FILE (PEM) instead of
+ * tls://, dtls:// and quic:// URIs: --ca FILE trusts the certificates of FILE (PEM) instead of
  * the system store; --pin DIGEST pins a public key (the SHA-256 of its
  * SubjectPublicKeyInfo, 64 hex digits or 44 base64 characters, optionally
  * after "sha256/"); --cert FILE --key FILE give the listener (or a client)
@@ -27,7 +27,8 @@
  * one "IDENTITY:HEXKEY" a line (at least 16 bytes; '#' starts a comment):
  * a listener accepts all of them, a client uses the first.  --idempotent
  * marks the lines idempotent, so that they may go as 0-RTT early data when
- * the session is resumed (the first line is read before connecting), and
+ * the session is resumed (the first line is read before connecting; over
+ * quic:// they go in 0-RTT packets), and
  * --session-cache disk keeps session tickets under $XDG_CACHE_HOME so that
  * the next post-cat resumes.  -v tells whether the session was resumed and
  * whether early data was accepted.

@@ -33,14 +33,26 @@
  *   per-connection limits (streams, data) in its transport parameters.
  *   Closing the listener stops accepting; accepted connections go on.
  *
+ * 0-RTT (client): get_early_data_limit takes the association's newest
+ * quic ticket (GnuTLS session data, the server's transport parameters and
+ * a NEW_TOKEN token, see TICKET_MAGIC); with early data from the core the
+ * first stream is opened before the handshake (on the remembered transport
+ * parameters) and carries it in 0-RTT packets.  If the server refuses it,
+ * ngtcp2 is told (ngtcp2_conn_early_data_rejected), the stream is opened
+ * again and its data goes from offset 0, delivered once.  New tickets are
+ * exported to the association after each batch of packets.  A listener
+ * enables tickets, GnuTLS anti-replay and (unless `tls.server-early-data`
+ * is false) early data, issues a NEW_TOKEN token after the handshake and
+ * accepts a valid one in an Initial as address validation.
+ *
  * Everything runs on the instance's GMainContext: a socket source, one
  * timer source re-armed from ngtcp2_conn_get_expiry(), and idle sources that
  * coalesce writes and deliver events to the core outside ngtcp2 callbacks.
  * No threads.
  *
- * Not yet (issue 7): 0-RTT and session tickets, DATAGRAM frames, migration,
- * Retry / address validation tokens, unidirectional streams for sources and
- * sinks (streams the peer opens one way are read and discarded).
+ * Not yet (issue 7): DATAGRAM frames, migration, Retry, unidirectional
+ * streams for sources and sinks (streams the peer opens one way are read
+ * and discarded).
  */
 
 #include "post-quic-psi.h"
@@ -68,6 +80,16 @@
 #define MAX_UNI_STREAMS     8                /* accepted, read and discarded */
 #define IDLE_TIMEOUT_MS     30000
 #define LINGER_MS           2000
+#define MAX_EARLY_DATA      (64 * 1024)      /* framed idempotent messages in 0-RTT */
+#define ANTI_REPLAY_MAX     4096             /* ClientHello digests kept by a listener */
+#define TOKEN_SECRET_LEN    32
+#define TOKEN_LIFETIME      (24 * 3600 * NGTCP2_SECONDS)
+#define TICKET_WAIT_MS      200              /* for a NEW_TOKEN to go with a ticket */
+/* What the association keeps for a quic remote (one session ticket): this
+ * magic, then three length-prefixed (uint32 BE) fields: the GnuTLS session
+ * data, the server's transport parameters (encrypted-extensions encoding)
+ * and the newest NEW_TOKEN token (maybe empty). */
+#define TICKET_MAGIC        "PQT1"
 
 static const char priority_string[] =
   "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
@@ -122,6 +144,11 @@ struct _QuicServer {
   GHashTable                       *conns;    /* QuicConn* (owned) */
   PostQuicPsi                      *listener; /* (unowned) (nullable) */
   guint64                           max_streams;
+  gnutls_datum_t                    ticket_key;
+  gnutls_anti_replay_t              anti_replay;
+  GHashTable                       *seen;     /* GBytes -> expiry: anti-replay */
+  gboolean                          early_data; /* `tls.server-early-data` */
+  guint8                            token_secret[TOKEN_SECRET_LEN];
 };
 
 struct _QuicConn {
@@ -158,6 +185,16 @@ struct _QuicConn {
   char                             *server_name;
   gboolean                          sni;
   char                             *peer;     /* for messages */
+  PostAssociation                  *association; /* (owned) (nullable) client: tickets go there */
+  GPtrArray                        *new_tickets; /* GBytes: session data not exported yet */
+  GBytes                           *token;    /* (nullable) newest NEW_TOKEN from the server */
+  GSource                          *ticket_timer; /* exports tickets when no token comes */
+  QuicStream                       *early_stream; /* client: the stream that carried 0-RTT data */
+  gboolean                          rejecting; /* inside ngtcp2_conn_early_data_rejected() */
+  gboolean                          want_early; /* client: has early data and a ticket for it */
+  gboolean                          token_sent; /* server: NEW_TOKEN submitted */
+  gboolean                          validated; /* server: the Initial carried a valid token */
+  PostSecurityFlags                 flags;
 };
 
 struct _PostQuicPsi
@@ -174,6 +211,11 @@ struct _PostQuicPsi
   GTask        *connect_task;
   gulong        cancel_id;
   GCancellable *cancellable;
+  gboolean      resumption_prepared;
+  GBytes       *ticket;       /* (nullable) client: session data taken from the association */
+  GBytes       *ticket_params; /* (nullable) its server transport parameters */
+  GBytes       *ticket_token; /* (nullable) its NEW_TOKEN token */
+  GBytes       *early_data;   /* (nullable) framed idempotent messages: ours to deliver */
 };
 
 G_DEFINE_FINAL_TYPE (PostQuicPsi, post_quic_psi, POST_TYPE_PSI)
@@ -271,6 +313,92 @@ option_uint (PostConfiguration *configuration,
   if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32) && g_variant_get_int32 (value) >= 0)
     return g_variant_get_int32 (value);
   return fallback;
+}
+
+/* ---- session tickets in the association --------------------------------------- */
+
+/* `tls.session-cache`: "memory" (the default), "disk" or "none", as on tls. */
+static gboolean
+session_cache_enabled (PostConfiguration *configuration)
+{
+  GVariant *mode = configuration != NULL ? post_configuration_get_option (configuration, "tls.session-cache") : NULL;
+
+  return mode == NULL || !g_variant_is_of_type (mode, G_VARIANT_TYPE_STRING)
+         || g_strcmp0 (g_variant_get_string (mode, NULL), "none") != 0;
+}
+
+static gboolean
+zero_rtt_allowed (PostConfiguration *configuration)
+{
+  PostPreference preference = post_configuration_get_preference (configuration, POST_SELECTION_ZERO_RTT_MSG);
+
+  return preference != POST_PREFERENCE_AVOID && preference != POST_PREFERENCE_PROHIBIT;
+}
+
+static void
+pack_field (GByteArray   *out,
+            const guint8 *data,
+            gsize         len)
+{
+  guint32 be = GUINT32_TO_BE ((guint32) len);
+
+  g_byte_array_append (out, (const guint8 *) &be, 4);
+  if (len > 0)
+    g_byte_array_append (out, data, len);
+}
+
+static GBytes *
+ticket_pack (GBytes       *session_data,
+             const guint8 *params,
+             gsize         params_len,
+             GBytes       *token)
+{
+  GByteArray *out = g_byte_array_new ();
+  gsize len;
+  const guint8 *data = g_bytes_get_data (session_data, &len);
+
+  g_byte_array_append (out, (const guint8 *) TICKET_MAGIC, 4);
+  pack_field (out, data, len);
+  pack_field (out, params, params_len);
+  data = token != NULL ? g_bytes_get_data (token, &len) : NULL;
+  pack_field (out, data, token != NULL ? len : 0);
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* FALSE for what is not a quic ticket (another stack's, or damaged). */
+static gboolean
+ticket_unpack (GBytes  *blob,
+               GBytes **session_data,
+               GBytes **params,
+               GBytes **token)
+{
+  gsize len, pos = 4;
+  const guint8 *data = g_bytes_get_data (blob, &len);
+  GBytes **fields[3] = { session_data, params, token };
+
+  *session_data = *params = *token = NULL;
+  if (len < 4 || memcmp (data, TICKET_MAGIC, 4) != 0)
+    return FALSE;
+  for (guint i = 0; i < 3; i++)
+    {
+      guint32 n;
+
+      if (len - pos < 4)
+        goto bad;
+      memcpy (&n, data + pos, 4);
+      n = GUINT32_FROM_BE (n);
+      pos += 4;
+      if (len - pos < n)
+        goto bad;
+      *fields[i] = n > 0 ? g_bytes_new_from_bytes (blob, pos, n) : NULL;
+      pos += n;
+    }
+  if (*session_data != NULL)
+    return TRUE;
+bad:
+  for (guint i = 0; i < 3; i++)
+    g_clear_pointer (fields[i], g_bytes_unref);
+  return FALSE;
 }
 
 /* ---- streams ---------------------------------------------------------------- */
@@ -548,14 +676,94 @@ remove_connection_id_cb (ngtcp2_conn      *conn,
   return 0;
 }
 
+/* The server rejected the 0-RTT data: ngtcp2 forgets the streams opened
+ * early; the early stream is opened again and everything written on it
+ * goes again from offset 0 (the peer never decrypted any of it). */
+static int
+early_data_rejected (QuicConn *qc)
+{
+  QuicStream *s = qc->early_stream;
+  gint64 key = s->id;
+  gint64 *new_key;
+  int64_t stream_id;
+  int rv = 0;
+
+  qc->rejecting = TRUE;
+  if (!ngtcp2_conn_get_early_data_rejected (qc->conn))
+    rv = ngtcp2_conn_early_data_rejected (qc->conn);
+  qc->rejecting = FALSE;
+  if (rv != 0)
+    return rv;
+  {
+    gpointer old_key = NULL;
+
+    g_hash_table_steal_extended (qc->streams, &key, &old_key, NULL);
+    g_free (old_key);
+  }
+  s->tx_sent = 0;
+  s->tx_acked = 0;
+  s->fin_sent = FALSE;
+  s->closed = FALSE;
+  rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
+  if (rv != 0)
+    {
+      s->closed = TRUE;
+      if (s->error == NULL)
+        s->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                                "%s allows no stream on the QUIC connection", qc->peer);
+      stream_id = s->id;
+    }
+  s->id = stream_id;
+  new_key = g_new (gint64, 1);
+  *new_key = stream_id;
+  g_hash_table_insert (qc->streams, new_key, s);
+  if (rv == 0)
+    ngtcp2_conn_set_stream_user_data (qc->conn, stream_id, s);
+  g_debug ("QUIC: %s rejected the 0-RTT data; resending it on stream %" G_GINT64_FORMAT,
+           qc->peer, (gint64) stream_id);
+  return 0;
+}
+
+static void server_issue_token (QuicConn *qc);
+
 static int
 handshake_completed_cb (ngtcp2_conn *conn,
                         void        *user_data)
 {
   QuicConn *qc = user_data;
+  unsigned int sflags = gnutls_session_get_flags (qc->session);
 
   qc->handshake_done = TRUE;
+  qc->flags |= POST_SECURITY_ENCRYPTED;
+  if (gnutls_session_is_resumed (qc->session))
+    qc->flags |= POST_SECURITY_RESUMED;
+  if (qc->server != NULL)
+    {
+      if (sflags & GNUTLS_SFLAGS_EARLY_DATA)
+        qc->flags |= POST_SECURITY_EARLY_DATA_ACCEPTED;
+      server_issue_token (qc);
+    }
+  else if (qc->early_stream != NULL)
+    {
+      qc->flags |= POST_SECURITY_EARLY_DATA_SENT;
+      if (sflags & GNUTLS_SFLAGS_EARLY_DATA)
+        qc->flags |= POST_SECURITY_EARLY_DATA_ACCEPTED;
+      else if (early_data_rejected (qc) != 0)
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
   conn_schedule_events (qc);
+  return 0;
+}
+
+static int
+recv_new_token_cb (ngtcp2_conn      *conn,
+                   const ngtcp2_vec *token,
+                   void             *user_data)
+{
+  QuicConn *qc = user_data;
+
+  g_clear_pointer (&qc->token, g_bytes_unref);
+  qc->token = g_bytes_new (token->base, token->len);
   return 0;
 }
 
@@ -661,6 +869,8 @@ stream_close_cb (ngtcp2_conn *conn,
   QuicConn *qc = user_data;
   QuicStream *s = stream_user_data;
 
+  if (qc->rejecting)
+    return 0;   /* early streams discarded: the early stream is reopened */
   if (!ngtcp2_conn_is_local_stream (conn, stream_id))
     {
       /* Give the peer its stream credit back (per-connection limits stay). */
@@ -737,6 +947,8 @@ init_callbacks (ngtcp2_callbacks *callbacks,
   callbacks->stream_close = stream_close_cb;
   callbacks->extend_max_local_streams_bidi = extend_max_cb;
   callbacks->extend_max_stream_data = extend_max_stream_data_cb;
+  if (!server)
+    callbacks->recv_new_token = recv_new_token_cb;
 }
 
 static void
@@ -778,6 +990,88 @@ verify_cb (gnutls_session_t session)
                                   qc->server != NULL, qc->peer, &qc->verify_error);
 }
 
+/* Client: a NewSessionTicket arrived; its session data is exported with
+ * the transport parameters and the NEW_TOKEN token once that arrives too
+ * (it follows the handshake), or after TICKET_WAIT_MS, or at the end of the
+ * connection (conn_export_tickets). */
+static int
+ticket_hook (gnutls_session_t      session,
+             unsigned int          htype,
+             unsigned              when,
+             unsigned int          incoming,
+             const gnutls_datum_t *msg)
+{
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr (session);
+  QuicConn *qc = ref->user_data;
+  gnutls_datum_t data = { NULL, 0 };
+
+  if (htype != GNUTLS_HANDSHAKE_NEW_SESSION_TICKET || qc->association == NULL)
+    return 0;
+  if (gnutls_session_get_data2 (session, &data) < 0 || data.size == 0)
+    return 0;
+  g_ptr_array_add (qc->new_tickets, g_bytes_new (data.data, data.size));
+  gnutls_memset (data.data, 0, data.size);
+  gnutls_free (data.data);
+  return 0;
+}
+
+static void conn_export_tickets (QuicConn *qc, gboolean force);
+
+static gboolean
+ticket_timer_cb (gpointer user_data)
+{
+  QuicConn *qc = user_data;
+
+  g_clear_pointer (&qc->ticket_timer, g_source_unref);
+  conn_export_tickets (qc, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+conn_export_tickets (QuicConn *qc,
+                     gboolean  force)
+{
+  const ngtcp2_transport_params *params;
+  guint8 encoded[512];
+  ngtcp2_ssize encoded_len = 0;
+
+  if (qc->new_tickets == NULL || qc->new_tickets->len == 0 || qc->conn == NULL)
+    return;
+  if (!force && qc->token == NULL)
+    {
+      if (qc->ticket_timer == NULL)
+        {
+          qc->ticket_timer = g_timeout_source_new (TICKET_WAIT_MS);
+          g_source_set_callback (qc->ticket_timer, ticket_timer_cb, qc, NULL);
+          g_source_set_static_name (qc->ticket_timer, "[post] quic ticket export");
+          g_source_attach (qc->ticket_timer, qc->context);
+        }
+      return;
+    }
+  clear_source (&qc->ticket_timer);
+  params = ngtcp2_conn_get_remote_transport_params (qc->conn);
+  if (params != NULL)
+    encoded_len = ngtcp2_encode_transport_params (encoded, sizeof encoded,
+                                                  NGTCP2_TRANSPORT_PARAMS_TYPE_ENCRYPTED_EXTENSIONS, params);
+  if (encoded_len < 0)
+    encoded_len = 0;
+  for (guint i = 0; i < qc->new_tickets->len; i++)
+    {
+      GBytes *session_data = qc->new_tickets->pdata[i];
+      gnutls_datum_t datum = { (unsigned char *) g_bytes_get_data (session_data, NULL),
+                               g_bytes_get_size (session_data) };
+      time_t expiry = gnutls_db_check_entry_expire_time (&datum);
+      g_autoptr(GBytes) blob = ticket_pack (session_data, encoded, encoded_len, qc->token);
+
+      if (expiry <= 0)
+        expiry = g_get_real_time () / G_USEC_PER_SEC + 3600;
+      post_association_add_session_ticket (qc->association, blob, expiry);
+      g_debug ("QUIC: stored a session ticket from %s in the association (%s transport parameters%s)",
+               qc->peer, encoded_len > 0 ? "with" : "without", qc->token != NULL ? ", a token" : "");
+    }
+  g_ptr_array_set_size (qc->new_tickets, 0);
+}
+
 static gboolean
 gnutls_ok (int          ret,
            const char  *what,
@@ -797,9 +1091,14 @@ setup_session (QuicConn  *qc,
   g_auto(GStrv) alpn = post_configuration_get_alpn (qc->configuration);
   gnutls_certificate_credentials_t cred = server ? qc->server->cred : qc->cred;
 
-  if (!gnutls_ok (gnutls_init (&qc->session, (server ? GNUTLS_SERVER : GNUTLS_CLIENT)
-                               | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_END_OF_EARLY_DATA),
-                  "Cannot start a TLS session", error) ||
+  unsigned int flags = (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_END_OF_EARLY_DATA;
+
+  /* `tls.server-early-data` false: tickets still announce early data (so
+   * clients try), but a listener refuses it; it is resent after the
+   * handshake. */
+  if (server ? qc->server->early_data : qc->want_early)
+    flags |= GNUTLS_ENABLE_EARLY_DATA;
+  if (!gnutls_ok (gnutls_init (&qc->session, flags), "Cannot start a TLS session", error) ||
       !gnutls_ok (gnutls_priority_set_direct (qc->session, priority_string, NULL),
                   "Cannot set the TLS priorities", error))
     return FALSE;
@@ -820,6 +1119,19 @@ setup_session (QuicConn  *qc,
       gnutls_session_set_verify_function (qc->session, verify_cb);
       if (qc->server_name != NULL && qc->sni)
         gnutls_server_name_set (qc->session, GNUTLS_NAME_DNS, qc->server_name, strlen (qc->server_name));
+      if (qc->association != NULL)
+        gnutls_handshake_set_hook_function (qc->session, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+                                            GNUTLS_HOOK_POST, ticket_hook);
+    }
+  else
+    {
+      /* Session tickets and 0-RTT (RFC 9001 4.6.1: QUIC announces a
+       * max_early_data_size of 0xffffffff). */
+      if (!gnutls_ok (gnutls_session_ticket_enable_server (qc->session, &qc->server->ticket_key),
+                      "Cannot enable session tickets", error))
+        return FALSE;
+      gnutls_anti_replay_enable (qc->session, qc->server->anti_replay);
+      gnutls_record_set_max_early_data_size (qc->session, 0xffffffffu);
     }
   if (alpn[0] != NULL)
     {
@@ -849,6 +1161,7 @@ conn_new (PostPsi *psi)
   qc->configuration = g_object_ref (post_psi_get_configuration (psi));
   qc->streams = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) stream_free);
   qc->cids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  qc->new_tickets = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_queue_init (&qc->incoming);
   return qc;
 }
@@ -872,6 +1185,7 @@ conn_unref (QuicConn *qc)
   clear_source (&qc->event_idle);
   clear_source (&qc->linger);
   clear_source (&qc->socket_source);
+  clear_source (&qc->ticket_timer);
   g_queue_clear_full (&qc->incoming, g_object_unref);
   g_hash_table_unref (qc->streams);
   if (qc->conn != NULL)
@@ -881,6 +1195,9 @@ conn_unref (QuicConn *qc)
   if (qc->cred != NULL)
     gnutls_certificate_free_credentials (qc->cred);
   g_ptr_array_unref (qc->cids);
+  g_ptr_array_unref (qc->new_tickets);
+  g_clear_pointer (&qc->token, g_bytes_unref);
+  g_clear_object (&qc->association);
   if (qc->socket != NULL)
     g_socket_close (qc->socket, NULL);
   g_clear_object (&qc->socket);
@@ -1129,14 +1446,35 @@ complete_connect (QuicConn *qc)
     g_cancellable_disconnect (self->cancellable, self->cancel_id);
   self->cancel_id = 0;
   g_clear_object (&self->cancellable);
-  rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
-  if (rv != 0)
+  if (self->stream != NULL)
     {
-      g_task_return_new_error (task, POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
-                               "%s allows no stream on the QUIC connection", qc->peer);
-      return;
+      /* The stream opened for 0-RTT (reopened if the server refused it). */
+      attach_stream (self, qc, self->stream);
     }
-  attach_stream (self, qc, conn_add_stream (qc, stream_id));
+  else
+    {
+      QuicStream *s;
+
+      rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
+      if (rv != 0)
+        {
+          g_task_return_new_error (task, POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                                   "%s allows no stream on the QUIC connection", qc->peer);
+          return;
+        }
+      s = conn_add_stream (qc, stream_id);
+      if (self->early_data != NULL)
+        {
+          /* Early data that could not go in 0-RTT goes first now. */
+          gsize len;
+          const guint8 *data = g_bytes_get_data (self->early_data, &len);
+
+          stream_append (s, data, len);
+          g_clear_pointer (&self->early_data, g_bytes_unref);
+          conn_schedule_write (qc);
+        }
+      attach_stream (self, qc, s);
+    }
   post_psi_set_addresses (POST_PSI (self), qc->local_address, qc->remote_address);
   g_task_return_boolean (task, TRUE);
   update_ready (self);
@@ -1206,7 +1544,10 @@ event_idle_cb (gpointer user_data)
         complete_connect (qc);
     }
 
-  while ((psi = g_queue_pop_head (&qc->incoming)) != NULL)
+  /* A listener announces streams once the handshake is done (0-RTT data
+   * waits in them until then). */
+  while ((qc->server == NULL || qc->handshake_done || qc->closed)
+         && (psi = g_queue_pop_head (&qc->incoming)) != NULL)
     {
       if (qc->closed)
         post_psi_close (POST_PSI (psi), TRUE);
@@ -1271,6 +1612,8 @@ conn_terminate (QuicConn *qc,
       return;
     }
   conn_ref (qc);
+  conn_export_tickets (qc, TRUE);
+  clear_source (&qc->ticket_timer);
   if (send_close && qc->conn != NULL && !ngtcp2_conn_is_in_closing_period (qc->conn)
       && !ngtcp2_conn_is_in_draining_period (qc->conn))
     {
@@ -1419,6 +1762,7 @@ conn_start_timer (QuicConn *qc)
 static void
 conn_after_read (QuicConn *qc)
 {
+  conn_export_tickets (qc, FALSE);
   if (qc->closed)
     return;
   conn_write (qc);
@@ -1485,8 +1829,65 @@ server_unref (QuicServer *server)
   g_clear_object (&server->endpoint);
   if (server->cred != NULL)
     gnutls_certificate_free_credentials (server->cred);
+  if (server->ticket_key.data != NULL)
+    {
+      gnutls_memset (server->ticket_key.data, 0, server->ticket_key.size);
+      gnutls_free (server->ticket_key.data);
+    }
+  if (server->anti_replay != NULL)
+    gnutls_anti_replay_deinit (server->anti_replay);
+  g_clear_pointer (&server->seen, g_hash_table_unref);
   g_main_context_unref (server->context);
   g_free (server);
+}
+
+/* GnuTLS anti-replay keeps ClientHello digests through this function (as
+ * on tls): a replayed 0-RTT ClientHello has its early data refused. */
+static int
+anti_replay_add (void                 *ptr,
+                 time_t                expiry,
+                 const gnutls_datum_t *key,
+                 const gnutls_datum_t *data)
+{
+  QuicServer *server = ptr;
+  g_autoptr(GBytes) k = g_bytes_new (key->data, key->size);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gpointer old = g_hash_table_lookup (server->seen, k);
+
+  if (old != NULL && GPOINTER_TO_SIZE (old) > (gsize) now)
+    return GNUTLS_E_DB_ENTRY_EXISTS;
+  if (g_hash_table_size (server->seen) >= ANTI_REPLAY_MAX)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, server->seen);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (GPOINTER_TO_SIZE (value) <= (gsize) now)
+          g_hash_table_iter_remove (&iter);
+      if (g_hash_table_size (server->seen) >= ANTI_REPLAY_MAX)
+        return GNUTLS_E_DB_ENTRY_EXISTS;   /* refuse early data rather than grow */
+    }
+  g_hash_table_replace (server->seen, g_steal_pointer (&k), GSIZE_TO_POINTER ((gsize) expiry));
+  return 0;
+}
+
+/* Server, handshake done: a NEW_TOKEN token for the client's address, so
+ * that its next connection's Initial proves the address (RFC 9000 8.1.3). */
+static void
+server_issue_token (QuicConn *qc)
+{
+  guint8 token[NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN];
+  ngtcp2_ssize len;
+
+  if (qc->token_sent)
+    return;
+  qc->token_sent = TRUE;
+  len = ngtcp2_crypto_generate_regular_token (token, qc->server->token_secret, TOKEN_SECRET_LEN,
+                                              (ngtcp2_sockaddr *) &qc->remote, qc->remote_len,
+                                              timestamp ());
+  if (len > 0)
+    ngtcp2_conn_submit_new_token (qc->conn, token, len);
 }
 
 static void
@@ -1517,6 +1918,7 @@ server_accept (QuicServer            *server,
   qc->configuration = g_object_ref (server->configuration);
   qc->streams = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) stream_free);
   qc->cids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  qc->new_tickets = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_queue_init (&qc->incoming);
   qc->server = server_ref (server);
   memcpy (&qc->local, &server->local, server->local_len);
@@ -1533,6 +1935,16 @@ server_accept (QuicServer            *server,
   init_settings (&settings, server->configuration);
   init_params (&params, server->configuration, server->max_streams);
   params.original_dcid = hd.dcid;
+  if (hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_REGULAR
+      && ngtcp2_crypto_verify_regular_token (hd.token.base, hd.token.len,
+                                             server->token_secret, TOKEN_SECRET_LEN,
+                                             from, from_len, TOKEN_LIFETIME, timestamp ()) == 0)
+    {
+      /* The address is validated: no anti-amplification limit. */
+      settings.token = hd.token;
+      qc->validated = TRUE;
+      g_debug ("QUIC: the Initial from %s carries a valid NEW_TOKEN token", qc->peer);
+    }
   path.local.addr = (ngtcp2_sockaddr *) &qc->local;
   path.local.addrlen = qc->local_len;
   path.remote.addr = (ngtcp2_sockaddr *) &qc->remote;
@@ -1629,6 +2041,100 @@ connect_cancelled_cb (GCancellable *cancellable,
   g_source_unref (idle);
 }
 
+/* Client: takes the association's newest ticket (each is used once). */
+static void
+prepare_resumption (PostQuicPsi *self)
+{
+  PostAssociation *association = post_psi_get_association (POST_PSI (self));
+  g_autoptr(GBytes) blob = NULL;
+
+  if (self->resumption_prepared)
+    return;
+  self->resumption_prepared = TRUE;
+  if (association == NULL || !session_cache_enabled (post_psi_get_configuration (POST_PSI (self))))
+    return;
+  blob = post_association_take_session_ticket (association);
+  if (blob != NULL && !ticket_unpack (blob, &self->ticket, &self->ticket_params, &self->ticket_token))
+    g_debug ("QUIC: ignoring a session ticket that is not a quic one");
+}
+
+static gboolean
+decode_ticket_params (PostQuicPsi             *self,
+                      ngtcp2_transport_params *params)
+{
+  gsize len;
+  const guint8 *data;
+
+  if (self->ticket_params == NULL)
+    return FALSE;
+  data = g_bytes_get_data (self->ticket_params, &len);
+  return ngtcp2_decode_transport_params (params, NGTCP2_TRANSPORT_PARAMS_TYPE_ENCRYPTED_EXTENSIONS,
+                                         data, len) == 0;
+}
+
+static gsize
+post_quic_psi_get_early_data_limit (PostPsi *psi)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  ngtcp2_transport_params params;
+  guint64 limit;
+
+  if (self->mode != MODE_IDLE || !zero_rtt_allowed (post_psi_get_configuration (psi)))
+    return 0;
+  prepare_resumption (self);
+  if (self->ticket == NULL || !decode_ticket_params (self, &params)
+      || params.initial_max_streams_bidi == 0)
+    return 0;
+  limit = MIN (params.initial_max_stream_data_bidi_remote, params.initial_max_data);
+  return MIN (limit, MIN (MAX_EARLY_DATA, TX_WINDOW));
+}
+
+static void
+post_quic_psi_set_early_data (PostPsi *psi,
+                              GBytes  *early_data)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+
+  g_clear_pointer (&self->early_data, g_bytes_unref);
+  self->early_data = g_bytes_ref (early_data);
+}
+
+/* Client, after the session is set up: resume with the ticket, and put
+ * the early data on a stream opened before the handshake (0-RTT). */
+static void
+start_resumption (PostQuicPsi *self,
+                  QuicConn    *qc)
+{
+  ngtcp2_transport_params params;
+  int64_t stream_id;
+  QuicStream *s;
+  gsize len;
+  const guint8 *data;
+  int ret;
+
+  if (self->ticket == NULL)
+    return;
+  data = g_bytes_get_data (self->ticket, &len);
+  ret = gnutls_session_set_data (qc->session, data, len);
+  if (ret < 0)
+    {
+      g_debug ("QUIC: ignoring an unusable session ticket: %s", gnutls_strerror (ret));
+      return;
+    }
+  if (self->early_data == NULL || !decode_ticket_params (self, &params))
+    return;
+  ngtcp2_conn_set_early_remote_transport_params (qc->conn, &params);
+  if (ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL) != 0)
+    return;
+  s = conn_add_stream (qc, stream_id);
+  s->psi = self;
+  self->stream = s;
+  data = g_bytes_get_data (self->early_data, &len);
+  stream_append (s, data, len);
+  qc->early_stream = s;
+  g_clear_pointer (&self->early_data, g_bytes_unref);   /* on the stream now */
+}
+
 static void
 post_quic_psi_connect_async (PostPsi             *psi,
                              GSocketAddress      *remote,
@@ -1671,6 +2177,10 @@ post_quic_psi_connect_async (PostPsi             *psi,
   qc = conn_new (psi);
   self->qc = qc;
   qc->n_psis = 1;
+  if (association != NULL && session_cache_enabled (qc->configuration))
+    qc->association = g_object_ref (association);
+  prepare_resumption (self);
+  qc->want_early = self->early_data != NULL && self->ticket != NULL && self->ticket_params != NULL;
   qc->remote_address = g_object_ref (remote);
   qc->peer = format_address (remote);
   if (association != NULL)
@@ -1721,6 +2231,11 @@ post_quic_psi_connect_async (PostPsi             *psi,
   init_callbacks (&callbacks, FALSE);
   init_settings (&settings, qc->configuration);
   init_params (&params, qc->configuration, CLIENT_MAX_STREAMS);
+  if (self->ticket_token != NULL)
+    {
+      /* The server's NEW_TOKEN: our address is validated at once. */
+      settings.token.base = (uint8_t *) g_bytes_get_data (self->ticket_token, &settings.token.len);
+    }
   path.local.addr = (ngtcp2_sockaddr *) &qc->local;
   path.local.addrlen = qc->local_len;
   path.remote.addr = (ngtcp2_sockaddr *) &qc->remote;
@@ -1736,6 +2251,7 @@ post_quic_psi_connect_async (PostPsi             *psi,
   if (!setup_session (qc, FALSE, &error))
     goto failed;
   ngtcp2_conn_set_tls_native_handle (qc->conn, qc->session);
+  start_resumption (self, qc);
 
   qc->socket_source = g_socket_create_source (qc->socket, G_IO_IN, NULL);
   g_source_set_callback (qc->socket_source, (GSourceFunc) (void (*) (void)) client_socket_cb, qc, NULL);
@@ -1803,7 +2319,20 @@ post_quic_psi_listen (PostPsi         *psi,
   server->configuration = g_object_ref (configuration);
   server->endpoint = post_psi_get_local (psi) ? g_object_ref (post_psi_get_local (psi)) : NULL;
   server->max_streams = option_uint (configuration, "quic.max-streams", SERVER_MAX_STREAMS);
+  server->seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
+  {
+    GVariant *early = post_configuration_get_option (configuration, "tls.server-early-data");
+
+    server->early_data = early == NULL || !g_variant_is_of_type (early, G_VARIANT_TYPE_BOOLEAN)
+                         || g_variant_get_boolean (early);
+  }
+  rand_bytes (server->token_secret, sizeof server->token_secret);
   self->server = server;
+  if (!gnutls_ok (gnutls_session_ticket_key_generate (&server->ticket_key), "Cannot make a ticket key", error) ||
+      !gnutls_ok (gnutls_anti_replay_init (&server->anti_replay), "Cannot set up anti-replay", error))
+    return FALSE;
+  gnutls_anti_replay_set_add_function (server->anti_replay, anti_replay_add);
+  gnutls_anti_replay_set_ptr (server->anti_replay, server);
 
   server->cred = post_gnutls_make_certificate_credentials (configuration, post_psi_get_local (psi), TRUE, &local_error);
   if (server->cred == NULL)
@@ -2078,7 +2607,7 @@ post_quic_psi_get_security_flags (PostPsi *psi)
   PostQuicPsi *self = POST_QUIC_PSI (psi);
 
   if (self->qc != NULL && self->qc->handshake_done)
-    return POST_SECURITY_ENCRYPTED;
+    return self->qc->flags | POST_SECURITY_ENCRYPTED;
   return POST_SECURITY_NONE;
 }
 
@@ -2177,6 +2706,10 @@ post_quic_psi_finalize (GObject *object)
   g_clear_object (&self->connect_task);
   g_clear_pointer (&self->qc, conn_unref);
   g_clear_pointer (&self->server, server_unref);
+  g_clear_pointer (&self->ticket, g_bytes_unref);
+  g_clear_pointer (&self->ticket_params, g_bytes_unref);
+  g_clear_pointer (&self->ticket_token, g_bytes_unref);
+  g_clear_pointer (&self->early_data, g_bytes_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   G_OBJECT_CLASS (post_quic_psi_parent_class)->finalize (object);
 }
@@ -2213,6 +2746,8 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
   psi_class->update_path = post_quic_psi_update_path;
   psi_class->get_max_message_size = post_quic_psi_get_max_message_size;
   psi_class->get_security_flags = post_quic_psi_get_security_flags;
+  psi_class->get_early_data_limit = post_quic_psi_get_early_data_limit;
+  psi_class->set_early_data = post_quic_psi_set_early_data;
 }
 
 static void

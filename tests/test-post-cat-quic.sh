@@ -1,0 +1,190 @@
+#!/bin/bash
+# test-post-cat-quic.sh: post-cat with quic:// URIs against itself over 127.0.0.1.
+#
+#   test-post-cat-quic.sh POST-CAT
+#
+# Certificates (a CA, and a server certificate for localhost / 127.0.0.1
+# that it signed) are made with certtool in a temporary directory, as
+# tests/test-post-cat-tls.sh does.
+set -u
+cat_=$1
+tmp=$(mktemp -d)
+pids=()
+failures=0
+n=0
+cleanup () {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+export XDG_CACHE_HOME="$tmp/cache"
+
+ok () { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok () {
+  n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
+  shift; for f in "$@"; do [ -s "$f" ] && sed 's/^/# /' "$f"; done
+}
+
+# make_cert NAME CA TEMPLATE: NAME.key and NAME.pem, signed by CA (or self-signed if CA is -)
+make_cert () {
+  local name=$1 ca=$2
+  printf '%b' "$3" >"$tmp/$name.tmpl"
+  certtool --generate-privkey --key-type=ecdsa --outfile "$tmp/$name.key" >/dev/null 2>&1 || return 1
+  if [ "$ca" = - ]; then
+    certtool --generate-self-signed --load-privkey "$tmp/$name.key" --template "$tmp/$name.tmpl" \
+      --outfile "$tmp/$name.pem" >/dev/null 2>&1
+  else
+    certtool --generate-certificate --load-privkey "$tmp/$name.key" --load-ca-privkey "$tmp/$ca.key" \
+      --load-ca-certificate "$tmp/$ca.pem" --template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem" >/dev/null 2>&1
+  fi
+}
+
+# start_listener NAME ARGS...: post-cat -v --listen --echo ARGS quic://127.0.0.1:0;
+# sets $port from its "listening on ADDRESS:PORT" line and $listener_pid.
+start_listener () {
+  local name=$1 i; shift
+  timeout -k 5 60 env ${listener_env:-} "$cat_" -v --listen --echo "$@" quic://127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  listener_pid=$!
+  pids+=($listener_pid)
+  port=
+  for i in $(seq 100); do
+    port=$(sed -n 's/^post-cat: listening on [^ ]*:\([0-9][0-9]*\) via stack quic$/\1/p' "$tmp/$name.err" | head -n1)
+    [ -n "$port" ] && return 0
+    kill -0 "$listener_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+
+stop_listener () { kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null; }
+
+# one_error_line FILE PATTERN: FILE holds exactly one line "post-cat: ..." matching PATTERN
+one_error_line () {
+  [ "$(wc -l <"$1")" -eq 1 ] && grep -q '^post-cat: ' "$1" && grep -q "$2" "$1"
+}
+
+# client NAME URI-HOST ARGS...: printf 'a\nb\n' | post-cat ARGS quic://HOST:$port; exit status in $rc
+client () {
+  local name=$1 host=$2; shift 2
+  printf 'a\nb\n' | timeout -k 5 20 "$cat_" "$@" "quic://$host:$port" >"$tmp/$name.out" 2>"$tmp/$name.err"
+  rc=$?
+}
+
+echoed () { [ "$(od -c <"$1")" = "$(printf 'a\nb\n' | od -c)" ]; }
+
+echo "1..10"
+
+if ! command -v certtool >/dev/null ||
+   ! make_cert ca - 'cn = "post-cat test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' ||
+   ! make_cert server ca 'cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\ntls_www_server\nsigning_key\nexpiration_days = 2\n'; then
+  for i in $(seq 10); do echo "not ok $i - certtool could not make the certificates"; done
+  exit 1
+fi
+
+# 1-5: a listener with a certificate
+if start_listener echo --cert "$tmp/server.pem" --key "$tmp/server.key"; then
+  ok "quic listener with --cert/--key listens"
+
+  # 2: a client trusting the CA gets its lines back; -v names the stack
+  client ca 127.0.0.1 -v --ca "$tmp/ca.pem"
+  if [ $rc -eq 0 ] && echoed "$tmp/ca.out" &&
+     grep -q '^post-cat: connected via stack quic ' "$tmp/ca.err" &&
+     grep -q '^post-cat: security: encrypted, session resumed: no' "$tmp/ca.err"; then
+    ok "client with --ca: lines come back over quic, -v tells an encrypted carrier"
+  else
+    not_ok "client with --ca: lines come back over quic (exit $rc)" "$tmp/ca.out" "$tmp/ca.err" "$tmp/echo.err"
+  fi
+
+  # 3: by name (SNI and verification of localhost)
+  client name localhost --ca "$tmp/ca.pem"
+  if [ $rc -eq 0 ] && echoed "$tmp/name.out"; then
+    ok "client to quic://localhost with --ca"
+  else
+    not_ok "client to quic://localhost with --ca (exit $rc)" "$tmp/name.out" "$tmp/name.err"
+  fi
+
+  # 4: no --ca: the system store does not know the test CA
+  client noca 127.0.0.1
+  if [ $rc -eq 1 ] && one_error_line "$tmp/noca.err" 'not issued by a trusted authority'; then
+    ok "client without --ca: exit 1, one line naming the unknown authority"
+  else
+    not_ok "client without --ca: exit 1, one line naming the unknown authority (exit $rc)" "$tmp/noca.err"
+  fi
+
+  # 5: many lines (more than the flow-control windows hold)
+  seq 1 30000 >"$tmp/many.in"
+  timeout -k 5 30 "$cat_" --ca "$tmp/ca.pem" "quic://127.0.0.1:$port" <"$tmp/many.in" >"$tmp/many.out" 2>"$tmp/many.err"
+  rc=$?
+  if [ $rc -eq 0 ] && cmp -s "$tmp/many.in" "$tmp/many.out"; then
+    ok "30000 lines come back in order"
+  else
+    not_ok "30000 lines come back in order (exit $rc)" "$tmp/many.err"
+  fi
+  stop_listener
+  # 6: each line arrived once: a, b from the clients ca and name
+  if [ "$(grep -c '^a$' "$tmp/echo.out")" -eq 2 ] && [ "$(grep -c '^b$' "$tmp/echo.out")" -eq 2 ] &&
+     grep -q '^post-cat: accepted a carrier from 127.0.0.1:[0-9]* via stack quic (encrypted' "$tmp/echo.err"; then
+    ok "the listener printed each line once and told the accepted quic carriers"
+  else
+    not_ok "the listener printed each line once" "$tmp/echo.out" "$tmp/echo.err"
+  fi
+else
+  not_ok "quic listener with --cert/--key listens" "$tmp/echo.err"
+  for i in 2 3 4 5 6; do not_ok "quic listener (skipped)"; done
+fi
+
+# 7: --stream: 1 MiB of bytes echoed byte for byte
+head -c 1048576 /dev/urandom >"$tmp/bulk.in"
+if start_listener stream --stream --cert "$tmp/server.pem" --key "$tmp/server.key"; then
+  timeout -k 5 30 "$cat_" --stream --ca "$tmp/ca.pem" "quic://127.0.0.1:$port" <"$tmp/bulk.in" \
+    >"$tmp/bulk.out" 2>"$tmp/bulk.err"
+  rc=$?
+  if [ $rc -eq 0 ] && cmp -s "$tmp/bulk.in" "$tmp/bulk.out"; then
+    ok "--stream: 1 MiB echoed byte for byte"
+  else
+    not_ok "--stream: 1 MiB echoed byte for byte (exit $rc)" "$tmp/bulk.err" "$tmp/stream.err"
+  fi
+  stop_listener
+else
+  not_ok "--stream quic listener starts" "$tmp/stream.err"
+fi
+
+# 8: a listener without an identity: exit 1, one line
+timeout -k 5 20 "$cat_" --listen quic://127.0.0.1:0 </dev/null >"$tmp/noid.out" 2>"$tmp/noid.err"
+rc=$?
+if [ $rc -eq 1 ] && one_error_line "$tmp/noid.err" 'identity\|certificate'; then
+  ok "quic listener without --cert: exit 1, one line"
+else
+  not_ok "quic listener without --cert: exit 1, one line (exit $rc)" "$tmp/noid.err"
+fi
+
+# 9-10: resumption across processes (disk cache): the idempotent lines of
+# the second run go in 0-RTT packets; the listener gets each line once, and
+# (its debug messages, on its standard output) the second Initial carried
+# the NEW_TOKEN token the first connection got
+if listener_env=G_MESSAGES_DEBUG=PostQuic start_listener zerortt --cert "$tmp/server.pem" --key "$tmp/server.key"; then
+  client first 127.0.0.1 -v -i --session-cache disk --ca "$tmp/ca.pem"
+  client second 127.0.0.1 -v -i --session-cache disk --ca "$tmp/ca.pem"
+  if [ $rc -eq 0 ] && echoed "$tmp/first.out" && echoed "$tmp/second.out" &&
+     grep -q 'session resumed: no' "$tmp/first.err" &&
+     grep -q '^post-cat: security: encrypted, session resumed: yes, early data: accepted' "$tmp/second.err"; then
+    ok "-v: the second run resumes and its 0-RTT data is accepted"
+  else
+    not_ok "-v: the second run resumes and its 0-RTT data is accepted (exit $rc)" \
+      "$tmp/first.err" "$tmp/second.out" "$tmp/second.err" "$tmp/zerortt.err"
+  fi
+  stop_listener
+  if [ "$(grep -c '^a$' "$tmp/zerortt.out")" -eq 2 ] && [ "$(grep -c '^b$' "$tmp/zerortt.out")" -eq 2 ] &&
+     grep -q 'via stack quic (encrypted, session resumed: yes, early data: accepted)' "$tmp/zerortt.err" &&
+     grep -q 'carries a valid NEW_TOKEN token' "$tmp/zerortt.out"; then
+    ok "the listener got each line once, tells the accepted 0-RTT data and saw the NEW_TOKEN token"
+  else
+    not_ok "the listener got each line once and tells the accepted 0-RTT data" "$tmp/zerortt.out" "$tmp/zerortt.err"
+  fi
+else
+  not_ok "0-RTT quic listener starts" "$tmp/zerortt.err"
+  not_ok "0-RTT (skipped)"
+fi
+
+[ "$failures" -eq 0 ]
