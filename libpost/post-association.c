@@ -25,6 +25,19 @@
  * configuration frozen.
  */
 
+/* What makes two associations the same (compared by value): the canonical
+ * texts of local ("*" for none), remote and configuration.  The texts are
+ * those the objects keep (frozen local and configuration, remote), so a
+ * lookup neither formats nor hashes long strings; the configuration's hash
+ * is computed once, when it is frozen. */
+typedef struct
+{
+  const char *local;
+  const char *remote;
+  const char *configuration;
+  guint       hash;
+} AssociationKey;
+
 struct _PostAssociation
 {
   GObject            parent_instance;
@@ -32,7 +45,8 @@ struct _PostAssociation
   PostLocal         *local;           /* (owned) (nullable) */
   PostRemote        *remote;          /* (owned) */
   PostConfiguration *configuration;   /* (owned) frozen */
-  char              *key;             /* (owned) */
+  AssociationKey     table_key;       /* its key in the table of live associations */
+  char              *key;             /* (owned) (nullable) the key as text, made when needed */
   GPtrArray         *carriers;        /* (owned) (element-type PostCarrier) unowned pointers */
   GPtrArray         *paths;           /* (owned) (element-type PostPath) */
   char              *last_stack;      /* (owned) (nullable) */
@@ -65,7 +79,8 @@ static guint signals[N_SIGNALS];
 
 /* The process-wide table of live associations, for implicit reuse. */
 G_LOCK_DEFINE_STATIC (associations);
-static GHashTable *associations;  /* (element-type utf8 GWeakRef) */
+static GHashTable *associations;  /* (element-type AssociationKey GWeakRef) keys unowned: each
+                                   * points into the association its value refers to */
 
 static void
 weak_ref_free (gpointer data)
@@ -74,16 +89,73 @@ weak_ref_free (gpointer data)
   g_free (data);
 }
 
-static char *
-make_key (PostLocal         *local,
-          PostRemote        *remote,
-          PostConfiguration *configuration)
+static guint
+association_key_hash (gconstpointer data)
 {
-  g_autofree char *l = local ? post_local_to_string (local) : g_strdup ("*");
-  g_autofree char *r = post_remote_to_string (remote);
-  g_autofree char *c = post_configuration_to_string (configuration);
+  return ((const AssociationKey *) data)->hash;
+}
 
-  return g_strdup_printf ("%s\n%s\n%s", l, r, c);
+static gboolean
+association_key_equal (gconstpointer a,
+                       gconstpointer b)
+{
+  const AssociationKey *ka = a;
+  const AssociationKey *kb = b;
+
+  return ka->hash == kb->hash
+         && strcmp (ka->remote, kb->remote) == 0
+         && strcmp (ka->local, kb->local) == 0
+         && (ka->configuration == kb->configuration
+             || strcmp (ka->configuration, kb->configuration) == 0);
+}
+
+/* Fills @key for @local, @remote and @configuration; texts the objects do
+ * not keep (not yet frozen) are made and returned in @owned_local and
+ * @owned_configuration, for the caller to free. */
+static void
+association_key_init (AssociationKey     *key,
+                      PostLocal          *local,
+                      PostRemote         *remote,
+                      PostConfiguration  *configuration,
+                      char              **owned_local,
+                      char              **owned_configuration)
+{
+  guint configuration_hash = 0;
+
+  *owned_local = NULL;
+  *owned_configuration = NULL;
+  if (local == NULL)
+    key->local = "*";
+  else if ((key->local = _post_local_get_canonical (local)) == NULL)
+    key->local = *owned_local = post_local_to_string (local);
+  key->remote = _post_remote_get_canonical (remote);
+  key->configuration = _post_configuration_get_canonical (configuration, &configuration_hash);
+  if (key->configuration == NULL)
+    {
+      key->configuration = *owned_configuration = post_configuration_to_string (configuration);
+      configuration_hash = g_str_hash (key->configuration);
+    }
+  key->hash = (g_str_hash (key->local) * 31 + g_str_hash (key->remote)) * 31 + configuration_hash;
+}
+
+/* The key as one text (session ticket cache, its file names): made the
+ * first time it is needed.  Associations may be shared across threads. */
+static const char *
+association_key_text (PostAssociation *self)
+{
+  char *text = g_atomic_pointer_get (&self->key);
+
+  if (text == NULL)
+    {
+      text = g_strdup_printf ("%s\n%s\n%s", self->table_key.local, self->table_key.remote,
+                              self->table_key.configuration);
+      if (!g_atomic_pointer_compare_and_exchange (&self->key, NULL, text))
+        {
+          g_free (text);
+          text = g_atomic_pointer_get (&self->key);
+        }
+    }
+  return text;
 }
 
 static void
@@ -96,12 +168,12 @@ post_association_finalize (GObject *object)
   G_LOCK (associations);
   if (associations != NULL)
     {
-      GWeakRef *ref = g_hash_table_lookup (associations, self->key);
+      GWeakRef *ref = g_hash_table_lookup (associations, &self->table_key);
 
       current = ref ? g_weak_ref_get (ref) : NULL;
       /* Our weak ref is already cleared; drop the entry if it was ours. */
       if (ref != NULL && current == NULL)
-        g_hash_table_remove (associations, self->key);
+        g_hash_table_remove (associations, &self->table_key);
     }
   G_UNLOCK (associations);
   g_clear_object (&current);
@@ -232,18 +304,22 @@ post_association_init (PostAssociation *self)
 static PostAssociation *
 association_create (PostLocal         *local,
                     PostRemote        *remote,
-                    PostConfiguration *configuration,
-                    const char        *key)
+                    PostConfiguration *configuration)
 {
   PostAssociation *self = g_object_new (POST_TYPE_ASSOCIATION, NULL);
+  char *owned_local, *owned_configuration;
 
   self->local = local ? g_object_ref (local) : NULL;
   self->remote = g_object_ref (remote);
-  self->configuration = configuration ? g_object_ref (configuration) : post_configuration_new ();
+  self->configuration = configuration ? g_object_ref (configuration)
+                                      : _post_configuration_dup_default ();
   post_configuration_freeze (self->configuration);
   if (self->local != NULL)
     _post_local_freeze (self->local);
-  self->key = g_strdup (key);
+  /* Both frozen: the key's texts are the objects' own. */
+  association_key_init (&self->table_key, self->local, self->remote, self->configuration,
+                        &owned_local, &owned_configuration);
+  g_assert (owned_local == NULL && owned_configuration == NULL);
   return self;
 }
 
@@ -253,10 +329,13 @@ register_locked (PostAssociation *self)
   GWeakRef *ref;
 
   if (associations == NULL)
-    associations = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, weak_ref_free);
+    associations = g_hash_table_new_full (association_key_hash, association_key_equal,
+                                          NULL, weak_ref_free);
   ref = g_new0 (GWeakRef, 1);
   g_weak_ref_init (ref, self);
-  g_hash_table_replace (associations, g_strdup (self->key), ref);
+  /* replace, not insert: the key must be the one of the association the
+   * value refers to */
+  g_hash_table_replace (associations, &self->table_key, ref);
 }
 
 /**
@@ -276,17 +355,13 @@ post_association_new (PostLocal         *local,
                       PostRemote        *remote,
                       PostConfiguration *configuration)
 {
-  g_autoptr(PostConfiguration) config = NULL;
-  g_autofree char *key = NULL;
   PostAssociation *self;
 
   g_return_val_if_fail (local == NULL || POST_IS_LOCAL (local), NULL);
   g_return_val_if_fail (POST_IS_REMOTE (remote), NULL);
   g_return_val_if_fail (configuration == NULL || POST_IS_CONFIGURATION (configuration), NULL);
 
-  config = configuration ? g_object_ref (configuration) : post_configuration_new ();
-  key = make_key (local, remote, config);
-  self = association_create (local, remote, config, key);
+  self = association_create (local, remote, configuration);
   G_LOCK (associations);
   register_locked (self);
   G_UNLOCK (associations);
@@ -310,20 +385,22 @@ post_association_lookup (PostLocal         *local,
                          PostConfiguration *configuration)
 {
   g_autoptr(PostConfiguration) config = NULL;
-  g_autofree char *key = NULL;
+  g_autofree char *owned_local = NULL;
+  g_autofree char *owned_configuration = NULL;
+  AssociationKey key;
   PostAssociation *self = NULL;
   GWeakRef *ref;
 
   g_return_val_if_fail (POST_IS_REMOTE (remote), NULL);
 
-  config = configuration ? g_object_ref (configuration) : post_configuration_new ();
-  key = make_key (local, remote, config);
+  config = configuration ? g_object_ref (configuration) : _post_configuration_dup_default ();
+  association_key_init (&key, local, remote, config, &owned_local, &owned_configuration);
   G_LOCK (associations);
-  if (associations != NULL && (ref = g_hash_table_lookup (associations, key)) != NULL)
+  if (associations != NULL && (ref = g_hash_table_lookup (associations, &key)) != NULL)
     self = g_weak_ref_get (ref);
   if (self == NULL)
     {
-      self = association_create (local, remote, config, key);
+      self = association_create (local, remote, config);
       register_locked (self);
     }
   G_UNLOCK (associations);
@@ -567,7 +644,7 @@ cache_file_path (PostAssociation *self,
                  gboolean         create_dir)
 {
   g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "libpost", "sessions", NULL);
-  g_autofree char *name = g_compute_checksum_for_string (G_CHECKSUM_SHA256, self->key, -1);
+  g_autofree char *name = g_compute_checksum_for_string (G_CHECKSUM_SHA256, association_key_text (self), -1);
 
   if (create_dir)
     {
@@ -593,14 +670,14 @@ tickets_locked (PostAssociation *self,
   if (ticket_cache == NULL)
     ticket_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) g_ptr_array_unref);
-  list = g_hash_table_lookup (ticket_cache, self->key);
+  list = g_hash_table_lookup (ticket_cache, association_key_text (self));
   if (list != NULL || !create)
     return list;
 
   if (g_hash_table_size (ticket_cache) >= TICKET_KEYS_MAX)
     g_hash_table_remove_all (ticket_cache);
   list = g_ptr_array_new_with_free_func (ticket_free);
-  g_hash_table_insert (ticket_cache, g_strdup (self->key), list);
+  g_hash_table_insert (ticket_cache, g_strdup (association_key_text (self)), list);
 
   if (uses_disk_cache (self))
     {

@@ -256,7 +256,7 @@ _post_socket_address_to_string (GSocketAddress *address)
   if (G_IS_INET_SOCKET_ADDRESS (address))
     {
       GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
-      g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
+      g_autofree char *ip = _post_inet_address_to_string (g_inet_socket_address_get_address (inet));
 
       if (g_inet_address_get_family (g_inet_socket_address_get_address (inet)) == G_SOCKET_FAMILY_IPV6)
         return g_strdup_printf ("[%s]:%u", ip, g_inet_socket_address_get_port (inet));
@@ -587,7 +587,8 @@ carrier_new (PostCarrierRole    role,
   self->role = role;
   self->local = local ? g_object_ref (local) : NULL;
   self->remote = remote ? g_object_ref (remote) : NULL;
-  self->configuration = configuration ? g_object_ref (configuration) : post_configuration_new ();
+  self->configuration = configuration ? g_object_ref (configuration)
+                                      : _post_configuration_dup_default ();
   post_configuration_freeze (self->configuration);
   if (self->local != NULL)
     _post_local_freeze (self->local);
@@ -815,57 +816,38 @@ gather_locals (PostCarrier    *self,
                                           post_configuration_get_use_temporary_local_address (self->configuration));
 }
 
+/* The rest of establishment once the remote is resolved to @addresses
+ * (element-type GSocketAddress, in RFC 8305 order): candidates, ranking,
+ * the race.  Takes @data. */
 static void
-resolve_done_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+race_addresses (EstablishData *data,
+                GPtrArray     *addresses)
 {
-  EstablishData *data = user_data;
   PostCarrier *self = data->carrier;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) remotes = NULL;
   g_autoptr(GPtrArray) candidates = NULL;
-  g_autoptr(GPtrArray) first = NULL;
   g_autoptr(GPtrArray) locals = NULL;
   g_autoptr(GPtrArray) explained = NULL;
   g_autoptr(GPtrArray) ranked_order = NULL;
   gboolean gathered = FALSE;
-
-  remotes = post_remote_resolve_fully_finish (POST_REMOTE (source), result, &error);
-  if (remotes == NULL)
-    {
-      if (self->state != POST_CARRIER_STATE_CLOSED
-          && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        establishment_failed (self, g_steal_pointer (&error));
-      else if (self->state != POST_CARRIER_STATE_CLOSED)
-        establishment_failed (self, g_steal_pointer (&error));
-      g_clear_object (&self->establish_cancellable);
-      establish_data_free (data);
-      return;
-    }
 
   /* Candidates: stack × remote address × local, best stack first,
    * addresses in RFC 8305 order, gathered locals best route first; then
    * the policy ranks them and what worked last time on this association
    * goes first. */
   candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
-  first = g_ptr_array_new ();
   locals = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
-  for (guint r = 0; r < remotes->len; r++)
+  for (guint r = 0; r < addresses->len; r++)
     {
-      GSocketAddress *address = post_remote_get_address (remotes->pdata[r]);
-
-      g_ptr_array_add (locals, address ? gather_locals (self, address)
-                                       : g_ptr_array_new_with_free_func (g_object_unref));
+      g_ptr_array_add (locals, gather_locals (self, addresses->pdata[r]));
       gathered |= ((GPtrArray *) locals->pdata[r])->len > 0;
     }
   for (guint s = 0; s < data->stacks->len; s++)
     {
       PostStack *stack = data->stacks->pdata[s];
 
-      for (guint r = 0; r < remotes->len; r++)
+      for (guint r = 0; r < addresses->len; r++)
         {
-          GSocketAddress *address = post_remote_get_address (remotes->pdata[r]);
+          GSocketAddress *address = addresses->pdata[r];
           GPtrArray *gathered_locals = locals->pdata[r];
           g_autoptr(GSocketAddress) local_address = NULL;
 
@@ -962,6 +944,38 @@ resolve_done_cb (GObject      *source,
                                       self->establish_cancellable, race_done_cb, data);
 }
 
+static void
+resolve_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  EstablishData *data = user_data;
+  PostCarrier *self = data->carrier;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) remotes = NULL;
+  g_autoptr(GPtrArray) addresses = NULL;
+
+  remotes = post_remote_resolve_fully_finish (POST_REMOTE (source), result, &error);
+  if (remotes == NULL)
+    {
+      if (self->state != POST_CARRIER_STATE_CLOSED)
+        establishment_failed (self, g_steal_pointer (&error));
+      g_clear_object (&self->establish_cancellable);
+      establish_data_free (data);
+      return;
+    }
+
+  addresses = g_ptr_array_sized_new (remotes->len);
+  for (guint r = 0; r < remotes->len; r++)
+    {
+      GSocketAddress *address = post_remote_get_address (remotes->pdata[r]);
+
+      if (address != NULL)
+        g_ptr_array_add (addresses, address);
+    }
+  race_addresses (data, addresses);
+}
+
 static gboolean
 establish_timeout_cb (gpointer user_data)
 {
@@ -1010,6 +1024,7 @@ start_establishment (PostCarrier *self)
   g_autoptr(GError) error = NULL;
   GPtrArray *stacks;
   EstablishData *data;
+  GSocketAddress *literal;
   guint timeout;
   const char *hint;
 
@@ -1041,6 +1056,19 @@ start_establishment (PostCarrier *self)
   data = g_new0 (EstablishData, 1);
   data->carrier = g_object_ref (self);
   data->stacks = stacks;
+  literal = _post_remote_get_literal_address (self->remote);
+  if (literal != NULL)
+    {
+      /* Nothing to look up (an address, or a URI with an IP literal): what
+       * post_remote_resolve_fully_async() would give, without its main-loop
+       * round trip. */
+      GPtrArray *addresses = g_ptr_array_new ();
+
+      g_ptr_array_add (addresses, literal);
+      race_addresses (data, addresses);
+      g_ptr_array_unref (addresses);
+      return;
+    }
   post_remote_resolve_fully_async (self->remote, self->establish_cancellable,
                                    resolve_done_cb, data);
 }
@@ -1209,15 +1237,20 @@ accept_child (PostCarrier *self,
   gboolean accepted = FALSE;
 
   child = _post_carrier_new_accepted (self, psi);
-  if (child->parent != NULL)
-    return;
-
-  g_signal_emit (signal_target, signals[SIGNAL_INCOMING], 0, child, &accepted);
-  if (!accepted)
+  if (child->parent == NULL)
     {
-      g_debug ("No handler accepted the incoming carrier; closing it");
-      post_carrier_abort (child);
+      g_signal_emit (signal_target, signals[SIGNAL_INCOMING], 0, child, &accepted);
+      if (!accepted)
+        {
+          g_debug ("No handler accepted the incoming carrier; closing it");
+          post_carrier_abort (child);
+          return;
+        }
     }
+  /* Announced (its handlers are connected): what the peer sent already,
+   * or its end, is read now rather than after one more poll. */
+  if (child->transient != NULL && child->state == POST_CARRIER_STATE_ACTIVE)
+    _post_transient_try_read (child->transient);
 }
 
 static void

@@ -41,6 +41,7 @@ struct _PostConfiguration
   GHashTable *options;          /* (owned) (element-type utf8 GVariant) */
   gboolean frozen;
   char *canonical;              /* (owned) (nullable): to_string(), once frozen */
+  guint canonical_hash;         /* g_str_hash (canonical) */
   /* connection properties that are no stack capability */
   PostPreference use_temporary_local_address;
   PostPreference soft_error_notify;
@@ -668,7 +669,32 @@ post_configuration_freeze (PostConfiguration *self)
   self->frozen = TRUE;
   /* Frozen means final: the canonical text (the association key) can be kept. */
   self->canonical = post_configuration_to_string (self);
+  self->canonical_hash = g_str_hash (self->canonical);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FROZEN]);
+}
+
+const char *
+_post_configuration_get_canonical (PostConfiguration *self,
+                                   guint             *hash)
+{
+  if (hash != NULL)
+    *hash = self->canonical_hash;
+  return self->canonical;
+}
+
+PostConfiguration *
+_post_configuration_dup_default (void)
+{
+  static gsize shared = 0;
+
+  if (g_once_init_enter (&shared))
+    {
+      PostConfiguration *configuration = post_configuration_new ();
+
+      post_configuration_freeze (configuration);
+      g_once_init_leave (&shared, (gsize) configuration);
+    }
+  return g_object_ref ((PostConfiguration *) shared);
 }
 
 /* ---- selection properties ------------------------------------------------ */

@@ -93,6 +93,9 @@ typedef enum {
  * @POST_STACK_CAP_MSG_IMMEDIATE: immediate messages are sent at once, in their own packet when possible
  * @POST_STACK_CAP_MSG_IDEMPOTENT: idempotent messages may be replayed in 0-RTT data
  * @POST_STACK_CAP_BYTE_STREAM: the stack carries a byte stream; message boundaries come from a [class@Post.Framer]
+ * @POST_STACK_CAP_SOFT_ERROR_NOTIFY: the stack reports errors that do not end the
+ *   transport, such as ICMP errors for datagrams (`soft-error-notify`): the carrier's
+ *   #PostCarrier::soft-error signal
  *
  * What a stack provides, as the selector and the application see it.
  * [method@Post.Stack.get_capabilities] tells what the stack alone does;
@@ -124,6 +127,7 @@ typedef enum /*< flags >*/ {
   POST_STACK_CAP_MSG_IMMEDIATE           = 1 << 20,
   POST_STACK_CAP_MSG_IDEMPOTENT          = 1 << 21,
   POST_STACK_CAP_BYTE_STREAM             = 1 << 22,
+  POST_STACK_CAP_SOFT_ERROR_NOTIFY       = 1 << 23,
 } PostStackCapabilities;
 
 /**

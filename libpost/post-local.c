@@ -34,6 +34,7 @@ struct _PostLocal
   GBytes *key_pem;            /* (owned) (nullable) secret: never logged */
   GHashTable *psks;           /* (owned) (nullable) (element-type utf8 GBytes) secrets */
   gboolean frozen;
+  char *canonical;            /* (owned) (nullable): to_string(), once frozen */
 };
 
 G_DEFINE_FINAL_TYPE (PostLocal, post_local, G_TYPE_OBJECT)
@@ -75,6 +76,7 @@ post_local_finalize (GObject *object)
   g_clear_pointer (&self->certificate_pem, g_bytes_unref);
   g_clear_pointer (&self->key_pem, g_bytes_unref);
   g_clear_pointer (&self->psks, g_hash_table_unref);
+  g_clear_pointer (&self->canonical, g_free);
 
   G_OBJECT_CLASS (post_local_parent_class)->finalize (object);
 }
@@ -338,7 +340,16 @@ _post_local_freeze (PostLocal *self)
     return;
 
   self->frozen = TRUE;
+  /* Frozen means final: the canonical text (part of the association key)
+   * can be kept. */
+  self->canonical = post_local_to_string (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FROZEN]);
+}
+
+const char *
+_post_local_get_canonical (PostLocal *self)
+{
+  return self->canonical;
 }
 
 /**
@@ -609,13 +620,16 @@ post_local_to_string (PostLocal *self)
 
   g_return_val_if_fail (POST_IS_LOCAL (self), NULL);
 
+  if (self->canonical != NULL)
+    return g_strdup (self->canonical);
+
   string = g_string_new (NULL);
   if (self->stack != NULL)
     g_string_append_printf (string, "%s://", self->stack);
 
   if (self->address != NULL)
     {
-      g_autofree char *text = g_inet_address_to_string (self->address);
+      g_autofree char *text = _post_inet_address_to_string (self->address);
 
       if (g_inet_address_get_family (self->address) == G_SOCKET_FAMILY_IPV6)
         {

@@ -921,7 +921,16 @@ _post_message_antecedents_sent (PostMessage *self,
 gboolean
 _post_message_wants_acked (PostMessage *self)
 {
-  return g_signal_has_handler_pending (self, signals[SIGNAL_ACKED], 0, TRUE)
-         || g_signal_has_handler_pending (self, g_signal_lookup ("notify", G_TYPE_OBJECT),
-                                          g_quark_from_static_string ("acked"), TRUE);
+  /* (looked up once: this runs for every message sent) */
+  static guint notify_id;
+  static gsize acked_quark;
+
+  if (g_signal_has_handler_pending (self, signals[SIGNAL_ACKED], 0, TRUE))
+    return TRUE;
+  if (g_once_init_enter (&acked_quark))
+    {
+      notify_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
+      g_once_init_leave (&acked_quark, g_quark_from_static_string ("acked"));
+    }
+  return g_signal_has_handler_pending (self, notify_id, (GQuark) acked_quark, TRUE);
 }

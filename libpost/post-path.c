@@ -266,13 +266,17 @@ PostPath *
 post_path_new (GSocketAddress *local_address,
                GSocketAddress *remote_address)
 {
+  PostPath *self;
+
   g_return_val_if_fail (local_address == NULL || G_IS_SOCKET_ADDRESS (local_address), NULL);
   g_return_val_if_fail (remote_address == NULL || G_IS_SOCKET_ADDRESS (remote_address), NULL);
 
-  return g_object_new (POST_TYPE_PATH,
-                       "local-address", local_address,
-                       "remote-address", remote_address,
-                       NULL);
+  /* The construct-only properties, set directly: the same as passing them
+   * to g_object_new(), without collecting and dispatching GValues. */
+  self = g_object_new (POST_TYPE_PATH, NULL);
+  self->local_address = local_address ? g_object_ref (local_address) : NULL;
+  self->remote_address = remote_address ? g_object_ref (remote_address) : NULL;
+  return self;
 }
 
 /*

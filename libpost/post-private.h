@@ -38,6 +38,23 @@ G_BEGIN_DECLS
 /* ---- PostLocal ---------------------------------------------------------- */
 /* Makes the local immutable: its setters then fail with POST_ERROR_IMMUTABLE. */
 void            _post_local_freeze                (PostLocal         *self);
+/* The canonical text (post_local_to_string()) kept since freezing; NULL
+ * while the local can still change. */
+const char     *_post_local_get_canonical         (PostLocal         *self);
+
+/* ---- PostRemote / PostConfiguration: cached canonical texts ------------ */
+/* post_remote_to_string() without the copy. */
+const char     *_post_remote_get_canonical        (PostRemote        *self);
+/* The one address full resolution of @self gives without any lookup (an
+ * ADDRESS remote, or a URI whose host is an IP literal), or NULL. */
+GSocketAddress *_post_remote_get_literal_address  (PostRemote        *self);
+/* post_configuration_to_string() kept since freezing, and its g_str_hash();
+ * NULL while the configuration can still change. */
+const char     *_post_configuration_get_canonical (PostConfiguration *self,
+                                                   guint             *hash);
+/* (transfer full) The frozen default configuration shared by everything
+ * given none (post_configuration_new() frozen: equal to it by value). */
+PostConfiguration *_post_configuration_dup_default (void);
 
 /* ---- Endpoint URIs (post-remote.c, shared with post-local.c) ----------- */
 /* Splits `scheme://host:port` or a bare `host:port` / `[v6%scope]:port`.
@@ -58,6 +75,8 @@ gboolean        _post_endpoint_parse_uri          (const char        *uri,
 GInetAddress   *_post_inet_address_parse          (const char        *literal,
                                                    guint32           *scope_id,
                                                    GError           **error);
+/* g_inet_address_to_string(), without inet_ntop()'s printf for IPv4. */
+char           *_post_inet_address_to_string      (GInetAddress      *address);
 
 /* ---- PostStack ---------------------------------------------------------- */
 /* Set by the registry: the plugin that provided the stack, and the rank
@@ -320,6 +339,9 @@ void            _post_transient_flush            (PostTransient     *self,
                                                   GTask             *task);
 gsize           _post_transient_get_queued_bytes (PostTransient     *self);
 void            _post_transient_pump_receive     (PostTransient     *self);
+/* Reads once without waiting for the PSI to say it is readable (a freshly
+ * accepted transport often has data, or its peer's end, waiting). */
+void            _post_transient_try_read         (PostTransient     *self);
 /* Graceful: drain the queue, end the sending direction, wait (bounded) for
  * the peer's end, then close. */
 void            _post_transient_close            (PostTransient     *self);

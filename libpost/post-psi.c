@@ -50,6 +50,7 @@ enum {
   SIGNAL_ACCEPTED,
   SIGNAL_FORK_REQUEST,
   SIGNAL_PATH_CHANGED,
+  SIGNAL_SOFT_ERROR,
   N_SIGNALS
 };
 
@@ -142,7 +143,7 @@ post_psi_constructed (GObject *object)
   G_OBJECT_CLASS (post_psi_parent_class)->constructed (object);
 
   if (priv->configuration == NULL)
-    priv->configuration = post_configuration_new ();
+    priv->configuration = _post_configuration_dup_default ();
   post_configuration_freeze (priv->configuration);
 }
 
@@ -238,6 +239,20 @@ post_psi_class_init (PostPsiClass *klass)
     g_signal_new ("path-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 0);
+  /**
+   * PostPsi::soft-error:
+   * @self: the instance
+   * @error: what the network reported
+   *
+   * The network reported an error that does not end the transport, such
+   * as an ICMP port unreachable for an earlier datagram (RFC 9622
+   * `SoftError`).  Stacks that raise it declare
+   * %POST_STACK_CAP_SOFT_ERROR_NOTIFY.
+   */
+  signals[SIGNAL_SOFT_ERROR] =
+    g_signal_new ("soft-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void
@@ -1070,4 +1085,22 @@ post_psi_get_early_data (PostPsi *self)
 {
   g_return_val_if_fail (POST_IS_PSI (self), NULL);
   return ((PostPsiPrivate *) post_psi_get_instance_private (self))->early_data;
+}
+
+/**
+ * post_psi_emit_soft_error:
+ * @self: a #PostPsi
+ * @error: what the network reported
+ *
+ * For stacks: reports an error that does not end the transport (an ICMP
+ * error about an earlier datagram, say).
+ */
+void
+post_psi_emit_soft_error (PostPsi      *self,
+                          const GError *error)
+{
+  g_return_if_fail (POST_IS_PSI (self));
+  g_return_if_fail (error != NULL);
+
+  g_signal_emit (self, signals[SIGNAL_SOFT_ERROR], 0, error);
 }

@@ -270,5 +270,8 @@ void               post_psi_emit_fork_request      (PostPsi         *self,
                                                     PostPsi         *forked);
 POST_AVAILABLE_IN_ALL
 void               post_psi_emit_path_changed      (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+void               post_psi_emit_soft_error        (PostPsi         *self,
+                                                    const GError    *error);
 
 G_END_DECLS

@@ -64,6 +64,7 @@ struct _Race
   guint         step;           /* start steps so far */
   guint         delay_ms;
   GSource      *delay_source;   /* (owned) (nullable) */
+  GSource      *cancel_source;  /* (owned) (nullable) fires when the race is cancelled */
   PostConfiguration *configuration; /* (owned) */
   PostLocal    *local;          /* (owned) (nullable) */
   PostAssociation *association; /* (owned) (nullable) */
@@ -215,6 +216,11 @@ race_free (Race *race)
       g_source_destroy (race->delay_source);
       g_source_unref (race->delay_source);
     }
+  if (race->cancel_source != NULL)
+    {
+      g_source_destroy (race->cancel_source);
+      g_source_unref (race->cancel_source);
+    }
   g_clear_pointer (&race->attempts, g_ptr_array_unref);
   g_clear_pointer (&race->candidates, g_ptr_array_unref);
   g_string_free (race->failures, TRUE);
@@ -258,6 +264,13 @@ finish_race (Race    *race,
       g_source_destroy (race->delay_source);
       g_clear_pointer (&race->delay_source, g_source_unref);
     }
+  /* A cancellation after the end is no longer the race's business (and
+   * the task may return from an idle, after this source is gone). */
+  if (race->cancel_source != NULL)
+    {
+      g_source_destroy (race->cancel_source);
+      g_clear_pointer (&race->cancel_source, g_source_unref);
+    }
   race->task = NULL;
   if (psi != NULL)
     g_task_return_pointer (task, g_object_ref (psi), g_object_unref);
@@ -295,7 +308,8 @@ attempt_connected_cb (GObject      *source,
     }
   if (ok)
     {
-      g_debug ("Race won by %s", post_stack_get_name (attempt->candidate->stack));
+      if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+        g_debug ("Race won by %s", post_stack_get_name (attempt->candidate->stack));
       stop_losers (race, attempt);
       g_object_set_data_full (G_OBJECT (race->task), "post-winner",
                               attempt->candidate, NULL);
@@ -391,7 +405,13 @@ start_attempt (Race *race)
   attempt->ref_count = 1;
   attempt->race = race;
   attempt->candidate = race->candidates->pdata[race->next++];
-  attempt->cancellable = g_cancellable_new ();
+  /* Losers are stopped through their own cancellable.  A lone candidate
+   * has no rival: it is only ever stopped when the race is cancelled, so
+   * the race's cancellable serves. */
+  if (race->candidates->len == 1 && g_task_get_cancellable (race->task) != NULL)
+    attempt->cancellable = g_object_ref (g_task_get_cancellable (race->task));
+  else
+    attempt->cancellable = g_cancellable_new ();
   attempt->psi = post_stack_create_psi (attempt->candidate->stack,
                                         attempt->candidate->configuration != NULL
                                         ? attempt->candidate->configuration : race->configuration);
@@ -414,10 +434,12 @@ start_attempt (Race *race)
         post_psi_set_early_data (attempt->psi, race->early_data);
     }
 
-  {
-    g_autofree char *what = _post_candidate_describe (attempt->candidate);
-    g_debug ("Starting attempt %u: %s", race->next, what);
-  }
+  /* (the description is made only when the message is logged) */
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    {
+      g_autofree char *what = _post_candidate_describe (attempt->candidate);
+      g_debug ("Starting attempt %u: %s", race->next, what);
+    }
 
   /* Gathered locals: bind to the interface too (SO_BINDTODEVICE in tcp) */
   if (attempt->candidate->interface != NULL)
@@ -428,8 +450,10 @@ start_attempt (Race *race)
                           attempt_connected_cb, attempt_ref (attempt));
 }
 
+/* A GCancellableSourceFunc: the cancellable comes first. */
 static gboolean
-race_cancel_idle_cb (gpointer user_data)
+race_cancel_idle_cb (GCancellable *cancellable,
+                     gpointer      user_data)
 {
   Race *race = user_data;
 
@@ -494,14 +518,13 @@ _post_racer_run_with_context_async (GPtrArray           *candidates,
   g_task_set_task_data (task, race, (GDestroyNotify) race_free);
   if (cancellable != NULL)
     {
-      GSource *source = g_cancellable_source_new (cancellable);
-
-      g_source_set_callback (source, race_cancel_idle_cb, race, NULL);
-      g_source_set_static_name (source, "[libpost] race cancelled");
-      g_source_attach (source, race->context);
-      g_object_set_data_full (G_OBJECT (task), "post-cancel-source", source,
-                              (GDestroyNotify) g_source_destroy);
-      g_source_unref (source);
+      /* The race keeps its reference: the source may be destroyed (its
+       * callback returns G_SOURCE_REMOVE) long before the race ends. */
+      race->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (race->cancel_source,
+                             (GSourceFunc) (void (*) (void)) race_cancel_idle_cb, race, NULL);
+      g_source_set_static_name (race->cancel_source, "[libpost] race cancelled");
+      g_source_attach (race->cancel_source, race->context);
     }
   start_next_attempt (race);
 }

@@ -42,6 +42,8 @@ struct _PostRemote
   GSocketAddress *address;    /* (owned) (nullable): only at ADDRESS level */
   PostRemote *parent;         /* (owned) (nullable) */
   char *canonical;            /* (owned): stack, host-or-address, port */
+  GSocketAddress *literal;    /* (owned) (nullable): at URI level, the address of an IP
+                               * literal host (what resolution gives, without a lookup) */
 };
 
 G_DEFINE_FINAL_TYPE (PostRemote, post_remote, G_TYPE_OBJECT)
@@ -255,12 +257,37 @@ _post_endpoint_parse_uri (const char  *uri,
 
 /* ---- canonical form ------------------------------------------------------ */
 
+char *
+_post_inet_address_to_string (GInetAddress *address)
+{
+  const guint8 *bytes;
+  char text[16], *p = text;
+
+  if (g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV4)
+    return g_inet_address_to_string (address);
+  /* The same text as inet_ntop(): dotted decimal, no leading zeros */
+  bytes = g_inet_address_to_bytes (address);
+  for (guint i = 0; i < 4; i++)
+    {
+      guint b = bytes[i];
+
+      if (i > 0)
+        *p++ = '.';
+      if (b >= 100)
+        *p++ = '0' + b / 100;
+      if (b >= 10)
+        *p++ = '0' + b / 10 % 10;
+      *p++ = '0' + b % 10;
+    }
+  return g_strndup (text, p - text);
+}
+
 static char *
 inet_socket_address_to_string (GInetSocketAddress *address,
                                gboolean            with_port)
 {
   GInetAddress *inet = g_inet_socket_address_get_address (address);
-  g_autofree char *text = g_inet_address_to_string (inet);
+  g_autofree char *text = _post_inet_address_to_string (inet);
   GString *string = g_string_new (NULL);
   gboolean v6 = g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6;
   guint32 scope = v6 ? g_inet_socket_address_get_scope_id (address) : 0;
@@ -321,6 +348,8 @@ compute_canonical (PostRemote *self)
           g_autofree char *text = inet_socket_address_to_string (G_INET_SOCKET_ADDRESS (address), TRUE);
 
           g_string_append (string, text);
+          if (self->level == POST_REMOTE_LEVEL_URI)
+            self->literal = g_steal_pointer (&address);
           return g_string_free (string, FALSE);
         }
 
@@ -391,6 +420,7 @@ post_remote_finalize (GObject *object)
   g_clear_object (&self->address);
   g_clear_object (&self->parent);
   g_clear_pointer (&self->canonical, g_free);
+  g_clear_object (&self->literal);
 
   G_OBJECT_CLASS (post_remote_parent_class)->finalize (object);
 }
@@ -766,6 +796,22 @@ post_remote_get_parent (PostRemote *self)
 {
   g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
   return self->parent;
+}
+
+const char *
+_post_remote_get_canonical (PostRemote *self)
+{
+  return self->canonical;
+}
+
+GSocketAddress *
+_post_remote_get_literal_address (PostRemote *self)
+{
+  if (self->level == POST_REMOTE_LEVEL_ADDRESS)
+    return self->address;
+  if (self->level == POST_REMOTE_LEVEL_URI && self->hostname != NULL)
+    return self->literal;
+  return NULL;
 }
 
 /**

@@ -348,11 +348,17 @@ apply_policy (PolicySnapshot     *snapshot,
               PostConfiguration  *app,
               Applied            *applied)
 {
-  g_autoptr(GHashTable) slots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+  g_autoptr(GHashTable) slots = NULL;
+  g_autoptr(GPtrArray) order = NULL;
 
   applied->configuration = g_object_ref (app);
   applied->changed = FALSE;
+  /* No rules (the common case): nothing applies, and the empty tables
+   * stay NULL (readers check) rather than being made for every query. */
+  if (snapshot->rules->len == 0)
+    return;
+  slots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  order = g_ptr_array_new ();
   applied->origins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   applied->stack_levels = g_hash_table_new (g_str_hash, g_str_equal);
   applied->scores = g_ptr_array_new ();
@@ -555,7 +561,7 @@ score_candidate (Verdict            *verdict,
   PostConfiguration *configuration = applied->configuration;
   PostStackCapabilities caps = _post_selection_effective_capabilities (stack, configuration);
   const char *stack_name = post_stack_get_name (stack);
-  const PolicyAction *stack_action;
+  const PolicyAction *stack_action = NULL;
   const PolicyAction *required_stack = NULL;
   GHashTableIter iter;
   gpointer value;
@@ -627,12 +633,15 @@ score_candidate (Verdict            *verdict,
     }
 
   /* The policy's stack preferences */
-  g_hash_table_iter_init (&iter, applied->stack_levels);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (((const PolicyAction *) value)->value == POST_PREFERENCE_REQUIRE
-        && (required_stack == NULL || strcmp (((const PolicyAction *) value)->name, required_stack->name) < 0))
-      required_stack = value;
-  stack_action = g_hash_table_lookup (applied->stack_levels, stack_name);
+  if (applied->stack_levels != NULL)
+    {
+      g_hash_table_iter_init (&iter, applied->stack_levels);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (((const PolicyAction *) value)->value == POST_PREFERENCE_REQUIRE
+            && (required_stack == NULL || strcmp (((const PolicyAction *) value)->name, required_stack->name) < 0))
+          required_stack = value;
+      stack_action = g_hash_table_lookup (applied->stack_levels, stack_name);
+    }
   if (required_stack != NULL
       && (stack_action == NULL || stack_action->value != POST_PREFERENCE_REQUIRE))
     {
@@ -663,7 +672,7 @@ score_candidate (Verdict            *verdict,
       score_preference_set (verdict, applied, "pvd", pvds, configuration, path);
     }
 
-  for (guint i = 0; i < applied->scores->len; i++)
+  for (guint i = 0; applied->scores != NULL && i < applied->scores->len; i++)
     {
       const PolicyAction *action = applied->scores->pdata[i];
       g_autofree char *origin = _post_policy_action_origin (action);
@@ -678,7 +687,7 @@ score_candidate (Verdict            *verdict,
   for (guint i = 0; i < verdict->removals->len; i++)
     g_ptr_array_insert (verdict->reasons, i,
                         g_strdup_printf ("removed: %s", (const char *) verdict->removals->pdata[i]));
-  for (guint i = 0; i < applied->notes->len; i++)
+  for (guint i = 0; applied->notes != NULL && i < applied->notes->len; i++)
     g_ptr_array_add (verdict->reasons, g_strdup_printf ("note: %s", (const char *) applied->notes->pdata[i]));
 }
 

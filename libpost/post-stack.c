@@ -476,8 +476,7 @@ post_stack_create_psi (PostStack         *self,
 
   if (configuration == NULL)
     {
-      defaults = post_configuration_new ();
-      post_configuration_freeze (defaults);
+      defaults = _post_configuration_dup_default ();
       configuration = defaults;
     }
 

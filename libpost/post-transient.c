@@ -1303,6 +1303,15 @@ _post_transient_pump_receive (PostTransient *self)
   g_object_unref (self);
 }
 
+void
+_post_transient_try_read (PostTransient *self)
+{
+  if (self->psi == NULL || self->ended || self->readable)
+    return;
+  self->readable = TRUE;
+  _post_transient_pump_receive (self);
+}
+
 static void
 update_interest (PostTransient *self)
 {
@@ -1543,8 +1552,10 @@ _post_transient_attach (PostTransient *self,
    * the transient ends, not on every establishment. */
 
   /* Queued messages go out from the main loop, after the carrier's
-   * establishment callbacks. */
-  schedule_write (self);
+   * establishment callbacks (nothing to do, no idle, when none are). */
+  if (self->current != NULL || lowest_unwritten_seq (self) != G_MAXUINT64
+      || !g_queue_is_empty (&self->flushes))
+    schedule_write (self);
   _post_transient_pump_receive (self);
 }
 

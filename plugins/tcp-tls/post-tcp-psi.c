@@ -13,9 +13,10 @@
  * Active open
  *   connect_async creates the socket, applies the configuration (TCP_NODELAY,
  *   SO_KEEPALIVE, TCP_USER_TIMEOUT), binds it when a local address is given
- *   and calls g_socket_connect().  TCP always answers EINPROGRESS, so a
- *   G_IO_OUT socket source (carrying the cancellable, so that cancelling
- *   wakes it) waits for the outcome, which is read from SO_ERROR.  A
+ *   and calls g_socket_connect().  TCP always answers EINPROGRESS, so the
+ *   socket's source (see Readiness) polls for G_IO_OUT, with the
+ *   cancellable as a child source so that cancelling wakes it, and the
+ *   outcome is read from SO_ERROR.  A
  *   cancelled attempt (the racer cancels the losers) closes its socket and
  *   fails with G_IO_ERROR_CANCELLED; post_psi_close() on a connecting
  *   instance fails the attempt with POST_ERROR_CLOSED.
@@ -29,11 +30,21 @@
  *   spinning on a readable listening socket.
  *
  * Readiness
- *   set_interest keeps at most one socket source per direction.  Sources are
- *   level-triggered: they stay armed while the interest stays, and the core
- *   clears the interest when it has no demand left.  G_IO_HUP and G_IO_ERR
- *   are reported as readiness of the direction that is watched, so that the
- *   core's next read or write sees the end of stream or the error.
+ *   A transport socket has one source (TcpIoSource) from the connect, or
+ *   from the first interest of an accepted socket, until it is closed; it
+ *   polls the descriptor for what set_interest asks (G_IO_OUT while
+ *   connecting).  Changing the interest changes the events polled in place:
+ *   GLib reads them at every iteration, so no source is created or destroyed
+ *   and the context is not woken up (each g_source_attach() and destroy of
+ *   a descriptor source writes the context's eventfd, which costs the next
+ *   iteration an extra poll() and read()).  With no interest nothing is
+ *   polled but G_IO_HUP and G_IO_ERR, which poll() reports regardless: if
+ *   they come then, the descriptor leaves the source until there is interest
+ *   again.  Readiness is level-triggered: it is reported while the interest
+ *   stays, and the core clears the interest when it has no demand left.
+ *   G_IO_HUP and G_IO_ERR are reported as readiness of the direction that is
+ *   watched, so that the core's next read or write sees the end of stream
+ *   or the error.
  *
  * Acknowledgement
  *   The kernel's send queue (SIOCOUTQ) holds what was written but is not yet
@@ -78,12 +89,11 @@ struct _PostTcpPsi
 
   /* Active open in progress */
   GTask         *connect_task;         /* (owned) (nullable) */
-  GSource       *connect_source;       /* (owned) (nullable) */
+  GSource       *connect_cancel;       /* (owned) (nullable) child of io_source while connecting */
 
-  /* Readiness */
+  /* Readiness of a transport socket: one source for its whole life */
   GIOCondition   interest;
-  GSource       *in_source;            /* (owned) (nullable) */
-  GSource       *out_source;           /* (owned) (nullable) */
+  GSource       *io_source;            /* (owned) (nullable) a TcpIoSource */
 
   /* Passive open */
   GSource       *accept_source;        /* (owned) (nullable) */
@@ -226,6 +236,32 @@ is_closed_error (PostTcpPsi  *self,
   return FALSE;
 }
 
+/* g_inet_address_to_string(), without inet_ntop()'s printf for IPv4: the
+ * interface cache's key, looked up for every connection. */
+static char *
+address_key (GInetAddress *address)
+{
+  const guint8 *bytes;
+  char text[16], *p = text;
+
+  if (g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV4)
+    return g_inet_address_to_string (address);
+  bytes = g_inet_address_to_bytes (address);
+  for (guint i = 0; i < 4; i++)
+    {
+      guint b = bytes[i];
+
+      if (i > 0)
+        *p++ = '.';
+      if (b >= 100)
+        *p++ = '0' + b / 100;
+      if (b >= 10)
+        *p++ = '0' + b / 10 % 10;
+      *p++ = '0' + b % 10;
+    }
+  return g_strndup (text, p - text);
+}
+
 /* getifaddrs() dumps every link and address over netlink: far too slow to
  * do for each connection.  Its answer (address -> interface name) is kept
  * for a second, process-wide. */
@@ -261,7 +297,7 @@ read_interfaces (void)
       candidate = g_socket_address_new_from_native (ifa->ifa_addr, len);
       if (candidate != NULL && G_IS_INET_SOCKET_ADDRESS (candidate))
         {
-          char *key = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (candidate)));
+          char *key = address_key (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (candidate)));
 
           if (!g_hash_table_contains (table, key))
             g_hash_table_insert (table, key, g_strdup (ifa->ifa_name));
@@ -288,7 +324,7 @@ find_interface_for_address (GSocketAddress *address)
   inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
   if (g_inet_address_get_is_any (inet))
     return NULL;
-  key = g_inet_address_to_string (inet);
+  key = address_key (inet);
 
   G_LOCK (interface_cache);
   if (interface_cache == NULL || now - interface_cache_time > INTERFACE_CACHE_TTL_US
@@ -307,16 +343,30 @@ find_interface_for_address (GSocketAddress *address)
  * @listener, when given, accepted the socket: a listener bound to a
  * specific address hands its interface down without another getifaddrs(). */
 static void
-update_addresses (PostTcpPsi *self,
-                  PostTcpPsi *listener,
-                  gboolean    connected)
+update_addresses (PostTcpPsi     *self,
+                  PostTcpPsi     *listener,
+                  gboolean        connected,
+                  GSocketAddress *known_remote)
 {
   g_autoptr(GSocketAddress) local = NULL;
   g_autoptr(GSocketAddress) remote = NULL;
   g_autofree char *interface = NULL;
 
-  local = g_socket_get_local_address (self->socket, NULL);
-  if (connected)
+  /* Accepted by a listener bound to one address: that is the local
+   * address (getsockname() would say the same). */
+  if (listener != NULL)
+    {
+      GSocketAddress *bound = post_psi_get_local_address (POST_PSI (listener));
+
+      if (bound != NULL && G_IS_INET_SOCKET_ADDRESS (bound)
+          && !g_inet_address_get_is_any (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (bound))))
+        local = g_object_ref (bound);
+    }
+  if (local == NULL)
+    local = g_socket_get_local_address (self->socket, NULL);
+  if (connected && known_remote != NULL)
+    remote = g_object_ref (known_remote);
+  else if (connected)
     remote = g_socket_get_remote_address (self->socket, NULL);
 
   post_psi_set_addresses (POST_PSI (self), local, remote);
@@ -406,51 +456,133 @@ clear_source (GSource **source)
 }
 
 static void
-clear_all_sources (PostTcpPsi *self)
+clear_connect_cancel (PostTcpPsi *self)
 {
-  clear_source (&self->in_source);
-  clear_source (&self->out_source);
-  clear_source (&self->accept_source);
-  clear_source (&self->accept_pause_source);
-  clear_source (&self->connect_source);
+  if (self->connect_cancel != NULL)
+    {
+      if (self->io_source != NULL)
+        g_source_remove_child_source (self->io_source, self->connect_cancel);
+      g_clear_pointer (&self->connect_cancel, g_source_unref);
+    }
 }
 
 static void
-notify_ready (PostTcpPsi   *self,
-              GIOCondition  condition)
+clear_all_sources (PostTcpPsi *self)
 {
+  clear_connect_cancel (self);
+  clear_source (&self->io_source);
+  clear_source (&self->accept_source);
+  clear_source (&self->accept_pause_source);
+}
+
+static void connect_ready (PostTcpPsi *self);
+
+/* The one source of a transport socket (see "Readiness" above). */
+typedef struct
+{
+  GSource     source;
+  GPollFD     pollfd;
+  gboolean    polled;    /* pollfd is in the source */
+  PostTcpPsi *psi;       /* (unowned) it owns the source */
+} TcpIoSource;
+
+#define TCP_IO_TROUBLE (G_IO_HUP | G_IO_ERR | G_IO_NVAL)
+
+static gboolean
+tcp_io_source_check (GSource *source)
+{
+  TcpIoSource *io = (TcpIoSource *) source;
+
+  return io->polled && (io->pollfd.revents & (io->pollfd.events | TCP_IO_TROUBLE)) != 0;
+}
+
+static gboolean
+tcp_io_source_dispatch (GSource     *source,
+                        GSourceFunc  callback,
+                        gpointer     user_data)
+{
+  TcpIoSource *io = (TcpIoSource *) source;
+  PostTcpPsi *self = io->psi;
+  GIOCondition revents = io->polled ? io->pollfd.revents : 0;
+
+  io->pollfd.revents = 0;
   /* The core may close the instance or drop its last reference while it
    * handles readiness; keep self alive until this returns. */
   g_object_ref (self);
-  post_psi_notify_ready (POST_PSI (self), condition);
+  if (self->connect_task != NULL)
+    {
+      /* Writable, in trouble, or the connect's cancellable (a child
+       * source) fired. */
+      connect_ready (self);
+    }
+  else if ((self->interest & (G_IO_IN | G_IO_OUT)) == 0)
+    {
+      /* Trouble nobody asked about: stop polling until there is interest
+       * (see "Readiness"). */
+      if ((revents & TCP_IO_TROUBLE) && io->polled)
+        {
+          g_source_remove_poll (source, &io->pollfd);
+          io->polled = FALSE;
+        }
+    }
+  else
+    {
+      /* G_IO_HUP / G_IO_ERR: the next read or write sees the end of
+       * stream or the error. */
+      if ((self->interest & G_IO_IN) && (revents & (G_IO_IN | TCP_IO_TROUBLE)))
+        post_psi_notify_ready (POST_PSI (self), G_IO_IN);
+      /* Only if still watched: the interest may have changed meanwhile. */
+      if (self->io_source == source && (self->interest & G_IO_OUT)
+          && (revents & (G_IO_OUT | TCP_IO_TROUBLE)))
+        post_psi_notify_ready (POST_PSI (self), G_IO_OUT);
+    }
   g_object_unref (self);
-}
-
-static gboolean
-on_socket_in (GSocket      *socket,
-              GIOCondition  condition,
-              gpointer      user_data)
-{
-  PostTcpPsi *self = POST_TCP_PSI (user_data);
-
-  /* G_IO_HUP / G_IO_ERR: the next read sees the end of stream or the error. */
-  notify_ready (self, G_IO_IN);
-
-  /* If the interest was cleared meanwhile the source is already destroyed
-   * and what is returned no longer matters; do not touch self here. */
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-on_socket_out (GSocket      *socket,
-               GIOCondition  condition,
-               gpointer      user_data)
-{
-  PostTcpPsi *self = POST_TCP_PSI (user_data);
+static GSourceFuncs tcp_io_source_funcs = {
+  NULL, tcp_io_source_check, tcp_io_source_dispatch, NULL, NULL, NULL
+};
 
-  /* G_IO_HUP / G_IO_ERR: the next write fails with the error. */
-  notify_ready (self, G_IO_OUT);
-  return G_SOURCE_CONTINUE;
+/* Polls for @events (none: only trouble), adding the descriptor to the
+ * source when it is not polled and there is something to poll for. */
+static void
+io_source_set_events (PostTcpPsi   *self,
+                      GIOCondition  events)
+{
+  TcpIoSource *io = (TcpIoSource *) self->io_source;
+
+  io->pollfd.events = events;
+  if (events != 0 && !io->polled)
+    {
+      g_source_add_poll (self->io_source, &io->pollfd);
+      io->polled = TRUE;
+    }
+}
+
+static void
+ensure_io_source (PostTcpPsi   *self,
+                  GIOCondition  events)
+{
+  TcpIoSource *io;
+
+  if (self->io_source != NULL)
+    {
+      io_source_set_events (self, events);
+      return;
+    }
+  self->io_source = g_source_new (&tcp_io_source_funcs, sizeof (TcpIoSource));
+  io = (TcpIoSource *) self->io_source;
+  io->psi = self;
+  io->pollfd.fd = g_socket_get_fd (self->socket);
+  g_source_set_static_name (self->io_source, "[post] tcp socket");
+  /* GLib blocks a non-recursive source while dispatching it, which removes
+   * and re-adds its descriptor and wakes the context up twice: an extra
+   * poll() and eventfd read per readiness event.  Our handlers are safe to
+   * re-enter, so skip that. */
+  g_source_set_can_recurse (self->io_source, TRUE);
+  io_source_set_events (self, events);
+  g_source_attach (self->io_source, self->context);
 }
 
 static GSource *
@@ -463,10 +595,7 @@ add_socket_source (PostTcpPsi        *self,
 
   g_source_set_callback (source, (GSourceFunc) (void (*) (void)) func, self, NULL);
   g_source_set_static_name (source, "[post] tcp socket");
-  /* GLib blocks a non-recursive source while dispatching it, which removes
-   * and re-adds its descriptor and wakes the context up twice: an extra
-   * poll() and eventfd read per readiness event.  Our handlers are safe to
-   * re-enter, so skip that. */
+  /* as in ensure_io_source() */
   g_source_set_can_recurse (source, TRUE);
   g_source_attach (source, self->context);
   return source;
@@ -484,30 +613,26 @@ post_tcp_psi_set_interest (PostPsi      *psi,
       self->connect_task != NULL)
     return;
 
-  if ((self->interest & G_IO_IN) && self->in_source == NULL)
-    self->in_source = add_socket_source (self, G_IO_IN, NULL, on_socket_in);
-  else if (!(self->interest & G_IO_IN))
-    clear_source (&self->in_source);
-
-  if ((self->interest & G_IO_OUT) && self->out_source == NULL)
-    self->out_source = add_socket_source (self, G_IO_OUT, NULL, on_socket_out);
-  else if (!(self->interest & G_IO_OUT))
-    clear_source (&self->out_source);
+  if (self->io_source != NULL)
+    io_source_set_events (self, self->interest);
+  else if (self->interest != 0)
+    ensure_io_source (self, self->interest);
 }
 
 /* ---- the socket ---------------------------------------------------------- */
 
 /* Makes @socket, a connected TCP socket, the transport of @self. */
 static void
-post_tcp_psi_adopt_socket (PostTcpPsi *self,
-                           PostTcpPsi *listener,
-                           GSocket    *socket)
+post_tcp_psi_adopt_socket (PostTcpPsi     *self,
+                           PostTcpPsi     *listener,
+                           GSocket        *socket,
+                           GSocketAddress *remote)
 {
   g_return_if_fail (self->socket == NULL);
 
   self->socket = g_object_ref (socket);
   apply_socket_options (self, socket);
-  update_addresses (self, listener, TRUE);
+  update_addresses (self, listener, TRUE, remote);
   self->last_acked = 0;
 
   /* Interest expressed before the socket existed takes effect now. */
@@ -523,10 +648,11 @@ connect_complete (PostTcpPsi *self,
 {
   g_autoptr(GTask) task = g_steal_pointer (&self->connect_task);
 
-  clear_source (&self->connect_source);
+  clear_connect_cancel (self);
 
   if (error != NULL)
     {
+      clear_source (&self->io_source);
       if (self->socket != NULL)
         g_socket_close (self->socket, NULL);
       g_clear_object (&self->socket);
@@ -534,19 +660,20 @@ connect_complete (PostTcpPsi *self,
       return;
     }
 
-  update_addresses (self, NULL, TRUE);
+  /* The socket's remote address is the one connected to (GSocket keeps it;
+   * asking the socket would read SO_ERROR once more). */
+  update_addresses (self, NULL, TRUE, g_task_get_task_data (task));
   self->last_acked = 0;
-  if (self->interest != 0)
+  /* The source stays for the data: poll for the interest, now. */
+  if (self->io_source != NULL || self->interest != 0)
     post_tcp_psi_set_interest (POST_PSI (self), self->interest);
   g_task_return_boolean (task, TRUE);
 }
 
-static gboolean
-on_connect_ready (GSocket      *socket,
-                  GIOCondition  condition,
-                  gpointer      user_data)
+/* The connect's outcome (or its cancellation), from the socket's source. */
+static void
+connect_ready (PostTcpPsi *self)
 {
-  PostTcpPsi *self = POST_TCP_PSI (user_data);
   GSocketAddress *remote = g_task_get_task_data (self->connect_task);
   GCancellable *cancellable = g_task_get_cancellable (self->connect_task);
   GError *error = NULL;
@@ -555,14 +682,13 @@ on_connect_ready (GSocket      *socket,
   if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     {
       connect_complete (self, error);
-      return G_SOURCE_REMOVE;
+      return;
     }
 
-  if (!g_socket_check_connect_result (socket, &error))
+  if (!g_socket_check_connect_result (self->socket, &error))
     error = connect_error_new (remote, error);
 
   connect_complete (self, error);
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -664,8 +790,15 @@ post_tcp_psi_connect_async (PostPsi             *psi,
     }
   g_clear_error (&error);
 
-  /* The cancellable on the source wakes it when the attempt is cancelled. */
-  self->connect_source = add_socket_source (self, G_IO_OUT, cancellable, on_connect_ready);
+  /* The socket's source waits for G_IO_OUT; the cancellable, as its
+   * child, wakes it when the attempt is cancelled. */
+  ensure_io_source (self, G_IO_OUT);
+  if (cancellable != NULL)
+    {
+      self->connect_cancel = g_cancellable_source_new (cancellable);
+      g_source_set_dummy_callback (self->connect_cancel);
+      g_source_add_child_source (self->io_source, self->connect_cancel);
+    }
 }
 
 static gboolean
@@ -724,12 +857,15 @@ pause_accepting (PostTcpPsi *self,
 }
 
 static void
-handle_accepted (PostTcpPsi *self,
-                 int         fd)
+handle_accepted (PostTcpPsi      *self,
+                 int              fd,
+                 struct sockaddr *peer,
+                 socklen_t        peer_len)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(PostPsi) child = NULL;
+  g_autoptr(GSocketAddress) remote = NULL;
 
   socket = g_socket_new_from_fd (fd, &error);
   if (socket == NULL)
@@ -748,7 +884,10 @@ handle_accepted (PostTcpPsi *self,
       return;
     }
 
-  post_tcp_psi_adopt_socket (POST_TCP_PSI (child), self, socket);
+  /* The peer's address as accept() gave it (what getpeername() says) */
+  if (peer_len > 0 && peer_len <= sizeof (struct sockaddr_storage))
+    remote = g_socket_address_new_from_native (peer, peer_len);
+  post_tcp_psi_adopt_socket (POST_TCP_PSI (child), self, socket, remote);
   post_psi_emit_accepted (POST_PSI (self), child);
 }
 
@@ -765,12 +904,14 @@ on_accept_ready (GSocket      *socket,
 
   for (i = 0; i < TCP_ACCEPT_BATCH; i++)
     {
+      struct sockaddr_storage peer;
+      socklen_t peer_len = sizeof peer;
       int fd;
 
       if (self->closed || self->socket == NULL)
         break;
 
-      fd = accept4 (g_socket_get_fd (self->socket), NULL, NULL,
+      fd = accept4 (g_socket_get_fd (self->socket), (struct sockaddr *) &peer, &peer_len,
                     SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd < 0)
         {
@@ -805,7 +946,7 @@ on_accept_ready (GSocket      *socket,
         }
 
       self->accept_trouble_logged = FALSE;
-      handle_accepted (self, fd);
+      handle_accepted (self, fd, (struct sockaddr *) &peer, peer_len);
     }
 
 out:
@@ -869,7 +1010,7 @@ post_tcp_psi_listen (PostPsi         *psi,
 
   self->socket = g_steal_pointer (&socket);
   self->listening = TRUE;
-  update_addresses (self, NULL, FALSE);
+  update_addresses (self, NULL, FALSE, NULL);
   arm_accept_source (self);
   return TRUE;
 }

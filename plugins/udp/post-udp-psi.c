@@ -44,7 +44,8 @@
  * largest UDP payload of the family.
  *
  * Errors that ICMP reports (port unreachable and friends) are soft for
- * UDP: they are logged and the instance goes on.  Garbage cannot harm it:
+ * UDP: they are raised as soft errors (post_psi_emit_soft_error(), the
+ * carrier's `soft-error` signal) and the instance goes on.  Garbage cannot harm it:
  * a datagram is a message whatever it holds.
  */
 
@@ -1226,8 +1227,10 @@ post_udp_psi_receive_message (PostPsi         *psi,
           if (is_soft_error (errsv))
             {
               g_autofree char *where = post_udp_format_address (post_psi_get_remote_address (psi));
+              g_autoptr(GError) soft = errno_error (errsv, "%s reported", where);
 
-              g_debug ("udp %s: %s (ignored: datagrams are unreliable)", where, g_strerror (errsv));
+              g_debug ("udp %s: %s (a soft error: datagrams are unreliable)", where, g_strerror (errsv));
+              post_psi_emit_soft_error (psi, soft);
               continue;
             }
           g_propagate_error (error, errno_error (errsv, "Receiving a UDP datagram failed"));
