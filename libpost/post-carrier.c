@@ -151,6 +151,7 @@ enum {
   SIGNAL_PATH_CHANGED,
   SIGNAL_PATH_ADDED,
   SIGNAL_PATH_REMOVED,
+  SIGNAL_SOFT_ERROR,
   N_SIGNALS
 };
 
@@ -564,6 +565,20 @@ post_carrier_class_init (PostCarrierClass *klass)
     g_signal_new ("path-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, POST_TYPE_PATH);
+  /**
+   * PostCarrier::soft-error:
+   * @self: the carrier
+   * @error: what the network reported
+   *
+   * The network reported an error that does not end the carrier, such as
+   * an ICMP port unreachable for an earlier datagram (RFC 9622 `SoftError`).
+   * Only stacks with %POST_STACK_CAP_SOFT_ERROR_NOTIFY report them; a
+   * configuration whose `soft-error-notify` is prohibit silences it.
+   */
+  signals[SIGNAL_SOFT_ERROR] =
+    g_signal_new ("soft-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void
@@ -585,6 +600,22 @@ carrier_new (PostCarrierRole    role,
   PostCarrier *self = g_object_new (POST_TYPE_CARRIER, NULL);
 
   self->role = role;
+  /* RFC 9622 `direction`: a unidirectional carrier is a source or a sink. */
+  if (role == POST_CARRIER_ROLE_CARRIER && configuration != NULL)
+    {
+      switch (post_configuration_get_direction (configuration))
+        {
+        case POST_DIRECTION_UNIDIRECTIONAL_SEND:
+          self->role = POST_CARRIER_ROLE_SOURCE;
+          break;
+        case POST_DIRECTION_UNIDIRECTIONAL_RECEIVE:
+          self->role = POST_CARRIER_ROLE_SINK;
+          break;
+        case POST_DIRECTION_BIDIRECTIONAL:
+        default:
+          break;
+        }
+    }
   self->local = local ? g_object_ref (local) : NULL;
   self->remote = remote ? g_object_ref (remote) : NULL;
   self->configuration = configuration ? g_object_ref (configuration)
@@ -2061,6 +2092,17 @@ _post_carrier_emit_sent (PostCarrier *self,
 {
   _post_message_emit_sent (message);
   g_signal_emit (self, signals[SIGNAL_SENT], 0, message);
+}
+
+void
+_post_carrier_emit_soft_error (PostCarrier  *self,
+                               const GError *error)
+{
+  if (post_configuration_get_soft_error_notify (self->configuration) == POST_PREFERENCE_PROHIBIT)
+    return;
+  if (self->parent != NULL)
+    g_signal_emit (self->parent, signals[SIGNAL_SOFT_ERROR], 0, error);
+  g_signal_emit (self, signals[SIGNAL_SOFT_ERROR], 0, error);
 }
 
 gboolean

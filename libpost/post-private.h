@@ -298,6 +298,8 @@ void            _post_carrier_deliver            (PostCarrier       *self,
 void            _post_carrier_emit_sent          (PostCarrier       *self,
                                                   PostMessage       *message);
 gboolean        _post_carrier_wants_acked        (PostCarrier       *self);
+void            _post_carrier_emit_soft_error    (PostCarrier       *self,
+                                                  const GError      *error);
 void            _post_carrier_emit_acked         (PostCarrier       *self,
                                                   PostMessage       *message);
 void            _post_carrier_emit_expired       (PostCarrier       *self,

@@ -632,6 +632,21 @@ score_candidate (Verdict            *verdict,
         }
     }
 
+  /* RFC 9622 `soft-error-notify`: only stacks that report soft errors can
+   * satisfy a requirement; prohibit just silences the carrier's signal. */
+  {
+    PostPreference preference = post_configuration_get_soft_error_notify (configuration);
+    gboolean has = (caps & POST_STACK_CAP_SOFT_ERROR_NOTIFY) != 0;
+    g_autofree char *origin = origin_of (applied, "soft-error-notify");
+
+    if (preference == POST_PREFERENCE_REQUIRE && !has)
+      remove_candidate (verdict, "lacks soft-error-notify", "required", origin);
+    else if (preference == POST_PREFERENCE_PREFER && has)
+      add_term (verdict, WEIGHT, "soft-error-notify=prefer", origin);
+    else if (preference == POST_PREFERENCE_AVOID && has)
+      add_term (verdict, -WEIGHT, "soft-error-notify=avoid", origin);
+  }
+
   /* The policy's stack preferences */
   if (applied->stack_levels != NULL)
     {

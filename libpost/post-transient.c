@@ -147,6 +147,7 @@ struct _PostTransient
   GSource           *linger_timer;   /* (owned) (nullable) */
   gulong             ready_id;
   gulong             path_id;
+  gulong             soft_error_id;
 
   guint64            bytes_sent;
   guint64            bytes_received;
@@ -209,6 +210,7 @@ post_transient_dispose (GObject *object)
     {
       g_clear_signal_handler (&self->ready_id, self->psi);
       g_clear_signal_handler (&self->path_id, self->psi);
+      g_clear_signal_handler (&self->soft_error_id, self->psi);
       post_psi_close (self->psi, TRUE);
     }
 
@@ -1346,6 +1348,14 @@ psi_ready_cb (PostPsi       *psi,
 }
 
 static void
+psi_soft_error_cb (PostPsi       *psi,
+                   const GError  *error,
+                   PostTransient *self)
+{
+  _post_carrier_emit_soft_error (self->carrier, error);
+}
+
+static void
 psi_path_changed_cb (PostPsi       *psi,
                      PostTransient *self)
 {
@@ -1548,6 +1558,7 @@ _post_transient_attach (PostTransient *self,
 
   self->ready_id = g_signal_connect (psi, "ready", G_CALLBACK (psi_ready_cb), self);
   self->path_id = g_signal_connect (psi, "path-changed", G_CALLBACK (psi_path_changed_cb), self);
+  self->soft_error_id = g_signal_connect (psi, "soft-error", G_CALLBACK (psi_soft_error_cb), self);
   /* The path's measurements are read when asked for (get_paths) and when
    * the transient ends, not on every establishment. */
 

@@ -839,6 +839,40 @@ test_dormant (Fixture       *fx,
   g_assert_null (post_carrier_get_error (fx->client));
 }
 
+
+/* RFC 9622 direction: a unidirectional carrier is a source or a sink. */
+static void
+test_direction (Fixture       *fx,
+                gconstpointer  data)
+{
+  g_autoptr(PostConfiguration) send_only = post_configuration_new ();
+  g_autoptr(PostConfiguration) receive_only = post_configuration_new ();
+  g_autoptr(PostRemote) remote = remote_for (fx->listener);
+  g_autoptr(PostCarrier) sender = NULL;
+  g_autoptr(PostCarrier) receiver = NULL;
+  g_autoptr(PostMessage) m = post_message_new_from_string ("one way");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_configuration_set_direction (send_only, POST_DIRECTION_UNIDIRECTIONAL_SEND, NULL));
+  g_assert_true (post_configuration_set_direction (receive_only, POST_DIRECTION_UNIDIRECTIONAL_RECEIVE, NULL));
+  sender = post_carrier_initiate (NULL, remote, send_only);
+  receiver = post_carrier_initiate (NULL, remote, receive_only);
+  g_assert_cmpint (post_carrier_get_role (sender), ==, POST_CARRIER_ROLE_SOURCE);
+  g_assert_cmpint (post_carrier_get_role (receiver), ==, POST_CARRIER_ROLE_SINK);
+  {
+    Received r = { 0 };
+
+    post_carrier_receive_async (sender, NULL, received_cb, &r);
+    wait_for (&r.done, "receive on a send-only carrier");
+    g_assert_error (r.error, POST_ERROR, POST_ERROR_WRONG_ROLE);
+    g_clear_error (&r.error);
+  }
+  g_assert_false (post_carrier_send (receiver, m, &error));
+  g_assert_error (error, POST_ERROR, POST_ERROR_WRONG_ROLE);
+  post_carrier_abort (sender);
+  post_carrier_abort (receiver);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -863,6 +897,8 @@ main (int   argc,
               fixture_setup, test_abort_drops_queue, fixture_teardown);
   g_test_add ("/carrier/tcp/dormant", Fixture, GINT_TO_POINTER (FALSE),
               fixture_setup, test_dormant, fixture_teardown);
+  g_test_add ("/carrier/tcp/direction", Fixture, GINT_TO_POINTER (FALSE),
+              fixture_setup, test_direction, fixture_teardown);
   g_test_add_func ("/carrier/tcp/stream-mode", test_stream_mode);
   g_test_add_func ("/carrier/tcp/roles", test_roles);
   g_test_add_func ("/carrier/tcp/responder", test_responder);

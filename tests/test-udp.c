@@ -817,6 +817,69 @@ test_udp_defaults_exclude (void)
   g_assert_nonnull (strstr (error->message, "reliability"));
 }
 
+
+static void
+count_soft_error (PostCarrier  *carrier,
+                  const GError *error,
+                  guint        *count)
+{
+  g_assert_nonnull (error);
+  g_test_message ("soft error: %s", error->message);
+  (*count)++;
+}
+
+static guint16
+closed_udp_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* RFC 9622 soft-error-notify: ICMP port unreachable reaches the carrier as
+ * a soft error and the carrier goes on; prohibit silences it. */
+static void
+soft_error_case (PostPreference preference,
+                 guint          expected_min)
+{
+  g_autoptr(PostConfiguration) config = udp_configuration ();
+  g_autofree char *uri = g_strdup_printf ("udp://127.0.0.1:%u", closed_udp_port ());
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, NULL);
+  g_autoptr(PostCarrier) client = NULL;
+  guint soft = 0;
+
+  g_assert_true (post_configuration_set_soft_error_notify (config, preference, NULL));
+  client = post_carrier_initiate (NULL, remote, config);
+  g_signal_connect (client, "soft-error", G_CALLBACK (count_soft_error), &soft);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(PostMessage) m = post_message_new_from_string ("anyone?");
+
+      g_assert_true (post_carrier_send (client, m, NULL));
+      spin_ms (100);
+    }
+  if (expected_min > 0)
+    wait_until_count (&soft, expected_min, "a soft error");
+  else
+    g_assert_cmpuint (soft, ==, 0);
+  g_assert_cmpint (post_carrier_get_state (client), ==, POST_CARRIER_STATE_ACTIVE);
+  g_assert_true (post_carrier_get_capabilities (client) & POST_STACK_CAP_SOFT_ERROR_NOTIFY);
+  post_carrier_abort (client);
+}
+
+static void
+test_udp_soft_error (void)
+{
+  soft_error_case (POST_PREFERENCE_REQUIRE, 1);
+  soft_error_case (POST_PREFERENCE_PROHIBIT, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -831,6 +894,7 @@ main (int argc, char **argv)
   g_test_add_func ("/udp/oversize", test_udp_oversize);
   g_test_add_func ("/udp/garbage", test_udp_garbage);
   g_test_add_func ("/udp/ipv6", test_udp_ipv6);
+  g_test_add_func ("/udp/soft-error", test_udp_soft_error);
   g_test_add_func ("/udp/defaults-exclude", test_udp_defaults_exclude);
 
   return g_test_run ();
