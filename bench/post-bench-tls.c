@@ -45,6 +45,7 @@
  */
 #include <post.h>
 #include "post-bench-tls.h"
+#include "post-bench-secure.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -67,179 +68,6 @@
 #define TLS_FINAL_BIT    0x80000000u
 /* The tls stack's default priority (plugins/tcp-tls/post-tls-psi.c). */
 #define TLS_PRIORITY     "NORMAL:-VERS-ALL:+VERS-TLS1.3"
-
-static char *cert_dir;   /* (owned) (nullable) */
-
-static char *
-cert_path (const char *name)
-{
-  return g_build_filename (cert_dir, name, NULL);
-}
-
-/* ---- certificates ------------------------------------------------------------ */
-
-static gboolean
-run_certtool (const char * const *argv, GError **error)
-{
-  int wait_status = 0;
-
-  if (!g_spawn_sync (NULL, (char **) argv, NULL,
-                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                     NULL, NULL, NULL, NULL, &wait_status, error))
-    return FALSE;
-  return g_spawn_check_wait_status (wait_status, error);
-}
-
-/* A key, and a certificate from @template signed by @ca (or self-signed). */
-static gboolean
-make_cert (const char *name, const char *ca, const char *template, GError **error)
-{
-  g_autofree char *key = g_strdup_printf ("%s/%s.key", cert_dir, name);
-  g_autofree char *cert = g_strdup_printf ("%s/%s.pem", cert_dir, name);
-  g_autofree char *tmpl = g_strdup_printf ("%s/%s.tmpl", cert_dir, name);
-  g_autofree char *ca_key = ca ? g_strdup_printf ("%s/%s.key", cert_dir, ca) : NULL;
-  g_autofree char *ca_cert = ca ? g_strdup_printf ("%s/%s.pem", cert_dir, ca) : NULL;
-
-  if (!g_file_set_contents (tmpl, template, -1, error) ||
-      !run_certtool ((const char *[]) { "certtool", "--generate-privkey", "--key-type=ecdsa",
-                                        "--outfile", key, NULL }, error))
-    return FALSE;
-  if (ca == NULL)
-    return run_certtool ((const char *[]) { "certtool", "--generate-self-signed", "--load-privkey", key,
-                                            "--template", tmpl, "--outfile", cert, NULL }, error);
-  return run_certtool ((const char *[]) { "certtool", "--generate-certificate", "--load-privkey", key,
-                                          "--load-ca-privkey", ca_key, "--load-ca-certificate", ca_cert,
-                                          "--template", tmpl, "--outfile", cert, NULL }, error);
-}
-
-static void
-remove_certificates (void)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (cert_dir == NULL)
-    return;
-  dir = g_dir_open (cert_dir, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = cert_path (name);
-
-      g_unlink (path);
-    }
-  g_rmdir (cert_dir);
-  g_clear_pointer (&cert_dir, g_free);
-}
-
-static gboolean
-make_certificates (GError **error)
-{
-  cert_dir = g_dir_make_tmp ("post-bench-tls-XXXXXX", error);
-  if (cert_dir == NULL)
-    return FALSE;
-  atexit (remove_certificates);   /* in case the process ends early */
-  return make_cert ("ca", NULL, "cn = \"post-bench CA\"\nca\ncert_signing_key\nexpiration_days = 1\n", error) &&
-         make_cert ("server", "ca", "cn = \"localhost\"\ndns_name = \"localhost\"\n"
-                    "ip_address = \"127.0.0.1\"\ntls_www_server\nsigning_key\nexpiration_days = 1\n", error);
-}
-
-/* ---- statistics --------------------------------------------------------------- */
-
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-/* The @p-th percentile (0..100) of @n sorted values, nearest rank. */
-static double
-percentile (const double *sorted, guint n, double p)
-{
-  guint rank = (guint) (p / 100.0 * (n - 1) + 0.5);
-
-  return n == 0 ? 0 : sorted[MIN (rank, n - 1)];
-}
-
-static double
-median (double *values, guint n)
-{
-  qsort (values, n, sizeof (double), compare_doubles);
-  if (n == 0)
-    return 0;
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-/* ---- the measuring thread's main context ----------------------------------------- */
-
-static gboolean
-tick (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-typedef struct {
-  GAsyncResult *result;   /* (owned) (nullable) */
-} Waiter;
-
-static void
-waiter_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  ((Waiter *) user_data)->result = g_object_ref (result);
-}
-
-/* Iterates @context until the operation completes; at the deadline it
- * cancels @cancellable (a 100 ms ticker on @context notices it). */
-static GAsyncResult *
-waiter_wait (Waiter *w, GMainContext *context, GCancellable *cancellable)
-{
-  gint64 deadline = g_get_monotonic_time () + TLS_IO_TIMEOUT_S * G_USEC_PER_SEC;
-
-  while (w->result == NULL)
-    {
-      g_main_context_iteration (context, TRUE);
-      if (w->result == NULL && g_get_monotonic_time () >= deadline)
-        g_cancellable_cancel (cancellable);
-    }
-  return w->result;
-}
-
-/* Iterates @context until the atomic *@counter reaches @target or the
- * deadline passes; a 1 ms ticker notices the other thread's increments. */
-static void
-wait_for_count (GMainContext *context, gint *counter, guint64 target)
-{
-  gint64 deadline = g_get_monotonic_time () + TLS_IO_TIMEOUT_S * G_USEC_PER_SEC;
-  GSource *ticker = g_timeout_source_new (1);
-
-  g_source_set_callback (ticker, tick, NULL, NULL);
-  g_source_attach (ticker, context);
-  while ((guint64) g_atomic_int_get (counter) < target && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (context, TRUE);
-  g_source_destroy (ticker);
-  g_source_unref (ticker);
-}
-
-static gboolean
-quit_loop (gpointer loop)
-{
-  g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
-}
-
-static PostConfiguration *
-client_configuration (const char *session_cache)
-{
-  PostConfiguration *config = post_configuration_new ();
-  g_autofree char *ca = cert_path ("ca.pem");
-
-  post_configuration_set_stacks (config, (const char *[]) { "tls", NULL }, NULL);
-  post_configuration_set_use_system_trust (config, FALSE, NULL);
-  post_configuration_add_trust_anchor_file (config, ca, NULL);
-  post_configuration_set_option (config, "tls.session-cache", g_variant_new_string (session_cache), NULL);
-  return config;
-}
 
 /* ---- the libpost tls listener, in its own thread ------------------------------------ */
 
@@ -305,8 +133,8 @@ server_thread (gpointer data)
   g_autoptr(PostLocal) local = NULL;
   g_autoptr(PostConfiguration) configuration = post_configuration_new ();
   g_autoptr(PostCarrier) listener = NULL;
-  g_autofree char *cert = cert_path ("server.pem");
-  g_autofree char *key = cert_path ("server.key");
+  g_autofree char *cert = post_bench_cert_path ("server.pem");
+  g_autofree char *key = post_bench_cert_path ("server.key");
 
   g_main_context_push_thread_default (s->context);
   local = post_local_new_from_uri ("tls://127.0.0.1:0", &error);
@@ -375,7 +203,7 @@ server_start (Server *s, gboolean echo)
 static void
 server_stop (Server *s, GThread *thread)
 {
-  g_main_context_invoke (s->context, quit_loop, s->loop);
+  g_main_context_invoke (s->context, post_bench_quit_loop, s->loop);
   g_thread_join (thread);
   g_ptr_array_unref (s->carriers);
   g_main_loop_unref (s->loop);
@@ -403,14 +231,14 @@ bulk_libpost (double seconds, GMainContext *context, char **note)
   GThread *thread = server_start (&s, FALSE);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(PostConfiguration) config = client_configuration ("none");
+  g_autoptr(PostConfiguration) config = post_bench_client_configuration ("tls", "none");
   g_autoptr(PostRemote) remote = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(GBytes) payload = NULL;
   guint64 sent = 0;
   gint64 t0, end;
   double rate = -1;
-  Waiter w = { NULL };
+  PostBenchWaiter w = { NULL };
 
   if (s.error != NULL)
     {
@@ -420,8 +248,8 @@ bulk_libpost (double seconds, GMainContext *context, char **note)
     }
   remote = server_remote (&s);
   carrier = post_carrier_initiate (NULL, remote, config);
-  post_carrier_establish_async (carrier, cancellable, waiter_cb, &w);
-  if (!post_carrier_establish_finish (carrier, waiter_wait (&w, context, cancellable), &error))
+  post_carrier_establish_async (carrier, cancellable, post_bench_waiter_cb, &w);
+  if (!post_carrier_establish_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), &error))
     {
       *note = g_strdup_printf ("establish: %s", error->message);
       goto out;
@@ -447,8 +275,8 @@ bulk_libpost (double seconds, GMainContext *context, char **note)
         if (g_error_matches (error, POST_ERROR, POST_ERROR_WOULD_BLOCK))
           {
             g_clear_error (&error);
-            post_carrier_flush_async (carrier, cancellable, waiter_cb, &w);
-            if (post_carrier_flush_finish (carrier, waiter_wait (&w, context, cancellable), &error))
+            post_carrier_flush_async (carrier, cancellable, post_bench_waiter_cb, &w);
+            if (post_carrier_flush_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), &error))
               {
                 g_clear_object (&w.result);
                 i--;   /* retry */
@@ -459,7 +287,7 @@ bulk_libpost (double seconds, GMainContext *context, char **note)
         *note = g_strdup_printf ("send: %s", error->message);
       }
   /* Let the queue drain and the receiver count everything. */
-  wait_for_count (context, &s.messages, sent);
+  post_bench_wait_for_count (context, &s.messages, sent);
   if (*note == NULL && (guint64) g_atomic_int_get (&s.messages) != sent)
     *note = g_strdup_printf ("sent %" G_GUINT64_FORMAT " but received %d", sent, g_atomic_int_get (&s.messages));
   else if (*note == NULL && g_atomic_int_get (&s.bad))
@@ -573,8 +401,8 @@ raw_server_thread (gpointer data)
   RawServer *s = data;
   gnutls_certificate_credentials_t cred = NULL;
   gnutls_session_t session = NULL;
-  g_autofree char *cert = cert_path ("server.pem");
-  g_autofree char *key = cert_path ("server.key");
+  g_autofree char *cert = post_bench_cert_path ("server.pem");
+  g_autofree char *key = post_bench_cert_path ("server.key");
   g_autofree guint8 *buffer = g_malloc (TLS_RECORD * 4);
   Parser parser = { 0 };
   int fd;
@@ -643,7 +471,7 @@ bulk_raw (double seconds, char **suite, char **note)
   socklen_t len = sizeof sin;
   gnutls_certificate_credentials_t cred = NULL;
   gnutls_session_t session = NULL;
-  g_autofree char *ca = cert_path ("ca.pem");
+  g_autofree char *ca = post_bench_cert_path ("ca.pem");
   g_autofree guint8 *frame = g_malloc (4 + TLS_BULK_SIZE);
   guint32 word = GUINT32_TO_BE ((guint32) TLS_BULK_SIZE | TLS_FINAL_BIT);
   GThread *thread = NULL;
@@ -797,7 +625,7 @@ first_response (PostRemote *remote, PostConfiguration *config, gboolean idempote
   guint8 payload[TLS_REQUEST_SIZE];
   gint64 t0, deadline;
   Reply r = { 0 };
-  Waiter w = { NULL };
+  PostBenchWaiter w = { NULL };
   double ms = -1;
 
   memset (payload, 'q', sizeof payload);
@@ -827,8 +655,8 @@ first_response (PostRemote *remote, PostConfiguration *config, gboolean idempote
   *flags = post_carrier_get_security_flags (carrier);
 
   /* A graceful close, not timed: the next connection starts clean. */
-  post_carrier_close_async (carrier, cancellable, waiter_cb, &w);
-  post_carrier_close_finish (carrier, waiter_wait (&w, context, cancellable), NULL);
+  post_carrier_close_async (carrier, cancellable, post_bench_waiter_cb, &w);
+  post_carrier_close_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), NULL);
   g_clear_object (&w.result);
 
 out:
@@ -865,17 +693,17 @@ post_bench_tls_run (double seconds)
       g_ptr_array_unref (notes);
       return 0;
     }
-  if (!make_certificates (&error))
+  if (!post_bench_certs_make ("post-bench-tls", &error))
     {
       g_print ("    skipped: certtool could not make the certificates: %s\n", error->message);
-      remove_certificates ();
+      post_bench_certs_remove ();
       g_ptr_array_unref (notes);
       return 0;
     }
 
   context = g_main_context_new ();
   ticker = g_timeout_source_new (100);   /* wakes the waits to check their deadlines */
-  g_source_set_callback (ticker, tick, NULL, NULL);
+  g_source_set_callback (ticker, post_bench_tick, NULL, NULL);
   g_source_attach (ticker, context);
   g_source_unref (ticker);
   g_main_context_push_thread_default (context);
@@ -910,8 +738,8 @@ post_bench_tls_run (double seconds)
   {
     Server s;
     GThread *thread = server_start (&s, TRUE);
-    g_autoptr(PostConfiguration) full = client_configuration ("none");
-    g_autoptr(PostConfiguration) resumable = client_configuration ("memory");
+    g_autoptr(PostConfiguration) full = post_bench_client_configuration ("tls", "none");
+    g_autoptr(PostConfiguration) resumable = post_bench_client_configuration ("tls", "memory");
     g_autoptr(PostRemote) remote = NULL;
     PostSecurityFlags flags = 0;
     char *note = NULL;
@@ -958,16 +786,16 @@ post_bench_tls_run (double seconds)
   g_print ("    (i) bulk, %d KiB messages one way, MB/s (median of %d alternating rounds of %.2f s)\n",
            TLS_BULK_SIZE / 1024, TLS_ROUNDS, per_round);
   if (n_libpost > 0)
-    g_print ("        libpost tls carrier           : %10.1f MB/s\n", median (libpost, n_libpost));
+    g_print ("        libpost tls carrier           : %10.1f MB/s\n", post_bench_median (libpost, n_libpost));
   else
     g_print ("        libpost tls carrier           :     failed\n");
   if (n_raw > 0)
-    g_print ("        raw GnuTLS, blocking sockets  : %10.1f MB/s\n", median (raw, n_raw));
+    g_print ("        raw GnuTLS, blocking sockets  : %10.1f MB/s\n", post_bench_median (raw, n_raw));
   else
     g_print ("        raw GnuTLS, blocking sockets  :     failed\n");
   if (n_ratios > 0)
     {
-      ratio = median (ratios, n_ratios);
+      ratio = post_bench_median (ratios, n_ratios);
       g_print ("        libpost/raw ratio             : %10.2f×  (rounds %.2f–%.2f, %u of %d)\n",
                ratio, ratios[0], ratios[n_ratios - 1], n_ratios, TLS_ROUNDS);
     }
@@ -979,14 +807,14 @@ post_bench_tls_run (double seconds)
       GArray *t = times[k];
       const double *sorted;
 
-      g_array_sort (t, compare_doubles);
+      g_array_sort (t, post_bench_compare_doubles);
       sorted = (const double *) (gpointer) t->data;
       if (t->len == 0)
         g_print ("        %-29s :     failed\n", hs_names[k]);
       else
         g_print ("        %-29s : %10.3f %10.3f %10.3f%s\n", hs_names[k],
                  t->len % 2 ? sorted[t->len / 2] : (sorted[t->len / 2 - 1] + sorted[t->len / 2]) / 2,
-                 percentile (sorted, t->len, 10), percentile (sorted, t->len, 90),
+                 post_bench_percentile (sorted, t->len, 10), post_bench_percentile (sorted, t->len, 90),
                  t->len < n_connections ? "  (incomplete)" : "");
       if (unexpected[k] > 0)
         g_print ("        %-29s   %u of %u connections were not what the kind says\n", "", unexpected[k], t->len);
@@ -995,6 +823,6 @@ post_bench_tls_run (double seconds)
   for (guint i = 0; i < notes->len; i++)
     g_print ("    note: %s\n", (const char *) notes->pdata[i]);
   g_ptr_array_unref (notes);
-  remove_certificates ();
+  post_bench_certs_remove ();
   return ratio;
 }
