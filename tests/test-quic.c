@@ -1,5 +1,6 @@
 /* test-quic.c: the `quic` stack: echo over a stream carrier, verification
- * errors, fork as a new stream of the same connection, and interop with
+ * errors, fork as a new stream of the same connection, the acked event
+ * from ngtcp2's acknowledged offsets, and interop with
  * ngtcp2's example programs gtlsserver and gtlsclient (Debian packages
  * ngtcp2-server and ngtcp2-client), as far as their HTTP/3 protocol allows.
  *
@@ -48,6 +49,25 @@ wait_for (const guint *flag,
   g_source_unref (timeout);
   if (timed_out)
     g_error ("timed out waiting for %s", what);
+}
+
+/* Iterates until *@counter reaches @n. */
+static void
+wait_until (const guint *counter,
+            guint        n,
+            const char  *what)
+{
+  gboolean timed_out = FALSE;
+  GSource *timeout = g_timeout_source_new_seconds (WAIT_TIMEOUT_S);
+
+  g_source_set_callback (timeout, timeout_cb, &timed_out, NULL);
+  g_source_attach (timeout, NULL);
+  while (*counter < n && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  if (timed_out)
+    g_error ("timed out waiting for %s (%u of %u)", what, *counter, n);
 }
 
 static void
@@ -304,6 +324,120 @@ test_echo (void)
   echo_clear (&echo);
   post_carrier_abort (listener);
   g_string_free (c.received, TRUE);
+}
+
+/* The acked event on a quic carrier follows ngtcp2's acknowledged stream
+ * offset: it fires once per message, after its sent event, in the order
+ * the messages went on the stream, for a message larger than the send
+ * window too. */
+typedef struct {
+  GString *log;       /* "s<tag>" for sent, "a<tag>" for acked */
+  guint n_acked;
+  guint carrier_acked;
+} AckLog;
+
+static void
+ack_log_sent_cb (PostMessage *message,
+                 AckLog      *log)
+{
+  g_string_append_printf (log->log, "s%s ", (const char *) g_object_get_data (G_OBJECT (message), "tag"));
+}
+
+static void
+ack_log_acked_cb (PostMessage *message,
+                  AckLog      *log)
+{
+  g_string_append_printf (log->log, "a%s ", (const char *) g_object_get_data (G_OBJECT (message), "tag"));
+  log->n_acked++;
+}
+
+static void
+ack_log_carrier_acked_cb (PostCarrier *carrier,
+                          PostMessage *message,
+                          AckLog      *log)
+{
+  log->carrier_acked++;
+}
+
+static PostMessage *
+tracked_message (const char *content,
+                 const char *tag,
+                 AckLog     *log)
+{
+  PostMessage *message = post_message_new_from_string (content);
+
+  g_object_set_data (G_OBJECT (message), "tag", (gpointer) tag);
+  g_signal_connect (message, "sent", G_CALLBACK (ack_log_sent_cb), log);
+  g_signal_connect (message, "acked", G_CALLBACK (ack_log_acked_cb), log);
+  return message;
+}
+
+static void
+test_acked (void)
+{
+  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostMessage) first = NULL;
+  g_autoptr(PostMessage) big = NULL;
+  g_autoptr(PostMessage) last = NULL;
+  g_autofree char *big_text = g_strnfill (2 * 1024 * 1024 + 5, 'a');
+  EchoServer echo = { 0 };
+  Client c = { 0 };
+  AckLog log = { 0 };
+
+  log.log = g_string_new (NULL);
+  listener = echo_listen (local, NULL, &echo);
+  carrier = quic_initiate (port_of (listener), config);
+  c.received = g_string_new (NULL);
+  g_signal_connect (carrier, "acked", G_CALLBACK (ack_log_carrier_acked_cb), &log);
+  first = tracked_message ("acknowledge me", "1", &log);
+  g_assert_true (post_carrier_send (carrier, first, NULL));
+  post_carrier_ready (carrier, client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  wait_for (&c.done, "establishment");
+  g_assert_no_error (c.error);
+  g_assert_true (post_carrier_get_capabilities (carrier) & POST_STACK_CAP_EVENT_ACKED);
+  wait_for (&log.n_acked, "the acked event");
+  g_assert_true (post_message_is_sent (first));
+  g_assert_true (post_message_is_acked (first));
+  g_assert_cmpstr (log.log->str, ==, "s1 a1 ");
+  g_assert_cmpuint (log.carrier_acked, ==, 1);
+
+  /* Larger than the stream's send window (written as the peer
+   * acknowledges), then a small one behind it. */
+  big = tracked_message (big_text, "2", &log);
+  last = tracked_message ("after the big one", "3", &log);
+  g_assert_false (post_message_is_acked (big));
+  g_assert_true (post_carrier_send (carrier, big, NULL));
+  g_assert_true (post_carrier_send (carrier, last, NULL));
+  wait_until (&log.n_acked, 3, "the acked events of the big message and the next");
+  g_assert_true (post_message_is_acked (big));
+  g_assert_true (post_message_is_acked (last));
+  g_assert_cmpuint (log.carrier_acked, ==, 3);
+  {
+    /* Each once; acked after sent; in stream order. */
+    const char *str = log.log->str;
+    const char *s2 = strstr (str, "s2 "), *a2 = strstr (str, "a2 ");
+    const char *s3 = strstr (str, "s3 "), *a3 = strstr (str, "a3 ");
+
+    g_assert_true (g_str_has_prefix (str, "s1 a1 "));
+    g_assert_cmpuint (strlen (str), ==, strlen ("s1 a1 s2 a2 s3 a3 "));
+    g_assert_true (s2 && a2 && s3 && a3);
+    g_assert_true (s2 < a2 && s3 < a3 && s2 < s3 && a2 < a3);
+  }
+
+  /* The echoes come back whole. */
+  wait_until (&c.n_received, 3, "the echoes");
+  g_assert_cmpuint (c.received->len, ==, strlen ("acknowledge me") + strlen (big_text) + strlen ("after the big one"));
+
+  post_carrier_close (carrier);
+  spin (50);
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+  g_string_free (c.received, TRUE);
+  g_string_free (log.log, TRUE);
 }
 
 static void
@@ -683,6 +817,7 @@ main (int   argc,
   make_certificates ();
 
   g_test_add_func ("/quic/echo", test_echo);
+  g_test_add_func ("/quic/acked", test_acked);
   g_test_add_func ("/quic/untrusted", test_untrusted);
   g_test_add_func ("/quic/fork", test_fork);
   g_test_add_func ("/quic/zero-rtt", test_zero_rtt);

@@ -22,6 +22,8 @@
  *   slow reader closes the peer's window.  Written data is kept (in chunks
  *   that never move, as ngtcp2 refers to them until acknowledged) until the
  *   peer acknowledges it; at most TX_WINDOW bytes are outstanding per stream.
+ *   The acknowledged prefix (acked_stream_data_offset) is get_acked_offset,
+ *   which the core polls for the acked event (EVENT_ACKED).
  *   fork_async opens another stream of the same connection; a stream the
  *   peer opens is announced as a fork request on a stream instance of the
  *   connection (the first stream of a connection a listener accepted is
@@ -2574,7 +2576,16 @@ post_quic_psi_get_acked_offset (PostPsi *psi)
 {
   PostQuicPsi *self = POST_QUIC_PSI (psi);
 
-  return self->stream != NULL ? self->stream->tx_acked : POST_PSI_ACKED_UNKNOWN;
+  QuicStream *s = self->stream;
+
+  /* ngtcp2 reports the contiguous acknowledged prefix of the stream
+   * (acked_stream_data_offset); the stream's offsets are the bytes written
+   * by post_psi_write() after the early data the core counted as written
+   * too, so they line up with the core's total written.  Never more than
+   * was written. */
+  if (s == NULL)
+    return POST_PSI_ACKED_UNKNOWN;
+  return MIN (s->tx_acked, s->tx_end);
 }
 
 static void
