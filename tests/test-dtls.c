@@ -13,7 +13,7 @@
 
 #include <post.h>
 
-#include "post-test-certs.h"
+#include "post-test-util.h"
 #include <string.h>
 #include <unistd.h>
 #include <signal.h>
@@ -25,44 +25,6 @@
 static char *dir;  /* the certificates */
 
 /* ---- harness --------------------------------------------------------------- */
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_for (const guint *flag,
-          guint        target,
-          const char  *what)
-{
-  gboolean timed_out = FALSE;
-  GSource *timeout = g_timeout_source_new_seconds (WAIT_TIMEOUT_S);
-
-  g_source_set_callback (timeout, timeout_cb, &timed_out, NULL);
-  g_source_attach (timeout, NULL);
-  while (*flag < target && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-  if (timed_out)
-    g_error ("timed out waiting for %s", what);
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-  GSource *timeout = g_timeout_source_new (ms);
-
-  g_source_set_callback (timeout, timeout_cb, &done, NULL);
-  g_source_attach (timeout, NULL);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_unref (timeout);
-}
 
 static char *
 path (const char *name)
@@ -296,7 +258,7 @@ connect_client (PostAssociation *association,
   c->texts = g_ptr_array_new_with_free_func (g_free);
   post_carrier_ready (carrier, client_message_cb, c, NULL);
   post_carrier_establish_async (carrier, NULL, established_cb, c);
-  wait_for (&c->done, 1, "the DTLS handshake");
+  post_test_wait_count (&c->done, 1, "the DTLS handshake", WAIT_TIMEOUT_S);
   g_assert_no_error (c->error);
   g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "dtls");
   return carrier;
@@ -352,7 +314,7 @@ test_echo (void)
   send_text (carrier, "one");
   send_text (carrier, "two, a bit longer");
   send_text (carrier, "three");
-  wait_for (&c.n_received, 3, "the echoes");
+  post_test_wait_count (&c.n_received, 3, "the echoes", WAIT_TIMEOUT_S);
   g_assert_cmpuint (s.n_accepted, ==, 1);
   g_assert_cmpuint (s.n_messages, ==, 3);
   {
@@ -393,7 +355,7 @@ test_echo (void)
     g_clear_error (&error);
     m2 = post_message_new (biggest);
     g_assert_true (post_carrier_send (carrier, m2, &error));
-    wait_for (&c.n_received, 4, "the largest echo");
+    post_test_wait_count (&c.n_received, 4, "the largest echo", WAIT_TIMEOUT_S);
     g_assert_cmpuint (strlen (c.texts->pdata[3]), ==, max);
   }
 
@@ -401,7 +363,7 @@ test_echo (void)
    * before udp.peer-idle-timeout would expire it). */
   post_carrier_close (carrier);
   for (guint i = 0; i < 100 && post_carrier_get_state (s.children->pdata[0]) != POST_CARRIER_STATE_CLOSED; i++)
-    spin (20);
+    post_test_spin (20);
   g_assert_cmpint (post_carrier_get_state (s.children->pdata[0]), ==, POST_CARRIER_STATE_CLOSED);
 
   server_clear (&s);
@@ -430,12 +392,12 @@ expect_failure (const char *cert,
   carrier = post_association_initiate (association);
   post_carrier_send (carrier, message, NULL);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
-  wait_for (&c.done, 1, cert);
+  post_test_wait_count (&c.done, 1, cert, WAIT_TIMEOUT_S);
   g_assert_nonnull (c.error);
   g_test_message ("%s: %s", cert, c.error->message);
   g_assert_error (c.error, POST_ERROR, code);
   g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_CLOSED);
-  spin (50);
+  post_test_spin (50);
   g_assert_cmpuint (s.n_accepted, ==, 0);
   g_clear_error (&c.error);
   server_clear (&s);
@@ -639,7 +601,7 @@ test_garbage (void)
   g_assert_no_error (error);
   g_socket_send_to (raw, post_carrier_get_local_address (listener), "", 0, NULL, &error);
   g_assert_no_error (error);
-  spin (100);
+  post_test_spin (100);
   g_assert_cmpuint (s.n_accepted, ==, 0);
   {
     char buffer[64];
@@ -650,12 +612,12 @@ test_garbage (void)
   association = association_for ("127.0.0.1", socket_port (r.front), config);
   carrier = connect_client (association, &c);
   send_text (carrier, "before");
-  wait_for (&c.n_received, 1, "the first echo");
+  post_test_wait_count (&c.n_received, 1, "the first echo", WAIT_TIMEOUT_S);
 
   /* Bad records at both ends, from the right addresses. */
   relay_inject_bad (&r, TRUE);
   relay_inject_bad (&r, FALSE);
-  spin (200);
+  post_test_spin (200);
   g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
   g_assert_cmpuint (c.n_received, ==, 1);
   g_assert_cmpuint (s.n_messages, ==, 1);
@@ -667,7 +629,7 @@ test_garbage (void)
   g_assert_no_error (error);
 
   send_text (carrier, "after");
-  wait_for (&c.n_received, 2, "the echo after the garbage");
+  post_test_wait_count (&c.n_received, 2, "the echo after the garbage", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.texts->pdata[1], ==, "after");
   g_assert_cmpuint (s.n_accepted, ==, 1);
   g_assert_cmpuint (s.n_messages, ==, 2);
@@ -709,7 +671,7 @@ test_lost_client_hello (void)
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 500 * 1000);
 
   send_text (carrier, "made it");
-  wait_for (&c.n_received, 1, "the echo");
+  post_test_wait_count (&c.n_received, 1, "the echo", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.texts->pdata[0], ==, "made it");
 
   post_carrier_abort (carrier);
@@ -743,7 +705,7 @@ test_psk (void)
   carrier = connect_client (association, &c);
   g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_PSK);
   send_text (carrier, "psk");
-  wait_for (&c.n_received, 1, "the echo");
+  post_test_wait_count (&c.n_received, 1, "the echo", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.texts->pdata[0], ==, "psk");
 
   post_carrier_abort (carrier);
@@ -802,10 +764,10 @@ test_gnutls_serv (void)
   carrier = connect_client (association, &c);
   g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_ENCRYPTED);
   send_text (carrier, "hello gnutls-serv");
-  wait_for (&c.n_received, 1, "gnutls-serv's echo");
+  post_test_wait_count (&c.n_received, 1, "gnutls-serv's echo", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.texts->pdata[0], ==, "hello gnutls-serv");
   post_carrier_close (carrier);
-  spin (50);
+  post_test_spin (50);
   client_clear (&c);
   kill_peer (peer);
 }
@@ -831,7 +793,7 @@ test_gnutls_cli (void)
   g_assert_true (g_output_stream_write_all (g_subprocess_get_stdin_pipe (peer), "inter\n", 6,
                                             &written, NULL, &error));
   g_output_stream_flush (g_subprocess_get_stdin_pipe (peer), NULL, NULL);
-  wait_for (&s.n_messages, 1, "a message from gnutls-cli");
+  post_test_wait_count (&s.n_messages, 1, "a message from gnutls-cli", WAIT_TIMEOUT_S);
   g_assert_cmpuint (s.n_accepted, ==, 1);
   g_assert_true (g_str_has_prefix (s.texts->pdata[0], "inter"));
   kill_peer (peer);

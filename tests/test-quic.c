@@ -19,7 +19,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 
-#include "post-test-certs.h"
+#include "post-test-util.h"
 
 #define WAIT_TIMEOUT_S 15
 
@@ -32,55 +32,6 @@ timeout_cb (gpointer user_data)
 {
   *(gboolean *) user_data = TRUE;
   return G_SOURCE_REMOVE;
-}
-
-static void
-wait_for (const guint *flag,
-          const char  *what)
-{
-  gboolean timed_out = FALSE;
-  GSource *timeout = g_timeout_source_new_seconds (WAIT_TIMEOUT_S);
-
-  g_source_set_callback (timeout, timeout_cb, &timed_out, NULL);
-  g_source_attach (timeout, NULL);
-  while (*flag == 0 && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-  if (timed_out)
-    g_error ("timed out waiting for %s", what);
-}
-
-/* Iterates until *@counter reaches @n. */
-static void
-wait_until (const guint *counter,
-            guint        n,
-            const char  *what)
-{
-  gboolean timed_out = FALSE;
-  GSource *timeout = g_timeout_source_new_seconds (WAIT_TIMEOUT_S);
-
-  g_source_set_callback (timeout, timeout_cb, &timed_out, NULL);
-  g_source_attach (timeout, NULL);
-  while (*counter < n && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-  if (timed_out)
-    g_error ("timed out waiting for %s (%u of %u)", what, *counter, n);
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-  GSource *timeout = g_timeout_source_new (ms);
-
-  g_source_set_callback (timeout, timeout_cb, &done, NULL);
-  g_source_attach (timeout, NULL);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_unref (timeout);
 }
 
 static char *
@@ -303,11 +254,11 @@ test_echo (void)
   g_assert_true (post_carrier_send (carrier, message, NULL));
   post_carrier_ready (carrier, client_message_cb, &c, NULL);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
-  wait_for (&c.done, "establishment");
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "quic");
   g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_ENCRYPTED);
-  wait_for (&c.n_received, "the echo");
+  post_test_wait_count (&c.n_received, 1, "the echo", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.received->str, ==, "hello over quic");
   g_assert_cmpuint (echo.n_accepted, ==, 1);
 
@@ -320,7 +271,7 @@ test_echo (void)
   g_assert_true (memcmp (c.received->str, big, c.received->len) == 0);
 
   post_carrier_close (carrier);
-  spin (50);
+  post_test_spin (50);
   echo_clear (&echo);
   post_carrier_abort (listener);
   g_string_free (c.received, TRUE);
@@ -396,10 +347,10 @@ test_acked (void)
   g_assert_true (post_carrier_send (carrier, first, NULL));
   post_carrier_ready (carrier, client_message_cb, &c, NULL);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
-  wait_for (&c.done, "establishment");
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   g_assert_true (post_carrier_get_capabilities (carrier) & POST_STACK_CAP_EVENT_ACKED);
-  wait_for (&log.n_acked, "the acked event");
+  post_test_wait_count (&log.n_acked, 1, "the acked event", WAIT_TIMEOUT_S);
   g_assert_true (post_message_is_sent (first));
   g_assert_true (post_message_is_acked (first));
   g_assert_cmpstr (log.log->str, ==, "s1 a1 ");
@@ -412,7 +363,7 @@ test_acked (void)
   g_assert_false (post_message_is_acked (big));
   g_assert_true (post_carrier_send (carrier, big, NULL));
   g_assert_true (post_carrier_send (carrier, last, NULL));
-  wait_until (&log.n_acked, 3, "the acked events of the big message and the next");
+  post_test_wait_count (&log.n_acked, 3, "the acked events of the big message and the next", WAIT_TIMEOUT_S);
   g_assert_true (post_message_is_acked (big));
   g_assert_true (post_message_is_acked (last));
   g_assert_cmpuint (log.carrier_acked, ==, 3);
@@ -429,11 +380,11 @@ test_acked (void)
   }
 
   /* The echoes come back whole. */
-  wait_until (&c.n_received, 3, "the echoes");
+  post_test_wait_count (&c.n_received, 3, "the echoes", WAIT_TIMEOUT_S);
   g_assert_cmpuint (c.received->len, ==, strlen ("acknowledge me") + strlen (big_text) + strlen ("after the big one"));
 
   post_carrier_close (carrier);
-  spin (50);
+  post_test_spin (50);
   echo_clear (&echo);
   post_carrier_abort (listener);
   g_string_free (c.received, TRUE);
@@ -454,12 +405,12 @@ expect_failure (const char *cert,
   listener = echo_listen (local, NULL, &echo);
   carrier = quic_initiate (port_of (listener), config);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
-  wait_for (&c.done, "the failure");
+  post_test_wait_count (&c.done, 1, "the failure", WAIT_TIMEOUT_S);
   g_assert_error (c.error, POST_ERROR, code);
   g_test_message ("failed as expected: %s", c.error->message);
   g_clear_error (&c.error);
   g_assert_cmpuint (echo.n_accepted, ==, 0);
-  spin (20);
+  post_test_spin (20);
   echo_clear (&echo);
   post_carrier_abort (listener);
 }
@@ -507,12 +458,12 @@ test_fork (void)
   g_assert_true (post_carrier_send (carrier, first, NULL));
   post_carrier_ready (carrier, client_message_cb, &c, NULL);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
-  wait_for (&c.done, "establishment");
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
-  wait_for (&c.n_received, "the first echo");
+  post_test_wait_count (&c.n_received, 1, "the first echo", WAIT_TIMEOUT_S);
 
   post_carrier_fork_async (carrier, NULL, forked_cb, &r);
-  wait_for (&r.done, "the fork");
+  post_test_wait_count (&r.done, 1, "the fork", WAIT_TIMEOUT_S);
   g_assert_no_error (r.error);
   g_assert_nonnull (r.carrier);
   g_assert_cmpstr (post_carrier_get_stack_name (r.carrier), ==, "quic");
@@ -530,13 +481,13 @@ test_fork (void)
 
   /* Closing the fork leaves the first stream (and the connection) alive. */
   post_carrier_close (r.carrier);
-  spin (50);
+  post_test_spin (50);
   send_and_wait (carrier, &c, "!");
   g_assert_cmpstr (c.received->str, ==, "stream oneagain on one!");
 
   post_carrier_abort (carrier);
   g_clear_object (&r.carrier);
-  spin (20);
+  post_test_spin (20);
   echo_clear (&echo);
   post_carrier_abort (listener);
   g_string_free (c.received, TRUE);
@@ -567,9 +518,9 @@ resume_once (PostAssociation *association,
   g_assert_true (post_carrier_send (carrier, message, NULL));
   post_carrier_ready (carrier, client_message_cb, &c, NULL);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
-  wait_for (&c.done, "establishment");
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
-  wait_for (&c.n_received, "the echo");
+  post_test_wait_count (&c.n_received, 1, "the echo", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.received->str, ==, text);
   flags = post_carrier_get_security_flags (carrier);
   g_assert_cmpuint (echo->n_accepted, ==, accepted_before + 1);
@@ -577,10 +528,10 @@ resume_once (PostAssociation *association,
   *server_flags = post_carrier_get_security_flags (echo->children->pdata[echo->children->len - 1]);
   /* The tickets of this connection reach the association. */
   for (guint i = 0; i < 100 && post_association_get_session_ticket_count (association) == 0; i++)
-    spin (10);
+    post_test_spin (10);
   g_assert_cmpuint (post_association_get_session_ticket_count (association), >, 0);
   post_carrier_close (carrier);
-  spin (20);
+  post_test_spin (20);
   g_assert_cmpuint (echo->n_messages, ==, messages_before + 1);
   g_string_free (c.received, TRUE);
   return flags;
@@ -724,7 +675,7 @@ test_gtlsserver (void)
     }
   port_s = g_strdup_printf ("%u", port);
   server = spawn ((const char *[]) { gtlsserver, "-q", "127.0.0.1", port_s, key, cert, NULL }, FALSE);
-  spin (300);
+  post_test_spin (300);
 
   /* HTTP/3 is its protocol: ALPN h3.  The handshake completes, the
    * server opens its control streams (read and discarded), and our first
@@ -732,14 +683,14 @@ test_gtlsserver (void)
   g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, NULL));
   carrier = quic_initiate (port, config);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
-  wait_for (&c.done, "the handshake with gtlsserver");
+  post_test_wait_count (&c.done, 1, "the handshake with gtlsserver", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "quic");
   g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_ENCRYPTED);
-  spin (100);
+  post_test_spin (100);
   g_assert_true (post_carrier_get_state (carrier) == POST_CARRIER_STATE_ACTIVE);
   post_carrier_abort (carrier);
-  spin (20);
+  post_test_spin (20);
   g_subprocess_force_exit (server);
   g_subprocess_wait (server, NULL, NULL);
 }
@@ -788,7 +739,7 @@ test_gtlsclient (void)
     CommunicateResult cr = { 0 };
 
     g_subprocess_communicate_utf8_async (client, NULL, NULL, communicated_cb, &cr);
-    wait_for (&cr.done, "gtlsclient");
+    post_test_wait_count (&cr.done, 1, "gtlsclient", WAIT_TIMEOUT_S);
     g_assert_no_error (cr.error);
     out = g_steal_pointer (&cr.out);
   }

@@ -11,7 +11,7 @@
 
 #include <post.h>
 
-#include "post-test-certs.h"
+#include "post-test-util.h"
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -25,43 +25,6 @@
 static char *dir;  /* the certificates */
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_for (const guint *flag,
-          const char  *what)
-{
-  gboolean timed_out = FALSE;
-  GSource *timeout = g_timeout_source_new_seconds (WAIT_TIMEOUT_S);
-
-  g_source_set_callback (timeout, timeout_cb, &timed_out, NULL);
-  g_source_attach (timeout, NULL);
-  while (*flag == 0 && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-  if (timed_out)
-    g_error ("timed out waiting for %s", what);
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-  GSource *timeout = g_timeout_source_new (ms);
-
-  g_source_set_callback (timeout, timeout_cb, &done, NULL);
-  g_source_attach (timeout, NULL);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_unref (timeout);
-}
 
 static char *
 path (const char *name)
@@ -237,12 +200,12 @@ echo_round (PostAssociation *association,
   g_assert_true (post_carrier_send (carrier, message, NULL));
   post_carrier_ready (carrier, client_message_cb, &c, NULL);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
-  wait_for (&c.done, "establishment");
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "tls");
-  wait_for (&c.n_received, "the echo");
+  post_test_wait_count (&c.n_received, 1, "the echo", WAIT_TIMEOUT_S);
   /* The ticket comes with the first records; give a late duplicate a chance. */
-  spin (100);
+  post_test_spin (100);
   g_assert_cmpuint (c.n_received, ==, expect_messages);
   g_assert_cmpstr (c.received->str, ==, text);
   flags = post_carrier_get_security_flags (carrier);
@@ -371,7 +334,7 @@ expect_failure (guint16            port,
   carrier = post_association_initiate (association);
   post_carrier_send (carrier, message, NULL);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
-  wait_for (&c.done, what);
+  post_test_wait_count (&c.done, 1, what, WAIT_TIMEOUT_S);
   g_assert_nonnull (c.error);
   g_test_message ("%s: %s", what, c.error->message);
   g_assert_error (c.error, POST_ERROR, code);
@@ -501,7 +464,7 @@ test_no_cleartext_fallback (void)
   g_assert_true (post_configuration_set_conn_timeout (config, 3000, NULL));
   carrier = post_carrier_initiate (NULL, remote, config);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
-  wait_for (&c.done, "no fallback");
+  post_test_wait_count (&c.done, 1, "no fallback", WAIT_TIMEOUT_S);
   g_assert_nonnull (c.error);
   g_test_message ("plain tcp peer: %s", c.error->message);
   g_assert_cmpstr (post_carrier_get_stack_name (carrier), !=, "tcp");
@@ -567,9 +530,9 @@ handshake_round (PostAssociation *association)
   post_carrier_send (carrier, message, NULL);
   post_carrier_ready (carrier, client_message_cb, &c, NULL);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
-  wait_for (&c.done, "handshake");
+  post_test_wait_count (&c.done, 1, "handshake", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
-  spin (300);  /* the tickets */
+  post_test_spin (300);  /* the tickets */
   flags = post_carrier_get_security_flags (carrier);
   post_carrier_abort (carrier);
   g_string_free (c.received, TRUE);
@@ -631,7 +594,7 @@ test_openssl_s_server (void)
 
       post_carrier_send (carrier, message, NULL);
       post_carrier_establish_async (carrier, NULL, established_cb, &c);
-      wait_for (&c.done, "s_server handshake");
+      post_test_wait_count (&c.done, 1, "s_server handshake", WAIT_TIMEOUT_S);
       g_assert_no_error (c.error);
       /* A ticket arrives after the handshake; let the carrier read it. */
       post_carrier_ready (carrier, client_message_cb, &c, NULL);
@@ -642,16 +605,16 @@ test_openssl_s_server (void)
 
           if (tries > 500)
             g_error ("openssl s_server did not print the message: %s", seen->str);
-          spin (20);
+          post_test_spin (20);
           n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (out), buffer, sizeof buffer, NULL, NULL);
           for (gssize i = 0; i < n; i++)
             g_string_append_c (seen, buffer[i] != '\0' ? buffer[i] : '.');
         }
-      spin (100);
+      post_test_spin (100);
       if (round == 1)
         g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_RESUMED);
       post_carrier_close (carrier);
-      spin (50);
+      post_test_spin (50);
     }
   kill_peer (peer);
 }
@@ -681,7 +644,7 @@ client_against_listener (const char * const *argv_template,
   g_assert_true (g_output_stream_write_all (g_subprocess_get_stdin_pipe (peer), framed, sizeof framed,
                                             &written, NULL, &error));
   g_output_stream_flush (g_subprocess_get_stdin_pipe (peer), NULL, NULL);
-  wait_for (&interop_messages, "message from the TLS client process");
+  post_test_wait_count (&interop_messages, 1, "message from the TLS client process", WAIT_TIMEOUT_S);
   kill_peer (peer);
 }
 

@@ -1,5 +1,5 @@
-/* post-test-certs.h: test certificates made with certtool, for the tests
- * of the secure stacks (tls, dtls, quic)
+/* post-test-util.h: helpers of the secure stacks' tests (tls, dtls, quic):
+ * certificates made with certtool, and bounded waits on the main context
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -22,5 +22,14 @@ char *post_test_certs_path   (const char *dir,
 void  post_test_certs_remove (const char *dir);
 /* Runs @argv, silenced, and fails the test unless it exits 0. */
 void  post_test_run          (const char * const *argv);
+
+/* Iterates the thread-default main context until *@counter reaches @n;
+ * fails the test (naming @what) after @timeout_s seconds. */
+void  post_test_wait_count   (const guint        *counter,
+                              guint               n,
+                              const char         *what,
+                              guint               timeout_s);
+/* Iterates the thread-default main context for @ms milliseconds. */
+void  post_test_spin         (guint               ms);
 
 G_END_DECLS

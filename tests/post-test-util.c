@@ -1,8 +1,8 @@
-/* post-test-certs.c: test certificates made with certtool
+/* post-test-util.c: helpers of the secure stacks' tests
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "post-test-certs.h"
+#include "post-test-util.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -98,4 +98,43 @@ post_test_certs_remove (const char *dir)
 {
   if (dir != NULL)
     remove_tree (dir);
+}
+
+static gboolean
+flag_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+post_test_wait_count (const guint *counter,
+                      guint        n,
+                      const char  *what,
+                      guint        timeout_s)
+{
+  gboolean timed_out = FALSE;
+  GSource *timeout = g_timeout_source_new_seconds (timeout_s);
+
+  g_source_set_callback (timeout, flag_cb, &timed_out, NULL);
+  g_source_attach (timeout, NULL);
+  while (*counter < n && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  if (timed_out)
+    g_error ("timed out waiting for %s (%u of %u)", what, *counter, n);
+}
+
+void
+post_test_spin (guint ms)
+{
+  gboolean done = FALSE;
+  GSource *timeout = g_timeout_source_new (ms);
+
+  g_source_set_callback (timeout, flag_cb, &done, NULL);
+  g_source_attach (timeout, NULL);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_unref (timeout);
 }
