@@ -1225,15 +1225,20 @@ _post_carrier_new_accepted (PostCarrier *parent,
   g_autoptr(PostLocal) local = NULL;
   gboolean owned = parent->role == POST_CARRIER_ROLE_RESPONDER
                    || (parent->role == POST_CARRIER_ROLE_SINK && parent->listen_psi != NULL);
+  PostCarrierRole role = parent->role == POST_CARRIER_ROLE_SINK ? POST_CARRIER_ROLE_SINK
+                                                                : POST_CARRIER_ROLE_CARRIER;
 
   if (post_psi_get_remote_address (psi) != NULL)
     remote = post_remote_new_for_address (post_psi_get_remote_address (psi));
   if (post_psi_get_local_address (psi) != NULL)
     local = post_local_new_for_address (post_psi_get_local_address (psi));
 
-  self = carrier_new (parent->role == POST_CARRIER_ROLE_SINK ? POST_CARRIER_ROLE_SINK
-                                                              : POST_CARRIER_ROLE_CARRIER,
-                      local, remote, parent->configuration);
+  /* An instance that only receives (its configuration's `direction` is
+   * unidirectional-receive, e.g. a peer's unidirectional stream) is a sink. */
+  if (post_configuration_get_direction (post_psi_get_configuration (psi))
+      == POST_DIRECTION_UNIDIRECTIONAL_RECEIVE)
+    role = POST_CARRIER_ROLE_SINK;
+  self = carrier_new (role, local, remote, parent->configuration);
   self->passive = TRUE;
   if (remote != NULL)
     {

@@ -1,5 +1,6 @@
 /* test-quic.c: the `quic` stack: echo over a stream carrier, verification
- * errors, fork as a new stream of the same connection, the acked event
+ * errors, fork as a new stream of the same connection, a source (direction
+ * send) to a sink on a unidirectional stream, the acked event
  * from ngtcp2's acknowledged offsets, and interop with
  * ngtcp2's example programs gtlsserver and gtlsclient (Debian packages
  * ngtcp2-server and ngtcp2-client), as far as their HTTP/3 protocol allows.
@@ -494,6 +495,79 @@ test_fork (void)
   g_string_free (c2.received, TRUE);
 }
 
+/* ---- sources and sinks: unidirectional streams ----------------------------------- */
+
+/* A carrier whose `direction` is unidirectional-send is a source and sends
+ * on a unidirectional stream; the listener's incoming carrier for it is a
+ * sink that receives everything and cannot send. */
+typedef struct {
+  PostCarrier *sink;   /* (owned) */
+  Client c;
+} SinkServer;
+
+static gboolean
+sink_incoming_cb (PostCarrier *listener,
+                  PostCarrier *carrier,
+                  gpointer     user_data)
+{
+  SinkServer *server = user_data;
+
+  g_assert_null (server->sink);
+  server->sink = g_object_ref (carrier);
+  post_carrier_ready (carrier, client_message_cb, &server->c, NULL);
+  return TRUE;
+}
+
+static void
+test_source_sink (void)
+{
+  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) source = NULL;
+  g_autoptr(PostMessage) one = post_message_new_from_string ("first one way");
+  g_autoptr(PostMessage) two = post_message_new_from_string ("second one way");
+  g_autoptr(PostMessage) back = post_message_new_from_string ("never");
+  g_autoptr(GError) error = NULL;
+  SinkServer server = { 0 };
+  Client c = { 0 };
+
+  g_assert_true (post_configuration_set_direction (config, POST_DIRECTION_UNIDIRECTIONAL_SEND, &error));
+  g_assert_no_error (error);
+  listener = post_carrier_listen (local, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (listener, "incoming", G_CALLBACK (sink_incoming_cb), &server);
+  server.c.received = g_string_new (NULL);
+
+  source = quic_initiate (port_of (listener), config);
+  g_assert_cmpint (post_carrier_get_role (source), ==, POST_CARRIER_ROLE_SOURCE);
+  g_assert_true (post_carrier_send (source, one, NULL));
+  g_assert_true (post_carrier_send (source, two, NULL));
+  post_carrier_establish_async (source, NULL, established_cb, &c);
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  g_assert_cmpstr (post_carrier_get_stack_name (source), ==, "quic");
+
+  post_test_wait_count (&server.c.n_received, 2, "both messages at the sink", WAIT_TIMEOUT_S);
+  g_assert_nonnull (server.sink);
+  g_assert_cmpint (post_carrier_get_role (server.sink), ==, POST_CARRIER_ROLE_SINK);
+  g_assert_cmpstr (server.c.received->str, ==, "first one waysecond one way");
+  g_assert_false (post_carrier_send (server.sink, back, &error));
+  g_assert_error (error, POST_ERROR, POST_ERROR_WRONG_ROLE);
+  g_clear_error (&error);
+
+  /* The source's stream has no input: that is not the end of the carrier. */
+  post_test_spin (50);
+  g_assert_cmpint (post_carrier_get_state (source), ==, POST_CARRIER_STATE_ACTIVE);
+
+  post_carrier_close (source);
+  post_test_spin (50);
+  post_carrier_abort (server.sink);
+  g_clear_object (&server.sink);
+  post_carrier_abort (listener);
+  g_string_free (server.c.received, TRUE);
+}
+
 /* ---- 0-RTT from the association ---------------------------------------------- */
 
 /* One carrier of @association: sends @text (idempotent or not), waits for
@@ -771,6 +845,7 @@ main (int   argc,
   g_test_add_func ("/quic/acked", test_acked);
   g_test_add_func ("/quic/untrusted", test_untrusted);
   g_test_add_func ("/quic/fork", test_fork);
+  g_test_add_func ("/quic/source-sink", test_source_sink);
   g_test_add_func ("/quic/zero-rtt", test_zero_rtt);
   g_test_add_func ("/quic/zero-rtt-rejected", test_zero_rtt_rejected);
   g_test_add_func ("/quic/interop/gtlsserver", test_gtlsserver);

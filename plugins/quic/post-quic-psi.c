@@ -52,9 +52,17 @@
  * coalesce writes and deliver events to the core outside ngtcp2 callbacks.
  * No threads.
  *
- * Not yet (issue 7): DATAGRAM frames, migration, Retry, unidirectional
- * streams for sources and sinks (streams the peer opens one way are read
- * and discarded).
+ * Sources and sinks: an instance whose configuration's RFC 9622
+ * `direction` is unidirectional-send (what makes the core give its carrier
+ * the SOURCE role; the PSI interface says nothing of roles) opens a
+ * unidirectional stream instead of a bidirectional one; it never has
+ * input, and reads the end of its input once its own side is shut down.
+ * A unidirectional stream the peer opens is announced like a
+ * bidirectional one (accepted or fork request) by an instance whose
+ * configuration is a copy with `direction` unidirectional-receive, from
+ * which the core makes the carrier a SINK.  A source sends no 0-RTT data.
+ *
+ * Not yet (issue 7): DATAGRAM frames, migration, Retry, 0-RTT for sources.
  */
 
 #include "post-quic-psi.h"
@@ -79,7 +87,7 @@
 #define CONN_WINDOW         (1024 * 1024)    /* receive window per connection */
 #define CLIENT_MAX_STREAMS  16               /* streams the server may open */
 #define SERVER_MAX_STREAMS  100              /* default per-connection stream limit */
-#define MAX_UNI_STREAMS     8                /* accepted, read and discarded */
+#define MAX_UNI_STREAMS     8                /* the peer's sources at once */
 #define IDLE_TIMEOUT_MS     30000
 #define LINGER_MS           2000
 #define MAX_EARLY_DATA      (64 * 1024)      /* framed idempotent messages in 0-RTT */
@@ -127,6 +135,8 @@ struct _QuicStream {
   gsize        rx_pos;
   gboolean     rx_fin;
   gboolean     closed;         /* ngtcp2 closed it */
+  gboolean     send_only;      /* our unidirectional stream (a source) */
+  gboolean     recv_only;      /* the peer's unidirectional stream (a sink) */
   GError      *error;          /* reset by the peer */
 };
 
@@ -533,6 +543,19 @@ conn_remove_stream (QuicConn   *qc,
 
 /* ---- the instance side ---------------------------------------------------------- */
 
+/* A source: the core gives a carrier the SOURCE role from the RFC 9622
+ * `direction` unidirectional-send, and the instance (which is told nothing
+ * of roles) reads it from its configuration; its stream is then
+ * unidirectional.  post_carrier_new_source() with a bidirectional
+ * configuration still gets a bidirectional stream (the core only sends on
+ * it). */
+static gboolean
+is_source (PostPsi *psi)
+{
+  return post_configuration_get_direction (post_psi_get_configuration (psi))
+         == POST_DIRECTION_UNIDIRECTIONAL_SEND;
+}
+
 static void
 attach_stream (PostQuicPsi *self,
                QuicConn    *qc,
@@ -551,7 +574,20 @@ new_stream_psi (QuicConn   *qc,
                 QuicStream *s,
                 PostLocal  *local)
 {
-  PostQuicPsi *psi = POST_QUIC_PSI (post_stack_create_psi (qc->stack, qc->configuration));
+  g_autoptr(PostConfiguration) receive_only = NULL;
+  PostConfiguration *configuration = qc->configuration;
+  PostQuicPsi *psi;
+
+  if (s->recv_only)
+    {
+      /* The peer's unidirectional stream: the instance follows a copy of
+       * the configuration whose `direction` is unidirectional-receive, which
+       * is how the core learns that the carrier it accepts is a sink. */
+      receive_only = post_configuration_copy (qc->configuration);
+      post_configuration_set_direction (receive_only, POST_DIRECTION_UNIDIRECTIONAL_RECEIVE, NULL);
+      configuration = receive_only;
+    }
+  psi = POST_QUIC_PSI (post_stack_create_psi (qc->stack, configuration));
 
   post_psi_set_context (POST_PSI (psi), local, NULL);
   post_psi_set_addresses (POST_PSI (psi), qc->local_address, qc->remote_address);
@@ -570,7 +606,8 @@ ready_condition (PostQuicPsi *self)
     return 0;
   if (s == NULL || s->error != NULL || self->qc->error != NULL)
     return G_IO_IN | G_IO_OUT;
-  if (s->rx->len > s->rx_pos || s->rx_fin || s->closed)
+  if (s->rx->len > s->rx_pos || s->rx_fin || s->closed
+      || (s->send_only && s->fin_requested))
     cond |= G_IO_IN;
   if (!s->fin_requested && s->tx_end - s->tx_acked < TX_WINDOW)
     cond |= G_IO_OUT;
@@ -787,9 +824,15 @@ stream_open_cb (ngtcp2_conn *conn,
   QuicStream *s;
   PostQuicPsi *psi;
 
-  if (!ngtcp2_is_bidi_stream (stream_id))
-    return 0;   /* unidirectional: read and discarded (no sources/sinks yet) */
+  if (ngtcp2_conn_is_local_stream (conn, stream_id))
+    return 0;
   s = conn_add_stream (qc, stream_id);
+  if (!ngtcp2_is_bidi_stream (stream_id))
+    {
+      /* The peer's source: announced as a sink, nothing ever sent on it. */
+      s->recv_only = TRUE;
+      s->fin_requested = s->fin_sent = TRUE;
+    }
   psi = new_stream_psi (qc, s, qc->server != NULL ? qc->server->endpoint : NULL);
   g_queue_push_tail (&qc->incoming, psi);
   conn_schedule_events (qc);
@@ -811,8 +854,8 @@ recv_stream_data_cb (ngtcp2_conn   *conn,
 
   if (s == NULL || s->psi == NULL)
     {
-      /* Nobody reads it (a unidirectional stream, or a stream whose
-       * instance closed): consume it. */
+      /* Nobody reads it (a stream whose instance closed, e.g. the peer's
+       * unidirectional stream that nobody accepted): consume it. */
       discard_credit (qc, stream_id, datalen);
       return 0;
     }
@@ -888,7 +931,10 @@ stream_close_cb (ngtcp2_conn *conn,
     conn_remove_stream (qc, s);
   else
     {
-      if (!s->rx_fin && s->error == NULL)
+      /* Our unidirectional stream closes normally once its FIN is
+       * acknowledged: there is no receiving side to end. */
+      if (!s->rx_fin && s->error == NULL
+          && !(s->send_only && s->fin_sent && s->tx_acked == s->tx_end))
         s->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
                                 "QUIC stream %" G_GINT64_FORMAT " closed by %s",
                                 (gint64) stream_id, qc->peer);
@@ -1456,8 +1502,12 @@ complete_connect (QuicConn *qc)
   else
     {
       QuicStream *s;
+      gboolean source = is_source (POST_PSI (self));
 
-      rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
+      if (source)
+        rv = ngtcp2_conn_open_uni_stream (qc->conn, &stream_id, NULL);
+      else
+        rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
       if (rv != 0)
         {
           g_task_return_new_error (task, POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
@@ -1465,6 +1515,7 @@ complete_connect (QuicConn *qc)
           return;
         }
       s = conn_add_stream (qc, stream_id);
+      s->send_only = source;
       if (self->early_data != NULL)
         {
           /* Early data that could not go in 0-RTT goes first now. */
@@ -2081,7 +2132,9 @@ post_quic_psi_get_early_data_limit (PostPsi *psi)
   ngtcp2_transport_params params;
   guint64 limit;
 
-  if (self->mode != MODE_IDLE || !zero_rtt_allowed (post_psi_get_configuration (psi)))
+  /* Sources send no 0-RTT data (yet): their stream is unidirectional. */
+  if (self->mode != MODE_IDLE || !zero_rtt_allowed (post_psi_get_configuration (psi))
+      || is_source (psi))
     return 0;
   prepare_resumption (self);
   if (self->ticket == NULL || !decode_ticket_params (self, &params)
@@ -2425,7 +2478,13 @@ post_quic_psi_read (PostPsi  *psi,
         }
       return n;
     }
-  if (s->rx_fin)
+  if (s->send_only && s->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (s->error));
+      return -1;
+    }
+  /* A unidirectional stream of ours has no input: it ends with our side. */
+  if (s->rx_fin || (s->send_only && (s->fin_requested || s->closed)))
     return 0;
   if (s->error != NULL)
     {
@@ -2687,13 +2746,32 @@ post_quic_psi_close (PostPsi  *psi,
       self->stream = NULL;
       if (s->closed || qc->closed)
         conn_remove_stream (qc, s);
+      else if (s->recv_only)
+        {
+          /* The peer's unidirectional stream (a sink closed, or a fork
+           * request nobody accepted): no STOP_SENDING, the rest is read and
+           * discarded (recv_stream_data_cb), so that a peer whose one-way
+           * streams are critical (HTTP/3 control and QPACK streams) keeps
+           * its connection. */
+          if (s->rx->len > s->rx_pos)
+            {
+              ngtcp2_conn_extend_max_stream_offset (qc->conn, s->id, s->rx->len - s->rx_pos);
+              ngtcp2_conn_extend_max_offset (qc->conn, s->rx->len - s->rx_pos);
+            }
+        }
       else if (abort)
-        ngtcp2_conn_shutdown_stream (qc->conn, s->id, 1);
+        {
+          if (s->send_only)
+            ngtcp2_conn_shutdown_stream_write (qc->conn, s->id, 1);
+          else
+            ngtcp2_conn_shutdown_stream (qc->conn, s->id, 1);
+        }
       else
         {
           if (!s->fin_requested)
             s->fin_requested = TRUE;
-          ngtcp2_conn_shutdown_stream_read (qc->conn, s->id, 0);
+          if (!s->send_only)
+            ngtcp2_conn_shutdown_stream_read (qc->conn, s->id, 0);
           /* What was received and not read is given back as credit. */
           if (s->rx->len > s->rx_pos)
             ngtcp2_conn_extend_max_offset (qc->conn, s->rx->len - s->rx_pos);
