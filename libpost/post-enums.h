@@ -96,6 +96,10 @@ typedef enum {
  * @POST_STACK_CAP_SOFT_ERROR_NOTIFY: the stack reports errors that do not end the
  *   transport, such as ICMP errors for datagrams (`soft-error-notify`): the carrier's
  *   #PostCarrier::soft-error signal
+ * @POST_STACK_CAP_MIGRATION: a connection can move to another local address
+ *   and survive (connection migration, as QUIC's): when the carrier's local
+ *   address or interface goes away, the carrier stays active on another
+ *   one (post_psi_migrate()).  Not multipath: one path at a time
  *
  * What a stack provides, as the selector and the application see it.
  * [method@Post.Stack.get_capabilities] tells what the stack alone does;
@@ -128,6 +132,7 @@ typedef enum /*< flags >*/ {
   POST_STACK_CAP_MSG_IDEMPOTENT          = 1 << 21,
   POST_STACK_CAP_BYTE_STREAM             = 1 << 22,
   POST_STACK_CAP_SOFT_ERROR_NOTIFY       = 1 << 23,
+  POST_STACK_CAP_MIGRATION               = 1 << 24,
 } PostStackCapabilities;
 
 /**

@@ -147,6 +147,20 @@ post_psi_constructed (GObject *object)
   post_configuration_freeze (priv->configuration);
 }
 
+/* The default: stacks cannot move a transport to another local address. */
+static gboolean
+post_psi_real_migrate (PostPsi         *self,
+                       GSocketAddress  *new_local,
+                       GError         **error)
+{
+  PostStack *stack = post_psi_get_stack (self);
+
+  g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+               "Stack %s cannot migrate a connection to another local address",
+               stack ? post_stack_get_name (stack) : G_OBJECT_TYPE_NAME (self));
+  return FALSE;
+}
+
 static void
 post_psi_class_init (PostPsiClass *klass)
 {
@@ -157,6 +171,7 @@ post_psi_class_init (PostPsiClass *klass)
   object_class->get_property = post_psi_get_property;
   object_class->set_property = post_psi_set_property;
   object_class->constructed = post_psi_constructed;
+  klass->migrate = post_psi_real_migrate;
 
   /**
    * PostPsi:stack:
@@ -1103,4 +1118,39 @@ post_psi_emit_soft_error (PostPsi      *self,
   g_return_if_fail (error != NULL);
 
   g_signal_emit (self, signals[SIGNAL_SOFT_ERROR], 0, error);
+}
+
+/**
+ * post_psi_migrate:
+ * @self: a #PostPsi
+ * @new_local: the local address to move to (port 0 for any port)
+ * @error: return location for a #GError
+ *
+ * Connection migration: moves the instance's transport, and that of every
+ * instance sharing its connection (the other streams of a QUIC
+ * connection), to @new_local without ending it, towards the same remote.
+ * The core calls it when the local address or interface in use goes away
+ * (draft 2.8) and the stack declares %POST_STACK_CAP_MIGRATION.  On
+ * success the instances' addresses are updated and #PostPsi::path-changed
+ * was emitted on each of them.
+ *
+ * Returns: %TRUE when the transport moved; %FALSE with
+ *   %POST_ERROR_NOT_SUPPORTED when the stack cannot migrate, or another
+ *   error when this migration failed (the transport is unchanged)
+ */
+gboolean
+post_psi_migrate (PostPsi         *self,
+                  GSocketAddress  *new_local,
+                  GError         **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+  g_return_val_if_fail (G_IS_SOCKET_ADDRESS (new_local), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->migrate, "connection migration", error))
+    return FALSE;
+  return klass->migrate (self, new_local, error);
 }

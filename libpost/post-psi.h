@@ -78,6 +78,15 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  *   source and send_message sends to a destination.  Responders and
  *   remote-less sinks use it when the stack provides it (see
  *   post_psi_can_listen_unconnected())
+ * @migrate: connection migration: moves the instance's transport (and
+ *   that of every instance sharing its connection, such as the other
+ *   streams of a QUIC connection) to the local address @new_local (port
+ *   0: any port) without ending it, towards the same remote; on success
+ *   the stack has updated its addresses (post_psi_set_addresses()) and
+ *   emitted #PostPsi::path-changed on each of those instances.  Returns
+ *   %FALSE with %POST_ERROR_NOT_SUPPORTED when the stack cannot migrate
+ *   (the default), or another error when this migration failed.  Stacks
+ *   that implement it declare %POST_STACK_CAP_MIGRATION
  *
  * The interface every protocol stack implements. libpost's core does the
  * rest: framing byte streams into messages, queueing by niceness, lifetimes,
@@ -143,9 +152,12 @@ struct _PostPsiClass
   void         (*set_early_data)       (PostPsi              *self,
                                         GBytes               *early_data);
   PostSecurityFlags (*get_security_flags) (PostPsi           *self);
+  gboolean     (*migrate)              (PostPsi              *self,
+                                        GSocketAddress       *new_local,
+                                        GError              **error);
 
   /*< private >*/
-  gpointer padding[12];
+  gpointer padding[11];
 };
 
 /* Used by the core and by stacks alike. */
@@ -250,6 +262,10 @@ void               post_psi_set_early_data         (PostPsi              *self,
                                                     GBytes               *early_data);
 POST_AVAILABLE_IN_ALL
 GBytes            *post_psi_get_early_data         (PostPsi              *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_migrate                (PostPsi              *self,
+                                                    GSocketAddress       *new_local,
+                                                    GError              **error);
 
 /* Called by stacks. */
 POST_AVAILABLE_IN_ALL
