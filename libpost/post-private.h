@@ -316,6 +316,8 @@ void            _post_carrier_transient_ended    (PostCarrier       *self,
                                                   PostTransient     *transient,
                                                   const GError      *error,
                                                   gboolean           peer_closed);
+PostPath       *_post_carrier_path_for_psi        (PostCarrier   *self,
+                                                   PostPsi       *psi);
 void            _post_carrier_transient_path_changed (PostCarrier   *self,
                                                       PostTransient *transient);
 

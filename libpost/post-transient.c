@@ -1355,10 +1355,52 @@ psi_soft_error_cb (PostPsi       *psi,
   _post_carrier_emit_soft_error (self->carrier, error);
 }
 
+/* Whether @path still has @psi's addresses and interface */
+static gboolean
+path_matches_psi (PostPath *path,
+                  PostPsi  *psi)
+{
+  GSocketAddress *addresses[2][2] = {
+    { post_path_get_local_address (path), post_psi_get_local_address (psi) },
+    { post_path_get_remote_address (path), post_psi_get_remote_address (psi) },
+  };
+
+  for (guint i = 0; i < 2; i++)
+    {
+      GSocketAddress *a = addresses[i][0], *b = addresses[i][1];
+
+      if (a == NULL || b == NULL)
+        {
+          if (a != b)
+            return FALSE;
+          continue;
+        }
+      if (G_IS_INET_SOCKET_ADDRESS (a) && G_IS_INET_SOCKET_ADDRESS (b))
+        {
+          if (!g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (a)),
+                                     g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (b)))
+              || g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (a))
+                 != g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (b)))
+            return FALSE;
+        }
+      else if (a != b)
+        return FALSE;
+    }
+  return g_strcmp0 (post_path_get_interface (path), post_psi_get_interface (psi)) == 0;
+}
+
 static void
 psi_path_changed_cb (PostPsi       *psi,
                      PostTransient *self)
 {
+  /* The instance moved (connection migration, or the peer migrated): the
+   * transient now uses the path of its new addresses. */
+  if (self->path != NULL && !path_matches_psi (self->path, psi))
+    {
+      g_autoptr(PostPath) path = _post_carrier_path_for_psi (self->carrier, psi);
+
+      g_set_object (&self->path, path);
+    }
   if (self->path != NULL)
     post_psi_update_path (psi, self->path);
   _post_carrier_transient_path_changed (self->carrier, self);
