@@ -62,7 +62,26 @@
  * configuration is a copy with `direction` unidirectional-receive, from
  * which the core makes the carrier a SINK.  A source sends no 0-RTT data.
  *
- * Not yet (issue 7): DATAGRAM frames, migration, Retry, 0-RTT for sources.
+ * Migration (RFC 9000 section 9): the core calls migrate on a client's
+ * stream instance when the carrier's local address or interface goes
+ * away; the connection moves to a new UDP socket bound to the new local
+ * address (connected to the same remote) and
+ * ngtcp2_conn_initiate_immediate_migration() switches to that path at once
+ * (validating it meanwhile), with a spare connection id the server issued
+ * (both ends allow ACTIVE_CID_LIMIT; the listener registers every id it
+ * issues with its demultiplexer).  Every stream instance of the connection
+ * gets the new addresses and interface and emits path-changed.  A client
+ * whose socket reports EADDRNOTAVAIL, ENETUNREACH or ENETDOWN migrates by
+ * itself to the source address the routing picks then.  Packets go to the
+ * path ngtcp2 wrote them for: a listener sends each to its path's remote
+ * (probes to a migrating peer's new address), a client drops those for a
+ * local address it left.  The listener demultiplexes by connection id
+ * only, hands ngtcp2 each packet's real source address, and after reading
+ * follows ngtcp2's current path: when the peer migrated, the connection's
+ * remote and its stream instances' addresses change and they emit
+ * path-changed.  A server never initiates migration.
+ *
+ * Not yet (issue 7): DATAGRAM frames, Retry, 0-RTT for sources.
  */
 
 #include "post-quic-psi.h"
@@ -95,6 +114,7 @@
 #define TOKEN_SECRET_LEN    32
 #define TOKEN_LIFETIME      (24 * 3600 * NGTCP2_SECONDS)
 #define TICKET_WAIT_MS      200              /* for a NEW_TOKEN to go with a ticket */
+#define ACTIVE_CID_LIMIT    4                /* connection ids the peer may give us (migration) */
 /* What the association keeps for a quic remote (one session ticket): this
  * magic, then three length-prefixed (uint32 BE) fields: the GnuTLS session
  * data, the server's transport parameters (encrypted-extensions encoding)
@@ -207,6 +227,7 @@ struct _QuicConn {
   gboolean                          token_sent; /* server: NEW_TOKEN submitted */
   gboolean                          validated; /* server: the Initial carried a valid token */
   PostSecurityFlags                 flags;
+  GSource                          *migrate_idle; /* client: migrating after a socket error */
 };
 
 struct _PostQuicPsi
@@ -239,6 +260,8 @@ static void conn_terminate (QuicConn *qc, GError *error, gboolean send_close);
 static void update_ready (PostQuicPsi *self);
 static QuicConn *conn_ref (QuicConn *qc);
 static void conn_unref (QuicConn *qc);
+static void conn_schedule_self_migration (QuicConn *qc);
+static void conn_check_path (QuicConn *qc);
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -1012,6 +1035,9 @@ init_params (ngtcp2_transport_params *params,
   params->initial_max_streams_bidi = max_streams_bidi;
   params->initial_max_streams_uni = MAX_UNI_STREAMS;
   params->max_idle_timeout = option_uint (configuration, "quic.idle-timeout", IDLE_TIMEOUT_MS) * NGTCP2_MILLISECONDS;
+  /* Spare connection ids, so that a client can migrate (RFC 9000 9.5:
+   * a new path uses a connection id not used before). */
+  params->active_connection_id_limit = ACTIVE_CID_LIMIT;
 }
 
 static void
@@ -1234,6 +1260,7 @@ conn_unref (QuicConn *qc)
   clear_source (&qc->linger);
   clear_source (&qc->socket_source);
   clear_source (&qc->ticket_timer);
+  clear_source (&qc->migrate_idle);
   g_queue_clear_full (&qc->incoming, g_object_unref);
   g_hash_table_unref (qc->streams);
   if (qc->conn != NULL)
@@ -1283,7 +1310,55 @@ conn_send (QuicConn      *qc,
     }
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED)
     g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (errno));
+  if (n < 0 && qc->server == NULL && (errno == EADDRNOTAVAIL || errno == ENETUNREACH || errno == ENETDOWN))
+    conn_schedule_self_migration (qc);
   /* A datagram that could not go out is lost; QUIC's loss recovery resends. */
+}
+
+/* Whether the native address @a (of @a_len) is @b (of @b_len) */
+static gboolean
+native_equal (const struct sockaddr *a,
+              socklen_t              a_len,
+              const struct sockaddr *b,
+              socklen_t              b_len)
+{
+  return a_len == b_len && a_len > 0 && memcmp (a, b, a_len) == 0;
+}
+
+/* Sends a packet ngtcp2 wrote for @path (ngtcp2_conn_writev_stream's path
+ * storage): a server sends to that path's remote (after a peer's
+ * migration, path validation probes go to the new address while the old
+ * one may still get packets); a client sends on its socket, which is bound
+ * to the current local address, and drops what ngtcp2 meant for a local
+ * address it has left (connection migration). */
+static void
+conn_send_on_path (QuicConn           *qc,
+                   const ngtcp2_path  *path,
+                   const guint8       *data,
+                   gsize               len)
+{
+  if (path->remote.addrlen == 0)
+    {
+      conn_send (qc, data, len);
+      return;
+    }
+  if (qc->server != NULL)
+    {
+      ssize_t n = sendto (g_socket_get_fd (qc->server->socket), data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                          (const struct sockaddr *) path->remote.addr, path->remote.addrlen);
+
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED)
+        g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (errno));
+      return;
+    }
+  if (path->local.addrlen != 0
+      && !native_equal ((const struct sockaddr *) path->local.addr, path->local.addrlen,
+                        (const struct sockaddr *) &qc->local, qc->local_len))
+    {
+      g_debug ("QUIC: dropping a packet to %s for a local address left by migration", qc->peer);
+      return;
+    }
+  conn_send (qc, data, len);
 }
 
 static void
@@ -1450,7 +1525,7 @@ conn_write (QuicConn *qc)
         }
       if (n == 0)
         break;
-      conn_send (qc, buf, n);
+      conn_send_on_path (qc, &ps.path, buf, n);
       packets++;
     }
   conn_arm_timer (qc);
@@ -1689,6 +1764,7 @@ conn_terminate (QuicConn *qc,
   clear_source (&qc->write_idle);
   clear_source (&qc->linger);
   clear_source (&qc->socket_source);
+  clear_source (&qc->migrate_idle);
   if (qc->server != NULL)
     {
       for (guint i = 0; i < qc->cids->len; i++)
@@ -1818,6 +1894,9 @@ conn_after_read (QuicConn *qc)
   conn_export_tickets (qc, FALSE);
   if (qc->closed)
     return;
+  conn_check_path (qc);
+  if (qc->closed)
+    return;
   conn_write (qc);
   if (qc->linger != NULL && conn_all_acked (qc))
     conn_terminate (qc, NULL, TRUE);
@@ -1847,6 +1926,8 @@ client_socket_cb (GSocket      *socket,
                             FALSE);
           else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED)
             g_debug ("QUIC: receiving from %s failed: %s", qc->peer, g_strerror (errno));
+          if (errno == EADDRNOTAVAIL || errno == ENETUNREACH || errno == ENETDOWN)
+            conn_schedule_self_migration (qc);
           break;
         }
       conn_read_packet (qc, buf, n, (struct sockaddr *) &from, from_len);
@@ -2784,6 +2865,210 @@ post_quic_psi_close (PostPsi  *psi,
   g_clear_pointer (&self->qc, conn_unref);
 }
 
+/* ---- connection migration (RFC 9000 section 9) ------------------------------------- */
+
+/* Tells every stream instance of @qc its addresses (and @interface, when
+ * @set_interface) and emits path-changed on each, outside ngtcp2's
+ * callbacks. */
+static void
+conn_notify_path (QuicConn   *qc,
+                  gboolean    set_interface,
+                  const char *interface)
+{
+  g_autoptr(GPtrArray) psis = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autofree char *name = g_strdup (interface);
+  GHashTableIter iter;
+  QuicStream *s;
+
+  g_hash_table_iter_init (&iter, qc->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
+    if (s->psi != NULL && s->psi->mode == MODE_STREAM)
+      g_ptr_array_add (psis, g_object_ref (s->psi));
+  for (guint i = 0; i < psis->len; i++)
+    {
+      post_psi_set_addresses (psis->pdata[i], qc->local_address, qc->remote_address);
+      if (set_interface)
+        post_psi_set_interface (psis->pdata[i], name);
+    }
+  for (guint i = 0; i < psis->len; i++)
+    if (!post_psi_is_closed (psis->pdata[i]))
+      post_psi_emit_path_changed (psis->pdata[i]);
+}
+
+/* After packets were read: the peer may have migrated (server side:
+ * ngtcp2 moved the connection to the address its packets now come from,
+ * and validates it).  The connection's remote, and its instances'
+ * addresses, follow ngtcp2's current path. */
+static void
+conn_check_path (QuicConn *qc)
+{
+  const ngtcp2_path *path;
+  g_autoptr(GSocketAddress) remote = NULL;
+  g_autofree char *text = NULL;
+
+  if (qc->conn == NULL || qc->server == NULL || !qc->handshake_done)
+    return;
+  path = ngtcp2_conn_get_path (qc->conn);
+  if (path->remote.addrlen == 0 || path->remote.addrlen > sizeof qc->remote
+      || native_equal ((const struct sockaddr *) path->remote.addr, path->remote.addrlen,
+                       (const struct sockaddr *) &qc->remote, qc->remote_len))
+    return;
+  remote = g_socket_address_new_from_native (path->remote.addr, path->remote.addrlen);
+  if (remote == NULL)
+    return;
+  memcpy (&qc->remote, path->remote.addr, path->remote.addrlen);
+  qc->remote_len = path->remote.addrlen;
+  g_set_object (&qc->remote_address, remote);
+  text = format_address (remote);
+  g_debug ("QUIC: the peer %s migrated to %s", qc->peer, text);
+  conn_ref (qc);
+  conn_notify_path (qc, FALSE, NULL);
+  conn_unref (qc);
+}
+
+/* Client: moves @qc to a new UDP socket bound to @new_local (NULL: the
+ * source address the kernel's routing picks now), connected to the same
+ * remote, with ngtcp2_conn_initiate_immediate_migration(): the old local
+ * address is gone or going, so the connection does not wait for the new
+ * path's validation (which ngtcp2 still performs) before using it.  The
+ * server must have given us a spare connection id (ACTIVE_CID_LIMIT). */
+static gboolean
+conn_migrate (QuicConn        *qc,
+              GSocketAddress  *new_local,
+              gboolean         set_interface,
+              const char      *interface,
+              GError         **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autofree char *text = NULL;
+  struct sockaddr_storage local;
+  socklen_t local_len;
+  ngtcp2_path path;
+  int rv;
+
+  if (qc->server != NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                   "Only the client of a QUIC connection can migrate it (RFC 9000 section 9)");
+      return FALSE;
+    }
+  if (qc->closed || qc->conn == NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_CLOSED, "The QUIC connection with %s is closed", qc->peer);
+      return FALSE;
+    }
+  if (!qc->handshake_done)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_PENDING,
+                   "The QUIC connection with %s cannot migrate before its handshake completes", qc->peer);
+      return FALSE;
+    }
+  socket = g_socket_new (g_socket_address_get_family (qc->remote_address), G_SOCKET_TYPE_DATAGRAM,
+                         G_SOCKET_PROTOCOL_UDP, error);
+  if (socket == NULL)
+    return FALSE;
+  g_socket_set_blocking (socket, FALSE);
+  if (new_local != NULL && !g_socket_bind (socket, new_local, FALSE, error))
+    return FALSE;
+  if (!g_socket_connect (socket, qc->remote_address, NULL, error))
+    return FALSE;
+  bound = g_socket_get_local_address (socket, error);
+  if (bound == NULL || !to_native (bound, &local, &local_len, error))
+    return FALSE;
+  text = format_address (bound);
+  if (G_IS_INET_SOCKET_ADDRESS (bound) && G_IS_INET_SOCKET_ADDRESS (qc->local_address)
+      && g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (bound)),
+                               g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (qc->local_address))))
+    {
+      if (new_local != NULL)
+        return TRUE;   /* already there (another stream of the connection moved it) */
+      g_set_error (error, POST_ERROR, POST_ERROR_FAILED, "No other local address reaches %s", qc->peer);
+      return FALSE;
+    }
+
+  path.local.addr = (ngtcp2_sockaddr *) &local;
+  path.local.addrlen = local_len;
+  path.remote.addr = (ngtcp2_sockaddr *) &qc->remote;
+  path.remote.addrlen = qc->remote_len;
+  path.user_data = NULL;
+  rv = ngtcp2_conn_initiate_immediate_migration (qc->conn, &path, timestamp ());
+  if (rv != 0)
+    {
+      GError *e = ngtcp2_error (rv, "Cannot migrate the QUIC connection");
+
+      g_prefix_error (&e, "%s to %s: ", qc->peer, text);
+      g_propagate_error (error, e);
+      return FALSE;
+    }
+  g_debug ("QUIC: the connection with %s migrates to %s", qc->peer, text);
+
+  /* The new socket replaces the old one. */
+  clear_source (&qc->socket_source);
+  g_socket_close (qc->socket, NULL);
+  g_clear_object (&qc->socket);
+  qc->socket = g_steal_pointer (&socket);
+  memcpy (&qc->local, &local, local_len);
+  qc->local_len = local_len;
+  g_set_object (&qc->local_address, bound);
+  qc->socket_source = g_socket_create_source (qc->socket, G_IO_IN, NULL);
+  g_source_set_callback (qc->socket_source, (GSourceFunc) (void (*) (void)) client_socket_cb, qc, NULL);
+  g_source_set_static_name (qc->socket_source, "[post] quic socket");
+  g_source_attach (qc->socket_source, qc->context);
+
+  conn_ref (qc);
+  conn_notify_path (qc, set_interface, interface);
+  conn_schedule_write (qc);
+  conn_unref (qc);
+  return TRUE;
+}
+
+static gboolean
+self_migration_cb (gpointer user_data)
+{
+  QuicConn *qc = user_data;
+  g_autoptr(GError) error = NULL;
+
+  clear_source (&qc->migrate_idle);
+  conn_ref (qc);
+  if (!conn_migrate (qc, NULL, TRUE, NULL, &error))
+    g_debug ("QUIC: no migration after a socket error: %s", error->message);
+  conn_unref (qc);
+  return G_SOURCE_REMOVE;
+}
+
+/* A client's socket reported that its local address or network is gone:
+ * try (from the main loop, outside ngtcp2) the source address the routing
+ * picks now.  The path monitor usually migrates the carrier first. */
+static void
+conn_schedule_self_migration (QuicConn *qc)
+{
+  if (qc->server != NULL || qc->closed || !qc->handshake_done || qc->migrate_idle != NULL)
+    return;
+  qc->migrate_idle = g_idle_source_new ();
+  g_source_set_callback (qc->migrate_idle, self_migration_cb, qc, NULL);
+  g_source_set_static_name (qc->migrate_idle, "[post] quic migration");
+  g_source_attach (qc->migrate_idle, qc->context);
+}
+
+static gboolean
+post_quic_psi_migrate (PostPsi         *psi,
+                       GSocketAddress  *new_local,
+                       GError         **error)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+
+  if (self->mode != MODE_STREAM || self->qc == NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                   "Only an established QUIC stream can migrate its connection");
+      return FALSE;
+    }
+  /* The core set this instance's interface to @new_local's: the other
+   * streams of the connection get it too. */
+  return conn_migrate (self->qc, new_local, TRUE, post_psi_get_interface (psi), error);
+}
+
 /* ---- GObject ------------------------------------------------------------------------ */
 
 static void
@@ -2837,6 +3122,7 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
   psi_class->get_security_flags = post_quic_psi_get_security_flags;
   psi_class->get_early_data_limit = post_quic_psi_get_early_data_limit;
   psi_class->set_early_data = post_quic_psi_set_early_data;
+  psi_class->migrate = post_quic_psi_migrate;
 }
 
 static void
