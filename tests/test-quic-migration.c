@@ -1,0 +1,680 @@
+/* test-quic-migration.c: QUIC connection migration when the local link in
+ * use goes down mid-transfer (issue 7 item 6), in network namespaces this
+ * test creates and removes
+ *
+ * The process moves itself into a fresh network namespace (the client's)
+ * at start.  Each test creates a second, empty namespace (the server's)
+ * and two veth pairs between them, as tests/test-paths.c does:
+ *
+ *   client ns                   server ns
+ *   c0 10.1.0.1/24  ─────────── s0 10.1.0.2/24
+ *   c1 10.2.0.1/24  ─────────── s1 10.2.0.2/24
+ *                               lo 10.99.0.1/32 (the service)
+ *   10.99.0.1 via 10.1.0.2 dev c0 metric 100, via 10.2.0.2 dev c1 metric 200
+ *
+ * The server is a child process in the server namespace
+ * (quic-migration-peer, built next to this test): a quic listener on
+ * 10.99.0.1 that echoes on every stream and logs what it accepts and its
+ * carriers' path changes.  The client, in this process, transfers several
+ * MiB over a quic carrier leaving by c0; c0 goes down mid-transfer; the
+ * connection migrates to c1's address and everything arrives.
+ *
+ * Needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN), `ip` and certtool; otherwise
+ * the test is skipped.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define _GNU_SOURCE
+#include <post.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "post-test-util.h"
+
+#define WAIT_TIMEOUT_S  15
+#define SERVICE_URI     "quic://10.99.0.1:4433"
+#define CHUNK           (64 * 1024)
+#define N_CHUNKS        96                /* 6 MiB each way */
+#define LINK_DOWN_AT    (1024 * 1024)     /* echoed bytes before c0 goes down */
+
+static gboolean namespaces_ok;
+static char *namespaces_why;
+static int client_ns = -1;
+
+/* ---- namespaces (as in test-paths.c) ------------------------------------- */
+
+static gboolean
+run_argv (const char *command,
+          GError    **error)
+{
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  if (!g_shell_parse_argv (command, NULL, &argv, error))
+    return FALSE;
+  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                     NULL, NULL, NULL, &err, &status, error))
+    return FALSE;
+  if (!g_spawn_check_wait_status (status, error))
+    {
+      g_prefix_error (error, "%s: %s: ", command, err ? g_strstrip (err) : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+G_GNUC_PRINTF (1, 2)
+static void
+run (const char *format,
+     ...)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *command = NULL;
+  va_list args;
+
+  va_start (args, format);
+  command = g_strdup_vprintf (format, args);
+  va_end (args);
+  run_argv (command, &error);
+  g_assert_no_error (error);
+}
+
+typedef struct {
+  GThread    *holder;        /* lives in the server namespace until teardown */
+  pid_t       holder_tid;
+  GMutex      lock;
+  GCond       cond;
+  gboolean    done;
+  int         server_ns;     /* the server namespace */
+  char       *certs;         /* certificate directory */
+  char       *log;           /* the peer's log */
+  GPid        peer;          /* the server process, 0 when none */
+  int         peer_stdin;    /* its stdin: it exits at end of file */
+  guint       peer_exited;
+  int         peer_status;
+} Net;
+
+static void
+enter (int ns)
+{
+  g_assert_cmpint (setns (ns, CLONE_NEWNET), ==, 0);
+}
+
+G_GNUC_PRINTF (2, 3)
+static void
+run_in_server (Net        *net,
+               const char *format,
+               ...)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *command = NULL;
+  va_list args;
+
+  va_start (args, format);
+  command = g_strdup_vprintf (format, args);
+  va_end (args);
+  enter (net->server_ns);
+  run_argv (command, &error);
+  enter (client_ns);
+  g_assert_no_error (error);
+}
+
+static gpointer
+hold_server_namespace (gpointer data)
+{
+  Net *net = data;
+  int fd = -2;
+
+  if (unshare (CLONE_NEWNET) == 0)
+    fd = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  g_mutex_lock (&net->lock);
+  net->holder_tid = gettid ();
+  net->server_ns = fd < 0 ? -2 : fd;
+  g_cond_broadcast (&net->cond);
+  while (!net->done)
+    g_cond_wait (&net->cond, &net->lock);
+  g_mutex_unlock (&net->lock);
+  return NULL;
+}
+
+static void
+net_setup (Net          *net,
+           gconstpointer data)
+{
+  if (!namespaces_ok)
+    return;
+
+  g_mutex_init (&net->lock);
+  g_cond_init (&net->cond);
+  net->server_ns = -1;
+  net->holder = g_thread_new ("server-ns", hold_server_namespace, net);
+  g_mutex_lock (&net->lock);
+  while (net->server_ns == -1)
+    g_cond_wait (&net->cond, &net->lock);
+  g_mutex_unlock (&net->lock);
+  g_assert_cmpint (net->server_ns, >=, 0);
+
+  run ("ip link add c0 type veth peer name s0");
+  run ("ip link add c1 type veth peer name s1");
+  run ("ip link set s0 netns %d", (int) net->holder_tid);
+  run ("ip link set s1 netns %d", (int) net->holder_tid);
+  run ("ip addr add 10.1.0.1/24 dev c0");
+  run ("ip addr add 10.2.0.1/24 dev c1");
+  run ("ip link set c0 up");
+  run ("ip link set c1 up");
+  run_in_server (net, "ip link set lo up");
+  run_in_server (net, "ip addr add 10.1.0.2/24 dev s0");
+  run_in_server (net, "ip addr add 10.2.0.2/24 dev s1");
+  run_in_server (net, "ip addr add 10.99.0.1/32 dev lo");
+  run_in_server (net, "ip link set s0 up");
+  run_in_server (net, "ip link set s1 up");
+  run ("ip route add 10.99.0.1/32 via 10.1.0.2 dev c0 metric 100");
+  run ("ip route add 10.99.0.1/32 via 10.2.0.2 dev c1 metric 200");
+
+  /* veth carriers come up asynchronously: wait until the monitor sees them */
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autoptr(PostInterfaceInfo) c0 = post_path_monitor_get_interface (post_path_monitor_get_default (), "c0");
+      g_autoptr(PostInterfaceInfo) c1 = post_path_monitor_get_interface (post_path_monitor_get_default (), "c1");
+
+      if (c0 != NULL && c1 != NULL && c0->running && c1->running)
+        break;
+      g_usleep (10000);
+    }
+
+  /* A server certificate for the service's address, signed by the test CA */
+  net->certs = post_test_certs_make ("post-quic-migration");
+  {
+    g_autofree char *tmpl = g_build_filename (net->certs, "service.tmpl", NULL);
+    g_autofree char *key = g_build_filename (net->certs, "service.key", NULL);
+    g_autofree char *cert = g_build_filename (net->certs, "service.pem", NULL);
+    g_autofree char *ca = g_build_filename (net->certs, "ca.pem", NULL);
+    g_autofree char *ca_key = g_build_filename (net->certs, "ca.key", NULL);
+
+    g_assert_true (g_file_set_contents (tmpl, "cn = \"10.99.0.1\"\nip_address = \"10.99.0.1\"\n"
+                                        "tls_www_server\nsigning_key\nexpiration_days = 2\n", -1, NULL));
+    post_test_run ((const char *[]) { "certtool", "--generate-privkey", "--key-type=ecdsa",
+                                      "--outfile", key, NULL });
+    post_test_run ((const char *[]) { "certtool", "--generate-certificate", "--load-privkey", key,
+                                      "--load-ca-privkey", ca_key, "--load-ca-certificate", ca,
+                                      "--template", tmpl, "--outfile", cert, NULL });
+  }
+  net->log = g_build_filename (net->certs, "peer.log", NULL);
+  net->peer_stdin = -1;
+}
+
+static void
+peer_exited_cb (GPid     pid,
+                gint     status,
+                gpointer user_data)
+{
+  Net *net = user_data;
+
+  net->peer_status = status;
+  net->peer_exited = 1;
+  g_spawn_close_pid (pid);
+}
+
+/* Stops the server process: end of its stdin, then SIGTERM if needed. */
+static void
+stop_peer (Net *net)
+{
+  if (net->peer == 0)
+    return;
+  if (net->peer_stdin >= 0)
+    close (net->peer_stdin);
+  net->peer_stdin = -1;
+  {
+    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    while (!net->peer_exited && g_get_monotonic_time () < deadline)
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (5000);
+  }
+  if (!net->peer_exited)
+    {
+      kill (net->peer, SIGKILL);
+      post_test_wait_count (&net->peer_exited, 1, "the server process to exit", WAIT_TIMEOUT_S);
+    }
+  net->peer = 0;
+}
+
+static void
+net_teardown (Net          *net,
+              gconstpointer data)
+{
+  if (!namespaces_ok)
+    return;
+  stop_peer (net);
+  run ("ip link del c0");
+  run ("ip link del c1");
+  g_mutex_lock (&net->lock);
+  net->done = TRUE;
+  g_cond_broadcast (&net->cond);
+  g_mutex_unlock (&net->lock);
+  g_thread_join (net->holder);
+  close (net->server_ns);
+  net->server_ns = -1;
+  g_mutex_clear (&net->lock);
+  g_cond_clear (&net->cond);
+  post_test_certs_remove (net->certs);
+  g_clear_pointer (&net->certs, g_free);
+  g_clear_pointer (&net->log, g_free);
+}
+
+static gboolean
+skip_without_namespaces (void)
+{
+  if (!namespaces_ok)
+    {
+      g_test_skip (namespaces_why);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* ---- the server process ------------------------------------------------------- */
+
+static void
+enter_server_namespace (gpointer user_data)
+{
+  Net *net = user_data;
+
+  /* In the forked child, before exec */
+  if (setns (net->server_ns, CLONE_NEWNET) != 0)
+    _exit (127);
+}
+
+static char *
+read_log (Net *net)
+{
+  char *contents = NULL;
+
+  if (!g_file_get_contents (net->log, &contents, NULL, NULL))
+    return g_strdup ("");
+  return contents;
+}
+
+static guint
+count_lines (const char *log,
+             const char *prefix)
+{
+  g_auto(GStrv) lines = g_strsplit (log, "\n", -1);
+  guint n = 0;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    n += g_str_has_prefix (lines[i], prefix);
+  return n;
+}
+
+static void
+start_peer (Net *net)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *helper = g_test_build_filename (G_TEST_BUILT, "quic-migration-peer", NULL);
+  g_autofree char *cert = g_build_filename (net->certs, "service.pem", NULL);
+  g_autofree char *key = g_build_filename (net->certs, "service.key", NULL);
+  const char *argv[] = { helper, cert, key, SERVICE_URI, net->log, NULL };
+  gint64 deadline;
+
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           enter_server_namespace, net, &net->peer,
+                                           &net->peer_stdin, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_child_watch_add (net->peer, peer_exited_cb, net);
+
+  /* Bounded wait for its listener */
+  deadline = g_get_monotonic_time () + WAIT_TIMEOUT_S * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_autofree char *log = read_log (net);
+
+      if (count_lines (log, "listening") > 0)
+        break;
+      if (count_lines (log, "error") > 0 || net->peer_exited)
+        g_error ("the quic server did not start: %s", log);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the quic server did not start within %d s", WAIT_TIMEOUT_S);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10000);
+    }
+}
+
+/* ---- the client ------------------------------------------------------------------ */
+
+typedef struct {
+  Net      *net;
+  guint     established;
+  GError   *error;
+  guint     n_closed;
+  guint     n_path_changed;
+  guint     n_path_removed;
+  char     *last_local;       /* local address of the last path-changed */
+  gboolean  moved;            /* a path-changed came with the new local address */
+  /* bulk transfer */
+  guint64   received;
+  guint     n_messages;
+  gboolean  corrupt;
+  gboolean  link_down;
+  guint64   received_at_link_down;
+  guint     all_received;
+  guint     send_errors;
+  /* small echoes */
+  GString  *text;
+  guint     n_text;
+} Client;
+
+static char *
+host_of (GSocketAddress *address)
+{
+  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address))
+    return g_strdup ("(none)");
+  return g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+}
+
+static void
+path_changed_cb (PostCarrier *carrier,
+                 PostPath    *path,
+                 gpointer     user_data)
+{
+  Client *c = user_data;
+
+  c->n_path_changed++;
+  g_free (c->last_local);
+  c->last_local = host_of (post_path_get_local_address (path));
+  if (g_str_equal (c->last_local, "10.2.0.1"))
+    c->moved = TRUE;
+  g_test_message ("path-changed: local %s", c->last_local);
+}
+
+static void
+path_removed_cb (PostCarrier *carrier,
+                 PostPath    *path,
+                 gpointer     user_data)
+{
+  ((Client *) user_data)->n_path_removed++;
+}
+
+static void
+closed_cb (PostCarrier  *carrier,
+           const GError *error,
+           gpointer      user_data)
+{
+  Client *c = user_data;
+
+  c->n_closed++;
+  g_test_message ("carrier closed: %s", error ? error->message : "(no error)");
+}
+
+static void
+established_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Client *c = user_data;
+
+  post_carrier_establish_finish (POST_CARRIER (source), result, &c->error);
+  c->established = 1;
+}
+
+static guint8
+pattern (guint message,
+         gsize offset)
+{
+  return (guint8) (message * 31 + offset * 7 + (offset >> 8));
+}
+
+static gboolean
+bulk_message_cb (PostCarrier *carrier,
+                 PostMessage *message,
+                 gpointer     user_data)
+{
+  Client *c = user_data;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (post_message_get_content (message), &size);
+
+  if (size != CHUNK)
+    c->corrupt = TRUE;
+  for (gsize i = 0; i < size && !c->corrupt; i++)
+    if (data[i] != pattern (c->n_messages, i))
+      c->corrupt = TRUE;
+  c->n_messages++;
+  c->received += size;
+  if (!c->link_down && c->received >= LINK_DOWN_AT)
+    {
+      /* Mid-transfer: the preferred link goes down under the connection */
+      c->link_down = TRUE;
+      c->received_at_link_down = c->received;
+      run ("ip link set c0 down");
+    }
+  if (c->n_messages == N_CHUNKS)
+    c->all_received = 1;
+  return TRUE;
+}
+
+static void
+bulk_sent_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Client *c = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!post_carrier_send_finish (POST_CARRIER (source), result, &error))
+    {
+      g_test_message ("a bulk message was not sent: %s", error->message);
+      c->send_errors++;
+    }
+}
+
+static gboolean
+text_message_cb (PostCarrier *carrier,
+                 PostMessage *message,
+                 gpointer     user_data)
+{
+  Client *c = user_data;
+  gsize size;
+  const char *data = g_bytes_get_data (post_message_get_content (message), &size);
+
+  g_string_append_len (c->text, data, size);
+  c->n_text++;
+  return TRUE;
+}
+
+typedef struct {
+  guint done;
+  GError *error;
+  PostCarrier *carrier;
+} ForkResult;
+
+static void
+forked_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ForkResult *r = user_data;
+
+  r->carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &r->error);
+  r->done = 1;
+}
+
+static void
+send_text (PostCarrier *carrier,
+           Client      *c,
+           const char  *text)
+{
+  g_autoptr(PostMessage) message = post_message_new_from_string (text);
+  guint before = c->n_text;
+
+  g_assert_true (post_carrier_send (carrier, message, NULL));
+  post_test_wait_count (&c->n_text, before + 1, text, WAIT_TIMEOUT_S);
+}
+
+static void
+client_clear (Client *c)
+{
+  g_clear_error (&c->error);
+  g_clear_pointer (&c->last_local, g_free);
+  if (c->text != NULL)
+    g_string_free (c->text, TRUE);
+  c->text = NULL;
+}
+
+/* The first link goes down while a quic carrier transfers 6 MiB each way:
+ * the connection migrates to the second link's address, the same carrier
+ * stays active (the server accepted one connection only), its path-changed
+ * tells the new local address, everything arrives byte-exact, and a
+ * stream forked on the same connection before goes on working too. */
+static void
+test_link_down_migrates (Net          *net,
+                         gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostConfiguration) config = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autofree char *ca = NULL;
+  g_autofree char *local = NULL;
+  g_autofree char *log = NULL;
+  Client c = { 0 }, f = { 0 };
+  ForkResult r = { 0 };
+
+  if (skip_without_namespaces ())
+    return;
+  start_peer (net);
+
+  config = post_configuration_new ();
+  ca = g_build_filename (net->certs, "ca.pem", NULL);
+  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
+  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
+  g_assert_no_error (error);
+  remote = post_remote_new_from_uri (SERVICE_URI, &error);
+  g_assert_no_error (error);
+
+  c.net = net;
+  f.net = net;
+  f.text = g_string_new (NULL);
+  carrier = post_carrier_initiate (NULL, remote, config);
+  g_signal_connect (carrier, "path-changed", G_CALLBACK (path_changed_cb), &c);
+  g_signal_connect (carrier, "path-removed", G_CALLBACK (path_removed_cb), &c);
+  g_signal_connect (carrier, "closed", G_CALLBACK (closed_cb), &c);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_test_wait_count (&c.established, 1, "establishment", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "quic");
+  g_assert_true (post_carrier_get_capabilities (carrier) & POST_STACK_CAP_MIGRATION);
+  local = host_of (post_carrier_get_local_address (carrier));
+  g_assert_cmpstr (local, ==, "10.1.0.1");   /* c0: the better route */
+  g_clear_pointer (&local, g_free);
+
+  /* A second stream of the same connection */
+  post_carrier_fork_async (carrier, NULL, forked_cb, &r);
+  post_test_wait_count (&r.done, 1, "the fork", WAIT_TIMEOUT_S);
+  g_assert_no_error (r.error);
+  g_signal_connect (r.carrier, "path-changed", G_CALLBACK (path_changed_cb), &f);
+  g_signal_connect (r.carrier, "closed", G_CALLBACK (closed_cb), &f);
+  post_carrier_ready (r.carrier, text_message_cb, &f, NULL);
+  send_text (r.carrier, &f, "before;");
+
+  /* The bulk transfer; c0 goes down after the first MiB came back */
+  post_carrier_ready (carrier, bulk_message_cb, &c, NULL);
+  for (guint i = 0; i < N_CHUNKS; i++)
+    {
+      g_autofree guint8 *chunk = g_malloc (CHUNK);
+      g_autoptr(PostMessage) message = NULL;
+
+      for (gsize j = 0; j < CHUNK; j++)
+        chunk[j] = pattern (i, j);
+      message = post_message_new_from_data (chunk, CHUNK);
+      post_carrier_send_async (carrier, message, NULL, bulk_sent_cb, &c);
+    }
+  post_test_wait_count (&c.all_received, 1, "the whole transfer", WAIT_TIMEOUT_S);
+  g_test_message ("c0 went down after %" G_GUINT64_FORMAT " of %u bytes came back",
+                  c.received_at_link_down, N_CHUNKS * CHUNK);
+
+  /* Byte-exact, on the same carrier, which never closed */
+  g_assert_true (c.link_down);
+  g_assert_cmpuint (c.received_at_link_down, <, (guint64) N_CHUNKS * CHUNK);
+  g_assert_false (c.corrupt);
+  g_assert_cmpuint (c.send_errors, ==, 0);
+  g_assert_cmpuint (c.received, ==, (guint64) N_CHUNKS * CHUNK);
+  g_assert_cmpuint (c.n_closed, ==, 0);
+  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
+
+  /* The path events: c0's path went away, the new one is c1's */
+  g_assert_cmpuint (c.n_path_removed, ==, 1);
+  g_assert_true (c.moved);
+  local = host_of (post_carrier_get_local_address (carrier));
+  g_assert_cmpstr (local, ==, "10.2.0.1");
+  g_clear_pointer (&local, g_free);
+
+  /* The forked stream moved with its connection and still works */
+  g_assert_true (f.moved);
+  g_assert_cmpuint (f.n_closed, ==, 0);
+  local = host_of (post_carrier_get_local_address (r.carrier));
+  g_assert_cmpstr (local, ==, "10.2.0.1");
+  send_text (r.carrier, &f, "after");
+  g_assert_cmpstr (f.text->str, ==, "before;after");
+
+  /* The server: one connection (no re-establishment), one forked stream,
+   * and its carriers saw the peer's new address */
+  log = read_log (net);
+  g_test_message ("server log:\n%s", log);
+  g_assert_cmpuint (count_lines (log, "accepted "), ==, 1);
+  g_assert_cmpuint (count_lines (log, "forked "), ==, 1);
+  g_assert_cmpuint (count_lines (log, "path-changed 10.2.0.1:"), >=, 1);
+  g_assert_cmpuint (count_lines (log, "closed"), ==, 0);
+
+  post_carrier_abort (r.carrier);
+  post_carrier_abort (carrier);
+  post_test_spin (20);
+  g_clear_object (&r.carrier);
+  stop_peer (net);
+  g_assert_true (g_spawn_check_wait_status (net->peer_status, &error));
+  g_assert_no_error (error);
+  client_clear (&c);
+  client_clear (&f);
+}
+
+/* ---- main ------------------------------------------------------------------------- */
+
+static void
+enter_client_namespace (void)
+{
+  if (geteuid () != 0)
+    {
+      namespaces_why = g_strdup ("needs root for network namespaces");
+      return;
+    }
+  if (unshare (CLONE_NEWNET) != 0)
+    {
+      namespaces_why = g_strdup_printf ("unshare(CLONE_NEWNET): %s", g_strerror (errno));
+      return;
+    }
+  client_ns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (client_ns < 0 || !run_argv ("ip link set lo up", NULL))
+    {
+      namespaces_why = g_strdup ("cannot run ip in the namespace");
+      return;
+    }
+  namespaces_ok = TRUE;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  /* Before anything else runs: the whole process leaves the host's network */
+  enter_client_namespace ();
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/quic-migration/link-down", Net, NULL, net_setup, test_link_down_migrates, net_teardown);
+  return g_test_run ();
+}
