@@ -72,7 +72,8 @@
  * issues with its demultiplexer).  Every stream instance of the connection
  * gets the new addresses and interface and emits path-changed.  A client
  * whose socket reports EADDRNOTAVAIL, ENETUNREACH or ENETDOWN migrates by
- * itself to the source address the routing picks then.  Packets go to the
+ * itself to the source address the routing picks then (unless its
+ * configuration has interface preferences, which only the core honours).  Packets go to the
  * path ngtcp2 wrote them for: a listener sends each to its path's remote
  * (probes to a migrating peer's new address), a client drops those for a
  * local address it left.  The listener demultiplexes by connection id
@@ -158,6 +159,8 @@ struct _QuicStream {
   gboolean     send_only;      /* our unidirectional stream (a source) */
   gboolean     recv_only;      /* the peer's unidirectional stream (a sink) */
   GError      *error;          /* reset by the peer */
+  guint64      tx_packets;     /* packets that carried its data (loss rate) */
+  guint64      tx_packets_base, lost_base; /* at the last migration */
 };
 
 struct _QuicServer {
@@ -1502,6 +1505,8 @@ conn_write (QuicConn *qc)
                                      stream_id, nvecs ? vecs : NULL, nvecs, timestamp ());
       if (s != NULL && ndatalen >= 0)
         {
+          if (ndatalen > 0)
+            s->tx_packets++;
           s->tx_sent += ndatalen;
           if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && s->tx_sent == s->tx_end)
             s->fin_sent = TRUE;
@@ -2744,6 +2749,16 @@ post_quic_psi_update_path (PostPsi  *psi,
       post_path_set_data_rate (path, (guint64) ((double) stat.cwnd * 8 * NGTCP2_SECONDS / stat.smoothed_rtt));
     }
   post_path_set_mtu (path, ngtcp2_conn_get_path_max_tx_udp_payload_size (self->qc->conn));
+  /* Loss: of the packets that carried this stream's data on the current
+   * path (since the last migration), those ngtcp2 declared lost. */
+  if (self->stream != NULL && self->stream->tx_packets > self->stream->tx_packets_base)
+    {
+      QuicStream *st = self->stream;
+      guint64 lost = ngtcp2_conn_get_stream_loss_count (self->qc->conn, st->id);
+
+      lost = lost > st->lost_base ? lost - st->lost_base : 0;
+      post_path_set_loss (path, (double) lost / (double) (st->tx_packets - st->tx_packets_base));
+    }
 }
 
 static gsize
@@ -2882,8 +2897,13 @@ conn_notify_path (QuicConn   *qc,
 
   g_hash_table_iter_init (&iter, qc->streams);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
-    if (s->psi != NULL && s->psi->mode == MODE_STREAM)
-      g_ptr_array_add (psis, g_object_ref (s->psi));
+    {
+      /* Loss is measured per path: count again from here. */
+      s->tx_packets_base = s->tx_packets;
+      s->lost_base = ngtcp2_conn_get_stream_loss_count (qc->conn, s->id);
+      if (s->psi != NULL && s->psi->mode == MODE_STREAM)
+        g_ptr_array_add (psis, g_object_ref (s->psi));
+    }
   for (guint i = 0; i < psis->len; i++)
     {
       post_psi_set_addresses (psis->pdata[i], qc->local_address, qc->remote_address);
@@ -3039,11 +3059,19 @@ self_migration_cb (gpointer user_data)
 
 /* A client's socket reported that its local address or network is gone:
  * try (from the main loop, outside ngtcp2) the source address the routing
- * picks now.  The path monitor usually migrates the carrier first. */
+ * picks now.  The path monitor usually migrates the carrier first.  Not
+ * when the configuration has interface preferences: the routing's choice
+ * could be an avoided or prohibited interface, and the core, which honours
+ * them, decides then. */
 static void
 conn_schedule_self_migration (QuicConn *qc)
 {
+  g_auto(GStrv) preferences = NULL;
+
   if (qc->server != NULL || qc->closed || !qc->handshake_done || qc->migrate_idle != NULL)
+    return;
+  preferences = post_configuration_list_interface_preferences (qc->configuration);
+  if (preferences[0] != NULL)
     return;
   qc->migrate_idle = g_idle_source_new ();
   g_source_set_callback (qc->migrate_idle, self_migration_cb, qc, NULL);
