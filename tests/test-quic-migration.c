@@ -38,10 +38,39 @@
 #include "post-test-util.h"
 
 #define WAIT_TIMEOUT_S  15
-#define SERVICE_URI     "quic://10.99.0.1:4433"
 #define CHUNK           (64 * 1024)
 #define N_CHUNKS        96                /* 6 MiB each way */
 #define LINK_DOWN_AT    (1024 * 1024)     /* echoed bytes before c0 goes down */
+
+/* What a test case runs on, and how the first path goes away */
+typedef struct {
+  const char *uri;            /* the service */
+  const char *first_local;    /* the client's address on c0 */
+  const char *second_local;   /* on c1 */
+  const char *peer_sees;      /* how the server logs the client's new address */
+  const char *loss;           /* what happens to c0 mid-transfer */
+  const char *undo;           /* (nullable) undoes it at the end */
+  gboolean    unmonitored;    /* the path monitor does not see it: only
+                               * the socket's errors tell the stack */
+} Variant;
+
+static const Variant v4_link_down = {
+  "quic://10.99.0.1:4433", "10.1.0.1", "10.2.0.1", "path-changed 10.2.0.1:", "ip link set c0 down"
+};
+static const Variant v4_address_removed = {
+  "quic://10.99.0.1:4433", "10.1.0.1", "10.2.0.1", "path-changed 10.2.0.1:", "ip addr del 10.1.0.1/24 dev c0"
+};
+static const Variant v6_link_down = {
+  "quic://[fd99::1]:4433", "fd01::1", "fd02::1", "path-changed [fd02::1]:", "ip link set c0 down"
+};
+/* No address or interface event: c0's route goes and a rule makes every
+ * packet from c0's address unreachable, so the socket fails (ENETUNREACH)
+ * and the stack migrates by itself to the source the routing picks now. */
+static const Variant v4_socket_error = {
+  "quic://10.99.0.1:4433", "10.1.0.1", "10.2.0.1", "path-changed 10.2.0.1:",
+  "sh -c 'ip route del 10.99.0.1/32 via 10.1.0.2 dev c0 && ip rule add from 10.1.0.1 unreachable'",
+  "ip rule del from 10.1.0.1 unreachable", TRUE
+};
 
 static gboolean namespaces_ok;
 static char *namespaces_why;
@@ -167,16 +196,23 @@ net_setup (Net          *net,
   run ("ip link set s1 netns %d", (int) net->holder_tid);
   run ("ip addr add 10.1.0.1/24 dev c0");
   run ("ip addr add 10.2.0.1/24 dev c1");
+  run ("ip -6 addr add fd01::1/64 dev c0 nodad");
+  run ("ip -6 addr add fd02::1/64 dev c1 nodad");
   run ("ip link set c0 up");
   run ("ip link set c1 up");
   run_in_server (net, "ip link set lo up");
   run_in_server (net, "ip addr add 10.1.0.2/24 dev s0");
   run_in_server (net, "ip addr add 10.2.0.2/24 dev s1");
   run_in_server (net, "ip addr add 10.99.0.1/32 dev lo");
+  run_in_server (net, "ip -6 addr add fd01::2/64 dev s0 nodad");
+  run_in_server (net, "ip -6 addr add fd02::2/64 dev s1 nodad");
+  run_in_server (net, "ip -6 addr add fd99::1/128 dev lo nodad");
   run_in_server (net, "ip link set s0 up");
   run_in_server (net, "ip link set s1 up");
   run ("ip route add 10.99.0.1/32 via 10.1.0.2 dev c0 metric 100");
   run ("ip route add 10.99.0.1/32 via 10.2.0.2 dev c1 metric 200");
+  run ("ip -6 route add fd99::1/128 via fd01::2 dev c0 metric 100");
+  run ("ip -6 route add fd99::1/128 via fd02::2 dev c1 metric 200");
 
   /* veth carriers come up asynchronously: wait until the monitor sees them */
   for (guint i = 0; i < 300; i++)
@@ -199,6 +235,7 @@ net_setup (Net          *net,
     g_autofree char *ca_key = g_build_filename (net->certs, "ca.key", NULL);
 
     g_assert_true (g_file_set_contents (tmpl, "cn = \"10.99.0.1\"\nip_address = \"10.99.0.1\"\n"
+                                        "ip_address = \"fd99::1\"\n"
                                         "tls_www_server\nsigning_key\nexpiration_days = 2\n", -1, NULL));
     post_test_run ((const char *[]) { "certtool", "--generate-privkey", "--key-type=ecdsa",
                                       "--outfile", key, NULL });
@@ -315,13 +352,14 @@ count_lines (const char *log,
 }
 
 static void
-start_peer (Net *net)
+start_peer (Net        *net,
+            const char *uri)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *helper = g_test_build_filename (G_TEST_BUILT, "quic-migration-peer", NULL);
   g_autofree char *cert = g_build_filename (net->certs, "service.pem", NULL);
   g_autofree char *key = g_build_filename (net->certs, "service.key", NULL);
-  const char *argv[] = { helper, cert, key, SERVICE_URI, net->log, NULL };
+  const char *argv[] = { helper, cert, key, uri, net->log, NULL };
   gint64 deadline;
 
   g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
@@ -351,6 +389,7 @@ start_peer (Net *net)
 
 typedef struct {
   Net      *net;
+  const Variant *v;
   guint     established;
   GError   *error;
   guint     n_closed;
@@ -389,7 +428,7 @@ path_changed_cb (PostCarrier *carrier,
   c->n_path_changed++;
   g_free (c->last_local);
   c->last_local = host_of (post_path_get_local_address (path));
-  if (g_str_equal (c->last_local, "10.2.0.1"))
+  if (g_str_equal (c->last_local, c->v->second_local))
     c->moved = TRUE;
   g_test_message ("path-changed: local %s", c->last_local);
 }
@@ -452,7 +491,7 @@ bulk_message_cb (PostCarrier *carrier,
       /* Mid-transfer: the preferred link goes down under the connection */
       c->link_down = TRUE;
       c->received_at_link_down = c->received;
-      run ("ip link set c0 down");
+      run ("%s", c->v->loss);
     }
   if (c->n_messages == N_CHUNKS)
     c->all_received = 1;
@@ -527,15 +566,17 @@ client_clear (Client *c)
   c->text = NULL;
 }
 
-/* The first link goes down while a quic carrier transfers 6 MiB each way:
- * the connection migrates to the second link's address, the same carrier
- * stays active (the server accepted one connection only), its path-changed
- * tells the new local address, everything arrives byte-exact, and a
- * stream forked on the same connection before goes on working too. */
+/* The first link goes down (or its address goes away) while a quic
+ * carrier transfers 6 MiB each way: the connection migrates to the second
+ * link's address, the same carrier stays active (the server accepted one
+ * connection only), its path-changed tells the new local address,
+ * everything arrives byte-exact, and a stream forked on the same
+ * connection before goes on working too. */
 static void
-test_link_down_migrates (Net          *net,
-                         gconstpointer data)
+test_migrates (Net          *net,
+               gconstpointer data)
 {
+  const Variant *v = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(PostConfiguration) config = NULL;
   g_autoptr(PostRemote) remote = NULL;
@@ -546,20 +587,25 @@ test_link_down_migrates (Net          *net,
   Client c = { 0 }, f = { 0 };
   ForkResult r = { 0 };
 
+  g_autoptr(GPtrArray) transients = NULL;
+  g_autoptr(GPtrArray) paths = NULL;
+
   if (skip_without_namespaces ())
     return;
-  start_peer (net);
+  start_peer (net, v->uri);
 
   config = post_configuration_new ();
   ca = g_build_filename (net->certs, "ca.pem", NULL);
   g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
   g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
   g_assert_no_error (error);
-  remote = post_remote_new_from_uri (SERVICE_URI, &error);
+  remote = post_remote_new_from_uri (v->uri, &error);
   g_assert_no_error (error);
 
   c.net = net;
+  c.v = v;
   f.net = net;
+  f.v = v;
   f.text = g_string_new (NULL);
   carrier = post_carrier_initiate (NULL, remote, config);
   g_signal_connect (carrier, "path-changed", G_CALLBACK (path_changed_cb), &c);
@@ -571,7 +617,7 @@ test_link_down_migrates (Net          *net,
   g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "quic");
   g_assert_true (post_carrier_get_capabilities (carrier) & POST_STACK_CAP_MIGRATION);
   local = host_of (post_carrier_get_local_address (carrier));
-  g_assert_cmpstr (local, ==, "10.1.0.1");   /* c0: the better route */
+  g_assert_cmpstr (local, ==, v->first_local);   /* c0: the better route */
   g_clear_pointer (&local, g_free);
 
   /* A second stream of the same connection */
@@ -596,8 +642,8 @@ test_link_down_migrates (Net          *net,
       post_carrier_send_async (carrier, message, NULL, bulk_sent_cb, &c);
     }
   post_test_wait_count (&c.all_received, 1, "the whole transfer", WAIT_TIMEOUT_S);
-  g_test_message ("c0 went down after %" G_GUINT64_FORMAT " of %u bytes came back",
-                  c.received_at_link_down, N_CHUNKS * CHUNK);
+  g_test_message ("'%s' after %" G_GUINT64_FORMAT " of %u bytes came back",
+                  v->loss, c.received_at_link_down, N_CHUNKS * CHUNK);
 
   /* Byte-exact, on the same carrier, which never closed */
   g_assert_true (c.link_down);
@@ -608,18 +654,36 @@ test_link_down_migrates (Net          *net,
   g_assert_cmpuint (c.n_closed, ==, 0);
   g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
 
-  /* The path events: c0's path went away, the new one is c1's */
-  g_assert_cmpuint (c.n_path_removed, ==, 1);
+  /* The path events: c0's path went away (when the monitor could tell),
+   * the new one is c1's */
+  g_assert_cmpuint (c.n_path_removed, ==, v->unmonitored ? 0 : 1);
   g_assert_true (c.moved);
   local = host_of (post_carrier_get_local_address (carrier));
-  g_assert_cmpstr (local, ==, "10.2.0.1");
+  g_assert_cmpstr (local, ==, v->second_local);
   g_clear_pointer (&local, g_free);
+
+  /* The transient's path is the new one, with the connection's measurements */
+  transients = post_carrier_get_transients (carrier);
+  g_assert_cmpuint (transients->len, ==, 1);
+  paths = post_transient_get_paths (transients->pdata[0]);
+  g_assert_cmpuint (paths->len, ==, 1);
+  local = host_of (post_path_get_local_address (paths->pdata[0]));
+  g_assert_cmpstr (local, ==, v->second_local);
+  g_clear_pointer (&local, g_free);
+  /* The stack alone cannot tell the interface it moved to */
+  g_assert_cmpstr (post_path_get_interface (paths->pdata[0]), ==, v->unmonitored ? NULL : "c1");
+  g_assert_cmpuint (post_path_get_latency (paths->pdata[0]), >, 0);
+  g_assert_cmpuint (post_path_get_data_rate (paths->pdata[0]), >, 0);
+  g_test_message ("new path: latency %" G_GUINT64_FORMAT " us, rate %" G_GUINT64_FORMAT " bit/s, loss %.4f",
+                  (guint64) post_path_get_latency (paths->pdata[0]),
+                  (guint64) post_path_get_data_rate (paths->pdata[0]),
+                  post_path_get_loss (paths->pdata[0]));
 
   /* The forked stream moved with its connection and still works */
   g_assert_true (f.moved);
   g_assert_cmpuint (f.n_closed, ==, 0);
   local = host_of (post_carrier_get_local_address (r.carrier));
-  g_assert_cmpstr (local, ==, "10.2.0.1");
+  g_assert_cmpstr (local, ==, v->second_local);
   send_text (r.carrier, &f, "after");
   g_assert_cmpstr (f.text->str, ==, "before;after");
 
@@ -629,18 +693,220 @@ test_link_down_migrates (Net          *net,
   g_test_message ("server log:\n%s", log);
   g_assert_cmpuint (count_lines (log, "accepted "), ==, 1);
   g_assert_cmpuint (count_lines (log, "forked "), ==, 1);
-  g_assert_cmpuint (count_lines (log, "path-changed 10.2.0.1:"), >=, 1);
+  g_assert_cmpuint (count_lines (log, v->peer_sees), >=, 1);
   g_assert_cmpuint (count_lines (log, "closed"), ==, 0);
 
   post_carrier_abort (r.carrier);
   post_carrier_abort (carrier);
   post_test_spin (20);
   g_clear_object (&r.carrier);
+  if (v->undo != NULL)
+    run ("%s", v->undo);
   stop_peer (net);
   g_assert_true (g_spawn_check_wait_status (net->peer_status, &error));
   g_assert_no_error (error);
   client_clear (&c);
   client_clear (&f);
+}
+
+/* The only other local is on a prohibited interface: no migration, and
+ * path.on-loss applies as for any stack (here: the carrier goes DORMANT). */
+static void
+test_prohibited_interface (Net          *net,
+                           gconstpointer data)
+{
+  const Variant *v = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostConfiguration) config = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autofree char *ca = NULL;
+  g_autofree char *local = NULL;
+  g_autofree char *log = NULL;
+  Client c = { 0 };
+  gint64 deadline;
+
+  if (skip_without_namespaces ())
+    return;
+  start_peer (net, v->uri);
+
+  config = post_configuration_new ();
+  ca = g_build_filename (net->certs, "ca.pem", NULL);
+  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
+  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
+  g_assert_true (post_configuration_set_interface_preference (config, "c1", POST_PREFERENCE_PROHIBIT, &error));
+  g_assert_true (post_configuration_set_option (config, "path.on-loss", g_variant_new_string ("dormant"), &error));
+  g_assert_no_error (error);
+  remote = post_remote_new_from_uri (v->uri, &error);
+  g_assert_no_error (error);
+
+  c.net = net;
+  c.v = v;
+  c.text = g_string_new (NULL);
+  carrier = post_carrier_initiate (NULL, remote, config);
+  g_signal_connect (carrier, "path-changed", G_CALLBACK (path_changed_cb), &c);
+  g_signal_connect (carrier, "path-removed", G_CALLBACK (path_removed_cb), &c);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_test_wait_count (&c.established, 1, "establishment", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  local = host_of (post_carrier_get_local_address (carrier));
+  g_assert_cmpstr (local, ==, v->first_local);
+  post_carrier_ready (carrier, text_message_cb, &c, NULL);
+  send_text (carrier, &c, "hello");
+
+  run ("%s", v->loss);
+  deadline = g_get_monotonic_time () + WAIT_TIMEOUT_S * G_USEC_PER_SEC;
+  while (post_carrier_get_state (carrier) == POST_CARRIER_STATE_ACTIVE && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_DORMANT);
+  g_assert_cmpuint (c.n_path_removed, ==, 1);
+  g_assert_false (c.moved);
+
+  log = read_log (net);
+  g_assert_cmpuint (count_lines (log, v->peer_sees), ==, 0);
+  post_carrier_abort (carrier);
+  post_test_spin (20);
+  stop_peer (net);
+  client_clear (&c);
+}
+
+/* ---- the stack alone, on the loopback (no root needed) ------------------------ */
+
+typedef struct {
+  GPtrArray *accepted;        /* (owned) the server's carriers */
+  guint      n_path_changed;
+  char      *last_remote;     /* the remote of the server's last path-changed */
+} Server;
+
+static void
+server_path_changed_cb (PostCarrier *carrier,
+                        PostPath    *path,
+                        gpointer     user_data)
+{
+  Server *server = user_data;
+
+  g_free (server->last_remote);
+  server->last_remote = host_of (post_path_get_remote_address (path));
+  server->n_path_changed++;
+}
+
+static gboolean
+server_echo_cb (PostCarrier *carrier,
+                PostMessage *message,
+                gpointer     user_data)
+{
+  g_autoptr(PostMessage) reply = post_message_new (post_message_get_content (message));
+
+  post_carrier_send (carrier, reply, NULL);
+  return TRUE;
+}
+
+static gboolean
+server_incoming_cb (PostCarrier *listener,
+                    PostCarrier *carrier,
+                    gpointer     user_data)
+{
+  Server *server = user_data;
+
+  g_ptr_array_add (server->accepted, g_object_ref (carrier));
+  g_signal_connect (carrier, "path-changed", G_CALLBACK (server_path_changed_cb), server);
+  post_carrier_ready (carrier, server_echo_cb, server, NULL);
+  return TRUE;
+}
+
+static PostPsi *
+psi_of (PostCarrier *carrier)
+{
+  g_autoptr(GPtrArray) transients = post_carrier_get_transients (carrier);
+
+  g_assert_cmpuint (transients->len, ==, 1);
+  return post_transient_get_psi (transients->pdata[0]);
+}
+
+/* post_psi_migrate() on a client's quic stream: the connection moves to a
+ * new socket on 127.0.0.2, the carrier's path-changed tells it, messages
+ * still flow both ways, and the server's carrier sees its peer's new
+ * address.  A server's instance cannot migrate. */
+static void
+test_psi_migrate_loopback (void)
+{
+  g_autofree char *certs = post_test_certs_make ("post-quic-migrate-lo");
+  g_autofree char *cert = g_build_filename (certs, "server.pem", NULL);
+  g_autofree char *key = g_build_filename (certs, "server.key", NULL);
+  g_autofree char *ca = g_build_filename (certs, "ca.pem", NULL);
+  g_autofree char *uri = NULL;
+  g_autofree char *local = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostLocal) listen_local = NULL;
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostConfiguration) config = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GInetAddress) other = g_inet_address_new_from_string ("127.0.0.2");
+  g_autoptr(GSocketAddress) new_local = g_inet_socket_address_new (other, 0);
+  Server server = { g_ptr_array_new_with_free_func (g_object_unref), 0, NULL };
+  Client c = { 0 };
+
+  listen_local = post_local_new_from_uri ("quic://127.0.0.1:0", &error);
+  g_assert_no_error (error);
+  g_assert_true (post_local_set_identity_from_files (listen_local, cert, key, &error));
+  listener = post_carrier_listen (listen_local, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (listener, "incoming", G_CALLBACK (server_incoming_cb), &server);
+
+  config = post_configuration_new ();
+  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
+  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
+  g_assert_no_error (error);
+  uri = g_strdup_printf ("quic://127.0.0.1:%u",
+                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener))));
+  remote = post_remote_new_from_uri (uri, &error);
+  g_assert_no_error (error);
+  c.v = &v4_link_down;
+  c.text = g_string_new (NULL);
+  carrier = post_carrier_initiate (NULL, remote, config);
+  g_signal_connect (carrier, "path-changed", G_CALLBACK (path_changed_cb), &c);
+  g_signal_connect (carrier, "closed", G_CALLBACK (closed_cb), &c);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_test_wait_count (&c.established, 1, "establishment", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  post_carrier_ready (carrier, text_message_cb, &c, NULL);
+  send_text (carrier, &c, "one;");
+  local = host_of (post_carrier_get_local_address (carrier));
+  g_assert_cmpstr (local, ==, "127.0.0.1");
+  g_clear_pointer (&local, g_free);
+  g_assert_cmpuint (server.accepted->len, ==, 1);
+
+  /* The server's side cannot initiate migration (RFC 9000 section 9) */
+  g_assert_false (post_psi_migrate (psi_of (server.accepted->pdata[0]), new_local, &error));
+  g_assert_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+
+  g_assert_true (post_psi_migrate (psi_of (carrier), new_local, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.n_path_changed, >=, 1);
+  g_assert_cmpstr (c.last_local, ==, "127.0.0.2");
+  local = host_of (post_carrier_get_local_address (carrier));
+  g_assert_cmpstr (local, ==, "127.0.0.2");
+
+  send_text (carrier, &c, "two");
+  g_assert_cmpstr (c.text->str, ==, "one;two");
+  post_test_wait_count (&server.n_path_changed, 1, "the server's path-changed", WAIT_TIMEOUT_S);
+  g_assert_cmpstr (server.last_remote, ==, "127.0.0.2");
+  g_assert_cmpuint (server.accepted->len, ==, 1);
+  g_assert_cmpuint (c.n_closed, ==, 0);
+  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
+
+  post_carrier_abort (carrier);
+  for (guint i = 0; i < server.accepted->len; i++)
+    post_carrier_abort (server.accepted->pdata[i]);
+  post_carrier_abort (listener);
+  post_test_spin (20);
+  g_ptr_array_unref (server.accepted);
+  g_free (server.last_remote);
+  client_clear (&c);
+  post_test_certs_remove (certs);
 }
 
 /* ---- main ------------------------------------------------------------------------- */
@@ -675,6 +941,14 @@ main (int   argc,
   enter_client_namespace ();
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add ("/quic-migration/link-down", Net, NULL, net_setup, test_link_down_migrates, net_teardown);
+  g_test_add_func ("/quic-migration/psi-migrate-loopback", test_psi_migrate_loopback);
+  g_test_add ("/quic-migration/link-down", Net, &v4_link_down, net_setup, test_migrates, net_teardown);
+  g_test_add ("/quic-migration/address-removed", Net, &v4_address_removed, net_setup, test_migrates, net_teardown);
+  g_test_add ("/quic-migration/ipv6-link-down", Net, &v6_link_down, net_setup, test_migrates, net_teardown);
+  g_test_add ("/quic-migration/socket-error", Net, &v4_socket_error, net_setup, test_migrates, net_teardown);
+  g_test_add ("/quic-migration/prohibited-interface", Net, &v4_link_down, net_setup,
+              test_prohibited_interface, net_teardown);
+  g_test_add ("/quic-migration/prohibited-interface-address-removed", Net, &v4_address_removed, net_setup,
+              test_prohibited_interface, net_teardown);
   return g_test_run ();
 }

@@ -785,6 +785,22 @@ test_listen_errors (Fixture       *f,
   post_psi_close (second, FALSE);
 }
 
+/* tcp cannot move a connection to another local address: the default
+ * migrate says so, and the connection is unharmed. */
+static void
+test_migrate_not_supported (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GSocketAddress) other = loopback_address (0);
+  g_autoptr(GError) error = NULL;
+
+  connect_pair (f);
+  g_assert_false (post_stack_has_capabilities (f->stack, POST_STACK_CAP_MIGRATION));
+  g_assert_false (post_psi_migrate (f->client, other, &error));
+  g_assert_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED);
+  g_assert_false (post_psi_is_closed (f->client));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -810,6 +826,7 @@ main (int   argc,
   ADD ("accept-emfile", test_accept_emfile);
   ADD ("ipv6", test_ipv6);
   ADD ("bind-local", test_bind_local);
+  ADD ("migrate-not-supported", test_migrate_not_supported);
 
 #undef ADD
 
