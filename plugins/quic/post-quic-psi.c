@@ -2647,6 +2647,20 @@ post_quic_psi_get_acked_offset (PostPsi *psi)
   return MIN (s->tx_acked, s->tx_end);
 }
 
+/* Our side of the stream is over when ngtcp2 closed it (both directions
+ * ended, everything acknowledged) or, for a source, when what it wrote
+ * and its FIN are acknowledged; a failed stream has nothing left either. */
+static gboolean
+post_quic_psi_is_send_complete (PostPsi *psi)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  QuicStream *s = self->stream;
+
+  if (self->mode != MODE_STREAM || s == NULL || self->qc->closed)
+    return TRUE;
+  return s->closed || s->error != NULL || s->recv_only;
+}
+
 static void
 post_quic_psi_update_path (PostPsi  *psi,
                            PostPath *path)
@@ -2832,6 +2846,7 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
   psi_class->fork_async = post_quic_psi_fork_async;
   psi_class->fork_finish = post_quic_psi_fork_finish;
   psi_class->get_acked_offset = post_quic_psi_get_acked_offset;
+  psi_class->is_send_complete = post_quic_psi_is_send_complete;
   psi_class->update_path = post_quic_psi_update_path;
   psi_class->get_max_message_size = post_quic_psi_get_max_message_size;
   psi_class->get_security_flags = post_quic_psi_get_security_flags;
