@@ -67,6 +67,7 @@
 
 #include "post-quic-psi.h"
 #include "post-gnutls-trust.h"
+#include "post-quic-udp.h"
 
 #include <errno.h>
 #include <string.h>
@@ -144,6 +145,7 @@ struct _QuicServer {
   gint                              ref_count;
   GMainContext                     *context;
   GSocket                          *socket;
+  PostQuicUdp                       udp;      /* GSO/GRO on socket */
   GSource                          *source;
   GSocketAddress                   *local_address;
   struct sockaddr_storage           local;
@@ -170,6 +172,8 @@ struct _QuicConn {
   PostConfiguration                *configuration;
   QuicServer                       *server;   /* (owned) (nullable) server side */
   GSocket                          *socket;   /* client side */
+  PostQuicUdp                       udp;      /* GSO/GRO on socket */
+  guint8                           *txbuf;    /* POST_QUIC_UDP_BATCH_MAX: a run of packets for one GSO send */
   GSource                          *socket_source;
   GSocketAddress                   *local_address;
   GSocketAddress                   *remote_address;
@@ -1258,32 +1262,39 @@ conn_unref (QuicConn *qc)
   g_clear_error (&qc->verify_error);
   g_free (qc->server_name);
   g_free (qc->peer);
+  g_free (qc->txbuf);
   g_main_context_unref (qc->context);
   g_free (qc);
 }
 
 static void
+conn_send_run (QuicConn      *qc,
+               const guint8  *data,
+               gsize          len,
+               gsize          segment)
+{
+  int err;
+  gboolean sent;
+
+  if (qc->server != NULL)
+    sent = post_quic_udp_send (&qc->server->udp, g_socket_get_fd (qc->server->socket),
+                               (struct sockaddr *) &qc->remote, qc->remote_len,
+                               data, len, segment, &err);
+  else
+    sent = post_quic_udp_send (&qc->udp, g_socket_get_fd (qc->socket), NULL, 0,
+                               data, len, segment, &err);
+  if (!sent && err != EAGAIN && err != EWOULDBLOCK && err != ECONNREFUSED)
+    g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (err));
+  /* A datagram that could not go out is lost; QUIC's loss recovery resends. */
+}
+
+/* One packet. */
+static void
 conn_send (QuicConn      *qc,
            const guint8  *data,
            gsize          len)
 {
-  int fd;
-  ssize_t n;
-
-  if (qc->server != NULL)
-    {
-      fd = g_socket_get_fd (qc->server->socket);
-      n = sendto (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-                  (struct sockaddr *) &qc->remote, qc->remote_len);
-    }
-  else
-    {
-      fd = g_socket_get_fd (qc->socket);
-      n = send (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    }
-  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED)
-    g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (errno));
-  /* A datagram that could not go out is lost; QUIC's loss recovery resends. */
+  conn_send_run (qc, data, len, 0);
 }
 
 static void
@@ -1364,10 +1375,15 @@ conn_fail (QuicConn *qc,
   conn_terminate (qc, error, FALSE);
 }
 
+/* Packets are written into qc->txbuf one after another and go out as one
+ * GSO run while they are of the same size (the first one's: only the last
+ * may be shorter) and for the same path. */
 static void
 conn_write (QuicConn *qc)
 {
-  guint8 buf[MAX_PACKET];
+  guint8 *buf;
+  gsize run_len = 0, run_segment = 0;
+  guint run_count = 0;
   ngtcp2_path_storage ps;
   g_autoptr(GPtrArray) pending = g_ptr_array_new ();
   GHashTableIter iter;
@@ -1377,8 +1393,11 @@ conn_write (QuicConn *qc)
 
   if (qc->closed || ngtcp2_conn_is_in_closing_period (qc->conn) || ngtcp2_conn_is_in_draining_period (qc->conn))
     return;
-  if (max > sizeof buf)
-    max = sizeof buf;
+  if (max > MAX_PACKET)
+    max = MAX_PACKET;
+  if (qc->txbuf == NULL)
+    qc->txbuf = g_malloc (POST_QUIC_UDP_BATCH_MAX);
+  buf = qc->txbuf;
   ngtcp2_path_storage_zero (&ps);
   g_hash_table_iter_init (&iter, qc->streams);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
@@ -1423,7 +1442,8 @@ conn_write (QuicConn *qc)
                 flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
             }
         }
-      n = ngtcp2_conn_writev_stream (qc->conn, &ps.path, &pi, buf, max, &ndatalen, flags,
+      n = ngtcp2_conn_writev_stream (qc->conn, &ps.path, &pi, buf + run_len,
+                                     run_count > 0 ? run_segment : max, &ndatalen, flags,
                                      stream_id, nvecs ? vecs : NULL, nvecs, timestamp ());
       if (s != NULL && ndatalen >= 0)
         {
@@ -1450,9 +1470,21 @@ conn_write (QuicConn *qc)
         }
       if (n == 0)
         break;
-      conn_send (qc, buf, n);
       packets++;
+      if (run_count == 0)
+        run_segment = n;
+      run_len += n;
+      run_count++;
+      /* A short packet ends the run; so does a full buffer. */
+      if ((gsize) n < run_segment || run_count == POST_QUIC_UDP_SEGMENTS_MAX
+          || run_len + run_segment > POST_QUIC_UDP_BATCH_MAX)
+        {
+          conn_send_run (qc, buf, run_len, run_segment);
+          run_len = run_count = 0;
+        }
     }
+  if (run_count > 0)
+    conn_send_run (qc, buf, run_len, run_segment);
   conn_arm_timer (qc);
 }
 
@@ -1837,7 +1869,8 @@ client_socket_cb (GSocket      *socket,
     {
       struct sockaddr_storage from;
       socklen_t from_len = sizeof from;
-      ssize_t n = recvfrom (fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *) &from, &from_len);
+      gsize segment;
+      gssize n = post_quic_udp_recv (&qc->udp, fd, buf, sizeof buf, &from, &from_len, &segment);
 
       if (n < 0)
         {
@@ -1849,7 +1882,10 @@ client_socket_cb (GSocket      *socket,
             g_debug ("QUIC: receiving from %s failed: %s", qc->peer, g_strerror (errno));
           break;
         }
-      conn_read_packet (qc, buf, n, (struct sockaddr *) &from, from_len);
+      /* With GRO, one receive may hold several datagrams of @segment bytes. */
+      for (gssize off = 0; off < n && !qc->closed; off += segment)
+        conn_read_packet (qc, buf + off, MIN ((gsize) (n - off), segment),
+                          (struct sockaddr *) &from, from_len);
     }
   conn_after_read (qc);
   conn_unref (qc);
@@ -2024,6 +2060,37 @@ server_accept (QuicServer            *server,
   conn_read_packet (qc, data, len, from, from_len);
 }
 
+/* One datagram at the listener: to its connection by destination
+ * connection id, or a new connection. */
+static void
+server_dispatch (QuicServer            *server,
+                 const guint8          *data,
+                 gsize                  len,
+                 const struct sockaddr *from,
+                 socklen_t              from_len,
+                 GPtrArray             *touched)
+{
+  ngtcp2_version_cid vc;
+  g_autoptr(GBytes) dcid = NULL;
+  QuicConn *qc;
+
+  if (ngtcp2_pkt_decode_version_cid (&vc, data, len, SCID_LEN) != 0)
+    return;   /* garbage, or a version we do not speak */
+  dcid = g_bytes_new (vc.dcid, vc.dcidlen);
+  qc = g_hash_table_lookup (server->cids, dcid);
+  if (qc != NULL)
+    {
+      if (!g_ptr_array_find (touched, qc, NULL))
+        g_ptr_array_add (touched, conn_ref (qc));
+      conn_read_packet (qc, data, len, from, from_len);
+      return;
+    }
+  server_accept (server, data, len, from, from_len);
+  qc = g_hash_table_lookup (server->cids, dcid);
+  if (qc != NULL && !g_ptr_array_find (touched, qc, NULL))
+    g_ptr_array_add (touched, conn_ref (qc));
+}
+
 static gboolean
 server_socket_cb (GSocket      *socket,
                   GIOCondition  condition,
@@ -2039,28 +2106,15 @@ server_socket_cb (GSocket      *socket,
     {
       struct sockaddr_storage from;
       socklen_t from_len = sizeof from;
-      ssize_t n = recvfrom (fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *) &from, &from_len);
-      ngtcp2_version_cid vc;
-      g_autoptr(GBytes) dcid = NULL;
-      QuicConn *qc;
+      gsize segment;
+      gssize n = post_quic_udp_recv (&server->udp, fd, buf, sizeof buf, &from, &from_len, &segment);
 
       if (n < 0)
         break;
-      if (ngtcp2_pkt_decode_version_cid (&vc, buf, n, SCID_LEN) != 0)
-        continue;   /* garbage, or a version we do not speak */
-      dcid = g_bytes_new (vc.dcid, vc.dcidlen);
-      qc = g_hash_table_lookup (server->cids, dcid);
-      if (qc != NULL)
-        {
-          if (!g_ptr_array_find (touched, qc, NULL))
-            g_ptr_array_add (touched, conn_ref (qc));
-          conn_read_packet (qc, buf, n, (struct sockaddr *) &from, from_len);
-          continue;
-        }
-      server_accept (server, buf, n, (struct sockaddr *) &from, from_len);
-      qc = g_hash_table_lookup (server->cids, dcid);
-      if (qc != NULL && !g_ptr_array_find (touched, qc, NULL))
-        g_ptr_array_add (touched, conn_ref (qc));
+      /* With GRO, one receive may hold several datagrams of @segment bytes. */
+      for (gssize off = 0; off < n; off += segment)
+        server_dispatch (server, buf + off, MIN ((gsize) (n - off), segment),
+                         (struct sockaddr *) &from, from_len, touched);
     }
   for (guint i = 0; i < touched->len; i++)
     conn_after_read (touched->pdata[i]);
@@ -2263,6 +2317,7 @@ post_quic_psi_connect_async (PostPsi             *psi,
   if (socket == NULL)
     goto failed;
   g_socket_set_blocking (socket, FALSE);
+  post_quic_udp_setup (&qc->udp, g_socket_get_fd (socket));
   if (local != NULL && !g_socket_bind (socket, local, FALSE, &error))
     goto failed;
   if (!g_socket_connect (socket, remote, NULL, &error))
@@ -2404,6 +2459,7 @@ post_quic_psi_listen (PostPsi         *psi,
   if (socket == NULL)
     return FALSE;
   g_socket_set_blocking (socket, FALSE);
+  post_quic_udp_setup (&server->udp, g_socket_get_fd (socket));
   if (!g_socket_bind (socket, local, FALSE, error))
     return FALSE;
   server->local_address = g_socket_get_local_address (socket, error);
