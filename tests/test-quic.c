@@ -714,6 +714,75 @@ test_zero_rtt_rejected (void)
   post_carrier_abort (listener);
 }
 
+/* A source on a resumed association: its idempotent message goes as 0-RTT
+ * data on a unidirectional stream and reaches the sink once. */
+static PostSecurityFlags
+source_once (PostAssociation *association,
+             SinkServer      *server,
+             const char      *text)
+{
+  g_autoptr(PostCarrier) source = post_association_initiate (association);
+  g_autoptr(PostMessage) message = post_message_new_from_string (text);
+  PostSecurityFlags flags;
+  guint before = server->c.n_received;
+  Client c = { 0 };
+
+  g_assert_cmpint (post_carrier_get_role (source), ==, POST_CARRIER_ROLE_SOURCE);
+  g_assert_true (post_message_set_idempotent (message, TRUE, NULL));
+  g_assert_true (post_carrier_send (source, message, NULL));
+  post_carrier_establish_async (source, NULL, established_cb, &c);
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  post_test_wait_count (&server->c.n_received, before + 1, "the message at the sink", WAIT_TIMEOUT_S);
+  g_assert_true (g_str_has_suffix (server->c.received->str, text));
+  g_assert_cmpint (post_carrier_get_role (server->sink), ==, POST_CARRIER_ROLE_SINK);
+  flags = post_carrier_get_security_flags (source);
+  for (guint i = 0; i < 100 && post_association_get_session_ticket_count (association) == 0; i++)
+    post_test_spin (10);
+  g_assert_cmpuint (post_association_get_session_ticket_count (association), >, 0);
+  post_carrier_close (source);
+  post_test_spin (20);
+  g_assert_cmpuint (server->c.n_received, ==, before + 1);   /* once */
+  post_carrier_abort (server->sink);
+  g_clear_object (&server->sink);
+  return flags;
+}
+
+static void
+test_zero_rtt_source (void)
+{
+  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = NULL;
+  SinkServer server = { 0 };
+  PostSecurityFlags flags;
+
+  g_assert_true (post_configuration_set_direction (config, POST_DIRECTION_UNIDIRECTIONAL_SEND, &error));
+  g_assert_no_error (error);
+  listener = post_carrier_listen (local, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (listener, "incoming", G_CALLBACK (sink_incoming_cb), &server);
+  server.c.received = g_string_new (NULL);
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+  remote = post_remote_new_from_uri (uri, NULL);
+  association = post_association_new (NULL, remote, config);
+
+  flags = source_once (association, &server, "full handshake");
+  g_assert_false (flags & (POST_SECURITY_RESUMED | POST_SECURITY_EARLY_DATA_SENT));
+  flags = source_once (association, &server, "one way, early");
+  g_assert_true (flags & POST_SECURITY_RESUMED);
+  g_assert_true (flags & POST_SECURITY_EARLY_DATA_SENT);
+  g_assert_true (flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
+  g_assert_cmpstr (server.c.received->str, ==, "full handshakeone way, early");
+
+  post_carrier_abort (listener);
+  g_string_free (server.c.received, TRUE);
+}
+
 /* ---- interop with ngtcp2's examples ----------------------------------------- */
 
 static GSubprocess *
@@ -848,6 +917,7 @@ main (int   argc,
   g_test_add_func ("/quic/source-sink", test_source_sink);
   g_test_add_func ("/quic/zero-rtt", test_zero_rtt);
   g_test_add_func ("/quic/zero-rtt-rejected", test_zero_rtt_rejected);
+  g_test_add_func ("/quic/zero-rtt-source", test_zero_rtt_source);
   g_test_add_func ("/quic/interop/gtlsserver", test_gtlsserver);
   g_test_add_func ("/quic/interop/gtlsclient", test_gtlsclient);
 

@@ -60,9 +60,11 @@
  * A unidirectional stream the peer opens is announced like a
  * bidirectional one (accepted or fork request) by an instance whose
  * configuration is a copy with `direction` unidirectional-receive, from
- * which the core makes the carrier a SINK.  A source sends no 0-RTT data.
+ * which the core makes the carrier a SINK.  A source on a resumed
+ * association sends its idempotent messages as 0-RTT data on its
+ * unidirectional stream.
  *
- * Not yet (issue 7): DATAGRAM frames, migration, Retry, 0-RTT for sources.
+ * Not yet (issue 7): DATAGRAM frames, migration, Retry.
  */
 
 #include "post-quic-psi.h"
@@ -747,7 +749,8 @@ early_data_rejected (QuicConn *qc)
   s->tx_acked = 0;
   s->fin_sent = FALSE;
   s->closed = FALSE;
-  rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
+  rv = s->send_only ? ngtcp2_conn_open_uni_stream (qc->conn, &stream_id, NULL)
+                    : ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
   if (rv != 0)
     {
       s->closed = TRUE;
@@ -2186,15 +2189,24 @@ post_quic_psi_get_early_data_limit (PostPsi *psi)
   ngtcp2_transport_params params;
   guint64 limit;
 
-  /* Sources send no 0-RTT data (yet): their stream is unidirectional. */
-  if (self->mode != MODE_IDLE || !zero_rtt_allowed (post_psi_get_configuration (psi))
-      || is_source (psi))
+  if (self->mode != MODE_IDLE || !zero_rtt_allowed (post_psi_get_configuration (psi)))
     return 0;
   prepare_resumption (self);
-  if (self->ticket == NULL || !decode_ticket_params (self, &params)
-      || params.initial_max_streams_bidi == 0)
+  if (self->ticket == NULL || !decode_ticket_params (self, &params))
     return 0;
-  limit = MIN (params.initial_max_stream_data_bidi_remote, params.initial_max_data);
+  /* A source's early data goes on a unidirectional stream. */
+  if (is_source (psi))
+    {
+      if (params.initial_max_streams_uni == 0)
+        return 0;
+      limit = MIN (params.initial_max_stream_data_uni, params.initial_max_data);
+    }
+  else
+    {
+      if (params.initial_max_streams_bidi == 0)
+        return 0;
+      limit = MIN (params.initial_max_stream_data_bidi_remote, params.initial_max_data);
+    }
   return MIN (limit, MIN (MAX_EARLY_DATA, TX_WINDOW));
 }
 
@@ -2219,6 +2231,7 @@ start_resumption (PostQuicPsi *self,
   QuicStream *s;
   gsize len;
   const guint8 *data;
+  gboolean source;
   int ret;
 
   if (self->ticket == NULL)
@@ -2233,9 +2246,12 @@ start_resumption (PostQuicPsi *self,
   if (self->early_data == NULL || !decode_ticket_params (self, &params))
     return;
   ngtcp2_conn_set_early_remote_transport_params (qc->conn, &params);
-  if (ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL) != 0)
+  source = is_source (POST_PSI (self));
+  if ((source ? ngtcp2_conn_open_uni_stream (qc->conn, &stream_id, NULL)
+              : ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL)) != 0)
     return;
   s = conn_add_stream (qc, stream_id);
+  s->send_only = source;
   s->psi = self;
   self->stream = s;
   data = g_bytes_get_data (self->early_data, &len);
