@@ -107,6 +107,10 @@
 static const char priority_string[] =
   "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
   "+CHACHA20-POLY1305:+AES-128-CCM:%DISABLE_TLS13_COMPAT_MODE";
+/* With an external pre-shared key (TLS 1.3 psk_dhe_ke, or psk_ke) */
+static const char priority_string_psk[] =
+  "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
+  "+CHACHA20-POLY1305:+AES-128-CCM:+ECDHE-PSK:+DHE-PSK:+PSK:%DISABLE_TLS13_COMPAT_MODE";
 
 typedef struct _QuicServer QuicServer;
 typedef struct _QuicConn QuicConn;
@@ -155,7 +159,9 @@ struct _QuicServer {
   PostStack                        *stack;
   PostConfiguration                *configuration;
   PostLocal                        *endpoint;
-  gnutls_certificate_credentials_t  cred;
+  gnutls_certificate_credentials_t  cred;     /* (nullable) without an identity (PSK only) */
+  gnutls_psk_server_credentials_t   psk;      /* (nullable) the local has pre-shared keys */
+  gboolean                          request_client_cert; /* the configuration names anchors */
   GHashTable                       *cids;     /* GBytes -> QuicConn* (unowned) */
   GHashTable                       *conns;    /* QuicConn* (owned) */
   PostQuicPsi                      *listener; /* (unowned) (nullable) */
@@ -185,6 +191,7 @@ struct _QuicConn {
   ngtcp2_crypto_conn_ref            conn_ref;
   gnutls_session_t                  session;
   gnutls_certificate_credentials_t  cred;     /* client side (owned) */
+  gnutls_psk_client_credentials_t   psk;      /* client side (owned) (nullable): the association's PSK */
   GSource                          *timer;
   GSource                          *write_idle;
   GSource                          *event_idle;
@@ -212,6 +219,7 @@ struct _QuicConn {
   gboolean                          want_early; /* client: has early data and a ticket for it */
   gboolean                          token_sent; /* server: NEW_TOKEN submitted */
   gboolean                          validated; /* server: the Initial carried a valid token */
+  gboolean                          offered_psk; /* client: the association's PSK was offered */
   PostSecurityFlags                 flags;
 };
 
@@ -783,6 +791,8 @@ handshake_completed_cb (ngtcp2_conn *conn,
   qc->flags |= POST_SECURITY_ENCRYPTED;
   if (gnutls_session_is_resumed (qc->session))
     qc->flags |= POST_SECURITY_RESUMED;
+  else if (gnutls_auth_get_type (qc->session) == GNUTLS_CRD_PSK)
+    qc->flags |= POST_SECURITY_PSK;
   if (qc->server != NULL)
     {
       if (sflags & GNUTLS_SFLAGS_EARLY_DATA)
@@ -1127,6 +1137,42 @@ conn_export_tickets (QuicConn *qc,
   g_ptr_array_set_size (qc->new_tickets, 0);
 }
 
+/* A listener's PSK lookup: the identity among its local's keys. */
+static int
+server_psk_cb (gnutls_session_t      session,
+               const gnutls_datum_t *username,
+               gnutls_datum_t       *key)
+{
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr (session);
+  QuicConn *qc = ref->user_data;
+  g_autofree char *identity = NULL;
+  GBytes *found;
+  gsize size;
+  const guint8 *data;
+
+  if (qc->server == NULL || qc->server->endpoint == NULL)
+    return -1;
+  identity = g_strndup ((const char *) username->data, username->size);
+  found = post_local_lookup_pre_shared_key (qc->server->endpoint, identity);
+  if (found == NULL)
+    {
+      /* An unknown identity gets a random key: the client's binder fails
+       * as with a wrong key, and nobody learns which identities exist. */
+      key->data = gnutls_malloc (32);
+      if (key->data == NULL)
+        return -1;
+      key->size = 32;
+      return gnutls_rnd (GNUTLS_RND_RANDOM, key->data, key->size) == 0 ? 0 : -1;
+    }
+  data = g_bytes_get_data (found, &size);
+  key->data = gnutls_malloc (size);
+  if (key->data == NULL)
+    return -1;
+  memcpy (key->data, data, size);
+  key->size = size;
+  return 0;
+}
+
 static gboolean
 gnutls_ok (int          ret,
            const char  *what,
@@ -1154,7 +1200,9 @@ setup_session (QuicConn  *qc,
   if (server ? qc->server->early_data : qc->want_early)
     flags |= GNUTLS_ENABLE_EARLY_DATA;
   if (!gnutls_ok (gnutls_init (&qc->session, flags), "Cannot start a TLS session", error) ||
-      !gnutls_ok (gnutls_priority_set_direct (qc->session, priority_string, NULL),
+      !gnutls_ok (gnutls_priority_set_direct (qc->session,
+                                              (server ? qc->server->psk != NULL : qc->psk != NULL)
+                                              ? priority_string_psk : priority_string, NULL),
                   "Cannot set the TLS priorities", error))
     return FALSE;
   if ((server ? ngtcp2_crypto_gnutls_configure_server_session (qc->session)
@@ -1166,9 +1214,22 @@ setup_session (QuicConn  *qc,
   qc->conn_ref.get_conn = get_conn_cb;
   qc->conn_ref.user_data = qc;
   gnutls_session_set_ptr (qc->session, &qc->conn_ref);
-  if (!gnutls_ok (gnutls_credentials_set (qc->session, GNUTLS_CRD_CERTIFICATE, cred),
-                  "Cannot set the TLS credentials", error))
+  if (cred != NULL
+      && !gnutls_ok (gnutls_credentials_set (qc->session, GNUTLS_CRD_CERTIFICATE, cred),
+                     "Cannot set the TLS credentials", error))
     return FALSE;
+  if ((server ? (gpointer) qc->server->psk : (gpointer) qc->psk) != NULL
+      && !gnutls_ok (gnutls_credentials_set (qc->session, GNUTLS_CRD_PSK,
+                                             server ? (gpointer) qc->server->psk : (gpointer) qc->psk),
+                     "Cannot set the pre-shared key", error))
+    return FALSE;
+  if (server && qc->server->request_client_cert)
+    {
+      /* As the tls stack: client certificates are asked for when the
+       * listener's configuration names anchors to verify them with. */
+      gnutls_certificate_server_set_request (qc->session, GNUTLS_CERT_REQUEST);
+      gnutls_session_set_verify_function (qc->session, verify_cb);
+    }
   if (!server)
     {
       gnutls_session_set_verify_function (qc->session, verify_cb);
@@ -1249,6 +1310,8 @@ conn_unref (QuicConn *qc)
     gnutls_deinit (qc->session);
   if (qc->cred != NULL)
     gnutls_certificate_free_credentials (qc->cred);
+  if (qc->psk != NULL)
+    gnutls_psk_free_client_credentials (qc->psk);
   g_ptr_array_unref (qc->cids);
   g_ptr_array_unref (qc->new_tickets);
   g_clear_pointer (&qc->token, g_bytes_unref);
@@ -1325,6 +1388,20 @@ conn_close_error (QuicConn *qc,
   if (rv == NGTCP2_ERR_DRAINING || rv == NGTCP2_ERR_CLOSING)
     {
       ngtcp2_conn_get_connection_close_error (qc->conn, &ccerr);
+      if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
+          && (ccerr.error_code & ~(guint64) 0xff) == NGTCP2_CRYPTO_ERROR)
+        {
+          int alert = (int) (ccerr.error_code & 0xff);
+
+          /* The server found no key for our identity, or our binder did
+           * not verify with its key. */
+          if (qc->offered_psk && !qc->handshake_done
+              && (alert == GNUTLS_A_UNKNOWN_PSK_IDENTITY || alert == GNUTLS_A_DECRYPT_ERROR
+                  || alert == GNUTLS_A_ILLEGAL_PARAMETER))
+            return g_error_new (POST_ERROR, POST_ERROR_TLS_PSK_MISMATCH,
+                                "QUIC handshake with %s failed: the peer does not share our pre-shared key (TLS alert %s)",
+                                qc->peer, gnutls_alert_get_name ((gnutls_alert_description_t) alert));
+        }
       if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
           && (ccerr.error_code & ~(guint64) 0xff) == NGTCP2_CRYPTO_ERROR)
         return g_error_new (POST_ERROR, ccerr.error_code == (NGTCP2_CRYPTO_ERROR | GNUTLS_A_NO_APPLICATION_PROTOCOL)
@@ -1921,6 +1998,8 @@ server_unref (QuicServer *server)
   g_clear_object (&server->endpoint);
   if (server->cred != NULL)
     gnutls_certificate_free_credentials (server->cred);
+  if (server->psk != NULL)
+    gnutls_psk_free_server_credentials (server->psk);
   if (server->ticket_key.data != NULL)
     {
       gnutls_memset (server->ticket_key.data, 0, server->ticket_key.size);
@@ -2349,6 +2428,25 @@ post_quic_psi_connect_async (PostPsi             *psi,
                                                        post_psi_get_local (psi), FALSE, &error);
   if (qc->cred == NULL)
     goto failed;
+  if (association != NULL)
+    {
+      const char *psk_identity = NULL;
+      GBytes *psk = post_association_get_pre_shared_key (association, &psk_identity);
+
+      if (psk != NULL)
+        {
+          gnutls_datum_t key;
+          gsize size;
+
+          key.data = (unsigned char *) g_bytes_get_data (psk, &size);
+          key.size = size;
+          if (!gnutls_ok (gnutls_psk_allocate_client_credentials (&qc->psk), "Cannot allocate PSK credentials", &error) ||
+              !gnutls_ok (gnutls_psk_set_client_credentials (qc->psk, psk_identity, &key, GNUTLS_PSK_KEY_RAW),
+                          "Cannot use the pre-shared key", &error))
+            goto failed;
+          qc->offered_psk = TRUE;
+        }
+    }
 
   dcid.datalen = NGTCP2_MIN_INITIAL_DCIDLEN + 10;
   rand_bytes (dcid.data, dcid.datalen);
@@ -2423,6 +2521,7 @@ post_quic_psi_listen (PostPsi         *psi,
   QuicServer *server;
   g_autoptr(GSocket) socket = NULL;
   GError *local_error = NULL;
+  gboolean has_psk;
 
   if (self->mode != MODE_IDLE)
     {
@@ -2460,15 +2559,30 @@ post_quic_psi_listen (PostPsi         *psi,
   gnutls_anti_replay_set_add_function (server->anti_replay, anti_replay_add);
   gnutls_anti_replay_set_ptr (server->anti_replay, server);
 
-  server->cred = post_gnutls_make_certificate_credentials (configuration, post_psi_get_local (psi), TRUE, &local_error);
-  if (server->cred == NULL)
+  has_psk = server->endpoint != NULL && post_local_lookup_pre_shared_key (server->endpoint, NULL) != NULL;
+  server->cred = post_gnutls_make_certificate_credentials (configuration, post_psi_get_local (psi), !has_psk, &local_error);
+  if (server->cred == NULL && (local_error != NULL || !has_psk))
     {
       if (local_error == NULL)
         local_error = g_error_new_literal (POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                                           "A QUIC listener needs an identity (a certificate and its key) in its local");
+                                           "A QUIC listener needs an identity (a certificate and its key, "
+                                           "post_local_set_identity_from_pem()) or pre-shared keys "
+                                           "(post_local_add_pre_shared_key()) in its local");
       g_propagate_error (error, local_error);
       return FALSE;
     }
+  if (has_psk)
+    {
+      if (!gnutls_ok (gnutls_psk_allocate_server_credentials (&server->psk), "Cannot allocate PSK credentials", error))
+        return FALSE;
+      gnutls_psk_set_server_credentials_function2 (server->psk, server_psk_cb);
+    }
+  {
+    g_autoptr(GPtrArray) anchors = post_configuration_get_trust_anchors (configuration);
+
+    server->request_client_cert = anchors->len > 0 && server->cred != NULL
+                                  && post_local_get_identity_pem (server->endpoint, NULL, NULL);
+  }
 
   socket = g_socket_new (g_socket_address_get_family (local), G_SOCKET_TYPE_DATAGRAM,
                          G_SOCKET_PROTOCOL_UDP, error);
