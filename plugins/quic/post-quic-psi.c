@@ -1145,32 +1145,8 @@ server_psk_cb (gnutls_session_t      session,
 {
   ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr (session);
   QuicConn *qc = ref->user_data;
-  g_autofree char *identity = NULL;
-  GBytes *found;
-  gsize size;
-  const guint8 *data;
 
-  if (qc->server == NULL || qc->server->endpoint == NULL)
-    return -1;
-  identity = g_strndup ((const char *) username->data, username->size);
-  found = post_local_lookup_pre_shared_key (qc->server->endpoint, identity);
-  if (found == NULL)
-    {
-      /* An unknown identity gets a random key: the client's binder fails
-       * as with a wrong key, and nobody learns which identities exist. */
-      key->data = gnutls_malloc (32);
-      if (key->data == NULL)
-        return -1;
-      key->size = 32;
-      return gnutls_rnd (GNUTLS_RND_RANDOM, key->data, key->size) == 0 ? 0 : -1;
-    }
-  data = g_bytes_get_data (found, &size);
-  key->data = gnutls_malloc (size);
-  if (key->data == NULL)
-    return -1;
-  memcpy (key->data, data, size);
-  key->size = size;
-  return 0;
+  return post_gnutls_server_psk_lookup (qc->server != NULL ? qc->server->endpoint : NULL, username, key);
 }
 
 static gboolean
