@@ -812,6 +812,34 @@ post_psi_get_acked_offset (PostPsi *self)
 }
 
 /**
+ * post_psi_is_send_complete:
+ * @self: a #PostPsi
+ *
+ * Whether everything written, and the end of the sending direction
+ * (post_psi_shutdown_send()), has reached the peer, so that closing now
+ * loses nothing.  A graceful close waits for it (bounded) before the
+ * carrier reports #PostCarrier::closed: an application that exits then
+ * must not cut off a stack that keeps its unacknowledged data in user
+ * space, as QUIC does.  Stacks whose kernel goes on sending after close
+ * (tcp) do not implement [vfunc@Post.Psi.is_send_complete]: the default
+ * is %TRUE.  A closed instance is complete.
+ *
+ * Returns: %TRUE when nothing written is left to deliver
+ */
+gboolean
+post_psi_is_send_complete (PostPsi *self)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), TRUE);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->is_send_complete == NULL || post_psi_is_closed (self))
+    return TRUE;
+  return klass->is_send_complete (self);
+}
+
+/**
  * post_psi_update_path:
  * @self: a #PostPsi
  * @path: the path to fill

@@ -72,6 +72,9 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  *   rejects early data) again right after the handshake, exactly once
  * @get_security_flags: how the instance is secured ([flags@Post.SecurityFlags]);
  *   %NULL means %POST_SECURITY_NONE
+ * @is_send_complete: whether everything written and the end of the sending
+ *   direction reached the peer (see post_psi_is_send_complete()); %NULL
+ *   means %TRUE (the kernel delivers what is left after close)
  * @listen_unconnected: connectionless message stacks: passive open on
  *   @local where the instance itself serves every remote, with no accepted
  *   instance per remote: receive_message gives each message with its
@@ -152,12 +155,13 @@ struct _PostPsiClass
   void         (*set_early_data)       (PostPsi              *self,
                                         GBytes               *early_data);
   PostSecurityFlags (*get_security_flags) (PostPsi           *self);
+  gboolean     (*is_send_complete)     (PostPsi              *self);
   gboolean     (*migrate)              (PostPsi              *self,
                                         GSocketAddress       *new_local,
                                         GError              **error);
 
   /*< private >*/
-  gpointer padding[11];
+  gpointer padding[10];
 };
 
 /* Used by the core and by stacks alike. */
@@ -250,6 +254,8 @@ PostPsi           *post_psi_fork_finish            (PostPsi              *self,
                                                     GError              **error);
 POST_AVAILABLE_IN_ALL
 guint64            post_psi_get_acked_offset       (PostPsi              *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_is_send_complete       (PostPsi              *self);
 POST_AVAILABLE_IN_ALL
 void               post_psi_update_path            (PostPsi              *self,
                                                     PostPath             *path);

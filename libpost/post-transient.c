@@ -145,6 +145,8 @@ struct _PostTransient
   gboolean           closing;
   gboolean           ended;
   GSource           *linger_timer;   /* (owned) (nullable) */
+  GSource           *drain_timer;    /* (owned) (nullable) waits for post_psi_is_send_complete() */
+  gboolean           drain_peer_closed;
   gulong             ready_id;
   gulong             path_id;
   gulong             soft_error_id;
@@ -206,6 +208,7 @@ post_transient_dispose (GObject *object)
   destroy_source (&self->ack_timer);
   destroy_source (&self->expiry_timer);
   destroy_source (&self->linger_timer);
+  destroy_source (&self->drain_timer);
   if (self->psi != NULL)
     {
       g_clear_signal_handler (&self->ready_id, self->psi);
@@ -1249,6 +1252,54 @@ read_some (PostTransient *self)
     }
 }
 
+static gboolean linger_timeout_cb (gpointer data);
+
+static void
+start_linger (PostTransient *self)
+{
+  if (self->linger_timer != NULL)
+    return;
+  self->linger_timer = g_timeout_source_new (CLOSE_LINGER_MS);
+  g_source_set_callback (self->linger_timer, linger_timeout_cb, self, NULL);
+  g_source_set_static_name (self->linger_timer, "[libpost] close linger");
+  g_source_attach (self->linger_timer, self->context);
+}
+
+static gboolean
+drain_timer_cb (gpointer data)
+{
+  PostTransient *self = data;
+
+  if (!post_psi_is_send_complete (self->psi))
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&self->drain_timer, g_source_unref);
+  end_transient (self, NULL, self->drain_peer_closed);
+  return G_SOURCE_REMOVE;
+}
+
+/* Both directions are over.  A stack that keeps what was written in user
+ * space (QUIC) may still have it unacknowledged: the transient ends (and
+ * the carrier reports closed, after which an application may well exit)
+ * only once it has reached the peer, or CLOSE_LINGER_MS passed. */
+static void
+end_when_drained (PostTransient *self,
+                  gboolean       peer_closed)
+{
+  if (self->ended || self->drain_timer != NULL)
+    return;
+  if (!self->send_shut || self->psi == NULL || post_psi_is_send_complete (self->psi))
+    {
+      end_transient (self, NULL, peer_closed);
+      return;
+    }
+  self->drain_peer_closed = peer_closed;
+  self->drain_timer = g_timeout_source_new (ACK_POLL_MS);
+  g_source_set_callback (self->drain_timer, drain_timer_cb, self, NULL);
+  g_source_set_static_name (self->drain_timer, "[libpost] close drain");
+  g_source_attach (self->drain_timer, self->context);
+  start_linger (self);
+}
+
 static void
 input_finished (PostTransient *self)
 {
@@ -1256,7 +1307,7 @@ input_finished (PostTransient *self)
   if (self->ended)
     return;
   if (self->closing || self->send_shut || !self->stream_mode)
-    end_transient (self, NULL, !self->closing);
+    end_when_drained (self, !self->closing);
 }
 
 void
@@ -1689,6 +1740,7 @@ end_transient (PostTransient *self,
   destroy_source (&self->write_idle);
   destroy_source (&self->expiry_timer);
   destroy_source (&self->linger_timer);
+  destroy_source (&self->drain_timer);
   if (self->psi != NULL)
     {
       if (self->path != NULL)
@@ -1765,18 +1817,12 @@ _post_transient_close (PostTransient *self)
     }
   if (self->input_done || self->input_eof)
     {
-      end_transient (self, NULL, FALSE);
+      end_when_drained (self, FALSE);
       return;
     }
   /* Wait, bounded, for the peer to end its direction, so that unread data
    * does not turn the close into a reset. */
-  if (self->linger_timer == NULL)
-    {
-      self->linger_timer = g_timeout_source_new (CLOSE_LINGER_MS);
-      g_source_set_callback (self->linger_timer, linger_timeout_cb, self, NULL);
-      g_source_set_static_name (self->linger_timer, "[libpost] close linger");
-      g_source_attach (self->linger_timer, self->context);
-    }
+  start_linger (self);
   _post_transient_pump_receive (self);
 }
 

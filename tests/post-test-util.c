@@ -70,6 +70,7 @@ post_test_certs_make (const char *prefix)
   make_cert (dir, "expired", "ca", "cn = \"localhost\"\ndns_name = \"localhost\"\nip_address = \"127.0.0.1\"\n"
              "tls_www_server\nsigning_key\nactivation_date = \"2019-01-01 00:00:00 UTC\"\n"
              "expiration_date = \"2020-01-01 00:00:00 UTC\"\n");
+  make_cert (dir, "client", "ca", "cn = \"libpost test client\"\ntls_www_client\nsigning_key\nexpiration_days = 2\n");
   make_cert (dir, "rogue", NULL, "cn = \"localhost\"\ndns_name = \"localhost\"\nip_address = \"127.0.0.1\"\n"
              "tls_www_server\nsigning_key\nexpiration_days = 2\n");
   return dir;

@@ -73,7 +73,7 @@ client () {
 
 echoed () { [ "$(od -c <"$1")" = "$(printf 'a\nb\n' | od -c)" ]; }
 
-echo "1..10"
+echo "1..11"
 
 if ! command -v certtool >/dev/null ||
    ! make_cert ca - 'cn = "post-cat test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' ||
@@ -185,6 +185,34 @@ if listener_env=G_MESSAGES_DEBUG=PostQuic start_listener zerortt --cert "$tmp/se
 else
   not_ok "0-RTT quic listener starts" "$tmp/zerortt.err"
   not_ok "0-RTT (skipped)"
+fi
+
+# 11: a listener that exits as soon as its carrier reports closed (--once)
+# has delivered its end of the stream first: a graceful close waits until
+# the peer acknowledged it (post_psi_is_send_complete), so the client sees
+# an orderly end, not a connection closed under it
+head -c 300000 /dev/urandom >"$tmp/once.in"
+timeout -k 5 30 "$cat_" -v --listen --once --stream --cert "$tmp/server.pem" --key "$tmp/server.key" \
+  quic://127.0.0.1:0 >"$tmp/once.out" 2>"$tmp/once.err" &
+listener_pid=$!
+pids+=($listener_pid)
+port=
+for i in $(seq 100); do
+  port=$(sed -n 's/^post-cat: listening on [^ ]*:\([0-9][0-9]*\) via stack quic$/\1/p' "$tmp/once.err" | head -n1)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+timeout -k 5 30 "$cat_" --stream -w 0 --ca "$tmp/ca.pem" "quic://127.0.0.1:$port" <"$tmp/once.in" \
+  >"$tmp/once-client.out" 2>"$tmp/once-client.err"
+rc=$?
+wait "$listener_pid"
+lrc=$?
+if [ -n "$port" ] && [ $rc -eq 0 ] && [ $lrc -eq 0 ] && cmp -s "$tmp/once.in" "$tmp/once.out" &&
+   [ ! -s "$tmp/once-client.err" ]; then
+  ok "--once listener exits after its close reached the client: both exit 0, data intact"
+else
+  not_ok "--once listener exits after its close reached the client (client $rc, listener $lrc)" \
+    "$tmp/once-client.err" "$tmp/once.err"
 fi
 
 [ "$failures" -eq 0 ]

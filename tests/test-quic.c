@@ -714,6 +714,244 @@ test_zero_rtt_rejected (void)
   post_carrier_abort (listener);
 }
 
+/* A source on a resumed association: its idempotent message goes as 0-RTT
+ * data on a unidirectional stream and reaches the sink once. */
+static PostSecurityFlags
+source_once (PostAssociation *association,
+             SinkServer      *server,
+             const char      *text)
+{
+  g_autoptr(PostCarrier) source = post_association_initiate (association);
+  g_autoptr(PostMessage) message = post_message_new_from_string (text);
+  PostSecurityFlags flags;
+  guint before = server->c.n_received;
+  Client c = { 0 };
+
+  g_assert_cmpint (post_carrier_get_role (source), ==, POST_CARRIER_ROLE_SOURCE);
+  g_assert_true (post_message_set_idempotent (message, TRUE, NULL));
+  g_assert_true (post_carrier_send (source, message, NULL));
+  post_carrier_establish_async (source, NULL, established_cb, &c);
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  post_test_wait_count (&server->c.n_received, before + 1, "the message at the sink", WAIT_TIMEOUT_S);
+  g_assert_true (g_str_has_suffix (server->c.received->str, text));
+  g_assert_cmpint (post_carrier_get_role (server->sink), ==, POST_CARRIER_ROLE_SINK);
+  flags = post_carrier_get_security_flags (source);
+  for (guint i = 0; i < 100 && post_association_get_session_ticket_count (association) == 0; i++)
+    post_test_spin (10);
+  g_assert_cmpuint (post_association_get_session_ticket_count (association), >, 0);
+  post_carrier_close (source);
+  post_test_spin (20);
+  g_assert_cmpuint (server->c.n_received, ==, before + 1);   /* once */
+  post_carrier_abort (server->sink);
+  g_clear_object (&server->sink);
+  return flags;
+}
+
+static void
+test_zero_rtt_source (void)
+{
+  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = NULL;
+  SinkServer server = { 0 };
+  PostSecurityFlags flags;
+
+  g_assert_true (post_configuration_set_direction (config, POST_DIRECTION_UNIDIRECTIONAL_SEND, &error));
+  g_assert_no_error (error);
+  listener = post_carrier_listen (local, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (listener, "incoming", G_CALLBACK (sink_incoming_cb), &server);
+  server.c.received = g_string_new (NULL);
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+  remote = post_remote_new_from_uri (uri, NULL);
+  association = post_association_new (NULL, remote, config);
+
+  flags = source_once (association, &server, "full handshake");
+  g_assert_false (flags & (POST_SECURITY_RESUMED | POST_SECURITY_EARLY_DATA_SENT));
+  flags = source_once (association, &server, "one way, early");
+  g_assert_true (flags & POST_SECURITY_RESUMED);
+  g_assert_true (flags & POST_SECURITY_EARLY_DATA_SENT);
+  g_assert_true (flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
+  g_assert_cmpstr (server.c.received->str, ==, "full handshakeone way, early");
+
+  post_carrier_abort (listener);
+  g_string_free (server.c.received, TRUE);
+}
+
+/* ---- the tls stack's other settings: PSK, client certificates ---------------- */
+
+/* Establishes a carrier of @association (or to @port with @config and
+ * @client_local), sends @text and waits for its echo, or for a failure;
+ * returns the carrier's security flags, or 0 with @error set. */
+static PostSecurityFlags
+echo_once (PostCarrier  *carrier,
+           const char   *text,
+           GError      **error)
+{
+  g_autoptr(PostMessage) message = post_message_new_from_string (text);
+  PostSecurityFlags flags = 0;
+  Client c = { 0 };
+
+  c.received = g_string_new (NULL);
+  g_assert_true (post_carrier_send (carrier, message, NULL));
+  post_carrier_ready (carrier, client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
+  if (c.error == NULL)
+    {
+      post_test_wait_count (&c.n_received, 1, "the echo", WAIT_TIMEOUT_S);
+      g_assert_cmpstr (c.received->str, ==, text);
+      flags = post_carrier_get_security_flags (carrier);
+      post_carrier_close (carrier);
+      post_test_spin (20);
+    }
+  else
+    g_propagate_error (error, g_steal_pointer (&c.error));
+  g_string_free (c.received, TRUE);
+  return flags;
+}
+
+static void
+test_psk (void)
+{
+  g_autoptr(PostLocal) local = post_local_new_from_uri ("quic://127.0.0.1:0", NULL);
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostConfiguration) no_cache = post_configuration_new ();
+  g_autoptr(GBytes) key = g_bytes_new_static ("0123456789abcdef0123456789abcdef", 32);
+  g_autoptr(GBytes) other = g_bytes_new_static ("fedcba9876543210fedcba9876543210", 32);
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = NULL;
+  PostSecurityFlags flags;
+  EchoServer echo = { 0 };
+  struct { const char *identity; GBytes *key; } wrong[] = { { "client-1", other }, { "nobody", key } };
+
+  /* A listener with pre-shared keys and no certificate; a client with no
+   * trust store: the key authenticates both. */
+  g_assert_true (post_local_add_pre_shared_key (local, "client-1", key, &error));
+  g_assert_no_error (error);
+  listener = echo_listen (local, NULL, &echo);
+  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, NULL));
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+  remote = post_remote_new_from_uri (uri, NULL);
+  {
+    g_autoptr(PostAssociation) association = post_association_new (NULL, remote, config);
+    g_autoptr(PostCarrier) carrier = NULL;
+
+    g_assert_true (post_association_set_pre_shared_key (association, "client-1", key, &error));
+    carrier = post_association_initiate (association);
+    flags = echo_once (carrier, "over a pre-shared key", &error);
+    g_assert_no_error (error);
+    g_assert_true (flags & POST_SECURITY_ENCRYPTED);
+    g_assert_true (flags & POST_SECURITY_PSK);
+    g_assert_cmpuint (echo.n_accepted, ==, 1);
+  }
+
+  /* Another key for the identity, or an identity the listener lacks (no
+   * session cache: a ticket from the first connection would resume) */
+  g_assert_true (post_configuration_set_use_system_trust (no_cache, FALSE, NULL));
+  g_assert_true (post_configuration_set_option (no_cache, "tls.session-cache",
+                                                g_variant_new_string ("none"), &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (wrong); i++)
+    {
+      g_autoptr(PostAssociation) association = post_association_new (NULL, remote, no_cache);
+      g_autoptr(PostCarrier) carrier = NULL;
+
+      g_assert_true (post_association_set_pre_shared_key (association, wrong[i].identity, wrong[i].key, NULL));
+      carrier = post_association_initiate (association);
+      echo_once (carrier, "never", &error);
+      g_assert_error (error, POST_ERROR, POST_ERROR_TLS_PSK_MISMATCH);
+      g_test_message ("failed as expected: %s", error->message);
+      g_clear_error (&error);
+      g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_CLOSED);
+    }
+  g_assert_cmpuint (echo.n_accepted, ==, 1);
+
+  /* Without a key or an identity a listener cannot start. */
+  {
+    g_autoptr(PostLocal) bare = post_local_new_from_uri ("quic://127.0.0.1:0", NULL);
+    g_autoptr(PostCarrier) none = post_carrier_listen (bare, NULL, &error);
+
+    g_assert_null (none);
+    g_assert_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+}
+
+/* A listener whose configuration names a trust anchor asks for client
+ * certificates and verifies them, as the tls stack does. */
+static void
+test_client_certificate (void)
+{
+  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostConfiguration) server_config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *ca = path ("ca.pem");
+  g_autofree char *cert = path ("client.pem");
+  g_autofree char *key = path ("client.key");
+  g_autofree char *rogue_cert = path ("rogue.pem");
+  g_autofree char *rogue_key = path ("rogue.key");
+  EchoServer echo = { 0 };
+  struct { const char *cert, *key; gboolean ok; } cases[] = {
+    { cert, key, TRUE },               /* issued by the anchor */
+    { rogue_cert, rogue_key, FALSE },  /* self-signed */
+    { NULL, NULL, FALSE },             /* none */
+  };
+
+  g_assert_true (post_configuration_set_use_system_trust (server_config, FALSE, &error));
+  g_assert_true (post_configuration_add_trust_anchor_file (server_config, ca, &error));
+  g_assert_no_error (error);
+  listener = echo_listen (local, server_config, &echo);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(PostLocal) client_local = post_local_new ();
+      g_autoptr(PostRemote) remote = NULL;
+      g_autoptr(PostCarrier) carrier = NULL;
+      g_autofree char *uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+      guint accepted = echo.n_accepted;
+
+      if (cases[i].cert != NULL)
+        g_assert_true (post_local_set_identity_from_files (client_local, cases[i].cert, cases[i].key, &error));
+      g_assert_no_error (error);
+      remote = post_remote_new_from_uri (uri, NULL);
+      carrier = post_carrier_initiate (client_local, remote, config);
+      echo_once (carrier, "with a client certificate", &error);
+      if (cases[i].ok)
+        {
+          g_assert_no_error (error);
+          g_assert_cmpuint (echo.n_accepted, ==, accepted + 1);
+        }
+      else
+        {
+          /* The listener refuses the certificate (or its absence) in the
+           * handshake: the client's establishment fails with its alert. */
+          g_assert_nonnull (error);
+          g_assert_true (error->domain == POST_ERROR);
+          g_test_message ("case %u failed as expected: %s", i, error->message);
+          g_clear_error (&error);
+          post_test_spin (20);
+          g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_CLOSED);
+          g_assert_cmpuint (echo.n_accepted, ==, accepted);
+        }
+    }
+
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+}
+
 /* ---- interop with ngtcp2's examples ----------------------------------------- */
 
 static GSubprocess *
@@ -844,10 +1082,13 @@ main (int   argc,
   g_test_add_func ("/quic/echo", test_echo);
   g_test_add_func ("/quic/acked", test_acked);
   g_test_add_func ("/quic/untrusted", test_untrusted);
+  g_test_add_func ("/quic/psk", test_psk);
+  g_test_add_func ("/quic/client-certificate", test_client_certificate);
   g_test_add_func ("/quic/fork", test_fork);
   g_test_add_func ("/quic/source-sink", test_source_sink);
   g_test_add_func ("/quic/zero-rtt", test_zero_rtt);
   g_test_add_func ("/quic/zero-rtt-rejected", test_zero_rtt_rejected);
+  g_test_add_func ("/quic/zero-rtt-source", test_zero_rtt_source);
   g_test_add_func ("/quic/interop/gtlsserver", test_gtlsserver);
   g_test_add_func ("/quic/interop/gtlsclient", test_gtlsclient);
 

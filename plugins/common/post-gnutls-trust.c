@@ -13,6 +13,7 @@
 
 #include <gnutls/x509.h>
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 
 static gboolean
 check (int          ret,
@@ -123,6 +124,37 @@ post_gnutls_apply_alpn (gnutls_session_t    session,
   return check (gnutls_alpn_set_protocols (session, protocols, n,
                                            server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0),
                 "Cannot set ALPN", error);
+}
+
+int
+post_gnutls_server_psk_lookup (PostLocal            *local,
+                               const gnutls_datum_t *username,
+                               gnutls_datum_t       *key)
+{
+  g_autofree char *identity = NULL;
+  GBytes *found;
+  gsize size = 32;
+  const guint8 *data = NULL;
+
+  if (local == NULL)
+    return -1;
+  identity = g_strndup ((const char *) username->data, username->size);
+  found = post_local_lookup_pre_shared_key (local, identity);
+  if (found != NULL)
+    data = g_bytes_get_data (found, &size);
+  key->data = gnutls_malloc (size);
+  if (key->data == NULL)
+    return -1;
+  key->size = size;
+  if (data != NULL)
+    memcpy (key->data, data, size);
+  else if (gnutls_rnd (GNUTLS_RND_RANDOM, key->data, size) != 0)
+    {
+      gnutls_free (key->data);
+      key->data = NULL;
+      return -1;
+    }
+  return 0;
 }
 
 char *

@@ -39,6 +39,15 @@ int post_gnutls_verify_peer (gnutls_session_t    session,
                              const char         *peer,
                              GError            **verify_error);
 
+/* A server's PSK lookup (for a GnuTLS PSK credentials function): @key
+ * gets the key @local keeps for @username.  An unknown identity gets a
+ * random key, so that the client's binder fails as with a wrong key and
+ * nobody learns which identities exist.  Returns 0, or -1 when there is
+ * no @local or no memory. */
+int post_gnutls_server_psk_lookup (PostLocal            *local,
+                                   const gnutls_datum_t *username,
+                                   gnutls_datum_t       *key);
+
 /* The hex SHA-256 digest of the SubjectPublicKeyInfo of a DER certificate,
  * as pins are kept (NULL when it cannot be parsed). */
 char *post_gnutls_spki_sha256_hex (const gnutls_datum_t *der);

@@ -60,7 +60,9 @@
  * A unidirectional stream the peer opens is announced like a
  * bidirectional one (accepted or fork request) by an instance whose
  * configuration is a copy with `direction` unidirectional-receive, from
- * which the core makes the carrier a SINK.  A source sends no 0-RTT data.
+ * which the core makes the carrier a SINK.  A source on a resumed
+ * association sends its idempotent messages as 0-RTT data on its
+ * unidirectional stream.
  *
  * Migration (RFC 9000 section 9): the core calls migrate on a client's
  * stream instance when the carrier's local address or interface goes
@@ -73,8 +75,9 @@
  * gets the new addresses and interface and emits path-changed.  A client
  * whose socket reports EADDRNOTAVAIL, ENETUNREACH or ENETDOWN migrates by
  * itself to the source address the routing picks then (unless its
- * configuration has interface preferences, which only the core honours).  Packets go to the
- * path ngtcp2 wrote them for: a listener sends each to its path's remote
+ * configuration has interface preferences, which only the core honours).
+ * Packets go to the path ngtcp2 wrote them for (a GSO run never mixes
+ * paths): a listener sends each to its path's remote
  * (probes to a migrating peer's new address), a client drops those for a
  * local address it left.  The listener demultiplexes by connection id
  * only, hands ngtcp2 each packet's real source address, and after reading
@@ -82,11 +85,12 @@
  * remote and its stream instances' addresses change and they emit
  * path-changed.  A server never initiates migration.
  *
- * Not yet (issue 7): DATAGRAM frames, Retry, 0-RTT for sources.
+ * Not yet (issue 7): DATAGRAM frames, Retry.
  */
 
 #include "post-quic-psi.h"
 #include "post-gnutls-trust.h"
+#include "post-quic-udp.h"
 
 #include <errno.h>
 #include <string.h>
@@ -125,6 +129,10 @@
 static const char priority_string[] =
   "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
   "+CHACHA20-POLY1305:+AES-128-CCM:%DISABLE_TLS13_COMPAT_MODE";
+/* With an external pre-shared key (TLS 1.3 psk_dhe_ke, or psk_ke) */
+static const char priority_string_psk[] =
+  "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
+  "+CHACHA20-POLY1305:+AES-128-CCM:+ECDHE-PSK:+DHE-PSK:+PSK:%DISABLE_TLS13_COMPAT_MODE";
 
 typedef struct _QuicServer QuicServer;
 typedef struct _QuicConn QuicConn;
@@ -167,6 +175,7 @@ struct _QuicServer {
   gint                              ref_count;
   GMainContext                     *context;
   GSocket                          *socket;
+  PostQuicUdp                       udp;      /* GSO/GRO on socket */
   GSource                          *source;
   GSocketAddress                   *local_address;
   struct sockaddr_storage           local;
@@ -174,7 +183,9 @@ struct _QuicServer {
   PostStack                        *stack;
   PostConfiguration                *configuration;
   PostLocal                        *endpoint;
-  gnutls_certificate_credentials_t  cred;
+  gnutls_certificate_credentials_t  cred;     /* (nullable) without an identity (PSK only) */
+  gnutls_psk_server_credentials_t   psk;      /* (nullable) the local has pre-shared keys */
+  gboolean                          request_client_cert; /* the configuration names anchors */
   GHashTable                       *cids;     /* GBytes -> QuicConn* (unowned) */
   GHashTable                       *conns;    /* QuicConn* (owned) */
   PostQuicPsi                      *listener; /* (unowned) (nullable) */
@@ -193,6 +204,8 @@ struct _QuicConn {
   PostConfiguration                *configuration;
   QuicServer                       *server;   /* (owned) (nullable) server side */
   GSocket                          *socket;   /* client side */
+  PostQuicUdp                       udp;      /* GSO/GRO on socket */
+  guint8                           *txbuf;    /* POST_QUIC_UDP_BATCH_MAX: a run of packets for one GSO send */
   GSource                          *socket_source;
   GSocketAddress                   *local_address;
   GSocketAddress                   *remote_address;
@@ -202,6 +215,7 @@ struct _QuicConn {
   ngtcp2_crypto_conn_ref            conn_ref;
   gnutls_session_t                  session;
   gnutls_certificate_credentials_t  cred;     /* client side (owned) */
+  gnutls_psk_client_credentials_t   psk;      /* client side (owned) (nullable): the association's PSK */
   GSource                          *timer;
   GSource                          *write_idle;
   GSource                          *event_idle;
@@ -229,6 +243,7 @@ struct _QuicConn {
   gboolean                          want_early; /* client: has early data and a ticket for it */
   gboolean                          token_sent; /* server: NEW_TOKEN submitted */
   gboolean                          validated; /* server: the Initial carried a valid token */
+  gboolean                          offered_psk; /* client: the association's PSK was offered */
   PostSecurityFlags                 flags;
   GSource                          *migrate_idle; /* client: migrating after a socket error */
 };
@@ -769,7 +784,8 @@ early_data_rejected (QuicConn *qc)
   s->tx_acked = 0;
   s->fin_sent = FALSE;
   s->closed = FALSE;
-  rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
+  rv = s->send_only ? ngtcp2_conn_open_uni_stream (qc->conn, &stream_id, NULL)
+                    : ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
   if (rv != 0)
     {
       s->closed = TRUE;
@@ -802,6 +818,8 @@ handshake_completed_cb (ngtcp2_conn *conn,
   qc->flags |= POST_SECURITY_ENCRYPTED;
   if (gnutls_session_is_resumed (qc->session))
     qc->flags |= POST_SECURITY_RESUMED;
+  else if (gnutls_auth_get_type (qc->session) == GNUTLS_CRD_PSK)
+    qc->flags |= POST_SECURITY_PSK;
   if (qc->server != NULL)
     {
       if (sflags & GNUTLS_SFLAGS_EARLY_DATA)
@@ -1149,6 +1167,18 @@ conn_export_tickets (QuicConn *qc,
   g_ptr_array_set_size (qc->new_tickets, 0);
 }
 
+/* A listener's PSK lookup: the identity among its local's keys. */
+static int
+server_psk_cb (gnutls_session_t      session,
+               const gnutls_datum_t *username,
+               gnutls_datum_t       *key)
+{
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr (session);
+  QuicConn *qc = ref->user_data;
+
+  return post_gnutls_server_psk_lookup (qc->server != NULL ? qc->server->endpoint : NULL, username, key);
+}
+
 static gboolean
 gnutls_ok (int          ret,
            const char  *what,
@@ -1176,7 +1206,9 @@ setup_session (QuicConn  *qc,
   if (server ? qc->server->early_data : qc->want_early)
     flags |= GNUTLS_ENABLE_EARLY_DATA;
   if (!gnutls_ok (gnutls_init (&qc->session, flags), "Cannot start a TLS session", error) ||
-      !gnutls_ok (gnutls_priority_set_direct (qc->session, priority_string, NULL),
+      !gnutls_ok (gnutls_priority_set_direct (qc->session,
+                                              (server ? qc->server->psk != NULL : qc->psk != NULL)
+                                              ? priority_string_psk : priority_string, NULL),
                   "Cannot set the TLS priorities", error))
     return FALSE;
   if ((server ? ngtcp2_crypto_gnutls_configure_server_session (qc->session)
@@ -1188,9 +1220,22 @@ setup_session (QuicConn  *qc,
   qc->conn_ref.get_conn = get_conn_cb;
   qc->conn_ref.user_data = qc;
   gnutls_session_set_ptr (qc->session, &qc->conn_ref);
-  if (!gnutls_ok (gnutls_credentials_set (qc->session, GNUTLS_CRD_CERTIFICATE, cred),
-                  "Cannot set the TLS credentials", error))
+  if (cred != NULL
+      && !gnutls_ok (gnutls_credentials_set (qc->session, GNUTLS_CRD_CERTIFICATE, cred),
+                     "Cannot set the TLS credentials", error))
     return FALSE;
+  if ((server ? (gpointer) qc->server->psk : (gpointer) qc->psk) != NULL
+      && !gnutls_ok (gnutls_credentials_set (qc->session, GNUTLS_CRD_PSK,
+                                             server ? (gpointer) qc->server->psk : (gpointer) qc->psk),
+                     "Cannot set the pre-shared key", error))
+    return FALSE;
+  if (server && qc->server->request_client_cert)
+    {
+      /* As the tls stack: client certificates are asked for when the
+       * listener's configuration names anchors to verify them with. */
+      gnutls_certificate_server_set_request (qc->session, GNUTLS_CERT_REQUEST);
+      gnutls_session_set_verify_function (qc->session, verify_cb);
+    }
   if (!server)
     {
       gnutls_session_set_verify_function (qc->session, verify_cb);
@@ -1272,6 +1317,8 @@ conn_unref (QuicConn *qc)
     gnutls_deinit (qc->session);
   if (qc->cred != NULL)
     gnutls_certificate_free_credentials (qc->cred);
+  if (qc->psk != NULL)
+    gnutls_psk_free_client_credentials (qc->psk);
   g_ptr_array_unref (qc->cids);
   g_ptr_array_unref (qc->new_tickets);
   g_clear_pointer (&qc->token, g_bytes_unref);
@@ -1288,34 +1335,41 @@ conn_unref (QuicConn *qc)
   g_clear_error (&qc->verify_error);
   g_free (qc->server_name);
   g_free (qc->peer);
+  g_free (qc->txbuf);
   g_main_context_unref (qc->context);
   g_free (qc);
 }
 
 static void
+conn_send_run (QuicConn      *qc,
+               const guint8  *data,
+               gsize          len,
+               gsize          segment)
+{
+  int err;
+  gboolean sent;
+
+  if (qc->server != NULL)
+    sent = post_quic_udp_send (&qc->server->udp, g_socket_get_fd (qc->server->socket),
+                               (struct sockaddr *) &qc->remote, qc->remote_len,
+                               data, len, segment, &err);
+  else
+    sent = post_quic_udp_send (&qc->udp, g_socket_get_fd (qc->socket), NULL, 0,
+                               data, len, segment, &err);
+  if (!sent && err != EAGAIN && err != EWOULDBLOCK && err != ECONNREFUSED)
+    g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (err));
+  if (!sent && qc->server == NULL && (err == EADDRNOTAVAIL || err == ENETUNREACH || err == ENETDOWN))
+    conn_schedule_self_migration (qc);
+  /* A datagram that could not go out is lost; QUIC's loss recovery resends. */
+}
+
+/* One packet. */
+static void
 conn_send (QuicConn      *qc,
            const guint8  *data,
            gsize          len)
 {
-  int fd;
-  ssize_t n;
-
-  if (qc->server != NULL)
-    {
-      fd = g_socket_get_fd (qc->server->socket);
-      n = sendto (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-                  (struct sockaddr *) &qc->remote, qc->remote_len);
-    }
-  else
-    {
-      fd = g_socket_get_fd (qc->socket);
-      n = send (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    }
-  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED)
-    g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (errno));
-  if (n < 0 && qc->server == NULL && (errno == EADDRNOTAVAIL || errno == ENETUNREACH || errno == ENETDOWN))
-    conn_schedule_self_migration (qc);
-  /* A datagram that could not go out is lost; QUIC's loss recovery resends. */
+  conn_send_run (qc, data, len, 0);
 }
 
 /* Whether the native address @a (of @a_len) is @b (of @b_len) */
@@ -1328,40 +1382,44 @@ native_equal (const struct sockaddr *a,
   return a_len == b_len && a_len > 0 && memcmp (a, b, a_len) == 0;
 }
 
-/* Sends a packet ngtcp2 wrote for @path (ngtcp2_conn_writev_stream's path
- * storage): a server sends to that path's remote (after a peer's
- * migration, path validation probes go to the new address while the old
- * one may still get packets); a client sends on its socket, which is bound
- * to the current local address, and drops what ngtcp2 meant for a local
- * address it has left (connection migration). */
+/* Sends a run of packets ngtcp2 wrote for @path (ngtcp2_conn_writev_stream's
+ * path storage; conn_write never puts packets of two paths in one run): a
+ * server sends to that path's remote (after a peer's migration, path
+ * validation probes go to the new address while the old one may still get
+ * packets); a client sends on its socket, which is bound to the current
+ * local address, and drops what ngtcp2 meant for a local address it has
+ * left (connection migration). */
 static void
-conn_send_on_path (QuicConn           *qc,
-                   const ngtcp2_path  *path,
-                   const guint8       *data,
-                   gsize               len)
+conn_send_run_on_path (QuicConn           *qc,
+                       const ngtcp2_path  *path,
+                       const guint8       *data,
+                       gsize               len,
+                       gsize               segment)
 {
   if (path->remote.addrlen == 0)
     {
-      conn_send (qc, data, len);
+      conn_send_run (qc, data, len, segment);
       return;
     }
   if (qc->server != NULL)
     {
-      ssize_t n = sendto (g_socket_get_fd (qc->server->socket), data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-                          (const struct sockaddr *) path->remote.addr, path->remote.addrlen);
+      int err;
 
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED)
-        g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (errno));
+      if (!post_quic_udp_send (&qc->server->udp, g_socket_get_fd (qc->server->socket),
+                               (const struct sockaddr *) path->remote.addr, path->remote.addrlen,
+                               data, len, segment, &err)
+          && err != EAGAIN && err != EWOULDBLOCK && err != ECONNREFUSED)
+        g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (err));
       return;
     }
   if (path->local.addrlen != 0
       && !native_equal ((const struct sockaddr *) path->local.addr, path->local.addrlen,
                         (const struct sockaddr *) &qc->local, qc->local_len))
     {
-      g_debug ("QUIC: dropping a packet to %s for a local address left by migration", qc->peer);
+      g_debug ("QUIC: dropping packets to %s for a local address left by migration", qc->peer);
       return;
     }
-  conn_send (qc, data, len);
+  conn_send_run (qc, data, len, segment);
 }
 
 static void
@@ -1389,6 +1447,20 @@ conn_close_error (QuicConn *qc,
   if (rv == NGTCP2_ERR_DRAINING || rv == NGTCP2_ERR_CLOSING)
     {
       ngtcp2_conn_get_connection_close_error (qc->conn, &ccerr);
+      if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
+          && (ccerr.error_code & ~(guint64) 0xff) == NGTCP2_CRYPTO_ERROR)
+        {
+          int alert = (int) (ccerr.error_code & 0xff);
+
+          /* The server found no key for our identity, or our binder did
+           * not verify with its key. */
+          if (qc->offered_psk && !qc->handshake_done
+              && (alert == GNUTLS_A_UNKNOWN_PSK_IDENTITY || alert == GNUTLS_A_DECRYPT_ERROR
+                  || alert == GNUTLS_A_ILLEGAL_PARAMETER))
+            return g_error_new (POST_ERROR, POST_ERROR_TLS_PSK_MISMATCH,
+                                "QUIC handshake with %s failed: the peer does not share our pre-shared key (TLS alert %s)",
+                                qc->peer, gnutls_alert_get_name ((gnutls_alert_description_t) alert));
+        }
       if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
           && (ccerr.error_code & ~(guint64) 0xff) == NGTCP2_CRYPTO_ERROR)
         return g_error_new (POST_ERROR, ccerr.error_code == (NGTCP2_CRYPTO_ERROR | GNUTLS_A_NO_APPLICATION_PROTOCOL)
@@ -1442,11 +1514,16 @@ conn_fail (QuicConn *qc,
   conn_terminate (qc, error, FALSE);
 }
 
+/* Packets are written into qc->txbuf one after another and go out as one
+ * GSO run while they are of the same size (the first one's: only the last
+ * may be shorter) and for the same path. */
 static void
 conn_write (QuicConn *qc)
 {
-  guint8 buf[MAX_PACKET];
-  ngtcp2_path_storage ps;
+  guint8 *buf;
+  gsize run_len = 0, run_segment = 0;
+  guint run_count = 0;
+  ngtcp2_path_storage ps, run_ps;
   g_autoptr(GPtrArray) pending = g_ptr_array_new ();
   GHashTableIter iter;
   QuicStream *s;
@@ -1455,9 +1532,13 @@ conn_write (QuicConn *qc)
 
   if (qc->closed || ngtcp2_conn_is_in_closing_period (qc->conn) || ngtcp2_conn_is_in_draining_period (qc->conn))
     return;
-  if (max > sizeof buf)
-    max = sizeof buf;
+  if (max > MAX_PACKET)
+    max = MAX_PACKET;
+  if (qc->txbuf == NULL)
+    qc->txbuf = g_malloc (POST_QUIC_UDP_BATCH_MAX);
+  buf = qc->txbuf;
   ngtcp2_path_storage_zero (&ps);
+  ngtcp2_path_storage_zero (&run_ps);
   g_hash_table_iter_init (&iter, qc->streams);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
     {
@@ -1501,7 +1582,8 @@ conn_write (QuicConn *qc)
                 flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
             }
         }
-      n = ngtcp2_conn_writev_stream (qc->conn, &ps.path, &pi, buf, max, &ndatalen, flags,
+      n = ngtcp2_conn_writev_stream (qc->conn, &ps.path, &pi, buf + run_len,
+                                     run_count > 0 ? run_segment : max, &ndatalen, flags,
                                      stream_id, nvecs ? vecs : NULL, nvecs, timestamp ());
       if (s != NULL && ndatalen >= 0)
         {
@@ -1530,9 +1612,32 @@ conn_write (QuicConn *qc)
         }
       if (n == 0)
         break;
-      conn_send_on_path (qc, &ps.path, buf, n);
       packets++;
+      if (run_count > 0 && !ngtcp2_path_eq (&run_ps.path, &ps.path))
+        {
+          /* A packet for another path (migration, path validation): the
+           * run so far goes, this packet starts the next one. */
+          conn_send_run_on_path (qc, &run_ps.path, buf, run_len, run_segment);
+          memmove (buf, buf + run_len, n);
+          run_len = run_count = 0;
+        }
+      if (run_count == 0)
+        {
+          run_segment = n;
+          ngtcp2_path_copy (&run_ps.path, &ps.path);
+        }
+      run_len += n;
+      run_count++;
+      /* A short packet ends the run; so does a full buffer. */
+      if ((gsize) n < run_segment || run_count == POST_QUIC_UDP_SEGMENTS_MAX
+          || run_len + run_segment > POST_QUIC_UDP_BATCH_MAX)
+        {
+          conn_send_run_on_path (qc, &run_ps.path, buf, run_len, run_segment);
+          run_len = run_count = 0;
+        }
     }
+  if (run_count > 0)
+    conn_send_run_on_path (qc, &run_ps.path, buf, run_len, run_segment);
   conn_arm_timer (qc);
 }
 
@@ -1921,7 +2026,8 @@ client_socket_cb (GSocket      *socket,
     {
       struct sockaddr_storage from;
       socklen_t from_len = sizeof from;
-      ssize_t n = recvfrom (fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *) &from, &from_len);
+      gsize segment;
+      gssize n = post_quic_udp_recv (&qc->udp, fd, buf, sizeof buf, &from, &from_len, &segment);
 
       if (n < 0)
         {
@@ -1935,7 +2041,10 @@ client_socket_cb (GSocket      *socket,
             conn_schedule_self_migration (qc);
           break;
         }
-      conn_read_packet (qc, buf, n, (struct sockaddr *) &from, from_len);
+      /* With GRO, one receive may hold several datagrams of @segment bytes. */
+      for (gssize off = 0; off < n && !qc->closed; off += segment)
+        conn_read_packet (qc, buf + off, MIN ((gsize) (n - off), segment),
+                          (struct sockaddr *) &from, from_len);
     }
   conn_after_read (qc);
   conn_unref (qc);
@@ -1968,6 +2077,8 @@ server_unref (QuicServer *server)
   g_clear_object (&server->endpoint);
   if (server->cred != NULL)
     gnutls_certificate_free_credentials (server->cred);
+  if (server->psk != NULL)
+    gnutls_psk_free_server_credentials (server->psk);
   if (server->ticket_key.data != NULL)
     {
       gnutls_memset (server->ticket_key.data, 0, server->ticket_key.size);
@@ -2110,6 +2221,37 @@ server_accept (QuicServer            *server,
   conn_read_packet (qc, data, len, from, from_len);
 }
 
+/* One datagram at the listener: to its connection by destination
+ * connection id, or a new connection. */
+static void
+server_dispatch (QuicServer            *server,
+                 const guint8          *data,
+                 gsize                  len,
+                 const struct sockaddr *from,
+                 socklen_t              from_len,
+                 GPtrArray             *touched)
+{
+  ngtcp2_version_cid vc;
+  g_autoptr(GBytes) dcid = NULL;
+  QuicConn *qc;
+
+  if (ngtcp2_pkt_decode_version_cid (&vc, data, len, SCID_LEN) != 0)
+    return;   /* garbage, or a version we do not speak */
+  dcid = g_bytes_new (vc.dcid, vc.dcidlen);
+  qc = g_hash_table_lookup (server->cids, dcid);
+  if (qc != NULL)
+    {
+      if (!g_ptr_array_find (touched, qc, NULL))
+        g_ptr_array_add (touched, conn_ref (qc));
+      conn_read_packet (qc, data, len, from, from_len);
+      return;
+    }
+  server_accept (server, data, len, from, from_len);
+  qc = g_hash_table_lookup (server->cids, dcid);
+  if (qc != NULL && !g_ptr_array_find (touched, qc, NULL))
+    g_ptr_array_add (touched, conn_ref (qc));
+}
+
 static gboolean
 server_socket_cb (GSocket      *socket,
                   GIOCondition  condition,
@@ -2125,28 +2267,15 @@ server_socket_cb (GSocket      *socket,
     {
       struct sockaddr_storage from;
       socklen_t from_len = sizeof from;
-      ssize_t n = recvfrom (fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *) &from, &from_len);
-      ngtcp2_version_cid vc;
-      g_autoptr(GBytes) dcid = NULL;
-      QuicConn *qc;
+      gsize segment;
+      gssize n = post_quic_udp_recv (&server->udp, fd, buf, sizeof buf, &from, &from_len, &segment);
 
       if (n < 0)
         break;
-      if (ngtcp2_pkt_decode_version_cid (&vc, buf, n, SCID_LEN) != 0)
-        continue;   /* garbage, or a version we do not speak */
-      dcid = g_bytes_new (vc.dcid, vc.dcidlen);
-      qc = g_hash_table_lookup (server->cids, dcid);
-      if (qc != NULL)
-        {
-          if (!g_ptr_array_find (touched, qc, NULL))
-            g_ptr_array_add (touched, conn_ref (qc));
-          conn_read_packet (qc, buf, n, (struct sockaddr *) &from, from_len);
-          continue;
-        }
-      server_accept (server, buf, n, (struct sockaddr *) &from, from_len);
-      qc = g_hash_table_lookup (server->cids, dcid);
-      if (qc != NULL && !g_ptr_array_find (touched, qc, NULL))
-        g_ptr_array_add (touched, conn_ref (qc));
+      /* With GRO, one receive may hold several datagrams of @segment bytes. */
+      for (gssize off = 0; off < n; off += segment)
+        server_dispatch (server, buf + off, MIN ((gsize) (n - off), segment),
+                         (struct sockaddr *) &from, from_len, touched);
     }
   for (guint i = 0; i < touched->len; i++)
     conn_after_read (touched->pdata[i]);
@@ -2218,15 +2347,24 @@ post_quic_psi_get_early_data_limit (PostPsi *psi)
   ngtcp2_transport_params params;
   guint64 limit;
 
-  /* Sources send no 0-RTT data (yet): their stream is unidirectional. */
-  if (self->mode != MODE_IDLE || !zero_rtt_allowed (post_psi_get_configuration (psi))
-      || is_source (psi))
+  if (self->mode != MODE_IDLE || !zero_rtt_allowed (post_psi_get_configuration (psi)))
     return 0;
   prepare_resumption (self);
-  if (self->ticket == NULL || !decode_ticket_params (self, &params)
-      || params.initial_max_streams_bidi == 0)
+  if (self->ticket == NULL || !decode_ticket_params (self, &params))
     return 0;
-  limit = MIN (params.initial_max_stream_data_bidi_remote, params.initial_max_data);
+  /* A source's early data goes on a unidirectional stream. */
+  if (is_source (psi))
+    {
+      if (params.initial_max_streams_uni == 0)
+        return 0;
+      limit = MIN (params.initial_max_stream_data_uni, params.initial_max_data);
+    }
+  else
+    {
+      if (params.initial_max_streams_bidi == 0)
+        return 0;
+      limit = MIN (params.initial_max_stream_data_bidi_remote, params.initial_max_data);
+    }
   return MIN (limit, MIN (MAX_EARLY_DATA, TX_WINDOW));
 }
 
@@ -2251,6 +2389,7 @@ start_resumption (PostQuicPsi *self,
   QuicStream *s;
   gsize len;
   const guint8 *data;
+  gboolean source;
   int ret;
 
   if (self->ticket == NULL)
@@ -2265,9 +2404,12 @@ start_resumption (PostQuicPsi *self,
   if (self->early_data == NULL || !decode_ticket_params (self, &params))
     return;
   ngtcp2_conn_set_early_remote_transport_params (qc->conn, &params);
-  if (ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL) != 0)
+  source = is_source (POST_PSI (self));
+  if ((source ? ngtcp2_conn_open_uni_stream (qc->conn, &stream_id, NULL)
+              : ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL)) != 0)
     return;
   s = conn_add_stream (qc, stream_id);
+  s->send_only = source;
   s->psi = self;
   self->stream = s;
   data = g_bytes_get_data (self->early_data, &len);
@@ -2349,6 +2491,7 @@ post_quic_psi_connect_async (PostPsi             *psi,
   if (socket == NULL)
     goto failed;
   g_socket_set_blocking (socket, FALSE);
+  post_quic_udp_setup (&qc->udp, g_socket_get_fd (socket));
   if (local != NULL && !g_socket_bind (socket, local, FALSE, &error))
     goto failed;
   if (!g_socket_connect (socket, remote, NULL, &error))
@@ -2364,6 +2507,25 @@ post_quic_psi_connect_async (PostPsi             *psi,
                                                        post_psi_get_local (psi), FALSE, &error);
   if (qc->cred == NULL)
     goto failed;
+  if (association != NULL)
+    {
+      const char *psk_identity = NULL;
+      GBytes *psk = post_association_get_pre_shared_key (association, &psk_identity);
+
+      if (psk != NULL)
+        {
+          gnutls_datum_t key;
+          gsize size;
+
+          key.data = (unsigned char *) g_bytes_get_data (psk, &size);
+          key.size = size;
+          if (!gnutls_ok (gnutls_psk_allocate_client_credentials (&qc->psk), "Cannot allocate PSK credentials", &error) ||
+              !gnutls_ok (gnutls_psk_set_client_credentials (qc->psk, psk_identity, &key, GNUTLS_PSK_KEY_RAW),
+                          "Cannot use the pre-shared key", &error))
+            goto failed;
+          qc->offered_psk = TRUE;
+        }
+    }
 
   dcid.datalen = NGTCP2_MIN_INITIAL_DCIDLEN + 10;
   rand_bytes (dcid.data, dcid.datalen);
@@ -2438,6 +2600,7 @@ post_quic_psi_listen (PostPsi         *psi,
   QuicServer *server;
   g_autoptr(GSocket) socket = NULL;
   GError *local_error = NULL;
+  gboolean has_psk;
 
   if (self->mode != MODE_IDLE)
     {
@@ -2475,21 +2638,37 @@ post_quic_psi_listen (PostPsi         *psi,
   gnutls_anti_replay_set_add_function (server->anti_replay, anti_replay_add);
   gnutls_anti_replay_set_ptr (server->anti_replay, server);
 
-  server->cred = post_gnutls_make_certificate_credentials (configuration, post_psi_get_local (psi), TRUE, &local_error);
-  if (server->cred == NULL)
+  has_psk = server->endpoint != NULL && post_local_lookup_pre_shared_key (server->endpoint, NULL) != NULL;
+  server->cred = post_gnutls_make_certificate_credentials (configuration, post_psi_get_local (psi), !has_psk, &local_error);
+  if (server->cred == NULL && (local_error != NULL || !has_psk))
     {
       if (local_error == NULL)
         local_error = g_error_new_literal (POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                                           "A QUIC listener needs an identity (a certificate and its key) in its local");
+                                           "A QUIC listener needs an identity (a certificate and its key, "
+                                           "post_local_set_identity_from_pem()) or pre-shared keys "
+                                           "(post_local_add_pre_shared_key()) in its local");
       g_propagate_error (error, local_error);
       return FALSE;
     }
+  if (has_psk)
+    {
+      if (!gnutls_ok (gnutls_psk_allocate_server_credentials (&server->psk), "Cannot allocate PSK credentials", error))
+        return FALSE;
+      gnutls_psk_set_server_credentials_function2 (server->psk, server_psk_cb);
+    }
+  {
+    g_autoptr(GPtrArray) anchors = post_configuration_get_trust_anchors (configuration);
+
+    server->request_client_cert = anchors->len > 0 && server->cred != NULL
+                                  && post_local_get_identity_pem (server->endpoint, NULL, NULL);
+  }
 
   socket = g_socket_new (g_socket_address_get_family (local), G_SOCKET_TYPE_DATAGRAM,
                          G_SOCKET_PROTOCOL_UDP, error);
   if (socket == NULL)
     return FALSE;
   g_socket_set_blocking (socket, FALSE);
+  post_quic_udp_setup (&server->udp, g_socket_get_fd (socket));
   if (!g_socket_bind (socket, local, FALSE, error))
     return FALSE;
   server->local_address = g_socket_get_local_address (socket, error);
@@ -2731,6 +2910,20 @@ post_quic_psi_get_acked_offset (PostPsi *psi)
   if (s == NULL)
     return POST_PSI_ACKED_UNKNOWN;
   return MIN (s->tx_acked, s->tx_end);
+}
+
+/* Our side of the stream is over when ngtcp2 closed it (both directions
+ * ended, everything acknowledged) or, for a source, when what it wrote
+ * and its FIN are acknowledged; a failed stream has nothing left either. */
+static gboolean
+post_quic_psi_is_send_complete (PostPsi *psi)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  QuicStream *s = self->stream;
+
+  if (self->mode != MODE_STREAM || s == NULL || self->qc->closed)
+    return TRUE;
+  return s->closed || s->error != NULL || s->recv_only;
 }
 
 static void
@@ -3028,6 +3221,7 @@ conn_migrate (QuicConn        *qc,
   g_socket_close (qc->socket, NULL);
   g_clear_object (&qc->socket);
   qc->socket = g_steal_pointer (&socket);
+  post_quic_udp_setup (&qc->udp, g_socket_get_fd (qc->socket));
   memcpy (&qc->local, &local, local_len);
   qc->local_len = local_len;
   g_set_object (&qc->local_address, bound);
@@ -3145,6 +3339,7 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
   psi_class->fork_async = post_quic_psi_fork_async;
   psi_class->fork_finish = post_quic_psi_fork_finish;
   psi_class->get_acked_offset = post_quic_psi_get_acked_offset;
+  psi_class->is_send_complete = post_quic_psi_is_send_complete;
   psi_class->update_path = post_quic_psi_update_path;
   psi_class->get_max_message_size = post_quic_psi_get_max_message_size;
   psi_class->get_security_flags = post_quic_psi_get_security_flags;

@@ -232,24 +232,9 @@ server_psk_cb (gnutls_session_t      session,
                gnutls_datum_t       *key)
 {
   PostDtlsPsi *self = gnutls_session_get_ptr (session);
-  g_autofree char *identity = NULL;
-  GBytes *found;
-  gsize size;
-  const guint8 *data;
 
-  if (self == NULL || self->server == NULL || self->server->local == NULL)
-    return -1;
-  identity = g_strndup ((const char *) username->data, username->size);
-  found = post_local_lookup_pre_shared_key (self->server->local, identity);
-  if (found == NULL)
-    return -1;
-  data = g_bytes_get_data (found, &size);
-  key->data = gnutls_malloc (size);
-  if (key->data == NULL)
-    return -1;
-  memcpy (key->data, data, size);
-  key->size = size;
-  return 0;
+  return post_gnutls_server_psk_lookup (self != NULL && self->server != NULL ? self->server->local : NULL,
+                                        username, key);
 }
 
 /* ---- transport: one GnuTLS datagram is one udp message ------------------------- */

@@ -1,0 +1,193 @@
+/* post-quic-udp.c: batched UDP I/O for the quic stack (GSO and GRO)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * QUIC sends and receives one UDP datagram per packet; at bulk rates the
+ * system calls dominate.  Linux's UDP generic segmentation offload
+ * (UDP_SEGMENT) sends a run of equal-sized packets to one destination in a
+ * single sendmsg(), and generic receive offload (UDP_GRO) hands back
+ * several datagrams of one flow in a single recvmsg().  Both are probed per
+ * socket and fall back to one datagram per call where the kernel or the
+ * device refuses them (a GSO send failing with EIO turns it off for that
+ * socket and resends the run datagram by datagram).
+ */
+
+#include "post-quic-udp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <string.h>
+
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+
+/* Socket buffers: room for a few GSO runs in flight on a fast path; the
+ * kernel caps them at net.core.{r,w}mem_max. */
+#define SOCKET_BUFFER (4 * 1024 * 1024)
+
+void
+post_quic_udp_setup (PostQuicUdp *udp,
+                     int          fd)
+{
+  int size = SOCKET_BUFFER, on = 1, segment = 0;
+  socklen_t len = sizeof segment;
+
+  memset (udp, 0, sizeof *udp);
+  (void) setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  (void) setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+#ifdef UDP_SEGMENT
+  udp->gso = getsockopt (fd, SOL_UDP, UDP_SEGMENT, &segment, &len) == 0;
+#endif
+#ifdef UDP_GRO
+  udp->gro = setsockopt (fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
+#endif
+}
+
+static ssize_t
+send_one (int                    fd,
+          const struct sockaddr *destination,
+          socklen_t              destination_len,
+          const guint8          *data,
+          gsize                  len)
+{
+  ssize_t n;
+
+  do
+    n = destination != NULL
+        ? sendto (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, destination, destination_len)
+        : send (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
+/*
+ * post_quic_udp_send:
+ * @destination: (nullable): %NULL on a connected socket
+ * @data: @len bytes: datagrams of @segment bytes each, the last one maybe
+ *   shorter (@segment 0 or ≥ @len: a single datagram)
+ * @error_out: the errno of a failure
+ *
+ * Sends without blocking.  Returns %FALSE with @error_out set when (some
+ * of) it could not go out; QUIC's loss recovery resends what is lost.
+ */
+gboolean
+post_quic_udp_send (PostQuicUdp           *udp,
+                    int                    fd,
+                    const struct sockaddr *destination,
+                    socklen_t              destination_len,
+                    const guint8          *data,
+                    gsize                  len,
+                    gsize                  segment,
+                    int                   *error_out)
+{
+  ssize_t n;
+
+  *error_out = 0;
+#ifdef UDP_SEGMENT
+  if (udp->gso && segment > 0 && segment < len)
+    {
+      union {
+        char buf[CMSG_SPACE (sizeof (guint16))];
+        struct cmsghdr align;
+      } control;
+      struct iovec iov = { (void *) data, len };
+      struct msghdr msg = { 0 };
+      struct cmsghdr *cmsg;
+      guint16 size = (guint16) segment;
+
+      memset (&control, 0, sizeof control);
+      msg.msg_name = (void *) destination;
+      msg.msg_namelen = destination != NULL ? destination_len : 0;
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+      cmsg = CMSG_FIRSTHDR (&msg);
+      cmsg->cmsg_level = SOL_UDP;
+      cmsg->cmsg_type = UDP_SEGMENT;
+      cmsg->cmsg_len = CMSG_LEN (sizeof size);
+      memcpy (CMSG_DATA (cmsg), &size, sizeof size);
+      do
+        n = sendmsg (fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+      while (n < 0 && errno == EINTR);
+      if (n >= 0)
+        return TRUE;
+      if (errno != EIO && errno != EINVAL && errno != ENOPROTOOPT && errno != EOPNOTSUPP)
+        {
+          *error_out = errno;
+          return FALSE;
+        }
+      /* The route's device cannot segment: datagram by datagram from now on. */
+      g_debug ("QUIC: UDP GSO refused (%s), sending datagram by datagram", g_strerror (errno));
+      udp->gso = FALSE;
+    }
+#endif
+  if (segment == 0 || segment > len)
+    segment = len;
+  for (gsize off = 0; off < len; off += segment)
+    {
+      n = send_one (fd, destination, destination_len, data + off, MIN (segment, len - off));
+      if (n < 0)
+        {
+          *error_out = errno;
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/*
+ * post_quic_udp_recv:
+ * @segment: (out): the size of each datagram in @buffer (the last one maybe
+ *   shorter), the whole length when it holds one
+ *
+ * Receives without blocking.  Returns the bytes received, or -1 with errno.
+ */
+gssize
+post_quic_udp_recv (PostQuicUdp             *udp,
+                    int                      fd,
+                    guint8                  *buffer,
+                    gsize                    size,
+                    struct sockaddr_storage *from,
+                    socklen_t               *from_len,
+                    gsize                   *segment)
+{
+  union {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = { buffer, size };
+  struct msghdr msg = { 0 };
+  struct cmsghdr *cmsg;
+  ssize_t n;
+
+  msg.msg_name = from;
+  msg.msg_namelen = sizeof *from;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = udp->gro ? control.buf : NULL;
+  msg.msg_controllen = udp->gro ? sizeof control.buf : 0;
+  do
+    n = recvmsg (fd, &msg, MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return -1;
+  *from_len = msg.msg_namelen;
+  *segment = n;
+#ifdef UDP_GRO
+  for (cmsg = CMSG_FIRSTHDR (&msg); cmsg != NULL; cmsg = CMSG_NXTHDR (&msg, cmsg))
+    if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO)
+      {
+        int gso_size;
+
+        memcpy (&gso_size, CMSG_DATA (cmsg), sizeof gso_size);
+        if (gso_size > 0 && gso_size < n)
+          *segment = gso_size;
+      }
+#else
+  (void) cmsg;
+#endif
+  return n;
+}
