@@ -1,6 +1,6 @@
 /* post-bench-quic.c: the quic case of post-bench, (q)
  *
- * Two measurements over 127.0.0.1, in one run:
+ * Three measurements over 127.0.0.1, in one run:
  *
  * (i) Bulk: 64 KiB messages one way for a fixed time, MB/s (10^6 bytes of
  *     payload) from the first send to the receipt of the last message,
@@ -15,7 +15,14 @@
  *     the two (the order rotates); the figure is the median over the
  *     rounds, and the quic/tls ratio is taken within each round.
  *
- * (ii) Time to first response over quic: from post_carrier_initiate() to
+ * (ii) Message rate: the same, with 64-byte messages (msg/s from the first
+ *     send to the receipt of the last message), rounds alternating between
+ *     quic and tls in the same way, the quic/tls ratio taken within each
+ *     round.  It measures the per-message cost (framing, one stream write
+ *     per batch, ngtcp2 packetization, one sendto() per packet) rather
+ *     than the bytes.
+ *
+ * (iii) Time to first response over quic: from post_carrier_initiate() to
  *     the arrival of the reply, for a client that sends one 64-byte request
  *     which a libpost quic echo listener (in another thread) sends back:
  *       full:     no session cache (`tls.session-cache` "none");
@@ -43,6 +50,7 @@
 #include <glib/gstdio.h>
 
 #define Q_BULK_SIZE    (64 * 1024)
+#define Q_SMALL_SIZE   64
 #define Q_REQUEST_SIZE 64
 #define Q_ROUNDS       5
 #define Q_BATCH        16
@@ -53,6 +61,7 @@
 typedef struct {
   const char   *stack;        /* "quic" or "tls" */
   gboolean      echo;         /* else count bulk messages */
+  gsize         size;         /* of the counted messages */
   GMainContext *context;      /* (owned) */
   GMainLoop    *loop;         /* (owned) */
   GMutex        lock;
@@ -79,7 +88,7 @@ server_on_ready (PostCarrier *carrier, PostMessage *message, gpointer user_data)
       if (!post_carrier_send (carrier, reply, NULL))
         g_atomic_int_set (&s->bad, 1);
     }
-  else if (post_message_get_size (message) != Q_BULK_SIZE)
+  else if (post_message_get_size (message) != s->size)
     g_atomic_int_set (&s->bad, 1);
   s->t_last = g_get_monotonic_time ();
   g_atomic_int_inc (&s->messages);
@@ -162,13 +171,14 @@ server_thread (gpointer data)
 }
 
 static GThread *
-server_start (Server *s, const char *stack, gboolean echo)
+server_start (Server *s, const char *stack, gboolean echo, gsize size)
 {
   GThread *thread;
 
   memset (s, 0, sizeof *s);
   s->stack = stack;
   s->echo = echo;
+  s->size = size;
   s->context = g_main_context_new ();
   s->loop = g_main_loop_new (s->context, FALSE);
   s->carriers = g_ptr_array_new_with_free_func (g_object_unref);
@@ -205,12 +215,13 @@ server_remote (Server *s)
 
 /* ---- (i) bulk on a libpost carrier (quic or tls) ------------------------------------------------ */
 
-/* MB/s, or a negative value with *note set. */
+/* @size-byte messages one way: MB/s (Q_BULK_SIZE) or messages per second
+ * (other sizes), or a negative value with *note set. */
 static double
-bulk_libpost (const char *stack, double seconds, GMainContext *context, char **note)
+bulk_libpost (const char *stack, gsize size, double seconds, GMainContext *context, char **note)
 {
   Server s;
-  GThread *thread = server_start (&s, stack, FALSE);
+  GThread *thread = server_start (&s, stack, FALSE, size);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(PostConfiguration) config = post_bench_client_configuration (stack, "none");
@@ -239,10 +250,10 @@ bulk_libpost (const char *stack, double seconds, GMainContext *context, char **n
   g_clear_object (&w.result);
 
   {
-    guint8 *data = g_malloc (Q_BULK_SIZE);
+    guint8 *data = g_malloc (size);
 
-    memset (data, 'x', Q_BULK_SIZE);
-    payload = g_bytes_new_take (data, Q_BULK_SIZE);
+    memset (data, 'x', size);
+    payload = g_bytes_new_take (data, size);
   }
   t0 = g_get_monotonic_time ();
   end = t0 + (gint64) (seconds * G_USEC_PER_SEC);
@@ -274,8 +285,10 @@ bulk_libpost (const char *stack, double seconds, GMainContext *context, char **n
     *note = g_strdup_printf ("sent %" G_GUINT64_FORMAT " but received %d", sent, g_atomic_int_get (&s.messages));
   else if (*note == NULL && g_atomic_int_get (&s.bad))
     *note = g_strdup ("the receiver saw messages of the wrong size");
-  else if (*note == NULL && s.t_last > t0)
+  else if (*note == NULL && s.t_last > t0 && size == Q_BULK_SIZE)
     rate = (double) sent * Q_BULK_SIZE / 1e6 / ((s.t_last - t0) / 1e6);
+  else if (*note == NULL && s.t_last > t0)
+    rate = (double) sent / ((s.t_last - t0) / 1e6);
 
 out:
   g_clear_object (&w.result);
@@ -287,7 +300,7 @@ out:
   return rate;
 }
 
-/* ---- (ii) time to first response ------------------------------------------------------ */
+/* ---- (iii) time to first response ------------------------------------------------------ */
 
 typedef enum { HS_FULL, HS_RESUMED, HS_ZERO_RTT, N_HS } HsKind;
 
@@ -384,6 +397,8 @@ post_bench_quic_run (double seconds)
   GSource *ticker;
   double rates[2][Q_ROUNDS], ratios[Q_ROUNDS];
   guint n_rates[2] = { 0, 0 }, n_ratios = 0;
+  double msg_rates[2][Q_ROUNDS], msg_ratios[Q_ROUNDS];
+  guint n_msg_rates[2] = { 0, 0 }, n_msg_ratios = 0;
   double per_round = seconds / Q_ROUNDS;
   GPtrArray *notes = g_ptr_array_new_with_free_func (g_free);
   guint n_connections = (guint) CLAMP (seconds * 50, 20, 500);
@@ -393,7 +408,7 @@ post_bench_quic_run (double seconds)
   g_autofree char *certtool = g_find_program_in_path ("certtool");
   PostRegistry *registry = post_registry_get_default ();
 
-  g_print ("\n(q) quic over 127.0.0.1: bulk against the libpost tls carrier, and time to first response\n");
+  g_print ("\n(q) quic over 127.0.0.1: bulk and 64-byte message rate against the libpost tls carrier, and time to first response\n");
   if (post_registry_lookup_stack (registry, "quic") == NULL)
     {
       g_print ("    skipped: the quic plugin is not loaded\n");
@@ -431,7 +446,7 @@ post_bench_quic_run (double seconds)
           guint which = (round + j) % 2;
           char *note = NULL;
 
-          r[which] = bulk_libpost (stacks[which], per_round, context, &note);
+          r[which] = bulk_libpost (stacks[which], Q_BULK_SIZE, per_round, context, &note);
           if (note != NULL)
             g_ptr_array_add (notes, g_strdup_printf ("bulk round %u, %s: %s", round + 1, stacks[which], note));
           g_free (note);
@@ -443,10 +458,32 @@ post_bench_quic_run (double seconds)
         ratios[n_ratios++] = r[0] / r[1];
     }
 
-  /* (ii) time to first response over quic, the kinds interleaved */
+  /* (ii) 64-byte message rate, alternating rounds */
+  for (guint round = 0; round < Q_ROUNDS; round++)
+    {
+      double r[2] = { -1, -1 };
+
+      for (guint j = 0; j < 2; j++)
+        {
+          guint which = (round + j) % 2;
+          char *note = NULL;
+
+          r[which] = bulk_libpost (stacks[which], Q_SMALL_SIZE, per_round, context, &note);
+          if (note != NULL)
+            g_ptr_array_add (notes, g_strdup_printf ("message rate round %u, %s: %s", round + 1, stacks[which], note));
+          g_free (note);
+        }
+      for (guint k = 0; k < 2; k++)
+        if (r[k] > 0)
+          msg_rates[k][n_msg_rates[k]++] = r[k];
+      if (r[0] > 0 && r[1] > 0)
+        msg_ratios[n_msg_ratios++] = r[0] / r[1];
+    }
+
+  /* (iii) time to first response over quic, the kinds interleaved */
   {
     Server s;
-    GThread *thread = server_start (&s, "quic", TRUE);
+    GThread *thread = server_start (&s, "quic", TRUE, Q_REQUEST_SIZE);
     g_autoptr(PostConfiguration) full = post_bench_client_configuration ("quic", "none");
     g_autoptr(PostConfiguration) resumable = post_bench_client_configuration ("quic", "memory");
     g_autoptr(PostRemote) remote = NULL;
@@ -503,7 +540,22 @@ post_bench_quic_run (double seconds)
       g_print ("        quic/tls ratio                : %10.2f×  (rounds %.2f–%.2f, %u of %d)\n",
                ratio, ratios[0], ratios[n_ratios - 1], n_ratios, Q_ROUNDS);
     }
-  g_print ("    (ii) quic time to first response (initiate → %d-byte echo back), ms, over %u connections each\n",
+  g_print ("    (ii) %d-byte messages one way, msg/s (median of %d alternating rounds of %.2f s)\n",
+           Q_SMALL_SIZE, Q_ROUNDS, per_round);
+  for (guint k = 0; k < 2; k++)
+    if (n_msg_rates[k] > 0)
+      g_print ("        libpost %-4s carrier          : %10.0f msg/s\n", stacks[k],
+               post_bench_median (msg_rates[k], n_msg_rates[k]));
+    else
+      g_print ("        libpost %-4s carrier          :     failed\n", stacks[k]);
+  if (n_msg_ratios > 0)
+    {
+      double msg_ratio = post_bench_median (msg_ratios, n_msg_ratios);
+
+      g_print ("        quic/tls ratio                : %10.2f×  (rounds %.2f–%.2f, %u of %d)\n",
+               msg_ratio, msg_ratios[0], msg_ratios[n_msg_ratios - 1], n_msg_ratios, Q_ROUNDS);
+    }
+  g_print ("    (iii) quic time to first response (initiate → %d-byte echo back), ms, over %u connections each\n",
            Q_REQUEST_SIZE, n_connections);
   g_print ("        %-29s : %10s %10s %10s\n", "", "median", "p10", "p90");
   for (int k = 0; k < N_HS; k++)

@@ -1639,7 +1639,7 @@ main (int argc, char **argv)
   /* (t) tls bulk against raw GnuTLS, and handshake times (post-bench-tls.c). */
   if (opt_cases == NULL || strchr (opt_cases, 't') != NULL)
     post_bench_tls_run (opt_seconds);
-  /* (q) quic bulk against the tls carrier, and handshake times (post-bench-quic.c). */
+  /* (q) quic bulk and message rate against the tls carrier, and handshake times (post-bench-quic.c). */
   if (opt_cases == NULL || strchr (opt_cases, 'q') != NULL)
     post_bench_quic_run (opt_seconds);
   /* (p) path fallback with a blackholed address against GSocketClient
