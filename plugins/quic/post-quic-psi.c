@@ -27,12 +27,32 @@
  *   fork_async opens another stream of the same connection; a stream the
  *   peer opens is announced as a fork request on a stream instance of the
  *   connection (the first stream of a connection a listener accepted is
- *   announced as an accepted instance instead).
+ *   announced as an accepted instance instead).  When the peer's limit on
+ *   bidirectional streams is reached, a fork waits (ForkWaiter, in order)
+ *   for its MAX_STREAMS (extend_max_local_streams_bidi), its cancellable,
+ *   the close of its instance or the end of the connection.  A stream
+ *   closed while it is being announced (nobody accepted the fork request,
+ *   or the listener's incoming handler refused it) is reset with
+ *   APP_ERROR_REFUSED, which the forking side reports as
+ *   POST_ERROR_CONNECTION_REFUSED; other aborts use APP_ERROR_ABORT.
  *
  * LISTENER (passive open: listen)
  *   One UDP socket (QuicServer) for every connection it accepts, which are
  *   demultiplexed by destination connection id.  Each connection applies
- *   per-connection limits (streams, data) in its transport parameters.
+ *   per-connection limits (streams, data) in its transport parameters;
+ *   what a stream buffers is bounded by its flow-control window (credit is
+ *   only extended as the core reads), the streams the peer opens by
+ *   `quic.max-streams` (and MAX_UNI_STREAMS).  Before any state is kept
+ *   for an Initial (server_admit): beyond `quic.max-connections` it gets a
+ *   stateless CONNECTION_CLOSE (CONNECTION_REFUSED); without a valid token
+ *   it gets a Retry when `quic.retry` is "always", or "when-busy" (the
+ *   default) with `quic.retry-threshold` handshakes in progress; a valid
+ *   Retry token is checked against the client's address and DCID and
+ *   carried into the transport parameters (original_dcid, retry_scid), an
+ *   invalid one gets INVALID_TOKEN.  An Initial whose payload does not
+ *   decrypt drops the connection it would have made (NGTCP2_ERR_DROP_CONN),
+ *   so garbage leaves nothing behind; other garbage never gets past
+ *   ngtcp2_accept().
  *   Closing the listener stops accepting; accepted connections go on.
  *
  * 0-RTT (client): get_early_data_limit takes the association's newest
@@ -62,7 +82,7 @@
  * configuration is a copy with `direction` unidirectional-receive, from
  * which the core makes the carrier a SINK.  A source sends no 0-RTT data.
  *
- * Not yet (issue 7): DATAGRAM frames, migration, Retry, 0-RTT for sources.
+ * Not yet (issue 7): DATAGRAM frames, migration, 0-RTT for sources.
  */
 
 #include "post-quic-psi.h"
