@@ -1,6 +1,7 @@
 /* test-quic-listener.c: the `quic` listener under pressure: address
- * validation with Retry (`quic.retry`, also against ngtcp2's gtlsclient and
- * with 0-RTT after a Retry), a flood of garbage UDP packets at a listener
+ * validation with Retry (`quic.retry`; ngtcp2's gtlsclient against a
+ * retrying listener, our client against gtlsserver --validate-addr, and
+ * 0-RTT after a Retry), `quic.max-connections`, a flood of garbage UDP packets at a listener
  * with an established connection, the peer's stream limit (forks wait for
  * MAX_STREAMS credit, and honour their cancellable), a refused fork
  * request, and the validation of the listener's options.
@@ -29,6 +30,7 @@ static char *dir;  /* the certificates */
 typedef struct {
   guint retries_sent;      /* "sent a Retry" */
   guint retry_tokens;      /* "carries a valid Retry token" */
+  guint retries_received;  /* client: "answered with a Retry" */
   guint accepted;          /* "accepted the Initial" */
   guint dropped;           /* "dropped the Initial" */
   guint refused;           /* "refusing" */
@@ -51,6 +53,8 @@ quic_log_handler (const char     *domain,
     qlog.retries_sent++;
   if (strstr (message, "carries a valid Retry token") != NULL)
     qlog.retry_tokens++;
+  if (strstr (message, "answered with a Retry") != NULL)
+    qlog.retries_received++;
   if (strstr (message, "refusing") != NULL)
     qlog.refused++;
   if (strstr (message, "accepted the Initial") != NULL)
@@ -373,6 +377,7 @@ test_retry (void)
   send_and_wait (carrier, &c, " and more");
   g_assert_cmpstr (c.received->str, ==, "after a retry and more");
   g_assert_cmpuint (qlog.retries_sent, ==, 1);
+  g_assert_cmpuint (qlog.retries_received, ==, 1);
   g_assert_cmpuint (qlog.retry_tokens, ==, 1);
   g_assert_cmpuint (qlog.accepted, ==, 1);
   g_assert_cmpuint (echo.n_accepted, ==, 1);
@@ -499,6 +504,7 @@ test_retry_zero_rtt (void)
   g_assert_true (flags & POST_SECURITY_RESUMED);
   g_assert_true (flags & POST_SECURITY_EARLY_DATA_SENT);
   g_assert_cmpuint (qlog.retries_sent, ==, 2);
+  g_assert_cmpuint (qlog.retries_received, ==, 2);
   g_assert_cmpuint (qlog.retry_tokens, ==, 2);
   g_test_message ("early data after the Retry %s", (flags & POST_SECURITY_EARLY_DATA_ACCEPTED) ? "accepted" : "refused and resent");
 
@@ -563,6 +569,68 @@ test_gtlsclient_retry (void)
   g_free (cr.out);
   echo_clear (&echo);
   post_carrier_abort (listener);
+}
+
+/* Our client against ngtcp2's gtlsserver with address validation
+ * (--validate-addr): it answers the first Initial with a Retry, which our
+ * client follows, and the handshake completes. */
+static void
+test_gtlsserver_retry (void)
+{
+  g_autofree char *gtlsserver = g_find_program_in_path ("gtlsserver");
+  g_autofree char *key = post_test_certs_path (dir, "server.key");
+  g_autofree char *cert = post_test_certs_path (dir, "server.pem");
+  g_autofree char *port_s = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GError) error = NULL;
+  CommunicateResult cr = { 0 };
+  guint16 port;
+  Client c;
+
+  if (gtlsserver == NULL)
+    {
+      g_test_skip ("gtlsserver (ngtcp2-server) is not installed");
+      return;
+    }
+  quic_log_reset ();
+  {
+    /* A free UDP port for it. */
+    g_autoptr(GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+    g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    g_autoptr(GSocketAddress) a = g_inet_socket_address_new (lo, 0);
+    g_autoptr(GSocketAddress) bound = NULL;
+
+    g_assert_true (g_socket_bind (s, a, TRUE, NULL));
+    bound = g_socket_get_local_address (s, NULL);
+    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  }
+  port_s = g_strdup_printf ("%u", port);
+  server = g_subprocess_newv ((const char *[]) { gtlsserver, "-q", "--validate-addr", "127.0.0.1", port_s,
+                                                 key, cert, NULL },
+                              G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (server, NULL, NULL, communicated_cb, &cr);
+  post_test_spin (300);
+
+  client_init (&c);
+  g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, NULL));
+  carrier = quic_initiate (port, config);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_test_wait_count (&c.done, 1, "the handshake with gtlsserver --validate-addr", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_ENCRYPTED);
+  g_assert_cmpuint (qlog.retries_received, ==, 1);
+  post_test_spin (100);
+  g_assert_true (post_carrier_get_state (carrier) == POST_CARRIER_STATE_ACTIVE);
+  post_carrier_abort (carrier);
+  post_test_spin (20);
+  g_subprocess_force_exit (server);
+  post_test_wait_count (&cr.done, 1, "gtlsserver to exit", WAIT_TIMEOUT_S);
+  g_clear_error (&cr.error);
+  g_free (cr.out);
+  client_clear (&c);
 }
 
 /* ---- a flood of garbage -------------------------------------------------------- */
@@ -960,6 +1028,7 @@ main (int   argc,
   g_test_add_func ("/quic/listener/stream-limit", test_stream_limit);
   g_test_add_func ("/quic/listener/fork-refused", test_fork_refused);
   g_test_add_func ("/quic/interop/gtlsclient-retry", test_gtlsclient_retry);
+  g_test_add_func ("/quic/interop/gtlsserver-retry", test_gtlsserver_retry);
 
   ret = g_test_run ();
   quic_log_reset ();

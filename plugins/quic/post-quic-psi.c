@@ -1019,6 +1019,19 @@ extend_max_stream_data_cb (ngtcp2_conn *conn,
   return 0;
 }
 
+/* Client: the server asked for address validation; ngtcp2 sends the
+ * Initial (and 0-RTT packets) again with the token. */
+static int
+client_recv_retry_cb (ngtcp2_conn         *conn,
+                      const ngtcp2_pkt_hd *hd,
+                      void                *user_data)
+{
+  QuicConn *qc = user_data;
+
+  g_debug ("QUIC: %s answered with a Retry: the Initial goes again with its token", qc->peer);
+  return ngtcp2_crypto_recv_retry_cb (conn, hd, user_data);
+}
+
 static void
 init_callbacks (ngtcp2_callbacks *callbacks,
                 gboolean          server)
@@ -1029,7 +1042,7 @@ init_callbacks (ngtcp2_callbacks *callbacks,
   else
     {
       callbacks->client_initial = ngtcp2_crypto_client_initial_cb;
-      callbacks->recv_retry = ngtcp2_crypto_recv_retry_cb;
+      callbacks->recv_retry = client_recv_retry_cb;
     }
   callbacks->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
   callbacks->encrypt = ngtcp2_crypto_encrypt_cb;
