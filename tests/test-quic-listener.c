@@ -684,7 +684,7 @@ hex_decode (const char *hex)
   return out;
 }
 
-/* One garbage packet of kind @kind (0..4); @cid is a connection id of the
+/* One garbage packet of kind @kind (0..5); @cid is a connection id of the
  * established connection (for kind 4). */
 static GByteArray *
 garbage_packet (guint       kind,
@@ -705,6 +705,7 @@ garbage_packet (guint       kind,
       break;
     case 2:   /* a long-header Initial, valid-looking, garbage inside */
     case 3:   /* ... truncated */
+    case 5:   /* ... with a forged Retry token */
       {
         guint8 dcid_len = g_random_int_range (8, 21), scid_len = g_random_int_range (0, 21);
         guint8 head[5] = { 0xc0 | g_random_int_range (0, 4), 0, 0, 0, 1 };
@@ -714,7 +715,16 @@ garbage_packet (guint       kind,
         put_random (p, dcid_len);
         g_byte_array_append (p, &scid_len, 1);
         put_random (p, scid_len);
-        put_varint (p, 0);            /* no token */
+        if (kind == 5)
+          {
+            guint8 magic = 0xb6;      /* NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY */
+
+            put_varint (p, 80);
+            g_byte_array_append (p, &magic, 1);
+            put_random (p, 79);
+          }
+        else
+          put_varint (p, 0);          /* no token */
         put_varint (p, 1200);         /* length */
         put_random (p, 1200);
         if (kind == 3)
@@ -744,7 +754,7 @@ test_garbage_flood (void)
   g_autoptr(GString) expected = g_string_new ("start");
   g_autoptr(GError) error = NULL;
   EchoServer echo = { 0 };
-  guint sent_packets = 0, kinds[5] = { 0 };
+  guint sent_packets = 0, kinds[6] = { 0 };
   Client c;
 
   quic_log_reset ();
@@ -770,7 +780,7 @@ test_garbage_flood (void)
       g_string_append (expected, text);
       for (guint i = 0; i < 100; i++)
         {
-          guint kind = (round * 100 + i) % 5;
+          guint kind = (round * 100 + i) % 6;
           g_autoptr(GByteArray) p = garbage_packet (kind, cid);
 
           if (g_socket_send_to (flood, target, (const char *) p->data, p->len, NULL, NULL) > 0)
@@ -787,9 +797,10 @@ test_garbage_flood (void)
   g_string_append (expected, " end");
   post_test_spin (50);   /* the listener reads what is left of the flood */
 
-  g_test_message ("sent %u garbage packets (%u random, %u short, %u Initial, %u truncated, %u with the DCID); "
-                  "the listener dropped %u Initials and keeps %d connections",
-                  sent_packets, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], qlog.dropped, qlog.connections);
+  g_test_message ("sent %u garbage packets (%u random, %u short, %u Initial, %u truncated, %u with the DCID, "
+                  "%u with a forged Retry token); the listener dropped %u Initials, refused %u and keeps %d connections",
+                  sent_packets, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5],
+                  qlog.dropped, qlog.refused, qlog.connections);
   g_assert_cmpuint (sent_packets, >, 3000);
   g_assert_cmpstr (c.received->str, ==, expected->str);
   g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
@@ -799,6 +810,10 @@ test_garbage_flood (void)
   g_assert_cmpuint (qlog.accepted, ==, 1);
   g_assert_cmpuint (qlog.dropped, >, 0);
   g_assert_cmpint (qlog.connections, ==, 1);
+  /* Forged Retry tokens are refused (INVALID_TOKEN) before any state; a
+   * loaded socket buffer may lose some of the flood, never more. */
+  g_assert_cmpuint (qlog.refused, >, 0);
+  g_assert_cmpuint (qlog.refused, <=, kinds[5]);
   g_assert_cmpuint (echo.n_accepted, ==, 1);
 
   post_carrier_abort (carrier);
