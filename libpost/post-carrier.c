@@ -2836,8 +2836,13 @@ fork_established_cb (GObject      *source,
  * 2.1).  On a multistreaming stack it is a new stream of the same transport;
  * otherwise a new transport of the same stack, which the peer's listener
  * receives through #PostCarrier::incoming.  The peer must accept the fork
- * request.  Sources, sinks, responders, listeners, and accepted carriers on
- * stacks without streams cannot fork: that fails with %POST_ERROR_NOT_SUPPORTED.
+ * request: a peer that refuses it (no #PostCarrier::incoming handler returns
+ * %TRUE) closes the new carrier, on the quic stack with
+ * %POST_ERROR_CONNECTION_REFUSED once its first data reached the peer.  On
+ * the quic stack a fork beyond the peer's limit on streams waits until the
+ * peer allows another one (or @cancellable is cancelled).  Sources, sinks,
+ * responders, listeners, and accepted carriers on stacks without streams
+ * cannot fork: that fails with %POST_ERROR_NOT_SUPPORTED.
  */
 void
 post_carrier_fork_async (PostCarrier         *self,

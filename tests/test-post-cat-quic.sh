@@ -73,12 +73,12 @@ client () {
 
 echoed () { [ "$(od -c <"$1")" = "$(printf 'a\nb\n' | od -c)" ]; }
 
-echo "1..11"
+echo "1..13"
 
 if ! command -v certtool >/dev/null ||
    ! make_cert ca - 'cn = "post-cat test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' ||
    ! make_cert server ca 'cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\ntls_www_server\nsigning_key\nexpiration_days = 2\n'; then
-  for i in $(seq 10); do echo "not ok $i - certtool could not make the certificates"; done
+  for i in $(seq 12); do echo "not ok $i - certtool could not make the certificates"; done
   exit 1
 fi
 
@@ -187,7 +187,41 @@ else
   not_ok "0-RTT (skipped)"
 fi
 
-# 11: a listener that exits as soon as its carrier reports closed (--once)
+# 11: --fork 3: four streams of one connection; the lines are dealt
+# round-robin over them and all come back (in any order across streams);
+# -v tells each fork as a new stream of the same connection, and the
+# listener accepted three forks of its carrier
+seq 1 40 >"$tmp/fork.in"
+if start_listener fork --cert "$tmp/server.pem" --key "$tmp/server.key"; then
+  timeout -k 5 20 "$cat_" -v --fork 3 --ca "$tmp/ca.pem" "quic://127.0.0.1:$port" <"$tmp/fork.in" \
+    >"$tmp/forkc.out" 2>"$tmp/forkc.err"
+  rc=$?
+  sleep 0.2
+  stop_listener
+  if [ $rc -eq 0 ] && [ "$(sort -n "$tmp/forkc.out")" = "$(cat "$tmp/fork.in")" ] &&
+     [ "$(grep -c "^post-cat: carrier [234] of 4: forked via stack quic from .*, a new stream of the first carrier's connection\$" "$tmp/forkc.err")" -eq 3 ] &&
+     [ "$(grep -c '^post-cat: accepted a fork of a carrier from 127.0.0.1:[0-9]* via stack quic' "$tmp/fork.err")" -eq 3 ] &&
+     [ "$(grep -c '^post-cat: accepted a carrier from' "$tmp/fork.err")" -eq 1 ] &&
+     [ "$(sort -n "$tmp/fork.out")" = "$(cat "$tmp/fork.in")" ]; then
+    ok "--fork 3: 40 lines over four streams of one connection come back, each once"
+  else
+    not_ok "--fork 3: 40 lines over four streams of one connection come back (exit $rc)" \
+      "$tmp/forkc.out" "$tmp/forkc.err" "$tmp/fork.err"
+  fi
+else
+  not_ok "--fork quic listener starts" "$tmp/fork.err"
+fi
+
+# 12: --fork with --stream: exit 1, one line
+printf 'x' | timeout -k 5 20 "$cat_" --stream --fork 2 "quic://127.0.0.1:1" >"$tmp/forks.out" 2>"$tmp/forks.err"
+rc=$?
+if [ $rc -eq 1 ] && one_error_line "$tmp/forks.err" 'fork takes a count'; then
+  ok "--fork with --stream: exit 1, one line"
+else
+  not_ok "--fork with --stream: exit 1, one line (exit $rc)" "$tmp/forks.err"
+fi
+
+# 13: a listener that exits as soon as its carrier reports closed (--once)
 # has delivered its end of the stream first: a graceful close waits until
 # the peer acknowledged it (post_psi_is_send_complete), so the client sees
 # an orderly end, not a connection closed under it

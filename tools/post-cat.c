@@ -33,6 +33,17 @@
  * the next post-cat resumes.  -v tells whether the session was resumed and
  * whether early data was accepted.
  *
+ * --fork N (client, line mode): once the carrier is established it is
+ * forked N times (draft 2.1): on a multistreaming stack (quic://) each
+ * fork is another stream of the same connection, on others a new
+ * transport to the same remote on the same association.  The lines of
+ * standard input are dealt round-robin over the N+1 carriers (line 1 on
+ * the first, line 2 on the first fork, ...), and every reply is printed as
+ * it arrives, so replies of different carriers may interleave.  -v tells
+ * each carrier opened (its number, and whether it shares the first one's
+ * transport) and every change of a carrier's local or remote address
+ * (migration).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <post.h>
@@ -61,6 +72,7 @@ static char *opt_key;
 static char *opt_psk_file;
 static gboolean opt_idempotent;
 static char *opt_session_cache;
+static int opt_fork;
 
 static GOptionEntry entries[] = {
   { "listen", 'l', 0, G_OPTION_ARG_NONE, &opt_listen, "Listen on URI and accept carriers", NULL },
@@ -78,6 +90,7 @@ static GOptionEntry entries[] = {
   { "psk-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_psk_file, "tls: pre-shared keys, one IDENTITY:HEXKEY a line (a client uses the first)", "FILE" },
   { "idempotent", 'i', 0, G_OPTION_ARG_NONE, &opt_idempotent, "Mark the lines idempotent: they may be sent as 0-RTT early data (and replayed)", NULL },
   { "session-cache", 0, 0, G_OPTION_ARG_STRING, &opt_session_cache, "tls: where session tickets are kept: memory (default), disk (resume across runs) or none", "MODE" },
+  { "fork", 'f', 0, G_OPTION_ARG_INT, &opt_fork, "Fork the carrier N times (quic: N more streams on the one connection; other stacks: N more transports) and deal the lines round-robin over all of them", "N" },
   { NULL }
 };
 
@@ -94,6 +107,9 @@ static PostMessage *stream_out;        /* (owned) (nullable) the --stream messag
 static guint64 n_sent, n_received;
 static gboolean input_done, peer_done, closing;
 static guint wait_id;
+static GPtrArray *forks;               /* (owned) (nullable) --fork: the forked carriers */
+static guint next_carrier;             /* --fork: round-robin position, 0 is the client */
+static gint forks_pending;             /* --fork: forks not finished yet */
 
 /* listener state */
 static PostCarrier *listener;          /* (owned) (nullable) */
@@ -299,6 +315,8 @@ close_client (void)
     return;
   closing = TRUE;
   g_clear_handle_id (&wait_id, g_source_remove);
+  for (guint i = 0; forks != NULL && i < forks->len; i++)
+    post_carrier_close (forks->pdata[i]);
   post_carrier_close_async (client, NULL, on_close_done, NULL);
 }
 
@@ -408,13 +426,19 @@ send_line (GBytes *line)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PostMessage) message = post_message_new (line);
+  PostCarrier *target = client;
+  guint n_carriers = 1 + (forks != NULL && forks_pending == 0 ? forks->len : 0);
 
+  /* --fork: round-robin over the carrier and its forks (once all exist). */
+  if (next_carrier % n_carriers > 0)
+    target = forks->pdata[next_carrier % n_carriers - 1];
   /* Idempotent: may go as 0-RTT early data, which an attacker can replay. */
   if (opt_idempotent)
     post_message_set_idempotent (message, TRUE, NULL);
-  if (post_carrier_send (client, message, &error))
+  if (post_carrier_send (target, message, &error))
     {
       n_sent++;
+      next_carrier = (next_carrier + 1) % n_carriers;
       return TRUE;
     }
   if (!g_error_matches (error, POST_ERROR, POST_ERROR_WOULD_BLOCK))
@@ -423,7 +447,7 @@ send_line (GBytes *line)
       return FALSE;
     }
   pending = g_bytes_ref (line);
-  post_carrier_flush_async (client, NULL, on_flushed, NULL);
+  post_carrier_flush_async (target, NULL, on_flushed, NULL);
   return FALSE;
 }
 
@@ -504,6 +528,91 @@ read_input (void)
   g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_line, NULL);
 }
 
+/* ---- client: --fork, and -v path changes ------------------------------------ */
+
+/* -v: tells when a carrier's local or remote address changes (migration);
+ * path-changed also fires for new measurements, which are not told. */
+static void
+on_path_changed (PostCarrier *carrier, PostPath *path, gpointer user_data)
+{
+  g_autofree char *local = address_string (post_path_get_local_address (path));
+  g_autofree char *remote = address_string (post_path_get_remote_address (path));
+  g_autofree char *now = g_strdup_printf ("%s to %s", local, remote);
+  const char *before = g_object_get_data (G_OBJECT (carrier), "post-cat-path");
+
+  if (g_strcmp0 (before, now) == 0)
+    return;
+  if (before != NULL)
+    g_printerr ("post-cat: carrier %u: path changed: now from %s%s%s\n", GPOINTER_TO_UINT (user_data), now,
+                post_path_get_interface (path) != NULL ? " on " : "",
+                post_path_get_interface (path) != NULL ? post_path_get_interface (path) : "");
+  g_object_set_data_full (G_OBJECT (carrier), "post-cat-path", g_steal_pointer (&now), g_free);
+}
+
+static void
+watch_path (PostCarrier *carrier, guint number)
+{
+  g_autofree char *local = address_string (post_carrier_get_local_address (carrier));
+  g_autofree char *remote = address_string (post_carrier_get_remote_address (carrier));
+
+  g_object_set_data_full (G_OBJECT (carrier), "post-cat-path",
+                          g_strdup_printf ("%s to %s", local, remote), g_free);
+  g_signal_connect (carrier, "path-changed", G_CALLBACK (on_path_changed), GUINT_TO_POINTER (number));
+}
+
+static void
+on_fork_closed (PostCarrier *carrier, const GError *error, gpointer user_data)
+{
+  if (error != NULL)
+    fail ("fork: ", error);
+}
+
+static void
+on_forked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostCarrier) forked = post_carrier_fork_finish (POST_CARRIER (source), result, &error);
+  guint number = GPOINTER_TO_UINT (user_data);
+
+  forks_pending--;
+  if (forked == NULL)
+    {
+      fail ("--fork: ", error);
+      return;
+    }
+  if (opt_verbose)
+    {
+      g_autofree char *local = address_string (post_carrier_get_local_address (forked));
+      g_autofree char *first = address_string (post_carrier_get_local_address (client));
+      gboolean same = g_strcmp0 (local, first) == 0;
+
+      g_printerr ("post-cat: carrier %u of %d: forked via stack %s from %s, %s\n", number + 1, opt_fork + 1,
+                  post_carrier_get_stack_name (forked), local,
+                  same ? "a new stream of the first carrier's connection" : "a new transport");
+      watch_path (forked, number + 1);
+    }
+  g_signal_connect (forked, "closed", G_CALLBACK (on_fork_closed), NULL);
+  post_carrier_ready (forked, on_client_message, NULL, NULL);
+  g_ptr_array_index (forks, number - 1) = g_steal_pointer (&forked);
+  /* With --idempotent the input is already being read (the lines read
+   * meanwhile went to the first carrier); the next ones are dealt over all. */
+  if (forks_pending == 0 && !failed && !opt_idempotent)
+    read_input ();
+}
+
+/* --fork N: N forks of @carrier; the input is read once all are there. */
+static void
+start_forks (PostCarrier *carrier)
+{
+  forks = g_ptr_array_new_full (opt_fork, g_object_unref);
+  g_ptr_array_set_size (forks, opt_fork);
+  forks_pending = opt_fork;
+  if (opt_verbose)
+    g_printerr ("post-cat: carrier 1 of %d: the first\n", opt_fork + 1);
+  for (int i = 1; i <= opt_fork; i++)
+    post_carrier_fork_async (carrier, NULL, on_forked, GUINT_TO_POINTER (i));
+}
+
 static void
 on_established (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -528,10 +637,17 @@ on_established (GObject *source, GAsyncResult *result, gpointer user_data)
       if (security != NULL)
         g_printerr ("post-cat: security: %s\n", security);
     }
+  if (opt_verbose)
+    watch_path (carrier, 1);
   if (opt_stream)
     receive_stream_chunk (carrier);
   else
     post_carrier_ready (carrier, on_client_message, NULL, NULL);
+  if (opt_fork > 0)
+    {
+      start_forks (carrier);
+      return;   /* the input is read once the forks are there */
+    }
   if (!opt_idempotent || opt_stream)
     read_input ();   /* else it started before the carrier (on_first_line) */
 }
@@ -739,13 +855,15 @@ on_incoming (PostCarrier *self, PostCarrier *carrier, gpointer user_data)
       g_autofree char *remote = address_string (post_carrier_get_remote_address (carrier));
       g_autofree char *security = describe_security (carrier);
 
-      g_printerr ("post-cat: accepted a carrier from %s via stack %s%s%s%s\n",
-                  remote, post_carrier_get_stack_name (carrier),
+      g_printerr ("post-cat: accepted a %s from %s via stack %s%s%s%s\n",
+                  self == listener ? "carrier" : "fork of a carrier", remote, post_carrier_get_stack_name (carrier),
                   security != NULL ? " (" : "", security != NULL ? security : "",
                   security != NULL ? ")" : "");
     }
   g_hash_table_add (carriers, g_object_ref (carrier));
   g_signal_connect (carrier, "closed", G_CALLBACK (on_carrier_closed), NULL);
+  /* The peer may fork it (another stream of a quic connection). */
+  g_signal_connect (carrier, "incoming", G_CALLBACK (on_incoming), NULL);
   if (opt_stream)
     {
       g_object_set_data_full (G_OBJECT (carrier), "post-cat-out",
@@ -847,6 +965,11 @@ main (int argc, char **argv)
       g_printerr ("post-cat: --echo, --once and --sink need --listen\n");
       return EXIT_FAILURE;
     }
+  if (opt_fork < 0 || (opt_fork > 0 && (opt_listen || opt_stream)))
+    {
+      g_printerr ("post-cat: --fork takes a count of 0 or more, for a client in line mode (not --listen or --stream)\n");
+      return EXIT_FAILURE;
+    }
   if (opt_sink && (opt_echo || opt_stream))
     {
       g_printerr ("post-cat: a sink cannot --echo, and --stream needs a carrier\n");
@@ -922,6 +1045,14 @@ main (int argc, char **argv)
         post_carrier_abort (carrier);
     }
   g_clear_pointer (&carriers, g_hash_table_unref);
+  for (guint i = 0; forks != NULL && i < forks->len; i++)
+    if (forks->pdata[i] != NULL)
+      {
+        g_signal_handlers_disconnect_by_func (forks->pdata[i], on_fork_closed, NULL);
+        if (post_carrier_get_state (forks->pdata[i]) != POST_CARRIER_STATE_CLOSED)
+          post_carrier_abort (forks->pdata[i]);
+      }
+  g_clear_pointer (&forks, g_ptr_array_unref);
   g_clear_object (&client);
   g_clear_object (&listener);
   g_clear_object (&lines);

@@ -27,12 +27,32 @@
  *   fork_async opens another stream of the same connection; a stream the
  *   peer opens is announced as a fork request on a stream instance of the
  *   connection (the first stream of a connection a listener accepted is
- *   announced as an accepted instance instead).
+ *   announced as an accepted instance instead).  When the peer's limit on
+ *   bidirectional streams is reached, a fork waits (ForkWaiter, in order)
+ *   for its MAX_STREAMS (extend_max_local_streams_bidi), its cancellable,
+ *   the close of its instance or the end of the connection.  A stream
+ *   closed while it is being announced (nobody accepted the fork request,
+ *   or the listener's incoming handler refused it) is reset with
+ *   APP_ERROR_REFUSED, which the forking side reports as
+ *   POST_ERROR_CONNECTION_REFUSED; other aborts use APP_ERROR_ABORT.
  *
  * LISTENER (passive open: listen)
  *   One UDP socket (QuicServer) for every connection it accepts, which are
  *   demultiplexed by destination connection id.  Each connection applies
- *   per-connection limits (streams, data) in its transport parameters.
+ *   per-connection limits (streams, data) in its transport parameters;
+ *   what a stream buffers is bounded by its flow-control window (credit is
+ *   only extended as the core reads), the streams the peer opens by
+ *   `quic.max-streams` (and MAX_UNI_STREAMS).  Before any state is kept
+ *   for an Initial (server_admit): beyond `quic.max-connections` it gets a
+ *   stateless CONNECTION_CLOSE (CONNECTION_REFUSED); without a valid token
+ *   it gets a Retry when `quic.retry` is "always", or "when-busy" (the
+ *   default) with `quic.retry-threshold` handshakes in progress; a valid
+ *   Retry token is checked against the client's address and DCID and
+ *   carried into the transport parameters (original_dcid, retry_scid), an
+ *   invalid one gets INVALID_TOKEN.  An Initial whose payload does not
+ *   decrypt drops the connection it would have made (NGTCP2_ERR_DROP_CONN),
+ *   so garbage leaves nothing behind; other garbage never gets past
+ *   ngtcp2_accept().
  *   Closing the listener stops accepting; accepted connections go on.
  *
  * 0-RTT (client): get_early_data_limit takes the association's newest
@@ -85,7 +105,7 @@
  * remote and its stream instances' addresses change and they emit
  * path-changed.  A server never initiates migration.
  *
- * Not yet (issue 7): DATAGRAM frames, Retry.
+ * Not yet (issue 7): DATAGRAM frames.
  */
 
 #include "post-quic-psi.h"
@@ -120,6 +140,11 @@
 #define TOKEN_LIFETIME      (24 * 3600 * NGTCP2_SECONDS)
 #define TICKET_WAIT_MS      200              /* for a NEW_TOKEN to go with a ticket */
 #define ACTIVE_CID_LIMIT    4                /* connection ids the peer may give us (migration) */
+#define RETRY_THRESHOLD     16               /* `quic.retry` when-busy: handshakes before Retry */
+#define RETRY_TOKEN_LIFETIME (10 * NGTCP2_SECONDS)
+#define MAX_CONNECTIONS     1000             /* `quic.max-connections` default */
+#define APP_ERROR_ABORT     1                /* our stream reset: the carrier was aborted */
+#define APP_ERROR_REFUSED   2                /* our stream reset: the fork request was refused */
 /* What the association keeps for a quic remote (one session ticket): this
  * magic, then three length-prefixed (uint32 BE) fields: the GnuTLS session
  * data, the server's transport parameters (encrypted-extensions encoding)
@@ -145,6 +170,14 @@ typedef enum {
   MODE_LISTENER,
   MODE_CLOSED,
 } Mode;
+
+/* `quic.retry`: when a listener validates a client's address with a Retry
+ * round trip before it keeps any state for the connection. */
+typedef enum {
+  RETRY_WHEN_BUSY,   /* once `quic.retry-threshold` handshakes are in progress */
+  RETRY_NEVER,
+  RETRY_ALWAYS,      /* every Initial without a valid token */
+} RetryMode;
 
 typedef struct {
   guint8 *data;
@@ -195,6 +228,10 @@ struct _QuicServer {
   GHashTable                       *seen;     /* GBytes -> expiry: anti-replay */
   gboolean                          early_data; /* `tls.server-early-data` */
   guint8                            token_secret[TOKEN_SECRET_LEN];
+  RetryMode                         retry;    /* `quic.retry` */
+  guint64                           retry_threshold; /* `quic.retry-threshold` */
+  guint64                           max_connections; /* `quic.max-connections` */
+  gboolean                          new_tokens; /* `quic.new-token`: issue NEW_TOKEN tokens */
 };
 
 struct _QuicConn {
@@ -244,6 +281,9 @@ struct _QuicConn {
   gboolean                          token_sent; /* server: NEW_TOKEN submitted */
   gboolean                          validated; /* server: the Initial carried a valid token */
   gboolean                          offered_psk; /* client: the association's PSK was offered */
+  GQueue                            fork_waiters; /* ForkWaiter*: forks awaiting stream credit */
+  GSource                          *fork_idle;
+  PostQuicPsi                      *announcing; /* (unowned) being announced to the core */
   PostSecurityFlags                 flags;
   GSource                          *migrate_idle; /* client: migrating after a socket error */
 };
@@ -718,6 +758,14 @@ server_register_cid (QuicConn      *qc,
 
   if (qc->server == NULL)
     return;
+  {
+    char hex[2 * NGTCP2_MAX_CIDLEN + 1];
+
+    for (gsize i = 0; i < len && i < NGTCP2_MAX_CIDLEN; i++)
+      g_snprintf (hex + 2 * i, 3, "%02x", data[i]);
+    hex[2 * MIN (len, NGTCP2_MAX_CIDLEN)] = '\0';
+    g_debug ("QUIC: connection with %s: connection id %s", qc->peer, hex);
+  }
   cid = g_bytes_new (data, len);
   g_hash_table_insert (qc->server->cids, g_bytes_ref (cid), qc);
   g_ptr_array_add (qc->cids, cid);
@@ -939,7 +987,12 @@ stream_reset_cb (ngtcp2_conn *conn,
   QuicConn *qc = user_data;
   QuicStream *s = stream_user_data;
 
-  if (s != NULL && s->error == NULL && !s->rx_fin)
+  if (s != NULL && s->error == NULL && !s->rx_fin && app_error_code == APP_ERROR_REFUSED
+      && ngtcp2_conn_is_local_stream (conn, stream_id))
+    s->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                            "%s refused the QUIC stream %" G_GINT64_FORMAT " (it did not accept the fork request)",
+                            qc->peer, (gint64) stream_id);
+  else if (s != NULL && s->error == NULL && !s->rx_fin)
     s->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
                             "QUIC stream %" G_GINT64_FORMAT " reset by %s (error %" G_GUINT64_FORMAT ")",
                             (gint64) stream_id, qc->peer, (guint64) app_error_code);
@@ -987,12 +1040,15 @@ stream_close_cb (ngtcp2_conn *conn,
   return 0;
 }
 
+static void conn_schedule_forks (QuicConn *qc);
+
 static int
 extend_max_cb (ngtcp2_conn *conn,
                uint64_t     max_streams,
                void        *user_data)
 {
   conn_schedule_write (user_data);
+  conn_schedule_forks (user_data);   /* MAX_STREAMS: forks waiting for credit */
   return 0;
 }
 
@@ -1007,6 +1063,19 @@ extend_max_stream_data_cb (ngtcp2_conn *conn,
   return 0;
 }
 
+/* Client: the server asked for address validation; ngtcp2 sends the
+ * Initial (and 0-RTT packets) again with the token. */
+static int
+client_recv_retry_cb (ngtcp2_conn         *conn,
+                      const ngtcp2_pkt_hd *hd,
+                      void                *user_data)
+{
+  QuicConn *qc = user_data;
+
+  g_debug ("QUIC: %s answered with a Retry: the Initial goes again with its token", qc->peer);
+  return ngtcp2_crypto_recv_retry_cb (conn, hd, user_data);
+}
+
 static void
 init_callbacks (ngtcp2_callbacks *callbacks,
                 gboolean          server)
@@ -1017,7 +1086,7 @@ init_callbacks (ngtcp2_callbacks *callbacks,
   else
     {
       callbacks->client_initial = ngtcp2_crypto_client_initial_cb;
-      callbacks->recv_retry = ngtcp2_crypto_recv_retry_cb;
+      callbacks->recv_retry = client_recv_retry_cb;
     }
   callbacks->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
   callbacks->encrypt = ngtcp2_crypto_encrypt_cb;
@@ -1309,6 +1378,7 @@ conn_unref (QuicConn *qc)
   clear_source (&qc->socket_source);
   clear_source (&qc->ticket_timer);
   clear_source (&qc->migrate_idle);
+  clear_source (&qc->fork_idle);
   g_queue_clear_full (&qc->incoming, g_object_unref);
   g_hash_table_unref (qc->streams);
   if (qc->conn != NULL)
@@ -1470,6 +1540,11 @@ conn_close_error (QuicConn *qc,
       if (ccerr.error_code == 0)
         return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
                             "QUIC connection closed by %s", qc->peer);
+      if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
+          && ccerr.error_code == NGTCP2_CONNECTION_REFUSED)
+        return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                            "%s refused the QUIC connection%s%.*s", qc->peer, ccerr.reasonlen ? ": " : "",
+                            (int) ccerr.reasonlen, ccerr.reason ? (const char *) ccerr.reason : "");
       return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
                           "QUIC connection closed by %s with error 0x%" G_GINT64_MODIFIER "x%s%.*s",
                           qc->peer, (guint64) ccerr.error_code, ccerr.reasonlen ? ": " : "",
@@ -1794,6 +1869,7 @@ event_idle_cb (gpointer user_data)
           /* The first stream of an accepted connection is the accepted
            * instance; later ones are fork requests. */
           qc->announced = TRUE;
+          qc->announcing = psi;
           if (qc->server->listener != NULL)
             post_psi_emit_accepted (POST_PSI (qc->server->listener), POST_PSI (psi));
           else
@@ -1806,12 +1882,14 @@ event_idle_cb (gpointer user_data)
           if (target != NULL)
             {
               g_object_ref (target);
+              qc->announcing = psi;
               post_psi_emit_fork_request (POST_PSI (target), POST_PSI (psi));
               g_object_unref (target);
             }
           else
             post_psi_close (POST_PSI (psi), TRUE);
         }
+      qc->announcing = NULL;
       g_object_unref (psi);
     }
 
@@ -1883,6 +1961,7 @@ conn_terminate (QuicConn *qc,
       g_hash_table_remove (qc->server->conns, qc);   /* drops the server's reference */
     }
   conn_schedule_events (qc);
+  conn_schedule_forks (qc);   /* forks waiting for credit fail */
   conn_unref (qc);
 }
 
@@ -2130,7 +2209,7 @@ server_issue_token (QuicConn *qc)
   guint8 token[NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN];
   ngtcp2_ssize len;
 
-  if (qc->token_sent)
+  if (qc->token_sent || !qc->server->new_tokens)
     return;
   qc->token_sent = TRUE;
   len = ngtcp2_crypto_generate_regular_token (token, qc->server->token_secret, TOKEN_SECRET_LEN,
@@ -2138,6 +2217,129 @@ server_issue_token (QuicConn *qc)
                                               timestamp ());
   if (len > 0)
     ngtcp2_conn_submit_new_token (qc->conn, token, len);
+}
+
+/* A packet a listener sends without connection state (Retry, or a
+ * CONNECTION_CLOSE refusing an Initial). */
+static void
+server_send_stateless (QuicServer            *server,
+                       const guint8          *data,
+                       gsize                  len,
+                       const struct sockaddr *to,
+                       socklen_t              to_len)
+{
+  if (sendto (g_socket_get_fd (server->socket), data, len, MSG_DONTWAIT, to, to_len) < 0)
+    g_debug ("QUIC: cannot send a stateless packet: %s", g_strerror (errno));
+}
+
+/* Counts the listener's connections, and those of them still in their
+ * handshake. */
+static guint
+server_count_handshakes (QuicServer *server)
+{
+  GHashTableIter iter;
+  QuicConn *c;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, server->conns);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &c, NULL))
+    if (!c->handshake_done && !c->closed)
+      n++;
+  return n;
+}
+
+/* Refuses an Initial without keeping state: CONNECTION_CLOSE in an Initial
+ * packet protected with the keys derived from the client's DCID. */
+static void
+server_refuse (QuicServer            *server,
+               const ngtcp2_pkt_hd   *hd,
+               guint64                error_code,
+               const char            *reason,
+               const struct sockaddr *from,
+               socklen_t              from_len)
+{
+  guint8 buf[MAX_PACKET];
+  ngtcp2_ssize n = ngtcp2_crypto_write_connection_close (buf, sizeof buf, hd->version, &hd->scid, &hd->dcid,
+                                                         error_code, (const guint8 *) reason, strlen (reason));
+
+  if (n > 0)
+    server_send_stateless (server, buf, n, from, from_len);
+}
+
+/* Address validation and admission of a new connection's Initial, before a
+ * listener keeps any state for it (RFC 9000 8.1).  Returns FALSE when the
+ * Initial was answered (Retry, or refused) or dropped; TRUE to accept it,
+ * with *retried set (and *odcid the client's first DCID) when it carries a
+ * valid Retry token. */
+static gboolean
+server_admit (QuicServer            *server,
+              const ngtcp2_pkt_hd   *hd,
+              const struct sockaddr *from,
+              socklen_t              from_len,
+              ngtcp2_cid            *odcid,
+              gboolean              *retried)
+{
+  g_autoptr(GSocketAddress) address = g_socket_address_new_from_native ((gpointer) from, from_len);
+  g_autofree char *peer = format_address (address);
+  gboolean validated = FALSE;
+  guint n_conns = g_hash_table_size (server->conns);
+
+  *retried = FALSE;
+  if (hd->type != NGTCP2_PKT_INITIAL)
+    return FALSE;
+  if (n_conns >= server->max_connections)
+    {
+      g_debug ("QUIC: refusing a connection from %s: the listener has %u connections (quic.max-connections)",
+               peer, n_conns);
+      server_refuse (server, hd, NGTCP2_CONNECTION_REFUSED, "too many connections", from, from_len);
+      return FALSE;
+    }
+  if (hd->token.len > 0 && hd->token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY)
+    {
+      if (ngtcp2_crypto_verify_retry_token (odcid, hd->token.base, hd->token.len,
+                                            server->token_secret, TOKEN_SECRET_LEN, hd->version,
+                                            from, from_len, &hd->dcid, RETRY_TOKEN_LIFETIME,
+                                            timestamp ()) != 0)
+        {
+          /* A forged, stale or misdirected Retry token (RFC 9000 8.1.2). */
+          g_debug ("QUIC: refusing the Initial from %s: invalid Retry token", peer);
+          server_refuse (server, hd, NGTCP2_INVALID_TOKEN, "invalid token", from, from_len);
+          return FALSE;
+        }
+      g_debug ("QUIC: the Initial from %s carries a valid Retry token", peer);
+      *retried = TRUE;
+      return TRUE;
+    }
+  if (hd->token.len > 0 && hd->token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_REGULAR
+      && ngtcp2_crypto_verify_regular_token (hd->token.base, hd->token.len,
+                                             server->token_secret, TOKEN_SECRET_LEN,
+                                             from, from_len, TOKEN_LIFETIME, timestamp ()) == 0)
+    validated = TRUE;
+  if (!validated
+      && (server->retry == RETRY_ALWAYS
+          || (server->retry == RETRY_WHEN_BUSY && server_count_handshakes (server) >= server->retry_threshold)))
+    {
+      guint8 token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+      guint8 buf[MAX_PACKET];
+      ngtcp2_cid retry_scid;
+      ngtcp2_ssize token_len, n;
+
+      retry_scid.datalen = SCID_LEN;
+      rand_bytes (retry_scid.data, retry_scid.datalen);
+      token_len = ngtcp2_crypto_generate_retry_token (token, server->token_secret, TOKEN_SECRET_LEN, hd->version,
+                                                      from, from_len, &retry_scid, &hd->dcid, timestamp ());
+      if (token_len < 0)
+        return FALSE;
+      n = ngtcp2_crypto_write_retry (buf, sizeof buf, hd->version, &hd->scid, &retry_scid, &hd->dcid,
+                                     token, token_len);
+      if (n < 0)
+        return FALSE;
+      server_send_stateless (server, buf, n, from, from_len);
+      g_debug ("QUIC: sent a Retry to %s (quic.retry %s)", peer,
+               server->retry == RETRY_ALWAYS ? "always" : "when-busy");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void
@@ -2153,6 +2355,8 @@ server_accept (QuicServer            *server,
   ngtcp2_transport_params params;
   ngtcp2_cid scid;
   ngtcp2_path path;
+  ngtcp2_cid odcid;
+  gboolean retried;
   QuicConn *qc;
   g_autoptr(GError) error = NULL;
   g_autofree char *remote = NULL;
@@ -2160,6 +2364,8 @@ server_accept (QuicServer            *server,
 
   if (server->listener == NULL || ngtcp2_accept (&hd, data, len) != 0)
     return;   /* not an Initial packet: garbage or a stale connection */
+  if (!server_admit (server, &hd, from, from_len, &odcid, &retried))
+    return;
 
   qc = g_new0 (QuicConn, 1);
   qc->ref_count = 1;
@@ -2195,6 +2401,16 @@ server_accept (QuicServer            *server,
       qc->validated = TRUE;
       g_debug ("QUIC: the Initial from %s carries a valid NEW_TOKEN token", qc->peer);
     }
+  if (retried)
+    {
+      /* After a Retry (RFC 9000 7.3): the client's first DCID, and the
+       * Retry's SCID that it now uses as DCID. */
+      params.original_dcid = odcid;
+      params.retry_scid = hd.dcid;
+      params.retry_scid_present = 1;
+      settings.token = hd.token;
+      qc->validated = TRUE;
+    }
   path.local.addr = (ngtcp2_sockaddr *) &qc->local;
   path.local.addrlen = qc->local_len;
   path.remote.addr = (ngtcp2_sockaddr *) &qc->remote;
@@ -2218,7 +2434,13 @@ server_accept (QuicServer            *server,
   server_register_cid (qc, scid.data, scid.datalen);
   server_register_cid (qc, hd.dcid.data, hd.dcid.datalen);
   conn_start_timer (qc);
+  conn_ref (qc);
   conn_read_packet (qc, data, len, from, from_len);
+  /* An Initial that does not decrypt ends the connection it would have
+   * made (NGTCP2_ERR_DROP_CONN): nothing stays for garbage. */
+  g_debug ("QUIC: %s the Initial from %s; the listener has %u connections",
+           qc->closed ? "dropped" : "accepted", qc->peer, g_hash_table_size (server->conns));
+  conn_unref (qc);
 }
 
 /* One datagram at the listener: to its connection by destination
@@ -2285,6 +2507,94 @@ server_socket_cb (GSocket      *socket,
 }
 
 /* ---- PostPsi: establishment ---------------------------------------------------------- */
+
+/* The listener options of the quic stack that only a listener reads:
+ * `quic.retry` ("never", "always" or "when-busy"), `quic.retry-threshold`,
+ * `quic.max-connections` (unsigned integers) and `quic.new-token` (a
+ * boolean).  A value of the wrong type or out of range fails listen. */
+static gboolean
+server_option_uint (PostConfiguration  *configuration,
+                    const char         *name,
+                    guint64             fallback,
+                    guint64             min,
+                    guint64            *out,
+                    GError            **error)
+{
+  GVariant *value = post_configuration_get_option (configuration, name);
+  gint64 v;
+
+  *out = fallback;
+  if (value == NULL)
+    return TRUE;
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    v = g_variant_get_uint32 (value);
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    v = (gint64) MIN (g_variant_get_uint64 (value), (guint64) G_MAXINT64);
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32))
+    v = g_variant_get_int32 (value);
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64))
+    v = g_variant_get_int64 (value);
+  else
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "The option %s must be an unsigned integer, not of type %s",
+                   name, g_variant_get_type_string (value));
+      return FALSE;
+    }
+  if (v < (gint64) min)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "The option %s must be at least %" G_GUINT64_FORMAT ", not %" G_GINT64_FORMAT,
+                   name, min, v);
+      return FALSE;
+    }
+  *out = (guint64) v;
+  return TRUE;
+}
+
+static gboolean
+server_read_options (QuicServer         *server,
+                     PostConfiguration  *configuration,
+                     GError            **error)
+{
+  GVariant *retry = post_configuration_get_option (configuration, "quic.retry");
+  GVariant *new_token = post_configuration_get_option (configuration, "quic.new-token");
+
+  server->retry = RETRY_WHEN_BUSY;
+  if (retry != NULL)
+    {
+      const char *mode = g_variant_is_of_type (retry, G_VARIANT_TYPE_STRING) ? g_variant_get_string (retry, NULL) : NULL;
+
+      if (g_strcmp0 (mode, "never") == 0)
+        server->retry = RETRY_NEVER;
+      else if (g_strcmp0 (mode, "always") == 0)
+        server->retry = RETRY_ALWAYS;
+      else if (g_strcmp0 (mode, "when-busy") != 0)
+        {
+          g_autofree char *shown = g_variant_print (retry, TRUE);
+
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "The option quic.retry must be \"never\", \"always\" or \"when-busy\", not %s", shown);
+          return FALSE;
+        }
+    }
+  server->new_tokens = TRUE;
+  if (new_token != NULL)
+    {
+      if (!g_variant_is_of_type (new_token, G_VARIANT_TYPE_BOOLEAN))
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "The option quic.new-token must be a boolean, not of type %s",
+                       g_variant_get_type_string (new_token));
+          return FALSE;
+        }
+      server->new_tokens = g_variant_get_boolean (new_token);
+    }
+  return server_option_uint (configuration, "quic.retry-threshold", RETRY_THRESHOLD, 0,
+                             &server->retry_threshold, error)
+         && server_option_uint (configuration, "quic.max-connections", MAX_CONNECTIONS, 1,
+                                &server->max_connections, error);
+}
 
 static gboolean
 connect_cancelled_idle_cb (gpointer user_data)
@@ -2632,6 +2942,8 @@ post_quic_psi_listen (PostPsi         *psi,
   }
   rand_bytes (server->token_secret, sizeof server->token_secret);
   self->server = server;
+  if (!server_read_options (server, configuration, error))
+    return FALSE;
   if (!gnutls_ok (gnutls_session_ticket_key_generate (&server->ticket_key), "Cannot make a ticket key", error) ||
       !gnutls_ok (gnutls_anti_replay_init (&server->anti_replay), "Cannot set up anti-replay", error))
     return FALSE;
@@ -2850,6 +3162,158 @@ fork_return (GTask       *task,
   g_task_return_pointer (task, forked, g_object_unref);
 }
 
+/* A fork waiting for stream credit: the peer's limit on bidirectional
+ * streams (its initial_max_streams_bidi, raised by MAX_STREAMS as its
+ * streams close) is reached.  Forks wait in order, until the peer grants a
+ * stream, their cancellable is cancelled, their instance closes or the
+ * connection ends. */
+typedef struct {
+  GTask        *task;          /* (owned) source object: the forking instance */
+  GCancellable *cancellable;   /* (owned) (nullable) */
+  gulong        cancel_id;
+} ForkWaiter;
+
+static void
+fork_waiter_finish (ForkWaiter *w,
+                    PostQuicPsi *forked,
+                    GError      *error)
+{
+  if (w->cancel_id != 0)
+    g_cancellable_disconnect (w->cancellable, w->cancel_id);
+  if (forked != NULL)
+    fork_return (w->task, forked);
+  else
+    g_task_return_error (w->task, error);
+  g_clear_object (&w->cancellable);
+  g_object_unref (w->task);
+  g_free (w);
+}
+
+static void
+conn_service_forks (QuicConn *qc)
+{
+  GList *l = qc->fork_waiters.head;
+  gboolean blocked = FALSE;
+
+  while (l != NULL)
+    {
+      GList *next = l->next;
+      ForkWaiter *w = l->data;
+      PostQuicPsi *self = g_task_get_source_object (w->task);
+      PostQuicPsi *forked = NULL;
+      GError *error = NULL;
+      int64_t stream_id;
+      int rv;
+
+      if (g_cancellable_set_error_if_cancelled (w->cancellable, &error))
+        ;
+      else if (qc->closed)
+        error = g_error_copy (qc->error);
+      else if (self->mode != MODE_STREAM || self->qc != qc)
+        error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED, "The carrier was closed while its fork waited");
+      else if (blocked)
+        {
+          l = next;
+          continue;
+        }
+      else if ((rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL)) == NGTCP2_ERR_STREAM_ID_BLOCKED)
+        {
+          blocked = TRUE;
+          l = next;
+          continue;
+        }
+      else if (rv != 0)
+        error = ngtcp2_error (rv, "Cannot open a QUIC stream");
+      else
+        {
+          g_debug ("QUIC: %s granted a stream: the waiting fork opens stream %" G_GINT64_FORMAT,
+                   qc->peer, (gint64) stream_id);
+          forked = new_stream_psi (qc, conn_add_stream (qc, stream_id), post_psi_get_local (POST_PSI (self)));
+          post_psi_set_context (POST_PSI (forked), post_psi_get_local (POST_PSI (self)),
+                                post_psi_get_association (POST_PSI (self)));
+        }
+      g_queue_delete_link (&qc->fork_waiters, l);
+      fork_waiter_finish (w, forked, error);
+      l = next;
+    }
+}
+
+static gboolean
+fork_idle_cb (gpointer user_data)
+{
+  QuicConn *qc = user_data;
+
+  g_clear_pointer (&qc->fork_idle, g_source_unref);
+  conn_ref (qc);
+  conn_service_forks (qc);
+  conn_unref (qc);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+conn_schedule_forks (QuicConn *qc)
+{
+  if (qc->fork_idle != NULL || qc->fork_waiters.length == 0)
+    return;
+  qc->fork_idle = g_idle_source_new ();
+  g_source_set_callback (qc->fork_idle, fork_idle_cb, qc, NULL);
+  g_source_set_static_name (qc->fork_idle, "[post] quic forks");
+  g_source_attach (qc->fork_idle, qc->context);
+}
+
+static void
+fork_cancelled_cb (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  conn_schedule_forks (user_data);
+}
+
+static void
+fork_wait (PostQuicPsi *self,
+           GTask       *task)
+{
+  ForkWaiter *w;
+
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_object_unref (task);
+      return;
+    }
+  w = g_new0 (ForkWaiter, 1);
+  w->task = task;
+  w->cancellable = g_task_get_cancellable (task) ? g_object_ref (g_task_get_cancellable (task)) : NULL;
+  g_queue_push_tail (&self->qc->fork_waiters, w);
+  if (w->cancellable != NULL)
+    w->cancel_id = g_cancellable_connect (w->cancellable, G_CALLBACK (fork_cancelled_cb), self->qc, NULL);
+  g_debug ("QUIC: %s allows no more streams for now: the fork waits for its MAX_STREAMS", self->qc->peer);
+}
+
+/* The instance @self closed (or its connection ended): its waiting forks
+ * fail now. */
+static void
+fork_fail_waiters (QuicConn    *qc,
+                   PostQuicPsi *self)
+{
+  GList *l = qc->fork_waiters.head;
+
+  while (l != NULL)
+    {
+      GList *next = l->next;
+      ForkWaiter *w = l->data;
+
+      if (self == NULL || g_task_get_source_object (w->task) == self)
+        {
+          g_queue_delete_link (&qc->fork_waiters, l);
+          fork_waiter_finish (w, NULL,
+                              qc->closed && qc->error != NULL
+                              ? g_error_copy (qc->error)
+                              : g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED,
+                                                     "The carrier was closed while its fork waited"));
+        }
+      l = next;
+    }
+}
+
 static void
 post_quic_psi_fork_async (PostPsi             *psi,
                           GCancellable        *cancellable,
@@ -2872,8 +3336,8 @@ post_quic_psi_fork_async (PostPsi             *psi,
   rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
   if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
     {
-      g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
-                               "%s allows no more streams on this QUIC connection", qc->peer);
+      /* The peer's stream limit: wait for its MAX_STREAMS credit. */
+      fork_wait (self, g_steal_pointer (&task));
       return;
     }
   if (rv != 0)
@@ -3050,10 +3514,14 @@ post_quic_psi_close (PostPsi  *psi,
         }
       else if (abort)
         {
+          /* Closed while it is announced: nobody accepted the peer's new
+           * stream, the fork request is refused (APP_ERROR_REFUSED). */
+          guint64 code = qc->announcing == self ? APP_ERROR_REFUSED : APP_ERROR_ABORT;
+
           if (s->send_only)
-            ngtcp2_conn_shutdown_stream_write (qc->conn, s->id, 1);
+            ngtcp2_conn_shutdown_stream_write (qc->conn, s->id, code);
           else
-            ngtcp2_conn_shutdown_stream (qc->conn, s->id, 1);
+            ngtcp2_conn_shutdown_stream (qc->conn, s->id, code);
         }
       else
         {
@@ -3067,6 +3535,7 @@ post_quic_psi_close (PostPsi  *psi,
         }
       conn_schedule_write (qc);
     }
+  fork_fail_waiters (qc, self);
   if (qc->n_psis > 0)
     qc->n_psis--;
   conn_check_idle (qc, abort);

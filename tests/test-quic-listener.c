@@ -1,0 +1,1054 @@
+/* test-quic-listener.c: the `quic` listener under pressure: address
+ * validation with Retry (`quic.retry`; ngtcp2's gtlsclient against a
+ * retrying listener, our client against gtlsserver --validate-addr, and
+ * 0-RTT after a Retry), `quic.max-connections`, a flood of garbage UDP packets at a listener
+ * with an established connection, the peer's stream limit (forks wait for
+ * MAX_STREAMS credit, and honour their cancellable), a refused fork
+ * request, and the validation of the listener's options.
+ *
+ * What the listener does that its API does not show (a Retry sent, the
+ * connections it keeps) is observed through the plugin's debug messages
+ * (log domain PostQuic), caught by a log handler; nothing here depends on
+ * timing.  Certificates are made at test time with certtool; everything
+ * runs on 127.0.0.1.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <post.h>
+#include <string.h>
+#include <signal.h>
+
+#include "post-test-util.h"
+
+#define WAIT_TIMEOUT_S 15
+
+static char *dir;  /* the certificates */
+
+/* ---- what the plugin says (log domain PostQuic) ------------------------------ */
+
+typedef struct {
+  guint retries_sent;      /* "sent a Retry" */
+  guint retry_tokens;      /* "carries a valid Retry token" */
+  guint retries_received;  /* client: "answered with a Retry" */
+  guint accepted;          /* "accepted the Initial" */
+  guint dropped;           /* "dropped the Initial" */
+  guint refused;           /* "refusing" */
+  gint  connections;       /* the listener's count in the last accept/drop line */
+  GPtrArray *cids;         /* (element-type utf8) hex connection ids the listener registered */
+  gboolean verbose;
+} QuicLog;
+
+static QuicLog qlog;
+
+static void
+quic_log_handler (const char     *domain,
+                  GLogLevelFlags  level,
+                  const char     *message,
+                  gpointer        user_data)
+{
+  const char *p;
+
+  if (strstr (message, "sent a Retry") != NULL)
+    qlog.retries_sent++;
+  if (strstr (message, "carries a valid Retry token") != NULL)
+    qlog.retry_tokens++;
+  if (strstr (message, "answered with a Retry") != NULL)
+    qlog.retries_received++;
+  if (strstr (message, "refusing") != NULL)
+    qlog.refused++;
+  if (strstr (message, "accepted the Initial") != NULL)
+    qlog.accepted++;
+  if (strstr (message, "dropped the Initial") != NULL)
+    qlog.dropped++;
+  if ((p = strstr (message, "the listener has ")) != NULL)
+    qlog.connections = atoi (p + strlen ("the listener has "));
+  if ((p = strstr (message, ": connection id ")) != NULL && qlog.cids != NULL)
+    g_ptr_array_add (qlog.cids, g_strdup (p + strlen (": connection id ")));
+  if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) != 0)
+    g_log_default_handler (domain, level, message, user_data);
+  else if (qlog.verbose)
+    g_test_message ("%s: %s", domain, message);
+}
+
+static void
+quic_log_reset (void)
+{
+  g_clear_pointer (&qlog.cids, g_ptr_array_unref);
+  memset (&qlog, 0, sizeof qlog);
+  qlog.cids = g_ptr_array_new_with_free_func (g_free);
+  qlog.connections = -1;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static PostConfiguration *
+client_config (void)
+{
+  PostConfiguration *config = post_configuration_new ();
+  g_autofree char *ca = post_test_certs_path (dir, "ca.pem");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
+  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
+  g_assert_no_error (error);
+  g_assert_true (post_configuration_set_attempt_delay (config, 50, &error));
+  return config;
+}
+
+static PostLocal *
+server_local (void)
+{
+  g_autoptr(GError) error = NULL;
+  PostLocal *local = post_local_new_from_uri ("quic://127.0.0.1:0", &error);
+  g_autofree char *c = post_test_certs_path (dir, "server.pem");
+  g_autofree char *k = post_test_certs_path (dir, "server.key");
+
+  g_assert_no_error (error);
+  g_assert_true (post_local_set_identity_from_files (local, c, k, &error));
+  g_assert_no_error (error);
+  return local;
+}
+
+static void
+set_option (PostConfiguration *config,
+            const char        *key,
+            GVariant          *value)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_configuration_set_option (config, key, value, &error));
+  g_assert_no_error (error);
+}
+
+static guint16
+port_of (PostCarrier *listener)
+{
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener)));
+}
+
+/* An echo server; a fork the peer requests is accepted unless refuse_forks. */
+typedef struct {
+  guint n_accepted;
+  guint n_forks_refused;
+  guint n_messages;
+  gboolean refuse_forks;
+  GPtrArray *children;  /* (owned) */
+} EchoServer;
+
+static gboolean
+echo_message_cb (PostCarrier *carrier,
+                 PostMessage *message,
+                 gpointer     user_data)
+{
+  EchoServer *echo = user_data;
+  g_autoptr(PostMessage) reply = post_message_new (post_message_get_content (message));
+
+  echo->n_messages++;
+  post_carrier_send (carrier, reply, NULL);
+  return TRUE;
+}
+
+static gboolean echo_incoming_cb (PostCarrier *listener, PostCarrier *carrier, gpointer user_data);
+
+static gboolean
+echo_fork_cb (PostCarrier *parent,
+              PostCarrier *carrier,
+              gpointer     user_data)
+{
+  EchoServer *echo = user_data;
+
+  if (echo->refuse_forks)
+    {
+      echo->n_forks_refused++;
+      return FALSE;
+    }
+  return echo_incoming_cb (parent, carrier, user_data);
+}
+
+static gboolean
+echo_incoming_cb (PostCarrier *listener,
+                  PostCarrier *carrier,
+                  gpointer     user_data)
+{
+  EchoServer *echo = user_data;
+
+  echo->n_accepted++;
+  g_ptr_array_add (echo->children, g_object_ref (carrier));
+  post_carrier_ready (carrier, echo_message_cb, echo, NULL);
+  g_signal_connect (carrier, "incoming", G_CALLBACK (echo_fork_cb), echo);
+  return TRUE;
+}
+
+static PostCarrier *
+echo_listen (PostConfiguration *config,
+             EchoServer        *echo)
+{
+  g_autoptr(PostLocal) local = server_local ();
+  g_autoptr(GError) error = NULL;
+  PostCarrier *listener = post_carrier_listen (local, config, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (listener);
+  g_assert_cmpstr (post_carrier_get_stack_name (listener), ==, "quic");
+  echo->children = g_ptr_array_new_with_free_func (g_object_unref);
+  g_signal_connect (listener, "incoming", G_CALLBACK (echo_incoming_cb), echo);
+  return listener;
+}
+
+static void
+echo_clear (EchoServer *echo)
+{
+  for (guint i = 0; echo->children && i < echo->children->len; i++)
+    post_carrier_abort (echo->children->pdata[i]);
+  g_clear_pointer (&echo->children, g_ptr_array_unref);
+}
+
+typedef struct {
+  guint done;
+  GError *error;
+  GString *received;
+  guint n_received;
+  guint n_closed;
+  GError *close_error;
+} Client;
+
+static void
+client_init (Client *c)
+{
+  memset (c, 0, sizeof *c);
+  c->received = g_string_new (NULL);
+}
+
+static void
+client_clear (Client *c)
+{
+  g_string_free (c->received, TRUE);
+  g_clear_error (&c->error);
+  g_clear_error (&c->close_error);
+}
+
+static void
+established_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Client *c = user_data;
+
+  post_carrier_establish_finish (POST_CARRIER (source), result, &c->error);
+  c->done = 1;
+}
+
+static gboolean
+client_message_cb (PostCarrier *carrier,
+                   PostMessage *message,
+                   gpointer     user_data)
+{
+  Client *c = user_data;
+  gsize size;
+  const char *data = g_bytes_get_data (post_message_get_content (message), &size);
+
+  g_string_append_len (c->received, data, size);
+  c->n_received++;
+  return TRUE;
+}
+
+static void
+client_closed_cb (PostCarrier  *carrier,
+                  const GError *error,
+                  gpointer      user_data)
+{
+  Client *c = user_data;
+
+  if (error != NULL && c->close_error == NULL)
+    c->close_error = g_error_copy (error);
+  c->n_closed++;
+}
+
+static PostCarrier *
+quic_initiate (guint16            port,
+               PostConfiguration *config)
+{
+  g_autofree char *uri = g_strdup_printf ("quic://127.0.0.1:%u", port);
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, NULL);
+
+  return post_carrier_initiate (NULL, remote, config);
+}
+
+/* Initiates a carrier, establishes it and checks one echo. */
+static PostCarrier *
+connect_echo (guint16            port,
+              PostConfiguration *config,
+              Client            *c,
+              const char        *text)
+{
+  PostCarrier *carrier = quic_initiate (port, config);
+  g_autoptr(PostMessage) first = post_message_new_from_string (text);
+
+  g_assert_true (post_carrier_send (carrier, first, NULL));
+  post_carrier_ready (carrier, client_message_cb, c, NULL);
+  g_signal_connect (carrier, "closed", G_CALLBACK (client_closed_cb), c);
+  post_carrier_establish_async (carrier, NULL, established_cb, c);
+  post_test_wait_count (&c->done, 1, "establishment", WAIT_TIMEOUT_S);
+  g_assert_no_error (c->error);
+  post_test_wait_count (&c->n_received, 1, "the first echo", WAIT_TIMEOUT_S);
+  g_assert_cmpstr (c->received->str, ==, text);
+  return carrier;
+}
+
+/* Sends @text on @carrier and waits until @c received one more message. */
+static void
+send_and_wait (PostCarrier *carrier,
+               Client      *c,
+               const char  *text)
+{
+  g_autoptr(PostMessage) message = post_message_new_from_string (text);
+
+  g_assert_true (post_carrier_send (carrier, message, NULL));
+  post_test_wait_count (&c->n_received, c->n_received + 1, "an echo", WAIT_TIMEOUT_S);
+}
+
+typedef struct {
+  guint done;
+  GError *error;
+  PostCarrier *carrier;
+} ForkResult;
+
+static void
+forked_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ForkResult *r = user_data;
+
+  r->carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &r->error);
+  r->done = 1;
+}
+
+/* ---- options ---------------------------------------------------------------- */
+
+static void
+expect_listen_error (const char *key,
+                     GVariant   *value)
+{
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostLocal) local = server_local ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(GError) error = NULL;
+
+  set_option (config, key, value);
+  listener = post_carrier_listen (local, config, &error);
+  g_assert_null (listener);
+  g_assert_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT);
+  g_test_message ("listen failed as expected: %s", error->message);
+  g_assert_nonnull (strstr (error->message, key));
+}
+
+static void
+test_options (void)
+{
+  expect_listen_error ("quic.retry", g_variant_new_string ("sometimes"));
+  expect_listen_error ("quic.retry", g_variant_new_boolean (TRUE));
+  expect_listen_error ("quic.retry-threshold", g_variant_new_string ("16"));
+  expect_listen_error ("quic.max-connections", g_variant_new_int32 (0));
+  expect_listen_error ("quic.max-connections", g_variant_new_int32 (-5));
+  expect_listen_error ("quic.new-token", g_variant_new_string ("yes"));
+}
+
+/* ---- Retry ------------------------------------------------------------------ */
+
+/* `quic.retry` always: the client's first Initial gets a Retry, its second
+ * carries the Retry token, the handshake completes and the echo works. */
+static void
+test_retry (void)
+{
+  g_autoptr(PostConfiguration) server_config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  EchoServer echo = { 0 };
+  Client c;
+
+  quic_log_reset ();
+  set_option (server_config, "quic.retry", g_variant_new_string ("always"));
+  listener = echo_listen (server_config, &echo);
+  client_init (&c);
+  carrier = connect_echo (port_of (listener), config, &c, "after a retry");
+  send_and_wait (carrier, &c, " and more");
+  g_assert_cmpstr (c.received->str, ==, "after a retry and more");
+  g_assert_cmpuint (qlog.retries_sent, ==, 1);
+  g_assert_cmpuint (qlog.retries_received, ==, 1);
+  g_assert_cmpuint (qlog.retry_tokens, ==, 1);
+  g_assert_cmpuint (qlog.accepted, ==, 1);
+  g_assert_cmpuint (echo.n_accepted, ==, 1);
+
+  post_carrier_abort (carrier);
+  post_test_spin (20);
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+  client_clear (&c);
+}
+
+/* `quic.retry` never: no Retry even for a client without a token. */
+static void
+test_retry_never (void)
+{
+  g_autoptr(PostConfiguration) server_config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  EchoServer echo = { 0 };
+  Client c;
+
+  quic_log_reset ();
+  set_option (server_config, "quic.retry", g_variant_new_string ("never"));
+  set_option (server_config, "quic.retry-threshold", g_variant_new_uint32 (0));
+  listener = echo_listen (server_config, &echo);
+  client_init (&c);
+  carrier = connect_echo (port_of (listener), config, &c, "no retry");
+  g_assert_cmpuint (qlog.retries_sent, ==, 0);
+  g_assert_cmpuint (qlog.accepted, ==, 1);
+  post_carrier_abort (carrier);
+  post_test_spin (20);
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+  client_clear (&c);
+
+  /* when-busy with a threshold of 0: every handshake is "busy". */
+  {
+    g_autoptr(PostConfiguration) busy_config = post_configuration_new ();
+    g_autoptr(PostCarrier) busy = NULL;
+    g_autoptr(PostCarrier) carrier2 = NULL;
+    EchoServer echo2 = { 0 };
+    Client c2;
+
+    quic_log_reset ();
+    set_option (busy_config, "quic.retry", g_variant_new_string ("when-busy"));
+    set_option (busy_config, "quic.retry-threshold", g_variant_new_uint32 (0));
+    busy = echo_listen (busy_config, &echo2);
+    client_init (&c2);
+    carrier2 = connect_echo (port_of (busy), config, &c2, "busy");
+    g_assert_cmpuint (qlog.retries_sent, ==, 1);
+    g_assert_cmpuint (qlog.retry_tokens, ==, 1);
+    post_carrier_abort (carrier2);
+    post_test_spin (20);
+    echo_clear (&echo2);
+    post_carrier_abort (busy);
+    client_clear (&c2);
+  }
+}
+
+/* One carrier of @association sends an idempotent @text before
+ * establishment, gets its echo once; returns the carrier's flags. */
+static PostSecurityFlags
+resume_once (PostAssociation *association,
+             EchoServer      *echo,
+             const char      *text)
+{
+  g_autoptr(PostCarrier) carrier = post_association_initiate (association);
+  g_autoptr(PostMessage) message = post_message_new_from_string (text);
+  guint messages_before = echo->n_messages;
+  PostSecurityFlags flags;
+  Client c;
+
+  client_init (&c);
+  g_assert_true (post_message_set_idempotent (message, TRUE, NULL));
+  g_assert_true (post_carrier_send (carrier, message, NULL));
+  post_carrier_ready (carrier, client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  post_test_wait_count (&c.n_received, 1, "the echo", WAIT_TIMEOUT_S);
+  g_assert_cmpstr (c.received->str, ==, text);
+  flags = post_carrier_get_security_flags (carrier);
+  for (guint i = 0; i < 100 && post_association_get_session_ticket_count (association) == 0; i++)
+    post_test_spin (10);
+  g_assert_cmpuint (post_association_get_session_ticket_count (association), >, 0);
+  post_carrier_close (carrier);
+  post_test_spin (20);
+  g_assert_cmpuint (echo->n_messages, ==, messages_before + 1);   /* delivered once */
+  client_clear (&c);
+  return flags;
+}
+
+/* 0-RTT after a Retry: the listener issues no NEW_TOKEN tokens
+ * (`quic.new-token` false) and retries every Initial, so the resumed
+ * connection's Initial and 0-RTT packets are answered with a Retry; the
+ * client sends them again with the token, and the early message is
+ * delivered once. */
+static void
+test_retry_zero_rtt (void)
+{
+  g_autoptr(PostConfiguration) server_config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autofree char *uri = NULL;
+  PostSecurityFlags flags;
+  EchoServer echo = { 0 };
+
+  quic_log_reset ();
+  set_option (server_config, "quic.retry", g_variant_new_string ("always"));
+  set_option (server_config, "quic.new-token", g_variant_new_boolean (FALSE));
+  listener = echo_listen (server_config, &echo);
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+  remote = post_remote_new_from_uri (uri, NULL);
+  association = post_association_new (NULL, remote, config);
+
+  flags = resume_once (association, &echo, "full, after a retry");
+  g_assert_false (flags & POST_SECURITY_RESUMED);
+  g_assert_cmpuint (qlog.retries_sent, ==, 1);
+
+  flags = resume_once (association, &echo, "early, after a retry");
+  g_assert_true (flags & POST_SECURITY_RESUMED);
+  g_assert_true (flags & POST_SECURITY_EARLY_DATA_SENT);
+  g_assert_cmpuint (qlog.retries_sent, ==, 2);
+  g_assert_cmpuint (qlog.retries_received, ==, 2);
+  g_assert_cmpuint (qlog.retry_tokens, ==, 2);
+  g_test_message ("early data after the Retry %s", (flags & POST_SECURITY_EARLY_DATA_ACCEPTED) ? "accepted" : "refused and resent");
+
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+}
+
+/* ngtcp2's gtlsclient against a listener that always retries: it follows
+ * the Retry and completes the handshake. */
+typedef struct {
+  guint done;
+  char *out;
+  GError *error;
+} CommunicateResult;
+
+static void
+communicated_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  CommunicateResult *cr = user_data;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &cr->out, NULL, &cr->error);
+  cr->done = 1;
+}
+
+static void
+test_gtlsclient_retry (void)
+{
+  g_autofree char *gtlsclient = g_find_program_in_path ("gtlsclient");
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(GSubprocess) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *port_s = NULL, *uri = NULL;
+  CommunicateResult cr = { 0 };
+  EchoServer echo = { 0 };
+
+  if (gtlsclient == NULL)
+    {
+      g_test_skip ("gtlsclient (ngtcp2-client) is not installed");
+      return;
+    }
+  quic_log_reset ();
+  g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, NULL));
+  set_option (config, "quic.retry", g_variant_new_string ("always"));
+  listener = echo_listen (config, &echo);
+  port_s = g_strdup_printf ("%u", port_of (listener));
+  uri = g_strdup_printf ("https://127.0.0.1:%u/", port_of (listener));
+  client = g_subprocess_newv ((const char *[]) { gtlsclient, "--exit-on-first-stream-close", "--timeout=2s",
+                                                 "127.0.0.1", port_s, uri, NULL },
+                              G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (client, NULL, NULL, communicated_cb, &cr);
+  post_test_wait_count (&cr.done, 1, "gtlsclient", WAIT_TIMEOUT_S);
+  g_assert_no_error (cr.error);
+  if (strstr (cr.out, "Negotiated ALPN is h3") == NULL)
+    g_test_message ("gtlsclient said:\n%s", cr.out);
+  g_assert_nonnull (strstr (cr.out, "Negotiated ALPN is h3"));
+  g_assert_cmpuint (qlog.retries_sent, >=, 1);
+  g_assert_cmpuint (qlog.retry_tokens, >=, 1);
+  g_free (cr.out);
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+}
+
+/* Our client against ngtcp2's gtlsserver with address validation
+ * (--validate-addr): it answers the first Initial with a Retry, which our
+ * client follows, and the handshake completes. */
+static void
+test_gtlsserver_retry (void)
+{
+  g_autofree char *gtlsserver = g_find_program_in_path ("gtlsserver");
+  g_autofree char *key = post_test_certs_path (dir, "server.key");
+  g_autofree char *cert = post_test_certs_path (dir, "server.pem");
+  g_autofree char *port_s = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GError) error = NULL;
+  CommunicateResult cr = { 0 };
+  guint16 port;
+  Client c;
+
+  if (gtlsserver == NULL)
+    {
+      g_test_skip ("gtlsserver (ngtcp2-server) is not installed");
+      return;
+    }
+  quic_log_reset ();
+  {
+    /* A free UDP port for it. */
+    g_autoptr(GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+    g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    g_autoptr(GSocketAddress) a = g_inet_socket_address_new (lo, 0);
+    g_autoptr(GSocketAddress) bound = NULL;
+
+    g_assert_true (g_socket_bind (s, a, TRUE, NULL));
+    bound = g_socket_get_local_address (s, NULL);
+    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  }
+  port_s = g_strdup_printf ("%u", port);
+  server = g_subprocess_newv ((const char *[]) { gtlsserver, "-q", "--validate-addr", "127.0.0.1", port_s,
+                                                 key, cert, NULL },
+                              G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (server, NULL, NULL, communicated_cb, &cr);
+  post_test_spin (300);
+
+  client_init (&c);
+  g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, NULL));
+  carrier = quic_initiate (port, config);
+  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_test_wait_count (&c.done, 1, "the handshake with gtlsserver --validate-addr", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_ENCRYPTED);
+  g_assert_cmpuint (qlog.retries_received, ==, 1);
+  post_test_spin (100);
+  g_assert_true (post_carrier_get_state (carrier) == POST_CARRIER_STATE_ACTIVE);
+  post_carrier_abort (carrier);
+  post_test_spin (20);
+  g_subprocess_force_exit (server);
+  post_test_wait_count (&cr.done, 1, "gtlsserver to exit", WAIT_TIMEOUT_S);
+  g_clear_error (&cr.error);
+  g_free (cr.out);
+  client_clear (&c);
+}
+
+/* ---- a flood of garbage -------------------------------------------------------- */
+
+static void
+put_varint (GByteArray *out,
+            guint64     v)
+{
+  guint8 b[4];
+
+  /* Two- or four-byte QUIC variable-length integers are enough here. */
+  if (v < 16384)
+    {
+      b[0] = 0x40 | (v >> 8);
+      b[1] = v & 0xff;
+      g_byte_array_append (out, b, 2);
+    }
+  else
+    {
+      b[0] = 0x80 | ((v >> 24) & 0x3f);
+      b[1] = (v >> 16) & 0xff;
+      b[2] = (v >> 8) & 0xff;
+      b[3] = v & 0xff;
+      g_byte_array_append (out, b, 4);
+    }
+}
+
+static void
+put_random (GByteArray *out,
+            gsize       n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      guint8 b = g_random_int_range (0, 256);
+
+      g_byte_array_append (out, &b, 1);
+    }
+}
+
+static GByteArray *
+hex_decode (const char *hex)
+{
+  GByteArray *out = g_byte_array_new ();
+
+  for (gsize i = 0; hex[i] != '\0' && hex[i + 1] != '\0'; i += 2)
+    {
+      guint8 b = (g_ascii_xdigit_value (hex[i]) << 4) | g_ascii_xdigit_value (hex[i + 1]);
+
+      g_byte_array_append (out, &b, 1);
+    }
+  return out;
+}
+
+/* One garbage packet of kind @kind (0..5); @cid is a connection id of the
+ * established connection (for kind 4). */
+static GByteArray *
+garbage_packet (guint       kind,
+                GByteArray *cid)
+{
+  GByteArray *p = g_byte_array_new ();
+  guint8 b;
+
+  switch (kind)
+    {
+    case 0:   /* random bytes */
+      put_random (p, g_random_int_range (1, 1400));
+      break;
+    case 1:   /* a short header with a random DCID */
+      b = 0x40 | g_random_int_range (0, 0x40);
+      g_byte_array_append (p, &b, 1);
+      put_random (p, 18 + g_random_int_range (20, 1200));
+      break;
+    case 2:   /* a long-header Initial, valid-looking, garbage inside */
+    case 3:   /* ... truncated */
+    case 5:   /* ... with a forged Retry token */
+      {
+        guint8 dcid_len = g_random_int_range (8, 21), scid_len = g_random_int_range (0, 21);
+        guint8 head[5] = { 0xc0 | g_random_int_range (0, 4), 0, 0, 0, 1 };
+
+        g_byte_array_append (p, head, 5);
+        g_byte_array_append (p, &dcid_len, 1);
+        put_random (p, dcid_len);
+        g_byte_array_append (p, &scid_len, 1);
+        put_random (p, scid_len);
+        if (kind == 5)
+          {
+            guint8 magic = 0xb6;      /* NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY */
+
+            put_varint (p, 80);
+            g_byte_array_append (p, &magic, 1);
+            put_random (p, 79);
+          }
+        else
+          put_varint (p, 0);          /* no token */
+        put_varint (p, 1200);         /* length */
+        put_random (p, 1200);
+        if (kind == 3)
+          g_byte_array_set_size (p, g_random_int_range (1, 6 + dcid_len + 1 + scid_len + 3));
+      }
+      break;
+    default:  /* the established connection's DCID, a garbage payload */
+      b = 0x40 | g_random_int_range (0, 0x40);
+      g_byte_array_append (p, &b, 1);
+      g_byte_array_append (p, cid->data, cid->len);
+      put_random (p, g_random_int_range (20, 1200));
+      break;
+    }
+  return p;
+}
+
+static void
+test_garbage_flood (void)
+{
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GSocket) flood = NULL;
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) target = NULL;
+  g_autoptr(GByteArray) cid = NULL;
+  g_autoptr(GString) expected = g_string_new ("start");
+  g_autoptr(GError) error = NULL;
+  EchoServer echo = { 0 };
+  guint sent_packets = 0, kinds[6] = { 0 };
+  Client c;
+
+  quic_log_reset ();
+  listener = echo_listen (NULL, &echo);
+  client_init (&c);
+  carrier = connect_echo (port_of (listener), config, &c, "start");
+  g_assert_cmpint (qlog.connections, ==, 1);
+  g_assert_cmpuint (qlog.cids->len, >, 0);
+  cid = hex_decode (qlog.cids->pdata[qlog.cids->len - 1]);   /* one the client may use */
+
+  flood = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_socket_set_blocking (flood, FALSE);
+  target = g_inet_socket_address_new (lo, port_of (listener));
+
+  /* 40 rounds of 100 packets, each round with one echo in the middle. */
+  for (guint round = 0; round < 40; round++)
+    {
+      g_autofree char *text = g_strdup_printf (" %u", round);
+      g_autoptr(PostMessage) message = post_message_new_from_string (text);
+
+      g_assert_true (post_carrier_send (carrier, message, NULL));
+      g_string_append (expected, text);
+      for (guint i = 0; i < 100; i++)
+        {
+          guint kind = (round * 100 + i) % 6;
+          g_autoptr(GByteArray) p = garbage_packet (kind, cid);
+
+          if (g_socket_send_to (flood, target, (const char *) p->data, p->len, NULL, NULL) > 0)
+            {
+              sent_packets++;
+              kinds[kind]++;
+            }
+          if (i % 10 == 0)
+            g_main_context_iteration (NULL, FALSE);
+        }
+      post_test_wait_count (&c.n_received, round + 2, "an echo during the flood", WAIT_TIMEOUT_S);
+    }
+  send_and_wait (carrier, &c, " end");
+  g_string_append (expected, " end");
+  post_test_spin (50);   /* the listener reads what is left of the flood */
+
+  g_test_message ("sent %u garbage packets (%u random, %u short, %u Initial, %u truncated, %u with the DCID, "
+                  "%u with a forged Retry token); the listener dropped %u Initials, refused %u and keeps %d connections",
+                  sent_packets, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5],
+                  qlog.dropped, qlog.refused, qlog.connections);
+  g_assert_cmpuint (sent_packets, >, 3000);
+  g_assert_cmpstr (c.received->str, ==, expected->str);
+  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
+  g_assert_cmpuint (c.n_closed, ==, 0);
+  /* No state for garbage: the Initials that passed the header checks were
+   * dropped at once, and the listener still has its one connection. */
+  g_assert_cmpuint (qlog.accepted, ==, 1);
+  g_assert_cmpuint (qlog.dropped, >, 0);
+  g_assert_cmpint (qlog.connections, ==, 1);
+  /* Forged Retry tokens are refused (INVALID_TOKEN) before any state; a
+   * loaded socket buffer may lose some of the flood, never more. */
+  g_assert_cmpuint (qlog.refused, >, 0);
+  g_assert_cmpuint (qlog.refused, <=, kinds[5]);
+  g_assert_cmpuint (echo.n_accepted, ==, 1);
+
+  post_carrier_abort (carrier);
+  post_test_spin (20);
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+  client_clear (&c);
+}
+
+/* A listener that allows one connection (`quic.max-connections` 1) refuses
+ * a second one with CONNECTION_REFUSED; the first goes on. */
+static void
+test_max_connections (void)
+{
+  g_autoptr(PostConfiguration) server_config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostCarrier) second = NULL;
+  EchoServer echo = { 0 };
+  Client c, c2;
+
+  quic_log_reset ();
+  set_option (server_config, "quic.max-connections", g_variant_new_uint32 (1));
+  listener = echo_listen (server_config, &echo);
+  client_init (&c);
+  client_init (&c2);
+  carrier = connect_echo (port_of (listener), config, &c, "first");
+
+  second = quic_initiate (port_of (listener), config);
+  post_carrier_establish_async (second, NULL, established_cb, &c2);
+  post_test_wait_count (&c2.done, 1, "the refusal", WAIT_TIMEOUT_S);
+  g_assert_error (c2.error, POST_ERROR, POST_ERROR_CONNECTION_REFUSED);
+  g_test_message ("refused as expected: %s", c2.error->message);
+  g_assert_cmpuint (qlog.refused, >=, 1);
+  g_assert_cmpuint (echo.n_accepted, ==, 1);
+
+  send_and_wait (carrier, &c, " still here");
+  g_assert_cmpstr (c.received->str, ==, "first still here");
+
+  post_carrier_abort (second);
+  post_carrier_abort (carrier);
+  post_test_spin (20);
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+  client_clear (&c);
+  client_clear (&c2);
+}
+
+/* ---- the peer's stream limit ---------------------------------------------------- */
+
+/* The listener allows 3 bidirectional streams per connection
+ * (`quic.max-streams`): the first carrier and two forks open at once, the
+ * third and fourth forks wait (they do not fail) until earlier streams
+ * close and the listener grants more with MAX_STREAMS; a waiting fork
+ * whose cancellable is cancelled fails with G_IO_ERROR_CANCELLED. */
+static void
+test_stream_limit (void)
+{
+  g_autoptr(PostConfiguration) server_config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  EchoServer echo = { 0 };
+  ForkResult r[5] = { { 0 } };
+  Client c, fc[4];
+
+  quic_log_reset ();
+  set_option (server_config, "quic.max-streams", g_variant_new_uint32 (3));
+  listener = echo_listen (server_config, &echo);
+  client_init (&c);
+  carrier = connect_echo (port_of (listener), config, &c, "stream 0");
+
+  for (guint i = 0; i < 4; i++)
+    {
+      client_init (&fc[i]);
+      post_carrier_fork_async (carrier, NULL, forked_cb, &r[i]);
+    }
+  post_carrier_fork_async (carrier, cancellable, forked_cb, &r[4]);
+  post_test_wait_count (&r[0].done, 1, "the first fork", WAIT_TIMEOUT_S);
+  post_test_wait_count (&r[1].done, 1, "the second fork", WAIT_TIMEOUT_S);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("stream %u", i + 1);
+
+      g_assert_no_error (r[i].error);
+      post_carrier_ready (r[i].carrier, client_message_cb, &fc[i], NULL);
+      send_and_wait (r[i].carrier, &fc[i], text);
+      g_assert_cmpstr (fc[i].received->str, ==, text);
+    }
+  /* Both forks' streams carried data both ways: the listener has seen its
+   * limit reached, and the other forks still wait. */
+  g_assert_cmpuint (echo.n_accepted, ==, 3);
+  g_assert_cmpuint (r[2].done, ==, 0);
+  g_assert_cmpuint (r[3].done, ==, 0);
+  g_assert_cmpuint (r[4].done, ==, 0);
+
+  /* Cancelled while waiting. */
+  g_cancellable_cancel (cancellable);
+  post_test_wait_count (&r[4].done, 1, "the cancelled fork", WAIT_TIMEOUT_S);
+  g_assert_error (r[4].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (r[2].done, ==, 0);
+
+  /* Closing a stream gives the credit for one more. */
+  post_carrier_close (r[0].carrier);
+  post_test_wait_count (&r[2].done, 1, "the third fork, after a stream closed", WAIT_TIMEOUT_S);
+  g_assert_no_error (r[2].error);
+  g_assert_cmpuint (r[3].done, ==, 0);
+  post_carrier_ready (r[2].carrier, client_message_cb, &fc[2], NULL);
+  send_and_wait (r[2].carrier, &fc[2], "stream 3");
+  g_assert_cmpstr (fc[2].received->str, ==, "stream 3");
+
+  post_carrier_close (r[1].carrier);
+  post_test_wait_count (&r[3].done, 1, "the fourth fork, after another stream closed", WAIT_TIMEOUT_S);
+  g_assert_no_error (r[3].error);
+  post_carrier_ready (r[3].carrier, client_message_cb, &fc[3], NULL);
+  send_and_wait (r[3].carrier, &fc[3], "stream 4");
+  g_assert_cmpstr (fc[3].received->str, ==, "stream 4");
+
+  send_and_wait (carrier, &c, " still");
+  g_assert_cmpstr (c.received->str, ==, "stream 0 still");
+  g_assert_cmpuint (echo.n_accepted, ==, 5);
+
+  for (guint i = 0; i < 4; i++)
+    {
+      if (r[i].carrier != NULL)
+        post_carrier_abort (r[i].carrier);
+      g_clear_object (&r[i].carrier);
+      client_clear (&fc[i]);
+    }
+  g_clear_error (&r[4].error);
+  post_carrier_abort (carrier);
+  post_test_spin (20);
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+  client_clear (&c);
+}
+
+/* ---- a refused fork ------------------------------------------------------------- */
+
+/* The peer's carrier does not accept the fork request (its ::incoming
+ * handler returns FALSE): the forked carrier closes with
+ * POST_ERROR_CONNECTION_REFUSED, the first carrier goes on. */
+static void
+test_fork_refused (void)
+{
+  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostMessage) message = post_message_new_from_string ("may I?");
+  EchoServer echo = { 0 };
+  ForkResult r = { 0 };
+  Client c, fc;
+
+  quic_log_reset ();
+  echo.refuse_forks = TRUE;
+  listener = echo_listen (NULL, &echo);
+  client_init (&c);
+  client_init (&fc);
+  carrier = connect_echo (port_of (listener), config, &c, "one");
+
+  post_carrier_fork_async (carrier, NULL, forked_cb, &r);
+  post_test_wait_count (&r.done, 1, "the fork", WAIT_TIMEOUT_S);
+  g_assert_no_error (r.error);
+  post_carrier_ready (r.carrier, client_message_cb, &fc, NULL);
+  g_signal_connect (r.carrier, "closed", G_CALLBACK (client_closed_cb), &fc);
+  /* The peer sees the fork request with the stream's first data. */
+  g_assert_true (post_carrier_send (r.carrier, message, NULL));
+  post_test_wait_count (&fc.n_closed, 1, "the refusal", WAIT_TIMEOUT_S);
+  g_assert_error (fc.close_error, POST_ERROR, POST_ERROR_CONNECTION_REFUSED);
+  g_test_message ("the fork failed as expected: %s", fc.close_error->message);
+  g_assert_cmpuint (fc.n_received, ==, 0);
+  g_assert_cmpuint (echo.n_forks_refused, ==, 1);
+  g_assert_cmpuint (echo.n_accepted, ==, 1);
+
+  /* The first carrier (and the connection) go on. */
+  send_and_wait (carrier, &c, " two");
+  g_assert_cmpstr (c.received->str, ==, "one two");
+  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
+  g_assert_cmpuint (c.n_closed, ==, 0);
+
+  g_clear_object (&r.carrier);
+  post_carrier_abort (carrier);
+  post_test_spin (20);
+  echo_clear (&echo);
+  post_carrier_abort (listener);
+  client_clear (&c);
+  client_clear (&fc);
+}
+
+static gboolean
+have_quic (void)
+{
+  g_autoptr(GPtrArray) stacks = post_registry_list_stacks (post_registry_get_default ());
+
+  for (guint i = 0; i < stacks->len; i++)
+    if (g_strcmp0 (post_stack_get_name (stacks->pdata[i]), "quic") == 0)
+      return TRUE;
+  return FALSE;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  signal (SIGPIPE, SIG_IGN);
+  g_test_init (&argc, &argv, NULL);
+  if (!have_quic ())
+    {
+      g_test_skip ("the quic plugin is not built");
+      return g_test_run ();
+    }
+  g_log_set_handler ("PostQuic", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
+                     quic_log_handler, NULL);
+  qlog.verbose = g_getenv ("POST_TEST_VERBOSE") != NULL;
+  dir = post_test_certs_make ("post-quic-listener");
+
+  g_test_add_func ("/quic/listener/options", test_options);
+  g_test_add_func ("/quic/listener/retry", test_retry);
+  g_test_add_func ("/quic/listener/retry-never-when-busy", test_retry_never);
+  g_test_add_func ("/quic/listener/retry-zero-rtt", test_retry_zero_rtt);
+  g_test_add_func ("/quic/listener/garbage-flood", test_garbage_flood);
+  g_test_add_func ("/quic/listener/max-connections", test_max_connections);
+  g_test_add_func ("/quic/listener/stream-limit", test_stream_limit);
+  g_test_add_func ("/quic/listener/fork-refused", test_fork_refused);
+  g_test_add_func ("/quic/interop/gtlsclient-retry", test_gtlsclient_retry);
+  g_test_add_func ("/quic/interop/gtlsserver-retry", test_gtlsserver_retry);
+
+  ret = g_test_run ();
+  quic_log_reset ();
+  g_clear_pointer (&qlog.cids, g_ptr_array_unref);
+  post_test_certs_remove (dir);
+  g_clear_pointer (&dir, g_free);
+  return ret;
+}
