@@ -532,7 +532,9 @@ post_carrier_class_init (PostCarrierClass *klass)
    * @self: the carrier
    * @path: the path in use now
    *
-   * The carrier's path changed (addresses, interface or measurements).
+   * The carrier's path changed (addresses, interface or measurements),
+   * for instance when its connection migrated to another local address or
+   * the peer's address changed (%POST_STACK_CAP_MIGRATION).
    */
   signals[SIGNAL_PATH_CHANGED] =
     g_signal_new ("path-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -560,6 +562,11 @@ post_carrier_class_init (PostCarrierClass *klass)
    * with the option `path.on-loss` set to `'reestablish'` (the default) it
    * establishes again at once, over what is left, keeping its queue; with
    * `'dormant'` it goes DORMANT until post_carrier_establish_async().
+   * On a stack that migrates connections (%POST_STACK_CAP_MIGRATION, such
+   * as quic) an initiated carrier first moves its connection to another
+   * local address and stays ACTIVE: #PostCarrier::path-changed then
+   * carries the new path (also on the carriers sharing the connection),
+   * and `path.on-loss` applies only when no other local address works.
    */
   signals[SIGNAL_PATH_REMOVED] =
     g_signal_new ("path-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
