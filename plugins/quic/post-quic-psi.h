@@ -26,7 +26,7 @@ G_DECLARE_FINAL_TYPE (PostQuicPsi, post_quic_psi, POST, QUIC_PSI, PostPsi)
    POST_STACK_CAP_MULTISTREAMING | POST_STACK_CAP_FORK |                     \
    POST_STACK_CAP_LISTEN | POST_STACK_CAP_HALF_CLOSE |                       \
    POST_STACK_CAP_BYTE_STREAM | POST_STACK_CAP_ZERO_RTT |                   \
-   POST_STACK_CAP_EVENT_ACKED)
+   POST_STACK_CAP_EVENT_ACKED | POST_STACK_CAP_PER_MSG_RELIABILITY)
 
 /* The ALPN protocol id used when the configuration names none. */
 #define POST_QUIC_DEFAULT_ALPN "libpost"
