@@ -62,7 +62,23 @@
  * configuration is a copy with `direction` unidirectional-receive, from
  * which the core makes the carrier a SINK.  A source sends no 0-RTT data.
  *
- * Not yet (issue 7): DATAGRAM frames, migration, Retry, 0-RTT for sources.
+ * Datagrams (RFC 9221): both ends offer max_datagram_frame_size unless
+ * `quic.datagrams` is false.  The core hands a message with reliable=FALSE
+ * and a lifetime to send_datagram; it is queued on the connection
+ * (dgram_tx, by niceness) with the sending stream's id in front (a QUIC
+ * varint, as RFC 9297's quarter stream id), written in conn_write before
+ * stream data of the same niceness, dropped (EXPIRED) once its deadline
+ * passed, and remembered by dgram id (dgram_inflight) for ngtcp2's
+ * ack_datagram / lost_datagram.  Events go to the core from the event
+ * idle.  A received datagram goes to the instance of its stream; one that
+ * overtook its (peer) stream's first bytes waits in dgram_early.
+ *
+ * Niceness across streams: the core tells each instance the niceness of
+ * what it writes next (set_send_priority); conn_write serves streams in that
+ * order, strictly: nicer streams wait while a more important one has data
+ * or its carrier has more queued (conn_top_priority).
+ *
+ * Not yet (issue 7): migration, Retry, 0-RTT for sources.
  */
 
 #include "post-quic-psi.h"
