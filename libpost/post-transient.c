@@ -1073,7 +1073,7 @@ psi_datagram_event_cb (PostPsi           *psi,
               _post_carrier_emit_send_error (self->carrier, message, error);
             }
           if (task != NULL)
-            g_task_return_error (g_steal_pointer (&task), g_error_copy (error));
+            g_task_return_error (task, g_error_copy (error));
         }
       /* Lost after it was sent: unreliable, nothing more to report. */
       break;
@@ -1122,7 +1122,7 @@ fail_datagrams (PostTransient *self,
       d = unsent->pdata[i];
       _post_carrier_emit_send_error (self->carrier, d->message, error);
       if (d->task != NULL)
-        g_task_return_error (g_steal_pointer (&d->task), g_error_copy (error));
+        g_task_return_error (d->task, g_error_copy (error));   /* unref'd with d */
     }
 }
 

@@ -333,6 +333,23 @@ log_of (PostMessage *message)
   return log != NULL ? log->str : "";
 }
 
+typedef struct {
+  guint   done;
+  GError *error;
+} SendResult;
+
+static void
+sent_async_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  SendResult *r = user_data;
+
+  if (!post_carrier_send_finish (POST_CARRIER (source), result, &r->error))
+    g_assert_nonnull (r->error);
+  r->done++;
+}
+
 static PostCarrier *
 connect_client (guint16            port,
                 PostConfiguration *config,
@@ -464,6 +481,7 @@ test_expiry (void)
   Server server = { 0 };
   Client ca = { 0 };
   Events e_early = { 0 }, e_lasting = { 0 }, e_queued = { 0 }, e_flood = { 0 };
+  SendResult r_late = { 0 }, r_lasting = { 0 };
 
   listener = server_listen (&server, NULL);
 
@@ -485,6 +503,12 @@ test_expiry (void)
     }
   a = connect_client (port_of (listener), config, &ca, before);
   g_object_unref (before->pdata[0]);
+  /* post_carrier_send_async() completes when the datagram's fate is known. */
+  {
+    g_autoptr(PostMessage) m = unreliable_message ("A: too late, async", 1000);
+
+    post_carrier_send_async (a, m, NULL, sent_async_cb, &r_late);
+  }
   g_usleep (20000);
   post_test_wait_count (&ca.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (ca.error);
@@ -501,6 +525,16 @@ test_expiry (void)
     }
   post_test_wait_count (&server.n_dgram, 5, "the lasting datagrams", WAIT_TIMEOUT_S);
   g_assert_null (strstr (server.received->str, "too late"));
+  post_test_wait_count (&r_late.done, 1, "the expired send", WAIT_TIMEOUT_S);
+  g_assert_error (r_late.error, POST_ERROR, POST_ERROR_EXPIRED);
+  {
+    g_autoptr(PostMessage) m = unreliable_message ("A: lasting, async", LONG_LIFETIME);
+
+    post_carrier_send_async (a, m, NULL, sent_async_cb, &r_lasting);
+  }
+  post_test_wait_count (&r_lasting.done, 1, "the datagram sent", WAIT_TIMEOUT_S);
+  g_assert_no_error (r_lasting.error);
+  post_test_wait_count (&server.n_dgram, 6, "the async datagram", WAIT_TIMEOUT_S);
 
   /* Handed to the stack at once (immediate), then the main loop waits
    * 20 ms: they expire in the stack's datagram queue, never sent late. */
@@ -541,6 +575,7 @@ test_expiry (void)
   g_test_message ("flood: %u sent, %u expired", e_flood.n_sent, e_flood.n_expired);
   post_test_spin (50);
   g_assert_cmpuint (e_flood.n_resolved, ==, flood->len);   /* nothing twice */
+  g_clear_error (&r_late.error);
   g_assert_cmpuint (server.n_misrouted, ==, 0);
   g_assert_null (strstr (server.received->str, "stale"));
 

@@ -2066,7 +2066,10 @@ event_idle_cb (gpointer user_data)
       g_ptr_array_add (psis, g_object_ref (s->psi));
   for (guint i = 0; i < psis->len; i++)
     {
-      psi_flush_datagrams (psis->pdata[i]);
+      /* Datagrams for a stream not announced yet (a listener waits for the
+       * handshake) wait with it. */
+      if (!g_queue_find (&qc->incoming, psis->pdata[i]))
+        psi_flush_datagrams (psis->pdata[i]);
       update_ready (psis->pdata[i]);
     }
   conn_unref (qc);
