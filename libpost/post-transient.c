@@ -634,7 +634,7 @@ fail_item (PostTransient *self,
         _post_carrier_emit_send_error (self->carrier, item->message, error);
     }
   if (item->task != NULL)
-    g_task_return_error (g_steal_pointer (&item->task), g_error_copy (error));
+    g_task_return_error (item->task, g_error_copy (error));   /* unref'd with the item */
   if (item->message != NULL && item->message == self->open_partial)
     self->open_partial = NULL;
   send_item_free (item);
@@ -744,7 +744,7 @@ item_written (PostTransient *self,
         _post_carrier_emit_acked (self->carrier, message);
     }
   if (item->task != NULL)
-    g_task_return_boolean (g_steal_pointer (&item->task), TRUE);
+    g_task_return_boolean (item->task, TRUE);   /* unref'd with the item */
   if (item->shutdown_after && self->psi != NULL && !self->send_shut)
     {
       g_autoptr(GError) error = NULL;
