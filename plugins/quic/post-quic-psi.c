@@ -1774,7 +1774,8 @@ conn_write (QuicConn *qc)
   g_autoptr(GPtrArray) pending = g_ptr_array_new ();
   GHashTableIter iter;
   QuicStream *s;
-  guint next = 0, top;
+  guint next = 0, top = G_MAXUINT;
+  gboolean more = FALSE;   /* inside a packet ngtcp2 is filling (WRITE_MORE) */
   gint64 now = 0;
   size_t max = ngtcp2_conn_get_path_max_tx_udp_payload_size (qc->conn);
 
@@ -1791,7 +1792,6 @@ conn_write (QuicConn *qc)
         g_ptr_array_add (pending, s);
     }
   g_ptr_array_sort (pending, compare_stream_priority);
-  top = conn_top_priority (qc);
 
   for (guint packets = 0; packets < 1024; )
     {
@@ -1803,6 +1803,21 @@ conn_write (QuicConn *qc)
       ngtcp2_pkt_info pi;
       QuicDgram *dg;
 
+      /* Expired datagrams go first; what is most important may change as
+       * datagrams leave (not between the calls that fill one packet, where
+       * ngtcp2 wants no other call). */
+      dg = conn_next_dgram (qc, &now);
+      if (!more)
+        {
+          guint t = conn_top_priority (qc);
+
+          if (t != top)
+            {
+              top = t;
+              next = 0;
+            }
+        }
+      more = FALSE;
       s = NULL;
       while (next < pending->len)
         {
@@ -1821,13 +1836,15 @@ conn_write (QuicConn *qc)
           next++;
         }
       /* A datagram goes before the stream data of the same or a nicer
-       * niceness; it is dropped (EXPIRED) once its deadline passed. */
-      dg = conn_next_dgram (qc, &now);
+       * niceness. */
       if (dg != NULL && dg->priority <= top && (s == NULL || dg->priority <= s->priority))
         {
           n = conn_write_dgram (qc, dg, &ps.path, &pi, buf, max);
           if (n == NGTCP2_ERR_WRITE_MORE)
-            continue;
+            {
+              more = TRUE;
+              continue;
+            }
           if (n < 0)
             {
               conn_fail (qc, n);
@@ -1866,6 +1883,7 @@ conn_write (QuicConn *qc)
           switch (n)
             {
             case NGTCP2_ERR_WRITE_MORE:
+              more = TRUE;
               continue;
             case NGTCP2_ERR_STREAM_DATA_BLOCKED:
             case NGTCP2_ERR_STREAM_SHUT_WR:
