@@ -331,4 +331,26 @@ typedef enum /*< flags >*/ {
   POST_SECURITY_FAST_OPEN           = 1 << 5,
 } PostSecurityFlags;
 
+/**
+ * PostDatagramEvent:
+ * @POST_DATAGRAM_SENT: the stack put the datagram in a packet
+ * @POST_DATAGRAM_ACKED: the peer acknowledged the packet that carried it
+ *   (after %POST_DATAGRAM_SENT)
+ * @POST_DATAGRAM_LOST: the packet that carried it was declared lost, or the
+ *   stack could not send it at all; a datagram is never retransmitted
+ * @POST_DATAGRAM_EXPIRED: its deadline passed before it could be sent
+ *
+ * What a stack reports about a datagram handed to it with
+ * post_psi_send_datagram(), with post_psi_emit_datagram_event().  Each
+ * datagram gets exactly one of %POST_DATAGRAM_SENT, %POST_DATAGRAM_EXPIRED
+ * or %POST_DATAGRAM_LOST first; after %POST_DATAGRAM_SENT, at most one of
+ * %POST_DATAGRAM_ACKED or %POST_DATAGRAM_LOST may follow.
+ */
+typedef enum {
+  POST_DATAGRAM_SENT,
+  POST_DATAGRAM_ACKED,
+  POST_DATAGRAM_LOST,
+  POST_DATAGRAM_EXPIRED,
+} PostDatagramEvent;
+
 G_END_DECLS

@@ -48,6 +48,7 @@ struct _PostMessage
   guint           acked : 1;
   guint           expired : 1;
   guint           failed : 1;
+  guint           unreliable : 1;   /* RFC 9622 msgReliable false */
 };
 
 G_DEFINE_FINAL_TYPE (PostMessage, post_message, G_TYPE_OBJECT)
@@ -64,6 +65,7 @@ enum {
   PROP_ACKED,
   PROP_EXPIRED,
   PROP_REMOTE_ADDRESS,
+  PROP_RELIABLE,
   N_PROPS
 };
 
@@ -117,6 +119,9 @@ post_message_get_property (GObject    *object,
       break;
     case PROP_IDEMPOTENT:
       g_value_set_boolean (value, self->idempotent);
+      break;
+    case PROP_RELIABLE:
+      g_value_set_boolean (value, !self->unreliable);
       break;
     case PROP_IMMEDIATE:
       g_value_set_boolean (value, self->immediate);
@@ -175,6 +180,9 @@ post_message_set_property (GObject      *object,
     case PROP_IDEMPOTENT:
       post_message_set_idempotent (self, g_value_get_boolean (value), &error);
       break;
+    case PROP_RELIABLE:
+      post_message_set_reliable (self, g_value_get_boolean (value), &error);
+      break;
     case PROP_IMMEDIATE:
       post_message_set_immediate (self, g_value_get_boolean (value), &error);
       break;
@@ -228,6 +236,23 @@ post_message_class_init (PostMessageClass *klass)
    */
   properties[PROP_IDEMPOTENT] =
     g_param_spec_boolean ("idempotent", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostMessage:reliable:
+   *
+   * RFC 9622 `msgReliable`: whether the message must arrive (the default).
+   * A message that need not, and has a lifetime, travels as an unreliable
+   * datagram where the carrier's stack offers them for it
+   * (%POST_STACK_CAP_PER_MSG_RELIABILITY; QUIC DATAGRAM frames): it is
+   * never retransmitted, and expires when its lifetime passes before it
+   * could be sent.  Otherwise (no such stack, no lifetime, or larger than
+   * the datagrams the peer accepts) it is sent reliably, which is never a
+   * worse service.  An application that needs per-message reliability
+   * requires the selection property `per-msg-reliability`, so that only
+   * stacks that offer it are chosen.
+   */
+  properties[PROP_RELIABLE] =
+    g_param_spec_boolean ("reliable", NULL, NULL, TRUE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /**
    * PostMessage:immediate:
@@ -333,7 +358,7 @@ post_message_init (PostMessage *self)
  * @content: (nullable): the message's bytes
  *
  * Creates an outgoing message with the default properties: no lifetime,
- * niceness 0, not idempotent, not immediate.
+ * niceness 0, not idempotent, not immediate, reliable.
  *
  * Returns: (transfer full): a new #PostMessage
  */
@@ -615,6 +640,47 @@ post_message_set_idempotent (PostMessage  *self,
 }
 
 /**
+ * post_message_get_reliable:
+ * @self: a #PostMessage
+ *
+ * Returns: whether the message must be delivered (RFC 9622 `msgReliable`)
+ */
+gboolean
+post_message_get_reliable (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), TRUE);
+  return !self->unreliable;
+}
+
+/**
+ * post_message_set_reliable:
+ * @self: a #PostMessage
+ * @reliable: whether the message must be delivered
+ * @error: return location for an error
+ *
+ * See #PostMessage:reliable: an unreliable message with a lifetime goes
+ * as a datagram where the stack offers them, else reliably.
+ *
+ * Returns: %TRUE, or %FALSE if the message was already queued
+ */
+gboolean
+post_message_set_reliable (PostMessage  *self,
+                           gboolean      reliable,
+                           GError      **error)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if (self->unreliable != (guint) !reliable)
+    {
+      self->unreliable = !reliable;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RELIABLE]);
+    }
+  return TRUE;
+}
+
+/**
  * post_message_get_immediate:
  * @self: a #PostMessage
  *
@@ -802,7 +868,9 @@ post_message_is_expired (PostMessage *self)
  * @self: a #PostMessage
  *
  * Returns: the message's number on its carrier, counting from 1 in each
- *   direction; 0 before it is queued
+ *   direction; 0 before it is queued, and for a message received as an
+ *   unreliable datagram (#PostMessage:reliable), which has no place in the
+ *   order of the carrier's stream
  */
 guint64
 post_message_get_sequence (PostMessage *self)

@@ -62,6 +62,12 @@ gboolean      post_message_set_idempotent    (PostMessage   *self,
                                               gboolean       idempotent,
                                               GError       **error);
 POST_AVAILABLE_IN_ALL
+gboolean      post_message_get_reliable      (PostMessage   *self);
+POST_AVAILABLE_IN_ALL
+gboolean      post_message_set_reliable      (PostMessage   *self,
+                                              gboolean       reliable,
+                                              GError       **error);
+POST_AVAILABLE_IN_ALL
 gboolean      post_message_get_immediate     (PostMessage   *self);
 POST_AVAILABLE_IN_ALL
 gboolean      post_message_set_immediate     (PostMessage   *self,

@@ -51,6 +51,8 @@ enum {
   SIGNAL_FORK_REQUEST,
   SIGNAL_PATH_CHANGED,
   SIGNAL_SOFT_ERROR,
+  SIGNAL_DATAGRAM_EVENT,
+  SIGNAL_DATAGRAM_RECEIVED,
   N_SIGNALS
 };
 
@@ -268,6 +270,31 @@ post_psi_class_init (PostPsiClass *klass)
     g_signal_new ("soft-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_ERROR);
+  /**
+   * PostPsi::datagram-event:
+   * @self: the instance
+   * @id: the id the core gave post_psi_send_datagram()
+   * @event: what became of the datagram
+   *
+   * A datagram handed to the instance with post_psi_send_datagram() was
+   * sent, acknowledged, lost or expired (see [enum@Post.DatagramEvent]).
+   */
+  signals[SIGNAL_DATAGRAM_EVENT] =
+    g_signal_new ("datagram-event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_UINT64, POST_TYPE_DATAGRAM_EVENT);
+  /**
+   * PostPsi::datagram-received:
+   * @self: the instance
+   * @content: the datagram's content
+   *
+   * The peer sent an unreliable datagram for this instance's stream; the
+   * core delivers it as one complete message.
+   */
+  signals[SIGNAL_DATAGRAM_RECEIVED] =
+    g_signal_new ("datagram-received", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_BYTES);
 }
 
 static void
@@ -1181,4 +1208,137 @@ post_psi_migrate (PostPsi         *self,
   if (!check_vfunc (self, klass->migrate, "connection migration", error))
     return FALSE;
   return klass->migrate (self, new_local, error);
+}
+
+/**
+ * post_psi_get_max_datagram_size:
+ * @self: a #PostPsi
+ *
+ * How large a message can be to go as one unreliable datagram beside the
+ * instance's stream (post_psi_send_datagram()).
+ *
+ * Returns: the largest content in bytes, 0 when the instance cannot send
+ *   datagrams now (not negotiated, not supported, or closed)
+ */
+gsize
+post_psi_get_max_datagram_size (PostPsi *self)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), 0);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->get_max_datagram_size == NULL || klass->send_datagram == NULL
+      || post_psi_is_closed (self))
+    return 0;
+  return klass->get_max_datagram_size (self);
+}
+
+/**
+ * post_psi_send_datagram:
+ * @self: a #PostPsi
+ * @content: the message's content, at most post_psi_get_max_datagram_size()
+ * @deadline: monotonic time (g_get_monotonic_time()) by which it must be
+ *   sent, or -1
+ * @id: the core's number for it, given back in #PostPsi::datagram-event
+ * @error: return location for an error
+ *
+ * Queues @content as one unreliable datagram, outside the byte stream and
+ * not framed.  The instance reports its fate with #PostPsi::datagram-event
+ * (never from inside this call): first one of %POST_DATAGRAM_SENT,
+ * %POST_DATAGRAM_EXPIRED or %POST_DATAGRAM_LOST, then after SENT perhaps
+ * %POST_DATAGRAM_ACKED or %POST_DATAGRAM_LOST.  A datagram is never
+ * retransmitted.
+ *
+ * Returns: %TRUE when queued; %FALSE with `G_IO_ERROR_WOULD_BLOCK` when
+ *   the instance's queue is full (retry on `G_IO_OUT`), or another error
+ */
+gboolean
+post_psi_send_datagram (PostPsi  *self,
+                        GBytes   *content,
+                        gint64    deadline,
+                        guint64   id,
+                        GError  **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+  g_return_val_if_fail (content != NULL, FALSE);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->send_datagram, "datagrams", error))
+    return FALSE;
+  return klass->send_datagram (self, content, deadline, id, error);
+}
+
+/**
+ * post_psi_set_send_priority:
+ * @self: a #PostPsi
+ * @priority: the niceness of the message written next (lower is more
+ *   important)
+ *
+ * Tells a multistreaming stack how important the bytes the core writes
+ * next are, so that it serves the streams of a connection in that order.
+ * Stacks with one stream per instance ignore it.
+ */
+void
+post_psi_set_send_priority (PostPsi *self,
+                            guint    priority)
+{
+  PostPsiClass *klass;
+
+  g_return_if_fail (POST_IS_PSI (self));
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->set_send_priority != NULL && !post_psi_is_closed (self))
+    klass->set_send_priority (self, priority);
+}
+
+/**
+ * post_psi_emit_datagram_event:
+ * @self: a #PostPsi
+ * @id: the id given to post_psi_send_datagram()
+ * @event: what became of the datagram
+ *
+ * For stacks: reports the fate of a datagram, from the main loop (not
+ * from inside post_psi_send_datagram()).
+ */
+void
+post_psi_emit_datagram_event (PostPsi           *self,
+                              guint64            id,
+                              PostDatagramEvent  event)
+{
+  g_return_if_fail (POST_IS_PSI (self));
+
+  g_object_ref (self);
+  g_signal_emit (self, signals[SIGNAL_DATAGRAM_EVENT], 0, id, event);
+  g_object_unref (self);
+}
+
+/**
+ * post_psi_deliver_datagram:
+ * @self: a #PostPsi
+ * @content: a datagram the peer sent for this instance
+ *
+ * For stacks: hands a received unreliable datagram to the core, which
+ * delivers it on the instance's carrier as one complete message (not
+ * through the framer, and in no order relative to the stream's messages).
+ *
+ * Returns: %TRUE if the core took it; %FALSE when nobody serves the
+ *   instance yet (a stream not yet accepted), the stack then drops it
+ */
+gboolean
+post_psi_deliver_datagram (PostPsi *self,
+                           GBytes  *content)
+{
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+  g_return_val_if_fail (content != NULL, FALSE);
+
+  if (post_psi_is_closed (self)
+      || !g_signal_has_handler_pending (self, signals[SIGNAL_DATAGRAM_RECEIVED], 0, FALSE))
+    return FALSE;
+  g_object_ref (self);
+  g_signal_emit (self, signals[SIGNAL_DATAGRAM_RECEIVED], 0, content);
+  g_object_unref (self);
+  return TRUE;
 }

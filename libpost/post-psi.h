@@ -90,6 +90,26 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  *   %FALSE with %POST_ERROR_NOT_SUPPORTED when the stack cannot migrate
  *   (the default), or another error when this migration failed.  Stacks
  *   that implement it declare %POST_STACK_CAP_MIGRATION
+ * @get_max_datagram_size: the largest message content this instance can
+ *   send now as one unreliable datagram beside its stream (QUIC DATAGRAM
+ *   frames, RFC 9221), 0 when none was negotiated; the core then sends
+ *   unreliable messages on the stream.  %NULL means 0
+ * @send_datagram: queues @content as one unreliable datagram, not framed
+ *   and outside the byte stream, to go by @deadline (monotonic time in
+ *   microseconds, or -1 for none).  The stack reports what became of it
+ *   with post_psi_emit_datagram_event() and @id (a number the core chose),
+ *   never from inside the call: first exactly one of
+ *   %POST_DATAGRAM_SENT, %POST_DATAGRAM_EXPIRED (the deadline passed first)
+ *   or %POST_DATAGRAM_LOST (it could not be sent), then after SENT at most
+ *   one of %POST_DATAGRAM_ACKED or %POST_DATAGRAM_LOST.  It is never
+ *   retransmitted.  `G_IO_ERROR_WOULD_BLOCK` when the stack's queue is full
+ *   (the core waits for `G_IO_OUT`); a datagram whose id was not reported
+ *   when the instance closes is forgotten.  The peer's datagrams are handed
+ *   to the core with post_psi_deliver_datagram()
+ * @set_send_priority: byte streams of a multistreaming stack: the
+ *   niceness of the message whose bytes the core writes next (lower is
+ *   more important); the stack prefers the streams of lower values when it
+ *   fills packets.  %NULL: the stack has one stream, nothing to order
  *
  * The interface every protocol stack implements. libpost's core does the
  * rest: framing byte streams into messages, queueing by niceness, lifetimes,
@@ -159,9 +179,17 @@ struct _PostPsiClass
   gboolean     (*migrate)              (PostPsi              *self,
                                         GSocketAddress       *new_local,
                                         GError              **error);
+  gsize        (*get_max_datagram_size) (PostPsi             *self);
+  gboolean     (*send_datagram)        (PostPsi              *self,
+                                        GBytes               *content,
+                                        gint64                deadline,
+                                        guint64               id,
+                                        GError              **error);
+  void         (*set_send_priority)    (PostPsi              *self,
+                                        guint                 priority);
 
   /*< private >*/
-  gpointer padding[10];
+  gpointer padding[7];
 };
 
 /* Used by the core and by stacks alike. */
@@ -272,6 +300,17 @@ POST_AVAILABLE_IN_ALL
 gboolean           post_psi_migrate                (PostPsi              *self,
                                                     GSocketAddress       *new_local,
                                                     GError              **error);
+POST_AVAILABLE_IN_ALL
+gsize              post_psi_get_max_datagram_size  (PostPsi              *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_send_datagram          (PostPsi              *self,
+                                                    GBytes               *content,
+                                                    gint64                deadline,
+                                                    guint64               id,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+void               post_psi_set_send_priority      (PostPsi              *self,
+                                                    guint                 priority);
 
 /* Called by stacks. */
 POST_AVAILABLE_IN_ALL
@@ -295,5 +334,12 @@ void               post_psi_emit_path_changed      (PostPsi         *self);
 POST_AVAILABLE_IN_ALL
 void               post_psi_emit_soft_error        (PostPsi         *self,
                                                     const GError    *error);
+POST_AVAILABLE_IN_ALL
+void               post_psi_emit_datagram_event    (PostPsi          *self,
+                                                    guint64           id,
+                                                    PostDatagramEvent event);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_deliver_datagram       (PostPsi         *self,
+                                                    GBytes          *content);
 
 G_END_DECLS

@@ -49,6 +49,21 @@
  * receiving leaves bytes in the kernel, so the peer's TCP window closes.
  * A message larger than recv-msg-max-len is handed out in parts even to a
  * complete receive (post_message_is_complete() tells).
+ *
+ * Datagrams.  On a byte stream whose stack offers per-message reliability,
+ * a message with reliable=FALSE and a lifetime that fits in the PSI's
+ * datagram size (post_psi_get_max_datagram_size()) leaves the send order,
+ * when write_stream() reaches it, through post_psi_send_datagram() instead
+ * of the byte stream: not framed, never retransmitted.  It waits in
+ * `datagrams` (by id) for the PSI's datagram-event: SENT fires `sent` (and
+ * completes a send task), ACKED `acked`, EXPIRED `expired`, LOST before SENT
+ * a send error.  Everything else, unreliable or not, goes on the stream as
+ * before.  A datagram the peer sent arrives with the PSI's
+ * datagram-received signal and is delivered at once as one complete
+ * message (sequence 0), in no order relative to the stream's messages.
+ * Before each write the PSI is told the niceness of the message it is
+ * about to get (post_psi_set_send_priority()), so that a multistreaming
+ * stack serves its streams by niceness too.
  */
 
 #define MAX_VECTORS       512
@@ -78,6 +93,7 @@ typedef struct
   guint           end_of_message : 1;
   guint           shutdown_after : 1;
   guint           part : 1;           /* one part of a message sent in parts */
+  guint           no_datagram : 1;    /* the PSI refused it as a datagram */
 } SendItem;
 
 typedef struct
@@ -85,6 +101,15 @@ typedef struct
   guint  niceness;
   GQueue items;
 } SendLevel;
+
+/* A message handed to the PSI as a datagram, until its fate is known. */
+typedef struct
+{
+  guint64      id;
+  PostMessage *message;  /* (owned) */
+  GTask       *task;     /* (owned) (nullable) */
+  gboolean     sent;
+} Datagram;
 
 typedef struct
 {
@@ -154,6 +179,14 @@ struct _PostTransient
   guint64            bytes_sent;
   guint64            bytes_received;
 
+  /* unreliable datagrams */
+  GHashTable        *datagrams;      /* (owned) &Datagram.id -> Datagram */
+  guint64            next_datagram_id;
+  gulong             datagram_event_id;
+  gulong             datagram_received_id;
+  guint              send_priority;  /* last given to post_psi_set_send_priority() */
+  gboolean           send_priority_set;
+
   /* 0-RTT: idempotent items handed to the PSIs of an establishment race as
    * early data (_post_transient_take_early_data()); on attach they count as
    * written if the winner took them, else they go back to the queue. */
@@ -178,6 +211,16 @@ send_item_free (SendItem *item)
   g_clear_object (&item->destination);
   g_clear_pointer (&item->trailer, g_byte_array_unref);
   g_free (item);
+}
+
+static void
+datagram_free (gpointer data)
+{
+  Datagram *d = data;
+
+  g_clear_object (&d->message);
+  g_clear_object (&d->task);
+  g_free (d);
 }
 
 static void
@@ -214,6 +257,8 @@ post_transient_dispose (GObject *object)
       g_clear_signal_handler (&self->ready_id, self->psi);
       g_clear_signal_handler (&self->path_id, self->psi);
       g_clear_signal_handler (&self->soft_error_id, self->psi);
+      g_clear_signal_handler (&self->datagram_event_id, self->psi);
+      g_clear_signal_handler (&self->datagram_received_id, self->psi);
       post_psi_close (self->psi, TRUE);
     }
 
@@ -228,6 +273,7 @@ post_transient_finalize (GObject *object)
   GTask *task;
 
   g_clear_pointer (&self->levels, g_ptr_array_unref);
+  g_clear_pointer (&self->datagrams, g_hash_table_unref);
   g_clear_pointer (&self->current, send_item_free);
   g_queue_clear_full (&self->early, (GDestroyNotify) send_item_free);
   while ((u = g_queue_pop_head (&self->unacked)) != NULL)
@@ -265,6 +311,7 @@ static void
 post_transient_init (PostTransient *self)
 {
   self->levels = g_ptr_array_new_with_free_func (send_level_free);
+  self->datagrams = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, datagram_free);
   self->inbuf = g_byte_array_sized_new (READ_CHUNK);
   self->scratch_header = g_byte_array_sized_new (16);
   self->scratch_trailer = g_byte_array_sized_new (16);
@@ -590,7 +637,7 @@ fail_item (PostTransient *self,
         _post_carrier_emit_send_error (self->carrier, item->message, error);
     }
   if (item->task != NULL)
-    g_task_return_error (g_steal_pointer (&item->task), g_error_copy (error));
+    g_task_return_error (item->task, g_error_copy (error));   /* unref'd with the item */
   if (item->message != NULL && item->message == self->open_partial)
     self->open_partial = NULL;
   send_item_free (item);
@@ -700,7 +747,7 @@ item_written (PostTransient *self,
         _post_carrier_emit_acked (self->carrier, message);
     }
   if (item->task != NULL)
-    g_task_return_boolean (g_steal_pointer (&item->task), TRUE);
+    g_task_return_boolean (item->task, TRUE);   /* unref'd with the item */
   if (item->shutdown_after && self->psi != NULL && !self->send_shut)
     {
       g_autoptr(GError) error = NULL;
@@ -889,6 +936,199 @@ write_messages (PostTransient *self)
     }
 }
 
+/* ---- datagrams ------------------------------------------------------------ */
+
+static gboolean
+has_unsent_datagrams (PostTransient *self)
+{
+  GHashTableIter iter;
+  Datagram *d;
+
+  g_hash_table_iter_init (&iter, self->datagrams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &d))
+    if (!d->sent)
+      return TRUE;
+  return FALSE;
+}
+
+/* Whether @item goes as an unreliable datagram rather than on the stream. */
+static gboolean
+datagram_eligible (PostTransient *self,
+                   SendItem      *item)
+{
+  gsize max;
+
+  if (item->message == NULL || item->no_datagram || post_message_get_reliable (item->message)
+      || item->deadline <= 0 || !item->end_of_message || item->part || item->written > 0
+      || item->destination != NULL || item->coalesced != NULL || item->payload == NULL
+      || !(self->caps & POST_STACK_CAP_PER_MSG_RELIABILITY))
+    return FALSE;
+  max = post_psi_get_max_datagram_size (self->psi);
+  return max > 0 && g_bytes_get_size (item->payload) <= max;
+}
+
+static void
+update_send_priority (PostTransient *self,
+                      guint          niceness)
+{
+  if (self->send_priority_set && self->send_priority == niceness)
+    return;
+  self->send_priority = niceness;
+  self->send_priority_set = TRUE;
+  post_psi_set_send_priority (self->psi, niceness);
+}
+
+/* Hands @item to the PSI as a datagram.  Returns FALSE when the PSI's queue
+ * is full (the item is back in its queue, to go on G_IO_OUT). */
+static gboolean
+send_datagram_item (PostTransient *self,
+                    SendItem      *item)
+{
+  g_autoptr(GError) error = NULL;
+  Datagram *d;
+  guint64 id = ++self->next_datagram_id;
+
+  if (!post_psi_send_datagram (self->psi, item->payload, item->deadline, id, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          push_back (self, item);
+          return FALSE;
+        }
+      /* Refused (the path shrank, say): it goes on the stream, reliably. */
+      g_debug ("Sending a message as a datagram failed, it goes on the stream: %s",
+               error->message);
+      item->no_datagram = TRUE;
+      push_back (self, item);
+      return TRUE;
+    }
+  self->queued_bytes -= MIN (self->queued_bytes, item->total);
+  self->bytes_sent += g_bytes_get_size (item->payload);
+  d = g_new0 (Datagram, 1);
+  d->id = id;
+  d->message = g_steal_pointer (&item->message);
+  d->task = g_steal_pointer (&item->task);
+  g_hash_table_insert (self->datagrams, &d->id, d);
+  send_item_free (item);
+  return TRUE;
+}
+
+static void
+psi_datagram_event_cb (PostPsi           *psi,
+                       guint64            id,
+                       PostDatagramEvent  event,
+                       PostTransient     *self)
+{
+  Datagram *d = g_hash_table_lookup (self->datagrams, &id);
+  g_autoptr(PostMessage) message = NULL;
+  g_autoptr(GTask) task = NULL;
+  gboolean was_sent;
+
+  if (d == NULL)
+    return;
+  g_object_ref (self);
+  message = g_object_ref (d->message);
+  task = g_steal_pointer (&d->task);
+  was_sent = d->sent;
+  switch (event)
+    {
+    case POST_DATAGRAM_SENT:
+      d->sent = TRUE;
+      /* Kept for the acked event only when someone listens for it. */
+      if (!(self->caps & POST_STACK_CAP_EVENT_ACKED)
+          || !(_post_message_wants_acked (message) || _post_carrier_wants_acked (self->carrier)))
+        g_hash_table_remove (self->datagrams, &id);
+      if (!was_sent)
+        {
+          _post_carrier_emit_sent (self->carrier, message);
+          if (task != NULL)
+            g_task_return_boolean (task, TRUE);
+        }
+      break;
+    case POST_DATAGRAM_ACKED:
+      g_hash_table_remove (self->datagrams, &id);
+      if (!was_sent)
+        {
+          _post_carrier_emit_sent (self->carrier, message);
+          if (task != NULL)
+            g_task_return_boolean (task, TRUE);
+        }
+      _post_carrier_emit_acked (self->carrier, message);
+      break;
+    case POST_DATAGRAM_EXPIRED:
+    case POST_DATAGRAM_LOST:
+    default:
+      g_hash_table_remove (self->datagrams, &id);
+      if (!was_sent)
+        {
+          g_autoptr(GError) error = NULL;
+
+          if (event == POST_DATAGRAM_EXPIRED)
+            {
+              error = g_error_new_literal (POST_ERROR, POST_ERROR_EXPIRED,
+                                           "The message's lifetime passed before it was sent");
+              _post_carrier_emit_expired (self->carrier, message);
+            }
+          else
+            {
+              error = g_error_new_literal (POST_ERROR, POST_ERROR_FAILED,
+                                           "The stack could not send the message as a datagram");
+              _post_carrier_emit_send_error (self->carrier, message, error);
+            }
+          if (task != NULL)
+            g_task_return_error (task, g_error_copy (error));
+        }
+      /* Lost after it was sent: unreliable, nothing more to report. */
+      break;
+    }
+  if (self->closing && !self->ended && !has_unsent_datagrams (self))
+    _post_transient_close (self);
+  g_object_unref (self);
+}
+
+static void
+psi_datagram_received_cb (PostPsi       *psi,
+                          GBytes        *content,
+                          PostTransient *self)
+{
+  g_autoptr(PostMessage) handle = NULL;
+
+  if (self->ended)
+    return;
+  self->bytes_received += g_bytes_get_size (content);
+  handle = _post_message_new_received (content, TRUE, 0, NULL);
+  g_object_ref (self);
+  _post_carrier_deliver (self->carrier, handle, content, TRUE);
+  g_object_unref (self);
+}
+
+/* The transient ends: datagrams not sent yet fail, the others are forgotten. */
+static void
+fail_datagrams (PostTransient *self,
+                const GError  *error)
+{
+  g_autoptr(GPtrArray) unsent = g_ptr_array_new_with_free_func (datagram_free);
+  GHashTableIter iter;
+  Datagram *d;
+
+  g_hash_table_iter_init (&iter, self->datagrams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &d))
+    {
+      g_hash_table_iter_steal (&iter);
+      if (d->sent)
+        datagram_free (d);
+      else
+        g_ptr_array_add (unsent, d);
+    }
+  for (guint i = 0; i < unsent->len; i++)
+    {
+      d = unsent->pdata[i];
+      _post_carrier_emit_send_error (self->carrier, d->message, error);
+      if (d->task != NULL)
+        g_task_return_error (d->task, g_error_copy (error));   /* unref'd with d */
+    }
+}
+
 static void
 write_stream (PostTransient *self)
 {
@@ -906,6 +1146,28 @@ write_stream (PostTransient *self)
       item = self->current ? g_steal_pointer (&self->current) : pick_next (self);
       while (item != NULL)
         {
+          if (datagram_eligible (self, item))
+            {
+              /* Datagrams leave in the send order, outside the stream:
+               * what is batched for the stream goes first. */
+              if (n_items > 0)
+                {
+                  push_back (self, item);
+                  break;
+                }
+              update_send_priority (self, item->niceness);
+              if (!send_datagram_item (self, item))
+                {
+                  self->want_write = TRUE;
+                  return;
+                }
+              if (self->ended)
+                return;
+              item = pick_next (self);
+              continue;
+            }
+          if (n_items == 0)
+            update_send_priority (self, item->niceness);
           batch[n_items++] = item;
           n_vectors += item_vectors (item, vectors + n_vectors);
           batch_bytes += item->total - item->written;
@@ -988,7 +1250,8 @@ write_some (PostTransient *self)
   if (!self->ended)
     {
       check_flushes (self);
-      if (self->closing && self->current == NULL && lowest_unwritten_seq (self) == G_MAXUINT64)
+      if (self->closing && self->current == NULL && lowest_unwritten_seq (self) == G_MAXUINT64
+          && !has_unsent_datagrams (self))
         _post_transient_close (self);
       update_interest (self);
     }
@@ -1652,6 +1915,10 @@ _post_transient_attach (PostTransient *self,
   self->ready_id = g_signal_connect (psi, "ready", G_CALLBACK (psi_ready_cb), self);
   self->path_id = g_signal_connect (psi, "path-changed", G_CALLBACK (psi_path_changed_cb), self);
   self->soft_error_id = g_signal_connect (psi, "soft-error", G_CALLBACK (psi_soft_error_cb), self);
+  self->datagram_event_id = g_signal_connect (psi, "datagram-event",
+                                              G_CALLBACK (psi_datagram_event_cb), self);
+  self->datagram_received_id = g_signal_connect (psi, "datagram-received",
+                                                 G_CALLBACK (psi_datagram_received_cb), self);
   /* The path's measurements are read when asked for (get_paths) and when
    * the transient ends, not on every establishment. */
 
@@ -1703,6 +1970,7 @@ _post_transient_fail_queue (PostTransient *self,
 
   if (self->current != NULL)
     fail_item (self, g_steal_pointer (&self->current), error);
+  fail_datagrams (self, error);
   _post_transient_return_early_data (self);
   for (guint i = 0; i < self->levels->len; i++)
     {
@@ -1762,6 +2030,7 @@ end_transient (PostTransient *self,
        * the queue to its next transient. */
       if (self->current != NULL)
         fail_item (self, g_steal_pointer (&self->current), error);
+      fail_datagrams (self, error ? error : closed_error);
     }
   else
     _post_transient_fail_queue (self, error ? error : closed_error);
@@ -1798,6 +2067,9 @@ _post_transient_close (PostTransient *self)
       write_some (self);
       return;
     }
+  /* ... and the datagram events, once the stack told each one's fate. */
+  if (has_unsent_datagrams (self))
+    return;
   if (!self->send_shut)
     {
       g_autoptr(GError) error = NULL;

@@ -732,9 +732,16 @@ test_selection_failure (void)
   Received r = { 0 };
 
   /* tcp is not message-preserving on its own, and prohibit framing-based
-   * boundaries by requiring per-message reliability: no stack fits. */
+   * boundaries by requiring per-message reliability: no stack fits (among
+   * tcp and tls: quic offers per-message reliability with its DATAGRAM
+   * frames). */
   g_assert_true (post_configuration_set_preference (config, POST_SELECTION_PER_MSG_RELIABILITY,
                                                     POST_PREFERENCE_REQUIRE, NULL));
+  {
+    const char *stacks[] = { "tcp", "tls", NULL };
+
+    g_assert_true (post_configuration_set_stacks (config, stacks, NULL));
+  }
   carrier = post_carrier_initiate (NULL, remote, config);
   post_carrier_establish_async (carrier, NULL, establish_fail_cb, &r);
   wait_for (&r.done, "selection");

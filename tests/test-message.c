@@ -694,6 +694,41 @@ test_unqueued_stays_mutable (void)
   g_main_loop_unref (data.loop);
 }
 
+/* ---- reliable (RFC 9622 msgReliable) ------------------------------------------ */
+
+static void
+count_notify (GObject    *object,
+              GParamSpec *pspec,
+              gpointer    user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+test_reliable (void)
+{
+  g_autoptr(PostMessage) message = post_message_new_from_string ("maybe");
+  g_autoptr(GError) error = NULL;
+  gboolean reliable = FALSE;
+  guint notified = 0;
+
+  /* Reliable by default, as RFC 9622 says. */
+  g_assert_true (post_message_get_reliable (message));
+  g_object_get (message, "reliable", &reliable, NULL);
+  g_assert_true (reliable);
+
+  g_signal_connect (message, "notify::reliable", G_CALLBACK (count_notify), &notified);
+  g_assert_true (post_message_set_reliable (message, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_false (post_message_get_reliable (message));
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_true (post_message_set_reliable (message, FALSE, &error));
+  g_assert_cmpuint (notified, ==, 1);   /* unchanged: no notification */
+  g_object_set (message, "reliable", TRUE, NULL);
+  g_assert_true (post_message_get_reliable (message));
+  g_assert_cmpuint (notified, ==, 2);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -708,6 +743,7 @@ main (int   argc,
   g_test_add_func ("/message/antecedents-many-paths", test_antecedents_many_paths);
   g_test_add_func ("/message/immutable-once-queued", test_immutable_once_queued);
   g_test_add_func ("/message/unqueued-stays-mutable", test_unqueued_stays_mutable);
+  g_test_add_func ("/message/reliable", test_reliable);
 
   return g_test_run ();
 }

@@ -105,7 +105,21 @@
  * remote and its stream instances' addresses change and they emit
  * path-changed.  A server never initiates migration.
  *
- * Not yet (issue 7): DATAGRAM frames.
+ * Datagrams (RFC 9221): both ends offer max_datagram_frame_size unless
+ * `quic.datagrams` is false.  The core hands a message with reliable=FALSE
+ * and a lifetime to send_datagram; it is queued on the connection
+ * (dgram_tx, by niceness) with the sending stream's id in front (a QUIC
+ * varint, as RFC 9297's quarter stream id), written in conn_write before
+ * stream data of the same niceness, dropped (EXPIRED) once its deadline
+ * passed, and remembered by dgram id (dgram_inflight) for ngtcp2's
+ * ack_datagram / lost_datagram.  Events go to the core from the event
+ * idle.  A received datagram goes to the instance of its stream; one that
+ * overtook its (peer) stream's first bytes waits in dgram_early.
+ *
+ * Niceness across streams: the core tells each instance the niceness of
+ * what it writes next (set_send_priority); conn_write serves streams in that
+ * order, strictly: nicer streams wait while a more important one has data
+ * or its carrier has more queued (conn_top_priority).
  */
 
 #include "post-quic-psi.h"
@@ -145,6 +159,11 @@
 #define MAX_CONNECTIONS     1000             /* `quic.max-connections` default */
 #define APP_ERROR_ABORT     1                /* our stream reset: the carrier was aborted */
 #define APP_ERROR_REFUSED   2                /* our stream reset: the fork request was refused */
+#define MAX_DATAGRAM_FRAME  65535            /* max_datagram_frame_size we accept */
+#define DGRAM_OVERHEAD      48               /* short header, AEAD tag, frame header */
+#define DGRAM_QUEUE_MAX     1024             /* datagrams queued per connection */
+#define DGRAM_RX_MAX        1024             /* received, not yet handed to the core */
+#define DGRAM_EARLY_MAX     64               /* received ahead of their stream's first bytes */
 /* What the association keeps for a quic remote (one session ticket): this
  * magic, then three length-prefixed (uint32 BE) fields: the GnuTLS session
  * data, the server's transport parameters (encrypted-extensions encoding)
@@ -186,6 +205,21 @@ typedef struct {
   gsize   cap;
 } TxChunk;
 
+/* A datagram (RFC 9221) of a stream's carrier: queued, then in flight. */
+typedef struct {
+  guint64  dgram_id;   /* ours, given to ngtcp2 */
+  guint64  tag;        /* the core's id */
+  int64_t  stream_id;
+  GBytes  *payload;    /* (nullable once written) the stream id (varint), then the content */
+  gint64   deadline;   /* monotonic, or -1 */
+  guint    priority;
+} QuicDgram;
+
+typedef struct {
+  guint64           tag;
+  PostDatagramEvent event;
+} DgramEvent;
+
 struct _QuicStream {
   int64_t      id;
   PostQuicPsi *psi;            /* (unowned) (nullable) cleared when it closes */
@@ -199,6 +233,7 @@ struct _QuicStream {
   gboolean     closed;         /* ngtcp2 closed it */
   gboolean     send_only;      /* our unidirectional stream (a source) */
   gboolean     recv_only;      /* the peer's unidirectional stream (a sink) */
+  guint        priority;       /* niceness of what the core writes (lower first) */
   GError      *error;          /* reset by the peer */
   guint64      tx_packets;     /* packets that carried its data (loss rate) */
   guint64      tx_packets_base, lost_base; /* at the last migration */
@@ -286,6 +321,13 @@ struct _QuicConn {
   PostQuicPsi                      *announcing; /* (unowned) being announced to the core */
   PostSecurityFlags                 flags;
   GSource                          *migrate_idle; /* client: migrating after a socket error */
+  gboolean                          datagrams; /* we offer DATAGRAM frames (`quic.datagrams`) */
+  GQueue                            dgram_tx;  /* QuicDgram*: queued, by priority */
+  GHashTable                       *dgram_inflight; /* &dgram_id -> QuicDgram*: written */
+  guint64                           next_dgram_id;
+  guint64                           dgram_dropped; /* received for no carrier, or malformed */
+  GQueue                            dgram_early; /* QuicDgram* (payload: the content): for a
+                                                  * peer's stream not seen yet */
 };
 
 struct _PostQuicPsi
@@ -307,6 +349,8 @@ struct _PostQuicPsi
   GBytes       *ticket_params; /* (nullable) its server transport parameters */
   GBytes       *ticket_token; /* (nullable) its NEW_TOKEN token */
   GBytes       *early_data;   /* (nullable) framed idempotent messages: ours to deliver */
+  GArray       *dgram_events; /* DgramEvent: for the core, from the event idle */
+  GPtrArray    *dgram_rx;     /* GBytes: the peer's datagrams for the core */
 };
 
 G_DEFINE_FINAL_TYPE (PostQuicPsi, post_quic_psi, POST_TYPE_PSI)
@@ -406,6 +450,56 @@ option_uint (PostConfiguration *configuration,
   if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32) && g_variant_get_int32 (value) >= 0)
     return g_variant_get_int32 (value);
   return fallback;
+}
+
+/* `quic.datagrams` (bool, default true): offer DATAGRAM frames (RFC 9221). */
+static gboolean
+option_datagrams (PostConfiguration *configuration)
+{
+  GVariant *value = configuration != NULL ? post_configuration_get_option (configuration, "quic.datagrams") : NULL;
+
+  return value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN)
+         || g_variant_get_boolean (value);
+}
+
+/* QUIC variable-length integers (RFC 9000 16): the stream id in front of
+ * each DATAGRAM frame's payload, as RFC 9297 puts its quarter stream id. */
+static gsize
+varint_len (guint64 value)
+{
+  return value < 64 ? 1 : value < 16384 ? 2 : value < 1073741824 ? 4 : 8;
+}
+
+static gsize
+varint_encode (guint8  *out,
+               guint64  value)
+{
+  gsize len = varint_len (value);
+  static const guint8 prefix[] = { [1] = 0x00, [2] = 0x40, [4] = 0x80, [8] = 0xc0 };
+
+  for (gsize i = 0; i < len; i++)
+    out[i] = (value >> (8 * (len - 1 - i))) & 0xff;
+  out[0] |= prefix[len];
+  return len;
+}
+
+/* Returns the bytes used, 0 when @data is too short (truncated). */
+static gsize
+varint_decode (const guint8 *data,
+               gsize         size,
+               guint64      *value)
+{
+  gsize len;
+
+  if (size == 0)
+    return 0;
+  len = (gsize) 1 << (data[0] >> 6);
+  if (size < len)
+    return 0;
+  *value = data[0] & 0x3f;
+  for (gsize i = 1; i < len; i++)
+    *value = (*value << 8) | data[i];
+  return len;
 }
 
 /* ---- session tickets in the association --------------------------------------- */
@@ -622,6 +716,209 @@ conn_remove_stream (QuicConn   *qc,
   g_hash_table_remove (qc->streams, &key);
 }
 
+/* ---- datagrams (RFC 9221) ------------------------------------------------------ */
+
+static void
+dgram_free (QuicDgram *dg)
+{
+  g_clear_pointer (&dg->payload, g_bytes_unref);
+  g_free (dg);
+}
+
+static void
+conn_init_datagrams (QuicConn *qc)
+{
+  qc->datagrams = option_datagrams (qc->configuration);
+  g_queue_init (&qc->dgram_tx);
+  g_queue_init (&qc->dgram_early);
+  qc->dgram_inflight = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                              (GDestroyNotify) dgram_free);
+}
+
+static void
+conn_clear_datagrams (QuicConn *qc)
+{
+  g_queue_clear_full (&qc->dgram_tx, (GDestroyNotify) dgram_free);
+  g_queue_clear_full (&qc->dgram_early, (GDestroyNotify) dgram_free);
+  g_clear_pointer (&qc->dgram_inflight, g_hash_table_unref);
+}
+
+/* Queues @event for the carrier of @stream_id (from the event idle: never
+ * from inside ngtcp2 or post_psi_send_datagram()). */
+static void
+dgram_report (QuicConn          *qc,
+              QuicDgram         *dg,
+              PostDatagramEvent  event)
+{
+  gint64 key = dg->stream_id;
+  QuicStream *s = g_hash_table_lookup (qc->streams, &key);
+  DgramEvent e = { dg->tag, event };
+
+  if (s == NULL || s->psi == NULL || s->psi->dgram_events == NULL)
+    return;   /* the carrier is gone: nobody to tell */
+  g_array_append_val (s->psi->dgram_events, e);
+  conn_schedule_events (qc);
+}
+
+/* The next datagram to write, dropping (EXPIRED) those whose deadline passed. */
+static QuicDgram *
+conn_next_dgram (QuicConn *qc,
+                 gint64   *now)
+{
+  QuicDgram *dg;
+
+  while ((dg = g_queue_peek_head (&qc->dgram_tx)) != NULL)
+    {
+      if (dg->deadline < 0)
+        return dg;
+      if (*now == 0)
+        *now = g_get_monotonic_time ();
+      if (*now < dg->deadline)
+        return dg;
+      g_queue_pop_head (&qc->dgram_tx);
+      dgram_report (qc, dg, POST_DATAGRAM_EXPIRED);
+      dgram_free (dg);
+    }
+  return NULL;
+}
+
+/* The largest content one DATAGRAM frame can carry for @s now. */
+static gsize
+conn_max_dgram (QuicConn   *qc,
+                QuicStream *s)
+{
+  const ngtcp2_transport_params *params;
+  guint64 frame, path;
+
+  if (!qc->datagrams || qc->closed || qc->conn == NULL || !qc->handshake_done || s == NULL)
+    return 0;
+  params = ngtcp2_conn_get_remote_transport_params (qc->conn);
+  if (params == NULL || params->max_datagram_frame_size == 0)
+    return 0;
+  path = ngtcp2_conn_get_path_max_tx_udp_payload_size (qc->conn);
+  if (path <= DGRAM_OVERHEAD)
+    return 0;
+  /* The frame: type, length, then our stream id and the content. */
+  frame = MIN (params->max_datagram_frame_size, path - DGRAM_OVERHEAD);
+  if (frame <= 3 + varint_len (s->id))
+    return 0;
+  return frame - 3 - varint_len (s->id);
+}
+
+static int
+recv_datagram_cb (ngtcp2_conn   *conn,
+                  uint32_t       flags,
+                  const uint8_t *data,
+                  size_t         datalen,
+                  void          *user_data)
+{
+  QuicConn *qc = user_data;
+  guint64 stream_id = 0;
+  gsize used = varint_decode (data, datalen, &stream_id);
+  gint64 key;
+  QuicStream *s;
+
+  if (used == 0)
+    {
+      qc->dgram_dropped++;
+      g_debug ("QUIC: dropping a malformed datagram from %s (no stream id)", qc->peer);
+      return 0;
+    }
+  key = (gint64) stream_id;
+  s = g_hash_table_lookup (qc->streams, &key);
+  if (s == NULL && !ngtcp2_conn_is_local_stream (conn, key))
+    {
+      /* A datagram may overtake the first bytes of the peer's new stream
+       * (it went in front of them): kept, a few, until the stream opens. */
+      QuicDgram *early = g_new0 (QuicDgram, 1);
+
+      early->stream_id = key;
+      early->payload = g_bytes_new (data + used, datalen - used);
+      g_queue_push_tail (&qc->dgram_early, early);
+      if (g_queue_get_length (&qc->dgram_early) > DGRAM_EARLY_MAX)
+        {
+          dgram_free (g_queue_pop_head (&qc->dgram_early));
+          qc->dgram_dropped++;
+          g_debug ("QUIC: dropping a datagram from %s for a stream that never opened (%"
+                   G_GUINT64_FORMAT " dropped)", qc->peer, qc->dgram_dropped);
+        }
+      return 0;
+    }
+  if (s == NULL || s->psi == NULL || s->psi->dgram_rx == NULL
+      || s->psi->dgram_rx->len >= DGRAM_RX_MAX)
+    {
+      qc->dgram_dropped++;
+      g_debug ("QUIC: dropping a datagram from %s for stream %" G_GUINT64_FORMAT
+               " (no carrier; %" G_GUINT64_FORMAT " dropped)", qc->peer, stream_id, qc->dgram_dropped);
+      return 0;
+    }
+  g_ptr_array_add (s->psi->dgram_rx, g_bytes_new (data + used, datalen - used));
+  conn_schedule_events (qc);
+  return 0;
+}
+
+static int
+ack_datagram_cb (ngtcp2_conn *conn,
+                 uint64_t     dgram_id,
+                 void        *user_data)
+{
+  QuicConn *qc = user_data;
+  gint64 key = (gint64) dgram_id;
+  QuicDgram *dg = g_hash_table_lookup (qc->dgram_inflight, &key);
+
+  if (dg != NULL)
+    {
+      dgram_report (qc, dg, POST_DATAGRAM_ACKED);
+      g_hash_table_remove (qc->dgram_inflight, &key);
+    }
+  return 0;
+}
+
+static int
+lost_datagram_cb (ngtcp2_conn *conn,
+                  uint64_t     dgram_id,
+                  void        *user_data)
+{
+  QuicConn *qc = user_data;
+  gint64 key = (gint64) dgram_id;
+  QuicDgram *dg = g_hash_table_lookup (qc->dgram_inflight, &key);
+
+  if (dg != NULL)
+    {
+      dgram_report (qc, dg, POST_DATAGRAM_LOST);
+      g_hash_table_remove (qc->dgram_inflight, &key);
+    }
+  return 0;
+}
+
+/* Hands the instance's datagram events and received datagrams to the core. */
+static void
+psi_flush_datagrams (PostQuicPsi *self)
+{
+  g_autoptr(GArray) events = NULL;
+  g_autoptr(GPtrArray) received = NULL;
+
+  if (self->dgram_events == NULL || (self->dgram_events->len == 0 && self->dgram_rx->len == 0))
+    return;
+  events = g_steal_pointer (&self->dgram_events);
+  self->dgram_events = g_array_new (FALSE, FALSE, sizeof (DgramEvent));
+  received = g_steal_pointer (&self->dgram_rx);
+  self->dgram_rx = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  for (guint i = 0; i < events->len && self->mode == MODE_STREAM; i++)
+    {
+      DgramEvent *e = &g_array_index (events, DgramEvent, i);
+
+      post_psi_emit_datagram_event (POST_PSI (self), e->tag, e->event);
+    }
+  for (guint i = 0; i < received->len && self->mode == MODE_STREAM; i++)
+    if (!post_psi_deliver_datagram (POST_PSI (self), received->pdata[i]) && self->qc != NULL)
+      {
+        self->qc->dgram_dropped++;
+        g_debug ("QUIC: dropping a datagram from %s: its carrier is not accepted yet",
+                 self->qc->peer);
+      }
+}
+
 /* ---- the instance side ---------------------------------------------------------- */
 
 /* A source: the core gives a carrier the SOURCE role from the RFC 9622
@@ -690,7 +987,8 @@ ready_condition (PostQuicPsi *self)
   if (s->rx->len > s->rx_pos || s->rx_fin || s->closed
       || (s->send_only && s->fin_requested))
     cond |= G_IO_IN;
-  if (!s->fin_requested && s->tx_end - s->tx_acked < TX_WINDOW)
+  if (!s->fin_requested && s->tx_end - s->tx_acked < TX_WINDOW
+      && g_queue_get_length (&self->qc->dgram_tx) < DGRAM_QUEUE_MAX)
     cond |= G_IO_OUT;
   return cond;
 }
@@ -926,6 +1224,20 @@ stream_open_cb (ngtcp2_conn *conn,
       s->fin_requested = s->fin_sent = TRUE;
     }
   psi = new_stream_psi (qc, s, qc->server != NULL ? qc->server->endpoint : NULL);
+  /* Datagrams that arrived before the stream's first bytes. */
+  for (GList *l = qc->dgram_early.head; l != NULL;)
+    {
+      GList *next = l->next;
+      QuicDgram *early = l->data;
+
+      if (early->stream_id == stream_id)
+        {
+          g_ptr_array_add (psi->dgram_rx, g_steal_pointer (&early->payload));
+          dgram_free (early);
+          g_queue_delete_link (&qc->dgram_early, l);
+        }
+      l = next;
+    }
   g_queue_push_tail (&qc->incoming, psi);
   conn_schedule_events (qc);
   return 0;
@@ -1108,6 +1420,9 @@ init_callbacks (ngtcp2_callbacks *callbacks,
   callbacks->stream_close = stream_close_cb;
   callbacks->extend_max_local_streams_bidi = extend_max_cb;
   callbacks->extend_max_stream_data = extend_max_stream_data_cb;
+  callbacks->recv_datagram = recv_datagram_cb;
+  callbacks->ack_datagram = ack_datagram_cb;
+  callbacks->lost_datagram = lost_datagram_cb;
   if (!server)
     callbacks->recv_new_token = recv_new_token_cb;
 }
@@ -1128,6 +1443,8 @@ init_params (ngtcp2_transport_params *params,
   /* Spare connection ids, so that a client can migrate (RFC 9000 9.5:
    * a new path uses a connection id not used before). */
   params->active_connection_id_limit = ACTIVE_CID_LIMIT;
+  /* RFC 9221: the peer may send DATAGRAM frames unless `quic.datagrams` is false. */
+  params->max_datagram_frame_size = option_datagrams (configuration) ? MAX_DATAGRAM_FRAME : 0;
 }
 
 static void
@@ -1354,6 +1671,7 @@ conn_new (PostPsi *psi)
   qc->cids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   qc->new_tickets = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_queue_init (&qc->incoming);
+  conn_init_datagrams (qc);
   return qc;
 }
 
@@ -1380,6 +1698,7 @@ conn_unref (QuicConn *qc)
   clear_source (&qc->migrate_idle);
   clear_source (&qc->fork_idle);
   g_queue_clear_full (&qc->incoming, g_object_unref);
+  conn_clear_datagrams (qc);
   g_hash_table_unref (qc->streams);
   if (qc->conn != NULL)
     ngtcp2_conn_del (qc->conn);
@@ -1589,6 +1908,87 @@ conn_fail (QuicConn *qc,
   conn_terminate (qc, error, FALSE);
 }
 
+/* Streams by the niceness of what their carriers write (lower first), then
+ * in the order they were opened. */
+static gint
+compare_stream_priority (gconstpointer a,
+                         gconstpointer b)
+{
+  const QuicStream *sa = *(QuicStream * const *) a;
+  const QuicStream *sb = *(QuicStream * const *) b;
+
+  if (sa->priority != sb->priority)
+    return sa->priority < sb->priority ? -1 : 1;
+  return sa->id < sb->id ? -1 : sa->id > sb->id;
+}
+
+/* Writes the head datagram into a packet (packing more when ngtcp2 lets
+ * us).  Returns the packet length as ngtcp2_conn_writev_datagram(), or
+ * NGTCP2_ERR_WRITE_MORE to go on filling the packet. */
+static ngtcp2_ssize
+conn_write_dgram (QuicConn        *qc,
+                  QuicDgram       *dg,
+                  ngtcp2_path     *path,
+                  ngtcp2_pkt_info *pi,
+                  guint8          *buf,
+                  size_t           max)
+{
+  ngtcp2_vec vec;
+  int accepted = 0;
+  ngtcp2_ssize n;
+
+  vec.base = (uint8_t *) g_bytes_get_data (dg->payload, &vec.len);
+  n = ngtcp2_conn_writev_datagram (qc->conn, path, pi, buf, max, &accepted,
+                                   NGTCP2_WRITE_DATAGRAM_FLAG_MORE, dg->dgram_id,
+                                   &vec, 1, timestamp ());
+  if (accepted)
+    {
+      g_queue_remove (&qc->dgram_tx, dg);
+      g_clear_pointer (&dg->payload, g_bytes_unref);
+      dgram_report (qc, dg, POST_DATAGRAM_SENT);
+      g_hash_table_insert (qc->dgram_inflight, &dg->dgram_id, dg);
+    }
+  else if (n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE)
+    {
+      /* Larger than the peer takes, or not negotiated: it cannot go. */
+      g_queue_remove (&qc->dgram_tx, dg);
+      dgram_report (qc, dg, POST_DATAGRAM_LOST);
+      dgram_free (dg);
+      return NGTCP2_ERR_WRITE_MORE;
+    }
+  return n;
+}
+
+/*
+ * The most important niceness that has something to send: a stream with
+ * unsent data, or whose carrier has more queued in the core (it asked for
+ * G_IO_OUT) and the flow-control credit to send it, or a queued datagram.
+ * Streams and datagrams of nicer values wait for it (strict priority:
+ * "messages of niceness n+1 yield to those of niceness n"), instead of
+ * filling the gaps while the important carrier refills its stream.
+ */
+static guint
+conn_top_priority (QuicConn *qc)
+{
+  GHashTableIter iter;
+  QuicStream *s;
+  QuicDgram *dg = g_queue_peek_head (&qc->dgram_tx);
+  guint top = dg != NULL ? dg->priority : G_MAXUINT;
+
+  g_hash_table_iter_init (&iter, qc->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
+    {
+      if (s->priority >= top || s->closed)
+        continue;
+      if (stream_has_pending (s)
+          || (s->psi != NULL && (s->psi->interest & G_IO_OUT) && !s->fin_requested
+              && s->error == NULL && !s->recv_only
+              && ngtcp2_conn_get_max_stream_data_left (qc->conn, s->id) > 0))
+        top = s->priority;
+    }
+  return top;
+}
+
 /* Packets are written into qc->txbuf one after another and go out as one
  * GSO run while they are of the same size (the first one's: only the last
  * may be shorter) and for the same path. */
@@ -1602,7 +2002,12 @@ conn_write (QuicConn *qc)
   g_autoptr(GPtrArray) pending = g_ptr_array_new ();
   GHashTableIter iter;
   QuicStream *s;
-  guint next = 0;
+  guint next = 0, top = G_MAXUINT;
+  gboolean more = FALSE;   /* inside a packet ngtcp2 is filling (WRITE_MORE) */
+  /* One for all the calls that fill a packet (ngtcp2 wants the same one
+   * after NGTCP2_ERR_WRITE_MORE: it carries the packet's ECN marking). */
+  ngtcp2_pkt_info pi = { 0 };
+  gint64 now = 0;
   size_t max = ngtcp2_conn_get_path_max_tx_udp_payload_size (qc->conn);
 
   if (qc->closed || ngtcp2_conn_is_in_closing_period (qc->conn) || ngtcp2_conn_is_in_draining_period (qc->conn))
@@ -1621,6 +2026,7 @@ conn_write (QuicConn *qc)
       if (stream_has_pending (s))
         g_ptr_array_add (pending, s);
     }
+  g_ptr_array_sort (pending, compare_stream_priority);
 
   for (guint packets = 0; packets < 1024; )
     {
@@ -1629,13 +2035,33 @@ conn_write (QuicConn *qc)
       int64_t stream_id = -1;
       uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
       ngtcp2_ssize ndatalen = -1, n;
-      ngtcp2_pkt_info pi;
+      QuicDgram *dg;
 
+      /* Expired datagrams go first; what is most important may change as
+       * datagrams leave (not between the calls that fill one packet, where
+       * ngtcp2 wants no other call). */
+      dg = conn_next_dgram (qc, &now);
+      if (!more)
+        {
+          guint t = conn_top_priority (qc);
+
+          if (t != top)
+            {
+              top = t;
+              next = 0;
+            }
+        }
+      more = FALSE;
       s = NULL;
       while (next < pending->len)
         {
           QuicStream *candidate = pending->pdata[next];
 
+          if (candidate->priority > top)
+            {
+              next = pending->len;   /* nicer streams wait (sorted: all the rest) */
+              break;
+            }
           if (!candidate->blocked && stream_has_pending (candidate))
             {
               s = candidate;
@@ -1643,50 +2069,82 @@ conn_write (QuicConn *qc)
             }
           next++;
         }
-      if (s != NULL)
+      /* A datagram goes before the stream data of the same or a nicer
+       * niceness. */
+      if (dg != NULL && dg->priority <= top && (s == NULL || dg->priority <= s->priority))
         {
-          stream_id = s->id;
-          nvecs = stream_unsent (s, vecs, G_N_ELEMENTS (vecs));
-          if (s->fin_requested)
+          /* Into the run as a stream packet would go (same size, same path). */
+          n = conn_write_dgram (qc, dg, &ps.path, &pi, buf + run_len,
+                                run_count > 0 ? run_segment : max);
+          if (n == NGTCP2_ERR_WRITE_MORE)
             {
-              gsize total = 0;
-
-              for (size_t i = 0; i < nvecs; i++)
-                total += vecs[i].len;
-              if (s->tx_sent + total == s->tx_end)
-                flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+              more = TRUE;
+              continue;
             }
-        }
-      n = ngtcp2_conn_writev_stream (qc->conn, &ps.path, &pi, buf + run_len,
-                                     run_count > 0 ? run_segment : max, &ndatalen, flags,
-                                     stream_id, nvecs ? vecs : NULL, nvecs, timestamp ());
-      if (s != NULL && ndatalen >= 0)
-        {
-          if (ndatalen > 0)
-            s->tx_packets++;
-          s->tx_sent += ndatalen;
-          if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && s->tx_sent == s->tx_end)
-            s->fin_sent = TRUE;
-        }
-      if (n < 0)
-        {
-          switch (n)
+          if (n < 0)
             {
-            case NGTCP2_ERR_WRITE_MORE:
-              continue;
-            case NGTCP2_ERR_STREAM_DATA_BLOCKED:
-            case NGTCP2_ERR_STREAM_SHUT_WR:
-            case NGTCP2_ERR_STREAM_NOT_FOUND:
-              if (s != NULL)
-                s->blocked = TRUE;
-              continue;
-            default:
               conn_fail (qc, n);
               return;
             }
+          if (n == 0 && run_count > 0)
+            {
+              /* It does not fit in a packet of the run's size: the run
+               * goes, and the datagram gets a whole packet. */
+              conn_send_run_on_path (qc, &run_ps.path, buf, run_len, run_segment);
+              run_len = run_count = 0;
+              continue;
+            }
+          if (n == 0)
+            break;   /* congestion limited */
         }
-      if (n == 0)
-        break;
+      else
+        {
+          if (s != NULL)
+            {
+              stream_id = s->id;
+              nvecs = stream_unsent (s, vecs, G_N_ELEMENTS (vecs));
+              if (s->fin_requested)
+                {
+                  gsize total = 0;
+
+                  for (size_t i = 0; i < nvecs; i++)
+                    total += vecs[i].len;
+                  if (s->tx_sent + total == s->tx_end)
+                    flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+                }
+            }
+          n = ngtcp2_conn_writev_stream (qc->conn, &ps.path, &pi, buf + run_len,
+                                         run_count > 0 ? run_segment : max, &ndatalen, flags,
+                                         stream_id, nvecs ? vecs : NULL, nvecs, timestamp ());
+          if (s != NULL && ndatalen >= 0)
+            {
+              if (ndatalen > 0)
+                s->tx_packets++;
+              s->tx_sent += ndatalen;
+              if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && s->tx_sent == s->tx_end)
+                s->fin_sent = TRUE;
+            }
+          if (n < 0)
+            {
+              switch (n)
+                {
+                case NGTCP2_ERR_WRITE_MORE:
+                  more = TRUE;
+                  continue;
+                case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+                case NGTCP2_ERR_STREAM_SHUT_WR:
+                case NGTCP2_ERR_STREAM_NOT_FOUND:
+                  if (s != NULL)
+                    s->blocked = TRUE;
+                  continue;
+                default:
+                  conn_fail (qc, n);
+                  return;
+                }
+            }
+          if (n == 0)
+            break;
+        }
       packets++;
       if (run_count > 0 && !ngtcp2_path_eq (&run_ps.path, &ps.path))
         {
@@ -1898,7 +2356,13 @@ event_idle_cb (gpointer user_data)
     if (s->psi != NULL)
       g_ptr_array_add (psis, g_object_ref (s->psi));
   for (guint i = 0; i < psis->len; i++)
-    update_ready (psis->pdata[i]);
+    {
+      /* Datagrams for a stream not announced yet (a listener waits for the
+       * handshake) wait with it. */
+      if (!g_queue_find (&qc->incoming, psis->pdata[i]))
+        psi_flush_datagrams (psis->pdata[i]);
+      update_ready (psis->pdata[i]);
+    }
   conn_unref (qc);
   return G_SOURCE_REMOVE;
 }
@@ -2376,6 +2840,7 @@ server_accept (QuicServer            *server,
   qc->cids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   qc->new_tickets = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_queue_init (&qc->incoming);
+  conn_init_datagrams (qc);
   qc->server = server_ref (server);
   memcpy (&qc->local, &server->local, server->local_len);
   qc->local_len = server->local_len;
@@ -3132,6 +3597,9 @@ post_quic_psi_set_interest (PostPsi      *psi,
 {
   PostQuicPsi *self = POST_QUIC_PSI (psi);
 
+  if ((self->interest & G_IO_OUT) && !(condition & G_IO_OUT) && self->qc != NULL
+      && self->mode == MODE_STREAM)
+    conn_schedule_write (self->qc);   /* nicer streams may have waited for it */
   self->interest = condition;
   if (condition == 0)
     clear_source (&self->ready_source);
@@ -3424,6 +3892,94 @@ post_quic_psi_get_max_message_size (PostPsi *psi)
   return 0;
 }
 
+static gsize
+post_quic_psi_get_max_datagram_size (PostPsi *psi)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+
+  if (self->mode != MODE_STREAM || self->qc == NULL || self->stream == NULL
+      || self->stream->recv_only)
+    return 0;
+  return conn_max_dgram (self->qc, self->stream);
+}
+
+static gboolean
+post_quic_psi_send_datagram (PostPsi  *psi,
+                             GBytes   *content,
+                             gint64    deadline,
+                             guint64   id,
+                             GError  **error)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  QuicConn *qc = self->qc;
+  QuicStream *s = self->stream;
+  QuicDgram *dg;
+  GList *l;
+  gsize max, size = g_bytes_get_size (content);
+  guint8 *payload;
+  gsize prefix;
+
+  if (!check_stream (self, error))
+    return FALSE;
+  if (qc->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (qc->error));
+      return FALSE;
+    }
+  max = post_quic_psi_get_max_datagram_size (psi);
+  if (max == 0)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                   "The QUIC connection with %s has no DATAGRAM frames (RFC 9221)%s", qc->peer,
+                   qc->datagrams ? "" : ": quic.datagrams is false");
+      return FALSE;
+    }
+  if (size > max)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
+                   "The datagram has %" G_GSIZE_FORMAT " bytes; the QUIC connection with %s carries at most %"
+                   G_GSIZE_FORMAT, size, qc->peer, max);
+      return FALSE;
+    }
+  if (g_queue_get_length (&qc->dgram_tx) >= DGRAM_QUEUE_MAX)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The QUIC connection's datagram queue is full");
+      return FALSE;
+    }
+
+  dg = g_new0 (QuicDgram, 1);
+  dg->dgram_id = qc->next_dgram_id++;
+  dg->tag = id;
+  dg->stream_id = s->id;
+  dg->deadline = deadline > 0 ? deadline : -1;
+  dg->priority = s->priority;
+  payload = g_malloc (8 + size);
+  prefix = varint_encode (payload, (guint64) s->id);
+  if (size > 0)
+    memcpy (payload + prefix, g_bytes_get_data (content, NULL), size);
+  dg->payload = g_bytes_new_take (payload, prefix + size);
+  /* In niceness order, after those of the same niceness. */
+  for (l = qc->dgram_tx.tail; l != NULL; l = l->prev)
+    if (((QuicDgram *) l->data)->priority <= dg->priority)
+      break;
+  if (l != NULL)
+    g_queue_insert_after (&qc->dgram_tx, l, dg);
+  else
+    g_queue_push_head (&qc->dgram_tx, dg);
+  conn_schedule_write (qc);
+  return TRUE;
+}
+
+static void
+post_quic_psi_set_send_priority (PostPsi *psi,
+                                 guint    priority)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+
+  if (self->stream != NULL)
+    self->stream->priority = priority;
+}
+
 static PostSecurityFlags
 post_quic_psi_get_security_flags (PostPsi *psi)
 {
@@ -3453,6 +4009,9 @@ post_quic_psi_close (PostPsi  *psi,
 
   self->mode = MODE_CLOSED;
   clear_source (&self->ready_source);
+  /* Datagram events and datagrams nobody will take now. */
+  g_clear_pointer (&self->dgram_events, g_array_unref);
+  g_clear_pointer (&self->dgram_rx, g_ptr_array_unref);
   if (self->cancel_id != 0)
     g_cancellable_disconnect (self->cancellable, self->cancel_id);
   self->cancel_id = 0;
@@ -3775,6 +4334,8 @@ post_quic_psi_finalize (GObject *object)
   g_clear_pointer (&self->ticket_params, g_bytes_unref);
   g_clear_pointer (&self->ticket_token, g_bytes_unref);
   g_clear_pointer (&self->early_data, g_bytes_unref);
+  g_clear_pointer (&self->dgram_events, g_array_unref);
+  g_clear_pointer (&self->dgram_rx, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   G_OBJECT_CLASS (post_quic_psi_parent_class)->finalize (object);
 }
@@ -3815,10 +4376,15 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
   psi_class->get_early_data_limit = post_quic_psi_get_early_data_limit;
   psi_class->set_early_data = post_quic_psi_set_early_data;
   psi_class->migrate = post_quic_psi_migrate;
+  psi_class->get_max_datagram_size = post_quic_psi_get_max_datagram_size;
+  psi_class->send_datagram = post_quic_psi_send_datagram;
+  psi_class->set_send_priority = post_quic_psi_set_send_priority;
 }
 
 static void
 post_quic_psi_init (PostQuicPsi *self)
 {
   self->mode = MODE_IDLE;
+  self->dgram_events = g_array_new (FALSE, FALSE, sizeof (DgramEvent));
+  self->dgram_rx = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
 }
