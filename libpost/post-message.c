@@ -249,7 +249,10 @@ post_message_class_init (PostMessageClass *klass)
    * the datagrams the peer accepts) it is sent reliably, which is never a
    * worse service.  An application that needs per-message reliability
    * requires the selection property `per-msg-reliability`, so that only
-   * stacks that offer it are chosen.
+   * stacks that offer it are chosen.  (RFC 9622 makes changing
+   * `msgReliable` on a connection without `perMsgReliability` an error;
+   * libpost takes the documented soft fallback above instead, so that a
+   * message prepared for any carrier can be sent on every carrier.)
    */
   properties[PROP_RELIABLE] =
     g_param_spec_boolean ("reliable", NULL, NULL, TRUE,
