@@ -202,20 +202,30 @@ quic_recv_datagram_cb (ngtcp2_conn   *conn,
   return 0;
 }
 
-int
-quic_ack_datagram_cb (ngtcp2_conn *conn,
-                      uint64_t     dgram_id,
-                      void        *user_data)
+/* ngtcp2 acknowledged or declared lost a datagram in flight: its carrier
+ * is told (@event) and it is forgotten (a datagram is never sent again).
+ * ack_datagram and lost_datagram differ only in the event. */
+static void
+dgram_settle (QuicConn          *qc,
+              uint64_t           dgram_id,
+              PostDatagramEvent  event)
 {
-  QuicConn *qc = user_data;
   gint64 key = (gint64) dgram_id;
   QuicDgram *dg = g_hash_table_lookup (qc->dgram_inflight, &key);
 
   if (dg != NULL)
     {
-      dgram_report (qc, dg, POST_DATAGRAM_ACKED);
+      dgram_report (qc, dg, event);
       g_hash_table_remove (qc->dgram_inflight, &key);
     }
+}
+
+int
+quic_ack_datagram_cb (ngtcp2_conn *conn,
+                      uint64_t     dgram_id,
+                      void        *user_data)
+{
+  dgram_settle (user_data, dgram_id, POST_DATAGRAM_ACKED);
   return 0;
 }
 
@@ -224,15 +234,7 @@ quic_lost_datagram_cb (ngtcp2_conn *conn,
                        uint64_t     dgram_id,
                        void        *user_data)
 {
-  QuicConn *qc = user_data;
-  gint64 key = (gint64) dgram_id;
-  QuicDgram *dg = g_hash_table_lookup (qc->dgram_inflight, &key);
-
-  if (dg != NULL)
-    {
-      dgram_report (qc, dg, POST_DATAGRAM_LOST);
-      g_hash_table_remove (qc->dgram_inflight, &key);
-    }
+  dgram_settle (user_data, dgram_id, POST_DATAGRAM_LOST);
   return 0;
 }
 
