@@ -1,0 +1,1402 @@
+/* post-quic-conn.c: QuicConn, one QUIC connection of the `quic` stack:
+ * its creation and refcount, the ngtcp2 callbacks, packet I/O
+ * (quic_conn_write, quic_conn_read_packet, GSO runs on the path ngtcp2
+ * chose), the timer, close and termination, the linger, and the event idle
+ * that reports to the stream instances outside ngtcp2's callbacks
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The design is described at the top of post-quic-psi.c.
+ */
+
+#include "post-quic-private.h"
+
+/* ---- helpers -------------------------------------------------------------- */
+
+ngtcp2_tstamp
+quic_timestamp (void)
+{
+  return (ngtcp2_tstamp) g_get_monotonic_time () * 1000;
+}
+
+void
+quic_rand_bytes (guint8 *dest,
+                 gsize   len)
+{
+  if (gnutls_rnd (GNUTLS_RND_RANDOM, dest, len) != 0)
+    for (gsize i = 0; i < len; i++)
+      dest[i] = g_random_int_range (0, 256);
+}
+
+void
+quic_clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+char *
+quic_format_address (GSocketAddress *address)
+{
+  if (G_IS_INET_SOCKET_ADDRESS (address))
+    {
+      GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
+      g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
+
+      if (g_inet_address_get_family (g_inet_socket_address_get_address (inet)) == G_SOCKET_FAMILY_IPV6)
+        return g_strdup_printf ("[%s]:%u", ip, g_inet_socket_address_get_port (inet));
+      return g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (inet));
+    }
+  return g_strdup ("(unknown)");
+}
+
+gboolean
+quic_to_native (GSocketAddress           *address,
+                struct sockaddr_storage  *storage,
+                socklen_t                *len,
+                GError                  **error)
+{
+  gssize size = g_socket_address_get_native_size (address);
+
+  if (size < 0 || (gsize) size > sizeof *storage
+      || !g_socket_address_to_native (address, storage, size, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT, "Unusable socket address");
+      return FALSE;
+    }
+  *len = size;
+  return TRUE;
+}
+
+GError *
+quic_ngtcp2_error (int         rv,
+                   const char *what)
+{
+  return g_error_new (POST_ERROR, POST_ERROR_FAILED, "%s: %s", what, ngtcp2_strerror (rv));
+}
+
+/* A transport parameter limit from a `quic.*` option (uint32 or uint64). */
+guint64
+quic_option_uint (PostConfiguration *configuration,
+                  const char        *key,
+                  guint64            fallback)
+{
+  GVariant *value = configuration != NULL ? post_configuration_get_option (configuration, key) : NULL;
+
+  if (value == NULL)
+    return fallback;
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    return g_variant_get_uint32 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    return g_variant_get_uint64 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32) && g_variant_get_int32 (value) >= 0)
+    return g_variant_get_int32 (value);
+  return fallback;
+}
+
+/* ---- ngtcp2 callbacks -------------------------------------------------------------- */
+
+ngtcp2_conn *
+quic_get_conn_cb (ngtcp2_crypto_conn_ref *ref)
+{
+  QuicConn *qc = ref->user_data;
+
+  return qc->conn;
+}
+
+static void
+rand_cb (uint8_t                *dest,
+         size_t                  destlen,
+         const ngtcp2_rand_ctx  *rand_ctx)
+{
+  quic_rand_bytes (dest, destlen);
+}
+
+static int
+get_new_connection_id_cb (ngtcp2_conn *conn,
+                          ngtcp2_cid  *cid,
+                          uint8_t     *token,
+                          size_t       cidlen,
+                          void        *user_data)
+{
+  QuicConn *qc = user_data;
+
+  quic_rand_bytes (cid->data, cidlen);
+  cid->datalen = cidlen;
+  quic_rand_bytes (token, NGTCP2_STATELESS_RESET_TOKENLEN);
+  quic_server_register_cid (qc, cid->data, cid->datalen);
+  return 0;
+}
+
+static int
+remove_connection_id_cb (ngtcp2_conn      *conn,
+                         const ngtcp2_cid *cid,
+                         void             *user_data)
+{
+  QuicConn *qc = user_data;
+  g_autoptr(GBytes) key = NULL;
+
+  if (qc->server == NULL)
+    return 0;
+  key = g_bytes_new (cid->data, cid->datalen);
+  if (g_hash_table_lookup (qc->server->cids, key) == qc)
+    g_hash_table_remove (qc->server->cids, key);
+  g_ptr_array_remove (qc->cids, key);   /* compares pointers: harmless miss */
+  return 0;
+}
+
+/* The server rejected the 0-RTT data: ngtcp2 forgets the streams opened
+ * early; the early stream is opened again and everything written on it
+ * goes again from offset 0 (the peer never decrypted any of it). */
+static int
+early_data_rejected (QuicConn *qc)
+{
+  QuicStream *s = qc->early_stream;
+  gint64 key = s->id;
+  gint64 *new_key;
+  int64_t stream_id;
+  int rv = 0;
+
+  qc->rejecting = TRUE;
+  if (!ngtcp2_conn_get_early_data_rejected (qc->conn))
+    rv = ngtcp2_conn_early_data_rejected (qc->conn);
+  qc->rejecting = FALSE;
+  if (rv != 0)
+    return rv;
+  {
+    gpointer old_key = NULL;
+
+    g_hash_table_steal_extended (qc->streams, &key, &old_key, NULL);
+    g_free (old_key);
+  }
+  s->tx_sent = 0;
+  s->tx_acked = 0;
+  s->fin_sent = FALSE;
+  s->closed = FALSE;
+  rv = s->send_only ? ngtcp2_conn_open_uni_stream (qc->conn, &stream_id, NULL)
+                    : ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
+  if (rv != 0)
+    {
+      s->closed = TRUE;
+      if (s->error == NULL)
+        s->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                                "%s allows no stream on the QUIC connection", qc->peer);
+      stream_id = s->id;
+    }
+  s->id = stream_id;
+  new_key = g_new (gint64, 1);
+  *new_key = stream_id;
+  g_hash_table_insert (qc->streams, new_key, s);
+  if (rv == 0)
+    ngtcp2_conn_set_stream_user_data (qc->conn, stream_id, s);
+  g_debug ("QUIC: %s rejected the 0-RTT data; resending it on stream %" G_GINT64_FORMAT,
+           qc->peer, (gint64) stream_id);
+  return 0;
+}
+
+static int
+handshake_completed_cb (ngtcp2_conn *conn,
+                        void        *user_data)
+{
+  QuicConn *qc = user_data;
+  unsigned int sflags = gnutls_session_get_flags (qc->session);
+
+  qc->handshake_done = TRUE;
+  qc->flags |= POST_SECURITY_ENCRYPTED;
+  if (gnutls_session_is_resumed (qc->session))
+    qc->flags |= POST_SECURITY_RESUMED;
+  else if (gnutls_auth_get_type (qc->session) == GNUTLS_CRD_PSK)
+    qc->flags |= POST_SECURITY_PSK;
+  if (qc->server != NULL)
+    {
+      if (sflags & GNUTLS_SFLAGS_EARLY_DATA)
+        qc->flags |= POST_SECURITY_EARLY_DATA_ACCEPTED;
+      quic_server_issue_token (qc);
+    }
+  else if (qc->early_stream != NULL)
+    {
+      qc->flags |= POST_SECURITY_EARLY_DATA_SENT;
+      if (sflags & GNUTLS_SFLAGS_EARLY_DATA)
+        qc->flags |= POST_SECURITY_EARLY_DATA_ACCEPTED;
+      else if (early_data_rejected (qc) != 0)
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+  quic_conn_schedule_events (qc);
+  return 0;
+}
+
+static int
+recv_new_token_cb (ngtcp2_conn      *conn,
+                   const ngtcp2_vec *token,
+                   void             *user_data)
+{
+  QuicConn *qc = user_data;
+
+  g_clear_pointer (&qc->token, g_bytes_unref);
+  qc->token = g_bytes_new (token->base, token->len);
+  return 0;
+}
+
+static void
+discard_credit (QuicConn *qc,
+                int64_t   stream_id,
+                gsize     len)
+{
+  ngtcp2_conn_extend_max_stream_offset (qc->conn, stream_id, len);
+  ngtcp2_conn_extend_max_offset (qc->conn, len);
+}
+
+static int
+stream_open_cb (ngtcp2_conn *conn,
+                int64_t      stream_id,
+                void        *user_data)
+{
+  QuicConn *qc = user_data;
+  QuicStream *s;
+  PostQuicPsi *psi;
+
+  if (ngtcp2_conn_is_local_stream (conn, stream_id))
+    return 0;
+  s = quic_conn_add_stream (qc, stream_id);
+  if (!ngtcp2_is_bidi_stream (stream_id))
+    {
+      /* The peer's source: announced as a sink, nothing ever sent on it. */
+      s->recv_only = TRUE;
+      s->fin_requested = s->fin_sent = TRUE;
+    }
+  psi = quic_new_stream_psi (qc, s, qc->server != NULL ? qc->server->endpoint : NULL);
+  /* Datagrams that arrived before the stream's first bytes. */
+  for (GList *l = qc->dgram_early.head; l != NULL;)
+    {
+      GList *next = l->next;
+      QuicDgram *early = l->data;
+
+      if (early->stream_id == stream_id)
+        {
+          g_ptr_array_add (psi->dgram_rx, g_steal_pointer (&early->payload));
+          quic_dgram_free (early);
+          g_queue_delete_link (&qc->dgram_early, l);
+        }
+      l = next;
+    }
+  g_queue_push_tail (&qc->incoming, psi);
+  quic_conn_schedule_events (qc);
+  return 0;
+}
+
+static int
+recv_stream_data_cb (ngtcp2_conn   *conn,
+                     uint32_t       flags,
+                     int64_t        stream_id,
+                     uint64_t       offset,
+                     const uint8_t *data,
+                     size_t         datalen,
+                     void          *user_data,
+                     void          *stream_user_data)
+{
+  QuicConn *qc = user_data;
+  QuicStream *s = stream_user_data;
+
+  if (s == NULL || s->psi == NULL)
+    {
+      /* Nobody reads it (a stream whose instance closed, e.g. the peer's
+       * unidirectional stream that nobody accepted): consume it. */
+      discard_credit (qc, stream_id, datalen);
+      return 0;
+    }
+  g_byte_array_append (s->rx, data, datalen);
+  if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
+    s->rx_fin = TRUE;
+  quic_conn_schedule_events (qc);
+  return 0;
+}
+
+static int
+acked_stream_data_offset_cb (ngtcp2_conn *conn,
+                             int64_t      stream_id,
+                             uint64_t     offset,
+                             uint64_t     datalen,
+                             void        *user_data,
+                             void        *stream_user_data)
+{
+  QuicConn *qc = user_data;
+  QuicStream *s = stream_user_data;
+
+  if (s == NULL)
+    return 0;
+  quic_stream_acked (s, offset + datalen);
+  quic_conn_schedule_events (qc);
+  return 0;
+}
+
+static int
+stream_reset_cb (ngtcp2_conn *conn,
+                 int64_t      stream_id,
+                 uint64_t     final_size,
+                 uint64_t     app_error_code,
+                 void        *user_data,
+                 void        *stream_user_data)
+{
+  QuicConn *qc = user_data;
+  QuicStream *s = stream_user_data;
+
+  if (s != NULL && s->error == NULL && !s->rx_fin && app_error_code == APP_ERROR_REFUSED
+      && ngtcp2_conn_is_local_stream (conn, stream_id))
+    s->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                            "%s refused the QUIC stream %" G_GINT64_FORMAT " (it did not accept the fork request)",
+                            qc->peer, (gint64) stream_id);
+  else if (s != NULL && s->error == NULL && !s->rx_fin)
+    s->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                            "QUIC stream %" G_GINT64_FORMAT " reset by %s (error %" G_GUINT64_FORMAT ")",
+                            (gint64) stream_id, qc->peer, (guint64) app_error_code);
+  quic_conn_schedule_events (qc);
+  return 0;
+}
+
+static int
+stream_close_cb (ngtcp2_conn *conn,
+                 uint32_t     flags,
+                 int64_t      stream_id,
+                 uint64_t     app_error_code,
+                 void        *user_data,
+                 void        *stream_user_data)
+{
+  QuicConn *qc = user_data;
+  QuicStream *s = stream_user_data;
+
+  if (qc->rejecting)
+    return 0;   /* early streams discarded: the early stream is reopened */
+  if (!ngtcp2_conn_is_local_stream (conn, stream_id))
+    {
+      /* Give the peer its stream credit back (per-connection limits stay). */
+      if (ngtcp2_is_bidi_stream (stream_id))
+        ngtcp2_conn_extend_max_streams_bidi (conn, 1);
+      else
+        ngtcp2_conn_extend_max_streams_uni (conn, 1);
+    }
+  if (s == NULL)
+    return 0;
+  s->closed = TRUE;
+  if (s->psi == NULL)
+    quic_conn_remove_stream (qc, s);
+  else
+    {
+      /* Our unidirectional stream closes normally once its FIN is
+       * acknowledged: there is no receiving side to end. */
+      if (!s->rx_fin && s->error == NULL
+          && !(s->send_only && s->fin_sent && s->tx_acked == s->tx_end))
+        s->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                                "QUIC stream %" G_GINT64_FORMAT " closed by %s",
+                                (gint64) stream_id, qc->peer);
+      quic_conn_schedule_events (qc);
+    }
+  return 0;
+}
+
+static int
+extend_max_cb (ngtcp2_conn *conn,
+               uint64_t     max_streams,
+               void        *user_data)
+{
+  quic_conn_schedule_write (user_data);
+  quic_conn_schedule_forks (user_data);   /* MAX_STREAMS: forks waiting for credit */
+  return 0;
+}
+
+static int
+extend_max_stream_data_cb (ngtcp2_conn *conn,
+                           int64_t      stream_id,
+                           uint64_t     max_data,
+                           void        *user_data,
+                           void        *stream_user_data)
+{
+  quic_conn_schedule_write (user_data);
+  return 0;
+}
+
+/* Client: the server asked for address validation; ngtcp2 sends the
+ * Initial (and 0-RTT packets) again with the token. */
+static int
+client_recv_retry_cb (ngtcp2_conn         *conn,
+                      const ngtcp2_pkt_hd *hd,
+                      void                *user_data)
+{
+  QuicConn *qc = user_data;
+
+  g_debug ("QUIC: %s answered with a Retry: the Initial goes again with its token", qc->peer);
+  return ngtcp2_crypto_recv_retry_cb (conn, hd, user_data);
+}
+
+void
+quic_init_callbacks (ngtcp2_callbacks *callbacks,
+                     gboolean          server)
+{
+  memset (callbacks, 0, sizeof *callbacks);
+  if (server)
+    callbacks->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+  else
+    {
+      callbacks->client_initial = ngtcp2_crypto_client_initial_cb;
+      callbacks->recv_retry = client_recv_retry_cb;
+    }
+  callbacks->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  callbacks->encrypt = ngtcp2_crypto_encrypt_cb;
+  callbacks->decrypt = ngtcp2_crypto_decrypt_cb;
+  callbacks->hp_mask = ngtcp2_crypto_hp_mask_cb;
+  callbacks->update_key = ngtcp2_crypto_update_key_cb;
+  callbacks->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+  callbacks->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+  callbacks->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+  callbacks->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+  callbacks->rand = rand_cb;
+  callbacks->get_new_connection_id = get_new_connection_id_cb;
+  callbacks->remove_connection_id = remove_connection_id_cb;
+  callbacks->handshake_completed = handshake_completed_cb;
+  callbacks->stream_open = stream_open_cb;
+  callbacks->recv_stream_data = recv_stream_data_cb;
+  callbacks->acked_stream_data_offset = acked_stream_data_offset_cb;
+  callbacks->stream_reset = stream_reset_cb;
+  callbacks->stream_close = stream_close_cb;
+  callbacks->extend_max_local_streams_bidi = extend_max_cb;
+  callbacks->extend_max_stream_data = extend_max_stream_data_cb;
+  callbacks->recv_datagram = quic_recv_datagram_cb;
+  callbacks->ack_datagram = quic_ack_datagram_cb;
+  callbacks->lost_datagram = quic_lost_datagram_cb;
+  if (!server)
+    callbacks->recv_new_token = recv_new_token_cb;
+}
+
+void
+quic_init_params (ngtcp2_transport_params *params,
+                  PostConfiguration       *configuration,
+                  guint64                  max_streams_bidi)
+{
+  ngtcp2_transport_params_default (params);
+  params->initial_max_stream_data_bidi_local = quic_option_uint (configuration, "quic.max-stream-data", STREAM_WINDOW);
+  params->initial_max_stream_data_bidi_remote = params->initial_max_stream_data_bidi_local;
+  params->initial_max_stream_data_uni = params->initial_max_stream_data_bidi_local;
+  params->initial_max_data = quic_option_uint (configuration, "quic.max-data", CONN_WINDOW);
+  params->initial_max_streams_bidi = max_streams_bidi;
+  params->initial_max_streams_uni = MAX_UNI_STREAMS;
+  params->max_idle_timeout = quic_option_uint (configuration, "quic.idle-timeout", IDLE_TIMEOUT_MS) * NGTCP2_MILLISECONDS;
+  /* Spare connection ids, so that a client can migrate (RFC 9000 9.5:
+   * a new path uses a connection id not used before). */
+  params->active_connection_id_limit = ACTIVE_CID_LIMIT;
+  /* RFC 9221: the peer may send DATAGRAM frames unless `quic.datagrams` is false. */
+  params->max_datagram_frame_size = quic_option_datagrams (configuration) ? MAX_DATAGRAM_FRAME : 0;
+}
+
+void
+quic_init_settings (ngtcp2_settings   *settings,
+                    PostConfiguration *configuration)
+{
+  guint timeout = configuration != NULL ? post_configuration_get_conn_timeout (configuration) : 0;
+
+  ngtcp2_settings_default (settings);
+  settings->initial_ts = quic_timestamp ();
+  if (timeout > 0)
+    settings->handshake_timeout = (ngtcp2_duration) timeout * NGTCP2_MILLISECONDS;
+}
+
+/* ---- the connection --------------------------------------------------------------- */
+
+QuicConn *
+quic_conn_new (PostPsi *psi)
+{
+  QuicConn *qc = g_new0 (QuicConn, 1);
+
+  qc->ref_count = 1;
+  qc->context = g_main_context_ref (POST_QUIC_PSI (psi)->context);
+  qc->stack = g_object_ref (post_psi_get_stack (psi));
+  qc->configuration = g_object_ref (post_psi_get_configuration (psi));
+  qc->streams = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) quic_stream_free);
+  qc->cids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  qc->new_tickets = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_queue_init (&qc->incoming);
+  quic_conn_init_datagrams (qc);
+  return qc;
+}
+
+QuicConn *
+quic_conn_ref (QuicConn *qc)
+{
+  g_atomic_int_inc (&qc->ref_count);
+  return qc;
+}
+
+void
+quic_conn_unref (QuicConn *qc)
+{
+  if (!g_atomic_int_dec_and_test (&qc->ref_count))
+    return;
+  quic_clear_source (&qc->timer);
+  quic_clear_source (&qc->write_idle);
+  quic_clear_source (&qc->event_idle);
+  quic_clear_source (&qc->linger);
+  quic_clear_source (&qc->socket_source);
+  quic_clear_source (&qc->ticket_timer);
+  quic_clear_source (&qc->migrate_idle);
+  quic_clear_source (&qc->fork_idle);
+  g_queue_clear_full (&qc->incoming, g_object_unref);
+  quic_conn_clear_datagrams (qc);
+  g_hash_table_unref (qc->streams);
+  if (qc->conn != NULL)
+    ngtcp2_conn_del (qc->conn);
+  if (qc->session != NULL)
+    gnutls_deinit (qc->session);
+  if (qc->cred != NULL)
+    gnutls_certificate_free_credentials (qc->cred);
+  if (qc->psk != NULL)
+    gnutls_psk_free_client_credentials (qc->psk);
+  g_ptr_array_unref (qc->cids);
+  g_ptr_array_unref (qc->new_tickets);
+  g_clear_pointer (&qc->token, g_bytes_unref);
+  g_clear_object (&qc->association);
+  if (qc->socket != NULL)
+    g_socket_close (qc->socket, NULL);
+  g_clear_object (&qc->socket);
+  g_clear_pointer (&qc->server, quic_server_unref);
+  g_clear_object (&qc->local_address);
+  g_clear_object (&qc->remote_address);
+  g_clear_object (&qc->stack);
+  g_clear_object (&qc->configuration);
+  g_clear_error (&qc->error);
+  g_clear_error (&qc->verify_error);
+  g_free (qc->server_name);
+  g_free (qc->peer);
+  g_free (qc->txbuf);
+  g_main_context_unref (qc->context);
+  g_free (qc);
+}
+
+static void
+conn_send_run (QuicConn      *qc,
+               const guint8  *data,
+               gsize          len,
+               gsize          segment)
+{
+  int err;
+  gboolean sent;
+
+  if (qc->server != NULL)
+    sent = post_quic_udp_send (&qc->server->udp, g_socket_get_fd (qc->server->socket),
+                               (struct sockaddr *) &qc->remote, qc->remote_len,
+                               data, len, segment, &err);
+  else
+    sent = post_quic_udp_send (&qc->udp, g_socket_get_fd (qc->socket), NULL, 0,
+                               data, len, segment, &err);
+  if (!sent && err != EAGAIN && err != EWOULDBLOCK && err != ECONNREFUSED)
+    g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (err));
+  if (!sent && qc->server == NULL && (err == EADDRNOTAVAIL || err == ENETUNREACH || err == ENETDOWN))
+    quic_conn_schedule_self_migration (qc);
+  /* A datagram that could not go out is lost; QUIC's loss recovery resends. */
+}
+
+/* One packet. */
+static void
+conn_send (QuicConn      *qc,
+           const guint8  *data,
+           gsize          len)
+{
+  conn_send_run (qc, data, len, 0);
+}
+
+/* Whether the native address @a (of @a_len) is @b (of @b_len) */
+gboolean
+quic_native_equal (const struct sockaddr *a,
+                   socklen_t              a_len,
+                   const struct sockaddr *b,
+                   socklen_t              b_len)
+{
+  return a_len == b_len && a_len > 0 && memcmp (a, b, a_len) == 0;
+}
+
+/* Sends a run of packets ngtcp2 wrote for @path (ngtcp2_conn_writev_stream's
+ * path storage; quic_conn_write never puts packets of two paths in one run): a
+ * server sends to that path's remote (after a peer's migration, path
+ * validation probes go to the new address while the old one may still get
+ * packets); a client sends on its socket, which is bound to the current
+ * local address, and drops what ngtcp2 meant for a local address it has
+ * left (connection migration). */
+static void
+conn_send_run_on_path (QuicConn           *qc,
+                       const ngtcp2_path  *path,
+                       const guint8       *data,
+                       gsize               len,
+                       gsize               segment)
+{
+  if (path->remote.addrlen == 0)
+    {
+      conn_send_run (qc, data, len, segment);
+      return;
+    }
+  if (qc->server != NULL)
+    {
+      int err;
+
+      if (!post_quic_udp_send (&qc->server->udp, g_socket_get_fd (qc->server->socket),
+                               (const struct sockaddr *) path->remote.addr, path->remote.addrlen,
+                               data, len, segment, &err)
+          && err != EAGAIN && err != EWOULDBLOCK && err != ECONNREFUSED)
+        g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (err));
+      return;
+    }
+  if (path->local.addrlen != 0
+      && !quic_native_equal ((const struct sockaddr *) path->local.addr, path->local.addrlen,
+                             (const struct sockaddr *) &qc->local, qc->local_len))
+    {
+      g_debug ("QUIC: dropping packets to %s for a local address left by migration", qc->peer);
+      return;
+    }
+  conn_send_run (qc, data, len, segment);
+}
+
+static void
+conn_arm_timer (QuicConn *qc)
+{
+  ngtcp2_tstamp expiry;
+
+  if (qc->timer == NULL || qc->closed)
+    return;
+  expiry = ngtcp2_conn_get_expiry (qc->conn);
+  if (expiry == G_MAXUINT64)
+    g_source_set_ready_time (qc->timer, -1);
+  else
+    g_source_set_ready_time (qc->timer, (gint64) ((expiry + 999) / 1000));
+}
+
+static GError *
+conn_close_error (QuicConn *qc,
+                  int       rv)
+{
+  ngtcp2_connection_close_error ccerr;
+
+  if (qc->verify_error != NULL)
+    return g_error_copy (qc->verify_error);
+  if (rv == NGTCP2_ERR_DRAINING || rv == NGTCP2_ERR_CLOSING)
+    {
+      ngtcp2_conn_get_connection_close_error (qc->conn, &ccerr);
+      if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
+          && (ccerr.error_code & ~(guint64) 0xff) == NGTCP2_CRYPTO_ERROR)
+        {
+          int alert = (int) (ccerr.error_code & 0xff);
+
+          /* The server found no key for our identity, or our binder did
+           * not verify with its key. */
+          if (qc->offered_psk && !qc->handshake_done
+              && (alert == GNUTLS_A_UNKNOWN_PSK_IDENTITY || alert == GNUTLS_A_DECRYPT_ERROR
+                  || alert == GNUTLS_A_ILLEGAL_PARAMETER))
+            return g_error_new (POST_ERROR, POST_ERROR_TLS_PSK_MISMATCH,
+                                "QUIC handshake with %s failed: the peer does not share our pre-shared key (TLS alert %s)",
+                                qc->peer, gnutls_alert_get_name ((gnutls_alert_description_t) alert));
+        }
+      if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
+          && (ccerr.error_code & ~(guint64) 0xff) == NGTCP2_CRYPTO_ERROR)
+        return g_error_new (POST_ERROR, ccerr.error_code == (NGTCP2_CRYPTO_ERROR | GNUTLS_A_NO_APPLICATION_PROTOCOL)
+                            ? POST_ERROR_TLS_HANDSHAKE : POST_ERROR_TLS_REJECTED,
+                            "QUIC handshake with %s failed: the peer sent TLS alert %s",
+                            qc->peer, gnutls_alert_get_name ((gnutls_alert_description_t) (ccerr.error_code & 0xff)));
+      if (ccerr.error_code == 0)
+        return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                            "QUIC connection closed by %s", qc->peer);
+      if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
+          && ccerr.error_code == NGTCP2_CONNECTION_REFUSED)
+        return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                            "%s refused the QUIC connection%s%.*s", qc->peer, ccerr.reasonlen ? ": " : "",
+                            (int) ccerr.reasonlen, ccerr.reason ? (const char *) ccerr.reason : "");
+      return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                          "QUIC connection closed by %s with error 0x%" G_GINT64_MODIFIER "x%s%.*s",
+                          qc->peer, (guint64) ccerr.error_code, ccerr.reasonlen ? ": " : "",
+                          (int) ccerr.reasonlen, ccerr.reason ? (const char *) ccerr.reason : "");
+    }
+  if (rv == NGTCP2_ERR_IDLE_CLOSE)
+    return g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT, "QUIC connection with %s idle for too long", qc->peer);
+  if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT)
+    return g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT, "QUIC handshake with %s timed out", qc->peer);
+  if (rv == NGTCP2_ERR_CRYPTO)
+    return g_error_new (POST_ERROR, POST_ERROR_TLS_HANDSHAKE, "QUIC handshake with %s failed (TLS alert %s)",
+                        qc->peer, gnutls_alert_get_name ((gnutls_alert_description_t) ngtcp2_conn_get_tls_alert (qc->conn)));
+  return g_error_new (POST_ERROR, POST_ERROR_PROTOCOL, "QUIC connection with %s failed: %s",
+                      qc->peer, ngtcp2_strerror (rv));
+}
+
+/* Fails the connection after an ngtcp2 error @rv. */
+static void
+conn_fail (QuicConn *qc,
+           int       rv)
+{
+  gboolean send_close = rv != NGTCP2_ERR_DRAINING && rv != NGTCP2_ERR_CLOSING
+                        && rv != NGTCP2_ERR_IDLE_CLOSE && rv != NGTCP2_ERR_DROP_CONN;
+  GError *error = conn_close_error (qc, rv);
+
+  if (send_close && qc->conn != NULL)
+    {
+      ngtcp2_connection_close_error ccerr;
+      guint8 buf[MAX_PACKET];
+      ngtcp2_path_storage ps;
+      ngtcp2_ssize n;
+
+      ngtcp2_path_storage_zero (&ps);
+      if (rv == NGTCP2_ERR_CRYPTO)
+        ngtcp2_connection_close_error_set_transport_error_tls_alert (&ccerr, ngtcp2_conn_get_tls_alert (qc->conn), NULL, 0);
+      else
+        ngtcp2_connection_close_error_set_transport_error_liberr (&ccerr, rv, NULL, 0);
+      n = ngtcp2_conn_write_connection_close (qc->conn, &ps.path, NULL, buf, sizeof buf, &ccerr, quic_timestamp ());
+      if (n > 0)
+        conn_send (qc, buf, n);
+    }
+  quic_conn_terminate (qc, error, FALSE);
+}
+
+/* Streams by the niceness of what their carriers write (lower first), then
+ * in the order they were opened. */
+static gint
+compare_stream_priority (gconstpointer a,
+                         gconstpointer b)
+{
+  const QuicStream *sa = *(QuicStream * const *) a;
+  const QuicStream *sb = *(QuicStream * const *) b;
+
+  if (sa->priority != sb->priority)
+    return sa->priority < sb->priority ? -1 : 1;
+  return sa->id < sb->id ? -1 : sa->id > sb->id;
+}
+
+/*
+ * The most important niceness that has something to send: a stream with
+ * unsent data, or whose carrier has more queued in the core (it asked for
+ * G_IO_OUT) and the flow-control credit to send it, or a queued datagram.
+ * Streams and datagrams of nicer values wait for it (strict priority:
+ * "messages of niceness n+1 yield to those of niceness n"), instead of
+ * filling the gaps while the important carrier refills its stream.
+ */
+static guint
+conn_top_priority (QuicConn *qc)
+{
+  GHashTableIter iter;
+  QuicStream *s;
+  QuicDgram *dg = g_queue_peek_head (&qc->dgram_tx);
+  guint top = dg != NULL ? dg->priority : G_MAXUINT;
+
+  g_hash_table_iter_init (&iter, qc->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
+    {
+      if (s->priority >= top || s->closed)
+        continue;
+      if (quic_stream_has_pending (s)
+          || (s->psi != NULL && (s->psi->interest & G_IO_OUT) && !s->fin_requested
+              && s->error == NULL && !s->recv_only
+              && ngtcp2_conn_get_max_stream_data_left (qc->conn, s->id) > 0))
+        top = s->priority;
+    }
+  return top;
+}
+
+/* Packets are written into qc->txbuf one after another and go out as one
+ * GSO run while they are of the same size (the first one's: only the last
+ * may be shorter) and for the same path. */
+void
+quic_conn_write (QuicConn *qc)
+{
+  guint8 *buf;
+  gsize run_len = 0, run_segment = 0;
+  guint run_count = 0;
+  ngtcp2_path_storage ps, run_ps;
+  g_autoptr(GPtrArray) pending = g_ptr_array_new ();
+  GHashTableIter iter;
+  QuicStream *s;
+  guint next = 0, top = G_MAXUINT;
+  gboolean more = FALSE;   /* inside a packet ngtcp2 is filling (WRITE_MORE) */
+  /* One for all the calls that fill a packet (ngtcp2 wants the same one
+   * after NGTCP2_ERR_WRITE_MORE: it carries the packet's ECN marking). */
+  ngtcp2_pkt_info pi = { 0 };
+  gint64 now = 0;
+  size_t max = ngtcp2_conn_get_path_max_tx_udp_payload_size (qc->conn);
+
+  if (qc->closed || ngtcp2_conn_is_in_closing_period (qc->conn) || ngtcp2_conn_is_in_draining_period (qc->conn))
+    return;
+  if (max > MAX_PACKET)
+    max = MAX_PACKET;
+  if (qc->txbuf == NULL)
+    qc->txbuf = g_malloc (POST_QUIC_UDP_BATCH_MAX);
+  buf = qc->txbuf;
+  ngtcp2_path_storage_zero (&ps);
+  ngtcp2_path_storage_zero (&run_ps);
+  g_hash_table_iter_init (&iter, qc->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
+    {
+      s->blocked = FALSE;
+      if (quic_stream_has_pending (s))
+        g_ptr_array_add (pending, s);
+    }
+  g_ptr_array_sort (pending, compare_stream_priority);
+
+  for (guint packets = 0; packets < 1024; )
+    {
+      ngtcp2_vec vecs[8];
+      size_t nvecs = 0;
+      int64_t stream_id = -1;
+      uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+      ngtcp2_ssize ndatalen = -1, n;
+      QuicDgram *dg;
+
+      /* Expired datagrams go first; what is most important may change as
+       * datagrams leave (not between the calls that fill one packet, where
+       * ngtcp2 wants no other call). */
+      dg = quic_conn_next_dgram (qc, &now);
+      if (!more)
+        {
+          guint t = conn_top_priority (qc);
+
+          if (t != top)
+            {
+              top = t;
+              next = 0;
+            }
+        }
+      more = FALSE;
+      s = NULL;
+      while (next < pending->len)
+        {
+          QuicStream *candidate = pending->pdata[next];
+
+          if (candidate->priority > top)
+            {
+              next = pending->len;   /* nicer streams wait (sorted: all the rest) */
+              break;
+            }
+          if (!candidate->blocked && quic_stream_has_pending (candidate))
+            {
+              s = candidate;
+              break;
+            }
+          next++;
+        }
+      /* A datagram goes before the stream data of the same or a nicer
+       * niceness. */
+      if (dg != NULL && dg->priority <= top && (s == NULL || dg->priority <= s->priority))
+        {
+          /* Into the run as a stream packet would go (same size, same path). */
+          n = quic_conn_write_dgram (qc, dg, &ps.path, &pi, buf + run_len,
+                                     run_count > 0 ? run_segment : max);
+          if (n == NGTCP2_ERR_WRITE_MORE)
+            {
+              more = TRUE;
+              continue;
+            }
+          if (n < 0)
+            {
+              conn_fail (qc, n);
+              return;
+            }
+          if (n == 0 && run_count > 0)
+            {
+              /* It does not fit in a packet of the run's size: the run
+               * goes, and the datagram gets a whole packet. */
+              conn_send_run_on_path (qc, &run_ps.path, buf, run_len, run_segment);
+              run_len = run_count = 0;
+              continue;
+            }
+          if (n == 0)
+            break;   /* congestion limited */
+        }
+      else
+        {
+          if (s != NULL)
+            {
+              stream_id = s->id;
+              nvecs = quic_stream_unsent (s, vecs, G_N_ELEMENTS (vecs));
+              if (s->fin_requested)
+                {
+                  gsize total = 0;
+
+                  for (size_t i = 0; i < nvecs; i++)
+                    total += vecs[i].len;
+                  if (s->tx_sent + total == s->tx_end)
+                    flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+                }
+            }
+          n = ngtcp2_conn_writev_stream (qc->conn, &ps.path, &pi, buf + run_len,
+                                         run_count > 0 ? run_segment : max, &ndatalen, flags,
+                                         stream_id, nvecs ? vecs : NULL, nvecs, quic_timestamp ());
+          if (s != NULL && ndatalen >= 0)
+            {
+              if (ndatalen > 0)
+                s->tx_packets++;
+              s->tx_sent += ndatalen;
+              if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && s->tx_sent == s->tx_end)
+                s->fin_sent = TRUE;
+            }
+          if (n < 0)
+            {
+              switch (n)
+                {
+                case NGTCP2_ERR_WRITE_MORE:
+                  more = TRUE;
+                  continue;
+                case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+                case NGTCP2_ERR_STREAM_SHUT_WR:
+                case NGTCP2_ERR_STREAM_NOT_FOUND:
+                  if (s != NULL)
+                    s->blocked = TRUE;
+                  continue;
+                default:
+                  conn_fail (qc, n);
+                  return;
+                }
+            }
+          if (n == 0)
+            break;
+        }
+      packets++;
+      if (run_count > 0 && !ngtcp2_path_eq (&run_ps.path, &ps.path))
+        {
+          /* A packet for another path (migration, path validation): the
+           * run so far goes, this packet starts the next one. */
+          conn_send_run_on_path (qc, &run_ps.path, buf, run_len, run_segment);
+          memmove (buf, buf + run_len, n);
+          run_len = run_count = 0;
+        }
+      if (run_count == 0)
+        {
+          run_segment = n;
+          ngtcp2_path_copy (&run_ps.path, &ps.path);
+        }
+      run_len += n;
+      run_count++;
+      /* A short packet ends the run; so does a full buffer. */
+      if ((gsize) n < run_segment || run_count == POST_QUIC_UDP_SEGMENTS_MAX
+          || run_len + run_segment > POST_QUIC_UDP_BATCH_MAX)
+        {
+          conn_send_run_on_path (qc, &run_ps.path, buf, run_len, run_segment);
+          run_len = run_count = 0;
+        }
+    }
+  if (run_count > 0)
+    conn_send_run_on_path (qc, &run_ps.path, buf, run_len, run_segment);
+  conn_arm_timer (qc);
+}
+
+static gboolean
+write_idle_cb (gpointer user_data)
+{
+  QuicConn *qc = user_data;
+
+  g_clear_pointer (&qc->write_idle, g_source_unref);
+  quic_conn_ref (qc);
+  if (!qc->closed)
+    quic_conn_write (qc);
+  quic_conn_unref (qc);
+  return G_SOURCE_REMOVE;
+}
+
+void
+quic_conn_schedule_write (QuicConn *qc)
+{
+  if (qc->write_idle != NULL || qc->closed)
+    return;
+  qc->write_idle = g_idle_source_new ();
+  g_source_set_callback (qc->write_idle, write_idle_cb, qc, NULL);
+  g_source_set_static_name (qc->write_idle, "[post] quic write");
+  g_source_attach (qc->write_idle, qc->context);
+}
+
+static void
+complete_connect (QuicConn *qc)
+{
+  PostQuicPsi *self = qc->connecting;
+  g_autoptr(GTask) task = NULL;
+  int64_t stream_id;
+  int rv;
+
+  qc->connecting = NULL;
+  task = g_steal_pointer (&self->connect_task);
+  if (self->cancel_id != 0)
+    g_cancellable_disconnect (self->cancellable, self->cancel_id);
+  self->cancel_id = 0;
+  g_clear_object (&self->cancellable);
+  if (self->stream != NULL)
+    {
+      /* The stream opened for 0-RTT (reopened if the server refused it). */
+      quic_attach_stream (self, qc, self->stream);
+    }
+  else
+    {
+      QuicStream *s;
+      gboolean source = quic_is_source (POST_PSI (self));
+
+      if (source)
+        rv = ngtcp2_conn_open_uni_stream (qc->conn, &stream_id, NULL);
+      else
+        rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
+      if (rv != 0)
+        {
+          g_task_return_new_error (task, POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                                   "%s allows no stream on the QUIC connection", qc->peer);
+          return;
+        }
+      s = quic_conn_add_stream (qc, stream_id);
+      s->send_only = source;
+      if (self->early_data != NULL)
+        {
+          /* Early data that could not go in 0-RTT goes first now. */
+          gsize len;
+          const guint8 *data = g_bytes_get_data (self->early_data, &len);
+
+          quic_stream_append (s, data, len);
+          g_clear_pointer (&self->early_data, g_bytes_unref);
+          quic_conn_schedule_write (qc);
+        }
+      quic_attach_stream (self, qc, s);
+    }
+  post_psi_set_addresses (POST_PSI (self), qc->local_address, qc->remote_address);
+  g_task_return_boolean (task, TRUE);
+  quic_update_ready (self);
+}
+
+static PostQuicPsi *
+conn_primary (QuicConn    *qc,
+              PostQuicPsi *except)
+{
+  GHashTableIter iter;
+  QuicStream *s;
+  PostQuicPsi *best = NULL;
+
+  g_hash_table_iter_init (&iter, qc->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
+    if (s->psi != NULL && s->psi != except && s->psi->mode == MODE_STREAM
+        && !g_queue_find (&qc->incoming, s->psi)
+        && (best == NULL || s->id < best->stream->id))
+      best = s->psi;
+  return best;
+}
+
+static void
+fail_connect (PostQuicPsi *self,
+              GError      *error)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&self->connect_task);
+
+  if (self->cancel_id != 0)
+    g_cancellable_disconnect (self->cancellable, self->cancel_id);
+  self->cancel_id = 0;
+  g_clear_object (&self->cancellable);
+  if (task != NULL)
+    g_task_return_error (task, error);
+  else
+    g_error_free (error);
+}
+
+static gboolean
+event_idle_cb (gpointer user_data)
+{
+  QuicConn *qc = user_data;
+  PostQuicPsi *psi;
+  g_autoptr(GPtrArray) psis = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  QuicStream *s;
+
+  g_clear_pointer (&qc->event_idle, g_source_unref);
+  quic_conn_ref (qc);
+
+  if (qc->connecting != NULL)
+    {
+      PostQuicPsi *self = qc->connecting;
+
+      if (self->cancellable != NULL && g_cancellable_is_cancelled (self->cancellable))
+        {
+          qc->connecting = NULL;
+          fail_connect (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled"));
+          quic_conn_terminate (qc, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled"), TRUE);
+        }
+      else if (qc->closed)
+        {
+          qc->connecting = NULL;
+          fail_connect (self, g_error_copy (qc->error));
+        }
+      else if (qc->handshake_done)
+        complete_connect (qc);
+    }
+
+  /* A listener announces streams once the handshake is done (0-RTT data
+   * waits in them until then). */
+  while ((qc->server == NULL || qc->handshake_done || qc->closed)
+         && (psi = g_queue_pop_head (&qc->incoming)) != NULL)
+    {
+      if (qc->closed)
+        post_psi_close (POST_PSI (psi), TRUE);
+      else if (qc->server != NULL && !qc->announced)
+        {
+          /* The first stream of an accepted connection is the accepted
+           * instance; later ones are fork requests. */
+          qc->announced = TRUE;
+          qc->announcing = psi;
+          if (qc->server->listener != NULL)
+            post_psi_emit_accepted (POST_PSI (qc->server->listener), POST_PSI (psi));
+          else
+            post_psi_close (POST_PSI (psi), TRUE);
+        }
+      else
+        {
+          PostQuicPsi *target = conn_primary (qc, psi);
+
+          if (target != NULL)
+            {
+              g_object_ref (target);
+              qc->announcing = psi;
+              post_psi_emit_fork_request (POST_PSI (target), POST_PSI (psi));
+              g_object_unref (target);
+            }
+          else
+            post_psi_close (POST_PSI (psi), TRUE);
+        }
+      qc->announcing = NULL;
+      g_object_unref (psi);
+    }
+
+  g_hash_table_iter_init (&iter, qc->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
+    if (s->psi != NULL)
+      g_ptr_array_add (psis, g_object_ref (s->psi));
+  for (guint i = 0; i < psis->len; i++)
+    {
+      /* Datagrams for a stream not announced yet (a listener waits for the
+       * handshake) wait with it. */
+      if (!g_queue_find (&qc->incoming, psis->pdata[i]))
+        quic_psi_flush_datagrams (psis->pdata[i]);
+      quic_update_ready (psis->pdata[i]);
+    }
+  quic_conn_unref (qc);
+  return G_SOURCE_REMOVE;
+}
+
+void
+quic_conn_schedule_events (QuicConn *qc)
+{
+  if (qc->event_idle != NULL)
+    return;
+  qc->event_idle = g_idle_source_new ();
+  g_source_set_callback (qc->event_idle, event_idle_cb, qc, NULL);
+  g_source_set_static_name (qc->event_idle, "[post] quic events");
+  g_source_attach (qc->event_idle, qc->context);
+}
+
+/* Ends the connection: CONNECTION_CLOSE (NO_ERROR) when @send_close, every
+ * source stopped, every stream instance told (@error, or end of stream
+ * where the peer had finished). */
+void
+quic_conn_terminate (QuicConn *qc,
+                     GError   *error,
+                     gboolean  send_close)
+{
+  if (qc->closed)
+    {
+      g_clear_error (&error);
+      return;
+    }
+  quic_conn_ref (qc);
+  quic_conn_export_tickets (qc, TRUE);
+  quic_clear_source (&qc->ticket_timer);
+  if (send_close && qc->conn != NULL && !ngtcp2_conn_is_in_closing_period (qc->conn)
+      && !ngtcp2_conn_is_in_draining_period (qc->conn))
+    {
+      ngtcp2_connection_close_error ccerr;
+      guint8 buf[MAX_PACKET];
+      ngtcp2_path_storage ps;
+      ngtcp2_ssize n;
+
+      ngtcp2_path_storage_zero (&ps);
+      ngtcp2_connection_close_error_default (&ccerr);
+      n = ngtcp2_conn_write_connection_close (qc->conn, &ps.path, NULL, buf, sizeof buf, &ccerr, quic_timestamp ());
+      if (n > 0)
+        conn_send (qc, buf, n);
+    }
+  qc->closed = TRUE;
+  if (error == NULL)
+    error = g_error_new (POST_ERROR, POST_ERROR_CLOSED, "The QUIC connection with %s is closed", qc->peer);
+  qc->error = error;
+  quic_clear_source (&qc->timer);
+  quic_clear_source (&qc->write_idle);
+  quic_clear_source (&qc->linger);
+  quic_clear_source (&qc->socket_source);
+  quic_clear_source (&qc->migrate_idle);
+  if (qc->server != NULL)
+    {
+      for (guint i = 0; i < qc->cids->len; i++)
+        if (g_hash_table_lookup (qc->server->cids, qc->cids->pdata[i]) == qc)
+          g_hash_table_remove (qc->server->cids, qc->cids->pdata[i]);
+      g_hash_table_remove (qc->server->conns, qc);   /* drops the server's reference */
+    }
+  quic_conn_schedule_events (qc);
+  quic_conn_schedule_forks (qc);   /* forks waiting for credit fail */
+  quic_conn_unref (qc);
+}
+
+static gboolean
+linger_cb (gpointer user_data)
+{
+  QuicConn *qc = user_data;
+
+  g_clear_pointer (&qc->linger, g_source_unref);
+  quic_conn_terminate (qc, NULL, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+conn_all_acked (QuicConn *qc)
+{
+  GHashTableIter iter;
+  QuicStream *s;
+
+  g_hash_table_iter_init (&iter, qc->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &s))
+    if (!s->closed && (s->tx_acked < s->tx_end || (s->fin_requested && !s->fin_sent)))
+      return FALSE;
+  return TRUE;
+}
+
+/* The last stream instance is gone: close now, or once what was written
+ * is acknowledged (at most LINGER_MS). */
+void
+quic_conn_check_idle (QuicConn *qc,
+                      gboolean  abort)
+{
+  if (qc->closed || qc->n_psis > 0 || qc->connecting != NULL)
+    return;
+  if (qc->server != NULL && !qc->had_stream && !abort)
+    return;   /* accepted, no stream yet: the listener keeps it */
+  if (abort || conn_all_acked (qc))
+    {
+      quic_conn_terminate (qc, NULL, TRUE);
+      return;
+    }
+  if (qc->linger == NULL)
+    {
+      qc->linger = g_timeout_source_new (LINGER_MS);
+      g_source_set_callback (qc->linger, linger_cb, qc, NULL);
+      g_source_set_static_name (qc->linger, "[post] quic linger");
+      g_source_attach (qc->linger, qc->context);
+    }
+}
+
+void
+quic_conn_read_packet (QuicConn              *qc,
+                       const guint8          *data,
+                       gsize                  len,
+                       const struct sockaddr *from,
+                       socklen_t              from_len)
+{
+  ngtcp2_path path;
+  ngtcp2_pkt_info pi = { 0 };
+  int rv;
+
+  if (qc->closed)
+    return;
+  path.local.addr = (ngtcp2_sockaddr *) &qc->local;
+  path.local.addrlen = qc->local_len;
+  path.remote.addr = (ngtcp2_sockaddr *) from;
+  path.remote.addrlen = from_len;
+  path.user_data = NULL;
+  rv = ngtcp2_conn_read_pkt (qc->conn, &path, &pi, data, len, quic_timestamp ());
+  if (rv != 0)
+    {
+      conn_fail (qc, rv);
+      return;
+    }
+}
+
+static gboolean
+timer_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback (user_data);
+}
+
+static GSourceFuncs timer_funcs = { NULL, NULL, timer_dispatch, NULL, NULL, NULL };
+
+static gboolean
+timer_cb (gpointer user_data)
+{
+  QuicConn *qc = user_data;
+  int rv;
+
+  quic_conn_ref (qc);
+  rv = ngtcp2_conn_handle_expiry (qc->conn, quic_timestamp ());
+  if (rv != 0)
+    conn_fail (qc, rv);
+  else
+    quic_conn_write (qc);
+  if (qc->linger != NULL && conn_all_acked (qc))
+    quic_conn_terminate (qc, NULL, TRUE);
+  quic_conn_unref (qc);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+quic_conn_start_timer (QuicConn *qc)
+{
+  qc->timer = g_source_new (&timer_funcs, sizeof (GSource));
+  g_source_set_callback (qc->timer, timer_cb, qc, NULL);
+  g_source_set_static_name (qc->timer, "[post] quic timer");
+  g_source_attach (qc->timer, qc->context);
+}
+
+/* After packets were read: write what they call for, and deliver. */
+void
+quic_conn_after_read (QuicConn *qc)
+{
+  quic_conn_export_tickets (qc, FALSE);
+  if (qc->closed)
+    return;
+  quic_conn_check_path (qc);
+  if (qc->closed)
+    return;
+  quic_conn_write (qc);
+  if (qc->linger != NULL && conn_all_acked (qc))
+    quic_conn_terminate (qc, NULL, TRUE);
+}
+
+gboolean
+quic_client_socket_cb (GSocket      *socket,
+                       GIOCondition  condition,
+                       gpointer      user_data)
+{
+  QuicConn *qc = user_data;
+  guint8 buf[65536];
+  int fd = g_socket_get_fd (socket);
+
+  quic_conn_ref (qc);
+  for (guint i = 0; i < RECV_BATCH && !qc->closed; i++)
+    {
+      struct sockaddr_storage from;
+      socklen_t from_len = sizeof from;
+      gsize segment;
+      gssize n = post_quic_udp_recv (&qc->udp, fd, buf, sizeof buf, &from, &from_len, &segment);
+
+      if (n < 0)
+        {
+          if (errno == ECONNREFUSED && !qc->handshake_done)
+            quic_conn_terminate (qc, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                                                  "%s refused the QUIC connection (port unreachable)", qc->peer),
+                                 FALSE);
+          else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED)
+            g_debug ("QUIC: receiving from %s failed: %s", qc->peer, g_strerror (errno));
+          if (errno == EADDRNOTAVAIL || errno == ENETUNREACH || errno == ENETDOWN)
+            quic_conn_schedule_self_migration (qc);
+          break;
+        }
+      /* With GRO, one receive may hold several datagrams of @segment bytes. */
+      for (gssize off = 0; off < n && !qc->closed; off += segment)
+        quic_conn_read_packet (qc, buf + off, MIN ((gsize) (n - off), segment),
+                               (struct sockaddr *) &from, from_len);
+    }
+  quic_conn_after_read (qc);
+  quic_conn_unref (qc);
+  return G_SOURCE_CONTINUE;
+}
