@@ -19,15 +19,17 @@ G_DECLARE_FINAL_TYPE (PostQuicPsi, post_quic_psi, POST, QUIC_PSI, PostPsi)
  * messages go in 0-RTT packets when a session ticket from the association
  * resumes the session (ZERO_RTT); the acked event follows ngtcp2's
  * acknowledged stream offset (EVENT_ACKED); a client's connection moves to
- * another local address when its own goes away (MIGRATION).  Not yet:
- * DATAGRAM frames (see plugins/quic/README.md). */
+ * another local address when its own goes away (MIGRATION); a message
+ * that need not arrive and has a lifetime goes as a DATAGRAM frame
+ * (PER_MSG_RELIABILITY, plugins/quic/README.md row 5). */
 #define POST_QUIC_STACK_CAPABILITIES                                         \
   (POST_STACK_CAP_RELIABLE | POST_STACK_CAP_ORDERED |                        \
    POST_STACK_CAP_CONGESTION_CONTROL | POST_STACK_CAP_SECURE |               \
    POST_STACK_CAP_MULTISTREAMING | POST_STACK_CAP_FORK |                     \
    POST_STACK_CAP_LISTEN | POST_STACK_CAP_HALF_CLOSE |                       \
    POST_STACK_CAP_BYTE_STREAM | POST_STACK_CAP_ZERO_RTT |                   \
-   POST_STACK_CAP_EVENT_ACKED | POST_STACK_CAP_MIGRATION | POST_STACK_CAP_PER_MSG_RELIABILITY)
+   POST_STACK_CAP_EVENT_ACKED | POST_STACK_CAP_MIGRATION |                  \
+   POST_STACK_CAP_PER_MSG_RELIABILITY)
 
 /* The ALPN protocol id used when the configuration names none. */
 #define POST_QUIC_DEFAULT_ALPN "libpost"
