@@ -387,3 +387,27 @@ post_test_client_closed_cb (PostCarrier  *carrier,
     c->close_error = g_error_copy (error);
   c->n_closed++;
 }
+
+void
+post_test_send_and_wait (PostCarrier    *carrier,
+                         PostTestClient *c,
+                         const char     *text,
+                         guint           timeout_s)
+{
+  g_autoptr(PostMessage) message = post_message_new_from_string (text);
+  g_autofree char *what = g_strdup_printf ("the echo of a %zu-byte message", strlen (text));
+
+  g_assert_true (post_carrier_send (carrier, message, NULL));
+  post_test_wait_count (&c->n_received, c->n_received + 1, what, timeout_s);
+}
+
+void
+post_test_forked_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  PostTestFork *r = user_data;
+
+  r->carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &r->error);
+  r->done = 1;
+}

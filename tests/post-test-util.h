@@ -105,5 +105,22 @@ gboolean           post_test_client_message_cb (PostCarrier   *carrier,
 void               post_test_client_closed_cb (PostCarrier    *carrier,
                                                const GError   *error,
                                                gpointer        user_data);
+/* Sends @text on @carrier and waits (up to @timeout_s seconds) until @c
+ * received one more message. */
+void               post_test_send_and_wait (PostCarrier       *carrier,
+                                            PostTestClient    *c,
+                                            const char        *text,
+                                            guint              timeout_s);
+
+/* What post_carrier_fork_async() gave (user_data of post_test_forked_cb). */
+typedef struct {
+  guint        done;
+  GError      *error;
+  PostCarrier *carrier;
+} PostTestFork;
+
+void               post_test_forked_cb     (GObject           *source,
+                                            GAsyncResult      *result,
+                                            gpointer           user_data);
 
 G_END_DECLS

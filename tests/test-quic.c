@@ -28,19 +28,6 @@ static char *dir;  /* the certificates */
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* Sends @text on @carrier and waits until @c received one more message. */
-static void
-send_and_wait (PostCarrier    *carrier,
-               PostTestClient *c,
-               const char     *text)
-{
-  g_autoptr(PostMessage) message = post_message_new_from_string (text);
-  g_autofree char *what = g_strdup_printf ("the echo of a %zu-byte message", strlen (text));
-
-  g_assert_true (post_carrier_send (carrier, message, NULL));
-  post_test_wait_count (&c->n_received, c->n_received + 1, what, WAIT_TIMEOUT_S);
-}
-
 static void
 test_echo (void)
 {
@@ -71,7 +58,7 @@ test_echo (void)
    * control credit follows the reader. */
   big = g_strnfill (3 * 1024 * 1024 + 17, 'q');
   g_string_truncate (c.received, 0);
-  send_and_wait (carrier, &c, big);
+  post_test_send_and_wait (carrier, &c, big, WAIT_TIMEOUT_S);
   g_assert_cmpuint (c.received->len, ==, strlen (big));
   g_assert_true (memcmp (c.received->str, big, c.received->len) == 0);
 
@@ -227,23 +214,6 @@ test_untrusted (void)
   expect_failure ("wrongname", POST_ERROR_TLS_NAME_MISMATCH);
 }
 
-typedef struct {
-  guint done;
-  GError *error;
-  PostCarrier *carrier;
-} ForkResult;
-
-static void
-forked_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  ForkResult *r = user_data;
-
-  r->carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &r->error);
-  r->done = 1;
-}
-
 static void
 test_fork (void)
 {
@@ -254,7 +224,7 @@ test_fork (void)
   g_autoptr(PostMessage) first = post_message_new_from_string ("stream one");
   PostTestEcho echo = { 0 };
   PostTestClient c = { 0 }, c2 = { 0 };
-  ForkResult r = { 0 };
+  PostTestFork r = { 0 };
 
   listener = post_test_echo_listen (&echo, local, NULL, "quic");
   carrier = post_test_initiate ("quic", post_test_port_of (listener), config);
@@ -267,7 +237,7 @@ test_fork (void)
   g_assert_no_error (c.error);
   post_test_wait_count (&c.n_received, 1, "the first echo", WAIT_TIMEOUT_S);
 
-  post_carrier_fork_async (carrier, NULL, forked_cb, &r);
+  post_carrier_fork_async (carrier, NULL, post_test_forked_cb, &r);
   post_test_wait_count (&r.done, 1, "the fork", WAIT_TIMEOUT_S);
   g_assert_no_error (r.error);
   g_assert_nonnull (r.carrier);
@@ -276,18 +246,18 @@ test_fork (void)
 
   /* The peer sees the new stream with its first data: a fork request on
    * its carrier of the same connection, not a new accepted connection. */
-  send_and_wait (r.carrier, &c2, "stream two");
+  post_test_send_and_wait (r.carrier, &c2, "stream two", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c2.received->str, ==, "stream two");
   g_assert_cmpuint (echo.n_accepted, ==, 2);   /* the first carrier and the fork */
-  send_and_wait (carrier, &c, "again on one");
+  post_test_send_and_wait (carrier, &c, "again on one", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.received->str, ==, "stream oneagain on one");
-  send_and_wait (r.carrier, &c2, "again on two");
+  post_test_send_and_wait (r.carrier, &c2, "again on two", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c2.received->str, ==, "stream twoagain on two");
 
   /* Closing the fork leaves the first stream (and the connection) alive. */
   post_carrier_close (r.carrier);
   post_test_spin (50);
-  send_and_wait (carrier, &c, "!");
+  post_test_send_and_wait (carrier, &c, "!", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.received->str, ==, "stream oneagain on one!");
 
   post_carrier_abort (carrier);
