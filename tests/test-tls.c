@@ -18,7 +18,6 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <signal.h>
-#include <sys/prctl.h>
 
 #define WAIT_TIMEOUT_S 15
 
