@@ -377,23 +377,6 @@ text_message_cb (PostCarrier *carrier,
   return TRUE;
 }
 
-typedef struct {
-  guint done;
-  GError *error;
-  PostCarrier *carrier;
-} ForkResult;
-
-static void
-forked_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  ForkResult *r = user_data;
-
-  r->carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &r->error);
-  r->done = 1;
-}
-
 static void
 send_text (PostCarrier *carrier,
            Client      *c,
@@ -431,11 +414,10 @@ test_migrates (Net          *net,
   g_autoptr(PostConfiguration) config = NULL;
   g_autoptr(PostRemote) remote = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
-  g_autofree char *ca = NULL;
   g_autofree char *local = NULL;
   g_autofree char *log = NULL;
   Client c = { 0 }, f = { 0 };
-  ForkResult r = { 0 };
+  PostTestFork r = { 0 };
 
   g_autoptr(GPtrArray) transients = NULL;
   g_autoptr(GPtrArray) paths = NULL;
@@ -445,10 +427,7 @@ test_migrates (Net          *net,
   start_peer (net, v->uri);
 
   config = post_configuration_new ();
-  ca = g_build_filename (net->certs, "ca.pem", NULL);
-  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
-  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
-  g_assert_no_error (error);
+  post_test_trust_test_ca (config, net->certs);
   remote = post_remote_new_from_uri (v->uri, &error);
   g_assert_no_error (error);
 
@@ -471,7 +450,7 @@ test_migrates (Net          *net,
   g_clear_pointer (&local, g_free);
 
   /* A second stream of the same connection */
-  post_carrier_fork_async (carrier, NULL, forked_cb, &r);
+  post_carrier_fork_async (carrier, NULL, post_test_forked_cb, &r);
   post_test_wait_count (&r.done, 1, "the fork", WAIT_TIMEOUT_S);
   g_assert_no_error (r.error);
   g_signal_connect (r.carrier, "path-changed", G_CALLBACK (path_changed_cb), &f);
@@ -570,7 +549,6 @@ test_prohibited_interface (Net          *net,
   g_autoptr(PostConfiguration) config = NULL;
   g_autoptr(PostRemote) remote = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
-  g_autofree char *ca = NULL;
   g_autofree char *local = NULL;
   g_autofree char *log = NULL;
   Client c = { 0 };
@@ -581,9 +559,7 @@ test_prohibited_interface (Net          *net,
   start_peer (net, v->uri);
 
   config = post_configuration_new ();
-  ca = g_build_filename (net->certs, "ca.pem", NULL);
-  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
-  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
+  post_test_trust_test_ca (config, net->certs);
   g_assert_true (post_configuration_set_interface_preference (config, "c1", POST_PREFERENCE_PROHIBIT, &error));
   g_assert_true (post_configuration_set_option (config, "path.on-loss", g_variant_new_string ("dormant"), &error));
   g_assert_no_error (error);
@@ -682,9 +658,6 @@ static void
 test_psi_migrate_loopback (void)
 {
   g_autofree char *certs = post_test_certs_make ("post-quic-migrate-lo");
-  g_autofree char *cert = g_build_filename (certs, "server.pem", NULL);
-  g_autofree char *key = g_build_filename (certs, "server.key", NULL);
-  g_autofree char *ca = g_build_filename (certs, "ca.pem", NULL);
   g_autofree char *uri = NULL;
   g_autofree char *local = NULL;
   g_autoptr(GError) error = NULL;
@@ -698,19 +671,14 @@ test_psi_migrate_loopback (void)
   Server server = { g_ptr_array_new_with_free_func (g_object_unref), 0, NULL };
   Client c = { 0 };
 
-  listen_local = post_local_new_from_uri ("quic://127.0.0.1:0", &error);
-  g_assert_no_error (error);
-  g_assert_true (post_local_set_identity_from_files (listen_local, cert, key, &error));
+  listen_local = post_test_server_local ("quic://127.0.0.1:0", certs, "server");
   listener = post_carrier_listen (listen_local, NULL, &error);
   g_assert_no_error (error);
   g_signal_connect (listener, "incoming", G_CALLBACK (server_incoming_cb), &server);
 
   config = post_configuration_new ();
-  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
-  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
-  g_assert_no_error (error);
-  uri = g_strdup_printf ("quic://127.0.0.1:%u",
-                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener))));
+  post_test_trust_test_ca (config, certs);
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", post_test_port_of (listener));
   remote = post_remote_new_from_uri (uri, &error);
   g_assert_no_error (error);
   c.v = &v4_link_down;
