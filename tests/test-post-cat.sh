@@ -4,22 +4,7 @@
 #   test-post-cat.sh POST-CAT
 set -u
 cat_=$1
-tmp=$(mktemp -d)
-pids=()
-failures=0
-n=0
-cleanup () {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok () {
-  n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
-  shift; for f in "$@"; do [ -s "$f" ] && sed 's/^/# /' "$f"; done
-}
+. "$(dirname "$0")/test-lib.sh"
 
 # start_listener NAME ARGS...: post-cat -v --listen ARGS tcp://127.0.0.1:0;
 # sets $port from its "listening on ADDRESS:PORT" line and $listener_pid.
