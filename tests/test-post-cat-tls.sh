@@ -5,8 +5,8 @@
 #
 # Certificates (a CA, and a server certificate for localhost / 127.0.0.1
 # that it signed) are made with certtool in a temporary directory by
-# make_cert of tests/test-lib.sh, as tests/test-tls.c does.  The session cache goes
-# to that directory too.
+# make_cert of tests/test-lib.sh, as tests/test-tls.c does.  The session
+# cache goes to that directory too.
 set -u
 cat_=$1
 . "$(dirname "$0")/test-lib.sh"
