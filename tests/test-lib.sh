@@ -42,3 +42,24 @@ make_cert () {
       --load-ca-certificate "$tmp/$ca.pem" --template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem" >/dev/null 2>&1
   fi
 }
+
+# start_post_cat URI NAME ARGS...: "$cat_" -v --listen ARGS URI in the
+# background (for at most 60 s), output in $tmp/NAME.{out,err}, its
+# environment extended by $listener_env if set; sets $listener_pid, and $port
+# from its line "post-cat: listening on ADDRESS:PORT REST" where REST matches
+# the sed pattern $listen_rest (default: anything).  Fails if the listener
+# exits or says nothing of the kind within 10 s.
+start_post_cat () {
+  local uri=$1 name=$2 i; shift 2
+  timeout -k 5 60 env ${listener_env:-} "$cat_" -v --listen "$@" "$uri" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  listener_pid=$!
+  pids+=($listener_pid)
+  port=
+  for i in $(seq 100); do
+    port=$(sed -n "s/^post-cat: listening on [^ ]*:\([0-9][0-9]*\) ${listen_rest:-.*}/\1/p" "$tmp/$name.err" | head -n1)
+    [ -n "$port" ] && return 0
+    kill -0 "$listener_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}

@@ -11,22 +11,10 @@ cat_=$1
 . "$(dirname "$0")/test-lib.sh"
 export XDG_CACHE_HOME="$tmp/cache"
 
-# start_listener NAME ARGS...: post-cat -v --listen --echo ARGS quic://127.0.0.1:0;
-# sets $port from its "listening on ADDRESS:PORT" line and $listener_pid.
-start_listener () {
-  local name=$1 i; shift
-  timeout -k 5 60 env ${listener_env:-} "$cat_" -v --listen --echo "$@" quic://127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  listener_pid=$!
-  pids+=($listener_pid)
-  port=
-  for i in $(seq 100); do
-    port=$(sed -n 's/^post-cat: listening on [^ ]*:\([0-9][0-9]*\) via stack quic$/\1/p' "$tmp/$name.err" | head -n1)
-    [ -n "$port" ] && return 0
-    kill -0 "$listener_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  return 1
-}
+# start_listener NAME ARGS...: post-cat -v --listen --echo ARGS quic://127.0.0.1:0
+# (start_post_cat of tests/test-lib.sh)
+listen_rest='via stack quic$'
+start_listener () { start_post_cat quic://127.0.0.1:0 "$1" --echo "${@:2}"; }
 
 stop_listener () { kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null; }
 
