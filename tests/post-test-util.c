@@ -260,6 +260,17 @@ post_test_kill (GSubprocess *peer)
   g_subprocess_wait (peer, NULL, NULL);
 }
 
+void
+post_test_communicated_cb (GObject      *source,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  PostTestCommunicate *cr = user_data;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &cr->out, NULL, &cr->error);
+  cr->done = 1;
+}
+
 /* ---- an echo server -------------------------------------------------------- */
 
 static gboolean

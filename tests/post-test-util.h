@@ -61,6 +61,18 @@ GSubprocess       *post_test_spawn         (const char * const *argv,
 /* Kills @peer and reaps it. */
 void               post_test_kill          (GSubprocess       *peer);
 
+/* What g_subprocess_communicate_utf8_async() gave (user_data of
+ * post_test_communicated_cb); out is owned. */
+typedef struct {
+  guint   done;
+  char   *out;
+  GError *error;
+} PostTestCommunicate;
+
+void               post_test_communicated_cb (GObject         *source,
+                                              GAsyncResult    *result,
+                                              gpointer         user_data);
+
 /* An echo server: every message received on an accepted carrier goes back,
  * and so on the streams the peer forks from it (quic) unless refuse_forks.
  * The tests read the counters. */

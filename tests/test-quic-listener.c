@@ -313,23 +313,6 @@ test_retry_zero_rtt (void)
 
 /* ngtcp2's gtlsclient against a listener that always retries: it follows
  * the Retry and completes the handshake. */
-typedef struct {
-  guint done;
-  char *out;
-  GError *error;
-} CommunicateResult;
-
-static void
-communicated_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  CommunicateResult *cr = user_data;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &cr->out, NULL, &cr->error);
-  cr->done = 1;
-}
-
 static void
 test_gtlsclient_retry (void)
 {
@@ -339,7 +322,7 @@ test_gtlsclient_retry (void)
   g_autoptr(GSubprocess) client = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *port_s = NULL, *uri = NULL;
-  CommunicateResult cr = { 0 };
+  PostTestCommunicate cr = { 0 };
   PostTestEcho echo = { 0 };
 
   if (gtlsclient == NULL)
@@ -357,7 +340,7 @@ test_gtlsclient_retry (void)
                                                  "127.0.0.1", port_s, uri, NULL },
                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (client, NULL, NULL, communicated_cb, &cr);
+  g_subprocess_communicate_utf8_async (client, NULL, NULL, post_test_communicated_cb, &cr);
   post_test_wait_count (&cr.done, 1, "gtlsclient", WAIT_TIMEOUT_S);
   g_assert_no_error (cr.error);
   if (strstr (cr.out, "Negotiated ALPN is h3") == NULL)
@@ -384,7 +367,7 @@ test_gtlsserver_retry (void)
   g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(GError) error = NULL;
-  CommunicateResult cr = { 0 };
+  PostTestCommunicate cr = { 0 };
   guint16 port;
   PostTestClient c;
 
@@ -410,7 +393,7 @@ test_gtlsserver_retry (void)
                                                  key, cert, NULL },
                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (server, NULL, NULL, communicated_cb, &cr);
+  g_subprocess_communicate_utf8_async (server, NULL, NULL, post_test_communicated_cb, &cr);
   post_test_spin (300);
 
   post_test_client_init (&c);

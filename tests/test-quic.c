@@ -777,25 +777,7 @@ test_gtlsserver (void)
   g_assert_true (post_carrier_get_state (carrier) == POST_CARRIER_STATE_ACTIVE);
   post_carrier_abort (carrier);
   post_test_spin (20);
-  g_subprocess_force_exit (server);
-  g_subprocess_wait (server, NULL, NULL);
-}
-
-typedef struct {
-  guint done;
-  char *out;
-  GError *error;
-} CommunicateResult;
-
-static void
-communicated_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  CommunicateResult *cr = user_data;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &cr->out, NULL, &cr->error);
-  cr->done = 1;
+  post_test_kill (server);
 }
 
 static void
@@ -822,9 +804,9 @@ test_gtlsclient (void)
   client = spawn ((const char *[]) { gtlsclient, "--exit-on-first-stream-close", "--timeout=2s",
                                      "127.0.0.1", port_s, uri, NULL }, TRUE);
   {
-    CommunicateResult cr = { 0 };
+    PostTestCommunicate cr = { 0 };
 
-    g_subprocess_communicate_utf8_async (client, NULL, NULL, communicated_cb, &cr);
+    g_subprocess_communicate_utf8_async (client, NULL, NULL, post_test_communicated_cb, &cr);
     post_test_wait_count (&cr.done, 1, "gtlsclient", WAIT_TIMEOUT_S);
     g_assert_no_error (cr.error);
     out = g_steal_pointer (&cr.out);
