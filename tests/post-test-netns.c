@@ -37,21 +37,6 @@ post_test_netns_run_argv (const char *command,
   return TRUE;
 }
 
-void
-post_test_netns_run (const char *format,
-                     ...)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *command = NULL;
-  va_list args;
-
-  va_start (args, format);
-  command = g_strdup_vprintf (format, args);
-  va_end (args);
-  post_test_netns_run_argv (command, &error);
-  g_assert_no_error (error);
-}
-
 static void
 enter (int ns)
 {
@@ -70,22 +55,47 @@ post_test_netns_enter_client (void)
   enter (client_ns);
 }
 
-void
-post_test_netns_run_in_server (PostTestNetns *net,
-                               const char    *format,
-                               ...)
+/* Runs @command in @net's server namespace, or the client's if @net is NULL;
+ * fails the test unless it exits 0. */
+static void
+run_in (PostTestNetns *net,
+        const char    *command)
 {
   g_autoptr(GError) error = NULL;
+
+  if (net != NULL)
+    enter (net->server_ns);
+  post_test_netns_run_argv (command, &error);
+  if (net != NULL)
+    enter (client_ns);
+  g_assert_no_error (error);
+}
+
+void
+post_test_netns_run (const char *format,
+                     ...)
+{
   g_autofree char *command = NULL;
   va_list args;
 
   va_start (args, format);
   command = g_strdup_vprintf (format, args);
   va_end (args);
-  enter (net->server_ns);
-  post_test_netns_run_argv (command, &error);
-  enter (client_ns);
-  g_assert_no_error (error);
+  run_in (NULL, command);
+}
+
+void
+post_test_netns_run_in_server (PostTestNetns *net,
+                               const char    *format,
+                               ...)
+{
+  g_autofree char *command = NULL;
+  va_list args;
+
+  va_start (args, format);
+  command = g_strdup_vprintf (format, args);
+  va_end (args);
+  run_in (net, command);
 }
 
 static gpointer
