@@ -1,11 +1,17 @@
 /* post-test-util.c: helpers of the secure stacks' tests
  *
+ * What tls, dtls and quic tests share; what one test's server or client does
+ * besides (record, refuse, count more) stays in that test.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "post-test-util.h"
 
 #include <gio/gio.h>
+#include <string.h>
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/prctl.h>
 
 void
 post_test_run (const char * const *argv)
@@ -138,4 +144,281 @@ post_test_spin (guint ms)
   while (!done)
     g_main_context_iteration (NULL, TRUE);
   g_source_unref (timeout);
+}
+
+/* ---- configurations and locals ------------------------------------------ */
+
+void
+post_test_trust_test_ca (PostConfiguration *config,
+                         const char        *certs)
+{
+  g_autofree char *ca = post_test_certs_path (certs, "ca.pem");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
+  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
+  g_assert_no_error (error);
+}
+
+PostConfiguration *
+post_test_client_config (const char *certs)
+{
+  PostConfiguration *config = post_configuration_new ();
+  g_autoptr(GError) error = NULL;
+
+  post_test_trust_test_ca (config, certs);
+  g_assert_true (post_configuration_set_attempt_delay (config, 50, &error));
+  g_assert_no_error (error);
+  return config;
+}
+
+PostLocal *
+post_test_server_local (const char *uri,
+                        const char *certs,
+                        const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  PostLocal *local = post_local_new_from_uri (uri, &error);
+  g_autofree char *c = g_strdup_printf ("%s/%s.pem", certs, name);
+  g_autofree char *k = g_strdup_printf ("%s/%s.key", certs, name);
+
+  g_assert_no_error (error);
+  g_assert_true (post_local_set_identity_from_files (local, c, k, &error));
+  g_assert_no_error (error);
+  return local;
+}
+
+PostCarrier *
+post_test_initiate (const char        *scheme,
+                    guint16            port,
+                    PostConfiguration *config)
+{
+  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:%u", scheme, port);
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, NULL);
+
+  return post_carrier_initiate (NULL, remote, config);
+}
+
+guint16
+post_test_port_of (PostCarrier *listener)
+{
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener)));
+}
+
+guint16
+post_test_free_port (GSocketType type)
+{
+  g_autoptr(GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, type,
+                                       type == G_SOCKET_TYPE_STREAM ? G_SOCKET_PROTOCOL_TCP
+                                                                    : G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) a = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (s, a, TRUE, NULL));
+  bound = g_socket_get_local_address (s, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+gboolean
+post_test_have_stack (const char *name)
+{
+  g_autoptr(GPtrArray) stacks = post_registry_list_stacks (post_registry_get_default ());
+
+  for (guint i = 0; i < stacks->len; i++)
+    if (g_strcmp0 (post_stack_get_name (stacks->pdata[i]), name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* ---- peer processes ------------------------------------------------------ */
+
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+GSubprocess *
+post_test_spawn (const char * const *argv,
+                 GSubprocessFlags    flags)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+  GSubprocess *p;
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  p = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
+void
+post_test_kill (GSubprocess *peer)
+{
+  g_subprocess_force_exit (peer);
+  g_subprocess_wait (peer, NULL, NULL);
+}
+
+void
+post_test_communicated_cb (GObject      *source,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  PostTestCommunicate *cr = user_data;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &cr->out, NULL, &cr->error);
+  cr->done = 1;
+}
+
+/* ---- an echo server -------------------------------------------------------- */
+
+static gboolean
+echo_message_cb (PostCarrier *carrier,
+                 PostMessage *message,
+                 gpointer     user_data)
+{
+  PostTestEcho *echo = user_data;
+  g_autoptr(PostMessage) reply = post_message_new (post_message_get_content (message));
+
+  echo->n_messages++;
+  post_carrier_send (carrier, reply, NULL);
+  return TRUE;
+}
+
+static gboolean echo_incoming_cb (PostCarrier *listener, PostCarrier *carrier, gpointer user_data);
+
+/* A stream the peer forks arrives as an incoming carrier of the accepted one. */
+static gboolean
+echo_fork_cb (PostCarrier *parent,
+              PostCarrier *carrier,
+              gpointer     user_data)
+{
+  PostTestEcho *echo = user_data;
+
+  if (echo->refuse_forks)
+    {
+      echo->n_forks_refused++;
+      return FALSE;
+    }
+  return echo_incoming_cb (parent, carrier, user_data);
+}
+
+static gboolean
+echo_incoming_cb (PostCarrier *listener,
+                  PostCarrier *carrier,
+                  gpointer     user_data)
+{
+  PostTestEcho *echo = user_data;
+
+  echo->n_accepted++;
+  g_ptr_array_add (echo->children, g_object_ref (carrier));
+  post_carrier_ready (carrier, echo_message_cb, echo, NULL);
+  g_signal_connect (carrier, "incoming", G_CALLBACK (echo_fork_cb), echo);
+  return TRUE;
+}
+
+PostCarrier *
+post_test_echo_listen (PostTestEcho      *echo,
+                       PostLocal         *local,
+                       PostConfiguration *config,
+                       const char        *stack)
+{
+  g_autoptr(GError) error = NULL;
+  PostCarrier *listener = post_carrier_listen (local, config, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (listener);
+  g_assert_cmpstr (post_carrier_get_stack_name (listener), ==, stack);
+  echo->children = g_ptr_array_new_with_free_func (g_object_unref);
+  g_signal_connect (listener, "incoming", G_CALLBACK (echo_incoming_cb), echo);
+  return listener;
+}
+
+void
+post_test_echo_clear (PostTestEcho *echo)
+{
+  for (guint i = 0; echo->children && i < echo->children->len; i++)
+    post_carrier_abort (echo->children->pdata[i]);
+  g_clear_pointer (&echo->children, g_ptr_array_unref);
+}
+
+/* ---- a client ------------------------------------------------------------------ */
+
+void
+post_test_client_init (PostTestClient *c)
+{
+  memset (c, 0, sizeof *c);
+  c->received = g_string_new (NULL);
+}
+
+void
+post_test_client_clear (PostTestClient *c)
+{
+  if (c->received != NULL)
+    g_string_free (c->received, TRUE);
+  c->received = NULL;
+  g_clear_error (&c->error);
+  g_clear_error (&c->close_error);
+}
+
+void
+post_test_established_cb (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  PostTestClient *c = user_data;
+
+  post_carrier_establish_finish (POST_CARRIER (source), result, &c->error);
+  c->done = 1;
+}
+
+gboolean
+post_test_client_message_cb (PostCarrier *carrier,
+                             PostMessage *message,
+                             gpointer     user_data)
+{
+  PostTestClient *c = user_data;
+  gsize size;
+  const char *data = g_bytes_get_data (post_message_get_content (message), &size);
+
+  g_string_append_len (c->received, data, size);
+  c->n_received++;
+  return TRUE;
+}
+
+void
+post_test_client_closed_cb (PostCarrier  *carrier,
+                            const GError *error,
+                            gpointer      user_data)
+{
+  PostTestClient *c = user_data;
+
+  if (error != NULL && c->close_error == NULL)
+    c->close_error = g_error_copy (error);
+  c->n_closed++;
+}
+
+void
+post_test_send_and_wait (PostCarrier    *carrier,
+                         PostTestClient *c,
+                         const char     *text,
+                         guint           timeout_s)
+{
+  g_autoptr(PostMessage) message = post_message_new_from_string (text);
+  g_autofree char *what = g_strdup_printf ("the echo of a %zu-byte message", strlen (text));
+
+  g_assert_true (post_carrier_send (carrier, message, NULL));
+  post_test_wait_count (&c->n_received, c->n_received + 1, what, timeout_s);
+}
+
+void
+post_test_forked_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  PostTestFork *r = user_data;
+
+  r->carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &r->error);
+  r->done = 1;
 }

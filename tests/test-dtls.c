@@ -17,7 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <glib/gstdio.h>
 
 #define WAIT_TIMEOUT_S 15
@@ -25,25 +24,6 @@
 static char *dir;  /* the certificates */
 
 /* ---- harness --------------------------------------------------------------- */
-
-static char *
-path (const char *name)
-{
-  return g_build_filename (dir, name, NULL);
-}
-
-static void
-make_certificates (void)
-{
-  dir = post_test_certs_make ("post-dtls");
-}
-
-static void
-remove_certificates (void)
-{
-  post_test_certs_remove (dir);
-  g_clear_pointer (&dir, g_free);
-}
 
 /* Datagram stacks are unreliable and unordered: ask for dtls by name. */
 static PostConfiguration *
@@ -67,33 +47,9 @@ static PostConfiguration *
 client_config (void)
 {
   PostConfiguration *config = dtls_configuration ();
-  g_autofree char *ca = path ("ca.pem");
-  g_autoptr(GError) error = NULL;
 
-  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
-  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
-  g_assert_no_error (error);
+  post_test_trust_test_ca (config, dir);
   return config;
-}
-
-static PostLocal *
-server_local (const char *cert)
-{
-  g_autoptr(GError) error = NULL;
-  PostLocal *local = post_local_new_from_uri ("dtls://127.0.0.1:0", &error);
-  g_autofree char *c = g_strdup_printf ("%s/%s.pem", dir, cert);
-  g_autofree char *k = g_strdup_printf ("%s/%s.key", dir, cert);
-
-  g_assert_no_error (error);
-  g_assert_true (post_local_set_identity_from_files (local, c, k, &error));
-  g_assert_no_error (error);
-  return local;
-}
-
-static guint16
-port_of (PostCarrier *listener)
-{
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener)));
 }
 
 static GSocket *
@@ -117,14 +73,6 @@ socket_port (GSocket *s)
   g_autoptr(GSocketAddress) a = g_socket_get_local_address (s, NULL);
 
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (a));
-}
-
-static guint16
-free_udp_port (void)
-{
-  g_autoptr(GSocket) s = udp_socket (0);
-
-  return socket_port (s);
 }
 
 /* ---- an echo server ------------------------------------------------------------- */
@@ -287,7 +235,7 @@ send_text (PostCarrier *carrier,
 static void
 test_echo (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostLocal) local = post_test_server_local ("dtls://127.0.0.1:0", dir, "server");
   g_autoptr(PostConfiguration) config = client_config ();
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
@@ -305,7 +253,7 @@ test_echo (void)
   g_assert_false (caps & POST_STACK_CAP_BYTE_STREAM);
   g_assert_false (caps & POST_STACK_CAP_EVENT_ACKED);
 
-  association = association_for ("127.0.0.1", port_of (listener), config);
+  association = association_for ("127.0.0.1", post_test_port_of (listener), config);
   carrier = connect_client (association, &c);
   g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_ENCRYPTED);
   g_assert_false (post_carrier_get_security_flags (carrier) & POST_SECURITY_PSK);
@@ -378,7 +326,7 @@ expect_failure (const char *cert,
                 const char *host,
                 int         code)
 {
-  g_autoptr(PostLocal) local = server_local (cert);
+  g_autoptr(PostLocal) local = post_test_server_local ("dtls://127.0.0.1:0", dir, cert);
   g_autoptr(PostConfiguration) config = client_config ();
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
@@ -388,7 +336,7 @@ expect_failure (const char *cert,
   Client c = { 0 };
 
   listener = server_listen (local, &s);
-  association = association_for (host, port_of (listener), config);
+  association = association_for (host, post_test_port_of (listener), config);
   carrier = post_association_initiate (association);
   post_carrier_send (carrier, message, NULL);
   post_carrier_establish_async (carrier, NULL, established_cb, &c);
@@ -579,7 +527,7 @@ relay_inject_bad (Relay    *r,
 static void
 test_garbage (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostLocal) local = post_test_server_local ("dtls://127.0.0.1:0", dir, "server");
   g_autoptr(PostConfiguration) config = client_config ();
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
@@ -592,7 +540,7 @@ test_garbage (void)
   Relay r;
 
   listener = server_listen (local, &s);
-  relay_start (&r, port_of (listener));
+  relay_start (&r, post_test_port_of (listener));
 
   /* Garbage at the listener from a new remote: no carrier, no answer. */
   for (guint i = 0; i < sizeof junk; i++)
@@ -647,7 +595,7 @@ test_garbage (void)
 static void
 test_lost_client_hello (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostLocal) local = post_test_server_local ("dtls://127.0.0.1:0", dir, "server");
   g_autoptr(PostConfiguration) config = client_config ();
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
@@ -658,7 +606,7 @@ test_lost_client_hello (void)
   Relay r;
 
   listener = server_listen (local, &s);
-  relay_start (&r, port_of (listener));
+  relay_start (&r, post_test_port_of (listener));
   r.drop_client_hellos = 1;
   association = association_for ("127.0.0.1", socket_port (r.front), config);
   start = g_get_monotonic_time ();
@@ -700,7 +648,7 @@ test_psk (void)
   g_assert_no_error (error);
   listener = server_listen (local, &s);
   g_assert_true (post_configuration_set_use_system_trust (config, FALSE, NULL));
-  association = association_for ("127.0.0.1", port_of (listener), config);
+  association = association_for ("127.0.0.1", post_test_port_of (listener), config);
   g_assert_true (post_association_set_pre_shared_key (association, "client-1", key, &error));
   carrier = connect_client (association, &c);
   g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_PSK);
@@ -717,46 +665,19 @@ test_psk (void)
 /* ---- interop ------------------------------------------------------------------------ */
 
 static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static GSubprocess *
-spawn (const char * const *argv,
-       GSubprocessFlags    flags)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
-  GSubprocess *p;
-
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  p = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  return p;
-}
-
-static void
-kill_peer (GSubprocess *peer)
-{
-  g_subprocess_force_exit (peer);
-  g_subprocess_wait (peer, NULL, NULL);
-}
-
-static void
 test_gnutls_serv (void)
 {
-  guint16 port = free_udp_port ();
+  guint16 port = post_test_free_port (G_SOCKET_TYPE_DATAGRAM);
   g_autofree char *p = g_strdup_printf ("%u", port);
-  g_autofree char *cert = path ("server.pem");
-  g_autofree char *key = path ("server.key");
+  g_autofree char *cert = post_test_certs_path (dir, "server.pem");
+  g_autofree char *key = post_test_certs_path (dir, "server.key");
   g_autoptr(GSubprocess) peer = NULL;
   g_autoptr(PostConfiguration) config = client_config ();
   g_autoptr(PostAssociation) association = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
   Client c;
 
-  peer = spawn ((const char *[]) { "gnutls-serv", "-u", "--echo", "-p", p, "--x509certfile", cert,
+  peer = post_test_spawn ((const char *[]) { "gnutls-serv", "-u", "--echo", "-p", p, "--x509certfile", cert,
                                    "--x509keyfile", key, NULL },
                 G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   /* No need to wait for it: the ClientHello is resent until it answers. */
@@ -769,25 +690,25 @@ test_gnutls_serv (void)
   post_carrier_close (carrier);
   post_test_spin (50);
   client_clear (&c);
-  kill_peer (peer);
+  post_test_kill (peer);
 }
 
 static void
 test_gnutls_cli (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostLocal) local = post_test_server_local ("dtls://127.0.0.1:0", dir, "server");
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(GSubprocess) peer = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *p = NULL;
-  g_autofree char *ca = path ("ca.pem");
+  g_autofree char *ca = post_test_certs_path (dir, "ca.pem");
   gsize written;
   Server s;
 
   listener = server_listen (local, &s);
   s.echo = FALSE;
-  p = g_strdup_printf ("%u", port_of (listener));
-  peer = spawn ((const char *[]) { "gnutls-cli", "-u", "--x509cafile", ca, "--verify-hostname", "localhost",
+  p = g_strdup_printf ("%u", post_test_port_of (listener));
+  peer = post_test_spawn ((const char *[]) { "gnutls-cli", "-u", "--x509cafile", ca, "--verify-hostname", "localhost",
                                    "-p", p, "127.0.0.1", NULL },
                 G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_assert_true (g_output_stream_write_all (g_subprocess_get_stdin_pipe (peer), "inter\n", 6,
@@ -796,7 +717,7 @@ test_gnutls_cli (void)
   post_test_wait_count (&s.n_messages, 1, "a message from gnutls-cli", WAIT_TIMEOUT_S);
   g_assert_cmpuint (s.n_accepted, ==, 1);
   g_assert_true (g_str_has_prefix (s.texts->pdata[0], "inter"));
-  kill_peer (peer);
+  post_test_kill (peer);
   server_clear (&s);
   post_carrier_abort (listener);
 }
@@ -808,7 +729,7 @@ main (int   argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  make_certificates ();
+  dir = post_test_certs_make ("post-dtls");
 
   g_test_add_func ("/dtls/echo", test_echo);
   g_test_add_func ("/dtls/untrusted", test_untrusted);
@@ -820,6 +741,7 @@ main (int   argc,
   g_test_add_func ("/dtls/interop/gnutls-cli", test_gnutls_cli);
 
   ret = g_test_run ();
-  remove_certificates ();
+  post_test_certs_remove (dir);
+  g_clear_pointer (&dir, g_free);
   return ret;
 }

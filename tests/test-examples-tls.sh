@@ -8,37 +8,9 @@
 # tests/test-tls.c does; the listener has a certificate and a pre-shared key.
 set -u
 cat_=$1 he=$2 bootstrap=$3
-tmp=$(mktemp -d)
-pids=()
-failures=0
-n=0
-cleanup () {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/test-lib.sh"
 export XDG_CACHE_HOME="$tmp/cache"
 psk_hex=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
-
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok () {
-  n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
-  shift; for f in "$@"; do [ -s "$f" ] && sed 's/^/# /' "$f"; done
-}
-
-make_cert () {
-  local name=$1 ca=$2
-  printf '%b' "$3" >"$tmp/$name.tmpl"
-  certtool --generate-privkey --key-type=ecdsa --outfile "$tmp/$name.key" >/dev/null 2>&1 || return 1
-  if [ "$ca" = - ]; then
-    certtool --generate-self-signed --load-privkey "$tmp/$name.key" --template "$tmp/$name.tmpl" \
-      --outfile "$tmp/$name.pem" >/dev/null 2>&1
-  else
-    certtool --generate-certificate --load-privkey "$tmp/$name.key" --load-ca-privkey "$tmp/$ca.key" \
-      --load-ca-certificate "$tmp/$ca.pem" --template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem" >/dev/null 2>&1
-  fi
-}
 
 # run NAME PROGRAM ARGS...: stdout, stderr in $tmp/NAME.{out,err}, status in $rc
 run () {

@@ -7,22 +7,7 @@
 # "listening on ADDRESS:PORT" first; every step has a timeout.
 set -u
 server=$1 client=$2 responder=$3 demo=$4
-tmp=$(mktemp -d)
-pids=()
-failures=0
-n=0
-cleanup () {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok () {
-  n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
-  shift; for f in "$@"; do [ -s "$f" ] && sed 's/^/# /' "$f"; done
-}
+. "$(dirname "$0")/test-lib.sh"
 
 # start_server NAME PROGRAM: runs PROGRAM 127.0.0.1 0 60 and sets $port
 start_server () {

@@ -27,15 +27,9 @@
 #define _GNU_SOURCE
 #include <post.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sched.h>
-#include <unistd.h>
 
-static gboolean namespaces_ok;
-static char *namespaces_why;
-static int client_ns = -1;
+#include "post-test-netns.h"
 
 /* ---- a resolver for service.test ------------------------------------------ */
 
@@ -91,97 +85,12 @@ test_resolver_init (TestResolver *self)
 
 /* ---- namespaces ------------------------------------------------------------ */
 
-static gboolean
-run_argv (const char *command,
-          GError    **error)
-{
-  g_auto(GStrv) argv = NULL;
-  g_autofree char *err = NULL;
-  int status = 0;
-
-  if (!g_shell_parse_argv (command, NULL, &argv, error))
-    return FALSE;
-  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                     NULL, NULL, NULL, &err, &status, error))
-    return FALSE;
-  if (!g_spawn_check_wait_status (status, error))
-    {
-      g_prefix_error (error, "%s: %s: ", command, err ? g_strstrip (err) : "");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-G_GNUC_PRINTF (1, 2)
-static void
-run (const char *format,
-     ...)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *command = NULL;
-  va_list args;
-
-  va_start (args, format);
-  command = g_strdup_vprintf (format, args);
-  va_end (args);
-  run_argv (command, &error);
-  g_assert_no_error (error);
-}
-
 typedef struct {
-  GThread    *holder;        /* lives in the server namespace until teardown */
-  pid_t       holder_tid;
-  GMutex      lock;
-  GCond       cond;
-  gboolean    done;
-  int         server_ns;     /* the server namespace */
+  PostTestNetns ns;          /* the server namespace and the links to it */
   GSocket    *listener;      /* (nullable) in the server namespace */
   guint16     port;
   GMainLoop  *loop;
 } Net;
-
-static void
-enter (int ns)
-{
-  g_assert_cmpint (setns (ns, CLONE_NEWNET), ==, 0);
-}
-
-G_GNUC_PRINTF (2, 3)
-static void
-run_in_server (Net        *net,
-               const char *format,
-               ...)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *command = NULL;
-  va_list args;
-
-  va_start (args, format);
-  command = g_strdup_vprintf (format, args);
-  va_end (args);
-  enter (net->server_ns);
-  run_argv (command, &error);
-  enter (client_ns);
-  g_assert_no_error (error);
-}
-
-static gpointer
-hold_server_namespace (gpointer data)
-{
-  Net *net = data;
-  int fd = -2;
-
-  if (unshare (CLONE_NEWNET) == 0)
-    fd = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  g_mutex_lock (&net->lock);
-  net->holder_tid = gettid ();
-  net->server_ns = fd < 0 ? -2 : fd;
-  g_cond_broadcast (&net->cond);
-  while (!net->done)
-    g_cond_wait (&net->cond, &net->lock);
-  g_mutex_unlock (&net->lock);
-  return NULL;
-}
 
 static void
 net_setup (Net          *net,
@@ -192,50 +101,17 @@ net_setup (Net          *net,
   g_autoptr(GSocketAddress) bound = NULL;
   g_autoptr(GInetAddress) inet = NULL;
 
-  if (!namespaces_ok)
+  if (!post_test_netns_available ())
     return;
 
-  /* The server namespace: a thread creates it and stays there, so that
-   * `ip link set … netns TID` can move links into it */
-  g_mutex_init (&net->lock);
-  g_cond_init (&net->cond);
-  net->server_ns = -1;
-  net->holder = g_thread_new ("server-ns", hold_server_namespace, net);
-  g_mutex_lock (&net->lock);
-  while (net->server_ns == -1)
-    g_cond_wait (&net->cond, &net->lock);
-  g_mutex_unlock (&net->lock);
-  g_assert_cmpint (net->server_ns, >=, 0);
-
-  run ("ip link add c0 type veth peer name s0");
-  run ("ip link add c1 type veth peer name s1");
-  run ("ip link set s0 netns %d", (int) net->holder_tid);
-  run ("ip link set s1 netns %d", (int) net->holder_tid);
-  run ("ip addr add 10.1.0.1/24 dev c0");
-  run ("ip addr add 10.2.0.1/24 dev c1");
-  run ("ip -6 addr add fd01::1/64 dev c0 nodad");
-  run ("ip -6 addr add fd02::1/64 dev c1 nodad");
-  run ("ip link set c0 up");
-  run ("ip link set c1 up");
-  run_in_server (net, "ip link set lo up");
-  run_in_server (net, "ip addr add 10.1.0.2/24 dev s0");
-  run_in_server (net, "ip addr add 10.2.0.2/24 dev s1");
-  run_in_server (net, "ip -6 addr add fd01::2/64 dev s0 nodad");
-  run_in_server (net, "ip -6 addr add fd02::2/64 dev s1 nodad");
-  run_in_server (net, "ip addr add 10.99.0.1/32 dev lo");
-  run_in_server (net, "ip -6 route add blackhole fd99::1/128");
-  run_in_server (net, "ip link set s0 up");
-  run_in_server (net, "ip link set s1 up");
-  run ("ip route add 10.99.0.1/32 via 10.1.0.2 dev c0 metric 100");
-  run ("ip route add 10.99.0.1/32 via 10.2.0.2 dev c1 metric 200");
-  run ("ip -6 route add fd99::1/128 via fd01::2 dev c0 metric 100");
-  run ("ip -6 route add fd99::1/128 via fd02::2 dev c1 metric 200");
+  /* fd99::1 unreachable until a test gives the server that address */
+  post_test_netns_setup (&net->ns, "ip -6 route add blackhole fd99::1/128");
 
   /* The service: a dual-stack listener in the server namespace; the
    * kernel completes handshakes without accept(). */
-  enter (net->server_ns);
+  post_test_netns_enter_server (&net->ns);
   net->listener = g_socket_new (G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
-  enter (client_ns);
+  post_test_netns_enter_client ();
   g_assert_no_error (error);
   inet = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
   any = g_inet_socket_address_new (inet, 0);
@@ -247,51 +123,17 @@ net_setup (Net          *net,
   g_assert_no_error (error);
   net->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
   net->loop = g_main_loop_new (NULL, FALSE);
-
-  /* veth carriers come up asynchronously: wait until the monitor sees them */
-  for (guint i = 0; i < 300; i++)
-    {
-      g_autoptr(PostInterfaceInfo) c0 = post_path_monitor_get_interface (post_path_monitor_get_default (), "c0");
-      g_autoptr(PostInterfaceInfo) c1 = post_path_monitor_get_interface (post_path_monitor_get_default (), "c1");
-
-      if (c0 != NULL && c1 != NULL && c0->running && c1->running)
-        break;
-      g_usleep (10000);
-    }
 }
 
 static void
 net_teardown (Net          *net,
               gconstpointer data)
 {
-  if (!namespaces_ok)
+  if (!post_test_netns_available ())
     return;
   g_clear_object (&net->listener);
   g_clear_pointer (&net->loop, g_main_loop_unref);
-  /* Deleting one end deletes the pair; the last reference to the server
-   * namespace goes with its descriptor. */
-  run ("ip link del c0");
-  run ("ip link del c1");
-  g_mutex_lock (&net->lock);
-  net->done = TRUE;
-  g_cond_broadcast (&net->cond);
-  g_mutex_unlock (&net->lock);
-  g_thread_join (net->holder);
-  close (net->server_ns);
-  net->server_ns = -1;
-  g_mutex_clear (&net->lock);
-  g_cond_clear (&net->cond);
-}
-
-static gboolean
-skip_without_namespaces (void)
-{
-  if (!namespaces_ok)
-    {
-      g_test_skip (namespaces_why);
-      return TRUE;
-    }
-  return FALSE;
+  post_test_netns_teardown (&net->ns);
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -380,7 +222,7 @@ test_monitor_lists (Net          *net,
   g_autoptr(GInetAddress) inet = NULL;
   gboolean found_v4 = FALSE, found_v6 = FALSE;
 
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   monitor = post_path_monitor_get_default ();
   g_assert_true (post_path_monitor_is_available (monitor));
@@ -484,7 +326,7 @@ test_monitor_events (Net          *net,
   g_autoptr(PostPathMonitor) monitor = NULL;
   EventLog log = { g_ptr_array_new_with_free_func (g_free) };
 
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   monitor = post_path_monitor_new (&error);
   g_assert_no_error (error);
@@ -496,23 +338,23 @@ test_monitor_events (Net          *net,
   g_signal_connect (monitor, "address-removed", G_CALLBACK (log_address), "address-removed");
   g_signal_connect (monitor, "default-route-changed", G_CALLBACK (log_route), NULL);
 
-  run ("ip link add d0 type veth peer name d1");
-  run ("ip link set d1 up");
+  post_test_netns_run ("ip link add d0 type veth peer name d1");
+  post_test_netns_run ("ip link set d1 up");
   wait_for_entry (&log, "added d0 down");
-  run ("ip link set d0 up");
+  post_test_netns_run ("ip link set d0 up");
   wait_for_entry (&log, "changed d0 running");
-  run ("ip addr add 10.7.0.1/24 dev d0");
+  post_test_netns_run ("ip addr add 10.7.0.1/24 dev d0");
   wait_for_entry (&log, "address-added 10.7.0.1");
-  run ("ip route add default via 10.7.0.2 dev d0");
+  post_test_netns_run ("ip route add default via 10.7.0.2 dev d0");
   wait_for_entry (&log, "route ipv4");
   g_ptr_array_set_size (log.log, 0);
-  run ("ip link set d0 down");
+  post_test_netns_run ("ip link set d0 down");
   wait_for_entry (&log, "changed d0 down");
   /* the kernel drops the route silently; the monitor notices */
   wait_for_entry (&log, "route ipv4");
-  run ("ip addr del 10.7.0.1/24 dev d0");
+  post_test_netns_run ("ip addr del 10.7.0.1/24 dev d0");
   wait_for_entry (&log, "address-removed 10.7.0.1");
-  run ("ip link del d0");
+  post_test_netns_run ("ip link del d0");
   wait_for_entry (&log, "removed d0 down");
   g_ptr_array_unref (log.log);
 }
@@ -529,7 +371,7 @@ test_race_fallback (Net          *net,
   gint64 start;
   gint64 elapsed;
 
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   start = g_get_monotonic_time ();
   carrier = initiate (net, "service.test", NULL);
@@ -556,7 +398,7 @@ test_race_prohibit (Net          *net,
   g_autofree char *local = NULL;
   g_autofree char *peer_text = NULL;
 
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   carrier = initiate (net, "10.99.0.1", configuration);
   g_assert_true (wait_for_state (carrier, POST_CARRIER_STATE_ACTIVE, 5000));
@@ -596,7 +438,7 @@ test_race_prefer (Net          *net,
   g_autoptr(PostCarrier) carrier = NULL;
   g_autofree char *local = NULL;
 
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   carrier = initiate (net, "10.99.0.1", configuration);
   g_assert_true (wait_for_state (carrier, POST_CARRIER_STATE_ACTIVE, 5000));
@@ -617,11 +459,11 @@ test_race_equal_rank (Net          *net,
   g_autofree char *local = NULL;
   gint64 start;
 
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   post_configuration_set_attempt_delay (configuration, 3000, &error);
   g_assert_no_error (error);
-  run_in_server (net, "ip route add blackhole 10.1.0.1/32");
+  post_test_netns_run_in_server (&net->ns, "ip route add blackhole 10.1.0.1/32");
   start = g_get_monotonic_time ();
   carrier = initiate (net, "10.99.0.1", configuration);
   g_assert_true (wait_for_state (carrier, POST_CARRIER_STATE_ACTIVE, 5000));
@@ -642,10 +484,10 @@ test_race_history (Net          *net,
   g_autofree char *second_local = NULL;
   g_autoptr(GPtrArray) paths = NULL;
 
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   /* c0 silent: c1 wins and is remembered */
-  run_in_server (net, "ip route add blackhole 10.1.0.1/32");
+  post_test_netns_run_in_server (&net->ns, "ip route add blackhole 10.1.0.1/32");
   first = initiate (net, "10.99.0.1", NULL);
   g_assert_true (wait_for_state (first, POST_CARRIER_STATE_ACTIVE, 5000));
   first_local = local_host (first);
@@ -661,7 +503,7 @@ test_race_history (Net          *net,
 
   /* c0 works again and has the better route; history still puts c1 first,
    * alone (no longer an equal rank) */
-  run_in_server (net, "ip route del blackhole 10.1.0.1/32");
+  post_test_netns_run_in_server (&net->ns, "ip route del blackhole 10.1.0.1/32");
   second = post_association_initiate (post_carrier_get_association (first));
   g_assert_true (wait_for_state (second, POST_CARRIER_STATE_ACTIVE, 5000));
   second_local = local_host (second);
@@ -681,14 +523,14 @@ test_race_all_fail (Net          *net,
   guint lines = 0;
   const char *p;
 
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   /* Nobody listens: every attempt is refused; IPv6 is blackholed, so keep
    * the connection timeout short */
   g_clear_object (&net->listener);
   post_configuration_set_conn_timeout (configuration, 20000, &error);
-  run_in_server (net, "ip -6 route del blackhole fd99::1/128");
-  run_in_server (net, "ip -6 addr add fd99::1/128 dev lo nodad");
+  post_test_netns_run_in_server (&net->ns, "ip -6 route del blackhole fd99::1/128");
+  post_test_netns_run_in_server (&net->ns, "ip -6 addr add fd99::1/128 dev lo nodad");
   carrier = initiate (net, "service.test", configuration);
   g_assert_false (wait_for_state (carrier, POST_CARRIER_STATE_ACTIVE, 10000));
   failure = post_carrier_get_error (carrier);
@@ -732,11 +574,11 @@ link_down (Net          *net,
   local = local_host (carrier);
   g_assert_cmpstr (local, ==, "10.2.0.1");
 
-  run ("ip addr add 10.1.0.9/24 dev c0");
+  post_test_netns_run ("ip addr add 10.1.0.9/24 dev c0");
   while (added == 0)
     g_main_context_iteration (NULL, TRUE);
 
-  run ("ip link set c1 down");
+  post_test_netns_run ("ip link set c1 down");
   if (expect_dormant)
     {
       g_assert_true (wait_for_state (carrier, POST_CARRIER_STATE_DORMANT, 5000));
@@ -759,7 +601,7 @@ static void
 test_link_down_reestablishes (Net          *net,
                               gconstpointer data)
 {
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   link_down (net, NULL, FALSE);
 }
@@ -768,7 +610,7 @@ static void
 test_link_down_dormant (Net          *net,
                         gconstpointer data)
 {
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   link_down (net, "dormant", TRUE);
 }
@@ -810,7 +652,7 @@ test_link_down_accepted (Net          *net,
   g_autofree char *uri = NULL;
   guint removed = 0;
 
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   local = post_local_new_from_uri ("tcp://10.2.0.1:0", &error);
   g_assert_no_error (error);
@@ -819,9 +661,9 @@ test_link_down_accepted (Net          *net,
   g_signal_connect (listener, "incoming", G_CALLBACK (keep_incoming), &accepted);
 
   /* A plain socket in the server namespace connects over c1/s1. */
-  enter (net->server_ns);
+  post_test_netns_enter_server (&net->ns);
   peer = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
-  enter (client_ns);
+  post_test_netns_enter_client ();
   g_assert_no_error (error);
   g_assert_true (g_socket_connect (peer, post_carrier_get_local_address (listener), NULL, &error));
   g_assert_no_error (error);
@@ -831,7 +673,7 @@ test_link_down_accepted (Net          *net,
   g_signal_connect (accepted, "closed", G_CALLBACK (closed_with_error), &closed);
   g_assert_cmpint (post_carrier_get_state (accepted), ==, POST_CARRIER_STATE_ACTIVE);
 
-  run ("ip link set c1 down");
+  post_test_netns_run ("ip link set c1 down");
   while (closed == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (removed, ==, 1);
@@ -843,28 +685,6 @@ test_link_down_accepted (Net          *net,
 
 /* ---- main ------------------------------------------------------------------------- */
 
-static void
-enter_client_namespace (void)
-{
-  if (geteuid () != 0)
-    {
-      namespaces_why = g_strdup ("needs root for network namespaces");
-      return;
-    }
-  if (unshare (CLONE_NEWNET) != 0)
-    {
-      namespaces_why = g_strdup_printf ("unshare(CLONE_NEWNET): %s", g_strerror (errno));
-      return;
-    }
-  client_ns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (client_ns < 0 || !run_argv ("ip link set lo up", NULL))
-    {
-      namespaces_why = g_strdup ("cannot run ip in the namespace");
-      return;
-    }
-  namespaces_ok = TRUE;
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -872,7 +692,7 @@ main (int   argc,
   g_autoptr(GResolver) resolver = NULL;
 
   /* Before anything else runs: the whole process leaves the host's network */
-  enter_client_namespace ();
+  post_test_netns_init ();
   g_test_init (&argc, &argv, NULL);
   resolver = g_object_new (TEST_TYPE_RESOLVER, NULL);
   g_resolver_set_default (resolver);

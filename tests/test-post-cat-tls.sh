@@ -4,58 +4,18 @@
 #   test-post-cat-tls.sh POST-CAT
 #
 # Certificates (a CA, and a server certificate for localhost / 127.0.0.1
-# that it signed) are made with certtool in a temporary directory, as
-# tests/test-tls.c does.  The session cache goes to that directory too.
+# that it signed) are made with certtool in a temporary directory by
+# make_cert of tests/test-lib.sh, as tests/test-tls.c does.  The session
+# cache goes to that directory too.
 set -u
 cat_=$1
-tmp=$(mktemp -d)
-pids=()
-failures=0
-n=0
-cleanup () {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/test-lib.sh"
 export XDG_CACHE_HOME="$tmp/cache"
 
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok () {
-  n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
-  shift; for f in "$@"; do [ -s "$f" ] && sed 's/^/# /' "$f"; done
-}
-
-# make_cert NAME CA TEMPLATE: NAME.key and NAME.pem, signed by CA (or self-signed if CA is -)
-make_cert () {
-  local name=$1 ca=$2
-  printf '%b' "$3" >"$tmp/$name.tmpl"
-  certtool --generate-privkey --key-type=ecdsa --outfile "$tmp/$name.key" >/dev/null 2>&1 || return 1
-  if [ "$ca" = - ]; then
-    certtool --generate-self-signed --load-privkey "$tmp/$name.key" --template "$tmp/$name.tmpl" \
-      --outfile "$tmp/$name.pem" >/dev/null 2>&1
-  else
-    certtool --generate-certificate --load-privkey "$tmp/$name.key" --load-ca-privkey "$tmp/$ca.key" \
-      --load-ca-certificate "$tmp/$ca.pem" --template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem" >/dev/null 2>&1
-  fi
-}
-
-# start_listener NAME ARGS...: post-cat -v --listen --echo ARGS tls://127.0.0.1:0;
-# sets $port from its "listening on ADDRESS:PORT" line and $listener_pid.
-start_listener () {
-  local name=$1 i; shift
-  timeout -k 5 60 "$cat_" -v --listen --echo "$@" tls://127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  listener_pid=$!
-  pids+=($listener_pid)
-  port=
-  for i in $(seq 100); do
-    port=$(sed -n 's/^post-cat: listening on [^ ]*:\([0-9][0-9]*\) via stack tls$/\1/p' "$tmp/$name.err" | head -n1)
-    [ -n "$port" ] && return 0
-    kill -0 "$listener_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  return 1
-}
+# start_listener NAME ARGS...: post-cat -v --listen --echo ARGS tls://127.0.0.1:0
+# (start_post_cat of tests/test-lib.sh)
+listen_rest='via stack tls$'
+start_listener () { start_post_cat tls://127.0.0.1:0 "$1" --echo "${@:2}"; }
 
 stop_listener () { kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null; }
 

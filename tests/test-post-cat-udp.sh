@@ -8,23 +8,7 @@
 set -u
 cat_=$1
 receiver=$2
-tmp=$(mktemp -d)
-pids=()
-failures=0
-n=0
-cleanup () {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-skip () { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-not_ok () {
-  n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
-  shift; for f in "$@"; do [ -s "$f" ] && sed 's/^/# /' "$f"; done
-}
+. "$(dirname "$0")/test-lib.sh"
 
 echo "1..4"
 

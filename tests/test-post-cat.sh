@@ -4,39 +4,11 @@
 #   test-post-cat.sh POST-CAT
 set -u
 cat_=$1
-tmp=$(mktemp -d)
-pids=()
-failures=0
-n=0
-cleanup () {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/test-lib.sh"
 
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok () {
-  n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
-  shift; for f in "$@"; do [ -s "$f" ] && sed 's/^/# /' "$f"; done
-}
-
-# start_listener NAME ARGS...: post-cat -v --listen ARGS tcp://127.0.0.1:0;
-# sets $port from its "listening on ADDRESS:PORT" line and $listener_pid.
-start_listener () {
-  local name=$1 i; shift
-  timeout -k 5 60 "$cat_" -v --listen "$@" tcp://127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  listener_pid=$!
-  pids+=($listener_pid)
-  port=
-  for i in $(seq 100); do
-    port=$(sed -n 's/^post-cat: listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$tmp/$name.err" | head -n1)
-    [ -n "$port" ] && return 0
-    kill -0 "$listener_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  return 1
-}
+# start_listener NAME ARGS...: post-cat -v --listen ARGS tcp://127.0.0.1:0
+# (start_post_cat of tests/test-lib.sh)
+start_listener () { start_post_cat tcp://127.0.0.1:0 "$@"; }
 
 # wait_listener: waits (at most 20 s) for the --once listener; its status in $rc
 wait_listener () {

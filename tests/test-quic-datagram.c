@@ -29,45 +29,6 @@ static char *dir;  /* the certificates */
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static PostConfiguration *
-client_config (void)
-{
-  PostConfiguration *config = post_configuration_new ();
-  g_autofree char *ca = g_build_filename (dir, "ca.pem", NULL);
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
-  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
-  g_assert_true (post_configuration_set_attempt_delay (config, 50, &error));
-  g_assert_no_error (error);
-  return config;
-}
-
-static PostLocal *
-server_local (void)
-{
-  g_autoptr(GError) error = NULL;
-  PostLocal *local = post_local_new_from_uri ("quic://127.0.0.1:0", &error);
-  g_autofree char *c = g_build_filename (dir, "server.pem", NULL);
-  g_autofree char *k = g_build_filename (dir, "server.key", NULL);
-
-  g_assert_no_error (error);
-  g_assert_true (post_local_set_identity_from_files (local, c, k, &error));
-  g_assert_no_error (error);
-  return local;
-}
-
-static gboolean
-have_quic (void)
-{
-  g_autoptr(GPtrArray) stacks = post_registry_list_stacks (post_registry_get_default ());
-
-  for (guint i = 0; i < stacks->len; i++)
-    if (g_strcmp0 (post_stack_get_name (stacks->pdata[i]), "quic") == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* An unreliable message with a lifetime: a datagram candidate. */
 static PostMessage *
 unreliable_message (const char *text,
@@ -176,7 +137,7 @@ static PostCarrier *
 server_listen (Server            *server,
                PostConfiguration *config)
 {
-  g_autoptr(PostLocal) local = server_local ();
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
   g_autoptr(GError) error = NULL;
   PostCarrier *listener = post_carrier_listen (local, config, &error);
 
@@ -208,12 +169,6 @@ typedef struct {
   char     tag;
 } Client;
 
-typedef struct {
-  guint done;
-  GError *error;
-  PostCarrier *carrier;
-} ForkResult;
-
 /* Per message: what happened to it, in order ("s" sent, "a" acked, "x"
  * expired, "e" send error), and counters over all of them. */
 typedef struct {
@@ -229,17 +184,6 @@ established_cb (GObject      *source,
 
   post_carrier_establish_finish (POST_CARRIER (source), result, &c->error);
   c->done = 1;
-}
-
-static void
-forked_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  ForkResult *r = user_data;
-
-  r->carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &r->error);
-  r->done = 1;
 }
 
 static gboolean
@@ -356,9 +300,7 @@ connect_client (guint16            port,
                 Client            *c,
                 GPtrArray         *before)
 {
-  g_autofree char *uri = g_strdup_printf ("quic://127.0.0.1:%u", port);
-  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, NULL);
-  PostCarrier *carrier = post_carrier_initiate (NULL, remote, config);
+  PostCarrier *carrier = post_test_initiate ("quic", port, config);
 
   c->tag = 'A';
   for (guint i = 0; before != NULL && i < before->len; i++)
@@ -368,19 +310,13 @@ connect_client (guint16            port,
   return carrier;
 }
 
-static guint16
-port_of (PostCarrier *listener)
-{
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener)));
-}
-
 static PostCarrier *
 fork_carrier (PostCarrier *carrier,
               Client      *c2)
 {
-  ForkResult r = { 0 };
+  PostTestFork r = { 0 };
 
-  post_carrier_fork_async (carrier, NULL, forked_cb, &r);
+  post_carrier_fork_async (carrier, NULL, post_test_forked_cb, &r);
   post_test_wait_count (&r.done, 1, "the fork", WAIT_TIMEOUT_S);
   g_assert_no_error (r.error);
   c2->tag = 'B';
@@ -404,7 +340,7 @@ send_text (PostCarrier *carrier,
 static void
 test_echo (void)
 {
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) a = NULL;
   g_autoptr(PostCarrier) b = NULL;
@@ -415,7 +351,7 @@ test_echo (void)
 
   server.echo = TRUE;
   listener = server_listen (&server, NULL);
-  a = connect_client (port_of (listener), config, &ca, NULL);
+  a = connect_client (post_test_port_of (listener), config, &ca, NULL);
   post_test_wait_count (&ca.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (ca.error);
   g_assert_true (post_carrier_get_capabilities (a) & POST_STACK_CAP_PER_MSG_RELIABILITY);
@@ -469,7 +405,7 @@ test_echo (void)
 static void
 test_expiry (void)
 {
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) a = NULL;
   g_autoptr(GPtrArray) early = g_ptr_array_new_with_free_func (g_object_unref);
@@ -501,7 +437,7 @@ test_expiry (void)
       g_ptr_array_add (before, m);
       g_ptr_array_add (before, l);
     }
-  a = connect_client (port_of (listener), config, &ca, before);
+  a = connect_client (post_test_port_of (listener), config, &ca, before);
   g_object_unref (before->pdata[0]);
   /* post_carrier_send_async() completes when the datagram's fate is known. */
   {
@@ -590,7 +526,7 @@ test_expiry (void)
 static void
 test_fallback (void)
 {
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostConfiguration) server_config = post_configuration_new ();
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) a = NULL;
@@ -603,7 +539,7 @@ test_fallback (void)
                                                 g_variant_new_boolean (FALSE), &error));
   g_assert_no_error (error);
   listener = server_listen (&server, server_config);
-  a = connect_client (port_of (listener), config, &ca, NULL);
+  a = connect_client (post_test_port_of (listener), config, &ca, NULL);
   post_test_wait_count (&ca.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (ca.error);
   send_text (a, "A: stream");
@@ -631,7 +567,7 @@ test_fallback (void)
 static void
 test_stream_cases (void)
 {
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) a = NULL;
   g_autoptr(PostMessage) reliable = post_message_new_from_string ("A: reliable with a lifetime");
@@ -649,7 +585,7 @@ test_stream_cases (void)
   g_assert_true (post_message_get_reliable (reliable));
   g_assert_false (post_message_get_reliable (no_lifetime));
   listener = server_listen (&server, NULL);
-  a = connect_client (port_of (listener), config, &ca, NULL);
+  a = connect_client (post_test_port_of (listener), config, &ca, NULL);
   post_test_wait_count (&ca.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (ca.error);
 
@@ -681,7 +617,7 @@ test_stream_cases (void)
 static void
 test_unknown_stream (void)
 {
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) a = NULL;
   g_autoptr(PostCarrier) b = NULL;
@@ -691,7 +627,7 @@ test_unknown_stream (void)
   Events events = { 0 };
 
   listener = server_listen (&server, NULL);
-  a = connect_client (port_of (listener), config, &ca, NULL);
+  a = connect_client (post_test_port_of (listener), config, &ca, NULL);
   post_test_wait_count (&ca.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (ca.error);
   send_text (a, "A: stream");
@@ -738,7 +674,7 @@ test_unknown_stream (void)
 static void
 test_niceness (void)
 {
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) a = NULL;
   g_autoptr(PostCarrier) b = NULL;
@@ -750,7 +686,7 @@ test_niceness (void)
   Client ca = { 0 }, cb = { 0 };
 
   listener = server_listen (&server, NULL);
-  a = connect_client (port_of (listener), config, &ca, NULL);
+  a = connect_client (post_test_port_of (listener), config, &ca, NULL);
   post_test_wait_count (&ca.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (ca.error);
   b = fork_carrier (a, &cb);
@@ -796,7 +732,7 @@ main (int   argc,
 
   signal (SIGPIPE, SIG_IGN);
   g_test_init (&argc, &argv, NULL);
-  if (!have_quic ())
+  if (!post_test_have_stack ("quic"))
     {
       g_test_skip ("the quic plugin is not built");
       return g_test_run ();

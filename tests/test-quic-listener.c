@@ -82,34 +82,6 @@ quic_log_reset (void)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static PostConfiguration *
-client_config (void)
-{
-  PostConfiguration *config = post_configuration_new ();
-  g_autofree char *ca = post_test_certs_path (dir, "ca.pem");
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
-  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
-  g_assert_no_error (error);
-  g_assert_true (post_configuration_set_attempt_delay (config, 50, &error));
-  return config;
-}
-
-static PostLocal *
-server_local (void)
-{
-  g_autoptr(GError) error = NULL;
-  PostLocal *local = post_local_new_from_uri ("quic://127.0.0.1:0", &error);
-  g_autofree char *c = post_test_certs_path (dir, "server.pem");
-  g_autofree char *k = post_test_certs_path (dir, "server.key");
-
-  g_assert_no_error (error);
-  g_assert_true (post_local_set_identity_from_files (local, c, k, &error));
-  g_assert_no_error (error);
-  return local;
-}
-
 static void
 set_option (PostConfiguration *config,
             const char        *key,
@@ -121,208 +93,35 @@ set_option (PostConfiguration *config,
   g_assert_no_error (error);
 }
 
-static guint16
-port_of (PostCarrier *listener)
-{
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener)));
-}
-
-/* An echo server; a fork the peer requests is accepted unless refuse_forks. */
-typedef struct {
-  guint n_accepted;
-  guint n_forks_refused;
-  guint n_messages;
-  gboolean refuse_forks;
-  GPtrArray *children;  /* (owned) */
-} EchoServer;
-
-static gboolean
-echo_message_cb (PostCarrier *carrier,
-                 PostMessage *message,
-                 gpointer     user_data)
-{
-  EchoServer *echo = user_data;
-  g_autoptr(PostMessage) reply = post_message_new (post_message_get_content (message));
-
-  echo->n_messages++;
-  post_carrier_send (carrier, reply, NULL);
-  return TRUE;
-}
-
-static gboolean echo_incoming_cb (PostCarrier *listener, PostCarrier *carrier, gpointer user_data);
-
-static gboolean
-echo_fork_cb (PostCarrier *parent,
-              PostCarrier *carrier,
-              gpointer     user_data)
-{
-  EchoServer *echo = user_data;
-
-  if (echo->refuse_forks)
-    {
-      echo->n_forks_refused++;
-      return FALSE;
-    }
-  return echo_incoming_cb (parent, carrier, user_data);
-}
-
-static gboolean
-echo_incoming_cb (PostCarrier *listener,
-                  PostCarrier *carrier,
-                  gpointer     user_data)
-{
-  EchoServer *echo = user_data;
-
-  echo->n_accepted++;
-  g_ptr_array_add (echo->children, g_object_ref (carrier));
-  post_carrier_ready (carrier, echo_message_cb, echo, NULL);
-  g_signal_connect (carrier, "incoming", G_CALLBACK (echo_fork_cb), echo);
-  return TRUE;
-}
-
+/* An echo server (post-test-util.h) on a quic local of its own */
 static PostCarrier *
 echo_listen (PostConfiguration *config,
-             EchoServer        *echo)
+             PostTestEcho      *echo)
 {
-  g_autoptr(PostLocal) local = server_local ();
-  g_autoptr(GError) error = NULL;
-  PostCarrier *listener = post_carrier_listen (local, config, &error);
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
 
-  g_assert_no_error (error);
-  g_assert_nonnull (listener);
-  g_assert_cmpstr (post_carrier_get_stack_name (listener), ==, "quic");
-  echo->children = g_ptr_array_new_with_free_func (g_object_unref);
-  g_signal_connect (listener, "incoming", G_CALLBACK (echo_incoming_cb), echo);
-  return listener;
-}
-
-static void
-echo_clear (EchoServer *echo)
-{
-  for (guint i = 0; echo->children && i < echo->children->len; i++)
-    post_carrier_abort (echo->children->pdata[i]);
-  g_clear_pointer (&echo->children, g_ptr_array_unref);
-}
-
-typedef struct {
-  guint done;
-  GError *error;
-  GString *received;
-  guint n_received;
-  guint n_closed;
-  GError *close_error;
-} Client;
-
-static void
-client_init (Client *c)
-{
-  memset (c, 0, sizeof *c);
-  c->received = g_string_new (NULL);
-}
-
-static void
-client_clear (Client *c)
-{
-  g_string_free (c->received, TRUE);
-  g_clear_error (&c->error);
-  g_clear_error (&c->close_error);
-}
-
-static void
-established_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  Client *c = user_data;
-
-  post_carrier_establish_finish (POST_CARRIER (source), result, &c->error);
-  c->done = 1;
-}
-
-static gboolean
-client_message_cb (PostCarrier *carrier,
-                   PostMessage *message,
-                   gpointer     user_data)
-{
-  Client *c = user_data;
-  gsize size;
-  const char *data = g_bytes_get_data (post_message_get_content (message), &size);
-
-  g_string_append_len (c->received, data, size);
-  c->n_received++;
-  return TRUE;
-}
-
-static void
-client_closed_cb (PostCarrier  *carrier,
-                  const GError *error,
-                  gpointer      user_data)
-{
-  Client *c = user_data;
-
-  if (error != NULL && c->close_error == NULL)
-    c->close_error = g_error_copy (error);
-  c->n_closed++;
-}
-
-static PostCarrier *
-quic_initiate (guint16            port,
-               PostConfiguration *config)
-{
-  g_autofree char *uri = g_strdup_printf ("quic://127.0.0.1:%u", port);
-  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, NULL);
-
-  return post_carrier_initiate (NULL, remote, config);
+  return post_test_echo_listen (echo, local, config, "quic");
 }
 
 /* Initiates a carrier, establishes it and checks one echo. */
 static PostCarrier *
 connect_echo (guint16            port,
               PostConfiguration *config,
-              Client            *c,
+              PostTestClient    *c,
               const char        *text)
 {
-  PostCarrier *carrier = quic_initiate (port, config);
+  PostCarrier *carrier = post_test_initiate ("quic", port, config);
   g_autoptr(PostMessage) first = post_message_new_from_string (text);
 
   g_assert_true (post_carrier_send (carrier, first, NULL));
-  post_carrier_ready (carrier, client_message_cb, c, NULL);
-  g_signal_connect (carrier, "closed", G_CALLBACK (client_closed_cb), c);
-  post_carrier_establish_async (carrier, NULL, established_cb, c);
+  post_carrier_ready (carrier, post_test_client_message_cb, c, NULL);
+  g_signal_connect (carrier, "closed", G_CALLBACK (post_test_client_closed_cb), c);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, c);
   post_test_wait_count (&c->done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c->error);
   post_test_wait_count (&c->n_received, 1, "the first echo", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c->received->str, ==, text);
   return carrier;
-}
-
-/* Sends @text on @carrier and waits until @c received one more message. */
-static void
-send_and_wait (PostCarrier *carrier,
-               Client      *c,
-               const char  *text)
-{
-  g_autoptr(PostMessage) message = post_message_new_from_string (text);
-
-  g_assert_true (post_carrier_send (carrier, message, NULL));
-  post_test_wait_count (&c->n_received, c->n_received + 1, "an echo", WAIT_TIMEOUT_S);
-}
-
-typedef struct {
-  guint done;
-  GError *error;
-  PostCarrier *carrier;
-} ForkResult;
-
-static void
-forked_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  ForkResult *r = user_data;
-
-  r->carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &r->error);
-  r->done = 1;
 }
 
 /* ---- options ---------------------------------------------------------------- */
@@ -332,7 +131,7 @@ expect_listen_error (const char *key,
                      GVariant   *value)
 {
   g_autoptr(PostConfiguration) config = post_configuration_new ();
-  g_autoptr(PostLocal) local = server_local ();
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -363,18 +162,18 @@ static void
 test_retry (void)
 {
   g_autoptr(PostConfiguration) server_config = post_configuration_new ();
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
-  EchoServer echo = { 0 };
-  Client c;
+  PostTestEcho echo = { 0 };
+  PostTestClient c;
 
   quic_log_reset ();
   set_option (server_config, "quic.retry", g_variant_new_string ("always"));
   listener = echo_listen (server_config, &echo);
-  client_init (&c);
-  carrier = connect_echo (port_of (listener), config, &c, "after a retry");
-  send_and_wait (carrier, &c, " and more");
+  post_test_client_init (&c);
+  carrier = connect_echo (post_test_port_of (listener), config, &c, "after a retry");
+  post_test_send_and_wait (carrier, &c, " and more", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.received->str, ==, "after a retry and more");
   g_assert_cmpuint (qlog.retries_sent, ==, 1);
   g_assert_cmpuint (qlog.retries_received, ==, 1);
@@ -384,9 +183,9 @@ test_retry (void)
 
   post_carrier_abort (carrier);
   post_test_spin (20);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
-  client_clear (&c);
+  post_test_client_clear (&c);
 }
 
 /* `quic.retry` never: no Retry even for a client without a token. */
@@ -394,47 +193,47 @@ static void
 test_retry_never (void)
 {
   g_autoptr(PostConfiguration) server_config = post_configuration_new ();
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
-  EchoServer echo = { 0 };
-  Client c;
+  PostTestEcho echo = { 0 };
+  PostTestClient c;
 
   quic_log_reset ();
   set_option (server_config, "quic.retry", g_variant_new_string ("never"));
   set_option (server_config, "quic.retry-threshold", g_variant_new_uint32 (0));
   listener = echo_listen (server_config, &echo);
-  client_init (&c);
-  carrier = connect_echo (port_of (listener), config, &c, "no retry");
+  post_test_client_init (&c);
+  carrier = connect_echo (post_test_port_of (listener), config, &c, "no retry");
   g_assert_cmpuint (qlog.retries_sent, ==, 0);
   g_assert_cmpuint (qlog.accepted, ==, 1);
   post_carrier_abort (carrier);
   post_test_spin (20);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
-  client_clear (&c);
+  post_test_client_clear (&c);
 
   /* when-busy with a threshold of 0: every handshake is "busy". */
   {
     g_autoptr(PostConfiguration) busy_config = post_configuration_new ();
     g_autoptr(PostCarrier) busy = NULL;
     g_autoptr(PostCarrier) carrier2 = NULL;
-    EchoServer echo2 = { 0 };
-    Client c2;
+    PostTestEcho echo2 = { 0 };
+    PostTestClient c2;
 
     quic_log_reset ();
     set_option (busy_config, "quic.retry", g_variant_new_string ("when-busy"));
     set_option (busy_config, "quic.retry-threshold", g_variant_new_uint32 (0));
     busy = echo_listen (busy_config, &echo2);
-    client_init (&c2);
-    carrier2 = connect_echo (port_of (busy), config, &c2, "busy");
+    post_test_client_init (&c2);
+    carrier2 = connect_echo (post_test_port_of (busy), config, &c2, "busy");
     g_assert_cmpuint (qlog.retries_sent, ==, 1);
     g_assert_cmpuint (qlog.retry_tokens, ==, 1);
     post_carrier_abort (carrier2);
     post_test_spin (20);
-    echo_clear (&echo2);
+    post_test_echo_clear (&echo2);
     post_carrier_abort (busy);
-    client_clear (&c2);
+    post_test_client_clear (&c2);
   }
 }
 
@@ -442,20 +241,20 @@ test_retry_never (void)
  * establishment, gets its echo once; returns the carrier's flags. */
 static PostSecurityFlags
 resume_once (PostAssociation *association,
-             EchoServer      *echo,
+             PostTestEcho    *echo,
              const char      *text)
 {
   g_autoptr(PostCarrier) carrier = post_association_initiate (association);
   g_autoptr(PostMessage) message = post_message_new_from_string (text);
   guint messages_before = echo->n_messages;
   PostSecurityFlags flags;
-  Client c;
+  PostTestClient c;
 
-  client_init (&c);
+  post_test_client_init (&c);
   g_assert_true (post_message_set_idempotent (message, TRUE, NULL));
   g_assert_true (post_carrier_send (carrier, message, NULL));
-  post_carrier_ready (carrier, client_message_cb, &c, NULL);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_carrier_ready (carrier, post_test_client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   post_test_wait_count (&c.n_received, 1, "the echo", WAIT_TIMEOUT_S);
@@ -467,7 +266,7 @@ resume_once (PostAssociation *association,
   post_carrier_close (carrier);
   post_test_spin (20);
   g_assert_cmpuint (echo->n_messages, ==, messages_before + 1);   /* delivered once */
-  client_clear (&c);
+  post_test_client_clear (&c);
   return flags;
 }
 
@@ -480,19 +279,19 @@ static void
 test_retry_zero_rtt (void)
 {
   g_autoptr(PostConfiguration) server_config = post_configuration_new ();
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
   g_autoptr(PostRemote) remote = NULL;
   g_autofree char *uri = NULL;
   PostSecurityFlags flags;
-  EchoServer echo = { 0 };
+  PostTestEcho echo = { 0 };
 
   quic_log_reset ();
   set_option (server_config, "quic.retry", g_variant_new_string ("always"));
   set_option (server_config, "quic.new-token", g_variant_new_boolean (FALSE));
   listener = echo_listen (server_config, &echo);
-  uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", post_test_port_of (listener));
   remote = post_remote_new_from_uri (uri, NULL);
   association = post_association_new (NULL, remote, config);
 
@@ -508,29 +307,12 @@ test_retry_zero_rtt (void)
   g_assert_cmpuint (qlog.retry_tokens, ==, 2);
   g_test_message ("early data after the Retry %s", (flags & POST_SECURITY_EARLY_DATA_ACCEPTED) ? "accepted" : "refused and resent");
 
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
 /* ngtcp2's gtlsclient against a listener that always retries: it follows
  * the Retry and completes the handshake. */
-typedef struct {
-  guint done;
-  char *out;
-  GError *error;
-} CommunicateResult;
-
-static void
-communicated_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  CommunicateResult *cr = user_data;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &cr->out, NULL, &cr->error);
-  cr->done = 1;
-}
-
 static void
 test_gtlsclient_retry (void)
 {
@@ -540,8 +322,8 @@ test_gtlsclient_retry (void)
   g_autoptr(GSubprocess) client = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *port_s = NULL, *uri = NULL;
-  CommunicateResult cr = { 0 };
-  EchoServer echo = { 0 };
+  PostTestCommunicate cr = { 0 };
+  PostTestEcho echo = { 0 };
 
   if (gtlsclient == NULL)
     {
@@ -552,13 +334,13 @@ test_gtlsclient_retry (void)
   g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, NULL));
   set_option (config, "quic.retry", g_variant_new_string ("always"));
   listener = echo_listen (config, &echo);
-  port_s = g_strdup_printf ("%u", port_of (listener));
-  uri = g_strdup_printf ("https://127.0.0.1:%u/", port_of (listener));
+  port_s = g_strdup_printf ("%u", post_test_port_of (listener));
+  uri = g_strdup_printf ("https://127.0.0.1:%u/", post_test_port_of (listener));
   client = g_subprocess_newv ((const char *[]) { gtlsclient, "--exit-on-first-stream-close", "--timeout=2s",
                                                  "127.0.0.1", port_s, uri, NULL },
                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (client, NULL, NULL, communicated_cb, &cr);
+  g_subprocess_communicate_utf8_async (client, NULL, NULL, post_test_communicated_cb, &cr);
   post_test_wait_count (&cr.done, 1, "gtlsclient", WAIT_TIMEOUT_S);
   g_assert_no_error (cr.error);
   if (strstr (cr.out, "Negotiated ALPN is h3") == NULL)
@@ -567,7 +349,7 @@ test_gtlsclient_retry (void)
   g_assert_cmpuint (qlog.retries_sent, >=, 1);
   g_assert_cmpuint (qlog.retry_tokens, >=, 1);
   g_free (cr.out);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -582,12 +364,12 @@ test_gtlsserver_retry (void)
   g_autofree char *cert = post_test_certs_path (dir, "server.pem");
   g_autofree char *port_s = NULL;
   g_autoptr(GSubprocess) server = NULL;
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(GError) error = NULL;
-  CommunicateResult cr = { 0 };
+  PostTestCommunicate cr = { 0 };
   guint16 port;
-  Client c;
+  PostTestClient c;
 
   if (gtlsserver == NULL)
     {
@@ -611,13 +393,13 @@ test_gtlsserver_retry (void)
                                                  key, cert, NULL },
                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (server, NULL, NULL, communicated_cb, &cr);
+  g_subprocess_communicate_utf8_async (server, NULL, NULL, post_test_communicated_cb, &cr);
   post_test_spin (300);
 
-  client_init (&c);
+  post_test_client_init (&c);
   g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, NULL));
-  carrier = quic_initiate (port, config);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  carrier = post_test_initiate ("quic", port, config);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "the handshake with gtlsserver --validate-addr", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   g_assert_true (post_carrier_get_security_flags (carrier) & POST_SECURITY_ENCRYPTED);
@@ -630,7 +412,7 @@ test_gtlsserver_retry (void)
   post_test_wait_count (&cr.done, 1, "gtlsserver to exit", WAIT_TIMEOUT_S);
   g_clear_error (&cr.error);
   g_free (cr.out);
-  client_clear (&c);
+  post_test_client_clear (&c);
 }
 
 /* ---- a flood of garbage -------------------------------------------------------- */
@@ -744,7 +526,7 @@ garbage_packet (guint       kind,
 static void
 test_garbage_flood (void)
 {
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(GSocket) flood = NULL;
@@ -753,14 +535,14 @@ test_garbage_flood (void)
   g_autoptr(GByteArray) cid = NULL;
   g_autoptr(GString) expected = g_string_new ("start");
   g_autoptr(GError) error = NULL;
-  EchoServer echo = { 0 };
+  PostTestEcho echo = { 0 };
   guint sent_packets = 0, kinds[6] = { 0 };
-  Client c;
+  PostTestClient c;
 
   quic_log_reset ();
   listener = echo_listen (NULL, &echo);
-  client_init (&c);
-  carrier = connect_echo (port_of (listener), config, &c, "start");
+  post_test_client_init (&c);
+  carrier = connect_echo (post_test_port_of (listener), config, &c, "start");
   g_assert_cmpint (qlog.connections, ==, 1);
   g_assert_cmpuint (qlog.cids->len, >, 0);
   cid = hex_decode (qlog.cids->pdata[qlog.cids->len - 1]);   /* one the client may use */
@@ -768,7 +550,7 @@ test_garbage_flood (void)
   flood = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
   g_assert_no_error (error);
   g_socket_set_blocking (flood, FALSE);
-  target = g_inet_socket_address_new (lo, port_of (listener));
+  target = g_inet_socket_address_new (lo, post_test_port_of (listener));
 
   /* 40 rounds of 100 packets, each round with one echo in the middle. */
   for (guint round = 0; round < 40; round++)
@@ -793,7 +575,7 @@ test_garbage_flood (void)
         }
       post_test_wait_count (&c.n_received, round + 2, "an echo during the flood", WAIT_TIMEOUT_S);
     }
-  send_and_wait (carrier, &c, " end");
+  post_test_send_and_wait (carrier, &c, " end", WAIT_TIMEOUT_S);
   g_string_append (expected, " end");
   post_test_spin (50);   /* the listener reads what is left of the flood */
 
@@ -818,9 +600,9 @@ test_garbage_flood (void)
 
   post_carrier_abort (carrier);
   post_test_spin (20);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
-  client_clear (&c);
+  post_test_client_clear (&c);
 }
 
 /* A listener that allows one connection (`quic.max-connections` 1) refuses
@@ -829,38 +611,38 @@ static void
 test_max_connections (void)
 {
   g_autoptr(PostConfiguration) server_config = post_configuration_new ();
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(PostCarrier) second = NULL;
-  EchoServer echo = { 0 };
-  Client c, c2;
+  PostTestEcho echo = { 0 };
+  PostTestClient c, c2;
 
   quic_log_reset ();
   set_option (server_config, "quic.max-connections", g_variant_new_uint32 (1));
   listener = echo_listen (server_config, &echo);
-  client_init (&c);
-  client_init (&c2);
-  carrier = connect_echo (port_of (listener), config, &c, "first");
+  post_test_client_init (&c);
+  post_test_client_init (&c2);
+  carrier = connect_echo (post_test_port_of (listener), config, &c, "first");
 
-  second = quic_initiate (port_of (listener), config);
-  post_carrier_establish_async (second, NULL, established_cb, &c2);
+  second = post_test_initiate ("quic", post_test_port_of (listener), config);
+  post_carrier_establish_async (second, NULL, post_test_established_cb, &c2);
   post_test_wait_count (&c2.done, 1, "the refusal", WAIT_TIMEOUT_S);
   g_assert_error (c2.error, POST_ERROR, POST_ERROR_CONNECTION_REFUSED);
   g_test_message ("refused as expected: %s", c2.error->message);
   g_assert_cmpuint (qlog.refused, >=, 1);
   g_assert_cmpuint (echo.n_accepted, ==, 1);
 
-  send_and_wait (carrier, &c, " still here");
+  post_test_send_and_wait (carrier, &c, " still here", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.received->str, ==, "first still here");
 
   post_carrier_abort (second);
   post_carrier_abort (carrier);
   post_test_spin (20);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
-  client_clear (&c);
-  client_clear (&c2);
+  post_test_client_clear (&c);
+  post_test_client_clear (&c2);
 }
 
 /* ---- the peer's stream limit ---------------------------------------------------- */
@@ -874,26 +656,26 @@ static void
 test_stream_limit (void)
 {
   g_autoptr(PostConfiguration) server_config = post_configuration_new ();
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  EchoServer echo = { 0 };
-  ForkResult r[5] = { { 0 } };
-  Client c, fc[4];
+  PostTestEcho echo = { 0 };
+  PostTestFork r[5] = { { 0 } };
+  PostTestClient c, fc[4];
 
   quic_log_reset ();
   set_option (server_config, "quic.max-streams", g_variant_new_uint32 (3));
   listener = echo_listen (server_config, &echo);
-  client_init (&c);
-  carrier = connect_echo (port_of (listener), config, &c, "stream 0");
+  post_test_client_init (&c);
+  carrier = connect_echo (post_test_port_of (listener), config, &c, "stream 0");
 
   for (guint i = 0; i < 4; i++)
     {
-      client_init (&fc[i]);
-      post_carrier_fork_async (carrier, NULL, forked_cb, &r[i]);
+      post_test_client_init (&fc[i]);
+      post_carrier_fork_async (carrier, NULL, post_test_forked_cb, &r[i]);
     }
-  post_carrier_fork_async (carrier, cancellable, forked_cb, &r[4]);
+  post_carrier_fork_async (carrier, cancellable, post_test_forked_cb, &r[4]);
   post_test_wait_count (&r[0].done, 1, "the first fork", WAIT_TIMEOUT_S);
   post_test_wait_count (&r[1].done, 1, "the second fork", WAIT_TIMEOUT_S);
   for (guint i = 0; i < 2; i++)
@@ -901,8 +683,8 @@ test_stream_limit (void)
       g_autofree char *text = g_strdup_printf ("stream %u", i + 1);
 
       g_assert_no_error (r[i].error);
-      post_carrier_ready (r[i].carrier, client_message_cb, &fc[i], NULL);
-      send_and_wait (r[i].carrier, &fc[i], text);
+      post_carrier_ready (r[i].carrier, post_test_client_message_cb, &fc[i], NULL);
+      post_test_send_and_wait (r[i].carrier, &fc[i], text, WAIT_TIMEOUT_S);
       g_assert_cmpstr (fc[i].received->str, ==, text);
     }
   /* Both forks' streams carried data both ways: the listener has seen its
@@ -923,18 +705,18 @@ test_stream_limit (void)
   post_test_wait_count (&r[2].done, 1, "the third fork, after a stream closed", WAIT_TIMEOUT_S);
   g_assert_no_error (r[2].error);
   g_assert_cmpuint (r[3].done, ==, 0);
-  post_carrier_ready (r[2].carrier, client_message_cb, &fc[2], NULL);
-  send_and_wait (r[2].carrier, &fc[2], "stream 3");
+  post_carrier_ready (r[2].carrier, post_test_client_message_cb, &fc[2], NULL);
+  post_test_send_and_wait (r[2].carrier, &fc[2], "stream 3", WAIT_TIMEOUT_S);
   g_assert_cmpstr (fc[2].received->str, ==, "stream 3");
 
   post_carrier_close (r[1].carrier);
   post_test_wait_count (&r[3].done, 1, "the fourth fork, after another stream closed", WAIT_TIMEOUT_S);
   g_assert_no_error (r[3].error);
-  post_carrier_ready (r[3].carrier, client_message_cb, &fc[3], NULL);
-  send_and_wait (r[3].carrier, &fc[3], "stream 4");
+  post_carrier_ready (r[3].carrier, post_test_client_message_cb, &fc[3], NULL);
+  post_test_send_and_wait (r[3].carrier, &fc[3], "stream 4", WAIT_TIMEOUT_S);
   g_assert_cmpstr (fc[3].received->str, ==, "stream 4");
 
-  send_and_wait (carrier, &c, " still");
+  post_test_send_and_wait (carrier, &c, " still", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.received->str, ==, "stream 0 still");
   g_assert_cmpuint (echo.n_accepted, ==, 5);
 
@@ -943,14 +725,14 @@ test_stream_limit (void)
       if (r[i].carrier != NULL)
         post_carrier_abort (r[i].carrier);
       g_clear_object (&r[i].carrier);
-      client_clear (&fc[i]);
+      post_test_client_clear (&fc[i]);
     }
   g_clear_error (&r[4].error);
   post_carrier_abort (carrier);
   post_test_spin (20);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
-  client_clear (&c);
+  post_test_client_clear (&c);
 }
 
 /* ---- a refused fork ------------------------------------------------------------- */
@@ -961,26 +743,26 @@ test_stream_limit (void)
 static void
 test_fork_refused (void)
 {
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(PostMessage) message = post_message_new_from_string ("may I?");
-  EchoServer echo = { 0 };
-  ForkResult r = { 0 };
-  Client c, fc;
+  PostTestEcho echo = { 0 };
+  PostTestFork r = { 0 };
+  PostTestClient c, fc;
 
   quic_log_reset ();
   echo.refuse_forks = TRUE;
   listener = echo_listen (NULL, &echo);
-  client_init (&c);
-  client_init (&fc);
-  carrier = connect_echo (port_of (listener), config, &c, "one");
+  post_test_client_init (&c);
+  post_test_client_init (&fc);
+  carrier = connect_echo (post_test_port_of (listener), config, &c, "one");
 
-  post_carrier_fork_async (carrier, NULL, forked_cb, &r);
+  post_carrier_fork_async (carrier, NULL, post_test_forked_cb, &r);
   post_test_wait_count (&r.done, 1, "the fork", WAIT_TIMEOUT_S);
   g_assert_no_error (r.error);
-  post_carrier_ready (r.carrier, client_message_cb, &fc, NULL);
-  g_signal_connect (r.carrier, "closed", G_CALLBACK (client_closed_cb), &fc);
+  post_carrier_ready (r.carrier, post_test_client_message_cb, &fc, NULL);
+  g_signal_connect (r.carrier, "closed", G_CALLBACK (post_test_client_closed_cb), &fc);
   /* The peer sees the fork request with the stream's first data. */
   g_assert_true (post_carrier_send (r.carrier, message, NULL));
   post_test_wait_count (&fc.n_closed, 1, "the refusal", WAIT_TIMEOUT_S);
@@ -991,7 +773,7 @@ test_fork_refused (void)
   g_assert_cmpuint (echo.n_accepted, ==, 1);
 
   /* The first carrier (and the connection) go on. */
-  send_and_wait (carrier, &c, " two");
+  post_test_send_and_wait (carrier, &c, " two", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.received->str, ==, "one two");
   g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
   g_assert_cmpuint (c.n_closed, ==, 0);
@@ -999,21 +781,10 @@ test_fork_refused (void)
   g_clear_object (&r.carrier);
   post_carrier_abort (carrier);
   post_test_spin (20);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
-  client_clear (&c);
-  client_clear (&fc);
-}
-
-static gboolean
-have_quic (void)
-{
-  g_autoptr(GPtrArray) stacks = post_registry_list_stacks (post_registry_get_default ());
-
-  for (guint i = 0; i < stacks->len; i++)
-    if (g_strcmp0 (post_stack_get_name (stacks->pdata[i]), "quic") == 0)
-      return TRUE;
-  return FALSE;
+  post_test_client_clear (&c);
+  post_test_client_clear (&fc);
 }
 
 int
@@ -1024,7 +795,7 @@ main (int   argc,
 
   signal (SIGPIPE, SIG_IGN);
   g_test_init (&argc, &argv, NULL);
-  if (!have_quic ())
+  if (!post_test_have_stack ("quic"))
     {
       g_test_skip ("the quic plugin is not built");
       return g_test_run ();

@@ -4,7 +4,8 @@
  *
  * The process moves itself into a fresh network namespace (the client's)
  * at start.  Each test creates a second, empty namespace (the server's)
- * and two veth pairs between them, as tests/test-paths.c does:
+ * and two veth pairs between them, as tests/test-paths.c does (both with
+ * tests/post-test-netns.c):
  *
  *   client ns                   server ns
  *   c0 10.1.0.1/24  ─────────── s0 10.1.0.2/24
@@ -35,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "post-test-netns.h"
 #include "post-test-util.h"
 
 #define WAIT_TIMEOUT_S  15
@@ -72,56 +74,10 @@ static const Variant v4_socket_error = {
   "ip rule del from 10.1.0.1 unreachable", TRUE
 };
 
-static gboolean namespaces_ok;
-static char *namespaces_why;
-static int client_ns = -1;
-
-/* ---- namespaces (as in test-paths.c) ------------------------------------- */
-
-static gboolean
-run_argv (const char *command,
-          GError    **error)
-{
-  g_auto(GStrv) argv = NULL;
-  g_autofree char *err = NULL;
-  int status = 0;
-
-  if (!g_shell_parse_argv (command, NULL, &argv, error))
-    return FALSE;
-  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                     NULL, NULL, NULL, &err, &status, error))
-    return FALSE;
-  if (!g_spawn_check_wait_status (status, error))
-    {
-      g_prefix_error (error, "%s: %s: ", command, err ? g_strstrip (err) : "");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-G_GNUC_PRINTF (1, 2)
-static void
-run (const char *format,
-     ...)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *command = NULL;
-  va_list args;
-
-  va_start (args, format);
-  command = g_strdup_vprintf (format, args);
-  va_end (args);
-  run_argv (command, &error);
-  g_assert_no_error (error);
-}
+/* ---- namespaces (post-test-netns.h) ------------------------------------- */
 
 typedef struct {
-  GThread    *holder;        /* lives in the server namespace until teardown */
-  pid_t       holder_tid;
-  GMutex      lock;
-  GCond       cond;
-  gboolean    done;
-  int         server_ns;     /* the server namespace */
+  PostTestNetns ns;          /* the server namespace and the links to it */
   char       *certs;         /* certificate directory */
   char       *log;           /* the peer's log */
   GPid        peer;          /* the server process, 0 when none */
@@ -131,99 +87,14 @@ typedef struct {
 } Net;
 
 static void
-enter (int ns)
-{
-  g_assert_cmpint (setns (ns, CLONE_NEWNET), ==, 0);
-}
-
-G_GNUC_PRINTF (2, 3)
-static void
-run_in_server (Net        *net,
-               const char *format,
-               ...)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *command = NULL;
-  va_list args;
-
-  va_start (args, format);
-  command = g_strdup_vprintf (format, args);
-  va_end (args);
-  enter (net->server_ns);
-  run_argv (command, &error);
-  enter (client_ns);
-  g_assert_no_error (error);
-}
-
-static gpointer
-hold_server_namespace (gpointer data)
-{
-  Net *net = data;
-  int fd = -2;
-
-  if (unshare (CLONE_NEWNET) == 0)
-    fd = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  g_mutex_lock (&net->lock);
-  net->holder_tid = gettid ();
-  net->server_ns = fd < 0 ? -2 : fd;
-  g_cond_broadcast (&net->cond);
-  while (!net->done)
-    g_cond_wait (&net->cond, &net->lock);
-  g_mutex_unlock (&net->lock);
-  return NULL;
-}
-
-static void
 net_setup (Net          *net,
            gconstpointer data)
 {
-  if (!namespaces_ok)
+  if (!post_test_netns_available ())
     return;
 
-  g_mutex_init (&net->lock);
-  g_cond_init (&net->cond);
-  net->server_ns = -1;
-  net->holder = g_thread_new ("server-ns", hold_server_namespace, net);
-  g_mutex_lock (&net->lock);
-  while (net->server_ns == -1)
-    g_cond_wait (&net->cond, &net->lock);
-  g_mutex_unlock (&net->lock);
-  g_assert_cmpint (net->server_ns, >=, 0);
-
-  run ("ip link add c0 type veth peer name s0");
-  run ("ip link add c1 type veth peer name s1");
-  run ("ip link set s0 netns %d", (int) net->holder_tid);
-  run ("ip link set s1 netns %d", (int) net->holder_tid);
-  run ("ip addr add 10.1.0.1/24 dev c0");
-  run ("ip addr add 10.2.0.1/24 dev c1");
-  run ("ip -6 addr add fd01::1/64 dev c0 nodad");
-  run ("ip -6 addr add fd02::1/64 dev c1 nodad");
-  run ("ip link set c0 up");
-  run ("ip link set c1 up");
-  run_in_server (net, "ip link set lo up");
-  run_in_server (net, "ip addr add 10.1.0.2/24 dev s0");
-  run_in_server (net, "ip addr add 10.2.0.2/24 dev s1");
-  run_in_server (net, "ip addr add 10.99.0.1/32 dev lo");
-  run_in_server (net, "ip -6 addr add fd01::2/64 dev s0 nodad");
-  run_in_server (net, "ip -6 addr add fd02::2/64 dev s1 nodad");
-  run_in_server (net, "ip -6 addr add fd99::1/128 dev lo nodad");
-  run_in_server (net, "ip link set s0 up");
-  run_in_server (net, "ip link set s1 up");
-  run ("ip route add 10.99.0.1/32 via 10.1.0.2 dev c0 metric 100");
-  run ("ip route add 10.99.0.1/32 via 10.2.0.2 dev c1 metric 200");
-  run ("ip -6 route add fd99::1/128 via fd01::2 dev c0 metric 100");
-  run ("ip -6 route add fd99::1/128 via fd02::2 dev c1 metric 200");
-
-  /* veth carriers come up asynchronously: wait until the monitor sees them */
-  for (guint i = 0; i < 300; i++)
-    {
-      g_autoptr(PostInterfaceInfo) c0 = post_path_monitor_get_interface (post_path_monitor_get_default (), "c0");
-      g_autoptr(PostInterfaceInfo) c1 = post_path_monitor_get_interface (post_path_monitor_get_default (), "c1");
-
-      if (c0 != NULL && c1 != NULL && c0->running && c1->running)
-        break;
-      g_usleep (10000);
-    }
+  /* The service also has fd99::1, on the server's lo */
+  post_test_netns_setup (&net->ns, "ip -6 addr add fd99::1/128 dev lo nodad");
 
   /* A server certificate for the service's address, signed by the test CA */
   net->certs = post_test_certs_make ("post-quic-migration");
@@ -287,34 +158,13 @@ static void
 net_teardown (Net          *net,
               gconstpointer data)
 {
-  if (!namespaces_ok)
+  if (!post_test_netns_available ())
     return;
   stop_peer (net);
-  run ("ip link del c0");
-  run ("ip link del c1");
-  g_mutex_lock (&net->lock);
-  net->done = TRUE;
-  g_cond_broadcast (&net->cond);
-  g_mutex_unlock (&net->lock);
-  g_thread_join (net->holder);
-  close (net->server_ns);
-  net->server_ns = -1;
-  g_mutex_clear (&net->lock);
-  g_cond_clear (&net->cond);
+  post_test_netns_teardown (&net->ns);
   post_test_certs_remove (net->certs);
   g_clear_pointer (&net->certs, g_free);
   g_clear_pointer (&net->log, g_free);
-}
-
-static gboolean
-skip_without_namespaces (void)
-{
-  if (!namespaces_ok)
-    {
-      g_test_skip (namespaces_why);
-      return TRUE;
-    }
-  return FALSE;
 }
 
 /* ---- the server process ------------------------------------------------------- */
@@ -325,7 +175,7 @@ enter_server_namespace (gpointer user_data)
   Net *net = user_data;
 
   /* In the forked child, before exec */
-  if (setns (net->server_ns, CLONE_NEWNET) != 0)
+  if (setns (net->ns.server_ns, CLONE_NEWNET) != 0)
     _exit (127);
 }
 
@@ -491,7 +341,7 @@ bulk_message_cb (PostCarrier *carrier,
       /* Mid-transfer: the preferred link goes down under the connection */
       c->link_down = TRUE;
       c->received_at_link_down = c->received;
-      run ("%s", c->v->loss);
+      post_test_netns_run ("%s", c->v->loss);
     }
   if (c->n_messages == N_CHUNKS)
     c->all_received = 1;
@@ -525,23 +375,6 @@ text_message_cb (PostCarrier *carrier,
   g_string_append_len (c->text, data, size);
   c->n_text++;
   return TRUE;
-}
-
-typedef struct {
-  guint done;
-  GError *error;
-  PostCarrier *carrier;
-} ForkResult;
-
-static void
-forked_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  ForkResult *r = user_data;
-
-  r->carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &r->error);
-  r->done = 1;
 }
 
 static void
@@ -581,24 +414,20 @@ test_migrates (Net          *net,
   g_autoptr(PostConfiguration) config = NULL;
   g_autoptr(PostRemote) remote = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
-  g_autofree char *ca = NULL;
   g_autofree char *local = NULL;
   g_autofree char *log = NULL;
   Client c = { 0 }, f = { 0 };
-  ForkResult r = { 0 };
+  PostTestFork r = { 0 };
 
   g_autoptr(GPtrArray) transients = NULL;
   g_autoptr(GPtrArray) paths = NULL;
 
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   start_peer (net, v->uri);
 
   config = post_configuration_new ();
-  ca = g_build_filename (net->certs, "ca.pem", NULL);
-  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
-  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
-  g_assert_no_error (error);
+  post_test_trust_test_ca (config, net->certs);
   remote = post_remote_new_from_uri (v->uri, &error);
   g_assert_no_error (error);
 
@@ -621,7 +450,7 @@ test_migrates (Net          *net,
   g_clear_pointer (&local, g_free);
 
   /* A second stream of the same connection */
-  post_carrier_fork_async (carrier, NULL, forked_cb, &r);
+  post_carrier_fork_async (carrier, NULL, post_test_forked_cb, &r);
   post_test_wait_count (&r.done, 1, "the fork", WAIT_TIMEOUT_S);
   g_assert_no_error (r.error);
   g_signal_connect (r.carrier, "path-changed", G_CALLBACK (path_changed_cb), &f);
@@ -701,7 +530,7 @@ test_migrates (Net          *net,
   post_test_spin (20);
   g_clear_object (&r.carrier);
   if (v->undo != NULL)
-    run ("%s", v->undo);
+    post_test_netns_run ("%s", v->undo);
   stop_peer (net);
   g_assert_true (g_spawn_check_wait_status (net->peer_status, &error));
   g_assert_no_error (error);
@@ -720,20 +549,17 @@ test_prohibited_interface (Net          *net,
   g_autoptr(PostConfiguration) config = NULL;
   g_autoptr(PostRemote) remote = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
-  g_autofree char *ca = NULL;
   g_autofree char *local = NULL;
   g_autofree char *log = NULL;
   Client c = { 0 };
   gint64 deadline;
 
-  if (skip_without_namespaces ())
+  if (post_test_netns_skip ())
     return;
   start_peer (net, v->uri);
 
   config = post_configuration_new ();
-  ca = g_build_filename (net->certs, "ca.pem", NULL);
-  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
-  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
+  post_test_trust_test_ca (config, net->certs);
   g_assert_true (post_configuration_set_interface_preference (config, "c1", POST_PREFERENCE_PROHIBIT, &error));
   g_assert_true (post_configuration_set_option (config, "path.on-loss", g_variant_new_string ("dormant"), &error));
   g_assert_no_error (error);
@@ -754,7 +580,7 @@ test_prohibited_interface (Net          *net,
   post_carrier_ready (carrier, text_message_cb, &c, NULL);
   send_text (carrier, &c, "hello");
 
-  run ("%s", v->loss);
+  post_test_netns_run ("%s", v->loss);
   deadline = g_get_monotonic_time () + WAIT_TIMEOUT_S * G_USEC_PER_SEC;
   while (post_carrier_get_state (carrier) == POST_CARRIER_STATE_ACTIVE && g_get_monotonic_time () < deadline)
     if (!g_main_context_iteration (NULL, FALSE))
@@ -832,9 +658,6 @@ static void
 test_psi_migrate_loopback (void)
 {
   g_autofree char *certs = post_test_certs_make ("post-quic-migrate-lo");
-  g_autofree char *cert = g_build_filename (certs, "server.pem", NULL);
-  g_autofree char *key = g_build_filename (certs, "server.key", NULL);
-  g_autofree char *ca = g_build_filename (certs, "ca.pem", NULL);
   g_autofree char *uri = NULL;
   g_autofree char *local = NULL;
   g_autoptr(GError) error = NULL;
@@ -848,19 +671,14 @@ test_psi_migrate_loopback (void)
   Server server = { g_ptr_array_new_with_free_func (g_object_unref), 0, NULL };
   Client c = { 0 };
 
-  listen_local = post_local_new_from_uri ("quic://127.0.0.1:0", &error);
-  g_assert_no_error (error);
-  g_assert_true (post_local_set_identity_from_files (listen_local, cert, key, &error));
+  listen_local = post_test_server_local ("quic://127.0.0.1:0", certs, "server");
   listener = post_carrier_listen (listen_local, NULL, &error);
   g_assert_no_error (error);
   g_signal_connect (listener, "incoming", G_CALLBACK (server_incoming_cb), &server);
 
   config = post_configuration_new ();
-  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
-  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
-  g_assert_no_error (error);
-  uri = g_strdup_printf ("quic://127.0.0.1:%u",
-                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener))));
+  post_test_trust_test_ca (config, certs);
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", post_test_port_of (listener));
   remote = post_remote_new_from_uri (uri, &error);
   g_assert_no_error (error);
   c.v = &v4_link_down;
@@ -911,34 +729,12 @@ test_psi_migrate_loopback (void)
 
 /* ---- main ------------------------------------------------------------------------- */
 
-static void
-enter_client_namespace (void)
-{
-  if (geteuid () != 0)
-    {
-      namespaces_why = g_strdup ("needs root for network namespaces");
-      return;
-    }
-  if (unshare (CLONE_NEWNET) != 0)
-    {
-      namespaces_why = g_strdup_printf ("unshare(CLONE_NEWNET): %s", g_strerror (errno));
-      return;
-    }
-  client_ns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (client_ns < 0 || !run_argv ("ip link set lo up", NULL))
-    {
-      namespaces_why = g_strdup ("cannot run ip in the namespace");
-      return;
-    }
-  namespaces_ok = TRUE;
-}
-
 int
 main (int   argc,
       char *argv[])
 {
   /* Before anything else runs: the whole process leaves the host's network */
-  enter_client_namespace ();
+  post_test_netns_init ();
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/quic-migration/psi-migrate-loopback", test_psi_migrate_loopback);

@@ -28,233 +28,24 @@ static char *dir;  /* the certificates */
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static char *
-path (const char *name)
-{
-  return g_build_filename (dir, name, NULL);
-}
-
-static void
-make_certificates (void)
-{
-  dir = post_test_certs_make ("post-quic");
-}
-
-static void
-remove_certificates (void)
-{
-  post_test_certs_remove (dir);
-  g_clear_pointer (&dir, g_free);
-}
-
-/* The client side's configuration: trust only the test CA. */
-static PostConfiguration *
-client_config (void)
-{
-  PostConfiguration *config = post_configuration_new ();
-  g_autofree char *ca = path ("ca.pem");
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
-  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
-  g_assert_no_error (error);
-  g_assert_true (post_configuration_set_attempt_delay (config, 50, &error));
-  return config;
-}
-
-static PostLocal *
-server_local (const char *cert)
-{
-  g_autoptr(GError) error = NULL;
-  PostLocal *local = post_local_new_from_uri ("quic://127.0.0.1:0", &error);
-  g_autofree char *c = g_strdup_printf ("%s/%s.pem", dir, cert);
-  g_autofree char *k = g_strdup_printf ("%s/%s.key", dir, cert);
-
-  g_assert_no_error (error);
-  g_assert_true (post_local_set_identity_from_files (local, c, k, &error));
-  g_assert_no_error (error);
-  return local;
-}
-
-static guint16
-port_of (PostCarrier *listener)
-{
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener)));
-}
-
-/* An echo server: every message received on an accepted carrier goes back. */
-typedef struct {
-  guint n_accepted;
-  guint n_messages;
-  GPtrArray *children;  /* (owned) */
-} EchoServer;
-
-static gboolean
-echo_message_cb (PostCarrier *carrier,
-                 PostMessage *message,
-                 gpointer     user_data)
-{
-  EchoServer *echo = user_data;
-  g_autoptr(PostMessage) reply = post_message_new (post_message_get_content (message));
-
-  echo->n_messages++;
-  post_carrier_send (carrier, reply, NULL);
-  return TRUE;
-}
-
-static gboolean
-echo_incoming_cb (PostCarrier *listener,
-                  PostCarrier *carrier,
-                  gpointer     user_data)
-{
-  EchoServer *echo = user_data;
-
-  echo->n_accepted++;
-  g_ptr_array_add (echo->children, g_object_ref (carrier));
-  post_carrier_ready (carrier, echo_message_cb, echo, NULL);
-  /* A stream the peer forks arrives as an incoming carrier of this one. */
-  g_signal_connect (carrier, "incoming", G_CALLBACK (echo_incoming_cb), echo);
-  return TRUE;
-}
-
-static PostCarrier *
-echo_listen (PostLocal         *local,
-             PostConfiguration *config,
-             EchoServer        *echo)
-{
-  g_autoptr(GError) error = NULL;
-  PostCarrier *listener = post_carrier_listen (local, config, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (listener);
-  g_assert_cmpstr (post_carrier_get_stack_name (listener), ==, "quic");
-  echo->children = g_ptr_array_new_with_free_func (g_object_unref);
-  g_signal_connect (listener, "incoming", G_CALLBACK (echo_incoming_cb), echo);
-  return listener;
-}
-
-static void
-echo_clear (EchoServer *echo)
-{
-  for (guint i = 0; echo->children && i < echo->children->len; i++)
-    post_carrier_abort (echo->children->pdata[i]);
-  g_clear_pointer (&echo->children, g_ptr_array_unref);
-}
-
-typedef struct {
-  guint done;
-  GError *error;
-  GString *received;
-  guint n_received;
-} Client;
-
-static void
-established_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  Client *c = user_data;
-
-  post_carrier_establish_finish (POST_CARRIER (source), result, &c->error);
-  c->done = 1;
-}
-
-static gboolean
-client_message_cb (PostCarrier *carrier,
-                   PostMessage *message,
-                   gpointer     user_data)
-{
-  Client *c = user_data;
-  gsize size;
-  const char *data = g_bytes_get_data (post_message_get_content (message), &size);
-
-  g_string_append_len (c->received, data, size);
-  c->n_received++;
-  return TRUE;
-}
-
-
-static PostCarrier *
-quic_initiate (guint16            port,
-               PostConfiguration *config)
-{
-  g_autofree char *uri = g_strdup_printf ("quic://127.0.0.1:%u", port);
-  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, NULL);
-
-  return post_carrier_initiate (NULL, remote, config);
-}
-
-static guint16
-free_udp_port (void)
-{
-  g_autoptr(GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
-  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) a = g_inet_socket_address_new (lo, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_true (g_socket_bind (s, a, TRUE, NULL));
-  bound = g_socket_get_local_address (s, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
-static gboolean
-have_quic (void)
-{
-  g_autoptr(GPtrArray) stacks = post_registry_list_stacks (post_registry_get_default ());
-
-  for (guint i = 0; i < stacks->len; i++)
-    if (g_strcmp0 (post_stack_get_name (stacks->pdata[i]), "quic") == 0)
-      return TRUE;
-  return FALSE;
-}
-
-/* Sends @text on @carrier and waits until @c received one more message. */
-static void
-send_and_wait (PostCarrier *carrier,
-               Client      *c,
-               const char  *text)
-{
-  g_autoptr(PostMessage) message = post_message_new_from_string (text);
-  guint before = c->n_received;
-  gboolean timed_out = FALSE;
-  GSource *timeout = g_timeout_source_new_seconds (WAIT_TIMEOUT_S);
-
-  g_assert_true (post_carrier_send (carrier, message, NULL));
-  g_source_set_callback (timeout, timeout_cb, &timed_out, NULL);
-  g_source_attach (timeout, NULL);
-  while (c->n_received == before && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-  if (timed_out)
-    g_error ("timed out waiting for the echo of a %zu-byte message", strlen (text));
-}
-
 static void
 test_echo (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(PostMessage) message = post_message_new_from_string ("hello over quic");
   g_autofree char *big = NULL;
-  EchoServer echo = { 0 };
-  Client c = { 0 };
+  PostTestEcho echo = { 0 };
+  PostTestClient c = { 0 };
 
-  listener = echo_listen (local, NULL, &echo);
-  carrier = quic_initiate (port_of (listener), config);
+  listener = post_test_echo_listen (&echo, local, NULL, "quic");
+  carrier = post_test_initiate ("quic", post_test_port_of (listener), config);
   c.received = g_string_new (NULL);
   g_assert_true (post_carrier_send (carrier, message, NULL));
-  post_carrier_ready (carrier, client_message_cb, &c, NULL);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_carrier_ready (carrier, post_test_client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "quic");
@@ -267,13 +58,13 @@ test_echo (void)
    * control credit follows the reader. */
   big = g_strnfill (3 * 1024 * 1024 + 17, 'q');
   g_string_truncate (c.received, 0);
-  send_and_wait (carrier, &c, big);
+  post_test_send_and_wait (carrier, &c, big, WAIT_TIMEOUT_S);
   g_assert_cmpuint (c.received->len, ==, strlen (big));
   g_assert_true (memcmp (c.received->str, big, c.received->len) == 0);
 
   post_carrier_close (carrier);
   post_test_spin (50);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
   g_string_free (c.received, TRUE);
 }
@@ -327,27 +118,27 @@ tracked_message (const char *content,
 static void
 test_acked (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(PostMessage) first = NULL;
   g_autoptr(PostMessage) big = NULL;
   g_autoptr(PostMessage) last = NULL;
   g_autofree char *big_text = g_strnfill (2 * 1024 * 1024 + 5, 'a');
-  EchoServer echo = { 0 };
-  Client c = { 0 };
+  PostTestEcho echo = { 0 };
+  PostTestClient c = { 0 };
   AckLog log = { 0 };
 
   log.log = g_string_new (NULL);
-  listener = echo_listen (local, NULL, &echo);
-  carrier = quic_initiate (port_of (listener), config);
+  listener = post_test_echo_listen (&echo, local, NULL, "quic");
+  carrier = post_test_initiate ("quic", post_test_port_of (listener), config);
   c.received = g_string_new (NULL);
   g_signal_connect (carrier, "acked", G_CALLBACK (ack_log_carrier_acked_cb), &log);
   first = tracked_message ("acknowledge me", "1", &log);
   g_assert_true (post_carrier_send (carrier, first, NULL));
-  post_carrier_ready (carrier, client_message_cb, &c, NULL);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_carrier_ready (carrier, post_test_client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   g_assert_true (post_carrier_get_capabilities (carrier) & POST_STACK_CAP_EVENT_ACKED);
@@ -386,7 +177,7 @@ test_acked (void)
 
   post_carrier_close (carrier);
   post_test_spin (50);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
   g_string_free (c.received, TRUE);
   g_string_free (log.log, TRUE);
@@ -396,23 +187,23 @@ static void
 expect_failure (const char *cert,
                 int         code)
 {
-  g_autoptr(PostLocal) local = server_local (cert);
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, cert);
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
-  EchoServer echo = { 0 };
-  Client c = { 0 };
+  PostTestEcho echo = { 0 };
+  PostTestClient c = { 0 };
 
-  listener = echo_listen (local, NULL, &echo);
-  carrier = quic_initiate (port_of (listener), config);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  listener = post_test_echo_listen (&echo, local, NULL, "quic");
+  carrier = post_test_initiate ("quic", post_test_port_of (listener), config);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "the failure", WAIT_TIMEOUT_S);
   g_assert_error (c.error, POST_ERROR, code);
   g_test_message ("failed as expected: %s", c.error->message);
   g_clear_error (&c.error);
   g_assert_cmpuint (echo.n_accepted, ==, 0);
   post_test_spin (20);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -423,73 +214,56 @@ test_untrusted (void)
   expect_failure ("wrongname", POST_ERROR_TLS_NAME_MISMATCH);
 }
 
-typedef struct {
-  guint done;
-  GError *error;
-  PostCarrier *carrier;
-} ForkResult;
-
-static void
-forked_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  ForkResult *r = user_data;
-
-  r->carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &r->error);
-  r->done = 1;
-}
-
 static void
 test_fork (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(PostMessage) first = post_message_new_from_string ("stream one");
-  EchoServer echo = { 0 };
-  Client c = { 0 }, c2 = { 0 };
-  ForkResult r = { 0 };
+  PostTestEcho echo = { 0 };
+  PostTestClient c = { 0 }, c2 = { 0 };
+  PostTestFork r = { 0 };
 
-  listener = echo_listen (local, NULL, &echo);
-  carrier = quic_initiate (port_of (listener), config);
+  listener = post_test_echo_listen (&echo, local, NULL, "quic");
+  carrier = post_test_initiate ("quic", post_test_port_of (listener), config);
   c.received = g_string_new (NULL);
   c2.received = g_string_new (NULL);
   g_assert_true (post_carrier_send (carrier, first, NULL));
-  post_carrier_ready (carrier, client_message_cb, &c, NULL);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_carrier_ready (carrier, post_test_client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   post_test_wait_count (&c.n_received, 1, "the first echo", WAIT_TIMEOUT_S);
 
-  post_carrier_fork_async (carrier, NULL, forked_cb, &r);
+  post_carrier_fork_async (carrier, NULL, post_test_forked_cb, &r);
   post_test_wait_count (&r.done, 1, "the fork", WAIT_TIMEOUT_S);
   g_assert_no_error (r.error);
   g_assert_nonnull (r.carrier);
   g_assert_cmpstr (post_carrier_get_stack_name (r.carrier), ==, "quic");
-  post_carrier_ready (r.carrier, client_message_cb, &c2, NULL);
+  post_carrier_ready (r.carrier, post_test_client_message_cb, &c2, NULL);
 
   /* The peer sees the new stream with its first data: a fork request on
    * its carrier of the same connection, not a new accepted connection. */
-  send_and_wait (r.carrier, &c2, "stream two");
+  post_test_send_and_wait (r.carrier, &c2, "stream two", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c2.received->str, ==, "stream two");
   g_assert_cmpuint (echo.n_accepted, ==, 2);   /* the first carrier and the fork */
-  send_and_wait (carrier, &c, "again on one");
+  post_test_send_and_wait (carrier, &c, "again on one", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.received->str, ==, "stream oneagain on one");
-  send_and_wait (r.carrier, &c2, "again on two");
+  post_test_send_and_wait (r.carrier, &c2, "again on two", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c2.received->str, ==, "stream twoagain on two");
 
   /* Closing the fork leaves the first stream (and the connection) alive. */
   post_carrier_close (r.carrier);
   post_test_spin (50);
-  send_and_wait (carrier, &c, "!");
+  post_test_send_and_wait (carrier, &c, "!", WAIT_TIMEOUT_S);
   g_assert_cmpstr (c.received->str, ==, "stream oneagain on one!");
 
   post_carrier_abort (carrier);
   g_clear_object (&r.carrier);
   post_test_spin (20);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
   g_string_free (c.received, TRUE);
   g_string_free (c2.received, TRUE);
@@ -502,7 +276,7 @@ test_fork (void)
  * sink that receives everything and cannot send. */
 typedef struct {
   PostCarrier *sink;   /* (owned) */
-  Client c;
+  PostTestClient c;
 } SinkServer;
 
 static gboolean
@@ -514,15 +288,15 @@ sink_incoming_cb (PostCarrier *listener,
 
   g_assert_null (server->sink);
   server->sink = g_object_ref (carrier);
-  post_carrier_ready (carrier, client_message_cb, &server->c, NULL);
+  post_carrier_ready (carrier, post_test_client_message_cb, &server->c, NULL);
   return TRUE;
 }
 
 static void
 test_source_sink (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) source = NULL;
   g_autoptr(PostMessage) one = post_message_new_from_string ("first one way");
@@ -530,7 +304,7 @@ test_source_sink (void)
   g_autoptr(PostMessage) back = post_message_new_from_string ("never");
   g_autoptr(GError) error = NULL;
   SinkServer server = { 0 };
-  Client c = { 0 };
+  PostTestClient c = { 0 };
 
   g_assert_true (post_configuration_set_direction (config, POST_DIRECTION_UNIDIRECTIONAL_SEND, &error));
   g_assert_no_error (error);
@@ -539,11 +313,11 @@ test_source_sink (void)
   g_signal_connect (listener, "incoming", G_CALLBACK (sink_incoming_cb), &server);
   server.c.received = g_string_new (NULL);
 
-  source = quic_initiate (port_of (listener), config);
+  source = post_test_initiate ("quic", post_test_port_of (listener), config);
   g_assert_cmpint (post_carrier_get_role (source), ==, POST_CARRIER_ROLE_SOURCE);
   g_assert_true (post_carrier_send (source, one, NULL));
   g_assert_true (post_carrier_send (source, two, NULL));
-  post_carrier_establish_async (source, NULL, established_cb, &c);
+  post_carrier_establish_async (source, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   g_assert_cmpstr (post_carrier_get_stack_name (source), ==, "quic");
@@ -574,7 +348,7 @@ test_source_sink (void)
  * its echo, checks that it came back once, closes; returns the flags. */
 static PostSecurityFlags
 resume_once (PostAssociation *association,
-             EchoServer      *echo,
+             PostTestEcho    *echo,
              const char      *text,
              gboolean         idempotent,
              PostSecurityFlags *server_flags)
@@ -583,15 +357,15 @@ resume_once (PostAssociation *association,
   g_autoptr(PostMessage) message = post_message_new_from_string (text);
   guint accepted_before = echo->n_accepted, messages_before = echo->n_messages;
   PostSecurityFlags flags;
-  Client c = { 0 };
+  PostTestClient c = { 0 };
 
   c.received = g_string_new (NULL);
   if (idempotent)
     g_assert_true (post_message_set_idempotent (message, TRUE, NULL));
   /* Queued before establishment, so that it may go as early data. */
   g_assert_true (post_carrier_send (carrier, message, NULL));
-  post_carrier_ready (carrier, client_message_cb, &c, NULL);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_carrier_ready (carrier, post_test_client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   post_test_wait_count (&c.n_received, 1, "the echo", WAIT_TIMEOUT_S);
@@ -614,17 +388,17 @@ resume_once (PostAssociation *association,
 static void
 test_zero_rtt (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
   g_autoptr(PostRemote) remote = NULL;
   g_autofree char *uri = NULL;
   PostSecurityFlags flags, server_flags;
-  EchoServer echo = { 0 };
+  PostTestEcho echo = { 0 };
 
-  listener = echo_listen (local, NULL, &echo);
-  uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+  listener = post_test_echo_listen (&echo, local, NULL, "quic");
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", post_test_port_of (listener));
   remote = post_remote_new_from_uri (uri, NULL);
   association = post_association_new (NULL, remote, config);
 
@@ -648,7 +422,7 @@ test_zero_rtt (void)
   g_assert_false (flags & POST_SECURITY_EARLY_DATA_SENT);
   g_assert_false (server_flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
 
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -657,8 +431,8 @@ test_zero_rtt (void)
 static void
 test_zero_rtt_rejected (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostConfiguration) server_config = post_configuration_new ();
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
@@ -666,13 +440,13 @@ test_zero_rtt_rejected (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *uri = NULL;
   PostSecurityFlags flags, server_flags;
-  EchoServer echo = { 0 };
+  PostTestEcho echo = { 0 };
 
   g_assert_true (post_configuration_set_option (server_config, "tls.server-early-data",
                                                 g_variant_new_boolean (FALSE), &error));
   g_assert_no_error (error);
-  listener = echo_listen (local, server_config, &echo);
-  uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+  listener = post_test_echo_listen (&echo, local, server_config, "quic");
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", post_test_port_of (listener));
   remote = post_remote_new_from_uri (uri, NULL);
   association = post_association_new (NULL, remote, config);
 
@@ -688,14 +462,14 @@ test_zero_rtt_rejected (void)
   {
     g_autoptr(PostCarrier) other = NULL;
     g_autoptr(PostAssociation) moved = NULL;
-    EchoServer echo2 = { 0 };
-    g_autoptr(PostLocal) local2 = server_local ("server");
+    PostTestEcho echo2 = { 0 };
+    g_autoptr(PostLocal) local2 = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
     g_autofree char *uri2 = NULL;
     g_autoptr(PostRemote) remote2 = NULL;
     g_autoptr(GBytes) ticket = NULL;
 
-    other = echo_listen (local2, NULL, &echo2);
-    uri2 = g_strdup_printf ("quic://127.0.0.1:%u", port_of (other));
+    other = post_test_echo_listen (&echo2, local2, NULL, "quic");
+    uri2 = g_strdup_printf ("quic://127.0.0.1:%u", post_test_port_of (other));
     remote2 = post_remote_new_from_uri (uri2, NULL);
     moved = post_association_new (NULL, remote2, config);
     /* The first listener's ticket, offered to the second one. */
@@ -706,11 +480,11 @@ test_zero_rtt_rejected (void)
     g_assert_false (flags & POST_SECURITY_RESUMED);
     g_assert_true (flags & POST_SECURITY_EARLY_DATA_SENT);
     g_assert_false (flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
-    echo_clear (&echo2);
+    post_test_echo_clear (&echo2);
     post_carrier_abort (other);
   }
 
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -725,12 +499,12 @@ source_once (PostAssociation *association,
   g_autoptr(PostMessage) message = post_message_new_from_string (text);
   PostSecurityFlags flags;
   guint before = server->c.n_received;
-  Client c = { 0 };
+  PostTestClient c = { 0 };
 
   g_assert_cmpint (post_carrier_get_role (source), ==, POST_CARRIER_ROLE_SOURCE);
   g_assert_true (post_message_set_idempotent (message, TRUE, NULL));
   g_assert_true (post_carrier_send (source, message, NULL));
-  post_carrier_establish_async (source, NULL, established_cb, &c);
+  post_carrier_establish_async (source, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   post_test_wait_count (&server->c.n_received, before + 1, "the message at the sink", WAIT_TIMEOUT_S);
@@ -751,8 +525,8 @@ source_once (PostAssociation *association,
 static void
 test_zero_rtt_source (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
   g_autoptr(PostRemote) remote = NULL;
@@ -767,7 +541,7 @@ test_zero_rtt_source (void)
   g_assert_no_error (error);
   g_signal_connect (listener, "incoming", G_CALLBACK (sink_incoming_cb), &server);
   server.c.received = g_string_new (NULL);
-  uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", post_test_port_of (listener));
   remote = post_remote_new_from_uri (uri, NULL);
   association = post_association_new (NULL, remote, config);
 
@@ -795,12 +569,12 @@ echo_once (PostCarrier  *carrier,
 {
   g_autoptr(PostMessage) message = post_message_new_from_string (text);
   PostSecurityFlags flags = 0;
-  Client c = { 0 };
+  PostTestClient c = { 0 };
 
   c.received = g_string_new (NULL);
   g_assert_true (post_carrier_send (carrier, message, NULL));
-  post_carrier_ready (carrier, client_message_cb, &c, NULL);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_carrier_ready (carrier, post_test_client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   if (c.error == NULL)
     {
@@ -829,16 +603,16 @@ test_psk (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *uri = NULL;
   PostSecurityFlags flags;
-  EchoServer echo = { 0 };
+  PostTestEcho echo = { 0 };
   struct { const char *identity; GBytes *key; } wrong[] = { { "client-1", other }, { "nobody", key } };
 
   /* A listener with pre-shared keys and no certificate; a client with no
    * trust store: the key authenticates both. */
   g_assert_true (post_local_add_pre_shared_key (local, "client-1", key, &error));
   g_assert_no_error (error);
-  listener = echo_listen (local, NULL, &echo);
+  listener = post_test_echo_listen (&echo, local, NULL, "quic");
   g_assert_true (post_configuration_set_use_system_trust (config, FALSE, NULL));
-  uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", post_test_port_of (listener));
   remote = post_remote_new_from_uri (uri, NULL);
   {
     g_autoptr(PostAssociation) association = post_association_new (NULL, remote, config);
@@ -884,7 +658,7 @@ test_psk (void)
     g_clear_error (&error);
   }
 
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -893,17 +667,17 @@ test_psk (void)
 static void
 test_client_certificate (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
   g_autoptr(PostConfiguration) server_config = post_configuration_new ();
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *ca = path ("ca.pem");
-  g_autofree char *cert = path ("client.pem");
-  g_autofree char *key = path ("client.key");
-  g_autofree char *rogue_cert = path ("rogue.pem");
-  g_autofree char *rogue_key = path ("rogue.key");
-  EchoServer echo = { 0 };
+  g_autofree char *ca = post_test_certs_path (dir, "ca.pem");
+  g_autofree char *cert = post_test_certs_path (dir, "client.pem");
+  g_autofree char *key = post_test_certs_path (dir, "client.key");
+  g_autofree char *rogue_cert = post_test_certs_path (dir, "rogue.pem");
+  g_autofree char *rogue_key = post_test_certs_path (dir, "rogue.key");
+  PostTestEcho echo = { 0 };
   struct { const char *cert, *key; gboolean ok; } cases[] = {
     { cert, key, TRUE },               /* issued by the anchor */
     { rogue_cert, rogue_key, FALSE },  /* self-signed */
@@ -913,14 +687,14 @@ test_client_certificate (void)
   g_assert_true (post_configuration_set_use_system_trust (server_config, FALSE, &error));
   g_assert_true (post_configuration_add_trust_anchor_file (server_config, ca, &error));
   g_assert_no_error (error);
-  listener = echo_listen (local, server_config, &echo);
+  listener = post_test_echo_listen (&echo, local, server_config, "quic");
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr(PostLocal) client_local = post_local_new ();
       g_autoptr(PostRemote) remote = NULL;
       g_autoptr(PostCarrier) carrier = NULL;
-      g_autofree char *uri = g_strdup_printf ("quic://127.0.0.1:%u", port_of (listener));
+      g_autofree char *uri = g_strdup_printf ("quic://127.0.0.1:%u", post_test_port_of (listener));
       guint accepted = echo.n_accepted;
 
       if (cases[i].cert != NULL)
@@ -948,7 +722,7 @@ test_client_certificate (void)
         }
     }
 
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -971,14 +745,14 @@ static void
 test_gtlsserver (void)
 {
   g_autofree char *gtlsserver = g_find_program_in_path ("gtlsserver");
-  g_autofree char *key = path ("server.key");
-  g_autofree char *cert = path ("server.pem");
+  g_autofree char *key = post_test_certs_path (dir, "server.key");
+  g_autofree char *cert = post_test_certs_path (dir, "server.pem");
   g_autofree char *port_s = NULL;
   g_autoptr(GSubprocess) server = NULL;
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) carrier = NULL;
-  guint16 port = free_udp_port ();
-  Client c = { 0 };
+  guint16 port = post_test_free_port (G_SOCKET_TYPE_DATAGRAM);
+  PostTestClient c = { 0 };
 
   if (gtlsserver == NULL)
     {
@@ -993,8 +767,8 @@ test_gtlsserver (void)
    * server opens its control streams (read and discarded), and our first
    * stream is a carrier. */
   g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, NULL));
-  carrier = quic_initiate (port, config);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  carrier = post_test_initiate ("quic", port, config);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "the handshake with gtlsserver", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "quic");
@@ -1003,25 +777,7 @@ test_gtlsserver (void)
   g_assert_true (post_carrier_get_state (carrier) == POST_CARRIER_STATE_ACTIVE);
   post_carrier_abort (carrier);
   post_test_spin (20);
-  g_subprocess_force_exit (server);
-  g_subprocess_wait (server, NULL, NULL);
-}
-
-typedef struct {
-  guint done;
-  char *out;
-  GError *error;
-} CommunicateResult;
-
-static void
-communicated_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  CommunicateResult *cr = user_data;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &cr->out, NULL, &cr->error);
-  cr->done = 1;
+  post_test_kill (server);
 }
 
 static void
@@ -1033,24 +789,24 @@ test_gtlsclient (void)
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(GSubprocess) client = NULL;
   g_autofree char *port_s = NULL, *uri = NULL, *out = NULL;
-  EchoServer echo = { 0 };
+  PostTestEcho echo = { 0 };
 
   if (gtlsclient == NULL)
     {
       g_test_skip ("gtlsclient (ngtcp2-client) is not installed");
       return;
     }
-  local = server_local ("server");
+  local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
   g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, NULL));
-  listener = echo_listen (local, config, &echo);
-  port_s = g_strdup_printf ("%u", port_of (listener));
-  uri = g_strdup_printf ("https://127.0.0.1:%u/", port_of (listener));
+  listener = post_test_echo_listen (&echo, local, config, "quic");
+  port_s = g_strdup_printf ("%u", post_test_port_of (listener));
+  uri = g_strdup_printf ("https://127.0.0.1:%u/", post_test_port_of (listener));
   client = spawn ((const char *[]) { gtlsclient, "--exit-on-first-stream-close", "--timeout=2s",
                                      "127.0.0.1", port_s, uri, NULL }, TRUE);
   {
-    CommunicateResult cr = { 0 };
+    PostTestCommunicate cr = { 0 };
 
-    g_subprocess_communicate_utf8_async (client, NULL, NULL, communicated_cb, &cr);
+    g_subprocess_communicate_utf8_async (client, NULL, NULL, post_test_communicated_cb, &cr);
     post_test_wait_count (&cr.done, 1, "gtlsclient", WAIT_TIMEOUT_S);
     g_assert_no_error (cr.error);
     out = g_steal_pointer (&cr.out);
@@ -1060,7 +816,7 @@ test_gtlsclient (void)
   /* Its HTTP/3 request is not a libpost message, but the QUIC handshake
    * with the listener completes. */
   g_assert_nonnull (strstr (out, "Negotiated ALPN is h3"));
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -1072,12 +828,12 @@ main (int   argc,
 
   signal (SIGPIPE, SIG_IGN);
   g_test_init (&argc, &argv, NULL);
-  if (!have_quic ())
+  if (!post_test_have_stack ("quic"))
     {
       g_test_skip ("the quic plugin is not built");
       return g_test_run ();
     }
-  make_certificates ();
+  dir = post_test_certs_make ("post-quic");
 
   g_test_add_func ("/quic/echo", test_echo);
   g_test_add_func ("/quic/acked", test_acked);
@@ -1093,6 +849,7 @@ main (int   argc,
   g_test_add_func ("/quic/interop/gtlsclient", test_gtlsclient);
 
   ret = g_test_run ();
-  remove_certificates ();
+  post_test_certs_remove (dir);
+  g_clear_pointer (&dir, g_free);
   return ret;
 }

@@ -18,169 +18,12 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <signal.h>
-#include <sys/prctl.h>
 
 #define WAIT_TIMEOUT_S 15
 
 static char *dir;  /* the certificates */
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static char *
-path (const char *name)
-{
-  return g_build_filename (dir, name, NULL);
-}
-
-static void
-make_certificates (void)
-{
-  dir = post_test_certs_make ("post-tls");
-}
-
-static void
-remove_certificates (void)
-{
-  post_test_certs_remove (dir);
-  g_clear_pointer (&dir, g_free);
-}
-
-/* The client side's configuration: trust only the test CA. */
-static PostConfiguration *
-client_config (void)
-{
-  PostConfiguration *config = post_configuration_new ();
-  g_autofree char *ca = path ("ca.pem");
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
-  g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
-  g_assert_no_error (error);
-  g_assert_true (post_configuration_set_attempt_delay (config, 50, &error));
-  return config;
-}
-
-static PostLocal *
-server_local (const char *cert)
-{
-  g_autoptr(GError) error = NULL;
-  PostLocal *local = post_local_new_from_uri ("tls://127.0.0.1:0", &error);
-  g_autofree char *c = g_strdup_printf ("%s/%s.pem", dir, cert);
-  g_autofree char *k = g_strdup_printf ("%s/%s.key", dir, cert);
-
-  g_assert_no_error (error);
-  g_assert_true (post_local_set_identity_from_files (local, c, k, &error));
-  g_assert_no_error (error);
-  return local;
-}
-
-static guint16
-port_of (PostCarrier *listener)
-{
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener)));
-}
-
-static guint16
-free_port (void)
-{
-  g_autoptr(GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) a = g_inet_socket_address_new (lo, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_true (g_socket_bind (s, a, TRUE, NULL));
-  bound = g_socket_get_local_address (s, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
-/* An echo server: every message received on an accepted carrier goes back. */
-typedef struct {
-  guint n_accepted;
-  guint n_messages;
-  GPtrArray *children;  /* (owned) */
-} EchoServer;
-
-static gboolean
-echo_message_cb (PostCarrier *carrier,
-                 PostMessage *message,
-                 gpointer     user_data)
-{
-  EchoServer *echo = user_data;
-  g_autoptr(PostMessage) reply = post_message_new (post_message_get_content (message));
-
-  echo->n_messages++;
-  post_carrier_send (carrier, reply, NULL);
-  return TRUE;
-}
-
-static gboolean
-echo_incoming_cb (PostCarrier *listener,
-                  PostCarrier *carrier,
-                  gpointer     user_data)
-{
-  EchoServer *echo = user_data;
-
-  echo->n_accepted++;
-  g_ptr_array_add (echo->children, g_object_ref (carrier));
-  post_carrier_ready (carrier, echo_message_cb, echo, NULL);
-  return TRUE;
-}
-
-static PostCarrier *
-echo_listen (PostLocal         *local,
-             PostConfiguration *config,
-             EchoServer        *echo)
-{
-  g_autoptr(GError) error = NULL;
-  PostCarrier *listener = post_carrier_listen (local, config, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (listener);
-  g_assert_cmpstr (post_carrier_get_stack_name (listener), ==, "tls");
-  echo->children = g_ptr_array_new_with_free_func (g_object_unref);
-  g_signal_connect (listener, "incoming", G_CALLBACK (echo_incoming_cb), echo);
-  return listener;
-}
-
-static void
-echo_clear (EchoServer *echo)
-{
-  for (guint i = 0; echo->children && i < echo->children->len; i++)
-    post_carrier_abort (echo->children->pdata[i]);
-  g_clear_pointer (&echo->children, g_ptr_array_unref);
-}
-
-typedef struct {
-  guint done;
-  GError *error;
-  GString *received;
-  guint n_received;
-} Client;
-
-static void
-established_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  Client *c = user_data;
-
-  post_carrier_establish_finish (POST_CARRIER (source), result, &c->error);
-  c->done = 1;
-}
-
-static gboolean
-client_message_cb (PostCarrier *carrier,
-                   PostMessage *message,
-                   gpointer     user_data)
-{
-  Client *c = user_data;
-  gsize size;
-  const char *data = g_bytes_get_data (post_message_get_content (message), &size);
-
-  g_string_append_len (c->received, data, size);
-  c->n_received++;
-  return TRUE;
-}
 
 /* Sends @text (idempotent if asked) on a new carrier of @association,
  * waits for the echo and returns the carrier's security flags. */
@@ -192,14 +35,14 @@ echo_round (PostAssociation *association,
 {
   g_autoptr(PostCarrier) carrier = post_association_initiate (association);
   g_autoptr(PostMessage) message = post_message_new_from_string (text);
-  Client c = { 0 };
+  PostTestClient c = { 0 };
   PostSecurityFlags flags;
 
   c.received = g_string_new (NULL);
   g_assert_true (post_message_set_idempotent (message, idempotent, NULL));
   g_assert_true (post_carrier_send (carrier, message, NULL));
-  post_carrier_ready (carrier, client_message_cb, &c, NULL);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_carrier_ready (carrier, post_test_client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "tls");
@@ -229,15 +72,15 @@ association_for (guint16            port,
 static void
 test_echo_and_resume (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
-  EchoServer echo = { 0 };
+  PostTestEcho echo = { 0 };
   PostSecurityFlags flags;
 
-  listener = echo_listen (local, NULL, &echo);
-  association = association_for (port_of (listener), config);
+  listener = post_test_echo_listen (&echo, local, NULL, "tls");
+  association = association_for (post_test_port_of (listener), config);
 
   flags = echo_round (association, "full handshake", FALSE, 1);
   g_assert_true (flags & POST_SECURITY_ENCRYPTED);
@@ -255,7 +98,7 @@ test_echo_and_resume (void)
   g_assert_true (flags & POST_SECURITY_EARLY_DATA_SENT);
   g_assert_true (flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
 
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -264,18 +107,18 @@ test_echo_and_resume (void)
 static void
 test_early_data_rejected (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostConfiguration) server_config = post_configuration_new ();
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
-  EchoServer echo = { 0 };
+  PostTestEcho echo = { 0 };
   PostSecurityFlags flags;
 
   g_assert_true (post_configuration_set_option (server_config, "tls.server-early-data",
                                                 g_variant_new_boolean (FALSE), NULL));
-  listener = echo_listen (local, server_config, &echo);
-  association = association_for (port_of (listener), config);
+  listener = post_test_echo_listen (&echo, local, server_config, "tls");
+  association = association_for (post_test_port_of (listener), config);
   echo_round (association, "first", FALSE, 1);
   flags = echo_round (association, "early but refused", TRUE, 1);
   g_assert_true (flags & POST_SECURITY_RESUMED);
@@ -283,7 +126,7 @@ test_early_data_rejected (void)
   g_assert_false (flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
   g_assert_cmpuint (echo.n_messages, ==, 2);
 
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -296,22 +139,22 @@ test_psk_only (void)
   g_autoptr(GBytes) key = g_bytes_new_static ("0123456789abcdef0123456789abcdef", 32);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
-  EchoServer echo = { 0 };
+  PostTestEcho echo = { 0 };
   PostSecurityFlags flags;
 
   g_assert_true (post_local_add_pre_shared_key (local, "client-1", key, &error));
   g_assert_no_error (error);
-  listener = echo_listen (local, NULL, &echo);
+  listener = post_test_echo_listen (&echo, local, NULL, "tls");
 
   /* No certificate anywhere, and no trust store. */
   g_assert_true (post_configuration_set_use_system_trust (config, FALSE, NULL));
-  association = association_for (port_of (listener), config);
+  association = association_for (post_test_port_of (listener), config);
   g_assert_true (post_association_set_pre_shared_key (association, "client-1", key, &error));
   flags = echo_round (association, "psk", FALSE, 1);
   g_assert_true (flags & POST_SECURITY_ENCRYPTED);
   g_assert_true (flags & POST_SECURITY_PSK);
 
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -327,13 +170,13 @@ expect_failure (guint16            port,
   g_autoptr(PostAssociation) association = association_for (port, config);
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(PostMessage) message = post_message_new_from_string ("never");
-  Client c = { 0 };
+  PostTestClient c = { 0 };
 
   if (psk != NULL)
     g_assert_true (post_association_set_pre_shared_key (association, psk_identity, psk, NULL));
   carrier = post_association_initiate (association);
   post_carrier_send (carrier, message, NULL);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, what, WAIT_TIMEOUT_S);
   g_assert_nonnull (c.error);
   g_test_message ("%s: %s", what, c.error->message);
@@ -353,44 +196,44 @@ test_errors (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr(PostLocal) local = server_local (cases[i].cert);
-      g_autoptr(PostConfiguration) config = client_config ();
+      g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, cases[i].cert);
+      g_autoptr(PostConfiguration) config = post_test_client_config (dir);
       g_autoptr(PostCarrier) listener = NULL;
-      EchoServer echo = { 0 };
+      PostTestEcho echo = { 0 };
 
-      listener = echo_listen (local, NULL, &echo);
-      expect_failure (port_of (listener), config, NULL, NULL, cases[i].code, cases[i].what);
+      listener = post_test_echo_listen (&echo, local, NULL, "tls");
+      expect_failure (post_test_port_of (listener), config, NULL, NULL, cases[i].code, cases[i].what);
       g_assert_cmpuint (echo.n_accepted, ==, 0);
-      echo_clear (&echo);
+      post_test_echo_clear (&echo);
       post_carrier_abort (listener);
     }
 
   /* A pin that matches nothing */
   {
-    g_autoptr(PostLocal) local = server_local ("server");
-    g_autoptr(PostConfiguration) config = client_config ();
+    g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, "server");
+    g_autoptr(PostConfiguration) config = post_test_client_config (dir);
     g_autoptr(PostCarrier) listener = NULL;
-    EchoServer echo = { 0 };
+    PostTestEcho echo = { 0 };
 
     g_assert_true (post_configuration_add_pinned_key (config, "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", NULL));
-    listener = echo_listen (local, NULL, &echo);
-    expect_failure (port_of (listener), config, NULL, NULL, POST_ERROR_TLS_PIN_MISMATCH, "pin mismatch");
-    echo_clear (&echo);
+    listener = post_test_echo_listen (&echo, local, NULL, "tls");
+    expect_failure (post_test_port_of (listener), config, NULL, NULL, POST_ERROR_TLS_PIN_MISMATCH, "pin mismatch");
+    post_test_echo_clear (&echo);
     post_carrier_abort (listener);
   }
 
   /* Protocol version: the server allows only TLS 1.3 (the default), the
    * client only 1.2 */
   {
-    g_autoptr(PostLocal) local = server_local ("server");
-    g_autoptr(PostConfiguration) config = client_config ();
+    g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, "server");
+    g_autoptr(PostConfiguration) config = post_test_client_config (dir);
     g_autoptr(PostCarrier) listener = NULL;
-    EchoServer echo = { 0 };
+    PostTestEcho echo = { 0 };
 
     g_assert_true (post_configuration_set_tls_versions (config, POST_TLS_VERSION_1_2, POST_TLS_VERSION_1_2, NULL));
-    listener = echo_listen (local, NULL, &echo);
-    expect_failure (port_of (listener), config, NULL, NULL, POST_ERROR_TLS_PROTOCOL_VERSION, "protocol version");
-    echo_clear (&echo);
+    listener = post_test_echo_listen (&echo, local, NULL, "tls");
+    expect_failure (post_test_port_of (listener), config, NULL, NULL, POST_ERROR_TLS_PROTOCOL_VERSION, "protocol version");
+    post_test_echo_clear (&echo);
     post_carrier_abort (listener);
   }
 
@@ -401,13 +244,13 @@ test_errors (void)
     g_autoptr(GBytes) key = g_bytes_new_static ("0123456789abcdef0123456789abcdef", 32);
     g_autoptr(GBytes) other = g_bytes_new_static ("fedcba9876543210fedcba9876543210", 32);
     g_autoptr(PostCarrier) listener = NULL;
-    EchoServer echo = { 0 };
+    PostTestEcho echo = { 0 };
 
     g_assert_true (post_local_add_pre_shared_key (local, "client-1", key, NULL));
     g_assert_true (post_configuration_set_use_system_trust (config, FALSE, NULL));
-    listener = echo_listen (local, NULL, &echo);
-    expect_failure (port_of (listener), config, "client-1", other, POST_ERROR_TLS_PSK_MISMATCH, "psk mismatch");
-    echo_clear (&echo);
+    listener = post_test_echo_listen (&echo, local, NULL, "tls");
+    expect_failure (post_test_port_of (listener), config, "client-1", other, POST_ERROR_TLS_PSK_MISMATCH, "psk mismatch");
+    post_test_echo_clear (&echo);
     post_carrier_abort (listener);
   }
 }
@@ -429,19 +272,19 @@ accept_all (GPtrArray       *chain,
 static void
 test_verify_callback (void)
 {
-  g_autoptr(PostLocal) local = server_local ("rogue");
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, "rogue");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
   PostTrustErrors seen = POST_TRUST_OK;
-  EchoServer echo = { 0 };
+  PostTestEcho echo = { 0 };
 
   g_assert_true (post_configuration_set_verify_func (config, accept_all, &seen, NULL, NULL));
-  listener = echo_listen (local, NULL, &echo);
-  association = association_for (port_of (listener), config);
+  listener = post_test_echo_listen (&echo, local, NULL, "tls");
+  association = association_for (post_test_port_of (listener), config);
   echo_round (association, "trusted by the app", FALSE, 1);
   g_assert_true (seen & POST_TRUST_UNKNOWN_AUTHORITY);
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -454,16 +297,16 @@ test_no_cleartext_fallback (void)
   g_autoptr(PostCarrier) listener = post_carrier_listen (local, NULL, &error);
   g_autofree char *uri = NULL;
   g_autoptr(PostRemote) remote = NULL;
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) carrier = NULL;
-  Client c = { 0 };
+  PostTestClient c = { 0 };
 
   g_assert_no_error (error);
-  uri = g_strdup_printf ("127.0.0.1:%u", port_of (listener));
+  uri = g_strdup_printf ("127.0.0.1:%u", post_test_port_of (listener));
   remote = post_remote_new_from_uri (uri, NULL);
   g_assert_true (post_configuration_set_conn_timeout (config, 3000, NULL));
   carrier = post_carrier_initiate (NULL, remote, config);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "no fallback", WAIT_TIMEOUT_S);
   g_assert_nonnull (c.error);
   g_test_message ("plain tcp peer: %s", c.error->message);
@@ -473,34 +316,6 @@ test_no_cleartext_fallback (void)
 }
 
 /* ---- interop ------------------------------------------------------------------- */
-
-/* A peer dies with the test, even when an assertion aborts it. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static GSubprocess *
-spawn (const char * const *argv,
-       GSubprocessFlags    flags)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
-  GSubprocess *p;
-
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  p = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  return p;
-}
-
-static void
-kill_peer (GSubprocess *peer)
-{
-  g_subprocess_force_exit (peer);
-  g_subprocess_wait (peer, NULL, NULL);
-}
 
 static void
 wait_port (guint16 port)
@@ -524,12 +339,12 @@ handshake_round (PostAssociation *association)
   g_autoptr(PostCarrier) carrier = post_association_initiate (association);
   g_autoptr(PostMessage) message = post_message_new_from_string ("hello\n");
   PostSecurityFlags flags;
-  Client c = { 0 };
+  PostTestClient c = { 0 };
 
   c.received = g_string_new (NULL);
   post_carrier_send (carrier, message, NULL);
-  post_carrier_ready (carrier, client_message_cb, &c, NULL);
-  post_carrier_establish_async (carrier, NULL, established_cb, &c);
+  post_carrier_ready (carrier, post_test_client_message_cb, &c, NULL);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "handshake", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
   post_test_spin (300);  /* the tickets */
@@ -542,16 +357,16 @@ handshake_round (PostAssociation *association)
 static void
 test_gnutls_serv (void)
 {
-  guint16 port = free_port ();
+  guint16 port = post_test_free_port (G_SOCKET_TYPE_STREAM);
   g_autofree char *p = g_strdup_printf ("%u", port);
-  g_autofree char *cert = path ("server.pem");
-  g_autofree char *key = path ("server.key");
+  g_autofree char *cert = post_test_certs_path (dir, "server.pem");
+  g_autofree char *key = post_test_certs_path (dir, "server.key");
   g_autoptr(GSubprocess) peer = NULL;
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostAssociation) association = NULL;
   PostSecurityFlags flags;
 
-  peer = spawn ((const char *[]) { "gnutls-serv", "--echo", "--earlydata", "-p", p, "--x509certfile", cert,
+  peer = post_test_spawn ((const char *[]) { "gnutls-serv", "--echo", "--earlydata", "-p", p, "--x509certfile", cert,
                                    "--x509keyfile", key, "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL },
                 G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   wait_port (port);
@@ -563,23 +378,23 @@ test_gnutls_serv (void)
   g_assert_cmpuint (post_association_get_session_ticket_count (association), >, 0);
   flags = handshake_round (association);
   g_assert_true (flags & POST_SECURITY_RESUMED);
-  kill_peer (peer);
+  post_test_kill (peer);
 }
 
 static void
 test_openssl_s_server (void)
 {
-  guint16 port = free_port ();
+  guint16 port = post_test_free_port (G_SOCKET_TYPE_STREAM);
   g_autofree char *p = g_strdup_printf ("%u", port);
-  g_autofree char *cert = path ("server.pem");
-  g_autofree char *key = path ("server.key");
+  g_autofree char *cert = post_test_certs_path (dir, "server.pem");
+  g_autofree char *key = post_test_certs_path (dir, "server.key");
   g_autoptr(GSubprocess) peer = NULL;
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostAssociation) association = NULL;
   GInputStream *out;
 
   /* s_server has no echo mode: it prints what arrives, which we read. */
-  peer = spawn ((const char *[]) { "openssl", "s_server", "-accept", p, "-cert", cert, "-key", key,
+  peer = post_test_spawn ((const char *[]) { "openssl", "s_server", "-accept", p, "-cert", cert, "-key", key,
                                    "-tls1_3", NULL },
                 G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE | G_SUBPROCESS_FLAGS_STDIN_PIPE);
   wait_port (port);
@@ -590,14 +405,14 @@ test_openssl_s_server (void)
       g_autoptr(PostCarrier) carrier = post_association_initiate (association);
       g_autoptr(PostMessage) message = post_message_new_from_string (round == 0 ? "MARKER-ONE" : "MARKER-TWO");
       g_autoptr(GString) seen = g_string_new (NULL);
-      Client c = { 0 };
+      PostTestClient c = { 0 };
 
       post_carrier_send (carrier, message, NULL);
-      post_carrier_establish_async (carrier, NULL, established_cb, &c);
+      post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
       post_test_wait_count (&c.done, 1, "s_server handshake", WAIT_TIMEOUT_S);
       g_assert_no_error (c.error);
       /* A ticket arrives after the handshake; let the carrier read it. */
-      post_carrier_ready (carrier, client_message_cb, &c, NULL);
+      post_carrier_ready (carrier, post_test_client_message_cb, &c, NULL);
       for (guint tries = 0; strstr (seen->str, round == 0 ? "MARKER-ONE" : "MARKER-TWO") == NULL; tries++)
         {
           char buffer[256];
@@ -616,7 +431,7 @@ test_openssl_s_server (void)
       post_carrier_close (carrier);
       post_test_spin (50);
     }
-  kill_peer (peer);
+  post_test_kill (peer);
 }
 
 static guint interop_messages;
@@ -636,16 +451,16 @@ client_against_listener (const char * const *argv_template,
   for (guint i = 0; argv_template[i] != NULL; i++)
     g_ptr_array_add (argv, strcmp (argv_template[i], "PORT") == 0 ? g_strdup_printf ("%u", port)
                                 : strcmp (argv_template[i], "HOSTPORT") == 0 ? g_strdup_printf ("127.0.0.1:%u", port)
-                                : strcmp (argv_template[i], "CA") == 0 ? path ("ca.pem")
+                                : strcmp (argv_template[i], "CA") == 0 ? post_test_certs_path (dir, "ca.pem")
                                 : g_strdup (argv_template[i]));
   g_ptr_array_add (argv, NULL);
-  peer = spawn ((const char * const *) argv->pdata,
+  peer = post_test_spawn ((const char * const *) argv->pdata,
                 G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_assert_true (g_output_stream_write_all (g_subprocess_get_stdin_pipe (peer), framed, sizeof framed,
                                             &written, NULL, &error));
   g_output_stream_flush (g_subprocess_get_stdin_pipe (peer), NULL, NULL);
   post_test_wait_count (&interop_messages, 1, "message from the TLS client process", WAIT_TIMEOUT_S);
-  kill_peer (peer);
+  post_test_kill (peer);
 }
 
 static gboolean
@@ -674,7 +489,7 @@ interop_incoming_cb (PostCarrier *listener,
 static void
 test_clients_against_listener (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
+  g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, "server");
   g_autoptr(GError) error = NULL;
   g_autoptr(PostCarrier) listener = post_carrier_listen (local, NULL, &error);
   g_autoptr(GPtrArray) children = g_ptr_array_new_with_free_func (g_object_unref);
@@ -686,9 +501,9 @@ test_clients_against_listener (void)
   g_assert_no_error (error);
   g_signal_connect (listener, "incoming", G_CALLBACK (interop_incoming_cb), children);
   interop_messages = 0;
-  client_against_listener (gnutls_cli, port_of (listener));
+  client_against_listener (gnutls_cli, post_test_port_of (listener));
   interop_messages = 0;
-  client_against_listener (s_client, port_of (listener));
+  client_against_listener (s_client, post_test_port_of (listener));
   for (guint i = 0; i < children->len; i++)
     post_carrier_abort (children->pdata[i]);
   post_carrier_abort (listener);
@@ -699,19 +514,19 @@ test_clients_against_listener (void)
 static void
 test_disk_cache (void)
 {
-  g_autoptr(PostLocal) local = server_local ("server");
-  g_autoptr(PostConfiguration) config = client_config ();
+  g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostAssociation) association = NULL;
   g_autofree char *cache = g_build_filename (g_get_user_cache_dir (), "libpost", "sessions", NULL);
   g_autoptr(GDir) d = NULL;
   const char *name;
   GStatBuf st;
-  EchoServer echo = { 0 };
+  PostTestEcho echo = { 0 };
 
   g_assert_true (post_configuration_set_option (config, "tls.session-cache", g_variant_new_string ("disk"), NULL));
-  listener = echo_listen (local, NULL, &echo);
-  association = association_for (port_of (listener), config);
+  listener = post_test_echo_listen (&echo, local, NULL, "tls");
+  association = association_for (post_test_port_of (listener), config);
   echo_round (association, "cache me", FALSE, 1);
   g_assert_cmpint (g_stat (cache, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
@@ -725,7 +540,7 @@ test_disk_cache (void)
     g_assert_cmpint (g_stat (file, &st), ==, 0);
     g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   }
-  echo_clear (&echo);
+  post_test_echo_clear (&echo);
   post_carrier_abort (listener);
 }
 
@@ -736,10 +551,10 @@ main (int   argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  make_certificates ();
+  dir = post_test_certs_make ("post-tls");
   /* The session cache goes to a private directory (removed at the end). */
   {
-    g_autofree char *cache = path ("cache");
+    g_autofree char *cache = post_test_certs_path (dir, "cache");
 
     g_setenv ("XDG_CACHE_HOME", cache, TRUE);
     g_assert_cmpstr (g_get_user_cache_dir (), ==, cache);
@@ -757,6 +572,7 @@ main (int   argc,
   g_test_add_func ("/tls/interop/clients", test_clients_against_listener);
 
   ret = g_test_run ();
-  remove_certificates ();
+  post_test_certs_remove (dir);
+  g_clear_pointer (&dir, g_free);
   return ret;
 }
