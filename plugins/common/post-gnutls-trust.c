@@ -8,23 +8,13 @@
  */
 
 #include "post-gnutls-trust.h"
+#include "post-gnutls-common.h"
 
 #include <string.h>
 
 #include <gnutls/x509.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
-
-static gboolean
-check (int          ret,
-       const char  *what,
-       GError     **error)
-{
-  if (ret >= 0)
-    return TRUE;
-  g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT, "%s: %s", what, gnutls_strerror (ret));
-  return FALSE;
-}
 
 static gnutls_x509_crt_fmt_t
 guess_format (GBytes *bytes)
@@ -45,7 +35,7 @@ post_gnutls_make_certificate_credentials (PostConfiguration  *configuration,
   g_autoptr(GPtrArray) anchors = NULL;
   GBytes *cert_pem = NULL, *key_pem = NULL;
 
-  if (!check (gnutls_certificate_allocate_credentials (&cred), "Cannot allocate TLS credentials", error))
+  if (!post_gnutls_check (gnutls_certificate_allocate_credentials (&cred), "Cannot allocate TLS credentials", error))
     return NULL;
 
   if (post_configuration_get_use_system_trust (configuration))
@@ -121,9 +111,9 @@ post_gnutls_apply_alpn (gnutls_session_t    session,
       protocols[i].data = (unsigned char *) alpn[i];
       protocols[i].size = strlen (alpn[i]);
     }
-  return check (gnutls_alpn_set_protocols (session, protocols, n,
-                                           server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0),
-                "Cannot set ALPN", error);
+  return post_gnutls_check (gnutls_alpn_set_protocols (session, protocols, n,
+                                                       server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0),
+                            "Cannot set ALPN", error);
 }
 
 int

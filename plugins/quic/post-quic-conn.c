@@ -548,10 +548,8 @@ quic_conn_unref (QuicConn *qc)
     ngtcp2_conn_del (qc->conn);
   if (qc->session != NULL)
     gnutls_deinit (qc->session);
-  if (qc->cred != NULL)
-    gnutls_certificate_free_credentials (qc->cred);
-  if (qc->psk != NULL)
-    gnutls_psk_free_client_credentials (qc->psk);
+  g_clear_pointer (&qc->cred, gnutls_certificate_free_credentials);
+  g_clear_pointer (&qc->psk, gnutls_psk_free_client_credentials);
   g_ptr_array_unref (qc->cids);
   g_ptr_array_unref (qc->new_tickets);
   g_clear_pointer (&qc->token, g_bytes_unref);

@@ -13,6 +13,7 @@
 
 #include "post-quic-psi.h"
 #include "post-gnutls-trust.h"
+#include "post-gnutls-common.h"
 #include "post-quic-udp.h"
 
 #include <errno.h>
@@ -136,9 +137,7 @@ struct _QuicServer {
   GHashTable                       *conns;    /* QuicConn* (owned) */
   PostQuicPsi                      *listener; /* (unowned) (nullable) */
   guint64                           max_streams;
-  gnutls_datum_t                    ticket_key;
-  gnutls_anti_replay_t              anti_replay;
-  GHashTable                       *seen;     /* GBytes -> expiry: anti-replay */
+  PostGnutlsServerTickets           tickets;  /* ticket key, anti-replay */
   gboolean                          early_data; /* `tls.server-early-data` */
   guint8                            token_secret[TOKEN_SECRET_LEN];
   RetryMode                         retry;    /* `quic.retry` */
@@ -331,18 +330,12 @@ ngtcp2_ssize quic_conn_write_dgram (QuicConn *qc, QuicDgram *dg, ngtcp2_path *pa
 
 /* post-quic-tls.c: the TLS session, tickets in the association */
 G_GNUC_INTERNAL
-gboolean quic_session_cache_enabled (PostConfiguration *configuration);
-G_GNUC_INTERNAL
-gboolean quic_zero_rtt_allowed (PostConfiguration *configuration);
-G_GNUC_INTERNAL
 gboolean quic_ticket_unpack (GBytes *blob, GBytes **session_data, GBytes **params, GBytes **token);
 G_GNUC_INTERNAL
 void quic_conn_export_tickets (QuicConn *qc, gboolean force);
 G_GNUC_INTERNAL
 int quic_server_psk_cb (gnutls_session_t session, const gnutls_datum_t *username,
                         gnutls_datum_t *key);
-G_GNUC_INTERNAL
-gboolean quic_gnutls_ok (int ret, const char *what, GError **error);
 G_GNUC_INTERNAL
 gboolean quic_setup_session (QuicConn *qc, gboolean server, GError **error);
 
@@ -351,9 +344,6 @@ G_GNUC_INTERNAL
 void quic_server_register_cid (QuicConn *qc, const uint8_t *data, size_t len);
 G_GNUC_INTERNAL
 void quic_server_unref (QuicServer *server);
-G_GNUC_INTERNAL
-int quic_anti_replay_add (void *ptr, time_t expiry, const gnutls_datum_t *key,
-                          const gnutls_datum_t *data);
 G_GNUC_INTERNAL
 void quic_server_issue_token (QuicConn *qc);
 G_GNUC_INTERNAL

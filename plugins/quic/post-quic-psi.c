@@ -282,7 +282,7 @@ prepare_resumption (PostQuicPsi *self)
   if (self->resumption_prepared)
     return;
   self->resumption_prepared = TRUE;
-  if (association == NULL || !quic_session_cache_enabled (post_psi_get_configuration (POST_PSI (self))))
+  if (association == NULL || !post_gnutls_session_cache_enabled (post_psi_get_configuration (POST_PSI (self))))
     return;
   blob = post_association_take_session_ticket (association);
   if (blob != NULL && !quic_ticket_unpack (blob, &self->ticket, &self->ticket_params, &self->ticket_token))
@@ -310,7 +310,7 @@ post_quic_psi_get_early_data_limit (PostPsi *psi)
   ngtcp2_transport_params params;
   guint64 limit;
 
-  if (self->mode != MODE_IDLE || !quic_zero_rtt_allowed (post_psi_get_configuration (psi)))
+  if (self->mode != MODE_IDLE || !post_gnutls_zero_rtt_allowed (post_psi_get_configuration (psi)))
     return 0;
   prepare_resumption (self);
   if (self->ticket == NULL || !decode_ticket_params (self, &params))
@@ -423,7 +423,7 @@ post_quic_psi_connect_async (PostPsi             *psi,
   qc = quic_conn_new (psi);
   self->qc = qc;
   qc->n_psis = 1;
-  if (association != NULL && quic_session_cache_enabled (qc->configuration))
+  if (association != NULL && post_gnutls_session_cache_enabled (qc->configuration))
     qc->association = g_object_ref (association);
   prepare_resumption (self);
   qc->want_early = self->early_data != NULL && self->ticket != NULL && self->ticket_params != NULL;
@@ -477,14 +477,8 @@ post_quic_psi_connect_async (PostPsi             *psi,
 
       if (psk != NULL)
         {
-          gnutls_datum_t key;
-          gsize size;
-
-          key.data = (unsigned char *) g_bytes_get_data (psk, &size);
-          key.size = size;
-          if (!quic_gnutls_ok (gnutls_psk_allocate_client_credentials (&qc->psk), "Cannot allocate PSK credentials", &error) ||
-              !quic_gnutls_ok (gnutls_psk_set_client_credentials (qc->psk, psk_identity, &key, GNUTLS_PSK_KEY_RAW),
-                               "Cannot use the pre-shared key", &error))
+          qc->psk = post_gnutls_make_psk_client_credentials (psk, psk_identity, POST_ERROR_TLS_HANDSHAKE, &error);
+          if (qc->psk == NULL)
             goto failed;
           qc->offered_psk = TRUE;
         }
@@ -586,7 +580,6 @@ post_quic_psi_listen (PostPsi         *psi,
   server->configuration = g_object_ref (configuration);
   server->endpoint = post_psi_get_local (psi) ? g_object_ref (post_psi_get_local (psi)) : NULL;
   server->max_streams = quic_option_uint (configuration, "quic.max-streams", SERVER_MAX_STREAMS);
-  server->seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
   {
     GVariant *early = post_configuration_get_option (configuration, "tls.server-early-data");
 
@@ -597,11 +590,8 @@ post_quic_psi_listen (PostPsi         *psi,
   self->server = server;
   if (!quic_server_read_options (server, configuration, error))
     return FALSE;
-  if (!quic_gnutls_ok (gnutls_session_ticket_key_generate (&server->ticket_key), "Cannot make a ticket key", error) ||
-      !quic_gnutls_ok (gnutls_anti_replay_init (&server->anti_replay), "Cannot set up anti-replay", error))
+  if (!post_gnutls_server_tickets_init (&server->tickets, ANTI_REPLAY_MAX, POST_ERROR_TLS_HANDSHAKE, error))
     return FALSE;
-  gnutls_anti_replay_set_add_function (server->anti_replay, quic_anti_replay_add);
-  gnutls_anti_replay_set_ptr (server->anti_replay, server);
 
   has_psk = server->endpoint != NULL && post_local_lookup_pre_shared_key (server->endpoint, NULL) != NULL;
   server->cred = post_gnutls_make_certificate_credentials (configuration, post_psi_get_local (psi), !has_psk, &local_error);
@@ -617,9 +607,9 @@ post_quic_psi_listen (PostPsi         *psi,
     }
   if (has_psk)
     {
-      if (!quic_gnutls_ok (gnutls_psk_allocate_server_credentials (&server->psk), "Cannot allocate PSK credentials", error))
+      server->psk = post_gnutls_make_psk_server_credentials (quic_server_psk_cb, POST_ERROR_TLS_HANDSHAKE, error);
+      if (server->psk == NULL)
         return FALSE;
-      gnutls_psk_set_server_credentials_function2 (server->psk, quic_server_psk_cb);
     }
   {
     g_autoptr(GPtrArray) anchors = post_configuration_get_trust_anchors (configuration);

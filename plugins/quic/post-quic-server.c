@@ -1,7 +1,8 @@
 /* post-quic-server.c: QuicServer, the listener of the `quic` stack: one
  * UDP socket for every connection it accepts, demultiplexed by connection
- * id; admission (limits, Retry, tokens), accept, anti-replay, and the
- * listener options
+ * id; admission (limits, Retry, tokens), accept, and the listener
+ * options (its session tickets and anti-replay store are the shared
+ * PostGnutlsServerTickets of plugins/common)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
@@ -58,51 +59,11 @@ quic_server_unref (QuicServer *server)
   g_clear_object (&server->stack);
   g_clear_object (&server->configuration);
   g_clear_object (&server->endpoint);
-  if (server->cred != NULL)
-    gnutls_certificate_free_credentials (server->cred);
-  if (server->psk != NULL)
-    gnutls_psk_free_server_credentials (server->psk);
-  if (server->ticket_key.data != NULL)
-    {
-      gnutls_memset (server->ticket_key.data, 0, server->ticket_key.size);
-      gnutls_free (server->ticket_key.data);
-    }
-  if (server->anti_replay != NULL)
-    gnutls_anti_replay_deinit (server->anti_replay);
-  g_clear_pointer (&server->seen, g_hash_table_unref);
+  g_clear_pointer (&server->cred, gnutls_certificate_free_credentials);
+  g_clear_pointer (&server->psk, gnutls_psk_free_server_credentials);
+  post_gnutls_server_tickets_clear (&server->tickets);
   g_main_context_unref (server->context);
   g_free (server);
-}
-
-/* GnuTLS anti-replay keeps ClientHello digests through this function (as
- * on tls): a replayed 0-RTT ClientHello has its early data refused. */
-int
-quic_anti_replay_add (void                 *ptr,
-                      time_t                expiry,
-                      const gnutls_datum_t *key,
-                      const gnutls_datum_t *data)
-{
-  QuicServer *server = ptr;
-  g_autoptr(GBytes) k = g_bytes_new (key->data, key->size);
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  gpointer old = g_hash_table_lookup (server->seen, k);
-
-  if (old != NULL && GPOINTER_TO_SIZE (old) > (gsize) now)
-    return GNUTLS_E_DB_ENTRY_EXISTS;
-  if (g_hash_table_size (server->seen) >= ANTI_REPLAY_MAX)
-    {
-      GHashTableIter iter;
-      gpointer value;
-
-      g_hash_table_iter_init (&iter, server->seen);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        if (GPOINTER_TO_SIZE (value) <= (gsize) now)
-          g_hash_table_iter_remove (&iter);
-      if (g_hash_table_size (server->seen) >= ANTI_REPLAY_MAX)
-        return GNUTLS_E_DB_ENTRY_EXISTS;   /* refuse early data rather than grow */
-    }
-  g_hash_table_replace (server->seen, g_steal_pointer (&k), GSIZE_TO_POINTER ((gsize) expiry));
-  return 0;
 }
 
 /* Server, handshake done: a NEW_TOKEN token for the client's address, so

@@ -26,24 +26,6 @@ static const char priority_string_psk[] =
 
 /* ---- session tickets in the association --------------------------------------- */
 
-/* `tls.session-cache`: "memory" (the default), "disk" or "none", as on tls. */
-gboolean
-quic_session_cache_enabled (PostConfiguration *configuration)
-{
-  GVariant *mode = configuration != NULL ? post_configuration_get_option (configuration, "tls.session-cache") : NULL;
-
-  return mode == NULL || !g_variant_is_of_type (mode, G_VARIANT_TYPE_STRING)
-         || g_strcmp0 (g_variant_get_string (mode, NULL), "none") != 0;
-}
-
-gboolean
-quic_zero_rtt_allowed (PostConfiguration *configuration)
-{
-  PostPreference preference = post_configuration_get_preference (configuration, POST_SELECTION_ZERO_RTT_MSG);
-
-  return preference != POST_PREFERENCE_AVOID && preference != POST_PREFERENCE_PROHIBIT;
-}
-
 static void
 pack_field (GByteArray   *out,
             const guint8 *data,
@@ -135,15 +117,13 @@ ticket_hook (gnutls_session_t      session,
 {
   ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr (session);
   QuicConn *qc = ref->user_data;
-  gnutls_datum_t data = { NULL, 0 };
+  GBytes *data;
 
   if (htype != GNUTLS_HANDSHAKE_NEW_SESSION_TICKET || qc->association == NULL)
     return 0;
-  if (gnutls_session_get_data2 (session, &data) < 0 || data.size == 0)
-    return 0;
-  g_ptr_array_add (qc->new_tickets, g_bytes_new (data.data, data.size));
-  gnutls_memset (data.data, 0, data.size);
-  gnutls_free (data.data);
+  data = post_gnutls_get_session_data (session);
+  if (data != NULL)
+    g_ptr_array_add (qc->new_tickets, data);
   return 0;
 }
 
@@ -188,13 +168,9 @@ quic_conn_export_tickets (QuicConn *qc,
   for (guint i = 0; i < qc->new_tickets->len; i++)
     {
       GBytes *session_data = qc->new_tickets->pdata[i];
-      gnutls_datum_t datum = { (unsigned char *) g_bytes_get_data (session_data, NULL),
-                               g_bytes_get_size (session_data) };
-      time_t expiry = gnutls_db_check_entry_expire_time (&datum);
+      time_t expiry = post_gnutls_session_data_expiry (session_data);
       g_autoptr(GBytes) blob = ticket_pack (session_data, encoded, encoded_len, qc->token);
 
-      if (expiry <= 0)
-        expiry = g_get_real_time () / G_USEC_PER_SEC + 3600;
       post_association_add_session_ticket (qc->association, blob, expiry);
       g_debug ("QUIC: stored a session ticket from %s in the association (%s transport parameters%s)",
                qc->peer, encoded_len > 0 ? "with" : "without", qc->token != NULL ? ", a token" : "");
@@ -215,17 +191,6 @@ quic_server_psk_cb (gnutls_session_t      session,
 }
 
 gboolean
-quic_gnutls_ok (int          ret,
-                const char  *what,
-                GError     **error)
-{
-  if (ret >= 0)
-    return TRUE;
-  g_set_error (error, POST_ERROR, POST_ERROR_TLS_HANDSHAKE, "%s: %s", what, gnutls_strerror (ret));
-  return FALSE;
-}
-
-gboolean
 quic_setup_session (QuicConn  *qc,
                     gboolean   server,
                     GError   **error)
@@ -240,11 +205,13 @@ quic_setup_session (QuicConn  *qc,
    * handshake. */
   if (server ? qc->server->early_data : qc->want_early)
     flags |= GNUTLS_ENABLE_EARLY_DATA;
-  if (!quic_gnutls_ok (gnutls_init (&qc->session, flags), "Cannot start a TLS session", error) ||
-      !quic_gnutls_ok (gnutls_priority_set_direct (qc->session,
-                                                   (server ? qc->server->psk != NULL : qc->psk != NULL)
-                                                   ? priority_string_psk : priority_string, NULL),
-                       "Cannot set the TLS priorities", error))
+  /* GnuTLS failures here are handshake errors (POST_ERROR_TLS_HANDSHAKE). */
+  if (!post_gnutls_check_code (gnutls_init (&qc->session, flags), POST_ERROR_TLS_HANDSHAKE,
+                               "Cannot start a TLS session", error) ||
+      !post_gnutls_check_code (gnutls_priority_set_direct (qc->session,
+                                                           (server ? qc->server->psk != NULL : qc->psk != NULL)
+                                                           ? priority_string_psk : priority_string, NULL),
+                               POST_ERROR_TLS_HANDSHAKE, "Cannot set the TLS priorities", error))
     return FALSE;
   if ((server ? ngtcp2_crypto_gnutls_configure_server_session (qc->session)
               : ngtcp2_crypto_gnutls_configure_client_session (qc->session)) != 0)
@@ -256,13 +223,13 @@ quic_setup_session (QuicConn  *qc,
   qc->conn_ref.user_data = qc;
   gnutls_session_set_ptr (qc->session, &qc->conn_ref);
   if (cred != NULL
-      && !quic_gnutls_ok (gnutls_credentials_set (qc->session, GNUTLS_CRD_CERTIFICATE, cred),
-                          "Cannot set the TLS credentials", error))
+      && !post_gnutls_check_code (gnutls_credentials_set (qc->session, GNUTLS_CRD_CERTIFICATE, cred),
+                                  POST_ERROR_TLS_HANDSHAKE, "Cannot set the TLS credentials", error))
     return FALSE;
   if ((server ? (gpointer) qc->server->psk : (gpointer) qc->psk) != NULL
-      && !quic_gnutls_ok (gnutls_credentials_set (qc->session, GNUTLS_CRD_PSK,
-                                                  server ? (gpointer) qc->server->psk : (gpointer) qc->psk),
-                          "Cannot set the pre-shared key", error))
+      && !post_gnutls_check_code (gnutls_credentials_set (qc->session, GNUTLS_CRD_PSK,
+                                                          server ? (gpointer) qc->server->psk : (gpointer) qc->psk),
+                                  POST_ERROR_TLS_HANDSHAKE, "Cannot set the pre-shared key", error))
     return FALSE;
   if (server && qc->server->request_client_cert)
     {
@@ -284,10 +251,8 @@ quic_setup_session (QuicConn  *qc,
     {
       /* Session tickets and 0-RTT (RFC 9001 4.6.1: QUIC announces a
        * max_early_data_size of 0xffffffff). */
-      if (!quic_gnutls_ok (gnutls_session_ticket_enable_server (qc->session, &qc->server->ticket_key),
-                           "Cannot enable session tickets", error))
+      if (!post_gnutls_server_tickets_enable (&qc->server->tickets, qc->session, POST_ERROR_TLS_HANDSHAKE, error))
         return FALSE;
-      gnutls_anti_replay_enable (qc->session, qc->server->anti_replay);
       gnutls_record_set_max_early_data_size (qc->session, 0xffffffffu);
     }
   if (alpn[0] != NULL)
@@ -299,7 +264,8 @@ quic_setup_session (QuicConn  *qc,
     {
       gnutls_datum_t proto = { (unsigned char *) POST_QUIC_DEFAULT_ALPN, strlen (POST_QUIC_DEFAULT_ALPN) };
 
-      if (!quic_gnutls_ok (gnutls_alpn_set_protocols (qc->session, &proto, 1, 0), "Cannot set ALPN", error))
+      if (!post_gnutls_check_code (gnutls_alpn_set_protocols (qc->session, &proto, 1, 0),
+                                   POST_ERROR_TLS_HANDSHAKE, "Cannot set ALPN", error))
         return FALSE;
     }
   return TRUE;

@@ -51,6 +51,7 @@
 
 #include "post-tls-psi.h"
 #include "post-gnutls-trust.h"
+#include "post-gnutls-common.h"
 
 #include <errno.h>
 #include <string.h>
@@ -63,7 +64,7 @@
 #define OUT_HIGH_WATER       (256 * 1024)
 #define RECORD_SIZE          16384
 #define HANDSHAKE_TIMEOUT_MS 10000
-#define ANTI_REPLAY_MAX      65536
+#define ANTI_REPLAY_MAX      65536  /* ClientHello digests kept by a listener */
 
 typedef enum {
   STATE_IDLE,
@@ -79,9 +80,7 @@ typedef struct {
   gint                              ref_count;
   gnutls_certificate_credentials_t  cert;      /* (nullable) */
   gnutls_psk_server_credentials_t   psk;       /* (nullable) */
-  gnutls_datum_t                    ticket_key;
-  gnutls_anti_replay_t              anti_replay;
-  GHashTable                       *seen;      /* anti-replay: ClientHello key -> expiry */
+  PostGnutlsServerTickets           tickets;   /* ticket key, anti-replay */
   PostLocal                        *local;     /* (owned) */
   char                             *priority;
 } TlsServer;
@@ -164,52 +163,12 @@ tls_server_unref (TlsServer *server)
 {
   if (!g_atomic_int_dec_and_test (&server->ref_count))
     return;
-  if (server->cert != NULL)
-    gnutls_certificate_free_credentials (server->cert);
-  if (server->psk != NULL)
-    gnutls_psk_free_server_credentials (server->psk);
-  if (server->ticket_key.data != NULL)
-    {
-      gnutls_memset (server->ticket_key.data, 0, server->ticket_key.size);
-      gnutls_free (server->ticket_key.data);
-    }
-  if (server->anti_replay != NULL)
-    gnutls_anti_replay_deinit (server->anti_replay);
-  g_clear_pointer (&server->seen, g_hash_table_unref);
+  g_clear_pointer (&server->cert, gnutls_certificate_free_credentials);
+  g_clear_pointer (&server->psk, gnutls_psk_free_server_credentials);
+  post_gnutls_server_tickets_clear (&server->tickets);
   g_clear_object (&server->local);
   g_free (server->priority);
   g_free (server);
-}
-
-/* GnuTLS anti-replay keeps ClientHello digests through this function. */
-static int
-anti_replay_add (void                 *ptr,
-                 time_t                expiry,
-                 const gnutls_datum_t *key,
-                 const gnutls_datum_t *data)
-{
-  TlsServer *server = ptr;
-  g_autoptr(GBytes) k = g_bytes_new (key->data, key->size);
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  gpointer old;
-
-  old = g_hash_table_lookup (server->seen, k);
-  if (old != NULL && GPOINTER_TO_SIZE (old) > (gsize) now)
-    return GNUTLS_E_DB_ENTRY_EXISTS;
-  if (g_hash_table_size (server->seen) >= ANTI_REPLAY_MAX)
-    {
-      GHashTableIter iter;
-      gpointer value;
-
-      g_hash_table_iter_init (&iter, server->seen);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        if (GPOINTER_TO_SIZE (value) <= (gsize) now)
-          g_hash_table_iter_remove (&iter);
-      if (g_hash_table_size (server->seen) >= ANTI_REPLAY_MAX)
-        return GNUTLS_E_DB_ENTRY_EXISTS;  /* refuse early data rather than grow */
-    }
-  g_hash_table_replace (server->seen, g_steal_pointer (&k), GSIZE_TO_POINTER ((gsize) expiry));
-  return 0;
 }
 
 static int
@@ -241,17 +200,6 @@ build_priority (PostConfiguration *configuration,
   if (psk)
     g_string_append (priority, ":+ECDHE-PSK:+DHE-PSK:+PSK");
   return g_string_free (priority, FALSE);
-}
-
-static gboolean
-gnutls_check (int          ret,
-              const char  *what,
-              GError     **error)
-{
-  if (ret >= 0)
-    return TRUE;
-  g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT, "%s: %s", what, gnutls_strerror (ret));
-  return FALSE;
 }
 
 /* ---- transport ---------------------------------------------------------- */
@@ -390,35 +338,20 @@ verify_cb (gnutls_session_t session)
 
 /* ---- session tickets ---------------------------------------------------------- */
 
-/* `tls.session-cache`: "memory" (the default), "disk" or "none". */
-static gboolean
-session_cache_enabled (PostConfiguration *configuration)
-{
-  GVariant *mode = post_configuration_get_option (configuration, "tls.session-cache");
-
-  return mode == NULL || !g_variant_is_of_type (mode, G_VARIANT_TYPE_STRING)
-         || g_strcmp0 (g_variant_get_string (mode, NULL), "none") != 0;
-}
-
 static void
 export_session (PostTlsPsi *self)
 {
   PostAssociation *association = post_psi_get_association (POST_PSI (self));
-  gnutls_datum_t data = { NULL, 0 };
   g_autoptr(GBytes) ticket = NULL;
   time_t expiry;
 
   if (association == NULL || self->session == NULL
-      || !session_cache_enabled (post_psi_get_configuration (POST_PSI (self))))
+      || !post_gnutls_session_cache_enabled (post_psi_get_configuration (POST_PSI (self))))
     return;
-  if (gnutls_session_get_data2 (self->session, &data) < 0 || data.size == 0)
+  ticket = post_gnutls_get_session_data (self->session);
+  if (ticket == NULL)
     return;
-  expiry = gnutls_db_check_entry_expire_time (&data);
-  ticket = g_bytes_new (data.data, data.size);
-  gnutls_memset (data.data, 0, data.size);
-  gnutls_free (data.data);
-  if (expiry <= 0)
-    expiry = g_get_real_time () / G_USEC_PER_SEC + 3600;
+  expiry = post_gnutls_session_data_expiry (ticket);
   post_association_add_session_ticket (association, ticket, expiry);
   g_debug ("Stored a session ticket in the association (valid %" G_GINT64_FORMAT " s)",
            (gint64) expiry - g_get_real_time () / G_USEC_PER_SEC);
@@ -439,14 +372,6 @@ ticket_hook (gnutls_session_t            session,
 }
 
 /* ---- client session ----------------------------------------------------------- */
-
-static gboolean
-zero_rtt_allowed (PostConfiguration *configuration)
-{
-  PostPreference preference = post_configuration_get_preference (configuration, POST_SELECTION_ZERO_RTT_MSG);
-
-  return preference != POST_PREFERENCE_AVOID && preference != POST_PREFERENCE_PROHIBIT;
-}
 
 static gboolean
 setup_client_session (PostTlsPsi  *self,
@@ -480,9 +405,9 @@ setup_client_session (PostTlsPsi  *self,
       psk = post_association_get_pre_shared_key (association, &psk_identity);
     }
 
-  if (!gnutls_check (gnutls_init (&self->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK
-                                  | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_SIGNAL),
-                     "Cannot start a TLS session", error))
+  if (!post_gnutls_check (gnutls_init (&self->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK
+                                       | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_SIGNAL),
+                          "Cannot start a TLS session", error))
     return FALSE;
   gnutls_session_set_ptr (self->session, self);
   gnutls_transport_set_ptr (self->session, self);
@@ -491,7 +416,7 @@ setup_client_session (PostTlsPsi  *self,
 
   priority = build_priority (configuration, psk != NULL);
   ret = gnutls_priority_set_direct (self->session, priority, &err_pos);
-  if (!gnutls_check (ret, "Cannot set the TLS priorities", error))
+  if (!post_gnutls_check (ret, "Cannot set the TLS priorities", error))
     return FALSE;
 
   self->cert = post_gnutls_make_certificate_credentials (configuration, local, FALSE, error);
@@ -502,14 +427,8 @@ setup_client_session (PostTlsPsi  *self,
 
   if (psk != NULL)
     {
-      gnutls_datum_t key;
-      gsize size;
-
-      key.data = (unsigned char *) g_bytes_get_data (psk, &size);
-      key.size = size;
-      if (!gnutls_check (gnutls_psk_allocate_client_credentials (&self->psk), "Cannot allocate PSK credentials", error) ||
-          !gnutls_check (gnutls_psk_set_client_credentials (self->psk, psk_identity, &key, GNUTLS_PSK_KEY_RAW),
-                         "Cannot use the pre-shared key", error))
+      self->psk = post_gnutls_make_psk_client_credentials (psk, psk_identity, POST_ERROR_INVALID_ARGUMENT, error);
+      if (self->psk == NULL)
         return FALSE;
       gnutls_credentials_set (self->session, GNUTLS_CRD_PSK, self->psk);
       self->offered_psk = TRUE;
@@ -523,7 +442,7 @@ setup_client_session (PostTlsPsi  *self,
                                       GNUTLS_HOOK_POST, ticket_hook);
 
   /* Resumption: the association's newest ticket, used once. */
-  if (association != NULL && session_cache_enabled (configuration))
+  if (association != NULL && post_gnutls_session_cache_enabled (configuration))
     self->ticket = post_association_take_session_ticket (association);
   if (self->ticket != NULL)
     {
@@ -546,7 +465,7 @@ post_tls_psi_get_early_data_limit (PostPsi *psi)
   PostTlsPsi *self = POST_TLS_PSI (psi);
   g_autoptr(GError) error = NULL;
 
-  if (self->state != STATE_IDLE || !zero_rtt_allowed (post_psi_get_configuration (psi)))
+  if (self->state != STATE_IDLE || !post_gnutls_zero_rtt_allowed (post_psi_get_configuration (psi)))
     return 0;
   if (!setup_client_session (self, &error))
     {
@@ -1044,23 +963,21 @@ setup_server_session (PostTlsPsi  *self,
   if (early == NULL || !g_variant_is_of_type (early, G_VARIANT_TYPE_BOOLEAN)
       || g_variant_get_boolean (early))
     flags |= GNUTLS_ENABLE_EARLY_DATA;
-  if (!gnutls_check (gnutls_init (&self->session, flags), "Cannot start a TLS session", error))
+  if (!post_gnutls_check (gnutls_init (&self->session, flags), "Cannot start a TLS session", error))
     return FALSE;
   gnutls_session_set_ptr (self->session, self);
   gnutls_transport_set_ptr (self->session, self);
   gnutls_transport_set_push_function (self->session, push_cb);
   gnutls_transport_set_pull_function (self->session, pull_cb);
-  if (!gnutls_check (gnutls_priority_set_direct (self->session, server->priority, &err_pos),
-                     "Cannot set the TLS priorities", error))
+  if (!post_gnutls_check (gnutls_priority_set_direct (self->session, server->priority, &err_pos),
+                          "Cannot set the TLS priorities", error))
     return FALSE;
   if (server->cert != NULL)
     gnutls_credentials_set (self->session, GNUTLS_CRD_CERTIFICATE, server->cert);
   if (server->psk != NULL)
     gnutls_credentials_set (self->session, GNUTLS_CRD_PSK, server->psk);
-  if (!gnutls_check (gnutls_session_ticket_enable_server (self->session, &server->ticket_key),
-                     "Cannot enable session tickets", error))
+  if (!post_gnutls_server_tickets_enable (&server->tickets, self->session, POST_ERROR_INVALID_ARGUMENT, error))
     return FALSE;
-  gnutls_anti_replay_enable (self->session, server->anti_replay);
   gnutls_record_set_max_early_data_size (self->session, POST_TLS_MAX_EARLY_DATA);
   /* Client certificates are asked for (not required) when the
    * configuration names anchors to verify them with. */
@@ -1144,7 +1061,6 @@ post_tls_psi_listen (PostPsi         *psi,
   server->ref_count = 1;
   server->local = g_object_ref (endpoint);
   server->priority = build_priority (configuration, has_psk);
-  server->seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
   self->server = server;
   if (post_local_get_identity_pem (endpoint, NULL, NULL))
     {
@@ -1154,19 +1070,16 @@ post_tls_psi_listen (PostPsi         *psi,
     }
   if (has_psk)
     {
-      if (!gnutls_check (gnutls_psk_allocate_server_credentials (&server->psk), "Cannot allocate PSK credentials", error))
+      server->psk = post_gnutls_make_psk_server_credentials (server_psk_cb, POST_ERROR_INVALID_ARGUMENT, error);
+      if (server->psk == NULL)
         return FALSE;
-      gnutls_psk_set_server_credentials_function2 (server->psk, server_psk_cb);
     }
-  if (!gnutls_check (gnutls_session_ticket_key_generate (&server->ticket_key), "Cannot make a ticket key", error) ||
-      !gnutls_check (gnutls_anti_replay_init (&server->anti_replay), "Cannot set up anti-replay", error))
+  if (!post_gnutls_server_tickets_init (&server->tickets, ANTI_REPLAY_MAX, POST_ERROR_INVALID_ARGUMENT, error))
     return FALSE;
-  gnutls_anti_replay_set_add_function (server->anti_replay, anti_replay_add);
-  gnutls_anti_replay_set_ptr (server->anti_replay, server);
 
   self->tcp = post_stack_create_psi (tcp_stack, configuration);
   if (POST_IS_TCP_PSI (self->tcp))
-    post_tcp_psi_set_fast_open (POST_TCP_PSI (self->tcp), zero_rtt_allowed (configuration));
+    post_tcp_psi_set_fast_open (POST_TCP_PSI (self->tcp), post_gnutls_zero_rtt_allowed (configuration));
   if (!post_psi_listen (self->tcp, local, error))
     return FALSE;
   self->handshaking = g_ptr_array_new_with_free_func (g_object_unref);
@@ -1473,10 +1386,8 @@ post_tls_psi_finalize (GObject *object)
   g_clear_pointer (&self->handshaking, g_ptr_array_unref);
   if (self->session != NULL)
     gnutls_deinit (self->session);
-  if (self->cert != NULL)
-    gnutls_certificate_free_credentials (self->cert);
-  if (self->psk != NULL)
-    gnutls_psk_free_client_credentials (self->psk);
+  g_clear_pointer (&self->cert, gnutls_certificate_free_credentials);
+  g_clear_pointer (&self->psk, gnutls_psk_free_client_credentials);
   g_clear_pointer (&self->server, tls_server_unref);
   g_clear_pointer (&self->server_name, g_free);
   g_clear_pointer (&self->ticket, g_bytes_unref);

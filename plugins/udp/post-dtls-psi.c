@@ -47,6 +47,7 @@
 
 #include "post-dtls-psi.h"
 #include "post-gnutls-trust.h"
+#include "post-gnutls-common.h"
 
 #include <errno.h>
 #include <string.h>
@@ -142,17 +143,6 @@ clear_source (GSource **source)
     }
 }
 
-static gboolean
-gnutls_check (int          ret,
-              const char  *what,
-              GError     **error)
-{
-  if (ret >= 0)
-    return TRUE;
-  g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT, "%s: %s", what, gnutls_strerror (ret));
-  return FALSE;
-}
-
 static char *
 describe_peer (PostDtlsPsi *self)
 {
@@ -212,15 +202,9 @@ dtls_server_unref (DtlsServer *server)
 {
   if (!g_atomic_int_dec_and_test (&server->ref_count))
     return;
-  if (server->cert != NULL)
-    gnutls_certificate_free_credentials (server->cert);
-  if (server->psk != NULL)
-    gnutls_psk_free_server_credentials (server->psk);
-  if (server->cookie_key.data != NULL)
-    {
-      gnutls_memset (server->cookie_key.data, 0, server->cookie_key.size);
-      gnutls_free (server->cookie_key.data);
-    }
+  g_clear_pointer (&server->cert, gnutls_certificate_free_credentials);
+  g_clear_pointer (&server->psk, gnutls_psk_free_server_credentials);
+  post_gnutls_wipe_datum (&server->cookie_key);
   g_clear_object (&server->local);
   g_free (server->priority);
   g_free (server);
@@ -736,8 +720,8 @@ init_session (PostDtlsPsi  *self,
 {
   const char *err_pos = NULL;
 
-  if (!gnutls_check (gnutls_init (&self->session, flags | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL),
-                     "Cannot start a DTLS session", error))
+  if (!post_gnutls_check (gnutls_init (&self->session, flags | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL),
+                          "Cannot start a DTLS session", error))
     return FALSE;
   gnutls_session_set_ptr (self->session, self);
   gnutls_transport_set_ptr (self->session, self);
@@ -746,8 +730,8 @@ init_session (PostDtlsPsi  *self,
   gnutls_transport_set_pull_timeout_function (self->session, pull_timeout_cb);
   gnutls_dtls_set_timeouts (self->session, RETRANS_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS);
   update_mtu (self);
-  return gnutls_check (gnutls_priority_set_direct (self->session, priority, &err_pos),
-                       "Cannot set the DTLS priorities", error);
+  return post_gnutls_check (gnutls_priority_set_direct (self->session, priority, &err_pos),
+                            "Cannot set the DTLS priorities", error);
 }
 
 /* ---- active open ---------------------------------------------------------------- */
@@ -790,14 +774,8 @@ setup_client_session (PostDtlsPsi  *self,
 
   if (psk != NULL)
     {
-      gnutls_datum_t key;
-      gsize size;
-
-      key.data = (unsigned char *) g_bytes_get_data (psk, &size);
-      key.size = size;
-      if (!gnutls_check (gnutls_psk_allocate_client_credentials (&self->psk), "Cannot allocate PSK credentials", error) ||
-          !gnutls_check (gnutls_psk_set_client_credentials (self->psk, psk_identity, &key, GNUTLS_PSK_KEY_RAW),
-                         "Cannot use the pre-shared key", error))
+      self->psk = post_gnutls_make_psk_client_credentials (psk, psk_identity, POST_ERROR_INVALID_ARGUMENT, error);
+      if (self->psk == NULL)
         return FALSE;
       gnutls_credentials_set (self->session, GNUTLS_CRD_PSK, self->psk);
       self->offered_psk = TRUE;
@@ -1056,12 +1034,12 @@ post_dtls_psi_listen (PostPsi         *psi,
     }
   if (has_psk)
     {
-      if (!gnutls_check (gnutls_psk_allocate_server_credentials (&server->psk), "Cannot allocate PSK credentials", error))
+      server->psk = post_gnutls_make_psk_server_credentials (server_psk_cb, POST_ERROR_INVALID_ARGUMENT, error);
+      if (server->psk == NULL)
         return FALSE;
-      gnutls_psk_set_server_credentials_function2 (server->psk, server_psk_cb);
     }
-  if (!gnutls_check (gnutls_key_generate (&server->cookie_key, GNUTLS_COOKIE_KEY_SIZE),
-                     "Cannot make a cookie key", error))
+  if (!post_gnutls_check (gnutls_key_generate (&server->cookie_key, GNUTLS_COOKIE_KEY_SIZE),
+                          "Cannot make a cookie key", error))
     return FALSE;
 
   self->udp = post_stack_create_psi (udp_stack, configuration);
@@ -1339,10 +1317,8 @@ post_dtls_psi_finalize (GObject *object)
   g_clear_pointer (&self->handshaking, g_ptr_array_unref);
   if (self->session != NULL)
     gnutls_deinit (self->session);
-  if (self->cert != NULL)
-    gnutls_certificate_free_credentials (self->cert);
-  if (self->psk != NULL)
-    gnutls_psk_free_client_credentials (self->psk);
+  g_clear_pointer (&self->cert, gnutls_certificate_free_credentials);
+  g_clear_pointer (&self->psk, gnutls_psk_free_client_credentials);
   g_clear_pointer (&self->server, dtls_server_unref);
   g_clear_pointer (&self->server_name, g_free);
   g_clear_pointer (&self->pending_in, g_bytes_unref);

@@ -1,0 +1,97 @@
+/* post-gnutls-common.h: the GnuTLS plumbing that the tls, dtls and quic
+ * stacks share: error checks, the credentials of pre-shared keys, session
+ * data for the association's tickets, and a listener's session-ticket key
+ * with its anti-replay store (compiled into each plugin, as
+ * post-gnutls-trust is: the core never links GnuTLS)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <post.h>
+#include <gnutls/gnutls.h>
+
+G_BEGIN_DECLS
+
+/* TRUE when @ret (a GnuTLS return value) is not an error; otherwise
+ * @error gets POST_ERROR_INVALID_ARGUMENT, "@what: <GnuTLS's reason>". */
+gboolean post_gnutls_check (int          ret,
+                            const char  *what,
+                            GError     **error);
+
+/* The same with the POST_ERROR @code of the caller's choice (quic reports
+ * its GnuTLS failures as POST_ERROR_TLS_HANDSHAKE). */
+gboolean post_gnutls_check_code (int          ret,
+                                 int          code,
+                                 const char  *what,
+                                 GError     **error);
+
+/* Overwrites and frees a secret GnuTLS allocated (a ticket or cookie key,
+ * session data), leaving @datum empty.  An empty one is left alone. */
+void post_gnutls_wipe_datum (gnutls_datum_t *datum);
+
+/* `tls.session-cache`: "memory" (the default), "disk" or "none": FALSE
+ * for "none" only.  @configuration is nullable. */
+gboolean post_gnutls_session_cache_enabled (PostConfiguration *configuration);
+
+/* Whether the configuration lets 0-RTT data go (the zero-rtt-msg
+ * selection property is neither Avoid nor Prohibit). */
+gboolean post_gnutls_zero_rtt_allowed (PostConfiguration *configuration);
+
+/* The session data of @session (what resumes it) as GBytes, the GnuTLS
+ * copy wiped; NULL when there is none. */
+GBytes *post_gnutls_get_session_data (gnutls_session_t session);
+
+/* When the session data @data (from post_gnutls_get_session_data()) expires,
+ * in seconds since the epoch: what it says, or an hour from now when it
+ * says nothing. */
+time_t post_gnutls_session_data_expiry (GBytes *data);
+
+/* Client credentials with the pre-shared key @key for @identity (raw
+ * key), or NULL with @error (of @code) set. */
+gnutls_psk_client_credentials_t
+post_gnutls_make_psk_client_credentials (GBytes      *key,
+                                         const char  *identity,
+                                         int          code,
+                                         GError     **error);
+
+/* Server credentials that look keys up with @lookup, or NULL with @error
+ * (of @code) set. */
+gnutls_psk_server_credentials_t
+post_gnutls_make_psk_server_credentials (gnutls_psk_server_credentials_function2  *lookup,
+                                         int                                       code,
+                                         GError                                  **error);
+
+/* A TLS 1.3 listener's session tickets: the key that encrypts them, and
+ * the anti-replay store that GnuTLS checks a 0-RTT ClientHello against.
+ * The store keeps ClientHello digests until they expire, at most
+ * @max_seen of them: when it is full of unexpired ones, early data is
+ * refused (the client sends it again after the handshake) rather than the
+ * table grown without bound.  Embedded in the listener's shared state, so
+ * its address stays put while GnuTLS holds it. */
+typedef struct {
+  gnutls_datum_t        ticket_key;
+  gnutls_anti_replay_t  anti_replay;
+  GHashTable           *seen;      /* ClientHello key (GBytes) -> expiry (s) */
+  guint                 max_seen;
+} PostGnutlsServerTickets;
+
+/* Makes the ticket key and the anti-replay store; @error (of @code) when
+ * GnuTLS cannot.  Clear @tickets with post_gnutls_server_tickets_clear()
+ * either way. */
+gboolean post_gnutls_server_tickets_init (PostGnutlsServerTickets  *tickets,
+                                          guint                     max_seen,
+                                          int                       code,
+                                          GError                  **error);
+
+/* Lets server @session issue tickets with the key and check early data
+ * against the store. */
+gboolean post_gnutls_server_tickets_enable (PostGnutlsServerTickets  *tickets,
+                                            gnutls_session_t          session,
+                                            int                       code,
+                                            GError                  **error);
+
+/* Wipes the key, frees the store; @tickets can be initialized again. */
+void post_gnutls_server_tickets_clear (PostGnutlsServerTickets *tickets);
+
+G_END_DECLS
