@@ -7,6 +7,8 @@
 
 #include "post-gnutls-common.h"
 
+#include <string.h>
+
 #include <gnutls/crypto.h>
 
 gboolean
@@ -121,6 +123,96 @@ post_gnutls_make_psk_server_credentials (gnutls_psk_server_credentials_function2
     return NULL;
   gnutls_psk_set_server_credentials_function2 (psk, lookup);
   return psk;
+}
+
+/* ---- a client's and a listener's credentials ----------------------------------- */
+
+char *
+post_gnutls_server_name (PostAssociation *association,
+                         gboolean        *sni)
+{
+  PostRemote *remote = association != NULL ? post_association_get_remote (association) : NULL;
+  const char *host = remote != NULL ? post_remote_get_hostname (remote) : NULL;
+  g_autoptr(GInetAddress) literal = NULL;
+
+  *sni = FALSE;
+  if (host == NULL)
+    return NULL;
+  literal = g_inet_address_new_from_string (host);
+  *sni = literal == NULL;
+  return g_strdup (host);
+}
+
+gboolean
+post_gnutls_set_client_credentials (gnutls_session_t                     session,
+                                    PostConfiguration                   *configuration,
+                                    PostLocal                           *local,
+                                    GBytes                              *psk,
+                                    const char                          *psk_identity,
+                                    const char                          *sni_name,
+                                    gnutls_certificate_verify_function  *verify,
+                                    gnutls_certificate_credentials_t    *cert,
+                                    gnutls_psk_client_credentials_t     *psk_cred,
+                                    GError                             **error)
+{
+  *cert = post_gnutls_make_certificate_credentials (configuration, local, FALSE, error);
+  if (*cert == NULL)
+    return FALSE;
+  gnutls_credentials_set (session, GNUTLS_CRD_CERTIFICATE, *cert);
+  gnutls_session_set_verify_function (session, verify);
+
+  if (psk != NULL)
+    {
+      *psk_cred = post_gnutls_make_psk_client_credentials (psk, psk_identity, POST_ERROR_INVALID_ARGUMENT, error);
+      if (*psk_cred == NULL)
+        return FALSE;
+      gnutls_credentials_set (session, GNUTLS_CRD_PSK, *psk_cred);
+    }
+
+  if (sni_name != NULL)
+    gnutls_server_name_set (session, GNUTLS_NAME_DNS, sni_name, strlen (sni_name));
+  return TRUE;
+}
+
+gboolean
+post_gnutls_check_listener_local (PostLocal   *local,
+                                  const char  *stack,
+                                  gboolean    *has_psk,
+                                  GError     **error)
+{
+  *has_psk = local != NULL && post_local_lookup_pre_shared_key (local, NULL) != NULL;
+  if (local == NULL || (!post_local_get_identity_pem (local, NULL, NULL) && !*has_psk))
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "A %s listener needs an identity (post_local_set_identity_from_pem()) "
+                   "or pre-shared keys (post_local_add_pre_shared_key()) on its local", stack);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+post_gnutls_make_server_credentials (PostConfiguration                        *configuration,
+                                     PostLocal                                *local,
+                                     gboolean                                  has_psk,
+                                     gnutls_psk_server_credentials_function2  *psk_lookup,
+                                     gnutls_certificate_credentials_t         *cert,
+                                     gnutls_psk_server_credentials_t          *psk,
+                                     GError                                  **error)
+{
+  if (post_local_get_identity_pem (local, NULL, NULL))
+    {
+      *cert = post_gnutls_make_certificate_credentials (configuration, local, TRUE, error);
+      if (*cert == NULL)
+        return FALSE;
+    }
+  if (has_psk)
+    {
+      *psk = post_gnutls_make_psk_server_credentials (psk_lookup, POST_ERROR_INVALID_ARGUMENT, error);
+      if (*psk == NULL)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* ---- a listener's session tickets and anti-replay ------------------------------ */

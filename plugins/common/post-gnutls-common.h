@@ -11,6 +11,8 @@
 #include <post.h>
 #include <gnutls/gnutls.h>
 
+#include "post-gnutls-trust.h"
+
 G_BEGIN_DECLS
 
 /* TRUE when @ret (a GnuTLS return value) is not an error; otherwise
@@ -61,6 +63,41 @@ gnutls_psk_server_credentials_t
 post_gnutls_make_psk_server_credentials (gnutls_psk_server_credentials_function2  *lookup,
                                          int                                       code,
                                          GError                                  **error);
+
+/* The name to verify the server by, from @association's remote (NULL
+ * without an association or a host name); *@sni says whether it is a DNS
+ * name to send as SNI (not an IP literal). */
+char *post_gnutls_server_name (PostAssociation *association,
+                               gboolean        *sni);
+
+/* A client session's credentials: certificates with the configuration's
+ * trust and @local's identity (if any), verified by @verify; with @psk,
+ * the association's pre-shared key for @psk_identity too.  @sni_name
+ * (nullable) goes in the ClientHello.  *@cert and *@psk_cred get what the
+ * caller then owns, also on failure. */
+gboolean post_gnutls_set_client_credentials (gnutls_session_t session, PostConfiguration *configuration,
+                                             PostLocal *local, GBytes *psk, const char *psk_identity,
+                                             const char *sni_name, gnutls_certificate_verify_function *verify,
+                                             gnutls_certificate_credentials_t *cert,
+                                             gnutls_psk_client_credentials_t *psk_cred, GError **error);
+
+/* Whether @local can serve as a listener's: it needs an identity or
+ * pre-shared keys; @error names the @stack ("tls", "dtls") otherwise.
+ * *@has_psk says whether it has pre-shared keys. */
+gboolean post_gnutls_check_listener_local (PostLocal   *local,
+                                           const char  *stack,
+                                           gboolean    *has_psk,
+                                           GError     **error);
+
+/* A listener's credentials: the certificate of @local's identity when it
+ * has one (with the configuration's trust, to verify client
+ * certificates), and with @has_psk its pre-shared keys, looked up by
+ * @psk_lookup.  *@cert and *@psk get what the caller then owns, also on
+ * failure. */
+gboolean post_gnutls_make_server_credentials (PostConfiguration *configuration, PostLocal *local,
+                                              gboolean has_psk, gnutls_psk_server_credentials_function2 *psk_lookup,
+                                              gnutls_certificate_credentials_t *cert,
+                                              gnutls_psk_server_credentials_t *psk, GError **error);
 
 /* A TLS 1.3 listener's session tickets: the key that encrypts them, and
  * the anti-replay store that GnuTLS checks a 0-RTT ClientHello against.

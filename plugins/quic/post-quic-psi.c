@@ -429,24 +429,13 @@ post_quic_psi_connect_async (PostPsi             *psi,
   qc->want_early = self->early_data != NULL && self->ticket != NULL && self->ticket_params != NULL;
   qc->remote_address = g_object_ref (remote);
   qc->peer = quic_format_address (remote);
-  if (association != NULL)
+  qc->server_name = post_gnutls_server_name (association, &qc->sni);
+  if (qc->sni)
     {
-      const char *host = post_remote_get_hostname (post_association_get_remote (association));
+      g_autofree char *address = quic_format_address (remote);
 
-      if (host != NULL)
-        {
-          g_autoptr(GInetAddress) literal = g_inet_address_new_from_string (host);
-
-          qc->server_name = g_strdup (host);
-          qc->sni = literal == NULL;
-          if (qc->sni)
-            {
-              g_autofree char *address = quic_format_address (remote);
-
-              g_free (qc->peer);
-              qc->peer = g_strdup_printf ("%s (%s)", host, address);
-            }
-        }
+      g_free (qc->peer);
+      qc->peer = g_strdup_printf ("%s (%s)", qc->server_name, address);
     }
 
   socket = g_socket_new (g_socket_address_get_family (remote), G_SOCKET_TYPE_DATAGRAM,

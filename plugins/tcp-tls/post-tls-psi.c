@@ -390,20 +390,9 @@ setup_client_session (PostTlsPsi  *self,
     return TRUE;
   self->session_ready = TRUE;
 
+  self->server_name = post_gnutls_server_name (association, &self->sni);
   if (association != NULL)
-    {
-      PostRemote *remote = post_association_get_remote (association);
-      const char *host = post_remote_get_hostname (remote);
-
-      if (host != NULL)
-        {
-          g_autoptr(GInetAddress) literal = g_inet_address_new_from_string (host);
-
-          self->server_name = g_strdup (host);
-          self->sni = literal == NULL;
-        }
-      psk = post_association_get_pre_shared_key (association, &psk_identity);
-    }
+    psk = post_association_get_pre_shared_key (association, &psk_identity);
 
   if (!post_gnutls_check (gnutls_init (&self->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK
                                        | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_SIGNAL),
@@ -419,23 +408,11 @@ setup_client_session (PostTlsPsi  *self,
   if (!post_gnutls_check (ret, "Cannot set the TLS priorities", error))
     return FALSE;
 
-  self->cert = post_gnutls_make_certificate_credentials (configuration, local, FALSE, error);
-  if (self->cert == NULL)
+  if (!post_gnutls_set_client_credentials (self->session, configuration, local, psk, psk_identity,
+                                           self->sni ? self->server_name : NULL, verify_cb,
+                                           &self->cert, &self->psk, error))
     return FALSE;
-  gnutls_credentials_set (self->session, GNUTLS_CRD_CERTIFICATE, self->cert);
-  gnutls_session_set_verify_function (self->session, verify_cb);
-
-  if (psk != NULL)
-    {
-      self->psk = post_gnutls_make_psk_client_credentials (psk, psk_identity, POST_ERROR_INVALID_ARGUMENT, error);
-      if (self->psk == NULL)
-        return FALSE;
-      gnutls_credentials_set (self->session, GNUTLS_CRD_PSK, self->psk);
-      self->offered_psk = TRUE;
-    }
-
-  if (self->server_name != NULL && self->sni)
-    gnutls_server_name_set (self->session, GNUTLS_NAME_DNS, self->server_name, strlen (self->server_name));
+  self->offered_psk = psk != NULL;
   if (!post_gnutls_apply_alpn (self->session, configuration, FALSE, error))
     return FALSE;
   gnutls_handshake_set_hook_function (self->session, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
@@ -1048,33 +1025,17 @@ post_tls_psi_listen (PostPsi         *psi,
       g_set_error_literal (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED, "The tcp stack is missing");
       return FALSE;
     }
-  has_psk = endpoint != NULL && post_local_lookup_pre_shared_key (endpoint, NULL) != NULL;
-  if (endpoint == NULL || (!post_local_get_identity_pem (endpoint, NULL, NULL) && !has_psk))
-    {
-      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                           "A tls listener needs an identity (post_local_set_identity_from_pem()) "
-                           "or pre-shared keys (post_local_add_pre_shared_key()) on its local");
-      return FALSE;
-    }
+  if (!post_gnutls_check_listener_local (endpoint, "tls", &has_psk, error))
+    return FALSE;
 
   server = g_new0 (TlsServer, 1);
   server->ref_count = 1;
   server->local = g_object_ref (endpoint);
   server->priority = build_priority (configuration, has_psk);
   self->server = server;
-  if (post_local_get_identity_pem (endpoint, NULL, NULL))
-    {
-      server->cert = post_gnutls_make_certificate_credentials (configuration, endpoint, TRUE, error);
-      if (server->cert == NULL)
-        return FALSE;
-    }
-  if (has_psk)
-    {
-      server->psk = post_gnutls_make_psk_server_credentials (server_psk_cb, POST_ERROR_INVALID_ARGUMENT, error);
-      if (server->psk == NULL)
-        return FALSE;
-    }
-  if (!post_gnutls_server_tickets_init (&server->tickets, ANTI_REPLAY_MAX, POST_ERROR_INVALID_ARGUMENT, error))
+  if (!post_gnutls_make_server_credentials (configuration, endpoint, has_psk, server_psk_cb,
+                                            &server->cert, &server->psk, error) ||
+      !post_gnutls_server_tickets_init (&server->tickets, ANTI_REPLAY_MAX, POST_ERROR_INVALID_ARGUMENT, error))
     return FALSE;
 
   self->tcp = post_stack_create_psi (tcp_stack, configuration);

@@ -747,42 +747,19 @@ setup_client_session (PostDtlsPsi  *self,
   GBytes *psk = NULL;
   const char *psk_identity = NULL;
 
+  self->server_name = post_gnutls_server_name (association, &self->sni);
   if (association != NULL)
-    {
-      PostRemote *remote = post_association_get_remote (association);
-      const char *host = remote != NULL ? post_remote_get_hostname (remote) : NULL;
-
-      if (host != NULL)
-        {
-          g_autoptr(GInetAddress) literal = g_inet_address_new_from_string (host);
-
-          self->server_name = g_strdup (host);
-          self->sni = literal == NULL;
-        }
-      psk = post_association_get_pre_shared_key (association, &psk_identity);
-    }
+    psk = post_association_get_pre_shared_key (association, &psk_identity);
 
   priority = build_priority (configuration, psk != NULL, TRUE, error);
   if (priority == NULL || !init_session (self, GNUTLS_CLIENT, priority, error))
     return FALSE;
 
-  self->cert = post_gnutls_make_certificate_credentials (configuration, local, FALSE, error);
-  if (self->cert == NULL)
+  if (!post_gnutls_set_client_credentials (self->session, configuration, local, psk, psk_identity,
+                                           self->sni ? self->server_name : NULL, verify_cb,
+                                           &self->cert, &self->psk, error))
     return FALSE;
-  gnutls_credentials_set (self->session, GNUTLS_CRD_CERTIFICATE, self->cert);
-  gnutls_session_set_verify_function (self->session, verify_cb);
-
-  if (psk != NULL)
-    {
-      self->psk = post_gnutls_make_psk_client_credentials (psk, psk_identity, POST_ERROR_INVALID_ARGUMENT, error);
-      if (self->psk == NULL)
-        return FALSE;
-      gnutls_credentials_set (self->session, GNUTLS_CRD_PSK, self->psk);
-      self->offered_psk = TRUE;
-    }
-
-  if (self->server_name != NULL && self->sni)
-    gnutls_server_name_set (self->session, GNUTLS_NAME_DNS, self->server_name, strlen (self->server_name));
+  self->offered_psk = psk != NULL;
   return post_gnutls_apply_alpn (self->session, configuration, FALSE, error);
 }
 
@@ -1006,14 +983,8 @@ post_dtls_psi_listen (PostPsi         *psi,
       g_set_error_literal (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED, "The udp stack is missing");
       return FALSE;
     }
-  has_psk = endpoint != NULL && post_local_lookup_pre_shared_key (endpoint, NULL) != NULL;
-  if (endpoint == NULL || (!post_local_get_identity_pem (endpoint, NULL, NULL) && !has_psk))
-    {
-      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                           "A dtls listener needs an identity (post_local_set_identity_from_pem()) "
-                           "or pre-shared keys (post_local_add_pre_shared_key()) on its local");
-      return FALSE;
-    }
+  if (!post_gnutls_check_listener_local (endpoint, "dtls", &has_psk, error))
+    return FALSE;
 
   server = g_new0 (DtlsServer, 1);
   server->ref_count = 1;
@@ -1023,21 +994,16 @@ post_dtls_psi_listen (PostPsi         *psi,
                                      post_local_get_identity_pem (endpoint, NULL, NULL), error);
   if (server->priority == NULL)
     return FALSE;
-  if (post_local_get_identity_pem (endpoint, NULL, NULL))
-    {
-      g_autoptr(GPtrArray) anchors = post_configuration_get_trust_anchors (configuration);
+  if (!post_gnutls_make_server_credentials (configuration, endpoint, has_psk, server_psk_cb,
+                                            &server->cert, &server->psk, error))
+    return FALSE;
+  /* Client certificates are asked for when there are anchors to verify
+   * them with. */
+  {
+    g_autoptr(GPtrArray) anchors = post_configuration_get_trust_anchors (configuration);
 
-      server->cert = post_gnutls_make_certificate_credentials (configuration, endpoint, TRUE, error);
-      if (server->cert == NULL)
-        return FALSE;
-      server->request_client_cert = anchors->len > 0;
-    }
-  if (has_psk)
-    {
-      server->psk = post_gnutls_make_psk_server_credentials (server_psk_cb, POST_ERROR_INVALID_ARGUMENT, error);
-      if (server->psk == NULL)
-        return FALSE;
-    }
+    server->request_client_cert = server->cert != NULL && anchors->len > 0;
+  }
   if (!post_gnutls_check (gnutls_key_generate (&server->cookie_key, GNUTLS_COOKIE_KEY_SIZE),
                           "Cannot make a cookie key", error))
     return FALSE;
