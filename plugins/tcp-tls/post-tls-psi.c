@@ -59,7 +59,6 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <gnutls/abstract.h>
-#include <gnutls/crypto.h>
 
 #define OUT_HIGH_WATER       (256 * 1024)
 #define RECORD_SIZE          16384
