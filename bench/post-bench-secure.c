@@ -1,12 +1,16 @@
 /* post-bench-secure.c: helpers shared by the tls (t) and quic (q) cases of
- * post-bench: certificates made with certtool, statistics, and waiting on
- * the measuring thread's main context.
+ * post-bench: certificates made with certtool, statistics, waiting on the
+ * measuring thread's main context, and the measurements both cases make
+ * with their own stack: a libpost listener in its own thread, bulk and
+ * message rate on a libpost carrier, two implementations in alternating
+ * rounds, and the time to first response (full, resumed, 0-RTT).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "post-bench-secure.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <glib/gstdio.h>
 
 static char *cert_dir;   /* (owned) (nullable) */
@@ -181,3 +185,488 @@ post_bench_client_configuration (const char *stack, const char *session_cache)
   return config;
 }
 
+
+gboolean
+post_bench_certs_prepare (const char *prefix)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *certtool = g_find_program_in_path ("certtool");
+
+  if (certtool == NULL)
+    {
+      g_print ("    skipped: certtool (Debian package gnutls-bin) is not installed\n");
+      return FALSE;
+    }
+  if (!post_bench_certs_make (prefix, &error))
+    {
+      g_print ("    skipped: certtool could not make the certificates: %s\n", error->message);
+      post_bench_certs_remove ();
+      return FALSE;
+    }
+  return TRUE;
+}
+
+GMainContext *
+post_bench_context_new (void)
+{
+  GMainContext *context = g_main_context_new ();
+  GSource *ticker = g_timeout_source_new (100);   /* wakes the waits to check their deadlines */
+
+  g_source_set_callback (ticker, post_bench_tick, NULL, NULL);
+  g_source_attach (ticker, context);
+  g_source_unref (ticker);
+  return context;
+}
+
+void
+post_bench_context_drain (GMainContext *context)
+{
+  while (g_main_context_iteration (context, FALSE))
+    ;
+}
+
+void
+post_bench_print_notes (GPtrArray *notes)
+{
+  for (guint i = 0; i < notes->len; i++)
+    g_print ("    note: %s\n", (const char *) notes->pdata[i]);
+}
+
+/* ---- a libpost listener (quic or tls), in its own thread ------------------------------------ */
+
+static gboolean
+server_on_ready (PostCarrier *carrier, PostMessage *message, gpointer user_data)
+{
+  PostBenchServer *s = user_data;
+
+  if (s->echo)
+    {
+      g_autoptr(PostMessage) reply = post_message_new (post_message_get_content (message));
+
+      post_message_set_immediate (reply, TRUE, NULL);
+      if (!post_carrier_send (carrier, reply, NULL))
+        g_atomic_int_set (&s->bad, 1);
+    }
+  else if (post_message_get_size (message) != s->size)
+    g_atomic_int_set (&s->bad, 1);
+  s->t_last = g_get_monotonic_time ();
+  g_atomic_int_inc (&s->messages);
+  return TRUE;
+}
+
+static void
+server_on_closed (PostCarrier *carrier, const GError *error, gpointer user_data)
+{
+  PostBenchServer *s = user_data;
+
+  g_ptr_array_remove_fast (s->carriers, carrier);
+}
+
+static gboolean
+server_on_incoming (PostCarrier *listener, PostCarrier *carrier, gpointer user_data)
+{
+  PostBenchServer *s = user_data;
+
+  g_ptr_array_add (s->carriers, g_object_ref (carrier));
+  g_signal_connect (carrier, "closed", G_CALLBACK (server_on_closed), s);
+  post_carrier_ready (carrier, server_on_ready, s, NULL);
+  return TRUE;
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+  PostBenchServer *s = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostLocal) local = NULL;
+  g_autoptr(PostConfiguration) configuration = post_configuration_new ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autofree char *cert = post_bench_cert_path ("server.pem");
+  g_autofree char *key = post_bench_cert_path ("server.key");
+  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:0", s->stack);
+
+  g_main_context_push_thread_default (s->context);
+  local = post_local_new_from_uri (uri, &error);
+  if (local != NULL &&
+      post_local_set_identity_from_files (local, cert, key, &error) &&
+      post_configuration_set_stacks (configuration, (const char *[]) { s->stack, NULL }, &error))
+    listener = post_carrier_listen (local, configuration, &error);
+  if (listener != NULL)
+    {
+      GSocketAddress *address = post_carrier_get_local_address (listener);
+
+      if (G_IS_INET_SOCKET_ADDRESS (address))
+        s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+      g_signal_connect (listener, "incoming", G_CALLBACK (server_on_incoming), s);
+    }
+
+  g_mutex_lock (&s->lock);
+  if (listener == NULL)
+    s->error = g_strdup (error->message);
+  else if (s->port == 0)
+    s->error = g_strdup ("the listener has no port");
+  s->started = TRUE;
+  g_cond_signal (&s->cond);
+  g_mutex_unlock (&s->lock);
+
+  if (s->error == NULL)
+    g_main_loop_run (s->loop);
+
+  for (guint i = 0; i < s->carriers->len; i++)
+    {
+      PostCarrier *carrier = g_ptr_array_index (s->carriers, i);
+
+      g_signal_handlers_disconnect_by_data (carrier, s);
+      post_carrier_abort (carrier);
+    }
+  g_ptr_array_set_size (s->carriers, 0);
+  if (listener != NULL)
+    post_carrier_close (listener);
+  g_clear_object (&listener);
+  post_bench_context_drain (s->context);
+  g_main_context_pop_thread_default (s->context);
+  return NULL;
+}
+
+GThread *
+post_bench_server_start (PostBenchServer *s, const char *stack, gboolean echo, gsize size)
+{
+  g_autofree char *name = g_strdup_printf ("%s-receiver", stack);
+  GThread *thread;
+
+  memset (s, 0, sizeof *s);
+  s->stack = stack;
+  s->echo = echo;
+  s->size = size;
+  s->context = g_main_context_new ();
+  s->loop = g_main_loop_new (s->context, FALSE);
+  s->carriers = g_ptr_array_new_with_free_func (g_object_unref);
+  g_mutex_init (&s->lock);
+  g_cond_init (&s->cond);
+  thread = g_thread_new (name, server_thread, s);
+  g_mutex_lock (&s->lock);
+  while (!s->started)
+    g_cond_wait (&s->cond, &s->lock);
+  g_mutex_unlock (&s->lock);
+  return thread;
+}
+
+void
+post_bench_server_stop (PostBenchServer *s, GThread *thread)
+{
+  g_main_context_invoke (s->context, post_bench_quit_loop, s->loop);
+  g_thread_join (thread);
+  g_ptr_array_unref (s->carriers);
+  g_main_loop_unref (s->loop);
+  g_main_context_unref (s->context);
+  g_mutex_clear (&s->lock);
+  g_cond_clear (&s->cond);
+  g_free (s->error);
+}
+
+PostRemote *
+post_bench_server_remote (PostBenchServer *s)
+{
+  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:%u", s->stack, s->port);
+
+  return post_remote_new_from_uri (uri, NULL);
+}
+
+/* ---- bulk and message rate on a libpost carrier (quic or tls) ----------------------------- */
+
+#define POST_BENCH_BATCH 16
+
+double
+post_bench_bulk_libpost (const char *stack, gsize size, double seconds, GMainContext *context, char **note)
+{
+  PostBenchServer s;
+  GThread *thread = post_bench_server_start (&s, stack, FALSE, size);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostConfiguration) config = post_bench_client_configuration (stack, "none");
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GBytes) payload = NULL;
+  guint64 sent = 0;
+  gint64 t0, end;
+  double rate = -1;
+  PostBenchWaiter w = { NULL };
+
+  if (s.error != NULL)
+    {
+      *note = g_strdup_printf ("listen: %s", s.error);
+      post_bench_server_stop (&s, thread);
+      return -1;
+    }
+  remote = post_bench_server_remote (&s);
+  carrier = post_carrier_initiate (NULL, remote, config);
+  post_carrier_establish_async (carrier, cancellable, post_bench_waiter_cb, &w);
+  if (!post_carrier_establish_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), &error))
+    {
+      *note = g_strdup_printf ("establish: %s", error->message);
+      goto out;
+    }
+  g_clear_object (&w.result);
+
+  {
+    guint8 *data = g_malloc (size);
+
+    memset (data, 'x', size);
+    payload = g_bytes_new_take (data, size);
+  }
+  t0 = g_get_monotonic_time ();
+  end = t0 + (gint64) (seconds * G_USEC_PER_SEC);
+  while (*note == NULL && g_get_monotonic_time () < end)
+    for (int i = 0; i < POST_BENCH_BATCH && *note == NULL; i++)
+      {
+        if (post_carrier_send_bytes (carrier, payload, &error))
+          {
+            sent++;
+            continue;
+          }
+        if (g_error_matches (error, POST_ERROR, POST_ERROR_WOULD_BLOCK))
+          {
+            g_clear_error (&error);
+            post_carrier_flush_async (carrier, cancellable, post_bench_waiter_cb, &w);
+            if (post_carrier_flush_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), &error))
+              {
+                g_clear_object (&w.result);
+                i--;   /* retry */
+                continue;
+              }
+            g_clear_object (&w.result);
+          }
+        *note = g_strdup_printf ("send: %s", error->message);
+      }
+  /* Let the queue drain and the receiver count everything. */
+  post_bench_wait_for_count (context, &s.messages, sent);
+  if (*note == NULL && (guint64) g_atomic_int_get (&s.messages) != sent)
+    *note = g_strdup_printf ("sent %" G_GUINT64_FORMAT " but received %d", sent, g_atomic_int_get (&s.messages));
+  else if (*note == NULL && g_atomic_int_get (&s.bad))
+    *note = g_strdup ("the receiver saw messages of the wrong size");
+  else if (*note == NULL && s.t_last > t0 && size == POST_BENCH_BULK_SIZE)
+    rate = (double) sent * POST_BENCH_BULK_SIZE / 1e6 / ((s.t_last - t0) / 1e6);
+  else if (*note == NULL && s.t_last > t0)
+    rate = (double) sent / ((s.t_last - t0) / 1e6);
+
+out:
+  g_clear_object (&w.result);
+  if (carrier != NULL)
+    post_carrier_abort (carrier);
+  post_bench_server_stop (&s, thread);
+  post_bench_context_drain (context);
+  return rate;
+}
+
+/* ---- two implementations in alternating rounds ------------------------------------------- */
+
+void
+post_bench_series_run (PostBenchSeries *series, const char *what, const char * const names[2],
+                       double per_round, PostBenchRunFunc run, gpointer user_data, GPtrArray *notes)
+{
+  memset (series, 0, sizeof *series);
+  for (guint round = 0; round < POST_BENCH_ROUNDS; round++)
+    {
+      double r[2] = { -1, -1 };
+
+      /* The order rotates from round to round. */
+      for (guint j = 0; j < 2; j++)
+        {
+          guint which = (round + j) % 2;
+          char *note = NULL;
+
+          r[which] = run (which, per_round, user_data, &note);
+          if (note != NULL)
+            g_ptr_array_add (notes, g_strdup_printf ("%s round %u, %s: %s", what, round + 1, names[which], note));
+          g_free (note);
+        }
+      for (guint k = 0; k < 2; k++)
+        if (r[k] > 0)
+          series->values[k][series->n_values[k]++] = r[k];
+      if (r[0] > 0 && r[1] > 0)
+        series->ratios[series->n_ratios++] = r[0] / r[1];
+    }
+}
+
+double
+post_bench_series_print (PostBenchSeries *series, const char * const labels[2], const char *ratio_label,
+                         int precision, const char *unit)
+{
+  double ratio = 0;
+
+  for (guint k = 0; k < 2; k++)
+    if (series->n_values[k] > 0)
+      g_print ("        %-29s : %10.*f %s\n", labels[k], precision,
+               post_bench_median (series->values[k], series->n_values[k]), unit);
+    else
+      g_print ("        %-29s :     failed\n", labels[k]);
+  if (series->n_ratios > 0)
+    {
+      /* post_bench_median() sorts: the range is the first and the last. */
+      ratio = post_bench_median (series->ratios, series->n_ratios);
+      g_print ("        %-29s : %10.2f×  (rounds %.2f–%.2f, %u of %d)\n", ratio_label,
+               ratio, series->ratios[0], series->ratios[series->n_ratios - 1], series->n_ratios,
+               POST_BENCH_ROUNDS);
+    }
+  return ratio;
+}
+
+/* ---- time to first response ------------------------------------------------------ */
+
+static const char *hs_names[POST_BENCH_N_HS] = {
+  "full handshake",
+  "resumed (ticket)",
+  "0-RTT (early data)",
+};
+
+typedef struct {
+  gint64  replied_at;
+  GError *error;   /* (owned) (nullable) */
+} Reply;
+
+static gboolean
+on_reply (PostCarrier *carrier, PostMessage *message, gpointer user_data)
+{
+  ((Reply *) user_data)->replied_at = g_get_monotonic_time ();
+  return FALSE;
+}
+
+static void
+on_reply_closed (PostCarrier *carrier, const GError *error, gpointer user_data)
+{
+  Reply *r = user_data;
+
+  if (error != NULL && r->error == NULL)
+    r->error = g_error_copy (error);
+}
+
+/* One connection: ms from initiate to the reply, or a negative value with
+ * *note set; *flags gets the carrier's security flags. */
+static double
+first_response (PostRemote *remote, PostConfiguration *config, gboolean idempotent,
+                GMainContext *context, PostSecurityFlags *flags, char **note)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostMessage) request = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 payload[POST_BENCH_REQUEST_SIZE];
+  gint64 t0, deadline;
+  Reply r = { 0 };
+  PostBenchWaiter w = { NULL };
+  double ms = -1;
+
+  memset (payload, 'q', sizeof payload);
+  t0 = g_get_monotonic_time ();
+  deadline = t0 + POST_BENCH_IO_TIMEOUT_S * G_USEC_PER_SEC;
+  carrier = post_carrier_initiate (NULL, remote, config);
+  request = post_message_new_from_data (payload, sizeof payload);
+  post_message_set_immediate (request, TRUE, NULL);
+  if (idempotent)
+    post_message_set_idempotent (request, TRUE, NULL);
+  g_signal_connect (carrier, "closed", G_CALLBACK (on_reply_closed), &r);
+  post_carrier_ready (carrier, on_reply, &r, NULL);
+  if (!post_carrier_send (carrier, request, &error))
+    {
+      *note = g_strdup_printf ("send: %s", error->message);
+      goto out;
+    }
+  while (r.replied_at == 0 && r.error == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (context, TRUE);
+  if (r.replied_at == 0)
+    {
+      *note = r.error != NULL ? g_strdup (r.error->message)
+                              : g_strdup_printf ("no reply within %d s", POST_BENCH_IO_TIMEOUT_S);
+      goto out;
+    }
+  ms = (r.replied_at - t0) / 1000.0;
+  *flags = post_carrier_get_security_flags (carrier);
+
+  /* A graceful close, not timed: the next connection starts clean. */
+  post_carrier_close_async (carrier, cancellable, post_bench_waiter_cb, &w);
+  post_carrier_close_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), NULL);
+  g_clear_object (&w.result);
+
+out:
+  g_signal_handlers_disconnect_by_func (carrier, on_reply_closed, &r);
+  if (post_carrier_get_state (carrier) != POST_CARRIER_STATE_CLOSED)
+    post_carrier_abort (carrier);
+  g_clear_error (&r.error);
+  return ms;
+}
+
+void
+post_bench_first_response_run (PostBenchFirstResponse *fr, const char *stack, guint n_connections,
+                               GMainContext *context, GPtrArray *notes)
+{
+  PostBenchServer s;
+  GThread *thread = post_bench_server_start (&s, stack, TRUE, POST_BENCH_REQUEST_SIZE);
+  g_autoptr(PostConfiguration) full = post_bench_client_configuration (stack, "none");
+  g_autoptr(PostConfiguration) resumable = post_bench_client_configuration (stack, "memory");
+  g_autoptr(PostRemote) remote = NULL;
+  PostSecurityFlags flags = 0;
+  char *note = NULL;
+
+  memset (fr, 0, sizeof *fr);
+  fr->n_connections = n_connections;
+  for (int k = 0; k < POST_BENCH_N_HS; k++)
+    fr->times[k] = g_array_new (FALSE, FALSE, sizeof (double));
+  if (s.error != NULL)
+    note = g_strdup_printf ("listen: %s", s.error);
+  else
+    {
+      remote = post_bench_server_remote (&s);
+      /* A first connection for the association's first ticket. */
+      first_response (remote, resumable, FALSE, context, &flags, &note);
+    }
+  /* The kinds interleaved connection by connection. */
+  for (guint i = 0; i < n_connections && note == NULL; i++)
+    for (guint j = 0; j < POST_BENCH_N_HS && note == NULL; j++)
+      {
+        PostBenchHsKind kind = (i + j) % POST_BENCH_N_HS;
+        double ms;
+
+        flags = 0;
+        ms = first_response (remote, kind == POST_BENCH_HS_FULL ? full : resumable,
+                             kind == POST_BENCH_HS_ZERO_RTT, context, &flags, &note);
+        if (ms < 0)
+          break;
+        g_array_append_val (fr->times[kind], ms);
+        if ((kind == POST_BENCH_HS_FULL && (flags & POST_SECURITY_RESUMED)) ||
+            (kind == POST_BENCH_HS_RESUMED &&
+             (!(flags & POST_SECURITY_RESUMED) || (flags & POST_SECURITY_EARLY_DATA_SENT))) ||
+            (kind == POST_BENCH_HS_ZERO_RTT && !(flags & POST_SECURITY_EARLY_DATA_ACCEPTED)))
+          fr->unexpected[kind]++;
+      }
+  if (note != NULL)
+    g_ptr_array_add (notes, g_strdup_printf ("first response: %s", note));
+  g_free (note);
+  post_bench_server_stop (&s, thread);
+}
+
+void
+post_bench_first_response_print (PostBenchFirstResponse *fr, const char *title)
+{
+  g_print ("    %s (initiate → %d-byte echo back), ms, over %u connections each\n",
+           title, POST_BENCH_REQUEST_SIZE, fr->n_connections);
+  g_print ("        %-29s : %10s %10s %10s\n", "", "median", "p10", "p90");
+  for (int k = 0; k < POST_BENCH_N_HS; k++)
+    {
+      GArray *t = fr->times[k];
+      const double *sorted;
+
+      g_array_sort (t, post_bench_compare_doubles);
+      sorted = (const double *) (gpointer) t->data;
+      if (t->len == 0)
+        g_print ("        %-29s :     failed\n", hs_names[k]);
+      else
+        g_print ("        %-29s : %10.3f %10.3f %10.3f%s\n", hs_names[k],
+                 t->len % 2 ? sorted[t->len / 2] : (sorted[t->len / 2 - 1] + sorted[t->len / 2]) / 2,
+                 post_bench_percentile (sorted, t->len, 10), post_bench_percentile (sorted, t->len, 90),
+                 t->len < fr->n_connections ? "  (incomplete)" : "");
+      if (fr->unexpected[k] > 0)
+        g_print ("        %-29s   %u of %u connections were not what the kind says\n", "",
+                 fr->unexpected[k], t->len);
+      g_clear_pointer (&fr->times[k], g_array_unref);
+    }
+}

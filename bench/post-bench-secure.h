@@ -10,6 +10,11 @@ G_BEGIN_DECLS
 
 /* Every blocking call and wait of these cases gives up after this long. */
 #define POST_BENCH_IO_TIMEOUT_S 10
+/* The bulk messages (MB/s) and the first-response request of both cases. */
+#define POST_BENCH_BULK_SIZE    (64 * 1024)
+#define POST_BENCH_REQUEST_SIZE 64
+/* Rounds of the alternating measurements (at most, in a PostBenchSeries). */
+#define POST_BENCH_ROUNDS       5
 
 /* A CA and a "server" certificate (localhost, 127.0.0.1) in a temporary
  * directory named after @prefix, removed at exit or by _remove(). */
@@ -49,5 +54,107 @@ void               post_bench_wait_for_count       (GMainContext  *context,
 /* A client configuration for @stack trusting the test CA only. */
 PostConfiguration *post_bench_client_configuration (const char    *stack,
                                                     const char    *session_cache);
+
+/* Prints the "skipped" line and returns FALSE when certtool is missing or
+ * fails; else the certificates are made (see post_bench_certs_make()). */
+gboolean           post_bench_certs_prepare        (const char    *prefix);
+/* A new main context with a 100 ms ticker for the waits' deadlines. */
+GMainContext      *post_bench_context_new          (void);
+/* Dispatches what is pending on @context. */
+void               post_bench_context_drain        (GMainContext  *context);
+
+/* ---- a libpost listener (quic or tls) in its own thread ---- */
+
+typedef struct {
+  const char   *stack;        /* "quic" or "tls" */
+  gboolean      echo;         /* else count bulk messages */
+  gsize         size;         /* of the counted messages */
+  GMainContext *context;      /* (owned) */
+  GMainLoop    *loop;         /* (owned) */
+  GMutex        lock;
+  GCond         cond;
+  gboolean      started;
+  guint16       port;
+  char         *error;        /* (owned) (nullable) */
+  GPtrArray    *carriers;     /* (owned) accepted carriers */
+  gint          messages;     /* atomic */
+  gint          bad;          /* atomic */
+  gint64        t_last;       /* written before messages is incremented */
+} PostBenchServer;
+
+/* Returns once the listener listens (or s->error says why not). */
+GThread           *post_bench_server_start         (PostBenchServer *s,
+                                                    const char    *stack,
+                                                    gboolean       echo,
+                                                    gsize          size);
+void               post_bench_server_stop          (PostBenchServer *s,
+                                                    GThread       *thread);
+PostRemote        *post_bench_server_remote        (PostBenchServer *s);
+
+/* @size-byte messages one way on a @stack carrier for @seconds: MB/s
+ * (POST_BENCH_BULK_SIZE) or messages per second (other sizes), or a
+ * negative value with *note set. */
+double             post_bench_bulk_libpost         (const char    *stack,
+                                                    gsize          size,
+                                                    double         seconds,
+                                                    GMainContext  *context,
+                                                    char         **note);
+
+/* ---- two implementations measured in alternating rounds ---- */
+
+/* One run of implementation @which (0 or 1): a figure, or a negative value
+ * with *note set. */
+typedef double   (*PostBenchRunFunc)               (guint          which,
+                                                    double         seconds,
+                                                    gpointer       user_data,
+                                                    char         **note);
+
+typedef struct {
+  double values[2][POST_BENCH_ROUNDS];
+  guint  n_values[2];
+  double ratios[POST_BENCH_ROUNDS];   /* 0 over 1, within a round */
+  guint  n_ratios;
+} PostBenchSeries;
+
+/* POST_BENCH_ROUNDS rounds of both, the order rotating; a failed run adds
+ * "@what round N, @names[which]: note" to @notes. */
+void               post_bench_series_run           (PostBenchSeries *series,
+                                                    const char    *what,
+                                                    const char * const names[2],
+                                                    double         per_round,
+                                                    PostBenchRunFunc run,
+                                                    gpointer       user_data,
+                                                    GPtrArray     *notes);
+/* The medians as "%10.*f @unit" under @labels, and the ratios' median and
+ * range; returns that median ratio, or 0. */
+double             post_bench_series_print         (PostBenchSeries *series,
+                                                    const char * const labels[2],
+                                                    const char    *ratio_label,
+                                                    int            precision,
+                                                    const char    *unit);
+
+/* ---- time to first response: full handshake, resumed, 0-RTT ---- */
+
+typedef enum { POST_BENCH_HS_FULL, POST_BENCH_HS_RESUMED, POST_BENCH_HS_ZERO_RTT, POST_BENCH_N_HS } PostBenchHsKind;
+
+typedef struct {
+  guint   n_connections;
+  GArray *times[POST_BENCH_N_HS];          /* (owned) of double, ms */
+  guint   unexpected[POST_BENCH_N_HS];     /* connections not what the kind says */
+} PostBenchFirstResponse;
+
+/* @n_connections connections of each kind to a @stack echo listener,
+ * interleaved; a failure ends the run with a note in @notes. */
+void               post_bench_first_response_run   (PostBenchFirstResponse *fr,
+                                                    const char    *stack,
+                                                    guint          n_connections,
+                                                    GMainContext  *context,
+                                                    GPtrArray     *notes);
+/* The table under "    @title (initiate → …)"; frees the times. */
+void               post_bench_first_response_print (PostBenchFirstResponse *fr,
+                                                    const char    *title);
+
+/* "    note: …" for each of @notes. */
+void               post_bench_print_notes          (GPtrArray     *notes);
 
 G_END_DECLS
