@@ -1,6 +1,6 @@
 /* post-bench-secure.c: helpers shared by the tls (t) and quic (q) cases of
- * post-bench: certificates made with certtool, statistics, waiting on the
- * measuring thread's main context, and the measurements both cases make
+ * post-bench: certificates made with certtool, and the measurements both
+ * cases make
  * with their own stack: a libpost listener in its own thread, bulk and
  * message rate on a libpost carrier, two implementations in alternating
  * rounds, and the time to first response (full, resumed, 0-RTT).
@@ -91,87 +91,6 @@ post_bench_certs_make (const char *prefix,
                     "ip_address = \"127.0.0.1\"\ntls_www_server\nsigning_key\nexpiration_days = 1\n", error);
 }
 
-/* ---- statistics --------------------------------------------------------------- */
-
-int
-post_bench_compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-/* The @p-th post_bench_percentile (0..100) of @n sorted values, nearest rank. */
-double
-post_bench_percentile (const double *sorted, guint n, double p)
-{
-  guint rank = (guint) (p / 100.0 * (n - 1) + 0.5);
-
-  return n == 0 ? 0 : sorted[MIN (rank, n - 1)];
-}
-
-double
-post_bench_median (double *values, guint n)
-{
-  qsort (values, n, sizeof (double), post_bench_compare_doubles);
-  if (n == 0)
-    return 0;
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-/* ---- the measuring thread's main context ----------------------------------------- */
-
-gboolean
-post_bench_tick (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-void
-post_bench_waiter_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  ((PostBenchWaiter *) user_data)->result = g_object_ref (result);
-}
-
-/* Iterates @context until the operation completes; at the deadline it
- * cancels @cancellable (a 100 ms ticker on @context notices it). */
-GAsyncResult *
-post_bench_waiter_wait (PostBenchWaiter *w, GMainContext *context, GCancellable *cancellable)
-{
-  gint64 deadline = g_get_monotonic_time () + POST_BENCH_IO_TIMEOUT_S * G_USEC_PER_SEC;
-
-  while (w->result == NULL)
-    {
-      g_main_context_iteration (context, TRUE);
-      if (w->result == NULL && g_get_monotonic_time () >= deadline)
-        g_cancellable_cancel (cancellable);
-    }
-  return w->result;
-}
-
-/* Iterates @context until the atomic *@counter reaches @target or the
- * deadline passes; a 1 ms ticker notices the other thread's increments. */
-void
-post_bench_wait_for_count (GMainContext *context, gint *counter, guint64 target)
-{
-  gint64 deadline = g_get_monotonic_time () + POST_BENCH_IO_TIMEOUT_S * G_USEC_PER_SEC;
-  GSource *ticker = g_timeout_source_new (1);
-
-  g_source_set_callback (ticker, post_bench_tick, NULL, NULL);
-  g_source_attach (ticker, context);
-  while ((guint64) g_atomic_int_get (counter) < target && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (context, TRUE);
-  g_source_destroy (ticker);
-  g_source_unref (ticker);
-}
-
-gboolean
-post_bench_quit_loop (gpointer loop)
-{
-  g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
-}
-
 PostConfiguration *
 post_bench_client_configuration (const char *stack, const char *session_cache)
 {
@@ -204,25 +123,6 @@ post_bench_certs_prepare (const char *prefix)
       return FALSE;
     }
   return TRUE;
-}
-
-GMainContext *
-post_bench_context_new (void)
-{
-  GMainContext *context = g_main_context_new ();
-  GSource *ticker = g_timeout_source_new (100);   /* wakes the waits to check their deadlines */
-
-  g_source_set_callback (ticker, post_bench_tick, NULL, NULL);
-  g_source_attach (ticker, context);
-  g_source_unref (ticker);
-  return context;
-}
-
-void
-post_bench_context_drain (GMainContext *context)
-{
-  while (g_main_context_iteration (context, FALSE))
-    ;
 }
 
 void
@@ -439,7 +339,7 @@ post_bench_bulk_libpost (const char *stack, gsize size, double seconds, GMainCon
         *note = g_strdup_printf ("send: %s", error->message);
       }
   /* Let the queue drain and the receiver count everything. */
-  post_bench_wait_for_count (context, &s.messages, sent);
+  post_bench_wait_for_count (context, &s.messages, sent, POST_BENCH_IO_TIMEOUT_S * G_USEC_PER_SEC);
   if (*note == NULL && (guint64) g_atomic_int_get (&s.messages) != sent)
     *note = g_strdup_printf ("sent %" G_GUINT64_FORMAT " but received %d", sent, g_atomic_int_get (&s.messages));
   else if (*note == NULL && g_atomic_int_get (&s.bad))

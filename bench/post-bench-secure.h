@@ -4,12 +4,10 @@
  */
 #pragma once
 
-#include <post.h>
+#include "post-bench-util.h"
 
 G_BEGIN_DECLS
 
-/* Every blocking call and wait of these cases gives up after this long. */
-#define POST_BENCH_IO_TIMEOUT_S 10
 /* The bulk messages (MB/s) and the first-response request of both cases. */
 #define POST_BENCH_BULK_SIZE    (64 * 1024)
 #define POST_BENCH_REQUEST_SIZE 64
@@ -23,34 +21,6 @@ gboolean           post_bench_certs_make           (const char    *prefix,
 char              *post_bench_cert_path            (const char    *name);
 void               post_bench_certs_remove         (void);
 
-int                post_bench_compare_doubles      (gconstpointer  a,
-                                                    gconstpointer  b);
-double             post_bench_percentile           (const double  *sorted,
-                                                    guint          n,
-                                                    double         p);
-double             post_bench_median               (double        *values,
-                                                    guint          n);
-
-gboolean           post_bench_tick                 (gpointer       user_data);
-gboolean           post_bench_quit_loop            (gpointer       loop);
-
-typedef struct {
-  GAsyncResult *result;   /* (owned) (nullable) */
-} PostBenchWaiter;
-
-void               post_bench_waiter_cb            (GObject       *source,
-                                                    GAsyncResult  *result,
-                                                    gpointer       user_data);
-/* Iterates @context until the operation completes; at the deadline it
- * cancels @cancellable. */
-GAsyncResult      *post_bench_waiter_wait          (PostBenchWaiter *w,
-                                                    GMainContext  *context,
-                                                    GCancellable  *cancellable);
-/* Iterates @context until the atomic *@counter reaches @target or the
- * deadline passes. */
-void               post_bench_wait_for_count       (GMainContext  *context,
-                                                    gint          *counter,
-                                                    guint64        target);
 /* A client configuration for @stack trusting the test CA only. */
 PostConfiguration *post_bench_client_configuration (const char    *stack,
                                                     const char    *session_cache);
@@ -58,10 +28,6 @@ PostConfiguration *post_bench_client_configuration (const char    *stack,
 /* Prints the "skipped" line and returns FALSE when certtool is missing or
  * fails; else the certificates are made (see post_bench_certs_make()). */
 gboolean           post_bench_certs_prepare        (const char    *prefix);
-/* A new main context with a 100 ms ticker for the waits' deadlines. */
-GMainContext      *post_bench_context_new          (void);
-/* Dispatches what is pending on @context. */
-void               post_bench_context_drain        (GMainContext  *context);
 
 /* ---- a libpost listener (quic or tls) in its own thread ---- */
 

@@ -53,81 +53,19 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include <glib/gstdio.h>
 #include <gnutls/gnutls.h>
 
 #define TLS_BULK_SIZE    POST_BENCH_BULK_SIZE
 #define TLS_RECORD       16384
 #define TLS_BATCH        16
 #define TLS_IO_TIMEOUT_S POST_BENCH_IO_TIMEOUT_S
-#define TLS_FINAL_BIT    0x80000000u
 /* The tls stack's default priority (plugins/tcp-tls/post-tls-psi.c). */
 #define TLS_PRIORITY     "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 
 /* ---- (i) bulk on raw GnuTLS over blocking sockets ---------------------------------------- */
-
-typedef struct {
-  guint8   header[4];
-  guint    header_have;
-  gsize    remaining;
-  gsize    length;
-  gboolean final;
-  gboolean in_payload;
-  guint64  messages;
-  gboolean bad;
-} Parser;
-
-/* libpost's frames: 4-byte big-endian header, top bit "final chunk". */
-static void
-parser_feed (Parser *p, const guint8 *data, gsize size)
-{
-  while (size > 0)
-    {
-      if (!p->in_payload)
-        {
-          guint32 word;
-          gsize n = MIN (4 - p->header_have, size);
-
-          memcpy (p->header + p->header_have, data, n);
-          p->header_have += n;
-          data += n;
-          size -= n;
-          if (p->header_have < 4)
-            return;
-          memcpy (&word, p->header, 4);
-          word = GUINT32_FROM_BE (word);
-          p->header_have = 0;
-          p->final = (word & TLS_FINAL_BIT) != 0;
-          p->remaining = word & ~TLS_FINAL_BIT;
-          p->in_payload = TRUE;
-        }
-      {
-        gsize n = MIN (p->remaining, size);
-
-        p->remaining -= n;
-        p->length += n;
-        data += n;
-        size -= n;
-      }
-      if (p->remaining == 0)
-        {
-          p->in_payload = FALSE;
-          if (p->final)
-            {
-              if (p->length != TLS_BULK_SIZE)
-                p->bad = TRUE;
-              p->messages++;
-              p->length = 0;
-            }
-        }
-    }
-}
 
 static void
 set_timeouts (int fd)
@@ -169,7 +107,7 @@ raw_server_thread (gpointer data)
   g_autofree char *cert = post_bench_cert_path ("server.pem");
   g_autofree char *key = post_bench_cert_path ("server.key");
   g_autofree guint8 *buffer = g_malloc (TLS_RECORD * 4);
-  Parser parser = { 0 };
+  PostBenchParser parser = { .expected = TLS_BULK_SIZE };
   int fd;
   ssize_t n;
 
@@ -211,7 +149,7 @@ raw_server_thread (gpointer data)
             s->error = g_strdup_printf ("receive: %s", gnutls_strerror (n));
           break;
         }
-      parser_feed (&parser, buffer, n);
+      post_bench_parser_feed (&parser, buffer, n);
       if (parser.messages != before)
         s->t_last = g_get_monotonic_time ();
     }
@@ -237,16 +175,13 @@ bulk_raw (double seconds, char **suite, char **note)
   gnutls_certificate_credentials_t cred = NULL;
   gnutls_session_t session = NULL;
   g_autofree char *ca = post_bench_cert_path ("ca.pem");
-  g_autofree guint8 *frame = g_malloc (4 + TLS_BULK_SIZE);
-  guint32 word = GUINT32_TO_BE ((guint32) TLS_BULK_SIZE | TLS_FINAL_BIT);
+  g_autofree guint8 *frame = post_bench_make_frame (TLS_BULK_SIZE);
   GThread *thread = NULL;
   guint64 sent = 0;
   gint64 t0, end;
   double rate = -1;
   int fd = -1;
 
-  memcpy (frame, &word, 4);
-  memset (frame + 4, 'x', TLS_BULK_SIZE);
   s.listen_fd = socket (AF_INET, SOCK_STREAM, 0);
   if (s.listen_fd < 0 ||
       bind (s.listen_fd, (struct sockaddr *) &sin, sizeof sin) < 0 ||

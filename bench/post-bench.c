@@ -48,6 +48,7 @@
 #include "post-bench-tls.h"
 #include "post-bench-quic.h"
 #include "post-bench-paths.h"
+#include "post-bench-util.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -63,10 +64,9 @@
 
 #define SMALL_SIZE   64
 #define BULK_SIZE    (64 * 1024)
-#define FINAL_BIT    0x80000000u
 #define BATCH        64
 #define N_ROUNDS     5
-#define IO_TIMEOUT_S 10   /* any one blocking call or wait */
+#define IO_TIMEOUT_S POST_BENCH_IO_TIMEOUT_S   /* any one blocking call or wait */
 #define WATCHDOG_S   60   /* beyond the run's own duration */
 
 typedef enum { CASE_MSGS, CASE_RTT, CASE_BULK, CASE_CONN, N_CASES } BenchCase;
@@ -112,7 +112,8 @@ result_fail (Result *r, const char *format, ...)
   r->ok = FALSE;
 }
 
-/* An asynchronous operation failed; waiter_wait() cancels at its deadline. */
+/* An asynchronous operation failed; post_bench_waiter_wait() cancels at its
+ * deadline. */
 static void
 result_fail_async (Result *r, const char *what, const GError *error, GCancellable *cancellable)
 {
@@ -131,20 +132,6 @@ result_check_counts (Result *r)
                  r->sent, r->received);
 }
 
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-static double
-median_of (double *values, guint n)
-{
-  qsort (values, n, sizeof (double), compare_doubles);
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 static void
 result_set_rtts (Result *r, GArray *rtts)
 {
@@ -158,7 +145,7 @@ result_set_rtts (Result *r, GArray *rtts)
   for (guint i = 0; i < rtts->len; i++)
     sum += g_array_index (rtts, double, i);
   r->value = sum / rtts->len;
-  r->median = median_of ((double *) (gpointer) rtts->data, rtts->len);
+  r->median = post_bench_median ((double *) (gpointer) rtts->data, rtts->len);
   r->sent = rtts->len;
 }
 
@@ -192,77 +179,6 @@ static void
 watchdog_disarm (void)
 {
   alarm (0);
-}
-
-/* ---- framing shared by the baselines -------------------------------------- */
-
-static guint8 *
-make_frame (gsize size)
-{
-  guint8 *frame = g_malloc (4 + size);
-  guint32 word = GUINT32_TO_BE ((guint32) size | FINAL_BIT);
-
-  memcpy (frame, &word, 4);
-  memset (frame + 4, 'x', size);
-  return frame;
-}
-
-/* An incremental parser of length-prefixed frames, as a receiver needs. */
-typedef struct {
-  guint8  header[4];
-  guint   header_have;
-  gsize   remaining;    /* payload bytes left in the current chunk */
-  gsize   length;       /* payload bytes of the current message so far */
-  gboolean final;
-  gboolean in_payload;
-  gsize   expected;     /* every message must have this size */
-  guint64 messages;
-  gboolean bad;
-} Parser;
-
-static void
-parser_feed (Parser *p, const guint8 *data, gsize size)
-{
-  while (size > 0)
-    {
-      if (!p->in_payload)
-        {
-          guint32 word;
-          gsize n = MIN (4 - p->header_have, size);
-
-          memcpy (p->header + p->header_have, data, n);
-          p->header_have += n;
-          data += n;
-          size -= n;
-          if (p->header_have < 4)
-            return;
-          memcpy (&word, p->header, 4);
-          word = GUINT32_FROM_BE (word);
-          p->header_have = 0;
-          p->final = (word & FINAL_BIT) != 0;
-          p->remaining = word & ~FINAL_BIT;
-          p->in_payload = TRUE;
-        }
-      {
-        gsize n = MIN (p->remaining, size);
-
-        p->remaining -= n;
-        p->length += n;
-        data += n;
-        size -= n;
-      }
-      if (p->remaining == 0)
-        {
-          p->in_payload = FALSE;
-          if (p->final)
-            {
-              if (p->length != p->expected)
-                p->bad = TRUE;
-              p->messages++;
-              p->length = 0;
-            }
-        }
-    }
 }
 
 /* ---- one connection, as a plain fd or as a GSocket ------------------------ */
@@ -457,14 +373,14 @@ base_server_thread (gpointer data)
     {
       gsize buffer_size = 256 * 1024;
       guint8 *buffer = g_malloc (buffer_size);
-      Parser parser = { .expected = s->size };
+      PostBenchParser parser = { .expected = s->size };
       gssize n;
 
       while ((n = conn_recv (&c, buffer, buffer_size)) > 0)
         {
           guint64 before = parser.messages;
 
-          parser_feed (&parser, buffer, n);
+          post_bench_parser_feed (&parser, buffer, n);
           if (parser.messages != before)
             s->t_last = g_get_monotonic_time ();
         }
@@ -667,7 +583,7 @@ run_baseline (gboolean gio, BenchCase kind, Result *r)
 
   if (kind == CASE_RTT)
     {
-      g_autofree guint8 *frame = make_frame (s.size);
+      g_autofree guint8 *frame = post_bench_make_frame (s.size);
       g_autofree guint8 *reply = g_malloc (4 + s.size);
       g_autoptr(GArray) rtts = g_array_new (FALSE, FALSE, sizeof (double));
 
@@ -694,7 +610,7 @@ run_baseline (gboolean gio, BenchCase kind, Result *r)
     }
   else
     {
-      g_autofree guint8 *frame = make_frame (s.size);
+      g_autofree guint8 *frame = post_bench_make_frame (s.size);
 
       t0 = g_get_monotonic_time ();
       end = t0 + duration_us;
@@ -720,82 +636,6 @@ run_baseline (gboolean gio, BenchCase kind, Result *r)
   conn_close (&c);
   result_check_counts (r);
   base_server_stop (&s);
-}
-
-/* ---- waiting in a measuring thread that runs a main context ------------------ */
-
-static gboolean
-tick (gpointer user_data)
-{
-  (void) user_data;
-  return G_SOURCE_CONTINUE;
-}
-
-/* The measuring thread's context for libpost and GIO async alike.  A 100 ms
- * tick wakes every wait below often enough to check its deadline. */
-static GMainContext *
-measuring_context_new (void)
-{
-  GMainContext *context = g_main_context_new ();
-  GSource *ticker = g_timeout_source_new (100);
-
-  g_source_set_callback (ticker, tick, NULL, NULL);
-  g_source_attach (ticker, context);
-  g_source_unref (ticker);
-  return context;
-}
-
-typedef struct {
-  GAsyncResult *result;   /* (owned) (nullable) */
-} Waiter;
-
-static void
-waiter_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Waiter *w = user_data;
-
-  (void) source;
-  w->result = g_object_ref (result);
-}
-
-/* Runs @context until the operation completes.  Past IO_TIMEOUT_S it cancels
- * @cancellable, after which the operation completes with an error (or the
- * watchdog ends the process). */
-static GAsyncResult *
-waiter_wait (Waiter *w, GMainContext *context, GCancellable *cancellable)
-{
-  gint64 deadline = g_get_monotonic_time () + IO_TIMEOUT_S * G_USEC_PER_SEC;
-
-  while (w->result == NULL)
-    {
-      g_main_context_iteration (context, TRUE);
-      if (w->result == NULL && g_get_monotonic_time () >= deadline)
-        g_cancellable_cancel (cancellable);
-    }
-  return w->result;
-}
-
-/* Runs @context until the atomic *@counter reaches @target or @timeout_us
- * passes; a 1 ms tick notices another thread's increments. */
-static void
-wait_for_count (GMainContext *context, gint *counter, guint64 target, gint64 timeout_us)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_us;
-  GSource *ticker = g_timeout_source_new (1);
-
-  g_source_set_callback (ticker, tick, NULL, NULL);
-  g_source_attach (ticker, context);
-  while ((guint64) g_atomic_int_get (counter) < target && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (context, TRUE);
-  g_source_destroy (ticker);
-  g_source_unref (ticker);
-}
-
-static gboolean
-quit_loop (gpointer loop)
-{
-  g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
 }
 
 /* ---- GIO async, (d) only ------------------------------------------------------ */
@@ -916,7 +756,7 @@ static void
 run_gio_async (Result *r)
 {
   AsyncServer s = { 0 };
-  g_autoptr(GMainContext) context = measuring_context_new ();
+  g_autoptr(GMainContext) context = post_bench_context_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GSocketClient) client = NULL;
   g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
@@ -944,12 +784,12 @@ run_gio_async (Result *r)
   while (g_get_monotonic_time () < end)
     {
       g_autoptr(GSocketConnection) connection = NULL;
-      Waiter w = { NULL };
+      PostBenchWaiter w = { NULL };
       gboolean closed;
 
       g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address), cancellable,
-                                     waiter_cb, &w);
-      connection = g_socket_client_connect_finish (client, waiter_wait (&w, context, cancellable),
+                                     post_bench_waiter_cb, &w);
+      connection = g_socket_client_connect_finish (client, post_bench_waiter_wait (&w, context, cancellable),
                                                    &error);
       g_clear_object (&w.result);
       if (connection == NULL)
@@ -961,9 +801,9 @@ run_gio_async (Result *r)
        * close: what libpost's graceful close does. */
       g_tcp_connection_set_graceful_disconnect (G_TCP_CONNECTION (connection), TRUE);
       g_io_stream_close_async (G_IO_STREAM (connection), G_PRIORITY_DEFAULT, cancellable,
-                               waiter_cb, &w);
+                               post_bench_waiter_cb, &w);
       closed = g_io_stream_close_finish (G_IO_STREAM (connection),
-                                         waiter_wait (&w, context, cancellable), &error);
+                                         post_bench_waiter_wait (&w, context, cancellable), &error);
       g_clear_object (&w.result);
       if (!closed)
         {
@@ -974,13 +814,13 @@ run_gio_async (Result *r)
     }
   r->value = r->sent / ((g_get_monotonic_time () - t0) / 1e6);
   /* Each close completed with the server's FIN, sent after it counted. */
-  wait_for_count (context, &s.ended, r->sent, G_USEC_PER_SEC);
+  post_bench_wait_for_count (context, &s.ended, r->sent, G_USEC_PER_SEC);
   g_clear_object (&client);
   while (g_main_context_iteration (context, FALSE))
     ;
   g_main_context_pop_thread_default (context);
 
-  g_main_context_invoke (s.context, quit_loop, s.loop);
+  g_main_context_invoke (s.context, post_bench_quit_loop, s.loop);
   g_thread_join (thread);
   r->received = g_atomic_int_get (&s.accepted);
   if (g_atomic_int_get (&s.bad))
@@ -1119,11 +959,11 @@ post_server_thread (gpointer data)
 static gboolean
 establish (PostCarrier *carrier, GMainContext *context, GCancellable *cancellable, GError **error)
 {
-  Waiter w = { NULL };
+  PostBenchWaiter w = { NULL };
   gboolean ok;
 
-  post_carrier_establish_async (carrier, cancellable, waiter_cb, &w);
-  ok = post_carrier_establish_finish (carrier, waiter_wait (&w, context, cancellable), error);
+  post_carrier_establish_async (carrier, cancellable, post_bench_waiter_cb, &w);
+  ok = post_carrier_establish_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), error);
   g_object_unref (w.result);
   return ok;
 }
@@ -1132,11 +972,11 @@ static gboolean
 close_carrier (PostCarrier *carrier, GMainContext *context, GCancellable *cancellable,
                GError **error)
 {
-  Waiter w = { NULL };
+  PostBenchWaiter w = { NULL };
   gboolean ok;
 
-  post_carrier_close_async (carrier, cancellable, waiter_cb, &w);
-  ok = post_carrier_close_finish (carrier, waiter_wait (&w, context, cancellable), error);
+  post_carrier_close_async (carrier, cancellable, post_bench_waiter_cb, &w);
+  ok = post_carrier_close_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), error);
   g_object_unref (w.result);
   return ok;
 }
@@ -1187,7 +1027,7 @@ static void
 run_post (BenchCase kind, Result *r)
 {
   PostServer s = { .kind = kind };
-  g_autoptr(GMainContext) context = measuring_context_new ();
+  g_autoptr(GMainContext) context = post_bench_context_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(PostConfiguration) configuration = post_configuration_new ();
@@ -1244,7 +1084,7 @@ run_post (BenchCase kind, Result *r)
           r->sent++;
         }
       r->value = r->sent / ((g_get_monotonic_time () - t0) / 1e6);
-      wait_for_count (context, &s.accepted, r->sent, G_USEC_PER_SEC);
+      post_bench_wait_for_count (context, &s.accepted, r->sent, G_USEC_PER_SEC);
       r->received = g_atomic_int_get (&s.accepted);
       result_check_counts (r);
       goto out;
@@ -1270,7 +1110,7 @@ run_post (BenchCase kind, Result *r)
         while (!pp.done && g_get_monotonic_time () < pp.end + IO_TIMEOUT_S * G_USEC_PER_SEC)
           g_main_context_iteration (context, TRUE);
       /* The receiver counts an echo after sending it: let it catch up. */
-      wait_for_count (context, &s.messages, pp.rtts->len, G_USEC_PER_SEC);
+      post_bench_wait_for_count (context, &s.messages, pp.rtts->len, G_USEC_PER_SEC);
       if (pp.error != NULL)
         result_fail (r, "%s", pp.error);
       else if (!pp.done)
@@ -1303,13 +1143,13 @@ run_post (BenchCase kind, Result *r)
               }
             if (g_error_matches (error, POST_ERROR, POST_ERROR_WOULD_BLOCK))
               {
-                Waiter w = { NULL };
+                PostBenchWaiter w = { NULL };
                 gboolean flushed;
 
                 g_clear_error (&error);
-                post_carrier_flush_async (carrier, cancellable, waiter_cb, &w);
+                post_carrier_flush_async (carrier, cancellable, post_bench_waiter_cb, &w);
                 flushed = post_carrier_flush_finish (carrier,
-                                                     waiter_wait (&w, context, cancellable),
+                                                     post_bench_waiter_wait (&w, context, cancellable),
                                                      &error);
                 g_object_unref (w.result);
                 if (flushed)
@@ -1322,7 +1162,7 @@ run_post (BenchCase kind, Result *r)
             break;
           }
       /* Let the queue drain and the receiver count everything. */
-      wait_for_count (context, &s.messages, r->sent, IO_TIMEOUT_S * G_USEC_PER_SEC);
+      post_bench_wait_for_count (context, &s.messages, r->sent, IO_TIMEOUT_S * G_USEC_PER_SEC);
       r->received = g_atomic_int_get (&s.messages);
       if (s.t_last > t0 && r->received > 0)
         r->value = (double) r->received * (kind == CASE_BULK ? s.size / 1e6 : 1.0)
@@ -1336,7 +1176,7 @@ run_post (BenchCase kind, Result *r)
     result_fail_async (r, "close", error, cancellable);
 
 out:
-  g_main_context_invoke (s.context, quit_loop, s.loop);
+  g_main_context_invoke (s.context, post_bench_quit_loop, s.loop);
   g_thread_join (thread);
   g_clear_object (&carrier);
   while (g_main_context_iteration (context, FALSE))
@@ -1433,8 +1273,8 @@ summarize (const Result *rounds)
       }
   if (sum.n > 0)
     {
-      sum.value = median_of (values, sum.n);
-      sum.median = median_of (medians, sum.n);
+      sum.value = post_bench_median (values, sum.n);
+      sum.median = post_bench_median (medians, sum.n);
     }
   return sum;
 }
@@ -1450,7 +1290,7 @@ summarize_ratio (const Result *a, const Result *b)
       ratios[sum.n++] = a[i].value / b[i].value;
   if (sum.n > 0)
     {
-      sum.median = median_of (ratios, sum.n);   /* sorts them */
+      sum.median = post_bench_median (ratios, sum.n);   /* sorts them */
       sum.min = ratios[0];
       sum.max = ratios[sum.n - 1];
     }
