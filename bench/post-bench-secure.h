@@ -29,33 +29,7 @@ PostConfiguration *post_bench_client_configuration (const char    *stack,
  * fails; else the certificates are made (see post_bench_certs_make()). */
 gboolean           post_bench_certs_prepare        (const char    *prefix);
 
-/* ---- a libpost listener (quic or tls) in its own thread ---- */
-
-typedef struct {
-  const char   *stack;        /* "quic" or "tls" */
-  gboolean      echo;         /* else count bulk messages */
-  gsize         size;         /* of the counted messages */
-  GMainContext *context;      /* (owned) */
-  GMainLoop    *loop;         /* (owned) */
-  GMutex        lock;
-  GCond         cond;
-  gboolean      started;
-  guint16       port;
-  char         *error;        /* (owned) (nullable) */
-  GPtrArray    *carriers;     /* (owned) accepted carriers */
-  gint          messages;     /* atomic */
-  gint          bad;          /* atomic */
-  gint64        t_last;       /* written before messages is incremented */
-} PostBenchServer;
-
-/* Returns once the listener listens (or s->error says why not). */
-GThread           *post_bench_server_start         (PostBenchServer *s,
-                                                    const char    *stack,
-                                                    gboolean       echo,
-                                                    gsize          size);
-void               post_bench_server_stop          (PostBenchServer *s,
-                                                    GThread       *thread);
-PostRemote        *post_bench_server_remote        (PostBenchServer *s);
+/* ---- bulk and message rate on a libpost carrier ---- */
 
 /* @size-byte messages one way on a @stack carrier for @seconds: MB/s
  * (POST_BENCH_BULK_SIZE) or messages per second (other sizes), or a

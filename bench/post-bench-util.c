@@ -1,6 +1,7 @@
 /* post-bench-util.c: helpers shared by every case of post-bench:
- * statistics, waiting on the measuring thread's main context, and libpost's
- * default framing as the baselines write and parse it.
+ * statistics, waiting on the measuring thread's main context, a libpost
+ * listener in its own thread, and libpost's default framing as the
+ * baselines write and parse it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -110,6 +111,146 @@ post_bench_context_drain (GMainContext *context)
 {
   while (g_main_context_iteration (context, FALSE))
     ;
+}
+
+/* ---- a libpost listener in its own thread --------------------------------------------------- */
+
+static gboolean
+server_on_ready (PostCarrier *carrier, PostMessage *message, gpointer user_data)
+{
+  PostBenchServer *s = user_data;
+
+  if (post_message_get_size (message) != s->size)
+    g_atomic_int_set (&s->bad, 1);
+  if (s->echo)
+    {
+      g_autoptr(PostMessage) reply = post_message_new (post_message_get_content (message));
+
+      post_message_set_immediate (reply, TRUE, NULL);
+      if (!post_carrier_send (carrier, reply, NULL))
+        g_atomic_int_set (&s->bad, 1);
+    }
+  s->t_last = g_get_monotonic_time ();
+  g_atomic_int_inc (&s->messages);
+  return TRUE;
+}
+
+static void
+server_on_closed (PostCarrier *carrier, const GError *error, gpointer user_data)
+{
+  PostBenchServer *s = user_data;
+
+  g_ptr_array_remove_fast (s->carriers, carrier);   /* drops our reference */
+  if (s->client_context != NULL)
+    g_main_context_wakeup (s->client_context);
+}
+
+static gboolean
+server_on_incoming (PostCarrier *listener, PostCarrier *carrier, gpointer user_data)
+{
+  PostBenchServer *s = user_data;
+
+  g_ptr_array_add (s->carriers, g_object_ref (carrier));
+  g_signal_connect (carrier, "closed", G_CALLBACK (server_on_closed), s);
+  g_atomic_int_inc (&s->accepted);
+  if (!s->accept_only)
+    post_carrier_ready (carrier, server_on_ready, s, NULL);
+  return TRUE;
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+  PostBenchServer *s = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostLocal) local = NULL;
+  g_autoptr(PostConfiguration) configuration = post_configuration_new ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:0", s->stack);
+
+  g_main_context_push_thread_default (s->context);
+  local = post_local_new_from_uri (uri, &error);
+  if (local != NULL &&
+      (s->cert == NULL || post_local_set_identity_from_files (local, s->cert, s->key, &error)) &&
+      post_configuration_set_stacks (configuration, (const char *[]) { s->stack, NULL }, &error))
+    listener = post_carrier_listen (local, configuration, &error);
+  if (listener != NULL)
+    {
+      GSocketAddress *address = post_carrier_get_local_address (listener);
+
+      if (G_IS_INET_SOCKET_ADDRESS (address))
+        s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+      g_signal_connect (listener, "incoming", G_CALLBACK (server_on_incoming), s);
+    }
+
+  g_mutex_lock (&s->lock);
+  if (listener == NULL)
+    s->error = g_strdup (error->message);
+  else if (s->port == 0)
+    s->error = g_strdup ("the listener has no port");
+  s->started = TRUE;
+  g_cond_signal (&s->cond);
+  g_mutex_unlock (&s->lock);
+
+  if (s->error == NULL)
+    g_main_loop_run (s->loop);
+
+  for (guint i = 0; i < s->carriers->len; i++)
+    {
+      PostCarrier *carrier = g_ptr_array_index (s->carriers, i);
+
+      g_signal_handlers_disconnect_by_data (carrier, s);
+      post_carrier_abort (carrier);
+    }
+  g_ptr_array_set_size (s->carriers, 0);
+  if (listener != NULL)
+    post_carrier_close (listener);
+  g_clear_object (&listener);
+  post_bench_context_drain (s->context);
+  g_main_context_pop_thread_default (s->context);
+  return NULL;
+}
+
+GThread *
+post_bench_server_start (PostBenchServer *s)
+{
+  g_autofree char *name = g_strdup_printf ("%s-receiver", s->stack);
+  GThread *thread;
+
+  s->context = g_main_context_new ();
+  s->loop = g_main_loop_new (s->context, FALSE);
+  s->carriers = g_ptr_array_new_with_free_func (g_object_unref);
+  g_mutex_init (&s->lock);
+  g_cond_init (&s->cond);
+  thread = g_thread_new (name, server_thread, s);
+  g_mutex_lock (&s->lock);
+  while (!s->started)
+    g_cond_wait (&s->cond, &s->lock);
+  g_mutex_unlock (&s->lock);
+  return thread;
+}
+
+void
+post_bench_server_stop (PostBenchServer *s, GThread *thread)
+{
+  g_main_context_invoke (s->context, post_bench_quit_loop, s->loop);
+  g_thread_join (thread);
+  g_ptr_array_unref (s->carriers);
+  g_main_loop_unref (s->loop);
+  g_main_context_unref (s->context);
+  g_mutex_clear (&s->lock);
+  g_cond_clear (&s->cond);
+  g_free (s->error);
+  g_free (s->cert);
+  g_free (s->key);
+}
+
+PostRemote *
+post_bench_server_remote (PostBenchServer *s)
+{
+  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:%u", s->stack, s->port);
+
+  return post_remote_new_from_uri (uri, NULL);
 }
 
 /* ---- libpost's default framing ------------------------------------------------------- */

@@ -50,6 +50,40 @@ void               post_bench_wait_for_count       (GMainContext  *context,
                                                     guint64        target,
                                                     gint64         timeout_us);
 
+/* ---- a libpost listener in its own thread ---- */
+
+/* Accepts carriers and counts (or echoes) what arrives on them, on its own
+ * main context.  The caller fills the first fields (zero the rest). */
+typedef struct {
+  const char   *stack;            /* "tcp", "tls" or "quic" */
+  gsize         size;             /* every message must have this size */
+  gboolean      echo;             /* send every message back */
+  gboolean      accept_only;      /* count connections, read nothing */
+  char         *cert;             /* (owned) (nullable) the listener's identity */
+  char         *key;              /* (owned) (nullable) */
+  GMainContext *client_context;   /* (nullable) woken when a carrier closes */
+  /* the listener's */
+  GMainContext *context;          /* (owned) the receiver thread's */
+  GMainLoop    *loop;             /* (owned) */
+  GMutex        lock;
+  GCond         cond;
+  gboolean      started;
+  guint16       port;
+  char         *error;            /* (owned) (nullable) */
+  GPtrArray    *carriers;         /* (owned) accepted carriers */
+  gint          messages;         /* atomic */
+  gint          accepted;         /* atomic */
+  gint          bad;              /* atomic: a message of the wrong size, or an echo failed */
+  gint64        t_last;           /* written before messages is incremented */
+} PostBenchServer;
+
+/* Returns once the listener listens (or s->error says why not). */
+GThread           *post_bench_server_start         (PostBenchServer *s);
+/* Ends the thread and frees what the server holds. */
+void               post_bench_server_stop          (PostBenchServer *s,
+                                                    GThread       *thread);
+PostRemote        *post_bench_server_remote        (PostBenchServer *s);
+
 /* ---- libpost's default framing, for the baselines ---- */
 
 /* A 4-byte big-endian header: top bit "final chunk", low 31 bits the length. */

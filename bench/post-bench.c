@@ -841,121 +841,6 @@ out:
 
 /* ---- libpost ----------------------------------------------------------------- */
 
-typedef struct {
-  BenchCase     kind;
-  gsize         size;
-  GMainContext *client_context;   /* to wake the measuring thread */
-  GMainContext *context;          /* (owned) the receiver thread's */
-  GMainLoop    *loop;             /* (owned) */
-  GMutex        lock;
-  GCond         cond;
-  gboolean      started;
-  guint16       port;
-  char         *error;            /* (owned) (nullable) */
-  GPtrArray    *carriers;         /* (owned) accepted carriers */
-  gint          messages;         /* atomic */
-  gint          accepted;         /* atomic */
-  gint          bad;              /* atomic */
-  gint64        t_last;           /* written before messages is incremented */
-} PostServer;
-
-static gboolean
-post_server_on_ready (PostCarrier *carrier, PostMessage *message, gpointer user_data)
-{
-  PostServer *s = user_data;
-
-  if (post_message_get_size (message) != s->size)
-    g_atomic_int_set (&s->bad, 1);
-  if (s->kind == CASE_RTT)
-    {
-      g_autoptr(PostMessage) echo = post_message_new (post_message_get_content (message));
-      g_autoptr(GError) error = NULL;
-
-      post_message_set_immediate (echo, TRUE, NULL);
-      if (!post_carrier_send (carrier, echo, &error))
-        g_atomic_int_set (&s->bad, 1);
-    }
-  s->t_last = g_get_monotonic_time ();
-  g_atomic_int_inc (&s->messages);
-  return TRUE;
-}
-
-static void
-post_server_on_closed (PostCarrier *carrier, const GError *error, gpointer user_data)
-{
-  PostServer *s = user_data;
-
-  (void) error;
-  g_ptr_array_remove_fast (s->carriers, carrier);   /* drops our reference */
-  g_main_context_wakeup (s->client_context);
-}
-
-static gboolean
-post_server_on_incoming (PostCarrier *listener, PostCarrier *carrier, gpointer user_data)
-{
-  PostServer *s = user_data;
-
-  (void) listener;
-  g_ptr_array_add (s->carriers, g_object_ref (carrier));
-  g_signal_connect (carrier, "closed", G_CALLBACK (post_server_on_closed), s);
-  g_atomic_int_inc (&s->accepted);
-  if (s->kind != CASE_CONN)
-    post_carrier_ready (carrier, post_server_on_ready, s, NULL);
-  return TRUE;
-}
-
-static gpointer
-post_server_thread (gpointer data)
-{
-  PostServer *s = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PostLocal) local = NULL;
-  g_autoptr(PostConfiguration) configuration = post_configuration_new ();
-  g_autoptr(PostCarrier) listener = NULL;
-
-  g_main_context_push_thread_default (s->context);
-  local = post_local_new_from_uri ("tcp://127.0.0.1:0", &error);
-  if (local != NULL &&
-      post_configuration_set_stacks (configuration, (const char *[]) { "tcp", NULL }, &error))
-    listener = post_carrier_listen (local, configuration, &error);
-  if (listener != NULL)
-    {
-      GSocketAddress *address = post_carrier_get_local_address (listener);
-
-      if (G_IS_INET_SOCKET_ADDRESS (address))
-        s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
-      g_signal_connect (listener, "incoming", G_CALLBACK (post_server_on_incoming), s);
-    }
-
-  g_mutex_lock (&s->lock);
-  if (listener == NULL)
-    s->error = g_strdup (error->message);
-  else if (s->port == 0)
-    s->error = g_strdup ("the listener has no port");
-  s->started = TRUE;
-  g_cond_signal (&s->cond);
-  g_mutex_unlock (&s->lock);
-
-  if (listener != NULL && s->port != 0)
-    g_main_loop_run (s->loop);
-
-  for (guint i = 0; i < s->carriers->len; i++)
-    {
-      PostCarrier *carrier = g_ptr_array_index (s->carriers, i);
-
-      g_signal_handlers_disconnect_by_data (carrier, s);
-      post_carrier_abort (carrier);
-    }
-  g_ptr_array_set_size (s->carriers, 0);
-  if (listener != NULL)
-    post_carrier_close (listener);
-  g_clear_object (&listener);
-  while (g_main_context_iteration (s->context, FALSE))
-    ;
-  g_main_context_pop_thread_default (s->context);
-  return NULL;
-}
-
 static gboolean
 establish (PostCarrier *carrier, GMainContext *context, GCancellable *cancellable, GError **error)
 {
@@ -1026,7 +911,7 @@ pong (PostCarrier *carrier, PostMessage *message, gpointer user_data)
 static void
 run_post (BenchCase kind, Result *r)
 {
-  PostServer s = { .kind = kind };
+  PostBenchServer s = { .stack = "tcp", .echo = kind == CASE_RTT, .accept_only = kind == CASE_CONN };
   g_autoptr(GMainContext) context = post_bench_context_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
@@ -1040,18 +925,9 @@ run_post (BenchCase kind, Result *r)
   r->ok = TRUE;
   s.size = kind == CASE_BULK ? BULK_SIZE : SMALL_SIZE;
   s.client_context = context;
-  s.context = g_main_context_new ();
-  s.loop = g_main_loop_new (s.context, FALSE);
-  s.carriers = g_ptr_array_new_with_free_func (g_object_unref);
-  g_mutex_init (&s.lock);
-  g_cond_init (&s.cond);
 
   g_main_context_push_thread_default (context);
-  thread = g_thread_new ("post-receiver", post_server_thread, &s);
-  g_mutex_lock (&s.lock);
-  while (!s.started)
-    g_cond_wait (&s.cond, &s.lock);
-  g_mutex_unlock (&s.lock);
+  thread = post_bench_server_start (&s);
   if (s.error != NULL)
     {
       result_fail (r, "listen: %s", s.error);
@@ -1176,18 +1052,10 @@ run_post (BenchCase kind, Result *r)
     result_fail_async (r, "close", error, cancellable);
 
 out:
-  g_main_context_invoke (s.context, post_bench_quit_loop, s.loop);
-  g_thread_join (thread);
+  post_bench_server_stop (&s, thread);
   g_clear_object (&carrier);
-  while (g_main_context_iteration (context, FALSE))
-    ;
+  post_bench_context_drain (context);
   g_main_context_pop_thread_default (context);
-  g_ptr_array_unref (s.carriers);
-  g_main_loop_unref (s.loop);
-  g_main_context_unref (s.context);
-  g_mutex_clear (&s.lock);
-  g_cond_clear (&s.cond);
-  g_free (s.error);
 }
 
 /* ---- rounds and the tables ------------------------------------------------------ */
