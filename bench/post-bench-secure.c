@@ -164,7 +164,6 @@ post_bench_bulk_libpost (const char *stack, gsize size, double seconds, GMainCon
   guint64 sent = 0;
   gint64 t0, end;
   double rate = -1;
-  PostBenchWaiter w = { NULL };
 
   if (s.error != NULL)
     {
@@ -174,13 +173,12 @@ post_bench_bulk_libpost (const char *stack, gsize size, double seconds, GMainCon
     }
   remote = post_bench_server_remote (&s);
   carrier = post_carrier_initiate (NULL, remote, config);
-  post_carrier_establish_async (carrier, cancellable, post_bench_waiter_cb, &w);
-  if (!post_carrier_establish_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), &error))
+  if (!post_bench_carrier_run (carrier, post_carrier_establish_async, post_carrier_establish_finish,
+                               context, cancellable, &error))
     {
       *note = g_strdup_printf ("establish: %s", error->message);
       goto out;
     }
-  g_clear_object (&w.result);
 
   {
     guint8 *data = g_malloc (size);
@@ -190,28 +188,8 @@ post_bench_bulk_libpost (const char *stack, gsize size, double seconds, GMainCon
   }
   t0 = g_get_monotonic_time ();
   end = t0 + (gint64) (seconds * G_USEC_PER_SEC);
-  while (*note == NULL && g_get_monotonic_time () < end)
-    for (int i = 0; i < POST_BENCH_BATCH && *note == NULL; i++)
-      {
-        if (post_carrier_send_bytes (carrier, payload, &error))
-          {
-            sent++;
-            continue;
-          }
-        if (g_error_matches (error, POST_ERROR, POST_ERROR_WOULD_BLOCK))
-          {
-            g_clear_error (&error);
-            post_carrier_flush_async (carrier, cancellable, post_bench_waiter_cb, &w);
-            if (post_carrier_flush_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), &error))
-              {
-                g_clear_object (&w.result);
-                i--;   /* retry */
-                continue;
-              }
-            g_clear_object (&w.result);
-          }
-        *note = g_strdup_printf ("send: %s", error->message);
-      }
+  if (!post_bench_send_until (carrier, payload, POST_BENCH_BATCH, end, context, cancellable, &sent, &error))
+    *note = g_strdup_printf ("send: %s", error->message);
   /* Let the queue drain and the receiver count everything. */
   post_bench_wait_for_count (context, &s.messages, sent, POST_BENCH_IO_TIMEOUT_S * G_USEC_PER_SEC);
   if (*note == NULL && (guint64) g_atomic_int_get (&s.messages) != sent)
@@ -224,7 +202,6 @@ post_bench_bulk_libpost (const char *stack, gsize size, double seconds, GMainCon
     rate = (double) sent / ((s.t_last - t0) / 1e6);
 
 out:
-  g_clear_object (&w.result);
   if (carrier != NULL)
     post_carrier_abort (carrier);
   post_bench_server_stop (&s, thread);
@@ -327,7 +304,6 @@ first_response (PostRemote *remote, PostConfiguration *config, gboolean idempote
   guint8 payload[POST_BENCH_REQUEST_SIZE];
   gint64 t0, deadline;
   Reply r = { 0 };
-  PostBenchWaiter w = { NULL };
   double ms = -1;
 
   memset (payload, 'q', sizeof payload);
@@ -357,9 +333,8 @@ first_response (PostRemote *remote, PostConfiguration *config, gboolean idempote
   *flags = post_carrier_get_security_flags (carrier);
 
   /* A graceful close, not timed: the next connection starts clean. */
-  post_carrier_close_async (carrier, cancellable, post_bench_waiter_cb, &w);
-  post_carrier_close_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), NULL);
-  g_clear_object (&w.result);
+  post_bench_carrier_run (carrier, post_carrier_close_async, post_carrier_close_finish,
+                          context, cancellable, NULL);
 
 out:
   g_signal_handlers_disconnect_by_func (carrier, on_reply_closed, &r);

@@ -70,6 +70,46 @@ post_bench_waiter_wait (PostBenchWaiter *w, GMainContext *context, GCancellable 
   return w->result;
 }
 
+gboolean
+post_bench_carrier_run (PostCarrier *carrier, PostBenchCarrierAsync start, PostBenchCarrierFinish finish,
+                        GMainContext *context, GCancellable *cancellable, GError **error)
+{
+  PostBenchWaiter w = { NULL };
+  gboolean ok;
+
+  start (carrier, cancellable, post_bench_waiter_cb, &w);
+  ok = finish (carrier, post_bench_waiter_wait (&w, context, cancellable), error);
+  g_object_unref (w.result);
+  return ok;
+}
+
+gboolean
+post_bench_send_until (PostCarrier *carrier, GBytes *payload, guint batch, gint64 end,
+                       GMainContext *context, GCancellable *cancellable, guint64 *sent, GError **error)
+{
+  while (g_get_monotonic_time () < end)
+    for (guint i = 0; i < batch; i++)
+      {
+        g_autoptr(GError) local_error = NULL;
+
+        if (post_carrier_send_bytes (carrier, payload, &local_error))
+          {
+            (*sent)++;
+            continue;
+          }
+        if (!g_error_matches (local_error, POST_ERROR, POST_ERROR_WOULD_BLOCK))
+          {
+            g_propagate_error (error, g_steal_pointer (&local_error));
+            return FALSE;
+          }
+        if (!post_bench_carrier_run (carrier, post_carrier_flush_async, post_carrier_flush_finish,
+                                     context, cancellable, error))
+          return FALSE;
+        i--;   /* retry */
+      }
+  return TRUE;
+}
+
 /* Iterates @context until the atomic *@counter reaches @target or
  * @timeout_us passes; a 1 ms ticker notices the other thread's increments. */
 void

@@ -43,6 +43,34 @@ void               post_bench_waiter_cb            (GObject       *source,
 GAsyncResult      *post_bench_waiter_wait          (PostBenchWaiter *w,
                                                     GMainContext  *context,
                                                     GCancellable  *cancellable);
+typedef void     (*PostBenchCarrierAsync)          (PostCarrier   *carrier,
+                                                    GCancellable  *cancellable,
+                                                    GAsyncReadyCallback callback,
+                                                    gpointer       user_data);
+typedef gboolean (*PostBenchCarrierFinish)         (PostCarrier   *carrier,
+                                                    GAsyncResult  *result,
+                                                    GError       **error);
+/* Runs one asynchronous carrier operation (establish, flush, close: its
+ * _async and _finish) to its end on @context, within
+ * post_bench_waiter_wait()'s deadline. */
+gboolean           post_bench_carrier_run          (PostCarrier   *carrier,
+                                                    PostBenchCarrierAsync start,
+                                                    PostBenchCarrierFinish finish,
+                                                    GMainContext  *context,
+                                                    GCancellable  *cancellable,
+                                                    GError       **error);
+/* Sends @payload on @carrier in batches of @batch messages until the
+ * monotonic time @end, flushing (on @context) whenever the bounded queue is
+ * full; *@sent counts what went.  FALSE with @error when a send or a flush
+ * fails. */
+gboolean           post_bench_send_until           (PostCarrier   *carrier,
+                                                    GBytes        *payload,
+                                                    guint          batch,
+                                                    gint64         end,
+                                                    GMainContext  *context,
+                                                    GCancellable  *cancellable,
+                                                    guint64       *sent,
+                                                    GError       **error);
 /* Iterates @context until the atomic *@counter reaches @target or
  * @timeout_us passes. */
 void               post_bench_wait_for_count       (GMainContext  *context,

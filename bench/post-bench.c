@@ -204,12 +204,14 @@ conn_recv (Conn *c, void *data, gsize size)
   return recv (c->fd, data, size, 0);
 }
 
+/* Sends or receives all @size bytes; FALSE on an error or the peer's EOF.
+ * (@data is only read when @sending.) */
 static gboolean
-conn_send_all (Conn *c, const guint8 *data, gsize size)
+conn_transfer_all (Conn *c, gboolean sending, guint8 *data, gsize size)
 {
   while (size > 0)
     {
-      gssize n = conn_send (c, data, size);
+      gssize n = sending ? conn_send (c, data, size) : conn_recv (c, data, size);
 
       if (n <= 0)
         return FALSE;
@@ -220,18 +222,15 @@ conn_send_all (Conn *c, const guint8 *data, gsize size)
 }
 
 static gboolean
+conn_send_all (Conn *c, const guint8 *data, gsize size)
+{
+  return conn_transfer_all (c, TRUE, (guint8 *) data, size);
+}
+
+static gboolean
 conn_recv_all (Conn *c, guint8 *data, gsize size)
 {
-  while (size > 0)
-    {
-      gssize n = conn_recv (c, data, size);
-
-      if (n <= 0)
-        return FALSE;
-      data += n;
-      size -= n;
-    }
-  return TRUE;
+  return conn_transfer_all (c, FALSE, data, size);
 }
 
 static void
@@ -293,6 +292,33 @@ graceful_close (Conn *c)
   while ((n = conn_recv (c, &byte, 1)) > 0)
     ;
   return n == 0;
+}
+
+/* A GSocket listening on 127.0.0.1, on a port of the kernel's choice
+ * (*@port): @blocking with IO_TIMEOUT_S for a blocking server thread, else
+ * non-blocking for a server on a main loop. */
+static GSocket *
+gio_listen_loopback (gboolean blocking, guint16 *port, GError **error)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GSocket) listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                              G_SOCKET_PROTOCOL_TCP, error);
+
+  if (listener == NULL)
+    return NULL;
+  if (blocking)
+    g_socket_set_timeout (listener, IO_TIMEOUT_S);
+  else
+    g_socket_set_blocking (listener, FALSE);
+  g_socket_set_listen_backlog (listener, 128);
+  if (!g_socket_bind (listener, address, TRUE, error) ||
+      !g_socket_listen (listener, error) ||
+      (bound = g_socket_get_local_address (listener, error)) == NULL)
+    return NULL;
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  return g_steal_pointer (&listener);
 }
 
 /* ---- blocking baselines: GIO sync and plain C -------------------------------- */
@@ -400,22 +426,8 @@ base_server_start (BaseServer *s, GError **error)
 
   if (s->gio)
     {
-      g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-      g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-      g_autoptr(GSocketAddress) bound = NULL;
-
-      s->listen_socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                       G_SOCKET_PROTOCOL_TCP, error);
-      if (s->listen_socket == NULL)
-        return FALSE;
-      g_socket_set_listen_backlog (s->listen_socket, 128);
-      g_socket_set_timeout (s->listen_socket, IO_TIMEOUT_S);
-      if (!g_socket_bind (s->listen_socket, address, TRUE, error) ||
-          !g_socket_listen (s->listen_socket, error) ||
-          (bound = g_socket_get_local_address (s->listen_socket, error)) == NULL)
-        return FALSE;
-      s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-      return TRUE;
+      s->listen_socket = gio_listen_loopback (TRUE, &s->port, error);
+      return s->listen_socket != NULL;
     }
   s->listen_fd = socket (AF_INET, SOCK_STREAM, 0);
   if (s->listen_fd >= 0)
@@ -732,22 +744,8 @@ async_server_thread (gpointer data)
 static gboolean
 async_server_start (AsyncServer *s, GError **error)
 {
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  s->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                              G_SOCKET_PROTOCOL_TCP, error);
-  if (s->listener == NULL)
-    return FALSE;
-  g_socket_set_blocking (s->listener, FALSE);
-  g_socket_set_listen_backlog (s->listener, 128);
-  if (!g_socket_bind (s->listener, address, TRUE, error) ||
-      !g_socket_listen (s->listener, error) ||
-      (bound = g_socket_get_local_address (s->listener, error)) == NULL)
-    return FALSE;
-  s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  return TRUE;
+  s->listener = gio_listen_loopback (FALSE, &s->port, error);
+  return s->listener != NULL;
 }
 
 /* The client: connect_async, then a graceful close_async, one at a time, on
@@ -844,26 +842,16 @@ out:
 static gboolean
 establish (PostCarrier *carrier, GMainContext *context, GCancellable *cancellable, GError **error)
 {
-  PostBenchWaiter w = { NULL };
-  gboolean ok;
-
-  post_carrier_establish_async (carrier, cancellable, post_bench_waiter_cb, &w);
-  ok = post_carrier_establish_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), error);
-  g_object_unref (w.result);
-  return ok;
+  return post_bench_carrier_run (carrier, post_carrier_establish_async, post_carrier_establish_finish,
+                                 context, cancellable, error);
 }
 
 static gboolean
 close_carrier (PostCarrier *carrier, GMainContext *context, GCancellable *cancellable,
                GError **error)
 {
-  PostBenchWaiter w = { NULL };
-  gboolean ok;
-
-  post_carrier_close_async (carrier, cancellable, post_bench_waiter_cb, &w);
-  ok = post_carrier_close_finish (carrier, post_bench_waiter_wait (&w, context, cancellable), error);
-  g_object_unref (w.result);
-  return ok;
+  return post_bench_carrier_run (carrier, post_carrier_close_async, post_carrier_close_finish,
+                                 context, cancellable, error);
 }
 
 typedef struct {
@@ -1009,34 +997,8 @@ run_post (BenchCase kind, Result *r)
       payload = g_bytes_new_take (g_steal_pointer (&data), s.size);
       t0 = g_get_monotonic_time ();
       end = t0 + duration_us;
-      while (r->ok && g_get_monotonic_time () < end)
-        for (int i = 0; i < BATCH; i++)
-          {
-            if (post_carrier_send_bytes (carrier, payload, &error))
-              {
-                r->sent++;
-                continue;
-              }
-            if (g_error_matches (error, POST_ERROR, POST_ERROR_WOULD_BLOCK))
-              {
-                PostBenchWaiter w = { NULL };
-                gboolean flushed;
-
-                g_clear_error (&error);
-                post_carrier_flush_async (carrier, cancellable, post_bench_waiter_cb, &w);
-                flushed = post_carrier_flush_finish (carrier,
-                                                     post_bench_waiter_wait (&w, context, cancellable),
-                                                     &error);
-                g_object_unref (w.result);
-                if (flushed)
-                  {
-                    i--;   /* retry */
-                    continue;
-                  }
-              }
-            result_fail_async (r, "send", error, cancellable);
-            break;
-          }
+      if (!post_bench_send_until (carrier, payload, BATCH, end, context, cancellable, &r->sent, &error))
+        result_fail_async (r, "send", error, cancellable);
       /* Let the queue drain and the receiver count everything. */
       post_bench_wait_for_count (context, &s.messages, r->sent, IO_TIMEOUT_S * G_USEC_PER_SEC);
       r->received = g_atomic_int_get (&s.messages);
