@@ -37,16 +37,16 @@
  *
  * The certificates are made with certtool in a temporary directory, as in
  * post-bench-tls.c.  Every wait has a deadline (POST_BENCH_IO_TIMEOUT_S).
- * The listener, the sending loop, the alternation of rounds and the
- * first-response timing are post-bench-secure.c's, shared with the tls
- * case; this file only says what the quic case measures and prints.
+ * The bulk run, the alternation of rounds and the first-response timing
+ * are post-bench-secure.c's, shared with the tls case (the listener thread
+ * and the sending loop are post-bench-util.c's); this file only says what
+ * the quic case measures and prints.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <post.h>
 #include "post-bench-quic.h"
 #include "post-bench-secure.h"
-
 
 #define Q_SMALL_SIZE   64
 

@@ -40,9 +40,9 @@
  * localhost/127.0.0.1) are made with certtool in a temporary directory at
  * startup, which is removed when the case ends.  Every blocking call has a
  * timeout (TLS_IO_TIMEOUT_S), and every wait a deadline.  The libpost side
- * (listener, sending loop, first-response timing) and the alternation of
- * rounds are post-bench-secure.c's, shared with the quic case; this file
- * holds the raw GnuTLS baseline.
+ * (bulk run, first-response timing) and the alternation of rounds are
+ * post-bench-secure.c's, shared with the quic case, and the frame parser
+ * post-bench-util.c's; this file holds the raw GnuTLS baseline.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

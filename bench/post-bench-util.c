@@ -1,7 +1,8 @@
 /* post-bench-util.c: helpers shared by every case of post-bench:
- * statistics, waiting on the measuring thread's main context, a libpost
- * listener in its own thread, and libpost's default framing as the
- * baselines write and parse it.
+ * statistics, waiting on the measuring thread's main context (and running
+ * a carrier's asynchronous operations on it), a libpost listener in its own
+ * thread, the batched send loop on a libpost carrier, and libpost's default
+ * framing as the baselines write and parse it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
