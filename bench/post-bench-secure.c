@@ -1,12 +1,16 @@
 /* post-bench-secure.c: helpers shared by the tls (t) and quic (q) cases of
- * post-bench: certificates made with certtool, statistics, and waiting on
- * the measuring thread's main context.
+ * post-bench: certificates made with certtool, and the measurements both
+ * cases make with their own stack against post-bench-util.c's listener
+ * (given the bench's certificate): bulk and message rate on a libpost
+ * carrier, two implementations in alternating rounds, and the time to
+ * first response (full, resumed, 0-RTT).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "post-bench-secure.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <glib/gstdio.h>
 
 static char *cert_dir;   /* (owned) (nullable) */
@@ -87,87 +91,6 @@ post_bench_certs_make (const char *prefix,
                     "ip_address = \"127.0.0.1\"\ntls_www_server\nsigning_key\nexpiration_days = 1\n", error);
 }
 
-/* ---- statistics --------------------------------------------------------------- */
-
-int
-post_bench_compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-/* The @p-th post_bench_percentile (0..100) of @n sorted values, nearest rank. */
-double
-post_bench_percentile (const double *sorted, guint n, double p)
-{
-  guint rank = (guint) (p / 100.0 * (n - 1) + 0.5);
-
-  return n == 0 ? 0 : sorted[MIN (rank, n - 1)];
-}
-
-double
-post_bench_median (double *values, guint n)
-{
-  qsort (values, n, sizeof (double), post_bench_compare_doubles);
-  if (n == 0)
-    return 0;
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-/* ---- the measuring thread's main context ----------------------------------------- */
-
-gboolean
-post_bench_tick (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-void
-post_bench_waiter_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  ((PostBenchWaiter *) user_data)->result = g_object_ref (result);
-}
-
-/* Iterates @context until the operation completes; at the deadline it
- * cancels @cancellable (a 100 ms ticker on @context notices it). */
-GAsyncResult *
-post_bench_waiter_wait (PostBenchWaiter *w, GMainContext *context, GCancellable *cancellable)
-{
-  gint64 deadline = g_get_monotonic_time () + POST_BENCH_IO_TIMEOUT_S * G_USEC_PER_SEC;
-
-  while (w->result == NULL)
-    {
-      g_main_context_iteration (context, TRUE);
-      if (w->result == NULL && g_get_monotonic_time () >= deadline)
-        g_cancellable_cancel (cancellable);
-    }
-  return w->result;
-}
-
-/* Iterates @context until the atomic *@counter reaches @target or the
- * deadline passes; a 1 ms ticker notices the other thread's increments. */
-void
-post_bench_wait_for_count (GMainContext *context, gint *counter, guint64 target)
-{
-  gint64 deadline = g_get_monotonic_time () + POST_BENCH_IO_TIMEOUT_S * G_USEC_PER_SEC;
-  GSource *ticker = g_timeout_source_new (1);
-
-  g_source_set_callback (ticker, post_bench_tick, NULL, NULL);
-  g_source_attach (ticker, context);
-  while ((guint64) g_atomic_int_get (counter) < target && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (context, TRUE);
-  g_source_destroy (ticker);
-  g_source_unref (ticker);
-}
-
-gboolean
-post_bench_quit_loop (gpointer loop)
-{
-  g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
-}
-
 PostConfiguration *
 post_bench_client_configuration (const char *stack, const char *session_cache)
 {
@@ -181,3 +104,318 @@ post_bench_client_configuration (const char *stack, const char *session_cache)
   return config;
 }
 
+
+gboolean
+post_bench_certs_prepare (const char *prefix)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *certtool = g_find_program_in_path ("certtool");
+
+  if (certtool == NULL)
+    {
+      g_print ("    skipped: certtool (Debian package gnutls-bin) is not installed\n");
+      return FALSE;
+    }
+  if (!post_bench_certs_make (prefix, &error))
+    {
+      g_print ("    skipped: certtool could not make the certificates: %s\n", error->message);
+      post_bench_certs_remove ();
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+post_bench_print_notes (GPtrArray *notes)
+{
+  for (guint i = 0; i < notes->len; i++)
+    g_print ("    note: %s\n", (const char *) notes->pdata[i]);
+}
+
+/* ---- a libpost listener (quic or tls) with the bench's certificate -------------------------- */
+
+static GThread *
+server_start (PostBenchServer *s, const char *stack, gboolean echo, gsize size)
+{
+  memset (s, 0, sizeof *s);
+  s->stack = stack;
+  s->echo = echo;
+  s->size = size;
+  s->cert = post_bench_cert_path ("server.pem");
+  s->key = post_bench_cert_path ("server.key");
+  return post_bench_server_start (s);
+}
+
+/* ---- bulk and message rate on a libpost carrier (quic or tls) ----------------------------- */
+
+#define POST_BENCH_BATCH 16
+
+double
+post_bench_bulk_libpost (const char *stack, gsize size, double seconds, GMainContext *context, char **note)
+{
+  PostBenchServer s;
+  GThread *thread = server_start (&s, stack, FALSE, size);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostConfiguration) config = post_bench_client_configuration (stack, "none");
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GBytes) payload = NULL;
+  guint64 sent = 0;
+  gint64 t0, end;
+  double rate = -1;
+
+  if (s.error != NULL)
+    {
+      *note = g_strdup_printf ("listen: %s", s.error);
+      post_bench_server_stop (&s, thread);
+      return -1;
+    }
+  remote = post_bench_server_remote (&s);
+  carrier = post_carrier_initiate (NULL, remote, config);
+  if (!post_bench_carrier_run (carrier, post_carrier_establish_async, post_carrier_establish_finish,
+                               context, cancellable, &error))
+    {
+      *note = g_strdup_printf ("establish: %s", error->message);
+      goto out;
+    }
+
+  {
+    guint8 *data = g_malloc (size);
+
+    memset (data, 'x', size);
+    payload = g_bytes_new_take (data, size);
+  }
+  t0 = g_get_monotonic_time ();
+  end = t0 + (gint64) (seconds * G_USEC_PER_SEC);
+  if (!post_bench_send_until (carrier, payload, POST_BENCH_BATCH, end, context, cancellable, &sent, &error))
+    *note = g_strdup_printf ("send: %s", error->message);
+  /* Let the queue drain and the receiver count everything. */
+  post_bench_wait_for_count (context, &s.messages, sent, POST_BENCH_IO_TIMEOUT_S * G_USEC_PER_SEC);
+  if (*note == NULL && (guint64) g_atomic_int_get (&s.messages) != sent)
+    *note = g_strdup_printf ("sent %" G_GUINT64_FORMAT " but received %d", sent, g_atomic_int_get (&s.messages));
+  else if (*note == NULL && g_atomic_int_get (&s.bad))
+    *note = g_strdup ("the receiver saw messages of the wrong size");
+  else if (*note == NULL && s.t_last > t0 && size == POST_BENCH_BULK_SIZE)
+    rate = (double) sent * POST_BENCH_BULK_SIZE / 1e6 / ((s.t_last - t0) / 1e6);
+  else if (*note == NULL && s.t_last > t0)
+    rate = (double) sent / ((s.t_last - t0) / 1e6);
+
+out:
+  if (carrier != NULL)
+    post_carrier_abort (carrier);
+  post_bench_server_stop (&s, thread);
+  post_bench_context_drain (context);
+  return rate;
+}
+
+/* ---- two implementations in alternating rounds ------------------------------------------- */
+
+void
+post_bench_series_run (PostBenchSeries *series, const char *what, const char * const names[2],
+                       double per_round, PostBenchRunFunc run, gpointer user_data, GPtrArray *notes)
+{
+  memset (series, 0, sizeof *series);
+  for (guint round = 0; round < POST_BENCH_ROUNDS; round++)
+    {
+      double r[2] = { -1, -1 };
+
+      /* The order rotates from round to round. */
+      for (guint j = 0; j < 2; j++)
+        {
+          guint which = (round + j) % 2;
+          char *note = NULL;
+
+          r[which] = run (which, per_round, user_data, &note);
+          if (note != NULL)
+            g_ptr_array_add (notes, g_strdup_printf ("%s round %u, %s: %s", what, round + 1, names[which], note));
+          g_free (note);
+        }
+      for (guint k = 0; k < 2; k++)
+        if (r[k] > 0)
+          series->values[k][series->n_values[k]++] = r[k];
+      if (r[0] > 0 && r[1] > 0)
+        series->ratios[series->n_ratios++] = r[0] / r[1];
+    }
+}
+
+double
+post_bench_series_print (PostBenchSeries *series, const char * const labels[2], const char *ratio_label,
+                         int precision, const char *unit)
+{
+  double ratio = 0;
+
+  for (guint k = 0; k < 2; k++)
+    if (series->n_values[k] > 0)
+      g_print ("        %-29s : %10.*f %s\n", labels[k], precision,
+               post_bench_median (series->values[k], series->n_values[k]), unit);
+    else
+      g_print ("        %-29s :     failed\n", labels[k]);
+  if (series->n_ratios > 0)
+    {
+      /* post_bench_median() sorts: the range is the first and the last. */
+      ratio = post_bench_median (series->ratios, series->n_ratios);
+      g_print ("        %-29s : %10.2f×  (rounds %.2f–%.2f, %u of %d)\n", ratio_label,
+               ratio, series->ratios[0], series->ratios[series->n_ratios - 1], series->n_ratios,
+               POST_BENCH_ROUNDS);
+    }
+  return ratio;
+}
+
+/* ---- time to first response ------------------------------------------------------ */
+
+static const char *hs_names[POST_BENCH_N_HS] = {
+  "full handshake",
+  "resumed (ticket)",
+  "0-RTT (early data)",
+};
+
+typedef struct {
+  gint64  replied_at;
+  GError *error;   /* (owned) (nullable) */
+} Reply;
+
+static gboolean
+on_reply (PostCarrier *carrier, PostMessage *message, gpointer user_data)
+{
+  ((Reply *) user_data)->replied_at = g_get_monotonic_time ();
+  return FALSE;
+}
+
+static void
+on_reply_closed (PostCarrier *carrier, const GError *error, gpointer user_data)
+{
+  Reply *r = user_data;
+
+  if (error != NULL && r->error == NULL)
+    r->error = g_error_copy (error);
+}
+
+/* One connection: ms from initiate to the reply, or a negative value with
+ * *note set; *flags gets the carrier's security flags. */
+static double
+first_response (PostRemote *remote, PostConfiguration *config, gboolean idempotent,
+                GMainContext *context, PostSecurityFlags *flags, char **note)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostMessage) request = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 payload[POST_BENCH_REQUEST_SIZE];
+  gint64 t0, deadline;
+  Reply r = { 0 };
+  double ms = -1;
+
+  memset (payload, 'q', sizeof payload);
+  t0 = g_get_monotonic_time ();
+  deadline = t0 + POST_BENCH_IO_TIMEOUT_S * G_USEC_PER_SEC;
+  carrier = post_carrier_initiate (NULL, remote, config);
+  request = post_message_new_from_data (payload, sizeof payload);
+  post_message_set_immediate (request, TRUE, NULL);
+  if (idempotent)
+    post_message_set_idempotent (request, TRUE, NULL);
+  g_signal_connect (carrier, "closed", G_CALLBACK (on_reply_closed), &r);
+  post_carrier_ready (carrier, on_reply, &r, NULL);
+  if (!post_carrier_send (carrier, request, &error))
+    {
+      *note = g_strdup_printf ("send: %s", error->message);
+      goto out;
+    }
+  while (r.replied_at == 0 && r.error == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (context, TRUE);
+  if (r.replied_at == 0)
+    {
+      *note = r.error != NULL ? g_strdup (r.error->message)
+                              : g_strdup_printf ("no reply within %d s", POST_BENCH_IO_TIMEOUT_S);
+      goto out;
+    }
+  ms = (r.replied_at - t0) / 1000.0;
+  *flags = post_carrier_get_security_flags (carrier);
+
+  /* A graceful close, not timed: the next connection starts clean. */
+  post_bench_carrier_run (carrier, post_carrier_close_async, post_carrier_close_finish,
+                          context, cancellable, NULL);
+
+out:
+  g_signal_handlers_disconnect_by_func (carrier, on_reply_closed, &r);
+  if (post_carrier_get_state (carrier) != POST_CARRIER_STATE_CLOSED)
+    post_carrier_abort (carrier);
+  g_clear_error (&r.error);
+  return ms;
+}
+
+void
+post_bench_first_response_run (PostBenchFirstResponse *fr, const char *stack, guint n_connections,
+                               GMainContext *context, GPtrArray *notes)
+{
+  PostBenchServer s;
+  GThread *thread = server_start (&s, stack, TRUE, POST_BENCH_REQUEST_SIZE);
+  g_autoptr(PostConfiguration) full = post_bench_client_configuration (stack, "none");
+  g_autoptr(PostConfiguration) resumable = post_bench_client_configuration (stack, "memory");
+  g_autoptr(PostRemote) remote = NULL;
+  PostSecurityFlags flags = 0;
+  char *note = NULL;
+
+  memset (fr, 0, sizeof *fr);
+  fr->n_connections = n_connections;
+  for (int k = 0; k < POST_BENCH_N_HS; k++)
+    fr->times[k] = g_array_new (FALSE, FALSE, sizeof (double));
+  if (s.error != NULL)
+    note = g_strdup_printf ("listen: %s", s.error);
+  else
+    {
+      remote = post_bench_server_remote (&s);
+      /* A first connection for the association's first ticket. */
+      first_response (remote, resumable, FALSE, context, &flags, &note);
+    }
+  /* The kinds interleaved connection by connection. */
+  for (guint i = 0; i < n_connections && note == NULL; i++)
+    for (guint j = 0; j < POST_BENCH_N_HS && note == NULL; j++)
+      {
+        PostBenchHsKind kind = (i + j) % POST_BENCH_N_HS;
+        double ms;
+
+        flags = 0;
+        ms = first_response (remote, kind == POST_BENCH_HS_FULL ? full : resumable,
+                             kind == POST_BENCH_HS_ZERO_RTT, context, &flags, &note);
+        if (ms < 0)
+          break;
+        g_array_append_val (fr->times[kind], ms);
+        if ((kind == POST_BENCH_HS_FULL && (flags & POST_SECURITY_RESUMED)) ||
+            (kind == POST_BENCH_HS_RESUMED &&
+             (!(flags & POST_SECURITY_RESUMED) || (flags & POST_SECURITY_EARLY_DATA_SENT))) ||
+            (kind == POST_BENCH_HS_ZERO_RTT && !(flags & POST_SECURITY_EARLY_DATA_ACCEPTED)))
+          fr->unexpected[kind]++;
+      }
+  if (note != NULL)
+    g_ptr_array_add (notes, g_strdup_printf ("first response: %s", note));
+  g_free (note);
+  post_bench_server_stop (&s, thread);
+}
+
+void
+post_bench_first_response_print (PostBenchFirstResponse *fr, const char *title)
+{
+  g_print ("    %s (initiate → %d-byte echo back), ms, over %u connections each\n",
+           title, POST_BENCH_REQUEST_SIZE, fr->n_connections);
+  g_print ("        %-29s : %10s %10s %10s\n", "", "median", "p10", "p90");
+  for (int k = 0; k < POST_BENCH_N_HS; k++)
+    {
+      GArray *t = fr->times[k];
+      const double *sorted;
+
+      g_array_sort (t, post_bench_compare_doubles);
+      sorted = (const double *) (gpointer) t->data;
+      if (t->len == 0)
+        g_print ("        %-29s :     failed\n", hs_names[k]);
+      else
+        g_print ("        %-29s : %10.3f %10.3f %10.3f%s\n", hs_names[k],
+                 t->len % 2 ? sorted[t->len / 2] : (sorted[t->len / 2 - 1] + sorted[t->len / 2]) / 2,
+                 post_bench_percentile (sorted, t->len, 10), post_bench_percentile (sorted, t->len, 90),
+                 t->len < fr->n_connections ? "  (incomplete)" : "");
+      if (fr->unexpected[k] > 0)
+        g_print ("        %-29s   %u of %u connections were not what the kind says\n", "",
+                 fr->unexpected[k], t->len);
+      g_clear_pointer (&fr->times[k], g_array_unref);
+    }
+}

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "post-bench-udp.h"
+#include "post-bench-util.h"
 
 #define UDP_BENCH_SIZE   64
 #define UDP_BENCH_ROUNDS 3
@@ -200,14 +201,6 @@ run_round (gboolean  use_libpost,
   return r.received / ((end - start) / (double) G_USEC_PER_SEC);
 }
 
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
 double
 post_bench_udp_run (double seconds)
 {
@@ -229,10 +222,10 @@ post_bench_udp_run (double seconds)
           libpost[i] = run_round (TRUE, per_round, &libpost_sent[i]);
         }
     }
-  qsort (libpost, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) compare_doubles);
-  qsort (gio, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) compare_doubles);
-  qsort (libpost_sent, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) compare_doubles);
-  qsort (gio_sent, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) compare_doubles);
+  qsort (libpost, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) post_bench_compare_doubles);
+  qsort (gio, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) post_bench_compare_doubles);
+  qsort (libpost_sent, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) post_bench_compare_doubles);
+  qsort (gio_sent, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) post_bench_compare_doubles);
   ratio = gio[UDP_BENCH_ROUNDS / 2] > 0 ? libpost[UDP_BENCH_ROUNDS / 2] / gio[UDP_BENCH_ROUNDS / 2] : 0;
 
   g_print ("\n(u) udp, %d B datagrams one way, received per second "

@@ -48,6 +48,7 @@
 #include "post-bench-tls.h"
 #include "post-bench-quic.h"
 #include "post-bench-paths.h"
+#include "post-bench-util.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -63,10 +64,9 @@
 
 #define SMALL_SIZE   64
 #define BULK_SIZE    (64 * 1024)
-#define FINAL_BIT    0x80000000u
 #define BATCH        64
 #define N_ROUNDS     5
-#define IO_TIMEOUT_S 10   /* any one blocking call or wait */
+#define IO_TIMEOUT_S POST_BENCH_IO_TIMEOUT_S   /* any one blocking call or wait */
 #define WATCHDOG_S   60   /* beyond the run's own duration */
 
 typedef enum { CASE_MSGS, CASE_RTT, CASE_BULK, CASE_CONN, N_CASES } BenchCase;
@@ -112,7 +112,8 @@ result_fail (Result *r, const char *format, ...)
   r->ok = FALSE;
 }
 
-/* An asynchronous operation failed; waiter_wait() cancels at its deadline. */
+/* An asynchronous operation failed; post_bench_waiter_wait() cancels at its
+ * deadline. */
 static void
 result_fail_async (Result *r, const char *what, const GError *error, GCancellable *cancellable)
 {
@@ -131,20 +132,6 @@ result_check_counts (Result *r)
                  r->sent, r->received);
 }
 
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-static double
-median_of (double *values, guint n)
-{
-  qsort (values, n, sizeof (double), compare_doubles);
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 static void
 result_set_rtts (Result *r, GArray *rtts)
 {
@@ -158,7 +145,7 @@ result_set_rtts (Result *r, GArray *rtts)
   for (guint i = 0; i < rtts->len; i++)
     sum += g_array_index (rtts, double, i);
   r->value = sum / rtts->len;
-  r->median = median_of ((double *) (gpointer) rtts->data, rtts->len);
+  r->median = post_bench_median ((double *) (gpointer) rtts->data, rtts->len);
   r->sent = rtts->len;
 }
 
@@ -194,77 +181,6 @@ watchdog_disarm (void)
   alarm (0);
 }
 
-/* ---- framing shared by the baselines -------------------------------------- */
-
-static guint8 *
-make_frame (gsize size)
-{
-  guint8 *frame = g_malloc (4 + size);
-  guint32 word = GUINT32_TO_BE ((guint32) size | FINAL_BIT);
-
-  memcpy (frame, &word, 4);
-  memset (frame + 4, 'x', size);
-  return frame;
-}
-
-/* An incremental parser of length-prefixed frames, as a receiver needs. */
-typedef struct {
-  guint8  header[4];
-  guint   header_have;
-  gsize   remaining;    /* payload bytes left in the current chunk */
-  gsize   length;       /* payload bytes of the current message so far */
-  gboolean final;
-  gboolean in_payload;
-  gsize   expected;     /* every message must have this size */
-  guint64 messages;
-  gboolean bad;
-} Parser;
-
-static void
-parser_feed (Parser *p, const guint8 *data, gsize size)
-{
-  while (size > 0)
-    {
-      if (!p->in_payload)
-        {
-          guint32 word;
-          gsize n = MIN (4 - p->header_have, size);
-
-          memcpy (p->header + p->header_have, data, n);
-          p->header_have += n;
-          data += n;
-          size -= n;
-          if (p->header_have < 4)
-            return;
-          memcpy (&word, p->header, 4);
-          word = GUINT32_FROM_BE (word);
-          p->header_have = 0;
-          p->final = (word & FINAL_BIT) != 0;
-          p->remaining = word & ~FINAL_BIT;
-          p->in_payload = TRUE;
-        }
-      {
-        gsize n = MIN (p->remaining, size);
-
-        p->remaining -= n;
-        p->length += n;
-        data += n;
-        size -= n;
-      }
-      if (p->remaining == 0)
-        {
-          p->in_payload = FALSE;
-          if (p->final)
-            {
-              if (p->length != p->expected)
-                p->bad = TRUE;
-              p->messages++;
-              p->length = 0;
-            }
-        }
-    }
-}
-
 /* ---- one connection, as a plain fd or as a GSocket ------------------------ */
 
 typedef struct {
@@ -288,12 +204,14 @@ conn_recv (Conn *c, void *data, gsize size)
   return recv (c->fd, data, size, 0);
 }
 
+/* Sends or receives all @size bytes; FALSE on an error or the peer's EOF.
+ * (@data is only read when @sending.) */
 static gboolean
-conn_send_all (Conn *c, const guint8 *data, gsize size)
+conn_transfer_all (Conn *c, gboolean sending, guint8 *data, gsize size)
 {
   while (size > 0)
     {
-      gssize n = conn_send (c, data, size);
+      gssize n = sending ? conn_send (c, data, size) : conn_recv (c, data, size);
 
       if (n <= 0)
         return FALSE;
@@ -304,18 +222,15 @@ conn_send_all (Conn *c, const guint8 *data, gsize size)
 }
 
 static gboolean
+conn_send_all (Conn *c, const guint8 *data, gsize size)
+{
+  return conn_transfer_all (c, TRUE, (guint8 *) data, size);
+}
+
+static gboolean
 conn_recv_all (Conn *c, guint8 *data, gsize size)
 {
-  while (size > 0)
-    {
-      gssize n = conn_recv (c, data, size);
-
-      if (n <= 0)
-        return FALSE;
-      data += n;
-      size -= n;
-    }
-  return TRUE;
+  return conn_transfer_all (c, FALSE, data, size);
 }
 
 static void
@@ -377,6 +292,33 @@ graceful_close (Conn *c)
   while ((n = conn_recv (c, &byte, 1)) > 0)
     ;
   return n == 0;
+}
+
+/* A GSocket listening on 127.0.0.1, on a port of the kernel's choice
+ * (*@port): @blocking with IO_TIMEOUT_S for a blocking server thread, else
+ * non-blocking for a server on a main loop. */
+static GSocket *
+gio_listen_loopback (gboolean blocking, guint16 *port, GError **error)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GSocket) listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                              G_SOCKET_PROTOCOL_TCP, error);
+
+  if (listener == NULL)
+    return NULL;
+  if (blocking)
+    g_socket_set_timeout (listener, IO_TIMEOUT_S);
+  else
+    g_socket_set_blocking (listener, FALSE);
+  g_socket_set_listen_backlog (listener, 128);
+  if (!g_socket_bind (listener, address, TRUE, error) ||
+      !g_socket_listen (listener, error) ||
+      (bound = g_socket_get_local_address (listener, error)) == NULL)
+    return NULL;
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  return g_steal_pointer (&listener);
 }
 
 /* ---- blocking baselines: GIO sync and plain C -------------------------------- */
@@ -457,14 +399,14 @@ base_server_thread (gpointer data)
     {
       gsize buffer_size = 256 * 1024;
       guint8 *buffer = g_malloc (buffer_size);
-      Parser parser = { .expected = s->size };
+      PostBenchParser parser = { .expected = s->size };
       gssize n;
 
       while ((n = conn_recv (&c, buffer, buffer_size)) > 0)
         {
           guint64 before = parser.messages;
 
-          parser_feed (&parser, buffer, n);
+          post_bench_parser_feed (&parser, buffer, n);
           if (parser.messages != before)
             s->t_last = g_get_monotonic_time ();
         }
@@ -484,22 +426,8 @@ base_server_start (BaseServer *s, GError **error)
 
   if (s->gio)
     {
-      g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-      g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-      g_autoptr(GSocketAddress) bound = NULL;
-
-      s->listen_socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                       G_SOCKET_PROTOCOL_TCP, error);
-      if (s->listen_socket == NULL)
-        return FALSE;
-      g_socket_set_listen_backlog (s->listen_socket, 128);
-      g_socket_set_timeout (s->listen_socket, IO_TIMEOUT_S);
-      if (!g_socket_bind (s->listen_socket, address, TRUE, error) ||
-          !g_socket_listen (s->listen_socket, error) ||
-          (bound = g_socket_get_local_address (s->listen_socket, error)) == NULL)
-        return FALSE;
-      s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-      return TRUE;
+      s->listen_socket = gio_listen_loopback (TRUE, &s->port, error);
+      return s->listen_socket != NULL;
     }
   s->listen_fd = socket (AF_INET, SOCK_STREAM, 0);
   if (s->listen_fd >= 0)
@@ -667,7 +595,7 @@ run_baseline (gboolean gio, BenchCase kind, Result *r)
 
   if (kind == CASE_RTT)
     {
-      g_autofree guint8 *frame = make_frame (s.size);
+      g_autofree guint8 *frame = post_bench_make_frame (s.size);
       g_autofree guint8 *reply = g_malloc (4 + s.size);
       g_autoptr(GArray) rtts = g_array_new (FALSE, FALSE, sizeof (double));
 
@@ -694,7 +622,7 @@ run_baseline (gboolean gio, BenchCase kind, Result *r)
     }
   else
     {
-      g_autofree guint8 *frame = make_frame (s.size);
+      g_autofree guint8 *frame = post_bench_make_frame (s.size);
 
       t0 = g_get_monotonic_time ();
       end = t0 + duration_us;
@@ -720,82 +648,6 @@ run_baseline (gboolean gio, BenchCase kind, Result *r)
   conn_close (&c);
   result_check_counts (r);
   base_server_stop (&s);
-}
-
-/* ---- waiting in a measuring thread that runs a main context ------------------ */
-
-static gboolean
-tick (gpointer user_data)
-{
-  (void) user_data;
-  return G_SOURCE_CONTINUE;
-}
-
-/* The measuring thread's context for libpost and GIO async alike.  A 100 ms
- * tick wakes every wait below often enough to check its deadline. */
-static GMainContext *
-measuring_context_new (void)
-{
-  GMainContext *context = g_main_context_new ();
-  GSource *ticker = g_timeout_source_new (100);
-
-  g_source_set_callback (ticker, tick, NULL, NULL);
-  g_source_attach (ticker, context);
-  g_source_unref (ticker);
-  return context;
-}
-
-typedef struct {
-  GAsyncResult *result;   /* (owned) (nullable) */
-} Waiter;
-
-static void
-waiter_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Waiter *w = user_data;
-
-  (void) source;
-  w->result = g_object_ref (result);
-}
-
-/* Runs @context until the operation completes.  Past IO_TIMEOUT_S it cancels
- * @cancellable, after which the operation completes with an error (or the
- * watchdog ends the process). */
-static GAsyncResult *
-waiter_wait (Waiter *w, GMainContext *context, GCancellable *cancellable)
-{
-  gint64 deadline = g_get_monotonic_time () + IO_TIMEOUT_S * G_USEC_PER_SEC;
-
-  while (w->result == NULL)
-    {
-      g_main_context_iteration (context, TRUE);
-      if (w->result == NULL && g_get_monotonic_time () >= deadline)
-        g_cancellable_cancel (cancellable);
-    }
-  return w->result;
-}
-
-/* Runs @context until the atomic *@counter reaches @target or @timeout_us
- * passes; a 1 ms tick notices another thread's increments. */
-static void
-wait_for_count (GMainContext *context, gint *counter, guint64 target, gint64 timeout_us)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_us;
-  GSource *ticker = g_timeout_source_new (1);
-
-  g_source_set_callback (ticker, tick, NULL, NULL);
-  g_source_attach (ticker, context);
-  while ((guint64) g_atomic_int_get (counter) < target && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (context, TRUE);
-  g_source_destroy (ticker);
-  g_source_unref (ticker);
-}
-
-static gboolean
-quit_loop (gpointer loop)
-{
-  g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
 }
 
 /* ---- GIO async, (d) only ------------------------------------------------------ */
@@ -892,22 +744,8 @@ async_server_thread (gpointer data)
 static gboolean
 async_server_start (AsyncServer *s, GError **error)
 {
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  s->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                              G_SOCKET_PROTOCOL_TCP, error);
-  if (s->listener == NULL)
-    return FALSE;
-  g_socket_set_blocking (s->listener, FALSE);
-  g_socket_set_listen_backlog (s->listener, 128);
-  if (!g_socket_bind (s->listener, address, TRUE, error) ||
-      !g_socket_listen (s->listener, error) ||
-      (bound = g_socket_get_local_address (s->listener, error)) == NULL)
-    return FALSE;
-  s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  return TRUE;
+  s->listener = gio_listen_loopback (FALSE, &s->port, error);
+  return s->listener != NULL;
 }
 
 /* The client: connect_async, then a graceful close_async, one at a time, on
@@ -916,7 +754,7 @@ static void
 run_gio_async (Result *r)
 {
   AsyncServer s = { 0 };
-  g_autoptr(GMainContext) context = measuring_context_new ();
+  g_autoptr(GMainContext) context = post_bench_context_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GSocketClient) client = NULL;
   g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
@@ -944,12 +782,12 @@ run_gio_async (Result *r)
   while (g_get_monotonic_time () < end)
     {
       g_autoptr(GSocketConnection) connection = NULL;
-      Waiter w = { NULL };
+      PostBenchWaiter w = { NULL };
       gboolean closed;
 
       g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address), cancellable,
-                                     waiter_cb, &w);
-      connection = g_socket_client_connect_finish (client, waiter_wait (&w, context, cancellable),
+                                     post_bench_waiter_cb, &w);
+      connection = g_socket_client_connect_finish (client, post_bench_waiter_wait (&w, context, cancellable),
                                                    &error);
       g_clear_object (&w.result);
       if (connection == NULL)
@@ -961,9 +799,9 @@ run_gio_async (Result *r)
        * close: what libpost's graceful close does. */
       g_tcp_connection_set_graceful_disconnect (G_TCP_CONNECTION (connection), TRUE);
       g_io_stream_close_async (G_IO_STREAM (connection), G_PRIORITY_DEFAULT, cancellable,
-                               waiter_cb, &w);
+                               post_bench_waiter_cb, &w);
       closed = g_io_stream_close_finish (G_IO_STREAM (connection),
-                                         waiter_wait (&w, context, cancellable), &error);
+                                         post_bench_waiter_wait (&w, context, cancellable), &error);
       g_clear_object (&w.result);
       if (!closed)
         {
@@ -974,13 +812,13 @@ run_gio_async (Result *r)
     }
   r->value = r->sent / ((g_get_monotonic_time () - t0) / 1e6);
   /* Each close completed with the server's FIN, sent after it counted. */
-  wait_for_count (context, &s.ended, r->sent, G_USEC_PER_SEC);
+  post_bench_wait_for_count (context, &s.ended, r->sent, G_USEC_PER_SEC);
   g_clear_object (&client);
   while (g_main_context_iteration (context, FALSE))
     ;
   g_main_context_pop_thread_default (context);
 
-  g_main_context_invoke (s.context, quit_loop, s.loop);
+  g_main_context_invoke (s.context, post_bench_quit_loop, s.loop);
   g_thread_join (thread);
   r->received = g_atomic_int_get (&s.accepted);
   if (g_atomic_int_get (&s.bad))
@@ -1001,144 +839,19 @@ out:
 
 /* ---- libpost ----------------------------------------------------------------- */
 
-typedef struct {
-  BenchCase     kind;
-  gsize         size;
-  GMainContext *client_context;   /* to wake the measuring thread */
-  GMainContext *context;          /* (owned) the receiver thread's */
-  GMainLoop    *loop;             /* (owned) */
-  GMutex        lock;
-  GCond         cond;
-  gboolean      started;
-  guint16       port;
-  char         *error;            /* (owned) (nullable) */
-  GPtrArray    *carriers;         /* (owned) accepted carriers */
-  gint          messages;         /* atomic */
-  gint          accepted;         /* atomic */
-  gint          bad;              /* atomic */
-  gint64        t_last;           /* written before messages is incremented */
-} PostServer;
-
-static gboolean
-post_server_on_ready (PostCarrier *carrier, PostMessage *message, gpointer user_data)
-{
-  PostServer *s = user_data;
-
-  if (post_message_get_size (message) != s->size)
-    g_atomic_int_set (&s->bad, 1);
-  if (s->kind == CASE_RTT)
-    {
-      g_autoptr(PostMessage) echo = post_message_new (post_message_get_content (message));
-      g_autoptr(GError) error = NULL;
-
-      post_message_set_immediate (echo, TRUE, NULL);
-      if (!post_carrier_send (carrier, echo, &error))
-        g_atomic_int_set (&s->bad, 1);
-    }
-  s->t_last = g_get_monotonic_time ();
-  g_atomic_int_inc (&s->messages);
-  return TRUE;
-}
-
-static void
-post_server_on_closed (PostCarrier *carrier, const GError *error, gpointer user_data)
-{
-  PostServer *s = user_data;
-
-  (void) error;
-  g_ptr_array_remove_fast (s->carriers, carrier);   /* drops our reference */
-  g_main_context_wakeup (s->client_context);
-}
-
-static gboolean
-post_server_on_incoming (PostCarrier *listener, PostCarrier *carrier, gpointer user_data)
-{
-  PostServer *s = user_data;
-
-  (void) listener;
-  g_ptr_array_add (s->carriers, g_object_ref (carrier));
-  g_signal_connect (carrier, "closed", G_CALLBACK (post_server_on_closed), s);
-  g_atomic_int_inc (&s->accepted);
-  if (s->kind != CASE_CONN)
-    post_carrier_ready (carrier, post_server_on_ready, s, NULL);
-  return TRUE;
-}
-
-static gpointer
-post_server_thread (gpointer data)
-{
-  PostServer *s = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PostLocal) local = NULL;
-  g_autoptr(PostConfiguration) configuration = post_configuration_new ();
-  g_autoptr(PostCarrier) listener = NULL;
-
-  g_main_context_push_thread_default (s->context);
-  local = post_local_new_from_uri ("tcp://127.0.0.1:0", &error);
-  if (local != NULL &&
-      post_configuration_set_stacks (configuration, (const char *[]) { "tcp", NULL }, &error))
-    listener = post_carrier_listen (local, configuration, &error);
-  if (listener != NULL)
-    {
-      GSocketAddress *address = post_carrier_get_local_address (listener);
-
-      if (G_IS_INET_SOCKET_ADDRESS (address))
-        s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
-      g_signal_connect (listener, "incoming", G_CALLBACK (post_server_on_incoming), s);
-    }
-
-  g_mutex_lock (&s->lock);
-  if (listener == NULL)
-    s->error = g_strdup (error->message);
-  else if (s->port == 0)
-    s->error = g_strdup ("the listener has no port");
-  s->started = TRUE;
-  g_cond_signal (&s->cond);
-  g_mutex_unlock (&s->lock);
-
-  if (listener != NULL && s->port != 0)
-    g_main_loop_run (s->loop);
-
-  for (guint i = 0; i < s->carriers->len; i++)
-    {
-      PostCarrier *carrier = g_ptr_array_index (s->carriers, i);
-
-      g_signal_handlers_disconnect_by_data (carrier, s);
-      post_carrier_abort (carrier);
-    }
-  g_ptr_array_set_size (s->carriers, 0);
-  if (listener != NULL)
-    post_carrier_close (listener);
-  g_clear_object (&listener);
-  while (g_main_context_iteration (s->context, FALSE))
-    ;
-  g_main_context_pop_thread_default (s->context);
-  return NULL;
-}
-
 static gboolean
 establish (PostCarrier *carrier, GMainContext *context, GCancellable *cancellable, GError **error)
 {
-  Waiter w = { NULL };
-  gboolean ok;
-
-  post_carrier_establish_async (carrier, cancellable, waiter_cb, &w);
-  ok = post_carrier_establish_finish (carrier, waiter_wait (&w, context, cancellable), error);
-  g_object_unref (w.result);
-  return ok;
+  return post_bench_carrier_run (carrier, post_carrier_establish_async, post_carrier_establish_finish,
+                                 context, cancellable, error);
 }
 
 static gboolean
 close_carrier (PostCarrier *carrier, GMainContext *context, GCancellable *cancellable,
                GError **error)
 {
-  Waiter w = { NULL };
-  gboolean ok;
-
-  post_carrier_close_async (carrier, cancellable, waiter_cb, &w);
-  ok = post_carrier_close_finish (carrier, waiter_wait (&w, context, cancellable), error);
-  g_object_unref (w.result);
-  return ok;
+  return post_bench_carrier_run (carrier, post_carrier_close_async, post_carrier_close_finish,
+                                 context, cancellable, error);
 }
 
 typedef struct {
@@ -1186,8 +899,8 @@ pong (PostCarrier *carrier, PostMessage *message, gpointer user_data)
 static void
 run_post (BenchCase kind, Result *r)
 {
-  PostServer s = { .kind = kind };
-  g_autoptr(GMainContext) context = measuring_context_new ();
+  PostBenchServer s = { .stack = "tcp", .echo = kind == CASE_RTT, .accept_only = kind == CASE_CONN };
+  g_autoptr(GMainContext) context = post_bench_context_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(PostConfiguration) configuration = post_configuration_new ();
@@ -1200,18 +913,9 @@ run_post (BenchCase kind, Result *r)
   r->ok = TRUE;
   s.size = kind == CASE_BULK ? BULK_SIZE : SMALL_SIZE;
   s.client_context = context;
-  s.context = g_main_context_new ();
-  s.loop = g_main_loop_new (s.context, FALSE);
-  s.carriers = g_ptr_array_new_with_free_func (g_object_unref);
-  g_mutex_init (&s.lock);
-  g_cond_init (&s.cond);
 
   g_main_context_push_thread_default (context);
-  thread = g_thread_new ("post-receiver", post_server_thread, &s);
-  g_mutex_lock (&s.lock);
-  while (!s.started)
-    g_cond_wait (&s.cond, &s.lock);
-  g_mutex_unlock (&s.lock);
+  thread = post_bench_server_start (&s);
   if (s.error != NULL)
     {
       result_fail (r, "listen: %s", s.error);
@@ -1244,7 +948,7 @@ run_post (BenchCase kind, Result *r)
           r->sent++;
         }
       r->value = r->sent / ((g_get_monotonic_time () - t0) / 1e6);
-      wait_for_count (context, &s.accepted, r->sent, G_USEC_PER_SEC);
+      post_bench_wait_for_count (context, &s.accepted, r->sent, G_USEC_PER_SEC);
       r->received = g_atomic_int_get (&s.accepted);
       result_check_counts (r);
       goto out;
@@ -1270,7 +974,7 @@ run_post (BenchCase kind, Result *r)
         while (!pp.done && g_get_monotonic_time () < pp.end + IO_TIMEOUT_S * G_USEC_PER_SEC)
           g_main_context_iteration (context, TRUE);
       /* The receiver counts an echo after sending it: let it catch up. */
-      wait_for_count (context, &s.messages, pp.rtts->len, G_USEC_PER_SEC);
+      post_bench_wait_for_count (context, &s.messages, pp.rtts->len, G_USEC_PER_SEC);
       if (pp.error != NULL)
         result_fail (r, "%s", pp.error);
       else if (!pp.done)
@@ -1293,36 +997,10 @@ run_post (BenchCase kind, Result *r)
       payload = g_bytes_new_take (g_steal_pointer (&data), s.size);
       t0 = g_get_monotonic_time ();
       end = t0 + duration_us;
-      while (r->ok && g_get_monotonic_time () < end)
-        for (int i = 0; i < BATCH; i++)
-          {
-            if (post_carrier_send_bytes (carrier, payload, &error))
-              {
-                r->sent++;
-                continue;
-              }
-            if (g_error_matches (error, POST_ERROR, POST_ERROR_WOULD_BLOCK))
-              {
-                Waiter w = { NULL };
-                gboolean flushed;
-
-                g_clear_error (&error);
-                post_carrier_flush_async (carrier, cancellable, waiter_cb, &w);
-                flushed = post_carrier_flush_finish (carrier,
-                                                     waiter_wait (&w, context, cancellable),
-                                                     &error);
-                g_object_unref (w.result);
-                if (flushed)
-                  {
-                    i--;   /* retry */
-                    continue;
-                  }
-              }
-            result_fail_async (r, "send", error, cancellable);
-            break;
-          }
+      if (!post_bench_send_until (carrier, payload, BATCH, end, context, cancellable, &r->sent, &error))
+        result_fail_async (r, "send", error, cancellable);
       /* Let the queue drain and the receiver count everything. */
-      wait_for_count (context, &s.messages, r->sent, IO_TIMEOUT_S * G_USEC_PER_SEC);
+      post_bench_wait_for_count (context, &s.messages, r->sent, IO_TIMEOUT_S * G_USEC_PER_SEC);
       r->received = g_atomic_int_get (&s.messages);
       if (s.t_last > t0 && r->received > 0)
         r->value = (double) r->received * (kind == CASE_BULK ? s.size / 1e6 : 1.0)
@@ -1336,18 +1014,10 @@ run_post (BenchCase kind, Result *r)
     result_fail_async (r, "close", error, cancellable);
 
 out:
-  g_main_context_invoke (s.context, quit_loop, s.loop);
-  g_thread_join (thread);
+  post_bench_server_stop (&s, thread);
   g_clear_object (&carrier);
-  while (g_main_context_iteration (context, FALSE))
-    ;
+  post_bench_context_drain (context);
   g_main_context_pop_thread_default (context);
-  g_ptr_array_unref (s.carriers);
-  g_main_loop_unref (s.loop);
-  g_main_context_unref (s.context);
-  g_mutex_clear (&s.lock);
-  g_cond_clear (&s.cond);
-  g_free (s.error);
 }
 
 /* ---- rounds and the tables ------------------------------------------------------ */
@@ -1433,8 +1103,8 @@ summarize (const Result *rounds)
       }
   if (sum.n > 0)
     {
-      sum.value = median_of (values, sum.n);
-      sum.median = median_of (medians, sum.n);
+      sum.value = post_bench_median (values, sum.n);
+      sum.median = post_bench_median (medians, sum.n);
     }
   return sum;
 }
@@ -1450,7 +1120,7 @@ summarize_ratio (const Result *a, const Result *b)
       ratios[sum.n++] = a[i].value / b[i].value;
   if (sum.n > 0)
     {
-      sum.median = median_of (ratios, sum.n);   /* sorts them */
+      sum.median = post_bench_median (ratios, sum.n);   /* sorts them */
       sum.min = ratios[0];
       sum.max = ratios[sum.n - 1];
     }
