@@ -106,6 +106,7 @@ static GBytes *pending;                /* (owned) (nullable) a line waiting for 
 static PostMessage *stream_out;        /* (owned) (nullable) the --stream message */
 static guint64 n_sent, n_received;
 static gboolean input_done, peer_done, closing;
+static gboolean client_closed;          /* the peer closed; --stream: its data may still wait in the inbox */
 static guint wait_id;
 static GPtrArray *forks;               /* (owned) (nullable) --fork: the forked carriers */
 static guint next_carrier;             /* --fork: round-robin position, 0 is the client */
@@ -350,6 +351,8 @@ on_client_closed (PostCarrier *carrier, const GError *error, gpointer user_data)
 {
   if (error != NULL)
     fail (NULL, error);
+  else if (opt_stream && !peer_done)
+    client_closed = TRUE;      /* what the peer sent last is still in the inbox: the receive drains it */
   else
     g_main_loop_quit (loop);   /* our close, or the peer's */
 }
@@ -382,13 +385,18 @@ on_stream_chunk (GObject *source, GAsyncResult *result, gpointer user_data)
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
           !g_error_matches (error, POST_ERROR, POST_ERROR_CLOSED))
         fail (NULL, error);
+      else if (client_closed)
+        g_main_loop_quit (loop);   /* the inbox is drained */
       return;
     }
   print_bytes (chunk, FALSE);
   if (end)
     {
       peer_done = TRUE;
-      maybe_finish ();
+      if (client_closed)
+        g_main_loop_quit (loop);
+      else
+        maybe_finish ();
     }
   else
     receive_stream_chunk (carrier);
@@ -800,6 +808,16 @@ on_listen_message (PostCarrier *carrier, PostMessage *message, gpointer user_dat
 
 static void listen_stream_chunk (PostCarrier *carrier);
 
+/* --stream: the carrier's input is over (its end, or an error).  With
+ * --once, a carrier closed before that waited for it (on_carrier_closed). */
+static void
+listen_stream_ended (PostCarrier *carrier)
+{
+  g_object_set_data (G_OBJECT (carrier), "post-cat-ended", GINT_TO_POINTER (TRUE));
+  if (opt_once && g_object_get_data (G_OBJECT (carrier), "post-cat-closed") != NULL)
+    g_main_loop_quit (loop);
+}
+
 /* Stream mode: print (and echo) each chunk; end our direction when the
  * peer ends its, so that the peer knows we are done. */
 static void
@@ -814,8 +832,15 @@ on_listen_chunk (GObject *source, GAsyncResult *result, gpointer user_data)
 
   chunk = post_carrier_receive_partial_finish (carrier, result, &message, &end, &error);
   if (chunk == NULL)
-    return;   /* the closed signal tells the rest */
+    {
+      /* The closed signal tells the rest; with --once it may have waited
+       * for this receive to drain the inbox. */
+      listen_stream_ended (carrier);
+      return;
+    }
   print_bytes (chunk, FALSE);
+  if (end)
+    listen_stream_ended (carrier);
   if (opt_echo || end)
     {
       g_autoptr(GBytes) part = opt_echo ? g_bytes_ref (chunk) : g_bytes_new (NULL, 0);
@@ -842,6 +867,14 @@ on_carrier_closed (PostCarrier *carrier, const GError *error, gpointer user_data
     g_printerr ("post-cat: %s\n", error->message);
   else if (opt_verbose)
     g_printerr ("post-cat: carrier closed\n");
+  if (opt_once && error == NULL && opt_stream
+      && g_object_get_data (G_OBJECT (carrier), "post-cat-ended") == NULL)
+    {
+      /* Closed by the peer with its last data still in the inbox: the
+       * pending receive prints it, then ends the run. */
+      g_object_set_data (G_OBJECT (carrier), "post-cat-closed", GINT_TO_POINTER (TRUE));
+      return;
+    }
   g_hash_table_remove (carriers, carrier);
   if (opt_once)
     g_main_loop_quit (loop);
