@@ -2848,8 +2848,9 @@ fork_established_cb (GObject      *source,
  * %POST_ERROR_CONNECTION_REFUSED once its first data reached the peer.  On
  * the quic stack a fork beyond the peer's limit on streams waits until the
  * peer allows another one (or @cancellable is cancelled).  Sources, sinks,
- * responders, listeners, and accepted carriers on stacks without streams
- * cannot fork: that fails with %POST_ERROR_NOT_SUPPORTED.
+ * responders and listeners cannot fork (draft 2.1): that fails with
+ * %POST_ERROR_WRONG_ROLE; accepted carriers on stacks without streams
+ * cannot fork either, which fails with %POST_ERROR_NOT_SUPPORTED.
  */
 void
 post_carrier_fork_async (PostCarrier         *self,
@@ -2868,7 +2869,7 @@ post_carrier_fork_async (PostCarrier         *self,
 
   if (self->role != POST_CARRIER_ROLE_CARRIER)
     {
-      g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_WRONG_ROLE,
                                "A %s cannot be forked", role_name (self->role));
       return;
     }

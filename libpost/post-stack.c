@@ -389,6 +389,29 @@ _post_stack_set_plugin_name (PostStack  *self,
 }
 
 /**
+ * post_stack_get_carrier_capabilities:
+ * @self: a #PostStack
+ * @configuration: (nullable): the configuration a carrier would use
+ *
+ * What a carrier on this stack can do with @configuration: the stack's
+ * own capabilities ([method@Post.Stack.get_capabilities]) plus what
+ * libpost provides on top of every stack (message boundaries from a
+ * framer on byte streams, niceness, lifetimes, antecedents, fork as a new
+ * transport).  This is what [method@Post.Carrier.get_capabilities]
+ * returns once the stack is chosen, and what the contract suite
+ * (`post-stack-check`) holds the stack to.
+ *
+ * Returns: the capabilities
+ */
+PostStackCapabilities
+post_stack_get_carrier_capabilities (PostStack         *self,
+                                     PostConfiguration *configuration)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), POST_STACK_CAP_NONE);
+  return _post_selection_effective_capabilities (self, configuration);
+}
+
+/**
  * post_stack_get_max_message_size:
  * @self: a stack
  *

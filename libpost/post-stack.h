@@ -43,6 +43,9 @@ GType                 post_stack_get_psi_type       (PostStack             *self
 POST_AVAILABLE_IN_ALL
 const char           *post_stack_get_plugin_name    (PostStack             *self);
 POST_AVAILABLE_IN_ALL
+PostStackCapabilities post_stack_get_carrier_capabilities (PostStack        *self,
+                                                         PostConfiguration *configuration);
+POST_AVAILABLE_IN_ALL
 gsize                 post_stack_get_max_message_size (PostStack           *self);
 POST_AVAILABLE_IN_ALL
 void                  post_stack_set_max_message_size (PostStack           *self,

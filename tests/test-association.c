@@ -692,7 +692,7 @@ test_fork_unsupported_roles (Fixture       *f,
       g_assert_nonnull (f->fork_error);
       g_assert_true (f->fork_error->domain == POST_ERROR);
       g_test_message ("%s fork: %s", cases[i].what, f->fork_error->message);
-      g_assert_error (f->fork_error, POST_ERROR, POST_ERROR_NOT_SUPPORTED);
+      g_assert_error (f->fork_error, POST_ERROR, POST_ERROR_WRONG_ROLE);
     }
 }
 

@@ -1,0 +1,702 @@
+/* post-contract.c: the stack contract harness (see post-contract.h)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "post-contract.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+static PostContractStack contract;
+
+const PostContractStack *
+post_contract_stack (void)
+{
+  return &contract;
+}
+
+gboolean
+post_contract_has (PostStackCapabilities caps)
+{
+  return (contract.caps & caps) == caps;
+}
+
+gboolean
+post_contract_is_connected (void)
+{
+  return post_contract_has (POST_STACK_CAP_RELIABLE) || post_contract_has (POST_STACK_CAP_SECURE);
+}
+
+/* ---- certificates --------------------------------------------------------- */
+
+/* Certificates are made in process with GnuTLS, so that post-stack-check
+ * needs no certtool: an ECDSA P-256 CA, and a server (localhost,
+ * 127.0.0.1) and a client certificate signed by it, valid for two days. */
+
+#define CHECK_GNUTLS(call) G_STMT_START {                                   \
+    int _r = (call);                                                        \
+    if (_r < 0)                                                             \
+      g_error ("%s: %s", #call, gnutls_strerror (_r));                      \
+  } G_STMT_END
+
+static void
+write_pem (const char *dir,
+           const char *name,
+           gnutls_datum_t *pem,
+           int mode)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents_full (path, (const char *) pem->data, pem->size,
+                                           G_FILE_SET_CONTENTS_CONSISTENT, mode, &error));
+  g_assert_no_error (error);
+  gnutls_free (pem->data);
+}
+
+static void
+make_cert (const char            *dir,
+           const char            *name,
+           const char            *cn,
+           gboolean               is_ca,
+           gboolean               server,
+           gnutls_x509_crt_t      ca,
+           gnutls_x509_privkey_t  ca_key,
+           gnutls_x509_crt_t     *crt_out,
+           gnutls_x509_privkey_t *key_out)
+{
+  static guint serial_counter = 1;
+  gnutls_x509_privkey_t key;
+  gnutls_x509_crt_t crt;
+  gnutls_datum_t pem;
+  guint8 serial[8] = { 0x01 };
+  guint8 id[20];
+  size_t id_size = sizeof id;
+  time_t now = time (NULL);
+  g_autofree char *key_name = g_strdup_printf ("%s.key", name);
+  g_autofree char *pem_name = g_strdup_printf ("%s.pem", name);
+
+  serial[7] = (guint8) serial_counter++;
+  CHECK_GNUTLS (gnutls_x509_privkey_init (&key));
+  CHECK_GNUTLS (gnutls_x509_privkey_generate (key, GNUTLS_PK_ECDSA,
+                                              GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0));
+  CHECK_GNUTLS (gnutls_x509_crt_init (&crt));
+  CHECK_GNUTLS (gnutls_x509_crt_set_version (crt, 3));
+  CHECK_GNUTLS (gnutls_x509_crt_set_serial (crt, serial, sizeof serial));
+  CHECK_GNUTLS (gnutls_x509_crt_set_activation_time (crt, now - 3600));
+  CHECK_GNUTLS (gnutls_x509_crt_set_expiration_time (crt, now + 2 * 86400));
+  CHECK_GNUTLS (gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen (cn)));
+  CHECK_GNUTLS (gnutls_x509_crt_set_key (crt, key));
+  CHECK_GNUTLS (gnutls_x509_crt_get_key_id (crt, 0, id, &id_size));
+  CHECK_GNUTLS (gnutls_x509_crt_set_subject_key_id (crt, id, id_size));
+  if (is_ca)
+    {
+      CHECK_GNUTLS (gnutls_x509_crt_set_basic_constraints (crt, 1, -1));
+      CHECK_GNUTLS (gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN));
+    }
+  else
+    {
+      CHECK_GNUTLS (gnutls_x509_crt_set_basic_constraints (crt, 0, -1));
+      CHECK_GNUTLS (gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_DIGITAL_SIGNATURE));
+      CHECK_GNUTLS (gnutls_x509_crt_set_key_purpose_oid (crt, server ? GNUTLS_KP_TLS_WWW_SERVER
+                                                                     : GNUTLS_KP_TLS_WWW_CLIENT, 0));
+      if (server)
+        {
+          const guint8 lo[4] = { 127, 0, 0, 1 };
+
+          CHECK_GNUTLS (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, "localhost",
+                                                              strlen ("localhost"), GNUTLS_FSAN_APPEND));
+          CHECK_GNUTLS (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, lo, sizeof lo,
+                                                              GNUTLS_FSAN_APPEND));
+        }
+    }
+  if (ca != NULL)
+    {
+      guint8 ca_id[64];
+      size_t ca_id_size = sizeof ca_id;
+
+      CHECK_GNUTLS (gnutls_x509_crt_get_subject_key_id (ca, ca_id, &ca_id_size, NULL));
+      CHECK_GNUTLS (gnutls_x509_crt_set_authority_key_id (crt, ca_id, ca_id_size));
+      CHECK_GNUTLS (gnutls_x509_crt_sign2 (crt, ca, ca_key, GNUTLS_DIG_SHA256, 0));
+    }
+  else
+    CHECK_GNUTLS (gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0));
+
+  CHECK_GNUTLS (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &pem));
+  write_pem (dir, pem_name, &pem, 0644);
+  CHECK_GNUTLS (gnutls_x509_privkey_export2 (key, GNUTLS_X509_FMT_PEM, &pem));
+  write_pem (dir, key_name, &pem, 0600);
+
+  if (crt_out != NULL)
+    *crt_out = crt;
+  else
+    gnutls_x509_crt_deinit (crt);
+  if (key_out != NULL)
+    *key_out = key;
+  else
+    gnutls_x509_privkey_deinit (key);
+}
+
+static char *
+make_certs (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("post-stack-check-XXXXXX", &error);
+  gnutls_x509_crt_t ca;
+  gnutls_x509_privkey_t ca_key;
+
+  g_assert_no_error (error);
+  make_cert (dir, "ca", "post-stack-check CA", TRUE, FALSE, NULL, NULL, &ca, &ca_key);
+  make_cert (dir, "server", "localhost", FALSE, TRUE, ca, ca_key, NULL, NULL);
+  make_cert (dir, "client", "post-stack-check client", FALSE, FALSE, ca, ca_key, NULL, NULL);
+  gnutls_x509_crt_deinit (ca);
+  gnutls_x509_privkey_deinit (ca_key);
+  return dir;
+}
+
+static void
+remove_certs (const char *dir)
+{
+  static const char * const names[] = { "ca.pem", "ca.key", "server.pem", "server.key",
+                                        "client.pem", "client.key" };
+
+  if (dir == NULL)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, names[i], NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+/* ---- set-up ----------------------------------------------------------------- */
+
+gboolean _post_contract_init (const char *name, GError **error);
+void     _post_contract_shutdown (void);
+
+gboolean
+_post_contract_init (const char  *name,
+                     GError     **error)
+{
+  g_autoptr(GPtrArray) stacks = post_registry_list_stacks (post_registry_get_default ());
+
+  for (guint i = 0; i < stacks->len; i++)
+    if (g_strcmp0 (post_stack_get_name (stacks->pdata[i]), name) == 0)
+      contract.stack = g_object_ref (stacks->pdata[i]);
+  if (contract.stack == NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_NO_STACK,
+                   "no loaded plugin provides the stack ‘%s’ (POST_PLUGIN_PATH=%s)",
+                   name, g_getenv ("POST_PLUGIN_PATH") ? g_getenv ("POST_PLUGIN_PATH") : "");
+      return FALSE;
+    }
+  contract.name = post_stack_get_name (contract.stack);
+  contract.declared = post_stack_get_capabilities (contract.stack);
+  {
+    g_autoptr(PostConfiguration) config = post_configuration_new ();
+
+    contract.caps = post_stack_get_carrier_capabilities (contract.stack, config);
+  }
+  if (contract.caps & POST_STACK_CAP_SECURE)
+    contract.certs = make_certs ();
+  return TRUE;
+}
+
+void
+_post_contract_shutdown (void)
+{
+  remove_certs (contract.certs);
+  g_clear_pointer (&contract.certs, g_free);
+  g_clear_object (&contract.stack);
+}
+
+void
+post_contract_add (const char *path,
+                   GTestFunc   func)
+{
+  g_autofree char *full = g_strdup_printf ("/contract/%s/%s", contract.name, path);
+
+  g_test_add_func (full, func);
+}
+
+/* ---- configurations, locals, carriers ------------------------------------- */
+
+static PostConfiguration *
+make_config (gboolean client)
+{
+  PostConfiguration *config = post_configuration_new ();
+  const char *stacks[] = { contract.name, NULL };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_configuration_set_stacks (config, stacks, &error));
+  g_assert_no_error (error);
+  if (!post_contract_has (POST_STACK_CAP_RELIABLE))
+    g_assert_true (post_configuration_set_preference (config, POST_SELECTION_RELIABILITY,
+                                                      POST_PREFERENCE_NO_PREFERENCE, NULL));
+  if (!post_contract_has (POST_STACK_CAP_ORDERED))
+    g_assert_true (post_configuration_set_preference (config, POST_SELECTION_PRESERVE_ORDER,
+                                                      POST_PREFERENCE_NO_PREFERENCE, NULL));
+  if (!post_contract_has (POST_STACK_CAP_CONGESTION_CONTROL))
+    g_assert_true (post_configuration_set_preference (config, POST_SELECTION_CONGESTION_CONTROL,
+                                                      POST_PREFERENCE_NO_PREFERENCE, NULL));
+  if (contract.certs != NULL && client)
+    {
+      g_autofree char *ca = g_build_filename (contract.certs, "ca.pem", NULL);
+
+      g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
+      g_assert_true (post_configuration_add_trust_anchor_file (config, ca, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (post_configuration_set_attempt_delay (config, 50, &error));
+  g_assert_true (post_configuration_set_conn_timeout (config, 5000, &error));
+  g_assert_no_error (error);
+  return config;
+}
+
+PostConfiguration *
+post_contract_config (void)
+{
+  return make_config (TRUE);
+}
+
+PostConfiguration *
+post_contract_server_config (void)
+{
+  return make_config (FALSE);
+}
+
+PostLocal *
+post_contract_server_local (const char *host_port)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = g_strdup_printf ("%s://%s", contract.name,
+                                          host_port != NULL ? host_port : "127.0.0.1:0");
+  PostLocal *local = post_local_new_from_uri (uri, &error);
+
+  g_assert_no_error (error);
+  if (contract.certs != NULL)
+    {
+      g_autofree char *cert = g_build_filename (contract.certs, "server.pem", NULL);
+      g_autofree char *key = g_build_filename (contract.certs, "server.key", NULL);
+
+      g_assert_true (post_local_set_identity_from_files (local, cert, key, &error));
+      g_assert_no_error (error);
+    }
+  return local;
+}
+
+PostCarrier *
+post_contract_listen (PostConfiguration *config)
+{
+  g_autoptr(PostConfiguration) own = config != NULL ? g_object_ref (config) : post_contract_server_config ();
+  g_autoptr(PostLocal) local = post_contract_server_local (NULL);
+  g_autoptr(GError) error = NULL;
+  PostCarrier *listener = post_carrier_listen (local, own, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (listener);
+  g_assert_cmpstr (post_carrier_get_stack_name (listener), ==, contract.name);
+  g_assert_cmpint (post_carrier_get_role (listener), ==, POST_CARRIER_ROLE_LISTENER);
+  return listener;
+}
+
+guint16
+post_contract_port_of (PostCarrier *carrier)
+{
+  GSocketAddress *address = post_carrier_get_local_address (carrier);
+
+  g_assert_nonnull (address);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+}
+
+PostRemote *
+post_contract_remote_of (PostCarrier *listener)
+{
+  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:%u", contract.name,
+                                          post_contract_port_of (listener));
+  g_autoptr(GError) error = NULL;
+  PostRemote *remote = post_remote_new_from_uri (uri, &error);
+
+  g_assert_no_error (error);
+  return remote;
+}
+
+PostCarrier *
+post_contract_initiate (PostCarrier       *listener,
+                        PostConfiguration *config)
+{
+  g_autoptr(PostConfiguration) own = config != NULL ? g_object_ref (config) : post_contract_config ();
+  g_autoptr(PostRemote) remote = post_contract_remote_of (listener);
+  PostCarrier *carrier = post_carrier_initiate (NULL, remote, own);
+
+  g_assert_nonnull (carrier);
+  g_assert_cmpint (post_carrier_get_role (carrier), ==, POST_CARRIER_ROLE_CARRIER);
+  return carrier;
+}
+
+/* ---- waiting ---------------------------------------------------------------- */
+
+static gboolean
+flag_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+typedef gboolean (*DoneFunc) (gconstpointer a, gconstpointer b);
+
+static void
+wait_until (DoneFunc      done,
+            gconstpointer a,
+            gconstpointer b,
+            guint         timeout_ms,
+            const char   *what)
+{
+  gboolean timed_out = FALSE;
+  GSource *timeout = g_timeout_source_new (timeout_ms);
+
+  g_source_set_callback (timeout, flag_cb, &timed_out, NULL);
+  g_source_attach (timeout, NULL);
+  while (!done (a, b) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  if (!done (a, b))
+    g_error ("%s: timed out after %u ms waiting for %s", contract.name, timeout_ms, what);
+}
+
+static gboolean
+flag_done (gconstpointer a, gconstpointer b)
+{
+  return *(const gboolean *) a;
+}
+
+static gboolean
+count_done (gconstpointer a, gconstpointer b)
+{
+  return *(const guint *) a >= GPOINTER_TO_UINT (b);
+}
+
+static gboolean
+state_done (gconstpointer a, gconstpointer b)
+{
+  return post_carrier_get_state ((PostCarrier *) a) == (PostCarrierState) GPOINTER_TO_INT (b);
+}
+
+void
+post_contract_wait_flag (const gboolean *flag,
+                         guint           timeout_ms,
+                         const char     *what)
+{
+  wait_until (flag_done, flag, NULL, timeout_ms, what);
+}
+
+void
+post_contract_wait_count (const guint *counter,
+                          guint        n,
+                          guint        timeout_ms,
+                          const char  *what)
+{
+  wait_until (count_done, counter, GUINT_TO_POINTER (n), timeout_ms, what);
+}
+
+void
+post_contract_wait_state (PostCarrier     *carrier,
+                          PostCarrierState state,
+                          guint            timeout_ms)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (POST_TYPE_CARRIER_STATE);
+  g_autofree char *what = g_strdup_printf ("state %s (now %s)",
+                                           g_enum_get_value (klass, state)->value_nick,
+                                           g_enum_get_value (klass, post_carrier_get_state (carrier))->value_nick);
+
+  wait_until (state_done, carrier, GINT_TO_POINTER (state), timeout_ms, what);
+}
+
+void
+post_contract_spin (guint ms)
+{
+  gboolean done = FALSE;
+  GSource *timeout = g_timeout_source_new (ms);
+
+  g_source_set_callback (timeout, flag_cb, &done, NULL);
+  g_source_attach (timeout, NULL);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_unref (timeout);
+}
+
+void
+post_contract_async_cb (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  PostContractAsync *async = user_data;
+
+  g_assert_false (async->done);
+  async->result = g_object_ref (result);
+  async->done = TRUE;
+}
+
+void
+post_contract_async_wait (PostContractAsync *async,
+                          guint              timeout_ms,
+                          const char        *what)
+{
+  post_contract_wait_flag (&async->done, timeout_ms, what);
+}
+
+void
+post_contract_async_clear (PostContractAsync *async)
+{
+  g_clear_object (&async->result);
+  async->done = FALSE;
+}
+
+void
+post_contract_establish (PostCarrier *carrier,
+                         guint        timeout_ms)
+{
+  PostContractAsync a = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  post_carrier_establish_async (carrier, NULL, post_contract_async_cb, &a);
+  post_contract_async_wait (&a, timeout_ms, "establishment");
+  if (!post_carrier_establish_finish (carrier, a.result, &error))
+    g_error ("%s: establishment failed: %s", contract.name, error->message);
+  post_contract_async_clear (&a);
+  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
+  g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, contract.name);
+}
+
+/* ---- a peer ------------------------------------------------------------------ */
+
+static gboolean
+peer_message_cb (PostCarrier *carrier,
+                 PostMessage *message,
+                 gpointer     user_data)
+{
+  PostContractPeer *peer = user_data;
+  GBytes *content = post_message_get_content (message);
+
+  peer->n_received++;
+  g_ptr_array_add (peer->messages, g_object_ref (message));
+  g_string_append_len (peer->bytes, g_bytes_get_data (content, NULL), g_bytes_get_size (content));
+  if (peer->echo)
+    {
+      g_autoptr(PostMessage) reply = post_message_new (content);
+
+      post_carrier_send (carrier, reply, NULL);
+    }
+  return TRUE;
+}
+
+static void
+peer_closed_cb (PostCarrier  *carrier,
+                const GError *error,
+                gpointer      user_data)
+{
+  PostContractPeer *peer = user_data;
+
+  peer->n_closed++;
+  if (error != NULL)
+    peer->n_closed_error++;
+}
+
+static gboolean peer_adopt (PostContractPeer *peer, PostCarrier *carrier);
+
+static gboolean
+peer_fork_cb (PostCarrier *parent,
+              PostCarrier *carrier,
+              gpointer     user_data)
+{
+  PostContractPeer *peer = user_data;
+
+  peer->n_forks++;
+  if (peer->refuse_forks)
+    return FALSE;
+  return peer_adopt (peer, carrier);
+}
+
+static gboolean
+peer_adopt (PostContractPeer *peer,
+            PostCarrier      *carrier)
+{
+  g_ptr_array_add (peer->carriers, g_object_ref (carrier));
+  g_signal_connect (carrier, "closed", G_CALLBACK (peer_closed_cb), peer);
+  g_signal_connect (carrier, "incoming", G_CALLBACK (peer_fork_cb), peer);
+  post_carrier_ready (carrier, peer_message_cb, peer, NULL);
+  return TRUE;
+}
+
+static gboolean
+peer_incoming_cb (PostCarrier *listener,
+                  PostCarrier *carrier,
+                  gpointer     user_data)
+{
+  PostContractPeer *peer = user_data;
+
+  peer->n_incoming++;
+  if (peer->refuse)
+    return FALSE;
+  return peer_adopt (peer, carrier);
+}
+
+void
+post_contract_peer_start (PostContractPeer  *peer,
+                          PostConfiguration *config)
+{
+  peer->listener = post_contract_listen (config);
+  peer->carriers = g_ptr_array_new_with_free_func (g_object_unref);
+  peer->messages = g_ptr_array_new_with_free_func (g_object_unref);
+  peer->bytes = g_string_new (NULL);
+  g_signal_connect (peer->listener, "incoming", G_CALLBACK (peer_incoming_cb), peer);
+}
+
+void
+post_contract_peer_stop (PostContractPeer *peer)
+{
+  for (guint i = 0; peer->carriers != NULL && i < peer->carriers->len; i++)
+    {
+      g_signal_handlers_disconnect_by_data (peer->carriers->pdata[i], peer);
+      post_carrier_abort (peer->carriers->pdata[i]);
+    }
+  if (peer->listener != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (peer->listener, peer);
+      post_carrier_abort (peer->listener);
+    }
+  g_clear_object (&peer->listener);
+  g_clear_pointer (&peer->carriers, g_ptr_array_unref);
+  g_clear_pointer (&peer->messages, g_ptr_array_unref);
+  if (peer->bytes != NULL)
+    g_string_free (peer->bytes, TRUE);
+  peer->bytes = NULL;
+}
+
+/* ---- watching a carrier ------------------------------------------------------- */
+
+static gboolean
+watch_message_cb (PostCarrier *carrier,
+                  PostMessage *message,
+                  gpointer     user_data)
+{
+  PostContractWatch *watch = user_data;
+  GBytes *content = post_message_get_content (message);
+
+  watch->n_received++;
+  g_ptr_array_add (watch->messages, g_object_ref (message));
+  g_string_append_len (watch->bytes, g_bytes_get_data (content, NULL), g_bytes_get_size (content));
+  return TRUE;
+}
+
+static void
+watch_closed_cb (PostCarrier  *carrier,
+                 const GError *error,
+                 gpointer      user_data)
+{
+  PostContractWatch *watch = user_data;
+
+  watch->n_closed++;
+  if (error != NULL && watch->close_error == NULL)
+    watch->close_error = g_error_copy (error);
+}
+
+static void
+watch_event_cb (PostCarrier *carrier,
+                PostMessage *message,
+                gpointer     user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+watch_send_error_cb (PostCarrier  *carrier,
+                     PostMessage  *message,
+                     const GError *error,
+                     gpointer      user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static gboolean
+watch_incoming_cb (PostCarrier *carrier,
+                   PostCarrier *fork,
+                   gpointer     user_data)
+{
+  PostContractWatch *watch = user_data;
+
+  watch->n_incoming++;
+  if (watch->refuse_forks)
+    return FALSE;
+  g_ptr_array_add (watch->forks, g_object_ref (fork));
+  return TRUE;
+}
+
+void
+post_contract_watch (PostContractWatch *watch,
+                     PostCarrier       *carrier,
+                     gboolean           ready)
+{
+  if (watch->messages == NULL)
+    {
+      watch->messages = g_ptr_array_new_with_free_func (g_object_unref);
+      watch->bytes = g_string_new (NULL);
+      watch->forks = g_ptr_array_new_with_free_func (g_object_unref);
+    }
+  g_signal_connect (carrier, "closed", G_CALLBACK (watch_closed_cb), watch);
+  g_signal_connect (carrier, "sent", G_CALLBACK (watch_event_cb), &watch->n_sent);
+  g_signal_connect (carrier, "acked", G_CALLBACK (watch_event_cb), &watch->n_acked);
+  g_signal_connect (carrier, "expired", G_CALLBACK (watch_event_cb), &watch->n_expired);
+  g_signal_connect (carrier, "send-error", G_CALLBACK (watch_send_error_cb), &watch->n_send_error);
+  g_signal_connect (carrier, "incoming", G_CALLBACK (watch_incoming_cb), watch);
+  if (ready)
+    post_carrier_ready (carrier, watch_message_cb, watch, NULL);
+}
+
+void
+post_contract_watch_clear (PostContractWatch *watch)
+{
+  for (guint i = 0; watch->forks != NULL && i < watch->forks->len; i++)
+    post_carrier_abort (watch->forks->pdata[i]);
+  g_clear_pointer (&watch->messages, g_ptr_array_unref);
+  g_clear_pointer (&watch->forks, g_ptr_array_unref);
+  if (watch->bytes != NULL)
+    g_string_free (watch->bytes, TRUE);
+  watch->bytes = NULL;
+  g_clear_error (&watch->close_error);
+}
+
+GBytes *
+post_contract_pattern (gsize size,
+                       guint seed)
+{
+  guint8 *data = g_malloc (size ? size : 1);
+  guint32 x = seed * 2654435761u + 1;
+
+  for (gsize i = 0; i < size; i++)
+    {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      data[i] = (guint8) x;
+    }
+  return g_bytes_new_take (data, size);
+}
+
+void
+post_contract_assert_error_impl (const GError *error,
+                                 int           code,
+                                 const char   *where,
+                                 const char   *code_name)
+{
+  if (error != NULL && error->domain == POST_ERROR && error->code == code)
+    return;
+  g_error ("%s: %s: expected %s, got %s", where, contract.name, code_name,
+           error == NULL ? "no error"
+           : g_strdup_printf ("%s %d: %s", g_quark_to_string (error->domain), error->code, error->message));
+}

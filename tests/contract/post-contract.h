@@ -1,0 +1,190 @@
+/* post-contract.h: the stack contract harness (post-stack-check)
+ *
+ * One program, run once per stack (`post-stack-check STACK`), holds every
+ * stack to the same rules.  Each case reads what the stack declares
+ * (PostStackCapabilities) and either checks the behaviour or checks that
+ * the stack reports it unsupported: a case is never skipped silently.
+ *
+ * The cases live in contract-AREA.c files, one per area; each file has one
+ * entry point, post_contract_add_AREA_cases(), listed in
+ * post-stack-check.c, that registers its cases with post_contract_add().
+ *
+ * Everything runs on the thread-default main context of the test thread;
+ * waits are bounded (a case that waits too long fails, naming what it
+ * waited for).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <post.h>
+
+G_BEGIN_DECLS
+
+/* The stack under test; one per process. */
+typedef struct
+{
+  const char           *name;          /* the stack's name */
+  PostStack            *stack;         /* (owned) */
+  PostStackCapabilities declared;      /* what the stack declares */
+  PostStackCapabilities caps;          /* what its carriers can do: the
+                                          declared ones and what libpost adds
+                                          (post_stack_get_carrier_capabilities) */
+  char                 *certs;         /* (owned) (nullable) directory of
+                                          ca.pem, server.pem/.key, client.pem/.key
+                                          (secure stacks) */
+} PostContractStack;
+
+/* The stack under test. */
+const PostContractStack *post_contract_stack (void);
+/* Whether the stack's carriers have every capability of @caps. */
+gboolean           post_contract_has     (PostStackCapabilities caps);
+/* Whether the stack is connection-oriented: it has a handshake or a
+ * transport connection per carrier (reliable stacks and secure ones). */
+gboolean           post_contract_is_connected (void);
+
+/* Registers @func as the case /contract/STACK/@path.  The case runs with
+ * the stack under test; @func reads it with post_contract_stack(). */
+void               post_contract_add     (const char            *path,
+                                          GTestFunc              func);
+
+/* ---- configurations, locals, carriers ----------------------------------- */
+
+/* A configuration that allows only the stack under test: its selection
+ * properties relaxed to what the stack can do (a udp stack needs no
+ * reliability, order or congestion control), trust in the test CA for a
+ * secure stack (system trust off), a 50 ms attempt delay and a 5 s
+ * connection timeout.  Use it for clients and listeners alike. */
+PostConfiguration *post_contract_config  (void);
+/* The same for a listener, responder or sink: no trust anchors (with
+ * anchors, a secure listener asks for client certificates). */
+PostConfiguration *post_contract_server_config (void);
+/* A local for 127.0.0.1 port 0 (or @uri_host_port, such as
+ * "127.0.0.1:0"), with the server identity for a secure stack. */
+PostLocal         *post_contract_server_local (const char *host_port);
+/* A listener of the stack under test with @config (nullable: a fresh
+ * post_contract_server_config()), on 127.0.0.1; fails the case on error. */
+PostCarrier       *post_contract_listen  (PostConfiguration *config);
+/* The remote STACK://127.0.0.1:PORT of @listener. */
+PostRemote        *post_contract_remote_of (PostCarrier     *listener);
+/* A carrier initiated to @listener with @config (nullable: a fresh
+ * post_contract_config()); establishing in the background. */
+PostCarrier       *post_contract_initiate (PostCarrier      *listener,
+                                           PostConfiguration *config);
+/* The port a listener, responder or sink is bound to. */
+guint16            post_contract_port_of (PostCarrier       *carrier);
+
+/* ---- waiting ------------------------------------------------------------ */
+
+/* Iterates the thread-default main context until *@flag is non-zero; fails
+ * the case (naming @what) after @timeout_ms. */
+void               post_contract_wait_flag  (const gboolean *flag,
+                                             guint           timeout_ms,
+                                             const char     *what);
+/* Iterates until *@counter >= @n; fails after @timeout_ms. */
+void               post_contract_wait_count (const guint    *counter,
+                                             guint           n,
+                                             guint           timeout_ms,
+                                             const char     *what);
+/* Iterates until @carrier's state is @state; fails after @timeout_ms. */
+void               post_contract_wait_state (PostCarrier    *carrier,
+                                             PostCarrierState state,
+                                             guint           timeout_ms);
+/* Iterates the context for @ms milliseconds (to show that nothing
+ * happens; never to wait for something that should happen). */
+void               post_contract_spin       (guint           ms);
+
+/* An asynchronous call's result, kept for its _finish function:
+ *   PostContractAsync a = { 0 };
+ *   post_carrier_establish_async (c, NULL, post_contract_async_cb, &a);
+ *   post_contract_async_wait (&a, 5000, "establishment");
+ *   ok = post_carrier_establish_finish (c, a.result, &error);
+ *   post_contract_async_clear (&a);
+ */
+typedef struct
+{
+  gboolean      done;
+  GAsyncResult *result;   /* (owned) (nullable) */
+} PostContractAsync;
+
+void               post_contract_async_cb    (GObject           *source,
+                                              GAsyncResult      *result,
+                                              gpointer           user_data);
+void               post_contract_async_wait  (PostContractAsync *async,
+                                              guint              timeout_ms,
+                                              const char        *what);
+void               post_contract_async_clear (PostContractAsync *async);
+
+/* Establishes @carrier (post_carrier_establish_async) and fails the case
+ * unless it becomes ACTIVE within @timeout_ms. */
+void               post_contract_establish   (PostCarrier       *carrier,
+                                              guint              timeout_ms);
+
+/* ---- a peer ------------------------------------------------------------- */
+
+/* A listener and what it accepted and received, filled by its handlers.
+ * By default it accepts every carrier (and every fork request of one) and
+ * echoes each message back; set @refuse to refuse carriers, @refuse_forks
+ * to refuse forks, @echo to FALSE to only collect. */
+typedef struct
+{
+  PostCarrier *listener;          /* (owned) */
+  GPtrArray   *carriers;          /* (owned) accepted carriers, forks included */
+  GPtrArray   *messages;          /* (owned) every message received, in order */
+  GString     *bytes;             /* (owned) their contents, concatenated */
+  guint        n_incoming;        /* carriers offered to the listener */
+  guint        n_forks;           /* fork requests offered on accepted carriers */
+  guint        n_received;        /* messages received */
+  guint        n_closed;          /* accepted carriers that emitted closed */
+  guint        n_closed_error;    /* ... of which with an error */
+  gboolean     refuse;
+  gboolean     refuse_forks;
+  gboolean     echo;
+} PostContractPeer;
+
+/* Starts @peer listening with @config (nullable). */
+void               post_contract_peer_start (PostContractPeer  *peer,
+                                             PostConfiguration *config);
+/* Aborts what it accepted, closes the listener, frees the rest. */
+void               post_contract_peer_stop  (PostContractPeer  *peer);
+
+/* A carrier's events, counted by the handlers post_contract_watch() connects. */
+typedef struct
+{
+  GPtrArray *messages;            /* (owned) messages received (via ready) */
+  GString   *bytes;               /* (owned) their contents, concatenated */
+  guint      n_received;
+  guint      n_closed;            /* closed signals */
+  GError    *close_error;         /* (owned) (nullable) the first error closed gave */
+  guint      n_sent, n_acked, n_expired, n_send_error;   /* carrier-level events */
+  guint      n_incoming;          /* fork requests offered (accepted unless refuse_forks) */
+  gboolean   refuse_forks;
+  GPtrArray *forks;               /* (owned) fork carriers accepted */
+} PostContractWatch;
+
+/* Connects @watch to @carrier's closed, sent, acked, expired, send-error
+ * and incoming signals, and (unless @ready is FALSE) post_carrier_ready(). */
+void               post_contract_watch      (PostContractWatch *watch,
+                                             PostCarrier       *carrier,
+                                             gboolean           ready);
+void               post_contract_watch_clear (PostContractWatch *watch);
+
+/* A message of @size bytes of a pattern seeded by @seed. */
+GBytes            *post_contract_pattern    (gsize              size,
+                                             guint              seed);
+
+/* Fails the case unless @error is in POST_ERROR with @code; prints the
+ * message on failure.  (g_assert_error says less.) */
+#define post_contract_assert_error(error, code) \
+  post_contract_assert_error_impl ((error), (code), G_STRLOC, #code)
+void               post_contract_assert_error_impl (const GError *error,
+                                                    int           code,
+                                                    const char   *where,
+                                                    const char   *code_name);
+
+/* ---- the areas ------------------------------------------------------------ */
+
+void post_contract_add_lifecycle_cases (void);
+void post_contract_add_roles_cases     (void);
+
+G_END_DECLS
