@@ -2,6 +2,8 @@
  *
  *   post-stack-check [GTEST-OPTION…] STACK     run the contract on STACK
  *   post-stack-check --list                    the stacks the registry loaded
+ *   post-stack-check --capabilities            a Markdown table of what each
+ *                                              loaded stack's carriers can do
  *
  * The plugins come from the registry as in any libpost program
  * (POST_PLUGIN_PATH, then the installed plugin directory), so a plugin
@@ -32,6 +34,57 @@ list_stacks (void)
   return 0;
 }
 
+/* Stacks sorted by name, so that the table does not depend on the order in
+ * which plugins were found. */
+static gint
+compare_stacks (gconstpointer a,
+                gconstpointer b)
+{
+  return g_strcmp0 (post_stack_get_name (*(PostStack **) a), post_stack_get_name (*(PostStack **) b));
+}
+
+/* One row per capability flag, one column per stack: "yes" when the stack
+ * declares it, "core" when libpost provides it on top of the stack
+ * (post_stack_get_carrier_capabilities() with a default configuration),
+ * "—" when a carrier of that stack does not have it.  The README's table
+ * is this output (tests/contract/check-capability-table.sh checks it). */
+static int
+print_capabilities (void)
+{
+  g_autoptr(GPtrArray) stacks = post_registry_list_stacks (post_registry_get_default ());
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(GFlagsClass) flags = g_type_class_ref (POST_TYPE_STACK_CAPABILITIES);
+  GString *line = g_string_new ("| capability |");
+
+  g_ptr_array_sort (stacks, compare_stacks);
+  for (guint i = 0; i < stacks->len; i++)
+    g_string_append_printf (line, " %s |", post_stack_get_name (stacks->pdata[i]));
+  printf ("%s\n", line->str);
+  g_string_assign (line, "| --- |");
+  for (guint i = 0; i < stacks->len; i++)
+    g_string_append (line, " --- |");
+  printf ("%s\n", line->str);
+  for (guint f = 0; f < flags->n_values; f++)
+    {
+      const GFlagsValue *value = &flags->values[f];
+
+      if (value->value == 0)
+        continue;
+      g_string_printf (line, "| `%s` |", value->value_nick);
+      for (guint i = 0; i < stacks->len; i++)
+        {
+          PostStack *stack = stacks->pdata[i];
+          gboolean declared = (post_stack_get_capabilities (stack) & value->value) != 0;
+          gboolean carrier = (post_stack_get_carrier_capabilities (stack, config) & value->value) != 0;
+
+          g_string_append (line, declared ? " yes |" : carrier ? " core |" : " — |");
+        }
+      printf ("%s\n", line->str);
+    }
+  g_string_free (line, TRUE);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -43,6 +96,8 @@ main (int argc, char **argv)
   for (int i = 1; i < argc; i++)
     if (strcmp (argv[i], "--list") == 0)
       return list_stacks ();
+    else if (strcmp (argv[i], "--capabilities") == 0)
+      return print_capabilities ();
 
   g_test_init (&argc, &argv, NULL);
   for (int i = 1; i < argc; i++)
@@ -51,7 +106,8 @@ main (int argc, char **argv)
   if (name == NULL)
     {
       fprintf (stderr, "usage: post-stack-check [GTEST-OPTION…] STACK\n"
-                       "       post-stack-check --list\n");
+                       "       post-stack-check --list\n"
+                       "       post-stack-check --capabilities\n");
       return 2;
     }
   if (!_post_contract_init (name, &error))
