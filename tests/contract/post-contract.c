@@ -215,6 +215,19 @@ _post_contract_shutdown (void)
 }
 
 void
+post_contract_unsupported (const char *format,
+                           ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_test_message ("unsupported: %s: %s", contract.name, text);
+}
+
+void
 post_contract_add (const char *path,
                    GTestFunc   func)
 {

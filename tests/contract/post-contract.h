@@ -43,6 +43,14 @@ gboolean           post_contract_has     (PostStackCapabilities caps);
  * transport connection per carrier (reliable stacks and secure ones). */
 gboolean           post_contract_is_connected (void);
 
+/* Says that the case checked the "reports unsupported" branch: the stack
+ * lacks what the case is about, and the case checked that the API says so
+ * (an error, or the documented fallback).  Printed as a TAP comment
+ * "unsupported: …" that tools/contract-matrix.sh collects; call it once
+ * per case, in that branch. */
+void               post_contract_unsupported (const char *format,
+                                              ...) G_GNUC_PRINTF (1, 2);
+
 /* Registers @func as the case /contract/STACK/@path.  The case runs with
  * the stack under test; @func reads it with post_contract_stack(). */
 void               post_contract_add     (const char            *path,
