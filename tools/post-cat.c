@@ -34,8 +34,9 @@
  * whether early data was accepted.
  *
  * --fork N (client, line mode): once the carrier is established it is
- * forked N times (draft 2.1): on a multistreaming stack (quic://) each
- * fork is another stream of the same connection, on others a new
+ * forked N times (draft 2.1): on a multistreaming stack (quic://,
+ * sctp://) each fork is another stream of the same connection or
+ * association, on others a new
  * transport to the same remote on the same association.  The lines of
  * standard input are dealt round-robin over the N+1 carriers (line 1 on
  * the first, line 2 on the first fork, ...), and every reply is printed as
@@ -43,6 +44,11 @@
  * each carrier opened (its number, and whether it shares the first one's
  * transport) and every change of a carrier's local or remote address
  * (migration).
+ *
+ * sctp:// URIs: the port is the UDP port that carries SCTP (RFC 6951,
+ * default 9899); --sctp-port N names the SCTP port inside it (option
+ * sctp.port; default: the same number), as usrsctp's example programs
+ * listen on SCTP port 7 (echo) or 9 (discard) over UDP port 9899.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -73,6 +79,7 @@ static char *opt_psk_file;
 static gboolean opt_idempotent;
 static char *opt_session_cache;
 static int opt_fork;
+static int opt_sctp_port = -1;
 
 static GOptionEntry entries[] = {
   { "listen", 'l', 0, G_OPTION_ARG_NONE, &opt_listen, "Listen on URI and accept carriers", NULL },
@@ -90,7 +97,8 @@ static GOptionEntry entries[] = {
   { "psk-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_psk_file, "tls: pre-shared keys, one IDENTITY:HEXKEY a line (a client uses the first)", "FILE" },
   { "idempotent", 'i', 0, G_OPTION_ARG_NONE, &opt_idempotent, "Mark the lines idempotent: they may be sent as 0-RTT early data (and replayed)", NULL },
   { "session-cache", 0, 0, G_OPTION_ARG_STRING, &opt_session_cache, "tls: where session tickets are kept: memory (default), disk (resume across runs) or none", "MODE" },
-  { "fork", 'f', 0, G_OPTION_ARG_INT, &opt_fork, "Fork the carrier N times (quic: N more streams on the one connection; other stacks: N more transports) and deal the lines round-robin over all of them", "N" },
+  { "fork", 'f', 0, G_OPTION_ARG_INT, &opt_fork, "Fork the carrier N times (quic, sctp: N more streams on the one connection or association; other stacks: N more transports) and deal the lines round-robin over all of them", "N" },
+  { "sctp-port", 0, 0, G_OPTION_ARG_INT, &opt_sctp_port, "sctp: the SCTP port inside the UDP datagrams (default: the URI's port)", "PORT" },
   { NULL }
 };
 
@@ -1030,6 +1038,19 @@ main (int argc, char **argv)
                                          POST_PREFERENCE_NO_PREFERENCE, NULL);
       post_configuration_set_preference (configuration, POST_SELECTION_CONGESTION_CONTROL,
                                          POST_PREFERENCE_NO_PREFERENCE, NULL);
+    }
+  if (opt_sctp_port >= 0)
+    {
+      if (opt_sctp_port > 65535
+          || !post_configuration_set_option (configuration, "sctp.port",
+                                             g_variant_new_uint32 (opt_sctp_port), &error))
+        {
+          if (error == NULL)
+            g_set_error (&error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                         "--sctp-port %d is not a port", opt_sctp_port);
+          fail (NULL, error);
+          return EXIT_FAILURE;
+        }
     }
   if ((opt_cert == NULL) != (opt_key == NULL))
     {

@@ -185,9 +185,10 @@ conn_output (void    *addr,
   gboolean connected = FALSE;
   int fd = -1;
   gssize n;
+  SctpFlow *flow;
 
   G_LOCK (sctp_global);
-  SctpFlow *flow = global_flows != NULL ? g_hash_table_lookup (global_flows, addr) : NULL;
+  flow = global_flows != NULL ? g_hash_table_lookup (global_flows, addr) : NULL;
 
   if (flow != NULL)
     {
