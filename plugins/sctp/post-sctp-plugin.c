@@ -10,16 +10,20 @@ plugin_init (PostRegistry  *registry,
 {
   g_autoptr(PostStack) sctp = NULL;
 
-  /* Secondary, as quic: an application that only asks for RFC 9622's
-   * defaults (reliable, ordered, congestion controlled) gets what the
-   * network passes everywhere, tcp and tls; sctp over UDP wins when the
-   * configuration prefers what only it (or quic) has — multistreaming,
-   * per-message reliability, native message boundaries — or names it
-   * (`sctp://`, the stacks list).  Rank only breaks ties. */
+  /* Between secondary (tcp, quic) and primary (tls).  Rank only breaks
+   * ties of the selection score, and sctp is cleartext, so it is never a
+   * candidate unless it is named (`sctp://`, the stacks list) or
+   * `tls.allow-cleartext` is set.  Then an application with no particular
+   * wish still gets tls first (primary); one that prefers multistreaming,
+   * per-message reliability and preserved message boundaries ties sctp with
+   * quic on the score, and sctp wins: those are SCTP's own properties (the
+   * draft's model of a message transport), with no framing in between.
+   * Preferring `secure` (+10) gives quic instead, and policy's
+   * `stacks=quic:prefer` or POST_STACK_RANK change the order as well. */
   sctp = post_stack_new ("sctp",
                          "SCTP over UDP (RFC 6951, usrsctp), one carrier per stream, native messages",
                          POST_TYPE_SCTP_PSI, POST_SCTP_STACK_CAPABILITIES,
-                         POST_RANK_SECONDARY);
+                         POST_RANK_SECONDARY + 64);
   post_stack_set_default_port (sctp, POST_SCTP_DEFAULT_PORT);
   post_stack_set_max_message_size (sctp, POST_SCTP_MAX_MESSAGE_SIZE);
   return post_registry_add_stack (registry, sctp, error);

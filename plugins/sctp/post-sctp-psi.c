@@ -28,11 +28,19 @@
  *   one-byte message of PPID POST_SCTP_PPID_ABORT before it (abort or
  *   refusal); the association ends (SHUTDOWN, or ABORT) with its last stream.
  *
- * usrsctp is global to the process: initialised once with
- * usrsctp_init_nothreads() (it starts no thread), refcounted by the
- * endpoints, and driven by one GLib timer calling usrsctp_handle_timers()
- * that runs only while usrsctp has endpoints or associations; when the
- * last is gone, usrsctp_finish() releases it.
+ * usrsctp is global to the process: initialised once, on first use, with
+ * usrsctp_init_nothreads() (no timer or receive thread, no UDP socket of
+ * its own), and driven by one GLib timer calling usrsctp_handle_timers()
+ * on the context of the endpoint that started it; the timer runs while
+ * endpoints exist (a closing association keeps its endpoint) and
+ * TIMER_LINGER_MS after, then stops until the next endpoint.
+ * usrsctp_finish() is never called: usrsctp 0.9.5 cannot be initialised
+ * again after it (upstream issue #713, its iterator lock).  What usrsctp
+ * 0.9.5 does start even so is one thread, "SCTP iterator", that sleeps on
+ * a condition variable (upstream pull request #472 would remove it); with
+ * automatic ASCONF off (below) nothing of ours wakes it: registering the
+ * flows' AF_CONN addresses would otherwise queue an address change per
+ * flow and ASCONF work on every association.
  */
 #include "post-sctp-psi.h"
 
@@ -43,6 +51,7 @@
 #include <usrsctp.h>
 
 #define TIMER_INTERVAL_MS     10
+#define TIMER_LINGER_MS       2000   /* ticks after the last endpoint went */
 #define UDP_BATCH             64
 #define UDP_BUFFER            65536
 #define RECV_BUFFER           65536
@@ -170,6 +179,7 @@ static guint64       global_serial;       /* the last endpoint's serial */
 static guint8        global_key[32];      /* keys flow_conn_id() */
 static GSource      *global_timer;
 static gint64        global_timer_last;
+static gint64        global_idle_since;   /* when the last endpoint went */
 
 /* usrsctp's output: a packet for the flow @addr.  Called from inside
  * usrsctp (conninput, sendv, handle_timers); never with our lock held. */
@@ -198,7 +208,6 @@ conn_output (void    *addr,
       sa_len = flow->sa_len;
     }
   G_UNLOCK (sctp_global);
-  if (g_getenv ("POST_SCTP_TRACE")) g_printerr ("out %p fd %d len %zu type %u\n", addr, fd, length, length > 12 ? ((guint8*)buffer)[12] : 0);
   if (fd < 0)
     return 0;   /* the flow is gone: the association is on its way out */
 
@@ -227,21 +236,18 @@ global_timer_cb (gpointer user_data)
     }
 
   G_LOCK (sctp_global);
-  if (global_users == 0)
+  if (global_users > 0)
+    global_idle_since = 0;
+  else if (global_idle_since == 0)
+    global_idle_since = now;
+  else if (now - global_idle_since >= (gint64) TIMER_LINGER_MS * 1000)
     {
-      G_UNLOCK (sctp_global);
-      /* No endpoint left: once usrsctp has no association either (the
-       * last ones may still be closing), release it and stop ticking. */
-      if (g_getenv ("POST_SCTP_NOFINISH") == NULL && usrsctp_finish () == 0)
-        {
-          G_LOCK (sctp_global);
-          global_ready = FALSE;
-          g_clear_pointer (&global_flows, g_hash_table_unref);
-          g_clear_pointer (&global_timer, g_source_unref);
-          stop = TRUE;
-        }
-      else
-        G_LOCK (sctp_global);
+      /* No endpoint for a while: every association of ours has ended
+       * (closing ones hold their endpoint), and usrsctp has had the time
+       * to free what it keeps after a close.  Stop ticking. */
+      g_clear_pointer (&global_timer, g_source_unref);
+      global_idle_since = 0;
+      stop = TRUE;
     }
   G_UNLOCK (sctp_global);
   return stop ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
@@ -289,6 +295,9 @@ global_acquire (GMainContext *context)
       /* Answer a packet for a port nobody listens on with an ABORT, so
        * that a client learns at once that it was refused. */
       usrsctp_sysctl_set_sctp_blackhole (0);
+      /* A flow's AF_CONN address is not an interface address coming and
+       * going: no ASCONF to peers when one is registered or removed. */
+      usrsctp_sysctl_set_sctp_auto_asconf (0);
       /* Streams reset (RFC 6525) and PR-SCTP (RFC 3758) are on by default;
        * say so rather than rely on it. */
       usrsctp_sysctl_set_sctp_enable_sack_immediately (1);
@@ -520,7 +529,6 @@ endpoint_datagram (SctpEndpoint                  *ep,
       return;
     }
   flow = g_hash_table_lookup (ep->flows, key);
-  if (g_getenv ("POST_SCTP_TRACE")) g_printerr ("in ep %p flow %p len %zu type %u listener %p\n", ep, flow, size, ((guint8*)data)[12], ep->listener);
   if (flow != NULL)
     {
       flow_ref (flow);
@@ -1975,6 +1983,10 @@ post_sctp_psi_update_path (PostPsi  *psi,
     post_path_set_latency (path, (gint64) status.sstat_primary.spinfo_srtt * 1000 / 2);
   if (status.sstat_primary.spinfo_mtu > 0)
     post_path_set_mtu (path, status.sstat_primary.spinfo_mtu);
+  /* What the congestion window lets through per round trip. */
+  if (status.sstat_primary.spinfo_cwnd > 0)
+    post_path_set_data_rate (path, (guint64) status.sstat_primary.spinfo_cwnd * 8 * 1000
+                                   / MAX (status.sstat_primary.spinfo_srtt, 1));
 }
 
 /* ---- GObject ---------------------------------------------------------------------------------- */
