@@ -58,6 +58,22 @@ sctp_connect (guint16            port,
   return carrier;
 }
 
+/* A new client of the listener on @port gets @text echoed. */
+static void
+assert_serves (guint16     port,
+               const char *text)
+{
+  PostTestClient c;
+  g_autoptr(PostCarrier) carrier = NULL;
+
+  post_test_client_init (&c);
+  carrier = sctp_connect (port, NULL, &c);
+  post_test_send_and_wait (carrier, &c, text, 10);
+  g_assert_cmpstr (c.received->str, ==, text);
+  post_carrier_abort (carrier);
+  post_test_client_clear (&c);
+}
+
 /* Messages received, one GBytes each, in order. */
 typedef struct {
   GPtrArray *messages;
@@ -464,8 +480,6 @@ test_init_flood (void)
   guint16 port = post_test_port_of (listener);
   struct sctpstat before = { 0 }, after = { 0 };
   guint fds_before, answered = 0;
-  PostTestClient c;
-  g_autoptr(PostCarrier) carrier = NULL;
   int fds[200];
 
   post_test_spin (50);
@@ -499,15 +513,10 @@ test_init_flood (void)
   for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
     close (fds[i]);
 
-  post_test_client_init (&c);
-  carrier = sctp_connect (port, NULL, &c);
-  post_test_send_and_wait (carrier, &c, "served", 10);
-  g_assert_cmpstr (c.received->str, ==, "served");
+  assert_serves (port, "served");
   g_assert_cmpuint (echo.n_accepted, ==, 1);
-  post_carrier_abort (carrier);
   post_test_echo_clear (&echo);
   post_carrier_close (listener);
-  post_test_client_clear (&c);
 }
 
 /* Garbage, short, truncated and badly checksummed packets to a listener
@@ -523,8 +532,6 @@ test_bad_input_listener (void)
   int fd = udp_socket_on ("127.0.0.1");
   guint8 packet[64];
   gsize len;
-  PostTestClient c;
-  g_autoptr(PostCarrier) carrier = NULL;
 
   /* garbage */
   for (guint i = 0; i < sizeof packet; i++)
@@ -557,14 +564,9 @@ test_bad_input_listener (void)
   g_assert_cmpuint (echo.n_accepted, ==, 0);
   close (fd);
 
-  post_test_client_init (&c);
-  carrier = sctp_connect (port, NULL, &c);
-  post_test_send_and_wait (carrier, &c, "still serving", 10);
-  g_assert_cmpstr (c.received->str, ==, "still serving");
-  post_carrier_abort (carrier);
+  assert_serves (port, "still serving");
   post_test_echo_clear (&echo);
   post_carrier_close (listener);
-  post_test_client_clear (&c);
 }
 
 /* Packets forged into an established association (from the listener's UDP
@@ -726,17 +728,12 @@ test_abort_mid_message (void)
 
   /* The listener goes on. */
   g_signal_handlers_disconnect_by_data (listener, &p);
-  echo.children = g_ptr_array_new_with_free_func (g_object_unref);
   post_carrier_close (listener);
   g_clear_object (&listener);
   listener = sctp_listen (&echo, NULL);
-  post_test_client_init (&c);
-  carrier = sctp_connect (post_test_port_of (listener), NULL, &c);
-  post_test_send_and_wait (carrier, &c, "next", 10);
-  post_carrier_abort (carrier);
+  assert_serves (post_test_port_of (listener), "next");
   post_test_echo_clear (&echo);
   post_carrier_close (listener);
-  post_test_client_clear (&c);
   g_clear_error (&p.close_error);
   g_ptr_array_unref (p.children);
 }
