@@ -121,13 +121,41 @@ thread_names (void)
   return g_strjoinv (",", (char **) names->pdata);
 }
 
-/* The threads of the process that are not GLib's worker ("gmain"). */
+static guint
+count_named (const char *all,
+             const char *name)
+{
+  g_auto(GStrv) names = g_strsplit (all, ",", -1);
+  guint n = 0;
+
+  for (guint i = 0; names[i] != NULL; i++)
+    n += g_strcmp0 (names[i], name) == 0;
+  return n;
+}
+
+/* The threads of the process that are not GLib's worker ("gmain").  A new
+ * thread has its parent's name until it names itself: wait (a bounded
+ * while) until only the main thread has the program's name. */
 static char *
 non_glib_threads (void)
 {
-  g_autofree char *all = thread_names ();
-  g_auto(GStrv) names = g_strsplit (all, ",", -1);
+  g_autofree char *main_name = NULL;
+  g_autofree char *all = NULL;
+  g_auto(GStrv) names = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
+  gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+
+  g_assert_true (g_file_get_contents ("/proc/self/comm", &main_name, NULL, NULL));
+  g_strstrip (main_name);
+  for (;;)
+    {
+      g_free (all);
+      all = thread_names ();
+      if (count_named (all, main_name) == 1 || g_get_monotonic_time () > deadline)
+        break;
+      g_usleep (1000);
+    }
+  names = g_strsplit (all, ",", -1);
 
   for (guint i = 0; names[i] != NULL; i++)
     if (g_strcmp0 (names[i], "gmain") != 0 && g_strcmp0 (names[i], "pool-spawner") != 0)
