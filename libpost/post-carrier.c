@@ -627,6 +627,19 @@ carrier_new (PostCarrierRole    role,
   self->remote = remote ? g_object_ref (remote) : NULL;
   self->configuration = configuration ? g_object_ref (configuration)
                                       : _post_configuration_dup_default ();
+  /* A source (post_carrier_new_source()) tells its stack that it only
+   * sends, as a configuration with `direction` unidirectional-send would:
+   * the PSI interface knows no roles, and a multistreaming stack then
+   * opens a unidirectional stream, which the peer accepts as a sink. */
+  if (role == POST_CARRIER_ROLE_SOURCE
+      && post_configuration_get_direction (self->configuration) != POST_DIRECTION_UNIDIRECTIONAL_SEND)
+    {
+      PostConfiguration *send_only = post_configuration_copy (self->configuration);
+
+      post_configuration_set_direction (send_only, POST_DIRECTION_UNIDIRECTIONAL_SEND, NULL);
+      g_object_unref (self->configuration);
+      self->configuration = send_only;
+    }
   post_configuration_freeze (self->configuration);
   if (self->local != NULL)
     _post_local_freeze (self->local);
