@@ -132,6 +132,7 @@ test_sink (void)
   g_autoptr(PostCarrier) source = NULL;
   g_autoptr(PostRemote) remote = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *uri = NULL;
   PostContractWatch watch = { 0 };
 
   sink = post_carrier_new_sink (local, NULL, server_config, &error);
@@ -142,8 +143,8 @@ test_sink (void)
   expect_send_fails (sink, POST_ERROR_WRONG_ROLE);
   expect_fork_fails (sink);
 
-  remote = post_remote_new_from_uri (g_strdup_printf ("%s://127.0.0.1:%u", post_contract_stack ()->name,
-                                                      post_contract_port_of (sink)), &error);
+  uri = g_strdup_printf ("%s://127.0.0.1:%u", post_contract_stack ()->name, post_contract_port_of (sink));
+  remote = post_remote_new_from_uri (uri, &error);
   g_assert_no_error (error);
   source = post_carrier_new_source (NULL, remote, config);
   for (guint i = 0; i < 3; i++)
