@@ -6,7 +6,12 @@
 
 #include "post-private.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 /**
@@ -603,12 +608,25 @@ _post_association_get_last_local_address (PostAssociation *self)
  * association object itself: an application that initiates one carrier,
  * closes it and initiates another gets a new PostAssociation for the same
  * local, remote and configuration, and should resume.  So tickets live in
- * a process-wide cache keyed by the association key (local, remote,
- * configuration), and, when the configuration's `tls.session-cache` option
- * is "disk", in a file per key under $XDG_CACHE_HOME/libpost/sessions
+ * a process-wide cache, and, when the configuration's `tls.session-cache`
+ * option is "disk", in a file per key under $XDG_CACHE_HOME/libpost/sessions
  * (directory 0700, files 0600, named by a SHA-256 of the key so that no
  * host name shows).  Expired tickets are dropped when read; each ticket is
  * used once (TLS 1.3 tickets should not be reused, RFC 8446 C.4).
+ *
+ * A ticket carries the authentication of the session it came from, so it
+ * may only serve an association with the same security identity: the key
+ * of the cache is the association key (local, remote, configuration) and
+ * an HMAC-SHA-256 over a canonical encoding of what authenticates the
+ * session: the pre-shared key's identity and key, the trust anchors and
+ * whether the system's store is used, the pinned keys, the local's client
+ * certificate, the server name and the ALPN ids.  The HMAC key is a random
+ * secret: the process's own for the memory cache, and for the disk cache
+ * one kept in the cache directory (the file "secret", 0600), so that
+ * neither the file names nor anything else in the cache lets a weak
+ * pre-shared key be guessed offline; the key itself is never stored.  A
+ * cache file (or the secret) that is not a regular file owned by the user
+ * with no access for others is not used (a debug message says why).
  */
 #define TICKETS_PER_KEY 8
 #define TICKET_KEYS_MAX 256
@@ -639,53 +657,350 @@ uses_disk_cache (PostAssociation *self)
          && g_strcmp0 (g_variant_get_string (mode, NULL), "disk") == 0;
 }
 
-static char *
-cache_file_path (PostAssociation *self,
-                 gboolean         create_dir)
-{
-  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "libpost", "sessions", NULL);
-  g_autofree char *name = g_compute_checksum_for_string (G_CHECKSUM_SHA256, association_key_text (self), -1);
+#define SECRET_SIZE 32
 
-  if (create_dir)
+static char *
+cache_dir (void)
+{
+  return g_build_filename (g_get_user_cache_dir (), "libpost", "sessions", NULL);
+}
+
+/* Whether @st (of @path, for the debug message) is private to the user:
+ * owned by the effective user, no access for group or others, and of the
+ * type @type (S_IFREG, S_IFDIR). */
+static gboolean
+is_private (const struct stat *st,
+            mode_t             type,
+            const char        *path)
+{
+  if ((st->st_mode & S_IFMT) != type)
+    g_debug ("Session cache: %s is not a %s; not using it", path, type == S_IFDIR ? "directory" : "regular file");
+  else if (st->st_uid != geteuid ())
+    g_debug ("Session cache: %s belongs to user %u, not to us; not using it", path, (guint) st->st_uid);
+  else if ((st->st_mode & 077) != 0)
+    g_debug ("Session cache: %s is open to others (mode %03o); not using it", path, (guint) (st->st_mode & 0777));
+  else
+    return TRUE;
+  return FALSE;
+}
+
+/* Reads @path, a file private to the user (is_private(), not followed if
+ * it is a symbolic link), into *@contents; FALSE when it is absent,
+ * unreadable or refused. */
+static gboolean
+read_private_file (const char  *path,
+                   char       **contents,
+                   gsize       *length)
+{
+  struct stat st;
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+  GByteArray *bytes;
+  gboolean ok = TRUE;
+
+  *contents = NULL;
+  *length = 0;
+  if (fd < 0)
+    {
+      if (errno != ENOENT)
+        g_debug ("Session cache: cannot open %s: %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  if (fstat (fd, &st) != 0 || !is_private (&st, S_IFREG, path))
+    {
+      close (fd);
+      return FALSE;
+    }
+  bytes = g_byte_array_sized_new (st.st_size > 0 && st.st_size < 1 << 20 ? st.st_size : 4096);
+  for (;;)
+    {
+      guint8 buffer[4096];
+      gssize n = read (fd, buffer, sizeof buffer);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        ok = FALSE;
+      if (n <= 0)
+        break;
+      g_byte_array_append (bytes, buffer, n);
+    }
+  close (fd);
+  if (!ok)
+    {
+      g_debug ("Session cache: cannot read %s", path);
+      g_byte_array_unref (bytes);
+      return FALSE;
+    }
+  *length = bytes->len;
+  g_byte_array_append (bytes, (const guint8 *) "", 1);  /* NUL-terminated, like g_file_get_contents() */
+  *contents = (char *) g_byte_array_free (bytes, FALSE);
+  return TRUE;
+}
+
+/* The cache directory, made (0700) if @create; NULL (with a debug
+ * message) when it is absent or not private to the user. */
+static char *
+private_cache_dir (gboolean create)
+{
+  g_autofree char *dir = cache_dir ();
+  struct stat st;
+
+  if (create)
     {
       g_autofree char *parent = g_path_get_dirname (dir);
 
       if (g_mkdir_with_parents (dir, 0700) != 0)
-        return NULL;
+        {
+          g_debug ("Cannot create the session cache directory %s: %s", dir, g_strerror (errno));
+          return NULL;
+        }
       /* Both levels are ours: keep them private even if they existed. */
       g_chmod (parent, 0700);
       g_chmod (dir, 0700);
     }
+  if (g_lstat (dir, &st) != 0 || !is_private (&st, S_IFDIR, dir))
+    return NULL;
+  return g_steal_pointer (&dir);
+}
+
+static gboolean
+fill_random (guint8 *buffer,
+             gsize   size)
+{
+  gsize done = 0;
+
+  while (done < size)
+    {
+      gssize n = getrandom (buffer + done, size - done, 0);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      done += n;
+    }
+  return TRUE;
+}
+
+/* The HMAC key of the memory cache: random, made once per process; NULL
+ * if the system gives no randomness (then nothing is cached). */
+static const guint8 *
+process_secret (void)
+{
+  static guint8 secret[SECRET_SIZE];
+  static gsize state = 0;   /* 1: made, 2: failed */
+
+  if (g_once_init_enter (&state))
+    g_once_init_leave (&state, fill_random (secret, sizeof secret) ? 1 : 2);
+  return state == 1 ? secret : NULL;
+}
+
+/* The HMAC key of the disk cache (called with the tickets lock held): the
+ * file "secret" of the cache directory, made when @create and absent;
+ * NULL when there is none or it cannot be trusted. */
+static guint8 disk_secret[SECRET_SIZE];
+static gboolean disk_secret_loaded;
+
+static const guint8 *
+disk_secret_locked (gboolean create)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  if (disk_secret_loaded)
+    return disk_secret;
+  if ((dir = private_cache_dir (create)) == NULL)
+    return NULL;
+  path = g_build_filename (dir, "secret", NULL);
+  if (create && !g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      guint8 fresh[SECRET_SIZE];
+      int fd;
+
+      if (!fill_random (fresh, sizeof fresh))
+        return NULL;
+      fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        {
+          gboolean written = write (fd, fresh, sizeof fresh) == sizeof fresh;
+
+          if (close (fd) != 0 || !written)
+            {
+              g_debug ("Session cache: cannot write %s", path);
+              g_unlink (path);
+            }
+        }
+      /* else another process made it first: read theirs */
+      memset (fresh, 0, sizeof fresh);
+    }
+  if (!read_private_file (path, &contents, &length))
+    return NULL;
+  if (length != SECRET_SIZE)
+    {
+      g_debug ("Session cache: %s is not a secret of %u bytes; not using it", path, SECRET_SIZE);
+      memset (contents, 0, length);
+      return NULL;
+    }
+  memcpy (disk_secret, contents, SECRET_SIZE);
+  memset (contents, 0, length);
+  disk_secret_loaded = TRUE;
+  return disk_secret;
+}
+
+/* How many fields of @tag follow. */
+static void
+identity_count (GHmac *hmac,
+                char   tag,
+                gsize  n)
+{
+  guint64 be = GUINT64_TO_BE ((guint64) n);
+
+  g_hmac_update (hmac, (const guchar *) &tag, 1);
+  g_hmac_update (hmac, (const guchar *) &be, sizeof be);
+}
+
+/* One field of the security identity: a tag, then a length (64-bit big
+ * endian) and the bytes, so that no two sets of inputs encode alike. */
+static void
+identity_field (GHmac        *hmac,
+                char          tag,
+                gconstpointer data,
+                gsize         length)
+{
+  identity_count (hmac, tag, length);
+  if (length > 0)
+    g_hmac_update (hmac, data, length);
+}
+
+static void
+identity_string (GHmac      *hmac,
+                 char        tag,
+                 const char *text)
+{
+  identity_field (hmac, tag, text, text != NULL ? strlen (text) : 0);
+}
+
+static void
+identity_bytes (GHmac  *hmac,
+                char    tag,
+                GBytes *bytes)
+{
+  gsize length = 0;
+  gconstpointer data = bytes != NULL ? g_bytes_get_data (bytes, &length) : NULL;
+
+  identity_field (hmac, tag, data, length);
+}
+
+static void
+identity_strv (GHmac       *hmac,
+               char         tag,
+               char       **strv)
+{
+  identity_count (hmac, tag, strv != NULL ? g_strv_length (strv) : 0);
+  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
+    identity_string (hmac, tag, strv[i]);
+}
+
+/* The client certificate of @local (PEM, or DER from a GTlsCertificate
+ * that does not give its key as PEM), or NULL. */
+static GBytes *
+client_certificate (PostLocal *local)
+{
+  GBytes *pem = NULL;
+  GTlsCertificate *identity;
+  g_autoptr(GByteArray) der = NULL;
+
+  if (local == NULL)
+    return NULL;
+  if (post_local_get_identity_pem (local, &pem, NULL))
+    return g_bytes_ref (pem);
+  identity = post_local_get_identity (local);
+  if (identity == NULL)
+    return NULL;
+  g_object_get (identity, "certificate", &der, NULL);
+  return der != NULL ? g_bytes_new (der->data, der->len) : NULL;
+}
+
+/* The key of the association's tickets (called with the tickets lock
+ * held): the association key and the HMAC of its security identity, in
+ * hex; NULL when no secret is at hand (then nothing is cached).
+ * @create_secret: the disk cache's secret may be made. */
+static char *
+ticket_key_locked (PostAssociation *self,
+                   gboolean         disk,
+                   gboolean         create_secret)
+{
+  const guint8 *secret = disk ? disk_secret_locked (create_secret) : process_secret ();
+  g_autoptr(GHmac) hmac = NULL;
+  g_autoptr(GPtrArray) anchors = NULL;
+  g_auto(GStrv) pins = NULL;
+  g_auto(GStrv) alpn = NULL;
+  g_autoptr(GBytes) certificate = NULL;
+  guint8 system_trust;
+
+  if (secret == NULL)
+    return NULL;
+  hmac = g_hmac_new (G_CHECKSUM_SHA256, secret, SECRET_SIZE);
+  identity_string (hmac, 'i', self->psk_identity);
+  identity_bytes (hmac, 'k', self->psk);
+  anchors = post_configuration_get_trust_anchors (self->configuration);
+  identity_count (hmac, 'a', anchors->len);
+  for (guint i = 0; i < anchors->len; i++)
+    identity_bytes (hmac, 'a', anchors->pdata[i]);
+  system_trust = post_configuration_get_use_system_trust (self->configuration);
+  identity_field (hmac, 's', &system_trust, 1);
+  pins = post_configuration_get_pinned_keys (self->configuration);
+  identity_strv (hmac, 'p', pins);
+  certificate = client_certificate (self->local);
+  identity_bytes (hmac, 'c', certificate);
+  identity_string (hmac, 'n', post_remote_get_hostname (self->remote));
+  alpn = post_configuration_get_alpn (self->configuration);
+  identity_strv (hmac, 'l', alpn);
+  return g_strdup_printf ("%s\n%s", association_key_text (self), g_hmac_get_string (hmac));
+}
+
+static char *
+cache_file_path (const char *key,
+                 gboolean    create_dir)
+{
+  g_autofree char *dir = private_cache_dir (create_dir);
+  g_autofree char *name = NULL;
+
+  if (dir == NULL)
+    return NULL;
+  name = g_compute_checksum_for_string (G_CHECKSUM_SHA256, key, -1);
   return g_build_filename (dir, name, NULL);
 }
 
-/* Called with the lock held: the tickets of self, loaded from disk the
+/* Called with the lock held: the tickets under @key, loaded from disk the
  * first time when the disk cache is on. */
 static GPtrArray *
 tickets_locked (PostAssociation *self,
-                gboolean         create)
+                const char      *key)
 {
   GPtrArray *list;
 
   if (ticket_cache == NULL)
     ticket_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) g_ptr_array_unref);
-  list = g_hash_table_lookup (ticket_cache, association_key_text (self));
-  if (list != NULL || !create)
+  list = g_hash_table_lookup (ticket_cache, key);
+  if (list != NULL)
     return list;
 
   if (g_hash_table_size (ticket_cache) >= TICKET_KEYS_MAX)
     g_hash_table_remove_all (ticket_cache);
   list = g_ptr_array_new_with_free_func (ticket_free);
-  g_hash_table_insert (ticket_cache, g_strdup (association_key_text (self)), list);
+  g_hash_table_insert (ticket_cache, g_strdup (key), list);
 
   if (uses_disk_cache (self))
     {
-      g_autofree char *path = cache_file_path (self, FALSE);
+      g_autofree char *path = cache_file_path (key, FALSE);
       g_autofree char *contents = NULL;
       gsize length = 0;
 
-      if (path != NULL && g_file_get_contents (path, &contents, &length, NULL))
+      if (path != NULL && read_private_file (path, &contents, &length))
         {
           g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
           g_autoptr(GVariant) v = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("a(xay)"), bytes, FALSE));
@@ -710,6 +1025,7 @@ tickets_locked (PostAssociation *self,
 
 static void
 save_locked (PostAssociation *self,
+             const char      *key,
              GPtrArray       *list)
 {
   g_autofree char *path = NULL;
@@ -719,12 +1035,9 @@ save_locked (PostAssociation *self,
 
   if (!uses_disk_cache (self))
     return;
-  path = cache_file_path (self, TRUE);
+  path = cache_file_path (key, TRUE);
   if (path == NULL)
-    {
-      g_debug ("Cannot create the session cache directory");
-      return;
-    }
+    return;
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(xay)"));
   for (guint i = 0; i < list->len; i++)
     {
@@ -817,12 +1130,21 @@ post_association_get_pre_shared_key (PostAssociation  *self,
  * Stores a session ticket for the next carriers of the association (and of
  * any later association with the same local, remote and configuration).
  * Secure stacks call this when the peer issues a ticket.
+ *
+ * A ticket is kept for the association's security identity: its
+ * pre-shared key (identity and key), trust anchors and use of the system's
+ * store, pinned keys, client certificate, server name and ALPN ids.  Only
+ * an association with the same identity gets it back from
+ * post_association_take_session_ticket(): changing the pre-shared key
+ * with post_association_set_pre_shared_key() leaves the tickets of the old
+ * one unused.
  */
 void
 post_association_add_session_ticket (PostAssociation *self,
                                      GBytes          *ticket,
                                      gint64           expiry)
 {
+  g_autofree char *key = NULL;
   GPtrArray *list;
   Ticket *entry;
 
@@ -831,17 +1153,21 @@ post_association_add_session_ticket (PostAssociation *self,
 
   if (expiry <= g_get_real_time () / G_USEC_PER_SEC)
     return;
-  entry = g_new0 (Ticket, 1);
-  entry->ticket = g_bytes_ref (ticket);
-  entry->expiry = expiry;
 
   G_LOCK (tickets);
-  list = tickets_locked (self, TRUE);
-  drop_expired (list);
-  while (list->len >= TICKETS_PER_KEY)
-    g_ptr_array_remove_index (list, 0);
-  g_ptr_array_add (list, entry);
-  save_locked (self, list);
+  key = ticket_key_locked (self, uses_disk_cache (self), TRUE);
+  if (key != NULL)
+    {
+      entry = g_new0 (Ticket, 1);
+      entry->ticket = g_bytes_ref (ticket);
+      entry->expiry = expiry;
+      list = tickets_locked (self, key);
+      drop_expired (list);
+      while (list->len >= TICKETS_PER_KEY)
+        g_ptr_array_remove_index (list, 0);
+      g_ptr_array_add (list, entry);
+      save_locked (self, key, list);
+    }
   G_UNLOCK (tickets);
 }
 
@@ -856,21 +1182,24 @@ post_association_add_session_ticket (PostAssociation *self,
 GBytes *
 post_association_take_session_ticket (PostAssociation *self)
 {
+  g_autofree char *key = NULL;
   GPtrArray *list;
   GBytes *result = NULL;
 
   g_return_val_if_fail (POST_IS_ASSOCIATION (self), NULL);
 
   G_LOCK (tickets);
-  list = tickets_locked (self, TRUE);
-  drop_expired (list);
-  if (list->len > 0)
+  key = ticket_key_locked (self, uses_disk_cache (self), FALSE);
+  list = key != NULL ? tickets_locked (self, key) : NULL;
+  if (list != NULL)
+    drop_expired (list);
+  if (list != NULL && list->len > 0)
     {
       Ticket *ticket = list->pdata[list->len - 1];
 
       result = g_bytes_ref (ticket->ticket);
       g_ptr_array_remove_index (list, list->len - 1);
-      save_locked (self, list);
+      save_locked (self, key, list);
     }
   G_UNLOCK (tickets);
   return result;
@@ -885,15 +1214,20 @@ post_association_take_session_ticket (PostAssociation *self)
 guint
 post_association_get_session_ticket_count (PostAssociation *self)
 {
+  g_autofree char *key = NULL;
   GPtrArray *list;
-  guint count;
+  guint count = 0;
 
   g_return_val_if_fail (POST_IS_ASSOCIATION (self), 0);
 
   G_LOCK (tickets);
-  list = tickets_locked (self, TRUE);
-  drop_expired (list);
-  count = list->len;
+  key = ticket_key_locked (self, uses_disk_cache (self), FALSE);
+  list = key != NULL ? tickets_locked (self, key) : NULL;
+  if (list != NULL)
+    {
+      drop_expired (list);
+      count = list->len;
+    }
   G_UNLOCK (tickets);
   return count;
 }
@@ -907,16 +1241,17 @@ post_association_get_session_ticket_count (PostAssociation *self)
 void
 post_association_forget_session_tickets (PostAssociation *self)
 {
-  GPtrArray *list;
+  g_autofree char *key = NULL;
 
   g_return_if_fail (POST_IS_ASSOCIATION (self));
 
   G_LOCK (tickets);
-  list = tickets_locked (self, TRUE);
-  g_ptr_array_set_size (list, 0);
-  if (uses_disk_cache (self))
+  key = ticket_key_locked (self, uses_disk_cache (self), FALSE);
+  if (key != NULL)
+    g_ptr_array_set_size (tickets_locked (self, key), 0);
+  if (key != NULL && uses_disk_cache (self))
     {
-      g_autofree char *path = cache_file_path (self, FALSE);
+      g_autofree char *path = cache_file_path (key, FALSE);
 
       if (path != NULL)
         g_unlink (path);

@@ -33,12 +33,12 @@ client () {
 
 echoed () { [ "$(od -c <"$1")" = "$(printf 'a\nb\n' | od -c)" ]; }
 
-echo "1..11"
+echo "1..15"
 
 if ! command -v certtool >/dev/null ||
    ! make_cert ca - 'cn = "post-cat test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' ||
    ! make_cert server ca 'cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\ntls_www_server\nsigning_key\nexpiration_days = 2\n'; then
-  for i in $(seq 11); do echo "not ok $i - certtool could not make the certificates"; done
+  for i in $(seq 15); do echo "not ok $i - certtool could not make the certificates"; done
   exit 1
 fi
 # The pin of the server's key: the SHA-256 of its SubjectPublicKeyInfo (DER),
@@ -109,10 +109,11 @@ else
   for i in 2 3 4 5 6 7; do not_ok "tls listener (skipped)"; done
 fi
 
-# 8-10: pre-shared keys only, no certificate anywhere
+# 8-10 (and 11-14 below): pre-shared keys only, no certificate anywhere
 printf '# identity:hex key\nclient-1:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n\nclient-2:ffeeddccbbaa99887766554433221100\n' >"$tmp/psk"
 printf 'client-1:0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f\n' >"$tmp/wrong-psk"
 printf 'client-1:00112233\n' >"$tmp/short-psk"
+printf 'client-2:ffeeddccbbaa99887766554433221100\n' >"$tmp/psk-2"
 if start_listener pskl --psk-file "$tmp/psk"; then
   ok "tls listener with --psk-file only listens"
   client psk -v --psk-file "$tmp/psk"
@@ -128,14 +129,53 @@ if start_listener pskl --psk-file "$tmp/psk"; then
   else
     not_ok "a wrong key: exit 1, one line naming the pre-shared key (exit $rc)" "$tmp/wrongpsk.err"
   fi
+
+  # 11-14: a session ticket serves only the security identity it came
+  # from, also across processes (disk cache): the same key file resumes;
+  # a wrong key for the same identity, or another identity, does not
+  client pskdisk1 -v --session-cache disk --psk-file "$tmp/psk"
+  client pskdisk2 -v --session-cache disk --psk-file "$tmp/psk"
+  if [ $rc -eq 0 ] && echoed "$tmp/pskdisk2.out" &&
+     grep -q 'session resumed: yes' "$tmp/pskdisk2.err"; then
+    ok "--psk-file, disk cache: the second run with the same key resumes"
+  else
+    not_ok "--psk-file, disk cache: the second run with the same key resumes (exit $rc)" \
+      "$tmp/pskdisk1.err" "$tmp/pskdisk2.err"
+  fi
+  client pskdiskwrong -v --session-cache disk --psk-file "$tmp/wrong-psk"
+  if [ $rc -eq 1 ] && ! grep -q 'session resumed: yes' "$tmp/pskdiskwrong.err" &&
+     grep -q '^post-cat: .*pre-shared key' "$tmp/pskdiskwrong.err"; then
+    ok "disk cache, a wrong key for the same identity: no resumption, exit 1 naming the pre-shared key"
+  else
+    not_ok "disk cache, a wrong key for the same identity: no resumption, exit 1 (exit $rc)" \
+      "$tmp/pskdiskwrong.out" "$tmp/pskdiskwrong.err"
+  fi
+  client pskdiskother -v --session-cache disk --psk-file "$tmp/psk-2"
+  if [ $rc -eq 0 ] && echoed "$tmp/pskdiskother.out" &&
+     grep -q 'session resumed: no' "$tmp/pskdiskother.err"; then
+    ok "disk cache, another identity: a full handshake"
+  else
+    not_ok "disk cache, another identity: a full handshake (exit $rc)" "$tmp/pskdiskother.err"
+  fi
+  # a cache file others can read (or write) is not used
+  client pskdisk3 -v --session-cache disk --psk-file "$tmp/psk"
+  chmod 0644 "$XDG_CACHE_HOME"/libpost/sessions/*
+  client pskdisk4 -v --session-cache disk --psk-file "$tmp/psk"
+  if [ $rc -eq 0 ] && echoed "$tmp/pskdisk4.out" &&
+     grep -q 'session resumed: yes' "$tmp/pskdisk3.err" &&
+     grep -q 'session resumed: no' "$tmp/pskdisk4.err"; then
+    ok "disk cache: a ticket file readable by others is not used"
+  else
+    not_ok "disk cache: a ticket file readable by others is not used (exit $rc)" \
+      "$tmp/pskdisk3.err" "$tmp/pskdisk4.err"
+  fi
   stop_listener
 else
   not_ok "tls listener with --psk-file only listens" "$tmp/pskl.err"
-  not_ok "--psk-file (skipped)"
-  not_ok "wrong key (skipped)"
+  for i in $(seq 6); do not_ok "--psk-file (skipped)"; done
 fi
 
-# 11: a malformed --psk-file: exit 1, one line naming the file and line
+# 15: a malformed --psk-file: exit 1, one line naming the file and line
 timeout -k 5 20 "$cat_" --psk-file "$tmp/short-psk" tls://127.0.0.1:9 </dev/null >"$tmp/short.out" 2>"$tmp/short.err"
 rc=$?
 if [ $rc -eq 1 ] && one_error_line "$tmp/short.err" 'short-psk:1: expected IDENTITY:HEXKEY'; then

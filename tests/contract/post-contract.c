@@ -305,8 +305,15 @@ post_contract_server_local (const char *host_port)
 PostCarrier *
 post_contract_listen (PostConfiguration *config)
 {
+  return post_contract_listen_on (NULL, config);
+}
+
+PostCarrier *
+post_contract_listen_on (PostLocal         *endpoint,
+                         PostConfiguration *config)
+{
   g_autoptr(PostConfiguration) own = config != NULL ? g_object_ref (config) : post_contract_server_config ();
-  g_autoptr(PostLocal) local = post_contract_server_local (NULL);
+  g_autoptr(PostLocal) local = endpoint != NULL ? g_object_ref (endpoint) : post_contract_server_local (NULL);
   g_autoptr(GError) error = NULL;
   PostCarrier *listener = post_carrier_listen (local, own, &error);
 
@@ -563,7 +570,15 @@ void
 post_contract_peer_start (PostContractPeer  *peer,
                           PostConfiguration *config)
 {
-  peer->listener = post_contract_listen (config);
+  post_contract_peer_start_on (peer, NULL, config);
+}
+
+void
+post_contract_peer_start_on (PostContractPeer  *peer,
+                             PostLocal         *local,
+                             PostConfiguration *config)
+{
+  peer->listener = post_contract_listen_on (local, config);
   peer->carriers = g_ptr_array_new_with_free_func (g_object_unref);
   peer->messages = g_ptr_array_new_with_free_func (g_object_unref);
   peer->bytes = g_string_new (NULL);

@@ -73,6 +73,10 @@ PostLocal         *post_contract_server_local (const char *host_port);
 /* A listener of the stack under test with @config (nullable: a fresh
  * post_contract_server_config()), on 127.0.0.1; fails the case on error. */
 PostCarrier       *post_contract_listen  (PostConfiguration *config);
+/* The same on @local (nullable: post_contract_server_local (NULL)), for a
+ * listener with more than the server identity (pre-shared keys). */
+PostCarrier       *post_contract_listen_on (PostLocal         *local,
+                                            PostConfiguration *config);
 /* The remote STACK://127.0.0.1:PORT of @listener. */
 PostRemote        *post_contract_remote_of (PostCarrier     *listener);
 /* A carrier initiated to @listener with @config (nullable: a fresh
@@ -153,6 +157,10 @@ typedef struct
 /* Starts @peer listening with @config (nullable). */
 void               post_contract_peer_start (PostContractPeer  *peer,
                                              PostConfiguration *config);
+/* The same on @local (nullable), as post_contract_listen_on(). */
+void               post_contract_peer_start_on (PostContractPeer  *peer,
+                                                PostLocal         *local,
+                                                PostConfiguration *config);
 /* Aborts what it accepted, closes the listener, frees the rest. */
 void               post_contract_peer_stop  (PostContractPeer  *peer);
 
@@ -194,5 +202,6 @@ void               post_contract_assert_error_impl (const GError *error,
 
 void post_contract_add_lifecycle_cases (void);
 void post_contract_add_roles_cases     (void);
+void post_contract_add_security_cases  (void);
 
 G_END_DECLS

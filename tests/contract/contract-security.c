@@ -1,0 +1,335 @@
+/* contract-security.c: what a hostile peer or a careless set-up must not
+ * get from a stack.
+ *
+ * - ticket-identity/...: a session ticket the association kept serves only
+ *   an association with the same security identity.  Each case connects
+ *   with a base association (which stores the tickets the stack gets),
+ *   then with an association that differs in one input only: the
+ *   pre-shared key's identity, its key, the trust anchors, the pinned
+ *   keys, the client certificate, the server name, the ALPN ids.  That
+ *   one holds no ticket and does not resume: it makes a full handshake,
+ *   or fails with the error its own settings call for (a wrong key, a
+ *   pin that matches nothing, an anchor that is missing).  The base
+ *   association then still resumes, so the ticket was there to be misused.
+ *   Stacks that keep no tickets are checked never to resume; cleartext
+ *   stacks to report no security at all.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "post-contract.h"
+
+#include <string.h>
+
+#define KEY_A "0123456789abcdef0123456789abcdef"
+#define KEY_B "fedcba9876543210fedcba9876543210"
+#define KEY_WRONG "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
+
+/* An echo peer; with @psk_only, its local has the pre-shared keys
+ * "client-a" and "client-b" and no certificate (so that a key that does
+ * not match cannot be made up for by the certificate), otherwise the
+ * server identity; with @alpn, the ALPN ids it accepts. */
+static void
+identity_peer_start (PostContractPeer   *peer,
+                     gboolean            psk_only,
+                     const char * const *alpn)
+{
+  g_autoptr(PostConfiguration) config = post_contract_server_config ();
+  g_autoptr(PostLocal) local = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (psk_only)
+    {
+      g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:0", post_contract_stack ()->name);
+      g_autoptr(GBytes) a = g_bytes_new_static (KEY_A, 32);
+      g_autoptr(GBytes) b = g_bytes_new_static (KEY_B, 32);
+
+      local = post_local_new_from_uri (uri, &error);
+      g_assert_no_error (error);
+      g_assert_true (post_local_add_pre_shared_key (local, "client-a", a, &error));
+      g_assert_true (post_local_add_pre_shared_key (local, "client-b", b, &error));
+    }
+  else
+    local = post_contract_server_local (NULL);
+  if (alpn != NULL)
+    g_assert_true (post_configuration_set_alpn (config, alpn, &error));
+  g_assert_no_error (error);
+  peer->echo = TRUE;
+  post_contract_peer_start_on (peer, local, config);
+}
+
+/* One side of a case: how its association is set up.  NULL members are
+ * the defaults: 127.0.0.1, no local, post_contract_config(), no
+ * pre-shared key. */
+typedef struct
+{
+  const char        *host;
+  PostLocal         *local;
+  PostConfiguration *config;
+  const char        *psk_identity;
+  const char        *psk;
+} Side;
+
+static PostAssociation *
+association_for (PostContractPeer *peer,
+                 const Side       *side)
+{
+  g_autofree char *uri = g_strdup_printf ("%s://%s:%u", post_contract_stack ()->name,
+                                          side->host != NULL ? side->host : "127.0.0.1",
+                                          post_contract_port_of (peer->listener));
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, NULL);
+  g_autoptr(PostConfiguration) config = side->config != NULL ? g_object_ref (side->config)
+                                                             : post_contract_config ();
+  PostAssociation *association = post_association_new (side->local, remote, config);
+
+  if (side->psk != NULL)
+    {
+      g_autoptr(GBytes) key = g_bytes_new_static (side->psk, strlen (side->psk));
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (post_association_set_pre_shared_key (association, side->psk_identity, key, &error));
+      g_assert_no_error (error);
+    }
+  return association;
+}
+
+/* A carrier of @association sends a message and waits for its echo;
+ * returns its security flags.  With @expect_error (a POST_ERROR code),
+ * establishment must fail with it instead, and the flags are NONE. */
+static PostSecurityFlags
+echo_round (PostAssociation *association,
+            int              expect_error)
+{
+  g_autoptr(PostCarrier) carrier = post_association_initiate (association);
+  g_autoptr(PostMessage) message = post_message_new_from_string ("who are you?");
+  g_autoptr(GError) error = NULL;
+  PostContractWatch watch = { 0 };
+  PostContractAsync a = { 0 };
+  PostSecurityFlags flags = POST_SECURITY_NONE;
+
+  post_contract_watch (&watch, carrier, TRUE);
+  g_assert_true (post_carrier_send (carrier, message, NULL));
+  post_carrier_establish_async (carrier, NULL, post_contract_async_cb, &a);
+  post_contract_async_wait (&a, 10000, "establishment");
+  if (expect_error != 0)
+    {
+      g_assert_false (post_carrier_establish_finish (carrier, a.result, &error));
+      post_contract_assert_error (error, expect_error);
+    }
+  else
+    {
+      g_assert_true (post_carrier_establish_finish (carrier, a.result, &error));
+      g_assert_no_error (error);
+      post_contract_wait_count (&watch.n_received, 1, 5000, "the echo");
+      g_assert_cmpstr (watch.bytes->str, ==, "who are you?");
+      flags = post_carrier_get_security_flags (carrier);
+    }
+  post_contract_async_clear (&a);
+  post_carrier_abort (carrier);
+  post_contract_watch_clear (&watch);
+  return flags;
+}
+
+/* Whether the stack keeps session tickets in the association: those that
+ * send 0-RTT data do (early data needs a ticket). */
+static gboolean
+keeps_tickets (void)
+{
+  return post_contract_has (POST_STACK_CAP_SECURE | POST_STACK_CAP_ZERO_RTT);
+}
+
+/* Waits (bounded) for @association to hold a ticket. */
+static void
+wait_ticket (PostAssociation *association)
+{
+  for (guint i = 0; i < 250 && post_association_get_session_ticket_count (association) == 0; i++)
+    post_contract_spin (20);
+  if (post_association_get_session_ticket_count (association) == 0)
+    g_error ("%s: no session ticket in the association after a full handshake",
+             post_contract_stack ()->name);
+}
+
+/* The case's body: @base connects (full handshake) and gets a ticket;
+ * @variant, which differs in one input, holds none and does not resume
+ * (it fails with @variant_error if not 0); @base then resumes. */
+static void
+check_variant (PostAssociation *base,
+               PostAssociation *variant,
+               int              variant_error,
+               const char      *what)
+{
+  PostSecurityFlags flags;
+
+  if (!post_contract_has (POST_STACK_CAP_SECURE))
+    {
+      g_test_message ("%s is not secure: no security flags, no tickets (%s not applicable)",
+                      post_contract_stack ()->name, what);
+      g_assert_cmpuint (echo_round (base, 0), ==, POST_SECURITY_NONE);
+      g_assert_cmpuint (echo_round (variant, 0), ==, POST_SECURITY_NONE);
+      g_assert_cmpuint (post_association_get_session_ticket_count (base), ==, 0);
+      return;
+    }
+
+  flags = echo_round (base, 0);
+  g_assert_true (flags & POST_SECURITY_ENCRYPTED);
+  g_assert_false (flags & POST_SECURITY_RESUMED);
+  if (keeps_tickets ())
+    wait_ticket (base);
+  else
+    g_test_message ("%s keeps no session tickets: checking that it never resumes", post_contract_stack ()->name);
+
+  g_assert_cmpuint (post_association_get_session_ticket_count (variant), ==, 0);
+  flags = echo_round (variant, variant_error);
+  if (flags & POST_SECURITY_RESUMED)
+    g_error ("%s: an association with another %s resumed the base association's session",
+             post_contract_stack ()->name, what);
+
+  flags = echo_round (base, 0);
+  if (keeps_tickets ())
+    g_assert_true (flags & POST_SECURITY_RESUMED);
+  else
+    g_assert_false (flags & POST_SECURITY_RESUMED);
+}
+
+/* Starts the peer (identity_peer_start() with @psk_only and @alpn), and
+ * runs check_variant() with the associations of @base and @variant. */
+static void
+run_case (gboolean            psk_only,
+          const char * const *alpn,
+          const Side         *base,
+          const Side         *variant,
+          int                 variant_error,
+          const char         *what)
+{
+  PostContractPeer peer = { 0 };
+  g_autoptr(PostAssociation) base_association = NULL;
+  g_autoptr(PostAssociation) variant_association = NULL;
+
+  identity_peer_start (&peer, psk_only, alpn);
+  base_association = association_for (&peer, base);
+  variant_association = association_for (&peer, variant);
+  check_variant (base_association, variant_association, variant_error, what);
+  post_contract_peer_stop (&peer);
+}
+
+static PostLocal *
+client_local (gboolean with_identity)
+{
+  g_autofree char *uri = g_strdup_printf ("%s://*:0", post_contract_stack ()->name);
+  g_autoptr(GError) error = NULL;
+  PostLocal *local = post_local_new_from_uri (uri, &error);
+
+  g_assert_no_error (error);
+  if (with_identity && post_contract_stack ()->certs != NULL)
+    {
+      g_autofree char *cert = g_build_filename (post_contract_stack ()->certs, "client.pem", NULL);
+      g_autofree char *key = g_build_filename (post_contract_stack ()->certs, "client.key", NULL);
+
+      g_assert_true (post_local_set_identity_from_files (local, cert, key, &error));
+      g_assert_no_error (error);
+    }
+  return local;
+}
+
+static void
+test_psk_identity (void)
+{
+  Side base = { .psk_identity = "client-a", .psk = KEY_A };
+  Side variant = { .psk_identity = "client-b", .psk = KEY_B };
+
+  run_case (TRUE, NULL, &base, &variant, 0, "pre-shared key identity");
+}
+
+static void
+test_psk_key (void)
+{
+  Side base = { .psk_identity = "client-a", .psk = KEY_A };
+  Side variant = { .psk_identity = "client-a", .psk = KEY_WRONG };
+
+  run_case (TRUE, NULL, &base, &variant, POST_ERROR_TLS_PSK_MISMATCH, "pre-shared key");
+}
+
+/* The variant trusts another anchor (the client's certificate) instead
+ * of the test CA. */
+static void
+test_trust_anchors (void)
+{
+  g_autoptr(PostConfiguration) other = post_contract_config ();
+  g_autoptr(GError) error = NULL;
+  Side base = { 0 };
+  Side variant = { .config = other };
+
+  if (post_contract_stack ()->certs != NULL)
+    {
+      g_autofree char *client = g_build_filename (post_contract_stack ()->certs, "client.pem", NULL);
+
+      g_assert_true (post_configuration_set_option (other, "tls.anchors", NULL, &error));
+      g_assert_true (post_configuration_add_trust_anchor_file (other, client, &error));
+      g_assert_no_error (error);
+    }
+  run_case (FALSE, NULL, &base, &variant, POST_ERROR_TLS_UNKNOWN_AUTHORITY, "set of trust anchors");
+}
+
+static void
+test_pinned_keys (void)
+{
+  g_autoptr(PostConfiguration) pinned = post_contract_config ();
+  g_autoptr(GError) error = NULL;
+  Side base = { 0 };
+  Side variant = { .config = pinned };
+
+  /* a pin that matches no key of the server's chain */
+  g_assert_true (post_configuration_add_pinned_key (pinned, "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", &error));
+  g_assert_no_error (error);
+  run_case (FALSE, NULL, &base, &variant, POST_ERROR_TLS_PIN_MISMATCH, "set of pinned keys");
+}
+
+static void
+test_client_certificate (void)
+{
+  g_autoptr(PostLocal) anonymous = client_local (FALSE);
+  g_autoptr(PostLocal) with_cert = client_local (TRUE);
+  Side base = { .local = anonymous };
+  Side variant = { .local = with_cert };
+
+  run_case (FALSE, NULL, &base, &variant, 0, "client certificate");
+}
+
+static void
+test_server_name (void)
+{
+  /* The server's certificate is valid for both names.  (A cleartext
+   * stack has no name to check: there, localhost would only try ::1
+   * first, where nothing listens, and a datagram stack cannot tell.) */
+  Side base = { .host = "127.0.0.1" };
+  Side variant = { .host = post_contract_has (POST_STACK_CAP_SECURE) ? "localhost" : "127.0.0.1" };
+
+  run_case (FALSE, NULL, &base, &variant, 0, "server name");
+}
+
+static void
+test_alpn (void)
+{
+  static const char * const both[] = { "post-a", "post-b", NULL };
+  static const char * const a[] = { "post-a", NULL };
+  static const char * const b[] = { "post-b", NULL };
+  g_autoptr(PostConfiguration) config_a = post_contract_config ();
+  g_autoptr(PostConfiguration) config_b = post_contract_config ();
+  Side base = { .config = config_a };
+  Side variant = { .config = config_b };
+
+  g_assert_true (post_configuration_set_alpn (config_a, a, NULL));
+  g_assert_true (post_configuration_set_alpn (config_b, b, NULL));
+  run_case (FALSE, both, &base, &variant, 0, "ALPN");
+}
+
+void
+post_contract_add_security_cases (void)
+{
+  post_contract_add ("security/ticket-identity/psk-identity", test_psk_identity);
+  post_contract_add ("security/ticket-identity/psk-key", test_psk_key);
+  post_contract_add ("security/ticket-identity/trust-anchors", test_trust_anchors);
+  post_contract_add ("security/ticket-identity/pinned-keys", test_pinned_keys);
+  post_contract_add ("security/ticket-identity/client-certificate", test_client_certificate);
+  post_contract_add ("security/ticket-identity/server-name", test_server_name);
+  post_contract_add ("security/ticket-identity/alpn", test_alpn);
+}
