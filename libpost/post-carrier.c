@@ -1035,7 +1035,7 @@ establish_timeout_cb (gpointer user_data)
 
   g_clear_pointer (&self->timeout_source, g_source_unref);
   error = g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
-                       "Establishment timed out after %u ms",
+                       "Establishment timed out after %u ms: no answer from the remote completed an attempt",
                        post_configuration_get_conn_timeout (self->configuration));
   g_object_ref (self);
   if (self->establish_cancellable != NULL)

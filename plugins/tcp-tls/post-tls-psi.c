@@ -109,6 +109,8 @@ struct _PostTlsPsi
   char             *server_name;      /* (owned) (nullable) SNI / name verified */
   gboolean          sni;              /* server_name is a DNS name (not an IP literal) */
   gboolean          offered_psk;
+  guint8            first_in[40];     /* the peer's first bytes (handshake), to name a non-TLS peer */
+  guint             first_in_len;
   GBytes           *ticket;           /* (owned) (nullable) taken from the association */
   GBytes           *early_data;       /* (owned) (nullable) */
   GError           *verify_error;     /* (owned) (nullable) why we refused the peer */
@@ -231,6 +233,13 @@ pull_cb (gnutls_transport_ptr_t  ptr,
       return -1;
     }
   n = post_psi_read (self->tcp, data, size, &error);
+  if (n > 0 && self->state == STATE_HANDSHAKING && self->first_in_len < sizeof self->first_in)
+    {
+      gsize keep = MIN ((gsize) n, sizeof self->first_in - self->first_in_len);
+
+      memcpy (self->first_in + self->first_in_len, data, keep);
+      self->first_in_len += keep;
+    }
   if (n >= 0)
     return n;
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -298,6 +307,15 @@ tls_max_below_1_3 (PostTlsPsi *self)
   return max < POST_TLS_VERSION_1_3;
 }
 
+/* Whether @data starts as TLS does: a record of a known content type
+ * (change_cipher_spec 20 to heartbeat 24) with major version 3. */
+static gboolean
+looks_like_tls (const guint8 *data,
+                gsize         length)
+{
+  return data[0] >= 20 && data[0] <= 24 && (length < 2 || data[1] == 3);
+}
+
 static GError *
 handshake_error (PostTlsPsi *self,
                  int         ret)
@@ -318,6 +336,33 @@ handshake_error (PostTlsPsi *self,
       return g_error_new (POST_ERROR, tcode, "TLS handshake with %s failed: %s", peer, cause->message);
     }
 
+  if (self->first_in_len > 0 && !looks_like_tls (self->first_in, self->first_in_len))
+    {
+      g_autoptr(GString) shown = g_string_new (NULL);
+
+      /* GnuTLS read a record header only: what else is there now */
+      while (self->tcp != NULL && self->first_in_len < sizeof self->first_in)
+        {
+          gssize n = post_psi_read (self->tcp, self->first_in + self->first_in_len,
+                                    sizeof self->first_in - self->first_in_len, NULL);
+
+          if (n <= 0)
+            break;
+          self->first_in_len += n;
+        }
+
+      /* What came back, printable (a web server's "HTTP/1.1 400 ..."). */
+      for (guint i = 0; i < self->first_in_len && self->first_in[i] != '\r' && self->first_in[i] != '\n'; i++)
+        {
+          if (g_ascii_isprint (self->first_in[i]))
+            g_string_append_c (shown, self->first_in[i]);
+          else
+            g_string_append_printf (shown, "\\x%02x", self->first_in[i]);
+        }
+      return g_error_new (POST_ERROR, POST_ERROR_TLS_HANDSHAKE,
+                          "TLS handshake with %s failed: the peer does not speak TLS; it sent ‘%s’",
+                          peer, shown->str);
+    }
   return post_gnutls_handshake_error (self->session, ret, "TLS", peer, self->offered_psk,
                                       tls_max_below_1_3 (self));
 }
@@ -1124,6 +1169,19 @@ post_tls_psi_read (PostPsi  *psi,
        * detects a message cut short, so treat it as the end. */
       if (self->transport_error == NULL)
         return 0;
+      G_GNUC_FALLTHROUGH;
+    case GNUTLS_E_FATAL_ALERT_RECEIVED:
+      /* In TLS 1.3 a server checks the client's certificate after the
+       * client's handshake is done: its refusal comes here, and says why
+       * as a handshake failure would (bad_certificate: TLS_REJECTED). */
+      if (self->transport_error == NULL)
+        {
+          g_autofree char *peer = describe_peer (self);
+
+          g_propagate_error (error, post_gnutls_handshake_error (self->session, n, "TLS", peer,
+                                                                 self->offered_psk, FALSE));
+          return -1;
+        }
       G_GNUC_FALLTHROUGH;
     default:
       if (self->transport_error != NULL)

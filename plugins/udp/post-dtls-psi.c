@@ -21,7 +21,10 @@
  *   gnutls_dtls_get_timeout() after every step: no thread, no blocking.
  *   A handshake not done within HANDSHAKE_TIMEOUT_MS fails with
  *   POST_ERROR_TIMED_OUT.  Verification failures name their reason as in
- *   tls (POST_ERROR_TLS_UNKNOWN_AUTHORITY, _NAME_MISMATCH, ...).
+ *   tls (POST_ERROR_TLS_UNKNOWN_AUTHORITY, _NAME_MISMATCH, ...); protected
+ *   handshake records that keep failing to decrypt (a wrong pre-shared
+ *   key: DTLS drops them silently) end it with bad_record_mac
+ *   (keys_disagree()).
  *
  * Active open
  *   connect_async connects the inner udp instance (which sends nothing),
@@ -101,6 +104,10 @@ struct _PostDtlsPsi
   char             *server_name;      /* (owned) (nullable) SNI / name verified */
   gboolean          sni;              /* server_name is a DNS name (not an IP literal) */
   gboolean          offered_psk;
+  guint             encrypted_in;     /* datagrams with protected records during the handshake */
+  guint             discarded;        /* records GnuTLS dropped during the handshake ... */
+  guint             discarded_encrypted;  /* ... when encrypted_in was this ... */
+  gint64            first_discard;    /* ... the first one of those when (monotonic µs) */
   GError           *verify_error;     /* (owned) (nullable) why we refused the peer */
   GError           *transport_error;  /* (owned) (nullable) */
   gboolean          too_large;        /* the last push was refused as too large */
@@ -316,6 +323,30 @@ fetch_datagram (PostDtlsPsi *self)
   return TRUE;
 }
 
+/* Whether the datagram @data holds a well-formed DTLS record of an epoch
+ * after the first: one protected by the keys of this handshake (the
+ * records before are in the clear).  Records are type (1 byte), version
+ * (2), epoch (2), sequence number (6) and length (2), then the body. */
+static gboolean
+has_encrypted_record (const guint8 *data,
+                      gsize         length)
+{
+  gsize pos = 0;
+
+  while (length - pos >= 13)
+    {
+      guint epoch = (data[pos + 3] << 8) | data[pos + 4];
+      gsize body = (data[pos + 11] << 8) | data[pos + 12];
+
+      if (data[pos] < 20 || data[pos] > 25 || data[pos + 1] != 254 || body > length - pos - 13)
+        return FALSE;
+      if (epoch > 0)
+        return TRUE;
+      pos += 13 + body;
+    }
+  return FALSE;
+}
+
 static ssize_t
 pull_cb (gnutls_transport_ptr_t  ptr,
          void                   *data,
@@ -337,6 +368,8 @@ pull_cb (gnutls_transport_ptr_t  ptr,
    * authenticate, so it is dropped like any bad record). */
   length = MIN (length, size);
   memcpy (data, bytes, length);
+  if (self->state == STATE_HANDSHAKING && has_encrypted_record (bytes, length))
+    self->encrypted_in++;
   return length;
 }
 
@@ -664,6 +697,37 @@ handshake_failed (PostDtlsPsi *self,
     g_error_free (error);
 }
 
+/* Whether the peer's handshake records keep failing to authenticate: a
+ * DTLS stack drops a record that does not decrypt (RFC 6347 4.1.2.7)
+ * rather than failing, so a peer with another key (a wrong pre-shared
+ * key) would only show as a time-out.  What counts is a drop while a
+ * well-formed protected record (epoch 1) came: a cleartext datagram that
+ * is not DTLS, from a stray or confused sender, is only dropped.  A
+ * record dropped once can be a duplicated datagram; dropped again after
+ * the peer had time to retransmit its flight (half a retransmission
+ * period later), the keys differ.  (A forged datagram could do the same,
+ * as a forged clear alert already can: the handshake is not
+ * authenticated before it ends.) */
+static gboolean
+keys_disagree (PostDtlsPsi *self)
+{
+  guint discarded = gnutls_record_get_discarded (self->session);
+  gint64 now = g_get_monotonic_time ();
+  gboolean counts = discarded > self->discarded && self->encrypted_in > self->discarded_encrypted;
+
+  self->discarded = discarded;
+  self->discarded_encrypted = self->encrypted_in;
+  if (!counts)
+    return FALSE;
+  g_debug ("dtls handshake: a protected record from the peer did not authenticate");
+  if (self->first_discard == 0)
+    {
+      self->first_discard = now;
+      return FALSE;
+    }
+  return now - self->first_discard >= RETRANS_TIMEOUT_MS * 1000 / 2;
+}
+
 static void
 handshake_step (PostDtlsPsi *self)
 {
@@ -683,6 +747,14 @@ handshake_step (PostDtlsPsi *self)
           if (self->transport_error != NULL)
             {
               handshake_failed (self, handshake_error (self, ret));
+              break;
+            }
+          if (keys_disagree (self))
+            {
+              /* Tell the peer (our epoch is still the clear one, so it
+               * can read the alert), then fail at once. */
+              gnutls_alert_send (self->session, GNUTLS_AL_FATAL, GNUTLS_A_BAD_RECORD_MAC);
+              handshake_failed (self, handshake_error (self, GNUTLS_E_DECRYPTION_FAILED));
               break;
             }
           arm_retransmission (self);

@@ -29,11 +29,13 @@
  * not match cannot be made up for by the certificate), otherwise the
  * server identity; with @alpn, the ALPN ids it accepts. */
 static void
-identity_peer_start (PostContractPeer   *peer,
-                     gboolean            psk_only,
-                     const char * const *alpn)
+identity_peer_start_full (PostContractPeer   *peer,
+                          gboolean            psk_only,
+                          const char * const *alpn,
+                          PostConfiguration  *server_config)
 {
-  g_autoptr(PostConfiguration) config = post_contract_server_config ();
+  g_autoptr(PostConfiguration) config = server_config != NULL ? g_object_ref (server_config)
+                                                              : post_contract_server_config ();
   g_autoptr(PostLocal) local = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -55,6 +57,14 @@ identity_peer_start (PostContractPeer   *peer,
   g_assert_no_error (error);
   peer->echo = TRUE;
   post_contract_peer_start_on (peer, local, config);
+}
+
+static void
+identity_peer_start (PostContractPeer   *peer,
+                     gboolean            psk_only,
+                     const char * const *alpn)
+{
+  identity_peer_start_full (peer, psk_only, alpn, NULL);
 }
 
 /* One side of a case: how its association is set up.  NULL members are
@@ -322,6 +332,383 @@ test_alpn (void)
   run_case (FALSE, both, &base, &variant, 0, "ALPN");
 }
 
+/* ---- errors that must not pass for time-outs -------------------------------- */
+
+/* A connection timeout much longer than the wait for the failure: a
+ * failure that comes only at the timeout fails the case. */
+#define LONG_CONN_TIMEOUT_MS 60000
+#define PROMPT_MS            5000
+
+static PostConfiguration *
+long_timeout_config (void)
+{
+  PostConfiguration *config = post_contract_config ();
+
+  g_assert_true (post_configuration_set_conn_timeout (config, LONG_CONN_TIMEOUT_MS, NULL));
+  return config;
+}
+
+/* Establishes a carrier of @association and returns the error it fails
+ * with within @wait_ms, or NULL when it became ACTIVE.  With @late, an
+ * error that closes the carrier within @wait_ms of its establishment
+ * counts too (a TLS 1.3 client has finished its handshake when the server
+ * checks the client's certificate). */
+static GError *
+establish_error (PostAssociation *association,
+                 guint            wait_ms,
+                 gboolean         late)
+{
+  g_autoptr(PostCarrier) carrier = post_association_initiate (association);
+  PostContractWatch watch = { 0 };
+  PostContractAsync a = { 0 };
+  GError *error = NULL;
+
+  post_contract_watch (&watch, carrier, TRUE);
+  post_carrier_establish_async (carrier, NULL, post_contract_async_cb, &a);
+  post_contract_async_wait (&a, wait_ms, "the establishment's outcome");
+  if (!post_carrier_establish_finish (carrier, a.result, &error))
+    g_test_message ("%s: %s", post_contract_stack ()->name, error->message);
+  else if (late)
+    {
+      /* The carrier closes, or goes dormant (an initiated carrier whose
+       * transport failed): either way it says why. */
+      g_test_message ("%s: established; waiting for the peer's verdict", post_contract_stack ()->name);
+      for (guint i = 0; i < wait_ms / 20 && post_carrier_get_state (carrier) == POST_CARRIER_STATE_ACTIVE; i++)
+        post_contract_spin (20);
+      if (post_carrier_get_state (carrier) == POST_CARRIER_STATE_ACTIVE)
+        g_error ("%s: the carrier is still active %u ms after the peer refused it",
+                 post_contract_stack ()->name, wait_ms);
+      if (post_carrier_get_error (carrier) != NULL)
+        {
+          error = g_error_copy (post_carrier_get_error (carrier));
+          g_test_message ("%s: then: %s", post_contract_stack ()->name, error->message);
+        }
+    }
+  post_contract_async_clear (&a);
+  post_carrier_abort (carrier);
+  post_contract_watch_clear (&watch);
+  return error;
+}
+
+/* A client whose @side fails against a peer (identity_peer_start() with
+ * @psk_only and @server_config) fails promptly with @code, not at the
+ * connection timeout; a cleartext stack connects. */
+static void
+expect_prompt_error (gboolean           psk_only,
+                     PostConfiguration *server_config,
+                     const Side        *side,
+                     gboolean           late,
+                     int                code)
+{
+  PostContractPeer peer = { 0 };
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(GError) error = NULL;
+
+  identity_peer_start_full (&peer, psk_only, NULL, server_config);
+  association = association_for (&peer, side);
+  error = establish_error (association, PROMPT_MS, late && post_contract_has (POST_STACK_CAP_SECURE));
+  if (!post_contract_has (POST_STACK_CAP_SECURE))
+    {
+      g_test_message ("%s is not secure: nothing to fail", post_contract_stack ()->name);
+      g_assert_no_error (error);
+    }
+  else
+    post_contract_assert_error (error, code);
+  g_assert_cmpuint (peer.n_received, ==, 0);
+  post_contract_peer_stop (&peer);
+}
+
+static void
+test_error_untrusted_server (void)
+{
+  g_autoptr(PostConfiguration) config = long_timeout_config ();
+  Side side = { .config = config };
+
+  if (post_contract_stack ()->certs != NULL)
+    {
+      g_autofree char *client = g_build_filename (post_contract_stack ()->certs, "client.pem", NULL);
+
+      g_assert_true (post_configuration_set_option (config, "tls.anchors", NULL, NULL));
+      g_assert_true (post_configuration_add_trust_anchor_file (config, client, NULL));
+    }
+  expect_prompt_error (FALSE, NULL, &side, FALSE, POST_ERROR_TLS_UNKNOWN_AUTHORITY);
+}
+
+static void
+test_error_psk_mismatch (void)
+{
+  g_autoptr(PostConfiguration) config = long_timeout_config ();
+  Side side = { .config = config, .psk_identity = "client-a", .psk = KEY_WRONG };
+
+  expect_prompt_error (TRUE, NULL, &side, FALSE, POST_ERROR_TLS_PSK_MISMATCH);
+}
+
+static void
+test_error_unknown_psk_identity (void)
+{
+  g_autoptr(PostConfiguration) config = long_timeout_config ();
+  Side side = { .config = config, .psk_identity = "client-z", .psk = KEY_A };
+
+  expect_prompt_error (TRUE, NULL, &side, FALSE, POST_ERROR_TLS_PSK_MISMATCH);
+}
+
+/* The listener trusts only its own certificate as an anchor, so it asks
+ * for a client certificate and rejects the client's (issued by the test
+ * CA). */
+static void
+test_error_client_rejected (void)
+{
+  g_autoptr(PostConfiguration) config = long_timeout_config ();
+  g_autoptr(PostConfiguration) server_config = post_contract_server_config ();
+  g_autoptr(PostLocal) with_cert = client_local (TRUE);
+  Side side = { .config = config, .local = with_cert };
+
+  if (post_contract_stack ()->certs != NULL)
+    {
+      g_autofree char *server = g_build_filename (post_contract_stack ()->certs, "server.pem", NULL);
+
+      g_assert_true (post_configuration_set_use_system_trust (server_config, FALSE, NULL));
+      g_assert_true (post_configuration_add_trust_anchor_file (server_config, server, NULL));
+    }
+  expect_prompt_error (FALSE, server_config, &side, TRUE, POST_ERROR_TLS_REJECTED);
+}
+
+/* A server that does not speak the stack's protocol, on one port number
+ * for TCP and UDP both (whichever the stack uses): with @answer, it
+ * answers whatever comes with it (and then ends a TCP connection); without,
+ * it never answers (and never accepts: the kernel completes TCP's
+ * handshake).  It counts what it answered on each. */
+typedef struct
+{
+  GSocket    *tcp;          /* (owned) listening */
+  GSocket    *udp;          /* (owned) bound */
+  GPtrArray  *accepted;     /* (owned) (element-type GSocket) */
+  GPtrArray  *sources;      /* (owned) (element-type GSource) */
+  const char *answer;
+  guint16     port;
+  guint       n_tcp, n_udp;
+} RawPeer;
+
+static void raw_watch (RawPeer *raw, GSocket *socket, GSocketSourceFunc func);
+
+static gboolean
+raw_conn_cb (GSocket      *socket,
+             GIOCondition  condition,
+             gpointer      user_data)
+{
+  RawPeer *raw = user_data;
+  char buffer[4096];
+  gssize n = g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL);
+
+  if (n > 0)
+    {
+      g_socket_send (socket, raw->answer, strlen (raw->answer), NULL, NULL);
+      raw->n_tcp++;
+    }
+  g_socket_shutdown (socket, FALSE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+raw_accept_cb (GSocket      *socket,
+               GIOCondition  condition,
+               gpointer      user_data)
+{
+  RawPeer *raw = user_data;
+  GSocket *conn = g_socket_accept (socket, NULL, NULL);
+
+  if (conn != NULL)
+    {
+      g_socket_set_blocking (conn, FALSE);
+      g_ptr_array_add (raw->accepted, conn);
+      raw_watch (raw, conn, raw_conn_cb);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+raw_datagram_cb (GSocket      *socket,
+                 GIOCondition  condition,
+                 gpointer      user_data)
+{
+  RawPeer *raw = user_data;
+  char buffer[4096];
+  g_autoptr(GSocketAddress) from = NULL;
+
+  if (g_socket_receive_from (socket, &from, buffer, sizeof buffer, NULL, NULL) > 0)
+    {
+      g_socket_send_to (socket, from, raw->answer, strlen (raw->answer), NULL, NULL);
+      raw->n_udp++;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+raw_watch (RawPeer           *raw,
+           GSocket           *socket,
+           GSocketSourceFunc  func)
+{
+  GSource *source = g_socket_create_source (socket, G_IO_IN, NULL);
+
+  g_source_set_callback (source, (GSourceFunc) (GCallback) func, raw, NULL);
+  g_source_attach (source, NULL);
+  g_ptr_array_add (raw->sources, source);
+}
+
+static GSocket *
+raw_socket (GSocketType   type,
+            guint16       port,
+            GError      **error)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port);
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, type, G_SOCKET_PROTOCOL_DEFAULT, error);
+
+  if (socket == NULL || !g_socket_bind (socket, address, FALSE, error))
+    return NULL;
+  g_socket_set_blocking (socket, FALSE);
+  return g_steal_pointer (&socket);
+}
+
+static void
+raw_peer_start (RawPeer    *raw,
+                const char *answer)
+{
+  g_autoptr(GError) error = NULL;
+
+  raw->answer = answer;
+  raw->accepted = g_ptr_array_new_with_free_func (g_object_unref);
+  raw->sources = g_ptr_array_new ();
+  /* a TCP port whose number is free for UDP too (a few tries) */
+  for (guint i = 0; i < 20 && raw->udp == NULL; i++)
+    {
+      g_autoptr(GSocketAddress) bound = NULL;
+
+      g_clear_object (&raw->tcp);
+      raw->tcp = raw_socket (G_SOCKET_TYPE_STREAM, 0, &error);
+      g_assert_no_error (error);
+      bound = g_socket_get_local_address (raw->tcp, &error);
+      g_assert_no_error (error);
+      raw->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+      raw->udp = raw_socket (G_SOCKET_TYPE_DATAGRAM, raw->port, NULL);
+    }
+  g_assert_nonnull (raw->udp);
+  g_assert_true (g_socket_listen (raw->tcp, &error));
+  g_assert_no_error (error);
+  if (answer != NULL)
+    {
+      raw_watch (raw, raw->tcp, raw_accept_cb);
+      raw_watch (raw, raw->udp, raw_datagram_cb);
+    }
+}
+
+static void
+raw_peer_stop (RawPeer *raw)
+{
+  for (guint i = 0; i < raw->sources->len; i++)
+    {
+      g_source_destroy (raw->sources->pdata[i]);
+      g_source_unref (raw->sources->pdata[i]);
+    }
+  g_ptr_array_unref (raw->sources);
+  g_ptr_array_unref (raw->accepted);
+  g_socket_close (raw->tcp, NULL);
+  g_socket_close (raw->udp, NULL);
+  g_object_unref (raw->tcp);
+  g_object_unref (raw->udp);
+}
+
+static PostAssociation *
+raw_association (RawPeer           *raw,
+                 PostConfiguration *config)
+{
+  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:%u", post_contract_stack ()->name, raw->port);
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, NULL);
+
+  return post_association_new (NULL, remote, config);
+}
+
+/* A secure client whose server answers something else fails: at once,
+ * naming what came, over TCP.  A datagram protocol cannot tell garbage
+ * from a forgery (DTLS and QUIC drop what does not parse, RFC 6347
+ * 4.1.2.7, RFC 9000 12.2): there the attempt goes on until its
+ * connection timeout (no-answer checks how that ends). */
+static void
+test_error_not_the_protocol (void)
+{
+  RawPeer raw = { 0 };
+  g_autoptr(PostConfiguration) config = long_timeout_config ();
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GError) error = NULL;
+  PostContractAsync a = { 0 };
+
+  raw_peer_start (&raw, "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+  association = raw_association (&raw, config);
+  carrier = post_association_initiate (association);
+  post_carrier_establish_async (carrier, NULL, post_contract_async_cb, &a);
+  for (guint i = 0; i < PROMPT_MS / 20 && !a.done; i++)
+    post_contract_spin (20);
+  if (a.done && !post_carrier_establish_finish (carrier, a.result, &error))
+    g_test_message ("%s: %s", post_contract_stack ()->name, error->message);
+  g_test_message ("answered %u over TCP, %u over UDP", raw.n_tcp, raw.n_udp);
+  if (!post_contract_has (POST_STACK_CAP_SECURE))
+    {
+      g_test_message ("%s is not secure: it does not look at what the peer sends before establishment",
+                      post_contract_stack ()->name);
+      g_assert_true (a.done);
+      g_assert_no_error (error);
+    }
+  else if (raw.n_udp > 0)
+    {
+      g_test_message ("%s drops datagrams that do not parse: the attempt waits for its timeout",
+                      post_contract_stack ()->name);
+      g_assert_false (a.done);
+    }
+  else
+    {
+      g_assert_true (a.done);
+      g_assert_cmpuint (raw.n_tcp, >, 0);
+      post_contract_assert_error (error, POST_ERROR_TLS_HANDSHAKE);
+      /* the message tells what came back */
+      if (strstr (error->message, "HTTP/1.0 400 Bad Request") == NULL)
+        g_error ("%s: the error does not show what the server sent: %s", post_contract_stack ()->name, error->message);
+    }
+  post_carrier_abort (carrier);
+  if (!a.done)
+    post_contract_async_wait (&a, PROMPT_MS, "the aborted establishment");
+  post_contract_async_clear (&a);
+  raw_peer_stop (&raw);
+}
+
+/* A server that never answers: a secure stack reports its connection
+ * timeout, saying that no answer came. */
+static void
+test_error_no_answer (void)
+{
+  RawPeer raw = { 0 };
+  g_autoptr(PostConfiguration) config = post_contract_config ();
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(GError) error = NULL;
+
+  raw_peer_start (&raw, NULL);
+  g_assert_true (post_configuration_set_conn_timeout (config, 1000, NULL));
+  association = raw_association (&raw, config);
+  error = establish_error (association, PROMPT_MS, FALSE);
+  if (!post_contract_has (POST_STACK_CAP_SECURE))
+    {
+      g_test_message ("%s is not secure: it needs no answer to be established", post_contract_stack ()->name);
+      g_assert_no_error (error);
+    }
+  else
+    {
+      post_contract_assert_error (error, POST_ERROR_TIMED_OUT);
+      if (strstr (error->message, "no answer") == NULL)
+        g_error ("%s: the time-out does not say that no answer came: %s", post_contract_stack ()->name, error->message);
+    }
+  raw_peer_stop (&raw);
+}
+
 void
 post_contract_add_security_cases (void)
 {
@@ -332,4 +719,10 @@ post_contract_add_security_cases (void)
   post_contract_add ("security/ticket-identity/client-certificate", test_client_certificate);
   post_contract_add ("security/ticket-identity/server-name", test_server_name);
   post_contract_add ("security/ticket-identity/alpn", test_alpn);
+  post_contract_add ("security/errors/untrusted-server", test_error_untrusted_server);
+  post_contract_add ("security/errors/psk-mismatch", test_error_psk_mismatch);
+  post_contract_add ("security/errors/unknown-psk-identity", test_error_unknown_psk_identity);
+  post_contract_add ("security/errors/client-rejected", test_error_client_rejected);
+  post_contract_add ("security/errors/not-the-protocol", test_error_not_the_protocol);
+  post_contract_add ("security/errors/no-answer", test_error_no_answer);
 }
