@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <gnutls/gnutls.h>
 
 #define WAIT_TIMEOUT_S 15
 
@@ -544,6 +546,216 @@ test_disk_cache (void)
   post_carrier_abort (listener);
 }
 
+/* ---- truncation: a FIN without close_notify ------------------------------------ */
+
+/* A TLS server in a child process (plain GnuTLS, blocking: the child runs
+ * nothing else) that accepts one connection on @fd, completes the
+ * handshake, sends @payload and then ends its direction with a TCP FIN,
+ * with close_notify first only if @notify: without, it is what an
+ * attacker who forges a FIN, or a peer cut off, looks like.  It then
+ * reads until the client is gone.  Returns the child's pid. */
+static pid_t
+truncating_server (int          fd,
+                   const char  *payload,
+                   gsize        length,
+                   gboolean     notify)
+{
+  pid_t pid = fork ();
+
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      g_autofree char *cert = post_test_certs_path (dir, "server.pem");
+      g_autofree char *key = post_test_certs_path (dir, "server.key");
+      gnutls_certificate_credentials_t cred;
+      gnutls_session_t session;
+      char buffer[256];
+      int conn;
+
+      alarm (30);  /* never outlive a test that went wrong */
+      conn = accept (fd, NULL, NULL);
+      if (conn < 0
+          || gnutls_certificate_allocate_credentials (&cred) < 0
+          || gnutls_certificate_set_x509_key_file (cred, cert, key, GNUTLS_X509_FMT_PEM) < 0
+          || gnutls_init (&session, GNUTLS_SERVER) < 0
+          || gnutls_set_default_priority (session) < 0
+          || gnutls_credentials_set (session, GNUTLS_CRD_CERTIFICATE, cred) < 0)
+        _exit (2);
+      gnutls_session_ticket_enable_server (session, NULL);
+      gnutls_transport_set_int (session, conn);
+      if (gnutls_handshake (session) < 0)
+        _exit (3);
+      if (length > 0 && gnutls_record_send (session, payload, length) != (ssize_t) length)
+        _exit (4);
+      if (notify)
+        gnutls_bye (session, GNUTLS_SHUT_WR);
+      shutdown (conn, SHUT_WR);
+      while (gnutls_record_recv (session, buffer, sizeof buffer) > 0)
+        ;
+      _exit (0);
+    }
+  return pid;
+}
+
+static int
+listening_socket (guint16 *port)
+{
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof sin;
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &sin, sizeof sin), ==, 0);
+  g_assert_cmpint (listen (fd, 1), ==, 0);
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sin, &len), ==, 0);
+  *port = ntohs (sin.sin_port);
+  return fd;
+}
+
+typedef struct
+{
+  GString  *received;
+  guint     n_parts;
+  gboolean  complete;    /* a part came with end of message */
+  GError   *error;       /* (owned) (nullable) how receiving ended */
+  guint     done;
+  gboolean  stream;      /* stop at the end of the (one) message */
+} PartialReceiver;
+
+static void receive_next (PostCarrier *carrier, PartialReceiver *r);
+
+static void
+part_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  PartialReceiver *r = user_data;
+  g_autoptr(GBytes) part = NULL;
+  gboolean end = FALSE;
+
+  part = post_carrier_receive_partial_finish (POST_CARRIER (source), result, NULL, &end, &r->error);
+  if (part == NULL)
+    {
+      r->done = 1;
+      return;
+    }
+  g_string_append_len (r->received, g_bytes_get_data (part, NULL), g_bytes_get_size (part));
+  r->n_parts++;
+  if (end)
+    r->complete = TRUE;
+  if (end && r->stream)
+    {
+      r->done = 1;  /* the peer's direction is over; ours is still open */
+      return;
+    }
+  /* keep receiving: after a complete message, the next ends with an error
+   * or with POST_ERROR_CLOSED */
+  receive_next (POST_CARRIER (source), r);
+}
+
+static void
+receive_next (PostCarrier     *carrier,
+              PartialReceiver *r)
+{
+  post_carrier_receive_partial_async (carrier, 1, 0, NULL, part_cb, r);
+}
+
+/* Connects to a truncating_server() that sends @payload (and close_notify
+ * if @notify) with @framing, receives in parts until receiving fails, and
+ * returns what came in @r. */
+static void
+receive_from_truncating_server (PostFramingMode  framing,
+                                const char      *payload,
+                                gsize            length,
+                                gboolean         notify,
+                                PartialReceiver *r)
+{
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+  g_autoptr(PostCarrier) carrier = NULL;
+  PostTestClient c = { 0 };
+  guint16 port;
+  int fd = listening_socket (&port);
+  pid_t pid = truncating_server (fd, payload, length, notify);
+  int status;
+
+  close (fd);
+  g_assert_true (post_configuration_set_framing (config, framing, NULL));
+  carrier = post_test_initiate ("tls", port, config);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  r->received = g_string_new (NULL);
+  r->stream = framing == POST_FRAMING_STREAM;
+  receive_next (carrier, r);
+  post_test_wait_count (&r->done, 1, "the end of receiving", WAIT_TIMEOUT_S);
+  if (r->error != NULL)
+    g_test_message ("receiving ended: %s", r->error->message);
+  post_carrier_abort (carrier);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+}
+
+static void
+partial_receiver_clear (PartialReceiver *r)
+{
+  g_string_free (r->received, TRUE);
+  g_clear_error (&r->error);
+}
+
+/* Stream mode: the direction is one message.  A FIN after close_notify
+ * ends it complete; a FIN without close_notify ends it with
+ * POST_ERROR_TRUNCATED, never complete: the data may have been cut. */
+static void
+test_truncation_stream (void)
+{
+  static const char data[] = "the first half of a transfer";
+  PartialReceiver r = { 0 };
+
+  receive_from_truncating_server (POST_FRAMING_STREAM, data, strlen (data), TRUE, &r);
+  g_assert_cmpstr (r.received->str, ==, data);
+  g_assert_true (r.complete);
+  partial_receiver_clear (&r);
+
+  memset (&r, 0, sizeof r);
+  receive_from_truncating_server (POST_FRAMING_STREAM, data, strlen (data), FALSE, &r);
+  g_assert_cmpstr (r.received->str, ==, data);  /* what came is handed out ... */
+  g_assert_false (r.complete);                  /* ... but never as complete */
+  g_assert_error (r.error, POST_ERROR, POST_ERROR_TRUNCATED);
+  partial_receiver_clear (&r);
+}
+
+/* Message framing (length prefix, docs/framing.md): a FIN without
+ * close_notify inside a frame is POST_ERROR_TRUNCATED; between frames the
+ * messages before it are complete, and the end is POST_ERROR_TRUNCATED
+ * too (whether messages after them were cut cannot be known), where
+ * close_notify makes it a normal close. */
+static void
+test_truncation_messages (void)
+{
+  static const char inside[] = "\x80\x00\x00\x10" "only 5";          /* 16 announced */
+  static const char between[] = "\x80\x00\x00\x05" "whole";
+  PartialReceiver r = { 0 };
+
+  receive_from_truncating_server (POST_FRAMING_AUTO, inside, sizeof inside - 1, FALSE, &r);
+  g_assert_false (r.complete);
+  g_assert_error (r.error, POST_ERROR, POST_ERROR_TRUNCATED);
+  partial_receiver_clear (&r);
+
+  memset (&r, 0, sizeof r);
+  receive_from_truncating_server (POST_FRAMING_AUTO, between, sizeof between - 1, FALSE, &r);
+  g_assert_cmpstr (r.received->str, ==, "whole");
+  g_assert_true (r.complete);
+  g_assert_error (r.error, POST_ERROR, POST_ERROR_TRUNCATED);
+  partial_receiver_clear (&r);
+
+  memset (&r, 0, sizeof r);
+  receive_from_truncating_server (POST_FRAMING_AUTO, between, sizeof between - 1, TRUE, &r);
+  g_assert_cmpstr (r.received->str, ==, "whole");
+  g_assert_true (r.complete);
+  g_assert_error (r.error, POST_ERROR, POST_ERROR_CLOSED);
+  partial_receiver_clear (&r);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -567,6 +779,8 @@ main (int   argc,
   g_test_add_func ("/tls/verify-callback", test_verify_callback);
   g_test_add_func ("/tls/no-cleartext-fallback", test_no_cleartext_fallback);
   g_test_add_func ("/tls/disk-cache", test_disk_cache);
+  g_test_add_func ("/tls/truncation/stream", test_truncation_stream);
+  g_test_add_func ("/tls/truncation/messages", test_truncation_messages);
   g_test_add_func ("/tls/interop/gnutls-serv", test_gnutls_serv);
   g_test_add_func ("/tls/interop/openssl-s-server", test_openssl_s_server);
   g_test_add_func ("/tls/interop/clients", test_clients_against_listener);

@@ -699,8 +699,11 @@ conn_close_error (QuicConn *qc,
                             "QUIC handshake with %s failed: the peer sent TLS alert %s",
                             qc->peer, gnutls_alert_get_name ((gnutls_alert_description_t) (ccerr.error_code & 0xff)));
       if (ccerr.error_code == 0)
-        return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
-                            "QUIC connection closed by %s", qc->peer);
+        {
+          qc->peer_closed = TRUE;
+          return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                              "QUIC connection closed by %s", qc->peer);
+        }
       if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
           && ccerr.error_code == NGTCP2_CONNECTION_REFUSED)
         return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
@@ -1209,6 +1212,8 @@ quic_conn_terminate (QuicConn *qc,
 
       ngtcp2_path_storage_zero (&ps);
       ngtcp2_connection_close_error_default (&ccerr);
+      if (qc->close_abort)
+        ngtcp2_connection_close_error_set_application_error (&ccerr, APP_ERROR_ABORT, NULL, 0);
       n = ngtcp2_conn_write_connection_close (qc->conn, &ps.path, NULL, buf, sizeof buf, &ccerr, quic_timestamp ());
       if (n > 0)
         conn_send (qc, buf, n);
@@ -1269,6 +1274,9 @@ quic_conn_check_idle (QuicConn *qc,
     return;   /* accepted, no stream yet: the listener keeps it */
   if (abort || conn_all_acked (qc))
     {
+      /* An abort closes with an application error, so that the peer
+       * tells it from a close (a reset, not the end). */
+      qc->close_abort = abort;
       quic_conn_terminate (qc, NULL, TRUE);
       return;
     }

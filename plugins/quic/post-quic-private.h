@@ -178,6 +178,8 @@ struct _QuicConn {
   gboolean                          announced;
   gboolean                          handshake_done;
   gboolean                          closed;
+  gboolean                          peer_closed;  /* the peer closed the connection without an error */
+  gboolean                          close_abort;  /* we close it with APP_ERROR_ABORT */
   GError                           *error;
   GError                           *verify_error;
   char                             *server_name;

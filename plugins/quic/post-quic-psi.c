@@ -700,6 +700,16 @@ post_quic_psi_read (PostPsi  *psi,
       g_propagate_error (error, g_error_copy (s->error));
       return -1;
     }
+  if (qc->error != NULL && qc->peer_closed)
+    {
+      /* The peer closed the connection while this stream had not ended
+       * (no FIN): what it sent on it may be cut short (a stream's end is
+       * its FIN, authenticated, never the connection's close). */
+      g_set_error (error, POST_ERROR, POST_ERROR_TRUNCATED,
+                   "%s closed the QUIC connection before the end of the stream: "
+                   "what it sent may have been cut short", qc->peer);
+      return -1;
+    }
   if (qc->error != NULL)
     {
       g_propagate_error (error, g_error_copy (qc->error));

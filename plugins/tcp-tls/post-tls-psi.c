@@ -130,6 +130,7 @@ struct _PostTlsPsi
   gsize             early_in_pos;
   GIOCondition      interest;         /* what the core wants */
   gboolean          shutdown_pending;
+  gboolean          bye_sent;         /* close_notify is queued or gone */
 
   guint64           cipher_total;
   guint64           plain_total;
@@ -1165,10 +1166,19 @@ post_tls_psi_read (PostPsi  *psi,
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "No TLS data yet");
       return -1;
     case GNUTLS_E_PREMATURE_TERMINATION:
-      /* The peer closed TCP without close_notify.  The framing above
-       * detects a message cut short, so treat it as the end. */
+      /* The peer's TCP FIN came without close_notify: anyone on the path
+       * can forge a FIN, so the end is not authenticated and what was
+       * sent may have been cut short, in the middle of a message or
+       * between two.  Never a clean end (RFC 8446 6.1). */
       if (self->transport_error == NULL)
-        return 0;
+        {
+          g_autofree char *peer = describe_peer (self);
+
+          g_set_error (error, POST_ERROR, POST_ERROR_TRUNCATED,
+                       "%s ended the TLS connection without close_notify: "
+                       "what it sent may have been cut short", peer);
+          return -1;
+        }
       G_GNUC_FALLTHROUGH;
     case GNUTLS_E_FATAL_ALERT_RECEIVED:
       /* In TLS 1.3 a server checks the client's certificate after the
@@ -1270,6 +1280,7 @@ post_tls_psi_shutdown_send (PostPsi  *psi,
   if (!check_established (self, error))
     return FALSE;
   ret = gnutls_bye (self->session, GNUTLS_SHUT_WR);  /* close_notify, into `out` */
+  self->bye_sent = TRUE;
   if (ret < 0 && ret != GNUTLS_E_AGAIN)
     g_debug ("TLS close_notify failed: %s", gnutls_strerror (ret));
   self->shutdown_pending = TRUE;
@@ -1336,6 +1347,7 @@ post_tls_psi_close (PostPsi  *psi,
 {
   PostTlsPsi *self = POST_TLS_PSI (psi);
   gboolean was_connecting = self->state == STATE_CONNECTING || self->state == STATE_HANDSHAKING;
+  gboolean was_established = self->state == STATE_ESTABLISHED;
 
   if (self->state == STATE_CLOSED && self->tcp == NULL)
     return;
@@ -1362,6 +1374,13 @@ post_tls_psi_close (PostPsi  *psi,
         g_clear_signal_handler (&self->tcp_ready_id, self->tcp);
       if (self->tcp_accepted_id != 0)
         g_clear_signal_handler (&self->tcp_accepted_id, self->tcp);
+      /* A graceful close always says so with close_notify (the peer
+       * takes a bare FIN for a truncation). */
+      if (!abort && was_established && !self->bye_sent && self->transport_error == NULL)
+        {
+          gnutls_bye (self->session, GNUTLS_SHUT_WR);
+          self->bye_sent = TRUE;
+        }
       if (!abort && self->out->len > 0)
         flush_out (self);  /* a last try at the close_notify and what is left */
       post_psi_close (self->tcp, abort || was_connecting);

@@ -709,6 +709,107 @@ test_error_no_answer (void)
   raw_peer_stop (&raw);
 }
 
+/* ---- truncation -------------------------------------------------------------- */
+
+typedef struct
+{
+  GString  *received;
+  gboolean  complete;    /* a part came with end of message */
+  guint     n_parts;
+  GError   *error;       /* (owned) (nullable) how receiving ended */
+  guint     done;
+} Parts;
+
+static void parts_next (PostCarrier *carrier, Parts *parts);
+
+static void
+parts_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  Parts *parts = user_data;
+  g_autoptr(GBytes) part = NULL;
+  gboolean end = FALSE;
+
+  part = post_carrier_receive_partial_finish (POST_CARRIER (source), result, NULL, &end, &parts->error);
+  if (part == NULL)
+    {
+      parts->done = 1;
+      return;
+    }
+  g_string_append_len (parts->received, g_bytes_get_data (part, NULL), g_bytes_get_size (part));
+  parts->n_parts++;
+  parts->complete |= end;
+  parts_next (POST_CARRIER (source), parts);
+}
+
+static void
+parts_next (PostCarrier *carrier,
+            Parts       *parts)
+{
+  post_carrier_receive_partial_async (carrier, 1, 0, NULL, parts_cb, parts);
+}
+
+/* The peer sends the first part of a message, then its transport ends
+ * (its carrier and listener abort: a TCP reset, a QUIC connection
+ * close): the receiver gets the part, and then an error, never the
+ * message's end.  (Unreliable stacks have no transport to cut: there
+ * each part goes as a datagram of its own, see the case's message.) */
+static void
+test_truncated_by_abort (void)
+{
+  PostContractPeer peer = { 0 };
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
+  g_autoptr(PostMessage) cut = post_message_new (NULL);
+  g_autoptr(GBytes) half = g_bytes_new_static ("the first half", 14);
+  PostCarrier *accepted;
+  PostContractAsync a = { 0 };
+  Parts parts = { 0 };
+
+  peer.echo = FALSE;
+  post_contract_peer_start (&peer, NULL);
+  carrier = post_contract_initiate (peer.listener, NULL);
+  g_assert_true (post_carrier_send (carrier, hello, NULL));
+  post_contract_establish (carrier, 5000);
+  post_contract_wait_count (&peer.n_received, 1, 5000, "the client's hello");
+  accepted = peer.carriers->pdata[peer.carriers->len - 1];
+
+  parts.received = g_string_new (NULL);
+  parts_next (carrier, &parts);
+  post_carrier_send_partial_async (accepted, cut, half, FALSE, NULL, post_contract_async_cb, &a);
+  post_contract_async_wait (&a, 5000, "the first part's send");
+  g_assert_true (post_carrier_send_partial_finish (accepted, a.result, NULL));
+  post_contract_async_clear (&a);
+  if (post_contract_has (POST_STACK_CAP_RELIABLE))
+    {
+      for (guint i = 0; i < 250 && parts.received->len < 14 && !parts.done; i++)
+        post_contract_spin (20);
+      g_assert_cmpstr (parts.received->str, ==, "the first half");
+    }
+  post_contract_peer_stop (&peer);  /* aborts the accepted carrier and the listener */
+
+  if (post_contract_has (POST_STACK_CAP_RELIABLE))
+    {
+      post_contract_wait_count (&parts.done, 1, 10000, "the end of receiving");
+      g_assert_nonnull (parts.error);
+      g_test_message ("%s: receiving ended: %s (code %d)", post_contract_stack ()->name,
+                      parts.error->message, parts.error->code);
+      g_assert_false (parts.complete);
+      g_assert_true (parts.error->domain == POST_ERROR);
+      g_assert_cmpint (parts.error->code, !=, POST_ERROR_CLOSED);
+    }
+  else
+    g_test_message ("%s is unreliable: no transport that a peer could cut; "
+                    "a part sent without its end arrived as %u datagram(s)",
+                    post_contract_stack ()->name, parts.n_parts);
+  post_carrier_abort (carrier);
+  if (!parts.done)
+    post_contract_wait_count (&parts.done, 1, 5000, "the receive to end after the abort");
+  g_string_free (parts.received, TRUE);
+  g_clear_error (&parts.error);
+}
+
 void
 post_contract_add_security_cases (void)
 {
@@ -725,4 +826,5 @@ post_contract_add_security_cases (void)
   post_contract_add ("security/errors/client-rejected", test_error_client_rejected);
   post_contract_add ("security/errors/not-the-protocol", test_error_not_the_protocol);
   post_contract_add ("security/errors/no-answer", test_error_no_answer);
+  post_contract_add ("security/truncation/abort-mid-message", test_truncated_by_abort);
 }
