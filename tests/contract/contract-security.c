@@ -171,8 +171,7 @@ check_variant (PostAssociation *base,
 
   if (!post_contract_has (POST_STACK_CAP_SECURE))
     {
-      g_test_message ("%s is not secure: no security flags, no tickets (%s not applicable)",
-                      post_contract_stack ()->name, what);
+      post_contract_unsupported ("not secure: no security flags, no tickets (%s not applicable)", what);
       g_assert_cmpuint (echo_round (base, 0), ==, POST_SECURITY_NONE);
       g_assert_cmpuint (echo_round (variant, 0), ==, POST_SECURITY_NONE);
       g_assert_cmpuint (post_association_get_session_ticket_count (base), ==, 0);
@@ -185,7 +184,7 @@ check_variant (PostAssociation *base,
   if (keeps_tickets ())
     wait_ticket (base);
   else
-    g_test_message ("%s keeps no session tickets: checking that it never resumes", post_contract_stack ()->name);
+    post_contract_unsupported ("keeps no session tickets: checking that it never resumes");
 
   g_assert_cmpuint (post_association_get_session_ticket_count (variant), ==, 0);
   flags = echo_round (variant, variant_error);
@@ -409,7 +408,7 @@ expect_prompt_error (gboolean           psk_only,
   error = establish_error (association, PROMPT_MS, late && post_contract_has (POST_STACK_CAP_SECURE));
   if (!post_contract_has (POST_STACK_CAP_SECURE))
     {
-      g_test_message ("%s is not secure: nothing to fail", post_contract_stack ()->name);
+      post_contract_unsupported ("not secure: nothing to fail");
       g_assert_no_error (error);
     }
   else
@@ -654,15 +653,13 @@ test_error_not_the_protocol (void)
   g_test_message ("answered %u over TCP, %u over UDP", raw.n_tcp, raw.n_udp);
   if (!post_contract_has (POST_STACK_CAP_SECURE))
     {
-      g_test_message ("%s is not secure: it does not look at what the peer sends before establishment",
-                      post_contract_stack ()->name);
+      post_contract_unsupported ("not secure: it does not look at what the peer sends before establishment");
       g_assert_true (a.done);
       g_assert_no_error (error);
     }
   else if (raw.n_udp > 0)
     {
-      g_test_message ("%s drops datagrams that do not parse: the attempt waits for its timeout",
-                      post_contract_stack ()->name);
+      post_contract_unsupported ("a datagram protocol drops what does not parse: the attempt waits for its timeout");
       g_assert_false (a.done);
     }
   else
@@ -697,7 +694,7 @@ test_error_no_answer (void)
   error = establish_error (association, PROMPT_MS, FALSE);
   if (!post_contract_has (POST_STACK_CAP_SECURE))
     {
-      g_test_message ("%s is not secure: it needs no answer to be established", post_contract_stack ()->name);
+      post_contract_unsupported ("not secure: it needs no answer to be established");
       g_assert_no_error (error);
     }
   else
@@ -800,9 +797,8 @@ test_truncated_by_abort (void)
       g_assert_cmpint (parts.error->code, !=, POST_ERROR_CLOSED);
     }
   else
-    g_test_message ("%s is unreliable: no transport that a peer could cut; "
-                    "a part sent without its end arrived as %u datagram(s)",
-                    post_contract_stack ()->name, parts.n_parts);
+    post_contract_unsupported ("unreliable: no transport that a peer could cut; "
+                               "a part sent without its end arrived as %u datagram(s)", parts.n_parts);
   post_carrier_abort (carrier);
   if (!parts.done)
     post_contract_wait_count (&parts.done, 1, 5000, "the receive to end after the abort");
