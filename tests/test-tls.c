@@ -12,6 +12,7 @@
 #include <post.h>
 
 #include "post-test-util.h"
+#include "post-test-parts.h"
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -612,54 +613,6 @@ listening_socket (guint16 *port)
   return fd;
 }
 
-typedef struct
-{
-  GString  *received;
-  guint     n_parts;
-  gboolean  complete;    /* a part came with end of message */
-  GError   *error;       /* (owned) (nullable) how receiving ended */
-  guint     done;
-  gboolean  stream;      /* stop at the end of the (one) message */
-} PartialReceiver;
-
-static void receive_next (PostCarrier *carrier, PartialReceiver *r);
-
-static void
-part_cb (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  PartialReceiver *r = user_data;
-  g_autoptr(GBytes) part = NULL;
-  gboolean end = FALSE;
-
-  part = post_carrier_receive_partial_finish (POST_CARRIER (source), result, NULL, &end, &r->error);
-  if (part == NULL)
-    {
-      r->done = 1;
-      return;
-    }
-  g_string_append_len (r->received, g_bytes_get_data (part, NULL), g_bytes_get_size (part));
-  r->n_parts++;
-  if (end)
-    r->complete = TRUE;
-  if (end && r->stream)
-    {
-      r->done = 1;  /* the peer's direction is over; ours is still open */
-      return;
-    }
-  /* keep receiving: after a complete message, the next ends with an error
-   * or with POST_ERROR_CLOSED */
-  receive_next (POST_CARRIER (source), r);
-}
-
-static void
-receive_next (PostCarrier     *carrier,
-              PartialReceiver *r)
-{
-  post_carrier_receive_partial_async (carrier, 1, 0, NULL, part_cb, r);
-}
-
 /* Connects to a truncating_server() that sends @payload (and close_notify
  * if @notify) with @framing, receives in parts until receiving fails, and
  * returns what came in @r. */
@@ -668,7 +621,7 @@ receive_from_truncating_server (PostFramingMode  framing,
                                 const char      *payload,
                                 gsize            length,
                                 gboolean         notify,
-                                PartialReceiver *r)
+                                PostTestParts   *r)
 {
   g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(PostCarrier) carrier = NULL;
@@ -684,22 +637,14 @@ receive_from_truncating_server (PostFramingMode  framing,
   post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
   post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
   g_assert_no_error (c.error);
-  r->received = g_string_new (NULL);
-  r->stream = framing == POST_FRAMING_STREAM;
-  receive_next (carrier, r);
+  /* in stream mode the peer's direction is one message; ours stays open */
+  post_test_parts_start (r, carrier, framing == POST_FRAMING_STREAM);
   post_test_wait_count (&r->done, 1, "the end of receiving", WAIT_TIMEOUT_S);
   if (r->error != NULL)
     g_test_message ("receiving ended: %s", r->error->message);
   post_carrier_abort (carrier);
   g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
   g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-}
-
-static void
-partial_receiver_clear (PartialReceiver *r)
-{
-  g_string_free (r->received, TRUE);
-  g_clear_error (&r->error);
 }
 
 /* Stream mode: the direction is one message.  A FIN after close_notify
@@ -709,19 +654,18 @@ static void
 test_truncation_stream (void)
 {
   static const char data[] = "the first half of a transfer";
-  PartialReceiver r = { 0 };
+  PostTestParts r = { 0 };
 
   receive_from_truncating_server (POST_FRAMING_STREAM, data, strlen (data), TRUE, &r);
   g_assert_cmpstr (r.received->str, ==, data);
   g_assert_true (r.complete);
-  partial_receiver_clear (&r);
+  post_test_parts_clear (&r);
 
-  memset (&r, 0, sizeof r);
   receive_from_truncating_server (POST_FRAMING_STREAM, data, strlen (data), FALSE, &r);
   g_assert_cmpstr (r.received->str, ==, data);  /* what came is handed out ... */
   g_assert_false (r.complete);                  /* ... but never as complete */
   g_assert_error (r.error, POST_ERROR, POST_ERROR_TRUNCATED);
-  partial_receiver_clear (&r);
+  post_test_parts_clear (&r);
 }
 
 /* Message framing (length prefix, docs/framing.md): a FIN without
@@ -734,26 +678,24 @@ test_truncation_messages (void)
 {
   static const char inside[] = "\x80\x00\x00\x10" "only 5";          /* 16 announced */
   static const char between[] = "\x80\x00\x00\x05" "whole";
-  PartialReceiver r = { 0 };
+  PostTestParts r = { 0 };
 
   receive_from_truncating_server (POST_FRAMING_AUTO, inside, sizeof inside - 1, FALSE, &r);
   g_assert_false (r.complete);
   g_assert_error (r.error, POST_ERROR, POST_ERROR_TRUNCATED);
-  partial_receiver_clear (&r);
+  post_test_parts_clear (&r);
 
-  memset (&r, 0, sizeof r);
   receive_from_truncating_server (POST_FRAMING_AUTO, between, sizeof between - 1, FALSE, &r);
   g_assert_cmpstr (r.received->str, ==, "whole");
   g_assert_true (r.complete);
   g_assert_error (r.error, POST_ERROR, POST_ERROR_TRUNCATED);
-  partial_receiver_clear (&r);
+  post_test_parts_clear (&r);
 
-  memset (&r, 0, sizeof r);
   receive_from_truncating_server (POST_FRAMING_AUTO, between, sizeof between - 1, TRUE, &r);
   g_assert_cmpstr (r.received->str, ==, "whole");
   g_assert_true (r.complete);
   g_assert_error (r.error, POST_ERROR, POST_ERROR_CLOSED);
-  partial_receiver_clear (&r);
+  post_test_parts_clear (&r);
 }
 
 int

@@ -17,6 +17,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "post-contract.h"
+#include "../post-test-parts.h"
 
 #include <string.h>
 
@@ -708,45 +709,6 @@ test_error_no_answer (void)
 
 /* ---- truncation -------------------------------------------------------------- */
 
-typedef struct
-{
-  GString  *received;
-  gboolean  complete;    /* a part came with end of message */
-  guint     n_parts;
-  GError   *error;       /* (owned) (nullable) how receiving ended */
-  guint     done;
-} Parts;
-
-static void parts_next (PostCarrier *carrier, Parts *parts);
-
-static void
-parts_cb (GObject      *source,
-          GAsyncResult *result,
-          gpointer      user_data)
-{
-  Parts *parts = user_data;
-  g_autoptr(GBytes) part = NULL;
-  gboolean end = FALSE;
-
-  part = post_carrier_receive_partial_finish (POST_CARRIER (source), result, NULL, &end, &parts->error);
-  if (part == NULL)
-    {
-      parts->done = 1;
-      return;
-    }
-  g_string_append_len (parts->received, g_bytes_get_data (part, NULL), g_bytes_get_size (part));
-  parts->n_parts++;
-  parts->complete |= end;
-  parts_next (POST_CARRIER (source), parts);
-}
-
-static void
-parts_next (PostCarrier *carrier,
-            Parts       *parts)
-{
-  post_carrier_receive_partial_async (carrier, 1, 0, NULL, parts_cb, parts);
-}
-
 /* The peer sends the first part of a message, then its transport ends
  * (its carrier and listener abort: a TCP reset, a QUIC connection
  * close): the receiver gets the part, and then an error, never the
@@ -762,7 +724,7 @@ test_truncated_by_abort (void)
   g_autoptr(GBytes) half = g_bytes_new_static ("the first half", 14);
   PostCarrier *accepted;
   PostContractAsync a = { 0 };
-  Parts parts = { 0 };
+  PostTestParts parts = { 0 };
 
   peer.echo = FALSE;
   post_contract_peer_start (&peer, NULL);
@@ -772,8 +734,7 @@ test_truncated_by_abort (void)
   post_contract_wait_count (&peer.n_received, 1, 5000, "the client's hello");
   accepted = peer.carriers->pdata[peer.carriers->len - 1];
 
-  parts.received = g_string_new (NULL);
-  parts_next (carrier, &parts);
+  post_test_parts_start (&parts, carrier, FALSE);
   post_carrier_send_partial_async (accepted, cut, half, FALSE, NULL, post_contract_async_cb, &a);
   post_contract_async_wait (&a, 5000, "the first part's send");
   g_assert_true (post_carrier_send_partial_finish (accepted, a.result, NULL));
@@ -802,8 +763,7 @@ test_truncated_by_abort (void)
   post_carrier_abort (carrier);
   if (!parts.done)
     post_contract_wait_count (&parts.done, 1, 5000, "the receive to end after the abort");
-  g_string_free (parts.received, TRUE);
-  g_clear_error (&parts.error);
+  post_test_parts_clear (&parts);
 }
 
 void
