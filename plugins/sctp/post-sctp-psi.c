@@ -129,6 +129,7 @@ struct _SctpAssoc
   PostSctpPsi  *announce;          /* (owned) (nullable) the listener that
                                       accepted it, until stream 0 is announced */
   gboolean      peer_one_way;      /* the peer said stream 0 is a source's */
+  gboolean      received_any;      /* a message of the peer arrived */
 };
 
 struct _PostSctpPsi
@@ -1097,11 +1098,17 @@ handle_notification (SctpAssoc                     *assoc,
         case SCTP_COMM_LOST:
           if (assoc->state == ASSOC_CLOSING)
             assoc_closing_done (assoc);
-          assoc_end (assoc, g_error_new (POST_ERROR,
-                                         assoc->state == ASSOC_CONNECTING ? POST_ERROR_CONNECTION_REFUSED
-                                                                          : POST_ERROR_CONNECTION_RESET,
-                                         "The SCTP association with %s was lost (the peer aborted it, "
-                                         "or it stopped answering)", where));
+          /* As the tcp stack does: an association we opened that the peer
+           * aborts before sending a single message was refused (what a
+           * listener whose application accepts nobody does). */
+          if (assoc->state == ASSOC_CONNECTING || (assoc->initiator && !assoc->received_any))
+            assoc_end (assoc, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                                           "The SCTP association with %s was refused (the peer aborted it "
+                                           "before sending anything)", where));
+          else
+            assoc_end (assoc, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                                           "The SCTP association with %s was lost (the peer aborted it, "
+                                           "or it stopped answering)", where));
           break;
         case SCTP_CANT_STR_ASSOC:
           assoc_end (assoc, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
@@ -1272,6 +1279,7 @@ assoc_dispatch_cb (gpointer user_data)
         }
       if (info_type != SCTP_RECVV_RCVINFO)
         info.rcv_sid = 0;
+      assoc->received_any = TRUE;
       if (assoc->announce != NULL)
         assoc_announce (assoc);
       psi = g_hash_table_lookup (assoc->streams, GUINT_TO_POINTER (info.rcv_sid));
