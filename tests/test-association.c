@@ -7,6 +7,8 @@
 
 #include <post.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
 
 #define WAIT_TIMEOUT_S 10
 
@@ -696,11 +698,122 @@ test_fork_unsupported_roles (Fixture       *f,
     }
 }
 
+/* ---- session tickets and the security identity ------------------------------- */
+
+static char *cache_dir;  /* XDG_CACHE_HOME of the process */
+
+static void
+set_psk (PostAssociation *association,
+         const char      *identity,
+         const char      *key)
+{
+  g_autoptr(GBytes) bytes = key != NULL ? g_bytes_new_static (key, strlen (key)) : NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_association_set_pre_shared_key (association, identity, bytes, &error));
+  g_assert_no_error (error);
+}
+
+/* A ticket serves the security identity it was stored under: another key or
+ * identity on the same association (or none) does not see it, the first
+ * one does again. */
+static void
+test_ticket_identity (void)
+{
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri ("tls://127.0.0.1:4433", NULL);
+  g_autoptr(PostAssociation) association = post_association_new (NULL, remote, NULL);
+  g_autoptr(GBytes) ticket = g_bytes_new_static ("opaque ticket", 13);
+  gint64 expiry = g_get_real_time () / G_USEC_PER_SEC + 600;
+
+  set_psk (association, "client-a", "0123456789abcdef0123456789abcdef");
+  post_association_add_session_ticket (association, ticket, expiry);
+  g_assert_cmpuint (post_association_get_session_ticket_count (association), ==, 1);
+  set_psk (association, "client-a", "fedcba9876543210fedcba9876543210");
+  g_assert_cmpuint (post_association_get_session_ticket_count (association), ==, 0);
+  g_assert_null (post_association_take_session_ticket (association));
+  set_psk (association, "client-b", "0123456789abcdef0123456789abcdef");
+  g_assert_cmpuint (post_association_get_session_ticket_count (association), ==, 0);
+  set_psk (association, NULL, NULL);
+  g_assert_cmpuint (post_association_get_session_ticket_count (association), ==, 0);
+  set_psk (association, "client-a", "0123456789abcdef0123456789abcdef");
+  g_assert_cmpuint (post_association_get_session_ticket_count (association), ==, 1);
+  post_association_forget_session_tickets (association);
+  g_assert_cmpuint (post_association_get_session_ticket_count (association), ==, 0);
+}
+
+/* The disk cache: its directory, its secret and its ticket files are the
+ * user's only, and no file name or content holds the key. */
+static void
+test_ticket_disk_cache (void)
+{
+  static const char key[] = "0123456789abcdef0123456789abcdef";
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri ("tls://127.0.0.1:4434", NULL);
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(GBytes) ticket = g_bytes_new_static ("opaque ticket", 13);
+  g_autofree char *dir = g_build_filename (cache_dir, "libpost", "sessions", NULL);
+  g_autoptr(GDir) listing = NULL;
+  const char *name;
+  guint n_files = 0;
+  struct stat st;
+
+  g_assert_true (post_configuration_set_option (config, "tls.session-cache", g_variant_new_string ("disk"), NULL));
+  association = post_association_new (NULL, remote, config);
+  set_psk (association, "client-a", key);
+  post_association_add_session_ticket (association, ticket, g_get_real_time () / G_USEC_PER_SEC + 600);
+  g_assert_cmpuint (post_association_get_session_ticket_count (association), ==, 1);
+
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  listing = g_dir_open (dir, 0, NULL);
+  g_assert_nonnull (listing);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *contents = NULL;
+      gsize length;
+
+      n_files++;
+      g_assert_cmpint (g_stat (path, &st), ==, 0);
+      g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+      g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+      g_assert_null (g_strstr_len (contents, length, key));
+      g_assert_null (strstr (name, "client-a"));
+    }
+  g_assert_cmpuint (n_files, ==, 2);  /* the secret and one ticket file */
+  post_association_forget_session_tickets (association);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  int ret;
+
   g_test_init (&argc, &argv, NULL);
+  /* The session cache goes to a private directory (removed at the end). */
+  cache_dir = g_dir_make_tmp ("test-association-XXXXXX", NULL);
+  g_assert_nonnull (cache_dir);
+  g_setenv ("XDG_CACHE_HOME", cache_dir, TRUE);
+  g_assert_cmpstr (g_get_user_cache_dir (), ==, cache_dir);
 
   g_test_add ("/association/explicit", Fixture, NULL,
               fixture_setup, test_explicit, fixture_teardown);
@@ -712,6 +825,11 @@ main (int   argc,
               fixture_setup, test_fork, fixture_teardown);
   g_test_add ("/association/fork-unsupported-roles", Fixture, NULL,
               fixture_setup, test_fork_unsupported_roles, fixture_teardown);
+  g_test_add_func ("/association/ticket-identity", test_ticket_identity);
+  g_test_add_func ("/association/ticket-disk-cache", test_ticket_disk_cache);
 
-  return g_test_run ();
+  ret = g_test_run ();
+  remove_tree (cache_dir);
+  g_free (cache_dir);
+  return ret;
 }
