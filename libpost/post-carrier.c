@@ -152,6 +152,7 @@ enum {
   SIGNAL_PATH_ADDED,
   SIGNAL_PATH_REMOVED,
   SIGNAL_SOFT_ERROR,
+  SIGNAL_RECEIVE_ERROR,
   N_SIGNALS
 };
 
@@ -584,6 +585,22 @@ post_carrier_class_init (PostCarrierClass *klass)
    */
   signals[SIGNAL_SOFT_ERROR] =
     g_signal_new ("soft-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
+
+  /**
+   * PostCarrier::receive-error:
+   * @self: the carrier
+   * @error: why a message could not be delivered
+   *
+   * A received message could not be delivered to a post_carrier_ready()
+   * function or a responder (RFC 9622 `ReceiveError`): one larger than the
+   * configuration's `recv-msg-max-len` (%POST_ERROR_MESSAGE_TOO_LARGE),
+   * which is dropped whole while the carrier goes on.  A pending
+   * post_carrier_receive_async() gets the error instead.
+   */
+  signals[SIGNAL_RECEIVE_ERROR] =
+    g_signal_new ("receive-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
@@ -1868,7 +1885,8 @@ send_internal (PostCarrier     *self,
 {
   if (!check_usable (self, TRUE, error))
     return FALSE;
-  if (message != NULL && !_post_message_mark_queued (message, ++self->send_sequence, error))
+  if (message != NULL && (!_post_message_check_antecedents (message, error)
+                          || !_post_message_mark_queued (message, ++self->send_sequence, error)))
     return FALSE;
   return _post_transient_enqueue (self->transient, message, content, end_of_message, FALSE,
                                   task, destination, check_limit, error);
@@ -1888,7 +1906,8 @@ _post_carrier_send_to (PostCarrier     *self,
                            "The source of the message is gone: its carrier is closed");
       return FALSE;
     }
-  if (!_post_message_mark_queued (message, ++self->send_sequence, error))
+  if (!_post_message_check_antecedents (message, error)
+      || !_post_message_mark_queued (message, ++self->send_sequence, error))
     return FALSE;
   return _post_transient_enqueue (self->transient, message, post_message_get_content (message),
                                   TRUE, FALSE, task, destination, task == NULL, error);
@@ -2008,6 +2027,16 @@ post_carrier_send_bytes (PostCarrier  *self,
  * on this carrier wait behind it.  In stream mode the end of the message
  * ends the sending direction (a FIN on TCP).  @message's own content is
  * not sent; its properties apply to every part.
+ *
+ * The peer receives one message on every stack.  On a stack that keeps
+ * message boundaries itself (udp, dtls: no
+ * %POST_STACK_CAP_BYTE_STREAM) the parts are gathered and leave as one
+ * datagram with the last part: a part's callback runs once it joined the
+ * datagram, the last one's once the datagram was sent.  What is gathered is
+ * bounded by the stack's largest message: the part that would make the
+ * message larger fails with %POST_ERROR_MESSAGE_TOO_LARGE, the message is
+ * dropped (its `send-error` fires), and its later parts fail with the same
+ * error, up to the one that ends it; the carrier goes on.
  */
 void
 post_carrier_send_partial_async (PostCarrier         *self,
@@ -2033,7 +2062,8 @@ post_carrier_send_partial_async (PostCarrier         *self,
       return;
     }
   if (post_message_get_sequence (message) == 0
-      && !_post_message_mark_queued (message, ++self->send_sequence, &error))
+      && (!_post_message_check_antecedents (message, &error)
+          || !_post_message_mark_queued (message, ++self->send_sequence, &error)))
     {
       g_task_return_error (task, error);
       return;
@@ -2157,8 +2187,8 @@ _post_carrier_emit_send_error (PostCarrier  *self,
                                PostMessage  *message,
                                const GError *error)
 {
-  _post_message_emit_send_error (message, error);
-  g_signal_emit (self, signals[SIGNAL_SEND_ERROR], 0, message, error);
+  if (_post_message_emit_send_error (message, error))
+    g_signal_emit (self, signals[SIGNAL_SEND_ERROR], 0, message, error);
 }
 
 void
@@ -2533,6 +2563,35 @@ _post_carrier_deliver (PostCarrier *self,
   }
 }
 
+/* A message that cannot be delivered (too large for a complete receive):
+ * the receive waiting for it fails, or, for a ready function or a
+ * responder, the receive-error signal tells. */
+void
+_post_carrier_deliver_error (PostCarrier  *self,
+                             const GError *error)
+{
+  ReceiveRequest *request;
+
+  if (self->parent != NULL && self->parent->role != POST_CARRIER_ROLE_RESPONDER)
+    {
+      _post_carrier_deliver_error (self->parent, error);
+      return;
+    }
+  if (self->parent != NULL)
+    {
+      g_signal_emit (self->parent, signals[SIGNAL_RECEIVE_ERROR], 0, error);
+      return;
+    }
+  if (self->role != POST_CARRIER_ROLE_RESPONDER
+      && (request = g_queue_pop_head (&self->requests)) != NULL)
+    {
+      g_task_return_error (request->task, g_error_copy (error));
+      receive_request_free (request);
+      return;
+    }
+  g_signal_emit (self, signals[SIGNAL_RECEIVE_ERROR], 0, error);
+}
+
 static void
 kick_children (PostCarrier *self)
 {
@@ -2648,9 +2707,12 @@ queue_receive (PostCarrier  *self,
  * @user_data: data for @callback
  *
  * Receives the next complete message (draft 2.2).  Requests are served in
- * the order they were made.  A message larger than the configuration's
- * `recv-msg-max-len` arrives in parts even here; post_message_is_complete()
- * tells.  After a passive close, the messages that had arrived are still
+ * the order they were made.  A complete message is delivered whole or not
+ * at all: one larger than the configuration's `recv-msg-max-len` fails this
+ * request with %POST_ERROR_MESSAGE_TOO_LARGE and is dropped (what is left
+ * of it is read and discarded); the carrier goes on with the next message.
+ * post_carrier_receive_partial_async() receives such a message in parts.
+ * After a passive close, the messages that had arrived are still
  * delivered, then requests fail with %POST_ERROR_CLOSED.
  */
 void
@@ -2761,7 +2823,9 @@ post_carrier_receive_partial_finish (PostCarrier   *self,
  *
  * Receives every message and calls @func with it (draft `.Ready()`), until
  * @func returns %FALSE or is replaced.  Messages that arrived before are
- * delivered first.
+ * delivered first.  Every message is complete: one larger than the
+ * configuration's `recv-msg-max-len` is dropped and
+ * #PostCarrier::receive-error tells.
  */
 void
 post_carrier_ready (PostCarrier    *self,

@@ -785,7 +785,12 @@ depends_on (PostMessage *message,
  * @error: return location for an error
  *
  * Makes @self depend on @antecedent: on a carrier, @self is not sent before
- * @antecedent, and if @antecedent expires or fails, so does @self.
+ * @antecedent, and if @antecedent expires or fails, so does @self (it is
+ * dropped with the `expired` event).  @antecedent must be sent (queued on
+ * a carrier) before @self: sending @self while an antecedent was never
+ * queued fails at once with %POST_ERROR_INVALID_ARGUMENT rather than wait
+ * for ever, and sending it after an antecedent failed fails at once with
+ * %POST_ERROR_EXPIRED.
  *
  * Returns: %TRUE, or %FALSE if the message was already queued or the
  *   dependency would form a cycle
@@ -957,14 +962,44 @@ _post_message_emit_expired (PostMessage *self)
   g_signal_emit (self, signals[SIGNAL_EXPIRED], 0);
 }
 
-void
+/* Returns whether it was emitted: a message fails once (a message sent in
+ * parts has many items, each of which may fail). */
+gboolean
 _post_message_emit_send_error (PostMessage  *self,
                                const GError *error)
 {
   if (self->failed)
-    return;
+    return FALSE;
   self->failed = TRUE;
   g_signal_emit (self, signals[SIGNAL_SEND_ERROR], 0, error);
+  return TRUE;
+}
+
+/* When @self is queued: each antecedent must be queued already (on any
+ * carrier), or @self would wait for it for ever; and none may have failed. */
+gboolean
+_post_message_check_antecedents (PostMessage  *self,
+                                 GError      **error)
+{
+  for (guint i = 0; self->antecedents && i < self->antecedents->len; i++)
+    {
+      PostMessage *a = self->antecedents->pdata[i];
+
+      if (!a->queued)
+        {
+          g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                               "An antecedent of the message was never sent: send each "
+                               "antecedent before the messages that depend on it");
+          return FALSE;
+        }
+      if (a->failed)
+        {
+          g_set_error_literal (error, POST_ERROR, POST_ERROR_EXPIRED,
+                               "An antecedent of the message expired or failed");
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 /* Whether every antecedent has been sent; *failed is set when one of them

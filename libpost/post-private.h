@@ -121,10 +121,12 @@ gint64          _post_message_get_deadline        (PostMessage       *self);
 void            _post_message_emit_sent           (PostMessage       *self);
 void            _post_message_emit_acked          (PostMessage       *self);
 void            _post_message_emit_expired        (PostMessage       *self);
-void            _post_message_emit_send_error     (PostMessage       *self,
+gboolean        _post_message_emit_send_error     (PostMessage       *self,
                                                    const GError      *error);
 /* Whether anyone listens for the acked event (so it is worth tracking). */
 gboolean        _post_message_wants_acked         (PostMessage       *self);
+gboolean        _post_message_check_antecedents   (PostMessage       *self,
+                                                   GError           **error);
 gboolean        _post_message_antecedents_sent    (PostMessage       *self,
                                                    gboolean          *failed);
 
@@ -291,6 +293,8 @@ PostDemand      _post_carrier_peek_demand        (PostCarrier       *self,
                                                   gsize             *min_length,
                                                   gsize             *max_length);
 gsize           _post_carrier_get_inbox_size     (PostCarrier       *self);
+void            _post_carrier_deliver_error      (PostCarrier       *self,
+                                                  const GError      *error);
 void            _post_carrier_deliver            (PostCarrier       *self,
                                                   PostMessage       *handle,
                                                   GBytes            *data,

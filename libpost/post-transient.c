@@ -47,8 +47,11 @@
  * into it, read more from the PSI.  It reads only while there is demand, or
  * while what is buffered stays under READ_AHEAD: an application that stops
  * receiving leaves bytes in the kernel, so the peer's TCP window closes.
- * A message larger than recv-msg-max-len is handed out in parts even to a
- * complete receive (post_message_is_complete() tells).
+ * A complete receive (or a ready function) gets a message whole or not at
+ * all: once more than recv-msg-max-len of one message is assembled, the
+ * receive fails with POST_ERROR_MESSAGE_TOO_LARGE (a ready function's
+ * carrier emits receive-error) and the rest of the message is decoded and
+ * discarded (`discarding`); partial receives get every byte.
  *
  * Datagrams.  On a byte stream whose stack offers per-message reliability,
  * a message with reliable=FALSE and a lifetime that fits in the PSI's
@@ -137,6 +140,14 @@ struct _PostTransient
   GPtrArray         *levels;         /* (owned) (element-type SendLevel) ascending niceness */
   SendItem          *current;        /* (owned) (nullable) partly written */
   PostMessage       *open_partial;   /* (unowned) a message sent in parts, not ended */
+  /* Message stacks: a message sent in parts leaves as one datagram.  Its
+   * parts are gathered here as they are picked, up to the PSI's largest
+   * message (post_psi_get_max_message_size()), which bounds what is held. */
+  GByteArray        *send_assembly;  /* (owned) (nullable) parts of open_partial so far */
+  PostMessage       *enqueue_partial;   /* (owned) (nullable) the message being queued in parts */
+  gsize              enqueue_partial_size;  /* ... its bytes queued so far */
+  PostMessage       *failed_partial; /* (owned) (nullable) a message in parts that failed
+                                        (too large); its later parts fail at once */
   gsize              queued_bytes;
   guint64            next_seq;
   guint64            next_message_seq;
@@ -161,6 +172,8 @@ struct _PostTransient
   guint64            recv_seq;
   gboolean           assembly_started;
   gboolean           assembly_end;
+  gboolean           discarding;     /* dropping the rest of a message too large for
+                                        a complete receive */
   gboolean           input_eof;      /* the PSI reported the end of input */
   gboolean           input_done;     /* ... and all of it was decoded */
   gboolean           want_read;
@@ -289,6 +302,9 @@ post_transient_finalize (GObject *object)
   g_clear_pointer (&self->assembly, g_byte_array_unref);
   g_clear_object (&self->handle);
   g_clear_object (&self->assembly_from);
+  g_clear_pointer (&self->send_assembly, g_byte_array_unref);
+  g_clear_object (&self->enqueue_partial);
+  g_clear_object (&self->failed_partial);
   g_clear_object (&self->psi);
   g_clear_object (&self->path);
   g_clear_object (&self->framer);
@@ -489,6 +505,107 @@ try_coalesce (PostTransient *self,
   return TRUE;
 }
 
+static void fail_item (PostTransient *self, SendItem *item, const GError *error);
+
+/* Drops a message sent in parts: what was gathered of it, and its parts
+ * still queued, which fail with @error; the parts queued later fail at once
+ * (failed_partial) unless @ended (the part that failed was its last). */
+static void
+drop_partial (PostTransient *self,
+              PostMessage   *message,
+              const GError  *error,
+              gboolean       ended)
+{
+  g_autoptr(PostMessage) keep = g_object_ref (message);
+
+  if (self->open_partial == message)
+    {
+      self->open_partial = NULL;
+      g_clear_pointer (&self->send_assembly, g_byte_array_unref);
+    }
+  if (self->enqueue_partial == message)
+    g_clear_object (&self->enqueue_partial);
+  for (guint i = 0; i < self->levels->len; i++)
+    {
+      SendLevel *level = self->levels->pdata[i];
+
+      for (GList *l = level->items.head; l != NULL;)
+        {
+          SendItem *item = l->data;
+          GList *next = l->next;
+
+          if (item->message == message)
+            {
+              ended = ended || item->end_of_message;
+              g_queue_delete_link (&level->items, l);
+              fail_item (self, item, error);
+            }
+          l = next;
+        }
+    }
+  _post_carrier_emit_send_error (self->carrier, message, error);   /* once per message */
+  if (ended)
+    {
+      if (self->failed_partial == message)
+        g_clear_object (&self->failed_partial);
+    }
+  else
+    g_set_object (&self->failed_partial, message);
+}
+
+static GError *
+partial_too_large (PostTransient *self,
+                   gsize          size,
+                   gsize          max)
+{
+  return g_error_new (POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
+                      "The message sent in parts has reached %" G_GSIZE_FORMAT " bytes; stack %s "
+                      "sends a message as one datagram of at most %" G_GSIZE_FORMAT " bytes, so "
+                      "the message was dropped",
+                      size, post_stack_get_name (post_psi_get_stack (self->psi)), max);
+}
+
+/* Checks the next part of a message sent in parts as it is queued: parts of
+ * a message that already failed fail too, and on a message stack the parts
+ * together must fit in one datagram. */
+static gboolean
+check_partial (PostTransient  *self,
+               PostMessage    *message,
+               GBytes         *content,
+               gboolean        end_of_message,
+               GError        **error)
+{
+  gsize max;
+
+  if (message == self->failed_partial)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
+                           "An earlier part of this message did not fit: the message was dropped");
+      if (end_of_message)
+        g_clear_object (&self->failed_partial);
+      return FALSE;
+    }
+  if (self->enqueue_partial != message)
+    {
+      g_set_object (&self->enqueue_partial, message);
+      self->enqueue_partial_size = 0;
+    }
+  self->enqueue_partial_size += g_bytes_get_size (content);
+  if (self->psi != NULL && !self->byte_stream
+      && (max = post_psi_get_max_message_size (self->psi)) > 0
+      && self->enqueue_partial_size > max)
+    {
+      GError *too_large = partial_too_large (self, self->enqueue_partial_size, max);
+
+      drop_partial (self, message, too_large, end_of_message);
+      g_propagate_error (error, too_large);
+      return FALSE;
+    }
+  if (end_of_message)
+    g_clear_object (&self->enqueue_partial);
+  return TRUE;
+}
+
 gboolean
 _post_transient_enqueue (PostTransient   *self,
                          PostMessage     *message,
@@ -517,7 +634,9 @@ _post_transient_enqueue (PostTransient   *self,
                    self->queued_bytes, self->send_queue_limit);
       return FALSE;
     }
-  if (self->psi != NULL && !self->byte_stream
+  if (part && message != NULL && !check_partial (self, message, content, end_of_message, error))
+    return FALSE;
+  if (!part && self->psi != NULL && !self->byte_stream
       && (max = post_psi_get_max_message_size (self->psi)) > 0
       && g_bytes_get_size (content) > max)
     {
@@ -638,8 +757,19 @@ fail_item (PostTransient *self,
     }
   if (item->task != NULL)
     g_task_return_error (item->task, g_error_copy (error));   /* unref'd with the item */
-  if (item->message != NULL && item->message == self->open_partial)
-    self->open_partial = NULL;
+  if (item->part && item->message != NULL)
+    {
+      if (item->message == self->open_partial)
+        {
+          self->open_partial = NULL;
+          g_clear_pointer (&self->send_assembly, g_byte_array_unref);
+        }
+      /* The rest of a message in parts cannot go without this part. */
+      if (!item->end_of_message)
+        g_set_object (&self->failed_partial, item->message);
+      else if (item->message == self->failed_partial)
+        g_clear_object (&self->failed_partial);
+    }
   send_item_free (item);
 }
 
@@ -665,7 +795,9 @@ pick_next (PostTransient *self)
               l = next;
               continue;
             }
-          if (item->deadline > 0 && item->written == 0)
+          /* A message whose first part has left is not cut short: its
+           * later parts go even when its lifetime has passed meanwhile. */
+          if (item->deadline > 0 && item->written == 0 && item->message != self->open_partial)
             {
               if (now == 0)
                 now = g_get_monotonic_time ();
@@ -799,6 +931,7 @@ expire_overdue (PostTransient *self)
 {
   gint64 now = g_get_monotonic_time ();
   gint64 next = 0;
+  gboolean dropped = FALSE;
 
   for (guint i = 0; i < self->levels->len; i++)
     {
@@ -809,13 +942,14 @@ expire_overdue (PostTransient *self)
           SendItem *item = l->data;
           GList *next_link = l->next;
 
-          if (item->deadline > 0 && item->deadline <= now)
+          if (item->deadline > 0 && item->deadline <= now && item->message != self->open_partial)
             {
               g_autoptr(GError) error =
                 g_error_new_literal (POST_ERROR, POST_ERROR_EXPIRED,
                                      "The message's lifetime passed before it was sent");
               g_queue_delete_link (&level->items, l);
               fail_item (self, item, error);
+              dropped = TRUE;
             }
           else if (item->deadline > 0 && (next == 0 || item->deadline < next))
             next = item->deadline;
@@ -825,6 +959,9 @@ expire_overdue (PostTransient *self)
   if (next > 0)
     arm_expiry_timer (self, next);
   check_flushes (self);
+  /* Successors of what expired fail now, not at the next write. */
+  if (dropped)
+    schedule_write (self);
 }
 
 static gboolean
@@ -903,6 +1040,51 @@ fail_transport (PostTransient *self,
   g_error_free (error);
 }
 
+/* Message stacks: a part of a message sent in parts joins what was
+ * gathered of it.  Returns TRUE when @item is the last part, now carrying
+ * the whole message; otherwise the part was taken (its send task completes:
+ * it is in the message's datagram) or failed, and @item is gone. */
+static gboolean
+gather_part (PostTransient *self,
+             SendItem      *item)
+{
+  gsize max = post_psi_get_max_message_size (self->psi);
+  gsize have = self->send_assembly != NULL ? self->send_assembly->len : 0;
+  gsize size = g_bytes_get_size (item->payload);
+
+  if (max > 0 && have + size > max)
+    {
+      g_autoptr(GError) error = partial_too_large (self, have + size, max);
+      g_autoptr(PostMessage) message = g_object_ref (item->message);
+      gboolean ended = item->end_of_message;
+
+      fail_item (self, item, error);
+      drop_partial (self, message, error, ended);
+      return FALSE;
+    }
+  if (!item->end_of_message)
+    {
+      if (self->send_assembly == NULL)
+        self->send_assembly = g_byte_array_sized_new (MAX (size * 2, 256));
+      g_byte_array_append (self->send_assembly, g_bytes_get_data (item->payload, NULL), size);
+      self->queued_bytes -= MIN (self->queued_bytes, item->total);
+      if (item->task != NULL)
+        g_task_return_boolean (item->task, TRUE);   /* unref'd with the item */
+      send_item_free (item);
+      return FALSE;
+    }
+  if (have > 0)
+    {
+      g_byte_array_append (self->send_assembly, g_bytes_get_data (item->payload, NULL), size);
+      g_bytes_unref (item->payload);
+      item->payload = g_byte_array_free_to_bytes (g_steal_pointer (&self->send_assembly));
+      item->total = have + size;
+      self->queued_bytes += have;
+    }
+  g_clear_pointer (&self->send_assembly, g_byte_array_unref);
+  return TRUE;
+}
+
 static void
 write_messages (PostTransient *self)
 {
@@ -916,6 +1098,8 @@ write_messages (PostTransient *self)
           self->want_write = FALSE;
           return;
         }
+      if (item->part && !gather_part (self, item))
+        continue;
       if (!post_psi_send_message (self->psi, item->payload, item->message,
                                   item->destination, &error))
         {
@@ -1289,6 +1473,31 @@ ensure_handle (PostTransient *self,
   return self->handle;
 }
 
+/* The message being assembled is larger than recv-msg-max-len and a
+ * complete receive wants it: it is dropped (the rest of it discarded as it
+ * is decoded) and the receive fails. */
+static void
+drop_too_large (PostTransient *self)
+{
+  g_autoptr(GError) error =
+    g_error_new (POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
+                 "A message of more than recv-msg-max-len (%" G_GSIZE_FORMAT " bytes) "
+                 "arrived and was dropped; receive it in parts with "
+                 "post_carrier_receive_partial_async()", self->recv_max);
+  gboolean ended = self->assembly_end;
+
+  reset_assembly (self);
+  if (!ended)
+    {
+      /* Still started: decode_some() drops what follows up to its end. */
+      self->assembly_started = TRUE;
+      self->discarding = TRUE;
+    }
+  g_object_ref (self);
+  _post_carrier_deliver_error (self->carrier, error);
+  g_object_unref (self);
+}
+
 /* Hands out what the demand allows; returns whether something was delivered. */
 static gboolean
 try_deliver (PostTransient *self)
@@ -1307,13 +1516,21 @@ try_deliver (PostTransient *self)
   switch (demand)
     {
     case POST_DEMAND_NONE:
-      /* Keep a small inbox of complete messages for latency. */
-      if (!self->assembly_end || _post_carrier_get_inbox_size (self->carrier) >= READ_AHEAD)
+      /* Keep a small inbox of complete messages for latency.  One too large
+       * for a complete receive waits for a receive that decides. */
+      if (!self->assembly_end || _post_carrier_get_inbox_size (self->carrier) >= READ_AHEAD
+          || (self->handle == NULL && self->assembly->len > self->recv_max))
         return FALSE;
       take = self->assembly->len;
       break;
     case POST_DEMAND_COMPLETE:
-      if (!self->assembly_end && self->assembly->len < self->recv_max)
+      /* Whole or not at all (draft 2.2, recv-msg-max-len). */
+      if (self->assembly->len > self->recv_max)
+        {
+          drop_too_large (self);
+          return TRUE;
+        }
+      if (!self->assembly_end)
         return FALSE;
       take = self->assembly->len;
       break;
@@ -1368,8 +1585,17 @@ decode_some (PostTransient *self)
               self->assembly_started = TRUE;
               self->recv_seq++;
             }
-          g_byte_array_append (self->assembly, data, size);
+          if (!self->discarding)
+            g_byte_array_append (self->assembly, data, size);
           self->inbuf_start += size;
+          return TRUE;
+        }
+      if (self->input_eof && self->discarding)
+        {
+          /* The direction was the message dropped as too large. */
+          self->discarding = FALSE;
+          self->input_done = TRUE;
+          reset_assembly (self);
           return TRUE;
         }
       if (self->input_eof)
@@ -1407,6 +1633,16 @@ decode_some (PostTransient *self)
           if (self->input_eof && size == 0)
             self->input_done = TRUE;
           return FALSE;
+        }
+      if (self->discarding)
+        {
+          self->inbuf_start += chunk.consumed;
+          if (chunk.message_end)
+            {
+              self->discarding = FALSE;
+              reset_assembly (self);
+            }
+          return TRUE;
         }
       if (chunk.message_start)
         {
@@ -1935,7 +2171,17 @@ _post_transient_take_queue (PostTransient *self,
                             PostTransient *from)
 {
   /* Only what has not started moves: a partly written message is lost with
-   * its transport (and reported as failed by the old transient). */
+   * its transport (and reported as failed by the old transient), and so are
+   * the parts still queued of a message sent in parts whose first parts
+   * left on it (the peer would get the rest without its start). */
+  if (from->open_partial != NULL)
+    {
+      g_autoptr(GError) error =
+        g_error_new_literal (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                             "The transport was lost in the middle of a message sent in parts");
+
+      drop_partial (from, from->open_partial, error, FALSE);
+    }
   for (guint i = 0; i < from->levels->len; i++)
     {
       SendLevel *level = from->levels->pdata[i];
