@@ -1295,6 +1295,26 @@ post_psi_set_send_priority (PostPsi *self,
 }
 
 /**
+ * post_psi_push:
+ * @self: a #PostPsi
+ *
+ * Tells a byte stream that what was written so far must leave now, ending
+ * its packet (an immediate message): a stack that gathers writes into
+ * packets does not wait for more, nor puts later bytes in the same packet.
+ */
+void
+post_psi_push (PostPsi *self)
+{
+  PostPsiClass *klass;
+
+  g_return_if_fail (POST_IS_PSI (self));
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->push != NULL && !post_psi_is_closed (self))
+    klass->push (self);
+}
+
+/**
  * post_psi_emit_datagram_event:
  * @self: a #PostPsi
  * @id: the id given to post_psi_send_datagram()

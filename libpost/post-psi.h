@@ -110,6 +110,11 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  *   niceness of the message whose bytes the core writes next (lower is
  *   more important); the stack prefers the streams of lower values when it
  *   fills packets.  %NULL: the stack has one stream, nothing to order
+ * @push: byte streams: what was written so far must leave now and end
+ *   its packet, without waiting for more (an immediate message, RFC 9622
+ *   `msgImmediate`); the core calls it after the last byte of each
+ *   immediate message.  %NULL: every write leaves at once in packets of its
+ *   own (TCP with Nagle's algorithm off)
  *
  * The interface every protocol stack implements. libpost's core does the
  * rest: framing byte streams into messages, queueing by niceness, lifetimes,
@@ -187,9 +192,10 @@ struct _PostPsiClass
                                         GError              **error);
   void         (*set_send_priority)    (PostPsi              *self,
                                         guint                 priority);
+  void         (*push)                 (PostPsi              *self);
 
   /*< private >*/
-  gpointer padding[7];
+  gpointer padding[6];
 };
 
 /* Used by the core and by stacks alike. */
@@ -311,6 +317,8 @@ gboolean           post_psi_send_datagram          (PostPsi              *self,
 POST_AVAILABLE_IN_ALL
 void               post_psi_set_send_priority      (PostPsi              *self,
                                                     guint                 priority);
+POST_AVAILABLE_IN_ALL
+void               post_psi_push                   (PostPsi              *self);
 
 /* Called by stacks. */
 POST_AVAILABLE_IN_ALL

@@ -1313,6 +1313,12 @@ fail_datagrams (PostTransient *self,
     }
 }
 
+static gboolean
+item_is_immediate (SendItem *item)
+{
+  return item->message != NULL && post_message_get_immediate (item->message);
+}
+
 static void
 write_stream (PostTransient *self)
 {
@@ -1355,7 +1361,9 @@ write_stream (PostTransient *self)
           batch[n_items++] = item;
           n_vectors += item_vectors (item, vectors + n_vectors);
           batch_bytes += item->total - item->written;
-          if (item->shutdown_after || n_vectors + 3 > MAX_VECTORS
+          /* An immediate message ends its write: nothing after it shares
+           * its packet (post_psi_push() once it is written). */
+          if (item->shutdown_after || item_is_immediate (item) || n_vectors + 3 > MAX_VECTORS
               || n_items == MAX_VECTORS || batch_bytes >= MAX_BATCH_BYTES)
             break;
           item = pick_next (self);
@@ -1396,6 +1404,8 @@ write_stream (PostTransient *self)
               written -= left;
               it->written = it->total;
               self->total_written += left;
+              if (item_is_immediate (it))
+                post_psi_push (self->psi);
               item_written (self, it);
               if (self->ended)
                 {

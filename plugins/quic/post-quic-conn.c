@@ -909,8 +909,14 @@ quic_conn_write (QuicConn *qc)
         {
           if (s != NULL)
             {
+              gboolean pushed = FALSE;
+
               stream_id = s->id;
-              nvecs = quic_stream_unsent (s, vecs, G_N_ELEMENTS (vecs));
+              nvecs = quic_stream_unsent_to_push (s, vecs, G_N_ELEMENTS (vecs), &pushed);
+              /* An immediate message ends the packet: no WRITE_MORE, so
+               * ngtcp2 closes the packet after this frame. */
+              if (pushed)
+                flags &= ~NGTCP2_WRITE_STREAM_FLAG_MORE;
               if (s->fin_requested)
                 {
                   gsize total = 0;
@@ -928,7 +934,7 @@ quic_conn_write (QuicConn *qc)
             {
               if (ndatalen > 0)
                 s->tx_packets++;
-              s->tx_sent += ndatalen;
+              quic_stream_sent (s, ndatalen);
               if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && s->tx_sent == s->tx_end)
                 s->fin_sent = TRUE;
             }

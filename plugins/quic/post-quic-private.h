@@ -116,6 +116,9 @@ struct _QuicStream {
   GError      *error;          /* reset by the peer */
   guint64      tx_packets;     /* packets that carried its data (loss rate) */
   guint64      tx_packets_base, lost_base; /* at the last migration */
+  GArray      *tx_pushes;      /* (element-type guint64) (nullable) stream offsets
+                                  that end a packet (post_psi_push(): immediate
+                                  messages), ascending, all above tx_sent */
 };
 
 struct _QuicServer {
@@ -295,6 +298,9 @@ G_GNUC_INTERNAL
 gsize quic_stream_append (QuicStream *s, const guint8 *data, gsize len);
 G_GNUC_INTERNAL
 size_t quic_stream_unsent (QuicStream *s, ngtcp2_vec *vecs, size_t max);
+void quic_stream_push (QuicStream *s);
+size_t quic_stream_unsent_to_push (QuicStream *s, ngtcp2_vec *vecs, size_t max, gboolean *pushed);
+void quic_stream_sent (QuicStream *s, gsize n);
 G_GNUC_INTERNAL
 void quic_stream_acked (QuicStream *s, guint64 offset);
 G_GNUC_INTERNAL

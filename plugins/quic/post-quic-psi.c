@@ -768,6 +768,20 @@ post_quic_psi_write (PostPsi              *psi,
   return done;
 }
 
+/* An immediate message: its last byte ends a packet (quic_conn_write()
+ * does not ask ngtcp2 to fill the packet with what follows). */
+static void
+post_quic_psi_push (PostPsi *psi)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+
+  if (self->stream != NULL && self->qc != NULL && !self->qc->closed)
+    {
+      quic_stream_push (self->stream);
+      quic_conn_schedule_write (self->qc);
+    }
+}
+
 static void
 post_quic_psi_set_interest (PostPsi      *psi,
                             GIOCondition  condition)
@@ -1358,6 +1372,7 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
   psi_class->get_max_datagram_size = post_quic_psi_get_max_datagram_size;
   psi_class->send_datagram = post_quic_psi_send_datagram;
   psi_class->set_send_priority = post_quic_psi_set_send_priority;
+  psi_class->push = post_quic_psi_push;
 }
 
 static void

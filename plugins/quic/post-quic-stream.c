@@ -35,6 +35,7 @@ quic_stream_free (QuicStream *s)
   if (s->psi != NULL)
     s->psi->stream = NULL;
   g_queue_clear_full (&s->tx, (GDestroyNotify) tx_chunk_free);
+  g_clear_pointer (&s->tx_pushes, g_array_unref);
   g_byte_array_unref (s->rx);
   g_clear_error (&s->error);
   g_free (s);
@@ -95,6 +96,62 @@ quic_stream_unsent (QuicStream *s,
       n++;
     }
   return n;
+}
+
+/* What was written so far ends a packet (an immediate message). */
+void
+quic_stream_push (QuicStream *s)
+{
+  if (s->tx_end <= s->tx_sent)
+    return;
+  if (s->tx_pushes == NULL)
+    s->tx_pushes = g_array_new (FALSE, FALSE, sizeof (guint64));
+  if (s->tx_pushes->len > 0 && g_array_index (s->tx_pushes, guint64, s->tx_pushes->len - 1) >= s->tx_end)
+    return;
+  g_array_append_val (s->tx_pushes, s->tx_end);
+}
+
+/* As quic_stream_unsent(), but only up to the next pushed offset, if any:
+ * then *@pushed is TRUE and the packet must end after these bytes. */
+size_t
+quic_stream_unsent_to_push (QuicStream *s,
+                            ngtcp2_vec *vecs,
+                            size_t      max,
+                            gboolean   *pushed)
+{
+  size_t n = quic_stream_unsent (s, vecs, max);
+  guint64 limit, total = 0;
+
+  *pushed = FALSE;
+  if (s->tx_pushes == NULL || s->tx_pushes->len == 0)
+    return n;
+  limit = g_array_index (s->tx_pushes, guint64, 0) - s->tx_sent;
+  for (size_t i = 0; i < n; i++)
+    {
+      if (total + vecs[i].len >= limit)
+        {
+          vecs[i].len = limit - total;
+          *pushed = TRUE;
+          return i + 1;
+        }
+      total += vecs[i].len;
+    }
+  return n;
+}
+
+/* @n more bytes were put in packets: the pushes they passed are done. */
+void
+quic_stream_sent (QuicStream *s,
+                  gsize       n)
+{
+  guint i = 0;
+
+  s->tx_sent += n;
+  while (s->tx_pushes != NULL && i < s->tx_pushes->len
+         && g_array_index (s->tx_pushes, guint64, i) <= s->tx_sent)
+    i++;
+  if (i > 0)
+    g_array_remove_range (s->tx_pushes, 0, i);
 }
 
 void

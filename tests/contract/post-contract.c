@@ -687,6 +687,18 @@ post_contract_watch (PostContractWatch *watch,
 }
 
 void
+post_contract_unwatch (PostContractWatch *watch,
+                       PostCarrier       *carrier)
+{
+  gpointer data[] = { watch, &watch->n_sent, &watch->n_acked, &watch->n_expired,
+                      &watch->n_send_error };
+
+  for (guint i = 0; i < G_N_ELEMENTS (data); i++)
+    g_signal_handlers_disconnect_by_data (carrier, data[i]);
+  post_carrier_ready (carrier, NULL, NULL, NULL);
+}
+
+void
 post_contract_watch_clear (PostContractWatch *watch)
 {
   for (guint i = 0; watch->forks != NULL && i < watch->forks->len; i++)
@@ -714,6 +726,154 @@ post_contract_pattern (gsize size,
       data[i] = (guint8) x;
     }
   return g_bytes_new_take (data, size);
+}
+
+/* ---- a UDP relay ------------------------------------------------------------- */
+
+gboolean
+post_contract_listener_is_udp (PostCarrier *listener)
+{
+  g_autoptr(GSocket) probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                           G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (lo, post_contract_port_of (listener));
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (probe);
+  if (g_socket_bind (probe, address, FALSE, &error))
+    return FALSE;
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+  return TRUE;
+}
+
+static gboolean
+relay_forward (PostContractRelay *relay,
+               gboolean           from_client)
+{
+  guint8 buffer[65536];
+  g_autoptr(GSocketAddress) from = NULL;
+  g_autoptr(GError) error = NULL;
+  GSocket *in = from_client ? relay->front : relay->back;
+  gssize n = g_socket_receive_from (in, &from, (char *) buffer, sizeof buffer, NULL, &error);
+  gsize size;
+
+  if (n < 0)
+    return G_SOURCE_CONTINUE;   /* EAGAIN, or an ICMP error from a closed peer */
+  size = n;
+  if (from_client)
+    {
+      if (relay->client == NULL)
+        relay->client = g_object_ref (from);
+      if (relay->drop_to_server)
+        {
+          relay->n_dropped_to_server++;
+          return G_SOURCE_CONTINUE;
+        }
+      g_array_append_val (relay->to_server, size);
+      g_socket_send_to (relay->back, relay->server, (char *) buffer, n, NULL, NULL);
+    }
+  else
+    {
+      if (relay->client == NULL || relay->drop_to_client)
+        {
+          relay->n_dropped_to_client++;
+          return G_SOURCE_CONTINUE;
+        }
+      g_array_append_val (relay->to_client, size);
+      g_socket_send_to (relay->front, relay->client, (char *) buffer, n, NULL, NULL);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+relay_front_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  return relay_forward (user_data, TRUE);
+}
+
+static gboolean
+relay_back_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  return relay_forward (user_data, FALSE);
+}
+
+static GSocket *
+relay_socket (void)
+{
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GError) error = NULL;
+  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                  G_SOCKET_PROTOCOL_UDP, &error);
+
+  g_assert_no_error (error);
+  g_socket_set_blocking (socket, FALSE);
+  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
+  g_assert_no_error (error);
+  return socket;
+}
+
+PostContractRelay *
+post_contract_relay_new (PostCarrier *listener)
+{
+  PostContractRelay *relay = g_new0 (PostContractRelay, 1);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+
+  g_assert_true (post_contract_listener_is_udp (listener));
+  relay->front = relay_socket ();
+  relay->back = relay_socket ();
+  relay->server = g_inet_socket_address_new (lo, post_contract_port_of (listener));
+  relay->to_server = g_array_new (FALSE, FALSE, sizeof (gsize));
+  relay->to_client = g_array_new (FALSE, FALSE, sizeof (gsize));
+  relay->front_source = g_socket_create_source (relay->front, G_IO_IN, NULL);
+  g_source_set_callback (relay->front_source, G_SOURCE_FUNC (relay_front_cb), relay, NULL);
+  g_source_attach (relay->front_source, NULL);
+  relay->back_source = g_socket_create_source (relay->back, G_IO_IN, NULL);
+  g_source_set_callback (relay->back_source, G_SOURCE_FUNC (relay_back_cb), relay, NULL);
+  g_source_attach (relay->back_source, NULL);
+  return relay;
+}
+
+PostRemote *
+post_contract_relay_remote (PostContractRelay *relay)
+{
+  g_autoptr(GSocketAddress) local = g_socket_get_local_address (relay->front, NULL);
+  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:%u", contract.name,
+                                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
+  g_autoptr(GError) error = NULL;
+  PostRemote *remote = post_remote_new_from_uri (uri, &error);
+
+  g_assert_no_error (error);
+  return remote;
+}
+
+guint
+post_contract_relay_count_to_server (PostContractRelay *relay,
+                                     guint              from,
+                                     gsize              min_size)
+{
+  guint n = 0;
+
+  for (guint i = from; i < relay->to_server->len; i++)
+    if (g_array_index (relay->to_server, gsize, i) >= min_size)
+      n++;
+  return n;
+}
+
+void
+post_contract_relay_free (PostContractRelay *relay)
+{
+  g_source_destroy (relay->front_source);
+  g_source_unref (relay->front_source);
+  g_source_destroy (relay->back_source);
+  g_source_unref (relay->back_source);
+  g_object_unref (relay->front);
+  g_object_unref (relay->back);
+  g_object_unref (relay->server);
+  g_clear_object (&relay->client);
+  g_array_unref (relay->to_server);
+  g_array_unref (relay->to_client);
+  g_free (relay);
 }
 
 void

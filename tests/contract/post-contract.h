@@ -183,11 +183,56 @@ typedef struct
 void               post_contract_watch      (PostContractWatch *watch,
                                              PostCarrier       *carrier,
                                              gboolean           ready);
+/* Disconnects what post_contract_watch() connected to @carrier (and stops
+ * its ready function if it set one). */
+void               post_contract_unwatch    (PostContractWatch *watch,
+                                             PostCarrier       *carrier);
 void               post_contract_watch_clear (PostContractWatch *watch);
 
 /* A message of @size bytes of a pattern seeded by @seed. */
 GBytes            *post_contract_pattern    (gsize              size,
                                              guint              seed);
+
+/* ---- a UDP relay ------------------------------------------------------------ */
+
+/* A relay on 127.0.0.1 between one client and a UDP listener, to observe
+ * (count) or cut (blackhole) the datagrams of the stacks that run over UDP
+ * (udp, dtls, quic): the client initiates to post_contract_relay_remote();
+ * the first datagram it sends tells the relay where to send the replies.
+ * It keeps the size of every datagram it relayed, in order, per direction;
+ * with @drop_to_server / @drop_to_client set, datagrams that way are
+ * counted in n_dropped_* and not relayed.  Runs on the thread-default main
+ * context. */
+typedef struct
+{
+  GSocket        *front;            /* (owned) where the client sends */
+  GSocket        *back;             /* (owned) towards the server */
+  GSocketAddress *server;           /* (owned) */
+  GSocketAddress *client;           /* (owned) (nullable) learnt */
+  GSource        *front_source;     /* (owned) */
+  GSource        *back_source;      /* (owned) */
+  GArray         *to_server;        /* (element-type gsize) sizes relayed client → server */
+  GArray         *to_client;        /* (element-type gsize) sizes relayed server → client */
+  gboolean        drop_to_server;
+  gboolean        drop_to_client;
+  guint           n_dropped_to_server;
+  guint           n_dropped_to_client;
+} PostContractRelay;
+
+/* Whether @listener's port is a UDP port (its stack runs over UDP): a
+ * UDP socket cannot bind to it. */
+gboolean           post_contract_listener_is_udp (PostCarrier *listener);
+/* A relay to the UDP port of @listener. */
+PostContractRelay *post_contract_relay_new    (PostCarrier       *listener);
+/* The remote STACK://127.0.0.1:PORT of the relay. */
+PostRemote        *post_contract_relay_remote (PostContractRelay *relay);
+/* Datagrams relayed client → server of at least @min_size bytes, from
+ * the @from-th on (0 for all). */
+guint              post_contract_relay_count_to_server (PostContractRelay *relay,
+                                                        guint              from,
+                                                        gsize              min_size);
+void               post_contract_relay_free   (PostContractRelay *relay);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PostContractRelay, post_contract_relay_free)
 
 /* Fails the case unless @error is in POST_ERROR with @code; prints the
  * message on failure.  (g_assert_error says less.) */
@@ -203,5 +248,7 @@ void               post_contract_assert_error_impl (const GError *error,
 void post_contract_add_lifecycle_cases (void);
 void post_contract_add_roles_cases     (void);
 void post_contract_add_security_cases  (void);
+void post_contract_add_partial_cases   (void);
+void post_contract_add_message_cases   (void);
 
 G_END_DECLS

@@ -119,6 +119,8 @@ main (int argc, char **argv)
   post_contract_add_lifecycle_cases ();
   post_contract_add_roles_cases ();
   post_contract_add_security_cases ();
+  post_contract_add_partial_cases ();
+  post_contract_add_message_cases ();
 
   rc = g_test_run ();
   _post_contract_shutdown ();

@@ -1,0 +1,307 @@
+/* contract-message.c: message properties (draft 3.1) and send events.
+ *
+ * - Lifetime: a message whose lifetime passes while it is queued is
+ *   dropped with the expired event (EVENT_EXPIRED, MSG_LIFETIME).
+ * - Niceness: queued together before the carrier is ACTIVE, a message of
+ *   lower niceness leaves first (MSG_NICENESS).
+ * - Antecedents: a successor leaves after its antecedent whatever their
+ *   niceness; a successor whose antecedent was never sent fails at once
+ *   with POST_ERROR_INVALID_ARGUMENT; one whose antecedent expired expires
+ *   too (MSG_ANTECEDENTS).
+ * - Immediate: an immediate message is written at once (its sent event
+ *   fires before post_carrier_send() returns) while others wait for the
+ *   coalescing write; on stacks that run over UDP, counted through a relay,
+ *   each immediate message leaves in a packet of its own (MSG_IMMEDIATE).
+ *   TCP carries no packet boundaries a test can honestly observe through a
+ *   relay: there the check is that the message was written at once (the
+ *   tcp stack keeps Nagle's algorithm off).
+ * - Idempotent and 0-RTT: on a stack with ZERO_RTT, a second carrier on the
+ *   same association offers its idempotent message as early data (the
+ *   security flags tell), never a non-idempotent one.
+ * - Events: sent only where EVENT_SENT, acked only where EVENT_ACKED, and
+ *   acked only once the peer has the data: through a relay that blackholes
+ *   the client's packets, no acked comes.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "post-contract.h"
+
+#include <string.h>
+
+static PostMessage *
+text_message (const char *text,
+              guint       niceness)
+{
+  PostMessage *m = post_message_new_from_string (text);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_message_set_niceness (m, niceness, &error));
+  g_assert_no_error (error);
+  return m;
+}
+
+static void
+assert_text (PostMessage *message,
+             const char  *text)
+{
+  GBytes *content = post_message_get_content (message);
+
+  g_assert_cmpmem (g_bytes_get_data (content, NULL), g_bytes_get_size (content),
+                   text, strlen (text));
+}
+
+static void
+send_ok (PostCarrier *carrier,
+         PostMessage *message)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_carrier_send (carrier, message, &error));
+  g_assert_no_error (error);
+}
+
+/* ---- lifetime ----------------------------------------------------------------- */
+
+static void
+test_lifetime (void)
+{
+  PostContractPeer peer = { .echo = FALSE };
+  PostContractWatch watch = { 0 };
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(PostMessage) dead = post_message_new_from_string ("dead");
+  g_autoptr(PostMessage) live = post_message_new_from_string ("live");
+  g_autoptr(GError) error = NULL;
+  PostContractAsync a = { 0 };
+
+  g_assert_true (post_contract_has (POST_STACK_CAP_MSG_LIFETIME | POST_STACK_CAP_EVENT_EXPIRED));
+  post_contract_peer_start (&peer, NULL);
+  client = post_contract_initiate (peer.listener, NULL);
+  post_contract_watch (&watch, client, FALSE);
+
+  /* Queued while establishing with a lifetime of 1 µs, which has passed
+   * (the sleep makes sure) before any write can happen. */
+  g_assert_true (post_message_set_lifetime (dead, 1, &error));
+  g_assert_no_error (error);
+  post_carrier_send_async (client, dead, NULL, post_contract_async_cb, &a);
+  send_ok (client, live);
+  g_usleep (2000);
+
+  post_contract_async_wait (&a, 5000, "the expired message's send");
+  g_assert_false (post_carrier_send_finish (client, a.result, &error));
+  post_contract_assert_error (error, POST_ERROR_EXPIRED);
+  post_contract_async_clear (&a);
+  g_assert_true (post_message_is_expired (dead));
+  g_assert_false (post_message_is_sent (dead));
+  g_assert_cmpuint (watch.n_expired, ==, 1);
+
+  post_contract_wait_count (&peer.n_received, 1, 5000, "the live message");
+  post_contract_spin (100);
+  g_assert_cmpuint (peer.n_received, ==, 1);
+  assert_text (peer.messages->pdata[0], "live");
+
+  post_contract_unwatch (&watch, client);
+  post_contract_watch_clear (&watch);
+  post_carrier_abort (client);
+  post_contract_peer_stop (&peer);
+}
+
+/* ---- niceness and antecedents ---------------------------------------------------- */
+
+static void
+test_niceness (void)
+{
+  PostContractPeer peer = { .echo = FALSE };
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(PostMessage) lazy1 = text_message ("lazy-1", 5);
+  g_autoptr(PostMessage) lazy2 = text_message ("lazy-2", 5);
+  g_autoptr(PostMessage) urgent1 = text_message ("urgent-1", 0);
+  g_autoptr(PostMessage) urgent2 = text_message ("urgent-2", 0);
+  const char *order[] = { "urgent-1", "urgent-2", "lazy-1", "lazy-2" };
+
+  g_assert_true (post_contract_has (POST_STACK_CAP_MSG_NICENESS));
+  post_contract_peer_start (&peer, NULL);
+  client = post_contract_initiate (peer.listener, NULL);
+  /* All queued before the carrier is ACTIVE: the order is the queue's. */
+  g_assert_cmpint (post_carrier_get_state (client), ==, POST_CARRIER_STATE_ESTABLISHING);
+  send_ok (client, lazy1);
+  send_ok (client, lazy2);
+  send_ok (client, urgent1);
+  send_ok (client, urgent2);
+
+  post_contract_wait_count (&peer.n_received, 4, 5000, "the four messages");
+  for (guint i = 0; i < 4; i++)
+    assert_text (peer.messages->pdata[i], order[i]);
+
+  post_carrier_abort (client);
+  post_contract_peer_stop (&peer);
+}
+
+static void
+test_antecedents (void)
+{
+  PostContractPeer peer = { .echo = FALSE };
+  PostContractWatch watch = { 0 };
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(PostMessage) first = text_message ("first", 5);
+  g_autoptr(PostMessage) second = text_message ("second", 0);
+  g_autoptr(PostMessage) other = text_message ("other", 0);
+  g_autoptr(PostMessage) never = post_message_new_from_string ("never sent");
+  g_autoptr(PostMessage) orphan = post_message_new_from_string ("orphan");
+  g_autoptr(PostMessage) dead = post_message_new_from_string ("dead");
+  g_autoptr(PostMessage) heir = post_message_new_from_string ("heir");
+  g_autoptr(GError) error = NULL;
+  PostContractAsync a = { 0 };
+
+  g_assert_true (post_contract_has (POST_STACK_CAP_MSG_ANTECEDENTS));
+  post_contract_peer_start (&peer, NULL);
+  client = post_contract_initiate (peer.listener, NULL);
+  post_contract_watch (&watch, client, FALSE);
+
+  /* "second" is more important than "first" but depends on it. */
+  g_assert_true (post_message_add_antecedent (second, first, &error));
+  /* An antecedent that is never sent: the successor fails at once. */
+  g_assert_true (post_message_add_antecedent (orphan, never, &error));
+  /* An antecedent that expires: its successor expires with it. */
+  g_assert_true (post_message_set_lifetime (dead, 1, &error));
+  g_assert_true (post_message_add_antecedent (heir, dead, &error));
+  g_assert_no_error (error);
+
+  send_ok (client, first);
+  send_ok (client, second);
+  send_ok (client, other);
+
+  g_assert_false (post_carrier_send (client, orphan, &error));
+  post_contract_assert_error (error, POST_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  post_carrier_send_async (client, orphan, NULL, post_contract_async_cb, &a);
+  post_contract_async_wait (&a, 1000, "the send of a message whose antecedent was never sent");
+  g_assert_false (post_carrier_send_finish (client, a.result, &error));
+  post_contract_assert_error (error, POST_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  post_contract_async_clear (&a);
+
+  send_ok (client, dead);
+  post_carrier_send_async (client, heir, NULL, post_contract_async_cb, &a);
+  g_usleep (2000);
+
+  post_contract_async_wait (&a, 5000, "the send of the expired message's successor");
+  g_assert_false (post_carrier_send_finish (client, a.result, &error));
+  post_contract_assert_error (error, POST_ERROR_EXPIRED);
+  post_contract_async_clear (&a);
+  g_assert_true (post_message_is_expired (dead));
+  g_assert_true (post_message_is_expired (heir));
+  g_assert_cmpuint (watch.n_expired, ==, 2);
+
+  post_contract_wait_count (&peer.n_received, 3, 5000, "first, other and second");
+  post_contract_spin (100);
+  g_assert_cmpuint (peer.n_received, ==, 3);
+  /* "other" (niceness 0) may overtake "first" (5); "second" never does. */
+  {
+    gint at_first = -1, at_second = -1;
+
+    for (guint i = 0; i < 3; i++)
+      {
+        GBytes *content = post_message_get_content (peer.messages->pdata[i]);
+
+        if (g_bytes_get_size (content) == 5 && memcmp (g_bytes_get_data (content, NULL), "first", 5) == 0)
+          at_first = i;
+        if (g_bytes_get_size (content) == 6 && memcmp (g_bytes_get_data (content, NULL), "second", 6) == 0)
+          at_second = i;
+      }
+    g_assert_cmpint (at_first, >=, 0);
+    g_assert_cmpint (at_second, >, at_first);
+  }
+
+  post_contract_unwatch (&watch, client);
+  post_contract_watch_clear (&watch);
+  post_carrier_abort (client);
+  post_contract_peer_stop (&peer);
+}
+
+/* ---- immediate ------------------------------------------------------------------- */
+
+#define N_IMMEDIATE    5
+#define IMMEDIATE_SIZE 300
+
+static void
+test_immediate (void)
+{
+  PostContractPeer peer = { .echo = FALSE };
+  g_autoptr(PostContractRelay) relay = NULL;
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(PostConfiguration) config = post_contract_config ();
+  g_autoptr(PostMessage) ordinary = post_message_new_from_string ("ordinary");
+  g_autoptr(GError) error = NULL;
+  gboolean over_udp;
+  guint before;
+
+  g_assert_true (post_contract_has (POST_STACK_CAP_MSG_IMMEDIATE));
+  post_contract_peer_start (&peer, NULL);
+  over_udp = post_contract_listener_is_udp (peer.listener);
+  if (over_udp)
+    {
+      g_autoptr(PostRemote) remote = NULL;
+
+      relay = post_contract_relay_new (peer.listener);
+      remote = post_contract_relay_remote (relay);
+      client = post_carrier_initiate (NULL, remote, config);
+    }
+  else
+    client = post_contract_initiate (peer.listener, config);
+  post_contract_establish (client, 5000);
+  /* Whatever the handshake left (tickets, acknowledgements) goes first. */
+  send_ok (client, ordinary);
+  post_contract_wait_count (&peer.n_received, 1, 5000, "the first message");
+  post_contract_spin (200);
+
+  /* An ordinary message waits for the coalescing write... */
+  {
+    g_autoptr(PostMessage) later = post_message_new_from_string ("later");
+
+    send_ok (client, later);
+    g_assert_false (post_message_is_sent (later));
+  }
+  post_contract_wait_count (&peer.n_received, 2, 5000, "the second message");
+  post_contract_spin (100);
+
+  /* ...an immediate one is written before post_carrier_send() returns. */
+  before = relay != NULL ? relay->to_server->len : 0;
+  for (guint i = 0; i < N_IMMEDIATE; i++)
+    {
+      g_autoptr(GBytes) content = post_contract_pattern (IMMEDIATE_SIZE, 10 + i);
+      g_autoptr(PostMessage) m = post_message_new (content);
+
+      g_assert_true (post_message_set_immediate (m, TRUE, &error));
+      send_ok (client, m);
+      g_assert_true (post_message_is_sent (m) || !post_contract_has (POST_STACK_CAP_EVENT_SENT));
+    }
+  post_contract_wait_count (&peer.n_received, 2 + N_IMMEDIATE, 5000, "the immediate messages");
+  for (guint i = 0; i < N_IMMEDIATE; i++)
+    g_assert_cmpuint (g_bytes_get_size (post_message_get_content (peer.messages->pdata[2 + i])),
+                      ==, IMMEDIATE_SIZE);
+
+  if (relay != NULL)
+    {
+      guint n = post_contract_relay_count_to_server (relay, before, IMMEDIATE_SIZE);
+
+      g_test_message ("%s runs over UDP: %u datagrams of at least %u bytes carried %u immediate "
+                      "messages", post_contract_stack ()->name, n, IMMEDIATE_SIZE, N_IMMEDIATE);
+      /* One packet each: five in one packet would be one datagram. */
+      g_assert_cmpuint (n, >=, N_IMMEDIATE);
+    }
+  else
+    g_test_message ("%s runs over TCP: each immediate message is written at once (TCP_NODELAY "
+                    "is always on); segments are not counted", post_contract_stack ()->name);
+
+  post_carrier_abort (client);
+  post_contract_peer_stop (&peer);
+}
+
+void
+post_contract_add_message_cases (void)
+{
+  post_contract_add ("message/lifetime", test_lifetime);
+  post_contract_add ("message/niceness", test_niceness);
+  post_contract_add ("message/antecedents", test_antecedents);
+  post_contract_add ("message/immediate", test_immediate);
+}
