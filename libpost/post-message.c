@@ -931,6 +931,14 @@ _post_message_get_deadline (PostMessage *self)
   return self->deadline;
 }
 
+/* A message handed to a stack that does not report sent events
+ * (no POST_STACK_CAP_EVENT_SENT): sent for its successors, no event. */
+void
+_post_message_set_sent_quietly (PostMessage *self)
+{
+  self->sent = TRUE;
+}
+
 void
 _post_message_emit_sent (PostMessage *self)
 {

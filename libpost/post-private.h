@@ -119,6 +119,7 @@ gboolean        _post_message_mark_queued         (PostMessage       *self,
 gint64          _post_message_get_deadline        (PostMessage       *self);
 /* Record the event on the message and emit its signal. */
 void            _post_message_emit_sent           (PostMessage       *self);
+void            _post_message_set_sent_quietly    (PostMessage       *self);
 void            _post_message_emit_acked          (PostMessage       *self);
 void            _post_message_emit_expired        (PostMessage       *self);
 gboolean        _post_message_emit_send_error     (PostMessage       *self,

@@ -53,6 +53,7 @@ enum {
   SIGNAL_SOFT_ERROR,
   SIGNAL_DATAGRAM_EVENT,
   SIGNAL_DATAGRAM_RECEIVED,
+  SIGNAL_SENT,
   N_SIGNALS
 };
 
@@ -295,6 +296,19 @@ post_psi_class_init (PostPsiClass *klass)
     g_signal_new ("datagram-received", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_BYTES);
+
+  /**
+   * PostPsi::sent:
+   * @self: the instance
+   *
+   * The stack handed more of the bytes written to the network
+   * ([vfunc@Post.Psi.get_sent_offset] grew); emitted with
+   * post_psi_notify_sent().
+   */
+  signals[SIGNAL_SENT] =
+    g_signal_new ("sent", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 }
 
 static void
@@ -836,6 +850,44 @@ post_psi_get_acked_offset (PostPsi *self)
   if (klass->get_acked_offset == NULL || post_psi_is_closed (self))
     return POST_PSI_ACKED_UNKNOWN;
   return klass->get_acked_offset (self);
+}
+
+/**
+ * post_psi_get_sent_offset:
+ * @self: a #PostPsi
+ *
+ * Returns: how many of the bytes written so far the stack handed to the
+ *   network, or %POST_PSI_ACKED_UNKNOWN when every write does so at once
+ */
+guint64
+post_psi_get_sent_offset (PostPsi *self)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), POST_PSI_ACKED_UNKNOWN);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->get_sent_offset == NULL || post_psi_is_closed (self))
+    return POST_PSI_ACKED_UNKNOWN;
+  return klass->get_sent_offset (self);
+}
+
+/**
+ * post_psi_notify_sent:
+ * @self: a #PostPsi
+ *
+ * For stacks with [vfunc@Post.Psi.get_sent_offset]: tells the core that
+ * more of what was written left for the network.  Call it from the main
+ * loop, not from inside a vfunc the core called.
+ */
+void
+post_psi_notify_sent (PostPsi *self)
+{
+  g_return_if_fail (POST_IS_PSI (self));
+
+  g_object_ref (self);
+  g_signal_emit (self, signals[SIGNAL_SENT], 0);
+  g_object_unref (self);
 }
 
 /**

@@ -115,6 +115,12 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  *   `msgImmediate`); the core calls it after the last byte of each
  *   immediate message.  %NULL: every write leaves at once in packets of its
  *   own (TCP with Nagle's algorithm off)
+ * @get_sent_offset: byte streams that keep what is written in user space
+ *   before they put it in packets (QUIC): how many of the bytes written so
+ *   far have been handed to the network; the stack calls
+ *   post_psi_notify_sent() (from the main loop) when it grows.  The core
+ *   fires a message's `sent` (and completes its send) only then.  %NULL,
+ *   or %POST_PSI_ACKED_UNKNOWN: a write hands its bytes to the network
  *
  * The interface every protocol stack implements. libpost's core does the
  * rest: framing byte streams into messages, queueing by niceness, lifetimes,
@@ -193,9 +199,10 @@ struct _PostPsiClass
   void         (*set_send_priority)    (PostPsi              *self,
                                         guint                 priority);
   void         (*push)                 (PostPsi              *self);
+  guint64      (*get_sent_offset)      (PostPsi              *self);
 
   /*< private >*/
-  gpointer padding[6];
+  gpointer padding[5];
 };
 
 /* Used by the core and by stacks alike. */
@@ -319,6 +326,8 @@ void               post_psi_set_send_priority      (PostPsi              *self,
                                                     guint                 priority);
 POST_AVAILABLE_IN_ALL
 void               post_psi_push                   (PostPsi              *self);
+POST_AVAILABLE_IN_ALL
+guint64            post_psi_get_sent_offset        (PostPsi              *self);
 
 /* Called by stacks. */
 POST_AVAILABLE_IN_ALL
@@ -331,6 +340,8 @@ void               post_psi_set_interface          (PostPsi         *self,
 POST_AVAILABLE_IN_ALL
 void               post_psi_notify_ready           (PostPsi         *self,
                                                     GIOCondition     condition);
+POST_AVAILABLE_IN_ALL
+void               post_psi_notify_sent            (PostPsi              *self);
 POST_AVAILABLE_IN_ALL
 void               post_psi_emit_accepted          (PostPsi         *self,
                                                     PostPsi         *accepted);

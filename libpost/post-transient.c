@@ -120,6 +120,15 @@ typedef struct
   guint64      end;      /* stream offset of the message's last byte */
 } Unacked;
 
+/* Written to a PSI that keeps it before it goes out (get_sent_offset):
+ * the sent event and the send's completion wait for the bytes to leave. */
+typedef struct
+{
+  PostMessage *message;  /* (owned) (nullable): NULL for a part that does not end it */
+  GTask       *task;     /* (owned) (nullable) */
+  guint64      end;
+} Unsent;
+
 struct _PostTransient
 {
   GObject            parent_instance;
@@ -153,6 +162,7 @@ struct _PostTransient
   guint64            next_message_seq;
   guint64            total_written;
   GQueue             unacked;        /* (element-type Unacked) */
+  GQueue             unsent;         /* (element-type Unsent) */
   GQueue             flushes;        /* (element-type GTask) task data: target seq */
   GSource           *write_idle;     /* (owned) (nullable) */
   GSource           *ack_timer;      /* (owned) (nullable) */
@@ -188,6 +198,7 @@ struct _PostTransient
   gulong             ready_id;
   gulong             path_id;
   gulong             soft_error_id;
+  gulong             sent_id;
 
   guint64            bytes_sent;
   guint64            bytes_received;
@@ -272,10 +283,19 @@ post_transient_dispose (GObject *object)
       g_clear_signal_handler (&self->soft_error_id, self->psi);
       g_clear_signal_handler (&self->datagram_event_id, self->psi);
       g_clear_signal_handler (&self->datagram_received_id, self->psi);
+      g_clear_signal_handler (&self->sent_id, self->psi);
       post_psi_close (self->psi, TRUE);
     }
 
   G_OBJECT_CLASS (post_transient_parent_class)->dispose (object);
+}
+
+static void
+unsent_free (Unsent *u)
+{
+  g_clear_object (&u->message);
+  g_clear_object (&u->task);
+  g_free (u);
 }
 
 static void
@@ -296,6 +316,7 @@ post_transient_finalize (GObject *object)
     }
   while ((task = g_queue_pop_head (&self->flushes)) != NULL)
     g_object_unref (task);
+  g_queue_clear_full (&self->unsent, (GDestroyNotify) unsent_free);
   g_clear_pointer (&self->inbuf, g_byte_array_unref);
   g_clear_pointer (&self->scratch_header, g_byte_array_unref);
   g_clear_pointer (&self->scratch_trailer, g_byte_array_unref);
@@ -333,6 +354,7 @@ post_transient_init (PostTransient *self)
   self->scratch_trailer = g_byte_array_sized_new (16);
   self->assembly = g_byte_array_new ();
   g_queue_init (&self->unacked);
+  g_queue_init (&self->unsent);
   g_queue_init (&self->flushes);
   self->context = g_main_context_ref_thread_default ();
   self->next_message_seq = 1;
@@ -850,22 +872,30 @@ push_back (PostTransient *self,
 static gboolean
 ack_timer_cb (gpointer data);
 
+/* @message (nullable) is in the network up to stream offset @end: its sent
+ * event, then acked tracking; @task (nullable) completes. */
 static void
-item_written (PostTransient *self,
-              SendItem      *item)
+message_sent (PostTransient *self,
+              PostMessage   *message,
+              GTask         *task,
+              guint64        end)
 {
-  if (item->message != NULL && item->end_of_message)
+  if (message != NULL)
     {
-      g_autoptr(PostMessage) message = g_object_ref (item->message);
+      g_autoptr(PostMessage) keep = g_object_ref (message);
 
-      _post_carrier_emit_sent (self->carrier, message);
+      /* A stack that does not declare the event never emits it. */
+      if (self->caps & POST_STACK_CAP_EVENT_SENT)
+        _post_carrier_emit_sent (self->carrier, message);
+      else
+        _post_message_set_sent_quietly (message);
       if ((self->caps & POST_STACK_CAP_EVENT_ACKED) && self->byte_stream
           && (_post_message_wants_acked (message) || _post_carrier_wants_acked (self->carrier)))
         {
           Unacked *u = g_new0 (Unacked, 1);
 
           u->message = g_object_ref (message);
-          u->end = self->total_written;
+          u->end = end;
           g_queue_push_tail (&self->unacked, u);
           if (self->ack_timer == NULL)
             {
@@ -878,8 +908,82 @@ item_written (PostTransient *self,
       else if (self->caps & POST_STACK_CAP_EVENT_ACKED)
         _post_carrier_emit_acked (self->carrier, message);
     }
-  if (item->task != NULL)
-    g_task_return_boolean (item->task, TRUE);   /* unref'd with the item */
+  if (task != NULL)
+    g_task_return_boolean (task, TRUE);
+}
+
+/* What the PSI has put on the network (get_sent_offset) is sent. */
+static void
+check_sent (PostTransient *self)
+{
+  guint64 sent;
+  Unsent *u;
+  gboolean moved = FALSE;
+
+  if (g_queue_is_empty (&self->unsent) || self->psi == NULL)
+    return;
+  sent = post_psi_get_sent_offset (self->psi);
+  if (sent == POST_PSI_ACKED_UNKNOWN)
+    return;
+  g_object_ref (self);
+  while (!self->ended && (u = g_queue_peek_head (&self->unsent)) != NULL && u->end <= sent)
+    {
+      g_queue_pop_head (&self->unsent);
+      message_sent (self, u->message, u->task, u->end);
+      unsent_free (u);
+      /* Successors of what is sent now may go. */
+      moved = TRUE;
+    }
+  if (moved && !self->ended && lowest_unwritten_seq (self) != G_MAXUINT64)
+    schedule_write (self);
+  g_object_unref (self);
+}
+
+static void
+psi_sent_cb (PostPsi       *psi,
+             PostTransient *self)
+{
+  check_sent (self);
+}
+
+/* Written, not sent: the transport ended first. */
+static void
+fail_unsent (PostTransient *self,
+             const GError  *error)
+{
+  Unsent *u;
+
+  while ((u = g_queue_pop_head (&self->unsent)) != NULL)
+    {
+      if (u->message != NULL)
+        _post_carrier_emit_send_error (self->carrier, u->message, error);
+      if (u->task != NULL)
+        g_task_return_error (g_steal_pointer (&u->task), g_error_copy (error));
+      unsent_free (u);
+    }
+}
+
+static void
+item_written (PostTransient *self,
+              SendItem      *item)
+{
+  PostMessage *message = item->message != NULL && item->end_of_message ? item->message : NULL;
+  guint64 sent = self->byte_stream && self->psi != NULL ? post_psi_get_sent_offset (self->psi)
+                                                        : POST_PSI_ACKED_UNKNOWN;
+
+  if ((message != NULL || item->task != NULL) && sent != POST_PSI_ACKED_UNKNOWN
+      && (sent < self->total_written || !g_queue_is_empty (&self->unsent)))
+    {
+      /* The stack holds it: sent once it leaves (check_sent()). */
+      Unsent *u = g_new0 (Unsent, 1);
+
+      u->message = message != NULL ? g_object_ref (message) : NULL;
+      u->task = g_steal_pointer (&item->task);
+      u->end = self->total_written;
+      g_queue_push_tail (&self->unsent, u);
+    }
+  else
+    message_sent (self, message, item->task, self->total_written);
   if (item->shutdown_after && self->psi != NULL && !self->send_shut)
     {
       g_autoptr(GError) error = NULL;
@@ -1441,6 +1545,8 @@ write_some (PostTransient *self)
     write_stream (self);
   else
     write_messages (self);
+  if (!self->ended)
+    check_sent (self);
   if (!self->ended)
     {
       check_flushes (self);
@@ -2165,6 +2271,7 @@ _post_transient_attach (PostTransient *self,
                                               G_CALLBACK (psi_datagram_event_cb), self);
   self->datagram_received_id = g_signal_connect (psi, "datagram-received",
                                                  G_CALLBACK (psi_datagram_received_cb), self);
+  self->sent_id = g_signal_connect (psi, "sent", G_CALLBACK (psi_sent_cb), self);
   /* The path's measurements are read when asked for (get_paths) and when
    * the transient ends, not on every establishment. */
 
@@ -2227,6 +2334,7 @@ _post_transient_fail_queue (PostTransient *self,
   if (self->current != NULL)
     fail_item (self, g_steal_pointer (&self->current), error);
   fail_datagrams (self, error);
+  fail_unsent (self, error);
   _post_transient_return_early_data (self);
   for (guint i = 0; i < self->levels->len; i++)
     {
@@ -2269,6 +2377,7 @@ end_transient (PostTransient *self,
     {
       if (self->path != NULL)
         post_psi_update_path (self->psi, self->path);
+      check_sent (self);
       if (!g_queue_is_empty (&self->unacked))
         check_acked (self);
       destroy_source (&self->ack_timer);
@@ -2287,6 +2396,7 @@ end_transient (PostTransient *self,
       if (self->current != NULL)
         fail_item (self, g_steal_pointer (&self->current), error);
       fail_datagrams (self, error ? error : closed_error);
+      fail_unsent (self, error ? error : closed_error);
     }
   else
     _post_transient_fail_queue (self, error ? error : closed_error);

@@ -812,6 +812,7 @@ quic_conn_write (QuicConn *qc)
   QuicStream *s;
   guint next = 0, top = G_MAXUINT;
   gboolean more = FALSE;   /* inside a packet ngtcp2 is filling (WRITE_MORE) */
+  gboolean notify_sent = FALSE;   /* a stream's data went into packets */
   /* One for all the calls that fill a packet (ngtcp2 wants the same one
    * after NGTCP2_ERR_WRITE_MORE: it carries the packet's ECN marking). */
   ngtcp2_pkt_info pi = { 0 };
@@ -933,7 +934,11 @@ quic_conn_write (QuicConn *qc)
           if (s != NULL && ndatalen >= 0)
             {
               if (ndatalen > 0)
-                s->tx_packets++;
+                {
+                  s->tx_packets++;
+                  s->sent_notify = TRUE;
+                  notify_sent = TRUE;
+                }
               quic_stream_sent (s, ndatalen);
               if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && s->tx_sent == s->tx_end)
                 s->fin_sent = TRUE;
@@ -986,6 +991,9 @@ quic_conn_write (QuicConn *qc)
   if (run_count > 0)
     conn_send_run_on_path (qc, &run_ps.path, buf, run_len, run_segment);
   conn_arm_timer (qc);
+  /* The core fires sent events when the bytes are in packets (get_sent_offset). */
+  if (notify_sent)
+    quic_conn_schedule_events (qc);
 }
 
 static gboolean
@@ -1173,9 +1181,16 @@ event_idle_cb (gpointer user_data)
     {
       /* Datagrams for a stream not announced yet (a listener waits for the
        * handshake) wait with it. */
-      if (!g_queue_find (&qc->incoming, psis->pdata[i]))
-        quic_psi_flush_datagrams (psis->pdata[i]);
-      quic_update_ready (psis->pdata[i]);
+      PostQuicPsi *psi_i = psis->pdata[i];
+
+      if (!g_queue_find (&qc->incoming, psi_i))
+        quic_psi_flush_datagrams (psi_i);
+      if (psi_i->stream != NULL && psi_i->stream->sent_notify)
+        {
+          psi_i->stream->sent_notify = FALSE;
+          post_psi_notify_sent (POST_PSI (psi_i));
+        }
+      quic_update_ready (psi_i);
     }
   quic_conn_unref (qc);
   return G_SOURCE_REMOVE;

@@ -116,6 +116,7 @@ struct _QuicStream {
   GError      *error;          /* reset by the peer */
   guint64      tx_packets;     /* packets that carried its data (loss rate) */
   guint64      tx_packets_base, lost_base; /* at the last migration */
+  gboolean     sent_notify;    /* tx_sent grew: post_psi_notify_sent() from the events idle */
   GArray      *tx_pushes;      /* (element-type guint64) (nullable) stream offsets
                                   that end a packet (post_psi_push(): immediate
                                   messages), ascending, all above tx_sent */

@@ -768,18 +768,24 @@ post_quic_psi_write (PostPsi              *psi,
   return done;
 }
 
-/* An immediate message: its last byte ends a packet (quic_conn_write()
- * does not ask ngtcp2 to fill the packet with what follows). */
+/* An immediate message: it leaves now, not from the write idle, and its
+ * last byte ends a packet (quic_conn_write() does not ask ngtcp2 to fill
+ * the packet with what follows, also when congestion control holds it
+ * back for a while).  quic_conn_write() reports nothing to the core
+ * synchronously: failures and sent notifications go through the events
+ * idle. */
 static void
 post_quic_psi_push (PostPsi *psi)
 {
   PostQuicPsi *self = POST_QUIC_PSI (psi);
+  QuicConn *qc = self->qc;
 
-  if (self->stream != NULL && self->qc != NULL && !self->qc->closed)
-    {
-      quic_stream_push (self->stream);
-      quic_conn_schedule_write (self->qc);
-    }
+  if (self->stream == NULL || qc == NULL || qc->closed || self->mode != MODE_STREAM)
+    return;
+  quic_stream_push (self->stream);
+  quic_conn_ref (qc);
+  quic_conn_write (qc);
+  quic_conn_unref (qc);
 }
 
 static void
@@ -1033,6 +1039,19 @@ post_quic_psi_get_acked_offset (PostPsi *psi)
   if (s == NULL)
     return POST_PSI_ACKED_UNKNOWN;
   return MIN (s->tx_acked, s->tx_end);
+}
+
+/* What ngtcp2 has put in packets (EVENT_SENT): the stream offsets line
+ * up with the core's total written, as for the acked offset. */
+static guint64
+post_quic_psi_get_sent_offset (PostPsi *psi)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  QuicStream *s = self->stream;
+
+  if (s == NULL || self->mode != MODE_STREAM)
+    return POST_PSI_ACKED_UNKNOWN;
+  return MIN (s->tx_sent, s->tx_end);
 }
 
 /* Our side of the stream is over when ngtcp2 closed it (both directions
@@ -1373,6 +1392,7 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
   psi_class->send_datagram = post_quic_psi_send_datagram;
   psi_class->set_send_priority = post_quic_psi_set_send_priority;
   psi_class->push = post_quic_psi_push;
+  psi_class->get_sent_offset = post_quic_psi_get_sent_offset;
 }
 
 static void

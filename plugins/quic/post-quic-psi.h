@@ -18,7 +18,9 @@ G_DECLARE_FINAL_TYPE (PostQuicPsi, post_quic_psi, POST, QUIC_PSI, PostPsi)
  * one connection (MULTISTREAMING: fork opens a stream); idempotent
  * messages go in 0-RTT packets when a session ticket from the association
  * resumes the session (ZERO_RTT); the acked event follows ngtcp2's
- * acknowledged stream offset (EVENT_ACKED); a client's connection moves to
+ * acknowledged stream offset (EVENT_ACKED) and the sent event the bytes
+ * ngtcp2 put in packets (EVENT_SENT, get_sent_offset); idempotent messages
+ * go as 0-RTT data (MSG_IDEMPOTENT); a client's connection moves to
  * another local address when its own goes away (MIGRATION); a message
  * that need not arrive and has a lifetime goes as a DATAGRAM frame
  * (PER_MSG_RELIABILITY, plugins/quic/README.md row 5). */
@@ -29,7 +31,8 @@ G_DECLARE_FINAL_TYPE (PostQuicPsi, post_quic_psi, POST, QUIC_PSI, PostPsi)
    POST_STACK_CAP_LISTEN | POST_STACK_CAP_HALF_CLOSE |                       \
    POST_STACK_CAP_BYTE_STREAM | POST_STACK_CAP_ZERO_RTT |                   \
    POST_STACK_CAP_EVENT_ACKED | POST_STACK_CAP_MIGRATION |                  \
-   POST_STACK_CAP_PER_MSG_RELIABILITY)
+   POST_STACK_CAP_PER_MSG_RELIABILITY | POST_STACK_CAP_EVENT_SENT |          \
+   POST_STACK_CAP_MSG_IDEMPOTENT)
 
 /* The ALPN protocol id used when the configuration names none. */
 #define POST_QUIC_DEFAULT_ALPN "libpost"

@@ -297,6 +297,301 @@ test_immediate (void)
   post_contract_peer_stop (&peer);
 }
 
+/* ---- events ---------------------------------------------------------------------- */
+
+typedef struct
+{
+  guint    sent;
+  guint    acked;
+  gboolean acked_before_sent;
+} MessageEvents;
+
+static void
+message_sent_cb (PostMessage   *message,
+                 MessageEvents *events)
+{
+  events->sent++;
+}
+
+static void
+message_acked_cb (PostMessage   *message,
+                  MessageEvents *events)
+{
+  if (events->sent == 0 && post_contract_has (POST_STACK_CAP_EVENT_SENT))
+    events->acked_before_sent = TRUE;
+  events->acked++;
+}
+
+static void
+track (PostMessage   *message,
+       MessageEvents *events)
+{
+  g_signal_connect (message, "sent", G_CALLBACK (message_sent_cb), events);
+  g_signal_connect (message, "acked", G_CALLBACK (message_acked_cb), events);
+}
+
+/* Iterates until *@flag or @ms passed; returns *@flag (for "does it
+ * happen soon", never to assert a timing). */
+static gboolean
+spin_until (const gboolean *flag,
+            guint           ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+
+  while (!*flag && g_get_monotonic_time () < end)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  return *flag;
+}
+
+static void
+test_events (void)
+{
+  PostContractPeer peer = { .echo = FALSE };
+  PostContractWatch watch = { 0 };
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(PostMessage) m = post_message_new_from_string ("tracked");
+  g_autoptr(GError) error = NULL;
+  MessageEvents events = { 0 };
+  PostContractAsync a = { 0 };
+
+  post_contract_peer_start (&peer, NULL);
+  client = post_contract_initiate (peer.listener, NULL);
+  post_contract_establish (client, 5000);
+  post_contract_watch (&watch, client, FALSE);
+  track (m, &events);
+
+  post_carrier_send_async (client, m, NULL, post_contract_async_cb, &a);
+  post_contract_async_wait (&a, 5000, "the send");
+  g_assert_true (post_carrier_send_finish (client, a.result, &error));
+  g_assert_no_error (error);
+  post_contract_async_clear (&a);
+  post_contract_wait_count (&peer.n_received, 1, 5000, "the message");
+
+  if (post_contract_has (POST_STACK_CAP_EVENT_SENT))
+    {
+      /* The send completes once the message is in the network: sent came. */
+      g_assert_cmpuint (events.sent, ==, 1);
+      g_assert_cmpuint (watch.n_sent, ==, 1);
+    }
+  if (post_contract_has (POST_STACK_CAP_EVENT_ACKED))
+    {
+      post_contract_wait_count (&events.acked, 1, 5000, "the acked event");
+      g_assert_false (events.acked_before_sent);
+    }
+  post_contract_spin (200);
+  if (!post_contract_has (POST_STACK_CAP_EVENT_SENT))
+    {
+      g_test_message ("%s does not declare EVENT_SENT: no sent event", post_contract_stack ()->name);
+      g_assert_cmpuint (events.sent, ==, 0);
+      g_assert_cmpuint (watch.n_sent, ==, 0);
+    }
+  if (!post_contract_has (POST_STACK_CAP_EVENT_ACKED))
+    {
+      g_test_message ("%s does not declare EVENT_ACKED: no acked event", post_contract_stack ()->name);
+      g_assert_cmpuint (events.acked, ==, 0);
+      g_assert_cmpuint (watch.n_acked, ==, 0);
+      g_assert_false (post_message_is_acked (m));
+    }
+  else
+    {
+      g_assert_cmpuint (events.acked, ==, 1);
+      g_assert_cmpuint (watch.n_acked, ==, 1);
+    }
+  g_assert_cmpuint (watch.n_expired, ==, 0);
+  g_assert_cmpuint (watch.n_send_error, ==, 0);
+
+  g_signal_handlers_disconnect_by_data (m, &events);
+  post_contract_unwatch (&watch, client);
+  post_contract_watch_clear (&watch);
+  post_carrier_abort (client);
+  post_contract_peer_stop (&peer);
+}
+
+/* A UDP-based stack: nothing reaches the peer, so nothing is acked, until
+ * the relay lets the packets through again. */
+static void
+acked_through_blackhole (PostContractPeer *peer)
+{
+  g_autoptr(PostContractRelay) relay = post_contract_relay_new (peer->listener);
+  g_autoptr(PostRemote) remote = post_contract_relay_remote (relay);
+  g_autoptr(PostConfiguration) config = post_contract_config ();
+  g_autoptr(PostCarrier) client = post_carrier_initiate (NULL, remote, config);
+  g_autoptr(PostMessage) warm = post_message_new_from_string ("warm");
+  g_autoptr(PostMessage) m = post_message_new_from_string ("into the void");
+  MessageEvents warm_events = { 0 }, events = { 0 };
+
+  post_contract_establish (client, 5000);
+  track (warm, &warm_events);
+  send_ok (client, warm);
+  post_contract_wait_count (&warm_events.acked, 1, 5000, "the first message acked");
+
+  relay->drop_to_server = TRUE;
+  track (m, &events);
+  send_ok (client, m);
+  post_contract_wait_count (&events.sent, 1, 5000, "the message sent into the blackhole");
+  post_contract_spin (500);
+  g_test_message ("%s: %u datagrams blackholed, no acked event", post_contract_stack ()->name,
+                  relay->n_dropped_to_server);
+  g_assert_cmpuint (relay->n_dropped_to_server, >, 0);
+  g_assert_cmpuint (events.acked, ==, 0);
+  g_assert_cmpuint (peer->n_received, ==, 1);
+
+  relay->drop_to_server = FALSE;
+  post_contract_wait_count (&events.acked, 1, 15000, "acked once the path is back");
+  post_contract_wait_count (&peer->n_received, 2, 5000, "the message at the peer");
+  g_assert_false (events.acked_before_sent);
+
+  g_signal_handlers_disconnect_by_data (warm, &warm_events);
+  g_signal_handlers_disconnect_by_data (m, &events);
+  post_carrier_abort (client);
+}
+
+#define CHUNK      (64 * 1024)
+#define MAX_CHUNKS 4096
+
+/* A TCP-based stack, to a peer that does not read: the kernel holds what
+ * was sent in its send queue, unacknowledged, once the peer's window is
+ * closed; the acked event waits until the peer reads. */
+static void
+acked_with_slow_peer (PostContractPeer *peer)
+{
+  g_autoptr(PostCarrier) client = post_contract_initiate (peer->listener, NULL);
+  g_autoptr(PostMessage) last = NULL;
+  g_autoptr(PostMessage) pending = NULL;
+  MessageEvents *events = g_new0 (MessageEvents, MAX_CHUNKS);
+  PostContractAsync a = { 0 };
+  guint n = 0, last_index = 0;
+
+  post_contract_establish (client, 5000);
+  for (;;)
+    {
+      g_autoptr(GBytes) content = post_contract_pattern (CHUNK, n);
+      g_autoptr(PostMessage) m = post_message_new (content);
+
+      g_assert_cmpuint (n, <, MAX_CHUNKS);
+      track (m, &events[n]);
+      post_carrier_send_async (client, m, NULL, post_contract_async_cb, &a);
+      if (!spin_until (&a.done, 300))
+        {
+          /* Blocked: the kernel's buffers are full. */
+          pending = g_object_ref (m);
+          break;
+        }
+      g_assert_true (post_carrier_send_finish (client, a.result, NULL));
+      post_contract_async_clear (&a);
+      g_set_object (&last, m);
+      last_index = n++;
+    }
+  g_assert_nonnull (last);
+  g_test_message ("%s: %u messages of %u bytes sent to a peer that does not read before the "
+                  "send blocked", post_contract_stack ()->name, n, CHUNK);
+  post_contract_spin (300);
+  g_assert_cmpuint (events[last_index].sent, ==, 1);
+  g_assert_cmpuint (events[last_index].acked, ==, 0);
+  g_assert_false (post_message_is_acked (last));
+
+  post_contract_peer_read (peer);
+  post_contract_async_wait (&a, 15000, "the blocked send, once the peer reads");
+  post_contract_async_clear (&a);
+  post_contract_wait_count (&events[last_index].acked, 1, 15000, "acked once the peer reads");
+  for (guint i = 0; i <= n; i++)
+    g_assert_false (events[i].acked_before_sent);
+
+  /* The carrier holds the other messages: after the abort, no event comes. */
+  post_carrier_abort (client);
+  g_signal_handlers_disconnect_by_data (last, &events[last_index]);
+  g_signal_handlers_disconnect_by_data (pending, &events[n]);
+  g_free (events);
+}
+
+static void
+test_acked_real (void)
+{
+  PostContractPeer peer = { .echo = FALSE };
+
+  post_contract_peer_start (&peer, NULL);
+  if (!post_contract_has (POST_STACK_CAP_EVENT_ACKED))
+    g_test_message ("%s does not declare EVENT_ACKED (message/events checks that none comes)",
+                    post_contract_stack ()->name);
+  else if (post_contract_listener_is_udp (peer.listener))
+    acked_through_blackhole (&peer);
+  else
+    {
+      peer.no_read = TRUE;
+      acked_with_slow_peer (&peer);
+    }
+  post_contract_peer_stop (&peer);
+}
+
+/* ---- idempotent messages and 0-RTT ---------------------------------------------------- */
+
+/* A carrier of @association that sends @text (idempotent or not), queued
+ * before establishment; returns its security flags once @peer has it. */
+static PostSecurityFlags
+round_on (PostAssociation  *association,
+          PostContractPeer *peer,
+          const char       *text,
+          gboolean          idempotent)
+{
+  g_autoptr(PostCarrier) carrier = post_association_initiate (association);
+  g_autoptr(PostMessage) m = post_message_new_from_string (text);
+  g_autoptr(GError) error = NULL;
+  guint before = peer->n_received;
+  PostSecurityFlags flags;
+
+  g_assert_true (post_message_set_idempotent (m, idempotent, &error));
+  g_assert_no_error (error);
+  send_ok (carrier, m);
+  post_contract_establish (carrier, 5000);
+  post_contract_wait_count (&peer->n_received, before + 1, 5000, text);
+  /* A ticket comes after the handshake; a duplicate would come now. */
+  post_contract_spin (200);
+  g_assert_cmpuint (peer->n_received, ==, before + 1);
+  assert_text (peer->messages->pdata[before], text);
+  flags = post_carrier_get_security_flags (carrier);
+  post_carrier_abort (carrier);
+  return flags;
+}
+
+static void
+test_zero_rtt (void)
+{
+  PostContractPeer peer = { .echo = FALSE };
+  g_autoptr(PostConfiguration) config = post_contract_config ();
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(PostAssociation) association = NULL;
+  PostSecurityFlags flags;
+
+  post_contract_peer_start (&peer, NULL);
+  remote = post_contract_remote_of (peer.listener);
+  association = post_association_new (NULL, remote, config);
+
+  flags = round_on (association, &peer, "first", TRUE);
+  g_assert_false (flags & POST_SECURITY_EARLY_DATA_SENT);   /* nothing to resume yet */
+  flags = round_on (association, &peer, "not idempotent", FALSE);
+  g_assert_false (flags & POST_SECURITY_EARLY_DATA_SENT);
+  flags = round_on (association, &peer, "idempotent", TRUE);
+  if (post_contract_has (POST_STACK_CAP_ZERO_RTT))
+    {
+      g_assert_true (post_contract_has (POST_STACK_CAP_MSG_IDEMPOTENT));
+      g_assert_true (flags & POST_SECURITY_RESUMED);
+      g_assert_true (flags & POST_SECURITY_EARLY_DATA_SENT);
+      g_assert_true (flags & POST_SECURITY_EARLY_DATA_ACCEPTED);
+    }
+  else
+    {
+      g_test_message ("%s does not declare ZERO_RTT: an idempotent message waits for the "
+                      "handshake", post_contract_stack ()->name);
+      g_assert_false (post_contract_has (POST_STACK_CAP_MSG_IDEMPOTENT));
+      g_assert_false (flags & POST_SECURITY_EARLY_DATA_SENT);
+    }
+
+  post_contract_peer_stop (&peer);
+}
+
 void
 post_contract_add_message_cases (void)
 {
@@ -304,4 +599,7 @@ post_contract_add_message_cases (void)
   post_contract_add ("message/niceness", test_niceness);
   post_contract_add ("message/antecedents", test_antecedents);
   post_contract_add ("message/immediate", test_immediate);
+  post_contract_add ("message/events", test_events);
+  post_contract_add ("message/acked-real", test_acked_real);
+  post_contract_add ("message/zero-rtt", test_zero_rtt);
 }

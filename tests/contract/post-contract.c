@@ -549,8 +549,17 @@ peer_adopt (PostContractPeer *peer,
   g_ptr_array_add (peer->carriers, g_object_ref (carrier));
   g_signal_connect (carrier, "closed", G_CALLBACK (peer_closed_cb), peer);
   g_signal_connect (carrier, "incoming", G_CALLBACK (peer_fork_cb), peer);
-  post_carrier_ready (carrier, peer_message_cb, peer, NULL);
+  if (!peer->no_read)
+    post_carrier_ready (carrier, peer_message_cb, peer, NULL);
   return TRUE;
+}
+
+void
+post_contract_peer_read (PostContractPeer *peer)
+{
+  peer->no_read = FALSE;
+  for (guint i = 0; i < peer->carriers->len; i++)
+    post_carrier_ready (peer->carriers->pdata[i], peer_message_cb, peer, NULL);
 }
 
 static gboolean

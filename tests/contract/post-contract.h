@@ -152,6 +152,7 @@ typedef struct
   gboolean     refuse;
   gboolean     refuse_forks;
   gboolean     echo;
+  gboolean     no_read;           /* accept, but do not receive (a slow consumer) */
 } PostContractPeer;
 
 /* Starts @peer listening with @config (nullable). */
@@ -161,6 +162,8 @@ void               post_contract_peer_start (PostContractPeer  *peer,
 void               post_contract_peer_start_on (PostContractPeer  *peer,
                                                 PostLocal         *local,
                                                 PostConfiguration *config);
+/* A peer started with @no_read starts receiving on what it accepted. */
+void               post_contract_peer_read  (PostContractPeer  *peer);
 /* Aborts what it accepted, closes the listener, frees the rest. */
 void               post_contract_peer_stop  (PostContractPeer  *peer);
 
