@@ -105,11 +105,14 @@ make_cert (const char            *dir,
       if (server)
         {
           const guint8 lo[4] = { 127, 0, 0, 1 };
+          const guint8 relay[4] = { 127, 0, 0, 2 };   /* post_contract_relay_new() */
 
           CHECK_GNUTLS (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, "localhost",
                                                               strlen ("localhost"), GNUTLS_FSAN_APPEND));
           CHECK_GNUTLS (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, lo, sizeof lo,
                                                               GNUTLS_FSAN_APPEND));
+          CHECK_GNUTLS (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, relay,
+                                                              sizeof relay, GNUTLS_FSAN_APPEND));
         }
     }
   if (ca != NULL)
@@ -807,10 +810,11 @@ relay_back_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 }
 
 static GSocket *
-relay_socket (void)
+relay_socket (const char *address,
+              guint16     port)
 {
-  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_from_string (address);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, port);
   g_autoptr(GError) error = NULL;
   GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
                                   G_SOCKET_PROTOCOL_UDP, &error);
@@ -829,8 +833,12 @@ post_contract_relay_new (PostCarrier *listener)
   g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
 
   g_assert_true (post_contract_listener_is_udp (listener));
-  relay->front = relay_socket ();
-  relay->back = relay_socket ();
+  /* The same port number as the listener's, on 127.0.0.2 (which the test
+   * certificate names too): a stack that carries the port inside its
+   * packets as well (SCTP over UDP: the SCTP port is the UDP port by
+   * default) finds it unchanged. */
+  relay->front = relay_socket ("127.0.0.2", post_contract_port_of (listener));
+  relay->back = relay_socket ("127.0.0.1", 0);
   relay->server = g_inet_socket_address_new (lo, post_contract_port_of (listener));
   relay->to_server = g_array_new (FALSE, FALSE, sizeof (gsize));
   relay->to_client = g_array_new (FALSE, FALSE, sizeof (gsize));
@@ -847,7 +855,7 @@ PostRemote *
 post_contract_relay_remote (PostContractRelay *relay)
 {
   g_autoptr(GSocketAddress) local = g_socket_get_local_address (relay->front, NULL);
-  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:%u", contract.name,
+  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.2:%u", contract.name,
                                           g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
   g_autoptr(GError) error = NULL;
   PostRemote *remote = post_remote_new_from_uri (uri, &error);

@@ -198,9 +198,11 @@ GBytes            *post_contract_pattern    (gsize              size,
 
 /* ---- a UDP relay ------------------------------------------------------------ */
 
-/* A relay on 127.0.0.1 between one client and a UDP listener, to observe
- * (count) or cut (blackhole) the datagrams of the stacks that run over UDP
- * (udp, dtls, quic): the client initiates to post_contract_relay_remote();
+/* A relay between one client and a UDP listener, to observe (count) or cut
+ * (blackhole) the datagrams of the stacks that run over UDP (udp, dtls,
+ * quic, sctp): it listens on 127.0.0.2 with the listener's port number
+ * (the test certificate names 127.0.0.2 too), and the client initiates
+ * to post_contract_relay_remote();
  * the first datagram it sends tells the relay where to send the replies.
  * It keeps the size of every datagram it relayed, in order, per direction;
  * with @drop_to_server / @drop_to_client set, datagrams that way are
@@ -227,7 +229,7 @@ typedef struct
 gboolean           post_contract_listener_is_udp (PostCarrier *listener);
 /* A relay to the UDP port of @listener. */
 PostContractRelay *post_contract_relay_new    (PostCarrier       *listener);
-/* The remote STACK://127.0.0.1:PORT of the relay. */
+/* The remote STACK://127.0.0.2:PORT of the relay. */
 PostRemote        *post_contract_relay_remote (PostContractRelay *relay);
 /* Datagrams relayed client → server of at least @min_size bytes, from
  * the @from-th on (0 for all). */
