@@ -33,12 +33,12 @@ client () {
 
 echoed () { [ "$(od -c <"$1")" = "$(printf 'a\nb\n' | od -c)" ]; }
 
-echo "1..15"
+echo "1..16"
 
 if ! command -v certtool >/dev/null ||
    ! make_cert ca - 'cn = "post-cat test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' ||
    ! make_cert server ca 'cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\ntls_www_server\nsigning_key\nexpiration_days = 2\n'; then
-  for i in $(seq 15); do echo "not ok $i - certtool could not make the certificates"; done
+  for i in $(seq 16); do echo "not ok $i - certtool could not make the certificates"; done
   exit 1
 fi
 # The pin of the server's key: the SHA-256 of its SubjectPublicKeyInfo (DER),
@@ -109,7 +109,7 @@ else
   for i in 2 3 4 5 6 7; do not_ok "tls listener (skipped)"; done
 fi
 
-# 8-10 (and 11-14 below): pre-shared keys only, no certificate anywhere
+# 8-10 (and 11-15 below): pre-shared keys only, no certificate anywhere
 printf '# identity:hex key\nclient-1:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n\nclient-2:ffeeddccbbaa99887766554433221100\n' >"$tmp/psk"
 printf 'client-1:0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f\n' >"$tmp/wrong-psk"
 printf 'client-1:00112233\n' >"$tmp/short-psk"
@@ -130,7 +130,7 @@ if start_listener pskl --psk-file "$tmp/psk"; then
     not_ok "a wrong key: exit 1, one line naming the pre-shared key (exit $rc)" "$tmp/wrongpsk.err"
   fi
 
-  # 11-14: a session ticket serves only the security identity it came
+  # 11-15: a session ticket serves only the security identity it came
   # from, also across processes (disk cache): the same key file resumes;
   # a wrong key for the same identity, or another identity, does not
   client pskdisk1 -v --session-cache disk --psk-file "$tmp/psk"
@@ -169,13 +169,29 @@ if start_listener pskl --psk-file "$tmp/psk"; then
     not_ok "disk cache: a ticket file readable by others is not used (exit $rc)" \
       "$tmp/pskdisk3.err" "$tmp/pskdisk4.err"
   fi
+  # nor one that another user owns (mode 0600 again)
+  if [ "$(id -u)" -eq 0 ]; then
+    rm -rf "$XDG_CACHE_HOME/libpost/sessions"
+    client pskdisk5 -v --session-cache disk --psk-file "$tmp/psk"
+    chown 65534 "$XDG_CACHE_HOME"/libpost/sessions/*
+    client pskdisk6 -v --session-cache disk --psk-file "$tmp/psk"
+    if [ $rc -eq 0 ] && echoed "$tmp/pskdisk6.out" &&
+       [ "$(stat -c %a "$XDG_CACHE_HOME"/libpost/sessions/secret)" = 600 ] &&
+       grep -q 'session resumed: no' "$tmp/pskdisk6.err"; then
+      ok "disk cache: files another user owns are not used"
+    else
+      not_ok "disk cache: files another user owns are not used (exit $rc)" "$tmp/pskdisk5.err" "$tmp/pskdisk6.err"
+    fi
+  else
+    skip "disk cache: files another user owns (needs root to chown them)"
+  fi
   stop_listener
 else
   not_ok "tls listener with --psk-file only listens" "$tmp/pskl.err"
-  for i in $(seq 6); do not_ok "--psk-file (skipped)"; done
+  for i in $(seq 7); do not_ok "--psk-file (skipped)"; done
 fi
 
-# 15: a malformed --psk-file: exit 1, one line naming the file and line
+# 16: a malformed --psk-file: exit 1, one line naming the file and line
 timeout -k 5 20 "$cat_" --psk-file "$tmp/short-psk" tls://127.0.0.1:9 </dev/null >"$tmp/short.out" 2>"$tmp/short.err"
 rc=$?
 if [ $rc -eq 1 ] && one_error_line "$tmp/short.err" 'short-psk:1: expected IDENTITY:HEXKEY'; then
