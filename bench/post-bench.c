@@ -47,6 +47,9 @@
 #include "post-bench-udp.h"
 #include "post-bench-tls.h"
 #include "post-bench-quic.h"
+#ifdef POST_BENCH_SCTP
+#include "post-bench-sctp.h"
+#endif
 #include "post-bench-paths.h"
 #include "post-bench-util.h"
 #include <arpa/inet.h>
@@ -92,7 +95,7 @@ static GOptionEntry entries[] = {
   { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds,
     "Run each case for SECONDS per implementation, over all rounds (default 2)", "SECONDS" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Short runs (0.25 s per case), for CI", NULL },
-  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcdutqp: u udp, t tls, q quic, p path fallback)", "LETTERS" },
+  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcdutqsp: u udp, t tls, q quic, s sctp, p path fallback)", "LETTERS" },
   { NULL }
 };
 
@@ -1260,6 +1263,11 @@ main (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   struct sigaction action = { .sa_handler = watchdog_fired };
 
+#ifdef POST_BENCH_SCTP
+  /* The sctp case's raw usrsctp baseline, run as a child (post-bench-sctp.c). */
+  if (argc > 1 && strcmp (argv[1], "--sctp-raw-child") == 0)
+    return post_bench_sctp_raw_child (argc, argv);
+#endif
   setlocale (LC_ALL, "");
   g_option_context_set_summary (context,
       "Measures a libpost tcp carrier against GIO GSockets and plain C sockets over loopback,\n"
@@ -1316,6 +1324,11 @@ main (int argc, char **argv)
    * (post-bench-paths.c; root only, in its own network namespace). */
   if (opt_cases == NULL || strchr (opt_cases, 'p') != NULL)
     post_bench_paths_run (opt_seconds);
+#ifdef POST_BENCH_SCTP
+  /* (s) sctp messages against a raw usrsctp loop (post-bench-sctp.c). */
+  if (opt_cases == NULL || strchr (opt_cases, 's') != NULL)
+    post_bench_sctp_run (argv[0], opt_seconds);
+#endif
 
   for (int k = 0; k < N_CASES; k++)
     for (int i = 0; i < N_IMPLS; i++)

@@ -30,10 +30,10 @@
  *
  * usrsctp is global to the process: initialised once, on first use, with
  * usrsctp_init_nothreads() (no timer or receive thread, no UDP socket of
- * its own), and driven by one GLib timer calling usrsctp_handle_timers()
- * on the context of the endpoint that started it; the timer runs while
- * endpoints exist (a closing association keeps its endpoint) and
- * TIMER_LINGER_MS after, then stops until the next endpoint.
+ * its own), and driven by GLib timers calling usrsctp_handle_timers():
+ * one per endpoint, on its context (a closing association keeps its
+ * endpoint), advancing one process-wide clock; after the last endpoint,
+ * one more ticks TIMER_LINGER_MS, then none until the next endpoint.
  * usrsctp_finish() is never called: usrsctp 0.9.5 cannot be initialised
  * again after it (upstream issue #713, its iterator lock).  What usrsctp
  * 0.9.5 does start even so is one thread, "SCTP iterator", that sleeps on
@@ -90,6 +90,7 @@ struct _SctpEndpoint
   int           fd;
   gboolean      connected;         /* a client's socket, connected to its remote */
   GSource      *source;
+  GSource      *timer;             /* usrsctp_handle_timers(), on this context */
   GHashTable   *flows;             /* GBytes (sockaddr) -> SctpFlow (weak) */
   guint64       serial;            /* tells endpoints apart in flow_conn_id() */
   PostSctpPsi  *listener;          /* (weak) (nullable) */
@@ -130,6 +131,8 @@ struct _SctpAssoc
                                       accepted it, until stream 0 is announced */
   gboolean      peer_one_way;      /* the peer said stream 0 is a source's */
   gboolean      received_any;      /* a message of the peer arrived */
+  gint          send_blocked;      /* (atomic) a send found no room: G_IO_OUT
+                                      waits for usrsctp's next upcall */
 };
 
 struct _PostSctpPsi
@@ -178,8 +181,8 @@ static gboolean      global_ready;        /* usrsctp_init_nothreads() done */
 static GHashTable   *global_flows;        /* AF_CONN address -> the live SctpFlow */
 static guint64       global_serial;       /* the last endpoint's serial */
 static guint8        global_key[32];      /* keys flow_conn_id() */
-static GSource      *global_timer;
-static gint64        global_timer_last;
+static GSource      *global_timer;        /* the lingering one, after the last endpoint */
+static gint64        global_timer_last;   /* how far usrsctp's clock went */
 static gint64        global_idle_since;   /* when the last endpoint went */
 
 /* usrsctp's output: a packet for the flow @addr.  Called from inside
@@ -223,35 +226,56 @@ conn_output (void    *addr,
   return 0;
 }
 
-static gboolean
-global_timer_cb (gpointer user_data)
+/* Advances usrsctp's clock to now.  Every endpoint ticks on its own
+ * context (so that timers fire whichever contexts are iterated); the time
+ * is the process's, so ticks that come together advance it once. */
+static void
+global_tick (void)
 {
   gint64 now = g_get_monotonic_time ();
-  guint32 elapsed = (guint32) ((now - global_timer_last) / 1000);
-  gboolean stop = FALSE;
-
-  if (elapsed > 0)
-    {
-      global_timer_last += (gint64) elapsed * 1000;
-      usrsctp_handle_timers (elapsed);
-    }
+  guint32 elapsed;
 
   G_LOCK (sctp_global);
-  if (global_users > 0)
-    global_idle_since = 0;
-  else if (global_idle_since == 0)
-    global_idle_since = now;
-  else if (now - global_idle_since >= (gint64) TIMER_LINGER_MS * 1000)
+  elapsed = (guint32) ((now - global_timer_last) / 1000);
+  if (elapsed > 0)
+    global_timer_last += (gint64) elapsed * 1000;
+  G_UNLOCK (sctp_global);
+  if (elapsed > 0)
+    usrsctp_handle_timers (elapsed);
+}
+
+static gboolean
+endpoint_timer_cb (gpointer user_data)
+{
+  global_tick ();
+  return G_SOURCE_CONTINUE;
+}
+
+/* After the last endpoint: tick a while more, for what usrsctp frees late. */
+static gboolean
+linger_timer_cb (gpointer user_data)
+{
+  gboolean stop = FALSE;
+
+  global_tick ();
+  G_LOCK (sctp_global);
+  if (global_users > 0 || g_get_monotonic_time () - global_idle_since >= (gint64) TIMER_LINGER_MS * 1000)
     {
-      /* No endpoint for a while: every association of ours has ended
-       * (closing ones hold their endpoint), and usrsctp has had the time
-       * to free what it keeps after a close.  Stop ticking. */
       g_clear_pointer (&global_timer, g_source_unref);
-      global_idle_since = 0;
       stop = TRUE;
     }
   G_UNLOCK (sctp_global);
   return stop ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+static GSource *
+timer_source_new (GSourceFunc func)
+{
+  GSource *source = g_timeout_source_new (TIMER_INTERVAL_MS);
+
+  g_source_set_callback (source, func, NULL, NULL);
+  g_source_set_static_name (source, "[post] sctp timers");
+  return source;
 }
 
 static void
@@ -278,15 +302,8 @@ global_acquire (GMainContext *context)
           memcpy (global_key + i, &r, 4);
         }
     }
-  global_users++;
-  if (global_timer == NULL)
-    {
-      global_timer = g_timeout_source_new (TIMER_INTERVAL_MS);
-      g_source_set_callback (global_timer, global_timer_cb, NULL, NULL);
-      g_source_set_static_name (global_timer, "[post] sctp timers");
-      global_timer_last = g_get_monotonic_time ();
-      g_source_attach (global_timer, context);
-    }
+  if (global_users++ == 0 && global_timer == NULL)
+    global_timer_last = g_get_monotonic_time ();
   G_UNLOCK (sctp_global);
 
   if (init)
@@ -308,12 +325,20 @@ global_acquire (GMainContext *context)
 }
 
 static void
-global_release (void)
+global_release (GMainContext *context)
 {
+  GSource *linger = NULL;
+
   G_LOCK (sctp_global);
   g_assert (global_users > 0);
-  global_users--;
+  if (--global_users == 0 && global_timer == NULL)
+    {
+      global_idle_since = g_get_monotonic_time ();
+      linger = global_timer = timer_source_new (linger_timer_cb);
+    }
   G_UNLOCK (sctp_global);
+  if (linger != NULL)
+    g_source_attach (linger, context);
 }
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -422,13 +447,14 @@ endpoint_unref (SctpEndpoint *ep)
   if (!g_atomic_int_dec_and_test (&ep->ref))
     return;
   clear_source (&ep->source);
+  clear_source (&ep->timer);
   g_hash_table_unref (ep->flows);
   if (ep->socket != NULL)
     g_socket_close (ep->socket, NULL);
   g_clear_object (&ep->socket);
+  global_release (ep->context);
   g_main_context_unref (ep->context);
   g_free (ep);
-  global_release ();
 }
 
 static SctpFlow *
@@ -655,6 +681,8 @@ endpoint_new (GMainContext    *context,
   g_source_set_callback (ep->source, (GSourceFunc) (void (*) (void)) endpoint_readable_cb, ep, NULL);
   g_source_set_static_name (ep->source, "[post] sctp udp");
   g_source_attach (ep->source, context);
+  ep->timer = timer_source_new (endpoint_timer_cb);
+  g_source_attach (ep->timer, context);
   return ep;
 }
 
@@ -665,7 +693,13 @@ upcall_cb (struct socket *so,
            void          *arg,
            int            flags)
 {
-  assoc_schedule (arg);
+  SctpAssoc *assoc = arg;
+
+  /* Something changed (a SACK freed room, data arrived): a blocked
+   * sender may try again. */
+  if (assoc != NULL)
+    g_atomic_int_set (&assoc->send_blocked, FALSE);
+  assoc_schedule (assoc);
 }
 
 static gboolean
@@ -1323,7 +1357,8 @@ assoc_dispatch_cb (gpointer user_data)
     g_hash_table_iter_init (&iter, woken);
     while (g_hash_table_iter_next (&iter, &key, NULL))
       stream_wake (key);
-    if (events & (SCTP_EVENT_WRITE | SCTP_EVENT_ERROR))
+    if ((events & SCTP_EVENT_ERROR)
+        || ((events & SCTP_EVENT_WRITE) && !g_atomic_int_get (&assoc->send_blocked)))
       for (guint i = 0; i < streams->len; i++)
         {
           PostSctpPsi *psi = streams->pdata[i];
@@ -1374,9 +1409,13 @@ post_sctp_psi_set_interest (PostPsi      *psi,
     return;
   if (self->interest & G_IO_IN)
     stream_wake (self);
+  /* Level-triggered, but a message needs room for all of it: after a send
+   * that found none, wait for usrsctp's upcall (a SACK) instead of waking
+   * the core for a send that would fail again. */
   if ((self->interest & G_IO_OUT) && self->assoc->so != NULL
       && (self->assoc->state != ASSOC_UP
-          || (usrsctp_get_events (self->assoc->so) & (SCTP_EVENT_WRITE | SCTP_EVENT_ERROR))))
+          || ((usrsctp_get_events (self->assoc->so) & (SCTP_EVENT_WRITE | SCTP_EVENT_ERROR))
+              && !g_atomic_int_get (&self->assoc->send_blocked))))
     assoc_schedule (self->assoc);
   else if ((self->interest & G_IO_OUT) && self->assoc->so == NULL)
     assoc_schedule (self->assoc);
@@ -1498,6 +1537,7 @@ post_sctp_psi_send_message (PostPsi         *psi,
 
       if (errsv == EAGAIN || errsv == EWOULDBLOCK)
         {
+          g_atomic_int_set (&self->assoc->send_blocked, TRUE);
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The SCTP send buffer is full");
           return FALSE;
         }
