@@ -6,13 +6,23 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define _GNU_SOURCE /* dladdr() */
 #include "config.h"
 
 #include "post-private.h"
 
+#include <glib/gstdio.h>
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define DESCRIPTOR_SYMBOL "post_plugin_descriptor"
 
@@ -155,6 +165,191 @@ _post_plugin_get_rank_override (const char *stack_name,
   return TRUE;
 }
 
+/* Reads exactly @size bytes at @offset, or fails */
+static gboolean
+read_at (int      fd,
+         void    *buffer,
+         gsize    size,
+         guint64  offset)
+{
+  guint8 *p = buffer;
+
+  while (size > 0)
+    {
+      ssize_t n = pread (fd, p, size, (off_t) offset);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      p += n;
+      size -= (gsize) n;
+      offset += (guint64) n;
+    }
+
+  return TRUE;
+}
+
+/* Whether [offset, offset + length) lies within a file of @file_size bytes */
+static gboolean
+range_in_file (guint64 offset,
+               guint64 length,
+               guint64 file_size)
+{
+  return offset <= file_size && length <= file_size - offset;
+}
+
+/* The ELF machine of the running libpost itself: a plugin for another
+ * machine could not be loaded anyway */
+static guint16
+native_machine (void)
+{
+  Dl_info info;
+
+  if (dladdr ((void *) native_machine, &info) != 0 && info.dli_fbase != NULL)
+    return ((const ElfW(Ehdr) *) info.dli_fbase)->e_machine;
+  return EM_NONE;
+}
+
+/*
+ * The dynamic loader maps a plugin's segments with mmap(), and a page of a
+ * mapping that lies past the end of the file raises SIGBUS when touched: a
+ * truncated .so (an interrupted install, a full disk) would kill the
+ * process inside dlopen(), or later in lazily touched code.  So before
+ * dlopen() the file is checked to be a shared object for this machine
+ * whose program headers, every loadable segment and its section header
+ * table lie within the file.  The file is read, never mapped, so that this
+ * check cannot fault itself.
+ */
+gboolean
+_post_plugin_validate_elf (const char  *filename,
+                           GError     **error)
+{
+  int fd;
+  struct stat st;
+  ElfW(Ehdr) header;
+  g_autofree ElfW(Phdr) *phdrs = NULL;
+  guint64 file_size;
+  guint16 machine;
+  gboolean has_load = FALSE;
+  const char *problem = NULL;
+
+  fd = g_open (filename, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, POST_ERROR, POST_ERROR_PLUGIN, "plugin %s cannot be opened: %s",
+                   filename, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      problem = "it is not a regular file";
+      goto out;
+    }
+  file_size = (guint64) st.st_size;
+
+  if (file_size < sizeof header || !read_at (fd, &header, sizeof header, 0))
+    {
+      problem = "it is shorter than an ELF header (truncated?)";
+      goto out;
+    }
+
+  if (memcmp (header.e_ident, ELFMAG, SELFMAG) != 0)
+    {
+      problem = "it is not an ELF file";
+      goto out;
+    }
+
+#if __SIZEOF_POINTER__ == 8
+  if (header.e_ident[EI_CLASS] != ELFCLASS64)
+#else
+  if (header.e_ident[EI_CLASS] != ELFCLASS32)
+#endif
+    {
+      problem = "it is an ELF file of another word size";
+      goto out;
+    }
+
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  if (header.e_ident[EI_DATA] != ELFDATA2LSB)
+#else
+  if (header.e_ident[EI_DATA] != ELFDATA2MSB)
+#endif
+    {
+      problem = "it is an ELF file of another byte order";
+      goto out;
+    }
+
+  if (header.e_ident[EI_VERSION] != EV_CURRENT || header.e_type != ET_DYN)
+    {
+      problem = "it is not an ELF shared object";
+      goto out;
+    }
+
+  machine = native_machine ();
+  if (machine != EM_NONE && header.e_machine != machine)
+    {
+      problem = "it is built for another machine";
+      goto out;
+    }
+
+  if (header.e_phentsize != sizeof (ElfW(Phdr)) || header.e_phnum == 0 ||
+      !range_in_file (header.e_phoff, (guint64) header.e_phnum * sizeof (ElfW(Phdr)), file_size))
+    {
+      problem = "its program headers lie outside the file (truncated?)";
+      goto out;
+    }
+
+  phdrs = g_new (ElfW(Phdr), header.e_phnum);
+  if (!read_at (fd, phdrs, (gsize) header.e_phnum * sizeof (ElfW(Phdr)), header.e_phoff))
+    {
+      problem = "its program headers cannot be read";
+      goto out;
+    }
+
+  for (guint i = 0; i < header.e_phnum; i++)
+    {
+      if (phdrs[i].p_type != PT_LOAD && phdrs[i].p_type != PT_DYNAMIC)
+        continue;
+      has_load |= phdrs[i].p_type == PT_LOAD;
+      if (!range_in_file (phdrs[i].p_offset, phdrs[i].p_filesz, file_size))
+        {
+          problem = "a segment extends past the end of the file (truncated?)";
+          goto out;
+        }
+    }
+
+  if (!has_load)
+    {
+      problem = "it has no loadable segment";
+      goto out;
+    }
+
+  /* The section headers come last in the file: a cut there leaves the
+   * segments whole, but the file is still not what was installed */
+  if (header.e_shnum != 0 &&
+      (header.e_shentsize != sizeof (ElfW(Shdr)) ||
+       !range_in_file (header.e_shoff, (guint64) header.e_shnum * sizeof (ElfW(Shdr)), file_size)))
+    {
+      problem = "its section headers lie outside the file (truncated?)";
+      goto out;
+    }
+
+out:
+  close (fd);
+  if (problem != NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_PLUGIN,
+                   "plugin %s cannot be loaded: %s", filename, problem);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 const PostPluginDescriptor *
 _post_plugin_open (const char  *filename,
                    GModule    **module_out,
@@ -168,6 +363,9 @@ _post_plugin_open (const char  *filename,
   g_return_val_if_fail (module_out != NULL, NULL);
 
   *module_out = NULL;
+
+  if (!_post_plugin_validate_elf (filename, error))
+    return NULL;
 
   module = g_module_open (filename, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
   if (module == NULL)

@@ -95,6 +95,11 @@ char          **_post_plugin_get_search_path      (void);
 /* The POST_STACK_RANK=name:rank,... override for @stack_name, if any. */
 gboolean        _post_plugin_get_rank_override    (const char        *stack_name,
                                                    guint             *rank);
+/* Checks, by reading (never mapping) it, that @filename is an ELF shared
+ * object for this machine whose headers and segments lie within the file,
+ * so that dlopen() cannot fault on a truncated file. */
+gboolean        _post_plugin_validate_elf         (const char        *filename,
+                                                   GError           **error);
 /* Opens @filename and returns its ABI-checked descriptor (nothing in the
  * plugin is called); POST_ERROR_PLUGIN naming the file on failure. */
 const PostPluginDescriptor *_post_plugin_open     (const char        *filename,

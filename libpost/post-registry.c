@@ -23,7 +23,11 @@
  * exports a [struct@Post.PluginDescriptor] as `post_plugin_descriptor`
  * (see [func@Post.PLUGIN_DEFINE]); its ABI version is checked before
  * anything in it is called, then its init function registers stacks with
- * [method@Post.Registry.add_stack]. A file that cannot be opened, has no
+ * [method@Post.Registry.add_stack]. Before it is opened, each file is
+ * checked against its ELF headers (a shared object for this machine whose
+ * segments lie within the file), so that a truncated or partly installed
+ * plugin costs only itself rather than a SIGBUS in the dynamic loader.
+ * A file that fails that check or cannot be opened, has no
  * descriptor, another ABI version, the name of a plugin already loaded,
  * or whose init fails is skipped with a warning; the others still load,
  * and [method@Post.Registry.get_load_errors] tells what went wrong.

@@ -7,6 +7,9 @@
  */
 #include <post.h>
 
+#include <elf.h>
+#include <glib/gstdio.h>
+#include <link.h>
 #include <string.h>
 
 static char *
@@ -229,6 +232,154 @@ test_default (void)
   g_test_trap_assert_passed ();
 }
 
+/* The real plugins of this build tree, from POST_PLUGIN_PATH */
+static GPtrArray *
+real_plugin_files (void)
+{
+  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) dirs = g_strsplit (g_getenv ("POST_PLUGIN_PATH"), ":", -1);
+
+  for (guint i = 0; dirs[i] != NULL; i++)
+    {
+      g_autoptr(GDir) dir = g_dir_open (dirs[i], 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        if (g_str_has_suffix (name, ".so"))
+          g_ptr_array_add (files, g_build_filename (dirs[i], name, NULL));
+    }
+
+  return files;
+}
+
+/* Where a copy of @contents is cut: nothing, inside the ELF header, at
+ * its end, at the end of the program headers, in the middle of the
+ * segments, and one byte short of the whole */
+static GArray *
+truncation_lengths (const char *contents,
+                    gsize       size)
+{
+  GArray *lengths = g_array_new (FALSE, FALSE, sizeof (gsize));
+  const ElfW(Ehdr) *header = (const ElfW(Ehdr) *) contents;
+  gsize cuts[] = { 0, 16, sizeof (ElfW(Ehdr)),
+                   header->e_phoff + (gsize) header->e_phnum * header->e_phentsize,
+                   size / 2, size - 1 };
+
+  g_assert_cmpuint (size, >, sizeof (ElfW(Ehdr)));
+  for (guint i = 0; i < G_N_ELEMENTS (cuts); i++)
+    {
+      gboolean seen = FALSE;
+
+      for (guint j = 0; j < lengths->len; j++)
+        seen |= g_array_index (lengths, gsize, j) == cuts[i];
+      if (!seen)
+        g_array_append_val (lengths, cuts[i]);
+    }
+
+  return lengths;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* Truncated copies of every real plugin: each is skipped with a warning
+ * naming it (no SIGBUS in dlopen), and the intact plugins still load */
+static void
+test_truncated_subprocess (void)
+{
+  const char *tmp = g_getenv ("POST_TEST_TRUNCATED_DIR");
+  g_autoptr(PostRegistry) registry = post_registry_new ();
+  g_autoptr(GPtrArray) originals = real_plugin_files ();
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) dir = NULL;
+  const GPtrArray *errors;
+  const char *name;
+  static const char * const stacks[] = { "tcp", "tls", "udp", "dtls", "quic" };
+
+  g_assert_nonnull (tmp);
+  dir = g_dir_open (tmp, 0, NULL);
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_strings);
+  g_assert_cmpuint (names->len, >=, 3 * 5);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *pattern = g_strdup_printf ("*Skipping plugin*%s*", (char *) names->pdata[i]);
+      g_test_expect_message ("Post", G_LOG_LEVEL_WARNING, pattern);
+    }
+  g_assert_cmpuint (post_registry_scan_directory (registry, tmp), ==, 0);
+  g_test_assert_expected_messages ();
+
+  errors = post_registry_get_load_errors (registry);
+  g_assert_cmpuint (errors->len, ==, names->len);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const GError *error = find_error (errors, names->pdata[i]);
+
+      g_assert_nonnull (error);
+      g_assert_true (g_error_matches (error, POST_ERROR, POST_ERROR_PLUGIN));
+      g_test_message ("%s", error->message);
+    }
+
+  /* The intact plugins, loaded after the broken copies, all work */
+  for (guint i = 0; i < originals->len; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (post_registry_load_plugin (registry, originals->pdata[i], &error));
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (stacks); i++)
+    g_assert_nonnull (post_registry_lookup_stack (registry, stacks[i]));
+}
+
+static void
+test_truncated (void)
+{
+  g_autoptr(GPtrArray) originals = real_plugin_files ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("post-truncated-XXXXXX", &error);
+  g_autoptr(GPtrArray) copies = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (originals->len, ==, 3);
+
+  for (guint i = 0; i < originals->len; i++)
+    {
+      g_autofree char *contents = NULL;
+      g_autofree char *base = g_path_get_basename (originals->pdata[i]);
+      g_autoptr(GArray) lengths = NULL;
+      gsize size;
+
+      g_assert_true (g_file_get_contents (originals->pdata[i], &contents, &size, &error));
+      lengths = truncation_lengths (contents, size);
+      for (guint j = 0; j < lengths->len; j++)
+        {
+          gsize length = g_array_index (lengths, gsize, j);
+          char *copy = g_strdup_printf ("%s/%.*s-cut-%07" G_GSIZE_FORMAT ".so", tmp,
+                                        (int) strlen (base) - 3, base, length);
+
+          g_assert_true (g_file_set_contents (copy, contents, length, &error));
+          g_ptr_array_add (copies, copy);
+        }
+    }
+
+  g_setenv ("POST_TEST_TRUNCATED_DIR", tmp, TRUE);
+  g_test_trap_subprocess ("/registry/truncated/subprocess", 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+
+  for (guint i = 0; i < copies->len; i++)
+    g_unlink (copies->pdata[i]);
+  g_rmdir (tmp);
+
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -241,6 +392,8 @@ main (int   argc,
   g_test_add_func ("/registry/create-psi", test_create_psi);
   g_test_add_func ("/registry/default", test_default);
   g_test_add_func ("/registry/default/subprocess", test_default_subprocess);
+  g_test_add_func ("/registry/truncated", test_truncated);
+  g_test_add_func ("/registry/truncated/subprocess", test_truncated_subprocess);
 
   return g_test_run ();
 }
