@@ -138,6 +138,59 @@ is_known_scheme (const char *scheme)
   return g_strv_contains (known_schemes, scheme);
 }
 
+/*
+ * GUri percent-decodes the host, so it may now hold anything: a control
+ * character (`evil%0aInjected` would forge a line in every log that names
+ * the remote), a space, or a delimiter (`/ ; : @ % [ ]`) after which the
+ * canonical form no longer parses back to the same remote.  A host is an
+ * IP literal (IPv6 with an optional `%scope`), or a name of letters,
+ * digits, `-`, `_` and `.`, and UTF-8 beyond ASCII (an internationalized
+ * name).  NULL if @host is fine, or else why not.
+ */
+static char *
+check_host (const char *host)
+{
+  g_autofree char *shown = NULL;
+
+  if (strchr (host, ':') != NULL)
+    {
+      /* Only an IPv6 literal holds ':', then an optional %scope of
+       * interface-name characters */
+      const char *percent = strchr (host, '%');
+      g_autofree char *bare = g_strndup (host, percent != NULL ? (gsize) (percent - host) : strlen (host));
+      g_autoptr(GInetAddress) address = g_inet_address_new_from_string (bare);
+
+      if (address == NULL || g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV6)
+        goto bad;
+      for (const char *p = percent != NULL ? percent + 1 : ""; *p != '\0'; p++)
+        if (!(g_ascii_isalnum (*p) || *p == '-' || *p == '_' || *p == '.'))
+          goto bad;
+      return NULL;
+    }
+
+  if (!g_utf8_validate (host, -1, NULL))
+    {
+      shown = g_strescape (host, NULL);
+      return g_strdup_printf ("the host ‘%s’ is not UTF-8", shown);
+    }
+
+  for (const char *p = host; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c < 0x80 ? !(g_ascii_isalnum (c) || c == '-' || c == '_' || c == '.')
+                   : !g_unichar_isgraph (c))
+        goto bad;
+    }
+  return NULL;
+
+bad:
+  shown = g_strescape (host, NULL);
+  return g_strdup_printf ("the host ‘%s’ holds a character a host name cannot "
+                          "(control characters, spaces and / ; : @ %% [ ] are not allowed)",
+                          shown);
+}
+
 gboolean
 _post_endpoint_parse_uri (const char  *uri,
                           gboolean     for_local,
@@ -221,6 +274,18 @@ _post_endpoint_parse_uri (const char  *uri,
       g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
                    "invalid URI ‘%s’: the host is empty", uri);
       return FALSE;
+    }
+
+  if (parsed_host != NULL)
+    {
+      g_autofree char *problem = check_host (parsed_host);
+
+      if (problem != NULL)
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "invalid URI ‘%s’: %s", uri, problem);
+          return FALSE;
+        }
     }
 
   parsed_port = g_uri_get_port (parsed);
@@ -596,8 +661,11 @@ post_remote_init (PostRemote *self)
  * provides it is checked when a carrier is established.
  *
  * A URI with an unknown scheme, user information, a path, query or
- * fragment, an empty host, or a missing or zero port fails with
- * %POST_ERROR_INVALID_ARGUMENT.
+ * fragment, an empty host, a host that (percent-decoded) holds a control
+ * character, a space or a delimiter such as `/`, `;` or `:` outside an
+ * IPv6 literal, or a missing or zero port fails with
+ * %POST_ERROR_INVALID_ARGUMENT. The canonical form of a remote made from
+ * a URI (post_remote_to_string()) parses back to an equal remote.
  *
  * Returns: (transfer full): a new remote, or %NULL on error
  */

@@ -90,6 +90,22 @@ static const BadUri bad_uris[] = {
   { "fe80::1:80", "‘fe80::1:80’" },
   { "[fe80::1%no-such-if0]:80", "names no network interface" },
   { "[::1", "‘[::1’" },
+  /* Percent-decoded hosts: no control characters, spaces or delimiters */
+  { "tcp://evil%0aInjected:80", "the host ‘evil\\nInjected’ holds a character" },
+  { "tcp://evil%0d%0aX:80", "holds a character" },
+  { "tcp://a%00b:80", "invalid URI" },
+  { "tcp://a%20b:80", "holds a character" },
+  { "tcp://a%2fb:80", "holds a character" },
+  { "tcp://a%3bb:80", "holds a character" },
+  { "tcp://a%3ab:80", "holds a character" },
+  { "tcp://a%40b:80", "holds a character" },
+  { "tcp://a%25b:80", "holds a character" },
+  { "tcp://a%7fb:80", "holds a character" },
+  { "a%09b:80", "holds a character" },
+  { "tcp://%ff%fe:80", "invalid URI" },
+  { "tcp://a%3a:80", "holds a character" },
+  { "tcp://1%3a2%3a3%3a4%3a5%3a6%3a7%3ag:80", "holds a character" },
+  { "tcp://[::1%25a/b]:80", "invalid URI" },
 };
 
 static void
@@ -111,6 +127,44 @@ test_uri_bad (void)
       /* Every message quotes the URI, except the empty one */
       if (*t->uri != '\0')
         g_assert_nonnull (strstr (error->message, quoted));
+    }
+}
+
+/* The canonical form of every URI that parses parses back to itself */
+static void
+test_uri_round_trip (void)
+{
+  static const char * const more[] = {
+    "tcp://ex%61mple.com:80", "tcp://Under_Score.example:80", "tcp://h%C3%A9llo.example:80",
+    "tcp://xn--hllo-bpa.example:80", "udp://[2001:DB8::1]:53", "[::ffff:192.0.2.1]:1",
+    "tcp://010.1.1.1:80", "quic://a-b.c-d:443",
+  };
+  g_autoptr(GPtrArray) uris = g_ptr_array_new ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (good_uris); i++)
+    g_ptr_array_add (uris, (gpointer) good_uris[i].uri);
+  for (guint i = 0; i < G_N_ELEMENTS (more); i++)
+    g_ptr_array_add (uris, (gpointer) more[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_uris); i++)
+    g_ptr_array_add (uris, (gpointer) bad_uris[i].uri);
+
+  for (guint i = 0; i < uris->len; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PostRemote) remote = post_remote_new_from_uri (uris->pdata[i], &error);
+      g_autoptr(PostRemote) again = NULL;
+      g_autofree char *canonical = NULL;
+      g_autofree char *canonical_again = NULL;
+
+      if (remote == NULL)
+        continue;
+      canonical = post_remote_to_string (remote);
+      g_test_message ("%s → %s", (char *) uris->pdata[i], canonical);
+      again = post_remote_new_from_uri (canonical, &error);
+      g_assert_no_error (error);
+      canonical_again = post_remote_to_string (again);
+      g_assert_cmpstr (canonical_again, ==, canonical);
+      g_assert_true (post_remote_equal (remote, again));
     }
 }
 
@@ -600,6 +654,7 @@ main (int   argc,
 
   g_test_add_func ("/remote/uri/good", test_uri_good);
   g_test_add_func ("/remote/uri/bad", test_uri_bad);
+  g_test_add_func ("/remote/uri/round-trip", test_uri_round_trip);
   g_test_add_func ("/remote/levels", test_levels);
   g_test_add_func ("/remote/scoped-literal", test_scoped_literal);
   g_test_add_func ("/remote/properties", test_properties);
