@@ -703,10 +703,12 @@ parse_key (GKeyFile   *keyfile,
           return;
         }
       g_strstrip (text);
+      /* g_variant_parse() returns a full reference, g_variant_new_string()
+       * a floating one: take_ref owns both without adding a reference */
       value = g_variant_parse (NULL, text, NULL, NULL, NULL);
       if (value == NULL)
         value = g_variant_new_string (text);   /* a bare word is a string */
-      add_action (rule, ctx, POLICY_ACTION_OPTION)->option = g_variant_ref_sink (value);
+      add_action (rule, ctx, POLICY_ACTION_OPTION)->option = g_variant_take_ref (value);
     }
   else
     {
@@ -764,6 +766,17 @@ parse_mandatory (GKeyFile   *keyfile,
     }
 }
 
+/* Whether keys[@i] is the first of its name in @keys */
+static gboolean
+key_is_first (GStrv keys,
+              guint i)
+{
+  for (guint j = 0; j < i; j++)
+    if (strcmp (keys[j], keys[i]) == 0)
+      return FALSE;
+  return TRUE;
+}
+
 static PolicyRule *
 parse_rule (GKeyFile   *keyfile,
             FileIndex  *index,
@@ -787,8 +800,15 @@ parse_rule (GKeyFile   *keyfile,
 
   for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
     {
-      g_autofree char *raw = g_key_file_get_value (keyfile, group, keys[i], NULL);
+      g_autofree char *raw = NULL;
 
+      /* GKeyFile lists a key given twice twice (with the last value each
+       * time); scan_file() reported it and the rule is ignored, and parsing
+       * it again would replace (and leak) what the first pass stored */
+      if (!key_is_first (keys, i))
+        continue;
+
+      raw = g_key_file_get_value (keyfile, group, keys[i], NULL);
       ctx.key = keys[i];
       ctx.line = key_line (index, group, keys[i]);
       if (strchr (keys[i], '[') != NULL)

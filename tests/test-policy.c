@@ -515,6 +515,35 @@ test_malformed (void)
   g_assert_cmpint (post_policy_candidate_get_score (ranked->pdata[0]), ==, 27);
 }
 
+/* Option values and keys given twice, loaded and reloaded: under
+ * AddressSanitizer (with G_SLICE=always-malloc, as the suite runs) and
+ * under valgrind, each leaked GVariant or list fails the test at exit. */
+static void
+test_reload_leaks (void)
+{
+  g_autofree char *dir = make_dir ("reload-leaks");
+  const char *dirs[] = { dir, NULL };
+  g_autoptr(PostPolicy) policy = NULL;
+  g_auto(GStrv) problems = NULL;
+
+  g_free (write_file (dir, "10-leaks.conf",
+                      "[options]\nmatch-port=25\ntcp.user-timeout=30000\ntls.session-cache='none'\n"
+                      "[twice]\nmatch-host=a.example\nmatch-host=b.example\n"
+                      "match-port=1\nmatch-port=2\nmatch-service=http\nmatch-service=https\n"
+                      "match-scheme=tcp\nmatch-scheme=tls\nmatch-app=a\nmatch-app=b\n"
+                      "match-interface=a\nmatch-interface=b\ndescription=a\ndescription=b\n"
+                      "score=1\n"));
+  policy = new_policy (dirs);
+  for (guint i = 0; i < 5; i++)
+    post_policy_reload (policy);
+
+  /* The options rule applies; the rule with keys given twice is ignored */
+  g_assert_cmpuint (post_policy_get_n_rules (policy), ==, 1);
+  problems = post_policy_list_problems (policy);
+  g_assert_cmpuint (g_strv_length (problems), ==, 7);
+  g_assert_nonnull (strstr (problems[0], "key given twice in the rule"));
+}
+
 /* ---- reload ---------------------------------------------------------------------------- */
 
 static void
@@ -700,6 +729,7 @@ main (int    argc,
   g_test_add_func ("/policy/configuration-interface", test_configuration_interface);
   g_test_add_func ("/policy/malformed", test_malformed);
   g_test_add_func ("/policy/reload", test_reload);
+  g_test_add_func ("/policy/reload-leaks", test_reload_leaks);
   g_test_add_func ("/policy/establishment", test_establishment);
 
   (void) have_stack;
