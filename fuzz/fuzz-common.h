@@ -1,0 +1,55 @@
+/* fuzz-common.h: what every libFuzzer target of fuzz/ shares
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <post.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+
+/* A finding, whatever the build: abort() so that libFuzzer saves the input */
+#define FUZZ_ASSERT(cond) G_STMT_START {                                       \
+    if (G_UNLIKELY (!(cond)))                                                  \
+      {                                                                        \
+        g_printerr ("%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond); \
+        abort ();                                                              \
+      }                                                                        \
+  } G_STMT_END
+
+/* Criticals (a g_return_if_fail() reached with fuzzed input) and errors are
+ * findings; warnings, messages and debug lines are expected for bad input
+ * and only slow the run down. */
+static GLogWriterOutput
+fuzz_log_writer (GLogLevelFlags   level,
+                 const GLogField *fields,
+                 gsize            n_fields,
+                 gpointer         user_data)
+{
+  if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
+    {
+      g_log_writer_standard_streams (level, fields, n_fields, user_data);
+      abort ();
+    }
+  if (g_getenv ("FUZZ_VERBOSE") != NULL)
+    return g_log_writer_standard_streams (level, fields, n_fields, user_data);
+  return G_LOG_WRITER_HANDLED;
+}
+
+static inline void
+fuzz_init_logging (void)
+{
+  g_log_set_writer_func (fuzz_log_writer, NULL, NULL);
+}
+
+/* A small deterministic generator, for chunk sizes drawn from the input */
+static inline guint32
+fuzz_next (guint32 *state)
+{
+  *state = *state * 1103515245u + 12345u;
+  return *state >> 8;
+}

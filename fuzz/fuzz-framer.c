@@ -1,0 +1,104 @@
+/* fuzz-framer.c: PostLengthPrefixFramer's decoder on arbitrary bytes
+ *
+ * The first input byte seeds how the rest is cut into the chunks a
+ * carrier would read; the decoder is driven as the carrier drives it
+ * (unconsumed bytes are fed again with the next chunk), and every result
+ * is checked against the PostFrameChunk contract.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "fuzz-common.h"
+
+#include <string.h>
+
+int
+LLVMFuzzerInitialize (int    *argc,
+                      char ***argv)
+{
+  fuzz_init_logging ();
+  return 0;
+}
+
+/* Feeds @pending to @framer until it needs more; FALSE once it failed */
+static gboolean
+drain (PostFramer *framer,
+       GByteArray *pending,
+       gboolean    end_of_stream,
+       gboolean   *in_message)
+{
+  for (guint rounds = 0;; rounds++)
+    {
+      g_autoptr(GError) error = NULL;
+      PostFrameChunk chunk;
+
+      FUZZ_ASSERT (rounds < 1024 * 1024);   /* no decoder loop without progress */
+      memset (&chunk, 0xa5, sizeof chunk);
+      if (!post_framer_decode (framer, pending->data, pending->len, end_of_stream, &chunk, &error))
+        {
+          FUZZ_ASSERT (error != NULL);
+          FUZZ_ASSERT (error->domain == POST_ERROR);
+          return FALSE;
+        }
+      FUZZ_ASSERT (error == NULL);
+      FUZZ_ASSERT (chunk.consumed <= pending->len);
+      FUZZ_ASSERT (chunk.payload_length == 0
+                   || (chunk.payload_offset <= chunk.consumed
+                       && chunk.payload_length <= chunk.consumed - chunk.payload_offset));
+      if (chunk.consumed == 0 && chunk.payload_length == 0)
+        {
+          FUZZ_ASSERT (!chunk.message_start && !chunk.message_end);
+          return TRUE;
+        }
+      if (chunk.message_start)
+        {
+          FUZZ_ASSERT (!*in_message);
+          FUZZ_ASSERT (chunk.message_length >= -1);
+          *in_message = TRUE;
+        }
+      if (chunk.payload_length > 0)
+        FUZZ_ASSERT (*in_message);
+      if (chunk.message_end)
+        {
+          FUZZ_ASSERT (*in_message);
+          *in_message = FALSE;
+        }
+      g_byte_array_remove_range (pending, 0, chunk.consumed);
+    }
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data,
+                        size_t         size)
+{
+  g_autoptr(PostFramer) framer = NULL;
+  g_autoptr(GByteArray) pending = NULL;
+  gboolean in_message = FALSE;
+  guint32 state;
+  gsize offset = 0;
+
+  if (size < 1)
+    return 0;
+  state = data[0];
+  data++;
+  size--;
+
+  framer = post_length_prefix_framer_new ();
+  pending = g_byte_array_new ();
+  while (offset < size)
+    {
+      gsize want = 1 + fuzz_next (&state) % 64;   /* MIN() evaluates twice */
+      gsize n = MIN (size - offset, want);
+
+      g_byte_array_append (pending, data + offset, n);
+      offset += n;
+      if (!drain (framer, pending, FALSE, &in_message))
+        return 0;
+    }
+  if (drain (framer, pending, TRUE, &in_message))
+    {
+      /* A clean end of stream leaves no message open and nothing unread */
+      FUZZ_ASSERT (!in_message);
+      FUZZ_ASSERT (pending->len == 0);
+    }
+  return 0;
+}
