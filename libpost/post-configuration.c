@@ -1279,8 +1279,17 @@ post_configuration_get_option (PostConfiguration *self,
  * Sets a protocol-specific option. The stacks of the named family read
  * it; others ignore it.
  *
+ * The value is checked against the options the loaded stacks declare
+ * ([method@Post.Stack.add_options], listed by `post-policy options`): the
+ * declared type (an integer of any type within the declared range is
+ * stored in the declared integer type), range and choices; a key of a
+ * family that a loaded stack knows must be declared. Keys of families no
+ * loaded stack knows are stored unchecked.
+ *
  * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT for
- *   a malformed key, or %POST_ERROR_IMMUTABLE
+ *   a malformed key, an unknown option of a loaded stack's family or an
+ *   invalid value (the message names the option and what it expects), or
+ *   %POST_ERROR_IMMUTABLE
  */
 gboolean
 post_configuration_set_option (PostConfiguration  *self,
@@ -1314,6 +1323,18 @@ post_configuration_set_option (PostConfiguration  *self,
       g_hash_table_remove (self->options, key);
       return TRUE;
     }
+
+  /* Against what the loaded stacks declare: a wrong type, a value out of
+   * range or an unknown option of their family fails here, rather than
+   * being ignored with a log line when a carrier is established */
+  {
+    GVariant *normalized = NULL;
+
+    if (!post_registry_check_option (post_registry_get_default (), key, owned, &normalized, error))
+      return FALSE;
+    g_variant_unref (owned);
+    owned = normalized;
+  }
 
   old = g_hash_table_lookup (self->options, key);
   if (old != NULL && g_variant_equal (old, owned))

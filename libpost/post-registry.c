@@ -478,3 +478,126 @@ post_registry_select_stacks (PostRegistry       *self,
 
   return _post_selection_rank_stacks (self, configuration, stack_hint, role, error);
 }
+
+/* Whether a loaded stack is named @family or declares an option in it */
+static gboolean
+family_is_known (PostRegistry *self,
+                 const char   *family)
+{
+  g_autofree char *prefix = g_strconcat (family, ".", NULL);
+
+  for (guint i = 0; i < self->stacks->len; i++)
+    {
+      PostStack *stack = self->stacks->pdata[i];
+      g_autoptr(GPtrArray) options = post_stack_list_options (stack);
+
+      if (strcmp (post_stack_get_name (stack), family) == 0)
+        return TRUE;
+      for (guint j = 0; j < options->len; j++)
+        if (g_str_has_prefix (((const PostStackOption *) options->pdata[j])->key, prefix))
+          return TRUE;
+    }
+  return FALSE;
+}
+
+/**
+ * post_registry_lookup_option:
+ * @self: a registry
+ * @key: an option key such as `tcp.user-timeout`
+ *
+ * Returns: (nullable) (transfer none): the declaration of @key by the
+ *   first loaded stack that declares it, or %NULL
+ */
+const PostStackOption *
+post_registry_lookup_option (PostRegistry *self,
+                             const char   *key)
+{
+  g_return_val_if_fail (POST_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  for (guint i = 0; i < self->stacks->len; i++)
+    {
+      const PostStackOption *option = post_stack_lookup_option (self->stacks->pdata[i], key);
+
+      if (option != NULL)
+        return option;
+    }
+  return NULL;
+}
+
+/**
+ * post_registry_check_option:
+ * @self: a registry
+ * @key: an option key `family.option`
+ * @value: its value (not floating)
+ * @normalized: (out) (optional) (transfer full): the value to store:
+ *   @value converted to the declared type, or @value itself
+ * @error: return location for an error
+ *
+ * Checks an option against the declarations of the loaded stacks (see
+ * [method@Post.Stack.add_options]): a declared option's value must have
+ * its type and lie in its range; a key of a family the loaded stacks
+ * know (a stack of that name, or one declaring options of that family)
+ * must be declared. Keys of other families pass: no loaded stack reads
+ * them.
+ *
+ * Returns: %TRUE if @value may be set; %FALSE with
+ *   %POST_ERROR_INVALID_ARGUMENT naming the option otherwise
+ */
+gboolean
+post_registry_check_option (PostRegistry  *self,
+                            const char    *key,
+                            GVariant      *value,
+                            GVariant     **normalized,
+                            GError       **error)
+{
+  const PostStackOption *option;
+  g_autofree char *family = NULL;
+  g_autofree char *prefix = NULL;
+  g_autoptr(GString) known = NULL;
+  const char *dot;
+
+  g_return_val_if_fail (POST_IS_REGISTRY (self), FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (normalized != NULL)
+    *normalized = NULL;
+
+  option = post_registry_lookup_option (self, key);
+  if (option != NULL)
+    return post_stack_option_check (option, value, normalized, error);
+
+  dot = strchr (key, '.');
+  family = g_strndup (key, dot != NULL ? (gsize) (dot - key) : strlen (key));
+  if (!family_is_known (self, family))
+    {
+      if (normalized != NULL)
+        *normalized = g_variant_ref (value);
+      return TRUE;
+    }
+
+  prefix = g_strconcat (family, ".", NULL);
+  known = g_string_new (NULL);
+  for (guint i = 0; i < self->stacks->len; i++)
+    {
+      g_autoptr(GPtrArray) options = post_stack_list_options (self->stacks->pdata[i]);
+
+      for (guint j = 0; j < options->len; j++)
+        {
+          const char *other = ((const PostStackOption *) options->pdata[j])->key;
+          g_autofree char *quoted = g_strdup_printf ("%s, ", other);
+
+          if (g_str_has_prefix (other, prefix) && strstr (known->str, quoted) == NULL)
+            g_string_append (known, quoted);
+        }
+    }
+  if (known->len > 0)
+    g_string_truncate (known, known->len - 2);
+
+  g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+               "unknown option %s: no loaded stack reads it (the %s options are: %s)",
+               key, family, known->len > 0 ? known->str : "none");
+  return FALSE;
+}

@@ -50,4 +50,14 @@ GPtrArray     *post_registry_select_stacks    (PostRegistry      *self,
                                                PostCarrierRole    role,
                                                GError           **error);
 
+POST_AVAILABLE_IN_ALL
+const PostStackOption *post_registry_lookup_option (PostRegistry  *self,
+                                                    const char    *key);
+POST_AVAILABLE_IN_ALL
+gboolean      post_registry_check_option    (PostRegistry        *self,
+                                             const char          *key,
+                                             GVariant            *value,
+                                             GVariant           **normalized,
+                                             GError             **error);
+
 G_END_DECLS

@@ -6,6 +6,8 @@
 
 #include "post-private.h"
 
+#include <string.h>
+
 /**
  * PostStack:
  *
@@ -30,6 +32,7 @@ struct _PostStack
   char *plugin_name;                 /* (owned) (nullable) */
   gsize max_message_size;            /* 0 for no limit */
   guint16 default_port;
+  GPtrArray *options;                /* (owned) (element-type PostStackOption): borrowed, static */
 };
 
 G_DEFINE_FINAL_TYPE (PostStack, post_stack, G_TYPE_OBJECT)
@@ -57,6 +60,7 @@ post_stack_finalize (GObject *object)
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->description, g_free);
   g_clear_pointer (&self->plugin_name, g_free);
+  g_clear_pointer (&self->options, g_ptr_array_unref);
 
   G_OBJECT_CLASS (post_stack_parent_class)->finalize (object);
 }
@@ -507,4 +511,245 @@ post_stack_create_psi (PostStack         *self,
                        "stack", self,
                        "configuration", configuration,
                        NULL);
+}
+
+/* ---- declared options ----------------------------------------------------- */
+
+/**
+ * post_stack_add_options:
+ * @self: a stack
+ * @options: (array length=n_options): the options the stack reads; the
+ *   array and its strings must outlive @self (a static table)
+ * @n_options: the number of @options
+ *
+ * Declares the protocol-specific options the stack reads: their type,
+ * range and documentation. Once a stack declaring options of a family
+ * (the part of the key before the first `.`) is registered, or a stack
+ * is named like the family, [method@Post.Configuration.set_option] and
+ * the policy loader reject an option of that family that no stack
+ * declares, or a value of the wrong type or out of range, with an error
+ * naming the option, instead of the stack ignoring it at connect time.
+ * Several stacks may declare the same key (`tls.*` for tls, dtls and
+ * quic); their declarations must agree.
+ */
+void
+post_stack_add_options (PostStack             *self,
+                        const PostStackOption *options,
+                        guint                  n_options)
+{
+  g_return_if_fail (POST_IS_STACK (self));
+  g_return_if_fail (options != NULL || n_options == 0);
+
+  if (self->options == NULL)
+    self->options = g_ptr_array_new ();
+  for (guint i = 0; i < n_options; i++)
+    {
+      g_return_if_fail (options[i].key != NULL && strchr (options[i].key, '.') != NULL);
+      g_return_if_fail (options[i].type != NULL && options[i].blurb != NULL);
+      g_ptr_array_add (self->options, (gpointer) &options[i]);
+    }
+}
+
+/**
+ * post_stack_lookup_option:
+ * @self: a stack
+ * @key: an option key such as `tcp.user-timeout`
+ *
+ * Returns: (nullable) (transfer none): how @self declares @key, or %NULL
+ */
+const PostStackOption *
+post_stack_lookup_option (PostStack  *self,
+                          const char *key)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  for (guint i = 0; self->options != NULL && i < self->options->len; i++)
+    {
+      const PostStackOption *option = self->options->pdata[i];
+
+      if (strcmp (option->key, key) == 0)
+        return option;
+    }
+  return NULL;
+}
+
+/**
+ * post_stack_list_options:
+ * @self: a stack
+ *
+ * Returns: (transfer container) (element-type PostStackOption): the
+ *   options @self declares, in declaration order
+ */
+GPtrArray *
+post_stack_list_options (PostStack *self)
+{
+  GPtrArray *list = g_ptr_array_new ();
+
+  g_return_val_if_fail (POST_IS_STACK (self), list);
+
+  for (guint i = 0; self->options != NULL && i < self->options->len; i++)
+    g_ptr_array_add (list, self->options->pdata[i]);
+  return list;
+}
+
+static gboolean
+is_integer_type (const char *type)
+{
+  return strlen (type) == 1 && strchr ("ynqiuxt", type[0]) != NULL;
+}
+
+/* The value of an integer variant, as a 128-bit-free pair: FALSE for a
+ * uint64 beyond G_MAXINT64 (beyond every declared range) */
+static gboolean
+integer_value (GVariant *value,
+               gint64   *out)
+{
+  switch (g_variant_classify (value))
+    {
+    case G_VARIANT_CLASS_BYTE: *out = g_variant_get_byte (value); return TRUE;
+    case G_VARIANT_CLASS_INT16: *out = g_variant_get_int16 (value); return TRUE;
+    case G_VARIANT_CLASS_UINT16: *out = g_variant_get_uint16 (value); return TRUE;
+    case G_VARIANT_CLASS_INT32: *out = g_variant_get_int32 (value); return TRUE;
+    case G_VARIANT_CLASS_UINT32: *out = g_variant_get_uint32 (value); return TRUE;
+    case G_VARIANT_CLASS_INT64: *out = g_variant_get_int64 (value); return TRUE;
+    case G_VARIANT_CLASS_UINT64:
+      if (g_variant_get_uint64 (value) > (guint64) G_MAXINT64)
+        {
+          *out = G_MAXINT64;
+          return FALSE;
+        }
+      *out = (gint64) g_variant_get_uint64 (value);
+      return TRUE;
+    case G_VARIANT_CLASS_BOOLEAN:
+    case G_VARIANT_CLASS_HANDLE:
+    case G_VARIANT_CLASS_DOUBLE:
+    case G_VARIANT_CLASS_STRING:
+    case G_VARIANT_CLASS_OBJECT_PATH:
+    case G_VARIANT_CLASS_SIGNATURE:
+    case G_VARIANT_CLASS_VARIANT:
+    case G_VARIANT_CLASS_MAYBE:
+    case G_VARIANT_CLASS_ARRAY:
+    case G_VARIANT_CLASS_TUPLE:
+    case G_VARIANT_CLASS_DICT_ENTRY:
+    default:
+      return FALSE;
+    }
+}
+
+static GVariant *
+new_integer (char   type,
+             gint64 v)
+{
+  switch (type)
+    {
+    case 'y': return g_variant_new_byte ((guchar) v);
+    case 'n': return g_variant_new_int16 ((gint16) v);
+    case 'q': return g_variant_new_uint16 ((guint16) v);
+    case 'i': return g_variant_new_int32 ((gint32) v);
+    case 'u': return g_variant_new_uint32 ((guint32) v);
+    case 'x': return g_variant_new_int64 (v);
+    case 't': default: return g_variant_new_uint64 ((guint64) v);
+    }
+}
+
+static const char *
+describe_type (const char *type)
+{
+  static const struct { const char *type; const char *words; } names[] = {
+    { "b", "a boolean (true or false)" }, { "s", "a string" }, { "as", "a string array" },
+    { "aay", "an array of byte strings" }, { "s|as", "a string or a string array" },
+  };
+
+  if (is_integer_type (type))
+    return "an integer";
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (strcmp (names[i].type, type) == 0)
+      return names[i].words;
+  return type;
+}
+
+/**
+ * post_stack_option_check:
+ * @option: a declared option
+ * @value: a value for it (not floating)
+ * @normalized: (out) (optional) (transfer full): @value in the declared
+ *   type (an integer converted to @option's integer type), or @value itself
+ * @error: return location for an error
+ *
+ * Checks @value against @option's type, range and choices.
+ *
+ * Returns: %TRUE if @value is valid; %FALSE with
+ *   %POST_ERROR_INVALID_ARGUMENT naming the option, what it expects and
+ *   what it got
+ */
+gboolean
+post_stack_option_check (const PostStackOption  *option,
+                         GVariant               *value,
+                         GVariant              **normalized,
+                         GError                **error)
+{
+  g_autofree char *shown = NULL;
+  g_auto(GStrv) types = NULL;
+
+  g_return_val_if_fail (option != NULL, FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (normalized != NULL)
+    *normalized = NULL;
+  shown = g_variant_print (value, TRUE);
+
+  if (is_integer_type (option->type))
+    {
+      gint64 v;
+      GVariantClass klass = g_variant_classify (value);
+      gboolean integer = klass == G_VARIANT_CLASS_BYTE || klass == G_VARIANT_CLASS_INT16
+                         || klass == G_VARIANT_CLASS_UINT16 || klass == G_VARIANT_CLASS_INT32
+                         || klass == G_VARIANT_CLASS_UINT32 || klass == G_VARIANT_CLASS_INT64
+                         || klass == G_VARIANT_CLASS_UINT64;
+
+      if (!integer)
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "option %s must be an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+                       ", not %s", option->key, option->min, option->max, shown);
+          return FALSE;
+        }
+      if (!integer_value (value, &v) || v < option->min || v > option->max)
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "option %s must be from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ", not %s",
+                       option->key, option->min, option->max, shown);
+          return FALSE;
+        }
+      if (normalized != NULL)
+        *normalized = g_variant_ref_sink (new_integer (option->type[0], v));
+      return TRUE;
+    }
+
+  types = g_strsplit (option->type, "|", -1);
+  for (guint i = 0; types[i] != NULL; i++)
+    {
+      if (!g_variant_type_string_is_valid (types[i])
+          || !g_variant_is_of_type (value, G_VARIANT_TYPE (types[i])))
+        continue;
+      if (option->choices != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)
+          && !g_strv_contains (option->choices, g_variant_get_string (value, NULL)))
+        {
+          g_autofree char *choices = g_strjoinv (", ", (char **) option->choices);
+
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "option %s must be one of %s, not %s", option->key, choices, shown);
+          return FALSE;
+        }
+      if (normalized != NULL)
+        *normalized = g_variant_ref (value);
+      return TRUE;
+    }
+
+  g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+               "option %s must be %s (GVariant type %s), not %s of type %s", option->key,
+               describe_type (option->type), option->type, shown, g_variant_get_type_string (value));
+  return FALSE;
 }

@@ -21,6 +21,36 @@ G_DECLARE_FINAL_TYPE (PostStack, post_stack, POST, STACK, GObject)
 typedef struct _PostConfiguration PostConfiguration;
 typedef struct _PostPsi PostPsi;
 
+/**
+ * PostStackOption:
+ * @key: the option, `family.option` (such as `tcp.user-timeout`)
+ * @type: the GVariant type string of its value: `b`, `s`, `as`, `aay`, or
+ *   an integer type (`y`, `n`, `q`, `i`, `u`, `x`, `t`); alternatives are
+ *   separated by `|` (`s|as`). An integer option accepts a value of any
+ *   integer type within @min..@max, converted to @type when set.
+ * @min: for an integer option, the smallest value
+ * @max: for an integer option, the largest value
+ * @choices: (nullable) (array zero-terminated=1): for a string option, the
+ *   values it may take, or %NULL for any string
+ * @default_value: (nullable): what applies when the option is not set, in
+ *   words or GVariant text (for documentation and `post-policy`)
+ * @blurb: what the option does, one sentence
+ *
+ * A protocol-specific option a stack reads, declared with
+ * [method@Post.Stack.add_options] so that
+ * [method@Post.Configuration.set_option] and the policy files can check a
+ * value before a carrier is established, and name what is wrong.
+ */
+typedef struct {
+  const char *key;
+  const char *type;
+  gint64 min;
+  gint64 max;
+  const char * const *choices;
+  const char *default_value;
+  const char *blurb;
+} PostStackOption;
+
 POST_AVAILABLE_IN_ALL
 PostStack            *post_stack_new                (const char            *name,
                                                      const char            *description,
@@ -58,5 +88,19 @@ void                  post_stack_set_default_port   (PostStack             *self
 POST_AVAILABLE_IN_ALL
 PostPsi              *post_stack_create_psi         (PostStack             *self,
                                                      PostConfiguration     *configuration);
+POST_AVAILABLE_IN_ALL
+void                  post_stack_add_options        (PostStack             *self,
+                                                     const PostStackOption *options,
+                                                     guint                  n_options);
+POST_AVAILABLE_IN_ALL
+const PostStackOption *post_stack_lookup_option     (PostStack             *self,
+                                                     const char            *key);
+POST_AVAILABLE_IN_ALL
+GPtrArray            *post_stack_list_options       (PostStack             *self);
+POST_AVAILABLE_IN_ALL
+gboolean              post_stack_option_check       (const PostStackOption *option,
+                                                     GVariant              *value,
+                                                     GVariant             **normalized,
+                                                     GError               **error);
 
 G_END_DECLS

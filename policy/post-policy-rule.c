@@ -694,6 +694,8 @@ parse_key (GKeyFile   *keyfile,
   else if (strchr (key, '.') != NULL)
     {
       g_autofree char *text = g_key_file_get_value (keyfile, ctx->group, key, NULL);
+      g_autoptr(GError) parse_error = NULL;
+      g_autoptr(GError) check_error = NULL;
       GVariant *value;
 
       if (!is_option_key (key))
@@ -705,10 +707,23 @@ parse_key (GKeyFile   *keyfile,
       g_strstrip (text);
       /* g_variant_parse() returns a full reference, g_variant_new_string()
        * a floating one: take_ref owns both without adding a reference */
-      value = g_variant_parse (NULL, text, NULL, NULL, NULL);
+      value = g_variant_parse (NULL, text, NULL, NULL, &parse_error);
       if (value == NULL)
         value = g_variant_new_string (text);   /* a bare word is a string */
-      add_action (rule, ctx, POLICY_ACTION_OPTION)->option = g_variant_take_ref (value);
+      g_variant_take_ref (value);
+      /* Checked against the options the loaded stacks declare, so that
+       * `post-policy check` and loading name file:line of a bad value */
+      if (!post_registry_check_option (post_registry_get_default (), key, value, NULL, &check_error))
+        {
+          if (parse_error != NULL)
+            bad_value (ctx, "%s (it was read as a string: as GVariant text, %s)",
+                       check_error->message, parse_error->message);
+          else
+            bad_value (ctx, "%s", check_error->message);
+          g_variant_unref (value);
+          return;
+        }
+      add_action (rule, ctx, POLICY_ACTION_OPTION)->option = value;
     }
   else
     {

@@ -215,11 +215,12 @@ test_options (void)
   };
   GVariant *value;
 
+  /* example.* is a family no loaded stack knows: stored unchecked */
   g_assert_true (post_configuration_set_option (config, "tcp.user-timeout",
                                                 g_variant_new_uint32 (5000), &error));
-  g_assert_true (post_configuration_set_option (config, "tls.ciphers",
+  g_assert_true (post_configuration_set_option (config, "example.ciphers",
                                                 g_variant_new_string ("HIGH"), &error));
-  g_assert_true (post_configuration_set_option (config, "quic.cc.initial-window2",
+  g_assert_true (post_configuration_set_option (config, "example.cc.initial-window2",
                                                 g_variant_new_int32 (10), &error));
   g_assert_no_error (error);
 
@@ -231,9 +232,9 @@ test_options (void)
 
   keys = post_configuration_list_options (config);
   g_assert_cmpuint (g_strv_length (keys), ==, 3);
-  g_assert_cmpstr (keys[0], ==, "quic.cc.initial-window2");
-  g_assert_cmpstr (keys[1], ==, "tcp.user-timeout");
-  g_assert_cmpstr (keys[2], ==, "tls.ciphers");
+  g_assert_cmpstr (keys[0], ==, "example.cc.initial-window2");
+  g_assert_cmpstr (keys[1], ==, "example.ciphers");
+  g_assert_cmpstr (keys[2], ==, "tcp.user-timeout");
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_keys); i++)
     {
@@ -244,8 +245,75 @@ test_options (void)
     }
 
   /* NULL unsets */
-  g_assert_true (post_configuration_set_option (config, "tls.ciphers", NULL, &error));
-  g_assert_null (post_configuration_get_option (config, "tls.ciphers"));
+  g_assert_true (post_configuration_set_option (config, "example.ciphers", NULL, &error));
+  g_assert_null (post_configuration_get_option (config, "example.ciphers"));
+}
+
+/* Options of the loaded stacks' families are checked against what the
+ * stacks declare (post_stack_add_options()), with an error naming the
+ * option, instead of being ignored at connect time */
+static void
+test_options_declared (void)
+{
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(GError) error = NULL;
+  PostRegistry *registry = post_registry_get_default ();
+  const PostStackOption *option;
+  static const struct {
+    const char *key;
+    const char *value;      /* GVariant text */
+    const char *message;    /* what the error says */
+  } bad[] = {
+    { "tcp.user-timeout", "int32 -5", "tcp.user-timeout must be from 0 to 4294967295, not -5" },
+    { "tcp.user-timeout", "'30000'", "tcp.user-timeout must be an integer from 0 to 4294967295, not '30000'" },
+    { "tcp.user-timeout", "uint64 4294967296", "must be from 0 to 4294967295" },
+    { "tcp.nodelay", "true", "unknown option tcp.nodelay: no loaded stack reads it (the tcp options are: tcp.user-timeout)" },
+    { "tls.ciphers", "'HIGH'", "unknown option tls.ciphers" },
+    { "tls.session-cache", "'sometimes'", "tls.session-cache must be one of memory, disk, none, not 'sometimes'" },
+    { "tls.session-cache", "true", "tls.session-cache must be a string (GVariant type s), not true of type b" },
+    { "tls.min-version", "byte 11", "tls.min-version must be from 12 to 13" },
+    { "udp.multicast-ttl", "uint32 300", "udp.multicast-ttl must be from 0 to 255, not uint32 300" },
+    { "udp.multicast-loop", "'yes'", "must be a boolean" },
+    { "udp.multicast-source", "int32 1", "must be a string or a string array" },
+    { "quic.max-connections", "int32 0", "quic.max-connections must be from 1 to" },
+    { "quic.retry", "'sometimes'", "quic.retry must be one of never, always, when-busy" },
+  };
+
+  /* The suite runs with the plugins of the build tree */
+  g_assert_nonnull (post_registry_lookup_stack (registry, "tcp"));
+  g_assert_nonnull (post_registry_lookup_stack (registry, "udp"));
+  g_assert_nonnull (post_registry_lookup_stack (registry, "quic"));
+
+  option = post_registry_lookup_option (registry, "tcp.user-timeout");
+  g_assert_nonnull (option);
+  g_assert_cmpstr (option->type, ==, "u");
+  g_assert_nonnull (option->blurb);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GVariant) value = g_variant_parse (NULL, bad[i].value, NULL, NULL, NULL);
+
+      g_assert_nonnull (value);
+      g_assert_false (post_configuration_set_option (config, bad[i].key, value, &error));
+      g_assert_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT);
+      g_test_message ("%s=%s: %s", bad[i].key, bad[i].value, error->message);
+      if (strstr (error->message, bad[i].message) == NULL)
+        g_error ("‘%s’ does not contain ‘%s’", error->message, bad[i].message);
+      g_clear_error (&error);
+      g_assert_null (post_configuration_get_option (config, bad[i].key));
+    }
+
+  /* An integer of another type within range is stored in the declared type */
+  g_assert_true (post_configuration_set_option (config, "tcp.user-timeout", g_variant_new_int32 (30000), &error));
+  g_assert_no_error (error);
+  g_assert_true (g_variant_is_of_type (post_configuration_get_option (config, "tcp.user-timeout"),
+                                       G_VARIANT_TYPE_UINT32));
+  g_assert_cmpuint (g_variant_get_uint32 (post_configuration_get_option (config, "tcp.user-timeout")), ==, 30000);
+  g_assert_true (post_configuration_set_option (config, "udp.multicast-source", g_variant_new_string ("192.0.2.1"), &error));
+  g_assert_true (post_configuration_set_option (config, "quic.max-data", g_variant_new_uint32 (4096), &error));
+  g_assert_true (g_variant_is_of_type (post_configuration_get_option (config, "quic.max-data"),
+                                       G_VARIANT_TYPE_UINT64));
+  g_assert_no_error (error);
 }
 
 static void
@@ -337,10 +405,10 @@ test_to_string_equal (void)
   g_assert_cmpuint (post_configuration_hash (a), ==, post_configuration_hash (b));
 
   /* Options in any order give the same text */
-  g_assert_true (post_configuration_set_option (a, "tls.alpn", g_variant_new_string ("h2"), &error));
-  g_assert_true (post_configuration_set_option (a, "tcp.nodelay", g_variant_new_boolean (TRUE), &error));
-  g_assert_true (post_configuration_set_option (b, "tcp.nodelay", g_variant_new_boolean (TRUE), &error));
-  g_assert_true (post_configuration_set_option (b, "tls.alpn", g_variant_new_string ("h2"), &error));
+  g_assert_true (post_configuration_set_option (a, "example.alpn", g_variant_new_string ("h2"), &error));
+  g_assert_true (post_configuration_set_option (a, "example.nodelay", g_variant_new_boolean (TRUE), &error));
+  g_assert_true (post_configuration_set_option (b, "example.nodelay", g_variant_new_boolean (TRUE), &error));
+  g_assert_true (post_configuration_set_option (b, "example.alpn", g_variant_new_string ("h2"), &error));
   g_assert_true (post_configuration_set_stacks (a, stacks, &error));
   g_assert_true (post_configuration_set_stacks (b, stacks, &error));
   g_assert_no_error (error);
@@ -348,7 +416,7 @@ test_to_string_equal (void)
   text_b = post_configuration_to_string (b);
   g_assert_cmpstr (text_a, ==, text_b);
   g_assert_nonnull (strstr (text_a, "stacks=tls,tcp\n"));
-  g_assert_nonnull (strstr (text_a, "\ntcp.nodelay=true\ntls.alpn='h2'"));
+  g_assert_nonnull (strstr (text_a, "\nexample.alpn='h2'\nexample.nodelay=true"));
   g_assert_true (post_configuration_equal (a, b));
 
   g_hash_table_add (set, a);
@@ -371,6 +439,7 @@ main (int   argc,
   g_test_add_func ("/configuration/properties-notify", test_properties_notify);
   g_test_add_func ("/configuration/invalid-values", test_invalid_values);
   g_test_add_func ("/configuration/options", test_options);
+  g_test_add_func ("/configuration/options/declared", test_options_declared);
   g_test_add_func ("/configuration/freeze-copy", test_freeze);
   g_test_add_func ("/configuration/to-string-equal", test_to_string_equal);
 

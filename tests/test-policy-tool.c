@@ -109,9 +109,25 @@ test_check (void)
     "DIR/10-mixed.conf:5: [typo] secure: ‘preferr’ is no level (require, prefer, no-preference, "
     "avoid, prohibit); the rule is ignored\n"
     "DIR/10-mixed.conf:8: [unknown] colour: unknown key; the rule is ignored (see docs/policy.md)\n"
+    /* checked against the option the tcp stack declares */
+    "DIR/10-mixed.conf:11: [timeout] tcp.user-timeout: option tcp.user-timeout must be an integer "
+    "from 0 to 4294967295, not 'uint32 -5' (it was read as a string: as GVariant text, "
+    "7-9:number out of range for type 'u'); the rule is ignored\n"
     "DIR/20-syntax.conf:3: [ok] ‘this line is wrong’ is no KEY=VALUE, [RULE] or # comment line\n"
     "DIR/20-syntax.conf:1: syntax errors; the file is ignored\n"
-    "2 files, 1 rule applied, 4 problems: each broken file or rule is ignored\n");
+    "2 files, 1 rule applied, 5 problems: each broken file or rule is ignored\n");
+}
+
+/* The options the loaded stacks declare, which check validates against */
+static void
+test_options (void)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (run_tool ("explain", &out, "options", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "tcp:\n  tcp.user-timeout (u, 0..4294967295; default the system's)\n"));
+  g_assert_nonnull (strstr (out, "  quic.retry (s, never|always|when-busy; default when-busy)\n"));
+  g_assert_nonnull (strstr (out, "  udp.multicast-ttl (u, 0..255; default 1)\n"));
 }
 
 static void
@@ -147,6 +163,7 @@ main (int    argc,
   g_test_add_func ("/policy-tool/explain-app", test_explain_app);
   g_test_add_func ("/policy-tool/check", test_check);
   g_test_add_func ("/policy-tool/dump", test_dump);
+  g_test_add_func ("/policy-tool/options", test_options);
 
   return g_test_run ();
 }

@@ -237,8 +237,8 @@ test_mandatory (void)
                       "[soft]\nkeep-alive=avoid\nmultipath=prohibit\ntcp.user-timeout=1000\n"));
   /* mandatory: overrides the application and later scopes */
   g_free (write_file (system, "20-hard.conf",
-                      "[hard]\nfork=avoid\ntcp.keep-idle=uint32 7\nmandatory=fork;tcp.keep-idle\n"));
-  g_free (write_file (user, "10-user.conf", "[user]\nfork=prefer\ntcp.keep-idle=uint32 9\n"));
+                      "[hard]\nfork=avoid\nexample.keep-idle=uint32 7\nmandatory=fork;example.keep-idle\n"));
+  g_free (write_file (user, "10-user.conf", "[user]\nfork=prefer\nexample.keep-idle=uint32 9\n"));
   policy = new_policy (dirs);
 
   g_assert_true (post_configuration_set_preference (app, POST_SELECTION_KEEP_ALIVE, POST_PREFERENCE_PREFER, NULL));
@@ -267,7 +267,7 @@ test_mandatory (void)
   /* a mandatory key overrides the application's require and the user's later value */
   g_assert_cmpint (post_configuration_get_preference (effective, POST_SELECTION_FORK), ==,
                    POST_PREFERENCE_AVOID);
-  g_assert_cmpuint (g_variant_get_uint32 (post_configuration_get_option (effective, "tcp.keep-idle")), ==, 7);
+  g_assert_cmpuint (g_variant_get_uint32 (post_configuration_get_option (effective, "example.keep-idle")), ==, 7);
   g_assert_true (reasons_contain (ranked->pdata[0], "ignored fork=prefer"));
   g_assert_true (reasons_contain (ranked->pdata[0], "mandatory at "));
   /* the application's configuration itself is untouched */
@@ -345,7 +345,7 @@ test_actions (void)
                       "[wifi-over-cellular]\ninterface=wifi:prefer;cellular:avoid\n"
                       "[no-wwan1]\ninterface=wwan1:prohibit\n"
                       "[corp]\nmatch-host=*.corp.example\nstacks=tcp:prohibit\nmandatory=true\n"
-                      "[options]\nmatch-port=25\ntcp.user-timeout=30000\ntls.ciphers=HIGH\n"
+                      "[options]\nmatch-port=25\ntcp.user-timeout=30000\nexample.ciphers=HIGH\n"
                       "[direction]\nmatch-port=25\ndirection=unidirectional-send\nsoft-error-notify=prefer\n"));
   policy = new_policy (dirs);
 
@@ -376,8 +376,9 @@ test_actions (void)
   {
     PostConfiguration *effective = post_policy_candidate_get_configuration (ranked->pdata[0]);
 
-    g_assert_cmpint (g_variant_get_int32 (post_configuration_get_option (effective, "tcp.user-timeout")), ==, 30000);
-    g_assert_cmpstr (g_variant_get_string (post_configuration_get_option (effective, "tls.ciphers"), NULL), ==, "HIGH");
+    /* stored in the type the tcp stack declares */
+    g_assert_cmpuint (g_variant_get_uint32 (post_configuration_get_option (effective, "tcp.user-timeout")), ==, 30000);
+    g_assert_cmpstr (g_variant_get_string (post_configuration_get_option (effective, "example.ciphers"), NULL), ==, "HIGH");
     g_assert_cmpint (post_configuration_get_direction (effective), ==, POST_DIRECTION_UNIDIRECTIONAL_SEND);
     g_assert_cmpint (post_configuration_get_soft_error_notify (effective), ==, POST_PREFERENCE_PREFER);
   }

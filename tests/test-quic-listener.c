@@ -126,32 +126,32 @@ connect_echo (guint16            port,
 
 /* ---- options ---------------------------------------------------------------- */
 
+/* The quic stack declares its options: a bad value fails when it is set
+ * (naming the option), before any listener exists */
 static void
-expect_listen_error (const char *key,
+expect_option_error (const char *key,
                      GVariant   *value)
 {
   g_autoptr(PostConfiguration) config = post_configuration_new ();
-  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
-  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(GVariant) owned = g_variant_ref_sink (value);
   g_autoptr(GError) error = NULL;
 
-  set_option (config, key, value);
-  listener = post_carrier_listen (local, config, &error);
-  g_assert_null (listener);
+  g_assert_false (post_configuration_set_option (config, key, owned, &error));
   g_assert_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT);
-  g_test_message ("listen failed as expected: %s", error->message);
+  g_test_message ("set_option failed as expected: %s", error->message);
   g_assert_nonnull (strstr (error->message, key));
+  g_assert_null (post_configuration_get_option (config, key));
 }
 
 static void
 test_options (void)
 {
-  expect_listen_error ("quic.retry", g_variant_new_string ("sometimes"));
-  expect_listen_error ("quic.retry", g_variant_new_boolean (TRUE));
-  expect_listen_error ("quic.retry-threshold", g_variant_new_string ("16"));
-  expect_listen_error ("quic.max-connections", g_variant_new_int32 (0));
-  expect_listen_error ("quic.max-connections", g_variant_new_int32 (-5));
-  expect_listen_error ("quic.new-token", g_variant_new_string ("yes"));
+  expect_option_error ("quic.retry", g_variant_new_string ("sometimes"));
+  expect_option_error ("quic.retry", g_variant_new_boolean (TRUE));
+  expect_option_error ("quic.retry-threshold", g_variant_new_string ("16"));
+  expect_option_error ("quic.max-connections", g_variant_new_int32 (0));
+  expect_option_error ("quic.max-connections", g_variant_new_int32 (-5));
+  expect_option_error ("quic.new-token", g_variant_new_string ("yes"));
 }
 
 /* ---- Retry ------------------------------------------------------------------ */

@@ -408,13 +408,15 @@ test_multicast_bad_ttl (void)
 
   if (skipped ())
     return;
-  g_assert_true (post_configuration_set_option (config, "udp.multicast-ttl",
-                                                g_variant_new_uint32 (300), &error));
+  /* The udp stack declares the option's range: the value fails when set */
+  g_assert_false (post_configuration_set_option (config, "udp.multicast-ttl",
+                                                 g_variant_new_uint32 (300), &error));
+  g_assert_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "udp.multicast-ttl must be from 0 to 255"));
+  /* ... and the source establishes with the default TTL */
   source = group_source ("udp://239.1.2.8:45004", NULL, config);
   g_signal_connect_swapped (source, "closed", G_CALLBACK (g_atomic_int_inc), &closed);
-  wait_until_count (&closed, 1, "the failed establishment");
-  g_assert_nonnull (post_carrier_get_error (source));
-  g_assert_nonnull (strstr (post_carrier_get_error (source)->message, "udp.multicast-ttl"));
+  g_assert_cmpuint (closed, ==, 0);
 }
 
 /* Source-specific multicast (RFC 4607): only the listed sources get in. */

@@ -17,6 +17,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char *opt_app;
 static char **opt_directories;
@@ -184,6 +185,39 @@ do_explain (PostPolicy *policy,
   return rank > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* The options each loaded stack declares, for FAMILY.OPTION keys */
+static int
+do_options (void)
+{
+  g_autoptr(GPtrArray) stacks = post_registry_list_stacks (post_registry_get_default ());
+
+  for (guint i = 0; i < stacks->len; i++)
+    {
+      g_autoptr(GPtrArray) options = post_stack_list_options (stacks->pdata[i]);
+
+      if (options->len == 0)
+        continue;
+      printf ("%s:\n", post_stack_get_name (stacks->pdata[i]));
+      for (guint j = 0; j < options->len; j++)
+        {
+          const PostStackOption *option = options->pdata[j];
+          g_autofree char *range = NULL;
+
+          if (strlen (option->type) == 1 && strchr ("ynqiuxt", option->type[0]) != NULL)
+            range = g_strdup_printf (", %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, option->min, option->max);
+          else if (option->choices != NULL)
+            {
+              g_autofree char *choices = g_strjoinv ("|", (char **) option->choices);
+              range = g_strdup_printf (", %s", choices);
+            }
+          printf ("  %s (%s%s; default %s)\n      %s\n", option->key, option->type,
+                  range != NULL ? range : "",
+                  option->default_value != NULL ? option->default_value : "unset", option->blurb);
+        }
+    }
+  return EXIT_SUCCESS;
+}
+
 int
 main (int    argc,
       char **argv)
@@ -197,13 +231,15 @@ main (int    argc,
   setlocale (LC_ALL, "");
   g_set_prgname ("post-policy");
 
-  context = g_option_context_new ("explain URI | check | dump");
+  context = g_option_context_new ("explain URI | check | dump | options");
   g_option_context_set_summary (context,
     "Read, check and explain libpost policy.\n\n"
     "  explain URI   rank the candidates of an initiate to URI, with the rules\n"
     "                (file:line) that raised, lowered or removed each one\n"
     "  check         validate every policy file; exit 1 if any has a problem\n"
-    "  dump          print the merged effective policy");
+    "  dump          print the merged effective policy\n"
+    "  options       list the FAMILY.OPTION keys the loaded stacks declare,\n"
+    "                with their type, range and default");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -226,11 +262,13 @@ main (int    argc,
     status = do_check (policy);
   else if (g_str_equal (command, "dump") && argc == 2)
     status = do_dump (policy);
+  else if (g_str_equal (command, "options") && argc == 2)
+    status = do_options ();
   else if (g_str_equal (command, "explain") && argc == 3)
     status = do_explain (policy, argv[2]);
   else
     {
-      fprintf (stderr, "post-policy: usage: post-policy explain URI [--app ID] | check | dump\n");
+      fprintf (stderr, "post-policy: usage: post-policy explain URI [--app ID] | check | dump | options\n");
       status = 2;
     }
 

@@ -287,3 +287,34 @@ post_gnutls_server_tickets_clear (PostGnutlsServerTickets *tickets)
   g_clear_pointer (&tickets->anti_replay, gnutls_anti_replay_deinit);
   g_clear_pointer (&tickets->seen, g_hash_table_unref);
 }
+
+/* ---- declared options ---------------------------------------------------- */
+
+static const char * const session_cache_modes[] = { "memory", "disk", "none", NULL };
+
+static const PostStackOption tls_options[] = {
+  { "tls.session-cache", "s", 0, 0, session_cache_modes, "memory",
+    "Where session tickets are kept: memory (per process), disk (resume across runs) or none" },
+  { "tls.server-early-data", "b", 0, 0, NULL, "true",
+    "A listener accepts 0-RTT early data from clients that resume" },
+  { "tls.min-version", "y", POST_TLS_VERSION_1_2, POST_TLS_VERSION_1_3, NULL, "13 (TLS 1.3)",
+    "The lowest protocol version (12: TLS 1.2, 13: TLS 1.3); set with post_configuration_set_tls_versions()" },
+  { "tls.max-version", "y", POST_TLS_VERSION_1_2, POST_TLS_VERSION_1_3, NULL, "13 (TLS 1.3)",
+    "The highest protocol version (12 or 13); set with post_configuration_set_tls_versions()" },
+  { "tls.anchors", "aay", 0, 0, NULL, "none",
+    "Trust anchors (DER certificates); set with post_configuration_add_trust_anchor()" },
+  { "tls.use-system-trust", "b", 0, 0, NULL, "true",
+    "Whether the system's trust store is used as well as tls.anchors" },
+  { "tls.pins", "as", 0, 0, NULL, "none",
+    "Pinned public keys (SHA-256 of the SubjectPublicKeyInfo); set with post_configuration_add_pinned_key()" },
+  { "tls.alpn", "as", 0, 0, NULL, "none",
+    "ALPN protocols to offer, in order; set with post_configuration_set_alpn()" },
+  { "tls.allow-cleartext", "b", 0, 0, NULL, "false",
+    "Whether plain tcp may be raced when security is only preferred" },
+};
+
+void
+post_gnutls_add_tls_options (PostStack *stack)
+{
+  post_stack_add_options (stack, tls_options, G_N_ELEMENTS (tls_options));
+}

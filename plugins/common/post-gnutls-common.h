@@ -131,4 +131,9 @@ gboolean post_gnutls_server_tickets_enable (PostGnutlsServerTickets  *tickets,
 /* Wipes the key, frees the store; @tickets can be initialized again. */
 void post_gnutls_server_tickets_clear (PostGnutlsServerTickets *tickets);
 
+/* Declares on @stack the `tls.*` options that the tls, dtls and quic
+ * stacks read (post_stack_add_options()), so that a bad value fails when
+ * it is set rather than being ignored at connect time. */
+void post_gnutls_add_tls_options (PostStack *stack);
+
 G_END_DECLS

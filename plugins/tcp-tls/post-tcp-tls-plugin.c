@@ -5,6 +5,13 @@
 
 #include "post-tcp-psi.h"
 #include "post-tls-psi.h"
+#include "post-gnutls-common.h"
+
+static const PostStackOption tcp_options[] = {
+  { POST_TCP_OPTION_USER_TIMEOUT, "u", 0, G_MAXUINT32, NULL, "the system's",
+    "Milliseconds sent data may stay unacknowledged before the connection fails "
+    "(TCP_USER_TIMEOUT; above 2147483647 is taken as that)" },
+};
 
 static gboolean
 plugin_init (PostRegistry  *registry,
@@ -19,6 +26,7 @@ plugin_init (PostRegistry  *registry,
   tcp = post_stack_new ("tcp", "TCP, a reliable ordered byte stream",
                         POST_TYPE_TCP_PSI, POST_TCP_STACK_CAPABILITIES,
                         POST_RANK_SECONDARY);
+  post_stack_add_options (tcp, tcp_options, G_N_ELEMENTS (tcp_options));
   if (!post_registry_add_stack (registry, tcp, error))
     return FALSE;
   post_tls_psi_set_tcp_stack (tcp);
@@ -27,6 +35,7 @@ plugin_init (PostRegistry  *registry,
                         POST_TYPE_TLS_PSI, POST_TLS_STACK_CAPABILITIES,
                         POST_RANK_PRIMARY);
   post_stack_set_default_port (tls, 443);
+  post_gnutls_add_tls_options (tls);
   return post_registry_add_stack (registry, tls, error);
 }
 
