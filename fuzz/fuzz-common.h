@@ -53,3 +53,13 @@ fuzz_next (guint32 *state)
   *state = *state * 1103515245u + 12345u;
   return *state >> 8;
 }
+
+/* The initialization of a target that needs nothing but the log writer */
+#define FUZZ_DEFINE_DEFAULT_INITIALIZE()                                       \
+  int                                                                          \
+  LLVMFuzzerInitialize (int    *argc,                                          \
+                        char ***argv)                                          \
+  {                                                                            \
+    fuzz_init_logging ();                                                      \
+    return 0;                                                                  \
+  }

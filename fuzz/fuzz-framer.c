@@ -11,13 +11,7 @@
 
 #include <string.h>
 
-int
-LLVMFuzzerInitialize (int    *argc,
-                      char ***argv)
-{
-  fuzz_init_logging ();
-  return 0;
-}
+FUZZ_DEFINE_DEFAULT_INITIALIZE ()
 
 /* Feeds @pending to @framer until it needs more; FALSE once it failed */
 static gboolean

@@ -10,13 +10,7 @@
 
 #include <string.h>
 
-int
-LLVMFuzzerInitialize (int    *argc,
-                      char ***argv)
-{
-  fuzz_init_logging ();
-  return 0;
-}
+FUZZ_DEFINE_DEFAULT_INITIALIZE ()
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
