@@ -348,7 +348,7 @@ test_truncated (void)
   g_autoptr(GPtrArray) copies = g_ptr_array_new_with_free_func (g_free);
 
   g_assert_no_error (error);
-  g_assert_cmpuint (originals->len, ==, 3);
+  g_assert_cmpuint (originals->len, >=, 3);
 
   for (guint i = 0; i < originals->len; i++)
     {

@@ -4,6 +4,13 @@
  */
 #include "post-sctp-psi.h"
 
+static const PostStackOption sctp_options[] = {
+  { POST_SCTP_OPTION_PORT, "u", 1, 65535, NULL, "the UDP port's number",
+    "The SCTP port inside the UDP encapsulation (RFC 6951)" },
+  { POST_SCTP_OPTION_STREAMS, "u", 1, 65535, NULL, "64",
+    "How many outbound streams an association asks for" },
+};
+
 static gboolean
 plugin_init (PostRegistry  *registry,
              GError       **error)
@@ -26,6 +33,7 @@ plugin_init (PostRegistry  *registry,
                          POST_RANK_SECONDARY + 64);
   post_stack_set_default_port (sctp, POST_SCTP_DEFAULT_PORT);
   post_stack_set_max_message_size (sctp, POST_SCTP_MAX_MESSAGE_SIZE);
+  post_stack_add_options (sctp, sctp_options, G_N_ELEMENTS (sctp_options));
   return post_registry_add_stack (registry, sctp, error);
 }
 
