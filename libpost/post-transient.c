@@ -1381,9 +1381,26 @@ psi_datagram_received_cb (PostPsi       *psi,
 {
   g_autoptr(PostMessage) handle = NULL;
 
+  gsize min_len, max_len;
+
   if (self->ended)
     return;
   self->bytes_received += g_bytes_get_size (content);
+  /* Whole or not at all, as on the stream (drop_too_large()): a partial
+   * receive takes it whole too (a datagram is not split). */
+  if (g_bytes_get_size (content) > self->recv_max
+      && _post_carrier_peek_demand (self->carrier, &min_len, &max_len) != POST_DEMAND_PARTIAL)
+    {
+      g_autoptr(GError) error =
+        g_error_new (POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
+                     "A datagram of more than recv-msg-max-len (%" G_GSIZE_FORMAT " bytes) "
+                     "arrived and was dropped", self->recv_max);
+
+      g_object_ref (self);
+      _post_carrier_deliver_error (self->carrier, error);
+      g_object_unref (self);
+      return;
+    }
   handle = _post_message_new_received (content, TRUE, 0, NULL);
   g_object_ref (self);
   _post_carrier_deliver (self->carrier, handle, content, TRUE);

@@ -340,6 +340,58 @@ test_partial_gets_all (void)
   post_contract_peer_stop (&peer);
 }
 
+/* An unreliable message with a lifetime (a QUIC DATAGRAM frame where the
+ * stack has PER_MSG_RELIABILITY, the stream or datagram otherwise) larger
+ * than recv-msg-max-len is not delivered to a complete receive either. */
+static void
+test_unreliable_too_large (void)
+{
+  PostContractPeer peer = { .echo = FALSE };
+  g_autoptr(PostConfiguration) config = post_contract_config ();
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(GBytes) content = post_contract_pattern (500, 6);
+  g_autoptr(PostMessage) big = post_message_new (content);
+  g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
+  g_autoptr(PostMessage) after = post_message_new_from_string ("after");
+  g_autoptr(PostMessage) next = NULL;
+  g_autoptr(GError) error = NULL;
+  PostCarrier *accepted;
+  PostContractAsync a = { 0 };
+
+  g_assert_true (post_configuration_set_recv_msg_max_len (config, 100, &error));
+  g_assert_true (post_message_set_reliable (big, FALSE, &error));
+  g_assert_true (post_message_set_lifetime (big, 10 * G_USEC_PER_SEC, &error));
+  g_assert_no_error (error);
+  post_contract_peer_start (&peer, NULL);
+  client = post_contract_initiate (peer.listener, config);
+  post_contract_establish (client, 5000);
+  g_assert_true (post_carrier_send (client, hello, &error));
+  g_assert_no_error (error);
+  post_contract_wait_count (&peer.n_received, 1, 5000, "the client's first message");
+  accepted = peer.carriers->pdata[0];
+
+  g_assert_true (post_carrier_send (accepted, big, &error));
+  g_assert_no_error (error);
+  post_carrier_receive_async (client, NULL, post_contract_async_cb, &a);
+  post_contract_async_wait (&a, 5000, "the receive of a too large unreliable message");
+  g_assert_null (post_carrier_receive_finish (client, a.result, &error));
+  post_contract_assert_error (error, POST_ERROR_MESSAGE_TOO_LARGE);
+  g_clear_error (&error);
+  post_contract_async_clear (&a);
+
+  g_assert_true (post_carrier_send (accepted, after, &error));
+  g_assert_no_error (error);
+  post_carrier_receive_async (client, NULL, post_contract_async_cb, &a);
+  post_contract_async_wait (&a, 5000, "the message after it");
+  next = post_carrier_receive_finish (client, a.result, &error);
+  g_assert_no_error (error);
+  post_contract_async_clear (&a);
+  assert_bytes (post_message_get_content (next), "after", 5);
+
+  post_carrier_abort (client);
+  post_contract_peer_stop (&peer);
+}
+
 void
 post_contract_add_partial_cases (void)
 {
@@ -348,4 +400,5 @@ post_contract_add_partial_cases (void)
   post_contract_add ("partial/complete-too-large", test_complete_too_large);
   post_contract_add ("partial/ready-too-large", test_ready_too_large);
   post_contract_add ("partial/partial-receive", test_partial_gets_all);
+  post_contract_add ("partial/unreliable-too-large", test_unreliable_too_large);
 }
