@@ -135,6 +135,7 @@ struct _PostTlsPsi
   guint64           cipher_total;
   guint64           plain_total;
   guint64           plain_acked;
+  guint64           plain_sent;       /* plaintext whose records TCP took */
   GQueue            ack_marks;        /* (element-type AckMark) */
 };
 
@@ -599,6 +600,8 @@ tcp_ready_cb (PostPsi      *tcp,
     handshake_step (self);
   else if (self->state == STATE_ESTABLISHED)
     {
+      guint held = self->out->len;
+
       if (!flush_out (self))
         notify |= G_IO_IN | G_IO_OUT;  /* the next read or write sees the error */
       if (condition & (G_IO_IN | G_IO_HUP | G_IO_ERR))
@@ -607,6 +610,10 @@ tcp_ready_cb (PostPsi      *tcp,
         notify |= G_IO_OUT;
       update_tcp_interest (self);
       notify_ready (self, notify);
+      /* Records the TCP socket would not take before went now: their
+       * messages are sent (get_sent_offset). */
+      if (self->out->len < held && self->state == STATE_ESTABLISHED)
+        post_psi_notify_sent (POST_PSI (self));
     }
   g_object_unref (self);
 }
@@ -1315,6 +1322,28 @@ post_tls_psi_get_acked_offset (PostPsi *psi)
   return self->plain_acked;
 }
 
+/* What TCP took (EVENT_SENT): the plaintext of the records no longer held
+ * in `out` because the socket was full. */
+static guint64
+post_tls_psi_get_sent_offset (PostPsi *psi)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+  guint64 flushed;
+
+  if (self->tcp == NULL || self->state != STATE_ESTABLISHED)
+    return POST_PSI_ACKED_UNKNOWN;
+  flushed = self->cipher_total - MIN (self->cipher_total, self->out->len);
+  for (GList *l = self->ack_marks.head; l != NULL; l = l->next)
+    {
+      AckMark *mark = l->data;
+
+      if (mark->cipher_end > flushed)
+        break;
+      self->plain_sent = MAX (self->plain_sent, mark->plain_end);
+    }
+  return MAX (self->plain_sent, self->plain_acked);
+}
+
 static void
 post_tls_psi_update_path (PostPsi  *psi,
                           PostPath *path)
@@ -1472,6 +1501,7 @@ post_tls_psi_class_init (PostTlsPsiClass *klass)
   psi_class->shutdown_send = post_tls_psi_shutdown_send;
   psi_class->close = post_tls_psi_close;
   psi_class->get_acked_offset = post_tls_psi_get_acked_offset;
+  psi_class->get_sent_offset = post_tls_psi_get_sent_offset;
   psi_class->update_path = post_tls_psi_update_path;
   psi_class->get_max_message_size = post_tls_psi_get_max_message_size;
   psi_class->get_early_data_limit = post_tls_psi_get_early_data_limit;
