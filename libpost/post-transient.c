@@ -958,7 +958,7 @@ fail_unsent (PostTransient *self,
       if (u->message != NULL)
         _post_carrier_emit_send_error (self->carrier, u->message, error);
       if (u->task != NULL)
-        g_task_return_error (g_steal_pointer (&u->task), g_error_copy (error));
+        g_task_return_error (u->task, g_error_copy (error));   /* unref'd with u */
       unsent_free (u);
     }
 }
