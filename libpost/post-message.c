@@ -285,7 +285,11 @@ post_message_class_init (PostMessageClass *klass)
   /**
    * PostMessage:acked:
    *
-   * The peer's transport acknowledged the message.
+   * The peer's transport acknowledged the message (stacks with
+   * %POST_STACK_CAP_EVENT_ACKED).  Acknowledgements are tracked for a
+   * message that has a handler for #PostMessage::acked or `notify::acked`,
+   * or whose carrier has one for #PostCarrier::acked, when it is sent;
+   * otherwise this stays %FALSE.
    */
   properties[PROP_ACKED] =
     g_param_spec_boolean ("acked", NULL, NULL, FALSE,

@@ -905,8 +905,8 @@ message_sent (PostTransient *self,
               g_source_attach (self->ack_timer, self->context);
             }
         }
-      else if (self->caps & POST_STACK_CAP_EVENT_ACKED)
-        _post_carrier_emit_acked (self->carrier, message);
+      /* Nobody listens for acked: it is not tracked (and never claimed
+       * before the peer has the data). */
     }
   if (task != NULL)
     g_task_return_boolean (task, TRUE);
