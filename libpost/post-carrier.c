@@ -102,6 +102,8 @@ struct _PostCarrier
   GCancellable       *establish_cancellable; /* (owned) (nullable) */
   GSource            *establish_source;      /* (owned) (nullable) */
   GSource            *timeout_source;        /* (owned) (nullable) */
+  char               *attempts_text;         /* (owned) (nullable) what the race tries,
+                                                for the timeout's message */
   GQueue              establish_tasks;       /* (element-type GTask) */
   gint64              initiate_time;
   gint64              establishment_time;
@@ -345,6 +347,7 @@ post_carrier_finalize (GObject *object)
   g_clear_object (&self->configuration);
   g_clear_error (&self->error);
   g_clear_pointer (&self->stack_name, g_free);
+  g_clear_pointer (&self->attempts_text, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (post_carrier_parent_class)->finalize (object);
@@ -730,7 +733,7 @@ activate (PostCarrier   *self,
       _post_association_record_success (self->association,
                                         post_stack_get_name (post_psi_get_stack (psi)),
                                         post_psi_get_remote_address (psi),
-                                        winner != NULL && winner->interface != NULL
+                                        winner != NULL && winner->gathered
                                         ? winner->local_address : NULL);
     }
   g_clear_error (&self->error);
@@ -855,7 +858,8 @@ candidate_priority (PostCarrier   *self,
 
 /* Gathering locals (draft 4.5) for @remote: one local per usable interface
  * routing there (post_path_monitor_gather_locals()).  Skipped — the kernel
- * then picks the source — when the application bound a local, for
+ * then picks the source — when the application bound a local or named
+ * its interface (every attempt is then bound to that interface), for
  * loopback remotes, and when nothing can differ: no interface preference
  * and at most one interface routes to @remote.  Returns an empty array
  * when not gathering. */
@@ -868,7 +872,8 @@ gather_locals (PostCarrier    *self,
   PostPathMonitor *monitor;
 
   if (self->local != NULL
-      && (post_local_get_address (self->local) != NULL || post_local_get_port (self->local) != 0))
+      && (post_local_get_address (self->local) != NULL || post_local_get_port (self->local) != 0
+          || post_local_get_interface (self->local) != NULL))
     return none;
   if (!G_IS_INET_SOCKET_ADDRESS (remote)
       || g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote))))
@@ -929,6 +934,7 @@ race_addresses (EstablishData *data,
 
                   candidate->interface = _post_path_monitor_interface_of (post_path_monitor_get_default (),
                                                                           gathered_locals->pdata[l]);
+                  candidate->gathered = TRUE;
                   g_ptr_array_add (candidates, candidate);
                 }
               continue;
@@ -941,7 +947,13 @@ race_addresses (EstablishData *data,
               if (local_address == NULL)
                 continue;  /* the local's address is of the other family */
             }
-          g_ptr_array_add (candidates, _post_candidate_new (stack, address, local_address));
+          {
+            PostCandidate *candidate = _post_candidate_new (stack, address, local_address);
+
+            if (self->local != NULL)
+              candidate->interface = g_strdup (post_local_get_interface (self->local));
+            g_ptr_array_add (candidates, candidate);
+          }
         }
     }
   /* Policy (policy/): drop what it rules out, order the rest by score.
@@ -994,7 +1006,7 @@ race_addresses (EstablishData *data,
           PostCandidate *previous = i > 0 ? candidates->pdata[i - 1] : NULL;
 
           if (previous != NULL && previous->stack == candidate->stack
-              && previous->interface != NULL && candidate->interface != NULL
+              && previous->gathered && candidate->gathered
               && inet_address_equal (previous->remote_address, candidate->remote_address)
               && g_hash_table_lookup (scores, previous) == g_hash_table_lookup (scores, candidate)
               && candidate_priority (self, previous) == candidate_priority (self, candidate))
@@ -1006,6 +1018,21 @@ race_addresses (EstablishData *data,
         }
     }
 
+  /* What the timeout names if nothing answers in time */
+  {
+    GString *text = g_string_new (NULL);
+
+    for (guint i = 0; i < candidates->len && i < 4; i++)
+      {
+        g_autofree char *what = _post_candidate_describe (candidates->pdata[i]);
+
+        g_string_append_printf (text, "%s%s", i > 0 ? ", " : "", what);
+      }
+    if (candidates->len > 4)
+      g_string_append_printf (text, " and %u more", candidates->len - 4);
+    g_free (self->attempts_text);
+    self->attempts_text = g_string_free (text, FALSE);
+  }
   _post_racer_run_with_context_async (candidates, self->configuration, self->local,
                                       self->association, self->transient,
                                       post_configuration_get_attempt_delay (self->configuration),
@@ -1051,9 +1078,17 @@ establish_timeout_cb (gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   g_clear_pointer (&self->timeout_source, g_source_unref);
-  error = g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
-                       "Establishment timed out after %u ms: no answer from the remote completed an attempt",
-                       post_configuration_get_conn_timeout (self->configuration));
+  /* Say what was tried: the remote's name alone does not tell a wrong
+   * address, a blocked port or a peer answering from elsewhere apart. */
+  if (self->attempts_text != NULL && *self->attempts_text != '\0')
+    error = g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
+                         "Establishment timed out: no answer within %u ms (conn-timeout) from %s",
+                         post_configuration_get_conn_timeout (self->configuration), self->attempts_text);
+  else
+    error = g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
+                         "Establishment timed out after %u ms (conn-timeout), still resolving %s",
+                         post_configuration_get_conn_timeout (self->configuration),
+                         post_remote_get_uri (self->remote));
   g_object_ref (self);
   if (self->establish_cancellable != NULL)
     g_cancellable_cancel (self->establish_cancellable);
@@ -1099,6 +1134,16 @@ start_establishment (PostCarrier *self)
   if (self->establish_cancellable != NULL || self->state == POST_CARRIER_STATE_CLOSED)
     return;
 
+  /* A local that names an interface the host does not have: say so now,
+   * rather than as one failure per attempt. */
+  if (self->local != NULL && post_local_get_interface (self->local) != NULL
+      && post_psi_check_interface (post_local_get_interface (self->local), &error) == 0)
+    {
+      g_prefix_error (&error, "Cannot establish a carrier: ");
+      establishment_failed (self, g_steal_pointer (&error));
+      return;
+    }
+
   hint = post_remote_get_stack (self->remote);
   if (hint == NULL && self->local != NULL)
     hint = post_local_get_stack (self->local);
@@ -1111,6 +1156,7 @@ start_establishment (PostCarrier *self)
     }
 
   self->initiate_time = g_get_monotonic_time ();
+  g_clear_pointer (&self->attempts_text, g_free);
   self->establish_cancellable = g_cancellable_new ();
   timeout = post_configuration_get_conn_timeout (self->configuration);
   if (timeout > 0)
@@ -1375,6 +1421,14 @@ listen_with_role (PostCarrierRole     role,
 
   if (local == NULL)
     local = any_local = post_local_new ();
+  if (post_local_get_interface (local) != NULL
+      && post_psi_check_interface (post_local_get_interface (local), error) == 0)
+    {
+      g_autofree char *what = post_local_to_string (local);
+
+      g_prefix_error (error, "Cannot listen on %s: ", what);
+      return NULL;
+    }
 
   self = carrier_new (role, local, NULL, configuration);
   g_clear_object (&self->transient);  /* listeners have no transport of their own */
@@ -1408,6 +1462,8 @@ listen_with_role (PostCarrierRole     role,
             continue;
           psi = post_stack_create_psi (stack, self->configuration);
           post_psi_set_context (psi, local, NULL);
+          /* The stack binds to it (post_psi_bind_to_interface()). */
+          post_psi_set_interface (psi, post_local_get_interface (local));
           /* A responder or remote-less sink on a connectionless stack is
            * served by the listening instance itself: every remote's
            * messages arrive on the carrier's own transient with their
@@ -2253,8 +2309,10 @@ migrate_path (PostCarrier *self,
   stack = post_psi_get_stack (psi);
   if (stack == NULL || !post_stack_has_capabilities (stack, POST_STACK_CAP_MIGRATION))
     return FALSE;
-  /* An address the application bound (or an accepted carrier's) stays. */
-  if (self->passive || (self->local != NULL && post_local_get_address (self->local) != NULL))
+  /* An address or an interface the application bound (or an accepted
+   * carrier's address) stays. */
+  if (self->passive || (self->local != NULL && (post_local_get_address (self->local) != NULL
+                                                || post_local_get_interface (self->local) != NULL)))
     return FALSE;
   if (self->local != NULL)
     port = post_local_get_port (self->local);
@@ -2275,6 +2333,7 @@ migrate_path (PostCarrier *self,
         continue;
       candidate = _post_candidate_new (stack, remote, candidate_local);
       candidate->interface = _post_path_monitor_interface_of (monitor, candidate_local);
+      candidate->gathered = TRUE;
       g_ptr_array_add (candidates, candidate);
     }
   _post_selection_rank_candidates (candidates, self->configuration, self->remote, self->role);

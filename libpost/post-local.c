@@ -161,7 +161,9 @@ post_local_class_init (PostLocalClass *klass)
   /**
    * PostLocal:interface: (getter get_interface) (setter set_interface)
    *
-   * The name of the network interface to use, or %NULL for any.
+   * The name of the network interface to use, or %NULL for any.  Every
+   * carrier made with the local — initiated, listening, a sink or a
+   * responder — is bound to it, on every stack (`SO_BINDTODEVICE`).
    */
   properties[PROP_INTERFACE] =
     g_param_spec_string ("interface", NULL, NULL,
@@ -384,7 +386,13 @@ post_local_get_interface (PostLocal *self)
  * @interface: (nullable): an interface name, or %NULL for any
  * @error: return location for an error
  *
- * Sets the interface to use.
+ * Sets the interface to use.  Every carrier made with @self is bound to
+ * it: an initiated one sends and receives only through it (the kernel picks
+ * a source address of that interface unless an address is set), a
+ * listener, sink or responder accepts only what arrives there.  The name
+ * is checked when a carrier uses it: an interface the host does not have
+ * fails the establishment, or the listen, with %POST_ERROR_INVALID_ARGUMENT
+ * naming it.
  *
  * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE once an
  *   association holds @self

@@ -204,8 +204,11 @@ typedef struct {
   GSocketAddress *local_address;   /* (owned) (nullable) */
   PostConfiguration *configuration; /* (owned) (nullable): the policy's effective
                                     * configuration for this candidate's PSI */
-  char           *interface;       /* (owned) (nullable): gathered locals: the
-                                    * interface to bind the attempt to */
+  char           *interface;       /* (owned) (nullable): the interface to bind
+                                    * the attempt to: a gathered local's, or the
+                                    * one the application's local names */
+  gboolean        gathered;        /* local_address is a gathered local (of
+                                    * @interface), not the application's */
   guint           group;           /* equal-rank candidates share a non-zero
                                     * group and are started together */
 } PostCandidate;

@@ -6,6 +6,12 @@
 
 #include "post-private.h"
 
+#include <errno.h>
+#include <string.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 /**
  * PostPsi:
  *
@@ -1002,6 +1008,121 @@ post_psi_set_interface (PostPsi    *self,
 
   g_free (priv->interface);
   priv->interface = g_strdup (interface);
+}
+
+/**
+ * post_psi_check_interface:
+ * @interface: (nullable): an interface name, as a #PostLocal names it
+ * @error: return location for an error
+ *
+ * Checks that an interface of that name exists on the host.  The core
+ * calls it before it initiates or listens with a local that names an
+ * interface; post_psi_bind_to_interface() checks again.
+ *
+ * Returns: its index, or 0 with %POST_ERROR_INVALID_ARGUMENT (naming the
+ *   interface) when there is none; 0 without an error for a %NULL @interface
+ */
+guint
+post_psi_check_interface (const char  *interface,
+                          GError     **error)
+{
+  guint index;
+
+  if (interface == NULL)
+    return 0;
+  index = if_nametoindex (interface);
+  if (index == 0)
+    g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                 "The local names the interface “%s”, and this host has no interface of that name",
+                 interface);
+  return index;
+}
+
+/**
+ * post_psi_bind_to_interface:
+ * @self: a #PostPsi
+ * @fd: the instance's socket (an IP socket, before it is bound or connected)
+ * @listening: whether the socket will listen (or serve remotes unconnected)
+ *   rather than initiate
+ * @error: return location for an error
+ *
+ * For stacks: binds @fd to the interface the core set with
+ * post_psi_set_interface() before connect_async, listen or
+ * listen_unconnected — the interface a #PostLocal names, or the one of a
+ * gathered local.  Does nothing when no interface is set.
+ *
+ * It uses `SO_BINDTODEVICE`: the socket then sends and receives only
+ * through that interface.  Where the kernel does not permit it (Linux
+ * before 5.7 without `CAP_NET_RAW`), an initiating socket falls back to
+ * `IP_UNICAST_IF` / `IPV6_UNICAST_IF`, which makes its unicast datagrams
+ * leave through the interface; a listening one fails, since nothing else
+ * restricts what it accepts.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT when
+ *   the host has no interface of that name, or a %G_IO_ERROR naming the
+ *   interface when the socket cannot be bound to it
+ */
+gboolean
+post_psi_bind_to_interface (PostPsi   *self,
+                            int        fd,
+                            gboolean   listening,
+                            GError   **error)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+  const char *interface;
+  guint index;
+  int errsv;
+  int domain = 0;
+  socklen_t len = sizeof domain;
+
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+  g_return_val_if_fail (fd >= 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  interface = priv->interface;
+  if (interface == NULL)
+    return TRUE;
+  index = post_psi_check_interface (interface, error);
+  if (index == 0)
+    return FALSE;
+#ifdef SO_BINDTODEVICE
+  if (setsockopt (fd, SOL_SOCKET, SO_BINDTODEVICE, interface, strlen (interface) + 1) == 0)
+    return TRUE;
+  errsv = errno;
+#else
+  errsv = ENOPROTOOPT;
+#endif
+  if (!listening && (errsv == EPERM || errsv == ENOPROTOOPT)
+      && getsockopt (fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0)
+    {
+      int rv = -1;
+
+#if defined(IP_UNICAST_IF) && defined(IPV6_UNICAST_IF)
+      if (domain == AF_INET)
+        {
+          /* (IPv4 takes the index in network byte order) */
+          guint32 value = g_htonl (index);
+
+          rv = setsockopt (fd, IPPROTO_IP, IP_UNICAST_IF, &value, sizeof value);
+        }
+      else if (domain == AF_INET6)
+        {
+          int value = (int) index;
+
+          rv = setsockopt (fd, IPPROTO_IPV6, IPV6_UNICAST_IF, &value, sizeof value);
+        }
+#endif
+      if (rv == 0)
+        {
+          g_debug ("Cannot bind a socket to %s (%s): its unicast traffic leaves by it (IP_UNICAST_IF)",
+                   interface, g_strerror (errsv));
+          return TRUE;
+        }
+    }
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+               "Cannot bind the socket to the interface %s (SO_BINDTODEVICE): %s",
+               interface, g_strerror (errsv));
+  return FALSE;
 }
 
 /**

@@ -338,6 +338,14 @@ POST_AVAILABLE_IN_ALL
 void               post_psi_set_interface          (PostPsi         *self,
                                                     const char      *interface);
 POST_AVAILABLE_IN_ALL
+gboolean           post_psi_bind_to_interface      (PostPsi         *self,
+                                                    int              fd,
+                                                    gboolean         listening,
+                                                    GError         **error);
+POST_AVAILABLE_IN_ALL
+guint              post_psi_check_interface        (const char      *interface,
+                                                    GError         **error);
+POST_AVAILABLE_IN_ALL
 void               post_psi_notify_ready           (PostPsi         *self,
                                                     GIOCondition     condition);
 POST_AVAILABLE_IN_ALL

@@ -21,9 +21,10 @@
  * which neither policy nor history tells apart) start together, and the
  * next step waits until every one of them failed or the delay passed.
  *
- * Each attempt is bound to its candidate's local address, and, for
- * gathered locals, to its interface (post_psi_set_interface() before
- * connecting: the tcp stack applies SO_BINDTODEVICE).
+ * Each attempt is bound to its candidate's local address, and to its
+ * interface — a gathered local's, or the one the application's local
+ * names (post_psi_set_interface() before connecting: every stack applies
+ * it with post_psi_bind_to_interface(), SO_BINDTODEVICE).
  *
  * The first attempt whose PSI connects *and is usable* wins.  Usable
  * means: the PSI reports success (for tcp: the non-blocking connect
@@ -177,7 +178,7 @@ attempt_is_usable (Attempt  *attempt,
                            "connected, but not from the local address asked for");
       return FALSE;
     }
-  if (candidate->interface != NULL)
+  if (candidate->gathered && candidate->interface != NULL)
     {
       g_autofree char *holder = _post_path_monitor_interface_of (post_path_monitor_get_default (), asked);
 
@@ -441,7 +442,7 @@ start_attempt (Race *race)
       g_debug ("Starting attempt %u: %s", race->next, what);
     }
 
-  /* Gathered locals: bind to the interface too (SO_BINDTODEVICE in tcp) */
+  /* Bind to the interface too (post_psi_bind_to_interface() in the stack) */
   if (attempt->candidate->interface != NULL)
     post_psi_set_interface (attempt->psi, attempt->candidate->interface);
 

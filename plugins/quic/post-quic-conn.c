@@ -571,6 +571,17 @@ quic_conn_unref (QuicConn *qc)
   g_free (qc);
 }
 
+/* The source a server connection gives its packets: its local address
+ * (the one the client wrote to) when the listener is on a wildcard
+ * address; otherwise the socket's own (NULL). */
+static const struct sockaddr *
+quic_server_source (QuicServer            *server,
+                    const struct sockaddr *local,
+                    socklen_t              local_len)
+{
+  return server->udp.pktinfo && local_len > 0 ? local : NULL;
+}
+
 static void
 conn_send_run (QuicConn      *qc,
                const guint8  *data,
@@ -583,9 +594,10 @@ conn_send_run (QuicConn      *qc,
   if (qc->server != NULL)
     sent = post_quic_udp_send (&qc->server->udp, g_socket_get_fd (qc->server->socket),
                                (struct sockaddr *) &qc->remote, qc->remote_len,
-                               data, len, segment, &err);
+                               quic_server_source (qc->server, (struct sockaddr *) &qc->local, qc->local_len),
+                               qc->local_len, data, len, segment, &err);
   else
-    sent = post_quic_udp_send (&qc->udp, g_socket_get_fd (qc->socket), NULL, 0,
+    sent = post_quic_udp_send (&qc->udp, g_socket_get_fd (qc->socket), NULL, 0, NULL, 0,
                                data, len, segment, &err);
   if (!sent && err != EAGAIN && err != EWOULDBLOCK && err != ECONNREFUSED)
     g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (err));
@@ -636,8 +648,15 @@ conn_send_run_on_path (QuicConn           *qc,
     {
       int err;
 
+      const struct sockaddr *source = path->local.addrlen != 0
+                                      ? (const struct sockaddr *) path->local.addr
+                                      : (const struct sockaddr *) &qc->local;
+
       if (!post_quic_udp_send (&qc->server->udp, g_socket_get_fd (qc->server->socket),
                                (const struct sockaddr *) path->remote.addr, path->remote.addrlen,
+                               quic_server_source (qc->server, source,
+                                                   path->local.addrlen != 0 ? path->local.addrlen : qc->local_len),
+                               path->local.addrlen != 0 ? path->local.addrlen : qc->local_len,
                                data, len, segment, &err)
           && err != EAGAIN && err != EWOULDBLOCK && err != ECONNREFUSED)
         g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (err));
@@ -714,10 +733,25 @@ conn_close_error (QuicConn *qc,
                           qc->peer, (guint64) ccerr.error_code, ccerr.reasonlen ? ": " : "",
                           (int) ccerr.reasonlen, ccerr.reason ? (const char *) ccerr.reason : "");
     }
-  if (rv == NGTCP2_ERR_IDLE_CLOSE)
-    return g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT, "QUIC connection with %s idle for too long", qc->peer);
-  if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT)
-    return g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT, "QUIC handshake with %s timed out", qc->peer);
+  if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT)
+    {
+      /* Say what was tried and what came back: nothing at all (a wrong
+       * address or port, a firewall, an answer from another address), a
+       * handshake that stalled, or an established connection gone quiet. */
+      guint handshake_ms = post_configuration_get_conn_timeout (qc->configuration);
+      guint idle_ms = (guint) quic_option_uint (qc->configuration, "quic.idle-timeout", IDLE_TIMEOUT_MS);
+      guint ms = rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT && handshake_ms > 0 ? handshake_ms : idle_ms;
+
+      if (qc->handshake_done)
+        return g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
+                            "QUIC connection with %s: nothing heard for %u ms (quic.idle-timeout)",
+                            qc->peer, idle_ms);
+      if (!qc->heard)
+        return g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
+                            "QUIC handshake: no answer from %s within %u ms", qc->peer, ms);
+      return g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
+                          "QUIC handshake with %s not completed within %u ms", qc->peer, ms);
+    }
   if (rv == NGTCP2_ERR_CRYPTO)
     return g_error_new (POST_ERROR, POST_ERROR_TLS_HANDSHAKE, "QUIC handshake with %s failed (TLS alert %s)",
                         qc->peer, gnutls_alert_get_name ((gnutls_alert_description_t) ngtcp2_conn_get_tls_alert (qc->conn)));
@@ -1334,6 +1368,7 @@ quic_conn_read_packet (QuicConn              *qc,
       conn_fail (qc, rv);
       return;
     }
+  qc->heard = TRUE;
 }
 
 static gboolean
@@ -1401,10 +1436,11 @@ quic_client_socket_cb (GSocket      *socket,
   quic_conn_ref (qc);
   for (guint i = 0; i < RECV_BATCH && !qc->closed; i++)
     {
-      struct sockaddr_storage from;
-      socklen_t from_len = sizeof from;
+      struct sockaddr_storage from, local;
+      socklen_t from_len = sizeof from, local_len;
       gsize segment;
-      gssize n = post_quic_udp_recv (&qc->udp, fd, buf, sizeof buf, &from, &from_len, &segment);
+      gssize n = post_quic_udp_recv (&qc->udp, fd, buf, sizeof buf, &from, &from_len,
+                                     &local, &local_len, &segment);
 
       if (n < 0)
         {

@@ -131,6 +131,11 @@ struct _QuicServer {
   GSocketAddress                   *local_address;
   struct sockaddr_storage           local;
   socklen_t                         local_len;
+  /* While a datagram is dispatched: the address it arrived at (a wildcard
+   * listener, udp.pktinfo), else the bound one; the source of stateless
+   * answers and of a new connection's packets */
+  struct sockaddr_storage           arrival;
+  socklen_t                         arrival_len;
   PostStack                        *stack;
   PostConfiguration                *configuration;
   PostLocal                        *endpoint;
@@ -181,6 +186,7 @@ struct _QuicConn {
   gboolean                          had_stream;
   gboolean                          announced;
   gboolean                          handshake_done;
+  gboolean                          heard;    /* a packet from the peer was read */
   gboolean                          closed;
   gboolean                          peer_closed;  /* the peer closed the connection without an error */
   gboolean                          close_abort;  /* we close it with APP_ERROR_ABORT */

@@ -444,6 +444,13 @@ post_quic_psi_connect_async (PostPsi             *psi,
     goto failed;
   g_socket_set_blocking (socket, FALSE);
   post_quic_udp_setup (&qc->udp, g_socket_get_fd (socket));
+  /* The interface the local names pins the connection.  A gathered
+   * local's does not: the socket is bound to its address, and the
+   * connection migrates off it when its path goes away (a socket bound to
+   * the device would instead keep sending there, on-link). */
+  if (post_psi_get_local (psi) != NULL && post_local_get_interface (post_psi_get_local (psi)) != NULL
+      && !post_psi_bind_to_interface (psi, g_socket_get_fd (socket), FALSE, &error))
+    goto failed;
   if (local != NULL && !g_socket_bind (socket, local, FALSE, &error))
     goto failed;
   if (!g_socket_connect (socket, remote, NULL, &error))
@@ -613,11 +620,13 @@ post_quic_psi_listen (PostPsi         *psi,
     return FALSE;
   g_socket_set_blocking (socket, FALSE);
   post_quic_udp_setup (&server->udp, g_socket_get_fd (socket));
-  if (!g_socket_bind (socket, local, FALSE, error))
+  if (!post_psi_bind_to_interface (psi, g_socket_get_fd (socket), TRUE, error)
+      || !g_socket_bind (socket, local, FALSE, error))
     return FALSE;
   server->local_address = g_socket_get_local_address (socket, error);
   if (server->local_address == NULL
-      || !quic_to_native (server->local_address, &server->local, &server->local_len, error))
+      || !quic_to_native (server->local_address, &server->local, &server->local_len, error)
+      || !post_quic_udp_listen_any (&server->udp, g_socket_get_fd (socket), server->local_address, error))
     return FALSE;
   server->socket = g_steal_pointer (&socket);
   server->source = g_socket_create_source (server->socket, G_IO_IN, NULL);

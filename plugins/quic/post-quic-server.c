@@ -93,8 +93,12 @@ server_send_stateless (QuicServer            *server,
                        const struct sockaddr *to,
                        socklen_t              to_len)
 {
-  if (sendto (g_socket_get_fd (server->socket), data, len, MSG_DONTWAIT, to, to_len) < 0)
-    g_debug ("QUIC: cannot send a stateless packet: %s", g_strerror (errno));
+  int err;
+
+  if (!post_quic_udp_send (&server->udp, g_socket_get_fd (server->socket), to, to_len,
+                           server->udp.pktinfo ? (const struct sockaddr *) &server->arrival : NULL,
+                           server->arrival_len, data, len, 0, &err))
+    g_debug ("QUIC: cannot send a stateless packet: %s", g_strerror (err));
 }
 
 /* Counts the listener's connections, and those of them still in their
@@ -243,11 +247,15 @@ server_accept (QuicServer            *server,
   g_queue_init (&qc->incoming);
   quic_conn_init_datagrams (qc);
   qc->server = server_ref (server);
-  memcpy (&qc->local, &server->local, server->local_len);
-  qc->local_len = server->local_len;
+  /* The address the client wrote to: on a wildcard listener, where its
+   * Initial arrived (every packet of the connection leaves from there). */
+  memcpy (&qc->local, &server->arrival, server->arrival_len);
+  qc->local_len = server->arrival_len;
   memcpy (&qc->remote, from, from_len);
   qc->remote_len = from_len;
-  qc->local_address = g_object_ref (server->local_address);
+  qc->local_address = server->udp.pktinfo
+                      ? g_socket_address_new_from_native (&qc->local, qc->local_len)
+                      : g_object_ref (server->local_address);
   qc->remote_address = g_socket_address_new_from_native ((gpointer) from, from_len);
   qc->peer = quic_format_address (qc->remote_address);
 
@@ -356,10 +364,16 @@ quic_server_socket_cb (GSocket      *socket,
       struct sockaddr_storage from;
       socklen_t from_len = sizeof from;
       gsize segment;
-      gssize n = post_quic_udp_recv (&server->udp, fd, buf, sizeof buf, &from, &from_len, &segment);
+      gssize n = post_quic_udp_recv (&server->udp, fd, buf, sizeof buf, &from, &from_len,
+                                     &server->arrival, &server->arrival_len, &segment);
 
       if (n < 0)
         break;
+      if (server->arrival_len == 0)
+        {
+          memcpy (&server->arrival, &server->local, server->local_len);
+          server->arrival_len = server->local_len;
+        }
       /* With GRO, one receive may hold several datagrams of @segment bytes. */
       for (gssize off = 0; off < n; off += segment)
         server_dispatch (server, buf + off, MIN ((gsize) (n - off), segment),

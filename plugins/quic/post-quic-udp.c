@@ -10,9 +10,15 @@
  * socket and fall back to one datagram per call where the kernel or the
  * device refuses them (a GSO send failing with EIO turns it off for that
  * socket and resends the run datagram by datagram).
+ *
+ * A listener bound to a wildcard address learns where each datagram
+ * arrived (IP_PKTINFO / IPV6_RECVPKTINFO, plugins/common/post-udp-pktinfo.c)
+ * and its connections send from that address, so that a client that wrote
+ * to any of the host's addresses hears from the one it wrote to.
  */
 
 #include "post-quic-udp.h"
+#include "post-udp-pktinfo.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -45,19 +51,38 @@ post_quic_udp_setup (PostQuicUdp *udp,
 #endif
 }
 
+/* A listener on 0.0.0.0 or :: (@bound): its receives tell the arrival
+ * address (post_quic_udp_recv()'s @local), which its sends then take as
+ * their source. */
+gboolean
+post_quic_udp_listen_any (PostQuicUdp    *udp,
+                          int             fd,
+                          GSocketAddress *bound,
+                          GError        **error)
+{
+  if (!post_udp_pktinfo_is_wildcard (bound))
+    return TRUE;
+  if (!post_udp_pktinfo_enable (fd, g_socket_address_get_family (bound), error))
+    return FALSE;
+  udp->pktinfo = TRUE;
+  udp->port = g_htons (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  return TRUE;
+}
+
 static ssize_t
 send_one (int                    fd,
           const struct sockaddr *destination,
           socklen_t              destination_len,
+          const struct sockaddr *source,
+          socklen_t              source_len,
           const guint8          *data,
           gsize                  len)
 {
   ssize_t n;
 
   do
-    n = destination != NULL
-        ? sendto (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, destination, destination_len)
-        : send (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    n = post_udp_pktinfo_sendto (fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                                 destination, destination_len, source, source_len);
   while (n < 0 && errno == EINTR);
   return n;
 }
@@ -65,6 +90,8 @@ send_one (int                    fd,
 /*
  * post_quic_udp_send:
  * @destination: (nullable): %NULL on a connected socket
+ * @source: (nullable): the local address to send from (a wildcard
+ *   listener's arrival address), %NULL for the routing table's choice
  * @data: @len bytes: datagrams of @segment bytes each, the last one maybe
  *   shorter (@segment 0 or ≥ @len: a single datagram)
  * @error_out: the errno of a failure
@@ -77,6 +104,8 @@ post_quic_udp_send (PostQuicUdp           *udp,
                     int                    fd,
                     const struct sockaddr *destination,
                     socklen_t              destination_len,
+                    const struct sockaddr *source,
+                    socklen_t              source_len,
                     const guint8          *data,
                     gsize                  len,
                     gsize                  segment,
@@ -89,7 +118,7 @@ post_quic_udp_send (PostQuicUdp           *udp,
   if (udp->gso && segment > 0 && segment < len)
     {
       union {
-        char buf[CMSG_SPACE (sizeof (guint16))];
+        char buf[CMSG_SPACE (sizeof (guint16)) + POST_UDP_PKTINFO_SPACE];
         struct cmsghdr align;
       } control;
       struct iovec iov = { (void *) data, len };
@@ -103,12 +132,13 @@ post_quic_udp_send (PostQuicUdp           *udp,
       msg.msg_iov = &iov;
       msg.msg_iovlen = 1;
       msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof control.buf;
+      msg.msg_controllen = CMSG_SPACE (sizeof size);
       cmsg = CMSG_FIRSTHDR (&msg);
       cmsg->cmsg_level = SOL_UDP;
       cmsg->cmsg_type = UDP_SEGMENT;
       cmsg->cmsg_len = CMSG_LEN (sizeof size);
       memcpy (CMSG_DATA (cmsg), &size, sizeof size);
+      post_udp_pktinfo_put (&msg, sizeof control.buf, source, source_len);
       do
         n = sendmsg (fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
       while (n < 0 && errno == EINTR);
@@ -128,7 +158,8 @@ post_quic_udp_send (PostQuicUdp           *udp,
     segment = len;
   for (gsize off = 0; off < len; off += segment)
     {
-      n = send_one (fd, destination, destination_len, data + off, MIN (segment, len - off));
+      n = send_one (fd, destination, destination_len, source, source_len,
+                    data + off, MIN (segment, len - off));
       if (n < 0)
         {
           *error_out = errno;
@@ -140,6 +171,9 @@ post_quic_udp_send (PostQuicUdp           *udp,
 
 /*
  * post_quic_udp_recv:
+ * @local: (out): where the datagrams arrived, on a wildcard listener
+ *   (post_quic_udp_listen_any())
+ * @local_len: (out): its length; 0 when unknown (the socket's address)
  * @segment: (out): the size of each datagram in @buffer (the last one maybe
  *   shorter), the whole length when it holds one
  *
@@ -152,10 +186,12 @@ post_quic_udp_recv (PostQuicUdp             *udp,
                     gsize                    size,
                     struct sockaddr_storage *from,
                     socklen_t               *from_len,
+                    struct sockaddr_storage *local,
+                    socklen_t               *local_len,
                     gsize                   *segment)
 {
   union {
-    char buf[CMSG_SPACE (sizeof (int))];
+    char buf[CMSG_SPACE (sizeof (int)) + POST_UDP_PKTINFO_SPACE];
     struct cmsghdr align;
   } control;
   struct iovec iov = { buffer, size };
@@ -167,8 +203,8 @@ post_quic_udp_recv (PostQuicUdp             *udp,
   msg.msg_namelen = sizeof *from;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = udp->gro ? control.buf : NULL;
-  msg.msg_controllen = udp->gro ? sizeof control.buf : 0;
+  msg.msg_control = udp->gro || udp->pktinfo ? control.buf : NULL;
+  msg.msg_controllen = udp->gro || udp->pktinfo ? sizeof control.buf : 0;
   do
     n = recvmsg (fd, &msg, MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
@@ -176,6 +212,9 @@ post_quic_udp_recv (PostQuicUdp             *udp,
     return -1;
   *from_len = msg.msg_namelen;
   *segment = n;
+  *local_len = 0;
+  if (udp->pktinfo && !post_udp_pktinfo_parse (&msg, udp->port, local, local_len))
+    *local_len = 0;
 #ifdef UDP_GRO
   for (cmsg = CMSG_FIRSTHDR (&msg); cmsg != NULL; cmsg = CMSG_NXTHDR (&msg, cmsg))
     if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO)

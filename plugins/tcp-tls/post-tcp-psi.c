@@ -371,6 +371,10 @@ update_addresses (PostTcpPsi     *self,
 
   post_psi_set_addresses (POST_PSI (self), local, remote);
 
+  /* An interface the socket is bound to (post_psi_bind_to_interface())
+   * is the one it uses. */
+  if (post_psi_get_interface (POST_PSI (self)) != NULL)
+    return;
   if (listener != NULL && post_psi_get_interface (POST_PSI (listener)) != NULL)
     interface = g_strdup (post_psi_get_interface (POST_PSI (listener)));
   else
@@ -753,14 +757,12 @@ post_tcp_psi_connect_async (PostPsi             *psi,
         }
     }
 
-  /* The racer names an interface for gathered locals: leave by it. */
-  if (local != NULL && post_psi_get_interface (psi) != NULL)
+  /* The interface of a gathered local, or the one the local names. */
+  if (!post_psi_bind_to_interface (psi, g_socket_get_fd (socket), FALSE, &error))
     {
-      const char *interface = post_psi_get_interface (psi);
-
-      if (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_BINDTODEVICE,
-                      interface, strlen (interface) + 1) != 0)
-        g_debug ("Cannot bind to interface %s: %s", interface, g_strerror (errno));
+      g_socket_close (socket, NULL);
+      g_task_return_error (task, error);
+      return;
     }
 
   if (local != NULL && !g_socket_bind (socket, local, FALSE, &error))
@@ -989,6 +991,12 @@ post_tcp_psi_listen (PostPsi         *psi,
     return FALSE;
   g_socket_set_blocking (socket, FALSE);
   g_socket_set_listen_backlog (socket, TCP_LISTEN_BACKLOG);
+  if (!post_psi_bind_to_interface (psi, g_socket_get_fd (socket), TRUE, error))
+    {
+      g_prefix_error (error, "Could not listen on %s: ", where);
+      g_socket_close (socket, NULL);
+      return FALSE;
+    }
 
   /* allow_reuse sets SO_REUSEADDR on stream sockets, as GSocketListener does. */
   if (!g_socket_bind (socket, local, TRUE, error) ||

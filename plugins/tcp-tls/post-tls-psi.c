@@ -951,7 +951,7 @@ post_tls_psi_connect_async (PostPsi             *psi,
     }
   self->state = STATE_CONNECTING;
   self->connect_task = g_steal_pointer (&task);
-  post_psi_set_interface (self->tcp, post_psi_get_interface (psi));   /* gathered locals */
+  post_psi_set_interface (self->tcp, post_psi_get_interface (psi));   /* the tcp instance binds to it */
   post_psi_connect_async (self->tcp, remote, local, cancellable, tcp_connected_cb, g_object_ref (self));
 }
 
@@ -1093,6 +1093,7 @@ post_tls_psi_listen (PostPsi         *psi,
   self->tcp = post_stack_create_psi (tcp_stack, configuration);
   if (POST_IS_TCP_PSI (self->tcp))
     post_tcp_psi_set_fast_open (POST_TCP_PSI (self->tcp), post_gnutls_zero_rtt_allowed (configuration));
+  post_psi_set_interface (self->tcp, post_psi_get_interface (psi));   /* the tcp instance binds to it */
   if (!post_psi_listen (self->tcp, local, error))
     return FALSE;
   self->handshaking = g_ptr_array_new_with_free_func (g_object_unref);

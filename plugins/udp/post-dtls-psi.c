@@ -900,6 +900,7 @@ post_dtls_psi_connect_async (PostPsi             *psi,
     }
   self->remote = g_object_ref (remote);
   self->udp = post_stack_create_psi (udp_stack, post_psi_get_configuration (psi));
+  post_psi_set_interface (self->udp, post_psi_get_interface (psi));   /* the udp instance binds to it */
   self->connect_task = g_steal_pointer (&task);
   post_psi_connect_async (self->udp, remote, local, cancellable, udp_connected_cb, g_object_ref (self));
 }
@@ -1022,6 +1023,7 @@ udp_accepted_cb (PostPsi     *udp_listener,
   child->pending_in = g_steal_pointer (&datagram);  /* the ClientHello, read first */
   post_psi_set_addresses (POST_PSI (child), post_psi_get_local_address (accepted),
                           post_psi_get_remote_address (accepted));
+  post_psi_set_interface (POST_PSI (child), post_psi_get_interface (accepted));
   if (!setup_server_session (child, &prestate, &error))
     {
       g_message ("Dropping an incoming DTLS session from %s: %s", where, error->message);
@@ -1081,6 +1083,7 @@ post_dtls_psi_listen (PostPsi         *psi,
     return FALSE;
 
   self->udp = post_stack_create_psi (udp_stack, configuration);
+  post_psi_set_interface (self->udp, post_psi_get_interface (psi));   /* the udp instance binds to it */
   if (!post_psi_listen (self->udp, local, error))
     {
       g_prefix_error (error, "dtls: ");

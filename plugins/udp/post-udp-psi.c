@@ -33,6 +33,19 @@
  *   remote-less sink: receive_message gives each datagram with its source,
  *   send_message needs a destination.  No instance per remote.
  *
+ * Wildcard addresses: a LISTENER or UNCONNECTED instance bound to 0.0.0.0
+ * or :: learns the address each datagram arrived at (IP_PKTINFO /
+ * IPV6_RECVPKTINFO, plugins/common/post-udp-pktinfo.c) and answers from
+ * it: a PEER's local address is the one its first datagram arrived at,
+ * and every datagram it sends leaves from there; an UNCONNECTED instance
+ * answers each remote from the address that remote last wrote to
+ * (remembered for at most REPLY_FROM_MAX remotes).  Otherwise the routing
+ * table would pick the source, and a client that wrote to another of the
+ * host's addresses would drop the answer.
+ *
+ * Interfaces: a local that names an interface binds the socket to it
+ * (post_psi_bind_to_interface(): SO_BINDTODEVICE) in every mode.
+ *
  * A LISTENER or UNCONNECTED instance bound to a multicast group joins it
  * (MCAST_JOIN_GROUP, or MCAST_JOIN_SOURCE_GROUP per udp.multicast-source),
  * IPv4 or IPv6, with SO_REUSEADDR so several receivers can share it.
@@ -50,6 +63,7 @@
  */
 
 #include "post-udp-psi.h"
+#include "post-udp-pktinfo.h"
 
 #include <errno.h>
 #include <string.h>
@@ -63,6 +77,7 @@
 #define UDP_RECV_BUFFER     65536
 #define UDP_READ_BATCH      64      /* datagrams per dispatch of a listener */
 #define PEER_QUEUE_MAX      1024
+#define REPLY_FROM_MAX      4096    /* remotes an UNCONNECTED instance remembers */
 #define MTU_REFRESH_US      G_USEC_PER_SEC
 #define IPV4_UDP_HEADERS    28
 #define IPV6_UDP_HEADERS    48
@@ -109,6 +124,11 @@ struct _PostUdpPsi
   PeerKey        last_key;
   GSocketAddress *last_source;   /* (owned) (nullable) */
 
+  /* LISTENER and UNCONNECTED on a wildcard address: datagrams come with
+   * their arrival address; UNCONNECTED: the address each remote wrote to */
+  gboolean       pktinfo;
+  GHashTable    *reply_from;     /* (owned) (nullable) PeerKey* → LocalAddress* */
+
   /* LISTENER */
   GHashTable    *peers;          /* (owned) (nullable) PeerKey* → PostUdpPsi* (unowned) */
   GSource       *listen_source;  /* (owned) (nullable) */
@@ -120,6 +140,9 @@ struct _PostUdpPsi
   PeerKey        key;
   struct sockaddr_storage peer_sa;
   socklen_t      peer_sa_len;
+  struct sockaddr_storage local_sa;  /* where its datagrams arrive (a wildcard
+                                        listener's), the source of its own */
+  socklen_t      local_sa_len;       /* 0: the routing table picks */
   GQueue         queue;          /* (element-type GBytes) datagrams from the peer */
   gint64         last_activity;
   GSource       *idle_source;    /* (owned) (nullable) */
@@ -128,6 +151,13 @@ struct _PostUdpPsi
   gboolean       notify_pending;
   guint64        dropped;
 };
+
+/* An UNCONNECTED instance's memory of where a remote wrote to. */
+typedef struct {
+  PeerKey                 key;
+  struct sockaddr_storage sa;
+  socklen_t               len;
+} LocalAddress;
 
 G_DEFINE_FINAL_TYPE (PostUdpPsi, post_udp_psi, POST_TYPE_PSI)
 
@@ -196,6 +226,16 @@ peer_key_from_native (PeerKey                       *key,
     {
       const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
 
+      /* An IPv4 remote of a dual-stack socket is the same remote as the
+       * IPv4 address GLib makes of it (g_socket_address_new_from_native()
+       * unmaps), which a reply's destination then is. */
+      if (IN6_IS_ADDR_V4MAPPED (&in6->sin6_addr))
+        {
+          key->family = AF_INET;
+          key->port = in6->sin6_port;
+          memcpy (key->addr, in6->sin6_addr.s6_addr + 12, 4);
+          return TRUE;
+        }
       key->family = AF_INET6;
       key->port = in6->sin6_port;
       key->scope = in6->sin6_scope_id;
@@ -336,6 +376,83 @@ errno_error (int         errsv,
   va_end (args);
   return g_error_new (G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s",
                       what, g_strerror (errsv));
+}
+
+/* ---- datagram I/O ---------------------------------------------------------- */
+
+/* recvfrom() that also gives, on a wildcard instance, the address the
+ * datagram arrived at (@local_len 0 when unknown).  @from may be NULL (a
+ * connected socket).  Returns the datagram's size (MSG_TRUNC) or -1 with
+ * errno. */
+static gssize
+udp_recv (PostUdpPsi              *self,
+          guint8                  *buffer,
+          gsize                    size,
+          struct sockaddr_storage *from,
+          socklen_t               *from_len,
+          struct sockaddr_storage *local,
+          socklen_t               *local_len)
+{
+  union {
+    char buf[POST_UDP_PKTINFO_SPACE];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = { buffer, size };
+  struct msghdr msg = { 0 };
+  gssize n;
+
+  msg.msg_name = from;
+  msg.msg_namelen = from != NULL ? sizeof *from : 0;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (self->pktinfo)
+    {
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+    }
+  n = recvmsg (self->fd, &msg, MSG_TRUNC);
+  if (n < 0)
+    return -1;
+  if (from_len != NULL)
+    *from_len = msg.msg_namelen;
+  *local_len = 0;
+  if (self->pktinfo)
+    {
+      GSocketAddress *bound = post_psi_get_local_address (POST_PSI (self));
+      guint16 port = bound != NULL ? g_htons (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound))) : 0;
+
+      if (!post_udp_pktinfo_parse (&msg, port, local, local_len))
+        *local_len = 0;
+    }
+  return n;
+}
+
+/* UNCONNECTED on a wildcard address: @key's datagram arrived at @local. */
+static void
+remember_reply_from (PostUdpPsi                    *self,
+                     const PeerKey                 *key,
+                     const struct sockaddr_storage *local,
+                     socklen_t                      local_len)
+{
+  LocalAddress *entry;
+
+  if (local_len == 0)
+    return;
+  if (self->reply_from == NULL)
+    self->reply_from = g_hash_table_new_full (peer_key_hash, peer_key_equal, NULL, g_free);
+  entry = g_hash_table_lookup (self->reply_from, key);
+  if (entry == NULL)
+    {
+      /* Bounded: a flood of sources forgets some (their answers then
+       * leave from the routing table's source). */
+      if (g_hash_table_size (self->reply_from) >= REPLY_FROM_MAX)
+        g_hash_table_remove_all (self->reply_from);
+      entry = g_new0 (LocalAddress, 1);
+      entry->key = *key;
+      g_hash_table_insert (self->reply_from, &entry->key, entry);
+    }
+  memcpy (&entry->sa, local, local_len);
+  entry->len = local_len;
 }
 
 /* ---- readiness ------------------------------------------------------------ */
@@ -700,6 +817,11 @@ open_bound (PostUdpPsi      *self,
   self->socket = g_object_ref (socket);
   self->fd = g_socket_get_fd (socket);
 
+  if (!post_psi_bind_to_interface (POST_PSI (self), self->fd, TRUE, error))
+    {
+      g_prefix_error (error, "Could not listen on udp %s: ", where);
+      goto fail;
+    }
   /* Several receivers may share a group's port; a unicast port is ours. */
   if (!g_socket_bind (socket, local, multicast, error))
     {
@@ -708,6 +830,16 @@ open_bound (PostUdpPsi      *self,
     }
   if (multicast && !join_group (self, local, error))
     goto fail;
+  /* A wildcard address answers from the address each datagram came to. */
+  if (post_udp_pktinfo_is_wildcard (local))
+    {
+      if (!post_udp_pktinfo_enable (self->fd, self->family, error))
+        {
+          g_prefix_error (error, "Could not listen on udp %s: ", where);
+          goto fail;
+        }
+      self->pktinfo = TRUE;
+    }
 
   self->mode = mode;
   bound = g_socket_get_local_address (socket, NULL);
@@ -771,6 +903,9 @@ post_udp_psi_connect_async (PostPsi             *psi,
   self->socket = g_object_ref (socket);
   self->fd = g_socket_get_fd (socket);
 
+  /* The interface of a gathered local, or the one the local names. */
+  if (!post_psi_bind_to_interface (psi, self->fd, FALSE, &error))
+    goto fail;
   if (local != NULL && !g_socket_bind (socket, local, FALSE, &error))
     {
       g_autofree char *here = post_udp_format_address (local);
@@ -841,19 +976,26 @@ on_peer_idle (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* A new remote (@sa, @len) wrote to the listener, at @local (@local_len 0:
+ * the listener's bound address). */
 static PostUdpPsi *
 listener_add_peer (PostUdpPsi                    *self,
                    const PeerKey                 *key,
                    const struct sockaddr_storage *sa,
-                   socklen_t                      len)
+                   socklen_t                      len,
+                   const struct sockaddr_storage *local,
+                   socklen_t                      local_len)
 {
   g_autoptr(PostPsi) child = NULL;
   g_autoptr(GSocketAddress) remote = NULL;
+  g_autoptr(GSocketAddress) arrival = NULL;
   PostUdpPsi *peer;
 
   remote = g_socket_address_new_from_native ((gpointer) sa, len);
   if (remote == NULL)
     return NULL;
+  if (local_len > 0)
+    arrival = g_socket_address_new_from_native ((gpointer) local, local_len);
   child = post_stack_create_psi (post_psi_get_stack (POST_PSI (self)),
                                  post_psi_get_configuration (POST_PSI (self)));
   if (child == NULL || !POST_IS_UDP_PSI (child))
@@ -870,8 +1012,15 @@ listener_add_peer (PostUdpPsi                    *self,
   peer->key = *key;
   memcpy (&peer->peer_sa, sa, len);
   peer->peer_sa_len = len;
+  if (arrival != NULL)
+    {
+      memcpy (&peer->local_sa, local, local_len);
+      peer->local_sa_len = local_len;
+    }
   peer->last_activity = g_get_monotonic_time ();
-  post_psi_set_addresses (child, post_psi_get_local_address (POST_PSI (self)), remote);
+  post_psi_set_addresses (child, arrival != NULL ? arrival : post_psi_get_local_address (POST_PSI (self)),
+                          remote);
+  post_psi_set_interface (child, post_psi_get_interface (POST_PSI (self)));
   if (self->idle_timeout_ms > 0)
     {
       peer->idle_source = g_timeout_source_new (self->idle_timeout_ms);
@@ -920,14 +1069,14 @@ on_listener_readable (GSocket      *socket,
   g_object_ref (self);
   for (guint i = 0; i < UDP_READ_BATCH && self->fd >= 0; i++)
     {
-      struct sockaddr_storage from;
-      socklen_t from_len = sizeof from;
+      struct sockaddr_storage from, local;
+      socklen_t from_len = sizeof from, local_len = 0;
       g_autoptr(GBytes) datagram = NULL;
       PeerKey key;
       PostUdpPsi *peer;
       gssize n;
 
-      n = recvfrom (self->fd, buffer, sizeof buffer, MSG_TRUNC, (struct sockaddr *) &from, &from_len);
+      n = udp_recv (self, buffer, sizeof buffer, &from, &from_len, &local, &local_len);
       if (n < 0)
         {
           if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -946,7 +1095,7 @@ on_listener_readable (GSocket      *socket,
         {
           if (!self->accepting)
             continue;
-          peer = listener_add_peer (self, &key, &from, from_len);
+          peer = listener_add_peer (self, &key, &from, from_len, &local, local_len);
           if (peer == NULL)
             continue;
           /* The first datagram is waiting when the core attaches the
@@ -1072,6 +1221,8 @@ post_udp_psi_send_message (PostPsi         *psi,
   struct sockaddr_storage sa;
   const struct sockaddr *to = NULL;
   socklen_t to_len = 0;
+  const struct sockaddr *from = NULL;
+  socklen_t from_len = 0;
   gsize size;
   const void *data = g_bytes_get_data (content, &size);
 
@@ -1084,11 +1235,24 @@ post_udp_psi_send_message (PostPsi         *psi,
         return FALSE;
       to = (const struct sockaddr *) &sa;
       to_len = g_socket_address_get_native_size (destination);
+      if (self->mode == UDP_MODE_PEER)
+        from = (const struct sockaddr *) &self->local_sa, from_len = self->local_sa_len;
+      else if (self->reply_from != NULL)
+        {
+          PeerKey key;
+          LocalAddress *entry;
+
+          if (peer_key_from_native (&key, &sa, to_len)
+              && (entry = g_hash_table_lookup (self->reply_from, &key)) != NULL)
+            from = (const struct sockaddr *) &entry->sa, from_len = entry->len;
+        }
     }
   else if (self->mode == UDP_MODE_PEER)
     {
       to = (const struct sockaddr *) &self->peer_sa;
       to_len = self->peer_sa_len;
+      from = (const struct sockaddr *) &self->local_sa;
+      from_len = self->local_sa_len;
     }
   else if (self->mode != UDP_MODE_CONNECTED)
     {
@@ -1099,7 +1263,9 @@ post_udp_psi_send_message (PostPsi         *psi,
 
   for (int attempt = 0;; attempt++)
     {
-      gssize n = sendto (self->fd, data, size, MSG_NOSIGNAL, to, to_len);
+      gssize n = from_len > 0
+                 ? post_udp_pktinfo_sendto (self->fd, data, size, MSG_NOSIGNAL, to, to_len, from, from_len)
+                 : sendto (self->fd, data, size, MSG_NOSIGNAL, to, to_len);
       int errsv;
 
       if (n >= 0)
@@ -1206,13 +1372,13 @@ post_udp_psi_receive_message (PostPsi         *psi,
 
   for (;;)
     {
-      struct sockaddr_storage from;
-      socklen_t from_len = sizeof from;
+      struct sockaddr_storage from, local;
+      socklen_t from_len = sizeof from, local_len = 0;
       gboolean connected = self->mode == UDP_MODE_CONNECTED;
       gssize n;
 
-      n = recvfrom (self->fd, buffer, sizeof buffer, MSG_TRUNC,
-                    connected ? NULL : (struct sockaddr *) &from, connected ? NULL : &from_len);
+      n = udp_recv (self, buffer, sizeof buffer, connected ? NULL : &from, connected ? NULL : &from_len,
+                    &local, &local_len);
       if (n < 0)
         {
           int errsv = errno;
@@ -1238,6 +1404,13 @@ post_udp_psi_receive_message (PostPsi         *psi,
         }
       if ((gsize) n > sizeof buffer)
         continue;
+      if (local_len > 0)
+        {
+          PeerKey key;
+
+          if (peer_key_from_native (&key, &from, from_len))
+            remember_reply_from (self, &key, &local, local_len);
+        }
       if (source != NULL)
         *source = connected ? g_object_ref (post_psi_get_remote_address (psi))
                             : source_for (self, &from, from_len);
@@ -1339,6 +1512,7 @@ post_udp_psi_finalize (GObject *object)
 
   g_queue_clear_full (&self->queue, (GDestroyNotify) g_bytes_unref);
   g_clear_pointer (&self->peers, g_hash_table_unref);
+  g_clear_pointer (&self->reply_from, g_hash_table_unref);
   g_clear_object (&self->last_source);
   g_clear_pointer (&self->context, g_main_context_unref);
 
