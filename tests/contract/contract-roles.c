@@ -160,26 +160,6 @@ test_sink (void)
   post_contract_watch_clear (&watch);
 }
 
-typedef struct
-{
-  guint n;
-  gboolean fork_failed;
-} Responder;
-
-static void
-respond_cb (PostCarrier *responder,
-            PostMessage *message,
-            PostReply   *reply,
-            gpointer     user_data)
-{
-  Responder *r = user_data;
-  g_autoptr(PostMessage) answer = post_message_new (post_message_get_content (message));
-
-  r->n++;
-  g_assert_nonnull (post_reply_get_remote_address (reply));
-  g_assert_true (post_reply_send (reply, answer, NULL));
-}
-
 /* A responder answers each of several clients through its PostReply. */
 static void
 test_responder (void)
@@ -189,13 +169,13 @@ test_responder (void)
   g_autoptr(PostCarrier) responder = NULL;
   g_autoptr(GError) error = NULL;
   PostContractWatch w1 = { 0 }, w2 = { 0 };
-  Responder r = { 0 };
+  guint n_answered = 0;
   g_autoptr(PostCarrier) c1 = NULL;
   g_autoptr(PostCarrier) c2 = NULL;
   g_autoptr(PostMessage) m1 = post_message_new_from_string ("first");
   g_autoptr(PostMessage) m2 = post_message_new_from_string ("second");
 
-  responder = post_carrier_respond (local, config, respond_cb, &r, NULL, &error);
+  responder = post_carrier_respond (local, config, post_contract_respond_echo, &n_answered, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (post_carrier_get_role (responder), ==, POST_CARRIER_ROLE_RESPONDER);
   expect_send_fails (responder, POST_ERROR_WRONG_ROLE);
@@ -211,7 +191,7 @@ test_responder (void)
   post_contract_wait_count (&w2.n_received, 1, 5000, "the second client's answer");
   g_assert_cmpstr (w1.bytes->str, ==, "first");
   g_assert_cmpstr (w2.bytes->str, ==, "second");
-  g_assert_cmpuint (r.n, ==, 2);
+  g_assert_cmpuint (n_answered, ==, 2);
   post_carrier_abort (c1);
   post_carrier_abort (c2);
   post_carrier_abort (responder);

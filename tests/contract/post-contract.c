@@ -104,15 +104,23 @@ make_cert (const char            *dir,
                                                                      : GNUTLS_KP_TLS_WWW_CLIENT, 0));
       if (server)
         {
-          const guint8 lo[4] = { 127, 0, 0, 1 };
-          const guint8 relay[4] = { 127, 0, 0, 2 };   /* post_contract_relay_new() */
+          /* 127.0.0.1, 127.0.0.2 (post_contract_relay_new()), ::1, and the
+           * server namespace's addresses of post-test-netns.h (the
+           * contract's namespace cases) */
+          const char *addresses[] = { "127.0.0.1", "127.0.0.2", "::1", "10.99.0.1", "10.1.0.2", "10.2.0.2",
+                                      "fd99::1", "fd01::2", "fd02::2" };
 
           CHECK_GNUTLS (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, "localhost",
                                                               strlen ("localhost"), GNUTLS_FSAN_APPEND));
-          CHECK_GNUTLS (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, lo, sizeof lo,
-                                                              GNUTLS_FSAN_APPEND));
-          CHECK_GNUTLS (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, relay,
-                                                              sizeof relay, GNUTLS_FSAN_APPEND));
+          for (guint i = 0; i < G_N_ELEMENTS (addresses); i++)
+            {
+              g_autoptr(GInetAddress) address = g_inet_address_new_from_string (addresses[i]);
+
+              CHECK_GNUTLS (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS,
+                                                                  g_inet_address_to_bytes (address),
+                                                                  g_inet_address_get_native_size (address),
+                                                                  GNUTLS_FSAN_APPEND));
+            }
         }
     }
   if (ca != NULL)
@@ -339,8 +347,16 @@ post_contract_port_of (PostCarrier *carrier)
 PostRemote *
 post_contract_remote_of (PostCarrier *listener)
 {
-  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:%u", contract.name,
-                                          post_contract_port_of (listener));
+  return post_contract_remote_at ("127.0.0.1", post_contract_port_of (listener));
+}
+
+PostRemote *
+post_contract_remote_at (const char *host,
+                         guint16     port)
+{
+  gboolean v6 = strchr (host, ':') != NULL;
+  g_autofree char *uri = g_strdup_printf ("%s://%s%s%s:%u", contract.name, v6 ? "[" : "", host,
+                                          v6 ? "]" : "", port);
   g_autoptr(GError) error = NULL;
   PostRemote *remote = post_remote_new_from_uri (uri, &error);
 
@@ -494,6 +510,19 @@ post_contract_establish (PostCarrier *carrier,
   post_contract_async_clear (&a);
   g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
   g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, contract.name);
+}
+
+void
+post_contract_respond_echo (PostCarrier *responder,
+                            PostMessage *message,
+                            PostReply   *reply,
+                            gpointer     user_data)
+{
+  g_autoptr(PostMessage) answer = post_message_new (post_message_get_content (message));
+
+  (*(guint *) user_data)++;
+  g_assert_nonnull (post_reply_get_remote_address (reply));
+  g_assert_true (post_reply_send (reply, answer, NULL));
 }
 
 /* ---- a peer ------------------------------------------------------------------ */

@@ -79,6 +79,9 @@ PostCarrier       *post_contract_listen_on (PostLocal         *local,
                                             PostConfiguration *config);
 /* The remote STACK://127.0.0.1:PORT of @listener. */
 PostRemote        *post_contract_remote_of (PostCarrier     *listener);
+/* The remote STACK://@host:@port (@host an IP literal, IPv6 unbracketed). */
+PostRemote        *post_contract_remote_at (const char      *host,
+                                            guint16          port);
 /* A carrier initiated to @listener with @config (nullable: a fresh
  * post_contract_config()); establishing in the background. */
 PostCarrier       *post_contract_initiate (PostCarrier      *listener,
@@ -131,6 +134,14 @@ void               post_contract_async_clear (PostContractAsync *async);
  * unless it becomes ACTIVE within @timeout_ms. */
 void               post_contract_establish   (PostCarrier       *carrier,
                                               guint              timeout_ms);
+
+/* A PostRespondFunc for post_carrier_respond() that answers each message
+ * with its content through the PostReply (which must know the remote) and
+ * counts it in the guint @user_data points to. */
+void               post_contract_respond_echo (PostCarrier *responder,
+                                               PostMessage *message,
+                                               PostReply   *reply,
+                                               gpointer     user_data);
 
 /* ---- a peer ------------------------------------------------------------- */
 
@@ -255,5 +266,6 @@ void post_contract_add_roles_cases     (void);
 void post_contract_add_security_cases  (void);
 void post_contract_add_partial_cases   (void);
 void post_contract_add_message_cases   (void);
+void post_contract_add_local_cases     (void);
 
 G_END_DECLS
