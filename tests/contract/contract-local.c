@@ -110,8 +110,7 @@ echo_through (PostLocal  *local,
   post_contract_wait_count (&watch.n_received, 1, WAIT_MS, what);
   g_assert_cmpstr (watch.bytes->str, ==, text);
   g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
-  g_signal_handlers_disconnect_by_data (carrier, &watch);
-  post_carrier_ready (carrier, NULL, NULL, NULL);
+  post_contract_unwatch (&watch, carrier);
   post_contract_watch_clear (&watch);
   return carrier;
 }
@@ -210,6 +209,7 @@ test_interface_lo (void)
   post_contract_watch (&watch, sink, TRUE);
   source_to (lo, "127.0.0.1", post_contract_port_of (sink), &watch);
   post_carrier_abort (sink);
+  post_contract_unwatch (&watch, sink);
   post_contract_watch_clear (&watch);
 
   responder = post_carrier_respond (listen_local, server_config, post_contract_respond_echo, &n_answered, NULL, &error);
@@ -361,6 +361,7 @@ wildcard_in_namespace (PostTestNetns *net,
     }
   post_carrier_abort (sink);
   post_carrier_abort (responder);
+  post_contract_unwatch (&watch, sink);
   post_contract_watch_clear (&watch);
   post_contract_peer_stop (&peer);
 }
