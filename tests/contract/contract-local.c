@@ -190,7 +190,7 @@ test_interface_lo (void)
 
   if (!post_contract_has (POST_STACK_CAP_LISTEN))
     {
-      g_test_message ("the stack cannot listen: only initiating on lo is checked, against nothing");
+      post_contract_unsupported ("the stack cannot listen: listen with a local naming lo must say so");
       g_assert_null (post_carrier_listen (listen_local, server_config, &error));
       post_contract_assert_error (error, POST_ERROR_NOT_SUPPORTED);
       return;
