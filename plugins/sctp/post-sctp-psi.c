@@ -7,6 +7,11 @@
  * - An *endpoint* is one non-blocking UDP GSocket of the plugin, read from a
  *   GSource on the carrier's GMainContext.  A client has one per
  *   association (connected to the remote); a listener has one for all.
+ *   A listener on 0.0.0.0 or :: learns where each datagram arrived
+ *   (IP_PKTINFO, plugins/common/post-udp-pktinfo.c): a flow's packets
+ *   leave from the address its remote last wrote to, and an accepted
+ *   carrier's local address is that address.  A local that names an
+ *   interface binds the endpoint's socket to it (post_psi_bind_to_interface()).
  * - A *flow* is one remote UDP (address, port) of an endpoint.  Its pointer
  *   is the AF_CONN address usrsctp knows the flow by: what arrives from that
  *   remote goes to usrsctp_conninput() with it, and usrsctp's output
@@ -43,6 +48,7 @@
  * flow and ASCONF work on every association.
  */
 #include "post-sctp-psi.h"
+#include "post-udp-pktinfo.h"
 
 #include <errno.h>
 #include <string.h>
@@ -89,6 +95,8 @@ struct _SctpEndpoint
   GSocket      *socket;
   int           fd;
   gboolean      connected;         /* a client's socket, connected to its remote */
+  gboolean      pktinfo;           /* a wildcard listener's: datagrams tell where they arrived */
+  guint16       port;              /* (network order) the UDP port it is bound to */
   GSource      *source;
   GSource      *timer;             /* usrsctp_handle_timers(), on this context */
   GHashTable   *flows;             /* GBytes (sockaddr) -> SctpFlow (weak) */
@@ -106,6 +114,8 @@ struct _SctpFlow
   struct sockaddr_storage sa;
   socklen_t               sa_len;
   GSocketAddress         *remote;    /* (owned) */
+  struct sockaddr_storage local;     /* where the remote last wrote to (a wildcard */
+  socklen_t               local_len; /* listener's); 0: the routing table picks */
 };
 
 struct _SctpAssoc
@@ -194,8 +204,8 @@ conn_output (void    *addr,
              uint8_t  tos,
              uint8_t  set_df)
 {
-  struct sockaddr_storage sa;
-  socklen_t sa_len = 0;
+  struct sockaddr_storage sa, local;
+  socklen_t sa_len = 0, local_len = 0;
   gboolean connected = FALSE;
   int fd = -1;
   gssize n;
@@ -210,6 +220,8 @@ conn_output (void    *addr,
       connected = flow->endpoint->connected;
       memcpy (&sa, &flow->sa, flow->sa_len);
       sa_len = flow->sa_len;
+      memcpy (&local, &flow->local, flow->local_len);
+      local_len = flow->local_len;
     }
   G_UNLOCK (sctp_global);
   if (fd < 0)
@@ -218,7 +230,9 @@ conn_output (void    *addr,
   if (connected)
     n = send (fd, buffer, length, MSG_DONTWAIT | MSG_NOSIGNAL);
   else
-    n = sendto (fd, buffer, length, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *) &sa, sa_len);
+    n = post_udp_pktinfo_sendto (fd, buffer, length, MSG_DONTWAIT | MSG_NOSIGNAL,
+                                 (struct sockaddr *) &sa, sa_len,
+                                 local_len > 0 ? (struct sockaddr *) &local : NULL, local_len);
   if (n < 0)
     g_debug ("sctp: sending a %" G_GSIZE_FORMAT "-byte packet failed: %s",
              (gsize) length, g_strerror (errno));
@@ -538,12 +552,28 @@ flow_new (SctpEndpoint                  *ep,
   return flow;
 }
 
+/* @flow's remote wrote to @local (@local_len 0: unknown) */
+static void
+flow_set_local (SctpFlow                      *flow,
+                const struct sockaddr_storage *local,
+                socklen_t                      local_len)
+{
+  if (local_len == 0)
+    return;
+  G_LOCK (sctp_global);   /* conn_output() reads it */
+  memcpy (&flow->local, local, local_len);
+  flow->local_len = local_len;
+  G_UNLOCK (sctp_global);
+}
+
 static void
 endpoint_datagram (SctpEndpoint                  *ep,
                    const guint8                  *data,
                    gsize                          size,
                    const struct sockaddr_storage *from,
-                   socklen_t                      from_len)
+                   socklen_t                      from_len,
+                   const struct sockaddr_storage *local,
+                   socklen_t                      local_len)
 {
   g_autoptr(GBytes) key = g_bytes_new_static (from, from_len);
   SctpFlow *flow;
@@ -559,6 +589,7 @@ endpoint_datagram (SctpEndpoint                  *ep,
   if (flow != NULL)
     {
       flow_ref (flow);
+      flow_set_local (flow, local, local_len);
       usrsctp_conninput (flow->conn_id, data, size, 0);
       flow_unref (flow);
       return;
@@ -573,6 +604,7 @@ endpoint_datagram (SctpEndpoint                  *ep,
   flow = flow_new (ep, from, from_len);
   if (flow == NULL)
     return;
+  flow_set_local (flow, local, local_len);
   usrsctp_conninput (flow->conn_id, data, size, 0);
   listener_accept_all (ep->listener);
   flow_unref (flow);
@@ -588,11 +620,26 @@ endpoint_readable_cb (GSocket      *socket,
 
   for (guint i = 0; i < UDP_BATCH && ep->fd >= 0; i++)
     {
-      struct sockaddr_storage from;
-      socklen_t from_len = sizeof from;
+      struct sockaddr_storage from, local;
+      socklen_t from_len = sizeof from, local_len = 0;
+      union {
+        char buf[POST_UDP_PKTINFO_SPACE];
+        struct cmsghdr align;
+      } control;
+      struct iovec iov = { buffer, UDP_BUFFER };
+      struct msghdr msg = { 0 };
       gssize n;
 
-      n = recvfrom (ep->fd, buffer, UDP_BUFFER, MSG_DONTWAIT, (struct sockaddr *) &from, &from_len);
+      msg.msg_name = &from;
+      msg.msg_namelen = from_len;
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = ep->pktinfo ? control.buf : NULL;
+      msg.msg_controllen = ep->pktinfo ? sizeof control.buf : 0;
+      n = recvmsg (ep->fd, &msg, MSG_DONTWAIT);
+      from_len = msg.msg_namelen;
+      if (n >= 0 && ep->pktinfo && !post_udp_pktinfo_parse (&msg, ep->port, &local, &local_len))
+        local_len = 0;
       if (n < 0)
         {
           int errsv = errno;
@@ -631,26 +678,33 @@ endpoint_readable_cb (GSocket      *socket,
             }
           continue;
         }
-      endpoint_datagram (ep, buffer, n, &from, from_len);
+      endpoint_datagram (ep, buffer, n, &from, from_len, &local, local_len);
     }
   endpoint_unref (ep);
   return G_SOURCE_CONTINUE;
 }
 
+/* The UDP socket of @psi: a client's (@connect_to) or a listener's, bound
+ * to @psi's interface (post_psi_bind_to_interface()) and to @bind_to. */
 static SctpEndpoint *
-endpoint_new (GMainContext    *context,
+endpoint_new (PostPsi         *psi,
+              GMainContext    *context,
               GSocketFamily    family,
               GSocketAddress  *bind_to,
               GSocketAddress  *connect_to,
               GError         **error)
 {
   g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  gboolean pktinfo = FALSE;
   SctpEndpoint *ep;
 
   socket = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
   if (socket == NULL)
     return NULL;
   g_socket_set_blocking (socket, FALSE);
+  if (!post_psi_bind_to_interface (psi, g_socket_get_fd (socket), connect_to == NULL, error))
+    return NULL;
   if (bind_to != NULL && !g_socket_bind (socket, bind_to, FALSE, error))
     {
       g_autofree char *where = format_address (bind_to);
@@ -665,6 +719,16 @@ endpoint_new (GMainContext    *context,
       g_prefix_error (error, "SCTP over UDP to %s failed: ", where);
       return NULL;
     }
+  /* A wildcard listener answers from where each datagram arrived. */
+  if (connect_to == NULL && post_udp_pktinfo_is_wildcard (bind_to))
+    {
+      if (!post_udp_pktinfo_enable (g_socket_get_fd (socket), family, error))
+        return NULL;
+      bound = g_socket_get_local_address (socket, error);
+      if (bound == NULL)
+        return NULL;
+      pktinfo = TRUE;
+    }
 
   global_acquire (context);
   ep = g_new0 (SctpEndpoint, 1);
@@ -676,6 +740,9 @@ endpoint_new (GMainContext    *context,
   ep->socket = g_steal_pointer (&socket);
   ep->fd = g_socket_get_fd (ep->socket);
   ep->connected = connect_to != NULL;
+  ep->pktinfo = pktinfo;
+  if (bound != NULL)
+    ep->port = g_htons (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
   ep->flows = g_hash_table_new ((GHashFunc) g_bytes_hash, (GEqualFunc) g_bytes_equal);
   ep->source = g_socket_create_source (ep->socket, G_IO_IN, NULL);
   g_source_set_callback (ep->source, (GSourceFunc) (void (*) (void)) endpoint_readable_cb, ep, NULL);
@@ -1245,7 +1312,17 @@ assoc_announce (SctpAssoc *assoc)
       return;
     }
   assoc_attach (assoc, POST_SCTP_PSI (child), 0);
-  post_psi_set_addresses (child, post_psi_get_local_address (POST_PSI (listener)), assoc->flow->remote);
+  if (assoc->flow->local_len > 0)
+    {
+      /* A wildcard listener's: the address the remote wrote to */
+      g_autoptr(GSocketAddress) arrival = g_socket_address_new_from_native (&assoc->flow->local,
+                                                                            assoc->flow->local_len);
+
+      post_psi_set_addresses (child, arrival, assoc->flow->remote);
+    }
+  else
+    post_psi_set_addresses (child, post_psi_get_local_address (POST_PSI (listener)), assoc->flow->remote);
+  post_psi_set_interface (child, post_psi_get_interface (POST_PSI (listener)));
   post_psi_emit_accepted (POST_PSI (listener), child);
 }
 
@@ -1723,7 +1800,7 @@ post_sctp_psi_connect_async (PostPsi             *psi,
       return;
     }
   where = format_address (remote);
-  ep = endpoint_new (self->context, g_socket_address_get_family (remote), local, remote, &error);
+  ep = endpoint_new (psi, self->context, g_socket_address_get_family (remote), local, remote, &error);
   if (ep == NULL)
     {
       g_task_return_error (task, error);
@@ -1910,7 +1987,7 @@ post_sctp_psi_listen (PostPsi         *psi,
                    local ? G_OBJECT_TYPE_NAME (local) : "(null)");
       return FALSE;
     }
-  self->endpoint = endpoint_new (self->context, g_socket_address_get_family (local), local, NULL, error);
+  self->endpoint = endpoint_new (psi, self->context, g_socket_address_get_family (local), local, NULL, error);
   if (self->endpoint == NULL)
     return FALSE;
   bound = g_socket_get_local_address (self->endpoint->socket, error);
