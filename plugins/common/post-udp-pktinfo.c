@@ -190,3 +190,45 @@ post_udp_pktinfo_sendto (int                    fd,
     msg.msg_control = NULL;
   return sendmsg (fd, &msg, flags);
 }
+
+/* recvfrom() that also gives, when @pktinfo (the socket was set up with
+ * post_udp_pktinfo_enable()), the address the datagram arrived at, with
+ * @port (network byte order); *@local_len is 0 when unknown.  @from and
+ * @from_len may be NULL (a connected socket).  Returns what recvmsg()
+ * returns, with errno. */
+gssize
+post_udp_pktinfo_recvfrom (int                      fd,
+                           void                    *buffer,
+                           gsize                    size,
+                           int                      flags,
+                           gboolean                 pktinfo,
+                           guint16                  port,
+                           struct sockaddr_storage *from,
+                           socklen_t               *from_len,
+                           struct sockaddr_storage *local,
+                           socklen_t               *local_len)
+{
+  union {
+    char buf[POST_UDP_PKTINFO_SPACE];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = { buffer, size };
+  struct msghdr msg = { 0 };
+  gssize n;
+
+  msg.msg_name = from;
+  msg.msg_namelen = from != NULL ? sizeof *from : 0;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = pktinfo ? control.buf : NULL;
+  msg.msg_controllen = pktinfo ? sizeof control.buf : 0;
+  *local_len = 0;
+  n = recvmsg (fd, &msg, flags);
+  if (n < 0)
+    return n;
+  if (from_len != NULL)
+    *from_len = msg.msg_namelen;
+  if (pktinfo && !post_udp_pktinfo_parse (&msg, port, local, local_len))
+    *local_len = 0;
+  return n;
+}

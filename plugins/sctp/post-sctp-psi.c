@@ -622,24 +622,10 @@ endpoint_readable_cb (GSocket      *socket,
     {
       struct sockaddr_storage from, local;
       socklen_t from_len = sizeof from, local_len = 0;
-      union {
-        char buf[POST_UDP_PKTINFO_SPACE];
-        struct cmsghdr align;
-      } control;
-      struct iovec iov = { buffer, UDP_BUFFER };
-      struct msghdr msg = { 0 };
       gssize n;
 
-      msg.msg_name = &from;
-      msg.msg_namelen = from_len;
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = ep->pktinfo ? control.buf : NULL;
-      msg.msg_controllen = ep->pktinfo ? sizeof control.buf : 0;
-      n = recvmsg (ep->fd, &msg, MSG_DONTWAIT);
-      from_len = msg.msg_namelen;
-      if (n >= 0 && ep->pktinfo && !post_udp_pktinfo_parse (&msg, ep->port, &local, &local_len))
-        local_len = 0;
+      n = post_udp_pktinfo_recvfrom (ep->fd, buffer, UDP_BUFFER, MSG_DONTWAIT, ep->pktinfo, ep->port,
+                                     &from, &from_len, &local, &local_len);
       if (n < 0)
         {
           int errsv = errno;

@@ -393,38 +393,12 @@ udp_recv (PostUdpPsi              *self,
           struct sockaddr_storage *local,
           socklen_t               *local_len)
 {
-  union {
-    char buf[POST_UDP_PKTINFO_SPACE];
-    struct cmsghdr align;
-  } control;
-  struct iovec iov = { buffer, size };
-  struct msghdr msg = { 0 };
-  gssize n;
+  GSocketAddress *bound = post_psi_get_local_address (POST_PSI (self));
+  guint16 port = self->pktinfo && bound != NULL
+                 ? g_htons (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound))) : 0;
 
-  msg.msg_name = from;
-  msg.msg_namelen = from != NULL ? sizeof *from : 0;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (self->pktinfo)
-    {
-      msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof control.buf;
-    }
-  n = recvmsg (self->fd, &msg, MSG_TRUNC);
-  if (n < 0)
-    return -1;
-  if (from_len != NULL)
-    *from_len = msg.msg_namelen;
-  *local_len = 0;
-  if (self->pktinfo)
-    {
-      GSocketAddress *bound = post_psi_get_local_address (POST_PSI (self));
-      guint16 port = bound != NULL ? g_htons (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound))) : 0;
-
-      if (!post_udp_pktinfo_parse (&msg, port, local, local_len))
-        *local_len = 0;
-    }
-  return n;
+  return post_udp_pktinfo_recvfrom (self->fd, buffer, size, MSG_TRUNC, self->pktinfo, port,
+                                    from, from_len, local, local_len);
 }
 
 /* UNCONNECTED on a wildcard address: @key's datagram arrived at @local. */
