@@ -53,7 +53,7 @@ sctp_configuration (void)
 
   post_configuration_set_stacks (config, stacks, NULL);
   /* Enough room to keep the sender busy between main-loop iterations. */
-  post_configuration_set_send_queue_limit (config, 1024 * 1024, NULL);
+  post_configuration_set_send_queue_limit (config, 128 * 1024, NULL);
   return config;
 }
 
