@@ -17,7 +17,7 @@ free_udp_port () {
   python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-echo "1..5"
+echo "1..6"
 
 # 1-3: post-cat against a post-cat listener
 if start_post_cat sctp://127.0.0.1:0 echo --echo; then
@@ -85,6 +85,40 @@ elif [ ! -x "$examples/client" ]; then
   skip "usrsctp's client is not installed (libusrsctp-examples)"
 else
   not_ok "sctp listener for usrsctp's client" "$tmp/plain.err"
+fi
+
+# 6: between two network namespaces joined by a veth link (root only): a
+# listener in one, a client in the other
+ns_a=post-sctp-a-$$ ns_b=post-sctp-b-$$
+if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && ip netns add "$ns_a" 2>/dev/null; then
+  trap 'ip netns del "$ns_a" 2>/dev/null; ip netns del "$ns_b" 2>/dev/null; cleanup' EXIT
+  if ip netns add "$ns_b" &&
+     ip link add psa$$ netns "$ns_a" type veth peer name psb$$ netns "$ns_b" &&
+     ip -n "$ns_a" addr add 10.77.0.1/24 dev psa$$ && ip -n "$ns_a" link set psa$$ up &&
+     ip -n "$ns_a" link set lo up &&
+     ip -n "$ns_b" addr add 10.77.0.2/24 dev psb$$ && ip -n "$ns_b" link set psb$$ up &&
+     ip -n "$ns_b" link set lo up; then
+    timeout -k 5 30 ip netns exec "$ns_a" "$cat_" -v --listen --echo sctp://10.77.0.1:9899 \
+      >"$tmp/ns.out" 2>"$tmp/ns.err" &
+    pids+=($!)
+    for i in $(seq 50); do
+      printf 'over\nveth\n' | timeout -k 5 10 ip netns exec "$ns_b" "$cat_" -v sctp://10.77.0.1:9899 \
+        >"$tmp/nc.out" 2>"$tmp/nc.err"
+      rc=$?
+      [ $rc -eq 0 ] && break
+      sleep 0.1
+    done
+    if [ $rc -eq 0 ] && echoed "$tmp/nc.out" 'over\nveth\n' &&
+       grep -q 'connected via stack sctp from 10.77.0.2:[0-9]* to 10.77.0.1:9899' "$tmp/nc.err"; then
+      ok "between two network namespaces: lines come back over sctp"
+    else
+      not_ok "sctp between two network namespaces (exit $rc)" "$tmp/nc.out" "$tmp/nc.err" "$tmp/ns.err"
+    fi
+  else
+    not_ok "could not set up the two namespaces"
+  fi
+else
+  skip "network namespaces need root and ip(8)"
 fi
 
 [ $failures -eq 0 ]
