@@ -329,6 +329,75 @@ test_boundaries (void)
   post_test_client_clear (&c);
 }
 
+/* Message properties reach usrsctp as flags it takes (unordered when
+ * order is not asked for, PR-SCTP for unreliable messages, SACK-IMMEDIATELY
+ * for immediate ones, stream priorities from niceness): on a clean
+ * loopback every message arrives, each whole. */
+static void
+test_message_properties (void)
+{
+  PostTestEcho echo = { 0 };
+  g_autoptr(PostCarrier) listener = sctp_listen (&echo, NULL);
+  g_autoptr(PostConfiguration) config = sctp_config ();
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Collect got = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref), 0 };
+  PostTestClient c;
+  guint n_sent = 0;
+
+  g_assert_true (post_configuration_set_preference (config, POST_SELECTION_PRESERVE_ORDER,
+                                                    POST_PREFERENCE_NO_PREFERENCE, NULL));
+  post_test_client_init (&c);
+  carrier = post_test_initiate ("sctp", post_test_port_of (listener), config);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+  post_test_wait_count (&c.done, 1, "establishment", 10);
+  g_assert_no_error (c.error);
+  post_carrier_ready (carrier, collect_cb, &got, NULL);
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("message %u", i);
+      g_autoptr(PostMessage) m = post_message_new_from_string (text);
+
+      switch (i % 4)
+        {
+        case 0:   /* unreliable, timed */
+          g_assert_true (post_message_set_reliable (m, FALSE, NULL));
+          g_assert_true (post_message_set_lifetime (m, 5 * G_USEC_PER_SEC, NULL));
+          break;
+        case 1:   /* unreliable, no retransmission */
+          g_assert_true (post_message_set_reliable (m, FALSE, NULL));
+          break;
+        case 2:
+          g_assert_true (post_message_set_immediate (m, TRUE, NULL));
+          break;
+        default:
+          g_assert_true (post_message_set_niceness (m, i % 7, NULL));
+          break;
+        }
+      g_assert_true (post_carrier_send (carrier, m, NULL));
+      n_sent++;
+    }
+  post_test_wait_count (&got.n, n_sent, "the echoes", 20);
+  for (guint i = 0; i < got.messages->len; i++)
+    {
+      gsize size;
+      const char *data = g_bytes_get_data (got.messages->pdata[i], &size);
+
+      g_hash_table_add (seen, g_strndup (data, size));
+    }
+  for (guint i = 0; i < n_sent; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("message %u", i);
+
+      g_assert_true (g_hash_table_contains (seen, text));
+    }
+  post_carrier_abort (carrier);
+  post_test_echo_clear (&echo);
+  post_carrier_close (listener);
+  g_ptr_array_unref (got.messages);
+  post_test_client_clear (&c);
+}
+
 /* A message larger than the stack carries fails at once, clearly. */
 static void
 test_too_large (void)
@@ -1033,6 +1102,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sctp/no-threads", test_no_threads);
   g_test_add_func ("/sctp/boundaries", test_boundaries);
   g_test_add_func ("/sctp/too-large", test_too_large);
+  g_test_add_func ("/sctp/message-properties", test_message_properties);
   g_test_add_func ("/sctp/fork-streams", test_fork_streams);
   g_test_add_func ("/sctp/fork-refused", test_fork_refused);
   g_test_add_func ("/sctp/refused", test_refused);
