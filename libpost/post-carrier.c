@@ -3194,7 +3194,16 @@ post_carrier_close (PostCarrier *self)
         set_closed (self, NULL);
       break;
     case POST_CARRIER_STATE_DORMANT:
-      set_closed (self, NULL);
+      {
+        g_autoptr(GError) error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED,
+                                                       "The carrier was closed while dormant");
+
+        /* No transport to drain into: what waited for reactivation fails,
+         * each message reporting send-error, rather than vanishing. */
+        if (self->transient != NULL)
+          _post_transient_fail_queue (self->transient, error);
+        set_closed (self, NULL);
+      }
       break;
     case POST_CARRIER_STATE_ACTIVE:
     default:

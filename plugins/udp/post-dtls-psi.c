@@ -1315,9 +1315,17 @@ post_dtls_psi_close (PostPsi  *psi,
         g_clear_signal_handler (&self->udp_ready_id, self->udp);
       if (self->udp_accepted_id != 0)
         g_clear_signal_handler (&self->udp_accepted_id, self->udp);
-      /* close_notify: the peer's carrier ends rather than idles. */
-      if (!abort && was == STATE_ESTABLISHED && self->session != NULL && self->transport_error == NULL)
-        gnutls_bye (self->session, GNUTLS_SHUT_WR);
+      /* close_notify: the peer's carrier ends rather than idles.  An abort
+       * is a fatal alert, as a reset is for TCP: the peer's carrier fails
+       * with POST_ERROR_CONNECTION_RESET instead of waiting for datagrams
+       * that never come (its initiator goes DORMANT). */
+      if (was == STATE_ESTABLISHED && self->session != NULL && self->transport_error == NULL)
+        {
+          if (abort)
+            gnutls_alert_send (self->session, GNUTLS_AL_FATAL, GNUTLS_A_USER_CANCELED);
+          else
+            gnutls_bye (self->session, GNUTLS_SHUT_WR);
+        }
       post_psi_close (self->udp, abort);
       g_clear_object (&self->udp);
     }

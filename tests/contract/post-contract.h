@@ -267,5 +267,7 @@ void post_contract_add_security_cases  (void);
 void post_contract_add_partial_cases   (void);
 void post_contract_add_message_cases   (void);
 void post_contract_add_local_cases     (void);
+void post_contract_add_dormant_cases   (void);
+void post_contract_add_liveness_cases  (void);
 
 G_END_DECLS

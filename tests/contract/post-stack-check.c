@@ -131,6 +131,8 @@ main (int argc, char **argv)
   post_contract_add_partial_cases ();
   post_contract_add_message_cases ();
   post_contract_add_local_cases ();
+  post_contract_add_dormant_cases ();
+  post_contract_add_liveness_cases ();
 
   rc = g_test_run ();
   _post_contract_shutdown ();
