@@ -36,6 +36,7 @@ struct _PostConfiguration
   GType framer_type;
   guint attempt_delay;          /* ms */
   guint conn_timeout;           /* ms, 0 for none */
+  guint keep_alive_timeout;     /* ms, 0: disabled */
   gsize send_queue_limit;       /* bytes */
   gsize recv_msg_max_len;       /* bytes */
   GHashTable *options;          /* (owned) (element-type utf8 GVariant) */
@@ -55,6 +56,10 @@ G_DEFINE_FINAL_TYPE (PostConfiguration, post_configuration, G_TYPE_OBJECT)
 
 #define DEFAULT_ATTEMPT_DELAY_MS      250
 #define DEFAULT_CONN_TIMEOUT_MS       30000
+/* The keep-alive time of a configuration that requires or prefers
+ * `keep-alive` without setting `keep-alive-timeout` (not TCP's two hours). */
+#define DEFAULT_KEEP_ALIVE_TIMEOUT_MS 30000
+#define MAX_KEEP_ALIVE_TIMEOUT_MS     (24 * 3600 * 1000)
 #define DEFAULT_SEND_QUEUE_LIMIT      (4 * 1024 * 1024)
 #define MIN_SEND_QUEUE_LIMIT          (64 * 1024)
 #define DEFAULT_RECV_MSG_MAX_LEN      (16 * 1024 * 1024)
@@ -68,6 +73,7 @@ enum {
   PROP_FRAMER_TYPE,
   PROP_ATTEMPT_DELAY,
   PROP_CONN_TIMEOUT,
+  PROP_KEEP_ALIVE_TIMEOUT,
   PROP_SEND_QUEUE_LIMIT,
   PROP_RECV_MSG_MAX_LEN,
   PROP_FROZEN,
@@ -305,6 +311,9 @@ post_configuration_get_property (GObject    *object,
     case PROP_CONN_TIMEOUT:
       g_value_set_uint (value, self->conn_timeout);
       break;
+    case PROP_KEEP_ALIVE_TIMEOUT:
+      g_value_set_uint (value, self->keep_alive_timeout);
+      break;
     case PROP_SEND_QUEUE_LIMIT:
       g_value_set_uint64 (value, self->send_queue_limit);
       break;
@@ -367,6 +376,9 @@ post_configuration_set_property (GObject      *object,
           break;
         case PROP_CONN_TIMEOUT:
           ok = post_configuration_set_conn_timeout (self, g_value_get_uint (value), &error);
+          break;
+        case PROP_KEEP_ALIVE_TIMEOUT:
+          ok = post_configuration_set_keep_alive_timeout (self, g_value_get_uint (value), &error);
           break;
         case PROP_SEND_QUEUE_LIMIT:
           ok = post_configuration_set_send_queue_limit (self, g_value_get_uint64 (value), &error);
@@ -470,6 +482,23 @@ post_configuration_class_init (PostConfigurationClass *klass)
   properties[PROP_CONN_TIMEOUT] =
     g_param_spec_uint ("conn-timeout", NULL, NULL,
                        0, G_MAXUINT, DEFAULT_CONN_TIMEOUT_MS,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:keep-alive-timeout: (getter get_keep_alive_timeout) (setter set_keep_alive_timeout)
+   *
+   * RFC 9622 `keepAliveTimeout`: milliseconds a carrier may stay idle
+   * before its stack sends a keep-alive; 0 (the default) disables
+   * keep-alives unless the `keep-alive` selection property is required or
+   * preferred, which then uses 30 s.  A peer that answers none is declared
+   * gone after about twice this time: the carrier goes DORMANT (initiated)
+   * or CLOSED with %POST_ERROR_TIMED_OUT.  Only stacks with
+   * %POST_STACK_CAP_KEEP_ALIVE send keep-alives; require `keep-alive` to
+   * rule the others out.  See post_configuration_get_effective_keep_alive_timeout().
+   */
+  properties[PROP_KEEP_ALIVE_TIMEOUT] =
+    g_param_spec_uint ("keep-alive-timeout", NULL, NULL,
+                       0, MAX_KEEP_ALIVE_TIMEOUT_MS, 0,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -618,6 +647,7 @@ post_configuration_copy (PostConfiguration *self)
   copy->framer_type = self->framer_type;
   copy->attempt_delay = self->attempt_delay;
   copy->conn_timeout = self->conn_timeout;
+  copy->keep_alive_timeout = self->keep_alive_timeout;
   copy->send_queue_limit = self->send_queue_limit;
   copy->recv_msg_max_len = self->recv_msg_max_len;
   if (self->verify != NULL)
@@ -1112,6 +1142,84 @@ post_configuration_set_conn_timeout (PostConfiguration  *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONN_TIMEOUT]);
 
   return TRUE;
+}
+
+/**
+ * post_configuration_get_keep_alive_timeout:
+ * @self: a configuration
+ *
+ * Returns: the `keep-alive-timeout` in milliseconds as set, 0 when disabled
+ */
+guint
+post_configuration_get_keep_alive_timeout (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), 0);
+  return self->keep_alive_timeout;
+}
+
+/**
+ * post_configuration_set_keep_alive_timeout:
+ * @self: a configuration
+ * @timeout_ms: milliseconds of idleness before a keep-alive, 0 to disable
+ * @error: return location for an error
+ *
+ * Sets RFC 9622 `keepAliveTimeout` (see #PostConfiguration:keep-alive-timeout).
+ * Stacks round it to their own granularity (TCP counts whole seconds).
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE if frozen,
+ *   or %POST_ERROR_INVALID_ARGUMENT above 24 hours
+ */
+gboolean
+post_configuration_set_keep_alive_timeout (PostConfiguration  *self,
+                                           guint               timeout_ms,
+                                           GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if (timeout_ms > MAX_KEEP_ALIVE_TIMEOUT_MS)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "A keep-alive timeout of %u ms is more than 24 hours (%u ms)",
+                   timeout_ms, MAX_KEEP_ALIVE_TIMEOUT_MS);
+      return FALSE;
+    }
+
+  if (self->keep_alive_timeout == timeout_ms)
+    return TRUE;
+
+  self->keep_alive_timeout = timeout_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KEEP_ALIVE_TIMEOUT]);
+
+  return TRUE;
+}
+
+/**
+ * post_configuration_get_effective_keep_alive_timeout:
+ * @self: a configuration
+ *
+ * What a stack that can send keep-alives does with @self: the
+ * `keep-alive-timeout` when set; otherwise 30000 when the `keep-alive`
+ * selection property is required or preferred; otherwise 0, no
+ * keep-alives.  Stacks read this, not the raw property.
+ *
+ * Returns: milliseconds of idleness before a keep-alive, 0 for none
+ */
+guint
+post_configuration_get_effective_keep_alive_timeout (PostConfiguration *self)
+{
+  PostPreference preference;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), 0);
+
+  if (self->keep_alive_timeout > 0)
+    return self->keep_alive_timeout;
+  preference = self->preferences[POST_SELECTION_KEEP_ALIVE];
+  if (preference == POST_PREFERENCE_REQUIRE || preference == POST_PREFERENCE_PREFER)
+    return DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+  return 0;
 }
 
 /**
@@ -1775,6 +1883,8 @@ append_connection_properties (PostConfiguration *self,
                             preference_nicks[self->soft_error_notify]);
   if (self->direction != POST_DIRECTION_BIDIRECTIONAL)
     g_string_append_printf (string, "\ndirection=%s", direction_nicks[self->direction]);
+  if (self->keep_alive_timeout != 0)
+    g_string_append_printf (string, "\nkeep-alive-timeout=%u", self->keep_alive_timeout);
   if (g_hash_table_size (self->interface_prefs) > 0)
     {
       g_auto(GStrv) entries = preference_set_to_strv (self->interface_prefs);

@@ -87,6 +87,14 @@ gboolean           post_configuration_set_conn_timeout    (PostConfiguration    
                                                            guint                  timeout_ms,
                                                            GError               **error);
 POST_AVAILABLE_IN_ALL
+guint              post_configuration_get_keep_alive_timeout (PostConfiguration  *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_keep_alive_timeout (PostConfiguration  *self,
+                                                              guint               timeout_ms,
+                                                              GError            **error);
+POST_AVAILABLE_IN_ALL
+guint              post_configuration_get_effective_keep_alive_timeout (PostConfiguration *self);
+POST_AVAILABLE_IN_ALL
 gsize              post_configuration_get_send_queue_limit (PostConfiguration    *self);
 POST_AVAILABLE_IN_ALL
 gboolean           post_configuration_set_send_queue_limit (PostConfiguration    *self,

@@ -78,7 +78,9 @@ typedef enum {
  * @POST_STACK_CAP_ZERO_RTT: idempotent messages can travel before the handshake completes (`zero-rtt-msg`)
  * @POST_STACK_CAP_MULTIPATH: one transient can use several paths (`multipath`)
  * @POST_STACK_CAP_CONGESTION_CONTROL: the stack is congestion controlled (`congestion-control`)
- * @POST_STACK_CAP_KEEP_ALIVE: the stack can send keep-alives (`keep-alive`)
+ * @POST_STACK_CAP_KEEP_ALIVE: the stack sends keep-alives after
+ *   post_configuration_get_effective_keep_alive_timeout() of idleness and
+ *   fails with %POST_ERROR_TIMED_OUT when the peer answers none (`keep-alive`)
  * @POST_STACK_CAP_SECURE: confidentiality and authentication of the peer
  * @POST_STACK_CAP_LISTEN: the stack can accept carriers (passive open)
  * @POST_STACK_CAP_FORK: carriers can be forked (with a new stream or a new transient)

@@ -159,6 +159,7 @@ slot_key (const PolicyAction *action)
     case POLICY_ACTION_TEMPORARY:
     case POLICY_ACTION_SOFT_ERROR:
     case POLICY_ACTION_DIRECTION:
+    case POLICY_ACTION_KEEP_ALIVE_TIMEOUT:
     case POLICY_ACTION_OPTION:
     case POLICY_ACTION_SCORE:
     default:
@@ -193,6 +194,8 @@ action_text (const PolicyAction *action)
       }
     case POLICY_ACTION_SCORE:
       return g_strdup_printf ("score=%d", action->value);
+    case POLICY_ACTION_KEEP_ALIVE_TIMEOUT:
+      return g_strdup_printf ("keep-alive-timeout=%u", (guint) action->value);
     case POLICY_ACTION_PREFERENCE:
     case POLICY_ACTION_TEMPORARY:
     case POLICY_ACTION_SOFT_ERROR:
@@ -282,6 +285,25 @@ apply_slot (Applied           *applied,
         }
       ensure_copy (applied, app);
       post_configuration_set_direction (applied->configuration, action->value, NULL);
+      break;
+
+    case POLICY_ACTION_KEEP_ALIVE_TIMEOUT:
+      {
+        guint current_ms = post_configuration_get_keep_alive_timeout (app);
+
+        if (current_ms == (guint) action->value)
+          break;
+        /* An application's own timeout (0 is the unset default) wins. */
+        if (!slot->locked && current_ms != 0)
+          {
+            g_autofree char *what = g_strdup_printf ("keep-alive-timeout=%u", current_ms);
+
+            note_yield (applied, action, what);
+            return;
+          }
+        ensure_copy (applied, app);
+        post_configuration_set_keep_alive_timeout (applied->configuration, action->value, NULL);
+      }
       break;
 
     case POLICY_ACTION_OPTION:

@@ -21,6 +21,7 @@ typedef enum {
   POLICY_ACTION_TEMPORARY,      /* use-temporary-local-address */
   POLICY_ACTION_SOFT_ERROR,     /* soft-error-notify */
   POLICY_ACTION_DIRECTION,      /* direction */
+  POLICY_ACTION_KEEP_ALIVE_TIMEOUT, /* keep-alive-timeout (ms) */
   POLICY_ACTION_OPTION,         /* `tcp.user-timeout=30000` */
   POLICY_ACTION_STACK,          /* one entry of `stacks=NAME:LEVEL;…` */
   POLICY_ACTION_INTERFACE,      /* one entry of `interface=` */
@@ -36,7 +37,7 @@ typedef struct {
   guint            line;        /* of the key */
   gboolean         mandatory;
   guint            property;    /* PREFERENCE: the PostSelectionProperty */
-  int              value;       /* a PostPreference, PostDirection or score */
+  int              value;       /* a PostPreference, PostDirection, score or ms */
   char            *name;        /* set entries: the stack, interface or PvD */
   GVariant        *option;      /* OPTION */
   PolicyRule      *rule;        /* (unowned) the rule holding it */

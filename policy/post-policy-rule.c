@@ -673,6 +673,19 @@ parse_key (GKeyFile   *keyfile,
         add_action (rule, ctx, POLICY_ACTION_DIRECTION)->value = value->value;
       g_type_class_unref (klass);
     }
+  else if (strcmp (key, "keep-alive-timeout") == 0)
+    {
+      g_autofree char *text = g_key_file_get_string (keyfile, ctx->group, key, NULL);
+      guint64 ms;
+
+      /* As post_configuration_set_keep_alive_timeout() takes it. */
+      if (text == NULL
+          || !g_ascii_string_to_unsigned (g_strstrip (text), 10, 0, 24 * 3600 * 1000, &ms, NULL))
+        bad_value (ctx, "‘%s’ is no keep-alive timeout (milliseconds, 0 to 86400000)",
+                   text != NULL ? text : "");
+      else
+        add_action (rule, ctx, POLICY_ACTION_KEEP_ALIVE_TIMEOUT)->value = (int) ms;
+    }
   else if (strcmp (key, "stacks") == 0)
     parse_preference_set (keyfile, ctx, rule, POLICY_ACTION_STACK);
   else if (strcmp (key, "interface") == 0)

@@ -164,6 +164,48 @@ test_properties_notify (void)
   g_assert_cmpstr (names->pdata[7], ==, "recv-msg-max-len");
 }
 
+/* RFC 9622 keepAliveTimeout: disabled by default; the `keep-alive`
+ * selection property alone turns on a 30 s default, not TCP's 2 h. */
+static void
+test_keep_alive_timeout (void)
+{
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostConfiguration) copy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  guint value = 0;
+
+  g_assert_cmpuint (post_configuration_get_keep_alive_timeout (config), ==, 0);
+  g_assert_cmpuint (post_configuration_get_effective_keep_alive_timeout (config), ==, 0);
+  text = post_configuration_to_string (config);
+  g_assert_null (strstr (text, "keep-alive-timeout"));
+  g_clear_pointer (&text, g_free);
+
+  g_assert_true (post_configuration_set_preference (config, POST_SELECTION_KEEP_ALIVE,
+                                                    POST_PREFERENCE_PREFER, &error));
+  g_assert_cmpuint (post_configuration_get_effective_keep_alive_timeout (config), ==, 30000);
+  g_assert_true (post_configuration_set_preference (config, POST_SELECTION_KEEP_ALIVE,
+                                                    POST_PREFERENCE_AVOID, &error));
+  g_assert_cmpuint (post_configuration_get_effective_keep_alive_timeout (config), ==, 0);
+
+  g_assert_true (post_configuration_set_keep_alive_timeout (config, 1500, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (post_configuration_get_keep_alive_timeout (config), ==, 1500);
+  g_assert_cmpuint (post_configuration_get_effective_keep_alive_timeout (config), ==, 1500);
+  g_object_get (config, "keep-alive-timeout", &value, NULL);
+  g_assert_cmpuint (value, ==, 1500);
+  text = post_configuration_to_string (config);
+  g_assert_nonnull (strstr (text, "\nkeep-alive-timeout=1500"));
+  copy = post_configuration_copy (config);
+  g_assert_cmpuint (post_configuration_get_keep_alive_timeout (copy), ==, 1500);
+  g_assert_true (post_configuration_equal (config, copy));
+
+  /* More than a day is refused, the value unchanged. */
+  g_assert_false (post_configuration_set_keep_alive_timeout (config, 24 * 3600 * 1000 + 1, &error));
+  g_assert_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpuint (post_configuration_get_keep_alive_timeout (config), ==, 1500);
+}
+
 static void
 test_invalid_values (void)
 {
@@ -347,6 +389,7 @@ test_freeze (void)
   ASSERT_IMMUTABLE (post_configuration_set_framer_type (config, POST_TYPE_LENGTH_PREFIX_FRAMER, &error));
   ASSERT_IMMUTABLE (post_configuration_set_attempt_delay (config, 1, &error));
   ASSERT_IMMUTABLE (post_configuration_set_conn_timeout (config, 1, &error));
+  ASSERT_IMMUTABLE (post_configuration_set_keep_alive_timeout (config, 1000, &error));
   ASSERT_IMMUTABLE (post_configuration_set_send_queue_limit (config, 128 * 1024, &error));
   ASSERT_IMMUTABLE (post_configuration_set_recv_msg_max_len (config, 1, &error));
   ASSERT_IMMUTABLE (post_configuration_set_option (config, "tcp.user-timeout", g_variant_new_uint32 (2), &error));
@@ -440,6 +483,7 @@ main (int   argc,
   g_test_add_func ("/configuration/invalid-values", test_invalid_values);
   g_test_add_func ("/configuration/options", test_options);
   g_test_add_func ("/configuration/options/declared", test_options_declared);
+  g_test_add_func ("/configuration/keep-alive-timeout", test_keep_alive_timeout);
   g_test_add_func ("/configuration/freeze-copy", test_freeze);
   g_test_add_func ("/configuration/to-string-equal", test_to_string_equal);
 

@@ -346,7 +346,8 @@ test_actions (void)
                       "[no-wwan1]\ninterface=wwan1:prohibit\n"
                       "[corp]\nmatch-host=*.corp.example\nstacks=tcp:prohibit\nmandatory=true\n"
                       "[options]\nmatch-port=25\ntcp.user-timeout=30000\nexample.ciphers=HIGH\n"
-                      "[direction]\nmatch-port=25\ndirection=unidirectional-send\nsoft-error-notify=prefer\n"));
+                      "[direction]\nmatch-port=25\ndirection=unidirectional-send\nsoft-error-notify=prefer\n"
+                      "[keep-alive]\nmatch-port=25\nkeep-alive-timeout=15000\n"));
   policy = new_policy (dirs);
 
   ranked = rank (policy, NULL, "tcp://www.example:80", "198.51.100.1,192.0.2.1,203.0.113.1", &error);
@@ -381,6 +382,7 @@ test_actions (void)
     g_assert_cmpstr (g_variant_get_string (post_configuration_get_option (effective, "example.ciphers"), NULL), ==, "HIGH");
     g_assert_cmpint (post_configuration_get_direction (effective), ==, POST_DIRECTION_UNIDIRECTIONAL_SEND);
     g_assert_cmpint (post_configuration_get_soft_error_notify (effective), ==, POST_PREFERENCE_PREFER);
+    g_assert_cmpuint (post_configuration_get_keep_alive_timeout (effective), ==, 15000);
   }
 }
 
@@ -474,6 +476,8 @@ test_malformed (void)
                     "[kind]\n"
                     "match-interface-kind=satellite\n"           /* 31 */
                     "score=1\n"
+                    "[keep-alive]\n"
+                    "keep-alive-timeout=2h\n"                    /* 34 */
                     "[fine]\n"
                     "score=7\n");
   syntax = write_file (dir, "20-syntax.conf", "[a]\nscore=100\nthis is not a key\n[b\n");
@@ -502,12 +506,13 @@ test_malformed (void)
   EXPECT (("%s:24: [empty] the rule matches but sets nothing", bad));
   EXPECT (("%s:28: [dup] rule given twice (first at line 26)", bad));
   EXPECT (("%s:31: [kind] match-interface-kind: ‘satellite’ is no interface kind", bad));
+  EXPECT (("%s:34: [keep-alive] keep-alive-timeout: ‘2h’ is no keep-alive timeout", bad));
   EXPECT (("%s:3: [a] ‘this is not a key’ is no KEY=VALUE", syntax));
   EXPECT (("%s:4: malformed group header ‘[b’", syntax));
   EXPECT (("%s:1: syntax errors; the file is ignored", syntax));
   EXPECT (("%s:1: score: key before the first [rule] group", orphan));
 #undef EXPECT
-  g_assert_cmpuint (g_strv_length (problems), ==, 17);
+  g_assert_cmpuint (g_strv_length (problems), ==, 18);
 
   /* The rest applies: [fine] and 40-good.conf */
   g_assert_cmpuint (post_policy_get_n_rules (policy), ==, 2);
