@@ -198,6 +198,27 @@ early_data_rejected (QuicConn *qc)
   return 0;
 }
 
+/* Sends a PING once the connection was idle for keep-alive-timeout, or
+ * half the idle timeout the two ends agreed on if that is shorter (a peer
+ * with a shorter max_idle_timeout would otherwise end the connection
+ * before the first keep-alive). */
+void
+quic_conn_start_keep_alive (QuicConn *qc)
+{
+  guint keep_alive_ms = post_configuration_get_effective_keep_alive_timeout (qc->configuration);
+  ngtcp2_duration keep_alive, idle;
+  const ngtcp2_transport_params *remote;
+
+  if (keep_alive_ms == 0 || qc->conn == NULL)
+    return;
+  keep_alive = (ngtcp2_duration) keep_alive_ms * NGTCP2_MILLISECONDS;
+  idle = (ngtcp2_duration) 2 * keep_alive;
+  remote = ngtcp2_conn_get_remote_transport_params (qc->conn);
+  if (remote != NULL && remote->max_idle_timeout > 0)
+    idle = MIN (idle, remote->max_idle_timeout);
+  ngtcp2_conn_set_keep_alive_timeout (qc->conn, MIN (keep_alive, idle / 2));
+}
+
 static int
 handshake_completed_cb (ngtcp2_conn *conn,
                         void        *user_data)
@@ -206,6 +227,7 @@ handshake_completed_cb (ngtcp2_conn *conn,
   unsigned int sflags = gnutls_session_get_flags (qc->session);
 
   qc->handshake_done = TRUE;
+  quic_conn_start_keep_alive (qc);
   qc->flags |= POST_SECURITY_ENCRYPTED;
   if (gnutls_session_is_resumed (qc->session))
     qc->flags |= POST_SECURITY_RESUMED;
@@ -483,6 +505,15 @@ quic_init_params (ngtcp2_transport_params *params,
   params->initial_max_streams_bidi = max_streams_bidi;
   params->initial_max_streams_uni = MAX_UNI_STREAMS;
   params->max_idle_timeout = quic_option_uint (configuration, "quic.idle-timeout", IDLE_TIMEOUT_MS) * NGTCP2_MILLISECONDS;
+  /* With keep-alives (PING frames after keep-alive-timeout of idleness) a
+   * peer that answers none is gone after twice that time: the idle timeout
+   * says so (RFC 9000 10.1), as POST_ERROR_TIMED_OUT. */
+  if (configuration != NULL && post_configuration_get_effective_keep_alive_timeout (configuration) > 0)
+    {
+      guint64 keep_alive = post_configuration_get_effective_keep_alive_timeout (configuration);
+
+      params->max_idle_timeout = MIN (params->max_idle_timeout, 2 * keep_alive * NGTCP2_MILLISECONDS);
+    }
   /* Spare connection ids, so that a client can migrate (RFC 9000 9.5:
    * a new path uses a connection id not used before). */
   params->active_connection_id_limit = ACTIVE_CID_LIMIT;

@@ -267,6 +267,7 @@ void quic_init_params (ngtcp2_transport_params *params, PostConfiguration *confi
                        guint64 max_streams_bidi);
 G_GNUC_INTERNAL
 void quic_init_settings (ngtcp2_settings *settings, PostConfiguration *configuration);
+void quic_conn_start_keep_alive (QuicConn *qc);
 G_GNUC_INTERNAL
 QuicConn *quic_conn_new (PostPsi *psi);
 G_GNUC_INTERNAL

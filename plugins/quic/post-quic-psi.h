@@ -23,7 +23,8 @@ G_DECLARE_FINAL_TYPE (PostQuicPsi, post_quic_psi, POST, QUIC_PSI, PostPsi)
  * go as 0-RTT data (MSG_IDEMPOTENT); a client's connection moves to
  * another local address when its own goes away (MIGRATION); a message
  * that need not arrive and has a lifetime goes as a DATAGRAM frame
- * (PER_MSG_RELIABILITY, plugins/quic/README.md row 5). */
+ * (PER_MSG_RELIABILITY, plugins/quic/README.md row 5); PING frames after
+ * keep-alive-timeout of idleness (KEEP_ALIVE). */
 #define POST_QUIC_STACK_CAPABILITIES                                         \
   (POST_STACK_CAP_RELIABLE | POST_STACK_CAP_ORDERED |                        \
    POST_STACK_CAP_CONGESTION_CONTROL | POST_STACK_CAP_SECURE |               \
@@ -32,7 +33,7 @@ G_DECLARE_FINAL_TYPE (PostQuicPsi, post_quic_psi, POST, QUIC_PSI, PostPsi)
    POST_STACK_CAP_BYTE_STREAM | POST_STACK_CAP_ZERO_RTT |                   \
    POST_STACK_CAP_EVENT_ACKED | POST_STACK_CAP_MIGRATION |                  \
    POST_STACK_CAP_PER_MSG_RELIABILITY | POST_STACK_CAP_EVENT_SENT |          \
-   POST_STACK_CAP_MSG_IDEMPOTENT)
+   POST_STACK_CAP_MSG_IDEMPOTENT | POST_STACK_CAP_KEEP_ALIVE)
 
 /* The ALPN protocol id used when the configuration names none. */
 #define POST_QUIC_DEFAULT_ALPN "libpost"

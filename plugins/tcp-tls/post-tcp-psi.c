@@ -12,7 +12,8 @@
  *
  * Active open
  *   connect_async creates the socket, applies the configuration (TCP_NODELAY,
- *   SO_KEEPALIVE, TCP_USER_TIMEOUT), binds it when a local address is given
+ *   keep-alives with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT from keep-alive-timeout,
+ *   TCP_USER_TIMEOUT), binds it when a local address is given
  *   and calls g_socket_connect().  TCP always answers EINPROGRESS, so the
  *   socket's source (see Readiness) polls for G_IO_OUT, with the
  *   cancellable as a child source so that cancelling wakes it, and the
@@ -383,6 +384,42 @@ update_addresses (PostTcpPsi     *self,
     post_psi_set_interface (POST_PSI (self), interface);
 }
 
+static void
+set_tcp_option (GSocket    *socket,
+                int         option,
+                const char *name,
+                gint        value)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_socket_set_option (socket, IPPROTO_TCP, option, value, &error))
+    g_message ("Could not set %s: %s", name, error->message);
+}
+
+/* Keep-alives after @timeout_ms of idleness (0: none), not the kernel's
+ * two hours: TCP_KEEPIDLE is the timeout in whole seconds, then three
+ * probes (TCP_KEEPCNT) a third of it apart (TCP_KEEPINTVL).  A
+ * TCP_USER_TIMEOUT of twice the timeout bounds the wait for a vanished
+ * peer also while data is unacknowledged (keep-alives only go on an idle
+ * connection); the option tcp.user-timeout, applied after, overrides it.
+ * Either way the socket fails with ETIMEDOUT: POST_ERROR_TIMED_OUT. */
+static void
+apply_keep_alive (GSocket *socket,
+                  guint    timeout_ms)
+{
+  gint idle_s, interval_s;
+
+  if (timeout_ms == 0)
+    return;
+  idle_s = (gint) CLAMP ((timeout_ms + 999) / 1000, 1, 32767);
+  interval_s = MAX (1, (idle_s + 2) / 3);
+  g_socket_set_keepalive (socket, TRUE);
+  set_tcp_option (socket, TCP_KEEPIDLE, "TCP_KEEPIDLE", idle_s);
+  set_tcp_option (socket, TCP_KEEPINTVL, "TCP_KEEPINTVL", interval_s);
+  set_tcp_option (socket, TCP_KEEPCNT, "TCP_KEEPCNT", 3);
+  set_tcp_option (socket, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT", (gint) MIN ((guint64) timeout_ms * 2, G_MAXINT));
+}
+
 /* Applies the configuration to a transport socket (connecting or
  * accepted).  Failures to set an option are logged, not fatal. */
 static void
@@ -405,18 +442,7 @@ apply_socket_options (PostTcpPsi *self,
   if (configuration == NULL)
     return;
 
-  switch (post_configuration_get_preference (configuration, POST_SELECTION_KEEP_ALIVE))
-    {
-    case POST_PREFERENCE_REQUIRE:
-    case POST_PREFERENCE_PREFER:
-      g_socket_set_keepalive (socket, TRUE);
-      break;
-    case POST_PREFERENCE_NO_PREFERENCE:
-    case POST_PREFERENCE_AVOID:
-    case POST_PREFERENCE_PROHIBIT:
-    default:
-      break;
-    }
+  apply_keep_alive (socket, post_configuration_get_effective_keep_alive_timeout (configuration));
 
   {
     GVariant *value;  /* (transfer none) */

@@ -41,6 +41,17 @@
  *   its address gets a server session; it is announced with
  *   post_psi_emit_accepted() only once its handshake completed.
  *
+ * Keep-alive
+ *   RFC 6520 heartbeats (see keep_alive_cb()): after keep-alive-timeout T
+ *   without a datagram from the peer, a request every T/3; after 2T the
+ *   session fails with POST_ERROR_TIMED_OUT.  Every session answers the
+ *   peer's requests.
+ *
+ * Abort
+ *   An abort of an established session sends a fatal user_canceled alert
+ *   (as TCP sends a reset), also when a listener expires the peer
+ *   (udp.peer-idle-timeout), so that the peer's carrier fails at once.
+ *
  * Bad input
  *   A datagram that is no valid record of the session (garbage, a
  *   truncated or forged record, a replay) is dropped and logged at debug
@@ -121,6 +132,12 @@ struct _PostDtlsPsi
   GIOCondition      interest;         /* what the core wants */
 
   GBytes           *pending_in;       /* (owned) (nullable) a datagram GnuTLS has not read */
+
+  /* keep-alive: RFC 6520 heartbeats after keep_alive_ms without a datagram */
+  guint             keep_alive_ms;    /* 0: none */
+  gint64            last_rx;          /* monotonic µs of the peer's last datagram */
+  gint64            last_ping;        /* monotonic µs of our last heartbeat request */
+  GSource          *keep_alive_source; /* (owned) (nullable) */
   gsize             mtu;              /* what gnutls_dtls_set_mtu() was given */
   guint64           dropped;          /* invalid records dropped */
 };
@@ -137,6 +154,7 @@ post_dtls_psi_set_udp_stack (PostStack *udp)
 
 static void handshake_step (PostDtlsPsi *self);
 static void update_udp_interest (PostDtlsPsi *self);
+static void start_keep_alive (PostDtlsPsi *self);
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -319,6 +337,7 @@ fetch_datagram (PostDtlsPsi *self)
           continue;
         }
       self->pending_in = datagram;
+      self->last_rx = g_get_monotonic_time ();
     }
   return TRUE;
 }
@@ -347,6 +366,19 @@ has_encrypted_record (const guint8 *data,
   return FALSE;
 }
 
+/* Whether the transport failed (EIO for GnuTLS, which then gives the
+ * session up).  On an established session a timeout (the listener expired
+ * the peer, or our keep-alive gave up) leaves the socket usable, so GnuTLS
+ * only hears EAGAIN and the session can still send its fatal alert on
+ * close; receive_message() reports the timeout. */
+static gboolean
+transport_broken (PostDtlsPsi *self)
+{
+  return self->transport_error != NULL
+         && (self->state != STATE_ESTABLISHED
+             || !g_error_matches (self->transport_error, POST_ERROR, POST_ERROR_TIMED_OUT));
+}
+
 static ssize_t
 pull_cb (gnutls_transport_ptr_t  ptr,
          void                   *data,
@@ -359,7 +391,7 @@ pull_cb (gnutls_transport_ptr_t  ptr,
 
   if (!fetch_datagram (self))
     {
-      gnutls_transport_set_errno (self->session, self->transport_error != NULL ? EIO : EAGAIN);
+      gnutls_transport_set_errno (self->session, transport_broken (self) ? EIO : EAGAIN);
       return -1;
     }
   datagram = g_steal_pointer (&self->pending_in);
@@ -382,7 +414,7 @@ pull_timeout_cb (gnutls_transport_ptr_t ptr,
 
   if (fetch_datagram (self))
     return 1;
-  if (self->transport_error != NULL)
+  if (transport_broken (self))
     {
       gnutls_transport_set_errno (self->session, EIO);
       return -1;
@@ -623,6 +655,7 @@ handshake_done (PostDtlsPsi *self)
     self->flags |= POST_SECURITY_PSK;
   self->state = STATE_ESTABLISHED;
   update_mtu (self);
+  start_keep_alive (self);
   {
     g_autofree char *peer = describe_peer (self);
 
@@ -661,6 +694,87 @@ handshake_done (PostDtlsPsi *self)
 
       g_task_return_boolean (task, TRUE);
     }
+}
+
+/* ---- keep-alive ------------------------------------------------------------------ */
+
+/* Liveness (keep-alive-timeout T, post_configuration_get_effective_keep_alive_timeout()):
+ * once T passed without a datagram from the peer, a heartbeat request
+ * (RFC 6520) goes every T/3; any datagram of the peer, its heartbeat
+ * response included, counts as life.  At 2T without one the session has
+ * failed: POST_ERROR_TIMED_OUT, reported through the next receive, so the
+ * carrier goes DORMANT (initiated) or CLOSED instead of staying ACTIVE
+ * while what it sends is lost.  Both ends always answer heartbeats; a peer
+ * that does not allow us to send them gets no keep-alives (logged). */
+static void arm_keep_alive (PostDtlsPsi *self, gint64 delay_us);
+
+static gboolean
+keep_alive_cb (gpointer user_data)
+{
+  PostDtlsPsi *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 period = (gint64) self->keep_alive_ms * 1000;
+  gint64 idle = now - self->last_rx;
+
+  g_clear_pointer (&self->keep_alive_source, g_source_unref);
+  if (self->state != STATE_ESTABLISHED || self->transport_error != NULL)
+    return G_SOURCE_REMOVE;
+  if (idle >= 2 * period)
+    {
+      g_autofree char *peer = describe_peer (self);
+
+      self->transport_error = g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
+                                           "The DTLS peer %s sent nothing for %u ms and answered no "
+                                           "heartbeat (keep-alive-timeout %u ms)",
+                                           peer, (guint) (idle / 1000), self->keep_alive_ms);
+      schedule_ready (self, G_IO_IN);
+      return G_SOURCE_REMOVE;
+    }
+  if (idle < period)
+    {
+      arm_keep_alive (self, period - idle);
+      return G_SOURCE_REMOVE;
+    }
+  if (now - self->last_ping >= period / 3)
+    {
+      /* 32 bytes: 16 of random payload (what GnuTLS keeps) and its padding. */
+      int ret = gnutls_heartbeat_ping (self->session, 32, 0, 0);
+
+      self->last_ping = now;
+      if (ret < 0 && ret != GNUTLS_E_AGAIN && ret != GNUTLS_E_INTERRUPTED)
+        g_debug ("dtls: heartbeat request failed: %s", gnutls_strerror (ret));
+    }
+  arm_keep_alive (self, MIN (period / 3, 2 * period - idle));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm_keep_alive (PostDtlsPsi *self,
+                gint64       delay_us)
+{
+  clear_source (&self->keep_alive_source);
+  self->keep_alive_source = g_timeout_source_new ((guint) MAX (1, (delay_us + 999) / 1000));
+  g_source_set_callback (self->keep_alive_source, keep_alive_cb, self, NULL);
+  g_source_set_static_name (self->keep_alive_source, "[post] dtls keep-alive");
+  g_source_attach (self->keep_alive_source, self->context);
+}
+
+static void
+start_keep_alive (PostDtlsPsi *self)
+{
+  self->keep_alive_ms = post_configuration_get_effective_keep_alive_timeout (post_psi_get_configuration (POST_PSI (self)));
+  if (self->keep_alive_ms == 0)
+    return;
+  if (!gnutls_heartbeat_allowed (self->session, GNUTLS_HB_LOCAL_ALLOWED_TO_SEND))
+    {
+      g_autofree char *peer = describe_peer (self);
+
+      g_debug ("dtls: %s accepts no heartbeats: no keep-alives on this session", peer);
+      self->keep_alive_ms = 0;
+      return;
+    }
+  self->last_rx = g_get_monotonic_time ();
+  arm_keep_alive (self, (gint64) self->keep_alive_ms * 1000);
 }
 
 static void
@@ -801,6 +915,9 @@ init_session (PostDtlsPsi  *self,
   gnutls_transport_set_pull_function (self->session, pull_cb);
   gnutls_transport_set_pull_timeout_function (self->session, pull_timeout_cb);
   gnutls_dtls_set_timeouts (self->session, RETRANS_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS);
+  /* RFC 6520: we answer the peer's heartbeats, and send ours when
+   * keep-alives are asked for (start_keep_alive()). */
+  gnutls_heartbeat_enable (self->session, GNUTLS_HB_PEER_ALLOWED_TO_SEND | GNUTLS_HB_LOCAL_ALLOWED_TO_SEND);
   update_mtu (self);
   return post_gnutls_check (gnutls_priority_set_direct (self->session, priority, &err_pos),
                             "Cannot set the DTLS priorities", error);
@@ -1233,6 +1350,16 @@ post_dtls_psi_receive_message (PostPsi         *psi,
           g_propagate_error (error, take_transport_error (self));
           return NULL;
         }
+      if (n == GNUTLS_E_HEARTBEAT_PING_RECEIVED)
+        {
+          int ret = gnutls_heartbeat_pong (self->session, 0);
+
+          if (ret < 0 && ret != GNUTLS_E_AGAIN)
+            g_debug ("dtls: heartbeat response failed: %s", gnutls_strerror (ret));
+          continue;
+        }
+      if (n == GNUTLS_E_HEARTBEAT_PONG_RECEIVED)
+        continue;   /* life; last_rx is already up to date */
       if (n == GNUTLS_E_REHANDSHAKE)
         gnutls_alert_send (self->session, GNUTLS_AL_WARNING, GNUTLS_A_NO_RENEGOTIATION);
       if (is_bad_record (n) || !gnutls_error_is_fatal (n))
@@ -1289,6 +1416,7 @@ post_dtls_psi_close (PostPsi  *psi,
 {
   PostDtlsPsi *self = POST_DTLS_PSI (psi);
   State was = self->state;
+  gboolean broken = transport_broken (self);
 
   if (self->state == STATE_CLOSED && self->udp == NULL)
     return;
@@ -1296,6 +1424,7 @@ post_dtls_psi_close (PostPsi  *psi,
   self->interest = 0;
   clear_source (&self->timer_source);
   clear_source (&self->idle_source);
+  clear_source (&self->keep_alive_source);
 
   if (self->handshaking != NULL)
     {
@@ -1319,11 +1448,13 @@ post_dtls_psi_close (PostPsi  *psi,
        * is a fatal alert, as a reset is for TCP: the peer's carrier fails
        * with POST_ERROR_CONNECTION_RESET instead of waiting for datagrams
        * that never come (its initiator goes DORMANT). */
-      if (was == STATE_ESTABLISHED && self->session != NULL && self->transport_error == NULL)
+      if (was == STATE_ESTABLISHED && self->session != NULL && !broken)
         {
+          /* Also when the listener expired the peer (udp.peer-idle-timeout):
+           * its client learns that the session is gone. */
           if (abort)
             gnutls_alert_send (self->session, GNUTLS_AL_FATAL, GNUTLS_A_USER_CANCELED);
-          else
+          else if (self->transport_error == NULL)
             gnutls_bye (self->session, GNUTLS_SHUT_WR);
         }
       post_psi_close (self->udp, abort);
@@ -1347,6 +1478,7 @@ post_dtls_psi_dispose (GObject *object)
 
   clear_source (&self->timer_source);
   clear_source (&self->idle_source);
+  clear_source (&self->keep_alive_source);
   if (self->udp != NULL)
     {
       if (self->udp_ready_id != 0)

@@ -14,13 +14,14 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (PostDtlsPsi, post_dtls_psi, POST, DTLS_PSI, PostPsi)
 
 /* DTLS 1.2 over udp as the selector sees it: udp's message boundaries,
- * passive open, the sent event and immediacy, and secure.  Neither
+ * passive open, the sent event and immediacy, secure, and keep-alives
+ * (RFC 6520 heartbeats).  Neither
  * reliable nor ordered (as udp), no multicast (a DTLS session has one
  * peer), no 0-RTT. */
 #define POST_DTLS_STACK_CAPABILITIES                                         \
   (POST_STACK_CAP_PRESERVE_MSG_BOUNDARIES | POST_STACK_CAP_LISTEN |          \
    POST_STACK_CAP_EVENT_SENT | POST_STACK_CAP_MSG_IMMEDIATE |                \
-   POST_STACK_CAP_SECURE)
+   POST_STACK_CAP_SECURE | POST_STACK_CAP_KEEP_ALIVE)
 
 /* The largest plaintext of one DTLS record (RFC 6347: 2^14). */
 #define POST_DTLS_MAX_RECORD_PLAINTEXT 16384
