@@ -2,9 +2,16 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define _GNU_SOURCE
 #include "post-contract.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -106,9 +113,10 @@ make_cert (const char            *dir,
         {
           /* 127.0.0.1, 127.0.0.2 (post_contract_relay_new()), ::1, and the
            * server namespace's addresses of post-test-netns.h (the
-           * contract's namespace cases) */
+           * contract's namespace cases), 10.77.0.2 (the silent peer's,
+           * PostContractSilent) */
           const char *addresses[] = { "127.0.0.1", "127.0.0.2", "::1", "10.99.0.1", "10.1.0.2", "10.2.0.2",
-                                      "fd99::1", "fd01::2", "fd02::2" };
+                                      "fd99::1", "fd01::2", "fd02::2", "10.77.0.2" };
 
           CHECK_GNUTLS (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, "localhost",
                                                               strlen ("localhost"), GNUTLS_FSAN_APPEND));
@@ -345,12 +353,6 @@ post_contract_port_of (PostCarrier *carrier)
 }
 
 PostRemote *
-post_contract_remote_of (PostCarrier *listener)
-{
-  return post_contract_remote_at ("127.0.0.1", post_contract_port_of (listener));
-}
-
-PostRemote *
 post_contract_remote_at (const char *host,
                          guint16     port)
 {
@@ -362,6 +364,12 @@ post_contract_remote_at (const char *host,
 
   g_assert_no_error (error);
   return remote;
+}
+
+PostRemote *
+post_contract_remote_of (PostCarrier *listener)
+{
+  return post_contract_remote_at ("127.0.0.1", post_contract_port_of (listener));
 }
 
 PostCarrier *
@@ -454,6 +462,23 @@ post_contract_wait_state (PostCarrier     *carrier,
                                            g_enum_get_value (klass, post_carrier_get_state (carrier))->value_nick);
 
   wait_until (state_done, carrier, GINT_TO_POINTER (state), timeout_ms, what);
+}
+
+static gboolean
+state_not_done (gconstpointer a, gconstpointer b)
+{
+  return !state_done (a, b);
+}
+
+void
+post_contract_wait_state_not (PostCarrier     *carrier,
+                              PostCarrierState state,
+                              guint            timeout_ms)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (POST_TYPE_CARRIER_STATE);
+  g_autofree char *what = g_strdup_printf ("a state other than %s", g_enum_get_value (klass, state)->value_nick);
+
+  wait_until (state_not_done, carrier, GINT_TO_POINTER (state), timeout_ms, what);
 }
 
 void
@@ -933,4 +958,166 @@ post_contract_assert_error_impl (const GError *error,
   g_error ("%s: %s: expected %s, got %s", where, contract.name, code_name,
            error == NULL ? "no error"
            : g_strdup_printf ("%s %d: %s", g_quark_to_string (error->domain), error->code, error->message));
+}
+
+/* ---- a peer that vanishes without a word --------------------------------------- */
+
+#define SILENT_CLIENT_IP  "10.77.0.1"
+#define SILENT_PEER_IP    "10.77.0.2"   /* also in the server certificate */
+#define SILENT_CLIENT_MAC "02:00:00:77:00:01"
+#define SILENT_PEER_MAC   "02:00:00:77:00:02"
+#define SILENT_NOWHERE    "02:00:00:77:00:99"
+
+static gboolean
+silent_run (const char *format,
+            ...) G_GNUC_PRINTF (1, 2);
+
+/* Runs an `ip` command line; FALSE (logged) if it fails. */
+static gboolean
+silent_run (const char *format,
+            ...)
+{
+  g_autofree char *command = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+  va_list args;
+
+  va_start (args, format);
+  command = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (!g_shell_parse_argv (command, NULL, &argv, &error)
+      || !g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                        NULL, NULL, NULL, &err, &status, &error)
+      || !g_spawn_check_wait_status (status, &error))
+    {
+      g_test_message ("%s: %s %s", command, error->message, err != NULL ? g_strstrip (err) : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+silent_enter (const char *name)
+{
+  g_autofree char *path = g_strdup_printf ("/run/netns/%s", name);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (setns (fd, CLONE_NEWNET), ==, 0);
+  close (fd);
+}
+
+/* Deletes the namespaces a crashed run of post-stack-check left behind. */
+static void
+silent_sweep (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/run/netns", 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      int pid = 0;
+
+      if (sscanf (name, "post-contract-%d-", &pid) == 1 && pid > 0 && pid != getpid ()
+          && kill (pid, 0) < 0 && errno == ESRCH)
+        silent_run ("ip netns del %s", name);
+    }
+}
+
+gboolean
+post_contract_silent_start (PostContractSilent *silent,
+                            PostContractPeer   *peer,
+                            PostConfiguration  *server_config)
+{
+  static guint counter;
+  const char *c, *p;
+
+  memset (silent, 0, sizeof *silent);
+  silent->home_ns = -1;
+  if (geteuid () != 0)
+    {
+      g_test_skip ("a silent peer needs network namespaces: run post-stack-check as root");
+      return FALSE;
+    }
+  /* The path monitor watches the namespace the process started in, as
+   * every other case sees it. */
+  post_path_monitor_get_default ();
+  silent_sweep ();
+  silent->home_ns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (silent->home_ns, >=, 0);
+  silent->client_ns = g_strdup_printf ("post-contract-%d-%u-c", (int) getpid (), counter);
+  silent->peer_ns = g_strdup_printf ("post-contract-%d-%u-p", (int) getpid (), counter++);
+  c = silent->client_ns;
+  p = silent->peer_ns;
+  if (!silent_run ("ip netns add %s", c) || !silent_run ("ip netns add %s", p)
+      || !silent_run ("ip -n %s link add c0 address %s type veth peer name s0 address %s netns %s",
+                      c, SILENT_CLIENT_MAC, SILENT_PEER_MAC, p)
+      || !silent_run ("ip -n %s addr add " SILENT_CLIENT_IP "/24 dev c0", c)
+      || !silent_run ("ip -n %s addr add " SILENT_PEER_IP "/24 dev s0", p)
+      || !silent_run ("ip -n %s link set lo up", c) || !silent_run ("ip -n %s link set lo up", p)
+      || !silent_run ("ip -n %s link set c0 up", c) || !silent_run ("ip -n %s link set s0 up", p)
+      /* Permanent neighbours: no ARP, so that silence stays silence (no
+       * failed resolution, no ICMP host unreachable). */
+      || !silent_run ("ip -n %s neigh replace " SILENT_PEER_IP " lladdr %s dev c0 nud permanent",
+                      c, SILENT_PEER_MAC)
+      || !silent_run ("ip -n %s neigh replace " SILENT_CLIENT_IP " lladdr %s dev s0 nud permanent",
+                      p, SILENT_CLIENT_MAC))
+    {
+      post_contract_silent_stop (silent);
+      g_test_skip ("could not make the network namespaces of a silent peer (see the messages)");
+      return FALSE;
+    }
+  silent_enter (p);
+  {
+    g_autoptr(PostLocal) local = post_contract_server_local (SILENT_PEER_IP ":0");
+
+    post_contract_peer_start_on (peer, local, server_config);
+  }
+  silent_enter (c);
+  return TRUE;
+}
+
+PostCarrier *
+post_contract_silent_initiate (PostContractSilent *silent,
+                               PostContractPeer   *peer,
+                               PostConfiguration  *config)
+{
+  g_autoptr(PostConfiguration) own = config != NULL ? g_object_ref (config) : post_contract_config ();
+  g_autoptr(PostRemote) remote = post_contract_remote_at (SILENT_PEER_IP, post_contract_port_of (peer->listener));
+  PostCarrier *carrier = post_carrier_initiate (NULL, remote, own);
+
+  g_assert_nonnull (carrier);
+  return carrier;
+}
+
+void
+post_contract_silence (PostContractSilent *silent)
+{
+  /* Each side's frames now go to a hardware address nobody has: the
+   * other end's veth drops them.  Links, addresses and routes stay. */
+  g_assert_true (silent_run ("ip -n %s neigh replace " SILENT_PEER_IP " lladdr " SILENT_NOWHERE
+                             " dev c0 nud permanent", silent->client_ns));
+  g_assert_true (silent_run ("ip -n %s neigh replace " SILENT_CLIENT_IP " lladdr " SILENT_NOWHERE
+                             " dev s0 nud permanent", silent->peer_ns));
+  silent->silenced = TRUE;
+}
+
+void
+post_contract_silent_stop (PostContractSilent *silent)
+{
+  if (silent->home_ns >= 0)
+    {
+      g_assert_cmpint (setns (silent->home_ns, CLONE_NEWNET), ==, 0);
+      close (silent->home_ns);
+      silent->home_ns = -1;
+    }
+  /* Deleting the peer's namespace deletes the veth pair. */
+  if (silent->peer_ns != NULL)
+    silent_run ("ip netns del %s", silent->peer_ns);
+  if (silent->client_ns != NULL)
+    silent_run ("ip netns del %s", silent->client_ns);
+  g_clear_pointer (&silent->peer_ns, g_free);
+  g_clear_pointer (&silent->client_ns, g_free);
 }

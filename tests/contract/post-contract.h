@@ -105,6 +105,10 @@ void               post_contract_wait_count (const guint    *counter,
 void               post_contract_wait_state (PostCarrier    *carrier,
                                              PostCarrierState state,
                                              guint           timeout_ms);
+/* Iterates until @carrier's state is no longer @state; fails after @timeout_ms. */
+void               post_contract_wait_state_not (PostCarrier    *carrier,
+                                                 PostCarrierState state,
+                                                 guint           timeout_ms);
 /* Iterates the context for @ms milliseconds (to show that nothing
  * happens; never to wait for something that should happen). */
 void               post_contract_spin       (guint           ms);
@@ -177,6 +181,51 @@ void               post_contract_peer_start_on (PostContractPeer  *peer,
 void               post_contract_peer_read  (PostContractPeer  *peer);
 /* Aborts what it accepted, closes the listener, frees the rest. */
 void               post_contract_peer_stop  (PostContractPeer  *peer);
+
+/* A peer that vanishes without a word: no FIN, no reset, no alert, no
+ * ICMP, its links still up (so no path event either), as a host that lost
+ * power or a path that a middlebox blackholes.  The harness makes two
+ * network namespaces joined by a veth pair (needs root and `ip`; without
+ * them the case is skipped, saying why): the client's, 10.77.0.1, and the
+ * peer's, 10.77.0.2 (in the server certificate too), with permanent
+ * neighbour entries so that no ARP ever runs.  The peer listens in its
+ * namespace; the test thread then stays in the client's, where it creates
+ * its carriers (a socket keeps the namespace it was made in, so one main
+ * context serves both).  post_contract_silence() points each side's
+ * neighbour entry at a hardware address nobody has: from then on every
+ * frame either way is dropped by the other veth end.
+ *
+ *   PostContractSilent silent;
+ *   if (!post_contract_silent_start (&silent, &peer, NULL))
+ *     return;                                  (skipped: not root)
+ *   client = post_contract_silent_initiate (&silent, &peer, config);
+ *   ... establish, exchange ...
+ *   post_contract_silence (&silent);
+ *   ... wait for the client to notice ...
+ *   post_carrier_abort (client);  post_contract_peer_stop (&peer);
+ *   post_contract_silent_stop (&silent);       (back home; namespaces gone) */
+typedef struct
+{
+  char     *client_ns;          /* (owned) names under /run/netns */
+  char     *peer_ns;            /* (owned) */
+  int       home_ns;            /* the test's own namespace, -1 once back */
+  gboolean  silenced;
+} PostContractSilent;
+
+/* Makes the namespaces and starts @peer (post_contract_peer_start() with
+ * @server_config) on 10.77.0.2 in the peer's; the thread is in the
+ * client's on return.  FALSE, the case skipped, when that is impossible. */
+gboolean           post_contract_silent_start    (PostContractSilent *silent,
+                                                  PostContractPeer   *peer,
+                                                  PostConfiguration  *server_config);
+/* A carrier initiated to @peer's listener from the client's namespace. */
+PostCarrier       *post_contract_silent_initiate (PostContractSilent *silent,
+                                                  PostContractPeer   *peer,
+                                                  PostConfiguration  *config);
+/* From now on nothing passes between the two namespaces, either way. */
+void               post_contract_silence         (PostContractSilent *silent);
+/* Returns the thread to its namespace and deletes both (and the link). */
+void               post_contract_silent_stop     (PostContractSilent *silent);
 
 /* A carrier's events, counted by the handlers post_contract_watch() connects. */
 typedef struct
