@@ -15,39 +15,6 @@
 
 #include <string.h>
 
-/* A client connected to a collecting peer, "hello" received there. */
-typedef struct
-{
-  PostContractPeer  peer;
-  PostContractWatch watch;
-  PostCarrier      *client;
-} Pair;
-
-static void
-pair_open (Pair *pair)
-{
-  g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
-
-  pair->peer.echo = FALSE;
-  post_contract_peer_start (&pair->peer, NULL);
-  pair->client = post_contract_initiate (pair->peer.listener, NULL);
-  post_contract_watch (&pair->watch, pair->client, TRUE);
-  post_contract_establish (pair->client, 5000);
-  g_assert_true (post_carrier_send (pair->client, hello, NULL));
-  post_contract_wait_count (&pair->peer.n_received, 1, 5000, "hello at the peer");
-  g_assert_cmpuint (pair->peer.carriers->len, ==, 1);
-}
-
-static void
-pair_close (Pair *pair)
-{
-  g_signal_handlers_disconnect_by_data (pair->client, &pair->watch);
-  post_carrier_abort (pair->client);
-  g_clear_object (&pair->client);
-  post_contract_watch_clear (&pair->watch);
-  post_contract_peer_stop (&pair->peer);
-}
-
 static PostTransient *
 transient_of (PostCarrier *carrier)
 {
@@ -90,14 +57,14 @@ assert_numbered (PostContractPeer *peer,
 static void
 test_after_peer_abort (void)
 {
-  Pair pair = { 0 };
+  PostContractPair pair = { 0 };
   const guint n = 10;
   PostTransient *before;
   PostCarrier *second;
   PostContractAsync a = { 0 };
   g_autoptr(GError) error = NULL;
 
-  pair_open (&pair);
+  post_contract_pair_open (&pair, NULL, NULL);
   before = transient_of (pair.client);
   g_assert_nonnull (before);
   g_object_add_weak_pointer (G_OBJECT (before), (gpointer *) &before);
@@ -122,7 +89,7 @@ test_after_peer_abort (void)
       g_assert_no_error (error);
       post_contract_async_clear (&a);
       g_clear_weak_pointer (&before);
-      pair_close (&pair);
+      post_contract_pair_close (&pair);
       return;
     }
 
@@ -138,6 +105,7 @@ test_after_peer_abort (void)
   g_assert_cmpint (post_carrier_get_state (pair.client), ==, POST_CARRIER_STATE_DORMANT);
   g_assert_cmpuint (pair.watch.n_send_error, ==, 0);
   g_assert_cmpuint (pair.watch.n_sent, ==, 1);   /* hello only */
+  g_assert_cmpuint (pair.peer.n_received, ==, 1);
   g_assert_cmpuint (post_carrier_get_send_queue_size (pair.client), >, 0);
   g_assert_cmpuint (pair.peer.n_received, ==, 1);
 
@@ -160,7 +128,7 @@ test_after_peer_abort (void)
   post_contract_wait_count (&pair.watch.n_sent, 1 + n, 5000, "sent for the queued messages");
   g_assert_cmpuint (pair.watch.n_send_error, ==, 0);
   g_assert_cmpuint (pair.watch.n_closed, ==, 0);
-  pair_close (&pair);
+  post_contract_pair_close (&pair);
 }
 
 /* A DORMANT carrier that the application closes ends without sending its
@@ -169,7 +137,7 @@ test_after_peer_abort (void)
 static void
 test_close_while_dormant (void)
 {
-  Pair pair = { 0 };
+  PostContractPair pair = { 0 };
 
   if (!post_contract_is_connected ())
     {
@@ -178,7 +146,7 @@ test_close_while_dormant (void)
       g_assert_false (post_contract_has (POST_STACK_CAP_RELIABLE));
       return;
     }
-  pair_open (&pair);
+  post_contract_pair_open (&pair, NULL, NULL);
   post_carrier_abort (pair.peer.carriers->pdata[0]);
   post_contract_wait_state (pair.client, POST_CARRIER_STATE_DORMANT, 5000);
   send_numbered (pair.client, 3);
@@ -188,7 +156,7 @@ test_close_while_dormant (void)
   g_assert_cmpuint (pair.watch.n_send_error, ==, 3);
   post_contract_spin (100);
   g_assert_cmpuint (pair.peer.n_incoming, ==, 1);   /* no reconnection */
-  pair_close (&pair);
+  post_contract_pair_close (&pair);
 }
 
 void

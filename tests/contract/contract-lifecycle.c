@@ -9,47 +9,6 @@
  */
 #include "post-contract.h"
 
-/* A client connected to an echo peer, with a message echoed once. */
-typedef struct
-{
-  PostContractPeer  peer;
-  PostContractWatch watch;
-  PostCarrier      *client;
-} Pair;
-
-static void
-pair_open (Pair              *pair,
-           PostConfiguration *server_config)
-{
-  g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
-  g_autoptr(GError) error = NULL;
-
-  pair->peer.echo = TRUE;
-  post_contract_peer_start (&pair->peer, server_config);
-  pair->client = post_contract_initiate (pair->peer.listener, NULL);
-  post_contract_watch (&pair->watch, pair->client, TRUE);
-  /* Queued while ESTABLISHING, delivered once ACTIVE. */
-  g_assert_true (post_carrier_send (pair->client, hello, &error));
-  g_assert_no_error (error);
-  post_contract_establish (pair->client, 5000);
-  post_contract_wait_count (&pair->watch.n_received, 1, 5000, "the echo of hello");
-  g_assert_cmpstr (pair->watch.bytes->str, ==, "hello");
-  g_assert_cmpuint (pair->peer.carriers->len, ==, 1);
-}
-
-static void
-pair_close (Pair *pair)
-{
-  if (pair->client != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (pair->client, &pair->watch);
-      post_carrier_abort (pair->client);
-    }
-  g_clear_object (&pair->client);
-  post_contract_watch_clear (&pair->watch);
-  post_contract_peer_stop (&pair->peer);
-}
-
 /* A server configuration whose connectionless listener forgets a silent
  * peer after 300 ms (udp.peer-idle-timeout); others unchanged. */
 static PostConfiguration *
@@ -66,11 +25,11 @@ server_config (void)
 static void
 test_echo (void)
 {
-  Pair pair = { 0 };
+  PostContractPair pair = { 0 };
   PostCarrier *accepted;
   GSocketAddress *local, *remote;
 
-  pair_open (&pair, NULL);
+  post_contract_pair_open (&pair, NULL, NULL);
   accepted = pair.peer.carriers->pdata[0];
   g_assert_cmpint (post_carrier_get_role (accepted), ==, POST_CARRIER_ROLE_CARRIER);
   g_assert_cmpint (post_carrier_get_state (accepted), ==, POST_CARRIER_STATE_ACTIVE);
@@ -91,7 +50,7 @@ test_echo (void)
     g_assert_true (post_carrier_get_security_flags (pair.client) & POST_SECURITY_ENCRYPTED);
   else
     g_assert_cmpint (post_carrier_get_security_flags (pair.client), ==, POST_SECURITY_NONE);
-  pair_close (&pair);
+  post_contract_pair_close (&pair);
 }
 
 /* Messages sent before the carrier is ACTIVE arrive, in order on an
@@ -134,10 +93,10 @@ static void
 test_close_passive_at_peer (void)
 {
   g_autoptr(PostConfiguration) config = server_config ();
-  Pair pair = { 0 };
+  PostContractPair pair = { 0 };
   PostCarrier *accepted;
 
-  pair_open (&pair, config);
+  post_contract_pair_open (&pair, NULL, config);
   accepted = pair.peer.carriers->pdata[0];
   post_carrier_close (pair.client);
   post_contract_wait_count (&pair.watch.n_closed, 1, 5000, "the client's closed signal");
@@ -158,17 +117,17 @@ test_close_passive_at_peer (void)
       g_assert_cmpuint (pair.peer.n_closed_error, ==, 1);
       post_contract_assert_error (post_carrier_get_error (accepted), POST_ERROR_TIMED_OUT);
     }
-  pair_close (&pair);
+  post_contract_pair_close (&pair);
 }
 
 /* The accepted carrier closes gracefully: the client gets the passive close. */
 static void
 test_close_passive_at_client (void)
 {
-  Pair pair = { 0 };
+  PostContractPair pair = { 0 };
   PostCarrier *accepted;
 
-  pair_open (&pair, NULL);
+  post_contract_pair_open (&pair, NULL, NULL);
   accepted = pair.peer.carriers->pdata[0];
   post_carrier_close (accepted);
   post_contract_wait_count (&pair.peer.n_closed, 1, 5000, "the accepted carrier's closed");
@@ -188,7 +147,7 @@ test_close_passive_at_client (void)
       g_assert_cmpuint (pair.watch.n_closed, ==, 0);
       g_assert_cmpint (post_carrier_get_state (pair.client), ==, POST_CARRIER_STATE_ACTIVE);
     }
-  pair_close (&pair);
+  post_contract_pair_close (&pair);
 }
 
 /* An abort is a failure for the peer: it closes with an error (a reset). */
@@ -196,10 +155,10 @@ static void
 test_abort (void)
 {
   g_autoptr(PostConfiguration) config = server_config ();
-  Pair pair = { 0 };
+  PostContractPair pair = { 0 };
   PostCarrier *accepted;
 
-  pair_open (&pair, config);
+  post_contract_pair_open (&pair, NULL, config);
   accepted = pair.peer.carriers->pdata[0];
   post_carrier_abort (pair.client);
   g_assert_cmpint (post_carrier_get_state (pair.client), ==, POST_CARRIER_STATE_CLOSED);
@@ -212,7 +171,7 @@ test_abort (void)
       post_contract_unsupported ("connectionless: the peer's carrier ends by its idle timeout");
       post_contract_assert_error (post_carrier_get_error (accepted), POST_ERROR_TIMED_OUT);
     }
-  pair_close (&pair);
+  post_contract_pair_close (&pair);
 }
 
 /* Every operation on a closed carrier fails with POST_ERROR_CLOSED. */
@@ -283,24 +242,24 @@ check_closed (PostCarrier *carrier)
 static void
 test_use_after_close (void)
 {
-  Pair pair = { 0 };
+  PostContractPair pair = { 0 };
 
-  pair_open (&pair, NULL);
+  post_contract_pair_open (&pair, NULL, NULL);
   post_carrier_close (pair.client);
   post_contract_wait_count (&pair.watch.n_closed, 1, 5000, "closed");
   check_closed (pair.client);
-  pair_close (&pair);
+  post_contract_pair_close (&pair);
 }
 
 static void
 test_use_after_abort (void)
 {
-  Pair pair = { 0 };
+  PostContractPair pair = { 0 };
 
-  pair_open (&pair, NULL);
+  post_contract_pair_open (&pair, NULL, NULL);
   post_carrier_abort (pair.client);
   check_closed (pair.client);
-  pair_close (&pair);
+  post_contract_pair_close (&pair);
 }
 
 /* After the peer closed it, a carrier refuses further use with CLOSED
@@ -309,7 +268,7 @@ test_use_after_abort (void)
 static void
 test_use_after_passive_close (void)
 {
-  Pair pair = { 0 };
+  PostContractPair pair = { 0 };
 
   if (!post_contract_is_connected ())
     {
@@ -318,22 +277,22 @@ test_use_after_passive_close (void)
       g_assert_false (post_contract_has (POST_STACK_CAP_RELIABLE));
       return;
     }
-  pair_open (&pair, NULL);
+  post_contract_pair_open (&pair, NULL, NULL);
   post_carrier_close (pair.peer.carriers->pdata[0]);
   post_contract_wait_count (&pair.watch.n_closed, 1, 5000, "the passive close");
   check_closed (pair.client);
-  pair_close (&pair);
+  post_contract_pair_close (&pair);
 }
 
 /* Closing the listener stops accepting; carriers it accepted go on. */
 static void
 test_listener_close (void)
 {
-  Pair pair = { 0 };
+  PostContractPair pair = { 0 };
   g_autoptr(PostMessage) again = post_message_new_from_string ("again");
   PostCarrier *accepted;
 
-  pair_open (&pair, NULL);
+  post_contract_pair_open (&pair, NULL, NULL);
   accepted = pair.peer.carriers->pdata[0];
   post_carrier_close (pair.peer.listener);
   post_contract_wait_state (pair.peer.listener, POST_CARRIER_STATE_CLOSED, 2000);
@@ -341,7 +300,7 @@ test_listener_close (void)
   g_assert_true (post_carrier_send (pair.client, again, NULL));
   post_contract_wait_count (&pair.watch.n_received, 2, 5000, "an echo after the listener closed");
   g_assert_cmpstr (pair.watch.bytes->str, ==, "helloagain");
-  pair_close (&pair);
+  post_contract_pair_close (&pair);
 }
 
 /* A graceful close sends what was queued before it. */

@@ -96,13 +96,11 @@ test_keep_alive_required (void)
   post_contract_peer_stop (&peer);
 }
 
-/* The client, connected to a peer in its own namespace; "hello" echoed. */
+/* A pair across the namespaces of a peer that can go silent. */
 typedef struct
 {
   PostContractSilent silent;
-  PostContractPeer   peer;
-  PostContractWatch  watch;
-  PostCarrier       *client;
+  PostContractPair   pair;
 } Vanishing;
 
 static gboolean
@@ -110,31 +108,13 @@ vanishing_open (Vanishing         *v,
                 PostConfiguration *client_config,
                 PostConfiguration *server_config)
 {
-  g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
-
-  v->peer.echo = TRUE;
-  if (!post_contract_silent_start (&v->silent, &v->peer, server_config))
-    return FALSE;
-  v->client = post_contract_silent_initiate (&v->silent, &v->peer, client_config);
-  post_contract_watch (&v->watch, v->client, TRUE);
-  g_assert_true (post_carrier_send (v->client, hello, NULL));
-  post_contract_establish (v->client, 5000);
-  post_contract_wait_count (&v->watch.n_received, 1, 5000, "the echo of hello");
-  g_assert_cmpuint (v->peer.carriers->len, ==, 1);
-  return TRUE;
+  return post_contract_silent_pair_open (&v->silent, &v->pair, client_config, server_config);
 }
 
 static void
 vanishing_close (Vanishing *v)
 {
-  if (v->client != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (v->client, &v->watch);
-      post_carrier_abort (v->client);
-    }
-  g_clear_object (&v->client);
-  post_contract_watch_clear (&v->watch);
-  post_contract_peer_stop (&v->peer);
+  post_contract_pair_close (&v->pair);
   post_contract_silent_stop (&v->silent);
 }
 
@@ -169,14 +149,14 @@ silent_peer (gboolean sending)
       {
         g_autoptr(PostMessage) m = post_message_new_from_string ("into the void");
 
-        g_assert_true (post_carrier_send (v.client, m, NULL));
+        g_assert_true (post_carrier_send (v.pair.client, m, NULL));
         post_contract_spin (100);
       }
-  post_contract_wait_state_not (v.client, POST_CARRIER_STATE_ACTIVE, NOTICE_WAIT_MS);
+  post_contract_wait_state_not (v.pair.client, POST_CARRIER_STATE_ACTIVE, NOTICE_WAIT_MS);
   /* An initiated carrier can try again later: DORMANT, with the reason. */
-  g_assert_cmpint (post_carrier_get_state (v.client), ==, POST_CARRIER_STATE_DORMANT);
-  post_contract_assert_error (post_carrier_get_error (v.client), POST_ERROR_TIMED_OUT);
-  g_assert_cmpuint (v.watch.n_closed, ==, 0);
+  g_assert_cmpint (post_carrier_get_state (v.pair.client), ==, POST_CARRIER_STATE_DORMANT);
+  post_contract_assert_error (post_carrier_get_error (v.pair.client), POST_ERROR_TIMED_OUT);
+  g_assert_cmpuint (v.pair.watch.n_closed, ==, 0);
   vanishing_close (&v);
 }
 
@@ -211,12 +191,12 @@ test_silent_client (void)
     }
   if (!vanishing_open (&v, NULL, server))
     return;
-  accepted = v.peer.carriers->pdata[0];
+  accepted = v.pair.peer.carriers->pdata[0];
   post_contract_silence (&v.silent);
   post_contract_wait_state_not (accepted, POST_CARRIER_STATE_ACTIVE, NOTICE_WAIT_MS);
-  post_contract_wait_count (&v.peer.n_closed, 1, 2000, "the accepted carrier's closed signal");
+  post_contract_wait_count (&v.pair.peer.n_closed, 1, 2000, "the accepted carrier's closed signal");
   g_assert_cmpint (post_carrier_get_state (accepted), ==, POST_CARRIER_STATE_CLOSED);
-  g_assert_cmpuint (v.peer.n_closed_error, ==, 1);
+  g_assert_cmpuint (v.pair.peer.n_closed_error, ==, 1);
   post_contract_assert_error (post_carrier_get_error (accepted), POST_ERROR_TIMED_OUT);
   vanishing_close (&v);
 }
@@ -226,21 +206,15 @@ static void
 test_listener_expiry (void)
 {
   g_autoptr(PostConfiguration) server = post_contract_server_config ();
-  g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
   g_autoptr(PostMessage) again = post_message_new_from_string ("again");
-  PostContractPeer peer = { 0 };
-  PostContractWatch watch = { 0 };
-  g_autoptr(PostCarrier) client = NULL;
+  PostContractPair pair = { 0 };
+  PostContractPeer *peer = &pair.peer;
+  PostCarrier *client;
 
   g_assert_true (post_configuration_set_option (server, "udp.peer-idle-timeout",
                                                 g_variant_new_uint32 (300), NULL));
-  peer.echo = TRUE;
-  post_contract_peer_start (&peer, server);
-  client = post_contract_initiate (peer.listener, NULL);
-  post_contract_watch (&watch, client, TRUE);
-  g_assert_true (post_carrier_send (client, hello, NULL));
-  post_contract_establish (client, 5000);
-  post_contract_wait_count (&watch.n_received, 1, 5000, "the echo of hello");
+  post_contract_pair_open (&pair, NULL, server);
+  client = pair.client;
 
   if (post_contract_has (POST_STACK_CAP_RELIABLE))
     {
@@ -248,14 +222,14 @@ test_listener_expiry (void)
        * end a silent connection): idleness alone ends nothing. */
       g_test_message ("%s: a listener does not expire idle carriers", post_contract_stack ()->name);
       post_contract_spin (800);
-      g_assert_cmpuint (peer.n_closed, ==, 0);
+      g_assert_cmpuint (peer->n_closed, ==, 0);
       g_assert_cmpint (post_carrier_get_state (client), ==, POST_CARRIER_STATE_ACTIVE);
-      g_assert_cmpint (post_carrier_get_state (peer.carriers->pdata[0]), ==, POST_CARRIER_STATE_ACTIVE);
+      g_assert_cmpint (post_carrier_get_state (peer->carriers->pdata[0]), ==, POST_CARRIER_STATE_ACTIVE);
     }
   else
     {
-      post_contract_wait_count (&peer.n_closed, 1, 5000, "the listener's idle expiry");
-      post_contract_assert_error (post_carrier_get_error (peer.carriers->pdata[0]), POST_ERROR_TIMED_OUT);
+      post_contract_wait_count (&peer->n_closed, 1, 5000, "the listener's idle expiry");
+      post_contract_assert_error (post_carrier_get_error (peer->carriers->pdata[0]), POST_ERROR_TIMED_OUT);
       if (post_contract_is_connected ())
         {
           /* dtls: the expired session ends with a fatal alert, so the
@@ -273,14 +247,11 @@ test_listener_expiry (void)
         }
       /* Either way its next message reaches the listener as a new carrier. */
       g_assert_true (post_carrier_send (client, again, NULL));
-      post_contract_wait_count (&watch.n_received, 2, 5000, "the echo of a message after the expiry");
-      g_assert_cmpuint (peer.n_incoming, ==, 2);
+      post_contract_wait_count (&pair.watch.n_received, 2, 5000, "the echo of a message after the expiry");
+      g_assert_cmpuint (peer->n_incoming, ==, 2);
     }
-  g_assert_cmpuint (watch.n_closed, ==, 0);
-  g_signal_handlers_disconnect_by_data (client, &watch);
-  post_carrier_abort (client);
-  post_contract_watch_clear (&watch);
-  post_contract_peer_stop (&peer);
+  g_assert_cmpuint (pair.watch.n_closed, ==, 0);
+  post_contract_pair_close (&pair);
 }
 
 void

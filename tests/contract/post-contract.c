@@ -672,6 +672,62 @@ post_contract_peer_stop (PostContractPeer *peer)
   peer->bytes = NULL;
 }
 
+/* ---- a connected pair ------------------------------------------------------------ */
+
+static void
+pair_finish_open (PostContractPair *pair)
+{
+  g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
+  g_autoptr(GError) error = NULL;
+
+  post_contract_watch (&pair->watch, pair->client, TRUE);
+  /* Queued while ESTABLISHING, delivered once ACTIVE. */
+  g_assert_true (post_carrier_send (pair->client, hello, &error));
+  g_assert_no_error (error);
+  post_contract_establish (pair->client, 5000);
+  post_contract_wait_count (&pair->watch.n_received, 1, 5000, "the echo of hello");
+  g_assert_cmpstr (pair->watch.bytes->str, ==, "hello");
+  g_assert_cmpuint (pair->peer.carriers->len, ==, 1);
+}
+
+void
+post_contract_pair_open (PostContractPair  *pair,
+                         PostConfiguration *client_config,
+                         PostConfiguration *server_config)
+{
+  pair->peer.echo = TRUE;
+  post_contract_peer_start (&pair->peer, server_config);
+  pair->client = post_contract_initiate (pair->peer.listener, client_config);
+  pair_finish_open (pair);
+}
+
+gboolean
+post_contract_silent_pair_open (PostContractSilent *silent,
+                                PostContractPair   *pair,
+                                PostConfiguration  *client_config,
+                                PostConfiguration  *server_config)
+{
+  pair->peer.echo = TRUE;
+  if (!post_contract_silent_start (silent, &pair->peer, server_config))
+    return FALSE;
+  pair->client = post_contract_silent_initiate (silent, &pair->peer, client_config);
+  pair_finish_open (pair);
+  return TRUE;
+}
+
+void
+post_contract_pair_close (PostContractPair *pair)
+{
+  if (pair->client != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (pair->client, &pair->watch);
+      post_carrier_abort (pair->client);
+    }
+  g_clear_object (&pair->client);
+  post_contract_watch_clear (&pair->watch);
+  post_contract_peer_stop (&pair->peer);
+}
+
 /* ---- watching a carrier ------------------------------------------------------- */
 
 static gboolean

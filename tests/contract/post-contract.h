@@ -252,6 +252,32 @@ void               post_contract_unwatch    (PostContractWatch *watch,
                                              PostCarrier       *carrier);
 void               post_contract_watch_clear (PostContractWatch *watch);
 
+/* A client connected to an echo peer (PostContractPeer, echo TRUE), its
+ * events watched (post_contract_watch, with ready). */
+typedef struct
+{
+  PostContractPeer  peer;
+  PostContractWatch watch;
+  PostCarrier      *client;         /* (owned) */
+} PostContractPair;
+
+/* Starts the peer with @server_config and a client with @client_config
+ * (both nullable), sends "hello" while the client is ESTABLISHING (queued),
+ * establishes it and waits for the echo. */
+void               post_contract_pair_open  (PostContractPair  *pair,
+                                             PostConfiguration *client_config,
+                                             PostConfiguration *server_config);
+/* Aborts the client, clears the watch, stops the peer. */
+void               post_contract_pair_close (PostContractPair  *pair);
+
+/* post_contract_pair_open() across the namespaces: the peer in its own,
+ * the client in the client's.  FALSE, the case skipped, as above.  Close
+ * with post_contract_pair_close(), then post_contract_silent_stop(). */
+gboolean           post_contract_silent_pair_open (PostContractSilent *silent,
+                                                   PostContractPair   *pair,
+                                                   PostConfiguration  *client_config,
+                                                   PostConfiguration  *server_config);
+
 /* A message of @size bytes of a pattern seeded by @seed. */
 GBytes            *post_contract_pattern    (gsize              size,
                                              guint              seed);
