@@ -71,8 +71,7 @@ test_keep_alive_required (void)
       return;
     }
 
-  g_test_message ("%s declares no keep-alive: requiring it must fail selection",
-                  post_contract_stack ()->name);
+  post_contract_unsupported ("no keep-alive: requiring it fails selection");
   /* A listener cannot start... */
   {
     g_autoptr(PostLocal) local = post_contract_server_local (NULL);
@@ -125,9 +124,8 @@ check_cannot_notice (void)
 {
   if (post_contract_has (POST_STACK_CAP_KEEP_ALIVE))
     return FALSE;
-  g_test_message ("%s has no keep-alive: a silent peer cannot be noticed by the client; "
-                  "only a listener's idle expiry ends an accepted carrier (silent-client)",
-                  post_contract_stack ()->name);
+  post_contract_unsupported ("no keep-alive: a silent peer cannot be noticed by the client; "
+                             "only a listener's idle expiry ends an accepted carrier (silent-client)");
   g_assert_false (post_contract_is_connected ());
   return TRUE;
 }
@@ -184,8 +182,7 @@ test_silent_client (void)
 
   if (!post_contract_has (POST_STACK_CAP_KEEP_ALIVE))
     {
-      g_test_message ("%s has no keep-alive: the listener's udp.peer-idle-timeout ends the carrier",
-                      post_contract_stack ()->name);
+      post_contract_unsupported ("no keep-alive: the listener's udp.peer-idle-timeout ends the carrier");
       g_assert_true (post_configuration_set_option (server, "udp.peer-idle-timeout",
                                                     g_variant_new_uint32 (2 * KEEP_ALIVE_MS), NULL));
     }
@@ -220,7 +217,7 @@ test_listener_expiry (void)
     {
       /* No idle expiry on a reliable stack's listener (only keep-alives
        * end a silent connection): idleness alone ends nothing. */
-      g_test_message ("%s: a listener does not expire idle carriers", post_contract_stack ()->name);
+      post_contract_unsupported ("reliable: a listener does not expire idle carriers; keep-alives do");
       post_contract_spin (800);
       g_assert_cmpuint (peer->n_closed, ==, 0);
       g_assert_cmpint (post_carrier_get_state (client), ==, POST_CARRIER_STATE_ACTIVE);
@@ -241,7 +238,7 @@ test_listener_expiry (void)
       else
         {
           /* udp: nothing can tell the client; it stays ACTIVE. */
-          g_test_message ("%s: the client cannot learn of the expiry", post_contract_stack ()->name);
+          post_contract_unsupported ("connectionless: the client cannot learn of the expiry");
           post_contract_spin (200);
           g_assert_cmpint (post_carrier_get_state (client), ==, POST_CARRIER_STATE_ACTIVE);
         }
