@@ -644,7 +644,12 @@ receive_from_truncating_server (PostFramingMode  framing,
     g_test_message ("receiving ended: %s", r->error->message);
   post_carrier_abort (carrier);
   g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
-  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  /* Under meson test --setup valgrind the forked peer is checked too, and
+   * what it never frees before _exit() makes valgrind end it with the
+   * setup's --error-exitcode=99: the peer is test code, not libpost */
+  g_assert_true (WIFEXITED (status)
+                 && (WEXITSTATUS (status) == 0
+                     || (WEXITSTATUS (status) == 99 && g_getenv ("POST_TEST_UNDER_VALGRIND") != NULL)));
 }
 
 /* Stream mode: the direction is one message.  A FIN after close_notify
