@@ -37,9 +37,17 @@
  * (expired), an item whose antecedents are not yet sent waits, and while a
  * partial message is open only its own parts may go (framing cannot
  * interleave).  An item partly written stays `current` until done.  When
- * an item is fully written its message is sent; on stacks that report
- * acknowledgements it then waits in `unacked` for the PSI's acked offset to
- * pass its end (polled by a timer while anything waits).
+ * an item is fully written its message is sent — unless the PSI keeps
+ * written bytes before they leave (get_sent_offset: quic, tls with a full
+ * socket), then it waits in `unsent` until the PSI's sent offset passes its
+ * end (post_psi_notify_sent()); only stacks that declare EVENT_SENT emit
+ * the event.  On stacks that report acknowledgements a sent message whose
+ * acked event someone listens for then waits in `unacked` for the PSI's
+ * acked offset to pass its end (polled by a timer while anything waits).
+ * An immediate message ends its vectored write, and post_psi_push() tells
+ * the stack to end its packet there.  On a message stack the parts of a
+ * message sent in parts are gathered in `send_assembly` (bounded by the
+ * PSI's largest message) and leave as one message with the last part.
  *
  * Receiving is a pull.  The carrier knows the demand (a pending receive,
  * complete or partial, or a ready function); pump_receive() alternates:
