@@ -214,6 +214,42 @@ test_untrusted (void)
   expect_failure ("wrongname", POST_ERROR_TLS_NAME_MISMATCH);
 }
 
+/* A quic client whose server never answers (a UDP socket that reads
+ * nothing), without a connection timeout of the carrier: quic's own idle
+ * timeout ends the handshake, and the error says what it tried and that
+ * nothing came back — not just "timed out". */
+static void
+test_no_answer (void)
+{
+  g_autoptr(GSocket) silent = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *where = NULL;
+  PostTestClient c = { 0 };
+
+  g_assert_true (g_socket_bind (silent, any_port, FALSE, &error));
+  bound = g_socket_get_local_address (silent, &error);
+  g_assert_no_error (error);
+  g_assert_true (post_configuration_set_conn_timeout (config, 0, &error));
+  g_assert_true (post_configuration_set_option (config, "quic.idle-timeout", g_variant_new_uint32 (300), &error));
+  g_assert_no_error (error);
+  carrier = post_test_initiate ("quic", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)), config);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+  post_test_wait_count (&c.done, 1, "the handshake to time out", WAIT_TIMEOUT_S);
+  g_assert_error (c.error, POST_ERROR, POST_ERROR_TIMED_OUT);
+  g_test_message ("%s", c.error->message);
+  where = g_strdup_printf ("no answer from 127.0.0.1:%u within 300 ms",
+                           g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  g_assert_nonnull (strstr (c.error->message, where));
+  g_clear_error (&c.error);
+  post_carrier_abort (carrier);
+}
+
 static void
 test_fork (void)
 {
@@ -838,6 +874,7 @@ main (int   argc,
   g_test_add_func ("/quic/echo", test_echo);
   g_test_add_func ("/quic/acked", test_acked);
   g_test_add_func ("/quic/untrusted", test_untrusted);
+  g_test_add_func ("/quic/no-answer", test_no_answer);
   g_test_add_func ("/quic/psk", test_psk);
   g_test_add_func ("/quic/client-certificate", test_client_certificate);
   g_test_add_func ("/quic/fork", test_fork);
