@@ -114,7 +114,7 @@ struct _PostCarrier
   /* receiving */
   GQueue              requests;        /* (element-type ReceiveRequest) */
   GQueue              inbox;           /* (element-type InboxEntry) */
-  gsize               inbox_bytes;
+  gsize               inbox_bytes;     /* bytes, plus POST_MESSAGE_OVERHEAD an entry */
   PostReadyFunc       ready_func;
   gpointer            ready_data;
   GDestroyNotify      ready_notify;
@@ -162,6 +162,8 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void start_establishment (PostCarrier *self);
+static void drain_requests_after_close (PostCarrier *self);
+static void establish_cancelled (GTask *task, gpointer user_data);
 static void set_closed (PostCarrier *self, const GError *error);
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -179,6 +181,68 @@ inbox_entry_free (InboxEntry *entry)
   g_clear_object (&entry->handle);
   g_clear_pointer (&entry->data, g_bytes_unref);
   g_free (entry);
+}
+
+/* ---- cancellation ---------------------------------------------------------- */
+
+typedef struct
+{
+  GTask              *task;       /* (unowned) the source is destroyed with it */
+  PostTaskCancelFunc  func;
+  gpointer            user_data;
+} CancelWatch;
+
+static gboolean
+task_cancelled_cb (GCancellable *cancellable,
+                   gpointer      data)
+{
+  CancelWatch *watch = data;
+  g_autoptr(GTask) task = g_object_ref (watch->task);
+
+  watch->func (task, watch->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+destroy_cancel_source (gpointer data)
+{
+  g_source_destroy (data);
+  g_source_unref (data);
+}
+
+void
+_post_task_watch_cancel (GTask              *task,
+                         PostTaskCancelFunc  func,
+                         gpointer            user_data)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  CancelWatch *watch;
+  GSource *source;
+
+  if (cancellable == NULL)
+    return;
+  /* A GCancellableSource rather than g_cancellable_connect(): the handler
+   * runs from the main loop, never inside g_cancellable_cancel() (which an
+   * application may call from a callback of ours, halfway through a queue
+   * walk). */
+  watch = g_new0 (CancelWatch, 1);
+  watch->task = task;
+  watch->func = func;
+  watch->user_data = user_data;
+  source = g_cancellable_source_new (cancellable);
+  g_source_set_callback (source, G_SOURCE_FUNC (task_cancelled_cb), watch, g_free);
+  g_source_set_static_name (source, "[libpost] cancellation");
+  g_source_attach (source, g_task_get_context (task));
+  g_object_set_data_full (G_OBJECT (task), "post-cancel-watch", source, destroy_cancel_source);
+}
+
+/* The common start of every _async operation: a task whose cancellable
+ * was cancelled before the call completes (from the main loop, as GTask
+ * does) with G_IO_ERROR_CANCELLED; returns whether it did. */
+static gboolean
+return_if_cancelled (GTask *task)
+{
+  return g_task_return_error_if_cancelled (task);
 }
 
 static const char *
@@ -774,13 +838,16 @@ establishment_failed (PostCarrier *self,
 
 typedef struct
 {
-  PostCarrier *carrier;   /* (owned) */
-  GPtrArray   *stacks;    /* (owned) (element-type PostStack) */
+  PostCarrier  *carrier;     /* (owned) */
+  GPtrArray    *stacks;      /* (owned) (element-type PostStack) */
+  GCancellable *cancellable; /* (owned) the establishment's; if it is no longer
+                                the carrier's, the establishment was stopped */
 } EstablishData;
 
 static void
 establish_data_free (EstablishData *data)
 {
+  g_clear_object (&data->cancellable);
   g_clear_object (&data->carrier);
   g_clear_pointer (&data->stacks, g_ptr_array_unref);
   g_free (data);
@@ -798,6 +865,17 @@ race_done_cb (GObject      *source,
   PostCandidate *winner = NULL;
 
   psi = _post_racer_run_finish (result, &winner, &error);
+  if (data->cancellable != self->establish_cancellable)
+    {
+      /* A stopped establishment (its wait was cancelled, the carrier went
+       * DORMANT): what it took as early data goes back to the queue. */
+      if (psi != NULL)
+        post_psi_close (psi, TRUE);
+      if (self->transient != NULL && !_post_transient_is_attached (self->transient))
+        _post_transient_return_early_data (self->transient);
+      establish_data_free (data);
+      return;
+    }
   g_clear_object (&self->establish_cancellable);
   if (self->timeout_source != NULL)
     {
@@ -1051,6 +1129,11 @@ resolve_done_cb (GObject      *source,
   g_autoptr(GPtrArray) addresses = NULL;
 
   remotes = post_remote_resolve_fully_finish (POST_REMOTE (source), result, &error);
+  if (data->cancellable != self->establish_cancellable)
+    {
+      establish_data_free (data);   /* stopped meanwhile */
+      return;
+    }
   if (remotes == NULL)
     {
       if (self->state != POST_CARRIER_STATE_CLOSED)
@@ -1170,6 +1253,7 @@ start_establishment (PostCarrier *self)
   data = g_new0 (EstablishData, 1);
   data->carrier = g_object_ref (self);
   data->stacks = stacks;
+  data->cancellable = g_object_ref (self->establish_cancellable);
   literal = _post_remote_get_literal_address (self->remote);
   if (literal != NULL)
     {
@@ -1846,6 +1930,11 @@ post_carrier_get_establishment_time (PostCarrier *self)
  * post_carrier_get_send_queue_size:
  * @self: a #PostCarrier
  *
+ * The framed bytes queued and not yet handed to the network.  The
+ * configuration's `send-queue-limit` counts these and, for each queued
+ * message, %POST_MESSAGE_OVERHEAD bytes more (what it costs to hold), so
+ * that a flood of empty messages fills the queue too.
+ *
  * Returns: how many bytes are queued and not yet handed to the network
  */
 gsize
@@ -1855,17 +1944,109 @@ post_carrier_get_send_queue_size (PostCarrier *self)
   return self->transient ? _post_transient_get_queued_bytes (self->transient) : 0;
 }
 
+/**
+ * post_carrier_get_receive_queue_size:
+ * @self: a #PostCarrier
+ *
+ * What the carrier holds of received data not yet delivered to the
+ * application: its inbox of messages read ahead (each counted as its bytes
+ * plus %POST_MESSAGE_OVERHEAD), the message being assembled and the input
+ * not yet decoded.  Without receive demand this stays bounded (64 KiB plus
+ * one read and one message): the carrier stops reading and the peer is
+ * flow-controlled, however small its messages (docs/framing.md,
+ * "Back-pressure").  For a sink, the inbox is the sink's.
+ *
+ * Returns: the receive queue's size in bytes, as the carrier accounts it
+ */
+gsize
+post_carrier_get_receive_queue_size (PostCarrier *self)
+{
+  g_return_val_if_fail (POST_IS_CARRIER (self), 0);
+  if (self->transient != NULL && _post_transient_is_attached (self->transient))
+    return _post_transient_get_receive_bytes (self->transient);
+  return _post_carrier_get_inbox_size (self);
+}
+
 /* ---- establishment API --------------------------------------------------------- */
+
+/* The last wait for an establishment was cancelled: stop it, the carrier
+ * goes DORMANT (see post_carrier_establish_async()). */
+static void
+stop_establishment (PostCarrier *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->close_requested)
+    {
+      establishment_failed (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                       "The establishment was cancelled"));
+      return;
+    }
+  if (self->establish_source != NULL)
+    {
+      g_source_destroy (self->establish_source);
+      g_clear_pointer (&self->establish_source, g_source_unref);
+    }
+  if (self->timeout_source != NULL)
+    {
+      g_source_destroy (self->timeout_source);
+      g_clear_pointer (&self->timeout_source, g_source_unref);
+    }
+  if (self->establish_cancellable != NULL)
+    {
+      /* The racer's callback sees a cancellable that is no longer ours. */
+      g_autoptr(GCancellable) cancellable = g_steal_pointer (&self->establish_cancellable);
+
+      g_cancellable_cancel (cancellable);
+    }
+  error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "The establishment was cancelled; "
+                               "post_carrier_establish_async() starts it again");
+  g_clear_error (&self->error);
+  self->error = g_error_copy (error);
+  set_state (self, POST_CARRIER_STATE_DORMANT);
+  drain_requests_after_close (self);
+}
+
+static void
+establish_cancelled (GTask    *task,
+                     gpointer  user_data)
+{
+  PostCarrier *self = user_data;
+  GList *link = g_queue_find (&self->establish_tasks, task);
+
+  if (link == NULL)
+    return;   /* it completed meanwhile */
+  g_object_ref (self);
+  g_queue_delete_link (&self->establish_tasks, link);
+  /* Stopped first, so that the callback sees the carrier DORMANT. */
+  if (g_queue_is_empty (&self->establish_tasks) && self->state == POST_CARRIER_STATE_ESTABLISHING)
+    stop_establishment (self);
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "The establishment was cancelled");
+  g_object_unref (task);
+  g_object_unref (self);
+}
 
 /**
  * post_carrier_establish_async:
  * @self: a #PostCarrier
- * @cancellable: (nullable): a #GCancellable (cancels the wait, not the carrier)
+ * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the carrier is ACTIVE or failed
  * @user_data: data for @callback
  *
  * Waits until the carrier is ACTIVE.  On a DORMANT carrier this
  * re-establishes it through its association.
+ *
+ * Cancelling @cancellable completes the call with %G_IO_ERROR_CANCELLED
+ * (promptly, from the main loop).  If it was the last call waiting and the
+ * carrier is still ESTABLISHING, the establishment stops and the carrier
+ * becomes DORMANT: nothing is attempted any more, messages queued meanwhile
+ * stay queued, post_carrier_get_error() says it was cancelled, and a later
+ * post_carrier_establish_async() tries again (post_carrier_close() closes
+ * it; a carrier that was asked to close becomes CLOSED instead).  A
+ * @cancellable cancelled before the call only completes the call, with
+ * %G_IO_ERROR_CANCELLED; the carrier is left as it is.
  */
 void
 post_carrier_establish_async (PostCarrier         *self,
@@ -1879,6 +2060,11 @@ post_carrier_establish_async (PostCarrier         *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, post_carrier_establish_async);
+  /* A carrier that became ACTIVE is reported ACTIVE, even if the
+   * cancellable was cancelled in between. */
+  g_task_set_check_cancellable (task, FALSE);
+  if (return_if_cancelled (task))
+    return;
   switch (self->state)
     {
     case POST_CARRIER_STATE_ACTIVE:
@@ -1898,12 +2084,14 @@ post_carrier_establish_async (PostCarrier         *self,
     case POST_CARRIER_STATE_DORMANT:
       {
         set_state (self, POST_CARRIER_STATE_ESTABLISHING);
+        _post_task_watch_cancel (task, establish_cancelled, self);
         g_queue_push_tail (&self->establish_tasks, g_steal_pointer (&task));
         start_establishment (self);
         return;
       }
     case POST_CARRIER_STATE_ESTABLISHING:
     default:
+      _post_task_watch_cancel (task, establish_cancelled, self);
       g_queue_push_tail (&self->establish_tasks, g_steal_pointer (&task));
       return;
     }
@@ -1944,8 +2132,16 @@ send_internal (PostCarrier     *self,
   if (message != NULL && (!_post_message_check_antecedents (message, error)
                           || !_post_message_mark_queued (message, ++self->send_sequence, error)))
     return FALSE;
-  return _post_transient_enqueue (self->transient, message, content, end_of_message, FALSE,
-                                  task, destination, check_limit, error);
+  if (!_post_transient_enqueue (self->transient, message, content, end_of_message, FALSE,
+                                task, destination, check_limit, error))
+    {
+      /* Refused (a full queue, a message the stack cannot carry): it was
+       * never queued, and may be sent again. */
+      if (message != NULL)
+        _post_message_unmark_queued (message);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean
@@ -1965,16 +2161,30 @@ _post_carrier_send_to (PostCarrier     *self,
   if (!_post_message_check_antecedents (message, error)
       || !_post_message_mark_queued (message, ++self->send_sequence, error))
     return FALSE;
-  return _post_transient_enqueue (self->transient, message, post_message_get_content (message),
-                                  TRUE, FALSE, task, destination, task == NULL, error);
+  if (!_post_transient_enqueue (self->transient, message, post_message_get_content (message),
+                                TRUE, FALSE, task, destination, task == NULL, error))
+    {
+      _post_message_unmark_queued (message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+send_cancelled (GTask    *task,
+                gpointer  user_data)
+{
+  PostCarrier *self = user_data;
+
+  if (self->transient != NULL)
+    _post_transient_cancel_send (self->transient, task);
 }
 
 /**
  * post_carrier_send_async:
  * @self: a #PostCarrier
  * @message: the message to send
- * @cancellable: (nullable): a #GCancellable; a message cannot be taken
- *   back once queued (draft 4.2), so this only stops the wait
+ * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the message was handed to the
  *   network, or failed
  * @user_data: data for @callback
@@ -1982,6 +2192,21 @@ _post_carrier_send_to (PostCarrier     *self,
  * Sends a complete message.  While the carrier is establishing it is
  * queued.  The callback's timing paces the sender: it runs only once the
  * message is in the network, so a receiver that stops reading slows it.
+ *
+ * This call does not fail with %POST_ERROR_WOULD_BLOCK: a message sent
+ * while the send queue is full (`send-queue-limit`) is queued, its
+ * callback waits, and the carrier stops reading from the network until
+ * the queue drains below its limit.  So a ready function that answers
+ * every message with post_carrier_send_async() (an echo) is paced by its
+ * peer: a peer that stops reading stops it, instead of the queue growing.
+ * (docs/framing.md, "Back-pressure", says how to avoid a deadlock.)
+ *
+ * Cancelling @cancellable while the message is still queued, none of it
+ * written, takes it off the queue: the call completes with
+ * %G_IO_ERROR_CANCELLED and the message emits #PostMessage::send-error
+ * with it.  Once any of it was written it cannot be taken back (draft
+ * 4.2): it is sent whole and the call completes normally, as a partial
+ * GIO write does.  The carrier stays usable either way.
  */
 void
 post_carrier_send_async (PostCarrier         *self,
@@ -1998,10 +2223,15 @@ post_carrier_send_async (PostCarrier         *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, post_carrier_send_async);
-  g_task_set_check_cancellable (task, TRUE);
+  /* A message that went is reported sent, cancelled or not. */
+  g_task_set_check_cancellable (task, FALSE);
+  if (return_if_cancelled (task))
+    return;
   if (!send_internal (self, message, post_message_get_content (message), TRUE, task, NULL,
                       FALSE, &error))
     g_task_return_error (task, error);
+  else
+    _post_task_watch_cancel (task, send_cancelled, self);
 }
 
 /**
@@ -2093,6 +2323,14 @@ post_carrier_send_bytes (PostCarrier  *self,
  * message larger fails with %POST_ERROR_MESSAGE_TOO_LARGE, the message is
  * dropped (its `send-error` fires), and its later parts fail with the same
  * error, up to the one that ends it; the carrier goes on.
+ *
+ * Like post_carrier_send_async(), this does not fail when the send queue
+ * is full: the part is queued and the carrier stops reading until the
+ * queue drains.  Cancelling @cancellable while the part is queued, none of
+ * it written, takes the part off the queue (%G_IO_ERROR_CANCELLED); the
+ * message stays open, without a #PostMessage::send-error, so the part can
+ * be sent again or others follow.  A part already being written is sent
+ * and completes normally.
  */
 void
 post_carrier_send_partial_async (PostCarrier         *self,
@@ -2105,6 +2343,7 @@ post_carrier_send_partial_async (PostCarrier         *self,
 {
   g_autoptr(GTask) task = NULL;
   GError *error = NULL;
+  gboolean first;
 
   g_return_if_fail (POST_IS_CARRIER (self));
   g_return_if_fail (POST_IS_MESSAGE (message));
@@ -2112,21 +2351,30 @@ post_carrier_send_partial_async (PostCarrier         *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, post_carrier_send_partial_async);
+  g_task_set_check_cancellable (task, FALSE);
+  if (return_if_cancelled (task))
+    return;
   if (!check_usable (self, TRUE, &error))
     {
       g_task_return_error (task, error);
       return;
     }
-  if (post_message_get_sequence (message) == 0
-      && (!_post_message_check_antecedents (message, &error)
-          || !_post_message_mark_queued (message, ++self->send_sequence, &error)))
+  first = post_message_get_sequence (message) == 0;
+  if (first && (!_post_message_check_antecedents (message, &error)
+                || !_post_message_mark_queued (message, ++self->send_sequence, &error)))
     {
       g_task_return_error (task, error);
       return;
     }
   if (!_post_transient_enqueue (self->transient, message, part, end_of_message, TRUE, task, NULL,
                                 FALSE, &error))
-    g_task_return_error (task, error);
+    {
+      if (first)
+        _post_message_unmark_queued (message);
+      g_task_return_error (task, error);
+    }
+  else
+    _post_task_watch_cancel (task, send_cancelled, self);
 }
 
 /**
@@ -2146,6 +2394,16 @@ post_carrier_send_partial_finish (PostCarrier   *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+static void
+flush_cancelled (GTask    *task,
+                 gpointer  user_data)
+{
+  PostCarrier *self = user_data;
+
+  if (self->transient != NULL)
+    _post_transient_cancel_flush (self->transient, task);
+}
+
 /**
  * post_carrier_flush_async:
  * @self: a #PostCarrier
@@ -2154,7 +2412,9 @@ post_carrier_send_partial_finish (PostCarrier   *self,
  *   was handed to the network
  * @user_data: data for @callback
  *
- * Waits until the send queue has drained up to this call.
+ * Waits until the send queue has drained up to this call.  Cancelling
+ * @cancellable completes the wait with %G_IO_ERROR_CANCELLED; what is
+ * queued is still sent.
  */
 void
 post_carrier_flush_async (PostCarrier         *self,
@@ -2170,12 +2430,15 @@ post_carrier_flush_async (PostCarrier         *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, post_carrier_flush_async);
   g_task_set_check_cancellable (task, TRUE);
+  if (return_if_cancelled (task))
+    return;
   if (!check_usable (self, TRUE, &error))
     {
       g_task_return_error (task, error);
       return;
     }
   _post_transient_flush (self->transient, task);
+  _post_task_watch_cancel (task, flush_cancelled, self);
 }
 
 /**
@@ -2618,7 +2881,7 @@ _post_carrier_deliver (PostCarrier *self,
     entry->data = g_bytes_ref (data);
     entry->end = end_of_message;
     g_queue_push_tail (&self->inbox, entry);
-    self->inbox_bytes += g_bytes_get_size (data);
+    self->inbox_bytes += g_bytes_get_size (data) + POST_MESSAGE_OVERHEAD;
   }
 }
 
@@ -2699,7 +2962,10 @@ serve_from_inbox (PostCarrier *self)
       complete_request (request, entry->handle, piece, end);
       receive_request_free (request);
       if (entry->offset == g_bytes_get_size (entry->data))
-        inbox_entry_free (g_queue_pop_head (&self->inbox));
+        {
+          self->inbox_bytes -= POST_MESSAGE_OVERHEAD;
+          inbox_entry_free (g_queue_pop_head (&self->inbox));
+        }
     }
 }
 
@@ -2717,6 +2983,30 @@ drain_requests_after_close (PostCarrier *self)
     error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED,
                                  "The carrier is closed: no more messages will arrive");
   fail_receive_requests (self, error);
+}
+
+static void
+receive_cancelled (GTask    *task,
+                   gpointer  user_data)
+{
+  PostCarrier *self = user_data;
+
+  for (GList *l = self->requests.head; l != NULL; l = l->next)
+    {
+      ReceiveRequest *request = l->data;
+
+      if (request->task != task)
+        continue;
+      /* Nothing was taken for it: what arrives later goes to the next
+       * request (or the inbox). */
+      g_queue_delete_link (&self->requests, l);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "The receive was cancelled");
+      receive_request_free (request);
+      if (self->state != POST_CARRIER_STATE_CLOSED)
+        kick_receive (self);   /* less demand: the read interest follows */
+      return;
+    }
 }
 
 static void
@@ -2748,6 +3038,7 @@ queue_receive (PostCarrier  *self,
   request->min_length = min_length;
   request->max_length = max_length;
   g_queue_push_tail (&self->requests, request);
+  _post_task_watch_cancel (task, receive_cancelled, self);
 
   serve_from_inbox (self);
   if (self->state == POST_CARRIER_STATE_CLOSED || self->state == POST_CARRIER_STATE_DORMANT)
@@ -2773,6 +3064,11 @@ queue_receive (PostCarrier  *self,
  * post_carrier_receive_partial_async() receives such a message in parts.
  * After a passive close, the messages that had arrived are still
  * delivered, then requests fail with %POST_ERROR_CLOSED.
+ *
+ * Cancelling @cancellable before a message was handed to this call
+ * completes it with %G_IO_ERROR_CANCELLED; nothing is lost, the next
+ * message goes to the next receive.  A message already handed to it is
+ * returned even if @cancellable was cancelled since.
  */
 void
 post_carrier_receive_async (PostCarrier         *self,
@@ -2786,6 +3082,10 @@ post_carrier_receive_async (PostCarrier         *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, post_carrier_receive_async);
+  /* A message taken for this call is returned: dropping it would lose it. */
+  g_task_set_check_cancellable (task, FALSE);
+  if (return_if_cancelled (task))
+    return;
   queue_receive (self, task, FALSE, 0, 0);
 }
 
@@ -2817,7 +3117,8 @@ post_carrier_receive_finish (PostCarrier   *self,
  *
  * Receives the next part of a message (draft 2.2): at least @min_length
  * bytes unless the message ends sooner, at most @max_length.  In stream
- * mode this is how a byte stream is read.
+ * mode this is how a byte stream is read.  Cancellation works as for
+ * post_carrier_receive_async(): no byte is lost.
  */
 void
 post_carrier_receive_partial_async (PostCarrier         *self,
@@ -2833,6 +3134,9 @@ post_carrier_receive_partial_async (PostCarrier         *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, post_carrier_receive_partial_async);
+  g_task_set_check_cancellable (task, FALSE);
+  if (return_if_cancelled (task))
+    return;
   if (max_length > 0 && min_length > max_length)
     {
       g_task_return_new_error (task, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
@@ -2916,7 +3220,7 @@ post_carrier_ready (PostCarrier    *self,
       g_autoptr(GBytes) rest = g_bytes_new_from_bytes (entry->data, entry->offset,
                                                        g_bytes_get_size (entry->data) - entry->offset);
 
-      self->inbox_bytes -= g_bytes_get_size (rest);
+      self->inbox_bytes -= g_bytes_get_size (rest) + POST_MESSAGE_OVERHEAD;
       _post_message_set_received_part (entry->handle, rest, entry->end);
       if (!func (self, entry->handle, self->ready_data) && self->ready_func == func)
         {
@@ -2987,6 +3291,10 @@ fork_established_cb (GObject      *source,
  * responders and listeners cannot fork (draft 2.1): that fails with
  * %POST_ERROR_WRONG_ROLE; accepted carriers on stacks without streams
  * cannot fork either, which fails with %POST_ERROR_NOT_SUPPORTED.
+ *
+ * Cancelling @cancellable completes the call with %G_IO_ERROR_CANCELLED;
+ * a fork being established is aborted, one that completed meanwhile is
+ * dropped (the peer sees it end).
  */
 void
 post_carrier_fork_async (PostCarrier         *self,
@@ -3002,6 +3310,8 @@ post_carrier_fork_async (PostCarrier         *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, post_carrier_fork_async);
+  if (return_if_cancelled (task))
+    return;
 
   if (self->role != POST_CARRIER_ROLE_CARRIER)
     {
@@ -3219,6 +3529,21 @@ post_carrier_close (PostCarrier *self)
   g_object_unref (self);
 }
 
+static void
+close_cancelled (GTask    *task,
+                 gpointer  user_data)
+{
+  PostCarrier *self = user_data;
+  GList *link = g_queue_find (&self->close_tasks, task);
+
+  if (link == NULL)
+    return;
+  g_queue_delete_link (&self->close_tasks, link);
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "The wait for the close was cancelled; the carrier still closes");
+  g_object_unref (task);
+}
+
 /**
  * post_carrier_close_async:
  * @self: a #PostCarrier
@@ -3227,7 +3552,9 @@ post_carrier_close (PostCarrier *self)
  * @user_data: data for @callback
  *
  * Closes the carrier gracefully, as post_carrier_close(), and reports when
- * it is done.
+ * it is done.  Cancelling @cancellable, before or during the call,
+ * completes it with %G_IO_ERROR_CANCELLED, but the carrier closes all the
+ * same (as a cancelled g_io_stream_close_async() leaves the stream closed).
  */
 void
 post_carrier_close_async (PostCarrier         *self,
@@ -3241,11 +3568,17 @@ post_carrier_close_async (PostCarrier         *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, post_carrier_close_async);
+  if (return_if_cancelled (task))
+    {
+      post_carrier_close (self);
+      return;
+    }
   if (self->state == POST_CARRIER_STATE_CLOSED)
     {
       g_task_return_boolean (task, TRUE);
       return;
     }
+  _post_task_watch_cancel (task, close_cancelled, self);
   g_queue_push_tail (&self->close_tasks, g_steal_pointer (&task));
   post_carrier_close (self);
 }

@@ -102,6 +102,12 @@ typedef enum {
  *   and survive (connection migration, as QUIC's): when the carrier's local
  *   address or interface goes away, the carrier stays active on another
  *   one (post_psi_migrate()).  Not multipath: one path at a time
+ * @POST_STACK_CAP_EMPTY_MESSAGES: a message of zero bytes arrives as a
+ *   message.  libpost's framing gives it to every byte stream; a message
+ *   stack declares it when its protocol delivers an empty message (UDP
+ *   does; DTLS does not: GnuTLS does not deliver an empty record).  Without
+ *   it, sending an empty message fails with %POST_ERROR_NOT_SUPPORTED
+ *   instead of vanishing
  *
  * What a stack provides, as the selector and the application see it.
  * [method@Post.Stack.get_capabilities] tells what the stack alone does;
@@ -135,6 +141,7 @@ typedef enum /*< flags >*/ {
   POST_STACK_CAP_BYTE_STREAM             = 1 << 22,
   POST_STACK_CAP_SOFT_ERROR_NOTIFY       = 1 << 23,
   POST_STACK_CAP_MIGRATION               = 1 << 24,
+  POST_STACK_CAP_EMPTY_MESSAGES          = 1 << 30,
 } PostStackCapabilities;
 
 /**

@@ -929,6 +929,16 @@ _post_message_mark_queued (PostMessage  *self,
   return TRUE;
 }
 
+/* The send that marked it queued failed at once (a full queue, say): the
+ * message was never queued and may be sent again. */
+void
+_post_message_unmark_queued (PostMessage *self)
+{
+  self->queued = FALSE;
+  self->sequence = 0;
+  self->deadline = 0;
+}
+
 gint64
 _post_message_get_deadline (PostMessage *self)
 {

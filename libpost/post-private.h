@@ -121,6 +121,8 @@ void            _post_message_set_received_part   (PostMessage       *self,
 gboolean        _post_message_mark_queued         (PostMessage       *self,
                                                    guint64            sequence,
                                                    GError           **error);
+/* ... and the send failed at once: it was never queued. */
+void            _post_message_unmark_queued       (PostMessage       *self);
 gint64          _post_message_get_deadline        (PostMessage       *self);
 /* Record the event on the message and emit its signal. */
 void            _post_message_emit_sent           (PostMessage       *self);
@@ -290,6 +292,21 @@ G_END_DECLS
 /* ---- The transient engine (post-transient.c) and its carrier -------------- */
 G_BEGIN_DECLS
 
+/* What holding one queued or received message costs, beyond its bytes (a
+ * SendItem or InboxEntry, its PostMessage handle, the GBytes): counted by
+ * the send-queue limit and the receive read-ahead, so that empty messages
+ * are bounded too.  (The public POST_MESSAGE_OVERHEAD, post-carrier.h.) */
+
+/* Calls @func (@task, @user_data) from @task's main context once @task's
+ * cancellable is cancelled (nothing without one).  @func must find out
+ * whether @task is still pending (it may have returned meanwhile) and, if
+ * so, return G_IO_ERROR_CANCELLED.  @user_data must live as long as @task
+ * (the task's source object does). */
+typedef void (*PostTaskCancelFunc) (GTask *task, gpointer user_data);
+void            _post_task_watch_cancel          (GTask              *task,
+                                                  PostTaskCancelFunc  func,
+                                                  gpointer            user_data);
+
 typedef enum {
   POST_DEMAND_NONE,
   POST_DEMAND_COMPLETE,
@@ -355,6 +372,16 @@ gboolean        _post_transient_enqueue          (PostTransient     *self,
 void            _post_transient_flush            (PostTransient     *self,
                                                   GTask             *task);
 gsize           _post_transient_get_queued_bytes (PostTransient     *self);
+gboolean        _post_transient_send_queue_full  (PostTransient     *self);
+/* inbox + message being assembled + undecoded input */
+gsize           _post_transient_get_receive_bytes (PostTransient    *self);
+/* A send or flush task whose cancellable was cancelled: returns
+ * G_IO_ERROR_CANCELLED if nothing of it was written yet (a send) or it is
+ * still waiting (a flush); otherwise it goes on and completes normally. */
+void            _post_transient_cancel_send      (PostTransient     *self,
+                                                  GTask             *task);
+void            _post_transient_cancel_flush     (PostTransient     *self,
+                                                  GTask             *task);
 void            _post_transient_pump_receive     (PostTransient     *self);
 /* Reads once without waiting for the PSI to say it is readable (a freshly
  * accepted transport often has data, or its peer's end, waiting). */

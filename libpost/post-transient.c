@@ -166,6 +166,9 @@ struct _PostTransient
   PostMessage       *failed_partial; /* (owned) (nullable) a message in parts that failed
                                         (too large); its later parts fail at once */
   gsize              queued_bytes;
+  gsize              queued_items;   /* SendItems queued, current and early */
+  gboolean           overcommitted;  /* sent past a full queue: reading stops */
+  GSource           *resume_idle;    /* (owned) (nullable) reading resumes */
   guint64            next_seq;
   guint64            next_message_seq;
   guint64            total_written;
@@ -214,6 +217,7 @@ struct _PostTransient
   /* unreliable datagrams */
   GHashTable        *datagrams;      /* (owned) &Datagram.id -> Datagram */
   guint64            next_datagram_id;
+  guint64            datagrams_dropped;
   gulong             datagram_event_id;
   gulong             datagram_received_id;
   guint              send_priority;  /* last given to post_psi_set_send_priority() */
@@ -228,6 +232,7 @@ struct _PostTransient
 G_DEFINE_FINAL_TYPE (PostTransient, post_transient, G_TYPE_OBJECT)
 
 static void write_some (PostTransient *self);
+static void check_overcommit (PostTransient *self);
 static void update_interest (PostTransient *self);
 static void end_transient (PostTransient *self, const GError *error, gboolean peer_closed);
 
@@ -280,6 +285,7 @@ post_transient_dispose (GObject *object)
   PostTransient *self = POST_TRANSIENT (object);
 
   destroy_source (&self->write_idle);
+  destroy_source (&self->resume_idle);
   destroy_source (&self->ack_timer);
   destroy_source (&self->expiry_timer);
   destroy_source (&self->linger_timer);
@@ -516,6 +522,7 @@ try_coalesce (PostTransient *self,
       tail->coalesced = g_byte_array_sized_new (MIN (COALESCE_MAX, 4096));
       tail->end_of_message = TRUE;
       g_queue_push_tail (&level->items, tail);
+      self->queued_items++;
     }
   else
     tail->seq = self->next_seq++;
@@ -636,6 +643,44 @@ check_partial (PostTransient  *self,
   return TRUE;
 }
 
+/* A message stack that does not deliver empty messages
+ * (POST_STACK_CAP_EMPTY_MESSAGES): an empty one fails, it does not vanish. */
+static gboolean
+refuse_empty (PostTransient  *self,
+              GBytes         *content,
+              gboolean        part,
+              GError        **error)
+{
+  if (self->byte_stream || part || (self->caps & POST_STACK_CAP_EMPTY_MESSAGES)
+      || (content != NULL && g_bytes_get_size (content) > 0))
+    return TRUE;
+  g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+               "Stack %s cannot carry an empty message",
+               post_stack_get_name (post_psi_get_stack (self->psi)));
+  return FALSE;
+}
+
+/* What the send queue costs, as its limit counts it: the framed bytes not
+ * yet written, and POST_MESSAGE_OVERHEAD for each item, so that a flood of
+ * empty messages fills it too. */
+static gsize
+queue_cost (PostTransient *self)
+{
+  return self->queued_bytes + self->queued_items * POST_MESSAGE_OVERHEAD;
+}
+
+static gboolean
+queue_full (PostTransient *self)
+{
+  return queue_cost (self) >= self->send_queue_limit;
+}
+
+gboolean
+_post_transient_send_queue_full (PostTransient *self)
+{
+  return queue_full (self);
+}
+
 gboolean
 _post_transient_enqueue (PostTransient   *self,
                          PostMessage     *message,
@@ -648,6 +693,7 @@ _post_transient_enqueue (PostTransient   *self,
                          GError         **error)
 {
   SendItem *item;
+  gboolean was_full;
   gsize max;
 
   if (self->ended || self->send_shut || (self->closing && self->psi != NULL))
@@ -656,12 +702,14 @@ _post_transient_enqueue (PostTransient   *self,
                            "The carrier is closing: nothing more can be sent");
       return FALSE;
     }
-  if (check_limit && self->queued_bytes >= self->send_queue_limit)
+  was_full = queue_full (self);
+  if (check_limit && was_full)
     {
       g_set_error (error, POST_ERROR, POST_ERROR_WOULD_BLOCK,
-                   "The send queue is full (%" G_GSIZE_FORMAT " bytes queued, limit %"
-                   G_GSIZE_FORMAT "); wait with post_carrier_flush_async()",
-                   self->queued_bytes, self->send_queue_limit);
+                   "The send queue is full (%" G_GSIZE_FORMAT " bytes in %" G_GSIZE_FORMAT
+                   " messages queued, limit %" G_GSIZE_FORMAT "); wait with "
+                   "post_carrier_flush_async()",
+                   self->queued_bytes, self->queued_items, self->send_queue_limit);
       return FALSE;
     }
   if (part && message != NULL && !check_partial (self, message, content, end_of_message, error))
@@ -677,6 +725,9 @@ _post_transient_enqueue (PostTransient   *self,
                    post_stack_get_name (post_psi_get_stack (self->psi)), max);
       return FALSE;
     }
+
+  if (self->psi != NULL && !refuse_empty (self, content, part, error))
+    return FALSE;
 
   /* Anonymous small messages: copy into the coalescing buffer. */
   if (message == NULL && task == NULL && destination == NULL && end_of_message && !part
@@ -706,8 +757,19 @@ _post_transient_enqueue (PostTransient   *self,
 
   g_queue_push_tail (&get_level (self, item->niceness)->items, item);
   self->queued_bytes += item->total;
+  self->queued_items++;
   if (item->deadline > 0)
     arm_expiry_timer (self, item->deadline);
+  if (was_full && !self->overcommitted)
+    {
+      /* Sent past a full queue (send_async, send_partial_async, which do
+       * not fail with WOULD_BLOCK): the carrier stops reading until the
+       * queue drains below its limit, so a function that sends for what it
+       * receives (an echo) is paced by its peer instead of growing the
+       * queue without bound. */
+      self->overcommitted = TRUE;
+      update_interest (self);
+    }
 
   if (message != NULL && post_message_get_immediate (message) && self->psi != NULL)
     write_some (self);
@@ -772,12 +834,82 @@ _post_transient_flush (PostTransient *self,
   check_flushes (self);
 }
 
+static void fail_item (PostTransient *self, SendItem *item, const GError *error);
+
+/* After items left the queue other than by being written. */
+static void
+queue_shrunk (PostTransient *self)
+{
+  check_flushes (self);
+  check_overcommit (self);
+  if (self->psi != NULL && self->closing)
+    schedule_write (self);   /* write_some() goes on closing once it is empty */
+}
+
+void
+_post_transient_cancel_send (PostTransient *self,
+                             GTask         *task)
+{
+  for (guint i = 0; i < self->levels->len; i++)
+    {
+      SendLevel *level = self->levels->pdata[i];
+
+      for (GList *l = level->items.head; l != NULL; l = l->next)
+        {
+          SendItem *item = l->data;
+          g_autoptr(GError) error = NULL;
+
+          if (item->task != task)
+            continue;
+          /* Still queued, so nothing of it was written (a partly written
+           * item is `current`, a datagram or early data was handed to the
+           * PSI: those go on and complete normally). */
+          if (item->written > 0)
+            return;
+          g_queue_delete_link (&level->items, l);
+          error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                       "The send was cancelled before any of it was written");
+          if (item->part)
+            {
+              /* One part of a message sent in parts: the message is not
+               * lost (other parts may follow, this one again), so it gets
+               * no send-error and stays open. */
+              self->queued_bytes -= MIN (self->queued_bytes, item->total);
+              self->queued_items -= MIN (self->queued_items, 1);
+              if (item->message == self->enqueue_partial)
+                self->enqueue_partial_size -= MIN (self->enqueue_partial_size,
+                                                   g_bytes_get_size (item->payload));
+              g_task_return_error (item->task, g_steal_pointer (&error));
+              send_item_free (item);
+            }
+          else
+            fail_item (self, item, error);
+          queue_shrunk (self);
+          return;
+        }
+    }
+}
+
+void
+_post_transient_cancel_flush (PostTransient *self,
+                              GTask         *task)
+{
+  GList *l = g_queue_find (&self->flushes, task);
+
+  if (l == NULL)
+    return;
+  g_queue_delete_link (&self->flushes, l);
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The flush was cancelled");
+  g_object_unref (task);
+}
+
 static void
 fail_item (PostTransient *self,
            SendItem      *item,
            const GError  *error)
 {
   self->queued_bytes -= MIN (self->queued_bytes, item->total - item->written);
+  self->queued_items -= MIN (self->queued_items, 1);
   if (item->message != NULL)
     {
       if (g_error_matches (error, POST_ERROR, POST_ERROR_EXPIRED))
@@ -979,6 +1111,8 @@ item_written (PostTransient *self,
   guint64 sent = self->byte_stream && self->psi != NULL ? post_psi_get_sent_offset (self->psi)
                                                         : POST_PSI_ACKED_UNKNOWN;
 
+  self->queued_items -= MIN (self->queued_items, 1);
+
   if ((message != NULL || item->task != NULL) && sent != POST_PSI_ACKED_UNKNOWN
       && (sent < self->total_written || !g_queue_is_empty (&self->unsent)))
     {
@@ -1074,6 +1208,7 @@ expire_overdue (PostTransient *self)
   /* Successors of what expired fail now, not at the next write. */
   if (dropped)
     schedule_write (self);
+  check_overcommit (self);
 }
 
 static gboolean
@@ -1180,6 +1315,7 @@ gather_part (PostTransient *self,
         self->send_assembly = g_byte_array_sized_new (MAX (size * 2, 256));
       g_byte_array_append (self->send_assembly, g_bytes_get_data (item->payload, NULL), size);
       self->queued_bytes -= MIN (self->queued_bytes, item->total);
+      self->queued_items -= MIN (self->queued_items, 1);
       if (item->task != NULL)
         g_task_return_boolean (item->task, TRUE);   /* unref'd with the item */
       send_item_free (item);
@@ -1299,6 +1435,7 @@ send_datagram_item (PostTransient *self,
       return TRUE;
     }
   self->queued_bytes -= MIN (self->queued_bytes, item->total);
+  self->queued_items -= MIN (self->queued_items, 1);
   self->bytes_sent += g_bytes_get_size (item->payload);
   d = g_new0 (Datagram, 1);
   d->id = id;
@@ -1388,7 +1525,6 @@ psi_datagram_received_cb (PostPsi       *psi,
                           PostTransient *self)
 {
   g_autoptr(PostMessage) handle = NULL;
-
   gsize min_len, max_len;
 
   if (self->ended)
@@ -1407,6 +1543,16 @@ psi_datagram_received_cb (PostPsi       *psi,
       g_object_ref (self);
       _post_carrier_deliver_error (self->carrier, error);
       g_object_unref (self);
+      return;
+    }
+  if ((self->overcommitted && !self->closing)
+      || (_post_carrier_peek_demand (self->carrier, &min_len, &max_len) == POST_DEMAND_NONE
+          && _post_carrier_get_inbox_size (self->carrier) >= READ_AHEAD))
+    {
+      /* An unreliable datagram nobody has room for: dropped and counted,
+       * as a full socket buffer drops it, rather than held. */
+      if (self->datagrams_dropped++ == 0)
+        g_debug ("The receiver does not keep up: dropping unreliable datagrams");
       return;
     }
   handle = _post_message_new_received (content, TRUE, 0, NULL);
@@ -1558,6 +1704,34 @@ write_stream (PostTransient *self)
     }
 }
 
+static gboolean
+resume_idle_cb (gpointer data)
+{
+  PostTransient *self = data;
+
+  g_clear_pointer (&self->resume_idle, g_source_unref);
+  _post_transient_pump_receive (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Reading stopped because the queue was overcommitted resumes once it
+ * drained below its limit (from the main loop: this runs inside writes and
+ * cancellations, which may themselves run inside a delivery). */
+static void
+check_overcommit (PostTransient *self)
+{
+  if (!self->overcommitted || queue_full (self))
+    return;
+  self->overcommitted = FALSE;
+  if (self->psi == NULL || self->ended || self->resume_idle != NULL)
+    return;
+  self->resume_idle = g_idle_source_new ();
+  g_source_set_priority (self->resume_idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->resume_idle, resume_idle_cb, self, NULL);
+  g_source_set_static_name (self->resume_idle, "[libpost] resume reading");
+  g_source_attach (self->resume_idle, self->context);
+}
+
 static void
 write_some (PostTransient *self)
 {
@@ -1575,6 +1749,7 @@ write_some (PostTransient *self)
   if (!self->ended)
     {
       check_flushes (self);
+      check_overcommit (self);
       if (self->closing && self->current == NULL && lowest_unwritten_seq (self) == G_MAXUINT64
           && !has_unsent_datagrams (self))
         _post_transient_close (self);
@@ -1651,6 +1826,10 @@ try_deliver (PostTransient *self)
   g_autoptr(PostMessage) handle = NULL;
 
   if (!has_pending_message_bytes (self))
+    return FALSE;
+  /* Sending past a full queue stops delivery too, not only reading: what
+   * is buffered would otherwise feed the same sends. */
+  if (self->overcommitted && !self->closing)
     return FALSE;
 
   demand = _post_carrier_peek_demand (self->carrier, &min_len, &max_len);
@@ -1799,6 +1978,13 @@ decode_some (PostTransient *self)
     }
 }
 
+gsize
+_post_transient_get_receive_bytes (PostTransient *self)
+{
+  return _post_carrier_get_inbox_size (self->carrier) + self->assembly->len
+         + (self->inbuf->len - self->inbuf_start);
+}
+
 static gboolean
 should_read (PostTransient *self)
 {
@@ -1809,11 +1995,12 @@ should_read (PostTransient *self)
     return FALSE;
   if (self->closing)
     return TRUE;  /* draining until the peer's end */
+  if (self->overcommitted)
+    return FALSE;  /* until the send queue drains below its limit */
   demand = _post_carrier_peek_demand (self->carrier, &min_len, &max_len);
   if (demand != POST_DEMAND_NONE)
     return TRUE;
-  return _post_carrier_get_inbox_size (self->carrier) + self->assembly->len
-         + (self->inbuf->len - self->inbuf_start) < READ_AHEAD;
+  return _post_transient_get_receive_bytes (self) < READ_AHEAD;
 }
 
 /* Returns 1 on progress, 2 on progress after which the PSI is (very likely)
@@ -2133,24 +2320,36 @@ reframe_queue (PostTransient *self)
                                          chunk.payload_length);
                   off += chunk.consumed;
                   {
-                    SendItem *one = g_new0 (SendItem, 1);
+                    SendItem *one;
 
+                    if (!refuse_empty (self, content, FALSE, NULL))
+                      {
+                        /* Anonymous (post_carrier_send_bytes): no one to tell. */
+                        g_debug ("Dropping an empty message queued for stack %s, which "
+                                 "cannot carry it", post_transient_get_stack_name (self));
+                        continue;
+                      }
+                    one = g_new0 (SendItem, 1);
                     one->seq = item->seq;
                     one->payload = g_steal_pointer (&content);
                     one->end_of_message = TRUE;
                     frame_item (self, one, NULL);
                     self->queued_bytes += one->total;
+                    self->queued_items++;
                     if (next != NULL)
                       g_queue_insert_before (&level->items, next, one);
                     else
                       g_queue_push_tail (&level->items, one);
                   }
                 }
+              self->queued_items -= MIN (self->queued_items, 1);
               send_item_free (item);
             }
-          else if (!frame_item (self, item, &error))
+          else if (!refuse_empty (self, item->payload, item->part, &error)
+                   || !frame_item (self, item, &error))
             {
               g_queue_delete_link (&level->items, l);
+              self->queued_bytes += item->total;   /* fail_item() takes it off */
               fail_item (self, item, error);
             }
           else
@@ -2332,9 +2531,11 @@ _post_transient_take_queue (PostTransient *self,
       while ((item = g_queue_pop_head (&level->items)) != NULL)
         {
           from->queued_bytes -= MIN (from->queued_bytes, item->total);
+          from->queued_items -= MIN (from->queued_items, 1);
           item->seq = self->next_seq++;
           g_queue_push_tail (&get_level (self, item->niceness)->items, item);
           self->queued_bytes += item->total;
+          self->queued_items++;
         }
     }
   while (!g_queue_is_empty (&from->flushes))
@@ -2379,6 +2580,8 @@ _post_transient_fail_queue (PostTransient *self,
       g_object_unref (task);
     }
   self->queued_bytes = 0;
+  self->queued_items = 0;
+  self->overcommitted = FALSE;
   self->open_partial = NULL;
 }
 
@@ -2566,6 +2769,24 @@ post_transient_get_bytes_sent (PostTransient *self)
 {
   g_return_val_if_fail (POST_IS_TRANSIENT (self), 0);
   return self->bytes_sent;
+}
+
+/**
+ * post_transient_get_datagrams_dropped:
+ * @self: a #PostTransient
+ *
+ * Unreliable datagrams (the stack's datagram-received, such as QUIC
+ * DATAGRAM frames) that arrived while the carrier had no room for them:
+ * no receive demand and a full inbox, or a send queue overcommitted (see
+ * docs/framing.md, "Back-pressure").  They are dropped rather than held.
+ *
+ * Returns: how many were dropped
+ */
+guint64
+post_transient_get_datagrams_dropped (PostTransient *self)
+{
+  g_return_val_if_fail (POST_IS_TRANSIENT (self), 0);
+  return self->datagrams_dropped;
 }
 
 /**

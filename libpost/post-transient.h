@@ -29,5 +29,7 @@ POST_AVAILABLE_IN_ALL
 guint64          post_transient_get_bytes_sent     (PostTransient *self);
 POST_AVAILABLE_IN_ALL
 guint64          post_transient_get_bytes_received (PostTransient *self);
+POST_AVAILABLE_IN_ALL
+guint64          post_transient_get_datagrams_dropped (PostTransient *self);
 
 G_END_DECLS

@@ -1259,6 +1259,13 @@ post_dtls_psi_send_message (PostPsi         *psi,
       return FALSE;
     }
 
+  if (size == 0)
+    {
+      /* GnuTLS skips empty records on receipt: it would vanish. */
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                           "DTLS cannot carry an empty message: an empty record is not delivered");
+      return FALSE;
+    }
   self->too_large = FALSE;
   ret = gnutls_record_send (self->session, data, size);
   if (ret >= 0)

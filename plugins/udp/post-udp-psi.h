@@ -20,6 +20,7 @@ G_DECLARE_FINAL_TYPE (PostUdpPsi, post_udp_psi, POST, UDP_PSI, PostPsi)
 #define POST_UDP_STACK_CAPABILITIES                                          \
   (POST_STACK_CAP_PRESERVE_MSG_BOUNDARIES | POST_STACK_CAP_LISTEN |          \
    POST_STACK_CAP_MULTICAST | POST_STACK_CAP_EVENT_SENT |                    \
+   POST_STACK_CAP_EMPTY_MESSAGES |                                           \
    POST_STACK_CAP_SOFT_ERROR_NOTIFY |                                        \
    POST_STACK_CAP_MSG_IMMEDIATE)
 
