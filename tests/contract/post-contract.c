@@ -619,6 +619,118 @@ post_contract_peer_read (PostContractPeer *peer)
     post_carrier_ready (peer->carriers->pdata[i], peer_message_cb, peer, NULL);
 }
 
+/* ---- a remote that never answers ---------------------------------------------- */
+
+PostRemote *
+post_contract_blackhole_start (PostContractBlackhole *blackhole)
+{
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autofree char *uri = NULL;
+  guint16 port;
+
+  blackhole->fillers = g_ptr_array_new_with_free_func (g_object_unref);
+  blackhole->tcp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (blackhole->tcp, any, FALSE, &error));
+  g_assert_no_error (error);
+  /* A backlog of 0: one connection fills the accept queue (nobody
+   * accepts), and the kernel drops the SYNs of the next ones. */
+  g_socket_set_listen_backlog (blackhole->tcp, 0);
+  g_assert_true (g_socket_listen (blackhole->tcp, &error));
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (blackhole->tcp, &error);
+  g_assert_no_error (error);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  {
+    GSocket *filler = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                    G_SOCKET_PROTOCOL_TCP, &error);
+
+    g_assert_no_error (error);
+    /* On loopback the handshake completes within connect(). */
+    g_assert_true (g_socket_connect (filler, bound, NULL, &error));
+    g_assert_no_error (error);
+    g_ptr_array_add (blackhole->fillers, filler);
+  }
+  blackhole->udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                 G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (blackhole->udp, bound, FALSE, &error));
+  g_assert_no_error (error);
+
+  uri = g_strdup_printf ("%s://127.0.0.1:%u", contract.name, port);
+  remote = post_remote_new_from_uri (uri, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&remote);
+}
+
+void
+post_contract_blackhole_stop (PostContractBlackhole *blackhole)
+{
+  g_clear_pointer (&blackhole->fillers, g_ptr_array_unref);
+  g_clear_object (&blackhole->tcp);
+  g_clear_object (&blackhole->udp);
+}
+
+/* ---- filling a send queue ------------------------------------------------------ */
+
+void
+post_contract_fill_until_blocked (PostCarrier *carrier,
+                                  gsize        size,
+                                  guint        seed,
+                                  guint        quiet_ms,
+                                  guint        max_messages,
+                                  guint       *n_sent)
+{
+  guint start = *n_sent;
+
+  for (;;)
+    {
+      g_autoptr(GBytes) chunk = post_contract_pattern (size, seed + *n_sent);
+      g_autoptr(GError) error = NULL;
+
+      if (*n_sent - start > max_messages)
+        g_error ("%s: the sender was not slowed down: %u messages of %" G_GSIZE_FORMAT
+                 " bytes queued to a peer that does not read", contract.name,
+                 *n_sent - start, size);
+      if (post_carrier_send_bytes (carrier, chunk, &error))
+        {
+          (*n_sent)++;
+          continue;
+        }
+      post_contract_assert_error (error, POST_ERROR_WOULD_BLOCK);
+      {
+        PostContractAsync flushed = { 0 };
+        GCancellable *cancellable = g_cancellable_new ();
+        gboolean quiet = FALSE;
+        GSource *timeout = g_timeout_source_new (quiet_ms);
+
+        post_carrier_flush_async (carrier, cancellable, post_contract_async_cb, &flushed);
+        g_source_set_callback (timeout, flag_cb, &quiet, NULL);
+        g_source_attach (timeout, NULL);
+        while (!flushed.done && !quiet)
+          g_main_context_iteration (NULL, TRUE);
+        g_source_destroy (timeout);
+        g_source_unref (timeout);
+        if (!flushed.done)
+          {
+            /* Stuck: the peer takes nothing more.  The flush's wait ends. */
+            g_cancellable_cancel (cancellable);
+            post_contract_async_wait (&flushed, 5000, "a cancelled flush");
+            post_contract_async_clear (&flushed);
+            g_object_unref (cancellable);
+            return;
+          }
+        post_contract_async_clear (&flushed);
+        g_object_unref (cancellable);
+      }
+    }
+}
+
 static gboolean
 peer_incoming_cb (PostCarrier *listener,
                   PostCarrier *carrier,

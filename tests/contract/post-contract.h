@@ -226,6 +226,32 @@ PostCarrier       *post_contract_silent_initiate (PostContractSilent *silent,
 void               post_contract_silence         (PostContractSilent *silent);
 /* Returns the thread to its namespace and deletes both (and the link). */
 void               post_contract_silent_stop     (PostContractSilent *silent);
+/* A remote that never lets an establishment complete, for cases that need
+ * one pending: on 127.0.0.1, a TCP listener whose accept queue is full (the
+ * kernel drops further SYNs) and, on the same port, a bound UDP socket
+ * that never answers (a handshake over UDP waits).  A stack without a
+ * handshake establishes to it at once and sends into the void. */
+typedef struct
+{
+  GSocket   *tcp;       /* (owned) */
+  GSocket   *udp;       /* (owned) */
+  GPtrArray *fillers;   /* (owned) connections filling the accept queue */
+} PostContractBlackhole;
+
+PostRemote        *post_contract_blackhole_start (PostContractBlackhole *blackhole);
+void               post_contract_blackhole_stop  (PostContractBlackhole *blackhole);
+
+/* Sends @size-byte messages (post_carrier_send_bytes, pattern seeded by
+ * @seed + their index, starting at *@n_sent) until the send queue stays
+ * full: WOULD_BLOCK, and a flush that does not complete within @quiet_ms
+ * (the peer stopped taking data).  Fails the case if that takes more than
+ * @max_messages.  *@n_sent counts the messages queued. */
+void               post_contract_fill_until_blocked (PostCarrier *carrier,
+                                                     gsize        size,
+                                                     guint        seed,
+                                                     guint        quiet_ms,
+                                                     guint        max_messages,
+                                                     guint       *n_sent);
 
 /* A carrier's events, counted by the handlers post_contract_watch() connects. */
 typedef struct
@@ -337,6 +363,8 @@ void               post_contract_assert_error_impl (const GError *error,
 /* ---- the areas ------------------------------------------------------------ */
 
 void post_contract_add_lifecycle_cases (void);
+void post_contract_add_backpressure_cases (void);
+void post_contract_add_cancel_cases    (void);
 void post_contract_add_roles_cases     (void);
 void post_contract_add_security_cases  (void);
 void post_contract_add_partial_cases   (void);

@@ -133,6 +133,8 @@ main (int argc, char **argv)
   post_contract_add_local_cases ();
   post_contract_add_dormant_cases ();
   post_contract_add_liveness_cases ();
+  post_contract_add_backpressure_cases ();
+  post_contract_add_cancel_cases ();
 
   rc = g_test_run ();
   _post_contract_shutdown ();
