@@ -26,7 +26,7 @@ one_error_line () {
   [ "$(wc -l <"$2")" -eq 1 ] && grep -q '^post-cat: ' "$2"
 }
 
-echo "1..8"
+echo "1..9"
 
 # 1-2: lines echoed by --echo --once
 if start_listener echo --echo --once; then
@@ -108,6 +108,36 @@ if start_listener closed; then
   fi
 else
   not_ok "closed port (listener did not start)" "$tmp/closed.err"
+fi
+
+# 8: --echo to a client that sends 256 MiB and never reads: the echoes fill
+# post-cat's send queue, so it stops reading (docs/framing.md,
+# "Back-pressure") and the client blocks, instead of post-cat holding
+# everything it received (it did: 1 GiB sent, 1 GiB resident).
+if start_listener flood --echo; then
+  { printf '\x80\x01\x00\x00'; head -c 65536 /dev/zero; } >"$tmp/frame"
+  for i in $(seq 16); do cat "$tmp/frame"; done >"$tmp/frames"   # 16 messages, 1 MiB
+  ( exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+    for i in $(seq 256); do cat "$tmp/frames" >&3 || exit 1; done ) 2>/dev/null &
+  writer=$!
+  pids+=($writer)
+  most=0
+  cat_pid=$(cat "/proc/$listener_pid/task/$listener_pid/children" 2>/dev/null)   # under timeout
+  cat_pid=${cat_pid%% *}
+  # Sampled for 5 s: nobody reads the echoes, so the writer cannot finish.
+  for i in $(seq 50); do
+    rss=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\) kB/\1/p' "/proc/${cat_pid:-$listener_pid}/status" 2>/dev/null)
+    [ -n "$rss" ] && [ "$rss" -gt "$most" ] && most=$rss
+    sleep 0.1
+  done
+  if kill -0 "$writer" 2>/dev/null && kill -0 "$listener_pid" 2>/dev/null && [ "$most" -lt 65536 ]; then
+    ok "--echo to a peer that does not read: the peer is held back, post-cat stays under 64 MiB (${most} kB)"
+  else
+    not_ok "--echo to a peer that does not read: the peer is held back, post-cat stays under 64 MiB (${most} kB)" "$tmp/flood.err"
+  fi
+  kill "$writer" "$listener_pid" 2>/dev/null; wait "$writer" "$listener_pid" 2>/dev/null
+else
+  not_ok "--echo listener starts" "$tmp/flood.err"
 fi
 
 [ "$failures" -eq 0 ]
