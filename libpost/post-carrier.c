@@ -183,6 +183,16 @@ inbox_entry_free (InboxEntry *entry)
   g_free (entry);
 }
 
+static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
 /* ---- cancellation ---------------------------------------------------------- */
 
 typedef struct
@@ -361,16 +371,8 @@ post_carrier_dispose (GObject *object)
 
   if (self->establish_cancellable != NULL)
     g_cancellable_cancel (self->establish_cancellable);
-  if (self->establish_source != NULL)
-    {
-      g_source_destroy (self->establish_source);
-      g_clear_pointer (&self->establish_source, g_source_unref);
-    }
-  if (self->timeout_source != NULL)
-    {
-      g_source_destroy (self->timeout_source);
-      g_clear_pointer (&self->timeout_source, g_source_unref);
-    }
+  clear_source (&self->establish_source);
+  clear_source (&self->timeout_source);
   if (self->listen_psi != NULL)
     {
       g_clear_signal_handler (&self->accepted_id, self->listen_psi);
@@ -820,11 +822,7 @@ establishment_failed (PostCarrier *self,
 {
   g_autoptr(GError) owned = error;
 
-  if (self->timeout_source != NULL)
-    {
-      g_source_destroy (self->timeout_source);
-      g_clear_pointer (&self->timeout_source, g_source_unref);
-    }
+  clear_source (&self->timeout_source);
   if (self->state == POST_CARRIER_STATE_CLOSED)
     return;
   g_object_ref (self);
@@ -877,11 +875,7 @@ race_done_cb (GObject      *source,
       return;
     }
   g_clear_object (&self->establish_cancellable);
-  if (self->timeout_source != NULL)
-    {
-      g_source_destroy (self->timeout_source);
-      g_clear_pointer (&self->timeout_source, g_source_unref);
-    }
+  clear_source (&self->timeout_source);
   if (psi == NULL)
     {
       /* Messages offered as 0-RTT data to the failed attempts queue again. */
@@ -1982,16 +1976,8 @@ stop_establishment (PostCarrier *self)
                                                        "The establishment was cancelled"));
       return;
     }
-  if (self->establish_source != NULL)
-    {
-      g_source_destroy (self->establish_source);
-      g_clear_pointer (&self->establish_source, g_source_unref);
-    }
-  if (self->timeout_source != NULL)
-    {
-      g_source_destroy (self->timeout_source);
-      g_clear_pointer (&self->timeout_source, g_source_unref);
-    }
+  clear_source (&self->establish_source);
+  clear_source (&self->timeout_source);
   if (self->establish_cancellable != NULL)
     {
       /* The racer's callback sees a cancellable that is no longer ours. */

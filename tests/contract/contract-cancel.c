@@ -97,6 +97,136 @@ receive_expect (PostCarrier *carrier,
   post_contract_async_clear (&a);
 }
 
+/* ---- the operations ------------------------------------------------------------ */
+
+typedef enum
+{
+  OP_ESTABLISH,
+  OP_SEND,
+  OP_SEND_PARTIAL,
+  OP_FLUSH,
+  OP_RECEIVE,
+  OP_RECEIVE_PARTIAL,
+  OP_FORK,
+  OP_CLOSE,
+  N_OPS
+} Op;
+
+static const char *const op_names[N_OPS] = {
+  "establish", "send", "send_partial", "flush", "receive", "receive_partial", "fork", "close",
+};
+
+/* Starts @op on @carrier with @cancellable; the result goes to @a.  The
+ * sends send "cancelled-OP" (a part that ends its message). */
+static void
+start_op (PostCarrier       *carrier,
+          Op                 op,
+          GCancellable      *cancellable,
+          PostContractAsync *a)
+{
+  g_autofree char *text = g_strdup_printf ("cancelled-%s", op_names[op]);
+  g_autoptr(PostMessage) m = post_message_new_from_string (text);
+  g_autoptr(GBytes) part = g_bytes_new (text, strlen (text));
+
+  switch (op)
+    {
+    case OP_ESTABLISH:
+      post_carrier_establish_async (carrier, cancellable, post_contract_async_cb, a);
+      break;
+    case OP_SEND:
+      post_carrier_send_async (carrier, m, cancellable, post_contract_async_cb, a);
+      break;
+    case OP_SEND_PARTIAL:
+      post_carrier_send_partial_async (carrier, m, part, TRUE, cancellable, post_contract_async_cb, a);
+      break;
+    case OP_FLUSH:
+      post_carrier_flush_async (carrier, cancellable, post_contract_async_cb, a);
+      break;
+    case OP_RECEIVE:
+      post_carrier_receive_async (carrier, cancellable, post_contract_async_cb, a);
+      break;
+    case OP_RECEIVE_PARTIAL:
+      post_carrier_receive_partial_async (carrier, 1, 0, cancellable, post_contract_async_cb, a);
+      break;
+    case OP_FORK:
+      post_carrier_fork_async (carrier, cancellable, post_contract_async_cb, a);
+      break;
+    case OP_CLOSE:
+    default:
+      post_carrier_close_async (carrier, cancellable, post_contract_async_cb, a);
+      break;
+    }
+}
+
+/* Waits (bounded) for @op's result in @a, once, and returns whether it
+ * succeeded; otherwise its error goes to @error. */
+static gboolean
+finish_op (PostCarrier       *carrier,
+           Op                 op,
+           PostContractAsync *a,
+           GError           **error)
+{
+  g_autofree char *what = g_strdup_printf ("the %s's completion", op_names[op]);
+  gboolean ok;
+
+  wait_once (a, what);
+  switch (op)
+    {
+    case OP_ESTABLISH:
+      ok = post_carrier_establish_finish (carrier, a->result, error);
+      break;
+    case OP_SEND:
+      ok = post_carrier_send_finish (carrier, a->result, error);
+      break;
+    case OP_SEND_PARTIAL:
+      ok = post_carrier_send_partial_finish (carrier, a->result, error);
+      break;
+    case OP_FLUSH:
+      ok = post_carrier_flush_finish (carrier, a->result, error);
+      break;
+    case OP_RECEIVE:
+      {
+        g_autoptr(PostMessage) m = post_carrier_receive_finish (carrier, a->result, error);
+
+        ok = m != NULL;
+        break;
+      }
+    case OP_RECEIVE_PARTIAL:
+      {
+        g_autoptr(GBytes) data = post_carrier_receive_partial_finish (carrier, a->result, NULL,
+                                                                      NULL, error);
+
+        ok = data != NULL;
+        break;
+      }
+    case OP_FORK:
+      {
+        g_autoptr(PostCarrier) fork = post_carrier_fork_finish (carrier, a->result, error);
+
+        ok = fork != NULL;
+        break;
+      }
+    case OP_CLOSE:
+    default:
+      ok = post_carrier_close_finish (carrier, a->result, error);
+      break;
+    }
+  post_contract_async_clear (a);
+  return ok;
+}
+
+/* Waits for @op's result in @a and checks it is G_IO_ERROR_CANCELLED. */
+static void
+expect_cancelled (PostCarrier       *carrier,
+                  Op                 op,
+                  PostContractAsync *a)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (finish_op (carrier, op, a, &error));
+  assert_cancelled (error, op_names[op]);
+}
+
 /* ---- cancelled before the call ---------------------------------------------- */
 
 static void
@@ -105,90 +235,47 @@ test_before (void)
   PostContractPeer peer = { .echo = FALSE };
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(GCancellable) cancelled = cancelled_cancellable ();
-  g_autoptr(PostMessage) m1 = post_message_new_from_string ("cancelled-send");
-  g_autoptr(PostMessage) m2 = post_message_new_from_string ("cancelled-part");
-  g_autoptr(GBytes) part = g_bytes_new_static ("cancelled-part", 14);
-  PostContractAsync a = { 0 };
-  GError *error = NULL;
 
   post_contract_peer_start (&peer, NULL);
   carrier = connect_to (&peer);
 
-  post_carrier_establish_async (carrier, cancelled, post_contract_async_cb, &a);
-  g_assert_false (a.done);   /* never from inside the call */
-  wait_once (&a, "a cancelled establish");
-  g_assert_false (post_carrier_establish_finish (carrier, a.result, &error));
-  assert_cancelled (error, "establish");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
-  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
+  for (Op op = 0; op < N_OPS; op++)
+    {
+      PostContractAsync a = { 0 };
 
-  post_carrier_send_async (carrier, m1, cancelled, post_contract_async_cb, &a);
-  g_assert_false (a.done);
-  wait_once (&a, "a cancelled send");
-  g_assert_false (post_carrier_send_finish (carrier, a.result, &error));
-  assert_cancelled (error, "send");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
-
-  post_carrier_send_partial_async (carrier, m2, part, TRUE, cancelled, post_contract_async_cb, &a);
-  g_assert_false (a.done);
-  wait_once (&a, "a cancelled send_partial");
-  g_assert_false (post_carrier_send_partial_finish (carrier, a.result, &error));
-  assert_cancelled (error, "send_partial");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
-
-  post_carrier_flush_async (carrier, cancelled, post_contract_async_cb, &a);
-  g_assert_false (a.done);
-  wait_once (&a, "a cancelled flush");
-  g_assert_false (post_carrier_flush_finish (carrier, a.result, &error));
-  assert_cancelled (error, "flush");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
-
-  post_carrier_receive_async (carrier, cancelled, post_contract_async_cb, &a);
-  g_assert_false (a.done);
-  wait_once (&a, "a cancelled receive");
-  g_assert_null (post_carrier_receive_finish (carrier, a.result, &error));
-  assert_cancelled (error, "receive");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
-
-  post_carrier_receive_partial_async (carrier, 1, 0, cancelled, post_contract_async_cb, &a);
-  g_assert_false (a.done);
-  wait_once (&a, "a cancelled receive_partial");
-  g_assert_null (post_carrier_receive_partial_finish (carrier, a.result, NULL, NULL, &error));
-  assert_cancelled (error, "receive_partial");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
-
-  post_carrier_fork_async (carrier, cancelled, post_contract_async_cb, &a);
-  g_assert_false (a.done);
-  wait_once (&a, "a cancelled fork");
-  g_assert_null (post_carrier_fork_finish (carrier, a.result, &error));
-  assert_cancelled (error, "fork");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
-
-  /* Still usable, and nothing cancelled went out: the peer's first
-   * message is the one sent now. */
-  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
-  send_and_wait_peer (carrier, &peer, "after", 1);
-  g_assert_cmpstr (peer.bytes->str, ==, "after");
-  g_assert_cmpuint (peer.n_incoming, ==, 1);   /* no fork reached it either */
-
+      start_op (carrier, op, cancelled, &a);
+      g_assert_false (a.done);   /* never from inside the call */
+      expect_cancelled (carrier, op, &a);
+      if (op == OP_CLOSE)
+        break;
+      g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
+      if (op == OP_FORK)
+        {
+          /* Still usable, and nothing cancelled went out: the peer's first
+           * message is the one sent now, and no fork reached it. */
+          send_and_wait_peer (carrier, &peer, "after", 1);
+          g_assert_cmpstr (peer.bytes->str, ==, "after");
+          g_assert_cmpuint (peer.n_incoming, ==, 1);
+        }
+    }
   /* A cancelled close still closes. */
-  post_carrier_close_async (carrier, cancelled, post_contract_async_cb, &a);
-  g_assert_false (a.done);
-  wait_once (&a, "a cancelled close");
-  g_assert_false (post_carrier_close_finish (carrier, a.result, &error));
-  assert_cancelled (error, "close");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
   post_contract_wait_state (carrier, POST_CARRIER_STATE_CLOSED, WAIT_MS);
 
   post_contract_peer_stop (&peer);
+}
+
+/* A carrier to an echoing peer, with one message exchanged. */
+static PostCarrier *
+connect_echoed (PostContractPeer *peer)
+{
+  PostCarrier *carrier;
+
+  peer->echo = TRUE;
+  post_contract_peer_start (peer, NULL);
+  carrier = connect_to (peer);
+  send_and_wait_peer (carrier, peer, "one", 1);
+  receive_expect (carrier, "one");
+  return carrier;
 }
 
 /* ---- a pending receive -------------------------------------------------------- */
@@ -196,45 +283,26 @@ test_before (void)
 static void
 test_receive_during (void)
 {
-  PostContractPeer peer = { .echo = TRUE };
-  g_autoptr(PostCarrier) carrier = NULL;
-  g_autoptr(GCancellable) c1 = g_cancellable_new ();
-  g_autoptr(GCancellable) c2 = g_cancellable_new ();
-  PostContractAsync a = { 0 };
-  GError *error = NULL;
+  PostContractPeer peer = { 0 };
+  g_autoptr(PostCarrier) carrier = connect_echoed (&peer);
+  const Op ops[] = { OP_RECEIVE, OP_RECEIVE_PARTIAL };
+  const char *const later[] = { "two", "three" };
 
-  post_contract_peer_start (&peer, NULL);
-  carrier = connect_to (&peer);
-  send_and_wait_peer (carrier, &peer, "one", 1);
-  receive_expect (carrier, "one");
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      PostContractAsync a = { 0 };
 
-  /* Nothing to receive: it waits, until cancelled. */
-  post_carrier_receive_async (carrier, c1, post_contract_async_cb, &a);
-  post_contract_spin (100);
-  g_assert_false (a.done);
-  g_cancellable_cancel (c1);
-  wait_once (&a, "a receive cancelled while waiting");
-  g_assert_null (post_carrier_receive_finish (carrier, a.result, &error));
-  assert_cancelled (error, "receive");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
-
-  /* The message that arrives later goes to the next receive. */
-  send_and_wait_peer (carrier, &peer, "two", 2);
-  receive_expect (carrier, "two");
-
-  post_carrier_receive_partial_async (carrier, 1, 0, c2, post_contract_async_cb, &a);
-  post_contract_spin (100);
-  g_assert_false (a.done);
-  g_cancellable_cancel (c2);
-  wait_once (&a, "a receive_partial cancelled while waiting");
-  g_assert_null (post_carrier_receive_partial_finish (carrier, a.result, NULL, NULL, &error));
-  assert_cancelled (error, "receive_partial");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
-
-  send_and_wait_peer (carrier, &peer, "three", 3);
-  receive_expect (carrier, "three");
+      /* Nothing to receive: it waits, until cancelled. */
+      start_op (carrier, ops[i], cancellable, &a);
+      post_contract_spin (100);
+      g_assert_false (a.done);
+      g_cancellable_cancel (cancellable);
+      expect_cancelled (carrier, ops[i], &a);
+      /* The message that arrives later goes to the next receive. */
+      send_and_wait_peer (carrier, &peer, later[i], 2 + i);
+      receive_expect (carrier, later[i]);
+    }
   g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
 
   post_carrier_abort (carrier);
@@ -244,99 +312,61 @@ test_receive_during (void)
 /* ---- an establishment that does not complete, and what waits behind it --------- */
 
 static void
-expect_send_cancelled (PostCarrier       *carrier,
-                       PostContractAsync *a,
-                       gboolean           partial,
-                       const char        *what)
-{
-  GError *error = NULL;
-  gboolean ok;
-
-  wait_once (a, what);
-  ok = partial ? post_carrier_send_partial_finish (carrier, a->result, &error)
-               : post_carrier_send_finish (carrier, a->result, &error);
-  g_assert_false (ok);
-  assert_cancelled (error, what);
-  g_clear_error (&error);
-  post_contract_async_clear (a);
-}
-
-static void
 test_establish_during (void)
 {
   PostContractBlackhole blackhole = { 0 };
   g_autoptr(PostRemote) remote = post_contract_blackhole_start (&blackhole);
   g_autoptr(PostConfiguration) config = post_contract_config ();
-  g_autoptr(PostCarrier) carrier = NULL;
-  g_autoptr(GCancellable) cs = g_cancellable_new ();
-  g_autoptr(GCancellable) cp = g_cancellable_new ();
-  g_autoptr(GCancellable) cf = g_cancellable_new ();
-  g_autoptr(GCancellable) ce = g_cancellable_new ();
+  g_autoptr(PostCarrier) carrier = post_carrier_initiate (NULL, remote, config);
   g_autoptr(PostMessage) kept = post_message_new_from_string ("kept");
-  g_autoptr(PostMessage) m = post_message_new_from_string ("cancelled");
-  g_autoptr(PostMessage) whole = post_message_new_from_string ("");
-  g_autoptr(GBytes) part = g_bytes_new_static ("part", 4);
-  PostContractAsync as = { 0 }, ap = { 0 }, af = { 0 }, ae = { 0 };
-  GError *error = NULL;
+  /* Queued behind the establishment, then the establishment itself. */
+  const Op ops[] = { OP_SEND, OP_SEND_PARTIAL, OP_FLUSH, OP_ESTABLISH };
+  GCancellable *cancellables[G_N_ELEMENTS (ops)];
+  PostContractAsync a[G_N_ELEMENTS (ops)] = { { 0 } };
+  g_autoptr(GError) error = NULL;
 
   if (!post_contract_is_connected ())
     {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
       /* Nothing to wait for: the stack establishes without the peer.  A
        * cancel right after the call still completes it exactly once,
        * either way, and the state says which. */
       post_contract_unsupported ("no handshake: an establishment cannot be pending; "
                                  "checked that a cancel right after the call completes it "
                                  "once, consistently with the state");
-      carrier = post_carrier_initiate (NULL, remote, config);
-      post_carrier_establish_async (carrier, ce, post_contract_async_cb, &ae);
-      g_cancellable_cancel (ce);
-      wait_once (&ae, "an establish cancelled at once");
-      if (post_carrier_establish_finish (carrier, ae.result, &error))
+      start_op (carrier, OP_ESTABLISH, cancellable, &a[0]);
+      g_cancellable_cancel (cancellable);
+      if (finish_op (carrier, OP_ESTABLISH, &a[0], &error))
         g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
       else
         {
           assert_cancelled (error, "establish");
-          g_clear_error (&error);
           g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_DORMANT);
         }
-      post_contract_async_clear (&ae);
       post_carrier_abort (carrier);
       post_contract_blackhole_stop (&blackhole);
       return;
     }
 
-  carrier = post_carrier_initiate (NULL, remote, config);
   g_assert_true (post_carrier_send (carrier, kept, &error));
   g_assert_no_error (error);
-  post_carrier_send_async (carrier, m, cs, post_contract_async_cb, &as);
-  post_carrier_send_partial_async (carrier, whole, part, FALSE, cp, post_contract_async_cb, &ap);
-  post_carrier_flush_async (carrier, cf, post_contract_async_cb, &af);
-  post_carrier_establish_async (carrier, ce, post_contract_async_cb, &ae);
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      cancellables[i] = g_cancellable_new ();
+      start_op (carrier, ops[i], cancellables[i], &a[i]);
+    }
   post_contract_spin (200);
-  g_assert_false (as.done || ap.done || af.done || ae.done);
-  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ESTABLISHING);
-
-  /* Queued behind the establishment: taken back when cancelled. */
-  g_cancellable_cancel (cs);
-  expect_send_cancelled (carrier, &as, FALSE, "a send waiting for the establishment");
-  g_cancellable_cancel (cp);
-  expect_send_cancelled (carrier, &ap, TRUE, "a send_partial waiting for the establishment");
-  g_cancellable_cancel (cf);
-  wait_once (&af, "a flush waiting for the establishment");
-  g_assert_false (post_carrier_flush_finish (carrier, af.result, &error));
-  assert_cancelled (error, "flush");
-  g_clear_error (&error);
-  post_contract_async_clear (&af);
-  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ESTABLISHING);
-  g_assert_false (ae.done);
-
-  /* The establishment itself: the carrier goes DORMANT, its queue kept. */
-  g_cancellable_cancel (ce);
-  wait_once (&ae, "an establish cancelled while pending");
-  g_assert_false (post_carrier_establish_finish (carrier, ae.result, &error));
-  assert_cancelled (error, "establish");
-  g_clear_error (&error);
-  post_contract_async_clear (&ae);
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    g_assert_false (a[i].done);
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ESTABLISHING);
+      g_cancellable_cancel (cancellables[i]);
+      expect_cancelled (carrier, ops[i], &a[i]);
+      g_object_unref (cancellables[i]);
+    }
+  /* The establishment stopped: the carrier is DORMANT, its queue kept. */
   g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_DORMANT);
   g_assert_true (g_error_matches (post_carrier_get_error (carrier), G_IO_ERROR, G_IO_ERROR_CANCELLED));
   g_assert_cmpuint (post_carrier_get_send_queue_size (carrier), >, 0);   /* "kept" */
@@ -445,7 +475,11 @@ test_send_queued (void)
   post_contract_spin (50);
   g_assert_false (a.done);
   g_cancellable_cancel (cancellable);
-  expect_send_cancelled (carrier, &a, FALSE, "a send queued behind a full queue");
+  wait_once (&a, "a send queued behind a full queue");
+  g_assert_false (post_carrier_send_finish (carrier, a.result, &error));
+  assert_cancelled (error, "a send queued behind a full queue");
+  g_clear_error (&error);
+  post_contract_async_clear (&a);
 
   /* The carrier goes on: once the peer reads, everything else arrives, in
    * order, and the cancelled message never. */
@@ -477,25 +511,15 @@ test_send_queued (void)
 static void
 test_fork_close_during (void)
 {
-  PostContractPeer peer = { .echo = TRUE };
-  g_autoptr(PostCarrier) carrier = NULL;
+  PostContractPeer peer = { 0 };
+  g_autoptr(PostCarrier) carrier = connect_echoed (&peer);
   g_autoptr(GCancellable) cf = g_cancellable_new ();
   g_autoptr(GCancellable) cc = g_cancellable_new ();
   PostContractAsync a = { 0 };
-  GError *error = NULL;
 
-  post_contract_peer_start (&peer, NULL);
-  carrier = connect_to (&peer);
-  send_and_wait_peer (carrier, &peer, "one", 1);
-  receive_expect (carrier, "one");
-
-  post_carrier_fork_async (carrier, cf, post_contract_async_cb, &a);
+  start_op (carrier, OP_FORK, cf, &a);
   g_cancellable_cancel (cf);
-  wait_once (&a, "a fork cancelled while pending");
-  g_assert_null (post_carrier_fork_finish (carrier, a.result, &error));
-  assert_cancelled (error, "fork");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
+  expect_cancelled (carrier, OP_FORK, &a);
 
   /* The carrier goes on. */
   g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
@@ -503,13 +527,9 @@ test_fork_close_during (void)
   receive_expect (carrier, "two");
 
   /* A close cancelled while it drains: the wait ends, the carrier closes. */
-  post_carrier_close_async (carrier, cc, post_contract_async_cb, &a);
+  start_op (carrier, OP_CLOSE, cc, &a);
   g_cancellable_cancel (cc);
-  wait_once (&a, "a close cancelled while pending");
-  g_assert_false (post_carrier_close_finish (carrier, a.result, &error));
-  assert_cancelled (error, "close");
-  g_clear_error (&error);
-  post_contract_async_clear (&a);
+  expect_cancelled (carrier, OP_CLOSE, &a);
   post_contract_wait_state (carrier, POST_CARRIER_STATE_CLOSED, WAIT_MS);
 
   post_contract_peer_stop (&peer);
