@@ -42,10 +42,11 @@
  * usrsctp_finish() is never called: usrsctp 0.9.5 cannot be initialised
  * again after it (upstream issue #713, its iterator lock).  What usrsctp
  * 0.9.5 does start even so is one thread, "SCTP iterator", that sleeps on
- * a condition variable (upstream pull request #472 would remove it); with
- * automatic ASCONF off (below) nothing of ours wakes it: registering the
- * flows' AF_CONN addresses would otherwise queue an address change per
- * flow and ASCONF work on every association.
+ * a condition variable (upstream pull request #472 would remove it).  It
+ * wakes when usrsctp's address work queue runs after flows' AF_CONN
+ * addresses came and went; automatic ASCONF is off (below), so that work
+ * sends nothing: a flow's address is not an interface address of ours to
+ * announce to every peer.
  */
 #include "post-sctp-psi.h"
 #include "post-udp-pktinfo.h"
