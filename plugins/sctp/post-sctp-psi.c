@@ -61,6 +61,7 @@
 #define TIMER_LINGER_MS       2000   /* ticks after the last endpoint went */
 #define UDP_BATCH             64
 #define UDP_BUFFER            65536
+#define UDP_SOCKET_BUFFER     (2 * 1024 * 1024)   /* SO_RCVBUF, SO_SNDBUF */
 #define RECV_BUFFER           65536
 #define ASSOC_BUFFER_LIMIT    (512 * 1024)   /* received, not yet taken */
 #define SEND_BUFFER           (POST_SCTP_MAX_MESSAGE_SIZE * 4)
@@ -671,6 +672,24 @@ endpoint_readable_cb (GSocket      *socket,
   return G_SOURCE_CONTINUE;
 }
 
+/* SCTP sends a window's worth of packets in a burst: a UDP socket buffer
+ * smaller than the association's window loses the end of a burst on a busy
+ * receiver, and a loss costs a retransmission timeout (a second at least).
+ * Ask for 2 MiB each way; the kernel caps it at net.core.rmem_max /
+ * wmem_max unless the process may force it. */
+static void
+set_udp_buffers (GSocket *socket)
+{
+  static const struct { int force, plain; } options[] = {
+    { SO_RCVBUFFORCE, SO_RCVBUF },
+    { SO_SNDBUFFORCE, SO_SNDBUF },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (options); i++)
+    if (!g_socket_set_option (socket, SOL_SOCKET, options[i].force, UDP_SOCKET_BUFFER, NULL))
+      g_socket_set_option (socket, SOL_SOCKET, options[i].plain, UDP_SOCKET_BUFFER, NULL);
+}
+
 /* The UDP socket of @psi: a client's (@connect_to) or a listener's, bound
  * to @psi's interface (post_psi_bind_to_interface()) and to @bind_to. */
 static SctpEndpoint *
@@ -690,6 +709,7 @@ endpoint_new (PostPsi         *psi,
   if (socket == NULL)
     return NULL;
   g_socket_set_blocking (socket, FALSE);
+  set_udp_buffers (socket);
   if (!post_psi_bind_to_interface (psi, g_socket_get_fd (socket), connect_to == NULL, error))
     return NULL;
   if (bind_to != NULL && !g_socket_bind (socket, bind_to, FALSE, error))
