@@ -63,7 +63,7 @@
 #define UDP_BUFFER            65536
 #define UDP_SOCKET_BUFFER     (2 * 1024 * 1024)   /* SO_RCVBUF, SO_SNDBUF */
 #define RECV_BUFFER           65536
-#define ASSOC_BUFFER_LIMIT    (512 * 1024)   /* received, not yet taken */
+#define ASSOC_BUFFER_LIMIT    (1024 * 1024)   /* received, not yet taken */
 #define SEND_BUFFER           (POST_SCTP_MAX_MESSAGE_SIZE * 4)
 #define CLOSE_TIMEOUT_MS      5000
 #define DEFAULT_STREAMS       64
