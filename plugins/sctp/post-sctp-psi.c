@@ -66,6 +66,9 @@
 #define ASSOC_BUFFER_LIMIT    (1024 * 1024)   /* received, not yet taken */
 #define SEND_BUFFER           (POST_SCTP_MAX_MESSAGE_SIZE * 4)
 #define CLOSE_TIMEOUT_MS      5000
+/* An association lost this long after the peer's last packet timed out
+ * (the shortest retransmission timeout is 300 ms, configure_keep_alive()). */
+#define LOST_SILENCE_US       (250 * G_TIME_SPAN_MILLISECOND)
 #define DEFAULT_STREAMS       64
 #define POST_SCTP_PPID_ABORT  0x706f7374u    /* "post": the sender aborted the stream */
 #define POST_SCTP_PPID_DATA   0
@@ -118,6 +121,7 @@ struct _SctpFlow
   GSocketAddress         *remote;    /* (owned) */
   struct sockaddr_storage local;     /* where the remote last wrote to (a wildcard */
   socklen_t               local_len; /* listener's); 0: the routing table picks */
+  gint64                  last_rx;   /* monotonic µs of the remote's last packet */
 };
 
 struct _SctpAssoc
@@ -592,6 +596,7 @@ endpoint_datagram (SctpEndpoint                  *ep,
     {
       flow_ref (flow);
       flow_set_local (flow, local, local_len);
+      flow->last_rx = g_get_monotonic_time ();
       usrsctp_conninput (flow->conn_id, data, size, 0);
       flow_unref (flow);
       return;
@@ -607,6 +612,7 @@ endpoint_datagram (SctpEndpoint                  *ep,
   if (flow == NULL)
     return;
   flow_set_local (flow, local, local_len);
+  flow->last_rx = g_get_monotonic_time ();
   usrsctp_conninput (flow->conn_id, data, size, 0);
   listener_accept_all (ep->listener);
   flow_unref (flow);
@@ -660,6 +666,7 @@ endpoint_readable_cb (GSocket      *socket,
             {
               SctpFlow *flow = flow_ref (ep->client->flow);
 
+              flow->last_rx = g_get_monotonic_time ();
               if ((gsize) n >= 12)
                 usrsctp_conninput (flow->conn_id, buffer, n, 0);
               flow_unref (flow);
@@ -790,10 +797,44 @@ set_int_option (struct socket *so,
   return TRUE;
 }
 
+/* Keep-alives (keep-alive-timeout T, 0: usrsctp's defaults): SCTP's own
+ * HEARTBEATs every T on an idle path, a retransmission timeout of at most
+ * T/2 and two unanswered retransmissions or heartbeats before the
+ * association is lost (SCTP_COMM_LOST), so that a vanished peer is
+ * noticed in a few T instead of minutes. */
+static void
+configure_keep_alive (struct socket *so,
+                      guint          keep_alive_ms)
+{
+  struct sctp_paddrparams paddr = { 0 };
+  struct sctp_rtoinfo rto = { 0 };
+  struct sctp_assocparams assoc = { 0 };
+
+  if (keep_alive_ms == 0)
+    return;
+  paddr.spp_assoc_id = SCTP_FUTURE_ASSOC;
+  paddr.spp_hbinterval = keep_alive_ms;
+  paddr.spp_flags = SPP_HB_ENABLE;
+  paddr.spp_pathmaxrxt = 2;
+  if (usrsctp_setsockopt (so, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &paddr, sizeof paddr) < 0)
+    g_debug ("sctp: SCTP_PEER_ADDR_PARAMS failed: %s", g_strerror (errno));
+  rto.srto_assoc_id = SCTP_FUTURE_ASSOC;
+  rto.srto_max = MAX (300, keep_alive_ms / 2);
+  rto.srto_min = MIN (1000, rto.srto_max);
+  rto.srto_initial = MIN (3000, rto.srto_max);
+  if (usrsctp_setsockopt (so, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof rto) < 0)
+    g_debug ("sctp: SCTP_RTOINFO failed: %s", g_strerror (errno));
+  assoc.sasoc_assoc_id = SCTP_FUTURE_ASSOC;
+  assoc.sasoc_asocmaxrxt = 2;
+  if (usrsctp_setsockopt (so, IPPROTO_SCTP, SCTP_ASSOCINFO, &assoc, sizeof assoc) < 0)
+    g_debug ("sctp: SCTP_ASSOCINFO failed: %s", g_strerror (errno));
+}
+
 /* Options every association socket has (listeners pass them on). */
 static void
 configure_socket (struct socket *so,
-                  guint16        streams)
+                  guint16        streams,
+                  PostPsi       *psi)
 {
   static const uint16_t events[] = {
     SCTP_ASSOC_CHANGE, SCTP_SHUTDOWN_EVENT, SCTP_SEND_FAILED_EVENT,
@@ -833,6 +874,7 @@ configure_socket (struct socket *so,
     g_debug ("sctp: SCTP_PLUGGABLE_SS failed: %s", g_strerror (errno));
   /* No lingering: close() ends gracefully unless we ask for an ABORT. */
   usrsctp_setsockopt (so, SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
+  configure_keep_alive (so, post_configuration_get_effective_keep_alive_timeout (post_psi_get_configuration (psi)));
 }
 
 static guint16
@@ -1213,10 +1255,16 @@ handle_notification (SctpAssoc                     *assoc,
             assoc_end (assoc, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
                                            "The SCTP association with %s was refused (the peer aborted it "
                                            "before sending anything)", where));
+          /* Nothing from the peer for a while: retransmissions or
+           * heartbeats went unanswered (an ABORT would have just arrived). */
+          else if (g_get_monotonic_time () - assoc->flow->last_rx >= LOST_SILENCE_US)
+            assoc_end (assoc, g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
+                                           "The SCTP association with %s was lost: the peer stopped "
+                                           "answering (%" G_GINT64_FORMAT " ms without a packet)", where,
+                                           (g_get_monotonic_time () - assoc->flow->last_rx) / 1000));
           else
             assoc_end (assoc, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
-                                           "The SCTP association with %s was lost (the peer aborted it, "
-                                           "or it stopped answering)", where));
+                                           "The SCTP association with %s was aborted by the peer", where));
           break;
         case SCTP_CANT_STR_ASSOC:
           assoc_end (assoc, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
@@ -1837,7 +1885,7 @@ post_sctp_psi_connect_async (PostPsi             *psi,
       g_task_return_error (task, errno_error (errsv, "Could not create an SCTP socket"));
       return;
     }
-  configure_socket (so, streams_option (psi));
+  configure_socket (so, streams_option (psi), psi);
   if (post_configuration_get_direction (post_psi_get_configuration (psi)) == POST_DIRECTION_UNIDIRECTIONAL_SEND)
     {
       /* A source: the listener's carrier will be a sink. */
@@ -1950,7 +1998,7 @@ listener_accept_all (PostSctpPsi *self)
           usrsctp_close (so);
           continue;
         }
-      configure_socket (so, streams_option (POST_PSI (self)));
+      configure_socket (so, streams_option (POST_PSI (self)), POST_PSI (self));
       assoc = assoc_new (self->context, so, flow, FALSE);
       assoc->state = ASSOC_UP;
       {
@@ -2009,7 +2057,7 @@ post_sctp_psi_listen (PostPsi         *psi,
       *error = errno_error (errno, "Could not create an SCTP socket");
       return FALSE;
     }
-  configure_socket (so, streams_option (psi));
+  configure_socket (so, streams_option (psi), psi);
   /* No AF_CONN address: the wildcard, every flow of the endpoint. */
   sconn.sconn_family = AF_CONN;
   sconn.sconn_port = g_htons (self->sctp_port);

@@ -21,14 +21,15 @@ G_DECLARE_FINAL_TYPE (PostSctpPsi, post_sctp_psi, POST, SCTP_PSI, PostPsi)
  * one association as its streams (MULTISTREAMING: fork opens a stream).
  * `acked` is not claimed: a message stack's acked would have to follow
  * send_message at once (docs/plugins.md), and usrsctp tells no per-message
- * acknowledgement. */
+ * acknowledgement.  KEEP_ALIVE: SCTP's HEARTBEATs, tuned by
+ * keep-alive-timeout. */
 #define POST_SCTP_STACK_CAPABILITIES                                         \
   (POST_STACK_CAP_RELIABLE | POST_STACK_CAP_ORDERED |                        \
    POST_STACK_CAP_PRESERVE_MSG_BOUNDARIES |                                  \
    POST_STACK_CAP_PER_MSG_RELIABILITY |                                      \
    POST_STACK_CAP_CONGESTION_CONTROL | POST_STACK_CAP_MULTISTREAMING |       \
    POST_STACK_CAP_FORK | POST_STACK_CAP_LISTEN | POST_STACK_CAP_EVENT_SENT | \
-   POST_STACK_CAP_MSG_IMMEDIATE)
+   POST_STACK_CAP_MSG_IMMEDIATE | POST_STACK_CAP_KEEP_ALIVE)
 
 /* The UDP port of RFC 6951 (the default port of `sctp://` remotes). */
 #define POST_SCTP_DEFAULT_PORT 9899
