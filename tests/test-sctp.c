@@ -995,7 +995,12 @@ test_interop_echo_server (void)
     }
   post_carrier_ready (carrier, collect_cb, &got, NULL);
   for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
-    g_assert_true (post_carrier_send_bytes (carrier, g_bytes_new_static (lines[i], strlen (lines[i])), NULL));
+    {
+      g_autoptr(GBytes) line = g_bytes_new_static (lines[i], strlen (lines[i]));
+
+      /* (transfer none): the carrier takes its own reference */
+      g_assert_true (post_carrier_send_bytes (carrier, line, NULL));
+    }
   post_test_wait_count (&got.n, G_N_ELEMENTS (lines), "the echoes of echo_server", 10);
   for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
     {
