@@ -376,10 +376,104 @@ test_echo_async (void)
   g_string_free (echoer.bytes, TRUE);
 }
 
+/* ---- unreliable messages to a peer that does not receive ------------------------- */
+
+#define N_UNRELIABLE 2000
+
+static guint64
+datagrams_dropped (PostCarrier *carrier)
+{
+  g_autoptr(GPtrArray) transients = post_carrier_get_transients (carrier);
+  guint64 n = 0;
+
+  for (guint i = 0; i < transients->len; i++)
+    n += post_transient_get_datagrams_dropped (transients->pdata[i]);
+  return n;
+}
+
+static void
+test_unreliable_flood (void)
+{
+  PostContractPeer peer = { .echo = FALSE, .no_read = TRUE };
+  g_autoptr(PostCarrier) carrier = NULL;
+  /* Unreliable messages with a lifetime leave a byte stream as the stack's
+   * datagrams (QUIC DATAGRAM frames) on stacks that offer per-message
+   * reliability; everywhere else they go as any message. */
+  gboolean datagrams = post_contract_has (POST_STACK_CAP_PER_MSG_RELIABILITY
+                                          | POST_STACK_CAP_BYTE_STREAM);
+  guint64 dropped;
+  gsize most;
+
+  post_contract_peer_start (&peer, NULL);
+  carrier = post_contract_initiate (peer.listener, NULL);
+  post_contract_establish (carrier, WAIT_MS);
+  {
+    /* A reliable message first: on quic the peer's carrier is its first
+     * stream, which datagrams alone do not open. */
+    g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (post_carrier_send (carrier, hello, &error));
+    g_assert_no_error (error);
+    post_contract_wait_count (&peer.carriers->len, 1, WAIT_MS, "the peer's carrier");
+  }
+  for (guint i = 0; i < N_UNRELIABLE; i++)
+    {
+      g_autoptr(GBytes) content = post_contract_pattern (1000, i);
+      g_autoptr(PostMessage) m = post_message_new (content);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (post_message_set_reliable (m, FALSE, &error));
+      g_assert_true (post_message_set_lifetime (m, 10 * G_USEC_PER_SEC, &error));
+      g_assert_no_error (error);
+      while (!post_carrier_send (carrier, m, &error))
+        {
+          PostContractAsync a = { 0 };
+
+          post_contract_assert_error (error, POST_ERROR_WOULD_BLOCK);
+          g_clear_error (&error);
+          post_carrier_flush_async (carrier, NULL, post_contract_async_cb, &a);
+          post_contract_async_wait (&a, 20000, "the send queue to drain");
+          post_contract_async_clear (&a);
+        }
+      if (i % 100 == 0)
+        iterate_pending ();
+    }
+  post_contract_spin (300);
+  g_assert_cmpuint (peer.carriers->len, >=, 1);
+  most = peer_receive_queue (&peer);
+  dropped = datagrams_dropped (peer.carriers->pdata[0]);
+  g_test_message ("%s: %u unreliable messages to a peer that does not receive: it holds %"
+                  G_GSIZE_FORMAT " bytes and dropped %" G_GUINT64_FORMAT " datagrams",
+                  post_contract_stack ()->name, N_UNRELIABLE, most, dropped);
+  g_assert_cmpuint (most, <=, RECEIVE_BOUND);
+  if (datagrams)
+    /* More than the read-ahead holds came as datagrams: dropped, counted. */
+    g_assert_cmpuint (dropped, >, 0);
+  else
+    {
+      post_contract_unsupported ("no unreliable datagrams beside the stream: unreliable "
+                                 "messages travel as any message, and libpost drops none");
+      g_assert_cmpuint (dropped, ==, 0);
+    }
+
+  post_contract_peer_read (&peer);
+  post_contract_wait_count (&peer.n_received, 1, WAIT_MS, "the messages held");
+  if (!datagrams && post_contract_has (POST_STACK_CAP_RELIABLE))
+    post_contract_wait_count (&peer.n_received, 1 + N_UNRELIABLE, 30000, "every message");
+  post_contract_spin (300);
+  g_assert_cmpuint (peer.n_received + datagrams_dropped (peer.carriers->pdata[0]), <=,
+                    1 + N_UNRELIABLE);
+
+  post_carrier_abort (carrier);
+  post_contract_peer_stop (&peer);
+}
+
 void
 post_contract_add_backpressure_cases (void)
 {
   post_contract_add ("backpressure/empty-flood-receive", test_empty_flood_receive);
   post_contract_add ("backpressure/empty-flood-send", test_empty_flood_send);
   post_contract_add ("backpressure/echo-async", test_echo_async);
+  post_contract_add ("backpressure/unreliable-flood", test_unreliable_flood);
 }
