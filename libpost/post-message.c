@@ -275,32 +275,35 @@ post_message_class_init (PostMessageClass *klass)
     g_param_spec_boolean ("complete", NULL, NULL, TRUE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /**
-   * PostMessage:sent:
+   * PostMessage:was-sent: (getter is_sent)
    *
-   * The message was handed to the network.
+   * The message was handed to the network (the #PostMessage::sent signal
+   * tells when).  Named `was-sent` so that, in bindings, it clashes
+   * neither with that signal nor with post_message_is_sent().
    */
   properties[PROP_SENT] =
-    g_param_spec_boolean ("sent", NULL, NULL, FALSE,
+    g_param_spec_boolean ("was-sent", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /**
-   * PostMessage:acked:
+   * PostMessage:was-acked: (getter is_acked)
    *
    * The peer's transport acknowledged the message (stacks with
    * %POST_STACK_CAP_EVENT_ACKED).  Acknowledgements are tracked for a
-   * message that has a handler for #PostMessage::acked or `notify::acked`,
+   * message that has a handler for #PostMessage::acked or `notify::was-acked`,
    * or whose carrier has one for #PostCarrier::acked, when it is sent;
    * otherwise this stays %FALSE.
    */
   properties[PROP_ACKED] =
-    g_param_spec_boolean ("acked", NULL, NULL, FALSE,
+    g_param_spec_boolean ("was-acked", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /**
-   * PostMessage:expired:
+   * PostMessage:has-expired: (getter is_expired)
    *
-   * The message's lifetime passed before it could be sent.
+   * The message's lifetime passed before it could be sent (the
+   * #PostMessage::expired signal tells when).
    */
   properties[PROP_EXPIRED] =
-    g_param_spec_boolean ("expired", NULL, NULL, FALSE,
+    g_param_spec_boolean ("has-expired", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /**
    * PostMessage:remote-address:
@@ -837,8 +840,11 @@ post_message_is_outgoing (PostMessage *self)
 }
 
 /**
- * post_message_is_sent:
+ * post_message_is_sent: (get-property was-sent)
  * @self: a #PostMessage
+ *
+ * Tells whether the message was handed to the network: its
+ * #PostMessage::sent signal was emitted.
  *
  * Returns: whether the message was handed to the network
  */
@@ -850,8 +856,11 @@ post_message_is_sent (PostMessage *self)
 }
 
 /**
- * post_message_is_acked:
+ * post_message_is_acked: (get-property was-acked)
  * @self: a #PostMessage
+ *
+ * Tells whether the peer's transport acknowledged the message (see
+ * #PostMessage:was-acked for when acknowledgements are tracked).
  *
  * Returns: whether the peer's transport acknowledged the message
  */
@@ -863,8 +872,11 @@ post_message_is_acked (PostMessage *self)
 }
 
 /**
- * post_message_is_expired:
+ * post_message_is_expired: (get-property has-expired)
  * @self: a #PostMessage
+ *
+ * Tells whether the message's lifetime passed before it was sent: its
+ * #PostMessage::expired signal was emitted.
  *
  * Returns: whether the message expired before it was sent
  */
@@ -1058,7 +1070,7 @@ _post_message_wants_acked (PostMessage *self)
   if (g_once_init_enter (&acked_quark))
     {
       notify_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
-      g_once_init_leave (&acked_quark, g_quark_from_static_string ("acked"));
+      g_once_init_leave (&acked_quark, g_quark_from_static_string ("was-acked"));
     }
   return g_signal_has_handler_pending (self, notify_id, (GQuark) acked_quark, TRUE);
 }

@@ -266,9 +266,9 @@ test_gobject_properties (void)
                 "idempotent", &idempotent,
                 "immediate", &immediate,
                 "complete", &complete,
-                "sent", &sent,
-                "acked", &acked,
-                "expired", &expired,
+                "was-sent", &sent,
+                "was-acked", &acked,
+                "has-expired", &expired,
                 "remote-address", &remote_address,
                 NULL);
   g_assert_true (content == post_message_get_content (message));
@@ -285,7 +285,7 @@ test_gobject_properties (void)
 
   /* Read-only properties are read-only; the writable ones are explicit-notify. */
   {
-    const char *read_only[] = { "complete", "sent", "acked", "expired", "remote-address" };
+    const char *read_only[] = { "complete", "was-sent", "was-acked", "has-expired", "remote-address" };
     const char *writable[] = { "content", "lifetime", "niceness", "idempotent", "immediate" };
 
     for (guint i = 0; i < G_N_ELEMENTS (read_only); i++)
