@@ -34,6 +34,62 @@ _post_plugin_environment_is_trusted (void)
   return getauxval (AT_SECURE) == 0;
 }
 
+/* Where libpost itself was installed, when that is not the prefix it was
+ * configured for (a relocated or unpacked tree, as GIO finds its modules
+ * from its own location): the prefix is the directory of libpost-1.so less
+ * the configured libdir.  NULL when libpost is where it was configured, or
+ * not in an installed layout at all (a build tree). */
+static const char *
+relocated_prefix (void)
+{
+  static gsize initialized;
+  static char *prefix;
+
+  if (g_once_init_enter (&initialized))
+    {
+      Dl_info info;
+      const char *libdir_rel = POST_LIBDIR_RELATIVE;
+
+      if (dladdr ((const void *) relocated_prefix, &info) != 0 && info.dli_fname != NULL
+          && !g_path_is_absolute (libdir_rel))
+        {
+          g_autofree char *real = realpath (info.dli_fname, NULL);
+          g_autofree char *dir = real ? g_path_get_dirname (real) : NULL;
+          g_autofree char *suffix = g_strconcat (G_DIR_SEPARATOR_S, libdir_rel, NULL);
+
+          if (dir != NULL && g_str_has_suffix (dir, suffix))
+            {
+              g_autofree char *found = g_strndup (dir, strlen (dir) - strlen (suffix));
+              g_autofree char *configured = realpath (POST_PREFIX, NULL);
+
+              if (*found == '\0')
+                {
+                  g_free (found);
+                  found = g_strdup (G_DIR_SEPARATOR_S);
+                }
+              if (configured == NULL || strcmp (configured, found) != 0)
+                prefix = g_steal_pointer (&found);
+            }
+        }
+      g_once_init_leave (&initialized, 1);
+    }
+  return prefix;
+}
+
+char *
+_post_get_install_dir (const char *configured)
+{
+  const char *prefix = relocated_prefix ();
+  size_t n = strlen (POST_PREFIX);
+
+  /* Only what lies under the configured prefix moves with it: /etc stays
+   * /etc for a /usr prefix. */
+  if (prefix != NULL && strncmp (configured, POST_PREFIX, n) == 0
+      && (configured[n] == G_DIR_SEPARATOR || configured[n] == '\0'))
+    return g_build_filename (prefix, configured + n, NULL);
+  return g_strdup (configured);
+}
+
 static const char *
 trusted_getenv (const char *variable)
 {
@@ -60,7 +116,11 @@ _post_plugin_get_search_path (void)
     }
 
   if (system_path == NULL)
-    g_strv_builder_add (builder, POST_PLUGIN_DIR);
+    {
+      g_autofree char *plugin_dir = _post_get_install_dir (POST_PLUGIN_DIR);
+
+      g_strv_builder_add (builder, plugin_dir);
+    }
   else if (*system_path != '\0')
     g_strv_builder_add (builder, system_path);
 

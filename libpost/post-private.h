@@ -89,8 +89,13 @@ void            _post_stack_set_rank              (PostStack         *self,
 /* ---- Plugin loading helpers (post-plugin.c) ------------------------------ */
 /* FALSE in setuid/setgid programs: the environment is then ignored. */
 gboolean        _post_plugin_environment_is_trusted (void);
+/* @configured (POST_PLUGIN_DIR, POST_DATA_DIR, ...) moved to where libpost
+ * is installed, if it was relocated from the prefix it was configured for;
+ * else a copy of @configured. */
+char           *_post_get_install_dir             (const char        *configured);
 /* The directories to scan, in order: POST_PLUGIN_PATH, then
- * POST_PLUGIN_SYSTEM_PATH if set (empty: none) or POST_PLUGIN_DIR. */
+ * POST_PLUGIN_SYSTEM_PATH if set (empty: none) or POST_PLUGIN_DIR (moved
+ * with the prefix, _post_get_install_dir()). */
 char          **_post_plugin_get_search_path      (void);
 /* The POST_STACK_RANK=name:rank,... override for @stack_name, if any. */
 gboolean        _post_plugin_get_rank_override    (const char        *stack_name,

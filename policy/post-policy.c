@@ -583,8 +583,10 @@ post_policy_get_default_directories (void)
     }
   else
     {
-      g_autofree char *vendor = g_build_filename (POST_DATA_DIR, "policy.d", NULL);
-      g_autofree char *system = g_build_filename (POST_SYSCONF_DIR, "policy.d", NULL);
+      g_autofree char *data_dir = _post_get_install_dir (POST_DATA_DIR);
+      g_autofree char *sysconf_dir = _post_get_install_dir (POST_SYSCONF_DIR);
+      g_autofree char *vendor = g_build_filename (data_dir, "policy.d", NULL);
+      g_autofree char *system = g_build_filename (sysconf_dir, "policy.d", NULL);
       g_autofree char *user = g_build_filename (g_get_user_config_dir (), "post", "policy.d", NULL);
 
       g_strv_builder_add_many (builder, vendor, system, user, NULL);
