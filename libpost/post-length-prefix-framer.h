@@ -15,10 +15,12 @@ G_BEGIN_DECLS
 /**
  * POST_LENGTH_PREFIX_MAX_CHUNK:
  *
- * The largest payload one length-prefixed chunk can carry (2^31 - 1 bytes);
- * larger messages are sent as several chunks.
+ * The largest payload one length-prefixed chunk can carry (2^31 - 2 bytes:
+ * the header `7F FF FF FF`, a length of 2^31 - 1 without `F`, is the escape
+ * of a control frame); encoding a longer chunk fails with
+ * %POST_ERROR_MESSAGE_TOO_LARGE.
  */
-#define POST_LENGTH_PREFIX_MAX_CHUNK ((gsize) 0x7fffffff)
+#define POST_LENGTH_PREFIX_MAX_CHUNK ((gsize) 0x7ffffffe)
 
 #define POST_TYPE_LENGTH_PREFIX_FRAMER (post_length_prefix_framer_get_type ())
 POST_AVAILABLE_IN_ALL

@@ -168,6 +168,20 @@ void            _post_selection_rank_candidates   (GPtrArray         *candidates
                                                    PostCarrierRole    role);
 /* The capabilities a carrier has on @stack with @configuration: the stack's
  * own plus what the core adds (framing, niceness, lifetimes...). */
+/* Control frames of libpost's length-prefix framing (post-length-prefix-framer.c,
+ * docs/framing.md "Control frames") */
+#define POST_LENGTH_PREFIX_CONTROL_HEADER   8
+#define POST_LENGTH_PREFIX_CONTROL_MAX_BODY 0xffff
+gboolean        _post_length_prefix_framer_take_control (PostFramer    *framer,
+                                                         guint8        *type,
+                                                         guint8        *flags,
+                                                         GBytes       **body);
+void            _post_length_prefix_encode_control      (GByteArray    *out,
+                                                         guint8         type,
+                                                         guint8         flags,
+                                                         const guint8  *body,
+                                                         gsize          body_length);
+
 PostStackCapabilities _post_selection_effective_capabilities (PostStack         *stack,
                                                               PostConfiguration *configuration);
 
@@ -399,6 +413,22 @@ void            _post_transient_abort            (PostTransient     *self,
 void            _post_transient_fail_queue       (PostTransient     *self,
                                                   const GError      *error);
 PostStackCapabilities _post_transient_get_capabilities (PostTransient *self);
+/* Control frames of libpost's framing (forks on stacks without streams) */
+gboolean        _post_transient_speaks_control   (PostTransient     *self);
+gboolean        _post_transient_has_seen_frame   (PostTransient     *self);
+gboolean        _post_transient_send_control     (PostTransient     *self,
+                                                  guint8             type,
+                                                  guint8             flags,
+                                                  const guint8      *body,
+                                                  gsize              body_length);
+void            _post_carrier_control_frame      (PostCarrier       *self,
+                                                  PostTransient     *transient,
+                                                  guint8             type,
+                                                  guint8             flags,
+                                                  GBytes            *body,
+                                                  gboolean           first);
+void            _post_carrier_first_message      (PostCarrier       *self,
+                                                  PostTransient     *transient);
 /* 0-RTT: the idempotent messages at the head of the queue, framed, up to
  * @limit bytes (NULL if none); they count as sent once a PSI that took them
  * is attached, else _post_transient_return_early_data() requeues them. */

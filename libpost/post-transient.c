@@ -105,6 +105,7 @@ typedef struct
   guint           shutdown_after : 1;
   guint           part : 1;           /* one part of a message sent in parts */
   guint           no_datagram : 1;    /* the PSI refused it as a datagram */
+  guint           control : 1;        /* a control frame of libpost's framing */
 } SendItem;
 
 typedef struct
@@ -155,6 +156,10 @@ struct _PostTransient
 
   /* sending */
   GPtrArray         *levels;         /* (owned) (element-type SendLevel) ascending niceness */
+  GQueue             control;        /* (element-type SendItem) control frames: before any
+                                        message, never inside one */
+  gboolean           control_frames; /* the framer is libpost's own (PostLengthPrefixFramer) */
+  gboolean           frame_seen;     /* a frame (message or control) was decoded */
   SendItem          *current;        /* (owned) (nullable) partly written */
   PostMessage       *open_partial;   /* (unowned) a message sent in parts, not ended */
   /* Message stacks: a message sent in parts leaves as one datagram.  Its
@@ -323,6 +328,7 @@ post_transient_finalize (GObject *object)
   g_clear_pointer (&self->datagrams, g_hash_table_unref);
   g_clear_pointer (&self->current, send_item_free);
   g_queue_clear_full (&self->early, (GDestroyNotify) send_item_free);
+  g_queue_clear_full (&self->control, (GDestroyNotify) send_item_free);
   while ((u = g_queue_pop_head (&self->unacked)) != NULL)
     {
       g_object_unref (u->message);
@@ -369,6 +375,7 @@ post_transient_init (PostTransient *self)
   self->assembly = g_byte_array_new ();
   g_queue_init (&self->unacked);
   g_queue_init (&self->unsent);
+  g_queue_init (&self->control);
   g_queue_init (&self->flushes);
   self->context = g_main_context_ref_thread_default ();
   self->next_message_seq = 1;
@@ -791,6 +798,8 @@ lowest_unwritten_seq (PostTransient *self)
 
   if (self->current != NULL)
     lowest = self->current->seq;
+  for (GList *l = self->control.head; l != NULL; l = l->next)
+    lowest = MIN (lowest, ((SendItem *) l->data)->seq);
   for (guint i = 0; i < self->levels->len; i++)
     {
       SendLevel *level = self->levels->pdata[i];
@@ -941,6 +950,10 @@ pick_next (PostTransient *self)
 {
   gint64 now = 0;
 
+  /* Control frames go first, between two messages (never inside one sent
+   * in parts). */
+  if (self->open_partial == NULL && !g_queue_is_empty (&self->control))
+    return g_queue_pop_head (&self->control);
   for (guint i = 0; i < self->levels->len; i++)
     {
       SendLevel *level = self->levels->pdata[i];
@@ -1003,6 +1016,11 @@ static void
 push_back (PostTransient *self,
            SendItem      *item)
 {
+  if (item->control)
+    {
+      g_queue_push_head (&self->control, item);
+      return;
+    }
   g_queue_push_head (&get_level (self, item->niceness)->items, item);
   /* Un-picking the last part of a message sent in parts re-opens it. */
   if (item->part && item->end_of_message && self->open_partial == NULL)
@@ -1954,6 +1972,27 @@ decode_some (PostTransient *self)
             self->input_done = TRUE;
           return FALSE;
         }
+      if (self->control_frames)
+        {
+          g_autoptr(GBytes) body = NULL;
+          guint8 type, flags;
+
+          if (_post_length_prefix_framer_take_control (self->framer, &type, &flags, &body))
+            {
+              gboolean first = !self->frame_seen;
+
+              /* Never a message: the carrier acts on it (it may end us). */
+              self->frame_seen = TRUE;
+              self->inbuf_start += chunk.consumed;
+              _post_carrier_control_frame (self->carrier, self, type, flags, body, first);
+              return TRUE;
+            }
+          if (chunk.message_start && !self->frame_seen)
+            {
+              self->frame_seen = TRUE;
+              _post_carrier_first_message (self->carrier, self);
+            }
+        }
       if (self->discarding)
         {
           self->inbuf_start += chunk.consumed;
@@ -2157,7 +2196,11 @@ _post_transient_pump_receive (PostTransient *self)
       if (self->ended)
         break;
       if (decode_some (self))
-        continue;
+        {
+          if (self->ended)
+            break;
+          continue;
+        }
       if (self->ended)
         break;
       if (self->input_done || (self->input_eof && !self->byte_stream))
@@ -2467,6 +2510,9 @@ _post_transient_attach (PostTransient *self,
   framer_type = post_configuration_get_framer_type (self->configuration);
   if (self->byte_stream && !self->stream_mode)
     self->framer = g_object_new (framer_type ? framer_type : POST_TYPE_LENGTH_PREFIX_FRAMER, NULL);
+  /* libpost's own framing has control frames (forks without streams);
+   * stream mode and other framers are what a foreign peer may speak. */
+  self->control_frames = self->framer != NULL && POST_IS_LENGTH_PREFIX_FRAMER (self->framer);
   if (!self->byte_stream)
     self->stream_mode = FALSE;
   /* Early data the winner took is its to deliver (0-RTT, or resent right
@@ -2523,6 +2569,17 @@ _post_transient_take_queue (PostTransient *self,
 
       drop_partial (from, from->open_partial, error, FALSE);
     }
+  /* Control frames belong to their transport: they do not move. */
+  {
+    SendItem *item;
+
+    while ((item = g_queue_pop_head (&from->control)) != NULL)
+      {
+        from->queued_bytes -= MIN (from->queued_bytes, item->total);
+        from->queued_items -= MIN (from->queued_items, 1);
+        send_item_free (item);
+      }
+  }
   for (guint i = 0; i < from->levels->len; i++)
     {
       SendLevel *level = from->levels->pdata[i];
@@ -2547,6 +2604,50 @@ _post_transient_take_queue (PostTransient *self,
     }
 }
 
+/* ---- control frames ---------------------------------------------------------- */
+
+gboolean
+_post_transient_speaks_control (PostTransient *self)
+{
+  return self->psi != NULL && self->control_frames;
+}
+
+gboolean
+_post_transient_has_seen_frame (PostTransient *self)
+{
+  return self->frame_seen;
+}
+
+/* Queues a control frame of libpost's framing: it goes before the messages
+ * queued (and is never put inside a message sent in parts).  FALSE when the
+ * transient does not speak libpost's framing or can no longer send. */
+gboolean
+_post_transient_send_control (PostTransient *self,
+                              guint8         type,
+                              guint8         flags,
+                              const guint8  *body,
+                              gsize          body_length)
+{
+  g_autoptr(GByteArray) frame = NULL;
+  SendItem *item;
+
+  if (!_post_transient_speaks_control (self) || self->ended || self->send_shut)
+    return FALSE;
+  frame = g_byte_array_sized_new (POST_LENGTH_PREFIX_CONTROL_HEADER + body_length);
+  _post_length_prefix_encode_control (frame, type, flags, body, body_length);
+  item = g_new0 (SendItem, 1);
+  item->seq = self->next_seq++;
+  item->control = TRUE;
+  item->end_of_message = TRUE;
+  item->payload = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
+  item->total = g_bytes_get_size (item->payload);
+  g_queue_push_tail (&self->control, item);
+  self->queued_bytes += item->total;
+  self->queued_items++;
+  schedule_write (self);
+  return TRUE;
+}
+
 /* ---- ending --------------------------------------------------------------- */
 
 void
@@ -2562,6 +2663,8 @@ _post_transient_fail_queue (PostTransient *self,
   fail_datagrams (self, error);
   fail_unsent (self, error);
   _post_transient_return_early_data (self);
+  while ((item = g_queue_pop_head (&self->control)) != NULL)
+    fail_item (self, item, error);
   for (guint i = 0; i < self->levels->len; i++)
     {
       SendLevel *level = self->levels->pdata[i];

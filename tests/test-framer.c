@@ -208,8 +208,10 @@ test_lp_encode (void)
   assert_header (0, TRUE, (const guint8[]) { 0x80, 0x00, 0x00, 0x00 });
   assert_header (0, FALSE, (const guint8[]) { 0x00, 0x00, 0x00, 0x00 });
   assert_header (0x01020304, TRUE, (const guint8[]) { 0x81, 0x02, 0x03, 0x04 });
-  assert_header (POST_LENGTH_PREFIX_MAX_CHUNK, TRUE, (const guint8[]) { 0xff, 0xff, 0xff, 0xff });
-  assert_header (POST_LENGTH_PREFIX_MAX_CHUNK, FALSE, (const guint8[]) { 0x7f, 0xff, 0xff, 0xff });
+  /* 2^31 − 1 without F (7F FF FF FF) is the control escape, not a chunk. */
+  g_assert_cmpuint (POST_LENGTH_PREFIX_MAX_CHUNK, ==, 0x7ffffffe);
+  assert_header (POST_LENGTH_PREFIX_MAX_CHUNK, TRUE, (const guint8[]) { 0xff, 0xff, 0xff, 0xfe });
+  assert_header (POST_LENGTH_PREFIX_MAX_CHUNK, FALSE, (const guint8[]) { 0x7f, 0xff, 0xff, 0xfe });
 
   /* The message is optional (coalesced sends frame without one). */
   g_assert_true (post_framer_encode (framer, NULL, 3, TRUE, header, trailer, &error));
@@ -222,7 +224,7 @@ test_lp_encode (void)
   g_assert_false (post_framer_encode (framer, NULL, POST_LENGTH_PREFIX_MAX_CHUNK + 1, TRUE,
                                       header, trailer, &error));
   g_assert_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE);
-  g_assert_nonnull (strstr (error->message, "2147483648"));
+  g_assert_nonnull (strstr (error->message, "2147483647"));
   g_clear_error (&error);
   g_assert_cmpuint (header->len, ==, 0);
   g_assert_false (post_framer_encode (framer, NULL, G_MAXSIZE, FALSE, header, trailer, &error));
@@ -231,6 +233,97 @@ test_lp_encode (void)
   g_assert_cmpuint (header->len, ==, 0);
   g_assert_cmpuint (trailer->len, ==, 0);
 #endif
+}
+
+/* ---- PostLengthPrefixFramer: control frames ------------------------------------ */
+
+/* Control frames (7F FF FF FF, type, flags, 16-bit length, body) between
+ * messages are consumed and never reported as payload or messages, however
+ * the input is cut; inside a message, or of type 0, they violate the
+ * framing; cut by the end of the stream they are truncated. */
+static void
+test_lp_control (void)
+{
+  const guint8 wire[] = {
+    0x80, 0x00, 0x00, 0x02, 'h', 'i',
+    0x7f, 0xff, 0xff, 0xff, 0x01, 0x00, 0x00, 0x03, 'a', 'b', 'c',   /* type 1, 3 bytes */
+    0x7f, 0xff, 0xff, 0xff, 0x42, 0xff, 0x00, 0x00,                  /* unknown type, empty */
+    0x80, 0x00, 0x00, 0x00,                                          /* an empty message */
+    0x7f, 0xff, 0xff, 0xff, 0x05, 0x00, 0x00, 0x00,
+  };
+  g_autoptr(GError) error = NULL;
+
+  for (gsize cut = 1; cut <= sizeof wire; cut++)
+    {
+      g_autoptr(Decoder) d = decoder_new (post_length_prefix_framer_new ());
+
+      for (gsize off = 0; off < sizeof wire; off += cut)
+        {
+          g_assert_true (decoder_feed (d, wire + off, MIN (cut, sizeof wire - off), FALSE, &error));
+          g_assert_no_error (error);
+        }
+      g_assert_true (decoder_feed (d, NULL, 0, TRUE, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (d->messages->len, ==, 2);
+      assert_message (d, 0, "hi", 2);
+      assert_message (d, 1, "", 0);
+      g_assert_cmpuint (d->pending->len, ==, 0);
+    }
+
+  /* One control frame alone: consumed whole, no payload, no message. */
+  {
+    g_autoptr(PostFramer) framer = post_length_prefix_framer_new ();
+    PostFrameChunk chunk;
+
+    g_assert_true (post_framer_decode (framer, wire + 6, 11, FALSE, &chunk, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (chunk.consumed, ==, 11);
+    g_assert_cmpuint (chunk.payload_length, ==, 0);
+    g_assert_false (chunk.message_start);
+    g_assert_false (chunk.message_end);
+    /* Only its first 10 bytes: more is needed. */
+    g_assert_true (post_framer_decode (framer, wire + 6, 10, FALSE, &chunk, &error));
+    g_assert_cmpuint (chunk.consumed, ==, 0);
+    /* ... and the stream ends there: truncated. */
+    g_assert_false (post_framer_decode (framer, wire + 6, 10, TRUE, &chunk, &error));
+    g_assert_error (error, POST_ERROR, POST_ERROR_TRUNCATED);
+    g_clear_error (&error);
+  }
+
+  /* Inside a message (after a chunk without F): a protocol violation. */
+  {
+    g_autoptr(Decoder) d = decoder_new (post_length_prefix_framer_new ());
+    const guint8 inside[] = { 0x00, 0x00, 0x00, 0x01, 'x',
+                              0x7f, 0xff, 0xff, 0xff, 0x01, 0x00, 0x00, 0x00 };
+
+    g_assert_false (decoder_feed (d, inside, sizeof inside, FALSE, &error));
+    g_assert_error (error, POST_ERROR, POST_ERROR_PROTOCOL);
+    g_clear_error (&error);
+  }
+
+  /* Type 0 is reserved: a protocol violation. */
+  {
+    g_autoptr(Decoder) d = decoder_new (post_length_prefix_framer_new ());
+    const guint8 zero[] = { 0x7f, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00 };
+
+    g_assert_false (decoder_feed (d, zero, sizeof zero, FALSE, &error));
+    g_assert_error (error, POST_ERROR, POST_ERROR_PROTOCOL);
+    g_clear_error (&error);
+  }
+
+  /* FF FF FF FF is still a final chunk of 2^31 − 1 bytes: only the escape
+   * without F is special. */
+  {
+    g_autoptr(PostFramer) framer = post_length_prefix_framer_new ();
+    const guint8 big[] = { 0xff, 0xff, 0xff, 0xff, 'z' };
+    PostFrameChunk chunk;
+
+    g_assert_true (post_framer_decode (framer, big, sizeof big, FALSE, &chunk, &error));
+    g_assert_no_error (error);
+    g_assert_true (chunk.message_start);
+    g_assert_cmpint (chunk.message_length, ==, 0x7fffffff);
+    g_assert_cmpuint (chunk.payload_length, ==, 1);
+  }
 }
 
 /* ---- PostLengthPrefixFramer: decoding ----------------------------------------- */
@@ -990,6 +1083,7 @@ main (int   argc,
   g_test_add_func ("/framer/length-prefix/empty", test_lp_decode_empty);
   g_test_add_func ("/framer/length-prefix/truncated", test_lp_truncated);
   g_test_add_func ("/framer/length-prefix/reset", test_lp_reset);
+  g_test_add_func ("/framer/length-prefix/control", test_lp_control);
   g_test_add_func ("/framer/custom/direct", test_line_direct);
   g_test_add_func ("/framer/custom/end-to-end", test_line_end_to_end);
 
