@@ -572,7 +572,17 @@ post_carrier_class_init (PostCarrierClass *klass)
    *
    * A remote opened a carrier to a listener, or the peer forked this
    * carrier (a fork request, draft 2.1).  Return %TRUE to accept it (and
-   * keep a reference to @carrier); when no handler accepts, it is closed.
+   * keep a reference to @carrier); when no handler accepts, it is closed
+   * and the peer's fork fails with %POST_ERROR_CONNECTION_REFUSED.
+   *
+   * Fork requests arrive here on stacks with %POST_STACK_CAP_FORK_REQUEST:
+   * a new stream, or on tcp and tls with libpost's framing a new transport
+   * that the listener matched to this carrier by the token the peer
+   * announced on it (docs/framing.md); the listener's own signal never sees
+   * such a transport.  On the side that initiated the carrier, a fork
+   * request is the peer's fork of its accepted carrier, whose transport
+   * libpost opened here.  Without the capability the peer's forks are
+   * ordinary carriers at the listener.
    *
    * Returns: %TRUE to accept
    */
@@ -4305,17 +4315,39 @@ fork_established_cb (GObject      *source,
  * @user_data: data for @callback
  *
  * Creates a new carrier to the same remote on the same association (draft
- * 2.1).  On a multistreaming stack it is a new stream of the same transport;
- * otherwise a new transport of the same stack, which the peer's listener
- * receives through #PostCarrier::incoming.  The peer must accept the fork
- * request: a peer that refuses it (no #PostCarrier::incoming handler returns
- * %TRUE) closes the new carrier, on the quic stack with
- * %POST_ERROR_CONNECTION_REFUSED once its first data reached the peer.  On
- * the quic stack a fork beyond the peer's limit on streams waits until the
- * peer allows another one (or @cancellable is cancelled).  Sources, sinks,
+ * 2.1).  With %POST_STACK_CAP_FORK_REQUEST the peer receives it as a fork
+ * request of this carrier, through this carrier's peer's
+ * #PostCarrier::incoming signal, and either side can fork:
+ *
+ * - on a multistreaming stack (quic, sctp) it is a new stream of the same
+ *   transport;
+ * - on a byte stream without streams (tcp, tls) using libpost's framing
+ *   (%POST_FRAMING_AUTO with #PostLengthPrefixFramer) it is a new transport
+ *   of the same stack, announced with control frames (docs/framing.md,
+ *   "Forking with control frames"): the call completes once the peer
+ *   accepted the fork request.  When the accepting side of a carrier forks,
+ *   it asks the initiating side to open the transport, and completes with
+ *   the carrier of that transport once it arrived at the listener that
+ *   accepted this carrier (which must still be open).
+ *
+ * The peer must accept the fork request: a peer that refuses it (no
+ * #PostCarrier::incoming handler returns %TRUE) makes the fork fail with
+ * %POST_ERROR_CONNECTION_REFUSED (on tcp and tls), or closes the new carrier
+ * with it once its first data reached the peer (quic).  A peer that never
+ * answers makes it fail with %POST_ERROR_TIMED_OUT after the
+ * configuration's `conn-timeout`; at most 32 forks of one carrier may be
+ * pending at once (more fail with %POST_ERROR_WOULD_BLOCK, or at the peer's
+ * side with %POST_ERROR_CONNECTION_REFUSED).  On the quic stack a fork
+ * beyond the peer's limit on streams waits until the peer allows another
+ * one (or @cancellable is cancelled).
+ *
+ * Without %POST_STACK_CAP_FORK_REQUEST (stream framing or another framer on
+ * tcp and tls, where the peer may not be libpost; udp and dtls) the fork is
+ * a new transport that the peer's listener receives as an ordinary
+ * carrier, and only the initiating side can fork: on an accepted carrier
+ * the call fails with %POST_ERROR_NOT_SUPPORTED.  Sources, sinks,
  * responders and listeners cannot fork (draft 2.1): that fails with
- * %POST_ERROR_WRONG_ROLE; accepted carriers on stacks without streams
- * cannot fork either, which fails with %POST_ERROR_NOT_SUPPORTED.
+ * %POST_ERROR_WRONG_ROLE.
  *
  * Cancelling @cancellable completes the call with %G_IO_ERROR_CANCELLED;
  * a fork being established is aborted, one that completed meanwhile is

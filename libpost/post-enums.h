@@ -102,6 +102,15 @@ typedef enum {
  *   and survive (connection migration, as QUIC's): when the carrier's local
  *   address or interface goes away, the carrier stays active on another
  *   one (post_psi_migrate()).  Not multipath: one path at a time
+ * @POST_STACK_CAP_FORK_REQUEST: a fork arrives at a libpost peer as a fork
+ *   request of the original carrier (its #PostCarrier::incoming signal, not
+ *   a listener's), and either side can fork.  Multistreaming stacks declare
+ *   it (a fork is a stream); libpost's core adds it to byte streams that can
+ *   listen when they use its own framing (%POST_FRAMING_AUTO with
+ *   #PostLengthPrefixFramer), whose control frames carry the request
+ *   (docs/framing.md).  Without it (stream framing, another framer, message
+ *   stacks such as udp and dtls) a fork is an ordinary carrier at the peer's
+ *   listener, and only the initiating side can fork
  * @POST_STACK_CAP_EMPTY_MESSAGES: a message of zero bytes arrives as a
  *   message.  libpost's framing gives it to every byte stream; a message
  *   stack declares it when its protocol delivers an empty message (UDP
@@ -141,6 +150,7 @@ typedef enum /*< flags >*/ {
   POST_STACK_CAP_BYTE_STREAM             = 1 << 22,
   POST_STACK_CAP_SOFT_ERROR_NOTIFY       = 1 << 23,
   POST_STACK_CAP_MIGRATION               = 1 << 24,
+  POST_STACK_CAP_FORK_REQUEST            = 1 << 26,
   POST_STACK_CAP_EMPTY_MESSAGES          = 1 << 30,
 } PostStackCapabilities;
 

@@ -96,6 +96,18 @@ _post_selection_effective_capabilities (PostStack         *stack,
   if (caps & (POST_STACK_CAP_LISTEN | POST_STACK_CAP_MULTISTREAMING))
     caps |= POST_STACK_CAP_FORK;
 
+  /* ... which arrives as a fork request when libpost's own framing carries
+   * the control frames for it (docs/framing.md, "Forking with control
+   * frames"); stream framing or another framer is what a foreign peer
+   * speaks, and a message stack has no framing to carry them. */
+  if ((caps & POST_STACK_CAP_BYTE_STREAM) && (caps & POST_STACK_CAP_LISTEN)
+      && !(caps & POST_STACK_CAP_MULTISTREAMING)
+      && (configuration == NULL
+          || (post_configuration_get_framing (configuration) == POST_FRAMING_AUTO
+              && (post_configuration_get_framer_type (configuration) == G_TYPE_INVALID
+                  || post_configuration_get_framer_type (configuration) == POST_TYPE_LENGTH_PREFIX_FRAMER))))
+    caps |= POST_STACK_CAP_FORK_REQUEST;
+
   return caps;
 }
 

@@ -28,7 +28,7 @@ G_DECLARE_FINAL_TYPE (PostQuicPsi, post_quic_psi, POST, QUIC_PSI, PostPsi)
 #define POST_QUIC_STACK_CAPABILITIES                                         \
   (POST_STACK_CAP_RELIABLE | POST_STACK_CAP_ORDERED |                        \
    POST_STACK_CAP_CONGESTION_CONTROL | POST_STACK_CAP_SECURE |               \
-   POST_STACK_CAP_MULTISTREAMING | POST_STACK_CAP_FORK |                     \
+   POST_STACK_CAP_MULTISTREAMING | POST_STACK_CAP_FORK | POST_STACK_CAP_FORK_REQUEST |                     \
    POST_STACK_CAP_LISTEN | POST_STACK_CAP_HALF_CLOSE |                       \
    POST_STACK_CAP_BYTE_STREAM | POST_STACK_CAP_ZERO_RTT |                   \
    POST_STACK_CAP_EVENT_ACKED | POST_STACK_CAP_MIGRATION |                  \

@@ -365,6 +365,7 @@ void               post_contract_assert_error_impl (const GError *error,
 void post_contract_add_lifecycle_cases (void);
 void post_contract_add_backpressure_cases (void);
 void post_contract_add_cancel_cases    (void);
+void post_contract_add_fork_cases      (void);
 void post_contract_add_roles_cases     (void);
 void post_contract_add_security_cases  (void);
 void post_contract_add_partial_cases   (void);
