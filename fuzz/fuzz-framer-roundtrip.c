@@ -6,7 +6,10 @@
  * the same messages, byte for byte, with their boundaries.
  *
  * Input: seed byte, then records of [part count byte][per part: length
- * byte, that many payload bytes].
+ * byte, that many payload bytes].  A part count byte with its top bit set
+ * also puts a control frame (docs/framing.md; its type and body length from
+ * the count byte) before the message: it must vanish in decoding, the
+ * messages around it intact.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -37,8 +40,20 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   /* Encode */
   while (i < size)
     {
-      guint parts = 1 + data[i++] % 4;
+      guint8 count = data[i++];
+      guint parts = 1 + count % 4;
       GByteArray *message = g_byte_array_new ();
+
+      if (count & 0x80)
+        {
+          guint8 control[8] = { 0x7f, 0xff, 0xff, 0xff, 1 + ((count >> 2) & 0x1f), 0, 0, 0 };
+          gsize body = MIN ((gsize) (count & 0x0c), size - i);
+
+          control[7] = (guint8) body;
+          g_byte_array_append (wire, control, sizeof control);
+          g_byte_array_append (wire, data + i, body);
+          i += body;
+        }
 
       g_ptr_array_add (sent, message);
       for (guint p = 0; p < parts; p++)

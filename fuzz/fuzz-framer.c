@@ -3,7 +3,10 @@
  * The first input byte seeds how the rest is cut into the chunks a
  * carrier would read; the decoder is driven as the carrier drives it
  * (unconsumed bytes are fed again with the next chunk), and every result
- * is checked against the PostFrameChunk contract.
+ * is checked against the PostFrameChunk contract.  Control frames (the
+ * escape header 7F FF FF FF, docs/framing.md) are decoded too: between
+ * messages they are consumed whole and never reported as payload; inside a
+ * message, or malformed, the decoder fails with a POST_ERROR.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -42,6 +45,15 @@ drain (PostFramer *framer,
         {
           FUZZ_ASSERT (!chunk.message_start && !chunk.message_end);
           return TRUE;
+        }
+      if (!*in_message && !chunk.message_start)
+        {
+          /* Between messages, progress without a start is a control frame:
+           * at least its 8-byte header, no payload, no end. */
+          FUZZ_ASSERT (chunk.consumed >= 8);
+          FUZZ_ASSERT (memcmp (pending->data, "\x7f\xff\xff\xff", 4) == 0);
+          FUZZ_ASSERT (chunk.consumed == 8 + (((gsize) pending->data[6] << 8) | pending->data[7]));
+          FUZZ_ASSERT (chunk.payload_length == 0 && !chunk.message_end);
         }
       if (chunk.message_start)
         {
