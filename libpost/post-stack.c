@@ -401,7 +401,8 @@ _post_stack_set_plugin_name (PostStack  *self,
  * own capabilities ([method@Post.Stack.get_capabilities]) plus what
  * libpost provides on top of every stack (message boundaries from a
  * framer on byte streams, niceness, lifetimes, antecedents, fork as a new
- * transport).  This is what [method@Post.Carrier.get_capabilities]
+ * transport, and fork requests carried by its framing's control frames on
+ * byte streams that listen).  This is what [method@Post.Carrier.get_capabilities]
  * returns once the stack is chosen, and what the contract suite
  * (`post-stack-check`) holds the stack to.
  *

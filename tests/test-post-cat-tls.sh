@@ -33,7 +33,7 @@ client () {
 
 echoed () { [ "$(od -c <"$1")" = "$(printf 'a\nb\n' | od -c)" ]; }
 
-echo "1..16"
+echo "1..17"
 
 if ! command -v certtool >/dev/null ||
    ! make_cert ca - 'cn = "post-cat test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' ||
@@ -198,6 +198,26 @@ if [ $rc -eq 1 ] && one_error_line "$tmp/short.err" 'short-psk:1: expected IDENT
   ok "malformed --psk-file: exit 1, one line"
 else
   not_ok "malformed --psk-file: exit 1, one line (exit $rc)" "$tmp/short.err"
+fi
+
+# 17: --fork 2 over tls: the listener with --echo receives both forks as
+# fork requests of its first carrier (control frames inside TLS)
+seq 1 30 >"$tmp/fork.in"
+if start_listener fork --cert "$tmp/server.pem" --key "$tmp/server.key"; then
+  timeout -k 5 20 "$cat_" -v --fork 2 --ca "$tmp/ca.pem" "tls://127.0.0.1:$port" <"$tmp/fork.in" \
+    >"$tmp/forkc.out" 2>"$tmp/forkc.err"
+  rc=$?
+  kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null
+  if [ $rc -eq 0 ] && [ "$(sort -n "$tmp/forkc.out")" = "$(cat "$tmp/fork.in")" ] &&
+     [ "$(grep -c "^post-cat: carrier [23] of 3: forked via stack tls from .*, a new transport, received by the peer as a fork request of the first carrier\$" "$tmp/forkc.err")" -eq 2 ] &&
+     [ "$(grep -c '^post-cat: accepted a fork of a carrier from 127.0.0.1:[0-9]* via stack tls' "$tmp/fork.err")" -eq 2 ] &&
+     [ "$(grep -c '^post-cat: accepted a carrier from' "$tmp/fork.err")" -eq 1 ]; then
+    ok "--fork 2: 30 lines over three TLS transports come back; the listener got two fork requests"
+  else
+    not_ok "--fork 2 over tls: fork requests (exit $rc)" "$tmp/forkc.out" "$tmp/forkc.err" "$tmp/fork.err"
+  fi
+else
+  not_ok "--fork tls listener starts" "$tmp/fork.err"
 fi
 
 [ "$failures" -eq 0 ]

@@ -26,7 +26,7 @@ one_error_line () {
   [ "$(wc -l <"$2")" -eq 1 ] && grep -q '^post-cat: ' "$2"
 }
 
-echo "1..9"
+echo "1..10"
 
 # 1-2: lines echoed by --echo --once
 if start_listener echo --echo --once; then
@@ -138,6 +138,28 @@ if start_listener flood --echo; then
   kill "$writer" "$listener_pid" 2>/dev/null; wait "$writer" "$listener_pid" 2>/dev/null
 else
   not_ok "--echo listener starts" "$tmp/flood.err"
+fi
+
+# 10: --fork 3 over tcp: four transports; the listener with --echo receives
+# the three forks as fork requests of its first carrier (libpost's control
+# frames), not as new carriers, and -v says so on both sides
+seq 1 40 >"$tmp/fork.in"
+if start_listener fork --echo; then
+  timeout -k 5 20 "$cat_" -v --fork 3 "tcp://127.0.0.1:$port" <"$tmp/fork.in" \
+    >"$tmp/forkc.out" 2>"$tmp/forkc.err"
+  rc=$?
+  kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null
+  if [ $rc -eq 0 ] && [ "$(sort -n "$tmp/forkc.out")" = "$(cat "$tmp/fork.in")" ] &&
+     [ "$(grep -c "^post-cat: carrier [234] of 4: forked via stack tcp from .*, a new transport, received by the peer as a fork request of the first carrier\$" "$tmp/forkc.err")" -eq 3 ] &&
+     [ "$(grep -c '^post-cat: accepted a fork of a carrier from 127.0.0.1:[0-9]* via stack tcp' "$tmp/fork.err")" -eq 3 ] &&
+     [ "$(grep -c '^post-cat: accepted a carrier from' "$tmp/fork.err")" -eq 1 ]; then
+    ok "--fork 3: 40 lines over four transports come back; the listener got three fork requests"
+  else
+    not_ok "--fork 3: 40 lines over four transports come back as fork requests (exit $rc)" \
+      "$tmp/forkc.out" "$tmp/forkc.err" "$tmp/fork.err"
+  fi
+else
+  not_ok "--fork listener starts" "$tmp/fork.err"
 fi
 
 [ "$failures" -eq 0 ]

@@ -37,12 +37,17 @@
  * forked N times (draft 2.1): on a multistreaming stack (quic://,
  * sctp://) each fork is another stream of the same connection or
  * association, on others a new
- * transport to the same remote on the same association.  The lines of
+ * transport to the same remote on the same association, which a libpost
+ * peer receives as a fork request of the first carrier too on tcp:// and
+ * tls:// (libpost's framing announces it with control frames; not with
+ * --stream, udp:// or dtls://, where the peer's listener gets an ordinary
+ * carrier).  A listener accepts forks either way (with --echo it echoes on
+ * them).  The lines of
  * standard input are dealt round-robin over the N+1 carriers (line 1 on
  * the first, line 2 on the first fork, ...), and every reply is printed as
  * it arrives, so replies of different carriers may interleave.  -v tells
- * each carrier opened (its number, and whether it shares the first one's
- * transport) and every change of a carrier's local or remote address
+ * each carrier opened (its number, whether it shares the first one's
+ * transport, and whether the peer received it as a fork request) and every change of a carrier's local or remote address
  * (migration).
  *
  * sctp:// URIs: the port is the UDP port that carries SCTP (RFC 6951,
@@ -602,9 +607,13 @@ on_forked (GObject *source, GAsyncResult *result, gpointer user_data)
       g_autofree char *first = address_string (post_carrier_get_local_address (client));
       gboolean same = g_strcmp0 (local, first) == 0;
 
+      gboolean request = (post_carrier_get_capabilities (forked) & POST_STACK_CAP_FORK_REQUEST) != 0;
+
       g_printerr ("post-cat: carrier %u of %d: forked via stack %s from %s, %s\n", number + 1, opt_fork + 1,
                   post_carrier_get_stack_name (forked), local,
-                  same ? "a new stream of the first carrier's connection" : "a new transport");
+                  same ? "a new stream of the first carrier's connection"
+                  : request ? "a new transport, received by the peer as a fork request of the first carrier"
+                  : "a new transport, an ordinary carrier at the peer's listener");
       watch_path (forked, number + 1);
     }
   g_signal_connect (forked, "closed", G_CALLBACK (on_fork_closed), NULL);
