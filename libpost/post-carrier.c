@@ -2987,6 +2987,12 @@ post_carrier_get_send_queue_size (PostCarrier *self)
   return self->transient ? _post_transient_get_queued_bytes (self->transient) : 0;
 }
 
+GMainContext *
+_post_carrier_get_context (PostCarrier *self)
+{
+  return self->context;
+}
+
 /**
  * post_carrier_get_receive_queue_size:
  * @self: a #PostCarrier

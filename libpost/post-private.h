@@ -436,4 +436,26 @@ GBytes         *_post_transient_take_early_data  (PostTransient     *self,
                                                   gsize              limit);
 void            _post_transient_return_early_data (PostTransient    *self);
 
+/* ---- PostCarrierStream (post-carrier-stream.c) ------------------------------ */
+/* The main context a carrier was created in (post-carrier.c) */
+GMainContext   *_post_carrier_get_context        (PostCarrier       *self);
+/* A synchronous stream call: begin acquires the carrier's context (or
+ * fails), the asynchronous call's callback fills the op, end runs the
+ * context until it is done and releases it. */
+typedef struct
+{
+  gboolean  done;
+  gssize    size;
+  GError   *error;
+} PostStreamSyncOp;
+gboolean        _post_carrier_stream_sync_begin  (PostCarrier       *carrier,
+                                                  GError           **error);
+gssize          _post_carrier_stream_sync_end    (PostCarrier       *carrier,
+                                                  PostStreamSyncOp  *op,
+                                                  GError           **error);
+/* FALSE, with %POST_ERROR_CONNECTION_RESET, once the carrier lost the
+ * transport its stream was on (DORMANT) */
+gboolean        _post_carrier_stream_check       (PostCarrier       *carrier,
+                                                  GError           **error);
+
 G_END_DECLS

@@ -17,6 +17,7 @@
 # include "post-configuration.h"
 # include "post-reply.h"
 # include "post-carrier.h"
+# include "post-carrier-stream.h"
 # include "post-association.h"
 # include "post-framer.h"
 # include "post-length-prefix-framer.h"
