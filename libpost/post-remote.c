@@ -44,6 +44,9 @@ struct _PostRemote
   char *canonical;            /* (owned): stack, host-or-address, port */
   GSocketAddress *literal;    /* (owned) (nullable): at URI level, the address of an IP
                                * literal host (what resolution gives, without a lookup) */
+  char *service;              /* (owned) (nullable): at NAME level, a DNS SRV service
+                               * (RFC 2782) of the domain in hostname */
+  char *service_protocol;     /* (owned) (nullable): its protocol, "tcp" or "udp" */
 };
 
 G_DEFINE_FINAL_TYPE (PostRemote, post_remote, G_TYPE_OBJECT)
@@ -57,6 +60,8 @@ enum {
   PROP_STACK,
   PROP_ADDRESS,
   PROP_PARENT,
+  PROP_SERVICE,
+  PROP_SERVICE_PROTOCOL,
   N_PROPS
 };
 
@@ -189,6 +194,18 @@ bad:
   return g_strdup_printf ("the host ‘%s’ holds a character a host name cannot "
                           "(control characters, spaces and / ; : @ %% [ ] are not allowed)",
                           shown);
+}
+
+static gboolean
+check_hostname (const char  *host,
+                GError     **error)
+{
+  g_autofree char *why = host != NULL && *host != '\0' ? check_host (host) : g_strdup ("the host is empty");
+
+  if (why == NULL)
+    return TRUE;
+  g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT, "invalid remote: %s", why);
+  return FALSE;
 }
 
 gboolean
@@ -418,7 +435,9 @@ compute_canonical (PostRemote *self)
           return g_string_free (string, FALSE);
         }
 
-      if (strchr (lower, ':') != NULL)
+      if (self->service != NULL)
+        g_string_append_printf (string, "_%s._%s.%s", self->service, self->service_protocol, lower);
+      else if (strchr (lower, ':') != NULL)
         g_string_append_printf (string, "[%s]:%u", lower, self->port);
       else
         g_string_append_printf (string, "%s:%u", lower, self->port);
@@ -486,6 +505,8 @@ post_remote_finalize (GObject *object)
   g_clear_object (&self->parent);
   g_clear_pointer (&self->canonical, g_free);
   g_clear_object (&self->literal);
+  g_clear_pointer (&self->service, g_free);
+  g_clear_pointer (&self->service_protocol, g_free);
 
   G_OBJECT_CLASS (post_remote_parent_class)->finalize (object);
 }
@@ -521,6 +542,12 @@ post_remote_get_property (GObject    *object,
     case PROP_PARENT:
       g_value_set_object (value, self->parent);
       break;
+    case PROP_SERVICE:
+      g_value_set_string (value, self->service);
+      break;
+    case PROP_SERVICE_PROTOCOL:
+      g_value_set_string (value, self->service_protocol);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -553,6 +580,12 @@ post_remote_set_property (GObject      *object,
       break;
     case PROP_PARENT:
       self->parent = g_value_dup_object (value);
+      break;
+    case PROP_SERVICE:
+      self->service = g_value_dup_string (value);
+      break;
+    case PROP_SERVICE_PROTOCOL:
+      self->service_protocol = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -638,6 +671,30 @@ post_remote_class_init (PostRemoteClass *klass)
   properties[PROP_PARENT] =
     g_param_spec_object ("parent", NULL, NULL,
                          POST_TYPE_REMOTE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostRemote:service: (getter get_service)
+   *
+   * At NAME level, a DNS SRV service (RFC 2782) of the domain
+   * #PostRemote:hostname names, such as `xmpp-client`: resolving the
+   * remote looks up its targets, each a remote at NAME level with its own
+   * host and port, in the order RFC 2782 gives them (priority, then
+   * weight).  %NULL for a plain host name.
+   */
+  properties[PROP_SERVICE] =
+    g_param_spec_string ("service", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostRemote:service-protocol:
+   *
+   * The protocol of #PostRemote:service, such as `tcp` or `udp`.
+   */
+  properties[PROP_SERVICE_PROTOCOL] =
+    g_param_spec_string ("service-protocol", NULL, NULL,
+                         NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -743,6 +800,106 @@ post_remote_new_for_address (GSocketAddress *address)
                        NULL);
 }
 
+static gboolean
+check_stack_hint (const char  *stack,
+                  GError     **error)
+{
+  if (stack == NULL || is_known_scheme (stack))
+    return TRUE;
+  g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+               "‘%s’ names no stack libpost knows (tcp, tls, udp, dtls, sctp, quic)", stack);
+  return FALSE;
+}
+
+/**
+ * post_remote_new_for_connectable:
+ * @connectable: what GIO would connect to: a #GNetworkAddress, a
+ *   #GNetworkService (DNS SRV) or a #GInetSocketAddress
+ * @stack: (nullable): the stack to use, as a URI scheme would name it; %NULL
+ *   for the connectable's own scheme if it names a stack, else the
+ *   library's choice
+ * @error: return location for an error
+ *
+ * Creates a remote from a #GSocketConnectable, as #GSocketClient takes
+ * them, so that code written for GIO names its peers the same way.  A
+ * #GNetworkAddress (g_network_address_parse(), g_network_address_new())
+ * gives a remote at NAME level; a #GInetSocketAddress one at ADDRESS level;
+ * a #GNetworkService (g_network_service_new()) a remote whose resolution
+ * looks up the domain's SRV records (#PostRemote:service), each target
+ * raced in the order RFC 2782 gives.
+ *
+ * A #GProxyAddress fails with %POST_ERROR_NOT_SUPPORTED (libpost does not
+ * connect through proxies yet), and so does any other kind of
+ * connectable, rather than being connected to directly; an unknown
+ * @stack fails with %POST_ERROR_INVALID_ARGUMENT.
+ *
+ * Returns: (transfer full): a new remote, or %NULL with @error set
+ */
+PostRemote *
+post_remote_new_for_connectable (GSocketConnectable  *connectable,
+                                 const char          *stack,
+                                 GError             **error)
+{
+  const char *scheme = NULL;
+
+  g_return_val_if_fail (G_IS_SOCKET_CONNECTABLE (connectable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_stack_hint (stack, error))
+    return NULL;
+  if (G_IS_NETWORK_ADDRESS (connectable))
+    scheme = g_network_address_get_scheme (G_NETWORK_ADDRESS (connectable));
+  else if (G_IS_NETWORK_SERVICE (connectable))
+    scheme = g_network_service_get_scheme (G_NETWORK_SERVICE (connectable));
+  if (stack == NULL && scheme != NULL && is_known_scheme (scheme))
+    stack = scheme;
+
+  if (G_IS_PROXY_ADDRESS (connectable))
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                   "A GProxyAddress (a peer behind the proxy %s) cannot be a remote: "
+                   "libpost does not connect through proxies yet",
+                   g_proxy_address_get_protocol (G_PROXY_ADDRESS (connectable)));
+      return NULL;
+    }
+  if (G_IS_INET_SOCKET_ADDRESS (connectable))
+    return g_object_new (POST_TYPE_REMOTE,
+                         "address", connectable,
+                         "stack", stack,
+                         NULL);
+  if (G_IS_NETWORK_ADDRESS (connectable))
+    {
+      const char *hostname = g_network_address_get_hostname (G_NETWORK_ADDRESS (connectable));
+      guint16 port = g_network_address_get_port (G_NETWORK_ADDRESS (connectable));
+
+      if (!check_hostname (hostname, error))
+        return NULL;
+      return g_object_new (POST_TYPE_REMOTE,
+                           "hostname", hostname,
+                           "port", (guint) port,
+                           "stack", stack,
+                           NULL);
+    }
+  if (G_IS_NETWORK_SERVICE (connectable))
+    {
+      GNetworkService *service = G_NETWORK_SERVICE (connectable);
+      const char *domain = g_network_service_get_domain (service);
+
+      if (!check_hostname (domain, error))
+        return NULL;
+      return g_object_new (POST_TYPE_REMOTE,
+                           "hostname", domain,
+                           "service", g_network_service_get_service (service),
+                           "service-protocol", g_network_service_get_protocol (service),
+                           "stack", stack,
+                           NULL);
+    }
+  g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+               "A %s cannot be a remote: only network addresses, network services and "
+               "internet socket addresses can", G_OBJECT_TYPE_NAME (connectable));
+  return NULL;
+}
+
 /* A remote one level below @parent. */
 static PostRemote *
 post_remote_new_child (PostRemote     *parent,
@@ -797,6 +954,22 @@ post_remote_get_uri (PostRemote *self)
 {
   g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
   return self->uri;
+}
+
+/**
+ * post_remote_get_service: (get-property service)
+ * @self: a remote
+ *
+ * Gives the DNS SRV service whose targets @self stands for, if it was made
+ * from a #GNetworkService (post_remote_new_for_connectable()).
+ *
+ * Returns: (nullable): the service name, such as `xmpp-client`, or %NULL
+ */
+const char *
+post_remote_get_service (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
+  return self->service;
 }
 
 /**
@@ -1057,6 +1230,58 @@ lookup_v4_cb (GObject      *source,
   lookup_cb (source, result, user_data, FALSE);
 }
 
+static void
+lookup_service_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PostRemote *self = g_task_get_source_object (task);
+  GError *error = NULL;
+  GList *targets = g_resolver_lookup_service_finish (G_RESOLVER (source), result, &error);
+  GPtrArray *remotes;
+
+  if (targets == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, error);
+      else
+        {
+          g_task_return_new_error (task, POST_ERROR, POST_ERROR_RESOLVE,
+                                   "cannot resolve the service ‘%s’: %s", self->canonical,
+                                   error->message);
+          g_error_free (error);
+        }
+      return;
+    }
+  /* (GResolver sorted them as RFC 2782 says: priority, then weight) */
+  remotes = new_remote_array ();
+  for (GList *l = targets; l != NULL; l = l->next)
+    {
+      const char *host = g_srv_target_get_hostname (l->data);
+
+      /* A target of "." says the service is decidedly not offered */
+      if (g_strcmp0 (host, ".") == 0 || check_host (host) != NULL)
+        continue;
+      g_ptr_array_add (remotes, g_object_new (POST_TYPE_REMOTE,
+                                              "hostname", host,
+                                              "port", (guint) g_srv_target_get_port (l->data),
+                                              "stack", self->stack,
+                                              "parent", self,
+                                              NULL));
+    }
+  g_resolver_free_targets (targets);
+  if (remotes->len == 0)
+    {
+      g_ptr_array_unref (remotes);
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_RESOLVE,
+                               "the service ‘%s’ is not offered (no usable SRV target)",
+                               self->canonical);
+      return;
+    }
+  g_task_return_pointer (task, remotes, (GDestroyNotify) g_ptr_array_unref);
+}
+
 /**
  * post_remote_resolve_async:
  * @self: a remote
@@ -1067,7 +1292,9 @@ lookup_v4_cb (GObject      *source,
  * Resolves @self one level down (draft Figure 8): a URI gives one remote
  * at NAME level (or ADDRESS level for an IP literal); a name gives one
  * remote per address, looking up IPv6 and IPv4 at once and failing only
- * if both fail; an address gives itself. Each new remote keeps the port
+ * if both fail; a DNS SRV service (#PostRemote:service) gives one remote
+ * at NAME level per target, in RFC 2782's order; an address gives itself.
+ * Each new remote keeps the port
  * and stack hint of @self and has @self as its parent.
  */
 void
@@ -1111,6 +1338,15 @@ post_remote_resolve_async (PostRemote          *self,
       remotes = new_remote_array ();
       g_ptr_array_add (remotes, post_remote_new_child (self, self->hostname, NULL));
       g_task_return_pointer (task, remotes, (GDestroyNotify) g_ptr_array_unref);
+      return;
+    }
+
+  if (self->service != NULL)
+    {
+      resolver = g_resolver_get_default ();
+      g_resolver_lookup_service_async (resolver, self->service, self->service_protocol,
+                                       self->hostname, cancellable, lookup_service_cb,
+                                       g_steal_pointer (&task));
       return;
     }
 
@@ -1250,6 +1486,9 @@ resolve_fully_step_cb (GObject      *source,
     }
   else
     {
+      g_autoptr(GPtrArray) addresses = g_ptr_array_new ();
+      g_autoptr(GPtrArray) ordered = NULL;
+
       /* Depth first, in order: push the children at the queue's head */
       for (guint i = children->len; i > 0; i--)
         {
@@ -1264,8 +1503,13 @@ resolve_fully_step_cb (GObject      *source,
           PostRemote *child = children->pdata[i];
 
           if (child->level == POST_REMOTE_LEVEL_ADDRESS)
-            g_ptr_array_add (data->addresses, g_object_ref (child));
+            g_ptr_array_add (addresses, child);
         }
+      /* The families alternate within one name's addresses; the names
+       * (an SRV service's targets) keep their order */
+      ordered = interleave_families (addresses);
+      for (guint i = 0; i < ordered->len; i++)
+        g_ptr_array_add (data->addresses, g_object_ref (ordered->pdata[i]));
     }
 
   resolve_fully_next (task);
@@ -1295,7 +1539,7 @@ resolve_fully_next (GTask *task)
       return;
     }
 
-  g_task_return_pointer (task, interleave_families (data->addresses),
+  g_task_return_pointer (task, g_ptr_array_ref (data->addresses),
                          (GDestroyNotify) g_ptr_array_unref);
 }
 

@@ -26,6 +26,12 @@ PostRemote      *post_remote_new               (const char      *hostname,
                                                 guint16          port);
 POST_AVAILABLE_IN_ALL
 PostRemote      *post_remote_new_for_address   (GSocketAddress  *address);
+POST_AVAILABLE_IN_ALL
+PostRemote      *post_remote_new_for_connectable (GSocketConnectable *connectable,
+                                                  const char         *stack,
+                                                  GError            **error);
+POST_AVAILABLE_IN_ALL
+const char      *post_remote_get_service       (PostRemote      *self);
 
 POST_AVAILABLE_IN_ALL
 PostRemoteLevel  post_remote_get_level         (PostRemote      *self);
