@@ -155,6 +155,9 @@ struct _PostCarrier
   guint8              held_token[FORK_TOKEN_SIZE];
   GSource            *held_timeout;    /* (owned) (nullable) */
   GSource            *held_idle;       /* (owned) (nullable) */
+  gboolean            held_ended;      /* its transport ended while held: closed once
+                                          announced (so the closed signal is seen) */
+  GError             *held_end_error;  /* (owned) (nullable) */
 };
 
 G_DEFINE_FINAL_TYPE (PostCarrier, post_carrier, G_TYPE_OBJECT)
@@ -455,6 +458,7 @@ post_carrier_finalize (GObject *object)
   g_clear_object (&self->remote);
   g_clear_object (&self->configuration);
   g_clear_error (&self->error);
+  g_clear_error (&self->held_end_error);
   g_clear_pointer (&self->stack_name, g_free);
   g_clear_pointer (&self->attempts_text, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -1877,18 +1881,35 @@ match_fork (PostCarrier  *listener,
   g_object_unref (original);
 }
 
+/* A held transport that ended while held closes now that it is decided
+ * (what it received stays receivable). */
+static void
+finish_held_end (PostCarrier *child)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!child->held_ended)
+    return;
+  child->held_ended = FALSE;
+  error = g_steal_pointer (&child->held_end_error);
+  if (child->state != POST_CARRIER_STATE_CLOSED)
+    set_closed (child, error);
+}
+
 /* Decides about a held transport once its first frame came (or it waited
- * long enough, or no fork can be coming any more). */
+ * long enough, or ended, or no fork can be coming any more). */
 static void
 process_held (PostCarrier *child,
               gboolean     force)
 {
   PostCarrier *listener = child->listener;
   g_autoptr(PostCarrier) keep = g_object_ref (child);
+  gboolean seen;
 
   if (!child->held)
     return;
-  if (listener == NULL || listener->state != POST_CARRIER_STATE_ACTIVE)
+  if (listener == NULL || listener->state != POST_CARRIER_STATE_ACTIVE
+      || child->state == POST_CARRIER_STATE_CLOSED)
     {
       unhold (child);
       post_carrier_abort (child);
@@ -1901,19 +1922,24 @@ process_held (PostCarrier *child,
       memcpy (token, child->held_token, FORK_TOKEN_SIZE);
       unhold (child);
       match_fork (listener, child, token);
+      finish_held_end (child);
       return;
     }
-  if (child->state == POST_CARRIER_STATE_CLOSED)
+  seen = _post_transient_has_seen_frame (child->transient);
+  if (child->held_ended && !seen && tokens_for_peer (listener, post_carrier_get_remote_address (child)))
     {
-      /* Ended before saying anything: nothing to announce. */
+      /* A fork's transport that ended before saying anything (its fork
+       * was refused or cancelled): nothing to announce. */
       unhold (child);
+      finish_held_end (child);
       return;
     }
-  if (force || _post_transient_has_seen_frame (child->transient)
+  if (force || seen || child->held_ended
       || !tokens_for_peer (listener, post_carrier_get_remote_address (child)))
     {
       unhold (child);
       announce_child (listener, child);
+      finish_held_end (child);
     }
 }
 
@@ -1987,7 +2013,7 @@ accept_maybe_fork (PostCarrier *self,
   _post_transient_try_read (child->transient);
   if (!child->held)
     return;
-  if (child->held_fork || child->state == POST_CARRIER_STATE_CLOSED
+  if (child->held_fork || child->held_ended
       || _post_transient_has_seen_frame (child->transient)
       || !tokens_for_peer (self, post_carrier_get_remote_address (child)))
     {
@@ -4524,6 +4550,16 @@ _post_carrier_transient_ended (PostCarrier   *self,
 {
   if (transient != self->transient || self->state == POST_CARRIER_STATE_CLOSED)
     return;
+  if (self->held)
+    {
+      /* Not announced yet: it closes once it is, so that whoever gets it
+       * sees it close (and can still receive what it sent). */
+      self->held_ended = TRUE;
+      if (error != NULL && self->held_end_error == NULL)
+        self->held_end_error = g_error_copy (error);
+      schedule_held (self);
+      return;
+    }
 
   g_object_ref (self);
   if (_post_carrier_should_go_dormant (self, transient, error))

@@ -22,6 +22,10 @@
  * - bad-token: a transport whose first frame is FORK with a token nobody
  *   announced is closed, and no carrier is announced for it (also while a
  *   real fork is pending from the same address).
+ * - sent-and-gone: a listener reads what a new transport sent before it
+ *   decides whether it is a fork; a peer that sent a message and closed
+ *   before that is still an ordinary carrier, announced with its message
+ *   and then closed.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -502,6 +506,54 @@ test_bad_token (void)
   post_contract_peer_stop (&peer);
 }
 
+/* ---- an ordinary carrier that sent and closed before the listener looked ---------- */
+
+static void
+test_sent_and_gone (void)
+{
+  PostContractPeer peer = { .echo = FALSE };
+  g_autoptr(PostCarrier) carrier = NULL;
+
+  post_contract_peer_start (&peer, NULL);
+  if (g_strcmp0 (post_contract_stack ()->name, "tcp") == 0)
+    {
+      /* Deterministic on tcp: all of it is there before the accept. */
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+      g_autoptr(GSocketAddress) address =
+        g_inet_socket_address_new (lo, post_contract_port_of (peer.listener));
+      g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                                G_SOCKET_PROTOCOL_TCP, &error);
+      const char frame[] = "\x80\x00\x00\x04gone";
+
+      g_assert_no_error (error);
+      g_assert_true (g_socket_connect (socket, address, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (g_socket_send (socket, frame, 8, NULL, &error), ==, 8);
+      g_assert_no_error (error);
+      g_assert_true (g_socket_shutdown (socket, FALSE, TRUE, &error));
+      g_assert_no_error (error);
+      post_contract_wait_count (&peer.n_received, 1, WAIT_MS, "the message of the raw socket");
+      post_contract_wait_count (&peer.n_closed, 1, WAIT_MS, "its close");
+      g_assert_cmpuint (peer.n_incoming, ==, 1);
+      g_assert_cmpstr (peer.bytes->str, ==, "gone");
+      g_string_truncate (peer.bytes, 0);
+    }
+  {
+    guint received = peer.n_received, closed = peer.n_closed;
+
+    carrier = post_contract_initiate (peer.listener, NULL);
+    send_text (carrier, "sent and gone");
+    post_contract_establish (carrier, WAIT_MS);
+    post_carrier_close (carrier);
+    post_contract_wait_count (&peer.n_received, received + 1, WAIT_MS, "the message");
+    g_assert_cmpstr (peer.bytes->str, ==, "sent and gone");
+    if (post_contract_is_connected ())
+      post_contract_wait_count (&peer.n_closed, closed + 1, WAIT_MS, "the peer's close");
+  }
+  post_contract_peer_stop (&peer);
+}
+
 void
 post_contract_add_fork_cases (void)
 {
@@ -510,4 +562,5 @@ post_contract_add_fork_cases (void)
   post_contract_add ("fork/refused", test_refused);
   post_contract_add ("fork/foreign", test_foreign);
   post_contract_add ("fork/bad-token", test_bad_token);
+  post_contract_add ("fork/sent-and-gone", test_sent_and_gone);
 }
