@@ -22,6 +22,10 @@
  * - bad-token: a transport whose first frame is FORK with a token nobody
  *   announced is closed, and no carrier is announced for it (also while a
  *   real fork is pending from the same address).
+ * - unanswered: a peer that never answers (it does not speak libpost's
+ *   framing: stream framing here) makes the fork fail with
+ *   POST_ERROR_TIMED_OUT after conn-timeout, from either side, and the
+ *   fork's GCancellable ends the wait with G_IO_ERROR_CANCELLED.
  * - sent-and-gone: a listener reads what a new transport sent before it
  *   decides whether it is a fork; a peer that sent a message and closed
  *   before that is still an ordinary carrier, announced with its message
@@ -506,6 +510,82 @@ test_bad_token (void)
   post_contract_peer_stop (&peer);
 }
 
+/* ---- a peer that never answers ----------------------------------------------------- */
+
+static void
+test_unanswered (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!has_fork_request (NULL) || post_contract_has (POST_STACK_CAP_MULTISTREAMING)
+      || !post_contract_has (POST_STACK_CAP_HALF_CLOSE))
+    {
+      /* Streams (quic, sctp): a fork completes locally, nothing waits for
+       * an answer; udp, dtls: nothing is asked (fork/request checks that). */
+      post_contract_unsupported ("no fork answer to wait for: forks are %s here",
+                                 has_fork_request (NULL) ? "streams" : "ordinary carriers");
+      return;
+    }
+
+  /* The initiator forks; the peer (stream framing) never answers FORK-OFFER. */
+  {
+    PostContractPeer peer = { .echo = FALSE };
+    g_autoptr(PostConfiguration) server_config = post_contract_server_config ();
+    g_autoptr(PostConfiguration) config = post_contract_config ();
+    g_autoptr(PostCarrier) carrier = NULL;
+    g_autoptr(PostCarrier) fork = NULL;
+
+    g_assert_true (post_configuration_set_framing (server_config, POST_FRAMING_STREAM, &error));
+    g_assert_true (post_configuration_set_conn_timeout (config, 300, &error));
+    g_assert_no_error (error);
+    post_contract_peer_start (&peer, server_config);
+    carrier = post_contract_initiate (peer.listener, config);
+    post_contract_establish (carrier, WAIT_MS);
+    fork = fork_carrier (carrier, &error);
+    g_assert_null (fork);
+    post_contract_assert_error (error, POST_ERROR_TIMED_OUT);
+    g_clear_error (&error);
+    g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
+    post_carrier_abort (carrier);
+    post_contract_peer_stop (&peer);
+  }
+
+  /* The acceptor forks; the initiator (stream framing) never answers
+   * FORK-INVITE: timed out, or cancelled. */
+  {
+    PostContractPeer peer = { .echo = FALSE };
+    g_autoptr(PostConfiguration) server_config = post_contract_server_config ();
+    g_autoptr(PostCarrier) carrier = NULL;
+    g_autoptr(PostCarrier) fork = NULL;
+    g_autoptr(GBytes) hello = g_bytes_new_static ("\x80\x00\x00\x02hi", 6);
+    g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+    PostContractAsync a = { 0 };
+    PostCarrier *accepted;
+
+    g_assert_true (post_configuration_set_conn_timeout (server_config, 300, &error));
+    g_assert_no_error (error);
+    post_contract_peer_start (&peer, server_config);
+    carrier = raw_carrier (&peer);
+    send_raw (carrier, hello);   /* a framed message, raw */
+    post_contract_wait_count (&peer.n_received, 1, WAIT_MS, "the raw carrier's message");
+    accepted = peer.carriers->pdata[0];
+    fork = fork_carrier (accepted, &error);
+    g_assert_null (fork);
+    post_contract_assert_error (error, POST_ERROR_TIMED_OUT);
+    g_clear_error (&error);
+
+    post_carrier_fork_async (accepted, cancellable, post_contract_async_cb, &a);
+    g_cancellable_cancel (cancellable);
+    post_contract_async_wait (&a, WAIT_MS, "the cancelled fork");
+    g_assert_null (post_carrier_fork_finish (accepted, a.result, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    post_contract_async_clear (&a);
+    g_assert_cmpint (post_carrier_get_state (accepted), ==, POST_CARRIER_STATE_ACTIVE);
+    post_carrier_abort (carrier);
+    post_contract_peer_stop (&peer);
+  }
+}
+
 /* ---- an ordinary carrier that sent and closed before the listener looked ---------- */
 
 static void
@@ -562,5 +642,6 @@ post_contract_add_fork_cases (void)
   post_contract_add ("fork/refused", test_refused);
   post_contract_add ("fork/foreign", test_foreign);
   post_contract_add ("fork/bad-token", test_bad_token);
+  post_contract_add ("fork/unanswered", test_unanswered);
   post_contract_add ("fork/sent-and-gone", test_sent_and_gone);
 }
