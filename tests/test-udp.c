@@ -452,6 +452,89 @@ test_udp_peer_idle_timeout (void)
   server_clear (&s);
 }
 
+/* ---- a bounded listener ----------------------------------------------------------- */
+
+/* `udp.max-peers` bounds the peer carriers a listener keeps: spoofed
+ * sources cannot make it hold memory without limit. A new remote beyond the
+ * limit evicts the peer that was silent longest (both ways), whose carrier
+ * closes with POST_ERROR_CONNECTION_RESET; the others stay. */
+static void
+test_udp_max_peers (void)
+{
+  g_autoptr(PostConfiguration) config = udp_configuration ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(GError) error = NULL;
+  PostCarrier *clients[5];
+  Server s;
+
+  g_assert_false (post_configuration_set_option (config, "udp.max-peers", g_variant_new_int32 (-1), &error));
+  g_assert_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_true (post_configuration_set_option (config, "udp.max-peers", g_variant_new_uint32 (3), &error));
+  g_assert_no_error (error);
+  server_init (&s, FALSE);
+  listener = server_listen (&s, config);
+  remote = remote_for (listener);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
+
+      clients[i] = post_carrier_initiate (NULL, remote, config);
+      g_assert_true (post_carrier_send (clients[i], hello, NULL));
+      wait_until_count (&s.n_received, i + 1, "a client's first datagram");
+    }
+  /* Client 0 speaks again: client 1 is the idlest now. */
+  {
+    g_autoptr(PostMessage) again = post_message_new_from_string ("again");
+
+    g_assert_true (post_carrier_send (clients[0], again, NULL));
+    wait_until_count (&s.n_received, 4, "client 0's second datagram");
+  }
+  g_assert_cmpuint (s.n_closed, ==, 0);
+
+  for (guint i = 3; i < 5; i++)
+    {
+      g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
+
+      clients[i] = post_carrier_initiate (NULL, remote, config);
+      g_assert_true (post_carrier_send (clients[i], hello, NULL));
+      wait_until_count (&s.n_received, i + 2, "a new client's datagram");
+      wait_until_count (&s.n_closed, i - 2, "the idlest peer's eviction");
+    }
+  g_assert_cmpuint (s.accepted->len, ==, 5);
+  g_assert_error (s.closed_error, POST_ERROR, POST_ERROR_CONNECTION_RESET);
+  g_assert_nonnull (strstr (s.closed_error->message, "udp.max-peers"));
+  /* Clients 1 and 2 were evicted, in that order; 0, 3 and 4 remain. */
+  g_assert_cmpint (post_carrier_get_state (s.accepted->pdata[1]), ==, POST_CARRIER_STATE_CLOSED);
+  g_assert_cmpint (post_carrier_get_state (s.accepted->pdata[2]), ==, POST_CARRIER_STATE_CLOSED);
+  g_assert_cmpint (post_carrier_get_state (s.accepted->pdata[0]), ==, POST_CARRIER_STATE_ACTIVE);
+  g_assert_cmpint (post_carrier_get_state (s.accepted->pdata[3]), ==, POST_CARRIER_STATE_ACTIVE);
+  g_assert_cmpint (post_carrier_get_state (s.accepted->pdata[4]), ==, POST_CARRIER_STATE_ACTIVE);
+
+  /* An evicted remote that writes again is a new carrier (and evicts the
+   * idlest, client 0). */
+  {
+    g_autoptr(PostMessage) back = post_message_new_from_string ("back");
+
+    g_assert_true (post_carrier_send (clients[1], back, NULL));
+    wait_until_count (&s.n_received, 7, "the evicted remote's new datagram");
+    wait_until_count (&s.n_closed, 3, "client 0's eviction");
+    g_assert_cmpuint (s.accepted->len, ==, 6);
+    g_assert_cmpint (post_carrier_get_state (s.accepted->pdata[0]), ==, POST_CARRIER_STATE_CLOSED);
+    g_assert_cmpint (post_carrier_get_state (s.accepted->pdata[5]), ==, POST_CARRIER_STATE_ACTIVE);
+  }
+
+  for (guint i = 0; i < 5; i++)
+    {
+      post_carrier_abort (clients[i]);
+      g_object_unref (clients[i]);
+    }
+  post_carrier_close (listener);
+  server_clear (&s);
+}
+
 /* ---- responder ------------------------------------------------------------------- */
 
 typedef struct
@@ -889,6 +972,7 @@ main (int argc, char **argv)
   g_test_add_func ("/udp/expired", test_udp_expired);
   g_test_add_func ("/udp/listener-demux", test_udp_listener_demux);
   g_test_add_func ("/udp/peer-idle-timeout", test_udp_peer_idle_timeout);
+  g_test_add_func ("/udp/max-peers", test_udp_max_peers);
   g_test_add_func ("/udp/responder", test_udp_responder);
   g_test_add_func ("/udp/sink", test_udp_sink);
   g_test_add_func ("/udp/oversize", test_udp_oversize);

@@ -11,6 +11,9 @@ static const PostStackOption udp_options[] = {
   { POST_UDP_OPTION_PEER_IDLE_TIMEOUT, "u", 0, G_MAXUINT32, NULL, "30000",
     "Milliseconds a listener's peer may stay silent (both ways) before its carrier "
     "closes with POST_ERROR_TIMED_OUT (0: never); udp and dtls" },
+  { POST_UDP_OPTION_MAX_PEERS, "u", 0, G_MAXUINT32, NULL, "4096",
+    "A listener's peer carriers at most: a datagram from a new remote beyond it evicts the "
+    "idlest peer, whose carrier closes with POST_ERROR_CONNECTION_RESET (0: no limit); udp and dtls" },
   { POST_UDP_OPTION_ALLOW_FRAGMENTATION, "b", 0, 0, NULL, "false",
     "Allow messages larger than the path MTU (up to 65507 / 65527 bytes), sent as IP fragments" },
   { POST_UDP_OPTION_MULTICAST_TTL, "u", 0, 255, NULL, "1",

@@ -134,6 +134,10 @@ struct _PostUdpPsi
   GSource       *listen_source;  /* (owned) (nullable) */
   gboolean       accepting;
   guint          idle_timeout_ms;
+  guint          max_peers;      /* 0: no limit */
+  GQueue         peer_order;     /* (element-type PostUdpPsi) (unowned) the
+                                    peers, the idlest first */
+  guint64        n_evicted;
 
   /* PEER */
   PostUdpPsi    *listener;       /* (owned) (nullable) */
@@ -147,7 +151,9 @@ struct _PostUdpPsi
   gint64         last_activity;
   GSource       *idle_source;    /* (owned) (nullable) */
   GSource       *wake_source;    /* (owned) (nullable) */
+  GList          order_link;     /* in the listener's peer_order */
   gboolean       expired;
+  gboolean       evicted;        /* expired because a newer remote needed room */
   gboolean       notify_pending;
   guint64        dropped;
 };
@@ -950,6 +956,45 @@ on_peer_idle (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The listener is full (udp.max-peers): the peer that was silent longest
+ * (both ways) makes room for a new remote. Its carrier reads
+ * POST_ERROR_CONNECTION_RESET once its queued datagrams are read. */
+static void
+listener_evict_idlest (PostUdpPsi *self)
+{
+  GList *link = g_queue_peek_head_link (&self->peer_order);
+  PostUdpPsi *peer;
+
+  if (link == NULL)
+    return;
+  peer = link->data;
+  clear_source (&peer->idle_source);
+  peer->expired = TRUE;
+  peer->evicted = TRUE;
+  listener_remove_peer (self, peer);
+  if (self->n_evicted++ % 1000 == 0)
+    g_message ("udp listener: %u peers (option %s): evicting the idlest for a new remote "
+               "(%" G_GUINT64_FORMAT " evicted so far)",
+               self->max_peers, POST_UDP_OPTION_MAX_PEERS, self->n_evicted);
+  if (peer->interest & G_IO_IN)
+    peer_schedule_wake (peer);
+}
+
+/* The peer was active: it is the least idle now. */
+static void
+peer_touch (PostUdpPsi *peer)
+{
+  PostUdpPsi *listener = peer->listener;
+
+  peer->last_activity = g_get_monotonic_time ();
+  if (listener != NULL && listener->peers != NULL
+      && g_hash_table_lookup (listener->peers, &peer->key) == peer)
+    {
+      g_queue_unlink (&listener->peer_order, &peer->order_link);
+      g_queue_push_tail_link (&listener->peer_order, &peer->order_link);
+    }
+}
+
 /* A new remote (@sa, @len) wrote to the listener, at @local (@local_len 0:
  * the listener's bound address). */
 static PostUdpPsi *
@@ -1002,7 +1047,11 @@ listener_add_peer (PostUdpPsi                    *self,
       g_source_set_static_name (peer->idle_source, "[post] udp peer idle");
       g_source_attach (peer->idle_source, self->context);
     }
+  if (self->max_peers > 0 && g_hash_table_size (self->peers) >= self->max_peers)
+    listener_evict_idlest (self);
   g_hash_table_insert (self->peers, &peer->key, peer);
+  peer->order_link.data = peer;
+  g_queue_push_tail_link (&self->peer_order, &peer->order_link);
   /* The caller gets our reference. */
   g_steal_pointer (&child);
   return peer;
@@ -1013,7 +1062,10 @@ listener_remove_peer (PostUdpPsi *self,
                       PostUdpPsi *peer)
 {
   if (self->peers != NULL && g_hash_table_lookup (self->peers, &peer->key) == peer)
-    g_hash_table_remove (self->peers, &peer->key);
+    {
+      g_hash_table_remove (self->peers, &peer->key);
+      g_queue_unlink (&self->peer_order, &peer->order_link);
+    }
 }
 
 static void
@@ -1028,7 +1080,7 @@ peer_push (PostUdpPsi *peer,
       return;
     }
   g_queue_push_tail (&peer->queue, g_bytes_ref (datagram));
-  peer->last_activity = g_get_monotonic_time ();
+  peer_touch (peer);
 }
 
 static gboolean
@@ -1116,6 +1168,7 @@ post_udp_psi_listen (PostPsi         *psi,
   self->accepting = TRUE;
   self->idle_timeout_ms = get_uint_option (self, POST_UDP_OPTION_PEER_IDLE_TIMEOUT,
                                            POST_UDP_DEFAULT_PEER_IDLE_TIMEOUT_MS);
+  self->max_peers = get_uint_option (self, POST_UDP_OPTION_MAX_PEERS, POST_UDP_DEFAULT_MAX_PEERS);
   self->peers = g_hash_table_new (peer_key_hash, peer_key_equal);
   self->listen_source = add_socket_source (self, G_IO_IN, on_listener_readable, "[post] udp listener");
   return TRUE;
@@ -1275,7 +1328,7 @@ post_udp_psi_send_message (PostPsi         *psi,
     }
 
   if (self->mode == UDP_MODE_PEER)
-    self->last_activity = g_get_monotonic_time ();
+    peer_touch (self);
   return TRUE;
 }
 
@@ -1320,6 +1373,16 @@ post_udp_psi_receive_message (PostPsi         *psi,
           if (source != NULL)
             *source = g_object_ref (post_psi_get_remote_address (psi));
           return datagram;
+        }
+      if (self->evicted)
+        {
+          g_autofree char *where = post_udp_format_address (post_psi_get_remote_address (psi));
+
+          g_set_error (error, POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                       "The udp peer %s was the idlest when the listener was full and a new "
+                       "remote wrote (option %s, %u peers)",
+                       where, POST_UDP_OPTION_MAX_PEERS, self->listener ? self->listener->max_peers : 0);
+          return NULL;
         }
       if (self->expired)
         {

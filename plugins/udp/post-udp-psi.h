@@ -37,6 +37,10 @@ G_DECLARE_FINAL_TYPE (PostUdpPsi, post_udp_psi, POST, UDP_PSI, PostPsi)
  *                         connected socket) and the don't-fragment bit is
  *                         set; with it up to 65507 (IPv4) / 65527 (IPv6)
  *                         bytes are sent, fragmented by IP.
+ * udp.max-peers           uint32, default 4096: a listener's peer carriers
+ *                         at most; a datagram from a new remote beyond it
+ *                         evicts the idlest peer, whose carrier closes
+ *                         with POST_ERROR_CONNECTION_RESET (0: no limit).
  * udp.multicast-ttl       uint32 (or int32/byte), default 1: the IPv4 TTL
  *                         or IPv6 hop limit of datagrams sent to a group.
  * udp.multicast-loop      boolean, default true: whether this host's own
@@ -48,6 +52,7 @@ G_DECLARE_FINAL_TYPE (PostUdpPsi, post_udp_psi, POST, UDP_PSI, PostPsi)
  *                         multicast, RFC 4607); default: any source.
  */
 #define POST_UDP_OPTION_PEER_IDLE_TIMEOUT   "udp.peer-idle-timeout"
+#define POST_UDP_OPTION_MAX_PEERS           "udp.max-peers"
 #define POST_UDP_OPTION_ALLOW_FRAGMENTATION "udp.allow-fragmentation"
 #define POST_UDP_OPTION_MULTICAST_TTL       "udp.multicast-ttl"
 #define POST_UDP_OPTION_MULTICAST_LOOP      "udp.multicast-loop"
@@ -55,6 +60,9 @@ G_DECLARE_FINAL_TYPE (PostUdpPsi, post_udp_psi, POST, UDP_PSI, PostPsi)
 #define POST_UDP_OPTION_MULTICAST_SOURCE    "udp.multicast-source"
 
 #define POST_UDP_DEFAULT_PEER_IDLE_TIMEOUT_MS 30000
+/* 4096 peers of ~10 kB each: ~40 MB at most for spoofed sources, and more
+ * live remotes than a UDP service on one socket usually serves at once. */
+#define POST_UDP_DEFAULT_MAX_PEERS            4096
 
 /* The largest UDP payloads: 65535 minus the IPv4 (20) and UDP (8) headers;
  * for IPv6 the payload length excludes the IPv6 header, so minus 8 only. */
