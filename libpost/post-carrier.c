@@ -636,7 +636,10 @@ post_carrier_class_init (PostCarrierClass *klass)
    * @self: the carrier
    * @message: the message
    *
-   * A message's lifetime passed before it was sent, so it was dropped (`OnExpired`).
+   * A message's lifetime passed before it was sent, so it was dropped
+   * (`OnExpired`); on a stack with partial reliability (sctp), also an
+   * unreliable message the stack abandoned after #PostCarrier::sent
+   * because its lifetime passed before the peer acknowledged it.
    */
   signals[SIGNAL_EXPIRED] =
     g_signal_new ("expired", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,

@@ -214,7 +214,11 @@ post_message_class_init (PostMessageClass *klass)
    *
    * How long, in microseconds from when it is queued, the message is worth
    * delivering; 0 for ever.  A message whose lifetime passes before it is
-   * transmitted is dropped and #PostMessage::expired fires.
+   * transmitted is dropped and #PostMessage::expired fires.  On a stack
+   * with partial reliability (sctp's PR-SCTP), an unreliable message
+   * (#PostMessage:reliable %FALSE) whose lifetime passes after it was
+   * transmitted but before the peer acknowledged it is abandoned by the
+   * stack: #PostMessage::expired fires then, after #PostMessage::sent.
    */
   properties[PROP_LIFETIME] =
     g_param_spec_int64 ("lifetime", NULL, NULL, 0, G_MAXINT64, 0,
@@ -299,7 +303,8 @@ post_message_class_init (PostMessageClass *klass)
   /**
    * PostMessage:has-expired: (getter is_expired)
    *
-   * The message's lifetime passed before it could be sent (the
+   * The message's lifetime passed before it could be sent, or before the
+   * peer acknowledged it on a stack that abandons it then (the
    * #PostMessage::expired signal tells when).
    */
   properties[PROP_EXPIRED] =
@@ -338,7 +343,10 @@ post_message_class_init (PostMessageClass *klass)
    * @self: the message
    *
    * The message's lifetime passed before it was transmitted (or one of its
-   * antecedents expired); it was dropped.
+   * antecedents expired); it was dropped.  On a stack with partial
+   * reliability (sctp), also an unreliable message the stack abandoned
+   * because its lifetime passed before the peer acknowledged it: then it
+   * comes after #PostMessage::sent, and the message did not arrive.
    */
   signals[SIGNAL_EXPIRED] =
     g_signal_new ("expired", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -875,10 +883,12 @@ post_message_is_acked (PostMessage *self)
  * post_message_is_expired: (get-property has-expired)
  * @self: a #PostMessage
  *
- * Tells whether the message's lifetime passed before it was sent: its
+ * Tells whether the message's lifetime passed before it was sent (or
+ * before it was acknowledged, see #PostMessage::expired): its
  * #PostMessage::expired signal was emitted.
  *
- * Returns: whether the message expired before it was sent
+ * Returns: whether the message expired (before it was sent, or before it
+ *   was acknowledged on a stack that abandoned it)
  */
 gboolean
 post_message_is_expired (PostMessage *self)

@@ -60,6 +60,7 @@ enum {
   SIGNAL_DATAGRAM_EVENT,
   SIGNAL_DATAGRAM_RECEIVED,
   SIGNAL_SENT,
+  SIGNAL_MESSAGE_EXPIRED,
   N_SIGNALS
 };
 
@@ -315,6 +316,21 @@ post_psi_class_init (PostPsiClass *klass)
     g_signal_new ("sent", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 0);
+
+  /**
+   * PostPsi::message-expired:
+   * @self: the instance
+   * @message: a message given to post_psi_send_message() earlier
+   *
+   * Message stacks with partial reliability: the stack abandoned @message
+   * after it took it, because its lifetime passed before the peer
+   * acknowledged it (PR-SCTP's timed reliability); emitted with
+   * post_psi_emit_message_expired().
+   */
+  signals[SIGNAL_MESSAGE_EXPIRED] =
+    g_signal_new ("message-expired", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, POST_TYPE_MESSAGE);
 }
 
 static void
@@ -1505,6 +1521,31 @@ post_psi_emit_datagram_event (PostPsi           *self,
 
   g_object_ref (self);
   g_signal_emit (self, signals[SIGNAL_DATAGRAM_EVENT], 0, id, event);
+  g_object_unref (self);
+}
+
+/**
+ * post_psi_emit_message_expired:
+ * @self: a #PostPsi
+ * @message: a message the instance took in post_psi_send_message()
+ *
+ * For message stacks: reports that the stack abandoned @message after it
+ * took it, its lifetime having passed before the peer acknowledged it (a
+ * stack that keeps messages after the hand-off and drops them when their
+ * lifetime passes, such as PR-SCTP).  The core fires the message's
+ * `expired` event (after its `sent`: the message left, and did not
+ * arrive).  Called from the main loop, not from inside
+ * post_psi_send_message(); a message that already expired is ignored.
+ */
+void
+post_psi_emit_message_expired (PostPsi     *self,
+                               PostMessage *message)
+{
+  g_return_if_fail (POST_IS_PSI (self));
+  g_return_if_fail (POST_IS_MESSAGE (message));
+
+  g_object_ref (self);
+  g_signal_emit (self, signals[SIGNAL_MESSAGE_EXPIRED], 0, message);
   g_object_unref (self);
 }
 

@@ -366,6 +366,9 @@ void               post_psi_emit_datagram_event    (PostPsi          *self,
                                                     guint64           id,
                                                     PostDatagramEvent event);
 POST_AVAILABLE_IN_ALL
+void               post_psi_emit_message_expired   (PostPsi         *self,
+                                                    PostMessage     *message);
+POST_AVAILABLE_IN_ALL
 gboolean           post_psi_deliver_datagram       (PostPsi         *self,
                                                     GBytes          *content);
 

@@ -215,6 +215,7 @@ struct _PostTransient
   gulong             path_id;
   gulong             soft_error_id;
   gulong             sent_id;
+  gulong             message_expired_id;
 
   guint64            bytes_sent;
   guint64            bytes_received;
@@ -303,6 +304,7 @@ post_transient_dispose (GObject *object)
       g_clear_signal_handler (&self->datagram_event_id, self->psi);
       g_clear_signal_handler (&self->datagram_received_id, self->psi);
       g_clear_signal_handler (&self->sent_id, self->psi);
+      g_clear_signal_handler (&self->message_expired_id, self->psi);
       post_psi_close (self->psi, TRUE);
     }
 
@@ -1102,6 +1104,18 @@ psi_sent_cb (PostPsi       *psi,
              PostTransient *self)
 {
   check_sent (self);
+}
+
+/* A message stack abandoned a message it took (PR-SCTP's lifetime
+ * passed before the peer acknowledged it): it is expired, after its sent. */
+static void
+psi_message_expired_cb (PostPsi       *psi,
+                        PostMessage   *message,
+                        PostTransient *self)
+{
+  if (self->carrier == NULL || post_message_is_expired (message))
+    return;
+  _post_carrier_emit_expired (self->carrier, message);
 }
 
 /* Written, not sent: the transport ended first. */
@@ -2542,6 +2556,8 @@ _post_transient_attach (PostTransient *self,
   self->datagram_received_id = g_signal_connect (psi, "datagram-received",
                                                  G_CALLBACK (psi_datagram_received_cb), self);
   self->sent_id = g_signal_connect (psi, "sent", G_CALLBACK (psi_sent_cb), self);
+  self->message_expired_id = g_signal_connect (psi, "message-expired",
+                                               G_CALLBACK (psi_message_expired_cb), self);
   /* The path's measurements are read when asked for (get_paths) and when
    * the transient ends, not on every establishment. */
 

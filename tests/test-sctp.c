@@ -277,6 +277,253 @@ udp_first_chunk (int   fd,
   return 0;
 }
 
+/* ---- lifetimes after the hand-off ------------------------------------------------ */
+
+/* A UDP relay between one client and the listener that can cut both ways
+ * (a blackhole): the client's UDP socket is connected to the relay's
+ * front, the relay's back talks to the listener. */
+typedef struct {
+  GSocket        *front;
+  GSocket        *back;
+  GSocketAddress *server;
+  GSocketAddress *client;
+  GSource        *front_source;
+  GSource        *back_source;
+  gboolean        blackhole;
+  guint           n_dropped;
+} Relay;
+
+static gboolean
+relay_front_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  Relay *r = user_data;
+  guint8 buffer[65536];
+  GSocketAddress *from = NULL;
+  gssize n = g_socket_receive_from (socket, &from, (char *) buffer, sizeof buffer, NULL, NULL);
+
+  if (n > 0)
+    {
+      g_clear_object (&r->client);
+      r->client = g_steal_pointer (&from);
+      if (r->blackhole)
+        r->n_dropped++;
+      else
+        g_socket_send_to (r->back, r->server, (char *) buffer, n, NULL, NULL);
+    }
+  g_clear_object (&from);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+relay_back_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  Relay *r = user_data;
+  guint8 buffer[65536];
+  gssize n = g_socket_receive (socket, (char *) buffer, sizeof buffer, NULL, NULL);
+
+  if (n > 0 && r->client != NULL)
+    {
+      if (r->blackhole)
+        r->n_dropped++;
+      else
+        g_socket_send_to (r->front, r->client, (char *) buffer, n, NULL, NULL);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSocket *
+relay_socket (void)
+{
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                  G_SOCKET_PROTOCOL_UDP, NULL);
+
+  g_assert_nonnull (socket);
+  g_socket_set_blocking (socket, FALSE);
+  g_assert_true (g_socket_bind (socket, any, TRUE, NULL));
+  return socket;
+}
+
+static void
+relay_init (Relay *r, guint16 server_port)
+{
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+
+  memset (r, 0, sizeof *r);
+  r->front = relay_socket ();
+  r->back = relay_socket ();
+  r->server = g_inet_socket_address_new (lo, server_port);
+  r->front_source = g_socket_create_source (r->front, G_IO_IN, NULL);
+  g_source_set_callback (r->front_source, (GSourceFunc) (void (*) (void)) relay_front_cb, r, NULL);
+  g_source_attach (r->front_source, NULL);
+  r->back_source = g_socket_create_source (r->back, G_IO_IN, NULL);
+  g_source_set_callback (r->back_source, (GSourceFunc) (void (*) (void)) relay_back_cb, r, NULL);
+  g_source_attach (r->back_source, NULL);
+}
+
+static guint16
+relay_port (Relay *r)
+{
+  g_autoptr(GSocketAddress) local = g_socket_get_local_address (r->front, NULL);
+
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+}
+
+static void
+relay_clear (Relay *r)
+{
+  g_source_destroy (r->front_source);
+  g_source_unref (r->front_source);
+  g_source_destroy (r->back_source);
+  g_source_unref (r->back_source);
+  g_clear_object (&r->front);
+  g_clear_object (&r->back);
+  g_clear_object (&r->server);
+  g_clear_object (&r->client);
+}
+
+typedef struct {
+  GPtrArray *sent;       /* PostMessage, unowned: identities only */
+  GPtrArray *expired;
+} Fates;
+
+static void
+fate_sent_cb (PostCarrier *carrier, PostMessage *message, gpointer user_data)
+{
+  g_ptr_array_add (((Fates *) user_data)->sent, message);
+}
+
+static void
+fate_expired_cb (PostCarrier *carrier, PostMessage *message, gpointer user_data)
+{
+  g_ptr_array_add (((Fates *) user_data)->expired, message);
+}
+
+static PostMessage *
+lifetime_message (const char *text, gint64 lifetime)
+{
+  PostMessage *message = post_message_new_from_string (text);
+
+  g_assert_true (post_message_set_reliable (message, FALSE, NULL));
+  g_assert_true (post_message_set_lifetime (message, lifetime, NULL));
+  return message;
+}
+
+static gboolean
+collected (Collect *got, const char *text)
+{
+  for (guint i = 0; i < got->messages->len; i++)
+    {
+      gsize size;
+      const char *data = g_bytes_get_data (got->messages->pdata[i], &size);
+
+      if (size == strlen (text) && memcmp (data, text, size) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* PR-SCTP's timed reliability after the hand-off: messages with a short
+ * lifetime sent while the path is a blackhole were taken by usrsctp (sent)
+ * and are abandoned when their lifetime passes: each fires `expired` once
+ * and never arrives.  Messages with a lifetime on a working path arrive
+ * and never expire; every message either arrives or expires. */
+static void
+test_expired_after_hand_off (void)
+{
+  enum { N_LIVE = 3, N_DEAD = 5 };
+  PostTestEcho echo = { 0 };
+  Relay relay;
+  Fates fates = { g_ptr_array_new (), g_ptr_array_new () };
+  Collect got = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref), 0 };
+  g_autoptr(PostCarrier) listener = sctp_listen (&echo, NULL);
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostConfiguration) config = sctp_config ();
+  g_autoptr(GPtrArray) live = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func (g_object_unref);
+  PostTestClient c;
+
+  relay_init (&relay, post_test_port_of (listener));
+  /* The SCTP port is the listener's; the UDP port the relay's. */
+  g_assert_true (post_configuration_set_option (config, "sctp.port",
+                                                g_variant_new_uint32 (post_test_port_of (listener)), NULL));
+  post_test_client_init (&c);
+  carrier = post_test_initiate ("sctp", relay_port (&relay), config);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+  post_test_wait_count (&c.done, 1, "establishment through the relay", 10);
+  g_assert_no_error (c.error);
+  g_assert_true (post_carrier_get_capabilities (carrier) & POST_STACK_CAP_EVENT_EXPIRED);
+  g_assert_true (post_carrier_get_capabilities (carrier) & POST_STACK_CAP_MSG_LIFETIME);
+  post_carrier_ready (carrier, collect_cb, &got, NULL);
+  g_signal_connect (carrier, "sent", G_CALLBACK (fate_sent_cb), &fates);
+  g_signal_connect (carrier, "expired", G_CALLBACK (fate_expired_cb), &fates);
+
+  /* A working path: messages with a lifetime arrive (echoed back). */
+  for (guint i = 0; i < N_LIVE; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("live %u", i);
+
+      g_ptr_array_add (live, lifetime_message (text, 5 * G_USEC_PER_SEC));
+      g_assert_true (post_carrier_send (carrier, live->pdata[i], NULL));
+    }
+  post_test_wait_count (&got.n, N_LIVE, "the echoes of the live messages", 10);
+
+  /* A blackhole: messages of 100 ms are handed off, then abandoned. */
+  relay.blackhole = TRUE;
+  for (guint i = 0; i < N_DEAD; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("dead %u", i);
+
+      g_ptr_array_add (dead, lifetime_message (text, 100 * 1000));
+      g_assert_true (post_carrier_send (carrier, dead->pdata[i], NULL));
+    }
+  post_test_wait_count (&fates.expired->len, N_DEAD, "the abandoned messages' expired", 30);
+  g_test_message ("%u sent, %u expired, %u datagrams blackholed",
+                  fates.sent->len, fates.expired->len, relay.n_dropped);
+  g_assert_cmpuint (relay.n_dropped, >, 0);
+  relay.blackhole = FALSE;
+
+  /* The association goes on; nothing abandoned arrives after all. */
+  g_ptr_array_add (live, post_message_new_from_string ("after"));
+  g_assert_true (post_carrier_send (carrier, live->pdata[N_LIVE], NULL));
+  post_test_wait_count (&got.n, N_LIVE + 1, "the echo of the message after", 20);
+  post_test_spin (300);
+  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_ACTIVE);
+  g_assert_cmpuint (echo.n_messages, ==, N_LIVE + 1);
+  g_assert_cmpuint (got.n, ==, N_LIVE + 1);
+  for (guint i = 0; i < N_DEAD; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("dead %u", i);
+      PostMessage *m = dead->pdata[i];
+      guint n_expired = 0;
+
+      g_assert_false (collected (&got, text));
+      g_assert_true (post_message_is_sent (m));   /* usrsctp took it */
+      g_assert_true (post_message_is_expired (m));
+      for (guint k = 0; k < fates.expired->len; k++)
+        n_expired += fates.expired->pdata[k] == m;
+      g_assert_cmpuint (n_expired, ==, 1);
+    }
+  for (guint i = 0; i <= N_LIVE; i++)
+    {
+      g_autofree char *text = i < N_LIVE ? g_strdup_printf ("live %u", i) : g_strdup ("after");
+
+      g_assert_true (collected (&got, text));
+      g_assert_false (post_message_is_expired (live->pdata[i]));
+    }
+  g_assert_cmpuint (fates.expired->len, ==, N_DEAD);
+
+  post_carrier_abort (carrier);
+  relay_clear (&relay);
+  post_test_echo_clear (&echo);
+  post_carrier_close (listener);
+  g_ptr_array_unref (got.messages);
+  g_ptr_array_unref (fates.sent);
+  g_ptr_array_unref (fates.expired);
+  post_test_client_clear (&c);
+}
+
 /* ---- messages ------------------------------------------------------------------- */
 
 /* One SCTP message per message, whatever its size: the echo comes back in
@@ -1108,6 +1355,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sctp/boundaries", test_boundaries);
   g_test_add_func ("/sctp/too-large", test_too_large);
   g_test_add_func ("/sctp/message-properties", test_message_properties);
+  g_test_add_func ("/sctp/expired-after-hand-off", test_expired_after_hand_off);
   g_test_add_func ("/sctp/fork-streams", test_fork_streams);
   g_test_add_func ("/sctp/fork-refused", test_fork_refused);
   g_test_add_func ("/sctp/refused", test_refused);

@@ -65,6 +65,12 @@
 #define RECV_BUFFER           65536
 #define ASSOC_BUFFER_LIMIT    (1024 * 1024)   /* received, not yet taken */
 #define SEND_BUFFER           (POST_SCTP_MAX_MESSAGE_SIZE * 4)
+/* Messages with a lifetime kept after the hand-off, to fire `expired`
+ * when PR-SCTP abandons one (see track_lifetime()). */
+#define MAX_TRACKED           16384
+/* How often an association with such messages reads what usrsctp's
+ * timers told (see tracked_poll_cb()). */
+#define TRACKED_POLL_MS       50
 #define CLOSE_TIMEOUT_MS      5000
 /* An association lost this long after the peer's last packet timed out
  * (the shortest retransmission timeout is 300 ms, configure_keep_alive()). */
@@ -132,6 +138,7 @@ struct _SctpAssoc
   GMainContext *context;
   GSource      *dispatch;          /* (owned) (nullable) idle, scheduled by the upcall */
   GSource      *close_timer;       /* (owned) (nullable) */
+  GSource      *tracked_poll;      /* (owned) (nullable) while messages are tracked */
   GHashTable   *streams;           /* sid -> PostSctpPsi (weak) */
   AssocState    state;
   gboolean      initiator;
@@ -149,7 +156,30 @@ struct _SctpAssoc
   gboolean      received_any;      /* a message of the peer arrived */
   gint          send_blocked;      /* (atomic) a send found no room: G_IO_OUT
                                       waits for usrsctp's next upcall */
+  GHashTable   *tracked;           /* snd_context -> Tracked: messages with a
+                                      lifetime usrsctp holds */
+  GQueue        tracked_order;     /* (element-type Tracked) oldest first */
+  guint32       next_context;      /* the last snd_context given (0: none) */
+  guint64       n_tracked;         /* messages tracked so far (Tracked.seq) */
+  guint64       n_tracked_drained; /* n_tracked when a read last found nothing
+                                      more: a notification read later was
+                                      made after those sends */
+  gboolean      in_notification;   /* a notification's first piece was read,
+                                      the rest (its data) is skipped */
 };
+
+/* A message given to usrsctp with a PR-SCTP lifetime: kept until the peer
+ * acknowledged everything (SCTP_SENDER_DRY_EVENT) or usrsctp abandoned it
+ * (SCTP_SEND_FAILED_EVENT with its snd_context). */
+typedef struct
+{
+  guint64      seq;                /* 1, 2, …: its place in tracked_order */
+  guint32      context;
+  guint16      sid;
+  gint64       expiry;             /* monotonic µs: when its lifetime ends */
+  PostMessage *message;            /* (owned) */
+  GList       *link;               /* in tracked_order */
+} Tracked;
 
 struct _PostSctpPsi
 {
@@ -911,15 +941,128 @@ assoc_release_socket (SctpAssoc *assoc,
 }
 
 static void
+tracked_free (gpointer data)
+{
+  Tracked *t = data;
+
+  g_object_unref (t->message);
+  g_free (t);
+}
+
+static void
+tracked_remove (SctpAssoc *assoc,
+                Tracked   *t)
+{
+  g_queue_delete_link (&assoc->tracked_order, t->link);
+  g_hash_table_remove (assoc->tracked, GUINT_TO_POINTER (t->context));
+}
+
+static gboolean assoc_dispatch_cb (gpointer user_data);
+
+/* Reads what waits in usrsctp now (not from an idle). */
+static void
+assoc_dispatch_now (SctpAssoc *assoc)
+{
+  GSource *pending;
+
+  G_LOCK (sctp_global);
+  pending = g_steal_pointer (&assoc->dispatch);
+  G_UNLOCK (sctp_global);
+  if (pending != NULL)
+    {
+      g_source_destroy (pending);
+      g_source_unref (pending);
+    }
+  assoc_dispatch_cb (assoc);
+}
+
+/* While messages with a lifetime are tracked.  usrsctp 0.9.5 makes no
+ * upcall for what its timers put in the socket (the SEND_FAILED of a
+ * message abandoned at a retransmission timeout): read it from here.
+ * Then ask whether everything sent was acknowledged or abandoned: turning
+ * SCTP_SENDER_DRY_EVENT on makes usrsctp tell at once when nothing is
+ * left (and nothing was sent between the two reads), which frees the
+ * tracked messages that arrived. */
+static gboolean
+tracked_poll_cb (gpointer user_data)
+{
+  SctpAssoc *assoc = assoc_ref (user_data);
+  gboolean more;
+
+  assoc_dispatch_now (assoc);
+  if (assoc->so != NULL && assoc->state == ASSOC_UP && !g_queue_is_empty (&assoc->tracked_order))
+    {
+      struct sctp_event event = { .se_assoc_id = SCTP_FUTURE_ASSOC, .se_type = SCTP_SENDER_DRY_EVENT, .se_on = 1 };
+
+      if (usrsctp_setsockopt (assoc->so, IPPROTO_SCTP, SCTP_EVENT, &event, sizeof event) == 0)
+        {
+          assoc_dispatch_now (assoc);
+          event.se_on = 0;
+          if (assoc->so != NULL)
+            usrsctp_setsockopt (assoc->so, IPPROTO_SCTP, SCTP_EVENT, &event, sizeof event);
+        }
+    }
+  more = assoc->so != NULL && assoc->state != ASSOC_DEAD && !g_queue_is_empty (&assoc->tracked_order);
+  if (!more)
+    g_clear_pointer (&assoc->tracked_poll, g_source_unref);
+  assoc_unref (assoc);
+  return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* Keeps @message, which goes with a PR-SCTP lifetime of @lifetime µs, to
+ * map usrsctp's SCTP_SEND_FAILED_EVENT back to it; returns the snd_context
+ * to send it with.  At most MAX_TRACKED are kept: beyond, the oldest is
+ * forgotten (it cannot fire `expired` any more). */
+static guint32
+track_lifetime (SctpAssoc   *assoc,
+                guint16      sid,
+                PostMessage *message,
+                gint64       lifetime)
+{
+  Tracked *t = g_new0 (Tracked, 1);
+
+  if (++assoc->next_context == 0)
+    assoc->next_context = 1;
+  while (g_hash_table_size (assoc->tracked) >= MAX_TRACKED
+         || g_hash_table_contains (assoc->tracked, GUINT_TO_POINTER (assoc->next_context)))
+    {
+      Tracked *old = g_queue_peek_head (&assoc->tracked_order);
+
+      if (old == NULL)
+        break;
+      tracked_remove (assoc, old);
+    }
+  t->seq = ++assoc->n_tracked;
+  t->context = assoc->next_context;
+  t->sid = sid;
+  t->expiry = g_get_monotonic_time () + lifetime;
+  t->message = g_object_ref (message);
+  g_queue_push_tail (&assoc->tracked_order, t);
+  t->link = assoc->tracked_order.tail;
+  g_hash_table_insert (assoc->tracked, GUINT_TO_POINTER (t->context), t);
+  if (assoc->tracked_poll == NULL)
+    {
+      assoc->tracked_poll = g_timeout_source_new (TRACKED_POLL_MS);
+      g_source_set_callback (assoc->tracked_poll, tracked_poll_cb, assoc, NULL);
+      g_source_set_static_name (assoc->tracked_poll, "[post] sctp lifetimes");
+      g_source_attach (assoc->tracked_poll, assoc->context);
+    }
+  return t->context;
+}
+
+static void
 assoc_free (SctpAssoc *assoc)
 {
   clear_source (&assoc->dispatch);
   clear_source (&assoc->close_timer);
+  clear_source (&assoc->tracked_poll);
   assoc_release_socket (assoc, TRUE);
   if (assoc->flow != NULL && assoc->flow->endpoint->client == assoc)
     assoc->flow->endpoint->client = NULL;
   g_clear_pointer (&assoc->flow, flow_unref);
   g_hash_table_unref (assoc->streams);
+  g_hash_table_unref (assoc->tracked);   /* frees the Tracked of tracked_order */
+  g_queue_clear (&assoc->tracked_order);
   g_clear_error (&assoc->error);
   g_clear_object (&assoc->connect_task);
   g_clear_object (&assoc->announce);
@@ -948,6 +1091,7 @@ assoc_new (GMainContext  *context,
   assoc->flow = flow_ref (flow);
   assoc->context = g_main_context_ref (context);
   assoc->streams = g_hash_table_new (NULL, NULL);
+  assoc->tracked = g_hash_table_new_full (NULL, NULL, NULL, tracked_free);
   assoc->initiator = initiator;
   /* Stream 0 is the first carrier's; forks take the next of their side. */
   assoc->next_sid = initiator ? 2 : 1;
@@ -1223,7 +1367,8 @@ stream_push (PostSctpPsi *psi,
 static void
 handle_notification (SctpAssoc                     *assoc,
                      const union sctp_notification *n,
-                     gsize                          size)
+                     gsize                          size,
+                     GPtrArray                     *expired)
 {
   g_autofree char *where = format_address (assoc->flow->remote);
 
@@ -1316,11 +1461,45 @@ handle_notification (SctpAssoc                     *assoc,
       break;
     case SCTP_SEND_FAILED_EVENT:
       /* A message PR-SCTP abandoned (its lifetime passed), or one the
-       * association could not deliver before it ended. */
+       * association could not deliver before it ended.  A tracked message
+       * whose lifetime has passed is expired: it left (its `sent` fired at
+       * the hand-off) and will not arrive. */
+      if (size < sizeof n->sn_send_failed_event)
+        return;
       g_debug ("sctp: a message on stream %u to %s was abandoned (%s)",
                n->sn_send_failed_event.ssfe_info.snd_sid, where,
                (n->sn_send_failed_event.ssfe_flags & SCTP_DATA_SENT) ? "sent, not acknowledged in time"
                                                                      : "never sent");
+      {
+        guint32 context = n->sn_send_failed_event.ssfe_info.snd_context;
+        Tracked *t = context != 0 ? g_hash_table_lookup (assoc->tracked, GUINT_TO_POINTER (context)) : NULL;
+
+        if (t != NULL)
+          {
+            PostSctpPsi *psi = g_hash_table_lookup (assoc->streams, GUINT_TO_POINTER (t->sid));
+
+            if (psi != NULL && !psi->closed && g_get_monotonic_time () >= t->expiry)
+              {
+                g_ptr_array_add (expired, g_object_ref (psi));
+                g_ptr_array_add (expired, g_object_ref (t->message));
+              }
+            tracked_remove (assoc, t);
+          }
+      }
+      break;
+    case SCTP_SENDER_DRY_EVENT:
+      /* Nothing was left to send or to acknowledge when usrsctp made this
+       * notification (tracked_poll_cb() asks for it): what was sent before
+       * either arrived or was abandoned (its SEND_FAILED came first, in
+       * order).  It was made after the last read that found nothing: the
+       * messages tracked before that read are done. */
+      {
+        Tracked *t;
+
+        while ((t = g_queue_peek_head (&assoc->tracked_order)) != NULL
+               && t->seq <= assoc->n_tracked_drained)
+          tracked_remove (assoc, t);
+      }
       break;
     case SCTP_REMOTE_ERROR:
       g_debug ("sctp: the peer %s reported an error", where);
@@ -1386,6 +1565,7 @@ assoc_dispatch_cb (gpointer user_data)
 {
   SctpAssoc *assoc = assoc_ref (user_data);
   g_autoptr(GHashTable) woken = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  g_autoptr(GPtrArray) expired = g_ptr_array_new_with_free_func (g_object_unref);
   int events;
 
   G_LOCK (sctp_global);
@@ -1415,7 +1595,10 @@ assoc_dispatch_cb (gpointer user_data)
           int errsv = errno;
 
           if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-            break;
+            {
+              assoc->n_tracked_drained = assoc->n_tracked;
+              break;
+            }
           if (errsv == ENOTCONN && assoc->state == ASSOC_CONNECTING)
             break;
           if (assoc->state == ASSOC_CLOSING)
@@ -1440,7 +1623,11 @@ assoc_dispatch_cb (gpointer user_data)
         }
       if (flags & MSG_NOTIFICATION)
         {
-          handle_notification (assoc, (const union sctp_notification *) assoc->buffer, n);
+          /* A notification larger than the buffer (a SEND_FAILED carries
+           * the message's data) comes in pieces: the first has it all. */
+          if (!assoc->in_notification)
+            handle_notification (assoc, (const union sctp_notification *) assoc->buffer, n, expired);
+          assoc->in_notification = !(flags & MSG_EOR);
           continue;
         }
       if (info_type != SCTP_RECVV_RCVINFO)
@@ -1481,6 +1668,9 @@ assoc_dispatch_cb (gpointer user_data)
   if (assoc->announce != NULL && assoc->state == ASSOC_UP)
     assoc_announce (assoc);
   events = assoc->so != NULL ? usrsctp_get_events (assoc->so) : SCTP_EVENT_ERROR;
+  for (guint i = 0; i + 1 < expired->len; i += 2)
+    if (!POST_SCTP_PSI (expired->pdata[i])->closed)
+      post_psi_emit_message_expired (expired->pdata[i], expired->pdata[i + 1]);
   {
     GHashTableIter iter;
     gpointer key;
@@ -1588,6 +1778,7 @@ post_sctp_psi_send_message (PostPsi         *psi,
   gsize size;
   const void *data = g_bytes_get_data (content, &size);
   gssize n;
+  gboolean tracked_context = FALSE;
 
   if (!stream_check_usable (self, error))
     return FALSE;
@@ -1639,7 +1830,10 @@ post_sctp_psi_send_message (PostPsi         *psi,
           if (lifetime != POST_MESSAGE_LIFETIME_INFINITE && lifetime > 0)
             {
               spa.sendv_prinfo.pr_policy = SCTP_PR_SCTP_TTL;
-              spa.sendv_prinfo.pr_value = (uint32_t) MAX (1, MIN (lifetime / 1000, G_MAXUINT32));
+              /* Whole milliseconds, rounded up: usrsctp abandons it no
+               * sooner than its lifetime (which `expired` checks). */
+              spa.sendv_prinfo.pr_value = (uint32_t) MAX (1, MIN ((lifetime + 999) / 1000, G_MAXUINT32));
+              tracked_context = TRUE;
             }
           else
             {
@@ -1662,10 +1856,22 @@ post_sctp_psi_send_message (PostPsi         *psi,
         }
     }
 
+  if (tracked_context)
+    spa.sendv_sndinfo.snd_context = track_lifetime (self->assoc, self->sid, message,
+                                                    post_message_get_lifetime (message));
   n = usrsctp_sendv (self->assoc->so, data, size, NULL, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
   if (n < 0)
     {
       int errsv = errno;
+
+      if (tracked_context)
+        {
+          Tracked *t = g_hash_table_lookup (self->assoc->tracked,
+                                            GUINT_TO_POINTER (spa.sendv_sndinfo.snd_context));
+
+          if (t != NULL)
+            tracked_remove (self->assoc, t);
+        }
 
       if (errsv == EAGAIN || errsv == EWOULDBLOCK)
         {
