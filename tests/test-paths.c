@@ -163,6 +163,20 @@ wait_for_state (PostCarrier      *carrier,
 }
 
 static PostCarrier *
+initiate_stack (const char        *scheme,
+                const char        *host,
+                guint16            port,
+                PostConfiguration *configuration)
+{
+  g_autofree char *uri = g_strdup_printf ("%s://%s:%u", scheme, host, port);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri (uri, &error);
+
+  g_assert_no_error (error);
+  return post_carrier_initiate (NULL, remote, configuration);
+}
+
+static PostCarrier *
 initiate (Net               *net,
           const char        *host,
           PostConfiguration *configuration)
@@ -553,10 +567,18 @@ count_path (PostCarrier *carrier,
   (*(guint *) user_data)++;
 }
 
+/* The path of a carrier over @scheme to 10.99.0.1:@port (through c1)
+ * goes away: it moves to c0, or goes DORMANT with path.on-loss=dormant. */
+typedef void (*ActiveFunc) (PostCarrier *carrier, gpointer user_data);
+
 static void
-link_down (Net          *net,
-           const char   *action,
-           gboolean      expect_dormant)
+link_down_on (Net          *net,
+              const char   *scheme,
+              guint16       port,
+              const char   *action,
+              gboolean      expect_dormant,
+              ActiveFunc    on_active,
+              gpointer      user_data)
 {
   g_autoptr(PostConfiguration) configuration = configuration_with ("c1", POST_PREFERENCE_PREFER);
   g_autoptr(PostCarrier) carrier = NULL;
@@ -567,12 +589,14 @@ link_down (Net          *net,
   if (action != NULL)
     post_configuration_set_option (configuration, "path.on-loss", g_variant_new_string (action), &error);
   g_assert_no_error (error);
-  carrier = initiate (net, "10.99.0.1", configuration);
+  carrier = initiate_stack (scheme, "10.99.0.1", port, configuration);
   g_signal_connect (carrier, "path-removed", G_CALLBACK (count_path), &removed);
   g_signal_connect (carrier, "path-added", G_CALLBACK (count_path), &added);
   g_assert_true (wait_for_state (carrier, POST_CARRIER_STATE_ACTIVE, 5000));
   local = local_host (carrier);
   g_assert_cmpstr (local, ==, "10.2.0.1");
+  if (on_active != NULL)
+    on_active (carrier, user_data);
 
   post_test_netns_run ("ip addr add 10.1.0.9/24 dev c0");
   while (added == 0)
@@ -593,8 +617,18 @@ link_down (Net          *net,
       g_assert_true (wait_for_state (carrier, POST_CARRIER_STATE_ACTIVE, 5000));
       moved = local_host (carrier);
       g_assert_true (g_str_has_prefix (moved, "10.1.0."));
+      if (on_active != NULL)
+        on_active (carrier, user_data);
     }
   post_carrier_abort (carrier);
+}
+
+static void
+link_down (Net          *net,
+           const char   *action,
+           gboolean      expect_dormant)
+{
+  link_down_on (net, "tcp", net->port, action, expect_dormant, NULL, NULL);
 }
 
 static void
@@ -615,6 +649,137 @@ test_link_down_dormant (Net          *net,
   link_down (net, "dormant", TRUE);
 }
 
+
+/* ---- the same over sctp (SCTP in UDP, usrsctp) ------------------------------------ */
+
+static gboolean
+sctp_skip (void)
+{
+  if (post_registry_lookup_stack (post_registry_get_default (), "sctp") != NULL)
+    return FALSE;
+  g_test_skip ("no sctp stack (the sctp plugin needs usrsctp)");
+  return TRUE;
+}
+
+/* An sctp listener in the server namespace on 10.99.0.1: its UDP socket is
+ * made there, its sources run on this thread's context. */
+static PostCarrier *
+sctp_listen_in_server (Net *net)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostLocal) local = post_local_new_from_uri ("sctp://10.99.0.1:0", &error);
+  PostCarrier *listener;
+
+  g_assert_no_error (error);
+  post_test_netns_enter_server (&net->ns);
+  listener = post_carrier_listen (local, NULL, &error);
+  post_test_netns_enter_client ();
+  g_assert_no_error (error);
+  return listener;
+}
+
+static guint16
+listener_port (PostCarrier *listener)
+{
+  GSocketAddress *bound = post_carrier_get_local_address (listener);
+
+  g_assert_nonnull (bound);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static gboolean
+echo_cb (PostCarrier *carrier,
+         PostMessage *message,
+         gpointer     user_data)
+{
+  g_autoptr(PostMessage) reply = post_message_new (post_message_get_content (message));
+
+  post_carrier_send (carrier, reply, NULL);
+  return TRUE;
+}
+
+/* The listener echoes every message on every carrier it accepts. */
+static gboolean
+accept_echo (PostCarrier *listener,
+             PostCarrier *carrier,
+             gpointer     user_data)
+{
+  g_ptr_array_add (user_data, g_object_ref (carrier));
+  post_carrier_ready (carrier, echo_cb, NULL, NULL);
+  return TRUE;
+}
+
+typedef struct {
+  guint    n;
+  gboolean same;
+} Echoes;
+
+static gboolean
+count_echo_cb (PostCarrier *carrier,
+               PostMessage *message,
+               gpointer     user_data)
+{
+  Echoes *e = user_data;
+  GBytes *content = post_message_get_content (message);
+
+  e->same = g_bytes_get_size (content) == 5 && memcmp (g_bytes_get_data (content, NULL), "hello", 5) == 0;
+  e->n++;
+  return FALSE;   /* one at a time */
+}
+
+/* A message goes to the server namespace and comes back (on each path). */
+static void
+sctp_round_trip (PostCarrier *carrier,
+                 gpointer     user_data)
+{
+  g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
+  g_autoptr(GError) error = NULL;
+  Echoes e = { 0 };
+
+  post_carrier_ready (carrier, count_echo_cb, &e, NULL);
+  g_assert_true (post_carrier_send (carrier, hello, &error));
+  g_assert_no_error (error);
+  while (e.n == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (e.same);
+  (*(guint *) user_data)++;
+}
+
+/* Messages both ways between the namespaces, then the path goes away. */
+static void
+sctp_link_down (Net        *net,
+                const char *action,
+                gboolean    expect_dormant)
+{
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(GPtrArray) accepted = g_ptr_array_new_with_free_func (g_object_unref);
+  guint trips = 0;
+
+  if (post_test_netns_skip () || sctp_skip ())
+    return;
+  listener = sctp_listen_in_server (net);
+  g_signal_connect (listener, "incoming", G_CALLBACK (accept_echo), accepted);
+  link_down_on (net, "sctp", listener_port (listener), action, expect_dormant,
+                sctp_round_trip, &trips);
+  /* One association over c1, then (re-established) one over c0. */
+  g_assert_cmpuint (trips, ==, expect_dormant ? 1 : 2);
+  g_assert_cmpuint (accepted->len, ==, expect_dormant ? 1 : 2);
+  post_carrier_close (listener);
+}
+
+static void
+test_sctp_link_down_reestablishes (Net          *net,
+                                   gconstpointer data)
+{
+  sctp_link_down (net, NULL, FALSE);
+}
+
+static void
+test_sctp_link_down_dormant (Net          *net,
+                             gconstpointer data)
+{
+  sctp_link_down (net, "dormant", TRUE);
+}
 
 static gboolean
 keep_incoming (PostCarrier *listener,
@@ -711,5 +876,9 @@ main (int   argc,
               test_link_down_dormant, net_teardown);
   g_test_add ("/paths/carrier/link-down-accepted", Net, NULL, net_setup,
               test_link_down_accepted, net_teardown);
+  g_test_add ("/paths/sctp/link-down-reestablishes", Net, NULL, net_setup,
+              test_sctp_link_down_reestablishes, net_teardown);
+  g_test_add ("/paths/sctp/link-down-dormant", Net, NULL, net_setup,
+              test_sctp_link_down_dormant, net_teardown);
   return g_test_run ();
 }
