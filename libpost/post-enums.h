@@ -171,7 +171,7 @@ typedef enum /*< flags >*/ {
  *
  * The selection properties of RFC 9622 that map to a stack capability.
  * Each has a [enum@Post.Preference] in a [class@Post.Configuration];
- * [func@Post.selection_property_to_nick] gives its kebab-case name.
+ * [func@Post.SelectionProperty.to_nick] gives its kebab-case name.
  */
 typedef enum {
   POST_SELECTION_RELIABILITY,
