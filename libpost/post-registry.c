@@ -587,9 +587,14 @@ post_registry_check_option (PostRegistry  *self,
       for (guint j = 0; j < options->len; j++)
         {
           const char *other = ((const PostStackOption *) options->pdata[j])->key;
-          g_autofree char *quoted = g_strdup_printf ("%s, ", other);
+          g_autofree char *quoted = NULL;
 
-          if (g_str_has_prefix (other, prefix) && strstr (known->str, quoted) == NULL)
+          /* (policy files are checked on every reload: no formatting for
+           * the options of other families) */
+          if (!g_str_has_prefix (other, prefix))
+            continue;
+          quoted = g_strconcat (other, ", ", NULL);
+          if (strstr (known->str, quoted) == NULL)
             g_string_append (known, quoted);
         }
     }

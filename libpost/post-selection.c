@@ -1034,6 +1034,46 @@ configuration_has_path_preferences (PostConfiguration *configuration)
   return interfaces[0] != NULL || pvds[0] != NULL;
 }
 
+/* The rules applied for one (remote, local) address pair of a ranking */
+typedef struct {
+  GSocketAddress *remote_address;     /* (owned) (nullable) */
+  GSocketAddress *local_address;      /* (owned) (nullable) */
+  PostPathInfo *path;                 /* (owned) (nullable) */
+  Applied applied;
+} AppliedForAddress;
+
+static void
+applied_for_address_clear (AppliedForAddress *entry)
+{
+  g_clear_object (&entry->remote_address);
+  g_clear_object (&entry->local_address);
+  g_clear_pointer (&entry->path, post_path_info_free);
+  applied_clear (&entry->applied);
+}
+
+static gboolean
+socket_address_equal (GSocketAddress *a,
+                      GSocketAddress *b)
+{
+  gssize size;
+
+  if (a == b)
+    return TRUE;
+  if (a == NULL || b == NULL || G_OBJECT_TYPE (a) != G_OBJECT_TYPE (b))
+    return FALSE;
+  size = g_socket_address_get_native_size (a);
+  if (size <= 0 || size != g_socket_address_get_native_size (b))
+    return FALSE;
+  {
+    g_autofree guint8 *na = g_malloc (size);
+    g_autofree guint8 *nb = g_malloc (size);
+
+    return g_socket_address_to_native (a, na, size, NULL)
+           && g_socket_address_to_native (b, nb, size, NULL)
+           && memcmp (na, nb, size) == 0;
+  }
+}
+
 void
 _post_selection_rank_candidates_full (PostPolicy         *policy,
                                       const char         *app_id,
@@ -1045,6 +1085,7 @@ _post_selection_rank_candidates_full (PostPolicy         *policy,
 {
   g_autoptr(PolicySnapshot) snapshot = _post_policy_get_snapshot (policy);
   g_autoptr(GArray) ranked = NULL;
+  g_autoptr(GArray) byaddress = NULL;
   PolicyQuery query = { app_id, NULL, 0, NULL, role };
   gboolean needs_path;
   guint kept = 0;
@@ -1072,12 +1113,14 @@ _post_selection_rank_candidates_full (PostPolicy         *policy,
   needs_path = snapshot->needs_path || configuration_has_path_preferences (configuration);
 
   ranked = g_array_sized_new (FALSE, TRUE, sizeof (Ranked), candidates->len);
+  byaddress = g_array_new (FALSE, TRUE, sizeof (AppliedForAddress));
+  g_array_set_clear_func (byaddress, (GDestroyNotify) applied_for_address_clear);
   for (guint i = 0; i < candidates->len; i++)
     {
       PostCandidate *candidate = candidates->pdata[i];
       Ranked entry = { candidate, i, NULL, { 0, } };
       g_autofree char *literal = NULL;
-      Applied applied = { NULL, };
+      AppliedForAddress *known = NULL;
       PolicyQuery candidate_query = query;
 
       /* A remote given as an address matches match-host by its literal */
@@ -1087,14 +1130,34 @@ _post_selection_rank_candidates_full (PostPolicy         *policy,
       if (candidate_query.port == 0 && G_IS_INET_SOCKET_ADDRESS (candidate->remote_address))
         candidate_query.port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (candidate->remote_address));
 
-      if (needs_path)
-        entry.path = _post_policy_lookup_path (policy, candidate->local_address, candidate->remote_address);
-      apply_policy (snapshot, &candidate_query, entry.path, configuration, &applied);
-      score_candidate (&entry.verdict, &applied, candidate->stack, role, &candidate_query,
+      /* What applies depends on the addresses (the query's host and port,
+       * the path), not on the stack: the candidates of one address pair
+       * (one per stack) share one application of the rules. */
+      for (guint k = 0; k < byaddress->len && known == NULL; k++)
+        {
+          AppliedForAddress *other = &g_array_index (byaddress, AppliedForAddress, k);
+
+          if (socket_address_equal (other->remote_address, candidate->remote_address)
+              && socket_address_equal (other->local_address, candidate->local_address))
+            known = other;
+        }
+      if (known == NULL)
+        {
+          AppliedForAddress fresh = { NULL, };
+
+          g_set_object (&fresh.remote_address, candidate->remote_address);
+          g_set_object (&fresh.local_address, candidate->local_address);
+          if (needs_path)
+            fresh.path = _post_policy_lookup_path (policy, candidate->local_address, candidate->remote_address);
+          apply_policy (snapshot, &candidate_query, fresh.path, configuration, &fresh.applied);
+          g_array_append_val (byaddress, fresh);
+          known = &g_array_index (byaddress, AppliedForAddress, byaddress->len - 1);
+        }
+      entry.path = known->path != NULL ? post_path_info_copy (known->path) : NULL;
+      score_candidate (&entry.verdict, &known->applied, candidate->stack, role, &candidate_query,
                        needs_path, entry.path);
-      if (applied.changed)
-        g_set_object (&candidate->configuration, applied.configuration);
-      applied_clear (&applied);
+      if (known->applied.changed)
+        g_set_object (&candidate->configuration, known->applied.configuration);
       g_array_append_val (ranked, entry);
     }
 
