@@ -429,6 +429,8 @@ void            _post_carrier_control_frame      (PostCarrier       *self,
                                                   gboolean           first);
 void            _post_carrier_first_message      (PostCarrier       *self,
                                                   PostTransient     *transient);
+/* The core assembled the peer's first complete message (post-psi.c) */
+void            _post_psi_set_first_message_received (PostPsi       *self);
 /* 0-RTT: the idempotent messages at the head of the queue, framed, up to
  * @limit bytes (NULL if none); they count as sent once a PSI that took them
  * is attached, else _post_transient_return_early_data() requeues them. */

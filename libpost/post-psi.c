@@ -37,6 +37,8 @@ typedef struct
   PostLocal         *local;           /* (owned) (nullable) */
   PostAssociation   *association;     /* (owned) (nullable) */
   GBytes            *early_data;      /* (owned) (nullable) handed over before connect */
+  gint64             first_message_deadline;  /* accepted: monotonic µs, 0 for none */
+  gboolean           first_message_received;  /* the core assembled the peer's first message */
   gboolean           closed;
 } PostPsiPrivate;
 
@@ -1281,6 +1283,83 @@ post_psi_get_security_flags (PostPsi *self)
   g_return_val_if_fail (POST_IS_PSI (self), POST_SECURITY_NONE);
   klass = POST_PSI_GET_CLASS (self);
   return klass->get_security_flags ? klass->get_security_flags (self) : POST_SECURITY_NONE;
+}
+
+/**
+ * post_psi_set_first_message_deadline:
+ * @self: an accepted instance, before post_psi_emit_accepted()
+ * @deadline: a g_get_monotonic_time() instant, or 0 for none
+ *
+ * For stacks: bounds the time the peer of an accepted instance may take to
+ * complete its first message. If the carrier of @self has assembled no
+ * complete message from the peer at @deadline (in stream framing: no
+ * byte), it closes with %POST_ERROR_TIMED_OUT, and a silent peer no longer
+ * holds a descriptor. The core keeps the time (from when it takes @self;
+ * a deadline already past closes the carrier at once); a stack sets the
+ * deadline from its option, such as `tcp.first-message-timeout` (in the
+ * spirit of nginx's client_header_timeout), counted from when it accepted
+ * the transport, so that a handshake before post_psi_emit_accepted() counts
+ * too. A carrier that only sends (%POST_DIRECTION_UNIDIRECTIONAL_SEND)
+ * waits for nothing and is not bounded.
+ */
+void
+post_psi_set_first_message_deadline (PostPsi *self,
+                                     gint64   deadline)
+{
+  PostPsiPrivate *priv;
+
+  g_return_if_fail (POST_IS_PSI (self));
+
+  priv = post_psi_get_instance_private (self);
+  priv->first_message_deadline = MAX (deadline, 0);
+}
+
+/**
+ * post_psi_get_first_message_deadline:
+ * @self: an instance
+ *
+ * Returns: what post_psi_set_first_message_deadline() set: a monotonic
+ *   instant, or 0
+ */
+gint64
+post_psi_get_first_message_deadline (PostPsi *self)
+{
+  PostPsiPrivate *priv;
+
+  g_return_val_if_fail (POST_IS_PSI (self), 0);
+
+  priv = post_psi_get_instance_private (self);
+  return priv->first_message_deadline;
+}
+
+/**
+ * post_psi_has_first_message:
+ * @self: an instance
+ *
+ * Whether the core has assembled a complete message from the peer of @self
+ * (in stream framing: a byte, or the end of the stream). A listener that
+ * is full uses it to choose whom to evict: a peer that has not spoken yet
+ * (such as the oldest of them) rather than one that has.
+ *
+ * Returns: %TRUE once the peer completed its first message
+ */
+gboolean
+post_psi_has_first_message (PostPsi *self)
+{
+  PostPsiPrivate *priv;
+
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+
+  priv = post_psi_get_instance_private (self);
+  return priv->first_message_received;
+}
+
+void
+_post_psi_set_first_message_received (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  priv->first_message_received = TRUE;
 }
 
 /**

@@ -230,6 +230,13 @@ POST_AVAILABLE_IN_ALL
 PostAssociation   *post_psi_get_association        (PostPsi         *self);
 POST_AVAILABLE_IN_ALL
 PostSecurityFlags  post_psi_get_security_flags     (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+void               post_psi_set_first_message_deadline (PostPsi     *self,
+                                                        gint64       deadline);
+POST_AVAILABLE_IN_ALL
+gint64             post_psi_get_first_message_deadline (PostPsi     *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_has_first_message      (PostPsi         *self);
 
 /* Called by the core. */
 POST_AVAILABLE_IN_ALL

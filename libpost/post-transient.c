@@ -209,6 +209,8 @@ struct _PostTransient
   gboolean           closing;
   gboolean           ended;
   GSource           *linger_timer;   /* (owned) (nullable) */
+  GSource           *first_message_timer;  /* (owned) (nullable) an accepted
+                                              peer's first-message deadline */
   GSource           *drain_timer;    /* (owned) (nullable) waits for post_psi_is_send_complete() */
   gboolean           drain_peer_closed;
   gulong             ready_id;
@@ -285,6 +287,16 @@ destroy_source (GSource **source)
     }
 }
 
+/* The peer completed its first message (stream framing: sent a byte):
+ * the stack's first-message timeout no longer applies. */
+static void
+first_message_done (PostTransient *self)
+{
+  destroy_source (&self->first_message_timer);
+  if (self->psi != NULL && !post_psi_has_first_message (self->psi))
+    _post_psi_set_first_message_received (self->psi);
+}
+
 static void
 post_transient_dispose (GObject *object)
 {
@@ -295,6 +307,7 @@ post_transient_dispose (GObject *object)
   destroy_source (&self->ack_timer);
   destroy_source (&self->expiry_timer);
   destroy_source (&self->linger_timer);
+  destroy_source (&self->first_message_timer);
   destroy_source (&self->drain_timer);
   if (self->psi != NULL)
     {
@@ -1940,6 +1953,7 @@ decode_some (PostTransient *self)
           if (!self->discarding)
             g_byte_array_append (self->assembly, data, size);
           self->inbuf_start += size;
+          first_message_done (self);
           return TRUE;
         }
       if (self->input_eof && self->discarding)
@@ -1957,6 +1971,7 @@ decode_some (PostTransient *self)
             self->recv_seq++;
           self->assembly_started = TRUE;
           self->assembly_end = TRUE;
+          first_message_done (self);
           return TRUE;
         }
       return FALSE;
@@ -2025,7 +2040,10 @@ decode_some (PostTransient *self)
       if (chunk.payload_length > 0)
         g_byte_array_append (self->assembly, data + chunk.payload_offset, chunk.payload_length);
       if (chunk.message_end)
-        self->assembly_end = TRUE;
+        {
+          self->assembly_end = TRUE;
+          first_message_done (self);
+        }
       self->inbuf_start += chunk.consumed;
       return TRUE;
     }
@@ -2088,6 +2106,7 @@ read_some (PostTransient *self)
       self->recv_seq++;
       self->assembly_started = TRUE;
       self->assembly_end = TRUE;
+      first_message_done (self);
       g_byte_array_append (self->assembly, g_bytes_get_data (message, NULL),
                            g_bytes_get_size (message));
       g_set_object (&self->assembly_from, from);
@@ -2506,6 +2525,34 @@ _post_transient_return_early_data (PostTransient *self)
     }
 }
 
+static gboolean
+first_message_timeout_cb (gpointer data)
+{
+  PostTransient *self = data;
+  g_autofree char *remote = NULL;
+  GSocketAddress *address = self->psi != NULL ? post_psi_get_remote_address (self->psi) : NULL;
+
+  g_clear_pointer (&self->first_message_timer, g_source_unref);
+  if (address != NULL && G_IS_INET_SOCKET_ADDRESS (address))
+    {
+      g_autofree char *ip = g_inet_address_to_string (
+        g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+
+      remote = g_strdup_printf (" %s port %u", ip,
+                                g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+    }
+  g_debug ("Closing the accepted carrier of%s: no first message by its deadline",
+           remote ? remote : " a peer");
+  g_object_ref (self);
+  fail_transport (self, g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
+                                     "The peer%s did not complete a first message in the time "
+                                     "the %s stack allows after accepting it (its first-message timeout)",
+                                     remote ? remote : "",
+                                     post_stack_get_name (post_psi_get_stack (self->psi))));
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
 void
 _post_transient_attach (PostTransient *self,
                         PostPsi       *psi,
@@ -2558,6 +2605,22 @@ _post_transient_attach (PostTransient *self,
   self->sent_id = g_signal_connect (psi, "sent", G_CALLBACK (psi_sent_cb), self);
   self->message_expired_id = g_signal_connect (psi, "message-expired",
                                                G_CALLBACK (psi_message_expired_cb), self);
+  /* An accepted peer has until the stack's deadline to complete a first
+   * message (post_psi_set_first_message_deadline()), unless this end only
+   * sends and so waits for nothing. */
+  if (post_psi_get_first_message_deadline (psi) > 0 && !post_psi_has_first_message (psi)
+      && (post_psi_get_configuration (psi) == NULL
+          || post_configuration_get_direction (post_psi_get_configuration (psi))
+             != POST_DIRECTION_UNIDIRECTIONAL_SEND))
+    {
+      gint64 left = post_psi_get_first_message_deadline (psi) - g_get_monotonic_time ();
+
+      destroy_source (&self->first_message_timer);
+      self->first_message_timer = g_timeout_source_new ((guint) CLAMP ((left + 999) / 1000, 0, G_MAXUINT));
+      g_source_set_callback (self->first_message_timer, first_message_timeout_cb, self, NULL);
+      g_source_set_static_name (self->first_message_timer, "[libpost] first-message timeout");
+      g_source_attach (self->first_message_timer, self->context);
+    }
   /* The path's measurements are read when asked for (get_paths) and when
    * the transient ends, not on every establishment. */
 
@@ -2719,6 +2782,7 @@ end_transient (PostTransient *self,
   destroy_source (&self->write_idle);
   destroy_source (&self->expiry_timer);
   destroy_source (&self->linger_timer);
+  destroy_source (&self->first_message_timer);
   destroy_source (&self->drain_timer);
   if (self->psi != NULL)
     {

@@ -309,7 +309,7 @@ test_options_declared (void)
     { "tcp.user-timeout", "int32 -5", "tcp.user-timeout must be from 0 to 4294967295, not -5" },
     { "tcp.user-timeout", "'30000'", "tcp.user-timeout must be an integer from 0 to 4294967295, not '30000'" },
     { "tcp.user-timeout", "uint64 4294967296", "must be from 0 to 4294967295" },
-    { "tcp.nodelay", "true", "unknown option tcp.nodelay: no loaded stack reads it (the tcp options are: tcp.user-timeout)" },
+    { "tcp.nodelay", "true", "unknown option tcp.nodelay: no loaded stack reads it (the tcp options are: tcp.user-timeout, tcp.max-carriers, tcp.first-message-timeout)" },
     { "tls.ciphers", "'HIGH'", "unknown option tls.ciphers" },
     { "tls.session-cache", "'sometimes'", "tls.session-cache must be one of memory, disk, none, not 'sometimes'" },
     { "tls.session-cache", "true", "tls.session-cache must be a string (GVariant type s), not true of type b" },

@@ -66,6 +66,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <linux/sockios.h>
@@ -101,6 +102,15 @@ struct _PostTcpPsi
   GSource       *accept_pause_source;  /* (owned) (nullable) */
   gboolean       listening;
   gboolean       accept_trouble_logged;
+  gboolean       admitted_above;       /* listener: tls counts what it accepts */
+  PostTcpAdmission *admission;         /* (owned) (nullable) listener: tcp.max-carriers */
+
+  /* Accepted */
+  PostTcpAdmission *admitted;          /* (owned) (nullable) the listener's, until closed */
+  GList          admission_link;       /* in admitted */
+  gboolean       evicted;              /* by a full listener (tcp.max-carriers) */
+  GError        *evicted_error;        /* (owned) (nullable) */
+  GSource       *evicted_wake;         /* (owned) (nullable) tells the core */
 
   guint64        bytes_written;
   guint64        last_acked;           /* POST_PSI_ACKED_UNKNOWN until known */
@@ -227,6 +237,12 @@ static gboolean
 is_closed_error (PostTcpPsi  *self,
                  GError     **error)
 {
+  if (self->evicted && self->evicted_error != NULL)
+    {
+      if (error != NULL)
+        *error = g_error_copy (self->evicted_error);
+      return TRUE;
+    }
   if (self->closed || self->socket == NULL)
     {
       g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED,
@@ -473,6 +489,185 @@ apply_socket_options (PostTcpPsi *self,
   }
 }
 
+/* An unsigned option's value (any integer type within range, as the
+ * declaration lets through), or @fallback. */
+guint32
+post_tcp_get_uint_option (PostConfiguration *configuration,
+                          const char        *key,
+                          guint32            fallback)
+{
+  GVariant *value = configuration != NULL ? post_configuration_get_option (configuration, key) : NULL;
+
+  if (value == NULL)
+    return fallback;
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    return g_variant_get_uint32 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32) && g_variant_get_int32 (value) >= 0)
+    return (guint32) g_variant_get_int32 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    return (guint32) MIN (g_variant_get_uint64 (value), G_MAXUINT32);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64) && g_variant_get_int64 (value) >= 0)
+    return (guint32) MIN (g_variant_get_int64 (value), G_MAXUINT32);
+  g_message ("Ignoring option %s of type %s (expected an unsigned number)",
+             key, g_variant_get_type_string (value));
+  return fallback;
+}
+
+gint64
+post_tcp_first_message_deadline (PostConfiguration *configuration)
+{
+  guint32 timeout_ms = post_tcp_get_uint_option (configuration, POST_TCP_OPTION_FIRST_MESSAGE_TIMEOUT,
+                                                 POST_TCP_DEFAULT_FIRST_MESSAGE_TIMEOUT_MS);
+
+  return timeout_ms == 0 ? 0 : g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+}
+
+/* tcp.max-carriers' default: three quarters of the descriptors the process
+ * may open, leaving the rest to its outgoing carriers, files and other
+ * listeners (768 of the usual 1024). */
+static guint
+default_max_carriers (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return 768;
+  return (guint) MAX (MIN (limit.rlim_cur / 4 * 3, G_MAXUINT32), 1);
+}
+
+/* ---- admission: tcp.max-carriers ------------------------------------------ */
+
+struct _PostTcpAdmission
+{
+  gint              ref_count;
+  char             *stack;      /* "tcp" or "tls", for messages */
+  char             *where;      /* the listener's address, for messages */
+  PostTcpEvictFunc  evict;
+  guint             max;        /* 0: no limit */
+  GQueue            members;    /* (element-type PostPsi) (unowned) oldest first */
+  guint64           n_evicted;
+  guint64           n_refused;
+};
+
+PostTcpAdmission *
+post_tcp_admission_new (PostPsi          *listener,
+                        PostTcpEvictFunc  evict)
+{
+  PostTcpAdmission *self = g_new0 (PostTcpAdmission, 1);
+  PostConfiguration *configuration = post_psi_get_configuration (listener);
+
+  self->ref_count = 1;
+  self->stack = g_strdup (post_stack_get_name (post_psi_get_stack (listener)));
+  self->where = post_tcp_format_address (post_psi_get_local_address (listener));
+  self->evict = evict;
+  if (configuration != NULL && post_configuration_get_option (configuration, POST_TCP_OPTION_MAX_CARRIERS) != NULL)
+    self->max = post_tcp_get_uint_option (configuration, POST_TCP_OPTION_MAX_CARRIERS, 0);
+  else
+    self->max = default_max_carriers ();
+  g_queue_init (&self->members);
+  return self;
+}
+
+PostTcpAdmission *
+post_tcp_admission_ref (PostTcpAdmission *self)
+{
+  self->ref_count++;
+  return self;
+}
+
+void
+post_tcp_admission_unref (PostTcpAdmission *self)
+{
+  if (self == NULL || --self->ref_count > 0)
+    return;
+  /* Members hold a reference: none is left. */
+  g_warn_if_fail (self->members.length == 0);
+  g_free (self->stack);
+  g_free (self->where);
+  g_free (self);
+}
+
+guint
+post_tcp_admission_get_max (PostTcpAdmission *self)
+{
+  return self->max;
+}
+
+GError *
+post_tcp_admission_evicted_error (const char     *stack,
+                                  GSocketAddress *remote,
+                                  guint           max)
+{
+  g_autofree char *who = post_tcp_format_address (remote);
+
+  return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                      "The %s peer %s had not completed a first message when its listener was full "
+                      "(option %s, %u carriers) and another connected: it was evicted, the oldest "
+                      "such peer", stack, who, POST_TCP_OPTION_MAX_CARRIERS, max);
+}
+
+/* Makes room for a new connection to a full listener: evicts the oldest
+ * member that has not completed a first message. FALSE when every member
+ * spoke: the new connection is to be refused. */
+gboolean
+post_tcp_admission_admit (PostTcpAdmission *self,
+                          GSocketAddress   *remote)
+{
+  PostPsi *victim = NULL;
+  guint before;
+
+  if (self->max == 0 || self->members.length < self->max)
+    return TRUE;
+  for (GList *l = self->members.head; l != NULL && victim == NULL; l = l->next)
+    if (!post_psi_has_first_message (l->data))
+      victim = l->data;
+  if (victim == NULL)
+    {
+      g_autofree char *who = post_tcp_format_address (remote);
+
+      if (self->n_refused++ % 1000 == 0)
+        g_message ("%s listener on %s has %u carriers (option %s), each of whose peers has spoken: "
+                   "refusing the connection of %s (%" G_GUINT64_FORMAT " refused so far)",
+                   self->stack, self->where, self->max, POST_TCP_OPTION_MAX_CARRIERS, who,
+                   self->n_refused);
+      return FALSE;
+    }
+  if (self->n_evicted++ % 1000 == 0)
+    {
+      g_autofree char *who = post_tcp_format_address (post_psi_get_remote_address (victim));
+
+      g_message ("%s listener on %s has %u carriers (option %s): evicting the oldest peer that has "
+                 "not completed a first message (%s) for a new connection (%" G_GUINT64_FORMAT
+                 " evicted so far)", self->stack, self->where, self->max,
+                 POST_TCP_OPTION_MAX_CARRIERS, who, self->n_evicted);
+    }
+  before = self->members.length;
+  g_object_ref (victim);
+  post_tcp_admission_ref (self);
+  self->evict (victim);
+  g_warn_if_fail (self->members.length < before);
+  g_object_unref (victim);
+  post_tcp_admission_unref (self);
+  return self->members.length < self->max;
+}
+
+void
+post_tcp_admission_add (PostTcpAdmission *self,
+                        PostPsi          *member,
+                        GList            *link)
+{
+  link->data = member;
+  g_queue_push_tail_link (&self->members, link);
+}
+
+void
+post_tcp_admission_remove (PostTcpAdmission *self,
+                           GList            *link)
+{
+  g_queue_unlink (&self->members, link);
+  link->data = NULL;
+}
+
 /* ---- readiness ----------------------------------------------------------- */
 
 static void
@@ -503,6 +698,7 @@ clear_all_sources (PostTcpPsi *self)
   clear_source (&self->io_source);
   clear_source (&self->accept_source);
   clear_source (&self->accept_pause_source);
+  clear_source (&self->evicted_wake);
 }
 
 static void connect_ready (PostTcpPsi *self);
@@ -631,6 +827,8 @@ add_socket_source (PostTcpPsi        *self,
   return source;
 }
 
+static void schedule_evicted_wake (PostTcpPsi *self);
+
 static void
 post_tcp_psi_set_interest (PostPsi      *psi,
                            GIOCondition  condition)
@@ -639,6 +837,12 @@ post_tcp_psi_set_interest (PostPsi      *psi,
 
   self->interest = condition & (G_IO_IN | G_IO_OUT);
 
+  if (self->evicted)
+    {
+      if (self->interest != 0)
+        schedule_evicted_wake (self);
+      return;
+    }
   if (self->closed || self->socket == NULL || self->listening ||
       self->connect_task != NULL)
     return;
@@ -884,6 +1088,59 @@ pause_accepting (PostTcpPsi *self,
     }
 }
 
+static gboolean
+evicted_wake_cb (gpointer user_data)
+{
+  PostTcpPsi *self = POST_TCP_PSI (user_data);
+
+  g_clear_pointer (&self->evicted_wake, g_source_unref);
+  /* The core's next read sees the eviction's error. */
+  g_object_ref (self);
+  post_psi_notify_ready (POST_PSI (self), G_IO_IN);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_evicted_wake (PostTcpPsi *self)
+{
+  if (self->evicted_wake != NULL)
+    return;
+  self->evicted_wake = g_idle_source_new ();
+  g_source_set_priority (self->evicted_wake, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->evicted_wake, evicted_wake_cb, self, NULL);
+  g_source_set_static_name (self->evicted_wake, "[post] tcp evicted");
+  g_source_attach (self->evicted_wake, self->context);
+}
+
+static void post_tcp_psi_close (PostPsi *psi, gboolean abort);
+
+/* A full listener evicts @member (see post_tcp_admission_admit()): its
+ * connection is reset at once, which frees the descriptor; its carrier
+ * fails with POST_ERROR_CONNECTION_RESET at its next read. */
+static void
+tcp_evict (PostPsi *member)
+{
+  PostTcpPsi *self = POST_TCP_PSI (member);
+
+  self->evicted_error = post_tcp_admission_evicted_error ("tcp", post_psi_get_remote_address (member),
+                                                          post_tcp_admission_get_max (self->admitted));
+  post_tcp_psi_close (member, TRUE);
+  self->evicted = TRUE;
+  schedule_evicted_wake (self);
+}
+
+/* Accepted only to be reset (RST, no descriptor kept), so that the
+ * listening socket does not stay readable. */
+static void
+refuse_accepted (int fd)
+{
+  struct linger linger = { 1, 0 };
+
+  (void) setsockopt (fd, SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
+  close (fd);
+}
+
 static void
 handle_accepted (PostTcpPsi      *self,
                  int              fd,
@@ -894,6 +1151,15 @@ handle_accepted (PostTcpPsi      *self,
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(PostPsi) child = NULL;
   g_autoptr(GSocketAddress) remote = NULL;
+
+  /* The peer's address as accept() gave it (what getpeername() says) */
+  if (peer_len > 0 && peer_len <= sizeof (struct sockaddr_storage))
+    remote = g_socket_address_new_from_native (peer, peer_len);
+  if (self->admission != NULL && !post_tcp_admission_admit (self->admission, remote))
+    {
+      refuse_accepted (fd);
+      return;
+    }
 
   socket = g_socket_new_from_fd (fd, &error);
   if (socket == NULL)
@@ -912,10 +1178,17 @@ handle_accepted (PostTcpPsi      *self,
       return;
     }
 
-  /* The peer's address as accept() gave it (what getpeername() says) */
-  if (peer_len > 0 && peer_len <= sizeof (struct sockaddr_storage))
-    remote = g_socket_address_new_from_native (peer, peer_len);
   post_tcp_psi_adopt_socket (POST_TCP_PSI (child), self, socket, remote);
+  if (self->admission != NULL)
+    {
+      PostTcpPsi *accepted = POST_TCP_PSI (child);
+
+      accepted->admitted = post_tcp_admission_ref (self->admission);
+      post_tcp_admission_add (self->admission, child, &accepted->admission_link);
+    }
+  /* tcp.first-message-timeout, from now (tls copies it: its handshake
+   * counts within it) */
+  post_psi_set_first_message_deadline (child, post_tcp_first_message_deadline (post_psi_get_configuration (child)));
   post_psi_emit_accepted (POST_PSI (self), child);
 }
 
@@ -1045,6 +1318,8 @@ post_tcp_psi_listen (PostPsi         *psi,
   self->socket = g_steal_pointer (&socket);
   self->listening = TRUE;
   update_addresses (self, NULL, FALSE, NULL);
+  if (!self->admitted_above)
+    self->admission = post_tcp_admission_new (psi, tcp_evict);
   arm_accept_source (self);
   return TRUE;
 }
@@ -1196,6 +1471,17 @@ connect_fail_closed (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* An accepted instance closed: its listener has room for another. */
+static void
+unadmit (PostTcpPsi *self)
+{
+  if (self->admitted != NULL)
+    {
+      post_tcp_admission_remove (self->admitted, &self->admission_link);
+      g_clear_pointer (&self->admitted, post_tcp_admission_unref);
+    }
+}
+
 static void
 post_tcp_psi_close (PostPsi  *psi,
                     gboolean  abort)
@@ -1213,6 +1499,7 @@ post_tcp_psi_close (PostPsi  *psi,
   self->closed = TRUE;
   self->interest = 0;
   clear_all_sources (self);
+  unadmit (self);
 
   if (self->connect_task != NULL)
     {
@@ -1256,6 +1543,8 @@ post_tcp_psi_dispose (GObject *object)
   PostTcpPsi *self = POST_TCP_PSI (object);
 
   clear_all_sources (self);
+  unadmit (self);
+  g_clear_pointer (&self->admission, post_tcp_admission_unref);
   /* A pending connect holds a reference on self, so there is none here. */
   g_warn_if_fail (self->connect_task == NULL);
 
@@ -1275,6 +1564,7 @@ post_tcp_psi_finalize (GObject *object)
   PostTcpPsi *self = POST_TCP_PSI (object);
 
   g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_error (&self->evicted_error);
 
   G_OBJECT_CLASS (post_tcp_psi_parent_class)->finalize (object);
 }
@@ -1328,6 +1618,13 @@ post_tcp_psi_set_fast_open (PostTcpPsi *self,
 {
   g_return_if_fail (POST_IS_TCP_PSI (self));
   self->fast_open = !!enable;
+}
+
+void
+post_tcp_psi_set_admitted_above (PostTcpPsi *self)
+{
+  g_return_if_fail (POST_IS_TCP_PSI (self));
+  self->admitted_above = TRUE;
 }
 
 gboolean

@@ -11,6 +11,15 @@ static const PostStackOption tcp_options[] = {
   { POST_TCP_OPTION_USER_TIMEOUT, "u", 0, G_MAXUINT32, NULL, "the system's",
     "Milliseconds sent data may stay unacknowledged before the connection fails "
     "(TCP_USER_TIMEOUT; above 2147483647 is taken as that)" },
+  { POST_TCP_OPTION_MAX_CARRIERS, "u", 0, G_MAXUINT32, NULL,
+    "three quarters of the soft RLIMIT_NOFILE (768 of 1024)",
+    "A listener's accepted carriers at most, handshaking ones included (0: no limit); a connection "
+    "beyond it evicts the oldest peer that has not completed a first message (its carrier closes "
+    "with POST_ERROR_CONNECTION_RESET), or is reset at once when every peer has spoken; tcp and tls" },
+  { POST_TCP_OPTION_FIRST_MESSAGE_TIMEOUT, "u", 0, G_MAXUINT32, NULL, "60000",
+    "Milliseconds from accepting a connection within which its peer must complete a first message "
+    "(stream framing: send a byte; tls: the handshake too), else its carrier closes with "
+    "POST_ERROR_TIMED_OUT (0: no limit); tcp and tls" },
 };
 
 static gboolean

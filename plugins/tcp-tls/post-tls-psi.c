@@ -105,6 +105,10 @@ struct _PostTlsPsi
   TlsServer        *server;           /* (owned) (nullable) listener and accepted */
   PostTlsPsi       *listener;         /* (unowned) while an accepted one handshakes */
   GPtrArray        *handshaking;      /* (owned) (nullable) listener: accepted, not yet announced */
+  PostTcpAdmission *admission;        /* (owned) (nullable) listener: tcp.max-carriers */
+  PostTcpAdmission *admitted;         /* (owned) (nullable) accepted: the listener's, until closed */
+  GList             admission_link;   /* in admitted */
+  GError           *evicted_error;    /* (owned) (nullable) evicted by a full listener */
 
   char             *server_name;      /* (owned) (nullable) SNI / name verified */
   gboolean          sni;              /* server_name is a DNS name (not an IP literal) */
@@ -538,7 +542,14 @@ idle_ready_cb (gpointer user_data)
 
   g_clear_pointer (&self->idle_source, g_source_unref);
   self->idle_condition = 0;
-  if (self->state == STATE_ESTABLISHED)
+  if (self->evicted_error != NULL && self->state == STATE_ESTABLISHED)
+    {
+      /* The core's next read sees the eviction's error. */
+      g_object_ref (self);
+      post_psi_notify_ready (POST_PSI (self), G_IO_IN);
+      g_object_unref (self);
+    }
+  else if (self->state == STATE_ESTABLISHED)
     notify_ready (self, condition);
   return G_SOURCE_REMOVE;
 }
@@ -627,6 +638,12 @@ post_tls_psi_set_interest (PostPsi      *psi,
   self->interest = condition & (G_IO_IN | G_IO_OUT);
   if (self->state != STATE_ESTABLISHED)
     return;
+  if (self->evicted_error != NULL)
+    {
+      if (self->interest != 0)
+        schedule_ready (self, self->interest);
+      return;
+    }
   update_tcp_interest (self);
   /* What GnuTLS (or early data) already holds is not seen by the socket. */
   if ((self->interest & G_IO_IN) && has_buffered_input (self))
@@ -683,6 +700,49 @@ record_ack_mark (PostTlsPsi *self)
 }
 
 static void handshake_failed (PostTlsPsi *self, GError *error);
+
+/* An accepted instance ended (or was evicted): its listener has room. */
+static void
+unadmit (PostTlsPsi *self)
+{
+  if (self->admitted != NULL)
+    {
+      post_tcp_admission_remove (self->admitted, &self->admission_link);
+      g_clear_pointer (&self->admitted, post_tcp_admission_unref);
+    }
+}
+
+/* A full listener evicts @member, which has not completed a first message
+ * (see post_tcp_admission_admit()): still handshaking, it is dropped; once
+ * announced, its connection is reset and its carrier fails with
+ * POST_ERROR_CONNECTION_RESET at its next read. */
+static void
+tls_evict (PostPsi *member)
+{
+  PostTlsPsi *self = POST_TLS_PSI (member);
+  GError *error = post_tcp_admission_evicted_error ("tls",
+                                                    self->tcp != NULL ? post_psi_get_remote_address (self->tcp) : NULL,
+                                                    post_tcp_admission_get_max (self->admitted));
+
+  unadmit (self);
+  if (self->state != STATE_ESTABLISHED)
+    {
+      if (self->tcp != NULL)
+        {
+          post_psi_set_interest (self->tcp, 0);
+          post_psi_close (self->tcp, TRUE);  /* a reset, as for an announced one */
+        }
+      handshake_failed (self, error);
+      return;
+    }
+  self->evicted_error = error;
+  if (self->tcp != NULL)
+    {
+      post_psi_set_interest (self->tcp, 0);
+      post_psi_close (self->tcp, TRUE);
+    }
+  schedule_ready (self, G_IO_IN);
+}
 
 static void
 handshake_done (PostTlsPsi *self)
@@ -775,6 +835,7 @@ handshake_failed (PostTlsPsi *self,
                   GError     *error)
 {
   clear_source (&self->timeout_source);
+  unadmit (self);
   self->state = STATE_CLOSED;
   if (self->tcp != NULL)
     {
@@ -973,7 +1034,9 @@ handshake_timeout_cb (gpointer user_data)
 
   g_clear_pointer (&self->timeout_source, g_source_unref);
   handshake_failed (self, g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
-                                       "TLS handshake not completed within %d ms", HANDSHAKE_TIMEOUT_MS));
+                                       "TLS handshake not completed within %d ms, or within the "
+                                       "first-message timeout (option %s)", HANDSHAKE_TIMEOUT_MS,
+                                       POST_TCP_OPTION_FIRST_MESSAGE_TIMEOUT));
   return G_SOURCE_REMOVE;
 }
 
@@ -1035,10 +1098,20 @@ tcp_accepted_cb (PostPsi    *tcp_listener,
       post_psi_close (accepted, TRUE);
       return;
     }
+  /* tcp.max-carriers counts handshaking instances too */
+  if (self->admission != NULL
+      && !post_tcp_admission_admit (self->admission, post_psi_get_remote_address (accepted)))
+    {
+      post_psi_close (accepted, TRUE);  /* reset */
+      return;
+    }
   child = POST_TLS_PSI (post_stack_create_psi (post_psi_get_stack (POST_PSI (self)),
                                                post_psi_get_configuration (POST_PSI (self))));
   post_psi_set_context (POST_PSI (child), post_psi_get_local (POST_PSI (self)), NULL);
   child->tcp = g_object_ref (accepted);
+  /* tcp.first-message-timeout runs from the TCP accept: the handshake
+   * counts within it, then the core waits for the first message. */
+  post_psi_set_first_message_deadline (POST_PSI (child), post_psi_get_first_message_deadline (accepted));
   child->server = tls_server_ref (self->server);
   child->listener = self;
   if (!setup_server_session (child, &error))
@@ -1048,7 +1121,19 @@ tcp_accepted_cb (PostPsi    *tcp_listener,
       return;
     }
   g_ptr_array_add (self->handshaking, g_object_ref (child));
-  child->timeout_source = g_timeout_source_new (HANDSHAKE_TIMEOUT_MS);
+  if (self->admission != NULL)
+    {
+      child->admitted = post_tcp_admission_ref (self->admission);
+      post_tcp_admission_add (self->admission, POST_PSI (child), &child->admission_link);
+    }
+  {
+    gint64 deadline = post_psi_get_first_message_deadline (accepted);
+    guint timeout_ms = HANDSHAKE_TIMEOUT_MS;
+
+    if (deadline > 0)
+      timeout_ms = (guint) CLAMP ((deadline - g_get_monotonic_time () + 999) / 1000, 0, HANDSHAKE_TIMEOUT_MS);
+    child->timeout_source = g_timeout_source_new (timeout_ms);
+  }
   g_source_set_callback (child->timeout_source, handshake_timeout_cb, child, NULL);
   g_source_set_static_name (child->timeout_source, "[post] tls handshake timeout");
   g_source_attach (child->timeout_source, child->context);
@@ -1092,7 +1177,10 @@ post_tls_psi_listen (PostPsi         *psi,
 
   self->tcp = post_stack_create_psi (tcp_stack, configuration);
   if (POST_IS_TCP_PSI (self->tcp))
-    post_tcp_psi_set_fast_open (POST_TCP_PSI (self->tcp), post_gnutls_zero_rtt_allowed (configuration));
+    {
+      post_tcp_psi_set_fast_open (POST_TCP_PSI (self->tcp), post_gnutls_zero_rtt_allowed (configuration));
+      post_tcp_psi_set_admitted_above (POST_TCP_PSI (self->tcp));
+    }
   post_psi_set_interface (self->tcp, post_psi_get_interface (psi));   /* the tcp instance binds to it */
   if (!post_psi_listen (self->tcp, local, error))
     return FALSE;
@@ -1102,6 +1190,7 @@ post_tls_psi_listen (PostPsi         *psi,
   post_psi_set_addresses (psi, post_psi_get_local_address (self->tcp), NULL);
   if (post_psi_get_interface (self->tcp) != NULL)
     post_psi_set_interface (psi, post_psi_get_interface (self->tcp));
+  self->admission = post_tcp_admission_new (psi, tls_evict);
   return TRUE;
 }
 
@@ -1111,6 +1200,12 @@ static gboolean
 check_established (PostTlsPsi  *self,
                    GError     **error)
 {
+  if (self->evicted_error != NULL)
+    {
+      if (error != NULL)
+        *error = g_error_copy (self->evicted_error);
+      return FALSE;
+    }
   if (self->state == STATE_ESTABLISHED)
     return TRUE;
   g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED,
@@ -1385,6 +1480,7 @@ post_tls_psi_close (PostPsi  *psi,
   self->interest = 0;
   clear_source (&self->timeout_source);
   clear_source (&self->idle_source);
+  unadmit (self);
 
   if (self->handshaking != NULL)
     {
@@ -1406,7 +1502,8 @@ post_tls_psi_close (PostPsi  *psi,
         g_clear_signal_handler (&self->tcp_accepted_id, self->tcp);
       /* A graceful close always says so with close_notify (the peer
        * takes a bare FIN for a truncation). */
-      if (!abort && was_established && !self->bye_sent && self->transport_error == NULL)
+      if (!abort && was_established && !self->bye_sent && self->transport_error == NULL
+          && self->evicted_error == NULL)
         {
           gnutls_bye (self->session, GNUTLS_SHUT_WR);
           self->bye_sent = TRUE;
@@ -1434,6 +1531,8 @@ post_tls_psi_dispose (GObject *object)
 
   clear_source (&self->timeout_source);
   clear_source (&self->idle_source);
+  unadmit (self);
+  g_clear_pointer (&self->admission, post_tcp_admission_unref);
   if (self->tcp != NULL)
     {
       if (self->tcp_ready_id != 0)
@@ -1461,6 +1560,7 @@ post_tls_psi_finalize (GObject *object)
   g_clear_pointer (&self->early_data, g_bytes_unref);
   g_clear_error (&self->verify_error);
   g_clear_error (&self->transport_error);
+  g_clear_error (&self->evicted_error);
   g_clear_object (&self->remote);
   g_clear_pointer (&self->out, g_byte_array_unref);
   g_clear_pointer (&self->early_in, g_byte_array_unref);
