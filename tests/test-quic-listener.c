@@ -1,7 +1,7 @@
 /* test-quic-listener.c: the `quic` listener under pressure: address
  * validation with Retry (`quic.retry`; ngtcp2's gtlsclient against a
  * retrying listener, our client against gtlsserver --validate-addr, and
- * 0-RTT after a Retry), `quic.max-connections`, a flood of garbage UDP packets at a listener
+ * 0-RTT after a Retry), `quic.max-connections` and `quic.max-connections-per-address`, a flood of garbage UDP packets at a listener
  * with an established connection, the peer's stream limit (forks wait for
  * MAX_STREAMS credit, and honour their cancellable), a refused fork
  * request, and the validation of the listener's options.
@@ -645,6 +645,82 @@ test_max_connections (void)
   post_test_client_clear (&c2);
 }
 
+/* `quic.max-connections-per-address` 2: a third connection from 127.0.0.1
+ * is refused with CONNECTION_REFUSED, while one from 127.0.0.2 is still
+ * served (one address cannot take the whole listener, quic.max-connections
+ * being far away); the first two go on. */
+static void
+test_max_connections_per_address (void)
+{
+  g_autoptr(PostConfiguration) server_config = post_configuration_new ();
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) first = NULL;
+  g_autoptr(PostCarrier) second = NULL;
+  g_autoptr(PostCarrier) third = NULL;
+  g_autoptr(PostCarrier) other = NULL;
+  g_autoptr(PostLocal) other_local = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autofree char *uri = NULL;
+  g_autoptr(GError) error = NULL;
+  PostTestEcho echo = { 0 };
+  PostTestClient c1, c2, c3, c4;
+
+  expect_option_error ("quic.max-connections-per-address", g_variant_new_int32 (0));
+  quic_log_reset ();
+  set_option (server_config, "quic.max-connections-per-address", g_variant_new_uint32 (2));
+  listener = echo_listen (server_config, &echo);
+  post_test_client_init (&c1);
+  post_test_client_init (&c2);
+  post_test_client_init (&c3);
+  post_test_client_init (&c4);
+  first = connect_echo (post_test_port_of (listener), config, &c1, "first");
+  second = connect_echo (post_test_port_of (listener), config, &c2, "second");
+
+  third = post_test_initiate ("quic", post_test_port_of (listener), config);
+  post_carrier_establish_async (third, NULL, post_test_established_cb, &c3);
+  post_test_wait_count (&c3.done, 1, "the refusal", WAIT_TIMEOUT_S);
+  g_assert_error (c3.error, POST_ERROR, POST_ERROR_CONNECTION_REFUSED);
+  g_test_message ("refused as expected: %s", c3.error->message);
+  g_assert_cmpuint (qlog.refused, >=, 1);
+  g_assert_cmpuint (echo.n_accepted, ==, 2);
+
+  /* Another address is served */
+  other_local = post_local_new_from_uri ("quic://127.0.0.2:0", &error);
+  g_assert_no_error (error);
+  uri = g_strdup_printf ("quic://127.0.0.1:%u", post_test_port_of (listener));
+  remote = post_remote_new_from_uri (uri, &error);
+  g_assert_no_error (error);
+  other = post_carrier_initiate (other_local, remote, config);
+  {
+    g_autoptr(PostMessage) hello = post_message_new_from_string ("other");
+
+    g_assert_true (post_carrier_send (other, hello, NULL));
+  }
+  post_carrier_ready (other, post_test_client_message_cb, &c4, NULL);
+  post_carrier_establish_async (other, NULL, post_test_established_cb, &c4);
+  post_test_wait_count (&c4.done, 1, "the other address's establishment", WAIT_TIMEOUT_S);
+  g_assert_no_error (c4.error);
+  post_test_wait_count (&c4.n_received, 1, "the other address's echo", WAIT_TIMEOUT_S);
+  g_assert_cmpstr (c4.received->str, ==, "other");
+  g_assert_cmpuint (echo.n_accepted, ==, 3);
+
+  post_test_send_and_wait (first, &c1, " still here", WAIT_TIMEOUT_S);
+  g_assert_cmpstr (c1.received->str, ==, "first still here");
+
+  post_carrier_abort (other);
+  post_carrier_abort (third);
+  post_carrier_abort (second);
+  post_carrier_abort (first);
+  post_test_spin (20);
+  post_test_echo_clear (&echo);
+  post_carrier_abort (listener);
+  post_test_client_clear (&c1);
+  post_test_client_clear (&c2);
+  post_test_client_clear (&c3);
+  post_test_client_clear (&c4);
+}
+
 /* ---- the peer's stream limit ---------------------------------------------------- */
 
 /* The listener allows 3 bidirectional streams per connection
@@ -811,6 +887,7 @@ main (int   argc,
   g_test_add_func ("/quic/listener/retry-zero-rtt", test_retry_zero_rtt);
   g_test_add_func ("/quic/listener/garbage-flood", test_garbage_flood);
   g_test_add_func ("/quic/listener/max-connections", test_max_connections);
+  g_test_add_func ("/quic/listener/max-connections-per-address", test_max_connections_per_address);
   g_test_add_func ("/quic/listener/stream-limit", test_stream_limit);
   g_test_add_func ("/quic/listener/fork-refused", test_fork_refused);
   g_test_add_func ("/quic/interop/gtlsclient-retry", test_gtlsclient_retry);

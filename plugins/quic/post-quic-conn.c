@@ -584,6 +584,7 @@ quic_conn_unref (QuicConn *qc)
   g_ptr_array_unref (qc->cids);
   g_ptr_array_unref (qc->new_tickets);
   g_clear_pointer (&qc->token, g_bytes_unref);
+  g_clear_pointer (&qc->address_key, g_bytes_unref);
   g_clear_object (&qc->association);
   if (qc->socket != NULL)
     g_socket_close (qc->socket, NULL);
@@ -1318,6 +1319,7 @@ quic_conn_terminate (QuicConn *qc,
       for (guint i = 0; i < qc->cids->len; i++)
         if (g_hash_table_lookup (qc->server->cids, qc->cids->pdata[i]) == qc)
           g_hash_table_remove (qc->server->cids, qc->cids->pdata[i]);
+      quic_server_forget_address (qc);
       g_hash_table_remove (qc->server->conns, qc);   /* drops the server's reference */
     }
   quic_conn_schedule_events (qc);

@@ -21,6 +21,9 @@ static const PostStackOption quic_options[] = {
     "How many streams a peer may open (initial_max_streams_bidi)" },
   { "quic.max-connections", "u", 1, G_MAXUINT32, NULL, "1000",
     "A listener's limit of connections; beyond it an Initial is refused" },
+  { "quic.max-connections-per-address", "u", 1, G_MAXUINT32, NULL, "100",
+    "A listener's limit of connections from one source address (IPv6: one /64), handshaking ones "
+    "included; beyond it an Initial from there is refused (CONNECTION_REFUSED)" },
   { "quic.retry", "s", 0, 0, retry_modes, "when-busy",
     "When a listener validates a client's address with a Retry: never, always, or when-busy" },
   { "quic.retry-threshold", "u", 0, G_MAXUINT32, NULL, "16",

@@ -49,6 +49,7 @@ G_BEGIN_DECLS
 #define RETRY_THRESHOLD     16               /* `quic.retry` when-busy: handshakes before Retry */
 #define RETRY_TOKEN_LIFETIME (10 * NGTCP2_SECONDS)
 #define MAX_CONNECTIONS     1000             /* `quic.max-connections` default */
+#define MAX_CONNECTIONS_PER_ADDRESS 100      /* `quic.max-connections-per-address` default */
 #define APP_ERROR_ABORT     1                /* our stream reset: the carrier was aborted */
 #define APP_ERROR_REFUSED   2                /* our stream reset: the fork request was refused */
 #define MAX_DATAGRAM_FRAME  65535            /* max_datagram_frame_size we accept */
@@ -144,6 +145,7 @@ struct _QuicServer {
   gboolean                          request_client_cert; /* the configuration names anchors */
   GHashTable                       *cids;     /* GBytes -> QuicConn* (unowned) */
   GHashTable                       *conns;    /* QuicConn* (owned) */
+  GHashTable                       *per_address; /* GBytes (a source address, IPv6 by /64) -> its connections */
   PostQuicPsi                      *listener; /* (unowned) (nullable) */
   guint64                           max_streams;
   PostGnutlsServerTickets           tickets;  /* ticket key, anti-replay */
@@ -152,6 +154,7 @@ struct _QuicServer {
   RetryMode                         retry;    /* `quic.retry` */
   guint64                           retry_threshold; /* `quic.retry-threshold` */
   guint64                           max_connections; /* `quic.max-connections` */
+  guint64                           max_per_address; /* `quic.max-connections-per-address` */
   gboolean                          new_tokens; /* `quic.new-token`: issue NEW_TOKEN tokens */
 };
 
@@ -180,6 +183,7 @@ struct _QuicConn {
   GSource                          *linger;
   GHashTable                       *streams;  /* int64_t* -> QuicStream* (owned) */
   GPtrArray                        *cids;     /* GBytes registered with the server */
+  GBytes                           *address_key; /* (nullable) server side: counted in per_address */
   PostQuicPsi                      *connecting; /* (unowned) client: awaiting the handshake */
   GQueue                            incoming; /* PostQuicPsi* (owned): streams the peer opened */
   guint                             n_psis;   /* live stream instances */
@@ -360,6 +364,8 @@ G_GNUC_INTERNAL
 void quic_server_register_cid (QuicConn *qc, const uint8_t *data, size_t len);
 G_GNUC_INTERNAL
 void quic_server_unref (QuicServer *server);
+/* A server-side connection leaves server->conns: its address has room. */
+void quic_server_forget_address (QuicConn *qc);
 G_GNUC_INTERNAL
 void quic_server_issue_token (QuicConn *qc);
 G_GNUC_INTERNAL

@@ -43,8 +43,9 @@
  *   what a stream buffers is bounded by its flow-control window (credit is
  *   only extended as the core reads), the streams the peer opens by
  *   `quic.max-streams` (and MAX_UNI_STREAMS).  Before any state is kept
- *   for an Initial (server_admit): beyond `quic.max-connections` it gets a
- *   stateless CONNECTION_CLOSE (CONNECTION_REFUSED); without a valid token
+ *   for an Initial (server_admit): beyond `quic.max-connections`, or
+ *   `quic.max-connections-per-address` from its source address (IPv6: its
+ *   /64), it gets a stateless CONNECTION_CLOSE (CONNECTION_REFUSED); without a valid token
  *   it gets a Retry when `quic.retry` is "always", or "when-busy" (the
  *   default) with `quic.retry-threshold` handshakes in progress; a valid
  *   Retry token is checked against the client's address and DCID and
@@ -572,6 +573,7 @@ post_quic_psi_listen (PostPsi         *psi,
   server->context = g_main_context_ref (self->context);
   server->cids = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
   server->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) quic_conn_unref, NULL);
+  server->per_address = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
   server->stack = g_object_ref (post_psi_get_stack (psi));
   server->configuration = g_object_ref (configuration);
   server->endpoint = post_psi_get_local (psi) ? g_object_ref (post_psi_get_local (psi)) : NULL;

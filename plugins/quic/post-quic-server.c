@@ -52,6 +52,7 @@ quic_server_unref (QuicServer *server)
   quic_clear_source (&server->source);
   g_hash_table_unref (server->cids);
   g_hash_table_unref (server->conns);
+  g_hash_table_unref (server->per_address);
   if (server->socket != NULL)
     g_socket_close (server->socket, NULL);
   g_clear_object (&server->socket);
@@ -135,6 +136,62 @@ server_refuse (QuicServer            *server,
     server_send_stateless (server, buf, n, from, from_len);
 }
 
+/* What quic.max-connections-per-address counts by: the source's IPv4
+ * address, or the /64 of its IPv6 address (one host usually has a whole
+ * /64 to choose from); an IPv4-mapped address as IPv4. */
+static GBytes *
+address_key (const struct sockaddr *from)
+{
+  if (from->sa_family == AF_INET)
+    return g_bytes_new (&((const struct sockaddr_in *) from)->sin_addr, 4);
+  if (from->sa_family == AF_INET6)
+    {
+      const struct in6_addr *a = &((const struct sockaddr_in6 *) from)->sin6_addr;
+
+      if (IN6_IS_ADDR_V4MAPPED (a))
+        return g_bytes_new (a->s6_addr + 12, 4);
+      return g_bytes_new (a->s6_addr, 8);
+    }
+  return g_bytes_new (NULL, 0);
+}
+
+static guint
+address_count (QuicServer            *server,
+               const struct sockaddr *from)
+{
+  g_autoptr(GBytes) key = address_key (from);
+
+  return GPOINTER_TO_UINT (g_hash_table_lookup (server->per_address, key));
+}
+
+void
+quic_server_forget_address (QuicConn *qc)
+{
+  QuicServer *server = qc->server;
+  guint n;
+
+  if (server == NULL || qc->address_key == NULL)
+    return;
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (server->per_address, qc->address_key));
+  if (n <= 1)
+    g_hash_table_remove (server->per_address, qc->address_key);
+  else
+    g_hash_table_insert (server->per_address, g_bytes_ref (qc->address_key), GUINT_TO_POINTER (n - 1));
+  g_clear_pointer (&qc->address_key, g_bytes_unref);
+}
+
+static void
+count_address (QuicConn              *qc,
+               const struct sockaddr *from)
+{
+  QuicServer *server = qc->server;
+  guint n;
+
+  qc->address_key = address_key (from);
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (server->per_address, qc->address_key));
+  g_hash_table_insert (server->per_address, g_bytes_ref (qc->address_key), GUINT_TO_POINTER (n + 1));
+}
+
 /* Address validation and admission of a new connection's Initial, before a
  * listener keeps any state for it (RFC 9000 8.1).  Returns FALSE when the
  * Initial was answered (Retry, or refused) or dropped; TRUE to accept it,
@@ -161,6 +218,16 @@ server_admit (QuicServer            *server,
       g_debug ("QUIC: refusing a connection from %s: the listener has %u connections (quic.max-connections)",
                peer, n_conns);
       server_refuse (server, hd, NGTCP2_CONNECTION_REFUSED, "too many connections", from, from_len);
+      return FALSE;
+    }
+  /* One source cannot take the whole listener (a spoofed one cannot get
+   * past a Retry either, but without one its Initials count here too). */
+  if (address_count (server, from) >= server->max_per_address)
+    {
+      g_debug ("QUIC: refusing a connection from %s: it has %u connections "
+               "(quic.max-connections-per-address)", peer, address_count (server, from));
+      server_refuse (server, hd, NGTCP2_CONNECTION_REFUSED, "too many connections from this address",
+                     from, from_len);
       return FALSE;
     }
   if (hd->token.len > 0 && hd->token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY)
@@ -305,6 +372,7 @@ server_accept (QuicServer            *server,
       return;
     }
   g_hash_table_add (server->conns, qc);   /* owns it */
+  count_address (qc, from);
   quic_server_register_cid (qc, scid.data, scid.datalen);
   quic_server_register_cid (qc, hd.dcid.data, hd.dcid.datalen);
   quic_conn_start_timer (qc);
@@ -390,7 +458,8 @@ quic_server_socket_cb (GSocket      *socket,
 
 /* The listener options of the quic stack that only a listener reads:
  * `quic.retry` ("never", "always" or "when-busy"), `quic.retry-threshold`,
- * `quic.max-connections` (unsigned integers) and `quic.new-token` (a
+ * `quic.max-connections`, `quic.max-connections-per-address` (unsigned
+ * integers) and `quic.new-token` (a
  * boolean).  A value of the wrong type or out of range fails listen. */
 static gboolean
 server_option_uint (PostConfiguration  *configuration,
@@ -473,5 +542,7 @@ quic_server_read_options (QuicServer         *server,
   return server_option_uint (configuration, "quic.retry-threshold", RETRY_THRESHOLD, 0,
                              &server->retry_threshold, error)
          && server_option_uint (configuration, "quic.max-connections", MAX_CONNECTIONS, 1,
-                                &server->max_connections, error);
+                                &server->max_connections, error)
+         && server_option_uint (configuration, "quic.max-connections-per-address",
+                                MAX_CONNECTIONS_PER_ADDRESS, 1, &server->max_per_address, error);
 }
