@@ -903,6 +903,10 @@ typedef struct
   GPtrArray    *stacks;      /* (owned) (element-type PostStack) */
   GCancellable *cancellable; /* (owned) the establishment's; if it is no longer
                                 the carrier's, the establishment was stopped */
+  GPtrArray    *proxies;     /* (owned) (nullable) (element-type PostProxyBranch):
+                                the proxy resolver's branches; NULL: direct only */
+  char         *unresolved;  /* (owned) (nullable) why the remote's name gave no
+                                address, when proxies may still reach it */
 } EstablishData;
 
 static void
@@ -911,6 +915,8 @@ establish_data_free (EstablishData *data)
   g_clear_object (&data->cancellable);
   g_clear_object (&data->carrier);
   g_clear_pointer (&data->stacks, g_ptr_array_unref);
+  g_clear_pointer (&data->proxies, g_ptr_array_unref);
+  g_free (data->unresolved);
   g_free (data);
 }
 
@@ -1044,7 +1050,10 @@ race_addresses (EstablishData *data,
    * goes first. */
   candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
   locals = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
-  for (guint r = 0; r < addresses->len; r++)
+  /* (without direct:// in the proxy resolver's answer, nothing is direct) */
+  if (!_post_proxy_branches_have_direct (data->proxies))
+    addresses = NULL;
+  for (guint r = 0; addresses != NULL && r < addresses->len; r++)
     {
       g_ptr_array_add (locals, gather_locals (self, addresses->pdata[r]));
       gathered |= ((GPtrArray *) locals->pdata[r])->len > 0;
@@ -1053,7 +1062,7 @@ race_addresses (EstablishData *data,
     {
       PostStack *stack = data->stacks->pdata[s];
 
-      for (guint r = 0; r < addresses->len; r++)
+      for (guint r = 0; addresses != NULL && r < addresses->len; r++)
         {
           GSocketAddress *address = addresses->pdata[r];
           GPtrArray *gathered_locals = locals->pdata[r];
@@ -1104,6 +1113,30 @@ race_addresses (EstablishData *data,
       ranked_order = g_ptr_array_sized_new (candidates->len);
       for (guint i = 0; i < candidates->len; i++)
         g_ptr_array_add (ranked_order, candidates->pdata[i]);
+    }
+  /* Proxies (post-proxy.c): the branches in the resolver's order, the
+   * direct candidates where it says direct:// */
+  if (data->proxies != NULL)
+    {
+      g_autoptr(GString) notes = g_string_new (data->unresolved);
+      GPtrArray *merged = _post_proxy_merge_candidates (data->proxies, candidates, data->stacks,
+                                                        self->remote, self->local, self->configuration,
+                                                        self->role, notes);
+
+      g_ptr_array_unref (candidates);
+      candidates = merged;
+      if (candidates->len == 0 && notes->len > 0)
+        {
+          establishment_failed (self, g_error_new (POST_ERROR, POST_ERROR_NO_CANDIDATES,
+                                                   "Nothing to try for %s:%s",
+                                                   post_remote_get_uri (self->remote) != NULL
+                                                   ? post_remote_get_uri (self->remote)
+                                                   : _post_remote_get_canonical (self->remote),
+                                                   notes->str));
+          g_clear_object (&self->establish_cancellable);
+          establish_data_free (data);
+          return;
+        }
     }
   /* Stable move of the association's previous winner to the front. */
   {
@@ -1191,6 +1224,15 @@ resolve_done_cb (GObject      *source,
       establish_data_free (data);   /* stopped meanwhile */
       return;
     }
+  if (remotes == NULL && data->proxies != NULL && data->proxies->len > 1
+      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* A name only the proxy can resolve: its branches go on. */
+      data->unresolved = g_strdup_printf ("\n  direct: %s", error->message);
+      addresses = g_ptr_array_new ();
+      race_addresses (data, addresses);
+      return;
+    }
   if (remotes == NULL)
     {
       if (self->state != POST_CARRIER_STATE_CLOSED)
@@ -1261,13 +1303,15 @@ drop_cleartext_stacks (PostCarrier *self,
       g_ptr_array_remove_index (stacks, i - 1);
 }
 
+static void proxies_gathered_cb (GObject *source, GAsyncResult *result, gpointer user_data);
+static void resolve_remote (EstablishData *data);
+
 static void
 start_establishment (PostCarrier *self)
 {
   g_autoptr(GError) error = NULL;
   GPtrArray *stacks;
   EstablishData *data;
-  GSocketAddress *literal;
   guint timeout;
   const char *hint;
 
@@ -1311,6 +1355,30 @@ start_establishment (PostCarrier *self)
   data->carrier = g_object_ref (self);
   data->stacks = stacks;
   data->cancellable = g_object_ref (self->establish_cancellable);
+  /* Which proxies lead to the remote, if any (post-proxy.c), then the
+   * remote's addresses. */
+  if (_post_proxy_wanted (self->configuration, self->remote, stacks))
+    _post_proxy_gather_async (self->configuration, self->remote, stacks, self->establish_cancellable,
+                              proxies_gathered_cb, data);
+  else
+    resolve_remote (data);
+}
+
+static void
+resolve_remote (EstablishData *data)
+{
+  PostCarrier *self = data->carrier;
+  GSocketAddress *literal;
+
+  if (!_post_proxy_branches_have_direct (data->proxies))
+    {
+      /* Only proxies: the name is the proxy's to resolve, not ours. */
+      GPtrArray *none = g_ptr_array_new ();
+
+      race_addresses (data, none);
+      g_ptr_array_unref (none);
+      return;
+    }
   literal = _post_remote_get_literal_address (self->remote);
   if (literal != NULL)
     {
@@ -1326,6 +1394,32 @@ start_establishment (PostCarrier *self)
     }
   post_remote_resolve_fully_async (self->remote, self->establish_cancellable,
                                    resolve_done_cb, data);
+}
+
+static void
+proxies_gathered_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  EstablishData *data = user_data;
+  PostCarrier *self = data->carrier;
+  g_autoptr(GError) error = NULL;
+
+  data->proxies = _post_proxy_gather_finish (result, &error);
+  if (data->cancellable != self->establish_cancellable)
+    {
+      establish_data_free (data);   /* stopped meanwhile */
+      return;
+    }
+  if (error != NULL)
+    {
+      if (self->state != POST_CARRIER_STATE_CLOSED)
+        establishment_failed (self, g_steal_pointer (&error));
+      g_clear_object (&self->establish_cancellable);
+      establish_data_free (data);
+      return;
+    }
+  resolve_remote (data);
 }
 
 static gboolean

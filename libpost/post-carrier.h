@@ -116,6 +116,8 @@ GSocketAddress       *post_carrier_get_local_address  (PostCarrier        *self)
 POST_AVAILABLE_IN_ALL
 GSocketAddress       *post_carrier_get_remote_address (PostCarrier        *self);
 POST_AVAILABLE_IN_ALL
+GProxyAddress        *post_carrier_get_proxy          (PostCarrier        *self);
+POST_AVAILABLE_IN_ALL
 const GError         *post_carrier_get_error          (PostCarrier        *self);
 POST_AVAILABLE_IN_ALL
 gint64                post_carrier_get_establishment_time (PostCarrier    *self);

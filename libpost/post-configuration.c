@@ -50,6 +50,8 @@ struct _PostConfiguration
   GHashTable *interface_prefs;  /* (owned) (element-type utf8 PostPreference) */
   GHashTable *pvd_prefs;        /* (owned) (element-type utf8 PostPreference) */
   struct VerifyClosure *verify; /* (owned) (nullable) refcounted, shared by copies */
+  GProxyResolver *proxy_resolver; /* (owned) (nullable): NULL for g_proxy_resolver_get_default() */
+  gboolean enable_proxy;
 };
 
 G_DEFINE_FINAL_TYPE (PostConfiguration, post_configuration, G_TYPE_OBJECT)
@@ -82,6 +84,8 @@ enum {
   PROP_USE_TEMPORARY_LOCAL_ADDRESS,
   PROP_DIRECTION,
   PROP_SOFT_ERROR_NOTIFY,
+  PROP_PROXY_RESOLVER,
+  PROP_ENABLE_PROXY,
   N_PROPS
 };
 
@@ -274,6 +278,7 @@ post_configuration_finalize (GObject *object)
   g_clear_pointer (&self->options, g_hash_table_unref);
   g_clear_pointer (&self->canonical, g_free);
   g_clear_pointer (&self->verify, verify_closure_unref);
+  g_clear_object (&self->proxy_resolver);
   g_clear_pointer (&self->interface_prefs, g_hash_table_unref);
   g_clear_pointer (&self->pvd_prefs, g_hash_table_unref);
 
@@ -338,6 +343,12 @@ post_configuration_get_property (GObject    *object,
     case PROP_SOFT_ERROR_NOTIFY:
       g_value_set_enum (value, self->soft_error_notify);
       break;
+    case PROP_PROXY_RESOLVER:
+      g_value_set_object (value, self->proxy_resolver);
+      break;
+    case PROP_ENABLE_PROXY:
+      g_value_set_boolean (value, self->enable_proxy);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -400,6 +411,12 @@ post_configuration_set_property (GObject      *object,
           break;
         case PROP_SOFT_ERROR_NOTIFY:
           ok = post_configuration_set_soft_error_notify (self, g_value_get_enum (value), &error);
+          break;
+        case PROP_PROXY_RESOLVER:
+          ok = post_configuration_set_proxy_resolver (self, g_value_get_object (value), &error);
+          break;
+        case PROP_ENABLE_PROXY:
+          ok = post_configuration_set_enable_proxy (self, g_value_get_boolean (value), &error);
           break;
         default:
           G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -590,6 +607,32 @@ post_configuration_class_init (PostConfigurationClass *klass)
                        POST_TYPE_PREFERENCE, POST_PREFERENCE_NO_PREFERENCE,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * PostConfiguration:proxy-resolver: (getter get_proxy_resolver) (setter set_proxy_resolver)
+   *
+   * The #GProxyResolver asked which proxies lead to a remote, as
+   * #GSocketClient:proxy-resolver; %NULL (the default) for
+   * g_proxy_resolver_get_default(): GNOME's proxy settings, the flatpak
+   * portal or libproxy, through glib-networking.  Only stacks with
+   * #PostStack:proxy-support (tcp, tls) are proxied.
+   */
+  properties[PROP_PROXY_RESOLVER] =
+    g_param_spec_object ("proxy-resolver", NULL, NULL,
+                         G_TYPE_PROXY_RESOLVER,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostConfiguration:enable-proxy: (getter get_enable_proxy) (setter set_enable_proxy)
+   *
+   * Whether establishment asks #PostConfiguration:proxy-resolver about
+   * proxies (%TRUE, the default, as #GSocketClient:enable-proxy); %FALSE
+   * always connects directly.
+   */
+  properties[PROP_ENABLE_PROXY] =
+    g_param_spec_boolean ("enable-proxy", NULL, NULL,
+                          TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -603,6 +646,7 @@ post_configuration_init (PostConfiguration *self)
   self->conn_timeout = DEFAULT_CONN_TIMEOUT_MS;
   self->send_queue_limit = DEFAULT_SEND_QUEUE_LIMIT;
   self->recv_msg_max_len = DEFAULT_RECV_MSG_MAX_LEN;
+  self->enable_proxy = TRUE;
   self->options = g_hash_table_new_full (g_str_hash, g_str_equal,
                                          g_free, (GDestroyNotify) g_variant_unref);
   self->interface_prefs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -658,6 +702,8 @@ post_configuration_copy (PostConfiguration *self)
   copy->use_temporary_local_address = self->use_temporary_local_address;
   copy->soft_error_notify = self->soft_error_notify;
   copy->direction = self->direction;
+  g_set_object (&copy->proxy_resolver, self->proxy_resolver);
+  copy->enable_proxy = self->enable_proxy;
   copy_preference_set (copy->interface_prefs, self->interface_prefs);
   copy_preference_set (copy->pvd_prefs, self->pvd_prefs);
 
@@ -1102,6 +1148,90 @@ post_configuration_set_attempt_delay (PostConfiguration  *self,
 }
 
 /**
+ * post_configuration_get_proxy_resolver: (get-property proxy-resolver)
+ * @self: a configuration
+ *
+ * Returns: (transfer none) (nullable): the proxy resolver set, or %NULL
+ *   for g_proxy_resolver_get_default()
+ */
+GProxyResolver *
+post_configuration_get_proxy_resolver (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+  return self->proxy_resolver;
+}
+
+/**
+ * post_configuration_set_proxy_resolver: (set-property proxy-resolver)
+ * @self: a configuration
+ * @resolver: (nullable): a #GProxyResolver, or %NULL for
+ *   g_proxy_resolver_get_default()
+ * @error: return location for an error
+ *
+ * Sets the resolver asked which proxies lead to a remote, such as a
+ * #GSimpleProxyResolver.  See #PostConfiguration:proxy-resolver.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE if frozen
+ */
+gboolean
+post_configuration_set_proxy_resolver (PostConfiguration  *self,
+                                       GProxyResolver     *resolver,
+                                       GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (resolver == NULL || G_IS_PROXY_RESOLVER (resolver), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  if (g_set_object (&self->proxy_resolver, resolver))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROXY_RESOLVER]);
+  return TRUE;
+}
+
+/**
+ * post_configuration_get_enable_proxy: (get-property enable-proxy)
+ * @self: a configuration
+ *
+ * Returns: whether establishment asks the proxy resolver about proxies
+ */
+gboolean
+post_configuration_get_enable_proxy (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), TRUE);
+  return self->enable_proxy;
+}
+
+/**
+ * post_configuration_set_enable_proxy: (set-property enable-proxy)
+ * @self: a configuration
+ * @enable: %FALSE to always connect directly
+ * @error: return location for an error
+ *
+ * Turns proxies on (the default) or off.  See
+ * #PostConfiguration:enable-proxy.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE if frozen
+ */
+gboolean
+post_configuration_set_enable_proxy (PostConfiguration  *self,
+                                     gboolean            enable,
+                                     GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_mutable (self, error))
+    return FALSE;
+  enable = !!enable;
+  if (self->enable_proxy == enable)
+    return TRUE;
+  self->enable_proxy = enable;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ENABLE_PROXY]);
+  return TRUE;
+}
+
+/**
  * post_configuration_get_conn_timeout:
  * @self: a configuration
  *
@@ -1537,6 +1667,11 @@ post_configuration_to_string (PostConfiguration *self)
 
   if (self->verify != NULL)
     g_string_append_printf (string, "\ntls.verify-func=%p", (gpointer) self->verify);
+  if (!self->enable_proxy)
+    g_string_append (string, "\nenable-proxy=false");
+  else if (self->proxy_resolver != NULL)
+    g_string_append_printf (string, "\nproxy-resolver=%s@%p",
+                            G_OBJECT_TYPE_NAME (self->proxy_resolver), (gpointer) self->proxy_resolver);
 
   keys = post_configuration_list_options (self);
   for (guint i = 0; keys[i] != NULL; i++)

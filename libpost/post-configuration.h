@@ -75,6 +75,18 @@ gboolean           post_configuration_set_framer_type     (PostConfiguration    
                                                            GError               **error);
 
 POST_AVAILABLE_IN_ALL
+GProxyResolver    *post_configuration_get_proxy_resolver  (PostConfiguration     *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_proxy_resolver  (PostConfiguration     *self,
+                                                           GProxyResolver        *resolver,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_get_enable_proxy    (PostConfiguration     *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_enable_proxy    (PostConfiguration     *self,
+                                                           gboolean               enable,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
 guint              post_configuration_get_attempt_delay   (PostConfiguration     *self);
 POST_AVAILABLE_IN_ALL
 gboolean           post_configuration_set_attempt_delay   (PostConfiguration     *self,

@@ -214,6 +214,39 @@ gboolean        _post_carrier_send_to            (PostCarrier       *self,
                                                   GTask             *task,
                                                   GError           **error);
 
+/* ---- Proxies (post-proxy.c) --------------------------------------------- */
+typedef struct _PostProxyBranch PostProxyBranch;
+/* The branches the proxy resolver gives for @remote, in its order
+ * (element-type PostProxyBranch), or NULL (no error) for "direct only":
+ * proxies disabled, no stack of @stacks can be proxied, or no resolver. */
+/* Whether establishment asks about proxies at all (else: direct only, at
+ * once) */
+gboolean        _post_proxy_wanted               (PostConfiguration  *configuration,
+                                                  PostRemote         *remote,
+                                                  GPtrArray          *stacks);
+void            _post_proxy_gather_async         (PostConfiguration  *configuration,
+                                                  PostRemote         *remote,
+                                                  GPtrArray          *stacks,
+                                                  GCancellable       *cancellable,
+                                                  GAsyncReadyCallback callback,
+                                                  gpointer            user_data);
+GPtrArray      *_post_proxy_gather_finish        (GAsyncResult       *result,
+                                                  GError            **error);
+/* Whether @branches (nullable: direct only) include direct:// */
+gboolean        _post_proxy_branches_have_direct (GPtrArray          *branches);
+/* The candidates in branch order: @direct's (taken, ranked already) where
+ * direct:// stands, proxied ones (ranked by the policy) for each proxy;
+ * why a branch gave none goes into @notes. */
+GPtrArray      *_post_proxy_merge_candidates     (GPtrArray          *branches,
+                                                  GPtrArray          *direct,
+                                                  GPtrArray          *stacks,
+                                                  PostRemote         *remote,
+                                                  PostLocal          *local,
+                                                  PostConfiguration  *configuration,
+                                                  PostCarrierRole     role,
+                                                  GString            *notes);
+char           *_post_proxy_describe             (GProxyAddress      *proxy);
+
 /* ---- PostReply ---------------------------------------------------------- */
 PostReply      *_post_reply_new                  (PostCarrier       *target,
                                                   GSocketAddress    *destination);
@@ -232,6 +265,9 @@ typedef struct {
                                     * @interface), not the application's */
   guint           group;           /* equal-rank candidates share a non-zero
                                     * group and are started together */
+  GProxyAddress  *proxy;           /* (owned) (nullable): a proxied candidate's
+                                    * proxy and destination; remote_address is
+                                    * then the proxy's (post-proxy.c) */
 } PostCandidate;
 
 PostCandidate  *_post_candidate_new              (PostStack         *stack,

@@ -39,6 +39,7 @@ typedef struct
   GBytes            *early_data;      /* (owned) (nullable) handed over before connect */
   gint64             first_message_deadline;  /* accepted: monotonic µs, 0 for none */
   gboolean           first_message_received;  /* the core assembled the peer's first message */
+  GProxyAddress     *proxy;           /* (owned) (nullable) the proxy to tunnel through */
   gboolean           closed;
 } PostPsiPrivate;
 
@@ -92,6 +93,7 @@ post_psi_finalize (GObject *object)
   g_clear_object (&priv->local_address);
   g_clear_object (&priv->remote_address);
   g_clear_pointer (&priv->interface, g_free);
+  g_clear_object (&priv->proxy);
   g_clear_object (&priv->local);
   g_clear_object (&priv->association);
   g_clear_pointer (&priv->early_data, g_bytes_unref);
@@ -1026,6 +1028,50 @@ post_psi_set_interface (PostPsi    *self,
 
   g_free (priv->interface);
   priv->interface = g_strdup (interface);
+}
+
+/**
+ * post_psi_set_proxy:
+ * @self: a #PostPsi
+ * @proxy: (nullable): the proxy to go through, with the destination to ask
+ *   it for
+ *
+ * Called by the core before connect_async, for stacks that declare
+ * #PostStack:proxy-support: the instance connects to the address of
+ * @proxy (which the core passes as the remote address) and tunnels
+ * through it to the proxy's destination with
+ * post_psi_proxy_handshake_async() before it reports being connected.  A
+ * stack that runs over another (TLS over TCP) hands @proxy on to the inner
+ * instance, and authenticates the destination, never the proxy.
+ */
+void
+post_psi_set_proxy (PostPsi       *self,
+                    GProxyAddress *proxy)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  g_return_if_fail (POST_IS_PSI (self));
+  g_return_if_fail (proxy == NULL || G_IS_PROXY_ADDRESS (proxy));
+
+  g_set_object (&priv->proxy, proxy);
+}
+
+/**
+ * post_psi_get_proxy:
+ * @self: a #PostPsi
+ *
+ * Gives the proxy the instance goes through (post_psi_set_proxy()).
+ *
+ * Returns: (transfer none) (nullable): the proxy, or %NULL when the
+ *   instance connects directly
+ */
+GProxyAddress *
+post_psi_get_proxy (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  return priv->proxy;
 }
 
 /**

@@ -345,6 +345,21 @@ POST_AVAILABLE_IN_ALL
 void               post_psi_set_interface          (PostPsi         *self,
                                                     const char      *interface);
 POST_AVAILABLE_IN_ALL
+void               post_psi_set_proxy              (PostPsi         *self,
+                                                    GProxyAddress   *proxy);
+POST_AVAILABLE_IN_ALL
+GProxyAddress     *post_psi_get_proxy              (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+void               post_psi_proxy_handshake_async  (PostPsi              *self,
+                                                    GSocket              *socket,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_proxy_handshake_finish (PostPsi              *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
 gboolean           post_psi_bind_to_interface      (PostPsi         *self,
                                                     int              fd,
                                                     gboolean         listening,

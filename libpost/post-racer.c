@@ -6,6 +6,8 @@
 
 #include "post-private.h"
 
+#include <string.h>
+
 /*
  * The race
  * ========
@@ -99,6 +101,7 @@ _post_candidate_free (PostCandidate *candidate)
   g_clear_object (&candidate->remote_address);
   g_clear_object (&candidate->local_address);
   g_clear_object (&candidate->configuration);
+  g_clear_object (&candidate->proxy);
   g_free (candidate->interface);
   g_free (candidate);
 }
@@ -106,7 +109,22 @@ _post_candidate_free (PostCandidate *candidate)
 char *
 _post_candidate_describe (const PostCandidate *candidate)
 {
-  g_autofree char *remote = _post_socket_address_to_string (candidate->remote_address);
+  g_autofree char *remote = NULL;
+
+  if (candidate->proxy != NULL)
+    {
+      /* "tls to example.org:443 through socks5://127.0.0.1:1080" */
+      g_autofree char *proxy = _post_proxy_describe (candidate->proxy);
+      const char *host = g_proxy_address_get_destination_hostname (candidate->proxy);
+      guint16 port = g_proxy_address_get_destination_port (candidate->proxy);
+
+      if (strchr (host, ':') != NULL)
+        remote = g_strdup_printf ("[%s]:%u through %s", host, port, proxy);
+      else
+        remote = g_strdup_printf ("%s:%u through %s", host, port, proxy);
+    }
+  else
+    remote = _post_socket_address_to_string (candidate->remote_address);
 
   if (candidate->local_address != NULL)
     {
@@ -416,6 +434,9 @@ start_attempt (Race *race)
   attempt->psi = post_stack_create_psi (attempt->candidate->stack,
                                         attempt->candidate->configuration != NULL
                                         ? attempt->candidate->configuration : race->configuration);
+  /* (before anything asks the instance what it can send early) */
+  if (attempt->candidate->proxy != NULL)
+    post_psi_set_proxy (attempt->psi, attempt->candidate->proxy);
   g_ptr_array_add (race->attempts, attempt);
   if (race->local != NULL || race->association != NULL)
     post_psi_set_context (attempt->psi, race->local, race->association);

@@ -47,6 +47,8 @@ struct _PostRemote
   char *service;              /* (owned) (nullable): at NAME level, a DNS SRV service
                                * (RFC 2782) of the domain in hostname */
   char *service_protocol;     /* (owned) (nullable): its protocol, "tcp" or "udp" */
+  GProxyAddress *proxy;       /* (owned) (nullable): from a GProxyAddress, the only
+                               * way to the peer (post-proxy.c) */
 };
 
 G_DEFINE_FINAL_TYPE (PostRemote, post_remote, G_TYPE_OBJECT)
@@ -507,6 +509,7 @@ post_remote_finalize (GObject *object)
   g_clear_object (&self->literal);
   g_clear_pointer (&self->service, g_free);
   g_clear_pointer (&self->service_protocol, g_free);
+  g_clear_object (&self->proxy);
 
   G_OBJECT_CLASS (post_remote_parent_class)->finalize (object);
 }
@@ -828,10 +831,14 @@ check_stack_hint (const char  *stack,
  * looks up the domain's SRV records (#PostRemote:service), each target
  * raced in the order RFC 2782 gives.
  *
- * A #GProxyAddress fails with %POST_ERROR_NOT_SUPPORTED (libpost does not
- * connect through proxies yet), and so does any other kind of
- * connectable, rather than being connected to directly; an unknown
- * @stack fails with %POST_ERROR_INVALID_ARGUMENT.
+ * A #GProxyAddress (what a #GProxyAddressEnumerator gives) names its
+ * destination and the proxy to reach it through: the remote is the
+ * destination (#PostRemote:hostname and port, at NAME level) and every
+ * carrier to it goes through that proxy and no other way
+ * (post_remote_get_proxy()); only stacks with #PostStack:proxy-support
+ * (tcp, tls) can reach it.  Any other kind of connectable fails with
+ * %POST_ERROR_NOT_SUPPORTED rather than being connected to directly; an
+ * unknown @stack fails with %POST_ERROR_INVALID_ARGUMENT.
  *
  * Returns: (transfer full): a new remote, or %NULL with @error set
  */
@@ -856,11 +863,28 @@ post_remote_new_for_connectable (GSocketConnectable  *connectable,
 
   if (G_IS_PROXY_ADDRESS (connectable))
     {
-      g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
-                   "A GProxyAddress (a peer behind the proxy %s) cannot be a remote: "
-                   "libpost does not connect through proxies yet",
-                   g_proxy_address_get_protocol (G_PROXY_ADDRESS (connectable)));
-      return NULL;
+      GProxyAddress *proxy = G_PROXY_ADDRESS (connectable);
+      const char *hostname = g_proxy_address_get_destination_hostname (proxy);
+      const char *protocol = g_proxy_address_get_destination_protocol (proxy);
+      PostRemote *remote;
+
+      if (stack == NULL && protocol != NULL && is_known_scheme (protocol))
+        stack = protocol;
+      if (!check_hostname (hostname, error))
+        return NULL;
+      if (g_proxy_address_get_destination_port (proxy) == 0)
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "invalid remote: the proxy's destination %s has no port", hostname);
+          return NULL;
+        }
+      remote = g_object_new (POST_TYPE_REMOTE,
+                             "hostname", hostname,
+                             "port", (guint) g_proxy_address_get_destination_port (proxy),
+                             "stack", stack,
+                             NULL);
+      remote->proxy = g_object_ref (proxy);
+      return remote;
     }
   if (G_IS_INET_SOCKET_ADDRESS (connectable))
     return g_object_new (POST_TYPE_REMOTE,
@@ -970,6 +994,23 @@ post_remote_get_service (PostRemote *self)
 {
   g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
   return self->service;
+}
+
+/**
+ * post_remote_get_proxy:
+ * @self: a remote
+ *
+ * Gives the proxy that is the only way to @self, when it was made from a
+ * #GProxyAddress (post_remote_new_for_connectable()).  Other remotes go
+ * through the proxies the configuration's #GProxyResolver names, if any.
+ *
+ * Returns: (transfer none) (nullable): the proxy and destination, or %NULL
+ */
+GProxyAddress *
+post_remote_get_proxy (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
+  return self->proxy;
 }
 
 /**

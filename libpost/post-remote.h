@@ -32,6 +32,8 @@ PostRemote      *post_remote_new_for_connectable (GSocketConnectable *connectabl
                                                   GError            **error);
 POST_AVAILABLE_IN_ALL
 const char      *post_remote_get_service       (PostRemote      *self);
+POST_AVAILABLE_IN_ALL
+GProxyAddress   *post_remote_get_proxy         (PostRemote      *self);
 
 POST_AVAILABLE_IN_ALL
 PostRemoteLevel  post_remote_get_level         (PostRemote      *self);

@@ -32,6 +32,7 @@ struct _PostStack
   char *plugin_name;                 /* (owned) (nullable) */
   gsize max_message_size;            /* 0 for no limit */
   guint16 default_port;
+  gboolean proxy_support;
   GPtrArray *options;                /* (owned) (element-type PostStackOption): borrowed, static */
 };
 
@@ -47,6 +48,7 @@ enum {
   PROP_PLUGIN_NAME,
   PROP_MAX_MESSAGE_SIZE,
   PROP_DEFAULT_PORT,
+  PROP_PROXY_SUPPORT,
   N_PROPS
 };
 
@@ -99,6 +101,9 @@ post_stack_get_property (GObject    *object,
     case PROP_DEFAULT_PORT:
       g_value_set_uint (value, self->default_port);
       break;
+    case PROP_PROXY_SUPPORT:
+      g_value_set_boolean (value, self->proxy_support);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -134,6 +139,9 @@ post_stack_set_property (GObject      *object,
       break;
     case PROP_DEFAULT_PORT:
       post_stack_set_default_port (self, (guint16) g_value_get_uint (value));
+      break;
+    case PROP_PROXY_SUPPORT:
+      post_stack_set_proxy_support (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -231,6 +239,21 @@ post_stack_class_init (PostStackClass *klass)
     g_param_spec_uint ("default-port", NULL, NULL,
                        0, G_MAXUINT16, 0,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostStack:proxy-support: (getter get_proxy_support) (setter set_proxy_support)
+   *
+   * Whether the stack's carriers can go through a proxy (SOCKS, HTTP
+   * CONNECT): its instances honour post_psi_set_proxy().  Establishment
+   * then asks the configuration's #GProxyResolver about the remote and
+   * races a branch per proxy it names (see docs/architecture.md,
+   * "Proxies").  A stack without it is never proxied: when the resolver
+   * lists no direct connection, its candidates are left out.
+   */
+  properties[PROP_PROXY_SUPPORT] =
+    g_param_spec_boolean ("proxy-support", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -480,6 +503,40 @@ post_stack_set_default_port (PostStack *self,
 
   self->default_port = port;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEFAULT_PORT]);
+}
+
+/**
+ * post_stack_get_proxy_support: (get-property proxy-support)
+ * @self: a stack
+ *
+ * Returns: whether the stack's carriers can go through a proxy
+ */
+gboolean
+post_stack_get_proxy_support (PostStack *self)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), FALSE);
+  return self->proxy_support;
+}
+
+/**
+ * post_stack_set_proxy_support: (set-property proxy-support)
+ * @self: a stack
+ * @supported: whether the stack's instances honour post_psi_set_proxy()
+ *
+ * For plugins: declares that the stack's carriers can go through a proxy.
+ */
+void
+post_stack_set_proxy_support (PostStack *self,
+                              gboolean   supported)
+{
+  g_return_if_fail (POST_IS_STACK (self));
+
+  supported = !!supported;
+  if (self->proxy_support == supported)
+    return;
+
+  self->proxy_support = supported;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROXY_SUPPORT]);
 }
 
 /**

@@ -86,6 +86,11 @@ POST_AVAILABLE_IN_ALL
 void                  post_stack_set_default_port   (PostStack             *self,
                                                      guint16                port);
 POST_AVAILABLE_IN_ALL
+gboolean              post_stack_get_proxy_support  (PostStack             *self);
+POST_AVAILABLE_IN_ALL
+void                  post_stack_set_proxy_support  (PostStack             *self,
+                                                     gboolean               supported);
+POST_AVAILABLE_IN_ALL
 PostPsi              *post_stack_create_psi         (PostStack             *self,
                                                      PostConfiguration     *configuration);
 POST_AVAILABLE_IN_ALL

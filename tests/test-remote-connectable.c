@@ -179,10 +179,17 @@ test_refused_connectables (void)
   g_autoptr(GSocketConnectable) fine = g_network_address_new ("example.org", 80);
   g_autoptr(GSocketAddress) unix_address = g_unix_socket_address_new ("/run/nothing");
 
-  /* a proxy is not connected to directly, as if it were the peer */
-  g_assert_null (post_remote_new_for_connectable (G_SOCKET_CONNECTABLE (proxied), NULL, &error));
-  g_assert_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED);
-  g_clear_error (&error);
+  /* a proxy is not taken for the peer: the remote is its destination,
+   * reached through it only (test-proxy connects through one) */
+  {
+    g_autoptr(PostRemote) remote = post_remote_new_for_connectable (G_SOCKET_CONNECTABLE (proxied), NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (post_remote_get_hostname (remote), ==, "example.org");
+    g_assert_cmpuint (post_remote_get_port (remote), ==, 443);
+    g_assert_true (post_remote_get_proxy (remote) == G_PROXY_ADDRESS (proxied));
+    g_assert_null (post_remote_get_address (remote));
+  }
   g_assert_null (post_remote_new_for_connectable (evil, NULL, &error));
   g_assert_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);

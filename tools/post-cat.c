@@ -50,6 +50,14 @@
  * transport, and whether the peer received it as a fork request) and every change of a carrier's local or remote address
  * (migration).
  *
+ * Proxies: tcp:// and tls:// carriers go through the proxies the system's
+ * proxy settings name (g_proxy_resolver_get_default(): GNOME's settings or
+ * libproxy through glib-networking, the flatpak portal); --proxy URI uses
+ * that proxy instead (socks5://, socks4a://, socks4://, http:// CONNECT,
+ * USER:PASSWORD@ in the URI when it asks for them), --proxy direct:// none.
+ * TLS still verifies the remote's name.  -v says which proxy carried the
+ * carrier and what it was asked for.
+ *
  * sctp:// URIs: the port is the UDP port that carries SCTP (RFC 6951,
  * default 9899); --sctp-port N names the SCTP port inside it (option
  * sctp.port; default: the same number), as usrsctp's example programs
@@ -85,6 +93,7 @@ static gboolean opt_idempotent;
 static char *opt_session_cache;
 static int opt_fork;
 static int opt_sctp_port = -1;
+static char *opt_proxy;
 
 static GOptionEntry entries[] = {
   { "listen", 'l', 0, G_OPTION_ARG_NONE, &opt_listen, "Listen on URI and accept carriers", NULL },
@@ -104,6 +113,7 @@ static GOptionEntry entries[] = {
   { "session-cache", 0, 0, G_OPTION_ARG_STRING, &opt_session_cache, "tls: where session tickets are kept: memory (default), disk (resume across runs) or none", "MODE" },
   { "fork", 'f', 0, G_OPTION_ARG_INT, &opt_fork, "Fork the carrier N times (quic, sctp: N more streams on the one connection or association; other stacks: N more transports) and deal the lines round-robin over all of them", "N" },
   { "sctp-port", 0, 0, G_OPTION_ARG_INT, &opt_sctp_port, "sctp: the SCTP port inside the UDP datagrams (default: the URI's port)", "PORT" },
+  { "proxy", 0, 0, G_OPTION_ARG_STRING, &opt_proxy, "tcp, tls: go through the proxy URI (socks5://HOST:PORT, socks4a://, http://, with USER:PASSWORD@ if it asks) instead of the system's proxy settings; direct:// for none", "URI" },
   { NULL }
 };
 
@@ -661,6 +671,16 @@ on_established (GObject *source, GAsyncResult *result, gpointer user_data)
                   post_carrier_get_establishment_time (carrier) / 1000.0);
       if (security != NULL)
         g_printerr ("post-cat: security: %s\n", security);
+      if (post_carrier_get_proxy (carrier) != NULL)
+        {
+          GProxyAddress *proxy = post_carrier_get_proxy (carrier);
+
+          /* (the proxy's URI may hold a password: not printed) */
+          g_printerr ("post-cat: through the %s proxy %s, asked for %s port %u\n",
+                      g_proxy_address_get_protocol (proxy), remote,
+                      g_proxy_address_get_destination_hostname (proxy),
+                      g_proxy_address_get_destination_port (proxy));
+        }
     }
   if (opt_verbose)
     watch_path (carrier, 1);
@@ -1047,6 +1067,25 @@ main (int argc, char **argv)
                                          POST_PREFERENCE_NO_PREFERENCE, NULL);
       post_configuration_set_preference (configuration, POST_SELECTION_CONGESTION_CONTROL,
                                          POST_PREFERENCE_NO_PREFERENCE, NULL);
+    }
+  if (opt_proxy != NULL)
+    {
+      g_autofree char *scheme = g_uri_parse_scheme (opt_proxy);
+
+      if (g_strcmp0 (scheme, "direct") == 0)
+        post_configuration_set_enable_proxy (configuration, FALSE, NULL);
+      else if (scheme == NULL || !g_uri_is_valid (opt_proxy, G_URI_FLAGS_NONE, NULL))
+        {
+          g_printerr ("post-cat: --proxy takes a proxy URI such as socks5://127.0.0.1:1080, not ‘%s’\n",
+                      opt_proxy);
+          return EXIT_FAILURE;
+        }
+      else
+        {
+          g_autoptr(GProxyResolver) resolver = g_simple_proxy_resolver_new (opt_proxy, NULL);
+
+          post_configuration_set_proxy_resolver (configuration, resolver, NULL);
+        }
     }
   if (opt_sctp_port >= 0)
     {

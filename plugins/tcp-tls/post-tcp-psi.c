@@ -92,6 +92,9 @@ struct _PostTcpPsi
   /* Active open in progress */
   GTask         *connect_task;         /* (owned) (nullable) */
   GSource       *connect_cancel;       /* (owned) (nullable) child of io_source while connecting */
+  GCancellable  *tunnel_cancel;        /* (owned) (nullable) while the proxy handshake runs */
+  gulong         tunnel_forward_id;    /* the connect's cancellable cancels tunnel_cancel */
+  gboolean       tunnelled;            /* the proxy (post_psi_get_proxy()) connected us through */
 
   /* Readiness of a transport socket: one source for its whole life */
   GIOCondition   interest;
@@ -876,12 +879,86 @@ post_tcp_psi_adopt_socket (PostTcpPsi     *self,
 
 /* ---- active open --------------------------------------------------------- */
 
+static void connect_complete (PostTcpPsi *self, GError *error);
+
+static void
+forward_cancel (GCancellable *cancellable,
+                GCancellable *tunnel_cancel)
+{
+  g_cancellable_cancel (tunnel_cancel);
+}
+
+static void
+stop_tunnel (PostTcpPsi *self)
+{
+  if (self->tunnel_cancel == NULL)
+    return;
+  g_cancellable_cancel (self->tunnel_cancel);
+  g_clear_object (&self->tunnel_cancel);
+}
+
+/* The proxy's answer (post_psi_proxy_handshake_async()). */
+static void
+tunnel_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  PostTcpPsi *self = POST_TCP_PSI (source);
+  GTask *task = user_data;   /* (owned) the connect's */
+  GError *error = NULL;
+  gboolean ok = post_psi_proxy_handshake_finish (POST_PSI (self), result, &error);
+
+  if (g_task_get_cancellable (task) != NULL)
+    g_cancellable_disconnect (g_task_get_cancellable (task), self->tunnel_forward_id);
+  self->tunnel_forward_id = 0;
+  if (self->connect_task != task)
+    {
+      /* Closed meanwhile: close() failed the connect already. */
+      g_clear_error (&error);
+      g_object_unref (task);
+      return;
+    }
+  g_clear_object (&self->tunnel_cancel);
+  self->tunnelled = ok;
+  if (!ok && g_cancellable_is_cancelled (g_task_get_cancellable (task)))
+    {
+      g_clear_error (&error);
+      g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error);
+    }
+  connect_complete (self, error);
+  g_object_unref (task);
+}
+
+/* Connected to the proxy: have it connect us through (see post-proxy.c).
+ * The socket's own source stops meanwhile; the handshake polls a
+ * duplicate of the descriptor. */
+static void
+start_tunnel (PostTcpPsi *self)
+{
+  GCancellable *cancellable = g_task_get_cancellable (self->connect_task);
+
+  clear_connect_cancel (self);
+  clear_source (&self->io_source);
+  self->tunnel_cancel = g_cancellable_new ();
+  if (cancellable != NULL)
+    self->tunnel_forward_id = g_cancellable_connect (cancellable, G_CALLBACK (forward_cancel),
+                                                     self->tunnel_cancel, NULL);
+  post_psi_proxy_handshake_async (POST_PSI (self), self->socket, self->tunnel_cancel,
+                                  tunnel_cb, g_object_ref (self->connect_task));
+}
+
 static void
 connect_complete (PostTcpPsi *self,
                   GError     *error)
 {
-  g_autoptr(GTask) task = g_steal_pointer (&self->connect_task);
+  g_autoptr(GTask) task = NULL;
 
+  if (error == NULL && !self->tunnelled && post_psi_get_proxy (POST_PSI (self)) != NULL)
+    {
+      start_tunnel (self);
+      return;
+    }
+  task = g_steal_pointer (&self->connect_task);
   clear_connect_cancel (self);
 
   if (error != NULL)
@@ -975,6 +1052,9 @@ post_tcp_psi_connect_async (PostPsi             *psi,
     }
 
   apply_socket_options (self, socket);
+  /* What would ride in the SYN would reach the proxy, not the remote. */
+  if (post_psi_get_proxy (psi) != NULL)
+    self->fast_open = FALSE;
   if (self->fast_open)
     {
       /* connect() then returns at once and the first write goes in the SYN;
@@ -1500,6 +1580,7 @@ post_tcp_psi_close (PostPsi  *psi,
   self->interest = 0;
   clear_all_sources (self);
   unadmit (self);
+  stop_tunnel (self);
 
   if (self->connect_task != NULL)
     {

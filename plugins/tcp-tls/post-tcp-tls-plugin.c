@@ -36,6 +36,8 @@ plugin_init (PostRegistry  *registry,
                         POST_TYPE_TCP_PSI, POST_TCP_STACK_CAPABILITIES,
                         POST_RANK_SECONDARY);
   post_stack_add_options (tcp, tcp_options, G_N_ELEMENTS (tcp_options));
+  /* SOCKS and HTTP CONNECT tunnels (post_psi_proxy_handshake_async()) */
+  post_stack_set_proxy_support (tcp, TRUE);
   if (!post_registry_add_stack (registry, tcp, error))
     return FALSE;
   post_tls_psi_set_tcp_stack (tcp);
@@ -44,6 +46,7 @@ plugin_init (PostRegistry  *registry,
                         POST_TYPE_TLS_PSI, POST_TLS_STACK_CAPABILITIES,
                         POST_RANK_PRIMARY);
   post_stack_set_default_port (tls, 443);
+  post_stack_set_proxy_support (tls, TRUE);   /* through the inner tcp instance */
   post_gnutls_add_tls_options (tls);
   return post_registry_add_stack (registry, tls, error);
 }

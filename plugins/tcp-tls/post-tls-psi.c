@@ -1003,6 +1003,10 @@ post_tls_psi_connect_async (PostPsi             *psi,
 
   self->remote = g_object_ref (remote);
   self->tcp = post_stack_create_psi (tcp_stack, post_psi_get_configuration (psi));
+  /* Through a proxy: the inner instance tunnels, TLS runs end to end
+   * inside and verifies the remote's name (the association's), never the
+   * proxy's. */
+  post_psi_set_proxy (self->tcp, post_psi_get_proxy (psi));
   /* Fast Open when there is early data to carry in the SYN (RFC 7413);
    * only resumed connections have any, so the server is known to us. */
   if (self->early_data != NULL && POST_IS_TCP_PSI (self->tcp))
