@@ -33,7 +33,7 @@ client () {
 
 echoed () { [ "$(od -c <"$1")" = "$(printf 'a\nb\n' | od -c)" ]; }
 
-echo "1..17"
+echo "1..19"
 
 if ! command -v certtool >/dev/null ||
    ! make_cert ca - 'cn = "post-cat test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' ||
@@ -218,6 +218,67 @@ if start_listener fork --cert "$tmp/server.pem" --key "$tmp/server.key"; then
   fi
 else
   not_ok "--fork tls listener starts" "$tmp/fork.err"
+fi
+
+
+# 18: --proxy socks5:// through Debian's danted on loopback: the lines come
+# back, -v names the proxy and what it was asked for, danted logged the
+# connection, and TLS verified localhost (the remote), not the proxy
+danted=$(command -v danted || echo /usr/sbin/danted)
+if [ -x "$danted" ]; then
+  dport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  user=; [ "$(id -u)" -eq 0 ] && user='user.privileged: root
+user.unprivileged: nobody'
+  cat >"$tmp/danted.conf" <<EOF
+logoutput: $tmp/danted.log
+internal: 127.0.0.1 port = $dport
+external: 127.0.0.1
+clientmethod: none
+socksmethod: none
+$user
+client pass {
+  from: 127.0.0.0/8 to: 0.0.0.0/0
+}
+socks pass {
+  from: 127.0.0.0/8 to: 0.0.0.0/0
+  command: connect
+  log: connect
+}
+EOF
+  "$danted" -f "$tmp/danted.conf" -p "$tmp/danted.pid" -N 1 >/dev/null 2>&1 &
+  pids+=($!)
+  for i in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$dport") 2>/dev/null && break
+    sleep 0.1
+  done
+  if start_listener proxied --cert "$tmp/server.pem" --key "$tmp/server.key"; then
+    printf 'a\nb\n' | timeout -k 5 20 "$cat_" -v --ca "$tmp/ca.pem" --proxy "socks5://127.0.0.1:$dport" \
+      "tls://localhost:$port" >"$tmp/proxied.out" 2>"$tmp/proxiedc.err"
+    rc=$?
+    if [ $rc -eq 0 ] && echoed "$tmp/proxied.out" &&
+       grep -q "^post-cat: connected via stack tls from .* to 127.0.0.1:$dport," "$tmp/proxiedc.err" &&
+       grep -q "^post-cat: through the socks5 proxy 127.0.0.1:$dport, asked for localhost port $port\$" "$tmp/proxiedc.err" &&
+       grep -q "tcp/connect \[: .* 127.0.0.1.$port\$" "$tmp/danted.log"; then
+      ok "--proxy socks5:// (danted): lines come back through the proxy, -v names it"
+    else
+      not_ok "--proxy socks5:// through danted (exit $rc)" "$tmp/proxied.out" "$tmp/proxiedc.err" "$tmp/danted.log"
+    fi
+    stop_listener
+  else
+    not_ok "tls listener for --proxy starts" "$tmp/proxied.err"
+  fi
+else
+  skip "--proxy: danted (Debian's dante-server) is not installed; ./run deps installs it"
+fi
+
+# 19: --proxy to a dead proxy: exit 1, one line naming the proxy
+dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+timeout -k 5 20 "$cat_" --proxy "http://127.0.0.1:$dead" "tls://localhost:9" </dev/null >"$tmp/dead.out" 2>"$tmp/dead.err"
+rc=$?
+if [ $rc -eq 1 ] && one_error_line "$tmp/dead.err" "through http://127.0.0.1:$dead: TCP connection to 127.0.0.1:$dead failed"; then
+  ok "--proxy to a dead proxy: exit 1, one line naming it"
+else
+  not_ok "--proxy to a dead proxy: exit 1, one line (exit $rc)" "$tmp/dead.err"
 fi
 
 [ "$failures" -eq 0 ]
