@@ -14,7 +14,7 @@
 #include "config.h"
 
 #include "post-carrier-input-stream.h"
-#include "post-private.h"
+#include "post-carrier-private.h"
 
 #include <string.h>
 

@@ -14,7 +14,7 @@
 #include "config.h"
 
 #include "post-carrier-output-stream.h"
-#include "post-private.h"
+#include "post-carrier-private.h"
 
 struct _PostCarrierOutputStream
 {

@@ -52,7 +52,7 @@
 #include "post-carrier-stream.h"
 #include "post-carrier-input-stream.h"
 #include "post-carrier-output-stream.h"
-#include "post-private.h"
+#include "post-carrier-private.h"
 
 struct _PostCarrierStream
 {

@@ -8,8 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "post-private.h"
-#include "post-policy-private.h"
+#include "post-carrier-private.h"
 
 /**
  * PostCarrier:
@@ -228,59 +227,6 @@ clear_source (GSource **source)
     }
 }
 
-/* ---- cancellation ---------------------------------------------------------- */
-
-typedef struct
-{
-  GTask              *task;       /* (unowned) the source is destroyed with it */
-  PostTaskCancelFunc  func;
-  gpointer            user_data;
-} CancelWatch;
-
-static gboolean
-task_cancelled_cb (GCancellable *cancellable,
-                   gpointer      data)
-{
-  CancelWatch *watch = data;
-  g_autoptr(GTask) task = g_object_ref (watch->task);
-
-  watch->func (task, watch->user_data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-destroy_cancel_source (gpointer data)
-{
-  g_source_destroy (data);
-  g_source_unref (data);
-}
-
-void
-_post_task_watch_cancel (GTask              *task,
-                         PostTaskCancelFunc  func,
-                         gpointer            user_data)
-{
-  GCancellable *cancellable = g_task_get_cancellable (task);
-  CancelWatch *watch;
-  GSource *source;
-
-  if (cancellable == NULL)
-    return;
-  /* A GCancellableSource rather than g_cancellable_connect(): the handler
-   * runs from the main loop, never inside g_cancellable_cancel() (which an
-   * application may call from a callback of ours, halfway through a queue
-   * walk). */
-  watch = g_new0 (CancelWatch, 1);
-  watch->task = task;
-  watch->func = func;
-  watch->user_data = user_data;
-  source = g_cancellable_source_new (cancellable);
-  g_source_set_callback (source, G_SOURCE_FUNC (task_cancelled_cb), watch, g_free);
-  g_source_set_static_name (source, "[libpost] cancellation");
-  g_source_attach (source, g_task_get_context (task));
-  g_object_set_data_full (G_OBJECT (task), "post-cancel-watch", source, destroy_cancel_source);
-}
-
 /* The common start of every _async operation: a task whose cancellable
  * was cancelled before the call completes (from the main loop, as GTask
  * does) with G_IO_ERROR_CANCELLED; returns whether it did. */
@@ -359,23 +305,6 @@ set_state (PostCarrier      *self,
     return;
   self->state = state;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
-}
-
-char *
-_post_socket_address_to_string (GSocketAddress *address)
-{
-  if (address == NULL)
-    return g_strdup ("(none)");
-  if (G_IS_INET_SOCKET_ADDRESS (address))
-    {
-      GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
-      g_autofree char *ip = _post_inet_address_to_string (g_inet_socket_address_get_address (inet));
-
-      if (g_inet_address_get_family (g_inet_socket_address_get_address (inet)) == G_SOCKET_FAMILY_IPV6)
-        return g_strdup_printf ("[%s]:%u", ip, g_inet_socket_address_get_port (inet));
-      return g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (inet));
-    }
-  return g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
 }
 
 /* ---- GObject ------------------------------------------------------------- */
@@ -1202,7 +1131,8 @@ race_addresses (EstablishData *data,
     self->attempts_text = g_string_free (text, FALSE);
   }
   _post_racer_run_with_context_async (candidates, self->configuration, self->local,
-                                      self->association, self->transient,
+                                      self->association, G_OBJECT (self->transient),
+                                      (PostEarlyDataFunc) _post_transient_take_early_data,
                                       post_configuration_get_attempt_delay (self->configuration),
                                       self->establish_cancellable, race_done_cb, data);
 }

@@ -27,16 +27,6 @@ G_DECLARE_FINAL_TYPE (PostCarrier, post_carrier, POST, CARRIER, GObject)
 typedef struct _PostAssociation PostAssociation;
 
 /**
- * POST_MESSAGE_OVERHEAD:
- *
- * What holding one message costs beyond its bytes, as the send queue's
- * limit (`send-queue-limit`) and the receive read-ahead count it: each
- * queued or received message counts as its bytes plus this many, so that
- * a flood of empty messages is bounded like any other.
- */
-#define POST_MESSAGE_OVERHEAD 128
-
-/**
  * PostReadyFunc:
  * @carrier: the carrier
  * @message: (transfer none): a received message

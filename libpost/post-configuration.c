@@ -4,7 +4,10 @@
  */
 #include "config.h"
 
-#include "post-private.h"
+#include "post-values-private.h"
+/* Upward, the one exception of the values layer (tools/include-graph.py):
+ * options are checked against what the loaded stacks declare. */
+#include "post-registry.h"
 
 #include <string.h>
 

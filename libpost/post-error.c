@@ -4,6 +4,6 @@
  */
 #include "config.h"
 
-#include "post-private.h"
+#include "post-base-private.h"
 
 G_DEFINE_QUARK (post-error-quark, post_error)

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "post-private.h"
+#include "post-values-private.h"
 
 /**
  * PostLengthPrefixFramer:

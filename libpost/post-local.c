@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "post-private.h"
+#include "post-values-private.h"
 
 #include <net/if.h>
 #include <string.h>

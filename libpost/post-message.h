@@ -13,6 +13,16 @@
 
 G_BEGIN_DECLS
 
+/**
+ * POST_MESSAGE_OVERHEAD:
+ *
+ * What holding one message costs beyond its bytes, as the send queue's
+ * limit (`send-queue-limit`) and the receive read-ahead count it: each
+ * queued or received message counts as its bytes plus this many, so that
+ * a flood of empty messages is bounded like any other.
+ */
+#define POST_MESSAGE_OVERHEAD 128
+
 #define POST_TYPE_MESSAGE (post_message_get_type ())
 POST_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (PostMessage, post_message, POST, MESSAGE, GObject)

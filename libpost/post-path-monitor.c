@@ -5,9 +5,7 @@
  */
 #include "config.h"
 
-#include "post-private.h"
-#include "post-path-monitor.h"
-#include "post-policy.h"
+#include "post-path-monitor-private.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -1032,22 +1030,14 @@ post_path_monitor_new (GError **error)
   return g_steal_pointer (&self);
 }
 
-static PostPathInfo *
-policy_path_func (GSocketAddress *local_address,
-                  GSocketAddress *remote_address,
-                  gpointer        user_data)
-{
-  return post_path_monitor_lookup_path (user_data, local_address, remote_address);
-}
-
 /**
  * post_path_monitor_get_default:
  *
  * The process's path monitor, created on first use.  It lives on the
  * global default main context (g_main_context_default()): its signals are
- * emitted there.  When netlink works, it becomes the source of path data
- * for the default [class@Post.Policy] (unless the application installed
- * its own with post_policy_set_path_info_func()).
+ * emitted there.  When netlink works, it is the source of path data for
+ * every [class@Post.Policy] that has none of its own
+ * (post_policy_set_path_info_func()): establishment's ranking installs it.
  *
  * When netlink is not available (post_path_monitor_is_available() returns
  * %FALSE) the monitor knows nothing and emits nothing; libpost then falls
@@ -1064,9 +1054,6 @@ post_path_monitor_get_default (void)
     {
       PostPathMonitor *created = monitor_new_on_context (g_main_context_default ());
 
-      if (created->mngr != NULL)
-        _post_policy_install_path_info_func (post_policy_get_default (), policy_path_func,
-                                             created);
       g_once_init_leave (&monitor, created);
     }
   return monitor;

@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "post-private.h"
+#include "post-values-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -279,31 +279,36 @@ post_path_new (GSocketAddress *local_address,
   return self;
 }
 
-/*
- * _post_path_new_for_psi:
- * @psi: a connected or listening PSI
- *
- * Creates the path of @psi: its addresses, its interface and the name of
- * its stack; then lets the stack fill in what it measures.
- *
- * Returns: (transfer full): a new path
- */
+/* A path with these ends, interface and stack name (the PSI layer's
+ * _post_path_new_for_psi() fills them in from a PSI). */
 PostPath *
-_post_path_new_for_psi (PostPsi *psi)
+_post_path_new_full (GSocketAddress *local_address,
+                     GSocketAddress *remote_address,
+                     const char     *interface,
+                     const char     *stack_name)
 {
-  PostPath *self;
-  PostStack *stack;
+  PostPath *self = post_path_new (local_address, remote_address);
 
-  g_return_val_if_fail (POST_IS_PSI (psi), NULL);
-
-  self = post_path_new (post_psi_get_local_address (psi),
-                        post_psi_get_remote_address (psi));
-  self->interface = g_strdup (post_psi_get_interface (psi));
-  stack = post_psi_get_stack (psi);
-  if (stack != NULL)
-    self->stack_name = g_strdup (post_stack_get_name (stack));
-
+  self->interface = g_strdup (interface);
+  self->stack_name = g_strdup (stack_name);
   return self;
+}
+
+char *
+_post_socket_address_to_string (GSocketAddress *address)
+{
+  if (address == NULL)
+    return g_strdup ("(none)");
+  if (G_IS_INET_SOCKET_ADDRESS (address))
+    {
+      GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
+      g_autofree char *ip = _post_inet_address_to_string (g_inet_socket_address_get_address (inet));
+
+      if (g_inet_address_get_family (g_inet_socket_address_get_address (inet)) == G_SOCKET_FAMILY_IPV6)
+        return g_strdup_printf ("[%s]:%u", ip, g_inet_socket_address_get_port (inet));
+      return g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (inet));
+    }
+  return g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
 }
 
 /**

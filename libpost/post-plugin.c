@@ -9,7 +9,7 @@
 #define _GNU_SOURCE /* dladdr() */
 #include "config.h"
 
-#include "post-private.h"
+#include "post-stacks-private.h"
 
 #include <glib/gstdio.h>
 

@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "post-private.h"
+#include "post-selection-private.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "post-private.h"
+#include "post-stacks-private.h"
 
 #include <errno.h>
 #include <string.h>
@@ -1280,7 +1280,8 @@ post_psi_set_context (PostPsi         *self,
 
   g_return_if_fail (POST_IS_PSI (self));
   g_return_if_fail (local == NULL || POST_IS_LOCAL (local));
-  g_return_if_fail (association == NULL || POST_IS_ASSOCIATION (association));
+  /* (an association is a layer above: only its being an object is checked) */
+  g_return_if_fail (association == NULL || G_IS_OBJECT (association));
 
   priv = post_psi_get_instance_private (self);
   g_set_object (&priv->local, local);
@@ -1700,4 +1701,27 @@ post_psi_deliver_datagram (PostPsi *self,
   g_signal_emit (self, signals[SIGNAL_DATAGRAM_RECEIVED], 0, content);
   g_object_unref (self);
   return TRUE;
+}
+
+/*
+ * _post_path_new_for_psi:
+ * @psi: a connected or listening PSI
+ *
+ * Creates the path of @psi: its addresses, its interface and the name of
+ * its stack; then lets the stack fill in what it measures.
+ *
+ * Returns: (transfer full): a new path
+ */
+PostPath *
+_post_path_new_for_psi (PostPsi *psi)
+{
+  PostStack *stack;
+
+  g_return_val_if_fail (POST_IS_PSI (psi), NULL);
+
+  stack = post_psi_get_stack (psi);
+  return _post_path_new_full (post_psi_get_local_address (psi),
+                              post_psi_get_remote_address (psi),
+                              post_psi_get_interface (psi),
+                              stack != NULL ? post_stack_get_name (stack) : NULL);
 }

@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "post-private.h"
+#include "post-selection-private.h"
 
 #include <string.h>
 
@@ -71,7 +71,8 @@ struct _Race
   PostConfiguration *configuration; /* (owned) */
   PostLocal    *local;          /* (owned) (nullable) */
   PostAssociation *association; /* (owned) (nullable) */
-  PostTransient *transient;     /* (owned) (nullable) source of 0-RTT early data */
+  GObject       *early_source;  /* (owned) (nullable) source of 0-RTT early data */
+  PostEarlyDataFunc take_early_data;
   GBytes       *early_data;     /* (owned) (nullable) */
   gboolean      early_taken;
   gint          security_code;  /* a POST_ERROR_TLS_* code seen, or -1 */
@@ -246,7 +247,7 @@ race_free (Race *race)
   g_clear_object (&race->configuration);
   g_clear_object (&race->local);
   g_clear_object (&race->association);
-  g_clear_object (&race->transient);
+  g_clear_object (&race->early_source);
   g_clear_pointer (&race->early_data, g_bytes_unref);
   g_clear_pointer (&race->context, g_main_context_unref);
   g_free (race);
@@ -440,7 +441,7 @@ start_attempt (Race *race)
   g_ptr_array_add (race->attempts, attempt);
   if (race->local != NULL || race->association != NULL)
     post_psi_set_context (attempt->psi, race->local, race->association);
-  if (race->transient != NULL)
+  if (race->early_source != NULL)
     {
       gsize limit = post_psi_get_early_data_limit (attempt->psi);
 
@@ -450,7 +451,7 @@ start_attempt (Race *race)
       if (limit > 0 && !race->early_taken)
         {
           race->early_taken = TRUE;
-          race->early_data = _post_transient_take_early_data (race->transient, limit);
+          race->early_data = race->take_early_data (race->early_source, limit);
         }
       if (limit > 0 && race->early_data != NULL && g_bytes_get_size (race->early_data) <= limit)
         post_psi_set_early_data (attempt->psi, race->early_data);
@@ -496,7 +497,7 @@ _post_racer_run_async (GPtrArray           *candidates,
                        GAsyncReadyCallback  callback,
                        gpointer             user_data)
 {
-  _post_racer_run_with_context_async (candidates, configuration, NULL, NULL, NULL,
+  _post_racer_run_with_context_async (candidates, configuration, NULL, NULL, NULL, NULL,
                                       attempt_delay_ms, cancellable, callback, user_data);
 }
 
@@ -505,7 +506,8 @@ _post_racer_run_with_context_async (GPtrArray           *candidates,
                                     PostConfiguration   *configuration,
                                     PostLocal           *local,
                                     PostAssociation     *association,
-                                    PostTransient       *transient,
+                                    GObject             *early_source,
+                                    PostEarlyDataFunc    take_early_data,
                                     guint                attempt_delay_ms,
                                     GCancellable        *cancellable,
                                     GAsyncReadyCallback  callback,
@@ -534,7 +536,8 @@ _post_racer_run_with_context_async (GPtrArray           *candidates,
   race->configuration = g_object_ref (configuration);
   race->local = local ? g_object_ref (local) : NULL;
   race->association = association ? g_object_ref (association) : NULL;
-  race->transient = transient ? g_object_ref (transient) : NULL;
+  race->early_source = early_source ? g_object_ref (early_source) : NULL;
+  race->take_early_data = take_early_data;
   race->security_code = -1;
   race->context = g_main_context_ref_thread_default ();
   g_task_set_task_data (task, race, (GDestroyNotify) race_free);

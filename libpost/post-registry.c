@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "post-private.h"
+#include "post-stacks-private.h"
 
 #include <string.h>
 
@@ -445,38 +445,6 @@ post_registry_get_load_errors (PostRegistry *self)
 {
   g_return_val_if_fail (POST_IS_REGISTRY (self), NULL);
   return self->load_errors;
-}
-
-/**
- * post_registry_select_stacks:
- * @self: a registry
- * @configuration: the configuration to satisfy
- * @stack_hint: (nullable): a stack named by the remote's URI scheme
- * @role: the role of the carrier; listeners and responders need stacks
- *   that can listen (rank a sink without a remote as a listener)
- * @error: return location for an error
- *
- * The stacks usable for @configuration, best first: those that meet
- * every required property and none that is prohibited, ordered by how
- * many preferred (and how few avoided) properties they have, then by the
- * order of [property@Post.Configuration:stacks], then by rank and name.
- *
- * Returns: (transfer full) (element-type PostStack): the stacks, best
- *   first; %NULL with %POST_ERROR_NO_STACK and a message naming what each
- *   stack lacks when none fits
- */
-GPtrArray *
-post_registry_select_stacks (PostRegistry       *self,
-                             PostConfiguration  *configuration,
-                             const char         *stack_hint,
-                             PostCarrierRole     role,
-                             GError            **error)
-{
-  g_return_val_if_fail (POST_IS_REGISTRY (self), NULL);
-  g_return_val_if_fail (POST_IS_CONFIGURATION (configuration), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  return _post_selection_rank_stacks (self, configuration, stack_hint, role, error);
 }
 
 /* Whether a loaded stack is named @family or declares an option in it */

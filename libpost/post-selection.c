@@ -5,7 +5,7 @@
  */
 #include "config.h"
 
-#include "post-policy-private.h"
+#include "post-selection-private.h"
 
 #include <string.h>
 
@@ -1074,6 +1074,34 @@ socket_address_equal (GSocketAddress *a,
   }
 }
 
+/* The path monitor, as the path data source of every policy without one of
+ * its own (the policy declares the seam, _post_policy_set_default_path_info_func(),
+ * and never calls the monitor): netlink when it works, else
+ * post_path_info_lookup(). */
+static PostPathInfo *
+monitor_path_info (GSocketAddress *local_address,
+                   GSocketAddress *remote_address,
+                   gpointer        user_data)
+{
+  PostPathMonitor *monitor = post_path_monitor_get_default ();
+
+  if (post_path_monitor_is_available (monitor))
+    return post_path_monitor_lookup_path (monitor, local_address, remote_address);
+  return post_path_info_lookup (local_address, remote_address);
+}
+
+static void
+install_path_source (void)
+{
+  static gsize installed;
+
+  if (g_once_init_enter (&installed))
+    {
+      _post_policy_set_default_path_info_func (monitor_path_info, NULL);
+      g_once_init_leave (&installed, 1);
+    }
+}
+
 void
 _post_selection_rank_candidates_full (PostPolicy         *policy,
                                       const char         *app_id,
@@ -1093,6 +1121,7 @@ _post_selection_rank_candidates_full (PostPolicy         *policy,
   g_return_if_fail (POST_IS_CONFIGURATION (configuration));
   g_return_if_fail (candidates != NULL);
 
+  install_path_source ();
   /* Nothing to do: keep establishment as fast as without a policy */
   if (explained == NULL && snapshot->rules->len == 0 && !configuration_has_path_preferences (configuration))
     return;
@@ -1216,4 +1245,246 @@ _post_selection_rank_candidates (GPtrArray         *candidates,
 {
   _post_selection_rank_candidates_full (NULL, _post_policy_get_app_id (NULL), configuration,
                                         remote, role, candidates, NULL);
+}
+
+/* ---- Public entry points of the ranking ------------------------------------
+ * Declared with the types they rank (post-stack.h, post-registry.h,
+ * post-policy.h), implemented here: selection is the layer above them. */
+
+/**
+ * post_stack_get_carrier_capabilities:
+ * @self: a #PostStack
+ * @configuration: (nullable): the configuration a carrier would use
+ *
+ * What a carrier on this stack can do with @configuration: the stack's
+ * own capabilities ([method@Post.Stack.get_capabilities]) plus what
+ * libpost provides on top of every stack (message boundaries from a
+ * framer on byte streams, niceness, lifetimes, antecedents, fork as a new
+ * transport, and fork requests carried by its framing's control frames on
+ * byte streams that listen).  This is what [method@Post.Carrier.get_capabilities]
+ * returns once the stack is chosen, and what the contract suite
+ * (`post-stack-check`) holds the stack to.
+ *
+ * Returns: the capabilities
+ */
+PostStackCapabilities
+post_stack_get_carrier_capabilities (PostStack         *self,
+                                     PostConfiguration *configuration)
+{
+  g_return_val_if_fail (POST_IS_STACK (self), POST_STACK_CAP_NONE);
+  return _post_selection_effective_capabilities (self, configuration);
+}
+
+/**
+ * post_registry_select_stacks:
+ * @self: a registry
+ * @configuration: the configuration to satisfy
+ * @stack_hint: (nullable): a stack named by the remote's URI scheme
+ * @role: the role of the carrier; listeners and responders need stacks
+ *   that can listen (rank a sink without a remote as a listener)
+ * @error: return location for an error
+ *
+ * The stacks usable for @configuration, best first: those that meet
+ * every required property and none that is prohibited, ordered by how
+ * many preferred (and how few avoided) properties they have, then by the
+ * order of [property@Post.Configuration:stacks], then by rank and name.
+ *
+ * Returns: (transfer full) (element-type PostStack): the stacks, best
+ *   first; %NULL with %POST_ERROR_NO_STACK and a message naming what each
+ *   stack lacks when none fits
+ */
+GPtrArray *
+post_registry_select_stacks (PostRegistry       *self,
+                             PostConfiguration  *configuration,
+                             const char         *stack_hint,
+                             PostCarrierRole     role,
+                             GError            **error)
+{
+  g_return_val_if_fail (POST_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (POST_IS_CONFIGURATION (configuration), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return _post_selection_rank_stacks (self, configuration, stack_hint, role, error);
+}
+
+/**
+ * post_policy_rank:
+ * @self: a policy engine
+ * @configuration: (nullable): the application's configuration, or %NULL
+ *   for the defaults
+ * @remote: the remote as the application gave it (for its host, port and
+ *   scheme)
+ * @addresses: (element-type GSocketAddress): its resolved addresses, in
+ *   the order to try them
+ * @local: (nullable): the local, if any
+ * @role: the role of the carrier
+ * @error: return location for an error
+ *
+ * Ranks the candidates of an initiate exactly as establishment does: the
+ * stacks that satisfy the configuration and the policy, times the
+ * addresses, scored and ordered.
+ *
+ * Returns: (transfer full) (element-type PostPolicyCandidate): the
+ *   candidates, best first, followed by the removed ones, and last the
+ *   stacks ruled out before any address is considered (they have no
+ *   remote address); %NULL with %POST_ERROR_NO_STACK if no stack fits at all
+ */
+GPtrArray *
+post_policy_rank (PostPolicy         *self,
+                  PostConfiguration  *configuration,
+                  PostRemote         *remote,
+                  GPtrArray          *addresses,
+                  PostLocal          *local,
+                  PostCarrierRole     role,
+                  GError            **error)
+{
+  g_autoptr(PostConfiguration) defaults = NULL;
+  g_autoptr(GPtrArray) stacks = NULL;
+  g_autoptr(GPtrArray) candidates = NULL;
+  g_autoptr(GPtrArray) rejected = g_ptr_array_new_with_free_func (g_object_unref);
+  GPtrArray *explained = NULL;
+  const char *hint;
+  const char *app_id;
+
+  g_return_val_if_fail (POST_IS_POLICY (self), NULL);
+  g_return_val_if_fail (configuration == NULL || POST_IS_CONFIGURATION (configuration), NULL);
+  g_return_val_if_fail (POST_IS_REMOTE (remote), NULL);
+  g_return_val_if_fail (addresses != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (configuration == NULL)
+    configuration = defaults = post_configuration_new ();
+  app_id = _post_policy_get_app_id (self);
+
+  hint = post_remote_get_stack (remote);
+  if (hint == NULL && local != NULL)
+    hint = post_local_get_stack (local);
+  stacks = _post_selection_rank_stacks_with_policy (post_registry_get_default (), self, app_id,
+                                                    configuration, hint, role, rejected, error);
+  if (stacks == NULL)
+    return NULL;
+
+  /* stack × address, as the carrier builds them */
+  candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
+  for (guint s = 0; s < stacks->len; s++)
+    for (guint r = 0; r < addresses->len; r++)
+      {
+        GSocketAddress *address = addresses->pdata[r];
+        g_autoptr(GSocketAddress) local_address = NULL;
+
+        if (local != NULL && (post_local_get_address (local) != NULL || post_local_get_port (local) != 0))
+          {
+            local_address = post_local_to_socket_address (local, g_socket_address_get_family (address));
+            if (local_address == NULL)
+              continue;
+          }
+        g_ptr_array_add (candidates, _post_candidate_new (stacks->pdata[s], address, local_address));
+      }
+
+  _post_selection_rank_candidates_full (self, app_id, configuration, remote, role,
+                                        candidates, &explained);
+  /* The stacks ruled out before resolving come last, without address */
+  for (guint i = 0; i < rejected->len; i++)
+    g_ptr_array_add (explained, g_object_ref (rejected->pdata[i]));
+  return explained;
+}
+
+typedef struct {
+  PostConfiguration *configuration;
+  PostLocal *local;
+} ExplainData;
+
+static void
+explain_data_free (ExplainData *data)
+{
+  g_clear_object (&data->configuration);
+  g_clear_object (&data->local);
+  g_free (data);
+}
+
+static void
+explain_resolved_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ExplainData *data = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) remotes = NULL;
+  g_autoptr(GPtrArray) addresses = NULL;
+  GError *error = NULL;
+  GPtrArray *ranked;
+
+  remotes = post_remote_resolve_fully_finish (POST_REMOTE (source), result, &error);
+  if (remotes == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  addresses = g_ptr_array_new ();
+  for (guint i = 0; i < remotes->len; i++)
+    if (post_remote_get_address (remotes->pdata[i]) != NULL)
+      g_ptr_array_add (addresses, post_remote_get_address (remotes->pdata[i]));
+
+  ranked = post_policy_rank (g_task_get_source_object (task), data->configuration,
+                             POST_REMOTE (source), addresses, data->local,
+                             POST_CARRIER_ROLE_CARRIER, &error);
+  if (ranked == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, ranked, (GDestroyNotify) g_ptr_array_unref);
+}
+
+/**
+ * post_policy_explain_async:
+ * @self: a policy engine
+ * @remote: the remote to initiate to
+ * @configuration: (nullable): the application's configuration
+ * @local: (nullable): the local
+ * @cancellable: (nullable): a cancellable
+ * @callback: called when done
+ * @user_data: data for @callback
+ *
+ * Resolves @remote fully, as an initiate would, and ranks the candidates
+ * with [method@Post.Policy.rank]: what `post-policy explain` prints.
+ */
+void
+post_policy_explain_async (PostPolicy          *self,
+                           PostRemote          *remote,
+                           PostConfiguration   *configuration,
+                           PostLocal           *local,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ExplainData *data;
+
+  g_return_if_fail (POST_IS_POLICY (self));
+  g_return_if_fail (POST_IS_REMOTE (remote));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_policy_explain_async);
+  data = g_new0 (ExplainData, 1);
+  data->configuration = configuration ? g_object_ref (configuration) : NULL;
+  data->local = local ? g_object_ref (local) : NULL;
+  g_task_set_task_data (task, data, (GDestroyNotify) explain_data_free);
+  post_remote_resolve_fully_async (remote, cancellable, explain_resolved_cb, g_steal_pointer (&task));
+}
+
+/**
+ * post_policy_explain_finish:
+ * @self: a policy engine
+ * @result: the result
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type PostPolicyCandidate): the ranked
+ *   candidates, best first, then the removed ones; %NULL on error
+ */
+GPtrArray *
+post_policy_explain_finish (PostPolicy    *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "post-private.h"
+#include "post-stacks-private.h"
 
 #include <string.h>
 
@@ -413,30 +413,6 @@ _post_stack_set_plugin_name (PostStack  *self,
   g_free (self->plugin_name);
   self->plugin_name = g_strdup (plugin_name);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PLUGIN_NAME]);
-}
-
-/**
- * post_stack_get_carrier_capabilities:
- * @self: a #PostStack
- * @configuration: (nullable): the configuration a carrier would use
- *
- * What a carrier on this stack can do with @configuration: the stack's
- * own capabilities ([method@Post.Stack.get_capabilities]) plus what
- * libpost provides on top of every stack (message boundaries from a
- * framer on byte streams, niceness, lifetimes, antecedents, fork as a new
- * transport, and fork requests carried by its framing's control frames on
- * byte streams that listen).  This is what [method@Post.Carrier.get_capabilities]
- * returns once the stack is chosen, and what the contract suite
- * (`post-stack-check`) holds the stack to.
- *
- * Returns: the capabilities
- */
-PostStackCapabilities
-post_stack_get_carrier_capabilities (PostStack         *self,
-                                     PostConfiguration *configuration)
-{
-  g_return_val_if_fail (POST_IS_STACK (self), POST_STACK_CAP_NONE);
-  return _post_selection_effective_capabilities (self, configuration);
 }
 
 /**

@@ -4,8 +4,7 @@
  */
 #include "config.h"
 
-#include "post-private.h"
-#include "post-path-info.h"
+#include "post-values-private.h"
 
 #include <errno.h>
 #include <ifaddrs.h>

@@ -1,5 +1,5 @@
 /* post-policy-private.h: the policy engine's internals, shared with the
- * ranking in libpost/post-selection.c
+ * ranking in libpost/post-selection.c (the layer above)
  *
  * Nothing here is installed or exported.
  *
@@ -7,7 +7,7 @@
  */
 #pragma once
 
-#include "post-private.h"
+#include "post-stacks-private.h"
 #include "post-path-info.h"
 #include "post-policy.h"
 #include "post-policy-candidate.h"
@@ -134,31 +134,15 @@ PolicySnapshot *_post_policy_get_snapshot       (PostPolicy          *self);
 /* The application id queries use: the engine's, the default
  * GApplication's, or g_get_prgname(). */
 const char     *_post_policy_get_app_id         (PostPolicy          *self);
-/* Path data from the engine's function, or post_path_info_lookup() */
+/* The path data source of every policy that has none of its own; set by
+ * the layer above (selection installs the path monitor). */
+void            _post_policy_set_default_path_info_func (PostPathInfoFunc func,
+                                                         gpointer         user_data);
+/* Path data from the engine's function, the default source, or
+ * post_path_info_lookup() */
 PostPathInfo   *_post_policy_lookup_path        (PostPolicy          *self,
                                                  GSocketAddress      *local_address,
                                                  GSocketAddress      *remote_address);
-
-/* ---- ranking (libpost/post-selection.c) ----------------------------------- */
-/* _post_selection_rank_stacks() with an explicit engine and application id */
-GPtrArray      *_post_selection_rank_stacks_with_policy (PostRegistry      *registry,
-                                                         PostPolicy        *policy,
-                                                         const char        *app_id,
-                                                         PostConfiguration *configuration,
-                                                         const char        *stack_hint,
-                                                         PostCarrierRole    role,
-                                                         GPtrArray         *rejected,
-                                                         GError           **error);
-/* _post_selection_rank_candidates() with an explicit engine and
- * application id; @explained (optional) receives every candidate as a
- * PostPolicyCandidate, ranked ones first, then the removed ones. */
-void            _post_selection_rank_candidates_full (PostPolicy        *policy,
-                                                      const char        *app_id,
-                                                      PostConfiguration *configuration,
-                                                      PostRemote        *remote,
-                                                      PostCarrierRole    role,
-                                                      GPtrArray         *candidates,
-                                                      GPtrArray        **explained);
 
 /* ---- candidates (post-policy-candidate.c) ---------------------------------- */
 PostPolicyCandidate *_post_policy_candidate_new (PostStack           *stack,

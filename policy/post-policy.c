@@ -776,13 +776,18 @@ post_policy_set_path_info_func (PostPolicy       *self,
   self->path_destroy = destroy;
 }
 
+/* A policy without a path data source of its own asks this one (the
+ * selection layer installs the path monitor here: the policy never calls
+ * the monitor), or else post_path_info_lookup(). */
+static PostPathInfoFunc default_path_func;
+static gpointer default_path_data;
+
 void
-_post_policy_install_path_info_func (PostPolicy       *self,
-                                     PostPathInfoFunc  func,
-                                     gpointer          data)
+_post_policy_set_default_path_info_func (PostPathInfoFunc func,
+                                         gpointer         user_data)
 {
-  if (self->path_func == NULL)
-    post_policy_set_path_info_func (self, func, data, NULL);
+  default_path_data = user_data;
+  default_path_func = func;
 }
 
 PostPathInfo *
@@ -790,20 +795,12 @@ _post_policy_lookup_path (PostPolicy     *self,
                           GSocketAddress *local_address,
                           GSocketAddress *remote_address)
 {
-  PostPathMonitor *monitor;
-
   if (self == NULL)
     self = post_policy_get_default ();
   if (self->path_func != NULL)
     return self->path_func (local_address, remote_address, self->path_data);
-  /* The path monitor (netlink) when it works; it installs itself as the
-   * default engine's source on creation.  Otherwise a getifaddrs() and
-   * /sys snapshot. */
-  monitor = post_path_monitor_get_default ();
-  if (self->path_func != NULL)
-    return self->path_func (local_address, remote_address, self->path_data);
-  if (post_path_monitor_is_available (monitor))
-    return post_path_monitor_lookup_path (monitor, local_address, remote_address);
+  if (default_path_func != NULL)
+    return default_path_func (local_address, remote_address, default_path_data);
   return post_path_info_lookup (local_address, remote_address);
 }
 
@@ -912,186 +909,4 @@ post_policy_dump (PostPolicy *self)
 
   snapshot = _post_policy_get_snapshot (self);
   return snapshot_dump (snapshot, (const char * const *) self->directories);
-}
-
-/**
- * post_policy_rank:
- * @self: a policy engine
- * @configuration: (nullable): the application's configuration, or %NULL
- *   for the defaults
- * @remote: the remote as the application gave it (for its host, port and
- *   scheme)
- * @addresses: (element-type GSocketAddress): its resolved addresses, in
- *   the order to try them
- * @local: (nullable): the local, if any
- * @role: the role of the carrier
- * @error: return location for an error
- *
- * Ranks the candidates of an initiate exactly as establishment does: the
- * stacks that satisfy the configuration and the policy, times the
- * addresses, scored and ordered.
- *
- * Returns: (transfer full) (element-type PostPolicyCandidate): the
- *   candidates, best first, followed by the removed ones, and last the
- *   stacks ruled out before any address is considered (they have no
- *   remote address); %NULL with %POST_ERROR_NO_STACK if no stack fits at all
- */
-GPtrArray *
-post_policy_rank (PostPolicy         *self,
-                  PostConfiguration  *configuration,
-                  PostRemote         *remote,
-                  GPtrArray          *addresses,
-                  PostLocal          *local,
-                  PostCarrierRole     role,
-                  GError            **error)
-{
-  g_autoptr(PostConfiguration) defaults = NULL;
-  g_autoptr(GPtrArray) stacks = NULL;
-  g_autoptr(GPtrArray) candidates = NULL;
-  g_autoptr(GPtrArray) rejected = g_ptr_array_new_with_free_func (g_object_unref);
-  GPtrArray *explained = NULL;
-  const char *hint;
-  const char *app_id;
-
-  g_return_val_if_fail (POST_IS_POLICY (self), NULL);
-  g_return_val_if_fail (configuration == NULL || POST_IS_CONFIGURATION (configuration), NULL);
-  g_return_val_if_fail (POST_IS_REMOTE (remote), NULL);
-  g_return_val_if_fail (addresses != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  if (configuration == NULL)
-    configuration = defaults = post_configuration_new ();
-  app_id = _post_policy_get_app_id (self);
-
-  hint = post_remote_get_stack (remote);
-  if (hint == NULL && local != NULL)
-    hint = post_local_get_stack (local);
-  stacks = _post_selection_rank_stacks_with_policy (post_registry_get_default (), self, app_id,
-                                                    configuration, hint, role, rejected, error);
-  if (stacks == NULL)
-    return NULL;
-
-  /* stack × address, as the carrier builds them */
-  candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
-  for (guint s = 0; s < stacks->len; s++)
-    for (guint r = 0; r < addresses->len; r++)
-      {
-        GSocketAddress *address = addresses->pdata[r];
-        g_autoptr(GSocketAddress) local_address = NULL;
-
-        if (local != NULL && (post_local_get_address (local) != NULL || post_local_get_port (local) != 0))
-          {
-            local_address = post_local_to_socket_address (local, g_socket_address_get_family (address));
-            if (local_address == NULL)
-              continue;
-          }
-        g_ptr_array_add (candidates, _post_candidate_new (stacks->pdata[s], address, local_address));
-      }
-
-  _post_selection_rank_candidates_full (self, app_id, configuration, remote, role,
-                                        candidates, &explained);
-  /* The stacks ruled out before resolving come last, without address */
-  for (guint i = 0; i < rejected->len; i++)
-    g_ptr_array_add (explained, g_object_ref (rejected->pdata[i]));
-  return explained;
-}
-
-typedef struct {
-  PostConfiguration *configuration;
-  PostLocal *local;
-} ExplainData;
-
-static void
-explain_data_free (ExplainData *data)
-{
-  g_clear_object (&data->configuration);
-  g_clear_object (&data->local);
-  g_free (data);
-}
-
-static void
-explain_resolved_cb (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  ExplainData *data = g_task_get_task_data (task);
-  g_autoptr(GPtrArray) remotes = NULL;
-  g_autoptr(GPtrArray) addresses = NULL;
-  GError *error = NULL;
-  GPtrArray *ranked;
-
-  remotes = post_remote_resolve_fully_finish (POST_REMOTE (source), result, &error);
-  if (remotes == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  addresses = g_ptr_array_new ();
-  for (guint i = 0; i < remotes->len; i++)
-    if (post_remote_get_address (remotes->pdata[i]) != NULL)
-      g_ptr_array_add (addresses, post_remote_get_address (remotes->pdata[i]));
-
-  ranked = post_policy_rank (g_task_get_source_object (task), data->configuration,
-                             POST_REMOTE (source), addresses, data->local,
-                             POST_CARRIER_ROLE_CARRIER, &error);
-  if (ranked == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, ranked, (GDestroyNotify) g_ptr_array_unref);
-}
-
-/**
- * post_policy_explain_async:
- * @self: a policy engine
- * @remote: the remote to initiate to
- * @configuration: (nullable): the application's configuration
- * @local: (nullable): the local
- * @cancellable: (nullable): a cancellable
- * @callback: called when done
- * @user_data: data for @callback
- *
- * Resolves @remote fully, as an initiate would, and ranks the candidates
- * with [method@Post.Policy.rank]: what `post-policy explain` prints.
- */
-void
-post_policy_explain_async (PostPolicy          *self,
-                           PostRemote          *remote,
-                           PostConfiguration   *configuration,
-                           PostLocal           *local,
-                           GCancellable        *cancellable,
-                           GAsyncReadyCallback  callback,
-                           gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  ExplainData *data;
-
-  g_return_if_fail (POST_IS_POLICY (self));
-  g_return_if_fail (POST_IS_REMOTE (remote));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, post_policy_explain_async);
-  data = g_new0 (ExplainData, 1);
-  data->configuration = configuration ? g_object_ref (configuration) : NULL;
-  data->local = local ? g_object_ref (local) : NULL;
-  g_task_set_task_data (task, data, (GDestroyNotify) explain_data_free);
-  post_remote_resolve_fully_async (remote, cancellable, explain_resolved_cb, g_steal_pointer (&task));
-}
-
-/**
- * post_policy_explain_finish:
- * @self: a policy engine
- * @result: the result
- * @error: return location for an error
- *
- * Returns: (transfer full) (element-type PostPolicyCandidate): the ranked
- *   candidates, best first, then the removed ones; %NULL on error
- */
-GPtrArray *
-post_policy_explain_finish (PostPolicy    *self,
-                            GAsyncResult  *result,
-                            GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -1,0 +1,59 @@
+/* post-stacks-private.h: internals of stacks, plugins, the registry and PSIs
+ *
+ * Layer "stacks" of docs/architecture.md: it may include only the headers of its
+ * own layer and the layers below (tools/include-graph.py --check).
+ * Nothing here is installed or exported.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "post-values-private.h"
+#define POST_INSIDE
+#include "post-stack.h"
+#include "post-psi.h"
+#include "post-plugin.h"
+#include "post-registry.h"
+#undef POST_INSIDE
+
+G_BEGIN_DECLS
+
+/* ---- PostStack ---------------------------------------------------------- */
+/* Set by the registry: the plugin that provided the stack, and the rank
+ * after the POST_STACK_RANK override. */
+void            _post_stack_set_plugin_name       (PostStack         *self,
+                                                   const char        *plugin_name);
+void            _post_stack_set_rank              (PostStack         *self,
+                                                   guint              rank);
+
+/* ---- Plugin loading helpers (post-plugin.c) ------------------------------ */
+/* FALSE in setuid/setgid programs: the environment is then ignored. */
+gboolean        _post_plugin_environment_is_trusted (void);
+/* @configured (POST_PLUGIN_DIR, POST_DATA_DIR, ...) moved to where libpost
+ * is installed, if it was relocated from the prefix it was configured for;
+ * else a copy of @configured. */
+char           *_post_get_install_dir             (const char        *configured);
+/* The directories to scan, in order: POST_PLUGIN_PATH, then
+ * POST_PLUGIN_SYSTEM_PATH if set (empty: none) or POST_PLUGIN_DIR (moved
+ * with the prefix, _post_get_install_dir()). */
+char          **_post_plugin_get_search_path      (void);
+/* The POST_STACK_RANK=name:rank,... override for @stack_name, if any. */
+gboolean        _post_plugin_get_rank_override    (const char        *stack_name,
+                                                   guint             *rank);
+/* Checks, by reading (never mapping) it, that @filename is an ELF shared
+ * object for this machine whose headers and segments lie within the file,
+ * so that dlopen() cannot fault on a truncated file. */
+gboolean        _post_plugin_validate_elf         (const char        *filename,
+                                                   GError           **error);
+/* Opens @filename and returns its ABI-checked descriptor (nothing in the
+ * plugin is called); POST_ERROR_PLUGIN naming the file on failure. */
+const PostPluginDescriptor *_post_plugin_open     (const char        *filename,
+                                                   GModule          **module,
+                                                   GError           **error);
+
+/* ---- PostPath from a PSI (post-psi.c) ------------------------------------ */
+/* The core assembled the peer's first complete message (post-psi.c) */
+void            _post_psi_set_first_message_received (PostPsi       *self);
+PostPath       *_post_path_new_for_psi            (PostPsi           *psi);
+
+G_END_DECLS
