@@ -4760,3 +4760,33 @@ post_carrier_abort (PostCarrier *self)
   set_closed (self, NULL);
   g_object_unref (self);
 }
+
+/* ---- what a carrier went through ------------------------------------------- */
+
+/**
+ * post_carrier_get_proxy:
+ * @self: a carrier
+ *
+ * Tells whether @self went through a proxy, and which: the winning
+ * candidate's (see #PostConfiguration:proxy-resolver).  Its
+ * #GProxyAddress:destination-hostname and port name the remote the proxy
+ * was asked for; its address and port are the proxy's, as
+ * post_carrier_get_remote_address() gives them.
+ *
+ * Returns: (transfer none) (nullable): the proxy, or %NULL for a direct
+ *   carrier or one not established yet
+ */
+GProxyAddress *
+post_carrier_get_proxy (PostCarrier *self)
+{
+  g_autoptr(GPtrArray) transients = NULL;
+  PostPsi *psi;
+
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+
+  transients = post_carrier_get_transients (self);
+  if (transients == NULL || transients->len == 0)
+    return NULL;
+  psi = post_transient_get_psi (transients->pdata[0]);
+  return psi != NULL ? post_psi_get_proxy (psi) : NULL;
+}

@@ -6,6 +6,8 @@
 #                                       unit and what it includes)
 #   tools/include-graph.py --markdown   the block docs/architecture.md holds
 #   tools/include-graph.py --dot        Graphviz
+#   tools/include-graph.py --update docs/architecture.md
+#                                       rewrites that block of the file
 #   tools/include-graph.py --check [--docs docs/architecture.md]
 #       fails (exit 1) when a file includes a header of a layer above its
 #       own (unless listed in EXCEPTIONS below, with the reason), when an
@@ -50,7 +52,7 @@ LAYERS = [
         "post-policy-private",
     ]),
     ("selection and racing", [
-        "post-selection", "post-racer", "post-establishment",
+        "post-selection", "post-racer", "post-proxy", "post-establishment",
         "post-selection-private",
     ]),
     ("transient", [
@@ -248,9 +250,21 @@ def main():
     parser.add_argument("--dot", action="store_true")
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--docs", help="with --check: the file holding the --markdown block")
+    parser.add_argument("--update", metavar="FILE", help="rewrite the --markdown block in FILE")
     args = parser.parse_args()
 
     edges, upward, unplaced = graph(args.root)
+    if args.update:
+        with open(args.update, encoding="utf-8") as f:
+            doc = f.read()
+        start, end = doc.find(BEGIN), doc.find(END)
+        if start < 0 or end < start:
+            print("include-graph: %s has no include-graph block" % args.update)
+            return 1
+        block = text(edges, upward, unplaced, markdown=True)
+        with open(args.update, "w", encoding="utf-8") as f:
+            f.write(doc[:start] + block + doc[end + len(END) + 1:])
+        return 0
     if args.dot:
         sys.stdout.write(dot(edges))
         return 0
