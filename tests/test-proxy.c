@@ -9,228 +9,11 @@
 #include <glib/gstdio.h>
 
 #include "post-test-util.h"
+#include "post-test-proxy.h"
 
 #define WAIT_TIMEOUT_S 20
 
 static char *certs;  /* the certificates (post-test-util.h) */
-
-/* ---- an HTTP CONNECT proxy ------------------------------------------------ */
-
-/* Answers CONNECT with 200 (or 407 without the credentials it asks for),
- * then copies bytes both ways.  Counts what it did. */
-typedef struct
-{
-  GSocketService *service;
-  guint16         port;
-  char           *credentials;   /* (nullable) "user:password" it requires */
-  guint           n_requests;    /* CONNECT requests read */
-  guint           n_tunnels;     /* tunnels that stood (the target answered) */
-  guint           n_refused;     /* 407 answers */
-  GString        *targets;       /* every target asked for, "host:port;" */
-} HttpProxy;
-
-typedef struct
-{
-  HttpProxy         *proxy;      /* (unowned) lives as long as the test */
-  GSocketConnection *client;     /* (owned) */
-  GDataInputStream  *in;         /* (owned) over client's input */
-  GSocketConnection *target;     /* (owned) (nullable) */
-  char              *authority;  /* (owned) (nullable) host:port asked for */
-  gboolean           authorized;
-  guint              splices;    /* running */
-} Tunnel;
-
-static void
-tunnel_free (Tunnel *tunnel)
-{
-  if (tunnel->target != NULL)
-    g_io_stream_close (G_IO_STREAM (tunnel->target), NULL, NULL);
-  g_io_stream_close (G_IO_STREAM (tunnel->client), NULL, NULL);
-  g_clear_object (&tunnel->target);
-  g_clear_object (&tunnel->in);
-  g_clear_object (&tunnel->client);
-  g_free (tunnel->authority);
-  g_free (tunnel);
-}
-
-static void
-spliced_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  Tunnel *tunnel = user_data;
-
-  g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, NULL);
-  /* Either side ending ends the tunnel: close both, then the other
-   * splice ends too. */
-  if (tunnel->target != NULL)
-    g_io_stream_close (G_IO_STREAM (tunnel->target), NULL, NULL);
-  g_io_stream_close (G_IO_STREAM (tunnel->client), NULL, NULL);
-  if (--tunnel->splices == 0)
-    tunnel_free (tunnel);
-}
-
-static void
-answered_cb (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  Tunnel *tunnel = user_data;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL)
-      || tunnel->target == NULL)
-    {
-      tunnel_free (tunnel);
-      return;
-    }
-  tunnel->proxy->n_tunnels++;
-  tunnel->splices = 2;
-  /* From the client through the buffered stream (nothing it holds is lost) */
-  g_output_stream_splice_async (g_io_stream_get_output_stream (G_IO_STREAM (tunnel->target)),
-                                G_INPUT_STREAM (tunnel->in), G_OUTPUT_STREAM_SPLICE_NONE,
-                                G_PRIORITY_DEFAULT, NULL, spliced_cb, tunnel);
-  g_output_stream_splice_async (g_io_stream_get_output_stream (G_IO_STREAM (tunnel->client)),
-                                g_io_stream_get_input_stream (G_IO_STREAM (tunnel->target)),
-                                G_OUTPUT_STREAM_SPLICE_NONE, G_PRIORITY_DEFAULT, NULL,
-                                spliced_cb, tunnel);
-}
-
-static void
-answer (Tunnel     *tunnel,
-        const char *status)
-{
-  static char text[256];
-
-  g_snprintf (text, sizeof text, "HTTP/1.1 %s\r\n%s\r\n", status,
-              g_str_has_prefix (status, "407")
-              ? "Proxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n" : "");
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (tunnel->client)),
-                                   text, strlen (text), G_PRIORITY_DEFAULT, NULL,
-                                   answered_cb, tunnel);
-}
-
-static void
-target_connected_cb (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  Tunnel *tunnel = user_data;
-
-  tunnel->target = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, NULL);
-  answer (tunnel, tunnel->target != NULL ? "200 Connection established" : "502 Bad Gateway");
-}
-
-static void read_header_line (Tunnel *tunnel);
-
-static void
-header_line_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  Tunnel *tunnel = user_data;
-  g_autofree char *line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source),
-                                                                result, NULL, NULL);
-
-  if (line == NULL)
-    {
-      tunnel_free (tunnel);
-      return;
-    }
-  g_strchomp (line);
-  if (tunnel->authority == NULL)
-    {
-      char **words = g_strsplit (line, " ", 3);
-
-      if (g_strv_length (words) == 3 && g_str_equal (words[0], "CONNECT"))
-        tunnel->authority = g_strdup (words[1]);
-      g_strfreev (words);
-      if (tunnel->authority == NULL)
-        {
-          answer (tunnel, "400 Bad Request");
-          return;
-        }
-      tunnel->proxy->n_requests++;
-      g_string_append_printf (tunnel->proxy->targets, "%s;", tunnel->authority);
-    }
-  else if (*line == '\0')
-    {
-      /* the end of the request's headers */
-      if (tunnel->proxy->credentials != NULL && !tunnel->authorized)
-        {
-          tunnel->proxy->n_refused++;
-          answer (tunnel, "407 Proxy Authentication Required");
-          return;
-        }
-      {
-        g_autoptr(GSocketClient) client = g_socket_client_new ();
-
-        /* (the proxy itself connects directly) */
-        g_socket_client_set_enable_proxy (client, FALSE);
-        g_socket_client_connect_to_host_async (client, tunnel->authority, 0, NULL,
-                                               target_connected_cb, tunnel);
-      }
-      return;
-    }
-  else if (g_ascii_strncasecmp (line, "Proxy-Authorization: Basic ", 27) == 0
-           && tunnel->proxy->credentials != NULL)
-    {
-      g_autofree char *expected = g_base64_encode ((const guchar *) tunnel->proxy->credentials,
-                                                   strlen (tunnel->proxy->credentials));
-
-      tunnel->authorized = g_str_equal (line + 27, expected);
-    }
-  read_header_line (tunnel);
-}
-
-static void
-read_header_line (Tunnel *tunnel)
-{
-  g_data_input_stream_read_line_async (tunnel->in, G_PRIORITY_DEFAULT, NULL, header_line_cb, tunnel);
-}
-
-static gboolean
-proxy_incoming_cb (GSocketService    *service,
-                   GSocketConnection *connection,
-                   GObject           *source,
-                   gpointer           user_data)
-{
-  Tunnel *tunnel = g_new0 (Tunnel, 1);
-
-  tunnel->proxy = user_data;
-  tunnel->client = g_object_ref (connection);
-  tunnel->in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
-  g_data_input_stream_set_newline_type (tunnel->in, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
-  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (tunnel->in), FALSE);
-  read_header_line (tunnel);
-  return TRUE;
-}
-
-static void
-http_proxy_start (HttpProxy  *proxy,
-                  const char *credentials)
-{
-  g_autoptr(GError) error = NULL;
-
-  memset (proxy, 0, sizeof *proxy);
-  proxy->credentials = g_strdup (credentials);
-  proxy->targets = g_string_new (NULL);
-  proxy->service = g_socket_service_new ();
-  proxy->port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (proxy->service), NULL, &error);
-  g_assert_no_error (error);
-  g_signal_connect (proxy->service, "incoming", G_CALLBACK (proxy_incoming_cb), proxy);
-  g_socket_service_start (proxy->service);
-}
-
-static void
-http_proxy_stop (HttpProxy *proxy)
-{
-  g_socket_service_stop (proxy->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (proxy->service));
-  g_clear_object (&proxy->service);
-  g_clear_pointer (&proxy->credentials, g_free);
-  g_string_free (proxy->targets, TRUE);
-  /* (tunnels still open end with their carriers) */
-}
 
 /* ---- danted, a SOCKS5 server ---------------------------------------------- */
 
@@ -529,7 +312,7 @@ test_http_tcp (void)
 {
   PostTestEcho echo;
   g_autoptr(PostCarrier) server = echo_server (&echo, "tcp", NULL);
-  HttpProxy proxy;
+  PostTestHttpProxy proxy;
   g_autofree char *proxy_uri = NULL;
   g_autoptr(GProxyResolver) resolver = NULL;
   g_autoptr(PostConfiguration) config = NULL;
@@ -539,7 +322,7 @@ test_http_tcp (void)
   PostTestClient c;
   GProxyAddress *used;
 
-  http_proxy_start (&proxy, NULL);
+  post_test_http_proxy_start (&proxy, NULL);
   proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", proxy.port);
   resolver = g_simple_proxy_resolver_new (proxy_uri, NULL);
   config = config_with (resolver);
@@ -561,7 +344,7 @@ test_http_tcp (void)
   post_carrier_abort (carrier);
   post_test_client_clear (&c);
   post_test_echo_clear (&echo);
-  http_proxy_stop (&proxy);
+  post_test_http_proxy_stop (&proxy);
 }
 
 /* TLS through the proxy runs end to end and verifies the remote's name:
@@ -570,11 +353,11 @@ test_http_tcp (void)
 static void
 test_http_tls_verifies_origin (void)
 {
-  HttpProxy proxy;
+  PostTestHttpProxy proxy;
   g_autofree char *proxy_uri = NULL;
   g_autoptr(GProxyResolver) resolver = NULL;
 
-  http_proxy_start (&proxy, NULL);
+  post_test_http_proxy_start (&proxy, NULL);
   proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", proxy.port);
   resolver = g_simple_proxy_resolver_new (proxy_uri, NULL);
   {
@@ -611,7 +394,7 @@ test_http_tls_verifies_origin (void)
     post_test_client_clear (&c);
     post_test_echo_clear (&echo);
   }
-  http_proxy_stop (&proxy);
+  post_test_http_proxy_stop (&proxy);
 }
 
 /* A proxy that wants credentials: none given is a clear error, the
@@ -621,10 +404,10 @@ test_http_auth (void)
 {
   PostTestEcho echo;
   g_autoptr(PostCarrier) server = echo_server (&echo, "tcp", NULL);
-  HttpProxy proxy;
+  PostTestHttpProxy proxy;
   g_autofree char *uri = NULL;
 
-  http_proxy_start (&proxy, "alice:s3cret");
+  post_test_http_proxy_start (&proxy, "alice:s3cret");
   uri = g_strdup_printf ("tcp://127.0.0.1:%u", post_test_port_of (server));
   {
     g_autofree char *proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", proxy.port);
@@ -670,7 +453,7 @@ test_http_auth (void)
     post_test_client_clear (&c);
   }
   post_test_echo_clear (&echo);
-  http_proxy_stop (&proxy);
+  post_test_http_proxy_stop (&proxy);
 }
 
 /* SOCKS5 through danted, tcp and tls; its log shows the connects. */
@@ -777,12 +560,12 @@ test_order (void)
 {
   PostTestEcho echo;
   g_autoptr(PostCarrier) server = echo_server (&echo, "tcp", NULL);
-  HttpProxy proxy;
+  PostTestHttpProxy proxy;
   g_autofree char *proxy_uri = NULL;
   g_autofree char *uri = g_strdup_printf ("tcp://127.0.0.1:%u", post_test_port_of (server));
   g_autoptr(GError) error = NULL;
 
-  http_proxy_start (&proxy, NULL);
+  post_test_http_proxy_start (&proxy, NULL);
   proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", proxy.port);
   {
     const char *list[] = { proxy_uri, "direct://", NULL };
@@ -815,7 +598,7 @@ test_order (void)
     post_test_client_clear (&c);
   }
   post_test_echo_clear (&echo);
-  http_proxy_stop (&proxy);
+  post_test_http_proxy_stop (&proxy);
 }
 
 /* no_proxy: the resolver's ignore list; and proxies turned off. */
@@ -824,12 +607,12 @@ test_ignore_and_disable (void)
 {
   PostTestEcho echo;
   g_autoptr(PostCarrier) server = echo_server (&echo, "tcp", NULL);
-  HttpProxy proxy;
+  PostTestHttpProxy proxy;
   g_autofree char *proxy_uri = NULL;
   g_autofree char *uri = g_strdup_printf ("tcp://127.0.0.1:%u", post_test_port_of (server));
   g_autoptr(GError) error = NULL;
 
-  http_proxy_start (&proxy, NULL);
+  post_test_http_proxy_start (&proxy, NULL);
   proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", proxy.port);
   {
     const char *ignore[] = { "127.0.0.0/8", NULL };
@@ -860,7 +643,7 @@ test_ignore_and_disable (void)
   }
   g_assert_cmpuint (proxy.n_requests, ==, 0);
   post_test_echo_clear (&echo);
-  http_proxy_stop (&proxy);
+  post_test_http_proxy_stop (&proxy);
 }
 
 /* udp cannot go through a proxy: a race of stacks none of which can is
@@ -901,7 +684,7 @@ test_proxy_address_remote (void)
 {
   PostTestEcho echo;
   g_autoptr(PostCarrier) server = echo_server (&echo, "tcp", NULL);
-  HttpProxy proxy;
+  PostTestHttpProxy proxy;
   g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(PostRemote) remote = NULL;
@@ -910,7 +693,7 @@ test_proxy_address_remote (void)
   g_autoptr(GError) error = NULL;
   PostTestClient c;
 
-  http_proxy_start (&proxy, NULL);
+  post_test_http_proxy_start (&proxy, NULL);
   address = g_proxy_address_new (loopback, proxy.port, "http", "localhost",
                                  post_test_port_of (server), NULL, NULL);
   remote = post_remote_new_for_connectable (G_SOCKET_CONNECTABLE (address), "tcp", &error);
@@ -930,7 +713,7 @@ test_proxy_address_remote (void)
   post_carrier_abort (carrier);
   post_test_client_clear (&c);
   post_test_echo_clear (&echo);
-  http_proxy_stop (&proxy);
+  post_test_http_proxy_stop (&proxy);
 }
 
 /* The default resolver (g_proxy_resolver_get_default()) is consulted when
@@ -942,7 +725,7 @@ test_default_resolver (void)
 {
   PostTestEcho echo;
   g_autoptr(PostCarrier) server = echo_server (&echo, "tcp", NULL);
-  HttpProxy proxy;
+  PostTestHttpProxy proxy;
   g_autofree char *proxy_uri = NULL;
   g_autofree char *uri = g_strdup_printf ("tcp://127.0.0.1:%u", post_test_port_of (server));
   g_autoptr(PostConfiguration) config = post_test_client_config (certs);
@@ -951,7 +734,7 @@ test_default_resolver (void)
 
   g_assert_true (G_OBJECT_TYPE (g_proxy_resolver_get_default ()) == TEST_TYPE_LIST_RESOLVER);
   g_assert_true (default_resolver == (TestListResolver *) g_proxy_resolver_get_default ());
-  http_proxy_start (&proxy, NULL);
+  post_test_http_proxy_start (&proxy, NULL);
   proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", proxy.port);
   g_strfreev (default_resolver->proxies);
   default_resolver->proxies = g_new0 (char *, 2);
@@ -968,7 +751,98 @@ test_default_resolver (void)
   g_free (default_resolver->proxies[0]);
   default_resolver->proxies[0] = g_strdup ("direct://");
   post_test_echo_clear (&echo);
-  http_proxy_stop (&proxy);
+  post_test_http_proxy_stop (&proxy);
+}
+
+/* A name only the proxy can resolve (.invalid never resolves here): the
+ * direct branch has nothing to try, the proxied one goes on; and a remote
+ * without a URI is asked about as GSocketClient asks, none://HOST:PORT. */
+static void
+test_name_only_the_proxy_knows (void)
+{
+  PostTestEcho echo;
+  g_autoptr(PostCarrier) server = echo_server (&echo, "tcp", NULL);
+  PostTestHttpProxy proxy;
+  g_autofree char *proxy_uri = NULL;
+  g_autoptr(GError) error = NULL;
+
+  post_test_http_proxy_start (&proxy, NULL);
+  proxy.alias = g_strdup ("only-the-proxy.invalid");
+  proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", proxy.port);
+  {
+    const char *list[] = { "direct://", proxy_uri, NULL };
+    g_autoptr(TestListResolver) resolver = list_resolver_new (list);
+    g_autoptr(PostConfiguration) config = config_with (G_PROXY_RESOLVER (resolver));
+    g_autofree char *uri = g_strdup_printf ("tcp://only-the-proxy.invalid:%u", post_test_port_of (server));
+    g_autoptr(PostCarrier) carrier = NULL;
+    PostTestClient c;
+
+    carrier = establish (uri, config, &c, "resolved over there");
+    g_assert_no_error (c.error);
+    g_assert_nonnull (post_carrier_get_proxy (carrier));
+    g_assert_cmpuint (proxy.n_tunnels, ==, 1);
+    post_carrier_abort (carrier);
+    post_test_client_clear (&c);
+  }
+  {
+    const char *list[] = { proxy_uri, NULL };
+    g_autoptr(TestListResolver) resolver = list_resolver_new (list);
+    g_autoptr(PostConfiguration) config = config_with (G_PROXY_RESOLVER (resolver));
+    const char *stacks[] = { "tcp", NULL };
+    g_autoptr(PostRemote) remote = post_remote_new ("localhost", post_test_port_of (server));
+    g_autoptr(PostCarrier) carrier = NULL;
+    g_autofree char *asked = g_strdup_printf ("none://localhost:%u", post_test_port_of (server));
+    PostTestClient c;
+
+    g_assert_true (post_configuration_set_stacks (config, stacks, &error));
+    g_assert_no_error (error);
+    post_test_client_init (&c);
+    carrier = post_carrier_initiate (NULL, remote, config);
+    post_carrier_ready (carrier, post_test_client_message_cb, &c, NULL);
+    post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+    post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
+    g_assert_no_error (c.error);
+    g_assert_cmpstr (resolver->last_uri, ==, asked);
+    g_assert_cmpuint (proxy.n_tunnels, ==, 2);
+    post_carrier_abort (carrier);
+    post_test_client_clear (&c);
+  }
+  post_test_echo_clear (&echo);
+  post_test_http_proxy_stop (&proxy);
+}
+
+/* A proxy that never answers: the establishment times out naming it, and
+ * the handshake in progress is stopped (nothing leaks, nothing fires
+ * later). */
+static void
+test_stalled_proxy (void)
+{
+  PostTestHttpProxy proxy;
+  g_autofree char *proxy_uri = NULL;
+  g_autoptr(GProxyResolver) resolver = NULL;
+  g_autoptr(PostConfiguration) config = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *through = NULL;
+  PostTestClient c;
+
+  post_test_http_proxy_start (&proxy, NULL);
+  proxy.stall = TRUE;
+  proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", proxy.port);
+  resolver = g_simple_proxy_resolver_new (proxy_uri, NULL);
+  config = config_with (resolver);
+  g_assert_true (post_configuration_set_conn_timeout (config, 1000, &error));
+  g_assert_no_error (error);
+  carrier = establish ("tcp://127.0.0.1:9", config, &c, NULL);
+  g_assert_error (c.error, POST_ERROR, POST_ERROR_TIMED_OUT);
+  through = g_strdup_printf ("through %s", proxy_uri);
+  g_assert_nonnull (strstr (c.error->message, through));
+  g_assert_cmpuint (proxy.n_requests, ==, 1);
+  g_assert_cmpuint (proxy.n_tunnels, ==, 0);
+  post_test_spin (50);
+  post_carrier_abort (carrier);
+  post_test_client_clear (&c);
+  post_test_http_proxy_stop (&proxy);
 }
 
 int
@@ -1001,6 +875,8 @@ main (int   argc,
   g_test_add_func ("/proxy/udp-not-proxied", test_udp_not_proxied);
   g_test_add_func ("/proxy/proxy-address-remote", test_proxy_address_remote);
   g_test_add_func ("/proxy/default-resolver", test_default_resolver);
+  g_test_add_func ("/proxy/name-only-the-proxy-knows", test_name_only_the_proxy_knows);
+  g_test_add_func ("/proxy/stalled-proxy", test_stalled_proxy);
 
   ret = g_test_run ();
   post_test_certs_remove (certs);

@@ -299,6 +299,12 @@ describe_peer (PostTlsPsi *self)
                                                       : self->tcp != NULL ? post_psi_get_remote_address (self->tcp)
                                                       : post_psi_get_remote_address (POST_PSI (self)));
 
+  GProxyAddress *proxy = post_psi_get_proxy (POST_PSI (self));
+
+  /* Through a proxy the address is the proxy's: the peer is its destination */
+  if (proxy != NULL)
+    return g_strdup_printf ("%s (through the proxy at %s)", g_proxy_address_get_destination_hostname (proxy),
+                            address);
   if (self->server_name != NULL && self->sni)
     return g_strdup_printf ("%s (%s)", self->server_name, address);
   return g_steal_pointer (&address);

@@ -366,6 +366,7 @@ void post_contract_add_lifecycle_cases (void);
 void post_contract_add_backpressure_cases (void);
 void post_contract_add_cancel_cases    (void);
 void post_contract_add_fork_cases      (void);
+void post_contract_add_proxy_cases     (void);
 void post_contract_add_roles_cases     (void);
 void post_contract_add_security_cases  (void);
 void post_contract_add_partial_cases   (void);
