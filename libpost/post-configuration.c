@@ -94,40 +94,92 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static const char * const selection_nicks[POST_SELECTION_LAST] = {
-  [POST_SELECTION_RELIABILITY] = "reliability",
-  [POST_SELECTION_PRESERVE_MSG_BOUNDARIES] = "preserve-msg-boundaries",
-  [POST_SELECTION_PER_MSG_RELIABILITY] = "per-msg-reliability",
-  [POST_SELECTION_PRESERVE_ORDER] = "preserve-order",
-  [POST_SELECTION_ZERO_RTT_MSG] = "zero-rtt-msg",
-  [POST_SELECTION_MULTISTREAMING] = "multistreaming",
-  [POST_SELECTION_CONGESTION_CONTROL] = "congestion-control",
-  [POST_SELECTION_KEEP_ALIVE] = "keep-alive",
-  [POST_SELECTION_MULTIPATH] = "multipath",
-  [POST_SELECTION_SECURE] = "secure",
-  [POST_SELECTION_FORK] = "fork",
+#define SELECTION(property) [PROP_SELECTION_FIRST + POST_SELECTION_##property]
+#define PREFERENCE(nick, def, doc) \
+  { nick, POST_SETTING_PREFERENCE, post_preference_get_type, 0, 0, POST_PREFERENCE_##def, \
+    POST_SETTING_KEY_SELECTION, NULL, doc }
+
+/* Every setting of a configuration, declared once: its name (the
+ * property's, the policy key's), type, default and documentation.  The
+ * GParamSpecs (class_init), the defaults (init), the policy's keys
+ * (policy/post-policy-rule.c, _post_configuration_find_setting()) and
+ * `post-policy keys` (post_policy_describe_keys()) come from here.  The
+ * selection properties come first, in PostSelectionProperty order. */
+static const PostSetting settings[N_PROPS] = {
+  SELECTION (RELIABILITY) = PREFERENCE ("reliability", REQUIRE,
+    "Every message is delivered or the carrier fails"),
+  SELECTION (PRESERVE_MSG_BOUNDARIES) = PREFERENCE ("preserve-msg-boundaries", NO_PREFERENCE,
+    "The stack keeps message boundaries"),
+  SELECTION (PER_MSG_RELIABILITY) = PREFERENCE ("per-msg-reliability", NO_PREFERENCE,
+    "Reliability can be chosen per message"),
+  SELECTION (PRESERVE_ORDER) = PREFERENCE ("preserve-order", REQUIRE,
+    "Messages are delivered in order"),
+  SELECTION (ZERO_RTT_MSG) = PREFERENCE ("zero-rtt-msg", NO_PREFERENCE,
+    "Idempotent messages can be sent before the handshake completes"),
+  SELECTION (MULTISTREAMING) = PREFERENCE ("multistreaming", NO_PREFERENCE,
+    "Carriers can share one transport as streams"),
+  SELECTION (CONGESTION_CONTROL) = PREFERENCE ("congestion-control", REQUIRE,
+    "The stack is congestion controlled"),
+  SELECTION (KEEP_ALIVE) = PREFERENCE ("keep-alive", NO_PREFERENCE,
+    "The stack can send keep-alives"),
+  SELECTION (MULTIPATH) = PREFERENCE ("multipath", NO_PREFERENCE,
+    "One transport can use several paths"),
+  SELECTION (SECURE) = PREFERENCE ("secure", NO_PREFERENCE,
+    "Confidentiality and authentication of the peer"),
+  SELECTION (FORK) = PREFERENCE ("fork", NO_PREFERENCE,
+    "Carriers can be forked"),
+  [PROP_STACKS] = { "stacks", POST_SETTING_STRV, NULL, 0, 0, 0, POST_SETTING_KEY_STACKS, NULL,
+    "The stacks allowed, in order of preference (NULL: every loaded stack)" },
+  [PROP_FRAMING] = { "framing", POST_SETTING_ENUM, post_framing_mode_get_type, 0, 0,
+    POST_FRAMING_AUTO, POST_SETTING_KEY_NONE, NULL,
+    "How messages map onto byte-stream stacks" },
+  [PROP_FRAMER_TYPE] = { "framer-type", POST_SETTING_GTYPE, post_framer_get_type, 0, 0, 0,
+    POST_SETTING_KEY_NONE, NULL,
+    "The framer class used on byte streams in auto framing mode" },
+  [PROP_ATTEMPT_DELAY] = { "attempt-delay", POST_SETTING_UINT, NULL, 0, G_MAXUINT,
+    DEFAULT_ATTEMPT_DELAY_MS, POST_SETTING_KEY_NONE, NULL,
+    "Milliseconds between the starts of two establishment attempts" },
+  [PROP_CONN_TIMEOUT] = { "conn-timeout", POST_SETTING_UINT, NULL, 0, G_MAXUINT,
+    DEFAULT_CONN_TIMEOUT_MS, POST_SETTING_KEY_NONE, NULL,
+    "Milliseconds establishment may take (0: no limit)" },
+  [PROP_KEEP_ALIVE_TIMEOUT] = { "keep-alive-timeout", POST_SETTING_UINT, NULL, 0,
+    MAX_KEEP_ALIVE_TIMEOUT_MS, 0, POST_SETTING_KEY_KEEP_ALIVE_TIMEOUT, "keep-alive timeout",
+    "Milliseconds a carrier may stay idle before a keep-alive (0: 30 s if keep-alive is "
+    "required or preferred, else none)", FALSE, "milliseconds" },
+  [PROP_SEND_QUEUE_LIMIT] = { "send-queue-limit", POST_SETTING_UINT64, NULL, MIN_SEND_QUEUE_LIMIT,
+    G_MAXSIZE, DEFAULT_SEND_QUEUE_LIMIT, POST_SETTING_KEY_NONE, NULL,
+    "Bytes a carrier queues before sending fails with would-block" },
+  [PROP_RECV_MSG_MAX_LEN] = { "recv-msg-max-len", POST_SETTING_UINT64, NULL, 1, G_MAXSIZE,
+    DEFAULT_RECV_MSG_MAX_LEN, POST_SETTING_KEY_NONE, NULL,
+    "The largest message accepted from the peer, in bytes" },
+  [PROP_FROZEN] = { "frozen", POST_SETTING_BOOLEAN, NULL, 0, 0, FALSE, POST_SETTING_KEY_NONE, NULL,
+    "Whether the configuration can no longer change", TRUE },
+  [PROP_INTERFACE] = { "interface", POST_SETTING_PREFERENCE_SET, NULL, 0, 0, 0,
+    POST_SETTING_KEY_INTERFACE, NULL,
+    "The interface preference set: NAME:LEVEL entries (names, globs or interface kinds)" },
+  [PROP_PVD] = { "pvd", POST_SETTING_PREFERENCE_SET, NULL, 0, 0, 0, POST_SETTING_KEY_PVD, NULL,
+    "The provisioning-domain preference set: PVD-ID:LEVEL entries" },
+  [PROP_USE_TEMPORARY_LOCAL_ADDRESS] = { "use-temporary-local-address", POST_SETTING_PREFERENCE,
+    post_preference_get_type, 0, 0, POST_PREFERENCE_NO_PREFERENCE, POST_SETTING_KEY_TEMPORARY, NULL,
+    "Whether temporary (RFC 8981) local addresses are preferred" },
+  [PROP_DIRECTION] = { "direction", POST_SETTING_ENUM, post_direction_get_type, 0, 0,
+    POST_DIRECTION_BIDIRECTIONAL, POST_SETTING_KEY_DIRECTION, "direction",
+    "Whether the carrier sends, receives or both" },
+  [PROP_SOFT_ERROR_NOTIFY] = { "soft-error-notify", POST_SETTING_PREFERENCE, post_preference_get_type,
+    0, 0, POST_PREFERENCE_NO_PREFERENCE, POST_SETTING_KEY_SOFT_ERROR, NULL,
+    "Whether the application hears of soft errors such as ICMP messages" },
+  [PROP_PROXY_RESOLVER] = { "proxy-resolver", POST_SETTING_OBJECT, g_proxy_resolver_get_type, 0, 0, 0,
+    POST_SETTING_KEY_NONE, NULL,
+    "The proxy resolver asked which proxies lead to a remote (NULL: the default)" },
+  [PROP_ENABLE_PROXY] = { "enable-proxy", POST_SETTING_BOOLEAN, NULL, 0, 0, TRUE,
+    POST_SETTING_KEY_NONE, NULL,
+    "Whether establishment asks the proxy resolver about proxies" },
 };
 
-/* The same, NULL-terminated (for g_strjoinv()) */
-static const char * const selection_nicks_z[POST_SELECTION_LAST + 3] = {
-  "reliability", "preserve-msg-boundaries", "per-msg-reliability", "preserve-order",
-  "zero-rtt-msg", "multistreaming", "congestion-control", "keep-alive", "multipath",
-  "secure", "fork", "use-temporary-local-address", "soft-error-notify", NULL
-};
+#undef PREFERENCE
+#undef SELECTION
 
-static const char * const selection_blurbs[POST_SELECTION_LAST] = {
-  [POST_SELECTION_RELIABILITY] = "Every message is delivered or the carrier fails",
-  [POST_SELECTION_PRESERVE_MSG_BOUNDARIES] = "The stack keeps message boundaries",
-  [POST_SELECTION_PER_MSG_RELIABILITY] = "Reliability can be chosen per message",
-  [POST_SELECTION_PRESERVE_ORDER] = "Messages are delivered in order",
-  [POST_SELECTION_ZERO_RTT_MSG] = "Idempotent messages can be sent before the handshake completes",
-  [POST_SELECTION_MULTISTREAMING] = "Carriers can share one transport as streams",
-  [POST_SELECTION_CONGESTION_CONTROL] = "The stack is congestion controlled",
-  [POST_SELECTION_KEEP_ALIVE] = "The stack can send keep-alives",
-  [POST_SELECTION_MULTIPATH] = "One transport can use several paths",
-  [POST_SELECTION_SECURE] = "Confidentiality and authentication of the peer",
-  [POST_SELECTION_FORK] = "Carriers can be forked",
-};
+#define SELECTION_NICK(i) (settings[PROP_SELECTION_FIRST + (i)].name)
 
 static const char * const preference_nicks[] = {
   [POST_PREFERENCE_NO_PREFERENCE] = "no-preference",
@@ -137,12 +189,6 @@ static const char * const preference_nicks[] = {
   [POST_PREFERENCE_PROHIBIT] = "prohibit",
 };
 
-static const PostPreference default_preferences[POST_SELECTION_LAST] = {
-  [POST_SELECTION_RELIABILITY] = POST_PREFERENCE_REQUIRE,
-  [POST_SELECTION_PRESERVE_ORDER] = POST_PREFERENCE_REQUIRE,
-  [POST_SELECTION_CONGESTION_CONTROL] = POST_PREFERENCE_REQUIRE,
-  /* the others are 0, POST_PREFERENCE_NO_PREFERENCE */
-};
 
 static gboolean
 check_mutable (PostConfiguration  *self,
@@ -186,6 +232,127 @@ verify_closure_unref (VerifyClosure *closure)
   g_free (closure);
 }
 
+/* ---- the table ------------------------------------------------------------ */
+
+const PostSetting *
+_post_configuration_list_settings (guint *n_settings)
+{
+  *n_settings = N_PROPS - 1;
+  return &settings[PROP_0 + 1];
+}
+
+const PostSetting *
+_post_configuration_find_setting (const char *name)
+{
+  for (guint i = PROP_0 + 1; i < N_PROPS; i++)
+    if (strcmp (settings[i].name, name) == 0)
+      return &settings[i];
+  return NULL;
+}
+
+GParamSpec *
+_post_setting_param_spec (const PostSetting *setting)
+{
+  GParamFlags flags = G_PARAM_STATIC_STRINGS
+                      | (setting->read_only ? G_PARAM_READABLE
+                                            : G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY);
+
+  switch (setting->type)
+    {
+    case POST_SETTING_PREFERENCE:
+    case POST_SETTING_ENUM:
+      return g_param_spec_enum (setting->name, NULL, setting->doc, setting->gtype (),
+                                setting->default_value, flags);
+    case POST_SETTING_PREFERENCE_SET:
+    case POST_SETTING_STRV:
+      return g_param_spec_boxed (setting->name, NULL, setting->doc, G_TYPE_STRV, flags);
+    case POST_SETTING_UINT:
+      return g_param_spec_uint (setting->name, NULL, setting->doc, setting->min, setting->max,
+                                setting->default_value, flags);
+    case POST_SETTING_UINT64:
+      return g_param_spec_uint64 (setting->name, NULL, setting->doc, setting->min, setting->max,
+                                  setting->default_value, flags);
+    case POST_SETTING_BOOLEAN:
+      return g_param_spec_boolean (setting->name, NULL, setting->doc, setting->default_value, flags);
+    case POST_SETTING_GTYPE:
+      return g_param_spec_gtype (setting->name, NULL, setting->doc, setting->gtype (), flags);
+    case POST_SETTING_OBJECT:
+      return g_param_spec_object (setting->name, NULL, setting->doc, setting->gtype (), flags);
+    }
+  g_return_val_if_reached (NULL);
+}
+
+/* The nicks of an enum type, joined by @separator */
+static char *
+enum_nicks (GType        type,
+            const char  *separator)
+{
+  GEnumClass *klass = g_type_class_ref (type);
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < klass->n_values; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? separator : "", klass->values[i].value_nick);
+  g_type_class_unref (klass);
+  return g_string_free (text, FALSE);
+}
+
+char *
+_post_setting_describe_type (const PostSetting *setting)
+{
+  switch (setting->type)
+    {
+    case POST_SETTING_PREFERENCE:
+      return g_strdup ("require|prefer|no-preference|avoid|prohibit");
+    case POST_SETTING_PREFERENCE_SET:
+      return g_strdup ("NAME:LEVEL;...");
+    case POST_SETTING_STRV:
+      return g_strdup ("NAME;...");
+    case POST_SETTING_ENUM:
+      return enum_nicks (setting->gtype (), "|");
+    case POST_SETTING_UINT:
+    case POST_SETTING_UINT64:
+      return g_strdup_printf ("%s%s%" G_GINT64_FORMAT "..%" G_GINT64_FORMAT,
+                              setting->unit != NULL ? setting->unit : "",
+                              setting->unit != NULL ? ", " : "", setting->min, setting->max);
+    case POST_SETTING_BOOLEAN:
+      return g_strdup ("true|false");
+    case POST_SETTING_GTYPE:
+      return g_strdup_printf ("a %s type", g_type_name (setting->gtype ()));
+    case POST_SETTING_OBJECT:
+      return g_strdup_printf ("a %s", g_type_name (setting->gtype ()));
+    }
+  g_return_val_if_reached (NULL);
+}
+
+char *
+_post_setting_describe_default (const PostSetting *setting)
+{
+  switch (setting->type)
+    {
+    case POST_SETTING_PREFERENCE:
+    case POST_SETTING_ENUM:
+      {
+        GEnumClass *klass = g_type_class_ref (setting->gtype ());
+        GEnumValue *value = g_enum_get_value (klass, setting->default_value);
+        char *text = g_strdup (value != NULL ? value->value_nick : "?");
+
+        g_type_class_unref (klass);
+        return text;
+      }
+    case POST_SETTING_UINT:
+    case POST_SETTING_UINT64:
+      return g_strdup_printf ("%" G_GINT64_FORMAT, setting->default_value);
+    case POST_SETTING_BOOLEAN:
+      return g_strdup (setting->default_value ? "true" : "false");
+    case POST_SETTING_PREFERENCE_SET:
+    case POST_SETTING_STRV:
+    case POST_SETTING_GTYPE:
+    case POST_SETTING_OBJECT:
+      return g_strdup ("unset");
+    }
+  g_return_val_if_reached (NULL);
+}
+
 /* ---- nicks --------------------------------------------------------------- */
 
 /**
@@ -200,7 +367,7 @@ post_selection_property_to_nick (PostSelectionProperty property)
 {
   if ((guint) property >= POST_SELECTION_LAST)
     return NULL;
-  return selection_nicks[property];
+  return SELECTION_NICK (property);
 }
 
 /**
@@ -218,7 +385,7 @@ post_selection_property_from_nick (const char            *nick,
 
   for (guint i = 0; i < POST_SELECTION_LAST; i++)
     {
-      if (strcmp (nick, selection_nicks[i]) == 0)
+      if (strcmp (nick, SELECTION_NICK (i)) == 0)
         {
           if (property != NULL)
             *property = (PostSelectionProperty) i;
@@ -440,16 +607,13 @@ post_configuration_class_init (PostConfigurationClass *klass)
   object_class->get_property = post_configuration_get_property;
   object_class->set_property = post_configuration_set_property;
 
-  /* One property per PostSelectionProperty, named by its nick:
-   * PostConfiguration:reliability, :preserve-msg-boundaries,
+  /* One property per setting of the table; the selection properties
+   * (PostConfiguration:reliability, :preserve-msg-boundaries,
    * :per-msg-reliability, :preserve-order, :zero-rtt-msg,
    * :multistreaming, :congestion-control, :keep-alive, :multipath,
-   * :secure and :fork.  Each is a PostPreference. */
-  for (guint i = 0; i < POST_SELECTION_LAST; i++)
-    properties[PROP_SELECTION_FIRST + i] =
-      g_param_spec_enum (selection_nicks[i], NULL, selection_blurbs[i],
-                         POST_TYPE_PREFERENCE, default_preferences[i],
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+   * :secure and :fork) are each a PostPreference. */
+  for (guint i = PROP_0 + 1; i < N_PROPS; i++)
+    properties[i] = _post_setting_param_spec (&settings[i]);
 
   /**
    * PostConfiguration:stacks: (getter get_stacks) (setter set_stacks)
@@ -457,20 +621,12 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * The names of the stacks allowed, in order of preference; %NULL to
    * allow every loaded stack.
    */
-  properties[PROP_STACKS] =
-    g_param_spec_boxed ("stacks", NULL, NULL,
-                        G_TYPE_STRV,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:framing: (getter get_framing) (setter set_framing)
    *
    * How messages map onto byte-stream stacks.
    */
-  properties[PROP_FRAMING] =
-    g_param_spec_enum ("framing", NULL, NULL,
-                       POST_TYPE_FRAMING_MODE, POST_FRAMING_AUTO,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:framer-type: (getter get_framer_type) (setter set_framer_type)
@@ -478,10 +634,6 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * The [class@Post.Framer] subclass that frames messages on byte streams
    * in %POST_FRAMING_AUTO mode; [class@Post.LengthPrefixFramer] by default.
    */
-  properties[PROP_FRAMER_TYPE] =
-    g_param_spec_gtype ("framer-type", NULL, NULL,
-                        POST_TYPE_FRAMER,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:attempt-delay: (getter get_attempt_delay) (setter set_attempt_delay)
@@ -489,20 +641,12 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * Milliseconds between the starts of two establishment attempts when
    * racing (RFC 8305 recommends 250).
    */
-  properties[PROP_ATTEMPT_DELAY] =
-    g_param_spec_uint ("attempt-delay", NULL, NULL,
-                       0, G_MAXUINT, DEFAULT_ATTEMPT_DELAY_MS,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:conn-timeout: (getter get_conn_timeout) (setter set_conn_timeout)
    *
    * Milliseconds establishment may take before it fails; 0 for no limit.
    */
-  properties[PROP_CONN_TIMEOUT] =
-    g_param_spec_uint ("conn-timeout", NULL, NULL,
-                       0, G_MAXUINT, DEFAULT_CONN_TIMEOUT_MS,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:keep-alive-timeout: (getter get_keep_alive_timeout) (setter set_keep_alive_timeout)
@@ -516,10 +660,6 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * %POST_STACK_CAP_KEEP_ALIVE send keep-alives; require `keep-alive` to
    * rule the others out.  See post_configuration_get_effective_keep_alive_timeout().
    */
-  properties[PROP_KEEP_ALIVE_TIMEOUT] =
-    g_param_spec_uint ("keep-alive-timeout", NULL, NULL,
-                       0, MAX_KEEP_ALIVE_TIMEOUT_MS, 0,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:send-queue-limit: (getter get_send_queue_limit) (setter set_send_queue_limit)
@@ -527,30 +667,18 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * Bytes a carrier queues before sending fails with
    * %POST_ERROR_WOULD_BLOCK; at least 64 KiB.
    */
-  properties[PROP_SEND_QUEUE_LIMIT] =
-    g_param_spec_uint64 ("send-queue-limit", NULL, NULL,
-                         MIN_SEND_QUEUE_LIMIT, G_MAXSIZE, DEFAULT_SEND_QUEUE_LIMIT,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:recv-msg-max-len: (getter get_recv_msg_max_len) (setter set_recv_msg_max_len)
    *
    * The largest message accepted from the peer, in bytes.
    */
-  properties[PROP_RECV_MSG_MAX_LEN] =
-    g_param_spec_uint64 ("recv-msg-max-len", NULL, NULL,
-                         1, G_MAXSIZE, DEFAULT_RECV_MSG_MAX_LEN,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:frozen: (getter is_frozen)
    *
    * Whether the configuration can no longer change.
    */
-  properties[PROP_FROZEN] =
-    g_param_spec_boolean ("frozen", NULL, NULL,
-                          FALSE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:interface:
@@ -561,10 +689,6 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * `cellular`, `wired`, `loopback`, `vpn`, `other`), and LEVEL a
    * [enum@Post.Preference] nick.  Kept sorted by name.
    */
-  properties[PROP_INTERFACE] =
-    g_param_spec_boxed ("interface", NULL, NULL,
-                        G_TYPE_STRV,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:pvd:
@@ -572,10 +696,6 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * The RFC 9622 `pvd` preference set: entries `PVD-ID:LEVEL` naming
    * provisioning domains (RFC 7556) by their identifier (an FQDN).
    */
-  properties[PROP_PVD] =
-    g_param_spec_boxed ("pvd", NULL, NULL,
-                        G_TYPE_STRV,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:use-temporary-local-address: (getter get_use_temporary_local_address) (setter set_use_temporary_local_address)
@@ -584,20 +704,12 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * No preference means the RFC 9622 default: prefer for carriers,
    * avoid for listeners.
    */
-  properties[PROP_USE_TEMPORARY_LOCAL_ADDRESS] =
-    g_param_spec_enum ("use-temporary-local-address", NULL, NULL,
-                       POST_TYPE_PREFERENCE, POST_PREFERENCE_NO_PREFERENCE,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:direction: (getter get_direction) (setter set_direction)
    *
    * Whether the carrier sends, receives or both (RFC 9622 `direction`).
    */
-  properties[PROP_DIRECTION] =
-    g_param_spec_enum ("direction", NULL, NULL,
-                       POST_TYPE_DIRECTION, POST_DIRECTION_BIDIRECTIONAL,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:soft-error-notify: (getter get_soft_error_notify) (setter set_soft_error_notify)
@@ -605,10 +717,6 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * Whether the application wants to hear of soft errors such as ICMP
    * messages (RFC 9622 `soft-error-notify`).
    */
-  properties[PROP_SOFT_ERROR_NOTIFY] =
-    g_param_spec_enum ("soft-error-notify", NULL, NULL,
-                       POST_TYPE_PREFERENCE, POST_PREFERENCE_NO_PREFERENCE,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:proxy-resolver: (getter get_proxy_resolver) (setter set_proxy_resolver)
@@ -619,10 +727,6 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * portal or libproxy, through glib-networking.  Only stacks with
    * #PostStack:proxy-support (tcp, tls) are proxied.
    */
-  properties[PROP_PROXY_RESOLVER] =
-    g_param_spec_object ("proxy-resolver", NULL, NULL,
-                         G_TYPE_PROXY_RESOLVER,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * PostConfiguration:enable-proxy: (getter get_enable_proxy) (setter set_enable_proxy)
@@ -631,10 +735,6 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * proxies (%TRUE, the default, as #GSocketClient:enable-proxy); %FALSE
    * always connects directly.
    */
-  properties[PROP_ENABLE_PROXY] =
-    g_param_spec_boolean ("enable-proxy", NULL, NULL,
-                          TRUE,
-                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -642,7 +742,8 @@ post_configuration_class_init (PostConfigurationClass *klass)
 static void
 post_configuration_init (PostConfiguration *self)
 {
-  memcpy (self->preferences, default_preferences, sizeof self->preferences);
+  for (guint i = 0; i < POST_SELECTION_LAST; i++)
+    self->preferences[i] = settings[PROP_SELECTION_FIRST + i].default_value;
   self->framing = POST_FRAMING_AUTO;
   self->framer_type = POST_TYPE_LENGTH_PREFIX_FRAMER;
   self->attempt_delay = DEFAULT_ATTEMPT_DELAY_MS;
@@ -883,6 +984,7 @@ post_configuration_set_preference_by_name (PostConfiguration  *self,
                                            const char         *level,
                                            GError            **error)
 {
+  const PostSetting *setting;
   PostSelectionProperty property;
   PostPreference preference;
 
@@ -891,7 +993,9 @@ post_configuration_set_preference_by_name (PostConfiguration  *self,
   g_return_val_if_fail (level != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (strcmp (name, "use-temporary-local-address") == 0 || strcmp (name, "soft-error-notify") == 0)
+  setting = _post_configuration_find_setting (name);
+  if (setting != NULL
+      && (setting->key == POST_SETTING_KEY_TEMPORARY || setting->key == POST_SETTING_KEY_SOFT_ERROR))
     {
       if (!post_preference_from_nick (level, &preference))
         {
@@ -901,17 +1005,21 @@ post_configuration_set_preference_by_name (PostConfiguration  *self,
                        level, name);
           return FALSE;
         }
-      if (name[0] == 'u')
+      if (setting->key == POST_SETTING_KEY_TEMPORARY)
         return post_configuration_set_use_temporary_local_address (self, preference, error);
       return post_configuration_set_soft_error_notify (self, preference, error);
     }
 
   if (!post_selection_property_from_nick (name, &property))
     {
-      g_autofree char *known = g_strjoinv (", ", (char **) selection_nicks_z);
+      g_autoptr(GString) known = g_string_new (NULL);
+
+      for (guint i = PROP_0 + 1; i < N_PROPS; i++)
+        if (settings[i].type == POST_SETTING_PREFERENCE)
+          g_string_append_printf (known, "%s%s", known->len > 0 ? ", " : "", settings[i].name);
 
       g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                   "unknown selection property ‘%s’ (known: %s)", name, known);
+                   "unknown selection property ‘%s’ (known: %s)", name, known->str);
       return FALSE;
     }
 
@@ -1646,7 +1754,7 @@ post_configuration_to_string (PostConfiguration *self)
   string = g_string_new (NULL);
 
   for (guint i = 0; i < POST_SELECTION_LAST; i++)
-    g_string_append_printf (string, "%s=%s\n", selection_nicks[i],
+    g_string_append_printf (string, "%s=%s\n", SELECTION_NICK (i),
                             preference_nicks[self->preferences[i]]);
 
   if (self->stacks != NULL)

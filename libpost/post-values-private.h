@@ -111,6 +111,56 @@ void            _post_length_prefix_encode_control      (GByteArray    *out,
                                                          const guint8  *body,
                                                          gsize          body_length);
 
+/* ---- The settings of a configuration (post-configuration.c) ---------------
+ * One table declares each setting once; the GParamSpecs, the policy's keys
+ * (policy/post-policy-rule.c) and `post-policy keys` are made from it. */
+typedef enum {
+  POST_SETTING_PREFERENCE,      /* a PostPreference */
+  POST_SETTING_PREFERENCE_SET,  /* NAME:LEVEL entries (a GStrv) */
+  POST_SETTING_STRV,            /* names, in order (a GStrv) */
+  POST_SETTING_ENUM,            /* a value of the enum @gtype */
+  POST_SETTING_UINT,
+  POST_SETTING_UINT64,
+  POST_SETTING_BOOLEAN,
+  POST_SETTING_GTYPE,           /* a subtype of @gtype */
+  POST_SETTING_OBJECT,          /* an instance of @gtype */
+} PostSettingType;
+
+/* What a policy rule's key of the setting's name sets (NONE: no such key) */
+typedef enum {
+  POST_SETTING_KEY_NONE,
+  POST_SETTING_KEY_SELECTION,           /* a PostSelectionProperty */
+  POST_SETTING_KEY_TEMPORARY,
+  POST_SETTING_KEY_SOFT_ERROR,
+  POST_SETTING_KEY_DIRECTION,
+  POST_SETTING_KEY_KEEP_ALIVE_TIMEOUT,
+  POST_SETTING_KEY_STACKS,
+  POST_SETTING_KEY_INTERFACE,
+  POST_SETTING_KEY_PVD,
+} PostSettingKey;
+
+typedef struct {
+  const char     *name;           /* the property's and the policy key's */
+  PostSettingType type;
+  GType         (*gtype) (void);  /* ENUM, GTYPE, OBJECT, PREFERENCE */
+  gint64          min, max;       /* UINT, UINT64 */
+  gint64          default_value;  /* PREFERENCE, ENUM, UINT, UINT64, BOOLEAN */
+  PostSettingKey  key;
+  const char     *what;           /* (nullable) what a bad policy value is not */
+  const char     *doc;            /* one line (the GParamSpec's blurb) */
+  gboolean        read_only;
+  const char     *unit;           /* (nullable) of UINT and UINT64 values */
+} PostSetting;
+
+/* The table, in property order (*n_settings entries), and one by name */
+const PostSetting *_post_configuration_list_settings (guint      *n_settings);
+const PostSetting *_post_configuration_find_setting  (const char *name);
+/* The setting's GParamSpec, as PostConfiguration installs it */
+GParamSpec        *_post_setting_param_spec          (const PostSetting *setting);
+/* Its type and default as `post-policy keys` prints them */
+char              *_post_setting_describe_type       (const PostSetting *setting);
+char              *_post_setting_describe_default    (const PostSetting *setting);
+
 /* ---- PostPath ----------------------------------------------------------- */
 PostPath       *_post_path_new_full               (GSocketAddress    *local_address,
                                                    GSocketAddress    *remote_address,

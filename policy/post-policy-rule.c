@@ -535,13 +535,103 @@ bad:
   bad_value (ctx, "‘%s’ is no MTU condition (N, N-M, <N, <=N, >N or >=N)", text);
 }
 
+/* A key that sets a configuration setting: parsed by the setting's type
+ * in the table (post-configuration.c) */
+static const PolicyActionKind setting_actions[] = {
+  [POST_SETTING_KEY_SELECTION] = POLICY_ACTION_PREFERENCE,
+  [POST_SETTING_KEY_TEMPORARY] = POLICY_ACTION_TEMPORARY,
+  [POST_SETTING_KEY_SOFT_ERROR] = POLICY_ACTION_SOFT_ERROR,
+  [POST_SETTING_KEY_DIRECTION] = POLICY_ACTION_DIRECTION,
+  [POST_SETTING_KEY_KEEP_ALIVE_TIMEOUT] = POLICY_ACTION_KEEP_ALIVE_TIMEOUT,
+  [POST_SETTING_KEY_STACKS] = POLICY_ACTION_STACK,
+  [POST_SETTING_KEY_INTERFACE] = POLICY_ACTION_INTERFACE,
+  [POST_SETTING_KEY_PVD] = POLICY_ACTION_PVD,
+};
+
+static void
+parse_setting (GKeyFile          *keyfile,
+               Context           *ctx,
+               PolicyRule        *rule,
+               const PostSetting *setting)
+{
+  PolicyActionKind kind = setting_actions[setting->key];
+
+  switch (setting->type)
+    {
+    case POST_SETTING_PREFERENCE:
+      {
+        PostPreference level;
+        PostSelectionProperty property;
+
+        if (!get_level (keyfile, ctx, &level))
+          return;
+        if (setting->key == POST_SETTING_KEY_SELECTION)
+          {
+            PolicyAction *action = add_action (rule, ctx, kind);
+
+            post_selection_property_from_nick (setting->name, &property);
+            action->property = property;
+            action->value = level;
+          }
+        else
+          add_action (rule, ctx, kind)->value = level;
+      }
+      return;
+    case POST_SETTING_ENUM:
+      {
+        g_autofree char *text = g_key_file_get_string (keyfile, ctx->group, ctx->key, NULL);
+        GEnumClass *klass = g_type_class_ref (setting->gtype ());
+        GEnumValue *value = text ? g_enum_get_value_by_nick (klass, g_strstrip (text)) : NULL;
+
+        if (value == NULL)
+          {
+            g_autoptr(GString) nicks = g_string_new (NULL);
+
+            for (guint i = 0; i < klass->n_values; i++)
+              g_string_append_printf (nicks, "%s%s", i > 0 ? ", " : "", klass->values[i].value_nick);
+            bad_value (ctx, "‘%s’ is no %s (%s)", text != NULL ? text : "", setting->what, nicks->str);
+          }
+        else
+          add_action (rule, ctx, kind)->value = value->value;
+        g_type_class_unref (klass);
+      }
+      return;
+    case POST_SETTING_UINT:
+      {
+        g_autofree char *text = g_key_file_get_string (keyfile, ctx->group, ctx->key, NULL);
+        guint64 number;
+
+        /* As the configuration's setter takes it: the table's range */
+        if (text == NULL
+            || !g_ascii_string_to_unsigned (g_strstrip (text), 10, setting->min, setting->max,
+                                            &number, NULL))
+          bad_value (ctx, "‘%s’ is no %s (%s, %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ")",
+                     text != NULL ? text : "", setting->what, setting->unit,
+                     setting->min, setting->max);
+        else
+          add_action (rule, ctx, kind)->value = (int) number;
+      }
+      return;
+    case POST_SETTING_PREFERENCE_SET:
+    case POST_SETTING_STRV:
+      parse_preference_set (keyfile, ctx, rule, kind);
+      return;
+    case POST_SETTING_UINT64:
+    case POST_SETTING_BOOLEAN:
+    case POST_SETTING_GTYPE:
+    case POST_SETTING_OBJECT:
+      break;
+    }
+  g_return_if_reached ();
+}
+
 static void
 parse_key (GKeyFile   *keyfile,
            Context    *ctx,
            PolicyRule *rule)
 {
   const char *key = ctx->key;
-  PostSelectionProperty property;
+  const PostSetting *setting;
 
   if (strcmp (key, "description") == 0)
     {
@@ -640,58 +730,9 @@ parse_key (GKeyFile   *keyfile,
     }
   else if (strcmp (key, "match-mtu") == 0)
     parse_mtu (keyfile, ctx, rule);
-  else if (post_selection_property_from_nick (key, &property))
-    {
-      PostPreference level;
-
-      if (get_level (keyfile, ctx, &level))
-        {
-          PolicyAction *action = add_action (rule, ctx, POLICY_ACTION_PREFERENCE);
-
-          action->property = property;
-          action->value = level;
-        }
-    }
-  else if (strcmp (key, "use-temporary-local-address") == 0 || strcmp (key, "soft-error-notify") == 0)
-    {
-      PostPreference level;
-
-      if (get_level (keyfile, ctx, &level))
-        add_action (rule, ctx, key[0] == 'u' ? POLICY_ACTION_TEMPORARY
-                                             : POLICY_ACTION_SOFT_ERROR)->value = level;
-    }
-  else if (strcmp (key, "direction") == 0)
-    {
-      g_autofree char *text = g_key_file_get_string (keyfile, ctx->group, key, NULL);
-      GEnumClass *klass = g_type_class_ref (POST_TYPE_DIRECTION);
-      GEnumValue *value = text ? g_enum_get_value_by_nick (klass, g_strstrip (text)) : NULL;
-
-      if (value == NULL)
-        bad_value (ctx, "‘%s’ is no direction (bidirectional, unidirectional-send, "
-                   "unidirectional-receive)", text != NULL ? text : "");
-      else
-        add_action (rule, ctx, POLICY_ACTION_DIRECTION)->value = value->value;
-      g_type_class_unref (klass);
-    }
-  else if (strcmp (key, "keep-alive-timeout") == 0)
-    {
-      g_autofree char *text = g_key_file_get_string (keyfile, ctx->group, key, NULL);
-      guint64 ms;
-
-      /* As post_configuration_set_keep_alive_timeout() takes it. */
-      if (text == NULL
-          || !g_ascii_string_to_unsigned (g_strstrip (text), 10, 0, 24 * 3600 * 1000, &ms, NULL))
-        bad_value (ctx, "‘%s’ is no keep-alive timeout (milliseconds, 0 to 86400000)",
-                   text != NULL ? text : "");
-      else
-        add_action (rule, ctx, POLICY_ACTION_KEEP_ALIVE_TIMEOUT)->value = (int) ms;
-    }
-  else if (strcmp (key, "stacks") == 0)
-    parse_preference_set (keyfile, ctx, rule, POLICY_ACTION_STACK);
-  else if (strcmp (key, "interface") == 0)
-    parse_preference_set (keyfile, ctx, rule, POLICY_ACTION_INTERFACE);
-  else if (strcmp (key, "pvd") == 0)
-    parse_preference_set (keyfile, ctx, rule, POLICY_ACTION_PVD);
+  else if ((setting = _post_configuration_find_setting (key)) != NULL
+           && setting->key != POST_SETTING_KEY_NONE)
+    parse_setting (keyfile, ctx, rule, setting);
   else if (strcmp (key, "score") == 0)
     {
       g_autofree char *text = g_key_file_get_string (keyfile, ctx->group, key, NULL);

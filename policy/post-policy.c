@@ -910,3 +910,40 @@ post_policy_dump (PostPolicy *self)
   snapshot = _post_policy_get_snapshot (self);
   return snapshot_dump (snapshot, (const char * const *) self->directories);
 }
+
+/**
+ * post_policy_describe_keys:
+ *
+ * The keys of a rule that set the configuration (docs/policy.md), one
+ * per entry: `  NAME (TYPE; default VALUE)` and an indented line saying
+ * what it does, made from the configuration's table of settings (the one
+ * its properties come from).  `post-policy options` prints it before the
+ * options the loaded stacks declare.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+post_policy_describe_keys (void)
+{
+  GString *text = g_string_new (NULL);
+  const PostSetting *settings;
+  guint n;
+
+  settings = _post_configuration_list_settings (&n);
+  for (guint i = 0; i < n; i++)
+    {
+      const PostSetting *setting = &settings[i];
+      g_autofree char *type = NULL;
+      g_autofree char *value = NULL;
+
+      if (setting->key == POST_SETTING_KEY_NONE)
+        continue;
+      /* stacks is a list of names as a property, a preference set as a key */
+      type = setting->key == POST_SETTING_KEY_STACKS
+             ? g_strdup ("NAME:LEVEL;...") : _post_setting_describe_type (setting);
+      value = _post_setting_describe_default (setting);
+      g_string_append_printf (text, "  %s (%s; default %s)\n      %s\n",
+                              setting->name, type, value, setting->doc);
+    }
+  return g_string_free (text, FALSE);
+}

@@ -80,4 +80,7 @@ GPtrArray          *post_policy_explain_finish       (PostPolicy          *self,
                                                       GAsyncResult        *result,
                                                       GError             **error);
 
+POST_AVAILABLE_IN_ALL
+char               *post_policy_describe_keys        (void);
+
 G_END_DECLS

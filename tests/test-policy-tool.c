@@ -125,6 +125,13 @@ test_options (void)
   g_autofree char *out = NULL;
 
   g_assert_cmpint (run_tool ("explain", &out, "options", NULL), ==, 0);
+  /* the configuration's keys, from its table of settings */
+  g_assert_true (g_str_has_prefix (out, "configuration:\n  reliability (require|prefer|no-preference|"
+                                        "avoid|prohibit; default require)\n"));
+  g_assert_nonnull (strstr (out, "\n  keep-alive-timeout (milliseconds, 0..86400000; default 0)\n"));
+  g_assert_nonnull (strstr (out, "\n  direction (bidirectional|unidirectional-send|"
+                                 "unidirectional-receive; default bidirectional)\n"));
+  g_assert_null (strstr (out, "\n  framing ("));
   g_assert_nonnull (strstr (out, "tcp:\n  tcp.user-timeout (u, 0..4294967295; default the system's)\n"));
   g_assert_nonnull (strstr (out, "  quic.retry (s, never|always|when-busy; default when-busy)\n"));
   g_assert_nonnull (strstr (out, "  udp.multicast-ttl (u, 0..255; default 1)\n"));

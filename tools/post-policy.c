@@ -185,11 +185,15 @@ do_explain (PostPolicy *policy,
   return rank > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-/* The options each loaded stack declares, for FAMILY.OPTION keys */
+/* The keys that set the configuration, then the options each loaded
+ * stack declares, for FAMILY.OPTION keys */
 static int
 do_options (void)
 {
   g_autoptr(GPtrArray) stacks = post_registry_list_stacks (post_registry_get_default ());
+  g_autofree char *keys = post_policy_describe_keys ();
+
+  printf ("configuration:\n%s", keys);
 
   for (guint i = 0; i < stacks->len; i++)
     {
@@ -238,8 +242,9 @@ main (int    argc,
     "                (file:line) that raised, lowered or removed each one\n"
     "  check         validate every policy file; exit 1 if any has a problem\n"
     "  dump          print the merged effective policy\n"
-    "  options       list the FAMILY.OPTION keys the loaded stacks declare,\n"
-    "                with their type, range and default");
+    "  options       list the keys that set the configuration, and the\n"
+    "                FAMILY.OPTION keys the loaded stacks declare, with their\n"
+    "                type, range and default");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
