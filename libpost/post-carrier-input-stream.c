@@ -23,6 +23,7 @@ struct _PostCarrierInputStream
   GInputStream parent_instance;
 
   PostCarrier *carrier;   /* (owned) */
+  GThread     *thread;    /* (owned) the one whose synchronous calls are allowed */
   gboolean     ended;     /* the peer's message is complete: reads return 0 */
 };
 
@@ -129,7 +130,7 @@ post_carrier_input_stream_read (GInputStream  *stream,
   PostCarrierInputStream *self = POST_CARRIER_INPUT_STREAM (stream);
   PostStreamSyncOp op = { 0, };
 
-  if (!_post_carrier_stream_sync_begin (self->carrier, error))
+  if (!_post_carrier_stream_sync_begin (self->carrier, self->thread, error))
     return -1;
   post_carrier_input_stream_read_async (stream, buffer, count, G_PRIORITY_DEFAULT, cancellable,
                                         read_done_cb, &op);
@@ -174,6 +175,7 @@ post_carrier_input_stream_finalize (GObject *object)
   PostCarrierInputStream *self = POST_CARRIER_INPUT_STREAM (object);
 
   g_clear_object (&self->carrier);
+  g_clear_pointer (&self->thread, g_thread_unref);
   G_OBJECT_CLASS (_post_carrier_input_stream_parent_class)->finalize (object);
 }
 
@@ -198,10 +200,12 @@ _post_carrier_input_stream_init (PostCarrierInputStream *self)
 }
 
 GInputStream *
-_post_carrier_input_stream_new (PostCarrier *carrier)
+_post_carrier_input_stream_new (PostCarrier *carrier,
+                                GThread     *thread)
 {
   PostCarrierInputStream *self = g_object_new (POST_TYPE_CARRIER_INPUT_STREAM, NULL);
 
   self->carrier = g_object_ref (carrier);
+  self->thread = g_thread_ref (thread);
   return G_INPUT_STREAM (self);
 }

@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 #define POST_TYPE_CARRIER_INPUT_STREAM (_post_carrier_input_stream_get_type ())
 G_DECLARE_FINAL_TYPE (PostCarrierInputStream, _post_carrier_input_stream, POST, CARRIER_INPUT_STREAM, GInputStream)
 
-GInputStream *_post_carrier_input_stream_new (PostCarrier *carrier);
+GInputStream *_post_carrier_input_stream_new (PostCarrier *carrier,
+                                              GThread     *thread);
 
 G_END_DECLS

@@ -21,6 +21,7 @@ struct _PostCarrierOutputStream
   GOutputStream parent_instance;
 
   PostCarrier *carrier;   /* (owned) */
+  GThread     *thread;    /* (owned) the one whose synchronous calls are allowed */
   PostMessage *message;   /* (owned) the handle of every part */
 };
 
@@ -178,6 +179,43 @@ sync_done_cb (GObject      *source,
   op->done = TRUE;
 }
 
+/* The synchronous calls, over the asynchronous ones */
+typedef enum
+{
+  SYNC_WRITE,
+  SYNC_FLUSH,
+  SYNC_CLOSE,
+} SyncCall;
+
+static gssize
+run_sync (GOutputStream  *stream,
+          SyncCall        call,
+          const void     *buffer,
+          gsize           count,
+          GCancellable   *cancellable,
+          GError        **error)
+{
+  PostCarrierOutputStream *self = POST_CARRIER_OUTPUT_STREAM (stream);
+  PostStreamSyncOp op = { 0, };
+
+  if (!_post_carrier_stream_sync_begin (self->carrier, self->thread, error))
+    return -1;
+  switch (call)
+    {
+    case SYNC_WRITE:
+      post_carrier_output_stream_write_async (stream, buffer, count, G_PRIORITY_DEFAULT, cancellable,
+                                              sync_done_cb, &op);
+      break;
+    case SYNC_FLUSH:
+      post_carrier_output_stream_flush_async (stream, G_PRIORITY_DEFAULT, cancellable, sync_done_cb, &op);
+      break;
+    case SYNC_CLOSE:
+      post_carrier_output_stream_close_async (stream, G_PRIORITY_DEFAULT, cancellable, sync_done_cb, &op);
+      break;
+    }
+  return _post_carrier_stream_sync_end (self->carrier, &op, error);
+}
+
 static gssize
 post_carrier_output_stream_write (GOutputStream  *stream,
                                   const void     *buffer,
@@ -185,14 +223,7 @@ post_carrier_output_stream_write (GOutputStream  *stream,
                                   GCancellable   *cancellable,
                                   GError        **error)
 {
-  PostCarrierOutputStream *self = POST_CARRIER_OUTPUT_STREAM (stream);
-  PostStreamSyncOp op = { 0, };
-
-  if (!_post_carrier_stream_sync_begin (self->carrier, error))
-    return -1;
-  post_carrier_output_stream_write_async (stream, buffer, count, G_PRIORITY_DEFAULT, cancellable,
-                                          sync_done_cb, &op);
-  return _post_carrier_stream_sync_end (self->carrier, &op, error);
+  return run_sync (stream, SYNC_WRITE, buffer, count, cancellable, error);
 }
 
 static gboolean
@@ -200,13 +231,7 @@ post_carrier_output_stream_flush (GOutputStream  *stream,
                                   GCancellable   *cancellable,
                                   GError        **error)
 {
-  PostCarrierOutputStream *self = POST_CARRIER_OUTPUT_STREAM (stream);
-  PostStreamSyncOp op = { 0, };
-
-  if (!_post_carrier_stream_sync_begin (self->carrier, error))
-    return FALSE;
-  post_carrier_output_stream_flush_async (stream, G_PRIORITY_DEFAULT, cancellable, sync_done_cb, &op);
-  return _post_carrier_stream_sync_end (self->carrier, &op, error) == 0;
+  return run_sync (stream, SYNC_FLUSH, NULL, 0, cancellable, error) == 0;
 }
 
 static gboolean
@@ -214,13 +239,7 @@ post_carrier_output_stream_close (GOutputStream  *stream,
                                   GCancellable   *cancellable,
                                   GError        **error)
 {
-  PostCarrierOutputStream *self = POST_CARRIER_OUTPUT_STREAM (stream);
-  PostStreamSyncOp op = { 0, };
-
-  if (!_post_carrier_stream_sync_begin (self->carrier, error))
-    return FALSE;
-  post_carrier_output_stream_close_async (stream, G_PRIORITY_DEFAULT, cancellable, sync_done_cb, &op);
-  return _post_carrier_stream_sync_end (self->carrier, &op, error) == 0;
+  return run_sync (stream, SYNC_CLOSE, NULL, 0, cancellable, error) == 0;
 }
 
 static void
@@ -230,6 +249,7 @@ post_carrier_output_stream_finalize (GObject *object)
 
   g_clear_object (&self->message);
   g_clear_object (&self->carrier);
+  g_clear_pointer (&self->thread, g_thread_unref);
   G_OBJECT_CLASS (_post_carrier_output_stream_parent_class)->finalize (object);
 }
 
@@ -266,12 +286,14 @@ _post_carrier_output_stream_end (GOutputStream *stream)
 }
 
 GOutputStream *
-_post_carrier_output_stream_new (PostCarrier *carrier)
+_post_carrier_output_stream_new (PostCarrier *carrier,
+                                 GThread     *thread)
 {
   PostCarrierOutputStream *self = g_object_new (POST_TYPE_CARRIER_OUTPUT_STREAM, NULL);
   g_autoptr(GBytes) nothing = g_bytes_new_static ("", 0);
 
   self->carrier = g_object_ref (carrier);
+  self->thread = g_thread_ref (thread);
   self->message = post_message_new (nothing);
   return G_OUTPUT_STREAM (self);
 }

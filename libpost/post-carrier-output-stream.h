@@ -12,7 +12,8 @@ G_BEGIN_DECLS
 #define POST_TYPE_CARRIER_OUTPUT_STREAM (_post_carrier_output_stream_get_type ())
 G_DECLARE_FINAL_TYPE (PostCarrierOutputStream, _post_carrier_output_stream, POST, CARRIER_OUTPUT_STREAM, GOutputStream)
 
-GOutputStream *_post_carrier_output_stream_new (PostCarrier *carrier);
+GOutputStream *_post_carrier_output_stream_new (PostCarrier *carrier,
+                                                GThread     *thread);
 /* Queues the end of the message, without waiting (the stream's dispose) */
 void           _post_carrier_output_stream_end (GOutputStream *stream);
 

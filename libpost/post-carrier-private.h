@@ -55,8 +55,9 @@ PostReply      *_post_reply_new                  (PostCarrier       *target,
 /* The main context a carrier was created in (post-carrier.c) */
 GMainContext   *_post_carrier_get_context        (PostCarrier       *self);
 /* A synchronous stream call: begin acquires the carrier's context (or
- * fails), the asynchronous call's callback fills the op, end runs the
- * context until it is done and releases it. */
+ * fails: only @thread, the one that made the stream, or the thread that is
+ * running the context may make it), the asynchronous call's callback fills
+ * the op, end runs the context until it is done and releases it. */
 typedef struct
 {
   gboolean  done;
@@ -64,6 +65,7 @@ typedef struct
   GError   *error;
 } PostStreamSyncOp;
 gboolean        _post_carrier_stream_sync_begin  (PostCarrier       *carrier,
+                                                  GThread           *thread,
                                                   GError           **error);
 gssize          _post_carrier_stream_sync_end    (PostCarrier       *carrier,
                                                   PostStreamSyncOp  *op,

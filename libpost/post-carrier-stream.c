@@ -30,9 +30,10 @@
  * The asynchronous calls never block.  The synchronous ones
  * (g_input_stream_read(), g_output_stream_write(), …) run the carrier's
  * #GMainContext until they complete, dispatching its other sources
- * meanwhile, and must be called from the thread that runs that context
- * (or from any thread while no other one runs it); elsewhere they fail
- * with %G_IO_ERROR_FAILED.  They are there for code that only knows
+ * meanwhile, and must be called from the thread that made the stream
+ * with post_carrier_stream_new() (the one that runs that context), or from
+ * within a callback of that context; from any other thread they fail with
+ * %G_IO_ERROR_FAILED, whether or not the context is running at that moment.  They are there for code that only knows
  * synchronous streams; prefer the asynchronous ones.
  *
  * When the carrier loses its transport (it goes
@@ -59,6 +60,7 @@ struct _PostCarrierStream
   GIOStream parent_instance;
 
   PostCarrier   *carrier;   /* (owned) */
+  GThread       *thread;    /* (owned) the one that made the stream */
   GInputStream  *input;     /* (owned) */
   GOutputStream *output;    /* (owned) */
   gboolean       disposing;
@@ -79,11 +81,16 @@ static GParamSpec *properties[N_PROPS];
 
 gboolean
 _post_carrier_stream_sync_begin (PostCarrier  *carrier,
+                                 GThread      *thread,
                                  GError      **error)
 {
   GMainContext *context = _post_carrier_get_context (carrier);
 
-  if (!g_main_context_acquire (context))
+  /* Not "whoever can acquire it now": a thread that slipped in between two
+   * iterations of the owner's loop would then run the owner's sources and
+   * keep its loop waiting until the call completed. */
+  if ((!g_main_context_is_owner (context) && g_thread_self () != thread)
+      || !g_main_context_acquire (context))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                            "A synchronous call on a carrier's stream must come from the thread "
@@ -245,7 +252,7 @@ post_carrier_stream_close (GIOStream     *stream,
       post_carrier_close (self->carrier);
       return TRUE;
     }
-  if (!_post_carrier_stream_sync_begin (self->carrier, error))
+  if (!_post_carrier_stream_sync_begin (self->carrier, self->thread, error))
     return FALSE;
   post_carrier_stream_close_async (stream, G_PRIORITY_DEFAULT, cancellable, sync_closed_cb, &op);
   return _post_carrier_stream_sync_end (self->carrier, &op, error) == 0;
@@ -260,8 +267,9 @@ post_carrier_stream_constructed (GObject *object)
 
   G_OBJECT_CLASS (post_carrier_stream_parent_class)->constructed (object);
   g_assert (self->carrier != NULL);
-  self->input = _post_carrier_input_stream_new (self->carrier);
-  self->output = _post_carrier_output_stream_new (self->carrier);
+  self->thread = g_thread_ref (g_thread_self ());
+  self->input = _post_carrier_input_stream_new (self->carrier, self->thread);
+  self->output = _post_carrier_output_stream_new (self->carrier, self->thread);
 }
 
 static void
@@ -317,6 +325,7 @@ post_carrier_stream_finalize (GObject *object)
   g_clear_object (&self->input);
   g_clear_object (&self->output);
   g_clear_object (&self->carrier);
+  g_clear_pointer (&self->thread, g_thread_unref);
   G_OBJECT_CLASS (post_carrier_stream_parent_class)->finalize (object);
 }
 

@@ -360,7 +360,17 @@ test_wrong_thread (Fixture       *fx,
   ThreadRead t = { stream, NULL, FALSE };
   GThread *thread;
 
-  /* The main thread runs the context meanwhile, so the thread cannot */
+  /* Nobody runs the context while we wait for the thread: it could take it,
+   * but it is not the stream's thread, so it fails at once instead of
+   * blocking (and running our sources) until the peer writes */
+  thread = g_thread_new ("reader", read_in_thread, &t);
+  g_thread_join (thread);
+  g_assert_error (t.error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_clear_error (&t.error);
+  post_test_wait_count ((guint *) &t.done, TRUE, "the thread's idle callback", 20);
+
+  /* The same while the main thread runs the context */
+  t.done = FALSE;
   thread = g_thread_new ("reader", read_in_thread, &t);
   post_test_wait_count ((guint *) &t.done, TRUE, "the thread's read", 20);
   g_thread_join (thread);
