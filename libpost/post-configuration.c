@@ -359,6 +359,10 @@ _post_setting_describe_default (const PostSetting *setting)
  * post_selection_property_to_nick:
  * @property: a selection property
  *
+ * Gives the RFC 9622 name of a selection property, as policy files write
+ * it and as the [class@Post.Configuration] property of the same name is
+ * called. The string is static.
+ *
  * Returns: (nullable): the RFC 9622 name of @property, such as
  *   `preserve-order`, or %NULL if @property is out of range
  */
@@ -374,6 +378,9 @@ post_selection_property_to_nick (PostSelectionProperty property)
  * post_selection_property_from_nick:
  * @nick: an RFC 9622 name such as `preserve-order`
  * @property: (out) (optional): where to store the property
+ *
+ * Parses the RFC 9622 name of a selection property, as policy files and
+ * post_configuration_set_preference_by_name() write it.
  *
  * Returns: %TRUE if @nick names a selection property
  */
@@ -400,6 +407,9 @@ post_selection_property_from_nick (const char            *nick,
  * post_preference_to_nick:
  * @preference: a preference
  *
+ * Gives the name of a preference level as policy files write it. The
+ * string is static.
+ *
  * Returns: (nullable): `require`, `prefer`, `no-preference`, `avoid` or
  *   `prohibit`; %NULL if @preference is out of range
  */
@@ -415,6 +425,9 @@ post_preference_to_nick (PostPreference preference)
  * post_preference_from_nick:
  * @nick: `require`, `prefer`, `no-preference`, `avoid` or `prohibit`
  * @preference: (out) (optional): where to store the preference
+ *
+ * Parses the name of a preference level as policy files and
+ * post_configuration_set_preference_by_name() write it.
  *
  * Returns: %TRUE if @nick names a preference
  */
@@ -607,6 +620,107 @@ post_configuration_class_init (PostConfigurationClass *klass)
   object_class->get_property = post_configuration_get_property;
   object_class->set_property = post_configuration_set_property;
 
+  /**
+   * PostConfiguration:reliability:
+   *
+   * RFC 9622 `reliability`: every message is delivered, or the carrier
+   * fails. Required by default. The [enum@Post.Preference] for
+   * %POST_SELECTION_RELIABILITY; the same as
+   * post_configuration_get_preference() and
+   * post_configuration_set_preference() with it.
+   */
+  /**
+   * PostConfiguration:preserve-msg-boundaries:
+   *
+   * RFC 9622 `preserveMsgBoundaries`: the stack keeps message boundaries
+   * itself (a message stack such as udp or sctp) rather than through a
+   * framer on a byte stream. The [enum@Post.Preference] for
+   * %POST_SELECTION_PRESERVE_MSG_BOUNDARIES; the same as
+   * post_configuration_get_preference() and
+   * post_configuration_set_preference() with it.
+   */
+  /**
+   * PostConfiguration:per-msg-reliability:
+   *
+   * RFC 9622 `perMsgReliability`: reliability can be chosen per message
+   * ([method@Post.Message.set_reliable]). The [enum@Post.Preference] for
+   * %POST_SELECTION_PER_MSG_RELIABILITY; the same as
+   * post_configuration_get_preference() and
+   * post_configuration_set_preference() with it.
+   */
+  /**
+   * PostConfiguration:preserve-order:
+   *
+   * RFC 9622 `preserveOrder`: messages are delivered in the order they
+   * were sent. Required by default. The [enum@Post.Preference] for
+   * %POST_SELECTION_PRESERVE_ORDER; the same as
+   * post_configuration_get_preference() and
+   * post_configuration_set_preference() with it.
+   */
+  /**
+   * PostConfiguration:zero-rtt-msg:
+   *
+   * RFC 9622 `zeroRttMsg`: idempotent messages can be sent before the
+   * handshake completes (0-RTT early data of a resumed session). The
+   * [enum@Post.Preference] for %POST_SELECTION_ZERO_RTT_MSG; the same as
+   * post_configuration_get_preference() and
+   * post_configuration_set_preference() with it.
+   */
+  /**
+   * PostConfiguration:multistreaming:
+   *
+   * RFC 9622 `multistreaming`: carriers of one association can share a
+   * transport as its streams (quic, sctp). The [enum@Post.Preference] for
+   * %POST_SELECTION_MULTISTREAMING; the same as
+   * post_configuration_get_preference() and
+   * post_configuration_set_preference() with it.
+   */
+  /**
+   * PostConfiguration:congestion-control:
+   *
+   * RFC 9622 `congestionControl`: the stack is congestion controlled.
+   * Required by default; datagram stacks (udp, dtls) are used only when it
+   * is not. The [enum@Post.Preference] for
+   * %POST_SELECTION_CONGESTION_CONTROL; the same as
+   * post_configuration_get_preference() and
+   * post_configuration_set_preference() with it.
+   */
+  /**
+   * PostConfiguration:keep-alive:
+   *
+   * RFC 9622 `keepAlive`: the stack can send keep-alives, so that a
+   * carrier notices a vanished peer; see
+   * [property@Post.Configuration:keep-alive-timeout]. The
+   * [enum@Post.Preference] for %POST_SELECTION_KEEP_ALIVE; the same as
+   * post_configuration_get_preference() and
+   * post_configuration_set_preference() with it.
+   */
+  /**
+   * PostConfiguration:multipath:
+   *
+   * RFC 9622 `multipath`: one transport can use several paths at once. The
+   * [enum@Post.Preference] for %POST_SELECTION_MULTIPATH; the same as
+   * post_configuration_get_preference() and
+   * post_configuration_set_preference() with it.
+   */
+  /**
+   * PostConfiguration:secure:
+   *
+   * libpost's selection property for confidentiality and authentication of
+   * the peer (a secure stack such as tls, dtls or quic). The
+   * [enum@Post.Preference] for %POST_SELECTION_SECURE; the same as
+   * post_configuration_get_preference() and
+   * post_configuration_set_preference() with it.
+   */
+  /**
+   * PostConfiguration:fork:
+   *
+   * libpost's selection property for carriers that can be forked
+   * ([method@Post.Carrier.fork_async]) into more carriers to the same
+   * remote. The [enum@Post.Preference] for %POST_SELECTION_FORK; the same
+   * as post_configuration_get_preference() and
+   * post_configuration_set_preference() with it.
+   */
   /* One property per setting of the table; the selection properties
    * (PostConfiguration:reliability, :preserve-msg-boundaries,
    * :per-msg-reliability, :preserve-order, :zero-rtt-msg,
@@ -822,6 +936,11 @@ post_configuration_copy (PostConfiguration *self)
  * post_configuration_is_frozen:
  * @self: a configuration
  *
+ * Tells whether @self was frozen with [method@Post.Configuration.freeze]
+ * (an association freezes the configuration it uses). The setters of a
+ * frozen configuration fail with %POST_ERROR_IMMUTABLE; derive a
+ * changeable one with [method@Post.Configuration.copy].
+ *
  * Returns: %TRUE if @self can no longer change
  */
 gboolean
@@ -883,6 +1002,10 @@ _post_configuration_dup_default (void)
  * post_configuration_get_preference:
  * @self: a configuration
  * @property: a selection property
+ *
+ * Gets the [enum@Post.Preference] set for a selection property; a property
+ * never set has its RFC 9622 default (`reliability`, `preserve-order` and
+ * `congestion-control` required, the others no preference).
  *
  * Returns: the preference for @property
  */
@@ -1041,6 +1164,10 @@ post_configuration_set_preference_by_name (PostConfiguration  *self,
  * post_configuration_get_stacks:
  * @self: a configuration
  *
+ * Gets the stacks a carrier may use, as set with
+ * [method@Post.Configuration.set_stacks]. The array belongs to @self and
+ * stays valid until the stacks of @self are changed.
+ *
  * Returns: (nullable) (transfer none) (array zero-terminated=1): the names
  *   of the stacks allowed, best first; %NULL when any stack may be used
  */
@@ -1115,6 +1242,10 @@ post_configuration_set_stacks (PostConfiguration   *self,
  * post_configuration_get_framing:
  * @self: a configuration
  *
+ * Gets the framing mode: how messages map onto the byte stream of a stack
+ * such as tcp (a framer, the whole stream as one message per direction, or
+ * the stack's own messages). See [enum@Post.FramingMode].
+ *
  * Returns: how messages map onto byte streams
  */
 PostFramingMode
@@ -1164,6 +1295,10 @@ post_configuration_set_framing (PostConfiguration  *self,
 /**
  * post_configuration_get_framer_type:
  * @self: a configuration
+ *
+ * Gets the [class@Post.Framer] subclass that frames messages on byte
+ * stream stacks in %POST_FRAMING_AUTO mode; each carrier makes an instance
+ * of its own. [class@Post.LengthPrefixFramer] is the default.
  *
  * Returns: the [class@Post.Framer] subclass used on byte streams
  */
@@ -1218,6 +1353,11 @@ post_configuration_set_framer_type (PostConfiguration  *self,
 /**
  * post_configuration_get_attempt_delay:
  * @self: a configuration
+ *
+ * Gets the time between the starts of two establishment attempts when
+ * candidates are raced (Happy Eyeballs, RFC 8305): the next candidate
+ * starts when this delay passes without the previous one succeeding. See
+ * the [property@Post.Configuration:attempt-delay] property.
  *
  * Returns: the delay between establishment attempts, in milliseconds
  */
@@ -1346,6 +1486,10 @@ post_configuration_set_enable_proxy (PostConfiguration  *self,
  * post_configuration_get_conn_timeout:
  * @self: a configuration
  *
+ * Gets how long establishment may take: when no candidate has succeeded
+ * within this time, establishment fails with %POST_ERROR_TIMED_OUT. See
+ * the [property@Post.Configuration:conn-timeout] property.
+ *
  * Returns: the establishment timeout in milliseconds, 0 for none
  */
 guint
@@ -1388,6 +1532,10 @@ post_configuration_set_conn_timeout (PostConfiguration  *self,
 /**
  * post_configuration_get_keep_alive_timeout:
  * @self: a configuration
+ *
+ * Gets the RFC 9622 `keepAliveTimeout` as set. The time carriers actually
+ * use, which depends on the `keep-alive` selection property too, is
+ * post_configuration_get_effective_keep_alive_timeout().
  *
  * Returns: the `keep-alive-timeout` in milliseconds as set, 0 when disabled
  */
@@ -1467,6 +1615,10 @@ post_configuration_get_effective_keep_alive_timeout (PostConfiguration *self)
  * post_configuration_get_send_queue_limit:
  * @self: a configuration
  *
+ * Gets the bound of a carrier's send queue: once the queued messages take
+ * this many bytes, post_carrier_send() fails with %POST_ERROR_WOULD_BLOCK
+ * until the queue drains (wait with post_carrier_flush_async()).
+ *
  * Returns: the bytes a carrier queues before it pushes back
  */
 gsize
@@ -1519,6 +1671,10 @@ post_configuration_set_send_queue_limit (PostConfiguration  *self,
 /**
  * post_configuration_get_recv_msg_max_len:
  * @self: a configuration
+ *
+ * Gets the RFC 9622 `recv-msg-max-len`: a received message larger than
+ * this is handed to the application in parts rather than held whole in
+ * memory. See [method@Post.Configuration.set_recv_msg_max_len].
  *
  * Returns: the most bytes of one message held before it is handed out in parts
  */
@@ -1601,6 +1757,11 @@ option_key_is_valid (const char *key)
  * post_configuration_get_option:
  * @self: a configuration
  * @key: a namespaced key such as `tcp.user-timeout`
+ *
+ * Looks up a protocol-specific option, set with
+ * [method@Post.Configuration.set_option] or by policy. The value belongs
+ * to @self; take a reference with g_variant_ref() to keep it beyond the
+ * next change of @self.
  *
  * Returns: (transfer none) (nullable): the value of the option, or %NULL
  *   if it is not set
@@ -1704,6 +1865,11 @@ compare_strings (gconstpointer a,
 /**
  * post_configuration_list_options:
  * @self: a configuration
+ *
+ * Lists the keys of the protocol-specific options set on @self, such as
+ * `tcp.user-timeout`; look each up with
+ * [method@Post.Configuration.get_option]. The caller owns the returned
+ * array; free it with g_strfreev().
  *
  * Returns: (transfer full) (array zero-terminated=1): the keys of the
  *   options set, sorted
@@ -1858,6 +2024,11 @@ check_preference (PostPreference   preference,
  * post_configuration_get_use_temporary_local_address: (get-property use-temporary-local-address)
  * @self: a configuration
  *
+ * Gets the RFC 9622 `use-temporary-local-address` connection property:
+ * whether temporary (RFC 8981 privacy) local addresses are wanted. No
+ * preference means the RFC 9622 default: prefer for carriers, avoid for
+ * listeners.
+ *
  * Returns: whether temporary local addresses are wanted
  */
 PostPreference
@@ -1899,6 +2070,10 @@ post_configuration_set_use_temporary_local_address (PostConfiguration  *self,
  * post_configuration_get_soft_error_notify: (get-property soft-error-notify)
  * @self: a configuration
  *
+ * Gets the RFC 9622 `soft-error-notify` connection property: whether the
+ * application wants to hear of soft errors such as ICMP messages. It is
+ * passed to the stacks.
+ *
  * Returns: whether soft errors should be reported
  */
 PostPreference
@@ -1939,6 +2114,10 @@ post_configuration_set_soft_error_notify (PostConfiguration  *self,
 /**
  * post_configuration_get_direction: (get-property direction)
  * @self: a configuration
+ *
+ * Gets whether the carriers made with @self send, receive or both (RFC
+ * 9622 `direction`); a unidirectional carrier fails the operations of the
+ * other direction with %POST_ERROR_WRONG_ROLE.
  *
  * Returns: the direction of the carriers
  */
@@ -2152,6 +2331,12 @@ append_connection_properties (PostConfiguration *self,
  * @self: a configuration
  * @interface: an interface name or kind, as set
  *
+ * Looks up one entry of the RFC 9622 `interface` preference set, as set
+ * with [method@Post.Configuration.set_interface_preference] or the
+ * [property@Post.Configuration:interface] property. @interface is compared
+ * as written (an interface name, a glob or an interface kind nick); no
+ * glob matching happens here.
+ *
  * Returns: the preference of the `interface` set for @interface;
  *   %POST_PREFERENCE_NO_PREFERENCE if it has none
  */
@@ -2194,6 +2379,11 @@ post_configuration_set_interface_preference (PostConfiguration  *self,
  * post_configuration_list_interface_preferences:
  * @self: a configuration
  *
+ * Lists the interface names and kinds that have an entry in the RFC 9622
+ * `interface` preference set; look each up with
+ * [method@Post.Configuration.get_interface_preference]. The caller owns
+ * the returned array; free it with g_strfreev().
+ *
  * Returns: (transfer full) (array zero-terminated=1): the names in the
  *   `interface` preference set, sorted
  */
@@ -2208,6 +2398,10 @@ post_configuration_list_interface_preferences (PostConfiguration *self)
  * post_configuration_get_pvd_preference:
  * @self: a configuration
  * @pvd: a provisioning domain identifier
+ *
+ * Looks up one entry of the RFC 9622 `pvd` preference set, as set with
+ * [method@Post.Configuration.set_pvd_preference] or the
+ * [property@Post.Configuration:pvd] property.
  *
  * Returns: the preference of the `pvd` set for @pvd;
  *   %POST_PREFERENCE_NO_PREFERENCE if it has none
@@ -2250,6 +2444,11 @@ post_configuration_set_pvd_preference (PostConfiguration  *self,
  * post_configuration_list_pvd_preferences:
  * @self: a configuration
  *
+ * Lists the provisioning domains that have an entry in the RFC 9622 `pvd`
+ * preference set; look each up with
+ * [method@Post.Configuration.get_pvd_preference]. The caller owns the
+ * returned array; free it with g_strfreev().
+ *
  * Returns: (transfer full) (array zero-terminated=1): the PvD identifiers
  *   in the `pvd` preference set, sorted
  */
@@ -2277,6 +2476,10 @@ get_bool_option (PostConfiguration *self,
 /**
  * post_configuration_get_use_system_trust:
  * @self: a #PostConfiguration
+ *
+ * Gets whether the secure stacks verify peers against the system's trust
+ * store (GnuTLS's system store) in addition to the anchors added; with
+ * %FALSE only the added anchors are trusted.
  *
  * Returns: whether the system's trust store verifies peers (the default)
  */
@@ -2379,6 +2582,11 @@ post_configuration_add_trust_anchor_file (PostConfiguration  *self,
 /**
  * post_configuration_get_trust_anchors:
  * @self: a #PostConfiguration
+ *
+ * Gets the certificates added as trust anchors with
+ * [method@Post.Configuration.add_trust_anchor] and
+ * [method@Post.Configuration.add_trust_anchor_file], each as it was given
+ * (PEM or DER). The caller owns the returned array.
  *
  * Returns: (transfer container) (element-type GBytes): the anchors added
  */
@@ -2492,6 +2700,12 @@ get_strv_option (PostConfiguration *self,
  * post_configuration_get_pinned_keys:
  * @self: a #PostConfiguration
  *
+ * Gets the public keys pinned with
+ * [method@Post.Configuration.add_pinned_key]: a secure stack accepts a
+ * peer only if the SHA-256 digest of its certificate's
+ * SubjectPublicKeyInfo is among them (when any is pinned). The caller owns
+ * the returned array; free it with g_strfreev().
+ *
  * Returns: (transfer full): the pinned SPKI digests, in lower-case hex
  */
 char **
@@ -2507,6 +2721,14 @@ post_configuration_get_pinned_keys (PostConfiguration *self)
  * @protocols: (nullable) (array zero-terminated=1): ALPN protocol ids, most
  *   preferred first, or %NULL for none
  * @error: return location for an error
+ *
+ * Sets the ALPN protocol identifiers (RFC 7301, such as `h2` or `h3`) that
+ * the secure stacks offer as a client, or accept as a listener (in the
+ * listener's order of preference). %NULL or an empty array offers none.
+ * Each identifier has 1 to 255 bytes.
+ *
+ * Fails with %POST_ERROR_INVALID_ARGUMENT for an empty or too long
+ * identifier, or %POST_ERROR_IMMUTABLE when @self is frozen.
  *
  * Returns: %TRUE on success
  */
@@ -2533,6 +2755,11 @@ post_configuration_set_alpn (PostConfiguration   *self,
 /**
  * post_configuration_get_alpn:
  * @self: a #PostConfiguration
+ *
+ * Gets the ALPN protocol identifiers that the secure stacks offer (a
+ * client) or accept (a listener) during the handshake, most preferred
+ * first, as set with [method@Post.Configuration.set_alpn]. The caller owns
+ * the returned array; free it with g_strfreev().
  *
  * Returns: (transfer full): the ALPN protocol ids (empty for none)
  */
@@ -2581,6 +2808,10 @@ post_configuration_set_tls_versions (PostConfiguration  *self,
  * @self: a #PostConfiguration
  * @min: (out) (optional): the oldest version allowed
  * @max: (out) (optional): the newest version allowed
+ *
+ * Gets the range of TLS versions the secure stacks negotiate, as set with
+ * [method@Post.Configuration.set_tls_versions]; both are
+ * %POST_TLS_VERSION_1_3 unless set.
  */
 void
 post_configuration_get_tls_versions (PostConfiguration *self,
@@ -2608,6 +2839,13 @@ post_configuration_get_tls_versions (PostConfiguration *self,
 /**
  * post_configuration_get_allow_cleartext:
  * @self: a #PostConfiguration
+ *
+ * Gets whether cleartext stacks may be chosen implicitly. By default
+ * (%FALSE), when a secure stack is loaded and neither the URI's scheme nor
+ * [method@Post.Configuration.set_stacks] names a cleartext stack, only
+ * secure stacks are raced, so that a failed handshake never falls back to
+ * cleartext; [method@Post.Configuration.set_allow_cleartext] lifts that
+ * rule.
  *
  * Returns: whether a carrier may use a stack without security when no
  *   stack is named explicitly (%FALSE by default)
@@ -2686,6 +2924,11 @@ post_configuration_set_verify_func (PostConfiguration  *self,
 /**
  * post_configuration_has_verify_func:
  * @self: a #PostConfiguration
+ *
+ * Tells whether a verification callback was set with
+ * [method@Post.Configuration.set_verify_func]; the secure stacks then hand
+ * it each peer's certificate chain with what libpost's own verification
+ * found, and its answer decides whether the peer is trusted.
  *
  * Returns: whether a verification callback is set
  */
