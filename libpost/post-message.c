@@ -394,6 +394,11 @@ post_message_new (GBytes *content)
  * @data: (array length=size) (element-type guint8) (nullable): the bytes
  * @size: how many
  *
+ * Creates an outgoing message whose content is a copy of the @size bytes
+ * at @data, with the default properties (no lifetime limit, niceness 0,
+ * reliable, neither idempotent nor immediate). @data may be %NULL only
+ * when @size is 0.
+ *
  * Returns: (transfer full): a new message holding a copy of @data
  */
 PostMessage *
@@ -408,6 +413,9 @@ post_message_new_from_data (const void *data,
 /**
  * post_message_new_from_string:
  * @text: a string; its terminating NUL is not part of the message
+ *
+ * Creates an outgoing message whose content is the bytes of @text, a
+ * convenience for text protocols; the message holds a copy.
  *
  * Returns: (transfer full): a new message holding @text
  */
@@ -473,6 +481,10 @@ check_mutable (PostMessage  *self,
  * post_message_get_content:
  * @self: a #PostMessage
  *
+ * Gets the content of the message. For a message received in parts it is
+ * the latest part. The bytes belong to the message; take a reference with
+ * g_bytes_ref() to keep them.
+ *
  * Returns: (transfer none): the message's bytes
  */
 GBytes *
@@ -487,6 +499,12 @@ post_message_get_content (PostMessage *self)
  * @self: a #PostMessage
  * @content: the new bytes
  * @error: return location for an error
+ *
+ * Replaces the content of an outgoing message; the message takes a
+ * reference to @content.
+ *
+ * Fails with %POST_ERROR_IMMUTABLE once the message is queued on a
+ * carrier, and for a received message.
  *
  * Returns: %TRUE, or %FALSE if the message was already queued
  */
@@ -513,6 +531,9 @@ post_message_set_content (PostMessage  *self,
  * post_message_get_size:
  * @self: a #PostMessage
  *
+ * Gets the size of the message's content (for a message received in parts,
+ * of the latest part).
+ *
  * Returns: the size of the content in bytes
  */
 gsize
@@ -525,6 +546,11 @@ post_message_get_size (PostMessage *self)
 /**
  * post_message_is_complete:
  * @self: a #PostMessage
+ *
+ * Tells whether the last part of a received message has arrived. A message
+ * received with post_carrier_receive_partial_async(), or one larger than
+ * the configuration's `recv-msg-max-len`, arrives in parts, each handed
+ * out on the same #PostMessage.
  *
  * Returns: whether the whole message has arrived (always %TRUE for
  *   outgoing messages)
@@ -540,6 +566,10 @@ post_message_is_complete (PostMessage *self)
  * post_message_get_lifetime:
  * @self: a #PostMessage
  *
+ * Gets how long, from when it is queued, the message is worth delivering;
+ * a message whose lifetime passes before it is transmitted is dropped and
+ * #PostMessage::expired is emitted. See #PostMessage:lifetime.
+ *
  * Returns: the lifetime in microseconds, or %POST_MESSAGE_LIFETIME_INFINITE
  */
 gint64
@@ -554,6 +584,14 @@ post_message_get_lifetime (PostMessage *self)
  * @self: a #PostMessage
  * @lifetime_us: microseconds, or %POST_MESSAGE_LIFETIME_INFINITE
  * @error: return location for an error
+ *
+ * Sets how long, from when it is queued, the message is worth delivering
+ * (draft section 2.2); 0 means for ever. A message whose lifetime passes
+ * before it is transmitted is dropped and #PostMessage::expired is
+ * emitted.
+ *
+ * Fails with %POST_ERROR_IMMUTABLE once the message is queued, and with
+ * %POST_ERROR_INVALID_ARGUMENT for a negative lifetime.
  *
  * Returns: %TRUE, or %FALSE if the message was already queued or the
  *   lifetime is negative
@@ -585,6 +623,10 @@ post_message_set_lifetime (PostMessage  *self,
  * post_message_get_niceness:
  * @self: a #PostMessage
  *
+ * Gets the message's priority class: messages of niceness n+1 yield to
+ * those of niceness n on the same carrier (and, on quic, across the
+ * streams of a connection).
+ *
  * Returns: the niceness; 0 is the most important
  */
 guint
@@ -599,6 +641,11 @@ post_message_get_niceness (PostMessage *self)
  * @self: a #PostMessage
  * @niceness: the priority class; 0 is the most important
  * @error: return location for an error
+ *
+ * Sets the message's priority class (draft section 2.2): messages of
+ * niceness n+1 yield to those of niceness n queued on the same carrier.
+ *
+ * Fails with %POST_ERROR_IMMUTABLE once the message is queued.
  *
  * Returns: %TRUE, or %FALSE if the message was already queued
  */
@@ -623,6 +670,10 @@ post_message_set_niceness (PostMessage  *self,
  * post_message_get_idempotent:
  * @self: a #PostMessage
  *
+ * Tells whether the message is marked idempotent: safe to receive more
+ * than once, so that a resumed session may send it as 0-RTT early data,
+ * which an attacker can replay.
+ *
  * Returns: whether the message may be received more than once
  */
 gboolean
@@ -637,6 +688,12 @@ post_message_get_idempotent (PostMessage *self)
  * @self: a #PostMessage
  * @idempotent: whether it is safe to receive the message more than once
  * @error: return location for an error
+ *
+ * Marks the message idempotent or not (draft section 2.2): an idempotent
+ * message is safe to receive more than once, so it may travel as 0-RTT
+ * early data of a resumed session, which an attacker can replay.
+ *
+ * Fails with %POST_ERROR_IMMUTABLE once the message is queued.
  *
  * Returns: %TRUE, or %FALSE if the message was already queued
  */
@@ -660,6 +717,10 @@ post_message_set_idempotent (PostMessage  *self,
 /**
  * post_message_get_reliable:
  * @self: a #PostMessage
+ *
+ * Tells whether the message must arrive (RFC 9622 `msgReliable`, %TRUE by
+ * default). An unreliable message with a lifetime travels as an unreliable
+ * datagram where the stack offers them; see #PostMessage:reliable.
  *
  * Returns: whether the message must be delivered (RFC 9622 `msgReliable`)
  */
@@ -702,6 +763,9 @@ post_message_set_reliable (PostMessage  *self,
  * post_message_get_immediate:
  * @self: a #PostMessage
  *
+ * Tells whether the message is sent at once, in a packet of its own where
+ * the stack can, instead of waiting to be combined with later messages.
+ *
  * Returns: whether the message is sent at once
  */
 gboolean
@@ -716,6 +780,11 @@ post_message_get_immediate (PostMessage *self)
  * @self: a #PostMessage
  * @immediate: whether to send the message at once, on its own
  * @error: return location for an error
+ *
+ * Asks the carrier to send the message at once, ending its packet where
+ * the stack can, instead of waiting to combine it with later messages.
+ *
+ * Fails with %POST_ERROR_IMMUTABLE once the message is queued.
  *
  * Returns: %TRUE, or %FALSE if the message was already queued
  */
@@ -739,6 +808,10 @@ post_message_set_immediate (PostMessage  *self,
 /**
  * post_message_get_antecedents:
  * @self: a #PostMessage
+ *
+ * Gets the messages added with post_message_add_antecedent(): those the
+ * carrier must send before this one (draft section 2.2). The caller owns
+ * the array, which holds a reference to each message.
  *
  * Returns: (transfer container) (element-type PostMessage): the messages
  *   that must be delivered before this one
@@ -838,6 +911,9 @@ post_message_add_antecedent (PostMessage  *self,
  * post_message_is_outgoing:
  * @self: a #PostMessage
  *
+ * Tells whether @self was made by the application to be sent or was
+ * received from the peer.
+ *
  * Returns: %TRUE for a message to send, %FALSE for a received one
  */
 gboolean
@@ -901,6 +977,9 @@ post_message_is_expired (PostMessage *self)
  * post_message_get_sequence:
  * @self: a #PostMessage
  *
+ * Gets the message's number in its direction of its carrier, which orders
+ * messages in logs and replies.
+ *
  * Returns: the message's number on its carrier, counting from 1 in each
  *   direction; 0 before it is queued, and for a message received as an
  *   unreliable datagram (#PostMessage:reliable), which has no place in the
@@ -916,6 +995,10 @@ post_message_get_sequence (PostMessage *self)
 /**
  * post_message_get_remote_address:
  * @self: a #PostMessage
+ *
+ * Gets the address a received message came from, which tells the senders
+ * of a sink or a udp listener apart. Outgoing messages have none. The
+ * address belongs to the message.
  *
  * Returns: (transfer none) (nullable): where a received message came from
  */

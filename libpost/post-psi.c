@@ -349,6 +349,9 @@ post_psi_init (PostPsi *self)
  * post_psi_get_stack:
  * @self: a #PostPsi
  *
+ * Gets the stack that made this instance with post_stack_create_psi(); it
+ * belongs to the instance.
+ *
  * Returns: (transfer none): the stack this is an instance of
  */
 PostStack *
@@ -364,6 +367,10 @@ post_psi_get_stack (PostPsi *self)
  * post_psi_get_configuration:
  * @self: a #PostPsi
  *
+ * Gets the configuration the instance was made with; it is frozen and
+ * belongs to the instance. Stacks read their protocol options from it
+ * (post_configuration_get_option()).
+ *
  * Returns: (transfer none): the frozen configuration the instance follows
  */
 PostConfiguration *
@@ -378,6 +385,10 @@ post_psi_get_configuration (PostPsi *self)
 /**
  * post_psi_get_context:
  * @self: a #PostPsi
+ *
+ * Gets the main context the instance runs on, the thread-default context
+ * of its creation. A stack attaches all its sources (sockets, timers) to
+ * it and never blocks it.
  *
  * Returns: (transfer none): the main context the instance runs on; stacks
  *   attach their sources here
@@ -395,6 +406,10 @@ post_psi_get_context (PostPsi *self)
  * post_psi_get_local_address:
  * @self: a #PostPsi
  *
+ * Gets the local address of the transport, as the stack recorded it with
+ * post_psi_set_addresses() once bound or connected. It belongs to the
+ * instance.
+ *
  * Returns: (transfer none) (nullable): the local address, once known
  */
 GSocketAddress *
@@ -409,6 +424,9 @@ post_psi_get_local_address (PostPsi *self)
 /**
  * post_psi_get_remote_address:
  * @self: a #PostPsi
+ *
+ * Gets the remote address of the transport, as the stack recorded it with
+ * post_psi_set_addresses() once connected. It belongs to the instance.
  *
  * Returns: (transfer none) (nullable): the remote address, once known
  */
@@ -425,6 +443,9 @@ post_psi_get_remote_address (PostPsi *self)
  * post_psi_get_interface:
  * @self: a #PostPsi
  *
+ * Gets the name of the local network interface the transport uses, as the
+ * stack recorded it; the string belongs to the instance.
+ *
  * Returns: (nullable): the name of the local interface, when the stack knows it
  */
 const char *
@@ -439,6 +460,9 @@ post_psi_get_interface (PostPsi *self)
 /**
  * post_psi_is_closed:
  * @self: a #PostPsi
+ *
+ * Tells whether post_psi_close() was called; the operations of a closed
+ * instance fail with %POST_ERROR_CLOSED.
  *
  * Returns: whether post_psi_close() was called
  */
@@ -525,6 +549,13 @@ post_psi_connect_async (PostPsi             *self,
  * @self: a #PostPsi
  * @result: the result passed to the callback
  * @error: return location for an error
+ *
+ * Finishes post_psi_connect_async(). The stack's own errors are in the
+ * %POST_ERROR domain: %POST_ERROR_NOT_SUPPORTED when the stack cannot open
+ * actively, %POST_ERROR_CLOSED when the instance was closed,
+ * %G_IO_ERROR_CANCELLED when @cancellable was triggered, and otherwise
+ * what the stack reports (%POST_ERROR_CONNECTION_REFUSED,
+ * %POST_ERROR_TIMED_OUT, a failed handshake...).
  *
  * Returns: %TRUE when the transport is open
  */
@@ -799,6 +830,11 @@ post_psi_close (PostPsi  *self,
  * post_psi_can_fork:
  * @self: a #PostPsi
  *
+ * Tells whether the stack implements [vfunc@Post.Psi.fork_async], so that
+ * post_psi_fork_async() can open another stream of the same transport (a
+ * multistreaming stack such as quic or sctp). The core forks on a new
+ * transport otherwise.
+ *
  * Returns: whether the instance can open new streams to its peer
  */
 gboolean
@@ -844,6 +880,12 @@ post_psi_fork_async (PostPsi             *self,
  * @result: the result passed to the callback
  * @error: return location for an error
  *
+ * Finishes post_psi_fork_async(): the new instance is another stream of
+ * the transport of @self, owned by the caller. Fails with
+ * %POST_ERROR_NOT_SUPPORTED on a stack that cannot fork (see
+ * post_psi_can_fork()), or with what the stack reports, such as a peer
+ * that refuses more streams.
+ *
  * Returns: (transfer full): the instance of the new stream
  */
 PostPsi *
@@ -861,6 +903,12 @@ post_psi_fork_finish (PostPsi       *self,
 /**
  * post_psi_get_acked_offset:
  * @self: a #PostPsi
+ *
+ * Byte streams: gets how many of the bytes written to the instance so far
+ * the peer's transport has acknowledged, from which the core emits the
+ * `acked` event of each message. A stack that cannot tell (it does not
+ * implement [vfunc@Post.Psi.get_acked_offset]) returns
+ * %POST_PSI_ACKED_UNKNOWN.
  *
  * Returns: how many of the bytes written so far the peer acknowledged, or
  *   %POST_PSI_ACKED_UNKNOWN
@@ -881,6 +929,11 @@ post_psi_get_acked_offset (PostPsi *self)
 /**
  * post_psi_get_sent_offset:
  * @self: a #PostPsi
+ *
+ * Byte streams: gets how many of the bytes written to the instance so far
+ * the stack has handed to the network, from which the core emits the
+ * `sent` event of each message. A stack whose writes go out at once
+ * returns %POST_PSI_ACKED_UNKNOWN.
  *
  * Returns: how many of the bytes written so far the stack handed to the
  *   network, or %POST_PSI_ACKED_UNKNOWN when every write does so at once
@@ -971,6 +1024,11 @@ post_psi_update_path (PostPsi  *self,
 /**
  * post_psi_get_max_message_size:
  * @self: a #PostPsi
+ *
+ * Gets the largest message the instance can carry in its current state
+ * (such as a datagram stack's path MTU or the peer's limit); the core
+ * fails larger messages with %POST_ERROR_MESSAGE_TOO_LARGE. Without a
+ * [vfunc@Post.Psi.get_max_message_size] it is the stack's static limit.
  *
  * Returns: the largest message the instance can carry now, 0 for no limit
  */
@@ -1292,6 +1350,10 @@ post_psi_set_context (PostPsi         *self,
  * post_psi_get_local:
  * @self: a #PostPsi
  *
+ * Gets the local endpoint given to post_psi_set_context(), whose identity
+ * (certificate and key) a secure stack presents. It belongs to the
+ * instance.
+ *
  * Returns: (transfer none) (nullable): the local endpoint set with
  *   post_psi_set_context()
  */
@@ -1306,6 +1368,10 @@ post_psi_get_local (PostPsi *self)
  * post_psi_get_association:
  * @self: a #PostPsi
  *
+ * Gets the association given to post_psi_set_context(), where secure
+ * stacks find the server name, the pre-shared key and the session tickets
+ * of an active open. It belongs to the instance.
+ *
  * Returns: (transfer none) (nullable): the association set with
  *   post_psi_set_context()
  */
@@ -1319,6 +1385,10 @@ post_psi_get_association (PostPsi *self)
 /**
  * post_psi_get_security_flags:
  * @self: a #PostPsi
+ *
+ * Tells how the instance is secured: encrypted, whether the session was
+ * resumed or a pre-shared key used, whether early data was sent and
+ * accepted. The core reports it as post_carrier_get_security_flags().
  *
  * Returns: how the instance is secured; %POST_SECURITY_NONE for cleartext stacks
  */
@@ -1461,6 +1531,10 @@ post_psi_set_early_data (PostPsi *self,
 /**
  * post_psi_get_early_data:
  * @self: a #PostPsi
+ *
+ * Gets the framed idempotent messages handed over with
+ * post_psi_set_early_data(), which a secure stack sends as 0-RTT data. The
+ * bytes belong to the instance.
  *
  * Returns: (transfer none) (nullable): the early data handed to the
  *   instance with post_psi_set_early_data()
