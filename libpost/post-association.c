@@ -416,6 +416,9 @@ post_association_lookup (PostLocal         *local,
  * post_association_get_local:
  * @self: a #PostAssociation
  *
+ * Gets the local endpoint of the association, which the association froze
+ * when it took it; %NULL means any. It belongs to @self.
+ *
  * Returns: (transfer none) (nullable): the local endpoint
  */
 PostLocal *
@@ -429,6 +432,9 @@ post_association_get_local (PostAssociation *self)
  * post_association_get_remote:
  * @self: a #PostAssociation
  *
+ * Gets the remote endpoint of the association, the one its carriers are
+ * initiated to. It belongs to @self.
+ *
  * Returns: (transfer none): the remote endpoint
  */
 PostRemote *
@@ -441,6 +447,10 @@ post_association_get_remote (PostAssociation *self)
 /**
  * post_association_get_configuration:
  * @self: a #PostAssociation
+ *
+ * Gets the configuration of the association, which the association froze
+ * when it took it; every carrier initiated on the association follows it.
+ * It belongs to @self.
  *
  * Returns: (transfer none): the configuration (frozen)
  */
@@ -471,6 +481,10 @@ post_association_initiate (PostAssociation *self)
  * post_association_get_carriers:
  * @self: a #PostAssociation
  *
+ * Lists the carriers of the association that are not closed: those
+ * initiated on it and their forks. The caller owns the array, which holds
+ * a reference to each carrier.
+ *
  * Returns: (transfer container) (element-type PostCarrier): the carriers
  *   on the association that are not closed (draft `.Carriers()`)
  */
@@ -491,6 +505,10 @@ post_association_get_carriers (PostAssociation *self)
  * post_association_get_paths:
  * @self: a #PostAssociation
  *
+ * Lists the paths that the transients of the association used (draft
+ * section 3.4), with what their stacks measured. The caller owns the
+ * array, which holds a reference to each path.
+ *
  * Returns: (transfer container) (element-type PostPath): every path the
  *   association's transients used (draft `.Paths()`)
  */
@@ -510,6 +528,10 @@ post_association_get_paths (PostAssociation *self)
 /**
  * post_association_get_last_stack:
  * @self: a #PostAssociation
+ *
+ * Gets the name of the stack with which a carrier of the association was
+ * last established, so that the next establishment can try it first (what
+ * worked last time, draft section 2.3). The string belongs to @self.
  *
  * Returns: (nullable): the stack of the last successful establishment
  */
@@ -1109,6 +1131,10 @@ post_association_set_pre_shared_key (PostAssociation  *self,
  * @self: a #PostAssociation
  * @identity: (out) (optional) (transfer none): the key's identity
  *
+ * Gets the pre-shared key set with
+ * [method@Post.Association.set_pre_shared_key], and its identity, which
+ * secure stacks authenticate with. Both belong to @self.
+ *
  * Returns: (transfer none) (nullable): the pre-shared key, if one is set
  */
 GBytes *
@@ -1208,6 +1234,10 @@ post_association_take_session_ticket (PostAssociation *self)
 /**
  * post_association_get_session_ticket_count:
  * @self: a #PostAssociation
+ *
+ * Counts the session tickets that secure stacks stored in the association
+ * and that have not expired: each lets a later carrier resume the session,
+ * and send idempotent messages as 0-RTT early data.
  *
  * Returns: how many unexpired session tickets the association holds
  */

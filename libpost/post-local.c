@@ -358,6 +358,9 @@ _post_local_get_canonical (PostLocal *self)
  * post_local_is_frozen:
  * @self: a local endpoint
  *
+ * Tells whether an association holds @self: a local can be changed until
+ * then, and afterwards its setters fail with %POST_ERROR_IMMUTABLE.
+ *
  * Returns: %TRUE if an association holds @self, so that it can no longer change
  */
 gboolean
@@ -370,6 +373,9 @@ post_local_is_frozen (PostLocal *self)
 /**
  * post_local_get_interface:
  * @self: a local endpoint
+ *
+ * Gets the name of the interface carriers on this local use; %NULL lets
+ * libpost choose. The string belongs to @self.
  *
  * Returns: (nullable): the interface name, or %NULL for any
  */
@@ -425,6 +431,10 @@ post_local_set_interface (PostLocal   *self,
  * post_local_get_address:
  * @self: a local endpoint
  *
+ * Gets the local address carriers bind to, as set with
+ * [method@Post.Local.set_address] or from the local's URI; %NULL binds to
+ * the any-address of each family. It belongs to @self.
+ *
  * Returns: (transfer none) (nullable): the address, or %NULL for any
  */
 GInetAddress *
@@ -472,6 +482,9 @@ post_local_set_address (PostLocal     *self,
  * post_local_get_port:
  * @self: a local endpoint
  *
+ * Gets the local port carriers bind to; 0 lets the system choose an
+ * ephemeral one (a listener must have one set).
+ *
  * Returns: the port, 0 for an ephemeral one
  */
 guint16
@@ -516,6 +529,10 @@ post_local_set_port (PostLocal  *self,
  * post_local_get_stack:
  * @self: a local endpoint
  *
+ * Gets the stack named by the scheme of the local's URI (`tcp` for
+ * `tcp://0.0.0.0:7000`), which a listener on the local uses; %NULL lets
+ * libpost choose. The string belongs to @self.
+ *
  * Returns: (nullable): the stack named by the URI scheme, if any
  */
 const char *
@@ -528,6 +545,11 @@ post_local_get_stack (PostLocal *self)
 /**
  * post_local_get_identity:
  * @self: a local endpoint
+ *
+ * Gets the certificate, with its private key, that secure stacks present
+ * for this local (a listener's server certificate, or a client
+ * certificate), as set with [method@Post.Local.set_identity]. It belongs
+ * to @self.
  *
  * Returns: (transfer none) (nullable): the certificate to present
  */
@@ -908,6 +930,11 @@ post_local_add_pre_shared_key (PostLocal   *self,
  * post_local_lookup_pre_shared_key:
  * @self: a #PostLocal
  * @identity: (nullable): a PSK identity, or %NULL to ask whether there is any
+ *
+ * Looks up a pre-shared key added with
+ * [method@Post.Local.add_pre_shared_key], as a secure listener on this
+ * local does for the identity a client presents. The bytes belong to
+ * @self.
  *
  * Returns: (transfer none) (nullable): the key for @identity (with
  *   @identity %NULL: any key, to tell whether the local has keys at all)

@@ -315,6 +315,8 @@ _post_socket_address_to_string (GSocketAddress *address)
  * post_path_get_local_address:
  * @self: a path
  *
+ * Gets the local address of the path; it belongs to @self.
+ *
  * Returns: (transfer none) (nullable): the local end of the path
  */
 GSocketAddress *
@@ -327,6 +329,8 @@ post_path_get_local_address (PostPath *self)
 /**
  * post_path_get_remote_address:
  * @self: a path
+ *
+ * Gets the remote address of the path; it belongs to @self.
  *
  * Returns: (transfer none) (nullable): the remote end of the path
  */
@@ -341,6 +345,9 @@ post_path_get_remote_address (PostPath *self)
  * post_path_get_interface:
  * @self: a path
  *
+ * Gets the name of the local interface the path leaves by; the string
+ * belongs to @self.
+ *
  * Returns: (nullable): the local interface name, if known
  */
 const char *
@@ -353,6 +360,9 @@ post_path_get_interface (PostPath *self)
 /**
  * post_path_get_stack_name:
  * @self: a path
+ *
+ * Gets the name of the stack whose transport uses the path; the string
+ * belongs to @self.
  *
  * Returns: (nullable): the name of the stack on the path
  */
@@ -367,6 +377,9 @@ post_path_get_stack_name (PostPath *self)
  * post_path_get_mtu:
  * @self: a path
  *
+ * Gets the largest packet the path carries, as the stack knows it (the
+ * interface's MTU, or what path MTU discovery found).
+ *
  * Returns: the path MTU in bytes, or %POST_PATH_UNKNOWN
  */
 guint
@@ -379,6 +392,8 @@ post_path_get_mtu (PostPath *self)
 /**
  * post_path_get_latency:
  * @self: a path
+ *
+ * Gets the smoothed round-trip time the stack measured on the path.
  *
  * Returns: the round-trip time in microseconds, or %POST_PATH_UNKNOWN
  */
@@ -393,6 +408,9 @@ post_path_get_latency (PostPath *self)
  * post_path_get_loss:
  * @self: a path
  *
+ * Gets the fraction of packets lost on the path, as the stack measured it;
+ * 0 when nothing was measured.
+ *
  * Returns: the fraction of packets lost, from 0 to 1
  */
 double
@@ -405,6 +423,9 @@ post_path_get_loss (PostPath *self)
 /**
  * post_path_get_data_rate:
  * @self: a path
+ *
+ * Gets the data rate the stack estimated for the path (such as a
+ * congestion controller's delivery rate).
  *
  * Returns: the estimated data rate in bit/s, or %POST_PATH_UNKNOWN
  */
@@ -419,6 +440,9 @@ post_path_get_data_rate (PostPath *self)
  * post_path_get_reserved_rate:
  * @self: a path
  *
+ * Gets the data rate reserved for the path, where the network offers
+ * reservations.
+ *
  * Returns: the reserved rate in bit/s, or %POST_PATH_UNKNOWN
  */
 guint64
@@ -431,6 +455,10 @@ post_path_get_reserved_rate (PostPath *self)
 /**
  * post_path_get_elements:
  * @self: a path
+ *
+ * Gets the elements along the path that the stack knows of (middleboxes,
+ * tunnels), in order, as it set them with [method@Post.Path.set_elements]
+ * (draft section 3.4). The array belongs to @self.
  *
  * Returns: (nullable) (transfer none) (array zero-terminated=1): the path
  *   elements known to the stack

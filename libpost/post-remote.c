@@ -945,6 +945,9 @@ post_remote_new_child (PostRemote     *parent,
  * post_remote_get_level:
  * @self: a remote
  *
+ * Gets how far the remote is resolved: a URI, a host name and port, or a
+ * network address (draft section 3.3, Figure 8).
+ *
  * Returns: how far @self is resolved
  */
 PostRemoteLevel
@@ -958,6 +961,10 @@ post_remote_get_level (PostRemote *self)
  * post_remote_is_resolved:
  * @self: a remote
  *
+ * Tells whether the remote is fully resolved, at
+ * %POST_REMOTE_LEVEL_ADDRESS, so that a carrier can use it without a
+ * resolution step.
+ *
  * Returns: %TRUE if @self is at ADDRESS level
  */
 gboolean
@@ -970,6 +977,10 @@ post_remote_is_resolved (PostRemote *self)
 /**
  * post_remote_get_uri:
  * @self: a remote
+ *
+ * Gets the URI the remote was made from with
+ * [ctor@Post.Remote.new_from_uri]; remotes at the name and address levels
+ * have none. The string belongs to @self.
  *
  * Returns: (nullable): the URI @self was made from, at URI level
  */
@@ -1017,6 +1028,10 @@ post_remote_get_proxy (PostRemote *self)
  * post_remote_get_hostname:
  * @self: a remote
  *
+ * Gets the host part of the remote: the name to resolve, or the IP literal
+ * of a URI such as `tcp://192.0.2.1:7000`. Secure stacks use it as the
+ * server name to verify. The string belongs to @self.
+ *
  * Returns: (nullable): the host name or IP literal; resolved remotes keep
  *   the name they came from; %NULL for a remote made from an address
  */
@@ -1031,6 +1046,10 @@ post_remote_get_hostname (PostRemote *self)
  * post_remote_get_port:
  * @self: a remote
  *
+ * Gets the remote port, which the remote's URI or its constructor gave and
+ * which resolved remotes keep (a DNS SRV target has the port of its
+ * record).
+ *
  * Returns: the port
  */
 guint16
@@ -1043,6 +1062,10 @@ post_remote_get_port (PostRemote *self)
 /**
  * post_remote_get_stack:
  * @self: a remote
+ *
+ * Gets the stack hint of the remote: the stack that its URI's scheme names
+ * (`tls` for `tls://example.com:443`), which resolved remotes keep. The
+ * string belongs to @self.
  *
  * Returns: (nullable): the stack named by the URI scheme, or %NULL when
  *   the library chooses
@@ -1058,6 +1081,10 @@ post_remote_get_stack (PostRemote *self)
  * post_remote_get_address:
  * @self: a remote
  *
+ * Gets the socket address of a remote at %POST_REMOTE_LEVEL_ADDRESS (its
+ * port included); remotes at the URI and name levels have none until
+ * resolved with [method@Post.Remote.resolve_async]. It belongs to @self.
+ *
  * Returns: (transfer none) (nullable): the network address, at ADDRESS level
  */
 GSocketAddress *
@@ -1070,6 +1097,10 @@ post_remote_get_address (PostRemote *self)
 /**
  * post_remote_get_parent:
  * @self: a remote
+ *
+ * Gets the remote that [method@Post.Remote.resolve_async] resolved @self
+ * from, so that an address remembers its name and URI; %NULL for a remote
+ * the application made. It belongs to @self.
  *
  * Returns: (transfer none) (nullable): the remote @self was resolved from
  */

@@ -1477,6 +1477,10 @@ post_policy_explain_async (PostPolicy          *self,
  * @result: the result
  * @error: return location for an error
  *
+ * Finishes post_policy_explain_async(). Fails with %POST_ERROR_RESOLVE
+ * when the remote cannot be resolved, or %G_IO_ERROR_CANCELLED. The caller
+ * owns the array, which holds a reference to each candidate.
+ *
  * Returns: (transfer full) (element-type PostPolicyCandidate): the ranked
  *   candidates, best first, then the removed ones; %NULL on error
  */

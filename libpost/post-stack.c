@@ -298,6 +298,10 @@ post_stack_new (const char            *name,
  * post_stack_get_name:
  * @self: a stack
  *
+ * Gets the stack's name, such as `tcp` or `quic`: the name URI schemes,
+ * post_configuration_set_stacks(), policy files and `POST_STACK_RANK` use.
+ * The string belongs to @self.
+ *
  * Returns: the stack's name
  */
 const char *
@@ -311,6 +315,9 @@ post_stack_get_name (PostStack *self)
  * post_stack_get_description:
  * @self: a stack
  *
+ * Gets the one-line description the plugin gave the stack in
+ * [ctor@Post.Stack.new]. The string belongs to @self.
+ *
  * Returns: (nullable): one line saying what the stack is
  */
 const char *
@@ -323,6 +330,12 @@ post_stack_get_description (PostStack *self)
 /**
  * post_stack_get_capabilities:
  * @self: a stack
+ *
+ * Gets the [flags@Post.StackCapabilities] the stack declares: what it
+ * provides itself, such as reliability, message boundaries or security.
+ * Selection compares them with the configuration's selection properties,
+ * and the contract suite (post-stack-check) holds the stack to each of
+ * them.
  *
  * Returns: what the stack provides by itself; a carrier adds what the
  *   core provides on top (see [method@Post.Carrier.get_capabilities])
@@ -339,6 +352,9 @@ post_stack_get_capabilities (PostStack *self)
  * @self: a stack
  * @capabilities: the capabilities to check
  *
+ * Tells whether the stack declares all of @capabilities (see
+ * [method@Post.Stack.get_capabilities]).
+ *
  * Returns: %TRUE if the stack provides every one of @capabilities
  */
 gboolean
@@ -352,6 +368,11 @@ post_stack_has_capabilities (PostStack             *self,
 /**
  * post_stack_get_rank:
  * @self: a stack
+ *
+ * Gets the stack's rank, which breaks ties between stacks that fit a
+ * configuration equally (see [enum@Post.Rank]); a `POST_STACK_RANK` entry
+ * in the environment replaces the plugin's rank when the stack is
+ * registered.
  *
  * Returns: the rank, after any `POST_STACK_RANK` override
  */
@@ -379,6 +400,9 @@ _post_stack_set_rank (PostStack *self,
  * post_stack_get_psi_type:
  * @self: a stack
  *
+ * Gets the [class@Post.Psi] subclass whose instances carry this stack's
+ * transports; [method@Post.Stack.create_psi] makes them.
+ *
  * Returns: the [class@Post.Psi] subclass implementing the stack
  */
 GType
@@ -391,6 +415,10 @@ post_stack_get_psi_type (PostStack *self)
 /**
  * post_stack_get_plugin_name:
  * @self: a stack
+ *
+ * Gets the name of the plugin that registered the stack (its
+ * [struct@Post.PluginDescriptor]'s name), or %NULL for a stack added by
+ * the application. The string belongs to @self.
  *
  * Returns: (nullable): the name of the plugin that registered the stack
  */
@@ -418,6 +446,10 @@ _post_stack_set_plugin_name (PostStack  *self,
 /**
  * post_stack_get_max_message_size:
  * @self: a stack
+ *
+ * Gets the static limit on the size of one message that the stack carries,
+ * such as a datagram stack's largest datagram; an instance may know a
+ * tighter one (post_psi_get_max_message_size()).
  *
  * Returns: the largest message the stack carries, 0 for no limit
  */
@@ -451,6 +483,10 @@ post_stack_set_max_message_size (PostStack *self,
 /**
  * post_stack_get_default_port:
  * @self: a stack
+ *
+ * Gets the port that a remote without one uses with this stack (such as
+ * 443 for tls), as the plugin set it with
+ * [method@Post.Stack.set_default_port].
  *
  * Returns: the stack's default port, 0 for none
  */
@@ -589,6 +625,11 @@ post_stack_add_options (PostStack             *self,
  * @self: a stack
  * @key: an option key such as `tcp.user-timeout`
  *
+ * Looks up how the stack declares one protocol option: its type, range or
+ * choices and default, against which post_registry_check_option() checks
+ * the values of configurations and policy files. The option belongs to
+ * @self.
+ *
  * Returns: (nullable) (transfer none): how @self declares @key, or %NULL
  */
 const PostStackOption *
@@ -611,6 +652,12 @@ post_stack_lookup_option (PostStack  *self,
 /**
  * post_stack_list_options:
  * @self: a stack
+ *
+ * Lists the protocol options the stack declares with
+ * [method@Post.Stack.add_options]: the `FAMILY.OPTION` keys that
+ * configurations and policy files may set for it, with their types, ranges
+ * and defaults (as `post-policy options` prints them). The caller owns the
+ * array; its elements belong to @self.
  *
  * Returns: (transfer container) (element-type PostStackOption): the
  *   options @self declares, in declaration order

@@ -44,6 +44,10 @@ G_DEFINE_BOXED_TYPE (PostPathInfo, post_path_info, post_path_info_copy, post_pat
  * @metered: whether it is metered
  * @mtu: its MTU, 0 if not known
  *
+ * Creates path data for ranking by hand: a path monitor's
+ * [callback@Post.PathInfoFunc], or a test, describes the interface a
+ * candidate leaves by with it. Free it with post_path_info_free().
+ *
  * Returns: (transfer full): new path data (no PvD, not temporary)
  */
 PostPathInfo *
@@ -64,6 +68,8 @@ post_path_info_new (const char        *interface,
 /**
  * post_path_info_copy:
  * @self: path data
+ *
+ * Copies path data; free the copy with post_path_info_free().
  *
  * Returns: (transfer full): a copy of @self
  */
@@ -110,6 +116,9 @@ static const char * const kind_nicks[] = {
  * post_interface_kind_to_nick:
  * @kind: an interface kind
  *
+ * Gives the name of an interface kind, as policy files and `post-paths`
+ * write it. The string is static.
+ *
  * Returns: (nullable): `unknown`, `loopback`, `wired`, `wifi`,
  *   `cellular`, `vpn` or `other`; %NULL if out of range
  */
@@ -125,6 +134,9 @@ post_interface_kind_to_nick (PostInterfaceKind kind)
  * post_interface_kind_from_nick:
  * @nick: a kind's name, such as `wifi`
  * @kind: (out) (optional): where to store the kind
+ *
+ * Parses the name of an interface kind, as policy files
+ * (`match-interface-kind`) and interface preference sets write it.
  *
  * Returns: %TRUE if @nick names a kind
  */

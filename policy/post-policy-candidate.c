@@ -208,6 +208,8 @@ _post_policy_candidate_new (PostStack         *stack,
  * post_policy_candidate_get_stack: (get-property stack)
  * @self: a candidate
  *
+ * Gets the stack of the candidate; it belongs to @self.
+ *
  * Returns: (transfer none): its stack
  */
 PostStack *
@@ -220,6 +222,9 @@ post_policy_candidate_get_stack (PostPolicyCandidate *self)
 /**
  * post_policy_candidate_get_remote_address: (get-property remote-address)
  * @self: a candidate
+ *
+ * Gets the remote address of the candidate, one of the resolved addresses
+ * of the remote. It belongs to @self.
  *
  * Returns: (transfer none) (nullable): its remote address (%NULL when
  *   ranking stacks for a listener)
@@ -235,6 +240,9 @@ post_policy_candidate_get_remote_address (PostPolicyCandidate *self)
  * post_policy_candidate_get_local_address: (get-property local-address)
  * @self: a candidate
  *
+ * Gets the local address of the candidate, for a carrier bound to one or a
+ * local address gathered on a multi-homed host. It belongs to @self.
+ *
  * Returns: (transfer none) (nullable): its local address, if bound
  */
 GSocketAddress *
@@ -247,6 +255,10 @@ post_policy_candidate_get_local_address (PostPolicyCandidate *self)
 /**
  * post_policy_candidate_get_path_info:
  * @self: a candidate
+ *
+ * Gets the path data (interface, kind, metered, MTU) that the path match
+ * keys of the rules were evaluated against for this candidate. It belongs
+ * to @self.
  *
  * Returns: (transfer none) (nullable): the path data the ranking used, or
  *   %NULL if it needed none or none was found
@@ -262,6 +274,9 @@ post_policy_candidate_get_path_info (PostPolicyCandidate *self)
  * post_policy_candidate_get_configuration: (get-property configuration)
  * @self: a candidate
  *
+ * Gets the configuration the candidate would be established with: the
+ * application's, with what policy set on top of it. It belongs to @self.
+ *
  * Returns: (transfer none) (nullable): the effective configuration
  */
 PostConfiguration *
@@ -274,6 +289,9 @@ post_policy_candidate_get_configuration (PostPolicyCandidate *self)
 /**
  * post_policy_candidate_get_score: (get-property score)
  * @self: a candidate
+ *
+ * Gets the candidate's score: the sum of the preference terms and the
+ * rules' `score` keys. Candidates are tried highest score first.
  *
  * Returns: its score
  */
@@ -288,6 +306,10 @@ post_policy_candidate_get_score (PostPolicyCandidate *self)
  * post_policy_candidate_is_removed: (get-property removed)
  * @self: a candidate
  *
+ * Tells whether the candidate was removed, by a requirement or prohibition
+ * of the application or of a rule; a removed candidate is never tried, and
+ * its reasons say why.
+ *
  * Returns: %TRUE if a requirement or prohibition removed it
  */
 gboolean
@@ -300,6 +322,10 @@ post_policy_candidate_is_removed (PostPolicyCandidate *self)
 /**
  * post_policy_candidate_get_reasons: (get-property reasons)
  * @self: a candidate
+ *
+ * Gets the reasons for the candidate's score or removal, one line each,
+ * naming the rule (`file:line`) or the application setting, as
+ * `post-policy explain` prints them. The array belongs to @self.
  *
  * Returns: (transfer none) (array zero-terminated=1): what decided its
  *   score or removal, one line each

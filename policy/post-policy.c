@@ -643,6 +643,10 @@ post_policy_get_default (void)
  * post_policy_get_directories: (get-property directories)
  * @self: a policy engine
  *
+ * Gets the directories the engine reads, lowest scope first: those given
+ * to [ctor@Post.Policy.new], or the default ones. The array belongs to
+ * @self.
+ *
  * Returns: (transfer none) (array zero-terminated=1): its directories,
  *   lowest scope first
  */
@@ -656,6 +660,12 @@ post_policy_get_directories (PostPolicy *self)
 /**
  * post_policy_get_application_id: (get-property application-id)
  * @self: a policy engine
+ *
+ * Gets the application id set with
+ * [method@Post.Policy.set_application_id], which selects the
+ * `apps/ID.conf` files and the `match-app` rules; with %NULL the default
+ * GApplication's id or the program name is used. The string belongs to
+ * @self.
  *
  * Returns: (nullable): the application id set, or %NULL
  */
@@ -715,6 +725,10 @@ _post_policy_get_app_id (PostPolicy *self)
 /**
  * post_policy_get_monitored: (get-property monitored)
  * @self: a policy engine
+ *
+ * Tells whether the engine watches its directories, loading a changed file
+ * and emitting [signal@Post.Policy::changed]; see
+ * [property@Post.Policy:monitored].
  *
  * Returns: whether the directories are watched
  */
@@ -830,6 +844,10 @@ post_policy_reload (PostPolicy *self)
  * post_policy_list_files:
  * @self: a policy engine
  *
+ * Lists the policy files the engine loaded, in the order their rules apply
+ * (a file masked by one of the same name in a higher scope is not listed).
+ * The caller owns the array; free it with g_strfreev().
+ *
  * Returns: (transfer full) (array zero-terminated=1): the files loaded,
  *   in the order they apply
  */
@@ -876,6 +894,10 @@ post_policy_list_problems (PostPolicy *self)
 /**
  * post_policy_get_n_rules:
  * @self: a policy engine
+ *
+ * Counts the rules that apply, in every file loaded; broken rules and the
+ * rules of broken files are ignored and not counted (see
+ * [method@Post.Policy.list_problems]).
  *
  * Returns: how many rules apply (broken ones excluded)
  */
