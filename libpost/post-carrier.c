@@ -2793,6 +2793,10 @@ post_carrier_respond (PostLocal          *local,
  * post_carrier_get_role:
  * @self: a #PostCarrier
  *
+ * Gets what the carrier does: a bidirectional carrier, a listener, a
+ * source, a sink or a responder (see [enum@Post.CarrierRole]); operations
+ * that do not fit the role fail with %POST_ERROR_WRONG_ROLE.
+ *
  * Returns: the carrier's role
  */
 PostCarrierRole
@@ -2806,6 +2810,10 @@ post_carrier_get_role (PostCarrier *self)
  * post_carrier_get_state:
  * @self: a #PostCarrier
  *
+ * Gets where the carrier is in its life: ESTABLISHING, ACTIVE, DORMANT
+ * (its transport failed; post_carrier_establish_async() brings it back) or
+ * CLOSED (see [enum@Post.CarrierState]).
+ *
  * Returns: the carrier's state
  */
 PostCarrierState
@@ -2818,6 +2826,11 @@ post_carrier_get_state (PostCarrier *self)
 /**
  * post_carrier_get_association:
  * @self: a #PostCarrier
+ *
+ * Gets the association the carrier belongs to (draft section 2.3), which
+ * holds its configuration, endpoints and long-lived state such as session
+ * tickets; its forks and later carriers to the same remote share it. It
+ * belongs to @self.
  *
  * Returns: (transfer none) (nullable): the carrier's association (draft
  *   `.Association()`); %NULL for listeners
@@ -2833,6 +2846,9 @@ post_carrier_get_association (PostCarrier *self)
  * post_carrier_get_local:
  * @self: a #PostCarrier
  *
+ * Gets the local endpoint the carrier was made with (for a listener, the
+ * one it listens on); %NULL means any. It belongs to @self.
+ *
  * Returns: (transfer none) (nullable): the local endpoint
  */
 PostLocal *
@@ -2846,6 +2862,9 @@ post_carrier_get_local (PostCarrier *self)
  * post_carrier_get_remote:
  * @self: a #PostCarrier
  *
+ * Gets the remote endpoint the carrier was made with (for an accepted
+ * carrier, one made from the peer's address). It belongs to @self.
+ *
  * Returns: (transfer none) (nullable): the remote endpoint
  */
 PostRemote *
@@ -2858,6 +2877,9 @@ post_carrier_get_remote (PostCarrier *self)
 /**
  * post_carrier_get_configuration:
  * @self: a #PostCarrier
+ *
+ * Gets the configuration the carrier follows; it is frozen, and belongs to
+ * @self.
  *
  * Returns: (transfer none): the carrier's (frozen) configuration
  */
@@ -2894,6 +2916,10 @@ post_carrier_get_transients (PostCarrier *self)
 /**
  * post_carrier_get_stack_name:
  * @self: a #PostCarrier
+ *
+ * Gets the name of the stack that carries the carrier, such as `tls`, once
+ * establishment chose it (%NULL while establishing). The string belongs to
+ * @self.
  *
  * Returns: (nullable): the name of the stack carrying the carrier, once chosen
  */
@@ -2967,6 +2993,10 @@ current_psi (PostCarrier *self)
  * post_carrier_get_local_address:
  * @self: a #PostCarrier
  *
+ * Gets the local address of the carrier's transport once it is
+ * established, or the address a listener is bound to, with the port the
+ * system chose when it was 0. It belongs to @self.
+ *
  * Returns: (transfer none) (nullable): the local transport address in use
  *   (a listener's bound address, with its real port)
  */
@@ -2984,6 +3014,11 @@ post_carrier_get_local_address (PostCarrier *self)
  * post_carrier_get_remote_address:
  * @self: a #PostCarrier
  *
+ * Gets the peer's address on the carrier's transport once it is
+ * established. It may change when the transport migrates
+ * (%POST_STACK_CAP_MIGRATION), which #PostCarrier::path-changed announces.
+ * It belongs to @self.
+ *
  * Returns: (transfer none) (nullable): the remote transport address in use
  */
 GSocketAddress *
@@ -3000,6 +3035,11 @@ post_carrier_get_remote_address (PostCarrier *self)
  * post_carrier_get_error:
  * @self: a #PostCarrier
  *
+ * Gets the error that closed the carrier or made it DORMANT, such as
+ * %POST_ERROR_CONNECTION_RESET or %POST_ERROR_TIMED_OUT; %NULL for a
+ * carrier that is open or was closed gracefully. The error belongs to
+ * @self.
+ *
  * Returns: (nullable): why the carrier is closed or dormant, if it failed
  */
 const GError *
@@ -3012,6 +3052,10 @@ post_carrier_get_error (PostCarrier *self)
 /**
  * post_carrier_get_establishment_time:
  * @self: a #PostCarrier
+ *
+ * Gets how long the establishment of an initiated carrier took, from its
+ * start to the carrier becoming ACTIVE, as `post-cat -v` prints it; 0
+ * while it is establishing.
  *
  * Returns: microseconds from the start of establishment to ACTIVE, or 0
  */
@@ -3197,6 +3241,13 @@ post_carrier_establish_async (PostCarrier         *self,
  * @result: the result passed to the callback
  * @error: return location for an error
  *
+ * Finishes post_carrier_establish_async(). Fails with the establishment
+ * error: %POST_ERROR_ESTABLISHMENT when every attempt failed (its message
+ * lists each attempt), %POST_ERROR_NO_STACK or %POST_ERROR_NO_CANDIDATES
+ * when nothing could be tried, %POST_ERROR_RESOLVE, %POST_ERROR_TIMED_OUT
+ * after `conn-timeout`, %POST_ERROR_CLOSED for a closed carrier, or
+ * %G_IO_ERROR_CANCELLED.
+ *
  * Returns: %TRUE when the carrier is ACTIVE; otherwise %FALSE with the
  *   establishment error (which lists each attempt when all failed)
  */
@@ -3333,6 +3384,13 @@ post_carrier_send_async (PostCarrier         *self,
  * @self: a #PostCarrier
  * @result: the result passed to the callback
  * @error: return location for an error
+ *
+ * Finishes post_carrier_send_async(). Fails with %POST_ERROR_EXPIRED when
+ * the message's lifetime passed before it could be sent,
+ * %POST_ERROR_MESSAGE_TOO_LARGE, %POST_ERROR_WRONG_ROLE on a sink,
+ * %POST_ERROR_CLOSED, the error that ended the carrier, or
+ * %G_IO_ERROR_CANCELLED when it was cancelled before any of it was
+ * written.
  *
  * Returns: %TRUE when the message was handed to the network
  */
@@ -3477,6 +3535,10 @@ post_carrier_send_partial_async (PostCarrier         *self,
  * @result: the result passed to the callback
  * @error: return location for an error
  *
+ * Finishes post_carrier_send_partial_async(). Fails as
+ * post_carrier_send_finish() does, and with %POST_ERROR_MESSAGE_TOO_LARGE
+ * when the parts gathered for a datagram stack exceed its largest message.
+ *
  * Returns: %TRUE when the part was handed to the network
  */
 gboolean
@@ -3540,6 +3602,11 @@ post_carrier_flush_async (PostCarrier         *self,
  * @self: a #PostCarrier
  * @result: the result passed to the callback
  * @error: return location for an error
+ *
+ * Finishes post_carrier_flush_async(): once it succeeds, every message
+ * queued before the call was handed to the network. Fails with
+ * %G_IO_ERROR_CANCELLED (what was queued is still sent), or with the error
+ * that closed the carrier meanwhile.
  *
  * Returns: %TRUE when the queue drained
  */
@@ -4189,6 +4256,13 @@ post_carrier_receive_async (PostCarrier         *self,
  * @result: the result passed to the callback
  * @error: return location for an error
  *
+ * Finishes post_carrier_receive_async(); the caller owns the message.
+ * Fails with %POST_ERROR_CLOSED after a passive close once the messages
+ * that had arrived were delivered, %POST_ERROR_MESSAGE_TOO_LARGE for a
+ * message larger than `recv-msg-max-len` (dropped; the carrier goes on),
+ * %POST_ERROR_WRONG_ROLE on a source, the error that ended the carrier, or
+ * %G_IO_ERROR_CANCELLED (nothing is lost).
+ *
  * Returns: (transfer full): the message, or %NULL with @error set
  */
 PostMessage *
@@ -4248,6 +4322,12 @@ post_carrier_receive_partial_async (PostCarrier         *self,
  * @message: (out) (optional) (transfer full): the handle of the whole message
  * @end_of_message: (out) (optional): whether this part ends the message
  * @error: return location for an error
+ *
+ * Finishes post_carrier_receive_partial_async(): the caller owns the
+ * part's bytes and, when asked for, the message they belong to (the same
+ * #PostMessage for every part of one message). Fails as
+ * post_carrier_receive_finish() does, with %POST_ERROR_TRUNCATED when the
+ * peer closed in the middle of a message.
  *
  * Returns: (transfer full): the part's bytes, or %NULL with @error set
  */
@@ -4478,6 +4558,13 @@ post_carrier_fork_async (PostCarrier         *self,
  * @self: a #PostCarrier
  * @result: the result passed to the callback
  * @error: return location for an error
+ *
+ * Finishes post_carrier_fork_async(). The new carrier, owned by the
+ * caller, goes to the same remote on the same association. Fails with
+ * %POST_ERROR_CONNECTION_REFUSED when the peer refused the fork,
+ * %POST_ERROR_TIMED_OUT when it never answered, %POST_ERROR_WOULD_BLOCK
+ * when too many forks are pending, %POST_ERROR_WRONG_ROLE for a listener,
+ * or %G_IO_ERROR_CANCELLED.
  *
  * Returns: (transfer full): the new carrier, or %NULL with @error set
  */
@@ -4720,6 +4807,11 @@ post_carrier_close_async (PostCarrier         *self,
  * @self: a #PostCarrier
  * @result: the result passed to the callback
  * @error: return location for an error
+ *
+ * Finishes post_carrier_close_async(). Fails with %G_IO_ERROR_CANCELLED
+ * when the call was cancelled (the carrier closes all the same), or with
+ * the error that ended the carrier when it failed while draining its
+ * queue.
  *
  * Returns: %TRUE once closed
  */

@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 /**
  * POST_ERROR:
  *
- * The error domain of libpost; codes are in [enum@Post.Error].
+ * The error domain of libpost; codes are in [error@Post.Error].
  * Cancellation is reported with `G_IO_ERROR_CANCELLED` as in GIO.
  */
 #define POST_ERROR (post_error_quark ())

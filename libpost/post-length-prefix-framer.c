@@ -267,6 +267,11 @@ post_length_prefix_framer_init (PostLengthPrefixFramer *self)
 /**
  * post_length_prefix_framer_new:
  *
+ * Creates the default framer of byte stream stacks: each message is
+ * preceded by its length, with control frames for forking (docs/framing.md
+ * has the wire format). A configuration uses it unless
+ * [method@Post.Configuration.set_framer_type] names another framer.
+ *
  * Returns: (transfer full): a new length-prefix framer
  */
 PostFramer *

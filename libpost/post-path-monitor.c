@@ -132,6 +132,17 @@ static guint signals[N_SIGNALS];
 
 /* ---- boxed types ---------------------------------------------------------- */
 
+/**
+ * post_interface_info_copy:
+ * @self: an interface
+ *
+ * Copies interface data, such as one handed to a
+ * [signal@Post.PathMonitor::interface-added] handler, to keep beyond the
+ * handler.
+ *
+ * Returns: (transfer full): a copy of @self; free it with
+ *   post_interface_info_free()
+ */
 PostInterfaceInfo *
 post_interface_info_copy (const PostInterfaceInfo *self)
 {
@@ -144,6 +155,13 @@ post_interface_info_copy (const PostInterfaceInfo *self)
   return copy;
 }
 
+/**
+ * post_interface_info_free:
+ * @self: (nullable): an interface
+ *
+ * Frees interface data that the caller owns, such as a copy or what
+ * post_path_monitor_get_interface() returned; %NULL is ignored.
+ */
 void
 post_interface_info_free (PostInterfaceInfo *self)
 {
@@ -154,6 +172,17 @@ post_interface_info_free (PostInterfaceInfo *self)
   g_free (self);
 }
 
+/**
+ * post_address_info_copy:
+ * @self: an address
+ *
+ * Copies address data, such as one handed to a
+ * [signal@Post.PathMonitor::address-added] handler, to keep beyond the
+ * handler; the copy holds a reference to the #GInetAddress.
+ *
+ * Returns: (transfer full): a copy of @self; free it with
+ *   post_address_info_free()
+ */
 PostAddressInfo *
 post_address_info_copy (const PostAddressInfo *self)
 {
@@ -166,6 +195,12 @@ post_address_info_copy (const PostAddressInfo *self)
   return copy;
 }
 
+/**
+ * post_address_info_free:
+ * @self: (nullable): an address
+ *
+ * Frees address data that the caller owns; %NULL is ignored.
+ */
 void
 post_address_info_free (PostAddressInfo *self)
 {
@@ -176,6 +211,16 @@ post_address_info_free (PostAddressInfo *self)
   g_free (self);
 }
 
+/**
+ * post_route_info_copy:
+ * @self: a route
+ *
+ * Copies route data, such as an element of
+ * post_path_monitor_list_default_routes(), to keep beyond the array.
+ *
+ * Returns: (transfer full): a copy of @self; free it with
+ *   post_route_info_free()
+ */
 PostRouteInfo *
 post_route_info_copy (const PostRouteInfo *self)
 {
@@ -189,6 +234,12 @@ post_route_info_copy (const PostRouteInfo *self)
   return copy;
 }
 
+/**
+ * post_route_info_free:
+ * @self: (nullable): a route
+ *
+ * Frees route data that the caller owns; %NULL is ignored.
+ */
 void
 post_route_info_free (PostRouteInfo *self)
 {
@@ -935,6 +986,8 @@ post_path_monitor_class_init (PostPathMonitorClass *klass)
    * PostPathMonitor::interface-added:
    * @self: the monitor
    * @interface: the new interface
+   *
+   * Emitted on the monitor's main context when an interface appears.
    */
   signals[SIGNAL_INTERFACE_ADDED] =
     g_signal_new ("interface-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -943,6 +996,8 @@ post_path_monitor_class_init (PostPathMonitorClass *klass)
    * PostPathMonitor::interface-removed:
    * @self: the monitor
    * @interface: the interface as it was
+   *
+   * Emitted on the monitor's main context when an interface goes away.
    */
   signals[SIGNAL_INTERFACE_REMOVED] =
     g_signal_new ("interface-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -952,6 +1007,9 @@ post_path_monitor_class_init (PostPathMonitorClass *klass)
    * @self: the monitor
    * @interface: the interface now (its name, MTU, up or running state or
    *   kind changed)
+   *
+   * Emitted on the monitor's main context when an interface's name, MTU,
+   * state (up, running) or kind changes.
    */
   signals[SIGNAL_INTERFACE_CHANGED] =
     g_signal_new ("interface-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -960,6 +1018,9 @@ post_path_monitor_class_init (PostPathMonitorClass *klass)
    * PostPathMonitor::address-added:
    * @self: the monitor
    * @address: the new address
+   *
+   * Emitted on the monitor's main context when an address is added to an
+   * interface.
    */
   signals[SIGNAL_ADDRESS_ADDED] =
     g_signal_new ("address-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -968,6 +1029,8 @@ post_path_monitor_class_init (PostPathMonitorClass *klass)
    * PostPathMonitor::address-removed:
    * @self: the monitor
    * @address: the address that went away
+   *
+   * Emitted on the monitor's main context when an address goes away.
    */
   signals[SIGNAL_ADDRESS_REMOVED] =
     g_signal_new ("address-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -977,6 +1040,11 @@ post_path_monitor_class_init (PostPathMonitorClass *klass)
    * @self: the monitor
    * @family: the address family whose default routes changed
    *   (#GSocketFamily)
+   *
+   * Emitted on the monitor's main context when the default routes of
+   * @family change (a route added, removed, or its gateway, interface or
+   * metric changed); post_path_monitor_list_default_routes() gives the new
+   * ones.
    */
   signals[SIGNAL_DEFAULT_ROUTE_CHANGED] =
     g_signal_new ("default-route-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -1063,6 +1131,11 @@ post_path_monitor_get_default (void)
  * post_path_monitor_get_context:
  * @self: a monitor
  *
+ * Gets the main context on which the monitor watches netlink and emits its
+ * signals: the global default context for post_path_monitor_get_default(),
+ * the caller's thread-default context for post_path_monitor_new(). It
+ * belongs to @self.
+ *
  * Returns: (transfer none): the main context its signals are emitted on
  */
 GMainContext *
@@ -1076,6 +1149,10 @@ post_path_monitor_get_context (PostPathMonitor *self)
  * post_path_monitor_is_available:
  * @self: a monitor
  *
+ * Tells whether the monitor reads netlink. Without netlink (in some
+ * containers) it knows nothing and emits nothing, and libpost falls back
+ * to post_path_info_lookup() (getifaddrs() and /sys/class/net).
+ *
  * Returns: whether the monitor reads netlink (else it knows nothing)
  */
 gboolean
@@ -1088,6 +1165,9 @@ post_path_monitor_is_available (PostPathMonitor *self)
 /**
  * post_path_monitor_list_interfaces:
  * @self: a monitor
+ *
+ * Lists the interfaces in the monitor's current view, with their kind, MTU
+ * and state. The caller owns the array and the copies in it.
  *
  * Returns: (transfer container) (element-type PostInterfaceInfo): every
  *   interface, by index
@@ -1111,6 +1191,9 @@ post_path_monitor_list_interfaces (PostPathMonitor *self)
  * @self: a monitor
  * @name: an interface name
  *
+ * Looks up one interface by name in the monitor's current view; the caller
+ * owns the copy (free it with post_interface_info_free()).
+ *
  * Returns: (transfer full) (nullable): the interface called @name
  */
 PostInterfaceInfo *
@@ -1131,6 +1214,10 @@ post_path_monitor_get_interface (PostPathMonitor *self,
  * post_path_monitor_list_addresses:
  * @self: a monitor
  * @interface: (nullable): an interface name, %NULL for every interface
+ *
+ * Lists the addresses of one interface, or of every interface, in the
+ * monitor's current view, with their IPv6 flags. The caller owns the array
+ * and the copies in it.
  *
  * Returns: (transfer container) (element-type PostAddressInfo): the addresses
  */
@@ -1157,6 +1244,10 @@ post_path_monitor_list_addresses (PostPathMonitor *self,
 /**
  * post_path_monitor_list_default_routes:
  * @self: a monitor
+ *
+ * Lists the unicast default routes of both families in the monitor's
+ * current view (as `post-paths` prints them). The caller owns the array
+ * and the copies in it.
  *
  * Returns: (transfer container) (element-type PostRouteInfo): the unicast
  *   default routes of every table, lowest metric first

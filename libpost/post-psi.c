@@ -1435,6 +1435,11 @@ post_psi_set_first_message_deadline (PostPsi *self,
  * post_psi_get_first_message_deadline:
  * @self: an instance
  *
+ * Gets the deadline by which the peer of an accepted instance must
+ * complete its first message, as the stack set it with
+ * post_psi_set_first_message_deadline(); the core closes the carrier with
+ * %POST_ERROR_TIMED_OUT when it passes.
+ *
  * Returns: what post_psi_set_first_message_deadline() set: a monotonic
  *   instant, or 0
  */

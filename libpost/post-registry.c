@@ -360,6 +360,9 @@ post_registry_add_stack (PostRegistry  *self,
  * @self: a registry
  * @name: a stack name such as `tcp`
  *
+ * Looks up a loaded stack by its name, as URI schemes and
+ * post_configuration_set_stacks() name stacks. The stack belongs to @self.
+ *
  * Returns: (transfer none) (nullable): the stack named @name, if loaded
  */
 PostStack *
@@ -391,6 +394,11 @@ compare_stacks_by_rank (gconstpointer a,
  * post_registry_list_stacks:
  * @self: a registry
  *
+ * Lists the stacks the registry holds, loaded from plugins or added with
+ * [method@Post.Registry.add_stack], in the order selection prefers them
+ * when everything else is equal. The caller owns the array, which holds a
+ * reference to each stack.
+ *
  * Returns: (transfer full) (element-type PostStack): the loaded stacks,
  *   highest rank first, then by name; free with g_ptr_array_unref()
  */
@@ -412,6 +420,9 @@ post_registry_list_stacks (PostRegistry *self)
 /**
  * post_registry_list_plugins:
  * @self: a registry
+ *
+ * Lists the names of the plugins the registry loaded, in the order it
+ * loaded them. The caller owns the array; free it with g_strfreev().
  *
  * Returns: (transfer full) (array zero-terminated=1): the names of the
  *   loaded plugins, in load order
@@ -436,6 +447,11 @@ post_registry_list_plugins (PostRegistry *self)
 /**
  * post_registry_get_load_errors:
  * @self: a registry
+ *
+ * Gets why each plugin that the registry found while scanning its
+ * directories could not be loaded (not a plugin, a wrong ABI version, an
+ * init function that failed); the registry skipped them and loaded the
+ * rest. The array and the errors belong to @self.
  *
  * Returns: (transfer none) (element-type GError): why each plugin that
  *   was skipped while scanning failed to load, in %POST_ERROR_PLUGIN
@@ -472,6 +488,10 @@ family_is_known (PostRegistry *self,
  * post_registry_lookup_option:
  * @self: a registry
  * @key: an option key such as `tcp.user-timeout`
+ *
+ * Looks up how a protocol option is declared, by the first loaded stack of
+ * the key's family that declares it; configurations and policy files are
+ * checked against it. The declaration belongs to the stack.
  *
  * Returns: (nullable) (transfer none): the declaration of @key by the
  *   first loaded stack that declares it, or %NULL

@@ -65,6 +65,9 @@ _post_reply_new (PostCarrier    *target,
  * post_reply_get_remote_address:
  * @self: a #PostReply
  *
+ * Gets the address the request came from, to which
+ * [method@Post.Reply.send_async] sends the replies. It belongs to @self.
+ *
  * Returns: (transfer none) (nullable): where replies go
  */
 GSocketAddress *
@@ -152,6 +155,10 @@ post_reply_send_async (PostReply           *self,
  * @self: a #PostReply
  * @result: the result passed to the callback
  * @error: return location for an error
+ *
+ * Finishes [method@Post.Reply.send_async]. Fails with %POST_ERROR_CLOSED
+ * when the responder was closed, or with the error of sending on the
+ * responder, as post_carrier_send_finish() would.
  *
  * Returns: %TRUE when the reply was handed to the network
  */

@@ -2892,6 +2892,10 @@ _post_transient_abort (PostTransient *self,
  * post_transient_get_psi:
  * @self: a #PostTransient
  *
+ * Gets the protocol stack instance that carries the transient's transport
+ * once it is established; it belongs to @self. For plugins and
+ * diagnostics: applications use the carrier.
+ *
  * Returns: (transfer none) (nullable): the stack instance, %NULL before
  *   establishment
  */
@@ -2905,6 +2909,9 @@ post_transient_get_psi (PostTransient *self)
 /**
  * post_transient_get_stack_name:
  * @self: a #PostTransient
+ *
+ * Gets the name of the stack of the transient's transport once it is
+ * established; the string belongs to @self.
  *
  * Returns: (nullable): the name of the stack, %NULL before establishment
  */
@@ -2945,6 +2952,9 @@ post_transient_get_paths (PostTransient *self)
  * post_transient_get_bytes_sent:
  * @self: a #PostTransient
  *
+ * Counts the bytes the transient handed to its stack instance, framing
+ * included: what crossed the transport for its carriers.
+ *
  * Returns: how many bytes (framing included) were handed to the stack
  */
 guint64
@@ -2975,6 +2985,9 @@ post_transient_get_datagrams_dropped (PostTransient *self)
 /**
  * post_transient_get_bytes_received:
  * @self: a #PostTransient
+ *
+ * Counts the bytes the transient read from its stack instance, framing
+ * included: what crossed the transport for its carriers.
  *
  * Returns: how many bytes (framing included) were read from the stack
  */
