@@ -1402,6 +1402,11 @@ post_configuration_set_attempt_delay (PostConfiguration  *self,
  * post_configuration_get_proxy_resolver: (get-property proxy-resolver)
  * @self: a configuration
  *
+ * Gets the #GProxyResolver that establishment asks which proxies lead to a
+ * remote, as set with [method@Post.Configuration.set_proxy_resolver];
+ * %NULL means g_proxy_resolver_get_default() (GNOME's proxy settings, the
+ * flatpak portal or libproxy). It belongs to @self.
+ *
  * Returns: (transfer none) (nullable): the proxy resolver set, or %NULL
  *   for g_proxy_resolver_get_default()
  */
@@ -1443,6 +1448,11 @@ post_configuration_set_proxy_resolver (PostConfiguration  *self,
 /**
  * post_configuration_get_enable_proxy: (get-property enable-proxy)
  * @self: a configuration
+ *
+ * Gets whether establishment asks the proxy resolver which proxies lead to
+ * the remote (%TRUE, the default, as #GSocketClient:enable-proxy); with
+ * %FALSE carriers always connect directly. See
+ * [property@Post.Configuration:enable-proxy].
  *
  * Returns: whether establishment asks the proxy resolver about proxies
  */

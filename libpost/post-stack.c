@@ -521,6 +521,12 @@ post_stack_set_default_port (PostStack *self,
  * post_stack_get_proxy_support: (get-property proxy-support)
  * @self: a stack
  *
+ * Tells whether the stack's carriers can go through a proxy (SOCKS, HTTP
+ * CONNECT), as the plugin declared with
+ * [method@Post.Stack.set_proxy_support]: establishment then races a branch
+ * per proxy the configuration's resolver names. A stack without it is
+ * never proxied.
+ *
  * Returns: whether the stack's carriers can go through a proxy
  */
 gboolean
