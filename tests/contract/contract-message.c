@@ -657,6 +657,9 @@ test_zero_rtt (void)
   post_contract_peer_start (&peer, NULL);
   remote = post_contract_remote_of (peer.listener);
   association = post_association_new (NULL, remote, config);
+  /* Tickets are process-wide and keyed by the remote: an earlier case's
+   * listener may have had this port, and its ticket would be tried here */
+  post_association_forget_session_tickets (association);
 
   flags = round_on (association, &peer, "first", TRUE);
   g_assert_false (flags & POST_SECURITY_EARLY_DATA_SENT);   /* nothing to resume yet */
