@@ -32,7 +32,7 @@ client () {
 
 echoed () { [ "$(od -c <"$1")" = "$(printf 'a\nb\n' | od -c)" ]; }
 
-echo "1..13"
+echo "1..16"
 
 if ! command -v certtool >/dev/null ||
    ! make_cert ca - 'cn = "post-cat test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' ||
@@ -206,6 +206,53 @@ if [ -n "$port" ] && [ $rc -eq 0 ] && [ $lrc -eq 0 ] && cmp -s "$tmp/once.in" "$
 else
   not_ok "--once listener exits after its close reached the client (client $rc, listener $lrc)" \
     "$tmp/once-client.err" "$tmp/once.err"
+fi
+
+# 14-15: --alpn against ngtcp2's HTTP/3 server (gtlsserver, Debian's
+# ngtcp2-server), which refuses a client that does not offer h3: without
+# --alpn the handshake fails in one line naming ALPN, with --alpn h3 it
+# completes (what follows is no HTTP/3, so the server then closes: only the
+# handshake is checked)
+if ! command -v gtlsserver >/dev/null; then
+  skip "--alpn: gtlsserver (ngtcp2-server) is not installed; ./run deps installs it"
+  skip "--alpn h3 (skipped)"
+else
+  uport=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$tmp/htdocs"
+  timeout -k 5 60 gtlsserver -q -d "$tmp/htdocs" 127.0.0.1 "$uport" "$tmp/server.key" "$tmp/server.pem" \
+    >"$tmp/gtlsserver.out" 2>&1 &
+  pids+=($!)
+  sleep 0.5
+  port=$uport
+  client h3-none 127.0.0.1 --wait 1 --ca "$tmp/ca.pem"
+  if [ $rc -eq 1 ] && one_error_line "$tmp/h3-none.err" 'application protocol'; then
+    ok "no --alpn: ngtcp2's HTTP/3 server refuses the handshake, one line naming ALPN"
+  else
+    not_ok "no --alpn: ngtcp2's HTTP/3 server refuses the handshake (exit $rc)" "$tmp/h3-none.err" "$tmp/gtlsserver.out"
+  fi
+  client h3 127.0.0.1 -v --wait 1 --alpn h3 --ca "$tmp/ca.pem"
+  if grep -q '^post-cat: connected via stack quic from 127.0.0.1:[0-9]* to 127.0.0.1:' "$tmp/h3.err"; then
+    ok "--alpn h3: the handshake with ngtcp2's HTTP/3 server completes"
+  else
+    not_ok "--alpn h3: the handshake with ngtcp2's HTTP/3 server completes (exit $rc)" "$tmp/h3.err" "$tmp/gtlsserver.out"
+  fi
+fi
+
+# 16: --alpn on both post-cats: a client offering the listener's protocol
+# among others is echoed.  (A listener does not refuse a client that offers
+# none of its protocols yet: GnuTLS negotiates nothing then, and the
+# handshake completes; not checked here.)
+if start_listener alpn --alpn post-test --cert "$tmp/server.pem" --key "$tmp/server.key"; then
+  client alpn-both 127.0.0.1 --alpn other --alpn post-test --ca "$tmp/ca.pem"
+  if [ $rc -eq 0 ] && echoed "$tmp/alpn-both.out"; then
+    ok "--alpn other --alpn post-test to a listener with --alpn post-test: echoed"
+  else
+    not_ok "--alpn other --alpn post-test to a listener with --alpn post-test: echoed (exit $rc)" \
+      "$tmp/alpn-both.err" "$tmp/alpn.err"
+  fi
+  kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null
+else
+  not_ok "--alpn listener starts" "$tmp/alpn.err"
 fi
 
 [ "$failures" -eq 0 ]

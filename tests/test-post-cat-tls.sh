@@ -33,7 +33,7 @@ client () {
 
 echoed () { [ "$(od -c <"$1")" = "$(printf 'a\nb\n' | od -c)" ]; }
 
-echo "1..19"
+echo "1..21"
 
 if ! command -v certtool >/dev/null ||
    ! make_cert ca - 'cn = "post-cat test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' ||
@@ -279,6 +279,37 @@ if [ $rc -eq 1 ] && one_error_line "$tmp/dead.err" "through http://127.0.0.1:$de
   ok "--proxy to a dead proxy: exit 1, one line naming it"
 else
   not_ok "--proxy to a dead proxy: exit 1, one line (exit $rc)" "$tmp/dead.err"
+fi
+
+# 20-21: --alpn against gnutls-serv --alpn=post-test --alpn-fatal, which
+# refuses a client offering only other protocols: --alpn other fails in one
+# line naming ALPN; --alpn other --alpn post-test (with --stream: gnutls-serv
+# echoes bytes, not libpost's framing) comes back
+aport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+timeout -k 5 60 gnutls-serv --echo -p "$aport" --x509certfile "$tmp/server.pem" --x509keyfile "$tmp/server.key" \
+  --alpn=post-test --alpn-fatal >"$tmp/gnutls-serv.out" 2>&1 &
+pids+=($!)
+for i in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$aport") 2>/dev/null && break
+  sleep 0.1
+done
+echo x | timeout -k 5 20 "$cat_" --alpn other --ca "$tmp/ca.pem" "tls://127.0.0.1:$aport" \
+  >"$tmp/alpn-other.out" 2>"$tmp/alpn-other.err"
+rc=$?
+if [ $rc -eq 1 ] && [ "$(wc -l <"$tmp/alpn-other.err")" -eq 1 ] && grep -q '^post-cat: .*application protocol' "$tmp/alpn-other.err"; then
+  ok "--alpn other to gnutls-serv --alpn-fatal: refused, one line naming ALPN"
+else
+  not_ok "--alpn other to gnutls-serv --alpn-fatal: refused, one line naming ALPN (exit $rc)" \
+    "$tmp/alpn-other.err" "$tmp/gnutls-serv.out"
+fi
+printf 'alpn\n' | timeout -k 5 20 "$cat_" --stream --wait 1 --alpn other --alpn post-test --ca "$tmp/ca.pem" \
+  "tls://127.0.0.1:$aport" >"$tmp/alpn.out" 2>"$tmp/alpn.err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(cat "$tmp/alpn.out")" = alpn ]; then
+  ok "--alpn other --alpn post-test to gnutls-serv --alpn-fatal: echoed"
+else
+  not_ok "--alpn other --alpn post-test to gnutls-serv --alpn-fatal: echoed (exit $rc)" \
+    "$tmp/alpn.out" "$tmp/alpn.err" "$tmp/gnutls-serv.out"
 fi
 
 [ "$failures" -eq 0 ]

@@ -58,6 +58,20 @@
  * TLS still verifies the remote's name.  -v says which proxy carried the
  * carrier and what it was asked for.
  *
+ * Choosing: --alpn PROTOCOL (repeatable) offers ALPN protocol ids (RFC 7301)
+ * on tls://, dtls:// and quic:// (a server that checks ALPN, as every
+ * HTTP/3 server does, refuses a client that offers none it knows); -4 and
+ * -6 use only IPv4 or IPv6 addresses; --local ADDRESS[:PORT] binds the
+ * client to that address and port (a listener takes its own from the URI);
+ * --connect-timeout SECONDS fails an establishment that takes longer; -o
+ * FAMILY.OPTION=VALUE sets a stack option (post-policy options lists them;
+ * VALUE is GVariant text such as 30000, uint32 7 or 'never', a bare word a
+ * string) and is checked against what the loaded stacks declare.
+ *
+ * --json tells what -v tells as JSON on stderr, one object a line, each
+ * with an "event" member (docs/man/post-cat.1 has the schema); a failure
+ * is then the event "error" instead of the "post-cat: <error>" line.
+ *
  * sctp:// URIs: the port is the UDP port that carries SCTP (RFC 6951,
  * default 9899); --sctp-port N names the SCTP port inside it (option
  * sctp.port; default: the same number), as usrsctp's example programs
@@ -94,6 +108,14 @@ static char *opt_session_cache;
 static int opt_fork;
 static int opt_sctp_port = -1;
 static char *opt_proxy;
+static char **opt_alpn;
+static gboolean opt_ipv4;
+static gboolean opt_ipv6;
+static char *opt_local;
+static double opt_connect_timeout;
+static char **opt_options;
+static gboolean opt_json;
+static gboolean opt_version;
 
 static GOptionEntry entries[] = {
   { "listen", 'l', 0, G_OPTION_ARG_NONE, &opt_listen, "Listen on URI and accept carriers", NULL },
@@ -113,6 +135,14 @@ static GOptionEntry entries[] = {
   { "session-cache", 0, 0, G_OPTION_ARG_STRING, &opt_session_cache, "tls: where session tickets are kept: memory (default), disk (resume across runs) or none", "MODE" },
   { "fork", 'f', 0, G_OPTION_ARG_INT, &opt_fork, "Fork the carrier N times (quic, sctp: N more streams on the one connection or association; other stacks: N more transports) and deal the lines round-robin over all of them", "N" },
   { "sctp-port", 0, 0, G_OPTION_ARG_INT, &opt_sctp_port, "sctp: the SCTP port inside the UDP datagrams (default: the URI's port)", "PORT" },
+  { "alpn", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_alpn, "tls, dtls, quic: offer the ALPN protocol id PROTOCOL, such as h3 or h2 (repeatable, most preferred first)", "PROTOCOL" },
+  { "ipv4", '4', 0, G_OPTION_ARG_NONE, &opt_ipv4, "Use IPv4 addresses only", NULL },
+  { "ipv6", '6', 0, G_OPTION_ARG_NONE, &opt_ipv6, "Use IPv6 addresses only", NULL },
+  { "local", 0, 0, G_OPTION_ARG_STRING, &opt_local, "Client: send from ADDRESS (an IP literal; [ADDRESS]:PORT for IPv6 with a port)", "ADDRESS[:PORT]" },
+  { "connect-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opt_connect_timeout, "Client: fail when establishment takes more than SECONDS (default: no limit)", "SECONDS" },
+  { "option", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &opt_options, "Set the stack option FAMILY.OPTION (post-policy options lists them) to VALUE, GVariant text or a bare word (repeatable)", "FAMILY.OPTION=VALUE" },
+  { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Tell what -v tells as JSON on stderr, one object a line (see post-cat(1))", NULL },
+  { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { "proxy", 0, 0, G_OPTION_ARG_STRING, &opt_proxy, "tcp, tls: go through the proxy URI (socks5://HOST:PORT, socks4a://, http://, with USER:PASSWORD@ if it asks) instead of the system's proxy settings; direct:// for none", "URI" },
   { NULL }
 };
@@ -139,7 +169,132 @@ static gint forks_pending;             /* --fork: forks not finished yet */
 static PostCarrier *listener;          /* (owned) (nullable) */
 static GHashTable *carriers;           /* (owned) PostCarrier → itself */
 
-/* Prints "post-cat: <error>" as one line, whatever the message holds. */
+/* ---- --json: one object a line on stderr ----------------------------------
+ *
+ * json_begin ("event"), then members, then json_end () prints the line.
+ * Strings are escaped as RFC 8259 asks ('"', '\\' and the control
+ * characters), and text that is not UTF-8 is made valid first, so that
+ * every line parses whatever an error message or a name holds. */
+
+static GString *json_line;
+static gboolean json_first;   /* no member yet at the current level */
+
+static void
+json_string_append (GString *out, const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+
+  g_string_append_c (out, '"');
+  for (const char *p = valid; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      switch (c)
+        {
+        case '"': g_string_append (out, "\\\""); break;
+        case '\\': g_string_append (out, "\\\\"); break;
+        case '\n': g_string_append (out, "\\n"); break;
+        case '\r': g_string_append (out, "\\r"); break;
+        case '\t': g_string_append (out, "\\t"); break;
+        case '\b': g_string_append (out, "\\b"); break;
+        case '\f': g_string_append (out, "\\f"); break;
+        default:
+          if (c < 0x20 || c == 0x7f)
+            g_string_append_printf (out, "\\u%04x", c);
+          else
+            g_string_append_c (out, (char) c);
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+json_key (const char *key)
+{
+  if (!json_first)
+    g_string_append_c (json_line, ',');
+  json_first = FALSE;
+  json_string_append (json_line, key);
+  g_string_append_c (json_line, ':');
+}
+
+static void
+json_begin (const char *event)
+{
+  json_line = g_string_new ("{");
+  json_first = TRUE;
+  json_key ("event");
+  json_string_append (json_line, event);
+}
+
+/* a string member; NULL gives null */
+static void
+json_str (const char *key, const char *value)
+{
+  json_key (key);
+  if (value == NULL)
+    g_string_append (json_line, "null");
+  else
+    json_string_append (json_line, value);
+}
+
+static void
+json_uint (const char *key, guint64 value)
+{
+  json_key (key);
+  g_string_append_printf (json_line, "%" G_GUINT64_FORMAT, value);
+}
+
+static void
+json_int (const char *key, gint64 value)
+{
+  json_key (key);
+  g_string_append_printf (json_line, "%" G_GINT64_FORMAT, value);
+}
+
+static void
+json_bool (const char *key, gboolean value)
+{
+  json_key (key);
+  g_string_append (json_line, value ? "true" : "false");
+}
+
+/* milliseconds with three decimals, in the C locale whatever LC_NUMERIC says */
+static void
+json_ms (const char *key, gint64 microseconds)
+{
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+  json_key (key);
+  g_string_append (json_line, g_ascii_formatd (buffer, sizeof buffer, "%.3f", microseconds / 1000.0));
+}
+
+static void
+json_object_begin (const char *key)
+{
+  json_key (key);
+  g_string_append_c (json_line, '{');
+  json_first = TRUE;
+}
+
+static void
+json_object_end (void)
+{
+  g_string_append_c (json_line, '}');
+  json_first = FALSE;
+}
+
+static void
+json_end (void)
+{
+  g_string_append (json_line, "}\n");
+  fputs (json_line->str, stderr);
+  fflush (stderr);
+  g_string_free (g_steal_pointer (&json_line), TRUE);
+}
+
+/* Prints "post-cat: <error>" as one line, whatever the message holds
+ * (with --json the event "error"). */
 static void
 fail (const char *prefix, const GError *error)
 {
@@ -151,7 +306,19 @@ fail (const char *prefix, const GError *error)
       for (char **l = lines; *l != NULL; l++)
         g_strstrip (*l);
       message = g_strjoinv (" ", lines);
-      g_printerr ("post-cat: %s%s\n", prefix ? prefix : "", message);
+      if (opt_json)
+        {
+          g_autofree char *full = g_strconcat (prefix ? prefix : "", message, NULL);
+
+          json_begin ("error");
+          json_str ("message", full);
+          json_str ("domain", error != NULL ? g_quark_to_string (error->domain) : NULL);
+          if (error != NULL)
+            json_int ("code", error->code);
+          json_end ();
+        }
+      else
+        g_printerr ("post-cat: %s%s\n", prefix ? prefix : "", message);
     }
   failed = TRUE;
   status = EXIT_FAILURE;
@@ -199,6 +366,28 @@ describe_security (PostCarrier *carrier)
                           (flags & POST_SECURITY_PSK) ? ", pre-shared key" : "",
                           (flags & POST_SECURITY_RESUMED) ? "yes" : "no", early,
                           (flags & POST_SECURITY_FAST_OPEN) ? ", TCP Fast Open tried" : "");
+}
+
+/* --json: the member "security", null for a cleartext carrier */
+static void
+json_security (PostCarrier *carrier)
+{
+  PostSecurityFlags flags = post_carrier_get_security_flags (carrier);
+
+  if (!(flags & POST_SECURITY_ENCRYPTED))
+    {
+      json_key ("security");
+      g_string_append (json_line, "null");
+      return;
+    }
+  json_object_begin ("security");
+  json_bool ("encrypted", TRUE);
+  json_bool ("pre_shared_key", (flags & POST_SECURITY_PSK) != 0);
+  json_bool ("resumed", (flags & POST_SECURITY_RESUMED) != 0);
+  json_str ("early_data", (flags & POST_SECURITY_EARLY_DATA_ACCEPTED) ? "accepted"
+                          : (flags & POST_SECURITY_EARLY_DATA_SENT) ? "rejected" : "none");
+  json_bool ("fast_open", (flags & POST_SECURITY_FAST_OPEN) != 0);
+  json_object_end ();
 }
 
 typedef struct {
@@ -316,6 +505,95 @@ configure_local (PostLocal *local, GPtrArray *psks, GError **error)
 
       if (!post_local_add_pre_shared_key (local, psk->identity, psk->key, error))
         return FALSE;
+    }
+  return TRUE;
+}
+
+/* -4, -6, and for a client --local, on @local */
+static gboolean
+choose_local_address (PostLocal *local, GError **error)
+{
+  GSocketFamily family = opt_ipv4 ? G_SOCKET_FAMILY_IPV4
+                         : opt_ipv6 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_INVALID;
+  GInetAddress *address;
+
+  if (opt_local != NULL)
+    {
+      g_autoptr(PostLocal) given = NULL;
+      g_autofree char *text = NULL;
+
+      /* A bare IPv6 literal holds colons: bracket it, so that its last
+       * group is not read as a port */
+      if (g_hostname_is_ip_address (opt_local) && strchr (opt_local, ':') != NULL)
+        text = g_strdup_printf ("[%s]", opt_local);
+      else
+        text = g_strdup (opt_local);
+      given = post_local_new_from_uri (text, error);
+      if (given == NULL)
+        {
+          g_prefix_error (error, "--local %s: ", opt_local);
+          return FALSE;
+        }
+      if ((post_local_get_address (given) != NULL
+           && !post_local_set_address (local, post_local_get_address (given), error))
+          || !post_local_set_port (local, post_local_get_port (given), error)
+          || (post_local_get_interface (given) != NULL
+              && !post_local_set_interface (local, post_local_get_interface (given), error)))
+        return FALSE;
+    }
+  if (family == G_SOCKET_FAMILY_INVALID)
+    return TRUE;
+  address = post_local_get_address (local);
+  if (address == NULL)
+    {
+      /* The any-address of that family: a candidate of the other family
+       * has no local address to go from, and is not tried */
+      g_autoptr(GInetAddress) any = g_inet_address_new_any (family);
+
+      return post_local_set_address (local, any, error);
+    }
+  if (g_inet_address_get_family (address) != family)
+    {
+      g_autofree char *text = g_inet_address_to_string (address);
+
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "%s is not an %s address (%s)", text, opt_ipv4 ? "IPv4" : "IPv6",
+                   opt_ipv4 ? "-4" : "-6");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* -o FAMILY.OPTION=VALUE: VALUE is GVariant text (30000, uint32 7,
+ * 'never', true), else a bare word taken as a string, as in the policy
+ * files; post_configuration_set_option() checks it against what the loaded
+ * stacks declare. */
+static gboolean
+configure_options (PostConfiguration *configuration, GError **error)
+{
+  for (guint i = 0; opt_options != NULL && opt_options[i] != NULL; i++)
+    {
+      const char *equals = strchr (opt_options[i], '=');
+      g_autofree char *key = NULL;
+      g_autoptr(GVariant) value = NULL;
+
+      if (equals == NULL || equals == opt_options[i])
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "-o %s: expected FAMILY.OPTION=VALUE, such as tcp.user-timeout=30000",
+                       opt_options[i]);
+          return FALSE;
+        }
+      key = g_strndup (opt_options[i], equals - opt_options[i]);
+      g_strstrip (key);
+      value = g_variant_parse (NULL, equals + 1, NULL, NULL, NULL);
+      if (value == NULL)
+        value = g_variant_ref_sink (g_variant_new_string (equals + 1));
+      if (!post_configuration_set_option (configuration, key, value, error))
+        {
+          g_prefix_error (error, "-o %s: ", opt_options[i]);
+          return FALSE;
+        }
     }
   return TRUE;
 }
@@ -573,7 +851,16 @@ on_path_changed (PostCarrier *carrier, PostPath *path, gpointer user_data)
 
   if (g_strcmp0 (before, now) == 0)
     return;
-  if (before != NULL)
+  if (before != NULL && opt_json)
+    {
+      json_begin ("path-changed");
+      json_uint ("carrier", GPOINTER_TO_UINT (user_data));
+      json_str ("local", local);
+      json_str ("remote", remote);
+      json_str ("interface", post_path_get_interface (path));
+      json_end ();
+    }
+  else if (before != NULL)
     g_printerr ("post-cat: carrier %u: path changed: now from %s%s%s\n", GPOINTER_TO_UINT (user_data), now,
                 post_path_get_interface (path) != NULL ? " on " : "",
                 post_path_get_interface (path) != NULL ? post_path_get_interface (path) : "");
@@ -619,11 +906,26 @@ on_forked (GObject *source, GAsyncResult *result, gpointer user_data)
 
       gboolean request = (post_carrier_get_capabilities (forked) & POST_STACK_CAP_FORK_REQUEST) != 0;
 
-      g_printerr ("post-cat: carrier %u of %d: forked via stack %s from %s, %s\n", number + 1, opt_fork + 1,
-                  post_carrier_get_stack_name (forked), local,
-                  same ? "a new stream of the first carrier's connection"
-                  : request ? "a new transport, received by the peer as a fork request of the first carrier"
-                  : "a new transport, an ordinary carrier at the peer's listener");
+      if (opt_json)
+        {
+          g_autofree char *remote = address_string (post_carrier_get_remote_address (forked));
+
+          json_begin ("forked");
+          json_uint ("carrier", number + 1);
+          json_uint ("carriers", opt_fork + 1);
+          json_str ("stack", post_carrier_get_stack_name (forked));
+          json_str ("local", local);
+          json_str ("remote", remote);
+          json_bool ("same_transport", same);
+          json_bool ("fork_request", !same && request);
+          json_end ();
+        }
+      else
+        g_printerr ("post-cat: carrier %u of %d: forked via stack %s from %s, %s\n", number + 1, opt_fork + 1,
+                    post_carrier_get_stack_name (forked), local,
+                    same ? "a new stream of the first carrier's connection"
+                    : request ? "a new transport, received by the peer as a fork request of the first carrier"
+                    : "a new transport, an ordinary carrier at the peer's listener");
       watch_path (forked, number + 1);
     }
   g_signal_connect (forked, "closed", G_CALLBACK (on_fork_closed), NULL);
@@ -642,7 +944,13 @@ start_forks (PostCarrier *carrier)
   forks = g_ptr_array_new_full (opt_fork, g_object_unref);
   g_ptr_array_set_size (forks, opt_fork);
   forks_pending = opt_fork;
-  if (opt_verbose)
+  if (opt_json)
+    {
+      json_begin ("forking");
+      json_uint ("carriers", opt_fork + 1);
+      json_end ();
+    }
+  else if (opt_verbose)
     g_printerr ("post-cat: carrier 1 of %d: the first\n", opt_fork + 1);
   for (int i = 1; i <= opt_fork; i++)
     post_carrier_fork_async (carrier, NULL, on_forked, GUINT_TO_POINTER (i));
@@ -666,20 +974,50 @@ on_established (GObject *source, GAsyncResult *result, gpointer user_data)
 
       g_autofree char *security = describe_security (carrier);
 
-      g_printerr ("post-cat: connected via stack %s from %s to %s, ready in %.1f ms\n",
-                  post_carrier_get_stack_name (carrier), local, remote,
-                  post_carrier_get_establishment_time (carrier) / 1000.0);
-      if (security != NULL)
-        g_printerr ("post-cat: security: %s\n", security);
-      if (post_carrier_get_proxy (carrier) != NULL)
+      if (opt_json)
         {
           GProxyAddress *proxy = post_carrier_get_proxy (carrier);
 
-          /* (the proxy's URI may hold a password: not printed) */
-          g_printerr ("post-cat: through the %s proxy %s, asked for %s port %u\n",
-                      g_proxy_address_get_protocol (proxy), remote,
-                      g_proxy_address_get_destination_hostname (proxy),
-                      g_proxy_address_get_destination_port (proxy));
+          json_begin ("connected");
+          json_str ("stack", post_carrier_get_stack_name (carrier));
+          json_str ("local", local);
+          json_str ("remote", remote);
+          json_ms ("ready_ms", post_carrier_get_establishment_time (carrier));
+          json_security (carrier);
+          if (proxy != NULL)
+            {
+              /* (the proxy's URI may hold a password: not printed) */
+              json_object_begin ("proxy");
+              json_str ("protocol", g_proxy_address_get_protocol (proxy));
+              json_str ("address", remote);
+              json_str ("destination_host", g_proxy_address_get_destination_hostname (proxy));
+              json_uint ("destination_port", g_proxy_address_get_destination_port (proxy));
+              json_object_end ();
+            }
+          else
+            {
+              json_key ("proxy");
+              g_string_append (json_line, "null");
+            }
+          json_end ();
+        }
+      else
+        {
+          g_printerr ("post-cat: connected via stack %s from %s to %s, ready in %.1f ms\n",
+                      post_carrier_get_stack_name (carrier), local, remote,
+                      post_carrier_get_establishment_time (carrier) / 1000.0);
+          if (security != NULL)
+            g_printerr ("post-cat: security: %s\n", security);
+          if (post_carrier_get_proxy (carrier) != NULL)
+            {
+              GProxyAddress *proxy = post_carrier_get_proxy (carrier);
+
+              /* (the proxy's URI may hold a password: not printed) */
+              g_printerr ("post-cat: through the %s proxy %s, asked for %s port %u\n",
+                          g_proxy_address_get_protocol (proxy), remote,
+                          g_proxy_address_get_destination_hostname (proxy),
+                          g_proxy_address_get_destination_port (proxy));
+            }
         }
     }
   if (opt_verbose)
@@ -717,6 +1055,34 @@ start_client (const char *uri, PostConfiguration *configuration)
     {
       local = post_local_new ();
       if (!configure_local (local, NULL, &error))
+        {
+          fail (NULL, error);
+          return FALSE;
+        }
+    }
+  if (opt_ipv4 || opt_ipv6)
+    {
+      /* A remote given as an address of the other family has no candidate:
+       * say so rather than "nothing to try" */
+      g_autoptr(GInetAddress) address = post_remote_get_hostname (remote) != NULL
+                                        ? g_inet_address_new_from_string (post_remote_get_hostname (remote))
+                                        : NULL;
+
+      if (address != NULL
+          && g_inet_address_get_family (address) != (opt_ipv4 ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6))
+        {
+          g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "%s: the remote %s is not an %s address", opt_ipv4 ? "-4" : "-6",
+                       post_remote_get_hostname (remote), opt_ipv4 ? "IPv4" : "IPv6");
+          fail (NULL, error);
+          return FALSE;
+        }
+    }
+  if (opt_local != NULL || opt_ipv4 || opt_ipv6)
+    {
+      if (local == NULL)
+        local = post_local_new ();
+      if (!choose_local_address (local, &error))
         {
           fail (NULL, error);
           return FALSE;
@@ -900,8 +1266,19 @@ on_carrier_closed (PostCarrier *carrier, const GError *error, gpointer user_data
 {
   if (error != NULL && opt_once)
     fail (NULL, error);
+  else if (error != NULL && opt_json)
+    {
+      json_begin ("carrier-error");
+      json_str ("message", error->message);
+      json_end ();
+    }
   else if (error != NULL)
     g_printerr ("post-cat: %s\n", error->message);
+  else if (opt_json)
+    {
+      json_begin ("carrier-closed");
+      json_end ();
+    }
   else if (opt_verbose)
     g_printerr ("post-cat: carrier closed\n");
   if (opt_once && error == NULL && opt_stream
@@ -925,10 +1302,20 @@ on_incoming (PostCarrier *self, PostCarrier *carrier, gpointer user_data)
       g_autofree char *remote = address_string (post_carrier_get_remote_address (carrier));
       g_autofree char *security = describe_security (carrier);
 
-      g_printerr ("post-cat: accepted a %s from %s via stack %s%s%s%s\n",
-                  self == listener ? "carrier" : "fork of a carrier", remote, post_carrier_get_stack_name (carrier),
-                  security != NULL ? " (" : "", security != NULL ? security : "",
-                  security != NULL ? ")" : "");
+      if (opt_json)
+        {
+          json_begin ("accepted");
+          json_bool ("fork", self != listener);
+          json_str ("stack", post_carrier_get_stack_name (carrier));
+          json_str ("remote", remote);
+          json_security (carrier);
+          json_end ();
+        }
+      else
+        g_printerr ("post-cat: accepted a %s from %s via stack %s%s%s%s\n",
+                    self == listener ? "carrier" : "fork of a carrier", remote, post_carrier_get_stack_name (carrier),
+                    security != NULL ? " (" : "", security != NULL ? security : "",
+                    security != NULL ? ")" : "");
     }
   g_hash_table_add (carriers, g_object_ref (carrier));
   g_signal_connect (carrier, "closed", G_CALLBACK (on_carrier_closed), NULL);
@@ -960,6 +1347,8 @@ run_listener (const char *uri, PostConfiguration *configuration)
     }
   if (local != NULL && !configure_local (local, psks, &error))
     g_clear_object (&local);
+  if (local != NULL && !choose_local_address (local, &error))
+    g_clear_object (&local);
   if (local != NULL && opt_sink)
     listener = post_carrier_new_sink (local, NULL, configuration, &error);
   else if (local != NULL)
@@ -977,8 +1366,16 @@ run_listener (const char *uri, PostConfiguration *configuration)
         {
           g_autofree char *address = address_string (post_carrier_get_local_address (listener));
 
-          g_printerr ("post-cat: receiving on %s via stack %s\n", address,
-                      post_carrier_get_stack_name (listener));
+          if (opt_json)
+            {
+              json_begin ("receiving");
+              json_str ("local", address);
+              json_str ("stack", post_carrier_get_stack_name (listener));
+              json_end ();
+            }
+          else
+            g_printerr ("post-cat: receiving on %s via stack %s\n", address,
+                        post_carrier_get_stack_name (listener));
         }
       return TRUE;
     }
@@ -988,8 +1385,16 @@ run_listener (const char *uri, PostConfiguration *configuration)
     {
       g_autofree char *address = address_string (post_carrier_get_local_address (listener));
 
-      g_printerr ("post-cat: listening on %s via stack %s\n", address,
-                  post_carrier_get_stack_name (listener));
+      if (opt_json)
+        {
+          json_begin ("listening");
+          json_str ("local", address);
+          json_str ("stack", post_carrier_get_stack_name (listener));
+          json_end ();
+        }
+      else
+        g_printerr ("post-cat: listening on %s via stack %s\n", address,
+                    post_carrier_get_stack_name (listener));
     }
   return TRUE;
 }
@@ -1025,6 +1430,13 @@ main (int argc, char **argv)
       fail (NULL, error);
       return EXIT_FAILURE;
     }
+  if (opt_version)
+    {
+      g_print ("post-cat %s\n", POST_VERSION_S);
+      return EXIT_SUCCESS;
+    }
+  if (opt_json)
+    opt_verbose = TRUE;   /* the same events, as JSON */
   if (argc != 2)
     {
       g_printerr ("post-cat: expected one URI (see --help)\n");
@@ -1043,6 +1455,23 @@ main (int argc, char **argv)
   if (opt_sink && (opt_echo || opt_stream))
     {
       g_printerr ("post-cat: a sink cannot --echo, and --stream needs a carrier\n");
+      return EXIT_FAILURE;
+    }
+  if (opt_ipv4 && opt_ipv6)
+    {
+      g_printerr ("post-cat: -4 and -6 exclude each other\n");
+      return EXIT_FAILURE;
+    }
+  if (opt_listen && (opt_local != NULL || opt_connect_timeout != 0))
+    {
+      g_printerr ("post-cat: --local and --connect-timeout are for a client (a listener's address is its URI)\n");
+      return EXIT_FAILURE;
+    }
+  if (opt_connect_timeout < 0 || opt_connect_timeout * 1000 > G_MAXUINT
+      || (opt_connect_timeout > 0 && opt_connect_timeout < 0.001))
+    {
+      g_printerr ("post-cat: --connect-timeout takes a number of seconds from 0.001 to %u\n",
+                  G_MAXUINT / 1000);
       return EXIT_FAILURE;
     }
 
@@ -1105,7 +1534,20 @@ main (int argc, char **argv)
       g_printerr ("post-cat: --cert and --key go together\n");
       return EXIT_FAILURE;
     }
-  if (!configure_security (configuration, &error))
+  if (opt_alpn != NULL
+      && !post_configuration_set_alpn (configuration, (const char * const *) opt_alpn, &error))
+    {
+      fail ("--alpn: ", error);
+      return EXIT_FAILURE;
+    }
+  if (opt_connect_timeout > 0
+      && !post_configuration_set_conn_timeout (configuration, (guint) (opt_connect_timeout * 1000 + 0.5),
+                                               &error))
+    {
+      fail ("--connect-timeout: ", error);
+      return EXIT_FAILURE;
+    }
+  if (!configure_security (configuration, &error) || !configure_options (configuration, &error))
     {
       fail (NULL, error);
       return EXIT_FAILURE;
@@ -1169,5 +1611,9 @@ main (int argc, char **argv)
   g_free (opt_key);
   g_free (opt_psk_file);
   g_free (opt_session_cache);
+  g_free (opt_proxy);
+  g_strfreev (opt_alpn);
+  g_free (opt_local);
+  g_strfreev (opt_options);
   return status;
 }
