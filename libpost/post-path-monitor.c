@@ -13,15 +13,12 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 
 #include <glib-unix.h>
 #include <netlink/netlink.h>
 #include <netlink/cache.h>
 #include <netlink/route/link.h>
-#include <netlink/route/addr.h>
-#include <netlink/route/route.h>
 
 /**
  * PostPathMonitor:
@@ -71,31 +68,6 @@
  * as NetworkManager does.
  */
 
-#define POST_IFF_LOWER_UP 0x10000   /* linux/if.h, which clashes with net/if.h */
-
-typedef struct {
-  PostRouteInfo  info;
-  GInetAddress  *destination;   /* (owned) (nullable) NULL for default routes */
-  guint          prefix_length;
-  guint          type;          /* RTN_* */
-} Route;
-
-typedef struct {
-  gint       ref_count;
-  GPtrArray *interfaces;        /* (element-type PostInterfaceInfo) */
-  GPtrArray *addresses;         /* (element-type PostAddressInfo) */
-  GPtrArray *routes;            /* (element-type Route) */
-} Snapshot;
-
-typedef enum {
-  EVENT_INTERFACE_ADDED,
-  EVENT_INTERFACE_REMOVED,
-  EVENT_INTERFACE_CHANGED,
-  EVENT_ADDRESS_ADDED,
-  EVENT_ADDRESS_REMOVED,
-  EVENT_DEFAULT_ROUTE_CHANGED,
-} EventType;
-
 struct _PostPathMonitor
 {
   GObject               parent_instance;
@@ -108,7 +80,7 @@ struct _PostPathMonitor
   struct nl_cache      *links;
   struct nl_cache      *addrs;
   struct nl_cache      *routes;
-  Snapshot             *snapshot;       /* (owned) */
+  PostPathSnapshot     *snapshot;       /* (owned) */
   gboolean              dirty;
   gboolean              refill_routes;
   GError               *init_error;     /* (owned) (nullable) */
@@ -254,404 +226,6 @@ G_DEFINE_BOXED_TYPE (PostInterfaceInfo, post_interface_info, post_interface_info
 G_DEFINE_BOXED_TYPE (PostAddressInfo, post_address_info, post_address_info_copy, post_address_info_free)
 G_DEFINE_BOXED_TYPE (PostRouteInfo, post_route_info, post_route_info_copy, post_route_info_free)
 
-/* ---- snapshots ------------------------------------------------------------ */
-
-static void
-route_free (Route *route)
-{
-  g_free (route->info.interface);
-  g_clear_object (&route->info.gateway);
-  g_clear_object (&route->destination);
-  g_free (route);
-}
-
-static Snapshot *
-snapshot_new (void)
-{
-  Snapshot *snapshot = g_new0 (Snapshot, 1);
-
-  snapshot->ref_count = 1;
-  snapshot->interfaces = g_ptr_array_new_with_free_func ((GDestroyNotify) post_interface_info_free);
-  snapshot->addresses = g_ptr_array_new_with_free_func ((GDestroyNotify) post_address_info_free);
-  snapshot->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) route_free);
-  return snapshot;
-}
-
-static Snapshot *
-snapshot_ref (Snapshot *snapshot)
-{
-  g_atomic_int_inc (&snapshot->ref_count);
-  return snapshot;
-}
-
-static void
-snapshot_unref (Snapshot *snapshot)
-{
-  if (snapshot == NULL || !g_atomic_int_dec_and_test (&snapshot->ref_count))
-    return;
-  g_ptr_array_unref (snapshot->interfaces);
-  g_ptr_array_unref (snapshot->addresses);
-  g_ptr_array_unref (snapshot->routes);
-  g_free (snapshot);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Snapshot, snapshot_unref)
-
-static const PostInterfaceInfo *
-snapshot_find_interface (Snapshot *snapshot,
-                         guint     index)
-{
-  for (guint i = 0; i < snapshot->interfaces->len; i++)
-    {
-      const PostInterfaceInfo *info = snapshot->interfaces->pdata[i];
-
-      if (info->index == index)
-        return info;
-    }
-  return NULL;
-}
-
-static const PostInterfaceInfo *
-snapshot_find_interface_by_name (Snapshot   *snapshot,
-                                 const char *name)
-{
-  for (guint i = 0; i < snapshot->interfaces->len; i++)
-    {
-      const PostInterfaceInfo *info = snapshot->interfaces->pdata[i];
-
-      if (g_strcmp0 (info->name, name) == 0)
-        return info;
-    }
-  return NULL;
-}
-
-static GInetAddress *
-inet_from_nl (struct nl_addr *address)
-{
-  if (address == NULL)
-    return NULL;
-  if (nl_addr_get_family (address) == AF_INET && nl_addr_get_len (address) == 4)
-    return g_inet_address_new_from_bytes (nl_addr_get_binary_addr (address), G_SOCKET_FAMILY_IPV4);
-  if (nl_addr_get_family (address) == AF_INET6 && nl_addr_get_len (address) == 16)
-    return g_inet_address_new_from_bytes (nl_addr_get_binary_addr (address), G_SOCKET_FAMILY_IPV6);
-  return NULL;
-}
-
-static char *
-read_sysfs (const char *interface,
-            const char *attribute)
-{
-  g_autofree char *path = g_build_filename ("/sys/class/net", interface, attribute, NULL);
-  char *contents = NULL;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return NULL;
-  return g_strstrip (contents);
-}
-
-static PostInterfaceKind
-classify (const char *name,
-          guint       index,
-          guint       flags,
-          guint       arp_type,
-          const char *link_type)
-{
-  static const char * const tunnels[] = {
-    "tun", "wireguard", "ipip", "gre", "gretap", "ip6gre", "ip6gretap", "sit",
-    "ip6tnl", "vti", "vti6", "xfrm", "ipsec", "l2tp", "ppp", NULL
-  };
-  g_autofree char *sys_index = NULL;
-
-  if ((flags & IFF_LOOPBACK) || arp_type == 772)
-    return POST_INTERFACE_KIND_LOOPBACK;
-  if (link_type != NULL && g_strv_contains (tunnels, link_type))
-    return POST_INTERFACE_KIND_VPN;
-
-  /* sysfs shows the namespace it was mounted in: trust it only for the
-   * interface with this index. */
-  sys_index = read_sysfs (name, "ifindex");
-  if (sys_index != NULL && g_ascii_strtoull (sys_index, NULL, 10) == index)
-    {
-      g_autofree char *uevent = read_sysfs (name, "uevent");
-      g_autofree char *wireless = g_build_filename ("/sys/class/net", name, "wireless", NULL);
-
-      if (uevent != NULL)
-        {
-          if (strstr (uevent, "DEVTYPE=wlan") != NULL)
-            return POST_INTERFACE_KIND_WIFI;
-          if (strstr (uevent, "DEVTYPE=wwan") != NULL)
-            return POST_INTERFACE_KIND_CELLULAR;
-          if (strstr (uevent, "DEVTYPE=wireguard") != NULL)
-            return POST_INTERFACE_KIND_VPN;
-        }
-      if (g_file_test (wireless, G_FILE_TEST_IS_DIR))
-        return POST_INTERFACE_KIND_WIFI;
-    }
-
-  switch (arp_type)
-    {
-    case 1:     /* ARPHRD_ETHER */
-      if (link_type != NULL)
-        return POST_INTERFACE_KIND_OTHER;   /* veth, bridge, vlan, macvlan, dummy… */
-      if (g_str_has_prefix (name, "veth") || g_str_has_prefix (name, "docker")
-          || g_str_has_prefix (name, "virbr"))
-        return POST_INTERFACE_KIND_OTHER;
-      return POST_INTERFACE_KIND_WIRED;
-    case 519:   /* ARPHRD_RAWIP: QMI/MBIM modems */
-    case 530:   /* ARPHRD_RMNET */
-      return POST_INTERFACE_KIND_CELLULAR;
-    case 65534: /* ARPHRD_NONE: tun, WireGuard */
-    case 768:   /* ARPHRD_TUNNEL */
-    case 769:   /* ARPHRD_TUNNEL6 */
-    case 776:   /* ARPHRD_SIT */
-    case 778:   /* ARPHRD_IPGRE */
-    case 823:   /* ARPHRD_IP6GRE */
-    case 512:   /* ARPHRD_PPP */
-      return POST_INTERFACE_KIND_VPN;
-    default:
-      return POST_INTERFACE_KIND_OTHER;
-    }
-}
-
-static void
-add_link (struct nl_object *object,
-          gpointer          user_data)
-{
-  Snapshot *snapshot = user_data;
-  struct rtnl_link *link = (struct rtnl_link *) object;
-  PostInterfaceInfo *info;
-  guint flags = rtnl_link_get_flags (link);
-
-  /* The kernel also announces per-family link data (AF_INET6, AF_BRIDGE),
-   * which libnl keeps as separate objects: only the AF_UNSPEC one is the link. */
-  if (rtnl_link_get_name (link) == NULL || rtnl_link_get_family (link) != AF_UNSPEC)
-    return;
-  info = g_new0 (PostInterfaceInfo, 1);
-  info->name = g_strdup (rtnl_link_get_name (link));
-  info->index = rtnl_link_get_ifindex (link);
-  info->arp_type = rtnl_link_get_arptype (link);
-  info->link_type = g_strdup (rtnl_link_get_type (link));
-  info->mtu = rtnl_link_get_mtu (link);
-  info->up = (flags & IFF_UP) != 0;
-  /* IFF_LOWER_UP (carrier) is immediate; IFF_RUNNING (operstate) may lag */
-  info->running = (flags & IFF_UP) && (flags & (IFF_RUNNING | POST_IFF_LOWER_UP));
-  info->kind = classify (info->name, info->index, flags, info->arp_type, info->link_type);
-  info->metered = info->kind == POST_INTERFACE_KIND_CELLULAR;
-  g_ptr_array_add (snapshot->interfaces, info);
-}
-
-static void
-add_address (struct nl_object *object,
-             gpointer          user_data)
-{
-  Snapshot *snapshot = user_data;
-  struct rtnl_addr *addr = (struct rtnl_addr *) object;
-  GInetAddress *address = inet_from_nl (rtnl_addr_get_local (addr));
-  PostAddressInfo *info;
-  guint flags = rtnl_addr_get_flags (addr);
-
-  if (address == NULL)
-    return;
-  info = g_new0 (PostAddressInfo, 1);
-  info->address = address;
-  info->prefix_length = rtnl_addr_get_prefixlen (addr);
-  info->interface_index = rtnl_addr_get_ifindex (addr);
-  if (flags & IFA_F_TEMPORARY)
-    info->flags |= POST_ADDRESS_FLAGS_TEMPORARY;
-  if (flags & IFA_F_DEPRECATED)
-    info->flags |= POST_ADDRESS_FLAGS_DEPRECATED;
-  if (flags & IFA_F_TENTATIVE)
-    info->flags |= POST_ADDRESS_FLAGS_TENTATIVE;
-  if (flags & IFA_F_DADFAILED)
-    info->flags |= POST_ADDRESS_FLAGS_DAD_FAILED;
-  if (flags & IFA_F_PERMANENT)
-    info->flags |= POST_ADDRESS_FLAGS_PERMANENT;
-  g_ptr_array_add (snapshot->addresses, info);
-}
-
-static void
-add_route (struct nl_object *object,
-           gpointer          user_data)
-{
-  Snapshot *snapshot = user_data;
-  struct rtnl_route *nl_route = (struct rtnl_route *) object;
-  struct nl_addr *dst = rtnl_route_get_dst (nl_route);
-  int family = rtnl_route_get_family (nl_route);
-  guint table = rtnl_route_get_table (nl_route);
-  guint type = rtnl_route_get_type (nl_route);
-  int n_hops = rtnl_route_get_nnexthops (nl_route);
-
-  if (family != AF_INET && family != AF_INET6)
-    return;
-  if (table == RT_TABLE_LOCAL)
-    return;
-  if (type != RTN_UNICAST && type != RTN_BLACKHOLE && type != RTN_UNREACHABLE
-      && type != RTN_PROHIBIT)
-    return;
-
-  for (int i = 0; i < MAX (n_hops, 1); i++)
-    {
-      struct rtnl_nexthop *hop = n_hops > 0 ? rtnl_route_nexthop_n (nl_route, i) : NULL;
-      Route *route = g_new0 (Route, 1);
-
-      route->info.family = family == AF_INET ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6;
-      route->info.table = table;
-      route->info.metric = rtnl_route_get_priority (nl_route);
-      route->type = type;
-      route->prefix_length = dst ? nl_addr_get_prefixlen (dst) : 0;
-      if (route->prefix_length > 0)
-        route->destination = inet_from_nl (dst);
-      if (hop != NULL)
-        {
-          route->info.interface_index = rtnl_route_nh_get_ifindex (hop);
-          route->info.gateway = inet_from_nl (rtnl_route_nh_get_gateway (hop));
-        }
-      g_ptr_array_add (snapshot->routes, route);
-    }
-}
-
-static Snapshot *
-build_snapshot (PostPathMonitor *self)
-{
-  Snapshot *snapshot = snapshot_new ();
-
-  nl_cache_foreach (self->links, add_link, snapshot);
-  nl_cache_foreach (self->addrs, add_address, snapshot);
-  nl_cache_foreach (self->routes, add_route, snapshot);
-  for (guint i = 0; i < snapshot->addresses->len; i++)
-    {
-      PostAddressInfo *info = snapshot->addresses->pdata[i];
-      const PostInterfaceInfo *link = snapshot_find_interface (snapshot, info->interface_index);
-
-      info->interface = link ? g_strdup (link->name) : NULL;
-    }
-  for (guint i = 0; i < snapshot->routes->len; i++)
-    {
-      Route *route = snapshot->routes->pdata[i];
-      const PostInterfaceInfo *link = snapshot_find_interface (snapshot, route->info.interface_index);
-
-      route->info.interface = link ? g_strdup (link->name) : NULL;
-    }
-  return snapshot;
-}
-
-/* ---- events --------------------------------------------------------------- */
-
-typedef struct {
-  EventType          type;
-  PostInterfaceInfo *interface;   /* (owned) (nullable) */
-  PostAddressInfo   *address;     /* (owned) (nullable) */
-  GSocketFamily      family;
-} Event;
-
-static void
-event_free (Event *event)
-{
-  post_interface_info_free (event->interface);
-  post_address_info_free (event->address);
-  g_free (event);
-}
-
-static void
-push_event (GPtrArray         *events,
-            EventType          type,
-            const PostInterfaceInfo *interface,
-            const PostAddressInfo   *address,
-            GSocketFamily      family)
-{
-  Event *event = g_new0 (Event, 1);
-
-  event->type = type;
-  event->interface = interface ? post_interface_info_copy (interface) : NULL;
-  event->address = address ? post_address_info_copy (address) : NULL;
-  event->family = family;
-  g_ptr_array_add (events, event);
-}
-
-static gboolean
-interface_differs (const PostInterfaceInfo *a,
-                   const PostInterfaceInfo *b)
-{
-  return g_strcmp0 (a->name, b->name) != 0 || a->mtu != b->mtu || a->up != b->up
-         || a->running != b->running || a->kind != b->kind;
-}
-
-static const PostAddressInfo *
-find_address (Snapshot              *snapshot,
-              const PostAddressInfo *wanted)
-{
-  for (guint i = 0; i < snapshot->addresses->len; i++)
-    {
-      const PostAddressInfo *info = snapshot->addresses->pdata[i];
-
-      if (info->interface_index == wanted->interface_index
-          && g_inet_address_equal (info->address, wanted->address))
-        return info;
-    }
-  return NULL;
-}
-
-/* The default routes of @family, as one comparable string */
-static char *
-default_routes_key (Snapshot      *snapshot,
-                    GSocketFamily  family)
-{
-  GString *key = g_string_new (NULL);
-
-  for (guint i = 0; i < snapshot->routes->len; i++)
-    {
-      Route *route = snapshot->routes->pdata[i];
-      g_autofree char *gateway = NULL;
-
-      if (route->info.family != family || route->prefix_length != 0 || route->type != RTN_UNICAST)
-        continue;
-      gateway = route->info.gateway ? g_inet_address_to_string (route->info.gateway) : NULL;
-      g_string_append_printf (key, "%u/%s/%u/%u;", route->info.interface_index,
-                              gateway ? gateway : "-", route->info.table, route->info.metric);
-    }
-  return g_string_free (key, FALSE);
-}
-
-static void
-diff_snapshots (Snapshot  *old,
-                Snapshot  *new,
-                GPtrArray *events)
-{
-  static const GSocketFamily families[] = { G_SOCKET_FAMILY_IPV4, G_SOCKET_FAMILY_IPV6 };
-
-  for (guint i = 0; i < old->addresses->len; i++)
-    if (find_address (new, old->addresses->pdata[i]) == NULL)
-      push_event (events, EVENT_ADDRESS_REMOVED, NULL, old->addresses->pdata[i], 0);
-  for (guint i = 0; i < old->interfaces->len; i++)
-    {
-      const PostInterfaceInfo *was = old->interfaces->pdata[i];
-      const PostInterfaceInfo *now = snapshot_find_interface (new, was->index);
-
-      if (now == NULL)
-        push_event (events, EVENT_INTERFACE_REMOVED, was, NULL, 0);
-      else if (interface_differs (was, now))
-        push_event (events, EVENT_INTERFACE_CHANGED, now, NULL, 0);
-    }
-  for (guint i = 0; i < new->interfaces->len; i++)
-    {
-      const PostInterfaceInfo *now = new->interfaces->pdata[i];
-
-      if (snapshot_find_interface (old, now->index) == NULL)
-        push_event (events, EVENT_INTERFACE_ADDED, now, NULL, 0);
-    }
-  for (guint i = 0; i < new->addresses->len; i++)
-    if (find_address (old, new->addresses->pdata[i]) == NULL)
-      push_event (events, EVENT_ADDRESS_ADDED, NULL, new->addresses->pdata[i], 0);
-  for (guint f = 0; f < G_N_ELEMENTS (families); f++)
-    {
-      g_autofree char *was = default_routes_key (old, families[f]);
-      g_autofree char *now = default_routes_key (new, families[f]);
-
-      if (strcmp (was, now) != 0)
-        push_event (events, EVENT_DEFAULT_ROUTE_CHANGED, NULL, NULL, families[f]);
-    }
-}
-
 /* Watches: internal subscriptions, delivered on their own contexts */
 typedef struct {
   gint               ref_count;
@@ -681,7 +255,7 @@ watch_unref (Watch *watch)
 typedef struct {
   PostPathMonitor *monitor;       /* (owned) */
   Watch           *watch;         /* (owned) (nullable) NULL: emit the signals */
-  GPtrArray       *events;        /* (owned) (element-type Event) */
+  GPtrArray       *events;        /* (owned) (element-type PostPathEvent) */
 } Delivery;
 
 static void
@@ -701,37 +275,33 @@ deliver_cb (gpointer user_data)
 
   for (guint i = 0; i < delivery->events->len; i++)
     {
-      Event *event = delivery->events->pdata[i];
+      PostPathEvent *event = delivery->events->pdata[i];
 
       if (delivery->watch != NULL)
         {
-          PostPathEvent public_event = {
-            (PostPathEventType) event->type, event->interface, event->address, event->family
-          };
-
           if (g_atomic_int_get (&delivery->watch->removed))
             break;
-          delivery->watch->func (delivery->monitor, &public_event, delivery->watch->data);
+          delivery->watch->func (delivery->monitor, event, delivery->watch->data);
           continue;
         }
       switch (event->type)
         {
-        case EVENT_INTERFACE_ADDED:
+        case POST_PATH_EVENT_INTERFACE_ADDED:
           g_signal_emit (delivery->monitor, signals[SIGNAL_INTERFACE_ADDED], 0, event->interface);
           break;
-        case EVENT_INTERFACE_REMOVED:
+        case POST_PATH_EVENT_INTERFACE_REMOVED:
           g_signal_emit (delivery->monitor, signals[SIGNAL_INTERFACE_REMOVED], 0, event->interface);
           break;
-        case EVENT_INTERFACE_CHANGED:
+        case POST_PATH_EVENT_INTERFACE_CHANGED:
           g_signal_emit (delivery->monitor, signals[SIGNAL_INTERFACE_CHANGED], 0, event->interface);
           break;
-        case EVENT_ADDRESS_ADDED:
+        case POST_PATH_EVENT_ADDRESS_ADDED:
           g_signal_emit (delivery->monitor, signals[SIGNAL_ADDRESS_ADDED], 0, event->address);
           break;
-        case EVENT_ADDRESS_REMOVED:
+        case POST_PATH_EVENT_ADDRESS_REMOVED:
           g_signal_emit (delivery->monitor, signals[SIGNAL_ADDRESS_REMOVED], 0, event->address);
           break;
-        case EVENT_DEFAULT_ROUTE_CHANGED:
+        case POST_PATH_EVENT_DEFAULT_ROUTE_CHANGED:
         default:
           g_signal_emit (delivery->monitor, signals[SIGNAL_DEFAULT_ROUTE_CHANGED], 0, event->family);
           break;
@@ -808,7 +378,7 @@ static GPtrArray *
 process_locked (PostPathMonitor *self,
                 gboolean         known_readable)
 {
-  g_autoptr(Snapshot) old = NULL;
+  g_autoptr(PostPathSnapshot) old = NULL;
   GPtrArray *events;
   int err;
 
@@ -844,9 +414,9 @@ process_locked (PostPathMonitor *self,
       nl_cache_refill (self->sync_sock, self->routes);
     }
   old = self->snapshot;
-  self->snapshot = build_snapshot (self);
-  events = g_ptr_array_new_with_free_func ((GDestroyNotify) event_free);
-  diff_snapshots (old, self->snapshot, events);
+  self->snapshot = _post_path_snapshot_build (self->links, self->addrs, self->routes);
+  events = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_path_event_free);
+  _post_path_snapshot_diff (old, self->snapshot, events);
   return events;
 }
 
@@ -866,15 +436,15 @@ netlink_ready_cb (gint         fd,
 }
 
 /* The current snapshot, after reading any queued notification */
-static Snapshot *
+static PostPathSnapshot *
 get_snapshot (PostPathMonitor *self)
 {
   g_autoptr(GPtrArray) events = NULL;
-  Snapshot *snapshot;
+  PostPathSnapshot *snapshot;
 
   g_mutex_lock (&self->lock);
   events = process_locked (self, FALSE);
-  snapshot = snapshot_ref (self->snapshot);
+  snapshot = _post_path_snapshot_ref (self->snapshot);
   g_mutex_unlock (&self->lock);
   dispatch_events (self, events);
   return snapshot;
@@ -923,8 +493,8 @@ start_netlink (PostPathMonitor *self,
       goto failed;
     }
 
-  snapshot_unref (self->snapshot);
-  self->snapshot = build_snapshot (self);
+  _post_path_snapshot_unref (self->snapshot);
+  self->snapshot = _post_path_snapshot_build (self->links, self->addrs, self->routes);
   self->dirty = FALSE;
   self->source = g_unix_fd_source_new (nl_cache_mngr_get_fd (self->mngr), G_IO_IN);
   g_source_set_callback (self->source, (GSourceFunc) (void (*)(void)) netlink_ready_cb, self, NULL);
@@ -967,7 +537,7 @@ post_path_monitor_finalize (GObject *object)
   PostPathMonitor *self = POST_PATH_MONITOR (object);
 
   stop_netlink (self);
-  snapshot_unref (self->snapshot);
+  _post_path_snapshot_unref (self->snapshot);
   g_clear_error (&self->init_error);
   g_ptr_array_unref (self->watches);
   g_main_context_unref (self->context);
@@ -1055,7 +625,7 @@ static void
 post_path_monitor_init (PostPathMonitor *self)
 {
   g_mutex_init (&self->lock);
-  self->snapshot = snapshot_new ();
+  self->snapshot = _post_path_snapshot_new ();
   self->watches = g_ptr_array_new_with_free_func ((GDestroyNotify) watch_unref);
 }
 
@@ -1175,7 +745,7 @@ post_path_monitor_is_available (PostPathMonitor *self)
 GPtrArray *
 post_path_monitor_list_interfaces (PostPathMonitor *self)
 {
-  g_autoptr(Snapshot) snapshot = NULL;
+  g_autoptr(PostPathSnapshot) snapshot = NULL;
   GPtrArray *result;
 
   g_return_val_if_fail (POST_IS_PATH_MONITOR (self), NULL);
@@ -1200,13 +770,13 @@ PostInterfaceInfo *
 post_path_monitor_get_interface (PostPathMonitor *self,
                                  const char      *name)
 {
-  g_autoptr(Snapshot) snapshot = NULL;
+  g_autoptr(PostPathSnapshot) snapshot = NULL;
   const PostInterfaceInfo *info;
 
   g_return_val_if_fail (POST_IS_PATH_MONITOR (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
   snapshot = get_snapshot (self);
-  info = snapshot_find_interface_by_name (snapshot, name);
+  info = _post_path_snapshot_find_interface_by_name (snapshot, name);
   return info ? post_interface_info_copy (info) : NULL;
 }
 
@@ -1225,7 +795,7 @@ GPtrArray *
 post_path_monitor_list_addresses (PostPathMonitor *self,
                                   const char      *interface)
 {
-  g_autoptr(Snapshot) snapshot = NULL;
+  g_autoptr(PostPathSnapshot) snapshot = NULL;
   GPtrArray *result;
 
   g_return_val_if_fail (POST_IS_PATH_MONITOR (self), NULL);
@@ -1255,7 +825,7 @@ post_path_monitor_list_addresses (PostPathMonitor *self,
 GPtrArray *
 post_path_monitor_list_default_routes (PostPathMonitor *self)
 {
-  g_autoptr(Snapshot) snapshot = NULL;
+  g_autoptr(PostPathSnapshot) snapshot = NULL;
   GPtrArray *result;
 
   g_return_val_if_fail (POST_IS_PATH_MONITOR (self), NULL);
@@ -1263,7 +833,7 @@ post_path_monitor_list_default_routes (PostPathMonitor *self)
   result = g_ptr_array_new_with_free_func ((GDestroyNotify) post_route_info_free);
   for (guint i = 0; i < snapshot->routes->len; i++)
     {
-      Route *route = snapshot->routes->pdata[i];
+      PostPathRoute *route = snapshot->routes->pdata[i];
 
       if (route->prefix_length == 0 && route->type == RTN_UNICAST)
         g_ptr_array_add (result, post_route_info_copy (&route->info));
@@ -1281,83 +851,6 @@ post_path_monitor_list_default_routes (PostPathMonitor *self)
 }
 
 /* ---- paths ---------------------------------------------------------------- */
-
-static gboolean
-prefix_contains (GInetAddress *prefix,
-                 guint         length,
-                 GInetAddress *address)
-{
-  const guint8 *a, *b;
-  gsize size;
-
-  if (prefix == NULL || length == 0)
-    return TRUE;
-  if (g_inet_address_get_family (prefix) != g_inet_address_get_family (address))
-    return FALSE;
-  size = g_inet_address_get_native_size (address);
-  a = g_inet_address_to_bytes (prefix);
-  b = g_inet_address_to_bytes (address);
-  for (guint bit = 0; bit < length && bit < size * 8; bit += 8)
-    {
-      guint bits = MIN (8u, length - bit);
-      guint8 mask = (guint8) (0xff << (8 - bits));
-
-      if ((a[bit / 8] & mask) != (b[bit / 8] & mask))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static const PostAddressInfo *
-snapshot_find_local (Snapshot     *snapshot,
-                     GInetAddress *address)
-{
-  for (guint i = 0; i < snapshot->addresses->len; i++)
-    {
-      const PostAddressInfo *info = snapshot->addresses->pdata[i];
-
-      if (g_inet_address_equal (info->address, address))
-        return info;
-    }
-  return NULL;
-}
-
-/* The best route to @address leaving by @index (0: any interface): the
- * longest prefix, then the lowest metric.  Ignores policy routing. */
-static const Route *
-snapshot_route_to (Snapshot     *snapshot,
-                   GInetAddress *address,
-                   guint         index)
-{
-  const Route *best = NULL;
-
-  for (guint i = 0; i < snapshot->routes->len; i++)
-    {
-      const Route *route = snapshot->routes->pdata[i];
-
-      if (route->info.family != g_inet_address_get_family (address)
-          || (index != 0 && route->info.interface_index != index)
-          || !prefix_contains (route->destination, route->prefix_length, address))
-        continue;
-      if (best == NULL || route->prefix_length > best->prefix_length
-          || (route->prefix_length == best->prefix_length && route->info.metric < best->info.metric))
-        best = route;
-    }
-  return best;
-}
-
-static const PostInterfaceInfo *
-snapshot_loopback (Snapshot *snapshot)
-{
-  for (guint i = 0; i < snapshot->interfaces->len; i++)
-    {
-      const PostInterfaceInfo *info = snapshot->interfaces->pdata[i];
-
-      if (info->kind == POST_INTERFACE_KIND_LOOPBACK)
-        return info;
-    }
-  return NULL;
-}
 
 static GInetAddress *
 inet_of (GSocketAddress *address,
@@ -1390,7 +883,7 @@ post_path_monitor_lookup_path (PostPathMonitor *self,
                                GSocketAddress  *local_address,
                                GSocketAddress  *remote_address)
 {
-  g_autoptr(Snapshot) snapshot = NULL;
+  g_autoptr(PostPathSnapshot) snapshot = NULL;
   const PostInterfaceInfo *interface = NULL;
   const PostAddressInfo *local_info = NULL;
   GInetAddress *local = inet_of (local_address, NULL);
@@ -1406,22 +899,22 @@ post_path_monitor_lookup_path (PostPathMonitor *self,
 
   if (local != NULL && !g_inet_address_get_is_any (local))
     {
-      local_info = snapshot_find_local (snapshot, local);
+      local_info = _post_path_snapshot_find_local (snapshot, local);
       if (local_info != NULL)
-        interface = snapshot_find_interface (snapshot, local_info->interface_index);
+        interface = _post_path_snapshot_find_interface (snapshot, local_info->interface_index);
     }
   if (interface == NULL && remote != NULL)
     {
-      if (g_inet_address_get_is_loopback (remote) || snapshot_find_local (snapshot, remote) != NULL)
-        interface = snapshot_loopback (snapshot);
+      if (g_inet_address_get_is_loopback (remote) || _post_path_snapshot_find_local (snapshot, remote) != NULL)
+        interface = _post_path_snapshot_loopback (snapshot);
       else if (scope_id != 0 && g_inet_address_get_is_link_local (remote))
-        interface = snapshot_find_interface (snapshot, scope_id);
+        interface = _post_path_snapshot_find_interface (snapshot, scope_id);
       else
         {
-          const Route *route = snapshot_route_to (snapshot, remote, 0);
+          const PostPathRoute *route = _post_path_snapshot_route_to (snapshot, remote, 0);
 
           if (route != NULL && route->type == RTN_UNICAST)
-            interface = snapshot_find_interface (snapshot, route->info.interface_index);
+            interface = _post_path_snapshot_find_interface (snapshot, route->info.interface_index);
         }
     }
   if (interface == NULL)
@@ -1517,7 +1010,7 @@ post_path_monitor_gather_locals (PostPathMonitor *self,
                                  GSocketAddress  *remote_address,
                                  PostPreference   use_temporary)
 {
-  g_autoptr(Snapshot) snapshot = NULL;
+  g_autoptr(PostPathSnapshot) snapshot = NULL;
   g_autoptr(GArray) gathered = g_array_new (FALSE, TRUE, sizeof (Gathered));
   GPtrArray *result = g_ptr_array_new_with_free_func (g_object_unref);
   guint32 scope_id = 0;
@@ -1528,14 +1021,14 @@ post_path_monitor_gather_locals (PostPathMonitor *self,
   if (remote == NULL || self->mngr == NULL || g_inet_address_get_is_loopback (remote))
     return result;
   snapshot = get_snapshot (self);
-  if (snapshot_find_local (snapshot, remote) != NULL)
+  if (_post_path_snapshot_find_local (snapshot, remote) != NULL)
     return result;
 
   for (guint i = 0; i < snapshot->interfaces->len; i++)
     {
       const PostInterfaceInfo *interface = snapshot->interfaces->pdata[i];
       const PostAddressInfo *best = NULL;
-      const Route *route = NULL;
+      const PostPathRoute *route = NULL;
       int best_score = G_MAXINT;
 
       if (!interface->running || interface->kind == POST_INTERFACE_KIND_LOOPBACK)
@@ -1547,7 +1040,7 @@ post_path_monitor_gather_locals (PostPathMonitor *self,
         }
       else
         {
-          route = snapshot_route_to (snapshot, remote, interface->index);
+          route = _post_path_snapshot_route_to (snapshot, remote, interface->index);
           if (route == NULL || route->type != RTN_UNICAST)
             continue;
         }
@@ -1629,14 +1122,14 @@ char *
 _post_path_monitor_interface_of (PostPathMonitor *self,
                                  GSocketAddress  *address)
 {
-  g_autoptr(Snapshot) snapshot = NULL;
+  g_autoptr(PostPathSnapshot) snapshot = NULL;
   GInetAddress *inet = inet_of (address, NULL);
   const PostAddressInfo *info;
 
   if (inet == NULL || self->mngr == NULL)
     return NULL;
   snapshot = get_snapshot (self);
-  info = snapshot_find_local (snapshot, inet);
+  info = _post_path_snapshot_find_local (snapshot, inet);
   return info ? g_strdup (info->interface) : NULL;
 }
 
@@ -1645,7 +1138,7 @@ guint
 _post_path_monitor_count_routes (PostPathMonitor *self,
                                  GSocketAddress  *remote_address)
 {
-  g_autoptr(Snapshot) snapshot = NULL;
+  g_autoptr(PostPathSnapshot) snapshot = NULL;
   GInetAddress *remote = inet_of (remote_address, NULL);
   guint count = 0;
 
@@ -1655,11 +1148,11 @@ _post_path_monitor_count_routes (PostPathMonitor *self,
   for (guint i = 0; i < snapshot->interfaces->len; i++)
     {
       const PostInterfaceInfo *interface = snapshot->interfaces->pdata[i];
-      const Route *route;
+      const PostPathRoute *route;
 
       if (!interface->running || interface->kind == POST_INTERFACE_KIND_LOOPBACK)
         continue;
-      route = snapshot_route_to (snapshot, remote, interface->index);
+      route = _post_path_snapshot_route_to (snapshot, remote, interface->index);
       if (route != NULL && route->type == RTN_UNICAST)
         count++;
     }

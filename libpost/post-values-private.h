@@ -43,7 +43,7 @@ const char     *_post_configuration_get_canonical (PostConfiguration *self,
  * given none (post_configuration_new() frozen: equal to it by value). */
 PostConfiguration *_post_configuration_dup_default (void);
 
-/* ---- Endpoint URIs (post-remote.c, shared with post-local.c) ----------- */
+/* ---- Endpoint URIs (post-endpoint.c, for post-remote.c and post-local.c) */
 /* Splits `scheme://host:port` or a bare `host:port` / `[v6%scope]:port`.
  * @for_local allows an empty or `*` host (any address, returned as NULL)
  * and a missing port (returned as 0); otherwise both are errors.  The
@@ -64,6 +64,17 @@ GInetAddress   *_post_inet_address_parse          (const char        *literal,
                                                    GError           **error);
 /* g_inet_address_to_string(), without inet_ntop()'s printf for IPv4. */
 char           *_post_inet_address_to_string      (GInetAddress      *address);
+/* `a.b.c.d:port` or `[v6%scope]:port` (the scope by interface name when
+ * the host has it); without the port and brackets when @with_port is FALSE. */
+char           *_post_inet_socket_address_to_string (GInetSocketAddress *address,
+                                                     gboolean            with_port);
+/* Whether @scheme (lower case) names a stack family libpost knows: tcp,
+ * tls, udp, dtls, sctp, quic. */
+gboolean        _post_endpoint_is_known_scheme    (const char        *scheme);
+/* NULL if @host is an acceptable host (an IP literal, IPv6 with an
+ * optional `%scope`, or a name of letters, digits, `-`, `_`, `.` and UTF-8
+ * beyond ASCII), or else (transfer full) why not. */
+char           *_post_endpoint_check_host         (const char        *host);
 
 /* ---- PostMessage -------------------------------------------------------- */
 /* A message received from the peer.  @content is the message (or, for

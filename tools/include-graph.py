@@ -36,16 +36,16 @@ LAYERS = [
         "post-task", "post-base-private",
     ]),
     ("values", [
-        "post-message", "post-remote", "post-local", "post-configuration",
+        "post-message", "post-remote", "post-endpoint", "post-local", "post-configuration",
         "post-path", "post-path-info", "post-framer",
         "post-length-prefix-framer", "post-values-private",
     ]),
     ("stacks", [
-        "post-stack", "post-plugin", "post-registry", "post-psi",
+        "post-stack", "post-plugin", "post-registry", "post-psi", "post-psi-calls",
         "post-stacks-private",
     ]),
     ("path monitor", [
-        "post-path-monitor", "post-path-monitor-private",
+        "post-path-monitor", "post-path-snapshot", "post-path-monitor-private",
     ]),
     ("policy", [
         "post-policy", "post-policy-rule", "post-policy-candidate",
