@@ -59,7 +59,7 @@
  *   close_notify ends it cleanly.
  */
 
-#include "post-dtls-psi.h"
+#include "post-dtls-psi-private.h"
 #include "post-gnutls-trust.h"
 #include "post-gnutls-common.h"
 
@@ -67,80 +67,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <gnutls/gnutls.h>
-#include <gnutls/dtls.h>
-
 #define HANDSHAKE_TIMEOUT_MS   20000
 #define RETRANS_TIMEOUT_MS     1000
 /* Before the handshake tells the record overhead: room for a DTLS 1.2
  * header (13), an explicit nonce (8), a tag or MAC and padding (48). */
 #define RECORD_OVERHEAD_GUESS  69
-
-typedef enum {
-  STATE_IDLE,
-  STATE_HANDSHAKING,
-  STATE_ESTABLISHED,
-  STATE_LISTENING,
-  STATE_CLOSED,
-} State;
-
-/* What a listener and the sessions it accepts share. */
-typedef struct {
-  gint                              ref_count;
-  gnutls_certificate_credentials_t  cert;      /* (nullable) */
-  gnutls_psk_server_credentials_t   psk;       /* (nullable) */
-  gnutls_datum_t                    cookie_key;
-  PostLocal                        *local;     /* (owned) */
-  char                             *priority;
-  gboolean                          request_client_cert;
-} DtlsServer;
-
-struct _PostDtlsPsi
-{
-  PostPsi           parent_instance;
-
-  GMainContext     *context;          /* (owned) */
-  PostPsi          *udp;              /* (owned) (nullable) the inner udp instance */
-  gulong            udp_ready_id;
-  gulong            udp_accepted_id;
-  State             state;
-
-  gnutls_session_t  session;          /* (owned) (nullable) */
-  gnutls_certificate_credentials_t cert;    /* (owned) (nullable) client side */
-  gnutls_psk_client_credentials_t  psk;     /* (owned) (nullable) client side */
-  DtlsServer       *server;           /* (owned) (nullable) listener and accepted */
-  PostDtlsPsi      *listener;         /* (unowned) while an accepted one handshakes */
-  GPtrArray        *handshaking;      /* (owned) (nullable) listener: not yet announced */
-
-  char             *server_name;      /* (owned) (nullable) SNI / name verified */
-  gboolean          sni;              /* server_name is a DNS name (not an IP literal) */
-  gboolean          offered_psk;
-  guint             encrypted_in;     /* datagrams with protected records during the handshake */
-  guint             discarded;        /* records GnuTLS dropped during the handshake ... */
-  guint             discarded_encrypted;  /* ... when encrypted_in was this ... */
-  gint64            first_discard;    /* ... the first one of those when (monotonic µs) */
-  GError           *verify_error;     /* (owned) (nullable) why we refused the peer */
-  GError           *transport_error;  /* (owned) (nullable) */
-  gboolean          too_large;        /* the last push was refused as too large */
-  PostSecurityFlags flags;
-
-  GTask            *connect_task;     /* (owned) (nullable) */
-  GSocketAddress   *remote;           /* (owned) (nullable) target of the active open */
-  GSource          *timer_source;     /* (owned) (nullable) retransmission */
-  GSource          *idle_source;      /* (owned) (nullable) */
-  GIOCondition      idle_condition;
-  GIOCondition      interest;         /* what the core wants */
-
-  GBytes           *pending_in;       /* (owned) (nullable) a datagram GnuTLS has not read */
-
-  /* keep-alive: RFC 6520 heartbeats after keep_alive_ms without a datagram */
-  guint             keep_alive_ms;    /* 0: none */
-  gint64            last_rx;          /* monotonic µs of the peer's last datagram */
-  gint64            last_ping;        /* monotonic µs of our last heartbeat request */
-  GSource          *keep_alive_source; /* (owned) (nullable) */
-  gsize             mtu;              /* what gnutls_dtls_set_mtu() was given */
-  guint64           dropped;          /* invalid records dropped */
-};
 
 G_DEFINE_FINAL_TYPE (PostDtlsPsi, post_dtls_psi, POST_TYPE_PSI)
 
@@ -244,182 +175,6 @@ server_psk_cb (gnutls_session_t      session,
 
   return post_gnutls_server_psk_lookup (self != NULL && self->server != NULL ? self->server->local : NULL,
                                         username, key);
-}
-
-/* ---- transport: one GnuTLS datagram is one udp message ------------------------- */
-
-static gboolean
-is_soft_send_error (const GError *error)
-{
-  /* ICMP about earlier datagrams: for datagrams this is loss, which DTLS
-   * retransmission (handshake) or the application (data) deals with. */
-  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED)
-         || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE)
-         || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE);
-}
-
-static ssize_t
-send_datagram (PostPsi          *udp,
-               gnutls_session_t  session,
-               GError          **transport_error,
-               gboolean         *too_large,
-               const void       *data,
-               size_t            size)
-{
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GError) error = NULL;
-
-  if (udp == NULL)
-    {
-      gnutls_transport_set_errno (session, EIO);
-      return -1;
-    }
-  bytes = g_bytes_new (data, size);
-  if (post_psi_send_message (udp, bytes, NULL, NULL, &error))
-    return size;
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-    {
-      gnutls_transport_set_errno (session, EAGAIN);
-      return -1;
-    }
-  if (is_soft_send_error (error))
-    {
-      g_debug ("dtls: a datagram was lost: %s", error->message);
-      return size;
-    }
-  if (g_error_matches (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE))
-    {
-      if (too_large != NULL)
-        *too_large = TRUE;
-      gnutls_transport_set_errno (session, EMSGSIZE);
-      return -1;
-    }
-  if (transport_error != NULL && *transport_error == NULL)
-    *transport_error = g_steal_pointer (&error);
-  gnutls_transport_set_errno (session, EIO);
-  return -1;
-}
-
-static ssize_t
-push_cb (gnutls_transport_ptr_t  ptr,
-         const void             *data,
-         size_t                  size)
-{
-  PostDtlsPsi *self = ptr;
-
-  return send_datagram (self->udp, self->session, &self->transport_error, &self->too_large, data, size);
-}
-
-/* Takes the next datagram from the inner instance into pending_in.
- * TRUE when there is one; FALSE when none (or an error, kept in
- * transport_error). */
-static gboolean
-fetch_datagram (PostDtlsPsi *self)
-{
-  while (self->pending_in == NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      GBytes *datagram;
-
-      if (self->udp == NULL || self->transport_error != NULL)
-        return FALSE;
-      datagram = post_psi_receive_message (self->udp, NULL, &error);
-      if (datagram == NULL)
-        {
-          if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            self->transport_error = g_steal_pointer (&error);
-          return FALSE;
-        }
-      if (g_bytes_get_size (datagram) == 0)
-        {
-          g_debug ("dtls: dropping an empty datagram");
-          g_bytes_unref (datagram);
-          continue;
-        }
-      self->pending_in = datagram;
-      self->last_rx = g_get_monotonic_time ();
-    }
-  return TRUE;
-}
-
-/* Whether the datagram @data holds a well-formed DTLS record of an epoch
- * after the first: one protected by the keys of this handshake (the
- * records before are in the clear).  Records are type (1 byte), version
- * (2), epoch (2), sequence number (6) and length (2), then the body. */
-static gboolean
-has_encrypted_record (const guint8 *data,
-                      gsize         length)
-{
-  gsize pos = 0;
-
-  while (length - pos >= 13)
-    {
-      guint epoch = (data[pos + 3] << 8) | data[pos + 4];
-      gsize body = (data[pos + 11] << 8) | data[pos + 12];
-
-      if (data[pos] < 20 || data[pos] > 25 || data[pos + 1] != 254 || body > length - pos - 13)
-        return FALSE;
-      if (epoch > 0)
-        return TRUE;
-      pos += 13 + body;
-    }
-  return FALSE;
-}
-
-/* Whether the transport failed (EIO for GnuTLS, which then gives the
- * session up).  On an established session a timeout (the listener expired
- * the peer, or our keep-alive gave up) leaves the socket usable, so GnuTLS
- * only hears EAGAIN and the session can still send its fatal alert on
- * close; receive_message() reports the timeout. */
-static gboolean
-transport_broken (PostDtlsPsi *self)
-{
-  return self->transport_error != NULL
-         && (self->state != STATE_ESTABLISHED
-             || !g_error_matches (self->transport_error, POST_ERROR, POST_ERROR_TIMED_OUT));
-}
-
-static ssize_t
-pull_cb (gnutls_transport_ptr_t  ptr,
-         void                   *data,
-         size_t                  size)
-{
-  PostDtlsPsi *self = ptr;
-  g_autoptr(GBytes) datagram = NULL;
-  gsize length;
-  const void *bytes;
-
-  if (!fetch_datagram (self))
-    {
-      gnutls_transport_set_errno (self->session, transport_broken (self) ? EIO : EAGAIN);
-      return -1;
-    }
-  datagram = g_steal_pointer (&self->pending_in);
-  bytes = g_bytes_get_data (datagram, &length);
-  /* GnuTLS reads whole datagrams; a longer one is cut (and then fails to
-   * authenticate, so it is dropped like any bad record). */
-  length = MIN (length, size);
-  memcpy (data, bytes, length);
-  if (self->state == STATE_HANDSHAKING && has_encrypted_record (bytes, length))
-    self->encrypted_in++;
-  return length;
-}
-
-/* Never waits: whether a datagram is there now. */
-static int
-pull_timeout_cb (gnutls_transport_ptr_t ptr,
-                 unsigned int           ms)
-{
-  PostDtlsPsi *self = ptr;
-
-  if (fetch_datagram (self))
-    return 1;
-  if (transport_broken (self))
-    {
-      gnutls_transport_set_errno (self->session, EIO);
-      return -1;
-    }
-  return 0;
 }
 
 /* ---- errors ---------------------------------------------------------------- */
@@ -911,9 +666,9 @@ init_session (PostDtlsPsi  *self,
     return FALSE;
   gnutls_session_set_ptr (self->session, self);
   gnutls_transport_set_ptr (self->session, self);
-  gnutls_transport_set_push_function (self->session, push_cb);
-  gnutls_transport_set_pull_function (self->session, pull_cb);
-  gnutls_transport_set_pull_timeout_function (self->session, pull_timeout_cb);
+  gnutls_transport_set_push_function (self->session, post_dtls_transport_push);
+  gnutls_transport_set_pull_function (self->session, post_dtls_transport_pull);
+  gnutls_transport_set_pull_timeout_function (self->session, post_dtls_transport_pull_timeout);
   gnutls_dtls_set_timeouts (self->session, RETRANS_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS);
   /* RFC 6520: we answer the peer's heartbeats, and send ours when
    * keep-alives are asked for (start_keep_alive()). */
@@ -1423,7 +1178,7 @@ post_dtls_psi_close (PostPsi  *psi,
 {
   PostDtlsPsi *self = POST_DTLS_PSI (psi);
   State was = self->state;
-  gboolean broken = transport_broken (self);
+  gboolean broken = post_dtls_transport_broken (self);
 
   if (self->state == STATE_CLOSED && self->udp == NULL)
     return;

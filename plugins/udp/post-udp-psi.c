@@ -62,7 +62,7 @@
  * a datagram is a message whatever it holds.
  */
 
-#include "post-udp-psi.h"
+#include "post-udp-psi-private.h"
 #include "post-udp-pktinfo.h"
 
 #include <errno.h>
@@ -81,89 +81,6 @@
 #define MTU_REFRESH_US      G_USEC_PER_SEC
 #define IPV4_UDP_HEADERS    28
 #define IPV6_UDP_HEADERS    48
-
-typedef enum {
-  UDP_MODE_NONE,
-  UDP_MODE_CONNECTED,
-  UDP_MODE_LISTENER,
-  UDP_MODE_PEER,
-  UDP_MODE_UNCONNECTED,
-} UdpMode;
-
-/* A remote transport address, as the hash key of a listener's peers. */
-typedef struct {
-  guint16 family;
-  guint16 port;
-  guint32 scope;
-  guint8  addr[16];
-} PeerKey;
-
-struct _PostUdpPsi
-{
-  PostPsi        parent_instance;
-
-  GMainContext  *context;        /* (owned) */
-  UdpMode        mode;
-  GSocket       *socket;         /* (owned) (nullable); a peer shares its listener's */
-  int            fd;
-  GSocketFamily  family;
-  gboolean       closed;
-
-  /* readiness */
-  GIOCondition   interest;
-  GSource       *in_source;      /* (owned) (nullable) */
-  GSource       *out_source;     /* (owned) (nullable) */
-
-  /* maximum message size */
-  gboolean       allow_fragmentation;
-  gsize          max_message_size;
-  gint64         max_message_time;
-
-  /* UNCONNECTED: the source of the previous datagram, reused while the
-   * same remote sends */
-  PeerKey        last_key;
-  GSocketAddress *last_source;   /* (owned) (nullable) */
-
-  /* LISTENER and UNCONNECTED on a wildcard address: datagrams come with
-   * their arrival address; UNCONNECTED: the address each remote wrote to */
-  gboolean       pktinfo;
-  GHashTable    *reply_from;     /* (owned) (nullable) PeerKey* → LocalAddress* */
-
-  /* LISTENER */
-  GHashTable    *peers;          /* (owned) (nullable) PeerKey* → PostUdpPsi* (unowned) */
-  GSource       *listen_source;  /* (owned) (nullable) */
-  gboolean       accepting;
-  guint          idle_timeout_ms;
-  guint          max_peers;      /* 0: no limit */
-  GQueue         peer_order;     /* (element-type PostUdpPsi) (unowned) the
-                                    peers, the idlest first */
-  guint64        n_evicted;
-
-  /* PEER */
-  PostUdpPsi    *listener;       /* (owned) (nullable) */
-  PeerKey        key;
-  struct sockaddr_storage peer_sa;
-  socklen_t      peer_sa_len;
-  struct sockaddr_storage local_sa;  /* where its datagrams arrive (a wildcard
-                                        listener's), the source of its own */
-  socklen_t      local_sa_len;       /* 0: the routing table picks */
-  GQueue         queue;          /* (element-type GBytes) datagrams from the peer */
-  gint64         last_activity;
-  GSource       *idle_source;    /* (owned) (nullable) */
-  GSource       *wake_source;    /* (owned) (nullable) */
-  GList          order_link;     /* in the listener's peer_order */
-  gboolean       expired;
-  gboolean       evicted;        /* expired because a newer remote needed room */
-  gboolean       notify_pending;
-  guint64        dropped;
-};
-
-/* An UNCONNECTED instance's memory of where a remote wrote to. */
-typedef struct {
-  PeerKey                 key;
-  struct sockaddr_storage sa;
-  socklen_t               len;
-} LocalAddress;
 
 G_DEFINE_FINAL_TYPE (PostUdpPsi, post_udp_psi, POST_TYPE_PSI)
 
@@ -282,106 +199,6 @@ is_closed_error (PostUdpPsi  *self,
       return TRUE;
     }
   return FALSE;
-}
-
-static GVariant *
-get_option (PostUdpPsi *self,
-            const char *key)
-{
-  PostConfiguration *configuration = post_psi_get_configuration (POST_PSI (self));
-
-  return configuration ? post_configuration_get_option (configuration, key) : NULL;
-}
-
-/* Reads a numeric option (uint32, int32, byte, uint64, int64); @fallback
- * when unset or of another type (which is logged). */
-static guint32
-get_uint_option (PostUdpPsi *self,
-                 const char *key,
-                 guint32     fallback)
-{
-  GVariant *value = get_option (self, key);
-
-  if (value == NULL)
-    return fallback;
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
-    return g_variant_get_uint32 (value);
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32) && g_variant_get_int32 (value) >= 0)
-    return (guint32) g_variant_get_int32 (value);
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE_BYTE))
-    return g_variant_get_byte (value);
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
-    return (guint32) MIN (g_variant_get_uint64 (value), G_MAXUINT32);
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64) && g_variant_get_int64 (value) >= 0)
-    return (guint32) MIN (g_variant_get_int64 (value), G_MAXUINT32);
-  g_message ("Ignoring option %s of type %s (expected an unsigned number)",
-             key, g_variant_get_type_string (value));
-  return fallback;
-}
-
-static gboolean
-get_bool_option (PostUdpPsi *self,
-                 const char *key,
-                 gboolean    fallback)
-{
-  GVariant *value = get_option (self, key);
-
-  if (value == NULL)
-    return fallback;
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
-    return g_variant_get_boolean (value);
-  g_message ("Ignoring option %s of type %s (expected a boolean)",
-             key, g_variant_get_type_string (value));
-  return fallback;
-}
-
-static guint
-get_multicast_interface (PostUdpPsi  *self,
-                         GError     **error)
-{
-  GVariant *value = get_option (self, POST_UDP_OPTION_MULTICAST_INTERFACE);
-  const char *name;
-  guint index;
-
-  if (value == NULL)
-    return 0;
-  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-    {
-      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                   "Option %s must be a string (an interface name), not %s",
-                   POST_UDP_OPTION_MULTICAST_INTERFACE, g_variant_get_type_string (value));
-      return G_MAXUINT;
-    }
-  name = g_variant_get_string (value, NULL);
-  index = if_nametoindex (name);
-  if (index == 0)
-    {
-      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                   "Option %s names no interface: ‘%s’",
-                   POST_UDP_OPTION_MULTICAST_INTERFACE, name);
-      return G_MAXUINT;
-    }
-  return index;
-}
-
-static GError *
-errno_error (int         errsv,
-             const char *format,
-             ...) G_GNUC_PRINTF (2, 3);
-
-static GError *
-errno_error (int         errsv,
-             const char *format,
-             ...)
-{
-  va_list args;
-  g_autofree char *what = NULL;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  return g_error_new (G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s",
-                      what, g_strerror (errsv));
 }
 
 /* ---- datagram I/O ---------------------------------------------------------- */
@@ -546,293 +363,6 @@ post_udp_psi_set_interest (PostPsi      *psi,
     clear_source (&self->out_source);
 }
 
-/* ---- sockets ------------------------------------------------------------- */
-
-static gboolean
-is_multicast (GSocketAddress *address)
-{
-  return G_IS_INET_SOCKET_ADDRESS (address)
-         && g_inet_address_get_is_multicast (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
-}
-
-static gboolean
-is_v4_mapped (GSocketAddress *address)
-{
-  GInetAddress *inet;
-  const guint8 *bytes;
-
-  if (!G_IS_INET_SOCKET_ADDRESS (address))
-    return FALSE;
-  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  if (g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV6)
-    return FALSE;
-  bytes = g_inet_address_to_bytes (inet);
-  return memcmp (bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0;
-}
-
-static GSocket *
-new_socket (GSocketFamily   family,
-            GError        **error)
-{
-  GSocket *socket = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
-
-  if (socket != NULL)
-    g_socket_set_blocking (socket, FALSE);
-  return socket;
-}
-
-static void
-set_pmtu_discovery (PostUdpPsi *self)
-{
-  int value;
-
-  if (self->family == G_SOCKET_FAMILY_IPV4)
-    {
-      value = self->allow_fragmentation ? IP_PMTUDISC_DONT : IP_PMTUDISC_DO;
-      if (setsockopt (self->fd, IPPROTO_IP, IP_MTU_DISCOVER, &value, sizeof value) != 0)
-        g_debug ("Could not set IP_MTU_DISCOVER: %s", g_strerror (errno));
-    }
-  else
-    {
-      value = self->allow_fragmentation ? IPV6_PMTUDISC_DONT : IPV6_PMTUDISC_DO;
-      if (setsockopt (self->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &value, sizeof value) != 0)
-        g_debug ("Could not set IPV6_MTU_DISCOVER: %s", g_strerror (errno));
-    }
-}
-
-/* A source to a group: TTL / hop limit, loop and interface. */
-static gboolean
-set_multicast_send_options (PostUdpPsi  *self,
-                            GError     **error)
-{
-  guint32 ttl = get_uint_option (self, POST_UDP_OPTION_MULTICAST_TTL, 1);
-  int loop = get_bool_option (self, POST_UDP_OPTION_MULTICAST_LOOP, TRUE) ? 1 : 0;
-  guint ifindex = get_multicast_interface (self, error);
-  int value;
-
-  if (ifindex == G_MAXUINT)
-    return FALSE;
-  if (ttl > 255)
-    {
-      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                   "Option %s must be at most 255, not %u", POST_UDP_OPTION_MULTICAST_TTL, ttl);
-      return FALSE;
-    }
-  value = (int) ttl;
-  if (self->family == G_SOCKET_FAMILY_IPV4)
-    {
-      if (setsockopt (self->fd, IPPROTO_IP, IP_MULTICAST_TTL, &value, sizeof value) != 0
-          || setsockopt (self->fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0)
-        {
-          g_propagate_error (error, errno_error (errno, "Could not set the multicast TTL or loop"));
-          return FALSE;
-        }
-      if (ifindex != 0)
-        {
-          struct ip_mreqn mreq = { .imr_ifindex = (int) ifindex };
-
-          if (setsockopt (self->fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) != 0)
-            {
-              g_propagate_error (error, errno_error (errno, "Could not set the multicast interface"));
-              return FALSE;
-            }
-        }
-    }
-  else
-    {
-      if (setsockopt (self->fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &value, sizeof value) != 0
-          || setsockopt (self->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop) != 0)
-        {
-          g_propagate_error (error, errno_error (errno, "Could not set the multicast hop limit or loop"));
-          return FALSE;
-        }
-      if (ifindex != 0)
-        {
-          int index = (int) ifindex;
-
-          if (setsockopt (self->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index) != 0)
-            {
-              g_propagate_error (error, errno_error (errno, "Could not set the multicast interface"));
-              return FALSE;
-            }
-        }
-    }
-  return TRUE;
-}
-
-/* Joins the group @local names, from any source or from each source of
- * udp.multicast-source (MCAST_JOIN_SOURCE_GROUP, RFC 3678). */
-static gboolean
-join_group (PostUdpPsi      *self,
-            GSocketAddress  *local,
-            GError         **error)
-{
-  GInetAddress *group = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local));
-  GVariant *sources = get_option (self, POST_UDP_OPTION_MULTICAST_SOURCE);
-  g_autofree const char **source_list = NULL;
-  g_autofree char *group_text = g_inet_address_to_string (group);
-  int level = self->family == G_SOCKET_FAMILY_IPV4 ? IPPROTO_IP : IPPROTO_IPV6;
-  struct group_source_req req;
-  guint ifindex = get_multicast_interface (self, error);
-
-  if (ifindex == G_MAXUINT)
-    return FALSE;
-  if (ifindex == 0 && self->family == G_SOCKET_FAMILY_IPV6)
-    ifindex = g_inet_socket_address_get_scope_id (G_INET_SOCKET_ADDRESS (local));
-
-  memset (&req, 0, sizeof req);
-  req.gsr_interface = ifindex;
-  if (!g_socket_address_to_native (local, &req.gsr_group, sizeof req.gsr_group, error))
-    return FALSE;
-
-  if (sources != NULL)
-    {
-      if (g_variant_is_of_type (sources, G_VARIANT_TYPE_STRING))
-        {
-          source_list = g_new0 (const char *, 2);
-          source_list[0] = g_variant_get_string (sources, NULL);
-        }
-      else if (g_variant_is_of_type (sources, G_VARIANT_TYPE_STRING_ARRAY))
-        source_list = g_variant_get_strv (sources, NULL);
-      else
-        {
-          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                       "Option %s must be a string or an array of strings, not %s",
-                       POST_UDP_OPTION_MULTICAST_SOURCE, g_variant_get_type_string (sources));
-          return FALSE;
-        }
-    }
-
-  /* Linux delivers every group joined on the host to a socket bound to the
-   * port unless told not to. */
-  {
-    int off = 0;
-
-    if (self->family == G_SOCKET_FAMILY_IPV4)
-      (void) setsockopt (self->fd, IPPROTO_IP, IP_MULTICAST_ALL, &off, sizeof off);
-#ifdef IPV6_MULTICAST_ALL
-    else
-      (void) setsockopt (self->fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, &off, sizeof off);
-#endif
-  }
-
-  if (source_list == NULL || source_list[0] == NULL)
-    {
-      struct group_req any;
-
-      memset (&any, 0, sizeof any);
-      any.gr_interface = req.gsr_interface;
-      memcpy (&any.gr_group, &req.gsr_group, sizeof any.gr_group);
-      if (setsockopt (self->fd, level, MCAST_JOIN_GROUP, &any, sizeof any) != 0)
-        {
-          g_propagate_error (error, errno_error (errno, "Could not join multicast group %s", group_text));
-          return FALSE;
-        }
-      return TRUE;
-    }
-
-  for (guint i = 0; source_list[i] != NULL; i++)
-    {
-      g_autoptr(GInetAddress) source = g_inet_address_new_from_string (source_list[i]);
-      g_autoptr(GSocketAddress) source_address = NULL;
-
-      if (source == NULL || g_inet_address_get_family (source) != self->family)
-        {
-          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                       "Option %s: ‘%s’ is no IP%s address (the group %s is)",
-                       POST_UDP_OPTION_MULTICAST_SOURCE, source_list[i],
-                       self->family == G_SOCKET_FAMILY_IPV4 ? "v4" : "v6", group_text);
-          return FALSE;
-        }
-      source_address = g_inet_socket_address_new (source, 0);
-      memset (&req.gsr_source, 0, sizeof req.gsr_source);
-      if (!g_socket_address_to_native (source_address, &req.gsr_source, sizeof req.gsr_source, error))
-        return FALSE;
-      if (setsockopt (self->fd, level, MCAST_JOIN_SOURCE_GROUP, &req, sizeof req) != 0)
-        {
-          g_propagate_error (error, errno_error (errno, "Could not join multicast group %s from source %s",
-                                                 group_text, source_list[i]));
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-/* Binds the socket of a LISTENER or UNCONNECTED instance to @local,
- * joining @local's group when it is one. */
-static gboolean
-open_bound (PostUdpPsi      *self,
-            GSocketAddress  *local,
-            UdpMode          mode,
-            GError         **error)
-{
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_autofree char *where = NULL;
-  gboolean multicast;
-
-  if (self->closed)
-    {
-      g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED, "The UDP instance is closed");
-      return FALSE;
-    }
-  if (self->mode != UDP_MODE_NONE)
-    {
-      g_set_error_literal (error, POST_ERROR, POST_ERROR_PENDING, "The UDP instance is already in use");
-      return FALSE;
-    }
-  if (local == NULL || !G_IS_INET_SOCKET_ADDRESS (local))
-    {
-      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                           "A UDP listener needs a local IP address and port");
-      return FALSE;
-    }
-
-  where = post_udp_format_address (local);
-  multicast = is_multicast (local);
-  self->family = g_socket_address_get_family (local);
-  socket = new_socket (self->family, error);
-  if (socket == NULL)
-    return FALSE;
-  self->socket = g_object_ref (socket);
-  self->fd = g_socket_get_fd (socket);
-
-  if (!post_psi_bind_to_interface (POST_PSI (self), self->fd, TRUE, error))
-    {
-      g_prefix_error (error, "Could not listen on udp %s: ", where);
-      goto fail;
-    }
-  /* Several receivers may share a group's port; a unicast port is ours. */
-  if (!g_socket_bind (socket, local, multicast, error))
-    {
-      g_prefix_error (error, "Could not listen on udp %s: ", where);
-      goto fail;
-    }
-  if (multicast && !join_group (self, local, error))
-    goto fail;
-  /* A wildcard address answers from the address each datagram came to. */
-  if (post_udp_pktinfo_is_wildcard (local))
-    {
-      if (!post_udp_pktinfo_enable (self->fd, self->family, error))
-        {
-          g_prefix_error (error, "Could not listen on udp %s: ", where);
-          goto fail;
-        }
-      self->pktinfo = TRUE;
-    }
-
-  self->mode = mode;
-  bound = g_socket_get_local_address (socket, NULL);
-  post_psi_set_addresses (POST_PSI (self), bound ? bound : local, NULL);
-  return TRUE;
-
-fail:
-  g_socket_close (socket, NULL);
-  g_clear_object (&self->socket);
-  self->fd = -1;
-  return FALSE;
-}
-
 /* ---- active open ----------------------------------------------------------- */
 
 static void
@@ -873,7 +403,7 @@ post_udp_psi_connect_async (PostPsi             *psi,
 
   where = post_udp_format_address (remote);
   self->family = g_socket_address_get_family (remote);
-  socket = new_socket (self->family, &error);
+  socket = post_udp_new_socket (self->family, &error);
   if (socket == NULL)
     {
       g_prefix_error (&error, "UDP socket for %s: ", where);
@@ -893,9 +423,9 @@ post_udp_psi_connect_async (PostPsi             *psi,
       g_prefix_error (&error, "Could not bind to udp %s: ", here);
       goto fail;
     }
-  if (is_multicast (remote) && !set_multicast_send_options (self, &error))
+  if (post_udp_is_multicast (remote) && !post_udp_set_multicast_send_options (self, &error))
     goto fail;
-  set_pmtu_discovery (self);
+  post_udp_set_pmtu_discovery (self);
 
   /* Connecting a UDP socket only records the remote and the route: it
    * sends nothing and cannot block. */
@@ -1163,12 +693,12 @@ post_udp_psi_listen (PostPsi         *psi,
 {
   PostUdpPsi *self = POST_UDP_PSI (psi);
 
-  if (!open_bound (self, local, UDP_MODE_LISTENER, error))
+  if (!post_udp_open_bound (self, local, UDP_MODE_LISTENER, error))
     return FALSE;
   self->accepting = TRUE;
-  self->idle_timeout_ms = get_uint_option (self, POST_UDP_OPTION_PEER_IDLE_TIMEOUT,
+  self->idle_timeout_ms = post_udp_get_uint_option (self, POST_UDP_OPTION_PEER_IDLE_TIMEOUT,
                                            POST_UDP_DEFAULT_PEER_IDLE_TIMEOUT_MS);
-  self->max_peers = get_uint_option (self, POST_UDP_OPTION_MAX_PEERS, POST_UDP_DEFAULT_MAX_PEERS);
+  self->max_peers = post_udp_get_uint_option (self, POST_UDP_OPTION_MAX_PEERS, POST_UDP_DEFAULT_MAX_PEERS);
   self->peers = g_hash_table_new (peer_key_hash, peer_key_equal);
   self->listen_source = add_socket_source (self, G_IO_IN, on_listener_readable, "[post] udp listener");
   return TRUE;
@@ -1179,7 +709,7 @@ post_udp_psi_listen_unconnected (PostPsi         *psi,
                                  GSocketAddress  *local,
                                  GError         **error)
 {
-  return open_bound (POST_UDP_PSI (psi), local, UDP_MODE_UNCONNECTED, error);
+  return post_udp_open_bound (POST_UDP_PSI (psi), local, UDP_MODE_UNCONNECTED, error);
 }
 
 /* The listener was closed: once its last peer is gone, so is the socket. */
@@ -1204,7 +734,7 @@ static gsize
 compute_max_message_size (PostUdpPsi *self)
 {
   GSocketAddress *remote = post_psi_get_remote_address (POST_PSI (self));
-  gboolean v4 = self->family == G_SOCKET_FAMILY_IPV4 || is_v4_mapped (remote);
+  gboolean v4 = self->family == G_SOCKET_FAMILY_IPV4 || post_udp_is_v4_mapped (remote);
   gsize max = v4 ? POST_UDP_MAX_PAYLOAD_IPV4 : POST_UDP_MAX_PAYLOAD_IPV6;
   int mtu = 0;
   socklen_t len = sizeof mtu;
@@ -1322,7 +852,7 @@ post_udp_psi_send_message (PostPsi         *psi,
         g_autofree char *where = post_udp_format_address (destination ? destination
                                                           : post_psi_get_remote_address (psi));
 
-        g_propagate_error (error, errno_error (errsv, "Sending a UDP datagram to %s failed", where));
+        g_propagate_error (error, post_udp_errno_error (errsv, "Sending a UDP datagram to %s failed", where));
       }
       return FALSE;
     }
@@ -1430,13 +960,13 @@ post_udp_psi_receive_message (PostPsi         *psi,
           if (is_soft_error (errsv))
             {
               g_autofree char *where = post_udp_format_address (post_psi_get_remote_address (psi));
-              g_autoptr(GError) soft = errno_error (errsv, "%s reported", where);
+              g_autoptr(GError) soft = post_udp_errno_error (errsv, "%s reported", where);
 
               g_debug ("udp %s: %s (a soft error: datagrams are unreliable)", where, g_strerror (errsv));
               post_psi_emit_soft_error (psi, soft);
               continue;
             }
-          g_propagate_error (error, errno_error (errsv, "Receiving a UDP datagram failed"));
+          g_propagate_error (error, post_udp_errno_error (errsv, "Receiving a UDP datagram failed"));
           return NULL;
         }
       if ((gsize) n > sizeof buffer)
@@ -1564,7 +1094,7 @@ post_udp_psi_constructed (GObject *object)
   G_OBJECT_CLASS (post_udp_psi_parent_class)->constructed (object);
 
   self->context = g_main_context_ref (post_psi_get_context (POST_PSI (self)));
-  self->allow_fragmentation = get_bool_option (self, POST_UDP_OPTION_ALLOW_FRAGMENTATION, FALSE);
+  self->allow_fragmentation = post_udp_get_bool_option (self, POST_UDP_OPTION_ALLOW_FRAGMENTATION, FALSE);
 }
 
 static void
