@@ -62,11 +62,9 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <linux/sockios.h>
@@ -256,109 +254,6 @@ is_closed_error (PostTcpPsi  *self,
   return FALSE;
 }
 
-/* g_inet_address_to_string(), without inet_ntop()'s printf for IPv4: the
- * interface cache's key, looked up for every connection. */
-static char *
-address_key (GInetAddress *address)
-{
-  const guint8 *bytes;
-  char text[16], *p = text;
-
-  if (g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV4)
-    return g_inet_address_to_string (address);
-  bytes = g_inet_address_to_bytes (address);
-  for (guint i = 0; i < 4; i++)
-    {
-      guint b = bytes[i];
-
-      if (i > 0)
-        *p++ = '.';
-      if (b >= 100)
-        *p++ = '0' + b / 100;
-      if (b >= 10)
-        *p++ = '0' + b / 10 % 10;
-      *p++ = '0' + b % 10;
-    }
-  return g_strndup (text, p - text);
-}
-
-/* getifaddrs() dumps every link and address over netlink: far too slow to
- * do for each connection.  Its answer (address -> interface name) is kept
- * for a second, process-wide. */
-#define INTERFACE_CACHE_TTL_US G_USEC_PER_SEC
-
-G_LOCK_DEFINE_STATIC (interface_cache);
-static GHashTable *interface_cache;   /* (element-type utf8 utf8) address -> name */
-static gint64      interface_cache_time;
-
-static GHashTable *
-read_interfaces (void)
-{
-  struct ifaddrs *ifaddrs = NULL, *ifa;
-  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-
-  if (getifaddrs (&ifaddrs) != 0)
-    return table;
-
-  for (ifa = ifaddrs; ifa != NULL; ifa = ifa->ifa_next)
-    {
-      g_autoptr(GSocketAddress) candidate = NULL;
-      gsize len;
-
-      if (ifa->ifa_addr == NULL || ifa->ifa_name == NULL)
-        continue;
-      if (ifa->ifa_addr->sa_family == AF_INET)
-        len = sizeof (struct sockaddr_in);
-      else if (ifa->ifa_addr->sa_family == AF_INET6)
-        len = sizeof (struct sockaddr_in6);
-      else
-        continue;
-
-      candidate = g_socket_address_new_from_native (ifa->ifa_addr, len);
-      if (candidate != NULL && G_IS_INET_SOCKET_ADDRESS (candidate))
-        {
-          char *key = address_key (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (candidate)));
-
-          if (!g_hash_table_contains (table, key))
-            g_hash_table_insert (table, key, g_strdup (ifa->ifa_name));
-          else
-            g_free (key);
-        }
-    }
-
-  freeifaddrs (ifaddrs);
-  return table;
-}
-
-/* The name of the interface that carries @address, or NULL. */
-static char *
-find_interface_for_address (GSocketAddress *address)
-{
-  g_autofree char *key = NULL;
-  GInetAddress *inet;
-  gint64 now = g_get_monotonic_time ();
-  char *name;
-
-  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address))
-    return NULL;
-  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  if (g_inet_address_get_is_any (inet))
-    return NULL;
-  key = address_key (inet);
-
-  G_LOCK (interface_cache);
-  if (interface_cache == NULL || now - interface_cache_time > INTERFACE_CACHE_TTL_US
-      || !g_hash_table_contains (interface_cache, key))
-    {
-      g_clear_pointer (&interface_cache, g_hash_table_unref);
-      interface_cache = read_interfaces ();
-      interface_cache_time = now;
-    }
-  name = g_strdup (g_hash_table_lookup (interface_cache, key));
-  G_UNLOCK (interface_cache);
-  return name;
-}
-
 /* Records the socket's real addresses (and interface) on the instance.
  * @listener, when given, accepted the socket: a listener bound to a
  * specific address hands its interface down without another getifaddrs(). */
@@ -398,7 +293,7 @@ update_addresses (PostTcpPsi     *self,
   if (listener != NULL && post_psi_get_interface (POST_PSI (listener)) != NULL)
     interface = g_strdup (post_psi_get_interface (POST_PSI (listener)));
   else
-    interface = find_interface_for_address (local);
+    interface = post_tcp_find_interface (local);
   if (interface != NULL)
     post_psi_set_interface (POST_PSI (self), interface);
 }
@@ -523,152 +418,6 @@ post_tcp_first_message_deadline (PostConfiguration *configuration)
                                                  POST_TCP_DEFAULT_FIRST_MESSAGE_TIMEOUT_MS);
 
   return timeout_ms == 0 ? 0 : g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-}
-
-/* tcp.max-carriers' default: three quarters of the descriptors the process
- * may open, leaving the rest to its outgoing carriers, files and other
- * listeners (768 of the usual 1024). */
-static guint
-default_max_carriers (void)
-{
-  struct rlimit limit;
-
-  if (getrlimit (RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
-    return 768;
-  return (guint) MAX (MIN (limit.rlim_cur / 4 * 3, G_MAXUINT32), 1);
-}
-
-/* ---- admission: tcp.max-carriers ------------------------------------------ */
-
-struct _PostTcpAdmission
-{
-  gint              ref_count;
-  char             *stack;      /* "tcp" or "tls", for messages */
-  char             *where;      /* the listener's address, for messages */
-  PostTcpEvictFunc  evict;
-  guint             max;        /* 0: no limit */
-  GQueue            members;    /* (element-type PostPsi) (unowned) oldest first */
-  guint64           n_evicted;
-  guint64           n_refused;
-};
-
-PostTcpAdmission *
-post_tcp_admission_new (PostPsi          *listener,
-                        PostTcpEvictFunc  evict)
-{
-  PostTcpAdmission *self = g_new0 (PostTcpAdmission, 1);
-  PostConfiguration *configuration = post_psi_get_configuration (listener);
-
-  self->ref_count = 1;
-  self->stack = g_strdup (post_stack_get_name (post_psi_get_stack (listener)));
-  self->where = post_tcp_format_address (post_psi_get_local_address (listener));
-  self->evict = evict;
-  if (configuration != NULL && post_configuration_get_option (configuration, POST_TCP_OPTION_MAX_CARRIERS) != NULL)
-    self->max = post_tcp_get_uint_option (configuration, POST_TCP_OPTION_MAX_CARRIERS, 0);
-  else
-    self->max = default_max_carriers ();
-  g_queue_init (&self->members);
-  return self;
-}
-
-PostTcpAdmission *
-post_tcp_admission_ref (PostTcpAdmission *self)
-{
-  self->ref_count++;
-  return self;
-}
-
-void
-post_tcp_admission_unref (PostTcpAdmission *self)
-{
-  if (self == NULL || --self->ref_count > 0)
-    return;
-  /* Members hold a reference: none is left. */
-  g_warn_if_fail (self->members.length == 0);
-  g_free (self->stack);
-  g_free (self->where);
-  g_free (self);
-}
-
-guint
-post_tcp_admission_get_max (PostTcpAdmission *self)
-{
-  return self->max;
-}
-
-GError *
-post_tcp_admission_evicted_error (const char     *stack,
-                                  GSocketAddress *remote,
-                                  guint           max)
-{
-  g_autofree char *who = post_tcp_format_address (remote);
-
-  return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
-                      "The %s peer %s had not completed a first message when its listener was full "
-                      "(option %s, %u carriers) and another connected: it was evicted, the oldest "
-                      "such peer", stack, who, POST_TCP_OPTION_MAX_CARRIERS, max);
-}
-
-/* Makes room for a new connection to a full listener: evicts the oldest
- * member that has not completed a first message. FALSE when every member
- * spoke: the new connection is to be refused. */
-gboolean
-post_tcp_admission_admit (PostTcpAdmission *self,
-                          GSocketAddress   *remote)
-{
-  PostPsi *victim = NULL;
-  guint before;
-
-  if (self->max == 0 || self->members.length < self->max)
-    return TRUE;
-  for (GList *l = self->members.head; l != NULL && victim == NULL; l = l->next)
-    if (!post_psi_has_first_message (l->data))
-      victim = l->data;
-  if (victim == NULL)
-    {
-      g_autofree char *who = post_tcp_format_address (remote);
-
-      if (self->n_refused++ % 1000 == 0)
-        g_message ("%s listener on %s has %u carriers (option %s), each of whose peers has spoken: "
-                   "refusing the connection of %s (%" G_GUINT64_FORMAT " refused so far)",
-                   self->stack, self->where, self->max, POST_TCP_OPTION_MAX_CARRIERS, who,
-                   self->n_refused);
-      return FALSE;
-    }
-  if (self->n_evicted++ % 1000 == 0)
-    {
-      g_autofree char *who = post_tcp_format_address (post_psi_get_remote_address (victim));
-
-      g_message ("%s listener on %s has %u carriers (option %s): evicting the oldest peer that has "
-                 "not completed a first message (%s) for a new connection (%" G_GUINT64_FORMAT
-                 " evicted so far)", self->stack, self->where, self->max,
-                 POST_TCP_OPTION_MAX_CARRIERS, who, self->n_evicted);
-    }
-  before = self->members.length;
-  g_object_ref (victim);
-  post_tcp_admission_ref (self);
-  self->evict (victim);
-  g_warn_if_fail (self->members.length < before);
-  g_object_unref (victim);
-  post_tcp_admission_unref (self);
-  return self->members.length < self->max;
-}
-
-void
-post_tcp_admission_add (PostTcpAdmission *self,
-                        PostPsi          *member,
-                        GList            *link)
-{
-  link->data = member;
-  g_queue_push_tail_link (&self->members, link);
-}
-
-void
-post_tcp_admission_remove (PostTcpAdmission *self,
-                           GList            *link)
-{
-  g_queue_unlink (&self->members, link);
-  link->data = NULL;
 }
 
 /* ---- readiness ----------------------------------------------------------- */

@@ -47,7 +47,7 @@ guint32 post_tcp_get_uint_option (PostConfiguration *configuration,
 
 /* The accepted instances of one listener, oldest first, bounded by
  * tcp.max-carriers; shared by the tcp and tls listeners (reference counted:
- * a member keeps it while it is admitted). */
+ * a member keeps it while it is admitted).  post-tcp-admission.c */
 typedef struct _PostTcpAdmission PostTcpAdmission;
 
 /* Evicts @member: it must leave the admission (post_tcp_admission_remove()),
@@ -76,6 +76,9 @@ GError           *post_tcp_admission_evicted_error (const char     *stack,
 gint64            post_tcp_first_message_deadline (PostConfiguration *configuration);
 
 char *post_tcp_format_address (GSocketAddress *address);
+/* The name of the interface that holds the local @address, or NULL (from
+ * getifaddrs(), kept for a second process-wide; post-tcp-interfaces.c) */
+char *post_tcp_find_interface (GSocketAddress *address);
 
 /* TCP Fast Open (RFC 7413): on an instance about to connect, the first
  * write rides in the SYN when the kernel has a cookie for the peer

@@ -49,14 +49,13 @@
  *   so that the handshake error names it.  Secrets are never logged.
  */
 
-#include "post-tls-psi.h"
+#include "post-tls-psi-private.h"
 #include "post-gnutls-trust.h"
 #include "post-gnutls-common.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <gnutls/abstract.h>
 
@@ -64,84 +63,6 @@
 #define RECORD_SIZE          16384
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define ANTI_REPLAY_MAX      65536  /* ClientHello digests kept by a listener */
-
-typedef enum {
-  STATE_IDLE,
-  STATE_CONNECTING,     /* TCP */
-  STATE_HANDSHAKING,
-  STATE_ESTABLISHED,
-  STATE_LISTENING,
-  STATE_CLOSED,
-} State;
-
-/* What a listener and the instances it accepts share. */
-typedef struct {
-  gint                              ref_count;
-  gnutls_certificate_credentials_t  cert;      /* (nullable) */
-  gnutls_psk_server_credentials_t   psk;       /* (nullable) */
-  PostGnutlsServerTickets           tickets;   /* ticket key, anti-replay */
-  PostLocal                        *local;     /* (owned) */
-  char                             *priority;
-} TlsServer;
-
-typedef struct {
-  guint64 cipher_end;
-  guint64 plain_end;
-} AckMark;
-
-struct _PostTlsPsi
-{
-  PostPsi           parent_instance;
-
-  GMainContext     *context;          /* (owned) */
-  PostPsi          *tcp;              /* (owned) (nullable) the inner TCP instance */
-  gulong            tcp_ready_id;
-  gulong            tcp_accepted_id;
-  State             state;
-
-  gnutls_session_t  session;          /* (owned) (nullable) */
-  gnutls_certificate_credentials_t cert;    /* (owned) (nullable) client side */
-  gnutls_psk_client_credentials_t  psk;     /* (owned) (nullable) client side */
-  TlsServer        *server;           /* (owned) (nullable) listener and accepted */
-  PostTlsPsi       *listener;         /* (unowned) while an accepted one handshakes */
-  GPtrArray        *handshaking;      /* (owned) (nullable) listener: accepted, not yet announced */
-  PostTcpAdmission *admission;        /* (owned) (nullable) listener: tcp.max-carriers */
-  PostTcpAdmission *admitted;         /* (owned) (nullable) accepted: the listener's, until closed */
-  GList             admission_link;   /* in admitted */
-  GError           *evicted_error;    /* (owned) (nullable) evicted by a full listener */
-
-  char             *server_name;      /* (owned) (nullable) SNI / name verified */
-  gboolean          sni;              /* server_name is a DNS name (not an IP literal) */
-  gboolean          offered_psk;
-  guint8            first_in[40];     /* the peer's first bytes (handshake), to name a non-TLS peer */
-  guint             first_in_len;
-  GBytes           *ticket;           /* (owned) (nullable) taken from the association */
-  GBytes           *early_data;       /* (owned) (nullable) */
-  GError           *verify_error;     /* (owned) (nullable) why we refused the peer */
-  GError           *transport_error;  /* (owned) (nullable) */
-  PostSecurityFlags flags;
-  gboolean          session_ready;
-  gboolean          early_sent;       /* early_data went with the ClientHello */
-
-  GTask            *connect_task;     /* (owned) (nullable) */
-  GSocketAddress   *remote;           /* (owned) (nullable) target of the active open */
-  GSource          *timeout_source;   /* (owned) (nullable) */
-  GSource          *idle_source;      /* (owned) (nullable) */
-  GIOCondition      idle_condition;
-
-  GByteArray       *out;              /* (owned) ciphertext not yet taken by TCP */
-  GByteArray       *early_in;         /* (owned) (nullable) server: early data to read first */
-  gsize             early_in_pos;
-  GIOCondition      interest;         /* what the core wants */
-  gboolean          shutdown_pending;
-  gboolean          bye_sent;         /* close_notify is queued or gone */
-
-  guint64           cipher_total;
-  guint64           plain_total;
-  guint64           plain_acked;
-  guint64           plain_sent;       /* plaintext whose records TCP took */
-  GQueue            ack_marks;        /* (element-type AckMark) */
-};
 
 G_DEFINE_FINAL_TYPE (PostTlsPsi, post_tls_psi, POST_TYPE_PSI)
 
@@ -209,183 +130,13 @@ build_priority (PostConfiguration *configuration,
   return g_string_free (priority, FALSE);
 }
 
-/* ---- transport ---------------------------------------------------------- */
-
-static ssize_t
-push_cb (gnutls_transport_ptr_t  ptr,
-         const void             *data,
-         size_t                  size)
-{
-  PostTlsPsi *self = ptr;
-
-  /* Never blocks: flush_out() hands it to TCP after the GnuTLS call. */
-  g_byte_array_append (self->out, data, size);
-  self->cipher_total += size;
-  return size;
-}
-
-static ssize_t
-pull_cb (gnutls_transport_ptr_t  ptr,
-         void                   *data,
-         size_t                  size)
-{
-  PostTlsPsi *self = ptr;
-  g_autoptr(GError) error = NULL;
-  gssize n;
-
-  if (self->tcp == NULL)
-    {
-      gnutls_transport_set_errno (self->session, EIO);
-      return -1;
-    }
-  n = post_psi_read (self->tcp, data, size, &error);
-  if (n > 0 && self->state == STATE_HANDSHAKING && self->first_in_len < sizeof self->first_in)
-    {
-      gsize keep = MIN ((gsize) n, sizeof self->first_in - self->first_in_len);
-
-      memcpy (self->first_in + self->first_in_len, data, keep);
-      self->first_in_len += keep;
-    }
-  if (n >= 0)
-    return n;
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-    {
-      gnutls_transport_set_errno (self->session, EAGAIN);
-      return -1;
-    }
-  if (self->transport_error == NULL)
-    self->transport_error = g_steal_pointer (&error);
-  gnutls_transport_set_errno (self->session, ECONNRESET);
-  return -1;
-}
-
-/* Hands buffered ciphertext to TCP.  FALSE on a transport error (kept in
- * transport_error). */
-static gboolean
-flush_out (PostTlsPsi *self)
-{
-  while (self->out->len > 0 && self->tcp != NULL && self->transport_error == NULL)
-    {
-      GOutputVector vector = { self->out->data, self->out->len };
-      g_autoptr(GError) error = NULL;
-      gssize n = post_psi_write (self->tcp, &vector, 1, &error);
-
-      if (n < 0)
-        {
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            return TRUE;
-          self->transport_error = g_steal_pointer (&error);
-          return FALSE;
-        }
-      g_byte_array_remove_range (self->out, 0, n);
-    }
-  if (self->out->len == 0 && self->shutdown_pending && self->tcp != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-
-      self->shutdown_pending = FALSE;
-      if (!post_psi_shutdown_send (self->tcp, &error))
-        g_debug ("Ending the TCP sending direction failed: %s", error->message);
-    }
-  return self->transport_error == NULL;
-}
-
-/* ---- errors ----------------------------------------------------------------- */
-
-static char *
-describe_peer (PostTlsPsi *self)
-{
-  g_autofree char *address = post_tcp_format_address (self->remote != NULL ? self->remote
-                                                      : self->tcp != NULL ? post_psi_get_remote_address (self->tcp)
-                                                      : post_psi_get_remote_address (POST_PSI (self)));
-
-  GProxyAddress *proxy = post_psi_get_proxy (POST_PSI (self));
-
-  /* Through a proxy the address is the proxy's: the peer is its destination */
-  if (proxy != NULL)
-    return g_strdup_printf ("%s (through the proxy at %s)", g_proxy_address_get_destination_hostname (proxy),
-                            address);
-  if (self->server_name != NULL && self->sni)
-    return g_strdup_printf ("%s (%s)", self->server_name, address);
-  return g_steal_pointer (&address);
-}
-
-static gboolean
-tls_max_below_1_3 (PostTlsPsi *self)
-{
-  PostTlsVersion max = POST_TLS_VERSION_1_3;
-
-  post_configuration_get_tls_versions (post_psi_get_configuration (POST_PSI (self)), NULL, &max);
-  return max < POST_TLS_VERSION_1_3;
-}
-
-/* Whether @data starts as TLS does: a record of a known content type
- * (change_cipher_spec 20 to heartbeat 24) with major version 3. */
-static gboolean
-looks_like_tls (const guint8 *data,
-                gsize         length)
-{
-  return data[0] >= 20 && data[0] <= 24 && (length < 2 || data[1] == 3);
-}
-
-static GError *
-handshake_error (PostTlsPsi *self,
-                 int         ret)
-{
-  g_autofree char *peer = describe_peer (self);
-
-  if (self->verify_error != NULL)
-    return g_error_copy (self->verify_error);
-  if (self->transport_error != NULL)
-    {
-      GError *cause = self->transport_error;
-      int tcode = POST_ERROR_CONNECTION_RESET;
-
-      if (cause->domain == POST_ERROR)
-        tcode = cause->code;
-      else if (g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
-        tcode = POST_ERROR_CONNECTION_REFUSED;
-      return g_error_new (POST_ERROR, tcode, "TLS handshake with %s failed: %s", peer, cause->message);
-    }
-
-  if (self->first_in_len > 0 && !looks_like_tls (self->first_in, self->first_in_len))
-    {
-      g_autoptr(GString) shown = g_string_new (NULL);
-
-      /* GnuTLS read a record header only: what else is there now */
-      while (self->tcp != NULL && self->first_in_len < sizeof self->first_in)
-        {
-          gssize n = post_psi_read (self->tcp, self->first_in + self->first_in_len,
-                                    sizeof self->first_in - self->first_in_len, NULL);
-
-          if (n <= 0)
-            break;
-          self->first_in_len += n;
-        }
-
-      /* What came back, printable (a web server's "HTTP/1.1 400 ..."). */
-      for (guint i = 0; i < self->first_in_len && self->first_in[i] != '\r' && self->first_in[i] != '\n'; i++)
-        {
-          if (g_ascii_isprint (self->first_in[i]))
-            g_string_append_c (shown, self->first_in[i]);
-          else
-            g_string_append_printf (shown, "\\x%02x", self->first_in[i]);
-        }
-      return g_error_new (POST_ERROR, POST_ERROR_TLS_HANDSHAKE,
-                          "TLS handshake with %s failed: the peer does not speak TLS; it sent ‘%s’",
-                          peer, shown->str);
-    }
-  return post_gnutls_handshake_error (self->session, ret, "TLS", peer, self->offered_psk,
-                                      tls_max_below_1_3 (self));
-}
-
 /* ---- verification ----------------------------------------------------------- */
 
 static int
 verify_cb (gnutls_session_t session)
 {
   PostTlsPsi *self = gnutls_session_get_ptr (session);
-  g_autofree char *peer = describe_peer (self);
+  g_autofree char *peer = post_tls_describe_peer (self);
 
   return post_gnutls_verify_peer (session, post_psi_get_configuration (POST_PSI (self)),
                                   self->server_name, self->server != NULL, peer,
@@ -456,8 +207,8 @@ setup_client_session (PostTlsPsi  *self,
     return FALSE;
   gnutls_session_set_ptr (self->session, self);
   gnutls_transport_set_ptr (self->session, self);
-  gnutls_transport_set_push_function (self->session, push_cb);
-  gnutls_transport_set_pull_function (self->session, pull_cb);
+  gnutls_transport_set_push_function (self->session, post_tls_transport_push);
+  gnutls_transport_set_pull_function (self->session, post_tls_transport_pull);
 
   priority = build_priority (configuration, psk != NULL);
   ret = gnutls_priority_set_direct (self->session, priority, &err_pos);
@@ -619,7 +370,7 @@ tcp_ready_cb (PostPsi      *tcp,
     {
       guint held = self->out->len;
 
-      if (!flush_out (self))
+      if (!post_tls_transport_flush (self))
         notify |= G_IO_IN | G_IO_OUT;  /* the next read or write sees the error */
       if (condition & (G_IO_IN | G_IO_HUP | G_IO_ERR))
         notify |= G_IO_IN;
@@ -821,7 +572,7 @@ handshake_done (PostTlsPsi *self)
   record_ack_mark (self);
   if (gnutls_protocol_get_version (self->session) != GNUTLS_TLS1_3)
     export_session (self);  /* TLS 1.2: the session is resumable at once */
-  flush_out (self);
+  post_tls_transport_flush (self);
 
   self->state = STATE_ESTABLISHED;
   post_psi_set_addresses (POST_PSI (self), post_psi_get_local_address (self->tcp),
@@ -881,7 +632,7 @@ handshake_step (PostTlsPsi *self)
   for (;;)
     {
       ret = gnutls_handshake (self->session);
-      if (!flush_out (self) && ret != 0)
+      if (!post_tls_transport_flush (self) && ret != 0)
         ret = GNUTLS_E_PUSH_ERROR;
       if (ret == 0)
         {
@@ -892,7 +643,7 @@ handshake_step (PostTlsPsi *self)
         {
           if (self->transport_error != NULL)
             {
-              handshake_failed (self, handshake_error (self, ret));
+              handshake_failed (self, post_tls_handshake_error (self, ret));
               break;
             }
           update_tcp_interest (self);
@@ -911,9 +662,9 @@ handshake_step (PostTlsPsi *self)
             gnutls_alert_send (self->session, GNUTLS_AL_FATAL, GNUTLS_A_PROTOCOL_VERSION);
           else
             gnutls_alert_send_appropriate (self->session, ret);
-          flush_out (self);
+          post_tls_transport_flush (self);
         }
-      handshake_failed (self, handshake_error (self, ret));
+      handshake_failed (self, post_tls_handshake_error (self, ret));
       break;
     }
   g_object_unref (self);
@@ -1069,8 +820,8 @@ setup_server_session (PostTlsPsi  *self,
     return FALSE;
   gnutls_session_set_ptr (self->session, self);
   gnutls_transport_set_ptr (self->session, self);
-  gnutls_transport_set_push_function (self->session, push_cb);
-  gnutls_transport_set_pull_function (self->session, pull_cb);
+  gnutls_transport_set_push_function (self->session, post_tls_transport_push);
+  gnutls_transport_set_pull_function (self->session, post_tls_transport_pull);
   if (!post_gnutls_check (gnutls_priority_set_direct (self->session, server->priority, &err_pos),
                           "Cannot set the TLS priorities", error))
     return FALSE;
@@ -1262,7 +1013,7 @@ post_tls_psi_read (PostPsi  *psi,
     }
 
   n = gnutls_record_recv (self->session, buffer, size);
-  flush_out (self);  /* post-handshake messages may answer */
+  post_tls_transport_flush (self);  /* post-handshake messages may answer */
   if (n >= 0)
     return n;
   switch (n)
@@ -1285,7 +1036,7 @@ post_tls_psi_read (PostPsi  *psi,
        * between two.  Never a clean end (RFC 8446 6.1). */
       if (self->transport_error == NULL)
         {
-          g_autofree char *peer = describe_peer (self);
+          g_autofree char *peer = post_tls_describe_peer (self);
 
           g_set_error (error, POST_ERROR, POST_ERROR_TRUNCATED,
                        "%s ended the TLS connection without close_notify: "
@@ -1299,7 +1050,7 @@ post_tls_psi_read (PostPsi  *psi,
        * as a handshake failure would (bad_certificate: TLS_REJECTED). */
       if (self->transport_error == NULL)
         {
-          g_autofree char *peer = describe_peer (self);
+          g_autofree char *peer = post_tls_describe_peer (self);
 
           g_propagate_error (error, post_gnutls_handshake_error (self->session, n, "TLS", peer,
                                                                  self->offered_psk, FALSE));
@@ -1327,7 +1078,7 @@ post_tls_psi_write (PostPsi              *psi,
 
   if (!check_established (self, error))
     return -1;
-  if (!flush_out (self))
+  if (!post_tls_transport_flush (self))
     {
       g_propagate_error (error, take_transport_error (self));
       return -1;
@@ -1378,7 +1129,7 @@ post_tls_psi_write (PostPsi              *psi,
   if (staged > 0 && !send_plain (self, staging, staged, error))
     return -1;
   record_ack_mark (self);
-  flush_out (self);
+  post_tls_transport_flush (self);
   update_tcp_interest (self);
   return taken;
 }
@@ -1397,7 +1148,7 @@ post_tls_psi_shutdown_send (PostPsi  *psi,
   if (ret < 0 && ret != GNUTLS_E_AGAIN)
     g_debug ("TLS close_notify failed: %s", gnutls_strerror (ret));
   self->shutdown_pending = TRUE;
-  if (!flush_out (self))
+  if (!post_tls_transport_flush (self))
     {
       g_propagate_error (error, take_transport_error (self));
       return FALSE;
@@ -1519,7 +1270,7 @@ post_tls_psi_close (PostPsi  *psi,
           self->bye_sent = TRUE;
         }
       if (!abort && self->out->len > 0)
-        flush_out (self);  /* a last try at the close_notify and what is left */
+        post_tls_transport_flush (self);  /* a last try at the close_notify and what is left */
       post_psi_close (self->tcp, abort || was_connecting);
       g_clear_object (&self->tcp);
     }
