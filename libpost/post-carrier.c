@@ -971,6 +971,7 @@ race_addresses (EstablishData *data,
   g_autoptr(GPtrArray) locals = NULL;
   g_autoptr(GPtrArray) explained = NULL;
   g_autoptr(GPtrArray) ranked_order = NULL;
+  g_autoptr(GString) blocked = g_string_new (NULL);
   gboolean gathered = FALSE;
 
   /* Candidates: stack × remote address × local, best stack first,
@@ -1033,9 +1034,9 @@ race_addresses (EstablishData *data,
    * With gathered locals the scores are kept to find equal ranks. */
   if (gathered)
     _post_selection_rank_candidates_full (NULL, _post_policy_get_app_id (NULL), self->configuration,
-                                          self->remote, self->role, candidates, &explained);
+                                          self->remote, self->role, candidates, &explained, blocked);
   else
-    _post_selection_rank_candidates (candidates, self->configuration, self->remote, self->role);
+    _post_selection_rank_candidates (candidates, self->configuration, self->remote, self->role, blocked);
   if (explained != NULL)
     {
       /* (not g_ptr_array_copy(): it would copy the free function) */
@@ -1054,6 +1055,9 @@ race_addresses (EstablishData *data,
 
       g_ptr_array_unref (candidates);
       candidates = merged;
+      /* (the policy's removals alone: the error below says so) */
+      if (candidates->len == 0 && notes->len > 0 && blocked->len > 0)
+        g_string_append_printf (notes, "\n  blocked by the policy:%s", blocked->str);
       if (candidates->len == 0 && notes->len > 0)
         {
           establishment_failed (self, g_error_new (POST_ERROR, POST_ERROR_NO_CANDIDATES,
@@ -1066,6 +1070,19 @@ race_addresses (EstablishData *data,
           establish_data_free (data);
           return;
         }
+    }
+  /* The policy removed every candidate: say which rule, where */
+  if (candidates->len == 0 && blocked->len > 0)
+    {
+      establishment_failed (self, g_error_new (POST_ERROR, POST_ERROR_NO_CANDIDATES,
+                                               "The policy blocked every candidate for %s:%s",
+                                               post_remote_get_uri (self->remote) != NULL
+                                               ? post_remote_get_uri (self->remote)
+                                               : _post_remote_get_canonical (self->remote),
+                                               blocked->str));
+      g_clear_object (&self->establish_cancellable);
+      establish_data_free (data);
+      return;
     }
   /* Stable move of the association's previous winner to the front. */
   {
@@ -3760,7 +3777,7 @@ migrate_path (PostCarrier *self,
       candidate->gathered = TRUE;
       g_ptr_array_add (candidates, candidate);
     }
-  _post_selection_rank_candidates (candidates, self->configuration, self->remote, self->role);
+  _post_selection_rank_candidates (candidates, self->configuration, self->remote, self->role, NULL);
 
   for (guint i = 0; i < candidates->len; i++)
     {

@@ -720,7 +720,13 @@ _post_proxy_merge_candidates (GPtrArray         *branches,
         }
       /* The policy rules the proxied candidates as the direct ones:
        * nothing it prohibits gets through a proxy. */
-      _post_selection_rank_candidates (proxied, configuration, remote, role);
+      {
+        g_autoptr(GString) blocked = g_string_new (NULL);
+
+        _post_selection_rank_candidates (proxied, configuration, remote, role, blocked);
+        if (blocked->len > 0)
+          g_string_append_printf (notes, "\n  blocked by the policy:%s", blocked->str);
+      }
       for (guint i = 0; i < proxied->len; i++)
         {
           g_ptr_array_add (merged, proxied->pdata[i]);

@@ -29,11 +29,14 @@ GPtrArray      *_post_selection_rank_stacks       (PostRegistry      *registry,
  * candidates (PostCandidate*) a requirement or prohibition rules out and
  * orders the rest by score, stably (ties keep their order); sets each
  * candidate's effective configuration when the policy changes it.  A no-op
- * without policy rules. */
+ * without policy rules.  @blocked (optional) receives a line for each
+ * removed candidate, "\n  CANDIDATE: why (prohibited by rule ‘R’ at
+ * FILE:LINE)", for the error of an establishment the policy blocked. */
 void            _post_selection_rank_candidates   (GPtrArray         *candidates,
                                                    PostConfiguration *configuration,
                                                    PostRemote        *remote,
-                                                   PostCarrierRole    role);
+                                                   PostCarrierRole    role,
+                                                   GString           *blocked);
 /* _post_selection_rank_stacks() with an explicit engine and application id */
 GPtrArray      *_post_selection_rank_stacks_with_policy (PostRegistry      *registry,
                                                          PostPolicy        *policy,
@@ -52,7 +55,8 @@ void            _post_selection_rank_candidates_full (PostPolicy        *policy,
                                                       PostRemote        *remote,
                                                       PostCarrierRole    role,
                                                       GPtrArray         *candidates,
-                                                      GPtrArray        **explained);
+                                                      GPtrArray        **explained,
+                                                      GString           *blocked);
 
 /* The capabilities a carrier has on @stack with @configuration: the stack's
  * own plus what the core adds (framing, niceness, lifetimes...). */

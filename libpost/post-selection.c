@@ -460,23 +460,34 @@ verdict_clear (Verdict *verdict)
   g_clear_pointer (&verdict->removals, g_ptr_array_unref);
 }
 
+static const PolicyAction *
+action_of (Applied    *applied,
+           const char *key)
+{
+  return applied->origins != NULL ? g_hash_table_lookup (applied->origins, key) : NULL;
+}
+
 static char *
 origin_of (Applied    *applied,
            const char *key)
 {
-  const PolicyAction *action = applied->origins != NULL ? g_hash_table_lookup (applied->origins, key) : NULL;
+  const PolicyAction *action = action_of (applied, key);
 
   return action != NULL ? _post_policy_action_origin (action) : NULL;
 }
 
+/* A removal names the rule and the file:line of the key that removed the
+ * candidate (@action; NULL when the application asked for it): the error
+ * of an establishment the policy blocked is made of these texts. */
 static void
-remove_candidate (Verdict    *verdict,
-                  const char *what,
-                  const char *level,
-                  const char *origin)
+remove_candidate (Verdict            *verdict,
+                  const char         *what,
+                  const char         *level,
+                  const PolicyAction *action)
 {
-  char *text = origin != NULL
-               ? g_strdup_printf ("%s (%s by %s)", what, level, origin)
+  char *text = action != NULL
+               ? g_strdup_printf ("%s (%s by rule ‘%s’ at %s:%u)", what, level,
+                                  action->rule->name, action->rule->file, action->line)
                : g_strdup_printf ("%s (%s)", what, level);
 
   verdict->removed = TRUE;
@@ -517,7 +528,7 @@ score_preference_set (Verdict            *verdict,
                       const PostPathInfo *path)
 {
   gboolean any_required = FALSE, required_met = FALSE;
-  g_autofree char *required_origin = NULL;
+  const PolicyAction *required_action = NULL;
 
   for (guint i = 0; names[i] != NULL; i++)
     {
@@ -536,15 +547,15 @@ score_preference_set (Verdict            *verdict,
         case POST_PREFERENCE_REQUIRE:
           any_required = TRUE;
           required_met = required_met || matches;
-          if (required_origin == NULL)
-            required_origin = g_steal_pointer (&origin);
+          if (required_action == NULL)
+            required_action = action_of (applied, key);
           break;
         case POST_PREFERENCE_PROHIBIT:
           if (matches)
             {
               g_autofree char *text = g_strdup_printf ("goes over %s %s", set_name, names[i]);
 
-              remove_candidate (verdict, text, "prohibited", origin);
+              remove_candidate (verdict, text, "prohibited", action_of (applied, key));
             }
           break;
         case POST_PREFERENCE_PREFER:
@@ -566,7 +577,7 @@ score_preference_set (Verdict            *verdict,
       g_autofree char *text = g_strdup_printf ("goes over no required %s%s", set_name,
                                                path == NULL ? " (path unknown)" : "");
 
-      remove_candidate (verdict, text, "required", required_origin);
+      remove_candidate (verdict, text, "required", required_action);
     }
 }
 
@@ -636,14 +647,14 @@ score_candidate (Verdict            *verdict,
           if (!has)
             {
               what = g_strdup_printf ("lacks %s", nick);
-              remove_candidate (verdict, what, "required", origin);
+              remove_candidate (verdict, what, "required", action_of (applied, nick));
             }
           break;
         case POST_PREFERENCE_PROHIBIT:
           if (has)
             {
               what = g_strdup_printf ("has %s", nick);
-              remove_candidate (verdict, what, "prohibited", origin);
+              remove_candidate (verdict, what, "prohibited", action_of (applied, nick));
             }
           break;
         case POST_PREFERENCE_PREFER:
@@ -674,7 +685,8 @@ score_candidate (Verdict            *verdict,
     g_autofree char *origin = origin_of (applied, "soft-error-notify");
 
     if (preference == POST_PREFERENCE_REQUIRE && !has)
-      remove_candidate (verdict, "lacks soft-error-notify", "required", origin);
+      remove_candidate (verdict, "lacks soft-error-notify", "required",
+                        action_of (applied, "soft-error-notify"));
     else if (preference == POST_PREFERENCE_PREFER && has)
       add_term (verdict, WEIGHT, "soft-error-notify=prefer", origin);
     else if (preference == POST_PREFERENCE_AVOID && has)
@@ -694,9 +706,7 @@ score_candidate (Verdict            *verdict,
   if (required_stack != NULL
       && (stack_action == NULL || stack_action->value != POST_PREFERENCE_REQUIRE))
     {
-      g_autofree char *origin = _post_policy_action_origin (required_stack);
-
-      remove_candidate (verdict, "is not a required stack", "required", origin);
+      remove_candidate (verdict, "is not a required stack", "required", required_stack);
     }
   if (stack_action != NULL)
     {
@@ -704,7 +714,7 @@ score_candidate (Verdict            *verdict,
       g_autofree char *what = action_text (stack_action);
 
       if (stack_action->value == POST_PREFERENCE_PROHIBIT)
-        remove_candidate (verdict, "is a stack", "prohibited", origin);
+        remove_candidate (verdict, "is a stack", "prohibited", stack_action);
       else if (stack_action->value == POST_PREFERENCE_PREFER)
         add_term (verdict, WEIGHT, what, origin);
       else if (stack_action->value == POST_PREFERENCE_AVOID)
@@ -1109,7 +1119,8 @@ _post_selection_rank_candidates_full (PostPolicy         *policy,
                                       PostRemote         *remote,
                                       PostCarrierRole     role,
                                       GPtrArray          *candidates,
-                                      GPtrArray         **explained)
+                                      GPtrArray         **explained,
+                                      GString            *blocked)
 {
   g_autoptr(PolicySnapshot) snapshot = _post_policy_get_snapshot (policy);
   g_autoptr(GArray) ranked = NULL;
@@ -1224,6 +1235,13 @@ _post_selection_rank_candidates_full (PostPolicy         *policy,
 
             g_debug ("policy: %s removed: %s", what,
                      (const char *) entry->verdict.removals->pdata[0]);
+            if (blocked != NULL)
+              {
+                g_string_append_printf (blocked, "\n  %s:", what);
+                for (guint j = 0; j < entry->verdict.removals->len; j++)
+                  g_string_append_printf (blocked, "%s %s", j > 0 ? ";" : "",
+                                          (const char *) entry->verdict.removals->pdata[j]);
+              }
             g_ptr_array_add (removed, entry->candidate);
           }
         else
@@ -1241,10 +1259,11 @@ void
 _post_selection_rank_candidates (GPtrArray         *candidates,
                                  PostConfiguration *configuration,
                                  PostRemote        *remote,
-                                 PostCarrierRole    role)
+                                 PostCarrierRole    role,
+                                 GString           *blocked)
 {
   _post_selection_rank_candidates_full (NULL, _post_policy_get_app_id (NULL), configuration,
-                                        remote, role, candidates, NULL);
+                                        remote, role, candidates, NULL, blocked);
 }
 
 /* ---- Public entry points of the ranking ------------------------------------
@@ -1382,7 +1401,7 @@ post_policy_rank (PostPolicy         *self,
       }
 
   _post_selection_rank_candidates_full (self, app_id, configuration, remote, role,
-                                        candidates, &explained);
+                                        candidates, &explained, NULL);
   /* The stacks ruled out before resolving come last, without address */
   for (guint i = 0; i < rejected->len; i++)
     g_ptr_array_add (explained, g_object_ref (rejected->pdata[i]));

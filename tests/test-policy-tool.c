@@ -74,7 +74,7 @@ test_explain_removed (void)
     "Candidates for tcp://127.0.0.1:23 (application post-policy), in the order they are tried:\n"
     "Removed:\n"
     "  - tcp to 127.0.0.1:23 via lo (loopback, mtu 65536)\n"
-    "       removed: is a stack (prohibited by DIR/10-site.conf:13)\n"
+    "       removed: is a stack (prohibited by rule ‘no-telnet’ at DIR/10-site.conf:13)\n"
     "       +5 score (rule local-bonus) (DIR/10-site.conf:8)\n"
     "       -1 score (rule loopback-path) (DIR/20-loopback.conf:3)\n"
     "No candidate is left: an initiate to tcp://127.0.0.1:23 fails.\n");
@@ -92,7 +92,7 @@ test_explain_app (void)
   g_assert_null (strstr (out, "  2. "));
   if (post_registry_lookup_stack (post_registry_get_default (), "tls") != NULL)
     g_assert_nonnull (strstr (out, "  - tls\n       removed: is not a required stack "
-                                   "(required by DIR/apps/org.example.Pinned.conf:3)\n"));
+                                   "(required by rule ‘pin-tcp’ at DIR/apps/org.example.Pinned.conf:3)\n"));
 }
 
 static void

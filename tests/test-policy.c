@@ -367,7 +367,7 @@ test_actions (void)
   candidate = find (ranked, "tcp", "203.0.113.1");
   g_assert_nonnull (candidate);
   g_assert_true (post_policy_candidate_is_removed (candidate));
-  g_assert_true (reasons_contain (candidate, "removed: is a stack (prohibited by "));
+  g_assert_true (reasons_contain (candidate, "removed: is a stack (prohibited by rule ‘"));
   g_assert_true (reasons_contain (candidate, "10-actions.conf:7)"));
   g_clear_pointer (&ranked, g_ptr_array_unref);
 
@@ -683,6 +683,7 @@ test_establishment (void)
   g_autofree char *uri = NULL;
   g_autofree char *file = NULL;
   g_autofree char *rule = NULL;
+  g_autofree char *expected = NULL;
   guint16 port;
 
   g_setenv ("POST_POLICY_PATH", dir, TRUE);
@@ -703,6 +704,22 @@ test_establishment (void)
   g_assert_cmpuint (post_policy_get_n_rules (post_policy_get_default ()), ==, 1);
   g_assert_false (initiate (uri, &error));
   g_assert_error (error, POST_ERROR, POST_ERROR_NO_CANDIDATES);
+  /* the error names the rule and the file:line of the key that blocked it */
+  expected = g_strdup_printf ("The policy blocked every candidate for %s:\n"
+                              "  tcp to 127.0.0.1:%u: is a stack (prohibited by rule ‘block’ at %s:3)",
+                              uri, port, file);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+
+  /* a rule without remote matchers blocks when the stacks are chosen */
+  g_free (file);
+  file = write_file (dir, "10-block.conf", "# no tcp at all\n[no-tcp]\nstacks=tcp:prohibit\n");
+  post_policy_reload (post_policy_get_default ());
+  g_assert_false (initiate (uri, &error));
+  g_assert_error (error, POST_ERROR, POST_ERROR_NO_STACK);
+  g_free (expected);
+  expected = g_strdup_printf ("tcp is a stack (prohibited by rule ‘no-tcp’ at %s:3)", file);
+  g_assert_nonnull (strstr (error->message, expected));
   g_clear_error (&error);
 
   /* removed again: establishes */
