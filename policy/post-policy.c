@@ -16,10 +16,12 @@
  * drop-in directories.  See `docs/policy.md` for the file format.
  *
  * The scopes, lowest first: vendor defaults in `$datadir/post/policy.d/`,
- * system policy in `$sysconfdir/post/policy.d/`, the user's in
- * `$XDG_CONFIG_HOME/post/policy.d/`, then per-application files
+ * those of `$XDG_DATA_DIRS` (a flatpak's `/app/share`), system policy in
+ * `$sysconfdir/post/policy.d/`, that of `$XDG_CONFIG_DIRS`, the user's in
+ * `$XDG_CONFIG_HOME/post/policy.d/` (see
+ * [func@Post.Policy.get_default_directories]), then per-application files
  * `apps/APP-ID.conf` in each of them.  `POST_POLICY_PATH` (colon-separated
- * directories, lowest first; empty for none) replaces the three scopes
+ * directories, lowest first; empty for none) replaces those scopes
  * unless the program is setuid.  Within a scope files apply in file name
  * order; a file masks the file of the same name in a lower scope.
  *
@@ -242,6 +244,8 @@ snapshot_dump (PolicySnapshot     *snapshot,
   if (directories[0] == NULL)
     g_string_append (out, " none");
   g_string_append (out, "\n");
+  for (guint i = 0; i < snapshot->files->len; i++)
+    g_string_append_printf (out, "# Loaded: %s\n", (const char *) snapshot->files->pdata[i]);
   for (guint i = 0; i < snapshot->masked->len; i++)
     g_string_append_printf (out, "# Masked: %s\n", (const char *) snapshot->masked->pdata[i]);
   if (snapshot->problems->len > 0)
@@ -555,42 +559,84 @@ post_policy_init (PostPolicy *self)
 
 /* ---- public API ------------------------------------------------------------------ */
 
+/* Adds @base/post/policy.d for each of @bases, lowest scope first: the
+ * XDG lists name the most important directory first. */
+static void
+add_xdg_dirs (GPtrArray          *dirs,
+              const char * const *bases)
+{
+  for (guint i = g_strv_length ((char **) bases); i > 0; i--)
+    if (bases[i - 1][0] != '\0')
+      g_ptr_array_add (dirs, g_build_filename (bases[i - 1], "post", "policy.d", NULL));
+}
+
 /**
  * post_policy_get_default_directories:
  *
  * The directories the default engine reads, lowest scope first:
  * `POST_POLICY_PATH` if set (colon-separated; empty for none) and the
- * program is not setuid; else `$datadir/post/policy.d`,
- * `$sysconfdir/post/policy.d` and `$XDG_CONFIG_HOME/post/policy.d`.
+ * program is not setuid; else, as systemd and fontconfig order their
+ * search paths,
  *
- * Returns: (transfer full) (array zero-terminated=1): the directories
+ * 1. `$datadir/post/policy.d`, the vendor defaults libpost was installed
+ *    with;
+ * 2. `post/policy.d` in each of `$XDG_DATA_DIRS` (g_get_system_data_dirs()),
+ *    the first one highest, such as a flatpak's `/app/share`;
+ * 3. `$sysconfdir/post/policy.d`, the system policy;
+ * 4. `post/policy.d` in each of `$XDG_CONFIG_DIRS`
+ *    (g_get_system_config_dirs()), the first one highest;
+ * 5. `$XDG_CONFIG_HOME/post/policy.d`, the user's.
+ *
+ * A directory named twice stays only where it ranks highest.  A setuid
+ * program ignores `XDG_DATA_DIRS` and `XDG_CONFIG_DIRS`, as it ignores
+ * `POST_POLICY_PATH`.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the directories,
+ *   lowest scope first
  */
 char **
 post_policy_get_default_directories (void)
 {
   const char *path = g_getenv ("POST_POLICY_PATH");
+  gboolean trusted = _post_plugin_environment_is_trusted ();
+  g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
   GStrvBuilder *builder;
   char **result;
 
-  builder = g_strv_builder_new ();
-  if (path != NULL && _post_plugin_environment_is_trusted ())
+  if (path != NULL && trusted)
     {
       g_auto(GStrv) parts = g_strsplit (path, G_SEARCHPATH_SEPARATOR_S, -1);
 
       for (guint i = 0; parts[i] != NULL; i++)
         if (*parts[i] != '\0')
-          g_strv_builder_add (builder, parts[i]);
+          g_ptr_array_add (dirs, g_strdup (parts[i]));
     }
   else
     {
       g_autofree char *data_dir = _post_get_install_dir (POST_DATA_DIR);
       g_autofree char *sysconf_dir = _post_get_install_dir (POST_SYSCONF_DIR);
-      g_autofree char *vendor = g_build_filename (data_dir, "policy.d", NULL);
-      g_autofree char *system = g_build_filename (sysconf_dir, "policy.d", NULL);
-      g_autofree char *user = g_build_filename (g_get_user_config_dir (), "post", "policy.d", NULL);
 
-      g_strv_builder_add_many (builder, vendor, system, user, NULL);
+      g_ptr_array_add (dirs, g_build_filename (data_dir, "policy.d", NULL));
+      if (trusted)
+        add_xdg_dirs (dirs, g_get_system_data_dirs ());
+      g_ptr_array_add (dirs, g_build_filename (sysconf_dir, "policy.d", NULL));
+      if (trusted)
+        add_xdg_dirs (dirs, g_get_system_config_dirs ());
+      g_ptr_array_add (dirs, g_build_filename (g_get_user_config_dir (), "post", "policy.d", NULL));
+
+      /* Keep each directory's highest place only */
+      for (guint i = dirs->len; i > 0; i--)
+        for (guint j = i; j < dirs->len; j++)
+          if (strcmp (dirs->pdata[i - 1], dirs->pdata[j]) == 0)
+            {
+              g_ptr_array_remove_index (dirs, i - 1);
+              break;
+            }
     }
+
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < dirs->len; i++)
+    g_strv_builder_add (builder, dirs->pdata[i]);
   result = g_strv_builder_end (builder);
   g_strv_builder_unref (builder);
   return result;

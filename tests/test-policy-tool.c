@@ -150,6 +150,105 @@ test_dump (void)
                                  "[pin-tcp]\n"));
 }
 
+/* ---- the default directories from the XDG lists -------------------------- */
+
+static char *
+write_policy (const char *base,
+              const char *name,
+              const char *contents)
+{
+  g_autofree char *dir = g_build_filename (base, "post", "policy.d", NULL);
+  char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+/* Without POST_POLICY_PATH the tool reads XDG_DATA_DIRS and XDG_CONFIG_DIRS
+ * (the first entry of each highest) between the vendor, system and user
+ * scopes; a file masks the one of the same name in a lower directory. */
+static void
+test_xdg_dirs (void)
+{
+  g_autofree char *tool = g_test_build_filename (G_TEST_BUILT, "..", "tools", "post-policy", NULL);
+  g_autofree char *root = g_build_filename (g_get_user_data_dir (), "xdg", NULL);
+  g_autofree char *data_a = g_build_filename (root, "data-a", NULL);
+  g_autofree char *data_b = g_build_filename (root, "data-b", NULL);
+  g_autofree char *config_c = g_build_filename (root, "config-c", NULL);
+  g_autofree char *config_d = g_build_filename (root, "config-d", NULL);
+  g_autofree char *home = g_build_filename (root, "home", NULL);
+  g_autofree char *data_dirs = g_strjoin (":", data_a, data_b, NULL);
+  g_autofree char *config_dirs = g_strjoin (":", config_c, config_d, data_a, NULL);
+  g_autofree char *f1 = write_policy (data_b, "10-b.conf", "[from-data-b]\nscore=1\n");
+  g_autofree char *f2 = write_policy (data_b, "20-shared.conf", "[masked]\nscore=2\n");
+  g_autofree char *f3 = write_policy (data_a, "30-a.conf", "[from-data-a]\nscore=3\n");
+  g_autofree char *f4 = write_policy (config_d, "20-shared.conf", "[from-config-d]\nscore=4\n");
+  g_autofree char *f5 = write_policy (config_c, "40-c.conf", "[from-config-c]\nscore=5\n");
+  g_autofree char *f6 = write_policy (home, "50-home.conf", "[from-home]\nscore=6\n");
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *dump = NULL;
+
+  g_subprocess_launcher_unsetenv (launcher, "POST_POLICY_PATH");
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_DIRS", data_dirs, TRUE);
+  /* (data-a given as the lowest config directory too: it ranks there, once) */
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_DIRS", config_dirs, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", home, TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, tool, "files", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+
+  /* the vendor and system directories of the build's prefix are first
+   * and third */
+  {
+    g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
+    g_autofree char *d_b = g_build_filename (data_b, "post", "policy.d", NULL);
+    g_autofree char *d_a = g_build_filename (data_a, "post", "policy.d", NULL);
+    g_autofree char *d_d = g_build_filename (config_d, "post", "policy.d", NULL);
+    g_autofree char *d_c = g_build_filename (config_c, "post", "policy.d", NULL);
+    g_autofree char *d_h = g_build_filename (home, "post", "policy.d", NULL);
+
+    g_assert_cmpuint (g_strv_length (lines), ==, 1 + 7 + 1 + 5 + 1);
+    g_assert_true (g_str_has_prefix (lines[0], "Directories, lowest scope first:"));
+    g_assert_nonnull (strstr (lines[1], "/post/policy.d"));  /* vendor */
+    g_assert_cmpstr (lines[2] + 2, ==, d_b);
+    g_assert_nonnull (strstr (lines[3], "/post/policy.d"));  /* system */
+    g_assert_cmpstr (lines[4] + 2, ==, d_a);
+    g_assert_cmpstr (lines[5] + 2, ==, d_d);
+    g_assert_cmpstr (lines[6] + 2, ==, d_c);
+    g_assert_cmpstr (lines[7] + 2, ==, d_h);
+    g_assert_cmpstr (lines[8], ==, "Files loaded, in the order they apply:");
+    g_assert_cmpstr (lines[9] + 2, ==, f1);
+    g_assert_cmpstr (lines[10] + 2, ==, f3);
+    g_assert_cmpstr (lines[11] + 2, ==, f4);
+    g_assert_cmpstr (lines[12] + 2, ==, f5);
+    g_assert_cmpstr (lines[13] + 2, ==, f6);
+    g_assert_cmpstr (lines[14], ==, "");
+  }
+
+  /* dump: the same files, and the masked one named with what masks it */
+  g_clear_object (&process);
+  process = g_subprocess_launcher_spawn (launcher, &error, tool, "dump", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &dump, NULL, &error);
+  g_assert_no_error (error);
+  expected = g_strdup_printf ("# Masked: %s (by %s)\n", f2, f4);
+  g_assert_nonnull (strstr (dump, expected));
+  g_clear_pointer (&expected, g_free);
+  expected = g_strdup_printf ("# Loaded: %s\n# Loaded: %s\n# Loaded: %s\n", f1, f3, f4);
+  g_assert_nonnull (strstr (dump, expected));
+  g_assert_null (strstr (dump, "[masked]"));
+  g_assert_nonnull (strstr (dump, "[from-home]"));
+}
+
 /* Under ASan: full unwinding on malloc, so that tests/lsan.supp can match
  * GLib 2.74's leak in G_TEST_OPTION_ISOLATE_DIRS (g_set_user_dirs). */
 const char *__asan_default_options (void);
@@ -171,6 +270,7 @@ main (int    argc,
   g_test_add_func ("/policy-tool/check", test_check);
   g_test_add_func ("/policy-tool/dump", test_dump);
   g_test_add_func ("/policy-tool/options", test_options);
+  g_test_add_func ("/policy-tool/xdg-dirs", test_xdg_dirs);
 
   return g_test_run ();
 }

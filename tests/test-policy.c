@@ -198,12 +198,31 @@ test_default_directories (void)
   g_auto(GStrv) dirs = NULL;
   g_autofree char *user = g_build_filename (g_get_user_config_dir (), "post", "policy.d", NULL);
 
+  const char * const *xdg_data = g_get_system_data_dirs ();
+  const char * const *xdg_config = g_get_system_config_dirs ();
+  guint n_data = g_strv_length ((char **) xdg_data);
+  guint n_config = g_strv_length ((char **) xdg_config);
+
+  /* vendor, XDG_DATA_DIRS (the first one highest), system,
+   * XDG_CONFIG_DIRS, user: the test's isolated directories */
   g_unsetenv ("POST_POLICY_PATH");
   dirs = post_policy_get_default_directories ();
-  g_assert_cmpuint (g_strv_length (dirs), ==, 3);
+  g_assert_cmpuint (g_strv_length (dirs), ==, 3 + n_data + n_config);
   g_assert_true (g_str_has_suffix (dirs[0], "post/policy.d"));
-  g_assert_true (g_str_has_suffix (dirs[1], "post/policy.d"));
-  g_assert_cmpstr (dirs[2], ==, user);
+  for (guint i = 0; i < n_data; i++)
+    {
+      g_autofree char *expected = g_build_filename (xdg_data[n_data - 1 - i], "post", "policy.d", NULL);
+
+      g_assert_cmpstr (dirs[1 + i], ==, expected);
+    }
+  g_assert_true (g_str_has_suffix (dirs[1 + n_data], "post/policy.d"));
+  for (guint i = 0; i < n_config; i++)
+    {
+      g_autofree char *expected = g_build_filename (xdg_config[n_config - 1 - i], "post", "policy.d", NULL);
+
+      g_assert_cmpstr (dirs[2 + n_data + i], ==, expected);
+    }
+  g_assert_cmpstr (dirs[2 + n_data + n_config], ==, user);
   g_strfreev (dirs);
 
   g_setenv ("POST_POLICY_PATH", "/a:/b::/c", TRUE);

@@ -5,9 +5,11 @@
  *   post-policy check                    validate every policy file; exit 1
  *                                        if any has a problem
  *   post-policy dump [--app ID]          print the merged effective policy
+ *   post-policy files                    the directories read and the files
+ *                                        loaded, in the order they apply
  *
  * The directories are those libpost reads (POST_POLICY_PATH, else the
- * vendor, system and user scopes); --directory replaces them.  `explain`
+ * vendor, XDG data, system, XDG config and user scopes); --directory replaces them.  `explain`
  * resolves URI as an initiate does and ranks with the very code that
  * establishment uses (post_policy_rank()).
  *
@@ -68,6 +70,28 @@ do_dump (PostPolicy *policy)
   g_autofree char *text = post_policy_dump (policy);
 
   fputs (text, stdout);
+  return EXIT_SUCCESS;
+}
+
+/* Where the policy comes from: each directory, lowest scope first, and
+ * the files loaded, in the order they apply */
+static int
+do_files (PostPolicy *policy)
+{
+  const char * const *directories = post_policy_get_directories (policy);
+  g_auto(GStrv) files = post_policy_list_files (policy);
+
+  printf ("Directories, lowest scope first:\n");
+  for (guint i = 0; directories[i] != NULL; i++)
+    printf ("  %s%s\n", directories[i],
+            g_file_test (directories[i], G_FILE_TEST_IS_DIR) ? "" : " (absent)");
+  if (directories[0] == NULL)
+    printf ("  none\n");
+  printf ("Files loaded, in the order they apply:\n");
+  for (guint i = 0; files[i] != NULL; i++)
+    printf ("  %s\n", files[i]);
+  if (files[0] == NULL)
+    printf ("  none\n");
   return EXIT_SUCCESS;
 }
 
@@ -242,6 +266,8 @@ main (int    argc,
     "                (file:line) that raised, lowered or removed each one\n"
     "  check         validate every policy file; exit 1 if any has a problem\n"
     "  dump          print the merged effective policy\n"
+    "  files         list the directories read and the files loaded, in the\n"
+    "                order they apply\n"
     "  options       list the keys that set the configuration, and the\n"
     "                FAMILY.OPTION keys the loaded stacks declare, with their\n"
     "                type, range and default");
@@ -253,7 +279,7 @@ main (int    argc,
     }
   if (argc < 2)
     {
-      fprintf (stderr, "post-policy: a command is needed: explain URI, check or dump (see --help)\n");
+      fprintf (stderr, "post-policy: a command is needed: explain URI, check, dump, files or options (see --help)\n");
       return 2;
     }
   command = argv[1];
@@ -267,13 +293,15 @@ main (int    argc,
     status = do_check (policy);
   else if (g_str_equal (command, "dump") && argc == 2)
     status = do_dump (policy);
+  else if (g_str_equal (command, "files") && argc == 2)
+    status = do_files (policy);
   else if (g_str_equal (command, "options") && argc == 2)
     status = do_options ();
   else if (g_str_equal (command, "explain") && argc == 3)
     status = do_explain (policy, argv[2]);
   else
     {
-      fprintf (stderr, "post-policy: usage: post-policy explain URI [--app ID] | check | dump | options\n");
+      fprintf (stderr, "post-policy: usage: post-policy explain URI [--app ID] | check | dump | files | options\n");
       status = 2;
     }
 
