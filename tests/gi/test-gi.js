@@ -248,6 +248,14 @@ const cases = {
         const carrier = Post.Carrier.initiate(null, remote, null);
         const cancellable = new Gio.Cancellable();
         let error = null;
+        // Established first: the state checked below must not depend on
+        // how long establishment takes
+        runLoop(done => {
+            carrier.establish_async(null, (c, result) => {
+                c.establish_finish(result);
+                done();
+            });
+        });
         runLoop(done => {
             carrier.receive_async(cancellable, (c, result) => {
                 try {

@@ -229,6 +229,15 @@ class TestPost(unittest.TestCase):
         carrier = Post.Carrier.initiate(None, remote, None)
         self.addCleanup(carrier.abort)
         cancellable = Gio.Cancellable()
+        # Established first: the state checked below must not depend on
+        # how long establishment takes
+        established = Loop(self)
+
+        def on_established(c, result, _data):
+            c.establish_finish(result)
+            established.done()
+        carrier.establish_async(None, on_established, None)
+        established.run()
         loop = Loop(self)
         got = {}
 
