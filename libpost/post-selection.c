@@ -742,6 +742,79 @@ score_candidate (Verdict            *verdict,
       add_term (verdict, action->value, what, origin);
     }
 
+  /* The rules that applied without a score term or a removal here: the
+   * options and settings they set, and preferences that did not touch
+   * this candidate (post-policy explain used to say "no rule or
+   * preference applies" for a candidate whose configuration a rule had
+   * changed) */
+  if (applied->origins != NULL)
+    {
+      /* (the keys, in order: the lines do not depend on the hash) */
+      GList *keys = g_list_sort (g_hash_table_get_keys (applied->origins), (GCompareFunc) strcmp);
+      g_autoptr(GPtrArray) options = NULL;
+      guint n_reasons = verdict->reasons->len;
+
+      for (GList *k = keys; k != NULL; k = k->next)
+        {
+          const PolicyAction *action = g_hash_table_lookup (applied->origins, k->data);
+          g_autofree char *origin = _post_policy_action_origin (action);
+          g_autofree char *needle = g_strconcat (origin, ")", NULL);
+          g_autofree char *text = NULL;
+          const char *effect = "";
+          /* a term or removal told already names the origin and what it
+           * is about (one line of `interface=` holds several entries) */
+          const char *about = action->name != NULL ? action->name : action->key;
+          gboolean told = FALSE;
+
+          /* another stack's entry of `stacks=` is about that stack */
+          if (action->kind == POLICY_ACTION_STACK && strcmp (action->name, stack_name) != 0)
+            continue;
+          for (guint r = 0; r < n_reasons && !told; r++)
+            told = strstr (verdict->reasons->pdata[r], needle) != NULL
+                   && (action->kind == POLICY_ACTION_STACK || strstr (verdict->reasons->pdata[r], about) != NULL);
+          for (guint r = 0; r < verdict->removals->len && !told; r++)
+            told = strstr (verdict->removals->pdata[r], needle) != NULL
+                   && (action->kind == POLICY_ACTION_STACK || strstr (verdict->removals->pdata[r], about) != NULL);
+          if (told)
+            continue;
+          switch (action->kind)
+            {
+            case POLICY_ACTION_OPTION:
+              {
+                gboolean read = FALSE;
+
+                if (options == NULL)
+                  options = post_stack_list_options (stack);
+                for (guint o = 0; o < options->len && !read; o++)
+                  read = strcmp (((const PostStackOption *) options->pdata[o])->key, action->key) == 0;
+                if (!read)
+                  effect = ": not read by this stack";
+              }
+              break;
+            case POLICY_ACTION_PREFERENCE:
+            case POLICY_ACTION_SOFT_ERROR:
+            case POLICY_ACTION_STACK:
+            case POLICY_ACTION_INTERFACE:
+            case POLICY_ACTION_PVD:
+              /* (no-preference takes an earlier rule's level back: it has
+               * its effect without a term) */
+              if (action->value != POST_PREFERENCE_NO_PREFERENCE)
+                effect = ": no effect on this candidate";
+              break;
+            case POLICY_ACTION_TEMPORARY:
+            case POLICY_ACTION_DIRECTION:
+            case POLICY_ACTION_KEEP_ALIVE_TIMEOUT:
+            case POLICY_ACTION_SCORE:
+            default:
+              break;
+            }
+          text = action_text (action);
+          g_ptr_array_add (verdict->reasons,
+                           g_strdup_printf ("set %s by rule %s (%s)%s", text, action->rule->name, origin, effect));
+        }
+      g_list_free (keys);
+    }
+
   /* The removals come first in the reasons */
   for (guint i = 0; i < verdict->removals->len; i++)
     g_ptr_array_insert (verdict->reasons, i,

@@ -60,7 +60,68 @@ test_explain (void)
     "Candidates for tcp://127.0.0.1:443 (application post-policy), in the order they are tried:\n"
     "  1. tcp to 127.0.0.1:443 via lo (loopback, mtu 65536)  score 4\n"
     "       +5 score (rule local-bonus) (DIR/10-site.conf:8)\n"
-    "       -1 score (rule loopback-path) (DIR/20-loopback.conf:3)\n");
+    "       -1 score (rule loopback-path) (DIR/20-loopback.conf:3)\n"
+    /* tcp has no secure: the rule applied, without a score */
+    "       set secure=prefer by rule web-prefers-secure (DIR/10-site.conf:4): "
+    "no effect on this candidate\n");
+}
+
+/* A rule that sets options and settings without a score: explain lists
+ * each (it said "no rule or preference applies"), and the options of the
+ * candidate's effective configuration; an option the application set
+ * (-o) wins over the rule's, which is not mandatory, and a note says so */
+static void
+test_explain_settings (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *app = NULL;
+  const char *head =
+    "Policy: 1 rule from 1 file (post-policy dump shows them)\n"
+    "Candidates for tcp://127.0.0.1:80 (application post-policy), in the order they are tried:\n"
+    "  1. tcp to 127.0.0.1:80 via lo (loopback, mtu 65536)  score 0\n"
+    "       set keep-alive-timeout=20000 by rule loopback-settings (DIR/10-settings.conf:8)\n"
+    "       set multistreaming=prefer by rule loopback-settings (DIR/10-settings.conf:9): "
+    "no effect on this candidate\n"
+    "       set quic.idle-timeout=60000 by rule loopback-settings (DIR/10-settings.conf:7): "
+    "not read by this stack\n";
+  g_autofree char *expected = NULL;
+  g_autofree char *expected_app = NULL;
+  const char *idle = post_registry_lookup_stack (post_registry_get_default (), "quic") != NULL
+                     ? "quic.idle-timeout=uint64 60000" : "quic.idle-timeout=60000";
+
+  g_assert_cmpint (run_tool ("settings", &out, "explain", "tcp://127.0.0.1:80", NULL), ==, 0);
+  expected = g_strdup_printf ("%s"
+    "       set tcp.user-timeout=10000 by rule loopback-settings (DIR/10-settings.conf:6)\n"
+    "       options: %s, tcp.user-timeout=uint32 10000\n", head, idle);
+  g_assert_cmpstr (out, ==, expected);
+
+  g_assert_cmpint (run_tool ("settings", &app, "explain", "tcp://127.0.0.1:80", "-o", "tcp.user-timeout=5", NULL), ==, 0);
+  expected_app = g_strdup_printf ("%s"
+    "       note: kept the application's tcp.user-timeout over tcp.user-timeout=10000 "
+    "(DIR/10-settings.conf:6; not mandatory)\n"
+    "       options: %s, tcp.user-timeout=uint32 5\n", head, idle);
+  g_assert_cmpstr (app, ==, expected_app);
+}
+
+/* explain -o: a bad option fails, naming it */
+static void
+test_explain_bad_option (void)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (run_tool ("settings", &out, "explain", "tcp://127.0.0.1:80", "-o", "tcp.no-such=1", NULL), ==, 1);
+  g_assert_cmpstr (out, ==, "");
+  g_assert_cmpint (run_tool ("settings", &out, "explain", "tcp://127.0.0.1:80", "-o", "tcp.user-timeout", NULL), ==, 1);
+}
+
+static void
+test_version (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *expected = g_strdup_printf ("post-policy %s\n", POST_VERSION_S);
+
+  g_assert_cmpint (run_tool ("explain", &out, "--version", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, expected);
 }
 
 static void
@@ -266,6 +327,9 @@ main (int    argc,
 
   g_test_add_func ("/policy-tool/explain", test_explain);
   g_test_add_func ("/policy-tool/explain-removed", test_explain_removed);
+  g_test_add_func ("/policy-tool/explain-settings", test_explain_settings);
+  g_test_add_func ("/policy-tool/explain-bad-option", test_explain_bad_option);
+  g_test_add_func ("/policy-tool/version", test_version);
   g_test_add_func ("/policy-tool/explain-app", test_explain_app);
   g_test_add_func ("/policy-tool/check", test_check);
   g_test_add_func ("/policy-tool/dump", test_dump);

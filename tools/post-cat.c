@@ -81,6 +81,7 @@
  */
 #include <post.h>
 #include <gio/gunixinputstream.h>
+#include "tool-json.h"
 #include <glib-unix.h>
 #include <locale.h>
 #include <signal.h>
@@ -171,126 +172,43 @@ static GHashTable *carriers;           /* (owned) PostCarrier → itself */
 
 /* ---- --json: one object a line on stderr ----------------------------------
  *
- * json_begin ("event"), then members, then json_end () prints the line.
- * Strings are escaped as RFC 8259 asks ('"', '\\' and the control
- * characters), and text that is not UTF-8 is made valid first, so that
- * every line parses whatever an error message or a name holds. */
+ * json_begin ("event"), then members, then json_end () prints the line
+ * (tool-json.h escapes the strings). */
 
-static GString *json_line;
-static gboolean json_first;   /* no member yet at the current level */
-
-static void
-json_string_append (GString *out, const char *text)
-{
-  g_autofree char *valid = g_utf8_make_valid (text, -1);
-
-  g_string_append_c (out, '"');
-  for (const char *p = valid; *p != '\0'; p++)
-    {
-      guchar c = (guchar) *p;
-
-      switch (c)
-        {
-        case '"': g_string_append (out, "\\\""); break;
-        case '\\': g_string_append (out, "\\\\"); break;
-        case '\n': g_string_append (out, "\\n"); break;
-        case '\r': g_string_append (out, "\\r"); break;
-        case '\t': g_string_append (out, "\\t"); break;
-        case '\b': g_string_append (out, "\\b"); break;
-        case '\f': g_string_append (out, "\\f"); break;
-        default:
-          if (c < 0x20 || c == 0x7f)
-            g_string_append_printf (out, "\\u%04x", c);
-          else
-            g_string_append_c (out, (char) c);
-        }
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
-json_key (const char *key)
-{
-  if (!json_first)
-    g_string_append_c (json_line, ',');
-  json_first = FALSE;
-  json_string_append (json_line, key);
-  g_string_append_c (json_line, ':');
-}
+static ToolJson *json_line;
 
 static void
 json_begin (const char *event)
 {
-  json_line = g_string_new ("{");
-  json_first = TRUE;
-  json_key ("event");
-  json_string_append (json_line, event);
+  json_line = tool_json_new ();
+  tool_json_begin_object (json_line, NULL);
+  tool_json_string (json_line, "event", event);
 }
 
-/* a string member; NULL gives null */
-static void
-json_str (const char *key, const char *value)
-{
-  json_key (key);
-  if (value == NULL)
-    g_string_append (json_line, "null");
-  else
-    json_string_append (json_line, value);
-}
+static void json_str (const char *key, const char *value) { tool_json_string (json_line, key, value); }
+static void json_uint (const char *key, guint64 value) { tool_json_int (json_line, key, (gint64) value); }
+static void json_int (const char *key, gint64 value) { tool_json_int (json_line, key, value); }
+static void json_bool (const char *key, gboolean value) { tool_json_bool (json_line, key, value); }
+static void json_null (const char *key) { tool_json_null (json_line, key); }
+static void json_object_begin (const char *key) { tool_json_begin_object (json_line, key); }
+static void json_object_end (void) { tool_json_end_object (json_line); }
 
-static void
-json_uint (const char *key, guint64 value)
-{
-  json_key (key);
-  g_string_append_printf (json_line, "%" G_GUINT64_FORMAT, value);
-}
-
-static void
-json_int (const char *key, gint64 value)
-{
-  json_key (key);
-  g_string_append_printf (json_line, "%" G_GINT64_FORMAT, value);
-}
-
-static void
-json_bool (const char *key, gboolean value)
-{
-  json_key (key);
-  g_string_append (json_line, value ? "true" : "false");
-}
-
-/* milliseconds with three decimals, in the C locale whatever LC_NUMERIC says */
+/* milliseconds with three decimals */
 static void
 json_ms (const char *key, gint64 microseconds)
 {
-  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-  json_key (key);
-  g_string_append (json_line, g_ascii_formatd (buffer, sizeof buffer, "%.3f", microseconds / 1000.0));
-}
-
-static void
-json_object_begin (const char *key)
-{
-  json_key (key);
-  g_string_append_c (json_line, '{');
-  json_first = TRUE;
-}
-
-static void
-json_object_end (void)
-{
-  g_string_append_c (json_line, '}');
-  json_first = FALSE;
+  tool_json_double (json_line, key, microseconds / 1000.0, "%.3f");
 }
 
 static void
 json_end (void)
 {
-  g_string_append (json_line, "}\n");
-  fputs (json_line->str, stderr);
+  g_autofree char *text = NULL;
+
+  tool_json_end_object (json_line);
+  text = tool_json_free (g_steal_pointer (&json_line));
+  fprintf (stderr, "%s\n", text);
   fflush (stderr);
-  g_string_free (g_steal_pointer (&json_line), TRUE);
 }
 
 /* Prints "post-cat: <error>" as one line, whatever the message holds
@@ -376,8 +294,7 @@ json_security (PostCarrier *carrier)
 
   if (!(flags & POST_SECURITY_ENCRYPTED))
     {
-      json_key ("security");
-      g_string_append (json_line, "null");
+      json_null ("security");
       return;
     }
   json_object_begin ("security");
@@ -996,8 +913,7 @@ on_established (GObject *source, GAsyncResult *result, gpointer user_data)
             }
           else
             {
-              json_key ("proxy");
-              g_string_append (json_line, "null");
+              json_null ("proxy");
             }
           json_end ();
         }

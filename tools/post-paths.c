@@ -1,9 +1,14 @@
 /* post-paths: the host's interfaces, addresses and default routes as
  * libpost sees them (PostPathMonitor), and with --monitor their changes
  *
+ * --json: the list is one JSON object on one line, and with --monitor
+ * each change one object a line after it (JSON Lines; the schema is in
+ * docs/man/post-paths.1).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <post.h>
+#include "tool-json.h"
 #include <glib-unix.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +30,121 @@ flags_to_string (PostAddressFlags flags)
     g_string_append (string, " permanent");
   return g_string_free (string, FALSE);
 }
+
+static gboolean opt_json;
+
+/* ---- --json ------------------------------------------------------------------ */
+
+static const struct {
+  PostAddressFlags flag;
+  const char *name;
+} address_flags[] = {
+  { POST_ADDRESS_FLAGS_TEMPORARY, "temporary" },
+  { POST_ADDRESS_FLAGS_DEPRECATED, "deprecated" },
+  { POST_ADDRESS_FLAGS_TENTATIVE, "tentative" },
+  { POST_ADDRESS_FLAGS_DAD_FAILED, "dadfailed" },
+  { POST_ADDRESS_FLAGS_PERMANENT, "permanent" },
+};
+
+static void
+json_interface (ToolJson *json, const char *key, const PostInterfaceInfo *info)
+{
+  tool_json_begin_object (json, key);
+  tool_json_string (json, "name", info->name);
+  tool_json_int (json, "index", info->index);
+  tool_json_string (json, "kind", post_interface_kind_to_nick (info->kind));
+  tool_json_string (json, "link_type", info->link_type);
+  tool_json_bool (json, "up", info->up);
+  tool_json_bool (json, "running", info->running);
+  tool_json_int (json, "mtu", info->mtu);
+  tool_json_bool (json, "metered", info->metered);
+}
+
+static void
+json_address (ToolJson *json, const char *key, const PostAddressInfo *info)
+{
+  g_autofree char *address = g_inet_address_to_string (info->address);
+
+  tool_json_begin_object (json, key);
+  tool_json_string (json, "address", address);
+  tool_json_string (json, "family", g_inet_address_get_family (info->address) == G_SOCKET_FAMILY_IPV6 ? "ipv6" : "ipv4");
+  tool_json_int (json, "prefix_length", info->prefix_length);
+  tool_json_string (json, "interface", info->interface);
+  tool_json_begin_array (json, "flags");
+  for (guint i = 0; i < G_N_ELEMENTS (address_flags); i++)
+    if (info->flags & address_flags[i].flag)
+      tool_json_string (json, NULL, address_flags[i].name);
+  tool_json_end_array (json);
+  tool_json_end_object (json);
+}
+
+static void
+json_route (ToolJson *json, const PostRouteInfo *info)
+{
+  g_autofree char *gateway = info->gateway ? g_inet_address_to_string (info->gateway) : NULL;
+
+  tool_json_begin_object (json, NULL);
+  tool_json_string (json, "family", info->family == G_SOCKET_FAMILY_IPV6 ? "ipv6" : "ipv4");
+  tool_json_string (json, "gateway", gateway);
+  tool_json_string (json, "interface", info->interface);
+  tool_json_int (json, "table", info->table);
+  tool_json_int (json, "metric", info->metric);
+  tool_json_end_object (json);
+}
+
+static void
+json_print (ToolJson *json)
+{
+  g_autofree char *text = tool_json_free (json);
+
+  g_print ("%s\n", text);
+}
+
+/* {"event":EVENT,"time":ISO 8601 UTC, ... */
+static ToolJson *
+json_event (const char *event)
+{
+  ToolJson *json = tool_json_new ();
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *time = g_date_time_format_iso8601 (now);
+
+  tool_json_begin_object (json, NULL);
+  tool_json_string (json, "event", event);
+  tool_json_string (json, "time", time);
+  return json;
+}
+
+static void
+list_json (PostPathMonitor *monitor)
+{
+  g_autoptr(GPtrArray) interfaces = post_path_monitor_list_interfaces (monitor);
+  g_autoptr(GPtrArray) routes = post_path_monitor_list_default_routes (monitor);
+  ToolJson *json = tool_json_new ();
+
+  tool_json_begin_object (json, NULL);
+  tool_json_begin_array (json, "interfaces");
+  for (guint i = 0; i < interfaces->len; i++)
+    {
+      const PostInterfaceInfo *info = interfaces->pdata[i];
+      g_autoptr(GPtrArray) addresses = post_path_monitor_list_addresses (monitor, info->name);
+
+      json_interface (json, NULL, info);
+      tool_json_begin_array (json, "addresses");
+      for (guint a = 0; a < addresses->len; a++)
+        json_address (json, NULL, addresses->pdata[a]);
+      tool_json_end_array (json);
+      tool_json_end_object (json);
+    }
+  tool_json_end_array (json);
+  tool_json_begin_array (json, "default_routes");
+  for (guint i = 0; i < routes->len; i++)
+    json_route (json, routes->pdata[i]);
+  tool_json_end_array (json);
+  tool_json_end_object (json);
+  json_print (json);
+}
+
+/* ---- text ------------------------------------------------------------------- */
 
 static char *
 describe_interface (const PostInterfaceInfo *info)
@@ -105,8 +225,20 @@ on_interface (PostPathMonitor   *monitor,
               PostInterfaceInfo *info,
               gpointer           what)
 {
-  g_autofree char *text = describe_interface (info);
+  g_autofree char *text = NULL;
 
+  if (opt_json)
+    {
+      g_autofree char *event = g_strconcat ("interface-", (const char *) what, NULL);
+      ToolJson *json = json_event (event);
+
+      json_interface (json, "interface", info);
+      tool_json_end_object (json);
+      tool_json_end_object (json);
+      json_print (json);
+      return;
+    }
+  text = describe_interface (info);
   stamp ();
   g_print ("interface %s: %s\n", (const char *) what, text);
 }
@@ -116,8 +248,19 @@ on_address (PostPathMonitor *monitor,
             PostAddressInfo *info,
             gpointer         what)
 {
-  g_autofree char *text = describe_address (info);
+  g_autofree char *text = NULL;
 
+  if (opt_json)
+    {
+      g_autofree char *event = g_strconcat ("address-", (const char *) what, NULL);
+      ToolJson *json = json_event (event);
+
+      json_address (json, "address", info);
+      tool_json_end_object (json);
+      json_print (json);
+      return;
+    }
+  text = describe_address (info);
   stamp ();
   g_print ("address %s: %s\n", (const char *) what, text);
 }
@@ -130,6 +273,20 @@ on_default_route (PostPathMonitor *monitor,
   g_autoptr(GPtrArray) routes = post_path_monitor_list_default_routes (monitor);
   gboolean any = FALSE;
 
+  if (opt_json)
+    {
+      ToolJson *json = json_event ("default-route-changed");
+
+      tool_json_string (json, "family", family == G_SOCKET_FAMILY_IPV6 ? "ipv6" : "ipv4");
+      tool_json_begin_array (json, "default_routes");
+      for (guint i = 0; i < routes->len; i++)
+        if ((int) ((const PostRouteInfo *) routes->pdata[i])->family == family)
+          json_route (json, routes->pdata[i]);
+      tool_json_end_array (json);
+      tool_json_end_object (json);
+      json_print (json);
+      return;
+    }
   stamp ();
   g_print ("default route changed (%s):", family == G_SOCKET_FAMILY_IPV6 ? "ipv6" : "ipv4");
   for (guint i = 0; i < routes->len; i++)
@@ -161,6 +318,7 @@ main (int   argc,
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
     { "monitor", 'm', 0, G_OPTION_ARG_NONE, &monitor_changes, "Print changes as they happen (Ctrl-C ends)", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON: the list as one object on a line, with --monitor then each change as one (see post-paths(1))", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
     { NULL }
   };
@@ -192,7 +350,10 @@ main (int   argc,
       g_printerr ("post-paths: netlink is not available; libpost falls back to getifaddrs()\n");
       return 1;
     }
-  list_all (monitor);
+  if (opt_json)
+    list_json (monitor);
+  else
+    list_all (monitor);
   if (!monitor_changes)
     return 0;
 
@@ -205,7 +366,8 @@ main (int   argc,
   g_signal_connect (monitor, "default-route-changed", G_CALLBACK (on_default_route), NULL);
   g_unix_signal_add (SIGINT, on_signal, loop);
   g_unix_signal_add (SIGTERM, on_signal, loop);
-  g_print ("Monitoring (Ctrl-C ends)\n");
+  if (!opt_json)
+    g_print ("Monitoring (Ctrl-C ends)\n");
   g_main_loop_run (loop);
   return 0;
 }
