@@ -170,6 +170,9 @@ enum {
   PROP_CONFIGURATION,
   PROP_ASSOCIATION,
   PROP_STACK_NAME,
+  PROP_PEER_CERTIFICATE,
+  PROP_PEER_CERTIFICATE_ERRORS,
+  PROP_NEGOTIATED_PROTOCOL,
   N_PROPS
 };
 
@@ -426,6 +429,15 @@ post_carrier_get_property (GObject    *object,
     case PROP_STACK_NAME:
       g_value_set_string (value, self->stack_name);
       break;
+    case PROP_PEER_CERTIFICATE:
+      g_value_set_object (value, post_carrier_get_peer_certificate (self));
+      break;
+    case PROP_PEER_CERTIFICATE_ERRORS:
+      g_value_set_flags (value, post_carrier_get_peer_certificate_errors (self));
+      break;
+    case PROP_NEGOTIATED_PROTOCOL:
+      g_value_set_string (value, post_carrier_get_negotiated_protocol (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -495,6 +507,36 @@ post_carrier_class_init (PostCarrierClass *klass)
    */
   properties[PROP_STACK_NAME] =
     g_param_spec_string ("stack-name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostCarrier:peer-certificate:
+   *
+   * The certificate the peer presented on the carrier's secure transport,
+   * as [property@Gio.TlsConnection:peer-certificate]; notified when the
+   * carrier becomes ACTIVE.
+   */
+  properties[PROP_PEER_CERTIFICATE] =
+    g_param_spec_object ("peer-certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostCarrier:peer-certificate-errors:
+   *
+   * What the verification of [property@Post.Carrier:peer-certificate]
+   * found, as [property@Gio.TlsConnection:peer-certificate-errors];
+   * notified when the carrier becomes ACTIVE.
+   */
+  properties[PROP_PEER_CERTIFICATE_ERRORS] =
+    g_param_spec_flags ("peer-certificate-errors", NULL, NULL, G_TYPE_TLS_CERTIFICATE_FLAGS, 0,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostCarrier:negotiated-protocol:
+   *
+   * The application protocol ALPN negotiated on the carrier's secure
+   * transport, as [property@Gio.TlsConnection:negotiated-protocol];
+   * notified when the carrier becomes ACTIVE.
+   */
+  properties[PROP_NEGOTIATED_PROTOCOL] =
+    g_param_spec_string ("negotiated-protocol", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -772,6 +814,15 @@ psi_fork_request_cb (PostPsi     *psi,
 
 static void start_path_watch (PostCarrier *self, PostPsi *psi);
 
+/* The transport's security details change with the transport. */
+static void
+notify_peer_details (PostCarrier *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PEER_CERTIFICATE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PEER_CERTIFICATE_ERRORS]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NEGOTIATED_PROTOCOL]);
+}
+
 static void
 activate (PostCarrier   *self,
           PostPsi       *psi,
@@ -795,6 +846,7 @@ activate (PostCarrier   *self,
   self->fork_id = g_signal_connect (psi, "fork-request", G_CALLBACK (psi_fork_request_cb), self);
   set_state (self, POST_CARRIER_STATE_ACTIVE);
   _post_transient_attach (self->transient, psi, path);
+  notify_peer_details (self);
   /* A fork's transport (offered): FORK(token) is its first frame. */
   if (fork_wait_token (self) != NULL)
     send_fork_control (self, 0x04 /* FORK */, 0, fork_wait_token (self));
@@ -2969,6 +3021,77 @@ post_carrier_get_security_flags (PostCarrier *self)
 
   psi = current_psi (self);
   return psi != NULL ? post_psi_get_security_flags (psi) : POST_SECURITY_NONE;
+}
+
+/**
+ * post_carrier_get_peer_certificate:
+ * @self: a #PostCarrier
+ *
+ * Gets the certificate the peer presented on the carrier's secure
+ * transport (tls, dtls, quic), as
+ * [method@Gio.TlsConnection.get_peer_certificate] does: the server's on a
+ * carrier that was initiated, the client's on an accepted carrier whose
+ * peer presented one.  Its [property@Gio.TlsCertificate:issuer] chain is
+ * linked as the peer sent it.  It is made by GIO's TLS backend
+ * (glib-networking), %NULL without one.
+ *
+ * Returns: (transfer none) (nullable): the peer's certificate; %NULL
+ *   before the carrier is ACTIVE, on a cleartext stack, and when the peer
+ *   presented none (a pre-shared key)
+ */
+GTlsCertificate *
+post_carrier_get_peer_certificate (PostCarrier *self)
+{
+  PostPsi *psi;
+
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+  psi = self->listen_psi == NULL ? current_psi (self) : NULL;
+  return psi != NULL ? post_psi_get_peer_certificate (psi) : NULL;
+}
+
+/**
+ * post_carrier_get_peer_certificate_errors:
+ * @self: a #PostCarrier
+ *
+ * Gets what the verification of the peer's certificate found, as
+ * [method@Gio.TlsConnection.get_peer_certificate_errors] does.  Since
+ * verification is on by default, this is nonzero only on a carrier whose
+ * verification callback
+ * ([method@Post.Configuration.set_accept_certificate_func]) accepted the
+ * peer despite them.
+ *
+ * Returns: the errors, 0 when none were found or nothing was verified
+ */
+GTlsCertificateFlags
+post_carrier_get_peer_certificate_errors (PostCarrier *self)
+{
+  PostPsi *psi;
+
+  g_return_val_if_fail (POST_IS_CARRIER (self), 0);
+  psi = self->listen_psi == NULL ? current_psi (self) : NULL;
+  return psi != NULL ? post_psi_get_peer_certificate_errors (psi) : 0;
+}
+
+/**
+ * post_carrier_get_negotiated_protocol:
+ * @self: a #PostCarrier
+ *
+ * Gets the application protocol ALPN negotiated on the carrier's secure
+ * transport, one of those given with
+ * [method@Post.Configuration.set_alpn], as
+ * [method@Gio.TlsConnection.get_negotiated_protocol] does.
+ *
+ * Returns: (nullable): the protocol id; %NULL before the carrier is
+ *   ACTIVE, on a cleartext stack, and when ALPN agreed on none
+ */
+const char *
+post_carrier_get_negotiated_protocol (PostCarrier *self)
+{
+  PostPsi *psi;
+
+  g_return_val_if_fail (POST_IS_CARRIER (self), NULL);
+  psi = self->listen_psi == NULL ? current_psi (self) : NULL;
+  return psi != NULL ? post_psi_get_negotiated_protocol (psi) : NULL;
 }
 
 /**

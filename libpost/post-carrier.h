@@ -102,6 +102,12 @@ PostStackCapabilities post_carrier_get_capabilities   (PostCarrier        *self)
 POST_AVAILABLE_IN_ALL
 PostSecurityFlags     post_carrier_get_security_flags (PostCarrier        *self);
 POST_AVAILABLE_IN_ALL
+GTlsCertificate      *post_carrier_get_peer_certificate (PostCarrier      *self);
+POST_AVAILABLE_IN_ALL
+GTlsCertificateFlags  post_carrier_get_peer_certificate_errors (PostCarrier *self);
+POST_AVAILABLE_IN_ALL
+const char           *post_carrier_get_negotiated_protocol (PostCarrier   *self);
+POST_AVAILABLE_IN_ALL
 GSocketAddress       *post_carrier_get_local_address  (PostCarrier        *self);
 POST_AVAILABLE_IN_ALL
 GSocketAddress       *post_carrier_get_remote_address (PostCarrier        *self);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "post-values-private.h"
+#include "post-certificate-private.h"
 /* Upward, the one exception of the values layer (tools/include-graph.py):
  * options are checked against what the loaded stacks declare. */
 #include "post-registry.h"
@@ -217,7 +218,8 @@ static void     append_connection_properties    (PostConfiguration *self,
 /* The verification callback, shared (refcounted) between copies. */
 typedef struct VerifyClosure {
   gint           ref_count;
-  PostVerifyFunc func;
+  PostVerifyFunc func;                /* (nullable) one of func and accept */
+  PostAcceptCertificateFunc accept;   /* (nullable) */
   gpointer       user_data;
   GDestroyNotify destroy;
 } VerifyClosure;
@@ -2902,6 +2904,13 @@ post_configuration_set_allow_cleartext (PostConfiguration  *self,
  * Lets the application decide trust itself: @func gets the peer's chain
  * and what libpost's verification found, and its answer is final.
  *
+ * A configuration has one verification callback: this one or the
+ * GIO-shaped one of [method@Post.Configuration.set_accept_certificate_func],
+ * which gets the chain as a [class@Gio.TlsCertificate] with
+ * [flags@Gio.TlsCertificateFlags]; setting either replaces the other.
+ * Without a callback a peer is trusted only when the verification found
+ * nothing wrong.
+ *
  * Returns: %TRUE on success
  */
 gboolean
@@ -2936,7 +2945,8 @@ post_configuration_set_verify_func (PostConfiguration  *self,
  * @self: a #PostConfiguration
  *
  * Tells whether a verification callback was set with
- * [method@Post.Configuration.set_verify_func]; the secure stacks then hand
+ * [method@Post.Configuration.set_verify_func] or
+ * [method@Post.Configuration.set_accept_certificate_func]; the secure stacks then hand
  * it each peer's certificate chain with what libpost's own verification
  * found, and its answer decides whether the peer is trusted.
  *
@@ -2971,5 +2981,100 @@ post_configuration_call_verify_func (PostConfiguration *self,
 
   if (self->verify == NULL)
     return errors == POST_TRUST_OK;
-  return self->verify->func (chain, server_name, errors, self->verify->user_data);
+  return post_configuration_verify_peer (self, chain, server_name, errors,
+                                         _post_trust_errors_to_tls_flags (errors), NULL);
+}
+
+/**
+ * post_configuration_set_accept_certificate_func:
+ * @self: a #PostConfiguration
+ * @func: (nullable) (scope notified): decides whether a peer is trusted, or
+ *   %NULL to remove it
+ * @user_data: (closure): data for @func
+ * @destroy: (nullable): frees @user_data
+ * @error: return location for an error
+ *
+ * Lets the application decide trust itself as GIO's
+ * [signal@Gio.TlsConnection::accept-certificate] does: @func gets the
+ * peer's certificate as a [class@Gio.TlsCertificate] (its issuer chain
+ * linked) and what the stack's verification found as
+ * [flags@Gio.TlsCertificateFlags], and its answer is final.  Without a
+ * callback a peer is trusted only when verification found nothing wrong:
+ * verification stays on.
+ *
+ * This replaces a callback set with
+ * [method@Post.Configuration.set_verify_func] (a configuration has one),
+ * which gets the same decision with the chain in DER and
+ * [flags@Post.TrustErrors].  The certificate is made by GIO's TLS backend
+ * (glib-networking); without one the peer is rejected with
+ * %POST_ERROR_TLS_REJECTED rather than accepted unseen.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+post_configuration_set_accept_certificate_func (PostConfiguration          *self,
+                                                PostAcceptCertificateFunc   func,
+                                                gpointer                    user_data,
+                                                GDestroyNotify              destroy,
+                                                GError                    **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+
+  if (!check_mutable (self, error))
+    {
+      if (destroy != NULL)
+        destroy (user_data);
+      return FALSE;
+    }
+  g_clear_pointer (&self->verify, verify_closure_unref);
+  if (func != NULL)
+    {
+      self->verify = g_new0 (VerifyClosure, 1);
+      self->verify->ref_count = 1;
+      self->verify->accept = func;
+      self->verify->user_data = user_data;
+      self->verify->destroy = destroy;
+    }
+  return TRUE;
+}
+
+/**
+ * post_configuration_verify_peer:
+ * @self: a #PostConfiguration
+ * @chain: (element-type GBytes): the peer's chain in DER, leaf first
+ * @server_name: (nullable): the name verified against
+ * @errors: what the stack's own verification found
+ * @tls_errors: the same in GIO's terms
+ * @error: return location for why the callback could not be asked
+ *
+ * For secure stacks: asks the application's callback, if any, whichever
+ * of [method@Post.Configuration.set_verify_func] and
+ * [method@Post.Configuration.set_accept_certificate_func] set it.
+ *
+ * Returns: the callback's answer, or whether @errors is %POST_TRUST_OK
+ *   when there is no callback; %FALSE with @error set when the callback
+ *   could not be asked (no GIO TLS backend to make its
+ *   [class@Gio.TlsCertificate], an unreadable chain)
+ */
+gboolean
+post_configuration_verify_peer (PostConfiguration     *self,
+                                GPtrArray             *chain,
+                                const char            *server_name,
+                                PostTrustErrors        errors,
+                                GTlsCertificateFlags   tls_errors,
+                                GError               **error)
+{
+  g_autoptr(GTlsCertificate) certificate = NULL;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (chain != NULL, FALSE);
+
+  if (self->verify == NULL)
+    return errors == POST_TRUST_OK;
+  if (self->verify->func != NULL)
+    return self->verify->func (chain, server_name, errors, self->verify->user_data);
+  certificate = _post_tls_certificate_new_from_chain (chain, error);
+  if (certificate == NULL)
+    return FALSE;
+  return self->verify->accept (certificate, tls_errors, server_name, self->verify->user_data);
 }

@@ -200,6 +200,30 @@ typedef gboolean (*PostVerifyFunc) (GPtrArray       *chain,
                                     PostTrustErrors  errors,
                                     gpointer         user_data);
 
+/**
+ * PostAcceptCertificateFunc:
+ * @peer_cert: the peer's certificate, its
+ *   [property@Gio.TlsCertificate:issuer] chain linked as the peer sent it
+ * @errors: what the stack's verification found, 0 if nothing
+ * @server_name: (nullable): the name verified against, %NULL on a listener
+ * @user_data: the data given to
+ *   post_configuration_set_accept_certificate_func()
+ *
+ * Decides whether a peer is trusted, as a handler of
+ * [signal@Gio.TlsConnection::accept-certificate] does: @errors are GIO's
+ * flags for the stack's verification (against the trust store, the trust
+ * anchors, the name, the validity period); a configured pin that matches
+ * no certificate of the chain is %G_TLS_CERTIFICATE_GENERIC_ERROR.  It is
+ * called on the main context of the carrier, during the handshake, and
+ * must not block.
+ *
+ * Returns: %TRUE to accept the peer
+ */
+typedef gboolean (*PostAcceptCertificateFunc) (GTlsCertificate      *peer_cert,
+                                               GTlsCertificateFlags  errors,
+                                               const char           *server_name,
+                                               gpointer              user_data);
+
 POST_AVAILABLE_IN_ALL
 gboolean           post_configuration_get_use_system_trust (PostConfiguration   *self);
 POST_AVAILABLE_IN_ALL
@@ -256,5 +280,18 @@ gboolean           post_configuration_call_verify_func    (PostConfiguration    
                                                            GPtrArray             *chain,
                                                            const char            *server_name,
                                                            PostTrustErrors        errors);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_accept_certificate_func (PostConfiguration         *self,
+                                                                   PostAcceptCertificateFunc  func,
+                                                                   gpointer                   user_data,
+                                                                   GDestroyNotify             destroy,
+                                                                   GError                   **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_verify_peer         (PostConfiguration     *self,
+                                                           GPtrArray             *chain,
+                                                           const char            *server_name,
+                                                           PostTrustErrors        errors,
+                                                           GTlsCertificateFlags   tls_errors,
+                                                           GError               **error);
 
 G_END_DECLS

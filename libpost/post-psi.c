@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "post-stacks-private.h"
+#include "post-certificate-private.h"
 
 #include <errno.h>
 #include <string.h>
@@ -42,6 +43,12 @@ typedef struct
   gboolean           first_message_received;  /* the core assembled the peer's first message */
   GProxyAddress     *proxy;           /* (owned) (nullable) the proxy to tunnel through */
   gboolean           closed;
+  /* what get_peer_details gave, once the handshake was done */
+  gboolean           peer_known;
+  GPtrArray         *peer_chain;      /* (owned) (nullable) (element-type GBytes) */
+  GTlsCertificate   *peer_certificate; /* (owned) (nullable) made from peer_chain on demand */
+  GTlsCertificateFlags peer_errors;
+  char              *negotiated_protocol; /* (owned) (nullable) */
 } PostPsiPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (PostPsi, post_psi, G_TYPE_OBJECT)
@@ -98,6 +105,9 @@ post_psi_finalize (GObject *object)
   g_clear_object (&priv->local);
   g_clear_object (&priv->association);
   g_clear_pointer (&priv->early_data, g_bytes_unref);
+  g_clear_pointer (&priv->peer_chain, g_ptr_array_unref);
+  g_clear_object (&priv->peer_certificate);
+  g_clear_pointer (&priv->negotiated_protocol, g_free);
 
   G_OBJECT_CLASS (post_psi_parent_class)->finalize (object);
 }
@@ -872,6 +882,97 @@ post_psi_get_security_flags (PostPsi *self)
   g_return_val_if_fail (POST_IS_PSI (self), POST_SECURITY_NONE);
   klass = POST_PSI_GET_CLASS (self);
   return klass->get_security_flags ? klass->get_security_flags (self) : POST_SECURITY_NONE;
+}
+
+/* The peer's details, asked of the stack until its handshake is done,
+ * then kept: they do not change on an established instance. */
+static PostPsiPrivate *
+ensure_peer_details (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+  PostPsiClass *klass = POST_PSI_GET_CLASS (self);
+  GPtrArray *chain = NULL;
+  GTlsCertificateFlags errors = 0;
+  char *protocol = NULL;
+
+  if (priv->peer_known || klass->get_peer_details == NULL)
+    return priv;
+  if (!klass->get_peer_details (self, &chain, &errors, &protocol))
+    return priv;
+  priv->peer_known = TRUE;
+  priv->peer_chain = chain;
+  priv->peer_errors = errors;
+  priv->negotiated_protocol = protocol;
+  return priv;
+}
+
+/**
+ * post_psi_get_peer_certificate:
+ * @self: a #PostPsi
+ *
+ * Gets the certificate the peer presented in the handshake, as
+ * [method@Gio.TlsConnection.get_peer_certificate] does, its
+ * [property@Gio.TlsCertificate:issuer] chain linked.  It is made by GIO's
+ * TLS backend (glib-networking); without one, %NULL.  The core reports it
+ * as [method@Post.Carrier.get_peer_certificate].
+ *
+ * Returns: (transfer none) (nullable): the peer's certificate; %NULL
+ *   before the handshake, on cleartext stacks and when the peer presented
+ *   none (a pre-shared key, a client without a certificate)
+ */
+GTlsCertificate *
+post_psi_get_peer_certificate (PostPsi *self)
+{
+  PostPsiPrivate *priv;
+
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  priv = ensure_peer_details (self);
+  if (priv->peer_certificate == NULL && priv->peer_chain != NULL && priv->peer_chain->len > 0)
+    {
+      g_autoptr(GError) error = NULL;
+
+      priv->peer_certificate = _post_tls_certificate_new_from_chain (priv->peer_chain, &error);
+      if (priv->peer_certificate == NULL)
+        g_debug ("The peer's certificate cannot be shown: %s", error->message);
+    }
+  return priv->peer_certificate;
+}
+
+/**
+ * post_psi_get_peer_certificate_errors:
+ * @self: a #PostPsi
+ *
+ * Gets what the verification of the peer's certificate found, as
+ * [method@Gio.TlsConnection.get_peer_certificate_errors] does: nonzero
+ * only when the application's verification callback accepted the peer
+ * anyway.
+ *
+ * Returns: the errors; 0 before the handshake, on cleartext stacks, and
+ *   when the certificate was not verified here (a resumed session, a
+ *   listener that asks for no client certificate)
+ */
+GTlsCertificateFlags
+post_psi_get_peer_certificate_errors (PostPsi *self)
+{
+  g_return_val_if_fail (POST_IS_PSI (self), 0);
+  return ensure_peer_details (self)->peer_errors;
+}
+
+/**
+ * post_psi_get_negotiated_protocol:
+ * @self: a #PostPsi
+ *
+ * Gets the application protocol that ALPN negotiated in the handshake,
+ * as [method@Gio.TlsConnection.get_negotiated_protocol] does.
+ *
+ * Returns: (nullable): the protocol id; %NULL before the handshake, on
+ *   cleartext stacks and when ALPN agreed on none
+ */
+const char *
+post_psi_get_negotiated_protocol (PostPsi *self)
+{
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  return ensure_peer_details (self)->negotiated_protocol;
 }
 
 /**

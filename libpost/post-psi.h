@@ -115,6 +115,13 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  *   `msgImmediate`); the core calls it after the last byte of each
  *   immediate message.  %NULL: every write leaves at once in packets of its
  *   own (TCP with Nagle's algorithm off)
+ * @get_peer_details: secure stacks, once the handshake is done: the
+ *   peer's certificate chain in DER (leaf first; empty when the peer sent
+ *   none, as with a pre-shared key), what the verification of it found in
+ *   GIO's terms, and the ALPN protocol negotiated (%NULL for none).
+ *   Returns %FALSE before the handshake and on cleartext stacks; %NULL
+ *   means %FALSE.  The core hands them out as
+ *   post_psi_get_peer_certificate() and post_psi_get_negotiated_protocol()
  * @get_sent_offset: byte streams that keep what is written in user space
  *   before they put it in packets (QUIC): how many of the bytes written so
  *   far have been handed to the network; the stack calls
@@ -200,9 +207,13 @@ struct _PostPsiClass
                                         guint                 priority);
   void         (*push)                 (PostPsi              *self);
   guint64      (*get_sent_offset)      (PostPsi              *self);
+  gboolean     (*get_peer_details)     (PostPsi              *self,
+                                        GPtrArray           **chain,
+                                        GTlsCertificateFlags *errors,
+                                        char                **negotiated_protocol);
 
   /*< private >*/
-  gpointer padding[5];
+  gpointer padding[4];
 };
 
 /* Used by the core and by stacks alike. */
@@ -230,6 +241,12 @@ POST_AVAILABLE_IN_ALL
 PostAssociation   *post_psi_get_association        (PostPsi         *self);
 POST_AVAILABLE_IN_ALL
 PostSecurityFlags  post_psi_get_security_flags     (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+GTlsCertificate   *post_psi_get_peer_certificate   (PostPsi         *self);
+POST_AVAILABLE_IN_ALL
+GTlsCertificateFlags post_psi_get_peer_certificate_errors (PostPsi  *self);
+POST_AVAILABLE_IN_ALL
+const char        *post_psi_get_negotiated_protocol (PostPsi        *self);
 POST_AVAILABLE_IN_ALL
 void               post_psi_set_first_message_deadline (PostPsi     *self,
                                                         gint64       deadline);

@@ -291,6 +291,163 @@ test_verify_callback (void)
   post_carrier_abort (listener);
 }
 
+/* The GIO-shaped callback: a GTlsCertificate with GTlsCertificateFlags,
+ * as GTlsConnection::accept-certificate gets them. */
+typedef struct
+{
+  gboolean              answer;
+  guint                 calls;
+  GTlsCertificateFlags  errors;
+  GTlsCertificate      *certificate;  /* (owned) (nullable) */
+} AcceptSeen;
+
+static gboolean
+accept_certificate (GTlsCertificate      *peer_cert,
+                    GTlsCertificateFlags  errors,
+                    const char           *server_name,
+                    gpointer              user_data)
+{
+  AcceptSeen *seen = user_data;
+
+  g_assert_true (G_IS_TLS_CERTIFICATE (peer_cert));
+  seen->calls++;
+  seen->errors = errors;
+  g_set_object (&seen->certificate, peer_cert);
+  return seen->answer;
+}
+
+static GTlsCertificate *
+certificate_of (const char *name)
+{
+  g_autofree char *file = g_strdup_printf ("%s.pem", name);
+  g_autofree char *path = post_test_certs_path (dir, file);
+  g_autoptr(GError) error = NULL;
+  GTlsCertificate *certificate = g_tls_certificate_new_from_file (path, &error);
+
+  g_assert_no_error (error);
+  return certificate;
+}
+
+static void
+test_accept_certificate (void)
+{
+  g_autoptr(GTlsCertificate) rogue = certificate_of ("rogue");
+  g_autoptr(GTlsCertificate) server = certificate_of ("server");
+
+  /* An untrusted server, accepted by the application: the callback and
+   * the carrier show the same certificate and errors. */
+  {
+    g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, "rogue");
+    g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+    g_autoptr(PostCarrier) listener = NULL;
+    g_autoptr(PostAssociation) association = NULL;
+    g_autoptr(PostCarrier) carrier = NULL;
+    g_autoptr(PostMessage) message = post_message_new_from_string ("accepted by the app");
+    PostTestClient c = { 0 };
+    AcceptSeen seen = { .answer = TRUE };
+    PostTestEcho echo = { 0 };
+
+    g_assert_true (post_configuration_set_accept_certificate_func (config, accept_certificate, &seen, NULL, NULL));
+    g_assert_true (post_configuration_has_verify_func (config));
+    listener = post_test_echo_listen (&echo, local, NULL, "tls");
+    association = association_for (post_test_port_of (listener), config);
+    carrier = post_association_initiate (association);
+    g_assert_null (post_carrier_get_peer_certificate (carrier));
+    g_assert_true (post_carrier_send (carrier, message, NULL));
+    post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+    post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
+    g_assert_no_error (c.error);
+    g_assert_cmpuint (seen.calls, ==, 1);
+    g_assert_true (seen.errors & G_TLS_CERTIFICATE_UNKNOWN_CA);
+    g_assert_true (g_tls_certificate_is_same (seen.certificate, rogue));
+    g_assert_true (g_tls_certificate_is_same (post_carrier_get_peer_certificate (carrier), rogue));
+    g_assert_cmpuint (post_carrier_get_peer_certificate_errors (carrier), ==, seen.errors);
+    g_assert_null (post_carrier_get_negotiated_protocol (carrier));
+    post_carrier_abort (carrier);
+    g_clear_object (&seen.certificate);
+    post_test_echo_clear (&echo);
+    post_carrier_abort (listener);
+  }
+
+  /* A trusted server that the application refuses: no errors seen, and
+   * the establishment fails with TLS_REJECTED. */
+  {
+    g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, "server");
+    g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+    g_autoptr(PostCarrier) listener = NULL;
+    AcceptSeen seen = { .answer = FALSE };
+    PostTestEcho echo = { 0 };
+
+    g_assert_true (post_configuration_set_accept_certificate_func (config, accept_certificate, &seen, NULL, NULL));
+    listener = post_test_echo_listen (&echo, local, NULL, "tls");
+    expect_failure (post_test_port_of (listener), config, NULL, NULL, POST_ERROR_TLS_REJECTED, "refused by the app");
+    g_assert_cmpuint (seen.calls, ==, 1);
+    g_assert_cmpuint (seen.errors, ==, 0);
+    g_assert_true (g_tls_certificate_is_same (seen.certificate, server));
+    g_clear_object (&seen.certificate);
+    post_test_echo_clear (&echo);
+    post_carrier_abort (listener);
+  }
+
+  /* Without a callback, an untrusted server still fails: verification
+   * stays on. */
+  {
+    g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, "rogue");
+    g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+    g_autoptr(PostCarrier) listener = NULL;
+    AcceptSeen seen = { .answer = TRUE };
+    PostTestEcho echo = { 0 };
+
+    /* set_verify_func() replaces the GIO-shaped callback, and removing it
+     * leaves none. */
+    g_assert_true (post_configuration_set_accept_certificate_func (config, accept_certificate, &seen, NULL, NULL));
+    g_assert_true (post_configuration_set_verify_func (config, NULL, NULL, NULL, NULL));
+    g_assert_false (post_configuration_has_verify_func (config));
+    listener = post_test_echo_listen (&echo, local, NULL, "tls");
+    expect_failure (post_test_port_of (listener), config, NULL, NULL, POST_ERROR_TLS_UNKNOWN_AUTHORITY, "untrusted");
+    g_assert_cmpuint (seen.calls, ==, 0);
+    post_test_echo_clear (&echo);
+    post_carrier_abort (listener);
+  }
+}
+
+/* Without a GIO TLS backend the GIO-shaped callback cannot be asked: the
+ * peer is refused (never accepted unseen), and the carriers of a
+ * configuration without it show no certificate but work. */
+static void
+test_accept_certificate_no_backend (void)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  g_setenv ("GIO_USE_TLS", "dummy", TRUE);
+  g_assert_false (g_tls_backend_supports_tls (g_tls_backend_get_default ()));
+  {
+    g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", dir, "server");
+    g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+    g_autoptr(PostConfiguration) plain = post_test_client_config (dir);
+    g_autoptr(PostCarrier) listener = NULL;
+    g_autoptr(PostAssociation) association = NULL;
+    AcceptSeen seen = { .answer = TRUE };
+    PostTestEcho echo = { 0 };
+    PostSecurityFlags flags;
+
+    g_assert_true (post_configuration_set_accept_certificate_func (config, accept_certificate, &seen, NULL, NULL));
+    listener = post_test_echo_listen (&echo, local, NULL, "tls");
+    expect_failure (post_test_port_of (listener), config, NULL, NULL, POST_ERROR_TLS_REJECTED, "no backend");
+    g_assert_cmpuint (seen.calls, ==, 0);
+    association = association_for (post_test_port_of (listener), plain);
+    flags = echo_round (association, "no backend", FALSE, 1);
+    g_assert_true (flags & POST_SECURITY_ENCRYPTED);
+    post_test_echo_clear (&echo);
+    post_carrier_abort (listener);
+  }
+}
+
 /* No cleartext fallback: a bare address picks tls only. */
 static void
 test_no_cleartext_fallback (void)
@@ -381,6 +538,91 @@ test_gnutls_serv (void)
   g_assert_cmpuint (post_association_get_session_ticket_count (association), >, 0);
   flags = handshake_round (association);
   g_assert_true (flags & POST_SECURITY_RESUMED);
+  post_test_kill (peer);
+}
+
+/* gnutls-serv with ALPN and a chain (its certificate then the CA): the
+ * peer certificate is the server's, its issuer the CA, and the protocol
+ * the one the server knows. */
+static void
+test_gnutls_serv_details (void)
+{
+  static const char * const alpn[] = { "h2", "http/1.1", NULL };
+  guint16 port = post_test_free_port (G_SOCKET_TYPE_STREAM);
+  g_autofree char *p = g_strdup_printf ("%u", port);
+  g_autofree char *cert = post_test_certs_path (dir, "server.pem");
+  g_autofree char *ca = post_test_certs_path (dir, "ca.pem");
+  g_autofree char *chain = post_test_certs_path (dir, "server-chain.pem");
+  g_autofree char *key = post_test_certs_path (dir, "server.key");
+  g_autofree char *cert_pem = NULL, *ca_pem = NULL, *both = NULL;
+  g_autoptr(GTlsCertificate) server = certificate_of ("server");
+  g_autoptr(GTlsCertificate) authority = certificate_of ("ca");
+  g_autoptr(GSubprocess) peer = NULL;
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostMessage) message = post_message_new_from_string ("hello\n");
+  GTlsCertificate *seen;
+  PostTestClient c = { 0 };
+
+  g_assert_true (g_file_get_contents (cert, &cert_pem, NULL, NULL));
+  g_assert_true (g_file_get_contents (ca, &ca_pem, NULL, NULL));
+  both = g_strconcat (cert_pem, ca_pem, NULL);
+  g_assert_true (g_file_set_contents (chain, both, -1, NULL));
+  peer = post_test_spawn ((const char *[]) { "gnutls-serv", "--echo", "-p", p, "--x509certfile", chain,
+                                   "--x509keyfile", key, "--alpn", "http/1.1", "--alpn-fatal", NULL },
+                G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  wait_port (port);
+  g_assert_true (post_configuration_set_alpn (config, alpn, NULL));
+  association = association_for (port, config);
+  carrier = post_association_initiate (association);
+  post_carrier_send (carrier, message, NULL);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+  post_test_wait_count (&c.done, 1, "handshake", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  g_assert_cmpstr (post_carrier_get_negotiated_protocol (carrier), ==, "http/1.1");
+  seen = post_carrier_get_peer_certificate (carrier);
+  g_assert_nonnull (seen);
+  g_assert_true (g_tls_certificate_is_same (seen, server));
+  g_assert_nonnull (g_tls_certificate_get_issuer (seen));
+  g_assert_true (g_tls_certificate_is_same (g_tls_certificate_get_issuer (seen), authority));
+  g_assert_null (g_tls_certificate_get_issuer (g_tls_certificate_get_issuer (seen)));
+  g_assert_cmpuint (post_carrier_get_peer_certificate_errors (carrier), ==, 0);
+  post_carrier_abort (carrier);
+  post_test_kill (peer);
+}
+
+/* openssl s_server with ALPN: its choice, not the client's first. */
+static void
+test_openssl_s_server_alpn (void)
+{
+  static const char * const alpn[] = { "http/1.1", "h2", NULL };
+  guint16 port = post_test_free_port (G_SOCKET_TYPE_STREAM);
+  g_autofree char *p = g_strdup_printf ("%u", port);
+  g_autofree char *cert = post_test_certs_path (dir, "server.pem");
+  g_autofree char *key = post_test_certs_path (dir, "server.key");
+  g_autoptr(GTlsCertificate) server = certificate_of ("server");
+  g_autoptr(GSubprocess) peer = NULL;
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostMessage) message = post_message_new_from_string ("hello");
+  PostTestClient c = { 0 };
+
+  peer = post_test_spawn ((const char *[]) { "openssl", "s_server", "-accept", p, "-cert", cert, "-key", key,
+                                   "-alpn", "h2", NULL },
+                G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE | G_SUBPROCESS_FLAGS_STDIN_PIPE);
+  wait_port (port);
+  g_assert_true (post_configuration_set_alpn (config, alpn, NULL));
+  association = association_for (port, config);
+  carrier = post_association_initiate (association);
+  post_carrier_send (carrier, message, NULL);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+  post_test_wait_count (&c.done, 1, "s_server handshake", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  g_assert_cmpstr (post_carrier_get_negotiated_protocol (carrier), ==, "h2");
+  g_assert_true (g_tls_certificate_is_same (post_carrier_get_peer_certificate (carrier), server));
+  post_carrier_abort (carrier);
   post_test_kill (peer);
 }
 
@@ -724,12 +966,16 @@ main (int   argc,
   g_test_add_func ("/tls/psk-only", test_psk_only);
   g_test_add_func ("/tls/errors", test_errors);
   g_test_add_func ("/tls/verify-callback", test_verify_callback);
+  g_test_add_func ("/tls/accept-certificate", test_accept_certificate);
+  g_test_add_func ("/tls/accept-certificate/no-backend", test_accept_certificate_no_backend);
   g_test_add_func ("/tls/no-cleartext-fallback", test_no_cleartext_fallback);
   g_test_add_func ("/tls/disk-cache", test_disk_cache);
   g_test_add_func ("/tls/truncation/stream", test_truncation_stream);
   g_test_add_func ("/tls/truncation/messages", test_truncation_messages);
   g_test_add_func ("/tls/interop/gnutls-serv", test_gnutls_serv);
   g_test_add_func ("/tls/interop/openssl-s-server", test_openssl_s_server);
+  g_test_add_func ("/tls/interop/gnutls-serv-details", test_gnutls_serv_details);
+  g_test_add_func ("/tls/interop/openssl-s-server-alpn", test_openssl_s_server_alpn);
   g_test_add_func ("/tls/interop/clients", test_clients_against_listener);
 
   ret = g_test_run ();

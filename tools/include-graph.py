@@ -39,6 +39,7 @@ LAYERS = [
         "post-message", "post-remote", "post-endpoint", "post-local", "post-configuration",
         "post-path", "post-path-info", "post-framer",
         "post-length-prefix-framer", "post-values-private",
+        "post-certificate", "post-certificate-private",
     ]),
     ("stacks", [
         "post-stack", "post-plugin", "post-registry", "post-psi", "post-psi-calls",

@@ -175,8 +175,11 @@ post_gnutls_verify_peer (gnutls_session_t    session,
                          const char         *server_name,
                          gboolean            is_server,
                          const char         *peer,
+                         GTlsCertificateFlags *tls_errors,
                          GError            **verify_error)
 {
+  GTlsCertificateFlags flags = 0;
+  g_autoptr(GError) ask_error = NULL;
   const gnutls_datum_t *certs;
   unsigned int n_certs = 0, status = 0;
   gnutls_typed_vdata_st data[2];
@@ -203,20 +206,43 @@ post_gnutls_verify_peer (gnutls_session_t    session,
   n_data++;
 
   if (n_certs == 0)
-    errors |= POST_TRUST_UNKNOWN_AUTHORITY;
+    {
+      errors |= POST_TRUST_UNKNOWN_AUTHORITY;
+      flags |= G_TLS_CERTIFICATE_UNKNOWN_CA;
+    }
   else
     {
       ret = gnutls_certificate_verify_peers (session, data, n_data, &status);
       if (ret < 0)
-        errors |= POST_TRUST_OTHER;
+        {
+          errors |= POST_TRUST_OTHER;
+          flags |= G_TLS_CERTIFICATE_GENERIC_ERROR;
+        }
       if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
-        errors |= POST_TRUST_UNKNOWN_AUTHORITY;
+        {
+          errors |= POST_TRUST_UNKNOWN_AUTHORITY;
+          flags |= G_TLS_CERTIFICATE_UNKNOWN_CA;
+        }
       if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
-        errors |= POST_TRUST_NAME_MISMATCH;
+        {
+          errors |= POST_TRUST_NAME_MISMATCH;
+          flags |= G_TLS_CERTIFICATE_BAD_IDENTITY;
+        }
       if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
         errors |= POST_TRUST_EXPIRED;
+      /* GIO's flags tell these apart, as glib-networking does. */
+      if (status & GNUTLS_CERT_EXPIRED)
+        flags |= G_TLS_CERTIFICATE_EXPIRED;
+      if (status & GNUTLS_CERT_NOT_ACTIVATED)
+        flags |= G_TLS_CERTIFICATE_NOT_ACTIVATED;
+      if (status & GNUTLS_CERT_REVOKED)
+        flags |= G_TLS_CERTIFICATE_REVOKED;
+      if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
+        flags |= G_TLS_CERTIFICATE_INSECURE;
       if ((status & GNUTLS_CERT_INVALID) && errors == POST_TRUST_OK)
         errors |= POST_TRUST_OTHER;
+      if ((status & GNUTLS_CERT_INVALID) && flags == 0)
+        flags |= G_TLS_CERTIFICATE_GENERIC_ERROR;
     }
 
   pins = post_configuration_get_pinned_keys (configuration);
@@ -231,14 +257,23 @@ post_gnutls_verify_peer (gnutls_session_t    session,
           matched = digest != NULL && g_strv_contains ((const char * const *) pins, digest);
         }
       if (!matched)
-        errors |= POST_TRUST_PIN_MISMATCH;
+        {
+          errors |= POST_TRUST_PIN_MISMATCH;
+          flags |= G_TLS_CERTIFICATE_GENERIC_ERROR;
+        }
     }
 
-  if (post_configuration_call_verify_func (configuration, chain, server_name, errors))
+  if (tls_errors != NULL)
+    *tls_errors = flags;
+  if (post_configuration_verify_peer (configuration, chain, server_name, errors, flags, &ask_error))
     return 0;
 
   g_clear_error (verify_error);
-  if (errors & POST_TRUST_UNKNOWN_AUTHORITY)
+  if (ask_error != NULL)
+    g_set_error (verify_error, POST_ERROR, POST_ERROR_TLS_REJECTED,
+                 "The certificate of %s could not be handed to the verification callback: %s",
+                 peer, ask_error->message);
+  else if (errors & POST_TRUST_UNKNOWN_AUTHORITY)
     g_set_error (verify_error, POST_ERROR, POST_ERROR_TLS_UNKNOWN_AUTHORITY,
                  "The certificate of %s is not issued by a trusted authority", peer);
   else if (errors & POST_TRUST_EXPIRED)
@@ -340,4 +375,23 @@ post_gnutls_handshake_error (gnutls_session_t  session,
     default:
       return g_error_new (POST_ERROR, code, "%s handshake with %s failed: %s", protocol, peer, reason);
     }
+}
+
+gboolean
+post_gnutls_peer_details (gnutls_session_t   session,
+                          GPtrArray        **chain,
+                          char             **negotiated_protocol)
+{
+  const gnutls_datum_t *certs;
+  unsigned int n_certs = 0;
+  gnutls_datum_t protocol = { NULL, 0 };
+
+  *chain = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  certs = gnutls_certificate_get_peers (session, &n_certs);
+  for (unsigned int i = 0; certs != NULL && i < n_certs; i++)
+    g_ptr_array_add (*chain, g_bytes_new (certs[i].data, certs[i].size));
+  *negotiated_protocol = NULL;
+  if (gnutls_alpn_get_selected_protocol (session, &protocol) == 0 && protocol.size > 0)
+    *negotiated_protocol = g_strndup ((const char *) protocol.data, protocol.size);
+  return TRUE;
 }

@@ -29,15 +29,25 @@ gboolean post_gnutls_apply_alpn (gnutls_session_t    session,
 /* Verifies the peer of @session (from a GnuTLS verify function): chain
  * against the credentials' trust, @server_name (nullable: not checked),
  * validity, the configuration's pins, then the application's callback,
- * which has the last word.  Returns 0 to go on; otherwise
- * GNUTLS_E_CERTIFICATE_ERROR with *@verify_error set to a POST_ERROR_TLS_*
- * error naming the reason and @peer (a description for messages). */
-int post_gnutls_verify_peer (gnutls_session_t    session,
-                             PostConfiguration  *configuration,
-                             const char         *server_name,
-                             gboolean            is_server,
-                             const char         *peer,
-                             GError            **verify_error);
+ * which has the last word.  *@tls_errors (nullable) gets what was found
+ * in GIO's terms, for post_gnutls_peer_details().  Returns 0 to go on;
+ * otherwise GNUTLS_E_CERTIFICATE_ERROR with *@verify_error set to a
+ * POST_ERROR_TLS_* error naming the reason and @peer (a description for
+ * messages). */
+int post_gnutls_verify_peer (gnutls_session_t      session,
+                             PostConfiguration    *configuration,
+                             const char           *server_name,
+                             gboolean              is_server,
+                             const char           *peer,
+                             GTlsCertificateFlags *tls_errors,
+                             GError              **verify_error);
+
+/* For a PSI's get_peer_details once the handshake of @session is done:
+ * the peer's chain in DER (empty when it sent none) and the ALPN protocol
+ * negotiated (NULL for none).  Returns TRUE. */
+gboolean post_gnutls_peer_details (gnutls_session_t   session,
+                                   GPtrArray        **chain,
+                                   char             **negotiated_protocol);
 
 /* A server's PSK lookup (for a GnuTLS PSK credentials function): @key
  * gets the key @local keeps for @username.  An unknown identity gets a

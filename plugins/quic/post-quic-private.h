@@ -196,6 +196,7 @@ struct _QuicConn {
   gboolean                          close_abort;  /* we close it with APP_ERROR_ABORT */
   GError                           *error;
   GError                           *verify_error;
+  GTlsCertificateFlags              peer_errors;   /* what verifying the peer found (GIO's terms) */
   char                             *server_name;
   gboolean                          sni;
   char                             *peer;     /* for messages */

@@ -1212,6 +1212,20 @@ post_quic_psi_get_security_flags (PostPsi *psi)
 }
 
 static gboolean
+post_quic_psi_get_peer_details (PostPsi               *psi,
+                                GPtrArray            **chain,
+                                GTlsCertificateFlags  *errors,
+                                char                 **negotiated_protocol)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+
+  if (self->qc == NULL || !self->qc->handshake_done || self->qc->session == NULL)
+    return FALSE;
+  *errors = self->qc->peer_errors;
+  return post_gnutls_peer_details (self->qc->session, chain, negotiated_protocol);
+}
+
+static gboolean
 connect_closed_cb (gpointer user_data)
 {
   GTask *task = user_data;
@@ -1396,6 +1410,7 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
   psi_class->update_path = post_quic_psi_update_path;
   psi_class->get_max_message_size = post_quic_psi_get_max_message_size;
   psi_class->get_security_flags = post_quic_psi_get_security_flags;
+  psi_class->get_peer_details = post_quic_psi_get_peer_details;
   psi_class->get_early_data_limit = post_quic_psi_get_early_data_limit;
   psi_class->set_early_data = post_quic_psi_set_early_data;
   psi_class->migrate = post_quic_psi_migrate;

@@ -101,7 +101,8 @@ verify_cb (gnutls_session_t session)
   QuicConn *qc = ref->user_data;
 
   return post_gnutls_verify_peer (session, qc->configuration, qc->server_name,
-                                  qc->server != NULL, qc->peer, &qc->verify_error);
+                                  qc->server != NULL, qc->peer, &qc->peer_errors,
+                                  &qc->verify_error);
 }
 
 /* Client: a NewSessionTicket arrived; its session data is exported with

@@ -68,6 +68,7 @@ struct _PostTlsPsi
   GBytes           *ticket;           /* (owned) (nullable) taken from the association */
   GBytes           *early_data;       /* (owned) (nullable) */
   GError           *verify_error;     /* (owned) (nullable) why we refused the peer */
+  GTlsCertificateFlags peer_errors;   /* what verifying the peer found (GIO's terms) */
   GError           *transport_error;  /* (owned) (nullable) */
   PostSecurityFlags flags;
   gboolean          session_ready;

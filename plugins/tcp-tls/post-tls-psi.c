@@ -140,7 +140,7 @@ verify_cb (gnutls_session_t session)
 
   return post_gnutls_verify_peer (session, post_psi_get_configuration (POST_PSI (self)),
                                   self->server_name, self->server != NULL, peer,
-                                  &self->verify_error);
+                                  &self->peer_errors, &self->verify_error);
 }
 
 /* ---- session tickets ---------------------------------------------------------- */
@@ -275,6 +275,20 @@ static PostSecurityFlags
 post_tls_psi_get_security_flags (PostPsi *psi)
 {
   return POST_TLS_PSI (psi)->flags;
+}
+
+static gboolean
+post_tls_psi_get_peer_details (PostPsi               *psi,
+                              GPtrArray            **chain,
+                              GTlsCertificateFlags  *errors,
+                              char                 **negotiated_protocol)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+
+  if (self->session == NULL || !(self->flags & POST_SECURITY_ENCRYPTED))
+    return FALSE;
+  *errors = self->peer_errors;
+  return post_gnutls_peer_details (self->session, chain, negotiated_protocol);
 }
 
 /* ---- readiness ------------------------------------------------------------------ */
@@ -1369,6 +1383,7 @@ post_tls_psi_class_init (PostTlsPsiClass *klass)
   psi_class->get_early_data_limit = post_tls_psi_get_early_data_limit;
   psi_class->set_early_data = post_tls_psi_set_early_data;
   psi_class->get_security_flags = post_tls_psi_get_security_flags;
+  psi_class->get_peer_details = post_tls_psi_get_peer_details;
 }
 
 static void

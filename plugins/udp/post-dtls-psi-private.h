@@ -59,6 +59,7 @@ struct _PostDtlsPsi
   guint             discarded_encrypted;  /* ... when encrypted_in was this ... */
   gint64            first_discard;    /* ... the first one of those when (monotonic µs) */
   GError           *verify_error;     /* (owned) (nullable) why we refused the peer */
+  GTlsCertificateFlags peer_errors;   /* what verifying the peer found (GIO's terms) */
   GError           *transport_error;  /* (owned) (nullable) */
   gboolean          too_large;        /* the last push was refused as too large */
   PostSecurityFlags flags;

@@ -226,7 +226,7 @@ verify_cb (gnutls_session_t session)
 
   return post_gnutls_verify_peer (session, post_psi_get_configuration (POST_PSI (self)),
                                   self->server_name, self->server != NULL, peer,
-                                  &self->verify_error);
+                                  &self->peer_errors, &self->verify_error);
 }
 
 /* ---- sizes ------------------------------------------------------------------ */
@@ -1162,6 +1162,20 @@ post_dtls_psi_get_security_flags (PostPsi *psi)
   return POST_DTLS_PSI (psi)->flags;
 }
 
+static gboolean
+post_dtls_psi_get_peer_details (PostPsi               *psi,
+                              GPtrArray            **chain,
+                              GTlsCertificateFlags  *errors,
+                              char                 **negotiated_protocol)
+{
+  PostDtlsPsi *self = POST_DTLS_PSI (psi);
+
+  if (self->session == NULL || !(self->flags & POST_SECURITY_ENCRYPTED))
+    return FALSE;
+  *errors = self->peer_errors;
+  return post_gnutls_peer_details (self->session, chain, negotiated_protocol);
+}
+
 /* ---- life cycle ------------------------------------------------------------------ */
 
 static gboolean
@@ -1306,6 +1320,7 @@ post_dtls_psi_class_init (PostDtlsPsiClass *klass)
   psi_class->update_path = post_dtls_psi_update_path;
   psi_class->get_max_message_size = post_dtls_psi_get_max_message_size;
   psi_class->get_security_flags = post_dtls_psi_get_security_flags;
+  psi_class->get_peer_details = post_dtls_psi_get_peer_details;
   /* No read/write (not a byte stream), no shutdown_send (DTLS has no half
    * close), no acked offset, no fork, no unconnected mode (a session has
    * one peer), no early data. */

@@ -332,6 +332,98 @@ test_alpn (void)
   run_case (FALSE, both, &base, &variant, 0, "ALPN");
 }
 
+/* ---- what the handshake tells (GIO's terms) ----------------------------------- */
+
+/* On a secure stack the initiated carrier's peer certificate is the
+ * server's, with no verification errors, and the ALPN protocol is the one
+ * both sides named (the client offers one the server does not know first;
+ * the server's preference decides); the accepted carrier saw no client
+ * certificate and the same protocol.  On other stacks all three are
+ * empty.  The properties are notified when the carrier becomes ACTIVE. */
+static void
+count_notify (GObject    *object,
+              GParamSpec *pspec,
+              gpointer    user_data)
+{
+  guint *n = user_data;
+
+  (*n)++;
+}
+
+static void
+test_peer_details (void)
+{
+  static const char * const server_alpn[] = { "post-b", "post-a", NULL };
+  static const char * const client_alpn[] = { "post-unknown", "post-a", "post-b", NULL };
+  PostContractPeer peer = { 0 };
+  g_autoptr(PostConfiguration) config = post_contract_config ();
+  g_autoptr(PostCarrier) carrier = NULL;
+  PostCarrier *accepted;
+  guint n_cert = 0, n_errors = 0, n_protocol = 0;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  GTlsCertificate *seen;
+  g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
+
+  identity_peer_start (&peer, FALSE, server_alpn);
+  g_assert_true (post_configuration_set_alpn (config, client_alpn, NULL));
+  carrier = post_contract_initiate (peer.listener, config);
+  g_signal_connect (carrier, "notify::peer-certificate", G_CALLBACK (count_notify), &n_cert);
+  g_signal_connect (carrier, "notify::peer-certificate-errors", G_CALLBACK (count_notify), &n_errors);
+  g_signal_connect (carrier, "notify::negotiated-protocol", G_CALLBACK (count_notify), &n_protocol);
+  /* A message, for the stacks whose peer sees a carrier only then. */
+  g_assert_true (post_carrier_send (carrier, hello, NULL));
+  post_contract_establish (carrier, 5000);
+  post_contract_wait_count (&peer.n_received, 1, 5000, "the client's hello");
+  accepted = peer.carriers->pdata[0];
+
+  if (!post_contract_has (POST_STACK_CAP_SECURE))
+    {
+      post_contract_unsupported ("not secure: no peer certificate, no ALPN");
+      g_assert_null (post_carrier_get_peer_certificate (carrier));
+      g_assert_cmpuint (post_carrier_get_peer_certificate_errors (carrier), ==, 0);
+      g_assert_null (post_carrier_get_negotiated_protocol (carrier));
+      g_assert_null (post_carrier_get_peer_certificate (accepted));
+      g_assert_null (post_carrier_get_negotiated_protocol (accepted));
+      post_carrier_abort (carrier);
+      post_contract_peer_stop (&peer);
+      return;
+    }
+
+  g_assert_cmpuint (n_cert, >=, 1);
+  g_assert_cmpuint (n_errors, >=, 1);
+  g_assert_cmpuint (n_protocol, >=, 1);
+  {
+    g_autofree char *path = g_build_filename (post_contract_stack ()->certs, "server.pem", NULL);
+    g_autoptr(GError) error = NULL;
+
+    certificate = g_tls_certificate_new_from_file (path, &error);
+    g_assert_no_error (error);
+  }
+  seen = post_carrier_get_peer_certificate (carrier);
+  g_assert_nonnull (seen);
+  g_assert_true (G_IS_TLS_CERTIFICATE (seen));
+  if (!g_tls_certificate_is_same (seen, certificate))
+    g_error ("%s: the peer certificate is not the server's", post_contract_stack ()->name);
+  g_assert_cmpuint (post_carrier_get_peer_certificate_errors (carrier), ==, 0);
+  g_assert_cmpstr (post_carrier_get_negotiated_protocol (carrier), ==, "post-b");
+  {
+    g_autofree char *protocol = NULL;
+    g_autoptr(GTlsCertificate) property = NULL;
+
+    g_object_get (carrier, "negotiated-protocol", &protocol, "peer-certificate", &property, NULL);
+    g_assert_cmpstr (protocol, ==, "post-b");
+    g_assert_true (property == seen);
+  }
+  /* The server's side: no client certificate was asked for. */
+  g_assert_null (post_carrier_get_peer_certificate (accepted));
+  g_assert_cmpstr (post_carrier_get_negotiated_protocol (accepted), ==, "post-b");
+  /* A listener has no peer. */
+  g_assert_null (post_carrier_get_peer_certificate (peer.listener));
+  g_assert_null (post_carrier_get_negotiated_protocol (peer.listener));
+  post_carrier_abort (carrier);
+  post_contract_peer_stop (&peer);
+}
+
 /* ---- errors that must not pass for time-outs -------------------------------- */
 
 /* A connection timeout much longer than the wait for the failure: a
@@ -780,6 +872,7 @@ post_contract_add_security_cases (void)
   post_contract_add ("security/ticket-identity/client-certificate", test_client_certificate);
   post_contract_add ("security/ticket-identity/server-name", test_server_name);
   post_contract_add ("security/ticket-identity/alpn", test_alpn);
+  post_contract_add ("security/peer-details", test_peer_details);
   post_contract_add ("security/errors/untrusted-server", test_error_untrusted_server);
   post_contract_add ("security/errors/psk-mismatch", test_error_psk_mismatch);
   post_contract_add ("security/errors/unknown-psk-identity", test_error_unknown_psk_identity);
