@@ -33,6 +33,180 @@ GSocketAddress *_post_association_get_last_address (PostAssociation  *self);
 /* The local address the last winner was bound to by gathering, or NULL */
 GSocketAddress *_post_association_get_last_local_address (PostAssociation *self);
 
+/* ---- PostCarrier internals (post-carrier*.c) ------------------------------
+ * A carrier is implemented by post-carrier.c (the object, establishment,
+ * accessors, closing), post-carrier-listener.c (listening and accepting),
+ * post-carrier-send.c (sending), post-carrier-receive.c (receiving and the
+ * inbox), post-carrier-paths.c (paths and migration) and
+ * post-carrier-fork.c (forking and the fork control frames).  What they
+ * share is here; the other units of this layer use only the functions. */
+
+typedef struct
+{
+  GTask   *task;      /* (owned) */
+  gboolean partial;
+  gsize    min_length;
+  gsize    max_length;
+} ReceiveRequest;
+
+typedef struct
+{
+  PostMessage *handle;  /* (owned) */
+  GBytes      *data;    /* (owned) */
+  gsize        offset;
+  gboolean     end;
+} InboxEntry;
+
+/* Forks without streams (docs/framing.md, "Forking with control frames"):
+ * post-carrier-fork.c */
+#define FORK_TOKEN_SIZE           16
+
+typedef struct _ForkToken ForkToken;
+typedef struct _ForkOut ForkOut;
+
+struct _PostCarrier
+{
+  GObject             parent_instance;
+
+  PostCarrierRole     role;
+  PostCarrierState    state;
+  PostLocal          *local;           /* (owned) (nullable) */
+  PostRemote         *remote;          /* (owned) (nullable) */
+  PostConfiguration  *configuration;   /* (owned) frozen */
+  PostAssociation    *association;     /* (owned) (nullable) listeners have none */
+  PostTransient      *transient;       /* (owned) (nullable) */
+  PostPsi            *listen_psi;      /* (owned) (nullable) listener, responder, sink */
+  GMainContext       *context;         /* (owned) */
+  GError             *error;           /* (owned) (nullable) why closed or dormant */
+  char               *stack_name;      /* (owned) (nullable) */
+
+  /* Accepted carriers of a responder or remote-less sink deliver to it. */
+  PostCarrier        *parent;          /* (unowned) (nullable) */
+  GHashTable         *children;        /* (owned) (nullable) (element-type PostCarrier) */
+  PostReply          *reply;           /* (owned) (nullable) a responder child's reply handle */
+
+  /* establishment */
+  GCancellable       *establish_cancellable; /* (owned) (nullable) */
+  GSource            *establish_source;      /* (owned) (nullable) */
+  GSource            *timeout_source;        /* (owned) (nullable) */
+  char               *attempts_text;         /* (owned) (nullable) what the race tries,
+                                                for the timeout's message */
+  GQueue              establish_tasks;       /* (element-type GTask) */
+  gint64              initiate_time;
+  gint64              establishment_time;
+  gboolean            close_requested;
+  gboolean            passive;         /* accepted or forked by the peer */
+  guint               path_watch;      /* path monitor subscription, 0 if none */
+
+  /* receiving */
+  GQueue              requests;        /* (element-type ReceiveRequest) */
+  GQueue              inbox;           /* (element-type InboxEntry) */
+  gsize               inbox_bytes;     /* bytes, plus POST_MESSAGE_OVERHEAD an entry */
+  PostReadyFunc       ready_func;
+  gpointer            ready_data;
+  GDestroyNotify      ready_notify;
+  PostRespondFunc     respond_func;
+  gpointer            respond_data;
+  GDestroyNotify      respond_notify;
+
+  /* closing */
+  GQueue              close_tasks;     /* (element-type GTask) */
+  gulong              accepted_id;
+  gulong              fork_id;
+  guint64             send_sequence;
+
+  /* forks without streams, with control frames */
+  PostCarrier        *listener;        /* (nullable) weak: the listener that accepted it */
+  GHashTable         *fork_tokens;     /* (owned) (nullable) listener: token → ForkToken */
+  GHashTable         *held_children;   /* (owned) (nullable) listener: transports held
+                                          until their first frame (refs) */
+  GHashTable         *forks_out;       /* (owned) (nullable) token → ForkOut: forks we open */
+  guint               n_fork_tokens;   /* its tokens at the listener */
+  ForkOut            *fork_wait;       /* (unowned) (nullable) T: the fork it answers */
+  gboolean            held;            /* held by its listener, not announced yet */
+  gboolean            held_fork;       /* ... and its first frame was FORK */
+  guint8              held_token[FORK_TOKEN_SIZE];
+  GSource            *held_timeout;    /* (owned) (nullable) */
+  GSource            *held_idle;       /* (owned) (nullable) */
+  gboolean            held_ended;      /* its transport ended while held: closed once
+                                          announced (so the closed signal is seen) */
+  GError             *held_end_error;  /* (owned) (nullable) */
+};
+
+enum {
+  CARRIER_SIGNAL_INCOMING,
+  CARRIER_SIGNAL_CLOSED,
+  CARRIER_SIGNAL_SENT,
+  CARRIER_SIGNAL_ACKED,
+  CARRIER_SIGNAL_EXPIRED,
+  CARRIER_SIGNAL_SEND_ERROR,
+  CARRIER_SIGNAL_PATH_CHANGED,
+  CARRIER_SIGNAL_PATH_ADDED,
+  CARRIER_SIGNAL_PATH_REMOVED,
+  CARRIER_SIGNAL_SOFT_ERROR,
+  CARRIER_SIGNAL_RECEIVE_ERROR,
+  CARRIER_N_SIGNALS
+};
+extern guint _post_carrier_signals[CARRIER_N_SIGNALS];
+
+/* ---- what the carrier's files share (post-carrier*.c) ------------------- */
+/* post-carrier.c: the object, establishment, accessors, closing */
+PostCarrier    *_post_carrier_new                (PostCarrierRole   role,
+                                                  PostLocal        *local,
+                                                  PostRemote       *remote,
+                                                  PostConfiguration *configuration);
+PostCarrier    *_post_carrier_initiate_with_role (PostCarrierRole   role,
+                                                  PostLocal        *local,
+                                                  PostRemote       *remote,
+                                                  PostConfiguration *configuration,
+                                                  PostAssociation  *association);
+void            _post_carrier_set_state          (PostCarrier      *self,
+                                                  PostCarrierState  state);
+void            _post_carrier_set_stack_name     (PostCarrier      *self,
+                                                  const char       *name);
+void            _post_carrier_set_closed         (PostCarrier      *self,
+                                                  const GError     *error);
+const char     *_post_carrier_role_name          (PostCarrierRole   role);
+gboolean        _post_carrier_can_receive_role   (PostCarrier      *self);
+gboolean        _post_carrier_check_usable       (PostCarrier      *self,
+                                                  gboolean          sending,
+                                                  GError          **error);
+gboolean        _post_carrier_return_if_cancelled (GTask            *task);
+/* The transport @psi won (or was accepted): the carrier is ACTIVE on it. */
+void            _post_carrier_activate           (PostCarrier      *self,
+                                                  PostPsi          *psi,
+                                                  PostCandidate    *winner);
+void            _post_carrier_start_establishment (PostCarrier      *self);
+void            _post_carrier_drop_cleartext_stacks (PostCarrier      *self,
+                                                     GPtrArray        *stacks,
+                                                     const char       *hint);
+gboolean        _post_carrier_inet_address_equal (GSocketAddress   *a,
+                                                  GSocketAddress   *b);
+/* post-carrier-listener.c */
+void            _post_carrier_psi_fork_request_cb (PostPsi          *psi,
+                                                   PostPsi          *forked,
+                                                   PostCarrier      *self);
+/* post-carrier-receive.c */
+void            _post_carrier_receive_request_free (ReceiveRequest   *request);
+void            _post_carrier_inbox_entry_free   (InboxEntry       *entry);
+void            _post_carrier_drain_requests_after_close (PostCarrier      *self);
+/* post-carrier-paths.c */
+void            _post_carrier_start_path_watch   (PostCarrier      *self,
+                                                  PostPsi          *psi);
+void            _post_carrier_stop_path_watch    (PostCarrier      *self);
+/* post-carrier-fork.c */
+void            _post_carrier_accept_maybe_fork  (PostCarrier      *self,
+                                                  PostCarrier      *child);
+void            _post_carrier_schedule_held      (PostCarrier      *child);
+void            _post_carrier_clear_source_free  (GSource          *source);
+void            _post_carrier_fork_state_closed  (PostCarrier      *self,
+                                                  const GError     *error);
+const guint8   *_post_carrier_fork_wait_token    (PostCarrier      *self);
+void            _post_carrier_send_fork_control  (PostCarrier      *self,
+                                                  guint8            type,
+                                                  guint8            flags,
+                                                  const guint8     *token);
+
 /* ---- PostCarrier -------------------------------------------------------- */
 /* A carrier around an accepted or forked PSI (passive open). */
 PostCarrier    *_post_carrier_new_accepted       (PostCarrier       *parent,

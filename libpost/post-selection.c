@@ -1025,8 +1025,8 @@ _post_selection_rank_stacks_with_policy (PostRegistry       *registry,
   /* Security is on by default: when a secure stack can serve and nothing
    * named a stack (no URI scheme, no stacks list) nor allowed cleartext,
    * cleartext stacks are not raced, so that a failed handshake never falls
-   * back to cleartext.  (Listeners decide this in post-carrier.c: they are
-   * secure by default when their local has an identity.) */
+   * back to cleartext.  (Listeners decide this in post-carrier-listener.c:
+   * they are secure by default when their local has an identity.) */
   if (!role_needs_listen (role) && stack_hint == NULL
       && post_configuration_get_stacks (configuration) == NULL
       && !post_configuration_get_allow_cleartext (applied.configuration))

@@ -28,7 +28,7 @@ typedef enum {
 
 /* ---- What the transient needs of its owner ---------------------------------
  * The transient is one layer below the carrier: it declares here what it
- * asks of the carrier that owns it, and post-carrier.c implements it (a
+ * asks of the carrier that owns it, and post-carrier*.c implement it (a
  * PostCarrier is only a handle to the transient: it never includes the
  * carrier's headers).
  *

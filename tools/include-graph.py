@@ -61,8 +61,9 @@ LAYERS = [
         "post-transient-private",
     ]),
     ("carrier and association", [
-        "post-carrier", "post-carrier-listener", "post-carrier-receive",
-        "post-carrier-paths", "post-association", "post-reply",
+        "post-carrier", "post-carrier-listener", "post-carrier-send",
+        "post-carrier-receive", "post-carrier-paths", "post-carrier-fork",
+        "post-association", "post-reply",
         "post-carrier-stream", "post-carrier-input-stream",
         "post-carrier-output-stream", "post-carrier-private",
     ]),
