@@ -26,7 +26,7 @@ one_error_line () {
   [ "$(wc -l <"$2")" -eq 1 ] && grep -q '^post-cat: ' "$2"
 }
 
-echo "1..10"
+echo "1..11"
 
 # 1-2: lines echoed by --echo --once
 if start_listener echo --echo --once; then
@@ -160,6 +160,23 @@ if start_listener fork --echo; then
   fi
 else
   not_ok "--fork listener starts" "$tmp/fork.err"
+fi
+
+# 11: the README's --stream pair: a --stream --once listener writes what a
+# --stream client sends to a file, byte for byte (256 KiB of random bytes)
+head -c 262144 /dev/urandom >"$tmp/file"
+if start_listener copy --stream --once; then
+  timeout -k 5 20 "$cat_" --stream "tcp://127.0.0.1:$port" <"$tmp/file" >"$tmp/copy-client.out" 2>"$tmp/copy-client.err"
+  rc=$?
+  wait_listener
+  if [ $rc -eq 0 ] && cmp -s "$tmp/file" "$tmp/copy.out"; then
+    ok "--stream to a --stream --once listener: the file arrives intact"
+  else
+    not_ok "--stream to a --stream --once listener: the file arrives intact (exit $rc)" \
+      "$tmp/copy-client.err" "$tmp/copy.err"
+  fi
+else
+  not_ok "--stream --once listener starts" "$tmp/copy.err"
 fi
 
 [ "$failures" -eq 0 ]

@@ -3,7 +3,7 @@
 # post-paths and post-policy (TAP), parsed with python3's json and held to
 # the schemas of docs/man/post-paths.1 and docs/man/post-policy.1.
 #
-# - post-policy --json explain, check, dump and options on the fixtures of
+# - post-policy --json explain, check, dump, files and options on the fixtures of
 #   POLICY-DIR (tests/policy): the same facts as the text output;
 # - post-paths --json lists the loopback with 127.0.0.1;
 # - post-paths --json --monitor in a network namespace of its own
@@ -76,7 +76,7 @@ CANDIDATE = {'candidate': S, 'rank': (I, NONE), 'removed': B, 'stack': (S, NONE)
 EXPLAIN = {'uri': S, 'application': S, 'policy': {'rules': I, 'files': [S], 'problems': I},
            'candidates': [dict], 'kept': I}
 
-print('1..9')
+print('1..10')
 
 # 1: explain: the candidates in order, with their reasons, as the text says
 rc, doc, err = policy('explain', 'explain', 'tcp://127.0.0.1:443')
@@ -147,7 +147,15 @@ if ok:
                   for opts in stacks.values() for o in opts))
 result(ok, 'post-policy --json options: configuration keys and stack options', f'{rc} {doc} {err}')
 
-# 7: post-paths --json: the loopback with 127.0.0.1
+# 7: files: the directories (present or not) and the files loaded
+rc, doc, err = policy('explain', 'files')
+ok = (rc == 0 and types_ok(doc, {'directories': [{'path': S, 'present': B}], 'files': [S]})
+      and [d['path'] for d in doc['directories']] == [os.path.join(policy_dir, 'explain')]
+      and doc['directories'][0]['present'] and len(doc['files']) == 3
+      and doc['files'][0].endswith('/10-site.conf'))
+result(ok, 'post-policy --json files: the directories and the files loaded', f'{rc} {doc} {err}')
+
+# 8: post-paths --json: the loopback with 127.0.0.1
 run = subprocess.run([paths_tool, '--json'], capture_output=True, text=True)
 interface = {'name': S, 'index': I, 'kind': S, 'link_type': (S, NONE), 'up': B, 'running': B,
              'mtu': I, 'metered': B}
@@ -169,7 +177,7 @@ else:
     result(ok, 'post-paths --json: one line, the interfaces with their addresses, the routes',
            run.stdout + run.stderr)
 
-# 8-9: post-paths --json --monitor in a network namespace of its own
+# 9-10: post-paths --json --monitor in a network namespace of its own
 unshare, ip = shutil.which('unshare'), shutil.which('ip')
 if os.geteuid() != 0 or unshare is None or ip is None:
     skip('post-paths --json --monitor', 'needs root, unshare and ip')

@@ -185,6 +185,27 @@ do_files (PostPolicy *policy)
   const char * const *directories = post_policy_get_directories (policy);
   g_auto(GStrv) files = post_policy_list_files (policy);
 
+  if (opt_json)
+    {
+      ToolJson *json = tool_json_new ();
+      g_autofree char *text = NULL;
+
+      tool_json_begin_object (json, NULL);
+      tool_json_begin_array (json, "directories");
+      for (guint i = 0; directories[i] != NULL; i++)
+        {
+          tool_json_begin_object (json, NULL);
+          tool_json_string (json, "path", directories[i]);
+          tool_json_bool (json, "present", g_file_test (directories[i], G_FILE_TEST_IS_DIR));
+          tool_json_end_object (json);
+        }
+      tool_json_end_array (json);
+      tool_json_strv (json, "files", (const char * const *) files);
+      tool_json_end_object (json);
+      text = tool_json_free (json);
+      printf ("%s\n", text);
+      return EXIT_SUCCESS;
+    }
   printf ("Directories, lowest scope first:\n");
   for (guint i = 0; directories[i] != NULL; i++)
     printf ("  %s%s\n", directories[i],
