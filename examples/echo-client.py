@@ -7,7 +7,7 @@
 # Sends TEXT as one message, prints the reply and exits 0; a bad URI, an
 # establishment that fails or takes more than 5 s, a carrier that fails
 # and no reply within 10 s each end it with a message on stderr and exit 1.
-# From a build tree: meson devenv -C _build python3 examples/echo-client.py
+# From a build tree: meson devenv -C _build -w . python3 examples/echo-client.py
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import sys

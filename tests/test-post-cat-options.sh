@@ -57,7 +57,7 @@ schema = {
     'carrier-error': {'message': S},
     'error': {'message': S, 'domain': (S, type(None))},
 }
-optional = {'connected': {'alpn'}, 'accepted': {'alpn'}, 'error': {'code'}}
+optional = {'error': {'code'}}
 events = []
 with open(path, encoding='utf-8') as f:
     for number, line in enumerate(f, 1):
