@@ -706,8 +706,8 @@ establishment_failed (PostCarrier *self,
   if (self->state == POST_CARRIER_STATE_CLOSED)
     return;
   g_object_ref (self);
-  g_debug ("Establishment of %s failed: %s",
-           self->remote ? post_remote_get_uri (self->remote) : "carrier", error->message);
+  _post_debug (self, NULL, NULL, "Establishment of %s failed: %s",
+               self->remote ? post_remote_get_uri (self->remote) : "carrier", error->message);
   complete_establish_tasks (self, error);
   _post_transient_fail_queue (self->transient, error);
   _post_carrier_set_closed (self, error);
@@ -918,6 +918,8 @@ race_addresses (EstablishData *data,
           }
         }
     }
+  for (guint i = 0; i < candidates->len; i++)
+    ((PostCandidate *) candidates->pdata[i])->carrier = self;   /* (for the logs) */
   /* Policy (policy/): drop what it rules out, order the rest by score.
    * With gathered locals the scores are kept to find equal ranks. */
   if (gathered)
@@ -943,6 +945,8 @@ race_addresses (EstablishData *data,
 
       g_ptr_array_unref (candidates);
       candidates = merged;
+      for (guint i = 0; i < candidates->len; i++)
+        ((PostCandidate *) candidates->pdata[i])->carrier = self;
       /* (the policy's removals alone: the error below says so) */
       if (candidates->len == 0 && notes->len > 0 && blocked->len > 0)
         g_string_append_printf (notes, "\n  blocked by the policy:%s", blocked->str);

@@ -107,6 +107,46 @@ _post_candidate_free (PostCandidate *candidate)
   g_free (candidate);
 }
 
+void
+_post_log_debug (const char    *file,
+                 const char    *line,
+                 const char    *func,
+                 gconstpointer  carrier,
+                 const char    *stack,
+                 const char    *rule,
+                 const char    *format,
+                 ...)
+{
+  g_autofree char *message = NULL;
+  char carrier_text[2 + 2 * sizeof (gpointer) + 1];
+  GLogField fields[9];
+  gsize n = 0;
+  va_list args;
+
+  if (g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    return;
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  fields[n++] = (GLogField) { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 };
+  fields[n++] = (GLogField) { "PRIORITY", "7", -1 };   /* LOG_DEBUG */
+  fields[n++] = (GLogField) { "MESSAGE", message, -1 };
+  fields[n++] = (GLogField) { "CODE_FILE", file, -1 };
+  fields[n++] = (GLogField) { "CODE_LINE", line, -1 };
+  fields[n++] = (GLogField) { "CODE_FUNC", func, -1 };
+  if (carrier != NULL)
+    {
+      g_snprintf (carrier_text, sizeof carrier_text, "%p", carrier);
+      fields[n++] = (GLogField) { "POST_CARRIER", carrier_text, -1 };
+    }
+  if (stack != NULL)
+    fields[n++] = (GLogField) { "POST_STACK", stack, -1 };
+  if (rule != NULL)
+    fields[n++] = (GLogField) { "POST_RULE", rule, -1 };
+  g_log_structured_array (G_LOG_LEVEL_DEBUG, fields, n);
+}
+
 char *
 _post_candidate_describe (const PostCandidate *candidate)
 {
@@ -329,7 +369,12 @@ attempt_connected_cb (GObject      *source,
   if (ok)
     {
       if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
-        g_debug ("Race won by %s", post_stack_get_name (attempt->candidate->stack));
+        {
+          g_autofree char *what = _post_candidate_describe (attempt->candidate);
+
+          _post_debug (attempt->candidate->carrier, post_stack_get_name (attempt->candidate->stack), NULL,
+                       "Race won by %s", what);
+        }
       stop_losers (race, attempt);
       g_object_set_data_full (G_OBJECT (race->task), "post-winner",
                               attempt->candidate, NULL);
@@ -341,6 +386,8 @@ attempt_connected_cb (GObject      *source,
   {
     g_autofree char *what = _post_candidate_describe (attempt->candidate);
 
+    _post_debug (attempt->candidate->carrier, post_stack_get_name (attempt->candidate->stack), NULL,
+                 "Attempt failed: %s: %s", what, error->message);
     g_string_append_printf (race->failures, "\n  %s: %s", what, error->message);
   }
   race->failed++;
@@ -461,7 +508,9 @@ start_attempt (Race *race)
   if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
     {
       g_autofree char *what = _post_candidate_describe (attempt->candidate);
-      g_debug ("Starting attempt %u: %s", race->next, what);
+
+      _post_debug (attempt->candidate->carrier, post_stack_get_name (attempt->candidate->stack), NULL,
+                   "Starting attempt %u: %s", race->next, what);
     }
 
   /* Bind to the interface too (post_psi_bind_to_interface() in the stack) */

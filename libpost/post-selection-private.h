@@ -80,6 +80,8 @@ typedef struct {
   GProxyAddress  *proxy;           /* (owned) (nullable): a proxied candidate's
                                     * proxy and destination; remote_address is
                                     * then the proxy's (post-proxy.c) */
+  gconstpointer   carrier;         /* (unowned) (nullable): the carrier it is
+                                    * for, only as the POST_CARRIER log field */
 } PostCandidate;
 
 PostCandidate  *_post_candidate_new              (PostStack         *stack,
@@ -87,6 +89,25 @@ PostCandidate  *_post_candidate_new              (PostStack         *stack,
                                                   GSocketAddress    *local_address);
 void            _post_candidate_free             (PostCandidate     *candidate);
 char           *_post_candidate_describe         (const PostCandidate *candidate);
+
+/* ---- Structured logging (post-racer.c) --------------------------------------
+ * A debug message through g_log_structured_array() in the "Post" domain,
+ * with the fields POST_CARRIER (the carrier's address, "%p"), POST_STACK
+ * (the stack's name) and POST_RULE (the policy rule's FILE:LINE) where
+ * given (NULL: no field), and CODE_FILE, CODE_LINE and CODE_FUNC.  Nothing
+ * is formatted when debug output is off (g_log_writer_default_would_drop()).
+ * Messages name addresses, stacks and rules; never keys, tokens, PSKs or
+ * proxy credentials. */
+#define _post_debug(carrier, stack, rule, ...) \
+  _post_log_debug (__FILE__, G_STRINGIFY (__LINE__), G_STRFUNC, (carrier), (stack), (rule), __VA_ARGS__)
+void            _post_log_debug                  (const char        *file,
+                                                  const char        *line,
+                                                  const char        *func,
+                                                  gconstpointer      carrier,
+                                                  const char        *stack,
+                                                  const char        *rule,
+                                                  const char        *format,
+                                                  ...) G_GNUC_PRINTF (7, 8);
 
 /* Races @candidates (in order, PostCandidate*) with @attempt_delay_ms
  * between attempt starts (candidates of one non-zero group start

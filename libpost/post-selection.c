@@ -451,6 +451,7 @@ typedef struct {
   gboolean removed;
   GPtrArray *reasons;      /* (owned) removals first ("lacks …"), then terms */
   GPtrArray *removals;     /* (owned) the removal texts, for errors */
+  const PolicyAction *blame;  /* (nullable): of the first removal by a rule */
 } Verdict;
 
 static void
@@ -492,6 +493,8 @@ remove_candidate (Verdict            *verdict,
 
   verdict->removed = TRUE;
   g_ptr_array_add (verdict->removals, text);
+  if (verdict->blame == NULL)
+    verdict->blame = action;
 }
 
 static void
@@ -613,6 +616,7 @@ score_candidate (Verdict            *verdict,
 
   verdict->score = 0;
   verdict->removed = FALSE;
+  verdict->blame = NULL;
   verdict->reasons = g_ptr_array_new_with_free_func (g_free);
   verdict->removals = g_ptr_array_new_with_free_func (g_free);
 
@@ -1014,6 +1018,14 @@ _post_selection_rank_stacks_with_policy (PostRegistry       *registry,
                          _post_policy_candidate_new (candidate->stack, NULL, NULL, NULL,
                                                      applied.configuration, candidate->verdict.score,
                                                      TRUE, candidate->verdict.reasons));
+      {
+        g_autofree char *rule = candidate->verdict.blame != NULL
+                                ? _post_policy_action_origin (candidate->verdict.blame) : NULL;
+
+        _post_debug (NULL, post_stack_get_name (candidate->stack), rule, "policy: stack %s removed: %s",
+                     post_stack_get_name (candidate->stack),
+                     (const char *) candidate->verdict.removals->pdata[0]);
+      }
       g_string_append_printf (rejections, "%s%s ",
                               rejections->len > 0 ? "; " : "",
                               post_stack_get_name (candidate->stack));
@@ -1305,9 +1317,12 @@ _post_selection_rank_candidates_full (PostPolicy         *policy,
         if (entry->verdict.removed)
           {
             g_autofree char *what = _post_candidate_describe (entry->candidate);
+            g_autofree char *rule = entry->verdict.blame != NULL
+                                    ? _post_policy_action_origin (entry->verdict.blame) : NULL;
 
-            g_debug ("policy: %s removed: %s", what,
-                     (const char *) entry->verdict.removals->pdata[0]);
+            _post_debug (entry->candidate->carrier, post_stack_get_name (entry->candidate->stack), rule,
+                         "policy: %s removed: %s", what,
+                         (const char *) entry->verdict.removals->pdata[0]);
             if (blocked != NULL)
               {
                 g_string_append_printf (blocked, "\n  %s:", what);
