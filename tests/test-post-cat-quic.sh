@@ -135,7 +135,7 @@ if listener_env=G_MESSAGES_DEBUG=PostQuic start_listener zerortt --cert "$tmp/se
   fi
   stop_listener
   if [ "$(grep -c '^a$' "$tmp/zerortt.out")" -eq 2 ] && [ "$(grep -c '^b$' "$tmp/zerortt.out")" -eq 2 ] &&
-     grep -q 'via stack quic (encrypted, session resumed: yes, early data: accepted)' "$tmp/zerortt.err" &&
+     grep -q 'via stack quic (encrypted, session resumed: yes, early data: accepted, ALPN libpost)' "$tmp/zerortt.err" &&
      grep -q 'carries a valid NEW_TOKEN token' "$tmp/zerortt.out"; then
     ok "the listener got each line once, tells the accepted 0-RTT data and saw the NEW_TOKEN token"
   else
@@ -231,20 +231,23 @@ else
     not_ok "no --alpn: ngtcp2's HTTP/3 server refuses the handshake (exit $rc)" "$tmp/h3-none.err" "$tmp/gtlsserver.out"
   fi
   client h3 127.0.0.1 -v --wait 1 --alpn h3 --ca "$tmp/ca.pem"
-  if grep -q '^post-cat: connected via stack quic from 127.0.0.1:[0-9]* to 127.0.0.1:' "$tmp/h3.err"; then
-    ok "--alpn h3: the handshake with ngtcp2's HTTP/3 server completes"
+  if grep -q '^post-cat: connected via stack quic from 127.0.0.1:[0-9]* to 127.0.0.1:' "$tmp/h3.err" &&
+     grep -q '^post-cat: security: encrypted, .*, ALPN h3$' "$tmp/h3.err"; then
+    ok "--alpn h3: the handshake with ngtcp2's HTTP/3 server completes, -v tells ALPN h3"
   else
     not_ok "--alpn h3: the handshake with ngtcp2's HTTP/3 server completes (exit $rc)" "$tmp/h3.err" "$tmp/gtlsserver.out"
   fi
 fi
 
 # 16: --alpn on both post-cats: a client offering the listener's protocol
-# among others is echoed.  (A listener does not refuse a client that offers
+# among others is echoed, and both sides tell the protocol negotiated.  (A listener does not refuse a client that offers
 # none of its protocols yet: GnuTLS negotiates nothing then, and the
 # handshake completes; not checked here.)
 if start_listener alpn --alpn post-test --cert "$tmp/server.pem" --key "$tmp/server.key"; then
-  client alpn-both 127.0.0.1 --alpn other --alpn post-test --ca "$tmp/ca.pem"
-  if [ $rc -eq 0 ] && echoed "$tmp/alpn-both.out"; then
+  client alpn-both 127.0.0.1 --json --alpn other --alpn post-test --ca "$tmp/ca.pem"
+  if [ $rc -eq 0 ] && echoed "$tmp/alpn-both.out" &&
+     grep -q '^{"event":"connected",.*"security":{.*"alpn":"post-test"}' "$tmp/alpn-both.err" &&
+     grep -q '^post-cat: accepted a carrier from .*, ALPN post-test)$' "$tmp/alpn.err"; then
     ok "--alpn other --alpn post-test to a listener with --alpn post-test: echoed"
   else
     not_ok "--alpn other --alpn post-test to a listener with --alpn post-test: echoed (exit $rc)" \

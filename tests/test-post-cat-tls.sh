@@ -302,11 +302,12 @@ else
   not_ok "--alpn other to gnutls-serv --alpn-fatal: refused, one line naming ALPN (exit $rc)" \
     "$tmp/alpn-other.err" "$tmp/gnutls-serv.out"
 fi
-printf 'alpn\n' | timeout -k 5 20 "$cat_" --stream --wait 1 --alpn other --alpn post-test --ca "$tmp/ca.pem" \
+printf 'alpn\n' | timeout -k 5 20 "$cat_" -v --stream --wait 1 --alpn other --alpn post-test --ca "$tmp/ca.pem" \
   "tls://127.0.0.1:$aport" >"$tmp/alpn.out" 2>"$tmp/alpn.err"
 rc=$?
-if [ $rc -eq 0 ] && [ "$(cat "$tmp/alpn.out")" = alpn ]; then
-  ok "--alpn other --alpn post-test to gnutls-serv --alpn-fatal: echoed"
+if [ $rc -eq 0 ] && [ "$(cat "$tmp/alpn.out")" = alpn ] &&
+   grep -q '^post-cat: security: encrypted, .*, ALPN post-test$' "$tmp/alpn.err"; then
+  ok "--alpn other --alpn post-test to gnutls-serv --alpn-fatal: echoed, -v tells ALPN post-test"
 else
   not_ok "--alpn other --alpn post-test to gnutls-serv --alpn-fatal: echoed (exit $rc)" \
     "$tmp/alpn.out" "$tmp/alpn.err" "$tmp/gnutls-serv.out"

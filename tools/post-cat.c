@@ -266,13 +266,14 @@ print_bytes (GBytes *bytes, gboolean newline)
 
 /* ---- security (tls://) ----------------------------------------------------- */
 
-/* "encrypted, session resumed: yes, early data: accepted", or NULL for a
- * cleartext carrier. */
+/* "encrypted, session resumed: yes, early data: accepted[, ALPN h3]", or
+ * NULL for a cleartext carrier. */
 static char *
 describe_security (PostCarrier *carrier)
 {
   PostSecurityFlags flags = post_carrier_get_security_flags (carrier);
   const char *early = "none";
+  const char *alpn;
 
   if (!(flags & POST_SECURITY_ENCRYPTED))
     return NULL;
@@ -280,10 +281,12 @@ describe_security (PostCarrier *carrier)
     early = "accepted";
   else if (flags & POST_SECURITY_EARLY_DATA_SENT)
     early = "rejected, resent after the handshake";
-  return g_strdup_printf ("encrypted%s, session resumed: %s, early data: %s%s",
+  alpn = post_carrier_get_negotiated_protocol (carrier);
+  return g_strdup_printf ("encrypted%s, session resumed: %s, early data: %s%s%s%s",
                           (flags & POST_SECURITY_PSK) ? ", pre-shared key" : "",
                           (flags & POST_SECURITY_RESUMED) ? "yes" : "no", early,
-                          (flags & POST_SECURITY_FAST_OPEN) ? ", TCP Fast Open tried" : "");
+                          (flags & POST_SECURITY_FAST_OPEN) ? ", TCP Fast Open tried" : "",
+                          alpn != NULL ? ", ALPN " : "", alpn != NULL ? alpn : "");
 }
 
 /* --json: the member "security", null for a cleartext carrier */
@@ -304,6 +307,7 @@ json_security (PostCarrier *carrier)
   json_str ("early_data", (flags & POST_SECURITY_EARLY_DATA_ACCEPTED) ? "accepted"
                           : (flags & POST_SECURITY_EARLY_DATA_SENT) ? "rejected" : "none");
   json_bool ("fast_open", (flags & POST_SECURITY_FAST_OPEN) != 0);
+  json_str ("alpn", post_carrier_get_negotiated_protocol (carrier));
   json_object_end ();
 }
 
