@@ -349,8 +349,7 @@ announce_child (PostCarrier *listener,
   g_signal_emit (listener, _post_carrier_signals[CARRIER_SIGNAL_INCOMING], 0, child, &accepted);
   if (!accepted)
     {
-      g_debug ("No handler accepted the incoming carrier; closing it");
-      post_carrier_abort (child);
+      _post_carrier_refuse_child (listener, child);
       return;
     }
   /* Announced (its handlers are connected): what the peer sent already,

@@ -65,6 +65,36 @@ _post_carrier_new_accepted (PostCarrier *parent,
   return self;
 }
 
+/* No handler of @listener's incoming signal accepted @child: the stack
+ * refuses it on the wire (post_psi_refuse()), so that the initiator fails
+ * with POST_ERROR_CONNECTION_REFUSED.  A stack that cannot tell the
+ * initiator (no POST_STACK_CAP_REFUSAL: udp) gets the remote in the
+ * listener's refused table instead: what it sends next is dropped rather
+ * than offered again as a new carrier (psi_accepted_cb()). */
+void
+_post_carrier_refuse_child (PostCarrier *listener,
+                            PostCarrier *child)
+{
+  PostPsi *psi = child->transient != NULL ? post_transient_get_psi (child->transient) : NULL;
+
+  g_debug ("No handler accepted the incoming carrier; refusing it");
+  if (psi != NULL)
+    {
+      PostStack *stack = post_psi_get_stack (psi);
+      GSocketAddress *remote = post_psi_get_remote_address (psi);
+
+      if (stack != NULL && remote != NULL
+          && !(post_stack_get_capabilities (stack) & POST_STACK_CAP_REFUSAL))
+        {
+          if (listener->refused_peers == NULL)
+            listener->refused_peers = _post_refused_peers_new ();
+          _post_refused_peers_add (listener->refused_peers, remote, g_get_monotonic_time ());
+        }
+      post_psi_refuse (psi);
+    }
+  post_carrier_abort (child);
+}
+
 static void
 accept_child (PostCarrier *self,
               PostPsi     *psi,
@@ -86,8 +116,7 @@ accept_child (PostCarrier *self,
       g_signal_emit (signal_target, _post_carrier_signals[CARRIER_SIGNAL_INCOMING], 0, child, &accepted);
       if (!accepted)
         {
-          g_debug ("No handler accepted the incoming carrier; closing it");
-          post_carrier_abort (child);
+          _post_carrier_refuse_child (self, child);
           return;
         }
     }
@@ -104,6 +133,15 @@ psi_accepted_cb (PostPsi     *psi,
 {
   if (self->state != POST_CARRIER_STATE_ACTIVE)
     {
+      post_psi_close (accepted, TRUE);
+      return;
+    }
+  if (self->refused_peers != NULL && post_psi_get_remote_address (accepted) != NULL
+      && _post_refused_peers_check (self->refused_peers, post_psi_get_remote_address (accepted),
+                                    g_get_monotonic_time ()))
+    {
+      /* A remote this listener refused, still sending (see
+       * _post_carrier_refuse_child()). */
       post_psi_close (accepted, TRUE);
       return;
     }

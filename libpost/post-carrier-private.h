@@ -9,6 +9,7 @@
 #pragma once
 
 #include "post-transient-private.h"
+#include "post-refused-peers-private.h"
 #define POST_INSIDE
 #include "post-reply.h"
 #include "post-carrier.h"
@@ -121,6 +122,8 @@ struct _PostCarrier
   GHashTable         *held_children;   /* (owned) (nullable) listener: transports held
                                           until their first frame (refs) */
   GHashTable         *forks_out;       /* (owned) (nullable) token → ForkOut: forks we open */
+  PostRefusedPeers   *refused_peers;   /* (owned) (nullable) listener of a stack without
+                                          POST_STACK_CAP_REFUSAL: remotes it refused */
   guint               n_fork_tokens;   /* its tokens at the listener */
   ForkOut            *fork_wait;       /* (unowned) (nullable) T: the fork it answers */
   gboolean            held;            /* held by its listener, not announced yet */
@@ -195,6 +198,9 @@ void            _post_carrier_start_path_watch   (PostCarrier      *self,
                                                   PostPsi          *psi);
 void            _post_carrier_stop_path_watch    (PostCarrier      *self);
 /* post-carrier-fork.c */
+/* post-carrier-listener.c: refuses a carrier nobody accepted */
+void            _post_carrier_refuse_child       (PostCarrier      *listener,
+                                                  PostCarrier      *child);
 void            _post_carrier_accept_maybe_fork  (PostCarrier      *self,
                                                   PostCarrier      *child);
 void            _post_carrier_schedule_held      (PostCarrier      *child);

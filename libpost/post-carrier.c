@@ -209,6 +209,7 @@ post_carrier_dispose (GObject *object)
   g_clear_pointer (&self->forks_out, g_hash_table_unref);
   g_clear_pointer (&self->fork_tokens, g_hash_table_unref);
   g_clear_pointer (&self->held_children, g_hash_table_unref);
+  g_clear_pointer (&self->refused_peers, _post_refused_peers_free);
   if (self->listener != NULL)
     {
       g_object_remove_weak_pointer (G_OBJECT (self->listener), (gpointer *) &self->listener);
@@ -1982,7 +1983,10 @@ _post_carrier_should_go_dormant (PostCarrier   *self,
          && !self->passive && !self->close_requested
          && self->association != NULL && self->listen_psi == NULL
          && self->fork_wait == NULL   /* a fork's transport not yet accepted fails its fork */
-         && !g_error_matches (error, POST_ERROR, POST_ERROR_CLOSED);
+         && !g_error_matches (error, POST_ERROR, POST_ERROR_CLOSED)
+         /* The peer said no (its listener refused the carrier): nothing to
+          * establish again. */
+         && !g_error_matches (error, POST_ERROR, POST_ERROR_CONNECTION_REFUSED);
 }
 
 void

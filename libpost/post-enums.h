@@ -102,6 +102,17 @@ typedef enum {
  *   and survive (connection migration, as QUIC's): when the carrier's local
  *   address or interface goes away, the carrier stays active on another
  *   one (post_psi_migrate()).  Not multipath: one path at a time
+ * @POST_STACK_CAP_REFUSAL: the protocol tells an initiator that the peer
+ *   refused it: a carrier that a listener refuses (no
+ *   #PostCarrier::incoming handler accepts it) fails at the initiator with
+ *   %POST_ERROR_CONNECTION_REFUSED — its establishment, or, when the
+ *   protocol's handshake completed before the listener decided (tcp, tls,
+ *   quic, sctp, dtls), the carrier then closes with that error instead of
+ *   going dormant; the stack's refuse function (post_psi_refuse()) says it
+ *   on the wire (a reset, an alert, an application close).  Without it
+ *   (udp: the protocol has no way to say no) the initiator learns nothing
+ *   and what it sends is lost; the listener drops the refused remote's
+ *   datagrams instead of offering a new carrier for each
  * @POST_STACK_CAP_FORK_REQUEST: a fork arrives at a libpost peer as a fork
  *   request of the original carrier (its #PostCarrier::incoming signal, not
  *   a listener's), and either side can fork.  Multistreaming stacks declare
@@ -150,6 +161,7 @@ typedef enum /*< flags >*/ {
   POST_STACK_CAP_BYTE_STREAM             = 1 << 22,
   POST_STACK_CAP_SOFT_ERROR_NOTIFY       = 1 << 23,
   POST_STACK_CAP_MIGRATION               = 1 << 24,
+  POST_STACK_CAP_REFUSAL                 = 1 << 25,
   POST_STACK_CAP_FORK_REQUEST            = 1 << 26,
   POST_STACK_CAP_EMPTY_MESSAGES          = 1 << 30,
 } PostStackCapabilities;

@@ -511,6 +511,41 @@ post_psi_close (PostPsi  *self,
 }
 
 /**
+ * post_psi_refuse:
+ * @self: a #PostPsi that a listener accepted
+ *
+ * Refuses the carrier the instance was offered for: nobody accepted it
+ * (no #PostCarrier::incoming handler returned %TRUE).  The stack says so
+ * on the wire in the way its protocol has for it, so that the initiator
+ * fails with %POST_ERROR_CONNECTION_REFUSED ([vfunc@Post.Psi.refuse]:
+ * a TLS alert, a QUIC application close), then releases the transport as
+ * post_psi_close() does.  A stack without a refuse function resets the
+ * transport (post_psi_close() with @abort), which is a refusal for TCP and
+ * SCTP.  Stacks whose protocol cannot tell the initiator (udp) do not
+ * declare %POST_STACK_CAP_REFUSAL.  Calling it on a closed instance does
+ * nothing.
+ */
+void
+post_psi_refuse (PostPsi *self)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+  PostPsiClass *klass;
+
+  g_return_if_fail (POST_IS_PSI (self));
+
+  if (priv->closed)
+    return;
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->refuse == NULL)
+    {
+      post_psi_close (self, TRUE);
+      return;
+    }
+  priv->closed = TRUE;
+  klass->refuse (self);
+}
+
+/**
  * post_psi_notify_sent:
  * @self: a #PostPsi
  *

@@ -128,6 +128,14 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  *   post_psi_notify_sent() (from the main loop) when it grows.  The core
  *   fires a message's `sent` (and completes its send) only then.  %NULL,
  *   or %POST_PSI_ACKED_UNKNOWN: a write hands its bytes to the network
+ * @refuse: an accepted instance, or a fork request, that nobody accepted:
+ *   tells the peer in the protocol's own way that it was refused (a TLS
+ *   access_denied alert, a QUIC application close, an SCTP ABORT), so
+ *   that the initiator fails with %POST_ERROR_CONNECTION_REFUSED, and
+ *   releases the transport as @close does (the core does not call @close
+ *   after it).  %NULL: @close with @abort (a TCP reset).  Stacks that
+ *   implement it, or whose reset is a refusal, declare
+ *   %POST_STACK_CAP_REFUSAL
  *
  * The interface every protocol stack implements. libpost's core does the
  * rest: framing byte streams into messages, queueing by niceness, lifetimes,
@@ -211,9 +219,10 @@ struct _PostPsiClass
                                         GPtrArray           **chain,
                                         GTlsCertificateFlags *errors,
                                         char                **negotiated_protocol);
+  void         (*refuse)               (PostPsi              *self);
 
   /*< private >*/
-  gpointer padding[4];
+  gpointer padding[3];
 };
 
 /* Used by the core and by stacks alike. */
@@ -306,6 +315,8 @@ gboolean           post_psi_shutdown_send          (PostPsi              *self,
 POST_AVAILABLE_IN_ALL
 void               post_psi_close                  (PostPsi              *self,
                                                     gboolean              abort);
+POST_AVAILABLE_IN_ALL
+void               post_psi_refuse                 (PostPsi              *self);
 POST_AVAILABLE_IN_ALL
 gboolean           post_psi_can_fork               (PostPsi              *self);
 POST_AVAILABLE_IN_ALL

@@ -822,6 +822,20 @@ test_dormant (Fixture       *fx,
   wait_until_count (&fx->accepted->len, 1, "accept");
   g_signal_connect (fx->client, "notify::state", G_CALLBACK (state_changed_cb), &dormant);
 
+  /* The server says something first: a reset of a connection whose peer
+   * never sent a byte is its listener's refusal (the carrier closes with
+   * POST_ERROR_CONNECTION_REFUSED, contract refusal/listener), not a lost
+   * transport. */
+  {
+    g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
+    g_autoptr(PostMessage) got = NULL;
+
+    g_assert_true (post_carrier_send (fx->accepted->pdata[0], hello, &error));
+    g_assert_no_error (error);
+    got = receive_one (fx->client);
+    assert_content (got, "hello");
+  }
+
   /* The server resets the connection: the client's association can
    * establish it again, so the carrier goes dormant, not closed. */
   post_carrier_abort (fx->accepted->pdata[0]);

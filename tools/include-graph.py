@@ -66,6 +66,7 @@ LAYERS = [
         "post-association", "post-reply",
         "post-carrier-stream", "post-carrier-input-stream",
         "post-carrier-output-stream", "post-carrier-private",
+        "post-refused-peers-private", "post-refused-peers",
     ]),
     # the application's one header: includes every public header
     ("umbrella", ["post"]),

@@ -338,8 +338,12 @@ post_gnutls_handshake_error (gnutls_session_t  session,
           case GNUTLS_A_BAD_CERTIFICATE:
           case GNUTLS_A_UNKNOWN_CA:
           case GNUTLS_A_CERTIFICATE_REQUIRED:
-          case GNUTLS_A_ACCESS_DENIED:
             code = POST_ERROR_TLS_REJECTED;
+            break;
+          case GNUTLS_A_ACCESS_DENIED:
+            /* RFC 8446 6.2: valid credentials, but access control said no
+             * (a libpost listener that nobody accepted the carrier of). */
+            code = POST_ERROR_CONNECTION_REFUSED;
             break;
           default:
             break;
@@ -371,6 +375,9 @@ post_gnutls_handshake_error (gnutls_session_t  session,
                           protocol, peer, reason);
     case POST_ERROR_TLS_REJECTED:
       return g_error_new (POST_ERROR, code, "%s handshake with %s failed: the peer rejected our certificate (%s)",
+                          protocol, peer, reason);
+    case POST_ERROR_CONNECTION_REFUSED:
+      return g_error_new (POST_ERROR, code, "%s: %s refused the connection (%s)",
                           protocol, peer, reason);
     default:
       return g_error_new (POST_ERROR, code, "%s handshake with %s failed: %s", protocol, peer, reason);

@@ -755,6 +755,11 @@ conn_close_error (QuicConn *qc,
           return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
                               "QUIC connection closed by %s", qc->peer);
         }
+      if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
+          && ccerr.error_code == APP_ERROR_REFUSED && qc->server == NULL)
+        return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                            "%s refused the QUIC connection (its listener accepted no carrier)",
+                            qc->peer);
       if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
           && ccerr.error_code == NGTCP2_CONNECTION_REFUSED)
         return g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
@@ -1216,10 +1221,12 @@ event_idle_cb (gpointer user_data)
            * instance; later ones are fork requests. */
           qc->announced = TRUE;
           qc->announcing = psi;
+          qc->announcing_accepted = TRUE;
           if (qc->server->listener != NULL)
             post_psi_emit_accepted (POST_PSI (qc->server->listener), POST_PSI (psi));
           else
             post_psi_close (POST_PSI (psi), TRUE);
+          qc->announcing_accepted = FALSE;
         }
       else
         {
@@ -1299,7 +1306,9 @@ quic_conn_terminate (QuicConn *qc,
 
       ngtcp2_path_storage_zero (&ps);
       ngtcp2_connection_close_error_default (&ccerr);
-      if (qc->close_abort)
+      if (qc->close_refused)
+        ngtcp2_connection_close_error_set_application_error (&ccerr, APP_ERROR_REFUSED, NULL, 0);
+      else if (qc->close_abort)
         ngtcp2_connection_close_error_set_application_error (&ccerr, APP_ERROR_ABORT, NULL, 0);
       n = ngtcp2_conn_write_connection_close (qc->conn, &ps.path, NULL, buf, sizeof buf, &ccerr, quic_timestamp ());
       if (n > 0)

@@ -51,7 +51,9 @@ G_BEGIN_DECLS
 #define MAX_CONNECTIONS     1000             /* `quic.max-connections` default */
 #define MAX_CONNECTIONS_PER_ADDRESS 100      /* `quic.max-connections-per-address` default */
 #define APP_ERROR_ABORT     1                /* our stream reset: the carrier was aborted */
-#define APP_ERROR_REFUSED   2                /* our stream reset: the fork request was refused */
+#define APP_ERROR_REFUSED   2                /* our stream reset: the fork request was refused;
+                                                our CONNECTION_CLOSE: the listener refused the
+                                                connection */
 #define MAX_DATAGRAM_FRAME  65535            /* max_datagram_frame_size we accept */
 #define DGRAM_OVERHEAD      48               /* short header, AEAD tag, frame header */
 #define DGRAM_QUEUE_MAX     1024             /* datagrams queued per connection */
@@ -194,6 +196,9 @@ struct _QuicConn {
   gboolean                          closed;
   gboolean                          peer_closed;  /* the peer closed the connection without an error */
   gboolean                          close_abort;  /* we close it with APP_ERROR_ABORT */
+  gboolean                          close_refused; /* ... with APP_ERROR_REFUSED: the listener
+                                                      refused the connection (post_psi_refuse()) */
+  gboolean                          announcing_accepted; /* announcing is the accepted instance */
   GError                           *error;
   GError                           *verify_error;
   GTlsCertificateFlags              peer_errors;   /* what verifying the peer found (GIO's terms) */

@@ -1234,6 +1234,25 @@ connect_closed_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void post_quic_psi_close (PostPsi *psi, gboolean abort);
+
+/* Nobody accepted the carrier (post_psi_refuse()).  The first stream of a
+ * connection a listener accepted is the connection: it ends with a
+ * CONNECTION_CLOSE of application error APP_ERROR_REFUSED, which the
+ * client reports as POST_ERROR_CONNECTION_REFUSED (conn_close_error()).  A
+ * fork request is a stream: reset with APP_ERROR_REFUSED, the connection
+ * goes on. */
+static void
+post_quic_psi_refuse (PostPsi *psi)
+{
+  PostQuicPsi *self = POST_QUIC_PSI (psi);
+  QuicConn *qc = self->qc;
+
+  if (qc != NULL && qc->server != NULL && qc->announcing == self && qc->announcing_accepted)
+    qc->close_refused = TRUE;
+  post_quic_psi_close (psi, TRUE);
+}
+
 static void
 post_quic_psi_close (PostPsi  *psi,
                      gboolean  abort)
@@ -1403,6 +1422,7 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
   psi_class->set_interest = post_quic_psi_set_interest;
   psi_class->shutdown_send = post_quic_psi_shutdown_send;
   psi_class->close = post_quic_psi_close;
+  psi_class->refuse = post_quic_psi_refuse;
   psi_class->fork_async = post_quic_psi_fork_async;
   psi_class->fork_finish = post_quic_psi_fork_finish;
   psi_class->get_acked_offset = post_quic_psi_get_acked_offset;

@@ -117,6 +117,8 @@ struct _PostTcpPsi
   guint64        last_acked;           /* POST_PSI_ACKED_UNKNOWN until known */
   gboolean       closed;
   gboolean       fast_open;            /* TCP Fast Open on connect or listen */
+  gboolean       initiated;            /* an active open */
+  gboolean       heard;                /* a byte came from the peer */
 };
 
 G_DEFINE_FINAL_TYPE (PostTcpPsi, post_tcp_psi, POST_TYPE_PSI)
@@ -166,9 +168,16 @@ post_tcp_format_address (GSocketAddress *address)
 }
 
 /* Maps a GIO error of a connected socket into the POST_ERROR domain where
- * libpost has a code for it.  Takes @error over. */
+ * libpost has a code for it.  Takes @error over.
+ *
+ * A reset of a connection we opened, before the peer sent a single byte,
+ * is its listener's refusal: TCP's way to say no once the kernel accepted
+ * the connection (libpost's listener resets a carrier nobody accepts,
+ * post_psi_refuse()).  POST_ERROR_CONNECTION_REFUSED then, as for a reset
+ * during the connect itself. */
 static GError *
-map_transfer_error (GError *error)
+map_transfer_error (PostTcpPsi *self,
+                    GError     *error)
 {
   if (error->domain != G_IO_ERROR)
     return error;
@@ -176,6 +185,17 @@ map_transfer_error (GError *error)
   switch (error->code)
     {
     case G_IO_ERROR_CONNECTION_CLOSED: /* == G_IO_ERROR_BROKEN_PIPE: EPIPE, ECONNRESET */
+      if (self->initiated && !self->heard)
+        {
+          g_autofree char *where = post_tcp_format_address (post_psi_get_remote_address (POST_PSI (self)));
+          GError *refused = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                                         "%s refused the TCP connection (a reset before it sent "
+                                         "anything): %s", where, error->message);
+
+          g_error_free (error);
+          return refused;
+        }
+      G_GNUC_FALLTHROUGH;
     case G_IO_ERROR_NOT_CONNECTED:
       error->domain = POST_ERROR;
       error->code = POST_ERROR_CONNECTION_RESET;
@@ -211,6 +231,7 @@ connect_error_new (GSocketAddress *remote,
       switch (code)
         {
         case G_IO_ERROR_CONNECTION_REFUSED:
+        case G_IO_ERROR_CONNECTION_CLOSED:  /* ECONNRESET: the listener reset it at once */
           domain = POST_ERROR;
           code = POST_ERROR_CONNECTION_REFUSED;
           break;
@@ -836,6 +857,7 @@ post_tcp_psi_connect_async (PostPsi             *psi,
 
   self->socket = g_object_ref (socket);
   self->connect_task = g_object_ref (task);
+  self->initiated = TRUE;
 
   if (g_socket_connect (socket, remote, NULL, &error))
     {
@@ -1171,7 +1193,9 @@ post_tcp_psi_read (PostPsi  *psi,
   n = g_socket_receive_with_blocking (self->socket, (char *) buffer, size,
                                       FALSE, NULL, &local_error);
   if (n < 0)
-    g_propagate_error (error, map_transfer_error (local_error));
+    g_propagate_error (error, map_transfer_error (self, local_error));
+  else if (n > 0)
+    self->heard = TRUE;
   return n;
 }
 
@@ -1197,7 +1221,7 @@ post_tcp_psi_write (PostPsi              *psi,
                              NULL, 0, G_SOCKET_MSG_NONE, NULL, &local_error);
   if (n < 0)
     {
-      g_propagate_error (error, map_transfer_error (local_error));
+      g_propagate_error (error, map_transfer_error (self, local_error));
       return -1;
     }
 
@@ -1217,7 +1241,7 @@ post_tcp_psi_shutdown_send (PostPsi  *psi,
 
   if (!g_socket_shutdown (self->socket, FALSE, TRUE, &local_error))
     {
-      g_propagate_error (error, map_transfer_error (local_error));
+      g_propagate_error (error, map_transfer_error (self, local_error));
       return FALSE;
     }
   return TRUE;

@@ -1061,8 +1061,12 @@ post_tls_psi_read (PostPsi  *psi,
     case GNUTLS_E_FATAL_ALERT_RECEIVED:
       /* In TLS 1.3 a server checks the client's certificate after the
        * client's handshake is done: its refusal comes here, and says why
-       * as a handshake failure would (bad_certificate: TLS_REJECTED). */
-      if (self->transport_error == NULL)
+       * as a handshake failure would (bad_certificate: TLS_REJECTED), as
+       * does a listener that refused the carrier (access_denied:
+       * CONNECTION_REFUSED, post_tls_psi_refuse()), also when our write
+       * met the reset that followed it. */
+      if (self->transport_error == NULL
+          || (n == GNUTLS_E_FATAL_ALERT_RECEIVED && gnutls_alert_get (self->session) == GNUTLS_A_ACCESS_DENIED))
         {
           g_autofree char *peer = post_tls_describe_peer (self);
 
@@ -1299,6 +1303,29 @@ post_tls_psi_close (PostPsi  *psi,
     }
 }
 
+/* A carrier nobody accepted (post_psi_refuse()): a fatal access_denied
+ * alert (RFC 8446 6.2: "when access control was applied, the sender decided
+ * not to proceed"), then a graceful close of the TCP connection, so that
+ * the alert is read before the end.  The server announces an instance only
+ * once its handshake completed, which with TLS 1.3 is after the client's:
+ * the client's carrier, ACTIVE for that moment, then closes with
+ * POST_ERROR_CONNECTION_REFUSED (post_tls_psi_read()). */
+static void
+post_tls_psi_refuse (PostPsi *psi)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+
+  if (self->state == STATE_ESTABLISHED && self->session != NULL && self->transport_error == NULL)
+    {
+      gnutls_alert_send (self->session, GNUTLS_AL_FATAL, GNUTLS_A_ACCESS_DENIED);
+      self->bye_sent = TRUE;   /* no close_notify after a fatal alert */
+      post_tls_transport_flush (self);
+      post_tls_psi_close (psi, FALSE);
+      return;
+    }
+  post_tls_psi_close (psi, TRUE);
+}
+
 static void
 post_tls_psi_dispose (GObject *object)
 {
@@ -1376,6 +1403,7 @@ post_tls_psi_class_init (PostTlsPsiClass *klass)
   psi_class->set_interest = post_tls_psi_set_interest;
   psi_class->shutdown_send = post_tls_psi_shutdown_send;
   psi_class->close = post_tls_psi_close;
+  psi_class->refuse = post_tls_psi_refuse;
   psi_class->get_acked_offset = post_tls_psi_get_acked_offset;
   psi_class->get_sent_offset = post_tls_psi_get_sent_offset;
   psi_class->update_path = post_tls_psi_update_path;

@@ -43,6 +43,7 @@ struct _PostDtlsPsi
   gulong            udp_ready_id;
   gulong            udp_accepted_id;
   State             state;
+  gboolean          refused;          /* the access_denied alert is sent: nothing more */
 
   gnutls_session_t  session;          /* (owned) (nullable) */
   gnutls_certificate_credentials_t cert;    /* (owned) (nullable) client side */

@@ -1130,6 +1130,17 @@ post_dtls_psi_receive_message (PostPsi         *psi,
             g_debug ("dtls: dropped an invalid record: %s", gnutls_strerror (n));
           continue;
         }
+      if (n == GNUTLS_E_FATAL_ALERT_RECEIVED
+          && gnutls_alert_get (self->session) == GNUTLS_A_ACCESS_DENIED)
+        {
+          g_autofree char *peer = describe_peer (self);
+
+          /* Its listener refused the carrier (post_dtls_psi_refuse()). */
+          g_set_error (error, POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
+                       "The DTLS peer %s refused the session (alert ‘%s’)",
+                       peer, gnutls_alert_get_name (GNUTLS_A_ACCESS_DENIED));
+          return NULL;
+        }
       if (n == GNUTLS_E_FATAL_ALERT_RECEIVED)
         {
           g_autofree char *peer = describe_peer (self);
@@ -1186,6 +1197,27 @@ connect_fail_closed (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void post_dtls_psi_close (PostPsi *psi, gboolean abort);
+
+/* A carrier nobody accepted (post_psi_refuse()): a fatal access_denied
+ * alert instead of the user_canceled of an abort, so that the client's
+ * carrier closes with POST_ERROR_CONNECTION_REFUSED rather than going
+ * dormant.  A session is announced once its handshake completed, so the
+ * client is ACTIVE when it hears it; an alert is a datagram, and one that
+ * is lost leaves the client to its keep-alives. */
+static void
+post_dtls_psi_refuse (PostPsi *psi)
+{
+  PostDtlsPsi *self = POST_DTLS_PSI (psi);
+
+  if (self->state == STATE_ESTABLISHED && self->session != NULL && !post_dtls_transport_broken (self))
+    {
+      gnutls_alert_send (self->session, GNUTLS_AL_FATAL, GNUTLS_A_ACCESS_DENIED);
+      self->refused = TRUE;
+    }
+  post_dtls_psi_close (psi, TRUE);
+}
+
 static void
 post_dtls_psi_close (PostPsi  *psi,
                      gboolean  abort)
@@ -1224,7 +1256,7 @@ post_dtls_psi_close (PostPsi  *psi,
        * is a fatal alert, as a reset is for TCP: the peer's carrier fails
        * with POST_ERROR_CONNECTION_RESET instead of waiting for datagrams
        * that never come (its initiator goes DORMANT). */
-      if (was == STATE_ESTABLISHED && self->session != NULL && !broken)
+      if (was == STATE_ESTABLISHED && self->session != NULL && !broken && !self->refused)
         {
           /* Also when the listener expired the peer (udp.peer-idle-timeout):
            * its client learns that the session is gone. */
@@ -1317,6 +1349,7 @@ post_dtls_psi_class_init (PostDtlsPsiClass *klass)
   psi_class->receive_message = post_dtls_psi_receive_message;
   psi_class->set_interest = post_dtls_psi_set_interest;
   psi_class->close = post_dtls_psi_close;
+  psi_class->refuse = post_dtls_psi_refuse;
   psi_class->update_path = post_dtls_psi_update_path;
   psi_class->get_max_message_size = post_dtls_psi_get_max_message_size;
   psi_class->get_security_flags = post_dtls_psi_get_security_flags;

@@ -21,7 +21,8 @@ G_DECLARE_FINAL_TYPE (PostDtlsPsi, post_dtls_psi, POST, DTLS_PSI, PostPsi)
 #define POST_DTLS_STACK_CAPABILITIES                                         \
   (POST_STACK_CAP_PRESERVE_MSG_BOUNDARIES | POST_STACK_CAP_LISTEN |          \
    POST_STACK_CAP_EVENT_SENT | POST_STACK_CAP_MSG_IMMEDIATE |                \
-   POST_STACK_CAP_SECURE | POST_STACK_CAP_KEEP_ALIVE)
+   POST_STACK_CAP_SECURE | POST_STACK_CAP_KEEP_ALIVE |                       \
+   POST_STACK_CAP_REFUSAL)
 
 /* The largest plaintext of one DTLS record (RFC 6347: 2^14). */
 #define POST_DTLS_MAX_RECORD_PLAINTEXT 16384

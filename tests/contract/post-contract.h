@@ -374,5 +374,6 @@ void post_contract_add_message_cases   (void);
 void post_contract_add_local_cases     (void);
 void post_contract_add_dormant_cases   (void);
 void post_contract_add_liveness_cases  (void);
+void post_contract_add_refusal_cases   (void);
 
 G_END_DECLS
