@@ -171,6 +171,30 @@ _post_carrier_psi_fork_request_cb (PostPsi     *psi,
   g_object_unref (self);
 }
 
+/* Security on by default, for listeners (initiated carriers get it from
+ * _post_selection_rank_stacks(), where post-policy explain sees it too):
+ * when a secure stack is available and neither the local's scheme (@hint)
+ * nor the configuration's stacks list names a stack, and the configuration
+ * does not allow cleartext, only secure stacks listen. */
+static void
+drop_cleartext_stacks (PostCarrier *self,
+                       GPtrArray   *stacks,
+                       const char  *hint)
+{
+  gboolean any_secure = FALSE;
+
+  if ((hint != NULL && *hint != '\0') || post_configuration_get_stacks (self->configuration) != NULL
+      || post_configuration_get_allow_cleartext (self->configuration))
+    return;
+  for (guint i = 0; i < stacks->len; i++)
+    any_secure |= post_stack_has_capabilities (stacks->pdata[i], POST_STACK_CAP_SECURE);
+  if (!any_secure)
+    return;
+  for (guint i = stacks->len; i > 0; i--)
+    if (!post_stack_has_capabilities (stacks->pdata[i - 1], POST_STACK_CAP_SECURE))
+      g_ptr_array_remove_index (stacks, i - 1);
+}
+
 static PostCarrier *
 listen_with_role (PostCarrierRole     role,
                   PostLocal          *local,
@@ -205,7 +229,7 @@ listen_with_role (PostCarrierRole     role,
    * with: an identity or pre-shared keys on its local. */
   if (post_local_get_identity_pem (local, NULL, NULL)
       || post_local_lookup_pre_shared_key (local, NULL) != NULL)
-    _post_carrier_drop_cleartext_stacks (self, stacks, post_local_get_stack (local));
+    drop_cleartext_stacks (self, stacks, post_local_get_stack (local));
 
   for (guint i = 0; i < stacks->len; i++)
     {

@@ -96,7 +96,7 @@ migrate_path (PostCarrier *self,
       GSocketAddress *candidate_local = locals->pdata[i];
       PostCandidate *candidate;
 
-      if (_post_carrier_inet_address_equal (candidate_local, local))
+      if (_post_inet_address_equal (candidate_local, local))
         continue;
       candidate = _post_candidate_new (stack, remote, candidate_local);
       candidate->interface = _post_path_monitor_interface_of (monitor, candidate_local);

@@ -35,8 +35,8 @@ GSocketAddress *_post_association_get_last_address (PostAssociation  *self);
 GSocketAddress *_post_association_get_last_local_address (PostAssociation *self);
 
 /* ---- PostCarrier internals (post-carrier*.c) ------------------------------
- * A carrier is implemented by post-carrier.c (the object, establishment,
- * accessors, closing), post-carrier-listener.c (listening and accepting),
+ * A carrier is implemented by post-carrier.c (the object, starting
+ * establishment (post-establishment.c), accessors, closing), post-carrier-listener.c (listening and accepting),
  * post-carrier-send.c (sending), post-carrier-receive.c (receiving and the
  * inbox), post-carrier-paths.c (paths and migration) and
  * post-carrier-fork.c (forking and the fork control frames).  What they
@@ -87,11 +87,9 @@ struct _PostCarrier
   PostReply          *reply;           /* (owned) (nullable) a responder child's reply handle */
 
   /* establishment */
-  GCancellable       *establish_cancellable; /* (owned) (nullable) */
+  PostEstablishment  *establishment;         /* (nullable) the one under way, until it
+                                                reports (post-establishment.c) */
   GSource            *establish_source;      /* (owned) (nullable) */
-  GSource            *timeout_source;        /* (owned) (nullable) */
-  char               *attempts_text;         /* (owned) (nullable) what the race tries,
-                                                for the timeout's message */
   GQueue              establish_tasks;       /* (element-type GTask) */
   gint64              initiate_time;
   gint64              establishment_time;
@@ -180,11 +178,6 @@ void            _post_carrier_activate           (PostCarrier      *self,
                                                   PostPsi          *psi,
                                                   PostCandidate    *winner);
 void            _post_carrier_start_establishment (PostCarrier      *self);
-void            _post_carrier_drop_cleartext_stacks (PostCarrier      *self,
-                                                     GPtrArray        *stacks,
-                                                     const char       *hint);
-gboolean        _post_carrier_inet_address_equal (GSocketAddress   *a,
-                                                  GSocketAddress   *b);
 /* post-carrier-listener.c */
 void            _post_carrier_psi_fork_request_cb (PostPsi          *psi,
                                                    PostPsi          *forked,

@@ -192,10 +192,9 @@ post_carrier_dispose (GObject *object)
 {
   PostCarrier *self = POST_CARRIER (object);
 
-  if (self->establish_cancellable != NULL)
-    g_cancellable_cancel (self->establish_cancellable);
+  if (self->establishment != NULL)
+    _post_establishment_cancel (self->establishment);
   clear_source (&self->establish_source);
-  clear_source (&self->timeout_source);
   if (self->listen_psi != NULL)
     {
       g_clear_signal_handler (&self->accepted_id, self->listen_psi);
@@ -242,14 +241,12 @@ post_carrier_finalize (GObject *object)
   g_queue_clear_full (&self->inbox, (GDestroyNotify) _post_carrier_inbox_entry_free);
   g_queue_clear_full (&self->establish_tasks, g_object_unref);
   g_queue_clear_full (&self->close_tasks, g_object_unref);
-  g_clear_object (&self->establish_cancellable);
   g_clear_object (&self->local);
   g_clear_object (&self->remote);
   g_clear_object (&self->configuration);
   g_clear_error (&self->error);
   g_clear_error (&self->held_end_error);
   g_clear_pointer (&self->stack_name, g_free);
-  g_clear_pointer (&self->attempts_text, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (post_carrier_parent_class)->finalize (object);
@@ -703,7 +700,6 @@ establishment_failed (PostCarrier *self,
 {
   g_autoptr(GError) owned = error;
 
-  clear_source (&self->timeout_source);
   if (self->state == POST_CARRIER_STATE_CLOSED)
     return;
   g_object_ref (self);
@@ -715,551 +711,77 @@ establishment_failed (PostCarrier *self,
   g_object_unref (self);
 }
 
-typedef struct
-{
-  PostCarrier  *carrier;     /* (owned) */
-  GPtrArray    *stacks;      /* (owned) (element-type PostStack) */
-  GCancellable *cancellable; /* (owned) the establishment's; if it is no longer
-                                the carrier's, the establishment was stopped */
-  GPtrArray    *proxies;     /* (owned) (nullable) (element-type PostProxyBranch):
-                                the proxy resolver's branches; NULL: direct only */
-  char         *unresolved;  /* (owned) (nullable) why the remote's name gave no
-                                address, when proxies may still reach it */
-} EstablishData;
-
+/* The association's history for establishment (PostEstablishmentHistoryFunc) */
 static void
-establish_data_free (EstablishData *data)
+association_history (PostAssociation  *association,
+                     const char      **last_stack,
+                     GSocketAddress  **last_address,
+                     GSocketAddress  **last_local_address)
 {
-  g_clear_object (&data->cancellable);
-  g_clear_object (&data->carrier);
-  g_clear_pointer (&data->stacks, g_ptr_array_unref);
-  g_clear_pointer (&data->proxies, g_ptr_array_unref);
-  g_free (data->unresolved);
-  g_free (data);
+  *last_stack = post_association_get_last_stack (association);
+  *last_address = _post_association_get_last_address (association);
+  *last_local_address = _post_association_get_last_local_address (association);
 }
 
+/* The race ended without a transport for this carrier: the messages it
+ * offered as 0-RTT data queue again (PostEarlyDataReturnFunc). */
 static void
-race_done_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+return_early_data (gpointer user_data)
 {
-  EstablishData *data = user_data;
-  PostCarrier *self = data->carrier;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PostPsi) psi = NULL;
-  PostCandidate *winner = NULL;
+  PostCarrier *self = user_data;
 
-  psi = _post_racer_run_finish (result, &winner, &error);
-  if (data->cancellable != self->establish_cancellable)
-    {
-      /* A stopped establishment (its wait was cancelled, the carrier went
-       * DORMANT): what it took as early data goes back to the queue. */
-      if (psi != NULL)
-        post_psi_close (psi, TRUE);
-      if (self->transient != NULL && !_post_transient_is_attached (self->transient))
-        _post_transient_return_early_data (self->transient);
-      establish_data_free (data);
-      return;
-    }
-  g_clear_object (&self->establish_cancellable);
-  clear_source (&self->timeout_source);
+  if (self->transient != NULL && !_post_transient_is_attached (self->transient))
+    _post_transient_return_early_data (self->transient);
+}
+
+/* How establishment ended (PostEstablishedFunc) */
+static void
+established_cb (PostPsi       *psi,
+                PostCandidate *winner,
+                const GError  *error,
+                gpointer       user_data)
+{
+  PostCarrier *self = user_data;
+
+  self->establishment = NULL;
   if (psi == NULL)
     {
-      /* Messages offered as 0-RTT data to the failed attempts queue again. */
-      if (self->transient != NULL)
-        _post_transient_return_early_data (self->transient);
       if (self->state != POST_CARRIER_STATE_CLOSED)
-        establishment_failed (self, g_steal_pointer (&error));
+        establishment_failed (self, g_error_copy (error));
     }
   else if (self->state == POST_CARRIER_STATE_CLOSED)
     post_psi_close (psi, TRUE);
   else
     _post_carrier_activate (self, psi, winner);
-  establish_data_free (data);
 }
 
-gboolean
-_post_carrier_inet_address_equal (GSocketAddress *a,
-                                  GSocketAddress *b)
-{
-  return a != NULL && b != NULL && G_IS_INET_SOCKET_ADDRESS (a) && G_IS_INET_SOCKET_ADDRESS (b)
-         && g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (a)),
-                                  g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (b)));
-}
-
-/* The association's history (draft section 3): 3 for the last winner's
- * stack, remote address and gathered local; 2 stack and address; 1 stack. */
-static gint
-candidate_priority (PostCarrier   *self,
-                    PostCandidate *candidate)
-{
-  const char *last_stack;
-  GSocketAddress *last_address;
-  GSocketAddress *last_local;
-
-  if (self->association == NULL)
-    return 0;
-  last_stack = post_association_get_last_stack (self->association);
-  last_address = _post_association_get_last_address (self->association);
-  last_local = _post_association_get_last_local_address (self->association);
-  if (last_stack != NULL && g_strcmp0 (last_stack, post_stack_get_name (candidate->stack)) == 0)
-    {
-      gint priority = 1;
-
-      if (_post_carrier_inet_address_equal (last_address, candidate->remote_address))
-        priority++;
-      if (last_local != NULL && _post_carrier_inet_address_equal (last_local, candidate->local_address))
-        priority++;
-      return priority;
-    }
-  return 0;
-}
-
-/* Gathering locals (draft 4.5) for @remote: one local per usable interface
- * routing there (post_path_monitor_gather_locals()).  Skipped — the kernel
- * then picks the source — when the application bound a local or named
- * its interface (every attempt is then bound to that interface), for
- * loopback remotes, and when nothing can differ: no interface preference
- * and at most one interface routes to @remote.  Returns an empty array
- * when not gathering. */
-static GPtrArray *
-gather_locals (PostCarrier    *self,
-               GSocketAddress *remote)
-{
-  GPtrArray *none = g_ptr_array_new_with_free_func (g_object_unref);
-  g_auto(GStrv) preferences = NULL;
-  PostPathMonitor *monitor;
-
-  if (self->local != NULL
-      && (post_local_get_address (self->local) != NULL || post_local_get_port (self->local) != 0
-          || post_local_get_interface (self->local) != NULL))
-    return none;
-  if (!G_IS_INET_SOCKET_ADDRESS (remote)
-      || g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote))))
-    return none;
-  monitor = post_path_monitor_get_default ();
-  if (!post_path_monitor_is_available (monitor))
-    return none;
-  preferences = post_configuration_list_interface_preferences (self->configuration);
-  if (preferences[0] == NULL && _post_path_monitor_count_routes (monitor, remote) < 2)
-    return none;
-  g_ptr_array_unref (none);
-  return post_path_monitor_gather_locals (monitor, remote,
-                                          post_configuration_get_use_temporary_local_address (self->configuration));
-}
-
-/* The rest of establishment once the remote is resolved to @addresses
- * (element-type GSocketAddress, in RFC 8305 order): candidates, ranking,
- * the race.  Takes @data. */
-static void
-race_addresses (EstablishData *data,
-                GPtrArray     *addresses)
-{
-  PostCarrier *self = data->carrier;
-  g_autoptr(GPtrArray) candidates = NULL;
-  g_autoptr(GPtrArray) locals = NULL;
-  g_autoptr(GPtrArray) explained = NULL;
-  g_autoptr(GPtrArray) ranked_order = NULL;
-  g_autoptr(GString) blocked = g_string_new (NULL);
-  gboolean gathered = FALSE;
-
-  /* Candidates: stack × remote address × local, best stack first,
-   * addresses in RFC 8305 order, gathered locals best route first; then
-   * the policy ranks them and what worked last time on this association
-   * goes first. */
-  candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
-  locals = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
-  /* (without direct:// in the proxy resolver's answer, nothing is direct) */
-  if (!_post_proxy_branches_have_direct (data->proxies))
-    addresses = NULL;
-  for (guint r = 0; addresses != NULL && r < addresses->len; r++)
-    {
-      g_ptr_array_add (locals, gather_locals (self, addresses->pdata[r]));
-      gathered |= ((GPtrArray *) locals->pdata[r])->len > 0;
-    }
-  for (guint s = 0; s < data->stacks->len; s++)
-    {
-      PostStack *stack = data->stacks->pdata[s];
-
-      for (guint r = 0; addresses != NULL && r < addresses->len; r++)
-        {
-          GSocketAddress *address = addresses->pdata[r];
-          GPtrArray *gathered_locals = locals->pdata[r];
-          g_autoptr(GSocketAddress) local_address = NULL;
-
-          if (address == NULL)
-            continue;
-          if (gathered_locals->len > 0)
-            {
-              for (guint l = 0; l < gathered_locals->len; l++)
-                {
-                  PostCandidate *candidate = _post_candidate_new (stack, address, gathered_locals->pdata[l]);
-
-                  candidate->interface = _post_path_monitor_interface_of (post_path_monitor_get_default (),
-                                                                          gathered_locals->pdata[l]);
-                  candidate->gathered = TRUE;
-                  g_ptr_array_add (candidates, candidate);
-                }
-              continue;
-            }
-          if (self->local != NULL
-              && (post_local_get_address (self->local) != NULL || post_local_get_port (self->local) != 0))
-            {
-              local_address = post_local_to_socket_address (self->local,
-                                                            g_socket_address_get_family (address));
-              if (local_address == NULL)
-                continue;  /* the local's address is of the other family */
-            }
-          {
-            PostCandidate *candidate = _post_candidate_new (stack, address, local_address);
-
-            if (self->local != NULL)
-              candidate->interface = g_strdup (post_local_get_interface (self->local));
-            g_ptr_array_add (candidates, candidate);
-          }
-        }
-    }
-  for (guint i = 0; i < candidates->len; i++)
-    ((PostCandidate *) candidates->pdata[i])->carrier = self;   /* (for the logs) */
-  /* Policy (policy/): drop what it rules out, order the rest by score.
-   * With gathered locals the scores are kept to find equal ranks. */
-  if (gathered)
-    _post_selection_rank_candidates_full (NULL, _post_policy_get_app_id (NULL), self->configuration,
-                                          self->remote, self->role, candidates, &explained, blocked);
-  else
-    _post_selection_rank_candidates (candidates, self->configuration, self->remote, self->role, blocked);
-  if (explained != NULL)
-    {
-      /* (not g_ptr_array_copy(): it would copy the free function) */
-      ranked_order = g_ptr_array_sized_new (candidates->len);
-      for (guint i = 0; i < candidates->len; i++)
-        g_ptr_array_add (ranked_order, candidates->pdata[i]);
-    }
-  /* Proxies (post-proxy.c): the branches in the resolver's order, the
-   * direct candidates where it says direct:// */
-  if (data->proxies != NULL)
-    {
-      g_autoptr(GString) notes = g_string_new (data->unresolved);
-      GPtrArray *merged = _post_proxy_merge_candidates (data->proxies, candidates, data->stacks,
-                                                        self->remote, self->local, self->configuration,
-                                                        self->role, notes);
-
-      g_ptr_array_unref (candidates);
-      candidates = merged;
-      for (guint i = 0; i < candidates->len; i++)
-        ((PostCandidate *) candidates->pdata[i])->carrier = self;
-      /* (the policy's removals alone: the error below says so) */
-      if (candidates->len == 0 && notes->len > 0 && blocked->len > 0)
-        g_string_append_printf (notes, "\n  blocked by the policy:%s", blocked->str);
-      if (candidates->len == 0 && notes->len > 0)
-        {
-          establishment_failed (self, g_error_new (POST_ERROR, POST_ERROR_NO_CANDIDATES,
-                                                   "Nothing to try for %s:%s",
-                                                   post_remote_get_uri (self->remote) != NULL
-                                                   ? post_remote_get_uri (self->remote)
-                                                   : _post_remote_get_canonical (self->remote),
-                                                   notes->str));
-          g_clear_object (&self->establish_cancellable);
-          establish_data_free (data);
-          return;
-        }
-    }
-  /* The policy removed every candidate: say which rule, where */
-  if (candidates->len == 0 && blocked->len > 0)
-    {
-      establishment_failed (self, g_error_new (POST_ERROR, POST_ERROR_NO_CANDIDATES,
-                                               "The policy blocked every candidate for %s:%s",
-                                               post_remote_get_uri (self->remote) != NULL
-                                               ? post_remote_get_uri (self->remote)
-                                               : _post_remote_get_canonical (self->remote),
-                                               blocked->str));
-      g_clear_object (&self->establish_cancellable);
-      establish_data_free (data);
-      return;
-    }
-  /* Stable move of the association's previous winner to the front. */
-  {
-    g_autoptr(GPtrArray) ordered = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
-
-    for (gint prio = 3; prio >= 0; prio--)
-      for (guint i = 0; i < candidates->len; i++)
-        if (candidates->pdata[i] != NULL && candidate_priority (self, candidates->pdata[i]) == prio)
-          {
-            g_ptr_array_add (ordered, candidates->pdata[i]);
-            candidates->pdata[i] = NULL;
-          }
-    g_ptr_array_set_free_func (candidates, NULL);
-    g_clear_pointer (&candidates, g_ptr_array_unref);
-    candidates = g_steal_pointer (&ordered);
-  }
-  /* Equal rank: neighbours with the same stack, remote address, policy
-   * score and history, over different locals; the racer starts them
-   * together. */
-  if (explained != NULL)
-    {
-      g_autoptr(GHashTable) scores = g_hash_table_new (NULL, NULL);
-      guint group = 0;
-
-      for (guint i = 0; i < explained->len && i < candidates->len; i++)
-        {
-          /* explained is in ranked order; before the history move, the
-           * kept candidates were in the same order */
-          g_hash_table_insert (scores, ranked_order->pdata[i],
-                               GINT_TO_POINTER (post_policy_candidate_get_score (explained->pdata[i])));
-        }
-      for (guint i = 0; i < candidates->len; i++)
-        {
-          PostCandidate *candidate = candidates->pdata[i];
-          PostCandidate *previous = i > 0 ? candidates->pdata[i - 1] : NULL;
-
-          if (previous != NULL && previous->stack == candidate->stack
-              && previous->gathered && candidate->gathered
-              && _post_carrier_inet_address_equal (previous->remote_address, candidate->remote_address)
-              && g_hash_table_lookup (scores, previous) == g_hash_table_lookup (scores, candidate)
-              && candidate_priority (self, previous) == candidate_priority (self, candidate))
-            {
-              if (previous->group == 0)
-                previous->group = ++group;
-              candidate->group = previous->group;
-            }
-        }
-    }
-
-  /* What the timeout names if nothing answers in time */
-  {
-    GString *text = g_string_new (NULL);
-
-    for (guint i = 0; i < candidates->len && i < 4; i++)
-      {
-        g_autofree char *what = _post_candidate_describe (candidates->pdata[i]);
-
-        g_string_append_printf (text, "%s%s", i > 0 ? ", " : "", what);
-      }
-    if (candidates->len > 4)
-      g_string_append_printf (text, " and %u more", candidates->len - 4);
-    g_free (self->attempts_text);
-    self->attempts_text = g_string_free (text, FALSE);
-  }
-  _post_racer_run_with_context_async (candidates, self->configuration, self->local,
-                                      self->association, G_OBJECT (self->transient),
-                                      (PostEarlyDataFunc) _post_transient_take_early_data,
-                                      post_configuration_get_attempt_delay (self->configuration),
-                                      self->establish_cancellable, race_done_cb, data);
-}
-
-static void
-resolve_done_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  EstablishData *data = user_data;
-  PostCarrier *self = data->carrier;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) remotes = NULL;
-  g_autoptr(GPtrArray) addresses = NULL;
-
-  remotes = post_remote_resolve_fully_finish (POST_REMOTE (source), result, &error);
-  if (data->cancellable != self->establish_cancellable)
-    {
-      establish_data_free (data);   /* stopped meanwhile */
-      return;
-    }
-  if (remotes == NULL && data->proxies != NULL && data->proxies->len > 1
-      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      /* A name only the proxy can resolve: its branches go on. */
-      data->unresolved = g_strdup_printf ("\n  direct: %s", error->message);
-      addresses = g_ptr_array_new ();
-      race_addresses (data, addresses);
-      return;
-    }
-  if (remotes == NULL)
-    {
-      if (self->state != POST_CARRIER_STATE_CLOSED)
-        establishment_failed (self, g_steal_pointer (&error));
-      g_clear_object (&self->establish_cancellable);
-      establish_data_free (data);
-      return;
-    }
-
-  addresses = g_ptr_array_sized_new (remotes->len);
-  for (guint r = 0; r < remotes->len; r++)
-    {
-      GSocketAddress *address = post_remote_get_address (remotes->pdata[r]);
-
-      if (address != NULL)
-        g_ptr_array_add (addresses, address);
-    }
-  race_addresses (data, addresses);
-}
-
-static gboolean
-establish_timeout_cb (gpointer user_data)
-{
-  PostCarrier *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_clear_pointer (&self->timeout_source, g_source_unref);
-  /* Say what was tried: the remote's name alone does not tell a wrong
-   * address, a blocked port or a peer answering from elsewhere apart. */
-  if (self->attempts_text != NULL && *self->attempts_text != '\0')
-    error = g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
-                         "Establishment timed out: no answer within %u ms (conn-timeout) from %s",
-                         post_configuration_get_conn_timeout (self->configuration), self->attempts_text);
-  else
-    error = g_error_new (POST_ERROR, POST_ERROR_TIMED_OUT,
-                         "Establishment timed out after %u ms (conn-timeout), still resolving %s",
-                         post_configuration_get_conn_timeout (self->configuration),
-                         post_remote_get_uri (self->remote));
-  g_object_ref (self);
-  if (self->establish_cancellable != NULL)
-    g_cancellable_cancel (self->establish_cancellable);
-  establishment_failed (self, g_steal_pointer (&error));
-  g_object_unref (self);
-  return G_SOURCE_REMOVE;
-}
-
-/* Security on by default, for listeners (initiated carriers get it from
- * _post_selection_rank_stacks(), where post-policy explain sees it too):
- * when a secure stack is available and neither the local's scheme (@hint)
- * nor the configuration's stacks list names a stack, and the configuration
- * does not allow cleartext, only secure stacks listen. */
-void
-_post_carrier_drop_cleartext_stacks (PostCarrier *self,
-                                     GPtrArray   *stacks,
-                                     const char  *hint)
-{
-  gboolean any_secure = FALSE;
-
-  if ((hint != NULL && *hint != '\0') || post_configuration_get_stacks (self->configuration) != NULL
-      || post_configuration_get_allow_cleartext (self->configuration))
-    return;
-  for (guint i = 0; i < stacks->len; i++)
-    any_secure |= post_stack_has_capabilities (stacks->pdata[i], POST_STACK_CAP_SECURE);
-  if (!any_secure)
-    return;
-  for (guint i = stacks->len; i > 0; i--)
-    if (!post_stack_has_capabilities (stacks->pdata[i - 1], POST_STACK_CAP_SECURE))
-      g_ptr_array_remove_index (stacks, i - 1);
-}
-
-static void proxies_gathered_cb (GObject *source, GAsyncResult *result, gpointer user_data);
-static void resolve_remote (EstablishData *data);
-
+/* Establishment (post-establishment.c): one at a time; from the idle after
+ * initiate, post_carrier_establish_async() on a DORMANT carrier, or a path
+ * loss. */
 void
 _post_carrier_start_establishment (PostCarrier *self)
 {
   g_autoptr(GError) error = NULL;
-  GPtrArray *stacks;
-  EstablishData *data;
-  guint timeout;
-  const char *hint;
+  PostEstablishmentRequest request = { 0, };
 
-  if (self->establish_cancellable != NULL || self->state == POST_CARRIER_STATE_CLOSED)
+  if (self->establishment != NULL || self->state == POST_CARRIER_STATE_CLOSED)
     return;
 
-  /* A local that names an interface the host does not have: say so now,
-   * rather than as one failure per attempt. */
-  if (self->local != NULL && post_local_get_interface (self->local) != NULL
-      && post_psi_check_interface (post_local_get_interface (self->local), &error) == 0)
-    {
-      g_prefix_error (&error, "Cannot establish a carrier: ");
-      establishment_failed (self, g_steal_pointer (&error));
-      return;
-    }
-
-  hint = post_remote_get_stack (self->remote);
-  if (hint == NULL && self->local != NULL)
-    hint = post_local_get_stack (self->local);
-  stacks = _post_selection_rank_stacks (post_registry_get_default (), self->configuration,
-                                        hint, self->role, &error);
-  if (stacks == NULL)
-    {
-      establishment_failed (self, g_steal_pointer (&error));
-      return;
-    }
-
+  request.role = self->role;
+  request.local = self->local;
+  request.remote = self->remote;
+  request.configuration = self->configuration;
+  request.association = self->association;
+  request.history = association_history;
+  request.log_carrier = self;
+  request.early_source = G_OBJECT (self->transient);
+  request.take_early_data = (PostEarlyDataFunc) _post_transient_take_early_data;
+  request.context = self->context;
   self->initiate_time = g_get_monotonic_time ();
-  g_clear_pointer (&self->attempts_text, g_free);
-  self->establish_cancellable = g_cancellable_new ();
-  timeout = post_configuration_get_conn_timeout (self->configuration);
-  if (timeout > 0)
-    {
-      self->timeout_source = g_timeout_source_new (timeout);
-      g_source_set_callback (self->timeout_source, establish_timeout_cb, self, NULL);
-      g_source_set_static_name (self->timeout_source, "[libpost] establishment timeout");
-      g_source_attach (self->timeout_source, self->context);
-    }
-
-  data = g_new0 (EstablishData, 1);
-  data->carrier = g_object_ref (self);
-  data->stacks = stacks;
-  data->cancellable = g_object_ref (self->establish_cancellable);
-  /* Which proxies lead to the remote, if any (post-proxy.c), then the
-   * remote's addresses. */
-  if (_post_proxy_wanted (self->configuration, self->remote, stacks))
-    _post_proxy_gather_async (self->configuration, self->remote, stacks, self->establish_cancellable,
-                              proxies_gathered_cb, data);
-  else
-    resolve_remote (data);
-}
-
-static void
-resolve_remote (EstablishData *data)
-{
-  PostCarrier *self = data->carrier;
-  GSocketAddress *literal;
-
-  if (!_post_proxy_branches_have_direct (data->proxies))
-    {
-      /* Only proxies: the name is the proxy's to resolve, not ours. */
-      GPtrArray *none = g_ptr_array_new ();
-
-      race_addresses (data, none);
-      g_ptr_array_unref (none);
-      return;
-    }
-  literal = _post_remote_get_literal_address (self->remote);
-  if (literal != NULL)
-    {
-      /* Nothing to look up (an address, or a URI with an IP literal): what
-       * post_remote_resolve_fully_async() would give, without its main-loop
-       * round trip. */
-      GPtrArray *addresses = g_ptr_array_new ();
-
-      g_ptr_array_add (addresses, literal);
-      race_addresses (data, addresses);
-      g_ptr_array_unref (addresses);
-      return;
-    }
-  post_remote_resolve_fully_async (self->remote, self->establish_cancellable,
-                                   resolve_done_cb, data);
-}
-
-static void
-proxies_gathered_cb (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  EstablishData *data = user_data;
-  PostCarrier *self = data->carrier;
-  g_autoptr(GError) error = NULL;
-
-  data->proxies = _post_proxy_gather_finish (result, &error);
-  if (data->cancellable != self->establish_cancellable)
-    {
-      establish_data_free (data);   /* stopped meanwhile */
-      return;
-    }
-  if (error != NULL)
-    {
-      if (self->state != POST_CARRIER_STATE_CLOSED)
-        establishment_failed (self, g_steal_pointer (&error));
-      g_clear_object (&self->establish_cancellable);
-      establish_data_free (data);
-      return;
-    }
-  resolve_remote (data);
+  self->establishment = _post_establishment_start (&request, established_cb, return_early_data,
+                                                   g_object_ref (self), g_object_unref, &error);
+  if (self->establishment == NULL && error != NULL)
+    establishment_failed (self, g_steal_pointer (&error));
 }
 
 static gboolean
@@ -1771,18 +1293,21 @@ stop_establishment (PostCarrier *self)
 
   if (self->close_requested)
     {
+      /* (what is under way finishes for nothing: the carrier is closed) */
+      if (self->establishment != NULL)
+        _post_establishment_forget (g_steal_pointer (&self->establishment));
       establishment_failed (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                                        "The establishment was cancelled"));
       return;
     }
   clear_source (&self->establish_source);
-  clear_source (&self->timeout_source);
-  if (self->establish_cancellable != NULL)
+  if (self->establishment != NULL)
     {
-      /* The racer's callback sees a cancellable that is no longer ours. */
-      g_autoptr(GCancellable) cancellable = g_steal_pointer (&self->establish_cancellable);
+      /* Nothing more is reported to the carrier. */
+      PostEstablishment *establishment = g_steal_pointer (&self->establishment);
 
-      g_cancellable_cancel (cancellable);
+      _post_establishment_forget (establishment);
+      _post_establishment_cancel (establishment);
     }
   error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                "The establishment was cancelled; "
@@ -2052,7 +1577,7 @@ post_carrier_close (PostCarrier *self)
     {
     case POST_CARRIER_STATE_ESTABLISHING:
       /* Closed once established and drained (activate()). */
-      if (self->establish_cancellable == NULL && self->establish_source == NULL)
+      if (self->establishment == NULL && self->establish_source == NULL)
         _post_carrier_set_closed (self, NULL);
       break;
     case POST_CARRIER_STATE_DORMANT:
@@ -2175,8 +1700,8 @@ post_carrier_abort (PostCarrier *self)
     return;
   g_object_ref (self);
   self->close_requested = TRUE;
-  if (self->establish_cancellable != NULL)
-    g_cancellable_cancel (self->establish_cancellable);
+  if (self->establishment != NULL)
+    _post_establishment_cancel (self->establishment);
   error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED, "The carrier was aborted");
   if (self->transient != NULL && _post_transient_is_attached (self->transient))
     _post_transient_abort (self->transient, error);

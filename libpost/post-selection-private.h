@@ -142,6 +142,71 @@ PostPsi        *_post_racer_run_finish           (GAsyncResult      *result,
                                                   GError           **error);
 
 
+/* ---- Establishment (post-establishment.c, draft 4.5) ----------------------
+ * The one way an initiated carrier gets a transport: resolve the remote
+ * (after the proxy resolver), gather locals, rank the candidates (policy,
+ * interface preferences, the association's history, equal-rank groups),
+ * race them, all under the configuration's conn-timeout.  The carrier and
+ * association are above this layer: what establishment needs of them comes
+ * in the request (docs/architecture.md, "Establishment"). */
+typedef struct _PostEstablishment PostEstablishment;
+
+/* What won last on @association (draft section 3), each (transfer none)
+ * (nullable): the carrier passes the association's. */
+typedef void    (*PostEstablishmentHistoryFunc)  (PostAssociation   *association,
+                                                  const char       **last_stack,
+                                                  GSocketAddress   **last_address,
+                                                  GSocketAddress   **last_local_address);
+/* How it ended, once: @psi (transfer none) won as @winner, or @error
+ * (transfer none) says why not (also POST_ERROR_TIMED_OUT after
+ * conn-timeout, G_IO_ERROR_CANCELLED after _post_establishment_cancel()). */
+typedef void    (*PostEstablishedFunc)           (PostPsi           *psi,
+                                                  PostCandidate     *winner,
+                                                  const GError      *error,
+                                                  gpointer           user_data);
+/* The race ended without handing a PSI over: the 0-RTT data it took goes
+ * back (the carrier requeues it unless its transient is attached). */
+typedef void    (*PostEarlyDataReturnFunc)       (gpointer           user_data);
+
+typedef struct {
+  PostCarrierRole               role;
+  PostLocal                    *local;           /* (nullable) */
+  PostRemote                   *remote;
+  PostConfiguration            *configuration;
+  PostAssociation              *association;     /* (nullable) told to each attempt's PSI
+                                                  * (post_psi_set_context()), and @history's */
+  PostEstablishmentHistoryFunc  history;         /* (nullable) */
+  gconstpointer                 log_carrier;     /* (unowned) (nullable) the carrier the
+                                                  * candidates' log messages name */
+  GObject                      *early_source;    /* (nullable) 0-RTT data: @take_early_data's */
+  PostEarlyDataFunc             take_early_data;
+  GMainContext                 *context;         /* where the conn-timeout runs */
+} PostEstablishmentRequest;
+
+/* Starts establishing; fails at once (NULL, @error set) when nothing can be
+ * tried: a local naming an interface the host does not have, no stack
+ * (POST_ERROR_NO_STACK).  Otherwise @done is called once, unless the
+ * establishment is forgotten first: later, or already before this returns
+ * (then NULL without @error: a literal address whose every candidate the
+ * policy blocked).  @notify frees @user_data when the establishment has
+ * ended (which may be after @done, while what was under way is cancelled).
+ * The result is valid until @done is called or _post_establishment_forget(). */
+PostEstablishment *_post_establishment_start     (const PostEstablishmentRequest *request,
+                                                  PostEstablishedFunc  done,
+                                                  PostEarlyDataReturnFunc return_early_data,
+                                                  gpointer             user_data,
+                                                  GDestroyNotify       notify,
+                                                  GError             **error);
+/* Cancels what is under way; @done still comes (cancelled, or with a PSI
+ * that won meanwhile) */
+void            _post_establishment_cancel       (PostEstablishment *self);
+/* Nothing more is reported and there is no timeout; what is under way
+ * finishes on its own (a PSI that wins is closed) */
+void            _post_establishment_forget       (PostEstablishment *self);
+/* Whether @a and @b are internet addresses with the same IP address */
+gboolean        _post_inet_address_equal         (GSocketAddress    *a,
+                                                  GSocketAddress    *b);
+
 /* ---- Proxies (post-proxy.c) --------------------------------------------- */
 typedef struct _PostProxyBranch PostProxyBranch;
 /* The branches the proxy resolver gives for @remote, in its order
