@@ -36,11 +36,13 @@ GSocketAddress *_post_association_get_last_local_address (PostAssociation *self)
 
 /* ---- PostCarrier internals (post-carrier*.c) ------------------------------
  * A carrier is implemented by post-carrier.c (the object, starting
- * establishment (post-establishment.c), accessors, closing), post-carrier-listener.c (listening and accepting),
- * post-carrier-send.c (sending), post-carrier-receive.c (receiving and the
- * inbox), post-carrier-paths.c (paths and migration) and
- * post-carrier-fork.c (forking and the fork control frames).  What they
- * share is here; the other units of this layer use only the functions. */
+ * establishment (post-establishment.c), accessors), post-carrier-close.c
+ * (closing, and the end of a transport), post-carrier-listener.c
+ * (listening and accepting), post-carrier-send.c (sending),
+ * post-carrier-receive.c (receiving and the inbox), post-carrier-paths.c
+ * (paths and migration) and post-carrier-fork.c (forking and the fork
+ * control frames).  What they share is here; the other units of this layer
+ * use only the functions. */
 
 typedef struct
 {
@@ -165,8 +167,6 @@ void            _post_carrier_set_state          (PostCarrier      *self,
                                                   PostCarrierState  state);
 void            _post_carrier_set_stack_name     (PostCarrier      *self,
                                                   const char       *name);
-void            _post_carrier_set_closed         (PostCarrier      *self,
-                                                  const GError     *error);
 const char     *_post_carrier_role_name          (PostCarrierRole   role);
 gboolean        _post_carrier_can_receive_role   (PostCarrier      *self);
 gboolean        _post_carrier_check_usable       (PostCarrier      *self,
@@ -178,6 +178,13 @@ void            _post_carrier_activate           (PostCarrier      *self,
                                                   PostPsi          *psi,
                                                   PostCandidate    *winner);
 void            _post_carrier_start_establishment (PostCarrier      *self);
+/* Completes the waits of post_carrier_establish_async() (@error NULL: ACTIVE) */
+void            _post_carrier_complete_establish_tasks (PostCarrier  *self,
+                                                        const GError *error);
+void            _post_carrier_detach_transient   (PostCarrier      *self);
+/* post-carrier-close.c */
+void            _post_carrier_set_closed         (PostCarrier      *self,
+                                                  const GError     *error);
 /* post-carrier-listener.c */
 void            _post_carrier_psi_fork_request_cb (PostPsi          *psi,
                                                    PostPsi          *forked,
@@ -205,6 +212,7 @@ void            _post_carrier_send_fork_control  (PostCarrier      *self,
                                                   guint8            type,
                                                   guint8            flags,
                                                   const guint8     *token);
+
 
 /* ---- PostCarrier -------------------------------------------------------- */
 /* A carrier around an accepted or forked PSI (passive open). */

@@ -61,7 +61,8 @@ LAYERS = [
         "post-transient-private",
     ]),
     ("carrier and association", [
-        "post-carrier", "post-carrier-listener", "post-carrier-send",
+        "post-carrier", "post-carrier-close", "post-carrier-listener",
+        "post-carrier-send",
         "post-carrier-receive", "post-carrier-paths", "post-carrier-fork",
         "post-association", "post-reply",
         "post-carrier-stream", "post-carrier-input-stream",
