@@ -594,3 +594,23 @@ post_registry_check_option (PostRegistry  *self,
                key, family, known->len > 0 ? known->str : "none");
   return FALSE;
 }
+
+/* The values layer's option check (post_configuration_set_option(),
+ * PostOptionCheckFunc): against the default registry, which scans the
+ * plugin directories the first time, as before the seam. */
+static gboolean
+check_option_with_default_registry (const char  *key,
+                                    GVariant    *value,
+                                    GVariant   **normalized,
+                                    GError     **error)
+{
+  return post_registry_check_option (post_registry_get_default (), key, value, normalized, error);
+}
+
+/* Installed when libpost is loaded, before any configuration can exist: a
+ * function pointer, nothing else runs. */
+__attribute__ ((constructor)) static void
+install_option_check (void)
+{
+  _post_configuration_set_option_check_func (check_option_with_default_registry);
+}

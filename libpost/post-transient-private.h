@@ -138,4 +138,240 @@ GBytes         *_post_transient_take_early_data  (PostTransient     *self,
                                                   gsize              limit);
 void            _post_transient_return_early_data (PostTransient    *self);
 
+/* ---- PostTransient internals (post-transient*.c) ---------------------------
+ * A transient is implemented by post-transient.c (the object, attaching,
+ * 0-RTT early data, control frames, ending, accessors),
+ * post-transient-send.c (the send queue, writing, datagrams) and
+ * post-transient-receive.c (reading, decoding, delivering, readiness).
+ * What they share is here; the carrier uses only the functions above. */
+#define MAX_VECTORS       512
+#define MAX_BATCH_BYTES   (1024 * 1024)
+#define COALESCE_MAX      (64 * 1024)
+#define COALESCE_LIMIT    1024           /* messages up to this size are copied */
+#define READ_AHEAD        (64 * 1024)
+#define READ_CHUNK        (64 * 1024)
+#define ACK_POLL_MS       5
+#define CLOSE_LINGER_MS   2000
+
+typedef struct
+{
+  guint64         seq;          /* enqueue order */
+  PostMessage    *message;      /* (owned) (nullable) */
+  GTask          *task;         /* (owned) (nullable) */
+  GBytes         *payload;      /* (owned) (nullable) */
+  GByteArray     *coalesced;    /* (owned) (nullable) pre-framed anonymous messages */
+  GSocketAddress *destination;  /* (owned) (nullable) message stacks */
+  guint8          header[16];
+  guint           header_len;
+  GByteArray     *trailer;      /* (owned) (nullable) */
+  gsize           written;
+  gsize           total;
+  guint           niceness;
+  gint64          deadline;
+  guint           end_of_message : 1;
+  guint           shutdown_after : 1;
+  guint           part : 1;           /* one part of a message sent in parts */
+  guint           no_datagram : 1;    /* the PSI refused it as a datagram */
+  guint           control : 1;        /* a control frame of libpost's framing */
+} SendItem;
+
+typedef struct
+{
+  guint  niceness;
+  GQueue items;
+} SendLevel;
+
+/* A message handed to the PSI as a datagram, until its fate is known. */
+typedef struct
+{
+  guint64      id;
+  PostMessage *message;  /* (owned) */
+  GTask       *task;     /* (owned) (nullable) */
+  gboolean     sent;
+} Datagram;
+
+typedef struct
+{
+  PostMessage *message;  /* (owned) */
+  guint64      end;      /* stream offset of the message's last byte */
+} Unacked;
+
+/* Written to a PSI that keeps it before it goes out (get_sent_offset):
+ * the sent event and the send's completion wait for the bytes to leave. */
+typedef struct
+{
+  PostMessage *message;  /* (owned) (nullable): NULL for a part that does not end it */
+  GTask       *task;     /* (owned) (nullable) */
+  guint64      end;
+} Unsent;
+
+struct _PostTransient
+{
+  GObject            parent_instance;
+
+  PostCarrier       *carrier;        /* (unowned) the carrier owns us */
+  PostPsi           *psi;            /* (owned) (nullable) until attached */
+  PostPath          *path;           /* (owned) (nullable) */
+  PostConfiguration *configuration;  /* (owned) */
+  PostFramer        *framer;         /* (owned) (nullable): byte streams in AUTO framing */
+  GMainContext      *context;        /* (owned) */
+  PostStackCapabilities caps;
+  gboolean           byte_stream;
+  gboolean           stream_mode;
+  gsize              send_queue_limit;
+  gsize              recv_max;
+
+  /* sending */
+  GPtrArray         *levels;         /* (owned) (element-type SendLevel) ascending niceness */
+  GQueue             control;        /* (element-type SendItem) control frames: before any
+                                        message, never inside one */
+  gboolean           control_frames; /* the framer is libpost's own (PostLengthPrefixFramer) */
+  gboolean           frame_seen;     /* a frame (message or control) was decoded */
+  SendItem          *current;        /* (owned) (nullable) partly written */
+  PostMessage       *open_partial;   /* (unowned) a message sent in parts, not ended */
+  /* Message stacks: a message sent in parts leaves as one datagram.  Its
+   * parts are gathered here as they are picked, up to the PSI's largest
+   * message (post_psi_get_max_message_size()), which bounds what is held. */
+  GByteArray        *send_assembly;  /* (owned) (nullable) parts of open_partial so far */
+  PostMessage       *enqueue_partial;   /* (owned) (nullable) the message being queued in parts */
+  gsize              enqueue_partial_size;  /* ... its bytes queued so far */
+  PostMessage       *failed_partial; /* (owned) (nullable) a message in parts that failed
+                                        (too large); its later parts fail at once */
+  gsize              queued_bytes;
+  gsize              queued_items;   /* SendItems queued, current and early */
+  gboolean           overcommitted;  /* sent past a full queue: reading stops */
+  GSource           *resume_idle;    /* (owned) (nullable) reading resumes */
+  guint64            next_seq;
+  guint64            next_message_seq;
+  guint64            total_written;
+  GQueue             unacked;        /* (element-type Unacked) */
+  GQueue             unsent;         /* (element-type Unsent) */
+  GQueue             flushes;        /* (element-type GTask) task data: target seq */
+  GSource           *write_idle;     /* (owned) (nullable) */
+  GSource           *ack_timer;      /* (owned) (nullable) */
+  GSource           *expiry_timer;   /* (owned) (nullable) */
+  gint64             expiry_deadline;
+  gboolean           want_write;
+  gboolean           send_shut;      /* our FIN was sent */
+
+  /* receiving */
+  GByteArray        *scratch_header;  /* (owned) reused by frame_item() */
+  GByteArray        *scratch_trailer; /* (owned) */
+  GByteArray        *inbuf;          /* (owned) raw input */
+  gsize              inbuf_start;
+  GByteArray        *assembly;       /* (owned) payload of the current message */
+  PostMessage       *handle;         /* (owned) (nullable) handle of a message delivered in parts */
+  GSocketAddress    *assembly_from;  /* (owned) (nullable) */
+  guint64            recv_seq;
+  gboolean           assembly_started;
+  gboolean           assembly_end;
+  gboolean           discarding;     /* dropping the rest of a message too large for
+                                        a complete receive */
+  gboolean           input_eof;      /* the PSI reported the end of input */
+  gboolean           input_done;     /* ... and all of it was decoded */
+  gboolean           want_read;
+  gboolean           readable;       /* the PSI said IN and no read came back short since */
+
+  /* closing */
+  gboolean           closing;
+  gboolean           ended;
+  GSource           *linger_timer;   /* (owned) (nullable) */
+  GSource           *first_message_timer;  /* (owned) (nullable) an accepted
+                                              peer's first-message deadline */
+  GSource           *drain_timer;    /* (owned) (nullable) waits for post_psi_is_send_complete() */
+  gboolean           drain_peer_closed;
+  gulong             ready_id;
+  gulong             path_id;
+  gulong             soft_error_id;
+  gulong             sent_id;
+  gulong             message_expired_id;
+
+  guint64            bytes_sent;
+  guint64            bytes_received;
+
+  /* unreliable datagrams */
+  GHashTable        *datagrams;      /* (owned) &Datagram.id -> Datagram */
+  guint64            next_datagram_id;
+  guint64            datagrams_dropped;
+  gulong             datagram_event_id;
+  gulong             datagram_received_id;
+  guint              send_priority;  /* last given to post_psi_set_send_priority() */
+  gboolean           send_priority_set;
+
+  /* 0-RTT: idempotent items handed to the PSIs of an establishment race as
+   * early data (_post_transient_take_early_data()); on attach they count as
+   * written if the winner took them, else they go back to the queue. */
+  GQueue             early;          /* (element-type SendItem) */
+};
+
+/* ---- what post-transient.c's files share ---- */
+/* post-transient.c */
+void            _post_transient_datagram_free (gpointer data);
+void            _post_transient_destroy_source (GSource **source);
+void            _post_transient_end (PostTransient *self,
+                                     const GError  *error,
+                                     gboolean       peer_closed);
+void            _post_transient_first_message_done (PostTransient *self);
+gboolean        _post_transient_linger_timeout_cb (gpointer data);
+void            _post_transient_send_item_free (SendItem *item);
+void            _post_transient_unsent_free (Unsent *u);
+/* post-transient-send.c */
+gboolean        _post_transient_check_acked (PostTransient *self);
+void            _post_transient_check_overcommit (PostTransient *self);
+void            _post_transient_check_sent (PostTransient *self);
+void            _post_transient_drop_partial (PostTransient *self,
+                                              PostMessage   *message,
+                                              const GError  *error,
+                                              gboolean       ended);
+void            _post_transient_fail_datagrams (PostTransient *self,
+                                                const GError  *error);
+void            _post_transient_fail_item (PostTransient *self,
+                                           SendItem      *item,
+                                           const GError  *error);
+void            _post_transient_fail_transport (PostTransient *self,
+                                                GError        *error);
+void            _post_transient_fail_unsent (PostTransient *self,
+                                             const GError  *error);
+gboolean        _post_transient_frame_item (PostTransient *self,
+                                            SendItem      *item,
+                                            GError       **error);
+SendLevel      *_post_transient_get_level (PostTransient *self,
+                                           guint          niceness);
+gboolean        _post_transient_has_unsent_datagrams (PostTransient *self);
+void            _post_transient_item_written (PostTransient *self,
+                                              SendItem      *item);
+guint64         _post_transient_lowest_unwritten_seq (PostTransient *self);
+void            _post_transient_psi_datagram_event_cb (PostPsi          *psi,
+                                                       guint64           id,
+                                                       PostDatagramEvent event,
+                                                       PostTransient    *self);
+void            _post_transient_psi_datagram_received_cb (PostPsi       *psi,
+                                                          GBytes        *content,
+                                                          PostTransient *self);
+void            _post_transient_psi_message_expired_cb (PostPsi       *psi,
+                                                        PostMessage   *message,
+                                                        PostTransient *self);
+void            _post_transient_psi_sent_cb (PostPsi       *psi,
+                                             PostTransient *self);
+gboolean        _post_transient_refuse_empty (PostTransient *self,
+                                              GBytes        *content,
+                                              gboolean       part,
+                                              GError       **error);
+void            _post_transient_schedule_write (PostTransient *self);
+void            _post_transient_write_some (PostTransient *self);
+/* post-transient-receive.c */
+void            _post_transient_end_when_drained (PostTransient *self,
+                                                  gboolean       peer_closed);
+void            _post_transient_psi_path_changed_cb (PostPsi       *psi,
+                                                     PostTransient *self);
+void            _post_transient_psi_ready_cb (PostPsi       *psi,
+                                              GIOCondition   condition,
+                                              PostTransient *self);
+void            _post_transient_psi_soft_error_cb (PostPsi       *psi,
+                                                   const GError  *error,
+                                                   PostTransient *self);
+void            _post_transient_reframe_queue (PostTransient *self);
+void            _post_transient_start_linger (PostTransient *self);
+void            _post_transient_update_interest (PostTransient *self);
+
 G_END_DECLS

@@ -181,4 +181,118 @@ PostPath       *_post_path_new_full               (GSocketAddress    *local_addr
  * descriptions quote addresses (post-path.c) */
 char           *_post_socket_address_to_string   (GSocketAddress    *address);
 
+/* ---- The option check: a seam for the stacks layer -------------------------
+ * post_configuration_set_option() checks a value against what the loaded
+ * stacks declare (a wrong type, a value out of range, an unknown option of
+ * a family they know fail there).  The values layer does not know the
+ * stacks: the stacks layer installs the check when libpost is loaded
+ * (post-registry.c: post_registry_check_option() on the default registry),
+ * with that function's contract; @normalized (transfer full) is the value
+ * to store.  Without one, values are stored as given. */
+typedef gboolean (*PostOptionCheckFunc)          (const char        *key,
+                                                  GVariant          *value,
+                                                  GVariant         **normalized,
+                                                  GError           **error);
+void            _post_configuration_set_option_check_func (PostOptionCheckFunc func);
+
+/* ---- PostConfiguration internals (post-configuration*.c only) -------------
+ * A configuration is implemented by post-configuration.c (the table of
+ * settings, nicks, the object, the selection properties, the canonical
+ * form), post-configuration-transport.c (stacks, framing, racing, timeouts,
+ * limits, protocol-specific options, the connection properties that are no
+ * stack capability) and post-configuration-security.c (trust, pins, ALPN,
+ * TLS versions, cleartext, verification).  Only those files define
+ * POST_CONFIGURATION_INTERNALS and see what they share. */
+#ifdef POST_CONFIGURATION_INTERNALS
+struct _PostConfiguration
+{
+  GObject parent_instance;
+
+  PostPreference preferences[POST_SELECTION_LAST];
+  guint32 explicit_preferences;  /* bit i: preferences[i] was set, not a default */
+  GStrv stacks;                 /* (owned) (nullable): NULL for any */
+  PostFramingMode framing;
+  GType framer_type;
+  guint attempt_delay;          /* ms */
+  guint conn_timeout;           /* ms, 0 for none */
+  guint keep_alive_timeout;     /* ms, 0: disabled */
+  gsize send_queue_limit;       /* bytes */
+  gsize recv_msg_max_len;       /* bytes */
+  GHashTable *options;          /* (owned) (element-type utf8 GVariant) */
+  gboolean frozen;
+  char *canonical;              /* (owned) (nullable): to_string(), once frozen */
+  guint canonical_hash;         /* g_str_hash (canonical) */
+  /* connection properties that are no stack capability */
+  PostPreference use_temporary_local_address;
+  PostPreference soft_error_notify;
+  PostDirection direction;
+  GHashTable *interface_prefs;  /* (owned) (element-type utf8 PostPreference) */
+  GHashTable *pvd_prefs;        /* (owned) (element-type utf8 PostPreference) */
+  struct VerifyClosure *verify; /* (owned) (nullable) refcounted, shared by copies */
+  GProxyResolver *proxy_resolver; /* (owned) (nullable): NULL for g_proxy_resolver_get_default() */
+  gboolean enable_proxy;
+};
+
+#define DEFAULT_ATTEMPT_DELAY_MS      250
+#define DEFAULT_CONN_TIMEOUT_MS       30000
+/* The keep-alive time of a configuration that requires or prefers
+ * `keep-alive` without setting `keep-alive-timeout` (not TCP's two hours). */
+#define DEFAULT_KEEP_ALIVE_TIMEOUT_MS 30000
+#define MAX_KEEP_ALIVE_TIMEOUT_MS     (24 * 3600 * 1000)
+#define DEFAULT_SEND_QUEUE_LIMIT      (4 * 1024 * 1024)
+#define MIN_SEND_QUEUE_LIMIT          (64 * 1024)
+#define DEFAULT_RECV_MSG_MAX_LEN      (16 * 1024 * 1024)
+
+/* The selection properties come first, in PostSelectionProperty order */
+enum {
+  PROP_0,
+  PROP_SELECTION_FIRST,
+  PROP_STACKS = PROP_SELECTION_FIRST + POST_SELECTION_LAST,
+  PROP_FRAMING,
+  PROP_FRAMER_TYPE,
+  PROP_ATTEMPT_DELAY,
+  PROP_CONN_TIMEOUT,
+  PROP_KEEP_ALIVE_TIMEOUT,
+  PROP_SEND_QUEUE_LIMIT,
+  PROP_RECV_MSG_MAX_LEN,
+  PROP_FROZEN,
+  PROP_INTERFACE,
+  PROP_PVD,
+  PROP_USE_TEMPORARY_LOCAL_ADDRESS,
+  PROP_DIRECTION,
+  PROP_SOFT_ERROR_NOTIFY,
+  PROP_PROXY_RESOLVER,
+  PROP_ENABLE_PROXY,
+  N_PROPS
+};
+
+/* The verification callback, shared (refcounted) between copies. */
+typedef struct VerifyClosure {
+  gint           ref_count;
+  PostVerifyFunc func;                /* (nullable) one of func and accept */
+  PostAcceptCertificateFunc accept;   /* (nullable) */
+  gpointer       user_data;
+  GDestroyNotify destroy;
+} VerifyClosure;
+
+/* ---- what post-configuration.c's files share ---- */
+/* post-configuration.c */
+gboolean        _post_configuration_check_mutable (PostConfiguration *self,
+                                                   GError           **error);
+void            _post_configuration_verify_closure_unref (VerifyClosure *closure);
+/* post-configuration-transport.c */
+void            _post_configuration_append_connection_properties (PostConfiguration *self,
+                                                                  GString           *string);
+void            _post_configuration_copy_preference_set (GHashTable *to,
+                                                         GHashTable *from);
+char          **_post_configuration_preference_set_to_strv (GHashTable *set);
+gboolean        _post_configuration_set_preference_set_from_strv (PostConfiguration  *self,
+                                                                  guint               prop_id,
+                                                                  const char * const *entries,
+                                                                  GError            **error);
+extern GParamSpec *_post_configuration_properties[N_PROPS];
+/* indexed by PostPreference */
+extern const char * const _post_configuration_preference_nicks[POST_PREFERENCE_PROHIBIT + 1];
+#endif /* POST_CONFIGURATION_INTERNALS */
+
 G_END_DECLS
