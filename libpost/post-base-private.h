@@ -32,4 +32,7 @@ void            _post_task_watch_cancel          (GTask              *task,
                                                   PostTaskCancelFunc  func,
                                                   gpointer            user_data);
 
+/* Destroys *@source, if any, drops the reference and sets it to NULL */
+void            _post_source_clear               (GSource           **source);
+
 G_END_DECLS

@@ -84,16 +84,6 @@ static void establish_cancelled (GTask *task, gpointer user_data);
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static void
-clear_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
 /* The common start of every _async operation: a task whose cancellable
  * was cancelled before the call completes (from the main loop, as GTask
  * does) with G_IO_ERROR_CANCELLED; returns whether it did. */
@@ -194,7 +184,7 @@ post_carrier_dispose (GObject *object)
 
   if (self->establishment != NULL)
     _post_establishment_cancel (self->establishment);
-  clear_source (&self->establish_source);
+  _post_source_clear (&self->establish_source);
   if (self->listen_psi != NULL)
     {
       g_clear_signal_handler (&self->accepted_id, self->listen_psi);
@@ -1300,7 +1290,7 @@ stop_establishment (PostCarrier *self)
                                                        "The establishment was cancelled"));
       return;
     }
-  clear_source (&self->establish_source);
+  _post_source_clear (&self->establish_source);
   if (self->establishment != NULL)
     {
       /* Nothing more is reported to the carrier. */

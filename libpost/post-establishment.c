@@ -51,19 +51,9 @@ struct _PostEstablishment
 };
 
 static void
-clear_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
-static void
 establishment_clear (PostEstablishment *self)
 {
-  clear_source (&self->timeout_source);
+  _post_source_clear (&self->timeout_source);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->stacks, g_ptr_array_unref);
   g_clear_pointer (&self->proxies, g_ptr_array_unref);
@@ -97,7 +87,7 @@ report (PostEstablishment *self,
 {
   g_autoptr(GError) owned = error;
 
-  clear_source (&self->timeout_source);
+  _post_source_clear (&self->timeout_source);
   if (self->reported)
     return;
   self->reported = TRUE;
@@ -598,6 +588,6 @@ _post_establishment_cancel (PostEstablishment *self)
 void
 _post_establishment_forget (PostEstablishment *self)
 {
-  clear_source (&self->timeout_source);
+  _post_source_clear (&self->timeout_source);
   self->reported = TRUE;
 }

@@ -1,4 +1,4 @@
-/* post-task.c: helpers for GTask every layer uses
+/* post-task.c: helpers for GTask and GSource every layer uses
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -57,4 +57,14 @@ _post_task_watch_cancel (GTask              *task,
   g_source_set_static_name (source, "[libpost] cancellation");
   g_source_attach (source, g_task_get_context (task));
   g_object_set_data_full (G_OBJECT (task), "post-cancel-watch", source, destroy_cancel_source);
+}
+
+void
+_post_source_clear (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
 }

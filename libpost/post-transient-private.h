@@ -307,7 +307,6 @@ struct _PostTransient
 /* ---- what post-transient.c's files share ---- */
 /* post-transient.c */
 void            _post_transient_datagram_free (gpointer data);
-void            _post_transient_destroy_source (GSource **source);
 void            _post_transient_end (PostTransient *self,
                                      const GError  *error,
                                      gboolean       peer_closed);

@@ -854,7 +854,7 @@ arm_expiry_timer (PostTransient *self,
 {
   if (self->expiry_timer != NULL && self->expiry_deadline <= deadline)
     return;
-  _post_transient_destroy_source (&self->expiry_timer);
+  _post_source_clear (&self->expiry_timer);
   self->expiry_deadline = deadline;
   self->expiry_timer = g_timeout_source_new (0);
   g_source_set_ready_time (self->expiry_timer, deadline);
@@ -1363,7 +1363,7 @@ _post_transient_write_some (PostTransient *self)
     return;
 
   g_object_ref (self);
-  _post_transient_destroy_source (&self->write_idle);
+  _post_source_clear (&self->write_idle);
   if (self->byte_stream)
     write_stream (self);
   else

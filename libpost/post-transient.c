@@ -112,22 +112,12 @@ send_level_free (gpointer data)
   g_free (level);
 }
 
-void
-_post_transient_destroy_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
 /* The peer completed its first message (stream framing: sent a byte):
  * the stack's first-message timeout no longer applies. */
 void
 _post_transient_first_message_done (PostTransient *self)
 {
-  _post_transient_destroy_source (&self->first_message_timer);
+  _post_source_clear (&self->first_message_timer);
   if (self->psi != NULL && !post_psi_has_first_message (self->psi))
     _post_psi_set_first_message_received (self->psi);
 }
@@ -137,13 +127,13 @@ post_transient_dispose (GObject *object)
 {
   PostTransient *self = POST_TRANSIENT (object);
 
-  _post_transient_destroy_source (&self->write_idle);
-  _post_transient_destroy_source (&self->resume_idle);
-  _post_transient_destroy_source (&self->ack_timer);
-  _post_transient_destroy_source (&self->expiry_timer);
-  _post_transient_destroy_source (&self->linger_timer);
-  _post_transient_destroy_source (&self->first_message_timer);
-  _post_transient_destroy_source (&self->drain_timer);
+  _post_source_clear (&self->write_idle);
+  _post_source_clear (&self->resume_idle);
+  _post_source_clear (&self->ack_timer);
+  _post_source_clear (&self->expiry_timer);
+  _post_source_clear (&self->linger_timer);
+  _post_source_clear (&self->first_message_timer);
+  _post_source_clear (&self->drain_timer);
   if (self->psi != NULL)
     {
       g_clear_signal_handler (&self->ready_id, self->psi);
@@ -440,7 +430,7 @@ _post_transient_attach (PostTransient *self,
     {
       gint64 left = post_psi_get_first_message_deadline (psi) - g_get_monotonic_time ();
 
-      _post_transient_destroy_source (&self->first_message_timer);
+      _post_source_clear (&self->first_message_timer);
       self->first_message_timer = g_timeout_source_new ((guint) CLAMP ((left + 999) / 1000, 0, G_MAXUINT));
       g_source_set_callback (self->first_message_timer, first_message_timeout_cb, self, NULL);
       g_source_set_static_name (self->first_message_timer, "[libpost] first-message timeout");
@@ -604,11 +594,11 @@ _post_transient_end (PostTransient *self,
   self->ended = TRUE;
 
   g_object_ref (self);
-  _post_transient_destroy_source (&self->write_idle);
-  _post_transient_destroy_source (&self->expiry_timer);
-  _post_transient_destroy_source (&self->linger_timer);
-  _post_transient_destroy_source (&self->first_message_timer);
-  _post_transient_destroy_source (&self->drain_timer);
+  _post_source_clear (&self->write_idle);
+  _post_source_clear (&self->expiry_timer);
+  _post_source_clear (&self->linger_timer);
+  _post_source_clear (&self->first_message_timer);
+  _post_source_clear (&self->drain_timer);
   if (self->psi != NULL)
     {
       if (self->path != NULL)
@@ -616,7 +606,7 @@ _post_transient_end (PostTransient *self,
       _post_transient_check_sent (self);
       if (!g_queue_is_empty (&self->unacked))
         _post_transient_check_acked (self);
-      _post_transient_destroy_source (&self->ack_timer);
+      _post_source_clear (&self->ack_timer);
       post_psi_set_interest (self->psi, 0);
       post_psi_close (self->psi, error != NULL);
     }
