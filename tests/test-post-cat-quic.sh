@@ -32,12 +32,12 @@ client () {
 
 echoed () { [ "$(od -c <"$1")" = "$(printf 'a\nb\n' | od -c)" ]; }
 
-echo "1..16"
+echo "1..17"
 
 if ! command -v certtool >/dev/null ||
    ! make_cert ca - 'cn = "post-cat test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' ||
    ! make_cert server ca 'cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\ntls_www_server\nsigning_key\nexpiration_days = 2\n'; then
-  for i in $(seq 12); do echo "not ok $i - certtool could not make the certificates"; done
+  for i in $(seq 17); do echo "not ok $i - certtool could not make the certificates"; done
   exit 1
 fi
 
@@ -240,9 +240,9 @@ else
 fi
 
 # 16: --alpn on both post-cats: a client offering the listener's protocol
-# among others is echoed, and both sides tell the protocol negotiated.  (A listener does not refuse a client that offers
-# none of its protocols yet: GnuTLS negotiates nothing then, and the
-# handshake completes; not checked here.)
+# among others is echoed, and both sides tell the protocol negotiated; a
+# client that offers none of the listener's protocols is refused with the
+# no_application_protocol alert (RFC 9001 8.1) and says so.
 if start_listener alpn --alpn post-test --cert "$tmp/server.pem" --key "$tmp/server.key"; then
   client alpn-both 127.0.0.1 --json --alpn other --alpn post-test --ca "$tmp/ca.pem"
   if [ $rc -eq 0 ] && echoed "$tmp/alpn-both.out" &&
@@ -252,6 +252,13 @@ if start_listener alpn --alpn post-test --cert "$tmp/server.pem" --key "$tmp/ser
   else
     not_ok "--alpn other --alpn post-test to a listener with --alpn post-test: echoed (exit $rc)" \
       "$tmp/alpn-both.err" "$tmp/alpn.err"
+  fi
+  client alpn-none 127.0.0.1 --alpn other --ca "$tmp/ca.pem"
+  if [ $rc -ne 0 ] && grep -q 'No supported application protocol' "$tmp/alpn-none.err"; then
+    ok "--alpn other to a listener with --alpn post-test: refused, no_application_protocol"
+  else
+    not_ok "--alpn other to a listener with --alpn post-test: refused (exit $rc)" \
+      "$tmp/alpn-none.err" "$tmp/alpn.err"
   fi
   kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null
 else

@@ -111,8 +111,13 @@ post_gnutls_apply_alpn (gnutls_session_t    session,
       protocols[i].data = (unsigned char *) alpn[i];
       protocols[i].size = strlen (alpn[i]);
     }
+  /* A server refuses a client that offers ALPN but none of its protocols
+   * (RFC 7301 3.2: the no_application_protocol alert) instead of
+   * completing a handshake that negotiated nothing; a client that offers
+   * no ALPN at all is served (GnuTLS checks MANDATORY only against an
+   * offer). */
   return post_gnutls_check (gnutls_alpn_set_protocols (session, protocols, n,
-                                                       server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0),
+                                                       server ? GNUTLS_ALPN_SERVER_PRECEDENCE | GNUTLS_ALPN_MANDATORY : 0),
                             "Cannot set ALPN", error);
 }
 

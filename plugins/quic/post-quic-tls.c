@@ -265,7 +265,10 @@ quic_setup_session (QuicConn  *qc,
     {
       gnutls_datum_t proto = { (unsigned char *) POST_QUIC_DEFAULT_ALPN, strlen (POST_QUIC_DEFAULT_ALPN) };
 
-      if (!post_gnutls_check_code (gnutls_alpn_set_protocols (qc->session, &proto, 1, 0),
+      /* RFC 9001 8.1: a server closes a connection whose client offers
+       * none of its protocols (no_application_protocol). */
+      if (!post_gnutls_check_code (gnutls_alpn_set_protocols (qc->session, &proto, 1,
+                                                              server ? GNUTLS_ALPN_MANDATORY : 0),
                                    POST_ERROR_TLS_HANDSHAKE, "Cannot set ALPN", error))
         return FALSE;
     }

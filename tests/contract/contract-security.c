@@ -526,6 +526,35 @@ test_error_untrusted_server (void)
   expect_prompt_error (FALSE, NULL, &side, FALSE, POST_ERROR_TLS_UNKNOWN_AUTHORITY);
 }
 
+/* A server with ALPN refuses a client that offers none of its protocols
+ * (RFC 7301 3.2, RFC 9001 8.1: the no_application_protocol alert) instead
+ * of completing a handshake that negotiated nothing; the client is told
+ * promptly, not at its connection timeout. */
+static void
+test_error_no_common_alpn (void)
+{
+  static const char * const server_alpn[] = { "post-a", NULL };
+  static const char * const client_alpn[] = { "post-b", "post-c", NULL };
+  PostContractPeer peer = { 0 };
+  g_autoptr(PostConfiguration) config = long_timeout_config ();
+  Side side = { .config = config };
+  g_autoptr(PostAssociation) association = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_configuration_set_alpn (config, client_alpn, NULL));
+  identity_peer_start_full (&peer, FALSE, server_alpn, NULL);
+  association = association_for (&peer, &side);
+  error = establish_error (association, PROMPT_MS, FALSE);
+  if (!post_contract_has (POST_STACK_CAP_SECURE))
+    {
+      post_contract_unsupported ("not secure: no ALPN to negotiate");
+      g_assert_no_error (error);
+    }
+  else
+    post_contract_assert_error (error, POST_ERROR_TLS_HANDSHAKE);
+  post_contract_peer_stop (&peer);
+}
+
 static void
 test_error_psk_mismatch (void)
 {
@@ -874,6 +903,7 @@ post_contract_add_security_cases (void)
   post_contract_add ("security/ticket-identity/alpn", test_alpn);
   post_contract_add ("security/peer-details", test_peer_details);
   post_contract_add ("security/errors/untrusted-server", test_error_untrusted_server);
+  post_contract_add ("security/errors/no-common-alpn", test_error_no_common_alpn);
   post_contract_add ("security/errors/psk-mismatch", test_error_psk_mismatch);
   post_contract_add ("security/errors/unknown-psk-identity", test_error_unknown_psk_identity);
   post_contract_add ("security/errors/client-rejected", test_error_client_rejected);
