@@ -78,6 +78,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PostPathSnapshot, _post_path_snapshot_unref)
 PostPathSnapshot        *_post_path_snapshot_build   (struct nl_cache  *links,
                                                       struct nl_cache  *addrs,
                                                       struct nl_cache  *routes);
+/* Marks metered the interface of the best default route of each family
+ * (GNetworkMonitor:network-metered said so); before @snapshot is shared. */
+void                     _post_path_snapshot_mark_metered (PostPathSnapshot *snapshot);
 /* Appends to @events (element-type PostPathEvent, freed with
  * _post_path_event_free()) what differs from @old to @new: removed
  * addresses, removed and changed interfaces, added interfaces, added

@@ -66,6 +66,24 @@
  * `cellular`; Ethernet is `wired` except virtual links (veth, bridges,
  * VLANs, macvlan…) which are `other`.  Cellular links are guessed metered,
  * as NetworkManager does.
+ *
+ * ## Metering and connectivity
+ *
+ * Whether the network costs the user is known to NetworkManager and the
+ * flatpak portal, which GIO's #GNetworkMonitor reports: when the monitor's
+ * [property@Post.PathMonitor:network-monitor] says
+ * [property@Gio.NetworkMonitor:network-metered], the interface of the best
+ * default route of each family counts as metered too (the policy's
+ * `match-metered`), and [property@Post.PathMonitor:connectivity] follows
+ * [property@Gio.NetworkMonitor:connectivity].  A change emits
+ * [signal@Post.PathMonitor::interface-changed] for the interfaces whose
+ * metering changed, which carriers over them take as a path change.
+ * post_path_monitor_get_default() uses g_network_monitor_get_default()
+ * where that knows metering: when NetworkManager runs (`/run/NetworkManager`
+ * exists), in a flatpak sandbox (the portal) or when
+ * `GIO_USE_NETWORK_MONITOR` names an implementation; not GIO's netlink
+ * fallback, which never says metered.  Links, addresses and routes always
+ * come from netlink.
  */
 
 struct _PostPathMonitor
@@ -86,6 +104,9 @@ struct _PostPathMonitor
   GError               *init_error;     /* (owned) (nullable) */
   GPtrArray            *watches;        /* (element-type Watch) */
   guint                 next_watch_id;
+  GNetworkMonitor      *network_monitor; /* (owned) (nullable) */
+  gboolean              network_metered; /* its network-metered; under lock */
+  GNetworkConnectivity  connectivity;   /* its connectivity */
 };
 
 G_DEFINE_FINAL_TYPE (PostPathMonitor, post_path_monitor, G_TYPE_OBJECT)
@@ -101,6 +122,16 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
+
+enum {
+  PROP_0,
+  PROP_NETWORK_MONITOR,
+  PROP_NETWORK_METERED,
+  PROP_CONNECTIVITY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 /* ---- boxed types ---------------------------------------------------------- */
 
@@ -372,6 +403,18 @@ change_cb (struct nl_cache  *cache,
     self->refill_routes = TRUE;
 }
 
+/* The snapshot of the caches, with the network's metering; with the lock
+ * held */
+static PostPathSnapshot *
+build_snapshot_locked (PostPathMonitor *self)
+{
+  PostPathSnapshot *snapshot = _post_path_snapshot_build (self->links, self->addrs, self->routes);
+
+  if (self->network_metered)
+    _post_path_snapshot_mark_metered (snapshot);
+  return snapshot;
+}
+
 /* Reads what netlink has queued; with the lock held.  Returns the events
  * (NULL if nothing changed). */
 static GPtrArray *
@@ -414,7 +457,7 @@ process_locked (PostPathMonitor *self,
       nl_cache_refill (self->sync_sock, self->routes);
     }
   old = self->snapshot;
-  self->snapshot = _post_path_snapshot_build (self->links, self->addrs, self->routes);
+  self->snapshot = build_snapshot_locked (self);
   events = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_path_event_free);
   _post_path_snapshot_diff (old, self->snapshot, events);
   return events;
@@ -494,7 +537,7 @@ start_netlink (PostPathMonitor *self,
     }
 
   _post_path_snapshot_unref (self->snapshot);
-  self->snapshot = _post_path_snapshot_build (self->links, self->addrs, self->routes);
+  self->snapshot = build_snapshot_locked (self);
   self->dirty = FALSE;
   self->source = g_unix_fd_source_new (nl_cache_mngr_get_fd (self->mngr), G_IO_IN);
   g_source_set_callback (self->source, (GSourceFunc) (void (*)(void)) netlink_ready_cb, self, NULL);
@@ -529,7 +572,109 @@ stop_netlink (PostPathMonitor *self)
   g_clear_pointer (&self->sync_sock, nl_socket_free);
 }
 
+/* ---- GNetworkMonitor: metering and connectivity ------------------------------ */
+
+/* Takes the network monitor's metering and connectivity: a change of
+ * metering rebuilds the snapshot, whose comparison emits interface-changed
+ * for the default route's interface. */
+static void
+update_from_network_monitor (PostPathMonitor *self)
+{
+  gboolean metered = self->network_monitor != NULL
+                     && g_network_monitor_get_network_metered (self->network_monitor);
+  GNetworkConnectivity connectivity = self->network_monitor != NULL
+                                      ? g_network_monitor_get_connectivity (self->network_monitor)
+                                      : G_NETWORK_CONNECTIVITY_FULL;
+  g_autoptr(GPtrArray) events = NULL;
+  gboolean metered_changed, connectivity_changed;
+
+  g_mutex_lock (&self->lock);
+  metered_changed = metered != self->network_metered;
+  connectivity_changed = connectivity != self->connectivity;
+  self->network_metered = metered;
+  self->connectivity = connectivity;
+  if (metered_changed && self->mngr != NULL)
+    {
+      g_autoptr(PostPathSnapshot) old = self->snapshot;
+
+      self->snapshot = build_snapshot_locked (self);
+      events = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_path_event_free);
+      _post_path_snapshot_diff (old, self->snapshot, events);
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (metered_changed || connectivity_changed)
+    g_debug ("path monitor: the network is %smetered, connectivity %d", metered ? "" : "not ",
+             (int) connectivity);
+  dispatch_events (self, events);
+  if (metered_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NETWORK_METERED]);
+  if (connectivity_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTIVITY]);
+}
+
+static void
+network_monitor_notify_cb (GObject    *network_monitor,
+                           GParamSpec *pspec,
+                           gpointer    user_data)
+{
+  update_from_network_monitor (user_data);
+}
+
 /* ---- GObject -------------------------------------------------------------- */
+
+static void
+post_path_monitor_dispose (GObject *object)
+{
+  PostPathMonitor *self = POST_PATH_MONITOR (object);
+
+  if (self->network_monitor != NULL)
+    g_signal_handlers_disconnect_by_data (self->network_monitor, self);
+  g_clear_object (&self->network_monitor);
+  G_OBJECT_CLASS (post_path_monitor_parent_class)->dispose (object);
+}
+
+static void
+post_path_monitor_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  PostPathMonitor *self = POST_PATH_MONITOR (object);
+
+  switch (prop_id)
+    {
+    case PROP_NETWORK_MONITOR:
+      g_value_set_object (value, self->network_monitor);
+      break;
+    case PROP_NETWORK_METERED:
+      g_value_set_boolean (value, post_path_monitor_get_network_metered (self));
+      break;
+    case PROP_CONNECTIVITY:
+      g_value_set_enum (value, post_path_monitor_get_connectivity (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+post_path_monitor_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  PostPathMonitor *self = POST_PATH_MONITOR (object);
+
+  switch (prop_id)
+    {
+    case PROP_NETWORK_MONITOR:
+      post_path_monitor_set_network_monitor (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
 
 static void
 post_path_monitor_finalize (GObject *object)
@@ -551,6 +696,44 @@ post_path_monitor_class_init (PostPathMonitorClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->finalize = post_path_monitor_finalize;
+  object_class->dispose = post_path_monitor_dispose;
+  object_class->get_property = post_path_monitor_get_property;
+  object_class->set_property = post_path_monitor_set_property;
+
+  /**
+   * PostPathMonitor:network-monitor: (getter get_network_monitor) (setter set_network_monitor)
+   *
+   * The #GNetworkMonitor whose metering and connectivity the monitor
+   * follows (NetworkManager's or the portal's through GIO), or %NULL for
+   * none: then only cellular links count as metered.  The default monitor
+   * uses g_network_monitor_get_default() where NetworkManager or the portal
+   * provide it.
+   */
+  properties[PROP_NETWORK_MONITOR] =
+    g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostPathMonitor:network-metered: (getter get_network_metered)
+   *
+   * Whether [property@Post.PathMonitor:network-monitor] says the network
+   * is metered; the interface of the best default route of each family is
+   * then metered in the monitor's interface and path data.
+   */
+  properties[PROP_NETWORK_METERED] =
+    g_param_spec_boolean ("network-metered", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostPathMonitor:connectivity: (getter get_connectivity)
+   *
+   * The host's connectivity as [property@Post.PathMonitor:network-monitor]
+   * reports it (local only, limited, behind a captive portal or full);
+   * %G_NETWORK_CONNECTIVITY_FULL without a network monitor.
+   */
+  properties[PROP_CONNECTIVITY] =
+    g_param_spec_enum ("connectivity", NULL, NULL, G_TYPE_NETWORK_CONNECTIVITY,
+                       G_NETWORK_CONNECTIVITY_FULL,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
    * PostPathMonitor::interface-added:
@@ -575,11 +758,12 @@ post_path_monitor_class_init (PostPathMonitorClass *klass)
   /**
    * PostPathMonitor::interface-changed:
    * @self: the monitor
-   * @interface: the interface now (its name, MTU, up or running state or
-   *   kind changed)
+   * @interface: the interface now (its name, MTU, up or running state,
+   *   kind or metering changed)
    *
    * Emitted on the monitor's main context when an interface's name, MTU,
-   * state (up, running) or kind changes.
+   * state (up, running), kind or metering changes (see
+   * [property@Post.PathMonitor:network-metered]).
    */
   signals[SIGNAL_INTERFACE_CHANGED] =
     g_signal_new ("interface-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -627,6 +811,7 @@ post_path_monitor_init (PostPathMonitor *self)
   g_mutex_init (&self->lock);
   self->snapshot = _post_path_snapshot_new ();
   self->watches = g_ptr_array_new_with_free_func ((GDestroyNotify) watch_unref);
+  self->connectivity = G_NETWORK_CONNECTIVITY_FULL;
 }
 
 static PostPathMonitor *
@@ -641,6 +826,22 @@ monitor_new_on_context (GMainContext *context)
       stop_netlink (self);
     }
   return self;
+}
+
+/* Whether GIO's default network monitor would be NetworkManager's or the
+ * portal's (or one GIO_USE_NETWORK_MONITOR names), which know metering.
+ * Otherwise it is GIO's netlink fallback: it never says metered, and would
+ * only be a second netlink socket (warning when the kernel drops its
+ * notifications). */
+static gboolean
+network_monitor_knows_metering (void)
+{
+  const char *use = g_getenv ("GIO_USE_NETWORK_MONITOR");
+
+  if (use != NULL && *use != '\0')
+    return TRUE;
+  return g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS)
+         || g_file_test ("/run/NetworkManager", G_FILE_TEST_IS_DIR);
 }
 
 /**
@@ -679,7 +880,10 @@ post_path_monitor_new (GError **error)
  *
  * When netlink is not available (post_path_monitor_is_available() returns
  * %FALSE) the monitor knows nothing and emits nothing; libpost then falls
- * back to post_path_info_lookup().
+ * back to post_path_info_lookup().  When it is, the monitor follows the
+ * metering and connectivity of g_network_monitor_get_default()
+ * ([property@Post.PathMonitor:network-monitor]) where NetworkManager or
+ * the portal provide them (see [class@Post.PathMonitor]).
  *
  * Returns: (transfer none): the default monitor
  */
@@ -692,9 +896,109 @@ post_path_monitor_get_default (void)
     {
       PostPathMonitor *created = monitor_new_on_context (g_main_context_default ());
 
+      /* (GIO's default monitor, if made now, then notifies on the same context) */
+      if (created->mngr != NULL && network_monitor_knows_metering ())
+        {
+          g_main_context_push_thread_default (created->context);
+          post_path_monitor_set_network_monitor (created, g_network_monitor_get_default ());
+          g_main_context_pop_thread_default (created->context);
+        }
       g_once_init_leave (&monitor, created);
     }
   return monitor;
+}
+
+/**
+ * post_path_monitor_get_network_monitor: (get-property network-monitor)
+ * @self: a monitor
+ *
+ * Gets the #GNetworkMonitor whose metering and connectivity @self follows.
+ *
+ * Returns: (transfer none) (nullable): the network monitor, or %NULL
+ */
+GNetworkMonitor *
+post_path_monitor_get_network_monitor (PostPathMonitor *self)
+{
+  g_return_val_if_fail (POST_IS_PATH_MONITOR (self), NULL);
+  return self->network_monitor;
+}
+
+/**
+ * post_path_monitor_set_network_monitor: (set-property network-monitor)
+ * @self: a monitor
+ * @network_monitor: (nullable): a network monitor, or %NULL for none
+ *
+ * Makes @self follow the metering and connectivity of @network_monitor
+ * (any #GNetworkMonitor implementation: GIO's default one, or one a test
+ * or an application provides), as its notify signals change them.  With
+ * %NULL only cellular links count as metered.
+ */
+void
+post_path_monitor_set_network_monitor (PostPathMonitor *self,
+                                       GNetworkMonitor *network_monitor)
+{
+  g_return_if_fail (POST_IS_PATH_MONITOR (self));
+  g_return_if_fail (network_monitor == NULL || G_IS_NETWORK_MONITOR (network_monitor));
+
+  if (self->network_monitor == network_monitor)
+    return;
+  if (self->network_monitor != NULL)
+    g_signal_handlers_disconnect_by_data (self->network_monitor, self);
+  g_set_object (&self->network_monitor, network_monitor);
+  if (network_monitor != NULL)
+    {
+      g_signal_connect (network_monitor, "notify::network-metered",
+                        G_CALLBACK (network_monitor_notify_cb), self);
+      g_signal_connect (network_monitor, "notify::connectivity",
+                        G_CALLBACK (network_monitor_notify_cb), self);
+    }
+  update_from_network_monitor (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NETWORK_MONITOR]);
+}
+
+/**
+ * post_path_monitor_get_network_metered: (get-property network-metered)
+ * @self: a monitor
+ *
+ * Tells whether [property@Post.PathMonitor:network-monitor] says the
+ * network is metered; the default route's interface then counts as
+ * metered.
+ *
+ * Returns: whether the network is metered; %FALSE without a network
+ *   monitor
+ */
+gboolean
+post_path_monitor_get_network_metered (PostPathMonitor *self)
+{
+  gboolean metered;
+
+  g_return_val_if_fail (POST_IS_PATH_MONITOR (self), FALSE);
+  g_mutex_lock (&self->lock);
+  metered = self->network_metered;
+  g_mutex_unlock (&self->lock);
+  return metered;
+}
+
+/**
+ * post_path_monitor_get_connectivity: (get-property connectivity)
+ * @self: a monitor
+ *
+ * Gets the host's connectivity as
+ * [property@Post.PathMonitor:network-monitor] reports it.
+ *
+ * Returns: the connectivity; %G_NETWORK_CONNECTIVITY_FULL without a
+ *   network monitor
+ */
+GNetworkConnectivity
+post_path_monitor_get_connectivity (PostPathMonitor *self)
+{
+  GNetworkConnectivity connectivity;
+
+  g_return_val_if_fail (POST_IS_PATH_MONITOR (self), G_NETWORK_CONNECTIVITY_FULL);
+  g_mutex_lock (&self->lock);
+  connectivity = self->connectivity;
+  g_mutex_unlock (&self->lock);
+  return connectivity;
 }
 
 /**

@@ -27,8 +27,9 @@ G_BEGIN_DECLS
  * @mtu: the MTU in bytes
  * @up: administratively up (IFF_UP)
  * @running: up and with carrier (IFF_RUNNING / IFF_LOWER_UP)
- * @metered: whether traffic on it is likely to cost the user (a guess:
- *   cellular links are)
+ * @metered: whether traffic on it is likely to cost the user: cellular
+ *   links are (a guess), and the interface of the best default route when
+ *   [property@Post.PathMonitor:network-metered] says so
  *
  * One network interface as the path monitor sees it.
  */
@@ -117,6 +118,15 @@ POST_AVAILABLE_IN_ALL
 GMainContext      *post_path_monitor_get_context        (PostPathMonitor  *self);
 POST_AVAILABLE_IN_ALL
 gboolean           post_path_monitor_is_available       (PostPathMonitor  *self);
+POST_AVAILABLE_IN_ALL
+GNetworkMonitor   *post_path_monitor_get_network_monitor (PostPathMonitor *self);
+POST_AVAILABLE_IN_ALL
+void               post_path_monitor_set_network_monitor (PostPathMonitor *self,
+                                                          GNetworkMonitor *network_monitor);
+POST_AVAILABLE_IN_ALL
+gboolean           post_path_monitor_get_network_metered (PostPathMonitor *self);
+POST_AVAILABLE_IN_ALL
+GNetworkConnectivity post_path_monitor_get_connectivity (PostPathMonitor  *self);
 POST_AVAILABLE_IN_ALL
 GPtrArray         *post_path_monitor_list_interfaces    (PostPathMonitor  *self);
 POST_AVAILABLE_IN_ALL

@@ -304,6 +304,34 @@ _post_path_snapshot_build (struct nl_cache *links,
   return snapshot;
 }
 
+void
+_post_path_snapshot_mark_metered (PostPathSnapshot *snapshot)
+{
+  static const GSocketFamily families[] = { G_SOCKET_FAMILY_IPV4, G_SOCKET_FAMILY_IPV6 };
+
+  for (guint f = 0; f < G_N_ELEMENTS (families); f++)
+    {
+      const PostPathRoute *best = NULL;
+
+      for (guint i = 0; i < snapshot->routes->len; i++)
+        {
+          const PostPathRoute *route = snapshot->routes->pdata[i];
+
+          if (route->info.family == families[f] && route->prefix_length == 0
+              && route->type == RTN_UNICAST && route->info.interface_index != 0
+              && (best == NULL || route->info.metric < best->info.metric))
+            best = route;
+        }
+      for (guint i = 0; best != NULL && i < snapshot->interfaces->len; i++)
+        {
+          PostInterfaceInfo *info = snapshot->interfaces->pdata[i];
+
+          if (info->index == best->info.interface_index)
+            info->metered = TRUE;
+        }
+    }
+}
+
 /* ---- events --------------------------------------------------------------- */
 
 void
@@ -335,7 +363,7 @@ interface_differs (const PostInterfaceInfo *a,
                    const PostInterfaceInfo *b)
 {
   return g_strcmp0 (a->name, b->name) != 0 || a->mtu != b->mtu || a->up != b->up
-         || a->running != b->running || a->kind != b->kind;
+         || a->running != b->running || a->kind != b->kind || a->metered != b->metered;
 }
 
 static const PostAddressInfo *

@@ -26,6 +26,7 @@
  */
 #define _GNU_SOURCE
 #include <post.h>
+#include <glib/gstdio.h>
 
 #include <string.h>
 
@@ -371,6 +372,252 @@ test_monitor_events (Net          *net,
   post_test_netns_run ("ip link del d0");
   wait_for_entry (&log, "removed d0 down");
   g_ptr_array_unref (log.log);
+}
+
+/* ---- GNetworkMonitor: metering and connectivity ----------------------------- */
+
+/* A network monitor whose metering and connectivity the test sets, as
+ * NetworkManager's or the portal's would report them through GIO */
+#define TEST_TYPE_NETWORK_MONITOR (test_network_monitor_get_type ())
+G_DECLARE_FINAL_TYPE (TestNetworkMonitor, test_network_monitor, TEST, NETWORK_MONITOR, GObject)
+
+struct _TestNetworkMonitor
+{
+  GObject parent_instance;
+  gboolean metered;
+  GNetworkConnectivity connectivity;
+};
+
+enum {
+  TEST_PROP_0,
+  TEST_PROP_NETWORK_AVAILABLE,
+  TEST_PROP_NETWORK_METERED,
+  TEST_PROP_CONNECTIVITY,
+};
+
+static gboolean
+test_network_monitor_can_reach (GNetworkMonitor     *monitor,
+                                GSocketConnectable  *connectable,
+                                GCancellable        *cancellable,
+                                GError             **error)
+{
+  return TRUE;
+}
+
+static void
+test_network_monitor_iface_init (GNetworkMonitorInterface *iface)
+{
+  iface->can_reach = test_network_monitor_can_reach;
+}
+
+static gboolean
+test_network_monitor_initable_init (GInitable     *initable,
+                                    GCancellable  *cancellable,
+                                    GError       **error)
+{
+  return TRUE;
+}
+
+static void
+test_network_monitor_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = test_network_monitor_initable_init;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestNetworkMonitor, test_network_monitor, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, test_network_monitor_initable_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_NETWORK_MONITOR, test_network_monitor_iface_init))
+
+static void
+test_network_monitor_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  TestNetworkMonitor *self = TEST_NETWORK_MONITOR (object);
+
+  switch (prop_id)
+    {
+    case TEST_PROP_NETWORK_AVAILABLE:
+      g_value_set_boolean (value, TRUE);
+      break;
+    case TEST_PROP_NETWORK_METERED:
+      g_value_set_boolean (value, self->metered);
+      break;
+    case TEST_PROP_CONNECTIVITY:
+      g_value_set_enum (value, self->connectivity);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+test_network_monitor_class_init (TestNetworkMonitorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = test_network_monitor_get_property;
+  g_object_class_override_property (object_class, TEST_PROP_NETWORK_AVAILABLE, "network-available");
+  g_object_class_override_property (object_class, TEST_PROP_NETWORK_METERED, "network-metered");
+  g_object_class_override_property (object_class, TEST_PROP_CONNECTIVITY, "connectivity");
+}
+
+static void
+test_network_monitor_init (TestNetworkMonitor *self)
+{
+  self->connectivity = G_NETWORK_CONNECTIVITY_FULL;
+}
+
+static void
+test_network_monitor_set (TestNetworkMonitor   *self,
+                          gboolean              metered,
+                          GNetworkConnectivity  connectivity)
+{
+  if (self->metered != metered)
+    {
+      self->metered = metered;
+      g_object_notify (G_OBJECT (self), "network-metered");
+    }
+  if (self->connectivity != connectivity)
+    {
+      self->connectivity = connectivity;
+      g_object_notify (G_OBJECT (self), "connectivity");
+    }
+}
+
+static PostPathInfo *
+monitor_path_info (GSocketAddress *local_address,
+                   GSocketAddress *remote_address,
+                   gpointer        user_data)
+{
+  return post_path_monitor_lookup_path (user_data, local_address, remote_address);
+}
+
+static void
+log_metering (PostPathMonitor *monitor, PostInterfaceInfo *info, gpointer user_data)
+{
+  g_ptr_array_add (user_data, g_strdup_printf ("changed %s %s", info->name,
+                                               info->metered ? "metered" : "unmetered"));
+}
+
+static void
+count_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+/* The policy's score of the tcp candidate to 203.0.113.1:80 */
+static int
+rank_score (PostPolicy *policy,
+            gboolean   *metered_rule)
+{
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri ("tcp://203.0.113.1:80", NULL);
+  g_autoptr(PostConfiguration) configuration = post_configuration_new ();
+  g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) ranked = NULL;
+  g_autoptr(GError) error = NULL;
+  const char * const *reasons;
+
+  g_ptr_array_add (addresses, g_inet_socket_address_new_from_string ("203.0.113.1", 80));
+  ranked = post_policy_rank (policy, configuration, remote, addresses, NULL, POST_CARRIER_ROLE_CARRIER, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ranked->len, >=, 1);
+  g_assert_cmpstr (post_stack_get_name (post_policy_candidate_get_stack (ranked->pdata[0])), ==, "tcp");
+  reasons = post_policy_candidate_get_reasons (ranked->pdata[0]);
+  *metered_rule = FALSE;
+  for (guint i = 0; reasons[i] != NULL; i++)
+    *metered_rule |= strstr (reasons[i], "rule metered-path") != NULL;
+  return post_policy_candidate_get_score (ranked->pdata[0]);
+}
+
+/* GNetworkMonitor says metered: the default route's interface is metered,
+ * in the monitor's data and so for match-metered; connectivity follows. */
+static void
+test_monitor_network_metered (Net          *net,
+                              gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostPathMonitor) monitor = NULL;
+  g_autoptr(TestNetworkMonitor) network = NULL;
+  g_autoptr(PostPolicy) policy = NULL;
+  g_autoptr(PostPathInfo) info = NULL;
+  g_autoptr(PostInterfaceInfo) d0 = NULL;
+  g_autoptr(PostInterfaceInfo) c0 = NULL;
+  g_autoptr(GSocketAddress) remote = g_inet_socket_address_new_from_string ("203.0.113.1", 80);
+  g_autoptr(GPtrArray) log = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *dir = NULL;
+  g_autofree char *file = NULL;
+  const char *dirs[2] = { NULL, NULL };
+  gboolean metered_rule;
+  guint connectivity_notes = 0;
+  EventLog events = { log };
+
+  if (post_test_netns_skip ())
+    return;
+  dir = g_dir_make_tmp ("post-metered-XXXXXX", &error);
+  g_assert_no_error (error);
+  file = g_build_filename (dir, "10-metered.conf", NULL);
+  g_file_set_contents (file, "[metered-path]\nmatch-metered=true\nscore=-7\n", -1, &error);
+  g_assert_no_error (error);
+
+  monitor = post_path_monitor_new (&error);
+  g_assert_no_error (error);
+  g_assert_null (post_path_monitor_get_network_monitor (monitor));
+  network = g_object_new (TEST_TYPE_NETWORK_MONITOR, NULL);
+  post_path_monitor_set_network_monitor (monitor, G_NETWORK_MONITOR (network));
+  g_assert_true (post_path_monitor_get_network_monitor (monitor) == G_NETWORK_MONITOR (network));
+  g_assert_false (post_path_monitor_get_network_metered (monitor));
+  g_signal_connect (monitor, "interface-changed", G_CALLBACK (log_metering), log);
+  g_signal_connect (monitor, "notify::connectivity", G_CALLBACK (count_notify), &connectivity_notes);
+  dirs[0] = dir;
+  policy = post_policy_new (dirs);
+  post_policy_set_path_info_func (policy, monitor_path_info, g_object_ref (monitor), g_object_unref);
+
+  /* a default route by d0 */
+  post_test_netns_run ("ip link add d0 type veth peer name d1");
+  post_test_netns_run ("ip link set d1 up");
+  post_test_netns_run ("ip link set d0 up");
+  post_test_netns_run ("ip addr add 10.7.0.1/24 dev d0");
+  post_test_netns_run ("ip route add default via 10.7.0.2 dev d0");
+  info = post_path_monitor_lookup_path (monitor, NULL, remote);
+  g_assert_nonnull (info);
+  g_assert_cmpstr (info->interface, ==, "d0");
+  g_assert_false (info->metered);
+  g_assert_cmpint (rank_score (policy, &metered_rule), ==, 0);
+  g_assert_false (metered_rule);
+
+  /* metered: d0 changes (and only d0), match-metered applies */
+  test_network_monitor_set (network, TRUE, G_NETWORK_CONNECTIVITY_FULL);
+  g_assert_true (post_path_monitor_get_network_metered (monitor));
+  wait_for_entry (&events, "changed d0 metered");
+  g_clear_pointer (&info, post_path_info_free);
+  info = post_path_monitor_lookup_path (monitor, NULL, remote);
+  g_assert_true (info->metered);
+  d0 = post_path_monitor_get_interface (monitor, "d0");
+  g_assert_true (d0->metered);
+  c0 = post_path_monitor_get_interface (monitor, "c0");
+  g_assert_false (c0->metered);
+  g_assert_cmpint (rank_score (policy, &metered_rule), ==, -7);
+  g_assert_true (metered_rule);
+  g_assert_false (log_has (&events, "changed c0 metered"));
+
+  /* connectivity follows the network monitor */
+  g_assert_cmpint (post_path_monitor_get_connectivity (monitor), ==, G_NETWORK_CONNECTIVITY_FULL);
+  test_network_monitor_set (network, TRUE, G_NETWORK_CONNECTIVITY_PORTAL);
+  g_assert_cmpint (post_path_monitor_get_connectivity (monitor), ==, G_NETWORK_CONNECTIVITY_PORTAL);
+  g_assert_cmpuint (connectivity_notes, ==, 1);
+
+  /* no network monitor: d0 is no longer metered */
+  post_path_monitor_set_network_monitor (monitor, NULL);
+  wait_for_entry (&events, "changed d0 unmetered");
+  g_assert_false (post_path_monitor_get_network_metered (monitor));
+  g_assert_cmpint (post_path_monitor_get_connectivity (monitor), ==, G_NETWORK_CONNECTIVITY_FULL);
+  g_assert_cmpint (rank_score (policy, &metered_rule), ==, 0);
+
+  post_test_netns_run ("ip link del d0");
+  g_assert_no_errno (g_unlink (file));
+  g_assert_no_errno (g_rmdir (dir));
 }
 
 /* ---- racing ------------------------------------------------------------------ */
@@ -864,6 +1111,8 @@ main (int   argc,
 
   g_test_add ("/paths/monitor/lists", Net, NULL, net_setup, test_monitor_lists, net_teardown);
   g_test_add ("/paths/monitor/events", Net, NULL, net_setup, test_monitor_events, net_teardown);
+  g_test_add ("/paths/monitor/network-metered", Net, NULL, net_setup, test_monitor_network_metered,
+              net_teardown);
   g_test_add ("/paths/race/fallback-to-ipv4", Net, NULL, net_setup, test_race_fallback, net_teardown);
   g_test_add ("/paths/race/prohibit", Net, NULL, net_setup, test_race_prohibit, net_teardown);
   g_test_add ("/paths/race/prefer", Net, NULL, net_setup, test_race_prefer, net_teardown);
