@@ -212,10 +212,15 @@ post_carrier_send_bytes (PostCarrier  *self,
  * ends the sending direction (a FIN on TCP).  @message's own content is
  * not sent; its properties apply to every part.
  *
- * The peer receives one message on every stack.  On a stack that keeps
- * message boundaries itself (udp, dtls: no
- * %POST_STACK_CAP_BYTE_STREAM) the parts are gathered and leave as one
- * datagram with the last part: a part's callback runs once it joined the
+ * The peer receives one message on every stack.  Where the carrier has
+ * %POST_STACK_CAP_PARTIAL_MESSAGES (byte streams in libpost's framing, and
+ * sctp, which hands each part to the stack with SCTP's explicit end of
+ * record) each part leaves as it is given, a part's callback runs once it
+ * was handed to the network, and the message has no size limit; aborting
+ * the carrier before the last part makes the message an error at the
+ * peer, never a shorter message.  On a stack that keeps
+ * message boundaries itself without it (udp, dtls) the parts are gathered
+ * and leave as one datagram with the last part: a part's callback runs once it joined the
  * datagram, the last one's once the datagram was sent.  What is gathered is
  * bounded by the stack's largest message: the part that would make the
  * message larger fails with %POST_ERROR_MESSAGE_TOO_LARGE, the message is

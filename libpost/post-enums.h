@@ -128,6 +128,15 @@ typedef enum {
  *   does; DTLS does not: GnuTLS does not deliver an empty record).  Without
  *   it, sending an empty message fails with %POST_ERROR_NOT_SUPPORTED
  *   instead of vanishing
+ * @POST_STACK_CAP_PARTIAL_MESSAGES: a message travels in parts: the parts
+ *   of a message sent with post_carrier_send_partial_async() leave as they
+ *   are given, and what arrives of a message before its end is delivered
+ *   to partial receives, so neither side holds the message whole and its
+ *   size has no limit.  libpost's framing gives it to every byte stream; a
+ *   message stack declares it when its PSI takes messages in parts
+ *   (post_psi_can_send_parts(): sctp, with explicit EOR).  Without it (udp,
+ *   dtls) the core gathers the parts and the message leaves whole with its
+ *   last part, within the stack's largest message
  *
  * What a stack provides, as the selector and the application see it.
  * [method@Post.Stack.get_capabilities] tells what the stack alone does;
@@ -163,6 +172,7 @@ typedef enum /*< flags >*/ {
   POST_STACK_CAP_MIGRATION               = 1 << 24,
   POST_STACK_CAP_REFUSAL                 = 1 << 25,
   POST_STACK_CAP_FORK_REQUEST            = 1 << 26,
+  POST_STACK_CAP_PARTIAL_MESSAGES        = 1 << 27,
   POST_STACK_CAP_EMPTY_MESSAGES          = 1 << 30,
 } PostStackCapabilities;
 

@@ -291,6 +291,98 @@ post_psi_receive_message (PostPsi         *self,
 }
 
 /**
+ * post_psi_can_send_parts:
+ * @self: a #PostPsi
+ *
+ * Whether the stack carries a message in parts: it implements
+ * post_psi_send_message_part() and post_psi_receive_message_part() (sctp,
+ * with SCTP's explicit end of record).  The core then hands it the parts
+ * of a message sent with post_carrier_send_partial_async() as they come,
+ * instead of gathering them into one message first, and delivers what
+ * arrives of a message before its end to partial receives.
+ *
+ * Returns: %TRUE if the stack takes messages in parts
+ */
+gboolean
+post_psi_can_send_parts (PostPsi *self)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+
+  klass = POST_PSI_GET_CLASS (self);
+  return klass->send_message_part != NULL && klass->receive_message_part != NULL;
+}
+
+/**
+ * post_psi_send_message_part:
+ * @self: a #PostPsi
+ * @data: (array length=size) (element-type guint8): the next bytes of the message
+ * @size: the size of @data
+ * @message: (nullable): the message the bytes belong to, the same for all
+ *   of its parts (%NULL: an anonymous message)
+ * @end_of_message: whether these bytes end the message
+ * @error: return location for an error
+ *
+ * Hands the next bytes of a message to a stack that carries messages in
+ * parts (post_psi_can_send_parts()), without blocking.  The message ends
+ * when a call with @end_of_message took all of its @data.
+ *
+ * Returns: how many bytes of @data the stack took, or -1 with
+ *   `G_IO_ERROR_WOULD_BLOCK` when none (or another error)
+ */
+gssize
+post_psi_send_message_part (PostPsi       *self,
+                            const guint8  *data,
+                            gsize          size,
+                            PostMessage   *message,
+                            gboolean       end_of_message,
+                            GError       **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), -1);
+  g_return_val_if_fail (data != NULL || size == 0, -1);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->send_message_part, "message sends in parts", error))
+    return -1;
+  return klass->send_message_part (self, data, size, message, end_of_message, error);
+}
+
+/**
+ * post_psi_receive_message_part:
+ * @self: a #PostPsi
+ * @source: (out) (optional) (transfer full) (nullable): the sender
+ * @end_of_message: (out): whether the bytes returned end their message
+ * @error: return location for an error
+ *
+ * Receives the next bytes of the message arriving on an instance that
+ * carries messages in parts (post_psi_can_send_parts()), without blocking.
+ *
+ * Returns: (transfer full) (nullable): the bytes, or %NULL: with
+ *   `G_IO_ERROR_WOULD_BLOCK` when none wait, without an error at the end
+ *   of the peer's input
+ */
+GBytes *
+post_psi_receive_message_part (PostPsi         *self,
+                               GSocketAddress **source,
+                               gboolean        *end_of_message,
+                               GError         **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), NULL);
+  g_return_val_if_fail (end_of_message != NULL, NULL);
+
+  *end_of_message = FALSE;
+  klass = POST_PSI_GET_CLASS (self);
+  if (!check_vfunc (self, klass->receive_message_part, "message receives in parts", error))
+    return NULL;
+  return klass->receive_message_part (self, source, end_of_message, error);
+}
+
+/**
  * post_psi_set_interest:
  * @self: a #PostPsi
  * @condition: `G_IO_IN`, `G_IO_OUT`, both, or 0

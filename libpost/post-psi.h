@@ -136,6 +136,23 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  *   after it).  %NULL: @close with @abort (a TCP reset).  Stacks that
  *   implement it, or whose reset is a refusal, declare
  *   %POST_STACK_CAP_REFUSAL
+ * @send_message_part: message stacks that carry a message in parts (SCTP's
+ *   explicit EOR): hands the next @size bytes of the message @message to
+ *   the stack without blocking; @end_of_message when they are its last
+ *   (@size may then be 0).  Returns how many bytes it took (at least 1 when
+ *   @size is not 0; fewer than @size leaves the message open, the core
+ *   gives the rest next, before anything else on this instance), or -1
+ *   with `G_IO_ERROR_WOULD_BLOCK` when it took none.  The first call of a
+ *   message carries its properties; the peer must never see a message that
+ *   was not ended (close() with one open makes it an error there).  A stack
+ *   that implements it gets every message through it (a whole message is
+ *   one part with @end_of_message), never through @send_message, and
+ *   declares %POST_STACK_CAP_PARTIAL_MESSAGES; see post_psi_can_send_parts()
+ * @receive_message_part: the receiving side of @send_message_part: the
+ *   next bytes of the message being received, *@end_of_message telling
+ *   whether they end it; %NULL with `G_IO_ERROR_WOULD_BLOCK` when nothing
+ *   is there, %NULL without error at the end of input (between messages).
+ *   Used instead of @receive_message when the stack implements it
  *
  * The interface every protocol stack implements. libpost's core does the
  * rest: framing byte streams into messages, queueing by niceness, lifetimes,
@@ -220,9 +237,19 @@ struct _PostPsiClass
                                         GTlsCertificateFlags *errors,
                                         char                **negotiated_protocol);
   void         (*refuse)               (PostPsi              *self);
+  gssize       (*send_message_part)    (PostPsi              *self,
+                                        const guint8         *data,
+                                        gsize                 size,
+                                        PostMessage          *message,
+                                        gboolean              end_of_message,
+                                        GError              **error);
+  GBytes      *(*receive_message_part) (PostPsi              *self,
+                                        GSocketAddress      **source,
+                                        gboolean             *end_of_message,
+                                        GError              **error);
 
   /*< private >*/
-  gpointer padding[3];
+  gpointer padding[1];
 };
 
 /* Used by the core and by stacks alike. */
@@ -305,6 +332,20 @@ gboolean           post_psi_send_message           (PostPsi              *self,
 POST_AVAILABLE_IN_ALL
 GBytes            *post_psi_receive_message        (PostPsi              *self,
                                                     GSocketAddress      **source,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_can_send_parts         (PostPsi              *self);
+POST_AVAILABLE_IN_ALL
+gssize             post_psi_send_message_part      (PostPsi              *self,
+                                                    const guint8         *data,
+                                                    gsize                 size,
+                                                    PostMessage          *message,
+                                                    gboolean              end_of_message,
+                                                    GError              **error);
+POST_AVAILABLE_IN_ALL
+GBytes            *post_psi_receive_message_part   (PostPsi              *self,
+                                                    GSocketAddress      **source,
+                                                    gboolean             *end_of_message,
                                                     GError              **error);
 POST_AVAILABLE_IN_ALL
 void               post_psi_set_interest           (PostPsi              *self,

@@ -88,7 +88,8 @@ _post_selection_effective_capabilities (PostStack         *stack,
   if ((caps & POST_STACK_CAP_BYTE_STREAM) &&
       (configuration == NULL ||
        post_configuration_get_framing (configuration) == POST_FRAMING_AUTO))
-    caps |= POST_STACK_CAP_PRESERVE_MSG_BOUNDARIES | POST_STACK_CAP_EMPTY_MESSAGES;
+    caps |= POST_STACK_CAP_PRESERVE_MSG_BOUNDARIES | POST_STACK_CAP_EMPTY_MESSAGES
+            | POST_STACK_CAP_PARTIAL_MESSAGES;
 
   caps |= CORE_CAPABILITIES;
 

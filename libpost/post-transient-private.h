@@ -217,6 +217,7 @@ struct _PostTransient
   GMainContext      *context;        /* (owned) */
   PostStackCapabilities caps;
   gboolean           byte_stream;
+  gboolean           psi_parts;      /* a message stack whose PSI takes messages in parts */
   gboolean           stream_mode;
   gsize              send_queue_limit;
   gsize              recv_max;

@@ -286,6 +286,60 @@ read_some (PostTransient *self)
 {
   g_autoptr(GError) error = NULL;
 
+  if (self->psi_parts)
+    {
+      g_autoptr(GSocketAddress) from = NULL;
+      gboolean end = FALSE;
+      g_autoptr(GBytes) part = post_psi_receive_message_part (self->psi, &from, &end, &error);
+      gsize size;
+
+      if (part == NULL)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              self->readable = FALSE;
+              return 0;
+            }
+          if (error == NULL && self->assembly_started && !self->assembly_end)
+            error = g_error_new_literal (POST_ERROR, POST_ERROR_TRUNCATED,
+                                         "The peer's input ended in the middle of a message");
+          if (error == NULL)
+            {
+              self->input_eof = TRUE;
+              self->input_done = TRUE;
+              return 1;
+            }
+          /* What arrived of an unfinished message is never delivered as
+           * a message: the transport fails. */
+          _post_transient_fail_transport (self, g_steal_pointer (&error));
+          return -1;
+        }
+      size = g_bytes_get_size (part);
+      self->bytes_received += size;
+      if (!self->assembly_started)
+        {
+          self->recv_seq++;
+          self->assembly_started = TRUE;
+          g_set_object (&self->assembly_from, from);
+        }
+      if (self->discarding)
+        {
+          /* The rest of a message too large for a complete receive. */
+          if (end)
+            {
+              self->discarding = FALSE;
+              reset_assembly (self);
+            }
+          return 1;
+        }
+      g_byte_array_append (self->assembly, g_bytes_get_data (part, NULL), size);
+      if (end)
+        {
+          self->assembly_end = TRUE;
+          _post_transient_first_message_done (self);
+        }
+      return 1;
+    }
   if (!self->byte_stream)
     {
       g_autoptr(GSocketAddress) from = NULL;

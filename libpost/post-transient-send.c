@@ -231,7 +231,7 @@ check_partial (PostTransient  *self,
       self->enqueue_partial_size = 0;
     }
   self->enqueue_partial_size += g_bytes_get_size (content);
-  if (self->psi != NULL && !self->byte_stream
+  if (self->psi != NULL && !self->byte_stream && !self->psi_parts
       && (max = post_psi_get_max_message_size (self->psi)) > 0
       && self->enqueue_partial_size > max)
     {
@@ -957,6 +957,63 @@ gather_part (PostTransient *self,
   return TRUE;
 }
 
+/* A PSI that takes messages in parts: @item's bytes (what is left of
+ * them) go to it as they are, with the item's end-of-message flag.
+ * Returns FALSE when writing stops: the PSI took less than all (the item
+ * stays `current`, its message open there) or none. */
+static gboolean
+write_part (PostTransient *self,
+            SendItem      *item)
+{
+  g_autoptr(GError) error = NULL;
+  const guint8 *data = g_bytes_get_data (item->payload, NULL);
+  gsize left = item->total - item->written;
+  gssize n;
+
+  n = post_psi_send_message_part (self->psi, data != NULL ? data + item->written : NULL, left,
+                                  item->message, item->end_of_message, &error);
+  if (n < 0)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          if (item->written > 0)
+            self->current = item;
+          else
+            push_back (self, item);
+          self->want_write = TRUE;
+          return FALSE;
+        }
+      /* Refused: the message fails alone (all of it, when it was sent in
+       * parts: its later parts cannot go without this one). */
+      if (item->part && item->message != NULL)
+        {
+          g_autoptr(PostMessage) message = g_object_ref (item->message);
+          gboolean ended = item->end_of_message;
+
+          _post_transient_fail_item (self, item, error);
+          _post_transient_drop_partial (self, message, error, ended);
+        }
+      else
+        _post_transient_fail_item (self, item, error);
+      return TRUE;
+    }
+  n = MIN ((gsize) n, left);
+  item->written += n;
+  self->bytes_sent += n;
+  self->total_written += n;
+  self->queued_bytes -= MIN (self->queued_bytes, (gsize) n);
+  if (item->written < item->total)
+    {
+      self->current = item;
+      self->want_write = TRUE;
+      return FALSE;
+    }
+  /* A part that does not end its message completes its send; the message
+   * is sent with its last part. */
+  _post_transient_item_written (self, item);
+  return TRUE;
+}
+
 static void
 write_messages (PostTransient *self)
 {
@@ -969,6 +1026,12 @@ write_messages (PostTransient *self)
         {
           self->want_write = FALSE;
           return;
+        }
+      if (self->psi_parts && item->destination == NULL)
+        {
+          if (!write_part (self, item) || self->ended)
+            return;
+          continue;
         }
       if (item->part && !gather_part (self, item))
         continue;

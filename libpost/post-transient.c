@@ -47,7 +47,13 @@
  * An immediate message ends its vectored write, and post_psi_push() tells
  * the stack to end its packet there.  On a message stack the parts of a
  * message sent in parts are gathered in `send_assembly` (bounded by the
- * PSI's largest message) and leave as one message with the last part.
+ * PSI's largest message) and leave as one message with the last part —
+ * unless the PSI takes messages in parts (post_psi_can_send_parts():
+ * sctp's explicit EOR, `psi_parts`): then every item goes to it as it
+ * comes with its end-of-message flag (a whole message is one part), a
+ * short take keeps the item `current`, and nothing is gathered; on the
+ * receiving side such a PSI hands over a message in pieces, which the
+ * assembly buffer takes as a byte stream's decoded frames.
  *
  * Receiving is a pull.  The carrier knows the demand (a pending receive,
  * complete or partial, or a ready function); pump_receive() alternates:
@@ -391,6 +397,7 @@ _post_transient_attach (PostTransient *self,
   self->control_frames = self->framer != NULL && POST_IS_LENGTH_PREFIX_FRAMER (self->framer);
   if (!self->byte_stream)
     self->stream_mode = FALSE;
+  self->psi_parts = !self->byte_stream && post_psi_can_send_parts (psi);
   /* Early data the winner took is its to deliver (0-RTT, or resent right
    * after the handshake): those messages are sent. */
   if (!g_queue_is_empty (&self->early) && post_psi_get_early_data (psi) == NULL)

@@ -645,28 +645,54 @@ test_message_properties (void)
   post_test_client_clear (&c);
 }
 
-/* A message larger than the stack carries fails at once, clearly. */
+/* No size limit: a message goes to usrsctp in parts as its send buffer
+ * (1 MiB) frees (explicit EOR) and arrives in pieces from the partial
+ * delivery point on; a 3 MiB one comes back whole, and the next one too. */
 static void
-test_too_large (void)
+test_large (void)
 {
+  static const gsize sizes[] = { 3 * 1024 * 1024, 5 };
   PostTestEcho echo = { 0 };
   PostTestClient c;
+  Collect got = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref), 0 };
   g_autoptr(PostCarrier) listener = sctp_listen (&echo, NULL);
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) big = g_bytes_new_take (g_malloc0 (4 * 1024 * 1024), 4 * 1024 * 1024);
-  g_autoptr(PostStack) stack = NULL;
+  g_autoptr(PostConfiguration) config = sctp_config ();
 
   post_test_client_init (&c);
-  carrier = sctp_connect (post_test_port_of (listener), NULL, &c);
-  g_assert_false (post_carrier_send_bytes (carrier, big, &error));
-  g_assert_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE);
-  g_test_message ("%s", error->message);
-  post_test_send_and_wait (carrier, &c, "still fine", 10);
-  g_assert_cmpstr (c.received->str, ==, "still fine");
+  carrier = post_test_initiate ("sctp", post_test_port_of (listener), config);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+  post_test_wait_count (&c.done, 1, "establishment", 10);
+  g_assert_no_error (c.error);
+  g_assert_true (post_carrier_get_capabilities (carrier) & POST_STACK_CAP_PARTIAL_MESSAGES);
+  post_carrier_ready (carrier, collect_cb, &got, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autofree guint8 *data = g_malloc (sizes[i]);
+      g_autoptr(GBytes) bytes = NULL;
+
+      for (gsize k = 0; k < sizes[i]; k++)
+        data[k] = (guint8) (k * 13 + i);
+      bytes = g_bytes_new_take (g_steal_pointer (&data), sizes[i]);
+      g_assert_true (post_carrier_send_bytes (carrier, bytes, &error));
+      g_assert_no_error (error);
+    }
+  post_test_wait_count (&got.n, G_N_ELEMENTS (sizes), "the echoes", 30);
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      gsize size;
+      const guint8 *data = g_bytes_get_data (got.messages->pdata[i], &size);
+
+      g_assert_cmpuint (size, ==, sizes[i]);
+      for (gsize k = 0; k < size; k++)
+        if (data[k] != (guint8) (k * 13 + i))
+          g_error ("message %u differs at byte %" G_GSIZE_FORMAT, i, k);
+    }
   post_carrier_abort (carrier);
   post_test_echo_clear (&echo);
   post_carrier_close (listener);
+  g_ptr_array_unref (got.messages);
   post_test_client_clear (&c);
 }
 
@@ -765,6 +791,92 @@ test_fork_streams (void)
   g_string_truncate (forks.c[0].received, 0);
   post_test_send_and_wait (forks.carriers[0], &forks.c[0], "after", 10);
   for (guint i = 0; i < 4; i++)
+    {
+      post_carrier_abort (forks.carriers[i]);
+      g_object_unref (forks.carriers[i]);
+      post_test_client_clear (&forks.c[i]);
+    }
+  post_test_echo_clear (&echo);
+  post_carrier_close (listener);
+}
+
+static void
+part_sent_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_carrier_send_partial_finish (POST_CARRIER (source), result, &error));
+  g_assert_no_error (error);
+  (*(guint *) user_data)++;
+}
+
+/* A message sent in parts goes to usrsctp part by part (explicit EOR).
+ * Without I-DATA (RFC 8260) usrsctp sends nothing on another stream of the
+ * association until it ends: a fork's message waits for it, then leaves.
+ * A stream aborted in the middle of its message aborts the association
+ * (SCTP cannot end one stream's message early): the other stream fails,
+ * and the echo never gets the unfinished message. */
+static void
+test_parts_across_streams (void)
+{
+  PostTestEcho echo = { 0 };
+  g_autoptr(PostCarrier) listener = sctp_listen (&echo, NULL);
+  g_autoptr(PostMessage) whole = post_message_new (NULL);
+  g_autoptr(PostMessage) cut = post_message_new (NULL);
+  g_autoptr(GBytes) first = g_bytes_new_static ("first half, ", 12);
+  g_autoptr(GBytes) end = g_bytes_new_static ("the end", 7);
+  Forks forks;
+  PostTestFork f = { 0 };
+  guint parts = 0, echoed;
+
+  for (guint i = 0; i < 2; i++)
+    post_test_client_init (&forks.c[i]);
+  forks.carriers[0] = sctp_connect (post_test_port_of (listener), NULL, &forks.c[0]);
+  post_test_send_and_wait (forks.carriers[0], &forks.c[0], "stream 0", 10);
+  post_carrier_fork_async (forks.carriers[0], NULL, post_test_forked_cb, &f);
+  post_test_wait_count (&f.done, 1, "the fork", 10);
+  g_assert_no_error (f.error);
+  forks.carriers[1] = f.carrier;
+  post_carrier_ready (f.carrier, post_test_client_message_cb, &forks.c[1], NULL);
+  g_signal_connect (f.carrier, "closed", G_CALLBACK (post_test_client_closed_cb), &forks.c[1]);
+  post_test_send_and_wait (f.carrier, &forks.c[1], "stream 1", 10);
+  g_string_truncate (forks.c[0].received, 0);
+  g_string_truncate (forks.c[1].received, 0);
+
+  /* Stream 0 is in the middle of a message: stream 1's waits. */
+  post_carrier_send_partial_async (forks.carriers[0], whole, first, FALSE, NULL, part_sent_cb, &parts);
+  post_test_wait_count (&parts, 1, "the first part handed over", 10);
+  g_assert_true (post_carrier_send_bytes (forks.carriers[1], g_bytes_new_static ("other", 5), NULL));
+  post_test_spin (300);
+  g_assert_cmpuint (forks.c[1].n_received, ==, 1);   /* "stream 1" only */
+  g_assert_cmpuint (forks.c[0].n_received, ==, 1);
+  /* ... until it ends. */
+  post_carrier_send_partial_async (forks.carriers[0], whole, end, TRUE, NULL, part_sent_cb, &parts);
+  post_test_wait_count (&forks.c[0].n_received, 2, "the message in parts, echoed", 10);
+  post_test_wait_count (&forks.c[1].n_received, 2, "the fork's message, echoed", 10);
+  g_assert_cmpstr (forks.c[0].received->str, ==, "first half, the end");
+  g_assert_cmpstr (forks.c[1].received->str, ==, "other");
+
+  /* The fork aborts in the middle of a message. */
+  echoed = echo.n_messages;
+  post_carrier_send_partial_async (forks.carriers[1], cut, first, FALSE, NULL, part_sent_cb, &parts);
+  post_test_wait_count (&parts, 3, "the first part of the cut message", 10);
+  post_test_spin (100);
+  post_carrier_abort (forks.carriers[1]);
+  /* The other stream's carrier lost its transport (it re-establishes, as
+   * an initiator does), and so did the peer's carriers. */
+  for (guint i = 0; i < 100 && post_carrier_get_state (forks.carriers[0]) == POST_CARRIER_STATE_ACTIVE; i++)
+    post_test_spin (50);
+  g_assert_cmpint (post_carrier_get_state (forks.carriers[0]), !=, POST_CARRIER_STATE_ACTIVE);
+  for (guint i = 0; i < 100 && post_carrier_get_state (echo.children->pdata[0]) != POST_CARRIER_STATE_CLOSED; i++)
+    post_test_spin (50);
+  g_assert_cmpint (post_carrier_get_state (echo.children->pdata[0]), ==, POST_CARRIER_STATE_CLOSED);
+  post_test_spin (200);
+  g_assert_cmpuint (echo.n_messages, ==, echoed);
+
+  for (guint i = 0; i < 2; i++)
     {
       post_carrier_abort (forks.carriers[i]);
       g_object_unref (forks.carriers[i]);
@@ -1353,11 +1465,12 @@ main (int argc, char **argv)
   /* First, before anything else starts a thread of GLib's (subprocesses). */
   g_test_add_func ("/sctp/no-threads", test_no_threads);
   g_test_add_func ("/sctp/boundaries", test_boundaries);
-  g_test_add_func ("/sctp/too-large", test_too_large);
+  g_test_add_func ("/sctp/large", test_large);
   g_test_add_func ("/sctp/message-properties", test_message_properties);
   g_test_add_func ("/sctp/expired-after-hand-off", test_expired_after_hand_off);
   g_test_add_func ("/sctp/fork-streams", test_fork_streams);
   g_test_add_func ("/sctp/fork-refused", test_fork_refused);
+  g_test_add_func ("/sctp/parts-across-streams", test_parts_across_streams);
   g_test_add_func ("/sctp/refused", test_refused);
   g_test_add_func ("/sctp/init-flood", test_init_flood);
   g_test_add_func ("/sctp/bad-input-listener", test_bad_input_listener);

@@ -32,7 +32,6 @@ plugin_init (PostRegistry  *registry,
                          POST_TYPE_SCTP_PSI, POST_SCTP_STACK_CAPABILITIES,
                          POST_RANK_SECONDARY + 64);
   post_stack_set_default_port (sctp, POST_SCTP_DEFAULT_PORT);
-  post_stack_set_max_message_size (sctp, POST_SCTP_MAX_MESSAGE_SIZE);
   post_stack_add_options (sctp, sctp_options, G_N_ELEMENTS (sctp_options));
   return post_registry_add_stack (registry, sctp, error);
 }

@@ -63,8 +63,12 @@
 #define UDP_BUFFER            65536
 #define UDP_SOCKET_BUFFER     (2 * 1024 * 1024)   /* SO_RCVBUF, SO_SNDBUF */
 #define RECV_BUFFER           65536
+/* What arrives of a message is handed over from this size on, before its
+ * end (usrsctp's partial delivery point; its default is half the receive
+ * buffer). */
+#define PARTIAL_DELIVERY_POINT RECV_BUFFER
 #define ASSOC_BUFFER_LIMIT    (1024 * 1024)   /* received, not yet taken */
-#define SEND_BUFFER           (POST_SCTP_MAX_MESSAGE_SIZE * 4)
+#define SEND_BUFFER           (1024 * 1024)
 /* Messages with a lifetime kept after the hand-off, to fire `expired`
  * when PR-SCTP abandons one (see track_lifetime()). */
 #define MAX_TRACKED           16384
@@ -166,7 +170,19 @@ struct _SctpAssoc
                                       made after those sends */
   gboolean      in_notification;   /* a notification's first piece was read,
                                       the rest (its data) is skipped */
+  PostSctpPsi  *open_stream;       /* (weak) (nullable) the stream in the middle of
+                                      a message: without I-DATA (RFC 8260) usrsctp
+                                      sends on no other until that one ends */
+  gboolean      lock_waiters;      /* another stream found it so (G_IO_OUT when it ends) */
 };
+
+/* What arrived on a stream: a message, or a piece of one (partial
+ * delivery), @end when it ends the message. */
+typedef struct
+{
+  GBytes   *bytes;   /* (owned) */
+  gboolean  end;
+} Piece;
 
 /* A message given to usrsctp with a PR-SCTP lifetime: kept until the peer
  * acknowledged everything (SCTP_SENDER_DRY_EVENT) or usrsctp abandoned it
@@ -200,24 +216,37 @@ struct _PostSctpPsi
   SctpAssoc    *assoc;             /* (owned) */
   guint16       sid;
   gboolean      attached;          /* in assoc->streams */
-  GQueue        inbox;             /* GBytes */
+  GQueue        inbox;             /* Piece */
   gsize         inbox_bytes;
-  GByteArray   *partial;           /* a message being received in parts */
   gboolean      eof;               /* the peer ended this stream */
+  gboolean      rx_open;           /* the peer's message is arriving in pieces */
   gboolean      received_any;
   gboolean      sent_any;
   GError       *error;             /* (owned) (nullable) the stream's end */
   guint16       priority;
   gboolean      priority_set;
+  /* sending a message in parts (explicit EOR) */
+  gboolean      msg_open;          /* a message of ours is unfinished */
+  gboolean      msg_started;       /* ... and usrsctp has some of it */
+  gboolean      has_held;          /* its last byte so far is held back: */
+  guint8        held;              /* usrsctp ends no message with an empty send */
 };
 
 G_DEFINE_FINAL_TYPE (PostSctpPsi, post_sctp_psi, POST_TYPE_PSI)
+
+static void
+piece_free (Piece *piece)
+{
+  g_bytes_unref (piece->bytes);
+  g_free (piece);
+}
 
 static void assoc_schedule (SctpAssoc *assoc);
 static void assoc_unref (SctpAssoc *assoc);
 static void assoc_fail (SctpAssoc *assoc, GError *error);
 static void stream_wake (PostSctpPsi *self);
 static void listener_accept_all (PostSctpPsi *self);
+static gboolean stream_locked_out (PostSctpPsi *self);
 
 /* ---- the process-wide usrsctp -------------------------------------------- */
 
@@ -882,6 +911,11 @@ configure_socket (struct socket *so,
   set_int_option (so, IPPROTO_SCTP, SCTP_NODELAY, 1);
   set_int_option (so, SOL_SOCKET, SO_SNDBUF, SEND_BUFFER);
   set_int_option (so, SOL_SOCKET, SO_RCVBUF, ASSOC_BUFFER_LIMIT);
+  /* A message goes to usrsctp as the core gives it, in parts, SCTP_EOR on
+   * its last (so no message is held whole, and a large one is taken as
+   * room frees); what arrives of one is handed over in pieces. */
+  set_int_option (so, IPPROTO_SCTP, SCTP_EXPLICIT_EOR, 1);
+  set_int_option (so, IPPROTO_SCTP, SCTP_PARTIAL_DELIVERY_POINT, PARTIAL_DELIVERY_POINT);
   for (guint i = 0; i < G_N_ELEMENTS (events); i++)
     {
       struct sctp_event event = { .se_assoc_id = SCTP_FUTURE_ASSOC, .se_type = events[i], .se_on = 1 };
@@ -1194,6 +1228,7 @@ assoc_end (SctpAssoc *assoc,
       return;
     }
   assoc->state = ASSOC_DEAD;
+  assoc->open_stream = NULL;   /* nothing is sent any more */
   if (assoc->error == NULL && error != NULL)
     assoc->error = g_error_copy (error);
   if (assoc->connect_task != NULL)
@@ -1329,7 +1364,10 @@ assoc_new_peer_stream (SctpAssoc *assoc,
   return POST_SCTP_PSI (g_steal_pointer (&child));
 }
 
-static void
+/* Returns TRUE when @data ended a message that arrived in pieces: if the
+ * association was aborted meanwhile, usrsctp marks it ended even so, and
+ * says so in the notification that follows it (see handle_notification()). */
+static gboolean
 stream_push (PostSctpPsi *psi,
              SctpAssoc   *assoc,
              const guint8 *data,
@@ -1337,18 +1375,17 @@ stream_push (PostSctpPsi *psi,
              guint32       ppid,
              gboolean      eor)
 {
+  Piece *piece;
+  gboolean was_open = psi->rx_open;
+
   if (psi->eof || psi->closed)
-    return;
-  if (psi->partial == NULL)
-    psi->partial = g_byte_array_new ();
-  g_byte_array_append (psi->partial, data, size);
-  if (!eor)
-    return;
+    return FALSE;
   if (ppid == POST_SCTP_PPID_ABORT)
     {
       /* The peer aborted (or refused) the stream: an incoming fork refused
        * before we ever heard back is a refusal. */
-      g_byte_array_set_size (psi->partial, 0);
+      if (!eor)
+        return FALSE;
       psi->eof = TRUE;
       if (psi->error == NULL)
         psi->error = psi->received_any || !psi->sent_any
@@ -1356,12 +1393,19 @@ stream_push (PostSctpPsi *psi,
                                     "The peer aborted SCTP stream %u", psi->sid)
                      : g_error_new (POST_ERROR, POST_ERROR_CONNECTION_REFUSED,
                                     "The peer refused SCTP stream %u (a fork)", psi->sid);
-      return;
+      return FALSE;
     }
+  /* Each piece as it came (a whole message, or a piece of one when it is
+   * larger than the read buffer or usrsctp's partial delivery point). */
   psi->received_any = TRUE;
-  assoc->buffered += psi->partial->len;
-  psi->inbox_bytes += psi->partial->len;
-  g_queue_push_tail (&psi->inbox, g_byte_array_free_to_bytes (g_steal_pointer (&psi->partial)));
+  assoc->buffered += size;
+  psi->inbox_bytes += size;
+  piece = g_new (Piece, 1);
+  piece->bytes = g_bytes_new (data, size);
+  piece->end = eor;
+  g_queue_push_tail (&psi->inbox, piece);
+  psi->rx_open = !eor;
+  return eor && was_open;
 }
 
 static void
@@ -1423,6 +1467,35 @@ handle_notification (SctpAssoc                     *assoc,
         case SCTP_RESTART:
           g_debug ("sctp: the peer %s restarted the association", where);
           break;
+        }
+      break;
+    case SCTP_PARTIAL_DELIVERY_EVENT:
+      /* The association ended in the middle of a message the peer's stack
+       * was handing over in pieces: usrsctp ended it even so (MSG_EOR) and
+       * tells us right after.  It is not a message: the stream fails. */
+      if (size >= 16 && n->sn_pdapi_event.pdapi_indication == SCTP_PARTIAL_DELIVERY_ABORTED)
+        {
+          guint16 sid;
+          PostSctpPsi *psi;
+          Piece *tail;
+
+          /* usrsctp 0.9.5 writes a 20-byte event whose stream and sequence
+           * number are 16 bits each (its usrsctp.h says 32): the stream is
+           * the 16 bits at offset 12 either way. */
+          memcpy (&sid, (const guint8 *) n + 12, sizeof sid);
+          psi = g_hash_table_lookup (assoc->streams, GUINT_TO_POINTER (sid));
+
+          if (psi == NULL || psi->closed)
+            break;
+          if ((tail = g_queue_peek_tail (&psi->inbox)) != NULL)
+            tail->end = FALSE;
+          psi->rx_open = FALSE;
+          psi->eof = TRUE;
+          if (psi->error == NULL)
+            psi->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                                      "The SCTP association with %s ended in the middle of a "
+                                      "message on stream %u", where, sid);
+          stream_wake (psi);
         }
       break;
     case SCTP_SHUTDOWN_EVENT:
@@ -1577,7 +1650,8 @@ assoc_dispatch_cb (gpointer user_data)
     assoc_fail (assoc, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                             "The SCTP association setup was cancelled"));
 
-  while (assoc->so != NULL && assoc->buffered < ASSOC_BUFFER_LIMIT)
+  for (gboolean read_on = FALSE;
+       assoc->so != NULL && (assoc->buffered < ASSOC_BUFFER_LIMIT || read_on);)
     {
       struct sctp_rcvinfo info = { 0 };
       socklen_t info_len = sizeof info;
@@ -1588,6 +1662,7 @@ assoc_dispatch_cb (gpointer user_data)
       gssize n;
       PostSctpPsi *psi;
 
+      read_on = FALSE;
       n = usrsctp_recvv (assoc->so, assoc->buffer, RECV_BUFFER, (struct sockaddr *) &from, &from_len,
                          &info, &info_len, &info_type, &flags);
       if (n < 0)
@@ -1660,7 +1735,9 @@ assoc_dispatch_cb (gpointer user_data)
         }
       if (psi == NULL)
         continue;
-      stream_push (psi, assoc, assoc->buffer, n, g_ntohl (info.rcv_ppid), (flags & MSG_EOR) != 0);
+      /* The end of a message that came in pieces: what follows may say it
+       * was cut short, so it is read now, whatever is buffered. */
+      read_on = stream_push (psi, assoc, assoc->buffer, n, g_ntohl (info.rcv_ppid), (flags & MSG_EOR) != 0);
       if (!g_hash_table_contains (woken, psi))
         g_hash_table_add (woken, g_object_ref (psi));
     }
@@ -1685,7 +1762,7 @@ assoc_dispatch_cb (gpointer user_data)
         {
           PostSctpPsi *psi = streams->pdata[i];
 
-          if (!psi->closed && (psi->interest & G_IO_OUT))
+          if (!psi->closed && (psi->interest & G_IO_OUT) && !stream_locked_out (psi))
             notify_ready (psi, G_IO_OUT);
         }
   }
@@ -1734,7 +1811,7 @@ post_sctp_psi_set_interest (PostPsi      *psi,
   /* Level-triggered, but a message needs room for all of it: after a send
    * that found none, wait for usrsctp's upcall (a SACK) instead of waking
    * the core for a send that would fail again. */
-  if ((self->interest & G_IO_OUT) && self->assoc->so != NULL
+  if ((self->interest & G_IO_OUT) && self->assoc->so != NULL && !stream_locked_out (self)
       && (self->assoc->state != ASSOC_UP
           || ((usrsctp_get_events (self->assoc->so) & (SCTP_EVENT_WRITE | SCTP_EVENT_ERROR))
               && !g_atomic_int_get (&self->assoc->send_blocked))))
@@ -1765,53 +1842,35 @@ stream_check_usable (PostSctpPsi  *self,
   return TRUE;
 }
 
-static gboolean
-post_sctp_psi_send_message (PostPsi         *psi,
-                            GBytes          *content,
-                            PostMessage     *message,
-                            GSocketAddress  *destination,
-                            GError         **error)
+/* One usrsctp_sendv() of bytes of the stream's current message, SCTP_EOR
+ * when @eor (the message ends when all of them are taken).  The message's
+ * properties go with its first bytes: usrsctp appends later ones to it.
+ * Returns what usrsctp took, or -1. */
+static gssize
+stream_sendv (PostSctpPsi   *self,
+              const guint8  *data,
+              gsize          size,
+              PostMessage   *message,
+              gboolean       eor,
+              GError       **error)
 {
-  PostSctpPsi *self = POST_SCTP_PSI (psi);
   struct sctp_sendv_spa spa = { 0 };
-  PostConfiguration *configuration = post_psi_get_configuration (psi);
-  gsize size;
-  const void *data = g_bytes_get_data (content, &size);
+  PostConfiguration *configuration = post_psi_get_configuration (POST_PSI (self));
   gssize n;
   gboolean tracked_context = FALSE;
 
-  if (!stream_check_usable (self, error))
-    return FALSE;
-  if (self->assoc->state != ASSOC_UP)
+  /* usrsctp 0.9.5 fails a non-blocking send larger than the send buffer
+   * with EMSGSIZE when it finds no room, explicit EOR or not: at most that
+   * much per call, and no EOR unless the call has the message's end. */
+  if (size > SEND_BUFFER)
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The association is not up");
-      return FALSE;
+      size = SEND_BUFFER;
+      eor = FALSE;
     }
-  if (size == 0)
-    {
-      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                           "SCTP carries no empty messages (a user message has at least one byte)");
-      return FALSE;
-    }
-  if (size > POST_SCTP_MAX_MESSAGE_SIZE)
-    {
-      g_set_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
-                   "The message has %" G_GSIZE_FORMAT " bytes; sctp carries at most %u in one message",
-                   size, POST_SCTP_MAX_MESSAGE_SIZE);
-      return FALSE;
-    }
-  if (self->sid >= self->assoc->n_out)
-    {
-      g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
-                   "SCTP stream %u is beyond the %u outbound streams the association has",
-                   self->sid, self->assoc->n_out);
-      return FALSE;
-    }
-
   spa.sendv_flags = SCTP_SEND_SNDINFO_VALID;
   spa.sendv_sndinfo.snd_sid = self->sid;
   spa.sendv_sndinfo.snd_ppid = g_htonl (POST_SCTP_PPID_DATA);
-  spa.sendv_sndinfo.snd_flags = SCTP_EOR;
+  spa.sendv_sndinfo.snd_flags = eor ? SCTP_EOR : 0;
   if (configuration != NULL
       && post_configuration_get_preference (configuration, POST_SELECTION_PRESERVE_ORDER) != POST_PREFERENCE_REQUIRE
       && post_configuration_get_preference (configuration, POST_SELECTION_PRESERVE_ORDER) != POST_PREFERENCE_PREFER)
@@ -1833,7 +1892,7 @@ post_sctp_psi_send_message (PostPsi         *psi,
               /* Whole milliseconds, rounded up: usrsctp abandons it no
                * sooner than its lifetime (which `expired` checks). */
               spa.sendv_prinfo.pr_value = (uint32_t) MAX (1, MIN ((lifetime + 999) / 1000, G_MAXUINT32));
-              tracked_context = TRUE;
+              tracked_context = !self->msg_started;
             }
           else
             {
@@ -1841,7 +1900,8 @@ post_sctp_psi_send_message (PostPsi         *psi,
               spa.sendv_prinfo.pr_value = 0;
             }
         }
-      if (!self->priority_set || self->priority != MIN (post_message_get_niceness (message), G_MAXUINT16))
+      if (!self->msg_started
+          && (!self->priority_set || self->priority != MIN (post_message_get_niceness (message), G_MAXUINT16)))
         {
           struct sctp_stream_value value = { 0 };
 
@@ -1860,9 +1920,9 @@ post_sctp_psi_send_message (PostPsi         *psi,
     spa.sendv_sndinfo.snd_context = track_lifetime (self->assoc, self->sid, message,
                                                     post_message_get_lifetime (message));
   n = usrsctp_sendv (self->assoc->so, data, size, NULL, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
-  if (n < 0)
+  if (n <= 0)
     {
-      int errsv = errno;
+      int errsv = n < 0 ? errno : EAGAIN;
 
       if (tracked_context)
         {
@@ -1877,22 +1937,144 @@ post_sctp_psi_send_message (PostPsi         *psi,
         {
           g_atomic_int_set (&self->assoc->send_blocked, TRUE);
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The SCTP send buffer is full");
-          return FALSE;
+          return -1;
         }
       *error = errno_error (errsv, "Sending on the SCTP association failed");
-      return FALSE;
+      if (self->msg_started)
+        {
+          /* Part of the message is in usrsctp and the rest cannot follow:
+           * it must not arrive as a message (nor anything sent next as its
+           * end), so the association goes. */
+          assoc_fail (self->assoc, g_error_copy (*error));
+        }
+      return -1;
     }
   self->sent_any = TRUE;
-  return TRUE;
+  self->msg_started = TRUE;
+  if ((gsize) n < size)
+    g_atomic_int_set (&self->assoc->send_blocked, TRUE);   /* the rest after a SACK */
+  return n;
+}
+
+/* The stream's message ended (or was given up): the association's other
+ * streams may send again. */
+static void
+stream_message_done (PostSctpPsi *self)
+{
+  self->msg_open = FALSE;
+  self->msg_started = FALSE;
+  self->has_held = FALSE;
+  if (self->assoc != NULL && self->assoc->open_stream == self)
+    {
+      self->assoc->open_stream = NULL;
+      if (self->assoc->lock_waiters)
+        {
+          self->assoc->lock_waiters = FALSE;
+          assoc_schedule (self->assoc);   /* G_IO_OUT for the ones that waited */
+        }
+    }
+}
+
+/* Whether another stream of the association is in the middle of a message
+ * (usrsctp refuses, with EINVAL, to send on any other until it ends). */
+static gboolean
+stream_locked_out (PostSctpPsi *self)
+{
+  return self->assoc != NULL && self->assoc->open_stream != NULL && self->assoc->open_stream != self;
+}
+
+/* Every message goes through here, a whole one as one part: its bytes to
+ * usrsctp as they come (explicit EOR), SCTP_EOR with the last.  usrsctp
+ * cannot end a message with an empty send, so the last byte of a part that
+ * does not end its message is held back and goes with the next part. */
+static gssize
+post_sctp_psi_send_message_part (PostPsi       *psi,
+                                 const guint8  *data,
+                                 gsize          size,
+                                 PostMessage   *message,
+                                 gboolean       end_of_message,
+                                 GError       **error)
+{
+  PostSctpPsi *self = POST_SCTP_PSI (psi);
+  gsize give;
+  gssize n;
+
+  if (!stream_check_usable (self, error))
+    return -1;
+  if (self->assoc->state != ASSOC_UP)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The association is not up");
+      return -1;
+    }
+  if (self->sid >= self->assoc->n_out)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                   "SCTP stream %u is beyond the %u outbound streams the association has",
+                   self->sid, self->assoc->n_out);
+      return -1;
+    }
+  if (stream_locked_out (self))
+    {
+      self->assoc->lock_waiters = TRUE;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
+                   "SCTP stream %u is in the middle of a message", self->assoc->open_stream->sid);
+      return -1;
+    }
+  if (size == 0 && !end_of_message)
+    return 0;
+  if (size == 0 && !self->has_held)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "SCTP carries no empty messages (a user message has at least one byte)");
+      return -1;
+    }
+  if (size == 0)
+    {
+      /* An empty last part: the byte held back ends the message. */
+      if (stream_sendv (self, &self->held, 1, message, TRUE, error) < 0)
+        return -1;
+      stream_message_done (self);
+      return 0;
+    }
+  if (self->has_held)
+    {
+      if (stream_sendv (self, &self->held, 1, message, FALSE, error) < 0)
+        return -1;
+      self->has_held = FALSE;
+    }
+  self->msg_open = TRUE;
+  self->assoc->open_stream = self;
+  give = end_of_message ? size : size - 1;
+  if (give > 0)
+    {
+      n = stream_sendv (self, data, give, message, end_of_message, error);
+      if (n < 0)
+        {
+          if (!self->msg_started)
+            stream_message_done (self);   /* nothing of it anywhere yet */
+          return -1;
+        }
+      if ((gsize) n < give)
+        return n;
+    }
+  if (end_of_message)
+    stream_message_done (self);
+  else
+    {
+      self->held = data[size - 1];
+      self->has_held = TRUE;
+    }
+  return size;
 }
 
 static GBytes *
-post_sctp_psi_receive_message (PostPsi         *psi,
-                               GSocketAddress **source,
-                               GError         **error)
+post_sctp_psi_receive_message_part (PostPsi         *psi,
+                                    GSocketAddress **source,
+                                    gboolean        *end_of_message,
+                                    GError         **error)
 {
   PostSctpPsi *self = POST_SCTP_PSI (psi);
-  GBytes *message;
+  Piece *piece;
 
   if (self->mode != MODE_STREAM)
     {
@@ -1900,20 +2082,26 @@ post_sctp_psi_receive_message (PostPsi         *psi,
                            "This SCTP instance carries no messages");
       return NULL;
     }
-  message = g_queue_pop_head (&self->inbox);
-  if (message != NULL)
+  piece = g_queue_pop_head (&self->inbox);
+  if (piece != NULL)
     {
       SctpAssoc *assoc = self->assoc;
       gboolean was_full = assoc->buffered >= ASSOC_BUFFER_LIMIT;
+      GBytes *bytes = g_steal_pointer (&piece->bytes);
+      gsize size = g_bytes_get_size (bytes);
 
-      assoc->buffered -= MIN (assoc->buffered, g_bytes_get_size (message));
-      self->inbox_bytes -= MIN (self->inbox_bytes, g_bytes_get_size (message));
+      *end_of_message = piece->end;
+      g_free (piece);
+      assoc->buffered -= MIN (assoc->buffered, size);
+      self->inbox_bytes -= MIN (self->inbox_bytes, size);
       if (was_full && assoc->buffered < ASSOC_BUFFER_LIMIT)
         assoc_schedule (assoc);   /* read what waits in usrsctp */
       if (source != NULL)
         *source = g_object_ref (post_psi_get_remote_address (psi));
-      return message;
+      return bytes;
     }
+  /* An association that ended in the middle of the peer's message: the
+   * core fails the carrier, never delivering what came of it. */
   if (self->error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&self->error));
@@ -1928,7 +2116,7 @@ post_sctp_psi_receive_message (PostPsi         *psi,
 static gsize
 post_sctp_psi_get_max_message_size (PostPsi *psi)
 {
-  return POST_SCTP_MAX_MESSAGE_SIZE;
+  return 0;   /* none: a message goes to usrsctp in parts as room frees */
 }
 
 /* Ends our side of stream @sid (RFC 6525), after what is queued on it. */
@@ -1991,10 +2179,14 @@ post_sctp_psi_close (PostPsi  *psi,
     {
       SctpAssoc *assoc = self->assoc;
       gboolean was_full = assoc->buffered >= ASSOC_BUFFER_LIMIT;
+      /* A message of ours left unfinished must not arrive as one: SCTP
+       * cannot end one stream's message early (no I-DATA), so the whole
+       * association is aborted and the peer's carriers fail. */
+      gboolean unfinished = self->msg_open;
 
       assoc_detach (assoc, self);
-      g_queue_clear_full (&self->inbox, (GDestroyNotify) g_bytes_unref);
-      g_clear_pointer (&self->partial, g_byte_array_unref);
+      stream_message_done (self);
+      g_queue_clear_full (&self->inbox, (GDestroyNotify) piece_free);
       if (was_full && assoc->buffered < ASSOC_BUFFER_LIMIT)
         assoc_schedule (assoc);
       if (g_hash_table_size (assoc->streams) == 0)
@@ -2002,8 +2194,13 @@ post_sctp_psi_close (PostPsi  *psi,
           if (assoc->connect_task != NULL)
             connect_done (assoc, g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED,
                                                       "The SCTP instance was closed"));
-          assoc_close (assoc, abort);
+          assoc_close (assoc, abort || unfinished);
         }
+      else if (unfinished)
+        assoc_fail (assoc, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                                        "SCTP stream %u closed in the middle of a message: "
+                                        "the association was aborted (SCTP cannot end one "
+                                        "stream's message unfinished)", self->sid));
       else
         stream_reset (self, abort);
       g_clear_pointer (&self->assoc, assoc_unref);
@@ -2393,8 +2590,7 @@ post_sctp_psi_finalize (GObject *object)
   PostSctpPsi *self = POST_SCTP_PSI (object);
 
   clear_source (&self->wake);
-  g_queue_clear_full (&self->inbox, (GDestroyNotify) g_bytes_unref);
-  g_clear_pointer (&self->partial, g_byte_array_unref);
+  g_queue_clear_full (&self->inbox, (GDestroyNotify) piece_free);
   g_clear_error (&self->error);
   g_clear_pointer (&self->assoc, assoc_unref);
   g_clear_pointer (&self->endpoint, endpoint_unref);
@@ -2425,8 +2621,8 @@ post_sctp_psi_class_init (PostSctpPsiClass *klass)
   psi_class->connect_async = post_sctp_psi_connect_async;
   psi_class->connect_finish = post_sctp_psi_connect_finish;
   psi_class->listen = post_sctp_psi_listen;
-  psi_class->send_message = post_sctp_psi_send_message;
-  psi_class->receive_message = post_sctp_psi_receive_message;
+  psi_class->send_message_part = post_sctp_psi_send_message_part;
+  psi_class->receive_message_part = post_sctp_psi_receive_message_part;
   psi_class->set_interest = post_sctp_psi_set_interest;
   psi_class->close = post_sctp_psi_close;
   psi_class->fork_async = post_sctp_psi_fork_async;

@@ -22,7 +22,9 @@ G_DECLARE_FINAL_TYPE (PostSctpPsi, post_sctp_psi, POST, SCTP_PSI, PostPsi)
  * `acked` is not claimed: a message stack's acked would have to follow
  * send_message at once (docs/plugins.md), and usrsctp tells no per-message
  * acknowledgement.  KEEP_ALIVE: SCTP's HEARTBEATs, tuned by
- * keep-alive-timeout. */
+ * keep-alive-timeout.  PARTIAL_MESSAGES: a message goes to usrsctp in parts
+ * as the core gives them (explicit EOR) and arrives in pieces (partial
+ * delivery), so a message has no size limit. */
 #define POST_SCTP_STACK_CAPABILITIES                                         \
   (POST_STACK_CAP_RELIABLE | POST_STACK_CAP_ORDERED |                        \
    POST_STACK_CAP_PRESERVE_MSG_BOUNDARIES |                                  \
@@ -31,7 +33,7 @@ G_DECLARE_FINAL_TYPE (PostSctpPsi, post_sctp_psi, POST, SCTP_PSI, PostPsi)
    POST_STACK_CAP_FORK_REQUEST |                                             \
    POST_STACK_CAP_FORK | POST_STACK_CAP_LISTEN | POST_STACK_CAP_EVENT_SENT | \
    POST_STACK_CAP_MSG_IMMEDIATE | POST_STACK_CAP_KEEP_ALIVE |                \
-   POST_STACK_CAP_REFUSAL)
+   POST_STACK_CAP_REFUSAL | POST_STACK_CAP_PARTIAL_MESSAGES)
 
 /* The UDP port of RFC 6951 (the default port of `sctp://` remotes). */
 #define POST_SCTP_DEFAULT_PORT 9899
@@ -46,9 +48,5 @@ G_DECLARE_FINAL_TYPE (PostSctpPsi, post_sctp_psi, POST, SCTP_PSI, PostPsi)
  */
 #define POST_SCTP_OPTION_PORT    "sctp.port"
 #define POST_SCTP_OPTION_STREAMS "sctp.streams"
-
-/* The largest message: what the send buffer takes at once (non-blocking
- * sends of a message are all or nothing). */
-#define POST_SCTP_MAX_MESSAGE_SIZE (256 * 1024)
 
 G_END_DECLS

@@ -7,6 +7,14 @@
  *   datagram, and a message that outgrows the stack's largest message fails
  *   with POST_ERROR_MESSAGE_TOO_LARGE, the carrier going on.  Byte streams
  *   (and message stacks without a limit) carry the same message whole.
+ * - A message sent in many parts is one message at the peer.  On a stack
+ *   with POST_STACK_CAP_PARTIAL_MESSAGES (byte streams through libpost's
+ *   framing; sctp, explicit EOR) the parts leave as they are given: a
+ *   partial receive at the peer gets the first bytes while the sender has
+ *   not given the last part yet.  Without it (udp, dtls) nothing arrives
+ *   before the last part.  A sender that aborts in the middle of such a
+ *   message never makes it a complete message at the peer: where parts left
+ *   already, the peer's receive fails; else nothing of it arrives.
  * - A complete receive, or a ready function, gets a message whole or not at
  *   all: one larger than recv-msg-max-len fails the receive with
  *   POST_ERROR_MESSAGE_TOO_LARGE (receive-error for a ready function), is
@@ -191,6 +199,279 @@ test_too_large (void)
   g_assert_cmpint (post_carrier_get_state (client), ==, POST_CARRIER_STATE_ACTIVE);
 
   post_carrier_abort (client);
+  post_contract_peer_stop (&peer);
+}
+
+/* ---- messages in many parts, streamed or gathered ------------------------------ */
+
+#define MANY_PARTS 100
+
+static void
+test_many_parts (void)
+{
+  PostContractPeer peer = { .echo = FALSE };
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(PostMessage) message = post_message_new (NULL);
+  g_autoptr(PostMessage) after = post_message_new_from_string ("after");
+  g_autoptr(GBytes) all = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize part_size = 200;
+  gsize max = 0;
+
+  post_contract_peer_start (&peer, NULL);
+  client = post_contract_initiate (peer.listener, NULL);
+  post_contract_establish (client, 5000);
+  if (!post_contract_has (POST_STACK_CAP_BYTE_STREAM))
+    max = max_message_size (client);
+  if (max > 0)
+    part_size = MIN (part_size, max / MANY_PARTS);
+  all = post_contract_pattern (part_size * MANY_PARTS, 7);
+
+  for (guint i = 0; i < MANY_PARTS; i++)
+    {
+      g_autoptr(GBytes) part = slice (all, i * part_size, part_size);
+
+      send_part (client, message, part, i == MANY_PARTS - 1, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_true (post_carrier_send (client, after, &error));
+  g_assert_no_error (error);
+
+  post_contract_wait_count (&peer.n_received, 2, 5000, "the message in many parts and the next one");
+  post_contract_spin (100);
+  g_assert_cmpuint (peer.n_received, ==, 2);
+  g_assert_true (post_message_is_complete (peer.messages->pdata[0]));
+  assert_bytes (post_message_get_content (peer.messages->pdata[0]),
+                g_bytes_get_data (all, NULL), g_bytes_get_size (all));
+  assert_bytes (post_message_get_content (peer.messages->pdata[1]), "after", 5);
+  g_assert_true (post_message_is_sent (message));
+
+  post_carrier_abort (client);
+  post_contract_peer_stop (&peer);
+}
+
+/* What a partial receive on @carrier got so far. */
+typedef struct
+{
+  PostContractAsync a;
+  GCancellable     *cancel;   /* (owned) */
+  gboolean          pending;  /* a receive is under way */
+  GByteArray       *got;      /* (owned) */
+  PostMessage      *handle;   /* (owned) (nullable) the message's handle */
+  gboolean          end;
+  GError           *error;    /* (owned) (nullable) */
+} PartialReader;
+
+static void
+partial_start (PartialReader *r,
+               PostCarrier   *carrier)
+{
+  post_contract_async_clear (&r->a);
+  if (r->cancel == NULL)
+    r->cancel = g_cancellable_new ();
+  r->pending = TRUE;
+  post_carrier_receive_partial_async (carrier, 1, 0, r->cancel, post_contract_async_cb, &r->a);
+}
+
+/* Finishes the partial receive that completed: returns FALSE on an error. */
+static gboolean
+partial_take (PartialReader *r,
+              PostCarrier   *carrier)
+{
+  g_autoptr(GBytes) part = NULL;
+  g_autoptr(PostMessage) handle = NULL;
+
+  part = post_carrier_receive_partial_finish (carrier, r->a.result, &handle, &r->end, &r->error);
+  post_contract_async_clear (&r->a);
+  r->pending = FALSE;
+  if (part == NULL)
+    return FALSE;
+  g_byte_array_append (r->got, g_bytes_get_data (part, NULL), g_bytes_get_size (part));
+  if (r->handle == NULL)
+    r->handle = g_object_ref (handle);
+  g_assert_true (handle == r->handle);   /* one message */
+  return TRUE;
+}
+
+static void
+partial_clear (PartialReader *r)
+{
+  if (r->pending)
+    {
+      /* Withdrawn (its callback must not outlive @r). */
+      g_cancellable_cancel (r->cancel);
+      post_contract_async_wait (&r->a, 5000, "the withdrawn receive");
+    }
+  post_contract_async_clear (&r->a);
+  g_clear_object (&r->cancel);
+  g_clear_pointer (&r->got, g_byte_array_unref);
+  g_clear_object (&r->handle);
+  g_clear_error (&r->error);
+}
+
+/* The first part of a streamed message: larger than sctp's partial
+ * delivery point (64 KiB), so that the peer's stack hands it over before
+ * the message's end; where parts are gathered, a small one. */
+#define STREAMED_FIRST (100 * 1000)
+#define GATHERED_FIRST 1000
+#define LAST_PART      1000
+
+/* A client and the peer's carrier for it, which receives (no ready
+ * function); "hello" made the peer accept it (a datagram stack's accepted
+ * carrier appears with the first datagram). */
+static PostCarrier *
+start_receiving_peer (PostContractPeer *peer,
+                      PostCarrier     **client)
+{
+  g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
+  g_autoptr(PostMessage) got = NULL;
+  g_autoptr(GError) error = NULL;
+  PostContractAsync a = { 0 };
+  PostCarrier *accepted;
+
+  peer->no_read = TRUE;
+  post_contract_peer_start (peer, NULL);
+  *client = post_contract_initiate (peer->listener, NULL);
+  post_contract_establish (*client, 5000);
+  g_assert_true (post_carrier_send (*client, hello, &error));
+  g_assert_no_error (error);
+  post_contract_wait_count (&peer->n_incoming, 1, 5000, "the client at the peer");
+  accepted = peer->carriers->pdata[0];
+  post_carrier_receive_async (accepted, NULL, post_contract_async_cb, &a);
+  post_contract_async_wait (&a, 5000, "the client's hello");
+  got = post_carrier_receive_finish (accepted, a.result, &error);
+  g_assert_no_error (error);
+  post_contract_async_clear (&a);
+  assert_bytes (post_message_get_content (got), "hello", 5);
+  return accepted;
+}
+
+static void
+test_streamed (void)
+{
+  PostContractPeer peer = { 0 };
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(PostMessage) message = post_message_new (NULL);
+  g_autoptr(GBytes) all = NULL;
+  g_autoptr(GBytes) first = NULL;
+  g_autoptr(GBytes) last = NULL;
+  g_autoptr(GError) error = NULL;
+  PartialReader r = { .got = g_byte_array_new () };
+  gboolean streamed = post_contract_has (POST_STACK_CAP_PARTIAL_MESSAGES);
+  gsize first_size = streamed ? STREAMED_FIRST : GATHERED_FIRST;
+  PostCarrier *accepted = start_receiving_peer (&peer, &client);
+
+  all = post_contract_pattern (first_size + LAST_PART, 8);
+  first = slice (all, 0, first_size);
+  last = slice (all, first_size, LAST_PART);
+  partial_start (&r, accepted);
+  send_part (client, message, first, FALSE, &error);
+  g_assert_no_error (error);
+
+  if (streamed)
+    {
+      /* The last part is not given yet: what arrives left before it. */
+      post_contract_async_wait (&r.a, 5000, "the first bytes, before the last part is given");
+      g_assert_true (partial_take (&r, accepted));
+      g_assert_no_error (r.error);
+      g_assert_false (r.end);
+      g_assert_false (post_message_is_complete (r.handle));
+      g_assert_cmpuint (r.got->len, >, 0);
+      g_test_message ("%s: %u bytes of the message arrived before its last part was given",
+                      post_contract_stack ()->name, r.got->len);
+    }
+  else
+    {
+      /* Gathered: the message leaves with its last part. */
+      post_contract_spin (300);
+      g_assert_false (r.a.done);
+      post_contract_unsupported ("no POST_STACK_CAP_PARTIAL_MESSAGES: the parts are gathered "
+                                 "and leave as one datagram with the last; nothing arrived "
+                                 "before it was given");
+    }
+
+  send_part (client, message, last, TRUE, &error);
+  g_assert_no_error (error);
+  while (!r.end)
+    {
+      if (!r.pending)
+        partial_start (&r, accepted);
+      post_contract_async_wait (&r.a, 5000, "the rest of the message");
+      g_assert_true (partial_take (&r, accepted));
+      g_assert_no_error (r.error);
+    }
+  g_assert_true (post_message_is_complete (r.handle));
+  g_assert_cmpuint (r.got->len, ==, g_bytes_get_size (all));
+  g_assert_true (memcmp (r.got->data, g_bytes_get_data (all, NULL), r.got->len) == 0);
+  g_assert_true (post_message_is_sent (message));
+
+  partial_clear (&r);
+  post_carrier_abort (client);
+  post_contract_peer_stop (&peer);
+}
+
+static void
+test_abort_mid_message (void)
+{
+  PostContractPeer peer = { 0 };
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(PostMessage) message = post_message_new (NULL);
+  g_autoptr(GBytes) first = NULL;
+  g_autoptr(GError) error = NULL;
+  PartialReader r = { .got = g_byte_array_new () };
+  gboolean streamed = post_contract_has (POST_STACK_CAP_PARTIAL_MESSAGES);
+  gsize first_size = streamed ? STREAMED_FIRST : GATHERED_FIRST;
+  PostCarrier *accepted = start_receiving_peer (&peer, &client);
+
+  first = post_contract_pattern (first_size, 9);
+  partial_start (&r, accepted);
+  send_part (client, message, first, FALSE, &error);
+  g_assert_no_error (error);
+  if (streamed)
+    {
+      post_contract_async_wait (&r.a, 5000, "the first bytes of the message");
+      g_assert_true (partial_take (&r, accepted));
+      g_assert_false (r.end);
+      partial_start (&r, accepted);
+    }
+
+  /* The sender goes away in the middle of the message. */
+  post_carrier_abort (client);
+
+  if (streamed)
+    {
+      /* The peer's receive fails: what came of the message is never a
+       * message (bytes that were in flight may arrive first). */
+      for (;;)
+        {
+          post_contract_async_wait (&r.a, 5000, "the end of the unfinished message");
+          if (!partial_take (&r, accepted))
+            break;
+          g_assert_false (r.end);
+          partial_start (&r, accepted);
+        }
+      g_assert_nonnull (r.error);
+      g_test_message ("%s: the unfinished message ended the peer's receive with: %s",
+                      post_contract_stack ()->name, r.error->message);
+      g_assert_false (post_message_is_complete (r.handle));
+      g_assert_cmpuint (r.got->len, <=, first_size);
+    }
+  else
+    {
+      /* Nothing of it left: nothing arrives, or the receive fails (a
+       * connected stack tells its peer of the abort). */
+      post_contract_spin (300);
+      if (r.a.done)
+        {
+          g_assert_false (partial_take (&r, accepted));
+          g_assert_nonnull (r.error);
+        }
+      g_assert_cmpuint (r.got->len, ==, 0);
+      post_contract_unsupported ("no POST_STACK_CAP_PARTIAL_MESSAGES: the parts given before "
+                                 "the abort were gathered and never sent; nothing arrived");
+    }
+
+  partial_clear (&r);
   post_contract_peer_stop (&peer);
 }
 
@@ -397,6 +678,9 @@ post_contract_add_partial_cases (void)
 {
   post_contract_add ("partial/assembled", test_assembled);
   post_contract_add ("partial/too-large", test_too_large);
+  post_contract_add ("partial/many-parts", test_many_parts);
+  post_contract_add ("partial/streamed", test_streamed);
+  post_contract_add ("partial/abort-mid-message", test_abort_mid_message);
   post_contract_add ("partial/complete-too-large", test_complete_too_large);
   post_contract_add ("partial/ready-too-large", test_ready_too_large);
   post_contract_add ("partial/partial-receive", test_partial_gets_all);
