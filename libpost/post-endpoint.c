@@ -153,6 +153,7 @@ _post_endpoint_parse_uri (const char  *uri,
   const char *parsed_host;
   const char *path;
   int parsed_port;
+  const PostScheme *app_scheme = NULL;
 
   g_return_val_if_fail (uri != NULL, FALSE);
 
@@ -187,11 +188,24 @@ _post_endpoint_parse_uri (const char  *uri,
   if (scheme != NULL && !_post_endpoint_is_known_scheme (scheme))
     {
       g_autofree char *known = g_strjoinv (", ", (char **) known_schemes);
+      g_autofree char *applications = _post_scheme_list ();
 
-      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                   "invalid URI ‘%s’: unknown scheme ‘%s’ (known: %s)",
-                   uri, scheme, known);
-      return FALSE;
+      app_scheme = _post_scheme_lookup (scheme);
+      if (app_scheme != NULL && for_local)
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "invalid URI ‘%s’: ‘%s’ names an application protocol; a local needs "
+                       "a stack's scheme (%s)", uri, scheme, known);
+          return FALSE;
+        }
+      if (app_scheme == NULL)
+        {
+          g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                       "invalid URI ‘%s’: unknown scheme ‘%s’ (known: %s; and for remotes %s)",
+                       uri, scheme, known, applications);
+          return FALSE;
+        }
+      g_clear_pointer (&scheme, g_free);
     }
 
   if (g_uri_get_userinfo (parsed) != NULL)
@@ -202,9 +216,10 @@ _post_endpoint_parse_uri (const char  *uri,
     }
 
   path = g_uri_get_path (parsed);
-  if ((path != NULL && *path != '\0' && strcmp (path, "/") != 0) ||
-      g_uri_get_query (parsed) != NULL ||
-      g_uri_get_fragment (parsed) != NULL)
+  if (app_scheme == NULL &&
+      ((path != NULL && *path != '\0' && strcmp (path, "/") != 0) ||
+       g_uri_get_query (parsed) != NULL ||
+       g_uri_get_fragment (parsed) != NULL))
     {
       g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
                    "invalid URI ‘%s’: only scheme, host and port are allowed "
@@ -238,6 +253,8 @@ _post_endpoint_parse_uri (const char  *uri,
   parsed_port = g_uri_get_port (parsed);
   if (parsed_port == -1 && for_local)
     parsed_port = 0;
+  else if (parsed_port == -1 && app_scheme != NULL)
+    parsed_port = app_scheme->port;
   else if (parsed_port == -1)
     {
       g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,

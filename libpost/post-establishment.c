@@ -46,6 +46,9 @@ struct _PostEstablishment
                                    the proxy resolver's branches; NULL: direct only */
   char         *unresolved;     /* (owned) (nullable) why the remote's name gave no
                                    address, when proxies may still reach it */
+  GPtrArray    *leaves;         /* (owned) (nullable) (element-type PostRemote): the
+                                   resolved remotes the addresses come from, when an
+                                   application scheme gave them stacks and ALPN */
   gboolean      reported;       /* done() was called, or the establishment was
                                    forgotten: nothing is reported any more */
 };
@@ -58,6 +61,7 @@ establishment_clear (PostEstablishment *self)
   g_clear_pointer (&self->stacks, g_ptr_array_unref);
   g_clear_pointer (&self->proxies, g_ptr_array_unref);
   g_free (self->unresolved);
+  g_clear_pointer (&self->leaves, g_ptr_array_unref);
   g_free (self->attempts_text);
   g_clear_object (&self->local);
   g_clear_object (&self->remote);
@@ -101,6 +105,46 @@ _post_inet_address_equal (GSocketAddress *a,
   return a != NULL && b != NULL && G_IS_INET_SOCKET_ADDRESS (a) && G_IS_INET_SOCKET_ADDRESS (b)
          && g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (a)),
                                   g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (b)));
+}
+
+/* The stacks of an application scheme's candidates (https: tls, quic),
+ * each as if the remote named it, in the scheme's order; those the
+ * configuration, the policy or the plugins rule out are left out, and only
+ * when all are does establishment fail, with the first one's reason. */
+static GPtrArray *
+rank_scheme_stacks (const PostEstablishmentRequest  *request,
+                    GError                         **error)
+{
+  g_auto(GStrv) names = _post_remote_dup_scheme_stacks (request->remote);
+  GPtrArray *stacks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) first_error = NULL;
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GPtrArray) ranked = _post_selection_rank_stacks (post_registry_get_default (),
+                                                                 request->configuration, names[i],
+                                                                 request->role, &local_error);
+
+      if (ranked == NULL)
+        {
+          g_debug ("%s: no %s candidate: %s", post_remote_get_uri (request->remote), names[i],
+                   local_error->message);
+          if (first_error == NULL)
+            first_error = g_steal_pointer (&local_error);
+          continue;
+        }
+      for (guint j = 0; j < ranked->len; j++)
+        if (!g_ptr_array_find (stacks, ranked->pdata[j], NULL))
+          g_ptr_array_add (stacks, g_object_ref (ranked->pdata[j]));
+    }
+  if (stacks->len == 0)
+    {
+      g_propagate_error (error, g_steal_pointer (&first_error));
+      g_ptr_array_unref (stacks);
+      return NULL;
+    }
+  return stacks;
 }
 
 static void
@@ -190,6 +234,27 @@ gather_locals (PostEstablishment *self,
                                           post_configuration_get_use_temporary_local_address (self->configuration));
 }
 
+/* The candidates from @first on came from @leaf (nullable): when an
+ * application scheme led there, they get its ALPN ids and the step for the
+ * attempt report. */
+static void
+scheme_candidates (GPtrArray  *candidates,
+                   guint       first,
+                   PostRemote *leaf)
+{
+  g_autofree char *step = leaf != NULL ? _post_remote_describe_scheme_step (leaf) : NULL;
+
+  if (step == NULL)
+    return;
+  for (guint i = first; i < candidates->len; i++)
+    {
+      PostCandidate *candidate = candidates->pdata[i];
+
+      candidate->step = g_strdup (step);
+      candidate->alpn = g_strdupv ((char **) post_remote_get_alpn (leaf));
+    }
+}
+
 /* The rest of establishment once the remote is resolved to @addresses
  * (element-type GSocketAddress, in RFC 8305 order): candidates, ranking,
  * the race. */
@@ -227,8 +292,14 @@ race_addresses (PostEstablishment *self,
           GSocketAddress *address = addresses->pdata[r];
           GPtrArray *gathered_locals = locals->pdata[r];
           g_autoptr(GSocketAddress) local_address = NULL;
+          PostRemote *leaf = self->leaves != NULL ? self->leaves->pdata[r] : NULL;
+          guint first = candidates->len;
 
           if (address == NULL)
+            continue;
+          /* An application scheme (https) gave this address one stack */
+          if (leaf != NULL && post_remote_get_stack (leaf) != NULL
+              && g_strcmp0 (post_remote_get_stack (leaf), post_stack_get_name (stack)) != 0)
             continue;
           if (gathered_locals->len > 0)
             {
@@ -241,6 +312,7 @@ race_addresses (PostEstablishment *self,
                   candidate->gathered = TRUE;
                   g_ptr_array_add (candidates, candidate);
                 }
+              scheme_candidates (candidates, first, leaf);
               continue;
             }
           if (self->local != NULL
@@ -258,6 +330,7 @@ race_addresses (PostEstablishment *self,
               candidate->interface = g_strdup (post_local_get_interface (self->local));
             g_ptr_array_add (candidates, candidate);
           }
+          scheme_candidates (candidates, first, leaf);
         }
     }
   for (guint i = 0; i < candidates->len; i++)
@@ -364,6 +437,29 @@ race_addresses (PostEstablishment *self,
         }
     }
 
+  /* The ALPN ids an application scheme implies for each candidate's stack
+   * (https: h2 and http/1.1 on tls, h3 on quic), unless the application
+   * named its own: on the configuration the policy gave the candidate. */
+  {
+    g_auto(GStrv) own = post_configuration_get_alpn (self->configuration);
+
+    for (guint i = 0; own[0] == NULL && i < candidates->len; i++)
+      {
+        PostCandidate *candidate = candidates->pdata[i];
+        PostConfiguration *base;
+        g_autoptr(PostConfiguration) copy = NULL;
+
+        if (candidate->alpn == NULL)
+          continue;
+        base = candidate->configuration != NULL ? candidate->configuration : self->configuration;
+        copy = post_configuration_copy (base);
+        if (!post_configuration_set_alpn (copy, (const char * const *) candidate->alpn, NULL))
+          continue;
+        post_configuration_freeze (copy);
+        g_set_object (&candidate->configuration, copy);
+      }
+  }
+
   /* What the timeout names if nothing answers in time */
   {
     GString *text = g_string_new (NULL);
@@ -418,12 +514,18 @@ resolve_done_cb (GObject      *source,
     }
 
   addresses = g_ptr_array_sized_new (remotes->len);
+  if (_post_remote_get_scheme (self->remote) != NULL)
+    self->leaves = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint r = 0; r < remotes->len; r++)
     {
       GSocketAddress *address = post_remote_get_address (remotes->pdata[r]);
 
       if (address != NULL)
-        g_ptr_array_add (addresses, address);
+        {
+          g_ptr_array_add (addresses, address);
+          if (self->leaves != NULL)
+            g_ptr_array_add (self->leaves, g_object_ref (remotes->pdata[r]));
+        }
     }
   race_addresses (self, addresses);
 }
@@ -534,8 +636,11 @@ _post_establishment_start (const PostEstablishmentRequest  *request,
   hint = post_remote_get_stack (request->remote);
   if (hint == NULL && request->local != NULL)
     hint = post_local_get_stack (request->local);
-  stacks = _post_selection_rank_stacks (post_registry_get_default (), request->configuration,
-                                        hint, request->role, error);
+  if (hint == NULL && _post_remote_get_scheme (request->remote) != NULL)
+    stacks = rank_scheme_stacks (request, error);
+  else
+    stacks = _post_selection_rank_stacks (post_registry_get_default (), request->configuration,
+                                          hint, request->role, error);
   if (stacks == NULL)
     return NULL;
 

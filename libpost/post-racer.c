@@ -104,6 +104,8 @@ _post_candidate_free (PostCandidate *candidate)
   g_clear_object (&candidate->configuration);
   g_clear_object (&candidate->proxy);
   g_free (candidate->interface);
+  g_strfreev (candidate->alpn);
+  g_free (candidate->step);
   g_free (candidate);
 }
 
@@ -147,8 +149,21 @@ _post_log_debug (const char    *file,
   g_log_structured_array (G_LOG_LEVEL_DEBUG, fields, n);
 }
 
+static char *describe_candidate (const PostCandidate *candidate);
+
 char *
 _post_candidate_describe (const PostCandidate *candidate)
+{
+  g_autofree char *what = describe_candidate (candidate);
+
+  /* "quic to 192.0.2.1:443 (https://example.com:443 gives quic with ALPN h3)" */
+  if (candidate->step != NULL)
+    return g_strdup_printf ("%s (%s)", what, candidate->step);
+  return g_steal_pointer (&what);
+}
+
+static char *
+describe_candidate (const PostCandidate *candidate)
 {
   g_autofree char *remote = NULL;
 

@@ -27,6 +27,17 @@
  * A URI scheme names the stack to use (`tcp`, `tls`, `udp`, `dtls`,
  * `sctp`, `quic`); a remote without one lets the library choose.
  *
+ * A well-known application scheme resolves recursively, as the draft's
+ * example of a Remote does: the scheme gives the default port and the
+ * candidate stacks, each a child at URI level with the ALPN ids it
+ * implies ([method@Post.Remote.get_alpn]).  `https://example.com` resolves
+ * into `tls://example.com:443` (ALPN `h2`, `http/1.1`) and
+ * `quic://example.com:443` (ALPN `h3`), which a carrier races; `http`
+ * and `ws` give `tcp` on port 80, `wss` `tls` on 443 (`http/1.1`), `imaps`
+ * `tls` on 993 (`imap`) and `pop3s` `tls` on 995 (`pop3`).  Such a URI may
+ * have a path and a query: they are kept in [property@Post.Remote:uri] for
+ * the application and take no part in the connection.
+ *
  * Remotes are immutable: every property is set at construction.
  */
 struct _PostRemote
@@ -48,6 +59,10 @@ struct _PostRemote
   char *service_protocol;     /* (owned) (nullable): its protocol, "tcp" or "udp" */
   GProxyAddress *proxy;       /* (owned) (nullable): from a GProxyAddress, the only
                                * way to the peer (post-proxy.c) */
+  const PostScheme *scheme;   /* (nullable): at URI level, an application scheme
+                               * (post-scheme.c) that resolves into stacks */
+  char **alpn;                /* (owned) (nullable): the ALPN ids an application
+                               * scheme gave this candidate, kept by its children */
 };
 
 G_DEFINE_FINAL_TYPE (PostRemote, post_remote, G_TYPE_OBJECT)
@@ -63,6 +78,7 @@ enum {
   PROP_PARENT,
   PROP_SERVICE,
   PROP_SERVICE_PROTOCOL,
+  PROP_ALPN,
   N_PROPS
 };
 
@@ -89,6 +105,8 @@ compute_canonical (PostRemote *self)
 
   if (self->stack != NULL)
     g_string_append_printf (string, "%s://", self->stack);
+  else if (self->scheme != NULL)
+    g_string_append_printf (string, "%s://", self->scheme->name);
 
   if (self->address != NULL && G_IS_INET_SOCKET_ADDRESS (self->address))
     {
@@ -118,7 +136,8 @@ compute_canonical (PostRemote *self)
           g_autofree char *text = _post_inet_socket_address_to_string (G_INET_SOCKET_ADDRESS (address), TRUE);
 
           g_string_append (string, text);
-          if (self->level == POST_REMOTE_LEVEL_URI)
+          /* (an application scheme resolves into stacks first) */
+          if (self->level == POST_REMOTE_LEVEL_URI && self->scheme == NULL)
             self->literal = g_steal_pointer (&address);
           return g_string_free (string, FALSE);
         }
@@ -171,6 +190,9 @@ post_remote_constructed (GObject *object)
   if (self->address != NULL && G_IS_INET_SOCKET_ADDRESS (self->address))
     self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (self->address));
 
+  if (self->uri != NULL && self->stack == NULL)
+    self->scheme = _post_scheme_lookup (g_uri_peek_scheme (self->uri));
+
   if (self->uri != NULL)
     self->level = POST_REMOTE_LEVEL_URI;
   else if (self->address != NULL)
@@ -196,6 +218,7 @@ post_remote_finalize (GObject *object)
   g_clear_pointer (&self->service, g_free);
   g_clear_pointer (&self->service_protocol, g_free);
   g_clear_object (&self->proxy);
+  g_clear_pointer (&self->alpn, g_strfreev);
 
   G_OBJECT_CLASS (post_remote_parent_class)->finalize (object);
 }
@@ -237,6 +260,9 @@ post_remote_get_property (GObject    *object,
     case PROP_SERVICE_PROTOCOL:
       g_value_set_string (value, self->service_protocol);
       break;
+    case PROP_ALPN:
+      g_value_set_boxed (value, self->alpn);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -275,6 +301,11 @@ post_remote_set_property (GObject      *object,
       break;
     case PROP_SERVICE_PROTOCOL:
       self->service_protocol = g_value_dup_string (value);
+      break;
+    case PROP_ALPN:
+      self->alpn = g_value_dup_boxed (value);
+      if (self->alpn != NULL && self->alpn[0] == NULL)
+        g_clear_pointer (&self->alpn, g_strfreev);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -385,6 +416,21 @@ post_remote_class_init (PostRemoteClass *klass)
     g_param_spec_string ("service-protocol", NULL, NULL,
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PostRemote:alpn: (getter get_alpn)
+   *
+   * The ALPN protocol ids that an application scheme implies for this
+   * remote's stack: `h2` and `http/1.1` for the `tls` child of an `https`
+   * URI, `h3` for its `quic` child.  Resolved remotes keep them; a carrier
+   * offers them on that candidate unless its configuration names ALPN ids
+   * itself ([method@Post.Configuration.set_alpn]).  %NULL when no scheme
+   * implied any.
+   */
+  properties[PROP_ALPN] =
+    g_param_spec_boxed ("alpn", NULL, NULL,
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -622,6 +668,7 @@ post_remote_new_child (PostRemote     *parent,
                        "stack", parent->stack,
                        "address", address,
                        "parent", parent,
+                       "alpn", parent->alpn,
                        NULL);
 }
 
@@ -761,6 +808,24 @@ post_remote_get_stack (PostRemote *self)
 {
   g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
   return self->stack;
+}
+
+/**
+ * post_remote_get_alpn:
+ * @self: a remote
+ *
+ * Gets the ALPN protocol ids that an application scheme implies for the
+ * remote's stack ([property@Post.Remote:alpn]), such as `h3` for the
+ * `quic` child of `https://example.com`.  The array belongs to @self.
+ *
+ * Returns: (nullable) (array zero-terminated=1) (transfer none): the ids,
+ *   or %NULL when no application scheme implied any
+ */
+const char * const *
+post_remote_get_alpn (PostRemote *self)
+{
+  g_return_val_if_fail (POST_IS_REMOTE (self), NULL);
+  return (const char * const *) self->alpn;
 }
 
 /**
@@ -1026,6 +1091,7 @@ lookup_service_cb (GObject      *source,
                                               "port", (guint) g_srv_target_get_port (l->data),
                                               "stack", self->stack,
                                               "parent", self,
+                                              "alpn", self->alpn,
                                               NULL));
     }
   g_resolver_free_targets (targets);
@@ -1048,7 +1114,10 @@ lookup_service_cb (GObject      *source,
  * @user_data: data for @callback
  *
  * Resolves @self one level down (draft Figure 8): a URI gives one remote
- * at NAME level (or ADDRESS level for an IP literal); a name gives one
+ * at NAME level (or ADDRESS level for an IP literal), a URI with an
+ * application scheme such as `https` one remote at URI level per
+ * candidate stack (`tls://host:443`, `quic://host:443`) with the ALPN ids
+ * the scheme implies for it ([property@Post.Remote:alpn]); a name gives one
  * remote per address, looking up IPv6 and IPv4 at once and failing only
  * if both fail; a DNS SRV service (#PostRemote:service) gives one remote
  * at NAME level per target, in RFC 2782's order; an address gives itself.
@@ -1092,8 +1161,29 @@ post_remote_resolve_async (PostRemote          *self,
           return;
         }
 
-      /* An IP literal becomes an ADDRESS remote in constructed() */
       remotes = new_remote_array ();
+      if (self->scheme != NULL)
+        {
+          /* The recursive step: the scheme's candidate stacks */
+          for (const PostSchemeCandidate *c = self->scheme->candidates; c->stack != NULL; c++)
+            {
+              g_autofree char *uri = strchr (self->hostname, ':') != NULL
+                                     ? g_strdup_printf ("%s://[%s]:%u", c->stack, self->hostname, self->port)
+                                     : g_strdup_printf ("%s://%s:%u", c->stack, self->hostname, self->port);
+
+              g_ptr_array_add (remotes, g_object_new (POST_TYPE_REMOTE,
+                                                      "uri", uri,
+                                                      "stack", c->stack,
+                                                      "hostname", self->hostname,
+                                                      "port", (guint) self->port,
+                                                      "parent", self,
+                                                      "alpn", c->alpn,
+                                                      NULL));
+            }
+          g_task_return_pointer (task, remotes, (GDestroyNotify) g_ptr_array_unref);
+          return;
+        }
+      /* An IP literal becomes an ADDRESS remote in constructed() */
       g_ptr_array_add (remotes, post_remote_new_child (self, self->hostname, NULL));
       g_task_return_pointer (task, remotes, (GDestroyNotify) g_ptr_array_unref);
       return;
@@ -1362,4 +1452,47 @@ post_remote_resolve_fully_finish (PostRemote    *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == post_remote_resolve_fully_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+const char *
+_post_remote_get_scheme (PostRemote *self)
+{
+  return self->scheme != NULL ? self->scheme->name : NULL;
+}
+
+char **
+_post_remote_dup_scheme_stacks (PostRemote *self)
+{
+  GStrvBuilder *builder;
+  char **stacks;
+
+  if (self->scheme == NULL)
+    return NULL;
+
+  builder = g_strv_builder_new ();
+  for (const PostSchemeCandidate *c = self->scheme->candidates; c->stack != NULL; c++)
+    g_strv_builder_add (builder, c->stack);
+  stacks = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  return stacks;
+}
+
+char *
+_post_remote_describe_scheme_step (PostRemote *leaf)
+{
+  PostRemote *origin = leaf;
+
+  while (origin != NULL && origin->scheme == NULL)
+    origin = origin->parent;
+  if (origin == NULL)
+    return NULL;
+  if (leaf->alpn != NULL)
+    {
+      g_autofree char *ids = g_strjoinv (", ", leaf->alpn);
+
+      return g_strdup_printf ("%s://%s:%u gives %s with ALPN %s", origin->scheme->name,
+                              origin->hostname, origin->port, leaf->stack, ids);
+    }
+  return g_strdup_printf ("%s://%s:%u gives %s", origin->scheme->name, origin->hostname,
+                          origin->port, leaf->stack);
 }

@@ -48,6 +48,8 @@ guint16          post_remote_get_port          (PostRemote      *self);
 POST_AVAILABLE_IN_ALL
 const char      *post_remote_get_stack         (PostRemote      *self);
 POST_AVAILABLE_IN_ALL
+const char * const *post_remote_get_alpn       (PostRemote      *self);
+POST_AVAILABLE_IN_ALL
 GSocketAddress  *post_remote_get_address       (PostRemote      *self);
 POST_AVAILABLE_IN_ALL
 PostRemote      *post_remote_get_parent        (PostRemote      *self);

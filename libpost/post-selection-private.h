@@ -82,6 +82,10 @@ typedef struct {
                                     * then the proxy's (post-proxy.c) */
   gconstpointer   carrier;         /* (unowned) (nullable): the carrier it is
                                     * for, only as the POST_CARRIER log field */
+  char          **alpn;            /* (owned) (nullable): the ALPN ids an
+                                    * application scheme implies (https) */
+  char           *step;            /* (owned) (nullable): how the scheme led
+                                    * here, for the attempt report */
 } PostCandidate;
 
 PostCandidate  *_post_candidate_new              (PostStack         *stack,

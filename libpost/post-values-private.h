@@ -35,6 +35,13 @@ const char     *_post_remote_get_canonical        (PostRemote        *self);
 /* The one address full resolution of @self gives without any lookup (an
  * ADDRESS remote, or a URI whose host is an IP literal), or NULL. */
 GSocketAddress *_post_remote_get_literal_address  (PostRemote        *self);
+/* The application scheme of a URI-level remote (`https`), or NULL. */
+const char     *_post_remote_get_scheme           (PostRemote        *self);
+/* Its candidate stacks, in order (NULL without a scheme). */
+char          **_post_remote_dup_scheme_stacks    (PostRemote        *self);
+/* For the attempt report: how an application scheme led to @leaf
+ * ("https://example.com:443 gives quic with ALPN h3"), or NULL. */
+char           *_post_remote_describe_scheme_step (PostRemote        *self);
 /* post_configuration_to_string() kept since freezing, and its g_str_hash();
  * NULL while the configuration can still change. */
 const char     *_post_configuration_get_canonical (PostConfiguration *self,
@@ -48,8 +55,10 @@ PostConfiguration *_post_configuration_dup_default (void);
  * @for_local allows an empty or `*` host (any address, returned as NULL)
  * and a missing port (returned as 0); otherwise both are errors.  The
  * scheme, if any, must name a known stack family; it is returned in
- * @stack (NULL without a scheme).  Errors are POST_ERROR_INVALID_ARGUMENT
- * and quote @uri. */
+ * @stack (NULL without a scheme).  Without @for_local it may also be an
+ * application scheme (_post_scheme_lookup()): then @stack is NULL, the
+ * port defaults to the scheme's and a path, query or fragment is allowed.
+ * Errors are POST_ERROR_INVALID_ARGUMENT and quote @uri. */
 gboolean        _post_endpoint_parse_uri          (const char        *uri,
                                                    gboolean           for_local,
                                                    char             **stack,
@@ -71,6 +80,29 @@ char           *_post_inet_socket_address_to_string (GInetSocketAddress *address
 /* Whether @scheme (lower case) names a stack family libpost knows: tcp,
  * tls, udp, dtls, sctp, quic. */
 gboolean        _post_endpoint_is_known_scheme    (const char        *scheme);
+/* ---- Application schemes (post-scheme.c) -------------------------------- */
+/* A well-known URI scheme that names an application protocol rather than
+ * a stack: a remote at URI level with it (`https://example.com`) resolves
+ * first into one remote per candidate, `STACK://host:port` with the ALPN
+ * ids the scheme implies for that stack (post_remote_get_alpn()); the port
+ * defaults to the scheme's, and a path or query is allowed and kept in the
+ * URI (the application's, not the connection's). */
+typedef struct {
+  const char        *stack;   /* NULL ends a list */
+  const char * const *alpn;   /* (nullable) NULL-terminated */
+} PostSchemeCandidate;
+
+typedef struct {
+  const char                *name;        /* lower case */
+  guint16                    port;
+  const PostSchemeCandidate *candidates;  /* in the order to race them */
+} PostScheme;
+
+/* The scheme called @name (any case), or NULL. */
+const PostScheme *_post_scheme_lookup             (const char        *name);
+/* "https, http, ..." for messages. */
+char           *_post_scheme_list                 (void);
+
 /* NULL if @host is an acceptable host (an IP literal, IPv6 with an
  * optional `%scope`, or a name of letters, digits, `-`, `_`, `.` and UTF-8
  * beyond ASCII), or else (transfer full) why not. */

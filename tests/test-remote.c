@@ -71,7 +71,9 @@ typedef struct {
 static const BadUri bad_uris[] = {
   { "", "empty" },
   { "foo://h:1", "unknown scheme ‘foo’" },
-  { "http://example.com:80", "unknown scheme ‘http’" },
+  /* (http is an application scheme now: tests/test-schemes.c) */
+  { "gopher://example.com:70", "unknown scheme ‘gopher’" },
+  { "https://user@example.com", "user information" },
   { "tcp://example.com", "port is missing" },
   { "tcp://example.com:", "port is missing" },
   { "tcp://example.com:0", "port 0" },

@@ -36,7 +36,7 @@ LAYERS = [
         "post-task", "post-base-private",
     ]),
     ("values", [
-        "post-message", "post-remote", "post-endpoint", "post-local", "post-configuration",
+        "post-message", "post-remote", "post-endpoint", "post-scheme", "post-local", "post-configuration",
         "post-configuration-transport", "post-configuration-security",
         "post-path", "post-path-info", "post-framer",
         "post-length-prefix-framer", "post-values-private",
