@@ -630,6 +630,8 @@ _post_establishment_start (const PostEstablishmentRequest  *request,
       && post_psi_check_interface (post_local_get_interface (request->local), error) == 0)
     {
       g_prefix_error (error, "Cannot establish a carrier: ");
+      if (notify != NULL)
+        notify (user_data);
       return NULL;
     }
 
@@ -642,7 +644,12 @@ _post_establishment_start (const PostEstablishmentRequest  *request,
     stacks = _post_selection_rank_stacks (post_registry_get_default (), request->configuration,
                                           hint, request->role, error);
   if (stacks == NULL)
-    return NULL;
+    {
+      /* @user_data is ours either way: no establishment will release it */
+      if (notify != NULL)
+        notify (user_data);
+      return NULL;
+    }
 
   self = g_rc_box_new0 (PostEstablishment);
   self->role = request->role;

@@ -193,7 +193,8 @@ typedef struct {
  * establishment is forgotten first: later, or already before this returns
  * (then NULL without @error: a literal address whose every candidate the
  * policy blocked).  @notify frees @user_data when the establishment has
- * ended (which may be after @done, while what was under way is cancelled).
+ * ended (which may be after @done, while what was under way is cancelled),
+ * and before an immediate failure returns.
  * The result is valid until @done is called or _post_establishment_forget(). */
 PostEstablishment *_post_establishment_start     (const PostEstablishmentRequest *request,
                                                   PostEstablishedFunc  done,

@@ -111,6 +111,7 @@ test_explain_bad_option (void)
 
   g_assert_cmpint (run_tool ("settings", &out, "explain", "tcp://127.0.0.1:80", "-o", "tcp.no-such=1", NULL), ==, 1);
   g_assert_cmpstr (out, ==, "");
+  g_clear_pointer (&out, g_free);
   g_assert_cmpint (run_tool ("settings", &out, "explain", "tcp://127.0.0.1:80", "-o", "tcp.user-timeout", NULL), ==, 1);
 }
 
