@@ -684,9 +684,13 @@ _post_proxy_merge_candidates (GPtrArray         *branches,
       for (guint s = 0; s < stacks->len; s++)
         {
           PostStack *stack = stacks->pdata[s];
+          g_autofree char *step = NULL;
+          const char * const *alpn;
 
           if (!post_stack_get_proxy_support (stack))
             continue;
+          /* https through the proxy is tls with the scheme's ALPN ids */
+          alpn = _post_remote_get_scheme_alpn (remote, post_stack_get_name (stack), &step);
           for (guint a = 0; a < branch->addresses->len; a++)
             {
               GInetSocketAddress *at = branch->addresses->pdata[a];
@@ -713,6 +717,8 @@ _post_proxy_merge_candidates (GPtrArray         *branches,
                                             NULL);
               candidate = _post_candidate_new (stack, G_SOCKET_ADDRESS (at), local_address);
               candidate->proxy = G_PROXY_ADDRESS (g_steal_pointer (&proxy_address));
+              candidate->step = g_strdup (step);
+              candidate->alpn = g_strdupv ((char **) alpn);
               if (local != NULL)
                 candidate->interface = g_strdup (post_local_get_interface (local));
               g_ptr_array_add (proxied, candidate);

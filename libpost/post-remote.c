@@ -598,10 +598,23 @@ post_remote_new_for_connectable (GSocketConnectable  *connectable,
       GProxyAddress *proxy = G_PROXY_ADDRESS (connectable);
       const char *hostname = g_proxy_address_get_destination_hostname (proxy);
       const char *protocol = g_proxy_address_get_destination_protocol (proxy);
+      const PostScheme *app_scheme = NULL;
+      const PostSchemeCandidate *app_candidate = NULL;
       PostRemote *remote;
 
       if (stack == NULL && protocol != NULL && _post_endpoint_is_known_scheme (protocol))
         stack = protocol;
+      /* GProxyAddressEnumerator names the URI's scheme (https): through a
+       * proxy that is the scheme's first candidate a proxy can carry
+       * (tls, with its ALPN ids) */
+      if (stack == NULL && protocol != NULL && (app_scheme = _post_scheme_lookup (protocol)) != NULL)
+        for (const PostSchemeCandidate *c = app_scheme->candidates; c->stack != NULL; c++)
+          if (g_str_equal (c->stack, "tcp") || g_str_equal (c->stack, "tls"))
+            {
+              app_candidate = c;
+              stack = c->stack;
+              break;
+            }
       if (!check_hostname (hostname, error))
         return NULL;
       if (g_proxy_address_get_destination_port (proxy) == 0)
@@ -614,8 +627,11 @@ post_remote_new_for_connectable (GSocketConnectable  *connectable,
                              "hostname", hostname,
                              "port", (guint) g_proxy_address_get_destination_port (proxy),
                              "stack", stack,
+                             "alpn", app_candidate != NULL ? app_candidate->alpn : NULL,
                              NULL);
       remote->proxy = g_object_ref (proxy);
+      if (app_candidate != NULL)
+        remote->scheme = app_scheme;   /* (for the attempt report's step) */
       return remote;
     }
   if (G_IS_INET_SOCKET_ADDRESS (connectable))
@@ -630,6 +646,16 @@ post_remote_new_for_connectable (GSocketConnectable  *connectable,
 
       if (!check_hostname (hostname, error))
         return NULL;
+      /* g_network_address_parse_uri ("https://example.com/", 0): the
+       * application scheme resolves as the same URI would */
+      if (stack == NULL && scheme != NULL && _post_scheme_lookup (scheme) != NULL)
+        {
+          g_autofree char *lower = g_ascii_strdown (scheme, -1);
+          g_autofree char *uri = g_uri_join (G_URI_FLAGS_NONE, lower, NULL, hostname,
+                                             port != 0 ? port : -1, "", NULL, NULL);
+
+          return post_remote_new_from_uri (uri, error);
+        }
       return g_object_new (POST_TYPE_REMOTE,
                            "hostname", hostname,
                            "port", (guint) port,
@@ -1475,6 +1501,33 @@ _post_remote_dup_scheme_stacks (PostRemote *self)
   stacks = g_strv_builder_end (builder);
   g_strv_builder_unref (builder);
   return stacks;
+}
+
+const char * const *
+_post_remote_get_scheme_alpn (PostRemote  *self,
+                              const char  *stack,
+                              char       **step)
+{
+  PostRemote *origin = self;
+
+  *step = NULL;
+  while (origin != NULL && origin->scheme == NULL)
+    origin = origin->parent;
+  if (origin == NULL)
+    return NULL;
+  for (const PostSchemeCandidate *c = origin->scheme->candidates; c->stack != NULL; c++)
+    if (g_strcmp0 (c->stack, stack) == 0)
+      {
+        g_autofree char *ids = c->alpn != NULL ? g_strjoinv (", ", (char **) c->alpn) : NULL;
+
+        *step = ids != NULL
+                ? g_strdup_printf ("%s://%s:%u gives %s with ALPN %s", origin->scheme->name,
+                                   origin->hostname, origin->port, stack, ids)
+                : g_strdup_printf ("%s://%s:%u gives %s", origin->scheme->name, origin->hostname,
+                                   origin->port, stack);
+        return c->alpn;
+      }
+  return NULL;
 }
 
 char *

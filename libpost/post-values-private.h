@@ -42,6 +42,13 @@ char          **_post_remote_dup_scheme_stacks    (PostRemote        *self);
 /* For the attempt report: how an application scheme led to @leaf
  * ("https://example.com:443 gives quic with ALPN h3"), or NULL. */
 char           *_post_remote_describe_scheme_step (PostRemote        *self);
+/* The ALPN ids the application scheme of @self (or of the remote it was
+ * resolved from) implies for @stack, NULL if none; @step gets the
+ * report's step for @stack ("https://example.com:443 gives tls with ALPN
+ * h2, http/1.1"), or NULL when no scheme led to @self. */
+const char * const *_post_remote_get_scheme_alpn  (PostRemote        *self,
+                                                   const char        *stack,
+                                                   char             **step);
 /* post_configuration_to_string() kept since freezing, and its g_str_hash();
  * NULL while the configuration can still change. */
 const char     *_post_configuration_get_canonical (PostConfiguration *self,

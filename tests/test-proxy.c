@@ -716,6 +716,87 @@ test_proxy_address_remote (void)
   post_test_http_proxy_stop (&proxy);
 }
 
+/* A tls echo server for localhost that speaks only @alpn */
+static PostCarrier *
+alpn_server (PostTestEcho       *echo,
+             const char * const *alpn)
+{
+  g_autoptr(PostLocal) local = post_test_server_local ("tls://127.0.0.1:0", certs, "server");
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+
+  memset (echo, 0, sizeof *echo);
+  g_assert_true (post_configuration_set_alpn (config, alpn, NULL));
+  return post_test_echo_listen (echo, local, config, "tls");
+}
+
+/* https:// through the proxy: of the scheme's candidates only tls can go
+ * through it, with the scheme's ALPN ids (the server takes only h2), and
+ * the same from a GProxyAddress whose destination protocol is https, as
+ * GProxyAddressEnumerator gives them. */
+static void
+test_https_alpn (void)
+{
+  static const char * const h2[] = { "h2", NULL };
+  PostTestEcho echo;
+  g_autoptr(PostCarrier) server = alpn_server (&echo, h2);
+  PostTestHttpProxy proxy;
+  g_autofree char *proxy_uri = NULL;
+  g_autoptr(GProxyResolver) resolver = NULL;
+
+  post_test_http_proxy_start (&proxy, NULL);
+  proxy_uri = g_strdup_printf ("http://127.0.0.1:%u", proxy.port);
+  resolver = g_simple_proxy_resolver_new (proxy_uri, NULL);
+  {
+    g_autoptr(PostConfiguration) config = config_with (resolver);
+    g_autofree char *uri = g_strdup_printf ("https://localhost:%u/", post_test_port_of (server));
+    g_autoptr(PostCarrier) carrier = NULL;
+    PostTestClient c;
+
+    carrier = establish (uri, config, &c, "GET / HTTP/1.1");
+    g_assert_no_error (c.error);
+    g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "tls");
+    g_assert_nonnull (post_carrier_get_proxy (carrier));
+    g_assert_cmpstr (post_carrier_get_negotiated_protocol (carrier), ==, "h2");
+    g_assert_cmpuint (proxy.n_tunnels, ==, 1);
+    post_carrier_abort (carrier);
+    post_test_client_clear (&c);
+  }
+  {
+    g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    g_autoptr(GSocketAddress) address = NULL;
+    g_autoptr(PostRemote) remote = NULL;
+    g_autoptr(PostConfiguration) config = post_test_client_config (certs);
+    g_autoptr(PostCarrier) carrier = NULL;
+    g_autoptr(GError) error = NULL;
+    PostTestClient c;
+
+    address = g_object_new (G_TYPE_PROXY_ADDRESS,
+                            "address", loopback,
+                            "port", (guint) proxy.port,
+                            "protocol", "http",
+                            "destination-protocol", "https",
+                            "destination-hostname", "localhost",
+                            "destination-port", (guint) post_test_port_of (server),
+                            NULL);
+    remote = post_remote_new_for_connectable (G_SOCKET_CONNECTABLE (address), NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (post_remote_get_stack (remote), ==, "tls");
+    g_assert_cmpstrv (post_remote_get_alpn (remote), ((const char * const[]) { "h2", "http/1.1", NULL }));
+
+    post_test_client_init (&c);
+    carrier = post_carrier_initiate (NULL, remote, config);
+    post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+    post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
+    g_assert_no_error (c.error);
+    g_assert_cmpstr (post_carrier_get_negotiated_protocol (carrier), ==, "h2");
+    g_assert_cmpuint (proxy.n_tunnels, ==, 2);
+    post_carrier_abort (carrier);
+    post_test_client_clear (&c);
+  }
+  post_test_echo_clear (&echo);
+  post_test_http_proxy_stop (&proxy);
+}
+
 /* The default resolver (g_proxy_resolver_get_default()) is consulted when
  * the configuration sets none: here GIO's default is this test's resolver,
  * registered at GIO's extension point and chosen with
@@ -874,6 +955,7 @@ main (int   argc,
   g_test_add_func ("/proxy/ignore-and-disable", test_ignore_and_disable);
   g_test_add_func ("/proxy/udp-not-proxied", test_udp_not_proxied);
   g_test_add_func ("/proxy/proxy-address-remote", test_proxy_address_remote);
+  g_test_add_func ("/proxy/https-alpn", test_https_alpn);
   g_test_add_func ("/proxy/default-resolver", test_default_resolver);
   g_test_add_func ("/proxy/name-only-the-proxy-knows", test_name_only_the_proxy_knows);
   g_test_add_func ("/proxy/stalled-proxy", test_stalled_proxy);

@@ -373,6 +373,53 @@ test_https_report (void)
     g_error ("the report does not show the quic step (%s): %s", quic_step, error->message);
 }
 
+/* A GNetworkAddress made from an https URL, as GSocketClient code has
+ * them: the scheme resolves as the URL would (a URI-level remote whose
+ * candidates are tls and quic with the scheme's ALPN), so tls wins with h2. */
+static void
+test_https_connectable (void)
+{
+  Servers servers;
+  g_autofree char *url = NULL;
+  g_autoptr(GSocketConnectable) address = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GError) error = NULL;
+  PostTestClient c = { 0 };
+
+  servers_start (&servers, tls_ids, NULL);
+  url = g_strdup_printf ("https://127.0.0.1:%u/index.html", servers.port);
+  address = g_network_address_parse_uri (url, 0, &error);
+  g_assert_no_error (error);
+  remote = post_remote_new_for_connectable (address, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (post_remote_get_level (remote), ==, POST_REMOTE_LEVEL_URI);
+  g_assert_null (post_remote_get_stack (remote));
+  g_assert_cmpuint (post_remote_get_port (remote), ==, servers.port);
+
+  g_assert_true (post_configuration_set_conn_timeout (config, 5000, NULL));
+  carrier = post_carrier_initiate (NULL, remote, config);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+  post_test_wait_count (&c.done, 1, "establishment", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "tls");
+  g_assert_cmpstr (post_carrier_get_negotiated_protocol (carrier), ==, "h2");
+  post_carrier_abort (carrier);
+  servers_stop (&servers);
+
+  /* without a port in the URL, the scheme's */
+  {
+    g_autoptr(GSocketConnectable) bare = g_network_address_parse_uri ("https://example.org/", 0, &error);
+    g_autoptr(PostRemote) bare_remote = NULL;
+
+    g_assert_no_error (error);
+    bare_remote = post_remote_new_for_connectable (bare, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (post_remote_get_port (bare_remote), ==, 443);
+  }
+}
+
 /* A real peer: gnutls-serv that ends any handshake without h2. */
 static void
 test_https_gnutls_serv (void)
@@ -452,6 +499,7 @@ main (int   argc,
   g_test_add_func ("/schemes/https/application-alpn", test_https_app_alpn);
   g_test_add_func ("/schemes/https/report", test_https_report);
   g_test_add_func ("/schemes/https/gnutls-serv", test_https_gnutls_serv);
+  g_test_add_func ("/schemes/https/connectable", test_https_connectable);
   g_test_add_func ("/schemes/http", test_http);
   ret = g_test_run ();
   post_test_certs_remove (dir);
