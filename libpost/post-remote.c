@@ -558,7 +558,12 @@ check_stack_hint (const char  *stack,
  * Creates a remote from a #GSocketConnectable, as #GSocketClient takes
  * them, so that code written for GIO names its peers the same way.  A
  * #GNetworkAddress (g_network_address_parse(), g_network_address_new())
- * gives a remote at NAME level; a #GInetSocketAddress one at ADDRESS level;
+ * gives a remote at NAME level, or, when it came from a URL with an
+ * application scheme (g_network_address_parse_uri() of
+ * `https://example.com/`), the remote that URL gives
+ * ([ctor@Post.Remote.new_from_uri]: its candidate stacks with their ALPN
+ * ids, the scheme's port when the URL has none); a #GInetSocketAddress one
+ * at ADDRESS level;
  * a #GNetworkService (g_network_service_new()) a remote whose resolution
  * looks up the domain's SRV records (#PostRemote:service), each target
  * raced in the order RFC 2782 gives.
@@ -568,7 +573,10 @@ check_stack_hint (const char  *stack,
  * destination (#PostRemote:hostname and port, at NAME level) and every
  * carrier to it goes through that proxy and no other way
  * (post_remote_get_proxy()); only stacks with #PostStack:proxy-support
- * (tcp, tls) can reach it.  Any other kind of connectable fails with
+ * (tcp, tls) can reach it.  A destination protocol that is an application
+ * scheme (`https`, as #GProxyAddressEnumerator names a URL's) gives the
+ * first of its candidates a proxy can carry, with its ALPN ids (https:
+ * tls with h2 and http/1.1).  Any other kind of connectable fails with
  * %POST_ERROR_NOT_SUPPORTED rather than being connected to directly; an
  * unknown @stack fails with %POST_ERROR_INVALID_ARGUMENT.
  *
