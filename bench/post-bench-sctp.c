@@ -209,12 +209,20 @@ post_bench_sctp_raw_child (int    argc,
   g_autofree guint8 *payload = g_malloc (size);
   GThread *thread;
   const int on = 1;
+  const int raw_buffer = 1024 * 1024;
   gint64 start;
 
   memset (payload, 'x', size);
   usrsctp_init (udp_port, NULL, NULL);
   usrsctp_sysctl_set_sctp_blackhole (2);
   listen_so = usrsctp_socket (AF_INET, SOCK_STREAM, IPPROTO_SCTP, NULL, NULL, 0, NULL);
+  /* The plugin's buffers (plugins/sctp: 1 MiB to send, a 1 MiB receive
+   * window), which the accepted socket inherits */
+  if (listen_so != NULL)
+    {
+      usrsctp_setsockopt (listen_so, SOL_SOCKET, SO_SNDBUF, &raw_buffer, sizeof raw_buffer);
+      usrsctp_setsockopt (listen_so, SOL_SOCKET, SO_RCVBUF, &raw_buffer, sizeof raw_buffer);
+    }
   if (listen_so == NULL || usrsctp_bind (listen_so, (struct sockaddr *) &addr, sizeof addr) < 0
       || usrsctp_listen (listen_so, 1) < 0)
     g_error ("raw usrsctp: listen: %s", g_strerror (errno));
@@ -227,6 +235,8 @@ post_bench_sctp_raw_child (int    argc,
   if (so == NULL)
     g_error ("raw usrsctp: socket: %s", g_strerror (errno));
   usrsctp_setsockopt (so, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof on);
+  usrsctp_setsockopt (so, SOL_SOCKET, SO_SNDBUF, &raw_buffer, sizeof raw_buffer);
+  usrsctp_setsockopt (so, SOL_SOCKET, SO_RCVBUF, &raw_buffer, sizeof raw_buffer);
   memcpy (&encaps.sue_address, &addr, sizeof addr);
   encaps.sue_address.ss_family = AF_INET;
   encaps.sue_port = htons (udp_port);
