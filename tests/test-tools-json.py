@@ -169,7 +169,9 @@ else:
         doc = json.loads(lines[0]) if len(lines) == 1 else None
     except ValueError:
         doc = None
-    ok = (run.returncode == 0 and isinstance(doc, dict) and set(doc) == {'interfaces', 'default_routes'}
+    ok = (run.returncode == 0 and isinstance(doc, dict) and set(doc) == {'interfaces', 'default_routes', 'network'}
+          and types_ok(doc['network'], {'monitor': (S, NONE), 'connectivity': S, 'metered': B})
+          and doc['network']['connectivity'] in ('local', 'limited', 'portal', 'full')
           and types_ok(doc['interfaces'], [dict(interface, addresses=[address])])
           and types_ok(doc['default_routes'], [route])
           and any(i['kind'] == 'loopback' and any(a['address'] == '127.0.0.1' for a in i['addresses'])

@@ -33,6 +33,51 @@ flags_to_string (PostAddressFlags flags)
 
 static gboolean opt_json;
 
+/* GIO's GNetworkMonitor: the whole host's connectivity and metering, where
+ * NetworkManager or the portal say (interfaces are libnl's) */
+static const char *
+connectivity_nick (GNetworkConnectivity connectivity)
+{
+  switch (connectivity)
+    {
+    case G_NETWORK_CONNECTIVITY_LOCAL: return "local";
+    case G_NETWORK_CONNECTIVITY_LIMITED: return "limited";
+    case G_NETWORK_CONNECTIVITY_PORTAL: return "portal";
+    case G_NETWORK_CONNECTIVITY_FULL: return "full";
+    default: return "unknown";
+    }
+}
+
+static const char *
+network_monitor_name (PostPathMonitor *monitor)
+{
+  GNetworkMonitor *network = post_path_monitor_get_network_monitor (monitor);
+
+  return network != NULL ? G_OBJECT_TYPE_NAME (network) : NULL;
+}
+
+static void
+json_network (ToolJson        *json,
+              PostPathMonitor *monitor)
+{
+  tool_json_begin_object (json, "network");
+  tool_json_string (json, "monitor", network_monitor_name (monitor));
+  tool_json_string (json, "connectivity", connectivity_nick (post_path_monitor_get_connectivity (monitor)));
+  tool_json_bool (json, "metered", post_path_monitor_get_network_metered (monitor));
+  tool_json_end_object (json);
+}
+
+static char *
+describe_network (PostPathMonitor *monitor)
+{
+  const char *name = network_monitor_name (monitor);
+
+  return g_strdup_printf ("connectivity %s, %s (GNetworkMonitor: %s)",
+                          connectivity_nick (post_path_monitor_get_connectivity (monitor)),
+                          post_path_monitor_get_network_metered (monitor) ? "metered" : "not metered",
+                          name != NULL ? name : "none that knows metering (NetworkManager, the portal)");
+}
+
 /* ---- --json ------------------------------------------------------------------ */
 
 static const struct {
@@ -140,6 +185,7 @@ list_json (PostPathMonitor *monitor)
   for (guint i = 0; i < routes->len; i++)
     json_route (json, routes->pdata[i]);
   tool_json_end_array (json);
+  json_network (json, monitor);
   tool_json_end_object (json);
   json_print (json);
 }
@@ -209,6 +255,11 @@ list_all (PostPathMonitor *monitor)
 
       g_print ("  %s\n", text);
     }
+  {
+    g_autofree char *text = describe_network (monitor);
+
+    g_print ("Network:\n  %s\n", text);
+  }
 }
 
 static void
@@ -303,6 +354,27 @@ on_default_route (PostPathMonitor *monitor,
   g_print ("%s\n", any ? "" : " none");
 }
 
+static void
+on_network (PostPathMonitor *monitor,
+            GParamSpec      *pspec,
+            gpointer         user_data)
+{
+  g_autofree char *text = NULL;
+
+  if (opt_json)
+    {
+      ToolJson *json = json_event ("network-changed");
+
+      json_network (json, monitor);
+      tool_json_end_object (json);
+      json_print (json);
+      return;
+    }
+  text = describe_network (monitor);
+  stamp ();
+  g_print ("network changed: %s\n", text);
+}
+
 static gboolean
 on_signal (gpointer loop)
 {
@@ -330,8 +402,8 @@ main (int   argc,
   setvbuf (stdout, NULL, _IOLBF, 0);
   g_option_context_set_summary (context,
                                 "Lists the interfaces, their kind, addresses, MTU and the default\n"
-                                "routes as libpost sees them (netlink), and with --monitor prints\n"
-                                "every change.");
+                                "routes as libpost sees them (netlink), the connectivity and metering\n"
+                                "GIO's GNetworkMonitor reports, and with --monitor prints every change.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -364,6 +436,8 @@ main (int   argc,
   g_signal_connect (monitor, "address-added", G_CALLBACK (on_address), "added");
   g_signal_connect (monitor, "address-removed", G_CALLBACK (on_address), "removed");
   g_signal_connect (monitor, "default-route-changed", G_CALLBACK (on_default_route), NULL);
+  g_signal_connect (monitor, "notify::connectivity", G_CALLBACK (on_network), NULL);
+  g_signal_connect (monitor, "notify::network-metered", G_CALLBACK (on_network), NULL);
   g_unix_signal_add (SIGINT, on_signal, loop);
   g_unix_signal_add (SIGTERM, on_signal, loop);
   if (!opt_json)
