@@ -1471,6 +1471,24 @@ post_policy_rank (PostPolicy         *self,
                                                     configuration, hint, role, rejected, error);
   if (stacks == NULL)
     return NULL;
+  /* An application scheme (https) gives only its candidate stacks (tls,
+   * quic), as establishment ranks them: the others are no candidates at
+   * all, neither tried nor removed. */
+  if (hint == NULL && _post_remote_get_scheme (remote) != NULL)
+    {
+      g_auto(GStrv) names = _post_remote_dup_scheme_stacks (remote);
+
+      for (guint i = stacks->len; i > 0; i--)
+        if (!g_strv_contains ((const char * const *) names, post_stack_get_name (stacks->pdata[i - 1])))
+          g_ptr_array_remove_index (stacks, i - 1);
+      for (guint i = rejected->len; i > 0; i--)
+        {
+          PostStack *stack = post_policy_candidate_get_stack (rejected->pdata[i - 1]);
+
+          if (stack != NULL && !g_strv_contains ((const char * const *) names, post_stack_get_name (stack)))
+            g_ptr_array_remove_index (rejected, i - 1);
+        }
+    }
 
   /* stack × address, as the carrier builds them */
   candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) _post_candidate_free);
@@ -1528,10 +1546,20 @@ explain_resolved_cb (GObject      *source,
       g_task_return_error (task, error);
       return;
     }
+  /* (an application scheme gives each address once per candidate stack) */
   addresses = g_ptr_array_new ();
   for (guint i = 0; i < remotes->len; i++)
-    if (post_remote_get_address (remotes->pdata[i]) != NULL)
-      g_ptr_array_add (addresses, post_remote_get_address (remotes->pdata[i]));
+    {
+      GSocketAddress *address = post_remote_get_address (remotes->pdata[i]);
+      gboolean seen = FALSE;
+
+      for (guint j = 0; address != NULL && !seen && j < addresses->len; j++)
+        seen = _post_inet_address_equal (addresses->pdata[j], address)
+               && g_inet_socket_address_get_port (addresses->pdata[j])
+                  == g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+      if (address != NULL && !seen)
+        g_ptr_array_add (addresses, address);
+    }
 
   ranked = post_policy_rank (g_task_get_source_object (task), data->configuration,
                              POST_REMOTE (source), addresses, data->local,

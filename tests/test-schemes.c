@@ -420,6 +420,50 @@ test_https_connectable (void)
   }
 }
 
+static void
+explained_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GPtrArray **ranked = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *ranked = post_policy_explain_finish (POST_POLICY (source), result, &error);
+  g_assert_no_error (error);
+}
+
+/* post-policy explain ranks an https URL as establishment does: each
+ * address once per candidate stack of the scheme (tls, quic), and no
+ * other stack, not even as removed. */
+static void
+test_https_explain (void)
+{
+  g_autoptr(PostRemote) remote = post_remote_new_from_uri ("https://127.0.0.1:8443/", NULL);
+  g_autoptr(PostPolicy) policy = post_policy_new ((const char * const[]) { NULL });
+  GPtrArray *ranked = NULL;
+  guint n_tls = 0, n_quic = 0;
+
+  post_policy_explain_async (policy, remote, NULL, NULL, NULL, explained_cb, &ranked);
+  while (ranked == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < ranked->len; i++)
+    {
+      PostPolicyCandidate *candidate = ranked->pdata[i];
+      const char *stack = post_stack_get_name (post_policy_candidate_get_stack (candidate));
+
+      g_test_message ("%s%s", stack, post_policy_candidate_is_removed (candidate) ? " (removed)" : "");
+      g_assert_true (g_str_equal (stack, "tls") || g_str_equal (stack, "quic"));
+      g_assert_false (post_policy_candidate_is_removed (candidate));
+      if (g_str_equal (stack, "tls"))
+        n_tls++;
+      else
+        n_quic++;
+    }
+  g_assert_cmpuint (n_tls, ==, 1);
+  g_assert_cmpuint (n_quic, ==, post_test_have_stack ("quic") ? 1 : 0);
+  g_ptr_array_unref (ranked);
+}
+
 /* A real peer: gnutls-serv that ends any handshake without h2. */
 static void
 test_https_gnutls_serv (void)
@@ -500,6 +544,7 @@ main (int   argc,
   g_test_add_func ("/schemes/https/report", test_https_report);
   g_test_add_func ("/schemes/https/gnutls-serv", test_https_gnutls_serv);
   g_test_add_func ("/schemes/https/connectable", test_https_connectable);
+  g_test_add_func ("/schemes/https/explain", test_https_explain);
   g_test_add_func ("/schemes/http", test_http);
   ret = g_test_run ();
   post_test_certs_remove (dir);
