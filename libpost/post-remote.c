@@ -191,7 +191,14 @@ post_remote_constructed (GObject *object)
     self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (self->address));
 
   if (self->uri != NULL && self->stack == NULL)
-    self->scheme = _post_scheme_lookup (g_uri_peek_scheme (self->uri));
+    {
+      /* not g_uri_peek_scheme(): it interns what it finds, for good, and
+       * a bare "host:port" gives the host as the scheme, so every name
+       * given would stay in memory (GLib never frees interned strings) */
+      g_autofree char *scheme = g_uri_parse_scheme (self->uri);
+
+      self->scheme = _post_scheme_lookup (scheme);
+    }
 
   if (self->uri != NULL)
     self->level = POST_REMOTE_LEVEL_URI;
