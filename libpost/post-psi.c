@@ -49,6 +49,10 @@ typedef struct
   GTlsCertificate   *peer_certificate; /* (owned) (nullable) made from peer_chain on demand */
   GTlsCertificateFlags peer_errors;
   char              *negotiated_protocol; /* (owned) (nullable) */
+  /* the core's readiness handler (_post_psi_set_ready_func()), called
+   * directly before the #PostPsi::ready signal is emitted */
+  PostPsiReadyFunc   ready_func;
+  gpointer           ready_data;
 } PostPsiPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (PostPsi, post_psi, G_TYPE_OBJECT)
@@ -775,11 +779,31 @@ void
 post_psi_notify_ready (PostPsi      *self,
                        GIOCondition  condition)
 {
+  PostPsiPrivate *priv;
+
   g_return_if_fail (POST_IS_PSI (self));
 
+  priv = post_psi_get_instance_private (self);
   g_object_ref (self);
+  /* The core's handler is a direct call: this runs for every read and
+   * write readiness, and a signal emission with its marshalling cost as
+   * much as the rest of the hop's bookkeeping.  Other handlers (a stack
+   * layered on this one) still get the signal. */
+  if (priv->ready_func != NULL)
+    priv->ready_func (self, condition, priv->ready_data);
   g_signal_emit (self, signals[SIGNAL_READY], 0, condition);
   g_object_unref (self);
+}
+
+void
+_post_psi_set_ready_func (PostPsi          *self,
+                          PostPsiReadyFunc  func,
+                          gpointer          user_data)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  priv->ready_func = func;
+  priv->ready_data = user_data;
 }
 
 /**

@@ -54,6 +54,15 @@ const PostPluginDescriptor *_post_plugin_open     (const char        *filename,
 /* ---- PostPath from a PSI (post-psi.c) ------------------------------------ */
 /* The core assembled the peer's first complete message (post-psi.c) */
 void            _post_psi_set_first_message_received (PostPsi       *self);
+/* The core's own handler of readiness: called directly by
+ * post_psi_notify_ready(), before #PostPsi::ready is emitted; %NULL
+ * removes it.  One per instance (its transient's). */
+typedef void  (*PostPsiReadyFunc)                  (PostPsi       *self,
+                                                    GIOCondition   condition,
+                                                    gpointer       user_data);
+void            _post_psi_set_ready_func          (PostPsi           *self,
+                                                   PostPsiReadyFunc   func,
+                                                   gpointer           user_data);
 PostPath       *_post_path_new_for_psi            (PostPsi           *psi);
 
 G_END_DECLS

@@ -281,7 +281,6 @@ struct _PostTransient
                                               peer's first-message deadline */
   GSource           *drain_timer;    /* (owned) (nullable) waits for post_psi_is_send_complete() */
   gboolean           drain_peer_closed;
-  gulong             ready_id;
   gulong             path_id;
   gulong             soft_error_id;
   gulong             sent_id;
@@ -366,7 +365,7 @@ void            _post_transient_psi_path_changed_cb (PostPsi       *psi,
                                                      PostTransient *self);
 void            _post_transient_psi_ready_cb (PostPsi       *psi,
                                               GIOCondition   condition,
-                                              PostTransient *self);
+                                              gpointer       user_data);
 void            _post_transient_psi_soft_error_cb (PostPsi       *psi,
                                                    const GError  *error,
                                                    PostTransient *self);

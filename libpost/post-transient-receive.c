@@ -542,8 +542,10 @@ _post_transient_update_interest (PostTransient *self)
 void
 _post_transient_psi_ready_cb (PostPsi       *psi,
                               GIOCondition   condition,
-                              PostTransient *self)
+                              gpointer       user_data)
 {
+  PostTransient *self = user_data;
+
   g_object_ref (self);
   if (condition & G_IO_OUT)
     {

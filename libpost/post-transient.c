@@ -142,7 +142,7 @@ post_transient_dispose (GObject *object)
   _post_source_clear (&self->drain_timer);
   if (self->psi != NULL)
     {
-      g_clear_signal_handler (&self->ready_id, self->psi);
+      _post_psi_set_ready_func (self->psi, NULL, NULL);
       g_clear_signal_handler (&self->path_id, self->psi);
       g_clear_signal_handler (&self->soft_error_id, self->psi);
       g_clear_signal_handler (&self->datagram_event_id, self->psi);
@@ -417,7 +417,7 @@ _post_transient_attach (PostTransient *self,
     g_object_unref (self);
   }
 
-  self->ready_id = g_signal_connect (psi, "ready", G_CALLBACK (_post_transient_psi_ready_cb), self);
+  _post_psi_set_ready_func (psi, _post_transient_psi_ready_cb, self);
   self->path_id = g_signal_connect (psi, "path-changed", G_CALLBACK (_post_transient_psi_path_changed_cb), self);
   self->soft_error_id = g_signal_connect (psi, "soft-error", G_CALLBACK (_post_transient_psi_soft_error_cb), self);
   self->datagram_event_id = g_signal_connect (psi, "datagram-event",
