@@ -36,7 +36,7 @@ LAYERS = [
         "post-task", "post-base-private",
     ]),
     ("values", [
-        "post-message", "post-remote", "post-endpoint", "post-scheme", "post-local", "post-configuration",
+        "post-message", "post-remote", "post-remote-resolve", "post-remote-private", "post-endpoint", "post-scheme", "post-local", "post-configuration",
         "post-configuration-transport", "post-configuration-security",
         "post-path", "post-path-info", "post-framer",
         "post-length-prefix-framer", "post-values-private",
@@ -54,8 +54,8 @@ LAYERS = [
         "post-policy-private",
     ]),
     ("selection and racing", [
-        "post-selection", "post-racer", "post-proxy", "post-establishment",
-        "post-selection-private",
+        "post-selection", "post-selection-score", "post-racer", "post-proxy", "post-establishment",
+        "post-selection-private", "post-selection-score-private",
     ]),
     ("transient", [
         "post-transient", "post-transient-send", "post-transient-receive",

@@ -252,7 +252,7 @@ struct _PostQuicPsi
   GPtrArray    *dgram_rx;     /* GBytes: the peer's datagrams for the core */
 };
 
-/* post-quic-conn.c: helpers, the ngtcp2 callbacks, the connection */
+/* post-quic-conn.c: helpers */
 G_GNUC_INTERNAL
 ngtcp2_tstamp quic_timestamp (void);
 G_GNUC_INTERNAL
@@ -268,6 +268,8 @@ G_GNUC_INTERNAL
 GError *quic_ngtcp2_error (int rv, const char *what);
 G_GNUC_INTERNAL
 guint64 quic_option_uint (PostConfiguration *configuration, const char *key, guint64 fallback);
+
+/* post-quic-callbacks.c: the ngtcp2 callbacks, parameters and settings */
 G_GNUC_INTERNAL
 ngtcp2_conn *quic_get_conn_cb (ngtcp2_crypto_conn_ref *ref);
 G_GNUC_INTERNAL
@@ -277,7 +279,8 @@ void quic_init_params (ngtcp2_transport_params *params, PostConfiguration *confi
                        guint64 max_streams_bidi);
 G_GNUC_INTERNAL
 void quic_init_settings (ngtcp2_settings *settings, PostConfiguration *configuration);
-void quic_conn_start_keep_alive (QuicConn *qc);
+
+/* post-quic-conn.c: the connection */
 G_GNUC_INTERNAL
 QuicConn *quic_conn_new (PostPsi *psi);
 G_GNUC_INTERNAL
