@@ -38,6 +38,7 @@ struct _PostMessage
   gint64          deadline;         /* monotonic µs, 0 = none; set when queued */
   guint64         sequence;
   GSocketAddress *remote_address;   /* (owned) (nullable); received messages */
+  GVariant       *metadata;         /* (owned) (nullable): a{sv} */
 
   guint           idempotent : 1;
   guint           immediate : 1;
@@ -66,6 +67,7 @@ enum {
   PROP_EXPIRED,
   PROP_REMOTE_ADDRESS,
   PROP_RELIABLE,
+  PROP_METADATA,
   N_PROPS
 };
 
@@ -94,6 +96,7 @@ post_message_finalize (GObject *object)
   g_clear_pointer (&self->content, g_bytes_unref);
   g_clear_pointer (&self->antecedents, g_ptr_array_unref);
   g_clear_object (&self->remote_address);
+  g_clear_pointer (&self->metadata, g_variant_unref);
 
   G_OBJECT_CLASS (post_message_parent_class)->finalize (object);
 }
@@ -141,6 +144,9 @@ post_message_get_property (GObject    *object,
     case PROP_REMOTE_ADDRESS:
       g_value_set_object (value, self->remote_address);
       break;
+    case PROP_METADATA:
+      g_value_set_variant (value, self->metadata);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -185,6 +191,9 @@ post_message_set_property (GObject      *object,
       break;
     case PROP_IMMEDIATE:
       post_message_set_immediate (self, g_value_get_boolean (value), &error);
+      break;
+    case PROP_METADATA:
+      post_message_set_metadata (self, g_value_get_variant (value), &error);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -318,6 +327,21 @@ post_message_class_init (PostMessageClass *klass)
   properties[PROP_REMOTE_ADDRESS] =
     g_param_spec_object ("remote-address", NULL, NULL, G_TYPE_SOCKET_ADDRESS,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * PostMessage:metadata:
+   *
+   * Typed metadata of the message for the framers of its carrier, a
+   * dictionary (`a{sv}`) of named values, or %NULL for none: on an
+   * outgoing message, what a framer reads when it frames it (an HTTP
+   * framer's method, target and header fields, say); on a received one,
+   * what the framer that decoded it found.  Only framers read and write
+   * it: a carrier without one (stream mode, message stacks) and
+   * [class@Post.LengthPrefixFramer] do not send it.  docs/framing.md,
+   * "Typed messages", lists the keys of the framers libpost ships.
+   */
+  properties[PROP_METADATA] =
+    g_param_spec_variant ("metadata", NULL, NULL, G_VARIANT_TYPE_VARDICT, NULL,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1007,6 +1031,151 @@ post_message_get_remote_address (PostMessage *self)
 {
   g_return_val_if_fail (POST_IS_MESSAGE (self), NULL);
   return self->remote_address;
+}
+
+/**
+ * post_message_get_metadata: (get-property metadata)
+ * @self: a #PostMessage
+ *
+ * Gets the message's typed metadata (#PostMessage:metadata): a dictionary
+ * of type `a{sv}` that the framers of a carrier read when they frame an
+ * outgoing message, and that the framer which decoded a received message
+ * filled in.  The value belongs to the message.
+ *
+ * Returns: (transfer none) (nullable): the metadata (`a{sv}`), or %NULL
+ *   when the message has none
+ */
+GVariant *
+post_message_get_metadata (PostMessage *self)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), NULL);
+  return self->metadata;
+}
+
+/* Stores @metadata (NULL, or a{sv}; a floating reference is sunk) and
+ * notifies when it changed. */
+static void
+store_metadata (PostMessage *self,
+                GVariant    *metadata)
+{
+  g_autoptr(GVariant) old = g_steal_pointer (&self->metadata);
+
+  self->metadata = metadata != NULL ? g_variant_ref_sink (metadata) : NULL;
+  if (old != self->metadata
+      && (old == NULL || self->metadata == NULL || !g_variant_equal (old, self->metadata)))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_METADATA]);
+}
+
+/**
+ * post_message_set_metadata: (set-property metadata)
+ * @self: a #PostMessage
+ * @metadata: (nullable): a dictionary of type `a{sv}`, or %NULL for none
+ * @error: return location for an error
+ *
+ * Sets the typed metadata that the carrier's framers read when they frame
+ * the message (#PostMessage:metadata), replacing what it had.  A floating
+ * @metadata is sunk, so `g_variant_new_parsed ("{'http-method': <'GET'>}")`
+ * can be passed as it is; a value of another type than `a{sv}` is a
+ * programming error.
+ *
+ * Fails with %POST_ERROR_IMMUTABLE once the message is queued, and for a
+ * received message.
+ *
+ * Returns: %TRUE, or %FALSE if the message was already queued
+ */
+gboolean
+post_message_set_metadata (PostMessage  *self,
+                           GVariant     *metadata,
+                           GError      **error)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+  g_return_val_if_fail (metadata == NULL || g_variant_is_of_type (metadata, G_VARIANT_TYPE_VARDICT),
+                        FALSE);
+
+  if (!check_mutable (self, error))
+    {
+      if (metadata != NULL)
+        g_variant_unref (g_variant_ref_sink (metadata));
+      return FALSE;
+    }
+  store_metadata (self, metadata);
+  return TRUE;
+}
+
+/**
+ * post_message_lookup_metadata_value:
+ * @self: a #PostMessage
+ * @key: the name of an entry of #PostMessage:metadata
+ * @expected_type: (nullable): the type the value must have, or %NULL for any
+ *
+ * Looks up one entry of the message's metadata, as g_variant_lookup_value()
+ * does in its dictionary.
+ *
+ * Returns: (transfer full) (nullable): the value of @key, or %NULL when the
+ *   message has no metadata, no entry @key, or one of another type than
+ *   @expected_type
+ */
+GVariant *
+post_message_lookup_metadata_value (PostMessage        *self,
+                                    const char         *key,
+                                    const GVariantType *expected_type)
+{
+  g_return_val_if_fail (POST_IS_MESSAGE (self), NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  if (self->metadata == NULL)
+    return NULL;
+  return g_variant_lookup_value (self->metadata, key, expected_type);
+}
+
+/**
+ * post_message_lookup_metadata: (skip)
+ * @self: a #PostMessage
+ * @key: the name of an entry of #PostMessage:metadata
+ * @format_string: a GVariant format string for its value, as g_variant_get()
+ *   takes
+ * @...: the locations to unpack the value into
+ *
+ * Looks up one entry of the message's metadata and unpacks it, as
+ * g_variant_lookup() does: `post_message_lookup_metadata (message,
+ * "http-status", "u", &status)`.  Nothing is unpacked when the entry is
+ * missing or its value does not match @format_string.
+ *
+ * Returns: %TRUE if @key was found with a value of that format
+ */
+gboolean
+post_message_lookup_metadata (PostMessage *self,
+                              const char  *key,
+                              const char  *format_string,
+                              ...)
+{
+  g_autoptr(GVariant) value = NULL;
+  va_list ap;
+
+  g_return_val_if_fail (POST_IS_MESSAGE (self), FALSE);
+  g_return_val_if_fail (key != NULL && format_string != NULL, FALSE);
+
+  if (self->metadata == NULL)
+    return FALSE;
+  value = g_variant_lookup_value (self->metadata, key, NULL);
+  if (value == NULL || !g_variant_check_format_string (value, format_string, FALSE))
+    return FALSE;
+  va_start (ap, format_string);
+  g_variant_get_va (value, format_string, NULL, &ap);
+  va_end (ap);
+  return TRUE;
+}
+
+/* The metadata a framer decoded for a received message (NULL for none;
+ * a floating reference is sunk). */
+void
+_post_message_set_received_metadata (PostMessage *self,
+                                     GVariant    *metadata)
+{
+  g_return_if_fail (!self->outgoing);
+  g_return_if_fail (metadata == NULL || g_variant_is_of_type (metadata, G_VARIANT_TYPE_VARDICT));
+
+  store_metadata (self, metadata);
 }
 
 gboolean

@@ -103,4 +103,20 @@ guint64       post_message_get_sequence      (PostMessage   *self);
 POST_AVAILABLE_IN_ALL
 GSocketAddress *post_message_get_remote_address (PostMessage *self);
 
+POST_AVAILABLE_IN_ALL
+GVariant     *post_message_get_metadata      (PostMessage   *self);
+POST_AVAILABLE_IN_ALL
+gboolean      post_message_set_metadata      (PostMessage   *self,
+                                              GVariant      *metadata,
+                                              GError       **error);
+POST_AVAILABLE_IN_ALL
+GVariant     *post_message_lookup_metadata_value (PostMessage        *self,
+                                                  const char         *key,
+                                                  const GVariantType *expected_type);
+POST_AVAILABLE_IN_ALL
+gboolean      post_message_lookup_metadata   (PostMessage   *self,
+                                              const char    *key,
+                                              const char    *format_string,
+                                              ...);
+
 G_END_DECLS

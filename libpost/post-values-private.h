@@ -132,6 +132,8 @@ gboolean        _post_message_mark_queued         (PostMessage       *self,
                                                    GError           **error);
 /* ... and the send failed at once: it was never queued. */
 void            _post_message_unmark_queued       (PostMessage       *self);
+void            _post_message_set_received_metadata (PostMessage     *self,
+                                                     GVariant        *metadata);
 gint64          _post_message_get_deadline        (PostMessage       *self);
 /* Record the event on the message and emit its signal. */
 void            _post_message_emit_sent           (PostMessage       *self);

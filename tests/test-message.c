@@ -602,6 +602,10 @@ test_immutable_once_queued (void)
   assert_immutable (post_message_set_niceness (message, 2, &error), &error);
   assert_immutable (post_message_set_idempotent (message, TRUE, &error), &error);
   assert_immutable (post_message_set_immediate (message, TRUE, &error), &error);
+  assert_immutable (post_message_set_metadata (message, NULL, &error), &error);
+  /* (a floating value passed to a failing setter is sunk, not leaked) */
+  assert_immutable (post_message_set_metadata (message, g_variant_new_parsed ("@a{sv} {}"), &error),
+                    &error);
   {
     g_autoptr(PostMessage) third = post_message_new_from_string ("third");
 
@@ -619,6 +623,7 @@ test_immutable_once_queued (void)
   g_assert_cmpuint (post_message_get_niceness (message), ==, 2);
   g_assert_false (post_message_get_idempotent (message));
   g_assert_false (post_message_get_immediate (message));
+  g_assert_null (post_message_get_metadata (message));
   antecedents = post_message_get_antecedents (message);
   g_assert_cmpuint (antecedents->len, ==, 1);
   g_assert_true (antecedents->pdata[0] == other);
@@ -731,6 +736,164 @@ test_reliable (void)
   g_assert_cmpuint (notified, ==, 2);
 }
 
+
+/* ---- typed metadata ------------------------------------------------------ */
+
+typedef struct {
+  guint n_notify;
+} MetadataNotify;
+
+static void
+on_metadata_notify (GObject    *object,
+                    GParamSpec *pspec,
+                    gpointer    user_data)
+{
+  MetadataNotify *counts = user_data;
+
+  g_assert_cmpstr (g_param_spec_get_name (pspec), ==, "metadata");
+  counts->n_notify++;
+}
+
+static void
+test_metadata (void)
+{
+  g_autoptr(PostMessage) message = post_message_new_from_string ("GET /");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) headers = NULL;
+  g_autoptr(GVariantIter) iter = NULL;
+  g_autofree char *method = NULL;
+  const char *name, *field;
+  MetadataNotify counts = { 0, };
+  GVariant *metadata;
+  guint status = 0;
+  guint n = 0;
+
+  /* None by default. */
+  g_assert_null (post_message_get_metadata (message));
+  g_assert_false (post_message_lookup_metadata (message, "http-method", "s", &method));
+  g_assert_null (method);
+  g_assert_null (post_message_lookup_metadata_value (message, "http-method", NULL));
+
+  g_signal_connect (message, "notify::metadata", G_CALLBACK (on_metadata_notify), &counts);
+
+  /* A floating value is sunk: the message holds the only reference. */
+  g_assert_true (post_message_set_metadata (message,
+                   g_variant_new_parsed ("{'http-method': <'GET'>, 'http-status': <@u 200>, "
+                                         "'http-headers': <[('Host', 'example.org'), "
+                                         "('Accept', '*/*')]>}"),
+                   &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (counts.n_notify, ==, 1);
+  metadata = post_message_get_metadata (message);
+  g_assert_nonnull (metadata);
+  g_assert_false (g_variant_is_floating (metadata));
+  g_assert_true (g_variant_is_of_type (metadata, G_VARIANT_TYPE_VARDICT));
+  g_assert_cmpuint (g_variant_n_children (metadata), ==, 3);
+
+  /* Looked up by format, as g_variant_lookup() does. */
+  g_assert_true (post_message_lookup_metadata (message, "http-method", "s", &method));
+  g_assert_cmpstr (method, ==, "GET");
+  g_assert_true (post_message_lookup_metadata (message, "http-status", "u", &status));
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_true (post_message_lookup_metadata (message, "http-headers", "a(ss)", &iter));
+  while (g_variant_iter_next (iter, "(&s&s)", &name, &field))
+    {
+      g_assert_cmpstr (name, ==, n == 0 ? "Host" : "Accept");
+      g_assert_cmpstr (field, ==, n == 0 ? "example.org" : "*/*");
+      n++;
+    }
+  g_assert_cmpuint (n, ==, 2);
+  /* A missing key or another type unpacks nothing. */
+  status = 7;
+  g_assert_false (post_message_lookup_metadata (message, "http-method", "u", &status));
+  g_assert_false (post_message_lookup_metadata (message, "http-reason", "s", &name));
+  g_assert_cmpuint (status, ==, 7);
+
+  /* By value, with or without an expected type. */
+  value = post_message_lookup_metadata_value (message, "http-status", G_VARIANT_TYPE_UINT32);
+  g_assert_nonnull (value);
+  g_assert_cmpuint (g_variant_get_uint32 (value), ==, 200);
+  g_clear_pointer (&value, g_variant_unref);
+  g_assert_null (post_message_lookup_metadata_value (message, "http-status", G_VARIANT_TYPE_STRING));
+  headers = post_message_lookup_metadata_value (message, "http-headers", NULL);
+  g_assert_nonnull (headers);
+  g_assert_cmpstr (g_variant_get_type_string (headers), ==, "a(ss)");
+
+  /* The same value again: no notification; another one: one. */
+  {
+    g_autoptr(GVariant) same = g_variant_ref (metadata);
+
+    g_assert_true (post_message_set_metadata (message, same, &error));
+    g_assert_true (post_message_get_metadata (message) == same);
+  }
+  g_assert_cmpuint (counts.n_notify, ==, 1);
+  {
+    g_autoptr(GVariant) owned =
+      g_variant_ref_sink (g_variant_new_parsed ("{'http-method': <'HEAD'>}"));
+
+    /* A value the caller owns stays the caller's too. */
+    g_assert_true (post_message_set_metadata (message, owned, &error));
+    g_assert_true (post_message_get_metadata (message) == owned);
+    g_assert_cmpuint (counts.n_notify, ==, 2);
+  }
+  g_clear_pointer (&method, g_free);
+  g_assert_true (post_message_lookup_metadata (message, "http-method", "s", &method));
+  g_assert_cmpstr (method, ==, "HEAD");
+
+  /* NULL clears it. */
+  g_assert_true (post_message_set_metadata (message, NULL, &error));
+  g_assert_null (post_message_get_metadata (message));
+  g_assert_cmpuint (counts.n_notify, ==, 3);
+  g_assert_true (post_message_set_metadata (message, NULL, &error));
+  g_assert_cmpuint (counts.n_notify, ==, 3);
+  g_assert_no_error (error);
+}
+
+static void
+test_metadata_wrong_type (void)
+{
+  g_autoptr(PostMessage) message = post_message_new_from_string ("x");
+  g_autoptr(GVariant) not_a_dict = g_variant_ref_sink (g_variant_new_string ("GET"));
+  g_autoptr(GVariant) wrong_dict = g_variant_ref_sink (g_variant_new_parsed ("{'a': 'b'}"));
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_message_set_metadata (message, g_variant_new_parsed ("{'k': <1>}"), &error));
+
+  /* Anything but a{sv} is a programming error, and changes nothing. */
+  g_test_expect_message ("Post", G_LOG_LEVEL_CRITICAL, "*G_VARIANT_TYPE_VARDICT*");
+  g_assert_false (post_message_set_metadata (message, not_a_dict, &error));
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("Post", G_LOG_LEVEL_CRITICAL, "*G_VARIANT_TYPE_VARDICT*");
+  g_assert_false (post_message_set_metadata (message, wrong_dict, &error));   /* a{ss} */
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_nonnull (post_message_get_metadata (message));
+  g_assert_true (post_message_lookup_metadata_value (message, "k", NULL) != NULL);
+  g_variant_unref (post_message_lookup_metadata_value (message, "k", NULL));
+}
+
+static void
+test_metadata_property (void)
+{
+  g_autoptr(PostMessage) message = NULL;
+  g_autoptr(GVariant) read = NULL;
+  g_autoptr(GVariant) set = g_variant_ref_sink (g_variant_new_parsed ("{'http-target': <'/index.html'>}"));
+  GParamSpec *pspec = g_object_class_find_property (g_type_class_peek (POST_TYPE_MESSAGE), "metadata");
+
+  g_assert_nonnull (pspec);
+  g_assert_true (G_IS_PARAM_SPEC_VARIANT (pspec));
+  g_assert_true (g_variant_type_equal (G_PARAM_SPEC_VARIANT (pspec)->type, G_VARIANT_TYPE_VARDICT));
+  g_assert_true ((pspec->flags & G_PARAM_READWRITE) == G_PARAM_READWRITE);
+
+  message = g_object_new (POST_TYPE_MESSAGE, "metadata", set, NULL);
+  g_object_get (message, "metadata", &read, NULL);
+  g_assert_nonnull (read);
+  g_assert_true (g_variant_equal (read, set));
+  g_object_set (message, "metadata", NULL, NULL);
+  g_assert_null (post_message_get_metadata (message));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -746,6 +909,9 @@ main (int   argc,
   g_test_add_func ("/message/immutable-once-queued", test_immutable_once_queued);
   g_test_add_func ("/message/unqueued-stays-mutable", test_unqueued_stays_mutable);
   g_test_add_func ("/message/reliable", test_reliable);
+  g_test_add_func ("/message/metadata", test_metadata);
+  g_test_add_func ("/message/metadata-wrong-type", test_metadata_wrong_type);
+  g_test_add_func ("/message/metadata-property", test_metadata_property);
 
   return g_test_run ();
 }
