@@ -166,7 +166,9 @@ post_remote_constructed (GObject *object)
   if (self->address != NULL && G_IS_INET_SOCKET_ADDRESS (self->address))
     self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (self->address));
 
-  if (self->uri != NULL && self->stack == NULL)
+  /* Only `://` makes a scheme, as in _post_endpoint_parse_uri(): `http:80`
+   * is the host "http" and port 80, not an http URL */
+  if (self->uri != NULL && self->stack == NULL && strstr (self->uri, "://") != NULL)
     {
       /* not g_uri_peek_scheme(): it interns what it finds, for good, and
        * a bare "host:port" gives the host as the scheme, so every name

@@ -140,6 +140,10 @@ test_uri_round_trip (void)
     "tcp://ex%61mple.com:80", "tcp://Under_Score.example:80", "tcp://h%C3%A9llo.example:80",
     "tcp://xn--hllo-bpa.example:80", "udp://[2001:DB8::1]:53", "[::ffff:192.0.2.1]:1",
     "tcp://010.1.1.1:80", "quic://a-b.c-d:443",
+    /* a host named like an application scheme: only `://` makes a scheme
+     * (found by fuzz-remote: "Ws\r:7/" canonicalised to "ws:7", which
+     * then parsed as a ws URL) */
+    "Ws\r:7/", "ws:7", "http:80",
   };
   g_autoptr(GPtrArray) uris = g_ptr_array_new ();
 
@@ -168,6 +172,17 @@ test_uri_round_trip (void)
       g_assert_cmpstr (canonical_again, ==, canonical);
       g_assert_true (post_remote_equal (remote, again));
     }
+
+  /* `http:80` is the host "http" on port 80, not an http URL with its ALPN */
+  {
+    g_autoptr(PostRemote) bare = post_remote_new_from_uri ("http:80", NULL);
+
+    g_assert_nonnull (bare);
+    g_assert_cmpstr (post_remote_get_hostname (bare), ==, "http");
+    g_assert_cmpuint (post_remote_get_port (bare), ==, 80);
+    g_assert_null (post_remote_get_alpn (bare));
+    g_assert_null (post_remote_get_stack (bare));
+  }
 }
 
 /* ---- levels ---------------------------------------------------------------- */
