@@ -25,6 +25,11 @@
  * (post_carrier_receive_partial_async()) the same #PostMessage is the
  * handle of every part, and post_message_is_complete() tells whether the
  * last part has arrived.
+ *
+ * Once the application's handler returns, a received message that it did
+ * not keep (no reference, signal handler, weak reference or data attached)
+ * may be reset and reused for a later message of the same carrier: keep a
+ * reference to use a message after the callback that received it.
  */
 
 struct _PostMessage
@@ -457,8 +462,20 @@ _post_message_new_received (GBytes         *content,
                             guint64         sequence,
                             GSocketAddress *remote_address)
 {
-  PostMessage *self = g_object_new (POST_TYPE_MESSAGE, NULL);
+  return _post_message_new_received_reusing (NULL, content, complete, sequence, remote_address);
+}
 
+PostMessage *
+_post_message_new_received_reusing (PostMessage   **spare,
+                                    GBytes         *content,
+                                    gboolean        complete,
+                                    guint64         sequence,
+                                    GSocketAddress *remote_address)
+{
+  PostMessage *self = spare != NULL ? g_steal_pointer (spare) : NULL;
+
+  if (self == NULL)
+    self = g_object_new (POST_TYPE_MESSAGE, NULL);
   self->outgoing = FALSE;
   self->queued = TRUE;   /* received messages are read-only */
   self->content = content ? g_bytes_ref (content) : empty_bytes ();
@@ -467,6 +484,48 @@ _post_message_new_received (GBytes         *content,
   if (remote_address != NULL)
     self->remote_address = g_object_ref (remote_address);
   return self;
+}
+
+/* Whether nothing can tell @self from a new object once it is reset:
+ * the caller holds the only reference, and no handler, weak reference or
+ * data is attached to it (all of which live in the instance's qdata or
+ * the signal system's handler lists). */
+static gboolean
+is_unobserved (PostMessage *self)
+{
+  static guint notify_id;
+
+  if (g_atomic_int_get (&G_OBJECT (self)->ref_count) != 1
+      || ((gsize) G_OBJECT (self)->qdata & ~(gsize) 7) != 0)   /* (flag bits aside) */
+    return FALSE;
+  if (G_UNLIKELY (notify_id == 0))
+    notify_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
+  if (g_signal_handler_find (self, G_SIGNAL_MATCH_ID, notify_id, 0, NULL, NULL, NULL) != 0)
+    return FALSE;
+  for (guint i = 0; i < N_SIGNALS; i++)
+    if (g_signal_handler_find (self, G_SIGNAL_MATCH_ID, signals[i], 0, NULL, NULL, NULL) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+void
+_post_message_release_received (PostMessage **spare,
+                                PostMessage  *self)
+{
+  if (self == NULL)
+    return;
+  if (*spare != NULL || self->outgoing || !is_unobserved (self))
+    {
+      g_object_unref (self);
+      return;
+    }
+  /* Kept for the next message received: a GObject's construction and
+   * destruction cost more than the rest of a hop's bookkeeping. */
+  g_clear_pointer (&self->content, g_bytes_unref);
+  g_clear_object (&self->remote_address);
+  self->sequence = 0;
+  self->complete = TRUE;
+  *spare = self;
 }
 
 void

@@ -262,6 +262,7 @@ struct _PostTransient
   gsize              inbuf_start;
   GByteArray        *assembly;       /* (owned) payload of the current message */
   PostMessage       *handle;         /* (owned) (nullable) handle of a message delivered in parts */
+  PostMessage       *spare_message;  /* (owned) (nullable) a received message kept for reuse */
   GSocketAddress    *assembly_from;  /* (owned) (nullable) */
   guint64            recv_seq;
   gboolean           assembly_started;

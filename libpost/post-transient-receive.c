@@ -22,7 +22,7 @@ reset_assembly (PostTransient *self)
   g_byte_array_set_size (self->assembly, 0);
   self->assembly_started = FALSE;
   self->assembly_end = FALSE;
-  g_clear_object (&self->handle);
+  _post_message_release_received (&self->spare_message, g_steal_pointer (&self->handle));
   g_clear_object (&self->assembly_from);
 }
 
@@ -32,8 +32,8 @@ ensure_handle (PostTransient *self,
                gboolean       complete)
 {
   if (self->handle == NULL)
-    self->handle = _post_message_new_received (data, complete, self->recv_seq,
-                                               self->assembly_from);
+    self->handle = _post_message_new_received_reusing (&self->spare_message, data, complete,
+                                                       self->recv_seq, self->assembly_from);
   else
     _post_message_set_received_part (self->handle, data, complete);
   return self->handle;
@@ -73,7 +73,7 @@ try_deliver (PostTransient *self)
   gsize take;
   gboolean end;
   g_autoptr(GBytes) data = NULL;
-  g_autoptr(PostMessage) handle = NULL;
+  PostMessage *handle;
 
   if (!has_pending_message_bytes (self))
     return FALSE;
@@ -132,6 +132,8 @@ try_deliver (PostTransient *self)
   if (end)
     reset_assembly (self);
   _post_carrier_deliver (self->carrier, handle, data, end);
+  /* What the application did not keep is reused for the next message. */
+  _post_message_release_received (&self->spare_message, handle);
   return TRUE;
 }
 

@@ -188,6 +188,7 @@ post_transient_finalize (GObject *object)
   g_clear_pointer (&self->scratch_trailer, g_byte_array_unref);
   g_clear_pointer (&self->assembly, g_byte_array_unref);
   g_clear_object (&self->handle);
+  g_clear_object (&self->spare_message);
   g_clear_object (&self->assembly_from);
   g_clear_pointer (&self->send_assembly, g_byte_array_unref);
   g_clear_object (&self->enqueue_partial);

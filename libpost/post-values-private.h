@@ -123,6 +123,19 @@ PostMessage    *_post_message_new_received        (GBytes            *content,
                                                    gboolean           complete,
                                                    guint64            sequence,
                                                    GSocketAddress    *remote_address);
+/* The same, reusing *@spare (nullable) if it holds a message that
+ * _post_message_release_received() kept (*@spare is then %NULL). */
+PostMessage    *_post_message_new_received_reusing (PostMessage     **spare,
+                                                   GBytes            *content,
+                                                   gboolean           complete,
+                                                   guint64            sequence,
+                                                   GSocketAddress    *remote_address);
+/* Drops the caller's reference to the received message @self (nullable);
+ * when it was the last one and nothing observes the message (no handler,
+ * weak reference or data attached), the message is reset and kept in
+ * *@spare, if empty, for _post_message_new_received_reusing(). */
+void            _post_message_release_received    (PostMessage      **spare,
+                                                   PostMessage       *self);
 void            _post_message_set_received_part   (PostMessage       *self,
                                                    GBytes            *part,
                                                    gboolean           complete);

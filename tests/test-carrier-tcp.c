@@ -340,6 +340,82 @@ test_events (Fixture       *fx,
   }
 }
 
+/* Received messages the application did not keep are reused for later
+ * ones; what it keeps, or observes (data, a weak pointer, a handler), is
+ * never touched. */
+typedef struct
+{
+  guint        count;
+  PostMessage *kept;          /* (owned) message 0 */
+  PostMessage *weak;          /* message 1, through a weak pointer */
+  gpointer     plain[3];      /* messages 2-4 (not kept: addresses only) */
+  guint        notified;
+} Reuse;
+
+static void
+reuse_notify_cb (GObject *object, GParamSpec *pspec, Reuse *r)
+{
+  r->notified++;
+}
+
+static gboolean
+reuse_ready (PostCarrier *carrier,
+             PostMessage *message,
+             gpointer     user_data)
+{
+  Reuse *r = user_data;
+  g_autofree char *expected = g_strdup_printf ("m%u", r->count);
+
+  assert_content (message, expected);
+  g_assert_false (post_message_is_outgoing (message));
+  g_assert_cmpuint (post_message_get_sequence (message), ==, r->count + 1);
+  if (r->count == 0)
+    r->kept = g_object_ref (message);
+  else if (r->count == 1)
+    {
+      r->weak = message;
+      g_object_add_weak_pointer (G_OBJECT (message), (gpointer *) &r->weak);
+      g_signal_connect (message, "notify", G_CALLBACK (reuse_notify_cb), r);
+    }
+  else
+    {
+      g_assert_true (message != r->kept);
+      r->plain[r->count - 2] = message;
+    }
+  r->count++;
+  return TRUE;
+}
+
+static void
+test_received_reuse (Fixture       *fx,
+                     gconstpointer  data)
+{
+  Reuse r = { 0 };
+
+  post_carrier_ready (fx->client, reuse_ready, &r, NULL);
+  establish (fx->client);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("m%u", i);
+      g_autoptr(PostMessage) m = post_message_new_from_string (text);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (post_carrier_send (fx->client, m, &error));
+      g_assert_no_error (error);
+      /* One at a time, so that each is delivered on its own. */
+      wait_until_count (&r.count, i + 1, "echo");
+    }
+  /* The kept message is intact; the observed one was finalized as
+   * before (its weak pointer cleared), not reused. */
+  assert_content (r.kept, "m0");
+  g_assert_cmpuint (post_message_get_sequence (r.kept), ==, 1);
+  g_assert_null (r.weak);
+  g_assert_cmpuint (r.notified, ==, 0);
+  /* Messages nobody kept are the same object, reset for each. */
+  g_assert_true (r.plain[0] == r.plain[1] && r.plain[1] == r.plain[2]);
+  g_clear_object (&r.kept);
+}
+
 static void
 test_niceness_order (Fixture       *fx,
                      gconstpointer  data)
@@ -911,6 +987,8 @@ main (int   argc,
               fixture_setup, test_large_message, fixture_teardown);
   g_test_add ("/carrier/tcp/events", Fixture, GINT_TO_POINTER (TRUE),
               fixture_setup, test_events, fixture_teardown);
+  g_test_add ("/carrier/tcp/received-reuse", Fixture, GINT_TO_POINTER (TRUE),
+              fixture_setup, test_received_reuse, fixture_teardown);
   g_test_add ("/carrier/tcp/niceness", Fixture, GINT_TO_POINTER (TRUE),
               fixture_setup, test_niceness_order, fixture_teardown);
   g_test_add ("/carrier/tcp/partial-receive", Fixture, GINT_TO_POINTER (TRUE),
