@@ -219,6 +219,22 @@ ensure_copy (PostSelectionApplied *applied,
   applied->changed = TRUE;
 }
 
+/* TRUE when the application's hard @current value (require or prohibit)
+ * stays over the slot's rule, which is not mandatory; noted for explain */
+static gboolean
+yield_to_hard (PostSelectionApplied *applied,
+               const Slot           *slot,
+               PostPreference        current)
+{
+  g_autofree char *what = NULL;
+
+  if (slot->locked || !is_hard (current))
+    return FALSE;
+  what = g_strdup_printf ("%s=%s", slot->action->key, post_preference_to_nick (current));
+  note_yield (applied, slot->action, what);
+  return TRUE;
+}
+
 /* Applies one winning policy value to the effective configuration */
 static void
 apply_slot (PostSelectionApplied *applied,
@@ -234,13 +250,8 @@ apply_slot (PostSelectionApplied *applied,
       current = post_configuration_get_preference (app, action->property);
       if (current == (PostPreference) action->value)
         break;
-      if (!slot->locked && is_hard (current))
-        {
-          g_autofree char *what = g_strdup_printf ("%s=%s", action->key, post_preference_to_nick (current));
-
-          note_yield (applied, action, what);
-          return;
-        }
+      if (yield_to_hard (applied, slot, current))
+        return;
       ensure_copy (applied, app);
       post_configuration_set_preference (applied->configuration, action->property, action->value, NULL);
       break;
@@ -252,13 +263,8 @@ apply_slot (PostSelectionApplied *applied,
                 : post_configuration_get_soft_error_notify (app);
       if (current == (PostPreference) action->value)
         break;
-      if (!slot->locked && is_hard (current))
-        {
-          g_autofree char *what = g_strdup_printf ("%s=%s", action->key, post_preference_to_nick (current));
-
-          note_yield (applied, action, what);
-          return;
-        }
+      if (yield_to_hard (applied, slot, current))
+        return;
       ensure_copy (applied, app);
       if (action->kind == POLICY_ACTION_TEMPORARY)
         post_configuration_set_use_temporary_local_address (applied->configuration, action->value, NULL);
