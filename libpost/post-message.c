@@ -500,12 +500,11 @@ is_unobserved (PostMessage *self)
     return FALSE;
   if (G_UNLIKELY (notify_id == 0))
     notify_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
-  if (g_signal_handler_find (self, G_SIGNAL_MATCH_ID, notify_id, 0, NULL, NULL, NULL) != 0)
-    return FALSE;
-  for (guint i = 0; i < N_SIGNALS; i++)
-    if (g_signal_handler_find (self, G_SIGNAL_MATCH_ID, signals[i], 0, NULL, NULL, NULL) != 0)
-      return FALSE;
-  return TRUE;
+  /* Two look-ups cover every handler, blocked or not: those of notify
+   * (of any detail), and those without a detail, of any signal, which
+   * include all of the message's own signals (none of them is detailed). */
+  return g_signal_handler_find (self, G_SIGNAL_MATCH_ID, notify_id, 0, NULL, NULL, NULL) == 0
+         && g_signal_handler_find (self, G_SIGNAL_MATCH_DETAIL, 0, 0, NULL, NULL, NULL) == 0;
 }
 
 void
@@ -1386,12 +1385,15 @@ _post_message_wants_acked (PostMessage *self)
   static guint notify_id;
   static gsize acked_quark;
 
-  if (g_signal_has_handler_pending (self, signals[SIGNAL_ACKED], 0, TRUE))
+  /* (g_signal_handler_find(), not g_signal_has_handler_pending(): these
+   * signals have no class closure to look for, and this is the cheaper) */
+  if (g_signal_handler_find (self, G_SIGNAL_MATCH_ID, signals[SIGNAL_ACKED], 0, NULL, NULL, NULL) != 0)
     return TRUE;
   if (g_once_init_enter (&acked_quark))
     {
       notify_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
       g_once_init_leave (&acked_quark, g_quark_from_static_string ("was-acked"));
     }
-  return g_signal_has_handler_pending (self, notify_id, (GQuark) acked_quark, TRUE);
+  return g_signal_handler_find (self, G_SIGNAL_MATCH_ID | G_SIGNAL_MATCH_DETAIL, notify_id,
+                                (GQuark) acked_quark, NULL, NULL, NULL) != 0;
 }

@@ -341,14 +341,15 @@ test_events (Fixture       *fx,
 }
 
 /* Received messages the application did not keep are reused for later
- * ones; what it keeps, or observes (data, a weak pointer, a handler), is
- * never touched. */
+ * ones; what it keeps, or observes (a weak pointer, a handler of any
+ * signal, blocked or not), is never touched: it is finalized as before. */
 typedef struct
 {
   guint        count;
   PostMessage *kept;          /* (owned) message 0 */
   PostMessage *weak;          /* message 1, through a weak pointer */
-  gpointer     plain[3];      /* messages 2-4 (not kept: addresses only) */
+  guint        destroyed;     /* handlers of messages 2 and 3 destroyed */
+  gpointer     plain[3];      /* messages 4-6 (not kept: addresses only) */
   guint        notified;
 } Reuse;
 
@@ -356,6 +357,12 @@ static void
 reuse_notify_cb (GObject *object, GParamSpec *pspec, Reuse *r)
 {
   r->notified++;
+}
+
+static void
+reuse_destroyed (gpointer data, GClosure *closure)
+{
+  ((Reuse *) data)->destroyed++;
 }
 
 static gboolean
@@ -369,18 +376,30 @@ reuse_ready (PostCarrier *carrier,
   assert_content (message, expected);
   g_assert_false (post_message_is_outgoing (message));
   g_assert_cmpuint (post_message_get_sequence (message), ==, r->count + 1);
-  if (r->count == 0)
-    r->kept = g_object_ref (message);
-  else if (r->count == 1)
+  switch (r->count)
     {
+    case 0:
+      r->kept = g_object_ref (message);
+      break;
+    case 1:
       r->weak = message;
       g_object_add_weak_pointer (G_OBJECT (message), (gpointer *) &r->weak);
-      g_signal_connect (message, "notify", G_CALLBACK (reuse_notify_cb), r);
-    }
-  else
-    {
+      break;
+    case 2:
+      /* a handler of a signal a received message never emits */
+      g_signal_connect_data (message, "expired", G_CALLBACK (reuse_notify_cb), r,
+                             reuse_destroyed, 0);
+      break;
+    case 3:
+      /* a blocked handler of a detailed notification */
+      g_signal_handler_block (message,
+                              g_signal_connect_data (message, "notify::content",
+                                                     G_CALLBACK (reuse_notify_cb), r,
+                                                     reuse_destroyed, 0));
+      break;
+    default:
       g_assert_true (message != r->kept);
-      r->plain[r->count - 2] = message;
+      r->plain[r->count - 4] = message;
     }
   r->count++;
   return TRUE;
@@ -394,7 +413,7 @@ test_received_reuse (Fixture       *fx,
 
   post_carrier_ready (fx->client, reuse_ready, &r, NULL);
   establish (fx->client);
-  for (guint i = 0; i < 5; i++)
+  for (guint i = 0; i < 7; i++)
     {
       g_autofree char *text = g_strdup_printf ("m%u", i);
       g_autoptr(PostMessage) m = post_message_new_from_string (text);
@@ -405,11 +424,12 @@ test_received_reuse (Fixture       *fx,
       /* One at a time, so that each is delivered on its own. */
       wait_until_count (&r.count, i + 1, "echo");
     }
-  /* The kept message is intact; the observed one was finalized as
-   * before (its weak pointer cleared), not reused. */
+  /* The kept message is intact; the observed ones were finalized when
+   * released (weak pointer cleared, handlers destroyed), not reused. */
   assert_content (r.kept, "m0");
   g_assert_cmpuint (post_message_get_sequence (r.kept), ==, 1);
   g_assert_null (r.weak);
+  g_assert_cmpuint (r.destroyed, ==, 2);
   g_assert_cmpuint (r.notified, ==, 0);
   /* Messages nobody kept are the same object, reset for each. */
   g_assert_true (r.plain[0] == r.plain[1] && r.plain[1] == r.plain[2]);
