@@ -20,6 +20,7 @@
  */
 #include <post.h>
 #include "post-bench-paths.h"
+#include "post-bench-json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,6 +330,20 @@ run_child (double seconds)
     }
   else
     g_print ("    no successful round\n");
+  {
+    ToolJson *json = post_bench_json_begin ("p", "fallback when the first-ranked address (IPv6) is blackholed, time to ready", "ms");
+
+    tool_json_int (json, "rounds", rounds);
+    tool_json_int (json, "connection_attempt_delay_ms", 250);
+    post_bench_json_figures (json);
+    post_bench_json_value (json, "libpost", post->len > 0, post->len > 0 ? median (post) : 0);
+    post_bench_json_begin_baselines (json);
+    post_bench_json_baseline (json, "GIO GSocketClient", gio->len > 0, gio->len > 0 ? median (gio) : 0, ratio,
+                              ratios->len > 0 ? g_array_index (ratios, double, 0) : 0,
+                              ratios->len > 0 ? g_array_index (ratios, double, ratios->len - 1) : 0, ratios->len);
+    post_bench_json_end_baselines (json);
+    post_bench_json_end (json);
+  }
   return ratio;
 }
 
@@ -356,7 +371,8 @@ post_bench_paths_run (double seconds)
   self = g_file_read_link ("/proc/self/exe", NULL);
   seconds_arg = g_strdup_printf ("--seconds=%g", seconds);
   {
-    const char *argv[] = { "unshare", "-n", self, "--cases=p", seconds_arg, NULL };
+    const char *argv[] = { "unshare", "-n", self, "--cases=p", seconds_arg,
+                           post_bench_json_enabled () ? "--json" : NULL, NULL };
     g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "POST_BENCH_PATHS_CHILD", "1", TRUE);
 
     if (self == NULL
@@ -370,7 +386,16 @@ post_bench_paths_run (double seconds)
       }
   }
   table += strlen (MARKER "\n");
-  g_print ("%s", table);
+  /* The table for g_print(), the child's JSON line (--json) as it is. */
+  {
+    g_auto(GStrv) lines = g_strsplit (table, "\n", -1);
+
+    for (guint i = 0; lines[i] != NULL; i++)
+      if (lines[i][0] == '{')
+        post_bench_json_forward (lines[i]);
+      else if (lines[i][0] != '\0' || lines[i + 1] != NULL)
+        g_print ("%s\n", lines[i]);
+  }
   {
     const char *line = strstr (table, "time ratio: ");
 

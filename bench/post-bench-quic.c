@@ -105,10 +105,14 @@ post_bench_quic_run (double seconds)
   g_print ("    (i) bulk, %d KiB messages one way, MB/s (median of %d alternating rounds of %.2f s)\n",
            POST_BENCH_BULK_SIZE / 1024, POST_BENCH_ROUNDS, per_round);
   ratio = post_bench_series_print (&bulk, labels, "quic/tls ratio", 1, "MB/s");
+  post_bench_series_json (&bulk, "q-bulk", "quic bulk, 64 KiB messages one way", "MB/s",
+                          "libpost tls carrier", seconds, POST_BENCH_BULK_SIZE, 1.0);
   g_print ("    (ii) %d-byte messages one way, msg/s (median of %d alternating rounds of %.2f s)\n",
            Q_SMALL_SIZE, POST_BENCH_ROUNDS, per_round);
   post_bench_series_print (&messages, labels, "quic/tls ratio", 0, "msg/s");
-  post_bench_first_response_print (&first, "(iii) quic time to first response");
+  post_bench_series_json (&messages, "q-messages", "quic, 64 B messages one way", "msg/s",
+                          "libpost tls carrier", seconds, Q_SMALL_SIZE, 0);
+  post_bench_first_response_print (&first, "(iii) quic time to first response", "q-first-response");
   post_bench_print_notes (notes);
   post_bench_certs_remove ();
   return ratio;

@@ -25,6 +25,7 @@
 
 #include "post-bench-sctp.h"
 #include "post-bench-util.h"
+#include "post-bench-json.h"
 
 #define SCTP_BENCH_ROUNDS 3
 #define SCTP_RAW_PORT     5001     /* the SCTP port inside the child */
@@ -327,6 +328,22 @@ post_bench_sctp_run (const char *self,
       g_print ("    %5" G_GSIZE_FORMAT " B  raw usrsctp loop     : %10.0f msg/s (%7.1f MB/s)\n",
                size, rw, rw * size / 1e6);
       g_print ("    %5" G_GSIZE_FORMAT " B  libpost/raw ratio    : %.2f×\n", size, ratio);
+      {
+        g_autofree char *id = g_strdup_printf ("s-%" G_GSIZE_FORMAT, size);
+        g_autofree char *name = g_strdup_printf ("sctp over UDP, %" G_GSIZE_FORMAT " B messages one way, received", size);
+        ToolJson *json = post_bench_json_begin (id, name, "msg/s");
+
+        tool_json_double (json, "seconds", per_round * SCTP_BENCH_ROUNDS, "%g");
+        tool_json_int (json, "rounds", SCTP_BENCH_ROUNDS);
+        tool_json_int (json, "message_size", size);
+        post_bench_json_figures (json);
+        post_bench_json_value (json, "libpost", lp > 0, lp);
+        post_bench_json_begin_baselines (json);
+        /* the ratio of the medians, as printed */
+        post_bench_json_baseline (json, "raw usrsctp loop", rw > 0, rw, ratio, ratio, ratio, rw > 0 ? 1 : 0);
+        post_bench_json_end_baselines (json);
+        post_bench_json_end (json);
+      }
     }
   return worst;
 }

@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "post-bench-secure.h"
+#include "post-bench-json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,32 @@ post_bench_series_print (PostBenchSeries *series, const char * const labels[2], 
   return ratio;
 }
 
+void
+post_bench_series_json (PostBenchSeries *series, const char *id, const char *name, const char *unit,
+                        const char *baseline_name, double seconds, gsize size, double target)
+{
+  ToolJson *json = post_bench_json_begin (id, name, unit);
+  guint n0 = series->n_values[0], n1 = series->n_values[1], nr = series->n_ratios;
+  double ratio = nr > 0 ? post_bench_median (series->ratios, nr) : 0;
+
+  tool_json_double (json, "seconds", seconds, "%g");
+  tool_json_int (json, "rounds", POST_BENCH_ROUNDS);
+  tool_json_int (json, "message_size", size);
+  post_bench_json_figures (json);
+  post_bench_json_value (json, "libpost", n0 > 0, n0 > 0 ? post_bench_median (series->values[0], n0) : 0);
+  post_bench_json_begin_baselines (json);
+  post_bench_json_baseline (json, baseline_name, n1 > 0, n1 > 0 ? post_bench_median (series->values[1], n1) : 0,
+                            ratio, nr > 0 ? series->ratios[0] : 0, nr > 0 ? series->ratios[nr - 1] : 0, nr);
+  post_bench_json_end_baselines (json);
+  if (target > 0)
+    {
+      g_autofree char *text = g_strdup_printf ("≥ %.2f× %s", target, baseline_name);
+
+      post_bench_json_target (json, text, nr > 0, ratio >= target);
+    }
+  post_bench_json_end (json);
+}
+
 /* ---- time to first response ------------------------------------------------------ */
 
 static const char *hs_names[POST_BENCH_N_HS] = {
@@ -394,8 +421,16 @@ post_bench_first_response_run (PostBenchFirstResponse *fr, const char *stack, gu
 }
 
 void
-post_bench_first_response_print (PostBenchFirstResponse *fr, const char *title)
+post_bench_first_response_print (PostBenchFirstResponse *fr, const char *title, const char *id)
 {
+  static const char *keys[POST_BENCH_N_HS] = { "full", "resumed", "zero_rtt" };
+  g_autofree char *name = g_strdup_printf ("%s (initiate → %d-byte echo back)", title, POST_BENCH_REQUEST_SIZE);
+  ToolJson *json = post_bench_json_begin (id, name, "ms");
+
+  tool_json_int (json, "connections", fr->n_connections);
+  tool_json_int (json, "request_size", POST_BENCH_REQUEST_SIZE);
+  post_bench_json_figures (json);
+  tool_json_begin_object (json, "kinds");
   g_print ("    %s (initiate → %d-byte echo back), ms, over %u connections each\n",
            title, POST_BENCH_REQUEST_SIZE, fr->n_connections);
   g_print ("        %-29s : %10s %10s %10s\n", "", "median", "p10", "p90");
@@ -406,6 +441,13 @@ post_bench_first_response_print (PostBenchFirstResponse *fr, const char *title)
 
       g_array_sort (t, post_bench_compare_doubles);
       sorted = (const double *) (gpointer) t->data;
+      tool_json_begin_object (json, keys[k]);
+      tool_json_int (json, "n", t->len);
+      post_bench_json_value (json, "median", t->len > 0, post_bench_median ((double *) sorted, t->len));
+      post_bench_json_value (json, "p10", t->len > 0, post_bench_percentile (sorted, t->len, 10));
+      post_bench_json_value (json, "p90", t->len > 0, post_bench_percentile (sorted, t->len, 90));
+      tool_json_int (json, "unexpected", fr->unexpected[k]);
+      tool_json_end_object (json);
       if (t->len == 0)
         g_print ("        %-29s :     failed\n", hs_names[k]);
       else
@@ -418,4 +460,6 @@ post_bench_first_response_print (PostBenchFirstResponse *fr, const char *title)
                  fr->unexpected[k], t->len);
       g_clear_pointer (&fr->times[k], g_array_unref);
     }
+  tool_json_end_object (json);
+  post_bench_json_end (json);
 }

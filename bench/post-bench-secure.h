@@ -73,6 +73,18 @@ double             post_bench_series_print         (PostBenchSeries *series,
                                                     int            precision,
                                                     const char    *unit);
 
+/* The series as a JSON line (post-bench-json.h), after _print() (which
+ * sorts it): @names[0] is libpost, @names[1] the baseline; a target of
+ * "≥ @target×" the baseline when @target > 0. */
+void               post_bench_series_json          (PostBenchSeries *series,
+                                                    const char    *id,
+                                                    const char    *name,
+                                                    const char    *unit,
+                                                    const char    *baseline_name,
+                                                    double         seconds,
+                                                    gsize          size,
+                                                    double         target);
+
 /* ---- time to first response: full handshake, resumed, 0-RTT ---- */
 
 typedef enum { POST_BENCH_HS_FULL, POST_BENCH_HS_RESUMED, POST_BENCH_HS_ZERO_RTT, POST_BENCH_N_HS } PostBenchHsKind;
@@ -90,9 +102,11 @@ void               post_bench_first_response_run   (PostBenchFirstResponse *fr,
                                                     guint          n_connections,
                                                     GMainContext  *context,
                                                     GPtrArray     *notes);
-/* The table under "    @title (initiate → …)"; frees the times. */
+/* The table under "    @title (initiate → …)", and the JSON line of case
+ * @id; frees the times. */
 void               post_bench_first_response_print (PostBenchFirstResponse *fr,
-                                                    const char    *title);
+                                                    const char    *title,
+                                                    const char    *id);
 
 /* "    note: …" for each of @notes. */
 void               post_bench_print_notes          (GPtrArray     *notes);

@@ -330,7 +330,9 @@ post_bench_tls_run (double seconds)
   g_print ("    (i) bulk, %d KiB messages one way, MB/s (median of %d alternating rounds of %.2f s)\n",
            POST_BENCH_BULK_SIZE / 1024, POST_BENCH_ROUNDS, per_round);
   ratio = post_bench_series_print (&bulk, labels, "libpost/raw ratio", 1, "MB/s");
-  post_bench_first_response_print (&first, "(ii) time to first response");
+  post_bench_series_json (&bulk, "t-bulk", "tls bulk, 64 KiB messages one way", "MB/s",
+                          "raw GnuTLS, blocking sockets", seconds, POST_BENCH_BULK_SIZE, 0.95);
+  post_bench_first_response_print (&first, "(ii) tls time to first response", "t-first-response");
   post_bench_print_notes (notes);
   post_bench_certs_remove ();
   return ratio;

@@ -18,6 +18,7 @@
 
 #include "post-bench-udp.h"
 #include "post-bench-util.h"
+#include "post-bench-json.h"
 
 #define UDP_BENCH_SIZE   64
 #define UDP_BENCH_ROUNDS 3
@@ -207,7 +208,8 @@ post_bench_udp_run (double seconds)
   double libpost[UDP_BENCH_ROUNDS], gio[UDP_BENCH_ROUNDS];
   double libpost_sent[UDP_BENCH_ROUNDS], gio_sent[UDP_BENCH_ROUNDS];
   double per_round = seconds / UDP_BENCH_ROUNDS;
-  double ratio;
+  double ratio, ratios[UDP_BENCH_ROUNDS];
+  ToolJson *json;
 
   for (guint i = 0; i < UDP_BENCH_ROUNDS; i++)
     {
@@ -222,6 +224,9 @@ post_bench_udp_run (double seconds)
           libpost[i] = run_round (TRUE, per_round, &libpost_sent[i]);
         }
     }
+  for (guint i = 0; i < UDP_BENCH_ROUNDS; i++)
+    ratios[i] = gio[i] > 0 ? libpost[i] / gio[i] : 0;
+  post_bench_median (ratios, UDP_BENCH_ROUNDS);   /* sorts them */
   qsort (libpost, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) post_bench_compare_doubles);
   qsort (gio, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) post_bench_compare_doubles);
   qsort (libpost_sent, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) post_bench_compare_doubles);
@@ -236,5 +241,21 @@ post_bench_udp_run (double seconds)
   g_print ("    GIO GSocket → GSocket         : %12.0f msg/s received (%12.0f sent)\n",
            gio[UDP_BENCH_ROUNDS / 2], gio_sent[UDP_BENCH_ROUNDS / 2]);
   g_print ("    libpost/GIO ratio             : %.2f×\n", ratio);
+
+  json = post_bench_json_begin ("u", "udp, 64 B datagrams one way, received", "msg/s");
+  tool_json_double (json, "seconds", seconds, "%g");
+  tool_json_int (json, "rounds", UDP_BENCH_ROUNDS);
+  tool_json_int (json, "message_size", UDP_BENCH_SIZE);
+  post_bench_json_figures (json);
+  post_bench_json_value (json, "libpost", TRUE, libpost[UDP_BENCH_ROUNDS / 2]);
+  post_bench_json_value (json, "libpost_sent", TRUE, libpost_sent[UDP_BENCH_ROUNDS / 2]);
+  post_bench_json_begin_baselines (json);
+  /* the ratio of the medians, as printed; the range is the per-round ratios' */
+  post_bench_json_baseline (json, "GIO GSocket", TRUE, gio[UDP_BENCH_ROUNDS / 2], ratio,
+                            ratios[0], ratios[UDP_BENCH_ROUNDS - 1], UDP_BENCH_ROUNDS);
+  post_bench_json_end_baselines (json);
+  post_bench_json_value (json, "baseline_sent", TRUE, gio_sent[UDP_BENCH_ROUNDS / 2]);
+  post_bench_json_target (json, "≥ 1.5× GIO", TRUE, ratio >= 1.5);
+  post_bench_json_end (json);
   return ratio;
 }

@@ -52,6 +52,7 @@
 #endif
 #include "post-bench-paths.h"
 #include "post-bench-util.h"
+#include "post-bench-json.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -89,6 +90,7 @@ typedef struct {
 static double opt_seconds = 2.0;
 static gboolean opt_quick;
 static char *opt_cases;
+static gboolean opt_json;
 static gint64 duration_us;   /* of one run: one implementation in one round */
 
 static GOptionEntry entries[] = {
@@ -96,6 +98,7 @@ static GOptionEntry entries[] = {
     "Run each case for SECONDS per implementation, over all rounds (default 2)", "SECONDS" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Short runs (0.25 s per case), for CI", NULL },
   { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcdutqsp: u udp, t tls, q quic, s sctp, p path fallback)", "LETTERS" },
+  { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "One JSON object per case on stdout (JSON Lines), the tables on stderr", NULL },
   { NULL }
 };
 
@@ -1255,6 +1258,58 @@ print_tables (Result results[N_CASES][N_IMPLS][N_ROUNDS])
         }
 }
 
+/* The cases (a)–(d) as JSON lines (post-bench-json.h). */
+static void
+json_cases (Result results[N_CASES][N_IMPLS][N_ROUNDS])
+{
+  static const char *ids[N_CASES] = { "a", "b", "c", "d" };
+  static const gsize sizes[N_CASES] = { SMALL_SIZE, SMALL_SIZE, BULK_SIZE, 0 };
+
+  for (int k = 0; k < N_CASES; k++)
+    {
+      Summary post = summarize (results[k][IMPL_POST]);
+      RatioSummary target = { 0 };
+      g_autofree char *target_text = NULL;
+      ToolJson *json;
+
+      if (!case_selected (k))
+        continue;
+      json = post_bench_json_begin (ids[k], cases[k].label, k == CASE_RTT ? "µs" : cases[k].unit);
+      tool_json_double (json, "seconds", opt_seconds, "%g");
+      tool_json_int (json, "rounds", N_ROUNDS);
+      if (sizes[k] > 0)
+        tool_json_int (json, "message_size", sizes[k]);
+      post_bench_json_figures (json);
+      /* (b): the mean RTT, as the ratio uses; the median beside it */
+      post_bench_json_value (json, "libpost", post.n > 0, post.value);
+      if (k == CASE_RTT)
+        post_bench_json_value (json, "libpost_median", post.n > 0, post.median);
+      post_bench_json_begin_baselines (json);
+      for (int i = IMPL_GIO; i < N_IMPLS; i++)
+        {
+          Summary base;
+          RatioSummary ratio;
+
+          if (!impl_applies (k, i))
+            continue;
+          base = summarize (results[k][i]);
+          ratio = summarize_ratio (results[k][IMPL_POST], results[k][i]);
+          if ((Impl) i == cases[k].target_against)
+            target = ratio;
+          post_bench_json_baseline (json, impl_names[i], base.n > 0, base.value,
+                                    ratio.median, ratio.min, ratio.max, ratio.n);
+        }
+      post_bench_json_end_baselines (json);
+      target_text = g_strdup_printf ("%s %.2f× %s", cases[k].lower_is_better ? "≤" : "≥",
+                                     cases[k].target, cases[k].target_name);
+      post_bench_json_target (json, target_text, target.n > 0,
+                              cases[k].lower_is_better ? target.median <= cases[k].target
+                                                       : target.median >= cases[k].target);
+      tool_json_int (json, "rounds_ok", post.n);
+      post_bench_json_end (json);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1278,6 +1333,9 @@ main (int argc, char **argv)
       g_printerr ("post-bench: %s\n", error->message);
       return EXIT_FAILURE;
     }
+  if (opt_json)
+    /* The path case's child prints its tables where the parent reads them. */
+    post_bench_json_enable (g_getenv ("POST_BENCH_PATHS_CHILD") == NULL);
   if (opt_quick)
     opt_seconds = 0.25;
   if (opt_seconds <= 0)
@@ -1310,6 +1368,7 @@ main (int argc, char **argv)
     g_printerr ("%-80s\r", "");
 
   print_tables (results);
+  json_cases (results);
 
   /* (u) udp datagrams against GIO: a table of its own (post-bench-udp.c). */
   if (opt_cases == NULL || strchr (opt_cases, 'u') != NULL)
