@@ -266,6 +266,43 @@ post_psi_send_message (PostPsi         *self,
 }
 
 /**
+ * post_psi_send_messages:
+ * @self: a #PostPsi
+ * @messages: (array length=n_messages): the messages, in their order
+ * @n_messages: how many; at least 1
+ * @error: return location for the error of the first message not taken
+ *
+ * Sends several messages on a message-preserving instance without
+ * blocking, in one system call where the stack can (its send_messages
+ * vfunc: sendmmsg(), UDP GSO); otherwise one post_psi_send_message() each.
+ * When it returns fewer than @n_messages, @error says what became of the
+ * first one not taken: `G_IO_ERROR_WOULD_BLOCK` when nothing more can go
+ * now, or why that message alone failed.
+ *
+ * Returns: how many of @messages, from the first, were handed to the network
+ */
+guint
+post_psi_send_messages (PostPsi                 *self,
+                        const PostPsiOutMessage *messages,
+                        guint                    n_messages,
+                        GError                 **error)
+{
+  PostPsiClass *klass;
+
+  g_return_val_if_fail (POST_IS_PSI (self), 0);
+  g_return_val_if_fail (messages != NULL && n_messages > 0, 0);
+
+  klass = POST_PSI_GET_CLASS (self);
+  if (klass->send_messages != NULL)
+    return klass->send_messages (self, messages, n_messages, error);
+  for (guint i = 0; i < n_messages; i++)
+    if (!post_psi_send_message (self, messages[i].content, messages[i].message,
+                                messages[i].destination, error))
+      return i;
+  return n_messages;
+}
+
+/**
  * post_psi_receive_message:
  * @self: a #PostPsi
  * @source: (out) (optional) (transfer full) (nullable): the sender

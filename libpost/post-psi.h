@@ -21,6 +21,21 @@ G_BEGIN_DECLS
 
 typedef struct _PostAssociation PostAssociation;
 
+/**
+ * PostPsiOutMessage:
+ * @content: the message's bytes
+ * @message: (nullable): the message, for its properties
+ * @destination: (nullable): where it goes, for unconnected instances
+ *
+ * One message of post_psi_send_messages(), as post_psi_send_message()
+ * takes it.
+ */
+typedef struct {
+  GBytes         *content;
+  PostMessage    *message;
+  GSocketAddress *destination;
+} PostPsiOutMessage;
+
 #define POST_TYPE_PSI (post_psi_get_type ())
 POST_AVAILABLE_IN_ALL
 G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
@@ -153,6 +168,15 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  *   whether they end it; %NULL with `G_IO_ERROR_WOULD_BLOCK` when nothing
  *   is there, %NULL without error at the end of input (between messages).
  *   Used instead of @receive_message when the stack implements it
+ * @send_messages: message stacks that hand several messages to the network
+ *   in one go (sendmmsg(), UDP GSO): sends @messages in their order without
+ *   blocking and returns how many it took — all, or the first few.  When
+ *   fewer, @error tells what became of the first one not taken:
+ *   `G_IO_ERROR_WOULD_BLOCK` (nothing more can go now: the core offers it
+ *   again on `G_IO_OUT`) or why it failed alone (the core goes on with the
+ *   rest).  The core gives it what was queued during one main-loop
+ *   iteration.  %NULL: the core calls @send_message for each (taken from
+ *   the class padding, so older plugins are unaffected)
  *
  * The interface every protocol stack implements. libpost's core does the
  * rest: framing byte streams into messages, queueing by niceness, lifetimes,
@@ -247,9 +271,10 @@ struct _PostPsiClass
                                         GSocketAddress      **source,
                                         gboolean             *end_of_message,
                                         GError              **error);
-
-  /*< private >*/
-  gpointer padding[1];
+  guint        (*send_messages)        (PostPsi                 *self,
+                                        const PostPsiOutMessage *messages,
+                                        guint                    n_messages,
+                                        GError                 **error);
 };
 
 /* Used by the core and by stacks alike. */
@@ -329,6 +354,11 @@ gboolean           post_psi_send_message           (PostPsi              *self,
                                                     PostMessage          *message,
                                                     GSocketAddress       *destination,
                                                     GError              **error);
+POST_AVAILABLE_IN_ALL
+guint              post_psi_send_messages          (PostPsi                 *self,
+                                                    const PostPsiOutMessage *messages,
+                                                    guint                    n_messages,
+                                                    GError                 **error);
 POST_AVAILABLE_IN_ALL
 GBytes            *post_psi_receive_message        (PostPsi              *self,
                                                     GSocketAddress      **source,

@@ -148,6 +148,7 @@ void            _post_transient_return_early_data (PostTransient    *self);
 #define MAX_BATCH_BYTES   (1024 * 1024)
 #define COALESCE_MAX      (64 * 1024)
 #define COALESCE_LIMIT    1024           /* messages up to this size are copied */
+#define SEND_BATCH_MAX    64             /* messages per post_psi_send_messages() */
 #define READ_AHEAD        (64 * 1024)
 #define READ_CHUNK        (64 * 1024)
 #define ACK_POLL_MS       5
@@ -218,6 +219,8 @@ struct _PostTransient
   PostStackCapabilities caps;
   gboolean           byte_stream;
   gboolean           psi_parts;      /* a message stack whose PSI takes messages in parts */
+  guint              send_batch;     /* messages per post_psi_send_messages(): 1 unless
+                                        the PSI sends several at once */
   gboolean           stream_mode;
   gsize              send_queue_limit;
   gsize              recv_max;

@@ -1014,12 +1014,76 @@ write_part (PostTransient *self,
   return TRUE;
 }
 
+/* Hands @first and what else is queued (up to send_batch messages) to the
+ * PSI in one call, so that a stack that can sends them in one system call;
+ * each is sent (its event, in order), failed alone or put back.  Returns
+ * FALSE when writing stops (the PSI would block, or the transient ended). */
+static gboolean
+write_batch (PostTransient *self,
+             SendItem      *first)
+{
+  SendItem *items[SEND_BATCH_MAX];
+  PostPsiOutMessage out[SEND_BATCH_MAX];
+  guint limit = CLAMP (self->send_batch, 1, SEND_BATCH_MAX);
+  guint n = 0, done = 0;
+
+  items[n++] = first;
+  while (n < limit)
+    {
+      SendItem *item = pick_next (self);
+
+      if (item == NULL)
+        break;
+      if (self->psi_parts && item->destination == NULL)
+        {
+          push_back (self, item);
+          break;
+        }
+      if (item->part && !gather_part (self, item))
+        continue;
+      items[n++] = item;
+    }
+  for (guint i = 0; i < n; i++)
+    out[i] = (PostPsiOutMessage) { items[i]->payload, items[i]->message, items[i]->destination };
+
+  while (done < n)
+    {
+      g_autoptr(GError) error = NULL;
+      guint taken = 0;
+
+      if (!self->ended && self->psi != NULL)
+        taken = post_psi_send_messages (self->psi, out + done, n - done, &error);
+      taken = MIN (taken, n - done);
+      for (guint i = done; i < done + taken; i++)
+        {
+          self->bytes_sent += items[i]->total;
+          self->total_written += items[i]->total;
+          self->queued_bytes -= MIN (self->queued_bytes, items[i]->total);
+          _post_transient_item_written (self, items[i]);
+        }
+      done += taken;
+      if (done == n)
+        break;
+      if (self->ended || self->psi == NULL
+          || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) || error == NULL)
+        {
+          /* Back to the front of their queues, in their order. */
+          for (guint i = n; i-- > done;)
+            push_back (self, items[i]);
+          self->want_write = !self->ended;
+          return FALSE;
+        }
+      /* A message the stack refuses fails alone; the carrier goes on. */
+      _post_transient_fail_item (self, items[done++], error);
+    }
+  return !self->ended;
+}
+
 static void
 write_messages (PostTransient *self)
 {
   for (;;)
     {
-      g_autoptr(GError) error = NULL;
       SendItem *item = self->current ? g_steal_pointer (&self->current) : pick_next (self);
 
       if (item == NULL)
@@ -1035,23 +1099,8 @@ write_messages (PostTransient *self)
         }
       if (item->part && !gather_part (self, item))
         continue;
-      if (!post_psi_send_message (self->psi, item->payload, item->message,
-                                  item->destination, &error))
-        {
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            {
-              push_back (self, item);
-              self->want_write = TRUE;
-              return;
-            }
-          /* A message the stack refuses fails alone; the carrier goes on. */
-          _post_transient_fail_item (self, item, error);
-          continue;
-        }
-      self->bytes_sent += item->total;
-      self->total_written += item->total;
-      self->queued_bytes -= MIN (self->queued_bytes, item->total);
-      _post_transient_item_written (self, item);
+      if (!write_batch (self, item))
+        return;
     }
 }
 

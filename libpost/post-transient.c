@@ -399,6 +399,8 @@ _post_transient_attach (PostTransient *self,
   if (!self->byte_stream)
     self->stream_mode = FALSE;
   self->psi_parts = !self->byte_stream && post_psi_can_send_parts (psi);
+  self->send_batch = !self->byte_stream && POST_PSI_GET_CLASS (psi)->send_messages != NULL
+                     ? SEND_BATCH_MAX : 1;
   /* Early data the winner took is its to deliver (0-RTT, or resent right
    * after the handshake): those messages are sent. */
   if (!g_queue_is_empty (&self->early) && post_psi_get_early_data (psi) == NULL)

@@ -1,5 +1,5 @@
 /* test-udp.c: carriers over the `udp` stack on loopback: echo, listener
- * demultiplexing, idle peers, the responder, sinks, sizes, garbage
+ * demultiplexing, idle peers, the responder, sinks, bursts, sizes, garbage
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -633,6 +633,160 @@ test_udp_responder (void)
   g_ptr_array_unref (r.sources);
 }
 
+/* ---- a burst in one main-loop iteration ---------------------------------------- */
+
+#define BURST_EQUAL   64     /* equal-sized: one GSO run where the kernel can */
+#define BURST_MIXED   32     /* sizes that differ: sendmmsg() */
+
+typedef struct
+{
+  GPtrArray      *texts;          /* (element-type utf8) */
+  GSocketAddress *expect_remote;  /* (unowned) every message's remote */
+  guint           count;
+} BurstInbox;
+
+static char *
+address_text (GSocketAddress *address)
+{
+  GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
+  g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
+
+  return g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (inet));
+}
+
+static gboolean
+burst_ready (PostCarrier *carrier,
+             PostMessage *message,
+             gpointer     user_data)
+{
+  BurstInbox *inbox = user_data;
+  g_autofree char *got = address_text (post_message_get_remote_address (message));
+  g_autofree char *want = address_text (inbox->expect_remote);
+
+  g_assert_true (post_message_is_complete (message));
+  g_assert_cmpstr (got, ==, want);
+  g_ptr_array_add (inbox->texts, message_text (message));
+  inbox->count++;
+  return TRUE;
+}
+
+/* Message @i of a burst: "b<i>-" and a letter of its own up to its size
+ * (100 bytes for the equal ones, then 1 + 37 i). */
+static char *
+burst_text (guint i)
+{
+  gsize size = i < BURST_EQUAL ? 100 : 1 + 37 * (i - BURST_EQUAL);
+  g_autofree char *head = g_strdup_printf ("b%03u-", i);
+  GString *text = g_string_new (head);
+
+  while (text->len < MAX (size, strlen (head)))
+    g_string_append_c (text, 'a' + i % 26);
+  return g_string_free (text, FALSE);
+}
+
+/* Sends the whole burst on @carrier without running the main loop, so
+ * that the stack gets it in one write; counts the sent events. */
+static void
+send_burst (PostCarrier *carrier,
+            guint       *sent)
+{
+  for (guint i = 0; i < BURST_EQUAL + BURST_MIXED; i++)
+    {
+      g_autofree char *text = burst_text (i);
+      g_autoptr(PostMessage) m = post_message_new_from_string (text);
+
+      g_signal_connect (m, "sent", G_CALLBACK (count_cb), sent);
+      g_assert_true (post_carrier_send (carrier, m, NULL));
+    }
+}
+
+/* Each message of the burst arrived once, whole, in a message of its own. */
+static void
+check_burst (GPtrArray *texts,
+             guint      first)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  g_assert_cmpuint (texts->len - first, ==, BURST_EQUAL + BURST_MIXED);
+  for (guint i = first; i < texts->len; i++)
+    g_assert_true (g_hash_table_add (seen, g_strdup (texts->pdata[i])));
+  for (guint i = 0; i < BURST_EQUAL + BURST_MIXED; i++)
+    {
+      g_autofree char *text = burst_text (i);
+
+      g_assert_true (g_hash_table_contains (seen, text));
+    }
+}
+
+/* A burst of datagrams queued in one main-loop iteration (which the stack
+ * sends with GSO and sendmmsg(), and reads with recvmmsg() and GRO) both
+ * ways between a client and a listener on a wildcard address: every
+ * datagram arrives whole in its own message, from the right remote, and
+ * leaves from the address the client wrote to (its connected socket drops
+ * anything else); each message's sent event fires once. */
+static void
+test_udp_burst (void)
+{
+  g_autoptr(PostConfiguration) config = udp_configuration ();
+  g_autoptr(PostLocal) any = post_local_new_from_uri ("udp://0.0.0.0:0", NULL);
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(PostMessage) hello = post_message_new_from_string ("hello");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *arrival = NULL;
+  g_autofree char *listener_port = NULL;
+  BurstInbox at_server = { g_ptr_array_new_with_free_func (g_free), NULL, 0 };
+  BurstInbox at_client = { g_ptr_array_new_with_free_func (g_free), NULL, 0 };
+  PostCarrier *peer;
+  guint sent = 0;
+  Server s;
+
+  server_init (&s, FALSE);
+  listener = post_carrier_listen (any, config, &error);
+  g_assert_no_error (error);
+  g_signal_connect (listener, "incoming", G_CALLBACK (server_incoming), &s);
+  remote = remote_for (listener);
+  client = post_carrier_initiate (NULL, remote, config);
+  g_assert_true (post_carrier_send (client, hello, NULL));
+  wait_until_count (&s.n_received, 1, "the first datagram");
+  g_assert_cmpuint (s.accepted->len, ==, 1);
+  peer = s.accepted->pdata[0];
+
+  /* The peer's local address is where the client wrote to, not 0.0.0.0. */
+  arrival = address_text (post_carrier_get_local_address (peer));
+  listener_port = g_strdup_printf ("127.0.0.1:%u", g_inet_socket_address_get_port (
+                                     G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener))));
+  g_assert_cmpstr (arrival, ==, listener_port);
+
+  /* Client to listener. */
+  at_server.expect_remote = post_carrier_get_local_address (client);
+  post_carrier_ready (peer, burst_ready, &at_server, NULL);
+  send_burst (client, &sent);
+  wait_until_count (&at_server.count, BURST_EQUAL + BURST_MIXED, "the burst at the listener");
+  check_burst (at_server.texts, 0);
+  wait_until_count (&sent, BURST_EQUAL + BURST_MIXED, "the client's sent events");
+
+  /* Listener's peer to client. */
+  sent = 0;
+  at_client.expect_remote = post_carrier_get_remote_address (client);
+  post_carrier_ready (client, burst_ready, &at_client, NULL);
+  send_burst (peer, &sent);
+  wait_until_count (&at_client.count, BURST_EQUAL + BURST_MIXED, "the burst at the client");
+  check_burst (at_client.texts, 0);
+  wait_until_count (&sent, BURST_EQUAL + BURST_MIXED, "the peer's sent events");
+  spin_ms (50);
+  g_assert_cmpuint (sent, ==, BURST_EQUAL + BURST_MIXED);
+  g_assert_cmpuint (at_client.count, ==, BURST_EQUAL + BURST_MIXED);
+  g_assert_cmpuint (at_server.count, ==, BURST_EQUAL + BURST_MIXED);
+
+  post_carrier_abort (client);
+  post_carrier_close (listener);
+  server_clear (&s);
+  g_ptr_array_unref (at_server.texts);
+  g_ptr_array_unref (at_client.texts);
+}
+
 /* ---- remote-less sink ---------------------------------------------------------- */
 
 static void
@@ -975,6 +1129,7 @@ main (int argc, char **argv)
   g_test_add_func ("/udp/max-peers", test_udp_max_peers);
   g_test_add_func ("/udp/responder", test_udp_responder);
   g_test_add_func ("/udp/sink", test_udp_sink);
+  g_test_add_func ("/udp/burst", test_udp_burst);
   g_test_add_func ("/udp/oversize", test_udp_oversize);
   g_test_add_func ("/udp/garbage", test_udp_garbage);
   g_test_add_func ("/udp/ipv6", test_udp_ipv6);

@@ -189,12 +189,12 @@ conn_send_run (QuicConn      *qc,
   gboolean sent;
 
   if (qc->server != NULL)
-    sent = post_quic_udp_send (&qc->server->udp, g_socket_get_fd (qc->server->socket),
+    sent = post_udp_batch_send (&qc->server->udp, g_socket_get_fd (qc->server->socket),
                                (struct sockaddr *) &qc->remote, qc->remote_len,
                                quic_server_source (qc->server, (struct sockaddr *) &qc->local, qc->local_len),
                                qc->local_len, data, len, segment, &err);
   else
-    sent = post_quic_udp_send (&qc->udp, g_socket_get_fd (qc->socket), NULL, 0, NULL, 0,
+    sent = post_udp_batch_send (&qc->udp, g_socket_get_fd (qc->socket), NULL, 0, NULL, 0,
                                data, len, segment, &err);
   if (!sent && err != EAGAIN && err != EWOULDBLOCK && err != ECONNREFUSED)
     g_debug ("QUIC: sending to %s failed: %s", qc->peer, g_strerror (err));
@@ -249,7 +249,7 @@ conn_send_run_on_path (QuicConn           *qc,
                                       ? (const struct sockaddr *) path->local.addr
                                       : (const struct sockaddr *) &qc->local;
 
-      if (!post_quic_udp_send (&qc->server->udp, g_socket_get_fd (qc->server->socket),
+      if (!post_udp_batch_send (&qc->server->udp, g_socket_get_fd (qc->server->socket),
                                (const struct sockaddr *) path->remote.addr, path->remote.addrlen,
                                quic_server_source (qc->server, source,
                                                    path->local.addrlen != 0 ? path->local.addrlen : qc->local_len),
@@ -460,7 +460,7 @@ quic_conn_write (QuicConn *qc)
   if (max > MAX_PACKET)
     max = MAX_PACKET;
   if (qc->txbuf == NULL)
-    qc->txbuf = g_malloc (POST_QUIC_UDP_BATCH_MAX);
+    qc->txbuf = g_malloc (POST_UDP_BATCH_MAX);
   buf = qc->txbuf;
   ngtcp2_path_storage_zero (&ps);
   ngtcp2_path_storage_zero (&run_ps);
@@ -617,8 +617,8 @@ quic_conn_write (QuicConn *qc)
       run_len += n;
       run_count++;
       /* A short packet ends the run; so does a full buffer. */
-      if ((gsize) n < run_segment || run_count == POST_QUIC_UDP_SEGMENTS_MAX
-          || run_len + run_segment > POST_QUIC_UDP_BATCH_MAX)
+      if ((gsize) n < run_segment || run_count == POST_UDP_BATCH_SEGMENTS_MAX
+          || run_len + run_segment > POST_UDP_BATCH_MAX)
         {
           conn_send_run_on_path (qc, &run_ps.path, buf, run_len, run_segment);
           run_len = run_count = 0;
@@ -1046,7 +1046,7 @@ quic_client_socket_cb (GSocket      *socket,
       struct sockaddr_storage from, local;
       socklen_t from_len = sizeof from, local_len;
       gsize segment;
-      gssize n = post_quic_udp_recv (&qc->udp, fd, buf, sizeof buf, &from, &from_len,
+      gssize n = post_udp_batch_recv (&qc->udp, fd, buf, sizeof buf, &from, &from_len,
                                      &local, &local_len, &segment);
 
       if (n < 0)

@@ -157,7 +157,7 @@ quic_conn_migrate (QuicConn        *qc,
   g_socket_close (qc->socket, NULL);
   g_clear_object (&qc->socket);
   qc->socket = g_steal_pointer (&socket);
-  post_quic_udp_setup (&qc->udp, g_socket_get_fd (qc->socket));
+  post_udp_batch_setup (&qc->udp, g_socket_get_fd (qc->socket), QUIC_SOCKET_BUFFER);
   memcpy (&qc->local, &local, local_len);
   qc->local_len = local_len;
   g_set_object (&qc->local_address, bound);

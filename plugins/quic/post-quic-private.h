@@ -14,11 +14,15 @@
 #include "post-quic-psi.h"
 #include "post-gnutls-trust.h"
 #include "post-gnutls-common.h"
-#include "post-quic-udp.h"
+#include "post-udp-batch.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+
+/* Socket buffers: room for a few GSO runs in flight on a fast path; the
+ * kernel caps them at net.core.{r,w}mem_max. */
+#define QUIC_SOCKET_BUFFER (4 * 1024 * 1024)
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
@@ -129,7 +133,7 @@ struct _QuicServer {
   gint                              ref_count;
   GMainContext                     *context;
   GSocket                          *socket;
-  PostQuicUdp                       udp;      /* GSO/GRO on socket */
+  PostUdpBatch                       udp;      /* GSO/GRO on socket */
   GSource                          *source;
   GSocketAddress                   *local_address;
   struct sockaddr_storage           local;
@@ -167,8 +171,8 @@ struct _QuicConn {
   PostConfiguration                *configuration;
   QuicServer                       *server;   /* (owned) (nullable) server side */
   GSocket                          *socket;   /* client side */
-  PostQuicUdp                       udp;      /* GSO/GRO on socket */
-  guint8                           *txbuf;    /* POST_QUIC_UDP_BATCH_MAX: a run of packets for one GSO send */
+  PostUdpBatch                       udp;      /* GSO/GRO on socket */
+  guint8                           *txbuf;    /* POST_UDP_BATCH_MAX: a run of packets for one GSO send */
   GSource                          *socket_source;
   GSocketAddress                   *local_address;
   GSocketAddress                   *remote_address;

@@ -130,7 +130,7 @@
  * post-quic-tls.c the TLS session and the tickets in the association;
  * post-quic-server.c the listener (QuicServer: demultiplexing, admission,
  * Retry, tokens, anti-replay); post-quic-migration.c connection migration;
- * post-quic-udp.c GSO/GRO.  post-quic-private.h has the structs and the
+ * plugins/common/post-udp-batch.c GSO/GRO.  post-quic-private.h has the structs and the
  * quic_ functions they share.
  */
 
@@ -444,7 +444,7 @@ post_quic_psi_connect_async (PostPsi             *psi,
   if (socket == NULL)
     goto failed;
   g_socket_set_blocking (socket, FALSE);
-  post_quic_udp_setup (&qc->udp, g_socket_get_fd (socket));
+  post_udp_batch_setup (&qc->udp, g_socket_get_fd (socket), QUIC_SOCKET_BUFFER);
   /* The interface the local names pins the connection.  A gathered
    * local's does not: the socket is bound to its address, and the
    * connection migrates off it when its path goes away (a socket bound to
@@ -621,14 +621,14 @@ post_quic_psi_listen (PostPsi         *psi,
   if (socket == NULL)
     return FALSE;
   g_socket_set_blocking (socket, FALSE);
-  post_quic_udp_setup (&server->udp, g_socket_get_fd (socket));
+  post_udp_batch_setup (&server->udp, g_socket_get_fd (socket), QUIC_SOCKET_BUFFER);
   if (!post_psi_bind_to_interface (psi, g_socket_get_fd (socket), TRUE, error)
       || !g_socket_bind (socket, local, FALSE, error))
     return FALSE;
   server->local_address = g_socket_get_local_address (socket, error);
   if (server->local_address == NULL
       || !quic_to_native (server->local_address, &server->local, &server->local_len, error)
-      || !post_quic_udp_listen_any (&server->udp, g_socket_get_fd (socket), server->local_address, error))
+      || !post_udp_batch_listen_any (&server->udp, g_socket_get_fd (socket), server->local_address, error))
     return FALSE;
   server->socket = g_steal_pointer (&socket);
   server->source = g_socket_create_source (server->socket, G_IO_IN, NULL);

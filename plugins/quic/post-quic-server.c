@@ -96,7 +96,7 @@ server_send_stateless (QuicServer            *server,
 {
   int err;
 
-  if (!post_quic_udp_send (&server->udp, g_socket_get_fd (server->socket), to, to_len,
+  if (!post_udp_batch_send (&server->udp, g_socket_get_fd (server->socket), to, to_len,
                            server->udp.pktinfo ? (const struct sockaddr *) &server->arrival : NULL,
                            server->arrival_len, data, len, 0, &err))
     g_debug ("QUIC: cannot send a stateless packet: %s", g_strerror (err));
@@ -432,7 +432,7 @@ quic_server_socket_cb (GSocket      *socket,
       struct sockaddr_storage from;
       socklen_t from_len = sizeof from;
       gsize segment;
-      gssize n = post_quic_udp_recv (&server->udp, fd, buf, sizeof buf, &from, &from_len,
+      gssize n = post_udp_batch_recv (&server->udp, fd, buf, sizeof buf, &from, &from_len,
                                      &server->arrival, &server->arrival_len, &segment);
 
       if (n < 0)

@@ -73,6 +73,8 @@ struct _PostDtlsPsi
   GIOCondition      interest;         /* what the core wants */
 
   GBytes           *pending_in;       /* (owned) (nullable) a datagram GnuTLS has not read */
+  GPtrArray        *out_batch;        /* (owned) (nullable) (element-type GBytes) datagrams
+                                         GnuTLS sent during post_dtls_psi_send_messages() */
 
   /* keep-alive: RFC 6520 heartbeats after keep_alive_ms without a datagram */
   guint             keep_alive_ms;    /* 0: none */
@@ -100,6 +102,12 @@ ssize_t  post_dtls_transport_pull         (gnutls_transport_ptr_t  ptr,
 /* GnuTLS's pull timeout function; never waits: 1 when a datagram is there */
 int      post_dtls_transport_pull_timeout (gnutls_transport_ptr_t  ptr,
                                            unsigned int            ms);
+/* Collects what GnuTLS sends until post_dtls_transport_flush() sends it
+ * at once; the flush returns how many datagrams went, from the first
+ * (@error: why the next did not) */
+void     post_dtls_transport_begin_batch  (PostDtlsPsi            *self);
+guint    post_dtls_transport_flush        (PostDtlsPsi            *self,
+                                           GError                **error);
 /* Whether the transport failed, for GnuTLS (EIO) and for the caller */
 gboolean post_dtls_transport_broken       (PostDtlsPsi            *self);
 

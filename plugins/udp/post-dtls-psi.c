@@ -986,26 +986,34 @@ check_established (PostDtlsPsi  *self,
   return FALSE;
 }
 
-static gboolean
-post_dtls_psi_send_message (PostPsi         *psi,
-                            GBytes          *content,
-                            PostMessage     *message,
-                            GSocketAddress  *destination,
-                            GError         **error)
+static void
+set_too_large (PostDtlsPsi  *self,
+               gsize         size,
+               GError      **error)
 {
-  PostDtlsPsi *self = POST_DTLS_PSI (psi);
+  self->mtu = 0;  /* re-read the path MTU */
+  g_set_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
+               "The message has %" G_GSIZE_FORMAT " bytes; one DTLS record on this path carries at most %"
+               G_GSIZE_FORMAT, size, post_dtls_psi_get_max_message_size (POST_PSI (self)));
+}
+
+/* Seals @content into one record, which the push function collects (the
+ * batch is open).  FALSE with @error when it cannot go. */
+static gboolean
+seal_message (PostDtlsPsi  *self,
+              GBytes       *content,
+              GError      **error)
+{
   gsize size, max;
   const void *data = g_bytes_get_data (content, &size);
   ssize_t ret;
 
-  if (!check_established (self, error))
-    return FALSE;
   if (self->transport_error != NULL)
     {
       g_propagate_error (error, take_transport_error (self));
       return FALSE;
     }
-  max = post_dtls_psi_get_max_message_size (psi);
+  max = post_dtls_psi_get_max_message_size (POST_PSI (self));
   if (size > max)
     {
       g_set_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
@@ -1013,7 +1021,6 @@ post_dtls_psi_send_message (PostPsi         *psi,
                    G_GSIZE_FORMAT, size, max);
       return FALSE;
     }
-
   if (size == 0)
     {
       /* GnuTLS skips empty records on receipt: it would vanish. */
@@ -1021,33 +1028,75 @@ post_dtls_psi_send_message (PostPsi         *psi,
                            "DTLS cannot carry an empty message: an empty record is not delivered");
       return FALSE;
     }
-  self->too_large = FALSE;
   ret = gnutls_record_send (self->session, data, size);
   if (ret >= 0)
     return TRUE;
   if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED)
-    {
-      if (self->transport_error != NULL)
-        {
-          g_propagate_error (error, take_transport_error (self));
-          return FALSE;
-        }
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The socket buffer is full");
-      return FALSE;
-    }
-  if (ret == GNUTLS_E_LARGE_PACKET || self->too_large)
-    {
-      self->mtu = 0;  /* re-read the path MTU */
-      g_set_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
-                   "The message has %" G_GSIZE_FORMAT " bytes; one DTLS record on this path carries at most %"
-                   G_GSIZE_FORMAT, size, post_dtls_psi_get_max_message_size (psi));
-      return FALSE;
-    }
-  if (self->transport_error != NULL)
-    g_propagate_error (error, take_transport_error (self));
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The socket buffer is full");
+  else if (ret == GNUTLS_E_LARGE_PACKET)
+    set_too_large (self, size, error);
   else
     g_set_error (error, POST_ERROR, POST_ERROR_PROTOCOL, "DTLS send failed: %s", gnutls_strerror (ret));
   return FALSE;
+}
+
+/* Seals each message into its record, then sends the records in one go
+ * on the inner udp instance (post_dtls_transport_flush(): sendmmsg() or
+ * GSO there).  A message is taken when its record went. */
+static guint
+post_dtls_psi_send_messages (PostPsi                  *psi,
+                             const PostPsiOutMessage  *messages,
+                             guint                     n_messages,
+                             GError                  **error)
+{
+  PostDtlsPsi *self = POST_DTLS_PSI (psi);
+  g_autofree guint *ends = NULL;
+  g_autoptr(GError) seal_error = NULL;
+  g_autoptr(GError) send_error = NULL;
+  guint sealed = 0, sent, taken = 0;
+
+  if (!check_established (self, error))
+    return 0;
+  ends = g_new (guint, n_messages);
+  post_dtls_transport_begin_batch (self);
+  for (; sealed < n_messages; sealed++)
+    {
+      if (!seal_message (self, messages[sealed].content, &seal_error))
+        break;
+      ends[sealed] = self->out_batch->len;   /* its record(s) end there */
+    }
+  self->too_large = FALSE;
+  sent = post_dtls_transport_flush (self, &send_error);
+  while (taken < sealed && ends[taken] <= sent)
+    taken++;
+  if (taken == sealed)
+    {
+      if (seal_error != NULL)
+        g_propagate_error (error, g_steal_pointer (&seal_error));
+      return taken;
+    }
+  /* The record of message @taken did not go. */
+  if (g_error_matches (send_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    g_propagate_error (error, g_steal_pointer (&send_error));
+  else if (self->too_large)
+    set_too_large (self, g_bytes_get_size (messages[taken].content), error);
+  else if (self->transport_error != NULL)
+    g_propagate_error (error, take_transport_error (self));
+  else
+    g_propagate_error (error, g_steal_pointer (&send_error));
+  return taken;
+}
+
+static gboolean
+post_dtls_psi_send_message (PostPsi         *psi,
+                            GBytes          *content,
+                            PostMessage     *message,
+                            GSocketAddress  *destination,
+                            GError         **error)
+{
+  PostPsiOutMessage one = { content, message, destination };
+
+  return post_dtls_psi_send_messages (psi, &one, 1, error) == 1;
 }
 
 static gboolean
@@ -1346,6 +1395,7 @@ post_dtls_psi_class_init (PostDtlsPsiClass *klass)
   psi_class->connect_finish = post_dtls_psi_connect_finish;
   psi_class->listen = post_dtls_psi_listen;
   psi_class->send_message = post_dtls_psi_send_message;
+  psi_class->send_messages = post_dtls_psi_send_messages;
   psi_class->receive_message = post_dtls_psi_receive_message;
   psi_class->set_interest = post_dtls_psi_set_interest;
   psi_class->close = post_dtls_psi_close;

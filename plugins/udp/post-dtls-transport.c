@@ -6,7 +6,11 @@
  * One GnuTLS datagram is one udp message: GnuTLS sends each with
  * post_psi_send_message() on the inner instance and reads each with
  * post_psi_receive_message(), never blocking (the session is
- * GNUTLS_NONBLOCK).  See post-dtls-psi.c for the stack as a whole.
+ * GNUTLS_NONBLOCK).  While the instance sends a batch of messages
+ * (post_dtls_transport_begin_batch()), the push function only collects
+ * the datagrams, and post_dtls_transport_flush() hands them to the inner
+ * instance at once (post_psi_send_messages(): sendmmsg() or GSO there).
+ * See post-dtls-psi.c for the stack as a whole.
  */
 
 #include "post-dtls-psi-private.h"
@@ -24,6 +28,39 @@ is_soft_send_error (const GError *error)
          || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE);
 }
 
+/* What a failed send of a datagram (@error) is for GnuTLS: -1 with errno
+ * EAGAIN (a full queue), EMSGSIZE (over the path MTU: *@too_large) or
+ * EIO (the error is kept in *@transport_error); a datagram lost to ICMP
+ * counts as sent (0). */
+static int
+send_failed (GError   **error,
+             GError   **transport_error,
+             gboolean  *too_large,
+             int       *errno_out)
+{
+  if (g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    {
+      *errno_out = EAGAIN;
+      return -1;
+    }
+  if (is_soft_send_error (*error))
+    {
+      g_debug ("dtls: a datagram was lost: %s", (*error)->message);
+      return 0;
+    }
+  if (g_error_matches (*error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE))
+    {
+      if (too_large != NULL)
+        *too_large = TRUE;
+      *errno_out = EMSGSIZE;
+      return -1;
+    }
+  if (transport_error != NULL && *transport_error == NULL)
+    *transport_error = g_steal_pointer (error);
+  *errno_out = EIO;
+  return -1;
+}
+
 static ssize_t
 send_datagram (PostPsi          *udp,
                gnutls_session_t  session,
@@ -34,6 +71,7 @@ send_datagram (PostPsi          *udp,
 {
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
+  int errsv;
 
   if (udp == NULL)
     {
@@ -41,28 +79,10 @@ send_datagram (PostPsi          *udp,
       return -1;
     }
   bytes = g_bytes_new (data, size);
-  if (post_psi_send_message (udp, bytes, NULL, NULL, &error))
+  if (post_psi_send_message (udp, bytes, NULL, NULL, &error)
+      || send_failed (&error, transport_error, too_large, &errsv) == 0)
     return size;
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-    {
-      gnutls_transport_set_errno (session, EAGAIN);
-      return -1;
-    }
-  if (is_soft_send_error (error))
-    {
-      g_debug ("dtls: a datagram was lost: %s", error->message);
-      return size;
-    }
-  if (g_error_matches (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE))
-    {
-      if (too_large != NULL)
-        *too_large = TRUE;
-      gnutls_transport_set_errno (session, EMSGSIZE);
-      return -1;
-    }
-  if (transport_error != NULL && *transport_error == NULL)
-    *transport_error = g_steal_pointer (&error);
-  gnutls_transport_set_errno (session, EIO);
+  gnutls_transport_set_errno (session, errsv);
   return -1;
 }
 
@@ -73,7 +93,68 @@ post_dtls_transport_push (gnutls_transport_ptr_t  ptr,
 {
   PostDtlsPsi *self = ptr;
 
+  if (self->out_batch != NULL)
+    {
+      g_ptr_array_add (self->out_batch, g_bytes_new (data, size));
+      return size;
+    }
   return send_datagram (self->udp, self->session, &self->transport_error, &self->too_large, data, size);
+}
+
+/* From now until post_dtls_transport_flush(), what GnuTLS sends is
+ * collected, not sent. */
+void
+post_dtls_transport_begin_batch (PostDtlsPsi *self)
+{
+  g_assert (self->out_batch == NULL);
+  self->out_batch = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+}
+
+/* Sends what was collected since post_dtls_transport_begin_batch() in as
+ * few system calls as the inner instance can, and stops collecting.
+ * Returns how many datagrams, from the first, went (a datagram lost to
+ * ICMP counts as gone); when fewer than all, @error tells why the next did
+ * not: G_IO_ERROR_WOULD_BLOCK, POST_ERROR_MESSAGE_TOO_LARGE (too_large is
+ * set), or the transport's failure (kept in transport_error, and a copy
+ * in @error). */
+guint
+post_dtls_transport_flush (PostDtlsPsi  *self,
+                           GError      **error)
+{
+  g_autoptr(GPtrArray) batch = g_steal_pointer (&self->out_batch);
+  g_autofree PostPsiOutMessage *out = NULL;
+  guint done = 0;
+
+  if (batch == NULL || batch->len == 0)
+    return 0;
+  if (self->udp == NULL)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED, "The DTLS transport is closed");
+      return 0;
+    }
+  out = g_new0 (PostPsiOutMessage, batch->len);
+  for (guint i = 0; i < batch->len; i++)
+    out[i].content = batch->pdata[i];
+  while (done < batch->len)
+    {
+      g_autoptr(GError) local_error = NULL;
+      int errsv;
+
+      done += post_psi_send_messages (self->udp, out + done, batch->len - done, &local_error);
+      if (done == batch->len)
+        break;
+      if (send_failed (&local_error, &self->transport_error, &self->too_large, &errsv) == 0)
+        {
+          done++;   /* lost: as if sent */
+          continue;
+        }
+      if (local_error != NULL)
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else
+        g_propagate_error (error, g_error_copy (self->transport_error));
+      break;
+    }
+  return done;
 }
 
 /* Takes the next datagram from the inner instance into pending_in.

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "post-udp-psi.h"
+#include "post-udp-batch.h"
 
 #include <sys/socket.h>
 
@@ -56,9 +57,13 @@ struct _PostUdpPsi
   PeerKey        last_key;
   GSocketAddress *last_source;   /* (owned) (nullable) */
 
-  /* LISTENER and UNCONNECTED on a wildcard address: datagrams come with
-   * their arrival address; UNCONNECTED: the address each remote wrote to */
-  gboolean       pktinfo;
+  /* Batched I/O (plugins/common/post-udp-batch.c): GSO and sendmmsg out,
+   * recvmmsg and GRO in.  batch.pktinfo: a LISTENER or UNCONNECTED
+   * instance on a wildcard address, whose datagrams come with their
+   * arrival address.  A PEER reads its listener's queue. */
+  PostUdpBatch   batch;
+  PostUdpReceiveQueue *rx;       /* (owned) (nullable) received, not read yet */
+  /* UNCONNECTED: the address each remote wrote to */
   GHashTable    *reply_from;     /* (owned) (nullable) PeerKey* → LocalAddress* */
 
   /* LISTENER */
@@ -82,7 +87,8 @@ struct _PostUdpPsi
   GQueue         queue;          /* (element-type GBytes) datagrams from the peer */
   gint64         last_activity;
   GSource       *idle_source;    /* (owned) (nullable) */
-  GSource       *wake_source;    /* (owned) (nullable) */
+  GSource       *wake_source;    /* (owned) (nullable) also CONNECTED and UNCONNECTED:
+                                    datagrams in rx the socket no longer signals */
   GList          order_link;     /* in the listener's peer_order */
   gboolean       expired;
   gboolean       evicted;        /* expired because a newer remote needed room */

@@ -43,6 +43,18 @@
  * table would pick the source, and a client that wrote to another of the
  * host's addresses would drop the answer.
  *
+ * Batching (plugins/common/post-udp-batch.c): what the core queues in one
+ * main-loop iteration comes as one send_messages() call, sent as a UDP GSO
+ * run (UDP_SEGMENT: equal-sized datagrams of at most UDP_GSO_SEGMENT_MAX
+ * bytes to one remote, one sendmsg()) or with sendmmsg(), each datagram
+ * with its own destination and source (IP_PKTINFO); every socket reads
+ * with recvmmsg() (up to 32 datagrams, each with its source and arrival
+ * address) and UDP_GRO (a GSO run arrives as one receive and is handed
+ * out datagram by datagram).  What the kernel refuses (ENOSYS, EINVAL,
+ * EIO) falls back to one datagram per call, logged at debug level only.
+ * Datagrams read but not yet taken by the core are kept (rx) and reported
+ * with a wake from the main loop, since the socket no longer signals them.
+ *
  * Interfaces: a local that names an interface binds the socket to it
  * (post_psi_bind_to_interface(): SO_BINDTODEVICE) in every mode.
  *
@@ -74,8 +86,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#define UDP_RECV_BUFFER     65536
 #define UDP_READ_BATCH      64      /* datagrams per dispatch of a listener */
+#define UDP_SEND_BATCH      64      /* datagrams per post_udp_batch_send_many() */
+#define UDP_GSO_SEGMENT_MAX 1452    /* 1500 − IPv6 and UDP headers */
 #define PEER_QUEUE_MAX      1024
 #define REPLY_FROM_MAX      4096    /* remotes an UNCONNECTED instance remembers */
 #define MTU_REFRESH_US      G_USEC_PER_SEC
@@ -203,25 +216,17 @@ is_closed_error (PostUdpPsi  *self,
 
 /* ---- datagram I/O ---------------------------------------------------------- */
 
-/* recvfrom() that also gives, on a wildcard instance, the address the
- * datagram arrived at (@local_len 0 when unknown).  @from may be NULL (a
- * connected socket).  Returns the datagram's size (MSG_TRUNC) or -1 with
- * errno. */
-static gssize
-udp_recv (PostUdpPsi              *self,
-          guint8                  *buffer,
-          gsize                    size,
-          struct sockaddr_storage *from,
-          socklen_t               *from_len,
-          struct sockaddr_storage *local,
-          socklen_t               *local_len)
+/* The next datagram of the socket (of a CONNECTED, UNCONNECTED or
+ * LISTENER instance), from what the last recvmmsg() brought or a new one.
+ * FALSE with errno when there is none. */
+static gboolean
+udp_receive (PostUdpPsi      *self,
+             PostUdpReceived *datagram)
 {
-  GSocketAddress *bound = post_psi_get_local_address (POST_PSI (self));
-  guint16 port = self->pktinfo && bound != NULL
-                 ? g_htons (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound))) : 0;
-
-  return post_udp_pktinfo_recvfrom (self->fd, buffer, size, MSG_TRUNC, self->pktinfo, port,
-                                    from, from_len, local, local_len);
+  if (self->rx == NULL)
+    self->rx = post_udp_receive_queue_new ();
+  return post_udp_batch_receive (&self->batch, self->rx, self->fd,
+                                 self->mode == UDP_MODE_CONNECTED, datagram);
 }
 
 /* UNCONNECTED on a wildcard address: @key's datagram arrived at @local. */
@@ -309,7 +314,7 @@ add_socket_source (PostUdpPsi        *self,
 }
 
 static gboolean
-on_peer_wake (gpointer user_data)
+on_wake (gpointer user_data)
 {
   PostUdpPsi *self = POST_UDP_PSI (user_data);
 
@@ -319,17 +324,18 @@ on_peer_wake (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* A peer has something to read (a datagram, or its expiry) while the core
- * already waits for G_IO_IN: tell it from the main loop. */
+/* Something to read that the socket does not signal (a peer's queued
+ * datagram or its expiry; what a recvmmsg() brought beyond what the core
+ * read) while the core waits for G_IO_IN: tell it from the main loop. */
 static void
-peer_schedule_wake (PostUdpPsi *self)
+schedule_wake (PostUdpPsi *self)
 {
   if (self->wake_source != NULL || self->closed)
     return;
   self->wake_source = g_idle_source_new ();
   g_source_set_priority (self->wake_source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (self->wake_source, on_peer_wake, self, NULL);
-  g_source_set_static_name (self->wake_source, "[post] udp peer wake");
+  g_source_set_callback (self->wake_source, on_wake, self, NULL);
+  g_source_set_static_name (self->wake_source, "[post] udp wake");
   g_source_attach (self->wake_source, self->context);
 }
 
@@ -347,7 +353,7 @@ post_udp_psi_set_interest (PostPsi      *psi,
     {
       /* The listener reads the socket; the queue tells. */
       if ((self->interest & G_IO_IN) && (!g_queue_is_empty (&self->queue) || self->expired))
-        peer_schedule_wake (self);
+        schedule_wake (self);
     }
   else if (self->mode != UDP_MODE_LISTENER)
     {
@@ -355,6 +361,8 @@ post_udp_psi_set_interest (PostPsi      *psi,
         self->in_source = add_socket_source (self, G_IO_IN, on_socket_in, "[post] udp socket in");
       else if (!(self->interest & G_IO_IN))
         clear_source (&self->in_source);
+      if ((self->interest & G_IO_IN) && post_udp_receive_queue_pending (self->rx))
+        schedule_wake (self);
     }
 
   if ((self->interest & G_IO_OUT) && self->out_source == NULL)
@@ -435,6 +443,7 @@ post_udp_psi_connect_async (PostPsi             *psi,
       goto fail;
     }
 
+  post_udp_batch_setup (&self->batch, self->fd, 0);
   self->mode = UDP_MODE_CONNECTED;
   bound = g_socket_get_local_address (socket, NULL);
   post_psi_set_addresses (psi, bound, remote);
@@ -482,7 +491,7 @@ on_peer_idle (gpointer user_data)
     listener_remove_peer (self->listener, self);
   g_debug ("udp peer expired after %u ms without a datagram", timeout_ms);
   if (self->interest & G_IO_IN)
-    peer_schedule_wake (self);
+    schedule_wake (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -507,7 +516,7 @@ listener_evict_idlest (PostUdpPsi *self)
                "(%" G_GUINT64_FORMAT " evicted so far)",
                self->max_peers, POST_UDP_OPTION_MAX_PEERS, self->n_evicted);
   if (peer->interest & G_IO_IN)
-    peer_schedule_wake (peer);
+    schedule_wake (peer);
 }
 
 /* The peer was active: it is the least idle now. */
@@ -620,20 +629,17 @@ on_listener_readable (GSocket      *socket,
 {
   PostUdpPsi *self = POST_UDP_PSI (user_data);
   g_autoptr(GPtrArray) wake = NULL;
-  guint8 buffer[UDP_RECV_BUFFER];
 
   g_object_ref (self);
-  for (guint i = 0; i < UDP_READ_BATCH && self->fd >= 0; i++)
+  /* At most UDP_READ_BATCH datagrams, and what the last receive brought. */
+  for (guint i = 0; (i < UDP_READ_BATCH || post_udp_receive_queue_pending (self->rx)) && self->fd >= 0; i++)
     {
-      struct sockaddr_storage from, local;
-      socklen_t from_len = sizeof from, local_len = 0;
+      PostUdpReceived received;
       g_autoptr(GBytes) datagram = NULL;
       PeerKey key;
       PostUdpPsi *peer;
-      gssize n;
 
-      n = udp_recv (self, buffer, sizeof buffer, &from, &from_len, &local, &local_len);
-      if (n < 0)
+      if (!udp_receive (self, &received))
         {
           if (errno == EAGAIN || errno == EWOULDBLOCK)
             break;
@@ -642,16 +648,17 @@ on_listener_readable (GSocket      *socket,
           g_message ("udp listener: receiving failed: %s", g_strerror (errno));
           break;
         }
-      if ((gsize) n > sizeof buffer || !peer_key_from_native (&key, &from, from_len))
-        continue;  /* truncated (cannot happen for UDP) or not IP */
+      if (!peer_key_from_native (&key, received.from, received.from_len))
+        continue;  /* not IP */
 
-      datagram = g_bytes_new (buffer, n);
+      datagram = g_bytes_new (received.data, received.len);
       peer = g_hash_table_lookup (self->peers, &key);
       if (peer == NULL)
         {
           if (!self->accepting)
             continue;
-          peer = listener_add_peer (self, &key, &from, from_len, &local, local_len);
+          peer = listener_add_peer (self, &key, received.from, received.from_len,
+                                    &received.local, received.local_len);
           if (peer == NULL)
             continue;
           /* The first datagram is waiting when the core attaches the
@@ -725,6 +732,7 @@ listener_maybe_release (PostUdpPsi *self)
   if (self->socket != NULL)
     g_socket_close (self->socket, NULL);
   g_clear_object (&self->socket);
+  g_clear_pointer (&self->rx, post_udp_receive_queue_free);
   self->fd = -1;
 }
 
@@ -767,49 +775,40 @@ post_udp_psi_get_max_message_size (PostPsi *psi)
   return self->max_message_size;
 }
 
+/* Where one datagram goes (@to NULL: the connected remote) and where it
+ * leaves from (@from NULL: the routing table's choice); @sa holds a
+ * @destination's native address. */
 static gboolean
-post_udp_psi_send_message (PostPsi         *psi,
-                           GBytes          *content,
-                           PostMessage     *message,
-                           GSocketAddress  *destination,
-                           GError         **error)
+route_datagram (PostUdpPsi               *self,
+                GSocketAddress           *destination,
+                struct sockaddr_storage  *sa,
+                PostUdpDatagram          *d,
+                GError                  **error)
 {
-  PostUdpPsi *self = POST_UDP_PSI (psi);
-  struct sockaddr_storage sa;
-  const struct sockaddr *to = NULL;
-  socklen_t to_len = 0;
-  const struct sockaddr *from = NULL;
-  socklen_t from_len = 0;
-  gsize size;
-  const void *data = g_bytes_get_data (content, &size);
-
-  if (is_closed_error (self, error))
-    return FALSE;
-
   if (destination != NULL && self->mode != UDP_MODE_CONNECTED)
     {
-      if (!g_socket_address_to_native (destination, &sa, sizeof sa, error))
+      if (!g_socket_address_to_native (destination, sa, sizeof *sa, error))
         return FALSE;
-      to = (const struct sockaddr *) &sa;
-      to_len = g_socket_address_get_native_size (destination);
+      d->to = (const struct sockaddr *) sa;
+      d->to_len = g_socket_address_get_native_size (destination);
       if (self->mode == UDP_MODE_PEER)
-        from = (const struct sockaddr *) &self->local_sa, from_len = self->local_sa_len;
+        d->from = (const struct sockaddr *) &self->local_sa, d->from_len = self->local_sa_len;
       else if (self->reply_from != NULL)
         {
           PeerKey key;
           LocalAddress *entry;
 
-          if (peer_key_from_native (&key, &sa, to_len)
+          if (peer_key_from_native (&key, sa, d->to_len)
               && (entry = g_hash_table_lookup (self->reply_from, &key)) != NULL)
-            from = (const struct sockaddr *) &entry->sa, from_len = entry->len;
+            d->from = (const struct sockaddr *) &entry->sa, d->from_len = entry->len;
         }
     }
   else if (self->mode == UDP_MODE_PEER)
     {
-      to = (const struct sockaddr *) &self->peer_sa;
-      to_len = self->peer_sa_len;
-      from = (const struct sockaddr *) &self->local_sa;
-      from_len = self->local_sa_len;
+      d->to = (const struct sockaddr *) &self->peer_sa;
+      d->to_len = self->peer_sa_len;
+      d->from = (const struct sockaddr *) &self->local_sa;
+      d->from_len = self->local_sa_len;
     }
   else if (self->mode != UDP_MODE_CONNECTED)
     {
@@ -817,49 +816,133 @@ post_udp_psi_send_message (PostPsi         *psi,
                            "An unconnected UDP instance needs a destination for each message");
       return FALSE;
     }
+  if (d->from_len == 0)
+    d->from = NULL;
+  return TRUE;
+}
 
-  for (int attempt = 0;; attempt++)
+/* Why the datagram of @size bytes to @destination (nullable: the remote)
+ * could not go (@errsv). */
+static void
+set_send_error (PostUdpPsi      *self,
+                int              errsv,
+                gsize            size,
+                GSocketAddress  *destination,
+                GError         **error)
+{
+  if (errsv == EAGAIN || errsv == EWOULDBLOCK || errsv == ENOBUFS)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The socket buffer is full");
+  else if (errsv == EMSGSIZE)
     {
-      gssize n = from_len > 0
-                 ? post_udp_pktinfo_sendto (self->fd, data, size, MSG_NOSIGNAL, to, to_len, from, from_len)
-                 : sendto (self->fd, data, size, MSG_NOSIGNAL, to, to_len);
+      self->max_message_size = 0;  /* re-read the path MTU */
+      g_set_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
+                   "The message has %" G_GSIZE_FORMAT " bytes; the path carries at most %"
+                   G_GSIZE_FORMAT " in one UDP datagram",
+                   size, post_udp_psi_get_max_message_size (POST_PSI (self)));
+    }
+  else
+    {
+      g_autofree char *where = post_udp_format_address (destination ? destination
+                                                        : post_psi_get_remote_address (POST_PSI (self)));
+
+      g_propagate_error (error, post_udp_errno_error (errsv, "Sending a UDP datagram to %s failed", where));
+    }
+}
+
+/* The largest datagram that goes in a GSO run: one the path carries
+ * whole.  A connected instance knows its path MTU; otherwise that of an
+ * Ethernet path for IPv6 (a smaller path refuses GSO, which then is off). */
+static gsize
+gso_segment_max (PostUdpPsi *self)
+{
+  if (self->mode == UDP_MODE_CONNECTED && !self->allow_fragmentation)
+    return MIN (post_udp_psi_get_max_message_size (POST_PSI (self)), UDP_GSO_SEGMENT_MAX);
+  return UDP_GSO_SEGMENT_MAX;
+}
+
+/* Sends @messages (at most UDP_SEND_BATCH) in as few system calls as the
+ * socket allows (post_udp_batch_send_many(): GSO runs, sendmmsg()). */
+static guint
+send_batch (PostUdpPsi               *self,
+            const PostPsiOutMessage  *messages,
+            guint                     n_messages,
+            GError                  **error)
+{
+  struct sockaddr_storage sa[UDP_SEND_BATCH];
+  PostUdpDatagram d[UDP_SEND_BATCH];
+  g_autoptr(GError) route_error = NULL;
+  guint n = 0, done = 0;
+  gboolean retried = FALSE;
+
+  n_messages = MIN (n_messages, UDP_SEND_BATCH);
+  /* Up to the first that cannot be routed, which fails alone. */
+  for (; n < n_messages; n++)
+    {
+      memset (&d[n], 0, sizeof d[n]);
+      d[n].data = g_bytes_get_data (messages[n].content, &d[n].len);
+      if (!route_datagram (self, messages[n].destination, &sa[n], &d[n], &route_error))
+        break;
+    }
+  while (done < n)
+    {
       int errsv;
 
-      if (n >= 0)
+      /* A peer sends on its listener's socket, with what was probed there. */
+      done += post_udp_batch_send_many (self->mode == UDP_MODE_PEER && self->listener != NULL
+                                        ? &self->listener->batch : &self->batch,
+                                        self->fd, d + done, n - done, gso_segment_max (self), &errsv);
+      if (done == n)
         break;
-      errsv = errno;
-      if (errsv == EINTR)
-        continue;
-      if (errsv == EAGAIN || errsv == EWOULDBLOCK || errsv == ENOBUFS)
+      /* An ICMP error about an earlier datagram is reported (once) by the
+       * call that sent nothing: try again once. */
+      if (is_soft_error (errsv) && !retried)
         {
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The socket buffer is full");
-          return FALSE;
+          retried = TRUE;
+          continue;
         }
-      if (errsv == EMSGSIZE)
-        {
-          self->max_message_size = 0;  /* re-read the path MTU */
-          g_set_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
-                       "The message has %" G_GSIZE_FORMAT " bytes; the path carries at most %"
-                       G_GSIZE_FORMAT " in one UDP datagram",
-                       size, post_udp_psi_get_max_message_size (psi));
-          return FALSE;
-        }
-      /* An ICMP error about an earlier datagram is reported (once) by this
-       * call, which sent nothing: try again once. */
-      if (is_soft_error (errsv) && attempt == 0)
-        continue;
-      {
-        g_autofree char *where = post_udp_format_address (destination ? destination
-                                                          : post_psi_get_remote_address (psi));
-
-        g_propagate_error (error, post_udp_errno_error (errsv, "Sending a UDP datagram to %s failed", where));
-      }
-      return FALSE;
+      set_send_error (self, errsv, d[done].len, messages[done].destination, error);
+      break;
     }
-
-  if (self->mode == UDP_MODE_PEER)
+  if (done == n && route_error != NULL)
+    g_propagate_error (error, g_steal_pointer (&route_error));
+  if (done > 0 && self->mode == UDP_MODE_PEER)
     peer_touch (self);
-  return TRUE;
+  return done;
+}
+
+static guint
+post_udp_psi_send_messages (PostPsi                  *psi,
+                            const PostPsiOutMessage  *messages,
+                            guint                     n_messages,
+                            GError                  **error)
+{
+  PostUdpPsi *self = POST_UDP_PSI (psi);
+  guint done = 0;
+
+  if (is_closed_error (self, error))
+    return 0;
+  while (done < n_messages)
+    {
+      guint n = MIN (n_messages - done, UDP_SEND_BATCH);
+      guint sent = send_batch (self, messages + done, n, error);
+
+      done += sent;
+      if (sent < n)
+        break;
+    }
+  return done;
+}
+
+static gboolean
+post_udp_psi_send_message (PostPsi         *psi,
+                           GBytes          *content,
+                           PostMessage     *message,
+                           GSocketAddress  *destination,
+                           GError         **error)
+{
+  PostPsiOutMessage one = { content, message, destination };
+
+  return post_udp_psi_send_messages (psi, &one, 1, error) == 1;
 }
 
 static GSocketAddress *
@@ -886,7 +969,6 @@ post_udp_psi_receive_message (PostPsi         *psi,
                               GError         **error)
 {
   PostUdpPsi *self = POST_UDP_PSI (psi);
-  guint8 buffer[UDP_RECV_BUFFER];
 
   if (self->mode == UDP_MODE_PEER)
     {
@@ -939,14 +1021,10 @@ post_udp_psi_receive_message (PostPsi         *psi,
 
   for (;;)
     {
-      struct sockaddr_storage from, local;
-      socklen_t from_len = sizeof from, local_len = 0;
+      PostUdpReceived received;
       gboolean connected = self->mode == UDP_MODE_CONNECTED;
-      gssize n;
 
-      n = udp_recv (self, buffer, sizeof buffer, connected ? NULL : &from, connected ? NULL : &from_len,
-                    &local, &local_len);
-      if (n < 0)
+      if (!udp_receive (self, &received))
         {
           int errsv = errno;
 
@@ -969,19 +1047,17 @@ post_udp_psi_receive_message (PostPsi         *psi,
           g_propagate_error (error, post_udp_errno_error (errsv, "Receiving a UDP datagram failed"));
           return NULL;
         }
-      if ((gsize) n > sizeof buffer)
-        continue;
-      if (local_len > 0)
+      if (received.local_len > 0)
         {
           PeerKey key;
 
-          if (peer_key_from_native (&key, &from, from_len))
-            remember_reply_from (self, &key, &local, local_len);
+          if (peer_key_from_native (&key, received.from, received.from_len))
+            remember_reply_from (self, &key, &received.local, received.local_len);
         }
       if (source != NULL)
         *source = connected ? g_object_ref (post_psi_get_remote_address (psi))
-                            : source_for (self, &from, from_len);
-      return g_bytes_new (buffer, n);
+                            : source_for (self, received.from, received.from_len);
+      return g_bytes_new (received.data, received.len);
     }
 }
 
@@ -1051,6 +1127,7 @@ post_udp_psi_close (PostPsi  *psi,
       if (self->socket != NULL)
         g_socket_close (self->socket, NULL);
       g_clear_object (&self->socket);
+      g_clear_pointer (&self->rx, post_udp_receive_queue_free);
       self->fd = -1;
       break;
     }
@@ -1080,6 +1157,7 @@ post_udp_psi_finalize (GObject *object)
   g_queue_clear_full (&self->queue, (GDestroyNotify) g_bytes_unref);
   g_clear_pointer (&self->peers, g_hash_table_unref);
   g_clear_pointer (&self->reply_from, g_hash_table_unref);
+  g_clear_pointer (&self->rx, post_udp_receive_queue_free);
   g_clear_object (&self->last_source);
   g_clear_pointer (&self->context, g_main_context_unref);
 
@@ -1112,6 +1190,7 @@ post_udp_psi_class_init (PostUdpPsiClass *klass)
   psi_class->listen = post_udp_psi_listen;
   psi_class->listen_unconnected = post_udp_psi_listen_unconnected;
   psi_class->send_message = post_udp_psi_send_message;
+  psi_class->send_messages = post_udp_psi_send_messages;
   psi_class->receive_message = post_udp_psi_receive_message;
   psi_class->set_interest = post_udp_psi_set_interest;
   psi_class->close = post_udp_psi_close;

@@ -375,18 +375,15 @@ post_udp_open_bound (PostUdpPsi      *self,
   if (multicast && !join_group (self, local, error))
     goto fail;
   /* A wildcard address answers from the address each datagram came to. */
-  if (post_udp_pktinfo_is_wildcard (local))
+  post_udp_batch_setup (&self->batch, self->fd, 0);
+  bound = g_socket_get_local_address (socket, NULL);
+  if (!post_udp_batch_listen_any (&self->batch, self->fd, bound ? bound : local, error))
     {
-      if (!post_udp_pktinfo_enable (self->fd, self->family, error))
-        {
-          g_prefix_error (error, "Could not listen on udp %s: ", where);
-          goto fail;
-        }
-      self->pktinfo = TRUE;
+      g_prefix_error (error, "Could not listen on udp %s: ", where);
+      goto fail;
     }
 
   self->mode = mode;
-  bound = g_socket_get_local_address (socket, NULL);
   post_psi_set_addresses (POST_PSI (self), bound ? bound : local, NULL);
   return TRUE;
 
