@@ -49,13 +49,16 @@ typedef struct
   GTlsCertificate   *peer_certificate; /* (owned) (nullable) made from peer_chain on demand */
   GTlsCertificateFlags peer_errors;
   char              *negotiated_protocol; /* (owned) (nullable) */
-  /* the core's readiness handler (_post_psi_set_ready_func()), called
-   * directly before the #PostPsi::ready signal is emitted */
-  PostPsiReadyFunc   ready_func;
-  gpointer           ready_data;
+  /* the core's handlers (_post_psi_set_core_funcs()), called directly
+   * before the signals are emitted */
+  const PostPsiCoreFuncs *core;
+  gpointer           core_data;
 } PostPsiPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (PostPsi, post_psi, G_TYPE_OBJECT)
+
+/* The core's handler of @event, if it set one */
+#define CORE_FUNC(priv, event) ((priv)->core != NULL ? (priv)->core->event : NULL)
 
 enum {
   PROP_0,
@@ -560,9 +563,14 @@ post_psi_refuse (PostPsi *self)
 void
 post_psi_notify_sent (PostPsi *self)
 {
+  PostPsiPrivate *priv;
+
   g_return_if_fail (POST_IS_PSI (self));
 
+  priv = post_psi_get_instance_private (self);
   g_object_ref (self);
+  if (CORE_FUNC (priv, sent) != NULL)
+    priv->core->sent (self, priv->core_data);
   g_signal_emit (self, signals[SIGNAL_SENT], 0);
   g_object_unref (self);
 }
@@ -786,24 +794,35 @@ post_psi_notify_ready (PostPsi      *self,
   priv = post_psi_get_instance_private (self);
   g_object_ref (self);
   /* The core's handler is a direct call: this runs for every read and
-   * write readiness, and a signal emission with its marshalling cost as
-   * much as the rest of the hop's bookkeeping.  Other handlers (a stack
-   * layered on this one) still get the signal. */
-  if (priv->ready_func != NULL)
-    priv->ready_func (self, condition, priv->ready_data);
+   * write readiness (see PostPsiCoreFuncs). */
+  if (CORE_FUNC (priv, ready) != NULL)
+    priv->core->ready (self, condition, priv->core_data);
   g_signal_emit (self, signals[SIGNAL_READY], 0, condition);
   g_object_unref (self);
 }
 
 void
-_post_psi_set_ready_func (PostPsi          *self,
-                          PostPsiReadyFunc  func,
-                          gpointer          user_data)
+_post_psi_set_core_funcs (PostPsi                *self,
+                          const PostPsiCoreFuncs *funcs,
+                          gpointer                user_data)
 {
   PostPsiPrivate *priv = post_psi_get_instance_private (self);
 
-  priv->ready_func = func;
-  priv->ready_data = user_data;
+  priv->core = funcs;
+  priv->core_data = user_data;
+}
+
+void
+_post_psi_unset_core_funcs (PostPsi  *self,
+                            gpointer  user_data)
+{
+  PostPsiPrivate *priv = post_psi_get_instance_private (self);
+
+  if (priv->core_data == user_data)
+    {
+      priv->core = NULL;
+      priv->core_data = NULL;
+    }
 }
 
 /**
@@ -853,9 +872,16 @@ post_psi_emit_fork_request (PostPsi *self,
 void
 post_psi_emit_path_changed (PostPsi *self)
 {
+  PostPsiPrivate *priv;
+
   g_return_if_fail (POST_IS_PSI (self));
 
+  priv = post_psi_get_instance_private (self);
+  g_object_ref (self);
+  if (CORE_FUNC (priv, path_changed) != NULL)
+    priv->core->path_changed (self, priv->core_data);
   g_signal_emit (self, signals[SIGNAL_PATH_CHANGED], 0);
+  g_object_unref (self);
 }
 
 /**
@@ -1195,10 +1221,17 @@ void
 post_psi_emit_soft_error (PostPsi      *self,
                           const GError *error)
 {
+  PostPsiPrivate *priv;
+
   g_return_if_fail (POST_IS_PSI (self));
   g_return_if_fail (error != NULL);
 
+  priv = post_psi_get_instance_private (self);
+  g_object_ref (self);
+  if (CORE_FUNC (priv, soft_error) != NULL)
+    priv->core->soft_error (self, error, priv->core_data);
   g_signal_emit (self, signals[SIGNAL_SOFT_ERROR], 0, error);
+  g_object_unref (self);
 }
 
 /**
@@ -1215,9 +1248,14 @@ post_psi_emit_datagram_event (PostPsi           *self,
                               guint64            id,
                               PostDatagramEvent  event)
 {
+  PostPsiPrivate *priv;
+
   g_return_if_fail (POST_IS_PSI (self));
 
+  priv = post_psi_get_instance_private (self);
   g_object_ref (self);
+  if (CORE_FUNC (priv, datagram_event) != NULL)
+    priv->core->datagram_event (self, id, event, priv->core_data);
   g_signal_emit (self, signals[SIGNAL_DATAGRAM_EVENT], 0, id, event);
   g_object_unref (self);
 }
@@ -1239,10 +1277,15 @@ void
 post_psi_emit_message_expired (PostPsi     *self,
                                PostMessage *message)
 {
+  PostPsiPrivate *priv;
+
   g_return_if_fail (POST_IS_PSI (self));
   g_return_if_fail (POST_IS_MESSAGE (message));
 
+  priv = post_psi_get_instance_private (self);
   g_object_ref (self);
+  if (CORE_FUNC (priv, message_expired) != NULL)
+    priv->core->message_expired (self, message, priv->core_data);
   g_signal_emit (self, signals[SIGNAL_MESSAGE_EXPIRED], 0, message);
   g_object_unref (self);
 }
@@ -1263,13 +1306,19 @@ gboolean
 post_psi_deliver_datagram (PostPsi *self,
                            GBytes  *content)
 {
+  PostPsiPrivate *priv;
+
   g_return_val_if_fail (POST_IS_PSI (self), FALSE);
   g_return_val_if_fail (content != NULL, FALSE);
 
+  priv = post_psi_get_instance_private (self);
   if (post_psi_is_closed (self)
-      || !g_signal_has_handler_pending (self, signals[SIGNAL_DATAGRAM_RECEIVED], 0, FALSE))
+      || (CORE_FUNC (priv, datagram_received) == NULL
+          && !g_signal_has_handler_pending (self, signals[SIGNAL_DATAGRAM_RECEIVED], 0, FALSE)))
     return FALSE;
   g_object_ref (self);
+  if (CORE_FUNC (priv, datagram_received) != NULL)
+    priv->core->datagram_received (self, content, priv->core_data);
   g_signal_emit (self, signals[SIGNAL_DATAGRAM_RECEIVED], 0, content);
   g_object_unref (self);
   return TRUE;

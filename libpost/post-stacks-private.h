@@ -54,15 +54,43 @@ const PostPluginDescriptor *_post_plugin_open     (const char        *filename,
 /* ---- PostPath from a PSI (post-psi.c) ------------------------------------ */
 /* The core assembled the peer's first complete message (post-psi.c) */
 void            _post_psi_set_first_message_received (PostPsi       *self);
-/* The core's own handler of readiness: called directly by
- * post_psi_notify_ready(), before #PostPsi::ready is emitted; %NULL
- * removes it.  One per instance (its transient's). */
-typedef void  (*PostPsiReadyFunc)                  (PostPsi       *self,
-                                                    GIOCondition   condition,
-                                                    gpointer       user_data);
-void            _post_psi_set_ready_func          (PostPsi           *self,
-                                                   PostPsiReadyFunc   func,
-                                                   gpointer           user_data);
+/* The core's own handlers of a PSI's events (its transient's): each is
+ * called directly by the post_psi_notify_*() / post_psi_emit_*() that
+ * raises the event, before the signal is emitted for other handlers (a
+ * stack layered on this one, say).  A signal connection costs more than
+ * the rest of a transient's set-up, and an emission as much as the rest of
+ * a hop's bookkeeping; each member may be %NULL. */
+typedef struct
+{
+  void (*ready)             (PostPsi           *psi,
+                             GIOCondition       condition,
+                             gpointer           user_data);
+  void (*sent)              (PostPsi           *psi,
+                             gpointer           user_data);
+  void (*path_changed)      (PostPsi           *psi,
+                             gpointer           user_data);
+  void (*soft_error)        (PostPsi           *psi,
+                             const GError      *error,
+                             gpointer           user_data);
+  void (*datagram_event)    (PostPsi           *psi,
+                             guint64            id,
+                             PostDatagramEvent  event,
+                             gpointer           user_data);
+  void (*datagram_received) (PostPsi           *psi,
+                             GBytes            *content,
+                             gpointer           user_data);
+  void (*message_expired)   (PostPsi           *psi,
+                             PostMessage       *message,
+                             gpointer           user_data);
+} PostPsiCoreFuncs;
+
+/* One set per instance: replaces what was set.  _post_psi_unset_core_funcs()
+ * removes them if they are still @user_data's. */
+void            _post_psi_set_core_funcs          (PostPsi                *self,
+                                                   const PostPsiCoreFuncs *funcs,
+                                                   gpointer                user_data);
+void            _post_psi_unset_core_funcs        (PostPsi                *self,
+                                                   gpointer                user_data);
 PostPath       *_post_path_new_for_psi            (PostPsi           *psi);
 
 G_END_DECLS

@@ -285,10 +285,6 @@ struct _PostTransient
                                               peer's first-message deadline */
   GSource           *drain_timer;    /* (owned) (nullable) waits for post_psi_is_send_complete() */
   gboolean           drain_peer_closed;
-  gulong             path_id;
-  gulong             soft_error_id;
-  gulong             sent_id;
-  gulong             message_expired_id;
 
   guint64            bytes_sent;
   guint64            bytes_received;
@@ -297,8 +293,6 @@ struct _PostTransient
   GHashTable        *datagrams;      /* (owned) &Datagram.id -> Datagram */
   guint64            next_datagram_id;
   guint64            datagrams_dropped;
-  gulong             datagram_event_id;
-  gulong             datagram_received_id;
   guint              send_priority;  /* last given to post_psi_set_send_priority() */
   gboolean           send_priority_set;
 
@@ -347,15 +341,15 @@ guint64         _post_transient_lowest_unwritten_seq (PostTransient *self);
 void            _post_transient_psi_datagram_event_cb (PostPsi          *psi,
                                                        guint64           id,
                                                        PostDatagramEvent event,
-                                                       PostTransient    *self);
+                                                       gpointer          user_data);
 void            _post_transient_psi_datagram_received_cb (PostPsi       *psi,
                                                           GBytes        *content,
-                                                          PostTransient *self);
+                                                          gpointer       user_data);
 void            _post_transient_psi_message_expired_cb (PostPsi       *psi,
                                                         PostMessage   *message,
-                                                        PostTransient *self);
+                                                        gpointer       user_data);
 void            _post_transient_psi_sent_cb (PostPsi       *psi,
-                                             PostTransient *self);
+                                             gpointer       user_data);
 gboolean        _post_transient_refuse_empty (PostTransient *self,
                                               GBytes        *content,
                                               gboolean       part,
@@ -366,13 +360,13 @@ void            _post_transient_write_some (PostTransient *self);
 void            _post_transient_end_when_drained (PostTransient *self,
                                                   gboolean       peer_closed);
 void            _post_transient_psi_path_changed_cb (PostPsi       *psi,
-                                                     PostTransient *self);
+                                                     gpointer       user_data);
 void            _post_transient_psi_ready_cb (PostPsi       *psi,
                                               GIOCondition   condition,
                                               gpointer       user_data);
 void            _post_transient_psi_soft_error_cb (PostPsi       *psi,
                                                    const GError  *error,
-                                                   PostTransient *self);
+                                                   gpointer       user_data);
 void            _post_transient_reframe_queue (PostTransient *self);
 void            _post_transient_start_linger (PostTransient *self);
 void            _post_transient_update_interest (PostTransient *self);

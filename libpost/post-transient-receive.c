@@ -565,8 +565,10 @@ _post_transient_psi_ready_cb (PostPsi       *psi,
 void
 _post_transient_psi_soft_error_cb (PostPsi       *psi,
                                    const GError  *error,
-                                   PostTransient *self)
+                                   gpointer       user_data)
 {
+  PostTransient *self = user_data;
+
   _post_carrier_emit_soft_error (self->carrier, error);
 }
 
@@ -606,8 +608,10 @@ path_matches_psi (PostPath *path,
 
 void
 _post_transient_psi_path_changed_cb (PostPsi       *psi,
-                                     PostTransient *self)
+                                     gpointer       user_data)
 {
+  PostTransient *self = user_data;
+
   /* The instance moved (connection migration, or the peer migrated): the
    * transient now uses the path of its new addresses. */
   if (self->path != NULL && !path_matches_psi (self->path, psi))

@@ -693,8 +693,10 @@ _post_transient_check_sent (PostTransient *self)
 
 void
 _post_transient_psi_sent_cb (PostPsi       *psi,
-                             PostTransient *self)
+                             gpointer       user_data)
 {
+  PostTransient *self = user_data;
+
   _post_transient_check_sent (self);
 }
 
@@ -703,8 +705,10 @@ _post_transient_psi_sent_cb (PostPsi       *psi,
 void
 _post_transient_psi_message_expired_cb (PostPsi       *psi,
                                         PostMessage   *message,
-                                        PostTransient *self)
+                                        gpointer       user_data)
 {
+  PostTransient *self = user_data;
+
   if (self->carrier == NULL || post_message_is_expired (message))
     return;
   _post_carrier_emit_expired (self->carrier, message);
@@ -1186,8 +1190,9 @@ void
 _post_transient_psi_datagram_event_cb (PostPsi           *psi,
                                        guint64            id,
                                        PostDatagramEvent  event,
-                                       PostTransient     *self)
+                                       gpointer           user_data)
 {
+  PostTransient *self = user_data;
   Datagram *d = g_hash_table_lookup (self->datagrams, &id);
   g_autoptr(PostMessage) message = NULL;
   g_autoptr(GTask) task = NULL;
@@ -1258,8 +1263,9 @@ _post_transient_psi_datagram_event_cb (PostPsi           *psi,
 void
 _post_transient_psi_datagram_received_cb (PostPsi       *psi,
                                           GBytes        *content,
-                                          PostTransient *self)
+                                          gpointer       user_data)
 {
+  PostTransient *self = user_data;
   g_autoptr(PostMessage) handle = NULL;
   gsize min_len, max_len;
 

@@ -128,6 +128,17 @@ _post_transient_first_message_done (PostTransient *self)
     _post_psi_set_first_message_received (self->psi);
 }
 
+/* What the transient's PSI tells it (its handlers of the PSI's events) */
+static const PostPsiCoreFuncs psi_funcs = {
+  .ready = _post_transient_psi_ready_cb,
+  .sent = _post_transient_psi_sent_cb,
+  .path_changed = _post_transient_psi_path_changed_cb,
+  .soft_error = _post_transient_psi_soft_error_cb,
+  .datagram_event = _post_transient_psi_datagram_event_cb,
+  .datagram_received = _post_transient_psi_datagram_received_cb,
+  .message_expired = _post_transient_psi_message_expired_cb,
+};
+
 static void
 post_transient_dispose (GObject *object)
 {
@@ -142,13 +153,7 @@ post_transient_dispose (GObject *object)
   _post_source_clear (&self->drain_timer);
   if (self->psi != NULL)
     {
-      _post_psi_set_ready_func (self->psi, NULL, NULL);
-      g_clear_signal_handler (&self->path_id, self->psi);
-      g_clear_signal_handler (&self->soft_error_id, self->psi);
-      g_clear_signal_handler (&self->datagram_event_id, self->psi);
-      g_clear_signal_handler (&self->datagram_received_id, self->psi);
-      g_clear_signal_handler (&self->sent_id, self->psi);
-      g_clear_signal_handler (&self->message_expired_id, self->psi);
+      _post_psi_unset_core_funcs (self->psi, self);
       post_psi_close (self->psi, TRUE);
     }
 
@@ -420,16 +425,7 @@ _post_transient_attach (PostTransient *self,
     g_object_unref (self);
   }
 
-  _post_psi_set_ready_func (psi, _post_transient_psi_ready_cb, self);
-  self->path_id = g_signal_connect (psi, "path-changed", G_CALLBACK (_post_transient_psi_path_changed_cb), self);
-  self->soft_error_id = g_signal_connect (psi, "soft-error", G_CALLBACK (_post_transient_psi_soft_error_cb), self);
-  self->datagram_event_id = g_signal_connect (psi, "datagram-event",
-                                              G_CALLBACK (_post_transient_psi_datagram_event_cb), self);
-  self->datagram_received_id = g_signal_connect (psi, "datagram-received",
-                                                 G_CALLBACK (_post_transient_psi_datagram_received_cb), self);
-  self->sent_id = g_signal_connect (psi, "sent", G_CALLBACK (_post_transient_psi_sent_cb), self);
-  self->message_expired_id = g_signal_connect (psi, "message-expired",
-                                               G_CALLBACK (_post_transient_psi_message_expired_cb), self);
+  _post_psi_set_core_funcs (psi, &psi_funcs, self);
   /* An accepted peer has until the stack's deadline to complete a first
    * message (post_psi_set_first_message_deadline()), unless this end only
    * sends and so waits for nothing. */
