@@ -149,7 +149,10 @@ post_configuration_set_framing (PostConfiguration  *self,
  *
  * Gets the [class@Post.Framer] subclass that frames messages on byte
  * stream stacks in %POST_FRAMING_AUTO mode; each carrier makes an instance
- * of its own. [class@Post.LengthPrefixFramer] is the default.
+ * of its own. [class@Post.LengthPrefixFramer] is the default.  When the
+ * configuration has a stack of framers (post_configuration_add_framer_type()),
+ * this is the one nearest the transport, whose framing is on the wire;
+ * post_configuration_get_framer_types() gives them all.
  *
  * Returns: the [class@Post.Framer] subclass used on byte streams
  */
@@ -160,13 +163,29 @@ post_configuration_get_framer_type (PostConfiguration *self)
   return self->framer_type;
 }
 
+static gboolean
+check_framer_type (GType    framer_type,
+                   GError **error)
+{
+  if (!g_type_is_a (framer_type, POST_TYPE_FRAMER) || G_TYPE_IS_ABSTRACT (framer_type))
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "‘%s’ is not a concrete subtype of PostFramer",
+                   framer_type != G_TYPE_INVALID ? g_type_name (framer_type) : "(invalid)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * post_configuration_set_framer_type:
  * @self: a configuration
  * @framer_type: an instantiable subtype of [class@Post.Framer]
  * @error: return location for an error
  *
- * Sets the framer each byte-stream carrier instantiates.
+ * Sets the framer each byte-stream carrier instantiates, as the only one:
+ * framers added before with post_configuration_add_framer_type() are
+ * removed.
  *
  * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT if
  *   @framer_type is not a concrete framer, or %POST_ERROR_IMMUTABLE
@@ -179,17 +198,11 @@ post_configuration_set_framer_type (PostConfiguration  *self,
   g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!_post_configuration_check_mutable (self, error))
+  if (!_post_configuration_check_mutable (self, error) || !check_framer_type (framer_type, error))
     return FALSE;
 
-  if (!g_type_is_a (framer_type, POST_TYPE_FRAMER) || G_TYPE_IS_ABSTRACT (framer_type))
-    {
-      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
-                   "‘%s’ is not a concrete subtype of PostFramer",
-                   framer_type != G_TYPE_INVALID ? g_type_name (framer_type) : "(invalid)");
-      return FALSE;
-    }
-
+  self->framers_chosen = TRUE;
+  g_clear_pointer (&self->upper_framers, g_array_unref);
   if (self->framer_type == framer_type)
     return TRUE;
 
@@ -197,6 +210,121 @@ post_configuration_set_framer_type (PostConfiguration  *self,
   g_object_notify_by_pspec (G_OBJECT (self), _post_configuration_properties[PROP_FRAMER_TYPE]);
 
   return TRUE;
+}
+
+/**
+ * post_configuration_add_framer_type:
+ * @self: a configuration
+ * @framer_type: an instantiable subtype of [class@Post.Framer]
+ * @error: return location for an error
+ *
+ * Adds a framer to the configuration's stack of framers, RFC 9622's
+ * `Preconnection.AddFramer()`: the last one added is nearest the
+ * application, "runs first when framing outbound messages, and last when
+ * parsing inbound data" (RFC 9622 section 9.1.2.1).  Each framer frames
+ * what the framer above it produced (its header, the payload and its
+ * trailer) as the payload of one message, and decodes for it: the framer
+ * above gets the payload the one below found, as a byte stream.  The
+ * first framer added to a configuration whose framer was never chosen
+ * replaces the default [class@Post.LengthPrefixFramer]; to stack on that
+ * one, set it first with post_configuration_set_framer_type().
+ *
+ * Each carrier makes an instance of each type (docs/framing.md, "Stacking
+ * framers").  libpost's control frames (forks of tcp and tls carriers as
+ * fork requests) need the length-prefix framer alone.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_INVALID_ARGUMENT if
+ *   @framer_type is not a concrete framer, or %POST_ERROR_IMMUTABLE
+ */
+gboolean
+post_configuration_add_framer_type (PostConfiguration  *self,
+                                    GType               framer_type,
+                                    GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!_post_configuration_check_mutable (self, error) || !check_framer_type (framer_type, error))
+    return FALSE;
+  if (!self->framers_chosen)
+    return post_configuration_set_framer_type (self, framer_type, error);
+
+  if (self->upper_framers == NULL)
+    self->upper_framers = g_array_new (FALSE, FALSE, sizeof (GType));
+  g_array_append_val (self->upper_framers, framer_type);
+  return TRUE;
+}
+
+/**
+ * post_configuration_get_framer_types:
+ * @self: a configuration
+ * @n_types: (out) (optional): where to store the number of types
+ *
+ * Gets the configuration's stack of framers, the one nearest the transport
+ * (post_configuration_get_framer_type()) first, the one nearest the
+ * application (the last added) last.  Without a stack this is one type,
+ * [class@Post.LengthPrefixFramer] by default.
+ *
+ * Returns: (array length=n_types zero-terminated=1) (transfer full): the
+ *   framer types, bottom first, followed by %G_TYPE_INVALID
+ */
+GType *
+post_configuration_get_framer_types (PostConfiguration *self,
+                                     guint             *n_types)
+{
+  guint n;
+  GType *types;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+
+  n = 1 + (self->upper_framers != NULL ? self->upper_framers->len : 0);
+  types = g_new0 (GType, n + 1);
+  types[0] = self->framer_type;
+  for (guint i = 1; i < n; i++)
+    types[i] = g_array_index (self->upper_framers, GType, i - 1);
+  if (n_types != NULL)
+    *n_types = n;
+  return types;
+}
+
+/**
+ * post_configuration_create_framer:
+ * @self: a configuration
+ *
+ * Creates the framer a byte-stream carrier of this configuration uses:
+ * an instance of its framer type, or for a stack of framers
+ * (post_configuration_add_framer_type()), or one other than
+ * [class@Post.LengthPrefixFramer], a framer that runs them as a stack and
+ * acts on post_framer_replace().  The carrier makes its own; this is for
+ * code that frames or decodes bytes as such a carrier does (a test, a
+ * tool that writes framed files).
+ *
+ * Returns: (transfer full) (nullable): a new framer, or %NULL in
+ *   %POST_FRAMING_STREAM mode (no framer)
+ */
+PostFramer *
+post_configuration_create_framer (PostConfiguration *self)
+{
+  g_autofree GType *types = NULL;
+  guint n;
+
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), NULL);
+
+  if (self->framing == POST_FRAMING_STREAM)
+    return NULL;
+  if (_post_configuration_has_own_framing (self))
+    return post_length_prefix_framer_new ();
+  types = post_configuration_get_framer_types (self, &n);
+  return _post_framer_stack_new (types, n);
+}
+
+/* Whether the framing is libpost's own, with control frames: the
+ * length-prefix framer alone. */
+gboolean
+_post_configuration_has_own_framing (PostConfiguration *self)
+{
+  return (self->framer_type == G_TYPE_INVALID || self->framer_type == POST_TYPE_LENGTH_PREFIX_FRAMER)
+         && (self->upper_framers == NULL || self->upper_framers->len == 0);
 }
 
 /* ---- racing, timeouts and limits ----------------------------------------- */

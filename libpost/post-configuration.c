@@ -374,6 +374,7 @@ post_configuration_finalize (GObject *object)
   PostConfiguration *self = POST_CONFIGURATION (object);
 
   g_clear_pointer (&self->stacks, g_strfreev);
+  g_clear_pointer (&self->upper_framers, g_array_unref);
   g_clear_pointer (&self->options, g_hash_table_unref);
   g_clear_pointer (&self->canonical, g_free);
   g_clear_pointer (&self->verify, _post_configuration_verify_closure_unref);
@@ -663,6 +664,8 @@ post_configuration_class_init (PostConfigurationClass *klass)
    *
    * The [class@Post.Framer] subclass that frames messages on byte streams
    * in %POST_FRAMING_AUTO mode; [class@Post.LengthPrefixFramer] by default.
+   * With a stack of framers (post_configuration_add_framer_type()), the
+   * one nearest the transport; setting it leaves that framer alone.
    */
 
   /**
@@ -823,6 +826,9 @@ post_configuration_copy (PostConfiguration *self)
   copy->stacks = g_strdupv (self->stacks);
   copy->framing = self->framing;
   copy->framer_type = self->framer_type;
+  copy->framers_chosen = self->framers_chosen;
+  if (self->upper_framers != NULL)
+    copy->upper_framers = g_array_copy (self->upper_framers);
   copy->attempt_delay = self->attempt_delay;
   copy->conn_timeout = self->conn_timeout;
   copy->keep_alive_timeout = self->keep_alive_timeout;
@@ -1115,6 +1121,11 @@ post_configuration_to_string (PostConfiguration *self)
   g_string_append_printf (string, "framing=%s\n",
                           self->framing == POST_FRAMING_STREAM ? "stream" : "auto");
   g_string_append_printf (string, "framer-type=%s\n", g_type_name (self->framer_type));
+  /* The framers above it only when there are, so that older texts stay valid */
+  for (guint i = 0; self->upper_framers != NULL && i < self->upper_framers->len; i++)
+    g_string_append_printf (string, "%s%s%s", i == 0 ? "framer-stack=" : ",",
+                            g_type_name (g_array_index (self->upper_framers, GType, i)),
+                            i + 1 == self->upper_framers->len ? "\n" : "");
   g_string_append_printf (string, "attempt-delay=%u\n", self->attempt_delay);
   g_string_append_printf (string, "conn-timeout=%u\n", self->conn_timeout);
   g_string_append_printf (string, "send-queue-limit=%" G_GSIZE_FORMAT "\n", self->send_queue_limit);

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include "post-version.h"
 #include "post-enums.h"
+#include "post-framer.h"
 
 G_BEGIN_DECLS
 
@@ -73,6 +74,15 @@ POST_AVAILABLE_IN_ALL
 gboolean           post_configuration_set_framer_type     (PostConfiguration     *self,
                                                            GType                  framer_type,
                                                            GError               **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_add_framer_type     (PostConfiguration     *self,
+                                                           GType                  framer_type,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
+GType             *post_configuration_get_framer_types    (PostConfiguration     *self,
+                                                           guint                 *n_types);
+POST_AVAILABLE_IN_ALL
+PostFramer        *post_configuration_create_framer       (PostConfiguration     *self);
 
 POST_AVAILABLE_IN_ALL
 GProxyResolver    *post_configuration_get_proxy_resolver  (PostConfiguration     *self);

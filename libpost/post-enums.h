@@ -225,6 +225,21 @@ typedef enum {
 } PostFramingMode;
 
 /**
+ * PostFramerDirection:
+ * @POST_FRAMER_DIRECTION_INPUT: decoding: the bytes the peer sends
+ * @POST_FRAMER_DIRECTION_OUTPUT: encoding: the messages the application sends
+ * @POST_FRAMER_DIRECTION_BOTH: both directions
+ *
+ * The directions of a carrier in which a [class@Post.Framer] is replaced
+ * by another or starts pass-through ([method@Post.Framer.replace]).
+ */
+typedef enum /*< flags >*/ {
+  POST_FRAMER_DIRECTION_INPUT  = 1 << 0,
+  POST_FRAMER_DIRECTION_OUTPUT = 1 << 1,
+  POST_FRAMER_DIRECTION_BOTH   = POST_FRAMER_DIRECTION_INPUT | POST_FRAMER_DIRECTION_OUTPUT,
+} PostFramerDirection;
+
+/**
  * PostRemoteLevel:
  * @POST_REMOTE_LEVEL_URI: an unparsed identifier such as `tls://example.com:443`
  * @POST_REMOTE_LEVEL_NAME: a host name with a port (and perhaps a stack)

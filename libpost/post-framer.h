@@ -10,6 +10,7 @@
 
 #include <gio/gio.h>
 #include "post-version.h"
+#include "post-enums.h"
 #include "post-message.h"
 
 G_BEGIN_DECLS
@@ -21,14 +22,29 @@ G_DECLARE_DERIVABLE_TYPE (PostFramer, post_framer, POST, FRAMER, GObject)
 /**
  * PostFrameChunk:
  * @consumed: how many input bytes the framer used up (header, payload and
- *   trailer); 0 with @payload_length 0 asks for more input
+ *   trailer); 0 with @payload_length 0 (and neither @message_start nor
+ *   @message_end) asks for more input
  * @payload_offset: where the message payload starts within the input
- * @payload_length: how many payload bytes start at @payload_offset; they
- *   lie within the consumed bytes
+ * @payload_length: how many payload bytes start at @payload_offset (or at
+ *   @payload_data); they lie within the consumed bytes unless
+ *   @payload_data is set
  * @message_start: these bytes begin a new message
  * @message_end: the message ends with these bytes
  * @message_length: when @message_start is set, the message's total length if
  *   the framing tells it, or -1
+ * @metadata: (nullable) (transfer full): typed metadata the framer decoded,
+ *   a dictionary of type `a{sv}` (a floating reference is fine:
+ *   post_framer_decode() sinks it), or %NULL.  Set with @message_start it
+ *   becomes the received message's #PostMessage:metadata; set later in
+ *   the same message (trailer fields, say) its entries are added to it,
+ *   replacing those of the same name; set between messages, before the
+ *   next chunk with @message_start, it goes to the next message.  The
+ *   caller of post_framer_decode() owns it.
+ * @payload_data: (nullable): where the payload is when it is not in the
+ *   input as it arrived: @payload_length bytes that the framer holds (it
+ *   decoded or unmasked them, or a stack of framers gathered them), valid
+ *   until the framer's next call; %NULL (the default) for `data +
+ *   payload_offset`
  *
  * What one call of [vfunc@Post.Framer.decode] found. Payload bytes are
  * reported as they arrive, so a message need not be held whole in memory:
@@ -36,12 +52,14 @@ G_DECLARE_DERIVABLE_TYPE (PostFramer, post_framer, POST, FRAMER, GObject)
  * come for partial ones.
  */
 typedef struct {
-  gsize    consumed;
-  gsize    payload_offset;
-  gsize    payload_length;
-  gboolean message_start;
-  gboolean message_end;
-  gint64   message_length;
+  gsize         consumed;
+  gsize         payload_offset;
+  gsize         payload_length;
+  gboolean      message_start;
+  gboolean      message_end;
+  gint64        message_length;
+  GVariant     *metadata;
+  const guint8 *payload_data;
 } PostFrameChunk;
 
 /**
@@ -59,8 +77,10 @@ typedef struct {
  * @reset: forgets any partial state
  *
  * A framer turns messages into bytes and back on byte-stream stacks. The
- * carrier creates one instance of the configuration's framer type for each
- * transient, so instances may keep parsing state.
+ * carrier creates one instance of each of the configuration's framer types
+ * for each transient, so instances may keep parsing state.  @encode may
+ * read the message's #PostMessage:metadata; @decode may report metadata in
+ * its chunk (#PostFrameChunk).
  */
 struct _PostFramerClass
 {
@@ -102,5 +122,12 @@ gboolean  post_framer_decode  (PostFramer      *self,
                                GError         **error);
 POST_AVAILABLE_IN_ALL
 void      post_framer_reset   (PostFramer      *self);
+POST_AVAILABLE_IN_ALL
+void      post_framer_replace (PostFramer          *self,
+                               PostFramer          *replacement,
+                               PostFramerDirection  directions);
+POST_AVAILABLE_IN_ALL
+void      post_framer_start_passthrough (PostFramer          *self,
+                                         PostFramerDirection  directions);
 
 G_END_DECLS

@@ -522,6 +522,7 @@ _post_message_release_received (PostMessage **spare,
    * destruction cost more than the rest of a hop's bookkeeping. */
   g_clear_pointer (&self->content, g_bytes_unref);
   g_clear_object (&self->remote_address);
+  g_clear_pointer (&self->metadata, g_variant_unref);
   self->sequence = 0;
   self->complete = TRUE;
   *spare = self;

@@ -92,8 +92,7 @@ _post_selection_effective_capabilities (PostStack         *stack,
       && !(caps & POST_STACK_CAP_MULTISTREAMING)
       && (configuration == NULL
           || (post_configuration_get_framing (configuration) == POST_FRAMING_AUTO
-              && (post_configuration_get_framer_type (configuration) == G_TYPE_INVALID
-                  || post_configuration_get_framer_type (configuration) == POST_TYPE_LENGTH_PREFIX_FRAMER))))
+              && _post_configuration_has_own_framing (configuration))))
     caps |= POST_STACK_CAP_FORK_REQUEST;
 
   return caps;

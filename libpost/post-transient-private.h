@@ -267,6 +267,7 @@ struct _PostTransient
   PostMessage       *handle;         /* (owned) (nullable) handle of a message delivered in parts */
   PostMessage       *spare_message;  /* (owned) (nullable) a received message kept for reuse */
   GSocketAddress    *assembly_from;  /* (owned) (nullable) */
+  GVariant          *assembly_metadata; /* (owned) (nullable): a{sv} the framer decoded for it */
   guint64            recv_seq;
   gboolean           assembly_started;
   gboolean           assembly_end;

@@ -24,6 +24,7 @@ reset_assembly (PostTransient *self)
   self->assembly_end = FALSE;
   _post_message_release_received (&self->spare_message, g_steal_pointer (&self->handle));
   g_clear_object (&self->assembly_from);
+  g_clear_pointer (&self->assembly_metadata, g_variant_unref);
 }
 
 static PostMessage *
@@ -36,6 +37,9 @@ ensure_handle (PostTransient *self,
                                                        self->recv_seq, self->assembly_from);
   else
     _post_message_set_received_part (self->handle, data, complete);
+  /* What the framer decoded so far (trailer fields may come later) */
+  if (self->assembly_metadata != NULL)
+    _post_message_set_received_metadata (self->handle, self->assembly_metadata);
   return self->handle;
 }
 
@@ -202,11 +206,23 @@ decode_some (PostTransient *self)
             _post_transient_fail_transport (self, g_steal_pointer (&error));
           return FALSE;
         }
-      if (chunk.consumed == 0 && chunk.payload_length == 0)
+      if (chunk.consumed == 0 && chunk.payload_length == 0 && !chunk.message_start
+          && !chunk.message_end && chunk.metadata == NULL)
         {
           if (self->input_eof && size == 0)
             self->input_done = TRUE;
           return FALSE;
+        }
+      if (chunk.metadata != NULL)
+        {
+          /* For the message open or the next one (a framer that decodes
+           * metadata ahead of its message start); entries decoded later in
+           * a message are added to it. */
+          GVariant *merged = _post_framer_merge_metadata (self->assembly_metadata, chunk.metadata);
+
+          g_clear_pointer (&self->assembly_metadata, g_variant_unref);
+          g_clear_pointer (&chunk.metadata, g_variant_unref);
+          self->assembly_metadata = merged;
         }
       if (self->control_frames)
         {
@@ -245,7 +261,10 @@ decode_some (PostTransient *self)
           self->recv_seq++;
         }
       if (chunk.payload_length > 0)
-        g_byte_array_append (self->assembly, data + chunk.payload_offset, chunk.payload_length);
+        g_byte_array_append (self->assembly,
+                             chunk.payload_data != NULL ? chunk.payload_data
+                                                        : data + chunk.payload_offset,
+                             chunk.payload_length);
       if (chunk.message_end)
         {
           self->assembly_end = TRUE;

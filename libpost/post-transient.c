@@ -195,6 +195,7 @@ post_transient_finalize (GObject *object)
   g_clear_object (&self->handle);
   g_clear_object (&self->spare_message);
   g_clear_object (&self->assembly_from);
+  g_clear_pointer (&self->assembly_metadata, g_variant_unref);
   g_clear_pointer (&self->send_assembly, g_byte_array_unref);
   g_clear_object (&self->enqueue_partial);
   g_clear_object (&self->failed_partial);
@@ -295,14 +296,14 @@ _post_transient_take_early_data (PostTransient *self,
   g_autoptr(PostFramer) framer = NULL;
   g_autoptr(GByteArray) out = NULL;
   gint64 now = g_get_monotonic_time ();
-  GType type;
 
   if (self->psi != NULL || self->stream_mode || limit == 0
       || self->current != NULL || !g_queue_is_empty (&self->early))
     return NULL;
 
-  type = post_configuration_get_framer_type (self->configuration);
-  framer = g_object_new (type ? type : POST_TYPE_LENGTH_PREFIX_FRAMER, NULL);
+  framer = post_configuration_create_framer (self->configuration);
+  if (framer == NULL)
+    return NULL;
   out = g_byte_array_new ();
   for (guint i = 0; i < self->levels->len; i++)
     {
@@ -386,7 +387,6 @@ _post_transient_attach (PostTransient *self,
                         PostPath      *path)
 {
   PostStack *stack = post_psi_get_stack (psi);
-  GType framer_type;
 
   g_return_if_fail (self->psi == NULL);
 
@@ -395,9 +395,10 @@ _post_transient_attach (PostTransient *self,
   self->caps = _post_selection_effective_capabilities (stack, self->configuration);
   self->byte_stream = post_stack_has_capabilities (stack, POST_STACK_CAP_BYTE_STREAM);
   g_clear_object (&self->framer);
-  framer_type = post_configuration_get_framer_type (self->configuration);
+  /* The length-prefix framer alone, or the stack of the configuration's
+   * framers (post-framer-stack.c), which acts on their replacements. */
   if (self->byte_stream && !self->stream_mode)
-    self->framer = g_object_new (framer_type ? framer_type : POST_TYPE_LENGTH_PREFIX_FRAMER, NULL);
+    self->framer = post_configuration_create_framer (self->configuration);
   /* libpost's own framing has control frames (forks without streams);
    * stream mode and other framers are what a foreign peer may speak. */
   self->control_frames = self->framer != NULL && POST_IS_LENGTH_PREFIX_FRAMER (self->framer);

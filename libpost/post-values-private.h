@@ -56,6 +56,9 @@ const char     *_post_configuration_get_canonical (PostConfiguration *self,
 /* (transfer full) The frozen default configuration shared by everything
  * given none (post_configuration_new() frozen: equal to it by value). */
 PostConfiguration *_post_configuration_dup_default (void);
+/* Whether byte streams use libpost's own framing, with its control frames:
+ * PostLengthPrefixFramer alone (stream mode aside). */
+gboolean        _post_configuration_has_own_framing (PostConfiguration *self);
 
 /* ---- Endpoint URIs (post-endpoint.c, for post-remote.c and post-local.c) */
 /* Splits `scheme://host:port` or a bare `host:port` / `[v6%scope]:port`.
@@ -162,6 +165,17 @@ gboolean        _post_message_check_antecedents   (PostMessage       *self,
 gboolean        _post_message_antecedents_sent    (PostMessage       *self,
                                                    gboolean          *failed);
 
+/* ---- PostFramer (post-framer.c, post-framer-stack.c) ------------------- */
+gboolean        _post_framer_take_replacement     (PostFramer           *self,
+                                                   PostFramerDirection   direction,
+                                                   PostFramer          **replacement);
+GVariant       *_post_framer_merge_metadata       (GVariant          *base,
+                                                   GVariant          *more);
+/* A framer made of @n_types framers, types[0] nearest the transport
+ * (transfer full). */
+PostFramer     *_post_framer_stack_new            (const GType       *types,
+                                                   guint              n_types);
+
 /* Control frames of libpost's length-prefix framing (post-length-prefix-framer.c,
  * docs/framing.md "Control frames") */
 #define POST_LENGTH_PREFIX_CONTROL_HEADER   8
@@ -266,7 +280,9 @@ struct _PostConfiguration
   guint32 explicit_preferences;  /* bit i: preferences[i] was set, not a default */
   GStrv stacks;                 /* (owned) (nullable): NULL for any */
   PostFramingMode framing;
-  GType framer_type;
+  GType framer_type;            /* the framer nearest the transport */
+  GArray *upper_framers;        /* (owned) (nullable) (element-type GType): those above it */
+  gboolean framers_chosen;      /* framer_type was set, not the default */
   guint attempt_delay;          /* ms */
   guint conn_timeout;           /* ms, 0 for none */
   guint keep_alive_timeout;     /* ms, 0: disabled */

@@ -38,7 +38,7 @@ LAYERS = [
     ("values", [
         "post-message", "post-remote", "post-remote-resolve", "post-remote-private", "post-endpoint", "post-scheme", "post-local", "post-configuration",
         "post-configuration-transport", "post-configuration-security",
-        "post-path", "post-path-info", "post-framer",
+        "post-path", "post-path-info", "post-framer", "post-framer-stack",
         "post-length-prefix-framer", "post-values-private",
         "post-http1-parser", "post-http1-parser-private",
         "post-certificate", "post-certificate-private",
