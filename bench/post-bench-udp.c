@@ -2,14 +2,23 @@
  *
  * One case, self-contained: 64-byte datagrams one way over 127.0.0.1 for
  * a fixed time, sent as fast as the sender can and counted where they
- * arrive, with the receiver in a second thread.  libpost: a `udp` source
- * carrier (post_carrier_send_bytes, flushing when the bounded queue is
- * full) to a `udp` sink carrier on its own GMainContext.  Baseline: a
- * connected GIO GSocket sending with g_socket_send() to a GSocket that a
- * thread reads with g_socket_receive() (both blocking, no main loop).  UDP
- * drops what the receiver cannot take, so the figure is datagrams
- * *received* per second; what was sent is printed too.  Rounds alternate
- * between the two; the median of each is compared.
+ * arrive, with the receiver in a second thread, in both directions of a
+ * libpost association:
+ *
+ * - forward: a `udp` source carrier (a connected socket;
+ *   post_carrier_send_bytes, flushing when the bounded queue is full) to a
+ *   `udp` sink carrier (an unconnected socket) on its own GMainContext;
+ * - reverse: the carrier a `udp` listener accepted (it sends on the
+ *   listener's socket) to the connected client carrier that opened it, on
+ *   its own GMainContext.
+ *
+ * Baseline for both: a connected GIO GSocket sending with g_socket_send()
+ * to a GSocket that a thread reads with g_socket_receive() (both
+ * blocking, no main loop).  UDP drops what the receiver cannot take, so
+ * the figure is datagrams *received* per second; what was sent is printed
+ * too.  Each round runs the three in an order rotated from round to round;
+ * a ratio is taken within each round, and the median of those is printed
+ * with its range.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -23,9 +32,16 @@
 #define UDP_BENCH_SIZE   64
 #define UDP_BENCH_ROUNDS 3
 
+typedef enum {
+  UDP_BENCH_GIO,
+  UDP_BENCH_FORWARD,
+  UDP_BENCH_REVERSE,
+  UDP_BENCH_N_KINDS
+} UdpBenchKind;
+
 typedef struct
 {
-  gboolean           use_libpost;
+  UdpBenchKind       kind;
   GSocketAddress    *address;    /* (owned) where the receiver listens */
   volatile gint      stop;
   guint64            received;
@@ -33,6 +49,7 @@ typedef struct
   GCond              cond;
   gboolean           ready;
   GMainContext      *context;    /* (owned) (nullable) the libpost receiver's */
+  GSocketAddress    *listener;   /* (owned) (nullable) reverse: where to connect */
 } Receiver;
 
 static PostConfiguration *
@@ -75,7 +92,28 @@ receiver_thread (gpointer data)
   Receiver *r = data;
   g_autoptr(GError) error = NULL;
 
-  if (r->use_libpost)
+  if (r->kind == UDP_BENCH_REVERSE)
+    {
+      g_autoptr(PostConfiguration) config = udp_configuration ();
+      g_autoptr(PostRemote) remote = post_remote_new_for_address (r->listener);
+      g_autoptr(PostCarrier) client = NULL;
+      g_autoptr(GBytes) hello = g_bytes_new_static ("hello", 5);
+
+      g_main_context_push_thread_default (r->context);
+      client = post_carrier_initiate (NULL, remote, config);
+      post_carrier_ready (client, count_message, r, NULL);
+      /* The listener accepts a carrier for it on its first datagram. */
+      if (!post_carrier_send_bytes (client, hello, &error))
+        g_error ("post-bench: udp client: %s", error->message);
+      while (post_carrier_get_state (client) == POST_CARRIER_STATE_ESTABLISHING)
+        g_main_context_iteration (r->context, TRUE);
+      announce (r, post_carrier_get_local_address (client));
+      while (!g_atomic_int_get (&r->stop))
+        g_main_context_iteration (r->context, TRUE);
+      post_carrier_abort (client);
+      g_main_context_pop_thread_default (r->context);
+    }
+  else if (r->kind == UDP_BENCH_FORWARD)
     {
       g_autoptr(PostConfiguration) config = udp_configuration ();
       g_autoptr(PostLocal) local = post_local_new_from_uri ("udp://127.0.0.1:0", NULL);
@@ -123,12 +161,47 @@ wake_receiver (Receiver *r)
     g_main_context_wakeup (r->context);
 }
 
+static gboolean
+take_incoming (PostCarrier  *listener,
+               PostCarrier  *carrier,
+               PostCarrier **peer)
+{
+  if (*peer == NULL)
+    *peer = g_object_ref (carrier);
+  return TRUE;
+}
+
+/* Sends 64-byte messages on @carrier as fast as the queue takes them until
+ * @end, running the default main context between bursts.  Returns how many
+ * were queued; what is still queued at the end is dropped. */
+static guint64
+libpost_send_until (PostCarrier *carrier,
+                    GBytes      *bytes,
+                    gint64       end)
+{
+  guint64 sent = 0;
+
+  while (g_get_monotonic_time () < end)
+    {
+      for (guint i = 0; i < 256; i++)
+        {
+          if (post_carrier_send_bytes (carrier, bytes, NULL))
+            sent++;
+          else
+            break;
+        }
+      g_main_context_iteration (NULL, FALSE);
+    }
+  post_carrier_abort (carrier);
+  return sent;
+}
+
 /* One round: returns datagrams received per second; *sent_rate gets the
  * sender's rate. */
 static double
-run_round (gboolean  use_libpost,
-           double    seconds,
-           double   *sent_rate)
+run_round (UdpBenchKind  kind,
+           double        seconds,
+           double       *sent_rate)
 {
   Receiver r = { 0 };
   GThread *thread;
@@ -137,21 +210,34 @@ run_round (gboolean  use_libpost,
   gint64 start, end;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) peer = NULL;
 
   memset (payload, 'x', sizeof payload);
   bytes = g_bytes_new_static (payload, sizeof payload);
-  r.use_libpost = use_libpost;
+  r.kind = kind;
   g_mutex_init (&r.lock);
   g_cond_init (&r.cond);
-  if (use_libpost)
+  if (kind != UDP_BENCH_GIO)
     r.context = g_main_context_new ();
+  if (kind == UDP_BENCH_REVERSE)
+    {
+      g_autoptr(PostConfiguration) config = udp_configuration ();
+      g_autoptr(PostLocal) local = post_local_new_from_uri ("udp://127.0.0.1:0", NULL);
+
+      listener = post_carrier_listen (local, config, &error);
+      if (listener == NULL)
+        g_error ("post-bench: udp listener: %s", error->message);
+      g_signal_connect (listener, "incoming", G_CALLBACK (take_incoming), &peer);
+      r.listener = g_object_ref (post_carrier_get_local_address (listener));
+    }
   thread = g_thread_new ("udp-receiver", receiver_thread, &r);
   g_mutex_lock (&r.lock);
   while (!r.ready)
     g_cond_wait (&r.cond, &r.lock);
   g_mutex_unlock (&r.lock);
 
-  if (use_libpost)
+  if (kind == UDP_BENCH_FORWARD)
     {
       g_autoptr(PostConfiguration) config = udp_configuration ();
       g_autoptr(PostRemote) remote = post_remote_new_for_address (r.address);
@@ -161,19 +247,16 @@ run_round (gboolean  use_libpost,
         g_main_context_iteration (NULL, TRUE);
       start = g_get_monotonic_time ();
       end = start + (gint64) (seconds * G_USEC_PER_SEC);
-      while (g_get_monotonic_time () < end)
-        {
-          for (guint i = 0; i < 256; i++)
-            {
-              if (post_carrier_send_bytes (source, bytes, NULL))
-                sent++;
-              else
-                break;
-            }
-          g_main_context_iteration (NULL, FALSE);
-        }
-      /* What is still queued was not sent in time: drop it. */
-      post_carrier_abort (source);
+      sent = libpost_send_until (source, bytes, end);
+    }
+  else if (kind == UDP_BENCH_REVERSE)
+    {
+      while (peer == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      start = g_get_monotonic_time ();
+      end = start + (gint64) (seconds * G_USEC_PER_SEC);
+      sent = libpost_send_until (peer, bytes, end);
+      post_carrier_abort (listener);
     }
   else
     {
@@ -196,66 +279,89 @@ run_round (gboolean  use_libpost,
 
   *sent_rate = sent / ((end - start) / (double) G_USEC_PER_SEC);
   g_clear_object (&r.address);
+  g_clear_object (&r.listener);
   g_clear_pointer (&r.context, g_main_context_unref);
   g_mutex_clear (&r.lock);
   g_cond_clear (&r.cond);
   return r.received / ((end - start) / (double) G_USEC_PER_SEC);
 }
 
-double
-post_bench_udp_run (double seconds)
+/* One direction's figures, printed and (with --json) as a case of its own;
+ * sorts the arrays.  Returns the median of the per-round ratios. */
+static double
+report (const char *id,
+        const char *name,
+        double      seconds,
+        const char *label,
+        double     *received,
+        double     *sent,
+        double     *gio,
+        double     *gio_sent)
 {
-  double libpost[UDP_BENCH_ROUNDS], gio[UDP_BENCH_ROUNDS];
-  double libpost_sent[UDP_BENCH_ROUNDS], gio_sent[UDP_BENCH_ROUNDS];
-  double per_round = seconds / UDP_BENCH_ROUNDS;
-  double ratio, ratios[UDP_BENCH_ROUNDS];
+  double ratios[UDP_BENCH_ROUNDS], ratio, median, median_sent, median_gio, median_gio_sent;
   ToolJson *json;
 
   for (guint i = 0; i < UDP_BENCH_ROUNDS; i++)
-    {
-      if (i % 2 == 0)
-        {
-          libpost[i] = run_round (TRUE, per_round, &libpost_sent[i]);
-          gio[i] = run_round (FALSE, per_round, &gio_sent[i]);
-        }
-      else
-        {
-          gio[i] = run_round (FALSE, per_round, &gio_sent[i]);
-          libpost[i] = run_round (TRUE, per_round, &libpost_sent[i]);
-        }
-    }
-  for (guint i = 0; i < UDP_BENCH_ROUNDS; i++)
-    ratios[i] = gio[i] > 0 ? libpost[i] / gio[i] : 0;
-  post_bench_median (ratios, UDP_BENCH_ROUNDS);   /* sorts them */
-  qsort (libpost, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) post_bench_compare_doubles);
-  qsort (gio, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) post_bench_compare_doubles);
-  qsort (libpost_sent, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) post_bench_compare_doubles);
-  qsort (gio_sent, UDP_BENCH_ROUNDS, sizeof (double), (GCompareFunc) post_bench_compare_doubles);
-  ratio = gio[UDP_BENCH_ROUNDS / 2] > 0 ? libpost[UDP_BENCH_ROUNDS / 2] / gio[UDP_BENCH_ROUNDS / 2] : 0;
+    ratios[i] = gio[i] > 0 ? received[i] / gio[i] : 0;
+  ratio = post_bench_median (ratios, UDP_BENCH_ROUNDS);   /* sorts them */
+  median = post_bench_median (received, UDP_BENCH_ROUNDS);
+  median_sent = post_bench_median (sent, UDP_BENCH_ROUNDS);
+  median_gio = post_bench_median (gio, UDP_BENCH_ROUNDS);
+  median_gio_sent = post_bench_median (gio_sent, UDP_BENCH_ROUNDS);
+  g_print ("    %-30s: %12.0f msg/s received (%12.0f sent), %.2f× GIO (rounds %.2f–%.2f)\n",
+           label, median, median_sent, ratio, ratios[0], ratios[UDP_BENCH_ROUNDS - 1]);
 
-  g_print ("\n(u) udp, %d B datagrams one way, received per second "
-           "(median of %d alternating rounds of %.2f s)\n",
-           UDP_BENCH_SIZE, UDP_BENCH_ROUNDS, per_round);
-  g_print ("    libpost udp source → udp sink : %12.0f msg/s received (%12.0f sent)\n",
-           libpost[UDP_BENCH_ROUNDS / 2], libpost_sent[UDP_BENCH_ROUNDS / 2]);
-  g_print ("    GIO GSocket → GSocket         : %12.0f msg/s received (%12.0f sent)\n",
-           gio[UDP_BENCH_ROUNDS / 2], gio_sent[UDP_BENCH_ROUNDS / 2]);
-  g_print ("    libpost/GIO ratio             : %.2f×\n", ratio);
-
-  json = post_bench_json_begin ("u", "udp, 64 B datagrams one way, received", "msg/s");
+  json = post_bench_json_begin (id, name, "msg/s");
   tool_json_double (json, "seconds", seconds, "%g");
   tool_json_int (json, "rounds", UDP_BENCH_ROUNDS);
   tool_json_int (json, "message_size", UDP_BENCH_SIZE);
   post_bench_json_figures (json);
-  post_bench_json_value (json, "libpost", TRUE, libpost[UDP_BENCH_ROUNDS / 2]);
-  post_bench_json_value (json, "libpost_sent", TRUE, libpost_sent[UDP_BENCH_ROUNDS / 2]);
+  post_bench_json_value (json, "libpost", TRUE, median);
+  post_bench_json_value (json, "libpost_sent", TRUE, median_sent);
   post_bench_json_begin_baselines (json);
-  /* the ratio of the medians, as printed; the range is the per-round ratios' */
-  post_bench_json_baseline (json, "GIO GSocket", TRUE, gio[UDP_BENCH_ROUNDS / 2], ratio,
+  /* the median of the per-round ratios, as printed, and their range */
+  post_bench_json_baseline (json, "GIO GSocket", TRUE, median_gio, ratio,
                             ratios[0], ratios[UDP_BENCH_ROUNDS - 1], UDP_BENCH_ROUNDS);
   post_bench_json_end_baselines (json);
-  post_bench_json_value (json, "baseline_sent", TRUE, gio_sent[UDP_BENCH_ROUNDS / 2]);
+  post_bench_json_value (json, "baseline_sent", TRUE, median_gio_sent);
   post_bench_json_target (json, "≥ 1.5× GIO", TRUE, ratio >= 1.5);
   post_bench_json_end (json);
+  return ratio;
+}
+
+double
+post_bench_udp_run (double seconds)
+{
+  double received[UDP_BENCH_N_KINDS][UDP_BENCH_ROUNDS];
+  double sent[UDP_BENCH_N_KINDS][UDP_BENCH_ROUNDS];
+  double gio[UDP_BENCH_ROUNDS], gio_sent[UDP_BENCH_ROUNDS];
+  double per_round = seconds / UDP_BENCH_ROUNDS;
+  double ratio;
+
+  for (guint i = 0; i < UDP_BENCH_ROUNDS; i++)
+    for (guint k = 0; k < UDP_BENCH_N_KINDS; k++)
+      {
+        UdpBenchKind kind = (i + k) % UDP_BENCH_N_KINDS;
+
+        received[kind][i] = run_round (kind, per_round, &sent[kind][i]);
+      }
+
+  g_print ("\n(u) udp, %d B datagrams one way, received per second "
+           "(median of %d rotated rounds of %.2f s; ratios per round)\n",
+           UDP_BENCH_SIZE, UDP_BENCH_ROUNDS, per_round);
+  /* report() sorts what it is given: the baseline goes as copies. */
+  memcpy (gio, received[UDP_BENCH_GIO], sizeof gio);
+  memcpy (gio_sent, sent[UDP_BENCH_GIO], sizeof gio_sent);
+  ratio = report ("u", "udp, 64 B datagrams one way (source → sink), received", seconds,
+                  "libpost udp source → udp sink", received[UDP_BENCH_FORWARD],
+                  sent[UDP_BENCH_FORWARD], gio, gio_sent);
+  memcpy (gio, received[UDP_BENCH_GIO], sizeof gio);
+  memcpy (gio_sent, sent[UDP_BENCH_GIO], sizeof gio_sent);
+  report ("u-reverse", "udp, 64 B datagrams one way (accepted → client), received", seconds,
+          "libpost accepted → udp client", received[UDP_BENCH_REVERSE],
+          sent[UDP_BENCH_REVERSE], gio, gio_sent);
+  g_print ("    %-30s: %12.0f msg/s received (%12.0f sent)\n", "GIO GSocket → GSocket",
+           post_bench_median (received[UDP_BENCH_GIO], UDP_BENCH_ROUNDS),
+           post_bench_median (sent[UDP_BENCH_GIO], UDP_BENCH_ROUNDS));
   return ratio;
 }
