@@ -31,21 +31,24 @@
  *   spinning on a readable listening socket.
  *
  * Readiness
- *   A transport socket has one source (TcpIoSource) from the connect, or
- *   from the first interest of an accepted socket, until it is closed; it
- *   polls the descriptor for what set_interest asks (G_IO_OUT while
- *   connecting).  Changing the interest changes the events polled in place:
- *   GLib reads them at every iteration, so no source is created or destroyed
- *   and the context is not woken up (each g_source_attach() and destroy of
- *   a descriptor source writes the context's eventfd, which costs the next
- *   iteration an extra poll() and read()).  With no interest nothing is
- *   polled but G_IO_HUP and G_IO_ERR, which poll() reports regardless: if
- *   they come then, the descriptor leaves the source until there is interest
- *   again.  Readiness is level-triggered: it is reported while the interest
- *   stays, and the core clears the interest when it has no demand left.
- *   G_IO_HUP and G_IO_ERR are reported as readiness of the direction that is
- *   watched, so that the core's next read or write sees the end of stream
- *   or the error.
+ *   A transport socket has one PostFdWatch (plugins/common/post-fd-watch.h)
+ *   from the connect, or from the first interest of an accepted socket,
+ *   until it is closed; it watches the descriptor for what set_interest
+ *   asks (G_IO_OUT while connecting).  The first few sockets of a context
+ *   are a source of their own each; past them a socket joins the context's
+ *   one epoll source, so that a listener with 10,000 carriers does not
+ *   visit 10,000 sources and poll 10,000 descriptors at every iteration.
+ *   Changing the interest changes the events watched in place (a direct
+ *   watch's GPollFD, which GLib reads at every iteration; an epoll member's
+ *   registration at the next iteration), so no source is created or
+ *   destroyed and the context is not woken up.  With no interest nothing is
+ *   watched but G_IO_HUP and G_IO_ERR, which poll() and epoll report
+ *   regardless: if they come then, the watch is suspended until there is
+ *   interest again.  Readiness is level-triggered: it is reported while the
+ *   interest stays, and the core clears the interest when it has no demand
+ *   left.  G_IO_HUP and G_IO_ERR are reported as readiness of the direction
+ *   that is watched, so that the core's next read or write sees the end of
+ *   stream or the error.
  *
  * Acknowledgement
  *   The kernel's send queue (SIOCOUTQ) holds what was written but is not yet
@@ -58,6 +61,7 @@
 #endif
 
 #include "post-tcp-psi.h"
+#include "post-fd-watch.h"
 
 #include <errno.h>
 #include <string.h>
@@ -89,14 +93,14 @@ struct _PostTcpPsi
 
   /* Active open in progress */
   GTask         *connect_task;         /* (owned) (nullable) */
-  GSource       *connect_cancel;       /* (owned) (nullable) child of io_source while connecting */
+  GSource       *connect_cancel;       /* (owned) (nullable) the connect's cancellable, while connecting */
   GCancellable  *tunnel_cancel;        /* (owned) (nullable) while the proxy handshake runs */
   gulong         tunnel_forward_id;    /* the connect's cancellable cancels tunnel_cancel */
   gboolean       tunnelled;            /* the proxy (post_psi_get_proxy()) connected us through */
 
   /* Readiness of a transport socket: one source for its whole life */
   GIOCondition   interest;
-  GSource       *io_source;            /* (owned) (nullable) a TcpIoSource */
+  PostFdWatch   *io_watch;             /* (owned) (nullable) the transport socket's */
 
   /* Passive open */
   GSource       *accept_source;        /* (owned) (nullable) */
@@ -456,19 +460,20 @@ clear_source (GSource **source)
 static void
 clear_connect_cancel (PostTcpPsi *self)
 {
-  if (self->connect_cancel != NULL)
-    {
-      if (self->io_source != NULL)
-        g_source_remove_child_source (self->io_source, self->connect_cancel);
-      g_clear_pointer (&self->connect_cancel, g_source_unref);
-    }
+  clear_source (&self->connect_cancel);
+}
+
+static void
+clear_io_watch (PostTcpPsi *self)
+{
+  g_clear_pointer (&self->io_watch, post_fd_watch_free);
 }
 
 static void
 clear_all_sources (PostTcpPsi *self)
 {
   clear_connect_cancel (self);
-  clear_source (&self->io_source);
+  clear_io_watch (self);
   clear_source (&self->accept_source);
   clear_source (&self->accept_pause_source);
   clear_source (&self->evicted_wake);
@@ -476,53 +481,30 @@ clear_all_sources (PostTcpPsi *self)
 
 static void connect_ready (PostTcpPsi *self);
 
-/* The one source of a transport socket (see "Readiness" above). */
-typedef struct
-{
-  GSource     source;
-  GPollFD     pollfd;
-  gboolean    polled;    /* pollfd is in the source */
-  PostTcpPsi *psi;       /* (unowned) it owns the source */
-} TcpIoSource;
-
 #define TCP_IO_TROUBLE (G_IO_HUP | G_IO_ERR | G_IO_NVAL)
 
-static gboolean
-tcp_io_source_check (GSource *source)
+/* The transport socket's readiness (see "Readiness" above). */
+static void
+tcp_io_ready (PostFdWatch  *watch,
+              GIOCondition  revents,
+              gpointer      user_data)
 {
-  TcpIoSource *io = (TcpIoSource *) source;
+  PostTcpPsi *self = user_data;
 
-  return io->polled && (io->pollfd.revents & (io->pollfd.events | TCP_IO_TROUBLE)) != 0;
-}
-
-static gboolean
-tcp_io_source_dispatch (GSource     *source,
-                        GSourceFunc  callback,
-                        gpointer     user_data)
-{
-  TcpIoSource *io = (TcpIoSource *) source;
-  PostTcpPsi *self = io->psi;
-  GIOCondition revents = io->polled ? io->pollfd.revents : 0;
-
-  io->pollfd.revents = 0;
   /* The core may close the instance or drop its last reference while it
    * handles readiness; keep self alive until this returns. */
   g_object_ref (self);
   if (self->connect_task != NULL)
     {
-      /* Writable, in trouble, or the connect's cancellable (a child
-       * source) fired. */
+      /* Writable, or in trouble. */
       connect_ready (self);
     }
   else if ((self->interest & (G_IO_IN | G_IO_OUT)) == 0)
     {
       /* Trouble nobody asked about: stop polling until there is interest
        * (see "Readiness"). */
-      if ((revents & TCP_IO_TROUBLE) && io->polled)
-        {
-          g_source_remove_poll (source, &io->pollfd);
-          io->polled = FALSE;
-        }
+      if (revents & TCP_IO_TROUBLE)
+        post_fd_watch_suspend (watch);
     }
   else
     {
@@ -531,57 +513,26 @@ tcp_io_source_dispatch (GSource     *source,
       if ((self->interest & G_IO_IN) && (revents & (G_IO_IN | TCP_IO_TROUBLE)))
         post_psi_notify_ready (POST_PSI (self), G_IO_IN);
       /* Only if still watched: the interest may have changed meanwhile. */
-      if (self->io_source == source && (self->interest & G_IO_OUT)
+      if (self->io_watch == watch && (self->interest & G_IO_OUT)
           && (revents & (G_IO_OUT | TCP_IO_TROUBLE)))
         post_psi_notify_ready (POST_PSI (self), G_IO_OUT);
     }
   g_object_unref (self);
-  return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs tcp_io_source_funcs = {
-  NULL, tcp_io_source_check, tcp_io_source_dispatch, NULL, NULL, NULL
-};
-
-/* Polls for @events (none: only trouble), adding the descriptor to the
- * source when it is not polled and there is something to poll for. */
+/* Polls for @events (none: only trouble), from a watch made when first
+ * needed; past the first few sockets of a context it is one of the
+ * context's epoll set (post-fd-watch.h), so that an iteration does not
+ * visit every socket. */
 static void
-io_source_set_events (PostTcpPsi   *self,
-                      GIOCondition  events)
+ensure_io_watch (PostTcpPsi   *self,
+                 GIOCondition  events)
 {
-  TcpIoSource *io = (TcpIoSource *) self->io_source;
-
-  io->pollfd.events = events;
-  if (events != 0 && !io->polled)
-    {
-      g_source_add_poll (self->io_source, &io->pollfd);
-      io->polled = TRUE;
-    }
-}
-
-static void
-ensure_io_source (PostTcpPsi   *self,
-                  GIOCondition  events)
-{
-  TcpIoSource *io;
-
-  if (self->io_source != NULL)
-    {
-      io_source_set_events (self, events);
-      return;
-    }
-  self->io_source = g_source_new (&tcp_io_source_funcs, sizeof (TcpIoSource));
-  io = (TcpIoSource *) self->io_source;
-  io->psi = self;
-  io->pollfd.fd = g_socket_get_fd (self->socket);
-  g_source_set_static_name (self->io_source, "[post] tcp socket");
-  /* GLib blocks a non-recursive source while dispatching it, which removes
-   * and re-adds its descriptor and wakes the context up twice: an extra
-   * poll() and eventfd read per readiness event.  Our handlers are safe to
-   * re-enter, so skip that. */
-  g_source_set_can_recurse (self->io_source, TRUE);
-  io_source_set_events (self, events);
-  g_source_attach (self->io_source, self->context);
+  if (self->io_watch != NULL)
+    post_fd_watch_set_events (self->io_watch, events);
+  else
+    self->io_watch = post_fd_watch_new (self->context, g_socket_get_fd (self->socket), events,
+                                        "[post] tcp socket", tcp_io_ready, self);
 }
 
 static GSource *
@@ -594,7 +545,9 @@ add_socket_source (PostTcpPsi        *self,
 
   g_source_set_callback (source, (GSourceFunc) (void (*) (void)) func, self, NULL);
   g_source_set_static_name (source, "[post] tcp socket");
-  /* as in ensure_io_source() */
+  /* GLib blocks a non-recursive source while dispatching it, which removes
+   * and re-adds its descriptor and wakes the context up twice; the handlers
+   * are safe to re-enter. */
   g_source_set_can_recurse (source, TRUE);
   g_source_attach (source, self->context);
   return source;
@@ -620,10 +573,8 @@ post_tcp_psi_set_interest (PostPsi      *psi,
       self->connect_task != NULL)
     return;
 
-  if (self->io_source != NULL)
-    io_source_set_events (self, self->interest);
-  else if (self->interest != 0)
-    ensure_io_source (self, self->interest);
+  if (self->io_watch != NULL || self->interest != 0)
+    ensure_io_watch (self, self->interest);
 }
 
 /* ---- the socket ---------------------------------------------------------- */
@@ -708,7 +659,7 @@ start_tunnel (PostTcpPsi *self)
   GCancellable *cancellable = g_task_get_cancellable (self->connect_task);
 
   clear_connect_cancel (self);
-  clear_source (&self->io_source);
+  clear_io_watch (self);
   self->tunnel_cancel = g_cancellable_new ();
   if (cancellable != NULL)
     self->tunnel_forward_id = g_cancellable_connect (cancellable, G_CALLBACK (forward_cancel),
@@ -733,7 +684,7 @@ connect_complete (PostTcpPsi *self,
 
   if (error != NULL)
     {
-      clear_source (&self->io_source);
+      clear_io_watch (self);
       if (self->socket != NULL)
         g_socket_close (self->socket, NULL);
       g_clear_object (&self->socket);
@@ -746,12 +697,25 @@ connect_complete (PostTcpPsi *self,
   update_addresses (self, NULL, TRUE, g_task_get_task_data (task));
   self->last_acked = 0;
   /* The source stays for the data: poll for the interest, now. */
-  if (self->io_source != NULL || self->interest != 0)
+  if (self->io_watch != NULL || self->interest != 0)
     post_tcp_psi_set_interest (POST_PSI (self), self->interest);
   g_task_return_boolean (task, TRUE);
 }
 
-/* The connect's outcome (or its cancellation), from the socket's source. */
+/* The connect's cancellable fired: as if the socket were ready. */
+static gboolean
+on_connect_cancelled (GCancellable *cancellable,
+                      gpointer      user_data)
+{
+  PostTcpPsi *self = g_object_ref (user_data);
+
+  if (self->connect_task != NULL)
+    connect_ready (self);
+  g_object_unref (self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* The connect's outcome (or its cancellation), from the socket's watch. */
 static void
 connect_ready (PostTcpPsi *self)
 {
@@ -873,14 +837,15 @@ post_tcp_psi_connect_async (PostPsi             *psi,
     }
   g_clear_error (&error);
 
-  /* The socket's source waits for G_IO_OUT; the cancellable, as its
-   * child, wakes it when the attempt is cancelled. */
-  ensure_io_source (self, G_IO_OUT);
+  /* The socket's watch waits for G_IO_OUT; the cancellable's source
+   * reads the outcome as well when the attempt is cancelled. */
+  ensure_io_watch (self, G_IO_OUT);
   if (cancellable != NULL)
     {
       self->connect_cancel = g_cancellable_source_new (cancellable);
-      g_source_set_dummy_callback (self->connect_cancel);
-      g_source_add_child_source (self->io_source, self->connect_cancel);
+      g_source_set_callback (self->connect_cancel, G_SOURCE_FUNC (on_connect_cancelled), self, NULL);
+      g_source_set_static_name (self->connect_cancel, "[post] tcp connect cancelled");
+      g_source_attach (self->connect_cancel, self->context);
     }
 }
 
