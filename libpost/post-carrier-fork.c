@@ -269,7 +269,7 @@ static void
 drop_carrier_tokens (PostCarrier  *carrier,
                      const GError *error)
 {
-  PostCarrier *listener = carrier->listener;
+  PostCarrier *listener = _post_carrier_get_listener (carrier);
   GHashTableIter iter;
   ForkToken *t;
   g_autoptr(GPtrArray) mine = NULL;
@@ -309,7 +309,7 @@ static gboolean held_idle_cb (gpointer data);
 static void
 unhold (PostCarrier *child)
 {
-  PostCarrier *listener = child->listener;
+  PostCarrier *listener = _post_carrier_get_listener (child);
 
   if (!child->held)
     return;
@@ -431,7 +431,7 @@ static void
 process_held (PostCarrier *child,
               gboolean     force)
 {
-  PostCarrier *listener = child->listener;
+  PostCarrier *listener = _post_carrier_get_listener (child);
   g_autoptr(PostCarrier) keep = g_object_ref (child);
   gboolean seen;
 
@@ -560,11 +560,15 @@ static void
 note_listener (PostCarrier *self,
                PostCarrier *child)
 {
-  if (child->listener == NULL)
+  if (child->listener_link != NULL)
+    return;
+  /* One link for all the listener's carriers (see PostCarrierLink). */
+  if (self->accepted_link == NULL)
     {
-      child->listener = self;
-      g_object_add_weak_pointer (G_OBJECT (self), (gpointer *) &child->listener);
+      self->accepted_link = g_rc_box_new0 (PostCarrierLink);
+      self->accepted_link->listener = self;
     }
+  child->listener_link = g_rc_box_acquire (self->accepted_link);
 }
 
 /* ---- at the opener ---- */
@@ -786,18 +790,18 @@ fork_with_control (PostCarrier *self,
       _post_carrier_send_fork_control (self, FORK_CONTROL_OFFER, 0, token);
       return TRUE;
     }
-  if (self->passive && self->listener != NULL)
+  if (self->passive && _post_carrier_get_listener (self) != NULL)
     {
       ForkToken *t;
 
-      if (self->listener->state != POST_CARRIER_STATE_ACTIVE)
+      if (_post_carrier_get_listener (self)->state != POST_CARRIER_STATE_ACTIVE)
         {
           g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
                                    "The listener that accepted this carrier is closed: "
                                    "the peer's transport for the fork could not arrive");
           return TRUE;
         }
-      t = register_token (self->listener, self, token, TRUE, &error);
+      t = register_token (_post_carrier_get_listener (self), self, token, TRUE, &error);
       if (t == NULL)
         {
           g_task_return_error (task, g_steal_pointer (&error));
@@ -825,13 +829,13 @@ handle_offer (PostCarrier  *self,
 {
   g_autoptr(GError) error = NULL;
 
-  if (!self->passive || self->listener == NULL || self->listener->state != POST_CARRIER_STATE_ACTIVE
+  if (!self->passive || _post_carrier_get_listener (self) == NULL || _post_carrier_get_listener (self)->state != POST_CARRIER_STATE_ACTIVE
       || self->role != POST_CARRIER_ROLE_CARRIER)
     {
       _post_carrier_send_fork_control (self, FORK_CONTROL_REFUSED, FORK_REFUSED_UNABLE, token);
       return;
     }
-  if (register_token (self->listener, self, token, FALSE, &error) == NULL)
+  if (register_token (_post_carrier_get_listener (self), self, token, FALSE, &error) == NULL)
     {
       g_debug ("Refusing the peer's fork: %s", error->message);
       _post_carrier_send_fork_control (self, FORK_CONTROL_REFUSED, FORK_REFUSED_UNABLE, token);
@@ -881,9 +885,9 @@ handle_refused (PostCarrier  *self,
       return;
     }
   /* On C: the peer refused (or could not open) the fork we invited. */
-  if (self->listener != NULL && self->listener->fork_tokens != NULL)
+  if (_post_carrier_get_listener (self) != NULL && _post_carrier_get_listener (self)->fork_tokens != NULL)
     {
-      ForkToken *t = g_hash_table_lookup (self->listener->fork_tokens, token);
+      ForkToken *t = g_hash_table_lookup (_post_carrier_get_listener (self)->fork_tokens, token);
 
       /* (An offer's token: the peer withdrew it.) */
       if (t != NULL && t->carrier == self)

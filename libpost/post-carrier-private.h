@@ -67,6 +67,15 @@ typedef struct
 typedef struct _ForkToken ForkToken;
 typedef struct _ForkOut ForkOut;
 
+/* A listener's one handle for the carriers it accepted, cleared when the
+ * listener is disposed (g_rc_box).  A weak pointer from each carrier made
+ * every accept and every close cost O(carriers): GLib keeps an object's
+ * weak references in one array, grown by a realloc at each addition and
+ * scanned at each removal. */
+typedef struct {
+  PostCarrier *listener;   /* (nullable) (unowned) */
+} PostCarrierLink;
+
 struct _PostCarrier
 {
   GObject             parent_instance;
@@ -117,7 +126,8 @@ struct _PostCarrier
   guint64             send_sequence;
 
   /* forks without streams, with control frames */
-  PostCarrier        *listener;        /* (nullable) weak: the listener that accepted it */
+  PostCarrierLink    *listener_link;   /* (owned) (nullable) to the listener that accepted it */
+  PostCarrierLink    *accepted_link;   /* (owned) (nullable) listener: its carriers' link to it */
   GHashTable         *fork_tokens;     /* (owned) (nullable) listener: token → ForkToken */
   GHashTable         *held_children;   /* (owned) (nullable) listener: transports held
                                           until their first frame (refs) */
@@ -256,5 +266,12 @@ gssize          _post_carrier_stream_sync_end    (PostCarrier       *carrier,
 gboolean        _post_carrier_stream_check       (PostCarrier       *carrier,
                                                   GError           **error);
 
+
+/* The listener that accepted @self, if it is still there. */
+static inline PostCarrier *
+_post_carrier_get_listener (PostCarrier *self)
+{
+  return self->listener_link != NULL ? self->listener_link->listener : NULL;
+}
 
 G_END_DECLS

@@ -199,10 +199,12 @@ post_carrier_dispose (GObject *object)
   g_clear_pointer (&self->fork_tokens, g_hash_table_unref);
   g_clear_pointer (&self->held_children, g_hash_table_unref);
   g_clear_pointer (&self->refused_peers, _post_refused_peers_free);
-  if (self->listener != NULL)
+  g_clear_pointer (&self->listener_link, g_rc_box_release);
+  if (self->accepted_link != NULL)
     {
-      g_object_remove_weak_pointer (G_OBJECT (self->listener), (gpointer *) &self->listener);
-      self->listener = NULL;
+      /* Its carriers no longer see it. */
+      self->accepted_link->listener = NULL;
+      g_clear_pointer (&self->accepted_link, g_rc_box_release);
     }
   _post_carrier_detach_transient (self);
   if (self->association != NULL)
