@@ -53,6 +53,7 @@
 #include "post-bench-paths.h"
 #include "post-bench-util.h"
 #include "post-bench-json.h"
+#include "post-bench-scale.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -91,13 +92,15 @@ static double opt_seconds = 2.0;
 static gboolean opt_quick;
 static char *opt_cases;
 static gboolean opt_json;
+static int opt_scale_max = 10000;
 static gint64 duration_us;   /* of one run: one implementation in one round */
 
 static GOptionEntry entries[] = {
   { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds,
     "Run each case for SECONDS per implementation, over all rounds (default 2)", "SECONDS" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Short runs (0.25 s per case), for CI", NULL },
-  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcdutqsp: u udp, t tls, q quic, s sctp, p path fallback)", "LETTERS" },
+  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcdutqsp: u udp, t tls, q quic, s sctp, p path fallback; also n: scale, 10,000 carriers)", "LETTERS" },
+  { "scale-max", 0, 0, G_OPTION_ARG_INT, &opt_scale_max, "Case n (scale, not in the default set): up to N carriers (default 10000)", "N" },
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "One JSON object per case on stdout (JSON Lines), the tables on stderr", NULL },
   { NULL }
 };
@@ -1318,6 +1321,9 @@ main (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   struct sigaction action = { .sa_handler = watchdog_fired };
 
+  /* The scale case's clients, run as a child (post-bench-scale.c). */
+  if (argc > 1 && strcmp (argv[1], "--scale-child") == 0)
+    return post_bench_scale_child (argc, argv);
 #ifdef POST_BENCH_SCTP
   /* The sctp case's raw usrsctp baseline, run as a child (post-bench-sctp.c). */
   if (argc > 1 && strcmp (argv[1], "--sctp-raw-child") == 0)
@@ -1367,8 +1373,12 @@ main (int argc, char **argv)
   if (isatty (STDERR_FILENO))
     g_printerr ("%-80s\r", "");
 
-  print_tables (results);
-  json_cases (results);
+  if (case_selected (CASE_MSGS) || case_selected (CASE_RTT) || case_selected (CASE_BULK)
+      || case_selected (CASE_CONN))
+    {
+      print_tables (results);
+      json_cases (results);
+    }
 
   /* (u) udp datagrams against GIO: a table of its own (post-bench-udp.c). */
   if (opt_cases == NULL || strchr (opt_cases, 'u') != NULL)
@@ -1388,6 +1398,14 @@ main (int argc, char **argv)
   if (opt_cases == NULL || strchr (opt_cases, 's') != NULL)
     post_bench_sctp_run (argv[0], opt_seconds);
 #endif
+  /* (n) 100 to 10,000 idle tcp carriers on one listener (post-bench-scale.c):
+   * only when asked for. */
+  if (opt_cases != NULL && strchr (opt_cases, 'n') != NULL)
+    {
+      g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+
+      post_bench_scale_run (self != NULL ? self : argv[0], (guint) MAX (opt_scale_max, 100));
+    }
 
   for (int k = 0; k < N_CASES; k++)
     for (int i = 0; i < N_IMPLS; i++)
