@@ -22,6 +22,12 @@
  *     the median over the rounds, and the ratio is taken within each round
  *     (median and range printed).
  *
+ * (iii) Handshakes per second, full and resumed: 1000 / the median time
+ *     to the first response of (ii), against the same loop on raw GnuTLS
+ *     over blocking sockets in the same run (a server thread with session
+ *     tickets, a client that verifies the certificate as libpost does and
+ *     resumes with the ticket of the connection before), interleaved.
+ *
  * (ii) Time to first response: from post_carrier_initiate() to the arrival
  *     of the reply, for a client that sends one 64-byte request which a
  *     libpost tls echo listener (in another thread) sends back:
@@ -49,10 +55,13 @@
 #include <post.h>
 #include "post-bench-tls.h"
 #include "post-bench-secure.h"
+#include "post-bench-json.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -90,6 +99,89 @@ handshake (gnutls_session_t session, const char *who, char **note)
   return ret >= 0;
 }
 
+/* A listening TCP socket on 127.0.0.1 (its address in *@sin), or -1 with
+ * *note. */
+static int
+raw_listen (struct sockaddr_in *sin, char **note)
+{
+  socklen_t len = sizeof *sin;
+  int fd = socket (AF_INET, SOCK_STREAM, 0);
+
+  memset (sin, 0, sizeof *sin);
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  if (fd < 0 ||
+      bind (fd, (struct sockaddr *) sin, sizeof *sin) < 0 ||
+      listen (fd, 16) < 0 ||
+      getsockname (fd, (struct sockaddr *) sin, &len) < 0)
+    {
+      *note = g_strdup_printf ("listen: %s", g_strerror (errno));
+      if (fd >= 0)
+        close (fd);
+      return -1;
+    }
+  set_timeouts (fd);
+  return fd;
+}
+
+/* A session on @fd with the stack's priority and @cred: a server
+ * (GNUTLS_SERVER, the bench's certificate) or a client (GNUTLS_CLIENT,
+ * trusting the bench's CA and verifying the server as 127.0.0.1, as
+ * libpost's client does); NULL when GnuTLS refuses. */
+static gnutls_session_t
+raw_session (unsigned int                     flags,
+             gnutls_certificate_credentials_t cred,
+             int                              fd)
+{
+  gnutls_session_t session = NULL;
+
+  if (gnutls_init (&session, flags) < 0)
+    return NULL;
+  if (gnutls_priority_set_direct (session, TLS_PRIORITY, NULL) < 0 ||
+      gnutls_credentials_set (session, GNUTLS_CRD_CERTIFICATE, cred) < 0)
+    {
+      gnutls_deinit (session);
+      return NULL;
+    }
+  if (flags & GNUTLS_CLIENT)
+    gnutls_session_set_verify_cert (session, "127.0.0.1", 0);
+  gnutls_transport_set_int (session, fd);
+  return session;
+}
+
+/* Credentials with the bench's server certificate (NULL on failure). */
+static gnutls_certificate_credentials_t
+raw_server_credentials (void)
+{
+  gnutls_certificate_credentials_t cred = NULL;
+  g_autofree char *cert = post_bench_cert_path ("server.pem");
+  g_autofree char *key = post_bench_cert_path ("server.key");
+
+  gnutls_certificate_allocate_credentials (&cred);
+  if (gnutls_certificate_set_x509_key_file (cred, cert, key, GNUTLS_X509_FMT_PEM) < 0)
+    {
+      gnutls_certificate_free_credentials (cred);
+      return NULL;
+    }
+  return cred;
+}
+
+/* Credentials that trust the bench's CA (NULL on failure). */
+static gnutls_certificate_credentials_t
+raw_client_credentials (void)
+{
+  gnutls_certificate_credentials_t cred = NULL;
+  g_autofree char *ca = post_bench_cert_path ("ca.pem");
+
+  gnutls_certificate_allocate_credentials (&cred);
+  if (gnutls_certificate_set_x509_trust_file (cred, ca, GNUTLS_X509_FMT_PEM) <= 0)
+    {
+      gnutls_certificate_free_credentials (cred);
+      return NULL;
+    }
+  return cred;
+}
+
 typedef struct {
   int      listen_fd;
   guint64  messages;
@@ -104,8 +196,6 @@ raw_server_thread (gpointer data)
   RawServer *s = data;
   gnutls_certificate_credentials_t cred = NULL;
   gnutls_session_t session = NULL;
-  g_autofree char *cert = post_bench_cert_path ("server.pem");
-  g_autofree char *key = post_bench_cert_path ("server.key");
   g_autofree guint8 *buffer = g_malloc (TLS_RECORD * 4);
   PostBenchParser parser = { .expected = TLS_BULK_SIZE };
   int fd;
@@ -118,16 +208,11 @@ raw_server_thread (gpointer data)
       return NULL;
     }
   set_timeouts (fd);
-  gnutls_certificate_allocate_credentials (&cred);
-  if (gnutls_certificate_set_x509_key_file (cred, cert, key, GNUTLS_X509_FMT_PEM) < 0 ||
-      gnutls_init (&session, GNUTLS_SERVER) < 0 ||
-      gnutls_priority_set_direct (session, TLS_PRIORITY, NULL) < 0 ||
-      gnutls_credentials_set (session, GNUTLS_CRD_CERTIFICATE, cred) < 0)
+  if ((cred = raw_server_credentials ()) == NULL || (session = raw_session (GNUTLS_SERVER, cred, fd)) == NULL)
     {
       s->error = g_strdup ("cannot set up the GnuTLS server");
       goto out;
     }
-  gnutls_transport_set_int (session, fd);
   if (!handshake (session, "server", &s->error))
     goto out;
   while ((n = gnutls_record_recv (session, buffer, TLS_RECORD * 4)) != 0)
@@ -159,7 +244,8 @@ raw_server_thread (gpointer data)
 out:
   if (session != NULL)
     gnutls_deinit (session);
-  gnutls_certificate_free_credentials (cred);
+  if (cred != NULL)
+    gnutls_certificate_free_credentials (cred);
   close (fd);
   return NULL;
 }
@@ -170,11 +256,9 @@ static double
 bulk_raw (double seconds, char **suite, char **note)
 {
   RawServer s = { .listen_fd = -1 };
-  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t len = sizeof sin;
+  struct sockaddr_in sin;
   gnutls_certificate_credentials_t cred = NULL;
   gnutls_session_t session = NULL;
-  g_autofree char *ca = post_bench_cert_path ("ca.pem");
   g_autofree guint8 *frame = post_bench_make_frame (TLS_BULK_SIZE);
   GThread *thread = NULL;
   guint64 sent = 0;
@@ -182,16 +266,8 @@ bulk_raw (double seconds, char **suite, char **note)
   double rate = -1;
   int fd = -1;
 
-  s.listen_fd = socket (AF_INET, SOCK_STREAM, 0);
-  if (s.listen_fd < 0 ||
-      bind (s.listen_fd, (struct sockaddr *) &sin, sizeof sin) < 0 ||
-      listen (s.listen_fd, 16) < 0 ||
-      getsockname (s.listen_fd, (struct sockaddr *) &sin, &len) < 0)
-    {
-      *note = g_strdup_printf ("listen: %s", g_strerror (errno));
-      goto out;
-    }
-  set_timeouts (s.listen_fd);
+  if ((s.listen_fd = raw_listen (&sin, note)) < 0)
+    goto out;
   thread = g_thread_new ("tls-raw-receiver", raw_server_thread, &s);
 
   fd = socket (AF_INET, SOCK_STREAM, 0);
@@ -206,17 +282,11 @@ bulk_raw (double seconds, char **suite, char **note)
       *note = g_strdup_printf ("connect: %s", g_strerror (errno));
       goto out;
     }
-  gnutls_certificate_allocate_credentials (&cred);
-  if (gnutls_certificate_set_x509_trust_file (cred, ca, GNUTLS_X509_FMT_PEM) <= 0 ||
-      gnutls_init (&session, GNUTLS_CLIENT) < 0 ||
-      gnutls_priority_set_direct (session, TLS_PRIORITY, NULL) < 0 ||
-      gnutls_credentials_set (session, GNUTLS_CRD_CERTIFICATE, cred) < 0)
+  if ((cred = raw_client_credentials ()) == NULL || (session = raw_session (GNUTLS_CLIENT, cred, fd)) == NULL)
     {
       *note = g_strdup ("cannot set up the GnuTLS client");
       goto out;
     }
-  gnutls_session_set_verify_cert (session, "127.0.0.1", 0);
-  gnutls_transport_set_int (session, fd);
   if (!handshake (session, "client", note))
     goto out;
   if (*suite == NULL)
@@ -281,6 +351,255 @@ out:
   return rate;
 }
 
+/* ---- (iii) raw GnuTLS handshakes: full and resumed, to a request's echo ------------------ */
+
+#define TLS_REQUEST 64
+
+typedef struct {
+  int      listen_fd;
+  guint    n_connections;
+  char    *error;   /* (owned) (nullable) */
+} RawEcho;
+
+/* Serves n_connections one after the other: handshake (with session
+ * tickets, as the tls stack's listener), echo of one request, close. */
+static gpointer
+raw_echo_thread (gpointer data)
+{
+  RawEcho *s = data;
+  gnutls_certificate_credentials_t cred = raw_server_credentials ();
+  gnutls_datum_t ticket_key = { NULL, 0 };
+
+  if (cred == NULL || gnutls_session_ticket_key_generate (&ticket_key) < 0)
+    s->error = g_strdup ("cannot set up the GnuTLS server");
+  for (guint i = 0; s->error == NULL && i < s->n_connections; i++)
+    {
+      gnutls_session_t session;
+      guint8 request[TLS_REQUEST];
+      int one = 1;
+      int fd = accept (s->listen_fd, NULL, NULL);
+      ssize_t n;
+
+      if (fd < 0)
+        {
+          s->error = g_strdup_printf ("accept: %s", g_strerror (errno));
+          break;
+        }
+      set_timeouts (fd);
+      setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      session = raw_session (GNUTLS_SERVER, cred, fd);
+      if (session == NULL || gnutls_session_ticket_enable_server (session, &ticket_key) < 0)
+        s->error = g_strdup ("cannot set up the GnuTLS server session");
+      else if (handshake (session, "server", &s->error))
+        {
+          do
+            n = gnutls_record_recv (session, request, sizeof request);
+          while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
+          if (n > 0)
+            n = gnutls_record_send (session, request, n);
+          if (n < 0)
+            s->error = g_strdup_printf ("server: %s", gnutls_strerror (n));
+          gnutls_bye (session, GNUTLS_SHUT_WR);
+        }
+      if (session != NULL)
+        gnutls_deinit (session);
+      close (fd);
+    }
+  gnutls_free (ticket_key.data);
+  if (cred != NULL)
+    gnutls_certificate_free_credentials (cred);
+  return NULL;
+}
+
+/* One connection: ms from connect() to the echo of a 64-byte request, or
+ * a negative value with *note.  @ticket: the session to resume (empty: a
+ * full handshake), replaced by the one this connection got. */
+static double
+raw_first_response (const struct sockaddr_in       *sin,
+                    gnutls_certificate_credentials_t cred,
+                    gnutls_datum_t                  *ticket,
+                    gboolean                        *resumed,
+                    char                           **note)
+{
+  guint8 request[TLS_REQUEST], reply[TLS_REQUEST];
+  gnutls_session_t session = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+  double ms = -1;
+  gsize got = 0;
+  int one = 1;
+  int fd = socket (AF_INET, SOCK_STREAM, 0);
+
+  memset (request, 'r', sizeof request);
+  if (fd < 0 || connect (fd, (const struct sockaddr *) sin, sizeof *sin) < 0)
+    {
+      *note = g_strdup_printf ("connect: %s", g_strerror (errno));
+      goto out;
+    }
+  set_timeouts (fd);
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if ((session = raw_session (GNUTLS_CLIENT, cred, fd)) == NULL ||
+      (ticket->size > 0 && gnutls_session_set_data (session, ticket->data, ticket->size) < 0))
+    {
+      *note = g_strdup ("cannot set up the GnuTLS client");
+      goto out;
+    }
+  if (!handshake (session, "client", note))
+    goto out;
+  if (gnutls_record_send (session, request, sizeof request) < 0)
+    {
+      *note = g_strdup ("client: the request could not be sent");
+      goto out;
+    }
+  while (got < sizeof reply)
+    {
+      ssize_t n = gnutls_record_recv (session, reply + got, sizeof reply - got);
+
+      if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+        continue;
+      if (n <= 0)
+        {
+          *note = g_strdup_printf ("client: %s", n == 0 ? "the server closed" : gnutls_strerror (n));
+          goto out;
+        }
+      got += n;
+    }
+  ms = (g_get_monotonic_time () - t0) / 1000.0;
+  *resumed = gnutls_session_is_resumed (session);
+  /* The server's ticket came before the echo. */
+  gnutls_free (ticket->data);
+  ticket->data = NULL;
+  ticket->size = 0;
+  if (gnutls_session_get_data2 (session, ticket) < 0)
+    ticket->size = 0;
+  gnutls_bye (session, GNUTLS_SHUT_WR);
+
+out:
+  if (session != NULL)
+    gnutls_deinit (session);
+  if (fd >= 0)
+    close (fd);
+  return ms;
+}
+
+/* @n full and @n resumed handshakes to the echo of a request on raw GnuTLS
+ * over blocking sockets, interleaved: their times (ms) go to @times. */
+static void
+raw_handshakes (guint      n,
+                GArray    *times[2],
+                GPtrArray *notes)
+{
+  RawEcho s = { .listen_fd = -1, .n_connections = 2 * n + 1 };
+  struct sockaddr_in sin;
+  gnutls_certificate_credentials_t cred = raw_client_credentials ();
+  gnutls_datum_t ticket = { NULL, 0 }, none = { NULL, 0 };
+  GThread *thread = NULL;
+  char *note = NULL;
+  guint not_resumed = 0;
+
+  if (cred == NULL || (s.listen_fd = raw_listen (&sin, &note)) < 0)
+    goto out;
+  thread = g_thread_new ("tls-raw-echo", raw_echo_thread, &s);
+  /* The first connection brings the first ticket. */
+  for (guint i = 0; i < 2 * n + 1 && note == NULL; i++)
+    {
+      gboolean resume = i % 2 == 0 && i > 0, resumed = FALSE;
+      double ms = raw_first_response (&sin, cred, resume ? &ticket : &none, &resumed, &note);
+
+      if (!resume && none.size > 0)
+        {
+          /* A full handshake's ticket is the next resumption's. */
+          gnutls_free (ticket.data);
+          ticket = none;
+          none = (gnutls_datum_t) { NULL, 0 };
+        }
+      if (ms < 0 || i == 0)
+        continue;
+      if (resume && !resumed)
+        not_resumed++;
+      g_array_append_val (times[resume ? 1 : 0], ms);
+    }
+
+out:
+  if (s.listen_fd >= 0)
+    shutdown (s.listen_fd, SHUT_RDWR);
+  if (thread != NULL)
+    g_thread_join (thread);
+  if (s.listen_fd >= 0)
+    close (s.listen_fd);
+  if (note == NULL && s.error != NULL)
+    note = g_strdup_printf ("raw echo server: %s", s.error);
+  if (note != NULL)
+    g_ptr_array_add (notes, g_strdup_printf ("raw GnuTLS handshakes: %s", note));
+  if (not_resumed > 0)
+    g_ptr_array_add (notes, g_strdup_printf ("raw GnuTLS: %u of %u resumptions were full handshakes",
+                                             not_resumed, n));
+  g_free (note);
+  g_free (s.error);
+  gnutls_free (ticket.data);
+  gnutls_free (none.data);
+  if (cred != NULL)
+    gnutls_certificate_free_credentials (cred);
+}
+
+/* The median of libpost's times to the first response (@first, before
+ * post_bench_first_response_print() frees them), full and resumed. */
+static void
+libpost_medians (PostBenchFirstResponse *first,
+                 double                  ms[2])
+{
+  static const PostBenchHsKind hs[2] = { POST_BENCH_HS_FULL, POST_BENCH_HS_RESUMED };
+
+  for (guint k = 0; k < 2; k++)
+    {
+      g_autoptr(GArray) copy = g_array_copy (first->times[hs[k]]);
+
+      ms[k] = post_bench_median ((double *) (void *) copy->data, copy->len);
+    }
+}
+
+/* Handshakes per second (1000 / the median time to the first response)
+ * of libpost's tls carriers (medians @lp_ms) against the raw loop (@raw),
+ * printed and as JSON case t-handshakes. */
+static void
+handshakes_print (const double  lp_ms[2],
+                  GArray       *raw[2],
+                  double        seconds)
+{
+  static const char *const kinds[2] = { "full", "resumed" };
+  double lp[2], rw[2];
+  ToolJson *json;
+
+  g_print ("    (iii) handshakes per second to a 64 B echo (1000 / median ms), against raw GnuTLS\n"
+           "          (blocking sockets, session tickets, the same certificates and verification)\n");
+  for (guint k = 0; k < 2; k++)
+    {
+      double rw_ms = post_bench_median ((double *) (void *) raw[k]->data, raw[k]->len);
+
+      lp[k] = lp_ms[k] > 0 ? 1000 / lp_ms[k] : 0;
+      rw[k] = rw_ms > 0 ? 1000 / rw_ms : 0;
+      g_print ("        %-8s libpost %8.0f /s (%.2f ms)   raw GnuTLS %8.0f /s (%.2f ms, %u)   libpost/raw %.2f×\n",
+               kinds[k], lp[k], lp_ms[k], rw[k], rw_ms, raw[k]->len, rw[k] > 0 ? lp[k] / rw[k] : 0);
+    }
+  json = post_bench_json_begin ("t-handshakes", "tls handshakes to a 64 B echo, per second", "1/s");
+  tool_json_double (json, "seconds", seconds, "%g");
+  tool_json_int (json, "connections", raw[0]->len);
+  post_bench_json_figures (json);
+  post_bench_json_value (json, "libpost_full", lp[0] > 0, lp[0]);
+  post_bench_json_value (json, "libpost_resumed", lp[1] > 0, lp[1]);
+  post_bench_json_begin_baselines (json);
+  for (guint k = 0; k < 2; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("raw GnuTLS %s handshake", kinds[k]);
+      double ratio = rw[k] > 0 ? lp[k] / rw[k] : 0;
+
+      post_bench_json_baseline (json, name, rw[k] > 0, rw[k], ratio, ratio, ratio, rw[k] > 0 ? 1 : 0);
+    }
+  post_bench_json_end_baselines (json);
+  post_bench_json_target (json, "≥ 0.9× raw GnuTLS, full and resumed", lp[0] > 0 && rw[0] > 0,
+                          lp[0] >= 0.9 * rw[0] && lp[1] >= 0.9 * rw[1]);
+  post_bench_json_end (json);
+}
+
 /* ---- the case ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -311,6 +630,8 @@ post_bench_tls_run (double seconds)
   g_autofree char *suite = NULL;
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   guint n_connections = (guint) CLAMP (seconds * 50, 20, 500);
+  double lp_ms[2];
+  GArray *raw[2] = { g_array_new (FALSE, FALSE, sizeof (double)), g_array_new (FALSE, FALSE, sizeof (double)) };
   double ratio;
 
   g_print ("\n(t) tls over 127.0.0.1: bulk against raw GnuTLS, and time to first response\n");
@@ -321,6 +642,7 @@ post_bench_tls_run (double seconds)
   g_main_context_push_thread_default (context);
   post_bench_series_run (&bulk, "bulk", names, per_round, run_bulk, &(Bulk) { context, &suite }, notes);
   post_bench_first_response_run (&first, "tls", n_connections, context, notes);
+  raw_handshakes (n_connections, raw, notes);
   post_bench_context_drain (context);
   g_main_context_pop_thread_default (context);
 
@@ -332,8 +654,12 @@ post_bench_tls_run (double seconds)
   ratio = post_bench_series_print (&bulk, labels, "libpost/raw ratio", 1, "MB/s");
   post_bench_series_json (&bulk, "t-bulk", "tls bulk, 64 KiB messages one way", "MB/s",
                           "raw GnuTLS, blocking sockets", seconds, POST_BENCH_BULK_SIZE, 0.95);
+  libpost_medians (&first, lp_ms);
   post_bench_first_response_print (&first, "(ii) tls time to first response", "t-first-response");
+  handshakes_print (lp_ms, raw, seconds);
   post_bench_print_notes (notes);
   post_bench_certs_remove ();
+  g_array_unref (raw[0]);
+  g_array_unref (raw[1]);
   return ratio;
 }
