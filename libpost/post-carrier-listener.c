@@ -151,6 +151,16 @@ psi_accepted_cb (PostPsi     *psi,
 }
 
 void
+_post_carrier_transient_fork_request (PostCarrier *self,
+                                      PostPsi     *psi,
+                                      PostPsi     *forked)
+{
+  /* (only once active: what it asked for when it attached the transient) */
+  if (self->fork_watch)
+    _post_carrier_psi_fork_request_cb (psi, forked, self);
+}
+
+void
 _post_carrier_psi_fork_request_cb (PostPsi     *psi,
                                    PostPsi     *forked,
                                    PostCarrier *self)

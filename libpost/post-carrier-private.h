@@ -122,7 +122,7 @@ struct _PostCarrier
   /* closing */
   GQueue              close_tasks;     /* (element-type GTask) */
   gulong              accepted_id;
-  gulong              fork_id;
+  gboolean            fork_watch;   /* its transient's fork requests are its own */
   guint64             send_sequence;
 
   /* forks without streams, with control frames */

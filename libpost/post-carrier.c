@@ -171,8 +171,7 @@ _post_carrier_detach_transient (PostCarrier *self)
 {
   if (self->transient == NULL)
     return;
-  if (self->fork_id != 0)
-    g_clear_signal_handler (&self->fork_id, post_transient_get_psi (self->transient));
+  self->fork_watch = FALSE;
   g_object_run_dispose (G_OBJECT (self->transient));
   g_clear_object (&self->transient);
 }
@@ -669,7 +668,7 @@ _post_carrier_activate (PostCarrier   *self,
                                         ? winner->local_address : NULL);
     }
   g_clear_error (&self->error);
-  self->fork_id = g_signal_connect (psi, "fork-request", G_CALLBACK (_post_carrier_psi_fork_request_cb), self);
+  self->fork_watch = TRUE;   /* _post_carrier_transient_fork_request() */
   _post_carrier_set_state (self, POST_CARRIER_STATE_ACTIVE);
   _post_transient_attach (self->transient, psi, path);
   notify_peer_details (self);

@@ -855,10 +855,15 @@ void
 post_psi_emit_fork_request (PostPsi *self,
                             PostPsi *forked)
 {
+  PostPsiPrivate *priv;
+
   g_return_if_fail (POST_IS_PSI (self));
   g_return_if_fail (POST_IS_PSI (forked));
 
+  priv = post_psi_get_instance_private (self);
   g_object_ref (self);
+  if (CORE_FUNC (priv, fork_request) != NULL)
+    priv->core->fork_request (self, forked, priv->core_data);
   g_signal_emit (self, signals[SIGNAL_FORK_REQUEST], 0, forked);
   g_object_unref (self);
 }

@@ -82,6 +82,9 @@ typedef struct
   void (*message_expired)   (PostPsi           *psi,
                              PostMessage       *message,
                              gpointer           user_data);
+  void (*fork_request)      (PostPsi           *psi,
+                             PostPsi           *forked,
+                             gpointer           user_data);
 } PostPsiCoreFuncs;
 
 /* One set per instance: replaces what was set.  _post_psi_unset_core_funcs()

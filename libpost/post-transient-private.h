@@ -67,6 +67,10 @@ void            _post_carrier_transient_ended    (PostCarrier       *self,
                                                   gboolean           peer_closed);
 PostPath       *_post_carrier_path_for_psi        (PostCarrier   *self,
                                                    PostPsi       *psi);
+/* The peer forked the carrier on the transient's PSI (a new stream) */
+void            _post_carrier_transient_fork_request (PostCarrier   *self,
+                                                      PostPsi       *psi,
+                                                      PostPsi       *forked);
 void            _post_carrier_transient_path_changed (PostCarrier   *self,
                                                       PostTransient *transient);
 

@@ -128,8 +128,19 @@ _post_transient_first_message_done (PostTransient *self)
     _post_psi_set_first_message_received (self->psi);
 }
 
+static void
+psi_fork_request_cb (PostPsi  *psi,
+                     PostPsi  *forked,
+                     gpointer  user_data)
+{
+  PostTransient *self = user_data;
+
+  _post_carrier_transient_fork_request (self->carrier, psi, forked);
+}
+
 /* What the transient's PSI tells it (its handlers of the PSI's events) */
 static const PostPsiCoreFuncs psi_funcs = {
+  .fork_request = psi_fork_request_cb,
   .ready = _post_transient_psi_ready_cb,
   .sent = _post_transient_psi_sent_cb,
   .path_changed = _post_transient_psi_path_changed_cb,
