@@ -63,3 +63,47 @@ fuzz_next (guint32 *state)
     fuzz_init_logging ();                                                      \
     return 0;                                                                  \
   }
+
+/* Feeds @pending, empty: PostFramer decoding of @framer until it needs
+ * more; returns FALSE once the framer failed.  *in_message tracks whether
+ * a message is open. */
+typedef gboolean (*FuzzDrainFunc) (PostFramer *framer,
+                                   GByteArray *pending,
+                                   gboolean    end_of_stream,
+                                   gboolean   *in_message);
+
+/* Feeds @size bytes at @data to @framer as a carrier reads them, in chunks
+ * of 1 to 64 bytes that @state draws, each drained with @drain, then the
+ * end of the stream; a clean end must leave no message open and nothing
+ * unread. */
+static inline void
+fuzz_feed_framer (PostFramer    *framer,
+                  const guint8  *data,
+                  gsize          size,
+                  guint32        state,
+                  FuzzDrainFunc  drain)
+{
+  GByteArray *pending = g_byte_array_new ();
+  gboolean in_message = FALSE;
+  gsize offset = 0;
+
+  while (offset < size)
+    {
+      gsize want = 1 + fuzz_next (&state) % 64;   /* MIN() evaluates twice */
+      gsize n = MIN (size - offset, want);
+
+      g_byte_array_append (pending, data + offset, n);
+      offset += n;
+      if (!drain (framer, pending, FALSE, &in_message))
+        {
+          g_byte_array_unref (pending);
+          return;
+        }
+    }
+  if (drain (framer, pending, TRUE, &in_message))
+    {
+      FUZZ_ASSERT (!in_message);
+      FUZZ_ASSERT (pending->len == 0);
+    }
+  g_byte_array_unref (pending);
+}

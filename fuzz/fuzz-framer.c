@@ -77,34 +77,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
 {
   g_autoptr(PostFramer) framer = NULL;
-  g_autoptr(GByteArray) pending = NULL;
-  gboolean in_message = FALSE;
-  guint32 state;
-  gsize offset = 0;
 
   if (size < 1)
     return 0;
-  state = data[0];
-  data++;
-  size--;
-
   framer = post_length_prefix_framer_new ();
-  pending = g_byte_array_new ();
-  while (offset < size)
-    {
-      gsize want = 1 + fuzz_next (&state) % 64;   /* MIN() evaluates twice */
-      gsize n = MIN (size - offset, want);
-
-      g_byte_array_append (pending, data + offset, n);
-      offset += n;
-      if (!drain (framer, pending, FALSE, &in_message))
-        return 0;
-    }
-  if (drain (framer, pending, TRUE, &in_message))
-    {
-      /* A clean end of stream leaves no message open and nothing unread */
-      FUZZ_ASSERT (!in_message);
-      FUZZ_ASSERT (pending->len == 0);
-    }
+  fuzz_feed_framer (framer, data + 1, size - 1, data[0], drain);
   return 0;
 }

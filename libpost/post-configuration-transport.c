@@ -163,10 +163,14 @@ post_configuration_get_framer_type (PostConfiguration *self)
   return self->framer_type;
 }
 
+/* Whether @self may change and @framer_type is a concrete framer. */
 static gboolean
-check_framer_type (GType    framer_type,
-                   GError **error)
+check_framer_type (PostConfiguration  *self,
+                   GType               framer_type,
+                   GError            **error)
 {
+  if (!_post_configuration_check_mutable (self, error))
+    return FALSE;
   if (!g_type_is_a (framer_type, POST_TYPE_FRAMER) || G_TYPE_IS_ABSTRACT (framer_type))
     {
       g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
@@ -198,7 +202,7 @@ post_configuration_set_framer_type (PostConfiguration  *self,
   g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!_post_configuration_check_mutable (self, error) || !check_framer_type (framer_type, error))
+  if (!check_framer_type (self, framer_type, error))
     return FALSE;
 
   self->framers_chosen = TRUE;
@@ -244,7 +248,7 @@ post_configuration_add_framer_type (PostConfiguration  *self,
   g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!_post_configuration_check_mutable (self, error) || !check_framer_type (framer_type, error))
+  if (!check_framer_type (self, framer_type, error))
     return FALSE;
   if (!self->framers_chosen)
     return post_configuration_set_framer_type (self, framer_type, error);

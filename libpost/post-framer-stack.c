@@ -281,6 +281,10 @@ step (PostFramerStack  *self,
                   g_clear_pointer (&out->metadata, g_variant_unref);
                   return STEP_ERROR;
                 }
+              /* Above the transport, consuming (a header) is no progress
+               * the caller could see: it would take it for "need more". */
+              if (index > 0 && out->length == 0 && !out->start && !out->end && out->metadata == NULL)
+                continue;
               return STEP_PROGRESS;
             }
           if (ended && size == 0)

@@ -446,6 +446,7 @@ post_test_deframer_init (PostTestDeframer *d,
   d->pending = g_byte_array_new ();
   d->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   d->metadata = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  d->lengths = g_array_new (FALSE, FALSE, sizeof (gint64));
 }
 
 void
@@ -455,6 +456,7 @@ post_test_deframer_clear (PostTestDeframer *d)
   g_clear_pointer (&d->pending, g_byte_array_unref);
   g_clear_pointer (&d->messages, g_ptr_array_unref);
   g_clear_pointer (&d->metadata, g_ptr_array_unref);
+  g_clear_pointer (&d->lengths, g_array_unref);
   g_clear_pointer (&d->current, g_byte_array_unref);
   g_clear_pointer (&d->current_metadata, g_variant_unref);
 }
@@ -493,6 +495,8 @@ post_test_deframer_feed (PostTestDeframer *d,
     {
       PostFrameChunk chunk;
 
+      memset (&chunk, 0xa5, sizeof chunk);  /* decode must fill it all */
+      d->n_calls++;
       if (!post_framer_decode (d->framer, d->pending->data, d->pending->len, end_of_stream,
                                &chunk, error))
         {
@@ -515,7 +519,10 @@ post_test_deframer_feed (PostTestDeframer *d,
         {
           g_assert_null (d->current);
           d->current = g_byte_array_new ();
+          g_array_append_val (d->lengths, chunk.message_length);
         }
+      else
+        g_assert_cmpint (chunk.message_length, ==, -1);
       if (chunk.payload_length > 0)
         {
           g_assert_nonnull (d->current);

@@ -55,10 +55,13 @@ typedef struct
   GByteArray *pending;    /* (owned) unconsumed input */
   GPtrArray  *messages;   /* (owned) (element-type GBytes) complete messages */
   GPtrArray  *metadata;   /* (owned) (element-type GVariant) each one's, or an empty a{sv} */
+  GArray     *lengths;    /* (owned) (element-type gint64) message_length at each start */
   GByteArray *current;    /* (owned) (nullable) the message being gathered */
   GVariant   *current_metadata; /* (owned) (nullable) */
+  guint       n_calls;    /* of post_framer_decode() */
 } PostTestDeframer;
 
+/* @framer: (transfer full) */
 void        post_test_deframer_init    (PostTestDeframer *d,
                                         PostFramer       *framer);
 gboolean    post_test_deframer_feed    (PostTestDeframer *d,

@@ -427,6 +427,51 @@ test_errors (void)
       }
 }
 
+/* An upper framer that only consumes headers (empty parts) from what the
+ * framer below delivered: the stack goes on by itself, it does not look
+ * like "need more" (found by fuzz-framer-stack: the end of the stream was
+ * then taken for a clean one with a message open). */
+static void
+test_upper_consumes_only (void)
+{
+  static const guint8 tags[] = { 0x00, 0, 0, 0, 0,  0x00, 0, 0, 0, 0,  0x00, 0, 0, 0, 0,
+                                 0x01, 0, 0, 0, 3, 'a', 'b', 'c' };
+  static const char *expected[] = { "abc", NULL };
+
+  for (guint truncated = 0; truncated < 2; truncated++)
+    for (gsize piece = 1; piece <= 64; piece *= 4)
+      {
+        g_autoptr(GByteArray) wire = g_byte_array_new ();
+        g_autoptr(GError) error = NULL;
+        /* one length-prefixed chunk: the whole, or announced longer and cut
+         * after the three empty parts */
+        guint32 be = GUINT32_TO_BE (truncated ? 1000u : (guint32) sizeof tags | 0x80000000u);
+        PostTestDeframer d;
+        gboolean ok = TRUE;
+
+        g_byte_array_append (wire, (const guint8 *) &be, 4);
+        g_byte_array_append (wire, tags, truncated ? 15 : sizeof tags);
+        post_test_deframer_init (&d, framer_of ((GType[]) { POST_TYPE_LENGTH_PREFIX_FRAMER,
+                                                            TEST_TYPE_TAG_FRAMER, G_TYPE_INVALID }));
+        for (gsize off = 0; ok && off < wire->len; off += piece)
+          ok = post_test_deframer_feed (&d, wire->data + off, MIN (piece, wire->len - off), FALSE,
+                                        &error);
+        g_assert_no_error (error);
+        ok = post_test_deframer_feed (&d, NULL, 0, TRUE, &error);
+        if (truncated)
+          {
+            g_assert_false (ok);
+            g_assert_error (error, POST_ERROR, POST_ERROR_TRUNCATED);
+          }
+        else
+          {
+            g_assert_no_error (error);
+            assert_lines (&d, expected);
+          }
+        post_test_deframer_clear (&d);
+      }
+}
+
 /* ---- end to end over tcp ------------------------------------------------- */
 
 typedef struct {
@@ -717,6 +762,7 @@ main (int   argc,
   g_test_add_func ("/framer-stack/passthrough", test_passthrough);
   g_test_add_func ("/framer-stack/mid-message", test_mid_message);
   g_test_add_func ("/framer-stack/errors", test_errors);
+  g_test_add_func ("/framer-stack/upper-consumes-only", test_upper_consumes_only);
   g_test_add_func ("/framer-stack/tcp-metadata", test_tcp_metadata);
   g_test_add_func ("/framer-stack/tcp-switch", test_tcp_switch);
 

@@ -8,6 +8,8 @@
 #include <post.h>
 #include <string.h>
 
+#include "post-test-framers.h"
+
 #define WAIT_TIMEOUT_S 10
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -42,38 +44,24 @@ drain_context (void)
     ;
 }
 
-/* A decoding harness that does what the carrier does: keep the bytes the
- * framer did not consume, feed them again with what arrives next, and
- * gather the payload ranges it reports into messages. */
-typedef struct {
-  PostFramer *framer;      /* (owned) */
-  GByteArray *pending;     /* (owned) unconsumed input */
-  GPtrArray  *messages;    /* (owned) (element-type GBytes) complete messages */
-  GArray     *lengths;     /* (owned) (element-type gint64) message_length at each start */
-  GByteArray *current;     /* (owned) (nullable) the message being assembled */
-  guint       n_calls;
-} Decoder;
+/* The decoding harness that does what the carrier does (post-test-framers.h):
+ * keep the bytes the framer did not consume, feed them again with what
+ * arrives next, and gather the payload ranges it reports into messages. */
+typedef PostTestDeframer Decoder;
 
 static Decoder *
 decoder_new (PostFramer *framer)
 {
   Decoder *d = g_new0 (Decoder, 1);
 
-  d->framer = framer;
-  d->pending = g_byte_array_new ();
-  d->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  d->lengths = g_array_new (FALSE, FALSE, sizeof (gint64));
+  post_test_deframer_init (d, framer);
   return d;
 }
 
 static void
 decoder_free (Decoder *d)
 {
-  g_object_unref (d->framer);
-  g_byte_array_unref (d->pending);
-  g_ptr_array_unref (d->messages);
-  g_array_unref (d->lengths);
-  g_clear_pointer (&d->current, g_byte_array_unref);
+  post_test_deframer_clear (d);
   g_free (d);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Decoder, decoder_free)
@@ -85,49 +73,7 @@ decoder_feed (Decoder       *d,
               gboolean       end_of_stream,
               GError       **error)
 {
-  if (size > 0)
-    g_byte_array_append (d->pending, data, size);
-
-  for (;;)
-    {
-      PostFrameChunk chunk;
-
-      memset (&chunk, 0xa5, sizeof chunk);  /* decode must fill it all */
-      d->n_calls++;
-      if (!post_framer_decode (d->framer, d->pending->data, d->pending->len, end_of_stream,
-                               &chunk, error))
-        return FALSE;
-      g_assert_cmpuint (chunk.consumed, <=, d->pending->len);
-      if (chunk.payload_length > 0)
-        g_assert_cmpuint (chunk.payload_offset + chunk.payload_length, <=, chunk.consumed);
-      if (chunk.consumed == 0 && chunk.payload_length == 0)
-        {
-          g_assert_false (chunk.message_start);
-          g_assert_false (chunk.message_end);
-          return TRUE;  /* needs more */
-        }
-      if (chunk.message_start)
-        {
-          g_assert_null (d->current);
-          d->current = g_byte_array_new ();
-          g_array_append_val (d->lengths, chunk.message_length);
-        }
-      else
-        g_assert_cmpint (chunk.message_length, ==, -1);
-      if (chunk.payload_length > 0)
-        {
-          g_assert_nonnull (d->current);
-          g_byte_array_append (d->current, d->pending->data + chunk.payload_offset,
-                               chunk.payload_length);
-        }
-      if (chunk.message_end)
-        {
-          g_assert_nonnull (d->current);
-          g_ptr_array_add (d->messages,
-                           g_byte_array_free_to_bytes (g_steal_pointer (&d->current)));
-        }
-      g_byte_array_remove_range (d->pending, 0, chunk.consumed);
-    }
+  return post_test_deframer_feed (d, data, size, end_of_stream, error);
 }
 
 static void

@@ -363,6 +363,7 @@ void               post_contract_assert_error_impl (const GError *error,
 /* ---- the areas ------------------------------------------------------------ */
 
 void post_contract_add_lifecycle_cases (void);
+void post_contract_add_framing_cases   (void);
 void post_contract_add_backpressure_cases (void);
 void post_contract_add_cancel_cases    (void);
 void post_contract_add_fork_cases      (void);

@@ -138,6 +138,7 @@ main (int argc, char **argv)
   post_contract_add_fork_cases ();
   post_contract_add_proxy_cases ();
   post_contract_add_refusal_cases ();
+  post_contract_add_framing_cases ();
 
   rc = g_test_run ();
   _post_contract_shutdown ();
