@@ -1063,6 +1063,41 @@ fork_established_cb (GObject      *source,
   g_task_return_pointer (task, g_object_ref (source), g_object_unref);
 }
 
+/* The task of a fork of @self, or NULL when it has already failed: @self
+ * must be an ACTIVE, usable carrier of the role carrier. */
+static GTask *
+fork_begin (PostCarrier         *self,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data,
+            gpointer             source_tag)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, source_tag);
+  if (_post_carrier_return_if_cancelled (task))
+    return NULL;
+  if (self->role != POST_CARRIER_ROLE_CARRIER)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_WRONG_ROLE,
+                               "A %s cannot be forked", _post_carrier_role_name (self->role));
+      return NULL;
+    }
+  if (!_post_carrier_check_usable (self, TRUE, &error))
+    {
+      g_task_return_error (task, error);
+      return NULL;
+    }
+  if (self->state != POST_CARRIER_STATE_ACTIVE)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                               "Only an active carrier can be forked");
+      return NULL;
+    }
+  return g_steal_pointer (&task);
+}
+
 /**
  * post_carrier_fork_async:
  * @self: an ACTIVE carrier
@@ -1116,33 +1151,12 @@ post_carrier_fork_async (PostCarrier         *self,
                          gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  GError *error = NULL;
   PostPsi *psi;
 
   g_return_if_fail (POST_IS_CARRIER (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, post_carrier_fork_async);
-  if (_post_carrier_return_if_cancelled (task))
+  if ((task = fork_begin (self, cancellable, callback, user_data, post_carrier_fork_async)) == NULL)
     return;
-
-  if (self->role != POST_CARRIER_ROLE_CARRIER)
-    {
-      g_task_return_new_error (task, POST_ERROR, POST_ERROR_WRONG_ROLE,
-                               "A %s cannot be forked", _post_carrier_role_name (self->role));
-      return;
-    }
-  if (!_post_carrier_check_usable (self, TRUE, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  if (self->state != POST_CARRIER_STATE_ACTIVE)
-    {
-      g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
-                               "Only an active carrier can be forked");
-      return;
-    }
 
   psi = post_transient_get_psi (self->transient);
   if (post_psi_can_fork (psi))
@@ -1168,6 +1182,65 @@ post_carrier_fork_async (PostCarrier         *self,
                            "Stack %s cannot fork this carrier: it has no streams, and only "
                            "the side that initiated a carrier can open another transport",
                            post_stack_get_name (post_psi_get_stack (psi)));
+}
+
+/**
+ * post_carrier_fork_source_async:
+ * @self: an ACTIVE carrier on a stack with unidirectional streams (quic)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the new source
+ * @user_data: data for @callback
+ *
+ * Forks @self into a %POST_CARRIER_ROLE_SOURCE on a new unidirectional
+ * stream of the same transport (RFC 9622 Clone with `direction`
+ * unidirectional-send): it only sends, and the peer gets it as a fork
+ * request (or accepted carrier) with the role %POST_CARRIER_ROLE_SINK.
+ * HTTP/3's control and QPACK streams are such streams
+ * ([class@Post.Http3Session]).  Stacks without unidirectional streams fail with
+ * %POST_ERROR_NOT_SUPPORTED; quic fails with %POST_ERROR_WOULD_BLOCK when
+ * the peer's limit on unidirectional streams is reached.
+ */
+void
+post_carrier_fork_source_async (PostCarrier         *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  PostPsi *psi;
+
+  g_return_if_fail (POST_IS_CARRIER (self));
+
+  if ((task = fork_begin (self, cancellable, callback, user_data, post_carrier_fork_source_async)) == NULL)
+    return;
+  psi = post_transient_get_psi (self->transient);
+  if (!post_psi_can_fork_source (psi))
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                               "Stack %s has no unidirectional streams",
+                               post_stack_get_name (post_psi_get_stack (psi)));
+      return;
+    }
+  post_psi_fork_source_async (psi, cancellable, fork_stream_cb, g_steal_pointer (&task));
+}
+
+/**
+ * post_carrier_fork_source_finish:
+ * @self: a #PostCarrier
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes post_carrier_fork_source_async().
+ *
+ * Returns: (transfer full): the new source, or %NULL with @error set
+ */
+PostCarrier *
+post_carrier_fork_source_finish (PostCarrier   *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**

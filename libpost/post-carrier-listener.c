@@ -26,8 +26,11 @@ _post_carrier_new_accepted (PostCarrier *parent,
   g_autoptr(PostLocal) local = NULL;
   gboolean owned = parent->role == POST_CARRIER_ROLE_RESPONDER
                    || (parent->role == POST_CARRIER_ROLE_SINK && parent->listen_psi != NULL);
-  PostCarrierRole role = parent->role == POST_CARRIER_ROLE_SINK ? POST_CARRIER_ROLE_SINK
-                                                                : POST_CARRIER_ROLE_CARRIER;
+  /* A sink that listens accepts sinks; a stream forked by the peer from a
+   * sink or a source (one stream of a multistreaming connection, e.g. an
+   * HTTP/3 control stream) is a carrier unless its direction says not. */
+  PostCarrierRole role = parent->role == POST_CARRIER_ROLE_SINK && parent->listen_psi != NULL
+                         ? POST_CARRIER_ROLE_SINK : POST_CARRIER_ROLE_CARRIER;
 
   if (post_psi_get_remote_address (psi) != NULL)
     remote = post_remote_new_for_address (post_psi_get_remote_address (psi));
@@ -39,6 +42,10 @@ _post_carrier_new_accepted (PostCarrier *parent,
   if (post_configuration_get_direction (post_psi_get_configuration (psi))
       == POST_DIRECTION_UNIDIRECTIONAL_RECEIVE)
     role = POST_CARRIER_ROLE_SINK;
+  /* One that only sends (post_carrier_fork_source_async()) is a source. */
+  else if (post_configuration_get_direction (post_psi_get_configuration (psi))
+           == POST_DIRECTION_UNIDIRECTIONAL_SEND)
+    role = POST_CARRIER_ROLE_SOURCE;
   self = _post_carrier_new (role, local, remote, parent->configuration);
   self->passive = TRUE;
   if (remote != NULL)
@@ -168,7 +175,11 @@ _post_carrier_psi_fork_request_cb (PostPsi     *psi,
   g_autoptr(PostCarrier) child = NULL;
   gboolean accepted = FALSE;
 
-  if (self->state != POST_CARRIER_STATE_ACTIVE || self->role != POST_CARRIER_ROLE_CARRIER)
+  /* The peer forks any stream of the connection: the stack announces it on
+   * one of them, which may be a source or a sink (unidirectional). */
+  if (self->state != POST_CARRIER_STATE_ACTIVE
+      || (self->role != POST_CARRIER_ROLE_CARRIER && self->role != POST_CARRIER_ROLE_SOURCE
+          && self->role != POST_CARRIER_ROLE_SINK))
     {
       post_psi_close (forked, TRUE);
       return;

@@ -214,6 +214,15 @@ PostCarrier          *post_carrier_fork_finish        (PostCarrier        *self,
                                                        GAsyncResult       *result,
                                                        GError            **error);
 POST_AVAILABLE_IN_ALL
+void                  post_carrier_fork_source_async  (PostCarrier        *self,
+                                                       GCancellable       *cancellable,
+                                                       GAsyncReadyCallback callback,
+                                                       gpointer            user_data);
+POST_AVAILABLE_IN_ALL
+PostCarrier          *post_carrier_fork_source_finish (PostCarrier        *self,
+                                                       GAsyncResult       *result,
+                                                       GError            **error);
+POST_AVAILABLE_IN_ALL
 void                  post_carrier_close              (PostCarrier        *self);
 POST_AVAILABLE_IN_ALL
 void                  post_carrier_close_async        (PostCarrier        *self,

@@ -491,24 +491,77 @@ post_psi_can_fork (PostPsi *self)
  *
  * Opens a new stream to the peer on a multistreaming instance.
  */
+typedef void (*ForkVfunc) (PostPsi *, GCancellable *, GAsyncReadyCallback, gpointer);
+
+/* fork_async or fork_source_async, both finished by post_psi_fork_finish() */
+static void
+fork_call (PostPsi             *self,
+           ForkVfunc            vfunc,
+           const char          *what,
+           GCancellable        *cancellable,
+           GAsyncReadyCallback  callback,
+           gpointer             user_data)
+{
+  GError *error = NULL;
+
+  if (!check_vfunc (self, vfunc, what, &error))
+    {
+      g_task_report_error (self, callback, user_data, post_psi_fork_async, error);
+      return;
+    }
+  vfunc (self, cancellable, callback, user_data);
+}
+
 void
 post_psi_fork_async (PostPsi             *self,
                      GCancellable        *cancellable,
                      GAsyncReadyCallback  callback,
                      gpointer             user_data)
 {
-  PostPsiClass *klass;
-  GError *error = NULL;
-
   g_return_if_fail (POST_IS_PSI (self));
 
-  klass = POST_PSI_GET_CLASS (self);
-  if (!check_vfunc (self, klass->fork_async, "forking a stream", &error))
-    {
-      g_task_report_error (self, callback, user_data, post_psi_fork_async, error);
-      return;
-    }
-  klass->fork_async (self, cancellable, callback, user_data);
+  fork_call (self, POST_PSI_GET_CLASS (self)->fork_async, "forking a stream",
+             cancellable, callback, user_data);
+}
+
+/**
+ * post_psi_can_fork_source:
+ * @self: a #PostPsi
+ *
+ * Tells whether the stack implements [vfunc@Post.Psi.fork_source_async]:
+ * it can open a unidirectional stream of the same transport (quic).
+ *
+ * Returns: whether post_psi_fork_source_async() can open one
+ */
+gboolean
+post_psi_can_fork_source (PostPsi *self)
+{
+  g_return_val_if_fail (POST_IS_PSI (self), FALSE);
+
+  return POST_PSI_GET_CLASS (self)->fork_source_async != NULL;
+}
+
+/**
+ * post_psi_fork_source_async:
+ * @self: a #PostPsi
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the stream is open or failed
+ * @user_data: data for @callback
+ *
+ * Opens a new unidirectional stream to the peer on a multistreaming
+ * instance; finish it with post_psi_fork_finish().  The new instance's
+ * configuration has `direction` unidirectional-send.
+ */
+void
+post_psi_fork_source_async (PostPsi             *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_return_if_fail (POST_IS_PSI (self));
+
+  fork_call (self, POST_PSI_GET_CLASS (self)->fork_source_async, "forking a unidirectional stream",
+             cancellable, callback, user_data);
 }
 
 /**

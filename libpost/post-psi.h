@@ -72,7 +72,8 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  * @close: releases the transport; @abort resets instead of closing gracefully
  * @fork_async: multistreaming stacks: opens a new stream to the peer, which
  *   is announced there with post_psi_emit_fork_request()
- * @fork_finish: finishes @fork_async and returns the new instance
+ * @fork_finish: finishes @fork_async (and @fork_source_async) and returns
+ *   the new instance
  * @get_acked_offset: byte streams: how many bytes written so far the peer's
  *   transport has acknowledged, or %POST_PSI_ACKED_UNKNOWN
  * @update_path: fills @path with what the stack measures (MTU, RTT, loss, rate)
@@ -177,6 +178,11 @@ G_DECLARE_DERIVABLE_TYPE (PostPsi, post_psi, POST, PSI, GObject)
  *   rest).  The core gives it what was queued during one main-loop
  *   iteration.  %NULL: the core calls @send_message for each (taken from
  *   the class padding, so older plugins are unaffected)
+ * @fork_source_async: multistreaming stacks with unidirectional streams:
+ *   opens a new unidirectional stream to the peer, an instance whose
+ *   configuration's `direction` is unidirectional-send (the core makes its
+ *   carrier a source); the peer announces it as a sink.  Finished by
+ *   @fork_finish
  *
  * The interface every protocol stack implements. libpost's core does the
  * rest: framing byte streams into messages, queueing by niceness, lifetimes,
@@ -275,6 +281,10 @@ struct _PostPsiClass
                                         const PostPsiOutMessage *messages,
                                         guint                    n_messages,
                                         GError                 **error);
+  void         (*fork_source_async)    (PostPsi              *self,
+                                        GCancellable         *cancellable,
+                                        GAsyncReadyCallback   callback,
+                                        gpointer              user_data);
 };
 
 /* Used by the core and by stacks alike. */
@@ -399,6 +409,13 @@ POST_AVAILABLE_IN_ALL
 PostPsi           *post_psi_fork_finish            (PostPsi              *self,
                                                     GAsyncResult         *result,
                                                     GError              **error);
+POST_AVAILABLE_IN_ALL
+gboolean           post_psi_can_fork_source        (PostPsi              *self);
+POST_AVAILABLE_IN_ALL
+void               post_psi_fork_source_async      (PostPsi              *self,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
 POST_AVAILABLE_IN_ALL
 guint64            post_psi_get_acked_offset       (PostPsi              *self);
 POST_AVAILABLE_IN_ALL

@@ -21,6 +21,7 @@
 # include "post-association.h"
 # include "post-framer.h"
 # include "post-length-prefix-framer.h"
+# include "post-http3-session.h"
 # include "post-stack.h"
 # include "post-psi.h"
 # include "post-transient.h"

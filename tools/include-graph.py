@@ -71,6 +71,9 @@ LAYERS = [
         "post-carrier-output-stream", "post-carrier-private",
         "post-refused-peers-private", "post-refused-peers",
     ]),
+    ("application protocols", [
+        "post-http3-session",
+    ]),
     # the application's one header: includes every public header
     ("umbrella", ["post"]),
 ]

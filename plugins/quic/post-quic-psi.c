@@ -171,18 +171,25 @@ quic_new_stream_psi (QuicConn   *qc,
                      QuicStream *s,
                      PostLocal  *local)
 {
-  g_autoptr(PostConfiguration) receive_only = NULL;
+  g_autoptr(PostConfiguration) directed = NULL;
   PostConfiguration *configuration = qc->configuration;
   PostQuicPsi *psi;
 
-  if (s->recv_only)
+  if (s->send_only)
+    {
+      /* Our unidirectional stream (fork_source_async): a source. */
+      directed = post_configuration_copy (qc->configuration);
+      post_configuration_set_direction (directed, POST_DIRECTION_UNIDIRECTIONAL_SEND, NULL);
+      configuration = directed;
+    }
+  else if (s->recv_only)
     {
       /* The peer's unidirectional stream: the instance follows a copy of
        * the configuration whose `direction` is unidirectional-receive, which
        * is how the core learns that the carrier it accepts is a sink. */
-      receive_only = post_configuration_copy (qc->configuration);
-      post_configuration_set_direction (receive_only, POST_DIRECTION_UNIDIRECTIONAL_RECEIVE, NULL);
-      configuration = receive_only;
+      directed = post_configuration_copy (qc->configuration);
+      post_configuration_set_direction (directed, POST_DIRECTION_UNIDIRECTIONAL_RECEIVE, NULL);
+      configuration = directed;
     }
   psi = POST_QUIC_PSI (post_stack_create_psi (qc->stack, configuration));
 
@@ -990,26 +997,40 @@ fork_fail_waiters (QuicConn    *qc,
     }
 }
 
+/* Opens a stream of the connection for a fork: bidirectional
+ * (fork_async), or unidirectional (fork_source_async,
+ * post_carrier_fork_source_async()): that instance's configuration says
+ * unidirectional-send, so its carrier is a source and the stream is never
+ * read.  The peer's limit on bidirectional streams makes a fork wait for
+ * its MAX_STREAMS; on unidirectional streams it fails at once (HTTP/3
+ * opens three, and peers allow at least that). */
 static void
-post_quic_psi_fork_async (PostPsi             *psi,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
+fork_stream (PostQuicPsi *self,
+             gboolean     uni,
+             GTask       *task_in)
 {
-  PostQuicPsi *self = POST_QUIC_PSI (psi);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GTask) task = task_in;
+  PostPsi *psi = POST_PSI (self);
   QuicConn *qc = self->qc;
   PostQuicPsi *forked;
+  QuicStream *s;
   int64_t stream_id;
   int rv;
 
-  g_task_set_source_tag (task, post_quic_psi_fork_async);
+  g_task_set_source_tag (task, fork_stream);
   if (self->mode != MODE_STREAM || qc == NULL || qc->closed)
     {
       g_task_return_new_error (task, POST_ERROR, POST_ERROR_CLOSED, "The QUIC connection is not established");
       return;
     }
-  rv = ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
+  rv = uni ? ngtcp2_conn_open_uni_stream (qc->conn, &stream_id, NULL)
+           : ngtcp2_conn_open_bidi_stream (qc->conn, &stream_id, NULL);
+  if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED && uni)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_WOULD_BLOCK,
+                               "The peer allows no more unidirectional QUIC streams now");
+      return;
+    }
   if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
     {
       /* The peer's stream limit: wait for its MAX_STREAMS credit. */
@@ -1021,9 +1042,29 @@ post_quic_psi_fork_async (PostPsi             *psi,
       g_task_return_error (task, quic_ngtcp2_error (rv, "Cannot open a QUIC stream"));
       return;
     }
-  forked = quic_new_stream_psi (qc, quic_conn_add_stream (qc, stream_id), post_psi_get_local (psi));
+  s = quic_conn_add_stream (qc, stream_id);
+  s->send_only = uni;
+  forked = quic_new_stream_psi (qc, s, post_psi_get_local (psi));
   post_psi_set_context (POST_PSI (forked), post_psi_get_local (psi), post_psi_get_association (psi));
   fork_return (task, forked);
+}
+
+static void
+post_quic_psi_fork_async (PostPsi             *psi,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  fork_stream (POST_QUIC_PSI (psi), FALSE, g_task_new (psi, cancellable, callback, user_data));
+}
+
+static void
+post_quic_psi_fork_source_async (PostPsi             *psi,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  fork_stream (POST_QUIC_PSI (psi), TRUE, g_task_new (psi, cancellable, callback, user_data));
 }
 
 static PostPsi *
@@ -1424,6 +1465,7 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
   psi_class->close = post_quic_psi_close;
   psi_class->refuse = post_quic_psi_refuse;
   psi_class->fork_async = post_quic_psi_fork_async;
+  psi_class->fork_source_async = post_quic_psi_fork_source_async;
   psi_class->fork_finish = post_quic_psi_fork_finish;
   psi_class->get_acked_offset = post_quic_psi_get_acked_offset;
   psi_class->is_send_complete = post_quic_psi_is_send_complete;

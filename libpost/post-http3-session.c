@@ -1,0 +1,897 @@
+/* post-http3-session.c: PostHttp3Session, HTTP/3 (RFC 9114) on a quic carrier
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * nghttp3 does the HTTP/3 framing and QPACK; this file moves its bytes
+ * between it and the carriers of the QUIC connection, each of which is one
+ * QUIC stream in stream framing (POST_FRAMING_STREAM: a direction is one
+ * message, ended by the FIN):
+ *
+ *   the session's carrier       the connection's first bidirectional stream
+ *                               (0); it carries nothing (a stream both of
+ *                               whose directions ended closes its carrier,
+ *                               which then cannot be forked any more) and
+ *                               is the one the others are forked from
+ *   post_carrier_fork_async     a request stream each (4, 8, …)
+ *   post_carrier_fork_source    our control, QPACK encoder and decoder streams
+ *   incoming (role SINK)        the peer's unidirectional streams
+ *
+ * nghttp3 wants QUIC stream ids; the carriers do not show theirs, so the
+ * session numbers them as QUIC does (client bidirectional 0, 4, 8…; client
+ * unidirectional 2, 6, 10; server unidirectional 3, 7, 11…) in the order
+ * it opens or receives them.  The quic stack opens streams in the order
+ * they are forked, so our own numbers are the real ones; those of the
+ * peer's unidirectional streams only need the right type bits (nghttp3
+ * reads the stream type from their first byte).
+ *
+ * Writing: after every input and every new request, nghttp3_conn_writev_stream
+ * is drained; each chunk is copied into a GBytes and sent as a part of the
+ * stream's one outgoing message (post_carrier_send_partial_async, the FIN
+ * with the last), and acknowledged to nghttp3 at once (the copy, not
+ * nghttp3, keeps it until QUIC has it acknowledged).
+ *
+ * Errors: nghttp3 refusing input (bad frames, invalid QPACK, a missing
+ * control stream …) is a connection error: every pending request fails
+ * with POST_ERROR_PROTOCOL naming nghttp3's error and the HTTP/3 error code
+ * (nghttp3_err_infer_quic_app_error_code), and the carriers are aborted.
+ * Everything runs on the carrier's GMainContext; no threads.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <nghttp3/nghttp3.h>
+
+#include "post-http3-session.h"
+#include "post-error.h"
+
+#define CLIENT_BIDI(n) ((gint64) (n) * 4)
+#define CLIENT_UNI(n)  ((gint64) (n) * 4 + 2)
+#define SERVER_UNI(n)  ((gint64) (n) * 4 + 3)
+#define READ_MAX       (64 * 1024)
+
+typedef struct
+{
+  gint64            id;          /* the key of session->streams */
+  PostHttp3Session *session;     /* (unowned) */
+  PostCarrier      *carrier;     /* (owned) (nullable) */
+  PostMessage      *out;         /* (owned) (nullable) the message we send on it */
+  gboolean          fin_sent;
+  gboolean          receiving;
+  GTask            *task;        /* (owned) (nullable) a request's */
+  GBytes           *body;        /* (owned) (nullable) the request's content */
+  guint             status;
+  GPtrArray        *headers;     /* (owned) (nullable) GVariant (ss), floating refs sunk */
+  GByteArray       *data;        /* (owned) (nullable) the response body */
+  gboolean          complete;
+} H3Stream;
+
+struct _PostHttp3Session
+{
+  GObject       parent_instance;
+
+  PostCarrier  *carrier;         /* (owned) */
+  nghttp3_conn *conn;            /* (owned) */
+  GHashTable   *streams;         /* gint64* id → (owned) H3Stream */
+  GCancellable *cancellable;     /* (owned) the receive loops */
+  GError       *error;           /* (owned) (nullable) the connection failed */
+  guint         n_bidi;          /* bidirectional streams numbered so far (0: the carrier's) */
+  guint         n_uni;           /* our unidirectional streams forked */
+  guint         n_uni_ready;
+  guint         n_peer_uni;
+  gboolean      ready;           /* control and QPACK streams bound */
+  GQueue        waiting;         /* (owned) GTask: requests before ready */
+  gboolean      writing;
+};
+
+G_DEFINE_FINAL_TYPE (PostHttp3Session, post_http3_session, G_TYPE_OBJECT)
+
+static void session_write (PostHttp3Session *self);
+static void stream_receive (H3Stream *st);
+
+static void
+h3_stream_free (gpointer data)
+{
+  H3Stream *st = data;
+
+  if (st->task != NULL)
+    {
+      g_task_return_new_error (st->task, POST_ERROR, POST_ERROR_CLOSED,
+                               "The HTTP/3 session was closed before the response");
+      g_clear_object (&st->task);
+    }
+  if (st->carrier != NULL && st->carrier != st->session->carrier)
+    post_carrier_abort (st->carrier);
+  g_clear_object (&st->carrier);
+  g_clear_object (&st->out);
+  g_clear_pointer (&st->body, g_bytes_unref);
+  g_clear_pointer (&st->headers, g_ptr_array_unref);
+  g_clear_pointer (&st->data, g_byte_array_unref);
+  g_free (st);
+}
+
+static H3Stream *
+stream_add (PostHttp3Session *self,
+            gint64            id,
+            PostCarrier      *carrier)
+{
+  H3Stream *st = g_new0 (H3Stream, 1);
+
+  st->id = id;
+  st->session = self;
+  st->carrier = carrier ? g_object_ref (carrier) : NULL;
+  g_hash_table_insert (self->streams, &st->id, st);
+  return st;
+}
+
+/* ---- the connection failing --------------------------------------------------- */
+
+static void
+session_fail (PostHttp3Session *self,
+              GError           *error)
+{
+  GHashTableIter iter;
+  H3Stream *st;
+  GTask *task;
+
+  if (self->error != NULL)
+    {
+      g_error_free (error);
+      return;
+    }
+  self->error = error;
+  g_debug ("HTTP/3: %s", error->message);
+  g_cancellable_cancel (self->cancellable);
+  while ((task = g_queue_pop_head (&self->waiting)) != NULL)
+    {
+      g_task_return_error (task, g_error_copy (error));
+      g_object_unref (task);
+    }
+  g_hash_table_iter_init (&iter, self->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &st))
+    if (st->task != NULL)
+      {
+        g_task_return_error (st->task, g_error_copy (error));
+        g_clear_object (&st->task);
+      }
+  g_hash_table_remove_all (self->streams);
+  post_carrier_abort (self->carrier);
+}
+
+/* nghttp3 refused something: a connection error with its HTTP/3 code. */
+static void
+session_fail_nghttp3 (PostHttp3Session *self,
+                      int               rv,
+                      const char       *what)
+{
+  session_fail (self, g_error_new (POST_ERROR, POST_ERROR_PROTOCOL,
+                                   "HTTP/3 %s: %s (HTTP/3 error 0x%" G_GINT64_MODIFIER "x)",
+                                   what, nghttp3_strerror (rv),
+                                   (guint64) nghttp3_err_infer_quic_app_error_code (rv)));
+}
+
+/* ---- nghttp3's callbacks ------------------------------------------------------ */
+
+static int
+on_recv_header (nghttp3_conn *conn, int64_t stream_id, int32_t token,
+                nghttp3_rcbuf *name, nghttp3_rcbuf *value, uint8_t flags,
+                void *conn_user_data, void *stream_user_data)
+{
+  H3Stream *st = stream_user_data;
+  nghttp3_vec n = nghttp3_rcbuf_get_buf (name);
+  nghttp3_vec v = nghttp3_rcbuf_get_buf (value);
+  g_autofree char *ns = g_strndup ((const char *) n.base, n.len);
+  g_autofree char *vs = g_strndup ((const char *) v.base, v.len);
+
+  if (st == NULL)
+    return 0;
+  if (token == NGHTTP3_QPACK_TOKEN__STATUS)
+    {
+      guint64 status;
+
+      /* nghttp3 checked it is three digits */
+      if (g_ascii_string_to_unsigned (vs, 10, 100, 999, &status, NULL))
+        st->status = (guint) status;
+      return 0;
+    }
+  if (ns[0] == ':')
+    return 0;
+  if (st->headers == NULL)
+    st->headers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_ptr_array_add (st->headers, g_variant_ref_sink (g_variant_new ("(ss)", ns, vs)));
+  return 0;
+}
+
+static int
+on_recv_data (nghttp3_conn *conn, int64_t stream_id, const uint8_t *data, size_t datalen,
+              void *conn_user_data, void *stream_user_data)
+{
+  H3Stream *st = stream_user_data;
+
+  if (st == NULL)
+    return 0;
+  if (st->data == NULL)
+    st->data = g_byte_array_new ();
+  g_byte_array_append (st->data, data, datalen);
+  return 0;
+}
+
+static PostMessage *
+response_message (H3Stream *st)
+{
+  g_autoptr(GBytes) body = st->data ? g_byte_array_free_to_bytes (g_steal_pointer (&st->data))
+                                    : g_bytes_new (NULL, 0);
+  PostMessage *response = post_message_new (body);
+  GVariantBuilder meta, headers;
+  guint i;
+
+  g_variant_builder_init (&headers, G_VARIANT_TYPE ("a(ss)"));
+  for (i = 0; st->headers != NULL && i < st->headers->len; i++)
+    g_variant_builder_add_value (&headers, g_ptr_array_index (st->headers, i));
+  g_variant_builder_init (&meta, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&meta, "{sv}", "http-status", g_variant_new_uint32 (st->status));
+  g_variant_builder_add (&meta, "{sv}", "http-version", g_variant_new_string ("HTTP/3"));
+  g_variant_builder_add (&meta, "{sv}", "http-headers", g_variant_builder_end (&headers));
+  post_message_set_metadata (response, g_variant_builder_end (&meta), NULL);
+  return response;
+}
+
+static int
+on_end_stream (nghttp3_conn *conn, int64_t stream_id, void *conn_user_data, void *stream_user_data)
+{
+  H3Stream *st = stream_user_data;
+  GTask *task;
+
+  if (st == NULL || st->task == NULL)
+    return 0;
+  st->complete = TRUE;
+  task = g_steal_pointer (&st->task);
+  if (st->status == 0)
+    g_task_return_new_error (task, POST_ERROR, POST_ERROR_PROTOCOL,
+                             "HTTP/3: the response on stream %" G_GINT64_FORMAT " had no :status",
+                             st->id);
+  else
+    g_task_return_pointer (task, response_message (st), g_object_unref);
+  g_object_unref (task);
+  return 0;
+}
+
+static int
+on_reset (nghttp3_conn *conn, int64_t stream_id, uint64_t app_error_code,
+          void *conn_user_data, void *stream_user_data)
+{
+  H3Stream *st = stream_user_data;
+  GTask *task;
+
+  if (st == NULL || st->task == NULL)
+    return 0;
+  task = g_steal_pointer (&st->task);
+  g_task_return_new_error (task, POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                           "HTTP/3: the request stream was reset (HTTP/3 error 0x%" G_GINT64_MODIFIER "x)",
+                           (guint64) app_error_code);
+  g_object_unref (task);
+  return 0;
+}
+
+static int
+on_stream_close (nghttp3_conn *conn, int64_t stream_id, uint64_t app_error_code,
+                 void *conn_user_data, void *stream_user_data)
+{
+  PostHttp3Session *self = conn_user_data;
+  H3Stream *st = stream_user_data;
+
+  if (st == NULL)
+    return 0;
+  on_reset (conn, stream_id, app_error_code, conn_user_data, stream_user_data);
+  if (st->carrier != NULL && st->carrier != self->carrier)
+    post_carrier_close (st->carrier);
+  g_clear_object (&st->carrier);
+  g_hash_table_remove (self->streams, &st->id);
+  return 0;
+}
+
+static nghttp3_ssize
+read_body (nghttp3_conn *conn, int64_t stream_id, nghttp3_vec *vec, size_t veccnt,
+           uint32_t *pflags, void *conn_user_data, void *stream_user_data)
+{
+  H3Stream *st = stream_user_data;
+  gsize len = 0;
+
+  *pflags |= NGHTTP3_DATA_FLAG_EOF;
+  if (st == NULL || st->body == NULL || veccnt == 0)
+    return 0;
+  vec[0].base = (uint8_t *) g_bytes_get_data (st->body, &len);
+  vec[0].len = len;
+  return 1;
+}
+
+/* ---- moving bytes -------------------------------------------------------------- */
+
+static void
+part_sent_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(PostHttp3Session) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!post_carrier_send_partial_finish (POST_CARRIER (source), result, &error))
+    session_fail (self, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                                     "HTTP/3: sending on a stream failed: %s", error->message));
+}
+
+static void
+session_write (PostHttp3Session *self)
+{
+  if (self->writing || self->error != NULL || !self->ready)
+    return;
+  self->writing = TRUE;
+  while (self->error == NULL)
+    {
+      nghttp3_vec vec[16];
+      int64_t stream_id = -1;
+      int fin = 0;
+      nghttp3_ssize n = nghttp3_conn_writev_stream (self->conn, &stream_id, &fin, vec, G_N_ELEMENTS (vec));
+      g_autoptr(GByteArray) chunk = NULL;
+      g_autoptr(GBytes) part = NULL;
+      H3Stream *st;
+      gsize total;
+      nghttp3_ssize i;
+      int rv;
+
+      if (n < 0)
+        {
+          session_fail_nghttp3 (self, (int) n, "cannot write");
+          break;
+        }
+      if (stream_id < 0)
+        break;
+      st = g_hash_table_lookup (self->streams, &stream_id);
+      chunk = g_byte_array_new ();
+      for (i = 0; i < n; i++)
+        g_byte_array_append (chunk, vec[i].base, vec[i].len);
+      total = chunk->len;
+      if (st == NULL || st->carrier == NULL || (st->fin_sent && total == 0))
+        {
+          /* Nothing to put it on: tell nghttp3 it went, or it asks again. */
+          nghttp3_conn_add_write_offset (self->conn, stream_id, total);
+          if (st == NULL || st->carrier == NULL)
+            break;
+          continue;
+        }
+      if (st->out == NULL)
+        st->out = post_message_new (NULL);
+      part = g_byte_array_free_to_bytes (g_steal_pointer (&chunk));
+      post_carrier_send_partial_async (st->carrier, st->out, part, fin != 0, NULL,
+                                       part_sent_cb, g_object_ref (self));
+      if (fin)
+        st->fin_sent = TRUE;
+      rv = nghttp3_conn_add_write_offset (self->conn, stream_id, total);
+      if (rv == 0 && total > 0)
+        rv = nghttp3_conn_add_ack_offset (self->conn, stream_id, total);
+      if (rv != 0)
+        {
+          session_fail_nghttp3 (self, rv, "cannot write");
+          break;
+        }
+    }
+  self->writing = FALSE;
+}
+
+typedef struct
+{
+  PostHttp3Session *session;   /* (owned) */
+  gint64            id;
+} ReceiveOp;
+
+static void
+received_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  ReceiveOp *op = user_data;
+  g_autoptr(PostHttp3Session) self = op->session;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  gboolean end = FALSE;
+  H3Stream *st;
+  gint64 id = op->id;
+  nghttp3_ssize rv;
+  gsize len = 0;
+  const guint8 *data;
+
+  g_free (op);
+  bytes = post_carrier_receive_partial_finish (POST_CARRIER (source), result, NULL, &end, &error);
+  if (self->error != NULL || (st = g_hash_table_lookup (self->streams, &id)) == NULL)
+    return;
+  st->receiving = FALSE;
+  if (bytes == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        session_fail (self, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                                         "HTTP/3: receiving on stream %" G_GINT64_FORMAT " failed: %s",
+                                         id, error ? error->message : "end of input"));
+      return;
+    }
+  data = g_bytes_get_data (bytes, &len);
+  rv = nghttp3_conn_read_stream (self->conn, id, data, len, end);
+  if (rv < 0)
+    {
+      session_fail_nghttp3 (self, (int) rv, "input refused");
+      return;
+    }
+  session_write (self);
+  /* nghttp3's callbacks may have ended the stream meanwhile */
+  if ((st = g_hash_table_lookup (self->streams, &id)) == NULL)
+    return;
+  if (!end)
+    stream_receive (st);
+  else if (st->complete && st->fin_sent && self->error == NULL)
+    /* both directions over: nghttp3 forgets it (on_stream_close) */
+    nghttp3_conn_close_stream (self->conn, id, NGHTTP3_H3_NO_ERROR);
+}
+
+static void
+stream_receive (H3Stream *st)
+{
+  ReceiveOp *op;
+
+  if (st->receiving || st->carrier == NULL)
+    return;
+  st->receiving = TRUE;
+  op = g_new0 (ReceiveOp, 1);
+  op->session = g_object_ref (st->session);
+  op->id = st->id;
+  post_carrier_receive_partial_async (st->carrier, 1, READ_MAX, st->session->cancellable,
+                                      received_cb, op);
+}
+
+/* The peer's unidirectional streams (control, QPACK) arrive as fork
+ * requests; HTTP/3 has no server-initiated bidirectional streams. */
+static gboolean
+incoming_cb (PostCarrier      *origin,
+             PostCarrier      *carrier,
+             PostHttp3Session *self)
+{
+  H3Stream *st;
+
+  if (self->error != NULL || post_carrier_get_role (carrier) != POST_CARRIER_ROLE_SINK)
+    return FALSE;
+  st = stream_add (self, SERVER_UNI (self->n_peer_uni++), carrier);
+  g_signal_connect_object (carrier, "incoming", G_CALLBACK (incoming_cb), self, 0);
+  stream_receive (st);
+  return TRUE;
+}
+
+/* ---- requests -------------------------------------------------------------------- */
+
+static gboolean
+skip_header (const char *name)
+{
+  /* Connection-specific fields are not allowed in HTTP/3 (RFC 9114 4.2). */
+  static const char *const skip[] = { "connection", "keep-alive", "proxy-connection",
+                                      "transfer-encoding", "upgrade", "host", NULL };
+
+  return g_strv_contains (skip, name);
+}
+
+static void
+nv_add (GArray *nva, const char *name, const char *value)
+{
+  nghttp3_nv nv = { (uint8_t *) name, (uint8_t *) value, strlen (name), strlen (value),
+                    NGHTTP3_NV_FLAG_NONE };
+
+  g_array_append_val (nva, nv);
+}
+
+static void
+submit (PostHttp3Session *self,
+        GTask            *task,
+        PostCarrier      *carrier,
+        gint64            id)
+{
+  PostMessage *request = g_task_get_task_data (task);
+  g_autofree char *method = NULL, *target = NULL, *authority = NULL;
+  g_autoptr(GVariant) headers = post_message_lookup_metadata_value (request, "http-headers",
+                                                                    G_VARIANT_TYPE ("a(ss)"));
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) nva = g_array_new (FALSE, FALSE, sizeof (nghttp3_nv));
+  GBytes *content = post_message_get_content (request);
+  static const nghttp3_data_reader reader = { read_body };
+  PostRemote *remote = post_carrier_get_remote (self->carrier);
+  H3Stream *st;
+  int rv;
+
+  if (!post_message_lookup_metadata (request, "http-method", "s", &method))
+    method = g_strdup ("GET");
+  if (!post_message_lookup_metadata (request, "http-target", "s", &target))
+    target = g_strdup ("/");
+  if (headers != NULL)
+    {
+      GVariantIter iter;
+      const char *name, *value;
+
+      g_variant_iter_init (&iter, headers);
+      while (authority == NULL && g_variant_iter_next (&iter, "(&s&s)", &name, &value))
+        if (g_ascii_strcasecmp (name, "host") == 0)
+          authority = g_strdup (value);
+    }
+  if (authority == NULL && remote != NULL && post_remote_get_hostname (remote) != NULL)
+    authority = post_remote_get_port (remote) != 0
+                ? g_strdup_printf ("%s:%u", post_remote_get_hostname (remote), post_remote_get_port (remote))
+                : g_strdup (post_remote_get_hostname (remote));
+  if (authority == NULL)
+    authority = g_strdup ("localhost");
+  nv_add (nva, ":method", method);
+  nv_add (nva, ":scheme", "https");
+  nv_add (nva, ":authority", authority);
+  nv_add (nva, ":path", target);
+  if (headers != NULL)
+    {
+      GVariantIter iter;
+      const char *name, *value;
+
+      g_variant_iter_init (&iter, headers);
+      while (g_variant_iter_next (&iter, "(&s&s)", &name, &value))
+        {
+          char *lower = g_ascii_strdown (name, -1);
+
+          g_ptr_array_add (names, lower);
+          if (!skip_header (lower))
+            nv_add (nva, lower, value);
+        }
+    }
+
+  st = stream_add (self, id, carrier);
+  st->task = g_object_ref (task);
+  if (content != NULL && g_bytes_get_size (content) > 0)
+    st->body = g_bytes_ref (content);
+  rv = nghttp3_conn_submit_request (self->conn, id, (const nghttp3_nv *) nva->data, nva->len,
+                                    st->body != NULL ? &reader : NULL, st);
+  if (rv != 0)
+    {
+      GTask *t = g_steal_pointer (&st->task);
+
+      g_task_return_new_error (t, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                               "HTTP/3: the request cannot be sent: %s", nghttp3_strerror (rv));
+      g_object_unref (t);
+      g_hash_table_remove (self->streams, &id);
+      return;
+    }
+  g_signal_connect_object (carrier, "incoming", G_CALLBACK (incoming_cb), self, 0);
+  stream_receive (st);
+  session_write (self);
+}
+
+typedef struct
+{
+  GTask *task;   /* (owned) */
+  gint64 id;
+} ForkOp;
+
+static void
+request_forked_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ForkOp *op = user_data;
+  g_autoptr(GTask) task = op->task;
+  PostHttp3Session *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostCarrier) carrier = post_carrier_fork_finish (POST_CARRIER (source), result, &error);
+  gint64 id = op->id;
+
+  g_free (op);
+  if (self->error != NULL)
+    g_task_return_error (task, g_error_copy (self->error));
+  else if (carrier == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    submit (self, task, carrier, id);
+  if (carrier != NULL && self->error != NULL)
+    post_carrier_abort (carrier);
+}
+
+static void
+request_start (PostHttp3Session *self,
+               GTask            *task)
+{
+  ForkOp *op;
+
+  op = g_new0 (ForkOp, 1);
+  op->task = g_object_ref (task);
+  op->id = CLIENT_BIDI (self->n_bidi++);
+  post_carrier_fork_async (self->carrier, g_task_get_cancellable (task), request_forked_cb, op);
+}
+
+/* ---- our unidirectional streams ------------------------------------------------ */
+
+static void
+uni_forked_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  ReceiveOp *op = user_data;
+  g_autoptr(PostHttp3Session) self = op->session;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostCarrier) carrier = post_carrier_fork_source_finish (POST_CARRIER (source), result, &error);
+  gint64 id = op->id;
+  GTask *task;
+  int rv;
+
+  g_free (op);
+  if (self->error != NULL)
+    {
+      if (carrier != NULL)
+        post_carrier_abort (carrier);
+      return;
+    }
+  if (carrier == NULL)
+    {
+      session_fail (self, g_error_new (POST_ERROR, POST_ERROR_ESTABLISHMENT,
+                                       "HTTP/3: cannot open a unidirectional stream: %s", error->message));
+      return;
+    }
+  stream_add (self, id, carrier);
+  if (++self->n_uni_ready < 3)
+    return;
+  rv = nghttp3_conn_bind_control_stream (self->conn, CLIENT_UNI (0));
+  if (rv == 0)
+    rv = nghttp3_conn_bind_qpack_streams (self->conn, CLIENT_UNI (1), CLIENT_UNI (2));
+  if (rv != 0)
+    {
+      session_fail_nghttp3 (self, rv, "cannot set up its streams");
+      return;
+    }
+  self->ready = TRUE;
+  while ((task = g_queue_pop_head (&self->waiting)) != NULL)
+    {
+      request_start (self, task);
+      g_object_unref (task);
+    }
+  session_write (self);
+}
+
+/* ---- the type ------------------------------------------------------------------------ */
+
+static void
+post_http3_session_dispose (GObject *object)
+{
+  PostHttp3Session *self = POST_HTTP3_SESSION (object);
+  GTask *task;
+
+  g_cancellable_cancel (self->cancellable);
+  while ((task = g_queue_pop_head (&self->waiting)) != NULL)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_CLOSED, "The HTTP/3 session was closed");
+      g_object_unref (task);
+    }
+  if (self->streams != NULL)
+    g_hash_table_remove_all (self->streams);
+  if (self->carrier != NULL)
+    g_signal_handlers_disconnect_by_data (self->carrier, self);
+  G_OBJECT_CLASS (post_http3_session_parent_class)->dispose (object);
+}
+
+static void
+post_http3_session_finalize (GObject *object)
+{
+  PostHttp3Session *self = POST_HTTP3_SESSION (object);
+
+  g_clear_pointer (&self->streams, g_hash_table_unref);
+  g_clear_pointer (&self->conn, nghttp3_conn_del);
+  g_clear_object (&self->carrier);
+  g_clear_object (&self->cancellable);
+  g_clear_error (&self->error);
+  G_OBJECT_CLASS (post_http3_session_parent_class)->finalize (object);
+}
+
+static void
+post_http3_session_class_init (PostHttp3SessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = post_http3_session_dispose;
+  object_class->finalize = post_http3_session_finalize;
+}
+
+static void
+post_http3_session_init (PostHttp3Session *self)
+{
+  self->streams = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, h3_stream_free);
+  self->cancellable = g_cancellable_new ();
+  self->n_bidi = 1;   /* stream 0 is the session's carrier */
+  g_queue_init (&self->waiting);
+}
+
+/**
+ * PostHttp3Session:
+ *
+ * HTTP/3 (RFC 9114) on a quic carrier, with nghttp3: requests and
+ * responses are [class@Post.Message]s whose metadata holds the HTTP fields
+ * (docs/framing.md, "HTTP/3") and whose content is the body.
+ *
+ * The carrier must be ACTIVE on the `quic` stack with stream framing
+ * (%POST_FRAMING_STREAM) and the negotiated ALPN `h3`.  The session opens
+ * the control and QPACK streams as sources forked from it
+ * ([method@Post.Carrier.fork_source_async]), accepts the peer's as sinks,
+ * and forks a new stream from the carrier for each request (the carrier's
+ * own stream carries nothing: it stays open for the forks).  It lives on the carrier's #GMainContext.
+ */
+
+/**
+ * post_http3_session_new:
+ * @carrier: an ACTIVE quic carrier whose negotiated ALPN is `h3`
+ * @error: return location for an error
+ *
+ * Makes @carrier the first stream of an HTTP/3 client session.  Fails with
+ * %POST_ERROR_NOT_SUPPORTED when the carrier is not on quic, did not
+ * negotiate `h3` or is not in stream framing, and %POST_ERROR_CLOSED when it
+ * is not ACTIVE.
+ *
+ * Returns: (transfer full): the session, or %NULL with @error set
+ */
+PostHttp3Session *
+post_http3_session_new (PostCarrier  *carrier,
+                        GError      **error)
+{
+  g_autoptr(PostHttp3Session) self = NULL;
+  nghttp3_callbacks callbacks = { 0 };
+  nghttp3_settings settings;
+  const char *alpn;
+  ReceiveOp *op;
+  guint i;
+  int rv;
+
+  g_return_val_if_fail (POST_IS_CARRIER (carrier), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_strcmp0 (post_carrier_get_stack_name (carrier), "quic") != 0)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                   "HTTP/3 needs a quic carrier, not %s", post_carrier_get_stack_name (carrier));
+      return NULL;
+    }
+  if (post_carrier_get_state (carrier) != POST_CARRIER_STATE_ACTIVE)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_CLOSED, "HTTP/3 needs an ACTIVE carrier");
+      return NULL;
+    }
+  alpn = post_carrier_get_negotiated_protocol (carrier);
+  if (g_strcmp0 (alpn, "h3") != 0)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                   "The carrier negotiated the ALPN %s, not h3", alpn ? alpn : "(none)");
+      return NULL;
+    }
+  if (post_configuration_get_framing (post_carrier_get_configuration (carrier)) != POST_FRAMING_STREAM)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                           "HTTP/3 needs a carrier in stream framing (POST_FRAMING_STREAM)");
+      return NULL;
+    }
+
+  self = g_object_new (POST_TYPE_HTTP3_SESSION, NULL);
+  self->carrier = g_object_ref (carrier);
+  callbacks.recv_header = on_recv_header;
+  callbacks.recv_data = on_recv_data;
+  callbacks.end_stream = on_end_stream;
+  callbacks.reset_stream = on_reset;
+  callbacks.stream_close = on_stream_close;
+  nghttp3_settings_default (&settings);
+  rv = nghttp3_conn_client_new (&self->conn, &callbacks, &settings, NULL, self);
+  if (rv != 0)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_PROTOCOL, "nghttp3: %s", nghttp3_strerror (rv));
+      return NULL;
+    }
+  g_signal_connect_object (carrier, "incoming", G_CALLBACK (incoming_cb), self, 0);
+  /* Control, QPACK encoder, QPACK decoder: client unidirectional 2, 6, 10. */
+  for (i = 0; i < 3; i++)
+    {
+      op = g_new0 (ReceiveOp, 1);
+      op->session = g_object_ref (self);
+      op->id = CLIENT_UNI (self->n_uni++);
+      post_carrier_fork_source_async (carrier, self->cancellable, uni_forked_cb, op);
+    }
+  return g_steal_pointer (&self);
+}
+
+/**
+ * post_http3_session_get_carrier:
+ * @self: a #PostHttp3Session
+ *
+ * Gets the carrier the session was made on.
+ *
+ * Returns: (transfer none): the carrier the session was made on
+ */
+PostCarrier *
+post_http3_session_get_carrier (PostHttp3Session *self)
+{
+  g_return_val_if_fail (POST_IS_HTTP3_SESSION (self), NULL);
+  return self->carrier;
+}
+
+/**
+ * post_http3_session_request_async:
+ * @self: a #PostHttp3Session
+ * @request: the request: metadata `http-method` (default `GET`),
+ *   `http-target` (default `/`), `http-headers` (`a(ss)`, a `host` field
+ *   becomes `:authority`), its content the body
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the response
+ * @user_data: data for @callback
+ *
+ * Sends @request on a new request stream and receives its response.
+ */
+void
+post_http3_session_request_async (PostHttp3Session    *self,
+                                  PostMessage         *request,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (POST_IS_HTTP3_SESSION (self));
+  g_return_if_fail (POST_IS_MESSAGE (request));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_http3_session_request_async);
+  g_task_set_task_data (task, g_object_ref (request), g_object_unref);
+  if (self->error != NULL)
+    {
+      g_task_return_error (task, g_error_copy (self->error));
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if (!self->ready)
+    {
+      g_queue_push_tail (&self->waiting, g_steal_pointer (&task));
+      return;
+    }
+  request_start (self, task);
+}
+
+/**
+ * post_http3_session_request_finish:
+ * @self: a #PostHttp3Session
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes post_http3_session_request_async().  The response's metadata
+ * has `http-status` (`u`), `http-version` (`HTTP/3`) and `http-headers`
+ * (`a(ss)`, names in lower case); its content is the body.  Fails with
+ * %POST_ERROR_PROTOCOL when the peer broke HTTP/3 (the message names
+ * nghttp3's error and the HTTP/3 error code; the connection is then
+ * closed), %POST_ERROR_CONNECTION_RESET when the server reset the request.
+ *
+ * Returns: (transfer full): the response, or %NULL with @error set
+ */
+PostMessage *
+post_http3_session_request_finish (PostHttp3Session  *self,
+                                   GAsyncResult      *result,
+                                   GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * post_http3_session_close:
+ * @self: a #PostHttp3Session
+ *
+ * Ends the session: pending requests fail with %POST_ERROR_CLOSED and the
+ * session's streams are aborted; the carrier it was made on stays the
+ * caller's to close.
+ */
+void
+post_http3_session_close (PostHttp3Session *self)
+{
+  g_return_if_fail (POST_IS_HTTP3_SESSION (self));
+
+  if (self->error == NULL)
+    self->error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED, "The HTTP/3 session was closed");
+  g_cancellable_cancel (self->cancellable);
+  g_hash_table_remove_all (self->streams);
+}

@@ -1,0 +1,406 @@
+/* test-http3.c: PostHttp3Session against ngtcp2's gtlsserver (HTTP/3 with
+ * nghttp3), started on a free loopback UDP port serving generated files
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <signal.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <post.h>
+
+#include "post-test-util.h"
+
+#define WAIT_TIMEOUT_S 30
+#define BIG_SIZE       (3 * 1024 * 1024 + 12345)
+
+static char *dir;      /* the test certificates */
+static char *htdocs;   /* gtlsserver's document root */
+static GBytes *big;    /* htdocs/big.bin */
+
+typedef struct
+{
+  guint        done;
+  PostMessage *response;
+  GError      *error;
+} Response;
+
+static void
+response_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Response *r = user_data;
+
+  r->response = post_http3_session_request_finish (POST_HTTP3_SESSION (source), result, &r->error);
+  r->done++;
+}
+
+static void
+response_clear (Response *r)
+{
+  g_clear_object (&r->response);
+  g_clear_error (&r->error);
+  r->done = 0;
+}
+
+/* A header of the response (the first of that name), or NULL. */
+static char *
+response_header (PostMessage *response,
+                 const char  *name)
+{
+  g_autoptr(GVariant) headers = post_message_lookup_metadata_value (response, "http-headers",
+                                                                    G_VARIANT_TYPE ("a(ss)"));
+  GVariantIter iter;
+  const char *n, *v;
+
+  g_assert_nonnull (headers);
+  g_variant_iter_init (&iter, headers);
+  while (g_variant_iter_next (&iter, "(&s&s)", &n, &v))
+    if (strcmp (n, name) == 0)
+      return g_strdup (v);
+  return NULL;
+}
+
+static PostMessage *
+get_request (const char *target)
+{
+  PostMessage *request = post_message_new (NULL);
+  GVariantBuilder meta, headers;
+
+  g_variant_builder_init (&headers, G_VARIANT_TYPE ("a(ss)"));
+  g_variant_builder_add (&headers, "(ss)", "User-Agent", "libpost-test");
+  g_variant_builder_init (&meta, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&meta, "{sv}", "http-method", g_variant_new_string ("GET"));
+  g_variant_builder_add (&meta, "{sv}", "http-target", g_variant_new_string (target));
+  g_variant_builder_add (&meta, "{sv}", "http-headers", g_variant_builder_end (&headers));
+  g_assert_true (post_message_set_metadata (request, g_variant_builder_end (&meta), NULL));
+  return request;
+}
+
+static GSubprocess *
+start_gtlsserver (guint16 *port)
+{
+  g_autofree char *key = post_test_certs_path (dir, "server.key");
+  g_autofree char *cert = post_test_certs_path (dir, "server.pem");
+  g_autofree char *port_s = NULL;
+  GSubprocess *server;
+
+  *port = post_test_free_port (G_SOCKET_TYPE_DATAGRAM);
+  port_s = g_strdup_printf ("%u", *port);
+  server = post_test_spawn ((const char *[]) { "gtlsserver", "-q", "-d", htdocs, "127.0.0.1", port_s,
+                                               key, cert, NULL },
+                            G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  post_test_spin (300);
+  return server;
+}
+
+static PostCarrier *
+establish (guint16 port)
+{
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+  g_autoptr(GError) error = NULL;
+  PostCarrier *carrier;
+  PostTestClient c;
+
+  g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, &error));
+  g_assert_true (post_configuration_set_framing (config, POST_FRAMING_STREAM, &error));
+  g_assert_no_error (error);
+  post_test_client_init (&c);
+  carrier = post_test_initiate ("quic", port, config);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+  post_test_wait_count (&c.done, 1, "the handshake with gtlsserver", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  g_assert_cmpstr (post_carrier_get_negotiated_protocol (carrier), ==, "h3");
+  post_test_client_clear (&c);
+  return carrier;
+}
+
+/* gtlsserver started, a carrier to it and a session on that, or NULL
+ * (the test skipped) without gtlsserver. */
+static PostHttp3Session *
+gtlsserver_session (GSubprocess **server,
+                    PostCarrier **carrier)
+{
+  g_autofree char *path = g_find_program_in_path ("gtlsserver");
+  g_autoptr(GError) error = NULL;
+  PostHttp3Session *session;
+  guint16 port;
+
+  if (path == NULL)
+    {
+      g_test_skip ("gtlsserver (ngtcp2-server) is not installed");
+      return NULL;
+    }
+  *server = start_gtlsserver (&port);
+  *carrier = establish (port);
+  session = post_http3_session_new (*carrier, &error);
+  g_assert_no_error (error);
+  return session;
+}
+
+/* A file of a few MB, then a missing one, then the file again on the same
+ * connection (a forked request stream each). */
+static void
+test_gtlsserver_download (void)
+{
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostHttp3Session) session = NULL;
+  g_autofree char *length = NULL;
+  GBytes *body;
+  Response r = { 0 };
+  guint32 status = 0;
+  guint i;
+
+  if ((session = gtlsserver_session (&server, &carrier)) == NULL)
+    return;
+  g_assert_true (post_http3_session_get_carrier (session) == carrier);
+
+  for (i = 0; i < 2; i++)
+    {
+      g_autoptr(PostMessage) request = get_request ("/big.bin");
+      g_autoptr(PostMessage) missing = get_request ("/no-such-file");
+
+      post_http3_session_request_async (session, request, NULL, response_cb, &r);
+      post_test_wait_count (&r.done, 1, "the response for /big.bin", WAIT_TIMEOUT_S);
+      g_assert_no_error (r.error);
+      g_assert_true (post_message_lookup_metadata (r.response, "http-status", "u", &status));
+      g_assert_cmpuint (status, ==, 200);
+      length = response_header (r.response, "content-length");
+      g_assert_nonnull (length);
+      g_assert_cmpuint (g_ascii_strtoull (length, NULL, 10), ==, BIG_SIZE);
+      g_clear_pointer (&length, g_free);
+      body = post_message_get_content (r.response);
+      g_assert_true (g_bytes_equal (body, big));
+      response_clear (&r);
+
+      post_http3_session_request_async (session, missing, NULL, response_cb, &r);
+      post_test_wait_count (&r.done, 1, "the response for /no-such-file", WAIT_TIMEOUT_S);
+      g_assert_no_error (r.error);
+      g_assert_true (post_message_lookup_metadata (r.response, "http-status", "u", &status));
+      g_assert_cmpuint (status, ==, 404);
+      response_clear (&r);
+    }
+  post_http3_session_close (session);
+  post_carrier_abort (carrier);
+  post_test_kill (server);
+}
+
+/* Several requests at once, before the control streams are even open. */
+static void
+test_gtlsserver_concurrent (void)
+{
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostHttp3Session) session = NULL;
+  Response r[4] = { 0 };
+  guint i;
+
+  if ((session = gtlsserver_session (&server, &carrier)) == NULL)
+    return;
+  for (i = 0; i < G_N_ELEMENTS (r); i++)
+    {
+      g_autoptr(PostMessage) request = get_request (i % 2 ? "/small.txt" : "/big.bin");
+
+      post_http3_session_request_async (session, request, NULL, response_cb, &r[i]);
+    }
+  for (i = 0; i < G_N_ELEMENTS (r); i++)
+    {
+      guint32 status = 0;
+      GBytes *body;
+
+      post_test_wait_count (&r[i].done, 1, "a response", WAIT_TIMEOUT_S);
+      g_assert_no_error (r[i].error);
+      g_assert_true (post_message_lookup_metadata (r[i].response, "http-status", "u", &status));
+      g_assert_cmpuint (status, ==, 200);
+      body = post_message_get_content (r[i].response);
+      if (i % 2)
+        g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "hello, HTTP/3\n", 14);
+      else
+        g_assert_true (g_bytes_equal (body, big));
+      response_clear (&r[i]);
+    }
+  post_http3_session_close (session);
+  post_carrier_abort (carrier);
+  post_test_kill (server);
+}
+
+/* Not h3: a libpost quic listener negotiates its default ALPN. */
+static void
+test_not_h3 (void)
+{
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_test_client_config (dir);
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostHttp3Session) session = NULL;
+  g_autoptr(GError) error = NULL;
+  PostTestEcho echo = { 0 };
+  PostTestClient c;
+
+  listener = post_test_echo_listen (&echo, local, NULL, "quic");
+  g_assert_true (post_configuration_set_framing (config, POST_FRAMING_STREAM, &error));
+  post_test_client_init (&c);
+  carrier = post_test_initiate ("quic", post_test_port_of (listener), config);
+  post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+  post_test_wait_count (&c.done, 1, "the handshake", WAIT_TIMEOUT_S);
+  g_assert_no_error (c.error);
+  session = post_http3_session_new (carrier, &error);
+  g_assert_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "not h3"));
+  g_assert_null (session);
+  post_carrier_abort (carrier);
+  post_test_client_clear (&c);
+  post_test_echo_clear (&echo);
+  post_carrier_abort (listener);
+}
+
+/* ---- a peer that breaks HTTP/3 ------------------------------------------------- */
+
+/* A libpost quic listener (ALPN h3) that answers every request stream with
+ * @reply and keeps every stream the client opens. */
+typedef struct
+{
+  GPtrArray *kept;
+  GBytes    *reply;
+} BadPeer;
+
+static gboolean
+bad_incoming_cb (PostCarrier *parent,
+                 PostCarrier *child,
+                 BadPeer     *peer)
+{
+  g_ptr_array_add (peer->kept, g_object_ref (child));
+  g_signal_connect (child, "incoming", G_CALLBACK (bad_incoming_cb), peer);
+  if (post_carrier_get_role (child) == POST_CARRIER_ROLE_CARRIER)
+    g_assert_true (post_carrier_send_bytes (child, peer->reply, NULL));
+  return TRUE;
+}
+
+typedef struct
+{
+  const char *name;
+  const char *reply;
+  gsize       len;
+  const char *code;   /* the HTTP/3 error code in the message */
+} BadCase;
+
+static const BadCase bad_cases[] = {
+  /* HEADERS whose field line names static table entry 100 (it has 99) */
+  { "qpack", "\x01\x04\x00\x00\xff\x25", 6, "0x200" },
+  /* DATA before any HEADERS on a request stream */
+  { "frame-unexpected", "\x00\x01\x41", 3, "0x105" },
+  /* a HEADERS frame cut by the end of the stream */
+  { "truncated", "\x01\x10\x00\x00", 4, "0x106" },
+};
+
+static void
+test_bad_peer (gconstpointer data)
+{
+  const BadCase *bad = data;
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) lconfig = post_configuration_new ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostHttp3Session) session = NULL;
+  g_autoptr(PostMessage) request = get_request ("/");
+  g_autoptr(PostMessage) again = get_request ("/");
+  g_autoptr(GError) error = NULL;
+  BadPeer peer = { g_ptr_array_new_with_free_func (g_object_unref), g_bytes_new_static (bad->reply, bad->len) };
+  Response r = { 0 };
+  guint i;
+
+  g_assert_true (post_configuration_set_alpn (lconfig, (const char *[]) { "h3", NULL }, &error));
+  g_assert_true (post_configuration_set_framing (lconfig, POST_FRAMING_STREAM, &error));
+  listener = post_carrier_listen (local, lconfig, &error);
+  g_assert_no_error (error);
+  g_signal_connect (listener, "incoming", G_CALLBACK (bad_incoming_cb), &peer);
+  carrier = establish (post_test_port_of (listener));
+  session = post_http3_session_new (carrier, &error);
+  g_assert_no_error (error);
+  post_http3_session_request_async (session, request, NULL, response_cb, &r);
+  post_test_wait_count (&r.done, 1, "the broken response", WAIT_TIMEOUT_S);
+  g_test_message ("%s: %s", bad->name, r.error ? r.error->message : "(no error)");
+  g_assert_error (r.error, POST_ERROR, POST_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (r.error->message, bad->code));
+  g_assert_null (r.response);
+  response_clear (&r);
+  /* The connection is over: the next request fails at once. */
+  post_http3_session_request_async (session, again, NULL, response_cb, &r);
+  post_test_wait_count (&r.done, 1, "the next request", WAIT_TIMEOUT_S);
+  g_assert_error (r.error, POST_ERROR, POST_ERROR_PROTOCOL);
+  response_clear (&r);
+  g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_CLOSED);
+  for (i = 0; i < peer.kept->len; i++)
+    post_carrier_abort (peer.kept->pdata[i]);
+  g_ptr_array_unref (peer.kept);
+  g_bytes_unref (peer.reply);
+  post_carrier_abort (listener);
+}
+
+static void
+make_htdocs (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *small = NULL;
+  guint8 *data = g_malloc (BIG_SIZE);
+  GRand *rand = g_rand_new_with_seed (16);
+  gsize i;
+
+  htdocs = g_dir_make_tmp ("post-http3-XXXXXX", &error);
+  g_assert_no_error (error);
+  for (i = 0; i < BIG_SIZE; i++)
+    data[i] = (guint8) g_rand_int (rand);
+  g_rand_free (rand);
+  big = g_bytes_new_take (data, BIG_SIZE);
+  path = g_build_filename (htdocs, "big.bin", NULL);
+  g_assert_true (g_file_set_contents (path, (const char *) data, BIG_SIZE, &error));
+  small = g_build_filename (htdocs, "small.txt", NULL);
+  g_assert_true (g_file_set_contents (small, "hello, HTTP/3\n", -1, &error));
+  g_assert_no_error (error);
+}
+
+static void
+remove_htdocs (void)
+{
+  g_autofree char *path = g_build_filename (htdocs, "big.bin", NULL);
+  g_autofree char *small = g_build_filename (htdocs, "small.txt", NULL);
+
+  g_unlink (path);
+  g_unlink (small);
+  g_rmdir (htdocs);
+  g_clear_pointer (&htdocs, g_free);
+  g_clear_pointer (&big, g_bytes_unref);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  signal (SIGPIPE, SIG_IGN);
+  g_test_init (&argc, &argv, NULL);
+  if (!post_test_have_stack ("quic"))
+    {
+      g_test_skip ("the quic plugin is not built");
+      return g_test_run ();
+    }
+  dir = post_test_certs_make ("post-http3");
+  make_htdocs ();
+  g_test_add_func ("/http3/gtlsserver/download", test_gtlsserver_download);
+  g_test_add_func ("/http3/gtlsserver/concurrent", test_gtlsserver_concurrent);
+  g_test_add_func ("/http3/not-h3", test_not_h3);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/http3/bad-peer/%s", bad_cases[i].name);
+
+      g_test_add_data_func (path, &bad_cases[i], test_bad_peer);
+    }
+  ret = g_test_run ();
+  remove_htdocs ();
+  post_test_certs_remove (dir);
+  g_free (dir);
+  return ret;
+}
