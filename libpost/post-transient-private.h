@@ -160,11 +160,21 @@ void            _post_transient_return_early_data (PostTransient    *self);
 
 typedef struct
 {
+  guint32 offset;               /* of the payload in the coalesced buffer */
+  guint32 length;               /* its size (at most COALESCE_LIMIT) */
+} CoalescedSpan;
+
+typedef struct
+{
   guint64         seq;          /* enqueue order */
   PostMessage    *message;      /* (owned) (nullable) */
   GTask          *task;         /* (owned) (nullable) */
   GBytes         *payload;      /* (owned) (nullable) */
   GByteArray     *coalesced;    /* (owned) (nullable) pre-framed anonymous messages */
+  GArray         *spans;        /* (owned) (nullable) (element-type CoalescedSpan):
+                                 * where each message's payload lies in coalesced,
+                                 * so that it can be framed again by another
+                                 * framer instance without decoding */
   GSocketAddress *destination;  /* (owned) (nullable) message stacks */
   guint8          header[16];
   guint           header_len;

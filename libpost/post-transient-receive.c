@@ -662,45 +662,36 @@ _post_transient_reframe_queue (PostTransient *self)
           self->queued_bytes -= MIN (self->queued_bytes, item->total);
           if (item->coalesced != NULL)
             {
-              /* Split the coalesced buffer back into messages. */
-              g_autoptr(PostFramer) decoder = post_length_prefix_framer_new ();
-              gsize off = 0;
-
+              /* Split the coalesced buffer back into its messages, from
+               * where their payloads lie: it was framed by the previous
+               * transient's framer instance, which may be any framer (or
+               * a stack of them), so it is not decoded here. */
               g_queue_delete_link (&level->items, l);
-              while (off < item->coalesced->len)
+              for (guint s = 0; s < item->spans->len; s++)
                 {
-                  PostFrameChunk chunk;
-                  g_autoptr(GBytes) content = NULL;
+                  const CoalescedSpan *span = &g_array_index (item->spans, CoalescedSpan, s);
+                  g_autoptr(GBytes) content = g_bytes_new (item->coalesced->data + span->offset,
+                                                           span->length);
+                  SendItem *one;
 
-                  if (!post_framer_decode (decoder, item->coalesced->data + off,
-                                           item->coalesced->len - off, TRUE, &chunk, NULL)
-                      || chunk.consumed == 0)
-                    break;
-                  content = g_bytes_new (item->coalesced->data + off + chunk.payload_offset,
-                                         chunk.payload_length);
-                  off += chunk.consumed;
-                  {
-                    SendItem *one;
-
-                    if (!_post_transient_refuse_empty (self, content, FALSE, NULL))
-                      {
-                        /* Anonymous (post_carrier_send_bytes): no one to tell. */
-                        g_debug ("Dropping an empty message queued for stack %s, which "
-                                 "cannot carry it", post_transient_get_stack_name (self));
-                        continue;
-                      }
-                    one = g_new0 (SendItem, 1);
-                    one->seq = item->seq;
-                    one->payload = g_steal_pointer (&content);
-                    one->end_of_message = TRUE;
-                    _post_transient_frame_item (self, one, NULL);
-                    self->queued_bytes += one->total;
-                    self->queued_items++;
-                    if (next != NULL)
-                      g_queue_insert_before (&level->items, next, one);
-                    else
-                      g_queue_push_tail (&level->items, one);
-                  }
+                  if (!_post_transient_refuse_empty (self, content, FALSE, NULL))
+                    {
+                      /* Anonymous (post_carrier_send_bytes): no one to tell. */
+                      g_debug ("Dropping an empty message queued for stack %s, which "
+                               "cannot carry it", post_transient_get_stack_name (self));
+                      continue;
+                    }
+                  one = g_new0 (SendItem, 1);
+                  one->seq = item->seq;
+                  one->payload = g_steal_pointer (&content);
+                  one->end_of_message = TRUE;
+                  _post_transient_frame_item (self, one, NULL);
+                  self->queued_bytes += one->total;
+                  self->queued_items++;
+                  if (next != NULL)
+                    g_queue_insert_before (&level->items, next, one);
+                  else
+                    g_queue_push_tail (&level->items, one);
                 }
               self->queued_items -= MIN (self->queued_items, 1);
               _post_transient_send_item_free (item);

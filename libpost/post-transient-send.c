@@ -125,6 +125,7 @@ try_coalesce (PostTransient *self,
       tail = g_new0 (SendItem, 1);
       tail->seq = self->next_seq++;
       tail->coalesced = g_byte_array_sized_new (MIN (COALESCE_MAX, 4096));
+      tail->spans = g_array_new (FALSE, FALSE, sizeof (CoalescedSpan));
       tail->end_of_message = TRUE;
       g_queue_push_tail (&level->items, tail);
       self->queued_items++;
@@ -139,6 +140,11 @@ try_coalesce (PostTransient *self,
   if (!post_framer_encode (self->framer, NULL, size, TRUE, header, trailer, NULL))
     return FALSE;
   g_byte_array_append (tail->coalesced, header->data, header->len);
+  {
+    CoalescedSpan span = { tail->coalesced->len, size };
+
+    g_array_append_val (tail->spans, span);
+  }
   g_byte_array_append (tail->coalesced, g_bytes_get_data (content, NULL), size);
   if (trailer->len > 0)
     g_byte_array_append (tail->coalesced, trailer->data, trailer->len);

@@ -94,6 +94,7 @@ _post_transient_send_item_free (SendItem *item)
   g_clear_object (&item->task);
   g_clear_pointer (&item->payload, g_bytes_unref);
   g_clear_pointer (&item->coalesced, g_byte_array_unref);
+  g_clear_pointer (&item->spans, g_array_unref);
   g_clear_object (&item->destination);
   g_clear_pointer (&item->trailer, g_byte_array_unref);
   g_free (item);

@@ -8,6 +8,7 @@
 
 #include <post.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "post-test-framers.h"
 
@@ -749,6 +750,191 @@ test_tcp_switch (void)
   pair_stop (&p);
 }
 
+/* ---- a queue framed by a custom framer survives DORMANT ------------------ */
+
+static void
+received_hello_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  gboolean *got = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PostMessage) message = post_carrier_receive_finish (POST_CARRIER (source), result, &error);
+  GBytes *content;
+
+  g_assert_no_error (error);
+  content = post_message_get_content (message);
+  g_assert_cmpmem (g_bytes_get_data (content, NULL), g_bytes_get_size (content), "hello", 5);
+  *got = TRUE;
+}
+
+static void
+establish_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  guint *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_carrier_establish_finish (POST_CARRIER (source), result, &error));
+  g_assert_no_error (error);
+  (*done)++;
+}
+
+/* Accepts one connection on the non-blocking @listener, iterating the
+ * default main context meanwhile. */
+static GSocket *
+accept_raw (GSocket *listener)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_S * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      GSocket *accepted = g_socket_accept (listener, NULL, &error);
+
+      if (accepted != NULL)
+        return accepted;
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+/* Small anonymous messages (post_carrier_send_bytes()) are copied, framed,
+ * into shared buffers; when the transport is lost with such buffers still
+ * queued, the next transient frames their messages again with its own
+ * framer instance.  They were split back by decoding them as the
+ * length-prefix framing, which lost every message of any other framer:
+ * here a newline framer, the peer resetting the first connection with
+ * most of the queue unsent, and the second connection must carry a gapless
+ * run of whole messages up to the last one sent. */
+static void
+test_dormant_requeue (void)
+{
+  g_autoptr(PostConfiguration) config =
+    config_with_framers ((GType[]) { TEST_TYPE_SWITCH_FRAMER, G_TYPE_INVALID });
+  g_autoptr(GSocket) listener = NULL;
+  g_autoptr(GSocket) first = NULL;
+  g_autoptr(GSocket) second = NULL;
+  g_autoptr(GSocketAddress) any = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(GString) received = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint established = 0, sent = 0, first_index;
+  gboolean got_hello = FALSE;
+  struct linger hard = { 1, 0 };
+
+  listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  /* A small receive buffer, so that most of what the client sends stays
+   * queued in it (accepted sockets inherit it) */
+  g_assert_true (g_socket_set_option (listener, SOL_SOCKET, SO_RCVBUF, 4096, &error));
+  any = g_inet_socket_address_new (loopback, 0);
+  g_assert_true (g_socket_bind (listener, any, TRUE, &error));
+  g_assert_true (g_socket_listen (listener, &error));
+  g_assert_no_error (error);
+  g_socket_set_blocking (listener, FALSE);
+  bound = g_socket_get_local_address (listener, &error);
+  uri = g_strdup_printf ("tcp://127.0.0.1:%u",
+                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  remote = post_remote_new_from_uri (uri, &error);
+  g_assert_no_error (error);
+
+  client = post_carrier_initiate (NULL, remote, config);
+  first = accept_raw (listener);
+  while (post_carrier_get_state (client) != POST_CARRIER_STATE_ACTIVE)
+    g_main_context_iteration (NULL, TRUE);
+  /* The peer speaks first: a reset before it sent anything would be a
+   * refusal, which closes the carrier instead of making it DORMANT */
+  g_assert_cmpint (g_socket_send (first, "hello\n", 6, NULL, &error), ==, 6);
+  post_carrier_receive_async (client, NULL, received_hello_cb, &got_hello);
+  while (!got_hello)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* Fill the kernel's buffers and the carrier's queue */
+  for (guint round = 0; round < 20; round++)
+    {
+      for (;;)
+        {
+          g_autofree char *text = g_strdup_printf ("m%06u", sent);
+          g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
+
+          if (!post_carrier_send_bytes (client, bytes, &error))
+            break;
+          sent++;
+          g_assert_cmpuint (sent, <, 2000000);
+        }
+      g_assert_error (error, POST_ERROR, POST_ERROR_WOULD_BLOCK);
+      g_clear_error (&error);
+      drain_context ();
+    }
+  g_test_message ("%u messages queued or sent before the reset, %" G_GSIZE_FORMAT " bytes queued", sent,
+                  (gsize) post_carrier_get_send_queue_size (client));
+
+  /* The peer resets the connection without reading */
+  g_assert_cmpint (setsockopt (g_socket_get_fd (first), SOL_SOCKET, SO_LINGER, &hard, sizeof hard), ==, 0);
+  g_assert_true (g_socket_close (first, &error));
+  {
+    guint id = g_timeout_add_seconds (WAIT_TIMEOUT_S, timeout_cb, (gpointer) "the reset");
+
+    while (post_carrier_get_state (client) == POST_CARRIER_STATE_ACTIVE)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_cmpint (post_carrier_get_state (client), ==, POST_CARRIER_STATE_DORMANT);
+    g_source_remove (id);
+  }
+  g_assert_cmpuint (post_carrier_get_send_queue_size (client), >, 0);
+
+  /* Re-established: the queue goes out on the second connection */
+  post_carrier_establish_async (client, NULL, establish_cb, &established);
+  second = accept_raw (listener);
+  g_socket_set_blocking (second, FALSE);
+  {
+    g_autofree char *last = g_strdup_printf ("m%06u\n", sent - 1);
+    gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_S * G_USEC_PER_SEC;
+
+    while (!g_str_has_suffix (received->str, last))
+      {
+        char buffer[65536];
+        gssize n = g_socket_receive (second, buffer, sizeof buffer, NULL, &error);
+
+        if (n > 0)
+          g_string_append_len (received, buffer, n);
+        else
+          {
+            g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+            g_clear_error (&error);
+            g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+            g_main_context_iteration (NULL, FALSE);
+            g_usleep (1000);
+          }
+      }
+  }
+  g_assert_cmpuint (established, ==, 1);
+
+  /* Whole messages, no gap, in order, up to the last one sent */
+  lines = g_strsplit (received->str, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), >=, 2);
+  g_assert_true (lines[0][0] == 'm' && strlen (lines[0]) == 7);
+  first_index = (guint) g_ascii_strtoull (lines[0] + 1, NULL, 10);
+  g_test_message ("the second connection carried m%06u to m%06u", first_index, sent - 1);
+  for (guint i = 0; lines[i + 1] != NULL; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("m%06u", first_index + i);
+
+      g_assert_cmpstr (lines[i], ==, expected);
+    }
+  g_assert_cmpstr (lines[g_strv_length (lines) - 1], ==, "");
+  post_carrier_abort (client);
+  drain_context ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -765,6 +951,7 @@ main (int   argc,
   g_test_add_func ("/framer-stack/upper-consumes-only", test_upper_consumes_only);
   g_test_add_func ("/framer-stack/tcp-metadata", test_tcp_metadata);
   g_test_add_func ("/framer-stack/tcp-switch", test_tcp_switch);
+  g_test_add_func ("/framer-stack/dormant-requeue", test_dormant_requeue);
 
   return g_test_run ();
 }
