@@ -388,6 +388,23 @@ typedef enum /*< flags >*/ {
 } PostSecurityFlags;
 
 /**
+ * PostHttpRole:
+ * @POST_HTTP_ROLE_AUTO: decided by the framer's first call: encoding a
+ *   request (a message with `http-method`) makes it a client, decoding
+ *   input first or encoding a response makes it a server (HTTP/1.1
+ *   clients always speak first)
+ * @POST_HTTP_ROLE_CLIENT: sends requests, receives responses
+ * @POST_HTTP_ROLE_SERVER: receives requests, sends responses
+ *
+ * Which side of HTTP/1.1 a [class@Post.HttpFramer] speaks.
+ */
+typedef enum {
+  POST_HTTP_ROLE_AUTO,
+  POST_HTTP_ROLE_CLIENT,
+  POST_HTTP_ROLE_SERVER,
+} PostHttpRole;
+
+/**
  * PostDatagramEvent:
  * @POST_DATAGRAM_SENT: the stack put the datagram in a packet
  * @POST_DATAGRAM_ACKED: the peer acknowledged the packet that carried it

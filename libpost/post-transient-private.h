@@ -130,6 +130,8 @@ PostStackCapabilities _post_transient_get_capabilities (PostTransient *self);
 /* Control frames of libpost's framing (forks on stacks without streams) */
 gboolean        _post_transient_speaks_control   (PostTransient     *self);
 gboolean        _post_transient_has_seen_frame   (PostTransient     *self);
+gboolean        _post_transient_send_unframed    (PostTransient     *self,
+                                                  GBytes            *bytes);
 gboolean        _post_transient_send_control     (PostTransient     *self,
                                                   guint8             type,
                                                   guint8             flags,

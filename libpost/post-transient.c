@@ -534,6 +534,30 @@ _post_transient_has_seen_frame (PostTransient *self)
 /* Queues a control frame of libpost's framing: it goes before the messages
  * queued (and is never put inside a message sent in parts).  FALSE when the
  * transient does not speak libpost's framing or can no longer send. */
+/* Queues @bytes as they are, between messages, before the application's
+ * messages (as control frames go): what a framer sends on its own, a
+ * PostHttpFramer's 100 Continue. */
+gboolean
+_post_transient_send_unframed (PostTransient *self,
+                               GBytes        *bytes)
+{
+  SendItem *item;
+
+  if (self->ended || self->send_shut)
+    return FALSE;
+  item = g_new0 (SendItem, 1);
+  item->seq = self->next_seq++;
+  item->control = TRUE;
+  item->end_of_message = TRUE;
+  item->payload = g_bytes_ref (bytes);
+  item->total = g_bytes_get_size (bytes);
+  g_queue_push_tail (&self->control, item);
+  self->queued_bytes += item->total;
+  self->queued_items++;
+  _post_transient_schedule_write (self);
+  return TRUE;
+}
+
 gboolean
 _post_transient_send_control (PostTransient *self,
                               guint8         type,
@@ -542,23 +566,14 @@ _post_transient_send_control (PostTransient *self,
                               gsize          body_length)
 {
   g_autoptr(GByteArray) frame = NULL;
-  SendItem *item;
+  g_autoptr(GBytes) bytes = NULL;
 
-  if (!_post_transient_speaks_control (self) || self->ended || self->send_shut)
+  if (!_post_transient_speaks_control (self))
     return FALSE;
   frame = g_byte_array_sized_new (POST_LENGTH_PREFIX_CONTROL_HEADER + body_length);
   _post_length_prefix_encode_control (frame, type, flags, body, body_length);
-  item = g_new0 (SendItem, 1);
-  item->seq = self->next_seq++;
-  item->control = TRUE;
-  item->end_of_message = TRUE;
-  item->payload = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
-  item->total = g_bytes_get_size (item->payload);
-  g_queue_push_tail (&self->control, item);
-  self->queued_bytes += item->total;
-  self->queued_items++;
-  _post_transient_schedule_write (self);
-  return TRUE;
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
+  return _post_transient_send_unframed (self, bytes);
 }
 
 /* ---- ending --------------------------------------------------------------- */
