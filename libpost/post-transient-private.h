@@ -279,6 +279,8 @@ struct _PostTransient
   GByteArray        *scratch_trailer; /* (owned) */
   GByteArray        *inbuf;          /* (owned) raw input */
   gsize              inbuf_start;
+  gboolean           inbuf_big;      /* inbuf was grown to read READ_CHUNK in place */
+  gboolean           streaming;      /* the last read filled READ_CHUNK */
   GByteArray        *assembly;       /* (owned) payload of the current message */
   PostMessage       *handle;         /* (owned) (nullable) handle of a message delivered in parts */
   PostMessage       *spare_message;  /* (owned) (nullable) a received message kept for reuse */

@@ -234,7 +234,7 @@ post_transient_init (PostTransient *self)
 {
   self->levels = g_ptr_array_new_with_free_func (send_level_free);
   self->datagrams = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, _post_transient_datagram_free);
-  self->inbuf = g_byte_array_sized_new (READ_CHUNK);
+  self->inbuf = g_byte_array_new ();
   self->scratch_header = g_byte_array_sized_new (16);
   self->scratch_trailer = g_byte_array_sized_new (16);
   self->assembly = g_byte_array_new ();
