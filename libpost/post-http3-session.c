@@ -47,6 +47,7 @@
 #define CLIENT_BIDI(n) ((gint64) (n) * 4)
 #define CLIENT_UNI(n)  ((gint64) (n) * 4 + 2)
 #define SERVER_UNI(n)  ((gint64) (n) * 4 + 3)
+#define OUR_UNI(self, n) ((self)->server ? SERVER_UNI (n) : CLIENT_UNI (n))
 #define READ_MAX       (64 * 1024)
 
 typedef struct
@@ -56,7 +57,10 @@ typedef struct
   PostCarrier      *carrier;     /* (owned) (nullable) */
   PostMessage      *out;         /* (owned) (nullable) the message we send on it */
   gboolean          fin_sent;
+  gboolean          rx_end;      /* the peer's FIN was read */
+  gboolean          fin_done;    /* our FIN's part was sent */
   gboolean          receiving;
+  char             *pseudo[4];   /* server: the request's :method, :path, :authority, :scheme */
   GTask            *task;        /* (owned) (nullable) a request's */
   GBytes           *body;        /* (owned) (nullable) the request's content */
   guint             status;
@@ -79,14 +83,22 @@ struct _PostHttp3Session
   guint         n_uni_ready;
   guint         n_peer_uni;
   gboolean      ready;           /* control and QPACK streams bound */
+  gboolean      server;          /* post_http3_session_new_server() */
+  guint         n_peer_bidi;     /* server: request streams received */
+  GHashTable   *requests;        /* server: (owned) PostMessage → gint64* id of its stream */
   GQueue        waiting;         /* (owned) GTask: requests before ready */
   gboolean      writing;
+  gboolean      reading;         /* inside nghttp3_conn_read_stream */
 };
 
 G_DEFINE_FINAL_TYPE (PostHttp3Session, post_http3_session, G_TYPE_OBJECT)
 
 static void session_write (PostHttp3Session *self);
 static void stream_receive (H3Stream *st);
+static void open_sources (PostHttp3Session *self, PostCarrier *from);
+
+enum { SIGNAL_REQUEST, N_SIGNALS };
+static guint signals[N_SIGNALS];
 
 static void
 h3_stream_free (gpointer data)
@@ -106,6 +118,8 @@ h3_stream_free (gpointer data)
   g_clear_pointer (&st->body, g_bytes_unref);
   g_clear_pointer (&st->headers, g_ptr_array_unref);
   g_clear_pointer (&st->data, g_byte_array_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (st->pseudo); i++)
+    g_free (st->pseudo[i]);
   g_free (st);
 }
 
@@ -171,12 +185,24 @@ session_fail_nghttp3 (PostHttp3Session *self,
 
 /* ---- nghttp3's callbacks ------------------------------------------------------ */
 
+/* The stream's H3Stream: nghttp3's stream user data once set, else by id
+ * (a server learns of a request stream from nghttp3 only as it reads it). */
+static H3Stream *
+stream_of (gpointer conn_user_data,
+           int64_t  stream_id,
+           gpointer stream_user_data)
+{
+  PostHttp3Session *self = conn_user_data;
+
+  return stream_user_data != NULL ? stream_user_data : g_hash_table_lookup (self->streams, &stream_id);
+}
+
 static int
 on_recv_header (nghttp3_conn *conn, int64_t stream_id, int32_t token,
                 nghttp3_rcbuf *name, nghttp3_rcbuf *value, uint8_t flags,
                 void *conn_user_data, void *stream_user_data)
 {
-  H3Stream *st = stream_user_data;
+  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
   nghttp3_vec n = nghttp3_rcbuf_get_buf (name);
   nghttp3_vec v = nghttp3_rcbuf_get_buf (value);
   g_autofree char *ns = g_strndup ((const char *) n.base, n.len);
@@ -194,7 +220,15 @@ on_recv_header (nghttp3_conn *conn, int64_t stream_id, int32_t token,
       return 0;
     }
   if (ns[0] == ':')
-    return 0;
+    {
+      static const int32_t tokens[] = { NGHTTP3_QPACK_TOKEN__METHOD, NGHTTP3_QPACK_TOKEN__PATH,
+                                        NGHTTP3_QPACK_TOKEN__AUTHORITY, NGHTTP3_QPACK_TOKEN__SCHEME };
+
+      for (guint i = 0; i < G_N_ELEMENTS (tokens); i++)
+        if (token == tokens[i] && st->pseudo[i] == NULL)
+          st->pseudo[i] = g_steal_pointer (&vs);
+      return 0;
+    }
   if (st->headers == NULL)
     st->headers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   g_ptr_array_add (st->headers, g_variant_ref_sink (g_variant_new ("(ss)", ns, vs)));
@@ -205,7 +239,7 @@ static int
 on_recv_data (nghttp3_conn *conn, int64_t stream_id, const uint8_t *data, size_t datalen,
               void *conn_user_data, void *stream_user_data)
 {
-  H3Stream *st = stream_user_data;
+  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
 
   if (st == NULL)
     return 0;
@@ -215,8 +249,10 @@ on_recv_data (nghttp3_conn *conn, int64_t stream_id, const uint8_t *data, size_t
   return 0;
 }
 
+/* The message a stream received: a response (http-status) or, on a
+ * server, a request (http-method, http-target, host from :authority). */
 static PostMessage *
-response_message (H3Stream *st)
+received_message (H3Stream *st)
 {
   g_autoptr(GBytes) body = st->data ? g_byte_array_free_to_bytes (g_steal_pointer (&st->data))
                                     : g_bytes_new (NULL, 0);
@@ -225,10 +261,18 @@ response_message (H3Stream *st)
   guint i;
 
   g_variant_builder_init (&headers, G_VARIANT_TYPE ("a(ss)"));
+  if (st->session->server && st->pseudo[2] != NULL)
+    g_variant_builder_add (&headers, "(ss)", "host", st->pseudo[2]);
   for (i = 0; st->headers != NULL && i < st->headers->len; i++)
     g_variant_builder_add_value (&headers, g_ptr_array_index (st->headers, i));
   g_variant_builder_init (&meta, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&meta, "{sv}", "http-status", g_variant_new_uint32 (st->status));
+  if (st->session->server)
+    {
+      g_variant_builder_add (&meta, "{sv}", "http-method", g_variant_new_string (st->pseudo[0] ? st->pseudo[0] : ""));
+      g_variant_builder_add (&meta, "{sv}", "http-target", g_variant_new_string (st->pseudo[1] ? st->pseudo[1] : ""));
+    }
+  else
+    g_variant_builder_add (&meta, "{sv}", "http-status", g_variant_new_uint32 (st->status));
   g_variant_builder_add (&meta, "{sv}", "http-version", g_variant_new_string ("HTTP/3"));
   g_variant_builder_add (&meta, "{sv}", "http-headers", g_variant_builder_end (&headers));
   post_message_set_metadata (response, g_variant_builder_end (&meta), NULL);
@@ -238,9 +282,21 @@ response_message (H3Stream *st)
 static int
 on_end_stream (nghttp3_conn *conn, int64_t stream_id, void *conn_user_data, void *stream_user_data)
 {
-  H3Stream *st = stream_user_data;
+  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
   GTask *task;
 
+  if (st != NULL && st->session->server && !st->complete)
+    {
+      /* A whole request: the application answers with
+       * post_http3_session_respond(). */
+      PostHttp3Session *self = st->session;
+      g_autoptr(PostMessage) request = received_message (st);
+
+      st->complete = TRUE;
+      g_hash_table_insert (self->requests, g_object_ref (request), &st->id);
+      g_signal_emit (self, signals[SIGNAL_REQUEST], 0, request);
+      return 0;
+    }
   if (st == NULL || st->task == NULL)
     return 0;
   st->complete = TRUE;
@@ -250,7 +306,7 @@ on_end_stream (nghttp3_conn *conn, int64_t stream_id, void *conn_user_data, void
                              "HTTP/3: the response on stream %" G_GINT64_FORMAT " had no :status",
                              st->id);
   else
-    g_task_return_pointer (task, response_message (st), g_object_unref);
+    g_task_return_pointer (task, received_message (st), g_object_unref);
   g_object_unref (task);
   return 0;
 }
@@ -259,7 +315,7 @@ static int
 on_reset (nghttp3_conn *conn, int64_t stream_id, uint64_t app_error_code,
           void *conn_user_data, void *stream_user_data)
 {
-  H3Stream *st = stream_user_data;
+  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
   GTask *task;
 
   if (st == NULL || st->task == NULL)
@@ -272,19 +328,31 @@ on_reset (nghttp3_conn *conn, int64_t stream_id, uint64_t app_error_code,
   return 0;
 }
 
+static gboolean
+request_is_stream (gpointer key,
+                   gpointer value,
+                   gpointer user_data)
+{
+  return *(gint64 *) value == *(gint64 *) user_data;
+}
+
 static int
 on_stream_close (nghttp3_conn *conn, int64_t stream_id, uint64_t app_error_code,
                  void *conn_user_data, void *stream_user_data)
 {
   PostHttp3Session *self = conn_user_data;
-  H3Stream *st = stream_user_data;
+  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
 
   if (st == NULL)
     return 0;
   on_reset (conn, stream_id, app_error_code, conn_user_data, stream_user_data);
-  if (st->carrier != NULL && st->carrier != self->carrier)
+  /* its carrier closes once its last part is sent (last_part_sent_cb),
+   * or now when that happened before (a client's request) */
+  if (st->carrier != NULL && st->carrier != self->carrier && st->fin_done)
     post_carrier_close (st->carrier);
   g_clear_object (&st->carrier);
+  if (self->requests != NULL)
+    g_hash_table_foreach_remove (self->requests, request_is_stream, &st->id);
   g_hash_table_remove (self->streams, &st->id);
   return 0;
 }
@@ -293,7 +361,7 @@ static nghttp3_ssize
 read_body (nghttp3_conn *conn, int64_t stream_id, nghttp3_vec *vec, size_t veccnt,
            uint32_t *pflags, void *conn_user_data, void *stream_user_data)
 {
-  H3Stream *st = stream_user_data;
+  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
   gsize len = 0;
 
   *pflags |= NGHTTP3_DATA_FLAG_EOF;
@@ -305,6 +373,18 @@ read_body (nghttp3_conn *conn, int64_t stream_id, nghttp3_vec *vec, size_t veccn
 }
 
 /* ---- moving bytes -------------------------------------------------------------- */
+
+/* Both directions of a request stream are over: nghttp3 forgets it
+ * (on_stream_close closes its carrier). */
+static void
+stream_check_done (PostHttp3Session *self,
+                   gint64            id)
+{
+  H3Stream *st = g_hash_table_lookup (self->streams, &id);
+
+  if (st != NULL && st->rx_end && st->fin_sent && st->complete && self->error == NULL)
+    nghttp3_conn_close_stream (self->conn, id, NGHTTP3_H3_NO_ERROR);
+}
 
 static void
 part_sent_cb (GObject      *source,
@@ -319,10 +399,38 @@ part_sent_cb (GObject      *source,
                                      "HTTP/3: sending on a stream failed: %s", error->message));
 }
 
+/* The FIN went: the carrier of a request stream has nothing more to do
+ * (closing it earlier would fail the parts still queued). */
+static void
+last_part_sent_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  PostHttp3Session *self = user_data;
+  gboolean in_use = POST_CARRIER (source) == self->carrier;
+  GHashTableIter iter;
+  H3Stream *st;
+
+  /* still receiving (a client's request stream): on_stream_close drops it
+   * later, and the response's end closes it */
+  g_hash_table_iter_init (&iter, self->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &st))
+    if (st->carrier == POST_CARRIER (source))
+      {
+        in_use = TRUE;
+        st->fin_done = TRUE;
+      }
+  part_sent_cb (source, result, user_data);
+  if (!in_use)
+    post_carrier_close (POST_CARRIER (source));
+}
+
 static void
 session_write (PostHttp3Session *self)
 {
-  if (self->writing || self->error != NULL || !self->ready)
+  /* not from nghttp3's callbacks (a response submitted in the request
+   * signal): received_cb writes once nghttp3 is done reading */
+  if (self->writing || self->reading || self->error != NULL || !self->ready)
     return;
   self->writing = TRUE;
   while (self->error == NULL)
@@ -362,7 +470,7 @@ session_write (PostHttp3Session *self)
         st->out = post_message_new (NULL);
       part = g_byte_array_free_to_bytes (g_steal_pointer (&chunk));
       post_carrier_send_partial_async (st->carrier, st->out, part, fin != 0, NULL,
-                                       part_sent_cb, g_object_ref (self));
+                                       fin ? last_part_sent_cb : part_sent_cb, g_object_ref (self));
       if (fin)
         st->fin_sent = TRUE;
       rv = nghttp3_conn_add_write_offset (self->conn, stream_id, total);
@@ -373,6 +481,8 @@ session_write (PostHttp3Session *self)
           session_fail_nghttp3 (self, rv, "cannot write");
           break;
         }
+      if (fin)
+        stream_check_done (self, stream_id);
     }
   self->writing = FALSE;
 }
@@ -413,7 +523,9 @@ received_cb (GObject      *source,
       return;
     }
   data = g_bytes_get_data (bytes, &len);
+  self->reading = TRUE;
   rv = nghttp3_conn_read_stream (self->conn, id, data, len, end);
+  self->reading = FALSE;
   if (rv < 0)
     {
       session_fail_nghttp3 (self, (int) rv, "input refused");
@@ -425,9 +537,11 @@ received_cb (GObject      *source,
     return;
   if (!end)
     stream_receive (st);
-  else if (st->complete && st->fin_sent && self->error == NULL)
-    /* both directions over: nghttp3 forgets it (on_stream_close) */
-    nghttp3_conn_close_stream (self->conn, id, NGHTTP3_H3_NO_ERROR);
+  else
+    {
+      st->rx_end = TRUE;
+      stream_check_done (self, id);
+    }
 }
 
 static void
@@ -445,21 +559,45 @@ stream_receive (H3Stream *st)
                                       received_cb, op);
 }
 
-/* The peer's unidirectional streams (control, QPACK) arrive as fork
- * requests; HTTP/3 has no server-initiated bidirectional streams. */
+static gboolean incoming_cb (PostCarrier *origin, PostCarrier *carrier, PostHttp3Session *self);
+
+/* A stream the peer opened: its unidirectional streams (control, QPACK)
+ * are sinks; on a server, its bidirectional ones are requests.  They are
+ * numbered in the order they arrive.  Further streams of the connection
+ * may be announced on any of them. */
+static gboolean
+adopt (PostHttp3Session *self,
+       PostCarrier      *carrier)
+{
+  PostCarrierRole role = post_carrier_get_role (carrier);
+  H3Stream *st;
+
+  if (self->error != NULL)
+    return FALSE;
+  if (role == POST_CARRIER_ROLE_SINK)
+    st = stream_add (self, self->server ? CLIENT_UNI (self->n_peer_uni++) : SERVER_UNI (self->n_peer_uni++),
+                     carrier);
+  else if (role == POST_CARRIER_ROLE_CARRIER && self->server)
+    {
+      st = stream_add (self, CLIENT_BIDI (self->n_peer_bidi++), carrier);
+      /* Our control and QPACK streams are forked from the first request
+       * stream (a sink cannot be forked). */
+      if (self->n_uni == 0)
+        open_sources (self, carrier);
+    }
+  else
+    return FALSE;   /* HTTP/3 has no server-initiated bidirectional streams */
+  g_signal_connect_object (carrier, "incoming", G_CALLBACK (incoming_cb), self, 0);
+  stream_receive (st);
+  return TRUE;
+}
+
 static gboolean
 incoming_cb (PostCarrier      *origin,
              PostCarrier      *carrier,
              PostHttp3Session *self)
 {
-  H3Stream *st;
-
-  if (self->error != NULL || post_carrier_get_role (carrier) != POST_CARRIER_ROLE_SINK)
-    return FALSE;
-  st = stream_add (self, SERVER_UNI (self->n_peer_uni++), carrier);
-  g_signal_connect_object (carrier, "incoming", G_CALLBACK (incoming_cb), self, 0);
-  stream_receive (st);
-  return TRUE;
+  return adopt (self, carrier);
 }
 
 /* ---- requests -------------------------------------------------------------------- */
@@ -481,6 +619,33 @@ nv_add (GArray *nva, const char *name, const char *value)
                     NGHTTP3_NV_FLAG_NONE };
 
   g_array_append_val (nva, nv);
+}
+
+/* The fields of @headers (a(ss), nullable), names lower-cased (kept in
+ * @names), connection-specific ones left out; *@has_length tells whether
+ * there was a content-length. */
+static void
+add_fields (GArray    *nva,
+            GPtrArray *names,
+            GVariant  *headers,
+            gboolean  *has_length)
+{
+  GVariantIter iter;
+  const char *name, *value;
+
+  if (headers == NULL)
+    return;
+  g_variant_iter_init (&iter, headers);
+  while (g_variant_iter_next (&iter, "(&s&s)", &name, &value))
+    {
+      char *lower = g_ascii_strdown (name, -1);
+
+      g_ptr_array_add (names, lower);
+      if (has_length != NULL && strcmp (lower, "content-length") == 0)
+        *has_length = TRUE;
+      if (!skip_header (lower))
+        nv_add (nva, lower, value);
+    }
 }
 
 static void
@@ -525,21 +690,7 @@ submit (PostHttp3Session *self,
   nv_add (nva, ":scheme", "https");
   nv_add (nva, ":authority", authority);
   nv_add (nva, ":path", target);
-  if (headers != NULL)
-    {
-      GVariantIter iter;
-      const char *name, *value;
-
-      g_variant_iter_init (&iter, headers);
-      while (g_variant_iter_next (&iter, "(&s&s)", &name, &value))
-        {
-          char *lower = g_ascii_strdown (name, -1);
-
-          g_ptr_array_add (names, lower);
-          if (!skip_header (lower))
-            nv_add (nva, lower, value);
-        }
-    }
+  add_fields (nva, names, headers, NULL);
 
   st = stream_add (self, id, carrier);
   st->task = g_object_ref (task);
@@ -634,9 +785,9 @@ uni_forked_cb (GObject      *source,
   stream_add (self, id, carrier);
   if (++self->n_uni_ready < 3)
     return;
-  rv = nghttp3_conn_bind_control_stream (self->conn, CLIENT_UNI (0));
+  rv = nghttp3_conn_bind_control_stream (self->conn, OUR_UNI (self, 0));
   if (rv == 0)
-    rv = nghttp3_conn_bind_qpack_streams (self->conn, CLIENT_UNI (1), CLIENT_UNI (2));
+    rv = nghttp3_conn_bind_qpack_streams (self->conn, OUR_UNI (self, 1), OUR_UNI (self, 2));
   if (rv != 0)
     {
       session_fail_nghttp3 (self, rv, "cannot set up its streams");
@@ -649,6 +800,22 @@ uni_forked_cb (GObject      *source,
       g_object_unref (task);
     }
   session_write (self);
+}
+
+/* Control, QPACK encoder, QPACK decoder: unidirectional streams 2, 6, 10
+ * (a client's) or 3, 7, 11 (a server's), forked from @from. */
+static void
+open_sources (PostHttp3Session *self,
+              PostCarrier      *from)
+{
+  for (guint i = 0; i < 3; i++)
+    {
+      ReceiveOp *op = g_new0 (ReceiveOp, 1);
+
+      op->session = g_object_ref (self);
+      op->id = OUR_UNI (self, self->n_uni++);
+      post_carrier_fork_source_async (from, self->cancellable, uni_forked_cb, op);
+    }
 }
 
 /* ---- the type ------------------------------------------------------------------------ */
@@ -678,6 +845,7 @@ post_http3_session_finalize (GObject *object)
   PostHttp3Session *self = POST_HTTP3_SESSION (object);
 
   g_clear_pointer (&self->streams, g_hash_table_unref);
+  g_clear_pointer (&self->requests, g_hash_table_unref);
   g_clear_pointer (&self->conn, nghttp3_conn_del);
   g_clear_object (&self->carrier);
   g_clear_object (&self->cancellable);
@@ -692,6 +860,19 @@ post_http3_session_class_init (PostHttp3SessionClass *klass)
 
   object_class->dispose = post_http3_session_dispose;
   object_class->finalize = post_http3_session_finalize;
+
+  /**
+   * PostHttp3Session::request:
+   * @self: a server session (post_http3_session_new_server())
+   * @request: the request: metadata `http-method`, `http-target`,
+   *   `http-headers` (with `host` from `:authority`), its content the body
+   *
+   * A whole request arrived; answer it with
+   * post_http3_session_respond(), now or later.
+   */
+  signals[SIGNAL_REQUEST] =
+    g_signal_new ("request", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, POST_TYPE_MESSAGE);
 }
 
 static void
@@ -715,31 +896,21 @@ post_http3_session_init (PostHttp3Session *self)
  * the control and QPACK streams as sources forked from it
  * ([method@Post.Carrier.fork_source_async]), accepts the peer's as sinks,
  * and forks a new stream from the carrier for each request (the carrier's
- * own stream carries nothing: it stays open for the forks).  It lives on the carrier's #GMainContext.
+ * own stream carries nothing: it stays open for the forks).  A server
+ * session (post_http3_session_new_server()) emits each request as
+ * #PostHttp3Session::request and answers with
+ * post_http3_session_respond().  It lives on the carrier's #GMainContext.
  */
 
-/**
- * post_http3_session_new:
- * @carrier: an ACTIVE quic carrier whose negotiated ALPN is `h3`
- * @error: return location for an error
- *
- * Makes @carrier the first stream of an HTTP/3 client session.  Fails with
- * %POST_ERROR_NOT_SUPPORTED when the carrier is not on quic, did not
- * negotiate `h3` or is not in stream framing, and %POST_ERROR_CLOSED when it
- * is not ACTIVE.
- *
- * Returns: (transfer full): the session, or %NULL with @error set
- */
-PostHttp3Session *
-post_http3_session_new (PostCarrier  *carrier,
-                        GError      **error)
+static PostHttp3Session *
+session_new (PostCarrier  *carrier,
+             gboolean      server,
+             GError      **error)
 {
   g_autoptr(PostHttp3Session) self = NULL;
   nghttp3_callbacks callbacks = { 0 };
   nghttp3_settings settings;
   const char *alpn;
-  ReceiveOp *op;
-  guint i;
   int rv;
 
   g_return_val_if_fail (POST_IS_CARRIER (carrier), NULL);
@@ -772,28 +943,146 @@ post_http3_session_new (PostCarrier  *carrier,
 
   self = g_object_new (POST_TYPE_HTTP3_SESSION, NULL);
   self->carrier = g_object_ref (carrier);
+  self->server = server;
   callbacks.recv_header = on_recv_header;
   callbacks.recv_data = on_recv_data;
   callbacks.end_stream = on_end_stream;
   callbacks.reset_stream = on_reset;
   callbacks.stream_close = on_stream_close;
   nghttp3_settings_default (&settings);
-  rv = nghttp3_conn_client_new (&self->conn, &callbacks, &settings, NULL, self);
+  rv = server ? nghttp3_conn_server_new (&self->conn, &callbacks, &settings, NULL, self)
+              : nghttp3_conn_client_new (&self->conn, &callbacks, &settings, NULL, self);
   if (rv != 0)
     {
       g_set_error (error, POST_ERROR, POST_ERROR_PROTOCOL, "nghttp3: %s", nghttp3_strerror (rv));
       return NULL;
     }
-  g_signal_connect_object (carrier, "incoming", G_CALLBACK (incoming_cb), self, 0);
-  /* Control, QPACK encoder, QPACK decoder: client unidirectional 2, 6, 10. */
-  for (i = 0; i < 3; i++)
-    {
-      op = g_new0 (ReceiveOp, 1);
-      op->session = g_object_ref (self);
-      op->id = CLIENT_UNI (self->n_uni++);
-      post_carrier_fork_source_async (carrier, self->cancellable, uni_forked_cb, op);
-    }
   return g_steal_pointer (&self);
+}
+
+/**
+ * post_http3_session_new:
+ * @carrier: an ACTIVE quic carrier whose negotiated ALPN is `h3`
+ * @error: return location for an error
+ *
+ * Makes @carrier the first stream of an HTTP/3 client session.  Fails with
+ * %POST_ERROR_NOT_SUPPORTED when the carrier is not on quic, did not
+ * negotiate `h3` or is not in stream framing, and %POST_ERROR_CLOSED when it
+ * is not ACTIVE.
+ *
+ * Returns: (transfer full): the session, or %NULL with @error set
+ */
+PostHttp3Session *
+post_http3_session_new (PostCarrier  *carrier,
+                        GError      **error)
+{
+  PostHttp3Session *self = session_new (carrier, FALSE, error);
+
+  if (self == NULL)
+    return NULL;
+  g_signal_connect_object (carrier, "incoming", G_CALLBACK (incoming_cb), self, 0);
+  open_sources (self, carrier);
+  return self;
+}
+
+/**
+ * post_http3_session_new_server:
+ * @carrier: a quic carrier a listener accepted (any of the connection's
+ *   streams: the first one the client sent on), ACTIVE, ALPN `h3`, in
+ *   stream framing
+ * @error: return location for an error
+ *
+ * The server side of HTTP/3 on @carrier's connection: every request the
+ * client sends is emitted as #PostHttp3Session::request, answered with
+ * post_http3_session_respond().  Fails as post_http3_session_new().
+ *
+ * Returns: (transfer full): the session, or %NULL with @error set
+ */
+PostHttp3Session *
+post_http3_session_new_server (PostCarrier  *carrier,
+                               GError      **error)
+{
+  PostHttp3Session *self = session_new (carrier, TRUE, error);
+
+  if (self == NULL)
+    return NULL;
+  self->requests = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  adopt (self, carrier);
+  return self;
+}
+
+/**
+ * post_http3_session_respond:
+ * @self: a server session
+ * @request: a request #PostHttp3Session::request gave
+ * @response: the response: metadata `http-status` (`u`, default 200),
+ *   `http-headers` (`a(ss)`); its content is the body (a
+ *   `content-length` field is added when there is none)
+ * @error: return location for an error
+ *
+ * Answers @request.  Fails with %POST_ERROR_INVALID_ARGUMENT when @request
+ * is not one of this session's unanswered requests, %POST_ERROR_CLOSED
+ * when the session ended.
+ *
+ * Returns: %TRUE when the response is on its way
+ */
+gboolean
+post_http3_session_respond (PostHttp3Session  *self,
+                            PostMessage       *request,
+                            PostMessage       *response,
+                            GError           **error)
+{
+  g_autoptr(GVariant) headers = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) nva = g_array_new (FALSE, FALSE, sizeof (nghttp3_nv));
+  g_autofree char *status_s = NULL, *length_s = NULL;
+  static const nghttp3_data_reader reader = { read_body };
+  GBytes *content;
+  gboolean has_length = FALSE;
+  guint32 status = 200;
+  gint64 *id;
+  H3Stream *st;
+  int rv;
+
+  g_return_val_if_fail (POST_IS_HTTP3_SESSION (self), FALSE);
+  g_return_val_if_fail (POST_IS_MESSAGE (request) && POST_IS_MESSAGE (response), FALSE);
+
+  if (self->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->error));
+      return FALSE;
+    }
+  if (self->requests == NULL || (id = g_hash_table_lookup (self->requests, request)) == NULL
+      || (st = g_hash_table_lookup (self->streams, id)) == NULL)
+    {
+      g_set_error_literal (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                           "Not an unanswered request of this HTTP/3 session");
+      return FALSE;
+    }
+  post_message_lookup_metadata (response, "http-status", "u", &status);
+  status_s = g_strdup_printf ("%03u", status);
+  nv_add (nva, ":status", status_s);
+  headers = post_message_lookup_metadata_value (response, "http-headers", G_VARIANT_TYPE ("a(ss)"));
+  add_fields (nva, names, headers, &has_length);
+  content = post_message_get_content (response);
+  if (content != NULL && g_bytes_get_size (content) > 0)
+    st->body = g_bytes_ref (content);
+  if (!has_length)
+    {
+      length_s = g_strdup_printf ("%" G_GSIZE_FORMAT, st->body ? g_bytes_get_size (st->body) : 0);
+      nv_add (nva, "content-length", length_s);
+    }
+  rv = nghttp3_conn_submit_response (self->conn, st->id, (const nghttp3_nv *) nva->data, nva->len,
+                                     st->body != NULL ? &reader : NULL);
+  if (rv != 0)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                   "HTTP/3: the response cannot be sent: %s", nghttp3_strerror (rv));
+      return FALSE;
+    }
+  g_hash_table_remove (self->requests, request);
+  session_write (self);
+  return TRUE;
 }
 
 /**

@@ -25,6 +25,14 @@ POST_AVAILABLE_IN_ALL
 PostHttp3Session *post_http3_session_new            (PostCarrier          *carrier,
                                                      GError              **error);
 POST_AVAILABLE_IN_ALL
+PostHttp3Session *post_http3_session_new_server     (PostCarrier          *carrier,
+                                                     GError              **error);
+POST_AVAILABLE_IN_ALL
+gboolean          post_http3_session_respond        (PostHttp3Session     *self,
+                                                     PostMessage          *request,
+                                                     PostMessage          *response,
+                                                     GError              **error);
+POST_AVAILABLE_IN_ALL
 PostCarrier      *post_http3_session_get_carrier    (PostHttp3Session     *self);
 POST_AVAILABLE_IN_ALL
 void              post_http3_session_request_async  (PostHttp3Session     *self,

@@ -338,6 +338,117 @@ test_bad_peer (gconstpointer data)
   post_carrier_abort (listener);
 }
 
+/* ---- a libpost HTTP/3 responder, fetched by gtlsclient ------------------------- */
+
+typedef struct
+{
+  GPtrArray *sessions;   /* (owned) */
+  guint      n_requests;
+} Responder;
+
+static void
+respond_cb (PostHttp3Session *session,
+            PostMessage      *request,
+            Responder        *responder)
+{
+  g_autoptr(PostMessage) response = NULL;
+  g_autofree char *method = NULL, *target = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantBuilder meta, headers;
+  gboolean found;
+
+  g_assert_true (post_message_lookup_metadata (request, "http-method", "s", &method));
+  g_assert_true (post_message_lookup_metadata (request, "http-target", "s", &target));
+  g_assert_cmpstr (method, ==, "GET");
+  found = strcmp (target, "/big.bin") == 0;
+  response = found ? post_message_new (big) : post_message_new_from_string ("not found\n");
+  g_variant_builder_init (&headers, G_VARIANT_TYPE ("a(ss)"));
+  g_variant_builder_add (&headers, "(ss)", "Content-Type", found ? "application/octet-stream" : "text/plain");
+  g_variant_builder_init (&meta, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&meta, "{sv}", "http-status", g_variant_new_uint32 (found ? 200 : 404));
+  g_variant_builder_add (&meta, "{sv}", "http-headers", g_variant_builder_end (&headers));
+  g_assert_true (post_message_set_metadata (response, g_variant_builder_end (&meta), NULL));
+  g_assert_true (post_http3_session_respond (session, request, response, &error));
+  g_assert_no_error (error);
+  /* a request is answered once */
+  g_assert_false (post_http3_session_respond (session, request, response, &error));
+  g_assert_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT);
+  responder->n_requests++;
+}
+
+static gboolean
+responder_incoming_cb (PostCarrier *listener,
+                       PostCarrier *carrier,
+                       Responder   *responder)
+{
+  g_autoptr(GError) error = NULL;
+  PostHttp3Session *session = post_http3_session_new_server (carrier, &error);
+
+  g_assert_no_error (error);
+  g_signal_connect (session, "request", G_CALLBACK (respond_cb), responder);
+  g_ptr_array_add (responder->sessions, session);
+  return TRUE;
+}
+
+/* gtlsclient downloads the file from a libpost responder and gets a 404
+ * for a missing one. */
+static void
+test_gtlsclient_download (void)
+{
+  g_autofree char *gtlsclient = g_find_program_in_path ("gtlsclient");
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) client = NULL;
+  g_autofree char *download = NULL, *port_s = NULL, *uri = NULL, *missing = NULL, *path = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  Responder responder = { g_ptr_array_new_with_free_func (g_object_unref), 0 };
+  PostTestCommunicate cr = { 0 };
+
+  if (gtlsclient == NULL)
+    {
+      g_test_skip ("gtlsclient (ngtcp2-client) is not installed");
+      return;
+    }
+  g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, &error));
+  g_assert_true (post_configuration_set_framing (config, POST_FRAMING_STREAM, &error));
+  listener = post_carrier_listen (local, config, &error);
+  g_assert_no_error (error);
+  g_signal_connect (listener, "incoming", G_CALLBACK (responder_incoming_cb), &responder);
+  download = g_dir_make_tmp ("post-http3-download-XXXXXX", &error);
+  g_assert_no_error (error);
+  port_s = g_strdup_printf ("%u", post_test_port_of (listener));
+  uri = g_strdup_printf ("https://127.0.0.1:%s/big.bin", port_s);
+  missing = g_strdup_printf ("https://127.0.0.1:%s/missing", port_s);
+  client = g_subprocess_newv ((const char *[]) { gtlsclient, "--exit-on-all-streams-close", "--timeout=5s",
+                                                 "--no-quic-dump", "--no-http-dump",
+                                                 "--download", download, "127.0.0.1", port_s, uri, missing, NULL },
+                              G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (client, NULL, NULL, post_test_communicated_cb, &cr);
+  post_test_wait_count (&cr.done, 1, "gtlsclient", WAIT_TIMEOUT_S);
+  g_assert_no_error (cr.error);
+  if (g_getenv ("POST_TEST_VERBOSE") != NULL || responder.n_requests != 2 || strstr (cr.out, ":status: 404") == NULL)
+    g_test_message ("gtlsclient said:\n%s", cr.out);
+  g_assert_cmpuint (responder.n_requests, ==, 2);
+  g_assert_nonnull (strstr (cr.out, ":status: 200"));
+  g_assert_nonnull (strstr (cr.out, ":status: 404"));
+  path = g_build_filename (download, "big.bin", NULL);
+  g_assert_true (g_file_get_contents (path, &contents, &length, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (contents, length, g_bytes_get_data (big, NULL), g_bytes_get_size (big));
+  g_unlink (path);
+  g_clear_pointer (&path, g_free);
+  path = g_build_filename (download, "missing", NULL);
+  g_unlink (path);
+  g_rmdir (download);
+  g_free (cr.out);
+  g_ptr_array_unref (responder.sessions);
+  post_carrier_abort (listener);
+}
+
 static void
 make_htdocs (void)
 {
@@ -391,6 +502,7 @@ main (int   argc,
   make_htdocs ();
   g_test_add_func ("/http3/gtlsserver/download", test_gtlsserver_download);
   g_test_add_func ("/http3/gtlsserver/concurrent", test_gtlsserver_concurrent);
+  g_test_add_func ("/http3/gtlsclient/download", test_gtlsclient_download);
   g_test_add_func ("/http3/not-h3", test_not_h3);
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
     {
