@@ -106,4 +106,25 @@ fuzz_feed_framer (PostFramer    *framer,
       FUZZ_ASSERT (pending->len == 0);
     }
   g_byte_array_unref (pending);
+/* A target whose first input byte holds its flags and seeds the chunking:
+ * @run (data, size, flags, state) decodes in the chunks @state chooses (0:
+ * whole) and returns its transcript; the chunked and the whole transcripts
+ * must be equal. */
+typedef GString *(*FuzzChunkedRun) (const guint8 *data, gsize size, guint8 flags, guint32 state);
+
+static inline int
+fuzz_chunked_equals_whole (const uint8_t  *data,
+                           size_t          size,
+                           FuzzChunkedRun  run)
+{
+  GString *chunked, *whole;
+
+  if (size < 1)
+    return 0;
+  chunked = run (data + 1, size - 1, data[0], data[0] | 0x100);
+  whole = run (data + 1, size - 1, data[0], 0);
+  FUZZ_ASSERT (g_string_equal (chunked, whole));
+  g_string_free (chunked, TRUE);
+  g_string_free (whole, TRUE);
+  return 0;
 }

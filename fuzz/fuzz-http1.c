@@ -107,14 +107,5 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
 {
-  GString *chunked, *whole;
-
-  if (size < 1)
-    return 0;
-  chunked = run (data + 1, size - 1, data[0], data[0] | 0x100);
-  whole = run (data + 1, size - 1, data[0], 0);
-  FUZZ_ASSERT (g_string_equal (chunked, whole));
-  g_string_free (chunked, TRUE);
-  g_string_free (whole, TRUE);
-  return 0;
+  return fuzz_chunked_equals_whole (data, size, run);
 }

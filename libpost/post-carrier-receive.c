@@ -77,6 +77,13 @@ _post_carrier_get_inbox_size (PostCarrier *self)
   return self->inbox_bytes;
 }
 
+/* Accepted (or forked by the peer): this end did not open the transport. */
+gboolean
+_post_carrier_is_passive (PostCarrier *self)
+{
+  return self->passive;
+}
+
 static void
 complete_request (ReceiveRequest *request,
                   PostMessage    *handle,

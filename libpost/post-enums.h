@@ -240,6 +240,23 @@ typedef enum /*< flags >*/ {
 } PostFramerDirection;
 
 /**
+ * PostWebSocketRole:
+ * @POST_WEBSOCKET_ROLE_AUTO: the client if this end opened the carrier's
+ *   transport, the server if it accepted it
+ * @POST_WEBSOCKET_ROLE_CLIENT: the client: sends the opening handshake and
+ *   masks its frames
+ * @POST_WEBSOCKET_ROLE_SERVER: the server: answers the opening handshake,
+ *   expects masked frames and sends them unmasked
+ *
+ * The side a [class@Post.WebSocketFramer] speaks (RFC 6455).
+ */
+typedef enum {
+  POST_WEBSOCKET_ROLE_AUTO,
+  POST_WEBSOCKET_ROLE_CLIENT,
+  POST_WEBSOCKET_ROLE_SERVER,
+} PostWebSocketRole;
+
+/**
  * PostRemoteLevel:
  * @POST_REMOTE_LEVEL_URI: an unparsed identifier such as `tls://example.com:443`
  * @POST_REMOTE_LEVEL_NAME: a host name with a port (and perhaps a stack)

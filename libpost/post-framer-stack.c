@@ -65,6 +65,8 @@ struct _PostFramerStack
   GByteArray *trailer;          /* scratch: one layer's trailer */
   GByteArray *all_header;       /* scratch: the headers of every layer */
   GByteArray *all_trailer;      /* scratch: the trailers of every layer */
+  PostFramer *transformer;      /* (owned) (nullable) the encoder whose
+                                 * transform_payload the last encode needs */
 };
 
 G_DEFINE_FINAL_TYPE (PostFramerStack, post_framer_stack, POST_TYPE_FRAMER)
@@ -147,6 +149,32 @@ take_output_replacement (Layer *layer)
            replacement != NULL ? G_OBJECT_TYPE_NAME (replacement) : "pass-through");
   g_object_unref (layer->encoder);
   layer->encoder = replacement;
+}
+
+/* Moves what the layers' framers queued with post_framer_send_raw() to
+ * the stack's own queue, which the carrier takes: raw bytes go below every
+ * framer. */
+static void
+collect_raw_from (PostFramerStack *self,
+                  PostFramer      *framer)
+{
+  g_autoptr(GBytes) raw = framer != NULL ? _post_framer_take_raw (framer) : NULL;
+
+  if (raw != NULL)
+    post_framer_send_raw (POST_FRAMER (self), raw);
+}
+
+static void
+collect_raw (PostFramerStack *self)
+{
+  for (guint i = 0; i < self->layers->len; i++)
+    {
+      Layer *layer = &g_array_index (self->layers, Layer, i);
+
+      collect_raw_from (self, layer->decoder);
+      if (layer->encoder != layer->decoder)
+        collect_raw_from (self, layer->encoder);
+    }
 }
 
 static void
@@ -349,6 +377,7 @@ post_framer_stack_decode (PostFramer      *framer,
   Step result;
 
   result = step (self, self->layers->len - 1, &input, &out, error);
+  collect_raw (self);
   if (result == STEP_ERROR)
     return FALSE;
   chunk->consumed = input.consumed;
@@ -380,6 +409,8 @@ post_framer_stack_encode (PostFramer   *framer,
 
   g_byte_array_set_size (self->all_header, 0);
   g_byte_array_set_size (self->all_trailer, 0);
+  g_clear_object (&self->transformer);
+  _post_framer_set_transforms (framer, FALSE);
   for (guint i = self->layers->len; i-- > 0;)
     {
       Layer *layer = &g_array_index (self->layers, Layer, i);
@@ -389,9 +420,24 @@ post_framer_stack_encode (PostFramer   *framer,
         continue;
       g_byte_array_set_size (self->header, 0);
       g_byte_array_set_size (self->trailer, 0);
+      if (_post_framer_transforms_payload (layer->encoder))
+        {
+          /* It rewrites what it frames: only the payload itself. */
+          if (inner != length || self->transformer != NULL)
+            {
+              g_set_error (error, POST_ERROR, POST_ERROR_NOT_SUPPORTED,
+                           "The framer %s rewrites its payload and cannot frame the "
+                           "output of another framer", G_OBJECT_TYPE_NAME (layer->encoder));
+              return FALSE;
+            }
+          self->transformer = g_object_ref (layer->encoder);
+        }
       if (!post_framer_encode (layer->encoder, message, inner, end_of_message,
                                self->header, self->trailer, error))
-        return FALSE;
+        {
+          collect_raw (self);
+          return FALSE;
+        }
       layer->out_in_message = !end_of_message;
       /* Asked for during this encode: from the next message on. */
       take_output_replacement (layer);
@@ -401,7 +447,36 @@ post_framer_stack_encode (PostFramer   *framer,
     }
   g_byte_array_append (header, self->all_header->data, self->all_header->len);
   g_byte_array_append (trailer, self->all_trailer->data, self->all_trailer->len);
+  collect_raw (self);
+  _post_framer_set_transforms (framer, self->transformer != NULL);
   return TRUE;
+}
+
+static void
+post_framer_stack_transform_payload (PostFramer *framer,
+                                     guint8     *payload,
+                                     gsize       length)
+{
+  PostFramerStack *self = POST_FRAMER_STACK (framer);
+
+  if (self->transformer != NULL)
+    _post_framer_transform_payload (self->transformer, payload, length);
+}
+
+static void
+post_framer_stack_start (PostFramer *framer,
+                         gboolean    initiator)
+{
+  PostFramerStack *self = POST_FRAMER_STACK (framer);
+
+  for (guint i = 0; i < self->layers->len; i++)
+    {
+      Layer *layer = &g_array_index (self->layers, Layer, i);
+
+      if (layer->decoder != NULL)
+        _post_framer_start (layer->decoder, initiator);
+    }
+  collect_raw (self);
 }
 
 static void
@@ -439,6 +514,7 @@ post_framer_stack_finalize (GObject *object)
   g_byte_array_unref (self->trailer);
   g_byte_array_unref (self->all_header);
   g_byte_array_unref (self->all_trailer);
+  g_clear_object (&self->transformer);
   G_OBJECT_CLASS (post_framer_stack_parent_class)->finalize (object);
 }
 
@@ -451,6 +527,8 @@ post_framer_stack_class_init (PostFramerStackClass *klass)
   framer_class->encode = post_framer_stack_encode;
   framer_class->decode = post_framer_stack_decode;
   framer_class->reset = post_framer_stack_reset;
+  framer_class->start = post_framer_stack_start;
+  framer_class->transform_payload = post_framer_stack_transform_payload;
 }
 
 static void
@@ -462,6 +540,7 @@ post_framer_stack_init (PostFramerStack *self)
   self->trailer = g_byte_array_new ();
   self->all_header = g_byte_array_new ();
   self->all_trailer = g_byte_array_new ();
+  _post_framer_set_transforms (POST_FRAMER (self), FALSE);
 }
 
 PostFramer *

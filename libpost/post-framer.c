@@ -36,6 +36,8 @@ typedef struct
   PostFramer *input_replacement;   /* (owned) (nullable) */
   PostFramer *output_replacement;  /* (owned) (nullable) */
   guint       pending;             /* PostFramerDirection asked for, not yet taken */
+  GByteArray *raw;                 /* (owned) (nullable): post_framer_send_raw(), not yet taken */
+  gboolean    no_transform;        /* transform_payload has nothing to do (a stack says so) */
 } PostFramerPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (PostFramer, post_framer, G_TYPE_OBJECT)
@@ -47,6 +49,7 @@ post_framer_dispose (GObject *object)
 
   g_clear_object (&priv->input_replacement);
   g_clear_object (&priv->output_replacement);
+  g_clear_pointer (&priv->raw, g_byte_array_unref);
   G_OBJECT_CLASS (post_framer_parent_class)->dispose (object);
 }
 
@@ -216,6 +219,84 @@ post_framer_start_passthrough (PostFramer          *self,
                                PostFramerDirection  directions)
 {
   post_framer_replace (self, NULL, directions);
+}
+
+/**
+ * post_framer_send_raw:
+ * @self: a #PostFramer
+ * @bytes: the bytes to write
+ *
+ * For subclasses: queues @bytes to be written to the transport as they
+ * are, outside any message and below every framer of the carrier, before
+ * the messages queued after this call (but never inside a message being
+ * sent in parts): a handshake that the framer speaks itself, the answer
+ * to a keep-alive (a WebSocket pong).  Call it from the vfuncs (a framer
+ * that speaks first does so from #PostFramerClass.start); the carrier
+ * takes the bytes after each call.
+ */
+void
+post_framer_send_raw (PostFramer *self,
+                      GBytes     *bytes)
+{
+  PostFramerPrivate *priv;
+
+  g_return_if_fail (POST_IS_FRAMER (self));
+  g_return_if_fail (bytes != NULL);
+
+  priv = post_framer_get_instance_private (self);
+  if (priv->raw == NULL)
+    priv->raw = g_byte_array_new ();
+  g_byte_array_append (priv->raw, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+/* The bytes @self queued with post_framer_send_raw() (transfer full), or
+ * NULL for none; they are forgotten. */
+GBytes *
+_post_framer_take_raw (PostFramer *self)
+{
+  PostFramerPrivate *priv = post_framer_get_instance_private (self);
+
+  if (priv->raw == NULL)
+    return NULL;
+  return g_byte_array_free_to_bytes (g_steal_pointer (&priv->raw));
+}
+
+/* Calls the start vfunc, if any. */
+void
+_post_framer_start (PostFramer *self,
+                    gboolean    initiator)
+{
+  if (POST_FRAMER_GET_CLASS (self)->start != NULL)
+    POST_FRAMER_GET_CLASS (self)->start (self, initiator);
+}
+
+/* Whether @self rewrites payloads (its transform_payload vfunc). */
+gboolean
+_post_framer_transforms_payload (PostFramer *self)
+{
+  PostFramerPrivate *priv = post_framer_get_instance_private (self);
+
+  return POST_FRAMER_GET_CLASS (self)->transform_payload != NULL && !priv->no_transform;
+}
+
+/* For a framer that forwards transform_payload (the stack): whether the
+ * last encode needs it. */
+void
+_post_framer_set_transforms (PostFramer *self,
+                             gboolean    transforms)
+{
+  PostFramerPrivate *priv = post_framer_get_instance_private (self);
+
+  priv->no_transform = !transforms;
+}
+
+void
+_post_framer_transform_payload (PostFramer *self,
+                                guint8     *payload,
+                                gsize       length)
+{
+  if (POST_FRAMER_GET_CLASS (self)->transform_payload != NULL)
+    POST_FRAMER_GET_CLASS (self)->transform_payload (self, payload, length);
 }
 
 /* Whether @self asked to be replaced in @direction (one of INPUT or

@@ -75,6 +75,17 @@ typedef struct {
  *   then aborted with %POST_ERROR_PROTOCOL) or for a stream that ended in the
  *   middle of a message (%POST_ERROR_TRUNCATED).
  * @reset: forgets any partial state
+ * @start: (nullable): the carrier's transport is established; @initiator
+ *   says whether this end opened it (a client) or accepted it (a server).
+ *   A framer that speaks first (a handshake) queues its bytes here with
+ *   post_framer_send_raw().  Called once, before anything is framed or
+ *   decoded; not called for a framer that takes over by
+ *   post_framer_replace().
+ * @transform_payload: (nullable): rewrites in place the @length payload
+ *   bytes that the last @encode call framed (a WebSocket client masks
+ *   them).  With it the carrier copies each payload before writing it;
+ *   without it (the default) the payload is written as the application
+ *   gave it.
  *
  * A framer turns messages into bytes and back on byte-stream stacks. The
  * carrier creates one instance of each of the configuration's framer types
@@ -100,9 +111,14 @@ struct _PostFramerClass
                       PostFrameChunk  *chunk,
                       GError         **error);
   void     (*reset)  (PostFramer      *self);
+  void     (*start)  (PostFramer      *self,
+                      gboolean         initiator);
+  void     (*transform_payload) (PostFramer *self,
+                                 guint8     *payload,
+                                 gsize       length);
 
   /*< private >*/
-  gpointer padding[8];
+  gpointer padding[6];
 };
 
 POST_AVAILABLE_IN_ALL
@@ -126,6 +142,9 @@ POST_AVAILABLE_IN_ALL
 void      post_framer_replace (PostFramer          *self,
                                PostFramer          *replacement,
                                PostFramerDirection  directions);
+POST_AVAILABLE_IN_ALL
+void      post_framer_send_raw (PostFramer *self,
+                                GBytes     *bytes);
 POST_AVAILABLE_IN_ALL
 void      post_framer_start_passthrough (PostFramer          *self,
                                          PostFramerDirection  directions);

@@ -38,6 +38,7 @@ PostDemand      _post_carrier_peek_demand        (PostCarrier       *self,
                                                   gsize             *min_length,
                                                   gsize             *max_length);
 gsize           _post_carrier_get_inbox_size     (PostCarrier       *self);
+gboolean        _post_carrier_is_passive         (PostCarrier       *self);
 void            _post_carrier_deliver_error      (PostCarrier       *self,
                                                   const GError      *error);
 void            _post_carrier_deliver            (PostCarrier       *self,
@@ -132,6 +133,7 @@ gboolean        _post_transient_speaks_control   (PostTransient     *self);
 gboolean        _post_transient_has_seen_frame   (PostTransient     *self);
 gboolean        _post_transient_send_unframed    (PostTransient     *self,
                                                   GBytes            *bytes);
+void            _post_transient_take_framer_raw  (PostTransient     *self);
 gboolean        _post_transient_send_control     (PostTransient     *self,
                                                   guint8             type,
                                                   guint8             flags,

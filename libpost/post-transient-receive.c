@@ -212,6 +212,7 @@ decode_some (PostTransient *self)
         if (output != NULL)
           _post_transient_send_unframed (self, output);
       }
+      _post_transient_take_framer_raw (self);
       if (chunk.consumed == 0 && chunk.payload_length == 0 && !chunk.message_start
           && !chunk.message_end && chunk.metadata == NULL)
         {

@@ -40,6 +40,7 @@ _post_transient_frame_item (PostTransient  *self,
   GByteArray *header = self->scratch_header;
   GByteArray *trailer = self->scratch_trailer;
   gsize length = item->payload ? g_bytes_get_size (item->payload) : 0;
+  gboolean framed;
 
   item->header_len = 0;
   g_clear_pointer (&item->trailer, g_byte_array_unref);
@@ -49,17 +50,24 @@ _post_transient_frame_item (PostTransient  *self,
 
   g_byte_array_set_size (header, 0);
   g_byte_array_set_size (trailer, 0);
-  if (!post_framer_encode (self->framer, item->message, length, item->end_of_message,
-                           header, trailer, error))
+  framed = post_framer_encode (self->framer, item->message, length, item->end_of_message,
+                               header, trailer, error);
+  _post_transient_take_framer_raw (self);
+  if (!framed)
     return FALSE;
-  if (header->len > sizeof item->header)
+  if (header->len > sizeof item->header || _post_framer_transforms_payload (self->framer))
     {
-      /* Unusually large header: keep it in front of the payload. */
+      /* Unusually large header: keep it in front of the payload.  A framer
+       * that rewrites the payload (masks it) gets a copy, never the
+       * application's bytes. */
       g_autoptr(GByteArray) joined = g_byte_array_sized_new (header->len + length);
 
       g_byte_array_append (joined, header->data, header->len);
       if (length > 0)
-        g_byte_array_append (joined, g_bytes_get_data (item->payload, NULL), length);
+        {
+          g_byte_array_append (joined, g_bytes_get_data (item->payload, NULL), length);
+          _post_framer_transform_payload (self->framer, joined->data + header->len, length);
+        }
       g_bytes_unref (item->payload);
       item->payload = g_byte_array_free_to_bytes (g_steal_pointer (&joined));
     }
@@ -139,6 +147,7 @@ try_coalesce (PostTransient *self,
   g_byte_array_set_size (trailer, 0);
   if (!post_framer_encode (self->framer, NULL, size, TRUE, header, trailer, NULL))
     return FALSE;
+  _post_transient_take_framer_raw (self);
   g_byte_array_append (tail->coalesced, header->data, header->len);
   {
     CoalescedSpan span = { tail->coalesced->len, size };
@@ -146,6 +155,9 @@ try_coalesce (PostTransient *self,
     g_array_append_val (tail->spans, span);
   }
   g_byte_array_append (tail->coalesced, g_bytes_get_data (content, NULL), size);
+  if (size > 0 && _post_framer_transforms_payload (self->framer))
+    _post_framer_transform_payload (self->framer, tail->coalesced->data + tail->coalesced->len - size,
+                                    size);
   if (trailer->len > 0)
     g_byte_array_append (tail->coalesced, trailer->data, trailer->len);
   tail->total = tail->coalesced->len;

@@ -414,6 +414,13 @@ _post_transient_attach (PostTransient *self,
   /* libpost's own framing has control frames (forks without streams);
    * stream mode and other framers are what a foreign peer may speak. */
   self->control_frames = self->framer != NULL && POST_IS_LENGTH_PREFIX_FRAMER (self->framer);
+  /* A framer that speaks first (a WebSocket client's handshake) does so
+   * now, before the messages queued while establishing. */
+  if (self->framer != NULL && !self->control_frames)
+    {
+      _post_framer_start (self->framer, !_post_carrier_is_passive (self->carrier));
+      _post_transient_take_framer_raw (self);
+    }
   if (!self->byte_stream)
     self->stream_mode = FALSE;
   self->psi_parts = !self->byte_stream && post_psi_can_send_parts (psi);
@@ -574,6 +581,31 @@ _post_transient_send_control (PostTransient *self,
   _post_length_prefix_encode_control (frame, type, flags, body, body_length);
   bytes = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
   return _post_transient_send_unframed (self, bytes);
+}
+
+/* Queues what the framer asked to write as it is (post_framer_send_raw()):
+ * like a control frame, before the messages and between two of them. */
+void
+_post_transient_take_framer_raw (PostTransient *self)
+{
+  g_autoptr(GBytes) raw = NULL;
+  SendItem *item;
+
+  if (self->framer == NULL || self->control_frames
+      || (raw = _post_framer_take_raw (self->framer)) == NULL)
+    return;
+  if (self->ended || self->send_shut)
+    return;
+  item = g_new0 (SendItem, 1);
+  item->seq = self->next_seq++;
+  item->control = TRUE;
+  item->end_of_message = TRUE;
+  item->payload = g_steal_pointer (&raw);
+  item->total = g_bytes_get_size (item->payload);
+  g_queue_push_tail (&self->control, item);
+  self->queued_bytes += item->total;
+  self->queued_items++;
+  _post_transient_schedule_write (self);
 }
 
 /* ---- ending --------------------------------------------------------------- */

@@ -170,6 +170,15 @@ gboolean        _post_message_antecedents_sent    (PostMessage       *self,
 gboolean        _post_framer_take_replacement     (PostFramer           *self,
                                                    PostFramerDirection   direction,
                                                    PostFramer          **replacement);
+GBytes         *_post_framer_take_raw             (PostFramer           *self);
+void            _post_framer_start                (PostFramer           *self,
+                                                   gboolean              initiator);
+gboolean        _post_framer_transforms_payload   (PostFramer           *self);
+void            _post_framer_set_transforms       (PostFramer           *self,
+                                                   gboolean              transforms);
+void            _post_framer_transform_payload    (PostFramer           *self,
+                                                   guint8               *payload,
+                                                   gsize                 length);
 GVariant       *_post_framer_merge_metadata       (GVariant          *base,
                                                    GVariant          *more);
 /* A framer made of @n_types framers, types[0] nearest the transport

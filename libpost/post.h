@@ -23,6 +23,7 @@
 # include "post-length-prefix-framer.h"
 # include "post-http3-session.h"
 # include "post-http-framer.h"
+# include "post-websocket-framer.h"
 # include "post-stack.h"
 # include "post-psi.h"
 # include "post-transient.h"

@@ -40,7 +40,7 @@ LAYERS = [
         "post-configuration-transport", "post-configuration-security",
         "post-path", "post-path-info", "post-framer", "post-framer-stack",
         "post-length-prefix-framer", "post-values-private",
-        "post-http1-parser", "post-http1-parser-private", "post-http-framer",
+        "post-http1-parser", "post-http1-parser-private", "post-http-framer", "post-websocket-framer",
         "post-certificate", "post-certificate-private",
     ]),
     ("stacks", [

@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+# websocket-peer.py: a python3-websockets peer for test-websocket.
+#
+#   websocket-peer.py server   an echo server on a free loopback port: prints
+#                              "port N", pings each client first (its pong must
+#                              come before any echo), echoes every message,
+#                              and prints "closed CODE REASON" when the client
+#                              has closed.
+#   websocket-peer.py client PORT
+#                              sends a text and a binary message to
+#                              ws://127.0.0.1:PORT/, prints each echo
+#                              ("text ..." / "binary HEX") and then the close
+#                              code and reason the server closed with.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+import asyncio
+import sys
+
+import websockets
+
+
+async def echo(ws, path=None):
+    pong = await ws.ping(b"from-python")
+    try:
+        await asyncio.wait_for(pong, 10)
+    except asyncio.TimeoutError:
+        await ws.close(4002, "no pong")
+        return
+    async for message in ws:
+        await ws.send(message)
+    print("closed %s %s" % (ws.close_code, ws.close_reason), flush=True)
+
+
+async def server():
+    async with websockets.serve(echo, "127.0.0.1", 0) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        print("port %d" % port, flush=True)
+        await asyncio.Future()
+
+
+async def client(port):
+    async with websockets.connect("ws://127.0.0.1:%d/chat" % port) as ws:
+        await ws.send("h\u00e9llo, world")
+        print("text %s" % await ws.recv(), flush=True)
+        await ws.send(bytes([0, 1, 2, 255]))
+        print("binary %s" % (await ws.recv()).hex(), flush=True)
+        try:
+            await ws.recv()
+        except websockets.ConnectionClosed:
+            pass
+        print("closed %s %s" % (ws.close_code, ws.close_reason), flush=True)
+
+
+if sys.argv[1] == "server":
+    asyncio.run(server())
+else:
+    asyncio.run(client(int(sys.argv[2])))
