@@ -106,6 +106,8 @@ fuzz_feed_framer (PostFramer    *framer,
       FUZZ_ASSERT (pending->len == 0);
     }
   g_byte_array_unref (pending);
+}
+
 /* A target whose first input byte holds its flags and seeds the chunking:
  * @run (data, size, flags, state) decodes in the chunks @state chooses (0:
  * whole) and returns its transcript; the chunked and the whole transcripts

@@ -242,13 +242,14 @@ step (PostFramerStack  *self,
 
       if (index == 0)
         {
-          data = input->data + input->consumed;
+          /* no offset on a NULL pointer (empty input): undefined */
+          data = input->data != NULL ? input->data + input->consumed : NULL;
           size = input->size - input->consumed;
           ended = input->end_of_stream;
         }
       else
         {
-          data = layer->input->data + layer->input_start;
+          data = layer->input->data != NULL ? layer->input->data + layer->input_start : NULL;
           size = layer->input->len - layer->input_start;
           ended = layer->below_ended;
         }

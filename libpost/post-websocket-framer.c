@@ -656,6 +656,27 @@ more:
   return TRUE;
 }
 
+/* How many bytes at the end of @data (@len bytes) begin a UTF-8 sequence
+ * that has not ended there (0 if none) */
+static gsize
+utf8_incomplete_tail (const guint8 *data,
+                      gsize         len)
+{
+  for (gsize i = 1; i <= MIN (len, (gsize) 3); i++)
+    {
+      guint8 b = data[len - i];
+      gsize need;
+
+      if ((b & 0xC0) == 0x80)
+        continue;
+      if (b < 0xC0)
+        return 0;
+      need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+      return i < need ? i : 0;
+    }
+  return 0;
+}
+
 static gboolean
 decode_payload (PostWebSocketFramer *self,
                 const guint8        *data,
@@ -691,6 +712,29 @@ decode_payload (PostWebSocketFramer *self,
     }
   else
     chunk->payload_offset = 0;
+  /* Text cut inside the frame and inside a UTF-8 sequence: that
+   * sequence's bytes wait for the next call, with those that complete it,
+   * so that what is delivered before an error does not depend on where
+   * the input was cut (fuzz-websocket). */
+  if (self->message_opcode == OP_TEXT && take < self->frame_left && !end_of_stream)
+    {
+      gsize hold = utf8_incomplete_tail (payload, take);
+
+      /* Only a sequence that is still whole so far: bytes before it that
+       * end inside another sequence are invalid already, which the check
+       * below reports on all of them. */
+      if (hold > 0 && utf8_incomplete_tail (payload, take - hold) != 0)
+        hold = 0;
+      if (hold == take)
+        {
+          self->mask_offset = mask_offset;
+          chunk->payload_data = NULL;
+          return TRUE;   /* more input */
+        }
+      take -= hold;
+      if (self->frame_masked)
+        self->mask_offset = (mask_offset + (guint) take) & 3;
+    }
   last = self->frame_left == take && self->frame_fin;
   if (self->message_opcode == OP_TEXT && !check_utf8 (self, payload, take, last, &valid, error))
     {
