@@ -255,7 +255,9 @@ test_nginx (void)
   Client c = { 0, };
   guint16 port;
 
-  if (g_find_program_in_path ("nginx") == NULL && !g_file_test ("/usr/sbin/nginx", G_FILE_TEST_EXISTS))
+  g_autofree char *nginx_path = g_find_program_in_path ("nginx");
+
+  if (nginx_path == NULL && !g_file_test ("/usr/sbin/nginx", G_FILE_TEST_EXISTS))
     {
       g_test_skip ("nginx is not installed (nginx-light)");
       return;
@@ -462,7 +464,9 @@ server_received_cb (GObject      *source,
     {
       g_autoptr(PostMessage) response = response_new (200, (const char *[]) { "Content-Type", "text/plain", NULL });
 
-      g_assert_true (post_message_set_content (response, g_bytes_new_static ("sized body\n", 11), NULL));
+      g_autoptr(GBytes) body = g_bytes_new_static ("sized body\n", 11);
+
+      g_assert_true (post_message_set_content (response, body, NULL));
       g_assert_true (post_carrier_send (carrier, response, &error));
     }
   else if (strcmp (target, "/chunked") == 0)
@@ -490,7 +494,9 @@ server_received_cb (GObject      *source,
     {
       g_autoptr(PostMessage) response = response_new (404, NULL);
 
-      g_assert_true (post_message_set_content (response, g_bytes_new_static ("no\n", 3), NULL));
+      g_autoptr(GBytes) body = g_bytes_new_static ("no\n", 3);
+
+      g_assert_true (post_message_set_content (response, body, NULL));
       g_assert_true (post_carrier_send (carrier, response, &error));
     }
   g_assert_no_error (error);
@@ -579,7 +585,9 @@ test_curl (void)
   Run r = { 0, };
   guint port;
 
-  if (g_find_program_in_path ("curl") == NULL)
+  g_autofree char *curl_path = g_find_program_in_path ("curl");
+
+  if (curl_path == NULL)
     {
       g_test_skip ("curl is not installed");
       return;
