@@ -869,8 +869,11 @@ test_metadata_wrong_type (void)
   g_test_assert_expected_messages ();
   g_assert_no_error (error);
   g_assert_nonnull (post_message_get_metadata (message));
-  g_assert_true (post_message_lookup_metadata_value (message, "k", NULL) != NULL);
-  g_variant_unref (post_message_lookup_metadata_value (message, "k", NULL));
+  {
+    g_autoptr(GVariant) k = post_message_lookup_metadata_value (message, "k", NULL);
+
+    g_assert_nonnull (k);
+  }
 }
 
 static void
