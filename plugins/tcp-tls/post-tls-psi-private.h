@@ -70,6 +70,7 @@ struct _PostTlsPsi
   GError           *verify_error;     /* (owned) (nullable) why we refused the peer */
   GTlsCertificateFlags peer_errors;   /* what verifying the peer found (GIO's terms) */
   GError           *transport_error;  /* (owned) (nullable) */
+  GError           *read_error;       /* (owned) (nullable) met after records a read returned */
   PostSecurityFlags flags;
   gboolean          session_ready;
   gboolean          early_sent;       /* early_data went with the ClientHello */

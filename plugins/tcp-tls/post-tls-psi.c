@@ -343,6 +343,7 @@ static gboolean
 has_buffered_input (PostTlsPsi *self)
 {
   return (self->early_in != NULL && self->early_in_pos < self->early_in->len)
+         || self->read_error != NULL
          || (self->session != NULL && gnutls_record_check_pending (self->session) > 0);
 }
 
@@ -1002,31 +1003,15 @@ take_transport_error (PostTlsPsi *self)
   return error;
 }
 
+/* One gnutls_record_recv(): at most one record's plaintext. */
 static gssize
-post_tls_psi_read (PostPsi  *psi,
-                   guint8   *buffer,
-                   gsize     size,
-                   GError  **error)
+recv_record (PostTlsPsi  *self,
+             guint8      *buffer,
+             gsize        size,
+             GError     **error)
 {
-  PostTlsPsi *self = POST_TLS_PSI (psi);
-  ssize_t n;
+  ssize_t n = gnutls_record_recv (self->session, buffer, size);
 
-  if (!check_established (self, error))
-    return -1;
-  if (self->early_in != NULL)
-    {
-      if (self->early_in_pos < self->early_in->len)
-        {
-          gsize take = MIN (size, self->early_in->len - self->early_in_pos);
-
-          memcpy (buffer, self->early_in->data + self->early_in_pos, take);
-          self->early_in_pos += take;
-          return take;
-        }
-      g_clear_pointer (&self->early_in, g_byte_array_unref);
-    }
-
-  n = gnutls_record_recv (self->session, buffer, size);
   post_tls_transport_flush (self);  /* post-handshake messages may answer */
   if (n >= 0)
     return n;
@@ -1082,6 +1067,64 @@ post_tls_psi_read (PostPsi  *psi,
         g_set_error (error, POST_ERROR, POST_ERROR_PROTOCOL, "TLS receive failed: %s", gnutls_strerror (n));
       return -1;
     }
+}
+
+/* Fills @buffer with as many records as TCP has (GnuTLS gives one per
+ * call): until it would block, the peer's end, or @buffer is full.  So a
+ * read in full flow fills the core's buffer (which then reads in place),
+ * and one that comes back short means the socket is drained.  An error
+ * after some records is kept for the next read (announced at once). */
+static gssize
+post_tls_psi_read (PostPsi  *psi,
+                   guint8   *buffer,
+                   gsize     size,
+                   GError  **error)
+{
+  PostTlsPsi *self = POST_TLS_PSI (psi);
+  gsize total = 0;
+
+  if (!check_established (self, error))
+    return -1;
+  if (self->read_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&self->read_error));
+      return -1;
+    }
+  if (self->early_in != NULL)
+    {
+      if (self->early_in_pos < self->early_in->len)
+        {
+          gsize take = MIN (size, self->early_in->len - self->early_in_pos);
+
+          memcpy (buffer, self->early_in->data + self->early_in_pos, take);
+          self->early_in_pos += take;
+          return take;
+        }
+      g_clear_pointer (&self->early_in, g_byte_array_unref);
+    }
+
+  while (total < size)
+    {
+      GError *local_error = NULL;
+      gssize n = recv_record (self, buffer + total, size - total, total == 0 ? error : &local_error);
+
+      if (n > 0)
+        {
+          total += n;
+          continue;
+        }
+      if (total == 0)
+        return n;
+      /* After the end GnuTLS keeps returning 0 (read_eof). */
+      if (n < 0 && !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          self->read_error = g_steal_pointer (&local_error);
+          schedule_ready (self, G_IO_IN);
+        }
+      g_clear_error (&local_error);
+      break;
+    }
+  return total;
 }
 
 static gssize
@@ -1365,6 +1408,7 @@ post_tls_psi_finalize (GObject *object)
   g_clear_error (&self->evicted_error);
   g_clear_object (&self->remote);
   g_clear_pointer (&self->out, g_byte_array_unref);
+  g_clear_error (&self->read_error);
   g_clear_pointer (&self->early_in, g_byte_array_unref);
   g_queue_clear_full (&self->ack_marks, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
