@@ -22,6 +22,11 @@
  *     the median over the rounds, and the ratio is taken within each round
  *     (median and range printed).
  *
+ * (iv) Message rate: the same with 64-byte messages, msg/s, against raw
+ *     GnuTLS sending each framed message as one record in one write (one
+ *     gnutls_record_send() per message, uncorked: what a one-record-per-
+ *     message application does), the receiver as in (i).
+ *
  * (iii) Handshakes per second, full and resumed: 1000 / the median time
  *     to the first response of (ii), against the same loop on raw GnuTLS
  *     over blocking sockets in the same run (a server thread with session
@@ -70,6 +75,7 @@
 #define TLS_BULK_SIZE    POST_BENCH_BULK_SIZE
 #define TLS_RECORD       16384
 #define TLS_BATCH        16
+#define TLS_SMALL_SIZE   64
 #define TLS_IO_TIMEOUT_S POST_BENCH_IO_TIMEOUT_S
 /* The tls stack's default priority (plugins/tcp-tls/post-tls-psi.c). */
 #define TLS_PRIORITY     "NORMAL:-VERS-ALL:+VERS-TLS1.3"
@@ -184,6 +190,7 @@ raw_client_credentials (void)
 
 typedef struct {
   int      listen_fd;
+  gsize    size;       /* of the messages */
   guint64  messages;
   gint64   t_last;
   gboolean bad;
@@ -197,7 +204,7 @@ raw_server_thread (gpointer data)
   gnutls_certificate_credentials_t cred = NULL;
   gnutls_session_t session = NULL;
   g_autofree guint8 *buffer = g_malloc (TLS_RECORD * 4);
-  PostBenchParser parser = { .expected = TLS_BULK_SIZE };
+  PostBenchParser parser = { .expected = s->size };
   int fd;
   ssize_t n;
 
@@ -250,16 +257,46 @@ out:
   return NULL;
 }
 
-/* MB/s, or a negative value with *note set.  *suite gets the negotiated
- * parameters the first time. */
-static double
-bulk_raw (double seconds, char **suite, char **note)
+/* One framed message of @size bytes: a bulk one corked into full records
+ * handed to the kernel in one write, a small one as one record (one
+ * write).  FALSE with *note on failure. */
+static gboolean
+send_raw_message (gnutls_session_t session, const guint8 *frame, gsize size, char **note)
 {
-  RawServer s = { .listen_fd = -1 };
+  ssize_t ret;
+
+  if (size < TLS_BULK_SIZE)
+    {
+      ret = gnutls_record_send (session, frame, 4 + size);
+      if (ret < 0)
+        *note = g_strdup_printf ("send: %s", gnutls_strerror (ret));
+      return ret >= 0;
+    }
+  gnutls_record_cork (session);
+  for (gsize off = 0; off < 4 + size && *note == NULL; )
+    {
+      ret = gnutls_record_send (session, frame + off, MIN (TLS_RECORD, 4 + size - off));
+      if (ret < 0)
+        *note = g_strdup_printf ("send: %s", gnutls_strerror (ret));
+      else
+        off += ret;
+    }
+  ret = gnutls_record_uncork (session, GNUTLS_RECORD_WAIT);
+  if (ret < 0 && *note == NULL)
+    *note = g_strdup_printf ("send: %s", gnutls_strerror (ret));
+  return *note == NULL;
+}
+
+/* MB/s for bulk messages, msg/s for small ones, or a negative value with
+ * *note set.  *suite gets the negotiated parameters the first time. */
+static double
+bulk_raw (gsize size, double seconds, char **suite, char **note)
+{
+  RawServer s = { .listen_fd = -1, .size = size };
   struct sockaddr_in sin;
   gnutls_certificate_credentials_t cred = NULL;
   gnutls_session_t session = NULL;
-  g_autofree guint8 *frame = post_bench_make_frame (TLS_BULK_SIZE);
+  g_autofree guint8 *frame = post_bench_make_frame (size);
   GThread *thread = NULL;
   guint64 sent = 0;
   gint64 t0, end;
@@ -301,25 +338,8 @@ bulk_raw (double seconds, char **suite, char **note)
   end = t0 + (gint64) (seconds * G_USEC_PER_SEC);
   while (*note == NULL && g_get_monotonic_time () < end)
     for (int i = 0; i < TLS_BATCH && *note == NULL; i++)
-      {
-        ssize_t ret;
-
-        /* One message: full records, into the kernel in one write. */
-        gnutls_record_cork (session);
-        for (gsize off = 0; off < 4 + TLS_BULK_SIZE && *note == NULL; )
-          {
-            ret = gnutls_record_send (session, frame + off, MIN (TLS_RECORD, 4 + TLS_BULK_SIZE - off));
-            if (ret < 0)
-              *note = g_strdup_printf ("send: %s", gnutls_strerror (ret));
-            else
-              off += ret;
-          }
-        ret = gnutls_record_uncork (session, GNUTLS_RECORD_WAIT);
-        if (ret < 0 && *note == NULL)
-          *note = g_strdup_printf ("send: %s", gnutls_strerror (ret));
-        if (*note == NULL)
-          sent++;
-      }
+      if (send_raw_message (session, frame, size, note))
+        sent++;
   gnutls_bye (session, GNUTLS_SHUT_WR);
   shutdown (fd, SHUT_WR);
   g_thread_join (g_steal_pointer (&thread));
@@ -329,8 +349,10 @@ bulk_raw (double seconds, char **suite, char **note)
     *note = g_strdup_printf ("sent %" G_GUINT64_FORMAT " but received %" G_GUINT64_FORMAT, sent, s.messages);
   else if (*note == NULL && s.bad)
     *note = g_strdup ("the receiver saw bad frames");
-  else if (*note == NULL && s.t_last > t0)
+  else if (*note == NULL && s.t_last > t0 && size == TLS_BULK_SIZE)
     rate = (double) sent * TLS_BULK_SIZE / 1e6 / ((s.t_last - t0) / 1e6);
+  else if (*note == NULL && s.t_last > t0)
+    rate = (double) sent / ((s.t_last - t0) / 1e6);
 
 out:
   if (fd >= 0)
@@ -604,6 +626,7 @@ handshakes_print (const double  lp_ms[2],
 
 typedef struct {
   GMainContext *context;
+  gsize         size;    /* of the messages */
   char        **suite;   /* (out) the raw run's negotiated parameters */
 } Bulk;
 
@@ -614,8 +637,8 @@ run_bulk (guint which, double seconds, gpointer user_data, char **note)
   Bulk *b = user_data;
 
   if (which == 0)
-    return post_bench_bulk_libpost ("tls", POST_BENCH_BULK_SIZE, seconds, b->context, note);
-  return bulk_raw (seconds, b->suite, note);
+    return post_bench_bulk_libpost ("tls", b->size, seconds, b->context, note);
+  return bulk_raw (b->size, seconds, b->suite, note);
 }
 
 double
@@ -624,7 +647,7 @@ post_bench_tls_run (double seconds)
   static const char * const names[2] = { "libpost", "raw GnuTLS" };
   static const char * const labels[2] = { "libpost tls carrier", "raw GnuTLS, blocking sockets" };
   g_autoptr(GMainContext) context = NULL;
-  PostBenchSeries bulk;
+  PostBenchSeries bulk, messages;
   PostBenchFirstResponse first;
   double per_round = seconds / POST_BENCH_ROUNDS;
   g_autofree char *suite = NULL;
@@ -640,7 +663,10 @@ post_bench_tls_run (double seconds)
 
   context = post_bench_context_new ();
   g_main_context_push_thread_default (context);
-  post_bench_series_run (&bulk, "bulk", names, per_round, run_bulk, &(Bulk) { context, &suite }, notes);
+  post_bench_series_run (&bulk, "bulk", names, per_round, run_bulk,
+                         &(Bulk) { context, POST_BENCH_BULK_SIZE, &suite }, notes);
+  post_bench_series_run (&messages, "message rate", names, per_round, run_bulk,
+                         &(Bulk) { context, TLS_SMALL_SIZE, &suite }, notes);
   post_bench_first_response_run (&first, "tls", n_connections, context, notes);
   raw_handshakes (n_connections, raw, notes);
   post_bench_context_drain (context);
@@ -654,6 +680,12 @@ post_bench_tls_run (double seconds)
   ratio = post_bench_series_print (&bulk, labels, "libpost/raw ratio", 1, "MB/s");
   post_bench_series_json (&bulk, "t-bulk", "tls bulk, 64 KiB messages one way", "MB/s",
                           "raw GnuTLS, blocking sockets", seconds, POST_BENCH_BULK_SIZE, 0.95);
+  g_print ("    (iv) %d-byte messages one way, msg/s (median of %d alternating rounds of %.2f s);\n"
+           "         raw GnuTLS: one record, one write per message\n",
+           TLS_SMALL_SIZE, POST_BENCH_ROUNDS, per_round);
+  post_bench_series_print (&messages, labels, "libpost/raw ratio", 0, "msg/s");
+  post_bench_series_json (&messages, "t-messages", "tls, 64 B messages one way", "msg/s",
+                          "raw GnuTLS, one record per message", seconds, TLS_SMALL_SIZE, 1.0);
   libpost_medians (&first, lp_ms);
   post_bench_first_response_print (&first, "(ii) tls time to first response", "t-first-response");
   handshakes_print (lp_ms, raw, seconds);
