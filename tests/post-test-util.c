@@ -1,13 +1,14 @@
-/* post-test-util.c: helpers of the secure stacks' tests
+/* post-test-util.c: helpers the tests share
  *
- * What tls, dtls and quic tests share; what one test's server or client does
- * besides (record, refuse, count more) stays in that test.
+ * What several tests share; what one test's server or client does besides
+ * (record, refuse, count more) stays in that test.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "post-test-util.h"
 
 #include <gio/gio.h>
+#include <errno.h>
 #include <string.h>
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -114,23 +115,93 @@ flag_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-void
-post_test_wait_count (const guint *counter,
-                      guint        n,
-                      const char  *what,
-                      guint        timeout_s)
+/* Iterates until *@counter reaches @n, or *@flag (nullable) is TRUE;
+ * whether the @timeout_s seconds ran out first. */
+static gboolean
+iterate_until (const guint    *counter,
+               guint           n,
+               const gboolean *flag,
+               guint           timeout_s)
 {
   gboolean timed_out = FALSE;
   GSource *timeout = g_timeout_source_new_seconds (timeout_s);
 
   g_source_set_callback (timeout, flag_cb, &timed_out, NULL);
   g_source_attach (timeout, NULL);
-  while (*counter < n && !timed_out)
+  while ((flag != NULL ? !*flag : *counter < n) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   g_source_destroy (timeout);
   g_source_unref (timeout);
-  if (timed_out)
+  return timed_out;
+}
+
+void
+post_test_wait_count (const guint *counter,
+                      guint        n,
+                      const char  *what,
+                      guint        timeout_s)
+{
+  if (iterate_until (counter, n, NULL, timeout_s))
     g_error ("timed out waiting for %s (%u of %u)", what, *counter, n);
+}
+
+void
+post_test_wait_flag (const gboolean *flag,
+                     const char     *what,
+                     guint           timeout_s)
+{
+  if (iterate_until (NULL, 0, flag, timeout_s))
+    g_error ("timed out after %u s waiting for %s", timeout_s, what);
+}
+
+typedef struct {
+  const char *what;
+  guint       timeout_s;
+} LoopTimeout;
+
+static gboolean
+loop_timeout_cb (gpointer user_data)
+{
+  LoopTimeout *t = user_data;
+
+  g_error ("timed out after %u s waiting for %s", t->timeout_s, t->what);
+  return G_SOURCE_REMOVE;
+}
+
+void
+post_test_loop_until (GMainLoop   *loop,
+                      const guint *counter,
+                      guint        n,
+                      const char  *what,
+                      guint        timeout_s)
+{
+  LoopTimeout t = { what, timeout_s };
+  guint id = g_timeout_add_seconds (timeout_s, loop_timeout_cb, &t);
+
+  while (*counter < n)
+    g_main_loop_run (loop);
+  g_source_remove (id);
+}
+
+static gboolean
+watchdog_cb (gpointer user_data)
+{
+  g_error ("timed out waiting for %s", (const char *) user_data);
+  return G_SOURCE_REMOVE;
+}
+
+guint
+post_test_watchdog (guint       timeout_s,
+                    const char *what)
+{
+  return g_timeout_add_seconds (timeout_s, watchdog_cb, (gpointer) what);
+}
+
+void
+post_test_drain (void)
+{
+  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
 }
 
 void
@@ -253,6 +324,51 @@ post_test_spawn (const char * const *argv,
   return p;
 }
 
+/* Whether something on 127.0.0.1:@port accepts (stream) or holds the
+ * port (datagram). */
+static gboolean
+port_taken (GSocketType type,
+            guint16     port)
+{
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) a = g_inet_socket_address_new (lo, port);
+  g_autoptr(GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, type,
+                                       type == G_SOCKET_TYPE_STREAM ? G_SOCKET_PROTOCOL_TCP
+                                                                    : G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (s);
+  if (type == G_SOCKET_TYPE_STREAM)
+    return g_socket_connect (s, a, NULL, NULL);
+  return !g_socket_bind (s, a, FALSE, &error)
+         && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+}
+
+void
+post_test_wait_listening (GSubprocess *peer,
+                          GSocketType  type,
+                          guint16      port,
+                          const char  *log_path,
+                          guint        timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  g_autofree char *log = NULL;
+
+  while (!port_taken (type, port))
+    {
+      if ((peer != NULL && g_subprocess_get_identifier (peer) == NULL)
+          || g_get_monotonic_time () >= deadline)
+        {
+          if (log_path != NULL)
+            g_file_get_contents (log_path, &log, NULL, NULL);
+          g_error ("%s did not listen on port %u: %s",
+                   peer != NULL && g_subprocess_get_identifier (peer) == NULL ? "the peer exited and" : "nothing",
+                   port, log != NULL ? log : "(no log)");
+        }
+      post_test_spin (20);
+    }
+}
+
 void
 post_test_kill (GSubprocess *peer)
 {
@@ -267,8 +383,171 @@ post_test_communicated_cb (GObject      *source,
 {
   PostTestCommunicate *cr = user_data;
 
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &cr->out, NULL, &cr->error);
+  if (g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &cr->out, &cr->err, &cr->error)
+      && g_subprocess_get_if_exited (G_SUBPROCESS (source)))
+    cr->status = g_subprocess_get_exit_status (G_SUBPROCESS (source));
+  else
+    cr->status = -1;
   cr->done = 1;
+}
+
+void
+post_test_communicate (const char * const  *argv,
+                       GSubprocessFlags     flags,
+                       PostTestCommunicate *cr,
+                       guint                timeout_s)
+{
+  g_autoptr(GSubprocess) p = NULL;
+
+  if ((flags & (G_SUBPROCESS_FLAGS_STDERR_SILENCE | G_SUBPROCESS_FLAGS_STDERR_MERGE)) == 0)
+    flags |= G_SUBPROCESS_FLAGS_STDERR_PIPE;
+  post_test_communicate_clear (cr);
+  p = post_test_spawn (argv, flags | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_communicate_utf8_async (p, NULL, NULL, post_test_communicated_cb, cr);
+  post_test_wait_count (&cr->done, 1, argv[0], timeout_s);
+}
+
+void
+post_test_communicate_clear (PostTestCommunicate *cr)
+{
+  g_clear_pointer (&cr->out, g_free);
+  g_clear_pointer (&cr->err, g_free);
+  g_clear_error (&cr->error);
+  cr->status = 0;
+  cr->done = 0;
+}
+
+GBytes *
+post_test_random_bytes (gsize   size,
+                        guint32 seed)
+{
+  guint8 *data = g_malloc (MAX (size, 1));
+  guint32 state = seed;
+
+  for (gsize i = 0; i < size; i++)
+    {
+      state = state * 1103515245u + 12345u;
+      data[i] = state >> 24;
+    }
+  return g_bytes_new_take (data, size);
+}
+
+/* ---- nginx ----------------------------------------------------------------- */
+
+gboolean
+post_test_nginx_available (void)
+{
+  g_autofree char *path = g_find_program_in_path ("nginx");
+
+  if (path != NULL)
+    return TRUE;
+  if (!g_file_test ("/usr/sbin/nginx", G_FILE_TEST_IS_EXECUTABLE))
+    return FALSE;
+  g_setenv ("PATH", "/usr/sbin:/usr/bin:/bin", TRUE);
+  return TRUE;
+}
+
+void
+post_test_nginx_init (PostTestNginx *nginx,
+                      const char    *prefix)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pattern = g_strdup_printf ("%s-XXXXXX", prefix);
+  g_autofree char *tmp = NULL;
+
+  memset (nginx, 0, sizeof *nginx);
+  nginx->dir = g_dir_make_tmp (pattern, &error);
+  g_assert_no_error (error);
+  nginx->www = g_build_filename (nginx->dir, "www", NULL);
+  g_assert_cmpint (g_mkdir (nginx->www, 0700), ==, 0);
+  tmp = g_build_filename (nginx->dir, "tmp", NULL);
+  g_assert_cmpint (g_mkdir (tmp, 0700), ==, 0);
+}
+
+void
+post_test_nginx_add_file (PostTestNginx *nginx,
+                          const char    *name,
+                          GBytes        *content)
+{
+  g_autofree char *path = g_build_filename (nginx->www, name, NULL);
+  gsize size;
+  const char *data = g_bytes_get_data (content, &size);
+
+  g_assert_true (g_file_set_contents (path, data != NULL ? data : "", (gssize) size, NULL));
+}
+
+void
+post_test_nginx_start (PostTestNginx *nginx,
+                       const char    *certs)
+{
+  g_autofree char *conf_path = g_build_filename (nginx->dir, "nginx.conf", NULL);
+  g_autofree char *log = g_build_filename (nginx->dir, "error.log", NULL);
+  g_autofree char *tls = NULL;
+  g_autofree char *conf = NULL;
+  const char *d = nginx->dir;
+
+  g_assert_null (nginx->process);
+  nginx->port = post_test_free_port (G_SOCKET_TYPE_STREAM);
+  if (certs != NULL)
+    tls = g_strdup_printf ("    ssl_certificate %s/server.pem;\n    ssl_certificate_key %s/server.key;\n"
+                           "    ssl_protocols TLSv1.2 TLSv1.3;\n", certs, certs);
+  conf = g_strdup_printf (
+    "daemon off;\nmaster_process off;\nworker_processes 1;\n"
+    "error_log %s/error.log;\npid %s/nginx.pid;\n"
+    "events { worker_connections 64; }\n"
+    "http {\n"
+    "  access_log off;\n"
+    "  client_body_temp_path %s/tmp; proxy_temp_path %s/tmp; fastcgi_temp_path %s/tmp;\n"
+    "  uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;\n"
+    "  default_type application/octet-stream;\n"
+    "  gzip off;\n"
+    "  server {\n"
+    "    listen 127.0.0.1:%u%s;\n"
+    "%s"
+    "    root %s;\n"
+    /* sub_filter drops the Content-Length: these responses are chunked */
+    "    location /chunked/ { alias %s/; sub_filter_types *; sub_filter '@@libpost-never@@' 'x';"
+    " sub_filter_once off; }\n"
+    "  }\n"
+    "}\n", d, d, d, d, d, d, d, nginx->port, certs != NULL ? " ssl" : "", tls != NULL ? tls : "",
+    nginx->www, nginx->www);
+  g_assert_true (g_file_set_contents (conf_path, conf, -1, NULL));
+  nginx->process = post_test_spawn ((const char *[]) { "nginx", "-p", d, "-c", conf_path, "-e", log, NULL },
+                                    G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  post_test_wait_listening (nginx->process, G_SOCKET_TYPE_STREAM, nginx->port, log, 10);
+}
+
+void
+post_test_nginx_clear (PostTestNginx *nginx)
+{
+  if (nginx->process != NULL)
+    {
+      g_subprocess_send_signal (nginx->process, SIGTERM);
+      g_assert_true (g_subprocess_wait (nginx->process, NULL, NULL));
+      g_clear_object (&nginx->process);
+    }
+  post_test_certs_remove (nginx->dir);
+  g_clear_pointer (&nginx->dir, g_free);
+  g_clear_pointer (&nginx->www, g_free);
+}
+
+/* ---- HTTP messages ----------------------------------------------------------- */
+
+char *
+post_test_http_header (PostMessage *message,
+                       const char  *name)
+{
+  g_autoptr(GVariant) headers = post_message_lookup_metadata_value (message, "http-headers",
+                                                                    G_VARIANT_TYPE ("a(ss)"));
+  GVariantIter iter;
+  const char *n, *v;
+
+  g_assert_nonnull (headers);
+  g_variant_iter_init (&iter, headers);
+  while (g_variant_iter_next (&iter, "(&s&s)", &n, &v))
+    if (g_ascii_strcasecmp (n, name) == 0)
+      return g_strdup (v);
+  return NULL;
 }
 
 /* ---- an echo server -------------------------------------------------------- */

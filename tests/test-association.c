@@ -10,39 +10,13 @@
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
+#include "post-test-util.h"
+
 #define WAIT_TIMEOUT_S 10
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out after %d s waiting for %s", WAIT_TIMEOUT_S, (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs @loop until *@flag reaches @at_least (callbacks quit the loop); fails
- * the test after WAIT_TIMEOUT_S seconds, so nothing can hang. */
-static void
-run_until_ (GMainLoop   *loop,
-            const guint *flag,
-            guint        at_least,
-            const char  *what)
-{
-  guint id = g_timeout_add_seconds (WAIT_TIMEOUT_S, timeout_cb, (gpointer) what);
-
-  while (*flag < at_least)
-    g_main_loop_run (loop);
-  g_source_remove (id);
-}
-#define run_until(loop, flag, n) run_until_ ((loop), (const guint *) (flag), (n), #flag)
-
-static void
-drain_context (void)
-{
-  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
-    ;
-}
+#define run_until(loop, flag, n) post_test_loop_until ((loop), (const guint *) (flag), (n), #flag, WAIT_TIMEOUT_S)
 
 static gboolean
 inet_address_equal (GSocketAddress *a,
@@ -158,7 +132,7 @@ fixture_teardown (Fixture       *f,
   g_clear_object (&f->listener);
   g_clear_object (&f->remote);
   g_clear_object (&f->listen_address);
-  drain_context ();
+  post_test_drain ();
   g_main_loop_unref (f->loop);
 }
 
@@ -413,7 +387,7 @@ test_explicit (Fixture       *f,
   /* Unreffing the carrier does not emit carrier-removed again. */
   g_ptr_array_remove (f->closing, carrier);
   g_clear_object (&carrier);
-  drain_context ();
+  post_test_drain ();
   g_assert_cmpuint (f->n_removed, ==, 1);
 
   /* A second carrier on the same association. */
@@ -524,7 +498,7 @@ test_implicit_sharing (Fixture       *f,
   g_clear_object (&c2);
   g_clear_object (&c3);
   g_clear_object (&c4);
-  drain_context ();
+  post_test_drain ();
   {
     g_autoptr(PostAssociation) gone = g_weak_ref_get (&weak);
 

@@ -5,6 +5,8 @@
 #include <post.h>
 #include <string.h>
 
+#include "post-test-util.h"
+
 #define MESSAGE_SIZE (64 * 1024)
 #define QUEUE_LIMIT  (256 * 1024)
 
@@ -17,50 +19,9 @@ typedef struct
   guint        completions;
 } State;
 
-static gboolean
-timeout_cb (gpointer data)
-{
-  g_error ("test timed out: %s", (const char *) data);
-  return G_SOURCE_REMOVE;
-}
+#define wait_for(flag, what) post_test_wait_flag ((flag), (what), 30)
 
-static void
-wait_for (gboolean   *flag,
-          const char *what)
-{
-  GSource *timeout = g_timeout_source_new_seconds (30);
-
-  g_source_set_callback (timeout, timeout_cb, (gpointer) what, NULL);
-  g_source_attach (timeout, NULL);
-  while (!*flag)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-}
-
-static gboolean
-wake_cb (gpointer data)
-{
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main loop for @ms milliseconds. */
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    {
-      GSource *wake = g_timeout_source_new (5);
-
-      g_source_set_callback (wake, wake_cb, NULL, NULL);
-      g_source_attach (wake, NULL);
-      g_main_context_iteration (NULL, TRUE);
-      g_source_destroy (wake);
-      g_source_unref (wake);
-    }
-}
+#define spin post_test_spin
 
 static gboolean
 on_incoming (PostCarrier *listener,

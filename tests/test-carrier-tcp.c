@@ -5,6 +5,8 @@
 #include <post.h>
 #include <string.h>
 
+#include "post-test-util.h"
+
 /* ---- harness ------------------------------------------------------------- */
 
 typedef struct
@@ -18,42 +20,9 @@ typedef struct
   guint         closed_count;
 } Fixture;
 
-static gboolean
-timeout_cb (gpointer data)
-{
-  g_error ("test timed out: %s", (const char *) data);
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the main context until *flag becomes TRUE (or fails after 10 s). */
-static void
-wait_for (gboolean   *flag,
-          const char *what)
-{
-  GSource *timeout = g_timeout_source_new_seconds (10);
-
-  g_source_set_callback (timeout, timeout_cb, (gpointer) what, NULL);
-  g_source_attach (timeout, NULL);
-  while (!*flag)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-}
-
-static void
-wait_until_count (guint      *count,
-                  guint       target,
-                  const char *what)
-{
-  GSource *timeout = g_timeout_source_new_seconds (10);
-
-  g_source_set_callback (timeout, timeout_cb, (gpointer) what, NULL);
-  g_source_attach (timeout, NULL);
-  while (*count < target)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-}
+/* Iterate the main context until *flag becomes TRUE (or fail after 10 s). */
+#define wait_for(flag, what) post_test_wait_flag ((flag), (what), 10)
+#define wait_until_count(count, target, what) post_test_wait_count ((count), (target), (what), 10)
 
 static gboolean
 echo_ready (PostCarrier *carrier,

@@ -11,39 +11,14 @@
 #include <sys/socket.h>
 
 #include "post-test-framers.h"
+#include "post-test-util.h"
 
 #define WAIT_TIMEOUT_S 10
 #define SEED 0x5eed1e55u
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out after %d s waiting for %s", WAIT_TIMEOUT_S, (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-run_until_ (GMainLoop   *loop,
-            const guint *flag,
-            guint        at_least,
-            const char  *what)
-{
-  guint id = g_timeout_add_seconds (WAIT_TIMEOUT_S, timeout_cb, (gpointer) what);
-
-  while (*flag < at_least)
-    g_main_loop_run (loop);
-  g_source_remove (id);
-}
-#define run_until(loop, flag, n) run_until_ ((loop), (const guint *) (flag), (n), #flag)
-
-static void
-drain_context (void)
-{
-  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
-    ;
-}
+#define run_until(loop, flag, n) post_test_loop_until ((loop), (const guint *) (flag), (n), #flag, WAIT_TIMEOUT_S)
 
 /* A configuration whose framers are @types, bottom first (G_TYPE_INVALID
  * ends the list). */
@@ -572,7 +547,7 @@ pair_stop (Pair *p)
   g_clear_object (&p->client);
   g_clear_object (&p->server);
   g_clear_object (&p->listener);
-  drain_context ();
+  post_test_drain ();
   g_ptr_array_unref (p->server_got);
   g_ptr_array_unref (p->client_got);
   g_main_loop_unref (p->loop);
@@ -876,7 +851,7 @@ test_dormant_requeue (void)
         }
       g_assert_error (error, POST_ERROR, POST_ERROR_WOULD_BLOCK);
       g_clear_error (&error);
-      drain_context ();
+      post_test_drain ();
     }
   g_test_message ("%u messages queued or sent before the reset, %" G_GSIZE_FORMAT " bytes queued", sent,
                   (gsize) post_carrier_get_send_queue_size (client));
@@ -885,7 +860,7 @@ test_dormant_requeue (void)
   g_assert_cmpint (setsockopt (g_socket_get_fd (first), SOL_SOCKET, SO_LINGER, &hard, sizeof hard), ==, 0);
   g_assert_true (g_socket_close (first, &error));
   {
-    guint id = g_timeout_add_seconds (WAIT_TIMEOUT_S, timeout_cb, (gpointer) "the reset");
+    guint id = post_test_watchdog (WAIT_TIMEOUT_S, "the reset");
 
     while (post_carrier_get_state (client) == POST_CARRIER_STATE_ACTIVE)
       g_main_context_iteration (NULL, TRUE);
@@ -937,7 +912,7 @@ test_dormant_requeue (void)
     }
   g_assert_cmpstr (lines[g_strv_length (lines) - 1], ==, "");
   post_carrier_abort (client);
-  drain_context ();
+  post_test_drain ();
 }
 
 int

@@ -9,40 +9,13 @@
 #include <string.h>
 
 #include "post-test-framers.h"
+#include "post-test-util.h"
 
 #define WAIT_TIMEOUT_S 10
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out after %d s waiting for %s", WAIT_TIMEOUT_S, (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs @loop until *@flag reaches @at_least (callbacks quit the loop);
- * fails the test after WAIT_TIMEOUT_S seconds, so nothing can hang. */
-static void
-run_until_ (GMainLoop   *loop,
-            const guint *flag,
-            guint        at_least,
-            const char  *what)
-{
-  guint id = g_timeout_add_seconds (WAIT_TIMEOUT_S, timeout_cb, (gpointer) what);
-
-  while (*flag < at_least)
-    g_main_loop_run (loop);
-  g_source_remove (id);
-}
-#define run_until(loop, flag, n) run_until_ ((loop), (const guint *) (flag), (n), #flag)
-
-static void
-drain_context (void)
-{
-  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
-    ;
-}
+#define run_until(loop, flag, n) post_test_loop_until ((loop), (const guint *) (flag), (n), #flag, WAIT_TIMEOUT_S)
 
 /* The decoding harness that does what the carrier does (post-test-framers.h):
  * keep the bytes the framer did not consume, feed them again with what
@@ -1005,7 +978,7 @@ test_line_end_to_end (void)
   g_clear_object (&p.client);
   g_clear_object (&p.server);
   g_clear_object (&p.listener);
-  drain_context ();
+  post_test_drain ();
   g_clear_object (&p.server_config);
   g_clear_object (&p.client_config);
   g_ptr_array_unref (p.received);

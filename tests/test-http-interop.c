@@ -7,59 +7,14 @@
 #include <post.h>
 
 #include <glib/gstdio.h>
-#include <signal.h>
 #include <string.h>
+
+#include "post-test-util.h"
 
 #define WAIT_TIMEOUT_S 30
 #define BIG_SIZE (3 * 1024 * 1024 + 123)
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out after %d s waiting for %s", WAIT_TIMEOUT_S, (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-run_until_ (const guint *flag,
-            guint        at_least,
-            const char  *what)
-{
-  guint id = g_timeout_add_seconds (WAIT_TIMEOUT_S, timeout_cb, (gpointer) what);
-
-  while (*flag < at_least)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
-}
-#define run_until(flag, n) run_until_ ((const guint *) (flag), (n), #flag)
-
-static guint16
-free_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
-  bound = g_socket_get_local_address (socket, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
-static GBytes *
-make_big (void)
-{
-  guint8 *data = g_malloc (BIG_SIZE);
-  guint32 state = 12345;
-
-  for (gsize i = 0; i < BIG_SIZE; i++)
-    {
-      state = state * 1103515245u + 12345u;
-      data[i] = state >> 24;
-    }
-  return g_bytes_new_take (data, BIG_SIZE);
-}
+#define run_until(flag, n) post_test_wait_count ((const guint *) (flag), (n), #flag, WAIT_TIMEOUT_S)
 
 static PostConfiguration *
 http_configuration (void)
@@ -71,24 +26,6 @@ http_configuration (void)
   g_assert_no_error (error);
   g_assert_true (post_configuration_set_stacks (config, (const char *[]) { "tcp", NULL }, NULL));
   return g_steal_pointer (&config);
-}
-
-/* The first header field @name (case-insensitive) of @message, or NULL */
-static char *
-header (PostMessage *message,
-        const char  *name)
-{
-  g_autoptr(GVariant) headers = post_message_lookup_metadata_value (message, "http-headers",
-                                                                    G_VARIANT_TYPE ("a(ss)"));
-  GVariantIter iter;
-  const char *n, *v;
-
-  g_assert_nonnull (headers);
-  g_variant_iter_init (&iter, headers);
-  while (g_variant_iter_next (&iter, "(&s&s)", &n, &v))
-    if (g_ascii_strcasecmp (n, name) == 0)
-      return g_strdup (v);
-  return NULL;
 }
 
 /* A message whose metadata is @first_key, its value, … (NULL-terminated)
@@ -185,67 +122,13 @@ partial_cb (GObject      *source,
   c->n_done++;
 }
 
-static GSubprocess *
-start_nginx (const char *dir,
-             guint16     port)
-{
-  g_autofree char *www = g_build_filename (dir, "www", NULL);
-  g_autofree char *conf_path = g_build_filename (dir, "nginx.conf", NULL);
-  g_autofree char *log = g_build_filename (dir, "error.log", NULL);
-  g_autofree char *conf = g_strdup_printf (
-    "daemon off;\nmaster_process off;\nworker_processes 1;\n"
-    "error_log %s/error.log;\npid %s/nginx.pid;\n"
-    "events { worker_connections 64; }\n"
-    "http {\n"
-    "  access_log off;\n"
-    "  client_body_temp_path %s/tmp; proxy_temp_path %s/tmp; fastcgi_temp_path %s/tmp;\n"
-    "  uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;\n"
-    "  default_type application/octet-stream;\n"
-    "  gzip off;\n"
-    "  server {\n"
-    "    listen 127.0.0.1:%u;\n"
-    "    root %s;\n"
-    /* sub_filter drops the Content-Length: these responses are chunked */
-    "    location /chunked/ { alias %s/; sub_filter_types *; sub_filter '@@libpost-never@@' 'x';"
-    " sub_filter_once off; }\n"
-    "  }\n"
-    "}\n", dir, dir, dir, dir, dir, dir, dir, port, www, www);
-  g_autoptr(GError) error = NULL;
-  GSubprocess *nginx;
-
-  g_assert_true (g_file_set_contents (conf_path, conf, -1, &error));
-  nginx = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
-                            "nginx", "-p", dir, "-c", conf_path, "-e", log, NULL);
-  g_assert_no_error (error);
-  /* Ready once it accepts */
-  for (guint i = 0; i < 200; i++)
-    {
-      g_autoptr(GSocketClient) client = g_socket_client_new ();
-      g_autoptr(GSocketConnection) connection = g_socket_client_connect_to_host (client, "127.0.0.1", port,
-                                                                                 NULL, NULL);
-
-      if (connection != NULL)
-        return nginx;
-      g_usleep (50 * 1000);
-    }
-  {
-    g_autofree char *text = NULL;
-
-    g_file_get_contents (log, &text, NULL, NULL);
-    g_error ("nginx did not start on port %u: %s", port, text ? text : "(no log)");
-  }
-  return NULL;
-}
-
 static void
 test_nginx (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *www = NULL;
-  g_autofree char *path = NULL;
-  g_autoptr(GBytes) big = make_big ();
-  g_autoptr(GSubprocess) nginx = NULL;
+  g_autoptr(GBytes) big = post_test_random_bytes (BIG_SIZE, 12345);
+  g_autoptr(GBytes) small = g_bytes_new_static ("hello from nginx\n", 17);
+  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
   g_autoptr(PostConfiguration) config = NULL;
   g_autoptr(PostRemote) remote = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
@@ -253,39 +136,20 @@ test_nginx (void)
   g_autofree char *value = NULL;
   const char *targets[] = { "/small.txt", "/big.bin", "/chunked/big.bin", "/missing", "/empty.txt" };
   Client c = { 0, };
+  PostTestNginx nginx;
   guint16 port;
 
-  g_autofree char *nginx_path = g_find_program_in_path ("nginx");
-
-  if (nginx_path == NULL && !g_file_test ("/usr/sbin/nginx", G_FILE_TEST_EXISTS))
+  if (!post_test_nginx_available ())
     {
       g_test_skip ("nginx is not installed (nginx-light)");
       return;
     }
-  dir = g_dir_make_tmp ("libpost-nginx-XXXXXX", &error);
-  g_assert_no_error (error);
-  www = g_build_filename (dir, "www", NULL);
-  g_assert_cmpint (g_mkdir (www, 0700), ==, 0);
-  path = g_build_filename (dir, "tmp", NULL);
-  g_assert_cmpint (g_mkdir (path, 0700), ==, 0);
-  g_free (path);
-  path = g_build_filename (www, "small.txt", NULL);
-  g_assert_true (g_file_set_contents (path, "hello from nginx\n", -1, NULL));
-  g_free (path);
-  path = g_build_filename (www, "empty.txt", NULL);
-  g_assert_true (g_file_set_contents (path, "", 0, NULL));
-  g_free (path);
-  path = g_build_filename (www, "big.bin", NULL);
-  g_assert_true (g_file_set_contents (path, g_bytes_get_data (big, NULL), BIG_SIZE, NULL));
-
-  port = free_port ();
-  {
-    g_autofree char *sbin = g_find_program_in_path ("nginx");
-
-    if (sbin == NULL)
-      g_setenv ("PATH", "/usr/sbin:/usr/bin:/bin", TRUE);
-  }
-  nginx = start_nginx (dir, port);
+  post_test_nginx_init (&nginx, "libpost-nginx");
+  post_test_nginx_add_file (&nginx, "small.txt", small);
+  post_test_nginx_add_file (&nginx, "empty.txt", empty);
+  post_test_nginx_add_file (&nginx, "big.bin", big);
+  post_test_nginx_start (&nginx, NULL);
+  port = nginx.port;
 
   config = http_configuration ();
   address = g_inet_socket_address_new_from_string ("127.0.0.1", port);
@@ -316,7 +180,7 @@ test_nginx (void)
 
   /* /small.txt: with its Content-Length */
   g_assert_cmpuint (status_of (c.received->pdata[0]), ==, 200);
-  value = header (c.received->pdata[0], "Content-Length");
+  value = post_test_http_header (c.received->pdata[0], "Content-Length");
   g_assert_cmpstr (value, ==, "17");
   g_clear_pointer (&value, g_free);
   {
@@ -341,10 +205,10 @@ test_nginx (void)
   g_assert_cmpuint (status_of (c.received->pdata[1]), ==, 200);
   g_assert_true (g_bytes_equal (post_message_get_content (c.received->pdata[1]), big));
   g_assert_cmpuint (status_of (c.received->pdata[2]), ==, 200);
-  value = header (c.received->pdata[2], "Transfer-Encoding");
+  value = post_test_http_header (c.received->pdata[2], "Transfer-Encoding");
   g_assert_cmpstr (value, ==, "chunked");
   g_clear_pointer (&value, g_free);
-  g_assert_null (header (c.received->pdata[2], "Content-Length"));
+  g_assert_null (post_test_http_header (c.received->pdata[2], "Content-Length"));
   g_assert_true (g_bytes_equal (post_message_get_content (c.received->pdata[2]), big));
   /* 404 has nginx's page as its body; an empty file an empty body */
   g_assert_cmpuint (status_of (c.received->pdata[3]), ==, 404);
@@ -353,7 +217,7 @@ test_nginx (void)
   g_assert_cmpuint (g_bytes_get_size (post_message_get_content (c.received->pdata[4])), ==, 0);
   /* HEAD: the length of the file, no body, and the connection still in step */
   g_assert_cmpuint (status_of (c.received->pdata[5]), ==, 200);
-  value = header (c.received->pdata[5], "Content-Length");
+  value = post_test_http_header (c.received->pdata[5], "Content-Length");
   g_assert_cmpuint (g_ascii_strtoull (value, NULL, 10), ==, BIG_SIZE);
   g_clear_pointer (&value, g_free);
   g_assert_cmpuint (g_bytes_get_size (post_message_get_content (c.received->pdata[5])), ==, 0);
@@ -396,19 +260,13 @@ test_nginx (void)
     g_assert_true (post_message_lookup_metadata (g_ptr_array_index (c.received, c.received->len - 1),
                                                  "http-keep-alive", "b", &keep_alive));
     g_assert_false (keep_alive);
-    value = header (g_ptr_array_index (c.received, c.received->len - 1), "Connection");
+    value = post_test_http_header (g_ptr_array_index (c.received, c.received->len - 1), "Connection");
     g_assert_cmpstr (value, ==, "close");
   }
 
   post_carrier_close (carrier);
-  g_subprocess_send_signal (nginx, SIGTERM);
-  g_assert_true (g_subprocess_wait (nginx, NULL, NULL));
+  post_test_nginx_clear (&nginx);
   g_ptr_array_unref (c.received);
-  {
-    g_autofree char *command = g_strdup_printf ("rm -rf '%s'", dir);
-
-    g_assert_true (g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL));
-  }
 }
 
 /* ---- curl against a libpost responder --------------------------------------- */
@@ -524,49 +382,15 @@ on_incoming (PostCarrier *listener,
   return TRUE;
 }
 
-typedef struct {
-  guint  done;
-  char  *out;
-  char  *err;
-  gint   status;
-} Run;
-
-static void
-communicated_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Run *r = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &r->out, &r->err, &error));
-  g_assert_no_error (error);
-  r->status = g_subprocess_get_exit_status (G_SUBPROCESS (source));
-  r->done = 1;
-}
-
 /* Runs curl with @argv while the main context runs the responder */
 static void
-run_curl (const char *const *argv,
-          Run                *r)
+run_curl (const char *const   *argv,
+          PostTestCommunicate *r)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) curl = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                                   &error);
-
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (curl, NULL, NULL, communicated_cb, r);
-  run_until (&r->done, 1);
+  post_test_communicate (argv, 0, r, WAIT_TIMEOUT_S);
+  g_assert_no_error (r->error);
   if (r->status != 0)
     g_error ("curl failed (%d): %s", r->status, r->err);
-}
-
-static void
-run_clear (Run *r)
-{
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-  r->done = 0;
 }
 
 static void
@@ -582,7 +406,7 @@ test_curl (void)
   g_autofree char *contents = NULL;
   gsize length;
   Server s = { 0, };
-  Run r = { 0, };
+  PostTestCommunicate r = { 0, };
   guint port;
 
   g_autofree char *curl_path = g_find_program_in_path ("curl");
@@ -595,11 +419,11 @@ test_curl (void)
   g_assert_no_error (error);
   s.carriers = g_ptr_array_new_with_free_func (g_object_unref);
   s.requests = g_ptr_array_new_with_free_func (g_object_unref);
-  s.big = make_big ();
+  s.big = post_test_random_bytes (BIG_SIZE, 12345);
   listener = post_carrier_listen (local, config, &error);
   g_assert_no_error (error);
   g_signal_connect (listener, "incoming", G_CALLBACK (on_incoming), &s);
-  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener)));
+  port = post_test_port_of (listener);
   url_cl = g_strdup_printf ("http://127.0.0.1:%u/cl", port);
   url_chunked = g_strdup_printf ("http://127.0.0.1:%u/chunked", port);
   url_echo = g_strdup_printf ("http://127.0.0.1:%u/echo", port);
@@ -620,14 +444,14 @@ test_curl (void)
   g_assert_true (g_file_get_contents (out_chunked, &contents, &length, NULL));
   g_assert_cmpmem (contents, length, g_bytes_get_data (s.big, NULL), g_bytes_get_size (s.big));
   g_clear_pointer (&contents, g_free);
-  run_clear (&r);
+  post_test_communicate_clear (&r);
 
   /* What curl says it got: the chunked framing and the headers */
   run_curl ((const char *[]) { "curl", "-sS", "--fail", "-D", "-", "-o", "/dev/null", url_chunked, NULL }, &r);
   g_assert_nonnull (strstr (r.out, "HTTP/1.1 200 OK\r\n"));
   g_assert_nonnull (strstr (r.out, "Transfer-Encoding: chunked\r\n"));
   g_assert_nonnull (strstr (r.out, "Server: libpost-test\r\n"));
-  run_clear (&r);
+  post_test_communicate_clear (&r);
 
   /* POST with a body, and with Expect: 100-continue: the framer sends 100
    * Continue itself (curl would otherwise wait its 1 s and send anyway:
@@ -638,7 +462,7 @@ test_curl (void)
 
     run_curl ((const char *[]) { "curl", "-sS", "--fail", "--data-binary", data, url_echo, NULL }, &r);
     g_assert_cmpstr (r.out, ==, "posted bytes");
-    run_clear (&r);
+    post_test_communicate_clear (&r);
     run_curl ((const char *[]) { "curl", "-sS", "-v", "--fail", "--expect100-timeout", "20",
                                  "-H", "Expect: 100-continue", "-H", "Connection: close",
                                  "--data-binary", data, url_echo, NULL }, &r);
@@ -646,12 +470,12 @@ test_curl (void)
     g_assert_nonnull (strstr (r.err, "< HTTP/1.1 100 Continue"));
     g_assert_nonnull (strstr (r.err, "< HTTP/1.1 201 Created"));
     g_assert_nonnull (strstr (r.err, "< Connection: close"));
-    run_clear (&r);
+    post_test_communicate_clear (&r);
   }
   {
     PostMessage *last = g_ptr_array_index (s.requests, s.requests->len - 1);
     const char *method = NULL;
-    g_autofree char *expect = header (last, "Expect");
+    g_autofree char *expect = post_test_http_header (last, "Expect");
 
     g_assert_true (post_message_lookup_metadata (last, "http-method", "&s", &method));
     g_assert_cmpstr (method, ==, "POST");

@@ -43,24 +43,6 @@ response_clear (Response *r)
   r->done = 0;
 }
 
-/* A header of the response (the first of that name), or NULL. */
-static char *
-response_header (PostMessage *response,
-                 const char  *name)
-{
-  g_autoptr(GVariant) headers = post_message_lookup_metadata_value (response, "http-headers",
-                                                                    G_VARIANT_TYPE ("a(ss)"));
-  GVariantIter iter;
-  const char *n, *v;
-
-  g_assert_nonnull (headers);
-  g_variant_iter_init (&iter, headers);
-  while (g_variant_iter_next (&iter, "(&s&s)", &n, &v))
-    if (strcmp (n, name) == 0)
-      return g_strdup (v);
-  return NULL;
-}
-
 static PostMessage *
 get_request (const char *target)
 {
@@ -90,7 +72,7 @@ start_gtlsserver (guint16 *port)
   server = post_test_spawn ((const char *[]) { "gtlsserver", "-q", "-d", htdocs, "127.0.0.1", port_s,
                                                key, cert, NULL },
                             G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  post_test_spin (300);
+  post_test_wait_listening (server, G_SOCKET_TYPE_DATAGRAM, *port, NULL, WAIT_TIMEOUT_S);
   return server;
 }
 
@@ -166,7 +148,7 @@ test_gtlsserver_download (void)
       g_assert_no_error (r.error);
       g_assert_true (post_message_lookup_metadata (r.response, "http-status", "u", &status));
       g_assert_cmpuint (status, ==, 200);
-      length = response_header (r.response, "content-length");
+      length = post_test_http_header (r.response, "content-length");
       g_assert_nonnull (length);
       g_assert_cmpuint (g_ascii_strtoull (length, NULL, 10), ==, BIG_SIZE);
       g_clear_pointer (&length, g_free);
@@ -400,7 +382,6 @@ test_gtlsclient_download (void)
   g_autoptr(PostConfiguration) config = post_configuration_new ();
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) client = NULL;
   g_autofree char *download = NULL, *port_s = NULL, *uri = NULL, *missing = NULL, *path = NULL;
   g_autofree char *contents = NULL;
   gsize length = 0;
@@ -422,13 +403,10 @@ test_gtlsclient_download (void)
   port_s = g_strdup_printf ("%u", post_test_port_of (listener));
   uri = g_strdup_printf ("https://127.0.0.1:%s/big.bin", port_s);
   missing = g_strdup_printf ("https://127.0.0.1:%s/missing", port_s);
-  client = g_subprocess_newv ((const char *[]) { gtlsclient, "--exit-on-all-streams-close", "--timeout=5s",
-                                                 "--no-quic-dump", "--no-http-dump",
-                                                 "--download", download, "127.0.0.1", port_s, uri, missing, NULL },
-                              G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (client, NULL, NULL, post_test_communicated_cb, &cr);
-  post_test_wait_count (&cr.done, 1, "gtlsclient", WAIT_TIMEOUT_S);
+  post_test_communicate ((const char *[]) { gtlsclient, "--exit-on-all-streams-close", "--timeout=5s",
+                                            "--no-quic-dump", "--no-http-dump",
+                                            "--download", download, "127.0.0.1", port_s, uri, missing, NULL },
+                         G_SUBPROCESS_FLAGS_STDERR_MERGE, &cr, WAIT_TIMEOUT_S);
   g_assert_no_error (cr.error);
   if (g_getenv ("POST_TEST_VERBOSE") != NULL || responder.n_requests != 2 || strstr (cr.out, ":status: 404") == NULL)
     g_test_message ("gtlsclient said:\n%s", cr.out);
@@ -444,7 +422,7 @@ test_gtlsclient_download (void)
   path = g_build_filename (download, "missing", NULL);
   g_unlink (path);
   g_rmdir (download);
-  g_free (cr.out);
+  post_test_communicate_clear (&cr);
   g_ptr_array_unref (responder.sessions);
   post_carrier_abort (listener);
 }
@@ -455,18 +433,12 @@ make_htdocs (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *path = NULL;
   g_autofree char *small = NULL;
-  guint8 *data = g_malloc (BIG_SIZE);
-  GRand *rand = g_rand_new_with_seed (16);
-  gsize i;
 
   htdocs = g_dir_make_tmp ("post-http3-XXXXXX", &error);
   g_assert_no_error (error);
-  for (i = 0; i < BIG_SIZE; i++)
-    data[i] = (guint8) g_rand_int (rand);
-  g_rand_free (rand);
-  big = g_bytes_new_take (data, BIG_SIZE);
+  big = post_test_random_bytes (BIG_SIZE, 16);
   path = g_build_filename (htdocs, "big.bin", NULL);
-  g_assert_true (g_file_set_contents (path, (const char *) data, BIG_SIZE, &error));
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (big, NULL), BIG_SIZE, &error));
   small = g_build_filename (htdocs, "small.txt", NULL);
   g_assert_true (g_file_set_contents (small, "hello, HTTP/3\n", -1, &error));
   g_assert_no_error (error);

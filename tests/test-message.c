@@ -6,39 +6,13 @@
 #include <post.h>
 #include <string.h>
 
+#include "post-test-util.h"
+
 #define WAIT_TIMEOUT_S 10
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out after %d s waiting for %s", WAIT_TIMEOUT_S, (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs @loop until *@flag is set (callbacks quit the loop when they set a
- * flag); fails the test after WAIT_TIMEOUT_S seconds, so nothing can hang. */
-static void
-run_until_ (GMainLoop      *loop,
-            const gboolean *flag,
-            const char     *what)
-{
-  guint id = g_timeout_add_seconds (WAIT_TIMEOUT_S, timeout_cb, (gpointer) what);
-
-  while (!*flag)
-    g_main_loop_run (loop);
-  g_source_remove (id);
-}
-#define run_until(loop, flag) run_until_ ((loop), (flag), #flag)
-
-/* Lets pending idle callbacks and teardown sources run. */
-static void
-drain_context (void)
-{
-  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
-    ;
-}
+#define run_until(loop, flag) post_test_loop_until ((loop), (const guint *) (flag), 1, #flag, WAIT_TIMEOUT_S)
 
 typedef struct {
   guint total;
@@ -660,7 +634,7 @@ test_immutable_once_queued (void)
   g_signal_handlers_disconnect_by_data (carrier, &data);
   g_signal_handlers_disconnect_by_data (message, &counts);
   g_clear_object (&carrier);
-  drain_context ();
+  post_test_drain ();
   g_clear_error (&data.message_error);
   g_clear_error (&data.closed_error);
   g_main_loop_unref (data.loop);
@@ -696,7 +670,7 @@ test_unqueued_stays_mutable (void)
 
   g_signal_handlers_disconnect_by_data (carrier, &data);
   g_clear_object (&carrier);
-  drain_context ();
+  post_test_drain ();
   g_clear_error (&data.closed_error);
   g_main_loop_unref (data.loop);
 }
@@ -735,7 +709,6 @@ test_reliable (void)
   g_assert_true (post_message_get_reliable (message));
   g_assert_cmpuint (notified, ==, 2);
 }
-
 
 /* ---- typed metadata ------------------------------------------------------ */
 

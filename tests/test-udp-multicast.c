@@ -23,6 +23,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "post-test-util.h"
+
 static char *skip_reason;
 
 static gboolean
@@ -89,34 +91,8 @@ skipped (void)
 
 /* ---- harness -------------------------------------------------------------- */
 
-static gboolean
-timeout_cb (gpointer data)
-{
-  g_error ("test timed out: %s", (const char *) data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_until_count (guint *count, guint target, const char *what)
-{
-  GSource *timeout = g_timeout_source_new_seconds (10);
-
-  g_source_set_callback (timeout, timeout_cb, (gpointer) what, NULL);
-  g_source_attach (timeout, NULL);
-  while (*count < target)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-}
-
-static void
-spin_ms (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-}
+#define wait_until_count(count, target, what) post_test_wait_count ((count), (target), (what), 10)
+#define spin_ms post_test_spin
 
 static PostConfiguration *
 udp_configuration (void)
@@ -358,7 +334,7 @@ test_multicast_ttl (void)
   char buffer[64], control[256];
   struct iovec iov = { buffer, sizeof buffer };
   struct msghdr msg = { 0 };
-  GSource *timeout;
+  guint timeout;
 
   if (skipped ())
     return;
@@ -374,9 +350,7 @@ test_multicast_ttl (void)
 
   source = group_source ("udp://239.1.2.7:45003", NULL, config);
   send_text (source, "ttl?");
-  timeout = g_timeout_source_new_seconds (10);
-  g_source_set_callback (timeout, timeout_cb, (gpointer) "the TTL probe", NULL);
-  g_source_attach (timeout, NULL);
+  timeout = post_test_watchdog (10, "the TTL probe");
   for (;;)
     {
       msg.msg_iov = &iov;
@@ -388,8 +362,7 @@ test_multicast_ttl (void)
       g_main_context_iteration (NULL, FALSE);
       g_usleep (1000);
     }
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
+  g_source_remove (timeout);
   for (struct cmsghdr *c = CMSG_FIRSTHDR (&msg); c != NULL; c = CMSG_NXTHDR (&msg, c))
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)
       memcpy (&ttl, CMSG_DATA (c), sizeof ttl);

@@ -6,40 +6,14 @@
 #include <post.h>
 #include <string.h>
 
+#include "post-test-util.h"
+
 #define N_PEERS 3
 
 /* ---- harness ------------------------------------------------------------- */
 
-static gboolean
-timeout_cb (gpointer data)
-{
-  g_error ("test timed out: %s", (const char *) data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_until_count (guint      *count,
-                  guint       target,
-                  const char *what)
-{
-  GSource *timeout = g_timeout_source_new_seconds (10);
-
-  g_source_set_callback (timeout, timeout_cb, (gpointer) what, NULL);
-  g_source_attach (timeout, NULL);
-  while (*count < target)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-}
-
-static void
-spin_ms (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-}
+#define wait_until_count(count, target, what) post_test_wait_count ((count), (target), (what), 10)
+#define spin_ms post_test_spin
 
 /* udp is unreliable: RFC 9622's defaults (reliability, preserve-order and
  * congestion-control required) exclude it, so ask for what it is. */
