@@ -324,11 +324,13 @@ _post_transient_take_early_data (PostTransient *self,
 
       while ((item = g_queue_peek_head (&level->items)) != NULL)
         {
-          gsize size = g_bytes_get_size (item->payload);
           guint start = out->len;
+          gsize size;
 
+          /* (a coalesced item has no payload of its own: not eligible) */
           if (!early_eligible (item, now))
             goto done;
+          size = g_bytes_get_size (item->payload);
           g_byte_array_set_size (self->scratch_header, 0);
           g_byte_array_set_size (self->scratch_trailer, 0);
           if (!post_framer_encode (framer, item->message, size, TRUE,
