@@ -476,6 +476,53 @@ post_configuration_set_enable_proxy (PostConfiguration  *self,
 }
 
 /**
+ * post_configuration_get_proxy_loopback: (get-property proxy-loopback)
+ * @self: a configuration
+ *
+ * Gets whether establishment asks the default proxy resolver about
+ * literal loopback remotes too (%FALSE, the default: they are connected to
+ * directly).  See [property@Post.Configuration:proxy-loopback].
+ *
+ * Returns: whether loopback remotes are looked up like any other
+ */
+gboolean
+post_configuration_get_proxy_loopback (PostConfiguration *self)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  return self->proxy_loopback;
+}
+
+/**
+ * post_configuration_set_proxy_loopback: (set-property proxy-loopback)
+ * @self: a configuration
+ * @ask: %TRUE to ask the default proxy resolver about loopback remotes too
+ * @error: return location for an error
+ *
+ * Sets whether a remote that is a literal loopback address bypasses the
+ * default proxy resolver (%FALSE, the default) or is looked up like any
+ * other (%TRUE).  See #PostConfiguration:proxy-loopback.
+ *
+ * Returns: %TRUE on success; %FALSE with %POST_ERROR_IMMUTABLE if frozen
+ */
+gboolean
+post_configuration_set_proxy_loopback (PostConfiguration  *self,
+                                       gboolean            ask,
+                                       GError            **error)
+{
+  g_return_val_if_fail (POST_IS_CONFIGURATION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!_post_configuration_check_mutable (self, error))
+    return FALSE;
+  ask = !!ask;
+  if (self->proxy_loopback == ask)
+    return TRUE;
+  self->proxy_loopback = ask;
+  g_object_notify_by_pspec (G_OBJECT (self), _post_configuration_properties[PROP_PROXY_LOOPBACK]);
+  return TRUE;
+}
+
+/**
  * post_configuration_get_conn_timeout:
  * @self: a configuration
  *

@@ -111,6 +111,9 @@ static const PostSetting settings[N_PROPS] = {
   [PROP_ENABLE_PROXY] = { "enable-proxy", POST_SETTING_BOOLEAN, NULL, 0, 0, TRUE,
     POST_SETTING_KEY_NONE, NULL,
     "Whether establishment asks the proxy resolver about proxies" },
+  [PROP_PROXY_LOOPBACK] = { "proxy-loopback", POST_SETTING_BOOLEAN, NULL, 0, 0, FALSE,
+    POST_SETTING_KEY_NONE, NULL,
+    "Whether the default proxy resolver is asked about loopback addresses too" },
 };
 
 #undef PREFERENCE
@@ -449,6 +452,9 @@ post_configuration_get_property (GObject    *object,
     case PROP_ENABLE_PROXY:
       g_value_set_boolean (value, self->enable_proxy);
       break;
+    case PROP_PROXY_LOOPBACK:
+      g_value_set_boolean (value, self->proxy_loopback);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -517,6 +523,9 @@ post_configuration_set_property (GObject      *object,
           break;
         case PROP_ENABLE_PROXY:
           ok = post_configuration_set_enable_proxy (self, g_value_get_boolean (value), &error);
+          break;
+        case PROP_PROXY_LOOPBACK:
+          ok = post_configuration_set_proxy_loopback (self, g_value_get_boolean (value), &error);
           break;
         default:
           G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -769,6 +778,21 @@ post_configuration_class_init (PostConfigurationClass *klass)
    * always connects directly.
    */
 
+  /**
+   * PostConfiguration:proxy-loopback: (getter get_proxy_loopback) (setter set_proxy_loopback)
+   *
+   * Whether establishment asks the default proxy resolver about a remote
+   * that is a literal loopback address (`127.0.0.0/8`, `::1`) too.  %FALSE
+   * (the default): such a remote is connected to directly, without a
+   * lookup, as Chrome's and Firefox's implicit `<-loopback>` bypass rule
+   * and GNOME's default `ignore-hosts` do: no proxy elsewhere can reach
+   * this host's loopback interface.  %TRUE asks, for a local debugging
+   * proxy that should see loopback traffic (Chrome's `<-loopback>`,
+   * Firefox's `network.proxy.allow_hijacking_localhost`).  A resolver set
+   * with #PostConfiguration:proxy-resolver is always asked: it is the
+   * application's own rule (GSimpleProxyResolver has `ignore-hosts`).
+   */
+
   g_object_class_install_properties (object_class, N_PROPS, _post_configuration_properties);
 }
 
@@ -844,6 +868,7 @@ post_configuration_copy (PostConfiguration *self)
   copy->direction = self->direction;
   g_set_object (&copy->proxy_resolver, self->proxy_resolver);
   copy->enable_proxy = self->enable_proxy;
+  copy->proxy_loopback = self->proxy_loopback;
   _post_configuration_copy_preference_set (copy->interface_prefs, self->interface_prefs);
   _post_configuration_copy_preference_set (copy->pvd_prefs, self->pvd_prefs);
 
@@ -1141,6 +1166,8 @@ post_configuration_to_string (PostConfiguration *self)
   else if (self->proxy_resolver != NULL)
     g_string_append_printf (string, "\nproxy-resolver=%s@%p",
                             G_OBJECT_TYPE_NAME (self->proxy_resolver), (gpointer) self->proxy_resolver);
+  if (self->enable_proxy && self->proxy_loopback)
+    g_string_append (string, "\nproxy-loopback=true");
 
   keys = post_configuration_list_options (self);
   for (guint i = 0; keys[i] != NULL; i++)

@@ -97,6 +97,12 @@ gboolean           post_configuration_set_enable_proxy    (PostConfiguration    
                                                            gboolean               enable,
                                                            GError               **error);
 POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_get_proxy_loopback  (PostConfiguration     *self);
+POST_AVAILABLE_IN_ALL
+gboolean           post_configuration_set_proxy_loopback  (PostConfiguration     *self,
+                                                           gboolean               ask,
+                                                           GError               **error);
+POST_AVAILABLE_IN_ALL
 guint              post_configuration_get_attempt_delay   (PostConfiguration     *self);
 POST_AVAILABLE_IN_ALL
 gboolean           post_configuration_set_attempt_delay   (PostConfiguration     *self,

@@ -19,7 +19,11 @@
  * endpoints): before the race, establishment asks the configuration's
  * GProxyResolver (g_proxy_resolver_get_default() unless one is set: GNOME's
  * settings, the flatpak portal or libproxy through glib-networking) which
- * proxies lead to the remote's URI, as GSocketClient does.  The answer is an
+ * proxies lead to the remote's URI, as GSocketClient does — except for a
+ * literal loopback remote, which the default resolver is not asked about
+ * (no proxy can reach this host's loopback; Chrome's and Firefox's
+ * implicit `<-loopback>` rule) unless #PostConfiguration:proxy-loopback
+ * says so, or the configuration names a resolver of its own.  The answer is an
  * ordered list; `direct://` in it stands for the direct candidates (every
  * stack, every resolved address, gathered locals), and each other entry for
  * a branch of candidates that connect to that proxy — one per stack that
@@ -522,6 +526,26 @@ proxies_looked_up_cb (GObject      *source,
   }
 }
 
+/* Whether @remote is a literal loopback address (127.0.0.0/8, ::1): no
+ * proxy can reach this host's loopback interface for us, so the default
+ * resolver is not asked about it unless the configuration says so
+ * (#PostConfiguration:proxy-loopback).
+ * A host name, even "localhost", is asked about: only the resolver knows
+ * what it stands for. */
+static gboolean
+bypasses_default_resolver (PostConfiguration *configuration,
+                           PostRemote        *remote)
+{
+  GSocketAddress *literal;
+
+  if (post_configuration_get_proxy_resolver (configuration) != NULL
+      || post_configuration_get_proxy_loopback (configuration))
+    return FALSE;
+  literal = _post_remote_get_literal_address (remote);
+  return literal != NULL && G_IS_INET_SOCKET_ADDRESS (literal)
+         && g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (literal)));
+}
+
 /* Whether establishment asks about proxies for @remote with @stacks. */
 static gboolean
 wants_proxies (PostConfiguration *configuration,
@@ -530,7 +554,8 @@ wants_proxies (PostConfiguration *configuration,
 {
   gboolean any = FALSE;
 
-  if (!post_configuration_get_enable_proxy (configuration) || post_remote_get_service (remote) != NULL)
+  if (!post_configuration_get_enable_proxy (configuration) || post_remote_get_service (remote) != NULL
+      || bypasses_default_resolver (configuration, remote))
     return FALSE;
   for (guint i = 0; i < stacks->len; i++)
     any |= post_stack_get_proxy_support (stacks->pdata[i]);

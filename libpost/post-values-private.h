@@ -316,6 +316,7 @@ struct _PostConfiguration
   struct VerifyClosure *verify; /* (owned) (nullable) refcounted, shared by copies */
   GProxyResolver *proxy_resolver; /* (owned) (nullable): NULL for g_proxy_resolver_get_default() */
   gboolean enable_proxy;
+  gboolean proxy_loopback;     /* ask the default resolver about loopback literals too */
 };
 
 #define DEFAULT_ATTEMPT_DELAY_MS      250
@@ -348,6 +349,7 @@ enum {
   PROP_SOFT_ERROR_NOTIFY,
   PROP_PROXY_RESOLVER,
   PROP_ENABLE_PROXY,
+  PROP_PROXY_LOOPBACK,
   N_PROPS
 };
 

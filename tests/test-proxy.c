@@ -800,7 +800,10 @@ test_https_alpn (void)
 /* The default resolver (g_proxy_resolver_get_default()) is consulted when
  * the configuration sets none: here GIO's default is this test's resolver,
  * registered at GIO's extension point and chosen with
- * GIO_USE_PROXY_RESOLVER, as glib-networking's are. */
+ * GIO_USE_PROXY_RESOLVER, as glib-networking's are.  A literal loopback
+ * remote bypasses it unless the configuration's proxy-loopback says to ask
+ * (a copy keeps that, and its text differs so that nothing cached for the
+ * one is reused for the other). */
 static void
 test_default_resolver (void)
 {
@@ -809,9 +812,14 @@ test_default_resolver (void)
   PostTestHttpProxy proxy;
   g_autofree char *proxy_uri = NULL;
   g_autofree char *uri = g_strdup_printf ("tcp://127.0.0.1:%u", post_test_port_of (server));
-  g_autoptr(PostConfiguration) config = post_test_client_config (certs);
+  g_autoptr(PostConfiguration) bypass = post_test_client_config (certs);
+  g_autoptr(PostConfiguration) asks = post_test_client_config (certs);
+  g_autoptr(PostConfiguration) copy = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bypass_text = NULL, *asks_text = NULL;
   PostTestClient c;
+  guint lookups;
 
   g_assert_true (G_OBJECT_TYPE (g_proxy_resolver_get_default ()) == TEST_TYPE_LIST_RESOLVER);
   g_assert_true (default_resolver == (TestListResolver *) g_proxy_resolver_get_default ());
@@ -821,9 +829,29 @@ test_default_resolver (void)
   default_resolver->proxies = g_new0 (char *, 2);
   default_resolver->proxies[0] = g_strdup (proxy_uri);
 
-  carrier = establish (uri, config, &c, "by default");
+  /* 127.0.0.1 by default: direct, the resolver not asked */
+  g_assert_false (post_configuration_get_proxy_loopback (bypass));
+  lookups = default_resolver->n_lookups;
+  carrier = establish (uri, bypass, &c, "loopback, direct");
   g_assert_no_error (c.error);
-  g_assert_cmpuint (default_resolver->n_lookups, >=, 1);
+  g_assert_cmpuint (default_resolver->n_lookups, ==, lookups);
+  g_assert_cmpuint (proxy.n_tunnels, ==, 0);
+  post_carrier_abort (carrier);
+  g_clear_object (&carrier);
+  post_test_client_clear (&c);
+
+  /* proxy-loopback: asked, and through the proxy it names */
+  g_assert_true (post_configuration_set_proxy_loopback (asks, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (post_configuration_get_proxy_loopback (asks));
+  copy = post_configuration_copy (asks);
+  g_assert_true (post_configuration_get_proxy_loopback (copy));
+  bypass_text = post_configuration_to_string (bypass);
+  asks_text = post_configuration_to_string (asks);
+  g_assert_cmpstr (bypass_text, !=, asks_text);
+  carrier = establish (uri, copy, &c, "by default");
+  g_assert_no_error (c.error);
+  g_assert_cmpuint (default_resolver->n_lookups, ==, lookups + 1);
   g_assert_cmpuint (proxy.n_tunnels, ==, 1);
   post_carrier_abort (carrier);
   post_test_client_clear (&c);
