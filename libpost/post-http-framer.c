@@ -60,9 +60,10 @@
  * ## Roles, keep-alive, pipelining, 100-continue
  *
  * [property@Post.HttpFramer:role] says which side the framer speaks; the
- * default, %POST_HTTP_ROLE_AUTO, makes the carrier that sends first the
- * client and the one that receives first the server, which is right for
- * every carrier a listener accepts and every carrier that initiates.
+ * default, %POST_HTTP_ROLE_AUTO, makes a carrier that initiates the client
+ * and a carrier a listener accepts the server (told by
+ * [vfunc@Post.Framer.start]); a framer used on its own is the client if it
+ * sends first and the server if it receives first.
  *
  * Connections are persistent (HTTP/1.1): a response to a request with
  * `Connection: close` (or an HTTP/1.0 request without keep-alive) gets
@@ -506,6 +507,16 @@ take_head (PostHttpFramer       *self,
   return TRUE;
 }
 
+/* HTTP/1.1 clients speak first: the end that opened the transport is the
+ * client, whatever comes first (a receive may decode before the first
+ * request is framed). */
+static void
+post_http_framer_start (PostFramer *framer,
+                        gboolean    initiator)
+{
+  settle_role (POST_HTTP_FRAMER (framer), initiator ? POST_HTTP_ROLE_CLIENT : POST_HTTP_ROLE_SERVER);
+}
+
 static gboolean
 post_http_framer_decode (PostFramer      *framer,
                          const guint8    *data,
@@ -639,6 +650,7 @@ post_http_framer_class_init (PostHttpFramerClass *klass)
   framer_class->encode = post_http_framer_encode;
   framer_class->decode = post_http_framer_decode;
   framer_class->reset = post_http_framer_reset;
+  framer_class->start = post_http_framer_start;
 
   /**
    * PostHttpFramer:role: (getter get_role)

@@ -6,6 +6,9 @@
 #                              come before any echo), echoes every message,
 #                              and prints "closed CODE REASON" when the client
 #                              has closed.
+#   websocket-peer.py server CERT KEY
+#                              the same over TLS (wss://) with that
+#                              certificate and key (PEM)
 #   websocket-peer.py client PORT
 #                              sends a text and a binary message to
 #                              ws://127.0.0.1:PORT/, prints each echo
@@ -14,6 +17,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import asyncio
+import ssl
 import sys
 
 import websockets
@@ -31,8 +35,8 @@ async def echo(ws, path=None):
     print("closed %s %s" % (ws.close_code, ws.close_reason), flush=True)
 
 
-async def server():
-    async with websockets.serve(echo, "127.0.0.1", 0) as srv:
+async def server(tls=None):
+    async with websockets.serve(echo, "127.0.0.1", 0, ssl=tls) as srv:
         port = srv.sockets[0].getsockname()[1]
         print("port %d" % port, flush=True)
         await asyncio.Future()
@@ -51,7 +55,11 @@ async def client(port):
         print("closed %s %s" % (ws.close_code, ws.close_reason), flush=True)
 
 
-if sys.argv[1] == "server":
+if sys.argv[1] == "server" and len(sys.argv) == 4:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[2], sys.argv[3])
+    asyncio.run(server(context))
+elif sys.argv[1] == "server":
     asyncio.run(server())
 else:
     asyncio.run(client(int(sys.argv[2])))

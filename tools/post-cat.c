@@ -72,6 +72,9 @@
  * with an "event" member (docs/man/post-cat.1 has the schema); a failure
  * is then the event "error" instead of the "post-cat: <error>" line.
  *
+ * --framer http|websocket (a client): HTTP/1.1 or WebSocket instead of
+ * lines, in tools/post-cat-http.c (its comment says how).
+ *
  * sctp:// URIs: the port is the UDP port that carries SCTP (RFC 6951,
  * default 9899); --sctp-port N names the SCTP port inside it (option
  * sctp.port; default: the same number), as usrsctp's example programs
@@ -82,6 +85,7 @@
 #include <post.h>
 #include <gio/gunixinputstream.h>
 #include "tool-json.h"
+#include "post-cat-http.h"
 #include <glib-unix.h>
 #include <locale.h>
 #include <signal.h>
@@ -117,6 +121,7 @@ static double opt_connect_timeout;
 static char **opt_options;
 static gboolean opt_json;
 static gboolean opt_version;
+static char *opt_framer;
 
 static GOptionEntry entries[] = {
   { "listen", 'l', 0, G_OPTION_ARG_NONE, &opt_listen, "Listen on URI and accept carriers", NULL },
@@ -144,6 +149,7 @@ static GOptionEntry entries[] = {
   { "option", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &opt_options, "Set the stack option FAMILY.OPTION (post-policy options lists them) to VALUE, GVariant text or a bare word (repeatable)", "FAMILY.OPTION=VALUE" },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Tell what -v tells as JSON on stderr, one object a line (see post-cat(1))", NULL },
   { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
+  { "framer", 0, 0, G_OPTION_ARG_STRING, &opt_framer, "Client: speak HTTP/1.1 (http:// or https:// URI: GET it, print the body) or WebSocket (ws://, wss://: each line a text message)", "http|websocket" },
   { "proxy", 0, 0, G_OPTION_ARG_STRING, &opt_proxy, "tcp, tls: go through the proxy URI (socks5://HOST:PORT, socks4a://, http://, with USER:PASSWORD@ if it asks) instead of the system's proxy settings; direct:// for none", "URI" },
   { NULL }
 };
@@ -1478,12 +1484,35 @@ main (int argc, char **argv)
       fail (NULL, error);
       return EXIT_FAILURE;
     }
+  if (opt_framer != NULL
+      && (opt_listen || opt_stream || opt_fork > 0 || opt_idempotent || opt_json || opt_psk_file != NULL
+          || opt_cert != NULL || opt_local != NULL || opt_ipv4 || opt_ipv6))
+    {
+      g_printerr ("post-cat: --framer is for a client, without --listen, --stream, --fork, --idempotent, "
+                  "--json, --psk-file, --cert, --local, -4 or -6\n");
+      return EXIT_FAILURE;
+    }
+  if (opt_framer != NULL && !post_cat_framer_configure (opt_framer, argv[1], configuration, &error))
+    {
+      fail ("--framer: ", error);
+      return EXIT_FAILURE;
+    }
 
   g_unix_signal_add (SIGINT, on_signal, GINT_TO_POINTER (SIGINT));
   g_unix_signal_add (SIGTERM, on_signal, GINT_TO_POINTER (SIGTERM));
 
-  ok = opt_listen ? run_listener (argv[1], configuration)
-                  : run_client (argv[1], configuration);
+  if (opt_framer != NULL)
+    {
+      int framer_status = post_cat_framer_run (loop, opt_framer, argv[1], configuration, opt_verbose,
+                                                  opt_wait);
+
+      if (status == EXIT_SUCCESS)   /* (a signal set its own) */
+        status = framer_status;
+      ok = FALSE;
+    }
+  else
+    ok = opt_listen ? run_listener (argv[1], configuration)
+                    : run_client (argv[1], configuration);
   if (ok)
     g_main_loop_run (loop);
 
@@ -1535,5 +1564,6 @@ main (int argc, char **argv)
   g_strfreev (opt_alpn);
   g_free (opt_local);
   g_strfreev (opt_options);
+  g_free (opt_framer);
   return status;
 }
