@@ -565,18 +565,3 @@ _post_framer_stack_new (const GType *types,
     }
   return POST_FRAMER (self);
 }
-
-/* The framer that decodes the transport's bytes: layer 0 of a stack,
- * @framer itself otherwise (transfer none; NULL when layer 0 passes its
- * input through).  What it sends on its own (a PostHttpFramer's 100
- * Continue) goes to the transport unframed. */
-PostFramer *
-_post_framer_get_transport_framer (PostFramer *framer)
-{
-  PostFramerStack *self;
-
-  if (!POST_IS_FRAMER_STACK (framer))
-    return framer;
-  self = POST_FRAMER_STACK (framer);
-  return self->layers->len > 0 ? g_array_index (self->layers, Layer, 0).decoder : NULL;
-}

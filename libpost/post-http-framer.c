@@ -79,8 +79,8 @@
  * requests they answer, so send them in that order.
  *
  * A server framer answers a request carrying `Expect: 100-continue` and a
- * body with `HTTP/1.1 100 Continue` itself, as soon as its head arrives, so
- * that the client sends the body; a client that sent `Expect: 100-continue`
+ * body with `HTTP/1.1 100 Continue` itself (post_framer_send_raw()), as
+ * soon as its head arrives, so that the client sends the body; a client that sent `Expect: 100-continue`
  * receives the `100` response as a message.
  */
 
@@ -106,7 +106,6 @@ struct _PostHttpFramer
   GQueue           answering;    /* server: (element-type Pending) requests not yet answered */
   guint            outstanding;  /* client: requests without their final response */
   GHashTable      *open;         /* (owned) PostMessage (ref) → Open: messages sent in parts */
-  GByteArray      *output;       /* (owned) bytes to send between messages (100 Continue) */
 };
 
 enum {
@@ -495,9 +494,13 @@ take_head (PostHttpFramer       *self,
       pending->minor = head->version_minor;
       pending->keep_alive = head->keep_alive;
       g_queue_push_tail (&self->answering, pending);
-      /* Bounded: an HTTP framer above another layer has nobody taking it */
-      if (head->expect_continue && (head->chunked || head->content_length > 0) && self->output->len < 4096)
-        g_byte_array_append (self->output, (const guint8 *) "HTTP/1.1 100 Continue\r\n\r\n", 25);
+      if (head->expect_continue && (head->chunked || head->content_length > 0))
+        {
+          static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+          g_autoptr(GBytes) bytes = g_bytes_new_static (continue_line, sizeof continue_line - 1);
+
+          post_framer_send_raw (POST_FRAMER (self), bytes);
+        }
     }
   else if (!head->interim && self->outstanding > 0)
     self->outstanding--;
@@ -562,26 +565,7 @@ post_http_framer_reset (PostFramer *framer)
     _post_http1_parser_reset (self->parser);
   g_queue_clear_full (&self->answering, (GDestroyNotify) pending_free);
   g_hash_table_remove_all (self->open);
-  g_byte_array_set_size (self->output, 0);
   self->outstanding = 0;
-}
-
-/* What the framer wants sent between messages (a 100 Continue), or NULL;
- * the carrier queues it unframed as soon as a decode returns. */
-GBytes *
-_post_http_framer_take_output (PostFramer *framer)
-{
-  PostHttpFramer *self;
-  GBytes *bytes;
-
-  if (framer == NULL || !POST_IS_HTTP_FRAMER (framer))
-    return NULL;
-  self = POST_HTTP_FRAMER (framer);
-  if (self->output->len == 0)
-    return NULL;
-  bytes = g_bytes_new (self->output->data, self->output->len);
-  g_byte_array_set_size (self->output, 0);
-  return bytes;
 }
 
 static void
@@ -634,7 +618,6 @@ post_http_framer_finalize (GObject *object)
   g_clear_pointer (&self->parser, _post_http1_parser_free);
   g_queue_clear_full (&self->answering, (GDestroyNotify) pending_free);
   g_hash_table_unref (self->open);
-  g_byte_array_unref (self->output);
   G_OBJECT_CLASS (post_http_framer_parent_class)->finalize (object);
 }
 
@@ -680,7 +663,6 @@ post_http_framer_init (PostHttpFramer *self)
   self->max_pipelined = POST_HTTP_FRAMER_DEFAULT_MAX_PIPELINED;
   g_queue_init (&self->answering);
   self->open = g_hash_table_new_full (g_direct_hash, g_direct_equal, g_object_unref, g_free);
-  self->output = g_byte_array_new ();
 }
 
 /**

@@ -206,12 +206,6 @@ decode_some (PostTransient *self)
             _post_transient_fail_transport (self, g_steal_pointer (&error));
           return FALSE;
         }
-      {
-        g_autoptr(GBytes) output = _post_http_framer_take_output (_post_framer_get_transport_framer (self->framer));
-
-        if (output != NULL)
-          _post_transient_send_unframed (self, output);
-      }
       _post_transient_take_framer_raw (self);
       if (chunk.consumed == 0 && chunk.payload_length == 0 && !chunk.message_start
           && !chunk.message_end && chunk.metadata == NULL)

@@ -540,12 +540,9 @@ _post_transient_has_seen_frame (PostTransient *self)
   return self->frame_seen;
 }
 
-/* Queues a control frame of libpost's framing: it goes before the messages
- * queued (and is never put inside a message sent in parts).  FALSE when the
- * transient does not speak libpost's framing or can no longer send. */
 /* Queues @bytes as they are, between messages, before the application's
- * messages (as control frames go): what a framer sends on its own, a
- * PostHttpFramer's 100 Continue. */
+ * messages (as control frames go): a control frame, what a framer sends
+ * on its own (post_framer_send_raw()). */
 gboolean
 _post_transient_send_unframed (PostTransient *self,
                                GBytes        *bytes)
@@ -567,6 +564,9 @@ _post_transient_send_unframed (PostTransient *self,
   return TRUE;
 }
 
+/* Queues a control frame of libpost's framing: it goes before the messages
+ * queued (and is never put inside a message sent in parts).  FALSE when the
+ * transient does not speak libpost's framing or can no longer send. */
 gboolean
 _post_transient_send_control (PostTransient *self,
                               guint8         type,
@@ -591,23 +591,11 @@ void
 _post_transient_take_framer_raw (PostTransient *self)
 {
   g_autoptr(GBytes) raw = NULL;
-  SendItem *item;
 
   if (self->framer == NULL || self->control_frames
       || (raw = _post_framer_take_raw (self->framer)) == NULL)
     return;
-  if (self->ended || self->send_shut)
-    return;
-  item = g_new0 (SendItem, 1);
-  item->seq = self->next_seq++;
-  item->control = TRUE;
-  item->end_of_message = TRUE;
-  item->payload = g_steal_pointer (&raw);
-  item->total = g_bytes_get_size (item->payload);
-  g_queue_push_tail (&self->control, item);
-  self->queued_bytes += item->total;
-  self->queued_items++;
-  _post_transient_schedule_write (self);
+  _post_transient_send_unframed (self, raw);
 }
 
 /* ---- ending --------------------------------------------------------------- */

@@ -185,11 +185,6 @@ GVariant       *_post_framer_merge_metadata       (GVariant          *base,
  * (transfer full). */
 PostFramer     *_post_framer_stack_new            (const GType       *types,
                                                    guint              n_types);
-PostFramer     *_post_framer_get_transport_framer (PostFramer        *framer);
-/* Bytes PostHttpFramer wants sent between messages (a 100 Continue after a
- * decode), or NULL; NULL for every other framer and for NULL
- * (post-http-framer.c) */
-GBytes         *_post_http_framer_take_output           (PostFramer    *framer);
 
 /* Control frames of libpost's length-prefix framing (post-length-prefix-framer.c,
  * docs/framing.md "Control frames") */
