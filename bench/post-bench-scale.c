@@ -41,6 +41,7 @@
 #include "post-bench-scale.h"
 #include "post-bench-json.h"
 #include "post-bench-util.h"
+#include "post-bench-secure.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,7 +63,7 @@
 #define SCALE_PINGS        1000
 #define SCALE_SIZE         64
 #define SCALE_RATE_WINDOW  100
-#define SCALE_STEP_S       120     /* deadline of one step */
+#define SCALE_STEP_S       300     /* deadline of one step */
 #define SCALE_FD_SPARE     256     /* descriptors beyond the carriers */
 #define SCALE_MAX_STEPS    3
 
@@ -74,45 +75,49 @@ const guint post_bench_scale_steps[3] = { 100, 1000, 10000 };
  * "open N" (until N are open; answers "ok N"), "ping K" (K round trips on
  * the first connection; answers "rtt MEDIAN P10 P90" in µs), "quit". */
 
-typedef struct {
-  char   buffer[4096];
-  gsize  have;
-} LineReader;
+gboolean
+post_bench_line_take (PostBenchLineReader *r, char *line, gsize size)
+{
+  char *nl = memchr (r->buffer, '\n', r->have);
+  gsize len;
+
+  if (nl == NULL)
+    return FALSE;
+  len = nl - r->buffer;
+  memcpy (line, r->buffer, MIN (len, size - 1));
+  line[MIN (len, size - 1)] = '\0';
+  memmove (r->buffer, nl + 1, r->have - len - 1);
+  r->have -= len + 1;
+  return TRUE;
+}
+
+gssize
+post_bench_line_fill (PostBenchLineReader *r, int fd)
+{
+  gssize n;
+
+  if (r->have == sizeof r->buffer)
+    r->have = 0;   /* an over-long line: dropped */
+  do
+    n = read (fd, r->buffer + r->have, sizeof r->buffer - r->have);
+  while (n < 0 && errno == EINTR);
+  if (n > 0)
+    r->have += n;
+  return n;
+}
 
 /* One line from @fd (blocking), without its newline; FALSE at EOF. */
 static gboolean
-read_line (LineReader *r, int fd, char *line, gsize size)
+read_line (PostBenchLineReader *r, int fd, char *line, gsize size)
 {
-  for (;;)
-    {
-      char *nl = memchr (r->buffer, '\n', r->have);
-      gssize n;
-
-      if (nl != NULL)
-        {
-          gsize len = nl - r->buffer;
-
-          memcpy (line, r->buffer, MIN (len, size - 1));
-          line[MIN (len, size - 1)] = '\0';
-          memmove (r->buffer, nl + 1, r->have - len - 1);
-          r->have -= len + 1;
-          return TRUE;
-        }
-      if (r->have == sizeof r->buffer)
-        r->have = 0;   /* an over-long line: dropped */
-      n = read (fd, r->buffer + r->have, sizeof r->buffer - r->have);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      r->have += n;
-    }
+  while (!post_bench_line_take (r, line, size))
+    if (post_bench_line_fill (r, fd) <= 0)
+      return FALSE;
+  return TRUE;
 }
 
-static void
-write_line (int fd, const char *format, ...) G_GNUC_PRINTF (2, 3);
-static void
-write_line (int fd, const char *format, ...)
+void
+post_bench_write_line (int fd, const char *format, ...)
 {
   va_list args;
   g_autofree char *text = NULL;
@@ -134,8 +139,8 @@ write_line (int fd, const char *format, ...)
     }
 }
 
-static gboolean
-raise_nofile (rlim_t needed)
+gboolean
+post_bench_raise_nofile (guint64 needed)
 {
   struct rlimit limit;
 
@@ -200,11 +205,11 @@ child_ping (int fd, guint count)
     }
   if (n == 0)
     {
-      write_line (STDOUT_FILENO, "rtt failed %s\n", g_strerror (errno));
+      post_bench_write_line (STDOUT_FILENO, "rtt failed %s\n", g_strerror (errno));
       return;
     }
   qsort (rtts, n, sizeof (double), post_bench_compare_doubles);
-  write_line (STDOUT_FILENO, "rtt %.3f %.3f %.3f %u\n", post_bench_median (rtts, n),
+  post_bench_write_line (STDOUT_FILENO, "rtt %.3f %.3f %.3f %u\n", post_bench_median (rtts, n),
               post_bench_percentile (rtts, n, 10), post_bench_percentile (rtts, n, 90), n);
 }
 
@@ -214,7 +219,7 @@ post_bench_scale_child (int argc, char **argv)
   struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
   guint max = argc > 3 ? (guint) g_ascii_strtoull (argv[3], NULL, 10) : 0;
   g_autofree int *fds = NULL;
-  LineReader reader = { .have = 0 };
+  PostBenchLineReader reader = { .have = 0 };
   guint opened = 0, acked = 0;
   char line[128];
 
@@ -224,7 +229,7 @@ post_bench_scale_child (int argc, char **argv)
       return EXIT_FAILURE;
     }
   sin.sin_port = htons ((guint16) g_ascii_strtoull (argv[2], NULL, 10));
-  raise_nofile (max + SCALE_FD_SPARE);
+  post_bench_raise_nofile (max + SCALE_FD_SPARE);
   fds = g_new (int, max);
   while (read_line (&reader, STDIN_FILENO, line, sizeof line))
     {
@@ -252,7 +257,7 @@ post_bench_scale_child (int argc, char **argv)
               fd = socket (AF_INET, SOCK_STREAM, 0);
               if (fd < 0 || connect (fd, (struct sockaddr *) &sin, sizeof sin) < 0)
                 {
-                  write_line (STDOUT_FILENO, "failed %u %s\n", opened, g_strerror (errno));
+                  post_bench_write_line (STDOUT_FILENO, "failed %u %s\n", opened, g_strerror (errno));
                   if (fd >= 0)
                     close (fd);
                   break;
@@ -260,7 +265,7 @@ post_bench_scale_child (int argc, char **argv)
               fds[opened++] = fd;
             }
           if (opened == n)
-            write_line (STDOUT_FILENO, "ok %u\n", opened);
+            post_bench_write_line (STDOUT_FILENO, "ok %u\n", opened);
         }
       else if (sscanf (line, "ping %u", &n) == 1 && opened > 0)
         child_ping (fds[0], n);
@@ -285,7 +290,7 @@ typedef struct {
   int        to_child;      /* the child's stdin */
   int        from_child;    /* the child's stdout */
   gboolean   child_said;    /* its stdout became readable */
-  LineReader reader;
+  PostBenchLineReader reader;
 } Scale;
 
 typedef struct {
@@ -317,7 +322,7 @@ scale_on_closed (PostCarrier *carrier, const GError *error, gpointer user_data)
 static void
 scale_report (Scale *s)
 {
-  write_line (s->to_child, "a %u\n", s->accepted);
+  post_bench_write_line (s->to_child, "a %u\n", s->accepted);
   s->reported = s->accepted;
 }
 
@@ -401,11 +406,14 @@ memory_now (gint64 *rss, gint64 *heap)
 }
 
 static GPid
-scale_spawn_child (const char *self, guint16 port, guint max, int *to_child, int *from_child, GError **error)
+scale_spawn_child (const char *self, const char *stack, guint16 port, guint max, int *to_child, int *from_child,
+                   GError **error)
 {
   g_autofree char *port_s = g_strdup_printf ("%u", port);
   g_autofree char *max_s = g_strdup_printf ("%u", max);
-  const char *argv[] = { self, "--scale-child", port_s, max_s, NULL };
+  g_autofree char *ca = post_bench_cert_path ("ca.pem");
+  gboolean quic = g_str_equal (stack, "quic");
+  const char *argv[] = { self, quic ? "--scale-child-quic" : "--scale-child", port_s, max_s, quic ? ca : NULL, NULL };
   GPid pid = 0;
 
   if (!g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
@@ -437,11 +445,20 @@ scale_print (const Step *steps, guint n, gint64 rss0, gint64 heap0)
     }
 }
 
-static void
-scale_json (const Step *steps, guint n, gint64 rss0, gint64 heap0, guint max, const char *note)
+/* The RSS target per idle carrier (issue 15): 8 KiB on tcp, 32 KiB on quic. */
+static gint64
+memory_target (const char *stack)
 {
-  ToolJson *json = post_bench_json_begin ("scale-tcp", "tcp carriers held open on one libpost listener",
-                                          "bytes/carrier");
+  return g_str_equal (stack, "quic") ? 32768 : 8192;
+}
+
+static void
+scale_json (const char *stack, const Step *steps, guint n, gint64 rss0, gint64 heap0, guint max,
+            const char *note)
+{
+  g_autofree char *id = g_strdup_printf ("scale-%s", stack);
+  g_autofree char *name = g_strdup_printf ("%s carriers held open on one libpost listener", stack);
+  ToolJson *json = post_bench_json_begin (id, name, "bytes/carrier");
   const Step *first = n > 0 ? &steps[0] : NULL, *last = n > 0 ? &steps[n - 1] : NULL;
   double per_carrier = last != NULL ? (double) (last->rss - rss0) / last->carriers : 0;
   g_autofree char *mem_text = NULL;
@@ -453,7 +470,10 @@ scale_json (const Step *steps, guint n, gint64 rss0, gint64 heap0, guint max, co
   tool_json_int (json, "pings", SCALE_PINGS);
   tool_json_int (json, "message_size", SCALE_SIZE);
   tool_json_int (json, "window", SCALE_WINDOW);
-  tool_json_string (json, "clients", "plain blocking sockets in a child process");
+  tool_json_string (json, "stack", stack);
+  tool_json_string (json, "clients", g_str_equal (stack, "quic")
+                    ? "libpost quic carriers in a child process, one 64 B request echoed each"
+                    : "plain blocking sockets in a child process");
   post_bench_json_figures (json);
   /* the headline: RSS per idle carrier at the largest step */
   post_bench_json_value (json, "libpost", last != NULL, per_carrier);
@@ -482,8 +502,9 @@ scale_json (const Step *steps, guint n, gint64 rss0, gint64 heap0, guint max, co
   tool_json_end_array (json);
   tool_json_int (json, "rss_before", rss0);
   tool_json_int (json, "heap_before", heap0);
-  mem_text = g_strdup_printf ("≤ 8 KiB RSS per idle carrier at %u", last != NULL ? last->carriers : max);
-  post_bench_json_target (json, mem_text, last != NULL, per_carrier <= 8192);
+  mem_text = g_strdup_printf ("≤ %" G_GINT64_FORMAT " KiB RSS per idle carrier at %u", memory_target (stack) / 1024,
+                              last != NULL ? last->carriers : max);
+  post_bench_json_target (json, mem_text, last != NULL, per_carrier <= memory_target (stack));
   tool_json_begin_array (json, "targets");
   if (n >= 2)
     {
@@ -505,15 +526,43 @@ scale_json (const Step *steps, guint n, gint64 rss0, gint64 heap0, guint max, co
   post_bench_json_end (json);
 }
 
+/* The listener: tcp with no limits, or quic with the bench's certificate,
+ * no Retry, no idle timeout and room for every connection. */
+static PostCarrier *
+scale_listen (const char *stack, guint max, GError **error)
+{
+  g_autoptr(PostConfiguration) configuration = post_configuration_new ();
+  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:0", stack);
+  g_autoptr(PostLocal) local = post_local_new_from_uri (uri, error);
+
+  if (local == NULL || !post_configuration_set_stacks (configuration, (const char *[]) { stack, NULL }, error))
+    return NULL;
+  if (g_str_equal (stack, "quic"))
+    {
+      g_autofree char *cert = post_bench_cert_path ("server.pem");
+      g_autofree char *key = post_bench_cert_path ("server.key");
+
+      if (!post_local_set_identity_from_files (local, cert, key, error) ||
+          !post_configuration_set_option (configuration, "quic.max-connections", g_variant_new_uint32 (max + 1), error) ||
+          !post_configuration_set_option (configuration, "quic.max-connections-per-address",
+                                          g_variant_new_uint32 (max + 1), error) ||
+          !post_configuration_set_option (configuration, "quic.retry", g_variant_new_string ("never"), error) ||
+          !post_configuration_set_option (configuration, "quic.idle-timeout", g_variant_new_uint64 (0), error))
+        return NULL;
+    }
+  else if (!post_configuration_set_option (configuration, "tcp.max-carriers", g_variant_new_uint32 (0), error) ||
+           !post_configuration_set_option (configuration, "tcp.first-message-timeout", g_variant_new_uint32 (0), error))
+    return NULL;
+  return post_carrier_listen (local, configuration, error);
+}
+
 void
-post_bench_scale_run (const char *self, guint max)
+post_bench_scale_run (const char *self, const char *stack, guint max)
 {
   Scale s = { .to_child = -1, .from_child = -1 };
   Step steps[SCALE_MAX_STEPS] = { { 0 } };
   g_autoptr(GMainContext) context = post_bench_context_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(PostLocal) local = NULL;
-  g_autoptr(PostConfiguration) configuration = post_configuration_new ();
   g_autoptr(PostCarrier) listener = NULL;
   g_autofree char *note = NULL;
   guint16 port = 0;
@@ -522,9 +571,23 @@ post_bench_scale_run (const char *self, guint max)
   gint64 rss0 = 0, heap0 = 0;
   char line[128];
 
-  g_print ("\n(n) scale: up to %u idle tcp carriers on one libpost listener; clients are plain\n"
-           "    sockets in a child process; RTT: 64-byte ping-pong on the first carrier\n", max);
-  if (!raise_nofile (max + SCALE_FD_SPARE))
+  gboolean quic = g_str_equal (stack, "quic");
+
+  if (quic)
+    g_print ("\n(m) scale: up to %u idle quic connections on one libpost listener; clients are libpost\n"
+             "    quic carriers in a child process (one 64-byte request echoed each: the listener\n"
+             "    sees a stream once it carries data); RTT: 64-byte ping-pong on the first carrier\n", max);
+  else
+    g_print ("\n(n) scale: up to %u idle tcp carriers on one libpost listener; clients are plain\n"
+             "    sockets in a child process; RTT: 64-byte ping-pong on the first carrier\n", max);
+  if (quic && post_registry_lookup_stack (post_registry_get_default (), "quic") == NULL)
+    {
+      g_print ("    skipped: the quic plugin is not loaded\n");
+      return;
+    }
+  if (quic && !post_bench_certs_prepare ("post-bench-scale"))
+    return;
+  if (!post_bench_raise_nofile (max + SCALE_FD_SPARE))
     {
       struct rlimit limit;
 
@@ -538,12 +601,7 @@ post_bench_scale_run (const char *self, guint max)
   s.accepted_at = g_new0 (gint64, max);
 
   g_main_context_push_thread_default (context);
-  local = post_local_new_from_uri ("tcp://127.0.0.1:0", &error);
-  if (local != NULL &&
-      post_configuration_set_stacks (configuration, (const char *[]) { "tcp", NULL }, &error) &&
-      post_configuration_set_option (configuration, "tcp.max-carriers", g_variant_new_uint32 (0), &error) &&
-      post_configuration_set_option (configuration, "tcp.first-message-timeout", g_variant_new_uint32 (0), &error))
-    listener = post_carrier_listen (local, configuration, &error);
+  listener = scale_listen (stack, max, &error);
   if (listener == NULL)
     {
       g_print ("    failed: listen: %s\n", error->message);
@@ -551,7 +609,7 @@ post_bench_scale_run (const char *self, guint max)
     }
   port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (post_carrier_get_local_address (listener)));
   g_signal_connect (listener, "incoming", G_CALLBACK (scale_on_incoming), &s);
-  child = scale_spawn_child (self, port, max, &s.to_child, &s.from_child, &error);
+  child = scale_spawn_child (self, stack, port, max, &s.to_child, &s.from_child, &error);
   if (child == 0)
     {
       g_print ("    failed: the client process: %s\n", error->message);
@@ -568,7 +626,7 @@ post_bench_scale_run (const char *self, guint max)
       guint w = MIN (SCALE_RATE_WINDOW, target - from);
       guint pings_done = 0;
 
-      write_line (s.to_child, "open %u\n", target);
+      post_bench_write_line (s.to_child, "open %u\n", target);
       if (!scale_await (&s, context, target, line, sizeof line, &note))
         break;
       if (!g_str_has_prefix (line, "ok "))
@@ -582,7 +640,7 @@ post_bench_scale_run (const char *self, guint max)
       post_bench_context_drain (context);
       memory_now (&st->rss, &st->heap);
 
-      write_line (s.to_child, "ping %u\n", SCALE_PINGS);
+      post_bench_write_line (s.to_child, "ping %u\n", SCALE_PINGS);
       if (!scale_await (&s, context, 0, line, sizeof line, &note))
         break;
       if (sscanf (line, "rtt %lf %lf %lf %u", &st->rtt_median, &st->rtt_p10, &st->rtt_p90, &pings_done) != 4)
@@ -601,9 +659,10 @@ post_bench_scale_run (const char *self, guint max)
 
   scale_print (steps, n, rss0, heap0);
   if (n >= 2)
-    g_print ("    targets: ≤ 8 KiB RSS per idle carrier at %u: %s (%.0f B); accept rate at %u within 1.2× of\n"
-             "    at %u: %s (%.2f×); RTT likewise: %s (%.2f×)\n",
-             steps[n - 1].carriers, (steps[n - 1].rss - rss0) / steps[n - 1].carriers <= 8192 ? "met" : "NOT met",
+    g_print ("    targets: ≤ %" G_GINT64_FORMAT " KiB RSS per idle carrier at %u: %s (%.0f B); accept rate at %u within 1.2× of\n"
+             "    at %u: %s (%.2f×); RTT likewise: %s (%.2f×)\n", memory_target (stack) / 1024,
+             steps[n - 1].carriers,
+             (steps[n - 1].rss - rss0) / steps[n - 1].carriers <= memory_target (stack) ? "met" : "NOT met",
              (double) (steps[n - 1].rss - rss0) / steps[n - 1].carriers,
              steps[n - 1].carriers, steps[0].carriers,
              steps[0].rate_step / steps[n - 1].rate_step <= 1.2 ? "met" : "NOT met",
@@ -612,14 +671,14 @@ post_bench_scale_run (const char *self, guint max)
              steps[n - 1].rtt_median / steps[0].rtt_median);
   if (note != NULL)
     g_print ("    note: %s\n", note);
-  scale_json (steps, n, rss0, heap0, max, note);
+  scale_json (stack, steps, n, rss0, heap0, max, note);
 
 out:
   if (s.to_child >= 0)
     {
       gint64 deadline = g_get_monotonic_time () + POST_BENCH_IO_TIMEOUT_S * G_USEC_PER_SEC;
 
-      write_line (s.to_child, "quit\n");
+      post_bench_write_line (s.to_child, "quit\n");
       close (s.to_child);
       /* The carriers see their peers' end and close. */
       while (s.closed < s.accepted && g_get_monotonic_time () < deadline)
@@ -647,4 +706,6 @@ out:
       g_spawn_close_pid (child);
     }
   g_free (s.accepted_at);
+  if (quic)
+    post_bench_certs_remove ();
 }

@@ -99,7 +99,7 @@ static GOptionEntry entries[] = {
   { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds,
     "Run each case for SECONDS per implementation, over all rounds (default 2)", "SECONDS" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Short runs (0.25 s per case), for CI", NULL },
-  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcdutqsp: u udp, t tls, q quic, s sctp, p path fallback; also n: scale, 10,000 carriers)", "LETTERS" },
+  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcdutqsp: u udp, t tls, q quic, s sctp, p path fallback; also n: scale, 10,000 tcp carriers; m: the same over quic)", "LETTERS" },
   { "scale-max", 0, 0, G_OPTION_ARG_INT, &opt_scale_max, "Case n (scale, not in the default set): up to N carriers (default 10000)", "N" },
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "One JSON object per case on stdout (JSON Lines), the tables on stderr", NULL },
   { NULL }
@@ -1324,6 +1324,8 @@ main (int argc, char **argv)
   /* The scale case's clients, run as a child (post-bench-scale.c). */
   if (argc > 1 && strcmp (argv[1], "--scale-child") == 0)
     return post_bench_scale_child (argc, argv);
+  if (argc > 1 && strcmp (argv[1], "--scale-child-quic") == 0)
+    return post_bench_scale_child_quic (argc, argv);
 #ifdef POST_BENCH_SCTP
   /* The sctp case's raw usrsctp baseline, run as a child (post-bench-sctp.c). */
   if (argc > 1 && strcmp (argv[1], "--sctp-raw-child") == 0)
@@ -1400,11 +1402,15 @@ main (int argc, char **argv)
 #endif
   /* (n) 100 to 10,000 idle tcp carriers on one listener (post-bench-scale.c):
    * only when asked for. */
-  if (opt_cases != NULL && strchr (opt_cases, 'n') != NULL)
+  if (opt_cases != NULL && (strchr (opt_cases, 'n') != NULL || strchr (opt_cases, 'm') != NULL))
     {
       g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
 
-      post_bench_scale_run (self != NULL ? self : argv[0], (guint) MAX (opt_scale_max, 100));
+      /* (m) the same with quic connections (post-bench-scale-quic.c: the clients). */
+      if (strchr (opt_cases, 'n') != NULL)
+        post_bench_scale_run (self != NULL ? self : argv[0], "tcp", (guint) MAX (opt_scale_max, 100));
+      if (strchr (opt_cases, 'm') != NULL)
+        post_bench_scale_run (self != NULL ? self : argv[0], "quic", (guint) MAX (opt_scale_max, 100));
     }
 
   for (int k = 0; k < N_CASES; k++)
