@@ -163,7 +163,6 @@ quic_conn_unref (QuicConn *qc)
   g_clear_error (&qc->verify_error);
   g_free (qc->server_name);
   g_free (qc->peer);
-  g_free (qc->txbuf);
   g_main_context_unref (qc->context);
   g_free (qc);
 }
@@ -433,13 +432,13 @@ conn_top_priority (QuicConn *qc)
   return top;
 }
 
-/* Packets are written into qc->txbuf one after another and go out as one
- * GSO run while they are of the same size (the first one's: only the last
- * may be shorter) and for the same path. */
-void
-quic_conn_write (QuicConn *qc)
+/* Packets are written into @buf one after another and go out as one GSO
+ * run while they are of the same size (the first one's: only the last may
+ * be shorter) and for the same path. */
+static void
+conn_write_packets (QuicConn *qc,
+                    guint8   *buf)
 {
-  guint8 *buf;
   gsize run_len = 0, run_segment = 0;
   guint run_count = 0;
   ngtcp2_path_storage ps, run_ps;
@@ -459,9 +458,6 @@ quic_conn_write (QuicConn *qc)
     return;
   if (max > MAX_PACKET)
     max = MAX_PACKET;
-  if (qc->txbuf == NULL)
-    qc->txbuf = g_malloc (POST_UDP_BATCH_MAX);
-  buf = qc->txbuf;
   ngtcp2_path_storage_zero (&ps);
   ngtcp2_path_storage_zero (&run_ps);
   g_hash_table_iter_init (&iter, qc->streams);
@@ -630,6 +626,38 @@ quic_conn_write (QuicConn *qc)
   /* The core fires sent events when the bytes are in packets (get_sent_offset). */
   if (notify_sent)
     quic_conn_schedule_events (qc);
+}
+
+/* The thread's buffer for a run of packets, shared by its connections (a
+ * connection's own was 64 KiB of every idle connection), and whether it
+ * is in use (a write within a write gets one of its own). */
+typedef struct {
+  guint8   data[POST_UDP_BATCH_MAX];
+  gboolean busy;
+} TxRun;
+
+static GPrivate tx_run_key = G_PRIVATE_INIT (g_free);
+
+void
+quic_conn_write (QuicConn *qc)
+{
+  TxRun *run = g_private_get (&tx_run_key);
+
+  if (run == NULL)
+    {
+      run = g_new0 (TxRun, 1);
+      g_private_set (&tx_run_key, run);
+    }
+  if (run->busy)
+    {
+      g_autofree guint8 *own = g_malloc (POST_UDP_BATCH_MAX);
+
+      conn_write_packets (qc, own);
+      return;
+    }
+  run->busy = TRUE;
+  conn_write_packets (qc, run->data);
+  run->busy = FALSE;
 }
 
 static gboolean

@@ -37,6 +37,7 @@ G_BEGIN_DECLS
 #define MAX_PACKET          1500
 #define TX_WINDOW           (256 * 1024)     /* unacknowledged bytes per stream */
 #define TX_CHUNK            (16 * 1024)
+#define TX_CHUNK_MIN        1024   /* the first chunk of a write into an empty stream */
 #define STREAM_WINDOW       (256 * 1024)     /* receive window per stream */
 #define CONN_WINDOW         (1024 * 1024)    /* receive window per connection */
 #define CLIENT_MAX_STREAMS  16               /* streams the server may open */
@@ -172,7 +173,6 @@ struct _QuicConn {
   QuicServer                       *server;   /* (owned) (nullable) server side */
   GSocket                          *socket;   /* client side */
   PostUdpBatch                       udp;      /* GSO/GRO on socket */
-  guint8                           *txbuf;    /* POST_UDP_BATCH_MAX: a run of packets for one GSO send */
   GSource                          *socket_source;
   GSocketAddress                   *local_address;
   GSocketAddress                   *remote_address;

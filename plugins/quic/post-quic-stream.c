@@ -61,8 +61,13 @@ quic_stream_append (QuicStream   *s,
 
       if (last == NULL || last->len == last->cap)
         {
+          /* A write into an empty queue (a request, a reply) gets a
+           * chunk of its size; a stream in flow gets full ones. */
+          gsize cap = last == NULL && len - done < TX_CHUNK ? MAX (TX_CHUNK_MIN, (len - done + 1023) & ~(gsize) 1023)
+                                                            : TX_CHUNK;
+
           last = g_new0 (TxChunk, 1);
-          last->cap = TX_CHUNK;
+          last->cap = cap;
           last->data = g_malloc (last->cap);
           last->start = s->tx_end;
           g_queue_push_tail (&s->tx, last);
@@ -162,12 +167,12 @@ quic_stream_acked (QuicStream *s,
 
   if (offset > s->tx_acked)
     s->tx_acked = offset;
+  /* A last, partly filled chunk goes too once all of it is acknowledged:
+   * an idle stream holds no chunk (it held 16 KiB for good). */
   while ((chunk = g_queue_peek_head (&s->tx)) != NULL
          && chunk->start + chunk->len <= s->tx_acked
-         && chunk->len == chunk->cap)
+         && (chunk->len == chunk->cap || chunk->start + chunk->len == s->tx_end))
     tx_chunk_free (g_queue_pop_head (&s->tx));
-  /* A last, partly filled chunk that is entirely acknowledged is reset
-   * rather than freed: appending continues where it stands. */
 }
 
 QuicStream *

@@ -191,6 +191,23 @@ quic_server_psk_cb (gnutls_session_t      session,
   return post_gnutls_server_psk_lookup (qc->server != NULL ? qc->server->endpoint : NULL, username, key);
 }
 
+/* The priorities, parsed once for every session of the process (each
+ * session parsing its own held 8 KB of every connection). */
+static gnutls_priority_t
+session_priority (gboolean psk)
+{
+  static gnutls_priority_t cache[2];
+  static gsize done[2];
+
+  if (g_once_init_enter (&done[psk]))
+    {
+      if (gnutls_priority_init2 (&cache[psk], psk ? priority_string_psk : priority_string, NULL, 0) < 0)
+        cache[psk] = NULL;
+      g_once_init_leave (&done[psk], 1);
+    }
+  return cache[psk];
+}
+
 gboolean
 quic_setup_session (QuicConn  *qc,
                     gboolean   server,
@@ -209,9 +226,9 @@ quic_setup_session (QuicConn  *qc,
   /* GnuTLS failures here are handshake errors (POST_ERROR_TLS_HANDSHAKE). */
   if (!post_gnutls_check_code (gnutls_init (&qc->session, flags), POST_ERROR_TLS_HANDSHAKE,
                                "Cannot start a TLS session", error) ||
-      !post_gnutls_check_code (gnutls_priority_set_direct (qc->session,
-                                                           (server ? qc->server->psk != NULL : qc->psk != NULL)
-                                                           ? priority_string_psk : priority_string, NULL),
+      !post_gnutls_check_code (gnutls_priority_set (qc->session,
+                                                    session_priority (server ? qc->server->psk != NULL
+                                                                             : qc->psk != NULL)),
                                POST_ERROR_TLS_HANDSHAKE, "Cannot set the TLS priorities", error))
     return FALSE;
   if ((server ? ngtcp2_crypto_gnutls_configure_server_session (qc->session)
