@@ -129,7 +129,7 @@ quic_conn_unref (QuicConn *qc)
 {
   if (!g_atomic_int_dec_and_test (&qc->ref_count))
     return;
-  quic_clear_source (&qc->timer);
+  g_clear_pointer (&qc->timer, quic_timer_free);
   quic_clear_source (&qc->write_idle);
   quic_clear_source (&qc->event_idle);
   quic_clear_source (&qc->linger);
@@ -277,9 +277,9 @@ conn_arm_timer (QuicConn *qc)
     return;
   expiry = ngtcp2_conn_get_expiry (qc->conn);
   if (expiry == G_MAXUINT64)
-    g_source_set_ready_time (qc->timer, -1);
+    quic_timer_set (qc->timer, -1);
   else
-    g_source_set_ready_time (qc->timer, (gint64) ((expiry + 999) / 1000));
+    quic_timer_set (qc->timer, (gint64) ((expiry + 999) / 1000));
 }
 
 static GError *
@@ -911,7 +911,7 @@ quic_conn_terminate (QuicConn *qc,
   if (error == NULL)
     error = g_error_new (POST_ERROR, POST_ERROR_CLOSED, "The QUIC connection with %s is closed", qc->peer);
   qc->error = error;
-  quic_clear_source (&qc->timer);
+  g_clear_pointer (&qc->timer, quic_timer_free);
   quic_clear_source (&qc->write_idle);
   quic_clear_source (&qc->linger);
   quic_clear_source (&qc->socket_source);
@@ -1006,18 +1006,7 @@ quic_conn_read_packet (QuicConn              *qc,
   qc->heard = TRUE;
 }
 
-static gboolean
-timer_dispatch (GSource     *source,
-                GSourceFunc  callback,
-                gpointer     user_data)
-{
-  g_source_set_ready_time (source, -1);
-  return callback (user_data);
-}
-
-static GSourceFuncs timer_funcs = { NULL, NULL, timer_dispatch, NULL, NULL, NULL };
-
-static gboolean
+static void
 timer_cb (gpointer user_data)
 {
   QuicConn *qc = user_data;
@@ -1032,16 +1021,12 @@ timer_cb (gpointer user_data)
   if (qc->linger != NULL && conn_all_acked (qc))
     quic_conn_terminate (qc, NULL, TRUE);
   quic_conn_unref (qc);
-  return G_SOURCE_CONTINUE;
 }
 
 void
 quic_conn_start_timer (QuicConn *qc)
 {
-  qc->timer = g_source_new (&timer_funcs, sizeof (GSource));
-  g_source_set_callback (qc->timer, timer_cb, qc, NULL);
-  g_source_set_static_name (qc->timer, "[post] quic timer");
-  g_source_attach (qc->timer, qc->context);
+  qc->timer = quic_timer_new (qc->context, timer_cb, qc);
 }
 
 /* After packets were read: write what they call for, and deliver. */

@@ -68,6 +68,8 @@ G_BEGIN_DECLS
 typedef struct _QuicServer QuicServer;
 typedef struct _QuicConn QuicConn;
 typedef struct _QuicStream QuicStream;
+typedef struct _QuicTimer QuicTimer;
+typedef void (*QuicTimerFunc) (gpointer data);
 
 typedef enum {
   MODE_IDLE,
@@ -183,7 +185,7 @@ struct _QuicConn {
   gnutls_session_t                  session;
   gnutls_certificate_credentials_t  cred;     /* client side (owned) */
   gnutls_psk_client_credentials_t   psk;      /* client side (owned) (nullable): the association's PSK */
-  GSource                          *timer;
+  QuicTimer                        *timer;   /* (owned) (nullable) ngtcp2's expiry */
   GSource                          *write_idle;
   GSource                          *event_idle;
   GSource                          *linger;
@@ -309,6 +311,15 @@ void quic_conn_read_packet (QuicConn *qc, const guint8 *data, gsize len,
                             const struct sockaddr *from, socklen_t from_len);
 G_GNUC_INTERNAL
 void quic_conn_start_timer (QuicConn *qc);
+
+/* ---- timers (post-quic-timer.c): one GSource per main context ---------------------- */
+QuicTimer *quic_timer_new  (GMainContext  *context,
+                            QuicTimerFunc  func,
+                            gpointer       data);
+/* Fires at monotonic time @ready (µs); -1 disarms. */
+void       quic_timer_set  (QuicTimer     *t,
+                            gint64         ready);
+void       quic_timer_free (QuicTimer     *t);
 G_GNUC_INTERNAL
 void quic_conn_after_read (QuicConn *qc);
 G_GNUC_INTERNAL
