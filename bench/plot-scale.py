@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # plot-scale.py: docs/scale.svg from the scale case's JSON (post-bench -c n --json)
 #
-#   bench/plot-scale.py [-o docs/scale.svg] RUN.jsonl...
+#   bench/plot-scale.py [-o docs/scale.svg] [--case scale-quic] RUN.jsonl...
 #
-# Reads the "scale-tcp" objects of one or more runs (JSON Lines files as
+# Reads the "scale-tcp" objects (or, with --case scale-quic, those of the
+# quic scale case, post-bench -c m: docs/scale-quic.svg, 32 KiB target) of one or more runs (JSON Lines files as
 # `post-bench --cases n --json > RUN.jsonl` writes them; other cases' lines
 # are skipped), takes at each number of carriers the median over the runs,
 # and draws three panels against the open carriers (log scale): the accept
@@ -22,7 +23,7 @@ import subprocess
 import sys
 
 
-def load(paths):
+def load(paths, case):
     runs = []
     for path in paths:
         with open(path, encoding='utf-8') as f:
@@ -31,7 +32,7 @@ def load(paths):
                 if not line.startswith('{'):
                     continue
                 obj = json.loads(line)
-                if obj.get('case') == 'scale-tcp' and obj.get('points'):
+                if obj.get('case') == case and obj.get('points'):
                     runs.append(obj)
     return runs
 
@@ -55,14 +56,15 @@ def medians(runs):
     return rows
 
 
-def gnuplot_script(rows, runs, output):
+def gnuplot_script(rows, runs, output, case):
     first = rows[0]
     data = '\n'.join('%d %.1f %.2f %.3f %.3f' % (r['carriers'], r['accept'], r['rtt'], r['rss'], r['heap'])
                      for r in rows)
     commits = sorted({run.get('commit') or '?' for run in runs})
     loads = [run['loadavg'][0] for run in runs if run.get('loadavg')]
-    title = 'libpost tcp listener, idle carriers: median of %d run%s (commit %s, load %s)' % (
-        len(runs), '' if len(runs) == 1 else 's', ', '.join(commits),
+    quic = case == 'scale-quic'
+    title = 'libpost %s listener, idle %s: median of %d run%s (commit %s, load %s)' % (
+        'quic' if quic else 'tcp', 'connections' if quic else 'carriers', len(runs), '' if len(runs) == 1 else 's', ', '.join(commits),
         '/'.join('%.1f' % l for l in loads) or '?')
     # Each panel: the data and its target line.
     return '''
@@ -87,31 +89,34 @@ plot $data using 1:3 with linespoints lw 2 pt 7 title "libpost", \\
 set title "memory per idle carrier (KiB)"
 plot $data using 1:4 with linespoints lw 2 pt 7 title "RSS", \\
      $data using 1:5 with linespoints lw 2 pt 5 title "malloc heap", \\
-     8 with lines dt 2 title "target: ≤ 8 KiB"
+     %(memory_target)d with lines dt 2 title "target: ≤ %(memory_target)d KiB"
 unset multiplot
 ''' % {
         'output': output, 'data': data, 'title': title,
         'xmin': rows[0]['carriers'] / 1.5, 'xmax': rows[-1]['carriers'] * 1.5,
         'accept_target': first['accept'] / 1.2, 'rtt_target': first['rtt'] * 1.2,
-        'n0': first['carriers'],
+        'n0': first['carriers'], 'memory_target': 32 if quic else 8,
     }
 
 
 def main():
     parser = argparse.ArgumentParser(description='docs/scale.svg from post-bench --cases n --json runs')
-    parser.add_argument('-o', '--output', default='docs/scale.svg')
+    parser.add_argument('-o', '--output', default=None,
+                        help='default docs/scale.svg (docs/scale-quic.svg for --case scale-quic)')
+    parser.add_argument('--case', default='scale-tcp', choices=['scale-tcp', 'scale-quic'])
     parser.add_argument('runs', nargs='+', help='JSON Lines files of post-bench --json')
     args = parser.parse_args()
-    runs = load(args.runs)
+    output = args.output or ('docs/scale-quic.svg' if args.case == 'scale-quic' else 'docs/scale.svg')
+    runs = load(args.runs, args.case)
     if not runs:
-        sys.exit('plot-scale.py: no scale-tcp object in %s' % ', '.join(args.runs))
+        sys.exit('plot-scale.py: no %s object in %s' % (args.case, ', '.join(args.runs)))
     rows = medians(runs)
     print('%9s %5s %12s %10s %12s %12s' % ('carriers', 'runs', 'accept/s', 'RTT µs', 'RSS KiB/c', 'heap KiB/c'))
     for r in rows:
         print('%9d %5d %12.0f %10.1f %12.2f %12.2f' % (r['carriers'], r['runs'], r['accept'], r['rtt'],
                                                        r['rss'], r['heap']))
-    subprocess.run(['gnuplot'], input=gnuplot_script(rows, runs, args.output), text=True, check=True)
-    print('wrote %s' % args.output)
+    subprocess.run(['gnuplot'], input=gnuplot_script(rows, runs, output, args.case), text=True, check=True)
+    print('wrote %s' % output)
 
 
 if __name__ == '__main__':
