@@ -258,6 +258,74 @@ test_errors (void)
   }
 }
 
+/* Client credentials are shared by the carriers of the same trust
+ * (plugins/common/post-gnutls-trust.c): a configuration with other
+ * anchors, or none, must never be served the credentials made for another,
+ * whichever came first, and sharing must not end verification. */
+static void
+test_shared_trust (void)
+{
+  g_autoptr(PostLocal) server_local = post_test_server_local ("tls://127.0.0.1:0", dir, "server");
+  g_autoptr(PostLocal) rogue_local = post_test_server_local ("tls://127.0.0.1:0", dir, "rogue");
+  g_autoptr(PostCarrier) server = NULL, rogue = NULL;
+  g_autoptr(PostConfiguration) ca = post_test_client_config (dir);
+  g_autoptr(PostConfiguration) ca_again = post_test_client_config (dir);
+  g_autoptr(PostConfiguration) both = post_test_client_config (dir);
+  g_autoptr(PostConfiguration) none = post_configuration_new ();
+  g_autoptr(PostAssociation) a = NULL;
+  g_autofree char *rogue_pem = post_test_certs_path (dir, "rogue.pem");
+  g_autoptr(GError) error = NULL;
+  PostTestEcho server_echo = { 0 }, rogue_echo = { 0 };
+
+  server = post_test_echo_listen (&server_echo, server_local, NULL, "tls");
+  rogue = post_test_echo_listen (&rogue_echo, rogue_local, NULL, "tls");
+  g_assert_true (post_configuration_add_trust_anchor_file (both, rogue_pem, &error));
+  g_assert_no_error (error);
+  g_assert_true (post_configuration_set_use_system_trust (none, FALSE, NULL));
+
+  /* The test CA's credentials first, twice (the second shares them). */
+  a = association_for (post_test_port_of (server), ca);
+  echo_round (a, "ca", FALSE, 1);
+  g_clear_object (&a);
+  a = association_for (post_test_port_of (server), ca_again);
+  echo_round (a, "ca again", FALSE, 1);
+  g_clear_object (&a);
+  expect_failure (post_test_port_of (rogue), ca_again, NULL, NULL, POST_ERROR_TLS_UNKNOWN_AUTHORITY,
+                  "rogue with the test CA only");
+
+  /* One more anchor: other credentials, which trust the rogue too... */
+  a = association_for (post_test_port_of (rogue), both);
+  echo_round (a, "rogue trusted", FALSE, 1);
+  g_clear_object (&a);
+  /* ...and are not the test CA's: those still refuse the rogue. */
+  expect_failure (post_test_port_of (rogue), ca, NULL, NULL, POST_ERROR_TLS_UNKNOWN_AUTHORITY,
+                  "rogue after a configuration that trusts it");
+
+  /* No anchors and no system store: nothing is trusted. */
+  expect_failure (post_test_port_of (server), none, NULL, NULL, POST_ERROR_TLS_UNKNOWN_AUTHORITY,
+                  "no trust after shared credentials");
+
+  /* A copy of a used (frozen) configuration that adds the rogue: new trust. */
+  {
+    g_autoptr(PostConfiguration) copy = post_configuration_copy (ca);
+
+    expect_failure (post_test_port_of (rogue), copy, NULL, NULL, POST_ERROR_TLS_UNKNOWN_AUTHORITY,
+                    "the copy before its new anchor");
+    g_clear_object (&copy);
+    copy = post_configuration_copy (ca);
+    g_assert_true (post_configuration_add_trust_anchor_file (copy, rogue_pem, &error));
+    g_assert_no_error (error);
+    a = association_for (post_test_port_of (rogue), copy);
+    echo_round (a, "the copy trusts the rogue", FALSE, 1);
+    g_clear_object (&a);
+  }
+
+  post_test_echo_clear (&server_echo);
+  post_test_echo_clear (&rogue_echo);
+  post_carrier_abort (server);
+  post_carrier_abort (rogue);
+}
+
 /* Verification callback: the application accepts what libpost refuses. */
 static gboolean
 accept_all (GPtrArray       *chain,
@@ -965,6 +1033,7 @@ main (int   argc,
   g_test_add_func ("/tls/early-data-rejected", test_early_data_rejected);
   g_test_add_func ("/tls/psk-only", test_psk_only);
   g_test_add_func ("/tls/errors", test_errors);
+  g_test_add_func ("/tls/shared-trust", test_shared_trust);
   g_test_add_func ("/tls/verify-callback", test_verify_callback);
   g_test_add_func ("/tls/accept-certificate", test_accept_certificate);
   g_test_add_func ("/tls/accept-certificate/no-backend", test_accept_certificate_no_backend);

@@ -151,14 +151,14 @@ post_gnutls_set_client_credentials (gnutls_session_t                     session
                                     const char                          *psk_identity,
                                     const char                          *sni_name,
                                     gnutls_certificate_verify_function  *verify,
-                                    gnutls_certificate_credentials_t    *cert,
+                                    PostGnutlsCredentials              **cert,
                                     gnutls_psk_client_credentials_t     *psk_cred,
                                     GError                             **error)
 {
-  *cert = post_gnutls_make_certificate_credentials (configuration, local, FALSE, error);
+  *cert = post_gnutls_client_credentials (configuration, local, error);
   if (*cert == NULL)
     return FALSE;
-  gnutls_credentials_set (session, GNUTLS_CRD_CERTIFICATE, *cert);
+  gnutls_credentials_set (session, GNUTLS_CRD_CERTIFICATE, post_gnutls_credentials_get (*cert));
   gnutls_session_set_verify_function (session, verify);
 
   if (psk != NULL)

@@ -73,12 +73,13 @@ char *post_gnutls_server_name (PostAssociation *association,
 /* A client session's credentials: certificates with the configuration's
  * trust and @local's identity (if any), verified by @verify; with @psk,
  * the association's pre-shared key for @psk_identity too.  @sni_name
- * (nullable) goes in the ClientHello.  *@cert and *@psk_cred get what the
- * caller then owns, also on failure. */
+ * (nullable) goes in the ClientHello.  *@cert (shared credentials, see
+ * post_gnutls_client_credentials(): release after gnutls_deinit()) and
+ * *@psk_cred get what the caller then owns, also on failure. */
 gboolean post_gnutls_set_client_credentials (gnutls_session_t session, PostConfiguration *configuration,
                                              PostLocal *local, GBytes *psk, const char *psk_identity,
                                              const char *sni_name, gnutls_certificate_verify_function *verify,
-                                             gnutls_certificate_credentials_t *cert,
+                                             PostGnutlsCredentials **cert,
                                              gnutls_psk_client_credentials_t *psk_cred, GError **error);
 
 /* Whether @local can serve as a listener's: it needs an identity or

@@ -93,6 +93,129 @@ post_gnutls_make_certificate_credentials (PostConfiguration  *configuration,
   return cred;
 }
 
+/* ---- client credentials, shared ------------------------------------------------ */
+
+/*
+ * Loading the trust into credentials is most of a client session's set-up
+ * that is not the handshake itself: the system store is about 140 PEM
+ * certificates to parse, and even one anchor is ≈ 200 k instructions.
+ * Client credentials without an identity depend only on two settings of
+ * the configuration — whether the system store is used and the anchors
+ * (`tls.anchors`) — and GnuTLS only reads them once set up, from any
+ * thread, so sessions share them: a cache keyed by those two settings'
+ * values, not by the configuration object (the policy and establishment
+ * hand attempts copies of it), holds the last few.  A configuration with
+ * other anchors, or without the system store, gets other credentials: a
+ * change is never served stale.  Like GIO's default TLS database, the
+ * system store is read when first needed, not again for each carrier.
+ * Verification is per session (its verify function) and unchanged.
+ */
+
+#define SHARED_CREDENTIALS_MAX 8
+
+struct _PostGnutlsCredentials
+{
+  gatomicrefcount                  ref_count;
+  gnutls_certificate_credentials_t cred;
+  gboolean                         system_trust;
+  GVariant                        *anchors;   /* (owned) (nullable): the tls.anchors they hold */
+};
+
+static GMutex shared_lock;
+static GQueue shared = G_QUEUE_INIT;   /* (element-type PostGnutlsCredentials) most recently used first */
+
+static PostGnutlsCredentials *
+credentials_new (gnutls_certificate_credentials_t  cred,
+                 gboolean                          system_trust,
+                 GVariant                         *anchors)
+{
+  PostGnutlsCredentials *self = g_new0 (PostGnutlsCredentials, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  self->cred = cred;
+  self->system_trust = system_trust;
+  self->anchors = anchors != NULL ? g_variant_ref (anchors) : NULL;
+  return self;
+}
+
+PostGnutlsCredentials *
+post_gnutls_credentials_ref (PostGnutlsCredentials *self)
+{
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+void
+post_gnutls_credentials_unref (PostGnutlsCredentials *self)
+{
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  gnutls_certificate_free_credentials (self->cred);
+  g_clear_pointer (&self->anchors, g_variant_unref);
+  g_free (self);
+}
+
+gnutls_certificate_credentials_t
+post_gnutls_credentials_get (PostGnutlsCredentials *self)
+{
+  return self->cred;
+}
+
+static gboolean
+same_trust (PostGnutlsCredentials *entry,
+            gboolean               system_trust,
+            GVariant              *anchors)
+{
+  if (entry->system_trust != system_trust)
+    return FALSE;
+  if (entry->anchors == NULL || anchors == NULL)
+    return entry->anchors == anchors;
+  return g_variant_equal (entry->anchors, anchors);
+}
+
+PostGnutlsCredentials *
+post_gnutls_client_credentials (PostConfiguration  *configuration,
+                                PostLocal          *local,
+                                GError            **error)
+{
+  gboolean system_trust = post_configuration_get_use_system_trust (configuration);
+  GVariant *anchors = post_configuration_get_option (configuration, "tls.anchors");
+  gnutls_certificate_credentials_t cred;
+  PostGnutlsCredentials *made;
+
+  if (local != NULL && post_local_get_identity_pem (local, NULL, NULL))
+    {
+      /* A client certificate: the local's own credentials, not shared. */
+      cred = post_gnutls_make_certificate_credentials (configuration, local, FALSE, error);
+      return cred != NULL ? credentials_new (cred, system_trust, NULL) : NULL;
+    }
+
+  g_mutex_lock (&shared_lock);
+  for (GList *l = shared.head; l != NULL; l = l->next)
+    if (same_trust (l->data, system_trust, anchors))
+      {
+        made = post_gnutls_credentials_ref (l->data);
+        g_queue_unlink (&shared, l);
+        g_queue_push_head_link (&shared, l);
+        g_mutex_unlock (&shared_lock);
+        return made;
+      }
+  g_mutex_unlock (&shared_lock);
+
+  /* Made outside the lock (the system store takes a while); two threads
+   * may both make them once, and both are right. */
+  cred = post_gnutls_make_certificate_credentials (configuration, NULL, FALSE, error);
+  if (cred == NULL)
+    return NULL;
+  made = credentials_new (cred, system_trust, anchors);
+  g_mutex_lock (&shared_lock);
+  g_queue_push_head (&shared, post_gnutls_credentials_ref (made));
+  while (shared.length > SHARED_CREDENTIALS_MAX)
+    post_gnutls_credentials_unref (g_queue_pop_tail (&shared));
+  g_mutex_unlock (&shared_lock);
+  return made;
+}
+
 gboolean
 post_gnutls_apply_alpn (gnutls_session_t    session,
                         PostConfiguration  *configuration,

@@ -20,6 +20,22 @@ post_gnutls_make_certificate_credentials (PostConfiguration  *configuration,
                                           gboolean            need_identity,
                                           GError            **error);
 
+/* Certificate credentials that client sessions share (refcounted: a
+ * session holds a reference until after gnutls_deinit()). */
+typedef struct _PostGnutlsCredentials PostGnutlsCredentials;
+
+/* A client's credentials for @configuration's trust: without an identity
+ * on @local, the ones made before for the same trust (system store or
+ * not, the same anchors) are shared, from a small cache for the process;
+ * with one, new ones of its own.  NULL with @error when the anchors or
+ * the identity cannot be used. */
+PostGnutlsCredentials *post_gnutls_client_credentials (PostConfiguration  *configuration,
+                                                       PostLocal          *local,
+                                                       GError            **error);
+gnutls_certificate_credentials_t post_gnutls_credentials_get (PostGnutlsCredentials *credentials);
+PostGnutlsCredentials *post_gnutls_credentials_ref (PostGnutlsCredentials *credentials);
+void post_gnutls_credentials_unref (PostGnutlsCredentials *credentials);
+
 /* ALPN from the configuration (nothing when it names none). */
 gboolean post_gnutls_apply_alpn (gnutls_session_t    session,
                                  PostConfiguration  *configuration,

@@ -50,7 +50,7 @@ struct _PostTlsPsi
   State             state;
 
   gnutls_session_t  session;          /* (owned) (nullable) */
-  gnutls_certificate_credentials_t cert;    /* (owned) (nullable) client side */
+  PostGnutlsCredentials *cert;             /* (owned) (nullable) client side, shared */
   gnutls_psk_client_credentials_t  psk;     /* (owned) (nullable) client side */
   TlsServer        *server;           /* (owned) (nullable) listener and accepted */
   PostTlsPsi       *listener;         /* (unowned) while an accepted one handshakes */

@@ -13,6 +13,8 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/dtls.h>
 
+#include "post-gnutls-trust.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -46,7 +48,7 @@ struct _PostDtlsPsi
   gboolean          refused;          /* the access_denied alert is sent: nothing more */
 
   gnutls_session_t  session;          /* (owned) (nullable) */
-  gnutls_certificate_credentials_t cert;    /* (owned) (nullable) client side */
+  PostGnutlsCredentials *cert;             /* (owned) (nullable) client side, shared */
   gnutls_psk_client_credentials_t  psk;     /* (owned) (nullable) client side */
   DtlsServer       *server;           /* (owned) (nullable) listener and accepted */
   PostDtlsPsi      *listener;         /* (unowned) while an accepted one handshakes */

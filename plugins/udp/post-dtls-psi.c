@@ -1355,7 +1355,7 @@ post_dtls_psi_finalize (GObject *object)
   g_clear_pointer (&self->handshaking, g_ptr_array_unref);
   if (self->session != NULL)
     gnutls_deinit (self->session);
-  g_clear_pointer (&self->cert, gnutls_certificate_free_credentials);
+  g_clear_pointer (&self->cert, post_gnutls_credentials_unref);   /* after the session that used them */
   g_clear_pointer (&self->psk, gnutls_psk_free_client_credentials);
   g_clear_pointer (&self->server, dtls_server_unref);
   g_clear_pointer (&self->server_name, g_free);
