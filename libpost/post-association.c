@@ -59,6 +59,8 @@ struct _PostAssociation
   GSocketAddress    *last_local;      /* (owned) (nullable) gathered local of the last winner */
   char              *psk_identity;    /* (owned) (nullable) */
   GBytes            *psk;             /* (owned) (nullable) secret: never logged */
+  char              *ticket_key;      /* (owned) (nullable) ticket_key_locked()'s, under the tickets lock */
+  gboolean           ticket_key_disk; /* ...made with the disk cache's secret */
 };
 
 G_DEFINE_FINAL_TYPE (PostAssociation, post_association, G_TYPE_OBJECT)
@@ -193,6 +195,7 @@ post_association_finalize (GObject *object)
   g_clear_object (&self->last_address);
   g_clear_object (&self->last_local);
   g_clear_pointer (&self->psk_identity, g_free);
+  g_clear_pointer (&self->ticket_key, g_free);
   g_clear_pointer (&self->psk, g_bytes_unref);
 
   G_OBJECT_CLASS (post_association_parent_class)->finalize (object);
@@ -948,7 +951,10 @@ client_certificate (PostLocal *local)
 /* The key of the association's tickets (called with the tickets lock
  * held): the association key and the HMAC of its security identity, in
  * hex; NULL when no secret is at hand (then nothing is cached).
- * @create_secret: the disk cache's secret may be made. */
+ * @create_secret: the disk cache's secret may be made.  What goes into it
+ * is the association's frozen configuration and local, its remote, and
+ * its pre-shared key, whose setter forgets the key: it is made once (an
+ * HMAC over the anchors and the rest, three times per resumed carrier). */
 static char *
 ticket_key_locked (PostAssociation *self,
                    gboolean         disk,
@@ -964,6 +970,8 @@ ticket_key_locked (PostAssociation *self,
 
   if (secret == NULL)
     return NULL;
+  if (self->ticket_key != NULL && self->ticket_key_disk == disk)
+    return g_strdup (self->ticket_key);
   hmac = g_hmac_new (G_CHECKSUM_SHA256, secret, SECRET_SIZE);
   identity_string (hmac, 'i', self->psk_identity);
   identity_bytes (hmac, 'k', self->psk);
@@ -980,7 +988,10 @@ ticket_key_locked (PostAssociation *self,
   identity_string (hmac, 'n', post_remote_get_hostname (self->remote));
   alpn = post_configuration_get_alpn (self->configuration);
   identity_strv (hmac, 'l', alpn);
-  return g_strdup_printf ("%s\n%s", association_key_text (self), g_hmac_get_string (hmac));
+  g_free (self->ticket_key);
+  self->ticket_key = g_strdup_printf ("%s\n%s", association_key_text (self), g_hmac_get_string (hmac));
+  self->ticket_key_disk = disk;
+  return g_strdup (self->ticket_key);
 }
 
 static char *
@@ -1116,6 +1127,9 @@ post_association_set_pre_shared_key (PostAssociation  *self,
                            "a pre-shared key needs an identity (1 to 255 bytes) and a key of at least 16 bytes");
       return FALSE;
     }
+  G_LOCK (tickets);
+  g_clear_pointer (&self->ticket_key, g_free);   /* the psk is in it */
+  G_UNLOCK (tickets);
   g_clear_pointer (&self->psk_identity, g_free);
   g_clear_pointer (&self->psk, g_bytes_unref);
   if (key != NULL)
