@@ -489,8 +489,12 @@ post_test_nginx_start (PostTestNginx *nginx,
   g_assert_null (nginx->process);
   nginx->port = post_test_free_port (G_SOCKET_TYPE_STREAM);
   if (certs != NULL)
-    tls = g_strdup_printf ("    ssl_certificate %s/server.pem;\n    ssl_certificate_key %s/server.key;\n"
-                           "    ssl_protocols TLSv1.2 TLSv1.3;\n", certs, certs);
+    {
+      const char *name = nginx->identity != NULL ? nginx->identity : "server";
+
+      tls = g_strdup_printf ("    ssl_certificate %s/%s.pem;\n    ssl_certificate_key %s/%s.key;\n"
+                             "    ssl_protocols TLSv1.2 TLSv1.3;\n", certs, name, certs, name);
+    }
   conf = g_strdup_printf (
     "daemon off;\nmaster_process off;\nworker_processes 1;\n"
     "error_log %s/error.log;\npid %s/nginx.pid;\n"
@@ -532,6 +536,23 @@ post_test_nginx_clear (PostTestNginx *nginx)
 }
 
 /* ---- HTTP messages ----------------------------------------------------------- */
+
+PostConfiguration *
+post_test_http_config (const char *stack,
+                       const char *certs)
+{
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (post_configuration_set_framer_type (config, POST_TYPE_HTTP_FRAMER, &error));
+  g_assert_true (post_configuration_set_stacks (config, (const char *[]) { stack, NULL }, &error));
+  if (g_strcmp0 (stack, "tls") == 0)
+    g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "http/1.1", NULL }, &error));
+  if (certs != NULL)
+    post_test_trust_test_ca (config, certs);
+  g_assert_no_error (error);
+  return g_steal_pointer (&config);
+}
 
 char *
 post_test_http_header (PostMessage *message,

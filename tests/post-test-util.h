@@ -129,6 +129,7 @@ typedef struct {
   char        *www;       /* (owned) the document root */
   guint16      port;
   GSubprocess *process;   /* (owned) */
+  const char  *identity;  /* https: NAME of NAME.pem / NAME.key (NULL: "server") */
 } PostTestNginx;
 
 /* Whether nginx can be run (PATH gains /usr/sbin when it is there). */
@@ -141,8 +142,9 @@ void               post_test_nginx_add_file (PostTestNginx    *nginx,
                                              const char       *name,
                                              GBytes           *content);
 /* Starts nginx on a free loopback port and waits until it listens: plain
- * HTTP/1.1 when @certs is NULL, else https with server.pem / server.key of
- * @certs (post_test_certs_make()), ALPN http/1.1. */
+ * HTTP/1.1 when @certs is NULL, else https (TLS 1.2 and 1.3, ALPN
+ * http/1.1) with the identity NAME.pem / NAME.key of @certs
+ * (post_test_certs_make()), NAME being nginx->identity or "server". */
 void               post_test_nginx_start   (PostTestNginx     *nginx,
                                             const char        *certs);
 /* Stops nginx (SIGTERM, then reaps it) if it runs, removes the directory
@@ -151,6 +153,12 @@ void               post_test_nginx_clear   (PostTestNginx     *nginx);
 
 /* ---- HTTP messages -------------------------------------------------------- */
 
+/* A configuration for HTTP/1.1 (PostHttpFramer) over @stack ("tcp" or
+ * "tls"; tls with ALPN http/1.1); with @certs (a client's), trusting only
+ * the test CA of @certs.  (A listener given trust anchors asks its clients
+ * for certificates.) */
+PostConfiguration *post_test_http_config   (const char        *stack,
+                                            const char        *certs);
 /* The first header field @name (ASCII case-insensitive) in the http-headers
  * metadata of @message, or NULL; fails the test if it has none. */
 char              *post_test_http_header   (PostMessage       *message,

@@ -1,6 +1,8 @@
 /* test-http-interop.c: PostHttpFramer against real HTTP/1.1 peers on
  * loopback: nginx (Debian's nginx-light) serving generated files to a
- * libpost client, and curl fetching from a libpost responder.
+ * libpost client, and curl fetching from a libpost responder; both over
+ * tcp and over tls (https with a certificate made by certtool for the
+ * run, verified against its CA on both sides).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -15,18 +17,6 @@
 #define BIG_SIZE (3 * 1024 * 1024 + 123)
 
 #define run_until(flag, n) post_test_wait_count ((const guint *) (flag), (n), #flag, WAIT_TIMEOUT_S)
-
-static PostConfiguration *
-http_configuration (void)
-{
-  g_autoptr(PostConfiguration) config = post_configuration_new ();
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (post_configuration_set_framer_type (config, POST_TYPE_HTTP_FRAMER, &error));
-  g_assert_no_error (error);
-  g_assert_true (post_configuration_set_stacks (config, (const char *[]) { "tcp", NULL }, NULL));
-  return g_steal_pointer (&config);
-}
 
 /* A message whose metadata is @first_key, its value, … (NULL-terminated)
  * and http-headers: @header, its value, then @extra_headers */
@@ -122,39 +112,75 @@ partial_cb (GObject      *source,
   c->n_done++;
 }
 
-static void
-test_nginx (void)
+static char *certs;   /* the test certificates (post_test_certs_make()) */
+
+/* nginx serving small.txt, empty.txt and big.bin (@big), over https with
+ * the test certificates when @tls; or FALSE (the test skipped) without
+ * nginx. */
+static gboolean
+nginx_start (PostTestNginx *nginx,
+             GBytes        *big,
+             gboolean       tls,
+             const char    *identity)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) big = post_test_random_bytes (BIG_SIZE, 12345);
   g_autoptr(GBytes) small = g_bytes_new_static ("hello from nginx\n", 17);
   g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
-  g_autoptr(PostConfiguration) config = NULL;
-  g_autoptr(PostRemote) remote = NULL;
-  g_autoptr(PostCarrier) carrier = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autofree char *value = NULL;
-  const char *targets[] = { "/small.txt", "/big.bin", "/chunked/big.bin", "/missing", "/empty.txt" };
-  Client c = { 0, };
-  PostTestNginx nginx;
-  guint16 port;
 
   if (!post_test_nginx_available ())
     {
       g_test_skip ("nginx is not installed (nginx-light)");
-      return;
+      return FALSE;
     }
-  post_test_nginx_init (&nginx, "libpost-nginx");
-  post_test_nginx_add_file (&nginx, "small.txt", small);
-  post_test_nginx_add_file (&nginx, "empty.txt", empty);
-  post_test_nginx_add_file (&nginx, "big.bin", big);
-  post_test_nginx_start (&nginx, NULL);
-  port = nginx.port;
+  post_test_nginx_init (nginx, "libpost-nginx");
+  nginx->identity = identity;
+  post_test_nginx_add_file (nginx, "small.txt", small);
+  post_test_nginx_add_file (nginx, "empty.txt", empty);
+  post_test_nginx_add_file (nginx, "big.bin", big);
+  post_test_nginx_start (nginx, tls ? certs : NULL);
+  return TRUE;
+}
 
-  config = http_configuration ();
-  address = g_inet_socket_address_new_from_string ("127.0.0.1", port);
-  remote = post_remote_new_for_address (address);
+/* A libpost client fetches nginx's files: over tcp, or over tls to
+ * "localhost" (the name the certificate holds), verifying it against the
+ * test CA. */
+static void
+test_nginx (gconstpointer data)
+{
+  gboolean tls = GPOINTER_TO_INT (data);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) big = post_test_random_bytes (BIG_SIZE, 12345);
+  g_autoptr(PostConfiguration) config = NULL;
+  g_autoptr(PostRemote) remote = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autofree char *value = NULL;
+  const char *targets[] = { "/small.txt", "/big.bin", "/chunked/big.bin", "/missing", "/empty.txt" };
+  Client c = { 0, };
+  PostTestNginx nginx;
+
+  if (!nginx_start (&nginx, big, tls, NULL))
+    return;
+  config = post_test_http_config (tls ? "tls" : "tcp", tls ? certs : NULL);
+  if (tls)
+    remote = post_remote_new ("localhost", nginx.port);
+  else
+    {
+      g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1", nginx.port);
+
+      remote = post_remote_new_for_address (address);
+    }
   carrier = post_carrier_initiate (NULL, remote, config);
+  if (tls)
+    {
+      PostTestClient established;
+
+      post_test_client_init (&established);
+      post_carrier_establish_async (carrier, NULL, post_test_established_cb, &established);
+      run_until (&established.done, 1);
+      g_assert_no_error (established.error);
+      post_test_client_clear (&established);
+      g_assert_cmpstr (post_carrier_get_stack_name (carrier), ==, "tls");
+      g_assert_cmpstr (post_carrier_get_negotiated_protocol (carrier), ==, "http/1.1");
+    }
   c.received = g_ptr_array_new_with_free_func (g_object_unref);
 
   /* Five requests pipelined, then HEAD, each answered in order */
@@ -267,6 +293,56 @@ test_nginx (void)
   post_carrier_close (carrier);
   post_test_nginx_clear (&nginx);
   g_ptr_array_unref (c.received);
+}
+
+/* Verification is on: a client that does not trust the test CA, and one
+ * that trusts it but reaches nginx by a name its certificate does not
+ * hold, fail the handshake with the error that says why. */
+static void
+test_nginx_tls_refused (void)
+{
+  g_autoptr(GBytes) big = post_test_random_bytes (1024, 1);
+  struct {
+    const char *identity;
+    gboolean    trust;
+    gint        code;
+  } cases[] = {
+    { "server", FALSE, POST_ERROR_TLS_UNKNOWN_AUTHORITY },
+    { "wrongname", TRUE, POST_ERROR_TLS_NAME_MISMATCH },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(PostConfiguration) config = post_test_http_config ("tls", certs);
+      g_autoptr(PostRemote) remote = NULL;
+      g_autoptr(PostCarrier) carrier = NULL;
+      g_autoptr(GError) error = NULL;
+      PostTestClient c;
+      PostTestNginx nginx;
+
+      if (!nginx_start (&nginx, big, TRUE, cases[i].identity))
+        return;
+      if (!cases[i].trust)
+        {
+          /* https trusting the rogue (self-signed) certificate alone */
+          g_autofree char *rogue = post_test_certs_path (certs, "rogue.pem");
+
+          g_clear_object (&config);
+          config = post_test_http_config ("tls", NULL);
+          g_assert_true (post_configuration_set_use_system_trust (config, FALSE, &error));
+          g_assert_true (post_configuration_add_trust_anchor_file (config, rogue, &error));
+          g_assert_no_error (error);
+        }
+      remote = post_remote_new ("localhost", nginx.port);
+      carrier = post_carrier_initiate (NULL, remote, config);
+      post_test_client_init (&c);
+      post_carrier_establish_async (carrier, NULL, post_test_established_cb, &c);
+      run_until (&c.done, 1);
+      g_test_message ("%s: %s", cases[i].identity, c.error != NULL ? c.error->message : "(no error)");
+      g_assert_error (c.error, POST_ERROR, cases[i].code);
+      post_test_client_clear (&c);
+      post_test_nginx_clear (&nginx);
+    }
 }
 
 /* ---- curl against a libpost responder --------------------------------------- */
@@ -382,23 +458,43 @@ on_incoming (PostCarrier *listener,
   return TRUE;
 }
 
-/* Runs curl with @argv while the main context runs the responder */
+/* Runs curl with @tls_args then @args while the main context runs the
+ * responder */
 static void
-run_curl (const char *const   *argv,
+run_curl (const char *const   *tls_args,
+          const char *const   *args,
           PostTestCommunicate *r)
 {
-  post_test_communicate (argv, 0, r, WAIT_TIMEOUT_S);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, (gpointer) "curl");
+  for (guint i = 0; tls_args != NULL && tls_args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) tls_args[i]);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  post_test_communicate ((const char *const *) argv->pdata, 0, r, WAIT_TIMEOUT_S);
   g_assert_no_error (r->error);
   if (r->status != 0)
     g_error ("curl failed (%d): %s", r->status, r->err);
 }
 
+/* curl fetches from a libpost responder: over tcp, or https to
+ * "localhost" (resolved to the responder's 127.0.0.1) verifying the
+ * responder's certificate against the test CA (--cacert). */
 static void
-test_curl (void)
+test_curl (gconstpointer data)
 {
+  gboolean tls = GPOINTER_TO_INT (data);
   g_autoptr(GError) error = NULL;
-  g_autoptr(PostLocal) local = post_local_new_from_uri ("tcp://127.0.0.1:0", &error);
-  g_autoptr(PostConfiguration) config = http_configuration ();
+  g_autoptr(PostLocal) local = NULL;
+  g_autoptr(PostConfiguration) config = post_test_http_config (tls ? "tls" : "tcp", NULL);
+  g_autofree char *ca = post_test_certs_path (certs, "ca.pem");
+  g_autofree char *resolve = NULL;
+  const char *tls_args[] = { "--cacert", ca, "--resolve", NULL, NULL };
+  const char *scheme = tls ? "https" : "http";
+  const char *host = tls ? "localhost" : "127.0.0.1";
+  const char *const *targs;
   g_autoptr(PostCarrier) listener = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *out_cl = NULL, *out_chunked = NULL, *post_path = NULL;
@@ -416,6 +512,10 @@ test_curl (void)
       g_test_skip ("curl is not installed");
       return;
     }
+  if (tls)
+    local = post_test_server_local ("tls://127.0.0.1:0", certs, "server");
+  else
+    local = post_local_new_from_uri ("tcp://127.0.0.1:0", &error);
   g_assert_no_error (error);
   s.carriers = g_ptr_array_new_with_free_func (g_object_unref);
   s.requests = g_ptr_array_new_with_free_func (g_object_unref);
@@ -424,9 +524,12 @@ test_curl (void)
   g_assert_no_error (error);
   g_signal_connect (listener, "incoming", G_CALLBACK (on_incoming), &s);
   port = post_test_port_of (listener);
-  url_cl = g_strdup_printf ("http://127.0.0.1:%u/cl", port);
-  url_chunked = g_strdup_printf ("http://127.0.0.1:%u/chunked", port);
-  url_echo = g_strdup_printf ("http://127.0.0.1:%u/echo", port);
+  url_cl = g_strdup_printf ("%s://%s:%u/cl", scheme, host, port);
+  url_chunked = g_strdup_printf ("%s://%s:%u/chunked", scheme, host, port);
+  url_echo = g_strdup_printf ("%s://%s:%u/echo", scheme, host, port);
+  resolve = g_strdup_printf ("localhost:%u:127.0.0.1", port);
+  tls_args[3] = resolve;
+  targs = tls ? tls_args : NULL;
   dir = g_dir_make_tmp ("libpost-curl-XXXXXX", &error);
   g_assert_no_error (error);
   out_cl = g_build_filename (dir, "cl", NULL);
@@ -434,8 +537,8 @@ test_curl (void)
   post_path = g_build_filename (dir, "post", NULL);
 
   /* Two URLs, one connection (keep-alive): Content-Length, then chunked */
-  run_curl ((const char *[]) { "curl", "-sS", "--fail", "-w", "%{http_code} %{num_connects};",
-                               url_cl, "-o", out_cl, url_chunked, "-o", out_chunked, NULL }, &r);
+  run_curl (targs, (const char *[]) { "-sS", "--fail", "-w", "%{http_code} %{num_connects};",
+                                      url_cl, "-o", out_cl, url_chunked, "-o", out_chunked, NULL }, &r);
   g_assert_cmpstr (r.out, ==, "200 1;200 0;");
   g_assert_cmpuint (s.n_incoming, ==, 1);
   g_assert_true (g_file_get_contents (out_cl, &contents, &length, NULL));
@@ -447,7 +550,7 @@ test_curl (void)
   post_test_communicate_clear (&r);
 
   /* What curl says it got: the chunked framing and the headers */
-  run_curl ((const char *[]) { "curl", "-sS", "--fail", "-D", "-", "-o", "/dev/null", url_chunked, NULL }, &r);
+  run_curl (targs, (const char *[]) { "-sS", "--fail", "-D", "-", "-o", "/dev/null", url_chunked, NULL }, &r);
   g_assert_nonnull (strstr (r.out, "HTTP/1.1 200 OK\r\n"));
   g_assert_nonnull (strstr (r.out, "Transfer-Encoding: chunked\r\n"));
   g_assert_nonnull (strstr (r.out, "Server: libpost-test\r\n"));
@@ -460,18 +563,32 @@ test_curl (void)
   {
     g_autofree char *data = g_strconcat ("@", post_path, NULL);
 
-    run_curl ((const char *[]) { "curl", "-sS", "--fail", "--data-binary", data, url_echo, NULL }, &r);
+    run_curl (targs, (const char *[]) { "-sS", "--fail", "--data-binary", data, url_echo, NULL }, &r);
     g_assert_cmpstr (r.out, ==, "posted bytes");
     post_test_communicate_clear (&r);
-    run_curl ((const char *[]) { "curl", "-sS", "-v", "--fail", "--expect100-timeout", "20",
-                                 "-H", "Expect: 100-continue", "-H", "Connection: close",
-                                 "--data-binary", data, url_echo, NULL }, &r);
+    run_curl (targs, (const char *[]) { "-sS", "-v", "--fail", "--expect100-timeout", "20",
+                                        "-H", "Expect: 100-continue", "-H", "Connection: close",
+                                        "--data-binary", data, url_echo, NULL }, &r);
     g_assert_cmpstr (r.out, ==, "posted bytes");
+    if (tls)
+      {
+        g_assert_nonnull (strstr (r.err, "ALPN: server accepted http/1.1"));
+        g_assert_nonnull (strstr (r.err, "SSL certificate verify ok"));
+      }
     g_assert_nonnull (strstr (r.err, "< HTTP/1.1 100 Continue"));
     g_assert_nonnull (strstr (r.err, "< HTTP/1.1 201 Created"));
     g_assert_nonnull (strstr (r.err, "< Connection: close"));
     post_test_communicate_clear (&r);
   }
+  /* curl verifies: without the test CA, it refuses the responder */
+  if (tls)
+    {
+      post_test_communicate ((const char *[]) { "curl", "-sS", "--resolve", resolve, url_cl, NULL }, 0, &r,
+                             WAIT_TIMEOUT_S);
+      g_assert_no_error (r.error);
+      g_assert_cmpint (r.status, ==, 60);   /* CURLE_PEER_FAILED_VERIFICATION */
+      post_test_communicate_clear (&r);
+    }
   {
     PostMessage *last = g_ptr_array_index (s.requests, s.requests->len - 1);
     const char *method = NULL;
@@ -500,10 +617,19 @@ int
 main (int    argc,
       char **argv)
 {
+  int ret;
+
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/http-interop/nginx", test_nginx);
-  g_test_add_func ("/http-interop/curl", test_curl);
+  g_test_add_data_func ("/http-interop/nginx", GINT_TO_POINTER (FALSE), test_nginx);
+  g_test_add_data_func ("/http-interop/nginx-tls", GINT_TO_POINTER (TRUE), test_nginx);
+  g_test_add_func ("/http-interop/nginx-tls-refused", test_nginx_tls_refused);
+  g_test_add_data_func ("/http-interop/curl", GINT_TO_POINTER (FALSE), test_curl);
+  g_test_add_data_func ("/http-interop/curl-tls", GINT_TO_POINTER (TRUE), test_curl);
 
-  return g_test_run ();
+  certs = post_test_certs_make ("libpost-http-interop");
+  ret = g_test_run ();
+  post_test_certs_remove (certs);
+  g_free (certs);
+  return ret;
 }
