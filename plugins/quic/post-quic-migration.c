@@ -153,7 +153,7 @@ quic_conn_migrate (QuicConn        *qc,
   g_debug ("QUIC: the connection with %s migrates to %s", qc->peer, text);
 
   /* The new socket replaces the old one. */
-  quic_clear_source (&qc->socket_source);
+  g_clear_pointer (&qc->socket_watch, post_fd_watch_free);
   g_socket_close (qc->socket, NULL);
   g_clear_object (&qc->socket);
   qc->socket = g_steal_pointer (&socket);
@@ -161,10 +161,7 @@ quic_conn_migrate (QuicConn        *qc,
   memcpy (&qc->local, &local, local_len);
   qc->local_len = local_len;
   g_set_object (&qc->local_address, bound);
-  qc->socket_source = g_socket_create_source (qc->socket, G_IO_IN, NULL);
-  g_source_set_callback (qc->socket_source, (GSourceFunc) (void (*) (void)) quic_client_socket_cb, qc, NULL);
-  g_source_set_static_name (qc->socket_source, "[post] quic socket");
-  g_source_attach (qc->socket_source, qc->context);
+  quic_conn_watch_socket (qc);
 
   quic_conn_ref (qc);
   conn_notify_path (qc, set_interface, interface);

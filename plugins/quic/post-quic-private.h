@@ -15,6 +15,7 @@
 #include "post-gnutls-trust.h"
 #include "post-gnutls-common.h"
 #include "post-udp-batch.h"
+#include "post-fd-watch.h"
 
 #include <errno.h>
 #include <string.h>
@@ -175,7 +176,7 @@ struct _QuicConn {
   QuicServer                       *server;   /* (owned) (nullable) server side */
   GSocket                          *socket;   /* client side */
   PostUdpBatch                       udp;      /* GSO/GRO on socket */
-  GSource                          *socket_source;
+  PostFdWatch                      *socket_watch;   /* (owned) (nullable) a client's socket */
   GSocketAddress                   *local_address;
   GSocketAddress                   *remote_address;
   struct sockaddr_storage           local, remote;
@@ -323,7 +324,7 @@ void       quic_timer_free (QuicTimer     *t);
 G_GNUC_INTERNAL
 void quic_conn_after_read (QuicConn *qc);
 G_GNUC_INTERNAL
-gboolean quic_client_socket_cb (GSocket *socket, GIOCondition condition, gpointer user_data);
+void quic_conn_watch_socket (QuicConn *qc);
 
 /* post-quic-stream.c: a stream's buffers */
 G_GNUC_INTERNAL

@@ -517,10 +517,7 @@ post_quic_psi_connect_async (PostPsi             *psi,
   ngtcp2_conn_set_tls_native_handle (qc->conn, qc->session);
   start_resumption (self, qc);
 
-  qc->socket_source = g_socket_create_source (qc->socket, G_IO_IN, NULL);
-  g_source_set_callback (qc->socket_source, (GSourceFunc) (void (*) (void)) quic_client_socket_cb, qc, NULL);
-  g_source_set_static_name (qc->socket_source, "[post] quic socket");
-  g_source_attach (qc->socket_source, self->context);
+  quic_conn_watch_socket (qc);
   quic_conn_start_timer (qc);
 
   self->mode = MODE_CONNECTING;
