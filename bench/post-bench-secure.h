@@ -44,6 +44,13 @@ double             post_bench_bulk_libpost         (const char    *stack,
 
 /* One run of implementation @which (0 or 1): a figure, or a negative value
  * with *note set. */
+/* The same for a datagram stack (dtls, udp): messages received per second,
+ * from the first send to the last arrival; what is lost is not waited for. */
+double             post_bench_datagrams_libpost    (const char    *stack,
+                                                    gsize          size,
+                                                    double         seconds,
+                                                    GMainContext  *context,
+                                                    char         **note);
 typedef double   (*PostBenchRunFunc)               (guint          which,
                                                     double         seconds,
                                                     gpointer       user_data,
