@@ -94,7 +94,12 @@ post_configuration_add_trust_anchor (PostConfiguration  *self,
   old = post_configuration_get_option (self, "tls.anchors");
   if (old != NULL && g_variant_is_of_type (old, G_VARIANT_TYPE ("aay")))
     for (gsize i = 0; i < g_variant_n_children (old); i++)
-      g_variant_builder_add_value (&builder, g_variant_get_child_value (old, i));
+      {
+        /* (a full reference: the builder takes one of its own) */
+        g_autoptr(GVariant) child = g_variant_get_child_value (old, i);
+
+        g_variant_builder_add_value (&builder, child);
+      }
   g_variant_builder_add_value (&builder,
                                g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, certificate, TRUE));
   return post_configuration_set_option (self, "tls.anchors", g_variant_builder_end (&builder), error);
