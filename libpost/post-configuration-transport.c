@@ -331,6 +331,65 @@ _post_configuration_has_own_framing (PostConfiguration *self)
          && (self->upper_framers == NULL || self->upper_framers->len == 0);
 }
 
+void
+_post_configuration_set_alpn_framing (PostConfiguration *self,
+                                      const char        *alpn,
+                                      GType              framer_type)
+{
+  g_return_if_fail (POST_IS_CONFIGURATION (self));
+  g_return_if_fail (!self->frozen);
+  g_return_if_fail (alpn != NULL);
+  g_return_if_fail (framer_type == G_TYPE_NONE || g_type_is_a (framer_type, POST_TYPE_FRAMER));
+
+  if (self->alpn_framing == NULL)
+    self->alpn_framing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_insert (self->alpn_framing, g_strdup (alpn), GSIZE_TO_POINTER (framer_type));
+}
+
+PostConfiguration *
+_post_configuration_for_alpn (PostConfiguration *self,
+                              const char        *alpn)
+{
+  PostConfiguration *derived;
+  gpointer value;
+
+  if (self->alpn_framing == NULL
+      || !g_hash_table_lookup_extended (self->alpn_framing, alpn != NULL ? alpn : "", NULL, &value))
+    return NULL;
+  derived = post_configuration_copy (self);
+  g_clear_pointer (&derived->alpn_framing, g_hash_table_unref);
+  if ((GType) GPOINTER_TO_SIZE (value) == G_TYPE_NONE)
+    derived->framing = POST_FRAMING_STREAM;
+  else
+    {
+      derived->framing = POST_FRAMING_AUTO;
+      derived->framer_type = (GType) GPOINTER_TO_SIZE (value);
+      derived->framers_chosen = TRUE;
+      g_clear_pointer (&derived->upper_framers, g_array_unref);
+    }
+  post_configuration_freeze (derived);
+  return derived;
+}
+
+char **
+_post_configuration_filter_alpn (PostConfiguration  *self,
+                                 const char * const *ids)
+{
+  g_autoptr(GStrvBuilder) builder = NULL;
+  guint n = 0;
+
+  if (self->alpn_framing == NULL || ids == NULL)
+    return NULL;
+  builder = g_strv_builder_new ();
+  for (guint i = 0; ids[i] != NULL; i++)
+    if (g_hash_table_contains (self->alpn_framing, ids[i]))
+      {
+        g_strv_builder_add (builder, ids[i]);
+        n++;
+      }
+  return n > 0 ? g_strv_builder_end (builder) : NULL;
+}
+
 /* ---- racing, timeouts and limits ----------------------------------------- */
 
 /**

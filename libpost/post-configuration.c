@@ -7,6 +7,7 @@
 #define POST_CONFIGURATION_INTERNALS
 #include "post-values-private.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /**
@@ -378,6 +379,7 @@ post_configuration_finalize (GObject *object)
 
   g_clear_pointer (&self->stacks, g_strfreev);
   g_clear_pointer (&self->upper_framers, g_array_unref);
+  g_clear_pointer (&self->alpn_framing, g_hash_table_unref);
   g_clear_pointer (&self->options, g_hash_table_unref);
   g_clear_pointer (&self->canonical, g_free);
   g_clear_pointer (&self->verify, _post_configuration_verify_closure_unref);
@@ -853,6 +855,12 @@ post_configuration_copy (PostConfiguration *self)
   copy->framers_chosen = self->framers_chosen;
   if (self->upper_framers != NULL)
     copy->upper_framers = g_array_copy (self->upper_framers);
+  if (self->alpn_framing != NULL)
+    {
+      g_hash_table_iter_init (&iter, self->alpn_framing);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        _post_configuration_set_alpn_framing (copy, key, (GType) GPOINTER_TO_SIZE (value));
+    }
   copy->attempt_delay = self->attempt_delay;
   copy->conn_timeout = self->conn_timeout;
   copy->keep_alive_timeout = self->keep_alive_timeout;
@@ -1107,6 +1115,13 @@ post_configuration_set_preference_by_name (PostConfiguration  *self,
 
 /* ---- canonical form ------------------------------------------------------ */
 
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
 /**
  * post_configuration_to_string:
  * @self: a configuration
@@ -1151,6 +1166,22 @@ post_configuration_to_string (PostConfiguration *self)
     g_string_append_printf (string, "%s%s%s", i == 0 ? "framer-stack=" : ",",
                             g_type_name (g_array_index (self->upper_framers, GType, i)),
                             i + 1 == self->upper_framers->len ? "\n" : "");
+  /* Framing by ALPN only when there is, sorted so that equal ones compare equal */
+  if (self->alpn_framing != NULL)
+    {
+      g_autofree gpointer *ids = g_hash_table_get_keys_as_array (self->alpn_framing, NULL);
+      guint n = g_hash_table_size (self->alpn_framing);
+
+      qsort (ids, n, sizeof (gpointer), compare_strings);
+      for (guint i = 0; i < n; i++)
+        {
+          GType type = (GType) GPOINTER_TO_SIZE (g_hash_table_lookup (self->alpn_framing, ids[i]));
+
+          g_string_append_printf (string, "%s%s:%s%s", i == 0 ? "alpn-framing=" : ",", (char *) ids[i],
+                                  type == G_TYPE_NONE ? "stream" : g_type_name (type),
+                                  i + 1 == n ? "\n" : "");
+        }
+    }
   g_string_append_printf (string, "attempt-delay=%u\n", self->attempt_delay);
   g_string_append_printf (string, "conn-timeout=%u\n", self->conn_timeout);
   g_string_append_printf (string, "send-queue-limit=%" G_GSIZE_FORMAT "\n", self->send_queue_limit);

@@ -449,8 +449,17 @@ race_addresses (PostEstablishment *self,
         PostConfiguration *base;
         g_autoptr(PostConfiguration) copy = NULL;
 
+        g_auto(GStrv) spoken = NULL;
+
         if (candidate->alpn == NULL)
           continue;
+        /* A configuration that frames by ALPN offers only what it speaks */
+        spoken = _post_configuration_filter_alpn (self->configuration, (const char * const *) candidate->alpn);
+        if (spoken != NULL)
+          {
+            g_strfreev (candidate->alpn);
+            candidate->alpn = g_steal_pointer (&spoken);
+          }
         base = candidate->configuration != NULL ? candidate->configuration : self->configuration;
         copy = post_configuration_copy (base);
         if (!post_configuration_set_alpn (copy, (const char * const *) candidate->alpn, NULL))

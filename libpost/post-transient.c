@@ -406,6 +406,18 @@ _post_transient_attach (PostTransient *self,
 
   self->psi = g_object_ref (psi);
   g_set_object (&self->path, path);
+  /* Framing chosen by the negotiated ALPN (PostHttpClient: HTTP/1.1 on
+   * tls and tcp, stream framing for HTTP/3 on quic) */
+  {
+    g_autoptr(PostConfiguration) by_alpn =
+      _post_configuration_for_alpn (self->configuration, post_psi_get_negotiated_protocol (psi));
+
+    if (by_alpn != NULL)
+      {
+        g_set_object (&self->configuration, by_alpn);
+        self->stream_mode = post_configuration_get_framing (by_alpn) == POST_FRAMING_STREAM;
+      }
+  }
   self->caps = _post_selection_effective_capabilities (stack, self->configuration);
   self->byte_stream = post_stack_has_capabilities (stack, POST_STACK_CAP_BYTE_STREAM);
   g_clear_object (&self->framer);

@@ -60,6 +60,24 @@ PostConfiguration *_post_configuration_dup_default (void);
 /* Whether byte streams use libpost's own framing, with its control frames:
  * PostLengthPrefixFramer alone (stream mode aside). */
 gboolean        _post_configuration_has_own_framing (PostConfiguration *self);
+/* Framing chosen by the negotiated ALPN id (for PostHttpClient): a carrier
+ * whose transport negotiated @alpn ("" for none, as on tcp) frames with
+ * @framer_type in auto framing, or in stream framing for G_TYPE_NONE,
+ * whatever the configuration's own framing.  With any entry, the ALPN ids
+ * an application scheme implies for a candidate are narrowed to those with
+ * one (https: tls offers http/1.1 alone when h2 has none). */
+void            _post_configuration_set_alpn_framing (PostConfiguration *self,
+                                                      const char        *alpn,
+                                                      GType              framer_type);
+/* (transfer full) (nullable) The frozen configuration a transport that
+ * negotiated @alpn (nullable: none) frames with, or NULL when @self has no
+ * entry for it (its own framing applies). */
+PostConfiguration *_post_configuration_for_alpn    (PostConfiguration *self,
+                                                      const char        *alpn);
+/* (transfer full) (nullable) Those of @ids that have an entry, or NULL
+ * when @self has no entries or none of @ids has one. */
+char          **_post_configuration_filter_alpn     (PostConfiguration *self,
+                                                      const char * const *ids);
 
 /* ---- Endpoint URIs (post-endpoint.c, for post-remote.c and post-local.c) */
 /* Splits `scheme://host:port` or a bare `host:port` / `[v6%scope]:port`.
@@ -293,6 +311,7 @@ struct _PostConfiguration
   GType framer_type;            /* the framer nearest the transport */
   GArray *upper_framers;        /* (owned) (nullable) (element-type GType): those above it */
   gboolean framers_chosen;      /* framer_type was set, not the default */
+  GHashTable *alpn_framing;     /* (owned) (nullable) (element-type utf8 GType): _post_configuration_set_alpn_framing() */
   guint attempt_delay;          /* ms */
   guint conn_timeout;           /* ms, 0 for none */
   guint keep_alive_timeout;     /* ms, 0: disabled */

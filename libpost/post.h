@@ -22,6 +22,7 @@
 # include "post-framer.h"
 # include "post-length-prefix-framer.h"
 # include "post-http3-session.h"
+# include "post-http-client.h"
 # include "post-http-framer.h"
 # include "post-websocket-framer.h"
 # include "post-stack.h"
