@@ -144,7 +144,7 @@ quic_conn_unref (QuicConn *qc)
     ngtcp2_conn_del (qc->conn);
   if (qc->session != NULL)
     gnutls_deinit (qc->session);
-  g_clear_pointer (&qc->cred, gnutls_certificate_free_credentials);
+  g_clear_pointer (&qc->cred, post_gnutls_credentials_unref);   /* after the session that used them */
   g_clear_pointer (&qc->psk, gnutls_psk_free_client_credentials);
   g_ptr_array_unref (qc->cids);
   g_ptr_array_unref (qc->new_tickets);

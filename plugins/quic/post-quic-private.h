@@ -184,7 +184,7 @@ struct _QuicConn {
   ngtcp2_conn                      *conn;
   ngtcp2_crypto_conn_ref            conn_ref;
   gnutls_session_t                  session;
-  gnutls_certificate_credentials_t  cred;     /* client side (owned) */
+  PostGnutlsCredentials            *cred;     /* client side (owned) shared, see post-gnutls-trust.c */
   gnutls_psk_client_credentials_t   psk;      /* client side (owned) (nullable): the association's PSK */
   QuicTimer                        *timer;   /* (owned) (nullable) ngtcp2's expiry */
   GSource                          *write_idle;

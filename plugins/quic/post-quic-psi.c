@@ -470,8 +470,7 @@ post_quic_psi_connect_async (PostPsi             *psi,
     goto failed;
   qc->socket = g_steal_pointer (&socket);
 
-  qc->cred = post_gnutls_make_certificate_credentials (post_psi_get_configuration (psi),
-                                                       post_psi_get_local (psi), FALSE, &error);
+  qc->cred = post_gnutls_client_credentials (post_psi_get_configuration (psi), post_psi_get_local (psi), &error);
   if (qc->cred == NULL)
     goto failed;
   if (association != NULL)

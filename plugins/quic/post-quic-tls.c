@@ -214,7 +214,7 @@ quic_setup_session (QuicConn  *qc,
                     GError   **error)
 {
   g_auto(GStrv) alpn = post_configuration_get_alpn (qc->configuration);
-  gnutls_certificate_credentials_t cred = server ? qc->server->cred : qc->cred;
+  gnutls_certificate_credentials_t cred = server ? qc->server->cred : post_gnutls_credentials_get (qc->cred);
 
   unsigned int flags = (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_END_OF_EARLY_DATA;
 
