@@ -1,8 +1,9 @@
 /* test-websocket.c: PostWebSocketFramer (RFC 6455).  Its decoder fed bad
  * and good frames (whole and byte by byte); a libpost client against a
  * python3-websockets echo server and a python3-websockets client against a
- * libpost server, on loopback; a libpost client given a masked server
- * frame by a raw peer.
+ * libpost server, on loopback, over tcp (ws) and over tls (wss, a
+ * certificate made for the run, verified with its name on both sides); a
+ * libpost client given a masked server frame by a raw peer.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -296,13 +297,20 @@ check_message (PostMessage *m,
   g_assert_cmpmem (g_bytes_get_data (content, NULL), g_bytes_get_size (content), data, length);
 }
 
+static char *certs;   /* the test certificates (post_test_certs_make()) */
+
+/* A WebSocket configuration over tcp, or over tls (@tls) trusting only the
+ * test CA when @client. */
 static PostConfiguration *
-ws_config (void)
+ws_config (gboolean tls,
+           gboolean client)
 {
   PostConfiguration *config = post_configuration_new ();
 
   g_assert_true (post_configuration_set_framer_type (config, POST_TYPE_WEBSOCKET_FRAMER, NULL));
-  g_assert_true (post_configuration_set_stacks (config, (const char *[]) { "tcp", NULL }, NULL));
+  g_assert_true (post_configuration_set_stacks (config, (const char *[]) { tls ? "tls" : "tcp", NULL }, NULL));
+  if (tls && client)
+    post_test_trust_test_ca (config, certs);
   return config;
 }
 
@@ -317,12 +325,17 @@ sent_cb (GObject      *source,
   g_assert_no_error (error);
 }
 
-/* libpost client, python3-websockets echo server (which pings first). */
+/* libpost client, python3-websockets echo server (which pings first): ws,
+ * or wss (@data) with the test certificate, the libpost client verifying
+ * it and the name "localhost" against the test CA. */
 static void
-test_python_server (void)
+test_python_server (gconstpointer data)
 {
+  gboolean tls = GPOINTER_TO_INT (data);
   g_autofree char *script = g_test_build_filename (G_TEST_DIST, "websocket-peer.py", NULL);
-  const char *argv[] = { PYTHON, "-u", script, "server", NULL };
+  g_autofree char *cert = post_test_certs_path (certs, "server.pem");
+  g_autofree char *key = post_test_certs_path (certs, "server.key");
+  const char *argv[] = { PYTHON, "-u", script, "server", tls ? cert : NULL, key, NULL };
   g_autoptr(GSubprocess) peer = NULL;
   g_autoptr(GDataInputStream) out = NULL;
   g_autoptr(PostConfiguration) config = NULL;
@@ -348,8 +361,15 @@ test_python_server (void)
   g_assert_true (sscanf (line, "port %u", &port) == 1);
   g_clear_pointer (&line, g_free);
 
-  config = ws_config ();
-  client = post_test_initiate ("tcp", (guint16) port, config);
+  config = ws_config (tls, TRUE);
+  if (tls)
+    {
+      g_autoptr(PostRemote) remote = post_remote_new ("localhost", (guint16) port);
+
+      client = post_carrier_initiate (NULL, remote, config);
+    }
+  else
+    client = post_test_initiate ("tcp", (guint16) port, config);
   {
     g_autoptr(PostMessage) text = message_with ("h\xc3\xa9llo", 6, "{'websocket-opcode': <'text'>}");
     g_autoptr(PostMessage) binary = message_with ("\0\1\2", 3, "{'websocket-opcode': <byte 2>}");
@@ -370,6 +390,7 @@ test_python_server (void)
       post_carrier_receive_async (client, NULL, received_cb, &s);
       wait_for (&s, i + 1);
     }
+  g_assert_cmpstr (post_carrier_get_stack_name (client), ==, tls ? "tls" : "tcp");
   /* The server answers our ping as it reads it, and echoes once it has
    * its own pong: the pong may come first. */
   for (guint i = 0, k = 0; i < 4; i++)
@@ -424,10 +445,14 @@ on_incoming (PostCarrier *listener,
   return TRUE;
 }
 
-/* python3-websockets client, libpost server: echoes, then closes 4001. */
+/* python3-websockets client, libpost server: echoes, then closes 4001;
+ * ws, or wss (@data) with the test certificate, which the python client
+ * verifies (and the name "localhost") against the test CA. */
 static void
-test_python_client (void)
+test_python_client (gconstpointer data)
 {
+  gboolean tls = GPOINTER_TO_INT (data);
+  g_autofree char *ca = post_test_certs_path (certs, "ca.pem");
   g_autoptr(PostConfiguration) config = NULL;
   g_autoptr(PostLocal) local = NULL;
   g_autoptr(PostCarrier) listener = NULL;
@@ -443,14 +468,17 @@ test_python_client (void)
       g_test_skip ("python3-websockets is not installed (./run deps)");
       return;
     }
-  config = ws_config ();
-  local = post_local_new_from_uri ("tcp://127.0.0.1:0", &error);
+  config = ws_config (tls, FALSE);
+  if (tls)
+    local = post_test_server_local ("tls://127.0.0.1:0", certs, "server");
+  else
+    local = post_local_new_from_uri ("tcp://127.0.0.1:0", &error);
   g_assert_no_error (error);
   listener = post_carrier_listen (local, config, &error);
   g_assert_no_error (error);
   g_signal_connect (listener, "incoming", G_CALLBACK (on_incoming), &s);
   port = g_strdup_printf ("%u", post_test_port_of (listener));
-  peer = post_test_spawn ((const char *[]) { PYTHON, script, "client", port, NULL },
+  peer = post_test_spawn ((const char *[]) { PYTHON, script, "client", port, tls ? ca : NULL, NULL },
                           G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_communicate_utf8_async (peer, NULL, NULL, post_test_communicated_cb, &cr);
   for (guint i = 0; i < 2; i++)
@@ -497,13 +525,21 @@ int
 main (int   argc,
       char *argv[])
 {
+  int ret;
+
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/websocket/accept", test_accept);
   g_test_add_func ("/websocket/decode-good", test_decode_good);
   g_test_add_func ("/websocket/decode-bad", test_decode_bad);
   g_test_add_func ("/websocket/bad-handshake", test_bad_handshake);
-  g_test_add_func ("/websocket/python-server", test_python_server);
-  g_test_add_func ("/websocket/python-client", test_python_client);
-  return g_test_run ();
+  g_test_add_data_func ("/websocket/python-server", GINT_TO_POINTER (FALSE), test_python_server);
+  g_test_add_data_func ("/websocket/python-client", GINT_TO_POINTER (FALSE), test_python_client);
+  g_test_add_data_func ("/websocket/python-server-tls", GINT_TO_POINTER (TRUE), test_python_server);
+  g_test_add_data_func ("/websocket/python-client-tls", GINT_TO_POINTER (TRUE), test_python_client);
+  certs = post_test_certs_make ("post-websocket");
+  ret = g_test_run ();
+  post_test_certs_remove (certs);
+  g_free (certs);
+  return ret;
 }

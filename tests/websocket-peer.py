@@ -14,6 +14,10 @@
 #                              ws://127.0.0.1:PORT/, prints each echo
 #                              ("text ..." / "binary HEX") and then the close
 #                              code and reason the server closed with.
+#   websocket-peer.py client PORT CA
+#                              the same to wss://localhost:PORT/, trusting the
+#                              CA certificate CA (PEM) alone: the server's
+#                              certificate and its name are verified.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import asyncio
@@ -42,8 +46,14 @@ async def server(tls=None):
         await asyncio.Future()
 
 
-async def client(port):
-    async with websockets.connect("ws://127.0.0.1:%d/chat" % port) as ws:
+async def client(port, ca=None):
+    uri = "ws://127.0.0.1:%d/chat" % port
+    context = None
+    if ca is not None:
+        uri = "wss://localhost:%d/chat" % port
+        context = ssl.create_default_context(cafile=ca)
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    async with websockets.connect(uri, ssl=context) as ws:
         await ws.send("h\u00e9llo, world")
         print("text %s" % await ws.recv(), flush=True)
         await ws.send(bytes([0, 1, 2, 255]))
@@ -62,4 +72,4 @@ if sys.argv[1] == "server" and len(sys.argv) == 4:
 elif sys.argv[1] == "server":
     asyncio.run(server())
 else:
-    asyncio.run(client(int(sys.argv[2])))
+    asyncio.run(client(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None))
