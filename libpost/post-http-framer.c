@@ -8,6 +8,7 @@
 
 #include "post-values-private.h"
 #include "post-http1-parser-private.h"
+#include "post-websocket-framer.h"
 
 /**
  * PostHttpFramer:
@@ -82,6 +83,19 @@
  * body with `HTTP/1.1 100 Continue` itself (post_framer_send_raw()), as
  * soon as its head arrives, so that the client sends the body; a client that sent `Expect: 100-continue`
  * receives the `100` response as a message.
+ *
+ * ## Upgrade to WebSocket
+ *
+ * A client whose request asks for `Upgrade: websocket` (with
+ * `Connection: Upgrade`, `Sec-WebSocket-Version: 13` and a
+ * `Sec-WebSocket-Key`) receives the server's `101 Switching Protocols` as
+ * a message with its header fields, once the framer has checked its
+ * `Sec-WebSocket-Accept` against the key; after it, the carrier's framer
+ * is a [class@Post.WebSocketFramer] in both directions
+ * (post_framer_replace()).  Until the answer, the client sends nothing
+ * else.  A `101` to a request that asked for no upgrade, or a wrong
+ * accept, fails the carrier with %POST_ERROR_PROTOCOL; after a `101` to
+ * another protocol, any further input is not HTTP/1.1 and fails it too.
  */
 
 typedef struct {
@@ -105,6 +119,9 @@ struct _PostHttpFramer
   PostHttp1Parser *parser;       /* (owned) (nullable) until the role is known */
   GQueue           answering;    /* server: (element-type Pending) requests not yet answered */
   guint            outstanding;  /* client: requests without their final response */
+  char            *upgrade;      /* client: (owned) (nullable) the Upgrade asked for, until answered */
+  char            *ws_key;       /* client: (owned) (nullable) its Sec-WebSocket-Key (Upgrade: websocket) */
+  guint            upgrade_ahead; /* client: final responses due before the upgrade's answer */
   GHashTable      *open;         /* (owned) PostMessage (ref) → Open: messages sent in parts */
 };
 
@@ -178,9 +195,11 @@ invalid (GError     **error,
 
 /* What the application's header fields say about framing */
 typedef struct {
-  gboolean has_host;
-  gboolean has_connection;
-  gint64   content_length;  /* -1: none */
+  gboolean    has_host;
+  gboolean    has_connection;
+  gint64      content_length;  /* -1: none */
+  const char *upgrade;         /* the Upgrade field's value, or NULL */
+  const char *ws_key;          /* the Sec-WebSocket-Key field's value, or NULL */
 } HeaderScan;
 
 static gboolean
@@ -216,6 +235,10 @@ append_headers (GString     *head,
         }
       scan->has_host |= g_ascii_strcasecmp (name, "Host") == 0;
       scan->has_connection |= g_ascii_strcasecmp (name, "Connection") == 0;
+      if (g_ascii_strcasecmp (name, "Upgrade") == 0)
+        scan->upgrade = value;
+      if (g_ascii_strcasecmp (name, "Sec-WebSocket-Key") == 0)
+        scan->ws_key = value;
       g_string_append_printf (head, "%s: %s\r\n", name, value);
     }
   return TRUE;
@@ -254,7 +277,7 @@ encode_head (PostHttpFramer  *self,
   const char *method = lookup_string (message, "http-method");
   gboolean client, no_body = FALSE, interim = FALSE, close_delimited = FALSE;
   Pending *answered = NULL;
-  HeaderScan scan = { FALSE, FALSE, -1 };
+  HeaderScan scan = { FALSE, FALSE, -1, NULL, NULL };
   guint status = 200;
 
   if (self->role == POST_HTTP_ROLE_AUTO && message != NULL && method == NULL
@@ -282,6 +305,9 @@ encode_head (PostHttpFramer  *self,
           return invalid (error, "The HTTP request target holds an invalid character 0x%02x", (guint8) *p);
       if (*target == '\0')
         return invalid (error, "The HTTP request target is empty");
+      if (self->upgrade != NULL)
+        return invalid (error, "An HTTP request after one asking for an upgrade (%s), before its answer",
+                        self->upgrade);
       if (self->outstanding >= self->max_pipelined)
         {
           g_set_error (error, POST_ERROR, POST_ERROR_WOULD_BLOCK,
@@ -319,6 +345,8 @@ encode_head (PostHttpFramer  *self,
     return FALSE;
   if (client && !scan.has_host && (version == NULL || strcmp (version, "HTTP/1.1") == 0))
     return invalid (error, "An HTTP/1.1 request needs a Host header field (in http-headers)");
+  if (client && _post_http1_list_has_token (scan.upgrade, "websocket") && scan.ws_key == NULL)
+    return invalid (error, "An HTTP request with Upgrade: websocket needs a Sec-WebSocket-Key");
 
   if (no_body)
     {
@@ -355,6 +383,12 @@ encode_head (PostHttpFramer  *self,
   if (client)
     {
       _post_http1_parser_push_request (self->parser, method);
+      if (scan.upgrade != NULL)
+        {
+          self->upgrade = g_strdup (scan.upgrade);
+          self->ws_key = _post_http1_list_has_token (scan.upgrade, "websocket") ? g_strdup (scan.ws_key) : NULL;
+          self->upgrade_ahead = self->outstanding;
+        }
       self->outstanding++;
     }
   else if (!interim)
@@ -472,6 +506,49 @@ head_metadata (const PostHttp1Head *head)
   return g_variant_builder_end (&builder);
 }
 
+static void
+clear_upgrade (PostHttpFramer *self)
+{
+  g_clear_pointer (&self->upgrade, g_free);
+  g_clear_pointer (&self->ws_key, g_free);
+  self->upgrade_ahead = 0;
+}
+
+/* A client's 101 Switching Protocols: the answer to the request that asked
+ * for an upgrade, or a protocol error.  To websocket (its
+ * Sec-WebSocket-Accept checked), the framer hands both directions over to
+ * a PostWebSocketFramer after this message; to anything else, the parser
+ * takes whatever follows for an error. */
+static gboolean
+take_switch (PostHttpFramer       *self,
+             const PostHttp1Head  *head,
+             GError              **error)
+{
+  const char *problem = NULL;
+
+  if (self->upgrade == NULL || self->upgrade_ahead > 0)
+    problem = "the request it answers asked for no upgrade";
+  else if (self->ws_key != NULL)
+    problem = _post_websocket_check_upgrade (head, self->ws_key);
+  if (problem != NULL)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_PROTOCOL, "HTTP/1.1 101 Switching Protocols: %s", problem);
+      return FALSE;
+    }
+  if (self->ws_key != NULL)
+    {
+      g_autoptr(PostFramer) websocket = g_object_new (POST_TYPE_WEBSOCKET_FRAMER,
+                                                      "role", POST_WEBSOCKET_ROLE_CLIENT,
+                                                      "open", TRUE, NULL);
+
+      post_framer_replace (POST_FRAMER (self), websocket, POST_FRAMER_DIRECTION_BOTH);
+    }
+  if (self->outstanding > 0)
+    self->outstanding--;
+  clear_upgrade (self);
+  return TRUE;
+}
+
 static gboolean
 take_head (PostHttpFramer       *self,
            const PostHttp1Head  *head,
@@ -502,8 +579,19 @@ take_head (PostHttpFramer       *self,
           post_framer_send_raw (POST_FRAMER (self), bytes);
         }
     }
+  else if (head->status == 101)
+    {
+      if (!take_switch (self, head, error))
+        return FALSE;
+    }
   else if (!head->interim && self->outstanding > 0)
-    self->outstanding--;
+    {
+      self->outstanding--;
+      if (self->upgrade != NULL && self->upgrade_ahead > 0)
+        self->upgrade_ahead--;
+      else if (self->upgrade != NULL)
+        clear_upgrade (self);   /* the server did not switch: HTTP/1.1 goes on */
+    }
   chunk->message_start = TRUE;
   chunk->message_length = head->chunked || head->until_close ? -1 : head->content_length;
   chunk->metadata = g_variant_ref_sink (head_metadata (head));
@@ -566,6 +654,7 @@ post_http_framer_reset (PostFramer *framer)
   g_queue_clear_full (&self->answering, (GDestroyNotify) pending_free);
   g_hash_table_remove_all (self->open);
   self->outstanding = 0;
+  clear_upgrade (self);
 }
 
 static void
@@ -617,6 +706,7 @@ post_http_framer_finalize (GObject *object)
 
   g_clear_pointer (&self->parser, _post_http1_parser_free);
   g_queue_clear_full (&self->answering, (GDestroyNotify) pending_free);
+  clear_upgrade (self);
   g_hash_table_unref (self->open);
   G_OBJECT_CLASS (post_http_framer_parent_class)->finalize (object);
 }

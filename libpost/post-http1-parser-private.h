@@ -80,6 +80,15 @@ void                 _post_http1_parser_reset        (PostHttp1Parser  *self);
 
 const char          *_post_http1_head_get_field      (const PostHttp1Head *head,
                                                       const char          *name);
+/* Whether the comma-separated @list (a field value, nullable) holds
+ * @token, ASCII case-insensitive. */
+gboolean             _post_http1_list_has_token      (const char          *list,
+                                                      const char          *token);
+/* What is wrong with a server's 101 @head to a WebSocket opening handshake
+ * with @key (Upgrade, Connection, Sec-WebSocket-Accept), or NULL
+ * (post-websocket-framer.c). */
+const char          *_post_websocket_check_upgrade   (const PostHttp1Head *head,
+                                                      const char          *key);
 gboolean             _post_http1_is_token            (const char          *text,
                                                       gssize               length);
 

@@ -845,3 +845,18 @@ _post_http1_parser_feed (PostHttp1Parser  *self,
       return FALSE;
     }
 }
+
+gboolean
+_post_http1_list_has_token (const char *list,
+                            const char *token)
+{
+  g_auto(GStrv) items = NULL;
+
+  if (list == NULL)
+    return FALSE;
+  items = g_strsplit (list, ",", -1);
+  for (guint i = 0; items[i] != NULL; i++)
+    if (g_ascii_strcasecmp (g_strstrip (items[i]), token) == 0)
+      return TRUE;
+  return FALSE;
+}

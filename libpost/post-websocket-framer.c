@@ -273,21 +273,6 @@ send_request (PostWebSocketFramer *self)
 
 /* Whether the comma-separated @list holds @token (case-insensitive). */
 static gboolean
-list_has_token (const char *list,
-                const char *token)
-{
-  g_auto(GStrv) items = NULL;
-
-  if (list == NULL)
-    return FALSE;
-  items = g_strsplit (list, ",", -1);
-  for (guint i = 0; items[i] != NULL; i++)
-    if (g_ascii_strcasecmp (g_strstrip (items[i]), token) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
 check_request (PostWebSocketFramer *self,
                const PostHttp1Head *head,
                GError             **error)
@@ -303,9 +288,9 @@ check_request (PostWebSocketFramer *self,
 
   if (g_strcmp0 (head->method, "GET") != 0 || head->version_minor < 1)
     problem = "the opening handshake is not a GET of HTTP/1.1";
-  else if (!list_has_token (_post_http1_head_get_field (head, "Upgrade"), "websocket"))
+  else if (!_post_http1_list_has_token (_post_http1_head_get_field (head, "Upgrade"), "websocket"))
     problem = "the request has no \"Upgrade: websocket\"";
-  else if (!list_has_token (_post_http1_head_get_field (head, "Connection"), "upgrade"))
+  else if (!_post_http1_list_has_token (_post_http1_head_get_field (head, "Connection"), "upgrade"))
     problem = "the request has no \"Connection: Upgrade\"";
   else if (g_strcmp0 (version, "13") != 0)
     problem = "the request's Sec-WebSocket-Version is not 13";
@@ -334,21 +319,35 @@ check_request (PostWebSocketFramer *self,
   return TRUE;
 }
 
+/* What is wrong with the server's 101 @head to a client's opening
+ * handshake with @key, or NULL: PostWebSocketFramer's own handshake and
+ * PostHttpFramer's hand-over check the same. */
+const char *
+_post_websocket_check_upgrade (const PostHttp1Head *head,
+                               const char          *key)
+{
+  g_autofree char *expected = post_websocket_compute_accept (key);
+
+  if (!_post_http1_list_has_token (_post_http1_head_get_field (head, "Upgrade"), "websocket")
+      || !_post_http1_list_has_token (_post_http1_head_get_field (head, "Connection"), "upgrade"))
+    return "the server's 101 does not upgrade to websocket";
+  if (g_strcmp0 (_post_http1_head_get_field (head, "Sec-WebSocket-Accept"), expected) != 0)
+    return "the server's Sec-WebSocket-Accept does not answer our key";
+  return NULL;
+}
+
 static gboolean
 check_response (PostWebSocketFramer *self,
                 const PostHttp1Head *head,
                 GError             **error)
 {
-  g_autofree char *expected = post_websocket_compute_accept (self->key);
+  const char *problem;
 
   if (head->status != 101)
     return fail (error, 1002, "the server answered the opening handshake with %u %s",
                  head->status, head->reason);
-  if (!list_has_token (_post_http1_head_get_field (head, "Upgrade"), "websocket")
-      || !list_has_token (_post_http1_head_get_field (head, "Connection"), "upgrade"))
-    return fail (error, 1002, "the server's 101 does not upgrade to websocket");
-  if (g_strcmp0 (_post_http1_head_get_field (head, "Sec-WebSocket-Accept"), expected) != 0)
-    return fail (error, 1002, "the server's Sec-WebSocket-Accept does not answer our key");
+  if ((problem = _post_websocket_check_upgrade (head, self->key)) != NULL)
+    return fail (error, 1002, "%s", problem);
   return TRUE;
 }
 

@@ -229,6 +229,108 @@ test_client_pipelining (void)
   check_encode_error (framer, get, 0, TRUE, POST_ERROR_WOULD_BLOCK, "waiting");
 }
 
+static PostMessage *
+upgrade_request (const char *upgrade)
+{
+  return message_with ("http-method", g_variant_new_string ("GET"),
+                       "http-target", g_variant_new_string ("/chat"),
+                       "http-headers", headers ("Host", "h", "Upgrade", upgrade, "Connection", "Upgrade",
+                                                "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==",
+                                                "Sec-WebSocket-Version", "13", NULL), NULL);
+}
+
+/* A client's upgrade: 101 only to the request that asked, with the
+ * Sec-WebSocket-Accept its key calls for; nothing sent between the request
+ * and its answer; a refusal keeps HTTP/1.1 going; after a 101 to another
+ * protocol, the rest is not HTTP.  (The hand-over to PostWebSocketFramer
+ * itself needs a carrier: test-websocket.c /websocket/http-upgrade.) */
+static void
+test_client_upgrade (void)
+{
+  static const char *ok_101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+  static const char *bad_101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                               "Connection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n";
+  g_autoptr(PostMessage) get = request ("GET", "/");
+  g_autoptr(PostMessage) ws = upgrade_request ("websocket");
+  g_autoptr(PostMessage) other = upgrade_request ("foo/2");
+  g_autoptr(PostMessage) no_key = message_with ("http-method", g_variant_new_string ("GET"),
+                                                "http-target", g_variant_new_string ("/"),
+                                                "http-headers", headers ("Host", "h", "Upgrade", "websocket", NULL),
+                                                NULL);
+  guint status = 0;
+
+  /* the accept that answers the key: the 101 is a message, with its fields */
+  {
+    g_autoptr(PostFramer) framer = post_http_framer_new (POST_HTTP_ROLE_CLIENT);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) metadata = NULL;
+    g_autoptr(GVariant) fields = NULL;
+    g_autofree char *got = NULL;
+
+    check_encode_error (framer, no_key, 0, TRUE, POST_ERROR_INVALID_ARGUMENT, "Sec-WebSocket-Key");
+    got = encode (framer, ws, 0, TRUE, &error);
+    g_assert_no_error (error);
+    check_encode_error (framer, get, 0, TRUE, POST_ERROR_INVALID_ARGUMENT, "before its answer");
+    metadata = decode (framer, ok_101, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_variant_lookup (metadata, "http-status", "u", &status));
+    g_assert_cmpuint (status, ==, 101);
+    fields = g_variant_lookup_value (metadata, "http-headers", G_VARIANT_TYPE ("a(ss)"));
+    g_assert_nonnull (fields);
+    g_assert_cmpuint (g_variant_n_children (fields), ==, 3);
+  }
+  /* another accept; a 101 nobody asked for (behind a GET answered) */
+  {
+    g_autoptr(PostFramer) framer = post_http_framer_new (POST_HTTP_ROLE_CLIENT);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *got = encode (framer, ws, 0, TRUE, &error);
+
+    g_assert_null (decode (framer, bad_101, NULL, &error));
+    g_assert_error (error, POST_ERROR, POST_ERROR_PROTOCOL);
+    g_assert_nonnull (strstr (error->message, "Sec-WebSocket-Accept"));
+  }
+  {
+    g_autoptr(PostFramer) framer = post_http_framer_new (POST_HTTP_ROLE_CLIENT);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *got = encode (framer, get, 0, TRUE, &error);
+
+    g_assert_null (decode (framer, ok_101, NULL, &error));
+    g_assert_error (error, POST_ERROR, POST_ERROR_PROTOCOL);
+    g_assert_nonnull (strstr (error->message, "asked for no upgrade"));
+  }
+  /* a GET, then the upgrade: the GET's answer does not end the upgrade;
+   * the server refuses it (400) and HTTP/1.1 goes on */
+  {
+    g_autoptr(PostFramer) framer = post_http_framer_new (POST_HTTP_ROLE_CLIENT);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *a = encode (framer, get, 0, TRUE, &error);
+    g_autofree char *b = encode (framer, ws, 0, TRUE, &error);
+    g_autoptr(GVariant) first = decode (framer, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", NULL, &error);
+    g_autoptr(GVariant) second = NULL;
+
+    g_assert_no_error (error);
+    check_encode_error (framer, get, 0, TRUE, POST_ERROR_INVALID_ARGUMENT, "before its answer");
+    second = decode (framer, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", NULL, &error);
+    g_assert_no_error (error);
+    check_encode (framer, get, 0, TRUE, "GET / HTTP/1.1\r\nHost: example.org\r\n\r\n<0>");
+  }
+  /* 101 to another protocol: no hand-over, and what follows is not HTTP */
+  {
+    g_autoptr(PostFramer) framer = post_http_framer_new (POST_HTTP_ROLE_CLIENT);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *got = encode (framer, other, 0, TRUE, &error);
+    g_autoptr(GVariant) metadata = decode (framer, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo/2\r\n"
+                                           "Connection: Upgrade\r\n\r\n", NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (metadata);
+    g_assert_null (decode (framer, "HTTP/1.1 200 OK\r\n\r\n", NULL, &error));
+    g_assert_error (error, POST_ERROR, POST_ERROR_PROTOCOL);
+    g_assert_nonnull (strstr (error->message, "Data after 101"));
+  }
+}
+
 static void
 test_server (void)
 {
@@ -326,6 +428,7 @@ main (int    argc,
   g_test_add_func ("/http-framer/client/encode", test_client_encode);
   g_test_add_func ("/http-framer/client/errors", test_client_errors);
   g_test_add_func ("/http-framer/client/pipelining", test_client_pipelining);
+  g_test_add_func ("/http-framer/client/upgrade", test_client_upgrade);
   g_test_add_func ("/http-framer/server", test_server);
   g_test_add_func ("/http-framer/server/errors", test_server_errors);
 

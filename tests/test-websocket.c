@@ -325,6 +325,59 @@ sent_cb (GObject      *source,
   g_assert_no_error (error);
 }
 
+/* Starts the python3-websockets echo server (ws, or wss with the test
+ * certificate when @tls), its stdout in *@out; a client carrier to it with
+ * @config: over tls to "localhost", the name its certificate holds. */
+static GSubprocess *
+start_python_server (gboolean           tls,
+                     PostConfiguration *config,
+                     GDataInputStream **out,
+                     PostCarrier      **client)
+{
+  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "websocket-peer.py", NULL);
+  g_autofree char *cert = post_test_certs_path (certs, "server.pem");
+  g_autofree char *key = post_test_certs_path (certs, "server.key");
+  const char *argv[] = { PYTHON, "-u", script, "server", tls ? cert : NULL, key, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  GSubprocess *peer;
+  guint port = 0;
+
+  peer = post_test_spawn (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  *out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (peer));
+  line = g_data_input_stream_read_line (*out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  g_assert_true (sscanf (line, "port %u", &port) == 1);
+  if (tls)
+    {
+      g_autoptr(PostRemote) remote = post_remote_new ("localhost", (guint16) port);
+
+      *client = post_carrier_initiate (NULL, remote, config);
+    }
+  else
+    *client = post_test_initiate ("tcp", (guint16) port, config);
+  return peer;
+}
+
+/* After the close handshake (a close 1000 "done" echoed): the TCP
+ * connection ends (the server waits for our FIN before it reports the
+ * close), and the server is stopped. */
+static void
+close_python_server (PostCarrier      *client,
+                     GDataInputStream *out,
+                     GSubprocess      *peer)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  post_carrier_close (client);
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (line, ==, "closed 1000 done");
+  post_test_kill (peer);
+}
+
 /* libpost client, python3-websockets echo server (which pings first): ws,
  * or wss (@data) with the test certificate, the libpost client verifying
  * it and the name "localhost" against the test CA. */
@@ -332,10 +385,6 @@ static void
 test_python_server (gconstpointer data)
 {
   gboolean tls = GPOINTER_TO_INT (data);
-  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "websocket-peer.py", NULL);
-  g_autofree char *cert = post_test_certs_path (certs, "server.pem");
-  g_autofree char *key = post_test_certs_path (certs, "server.key");
-  const char *argv[] = { PYTHON, "-u", script, "server", tls ? cert : NULL, key, NULL };
   g_autoptr(GSubprocess) peer = NULL;
   g_autoptr(GDataInputStream) out = NULL;
   g_autoptr(PostConfiguration) config = NULL;
@@ -344,32 +393,15 @@ test_python_server (gconstpointer data)
   g_autoptr(GBytes) part1 = g_bytes_new_static ("frag", 4);
   g_autoptr(GBytes) part2 = g_bytes_new_static ("mented", 6);
   g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
   State s = { g_ptr_array_new_with_free_func (g_object_unref), };
-  guint port = 0;
 
   if (!have_python_websockets ())
     {
       g_test_skip ("python3-websockets is not installed (./run deps)");
       return;
     }
-  peer = post_test_spawn (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (peer));
-  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  g_assert_true (sscanf (line, "port %u", &port) == 1);
-  g_clear_pointer (&line, g_free);
-
   config = ws_config (tls, TRUE);
-  if (tls)
-    {
-      g_autoptr(PostRemote) remote = post_remote_new ("localhost", (guint16) port);
-
-      client = post_carrier_initiate (NULL, remote, config);
-    }
-  else
-    client = post_test_initiate ("tcp", (guint16) port, config);
+  peer = start_python_server (tls, config, &out, &client);
   {
     g_autoptr(PostMessage) text = message_with ("h\xc3\xa9llo", 6, "{'websocket-opcode': <'text'>}");
     g_autoptr(PostMessage) binary = message_with ("\0\1\2", 3, "{'websocket-opcode': <byte 2>}");
@@ -425,13 +457,78 @@ test_python_server (gconstpointer data)
     g_assert_true (post_message_lookup_metadata (s.got->pdata[4], "websocket-close-code", "q", &code));
     g_assert_cmpuint (code, ==, 1000);
   }
-  /* The close handshake is done: the TCP connection ends (the server
-   * waits for our FIN before it reports the close). */
-  post_carrier_close (client);
-  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  close_python_server (client, out, peer);
+  g_ptr_array_unref (s.got);
+}
+
+/* An HTTP/1.1 client (PostHttpFramer) upgrades to WebSocket against the
+ * python3-websockets server (ws, or wss with @data): its GET with Upgrade:
+ * websocket gets the 101 as a message with the server's fields, the
+ * framer checks the Sec-WebSocket-Accept and hands the carrier over to a
+ * PostWebSocketFramer, and WebSocket messages flow on the same carrier. */
+static void
+test_http_upgrade (gconstpointer data)
+{
+  gboolean tls = GPOINTER_TO_INT (data);
+  g_autoptr(GSubprocess) peer = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(PostCarrier) client = NULL;
+  g_autoptr(PostMessage) upgrade = post_message_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *key = NULL, *expected = NULL, *accept = NULL;
+  State s = { g_ptr_array_new_with_free_func (g_object_unref), };
+  guint8 nonce[16];
+  guint status = 0;
+
+  if (!have_python_websockets ())
+    {
+      g_test_skip ("python3-websockets is not installed (./run deps)");
+      return;
+    }
+  g_assert_true (post_configuration_set_framer_type (config, POST_TYPE_HTTP_FRAMER, &error));
+  g_assert_true (post_configuration_set_stacks (config, (const char *[]) { tls ? "tls" : "tcp", NULL }, &error));
   g_assert_no_error (error);
-  g_assert_cmpstr (line, ==, "closed 1000 done");
-  post_test_kill (peer);
+  if (tls)
+    post_test_trust_test_ca (config, certs);
+  peer = start_python_server (tls, config, &out, &client);
+
+  for (guint i = 0; i < sizeof nonce; i++)
+    nonce[i] = (guint8) g_random_int ();
+  key = g_base64_encode (nonce, sizeof nonce);
+  expected = post_websocket_compute_accept (key);
+  g_assert_true (post_message_set_metadata (upgrade, g_variant_new_parsed (
+    "{'http-method': <'GET'>, 'http-target': <'/chat'>, 'http-headers': <[('Host', 'localhost'), "
+    "('Upgrade', 'websocket'), ('Connection', 'Upgrade'), ('Sec-WebSocket-Key', %s), "
+    "('Sec-WebSocket-Version', '13')]>}", key), &error));
+  g_assert_true (post_carrier_send (client, upgrade, &error));
+  g_assert_no_error (error);
+  post_carrier_receive_async (client, NULL, received_cb, &s);
+  wait_for (&s, 1);
+  g_assert_true (post_message_lookup_metadata (s.got->pdata[0], "http-status", "u", &status));
+  g_assert_cmpuint (status, ==, 101);
+  accept = post_test_http_header (s.got->pdata[0], "Sec-WebSocket-Accept");
+  g_assert_cmpstr (accept, ==, expected);
+  g_assert_cmpuint (g_bytes_get_size (post_message_get_content (s.got->pdata[0])), ==, 0);
+
+  /* Handed over: the server's ping is answered under us, our text echoed */
+  {
+    g_autoptr(PostMessage) text = message_with ("upgraded", 8, "{'websocket-opcode': <'text'>}");
+    g_autoptr(PostMessage) close = message_with ("done", 4,
+                                                 "{'websocket-opcode': <'close'>, 'websocket-close-code': <uint16 1000>}");
+
+    g_assert_true (post_carrier_send (client, text, &error));
+    g_assert_no_error (error);
+    post_carrier_receive_async (client, NULL, received_cb, &s);
+    wait_for (&s, 2);
+    check_message (s.got->pdata[1], 1, "upgraded", 8);
+    g_assert_true (post_carrier_send (client, close, &error));
+    g_assert_no_error (error);
+    post_carrier_receive_async (client, NULL, received_cb, &s);
+    wait_for (&s, 3);
+    check_message (s.got->pdata[2], 8, "done", 4);
+  }
+  close_python_server (client, out, peer);
   g_ptr_array_unref (s.got);
 }
 
@@ -537,6 +634,8 @@ main (int   argc,
   g_test_add_data_func ("/websocket/python-client", GINT_TO_POINTER (FALSE), test_python_client);
   g_test_add_data_func ("/websocket/python-server-tls", GINT_TO_POINTER (TRUE), test_python_server);
   g_test_add_data_func ("/websocket/python-client-tls", GINT_TO_POINTER (TRUE), test_python_client);
+  g_test_add_data_func ("/websocket/http-upgrade", GINT_TO_POINTER (FALSE), test_http_upgrade);
+  g_test_add_data_func ("/websocket/http-upgrade-tls", GINT_TO_POINTER (TRUE), test_http_upgrade);
   certs = post_test_certs_make ("post-websocket");
   ret = g_test_run ();
   post_test_certs_remove (certs);
