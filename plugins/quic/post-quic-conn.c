@@ -452,7 +452,12 @@ conn_write_packets (QuicConn *qc,
    * after NGTCP2_ERR_WRITE_MORE: it carries the packet's ECN marking). */
   ngtcp2_pkt_info pi = { 0 };
   gint64 now = 0;
-  size_t max = ngtcp2_conn_get_path_max_tx_udp_payload_size (qc->conn);
+  /* A run's first packet may be as large as the endpoint ever sends:
+   * ngtcp2 shapes ordinary packets to the path's size itself, and its
+   * path-MTU probes are larger (with only the path's size as room, no
+   * probe ever fitted and every packet stayed at 1,200 bytes). */
+  size_t max = ngtcp2_conn_get_max_tx_udp_payload_size (qc->conn);
+  size_t path_max = ngtcp2_conn_get_path_max_tx_udp_payload_size (qc->conn);
 
   if (qc->closed || ngtcp2_conn_is_in_closing_period (qc->conn) || ngtcp2_conn_is_in_draining_period (qc->conn))
     return;
@@ -612,8 +617,10 @@ conn_write_packets (QuicConn *qc,
         }
       run_len += n;
       run_count++;
-      /* A short packet ends the run; so does a full buffer. */
-      if ((gsize) n < run_segment || run_count == POST_UDP_BATCH_SEGMENTS_MAX
+      /* A short packet ends the run; so does a full buffer; a probe
+       * (larger than the path's size) goes alone, so that a path that
+       * cannot carry it loses nothing else. */
+      if ((gsize) n < run_segment || (gsize) n > path_max || run_count == POST_UDP_BATCH_SEGMENTS_MAX
           || run_len + run_segment > POST_UDP_BATCH_MAX)
         {
           conn_send_run_on_path (qc, &run_ps.path, buf, run_len, run_segment);
