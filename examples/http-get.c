@@ -1,11 +1,12 @@
-/* http-get.c: GET a URL with PostHttpFramer and write its body to stdout
+/* http-get.c: GET a URL with PostHttpClient and write its body to stdout
  *
- *   http-get http://HOST:PORT/PATH
+ *   http-get URL [CA-FILE]
  *
- * The carrier's framer makes each HTTP/1.1 response a message: its head is
- * the message's metadata (http-status, http-headers ...), its body the
- * content, received in parts as it arrives so that a body of any size is
- * never held whole.  Exits 1 with a message on a failure or a status other
+ * An https:// URL races tls (HTTP/1.1) against quic (HTTP/3) and speaks
+ * whichever wins; an http:// URL is HTTP/1.1 over tcp.  The response's
+ * head is its metadata (http-status, http-headers ...); its body is read
+ * part by part as it arrives.  CA-FILE (PEM) is trusted instead of the
+ * system's store.  Exits 1 with a message on a failure or a status other
  * than 2xx.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -18,99 +19,92 @@ static GMainLoop *loop;
 static int status = EXIT_FAILURE;
 
 static void
-on_closed (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_main_loop_quit (loop);
-}
-
-static void
-stop (PostCarrier *carrier, const char *problem)
+stop (PostHttpClient *client, const char *problem)
 {
   if (problem != NULL)
     g_printerr ("http-get: %s\n", problem);
   else
     status = EXIT_SUCCESS;
-  post_carrier_close_async (carrier, NULL, on_closed, NULL);
+  post_http_client_close (client);
+  g_main_loop_quit (loop);
 }
 
-/* Each part of the response: the first one carries its head. */
+/* Each part of the body, until its end */
 static void
-on_part (GObject *source, GAsyncResult *result, gpointer user_data)
+on_body (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  PostCarrier *carrier = POST_CARRIER (source);
+  PostHttpClient *client = POST_HTTP_CLIENT (source);
+  PostMessage *response = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(PostMessage) response = NULL;
   gboolean end = FALSE;
-  g_autoptr(GBytes) part = post_carrier_receive_partial_finish (carrier, result, &response, &end, &error);
-  guint code = 0;
+  g_autoptr(GBytes) part = post_http_client_read_body_finish (client, result, &end, &error);
 
   if (part == NULL)
+    stop (client, error->message);
+  else
     {
-      stop (carrier, error->message);
+      fwrite (g_bytes_get_data (part, NULL), 1, g_bytes_get_size (part), stdout);
+      if (end)
+        stop (client, NULL);
+      else
+        post_http_client_read_body_async (client, response, NULL, on_body, response);
+    }
+}
+
+/* The response's head: check the status, then read the body */
+static void
+on_response (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PostHttpClient *client = POST_HTTP_CLIENT (source);
+  g_autoptr(GError) error = NULL;
+  PostMessage *response = post_http_client_request_finish (client, result, &error);
+  guint code = 0;
+
+  if (response == NULL)
+    {
+      stop (client, error->message);
       return;
     }
   post_message_lookup_metadata (response, "http-status", "u", &code);
+  g_printerr ("http-get: %u over %s\n", code, post_http_client_get_protocol (client));
   if (code < 200 || code > 299)
     {
-      g_autofree char *problem = g_strdup_printf ("the server answered %u", code);
-
-      if (code >= 200)
-        {
-          stop (carrier, problem);
-          return;
-        }
-      /* 1xx: an interim response without a body; the final one follows */
+      stop (client, "the server did not answer 2xx");
+      g_object_unref (response);
+      return;
     }
-  else
-    fwrite (g_bytes_get_data (part, NULL), 1, g_bytes_get_size (part), stdout);
-  if (end && code >= 200)
-    stop (carrier, NULL);
-  else
-    post_carrier_receive_partial_async (carrier, 1, 65536, NULL, on_part, NULL);
+  /* The response lives as long as the reads (their user_data) */
+  g_object_set_data_full (G_OBJECT (client), "http-get-response", response, g_object_unref);
+  post_http_client_read_body_async (client, response, NULL, on_body, response);
 }
 
 int
 main (int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GUri) uri = NULL;
   g_autoptr(PostRemote) remote = NULL;
   g_autoptr(PostConfiguration) configuration = post_configuration_new ();
-  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostHttpClient) client = NULL;
   g_autoptr(PostMessage) request = post_message_new_from_data ("", 0);
-  g_autofree char *host = NULL;
-  g_autofree char *target = NULL;
 
-  if (argc != 2)
+  if (argc != 2 && argc != 3)
     {
-      g_printerr ("usage: http-get http://HOST:PORT/PATH\n");
+      g_printerr ("usage: http-get URL [CA-FILE]\n");
       return EXIT_FAILURE;
     }
-  uri = g_uri_parse (argv[1], G_URI_FLAGS_ENCODED, &error);
-  if (uri != NULL)
-    remote = post_remote_new_from_uri (argv[1], &error);   /* http:// gives tcp, port 80 */
+  remote = post_remote_new_from_uri (argv[1], &error);   /* https:// gives tls and quic, port 443 */
   if (remote == NULL
-      || !post_configuration_set_framer_type (configuration, POST_TYPE_HTTP_FRAMER, &error))
+      || (argc == 3 && (!post_configuration_set_use_system_trust (configuration, FALSE, &error)
+                        || !post_configuration_add_trust_anchor_file (configuration, argv[2], &error))))
     {
       g_printerr ("http-get: %s\n", error->message);
       return EXIT_FAILURE;
     }
 
-  /* The request: its head is metadata, its content the (empty) body */
-  host = g_uri_get_port (uri) > 0 ? g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri))
-                                  : g_strdup (g_uri_get_host (uri));
-  target = g_strconcat (*g_uri_get_path (uri) != '\0' ? g_uri_get_path (uri) : "/",
-                        g_uri_get_query (uri) != NULL ? "?" : "", g_uri_get_query (uri), NULL);
-  post_message_set_metadata (request,
-                             g_variant_new_parsed ("{'http-method': <'GET'>, 'http-target': <%s>,"
-                                                   " 'http-headers': <[('Host', %s)]>}", target, host),
-                             NULL);
-
   loop = g_main_loop_new (NULL, FALSE);
-  carrier = post_carrier_initiate (NULL, remote, configuration);
-  /* Queued until the carrier is established; then the response's parts */
-  post_carrier_send (carrier, request, NULL);
-  post_carrier_receive_partial_async (carrier, 1, 65536, NULL, on_part, NULL);
+  /* A GET of the URL's path: the method, target and Host are the defaults */
+  client = post_http_client_new (remote, configuration);
+  post_http_client_request_async (client, request, NULL, on_response, NULL);
   g_main_loop_run (loop);
   g_main_loop_unref (loop);
   return status;

@@ -1,12 +1,15 @@
 #!/bin/bash
 # test-post-cat-http.sh: post-cat --framer http against nginx (Debian's
-# nginx-light) serving files on 127.0.0.1, over tcp and tls, and
+# nginx-light) serving files on 127.0.0.1, over tcp and tls (https:// raced
+# against quic, which finds no HTTP/3 there), against ngtcp2's gtlsserver
+# (HTTP/3 only: quic wins), and
 # post-cat --framer websocket against python3-websockets' echo server
 # (tests/websocket-peer.py), over tcp and tls.
 #
 #   test-post-cat-http.sh POST-CAT [HTTP-GET]
 #
-# HTTP-GET, examples/http-get, gets files from the same nginx.
+# HTTP-GET, examples/http-get, gets files from the same nginx (http:// and
+# https://) and gtlsserver.
 #
 # The certificates (a CA, and a server certificate for localhost /
 # 127.0.0.1 that it signed) are made with certtool by make_cert of
@@ -18,7 +21,7 @@ http_get=${2:-}
 peer_py=${G_TEST_SRCDIR:-$(dirname "$0")}/websocket-peer.py
 python=/usr/bin/python3   # Debian's, which has python3-websockets
 
-echo "1..15"
+echo "1..18"
 
 # a free TCP port on 127.0.0.1 (for nginx)
 free_tcp_port () {
@@ -185,8 +188,60 @@ else
     not_ok "examples/http-get: 404 exits 1 with the status (exit $rc)" "$tmp/example404.err"
   fi
 fi
+# 10: examples/http-get of an https:// URL, trusting the test CA: tls wins
+if ! $started || [ -z "$http_get" ] || ! $have_certs; then
+  skip "nginx did not start, no certificates, or the examples are not built"
+else
+  timeout -k 5 60 "$http_get" "https://127.0.0.1:$tls_port/big.bin" "$tmp/ca.pem" \
+    >"$tmp/example-tls.out" 2>"$tmp/example-tls.err"
+  rc=$?
+  if [ $rc -eq 0 ] && cmp -s "$tmp/example-tls.out" "$tmp/www/big.bin" &&
+     grep -q '^http-get: 200 over http/1\.1$' "$tmp/example-tls.err"; then
+    ok "examples/http-get https:// against nginx: HTTP/1.1 over tls, byte for byte"
+  else
+    not_ok "examples/http-get https:// against nginx (exit $rc)" "$tmp/example-tls.err"
+  fi
+fi
 
-# 10-11: what --framer does not take: exit 1, one line
+# 11: https:// against gtlsserver (HTTP/3 only): quic with h3 wins the race
+# over tls (nothing listens on TCP), the 3 MB body byte for byte
+gtls=$(command -v gtlsserver)
+if [ -z "$gtls" ] || ! $have_certs || ! command -v ss >/dev/null; then
+  skip "gtlsserver (ngtcp2-server), certtool or ss is missing"
+else
+  h3_port=$("$python" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  timeout -k 5 60 "$gtls" -q -d "$tmp/www" 127.0.0.1 "$h3_port" "$tmp/server.key" "$tmp/server.pem" \
+    >/dev/null 2>&1 &
+  pids+=($!)
+  for i in $(seq 100); do
+    [ -n "$(ss -Hlun "sport = :$h3_port")" ] && break
+    sleep 0.1
+  done
+  get h3 -v --ca "$tmp/ca.pem" "https://127.0.0.1:$h3_port/big.bin"
+  if [ $rc -eq 0 ] && cmp -s "$tmp/h3.out" "$tmp/www/big.bin" &&
+     grep -q '^post-cat: connected via stack quic .*, ALPN h3$' "$tmp/h3.err" &&
+     grep -q '^HTTP/3 200$' "$tmp/h3.err"; then
+    ok "https:// against gtlsserver: quic and h3 win, the 3 MB body byte for byte"
+  else
+    not_ok "https:// against gtlsserver: quic and h3 win (exit $rc)" "$tmp/h3.err"
+  fi
+fi
+# 12: examples/http-get against gtlsserver: HTTP/3
+if [ -z "$gtls" ] || ! $have_certs || [ -z "$http_get" ]; then
+  skip "gtlsserver, certtool or the examples are missing"
+else
+  timeout -k 5 60 "$http_get" "https://127.0.0.1:$h3_port/big.bin" "$tmp/ca.pem" \
+    >"$tmp/example-h3.out" 2>"$tmp/example-h3.err"
+  rc=$?
+  if [ $rc -eq 0 ] && cmp -s "$tmp/example-h3.out" "$tmp/www/big.bin" &&
+     grep -q '^http-get: 200 over h3$' "$tmp/example-h3.err"; then
+    ok "examples/http-get https:// against gtlsserver: HTTP/3, byte for byte"
+  else
+    not_ok "examples/http-get https:// against gtlsserver (exit $rc)" "$tmp/example-h3.err"
+  fi
+fi
+
+# 13-14: what --framer does not take: exit 1, one line
 timeout -k 5 20 "$cat_" --framer http "tcp://127.0.0.1:1" </dev/null >"$tmp/scheme.out" 2>"$tmp/scheme.err"
 rc=$?
 if [ $rc -eq 1 ] && [ "$(wc -l <"$tmp/scheme.err")" -eq 1 ] &&
@@ -235,7 +290,7 @@ lines=$'hello\nh\xc3\xa9llo, w\xc3\xb6rld\n\nlast line'
 if ! "$python" -c 'import websockets' 2>/dev/null; then
   for i in $(seq 4); do skip "python3-websockets is not installed"; done
 else
-  # 12: ws://: every line comes back as a text message, then the close handshake
+  # 15: ws://: every line comes back as a text message, then the close handshake
   if start_peer ws; then
     printf '%s\n' "$lines" | timeout -k 5 20 "$cat_" --framer websocket -v "ws://127.0.0.1:$ws_port/chat?room=1" \
       >"$tmp/ws.out" 2>"$tmp/ws.err"
@@ -246,7 +301,7 @@ else
     else
       not_ok "ws://: each line echoed as a text message (exit $rc)" "$tmp/ws.out" "$tmp/ws.err" "$tmp/ws.peer" "$tmp/ws.peer-err"
     fi
-    # 13: no input: only the handshakes
+    # 16: no input: only the handshakes
     timeout -k 5 20 "$cat_" --framer websocket "ws://127.0.0.1:$ws_port/" </dev/null >"$tmp/empty.out" 2>"$tmp/empty.err"
     rc=$?
     if [ $rc -eq 0 ] && [ ! -s "$tmp/empty.out" ] && [ ! -s "$tmp/empty.err" ]; then
@@ -259,7 +314,7 @@ else
     not_ok "the python3-websockets peer starts" "$tmp/ws.peer-err"
     not_ok "the python3-websockets peer starts"
   fi
-  # 14: wss:// against the peer over TLS, with the test CA
+  # 17: wss:// against the peer over TLS, with the test CA
   if $have_certs && start_peer wss "$tmp/server.pem" "$tmp/server.key"; then
     printf '%s\n' "$lines" | timeout -k 5 20 "$cat_" --framer websocket -v --ca "$tmp/ca.pem" \
       "wss://localhost:$ws_port/" >"$tmp/wss.out" 2>"$tmp/wss.err"
@@ -274,7 +329,7 @@ else
   else
     skip "no certificates, or the TLS peer did not start"
   fi
-  # 15: a server that is not WebSocket (nginx answers the upgrade with a
+  # 18: a server that is not WebSocket (nginx answers the upgrade with a
   # plain response): exit 1, one line
   if $started; then
     echo x | timeout -k 5 20 "$cat_" --framer websocket "ws://127.0.0.1:$port/hello.txt" >"$tmp/notws.out" 2>"$tmp/notws.err"

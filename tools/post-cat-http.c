@@ -5,11 +5,13 @@
  *   post-cat --framer websocket ws://HOST:PORT/PATH  lines ↔ text messages
  *   post-cat --framer websocket wss://HOST:PORT/PATH
  *
- * http: one GET of the URI's path and query with PostHttpFramer (HTTP/1.1)
- * on tcp (http://) or tls with ALPN http/1.1 (https://).  The body goes to
- * standard output as it arrives (partial receives of at most 64 KiB: a body
- * of any size is never held whole); -v prints the status line and the
- * header fields on standard error.  A final status other than 2xx prints
+ * http: one GET of the URI's path and query with PostHttpClient: an
+ * http:// URI over tcp (HTTP/1.1), an https:// URI raced over tls with ALPN
+ * http/1.1 and quic with ALPN h3, HTTP/1.1 or HTTP/3 by the ALPN that won.
+ * The body goes to standard output as it arrives (parts of at most 64 KiB:
+ * over HTTP/1.1 a body of any size is never held whole); -v tells the stack
+ * and ALPN that won, then the status line and the header fields on
+ * standard error.  A final status other than 2xx prints
  * "post-cat: URI: STATUS REASON" and exits 1 without printing the body.
  *
  * websocket: PostWebSocketFramer (RFC 6455) on tcp (ws://) or tls (wss://)
@@ -41,7 +43,9 @@ static PostCarrier *carrier;          /* (owned) */
 static char *uri_text;                /* (owned) for messages */
 
 /* http */
-static PostMessage *response;         /* (owned) (nullable) the message being received */
+static PostHttpClient *client;        /* (owned) (nullable) */
+static PostMessage *response;         /* (owned) (nullable) the response being read */
+static guint close_timeout_id;
 
 /* websocket */
 static GDataInputStream *lines;       /* (owned) (nullable) */
@@ -172,8 +176,9 @@ post_cat_ws_start_init (PostCatWsStart *self)
  * @configuration: post-cat's configuration, not frozen yet
  * @error: return location for an error
  *
- * Checks that @uri fits @framer and sets the stack, ALPN (unless --alpn
- * named some) and framer on @configuration.
+ * Checks that @uri fits @framer; for websocket, sets the stack, ALPN
+ * (unless --alpn named some) and framer on @configuration (for http,
+ * PostHttpClient does).
  */
 gboolean
 post_cat_framer_configure (const char        *framer,
@@ -190,7 +195,7 @@ post_cat_framer_configure (const char        *framer,
   if (g_strcmp0 (framer, "http") == 0)
     {
       secure_scheme = "https", plain_scheme = "http";
-      type = POST_TYPE_HTTP_FRAMER;
+      type = G_TYPE_INVALID;
     }
   else if (g_strcmp0 (framer, "websocket") == 0)
     {
@@ -213,6 +218,12 @@ post_cat_framer_configure (const char        *framer,
                    secure_scheme, uri);
       return FALSE;
     }
+  g_free (ws_host);
+  g_free (ws_resource);
+  ws_host = g_strdup (target.authority);
+  ws_resource = g_strdup (target.target);
+  if (type == G_TYPE_INVALID)
+    return TRUE;   /* http: PostHttpClient chooses stacks, ALPN and framing */
   if (post_configuration_get_stacks (configuration) == NULL)
     {
       /* HTTP/1.1 and WebSocket run over a byte stream: tcp or tls */
@@ -228,10 +239,6 @@ post_cat_framer_configure (const char        *framer,
       if (!post_configuration_set_alpn (configuration, ids, error))
         return FALSE;
     }
-  g_free (ws_host);
-  g_free (ws_resource);
-  ws_host = g_strdup (target.authority);
-  ws_resource = g_strdup (target.target);
   return post_configuration_set_framer_type (configuration, type, error);
 }
 
@@ -292,6 +299,8 @@ on_closed (PostCarrier *self, const GError *error, gpointer user_data)
 {
   if (error != NULL && !exchanged)
     fail (NULL, error->message);
+  else if (exchanged)
+    finish (EXIT_SUCCESS);
 }
 
 /* An initiated carrier whose transport fails (a protocol error, a reset)
@@ -362,101 +371,105 @@ print_head (PostMessage *message, guint code)
   g_printerr ("\n");
 }
 
-static void receive_part (void);
+static gboolean
+on_close_timeout (gpointer user_data)
+{
+  close_timeout_id = 0;
+  finish (EXIT_SUCCESS);
+  return G_SOURCE_REMOVE;
+}
+
+/* The body is out: close, and exit once the carrier closed (at most 2 s) */
+static void
+close_client (void)
+{
+  PostCarrier *http_carrier = post_http_client_get_carrier (client);
+
+  exchanged = TRUE;
+  post_http_client_close (client);
+  if (http_carrier == NULL || post_carrier_get_state (http_carrier) == POST_CARRIER_STATE_CLOSED)
+    {
+      finish (EXIT_SUCCESS);
+      return;
+    }
+  g_signal_connect (http_carrier, "closed", G_CALLBACK (on_closed), NULL);
+  close_timeout_id = g_timeout_add_seconds (2, on_close_timeout, NULL);
+}
+
+static void read_body (void);
 
 static void
-on_part (GObject *source, GAsyncResult *result, gpointer user_data)
+on_body (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PostMessage) message = NULL;
-  g_autoptr(GBytes) part = NULL;
   gboolean end = FALSE;
+  g_autoptr(GBytes) part = post_http_client_read_body_finish (client, result, &end, &error);
 
-  part = post_carrier_receive_partial_finish (carrier, result, &message, &end, &error);
   if (finished)
     return;
   if (part == NULL)
     {
-      if (g_error_matches (error, POST_ERROR, POST_ERROR_CLOSED))
-        fail (uri_text, ": the server closed the connection before the end of its response");
-      else
-        fail (NULL, error->message);
+      fail (NULL, error->message);
       return;
     }
-  if (message != response)
-    {
-      /* The first part of a response: its head is the message's metadata */
-      const char *reason = "";
-      guint code = 0;
-
-      g_set_object (&response, message);
-      post_message_lookup_metadata (message, "http-status", "u", &code);
-      post_message_lookup_metadata (message, "http-reason", "&s", &reason);
-      if (verbose)
-        print_head (message, code);
-      if (code >= 300)
-        {
-          g_autofree char *what = g_strdup_printf (": %u%s%s", code, *reason != '\0' ? " " : "", reason);
-
-          fail (uri_text, what);
-          return;
-        }
-    }
-  {
-    guint code = 0;
-
-    post_message_lookup_metadata (response, "http-status", "u", &code);
-    if (code < 200)
-      {
-        receive_part ();   /* an interim response, without a body: the final one follows */
-        return;
-      }
-  }
   write_out (part, FALSE);
   if (end)
-    close_and_finish ();
+    close_client ();
   else
-    receive_part ();
+    read_body ();
 }
 
 static void
-receive_part (void)
+read_body (void)
 {
-  post_carrier_receive_partial_async (carrier, 1, CHUNK_SIZE, NULL, on_part, NULL);
+  post_http_client_read_body_async (client, response, NULL, on_body, NULL);
 }
 
 static void
-on_request_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+on_response (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(GError) error = NULL;
+  const char *reason = "";
+  guint code = 0;
 
-  if (!post_carrier_send_finish (carrier, result, &error))
-    fail (NULL, error->message);
-}
-
-static void
-start_http (void)
-{
-  g_autoptr(PostMessage) request = post_message_new_from_data ("", 0);
-  g_autoptr(GError) error = NULL;
-  GVariantBuilder headers;
-  GVariantDict head;
-
-  g_variant_builder_init (&headers, G_VARIANT_TYPE ("a(ss)"));
-  g_variant_builder_add (&headers, "(ss)", "Host", ws_host);
-  g_variant_builder_add (&headers, "(ss)", "User-Agent", "post-cat/" POST_VERSION_S);
-  g_variant_builder_add (&headers, "(ss)", "Accept", "*/*");
-  g_variant_dict_init (&head, NULL);
-  g_variant_dict_insert (&head, "http-method", "s", "GET");
-  g_variant_dict_insert (&head, "http-target", "s", ws_resource);
-  g_variant_dict_insert_value (&head, "http-headers", g_variant_builder_end (&headers));
-  if (!post_message_set_metadata (request, g_variant_dict_end (&head), &error))
+  response = post_http_client_request_finish (client, result, &error);
+  if (response == NULL)
     {
       fail (NULL, error->message);
       return;
     }
-  post_carrier_send_async (carrier, request, NULL, on_request_sent, NULL);
-  receive_part ();
+  if (verbose)
+    {
+      carrier = g_object_ref (post_http_client_get_carrier (client));
+      tell_connected ();
+    }
+  post_message_lookup_metadata (response, "http-status", "u", &code);
+  post_message_lookup_metadata (response, "http-reason", "&s", &reason);
+  if (verbose)
+    print_head (response, code);
+  if (code < 200 || code > 299)
+    {
+      g_autofree char *what = g_strdup_printf (": %u%s%s", code, *reason != '\0' ? " " : "", reason);
+
+      fail (uri_text, what);
+      return;
+    }
+  read_body ();
+}
+
+static void
+start_http (PostRemote        *remote,
+            PostConfiguration *configuration)
+{
+  g_autoptr(PostMessage) request = post_message_new_from_data ("", 0);
+
+  /* PostHttpClient adds Host, the method (GET) and the target (the URI's) */
+  post_message_set_metadata (request,
+                             g_variant_new_parsed ("{'http-headers': <[('User-Agent', %s), ('Accept', '*/*')]>}",
+                                                   "post-cat/" POST_VERSION_S),
+                             NULL);
+  client = post_http_client_new (remote, configuration);
+  post_http_client_request_async (client, request, NULL, on_response, NULL);
 }
 
 /* ---- websocket --------------------------------------------------------------- */
@@ -613,10 +626,7 @@ on_established (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (verbose)
     tell_connected ();
-  if (GPOINTER_TO_INT (user_data))
-    start_websocket ();
-  else
-    start_http ();
+  start_websocket ();
 }
 
 /**
@@ -654,18 +664,29 @@ post_cat_framer_run (GMainLoop         *main_loop,
   wait_seconds = wait;
   status = EXIT_FAILURE;     /* a signal ends the loop before anything finished */
   uri_text = g_strdup (uri);
-  carrier = post_carrier_initiate (NULL, remote, configuration);
-  g_signal_connect (carrier, "closed", G_CALLBACK (on_closed), NULL);
-  g_signal_connect (carrier, "notify::state", G_CALLBACK (on_state), NULL);
-  post_carrier_establish_async (carrier, NULL, on_established,
-                                GINT_TO_POINTER (g_strcmp0 (framer, "websocket") == 0));
+  if (g_strcmp0 (framer, "http") == 0)
+    start_http (remote, configuration);
+  else
+    {
+      carrier = post_carrier_initiate (NULL, remote, configuration);
+      g_signal_connect (carrier, "closed", G_CALLBACK (on_closed), NULL);
+      g_signal_connect (carrier, "notify::state", G_CALLBACK (on_state), NULL);
+      post_carrier_establish_async (carrier, NULL, on_established, NULL);
+    }
   g_main_loop_run (loop);
 
   g_clear_handle_id (&wait_id, g_source_remove);
-  g_signal_handlers_disconnect_by_func (carrier, on_closed, NULL);
-  g_signal_handlers_disconnect_by_func (carrier, on_state, NULL);
-  if (post_carrier_get_state (carrier) != POST_CARRIER_STATE_CLOSED)
-    post_carrier_abort (carrier);
+  g_clear_handle_id (&close_timeout_id, g_source_remove);
+  if (client != NULL && post_http_client_get_carrier (client) != NULL)
+    g_signal_handlers_disconnect_by_func (post_http_client_get_carrier (client), on_closed, NULL);
+  if (carrier != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (carrier, on_closed, NULL);
+      g_signal_handlers_disconnect_by_func (carrier, on_state, NULL);
+      if (post_carrier_get_state (carrier) != POST_CARRIER_STATE_CLOSED)
+        post_carrier_abort (carrier);
+    }
+  g_clear_object (&client);
   g_clear_object (&carrier);
   g_clear_object (&response);
   g_clear_object (&lines);
