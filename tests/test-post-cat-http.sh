@@ -188,19 +188,24 @@ else
     not_ok "examples/http-get: 404 exits 1 with the status (exit $rc)" "$tmp/example404.err"
   fi
 fi
-# 10: examples/http-get of an https:// URL, trusting the test CA: tls wins
+# example_https NAME PORT PROTOCOL WHAT: examples/http-get of
+# https://127.0.0.1:PORT/big.bin trusting the test CA: the body byte for
+# byte, over PROTOCOL (the ALPN that won)
+example_https () {
+  timeout -k 5 60 "$http_get" "https://127.0.0.1:$2/big.bin" "$tmp/ca.pem" >"$tmp/$1.out" 2>"$tmp/$1.err"
+  rc=$?
+  if [ $rc -eq 0 ] && cmp -s "$tmp/$1.out" "$tmp/www/big.bin" && grep -qF "http-get: 200 over $3" "$tmp/$1.err"; then
+    ok "examples/http-get https:// against $4, byte for byte"
+  else
+    not_ok "examples/http-get https:// against $4, byte for byte (exit $rc)" "$tmp/$1.err"
+  fi
+}
+
+# 10: examples/http-get of an https:// URL against nginx: tls wins
 if ! $started || [ -z "$http_get" ] || ! $have_certs; then
   skip "nginx did not start, no certificates, or the examples are not built"
 else
-  timeout -k 5 60 "$http_get" "https://127.0.0.1:$tls_port/big.bin" "$tmp/ca.pem" \
-    >"$tmp/example-tls.out" 2>"$tmp/example-tls.err"
-  rc=$?
-  if [ $rc -eq 0 ] && cmp -s "$tmp/example-tls.out" "$tmp/www/big.bin" &&
-     grep -q '^http-get: 200 over http/1\.1$' "$tmp/example-tls.err"; then
-    ok "examples/http-get https:// against nginx: HTTP/1.1 over tls, byte for byte"
-  else
-    not_ok "examples/http-get https:// against nginx (exit $rc)" "$tmp/example-tls.err"
-  fi
+  example_https example-tls "$tls_port" http/1.1 "nginx: HTTP/1.1 over tls"
 fi
 
 # 11: https:// against gtlsserver (HTTP/3 only): quic with h3 wins the race
@@ -230,15 +235,7 @@ fi
 if [ -z "$gtls" ] || ! $have_certs || [ -z "$http_get" ]; then
   skip "gtlsserver, certtool or the examples are missing"
 else
-  timeout -k 5 60 "$http_get" "https://127.0.0.1:$h3_port/big.bin" "$tmp/ca.pem" \
-    >"$tmp/example-h3.out" 2>"$tmp/example-h3.err"
-  rc=$?
-  if [ $rc -eq 0 ] && cmp -s "$tmp/example-h3.out" "$tmp/www/big.bin" &&
-     grep -q '^http-get: 200 over h3$' "$tmp/example-h3.err"; then
-    ok "examples/http-get https:// against gtlsserver: HTTP/3, byte for byte"
-  else
-    not_ok "examples/http-get https:// against gtlsserver (exit $rc)" "$tmp/example-h3.err"
-  fi
+  example_https example-h3 "$h3_port" h3 "gtlsserver: HTTP/3 over quic"
 fi
 
 # 13-14: what --framer does not take: exit 1, one line
