@@ -30,75 +30,121 @@
  * with the last), and acknowledged to nghttp3 at once (the copy, not
  * nghttp3, keeps it until QUIC has it acknowledged).
  *
+ * Reading: a stream is read in parts of at most READ_MAX and fed to
+ * nghttp3 (post-http3-callbacks.c has its callbacks).  A whole body is
+ * held up to the carrier's recv-msg-max-len, beyond which the request
+ * fails with POST_ERROR_MESSAGE_TOO_LARGE and its stream is cancelled
+ * (H3_REQUEST_CANCELLED from a client, H3_EXCESSIVE_LOAD from a server);
+ * a partial body (post_http3_session_request_partial_async) is not read
+ * further while BODY_HIGH bytes of it wait for the application, so the
+ * quic stack, which extends flow-control credit only for what the core
+ * read, holds the peer to its window.
+ *
  * Errors: nghttp3 refusing input (bad frames, invalid QPACK, a missing
  * control stream …) is a connection error: every pending request fails
  * with POST_ERROR_PROTOCOL naming nghttp3's error and the HTTP/3 error code
- * (nghttp3_err_infer_quic_app_error_code), and the carriers are aborted.
- * Everything runs on the carrier's GMainContext; no threads.
+ * (nghttp3_err_infer_quic_app_error_code), and the carriers are aborted
+ * with that code (carrier_abort_code: the quic PSI's abort-code property),
+ * so the QUIC CONNECTION_CLOSE carries it.  A request stream failing (a
+ * reset) fails its request alone.  Everything runs on the carrier's
+ * GMainContext; no threads.
  */
 #include "config.h"
 
 #include <string.h>
-#include <nghttp3/nghttp3.h>
 
-#include "post-http3-session.h"
 #include "post-error.h"
+#include "post-psi.h"
+#include "post-transient.h"
 
-#define CLIENT_BIDI(n) ((gint64) (n) * 4)
-#define CLIENT_UNI(n)  ((gint64) (n) * 4 + 2)
-#define SERVER_UNI(n)  ((gint64) (n) * 4 + 3)
-#define OUR_UNI(self, n) ((self)->server ? SERVER_UNI (n) : CLIENT_UNI (n))
-#define READ_MAX       (64 * 1024)
-
-typedef struct
-{
-  gint64            id;          /* the key of session->streams */
-  PostHttp3Session *session;     /* (unowned) */
-  PostCarrier      *carrier;     /* (owned) (nullable) */
-  PostMessage      *out;         /* (owned) (nullable) the message we send on it */
-  gboolean          fin_sent;
-  gboolean          rx_end;      /* the peer's FIN was read */
-  gboolean          fin_done;    /* our FIN's part was sent */
-  gboolean          receiving;
-  char             *pseudo[4];   /* server: the request's :method, :path, :authority, :scheme */
-  GTask            *task;        /* (owned) (nullable) a request's */
-  GBytes           *body;        /* (owned) (nullable) the request's content */
-  guint             status;
-  GPtrArray        *headers;     /* (owned) (nullable) GVariant (ss), floating refs sunk */
-  GByteArray       *data;        /* (owned) (nullable) the response body */
-  gboolean          complete;
-} H3Stream;
-
-struct _PostHttp3Session
-{
-  GObject       parent_instance;
-
-  PostCarrier  *carrier;         /* (owned) */
-  nghttp3_conn *conn;            /* (owned) */
-  GHashTable   *streams;         /* gint64* id → (owned) H3Stream */
-  GCancellable *cancellable;     /* (owned) the receive loops */
-  GError       *error;           /* (owned) (nullable) the connection failed */
-  guint         n_bidi;          /* bidirectional streams numbered so far (0: the carrier's) */
-  guint         n_uni;           /* our unidirectional streams forked */
-  guint         n_uni_ready;
-  guint         n_peer_uni;
-  gboolean      ready;           /* control and QPACK streams bound */
-  gboolean      server;          /* post_http3_session_new_server() */
-  guint         n_peer_bidi;     /* server: request streams received */
-  GHashTable   *requests;        /* server: (owned) PostMessage → gint64* id of its stream */
-  GQueue        waiting;         /* (owned) GTask: requests before ready */
-  gboolean      writing;
-  gboolean      reading;         /* inside nghttp3_conn_read_stream */
-};
+#include "post-http3-session-private.h"
 
 G_DEFINE_FINAL_TYPE (PostHttp3Session, post_http3_session, G_TYPE_OBJECT)
 
 static void session_write (PostHttp3Session *self);
 static void stream_receive (H3Stream *st);
+static void stream_failed (PostHttp3Session *self, H3Stream *st, const GError *error);
 static void open_sources (PostHttp3Session *self, PostCarrier *from);
 
-enum { SIGNAL_REQUEST, N_SIGNALS };
+enum { SIGNAL_REQUEST, SIGNAL_REQUEST_ERROR, N_SIGNALS };
 static guint signals[N_SIGNALS];
+
+static gboolean
+unref_idle_cb (gpointer data)
+{
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  gulong handler;
+} Hold;
+
+/* Drops a reference on @carrier from an idle: the session lets go of
+ * carriers from within the core's callbacks (a failed send's, a closed
+ * signal), where the core still uses the carrier afterwards. */
+static void
+carrier_unref_later (PostCarrier *carrier)
+{
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_callback (idle, unref_idle_cb, carrier, NULL);
+  g_source_set_static_name (idle, "[post] HTTP/3 stream released");
+  g_source_attach (idle, g_main_context_get_thread_default ());
+  g_source_unref (idle);
+}
+
+static void
+held_closed_cb (PostCarrier  *carrier,
+                const GError *error,
+                Hold         *hold)
+{
+  g_signal_handler_disconnect (carrier, hold->handler);
+  carrier_unref_later (carrier);
+}
+
+/* The session lets go of @carrier (taking the reference), closing it when
+ * @close (otherwise its last part's callback will): its last parts may
+ * still be queued, and it is held until it closed, so that the core never
+ * frees it under a send that fails. */
+void
+_post_http3_carrier_release (PostCarrier *carrier,
+                             gboolean     close)
+{
+  Hold *hold;
+
+  if (post_carrier_get_state (carrier) == POST_CARRIER_STATE_CLOSED)
+    {
+      carrier_unref_later (carrier);
+      return;
+    }
+  hold = g_new0 (Hold, 1);
+  hold->handler = g_signal_connect_data (carrier, "closed", G_CALLBACK (held_closed_cb), hold,
+                                         (GClosureNotify) (void (*) (void)) g_free, 0);
+  if (close)
+    post_carrier_close (carrier);
+}
+
+/* Aborts @carrier with the application error code @code (0: libpost's
+ * own) in its RESET_STREAM / STOP_SENDING and, when that ends the QUIC
+ * connection, its CONNECTION_CLOSE: the quic plugin's PSIs have an
+ * `abort-code` property for it. */
+static void
+carrier_abort_code (PostCarrier *carrier,
+                    guint64      code)
+{
+  g_autoptr(GPtrArray) transients = code != 0 ? post_carrier_get_transients (carrier) : NULL;
+
+  for (guint i = 0; transients != NULL && i < transients->len; i++)
+    {
+      PostPsi *psi = post_transient_get_psi (transients->pdata[i]);
+
+      if (psi != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (psi), "abort-code") != NULL)
+        g_object_set (psi, "abort-code", code, NULL);
+    }
+  post_carrier_abort (carrier);
+}
 
 static void
 h3_stream_free (gpointer data)
@@ -111,9 +157,21 @@ h3_stream_free (gpointer data)
                                "The HTTP/3 session was closed before the response");
       g_clear_object (&st->task);
     }
+  if (st->body_task != NULL)
+    {
+      g_task_return_new_error (st->body_task, POST_ERROR, POST_ERROR_CLOSED,
+                               "The HTTP/3 session was closed before the end of the body");
+      g_clear_object (&st->body_task);
+    }
+  if (st->response != NULL)
+    {
+      g_hash_table_remove (st->session->responses, st->response);
+      g_clear_object (&st->response);
+    }
   if (st->carrier != NULL && st->carrier != st->session->carrier)
-    post_carrier_abort (st->carrier);
-  g_clear_object (&st->carrier);
+    carrier_abort_code (st->carrier, st->session->abort_code);
+  if (st->carrier != NULL)
+    carrier_unref_later (g_steal_pointer (&st->carrier));
   g_clear_object (&st->out);
   g_clear_pointer (&st->body, g_bytes_unref);
   g_clear_pointer (&st->headers, g_ptr_array_unref);
@@ -162,214 +220,36 @@ session_fail (PostHttp3Session *self,
     }
   g_hash_table_iter_init (&iter, self->streams);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &st))
-    if (st->task != NULL)
-      {
-        g_task_return_error (st->task, g_error_copy (error));
-        g_clear_object (&st->task);
-      }
+    {
+      if (st->task != NULL)
+        {
+          g_task_return_error (st->task, g_error_copy (error));
+          g_clear_object (&st->task);
+        }
+      if (st->body_task != NULL)
+        {
+          g_task_return_error (st->body_task, g_error_copy (error));
+          g_clear_object (&st->body_task);
+        }
+    }
   g_hash_table_remove_all (self->streams);
-  post_carrier_abort (self->carrier);
+  carrier_abort_code (self->carrier, self->abort_code);
 }
 
-/* nghttp3 refused something: a connection error with its HTTP/3 code. */
+/* nghttp3 refused something: a connection error with its HTTP/3 code,
+ * which the QUIC CONNECTION_CLOSE carries too. */
 static void
 session_fail_nghttp3 (PostHttp3Session *self,
                       int               rv,
                       const char       *what)
 {
+  guint64 code = nghttp3_err_infer_quic_app_error_code (rv);
+
+  if (self->error == NULL)
+    self->abort_code = code;
   session_fail (self, g_error_new (POST_ERROR, POST_ERROR_PROTOCOL,
                                    "HTTP/3 %s: %s (HTTP/3 error 0x%" G_GINT64_MODIFIER "x)",
-                                   what, nghttp3_strerror (rv),
-                                   (guint64) nghttp3_err_infer_quic_app_error_code (rv)));
-}
-
-/* ---- nghttp3's callbacks ------------------------------------------------------ */
-
-/* The stream's H3Stream: nghttp3's stream user data once set, else by id
- * (a server learns of a request stream from nghttp3 only as it reads it). */
-static H3Stream *
-stream_of (gpointer conn_user_data,
-           int64_t  stream_id,
-           gpointer stream_user_data)
-{
-  PostHttp3Session *self = conn_user_data;
-
-  return stream_user_data != NULL ? stream_user_data : g_hash_table_lookup (self->streams, &stream_id);
-}
-
-static int
-on_recv_header (nghttp3_conn *conn, int64_t stream_id, int32_t token,
-                nghttp3_rcbuf *name, nghttp3_rcbuf *value, uint8_t flags,
-                void *conn_user_data, void *stream_user_data)
-{
-  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
-  nghttp3_vec n = nghttp3_rcbuf_get_buf (name);
-  nghttp3_vec v = nghttp3_rcbuf_get_buf (value);
-  g_autofree char *ns = g_strndup ((const char *) n.base, n.len);
-  g_autofree char *vs = g_strndup ((const char *) v.base, v.len);
-
-  if (st == NULL)
-    return 0;
-  if (token == NGHTTP3_QPACK_TOKEN__STATUS)
-    {
-      guint64 status;
-
-      /* nghttp3 checked it is three digits */
-      if (g_ascii_string_to_unsigned (vs, 10, 100, 999, &status, NULL))
-        st->status = (guint) status;
-      return 0;
-    }
-  if (ns[0] == ':')
-    {
-      static const int32_t tokens[] = { NGHTTP3_QPACK_TOKEN__METHOD, NGHTTP3_QPACK_TOKEN__PATH,
-                                        NGHTTP3_QPACK_TOKEN__AUTHORITY, NGHTTP3_QPACK_TOKEN__SCHEME };
-
-      for (guint i = 0; i < G_N_ELEMENTS (tokens); i++)
-        if (token == tokens[i] && st->pseudo[i] == NULL)
-          st->pseudo[i] = g_steal_pointer (&vs);
-      return 0;
-    }
-  if (st->headers == NULL)
-    st->headers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
-  g_ptr_array_add (st->headers, g_variant_ref_sink (g_variant_new ("(ss)", ns, vs)));
-  return 0;
-}
-
-static int
-on_recv_data (nghttp3_conn *conn, int64_t stream_id, const uint8_t *data, size_t datalen,
-              void *conn_user_data, void *stream_user_data)
-{
-  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
-
-  if (st == NULL)
-    return 0;
-  if (st->data == NULL)
-    st->data = g_byte_array_new ();
-  g_byte_array_append (st->data, data, datalen);
-  return 0;
-}
-
-/* The message a stream received: a response (http-status) or, on a
- * server, a request (http-method, http-target, host from :authority). */
-static PostMessage *
-received_message (H3Stream *st)
-{
-  g_autoptr(GBytes) body = st->data ? g_byte_array_free_to_bytes (g_steal_pointer (&st->data))
-                                    : g_bytes_new (NULL, 0);
-  PostMessage *response = post_message_new (body);
-  GVariantBuilder meta, headers;
-  guint i;
-
-  g_variant_builder_init (&headers, G_VARIANT_TYPE ("a(ss)"));
-  if (st->session->server && st->pseudo[2] != NULL)
-    g_variant_builder_add (&headers, "(ss)", "host", st->pseudo[2]);
-  for (i = 0; st->headers != NULL && i < st->headers->len; i++)
-    g_variant_builder_add_value (&headers, g_ptr_array_index (st->headers, i));
-  g_variant_builder_init (&meta, G_VARIANT_TYPE_VARDICT);
-  if (st->session->server)
-    {
-      g_variant_builder_add (&meta, "{sv}", "http-method", g_variant_new_string (st->pseudo[0] ? st->pseudo[0] : ""));
-      g_variant_builder_add (&meta, "{sv}", "http-target", g_variant_new_string (st->pseudo[1] ? st->pseudo[1] : ""));
-    }
-  else
-    g_variant_builder_add (&meta, "{sv}", "http-status", g_variant_new_uint32 (st->status));
-  g_variant_builder_add (&meta, "{sv}", "http-version", g_variant_new_string ("HTTP/3"));
-  g_variant_builder_add (&meta, "{sv}", "http-headers", g_variant_builder_end (&headers));
-  post_message_set_metadata (response, g_variant_builder_end (&meta), NULL);
-  return response;
-}
-
-static int
-on_end_stream (nghttp3_conn *conn, int64_t stream_id, void *conn_user_data, void *stream_user_data)
-{
-  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
-  GTask *task;
-
-  if (st != NULL && st->session->server && !st->complete)
-    {
-      /* A whole request: the application answers with
-       * post_http3_session_respond(). */
-      PostHttp3Session *self = st->session;
-      g_autoptr(PostMessage) request = received_message (st);
-
-      st->complete = TRUE;
-      g_hash_table_insert (self->requests, g_object_ref (request), &st->id);
-      g_signal_emit (self, signals[SIGNAL_REQUEST], 0, request);
-      return 0;
-    }
-  if (st == NULL || st->task == NULL)
-    return 0;
-  st->complete = TRUE;
-  task = g_steal_pointer (&st->task);
-  if (st->status == 0)
-    g_task_return_new_error (task, POST_ERROR, POST_ERROR_PROTOCOL,
-                             "HTTP/3: the response on stream %" G_GINT64_FORMAT " had no :status",
-                             st->id);
-  else
-    g_task_return_pointer (task, received_message (st), g_object_unref);
-  g_object_unref (task);
-  return 0;
-}
-
-static int
-on_reset (nghttp3_conn *conn, int64_t stream_id, uint64_t app_error_code,
-          void *conn_user_data, void *stream_user_data)
-{
-  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
-  GTask *task;
-
-  if (st == NULL || st->task == NULL)
-    return 0;
-  task = g_steal_pointer (&st->task);
-  g_task_return_new_error (task, POST_ERROR, POST_ERROR_CONNECTION_RESET,
-                           "HTTP/3: the request stream was reset (HTTP/3 error 0x%" G_GINT64_MODIFIER "x)",
-                           (guint64) app_error_code);
-  g_object_unref (task);
-  return 0;
-}
-
-static gboolean
-request_is_stream (gpointer key,
-                   gpointer value,
-                   gpointer user_data)
-{
-  return *(gint64 *) value == *(gint64 *) user_data;
-}
-
-static int
-on_stream_close (nghttp3_conn *conn, int64_t stream_id, uint64_t app_error_code,
-                 void *conn_user_data, void *stream_user_data)
-{
-  PostHttp3Session *self = conn_user_data;
-  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
-
-  if (st == NULL)
-    return 0;
-  on_reset (conn, stream_id, app_error_code, conn_user_data, stream_user_data);
-  /* its carrier closes once its last part is sent (last_part_sent_cb),
-   * or now when that happened before (a client's request) */
-  if (st->carrier != NULL && st->carrier != self->carrier && st->fin_done)
-    post_carrier_close (st->carrier);
-  g_clear_object (&st->carrier);
-  if (self->requests != NULL)
-    g_hash_table_foreach_remove (self->requests, request_is_stream, &st->id);
-  g_hash_table_remove (self->streams, &st->id);
-  return 0;
-}
-
-static nghttp3_ssize
-read_body (nghttp3_conn *conn, int64_t stream_id, nghttp3_vec *vec, size_t veccnt,
-           uint32_t *pflags, void *conn_user_data, void *stream_user_data)
-{
-  H3Stream *st = stream_of (conn_user_data, stream_id, stream_user_data);
-  gsize len = 0;
-
-  *pflags |= NGHTTP3_DATA_FLAG_EOF;
-  if (st == NULL || st->body == NULL || veccnt == 0)
-    return 0;
-  vec[0].base = (uint8_t *) g_bytes_get_data (st->body, &len);
-  vec[0].len = len;
-  return 1;
+                                   what, nghttp3_strerror (rv), code));
 }
 
 /* ---- moving bytes -------------------------------------------------------------- */
@@ -393,10 +273,20 @@ part_sent_cb (GObject      *source,
 {
   g_autoptr(PostHttp3Session) self = user_data;
   g_autoptr(GError) error = NULL;
+  GHashTableIter iter;
+  H3Stream *st;
 
-  if (!post_carrier_send_partial_finish (POST_CARRIER (source), result, &error))
-    session_fail (self, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
-                                     "HTTP/3: sending on a stream failed: %s", error->message));
+  if (post_carrier_send_partial_finish (POST_CARRIER (source), result, &error) || self->error != NULL)
+    return;
+  /* a request stream fails alone (its peer reset it); one we gave up on
+   * (its carrier aborted) no longer counts */
+  g_hash_table_iter_init (&iter, self->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &st))
+    if (st->carrier == POST_CARRIER (source))
+      {
+        stream_failed (self, st, error);
+        return;
+      }
 }
 
 /* The FIN went: the carrier of a request stream has nothing more to do
@@ -422,7 +312,43 @@ last_part_sent_cb (GObject      *source,
       }
   part_sent_cb (source, result, user_data);
   if (!in_use)
-    post_carrier_close (POST_CARRIER (source));
+    _post_http3_carrier_release (g_object_ref (POST_CARRIER (source)), TRUE);
+}
+
+/* nghttp3's output for a stream as parts to send: a body's bytes as
+ * slices of its GBytes (no copy: a response of 1 GiB is not copied
+ * again), frame headers and other small pieces copied together. */
+static GPtrArray *
+output_parts (H3Stream          *st,
+              const nghttp3_vec *vec,
+              nghttp3_ssize      n,
+              gsize             *total)
+{
+  GPtrArray *parts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GByteArray) chunk = g_byte_array_new ();
+  gsize body_len = 0;
+  const guint8 *body = st != NULL && st->body != NULL ? g_bytes_get_data (st->body, &body_len) : NULL;
+
+  *total = 0;
+  for (nghttp3_ssize i = 0; i < n; i++)
+    {
+      *total += vec[i].len;
+      if (body != NULL && vec[i].len >= 4096 && vec[i].base >= body
+          && vec[i].base + vec[i].len <= body + body_len)
+        {
+          if (chunk->len > 0)
+            {
+              g_ptr_array_add (parts, g_byte_array_free_to_bytes (g_steal_pointer (&chunk)));
+              chunk = g_byte_array_new ();
+            }
+          g_ptr_array_add (parts, g_bytes_new_from_bytes (st->body, vec[i].base - body, vec[i].len));
+        }
+      else
+        g_byte_array_append (chunk, vec[i].base, vec[i].len);
+    }
+  if (chunk->len > 0 || parts->len == 0)
+    g_ptr_array_add (parts, g_byte_array_free_to_bytes (g_steal_pointer (&chunk)));
+  return parts;
 }
 
 static void
@@ -439,11 +365,9 @@ session_write (PostHttp3Session *self)
       int64_t stream_id = -1;
       int fin = 0;
       nghttp3_ssize n = nghttp3_conn_writev_stream (self->conn, &stream_id, &fin, vec, G_N_ELEMENTS (vec));
-      g_autoptr(GByteArray) chunk = NULL;
-      g_autoptr(GBytes) part = NULL;
+      g_autoptr(GPtrArray) parts = NULL;
       H3Stream *st;
       gsize total;
-      nghttp3_ssize i;
       int rv;
 
       if (n < 0)
@@ -454,10 +378,7 @@ session_write (PostHttp3Session *self)
       if (stream_id < 0)
         break;
       st = g_hash_table_lookup (self->streams, &stream_id);
-      chunk = g_byte_array_new ();
-      for (i = 0; i < n; i++)
-        g_byte_array_append (chunk, vec[i].base, vec[i].len);
-      total = chunk->len;
+      parts = output_parts (st, vec, n, &total);
       if (st == NULL || st->carrier == NULL || (st->fin_sent && total == 0))
         {
           /* Nothing to put it on: tell nghttp3 it went, or it asks again. */
@@ -468,9 +389,13 @@ session_write (PostHttp3Session *self)
         }
       if (st->out == NULL)
         st->out = post_message_new (NULL);
-      part = g_byte_array_free_to_bytes (g_steal_pointer (&chunk));
-      post_carrier_send_partial_async (st->carrier, st->out, part, fin != 0, NULL,
-                                       fin ? last_part_sent_cb : part_sent_cb, g_object_ref (self));
+      for (guint i = 0; i < parts->len; i++)
+        {
+          gboolean last = fin != 0 && i + 1 == parts->len;
+
+          post_carrier_send_partial_async (st->carrier, st->out, parts->pdata[i], last, NULL,
+                                           last ? last_part_sent_cb : part_sent_cb, g_object_ref (self));
+        }
       if (fin)
         st->fin_sent = TRUE;
       rv = nghttp3_conn_add_write_offset (self->conn, stream_id, total);
@@ -493,6 +418,84 @@ typedef struct
   gint64            id;
 } ReceiveOp;
 
+/* A request stream is over for us alone (the connection goes on): its
+ * pending request fails with @error, nghttp3 forgets it and its carrier is
+ * aborted with the HTTP/3 error @code. */
+static void
+stream_cancel (PostHttp3Session *self,
+               H3Stream         *st,
+               guint64           code,
+               GError           *error)
+{
+  gint64 id = st->id;
+  GTask *task = st->task != NULL ? g_steal_pointer (&st->task) : g_steal_pointer (&st->body_task);
+
+  if (task != NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+    }
+  else if (self->server && error != NULL)
+    {
+      g_signal_emit (self, signals[SIGNAL_REQUEST_ERROR], 0, error);
+      g_error_free (error);
+    }
+  else
+    g_clear_error (&error);
+  /* the application may have closed the session meanwhile */
+  if (self->error != NULL || (st = g_hash_table_lookup (self->streams, &id)) == NULL)
+    return;
+  if (st->carrier != NULL)
+    {
+      /* taken first: aborting it fails its pending receive at once
+       * (received_cb then sees a carrier that is no longer the stream's) */
+      PostCarrier *carrier = g_steal_pointer (&st->carrier);
+
+      carrier_abort_code (carrier, code);
+      carrier_unref_later (carrier);
+    }
+  nghttp3_conn_shutdown_stream_read (self->conn, id);
+  if (nghttp3_conn_close_stream (self->conn, id, code) != 0)
+    g_hash_table_remove (self->streams, &id);   /* nghttp3 did not know it yet */
+}
+
+/* A stream's receiving failed (a reset, most likely): a request stream's
+ * request fails alone, a critical stream's end fails the session. */
+static void
+stream_failed (PostHttp3Session *self,
+               H3Stream         *st,
+               const GError     *error)
+{
+  if ((st->id & 2) == 0)
+    stream_cancel (self, st, NGHTTP3_H3_REQUEST_CANCELLED,
+                   g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                                "HTTP/3: the request stream %" G_GINT64_FORMAT " failed: %s",
+                                st->id, error ? error->message : "end of input"));
+  else
+    {
+      if (self->error == NULL)
+        self->abort_code = NGHTTP3_H3_CLOSED_CRITICAL_STREAM;
+      session_fail (self, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
+                                       "HTTP/3: stream %" G_GINT64_FORMAT " failed: %s",
+                                       st->id, error ? error->message : "end of input"));
+    }
+}
+
+/* Reads the stream on, or ends it when both directions are over. */
+static void
+stream_continue (PostHttp3Session *self,
+                 gint64            id)
+{
+  H3Stream *st = g_hash_table_lookup (self->streams, &id);
+
+  if (st == NULL || self->error != NULL)
+    return;
+  if (!st->rx_end)
+    stream_receive (st);
+  else
+    stream_check_done (self, id);
+}
+
 static void
 received_cb (GObject      *source,
              GAsyncResult *result,
@@ -511,15 +514,14 @@ received_cb (GObject      *source,
 
   g_free (op);
   bytes = post_carrier_receive_partial_finish (POST_CARRIER (source), result, NULL, &end, &error);
-  if (self->error != NULL || (st = g_hash_table_lookup (self->streams, &id)) == NULL)
-    return;
+  if (self->error != NULL || (st = g_hash_table_lookup (self->streams, &id)) == NULL
+      || st->carrier != POST_CARRIER (source))
+    return;   /* given up (stream_cancel) */
   st->receiving = FALSE;
   if (bytes == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        session_fail (self, g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
-                                         "HTTP/3: receiving on stream %" G_GINT64_FORMAT " failed: %s",
-                                         id, error ? error->message : "end of input"));
+        stream_failed (self, st, error);
       return;
     }
   data = g_bytes_get_data (bytes, &len);
@@ -533,15 +535,22 @@ received_cb (GObject      *source,
     }
   session_write (self);
   /* nghttp3's callbacks may have ended the stream meanwhile */
-  if ((st = g_hash_table_lookup (self->streams, &id)) == NULL)
+  if (self->error != NULL || (st = g_hash_table_lookup (self->streams, &id)) == NULL)
     return;
-  if (!end)
-    stream_receive (st);
-  else
+  if (end)
+    st->rx_end = TRUE;
+  if (st->too_large)
     {
-      st->rx_end = TRUE;
-      stream_check_done (self, id);
+      stream_cancel (self, st, self->server ? NGHTTP3_H3_EXCESSIVE_LOAD : NGHTTP3_H3_REQUEST_CANCELLED,
+                     g_error_new (POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
+                                  "HTTP/3: the %s body on stream %" G_GINT64_FORMAT
+                                  " is larger than recv-msg-max-len (%" G_GSIZE_FORMAT " bytes)",
+                                  self->server ? "request" : "response", id, self->max_len));
+      return;
     }
+  if (st->partial)
+    _post_http3_stream_deliver_body (st);
+  stream_continue (self, id);
 }
 
 static void
@@ -549,7 +558,12 @@ stream_receive (H3Stream *st)
 {
   ReceiveOp *op;
 
-  if (st->receiving || st->carrier == NULL)
+  /* a partial body is not read further while BODY_HIGH bytes of it wait
+   * for the application: the QUIC stream's credit is not extended, so the
+   * peer can send no more than its window (post_http3_session_receive_partial_async
+   * reads on) */
+  if (st->receiving || st->carrier == NULL
+      || (st->partial && st->data != NULL && st->data->len >= BODY_HIGH))
     return;
   st->receiving = TRUE;
   op = g_new0 (ReceiveOp, 1);
@@ -661,7 +675,6 @@ submit (PostHttp3Session *self,
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) nva = g_array_new (FALSE, FALSE, sizeof (nghttp3_nv));
   GBytes *content = post_message_get_content (request);
-  static const nghttp3_data_reader reader = { read_body };
   PostRemote *remote = post_carrier_get_remote (self->carrier);
   H3Stream *st;
   int rv;
@@ -694,10 +707,11 @@ submit (PostHttp3Session *self,
 
   st = stream_add (self, id, carrier);
   st->task = g_object_ref (task);
+  st->partial = g_task_get_source_tag (task) == post_http3_session_request_partial_async;
   if (content != NULL && g_bytes_get_size (content) > 0)
     st->body = g_bytes_ref (content);
   rv = nghttp3_conn_submit_request (self->conn, id, (const nghttp3_nv *) nva->data, nva->len,
-                                    st->body != NULL ? &reader : NULL, st);
+                                    st->body != NULL ? &_post_http3_body_reader : NULL, st);
   if (rv != 0)
     {
       GTask *t = g_steal_pointer (&st->task);
@@ -820,6 +834,14 @@ open_sources (PostHttp3Session *self,
 
 /* ---- the type ------------------------------------------------------------------------ */
 
+/* on_end_stream (post-http3-callbacks.c): a whole request arrived */
+void
+_post_http3_session_emit_request (PostHttp3Session *self,
+                                  PostMessage      *request)
+{
+  g_signal_emit (self, signals[SIGNAL_REQUEST], 0, request);
+}
+
 static void
 post_http3_session_dispose (GObject *object)
 {
@@ -846,6 +868,7 @@ post_http3_session_finalize (GObject *object)
 
   g_clear_pointer (&self->streams, g_hash_table_unref);
   g_clear_pointer (&self->requests, g_hash_table_unref);
+  g_clear_pointer (&self->responses, g_hash_table_unref);
   g_clear_pointer (&self->conn, nghttp3_conn_del);
   g_clear_object (&self->carrier);
   g_clear_object (&self->cancellable);
@@ -873,6 +896,20 @@ post_http3_session_class_init (PostHttp3SessionClass *klass)
   signals[SIGNAL_REQUEST] =
     g_signal_new ("request", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, POST_TYPE_MESSAGE);
+
+  /**
+   * PostHttp3Session::request-error:
+   * @self: a server session
+   * @error: why
+   *
+   * A request failed before it was whole: its body is larger than the
+   * carrier's `recv-msg-max-len` (%POST_ERROR_MESSAGE_TOO_LARGE; the
+   * stream is reset with H3_EXCESSIVE_LOAD), or the client reset its
+   * stream (%POST_ERROR_CONNECTION_RESET).  The connection goes on.
+   */
+  signals[SIGNAL_REQUEST_ERROR] =
+    g_signal_new ("request-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void
@@ -882,6 +919,7 @@ post_http3_session_init (PostHttp3Session *self)
   self->cancellable = g_cancellable_new ();
   self->n_bidi = 1;   /* stream 0 is the session's carrier */
   g_queue_init (&self->waiting);
+  self->responses = g_hash_table_new (NULL, NULL);
 }
 
 /**
@@ -944,11 +982,8 @@ session_new (PostCarrier  *carrier,
   self = g_object_new (POST_TYPE_HTTP3_SESSION, NULL);
   self->carrier = g_object_ref (carrier);
   self->server = server;
-  callbacks.recv_header = on_recv_header;
-  callbacks.recv_data = on_recv_data;
-  callbacks.end_stream = on_end_stream;
-  callbacks.reset_stream = on_reset;
-  callbacks.stream_close = on_stream_close;
+  self->max_len = post_configuration_get_recv_msg_max_len (post_carrier_get_configuration (carrier));
+  _post_http3_callbacks_init (&callbacks);
   nghttp3_settings_default (&settings);
   rv = server ? nghttp3_conn_server_new (&self->conn, &callbacks, &settings, NULL, self)
               : nghttp3_conn_client_new (&self->conn, &callbacks, &settings, NULL, self);
@@ -1036,7 +1071,6 @@ post_http3_session_respond (PostHttp3Session  *self,
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) nva = g_array_new (FALSE, FALSE, sizeof (nghttp3_nv));
   g_autofree char *status_s = NULL, *length_s = NULL;
-  static const nghttp3_data_reader reader = { read_body };
   GBytes *content;
   gboolean has_length = FALSE;
   guint32 status = 200;
@@ -1073,7 +1107,7 @@ post_http3_session_respond (PostHttp3Session  *self,
       nv_add (nva, "content-length", length_s);
     }
   rv = nghttp3_conn_submit_response (self->conn, st->id, (const nghttp3_nv *) nva->data, nva->len,
-                                     st->body != NULL ? &reader : NULL);
+                                     st->body != NULL ? &_post_http3_body_reader : NULL);
   if (rv != 0)
     {
       g_set_error (error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
@@ -1112,12 +1146,13 @@ post_http3_session_get_carrier (PostHttp3Session *self)
  *
  * Sends @request on a new request stream and receives its response.
  */
-void
-post_http3_session_request_async (PostHttp3Session    *self,
-                                  PostMessage         *request,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data)
+static void
+request_begin (PostHttp3Session    *self,
+               PostMessage         *request,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data,
+               gpointer             source_tag)
 {
   g_autoptr(GTask) task = NULL;
 
@@ -1125,7 +1160,7 @@ post_http3_session_request_async (PostHttp3Session    *self,
   g_return_if_fail (POST_IS_MESSAGE (request));
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, post_http3_session_request_async);
+  g_task_set_source_tag (task, source_tag);
   g_task_set_task_data (task, g_object_ref (request), g_object_unref);
   if (self->error != NULL)
     {
@@ -1140,6 +1175,16 @@ post_http3_session_request_async (PostHttp3Session    *self,
       return;
     }
   request_start (self, task);
+}
+
+void
+post_http3_session_request_async (PostHttp3Session    *self,
+                                  PostMessage         *request,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  request_begin (self, request, cancellable, callback, user_data, post_http3_session_request_async);
 }
 
 /**
@@ -1183,4 +1228,161 @@ post_http3_session_close (PostHttp3Session *self)
     self->error = g_error_new_literal (POST_ERROR, POST_ERROR_CLOSED, "The HTTP/3 session was closed");
   g_cancellable_cancel (self->cancellable);
   g_hash_table_remove_all (self->streams);
+}
+
+/**
+ * post_http3_session_request_partial_async:
+ * @self: a #PostHttp3Session
+ * @request: the request, as for post_http3_session_request_async()
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the response's head
+ * @user_data: data for @callback
+ *
+ * Sends @request as post_http3_session_request_async() does, but completes
+ * as soon as the response's header section is there: the response has
+ * the same metadata and no content, and its body is read in parts with
+ * post_http3_session_receive_partial_async().  The body is not bound by
+ * `recv-msg-max-len`: the session holds at most 256 KiB of it that the
+ * application has not taken, and beyond that does not read the stream, so
+ * QUIC flow control stops the server.  Read the body to its end (or close
+ * the session).
+ */
+void
+post_http3_session_request_partial_async (PostHttp3Session    *self,
+                                          PostMessage         *request,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
+{
+  request_begin (self, request, cancellable, callback, user_data, post_http3_session_request_partial_async);
+}
+
+/**
+ * post_http3_session_request_partial_finish:
+ * @self: a #PostHttp3Session
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes post_http3_session_request_partial_async(), failing as
+ * post_http3_session_request_finish() does.
+ *
+ * Returns: (transfer full): the response's head (no content), the handle
+ *   for post_http3_session_receive_partial_async(), or %NULL with @error set
+ */
+PostMessage *
+post_http3_session_request_partial_finish (PostHttp3Session  *self,
+                                           GAsyncResult      *result,
+                                           GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * post_http3_session_receive_partial_async:
+ * @self: a #PostHttp3Session
+ * @response: a response post_http3_session_request_partial_finish() gave
+ * @max_length: the most bytes to return (0: all that is there)
+ * @cancellable: (nullable): a #GCancellable (checked when the call is made)
+ * @callback: (scope async): called with the next part of the body
+ * @user_data: data for @callback
+ *
+ * Receives the next part of @response's body: at least one byte, unless
+ * the body ended.  One receive at a time per response.
+ */
+void
+post_http3_session_receive_partial_async (PostHttp3Session    *self,
+                                          PostMessage         *response,
+                                          gsize                max_length,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  H3Stream *st;
+  gint64 id;
+
+  g_return_if_fail (POST_IS_HTTP3_SESSION (self));
+  g_return_if_fail (POST_IS_MESSAGE (response));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, post_http3_session_receive_partial_async);
+  if (self->error != NULL)
+    {
+      g_task_return_error (task, g_error_copy (self->error));
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  st = g_hash_table_lookup (self->responses, response);
+  if (st == NULL || st->complete || st->body_task != NULL)
+    {
+      g_task_return_new_error (task, POST_ERROR, POST_ERROR_INVALID_ARGUMENT,
+                               st == NULL || st->complete
+                               ? "Not a response of this HTTP/3 session whose body is still to come"
+                               : "A receive of this response's body is already pending");
+      return;
+    }
+  st->body_task = g_steal_pointer (&task);
+  st->body_max = max_length;
+  id = st->id;
+  _post_http3_stream_deliver_body (st);
+  stream_continue (self, id);
+}
+
+/**
+ * post_http3_session_receive_partial_finish:
+ * @self: a #PostHttp3Session
+ * @result: the result passed to the callback
+ * @end_of_message: (out) (optional): whether the part ends the body
+ * @error: return location for an error
+ *
+ * Finishes post_http3_session_receive_partial_async().  Fails with
+ * %POST_ERROR_CONNECTION_RESET when the server reset the stream,
+ * %POST_ERROR_PROTOCOL when the connection failed (as
+ * post_http3_session_request_finish()), %POST_ERROR_INVALID_ARGUMENT for
+ * a response whose body already ended or is not this session's.
+ *
+ * Returns: (transfer full): the part (empty only at the end), or %NULL
+ *   with @error set
+ */
+GBytes *
+post_http3_session_receive_partial_finish (PostHttp3Session  *self,
+                                           GAsyncResult      *result,
+                                           gboolean          *end_of_message,
+                                           GError           **error)
+{
+  GBytes *part;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  part = g_task_propagate_pointer (G_TASK (result), error);
+  if (end_of_message != NULL)
+    *end_of_message = part != NULL && g_object_get_data (G_OBJECT (result), "post-end") != NULL;
+  return part;
+}
+
+/**
+ * post_http3_session_get_receive_queue_size:
+ * @self: a #PostHttp3Session
+ *
+ * How many body bytes the session holds that the application has not
+ * taken: whole bodies being gathered (each at most `recv-msg-max-len`)
+ * and the parts of partial ones not received yet (at most about 256 KiB
+ * each).
+ *
+ * Returns: the size in bytes
+ */
+gsize
+post_http3_session_get_receive_queue_size (PostHttp3Session *self)
+{
+  GHashTableIter iter;
+  H3Stream *st;
+  gsize size = 0;
+
+  g_return_val_if_fail (POST_IS_HTTP3_SESSION (self), 0);
+
+  g_hash_table_iter_init (&iter, self->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &st))
+    size += st->data != NULL ? st->data->len : 0;
+  return size;
 }

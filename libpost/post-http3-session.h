@@ -45,6 +45,30 @@ PostMessage      *post_http3_session_request_finish (PostHttp3Session     *self,
                                                      GAsyncResult         *result,
                                                      GError              **error);
 POST_AVAILABLE_IN_ALL
+void              post_http3_session_request_partial_async  (PostHttp3Session     *self,
+                                                             PostMessage          *request,
+                                                             GCancellable         *cancellable,
+                                                             GAsyncReadyCallback   callback,
+                                                             gpointer              user_data);
+POST_AVAILABLE_IN_ALL
+PostMessage      *post_http3_session_request_partial_finish (PostHttp3Session     *self,
+                                                             GAsyncResult         *result,
+                                                             GError              **error);
+POST_AVAILABLE_IN_ALL
+void              post_http3_session_receive_partial_async  (PostHttp3Session     *self,
+                                                             PostMessage          *response,
+                                                             gsize                 max_length,
+                                                             GCancellable         *cancellable,
+                                                             GAsyncReadyCallback   callback,
+                                                             gpointer              user_data);
+POST_AVAILABLE_IN_ALL
+GBytes           *post_http3_session_receive_partial_finish (PostHttp3Session     *self,
+                                                             GAsyncResult         *result,
+                                                             gboolean             *end_of_message,
+                                                             GError              **error);
+POST_AVAILABLE_IN_ALL
+gsize             post_http3_session_get_receive_queue_size (PostHttp3Session     *self);
+POST_AVAILABLE_IN_ALL
 void              post_http3_session_close          (PostHttp3Session     *self);
 
 G_END_DECLS

@@ -76,14 +76,19 @@ start_gtlsserver (guint16 *port)
   return server;
 }
 
+/* A carrier to @port (ALPN h3, stream framing; @max_len the
+ * recv-msg-max-len, 0 for the default). */
 static PostCarrier *
-establish (guint16 port)
+establish_max (guint16 port,
+               gsize   max_len)
 {
   g_autoptr(PostConfiguration) config = post_test_client_config (dir);
   g_autoptr(GError) error = NULL;
   PostCarrier *carrier;
   PostTestClient c;
 
+  if (max_len != 0)
+    g_assert_true (post_configuration_set_recv_msg_max_len (config, max_len, &error));
   g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, &error));
   g_assert_true (post_configuration_set_framing (config, POST_FRAMING_STREAM, &error));
   g_assert_no_error (error);
@@ -97,11 +102,18 @@ establish (guint16 port)
   return carrier;
 }
 
+static PostCarrier *
+establish (guint16 port)
+{
+  return establish_max (port, 0);
+}
+
 /* gtlsserver started, a carrier to it and a session on that, or NULL
  * (the test skipped) without gtlsserver. */
 static PostHttp3Session *
-gtlsserver_session (GSubprocess **server,
-                    PostCarrier **carrier)
+gtlsserver_session_max (GSubprocess **server,
+                        PostCarrier **carrier,
+                        gsize         max_len)
 {
   g_autofree char *path = g_find_program_in_path ("gtlsserver");
   g_autoptr(GError) error = NULL;
@@ -114,10 +126,17 @@ gtlsserver_session (GSubprocess **server,
       return NULL;
     }
   *server = start_gtlsserver (&port);
-  *carrier = establish (port);
+  *carrier = establish_max (port, max_len);
   session = post_http3_session_new (*carrier, &error);
   g_assert_no_error (error);
   return session;
+}
+
+static PostHttp3Session *
+gtlsserver_session (GSubprocess **server,
+                    PostCarrier **carrier)
+{
+  return gtlsserver_session_max (server, carrier, 0);
 }
 
 /* A file of a few MB, then a missing one, then the file again on the same
@@ -207,6 +226,159 @@ test_gtlsserver_concurrent (void)
   post_test_kill (server);
 }
 
+/* A body larger than recv-msg-max-len (1 MiB) for a whole receive: that
+ * request fails with POST_ERROR_MESSAGE_TOO_LARGE (its stream reset), the
+ * connection goes on. */
+static void
+test_gtlsserver_too_large (void)
+{
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostHttp3Session) session = NULL;
+  g_autoptr(PostMessage) request = get_request ("/big.bin");
+  g_autoptr(PostMessage) small = get_request ("/small.txt");
+  Response r = { 0 };
+  GBytes *body;
+
+  if ((session = gtlsserver_session_max (&server, &carrier, 1024 * 1024)) == NULL)
+    return;
+  post_http3_session_request_async (session, request, NULL, response_cb, &r);
+  post_test_wait_count (&r.done, 1, "the response for /big.bin", WAIT_TIMEOUT_S);
+  g_test_message ("%s", r.error ? r.error->message : "(no error)");
+  g_assert_error (r.error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE);
+  g_assert_null (r.response);
+  g_assert_cmpuint (post_http3_session_get_receive_queue_size (session), ==, 0);
+  response_clear (&r);
+
+  post_http3_session_request_async (session, small, NULL, response_cb, &r);
+  post_test_wait_count (&r.done, 1, "the response for /small.txt", WAIT_TIMEOUT_S);
+  g_assert_no_error (r.error);
+  body = post_message_get_content (r.response);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "hello, HTTP/3\n", 14);
+  response_clear (&r);
+  post_http3_session_close (session);
+  post_carrier_abort (carrier);
+  post_test_kill (server);
+}
+
+typedef struct
+{
+  guint      done;
+  GBytes    *part;
+  gboolean   end;
+  GError    *error;
+} Part;
+
+static void
+part_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Part *p = user_data;
+
+  p->part = post_http3_session_receive_partial_finish (POST_HTTP3_SESSION (source), result, &p->end, &p->error);
+  p->done++;
+}
+
+/* The file as partial messages of at most 16 KiB, with a receive limit
+ * (64 KiB) far below its size: the SHA-256 of the parts is the file's, and
+ * while the application does not read, the session holds a bounded part
+ * of the body (the stream is not read, so its flow-control window stops
+ * gtlsserver). */
+static void
+test_gtlsserver_partial (void)
+{
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostHttp3Session) session = NULL;
+  g_autoptr(PostMessage) request = get_request ("/big.bin");
+  g_autoptr(GChecksum) expected = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GChecksum) got = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *length = NULL;
+  Response r = { 0 };
+  guint32 status = 0;
+  gsize total = 0, held_max = 0;
+  guint parts = 0;
+  gboolean end = FALSE;
+
+  if ((session = gtlsserver_session_max (&server, &carrier, 64 * 1024)) == NULL)
+    return;
+  post_http3_session_request_partial_async (session, request, NULL, response_cb, &r);
+  post_test_wait_count (&r.done, 1, "the head for /big.bin", WAIT_TIMEOUT_S);
+  g_assert_no_error (r.error);
+  g_assert_true (post_message_lookup_metadata (r.response, "http-status", "u", &status));
+  g_assert_cmpuint (status, ==, 200);
+  length = post_test_http_header (r.response, "content-length");
+  g_assert_cmpuint (g_ascii_strtoull (length, NULL, 10), ==, BIG_SIZE);
+  g_assert_cmpuint (post_message_get_size (r.response), ==, 0);
+
+  /* Nobody reads: the body does not pile up. */
+  post_test_spin (1000);
+  held_max = post_http3_session_get_receive_queue_size (session);
+  g_test_message ("held without reading: %" G_GSIZE_FORMAT " bytes", held_max);
+  g_assert_cmpuint (held_max, <=, 256 * 1024 + 64 * 1024);
+
+  while (!end)
+    {
+      Part p = { 0 };
+
+      post_http3_session_receive_partial_async (session, r.response, 16 * 1024, NULL, part_cb, &p);
+      post_test_wait_count (&p.done, 1, "a part of the body", WAIT_TIMEOUT_S);
+      g_assert_no_error (p.error);
+      g_assert_cmpuint (g_bytes_get_size (p.part), <=, 16 * 1024);
+      g_assert_true (g_bytes_get_size (p.part) > 0 || p.end);
+      g_checksum_update (got, g_bytes_get_data (p.part, NULL), g_bytes_get_size (p.part));
+      total += g_bytes_get_size (p.part);
+      held_max = MAX (held_max, post_http3_session_get_receive_queue_size (session));
+      end = p.end;
+      parts++;
+      g_bytes_unref (p.part);
+    }
+  g_test_message ("%u parts, at most %" G_GSIZE_FORMAT " bytes held", parts, held_max);
+  g_assert_cmpuint (total, ==, BIG_SIZE);
+  g_assert_cmpuint (held_max, <=, 256 * 1024 + 64 * 1024);
+  g_checksum_update (expected, g_bytes_get_data (big, NULL), g_bytes_get_size (big));
+  g_assert_cmpstr (g_checksum_get_string (got), ==, g_checksum_get_string (expected));
+
+  /* The body ended: no more of it. */
+  {
+    Part p = { 0 };
+
+    post_http3_session_receive_partial_async (session, r.response, 0, NULL, part_cb, &p);
+    post_test_wait_count (&p.done, 1, "a receive after the end", WAIT_TIMEOUT_S);
+    g_assert_error (p.error, POST_ERROR, POST_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&p.error);
+  }
+  response_clear (&r);
+  post_http3_session_close (session);
+  post_carrier_abort (carrier);
+  post_test_kill (server);
+}
+
+/* A libpost quic listener on a free port (ALPN h3, stream framing,
+ * @max_len the recv-msg-max-len or 0 for the default) whose incoming
+ * carriers go to @incoming. */
+static PostCarrier *
+h3_listen (gsize     max_len,
+           GCallback incoming,
+           gpointer  data)
+{
+  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
+  g_autoptr(PostConfiguration) config = post_configuration_new ();
+  g_autoptr(GError) error = NULL;
+  PostCarrier *listener;
+
+  g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, &error));
+  g_assert_true (post_configuration_set_framing (config, POST_FRAMING_STREAM, &error));
+  if (max_len != 0)
+    g_assert_true (post_configuration_set_recv_msg_max_len (config, max_len, &error));
+  listener = post_carrier_listen (local, config, &error);
+  g_assert_no_error (error);
+  g_signal_connect (listener, "incoming", incoming, data);
+  return listener;
+}
+
 /* Not h3: a libpost quic listener negotiates its default ALPN. */
 static void
 test_not_h3 (void)
@@ -245,7 +417,21 @@ typedef struct
 {
   GPtrArray *kept;
   GBytes    *reply;
+  char      *closed;   /* the first error a kept carrier closed with */
+  guint      n_closed;   /* 1 once one closed with an error */
 } BadPeer;
+
+static void
+bad_closed_cb (PostCarrier  *carrier,
+               const GError *error,
+               BadPeer      *peer)
+{
+  if (error != NULL && peer->closed == NULL)
+    {
+      peer->closed = g_strdup (error->message);
+      peer->n_closed++;
+    }
+}
 
 static gboolean
 bad_incoming_cb (PostCarrier *parent,
@@ -254,6 +440,7 @@ bad_incoming_cb (PostCarrier *parent,
 {
   g_ptr_array_add (peer->kept, g_object_ref (child));
   g_signal_connect (child, "incoming", G_CALLBACK (bad_incoming_cb), peer);
+  g_signal_connect (child, "closed", G_CALLBACK (bad_closed_cb), peer);
   if (post_carrier_get_role (child) == POST_CARRIER_ROLE_CARRIER)
     g_assert_true (post_carrier_send_bytes (child, peer->reply, NULL));
   return TRUE;
@@ -280,23 +467,18 @@ static void
 test_bad_peer (gconstpointer data)
 {
   const BadCase *bad = data;
-  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
-  g_autoptr(PostConfiguration) lconfig = post_configuration_new ();
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(PostCarrier) carrier = NULL;
   g_autoptr(PostHttp3Session) session = NULL;
   g_autoptr(PostMessage) request = get_request ("/");
   g_autoptr(PostMessage) again = get_request ("/");
   g_autoptr(GError) error = NULL;
-  BadPeer peer = { g_ptr_array_new_with_free_func (g_object_unref), g_bytes_new_static (bad->reply, bad->len) };
+  BadPeer peer = { g_ptr_array_new_with_free_func (g_object_unref), g_bytes_new_static (bad->reply, bad->len),
+                   NULL, 0 };
   Response r = { 0 };
   guint i;
 
-  g_assert_true (post_configuration_set_alpn (lconfig, (const char *[]) { "h3", NULL }, &error));
-  g_assert_true (post_configuration_set_framing (lconfig, POST_FRAMING_STREAM, &error));
-  listener = post_carrier_listen (local, lconfig, &error);
-  g_assert_no_error (error);
-  g_signal_connect (listener, "incoming", G_CALLBACK (bad_incoming_cb), &peer);
+  listener = h3_listen (0, G_CALLBACK (bad_incoming_cb), &peer);
   carrier = establish (post_test_port_of (listener));
   session = post_http3_session_new (carrier, &error);
   g_assert_no_error (error);
@@ -313,6 +495,13 @@ test_bad_peer (gconstpointer data)
   g_assert_error (r.error, POST_ERROR, POST_ERROR_PROTOCOL);
   response_clear (&r);
   g_assert_cmpint (post_carrier_get_state (carrier), ==, POST_CARRIER_STATE_CLOSED);
+  /* The peer learns the HTTP/3 error code from the CONNECTION_CLOSE. */
+  post_test_wait_count (&peer.n_closed, 1, "the peer's carriers closing", WAIT_TIMEOUT_S);
+  g_test_message ("peer: %s", peer.closed ? peer.closed : "(no error)");
+  g_assert_nonnull (peer.closed);
+  g_assert_nonnull (strstr (peer.closed, "closed by"));
+  g_assert_nonnull (strstr (peer.closed, bad->code));
+  g_free (peer.closed);
   for (i = 0; i < peer.kept->len; i++)
     post_carrier_abort (peer.kept->pdata[i]);
   g_ptr_array_unref (peer.kept);
@@ -326,6 +515,7 @@ typedef struct
 {
   GPtrArray *sessions;   /* (owned) */
   guint      n_requests;
+  GError    *request_error;
 } Responder;
 
 static void
@@ -358,6 +548,15 @@ respond_cb (PostHttp3Session *session,
   responder->n_requests++;
 }
 
+static void
+request_error_cb (PostHttp3Session *session,
+                  const GError     *error,
+                  Responder        *responder)
+{
+  g_clear_error (&responder->request_error);
+  responder->request_error = g_error_copy (error);
+}
+
 static gboolean
 responder_incoming_cb (PostCarrier *listener,
                        PostCarrier *carrier,
@@ -368,6 +567,7 @@ responder_incoming_cb (PostCarrier *listener,
 
   g_assert_no_error (error);
   g_signal_connect (session, "request", G_CALLBACK (respond_cb), responder);
+  g_signal_connect (session, "request-error", G_CALLBACK (request_error_cb), responder);
   g_ptr_array_add (responder->sessions, session);
   return TRUE;
 }
@@ -378,14 +578,12 @@ static void
 test_gtlsclient_download (void)
 {
   g_autofree char *gtlsclient = g_find_program_in_path ("gtlsclient");
-  g_autoptr(PostLocal) local = post_test_server_local ("quic://127.0.0.1:0", dir, "server");
-  g_autoptr(PostConfiguration) config = post_configuration_new ();
   g_autoptr(PostCarrier) listener = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *download = NULL, *port_s = NULL, *uri = NULL, *missing = NULL, *path = NULL;
   g_autofree char *contents = NULL;
   gsize length = 0;
-  Responder responder = { g_ptr_array_new_with_free_func (g_object_unref), 0 };
+  Responder responder = { g_ptr_array_new_with_free_func (g_object_unref), 0, NULL };
   PostTestCommunicate cr = { 0 };
 
   if (gtlsclient == NULL)
@@ -393,11 +591,7 @@ test_gtlsclient_download (void)
       g_test_skip ("gtlsclient (ngtcp2-client) is not installed");
       return;
     }
-  g_assert_true (post_configuration_set_alpn (config, (const char *[]) { "h3", NULL }, &error));
-  g_assert_true (post_configuration_set_framing (config, POST_FRAMING_STREAM, &error));
-  listener = post_carrier_listen (local, config, &error);
-  g_assert_no_error (error);
-  g_signal_connect (listener, "incoming", G_CALLBACK (responder_incoming_cb), &responder);
+  listener = h3_listen (0, G_CALLBACK (responder_incoming_cb), &responder);
   download = g_dir_make_tmp ("post-http3-download-XXXXXX", &error);
   g_assert_no_error (error);
   port_s = g_strdup_printf ("%u", post_test_port_of (listener));
@@ -423,6 +617,56 @@ test_gtlsclient_download (void)
   g_unlink (path);
   g_rmdir (download);
   post_test_communicate_clear (&cr);
+  g_ptr_array_unref (responder.sessions);
+  post_carrier_abort (listener);
+}
+
+/* A libpost responder whose recv-msg-max-len (64 KiB) a libpost client's
+ * 3 MiB POST body passes: the responder's session tells it with
+ * request-error (POST_ERROR_MESSAGE_TOO_LARGE) and resets the stream with
+ * H3_EXCESSIVE_LOAD (0x107), which the client's request names; the next
+ * request on the connection is answered. */
+static void
+test_server_too_large (void)
+{
+  g_autoptr(PostCarrier) listener = NULL;
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(PostHttp3Session) session = NULL;
+  g_autoptr(PostMessage) post = post_message_new (big);
+  g_autoptr(PostMessage) missing = get_request ("/missing");
+  g_autoptr(GError) error = NULL;
+  Responder responder = { g_ptr_array_new_with_free_func (g_object_unref), 0, NULL };
+  Response r = { 0 };
+  guint32 status = 0;
+
+  listener = h3_listen (64 * 1024, G_CALLBACK (responder_incoming_cb), &responder);
+  carrier = establish (post_test_port_of (listener));
+  session = post_http3_session_new (carrier, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (post_message_set_metadata (post, g_variant_new_parsed ("{'http-method': <'POST'>, "
+                                                                        "'http-target': <'/upload'>}"), NULL));
+  post_http3_session_request_async (session, post, NULL, response_cb, &r);
+  post_test_wait_count (&r.done, 1, "the response to the POST", WAIT_TIMEOUT_S);
+  g_test_message ("client: %s", r.error ? r.error->message : "(no error)");
+  g_assert_error (r.error, POST_ERROR, POST_ERROR_CONNECTION_RESET);
+  g_assert_nonnull (strstr (r.error->message, "0x107"));
+  response_clear (&r);
+  g_assert_error (responder.request_error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE);
+  g_test_message ("server: %s", responder.request_error->message);
+  g_assert_cmpuint (responder.n_requests, ==, 0);
+
+  post_http3_session_request_async (session, missing, NULL, response_cb, &r);
+  post_test_wait_count (&r.done, 1, "the response for /missing", WAIT_TIMEOUT_S);
+  g_assert_no_error (r.error);
+  g_assert_true (post_message_lookup_metadata (r.response, "http-status", "u", &status));
+  g_assert_cmpuint (status, ==, 404);
+  g_assert_cmpuint (responder.n_requests, ==, 1);
+  response_clear (&r);
+
+  g_clear_error (&responder.request_error);
+  post_http3_session_close (session);
+  post_carrier_abort (carrier);
   g_ptr_array_unref (responder.sessions);
   post_carrier_abort (listener);
 }
@@ -474,8 +718,11 @@ main (int   argc,
   make_htdocs ();
   g_test_add_func ("/http3/gtlsserver/download", test_gtlsserver_download);
   g_test_add_func ("/http3/gtlsserver/concurrent", test_gtlsserver_concurrent);
+  g_test_add_func ("/http3/gtlsserver/too-large", test_gtlsserver_too_large);
+  g_test_add_func ("/http3/gtlsserver/partial", test_gtlsserver_partial);
   g_test_add_func ("/http3/gtlsclient/download", test_gtlsclient_download);
   g_test_add_func ("/http3/not-h3", test_not_h3);
+  g_test_add_func ("/http3/server/too-large", test_server_too_large);
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/http3/bad-peer/%s", bad_cases[i].name);

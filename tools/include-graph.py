@@ -72,7 +72,7 @@ LAYERS = [
         "post-refused-peers-private", "post-refused-peers",
     ]),
     ("application protocols", [
-        "post-http3-session", "post-http-client",
+        "post-http3-session", "post-http3-callbacks", "post-http3-session-private", "post-http-client",
     ]),
     # the application's one header: includes every public header
     ("umbrella", ["post"]),

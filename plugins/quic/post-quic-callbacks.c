@@ -284,7 +284,7 @@ stream_reset_cb (ngtcp2_conn *conn,
                             qc->peer, (gint64) stream_id);
   else if (s != NULL && s->error == NULL && !s->rx_fin)
     s->error = g_error_new (POST_ERROR, POST_ERROR_CONNECTION_RESET,
-                            "QUIC stream %" G_GINT64_FORMAT " reset by %s (error %" G_GUINT64_FORMAT ")",
+                            "QUIC stream %" G_GINT64_FORMAT " reset by %s (application error 0x%" G_GINT64_MODIFIER "x)",
                             (gint64) stream_id, qc->peer, (guint64) app_error_code);
   quic_conn_schedule_events (qc);
   return 0;

@@ -909,7 +909,7 @@ quic_conn_terminate (QuicConn *qc,
       if (qc->close_refused)
         ngtcp2_connection_close_error_set_application_error (&ccerr, APP_ERROR_REFUSED, NULL, 0);
       else if (qc->close_abort)
-        ngtcp2_connection_close_error_set_application_error (&ccerr, APP_ERROR_ABORT, NULL, 0);
+        ngtcp2_connection_close_error_set_application_error (&ccerr, qc->close_code, NULL, 0);
       n = ngtcp2_conn_write_connection_close (qc->conn, &ps.path, NULL, buf, sizeof buf, &ccerr, quic_timestamp ());
       if (n > 0)
         conn_send (qc, buf, n);

@@ -304,3 +304,56 @@ quic_conn_write_dgram (QuicConn        *qc,
     }
   return n;
 }
+
+/* Queues @content as a DATAGRAM frame of stream @s (post_quic_psi_send_datagram,
+ * which checked that the connection has them: @max is the largest). */
+gboolean
+quic_conn_queue_datagram (QuicConn    *qc,
+                          QuicStream  *s,
+                          GBytes      *content,
+                          gsize        max,
+                          gint64       deadline,
+                          guint64      id,
+                          GError     **error)
+{
+  QuicDgram *dg;
+  GList *l;
+  gsize size = g_bytes_get_size (content);
+  guint8 *payload;
+  gsize prefix;
+
+  if (size > max)
+    {
+      g_set_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
+                   "The datagram has %" G_GSIZE_FORMAT " bytes; the QUIC connection with %s carries at most %"
+                   G_GSIZE_FORMAT, size, qc->peer, max);
+      return FALSE;
+    }
+  if (g_queue_get_length (&qc->dgram_tx) >= DGRAM_QUEUE_MAX)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The QUIC connection's datagram queue is full");
+      return FALSE;
+    }
+
+  dg = g_new0 (QuicDgram, 1);
+  dg->dgram_id = qc->next_dgram_id++;
+  dg->tag = id;
+  dg->stream_id = s->id;
+  dg->deadline = deadline > 0 ? deadline : -1;
+  dg->priority = s->priority;
+  payload = g_malloc (8 + size);
+  prefix = quic_varint_encode (payload, (guint64) s->id);
+  if (size > 0)
+    memcpy (payload + prefix, g_bytes_get_data (content, NULL), size);
+  dg->payload = g_bytes_new_take (payload, prefix + size);
+  /* In niceness order, after those of the same niceness. */
+  for (l = qc->dgram_tx.tail; l != NULL; l = l->prev)
+    if (((QuicDgram *) l->data)->priority <= dg->priority)
+      break;
+  if (l != NULL)
+    g_queue_insert_after (&qc->dgram_tx, l, dg);
+  else
+    g_queue_push_head (&qc->dgram_tx, dg);
+  quic_conn_schedule_write (qc);
+  return TRUE;
+}

@@ -202,7 +202,8 @@ struct _QuicConn {
   gboolean                          heard;    /* a packet from the peer was read */
   gboolean                          closed;
   gboolean                          peer_closed;  /* the peer closed the connection without an error */
-  gboolean                          close_abort;  /* we close it with APP_ERROR_ABORT */
+  gboolean                          close_abort;  /* we close it with close_code */
+  guint64                           close_code;   /* the aborted instance's abort-code */
   gboolean                          close_refused; /* ... with APP_ERROR_REFUSED: the listener
                                                       refused the connection (post_psi_refuse()) */
   gboolean                          announcing_accepted; /* announcing is the accepted instance */
@@ -257,6 +258,7 @@ struct _PostQuicPsi
   GBytes       *early_data;   /* (nullable) framed idempotent messages: ours to deliver */
   GArray       *dgram_events; /* DgramEvent: for the core, from the event idle */
   GPtrArray    *dgram_rx;     /* GBytes: the peer's datagrams for the core */
+  guint64       abort_code;   /* PostQuicPsi:abort-code */
 };
 
 /* post-quic-conn.c: helpers */
@@ -350,6 +352,9 @@ G_GNUC_INTERNAL
 gboolean quic_option_datagrams (PostConfiguration *configuration);
 G_GNUC_INTERNAL
 gsize quic_varint_encode (guint8 *out, guint64 value);
+G_GNUC_INTERNAL
+gboolean quic_conn_queue_datagram (QuicConn *qc, QuicStream *s, GBytes *content, gsize max,
+                                   gint64 deadline, guint64 id, GError **error);
 G_GNUC_INTERNAL
 void quic_dgram_free (QuicDgram *dg);
 G_GNUC_INTERNAL

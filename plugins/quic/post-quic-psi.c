@@ -1171,11 +1171,7 @@ post_quic_psi_send_datagram (PostPsi  *psi,
   PostQuicPsi *self = POST_QUIC_PSI (psi);
   QuicConn *qc = self->qc;
   QuicStream *s = self->stream;
-  QuicDgram *dg;
-  GList *l;
-  gsize max, size = g_bytes_get_size (content);
-  guint8 *payload;
-  gsize prefix;
+  gsize max;
 
   if (!check_stream (self, error))
     return FALSE;
@@ -1192,40 +1188,7 @@ post_quic_psi_send_datagram (PostPsi  *psi,
                    qc->datagrams ? "" : ": quic.datagrams is false");
       return FALSE;
     }
-  if (size > max)
-    {
-      g_set_error (error, POST_ERROR, POST_ERROR_MESSAGE_TOO_LARGE,
-                   "The datagram has %" G_GSIZE_FORMAT " bytes; the QUIC connection with %s carries at most %"
-                   G_GSIZE_FORMAT, size, qc->peer, max);
-      return FALSE;
-    }
-  if (g_queue_get_length (&qc->dgram_tx) >= DGRAM_QUEUE_MAX)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The QUIC connection's datagram queue is full");
-      return FALSE;
-    }
-
-  dg = g_new0 (QuicDgram, 1);
-  dg->dgram_id = qc->next_dgram_id++;
-  dg->tag = id;
-  dg->stream_id = s->id;
-  dg->deadline = deadline > 0 ? deadline : -1;
-  dg->priority = s->priority;
-  payload = g_malloc (8 + size);
-  prefix = quic_varint_encode (payload, (guint64) s->id);
-  if (size > 0)
-    memcpy (payload + prefix, g_bytes_get_data (content, NULL), size);
-  dg->payload = g_bytes_new_take (payload, prefix + size);
-  /* In niceness order, after those of the same niceness. */
-  for (l = qc->dgram_tx.tail; l != NULL; l = l->prev)
-    if (((QuicDgram *) l->data)->priority <= dg->priority)
-      break;
-  if (l != NULL)
-    g_queue_insert_after (&qc->dgram_tx, l, dg);
-  else
-    g_queue_push_head (&qc->dgram_tx, dg);
-  quic_conn_schedule_write (qc);
-  return TRUE;
+  return quic_conn_queue_datagram (qc, s, content, max, deadline, id, error);
 }
 
 static void
@@ -1366,7 +1329,7 @@ post_quic_psi_close (PostPsi  *psi,
         {
           /* Closed while it is announced: nobody accepted the peer's new
            * stream, the fork request is refused (APP_ERROR_REFUSED). */
-          guint64 code = qc->announcing == self ? APP_ERROR_REFUSED : APP_ERROR_ABORT;
+          guint64 code = qc->announcing == self ? APP_ERROR_REFUSED : self->abort_code;
 
           if (s->send_only)
             ngtcp2_conn_shutdown_stream_write (qc->conn, s->id, code);
@@ -1388,6 +1351,8 @@ post_quic_psi_close (PostPsi  *psi,
   fork_fail_waiters (qc, self);
   if (qc->n_psis > 0)
     qc->n_psis--;
+  if (abort)
+    qc->close_code = self->abort_code;
   quic_conn_check_idle (qc, abort);
   g_clear_pointer (&self->qc, quic_conn_unref);
 }
@@ -1443,6 +1408,24 @@ post_quic_psi_constructed (GObject *object)
 }
 
 static void
+post_quic_psi_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  POST_QUIC_PSI (object)->abort_code = g_value_get_uint64 (value);
+}
+
+static void
+post_quic_psi_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  g_value_set_uint64 (value, POST_QUIC_PSI (object)->abort_code);
+}
+
+static void
 post_quic_psi_class_init (PostQuicPsiClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -1450,6 +1433,23 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
 
   object_class->constructed = post_quic_psi_constructed;
   object_class->finalize = post_quic_psi_finalize;
+  object_class->set_property = post_quic_psi_set_property;
+  object_class->get_property = post_quic_psi_get_property;
+
+  /**
+   * PostQuicPsi:abort-code:
+   *
+   * The application error code that aborting this instance puts on the
+   * wire: its stream's RESET_STREAM and STOP_SENDING and, when the abort
+   * ends the connection (its last instance), the CONNECTION_CLOSE.  The
+   * default is libpost's own (1); an application protocol on quic sets its
+   * code before post_carrier_abort() (PostHttp3Session: the HTTP/3 code of
+   * the error).  A refused fork request keeps libpost's refusal code.
+   */
+  g_object_class_install_property (object_class, 1,
+                                   g_param_spec_uint64 ("abort-code", NULL, NULL,
+                                                        0, (G_GUINT64_CONSTANT (1) << 62) - 1, APP_ERROR_ABORT,
+                                                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
   psi_class->connect_async = post_quic_psi_connect_async;
   psi_class->connect_finish = post_quic_psi_connect_finish;
@@ -1482,6 +1482,7 @@ post_quic_psi_class_init (PostQuicPsiClass *klass)
 static void
 post_quic_psi_init (PostQuicPsi *self)
 {
+  self->abort_code = APP_ERROR_ABORT;
   self->mode = MODE_IDLE;
   self->dgram_events = g_array_new (FALSE, FALSE, sizeof (DgramEvent));
   self->dgram_rx = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
