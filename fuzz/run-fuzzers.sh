@@ -22,7 +22,7 @@ case "${1:-}" in
   --long) mode=long runs=${2:?--long needs a number of runs}; shift 2 ;;
 esac
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz-framer fuzz-framer-roundtrip fuzz-framer-stack fuzz-http1 fuzz-websocket fuzz-remote fuzz-policy fuzz-dtls fuzz-quic)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz-framer fuzz-framer-roundtrip fuzz-framer-stack fuzz-http1 fuzz-http-framer fuzz-websocket fuzz-remote fuzz-policy fuzz-dtls fuzz-quic)
 
 build=_build-fuzz
 if [ ! -f "$build/build.ninja" ]; then
