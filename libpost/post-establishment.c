@@ -255,6 +255,27 @@ scheme_candidates (GPtrArray  *candidates,
     }
 }
 
+/* Adds to @candidate's step (when a scheme gave it one) what was made of
+ * the scheme's ALPN ids. */
+static void G_GNUC_PRINTF (2, 3)
+amend_step (PostCandidate *candidate,
+            const char    *format,
+            ...)
+{
+  g_autofree char *what = NULL;
+  char *step;
+  va_list args;
+
+  if (candidate->step == NULL || candidate->alpn == NULL)
+    return;
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  step = g_strdup_printf ("%s; %s", candidate->step, what);
+  g_free (candidate->step);
+  candidate->step = step;
+}
+
 /* The rest of establishment once the remote is resolved to @addresses
  * (element-type GSocketAddress, in RFC 8305 order): candidates, ranking,
  * the race. */
@@ -443,18 +464,33 @@ race_addresses (PostEstablishment *self,
   {
     g_auto(GStrv) own = post_configuration_get_alpn (self->configuration);
 
+    /* The attempt report says what is offered, not only what the scheme
+     * implies */
+    if (own[0] != NULL)
+      {
+        g_autofree char *ids = g_strjoinv (", ", own);
+
+        for (guint i = 0; i < candidates->len; i++)
+          amend_step (candidates->pdata[i], "the configuration's own ALPN %s instead", ids);
+      }
     for (guint i = 0; own[0] == NULL && i < candidates->len; i++)
       {
         PostCandidate *candidate = candidates->pdata[i];
         PostConfiguration *base;
         g_autoptr(PostConfiguration) copy = NULL;
-
         g_auto(GStrv) spoken = NULL;
 
         if (candidate->alpn == NULL)
           continue;
         /* A configuration that frames by ALPN offers only what it speaks */
         spoken = _post_configuration_filter_alpn (self->configuration, (const char * const *) candidate->alpn);
+        if (spoken != NULL && !g_strv_equal ((const char * const *) spoken,
+                                             (const char * const *) candidate->alpn))
+          {
+            g_autofree char *ids = g_strjoinv (", ", spoken);
+
+            amend_step (candidate, "offered %s, the ids the configuration frames", ids);
+          }
         if (spoken != NULL)
           {
             g_strfreev (candidate->alpn);

@@ -288,6 +288,11 @@ test_refused (void)
   post_test_wait_count (&step.done, 1, "the failure", WAIT_TIMEOUT_S);
   g_assert_null (step.response);
   g_assert_nonnull (step.error);
+  g_test_message ("%s", step.error->message);
+  /* The report names the ALPN ids offered: those the client speaks */
+  if (strstr (step.error->message, "gives tls with ALPN h2, http/1.1; offered http/1.1, the ids the "
+                                   "configuration frames") == NULL)
+    g_error ("the report does not say what tls offered: %s", step.error->message);
   g_assert_null (post_http_client_get_protocol (client));
   g_clear_error (&step.error);
 

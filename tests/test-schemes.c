@@ -373,6 +373,27 @@ test_https_report (void)
     g_error ("the report does not show the quic step (%s): %s", quic_step, error->message);
 }
 
+/* The application's own ALPN ids replace the scheme's, and the report
+ * says so. */
+static void
+test_https_report_own_alpn (void)
+{
+  static const char * const app[] = { "post-app", NULL };
+  guint16 port = post_test_free_port (G_SOCKET_TYPE_STREAM);
+  g_autofree char *tls_step =
+    g_strdup_printf ("tls to 127.0.0.1:%u (https://127.0.0.1:%u gives tls with ALPN h2, http/1.1; "
+                     "the configuration's own ALPN post-app instead)", port, port);
+  g_autoptr(PostCarrier) carrier = NULL;
+  g_autoptr(GError) error = NULL;
+
+  carrier = establish_https (port, app, &error);
+  g_assert_null (carrier);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  if (strstr (error->message, tls_step) == NULL)
+    g_error ("the report does not show the tls step (%s): %s", tls_step, error->message);
+}
+
 /* A GNetworkAddress made from an https URL, as GSocketClient code has
  * them: the scheme resolves as the URL would (a URI-level remote whose
  * candidates are tls and quic with the scheme's ALPN), so tls wins with h2. */
@@ -542,6 +563,7 @@ main (int   argc,
   g_test_add_func ("/schemes/https/race", test_https_race);
   g_test_add_func ("/schemes/https/application-alpn", test_https_app_alpn);
   g_test_add_func ("/schemes/https/report", test_https_report);
+  g_test_add_func ("/schemes/https/report-own-alpn", test_https_report_own_alpn);
   g_test_add_func ("/schemes/https/gnutls-serv", test_https_gnutls_serv);
   g_test_add_func ("/schemes/https/connectable", test_https_connectable);
   g_test_add_func ("/schemes/https/explain", test_https_explain);
