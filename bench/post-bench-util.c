@@ -194,7 +194,9 @@ server_on_incoming (PostCarrier *listener, PostCarrier *carrier, gpointer user_d
   g_ptr_array_add (s->carriers, g_object_ref (carrier));
   g_signal_connect (carrier, "closed", G_CALLBACK (server_on_closed), s);
   g_atomic_int_inc (&s->accepted);
-  if (!s->accept_only)
+  if (s->incoming != NULL)
+    s->incoming (carrier, s->user_data);
+  else if (!s->accept_only)
     post_carrier_ready (carrier, server_on_ready, s, NULL);
   return TRUE;
 }
@@ -214,7 +216,11 @@ server_thread (gpointer data)
   if (local != NULL &&
       (s->cert == NULL || post_local_set_identity_from_files (local, s->cert, s->key, &error)) &&
       post_configuration_set_stacks (configuration, (const char *[]) { s->stack, NULL }, &error))
-    listener = post_carrier_listen (local, configuration, &error);
+    {
+      if (s->configure != NULL)
+        s->configure (configuration);
+      listener = post_carrier_listen (local, configuration, &error);
+    }
   if (listener != NULL)
     {
       GSocketAddress *address = post_carrier_get_local_address (listener);
@@ -236,6 +242,8 @@ server_thread (gpointer data)
   if (s->error == NULL)
     g_main_loop_run (s->loop);
 
+  if (s->stop != NULL)
+    s->stop (s->user_data);
   for (guint i = 0; i < s->carriers->len; i++)
     {
       PostCarrier *carrier = g_ptr_array_index (s->carriers, i);

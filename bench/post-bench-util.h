@@ -90,6 +90,14 @@ typedef struct {
   char         *cert;             /* (owned) (nullable) the listener's identity */
   char         *key;              /* (owned) (nullable) */
   GMainContext *client_context;   /* (nullable) woken when a carrier closes */
+  /* (nullable) hooks, run on the listener's thread: @configure adjusts its
+   * configuration; @incoming takes an accepted carrier instead of the
+   * counting; @stop releases what @incoming made, before the carriers go */
+  void        (*configure)       (PostConfiguration *configuration);
+  void        (*incoming)        (PostCarrier       *carrier,
+                                  gpointer           user_data);
+  void        (*stop)            (gpointer           user_data);
+  gpointer      user_data;
   /* the listener's */
   GMainContext *context;          /* (owned) the receiver thread's */
   GMainLoop    *loop;             /* (owned) */

@@ -48,6 +48,7 @@
 #include "post-bench-tls.h"
 #include "post-bench-quic.h"
 #include "post-bench-dtls.h"
+#include "post-bench-http3.h"
 #ifdef POST_BENCH_SCTP
 #include "post-bench-sctp.h"
 #endif
@@ -100,7 +101,7 @@ static GOptionEntry entries[] = {
   { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds,
     "Run each case for SECONDS per implementation, over all rounds (default 2)", "SECONDS" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Short runs (0.25 s per case), for CI", NULL },
-  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcduetqsp: u udp, e dtls, t tls, q quic, s sctp, p path fallback; also n: scale, 10,000 tcp carriers; m: the same over quic)", "LETTERS" },
+  { "cases", 'c', 0, G_OPTION_ARG_STRING, &opt_cases, "Run only these cases (default abcduetqhsp: u udp, e dtls, t tls, q quic, h HTTP/3 download, s sctp, p path fallback; also n: scale, 10,000 tcp carriers; m: the same over quic)", "LETTERS" },
   { "scale-max", 0, 0, G_OPTION_ARG_INT, &opt_scale_max, "Case n (scale, not in the default set): up to N carriers (default 10000)", "N" },
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "One JSON object per case on stdout (JSON Lines), the tables on stderr", NULL },
   { NULL }
@@ -1395,6 +1396,9 @@ main (int argc, char **argv)
   /* (q) quic bulk and message rate against the tls carrier, and handshake times (post-bench-quic.c). */
   if (opt_cases == NULL || strchr (opt_cases, 'q') != NULL)
     post_bench_quic_run (opt_seconds);
+  /* (h) a 1 GiB HTTP/3 download against gtlsclient from gtlsserver (post-bench-http3.c). */
+  if (opt_cases == NULL || strchr (opt_cases, 'h') != NULL)
+    post_bench_http3_run (opt_quick);
   /* (p) path fallback with a blackholed address against GSocketClient
    * (post-bench-paths.c; root only, in its own network namespace). */
   if (opt_cases == NULL || strchr (opt_cases, 'p') != NULL)
