@@ -16,8 +16,9 @@
  * first part (partial receives: its metadata is the head); the part is
  * kept for the first read_body.  The next request is sent once that body
  * has been read to its end.  HTTP/3: the session answers requests
- * concurrently, each body whole (PostHttp3Session gathers it); read_body
- * hands it out in slices.
+ * concurrently; request_async completes with a response's head
+ * (post_http3_session_request_partial_async()) and read_body takes its
+ * body part by part (post_http3_session_receive_partial_async()).
  */
 #include "config.h"
 
@@ -59,14 +60,15 @@
  * `HTTP/1.1` or `HTTP/3`), `http-headers` (`a(ss)`) and, over HTTP/1.1,
  * `http-reason` (docs/framing.md).  Its body is read with
  * [method@Post.HttpClient.read_body_async], in parts of at most
- * %POST_HTTP_CLIENT_READ_SIZE bytes: over HTTP/1.1 they are read from the
- * network as they are asked for, so a body of any size is never held
- * whole.
+ * %POST_HTTP_CLIENT_READ_SIZE bytes, read from the network as they are
+ * asked for (over HTTP/1.1 partial receives of the carrier, over HTTP/3
+ * the session's partial receives, QUIC flow control holding the server
+ * back meanwhile), so a body of any size is never held whole and
+ * #PostConfiguration:recv-msg-max-len does not bound it.
  *
  * Over HTTP/1.1 requests are answered one after the other: a request
  * waits until the body of the previous response has been read to its end.
- * Over HTTP/3 they run at once, each body arriving whole (see
- * [class@Post.Http3Session]).  The connection is not re-established: once
+ * Over HTTP/3 they run at once (see [class@Post.Http3Session]).  The connection is not re-established: once
  * it failed or the server closed it, requests fail; make a new client.
  */
 
@@ -252,12 +254,29 @@ on_h3_response (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
-  PostMessage *response = post_http3_session_request_finish (POST_HTTP3_SESSION (source), result, &error);
+  PostMessage *response = post_http3_session_request_partial_finish (POST_HTTP3_SESSION (source), result,
+                                                                     &error);
 
   if (response == NULL)
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, response, g_object_unref);
+}
+
+static void
+on_h3_body_part (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  gboolean end = FALSE;
+  GBytes *part = post_http3_session_receive_partial_finish (POST_HTTP3_SESSION (source), result, &end, &error);
+
+  if (part == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, body_part_new (part, end), (GDestroyNotify) body_part_free);
 }
 
 /* ---- HTTP/1.1 ------------------------------------------------------------------- */
@@ -366,8 +385,8 @@ dispatch (PostHttpClient *self)
         }
       if (self->session != NULL)
         {
-          post_http3_session_request_async (self->session, request, cancellable, on_h3_response,
-                                            g_steal_pointer (&task));
+          post_http3_session_request_partial_async (self->session, request, cancellable, on_h3_response,
+                                                    g_steal_pointer (&task));
           continue;
         }
       self->exchanging = TRUE;
@@ -534,8 +553,10 @@ post_http_client_request_finish (PostHttpClient  *self,
  * HTTP/1.1 the part is received from the network now (partial receives of
  * the carrier), and the next request is sent once the body has ended;
  * a read after the end, or of an earlier response, fails with
- * %POST_ERROR_INVALID_ARGUMENT.  Over HTTP/3 the body is already here and
- * the parts are slices of it.
+ * %POST_ERROR_INVALID_ARGUMENT.  Over HTTP/3 the part is the session's
+ * partial receive of that response's stream (bodies of concurrent
+ * requests are read independently); a stream the server reset fails with
+ * %POST_ERROR_CONNECTION_RESET.
  */
 void
 post_http_client_read_body_async (PostHttpClient      *self,
@@ -553,16 +574,10 @@ post_http_client_read_body_async (PostHttpClient      *self,
   g_task_set_source_tag (task, post_http_client_read_body_async);
   if (self->session != NULL)
     {
-      /* HTTP/3: a slice of the whole body, from where the last read ended */
-      GBytes *content = post_message_get_content (response);
-      gsize size = g_bytes_get_size (content);
-      gsize offset = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (response), "post-http-client-offset"));
-      gsize length = MIN (size - MIN (offset, size), POST_HTTP_CLIENT_READ_SIZE);
-
-      g_object_set_data (G_OBJECT (response), "post-http-client-offset", GSIZE_TO_POINTER (offset + length));
-      g_task_return_pointer (task, body_part_new (g_bytes_new_from_bytes (content, MIN (offset, size), length),
-                                                  offset + length >= size),
-                             (GDestroyNotify) body_part_free);
+      /* HTTP/3: the session's partial receive; the stream is read as the
+       * application takes the parts (QUIC flow control holds the server) */
+      post_http3_session_receive_partial_async (self->session, response, POST_HTTP_CLIENT_READ_SIZE,
+                                                cancellable, on_h3_body_part, g_steal_pointer (&task));
       return;
     }
   if (response != self->response)

@@ -9,7 +9,7 @@
  * http:// URI over tcp (HTTP/1.1), an https:// URI raced over tls with ALPN
  * http/1.1 and quic with ALPN h3, HTTP/1.1 or HTTP/3 by the ALPN that won.
  * The body goes to standard output as it arrives (parts of at most 64 KiB:
- * over HTTP/1.1 a body of any size is never held whole); -v tells the stack
+ * a body of any size is never held whole, over HTTP/1.1 or HTTP/3); -v tells the stack
  * and ALPN that won, then the status line and the header fields on
  * standard error.  A final status other than 2xx prints
  * "post-cat: URI: STATUS REASON" and exits 1 without printing the body.
