@@ -43,7 +43,12 @@ on_body (GObject *source, GAsyncResult *result, gpointer user_data)
     stop (client, error->message);
   else
     {
-      fwrite (g_bytes_get_data (part, NULL), 1, g_bytes_get_size (part), stdout);
+      gsize size = 0;
+      const void *data = g_bytes_get_data (part, &size);
+
+      /* (the part that ends a body may be empty: no data pointer) */
+      if (size > 0)
+        fwrite (data, 1, size, stdout);
       if (end)
         stop (client, NULL);
       else
